@@ -1,0 +1,394 @@
+/**
+ * The encrypted envelope (DESIGN §5.4) around CP traffic on Kafka (`cp.telemetry`,
+ * `cp.commands`) and on the Central ↔ Monitor socket (`tcp`), plus what a sender and a receiver
+ * keep around it: a sequence counter, a replay guard and a keyring.
+ *
+ * `{v:1, cp, kv, seq, iv, ct}`: AES-256-GCM under the CP key of version `kv`, `iv` base64 of 12
+ * random bytes, `ct` base64 of ciphertext ‖ 16-byte tag, AAD `v1|<cp>|<kv>|<seq>|<channel>`, so an
+ * envelope cannot be moved to another CP, key version, position or channel.
+ *
+ * Typical receiver (Central on `cp.telemetry`):
+ * ```ts
+ * const payload = await openEnvelope(keyring, JSON.parse(value), {
+ *   channel: "cp.telemetry", expectCp: record.key, guard,
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import { decodeBase64, encodeBase64, isValidCpId, isValidKeyVersion } from "./cp_key.ts";
+
+/** The wire form of an encrypted message. */
+export interface Envelope {
+  /** Envelope format version; only 1 exists. */
+  v: 1;
+  /** CP id the key belongs to. */
+  cp: string;
+  /** Key version. */
+  kv: number;
+  /** Sender's sequence number, strictly increasing per (cp, kv). */
+  seq: number;
+  /** Base64 of the 12-byte random IV. */
+  iv: string;
+  /** Base64 of ciphertext ‖ GCM tag. */
+  ct: string;
+}
+
+/** What the AAD binds besides the format version. */
+export interface EnvelopeHeader {
+  /** CP id. */
+  cp: string;
+  /** Key version. */
+  kv: number;
+  /** Sequence number (from a `SeqCounter`). */
+  seq: number;
+  /** Kafka topic name, or `tcp` for the Central ↔ Monitor socket. */
+  channel: string;
+}
+
+/** Why an envelope was rejected. */
+export type EnvelopeErrorReason =
+  /** Not a well-formed v1 envelope, or its plaintext is not JSON. */
+  | "malformed"
+  /** `cp` differs from the CP the message was expected from (Kafka key, socket's CP). */
+  | "cp_mismatch"
+  /** No key known for this (cp, kv). */
+  | "unknown_kv"
+  /** The key version was revoked. */
+  | "revoked"
+  /** `seq` is not above the highest already accepted for this (cp, kv, channel). */
+  | "replay"
+  /** Authentication failed: wrong key, or iv/ct/AAD (cp, kv, seq, channel) altered. */
+  | "tag";
+
+/** The only error `openEnvelope` throws for bad input. Messages never hold key material or plaintext. */
+export class EnvelopeError extends Error {
+  override name = "EnvelopeError";
+  /** Machine-readable reason, for audit records and counters. */
+  readonly reason: EnvelopeErrorReason;
+
+  /** Make an error with a reason code and a human-readable message. */
+  constructor(reason: EnvelopeErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Channel names: Kafka topic names (`[A-Za-z0-9._-]`, ≤ 249), which include `tcp`. */
+export const CHANNEL_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** Largest JSON payload, in UTF-8 bytes (Kafka's default message limit is about 1 MB). */
+export const MAX_PAYLOAD_BYTES = 1 << 20;
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const MAX_CT_CHARS = Math.ceil((MAX_PAYLOAD_BYTES + TAG_BYTES) / 3) * 4;
+const FIELDS = ["cp", "ct", "iv", "kv", "seq", "v"]; // sorted
+
+function checkHeader({ cp, kv, seq, channel }: EnvelopeHeader): void {
+  if (!isValidCpId(cp)) throw new TypeError("cp must be 3-64 of [A-Za-z0-9_-]");
+  if (!isValidKeyVersion(kv)) throw new TypeError("kv must be a non-negative safe integer");
+  if (!isValidKeyVersion(seq)) throw new TypeError("seq must be a non-negative safe integer");
+  if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
+    throw new TypeError("channel must be a Kafka topic name or 'tcp'");
+  }
+}
+
+/** The additional authenticated data: UTF-8 of `v1|<cp>|<kv>|<seq>|<channel>`. */
+export function envelopeAad({ cp, kv, seq, channel }: EnvelopeHeader): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`v1|${cp}|${kv}|${seq}|${channel}`);
+}
+
+/**
+ * Encrypt `payload` (JSON-encoded) under `key` for (cp, kv, seq, channel). Throws `TypeError` for
+ * an invalid header or a payload JSON cannot encode, `RangeError` above `MAX_PAYLOAD_BYTES`.
+ */
+export async function sealEnvelope(
+  key: CryptoKey,
+  header: EnvelopeHeader,
+  payload: unknown,
+): Promise<Envelope> {
+  checkHeader(header);
+  const json = JSON.stringify(payload);
+  if (json === undefined) throw new TypeError("payload cannot be encoded as JSON");
+  const plain = new TextEncoder().encode(json);
+  if (plain.length > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(`payload is ${plain.length} bytes, above ${MAX_PAYLOAD_BYTES}`);
+  }
+  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: envelopeAad(header) },
+    key,
+    plain,
+  );
+  const { cp, kv, seq } = header;
+  return { v: 1, cp, kv, seq, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
+}
+
+function malformed(message: string): EnvelopeError {
+  return new EnvelopeError("malformed", `malformed envelope: ${message}`);
+}
+
+/** Validate shape strictly and decode iv/ct; throws `EnvelopeError("malformed")`. */
+function decode(
+  value: unknown,
+): { envelope: Envelope; iv: Uint8Array<ArrayBuffer>; ct: Uint8Array<ArrayBuffer> } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw malformed("not an object");
+  }
+  const keys = Object.keys(value).sort();
+  if (keys.length !== FIELDS.length || keys.some((k, i) => k !== FIELDS[i])) {
+    throw malformed(`fields must be exactly ${FIELDS.join(", ")}`);
+  }
+  const e = value as Record<string, unknown>;
+  if (e.v !== 1) throw malformed("v must be 1");
+  if (!isValidCpId(e.cp)) throw malformed("cp must be 3-64 of [A-Za-z0-9_-]");
+  if (!isValidKeyVersion(e.kv)) throw malformed("kv must be a non-negative safe integer");
+  if (!isValidKeyVersion(e.seq)) throw malformed("seq must be a non-negative safe integer");
+  const iv = typeof e.iv === "string" && e.iv.length === 16 ? decodeBase64(e.iv) : null;
+  if (iv === null || iv.length !== IV_BYTES) throw malformed("iv must be base64 of 12 bytes");
+  const ct = typeof e.ct === "string" && e.ct.length <= MAX_CT_CHARS ? decodeBase64(e.ct) : null;
+  if (ct === null || ct.length < TAG_BYTES) {
+    throw malformed(`ct must be base64 of ${TAG_BYTES} to ${MAX_PAYLOAD_BYTES + TAG_BYTES} bytes`);
+  }
+  const envelope: Envelope = {
+    v: 1,
+    cp: e.cp,
+    kv: e.kv,
+    seq: e.seq,
+    iv: e.iv as string,
+    ct: e.ct as string,
+  };
+  return { envelope, iv, ct };
+}
+
+/** Check that `value` is a well-formed v1 envelope (no crypto). Throws `EnvelopeError("malformed")`. */
+export function parseEnvelope(value: unknown): Envelope {
+  return decode(value).envelope;
+}
+
+/** Options of `openEnvelope`. */
+export interface OpenOptions {
+  /** The channel the envelope arrived on (topic name or `tcp`); part of the AAD. */
+  channel: string;
+  /** The CP the message must come from: the Kafka record key, or the socket's logged-in CP. */
+  expectCp?: string;
+  /** When given, reject a seq already seen, and record this one once it authenticates. */
+  guard?: ReplayGuard;
+}
+
+/**
+ * Verify and decrypt an envelope; returns the JSON payload. `keys` is one CP key (its kv is then
+ * only checked through the AAD) or a `CpKeyring` (unknown and revoked versions get their own
+ * reasons). Checks, in order: shape (`malformed`), `expectCp` (`cp_mismatch`), keyring
+ * (`unknown_kv`, `revoked`), replay guard (`replay`), GCM tag (`tag`). Bad input only ever
+ * throws `EnvelopeError`; a `TypeError` means a bad `channel` option.
+ */
+export async function openEnvelope(
+  keys: CryptoKey | CpKeyring,
+  value: unknown,
+  { channel, expectCp, guard }: OpenOptions,
+): Promise<unknown> {
+  if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
+    throw new TypeError("channel must be a Kafka topic name or 'tcp'");
+  }
+  const { envelope, iv, ct } = decode(value);
+  const { cp, kv, seq } = envelope;
+  if (expectCp !== undefined && cp !== expectCp) {
+    throw new EnvelopeError("cp_mismatch", `envelope for CP ${cp} arrived as CP ${expectCp}`);
+  }
+  const key = keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys;
+  guard?.check(cp, kv, channel, seq);
+  let plain: ArrayBuffer;
+  try {
+    const aad = envelopeAad({ cp, kv, seq, channel });
+    plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, key, ct);
+  } catch (err) {
+    if (!(err instanceof DOMException && err.name === "OperationError")) throw err;
+    throw new EnvelopeError("tag", `authentication failed for CP ${cp} kv ${kv} seq ${seq}`);
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
+  } catch {
+    throw malformed("payload is not UTF-8 JSON");
+  }
+  guard?.accept(cp, kv, channel, seq); // after the tag, so a forgery cannot move the mark
+  return payload;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Sender side: the next `seq` for (cp, kv), strictly increasing. Each value is at least the
+ * clock (default: Date.now() × 1000), so a sender that restarts with the same key version
+ * (Central reading its wrapped keys, an Engine handed the same key again) continues above what
+ * it sent before, as long as it averaged under a million messages a second and the wall clock
+ * did not go back. Use one counter for every channel of a (cp, kv): then (cp, kv, seq) is unique.
+ */
+export class SeqCounter {
+  #last = new Map<string, number>();
+  #clock: () => number;
+
+  /** `clock` is injectable for tests. */
+  constructor(clock: () => number = () => Date.now() * 1000) {
+    this.#clock = clock;
+  }
+
+  /** The next sequence number for (cp, kv). */
+  next(cp: string, kv: number): number {
+    const k = `${cp}|${kv}`;
+    const n = Math.max((this.#last.get(k) ?? -1) + 1, Math.floor(this.#clock()));
+    if (!Number.isSafeInteger(n)) throw new RangeError(`seq for CP ${cp} kv ${kv} overflowed`);
+    this.#last.set(k, n);
+    return n;
+  }
+
+  /** Drop the state of a retired or revoked key version. */
+  forget(cp: string, kv: number): void {
+    this.#last.delete(`${cp}|${kv}`);
+  }
+}
+
+/** One high-water mark: the highest seq accepted for (cp, kv, channel). */
+export interface ReplayMark {
+  /** CP id. */
+  cp: string;
+  /** Key version. */
+  kv: number;
+  /** Channel (topic name or `tcp`). */
+  channel: string;
+  /** Highest accepted seq. */
+  seq: number;
+}
+
+/**
+ * Receiver side: accepts only a seq above the highest already accepted, per (cp, kv, channel).
+ *
+ * Keyed by channel too: a sender uses one counter across channels, and Kafka and the socket
+ * deliver at different speeds, so with one mark per (cp, kv) a TCP message could push the mark
+ * past a Kafka message still in flight and get it rejected. The channel is in the AAD, so an
+ * envelope cannot be moved to the other channel to slip past that channel's mark. Within one
+ * channel delivery is in order (one Kafka partition per CP; one socket), so a mark suffices: one
+ * number per (cp, kv, channel), persisted with `snapshot`/`restore`, dropped with `forget`.
+ */
+export class ReplayGuard {
+  #marks = new Map<string, ReplayMark>();
+
+  /** The highest accepted seq for (cp, kv, channel), or undefined if none. */
+  highWater(cp: string, kv: number, channel: string): number | undefined {
+    return this.#marks.get(`${cp}|${kv}|${channel}`)?.seq;
+  }
+
+  /** Throw `EnvelopeError("replay")` unless `seq` is above the high-water mark. */
+  check(cp: string, kv: number, channel: string, seq: number): void {
+    const mark = this.highWater(cp, kv, channel);
+    if (mark !== undefined && seq <= mark) {
+      throw new EnvelopeError(
+        "replay",
+        `seq ${seq} for CP ${cp} kv ${kv} on ${channel} is not above ${mark}, already accepted`,
+      );
+    }
+  }
+
+  /** `check`, then record `seq` as the new mark. Call only for an authenticated envelope. */
+  accept(cp: string, kv: number, channel: string, seq: number): void {
+    this.check(cp, kv, channel, seq);
+    this.#marks.set(`${cp}|${kv}|${channel}`, { cp, kv, channel, seq });
+  }
+
+  /** Every mark, for persisting. */
+  snapshot(): ReplayMark[] {
+    return [...this.#marks.values()].map((m) => ({ ...m }));
+  }
+
+  /** Load persisted marks; where a mark exists already, the higher one wins. */
+  restore(marks: Iterable<ReplayMark>): void {
+    for (const { cp, kv, channel, seq } of marks) {
+      checkHeader({ cp, kv, seq, channel });
+      if (seq > (this.highWater(cp, kv, channel) ?? -1)) {
+        this.#marks.set(`${cp}|${kv}|${channel}`, { cp, kv, channel, seq });
+      }
+    }
+  }
+
+  /** Drop every channel's mark of a key version that will never be accepted again. */
+  forget(cp: string, kv: number): void {
+    for (const [k, m] of this.#marks) if (m.cp === cp && m.kv === kv) this.#marks.delete(k);
+  }
+}
+
+/**
+ * State of a key version. `live`: the one to seal with (one per CP). `retired`: replaced by a
+ * newer login but still opens, so messages that waited in Kafka can be read. `revoked`: rejected
+ * at once; the key material is dropped.
+ */
+export type KeyState = "live" | "retired" | "revoked";
+
+/**
+ * CP keys by (cp, kv), for Central (every CP) or an Engine (its own). Retired and revoked
+ * entries stay until `forget`, so the owner decides how long old versions are kept.
+ */
+export class CpKeyring {
+  #cps = new Map<string, Map<number, { state: KeyState; key?: CryptoKey }>>();
+
+  /** Add a key; adding a `live` one retires the CP's previous live key. A revoked kv stays revoked. */
+  add(cp: string, kv: number, key: CryptoKey, state: "live" | "retired" = "live"): void {
+    const versions = this.#cps.get(cp) ?? new Map();
+    if (versions.get(kv)?.state === "revoked") {
+      throw new Error(`key version ${kv} of CP ${cp} is revoked`);
+    }
+    if (state === "live") {
+      for (const entry of versions.values()) if (entry.state === "live") entry.state = "retired";
+    }
+    versions.set(kv, { state, key });
+    this.#cps.set(cp, versions);
+  }
+
+  /** Mark a key version retired (still opens, no longer seals). */
+  retire(cp: string, kv: number): void {
+    const entry = this.#cps.get(cp)?.get(kv);
+    if (entry?.state === "live") entry.state = "retired";
+  }
+
+  /** Revoke one key version, or every known version of the CP when `kv` is omitted. */
+  revoke(cp: string, kv?: number): void {
+    for (const [v, entry] of this.#cps.get(cp) ?? []) {
+      if (kv === undefined || v === kv) {
+        entry.state = "revoked";
+        delete entry.key;
+      }
+    }
+  }
+
+  /** Drop a key version entirely (it becomes `unknown_kv`). */
+  forget(cp: string, kv: number): void {
+    const versions = this.#cps.get(cp);
+    versions?.delete(kv);
+    if (versions?.size === 0) this.#cps.delete(cp);
+  }
+
+  /** The state of (cp, kv), or undefined if unknown. */
+  state(cp: string, kv: number): KeyState | undefined {
+    return this.#cps.get(cp)?.get(kv)?.state;
+  }
+
+  /** The CP's live key and its version, for sealing; undefined if it has none. */
+  live(cp: string): { kv: number; key: CryptoKey } | undefined {
+    for (const [kv, entry] of this.#cps.get(cp) ?? []) {
+      if (entry.state === "live" && entry.key) return { kv, key: entry.key };
+    }
+    return undefined;
+  }
+
+  /** The key to open (cp, kv) with; throws `EnvelopeError` `unknown_kv` or `revoked`. */
+  keyFor(cp: string, kv: number): CryptoKey {
+    const entry = this.#cps.get(cp)?.get(kv);
+    if (entry?.state === "revoked") {
+      throw new EnvelopeError("revoked", `key version ${kv} of CP ${cp} is revoked`);
+    }
+    if (!entry?.key) throw new EnvelopeError("unknown_kv", `no key version ${kv} for CP ${cp}`);
+    return entry.key;
+  }
+}
