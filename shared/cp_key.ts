@@ -14,9 +14,7 @@
  */
 
 import { dirname } from "node:path";
-
-/** A CP id: 3–64 of `[A-Za-z0-9_-]` (DESIGN §5.1). */
-export const CP_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+import { decodeBase64, encodeBase64, isValidCounter, isValidCpId } from "./encoding.ts";
 
 /** Name of the environment variable suggested for the base64 master key. */
 export const MASTER_KEY_ENV = "EVCHARGING_MASTER_KEY";
@@ -24,36 +22,6 @@ export const MASTER_KEY_ENV = "EVCHARGING_MASTER_KEY";
 /** Thrown for bad key material or parameters: malformed public key, salt, wrapped key, master key file. */
 export class CpKeyError extends Error {
   override name = "CpKeyError";
-}
-
-/** True when `id` is a valid CP id. */
-export function isValidCpId(id: unknown): id is string {
-  return typeof id === "string" && CP_ID_PATTERN.test(id);
-}
-
-/** True when `kv` is usable as a key version (a non-negative safe integer). */
-export function isValidKeyVersion(kv: unknown): kv is number {
-  return Number.isSafeInteger(kv) && (kv as number) >= 0;
-}
-
-/** Standard padded base64 of `bytes`. */
-export function encodeBase64(bytes: Uint8Array): string {
-  return bytes.toBase64();
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/**
- * Strict base64 decode: standard alphabet, padding required, no whitespace, no stray bits, so
- * each byte string has exactly one encoding. Returns `null` for anything else.
- */
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!BASE64.test(text)) return null;
-  try {
-    return Uint8Array.fromBase64(text, { lastChunkHandling: "strict" });
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +100,7 @@ export interface DeriveCpKeyParams {
 
 function checkCpAndKv(cpId: unknown, keyVersion: unknown): void {
   if (!isValidCpId(cpId)) throw new CpKeyError("CP id must be 3-64 of [A-Za-z0-9_-]");
-  if (!isValidKeyVersion(keyVersion)) {
+  if (!isValidCounter(keyVersion)) {
     throw new CpKeyError("key version must be a non-negative safe integer");
   }
 }

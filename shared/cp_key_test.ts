@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CpKeyError,
-  decodeBase64,
   deriveCpKey,
-  encodeBase64,
   exportCpKey,
   exportEcdhPublicKey,
   generateEcdhKeyPair,
@@ -14,6 +12,7 @@ import {
   unwrapCpKey,
   wrapCpKey,
 } from "./cp_key.ts";
+import { decodeBase64, encodeBase64 } from "./encoding.ts";
 
 /** One login: Monitor and Central swap base64 public keys and both derive the CP key. */
 async function login(

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { decodeBase64, encodeBase64, isValidCpId, isValidKeyVersion } from "./cp_key.ts";
+import { decodeBase64, encodeBase64, isValidCounter, isValidCpId } from "./encoding.ts";
 
 /** The wire form of an encrypted message. */
 export interface Envelope {
@@ -88,8 +88,8 @@ const FIELDS = ["cp", "ct", "iv", "kv", "seq", "v"]; // sorted
 
 function checkHeader({ cp, kv, seq, channel }: EnvelopeHeader): void {
   if (!isValidCpId(cp)) throw new TypeError("cp must be 3-64 of [A-Za-z0-9_-]");
-  if (!isValidKeyVersion(kv)) throw new TypeError("kv must be a non-negative safe integer");
-  if (!isValidKeyVersion(seq)) throw new TypeError("seq must be a non-negative safe integer");
+  if (!isValidCounter(kv)) throw new TypeError("kv must be a non-negative safe integer");
+  if (!isValidCounter(seq)) throw new TypeError("seq must be a non-negative safe integer");
   if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
     throw new TypeError("channel must be a Kafka topic name or 'tcp'");
   }
@@ -144,8 +144,8 @@ function decode(
   const e = value as Record<string, unknown>;
   if (e.v !== 1) throw malformed("v must be 1");
   if (!isValidCpId(e.cp)) throw malformed("cp must be 3-64 of [A-Za-z0-9_-]");
-  if (!isValidKeyVersion(e.kv)) throw malformed("kv must be a non-negative safe integer");
-  if (!isValidKeyVersion(e.seq)) throw malformed("seq must be a non-negative safe integer");
+  if (!isValidCounter(e.kv)) throw malformed("kv must be a non-negative safe integer");
+  if (!isValidCounter(e.seq)) throw malformed("seq must be a non-negative safe integer");
   const iv = typeof e.iv === "string" && e.iv.length === 16 ? decodeBase64(e.iv) : null;
   if (iv === null || iv.length !== IV_BYTES) throw malformed("iv must be base64 of 12 bytes");
   const ct = typeof e.ct === "string" && e.ct.length <= MAX_CT_CHARS ? decodeBase64(e.ct) : null;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodeBase64, encodeBase64, exportCpKey, importCpKey } from "./cp_key.ts";
+import { exportCpKey, importCpKey } from "./cp_key.ts";
+import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import {
   CpKeyring,
   type Envelope,
