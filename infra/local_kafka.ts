@@ -1,0 +1,452 @@
+/**
+ * A local single-node Apache Kafka (KRaft, broker + controller in one JVM) for
+ * development and tests, as DESIGN §12 describes: the broker jars come from
+ * Maven Central into a cache outside the repo, the storage is formatted once,
+ * the broker is started, awaited until it answers a metadata request and
+ * stopped cleanly. When `KAFKA_BROKERS` is set nothing is started.
+ *
+ * @module
+ */
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { join, resolve } from "node:path";
+// Also applies shared/kafka.ts's kafkajs timer fix to the readiness probe below.
+import { brokersFromEnv } from "../shared/kafka.ts";
+
+const POM = join(import.meta.dirname!, "pom.xml");
+const NEEDS_JAVA =
+  "Java 17+ is needed for the local Kafka broker; install it or set KAFKA_BROKERS=host:port to use an existing broker";
+const NEEDS_MAVEN =
+  "Maven (mvn) is needed once to fetch the Kafka broker jars; install it or set KAFKA_BROKERS=host:port to use an existing broker";
+
+/** Result of running a tool: `null` when the executable is not on the PATH. */
+export type ToolResult = { code: number; output: string } | null;
+
+/**
+ * Runs a command and returns its exit code and combined output. Injectable so
+ * that the missing/old-tool paths are testable without uninstalling anything.
+ */
+export type ToolProbe = (cmd: string, args: string[]) => Promise<ToolResult>;
+
+/** The real probe: runs the command, `null` if it does not exist. */
+export const systemProbe: ToolProbe = async (cmd, args) => {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+    const text = new TextDecoder();
+    return { code: out.code, output: text.decode(out.stdout) + text.decode(out.stderr) };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+};
+
+/**
+ * Checks that `java` exists and is at least version 17 (the Kafka 4 broker
+ * needs it); returns the major version or throws a message that says what to do.
+ */
+export async function checkJava(probe: ToolProbe = systemProbe): Promise<number> {
+  const res = await probe("java", ["-version"]);
+  if (res === null) throw new Error(`${NEEDS_JAVA} (no \`java\` on the PATH).`);
+  // `openjdk version "17.0.15" …`, `java version "1.8.0_381"` (Java 8 reports 1.x).
+  const m = res.output.match(/version "(\d+)(?:\.(\d+))?/);
+  if (res.code !== 0 || !m) {
+    throw new Error(`${NEEDS_JAVA} (\`java -version\` failed: ${res.output.trim()}).`);
+  }
+  const major = m[1] === "1" ? Number(m[2]) : Number(m[1]);
+  if (major < 17) throw new Error(`${NEEDS_JAVA} (found Java ${major}).`);
+  return major;
+}
+
+/** Checks that `mvn` exists; throws a message that says what to do if not. */
+export async function checkMaven(probe: ToolProbe = systemProbe): Promise<void> {
+  const res = await probe("mvn", ["-v"]);
+  if (res === null) throw new Error(`${NEEDS_MAVEN} (no \`mvn\` on the PATH).`);
+  if (res.code !== 0) throw new Error(`${NEEDS_MAVEN} (\`mvn -v\` failed: ${res.output.trim()}).`);
+}
+
+/** The Kafka version named by `infra/pom.xml` (the single place it is pinned). */
+export function kafkaVersion(pom = Deno.readTextFileSync(POM)): string {
+  const m = pom.match(/<kafka\.version>([^<]+)<\/kafka\.version>/);
+  if (!m) throw new Error(`no <kafka.version> in ${POM}`);
+  return m[1].trim();
+}
+
+/** `~/.cache/evcharging/kafka-<version>`, honouring `XDG_CACHE_HOME`. */
+export function jarCacheDir(version: string, env: (name: string) => string | undefined): string {
+  const base = env("XDG_CACHE_HOME") || join(env("HOME") ?? ".", ".cache");
+  return join(base, "evcharging", `kafka-${version}`);
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Options of {@linkcode ensureKafkaJars}. */
+export interface EnsureJarsOptions {
+  /** Tool runner (tests inject a fake). */
+  probe?: ToolProbe;
+  /** Where progress lines go; stderr by default so stdout stays for results. */
+  log?: (line: string) => void;
+  /** Environment lookup (tests inject one). */
+  env?: (name: string) => string | undefined;
+}
+
+/**
+ * Returns the directory holding the broker's jars, fetching them with Maven
+ * only when the cache is missing or incomplete. The marker file is written
+ * last and holds a hash of the pom, so an interrupted fetch or a changed pom
+ * is fetched again, and a complete cache needs neither Maven nor the network.
+ */
+export async function ensureKafkaJars(opts: EnsureJarsOptions = {}): Promise<string> {
+  const { probe = systemProbe, log = console.error, env = (n) => Deno.env.get(n) } = opts;
+  await checkJava(probe);
+  const pom = await Deno.readTextFile(POM);
+  const dir = jarCacheDir(kafkaVersion(pom), env);
+  const marker = join(dir, ".complete");
+  const want = await sha256(pom);
+  const have = await Deno.readTextFile(marker).catch(() => "");
+  if (have.trim() === want) return dir;
+
+  await checkMaven(probe);
+  log(`Fetching the Apache Kafka ${kafkaVersion(pom)} broker jars (~45 MB) with Maven into ${dir}`);
+  log("(this happens once; later starts use the cache)");
+  const started = Date.now();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  const out = await new Deno.Command("mvn", {
+    args: [
+      "-q",
+      "-B",
+      "-f",
+      POM,
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${dir}`,
+      "-DincludeScope=runtime",
+    ],
+    stdin: "null",
+  }).output();
+  if (out.code !== 0) {
+    const text = new TextDecoder();
+    const output = (text.decode(out.stdout) + text.decode(out.stderr)).trim();
+    throw new Error(`fetching the Kafka jars with Maven failed (exit ${out.code}):\n${output}`);
+  }
+  await Deno.writeTextFile(marker, want + "\n");
+  log(`Fetched the Kafka jars in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return dir;
+}
+
+/** Ports and directory a local broker is configured with. */
+export interface ServerPropertiesOptions {
+  /** Client (PLAINTEXT) port on 127.0.0.1. */
+  port: number;
+  /** KRaft controller port on 127.0.0.1. */
+  controllerPort: number;
+  /** Absolute data directory; the partitions live in `<dataDir>/kraft`. */
+  dataDir: string;
+}
+
+/** Escapes a value for a Java `.properties` file (backslash is the escape character). */
+const prop = (v: string) => v.replaceAll("\\", "\\\\");
+
+/**
+ * Renders `server.properties` for a single-node KRaft broker+controller.
+ * Every internal topic gets replication factor 1, or consumer groups and
+ * transactions never get a coordinator on one node (DESIGN §3).
+ */
+export function renderServerProperties(o: ServerPropertiesOptions): string {
+  const host = "127.0.0.1";
+  return [
+    "# Written by infra/local_kafka.ts on every start; edits are overwritten.",
+    "process.roles=broker,controller",
+    "node.id=1",
+    `controller.quorum.voters=1@${host}:${o.controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${o.port},CONTROLLER://${host}:${o.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${o.port}`,
+    "controller.listener.names=CONTROLLER",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "inter.broker.listener.name=PLAINTEXT",
+    `log.dirs=${prop(join(o.dataDir, "kraft"))}`,
+    "offsets.topic.replication.factor=1",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "share.coordinator.state.topic.replication.factor=1",
+    "share.coordinator.state.topic.min.isr=1",
+    // Without this every new consumer group waits 3 s before it gets partitions.
+    "group.initial.rebalance.delay.ms=0",
+    // Topics are created explicitly with their partition counts (DESIGN §12).
+    "auto.create.topics.enable=false",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Renders the log4j2 config: everything at INFO to stdout, which the launcher
+ * appends to the broker log file.
+ */
+export function renderLog4jConfig(): string {
+  return [
+    "status = warn",
+    "appender.out.type = Console",
+    "appender.out.name = out",
+    "appender.out.layout.type = PatternLayout",
+    "appender.out.layout.pattern = [%d] %p %m (%c)%n",
+    "rootLogger.level = info",
+    "rootLogger.appenderRef.out.ref = out",
+    // Per-request logging would drown everything else.
+    "logger.request.name = kafka.request.logger",
+    "logger.request.level = warn",
+    "",
+  ].join("\n");
+}
+
+/** A random KRaft cluster id: 16 bytes as unpadded base64url (22 characters). */
+export function newClusterId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export function pickFreePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+function assertPortFree(port: number, what: string): void {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    throw new Error(
+      `${what} port 127.0.0.1:${port} is already in use (another Kafka broker, perhaps one left ` +
+        `running?). Stop it, pick another port, or set KAFKA_BROKERS=127.0.0.1:${port} to use it.`,
+    );
+  }
+}
+
+async function tail(file: string, lines = 20): Promise<string> {
+  const text = await Deno.readTextFile(file).catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Options of {@linkcode startLocalKafka}. */
+export interface LocalKafkaOptions {
+  /** Client port on 127.0.0.1 (default 9092); 0 picks free ports for both listeners. */
+  port?: number;
+  /** Controller port (default `port + 1`, or a free one when `port` is 0). */
+  controllerPort?: number;
+  /** Where the broker keeps its partitions, config and `broker.log`. */
+  dataDir: string;
+  /** Delete the data directory first (all topics and offsets are lost). */
+  fresh?: boolean;
+  /** How long to wait for the broker to answer (default 60 s). */
+  readyTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL (default 20 s). */
+  stopGraceMs?: number;
+  /** Value of `KAFKA_BROKERS` (default: the environment); when set nothing is started. */
+  kafkaBrokers?: string;
+  /** Progress lines (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** A running (or external) broker. */
+export interface LocalKafka extends AsyncDisposable {
+  /** Bootstrap addresses, `host:port`. */
+  brokers: string[];
+  /** True when `KAFKA_BROKERS` named the broker and nothing was started. */
+  external: boolean;
+  /** The broker's log file (absent when external). */
+  logFile?: string;
+  /** Settles when the broker process exits, whoever stopped it (never when external). */
+  exited: Promise<Deno.CommandStatus>;
+  /** Stops the broker: SIGTERM, then SIGKILL after the grace period. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a local broker in `dataDir` (formatting its storage on first use, so
+ * a restart keeps topics and offsets) and resolves once it answers a metadata
+ * request. With `KAFKA_BROKERS` set it starts nothing and returns that broker.
+ */
+export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKafka> {
+  const log = opts.log ?? console.error;
+  const external = brokersFromEnv(opts.kafkaBrokers ?? Deno.env.get("KAFKA_BROKERS"));
+  if (external) {
+    const noop = () => Promise.resolve();
+    return {
+      brokers: external,
+      external: true,
+      exited: new Promise(() => {}),
+      stop: noop,
+      [Symbol.asyncDispose]: noop,
+    };
+  }
+
+  const port = opts.port === 0 ? pickFreePort() : opts.port ?? 9092;
+  const controllerPort = opts.controllerPort ??
+    (opts.port === 0 ? pickFreePort() : port + 1);
+  // Before anything slow: a busy port would only show up deep in the broker log.
+  assertPortFree(port, "Kafka");
+  assertPortFree(controllerPort, "Kafka controller");
+  const jars = await ensureKafkaJars({ log });
+
+  const dataDir = resolve(opts.dataDir);
+  if (opts.fresh) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dataDir, { recursive: true });
+  const props = join(dataDir, "server.properties");
+  const log4j = join(dataDir, "log4j2.properties");
+  const logFile = join(dataDir, "broker.log");
+  await Deno.writeTextFile(props, renderServerProperties({ port, controllerPort, dataDir }));
+  await Deno.writeTextFile(log4j, renderLog4jConfig());
+  // Keep the previous run's log next to the new one: it may explain a failure.
+  await Deno.rename(logFile, logFile + ".1").catch(() => {});
+
+  const java = (mainClass: string, args: string[]) =>
+    new Deno.Command("java", {
+      args: [
+        "-Xmx512m",
+        // A development broker starts far more often than it runs hot: C1-only
+        // JIT and the serial GC roughly halve its start-up time (~6 s to ~3.5 s
+        // on two cores) at a peak-throughput cost that local use never sees.
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Djava.awt.headless=true",
+        `-Dlog4j2.configurationFile=${log4j}`,
+        // Otherwise log4j stops itself first on SIGTERM and the shutdown is not logged.
+        "-Dlog4j2.shutdownHookEnabled=false",
+        "-cp",
+        `${jars}/*`,
+        mainClass,
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+
+  // Format once: meta.properties holds the cluster id, so restarts keep the data.
+  try {
+    await Deno.stat(join(dataDir, "kraft", "meta.properties"));
+  } catch {
+    const out = await java("kafka.tools.StorageTool", [
+      "format",
+      "-t",
+      newClusterId(),
+      "-c",
+      props,
+    ]).output();
+    const text = new TextDecoder();
+    await Deno.writeTextFile(logFile, text.decode(out.stdout) + text.decode(out.stderr));
+    if (out.code !== 0) {
+      throw new Error(
+        `formatting the Kafka storage in ${dataDir} failed; see ${logFile}:\n${await tail(
+          logFile,
+        )}`,
+      );
+    }
+  }
+
+  const child = java("kafka.Kafka", [props]).spawn();
+  const file = await Deno.open(logFile, { append: true, create: true });
+  // Two writers on one O_APPEND file: lines may interleave per chunk, never get lost.
+  const err = await Deno.open(logFile, { append: true });
+  const drained = Promise.allSettled([
+    child.stdout.pipeTo(file.writable),
+    child.stderr.pipeTo(err.writable),
+  ]);
+  // If this process exits without stop() (an uncaught error), do not leave an
+  // orphan broker holding the port: SIGTERM still runs its shutdown hook.
+  const onUnload = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  globalThis.addEventListener("unload", onUnload);
+  const exited = child.status.finally(() => globalThis.removeEventListener("unload", onUnload));
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, opts.stopGraceMs ?? 20_000);
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await exited;
+      clearTimeout(timer);
+      await drained;
+    })();
+
+  const brokers = [`127.0.0.1:${port}`];
+  log(`Starting Kafka on 127.0.0.1:${port} (data ${dataDir}, log ${logFile})`);
+  const started = Date.now();
+  try {
+    await waitUntilReady(brokers, exited, opts.readyTimeoutMs ?? 60_000);
+    log(`Kafka answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  } catch (e) {
+    await stop();
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`${why}; see the broker log ${logFile}. Last lines:\n${await tail(logFile)}`);
+  }
+  return { brokers, external: false, logFile, exited, stop, [Symbol.asyncDispose]: stop };
+}
+
+/**
+ * Polls until the broker answers a Metadata request and its coordinators
+ * work, until it exits, or until time runs out.
+ */
+async function waitUntilReady(
+  brokers: string[],
+  exited: Promise<Deno.CommandStatus>,
+  timeoutMs: number,
+): Promise<void> {
+  let status: Deno.CommandStatus | undefined;
+  exited.then((s) => status = s);
+  // Connection refusals are expected while the JVM starts: keep this client silent.
+  const kafka = new Kafka({
+    brokers,
+    clientId: "local-kafka-probe",
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  });
+  const ready = async () => {
+    const admin = kafka.admin();
+    // kafkajs insists on retries for an idempotent producer.
+    const producer = kafka.producer({
+      idempotent: true,
+      retry: { retries: 1 },
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    try {
+      await admin.connect();
+      if ((await admin.describeCluster()).brokers.length === 0) return false;
+      // A fresh broker answers metadata before its group and producer-id
+      // coordinators have loaded; wait for those too, so that the first
+      // consumer and idempotent producer do not meet "coordinator is loading".
+      await admin.describeGroups(["local-kafka-probe"]);
+      await producer.connect(); // InitProducerId
+      return true;
+    } finally {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    if (status) {
+      throw new Error(`the Kafka broker exited (code ${status.code}) before it was ready`);
+    }
+    if (await ready().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the Kafka broker did not answer on ${brokers[0]} within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

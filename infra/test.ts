@@ -1,0 +1,119 @@
+/**
+ * `deno task test [deno test args…]`: runs `deno test -A --permit-no-files`
+ * with one local Kafka broker for the whole run (unless `KAFKA_BROKERS` is
+ * set), streams its output, stops the broker, and prints as the very last
+ * line `tests: N passed, N failed[, N ignored]`, which CI looks for.
+ *
+ * @module
+ */
+import { type LocalKafka, startLocalKafka } from "./local_kafka.ts";
+import { brokersFromEnv } from "../shared/kafka.ts";
+
+/** Counts from the final line of `deno test`. */
+export interface TestSummary {
+  /** `ok` rather than `FAILED`. */
+  ok: boolean;
+  /** Tests passed (steps not counted). */
+  passed: number;
+  /** Tests failed. */
+  failed: number;
+  /** Tests ignored (0 when the line does not mention them). */
+  ignored: number;
+}
+
+// deno test colours its output even into a pipe; the summary is parsed without them.
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Parses `deno test`'s final line, e.g. `ok | 5 passed (2 steps) | 0 failed |
+ * 1 ignored (12ms)` or `FAILED | …`; `undefined` for any other line.
+ */
+export function parseSummaryLine(line: string): TestSummary | undefined {
+  const text = line.replace(ANSI, "").trim();
+  const m = text.match(/^(ok|FAILED) \| (\d+) passed\b.*\| (\d+) failed\b/);
+  if (!m) return undefined;
+  const ignored = text.match(/\| (\d+) ignored\b/);
+  return {
+    ok: m[1] === "ok",
+    passed: Number(m[2]),
+    failed: Number(m[3]),
+    ignored: ignored ? Number(ignored[1]) : 0,
+  };
+}
+
+/** Renders the runner's last line: `tests: N passed, N failed` plus `, N ignored` if any. */
+export function formatSummary(s: TestSummary): string {
+  return `tests: ${s.passed} passed, ${s.failed} failed` +
+    (s.ignored > 0 ? `, ${s.ignored} ignored` : "");
+}
+
+/** Copies `stream` to stdout as it comes and returns the last summary line seen. */
+async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | undefined> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  let summary: TestSummary | undefined;
+  const scan = (line: string) => summary = parseSummaryLine(line) ?? summary;
+  for await (const chunk of stream) {
+    await Deno.stdout.write(chunk);
+    const lines = (pending + decoder.decode(chunk, { stream: true })).split("\n");
+    pending = lines.pop()!;
+    lines.forEach(scan);
+  }
+  scan(pending + decoder.decode());
+  return summary;
+}
+
+async function main(): Promise<number> {
+  let kafka: LocalKafka | undefined;
+  let dataDir: string | undefined;
+  if (!brokersFromEnv()) {
+    dataDir = await Deno.makeTempDir({ prefix: "evcharging-test-kafka-" });
+    try {
+      kafka = await startLocalKafka({ port: 0, dataDir });
+    } catch (e) {
+      console.error(`test: could not start Kafka: ${e instanceof Error ? e.message : e}`);
+      return 1;
+    }
+  }
+
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--permit-no-files", ...Deno.args],
+    env: kafka ? { KAFKA_BROKERS: kafka.brokers.join(",") } : {},
+    stdin: "inherit",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+
+  // Ctrl-C reaches the whole process group, but a SIGTERM from a supervisor
+  // reaches only us: pass it on, then fall through to stop the broker.
+  let interrupted = false;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      interrupted = true;
+      try {
+        child.kill(sig);
+      } catch { /* already exited */ }
+    });
+  }
+
+  const summary = await pump(child.stdout);
+  const { code } = await child.status;
+  await kafka?.stop();
+  if (dataDir) {
+    // Keep the broker's log when something went wrong: it may explain why.
+    if (code === 0) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    else console.error(`test: the broker's data and log are kept in ${dataDir}`);
+  }
+
+  if (!summary) {
+    console.error(
+      `test: no summary line from deno test (exit ${code}${interrupted ? ", interrupted" : ""})`,
+    );
+    return code === 0 ? 1 : code;
+  }
+  console.log(formatSummary(summary));
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main());

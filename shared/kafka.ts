@@ -1,0 +1,466 @@
+/**
+ * kafkajs wired for this project under Deno: logs go to LogTape, topics of
+ * DESIGN §3 are created explicitly, producers are idempotent, and consumers
+ * commit an offset only after the handler for that message succeeded.
+ *
+ * @module
+ */
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  Kafka,
+  type KafkaMessage,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type RecordMetadata,
+} from "kafkajs";
+// Internal module, patched below; kafkajs 2.2.4 is pinned so its layout is fixed.
+import RequestQueue from "kafkajs/src/network/requestQueue/index.js";
+import { getLogger, type Logger } from "@logtape/logtape";
+
+// kafkajs 2.2.4 re-arms a timer with `throttledUntil - Date.now()` after every
+// response, even when no request is queued. `throttledUntil` starts at -1, so
+// the delay is hugely negative: runtimes clamp it to 1 ms, which makes a 1 kHz
+// timer loop per broker connection for the client's whole life, and Node 24+
+// and Deno print a `TimeoutNegativeWarning` for it (tulios/kafkajs#1751, not
+// fixed upstream). The check is only needed while requests wait in `pending`
+// (for in-flight slots or a broker throttle), so arm the timer only then.
+interface RequestQueueInternals {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  checkPendingRequests(): void;
+}
+(RequestQueue as { prototype: { scheduleCheckPendingRequests(): void } }).prototype
+  .scheduleCheckPendingRequests = function (this: RequestQueueInternals) {
+    if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+    const throttled = this.throttledUntil - Date.now();
+    // 10 ms is kafkajs' own CHECK_PENDING_REQUESTS_INTERVAL.
+    this.throttleCheckTimeoutId = setTimeout(() => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    }, throttled > 0 ? throttled : 10);
+  };
+
+const log = getLogger(["evcharging", "kafka"]);
+
+/** Kafka topics of DESIGN §3. Every key is the entity id; every value is JSON with `v`. */
+export const TOPICS = {
+  /** Driver → Central, keyed by driver id. */
+  driverRequests: "driver.requests",
+  /** Central → Driver, keyed by driver id. */
+  driverUpdates: "driver.updates",
+  /** Engine → Central, keyed by CP id (encrypted envelopes). */
+  cpTelemetry: "cp.telemetry",
+  /** Central → Engine, keyed by CP id (encrypted envelopes). */
+  cpCommands: "cp.commands",
+  /** Central → anyone, keyed by actor id (public audit stream). */
+  auditEvents: "audit.events",
+} as const;
+
+/** One of the topic names of DESIGN §3. */
+export type Topic = typeof TOPICS[keyof typeof TOPICS];
+
+/** All topics of DESIGN §3. */
+export const ALL_TOPICS: readonly Topic[] = Object.values(TOPICS);
+
+/**
+ * Parses a `KAFKA_BROKERS` value (`host:port[,host:port…]`); `undefined` when
+ * it is unset or blank.
+ */
+export function brokersFromEnv(value = Deno.env.get("KAFKA_BROKERS")): string[] | undefined {
+  const brokers = (value ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
+  return brokers.length > 0 ? brokers : undefined;
+}
+
+const LEVELS = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warning",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+} as const;
+
+/** Sends kafkajs log entries to LogTape, keeping kafkajs' fields as structured properties. */
+function logCreator(logger: Logger) {
+  return () => ({ namespace, level, log: entry }: LogEntry) => {
+    const lvl = LEVELS[level as keyof typeof LEVELS];
+    if (!lvl) return;
+    // kafkajs' own timestamp and `logger: "kafkajs"` add nothing to a LogTape record.
+    const { message, timestamp: _ts, logger: _name, ...props } = entry;
+    // LogTape reads `{…}` in a message as a placeholder; kafkajs text is literal.
+    const text = message.replaceAll("{", "{{").replaceAll("}", "}}");
+    logger[lvl](text, { namespace, ...props });
+  };
+}
+
+/** Options of {@linkcode createKafka}. */
+export interface KafkaOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** Shows in broker logs and metrics; name the process (`central`, `driver-D1`…). */
+  clientId: string;
+}
+
+/**
+ * Creates a kafkajs client that logs through LogTape (category
+ * `evcharging.kafka`, kafkajs fields as properties) and whose admin and
+ * consumer calls retry for about a minute, long enough to ride out a broker
+ * restart (DESIGN §8). Producers from {@linkcode createProducer} retry for good.
+ */
+export function createKafka({ brokers, clientId }: KafkaOptions): Kafka {
+  return new Kafka({
+    brokers,
+    clientId,
+    // kafkajs builds its debug records only when asked to: ask only if LogTape would keep them.
+    logLevel: log.isEnabledFor("debug") ? logLevel.DEBUG : logLevel.INFO,
+    logCreator: logCreator(log),
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    // 300 ms doubling, capped at 30 s: about a minute in all before an error surfaces.
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 30_000 },
+  });
+}
+
+/** Options of {@linkcode ensureTopics}. */
+export interface EnsureTopicsOptions {
+  /** Partitions of each topic created (default 3). Existing topics are left as they are. */
+  partitions?: number;
+  /** Replication factor (default 1: a single local broker). */
+  replicationFactor?: number;
+}
+
+/**
+ * Creates the topics that do not exist yet (auto-creation is off, DESIGN §12)
+ * and waits for their partition leaders. Idempotent: existing topics are kept.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[] = ALL_TOPICS,
+  { partitions = 3, replicationFactor = 1 }: EnsureTopicsOptions = {},
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    // Another process may create the same topics at the same time; kafkajs then
+    // answers `false` (TOPIC_ALREADY_EXISTS), which is just as good.
+    await admin.createTopics({
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+      })),
+      waitForLeaders: true,
+    });
+    log.info("Created topics {topics} with {partitions} partitions", {
+      topics: missing,
+      partitions,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** One message for {@linkcode JsonProducer.sendBatch}. */
+export interface OutgoingMessage {
+  /** Destination topic, normally one of {@linkcode TOPICS}. */
+  topic: string;
+  /** The entity id (DESIGN §3): it picks the partition, so one entity stays in order. */
+  key: string;
+  /** Serialized as JSON. */
+  value: object;
+}
+
+/** An idempotent producer that sends JSON values. */
+export interface JsonProducer {
+  /** Sends one message and resolves once every in-sync replica has it (acks -1). */
+  send(topic: string, key: string, value: object): Promise<RecordMetadata[]>;
+  /** Sends many messages (any topics) in as few requests as possible, acks -1. */
+  sendBatch(messages: readonly OutgoingMessage[]): Promise<RecordMetadata[]>;
+  /** Flushes and closes the connection. */
+  disconnect(): Promise<void>;
+  /** The underlying kafkajs producer. */
+  producer: Producer;
+}
+
+/**
+ * Creates and connects an idempotent producer: the broker drops retried
+ * duplicates, and one request in flight keeps each partition in send order.
+ * Keys are partitioned with murmur2 like the Java client (DefaultPartitioner).
+ *
+ * A send retries until the broker takes the message (backoff capped at 30 s),
+ * so a broker restart delays sends instead of failing them (DESIGN §8:
+ * nothing is lost). Only non-retriable errors reject; a caller that must give
+ * up earlier races the send against its own timeout.
+ */
+export async function createProducer(kafka: Kafka): Promise<JsonProducer> {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // Giving up and sending again would get new sequence numbers, i.e. a
+    // possible duplicate; kafkajs warns about any limit for that reason.
+    retry: { initialRetryTime: 300, maxRetryTime: 30_000, retries: Number.MAX_SAFE_INTEGER },
+    // Choosing it explicitly also silences kafkajs' "switched default partitioner" warning.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  const encode = (key: string, value: object) => ({ key, value: JSON.stringify(value) });
+  return {
+    producer,
+    send: (topic, key, value) => producer.send({ topic, acks: -1, messages: [encode(key, value)] }),
+    sendBatch: (messages) => {
+      const byTopic = Map.groupBy(messages, (m) => m.topic);
+      return producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, ms]) => ({
+          topic,
+          messages: ms.map((m) => encode(m.key, m.value)),
+        })),
+      });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+/** A message whose value parsed as JSON. */
+export interface ConsumedMessage<T = unknown> {
+  /** Topic it was read from. */
+  topic: string;
+  /** Partition it was read from. */
+  partition: number;
+  /** Kafka offset (a decimal string: offsets are 64-bit). */
+  offset: string;
+  /** The entity id it was sent with (DESIGN §3); `null` if it had none. */
+  key: string | null;
+  /** The parsed JSON value, unchecked: validate it before trusting its shape. */
+  value: T;
+  /** Kafka record headers, as kafkajs gives them. */
+  headers: IHeaders | undefined;
+  /** Producer timestamp, ms since the epoch as a string (kafkajs' form). */
+  timestamp: string;
+}
+
+/** A message whose value is missing or not valid UTF-8 JSON. */
+export interface InvalidMessage {
+  /** Topic it was read from. */
+  topic: string;
+  /** Partition it was read from. */
+  partition: number;
+  /** Its offset (decimal string); it is committed past once `onInvalid` returns. */
+  offset: string;
+  /** Its key as text, `null` if it had none. */
+  key: string | null;
+  /** The raw value as text (lossy for invalid UTF-8), `null` for a tombstone. */
+  raw: string | null;
+  /** Why it was rejected. */
+  error: string;
+}
+
+/** Options of {@linkcode runConsumer}. */
+export interface RunConsumerOptions<T = unknown> {
+  /** Client from {@linkcode createKafka}. */
+  kafka: Kafka;
+  /** Consumer group: members share the partitions, and the group owns the committed offsets. */
+  groupId: string;
+  /** Topics to read; they must exist (see {@linkcode ensureTopics}). */
+  topics: string[];
+  /** Where a group with no committed offset starts (default false: only new messages). */
+  fromBeginning?: boolean;
+  /**
+   * Handles one message. Its offset is committed only after this resolves; if
+   * it throws, the message is delivered again (see {@linkcode runConsumer}).
+   * Messages of one partition are handled one at a time, in order.
+   */
+  handle(message: ConsumedMessage<T>): void | Promise<void>;
+  /**
+   * Receives a message that is not valid JSON; it is then skipped (committed)
+   * so that it cannot block its partition. Errors it throws are logged and
+   * ignored. Default: log a warning.
+   */
+  onInvalid?(message: InvalidMessage): void | Promise<void>;
+  /** First redelivery delay after a handler failure (default 500 ms), doubling per failure. */
+  retryDelayMs?: number;
+  /** Cap of the redelivery delay (default 30 s). */
+  maxRetryDelayMs?: number;
+  /**
+   * How long a fetch may wait on the broker for new data (default 1000 ms).
+   * It also bounds how late a paused partition is fetched again after resuming.
+   */
+  maxWaitTimeInMs?: number;
+  /** How many partitions are handled in parallel (default 1). */
+  partitionsConsumedConcurrently?: number;
+}
+
+/** A running consumer. */
+export interface ConsumerHandle {
+  /**
+   * Lets the message being handled finish, commits it, leaves the group and
+   * disconnects. Idempotent. May be called from `handle`, but not awaited
+   * there: it waits for that very handler.
+   */
+  stop(): Promise<void>;
+  /** The underlying kafkajs consumer. */
+  consumer: Consumer;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseValue(m: KafkaMessage): { value: unknown } | { error: string } {
+  if (m.value === null) return { error: "no value (tombstone)" };
+  try {
+    return { value: JSON.parse(utf8.decode(m.value)) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * Joins `groupId`, subscribes to `topics` and calls `handle` for every message,
+ * committing offsets only for messages whose handler succeeded (at-least-once:
+ * handlers must be idempotent, DESIGN §3). Resolves once the group is joined.
+ *
+ * How it works: kafkajs `eachBatch` with `autoCommit: false` and
+ * `eachBatchAutoResolve: false`. Messages of a batch are handled in order;
+ * after each success its offset is resolved, and at the end of the batch the
+ * offset after the last success is committed explicitly.
+ *
+ * When a handler throws: the messages before it stay committed; the failed one
+ * and the rest of its batch are neither resolved nor committed; the partition
+ * is paused for `retryDelayMs` (doubling per consecutive failure up to
+ * `maxRetryDelayMs`) and then resumed, and since kafkajs fetches from the
+ * last resolved offset, the next fetch starts at the failed message, which is
+ * delivered again. Other partitions go on meanwhile. If the process stops or
+ * the partition moves to another member, delivery resumes from the last
+ * commit, i.e. again at the failed message. A message that always fails is
+ * retried forever at the capped delay: the partition keeps its order rather
+ * than skip a message. Errors are never thrown into kafkajs, so its own
+ * crash/restart path is only taken for Kafka errors.
+ */
+export async function runConsumer<T = unknown>(
+  opts: RunConsumerOptions<T>,
+): Promise<ConsumerHandle> {
+  const {
+    kafka,
+    groupId,
+    topics,
+    fromBeginning = false,
+    retryDelayMs = 500,
+    maxRetryDelayMs = 30_000,
+  } = opts;
+  const clog = log.getChild("consumer").with({ groupId });
+  const onInvalid = opts.onInvalid ??
+    ((m: InvalidMessage) => {
+      clog.warning("Skipped a message that is not JSON: {error}", { ...m });
+    });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 1000,
+    allowAutoTopicCreation: false,
+  });
+  let stopping = false;
+  /** Consecutive handler failures per partition, for the backoff. */
+  const failures = new Map<string, number>();
+  const resumeTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  const eachBatch = async (p: EachBatchPayload) => {
+    const { topic, partition } = p.batch;
+    const where = `${topic}/${partition}`;
+    let handled: string | undefined; // offset of the last message done with
+    for (const m of p.batch.messages) {
+      if (stopping || !p.isRunning() || p.isStale()) break;
+      const key = m.key?.toString() ?? null;
+      const parsed = parseValue(m);
+      if ("error" in parsed) {
+        try {
+          await onInvalid({
+            topic,
+            partition,
+            offset: m.offset,
+            key,
+            raw: m.value?.toString() ?? null,
+            error: parsed.error,
+          });
+        } catch (e) {
+          // Topic names are [A-Za-z0-9._-]: no LogTape placeholder braces to escape.
+          clog.error(`onInvalid failed at ${where}@${m.offset}; skipping the message anyway`, {
+            topic,
+            partition,
+            offset: m.offset,
+            error: e,
+          });
+        }
+      } else {
+        try {
+          await opts.handle({
+            topic,
+            partition,
+            offset: m.offset,
+            key,
+            value: parsed.value as T,
+            headers: m.headers,
+            timestamp: m.timestamp,
+          });
+          failures.delete(where);
+        } catch (e) {
+          const n = (failures.get(where) ?? 0) + 1;
+          failures.set(where, n);
+          const delay = Math.min(retryDelayMs * 2 ** (n - 1), maxRetryDelayMs);
+          clog.error(
+            `Handler failed at ${where}@${m.offset} (attempt ${n}); redelivering in ${delay} ms`,
+            { topic, partition, offset: m.offset, attempt: n, delay, error: e },
+          );
+          const resume = p.pause();
+          const timer = setTimeout(() => {
+            resumeTimers.delete(timer);
+            resume();
+          }, delay);
+          resumeTimers.add(timer);
+          break;
+        }
+      }
+      p.resolveOffset(m.offset);
+      handled = m.offset;
+      await p.heartbeat();
+    }
+    if (handled !== undefined) {
+      // The committed offset is the next one to read. Passing offsets makes
+      // kafkajs commit now instead of on its auto-commit schedule.
+      const next = (BigInt(handled) + 1n).toString();
+      await p.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: next }] }],
+      });
+    }
+  };
+
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
+      eachBatch,
+    });
+  } catch (e) {
+    await consumer.disconnect().catch(() => {});
+    throw e;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    consumer,
+    stop: () =>
+      stopped ??= (async () => {
+        stopping = true; // synchronously, so the batch loop stops before its next message
+        for (const t of resumeTimers) clearTimeout(t);
+        resumeTimers.clear();
+        await consumer.disconnect();
+      })(),
+  };
+}
