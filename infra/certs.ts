@@ -1,0 +1,70 @@
+/**
+ * `deno task certs [--host NAME|IP ...] [--dir certs] [--force]`: makes the development CA and
+ * a server certificate it signs in `certs/` (DESIGN §5.8). Copy `certs/ca.pem` to every machine
+ * that runs a client (or point `EV_CA_FILE` at it); keep the `.key` files where they are.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  BadHostError,
+  CertsExistError,
+  createDevCertificates,
+  sanEntries,
+  writeDevCertificates,
+} from "./dev_ca.ts";
+import { CERT_DIR } from "../shared/tls.ts";
+
+const USAGE = `Usage: deno task certs [--host NAME|IP ...] [--dir DIR] [--force]
+
+Makes a development CA (ca.pem, ca.key) and a server certificate signed by it
+(server.pem, server.key) for localhost, 127.0.0.1, ::1 and every --host.
+
+Options:
+  --host <name|ip>   Extra name or address the server is reached by (repeatable)
+  --dir <path>       Output folder (default ${CERT_DIR})
+  --force            Replace existing files (clients then need the new ca.pem)
+  --help             Show this help`;
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        host: { type: "string", multiple: true },
+        dir: { type: "string" },
+        force: { type: "boolean" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    console.error(`certs: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const hosts = values.host ?? [];
+  const dir = values.dir ?? CERT_DIR;
+  try {
+    const sans = sanEntries(hosts);
+    const certs = await createDevCertificates({ hosts });
+    const written = await writeDevCertificates(dir, certs, { force: values.force });
+    console.log(`certs: wrote ${written.join(", ")}`);
+    console.log(`certs: server certificate names ${sans.map((s) => s.value).join(", ")}`);
+    console.log("certs: clients trust ca.pem (set EV_CA_FILE to use another path)");
+    return 0;
+  } catch (error) {
+    if (error instanceof CertsExistError || error instanceof BadHostError) {
+      console.error(`certs: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,546 @@
+/**
+ * The Registry's HTTP API (DESIGN §5.1) as a Hono app, built from its parts so tests drive it
+ * with `app.request()` and no socket; `registry/server.ts` puts it behind HTTPS.
+ *
+ * Order of checks on every request: body size (64 KiB, before anything reads the body), then
+ * for management routes the admin key, then JSON parsing and the strict schemas, then the
+ * handler. Every failure is `{error, detail, timestamp}`.
+ *
+ * @module
+ */
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { getLogger } from "../shared/log.ts";
+import {
+  DEFAULT_SCRYPT,
+  generateCredential,
+  hashCredential,
+  type ScryptParams,
+  secretsEqual,
+  verifyCredential,
+} from "./credentials.ts";
+import { renderDocsHtml } from "./docs.ts";
+import { AuthGuard } from "./rate_limit.ts";
+import {
+  ADMIN_KEY_HEADER,
+  AuthenticateRequest,
+  Cp,
+  CpIdParams,
+  type CpJson,
+  CpList,
+  DEFAULT_POWER_KW,
+  DEFAULT_PRICE_EUR_KWH,
+  ErrorBody,
+  Health,
+  JwksBody,
+  ListQuery,
+  Registered,
+  RegisterRequest,
+  TokenResponse,
+  UpdateRequest,
+} from "./schemas.ts";
+import type { CpRecord, RegistryStore } from "./store.ts";
+import {
+  DEFAULT_ISSUER,
+  DEFAULT_TOKEN_TTL_MS,
+  issueToken,
+  jwksOf,
+  type SigningKey,
+} from "./tokens.ts";
+
+/** Version reported by `GET /` and the OpenAPI document. */
+export const REGISTRY_VERSION = "0.1.0";
+/** Largest request body accepted (larger is 413 before parsing). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the app is built from. */
+export interface RegistryDeps {
+  /** The CP database. */
+  readonly store: RegistryStore;
+  /** Token signing key (its public half is the JWKS). */
+  readonly signingKey: SigningKey;
+  /** Admin key for register, update and deregister. */
+  readonly adminKey: string;
+  /** Token lifetime in ms (≤ 15 min). Default 10 min. */
+  readonly tokenTtlMs?: number;
+  /** Token `iss`. Default `evcharging-registry`. */
+  readonly issuer?: string;
+  /** scrypt cost for new credentials (tests use a cheap one). */
+  readonly scrypt?: ScryptParams;
+  /** Brute-force guard for authentication. Default: 10 failures per CP, 100 per IP, 5 min. */
+  readonly guard?: AuthGuard;
+  /** Clock. Default `new Date()`. */
+  readonly now?: () => Date;
+}
+
+/** Hono environment: `Deno.serve` passes its handler info, whose `remoteAddr` is the client. */
+export type RegistryEnv = { Bindings: { remoteAddr?: Deno.Addr } | undefined };
+
+type Ctx = Context<RegistryEnv>;
+
+const log = getLogger(["evcharging", "registry"]);
+
+// ------------------------------------------------------------------------- route definitions
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const err = (description: string) => json(ErrorBody, description);
+const body = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+const admin = [{ adminKey: [] }];
+const common = {
+  400: err("validation failed (the detail names the field) or invalid JSON"),
+  413: err("body over 64 KiB"),
+};
+const adminErrors = {
+  401: err("missing or wrong admin key"),
+  429: err("too many failed admin keys"),
+};
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Health and version",
+  responses: { 200: json(Health, "the Registry is up") },
+});
+
+const jwksRoute = createRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  summary: "Public keys that verify CP tokens",
+  responses: { 200: json(JwksBody, "JSON Web Key Set") },
+});
+
+const registerRoute = createRoute({
+  method: "post",
+  path: "/cp/register",
+  summary: "Register a CP (or register a deregistered one again)",
+  description: "Returns the CP's credentials once; only their scrypt hash is stored.",
+  security: admin,
+  request: { body: body(RegisterRequest) },
+  responses: {
+    201: json(Registered, "registered; credentials shown this once"),
+    ...common,
+    ...adminErrors,
+    409: err("the id is already registered"),
+  },
+});
+
+const authenticateRoute = createRoute({
+  method: "post",
+  path: "/cp/authenticate",
+  summary: "Exchange a CP's credentials for a short-lived token",
+  request: { body: body(AuthenticateRequest) },
+  responses: {
+    200: json(TokenResponse, "an ES256 JWT and its expiry"),
+    ...common,
+    401: err("unknown CP id or wrong credentials (same answer for both)"),
+    403: err("the CP is deregistered"),
+    429: err("too many failed attempts for this CP id or from this address"),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/cp/{id}",
+  summary: "One CP (never its credentials)",
+  request: { params: CpIdParams },
+  responses: { 200: json(Cp, "the CP"), 400: common[400], 404: err("no such CP") },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/cp",
+  summary: "CPs by id, paged, optionally filtered by status",
+  request: { query: ListQuery },
+  responses: { 200: json(CpList, "one page and the total"), 400: common[400] },
+});
+
+const updateRoute = createRoute({
+  method: "put",
+  path: "/cp/{id}",
+  summary: "Change a CP's location, price, power or metadata",
+  security: admin,
+  request: { params: CpIdParams, body: body(UpdateRequest) },
+  responses: {
+    200: json(Cp, "the updated CP"),
+    ...common,
+    ...adminErrors,
+    404: err("no such CP"),
+    409: err("the CP is deregistered"),
+  },
+});
+
+const deregisterRoute = createRoute({
+  method: "delete",
+  path: "/cp/{id}",
+  summary: "Deregister a CP (kept with status DEREGISTERED and the date)",
+  security: admin,
+  request: { params: CpIdParams },
+  responses: {
+    200: json(Cp, "the deregistered CP"),
+    400: common[400],
+    ...adminErrors,
+    404: err("no such CP"),
+    409: err("already deregistered"),
+  },
+});
+
+// ------------------------------------------------------------------------------- helpers
+
+function toJson(cp: CpRecord): CpJson {
+  return {
+    cp_id: cp.cpId,
+    location: cp.location,
+    price_eur_kwh: cp.priceEurKwh,
+    power_kw: cp.powerKw,
+    metadata: cp.metadata,
+    status: cp.status,
+    registered_at: cp.registeredAt,
+    updated_at: cp.updatedAt,
+    deregistered_at: cp.deregisteredAt,
+  };
+}
+
+/** The client's address as seen on the socket (proxies' `X-Forwarded-For` is not trusted). */
+function clientIp(c: Ctx): string {
+  const addr = c.env?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
+}
+
+const TARGETS: Record<string, string> = { json: "body", query: "query", param: "path" };
+
+/**
+ * One line naming each failing field (at most five) from a zod error; `input` is what was
+ * validated, so a missing field can be told from a wrong one.
+ */
+export function describeIssues(error: z.ZodError, target: string, input?: unknown): string {
+  const lines = error.issues.slice(0, 5).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join(".") : (TARGETS[target] ?? target);
+    if (issue.code === "unrecognized_keys") {
+      const fields = issue.keys.join(", ");
+      const unknown = `unknown field${issue.keys.length > 1 ? "s" : ""} ${fields}`;
+      return issue.path.length > 0 ? `${where}: ${unknown}` : unknown;
+    }
+    const missing = issue.code === "invalid_type" && issue.path.length > 0 &&
+      valueAt(input, issue.path) === undefined;
+    return `${where}: ${missing ? "missing; " : ""}${issue.message}`;
+  });
+  return lines.join("; ").slice(0, 500);
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+// ----------------------------------------------------------------------------------- app
+
+/** Builds the Registry app. Needs the store, the signing key and the admin key. */
+export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> {
+  const now = deps.now ?? (() => new Date());
+  const scryptParams = deps.scrypt ?? DEFAULT_SCRYPT;
+  const guard = deps.guard ?? new AuthGuard({ perCpLimit: 10, perIpLimit: 100 });
+  const issuer = deps.issuer ?? DEFAULT_ISSUER;
+  const ttlMs = deps.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
+  // Unknown ids are checked against this, so they cost one scrypt like known ones (timing).
+  const dummyHash = hashCredential(generateCredential(), scryptParams);
+
+  const problem = <S extends ContentfulStatusCode>(
+    c: Ctx,
+    status: S,
+    error: string,
+    detail: string,
+    headers?: Record<string, string>,
+  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+
+  const tooMany = (c: Ctx, retryAfterMs: number, what: string) => {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return problem(c, 429, "too_many_attempts", `${what}; retry in ${seconds} s`, {
+      "Retry-After": String(seconds),
+    });
+  };
+
+  const app = new OpenAPIHono<RegistryEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        // @hono/zod-validator passes the validated input as `data` on failure too (untyped).
+        const input = (result as { data?: unknown }).data;
+        return problem(
+          c,
+          400,
+          "validation_failed",
+          describeIssues(result.error, result.target, input),
+        );
+      }
+      return undefined; // valid: the handler runs
+    },
+  });
+
+  const requireAdmin: MiddlewareHandler<RegistryEnv> = async (c, next) => {
+    const ip = clientIp(c);
+    const verdict = guard.checkIp(ip);
+    if (!verdict.allowed) return tooMany(c, verdict.retryAfterMs, "too many failed attempts");
+    const given = c.req.header(ADMIN_KEY_HEADER);
+    if (given === undefined || given === "") {
+      return problem(
+        c,
+        401,
+        "admin_key_required",
+        `this call needs the ${ADMIN_KEY_HEADER} header`,
+      );
+    }
+    if (!(await secretsEqual(given, deps.adminKey))) {
+      guard.failIp(ip);
+      log.warning("wrong admin key on {method} {path} from {ip}", {
+        method: c.req.method,
+        path: c.req.path,
+        ip,
+      });
+      return problem(c, 401, "invalid_admin_key", "the admin key is wrong");
+    }
+    return await next();
+  };
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Refused requests (4xx/5xx) are worth an operator's eye; successful ones are only noise.
+    const level = c.res.status >= 400 ? "info" : "debug";
+    log[level]("{method} {path} {status} in {ms} ms", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+      ip: clientIp(c),
+    });
+  });
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  );
+  // Runs before any route reads the body: a declared Content-Length over the limit is refused
+  // unread; a chunked body is counted as it streams and cut off at the limit. Only methods whose
+  // bodies are parsed: a DELETE/GET body is never read (and bodyLimit would copy the request,
+  // which makes Deno.serve print a warning about request.signal).
+  app.on(
+    ["POST", "PUT", "PATCH"],
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  app.use("/cp/*", (c, next) => {
+    // Management calls only: GET /cp, GET /cp/{id} and POST /cp/authenticate stay open.
+    const method = c.req.method;
+    const management = method === "PUT" || method === "DELETE" ||
+      (method === "POST" && c.req.path === "/cp/register");
+    return management ? requireAdmin(c, next) : next();
+  });
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", {
+    type: "apiKey",
+    in: "header",
+    name: ADMIN_KEY_HEADER,
+  });
+
+  app.openapi(
+    healthRoute,
+    (c) =>
+      c.json({
+        service: "registry" as const,
+        status: "ok" as const,
+        version: REGISTRY_VERSION,
+        time: now().toISOString(),
+      }, 200),
+  );
+
+  app.openapi(
+    jwksRoute,
+    (c) => c.json(jwksOf(deps.signingKey), 200, { "Cache-Control": "public, max-age=300" }),
+  );
+
+  app.openapi(registerRoute, async (c) => {
+    const input = c.req.valid("json");
+    const credentials = generateCredential();
+    const hash = await hashCredential(credentials, scryptParams);
+    const result = deps.store.register(
+      {
+        cpId: input.cp_id,
+        location: input.location,
+        priceEurKwh: input.price_eur_kwh ?? DEFAULT_PRICE_EUR_KWH,
+        powerKw: input.power_kw ?? DEFAULT_POWER_KW,
+        metadata: input.metadata ?? {},
+      },
+      hash,
+      now(),
+    );
+    if (!result.ok) {
+      log.info("register {cpId} refused: already registered", {
+        cpId: input.cp_id,
+        ip: clientIp(c),
+      });
+      return problem(c, 409, "already_registered", `CP ${input.cp_id} is already registered`);
+    }
+    log.info("CP {cpId} registered", { cpId: input.cp_id, ip: clientIp(c) });
+    return c.json({ ...toJson(result.cp), credentials }, 201, {
+      Location: `/cp/${encodeURIComponent(input.cp_id)}`,
+      "Cache-Control": "no-store",
+    });
+  });
+
+  app.openapi(authenticateRoute, async (c) => {
+    const { cp_id: cpId, credentials } = c.req.valid("json");
+    const ip = clientIp(c);
+    const verdict = guard.check(cpId, ip);
+    if (!verdict.allowed) {
+      log.warning("authentication of {cpId} from {ip} refused: too many failures", { cpId, ip });
+      return tooMany(c, verdict.retryAfterMs, "too many failed authentications");
+    }
+    const auth = deps.store.getAuth(cpId);
+    const valid = await verifyCredential(credentials, auth?.credentialHash ?? await dummyHash);
+    if (auth === undefined || !valid) {
+      guard.fail(cpId, ip);
+      const reason = auth === undefined ? "unknown_cp" : "wrong_credentials";
+      log.warning("authentication of {cpId} from {ip} failed: {reason}", { cpId, ip, reason });
+      return problem(c, 401, "invalid_credentials", "unknown CP id or wrong credentials");
+    }
+    // Checked only after the credentials, so the status of an id is not told to strangers.
+    if (auth.cp.status !== "REGISTERED") {
+      log.warning("authentication of {cpId} from {ip} refused: deregistered", { cpId, ip });
+      return problem(c, 403, "cp_deregistered", `CP ${cpId} is deregistered`);
+    }
+    guard.succeed(cpId);
+    const issued = await issueToken(deps.signingKey, { cpId, location: auth.cp.location }, {
+      issuer,
+      ttlMs,
+      now: now(),
+    });
+    log.info("CP {cpId} authenticated from {ip}", {
+      cpId,
+      ip,
+      jti: issued.jti,
+      expiresAt: issued.expiresAt.toISOString(),
+    });
+    return c.json({ token: issued.token, expires_at: issued.expiresAt.toISOString() }, 200, {
+      "Cache-Control": "no-store",
+    });
+  });
+
+  app.openapi(getRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const cp = deps.store.get(id);
+    if (cp === undefined) return problem(c, 404, "not_found", `no CP ${id}`);
+    return c.json(toJson(cp), 200);
+  });
+
+  app.openapi(listRoute, (c) => {
+    const { status, limit, offset } = c.req.valid("query");
+    const page = deps.store.list({ status, limit, offset });
+    return c.json({ items: page.items.map(toJson), total: page.total, limit, offset }, 200);
+  });
+
+  app.openapi(updateRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const result = deps.store.update(id, {
+      ...(input.location !== undefined && { location: input.location }),
+      ...(input.price_eur_kwh !== undefined && { priceEurKwh: input.price_eur_kwh }),
+      ...(input.power_kw !== undefined && { powerKw: input.power_kw }),
+      ...(input.metadata !== undefined && { metadata: input.metadata }),
+    }, now());
+    if (!result.ok) {
+      return result.reason === "not_found"
+        ? problem(c, 404, "not_found", `no CP ${id}`)
+        : problem(c, 409, "cp_deregistered", `CP ${id} is deregistered`);
+    }
+    log.info("CP {cpId} updated: {fields}", {
+      cpId: id,
+      fields: Object.keys(input),
+      ip: clientIp(c),
+    });
+    return c.json(toJson(result.cp), 200);
+  });
+
+  app.openapi(deregisterRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const result = deps.store.deregister(id, now());
+    if (!result.ok) {
+      return result.reason === "not_found"
+        ? problem(c, 404, "not_found", `no CP ${id}`)
+        : problem(c, 409, "cp_deregistered", `CP ${id} is already deregistered`);
+    }
+    log.info("CP {cpId} deregistered", { cpId: id, ip: clientIp(c) });
+    return c.json(toJson(result.cp), 200);
+  });
+
+  const documentConfig = {
+    openapi: "3.0.3",
+    info: {
+      title: "EVCharging Registry",
+      version: REGISTRY_VERSION,
+      description:
+        "Registers charging points, issues their credentials and their short-lived tokens.",
+    },
+  };
+  app.doc("/openapi.json", documentConfig);
+  let docsPage: string | undefined;
+  app.get("/docs", (c) => {
+    docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
+    return c.html(docsPage);
+  });
+
+  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      if (error.status === 400 && /json/i.test(error.message)) {
+        return problem(c, 400, "invalid_json", "the request body is not valid JSON");
+      }
+      if (error.status === 413) {
+        return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
+      }
+      if (error.status === 415) {
+        return problem(
+          c,
+          415,
+          "unsupported_media_type",
+          "send the body as Content-Type: application/json",
+        );
+      }
+      return problem(
+        c,
+        error.status as ContentfulStatusCode,
+        "http_error",
+        error.message || "request refused",
+      );
+    }
+    log.error("{method} {path} failed: {message}", {
+      method: c.req.method,
+      path: c.req.path,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    return problem(c, 500, "internal_error", "internal error; see the Registry's log");
+  });
+
+  return app;
+}

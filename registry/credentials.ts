@@ -1,0 +1,99 @@
+/**
+ * CP credentials (DESIGN §5.1): 256 random bits shown once, stored only as an scrypt hash.
+ *
+ * A stored hash is one self-describing string, `scrypt$N$r$p$salt$hash` (base64url salt and
+ * hash), so the cost parameters can be raised later without breaking existing CPs. Checks
+ * compare in constant time.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+
+/** scrypt cost parameters. */
+export interface ScryptParams {
+  /** CPU/memory cost, a power of two. */
+  readonly N: number;
+  /** Block size. */
+  readonly r: number;
+  /** Parallelism. */
+  readonly p: number;
+}
+
+/**
+ * Default cost: N=2^14, r=8, p=1 (16 MiB, ~0.1 s). A credential is 256 random bits, so it
+ * cannot be guessed whatever the hash; the slow hash only protects a stolen database further,
+ * while keeping an authentication cheap enough for a fleet of CPs.
+ */
+export const DEFAULT_SCRYPT: ScryptParams = { N: 16384, r: 8, p: 1 };
+
+const KEY_BYTES = 32;
+const SALT_BYTES = 16;
+
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64url");
+}
+
+function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise<Buffer> {
+  const { N, r, p } = params;
+  // maxmem must exceed 128·N·r or node refuses large N; leave headroom.
+  const maxmem = 256 * N * r + 1024 * 1024;
+  return new Promise((resolve, reject) =>
+    scrypt(
+      secret,
+      salt,
+      KEY_BYTES,
+      { N, r, p, maxmem },
+      (error, key) => error ? reject(error) : resolve(key),
+    )
+  );
+}
+
+/** A new credential: 32 random bytes, base64url without padding (43 characters). */
+export function generateCredential(): string {
+  return b64url(randomBytes(KEY_BYTES));
+}
+
+/** Hashes `credential` with a fresh random salt; returns the self-describing stored form. */
+export async function hashCredential(
+  credential: string,
+  params: ScryptParams = DEFAULT_SCRYPT,
+): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const hash = await derive(credential, salt, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${b64url(salt)}$${b64url(hash)}`;
+}
+
+const STORED = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/;
+
+/**
+ * Whether `credential` matches `stored`, compared in constant time. A malformed stored value
+ * never matches (and does not throw, so callers cannot leak it through an error).
+ */
+export async function verifyCredential(credential: string, stored: string): Promise<boolean> {
+  const match = STORED.exec(stored);
+  if (!match) return false;
+  const [N, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const salt = Buffer.from(match[4], "base64url");
+  const expected = Buffer.from(match[5], "base64url");
+  let actual: Buffer;
+  try {
+    actual = await derive(credential, salt, { N, r, p });
+  } catch {
+    return false;
+  }
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/**
+ * Constant-time equality of two secrets of any length (e.g. the admin key): both are hashed
+ * with SHA-256 first so `timingSafeEqual` sees equal lengths and the length does not leak.
+ */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [ha, hb] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(a)),
+    crypto.subtle.digest("SHA-256", enc.encode(b)),
+  ]);
+  return timingSafeEqual(new Uint8Array(ha), new Uint8Array(hb));
+}

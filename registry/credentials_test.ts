@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_SCRYPT,
+  generateCredential,
+  hashCredential,
+  secretsEqual,
+  verifyCredential,
+} from "./credentials.ts";
+
+const FAST = { N: 1024, r: 8, p: 1 };
+
+Deno.test("generateCredential gives 256 random bits as unpadded base64url", () => {
+  const a = generateCredential();
+  const b = generateCredential();
+  assert.match(a, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(a, b);
+  const bytes = Uint8Array.from(
+    atob(a.replace(/-/g, "+").replace(/_/g, "/") + "="),
+    (ch) => ch.charCodeAt(0),
+  );
+  assert.equal(bytes.length, 32);
+});
+
+Deno.test("hashCredential stores params, salt and hash, never the credential", async () => {
+  const credential = generateCredential();
+  const stored = await hashCredential(credential, FAST);
+  assert.match(stored, /^scrypt\$1024\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.ok(!stored.includes(credential));
+  const again = await hashCredential(credential, FAST);
+  assert.notEqual(again, stored, "a fresh salt every time");
+});
+
+Deno.test("verifyCredential accepts the right credential and nothing else", async () => {
+  const credential = generateCredential();
+  const stored = await hashCredential(credential, FAST);
+  assert.equal(await verifyCredential(credential, stored), true);
+  assert.equal(await verifyCredential(generateCredential(), stored), false);
+  assert.equal(await verifyCredential(credential + "x", stored), false);
+  assert.equal(await verifyCredential("", stored), false);
+});
+
+Deno.test("verifyCredential treats a malformed stored value as no match", async () => {
+  const credential = generateCredential();
+  for (
+    const stored of [
+      "",
+      "plain",
+      "scrypt$1024$8$1$salt",
+      "bcrypt$1$2$3$a$b",
+      "scrypt$3$8$1$AAAA$AAAA",
+    ]
+  ) {
+    assert.equal(await verifyCredential(credential, stored), false, stored);
+  }
+});
+
+Deno.test("verifyCredential reads the params stored with the hash (default cost works)", async () => {
+  const credential = generateCredential();
+  const stored = await hashCredential(credential, DEFAULT_SCRYPT);
+  assert.ok(stored.startsWith("scrypt$16384$8$1$"));
+  assert.equal(await verifyCredential(credential, stored), true);
+});
+
+Deno.test("secretsEqual compares any lengths", async () => {
+  assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-0123456789"), true);
+  assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-012345678"), false);
+  assert.equal(await secretsEqual("", "x"), false);
+});

@@ -1,0 +1,355 @@
+/**
+ * The Registry's SQLite store (DESIGN §9): one row per CP (its current registration) and an
+ * append-only history of every registry action on it.
+ *
+ * `node:sqlite` `DatabaseSync` in WAL mode with a busy timeout; numbered migrations applied at
+ * open in one transaction and tracked in `PRAGMA user_version`; parameterized statements only;
+ * writes that go together (a change and its history entry) share one transaction. Credentials
+ * never reach this module: only their scrypt hashes do, and only {@link RegistryStore.getAuth}
+ * returns one.
+ *
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { dirname } from "node:path";
+import { mkdirSync } from "node:fs";
+
+/** Registration status of a CP. */
+export type CpStatus = "REGISTERED" | "DEREGISTERED";
+
+/** The statuses, for filters and schemas. */
+export const CP_STATUSES = ["REGISTERED", "DEREGISTERED"] as const;
+
+/** Metadata: a flat object of short values. */
+export type CpMetadata = Record<string, string | number | boolean | null>;
+
+/** A CP as the Registry shows it (no secret, no hash). */
+export interface CpRecord {
+  /** CP id. */
+  readonly cpId: string;
+  /** Where it is. */
+  readonly location: string;
+  /** Price in €/kWh. */
+  readonly priceEurKwh: number;
+  /** Rated power in kW. */
+  readonly powerKw: number;
+  /** Free metadata. */
+  readonly metadata: CpMetadata;
+  /** Registration status. */
+  readonly status: CpStatus;
+  /** Start of the current registration (ISO 8601). */
+  readonly registeredAt: string;
+  /** Last change (ISO 8601). */
+  readonly updatedAt: string;
+  /** When it was deregistered, or `null` while registered. */
+  readonly deregisteredAt: string | null;
+}
+
+/** The fields given at registration. */
+export interface NewCp {
+  /** CP id. */
+  readonly cpId: string;
+  /** Where it is. */
+  readonly location: string;
+  /** Price in €/kWh. */
+  readonly priceEurKwh: number;
+  /** Rated power in kW. */
+  readonly powerKw: number;
+  /** Free metadata. */
+  readonly metadata: CpMetadata;
+}
+
+/** The fields an update may change. */
+export type CpPatch = Partial<Omit<NewCp, "cpId">>;
+
+/** One entry of a CP's history. */
+export interface HistoryEntry {
+  /** `registered`, `updated` or `deregistered`. */
+  readonly action: "registered" | "updated" | "deregistered";
+  /** When (ISO 8601). */
+  readonly at: string;
+  /** What changed (field names only for updates). */
+  readonly details: Record<string, unknown>;
+}
+
+/** Result of a write: the CP, or why nothing was written. */
+export type WriteResult =
+  | { readonly ok: true; readonly cp: CpRecord }
+  | { readonly ok: false; readonly reason: "exists" | "not_found" | "deregistered" };
+
+/** The CP's status and credential hash, for authentication only. */
+export interface CpAuth {
+  /** CP record. */
+  readonly cp: CpRecord;
+  /** Stored scrypt hash of its credentials. */
+  readonly credentialHash: string;
+}
+
+/** A page of CPs. */
+export interface CpPage {
+  /** The CPs of this page, by id. */
+  readonly items: CpRecord[];
+  /** How many CPs match the filter in all. */
+  readonly total: number;
+}
+
+/**
+ * Schema changes, in order; migration `i` brings the database to `user_version = i + 1`.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE charging_points (
+     cp_id           TEXT PRIMARY KEY,
+     location        TEXT NOT NULL,
+     price_eur_kwh   REAL NOT NULL,
+     power_kw        REAL NOT NULL,
+     metadata        TEXT NOT NULL DEFAULT '{}',
+     status          TEXT NOT NULL CHECK (status IN ('REGISTERED', 'DEREGISTERED')),
+     credential_hash TEXT NOT NULL,
+     registered_at   TEXT NOT NULL,
+     updated_at      TEXT NOT NULL,
+     deregistered_at TEXT
+   ) STRICT;
+   CREATE INDEX charging_points_by_status ON charging_points (status, cp_id);
+   CREATE TABLE cp_history (
+     id      INTEGER PRIMARY KEY,
+     cp_id   TEXT NOT NULL,
+     action  TEXT NOT NULL,
+     at      TEXT NOT NULL,
+     details TEXT NOT NULL DEFAULT '{}'
+   ) STRICT;
+   CREATE INDEX cp_history_by_cp ON cp_history (cp_id, id);`,
+];
+
+/** The database was written by a newer Registry than this one. */
+export class SchemaTooNewError extends Error {
+  /** Always `"SchemaTooNewError"`. */
+  override name = "SchemaTooNewError";
+}
+
+interface CpRow {
+  cp_id: string;
+  location: string;
+  price_eur_kwh: number;
+  power_kw: number;
+  metadata: string;
+  status: CpStatus;
+  credential_hash: string;
+  registered_at: string;
+  updated_at: string;
+  deregistered_at: string | null;
+}
+
+function toRecord(row: CpRow): CpRecord {
+  return {
+    cpId: row.cp_id,
+    location: row.location,
+    priceEurKwh: row.price_eur_kwh,
+    powerKw: row.power_kw,
+    metadata: JSON.parse(row.metadata),
+    status: row.status,
+    registeredAt: row.registered_at,
+    updatedAt: row.updated_at,
+    deregisteredAt: row.deregistered_at,
+  };
+}
+
+/** The Registry's database. Synchronous (`DatabaseSync`): each call is one short transaction. */
+export class RegistryStore {
+  readonly #db: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) the database at `path` (`:memory:` for a throwaway one), sets
+   * WAL and the busy timeout, and applies pending migrations.
+   * @throws {SchemaTooNewError} if the file's schema is newer than {@link MIGRATIONS}.
+   */
+  static open(path: string, options: { busyTimeoutMs?: number } = {}): RegistryStore {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    try {
+      db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      applyMigrations(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new RegistryStore(db);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /** The schema version (`PRAGMA user_version`). */
+  get schemaVersion(): number {
+    return userVersion(this.#db);
+  }
+
+  /**
+   * Registers a new CP, or registers a deregistered one again (new data, new credential hash,
+   * new registration date; its history stays).
+   * @returns `exists` if the id is currently registered.
+   */
+  register(cp: NewCp, credentialHash: string, now: Date): WriteResult {
+    const at = now.toISOString();
+    return this.#transaction(() => {
+      const current = this.#row(cp.cpId);
+      if (current?.status === "REGISTERED") return { ok: false, reason: "exists" };
+      const values = {
+        cp_id: cp.cpId,
+        location: cp.location,
+        price_eur_kwh: cp.priceEurKwh,
+        power_kw: cp.powerKw,
+        metadata: JSON.stringify(cp.metadata),
+        credential_hash: credentialHash,
+        at,
+      };
+      this.#db.prepare(
+        `INSERT INTO charging_points (cp_id, location, price_eur_kwh, power_kw, metadata, status,
+                                      credential_hash, registered_at, updated_at, deregistered_at)
+         VALUES (:cp_id, :location, :price_eur_kwh, :power_kw, :metadata, 'REGISTERED',
+                 :credential_hash, :at, :at, NULL)
+         ON CONFLICT (cp_id) DO UPDATE SET
+           location = excluded.location, price_eur_kwh = excluded.price_eur_kwh,
+           power_kw = excluded.power_kw, metadata = excluded.metadata, status = 'REGISTERED',
+           credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
+           updated_at = excluded.updated_at, deregistered_at = NULL`,
+      ).run(values);
+      this.#history(cp.cpId, "registered", at, { again: current !== undefined });
+      return { ok: true, cp: toRecord(this.#row(cp.cpId)!) };
+    });
+  }
+
+  /** The CP, or `undefined`. */
+  get(cpId: string): CpRecord | undefined {
+    const row = this.#row(cpId);
+    return row && toRecord(row);
+  }
+
+  /** The CP and its credential hash, for the authenticate endpoint only. */
+  getAuth(cpId: string): CpAuth | undefined {
+    const row = this.#row(cpId);
+    return row && { cp: toRecord(row), credentialHash: row.credential_hash };
+  }
+
+  /** A page of CPs ordered by id, optionally only those with `status`, with the total count. */
+  list(query: { status?: CpStatus; limit: number; offset: number }): CpPage {
+    const where = query.status ? "WHERE status = :status" : "";
+    const params: Record<string, SQLInputValue> = query.status ? { status: query.status } : {};
+    const rows = this.#db.prepare(
+      `SELECT * FROM charging_points ${where} ORDER BY cp_id LIMIT :limit OFFSET :offset`,
+    ).all({ ...params, limit: query.limit, offset: query.offset }) as unknown as CpRow[];
+    const count = this.#db.prepare(`SELECT COUNT(*) AS n FROM charging_points ${where}`)
+      .get(params) as { n: number };
+    return { items: rows.map(toRecord), total: count.n };
+  }
+
+  /** Changes a registered CP's location, price, power or metadata (only the given fields). */
+  update(cpId: string, patch: CpPatch, now: Date): WriteResult {
+    const at = now.toISOString();
+    return this.#transaction(() => {
+      const current = this.#row(cpId);
+      if (current === undefined) return { ok: false, reason: "not_found" };
+      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+      this.#db.prepare(
+        `UPDATE charging_points SET location = :location, price_eur_kwh = :price_eur_kwh,
+           power_kw = :power_kw, metadata = :metadata, updated_at = :at WHERE cp_id = :cp_id`,
+      ).run({
+        cp_id: cpId,
+        location: patch.location ?? current.location,
+        price_eur_kwh: patch.priceEurKwh ?? current.price_eur_kwh,
+        power_kw: patch.powerKw ?? current.power_kw,
+        metadata: patch.metadata === undefined ? current.metadata : JSON.stringify(patch.metadata),
+        at,
+      });
+      this.#history(cpId, "updated", at, { fields: Object.keys(patch).sort() });
+      return { ok: true, cp: toRecord(this.#row(cpId)!) };
+    });
+  }
+
+  /** Deregisters a CP: it stays, with status `DEREGISTERED` and the date; history is kept. */
+  deregister(cpId: string, now: Date): WriteResult {
+    const at = now.toISOString();
+    return this.#transaction(() => {
+      const current = this.#row(cpId);
+      if (current === undefined) return { ok: false, reason: "not_found" };
+      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+      this.#db.prepare(
+        `UPDATE charging_points SET status = 'DEREGISTERED', deregistered_at = :at,
+           updated_at = :at WHERE cp_id = :cp_id`,
+      ).run({ cp_id: cpId, at });
+      this.#history(cpId, "deregistered", at, {});
+      return { ok: true, cp: toRecord(this.#row(cpId)!) };
+    });
+  }
+
+  /** Every registry action on `cpId`, oldest first. */
+  history(cpId: string): HistoryEntry[] {
+    const rows = this.#db.prepare(
+      "SELECT action, at, details FROM cp_history WHERE cp_id = ? ORDER BY id",
+    ).all(cpId) as unknown as { action: HistoryEntry["action"]; at: string; details: string }[];
+    return rows.map((r) => ({ action: r.action, at: r.at, details: JSON.parse(r.details) }));
+  }
+
+  #row(cpId: string): CpRow | undefined {
+    return this.#db.prepare("SELECT * FROM charging_points WHERE cp_id = ?").get(cpId) as
+      | CpRow
+      | undefined;
+  }
+
+  #history(cpId: string, action: HistoryEntry["action"], at: string, details: object): void {
+    this.#db.prepare("INSERT INTO cp_history (cp_id, action, at, details) VALUES (?, ?, ?, ?)")
+      .run(cpId, action, at, JSON.stringify(details));
+  }
+
+  #transaction<T>(work: () => T): T {
+    return transaction(this.#db, work);
+  }
+}
+
+// BEGIN IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken by
+// another writer (and a busy database waits busy_timeout instead of failing mid-way).
+function transaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = work();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function userVersion(db: DatabaseSync): number {
+  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+/**
+ * Brings `db` to the last of `migrations` in one transaction (all or nothing) and records it
+ * in `PRAGMA user_version`. Exported for tests of a failing migration.
+ * @throws {SchemaTooNewError} if the database is newer than `migrations`.
+ */
+export function applyMigrations(
+  db: DatabaseSync,
+  migrations: readonly string[] = MIGRATIONS,
+): void {
+  transaction(db, () => {
+    const version = userVersion(db);
+    if (version > migrations.length) {
+      throw new SchemaTooNewError(
+        `database schema ${version} is newer than this Registry's (${migrations.length})`,
+      );
+    }
+    for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);
+    // PRAGMA takes no bound parameters; the value is an integer we computed.
+    db.exec(`PRAGMA user_version = ${migrations.length}`);
+  });
+}
