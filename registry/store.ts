@@ -10,9 +10,8 @@
  *
  * @module
  */
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { dirname } from "node:path";
-import { mkdirSync } from "node:fs";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { openDatabase, schemaVersion, transaction } from "../shared/sqlite.ts";
 
 /** Registration status of a CP. */
 export type CpStatus = "REGISTERED" | "DEREGISTERED";
@@ -121,12 +120,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX cp_history_by_cp ON cp_history (cp_id, id);`,
 ];
 
-/** The database was written by a newer Registry than this one. */
-export class SchemaTooNewError extends Error {
-  /** Always `"SchemaTooNewError"`. */
-  override name = "SchemaTooNewError";
-}
-
 interface CpRow {
   cp_id: string;
   location: string;
@@ -165,21 +158,13 @@ export class RegistryStore {
   /**
    * Opens (creating if needed) the database at `path` (`:memory:` for a throwaway one), sets
    * WAL and the busy timeout, and applies pending migrations.
-   * @throws {SchemaTooNewError} if the file's schema is newer than {@link MIGRATIONS}.
+   * @throws {SchemaTooNewError} (from `shared/sqlite.ts`) if the file's schema is newer than
+   * {@link MIGRATIONS}.
    */
   static open(path: string, options: { busyTimeoutMs?: number } = {}): RegistryStore {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path);
-    try {
-      db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      applyMigrations(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    return new RegistryStore(db);
+    return new RegistryStore(
+      openDatabase(path, MIGRATIONS, { ...options, owner: "this Registry" }),
+    );
   }
 
   /** Closes the database. */
@@ -189,7 +174,7 @@ export class RegistryStore {
 
   /** The schema version (`PRAGMA user_version`). */
   get schemaVersion(): number {
-    return userVersion(this.#db);
+    return schemaVersion(this.#db);
   }
 
   /**
@@ -312,44 +297,4 @@ export class RegistryStore {
   #transaction<T>(work: () => T): T {
     return transaction(this.#db, work);
   }
-}
-
-// BEGIN IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken by
-// another writer (and a busy database waits busy_timeout instead of failing mid-way).
-function transaction<T>(db: DatabaseSync, work: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const result = work();
-    db.exec("COMMIT");
-    return result;
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
-}
-
-function userVersion(db: DatabaseSync): number {
-  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-}
-
-/**
- * Brings `db` to the last of `migrations` in one transaction (all or nothing) and records it
- * in `PRAGMA user_version`. Exported for tests of a failing migration.
- * @throws {SchemaTooNewError} if the database is newer than `migrations`.
- */
-export function applyMigrations(
-  db: DatabaseSync,
-  migrations: readonly string[] = MIGRATIONS,
-): void {
-  transaction(db, () => {
-    const version = userVersion(db);
-    if (version > migrations.length) {
-      throw new SchemaTooNewError(
-        `database schema ${version} is newer than this Registry's (${migrations.length})`,
-      );
-    }
-    for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);
-    // PRAGMA takes no bound parameters; the value is an integer we computed.
-    db.exec(`PRAGMA user_version = ${migrations.length}`);
-  });
 }

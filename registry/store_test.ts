@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  applyMigrations,
-  MIGRATIONS,
-  type NewCp,
-  RegistryStore,
-  SchemaTooNewError,
-} from "./store.ts";
+import { SchemaTooNewError } from "../shared/sqlite.ts";
+import { MIGRATIONS, type NewCp, RegistryStore } from "./store.ts";
 
 const T1 = new Date("2026-01-01T10:00:00.000Z");
 const T2 = new Date("2026-01-01T11:00:00.000Z");
@@ -57,26 +52,6 @@ Deno.test("reopening applies nothing twice; a newer schema is refused", async ()
     raw.close();
     assert.throws(() => RegistryStore.open(path), SchemaTooNewError);
   });
-});
-
-Deno.test("a failing migration leaves the database untouched (one transaction)", () => {
-  const db = new DatabaseSync(":memory:");
-  try {
-    assert.throws(() => applyMigrations(db, ["CREATE TABLE a (x INTEGER)", "CREATE TABLE oops ("]));
-    assert.equal(
-      (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
-      0,
-    );
-    assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").get(), undefined);
-    applyMigrations(db, ["CREATE TABLE a (x INTEGER)"]);
-    applyMigrations(db, ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER)"]);
-    assert.equal(
-      (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
-      2,
-    );
-  } finally {
-    db.close();
-  }
 });
 
 Deno.test("register stores a CP; the same id again is refused while registered", async () => {
