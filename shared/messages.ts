@@ -528,6 +528,7 @@ export const commandPayloadSchema = z.discriminatedUnion("type", [
  * `hash`, so a reader of the stream can verify the chain. Never carries a secret.
  */
 export const auditSchema = timedMessage("AUDIT", {
+  seq: seqSchema,
   actor: actorSchema,
   action: auditActionSchema,
   outcome: auditOutcomeSchema,

@@ -186,6 +186,7 @@ const examples: { channel: Channel; message: Record<string, unknown> }[] = [
       v: 1,
       type: "AUDIT",
       ts: TS,
+      seq: 1,
       actor: "cp:CP_001",
       action: "cp.login",
       outcome: "ok",
