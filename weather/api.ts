@@ -1,0 +1,470 @@
+/**
+ * The weather office's REST API (default :8090) as a Hono app, built from a narrow view of the
+ * office so tests drive it with `app.request()` and no socket.
+ *
+ * Reads are open; every change (PUT, DELETE) needs `Authorization: Bearer <WEATHER_SERVICE_KEY>`,
+ * compared in constant time. Order of checks: body size (64 KiB), the service key, JSON and the
+ * strict schemas, then the handler. Every failure is `{error, detail, timestamp}`.
+ *
+ * @module
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { getLogger } from "../shared/log.ts";
+import { cpIdSchema } from "../shared/messages.ts";
+import { secretsEqual } from "../registry/credentials.ts";
+import type { LocationRow } from "./core.ts";
+import { citySchema, LocationsFileError } from "./locations.ts";
+import type { SimulatedProvider } from "./providers.ts";
+
+/** Largest request body accepted (larger is 413 before parsing). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Coldest and warmest manual temperature accepted, °C. */
+export const MANUAL_TEMPERATURE_RANGE = { min: -90, max: 60 } as const;
+
+/** What the office looks like from the API and the menu at one moment. */
+export interface OfficeSnapshot {
+  /** Where temperatures come from. */
+  readonly provider: "openweather" | "simulated";
+  /** Below this (°C) is an alert. */
+  readonly thresholdC: number;
+  /** Central's base URL and how the office stands with it. */
+  readonly central: {
+    readonly url: string;
+    readonly reachable?: boolean;
+    readonly lastError?: string;
+  };
+  /** What is wrong with the locations file, while its previous content is kept. */
+  readonly locationsProblem?: string;
+  /** When the last round ended (ms since the epoch). */
+  readonly lastRoundAt?: number;
+  /** Every watched CP, by id. */
+  readonly rows: readonly LocationRow[];
+}
+
+/** The office as the API (and the menu) use it. */
+export interface WeatherOfficeView {
+  /** The current state. */
+  snapshot(): OfficeSnapshot;
+  /** See `LocationStore.set`. */
+  setLocation(cpId: string, city: string): Promise<"added" | "changed" | "unchanged">;
+  /** See `LocationStore.remove`. */
+  removeLocation(cpId: string): Promise<string | undefined>;
+  /** The simulated provider, if it is the one in use (manual temperatures need it). */
+  readonly simulated?: SimulatedProvider;
+  /** Starts a round now (or right after the one running), so a change shows at once. */
+  poke(): void;
+}
+
+/** What {@link createWeatherApp} is built from. */
+export interface WeatherApiDeps {
+  /** The office. */
+  readonly office: WeatherOfficeView;
+  /** The key every change must carry as a bearer token. */
+  readonly serviceKey: string;
+  /** Clock for timestamps. Default `new Date()`. */
+  readonly now?: () => Date;
+}
+
+type Ctx = Context;
+
+const log = getLogger(["evcharging", "weather", "api"]);
+
+// ------------------------------------------------------------------------------- schemas
+
+// `cpIdSchema` and `citySchema` are plain zod, made before this module extends zod with
+// `.openapi()` (that depends on import order), so only schemas made here are annotated.
+const CpIdParams = z.strictObject({ cpId: cpIdSchema });
+const CityParams = z.strictObject({ city: citySchema });
+
+const LocationRequest = z.strictObject({ city: citySchema })
+  .openapi("LocationRequest", { example: { city: "Madrid" } });
+const TemperatureRequest = z.strictObject({
+  temperature: z.number().min(MANUAL_TEMPERATURE_RANGE.min).max(MANUAL_TEMPERATURE_RANGE.max)
+    .openapi({ description: "°C", example: -3 }),
+}).openapi("TemperatureRequest");
+
+const WeatherStatus = z.enum(["alert", "clear"]);
+
+const ErrorBody = z.object({
+  error: z.string().openapi({ example: "validation_failed" }),
+  detail: z.string(),
+  timestamp: z.string(),
+}).openapi("Error");
+
+const Health = z.object({
+  service: z.literal("weather"),
+  status: z.literal("ok"),
+  provider: z.enum(["openweather", "simulated"]),
+  threshold_celsius: z.number(),
+  central: z.object({
+    url: z.string(),
+    reachable: z.boolean().nullable().openapi({ description: "null before the first attempt" }),
+    last_error: z.string().nullable(),
+  }),
+  locations: z.number().int(),
+  locations_problem: z.string().nullable(),
+  last_round_at: z.string().nullable(),
+  time: z.string(),
+}).openapi("Health");
+
+const Location = z.object({
+  cp_id: z.string(),
+  city: z.string(),
+  temperature: z.number().nullable().openapi({ description: "the city's last good reading, °C" }),
+  read_at: z.string().nullable().openapi({ description: "when that reading was taken" }),
+  state: z.enum(["alert", "clear", "unknown"]).openapi({
+    description: "from that reading; unknown before the first one",
+  }),
+  central_state: WeatherStatus.nullable().openapi({
+    description: "what Central acknowledged and still holds, as far as the office knows",
+  }),
+  last_error: z.object({ kind: z.string(), detail: z.string(), at: z.string() }).nullable()
+    .openapi({ description: "the city's provider error, if its last reading failed" }),
+  known_to_central: z.boolean().nullable().openapi({
+    description: "false: Central does not know this CP, so it gets no alerts; null: not yet known",
+  }),
+}).openapi("Location");
+
+const LocationList = z.object({
+  provider: z.enum(["openweather", "simulated"]),
+  threshold_celsius: z.number(),
+  locations_problem: z.string().nullable(),
+  items: z.array(Location),
+}).openapi("LocationList");
+
+const LocationChange = z.object({
+  cp_id: z.string(),
+  city: z.string(),
+  result: z.enum(["added", "changed", "unchanged", "removed"]),
+}).openapi("LocationChange");
+
+const ManualTemperature = z.object({
+  city: z.string(),
+  temperature: z.number().nullable().openapi({ description: "null: drifting again" }),
+}).openapi("ManualTemperature");
+
+// ------------------------------------------------------------------------------- routes
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const err = (description: string) => json(ErrorBody, description);
+const body = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+const secured = [{ serviceKey: [] }];
+const changeErrors = {
+  400: err("validation failed (the detail names the field) or invalid JSON"),
+  401: err("missing or wrong service key"),
+  413: err("body over 64 KiB"),
+};
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Health, provider and how the office stands with Central",
+  responses: { 200: json(Health, "the office is up") },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/locations",
+  summary: "Every watched CP with its city, temperature and state",
+  responses: { 200: json(LocationList, "the watched CPs, by id") },
+});
+
+const putLocationRoute = createRoute({
+  method: "put",
+  path: "/locations/{cpId}",
+  summary: "Watch a CP in a city, or move it to another",
+  security: secured,
+  request: { params: CpIdParams, body: body(LocationRequest) },
+  responses: {
+    200: json(LocationChange, "changed (or already so)"),
+    201: json(LocationChange, "added"),
+    ...changeErrors,
+    409: err("the locations file is malformed or missing: fix it first"),
+  },
+});
+
+const deleteLocationRoute = createRoute({
+  method: "delete",
+  path: "/locations/{cpId}",
+  summary: "Stop watching a CP (a weather alert it is under is cleared)",
+  security: secured,
+  request: { params: CpIdParams },
+  responses: {
+    200: json(LocationChange, "removed"),
+    400: changeErrors[400],
+    401: changeErrors[401],
+    404: err("the CP is not watched"),
+    409: err("the locations file is malformed or missing: fix it first"),
+  },
+});
+
+const putSimulatedRoute = createRoute({
+  method: "put",
+  path: "/simulated/{city}",
+  summary: "Hold a city at a temperature (simulated provider only)",
+  security: secured,
+  request: { params: CityParams, body: body(TemperatureRequest) },
+  responses: {
+    200: json(ManualTemperature, "set; a round starts at once"),
+    ...changeErrors,
+    409: err("the office reads OpenWeather, not the simulated provider"),
+  },
+});
+
+const deleteSimulatedRoute = createRoute({
+  method: "delete",
+  path: "/simulated/{city}",
+  summary: "Let a city's simulated temperature drift again",
+  security: secured,
+  request: { params: CityParams },
+  responses: {
+    200: json(ManualTemperature, "drifting again"),
+    400: changeErrors[400],
+    401: changeErrors[401],
+    404: err("the city has no manual temperature"),
+    409: err("the office reads OpenWeather, not the simulated provider"),
+  },
+});
+
+// ------------------------------------------------------------------------------- helpers
+
+/** One line naming the failing fields (at most three) of a zod error. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 3).map((issue) => {
+    if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.join(", ")}`;
+    const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) {
+      return `${where}missing`;
+    }
+    return `${where}${issue.message.replace(/^Invalid input: /, "")}`;
+  }).join("; ").slice(0, 500);
+}
+
+function toIso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function rowJson(row: LocationRow): z.infer<typeof Location> {
+  return {
+    cp_id: row.cpId,
+    city: row.city,
+    temperature: row.temperature ?? null,
+    read_at: toIso(row.readAt),
+    state: row.state,
+    central_state: row.centralState ?? null,
+    last_error: row.lastError === undefined ? null : {
+      kind: row.lastError.kind,
+      detail: row.lastError.detail,
+      at: new Date(row.lastError.at).toISOString(),
+    },
+    known_to_central: row.knownToCentral ?? null,
+  };
+}
+
+// ----------------------------------------------------------------------------------- app
+
+/** Builds the weather office's API. */
+export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
+  const now = deps.now ?? (() => new Date());
+  const { office } = deps;
+
+  const problem = <S extends ContentfulStatusCode>(
+    c: Ctx,
+    status: S,
+    error: string,
+    detail: string,
+    headers?: Record<string, string>,
+  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+
+  const notSimulated = (c: Ctx) =>
+    problem(
+      c,
+      409,
+      "not_simulated",
+      "the office reads OpenWeather; manual temperatures exist only with the simulated provider",
+    );
+  const fileProblem = (c: Ctx, error: LocationsFileError) =>
+    problem(c, 409, "locations_file_invalid", error.message);
+
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return problem(c, 400, "validation_failed", describeIssues(result.error));
+      }
+      return undefined; // valid: the handler runs
+    },
+  });
+
+  const requireServiceKey: MiddlewareHandler = async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const challenge = { "WWW-Authenticate": 'Bearer realm="weather"' };
+    if (match === null) {
+      return problem(
+        c,
+        401,
+        "service_key_required",
+        "this call needs Authorization: Bearer <WEATHER_SERVICE_KEY>",
+        challenge,
+      );
+    }
+    if (!(await secretsEqual(match[1], deps.serviceKey))) {
+      log.warning("wrong service key on {method} {path}", {
+        method: c.req.method,
+        path: c.req.path,
+      });
+      return problem(c, 401, "invalid_service_key", "the service key is wrong", challenge);
+    }
+    return await next();
+  };
+
+  app.use("*", async (c, next) => {
+    await next();
+    // Refused requests are worth an operator's eye; the rest is noise at info.
+    const level = c.res.status >= 400 ? "info" : "debug";
+    log[level]("{method} {path} {status}", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+    });
+  });
+  app.use("*", secureHeaders());
+  // Only methods whose bodies are parsed: bodyLimit copies the request, and a DELETE/GET body is
+  // never read anyway.
+  app.on(
+    ["POST", "PUT", "PATCH"],
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  app.on(["PUT", "DELETE", "POST", "PATCH"], "*", requireServiceKey);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "serviceKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "WEATHER_SERVICE_KEY, or the key in data/weather_service.key",
+  });
+
+  app.openapi(healthRoute, (c) => {
+    const s = office.snapshot();
+    return c.json({
+      service: "weather" as const,
+      status: "ok" as const,
+      provider: s.provider,
+      threshold_celsius: s.thresholdC,
+      central: {
+        url: s.central.url,
+        reachable: s.central.reachable ?? null,
+        last_error: s.central.lastError ?? null,
+      },
+      locations: s.rows.length,
+      locations_problem: s.locationsProblem ?? null,
+      last_round_at: toIso(s.lastRoundAt),
+      time: now().toISOString(),
+    }, 200);
+  });
+
+  app.openapi(listRoute, (c) => {
+    const s = office.snapshot();
+    return c.json({
+      provider: s.provider,
+      threshold_celsius: s.thresholdC,
+      locations_problem: s.locationsProblem ?? null,
+      items: s.rows.map(rowJson),
+    }, 200);
+  });
+
+  app.openapi(putLocationRoute, async (c) => {
+    const { cpId } = c.req.valid("param");
+    const { city } = c.req.valid("json");
+    try {
+      const result = await office.setLocation(cpId, city);
+      return c.json({ cp_id: cpId, city, result }, result === "added" ? 201 : 200);
+    } catch (error) {
+      if (error instanceof LocationsFileError) return fileProblem(c, error);
+      throw error;
+    }
+  });
+
+  app.openapi(deleteLocationRoute, async (c) => {
+    const { cpId } = c.req.valid("param");
+    try {
+      const city = await office.removeLocation(cpId);
+      if (city === undefined) return problem(c, 404, "not_found", `CP ${cpId} is not watched`);
+      return c.json({ cp_id: cpId, city, result: "removed" as const }, 200);
+    } catch (error) {
+      if (error instanceof LocationsFileError) return fileProblem(c, error);
+      throw error;
+    }
+  });
+
+  app.openapi(putSimulatedRoute, (c) => {
+    const { city } = c.req.valid("param");
+    const { temperature } = c.req.valid("json");
+    if (office.simulated === undefined) return notSimulated(c);
+    office.simulated.setTemperature(city, temperature);
+    office.poke();
+    log.info("{city} held at {temperature} °C by hand", { city, temperature });
+    return c.json({ city, temperature }, 200);
+  });
+
+  app.openapi(deleteSimulatedRoute, (c) => {
+    const { city } = c.req.valid("param");
+    if (office.simulated === undefined) return notSimulated(c);
+    if (!office.simulated.clearTemperature(city)) {
+      return problem(c, 404, "not_found", `${city} has no manual temperature`);
+    }
+    office.poke();
+    log.info("{city} drifts again", { city });
+    return c.json({ city, temperature: null }, 200);
+  });
+
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: {
+      title: "EVCharging weather office",
+      version: "0.1.0",
+      description: "Which city each CP is in, the temperatures read, and the alerts sent.",
+    },
+  });
+
+  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      if (error.status === 400) {
+        return problem(c, 400, "invalid_json", "send the body as valid JSON (application/json)");
+      }
+      if (error.status === 415) {
+        return problem(c, 415, "unsupported_media_type", "send the body as application/json");
+      }
+      return problem(
+        c,
+        error.status as ContentfulStatusCode,
+        "http_error",
+        error.message || "request refused",
+      );
+    }
+    log.error("{method} {path} failed: {message}", {
+      method: c.req.method,
+      path: c.req.path,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    return problem(c, 500, "internal_error", "internal error; see the weather office's log");
+  });
+
+  return app;
+}

@@ -1,0 +1,333 @@
+/**
+ * The terminal menu of the weather office, used when standard input and output are a terminal:
+ * a status table redrawn in place after every round, the latest log lines under it, and one-key
+ * commands (add, change, remove, set a simulated temperature, list, quit) that ask their
+ * questions on a line of their own.
+ *
+ * {@link renderScreen} is pure (snapshot in, text out) and tested; {@link runMenu} is the thin
+ * terminal edge around it.
+ *
+ * @module
+ */
+import type { LogRecord, Sink } from "../shared/log.ts";
+import { MANUAL_TEMPERATURE_RANGE, type OfficeSnapshot } from "./api.ts";
+import type { WeatherOffice } from "./office.ts";
+import { oneLine } from "./http_util.ts";
+import { LocationsFileError } from "./locations.ts";
+
+/** Log lines kept under the table. */
+export const PANEL_LINES = 8;
+
+const ENTER_ALTERNATE_SCREEN = "\x1b[?1049h";
+const LEAVE_ALTERNATE_SCREEN = "\x1b[?1049l";
+
+const ANSI = {
+  reset: "\x1b[0m",
+  bold: "\x1b[1m",
+  dim: "\x1b[2m",
+  red: "\x1b[31m",
+  green: "\x1b[32m",
+  yellow: "\x1b[33m",
+  blue: "\x1b[34m",
+} as const;
+
+/** Options of {@link renderScreen}. */
+export interface RenderOptions {
+  /** ANSI colours (a real terminal) or plain text. */
+  readonly color: boolean;
+  /** Latest log lines, oldest first. */
+  readonly messages?: readonly string[];
+}
+
+/**
+ * The whole screen: a header (provider, threshold, Central), the table of CPs with the city,
+ * the temperature (blue below the threshold), the weather state, what Central holds and any
+ * problem, then the commands and the latest messages.
+ */
+export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): string {
+  const paint = (code: string, text: string) =>
+    options.color ? `${code}${text}${ANSI.reset}` : text;
+  const provider = snapshot.provider === "simulated"
+    ? paint(ANSI.yellow, "SIMULATED temperatures (no OpenWeather key)")
+    : "OpenWeather";
+  const central = snapshot.central.reachable === false
+    ? paint(ANSI.red, `not answering (${snapshot.central.lastError ?? "no detail"})`)
+    : snapshot.central.reachable
+    ? paint(ANSI.green, "answering")
+    : "not contacted yet";
+  const lines = [
+    paint(ANSI.bold, "EVCharging weather office"),
+    `Provider: ${provider}   Threshold: ${snapshot.thresholdC} °C`,
+    `Central ${snapshot.central.url}: ${central}`,
+  ];
+  if (snapshot.locationsProblem !== undefined) {
+    lines.push(paint(ANSI.red, `Locations file: ${snapshot.locationsProblem}`));
+  }
+  lines.push("");
+
+  const header = ["CP", "City", "°C", "State", "Central", "Note"];
+  const rows = snapshot.rows.map((row) => {
+    const note = row.knownToCentral === false
+      ? "unknown to Central"
+      : row.lastError !== undefined
+      ? `${row.lastError.kind}: ${oneLine(row.lastError.detail)}`
+      : "";
+    return {
+      cells: [
+        row.cpId,
+        row.city,
+        row.temperature === undefined ? "—" : row.temperature.toFixed(1),
+        row.state,
+        row.centralState ?? "—",
+        note,
+      ],
+      cold: row.temperature !== undefined && row.temperature < snapshot.thresholdC,
+      warn: note !== "",
+    };
+  });
+  const widths = header.map((title, i) =>
+    Math.min(30, Math.max(title.length, ...rows.map((r) => r.cells[i].length)))
+  );
+  const fit = (text: string, i: number) =>
+    i === header.length - 1
+      ? text
+      : (text.length > widths[i] ? `${text.slice(0, widths[i] - 1)}…` : text).padEnd(widths[i]);
+  lines.push(paint(ANSI.bold, header.map(fit).join("  ").trimEnd()));
+  if (rows.length === 0) lines.push(paint(ANSI.dim, "(no CPs watched: press a to add one)"));
+  for (const row of rows) {
+    const cells = row.cells.map(fit);
+    if (row.cold) cells[2] = paint(ANSI.blue, cells[2]);
+    const state = row.cells[3];
+    cells[3] = paint(
+      state === "alert" ? ANSI.red : state === "clear" ? ANSI.green : ANSI.dim,
+      cells[3],
+    );
+    if (row.warn) cells[5] = paint(ANSI.yellow, cells[5]);
+    lines.push(cells.join("  ").trimEnd());
+  }
+  lines.push(
+    "",
+    "[a] add  [c] change  [r] remove  [t] simulated temperature  [l] list  [q] quit",
+    "",
+    ...(options.messages ?? []),
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A temperature typed at the prompt: a number in °C, `null` for an empty line (let the city
+ * drift again), `undefined` for anything else.
+ */
+export function parseTemperatureInput(text: string): number | null | undefined {
+  const trimmed = text.trim().replace(",", ".");
+  if (trimmed === "") return null;
+  if (!/^-?\d+(\.\d+)?$/.test(trimmed)) return undefined;
+  return Number(trimmed);
+}
+
+/** One log record as a panel line: time, level, message. */
+export function formatLogLine(record: LogRecord, color: boolean): string {
+  const time = new Date(record.timestamp).toISOString().slice(11, 19);
+  const text = record.message.map((part, i) =>
+    i % 2 === 0 ? String(part) : typeof part === "string" ? part : JSON.stringify(part)
+  ).join("");
+  const line = `${time} ${record.level.padEnd(7)} ${oneLine(text)}`;
+  if (!color) return line;
+  const code = record.level === "error" || record.level === "fatal"
+    ? ANSI.red
+    : record.level === "warning"
+    ? ANSI.yellow
+    : "";
+  return code === "" ? line : `${code}${line}${ANSI.reset}`;
+}
+
+/** A log sink feeding the menu's panel (pass it to `setupLogging({extraSinks})`). */
+export function panelSink(): Sink & { lines: string[]; onRecord?: () => void } {
+  const lines: string[] = [];
+  const sink = Object.assign((record: LogRecord) => {
+    lines.push(formatLogLine(record, true));
+    if (lines.length > PANEL_LINES) lines.splice(0, lines.length - PANEL_LINES);
+    sink.onRecord?.();
+  }, { lines, onRecord: undefined as (() => void) | undefined });
+  return sink;
+}
+
+/** Keys and lines from a terminal's standard input. */
+class TerminalInput {
+  readonly #reader = Deno.stdin.readable.getReader();
+  readonly #decoder = new TextDecoder();
+  #pending = "";
+
+  /** One key press (raw mode); `undefined` when input ends. */
+  async key(): Promise<string | undefined> {
+    Deno.stdin.setRaw(true);
+    if (this.#pending === "") {
+      const chunk = await this.#reader.read();
+      if (chunk.done) return undefined;
+      this.#pending = this.#decoder.decode(chunk.value);
+    }
+    // A key press arrives whole (an arrow key is one escape sequence): take it all.
+    const key = this.#pending;
+    this.#pending = "";
+    return key;
+  }
+
+  /** One line, echoed and editable by the terminal (cooked mode); `undefined` when input ends. */
+  async line(prompt: string): Promise<string | undefined> {
+    Deno.stdin.setRaw(false);
+    await Deno.stdout.write(new TextEncoder().encode(prompt));
+    while (!this.#pending.includes("\n")) {
+      const chunk = await this.#reader.read();
+      if (chunk.done) return undefined;
+      this.#pending += this.#decoder.decode(chunk.value);
+    }
+    const end = this.#pending.indexOf("\n");
+    const line = this.#pending.slice(0, end).replace(/\r$/, "");
+    this.#pending = this.#pending.slice(end + 1);
+    return line;
+  }
+
+  /** Gives the terminal back in its normal mode. */
+  release(): void {
+    Deno.stdin.setRaw(false);
+    this.#reader.releaseLock();
+  }
+}
+
+/**
+ * Runs the menu until the operator quits (q, Ctrl-C, end of input); then resolves. The caller
+ * stops the office. `panel` is the sink the process's logging feeds.
+ */
+export async function runMenu(
+  office: WeatherOffice,
+  panel: ReturnType<typeof panelSink>,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  const input = new TerminalInput();
+  let prompting = false;
+  let pendingRedraw: ReturnType<typeof setTimeout> | undefined;
+
+  const draw = () => {
+    if (prompting) return;
+    // Home and clear, then the screen: the table is redrawn in place, not scrolled.
+    const screen = renderScreen(office.snapshot(), { color: true, messages: panel.lines });
+    Deno.stdout.writeSync(encoder.encode(`\x1b[H\x1b[2J${screen}`));
+  };
+  const redrawSoon = () => {
+    clearTimeout(pendingRedraw);
+    pendingRedraw = setTimeout(draw, 50);
+  };
+  const say = (message: string) => {
+    panel.lines.push(oneLine(message));
+    if (panel.lines.length > PANEL_LINES) panel.lines.splice(0, panel.lines.length - PANEL_LINES);
+  };
+
+  const ask = async (question: string): Promise<string | undefined> => {
+    const answer = await input.line(question);
+    return answer?.trim();
+  };
+
+  /** Runs a change and reports its result or its refusal in the panel. */
+  const attempt = async (change: () => Promise<string>) => {
+    try {
+      say(await change());
+    } catch (error) {
+      if (error instanceof LocationsFileError || error instanceof RangeError) {
+        say(`refused: ${error.message}`);
+      } else throw error;
+    }
+  };
+
+  const commands: Record<string, () => Promise<void>> = {
+    a: async () => {
+      const cpId = await ask("CP id to add: ");
+      if (!cpId) return;
+      if (office.snapshot().rows.some((r) => r.cpId === cpId)) {
+        return say(`${cpId} is already watched: use [c] to change its city`);
+      }
+      const city = await ask(`City of ${cpId}: `);
+      if (!city) return;
+      await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
+    },
+    c: async () => {
+      const cpId = await ask("CP id to change: ");
+      if (!cpId) return;
+      if (!office.snapshot().rows.some((r) => r.cpId === cpId)) {
+        return say(`${cpId} is not watched`);
+      }
+      const city = await ask(`New city of ${cpId}: `);
+      if (!city) return;
+      await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
+    },
+    r: async () => {
+      const cpId = await ask("CP id to remove: ");
+      if (!cpId) return;
+      await attempt(async () => {
+        const city = await office.removeLocation(cpId);
+        return city === undefined ? `${cpId} is not watched` : `${cpId} removed (was in ${city})`;
+      });
+    },
+    t: async () => {
+      const simulated = office.simulated;
+      if (simulated === undefined) {
+        return say(
+          "manual temperatures exist only with the simulated provider (no OpenWeather key)",
+        );
+      }
+      const city = await ask("City: ");
+      if (!city) return;
+      const answer = await ask(`Temperature of ${city} in °C (empty: drift again): `);
+      if (answer === undefined) return;
+      const temperature = parseTemperatureInput(answer);
+      const { min, max } = MANUAL_TEMPERATURE_RANGE;
+      if (temperature === undefined) return say(`"${answer}" is not a temperature`);
+      if (temperature !== null && (temperature < min || temperature > max)) {
+        return say(`a manual temperature is ${min} to ${max} °C`);
+      }
+      if (temperature === null) {
+        say(
+          simulated.clearTemperature(city)
+            ? `${city} drifts again`
+            : `${city} had no manual temperature`,
+        );
+      } else {
+        simulated.setTemperature(city, temperature);
+        say(`${city} held at ${temperature} °C`);
+      }
+      office.poke();
+    },
+    l: () => Promise.resolve(), // the table is the list: the loop redraws it
+  };
+
+  const unsubscribe = office.subscribe(redrawSoon);
+  panel.onRecord = redrawSoon;
+  // The alternate screen: the operator's shell comes back intact when the menu ends.
+  Deno.stdout.writeSync(encoder.encode(ENTER_ALTERNATE_SCREEN));
+  try {
+    for (;;) {
+      draw();
+      const key = await input.key();
+      if (key === undefined || key === "q" || key === "\x03" || key === "\x04") return;
+      const command = commands[key.toLowerCase()];
+      if (command === undefined) continue;
+      prompting = true;
+      try {
+        await command();
+      } finally {
+        prompting = false;
+      }
+    }
+  } finally {
+    unsubscribe();
+    panel.onRecord = undefined;
+    clearTimeout(pendingRedraw);
+    input.release();
+    restoreTerminal();
+  }
+}
+
+/** Leaves raw mode and the alternate screen: for a stop (a signal) in the middle of the menu. */
+export function restoreTerminal(): void {
+  Deno.stdin.setRaw(false);
+  Deno.stdout.writeSync(new TextEncoder().encode(LEAVE_ALTERNATE_SCREEN));
+}

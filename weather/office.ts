@@ -1,0 +1,426 @@
+/**
+ * The weather office without its command line: picks the provider, loads the keys and the
+ * locations file, serves the API and runs a round every interval. `weather/main.ts` calls
+ * {@link startWeatherOffice} with the parsed config; tests call it on port 0 with a temp folder.
+ *
+ * A round: read every due city at once (one request per distinct city, each with a timeout),
+ * ask Central which CPs it knows, then send Central the alerts and clears the core decides, and
+ * log what changed. Decisions are in `core.ts`; this file only does the I/O and the logging.
+ * A change of the locations (file, menu, API) or of a manual temperature starts a round at once.
+ *
+ * @module
+ */
+import { readOrCreateSecretFile } from "../registry/secret_file.ts";
+import { generateCredential } from "../registry/credentials.ts";
+import { getLogger } from "../shared/log.ts";
+import { createWeatherApp, type OfficeSnapshot, type WeatherOfficeView } from "./api.ts";
+import { CentralClient } from "./central_client.ts";
+import type { WeatherConfig } from "./config.ts";
+import {
+  applyCentralProbe,
+  applyDeliveries,
+  applyReadings,
+  centralDue,
+  cityKey,
+  type CoreSettings,
+  type DeliveryOutcome,
+  describe,
+  dueCities,
+  initialState,
+  isLinkFailure,
+  knownToCentral,
+  MAX_CENTRAL_BACKOFF_MS,
+  MAX_PROVIDER_BACKOFF_MS,
+  type OfficeState,
+  planNotifications,
+  type Reading,
+  type WeatherAlertBody,
+} from "./core.ts";
+import { type Locations, LocationStore } from "./locations.ts";
+import { createOpenWeatherProvider, SimulatedProvider, type WeatherProvider } from "./providers.ts";
+
+/** Most alerts and clears in flight to Central at once. */
+export const MAX_CONCURRENT_DELIVERIES = 8;
+
+/** A problem an operator must fix before the office can start (a missing key file…). */
+export class OfficeStartError extends Error {
+  /** Always `"OfficeStartError"`. */
+  override name = "OfficeStartError";
+}
+
+/** Where the service key came from (never the key itself in logs: only this). */
+export interface ServiceKeySource {
+  /** `given` (flag or env) or `file` (generated once, then read back). */
+  readonly source: "given" | "file";
+  /** The file, when `source` is `file`. */
+  readonly path?: string;
+}
+
+/** A running office. */
+export interface WeatherOffice extends WeatherOfficeView {
+  /** Port of the API. */
+  readonly port: number;
+  /** Base URL of the API for local clients, e.g. `http://127.0.0.1:8090`. */
+  readonly url: string;
+  /** Where the service key came from. */
+  readonly serviceKey: ServiceKeySource;
+  /** Calls `listener` after every round and every change of the locations; returns an unsubscribe. */
+  subscribe(listener: () => void): () => void;
+  /** Stops the rounds, the API and the file watch; waits for a round in progress. */
+  stop(): Promise<void>;
+}
+
+/** Settings tests shorten. */
+export interface StartOptions {
+  /** Quiet time before a change of the locations file is reloaded. */
+  readonly debounceMs?: number;
+}
+
+const log = getLogger(["evcharging", "weather"]);
+
+/**
+ * Starts the office.
+ * @throws {OfficeStartError} if the OpenWeather key file is missing or empty.
+ * @throws {LocationsFileError} if the locations file is malformed.
+ * @throws {TlsFileError} if Central's URL is https and the project CA file is missing.
+ */
+export async function startWeatherOffice(
+  config: WeatherConfig,
+  options: StartOptions = {},
+): Promise<WeatherOffice> {
+  const provider = await chooseProvider(config);
+  const simulated = provider instanceof SimulatedProvider ? provider : undefined;
+  const serviceKey = await resolveServiceKey(config.serviceKey, config.serviceKeyFile);
+  const settings: CoreSettings = {
+    thresholdC: config.thresholdC,
+    backoffBaseMs: config.intervalMs,
+    maxProviderBackoffMs: MAX_PROVIDER_BACKOFF_MS,
+    maxCentralBackoffMs: MAX_CENTRAL_BACKOFF_MS,
+  };
+
+  const listeners = new Set<() => void>();
+  const notify = () => listeners.forEach((listener) => listener());
+  let state: OfficeState = initialState();
+  let lastRoundAt: number | undefined;
+  let flagged = "";
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const abort = new AbortController();
+
+  const store = await LocationStore.open(config.locations, {
+    debounceMs: options.debounceMs,
+    onChange: () => {
+      notify();
+      poke();
+    },
+  });
+  const central = await CentralClient.create({
+    url: config.central,
+    serviceKey: serviceKey.key,
+    timeoutMs: config.requestTimeoutMs,
+  });
+
+  const snapshot = (): OfficeSnapshot => ({
+    provider: provider.name,
+    thresholdC: config.thresholdC,
+    central: {
+      url: config.central,
+      reachable: state.central.reachable,
+      lastError: state.central.lastError,
+    },
+    locationsProblem: store.problem,
+    lastRoundAt,
+    rows: describe(state, store.locations, config.thresholdC),
+  });
+
+  const view: WeatherOfficeView = {
+    snapshot,
+    setLocation: (cpId, city) => store.set(cpId, city),
+    removeLocation: (cpId) => store.remove(cpId),
+    simulated,
+    poke,
+  };
+
+  async function round(): Promise<void> {
+    const locations = store.locations;
+    const cities = dueCities(state, locations, Date.now());
+    const probing = centralDue(state, Date.now());
+    const [readings, probe] = await Promise.all([
+      readAll(provider, cities, abort.signal),
+      probing ? central.listCps(abort.signal) : undefined,
+    ]);
+    if (stopped) return;
+    const before = state;
+    state = applyReadings(state, locations, readings, Date.now(), settings);
+    logReadings(before, state, readings);
+    if (probe !== undefined) {
+      state = applyCentralProbe(state, probe, Date.now(), settings);
+      if (probe.kind !== "unreachable") {
+        const answers = await deliver(
+          central,
+          planNotifications(state, locations, settings.thresholdC),
+          abort.signal,
+        );
+        if (stopped) return;
+        state = applyDeliveries(state, locations, answers, Date.now(), settings);
+      }
+      logCentral(before, state);
+    }
+    flagged = logUnknownCps(state, locations, flagged);
+    lastRoundAt = Date.now();
+  }
+
+  async function tick(): Promise<void> {
+    timer = undefined;
+    if (stopped) return;
+    const started = Date.now();
+    running = round().catch((error) => {
+      log.error("round failed: {message}", {
+        message: error instanceof Error ? error.message : String(error),
+      });
+    });
+    await running;
+    running = undefined;
+    if (stopped) return;
+    notify();
+    const wait = again ? 0 : Math.max(0, config.intervalMs - (Date.now() - started));
+    again = false;
+    schedule(wait);
+  }
+
+  function schedule(delay: number): void {
+    clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+  }
+
+  function poke(): void {
+    if (stopped) return;
+    if (running) again = true;
+    else schedule(0);
+  }
+
+  const app = createWeatherApp({ office: view, serviceKey: serviceKey.key });
+  const server = Deno.serve(
+    { port: config.port, hostname: config.host, onListen: () => {} },
+    app.fetch,
+  );
+  const host = ["0.0.0.0", "::"].includes(server.addr.hostname)
+    ? "127.0.0.1"
+    : server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  const url = `http://${host}:${server.addr.port}`;
+
+  store.watch();
+  log.info(
+    "weather office up: API on {url}, {count} CPs from {path}, every {intervalMs} ms, " +
+      "threshold {thresholdC} °C, Central at {central}",
+    {
+      url,
+      count: store.locations.size,
+      path: store.path,
+      intervalMs: config.intervalMs,
+      thresholdC: config.thresholdC,
+      central: config.central,
+    },
+  );
+  schedule(0);
+
+  return {
+    ...view,
+    port: server.addr.port,
+    url,
+    serviceKey: { source: serviceKey.source, path: serviceKey.path },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      abort.abort();
+      await running;
+      await server.shutdown();
+      await store.close();
+      central.close();
+      listeners.clear();
+      log.info("weather office stopped");
+    },
+  };
+}
+
+/** OpenWeather if a key is given (directly or in a file), else the simulated provider. */
+async function chooseProvider(config: WeatherConfig): Promise<WeatherProvider> {
+  let apiKey = config.openweatherKey;
+  if (apiKey === undefined && config.openweatherKeyFile !== undefined) {
+    const path = config.openweatherKeyFile;
+    try {
+      apiKey = (await Deno.readTextFile(path)).trim();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new OfficeStartError(`OpenWeather key file ${path} not found`);
+    }
+    if (apiKey === "") throw new OfficeStartError(`OpenWeather key file ${path} is empty`);
+  }
+  if (apiKey === undefined) {
+    log.warning(
+      "no OpenWeather API key (OPENWEATHER_API_KEY or --openweather-key-file): temperatures " +
+        "are SIMULATED, not real; set them by hand from the menu or with PUT /simulated/<city>",
+    );
+    return new SimulatedProvider();
+  }
+  log.info("temperatures from OpenWeather at {baseUrl}", { baseUrl: config.openweatherBaseUrl });
+  return createOpenWeatherProvider({
+    baseUrl: config.openweatherBaseUrl,
+    apiKey,
+    timeoutMs: config.requestTimeoutMs,
+  });
+}
+
+/** The given key, else the one in `path`, generated there (mode 0600) on first start. */
+async function resolveServiceKey(
+  given: string | undefined,
+  path: string,
+): Promise<ServiceKeySource & { key: string }> {
+  if (given !== undefined) return { key: given, source: "given" };
+  const file = await readOrCreateSecretFile(path, generateCredential);
+  log.info(
+    file.created
+      ? "generated a service key into {path} (mode 0600); Central must use the same key"
+      : "using the service key in {path}",
+    { path },
+  );
+  return { key: file.value.trim(), source: "file", path };
+}
+
+/** Reads every city at once; each read has its own timeout inside the provider. */
+async function readAll(
+  provider: WeatherProvider,
+  cities: readonly string[],
+  signal: AbortSignal,
+): Promise<Map<string, Reading>> {
+  const readings = await Promise.all(
+    cities.map(async (city) => [city, await provider.read(city, signal)] as const),
+  );
+  return new Map(readings);
+}
+
+/**
+ * Sends the plan, {@link MAX_CONCURRENT_DELIVERIES} at a time, and stops starting new ones once
+ * Central is found unreachable (the rest are re-planned when it answers).
+ */
+async function deliver(
+  central: CentralClient,
+  plan: readonly WeatherAlertBody[],
+  signal: AbortSignal,
+): Promise<{ body: WeatherAlertBody; outcome: DeliveryOutcome }[]> {
+  const answers: { body: WeatherAlertBody; outcome: DeliveryOutcome }[] = [];
+  const queue = [...plan];
+  let linkDown = false;
+  const worker = async () => {
+    for (let body = queue.shift(); body !== undefined && !linkDown; body = queue.shift()) {
+      const outcome = await central.sendAlert(body, signal);
+      answers.push({ body, outcome });
+      if (isLinkFailure(outcome)) linkDown = true;
+      logDelivery(body, outcome);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(MAX_CONCURRENT_DELIVERIES, plan.length) }, worker),
+  );
+  return answers;
+}
+
+// ------------------------------------------------------------------------------- logging
+
+function logReadings(before: OfficeState, after: OfficeState, readings: Map<string, Reading>) {
+  for (const [city, reading] of readings) {
+    const key = cityKey(city);
+    if (reading.ok) {
+      const fields = { city, temperature: reading.temperature };
+      if (before.cities.get(key)?.error !== undefined) {
+        log.info("weather for {city} is back: {temperature} °C", fields);
+      } else log.debug("{city}: {temperature} °C", fields);
+      continue;
+    }
+    const retryAt = after.cities.get(key)?.retryAt ?? Date.now();
+    log.warning("no temperature for {city}: {kind}, {detail}; next try in {seconds} s", {
+      city,
+      kind: reading.kind,
+      detail: reading.detail,
+      seconds: Math.round((retryAt - Date.now()) / 1000),
+    });
+  }
+}
+
+function logDelivery(body: WeatherAlertBody, outcome: DeliveryOutcome): void {
+  const fields = {
+    cpId: body.cp_id,
+    city: body.city,
+    temperature: body.temperature,
+    status: body.status,
+  };
+  switch (outcome.kind) {
+    case "delivered":
+      log.info("{status} for {cpId} ({city}, {temperature} °C) sent to Central", fields);
+      return;
+    case "unknown_cp": // reported with the other unknown CPs at the end of the round
+      log.debug("Central answered 404 for {cpId}", fields);
+      return;
+    case "rejected":
+      log.error("Central refused the {status} for {cpId}: {detail}", {
+        ...fields,
+        detail: outcome.detail,
+      });
+      return;
+    case "unauthorized":
+      log.error(
+        "Central refused the service key ({detail}): give Central and the office the same " +
+          "WEATHER_SERVICE_KEY or key file",
+        { detail: outcome.detail },
+      );
+      return;
+    case "unavailable":
+      log.debug("{status} for {cpId} not delivered: {detail}", {
+        ...fields,
+        detail: outcome.detail,
+      });
+  }
+}
+
+function logCentral(before: OfficeState, after: OfficeState): void {
+  const was = before.central;
+  const now = after.central;
+  if (now.reachable === false) {
+    const fields = {
+      detail: now.lastError,
+      seconds: Math.round((now.retryAt - Date.now()) / 1000),
+    };
+    if (was.reachable === false) {
+      log.debug("Central still not answering: {detail}; next try in {seconds} s", fields);
+    } else {
+      log.warning(
+        "Central did not take the weather state: {detail}; retrying in {seconds} s, then " +
+          "re-sending the current state of every CP",
+        fields,
+      );
+    }
+  } else if (now.reachable && was.reachable === false) {
+    log.info("Central answers again; the current state of every CP was re-sent");
+  }
+}
+
+/** Logs the CPs Central does not know whenever that list changes; returns it. */
+function logUnknownCps(state: OfficeState, locations: Locations, previous: string): string {
+  const unknown = [...locations.keys()].filter((cpId) => knownToCentral(state, cpId) === false)
+    .sort().join(", ");
+  if (unknown !== previous && unknown !== "") {
+    log.warning("Central does not know {cpIds}: they get no weather alerts until it does", {
+      cpIds: unknown,
+    });
+  }
+  return unknown;
+}
