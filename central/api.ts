@@ -1,0 +1,435 @@
+/**
+ * Central's REST API (DESIGN §2, §5.7) as a Hono app, built from a running model so tests drive
+ * it with `app.request()` and no socket; `central/central.ts` serves it with `Deno.serve`.
+ *
+ * Reads are open (the public dashboard uses them); every POST needs
+ * `Authorization: Bearer <admin token>`, compared in constant time. Errors are
+ * `{error, detail, timestamp}`.
+ *
+ * @module
+ */
+import { timingSafeEqual } from "node:crypto";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { getLogger } from "../shared/log.ts";
+import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
+import { cpStateSchema, endReasonSchema, stopReasonSchema } from "../shared/messages.ts";
+import type { Cp, Session } from "./core.ts";
+import type { CentralRuntime } from "./runtime.ts";
+import type { DriverSummary } from "./store.ts";
+
+/** Version reported by `GET /health` and the OpenAPI document. */
+export const CENTRAL_VERSION = "0.1.0";
+/** Largest request body accepted (larger is 413 before anything reads it). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Most sessions one `GET /sessions` returns. */
+export const MAX_SESSIONS_PAGE = 1000;
+
+/** What the app is built from. */
+export interface CentralApiDeps {
+  /** The running model, its store and its dispatcher. */
+  readonly runtime: CentralRuntime;
+  /** The admin bearer token for POST calls. */
+  readonly adminToken: string;
+  /** Clock (tests). Default `new Date()`. */
+  readonly now?: () => Date;
+}
+
+const log = getLogger(["evcharging", "central", "api"]);
+
+// ------------------------------------------------------------------------------- schemas
+
+const CpBody = z.object({
+  id: z.string(),
+  location: z.string(),
+  price_eur_kwh: z.number(),
+  power_kw: z.number(),
+  state: cpStateSchema,
+  stop_reason: stopReasonSchema.nullable(),
+  driver_id: z.string().nullable().openapi({ description: "driver of the open session" }),
+  kw: z.number().nullable(),
+  kwh: z.number().nullable(),
+  eur: z.number().nullable(),
+  key_version: z.number().int().nullable().openapi({ description: "live key version" }),
+  last_seen: z.string().nullable().openapi({ description: "last sign of life of the monitor" }),
+}).openapi("Cp");
+
+const SessionBody = z.object({
+  id: z.string(),
+  cp_id: z.string(),
+  driver_id: z.string(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  kwh: z.number(),
+  eur: z.number(),
+  end_reason: endReasonSchema.nullable(),
+}).openapi("Session");
+
+const DriverBody = z.object({
+  id: z.string(),
+  first_seen: z.string(),
+  last_seen: z.string(),
+  sessions: z.number().int().openapi({ description: "completed sessions" }),
+  kwh: z.number().openapi({ description: "over completed sessions" }),
+  eur: z.number().openapi({ description: "over completed sessions" }),
+  active_session_id: z.string().nullable(),
+}).openapi("Driver");
+
+const HealthBody = z.object({
+  service: z.literal("central"),
+  status: z.literal("ok"),
+  version: z.string(),
+  time: z.string(),
+  cps: z.number().int(),
+  connected: z.number().int(),
+  active_sessions: z.number().int(),
+  outbox_pending: z.number().int(),
+  dropped: z.object({
+    duplicate_requests: z.number().int(),
+    duplicate_telemetry: z.number().int(),
+    rejected_telemetry: z.number().int(),
+  }),
+}).openapi("Health");
+
+const ErrorBody = z.object({
+  error: z.string().openapi({ example: "not_found" }),
+  detail: z.string(),
+  timestamp: z.string(),
+}).openapi("Error");
+
+// A schema of its own: `.openapi()` exists only on schemas made after @hono/zod-openapi loaded,
+// and shared/messages.ts may load first.
+const IdParams = z.object({
+  id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
+    .openapi({ param: { name: "id", in: "path" }, example: "CP-001" }),
+});
+
+const SessionsQuery = z.object({
+  status: z.enum(["active", "completed"]).default("active"),
+  limit: z.coerce.number().int().min(1).max(MAX_SESSIONS_PAGE).default(100),
+});
+
+// ------------------------------------------------------------------------------- routes
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const err = (description: string) => json(ErrorBody, description);
+const admin = [{ adminToken: [] }];
+const adminErrors = {
+  401: err("missing or wrong admin token"),
+  413: err("body over 64 KiB"),
+};
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Health and counters",
+  responses: { 200: json(HealthBody, "Central is up") },
+});
+const listCpsRoute = createRoute({
+  method: "get",
+  path: "/cps",
+  summary: "Every CP with its state and live figures",
+  responses: { 200: json(z.array(CpBody), "the CPs by id") },
+});
+const getCpRoute = createRoute({
+  method: "get",
+  path: "/cps/{id}",
+  summary: "One CP",
+  request: { params: IdParams },
+  responses: { 200: json(CpBody, "the CP"), 400: err("bad id"), 404: err("no such CP") },
+});
+const sessionsRoute = createRoute({
+  method: "get",
+  path: "/sessions",
+  summary: "Sessions, newest first",
+  request: { query: SessionsQuery },
+  responses: { 200: json(z.array(SessionBody), "the sessions"), 400: err("bad query") },
+});
+const driversRoute = createRoute({
+  method: "get",
+  path: "/drivers",
+  summary: "Every driver seen, with totals",
+  responses: { 200: json(z.array(DriverBody), "the drivers by id") },
+});
+const stopOneRoute = createRoute({
+  method: "post",
+  path: "/cps/{id}/stop",
+  summary: "Stop a CP (Out of Order); an active session ends with a ticket",
+  security: admin,
+  request: { params: IdParams },
+  responses: {
+    200: json(CpBody, "the CP, now STOPPED"),
+    400: err("bad id"),
+    ...adminErrors,
+    404: err("no such CP"),
+  },
+});
+const resumeOneRoute = createRoute({
+  method: "post",
+  path: "/cps/{id}/resume",
+  summary: "Resume a stopped CP",
+  security: admin,
+  request: { params: IdParams },
+  responses: {
+    200: json(CpBody, "the CP"),
+    400: err("bad id"),
+    ...adminErrors,
+    404: err("no such CP"),
+  },
+});
+const stopAllRoute = createRoute({
+  method: "post",
+  path: "/cps/stop",
+  summary: "Stop every CP",
+  security: admin,
+  responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
+});
+const resumeAllRoute = createRoute({
+  method: "post",
+  path: "/cps/resume",
+  summary: "Resume every stopped CP",
+  security: admin,
+  responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
+});
+
+// ------------------------------------------------------------------------------- mapping
+
+/** A CP as the API shows it: registry data, state, and the figures of its open session. */
+export function cpJson(cp: Cp, session: Session | undefined): z.infer<typeof CpBody> {
+  return {
+    id: cp.id,
+    location: cp.location,
+    price_eur_kwh: cp.priceEurKwh,
+    power_kw: cp.powerKw,
+    state: cp.status.state,
+    stop_reason: cp.status.stopReason,
+    driver_id: session?.driverId ?? null,
+    kw: session?.kw ?? null,
+    kwh: session?.kwh ?? null,
+    eur: session?.eur ?? null,
+    key_version: cp.keyVersion,
+    last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
+  };
+}
+
+function sessionJson(s: Session): z.infer<typeof SessionBody> {
+  return {
+    id: s.id,
+    cp_id: s.cpId,
+    driver_id: s.driverId,
+    started_at: s.startedAt,
+    ended_at: s.endedAt,
+    kwh: s.kwh,
+    eur: s.eur,
+    end_reason: s.endReason,
+  };
+}
+
+function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
+  return {
+    id: d.id,
+    first_seen: d.firstSeen,
+    last_seen: d.lastSeen,
+    sessions: d.sessions,
+    kwh: d.kwh,
+    eur: d.eur,
+    active_session_id: d.activeSessionId,
+  };
+}
+
+/** Whether two secrets are equal, in time independent of where they differ. */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  // Hashing first gives equal lengths, which timingSafeEqual needs, and hides the real length.
+  const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
+  const [da, db] = await Promise.all([digest(a), digest(b)]);
+  return timingSafeEqual(new Uint8Array(da), new Uint8Array(db));
+}
+
+// ------------------------------------------------------------------------------- app
+
+/** Builds Central's REST app over a runtime. */
+export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
+  const { runtime } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  const problem = <S extends ContentfulStatusCode>(
+    c: Context,
+    status: S,
+    error: string,
+    detail: string,
+    headers?: Record<string, string>,
+  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+
+  const cpOf = (id: string) => {
+    const cp = runtime.model.cps.get(id);
+    if (cp === undefined) return undefined;
+    const sessionId = cp.status.sessionId;
+    return cpJson(cp, sessionId === null ? undefined : runtime.model.sessions.get(sessionId));
+  };
+  const allCps = () =>
+    [...runtime.model.cps.keys()].sort().map((id) => cpOf(id)).filter((cp) => cp !== undefined);
+
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return undefined;
+      const issue = result.error.issues[0];
+      const where = issue?.path.join(".") || result.target;
+      return problem(c, 400, "validation_failed", `${where}: ${issue?.message ?? "invalid"}`);
+    },
+  });
+
+  const requireAdmin: MiddlewareHandler = async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = header.match(/^Bearer\s+(\S+)\s*$/i);
+    const challenge = { "WWW-Authenticate": 'Bearer realm="central"' };
+    if (!match) {
+      return problem(
+        c,
+        401,
+        "unauthorized",
+        "this call needs Authorization: Bearer <admin token>",
+        challenge,
+      );
+    }
+    if (!(await secretsEqual(match[1], deps.adminToken))) {
+      log.warning("Wrong admin token on {method} {path}", {
+        method: c.req.method,
+        path: c.req.path,
+      });
+      return problem(c, 401, "unauthorized", "the admin token is wrong", challenge);
+    }
+    return await next();
+  };
+
+  app.use("*", async (c, next) => {
+    await next();
+    const level = c.res.status >= 400 ? "info" : "debug";
+    log[level]("{method} {path} {status}", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+    });
+  });
+  app.use("*", secureHeaders());
+  // No route reads a body, so none is ever buffered; a declared oversize one is refused before
+  // the token check. (hono's bodyLimit would copy the request to re-read it, which makes
+  // Deno.serve print a warning about request.signal on every POST.)
+  const bodyLimit: MiddlewareHandler = async (c, next) => {
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (!(declared <= MAX_BODY_BYTES)) {
+      return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
+    }
+    return await next();
+  };
+  app.on("POST", "*", bodyLimit, requireAdmin);
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
+
+  app.openapi(healthRoute, (c) => {
+    const cps = [...runtime.model.cps.values()];
+    return c.json({
+      service: "central" as const,
+      status: "ok" as const,
+      version: CENTRAL_VERSION,
+      time: now().toISOString(),
+      cps: cps.length,
+      connected: cps.filter((cp) => cp.connection !== null).length,
+      active_sessions: runtime.model.sessions.size,
+      outbox_pending: runtime.store.pendingCount(),
+      dropped: {
+        duplicate_requests: runtime.drops.duplicateRequests,
+        duplicate_telemetry: runtime.drops.duplicateTelemetry,
+        rejected_telemetry: runtime.drops.rejectedTelemetry,
+      },
+    }, 200);
+  });
+
+  app.openapi(listCpsRoute, (c) => c.json(allCps(), 200));
+
+  app.openapi(getCpRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const cp = cpOf(id);
+    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+  });
+
+  app.openapi(sessionsRoute, (c) => {
+    const { status, limit } = c.req.valid("query");
+    return c.json(runtime.store.sessions(status, limit).map(sessionJson), 200);
+  });
+
+  app.openapi(driversRoute, (c) => c.json(runtime.store.drivers().map(driverJson), 200));
+
+  const act = (c: Context, id: string, kind: "stop" | "resume") => {
+    if (!runtime.model.cps.has(id)) return undefined;
+    runtime.dispatch(
+      kind === "stop"
+        ? { type: "stop", cpId: id, reason: "admin", at: now().getTime() }
+        : { type: "resume", cpId: id, at: now().getTime() },
+    );
+    log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: clientIp(c) });
+    return cpOf(id);
+  };
+
+  app.openapi(stopOneRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const cp = act(c, id, "stop");
+    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+  });
+
+  app.openapi(resumeOneRoute, (c) => {
+    const { id } = c.req.valid("param");
+    const cp = act(c, id, "resume");
+    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+  });
+
+  app.openapi(stopAllRoute, (c) => {
+    runtime.dispatch({ type: "stop", reason: "admin", at: now().getTime() });
+    log.info("Admin stop of every CP", { ip: clientIp(c) });
+    return c.json(allCps(), 200);
+  });
+
+  app.openapi(resumeAllRoute, (c) => {
+    runtime.dispatch({ type: "resume", at: now().getTime() });
+    log.info("Admin resume of every CP", { ip: clientIp(c) });
+    return c.json(allCps(), 200);
+  });
+
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: {
+      title: "EVCharging Central",
+      version: CENTRAL_VERSION,
+      description: "Supervises the charging network: CPs, sessions, drivers; stop and resume.",
+    },
+  });
+
+  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return problem(
+        c,
+        error.status as ContentfulStatusCode,
+        "http_error",
+        error.message || "refused",
+      );
+    }
+    log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
+    return problem(c, 500, "internal_error", "internal error; see Central's log");
+  });
+
+  return app;
+}
+
+/** The client's address as seen on the socket (`Deno.serve` passes it as the app's env). */
+function clientIp(c: Context): string {
+  const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
+}

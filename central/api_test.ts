@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { TOPICS } from "../shared/kafka.ts";
+import { createCentralApp, MAX_BODY_BYTES, secretsEqual } from "./api.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const TOKEN = "test-admin-token-0123456789";
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+
+/** A runtime over an in-memory store with CP-1 (supplying for D-1) and CP-2 (available). */
+function setup() {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const login = (cpId: string, connection: number): Input => ({
+    type: "login",
+    cpId,
+    connection,
+    registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
+    keyVersion: 1,
+    wrappedKey: "w",
+    at: T0,
+  });
+  runtime.dispatch(login("CP-1", 1));
+  runtime.dispatch(login("CP-2", 2));
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    sessionId: "S1",
+    duplicate: false,
+    at: T0 + 1000,
+  });
+  runtime.dispatch({
+    type: "telemetry",
+    cpId: "CP-1",
+    payload: {
+      v: 1,
+      type: "SUPPLY",
+      sessionId: "S1",
+      kw: 22,
+      kwh: 2,
+      eur: 1,
+      ts: new Date(T0 + 2000).toISOString(),
+    },
+    at: T0 + 2000,
+  });
+  const app = createCentralApp({ runtime, adminToken: TOKEN, now: () => new Date(T0 + 3000) });
+  const request = (path: string, init: RequestInit & { token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
+    return app.request(path, { ...init, headers });
+  };
+  const post = (path: string, token = TOKEN, body?: BodyInit) =>
+    request(path, { method: "POST", token, body });
+  return { store, runtime, request, post, [Symbol.dispose]: () => store.close() };
+}
+
+async function assertError(res: Response, status: number, error: string): Promise<void> {
+  assert.equal(res.status, status);
+  const body = await res.json();
+  assert.deepEqual(Object.keys(body).sort(), ["detail", "error", "timestamp"]);
+  assert.equal(body.error, error);
+  assert.equal(body.timestamp, new Date(T0 + 3000).toISOString());
+}
+
+Deno.test("api: GET /health", async () => {
+  using t = setup();
+  const res = await t.request("/health");
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, "ok");
+  assert.equal(body.cps, 2);
+  assert.equal(body.connected, 2);
+  assert.equal(body.active_sessions, 1);
+  assert.equal(body.outbox_pending, 3, "AUTHORIZE, AUTHORIZED, SUPPLY");
+  assert.deepEqual(body.dropped, {
+    duplicate_requests: 0,
+    duplicate_telemetry: 0,
+    rejected_telemetry: 0,
+  });
+});
+
+Deno.test("api: GET /cps and /cps/{id} show state and live figures", async () => {
+  using t = setup();
+  const res = await t.request("/cps");
+  assert.equal(res.status, 200);
+  const cps = await res.json();
+  assert.deepEqual(cps, [
+    {
+      id: "CP-1",
+      location: "At CP-1",
+      price_eur_kwh: 0.5,
+      power_kw: 22,
+      state: "SUPPLYING",
+      stop_reason: null,
+      driver_id: "D-1",
+      kw: 22,
+      kwh: 2,
+      eur: 1,
+      key_version: 1,
+      last_seen: new Date(T0).toISOString(),
+    },
+    {
+      id: "CP-2",
+      location: "At CP-2",
+      price_eur_kwh: 0.5,
+      power_kw: 22,
+      state: "ACTIVATED",
+      stop_reason: null,
+      driver_id: null,
+      kw: null,
+      kwh: null,
+      eur: null,
+      key_version: 1,
+      last_seen: new Date(T0).toISOString(),
+    },
+  ]);
+  assert.deepEqual(await (await t.request("/cps/CP-2")).json(), cps[1]);
+  await assertError(await t.request("/cps/CP-9"), 404, "not_found");
+  await assertError(await t.request("/cps/a%20b"), 400, "validation_failed");
+});
+
+Deno.test("api: GET /sessions and /drivers", async () => {
+  using t = setup();
+  const active = await (await t.request("/sessions?status=active")).json();
+  assert.deepEqual(active, [{
+    id: "S1",
+    cp_id: "CP-1",
+    driver_id: "D-1",
+    started_at: new Date(T0 + 1000).toISOString(),
+    ended_at: null,
+    kwh: 2,
+    eur: 1,
+    end_reason: null,
+  }]);
+  assert.deepEqual(await (await t.request("/sessions")).json(), active, "active by default");
+  assert.deepEqual(await (await t.request("/sessions?status=completed")).json(), []);
+  await assertError(await t.request("/sessions?status=soon"), 400, "validation_failed");
+  await assertError(await t.request("/sessions?limit=0"), 400, "validation_failed");
+  assert.deepEqual(await (await t.request("/drivers")).json(), [{
+    id: "D-1",
+    first_seen: new Date(T0 + 1000).toISOString(),
+    last_seen: new Date(T0 + 1000).toISOString(),
+    sessions: 0,
+    kwh: 0,
+    eur: 0,
+    active_session_id: "S1",
+  }]);
+});
+
+Deno.test("api: POST calls need the admin token", async () => {
+  using t = setup();
+  const missing = await t.request("/cps/CP-2/stop", { method: "POST" });
+  assert.equal(missing.headers.get("www-authenticate"), 'Bearer realm="central"');
+  await assertError(missing, 401, "unauthorized");
+  await assertError(await t.post("/cps/CP-2/stop", "wrong"), 401, "unauthorized");
+  await assertError(
+    await t.request("/cps/stop", { method: "POST", headers: { authorization: TOKEN } }),
+    401,
+    "unauthorized",
+  );
+  assert.equal(t.runtime.model.cps.get("CP-2")?.status.state, "ACTIVATED", "nothing happened");
+  assert.equal((await t.post("/cps/CP-2/stop")).status, 200);
+});
+
+Deno.test("api: stop ends the active session with a ticket and shows STOPPED; resume", async () => {
+  using t = setup();
+  const stopped = await t.post("/cps/CP-1/stop");
+  assert.equal(stopped.status, 200);
+  const cp = await stopped.json();
+  assert.deepEqual([cp.state, cp.stop_reason], ["STOPPED", "admin"]);
+  const resumed = await (await t.post("/cps/CP-2/resume")).json();
+  assert.equal(resumed.state, "ACTIVATED", "resuming a CP that is not held changes nothing");
+  // The engine gets STOP; if it never answers with SUPPLY_END, the stop wait ends the session.
+  t.runtime.dispatch({ type: "tick", at: Date.now() + DEFAULT_CORE_CONFIG.stopWaitMs + 1 });
+  const sent = t.store.pendingOutbox(20).map((
+    r,
+  ) => [r.topic, (r.payload as { type: string }).type]);
+  assert.deepEqual(sent.slice(-2), [[TOPICS.cpCommands, "STOP"], [TOPICS.driverUpdates, "TICKET"]]);
+  const completed = await (await t.request("/sessions?status=completed")).json();
+  assert.deepEqual([completed[0].id, completed[0].kwh, completed[0].end_reason], [
+    "S1",
+    2,
+    "stopped_admin",
+  ]);
+
+  await assertError(await t.post("/cps/CP-9/stop"), 404, "not_found");
+  await assertError(await t.post("/cps/CP-9/resume"), 404, "not_found");
+});
+
+Deno.test("api: stop all and resume all", async () => {
+  using t = setup();
+  const all = await (await t.post("/cps/stop")).json();
+  assert.deepEqual(all.map((c: { state: string }) => c.state), ["STOPPED", "STOPPED"]);
+  const back = await (await t.post("/cps/resume")).json();
+  assert.deepEqual(back.map((c: { state: string }) => c.state), ["SUPPLYING", "ACTIVATED"]);
+});
+
+Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
+  using t = setup();
+  const big = "x".repeat(MAX_BODY_BYTES + 1);
+  await assertError(
+    await t.request("/cps/CP-1/stop", {
+      method: "POST",
+      body: big,
+      headers: { "content-length": String(big.length) },
+    }),
+    413,
+    "payload_too_large",
+  );
+  assert.equal(t.runtime.model.cps.get("CP-1")?.status.state, "SUPPLYING");
+  await assertError(await t.request("/nope"), 404, "not_found");
+  const doc = await (await t.request("/openapi.json")).json();
+  assert.deepEqual(Object.keys(doc.paths).sort(), [
+    "/cps",
+    "/cps/resume",
+    "/cps/stop",
+    "/cps/{id}",
+    "/cps/{id}/resume",
+    "/cps/{id}/stop",
+    "/drivers",
+    "/health",
+    "/sessions",
+  ]);
+  assert.deepEqual(doc.paths["/cps/{id}/stop"].post.security, [{ adminToken: [] }]);
+});
+
+Deno.test("api: secretsEqual", async () => {
+  assert.equal(await secretsEqual("abc", "abc"), true);
+  assert.equal(await secretsEqual("abc", "abd"), false);
+  assert.equal(await secretsEqual("abc", "abcd"), false);
+});

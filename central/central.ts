@@ -1,0 +1,236 @@
+/**
+ * Central without its command line: {@link startCentral} opens the database and the keys,
+ * recovers the model, connects to Kafka and the Registry, and serves CP monitors (TCP) and the
+ * REST API (HTTP). `central/main.ts` calls it with the parsed config; tests call it on port 0
+ * with a temp folder and stop it with `stop()`.
+ *
+ * Start order: store → master key → recovered model and keyring → Registry client → Kafka
+ * (topics, producer, outbox publisher, consumers) → TCP and HTTP servers → clock.
+ * Stop order is the reverse, so no input arrives once the store closes.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
+import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
+import { getLogger } from "../shared/log.ts";
+import { createRegistryClient } from "../registry/client.ts";
+import { createCentralApp } from "./api.ts";
+import { DEFAULT_CORE_CONFIG } from "./core.ts";
+import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
+import { KeyVault } from "./keys.ts";
+import { MonitorServer } from "./monitor_server.ts";
+import { OutboxPublisher } from "./outbox.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const log = getLogger(["evcharging", "central"]);
+
+/** File names next to the database unless given. */
+export const MASTER_KEY_FILE = "central_master.key";
+/** Where a generated admin token is kept (mode 0600). */
+export const ADMIN_TOKEN_FILE = "central_admin.token";
+
+/** Settings of {@link startCentral}. */
+export interface CentralOptions {
+  /** SQLite file; its folder also holds the master key and the generated admin token. */
+  readonly dbPath: string;
+  /** Kafka bootstrap brokers. */
+  readonly brokers: readonly string[];
+  /** The Registry's base URL (https). */
+  readonly registryUrl: string;
+  /** CA file trusted for the Registry (default `EV_CA_FILE` or `certs/ca.pem`). */
+  readonly caFile?: string;
+  /** CA certificate (PEM) trusted for the Registry, instead of `caFile`. */
+  readonly caCert?: string;
+  /** Address both servers listen on (default `0.0.0.0`). */
+  readonly hostname?: string;
+  /** TCP port for monitors (0: any free port). */
+  readonly tcpPort: number;
+  /** HTTP port for the REST API (0: any free port). */
+  readonly httpPort: number;
+  /** Silence after which a CP is DISCONNECTED (default 3000 ms). */
+  readonly heartbeatTimeoutMs?: number;
+  /** Wait for `SUPPLY_END` after a STOP (default 10 000 ms). */
+  readonly stopWaitMs?: number;
+  /** Wait for a vehicle after AUTHORIZED before Central ends the session (default 120 000 ms). */
+  readonly plugWaitMs?: number;
+  /** Master key file (default `central_master.key` next to the database). */
+  readonly masterKeyFile?: string;
+  /** Master key as base64 (default: the `EVCHARGING_MASTER_KEY` variable); wins over the file. */
+  readonly masterKey?: string;
+  /** Admin bearer token; unset: read or generated into `central_admin.token`. */
+  readonly adminToken?: string;
+  /** Kafka consumer group prefix (default `central`): groups `<prefix>-requests`, `-telemetry`. */
+  readonly group?: string;
+}
+
+/** Where the admin token came from (the token itself is never logged). */
+export interface AdminToken {
+  /** The token. */
+  readonly token: string;
+  /** `given` (option or env) or `file`. */
+  readonly source: "given" | "file";
+  /** The file, for `file`. */
+  readonly path?: string;
+}
+
+/** A running Central. */
+export interface RunningCentral {
+  /** Where monitors connect. */
+  readonly tcpAddr: Deno.NetAddr;
+  /** Where the REST API listens. */
+  readonly httpAddr: Deno.NetAddr;
+  /** Base URL of the REST API for local clients, e.g. `http://127.0.0.1:8080`. */
+  readonly httpUrl: string;
+  /** The admin token and its source. */
+  readonly adminToken: AdminToken;
+  /** The model, store and dispatcher (the panel and tests read it). */
+  readonly runtime: CentralRuntime;
+  /** Stops everything in order; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts Central. On failure, whatever was started is stopped again before the error is thrown. */
+export async function startCentral(options: CentralOptions): Promise<RunningCentral> {
+  await using stack = new AsyncDisposableStack();
+  const dataDir = dirname(options.dbPath);
+  const config = {
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_CORE_CONFIG.heartbeatTimeoutMs,
+    stopWaitMs: options.stopWaitMs ?? DEFAULT_CORE_CONFIG.stopWaitMs,
+    plugWaitMs: options.plugWaitMs ?? DEFAULT_CORE_CONFIG.plugWaitMs,
+  };
+
+  const store = CentralStore.open(options.dbPath);
+  stack.defer(() => store.close());
+  const masterKey = await loadOrCreateMasterKey(
+    options.masterKeyFile ?? join(dataDir, MASTER_KEY_FILE),
+    options.masterKey ?? Deno.env.get(MASTER_KEY_ENV),
+  );
+  const adminToken = await resolveAdminToken(options.adminToken, join(dataDir, ADMIN_TOKEN_FILE));
+
+  const recovered = store.recover(new Date());
+  const runtime = new CentralRuntime(store, recovered.model, config);
+  stack.defer(() => runtime.close());
+  runtime.dispatch({ type: "start", at: Date.now() });
+  const vault = await KeyVault.open(masterKey, recovered, (cpId) => store.nextKeyVersion(cpId));
+  log.info("Recovered {cps} CPs (all DISCONNECTED) and {sessions} open sessions from {db}", {
+    cps: recovered.model.cps.size,
+    sessions: recovered.model.sessions.size,
+    db: options.dbPath,
+  });
+
+  const registry = await createRegistryClient({
+    url: options.registryUrl,
+    caFile: options.caFile,
+    caCert: options.caCert,
+  });
+  stack.defer(() => registry.close());
+
+  const kafka = createKafka({ brokers: [...options.brokers], clientId: "central" });
+  await ensureTopics(kafka);
+  const producer = await createProducer(kafka);
+  stack.defer(() => producer.disconnect());
+  const publisher = new OutboxPublisher(store, producer, vault.keyring);
+  publisher.start();
+  stack.defer(() => publisher.stop());
+  runtime.subscribe(({ effects }) => {
+    if (effects.some((e) => e.type === "publish" || e.type === "command")) publisher.wake();
+  });
+
+  const group = options.group ?? "central";
+  // Two groups, so a telemetry backlog never delays answers to drivers (and the reverse).
+  // From the beginning when a group is new: a request sent before Central's very first start
+  // is answered too.
+  const requests = await runConsumer({
+    kafka,
+    groupId: `${group}-requests`,
+    topics: [TOPICS.driverRequests],
+    fromBeginning: true,
+    handle: requestHandler(runtime),
+  });
+  stack.defer(() => requests.stop());
+  const telemetry = await runConsumer({
+    kafka,
+    groupId: `${group}-telemetry`,
+    topics: [TOPICS.cpTelemetry],
+    fromBeginning: true,
+    handle: telemetryHandler(runtime, vault),
+  });
+  stack.defer(() => telemetry.stop());
+
+  const hostname = options.hostname ?? "0.0.0.0";
+  const monitors = MonitorServer.start(runtime, vault, registry, {
+    hostname,
+    port: options.tcpPort,
+  });
+  stack.defer(() => monitors.close());
+
+  const app = createCentralApp({ runtime, adminToken: adminToken.token });
+  const http = Deno.serve(
+    { hostname, port: options.httpPort, onListen: () => {} },
+    (request, info) => app.fetch(request, info),
+  );
+  stack.defer(() => http.shutdown());
+
+  const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
+  const clock = setInterval(() => runtime.dispatch({ type: "tick", at: Date.now() }), tickMs);
+  stack.defer(() => clearInterval(clock));
+
+  const httpUrl = `http://${urlHost(http.addr.hostname)}:${http.addr.port}`;
+  log.info("Central up: monitors on TCP {tcp}, REST on {url}", {
+    tcp: `${monitors.addr.hostname}:${monitors.addr.port}`,
+    url: httpUrl,
+  });
+  if (adminToken.source === "file") {
+    log.info("Admin token for POST calls is in {path} (mode 0600)", { path: adminToken.path });
+  }
+
+  const running = stack.move();
+  let stopped: Promise<void> | undefined;
+  return {
+    tcpAddr: monitors.addr,
+    httpAddr: http.addr,
+    httpUrl,
+    adminToken,
+    runtime,
+    stop: () =>
+      stopped ??= (async () => {
+        log.info("Central stopping");
+        await running.disposeAsync();
+        log.info("Central stopped");
+      })(),
+  };
+}
+
+/**
+ * The admin token: `given` if set, else the one in `path`, else a new random one written there
+ * with mode 0600 (the log names the file, never the token).
+ */
+export async function resolveAdminToken(
+  given: string | undefined,
+  path: string,
+): Promise<AdminToken> {
+  if (given !== undefined && given !== "") return { token: given, source: "given" };
+  const fresh = crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url" })
+    .replace(/=+$/, "");
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    await Deno.writeTextFile(path, `${fresh}\n`, { createNew: true, mode: 0o600 });
+    return { token: fresh, source: "file", path };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const info = await Deno.stat(path);
+  if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600);
+  const token = (await Deno.readTextFile(path)).trim();
+  if (token === "") throw new Error(`admin token file ${path} is empty: delete it or fill it`);
+  return { token, source: "file", path };
+}
+
+/** A listening address as a URL host: a wildcard becomes loopback, IPv6 gets brackets. */
+function urlHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::") return "[::1]";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { resolveAdminToken } from "./central.ts";
+
+Deno.test("central: a given admin token is used as is", async () => {
+  assert.deepEqual(await resolveAdminToken("given-token", "/nonexistent/x"), {
+    token: "given-token",
+    source: "given",
+  });
+});
+
+Deno.test("central: without one, a token is generated once into a 0600 file and reused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "central_token_" });
+  try {
+    const path = join(dir, "data", "central_admin.token");
+    const first = await resolveAdminToken(undefined, path);
+    assert.equal(first.source, "file");
+    assert.match(first.token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    const again = await resolveAdminToken("", path);
+    assert.equal(again.token, first.token);
+    await Deno.chmod(path, 0o644);
+    await resolveAdminToken(undefined, path);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600, "tightened back");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,137 @@
+/**
+ * Command line and environment of `central/main.ts` (declared with shared/config.ts).
+ *
+ * The original brief gives Central three positional arguments, "listen port, broker address,
+ * database path"; the listen port is the one CP monitors connect to, so:
+ *
+ *     deno task central [tcp-port] [broker] [db]     e.g.  deno task central 7000 127.0.0.1:9092
+ *
+ * Every value also has a flag and most an environment variable (flag > position > env >
+ * default).
+ *
+ * @module
+ */
+import {
+  brokerList,
+  defineConfig,
+  duration,
+  flag,
+  httpUrl,
+  oneOf,
+  option,
+  portOrZero,
+  text,
+} from "../shared/config.ts";
+import { LOG_LEVELS } from "../shared/log.ts";
+
+/** Default database path; the master key, admin token and log file go next to it. */
+export const DEFAULT_DB = "data/central.db";
+
+/** Central's options. */
+export const centralConfig = defineConfig({
+  name: "central",
+  summary: "Supervises the charging network: CP monitors over TCP, Kafka, REST and a panel.",
+  options: {
+    tcpPort: option(portOrZero, {
+      flag: "tcp-port",
+      env: "CENTRAL_TCP_PORT",
+      position: 0,
+      default: 7000,
+      help: "TCP port CP monitors connect to (0: any free port)",
+    }),
+    brokers: option(brokerList, {
+      flag: "broker",
+      env: "KAFKA_BROKERS",
+      position: 1,
+      default: ["127.0.0.1:9092"],
+      help: "Kafka bootstrap brokers, host:port[,host:port…]",
+    }),
+    db: option(text, {
+      flag: "db",
+      env: "CENTRAL_DB",
+      position: 2,
+      default: DEFAULT_DB,
+      help: "SQLite database file",
+    }),
+    httpPort: option(portOrZero, {
+      flag: "http-port",
+      env: "CENTRAL_HTTP_PORT",
+      default: 8080,
+      help: "HTTP port of the REST API (0: any free port)",
+    }),
+    host: option(text, {
+      flag: "host",
+      env: "CENTRAL_HOST",
+      default: "0.0.0.0",
+      help: "Address both servers listen on",
+    }),
+    registryUrl: option(httpUrl, {
+      flag: "registry-url",
+      env: "REGISTRY_URL",
+      default: "https://127.0.0.1:8443",
+      help: "The Registry (https only)",
+    }),
+    ca: option(text, {
+      flag: "ca",
+      env: "EV_CA_FILE",
+      optional: true,
+      help: "CA certificate that signed the Registry's (default certs/ca.pem)",
+    }),
+    heartbeatTimeoutMs: option(duration, {
+      flag: "heartbeat-timeout",
+      env: "CENTRAL_HEARTBEAT_TIMEOUT",
+      default: 3000,
+      help: "Silence after which a CP is DISCONNECTED (e.g. 3s)",
+    }),
+    stopWaitMs: option(duration, {
+      flag: "stop-wait",
+      env: "CENTRAL_STOP_WAIT",
+      default: 10_000,
+      help: "How long a stopped CP has to send SUPPLY_END before Central ends the session",
+    }),
+    plugWaitMs: option(duration, {
+      flag: "plug-wait",
+      env: "CENTRAL_PLUG_WAIT",
+      default: 120_000,
+      help: "How long an authorized session waits for its vehicle before Central ends it " +
+        "(keep it above the engines' --plug-timeout)",
+    }),
+    masterKeyFile: option(text, {
+      flag: "master-key-file",
+      optional: true,
+      help: "Master key file (default central_master.key next to the database; " +
+        "EVCHARGING_MASTER_KEY, base64, wins)",
+    }),
+    adminToken: option(text, {
+      flag: "admin-token",
+      env: "CENTRAL_ADMIN_TOKEN",
+      optional: true,
+      secret: true,
+      help: "Admin bearer token (prefer the env variable; unset: generated once into " +
+        "central_admin.token next to the database)",
+    }),
+    group: option(text, {
+      flag: "group",
+      env: "CENTRAL_GROUP",
+      default: "central",
+      help: "Kafka consumer group prefix",
+    }),
+    noTui: flag({
+      flag: "no-tui",
+      env: "CENTRAL_NO_TUI",
+      help: "No terminal panel: structured logs on stdout",
+    }),
+    logFile: option(text, {
+      flag: "log-file",
+      env: "CENTRAL_LOG_FILE",
+      optional: true,
+      help: "Log file while the panel is on (default central.log next to the database)",
+    }),
+    logLevel: option(oneOf(LOG_LEVELS), {
+      flag: "log-level",
+      env: "LOG_LEVEL",
+      default: "info",
+      help: "Lowest log level written",
+    }),
+  },
+});

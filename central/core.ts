@@ -1,0 +1,913 @@
+/**
+ * Central's pure core: given the model and one input, {@link step} returns the next model and
+ * the effects that must follow (rows to store, messages for the outbox, connections to close,
+ * notes to log). No clock, no randomness, no I/O: the edges pass the time and any new id in
+ * the input, and carry out the effects (central/runtime.ts stores them in one SQLite
+ * transaction, then the outbox publisher and the TCP server act on them).
+ *
+ * The rules come from DESIGN §5–§7 and docs/charging_loop.md:
+ * - A charge request is AUTHORIZED only if the CP is `ACTIVATED`, its security status is
+ *   `ACTIVE`, it is not held and it has a live key; otherwise DENIED with the first reason that
+ *   applies. Every request is answered once: the edge says whether the driver's `requestId`
+ *   was answered before.
+ * - A session opens at AUTHORIZED (the CP is reserved and shows `SUPPLYING`) and closes with
+ *   exactly one TICKET: at the engine's `SUPPLY_END`; at once when the CP goes `BROKEN`; when
+ *   the engine has not ended it within the stop wait after a STOP; or, if no vehicle was ever
+ *   reported plugged in, after the plug wait (the AUTHORIZE may never have reached the engine).
+ *   Central closes with the last figures it stored; a later `SUPPLY_END` for a closed session
+ *   is ignored.
+ * - Money is Central's: € = kWh × the price fixed at authorization (the CP's Registry price).
+ *
+ * @module
+ */
+import {
+  type AuthFailReason,
+  build,
+  type CommandPayload,
+  commandPayloadSchema,
+  type CpListEntry,
+  type DenyReason,
+  type DriverUpdate,
+  driverUpdateSchema,
+  type EndReason,
+  endReasonForStop,
+  type EngineHealth,
+  type LogoutReason,
+  MAX_CP_LIST_ENTRIES,
+  MAX_DETAIL_CHARS,
+  MAX_DURATION_SECONDS,
+  type StopReason,
+  type TelemetryPayload,
+} from "../shared/messages.ts";
+import { type CpEvent, type CpStatus, DISCONNECTED, isRefusal, transition } from "./cp_state.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+/** A CP's security status (DESIGN §5.5): ACTIVE charges; OUT_OF_SERVICE may log in only. */
+export type SecurityStatus = "ACTIVE" | "OUT_OF_SERVICE" | "REVOKED";
+
+/** What Central knows about one CP. */
+export interface Cp {
+  /** CP id. */
+  readonly id: string;
+  /** Location from the Registry (cached at each login). */
+  readonly location: string;
+  /** €/kWh from the Registry. */
+  readonly priceEurKwh: number;
+  /** Rated power in kW from the Registry. */
+  readonly powerKw: number;
+  /** State, hold and open session (central/cp_state.ts). */
+  readonly status: CpStatus;
+  /** Central's own security status for the CP. */
+  readonly security: SecurityStatus;
+  /** The live key version (the one commands are sealed with), or null. */
+  readonly keyVersion: number | null;
+  /** The monitor connection that logged in last, or null when disconnected. */
+  readonly connection: number | null;
+  /** Last sign of life from the monitor (login, heartbeat, health), ms since the epoch. */
+  readonly lastSeenMs: number | null;
+}
+
+/** A charging session, from AUTHORIZED to its TICKET. */
+export interface Session {
+  /** Session id (chosen by Central). */
+  readonly id: string;
+  /** The CP. */
+  readonly cpId: string;
+  /** The driver. */
+  readonly driverId: string;
+  /** The request that opened it. */
+  readonly requestId: string;
+  /** Price fixed at authorization, €/kWh. */
+  readonly priceEurKwh: number;
+  /** The CP's rated power at authorization, kW. */
+  readonly powerKw: number;
+  /** When it was authorized (ISO). */
+  readonly startedAt: string;
+  /** When the vehicle was plugged in (ISO, engine's clock), or null. */
+  readonly pluggedAt: string | null;
+  /** When it ended (ISO), or null while open. */
+  readonly endedAt: string | null;
+  /** Last reported power, kW (0 once ended). */
+  readonly kw: number;
+  /** Energy so far (cumulative), kWh. */
+  readonly kwh: number;
+  /** Amount so far, € (kwh × priceEurKwh). */
+  readonly eur: number;
+  /** Why it ended, or null while open. */
+  readonly endReason: EndReason | null;
+  /**
+   * Central closes it itself with this reason at `deadlineMs` (epoch ms) unless the engine
+   * does first: `plug_timeout` from AUTHORIZED until the plug-in, a stop reason after a STOP.
+   */
+  readonly pendingEnd: { readonly reason: EndReason; readonly deadlineMs: number } | null;
+}
+
+/** Central's whole in-memory state: every known CP and every open session. */
+export interface Model {
+  /** CPs by id. */
+  readonly cps: ReadonlyMap<string, Cp>;
+  /** Open sessions by id (closed ones live only in the store). */
+  readonly sessions: ReadonlyMap<string, Session>;
+}
+
+/** Timings the core applies. */
+export interface CoreConfig {
+  /** A connected CP with no sign of life for longer than this is DISCONNECTED (default 3 s). */
+  readonly heartbeatTimeoutMs: number;
+  /** After a STOP, how long to wait for the engine's SUPPLY_END (default 10 s). */
+  readonly stopWaitMs: number;
+  /**
+   * How long an authorized session may wait for its vehicle before Central ends it (default
+   * 2 min). Longer than the engines' own plug timeout (60 s), which normally ends it first.
+   */
+  readonly plugWaitMs: number;
+}
+
+/** Default {@link CoreConfig} (docs/charging_loop.md §1.7, §4, §6). */
+export const DEFAULT_CORE_CONFIG: CoreConfig = {
+  heartbeatTimeoutMs: 3_000,
+  stopWaitMs: 10_000,
+  plugWaitMs: 120_000,
+};
+
+/** An empty model. */
+export const EMPTY_MODEL: Model = { cps: new Map(), sessions: new Map() };
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The CP as the Registry describes it, cached at each login. */
+export interface RegistryCp {
+  /** Location. */
+  readonly location: string;
+  /** €/kWh. */
+  readonly priceEurKwh: number;
+  /** kW. */
+  readonly powerKw: number;
+}
+
+/** Everything that can happen to Central. `at` is the time, ms since the epoch. */
+export type Input =
+  /** A monitor passed every login check; its new key is derived and wrapped. */
+  | {
+    readonly type: "login";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly registry: RegistryCp;
+    readonly keyVersion: number;
+    readonly wrappedKey: string;
+    readonly at: number;
+  }
+  /** `HEARTBEAT` from a monitor connection. */
+  | {
+    readonly type: "heartbeat";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly at: number;
+  }
+  /** `HEALTH` from a monitor connection. */
+  | {
+    readonly type: "health";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly engine: EngineHealth;
+    readonly at: number;
+  }
+  /** A monitor connection ended (closed, dropped, EOT). */
+  | {
+    readonly type: "disconnect";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly at: number;
+  }
+  /** A valid `CHARGE_REQUEST`; `sessionId` is the id to use if it is authorized. */
+  | {
+    readonly type: "charge_request";
+    readonly requestId: string;
+    readonly driverId: string;
+    readonly cpId: string;
+    readonly sessionId: string;
+    /** This driver's request id was answered before (a replay or a resend). */
+    readonly duplicate: boolean;
+    readonly at: number;
+  }
+  /** A valid `CP_LIST_REQUEST`. */
+  | {
+    readonly type: "cp_list_request";
+    readonly requestId: string;
+    readonly driverId: string;
+    readonly duplicate: boolean;
+    readonly at: number;
+  }
+  /** A request that failed validation but names who to answer. */
+  | {
+    readonly type: "invalid_request";
+    readonly requestId: string;
+    readonly driverId: string;
+    readonly detail: string;
+    readonly duplicate: boolean;
+    readonly at: number;
+  }
+  /** An authenticated, valid telemetry payload from a CP (opened by the Kafka edge). */
+  | {
+    readonly type: "telemetry";
+    readonly cpId: string;
+    readonly payload: TelemetryPayload;
+    readonly at: number;
+  }
+  /** Stop one CP, or every CP when `cpId` is absent. */
+  | {
+    readonly type: "stop";
+    readonly cpId?: string;
+    readonly reason: StopReason;
+    readonly at: number;
+  }
+  /** Resume one CP, or every held CP when `cpId` is absent. */
+  | { readonly type: "resume"; readonly cpId?: string; readonly at: number }
+  /** Time passes: heartbeat timeouts and stop waits. */
+  | { readonly type: "tick"; readonly at: number }
+  /**
+   * Central (re)started with a recovered model. Every pending end waits at least a stop wait
+   * more: the engine's `SUPPLY_END` or `PLUGGED` may be waiting in the Kafka backlog, and it
+   * beats what Central would decide alone.
+   */
+  | { readonly type: "start"; readonly at: number };
+
+// ---------------------------------------------------------------------------------------------
+// Effects
+
+/** A processed driver request, stored for dedupe across restarts and shown on the panel. */
+export interface RequestRecord {
+  /** The driver's request id. */
+  readonly requestId: string;
+  /** Who asked. */
+  readonly driverId: string;
+  /** The CP asked for (null for a list request or an invalid one). */
+  readonly cpId: string | null;
+  /** The answer sent. */
+  readonly outcome: "AUTHORIZED" | "DENIED" | "CP_LIST";
+  /** The deny reason, or null. */
+  readonly reason: DenyReason | null;
+  /** The session opened, or null. */
+  readonly sessionId: string | null;
+  /** When it was answered (ISO). */
+  readonly at: string;
+}
+
+/** Level of a {@link Effect} note. */
+export type NoteLevel = "debug" | "info" | "warning";
+
+/** What must follow a step, in order. The `save_*`, `publish` and `command` ones share a transaction. */
+export type Effect =
+  /** Upsert this CP row. */
+  | { readonly type: "save_cp"; readonly cp: Cp }
+  /** Upsert this session row (open or closed). */
+  | { readonly type: "save_session"; readonly session: Session }
+  /** Record that a driver was seen. */
+  | { readonly type: "save_driver"; readonly driverId: string; readonly at: string }
+  /** Record an answered request. */
+  | { readonly type: "save_request"; readonly request: RequestRecord }
+  /** Store a new live key version (wrapped); the CP's previous live version becomes retired. */
+  | {
+    readonly type: "save_key";
+    readonly cpId: string;
+    readonly keyVersion: number;
+    readonly wrappedKey: string;
+    readonly at: string;
+  }
+  /** Outbox: a `driver.updates` message, keyed by its driver. */
+  | { readonly type: "publish"; readonly message: DriverUpdate }
+  /** Outbox: a `cp.commands` payload for a CP, sealed with its live key when published. */
+  | { readonly type: "command"; readonly cpId: string; readonly payload: CommandPayload }
+  /** Close a monitor connection, after a `LOGOUT` when a reason is given. */
+  | {
+    readonly type: "close_connection";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly logout: LogoutReason | null;
+  }
+  /** Something an operator may want to read (a LogTape template and its properties). */
+  | {
+    readonly type: "note";
+    readonly level: NoteLevel;
+    readonly message: string;
+    readonly props: Readonly<Record<string, unknown>>;
+  };
+
+/** The outcome of {@link step}. */
+export interface Step {
+  /** The next model. */
+  readonly model: Model;
+  /** What must follow, in order. */
+  readonly effects: readonly Effect[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure rules
+
+/**
+ * Why a charge at a known `cp` must be refused, or null to authorize. The order is the one a
+ * driver finds most useful: the CP may never charge, cannot charge now, is taken.
+ */
+export function denyReason(cp: Cp): DenyReason | null {
+  if (cp.security === "REVOKED") return "revoked";
+  if (cp.security === "OUT_OF_SERVICE") return "out_of_service";
+  switch (cp.status.state) {
+    case "DISCONNECTED":
+      return "disconnected";
+    case "BROKEN":
+      return "broken";
+    case "STOPPED":
+      return cp.status.stopReason === "weather" ? "weather" : "stopped";
+    case "SUPPLYING":
+      return "busy";
+    case "ACTIVATED":
+      return cp.keyVersion === null ? "no_key" : null;
+  }
+}
+
+/** Why a login must be refused (`AUTH_FAIL`), once the token is good. */
+export interface LoginRefusal {
+  /** `AUTH_FAIL.reason`. */
+  readonly reason: AuthFailReason;
+  /** Whether the monitor should try again. */
+  readonly retryable: boolean;
+  /** One line for the monitor's operator. */
+  readonly detail: string;
+}
+
+/**
+ * Checks a login whose token verified and whose CP the Registry knows: it must still be
+ * registered, and Central must not have revoked it. Returns null to accept.
+ */
+export function loginRefusal(
+  model: Model,
+  cpId: string,
+  registryStatus: "REGISTERED" | "DEREGISTERED",
+): LoginRefusal | null {
+  if (registryStatus === "DEREGISTERED") {
+    return { reason: "deregistered", retryable: false, detail: `${cpId} is deregistered` };
+  }
+  if (model.cps.get(cpId)?.security === "REVOKED") {
+    return { reason: "revoked", retryable: false, detail: `${cpId} is revoked at Central` };
+  }
+  return null;
+}
+
+/** € for `kwh` at `priceEurKwh`, at full precision (docs/charging_loop.md §4). */
+export function priceOf(kwh: number, priceEurKwh: number): number {
+  return kwh * priceEurKwh;
+}
+
+/** Seconds of charging: from plug-in to the end, 0 if the vehicle was never plugged in. */
+export function chargingSeconds(session: Session, endedAt: string): number {
+  if (session.pluggedAt === null) return 0;
+  const seconds = (Date.parse(endedAt) - Date.parse(session.pluggedAt)) / 1000;
+  return Math.min(Math.max(0, seconds), MAX_DURATION_SECONDS);
+}
+
+/** The `CP_LIST` entries: every CP by id, at most {@link MAX_CP_LIST_ENTRIES}. */
+export function cpList(model: Model): CpListEntry[] {
+  return [...model.cps.values()]
+    .sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    .slice(0, MAX_CP_LIST_ENTRIES)
+    .map((cp) => ({
+      id: cp.id,
+      location: cp.location,
+      priceEurKwh: cp.priceEurKwh,
+      powerKw: cp.powerKw,
+      state: cp.status.state,
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The step
+
+/** Applies one input to the model. Pure: the same model and input always give the same step. */
+export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CORE_CONFIG): Step {
+  const d = new Draft(model);
+  switch (input.type) {
+    case "login":
+      login(d, input);
+      break;
+    case "heartbeat": {
+      const cp = d.connectedCp(input.cpId, input.connection);
+      if (cp) d.setCp({ ...cp, lastSeenMs: input.at }, false);
+      break;
+    }
+    case "health":
+      health(d, input);
+      break;
+    case "disconnect": {
+      const cp = d.connectedCp(input.cpId, input.connection);
+      if (cp) lose(d, cp, "info", "CP {cpId} disconnected");
+      break;
+    }
+    case "charge_request":
+      if (!input.duplicate) chargeRequest(d, input, config);
+      break;
+    case "cp_list_request":
+      if (!input.duplicate) listRequest(d, input);
+      break;
+    case "invalid_request":
+      if (!input.duplicate) invalidRequest(d, input);
+      break;
+    case "telemetry":
+      telemetry(d, input.cpId, input.payload, input.at);
+      break;
+    case "stop":
+      for (const cp of d.targets(input.cpId)) stop(d, cp, input.reason, input.at, config);
+      break;
+    case "resume":
+      for (const cp of d.targets(input.cpId)) resume(d, cp, input.at);
+      break;
+    case "tick":
+      tick(d, input.at, config);
+      break;
+    case "start":
+      for (const session of [...d.model().sessions.values()]) {
+        if (session.pendingEnd === null) continue;
+        const deadlineMs = Math.max(session.pendingEnd.deadlineMs, input.at + config.stopWaitMs);
+        d.setSession({ ...session, pendingEnd: { ...session.pendingEnd, deadlineMs } });
+      }
+      break;
+  }
+  return d.result();
+}
+
+function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
+  const prev = d.cp(input.cpId);
+  const replaced = prev?.connection ?? null;
+  if (replaced !== null) {
+    d.emit({
+      type: "close_connection",
+      cpId: input.cpId,
+      connection: replaced,
+      logout: "replaced",
+    });
+  }
+  const base: Cp = prev ?? {
+    id: input.cpId,
+    ...input.registry,
+    status: DISCONNECTED,
+    security: "ACTIVE",
+    keyVersion: null,
+    connection: null,
+    lastSeenMs: null,
+  };
+  const cp: Cp = {
+    ...base,
+    ...input.registry,
+    status: apply(base.status, { type: "LOGIN" }),
+    keyVersion: input.keyVersion,
+    connection: input.connection,
+    lastSeenMs: input.at,
+  };
+  d.emit({
+    type: "save_key",
+    cpId: cp.id,
+    keyVersion: input.keyVersion,
+    wrappedKey: input.wrappedKey,
+    at: iso(input.at),
+  });
+  d.setCp(cp);
+  // The engine may have restarted and forgotten the hold: tell it again under the new key.
+  if (cp.status.stopReason !== null) {
+    d.command(
+      cp.id,
+      build(commandPayloadSchema, "STOP", { reason: cp.status.stopReason, ts: iso(input.at) }),
+    );
+  }
+  d.note("info", "CP {cpId} logged in with key version {keyVersion}: {state}", {
+    cpId: cp.id,
+    keyVersion: input.keyVersion,
+    state: cp.status.state,
+    replaced: replaced !== null,
+  });
+}
+
+function health(d: Draft, input: Extract<Input, { type: "health" }>): void {
+  const cp = d.connectedCp(input.cpId, input.connection);
+  if (!cp) return;
+  const next = transition(cp.status, { type: input.engine === "OK" ? "ENGINE_OK" : "ENGINE_KO" });
+  if (isRefusal(next) || next.state === cp.status.state) {
+    d.setCp({ ...cp, lastSeenMs: input.at }, false);
+    return;
+  }
+  d.setCp({ ...cp, status: next, lastSeenMs: input.at });
+  d.note(next.state === "BROKEN" ? "warning" : "info", "CP {cpId} engine {engine}: {state}", {
+    cpId: cp.id,
+    engine: input.engine,
+    state: next.state,
+  });
+  const session = d.openSession(next.sessionId);
+  if (next.state === "BROKEN" && session) {
+    // The engine may still be alive behind a broken link: tell it to stop supplying too.
+    d.command(
+      cp.id,
+      build(commandPayloadSchema, "END_SUPPLY", {
+        sessionId: session.id,
+        reason: "fault",
+        ts: iso(input.at),
+      }),
+    );
+    endSession(d, session, "fault", input.at, null);
+  }
+}
+
+function lose(d: Draft, cp: Cp, level: NoteLevel, message: string): void {
+  d.setCp({ ...cp, status: apply(cp.status, { type: "LOST" }), connection: null });
+  d.note(level, message, { cpId: cp.id });
+}
+
+function chargeRequest(
+  d: Draft,
+  input: Extract<Input, { type: "charge_request" }>,
+  config: CoreConfig,
+): void {
+  const { requestId, driverId, cpId, sessionId, at } = input;
+  const ts = iso(at);
+  d.emit({ type: "save_driver", driverId, at: ts });
+  const cp = d.cp(cpId);
+  if (cp === undefined) return deny(d, { requestId, driverId, cpId, reason: "unknown_cp", ts });
+  const reason = denyReason(cp);
+  if (reason !== null) return deny(d, { requestId, driverId, cpId, reason, ts });
+  d.setSession({
+    id: sessionId,
+    cpId,
+    driverId,
+    requestId,
+    priceEurKwh: cp.priceEurKwh,
+    powerKw: cp.powerKw,
+    startedAt: ts,
+    pluggedAt: null,
+    endedAt: null,
+    kw: 0,
+    kwh: 0,
+    eur: 0,
+    endReason: null,
+    pendingEnd: { reason: "plug_timeout", deadlineMs: at + config.plugWaitMs },
+  });
+  d.setCp({ ...cp, status: apply(cp.status, { type: "SESSION_START", sessionId }) });
+  d.command(
+    cpId,
+    build(commandPayloadSchema, "AUTHORIZE", {
+      sessionId,
+      driverId,
+      priceEurKwh: cp.priceEurKwh,
+      powerKw: cp.powerKw,
+      ts,
+    }),
+  );
+  d.publish(build(driverUpdateSchema, "AUTHORIZED", { requestId, driverId, cpId, sessionId, ts }));
+  d.request({ requestId, driverId, cpId, outcome: "AUTHORIZED", reason: null, sessionId, at: ts });
+  d.note("info", "Request {requestId} of {driverId} for {cpId}: AUTHORIZED as {sessionId}", {
+    requestId,
+    driverId,
+    cpId,
+    sessionId,
+  });
+}
+
+/** Answers a request with DENIED and records it. */
+function deny(
+  d: Draft,
+  a: {
+    requestId: string;
+    driverId: string;
+    cpId?: string;
+    reason: DenyReason;
+    detail?: string;
+    ts: string;
+  },
+): void {
+  d.publish(build(driverUpdateSchema, "DENIED", a));
+  d.request({
+    requestId: a.requestId,
+    driverId: a.driverId,
+    cpId: a.cpId ?? null,
+    outcome: "DENIED",
+    reason: a.reason,
+    sessionId: null,
+    at: a.ts,
+  });
+  d.note("info", "Request {requestId} of {driverId} for {cpId}: DENIED {reason}", {
+    requestId: a.requestId,
+    driverId: a.driverId,
+    cpId: a.cpId ?? "-",
+    reason: a.reason,
+    detail: a.detail,
+  });
+}
+
+function listRequest(d: Draft, input: Extract<Input, { type: "cp_list_request" }>): void {
+  const { requestId, driverId } = input;
+  const ts = iso(input.at);
+  d.emit({ type: "save_driver", driverId, at: ts });
+  d.publish(
+    build(driverUpdateSchema, "CP_LIST", { requestId, driverId, cps: cpList(d.model()), ts }),
+  );
+  d.request({
+    requestId,
+    driverId,
+    cpId: null,
+    outcome: "CP_LIST",
+    reason: null,
+    sessionId: null,
+    at: ts,
+  });
+}
+
+function invalidRequest(d: Draft, input: Extract<Input, { type: "invalid_request" }>): void {
+  const { requestId, driverId } = input;
+  const ts = iso(input.at);
+  d.emit({ type: "save_driver", driverId, at: ts });
+  deny(d, { requestId, driverId, reason: "invalid_request", detail: safeDetail(input.detail), ts });
+}
+
+function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at: number): void {
+  const cp = d.cp(cpId);
+  if (cp === undefined) {
+    d.note("warning", "Telemetry {type} from unknown CP {cpId} ignored", {
+      cpId,
+      type: payload.type,
+    });
+    return;
+  }
+  if (payload.type === "STATUS") {
+    // Reconcile the hold with what the engine says it is doing (it may have restarted).
+    const held = cp.status.stopReason;
+    if (held !== null && payload.state !== undefined && payload.state !== "STOPPED") {
+      d.command(cpId, build(commandPayloadSchema, "STOP", { reason: held, ts: iso(at) }));
+    } else if (held === null && payload.state === "STOPPED") {
+      d.command(cpId, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
+    }
+    return;
+  }
+  const session = d.openSession(payload.sessionId);
+  if (session === undefined || session.cpId !== cpId) {
+    d.note("debug", "{type} for session {sessionId} from CP {cpId} ignored: not open there", {
+      type: payload.type,
+      sessionId: payload.sessionId,
+      cpId,
+    });
+    return;
+  }
+  switch (payload.type) {
+    case "PLUGGED":
+      if (session.pluggedAt === null) {
+        d.setSession(plugged(session, payload.ts));
+        d.note("info", "Session {sessionId} on {cpId}: vehicle plugged in", {
+          sessionId: session.id,
+          cpId,
+        });
+      }
+      return;
+    case "SUPPLY": {
+      const updated: Session = {
+        ...(session.pluggedAt === null ? plugged(session, payload.ts) : session),
+        kw: payload.kw,
+        kwh: payload.kwh,
+        eur: priceOf(payload.kwh, session.priceEurKwh),
+      };
+      d.setSession(updated);
+      d.publish(build(driverUpdateSchema, "SUPPLY", {
+        sessionId: session.id,
+        driverId: session.driverId,
+        cpId,
+        kw: updated.kw,
+        kwh: updated.kwh,
+        eur: updated.eur,
+        ts: iso(at),
+      }));
+      return;
+    }
+    case "SUPPLY_END":
+      endSession(d, session, payload.endReason, Date.parse(payload.ts), payload.kwh);
+      return;
+  }
+}
+
+function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: CoreConfig): void {
+  const status = apply(cp.status, { type: "STOP", reason });
+  if (status.stopReason !== cp.status.stopReason || status.state !== cp.status.state) {
+    d.setCp({ ...cp, status });
+    d.note("info", "CP {cpId} stopped ({reason}): {state}", {
+      cpId: cp.id,
+      reason,
+      state: status.state,
+    });
+  }
+  d.command(cp.id, build(commandPayloadSchema, "STOP", { reason, ts: iso(at) }));
+  const session = d.openSession(status.sessionId);
+  if (session && (session.pendingEnd === null || session.pendingEnd.reason === "plug_timeout")) {
+    d.setSession({
+      ...session,
+      pendingEnd: { reason: endReasonForStop(reason), deadlineMs: at + config.stopWaitMs },
+    });
+  }
+}
+
+function resume(d: Draft, cp: Cp, at: number): void {
+  if (cp.status.stopReason === null) return;
+  const status = apply(cp.status, { type: "RESUME" });
+  d.setCp({ ...cp, status });
+  d.command(cp.id, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
+  d.note("info", "CP {cpId} resumed: {state}", { cpId: cp.id, state: status.state });
+}
+
+function tick(d: Draft, at: number, config: CoreConfig): void {
+  for (const cp of [...d.model().cps.values()]) {
+    if (cp.connection === null || cp.lastSeenMs === null) continue;
+    if (at - cp.lastSeenMs > config.heartbeatTimeoutMs) {
+      d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout: null });
+      lose(d, cp, "warning", "CP {cpId}: no heartbeat for too long, disconnected");
+    }
+  }
+  for (const session of [...d.model().sessions.values()]) {
+    if (session.pendingEnd === null || at < session.pendingEnd.deadlineMs) continue;
+    if (session.pendingEnd.reason === "plug_timeout") {
+      // The engine may hold the session after all: make it drop it, like the ticket says.
+      d.command(
+        session.cpId,
+        build(commandPayloadSchema, "END_SUPPLY", {
+          sessionId: session.id,
+          reason: "plug_timeout",
+          ts: iso(at),
+        }),
+      );
+    }
+    endSession(d, session, session.pendingEnd.reason, at, null);
+  }
+}
+
+/**
+ * Closes `session` with a TICKET. `kwh` is the engine's final figure, or null when Central
+ * closes it without the engine (then the last stored figure is billed).
+ */
+function endSession(
+  d: Draft,
+  session: Session,
+  reason: EndReason,
+  at: number,
+  kwh: number | null,
+): void {
+  const endedAt = notBefore(iso(at), session.startedAt);
+  const energy = kwh ?? session.kwh;
+  const closed: Session = {
+    ...session,
+    endedAt,
+    kw: 0,
+    kwh: energy,
+    eur: priceOf(energy, session.priceEurKwh),
+    endReason: reason,
+    pendingEnd: null,
+  };
+  d.setSession(closed);
+  const cp = d.cp(session.cpId);
+  if (cp) {
+    const status = transition(cp.status, { type: "SESSION_END", sessionId: session.id });
+    if (!isRefusal(status)) d.setCp({ ...cp, status });
+  }
+  d.publish(build(driverUpdateSchema, "TICKET", {
+    sessionId: session.id,
+    driverId: session.driverId,
+    cpId: session.cpId,
+    kwh: closed.kwh,
+    eur: closed.eur,
+    seconds: chargingSeconds(session, endedAt),
+    endReason: reason,
+    priceEurKwh: session.priceEurKwh,
+    ts: endedAt,
+  }));
+  d.note("info", "Session {sessionId} on {cpId} ended ({endReason}): {kwh} kWh, {eur} €", {
+    sessionId: session.id,
+    cpId: session.cpId,
+    driverId: session.driverId,
+    endReason: reason,
+    kwh: round(closed.kwh, 3),
+    eur: round(closed.eur, 2),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** `session` with its vehicle plugged in at `ts`: the plug wait is over. */
+function plugged(session: Session, ts: string): Session {
+  const pendingEnd = session.pendingEnd?.reason === "plug_timeout" ? null : session.pendingEnd;
+  return { ...session, pluggedAt: notBefore(ts, session.startedAt), pendingEnd };
+}
+
+/** Applies a CP event the caller already knows is valid; a refusal here is a bug in the core. */
+function apply(status: CpStatus, event: CpEvent): CpStatus {
+  const next = transition(status, event);
+  if (isRefusal(next)) {
+    throw new Error(`core: ${event.type} refused in ${status.state}: ${next.refused}`);
+  }
+  return next;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `ts`, or `floor` if `ts` is earlier (an engine clock behind Central's). */
+function notBefore(ts: string, floor: string): string {
+  return Date.parse(ts) < Date.parse(floor) ? floor : ts;
+}
+
+// Control characters, line separators and bidi overrides: not allowed in a `detail` (messages.ts).
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/g;
+
+/** `text` made fit for a `detail` field: no unsafe characters, 1–{@link MAX_DETAIL_CHARS} long. */
+function safeDetail(text: string): string {
+  const clean = text.slice(0, MAX_DETAIL_CHARS).toWellFormed().replace(UNSAFE_TEXT, "?");
+  return clean === "" ? "invalid request" : clean;
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/**
+ * Collects one step: copies the model's maps on first write (the input model is never
+ * changed) and records the effects in order.
+ */
+class Draft {
+  readonly #base: Model;
+  #cps: Map<string, Cp> | undefined;
+  #sessions: Map<string, Session> | undefined;
+  readonly #effects: Effect[] = [];
+
+  constructor(base: Model) {
+    this.#base = base;
+  }
+
+  model(): Model {
+    return { cps: this.#cps ?? this.#base.cps, sessions: this.#sessions ?? this.#base.sessions };
+  }
+
+  cp(id: string): Cp | undefined {
+    return (this.#cps ?? this.#base.cps).get(id);
+  }
+
+  /** The CP if `connection` is its current monitor connection (older connections are stale). */
+  connectedCp(id: string, connection: number): Cp | undefined {
+    const cp = this.cp(id);
+    return cp?.connection === connection ? cp : undefined;
+  }
+
+  /** One CP (if it exists) or every CP. */
+  targets(id: string | undefined): Cp[] {
+    const cps = this.model().cps;
+    if (id === undefined) return [...cps.values()];
+    const cp = cps.get(id);
+    return cp ? [cp] : [];
+  }
+
+  openSession(id: string | null): Session | undefined {
+    return id === null ? undefined : (this.#sessions ?? this.#base.sessions).get(id);
+  }
+
+  /** Sets a CP; `persist` false for changes only the memory needs (heartbeats). */
+  setCp(cp: Cp, persist = true): void {
+    (this.#cps ??= new Map(this.#base.cps)).set(cp.id, cp);
+    if (persist) this.emit({ type: "save_cp", cp });
+  }
+
+  setSession(session: Session): void {
+    this.#sessions ??= new Map(this.#base.sessions);
+    if (session.endedAt === null) this.#sessions.set(session.id, session);
+    else this.#sessions.delete(session.id);
+    this.emit({ type: "save_session", session });
+  }
+
+  publish(message: DriverUpdate): void {
+    this.emit({ type: "publish", message });
+  }
+
+  command(cpId: string, payload: CommandPayload): void {
+    this.emit({ type: "command", cpId, payload });
+  }
+
+  request(request: RequestRecord): void {
+    this.emit({ type: "save_request", request });
+  }
+
+  note(level: NoteLevel, message: string, props: Record<string, unknown>): void {
+    this.emit({ type: "note", level, message, props });
+  }
+
+  emit(effect: Effect): void {
+    this.#effects.push(effect);
+  }
+
+  result(): Step {
+    return { model: this.model(), effects: this.#effects };
+  }
+}

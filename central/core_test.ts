@@ -1,0 +1,521 @@
+import assert from "node:assert/strict";
+import type {
+  CommandPayload,
+  DenyReason,
+  DriverUpdate,
+  TelemetryPayload,
+} from "../shared/messages.ts";
+import {
+  type Cp,
+  DEFAULT_CORE_CONFIG,
+  type Effect,
+  EMPTY_MODEL,
+  type Input,
+  loginRefusal,
+  type Model,
+  step,
+} from "./core.ts";
+
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const REGISTRY = { location: "Calle Mayor 1", priceEurKwh: 0.5, powerKw: 22 };
+
+/** Applies inputs in order; returns the last model and every effect. */
+function run(model: Model, ...inputs: Input[]): { model: Model; effects: Effect[] } {
+  const effects: Effect[] = [];
+  for (const input of inputs) {
+    const s = step(model, input);
+    model = s.model;
+    effects.push(...s.effects);
+  }
+  return { model, effects };
+}
+
+const login = (cpId = "CP-1", connection = 1, at = T0): Input => ({
+  type: "login",
+  cpId,
+  connection,
+  registry: REGISTRY,
+  keyVersion: connection,
+  wrappedKey: `wrapped-${connection}`,
+  at,
+});
+
+const charge = (requestId: string, cpId = "CP-1", at = T0 + 1000, duplicate = false): Input => ({
+  type: "charge_request",
+  requestId,
+  driverId: "D-1",
+  cpId,
+  sessionId: `S-${requestId}`,
+  duplicate,
+  at,
+});
+
+const ts = (ms: number) => new Date(ms).toISOString();
+const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-1"): Input => ({
+  type: "telemetry",
+  cpId,
+  payload: { v: 1, ts: ts(at), ...payload } as TelemetryPayload,
+  at,
+});
+
+const published = (effects: readonly Effect[]): DriverUpdate[] =>
+  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
+const commands = (effects: readonly Effect[]): CommandPayload[] =>
+  effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
+const cp = (model: Model, id = "CP-1"): Cp => {
+  const found = model.cps.get(id);
+  assert.ok(found, `no ${id}`);
+  return found;
+};
+
+/** A model with CP-1 logged in and ACTIVATED. */
+const online = () => run(EMPTY_MODEL, login()).model;
+
+/** A model with CP-1 supplying session S-r1 (plugged at T0+2s, 2 kWh so far). */
+function supplying(): Model {
+  return run(
+    online(),
+    charge("r1"),
+    telemetry({ type: "PLUGGED", sessionId: "S-r1" }, T0 + 2000),
+    telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 22, kwh: 2, eur: 1 }, T0 + 3000),
+  ).model;
+}
+
+Deno.test("core: a first login creates the CP from the Registry data, ACTIVATED with its key", () => {
+  const { model, effects } = run(EMPTY_MODEL, login());
+  const c = cp(model);
+  assert.equal(c.status.state, "ACTIVATED");
+  assert.equal(c.keyVersion, 1);
+  assert.equal(c.connection, 1);
+  assert.equal(c.priceEurKwh, 0.5);
+  assert.deepEqual(effects.map((e) => e.type), ["save_key", "save_cp", "note"]);
+  const key = effects[0];
+  assert.ok(key.type === "save_key" && key.wrappedKey === "wrapped-1" && key.keyVersion === 1);
+});
+
+Deno.test("core: a second login replaces the first connection with LOGOUT replaced", () => {
+  const { model, effects } = run(online(), login("CP-1", 2, T0 + 500));
+  assert.deepEqual(effects[0], {
+    type: "close_connection",
+    cpId: "CP-1",
+    connection: 1,
+    logout: "replaced",
+  });
+  assert.equal(cp(model).connection, 2);
+  assert.equal(cp(model).keyVersion, 2);
+  // The old connection's heartbeat and end no longer count.
+  const after = run(
+    model,
+    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 900 },
+    { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 1000 },
+  );
+  assert.equal(cp(after.model).status.state, "ACTIVATED");
+  assert.equal(cp(after.model).lastSeenMs, T0 + 500);
+  assert.deepEqual(after.effects, []);
+});
+
+Deno.test("core: a held CP is told STOP again when it logs in", () => {
+  const held = run(online(), { type: "stop", cpId: "CP-1", reason: "weather", at: T0 + 100 });
+  const lost = run(held.model, { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 200 });
+  assert.equal(cp(lost.model).status.state, "DISCONNECTED");
+  const back = run(lost.model, login("CP-1", 2, T0 + 300));
+  assert.equal(cp(back.model).status.state, "STOPPED");
+  assert.deepEqual(commands(back.effects).map((c) => c.type), ["STOP"]);
+});
+
+Deno.test("core: loginRefusal", () => {
+  assert.equal(loginRefusal(EMPTY_MODEL, "CP-1", "REGISTERED"), null);
+  assert.deepEqual(loginRefusal(EMPTY_MODEL, "CP-1", "DEREGISTERED")?.reason, "deregistered");
+  const revoked = online();
+  const c = cp(revoked);
+  const model = { ...revoked, cps: new Map([[c.id, { ...c, security: "REVOKED" as const }]]) };
+  assert.deepEqual(
+    { ...loginRefusal(model, "CP-1", "REGISTERED"), detail: undefined },
+    { reason: "revoked", retryable: false, detail: undefined },
+  );
+});
+
+Deno.test("core: a request at an ACTIVATED CP is AUTHORIZED: session, AUTHORIZE, AUTHORIZED", () => {
+  const { model, effects } = run(online(), charge("r1"));
+  assert.equal(cp(model).status.state, "SUPPLYING");
+  assert.equal(cp(model).status.sessionId, "S-r1");
+  const session = model.sessions.get("S-r1");
+  assert.equal(session?.priceEurKwh, 0.5);
+  assert.deepEqual(commands(effects), [{
+    v: 1,
+    type: "AUTHORIZE",
+    sessionId: "S-r1",
+    driverId: "D-1",
+    priceEurKwh: 0.5,
+    powerKw: 22,
+    ts: ts(T0 + 1000),
+  }]);
+  assert.deepEqual(published(effects), [{
+    v: 1,
+    type: "AUTHORIZED",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    sessionId: "S-r1",
+    ts: ts(T0 + 1000),
+  }]);
+  const types = effects.map((e) => e.type);
+  assert.ok(types.includes("save_request") && types.includes("save_driver"));
+});
+
+Deno.test("core: every deny reason", () => {
+  const base = online();
+  const withCp = (change: Partial<Cp>): Model => {
+    const c = cp(base);
+    return { ...base, cps: new Map([[c.id, { ...c, ...change }]]) };
+  };
+  const cases: [string, Model, string, DenyReason][] = [
+    ["unknown CP", base, "CP-9", "unknown_cp"],
+    [
+      "disconnected",
+      run(base, { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 }).model,
+      "CP-1",
+      "disconnected",
+    ],
+    [
+      "broken",
+      run(base, { type: "health", cpId: "CP-1", connection: 1, engine: "KO", at: T0 }).model,
+      "CP-1",
+      "broken",
+    ],
+    [
+      "stopped",
+      run(base, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model,
+      "CP-1",
+      "stopped",
+    ],
+    [
+      "weather",
+      run(base, { type: "stop", cpId: "CP-1", reason: "weather", at: T0 }).model,
+      "CP-1",
+      "weather",
+    ],
+    ["busy", run(base, charge("r0")).model, "CP-1", "busy"],
+    ["out of service", withCp({ security: "OUT_OF_SERVICE" }), "CP-1", "out_of_service"],
+    ["revoked", withCp({ security: "REVOKED" }), "CP-1", "revoked"],
+    ["no key", withCp({ keyVersion: null }), "CP-1", "no_key"],
+  ];
+  for (const [name, model, cpId, reason] of cases) {
+    const { effects } = run(model, charge("r1", cpId, T0 + 2000));
+    const answers = published(effects);
+    assert.equal(answers.length, 1, name);
+    assert.ok(answers[0].type === "DENIED", name);
+    assert.equal(answers[0].reason, reason, name);
+    assert.deepEqual(commands(effects), [], `${name}: no command`);
+    assert.ok(!effects.some((e) => e.type === "save_session"), `${name}: no session`);
+  }
+});
+
+Deno.test("core: a duplicate request (seen before, any run) gets no second answer", () => {
+  const { effects } = run(online(), charge("r1", "CP-1", T0, true));
+  assert.deepEqual(effects, []);
+  for (const type of ["cp_list_request", "invalid_request"] as const) {
+    const input = type === "cp_list_request"
+      ? { type, requestId: "r2", driverId: "D-1", duplicate: true, at: T0 }
+      : { type, requestId: "r2", driverId: "D-1", detail: "x", duplicate: true, at: T0 };
+    assert.deepEqual(step(online(), input).effects, []);
+  }
+});
+
+Deno.test("core: SUPPLY figures are priced by Central and go to that driver only", () => {
+  const model = run(online(), charge("r1")).model;
+  const { model: after, effects } = run(
+    model,
+    telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 11, kwh: 3, eur: 999 }, T0 + 4000),
+  );
+  const updates = published(effects);
+  assert.equal(updates.length, 1);
+  const supply = updates[0];
+  assert.ok(supply.type === "SUPPLY");
+  assert.equal(supply.driverId, "D-1");
+  assert.equal(supply.eur, 1.5, "kWh × the CP's price, not the engine's figure");
+  assert.equal(after.sessions.get("S-r1")?.kwh, 3);
+  assert.equal(after.sessions.get("S-r1")?.pluggedAt, ts(T0 + 4000), "supply implies a plug");
+});
+
+Deno.test("core: SUPPLY_END gives one TICKET and frees the CP; a second one is ignored", () => {
+  const end = telemetry(
+    { type: "SUPPLY_END", sessionId: "S-r1", kwh: 4, eur: 2, endReason: "unplugged" },
+    T0 + 62_000,
+  );
+  const { model, effects } = run(supplying(), end);
+  assert.deepEqual(published(effects), [{
+    v: 1,
+    type: "TICKET",
+    sessionId: "S-r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    kwh: 4,
+    eur: 2,
+    seconds: 60,
+    endReason: "unplugged",
+    priceEurKwh: 0.5,
+    ts: ts(T0 + 62_000),
+  }]);
+  assert.equal(cp(model).status.state, "ACTIVATED");
+  assert.equal(model.sessions.size, 0);
+  const again = run(model, end);
+  assert.deepEqual(published(again.effects), []);
+});
+
+Deno.test("core: a plug timeout gives a zero ticket", () => {
+  const end = telemetry(
+    { type: "SUPPLY_END", sessionId: "S-r1", kwh: 0, eur: 0, endReason: "plug_timeout" },
+    T0 + 61_000,
+  );
+  const { effects } = run(online(), charge("r1"), end);
+  const ticket = published(effects).find((u) => u.type === "TICKET");
+  assert.ok(ticket?.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.eur, ticket.seconds, ticket.endReason], [
+    0,
+    0,
+    0,
+    "plug_timeout",
+  ]);
+});
+
+Deno.test("core: engine KO during a session: BROKEN, END_SUPPLY, ticket with the last figures", () => {
+  const { model, effects } = run(supplying(), {
+    type: "health",
+    cpId: "CP-1",
+    connection: 1,
+    engine: "KO",
+    at: T0 + 10_000,
+  });
+  assert.equal(cp(model).status.state, "BROKEN");
+  assert.deepEqual(commands(effects).map((c) => c.type), ["END_SUPPLY"]);
+  const ticket = published(effects)[0];
+  assert.ok(ticket.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.eur, ticket.endReason], [2, 1, "fault"]);
+  const late = run(
+    model,
+    telemetry({ type: "SUPPLY_END", sessionId: "S-r1", kwh: 2.1, eur: 1, endReason: "fault" }),
+  );
+  assert.deepEqual(published(late.effects), [], "the engine's late SUPPLY_END is ignored");
+  const healed = run(model, {
+    type: "health",
+    cpId: "CP-1",
+    connection: 1,
+    engine: "OK",
+    at: T0 + 11_000,
+  });
+  assert.equal(cp(healed.model).status.state, "ACTIVATED");
+});
+
+Deno.test("core: a stop during a session waits for SUPPLY_END, then ends it itself", () => {
+  const stopped = run(supplying(), {
+    type: "stop",
+    cpId: "CP-1",
+    reason: "admin",
+    at: T0 + 20_000,
+  });
+  assert.equal(cp(stopped.model).status.state, "STOPPED");
+  assert.deepEqual(commands(stopped.effects), [{
+    v: 1,
+    type: "STOP",
+    reason: "admin",
+    ts: ts(T0 + 20_000),
+  }]);
+  assert.deepEqual(published(stopped.effects), [], "no ticket yet");
+
+  const early = run(stopped.model, { type: "tick", at: T0 + 29_999 });
+  assert.deepEqual(published(early.effects), []);
+  const late = run(
+    stopped.model,
+    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 29_000 },
+    { type: "tick", at: T0 + 30_000 },
+  );
+  const ticket = published(late.effects)[0];
+  assert.ok(ticket?.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.eur, ticket.endReason], [2, 1, "stopped_admin"]);
+  assert.equal(cp(late.model).status.state, "STOPPED");
+  assert.equal(cp(late.model).status.sessionId, null);
+
+  // The engine's SUPPLY_END in time wins, and the wait then closes nothing more.
+  const engine = run(
+    stopped.model,
+    telemetry(
+      { type: "SUPPLY_END", sessionId: "S-r1", kwh: 2.5, eur: 1.25, endReason: "stopped_admin" },
+      T0 + 21_000,
+    ),
+    { type: "tick", at: T0 + 40_000 },
+  );
+  const tickets = published(engine.effects).filter((u) => u.type === "TICKET");
+  assert.equal(tickets.length, 1);
+  assert.equal(tickets[0].type === "TICKET" && tickets[0].kwh, 2.5);
+});
+
+Deno.test("core: a session whose vehicle never comes is ended by Central after the plug wait", () => {
+  const { plugWaitMs } = DEFAULT_CORE_CONFIG;
+  const authorized = run(online(), charge("r1", "CP-1", T0)).model;
+  assert.deepEqual(authorized.sessions.get("S-r1")?.pendingEnd, {
+    reason: "plug_timeout",
+    deadlineMs: T0 + plugWaitMs,
+  });
+  const keepAlive = {
+    type: "heartbeat",
+    cpId: "CP-1",
+    connection: 1,
+    at: T0 + plugWaitMs,
+  } as const;
+  const lost = run(authorized, keepAlive, { type: "tick", at: T0 + plugWaitMs });
+  assert.deepEqual(commands(lost.effects).map((c) => c.type), ["END_SUPPLY"]);
+  const ticket = published(lost.effects)[0];
+  assert.ok(ticket?.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.eur, ticket.seconds, ticket.endReason], [
+    0,
+    0,
+    0,
+    "plug_timeout",
+  ]);
+  assert.equal(cp(lost.model).status.state, "ACTIVATED");
+
+  const pluggedIn = run(
+    authorized,
+    telemetry({ type: "PLUGGED", sessionId: "S-r1" }, T0 + 1000),
+    keepAlive,
+    { type: "tick", at: T0 + plugWaitMs },
+  );
+  assert.equal(pluggedIn.model.sessions.get("S-r1")?.pendingEnd, null);
+  assert.deepEqual(published(pluggedIn.effects), [], "plugged in: no wait any more");
+});
+
+Deno.test("core: after a restart every stop wait starts again", () => {
+  const stopped = run(supplying(), { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model;
+  const restarted = run(stopped, { type: "start", at: T0 + 3_600_000 }).model;
+  const wait = restarted.sessions.get("S-r1")?.pendingEnd;
+  assert.equal(wait?.deadlineMs, T0 + 3_600_000 + DEFAULT_CORE_CONFIG.stopWaitMs);
+});
+
+Deno.test("core: heartbeat timeout disconnects and closes the connection; heartbeats keep it", () => {
+  const alive = run(
+    online(),
+    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 2500 },
+    { type: "tick", at: T0 + 5000 },
+  );
+  assert.equal(cp(alive.model).status.state, "ACTIVATED");
+  const dead = run(alive.model, { type: "tick", at: T0 + 5501 });
+  assert.equal(cp(dead.model).status.state, "DISCONNECTED");
+  assert.equal(cp(dead.model).connection, null);
+  assert.deepEqual(dead.effects[0], {
+    type: "close_connection",
+    cpId: "CP-1",
+    connection: 1,
+    logout: null,
+  });
+  assert.deepEqual(run(dead.model, { type: "tick", at: T0 + 9000 }).effects, [], "only once");
+});
+
+Deno.test("core: a session goes on while its CP is disconnected and is ticketed", () => {
+  const lost = run(supplying(), { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 4000 });
+  assert.equal(cp(lost.model).status.state, "DISCONNECTED");
+  const more = run(
+    lost.model,
+    telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 22, kwh: 3, eur: 1.5 }),
+    telemetry(
+      { type: "SUPPLY_END", sessionId: "S-r1", kwh: 3.5, eur: 1.75, endReason: "unplugged" },
+      T0 + 8000,
+    ),
+  );
+  assert.deepEqual(published(more.effects).map((u) => u.type), ["SUPPLY", "TICKET"]);
+  assert.equal(cp(more.model).status.sessionId, null);
+  assert.equal(
+    run(more.model, login("CP-1", 2, T0 + 9000)).model.cps.get("CP-1")?.status.state,
+    "ACTIVATED",
+  );
+});
+
+Deno.test("core: CP list and invalid requests are answered", () => {
+  const model = run(online(), login("CP-0", 5, T0)).model;
+  const list = published(
+    step(model, {
+      type: "cp_list_request",
+      requestId: "L1",
+      driverId: "D-1",
+      duplicate: false,
+      at: T0,
+    }).effects,
+  )[0];
+  assert.ok(list.type === "CP_LIST");
+  assert.deepEqual(list.cps.map((c) => [c.id, c.state]), [["CP-0", "ACTIVATED"], [
+    "CP-1",
+    "ACTIVATED",
+  ]]);
+
+  const denied = published(
+    step(model, {
+      type: "invalid_request",
+      requestId: "B1",
+      driverId: "D-1",
+      detail: "cpId: required\u0007",
+      duplicate: false,
+      at: T0,
+    }).effects,
+  )[0];
+  assert.ok(denied.type === "DENIED");
+  assert.equal(denied.reason, "invalid_request");
+  assert.equal(denied.detail, "cpId: required?", "control characters never reach a message");
+});
+
+Deno.test("core: telemetry that does not match an open session of that CP is ignored", () => {
+  const model = supplying();
+  const cases = [
+    telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 1, kwh: 9, eur: 1 }, T0, "CP-2"),
+    telemetry({ type: "SUPPLY", sessionId: "S-zz", kw: 1, kwh: 9, eur: 1 }),
+    telemetry({ type: "PLUGGED", sessionId: "S-zz" }),
+  ];
+  for (const input of cases) {
+    const { effects, model: after } = run(model, input);
+    assert.ok(effects.every((e) => e.type === "note"));
+    assert.equal(after.sessions.get("S-r1")?.kwh, 2);
+  }
+});
+
+Deno.test("core: STATUS from the engine is reconciled with the hold", () => {
+  const held = run(online(), { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model;
+  const status = (state: string) => telemetry({ type: "STATUS", engine: "OK", state });
+  assert.deepEqual(commands(run(held, status("ACTIVATED")).effects).map((c) => c.type), ["STOP"]);
+  assert.deepEqual(commands(run(held, status("STOPPED")).effects), []);
+  assert.deepEqual(commands(run(online(), status("STOPPED")).effects).map((c) => c.type), [
+    "RESUME",
+  ]);
+  assert.deepEqual(commands(run(online(), status("ACTIVATED")).effects), []);
+});
+
+Deno.test("core: stop all and resume all", () => {
+  const model = run(online(), login("CP-2", 2, T0)).model;
+  const stopped = run(model, { type: "stop", reason: "admin", at: T0 });
+  assert.deepEqual([...stopped.model.cps.values()].map((c) => c.status.state), [
+    "STOPPED",
+    "STOPPED",
+  ]);
+  assert.equal(commands(stopped.effects).length, 2);
+  const oneResumed = run(stopped.model, { type: "resume", cpId: "CP-2", at: T0 });
+  const all = run(oneResumed.model, { type: "resume", at: T0 });
+  assert.deepEqual(commands(all.effects).map((c) => c.type), ["RESUME"], "only the held one");
+  assert.deepEqual([...all.model.cps.values()].map((c) => c.status.state), [
+    "ACTIVATED",
+    "ACTIVATED",
+  ]);
+  assert.deepEqual(
+    step(all.model, { type: "stop", cpId: "CP-9", reason: "admin", at: T0 }).effects,
+    [],
+  );
+});
+
+Deno.test("core: step never changes the model it is given", () => {
+  const model = supplying();
+  const snapshot = structuredClone({ cps: [...model.cps], sessions: [...model.sessions] });
+  run(
+    model,
+    { type: "stop", reason: "admin", at: T0 },
+    { type: "tick", at: T0 + 60_000 },
+    { type: "health", cpId: "CP-1", connection: 1, engine: "KO", at: T0 },
+  );
+  assert.deepEqual({ cps: [...model.cps], sessions: [...model.sessions] }, snapshot);
+});

@@ -1,0 +1,160 @@
+/**
+ * Central's Kafka inputs: the handlers `runConsumer` (shared/kafka.ts) calls for
+ * `driver.requests` and `cp.telemetry`. Each turns one record into one core input and
+ * dispatches it; `runConsumer` commits the offset only after the handler returns, i.e. after
+ * the step's transaction, so a crash replays the record and the dedupe drops it.
+ *
+ * @module
+ */
+import { EnvelopeError, openEnvelope, parseEnvelope, type ReplayMark } from "../shared/envelope.ts";
+import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { getLogger } from "../shared/log.ts";
+import {
+  driverIdSchema,
+  driverRequestSchema,
+  parseMessage,
+  requestIdSchema,
+  telemetryPayloadSchema,
+} from "../shared/messages.ts";
+import type { KeyVault } from "./keys.ts";
+import type { CentralRuntime } from "./runtime.ts";
+
+const log = getLogger(["evcharging", "central", "kafka"]);
+
+/**
+ * The `driver.requests` handler. `newSessionId` names the session an authorization opens
+ * (random in production, predictable in tests).
+ */
+export function requestHandler(
+  runtime: CentralRuntime,
+  newSessionId: () => string = () => crypto.randomUUID(),
+): (message: ConsumedMessage) => void {
+  return (message) => {
+    const at = Date.now();
+    const parsed = parseMessage(driverRequestSchema, message.value);
+    if (!parsed.ok) {
+      // Answer if the request says who to answer; otherwise nobody is waiting for it.
+      const fields = (message.value ?? {}) as { requestId?: unknown; driverId?: unknown };
+      const requestId = requestIdSchema.safeParse(fields.requestId);
+      const driverId = driverIdSchema.safeParse(fields.driverId);
+      if (!requestId.success || !driverId.success) {
+        log.warning("Unanswerable driver request at offset {offset} dropped: {reason}", {
+          offset: message.offset,
+          partition: message.partition,
+          reason: parsed.reason,
+        });
+        return;
+      }
+      const duplicate = countDuplicate(runtime, driverId.data, requestId.data);
+      runtime.dispatch({
+        type: "invalid_request",
+        requestId: requestId.data,
+        driverId: driverId.data,
+        detail: parsed.reason,
+        duplicate,
+        at,
+      });
+      return;
+    }
+    const request = parsed.value;
+    const duplicate = countDuplicate(runtime, request.driverId, request.requestId);
+    if (request.type === "CHARGE_REQUEST") {
+      runtime.dispatch({
+        type: "charge_request",
+        requestId: request.requestId,
+        driverId: request.driverId,
+        cpId: request.cpId,
+        sessionId: newSessionId(),
+        duplicate,
+        at,
+      });
+    } else {
+      runtime.dispatch({
+        type: "cp_list_request",
+        requestId: request.requestId,
+        driverId: request.driverId,
+        duplicate,
+        at,
+      });
+    }
+  };
+}
+
+function countDuplicate(runtime: CentralRuntime, driverId: string, requestId: string): boolean {
+  const duplicate = runtime.store.hasRequest(driverId, requestId);
+  if (duplicate) {
+    runtime.drops.duplicateRequests++;
+    log.debug("Request {requestId} of {driverId} was answered before: dropped", {
+      requestId,
+      driverId,
+    });
+  }
+  return duplicate;
+}
+
+/**
+ * The `cp.telemetry` handler: opens the envelope with the vault's keyring, drops replays
+ * quietly (counted), logs forgeries and invalid payloads as rejections, and dispatches the
+ * payload with its replay mark, which is stored in the same transaction as the effect.
+ */
+export function telemetryHandler(
+  runtime: CentralRuntime,
+  vault: KeyVault,
+): (message: ConsumedMessage) => Promise<void> {
+  const channel = TOPICS.cpTelemetry;
+  const reject = (message: ConsumedMessage, reason: string, detail: string) => {
+    runtime.drops.rejectedTelemetry++;
+    // The record key names the CP; `cpId`, not `key`, or log redaction hides it.
+    log.warning("Telemetry rejected ({reason}) from {cpId} at offset {offset}: {detail}", {
+      reason,
+      cpId: message.key,
+      offset: message.offset,
+      partition: message.partition,
+      detail,
+    });
+  };
+  const isReplay = (mark: ReplayMark) =>
+    mark.seq <= (vault.guard.highWater(mark.cp, mark.kv, mark.channel) ?? -1);
+
+  return async (message) => {
+    let mark: ReplayMark;
+    try {
+      const envelope = parseEnvelope(message.value);
+      mark = { cp: envelope.cp, kv: envelope.kv, channel, seq: envelope.seq };
+    } catch (error) {
+      reject(message, "malformed", (error as Error).message);
+      return;
+    }
+    // Replays come from re-reading after a restart; they are expected, so no warning.
+    if (isReplay(mark)) {
+      runtime.drops.duplicateTelemetry++;
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = await openEnvelope(vault.keyring, message.value, {
+        channel,
+        expectCp: message.key ?? "",
+      });
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      reject(message, error.reason, error.message);
+      return;
+    }
+    const parsed = parseMessage(telemetryPayloadSchema, payload);
+    if (!parsed.ok) {
+      reject(message, "invalid_payload", parsed.reason);
+      return;
+    }
+    // From here to the end nothing awaits, so this check and the commit cannot be overtaken.
+    if (isReplay(mark)) {
+      runtime.drops.duplicateTelemetry++;
+      return;
+    }
+    runtime.dispatch(
+      { type: "telemetry", cpId: mark.cp, payload: parsed.value, at: Date.now() },
+      mark,
+    );
+    vault.guard.accept(mark.cp, mark.kv, mark.channel, mark.seq);
+  };
+}

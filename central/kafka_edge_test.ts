@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { sealEnvelope } from "../shared/envelope.ts";
+import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
+import { KeyVault } from "./keys.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+let offset = 0;
+function record(topic: string, key: string | null, value: unknown): ConsumedMessage {
+  return {
+    topic,
+    partition: 0,
+    offset: String(offset++),
+    key,
+    value,
+    headers: undefined,
+    timestamp: String(Date.now()),
+  };
+}
+
+const ts = () => new Date().toISOString();
+const outbox = (store: CentralStore) =>
+  store.pendingOutbox(100).map((r) => r.payload as Record<string, unknown>);
+
+Deno.test("kafka edge: driver requests are answered once; invalid ones when they say who asked", () => {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const handle = requestHandler(runtime, () => "S-fixed");
+  const charge = {
+    v: 1,
+    type: "CHARGE_REQUEST",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-9",
+    ts: ts(),
+  };
+  handle(record(TOPICS.driverRequests, "D-1", charge));
+  handle(record(TOPICS.driverRequests, "D-1", charge));
+  assert.equal(runtime.drops.duplicateRequests, 1);
+  handle(
+    record(TOPICS.driverRequests, "D-1", {
+      v: 1,
+      type: "CP_LIST_REQUEST",
+      requestId: "l1",
+      driverId: "D-1",
+      ts: ts(),
+    }),
+  );
+  handle(
+    record(TOPICS.driverRequests, "D-1", {
+      v: 1,
+      type: "CHARGE_REQUEST",
+      requestId: "b1",
+      driverId: "D-1",
+      ts: ts(),
+    }),
+  );
+  handle(record(TOPICS.driverRequests, "D-1", { v: 1, type: "CHARGE_REQUEST", driverId: "D-1" }));
+  handle(record(TOPICS.driverRequests, "D-1", [1, 2, 3]));
+  assert.deepEqual(outbox(store).map((m) => [m.type, m.requestId, m.reason]), [
+    ["DENIED", "r1", "unknown_cp"],
+    ["CP_LIST", "l1", undefined],
+    ["DENIED", "b1", "invalid_request"],
+  ]);
+  assert.match(String(outbox(store)[2].detail), /cpId/);
+  store.close();
+});
+
+Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forgeries rejected", async () => {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const master = await crypto.subtle.importKey(
+    "raw",
+    crypto.getRandomValues(new Uint8Array(32)),
+    "AES-GCM",
+    false,
+    ["wrapKey", "unwrapKey"],
+  );
+  const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+  const pair = await generateEcdhKeyPair();
+  const login = await vault.agree("CP-1", await exportEcdhPublicKey(pair.publicKey));
+  runtime.dispatch({
+    type: "login",
+    cpId: "CP-1",
+    connection: 1,
+    registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
+    keyVersion: login.keyVersion,
+    wrappedKey: login.wrappedKey,
+    at: Date.now(),
+  });
+  vault.install("CP-1", login);
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    sessionId: "S1",
+    duplicate: false,
+    at: Date.now(),
+  });
+  // Central's own key stands in for the engine's: the same bytes on both sides.
+  const seal = (seq: number, payload: unknown, key = login.key, cp = "CP-1") =>
+    sealEnvelope(key, { cp, kv: login.keyVersion, seq, channel: TOPICS.cpTelemetry }, payload);
+  const supply = (kwh: number) => ({
+    v: 1,
+    type: "SUPPLY",
+    sessionId: "S1",
+    kw: 22,
+    kwh,
+    eur: 0,
+    ts: ts(),
+  });
+  const handle = telemetryHandler(runtime, vault);
+  const before = outbox(store).length;
+
+  const first = await seal(10, supply(1));
+  await handle(record(TOPICS.cpTelemetry, "CP-1", first));
+  assert.equal(runtime.model.sessions.get("S1")?.kwh, 1);
+  assert.equal(store.recover(new Date()).marks[0]?.seq, 10, "mark stored with the effect");
+
+  await handle(record(TOPICS.cpTelemetry, "CP-1", first));
+  await handle(record(TOPICS.cpTelemetry, "CP-1", await seal(9, supply(5))));
+  assert.equal(runtime.drops.duplicateTelemetry, 2);
+  assert.equal(runtime.drops.rejectedTelemetry, 0, "replays are not rejections");
+
+  const stranger = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const forged = [
+    record(TOPICS.cpTelemetry, "CP-1", await seal(11, supply(7), stranger)),
+    record(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
+    record(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
+    record(TOPICS.cpTelemetry, "CP-1", await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" })),
+  ];
+  for (const message of forged) await handle(message);
+  assert.equal(runtime.drops.rejectedTelemetry, 4);
+  assert.equal(runtime.model.sessions.get("S1")?.kwh, 1, "nothing forged got through");
+  assert.equal(outbox(store).length, before + 1, "one SUPPLY to the driver");
+
+  // A failure to store throws (Kafka delivers it again) and leaves the replay mark alone.
+  runtime.close();
+  await assert.rejects(handle(record(TOPICS.cpTelemetry, "CP-1", await seal(14, supply(2)))));
+  assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
+  store.close();
+});

@@ -1,0 +1,80 @@
+/**
+ * `deno task central`: the Central process (DESIGN §2). Parses the config, sets up logging,
+ * starts {@link startCentral} and, on a terminal without `--no-tui`, the live panel (logs then
+ * go to the panel's message list and a file, never over the table). Stops cleanly on
+ * SIGINT/SIGTERM or the panel's `q`.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { loadConfig } from "../shared/config.ts";
+import { getLogger, setupLogging, stopLogging } from "../shared/log.ts";
+import { startCentral } from "./central.ts";
+import { centralConfig } from "./config.ts";
+import { TerminalPanel } from "./tui.ts";
+
+const config = loadConfig(centralConfig);
+const dataDir = dirname(config.db);
+const log = getLogger(["evcharging", "central"]);
+
+let panel: TerminalPanel | undefined;
+let central: Awaited<ReturnType<typeof startCentral>> | undefined;
+let stopping: Promise<void> | undefined;
+
+/** Time a clean stop may take (a broker that went away can stall Kafka's goodbyes). */
+const STOP_TIMEOUT_MS = 15_000;
+
+const stop = (code: number) =>
+  stopping ??= (async () => {
+    setTimeout(() => {
+      console.error("central: stopping took too long; exiting anyway");
+      Deno.exit(code === 0 ? 1 : code);
+    }, STOP_TIMEOUT_MS);
+    await panel?.stop();
+    await central?.stop();
+    await stopLogging();
+    Deno.exit(code);
+  })();
+
+if (!config.noTui && Deno.stdout.isTerminal() && Deno.stdin.isTerminal()) {
+  const logFile = config.logFile ?? join(dataDir, "central.log");
+  await Deno.mkdir(dirname(logFile), { recursive: true });
+  const file = await Deno.open(logFile, { create: true, append: true });
+  panel = new TerminalPanel(() => stop(0));
+  await setupLogging({
+    level: config.logLevel,
+    format: "json",
+    stream: file.writable,
+    isTerminal: false,
+    extraSinks: [panel.sink],
+  });
+} else {
+  await setupLogging({ level: config.logLevel });
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop(0));
+
+try {
+  central = await startCentral({
+    dbPath: config.db,
+    brokers: config.brokers,
+    registryUrl: config.registryUrl,
+    caFile: config.ca,
+    hostname: config.host,
+    tcpPort: config.tcpPort,
+    httpPort: config.httpPort,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    stopWaitMs: config.stopWaitMs,
+    plugWaitMs: config.plugWaitMs,
+    masterKeyFile: config.masterKeyFile,
+    adminToken: config.adminToken,
+    group: config.group,
+  });
+} catch (error) {
+  log.fatal("Central could not start: {error}", { error });
+  await stopLogging();
+  // Plain text too: an operator's next step, and the panel never started.
+  console.error(`central: ${error instanceof Error ? error.message : error}`);
+  Deno.exit(1);
+}
+panel?.start(central.runtime);

@@ -1,0 +1,374 @@
+/**
+ * Central's TCP server for CP monitors (DESIGN §4, docs/charging_loop.md §1): framed
+ * conversations, the login (Registry token + Registry status + Central's own status, then the
+ * ECDH key agreement), and heartbeats and health turned into core inputs.
+ *
+ * Every connection is independent: bad bytes are NACKed or skipped by `FramedConn`, a bad
+ * login gets `AUTH_FAIL` and EOT, and a failure in one conversation is logged and closes only
+ * that one.
+ *
+ * @module
+ */
+import { CpKeyError } from "../shared/cp_key.ts";
+import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { getLogger } from "../shared/log.ts";
+import {
+  type Auth,
+  build,
+  centralToMonitorSchema,
+  type LogoutReason,
+  type MonitorToCentral,
+  monitorToCentralSchema,
+  parseMessage,
+} from "../shared/messages.ts";
+import {
+  type CpJson,
+  InvalidTokenError,
+  RegistryError,
+  RegistryUnavailableError,
+  type VerifiedToken,
+} from "../registry/client.ts";
+import { type LoginRefusal, loginRefusal } from "./core.ts";
+import type { KeyVault } from "./keys.ts";
+import type { CentralRuntime } from "./runtime.ts";
+
+const log = getLogger(["evcharging", "central", "tcp"]);
+
+/** What Central asks the Registry at a login (`RegistryClient` has both). */
+export interface RegistryPort {
+  /** Checks the token's signature and claims against the Registry's JWKS. */
+  verifyToken(token: string): Promise<VerifiedToken>;
+  /** The CP as registered (404 → `RegistryError` with status 404). */
+  getCp(cpId: string): Promise<CpJson>;
+}
+
+/** Settings of {@link MonitorServer.start}. */
+export interface MonitorServerOptions {
+  /** Address to listen on (default `0.0.0.0`). */
+  readonly hostname?: string;
+  /** TCP port (0: any free port). */
+  readonly port: number;
+  /** Time a new connection has to open and send `AUTH` (default 10 s). */
+  readonly loginTimeoutMs?: number;
+  /** Most simultaneous connections, logged in or not (default 10 000). */
+  readonly maxConnections?: number;
+}
+
+/** One open conversation. */
+interface Conversation {
+  readonly id: number;
+  readonly conn: FramedConn;
+  readonly peer: string;
+  /** Set once the login is committed. */
+  cpId?: string;
+  /** Set once the connection is closed, by either side. */
+  gone: boolean;
+}
+
+/** The listening server and its conversations. */
+export class MonitorServer {
+  readonly #listener: Deno.TcpListener;
+  readonly #runtime: CentralRuntime;
+  readonly #vault: KeyVault;
+  readonly #registry: RegistryPort;
+  readonly #loginTimeoutMs: number;
+  readonly #maxConnections: number;
+  readonly #conversations = new Map<number, Conversation>();
+  // Sockets still in the ENQ/ACK opening, so a shutdown need not wait out their timeout.
+  readonly #opening = new Set<Deno.Conn>();
+  readonly #serving = new Set<Promise<void>>();
+  readonly #unsubscribe: () => void;
+  #nextId = 1;
+  #accepting: Promise<void>;
+
+  private constructor(
+    listener: Deno.TcpListener,
+    runtime: CentralRuntime,
+    vault: KeyVault,
+    registry: RegistryPort,
+    options: MonitorServerOptions,
+  ) {
+    this.#listener = listener;
+    this.#runtime = runtime;
+    this.#vault = vault;
+    this.#registry = registry;
+    this.#loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
+    this.#maxConnections = options.maxConnections ?? 10_000;
+    // The core decides when a connection must go (replaced, heartbeat timeout); this acts.
+    this.#unsubscribe = runtime.subscribe(({ effects }) => {
+      for (const effect of effects) {
+        if (effect.type === "close_connection") this.#end(effect.connection, effect.logout);
+      }
+    });
+    this.#accepting = this.#accept();
+  }
+
+  /** Listens and serves monitors until {@link close}. */
+  static start(
+    runtime: CentralRuntime,
+    vault: KeyVault,
+    registry: RegistryPort,
+    options: MonitorServerOptions,
+  ): MonitorServer {
+    const listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port });
+    return new MonitorServer(listener, runtime, vault, registry, options);
+  }
+
+  /** Where it listens. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /**
+   * Stops listening, tells every logged-in monitor `LOGOUT{shutdown}` (they reconnect with
+   * backoff), and waits for every conversation to end.
+   */
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#accepting;
+    for (const tcp of this.#opening) tcp.close();
+    for (const id of this.#conversations.keys()) this.#end(id, "shutdown");
+    await Promise.allSettled(this.#serving);
+    this.#unsubscribe();
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const id = this.#nextId++;
+        const serving = this.#serve(id, conn)
+          .catch((error) => log.error("Connection {id} failed: {error}", { id, error }))
+          .finally(() => this.#serving.delete(serving));
+        this.#serving.add(serving);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by close()
+    }
+  }
+
+  async #serve(id: number, tcp: Deno.Conn): Promise<void> {
+    const peer = describe(tcp.remoteAddr);
+    let conn: FramedConn;
+    this.#opening.add(tcp);
+    try {
+      conn = await FramedConn.server(tcp, {
+        openTimeoutMs: this.#loginTimeoutMs,
+        admit: () => this.#conversations.size < this.#maxConnections,
+        validate: (value) => {
+          const parsed = parseMessage(monitorToCentralSchema, value);
+          return parsed.ok ? undefined : parsed.reason;
+        },
+      });
+    } catch {
+      return; // FramedConn logged why the opening failed
+    } finally {
+      this.#opening.delete(tcp);
+    }
+    const conversation: Conversation = { id, conn, peer, gone: false };
+    conn.closed.then(() => conversation.gone = true);
+    this.#conversations.set(id, conversation);
+    const messages = conn[Symbol.asyncIterator]();
+    try {
+      const first = await firstMessage(messages, this.#loginTimeoutMs);
+      if (first === undefined) {
+        log.info("Connection {id} from {peer} sent no AUTH in time: closed", { id, peer });
+        return;
+      }
+      if (first.type !== "AUTH") {
+        await this.#refuse(conversation, {
+          reason: "bad_request",
+          retryable: true,
+          detail: "log in first: the first message must be AUTH",
+        });
+        return;
+      }
+      const cpId = await this.#login(conversation, first);
+      if (cpId === undefined) return;
+      for (let next = await messages.next(); !next.done; next = await messages.next()) {
+        this.#handle(id, cpId, next.value as MonitorToCentral);
+      }
+    } catch (error) {
+      // A dropped connection ends the conversation like an EOT: the core hears `disconnect`.
+      if (!(error instanceof FramedConnError)) throw error;
+    } finally {
+      this.#conversations.delete(id);
+      await conn.close();
+      if (conversation.cpId !== undefined) {
+        this.#runtime.dispatch({
+          type: "disconnect",
+          cpId: conversation.cpId,
+          connection: id,
+          at: Date.now(),
+        });
+      }
+    }
+  }
+
+  /** Runs the login; returns the CP id once it is committed, or undefined after an AUTH_FAIL. */
+  async #login(conversation: Conversation, auth: Auth): Promise<string | undefined> {
+    const { cpId } = auth;
+    let claims: VerifiedToken;
+    let registered: CpJson | undefined;
+    try {
+      claims = await this.#registry.verifyToken(auth.token);
+      if (claims.cpId !== cpId) {
+        return await this.#refuse(conversation, {
+          reason: "cp_mismatch",
+          retryable: false,
+          detail: `the token is for another CP, not ${cpId}`,
+        }, cpId);
+      }
+      registered = await this.#registry.getCp(cpId).catch((error) => {
+        if (error instanceof RegistryError && error.status === 404) return undefined;
+        throw error;
+      });
+    } catch (error) {
+      return await this.#refuse(conversation, registryFailure(error), cpId);
+    }
+    if (registered === undefined) {
+      return await this.#refuse(conversation, {
+        reason: "unknown_cp",
+        retryable: false,
+        detail: `the Registry does not know ${cpId}`,
+      }, cpId);
+    }
+    const refusal = loginRefusal(this.#runtime.model, cpId, registered.status);
+    if (refusal !== null) return await this.#refuse(conversation, refusal, cpId);
+    let key;
+    try {
+      key = await this.#vault.agree(cpId, auth.ecdhPublicKey);
+    } catch (error) {
+      if (!(error instanceof CpKeyError)) throw error;
+      return await this.#refuse(conversation, {
+        reason: "bad_request",
+        retryable: false,
+        detail: error.message,
+      }, cpId);
+    }
+    // The monitor may have gone while the Registry was asked: then there is nothing to log in.
+    if (conversation.gone) return undefined;
+    const cp = {
+      id: cpId,
+      location: registered.location,
+      priceEurKwh: registered.price_eur_kwh,
+      powerKw: registered.power_kw,
+    };
+    this.#runtime.dispatch({
+      type: "login",
+      cpId,
+      connection: conversation.id,
+      registry: cp,
+      keyVersion: key.keyVersion,
+      wrappedKey: key.wrappedKey,
+      at: Date.now(),
+    });
+    this.#vault.install(cpId, key);
+    conversation.cpId = cpId; // from now on, the end of the conversation disconnects the CP
+    log.debug("CP {cpId} logged in from {peer} (connection {id}, key version {keyVersion})", {
+      cpId,
+      peer: conversation.peer,
+      id: conversation.id,
+      keyVersion: key.keyVersion,
+      jti: claims.jti,
+    });
+    await conversation.conn.send(build(centralToMonitorSchema, "AUTH_OK", {
+      keyVersion: key.keyVersion,
+      salt: key.salt,
+      ecdhPublicKey: key.ecdhPublicKey,
+      cp,
+    }));
+    return cpId;
+  }
+
+  #handle(id: number, cpId: string, message: MonitorToCentral): void {
+    const at = Date.now();
+    switch (message.type) {
+      case "HEARTBEAT":
+        this.#runtime.dispatch({ type: "heartbeat", cpId, connection: id, at });
+        return;
+      case "HEALTH":
+        this.#runtime.dispatch({
+          type: "health",
+          cpId,
+          connection: id,
+          engine: message.engine,
+          at,
+        });
+        return;
+      case "AUTH":
+        log.warning("CP {cpId} sent AUTH again on connection {id}: ignored", { cpId, id });
+        return;
+    }
+  }
+
+  /** Sends `AUTH_FAIL` and ends the conversation; always returns undefined (no login). */
+  async #refuse(
+    conversation: Conversation,
+    refusal: LoginRefusal,
+    cpId?: string,
+  ): Promise<undefined> {
+    log.warning("Login of {cpId} from {peer} refused: {reason} ({detail})", {
+      cpId: cpId ?? "-",
+      peer: conversation.peer,
+      id: conversation.id,
+      ...refusal,
+    });
+    const { conn } = conversation;
+    await conn.send(build(centralToMonitorSchema, "AUTH_FAIL", refusal)).catch(() => {});
+    await conn.close();
+    return undefined;
+  }
+
+  /** Ends conversation `id`, after a `LOGOUT` when a reason is given. */
+  #end(id: number, logout: LogoutReason | null): void {
+    const conversation = this.#conversations.get(id);
+    if (conversation === undefined) return;
+    const { conn } = conversation;
+    const bye = logout === null ? Promise.resolve() : conn
+      .send(build(centralToMonitorSchema, "LOGOUT", {
+        reason: logout,
+        retryable: logout === "replaced" || logout === "shutdown" || logout === "key_rotated",
+      }))
+      .catch(() => {});
+    bye.then(() => conn.close());
+  }
+}
+
+/** The first message, or undefined if none came within `ms` (the connection is then closed). */
+async function firstMessage(
+  messages: AsyncIterator<unknown>,
+  ms: number,
+): Promise<MonitorToCentral | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), ms)
+  );
+  try {
+    const first = await Promise.race([messages.next(), timeout]);
+    return first === undefined || first.done ? undefined : first.value as MonitorToCentral;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `AUTH_FAIL` for a token or Registry failure. */
+function registryFailure(error: unknown): LoginRefusal {
+  if (error instanceof InvalidTokenError) {
+    return error.reason === "expired"
+      ? { reason: "expired_token", retryable: true, detail: "the token expired: get a new one" }
+      : { reason: "bad_token", retryable: true, detail: `token refused (${error.reason})` };
+  }
+  if (error instanceof RegistryUnavailableError) {
+    return {
+      reason: "registry_unavailable",
+      retryable: true,
+      detail: "the Registry is unreachable",
+    };
+  }
+  log.error("Login failed on an unexpected error: {error}", { error });
+  return { reason: "internal_error", retryable: true, detail: "Central failed; try again" };
+}
+
+function describe(addr: Deno.Addr): string {
+  return "hostname" in addr ? `${addr.hostname}:${addr.port}` : addr.transport;
+}

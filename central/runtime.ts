@@ -1,0 +1,124 @@
+/**
+ * The one place where Central's model changes: {@link CentralRuntime.dispatch} runs a core step
+ * (central/core.ts), stores its effects in one SQLite transaction, and only then adopts the new
+ * model, logs its notes and tells the listeners (outbox publisher, TCP server, panel). It is synchronous
+ * from step to commit, so inputs arriving from TCP, Kafka, HTTP and the clock never interleave.
+ *
+ * @module
+ */
+import type { ReplayMark } from "../shared/envelope.ts";
+import { getLogger } from "../shared/log.ts";
+import { type CoreConfig, type Effect, type Input, type Model, step } from "./core.ts";
+import type { CentralStore } from "./store.ts";
+
+const log = getLogger(["evcharging", "central"]);
+
+/** What a listener hears after each committed step. */
+export interface Committed {
+  /** The input that was applied. */
+  readonly input: Input;
+  /** Its effects, in order (already stored). */
+  readonly effects: readonly Effect[];
+  /** The model after the step. */
+  readonly model: Model;
+}
+
+/** Called after each committed step; must not throw (errors are logged and ignored). */
+export type Listener = (committed: Committed) => void;
+
+/** Counts of inputs that were dropped on purpose, for the panel, the API and tests. */
+export interface DropCounters {
+  /** Driver requests whose id was answered before. */
+  duplicateRequests: number;
+  /** Telemetry envelopes at or below the replay mark (a replay after a restart). */
+  duplicateTelemetry: number;
+  /** Telemetry that did not authenticate or was not a valid payload. */
+  rejectedTelemetry: number;
+}
+
+const STORED = new Set<Effect["type"]>([
+  "save_cp",
+  "save_session",
+  "save_driver",
+  "save_request",
+  "save_key",
+  "publish",
+  "command",
+]);
+
+/** Central's model, its store, and the listeners that act on committed effects. */
+export class CentralRuntime {
+  readonly #store: CentralStore;
+  readonly #config: CoreConfig;
+  readonly #listeners = new Set<Listener>();
+  #model: Model;
+  #closed = false;
+  /** Inputs dropped on purpose; the edges increment them. */
+  readonly drops: DropCounters = {
+    duplicateRequests: 0,
+    duplicateTelemetry: 0,
+    rejectedTelemetry: 0,
+  };
+
+  /** Starts from a recovered model (see `CentralStore.recover`). */
+  constructor(store: CentralStore, model: Model, config: CoreConfig) {
+    this.#store = store;
+    this.#model = model;
+    this.#config = config;
+  }
+
+  /** The current model (immutable: a later step makes a new one). */
+  get model(): Model {
+    return this.#model;
+  }
+
+  /** The store, for queries (sessions, drivers, requests) and the outbox publisher. */
+  get store(): CentralStore {
+    return this.#store;
+  }
+
+  /** The timings the core applies. */
+  get config(): CoreConfig {
+    return this.#config;
+  }
+
+  /**
+   * Applies one input: core step, one transaction for its effects (and `mark`, the replay mark
+   * of the telemetry envelope that carried it), then the new model, then the listeners.
+   * Returns the effects. If storing fails, nothing changes and the error is thrown, so a Kafka
+   * input is delivered again.
+   * @throws {Error} after {@link close}.
+   */
+  dispatch(input: Input, mark?: ReplayMark): readonly Effect[] {
+    if (this.#closed) throw new Error("Central is stopping: input refused");
+    const next = step(this.#model, input, this.#config);
+    if (mark !== undefined || next.effects.some((e) => STORED.has(e.type))) {
+      this.#store.commit(next.effects, mark);
+    }
+    this.#model = next.model;
+    for (const effect of next.effects) {
+      if (effect.type === "note") log[effect.level](effect.message, effect.props);
+    }
+    const committed = { input, effects: next.effects, model: next.model };
+    for (const listener of this.#listeners) {
+      try {
+        listener(committed);
+      } catch (error) {
+        log.error("A listener failed on {input}: {error}", { input: input.type, error });
+      }
+    }
+    return next.effects;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Refuses further inputs (the store is about to close). */
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * Central's SQLite database (DESIGN §9): CPs, drivers, sessions with their last figures,
+ * processed requests, wrapped keys, replay marks and the outbox.
+ *
+ * Writes come in two kinds. {@link CentralStore.commit} stores the effects of one core step
+ * (central/core.ts) — state rows, outbox rows, the request mark and the telemetry replay mark
+ * — in ONE transaction, so Central never sends what it did not store, nor stores without
+ * queueing what it must send (docs/charging_loop.md §6). The outbox publisher then reads the
+ * pending rows in order and marks them sent.
+ *
+ * Synchronous (`node:sqlite` `DatabaseSync`): a core step and its commit run without yielding,
+ * so no other input can slip between deciding and storing.
+ *
+ * @module
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { ReplayMark } from "../shared/envelope.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import type { DenyReason, EndReason, StopReason } from "../shared/messages.ts";
+import { openDatabase, transaction } from "../shared/sqlite.ts";
+import type { Cp, Effect, Model, RequestRecord, SecurityStatus, Session } from "./core.ts";
+
+/**
+ * Schema changes, in order; migration `i` brings the database to `user_version = i + 1`.
+ * Never edit a released migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE cps (
+     id            TEXT PRIMARY KEY,
+     location      TEXT NOT NULL,
+     price_eur_kwh REAL NOT NULL,
+     power_kw      REAL NOT NULL,
+     state         TEXT NOT NULL,
+     stop_reason   TEXT,
+     security      TEXT NOT NULL DEFAULT 'ACTIVE',
+     last_seen     TEXT,
+     updated_at    TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE drivers (
+     id         TEXT PRIMARY KEY,
+     first_seen TEXT NOT NULL,
+     last_seen  TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE sessions (
+     id            TEXT PRIMARY KEY,
+     cp_id         TEXT NOT NULL,
+     driver_id     TEXT NOT NULL,
+     request_id    TEXT NOT NULL,
+     price_eur_kwh REAL NOT NULL,
+     power_kw      REAL NOT NULL,
+     started_at    TEXT NOT NULL,
+     plugged_at    TEXT,
+     ended_at      TEXT,
+     kw            REAL NOT NULL,
+     kwh           REAL NOT NULL,
+     eur           REAL NOT NULL,
+     end_reason    TEXT,
+     pending_end_reason   TEXT,
+     pending_end_deadline INTEGER
+   ) STRICT;
+   CREATE INDEX sessions_open ON sessions (cp_id) WHERE ended_at IS NULL;
+   CREATE INDEX sessions_by_end ON sessions (ended_at);
+   CREATE INDEX sessions_by_driver ON sessions (driver_id);
+   CREATE TABLE processed_requests (
+     driver_id  TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     cp_id      TEXT,
+     outcome    TEXT NOT NULL,
+     reason     TEXT,
+     session_id TEXT,
+     at         TEXT NOT NULL,
+     PRIMARY KEY (driver_id, request_id)
+   ) STRICT;
+   CREATE INDEX processed_requests_by_time ON processed_requests (at);
+   CREATE TABLE cp_keys (
+     cp_id       TEXT NOT NULL,
+     key_version INTEGER NOT NULL,
+     wrapped     TEXT NOT NULL,
+     state       TEXT NOT NULL CHECK (state IN ('live', 'retired', 'revoked')),
+     created_at  TEXT NOT NULL,
+     PRIMARY KEY (cp_id, key_version)
+   ) STRICT;
+   CREATE TABLE replay_marks (
+     cp_id       TEXT NOT NULL,
+     key_version INTEGER NOT NULL,
+     channel     TEXT NOT NULL,
+     seq         INTEGER NOT NULL,
+     PRIMARY KEY (cp_id, key_version, channel)
+   ) STRICT;
+   CREATE TABLE outbox (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic      TEXT NOT NULL,
+     key        TEXT NOT NULL,
+     payload    TEXT NOT NULL,
+     seal_for   TEXT,
+     created_at TEXT NOT NULL,
+     status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
+     done_at    TEXT
+   ) STRICT;
+   CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';`,
+];
+
+/** A wrapped CP key as stored (never the raw key). */
+export interface StoredKey {
+  /** CP id. */
+  readonly cpId: string;
+  /** Key version. */
+  readonly keyVersion: number;
+  /** `wrapCpKey` output. */
+  readonly wrapped: string;
+  /** `live` (seals and opens) or `retired` (opens only). Revoked keys are not loaded. */
+  readonly state: "live" | "retired";
+}
+
+/** One pending outbox row. */
+export interface OutboxRow {
+  /** Row id: rows are sent in id order. */
+  readonly id: number;
+  /** Kafka topic. */
+  readonly topic: string;
+  /** Kafka key (driver id or CP id). */
+  readonly key: string;
+  /** The message (for `cp.commands`, the payload to seal). */
+  readonly payload: unknown;
+  /** The CP whose live key seals this row, or null for a plaintext message. */
+  readonly sealFor: string | null;
+}
+
+/** A driver as `GET /drivers` shows it. */
+export interface DriverSummary {
+  /** Driver id. */
+  readonly id: string;
+  /** First request seen (ISO). */
+  readonly firstSeen: string;
+  /** Last request seen (ISO). */
+  readonly lastSeen: string;
+  /** Completed sessions. */
+  readonly sessions: number;
+  /** kWh over completed sessions. */
+  readonly kwh: number;
+  /** € over completed sessions. */
+  readonly eur: number;
+  /** The driver's open session, or null. */
+  readonly activeSessionId: string | null;
+}
+
+/** What Central reads at start. */
+export interface Recovered {
+  /** Every known CP, now `DISCONNECTED`, with its hold, live key and open session. */
+  readonly model: Model;
+  /** Live and retired wrapped keys, to rebuild the keyring. */
+  readonly keys: readonly StoredKey[];
+  /** Replay high-water marks of telemetry. */
+  readonly marks: readonly ReplayMark[];
+}
+
+type Row = Record<string, unknown>;
+
+/** Central's database. */
+export class CentralStore {
+  readonly #db: DatabaseSync;
+  // Every statement is prepared once: telemetry writes a session row each second per CP.
+  readonly #statements = new Map<string, StatementSync>();
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) the database at `path` (`:memory:` for a throwaway one) in WAL
+   * mode with a busy timeout, and applies pending migrations.
+   * @throws {import("../shared/sqlite.ts").SchemaTooNewError} for a newer schema.
+   */
+  static open(path: string): CentralStore {
+    return new CentralStore(openDatabase(path, MIGRATIONS, { owner: "this Central" }));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /**
+   * Start-up: marks every CP `DISCONNECTED` (no monitor is connected to a process that just
+   * started) and reads back the model, the keys and the replay marks.
+   */
+  recover(at: Date): Recovered {
+    return transaction(this.#db, () => {
+      this.#run("UPDATE cps SET state = 'DISCONNECTED', updated_at = ?", at.toISOString());
+      const sessions = new Map<string, Session>();
+      for (const row of this.#all("SELECT * FROM sessions WHERE ended_at IS NULL")) {
+        const session = toSession(row);
+        sessions.set(session.id, session);
+      }
+      const openOn = new Map([...sessions.values()].map((s) => [s.cpId, s.id]));
+      const live = new Map(
+        this.#all("SELECT cp_id, key_version FROM cp_keys WHERE state = 'live'")
+          .map((r) => [r.cp_id as string, r.key_version as number]),
+      );
+      const cps = new Map<string, Cp>();
+      for (const row of this.#all("SELECT * FROM cps")) {
+        const id = row.id as string;
+        cps.set(id, {
+          id,
+          location: row.location as string,
+          priceEurKwh: row.price_eur_kwh as number,
+          powerKw: row.power_kw as number,
+          status: {
+            state: "DISCONNECTED",
+            stopReason: row.stop_reason as StopReason | null,
+            sessionId: openOn.get(id) ?? null,
+          },
+          security: row.security as SecurityStatus,
+          keyVersion: live.get(id) ?? null,
+          connection: null,
+          lastSeenMs: row.last_seen === null ? null : Date.parse(row.last_seen as string),
+        });
+      }
+      const keys = this.#all(
+        "SELECT cp_id, key_version, wrapped, state FROM cp_keys WHERE state != 'revoked'",
+      ).map((r): StoredKey => ({
+        cpId: r.cp_id as string,
+        keyVersion: r.key_version as number,
+        wrapped: r.wrapped as string,
+        state: r.state as "live" | "retired",
+      }));
+      const marks = this.#all("SELECT cp_id, key_version, channel, seq FROM replay_marks")
+        .map((r): ReplayMark => ({
+          cp: r.cp_id as string,
+          kv: r.key_version as number,
+          channel: r.channel as string,
+          seq: r.seq as number,
+        }));
+      return { model: { cps, sessions }, keys, marks };
+    });
+  }
+
+  /**
+   * Stores the effects of one core step in one transaction, with the replay mark of the
+   * telemetry message that caused them, if any. Effects that are not about storage (closing a
+   * connection, notes) are skipped here.
+   */
+  commit(effects: readonly Effect[], mark?: ReplayMark): void {
+    transaction(this.#db, () => {
+      for (const effect of effects) this.#store(effect);
+      if (mark) {
+        this.#run(
+          `INSERT INTO replay_marks (cp_id, key_version, channel, seq) VALUES (?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)`,
+          mark.cp,
+          mark.kv,
+          mark.channel,
+          mark.seq,
+        );
+      }
+    });
+  }
+
+  #store(effect: Effect): void {
+    switch (effect.type) {
+      case "save_cp":
+        this.#saveCp(effect.cp);
+        return;
+      case "save_session":
+        this.#saveSession(effect.session);
+        return;
+      case "save_driver":
+        this.#run(
+          `INSERT INTO drivers (id, first_seen, last_seen) VALUES (?, ?, ?)
+           ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+          effect.driverId,
+          effect.at,
+          effect.at,
+        );
+        return;
+      case "save_request": {
+        const r = effect.request;
+        this.#run(
+          `INSERT OR IGNORE INTO processed_requests
+             (request_id, driver_id, cp_id, outcome, reason, session_id, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          r.requestId,
+          r.driverId,
+          r.cpId,
+          r.outcome,
+          r.reason,
+          r.sessionId,
+          r.at,
+        );
+        return;
+      }
+      case "save_key":
+        this.#run(
+          "UPDATE cp_keys SET state = 'retired' WHERE cp_id = ? AND state = 'live'",
+          effect.cpId,
+        );
+        this.#run(
+          `INSERT INTO cp_keys (cp_id, key_version, wrapped, state, created_at)
+           VALUES (?, ?, ?, 'live', ?)`,
+          effect.cpId,
+          effect.keyVersion,
+          effect.wrappedKey,
+          effect.at,
+        );
+        return;
+      case "publish":
+        this.#enqueue(TOPICS.driverUpdates, effect.message.driverId, effect.message, null);
+        return;
+      case "command":
+        this.#enqueue(TOPICS.cpCommands, effect.cpId, effect.payload, effect.cpId);
+        return;
+      case "close_connection":
+      case "note":
+        return;
+    }
+  }
+
+  #saveCp(cp: Cp): void {
+    this.#run(
+      `INSERT INTO cps (id, location, price_eur_kwh, power_kw, state, stop_reason, security,
+                        last_seen, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET location = excluded.location,
+         price_eur_kwh = excluded.price_eur_kwh, power_kw = excluded.power_kw,
+         state = excluded.state, stop_reason = excluded.stop_reason,
+         security = excluded.security, last_seen = excluded.last_seen,
+         updated_at = excluded.updated_at`,
+      cp.id,
+      cp.location,
+      cp.priceEurKwh,
+      cp.powerKw,
+      cp.status.state,
+      cp.status.stopReason,
+      cp.security,
+      cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
+      new Date().toISOString(),
+    );
+  }
+
+  #saveSession(s: Session): void {
+    this.#run(
+      `INSERT INTO sessions (id, cp_id, driver_id, request_id, price_eur_kwh, power_kw,
+                             started_at, plugged_at, ended_at, kw, kwh, eur, end_reason,
+                             pending_end_reason, pending_end_deadline)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET plugged_at = excluded.plugged_at, ended_at = excluded.ended_at,
+         kw = excluded.kw, kwh = excluded.kwh, eur = excluded.eur,
+         end_reason = excluded.end_reason, pending_end_reason = excluded.pending_end_reason,
+         pending_end_deadline = excluded.pending_end_deadline`,
+      s.id,
+      s.cpId,
+      s.driverId,
+      s.requestId,
+      s.priceEurKwh,
+      s.powerKw,
+      s.startedAt,
+      s.pluggedAt,
+      s.endedAt,
+      s.kw,
+      s.kwh,
+      s.eur,
+      s.endReason,
+      s.pendingEnd?.reason ?? null,
+      s.pendingEnd?.deadlineMs ?? null,
+    );
+  }
+
+  #enqueue(topic: string, key: string, payload: unknown, sealFor: string | null): void {
+    this.#run(
+      "INSERT INTO outbox (topic, key, payload, seal_for, created_at) VALUES (?, ?, ?, ?, ?)",
+      topic,
+      key,
+      JSON.stringify(payload),
+      sealFor,
+      new Date().toISOString(),
+    );
+  }
+
+  /**
+   * Whether `driverId`'s request `requestId` was answered already (at any time, any run). Per
+   * driver, so two drivers that both number their requests 1, 2, 3 never collide.
+   */
+  hasRequest(driverId: string, requestId: string): boolean {
+    const row = this.#get(
+      "SELECT 1 AS found FROM processed_requests WHERE driver_id = ? AND request_id = ?",
+      driverId,
+      requestId,
+    );
+    return row !== undefined;
+  }
+
+  /** The latest answered requests, newest first. */
+  recentRequests(limit: number): RequestRecord[] {
+    return this.#all(
+      "SELECT * FROM processed_requests ORDER BY at DESC, rowid DESC LIMIT ?",
+      limit,
+    ).map((r) => ({
+      requestId: r.request_id as string,
+      driverId: r.driver_id as string,
+      cpId: r.cp_id as string | null,
+      outcome: r.outcome as RequestRecord["outcome"],
+      reason: r.reason as DenyReason | null,
+      sessionId: r.session_id as string | null,
+      at: r.at as string,
+    }));
+  }
+
+  /** The version the CP's next login gets: one above every version it ever had (from 1). */
+  nextKeyVersion(cpId: string): number {
+    const row = this.#get("SELECT max(key_version) AS kv FROM cp_keys WHERE cp_id = ?", cpId);
+    return ((row?.kv as number | null) ?? 0) + 1;
+  }
+
+  /** Up to `limit` pending outbox rows, oldest first. */
+  pendingOutbox(limit: number): OutboxRow[] {
+    return this.#all(
+      "SELECT id, topic, key, payload, seal_for FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+      limit,
+    ).map((r) => ({
+      id: r.id as number,
+      topic: r.topic as string,
+      key: r.key as string,
+      payload: JSON.parse(r.payload as string),
+      sealFor: r.seal_for as string | null,
+    }));
+  }
+
+  /** Marks outbox rows `sent` (published) or `dropped` (could not be sealed: no live key). */
+  markOutbox(ids: readonly number[], status: "sent" | "dropped", at: Date): void {
+    if (ids.length === 0) return;
+    transaction(this.#db, () => {
+      for (const id of ids) {
+        this.#run(
+          "UPDATE outbox SET status = ?, done_at = ? WHERE id = ?",
+          status,
+          at.toISOString(),
+          id,
+        );
+      }
+    });
+  }
+
+  /** Deletes outbox rows done before `before` (they are only kept to inspect recent traffic). */
+  pruneOutbox(before: Date): number {
+    return Number(
+      this.#run(
+        "DELETE FROM outbox WHERE status != 'pending' AND done_at < ?",
+        before.toISOString(),
+      )
+        .changes,
+    );
+  }
+
+  /** How many outbox rows wait to be published. */
+  pendingCount(): number {
+    return this.#get("SELECT count(*) AS n FROM outbox WHERE status = 'pending'")?.n as number;
+  }
+
+  /** Sessions, newest first: `active` (open) or `completed` (ticketed). */
+  sessions(status: "active" | "completed", limit: number): Session[] {
+    const sql = status === "active"
+      ? "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT ?"
+      : "SELECT * FROM sessions WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?";
+    return this.#all(sql, limit).map(toSession);
+  }
+
+  /** One session by id. */
+  session(id: string): Session | undefined {
+    const row = this.#get("SELECT * FROM sessions WHERE id = ?", id);
+    return row === undefined ? undefined : toSession(row);
+  }
+
+  /** Every driver with totals over its completed sessions, by id. */
+  drivers(): DriverSummary[] {
+    return this.#all(
+      `SELECT d.id, d.first_seen, d.last_seen,
+              count(s.ended_at) AS sessions,
+              coalesce(sum(CASE WHEN s.ended_at IS NOT NULL THEN s.kwh END), 0) AS kwh,
+              coalesce(sum(CASE WHEN s.ended_at IS NOT NULL THEN s.eur END), 0) AS eur,
+              max(CASE WHEN s.id IS NOT NULL AND s.ended_at IS NULL THEN s.id END) AS active
+       FROM drivers d LEFT JOIN sessions s ON s.driver_id = d.id
+       GROUP BY d.id ORDER BY d.id`,
+    ).map((r) => ({
+      id: r.id as string,
+      firstSeen: r.first_seen as string,
+      lastSeen: r.last_seen as string,
+      sessions: r.sessions as number,
+      kwh: r.kwh as number,
+      eur: r.eur as number,
+      activeSessionId: r.active as string | null,
+    }));
+  }
+
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]) {
+    return this.#prepare(sql).run(...params);
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.#prepare(sql).get(...params) as Row | undefined;
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#prepare(sql).all(...params) as Row[];
+  }
+}
+
+function toSession(r: Row): Session {
+  const reason = r.pending_end_reason as EndReason | null;
+  return {
+    id: r.id as string,
+    cpId: r.cp_id as string,
+    driverId: r.driver_id as string,
+    requestId: r.request_id as string,
+    priceEurKwh: r.price_eur_kwh as number,
+    powerKw: r.power_kw as number,
+    startedAt: r.started_at as string,
+    pluggedAt: r.plugged_at as string | null,
+    endedAt: r.ended_at as string | null,
+    kw: r.kw as number,
+    kwh: r.kwh as number,
+    eur: r.eur as number,
+    endReason: r.end_reason as EndReason | null,
+    pendingEnd: reason === null ? null : { reason, deadlineMs: r.pending_end_deadline as number },
+  };
+}

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { TOPICS } from "../shared/kafka.ts";
+import { SchemaTooNewError, schemaVersion } from "../shared/sqlite.ts";
+import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import { CentralStore, MIGRATIONS } from "./store.ts";
+
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const REGISTRY = { location: "Plaza 2", priceEurKwh: 0.4, powerKw: 11 };
+
+async function withDb(test: (path: string) => void | Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "central_store_" });
+  try {
+    await test(join(dir, "data", "central.db"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Steps the model through `inputs`, committing each step like the runtime does. */
+function drive(store: CentralStore, model: Model, ...inputs: Input[]): Model {
+  for (const input of inputs) {
+    const s = step(model, input);
+    store.commit(s.effects);
+    model = s.model;
+  }
+  return model;
+}
+
+const login = (connection: number, at = T0): Input => ({
+  type: "login",
+  cpId: "CP-1",
+  connection,
+  registry: REGISTRY,
+  keyVersion: connection,
+  wrappedKey: `wrapped-${connection}`,
+  at,
+});
+
+Deno.test("store: migrations are applied once and a newer schema is refused", async () => {
+  await withDb((path) => {
+    CentralStore.open(path).close();
+    CentralStore.open(path).close(); // idempotent
+    const raw = new DatabaseSync(path);
+    assert.equal(schemaVersion(raw), MIGRATIONS.length);
+    assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+    raw.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    assert.throws(() => CentralStore.open(path), SchemaTooNewError);
+  });
+});
+
+Deno.test("store: a step's state and outbox rows are stored together, in order", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      drive(store, EMPTY_MODEL, login(1), {
+        type: "charge_request",
+        requestId: "r1",
+        driverId: "D-1",
+        cpId: "CP-1",
+        sessionId: "S1",
+        duplicate: false,
+        at: T0 + 1000,
+      });
+      const rows = store.pendingOutbox(10);
+      assert.deepEqual(
+        rows.map((r) => [r.topic, r.key, r.sealFor, (r.payload as { type: string }).type]),
+        [
+          [TOPICS.cpCommands, "CP-1", "CP-1", "AUTHORIZE"],
+          [TOPICS.driverUpdates, "D-1", null, "AUTHORIZED"],
+        ],
+      );
+      assert.ok(store.hasRequest("D-1", "r1"));
+      assert.equal(store.sessions("active", 10)[0]?.id, "S1");
+      assert.deepEqual(store.recentRequests(5).map((r) => [r.requestId, r.outcome]), [[
+        "r1",
+        "AUTHORIZED",
+      ]]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: a failing effect rolls the whole step back, outbox included", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      drive(store, EMPTY_MODEL, login(1));
+      const list = step(EMPTY_MODEL, {
+        type: "cp_list_request",
+        requestId: "L1",
+        driverId: "D-1",
+        duplicate: false,
+        at: T0,
+      });
+      // The answer and its request mark come first; then the same key version again fails.
+      const withMessage = [...list.effects, ...step(EMPTY_MODEL, login(1)).effects];
+      assert.throws(() => store.commit(withMessage));
+      assert.equal(store.pendingCount(), 0);
+      assert.equal(store.hasRequest("D-1", "L1"), false);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: recovery at start: CPs DISCONNECTED, holds, keys, open sessions, marks", async () => {
+  await withDb((path) => {
+    let store = CentralStore.open(path);
+    let model = drive(store, EMPTY_MODEL, login(1), login(2, T0 + 100), {
+      type: "charge_request",
+      requestId: "r1",
+      driverId: "D-1",
+      cpId: "CP-1",
+      sessionId: "S1",
+      duplicate: false,
+      at: T0 + 1000,
+    }, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 2000 });
+    assert.equal(model.cps.get("CP-1")?.status.state, "STOPPED");
+    const s = step(model, {
+      type: "telemetry",
+      cpId: "CP-1",
+      payload: {
+        v: 1,
+        type: "SUPPLY",
+        sessionId: "S1",
+        kw: 11,
+        kwh: 1.5,
+        eur: 0.6,
+        ts: new Date(T0 + 3000).toISOString(),
+      },
+      at: T0 + 3000,
+    });
+    store.commit(s.effects, { cp: "CP-1", kv: 2, channel: TOPICS.cpTelemetry, seq: 42 });
+    model = s.model;
+    store.close();
+
+    store = CentralStore.open(path);
+    try {
+      const recovered = store.recover(new Date(T0 + 10_000));
+      const cp = recovered.model.cps.get("CP-1");
+      assert.deepEqual(cp?.status, { state: "DISCONNECTED", stopReason: "admin", sessionId: "S1" });
+      assert.equal(cp?.keyVersion, 2);
+      assert.equal(cp?.connection, null);
+      assert.equal(cp?.priceEurKwh, 0.4);
+      const session = recovered.model.sessions.get("S1");
+      assert.equal(session?.kwh, 1.5);
+      assert.equal(session?.pendingEnd?.reason, "stopped_admin");
+      assert.deepEqual(recovered.keys.map((k) => [k.keyVersion, k.state, k.wrapped]), [
+        [1, "retired", "wrapped-1"],
+        [2, "live", "wrapped-2"],
+      ]);
+      assert.deepEqual(recovered.marks, [{
+        cp: "CP-1",
+        kv: 2,
+        channel: TOPICS.cpTelemetry,
+        seq: 42,
+      }]);
+      assert.equal(store.nextKeyVersion("CP-1"), 3);
+      assert.equal(store.nextKeyVersion("CP-9"), 1);
+      assert.ok(store.hasRequest("D-1", "r1"), "dedupe survives a restart");
+      assert.ok(!store.hasRequest("D-2", "r1"), "per driver");
+      const raw = new DatabaseSync(path);
+      assert.equal(raw.prepare("SELECT state FROM cps").get()?.state, "DISCONNECTED");
+      raw.close();
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: replay marks only go up", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      const mark = { cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq: 10 };
+      store.commit([], mark);
+      store.commit([], { ...mark, seq: 5 });
+      assert.equal(store.recover(new Date()).marks[0].seq, 10);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: outbox rows are marked, counted and pruned", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      drive(store, EMPTY_MODEL, login(1), { type: "stop", reason: "admin", at: T0 }, {
+        type: "resume",
+        at: T0,
+      });
+      const rows = store.pendingOutbox(10);
+      assert.equal(rows.length, 2);
+      assert.equal(store.pendingOutbox(1).length, 1);
+      store.markOutbox([rows[0].id], "sent", new Date(T0));
+      store.markOutbox([rows[1].id], "dropped", new Date(T0 + 1000));
+      assert.equal(store.pendingCount(), 0);
+      assert.equal(store.pruneOutbox(new Date(T0 + 500)), 1);
+      assert.equal(store.pruneOutbox(new Date(T0 + 5000)), 1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: sessions by status and drivers with totals", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      const charge = (requestId: string, at: number): Input => ({
+        type: "charge_request",
+        requestId,
+        driverId: "D-1",
+        cpId: "CP-1",
+        sessionId: `S-${requestId}`,
+        duplicate: false,
+        at,
+      });
+      const end = (sessionId: string, kwh: number, at: number): Input => ({
+        type: "telemetry",
+        cpId: "CP-1",
+        payload: {
+          v: 1,
+          type: "SUPPLY_END",
+          sessionId,
+          kwh,
+          eur: 0,
+          endReason: "unplugged",
+          ts: new Date(at).toISOString(),
+        },
+        at,
+      });
+      drive(
+        store,
+        EMPTY_MODEL,
+        login(1),
+        charge("a", T0 + 1),
+        end("S-a", 10, T0 + 2),
+        charge("b", T0 + 3),
+        end("S-b", 5, T0 + 4),
+        charge("c", T0 + 5),
+      );
+      assert.deepEqual(store.sessions("completed", 10).map((s) => [s.id, s.kwh, s.eur]), [
+        ["S-b", 5, 2],
+        ["S-a", 10, 4],
+      ]);
+      assert.deepEqual(store.sessions("completed", 1).map((s) => s.id), ["S-b"]);
+      assert.deepEqual(store.sessions("active", 10).map((s) => s.id), ["S-c"]);
+      assert.deepEqual(store.session("S-a")?.endReason, "unplugged");
+      assert.deepEqual(store.drivers(), [{
+        id: "D-1",
+        firstSeen: new Date(T0 + 1).toISOString(),
+        lastSeen: new Date(T0 + 5).toISOString(),
+        sessions: 2,
+        kwh: 15,
+        eur: 6,
+        activeSessionId: "S-c",
+      }]);
+    } finally {
+      store.close();
+    }
+  });
+});

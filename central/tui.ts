@@ -1,0 +1,156 @@
+/**
+ * The terminal edge of Central's panel (central/panel.ts renders): takes over the terminal
+ * (alternate screen, hidden cursor, raw keyboard), redraws when something changed and every
+ * second for the clock, reads command lines, and collects log records as the panel's
+ * messages through a LogTape sink, so logs never scroll over the table.
+ *
+ * @module
+ */
+import type { LogRecord, Sink } from "../shared/log.ts";
+import { getLogger } from "../shared/log.ts";
+import { type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
+import type { CentralRuntime } from "./runtime.ts";
+
+const log = getLogger(["evcharging", "central", "panel"]);
+
+const ENTER_SCREEN = "\x1b[?1049h\x1b[?25l"; // alternate screen, hide cursor
+const LEAVE_SCREEN = "\x1b[?25h\x1b[?1049l"; // show cursor, back to the normal screen
+const MAX_MESSAGES = 50;
+const FRAME_MS = 100;
+
+/**
+ * The live panel on the process's terminal. Made before Central starts, so its {@link sink}
+ * collects the start-up logs too; {@link start} then draws the running Central.
+ */
+export class TerminalPanel {
+  /** Feeds log records into the panel's message list; give it to `setupLogging`. */
+  readonly sink: Sink;
+  readonly #onQuit: () => void;
+  #started = false;
+  readonly #messages: PanelMessage[] = [];
+  readonly #encoder = new TextEncoder();
+  #input = "";
+  #feedback = "";
+  #dirty = true;
+  #lastDraw = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  /** `onQuit` is called on `q` or Ctrl-C: the process should shut down. */
+  constructor(onQuit: () => void) {
+    this.#onQuit = onQuit;
+    this.sink = (record: LogRecord) => {
+      // Central's own messages from info up; the libraries' (Kafka, framing) only when wrong.
+      const own = record.category[1] === "central";
+      if (
+        !own && record.level !== "warning" && record.level !== "error" && record.level !== "fatal"
+      ) {
+        return;
+      }
+      this.#messages.unshift({
+        at: new Date(record.timestamp).toISOString(),
+        level: record.level,
+        text: renderMessage(record.message),
+      });
+      this.#messages.length = Math.min(this.#messages.length, MAX_MESSAGES);
+      this.#dirty = true;
+    };
+  }
+
+  /** Takes over the terminal and starts drawing `runtime` and reading keys. */
+  start(runtime: CentralRuntime): void {
+    this.#started = true;
+    Deno.stdin.setRaw(true);
+    this.#write(ENTER_SCREEN);
+    this.#unsubscribe = runtime.subscribe(() => this.#dirty = true);
+    this.#timer = setInterval(() => {
+      // Redraw on change, and every second anyway for the clock.
+      if (this.#dirty || Date.now() - this.#lastDraw >= 1000) this.#draw(runtime);
+    }, FRAME_MS);
+    this.#readKeys(runtime).catch((error) =>
+      log.error("Keyboard input failed: {error}", { error })
+    );
+  }
+
+  /** Gives the terminal back as it was (nothing to do if it was never started). */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    await this.#reader?.cancel().catch(() => {});
+    this.#write(LEAVE_SCREEN);
+    Deno.stdin.setRaw(false);
+  }
+
+  #draw(runtime: CentralRuntime): void {
+    const { columns, rows } = Deno.consoleSize();
+    const view = panelView(runtime.model, {
+      now: new Date(),
+      requests: runtime.store.recentRequests(5),
+      messages: this.#messages,
+      input: this.#input,
+      feedback: this.#feedback,
+    });
+    this.#write(renderPanel(view, { width: columns, height: rows, color: true }));
+    this.#dirty = false;
+    this.#lastDraw = Date.now();
+  }
+
+  async #readKeys(runtime: CentralRuntime): Promise<void> {
+    this.#reader = Deno.stdin.readable.getReader();
+    for (;;) {
+      const { value, done } = await this.#reader.read();
+      if (done) return;
+      for (const byte of value) this.#key(runtime, byte);
+      this.#dirty = true;
+    }
+  }
+
+  /** One key: raw mode gives bytes, so the panel edits the command line itself. */
+  #key(runtime: CentralRuntime, byte: number): void {
+    if (byte === 0x03 || byte === 0x04) return this.#onQuit(); // Ctrl-C, Ctrl-D
+    if (byte === 0x0d || byte === 0x0a) {
+      const line = this.#input;
+      this.#input = "";
+      this.#run(runtime, line);
+    } else if (byte === 0x7f || byte === 0x08) {
+      this.#input = this.#input.slice(0, -1);
+    } else if (byte >= 0x20 && byte < 0x7f && this.#input.length < 80) {
+      this.#input += String.fromCharCode(byte); // commands and CP ids are ASCII
+    }
+  }
+
+  #run(runtime: CentralRuntime, line: string): void {
+    const command = parseCommand(line);
+    if ("error" in command) {
+      this.#feedback = command.error;
+      return;
+    }
+    if (command.type === "quit") return this.#onQuit();
+    const { cpId } = command;
+    if (cpId !== undefined && !runtime.model.cps.has(cpId)) {
+      this.#feedback = `no CP ${cpId}`;
+      return;
+    }
+    const at = Date.now();
+    runtime.dispatch(
+      command.type === "stop"
+        ? { type: "stop", cpId, reason: "admin", at }
+        : { type: "resume", cpId, at },
+    );
+    this.#feedback = `${command.type} ${cpId ?? "all"}: done`;
+  }
+
+  #write(text: string): void {
+    const bytes = this.#encoder.encode(text);
+    for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+  }
+}
+
+/** A LogTape message (text and values interleaved) as one line. */
+function renderMessage(parts: readonly unknown[]): string {
+  return parts.map((part, i) =>
+    i % 2 === 0 || typeof part === "string" ? String(part) : JSON.stringify(part) ?? String(part)
+  ).join("");
+}

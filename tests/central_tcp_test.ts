@@ -1,0 +1,271 @@
+/**
+ * Central's monitor port over real TCP, with a real Registry over TLS and a real Kafka broker
+ * (run with `deno task test`): hostile bytes are NACKed or dropped without harm, bad logins
+ * get AUTH_FAIL, good ones AUTH_OK, and heartbeats and health drive the CP's state.
+ */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import {
+  MonitorStub,
+  startTestCentral,
+  startTestRegistry,
+  type TestRegistry,
+  waitFor,
+} from "../central/test_support.ts";
+import assert from "node:assert/strict";
+import { SignJWT } from "jose";
+import { generateSigningKey, issueToken } from "../registry/tokens.ts";
+import { ACK, encodeFrame, ENQ, EOT, ETX, NACK, STX } from "../shared/framing.ts";
+import { build, monitorToCentralSchema } from "../shared/messages.ts";
+import type { RunningCentral } from "../central/central.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+interface Setup {
+  registry: TestRegistry;
+  central: RunningCentral;
+}
+
+async function withCentral(test: (s: Setup) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "central_tcp_" });
+  const registry = await startTestRegistry(dir);
+  try {
+    const central = await startTestCentral(dir, registry, testBrokers(), {
+      heartbeatTimeoutMs: 1000,
+      group: uniqueName("central-tcp"),
+    });
+    try {
+      await test({ registry, central });
+    } finally {
+      await central.stop();
+    }
+  } finally {
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A raw socket for bytes the framed client would never send. */
+class Raw {
+  readonly #conn: Deno.TcpConn;
+  readonly #buffer = new Uint8Array(4096);
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async open(addr: Deno.NetAddr): Promise<Raw> {
+    return new Raw(await Deno.connect({ hostname: addr.hostname, port: addr.port }));
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let done = 0; done < bytes.length;) done += await this.#conn.write(bytes.subarray(done));
+  }
+
+  /** The next byte Central sends, `"eof"` when it closed, `"silence"` after 3 s without one. */
+  async byte(): Promise<number | "eof" | "silence"> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silence = new Promise<"silence">((resolve) =>
+      timer = setTimeout(() => resolve("silence"), 3000)
+    );
+    try {
+      const n = await Promise.race([this.#conn.read(this.#buffer.subarray(0, 1)), silence]);
+      if (n === "silence") return n;
+      return n === null || n === 0 ? "eof" : this.#buffer[0];
+    } catch {
+      return "eof"; // reset by Central
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by Central
+    }
+  }
+}
+
+/** A frame whose LRC is wrong. */
+function badLrc(value: unknown): Uint8Array {
+  const frame = encodeFrame(value);
+  frame[frame.length - 1] ^= 0xff;
+  return frame;
+}
+
+async function stateOf(central: RunningCentral, cpId: string): Promise<string | undefined> {
+  const res = await fetch(`${central.httpUrl}/cps/${cpId}`);
+  return res.ok ? (await res.json()).state : (await res.body?.cancel(), undefined);
+}
+
+const heartbeat = (seq: number) => build(monitorToCentralSchema, "HEARTBEAT", { seq });
+
+Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other CPs carry on", async () => {
+  await withCentral(async ({ registry, central }) => {
+    const token = await registry.registerCp("CP-TCP-1", { price_eur_kwh: 0.42, power_kw: 11 });
+    const monitor = await MonitorStub.connect(central.tcpAddr);
+    const { answer, key } = await monitor.login("CP-TCP-1", token);
+    assert.ok(answer?.type === "AUTH_OK" && key);
+    assert.equal(answer.keyVersion, 1);
+    assert.deepEqual(answer.cp, {
+      id: "CP-TCP-1",
+      location: "At CP-TCP-1",
+      priceEurKwh: 0.42,
+      powerKw: 11,
+    });
+    monitor.keepAlive(300);
+
+    const raw = await Raw.open(central.tcpAddr);
+    await raw.write(Uint8Array.of(ENQ));
+    assert.equal(await raw.byte(), ACK);
+    // Garbage between frames is skipped; every bad frame is NACKed, one NACK each.
+    const noise = crypto.getRandomValues(new Uint8Array(2048)).map((b) => b < 0x07 ? 0x41 : b);
+    await raw.write(noise);
+    await raw.write(badLrc(heartbeat(1)));
+    assert.equal(await raw.byte(), NACK, "wrong LRC");
+    const oversize = new Uint8Array(70 * 1024 + 3).fill(0x20);
+    oversize[0] = STX;
+    oversize[oversize.length - 2] = ETX;
+    await raw.write(oversize);
+    assert.equal(await raw.byte(), NACK, "oversize frame");
+    await raw.write(encodeFrame({ v: 1, type: "HACK" }));
+    assert.equal(await raw.byte(), NACK, "unknown type");
+    const notJson = new TextEncoder().encode("{nope");
+    await raw.write(Uint8Array.of(STX, ...notJson, ETX, notJson.reduce((x, b) => x ^ b, ETX)));
+    assert.equal(await raw.byte(), NACK, "not JSON");
+    raw.close();
+
+    // Random bytes instead of an opening: refused, never a crash.
+    const rude = await Raw.open(central.tcpAddr);
+    const bytes = crypto.getRandomValues(new Uint8Array(4096));
+    bytes[0] = NACK; // a control byte that is not ENQ: the opening is refused at once
+    await rude.write(bytes);
+    assert.equal(await rude.byte(), "eof", "refused opening: closed");
+    rude.close();
+
+    // The logged-in CP noticed nothing; Central still serves and takes new logins.
+    assert.equal(await stateOf(central, "CP-TCP-1"), "ACTIVATED");
+    assert.equal((await (await fetch(`${central.httpUrl}/health`)).json()).status, "ok");
+    const token2 = await registry.registerCp("CP-TCP-5");
+    const other = await MonitorStub.connect(central.tcpAddr);
+    assert.equal((await other.login("CP-TCP-5", token2)).answer?.type, "AUTH_OK");
+    await other.close();
+    await monitor.close();
+    await waitFor(
+      "DISCONNECTED after EOT",
+      async () => await stateOf(central, "CP-TCP-1") === "DISCONNECTED",
+    );
+  });
+});
+
+Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT", async () => {
+  await withCentral(async ({ registry, central }) => {
+    const goodToken = await registry.registerCp("CP-TCP-2");
+    const signing = registry.server.signingKey;
+    const other = (await generateSigningKey()).key;
+    const now = Math.floor(Date.now() / 1000);
+    const borrowedKid = await new SignJWT({ location: "x" })
+      .setProtectedHeader({ alg: "ES256", kid: signing.kid })
+      .setIssuer("evcharging-registry").setSubject("CP-TCP-2").setJti("j1")
+      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 60)
+      .sign(other.privateKey);
+    const subject = { cpId: "CP-TCP-2", location: "x" };
+    const cases: [string, string, string, boolean][] = [
+      ["forged (another key)", "CP-TCP-2", (await issueToken(other, subject)).token, true],
+      ["forged (borrowed kid)", "CP-TCP-2", borrowedKid, true],
+      [
+        "expired",
+        "CP-TCP-2",
+        (await issueToken(signing, subject, { now: new Date(Date.now() - 20 * 60_000) })).token,
+        true,
+      ],
+      ["token of another CP", "CP-TCP-3", goodToken, false],
+      [
+        "unknown to the Registry",
+        "CP-NOBODY",
+        (await issueToken(signing, { cpId: "CP-NOBODY", location: "x" })).token,
+        false,
+      ],
+    ];
+    const reasons = ["bad_token", "bad_token", "expired_token", "cp_mismatch", "unknown_cp"];
+    for (const [i, [name, cpId, token, retryable]] of cases.entries()) {
+      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const { answer } = await monitor.login(cpId, token);
+      assert.equal(answer?.type, "AUTH_FAIL", name);
+      assert.ok(answer?.type === "AUTH_FAIL");
+      assert.equal(answer.reason, reasons[i], name);
+      assert.equal(answer.retryable, retryable, name);
+      assert.equal(await monitor.next(), undefined, `${name}: conversation over`);
+    }
+
+    // Not logging in first.
+    const early = await MonitorStub.connect(central.tcpAddr);
+    await early.send(heartbeat(1));
+    const refusal = await early.next();
+    assert.ok(refusal?.type === "AUTH_FAIL" && refusal.reason === "bad_request");
+
+    // A deregistered CP.
+    await registry.client.deregister("CP-TCP-2");
+    const gone = await MonitorStub.connect(central.tcpAddr);
+    const { answer } = await gone.login("CP-TCP-2", goodToken);
+    assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "deregistered");
+    assert.equal(answer.retryable, false);
+    assert.equal(central.runtime.model.cps.size, 0, "no failed login created a CP");
+  });
+});
+
+Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", async () => {
+  await withCentral(async ({ registry, central }) => {
+    const token = await registry.registerCp("CP-TCP-4");
+    const first = await MonitorStub.connect(central.tcpAddr);
+    assert.equal((await first.login("CP-TCP-4", token)).answer?.type, "AUTH_OK");
+
+    await first.send(build(monitorToCentralSchema, "HEALTH", { engine: "KO" }));
+    await waitFor("BROKEN", async () => await stateOf(central, "CP-TCP-4") === "BROKEN");
+    await first.send(build(monitorToCentralSchema, "HEALTH", { engine: "OK" }));
+    await waitFor("ACTIVATED", async () => await stateOf(central, "CP-TCP-4") === "ACTIVATED");
+
+    // A second login for the same CP replaces the first, which is told why.
+    const second = await MonitorStub.connect(central.tcpAddr);
+    const { answer } = await second.login("CP-TCP-4", token);
+    assert.ok(answer?.type === "AUTH_OK");
+    assert.equal(answer.keyVersion, 2, "every login makes a new key version");
+    const logout = await first.next();
+    assert.ok(logout?.type === "LOGOUT");
+    assert.deepEqual([logout.reason, logout.retryable], ["replaced", true]);
+    assert.equal(await first.next(), undefined);
+    assert.equal(
+      await stateOf(central, "CP-TCP-4"),
+      "ACTIVATED",
+      "the old connection's end is stale",
+    );
+
+    // Heartbeats keep it; silence past the timeout (1 s here) disconnects and closes.
+    for (let seq = 1; seq <= 3; seq++) {
+      await second.send(heartbeat(seq));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    assert.equal(await stateOf(central, "CP-TCP-4"), "ACTIVATED");
+    await waitFor(
+      "DISCONNECTED",
+      async () => await stateOf(central, "CP-TCP-4") === "DISCONNECTED",
+    );
+    assert.equal(await second.next(), undefined, "Central closed the silent connection");
+
+    // Central is still there for the next login.
+    const third = await MonitorStub.connect(central.tcpAddr);
+    assert.equal((await third.login("CP-TCP-4", token)).answer?.type, "AUTH_OK");
+    await third.close();
+  });
+});
+
+Deno.test("central TCP: EOT right after opening ends the conversation cleanly", async () => {
+  await withCentral(async ({ central }) => {
+    const raw = await Raw.open(central.tcpAddr);
+    await raw.write(Uint8Array.of(ENQ));
+    assert.equal(await raw.byte(), ACK);
+    await raw.write(Uint8Array.of(EOT));
+    assert.equal(await raw.byte(), "eof", "Central closes the socket");
+    raw.close();
+  });
+});
