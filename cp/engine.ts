@@ -1,0 +1,747 @@
+/**
+ * The CP engine process (DESIGN §2, docs/charging_loop.md §2–§4): the thin edges around the pure
+ * simulation in `engine_core.ts`.
+ *
+ * - A loopback framed-TCP server for its monitor (one at a time): `HEALTH_CHECK` → `HEALTH`,
+ *   `KEY` installs a CP key (and tells the engine which CP it is), `KEY_REVOKED` forgets one.
+ * - A Kafka consumer of `cp.commands` (group `engine-<cpId>`) that keeps its own key, opens each
+ *   envelope with its keyring and drops what does not open.
+ * - A Kafka producer of `cp.telemetry`: every payload the core emits is sealed with the newest
+ *   key and sent in order. Without a key, payloads wait; with Kafka or Central down they wait in
+ *   the producer, so a session finishes and its telemetry reaches Central later.
+ * - One timer, set to the core's next wake-up time.
+ *
+ * {@link startEngine} runs all of it in-process and returns a handle (tests, `main` below);
+ * `deno run -A cp/engine.ts --help` lists the flags.
+ *
+ * @module
+ */
+
+import type { Kafka } from "kafkajs";
+import { loadConfig } from "../shared/config.ts";
+import { importCpKey } from "../shared/cp_key.ts";
+import {
+  CpKeyring,
+  EnvelopeError,
+  openEnvelope,
+  parseEnvelope,
+  ReplayGuard,
+  sealEnvelope,
+  SeqCounter,
+} from "../shared/envelope.ts";
+import { FramedConn } from "../shared/framed_conn.ts";
+import {
+  type ConsumedMessage,
+  type ConsumerHandle,
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type JsonProducer,
+  runConsumer,
+  TOPICS,
+} from "../shared/kafka.ts";
+import { getLogger, stopLogging } from "../shared/log.ts";
+import {
+  build,
+  commandPayloadSchema,
+  type EngineHealth,
+  type EngineState,
+  engineToMonitorSchema,
+  type MonitorToEngine,
+  monitorToEngineSchema,
+  parseMessage,
+  type StopReason,
+  type TelemetryPayload,
+} from "../shared/messages.ts";
+import { DEFAULT_ENGINE_PORT, DEFAULT_POWER_KW, engineConfig } from "./config.ts";
+import {
+  type EngineInput,
+  type EngineModel,
+  type EngineSettings,
+  figuresAt,
+  healthOf,
+  initialModel,
+  nextWakeAt,
+  step,
+} from "./engine_core.ts";
+import { sleep } from "./sleep.ts";
+import { literal, paint, readKeys, row, startProcessLogging, StatusScreen } from "./terminal.ts";
+
+const log = getLogger(["evcharging", "cp", "engine"]);
+
+/** A monitor silent this long no longer holds the engine: a new one may take its place. */
+export const STALE_MONITOR_MS = 3000;
+/** How long a command under a key version not yet received waits for its `KEY` frame. */
+export const KEY_WAIT_MS = 3000;
+/** How long {@link EngineHandle.stop} waits for queued telemetry to reach Kafka. */
+export const FLUSH_TIMEOUT_MS = 5000;
+/** Pause between attempts to reach Kafka at start, ms. */
+const KAFKA_RETRY_MS = 5000;
+
+/** Settings of {@link startEngine}; every field but `brokers` has the CLI's default. */
+export interface EngineOptions {
+  /** Kafka bootstrap brokers, `host:port`. */
+  readonly brokers: readonly string[];
+  /** Loopback port for the monitor; 0 picks a free one. Default {@link DEFAULT_ENGINE_PORT}. */
+  readonly port?: number;
+  /** The CP id; when absent the engine learns it from the monitor's first `KEY`. */
+  readonly cpId?: string;
+  /** Power when `AUTHORIZE` names none, kW. Default 22. */
+  readonly powerKw?: number;
+  /** Simulated time per wall time. Default 1. */
+  readonly speed?: number;
+  /** Wait for the plug at most this long, ms. Default 60 s. */
+  readonly plugTimeoutMs?: number;
+  /** Headless only: plug in this long after `AUTHORIZE`, ms. Default 2 s. */
+  readonly plugDelayMs?: number;
+  /** End the supply at this energy, kWh. */
+  readonly targetKwh?: number;
+  /** Unplug after this much simulated supply time, ms. */
+  readonly durationMs?: number;
+  /** Plug in automatically (no one at the keyboard). */
+  readonly headless?: boolean;
+}
+
+/** What the engine shows on its screen; a snapshot, safe to keep. */
+export interface EngineView {
+  /** The CP id, once known. */
+  readonly cpId?: string;
+  /** The loopback port the monitor connects to. */
+  readonly port: number;
+  /** ACTIVATED, SUPPLYING or STOPPED. */
+  readonly state: EngineState;
+  /** OK, or KO while the fault toggle is on. */
+  readonly health: EngineHealth;
+  /** Why Central stopped the CP. */
+  readonly stopReason?: StopReason;
+  /** The session held, with its live figures. */
+  readonly session?: {
+    readonly sessionId: string;
+    readonly driverId: string;
+    readonly plugged: boolean;
+    readonly kw: number;
+    readonly kwh: number;
+    readonly eur: number;
+    readonly priceEurKwh: number;
+  };
+  /** The newest key version held; absent until the monitor hands one over. */
+  readonly keyVersion?: number;
+  /** Whether a monitor is connected. */
+  readonly monitorConnected: boolean;
+  /** Whether the Kafka producer is up. */
+  readonly kafkaReady: boolean;
+  /** Telemetry payloads not yet accepted by Kafka (waiting for a key or for the broker). */
+  readonly pendingTelemetry: number;
+  /** The last command taken from Central, e.g. `STOP weather`. */
+  readonly lastCommand?: string;
+  /** The last thing that happened, in words. */
+  readonly lastEvent?: string;
+}
+
+/** A running engine. */
+export interface EngineHandle {
+  /** The loopback port the monitor connects to (the real one when started with port 0). */
+  readonly port: number;
+  /** The CP id, once known. */
+  readonly cpId: string | undefined;
+  /**
+   * Resolves once the `cp.commands` consumer has joined its group and fetched once, i.e. a
+   * command produced from now on will be seen. Needs the CP id (flag or first `KEY`).
+   */
+  readonly commandsReady: Promise<void>;
+  /** A snapshot of the engine for a screen or a test. */
+  view(): EngineView;
+  /** Calls `listener` after every change; returns the function that removes it. */
+  onChange(listener: () => void): () => void;
+  /** The driver plugs the vehicle in (key `p`). */
+  plug(): void;
+  /** The driver unplugs the vehicle (key `u`). */
+  unplug(): void;
+  /** Flips the fault toggle (key `f`): KO ↔ OK. */
+  toggleFault(): void;
+  /**
+   * Ends any session (reported as `fault`), sends what is queued (up to {@link FLUSH_TIMEOUT_MS}),
+   * closes the monitor socket and leaves Kafka. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** Starts an engine: listens for its monitor at once, reaches Kafka in the background. */
+export function startEngine(options: EngineOptions): Promise<EngineHandle> {
+  // Binds the port at once; Promise.try turns a port in use into a rejection, not a throw.
+  return Promise.try(() => {
+    const engine = new Engine(options);
+    engine.start();
+    return engine;
+  });
+}
+
+class Engine implements EngineHandle {
+  readonly #settings: EngineSettings;
+  readonly #kafka: Kafka;
+  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  #cpId: string | undefined;
+  #model: EngineModel = initialModel();
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopping = false;
+  readonly #abort = new AbortController(); // cuts every wait short at stop
+  #stopped: Promise<void> | undefined;
+  readonly #listeners = new Set<() => void>();
+
+  // Keys and the envelope bookkeeping around them.
+  readonly #keys = new CpKeyring();
+  #newestKv: number | undefined;
+  readonly #keyWaiters = new Set<() => void>();
+  readonly #seq = new SeqCounter();
+  readonly #guard = new ReplayGuard();
+
+  // Telemetry waiting to be sealed and sent, oldest first.
+  readonly #outbox: TelemetryPayload[] = [];
+  #pumping: Promise<void> | undefined;
+
+  #producer: JsonProducer | undefined;
+  #consumer: ConsumerHandle | undefined;
+  #consumerStarting = false;
+  readonly #commandsReady = Promise.withResolvers<void>();
+  #monitor: { conn: FramedConn; lastHeardAt: number } | undefined;
+  #lastCommand: string | undefined;
+  #lastEvent: string | undefined;
+
+  constructor(options: EngineOptions) {
+    this.#cpId = options.cpId;
+    this.#settings = {
+      powerKw: options.powerKw ?? DEFAULT_POWER_KW,
+      speed: options.speed ?? 1,
+      plugTimeoutMs: options.plugTimeoutMs ?? 60_000,
+      autoPlugDelayMs: options.headless ? options.plugDelayMs ?? 2000 : undefined,
+      targetKwh: options.targetKwh,
+      durationMs: options.durationMs,
+      reportIntervalMs: 1000,
+    };
+    this.#kafka = createKafka({
+      brokers: [...options.brokers],
+      clientId: `cp-engine-${options.cpId ?? Deno.pid}`,
+    });
+    // Loopback only: the monitor is on the same machine, and nobody else may hand it keys.
+    this.#listener = Deno.listen({
+      hostname: "127.0.0.1",
+      port: options.port ?? DEFAULT_ENGINE_PORT,
+    });
+  }
+
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  get cpId(): string | undefined {
+    return this.#cpId;
+  }
+
+  get commandsReady(): Promise<void> {
+    return this.#commandsReady.promise;
+  }
+
+  start(): void {
+    log.info("engine listening for its monitor on 127.0.0.1:{port}", {
+      port: this.port,
+      cpId: this.#cpId,
+    });
+    this.#acceptMonitors();
+    this.#connectKafka();
+  }
+
+  view(): EngineView {
+    const m = this.#model;
+    const s = m.session;
+    const figures = s ? figuresAt(this.#settings, s, Date.now()) : undefined;
+    return {
+      cpId: this.#cpId,
+      port: this.port,
+      state: m.state,
+      health: healthOf(m),
+      stopReason: m.stopReason,
+      session: s && figures
+        ? {
+          sessionId: s.sessionId,
+          driverId: s.driverId,
+          plugged: s.pluggedAt !== undefined,
+          priceEurKwh: s.priceEurKwh,
+          ...figures,
+        }
+        : undefined,
+      keyVersion: this.#newestKv,
+      monitorConnected: this.#monitor !== undefined,
+      kafkaReady: this.#producer !== undefined,
+      pendingTelemetry: this.#outbox.length,
+      lastCommand: this.#lastCommand,
+      lastEvent: this.#lastEvent,
+    };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  plug(): void {
+    this.#input({ type: "plug" });
+  }
+
+  unplug(): void {
+    this.#input({ type: "unplug" });
+  }
+
+  toggleFault(): void {
+    this.#input({ type: "toggle_fault" });
+  }
+
+  stop(): Promise<void> {
+    return this.#stopped ??= this.#shutdown();
+  }
+
+  // --- the core ------------------------------------------------------------------------------
+
+  /** Feeds one input to the core, queues what it emits and re-arms the wake-up timer. */
+  #input(input: EngineInput): void {
+    if (this.#stopping && input.type !== "shutdown") return;
+    const result = step(this.#settings, this.#model, input, Date.now());
+    this.#model = result.model;
+    for (const note of result.notes) {
+      log.info(literal(note), { cpId: this.#cpId });
+      this.#lastEvent = note;
+    }
+    for (const payload of result.telemetry) {
+      if (payload.type === "SUPPLY") {
+        log.debug("SUPPLY {kwh} kWh {eur} €", { cpId: this.#cpId, ...payload });
+      }
+    }
+    this.#outbox.push(...result.telemetry);
+    this.#schedule();
+    this.#pump();
+    this.#changed();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
+    const at = nextWakeAt(this.#settings, this.#model);
+    if (at === undefined || this.#stopping) return;
+    this.#wakeTimer = setTimeout(() => this.#input({ type: "tick" }), Math.max(0, at - Date.now()));
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  // --- telemetry -----------------------------------------------------------------------------
+
+  /** Starts sending the outbox unless a send loop is already running. */
+  #pump(): Promise<void> {
+    this.#pumping ??= this.#drain().finally(() => this.#pumping = undefined);
+    return this.#pumping;
+  }
+
+  /**
+   * Seals and sends the outbox in order, one at a time, so `seq` grows in the order Central
+   * reads them (its replay guard keeps one high-water mark per channel). Stops when the outbox is
+   * empty or there is no producer, CP id or live key yet; whoever provides those pumps again.
+   */
+  async #drain(): Promise<void> {
+    while (this.#outbox.length > 0) {
+      const cp = this.#cpId;
+      const producer = this.#producer;
+      const live = cp === undefined ? undefined : this.#keys.live(cp);
+      if (cp === undefined || producer === undefined || live === undefined) return;
+      const payload = this.#outbox[0];
+      const header = {
+        cp,
+        kv: live.kv,
+        seq: this.#seq.next(cp, live.kv),
+        channel: TOPICS.cpTelemetry,
+      };
+      try {
+        const envelope = await sealEnvelope(live.key, header, payload);
+        await producer.send(TOPICS.cpTelemetry, cp, envelope);
+        this.#outbox.shift();
+        this.#changed();
+      } catch (error) {
+        // The producer retries retriable errors itself; this is something it gave up on. The
+        // payload stays first in line (resealed with a new seq: receivers are idempotent).
+        log.error("could not send {type} to cp.telemetry: {error}", {
+          cpId: cp,
+          type: payload.type,
+          error,
+        });
+        if (this.#stopping) return;
+        await sleep(1000, this.#abort.signal);
+      }
+    }
+  }
+
+  // --- Kafka ---------------------------------------------------------------------------------
+
+  /** Creates the topics and the producer, retrying until Kafka answers; then the consumer. */
+  async #connectKafka(): Promise<void> {
+    while (!this.#stopping && this.#producer === undefined) {
+      try {
+        await ensureTopics(this.#kafka, [TOPICS.cpCommands, TOPICS.cpTelemetry]);
+        const producer = await createProducer(this.#kafka);
+        if (this.#stopping) return void await producer.disconnect();
+        this.#producer = producer;
+        log.info("connected to Kafka", { cpId: this.#cpId });
+        this.#changed();
+        this.#pump();
+      } catch (error) {
+        log.warning("Kafka is not reachable yet ({error}); retrying in {seconds} s", {
+          error,
+          seconds: KAFKA_RETRY_MS / 1000,
+        });
+        await sleep(KAFKA_RETRY_MS, this.#abort.signal);
+      }
+    }
+    await this.#startConsumer();
+  }
+
+  /**
+   * Joins `engine-<cpId>` on `cp.commands` once both Kafka and the CP id are known (whichever
+   * comes second calls this), retrying until it is in or the engine stops.
+   */
+  async #startConsumer(): Promise<void> {
+    const cp = this.#cpId;
+    if (cp === undefined || !this.#producer || this.#consumer || this.#consumerStarting) return;
+    this.#consumerStarting = true;
+    try {
+      while (!this.#stopping) {
+        try {
+          const consumer = await runConsumer({
+            kafka: this.#kafka,
+            groupId: `engine-${cp}`,
+            topics: [TOPICS.cpCommands],
+            handle: (message) => this.#onCommandRecord(cp, message),
+            onInvalid: (m) =>
+              log.warning("dropped a cp.commands record that is not JSON", {
+                offset: m.offset,
+                partition: m.partition,
+              }),
+          });
+          this.#consumer = consumer;
+          // runConsumer resolves once the group is joined; offsets are positioned by the first
+          // fetch after that, so a command produced after this fetch is certain to be seen.
+          const off = consumer.consumer.on(consumer.consumer.events.FETCH, () => {
+            off();
+            this.#commandsReady.resolve();
+          });
+          log.info("reading cp.commands as group {groupId}", {
+            cpId: cp,
+            groupId: `engine-${cp}`,
+          });
+          if (this.#stopping) await consumer.stop();
+          return;
+        } catch (error) {
+          log.warning("cannot join cp.commands yet ({error}); retrying in {seconds} s", {
+            error,
+            seconds: KAFKA_RETRY_MS / 1000,
+          });
+          await sleep(KAFKA_RETRY_MS, this.#abort.signal);
+        }
+      }
+    } finally {
+      this.#consumerStarting = false;
+    }
+  }
+
+  /** One `cp.commands` record: keep only this CP's, open it, check it, feed it to the core. */
+  async #onCommandRecord(cp: string, record: ConsumedMessage): Promise<void> {
+    if (record.key !== cp) return; // another CP's command: every engine reads the whole topic
+    let payload: unknown;
+    try {
+      payload = await this.#open(cp, record.value);
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      log.warning("dropped a command that does not open ({reason}): {message}", {
+        cpId: cp,
+        reason: error.reason,
+        message: error.message,
+        offset: record.offset,
+      });
+      return;
+    }
+    const parsed = parseMessage(commandPayloadSchema, payload);
+    if (!parsed.ok) {
+      log.warning("dropped an invalid command: {reason}", { cpId: cp, reason: parsed.reason });
+      return;
+    }
+    const command = parsed.value;
+    this.#lastCommand = command.type === "STOP"
+      ? `STOP ${command.reason}`
+      : command.type === "END_SUPPLY"
+      ? `END_SUPPLY ${command.reason}`
+      : command.type === "AUTHORIZE"
+      ? `AUTHORIZE ${command.sessionId}`
+      : command.type;
+    log.info("command {command} from Central", { cpId: cp, command: this.#lastCommand });
+    this.#input({ type: "command", command });
+  }
+
+  /**
+   * Opens a command envelope. One sealed under a key version newer than any held may have
+   * overtaken its `KEY` frame (Central sends commands as soon as the login is done, while the
+   * monitor is still handing the key over), so it waits briefly for that key before giving up.
+   */
+  async #open(cp: string, value: unknown): Promise<unknown> {
+    const options = { channel: TOPICS.cpCommands, expectCp: cp, guard: this.#guard };
+    try {
+      return await openEnvelope(this.#keys, value, options);
+    } catch (error) {
+      if (!(error instanceof EnvelopeError) || error.reason !== "unknown_kv") throw error;
+      const kv = parseEnvelope(value).kv;
+      if (kv <= (this.#newestKv ?? -1) || !(await this.#waitForKey(cp, kv))) throw error;
+      return await openEnvelope(this.#keys, value, options);
+    }
+  }
+
+  /** Waits up to {@link KEY_WAIT_MS} for key version `kv`; true if it came. */
+  async #waitForKey(cp: string, kv: number): Promise<boolean> {
+    const deadline = Date.now() + KEY_WAIT_MS;
+    while (this.#keys.state(cp, kv) === undefined && !this.#stopping) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const arrived = new AbortController();
+      const wake = () => arrived.abort();
+      this.#keyWaiters.add(wake);
+      await sleep(left, AbortSignal.any([arrived.signal, this.#abort.signal]));
+      this.#keyWaiters.delete(wake);
+    }
+    return this.#keys.state(cp, kv) !== undefined;
+  }
+
+  // --- the monitor ---------------------------------------------------------------------------
+
+  async #acceptMonitors(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) this.#serveMonitor(conn);
+    } catch (error) {
+      if (!this.#stopping) log.error("monitor listener failed: {error}", { error });
+    }
+  }
+
+  /**
+   * Only one monitor at a time, but a silent one (its process hung, its socket half-open) does
+   * not lock the engine out: after {@link STALE_MONITOR_MS} a newcomer replaces it.
+   */
+  #admit(): boolean {
+    const current = this.#monitor;
+    if (current === undefined) return true;
+    if (Date.now() - current.lastHeardAt <= STALE_MONITOR_MS) {
+      log.warning("refused a second monitor: one is connected", { cpId: this.#cpId });
+      return false;
+    }
+    log.warning("replacing a monitor silent for over {ms} ms", { ms: STALE_MONITOR_MS });
+    this.#monitor = undefined;
+    current.conn.close();
+    return true;
+  }
+
+  async #serveMonitor(conn: Deno.TcpConn): Promise<void> {
+    let fc: FramedConn;
+    try {
+      fc = await FramedConn.server(conn, {
+        admit: () => this.#admit(),
+        validate: (value) => {
+          const result = parseMessage(monitorToEngineSchema, value);
+          return result.ok ? undefined : result.reason;
+        },
+      });
+    } catch {
+      return; // refused or never opened; FramedConn has logged why
+    }
+    if (this.#stopping) return void fc.close(); // opened while the engine was stopping
+    const monitor = { conn: fc, lastHeardAt: Date.now() };
+    this.#monitor = monitor;
+    log.info("monitor connected", { cpId: this.#cpId });
+    this.#changed();
+    try {
+      for await (const value of fc) {
+        monitor.lastHeardAt = Date.now();
+        // Already validated by the connection; parsed again only to get the typed value.
+        const parsed = parseMessage(monitorToEngineSchema, value);
+        if (parsed.ok) await this.#onMonitorFrame(fc, parsed.value);
+      }
+    } catch (error) {
+      if (!this.#stopping) log.warning("monitor connection lost: {error}", { error });
+    } finally {
+      if (this.#monitor === monitor) this.#monitor = undefined;
+      this.#changed();
+    }
+  }
+
+  async #onMonitorFrame(fc: FramedConn, frame: MonitorToEngine): Promise<void> {
+    switch (frame.type) {
+      case "HEALTH_CHECK":
+        await fc.send(build(engineToMonitorSchema, "HEALTH", { engine: healthOf(this.#model) }))
+          .catch(() => {}); // a lost connection ends the loop above
+        return;
+      case "KEY":
+        return await this.#installKey(frame.cpId, frame.keyVersion, frame.key);
+      case "KEY_REVOKED":
+        return this.#revokeKey(frame.keyVersion);
+    }
+  }
+
+  async #installKey(cpId: string, keyVersion: number, base64: string): Promise<void> {
+    if (this.#cpId !== undefined && cpId !== this.#cpId) {
+      log.error("refused a KEY for CP {other}: this engine is CP {cpId}", {
+        other: cpId,
+        cpId: this.#cpId,
+      });
+      return;
+    }
+    const key = await importCpKey(base64); // the frame's schema already checked 32 bytes
+    const newer = this.#newestKv === undefined || keyVersion >= this.#newestKv;
+    try {
+      // An older version (frames crossing on a reconnect) may still open old commands only.
+      this.#keys.add(cpId, keyVersion, key, newer ? "live" : "retired");
+    } catch {
+      log.warning("refused KEY version {keyVersion}: it was revoked", { cpId, keyVersion });
+      return;
+    }
+    const learnt = this.#cpId === undefined;
+    this.#cpId = cpId;
+    if (newer) this.#newestKv = keyVersion;
+    log.info("key version {keyVersion} installed", { cpId, keyVersion });
+    for (const wake of this.#keyWaiters) wake();
+    if (learnt) this.#startConsumer();
+    this.#input({ type: "announce" }); // STATUS under the new key; also pumps what waited
+  }
+
+  #revokeKey(keyVersion: number): void {
+    const cp = this.#cpId;
+    if (cp === undefined) return;
+    const wasLive = this.#keys.live(cp)?.kv === keyVersion;
+    this.#keys.revoke(cp, keyVersion);
+    this.#seq.forget(cp, keyVersion);
+    this.#guard.forget(cp, keyVersion);
+    log.warning("key version {keyVersion} revoked", { cpId: cp, keyVersion });
+    // Without its live key the CP may not go on charging: what it can no longer report it
+    // must not supply. The SUPPLY_END waits for the next key.
+    if (wasLive) this.#input({ type: "key_lost" });
+    this.#changed();
+  }
+
+  // --- shutdown ------------------------------------------------------------------------------
+
+  async #shutdown(): Promise<void> {
+    this.#input({ type: "shutdown" });
+    this.#stopping = true;
+    this.#abort.abort();
+    clearTimeout(this.#wakeTimer);
+    this.#listener.close();
+    await this.#monitor?.conn.close();
+    const flushed = this.#pump().then(() => this.#outbox.length === 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), FLUSH_TIMEOUT_MS);
+    });
+    const sent = await Promise.race([flushed, timeout]);
+    clearTimeout(timer);
+    if (!sent) {
+      log.warning("stopped with {count} telemetry messages unsent", {
+        cpId: this.#cpId,
+        count: this.#outbox.length,
+      });
+    }
+    await this.#consumer?.stop().catch(() => {});
+    await this.#producer?.disconnect().catch(() => {});
+    log.info("engine stopped", { cpId: this.#cpId });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process
+
+/** The engine's screen: state in colour, session, figures, key, last command. */
+export function renderEngineScreen(view: EngineView, logLines: readonly string[]): string[] {
+  const stateText = view.state === "STOPPED"
+    ? paint.orange(`STOPPED — Out of Order${view.stopReason ? ` (${view.stopReason})` : ""}`)
+    : paint.green(view.state);
+  const health = view.health === "OK" ? paint.green("OK") : paint.red("KO (fault)");
+  const s = view.session;
+  const session = s === undefined ? [row("session", paint.grey("none"))] : [
+    row("session", `${s.sessionId} for driver ${s.driverId}`),
+    row(
+      "supply",
+      s.plugged
+        ? `${s.kw.toFixed(1)} kW   ${s.kwh.toFixed(3)} kWh   ${s.eur.toFixed(2)} €` +
+          paint.grey(`  (${s.priceEurKwh} €/kWh)`)
+        : paint.orange("waiting for the vehicle: press p to plug in"),
+    ),
+  ];
+  return [
+    paint.bold(`EVCharging CP engine ${view.cpId ?? paint.grey("(CP id not known yet)")}`),
+    "",
+    row("state", stateText),
+    row("health", health),
+    ...session,
+    row(
+      "key",
+      view.keyVersion === undefined ? paint.red("none yet") : `version ${view.keyVersion}`,
+    ),
+    row(
+      "monitor",
+      view.monitorConnected ? paint.green("connected") : paint.grey(`waiting on :${view.port}`),
+    ),
+    row("kafka", view.kafkaReady ? paint.green("connected") : paint.orange("connecting")),
+    row("telemetry", view.pendingTelemetry === 0 ? "sent" : `${view.pendingTelemetry} waiting`),
+    row("last command", view.lastCommand ?? paint.grey("none")),
+    "",
+    paint.grey("  p plug in   u unplug   f fault on/off   q quit"),
+    "",
+    ...logLines.map((l) => paint.grey(`  ${l}`)),
+  ];
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(engineConfig);
+  const screenLines = await startProcessLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    screen: !config.headless && Deno.stdout.isTerminal(),
+  });
+  const engine = await startEngine(config);
+
+  const screen = screenLines
+    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines()))
+    : undefined;
+  screen?.open();
+  engine.onChange(() => screen?.update());
+
+  let quitting = false;
+  const quit = async () => {
+    if (quitting) return;
+    quitting = true;
+    stopKeys?.();
+    screen?.close();
+    await engine.stop();
+    await stopLogging(); // flush the last lines
+    Deno.exit(0);
+  };
+  // Headless means nobody at the keyboard: stdin is not touched at all.
+  const stopKeys = config.headless ? undefined : readKeys((key) => {
+    switch (key.toLowerCase()) {
+      case "p":
+        return engine.plug();
+      case "u":
+        return engine.unplug();
+      case "f":
+      case "k":
+        return engine.toggleFault();
+      case "q":
+      case "\x03": // Ctrl-C when the terminal delivers it as a key
+        return void quit();
+    }
+  });
+  Deno.addSignalListener("SIGINT", quit);
+  Deno.addSignalListener("SIGTERM", quit);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,192 @@
+/**
+ * `deno task cp`: one CP from one set of flags. Starts the engine and the monitor as two child
+ * processes, so either can fail (or be killed by a failure test) while the other goes on, as a
+ * real charger's controller and its supervisor would (DESIGN §8). It prefixes and forwards their
+ * output, forwards key presses to the engine, and stops both on `q`, Ctrl-C or SIGTERM. A child
+ * that exits is reported and not restarted: restarting it is the operator's (or the test's) move.
+ *
+ * Its own lines start with `[cp]`; the children's with `[engine]` / `[monitor]`. Each child's
+ * pid is printed at start, so a test can kill one of them.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type ConfigOf, loadConfig } from "../shared/config.ts";
+import { cpConfig } from "./config.ts";
+import { paint, readKeys } from "./terminal.ts";
+
+/** How long the children get to stop (the engine flushes telemetry) before they are killed. */
+const STOP_GRACE_MS = 8000;
+
+const here = import.meta.dirname!; // a local file: always set
+const repoConfig = join(here, "..", "deno.json");
+
+type Config = ConfigOf<typeof cpConfig.options>;
+
+/** The engine's command line, derived from the shared flags. */
+function engineArgs(config: Config, port: number, logFormat: string): string[] {
+  return [
+    "--broker",
+    config.brokers.join(","),
+    "--port",
+    String(port),
+    "--cp-id",
+    config.cpId,
+    "--power",
+    String(config.powerKw),
+    "--speed",
+    String(config.speed),
+    "--plug-delay",
+    `${config.plugDelayMs}ms`,
+    "--plug-timeout",
+    `${config.plugTimeoutMs}ms`,
+    ...(config.targetKwh === undefined ? [] : ["--target-kwh", String(config.targetKwh)]),
+    ...(config.durationMs === undefined ? [] : ["--duration", `${config.durationMs}ms`]),
+    ...(config.headless ? ["--headless"] : []),
+    "--log-level",
+    config.logLevel,
+    "--log-format",
+    logFormat,
+  ];
+}
+
+/** The monitor's command line (the admin key goes through the environment, not `ps`). */
+function monitorArgs(config: Config, port: number, logFormat: string): string[] {
+  return [
+    "--engine",
+    `127.0.0.1:${port}`,
+    "--central",
+    String(config.central),
+    "--cp-id",
+    config.cpId,
+    "--registry-url",
+    config.registryUrl,
+    ...(config.caFile === undefined ? [] : ["--ca", config.caFile]),
+    ...(config.location === undefined ? [] : ["--location", config.location]),
+    ...(config.priceEurKwh === undefined ? [] : ["--price", String(config.priceEurKwh)]),
+    "--power",
+    String(config.powerKw),
+    "--credentials-dir",
+    config.credentialsDir,
+    "--headless", // its output is piped here: no screen of its own
+    "--log-level",
+    config.logLevel,
+    "--log-format",
+    logFormat,
+  ];
+}
+
+/** A free loopback port, for `--engine-port 0` (both children must agree on one). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Copies `stream` line by line to `out`, each line behind `prefix`. */
+async function forward(
+  stream: ReadableStream<Uint8Array>,
+  prefix: string,
+  out: typeof Deno.stdout | typeof Deno.stderr,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  let pending = "";
+  const emit = (line: string) => out.writeSync(encoder.encode(`${prefix} ${line}\n`));
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    lines.forEach(emit);
+  }
+  if (pending !== "") emit(pending);
+}
+
+function say(text: string): void {
+  console.log(`${Deno.stdout.isTerminal() ? paint.bold("[cp]") : "[cp]"} ${text}`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(cpConfig);
+  const port = config.enginePort === 0 ? freePort() : config.enginePort;
+  const terminal = Deno.stdout.isTerminal();
+  const logFormat = terminal ? "pretty" : "json";
+  const env = config.registryAdminKey === undefined
+    ? undefined
+    : { REGISTRY_ADMIN_KEY: config.registryAdminKey };
+
+  const spawn = (name: string, script: string, args: string[], permissions: string[]) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--config", repoConfig, ...permissions, join(here, script), ...args],
+      stdin: name === "engine" && !config.headless ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+    }).spawn();
+    const prefix = terminal ? paint.grey(`[${name}]`) : `[${name}]`;
+    const output = Promise.all([
+      forward(child.stdout, prefix, Deno.stdout),
+      forward(child.stderr, prefix, Deno.stderr),
+    ]);
+    say(`${name} started (pid ${child.pid})`);
+    const exited = child.status.then(async (status) => {
+      await output;
+      say(`${name} exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`);
+      return status;
+    });
+    return { name, child, exited, running: true };
+  };
+
+  const engine = spawn("engine", "engine.ts", engineArgs(config, port, logFormat), [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+  ]);
+  const monitor = spawn("monitor", "monitor.ts", monitorArgs(config, port, logFormat), [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+  ]);
+  const children = [engine, monitor];
+  for (const c of children) c.exited.then(() => c.running = false);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    stopKeys?.();
+    say("stopping the engine and the monitor");
+    for (const c of children) if (c.running) c.child.kill("SIGTERM");
+    const grace = setTimeout(() => {
+      for (const c of children) {
+        if (!c.running) continue;
+        say(`${c.name} did not stop in ${STOP_GRACE_MS / 1000} s: killing it`);
+        c.child.kill("SIGKILL");
+      }
+    }, STOP_GRACE_MS);
+    await Promise.all(children.map((c) => c.exited));
+    clearTimeout(grace);
+    Deno.exit(0);
+  };
+
+  // Keys go to the engine (p, u, f); q here stops both. A Ctrl-C that arrives as a byte (raw
+  // input without cbreak) stops both too.
+  const engineInput = config.headless ? undefined : engine.child.stdin.getWriter();
+  const stopKeys = engineInput === undefined ? undefined : readKeys((key) => {
+    if (key === "q" || key === "Q" || key === "\x03") return void stop();
+    engineInput.write(new TextEncoder().encode(key)).catch(() => {});
+  });
+  if (!config.headless) say("keys: p plug in, u unplug, f fault on/off, q quit");
+
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+
+  const [e, m] = await Promise.all(children.map((c) => c.exited));
+  if (!stopping) {
+    stopKeys?.();
+    Deno.exit(Math.max(e.code, m.code));
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,706 @@
+/**
+ * The CP monitor process (DESIGN §2, docs/charging_loop.md §1–§2): the thin edges around the
+ * decisions in `monitor_core.ts`.
+ *
+ * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
+ *   credentials in a 0600 file; authenticates for a token before each login that needs one.
+ * - Central (framed TCP client): `AUTH` with a fresh ECDH key, derives the CP key from
+ *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change)
+ *   until the connection ends; then asks the core what next: retry after a backoff (with a new
+ *   token or not) or give up with a clear message.
+ * - Engine (framed TCP client on loopback): `HEALTH_CHECK` every second; no answer within 1.5 s
+ *   or a lost connection is KO. It hands over each new key (`KEY`), again after an engine
+ *   restart, and revocations (`KEY_REVOKED`).
+ *
+ * {@link startMonitor} runs it in-process and returns a handle (tests, `main` below);
+ * `deno run -A cp/monitor.ts --help` lists the flags.
+ *
+ * @module
+ */
+
+import { createRegistryClient, type RegistryClient, RegistryError } from "../registry/client.ts";
+import { loadConfig } from "../shared/config.ts";
+import {
+  deriveCpKey,
+  exportCpKey,
+  exportEcdhPublicKey,
+  generateEcdhKeyPair,
+  importEcdhPublicKey,
+} from "../shared/cp_key.ts";
+import { FramedConn } from "../shared/framed_conn.ts";
+import { getLogger, stopLogging } from "../shared/log.ts";
+import {
+  build,
+  type CentralToMonitor,
+  centralToMonitorSchema,
+  type CpInfo,
+  type EngineHealth,
+  engineToMonitorSchema,
+  type Key,
+  monitorToCentralSchema,
+  monitorToEngineSchema,
+  parseMessage,
+} from "../shared/messages.ts";
+import { DEFAULT_CREDENTIALS_DIR, DEFAULT_REGISTRY_URL, monitorConfig } from "./config.ts";
+import {
+  CredentialsFileError,
+  credentialsPath,
+  readCredentials,
+  writeCredentials,
+} from "./credentials_file.ts";
+import {
+  decide,
+  DISCONNECTED_PROBE,
+  engineHealth,
+  type EngineProbe,
+  HEALTH_TIMEOUT_MS,
+  type LoginEnding,
+  probeAnswered,
+  probeConnected,
+  probeSent,
+  type RegistryFailure,
+  tokenUsable,
+} from "./monitor_core.ts";
+import { sleep, whenAborted } from "./sleep.ts";
+import { literal, paint, readKeys, row, startProcessLogging, StatusScreen } from "./terminal.ts";
+
+const log = getLogger(["evcharging", "cp", "monitor"]);
+
+/** `HEARTBEAT` and `HEALTH` to Central, and `HEALTH_CHECK` to the engine, this often. */
+export const TICK_MS = 1000;
+/** How long Central may take to answer `AUTH` (it asks the Registry) before the try is lost. */
+export const AUTH_ANSWER_TIMEOUT_MS = 15_000;
+/** Pause between attempts to reach the engine (a local process: no backoff needed). */
+const ENGINE_RETRY_MS = 1000;
+/** How often the engine's health is re-evaluated, so a silent engine shows KO within ~2 s. */
+const HEALTH_EVAL_MS = 250;
+/** The location registered when `--location` is not given (the Registry requires one). */
+const UNKNOWN_LOCATION = "unknown";
+
+/** A `host:port` to connect to. */
+export interface Endpoint {
+  /** Host name or IP. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+}
+
+/** Settings of {@link startMonitor}. */
+export interface MonitorOptions {
+  /** The CP this monitor logs in as. */
+  readonly cpId: string;
+  /** Its engine's loopback socket. */
+  readonly engine: Endpoint;
+  /** Central's monitor socket. */
+  readonly central: Endpoint;
+  /** The Registry's base URL (`https:`). Default {@link DEFAULT_REGISTRY_URL}. */
+  readonly registryUrl?: string;
+  /** CA file the Registry's certificate is checked against (default `EV_CA_FILE`/`certs/ca.pem`). */
+  readonly caFile?: string;
+  /** Admin key: needed only to register the CP on its first start. */
+  readonly registryAdminKey?: string;
+  /** Registered on first start. */
+  readonly location?: string;
+  /** Registered on first start, €/kWh. */
+  readonly priceEurKwh?: number;
+  /** Registered on first start, kW. */
+  readonly powerKw?: number;
+  /** Folder of `<cpId>.credentials`. Default {@link DEFAULT_CREDENTIALS_DIR}. */
+  readonly credentialsDir?: string;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** The monitor's link to Central. */
+export type CentralLinkState =
+  /** Registering, authenticating or opening the connection. */
+  | "connecting"
+  /** Logged in: heartbeats flowing. */
+  | "logged_in"
+  /** Waiting before the next try. */
+  | "waiting"
+  /** Stopped retrying for good. */
+  | "gave_up"
+  /** Stopped by its owner. */
+  | "stopped";
+
+/** What the monitor shows on its screen; a snapshot. */
+export interface MonitorView {
+  /** The CP. */
+  readonly cpId: string;
+  /** The link to Central, with the reason of the last failure or wait. */
+  readonly central: {
+    readonly state: CentralLinkState;
+    readonly address: string;
+    readonly detail?: string;
+    /** When the next try starts (ms since the epoch), while `waiting`. */
+    readonly retryAt?: number;
+  };
+  /** The engine as last judged. */
+  readonly engine: {
+    readonly health: EngineHealth;
+    readonly connected: boolean;
+    readonly address: string;
+  };
+  /** The key version of the current login. */
+  readonly keyVersion?: number;
+  /** What Central says this CP offers (from `AUTH_OK`). */
+  readonly cp?: CpInfo;
+  /** The last thing that happened, in words. */
+  readonly lastEvent?: string;
+}
+
+/** How a monitor ended. */
+export type MonitorOutcome =
+  | { readonly kind: "gave_up"; readonly message: string }
+  | { readonly kind: "stopped" };
+
+/** A running monitor. */
+export interface MonitorHandle {
+  /** A snapshot for a screen or a test. */
+  view(): MonitorView;
+  /** Calls `listener` after every change; returns the function that removes it. */
+  onChange(listener: () => void): () => void;
+  /** Resolves when the monitor ends: it gave up (revoked, deregistered, …) or was stopped. */
+  readonly done: Promise<MonitorOutcome>;
+  /** Logs out (EOT), stops checking the engine and closes the Registry client. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a monitor: checks its engine and logs in to Central in the background.
+ * @throws {import("../shared/tls.ts").TlsFileError} if the CA file is missing.
+ */
+export async function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
+  const registry = await createRegistryClient({
+    url: options.registryUrl ?? DEFAULT_REGISTRY_URL,
+    caFile: options.caFile,
+    adminKey: options.registryAdminKey,
+  });
+  const monitor = new Monitor(options, registry);
+  monitor.start();
+  return monitor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine link
+
+/**
+ * The monitor's side of the loopback socket: keeps reconnecting, checks health every second,
+ * and (re)sends the current key and any revocations each time it connects, so a restarted
+ * engine gets its key back without a new login.
+ */
+class EngineLink {
+  readonly #address: Endpoint;
+  readonly #signal: AbortSignal;
+  readonly #onHealth: (health: EngineHealth) => void;
+  #conn: FramedConn | undefined;
+  #probe: EngineProbe = DISCONNECTED_PROBE;
+  #health: EngineHealth = "KO";
+  #key: Key | undefined;
+  #revoked: number[] = [];
+  #evalTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(address: Endpoint, signal: AbortSignal, onHealth: (h: EngineHealth) => void) {
+    this.#address = address;
+    this.#signal = signal;
+    this.#onHealth = onHealth;
+  }
+
+  get health(): EngineHealth {
+    return this.#health;
+  }
+
+  get connected(): boolean {
+    return this.#conn !== undefined;
+  }
+
+  /** Runs until the signal aborts. */
+  async run(): Promise<void> {
+    this.#evalTimer = setInterval(() => this.#evaluate(), HEALTH_EVAL_MS);
+    let reported = false; // log "unreachable" once per outage, not every second
+    while (!this.#signal.aborted) {
+      let conn: FramedConn;
+      try {
+        const tcp = await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
+        conn = await FramedConn.client(tcp, {
+          ackTimeoutMs: HEALTH_TIMEOUT_MS, // a hung engine stops ACKing: drop it as fast
+          openTimeoutMs: HEALTH_TIMEOUT_MS,
+          validate: (v) => {
+            const r = parseMessage(engineToMonitorSchema, v);
+            return r.ok ? undefined : r.reason;
+          },
+        });
+      } catch (error) {
+        if (!reported) {
+          log.warning("engine unreachable at {address}: {error}", {
+            address: `${this.#address.host}:${this.#address.port}`,
+            error: (error as Error).message,
+          });
+          reported = true;
+        }
+        await sleep(ENGINE_RETRY_MS, this.#signal);
+        continue;
+      }
+      reported = false;
+      await this.#serve(conn);
+      await sleep(ENGINE_RETRY_MS, this.#signal);
+    }
+    clearInterval(this.#evalTimer);
+  }
+
+  async #serve(conn: FramedConn): Promise<void> {
+    this.#conn = conn;
+    this.#probe = probeConnected();
+    log.info("connected to the engine", {});
+    const cancel = whenAborted(this.#signal, () => conn.close());
+    const checker = setInterval(() => this.#check(), TICK_MS);
+    try {
+      await this.#flushKeys();
+      this.#check();
+      for await (const value of conn) {
+        const parsed = parseMessage(engineToMonitorSchema, value);
+        if (parsed.ok) this.#probe = probeAnswered(this.#probe, parsed.value.engine);
+        this.#evaluate();
+      }
+    } catch (error) {
+      if (!this.#signal.aborted) {
+        log.warning("lost the engine: {error}", { error: (error as Error).message });
+      }
+    } finally {
+      clearInterval(checker);
+      cancel();
+      this.#conn = undefined;
+      this.#probe = DISCONNECTED_PROBE;
+      this.#evaluate();
+    }
+  }
+
+  #check(): void {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    this.#probe = probeSent(this.#probe, Date.now());
+    conn.send(build(monitorToEngineSchema, "HEALTH_CHECK", {})).catch(() => {});
+  }
+
+  /** Re-judges the health; reports a change at once. */
+  #evaluate(): void {
+    const health = engineHealth(this.#probe, Date.now());
+    if (health === this.#health) return;
+    this.#health = health;
+    this.#onHealth(health);
+  }
+
+  /** Hands a new key to the engine now, or as soon as it is reachable. */
+  async setKey(key: Key): Promise<void> {
+    this.#key = key;
+    await this.#flushKeys();
+  }
+
+  /** Tells the engine to forget a key version, now or as soon as it is reachable. */
+  async revoke(keyVersion: number): Promise<void> {
+    if (this.#key?.keyVersion === keyVersion) this.#key = undefined;
+    this.#revoked.push(keyVersion);
+    await this.#flushKeys();
+  }
+
+  /** Sends pending revocations, then the current key, over the current connection. */
+  async #flushKeys(): Promise<void> {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    try {
+      while (this.#revoked.length > 0) {
+        await conn.send(build(monitorToEngineSchema, "KEY_REVOKED", {
+          keyVersion: this.#revoked[0],
+        }));
+        this.#revoked.shift();
+      }
+      if (this.#key) await conn.send(this.#key);
+    } catch {
+      // The connection broke: the next one sends them again.
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The monitor
+
+class Monitor implements MonitorHandle {
+  readonly #options: MonitorOptions;
+  readonly #registry: RegistryClient;
+  readonly #abort = new AbortController();
+  readonly #engine: EngineLink;
+  readonly #done = Promise.withResolvers<MonitorOutcome>();
+  readonly #listeners = new Set<() => void>();
+  readonly #credentialsFile: string;
+  #token: { value: string; expiresAt: number } | undefined;
+  #central: FramedConn | undefined;
+  #heartbeatSeq = 0;
+  #view: Omit<MonitorView, "engine">;
+  #loops: Promise<unknown> | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: MonitorOptions, registry: RegistryClient) {
+    this.#options = options;
+    this.#registry = registry;
+    this.#credentialsFile = credentialsPath(
+      options.credentialsDir ?? DEFAULT_CREDENTIALS_DIR,
+      options.cpId,
+    );
+    this.#engine = new EngineLink(options.engine, this.#abort.signal, (health) => {
+      this.#event(`engine ${health}`, health === "OK" ? "info" : "warning");
+      this.#sendHealth();
+    });
+    this.#view = {
+      cpId: options.cpId,
+      central: { state: "connecting", address: `${options.central.host}:${options.central.port}` },
+    };
+  }
+
+  get done(): Promise<MonitorOutcome> {
+    return this.#done.promise;
+  }
+
+  start(): void {
+    this.#loops = Promise.all([this.#engine.run(), this.#centralLoop()]);
+  }
+
+  view(): MonitorView {
+    const { host, port } = this.#options.engine;
+    return {
+      ...this.#view,
+      engine: {
+        health: this.#engine.health,
+        connected: this.#engine.connected,
+        address: `${host}:${port}`,
+      },
+    };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  stop(): Promise<void> {
+    return this.#stopped ??= (async () => {
+      this.#abort.abort();
+      await this.#loops;
+      this.#registry.close();
+      if (this.#view.central.state !== "gave_up") this.#setCentral({ state: "stopped" });
+      this.#done.resolve({ kind: "stopped" }); // no effect if it gave up first
+    })();
+  }
+
+  // --- view ----------------------------------------------------------------------------------
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  #event(text: string, level: "info" | "warning" | "error" = "info"): void {
+    log[level](literal(text), { cpId: this.#options.cpId });
+    this.#view = { ...this.#view, lastEvent: text };
+    this.#changed();
+  }
+
+  #setCentral(central: Partial<MonitorView["central"]> & { state: CentralLinkState }): void {
+    this.#view = {
+      ...this.#view,
+      central: { address: this.#view.central.address, ...central },
+    };
+    this.#changed();
+  }
+
+  // --- Central -------------------------------------------------------------------------------
+
+  /** Logs in, stays connected as long as Central lets it, and asks the core what next. */
+  async #centralLoop(): Promise<void> {
+    let attempt = 0;
+    let refreshToken = false;
+    while (!this.#abort.signal.aborted) {
+      const ending = await this.#attempt(refreshToken);
+      if (this.#abort.signal.aborted) return;
+      const decision = decide(ending, attempt, (this.#options.random ?? Math.random)());
+      attempt = decision.attempt;
+      const keyVersion = this.#view.keyVersion;
+      if (decision.revokeKey && keyVersion !== undefined) {
+        await this.#engine.revoke(keyVersion);
+        this.#view = { ...this.#view, keyVersion: undefined };
+      }
+      if (decision.step.kind === "give_up") {
+        this.#setCentral({ state: "gave_up", detail: decision.step.message });
+        this.#event(decision.step.message, "error");
+        this.#abort.abort(); // nothing left to do: the engine link goes too
+        this.#done.resolve({ kind: "gave_up", message: decision.step.message });
+        return;
+      }
+      const { delayMs, reason } = decision.step;
+      refreshToken = decision.step.refreshToken;
+      this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
+      this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
+      await sleep(delayMs, this.#abort.signal);
+    }
+  }
+
+  /** One try: credentials, token, connection, login, then the logged-in life until it ends. */
+  async #attempt(refreshToken: boolean): Promise<LoginEnding> {
+    const { cpId } = this.#options;
+    this.#setCentral({ state: "connecting" });
+
+    let credentials: string;
+    try {
+      credentials = await this.#loadOrRegister();
+    } catch (error) {
+      return this.#registryEnding("register", error);
+    }
+
+    let tokenWasFresh = false;
+    if (refreshToken || !this.#token || !tokenUsable(this.#token.expiresAt, Date.now())) {
+      try {
+        const { token, expires_at } = await this.#registry.authenticate(cpId, credentials);
+        this.#token = { value: token, expiresAt: Date.parse(expires_at) };
+        tokenWasFresh = true;
+      } catch (error) {
+        return this.#registryEnding("authenticate", error);
+      }
+    }
+
+    const { host, port } = this.#options.central;
+    let conn: FramedConn;
+    try {
+      conn = await FramedConn.client(await Deno.connect({ hostname: host, port }), {
+        validate: (v) => {
+          const r = parseMessage(centralToMonitorSchema, v);
+          return r.ok ? undefined : r.reason;
+        },
+      });
+    } catch (error) {
+      return { kind: "unreachable", detail: `Central unreachable: ${(error as Error).message}` };
+    }
+    this.#central = conn;
+    const cancel = whenAborted(this.#abort.signal, () => conn.close());
+    try {
+      return await this.#login(conn, this.#token.value, tokenWasFresh);
+    } catch (error) {
+      return { kind: "lost", detail: `connection to Central lost: ${(error as Error).message}` };
+    } finally {
+      cancel();
+      this.#central = undefined;
+      await conn.close();
+    }
+  }
+
+  /** `AUTH` → `AUTH_OK`/`AUTH_FAIL`, then heartbeats until Central ends the conversation. */
+  async #login(conn: FramedConn, token: string, tokenWasFresh: boolean): Promise<LoginEnding> {
+    const { cpId } = this.#options;
+    const frames = conn[Symbol.asyncIterator]();
+    const ecdh = await generateEcdhKeyPair(); // ephemeral: a new pair for every login
+    await conn.send(build(monitorToCentralSchema, "AUTH", {
+      cpId,
+      token,
+      ecdhPublicKey: await exportEcdhPublicKey(ecdh.publicKey),
+    }));
+
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, AUTH_ANSWER_TIMEOUT_MS);
+    const first = await frames.next().finally(() => clearTimeout(timer));
+    if (first.done) {
+      const detail = timedOut
+        ? `Central did not answer AUTH within ${AUTH_ANSWER_TIMEOUT_MS / 1000} s`
+        : "Central closed without answering AUTH";
+      return { kind: "lost", detail };
+    }
+    const answer = first.value as CentralToMonitor; // validated by the connection
+    if (answer.type === "AUTH_FAIL") return { kind: "auth_fail", fail: answer, tokenWasFresh };
+    if (answer.type !== "AUTH_OK") {
+      return { kind: "lost", detail: `Central answered AUTH with ${answer.type}` };
+    }
+
+    const key = await deriveCpKey({
+      privateKey: ecdh.privateKey,
+      peerPublicKey: await importEcdhPublicKey(answer.ecdhPublicKey),
+      salt: answer.salt,
+      cpId,
+      keyVersion: answer.keyVersion,
+      extractable: true, // only so it can be handed to the engine in the KEY frame
+    });
+    const since = Date.now();
+    this.#view = { ...this.#view, keyVersion: answer.keyVersion, cp: answer.cp };
+    this.#setCentral({ state: "logged_in" });
+    this.#event(`logged in to Central with key version ${answer.keyVersion}`);
+    await this.#engine.setKey(build(monitorToEngineSchema, "KEY", {
+      cpId,
+      keyVersion: answer.keyVersion,
+      key: await exportCpKey(key),
+    }));
+
+    this.#sendHealth();
+    const heartbeat = setInterval(() => {
+      this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq: this.#heartbeatSeq++ }));
+      this.#sendHealth();
+    }, TICK_MS);
+    try {
+      for (;;) {
+        const next = await frames.next();
+        if (next.done) {
+          return {
+            kind: "lost",
+            detail: "Central ended the conversation",
+            connectedMs: Date.now() - since,
+          };
+        }
+        const frame = next.value as CentralToMonitor;
+        if (frame.type === "LOGOUT") {
+          return { kind: "logout", logout: frame, connectedMs: Date.now() - since };
+        }
+        // Commands reach the engine over Kafka; nothing else is expected once logged in.
+        log.debug("ignored {type} from Central", { cpId, type: frame.type });
+      }
+    } catch (error) {
+      return {
+        kind: "lost",
+        detail: `connection to Central lost: ${(error as Error).message}`,
+        connectedMs: Date.now() - since,
+      };
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** `HEALTH{engine}` to Central if logged in: every second, and at once on a change. */
+  #sendHealth(): void {
+    if (this.#view.central.state !== "logged_in") return;
+    this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#engine.health }));
+  }
+
+  /** Sends to Central without waiting; a failure shows up as the connection ending. */
+  #send(frame: object): void {
+    this.#central?.send(frame).catch(() => {});
+  }
+
+  /** The stored credentials, or registers the CP (first start) and stores them. */
+  async #loadOrRegister(): Promise<string> {
+    const { cpId } = this.#options;
+    const stored = await readCredentials(this.#credentialsFile, cpId);
+    if (stored) return stored.credentials;
+    if (this.#options.registryAdminKey === undefined) {
+      throw new CredentialsFileError(
+        `no credentials in ${this.#credentialsFile} and no admin key to register CP ${cpId}: ` +
+          "set REGISTRY_ADMIN_KEY or --registry-admin-key once (a Registry started without " +
+          "one wrote it to data/registry_admin.key)",
+      );
+    }
+    const registered = await this.#registry.register({
+      cp_id: cpId,
+      location: this.#options.location ?? UNKNOWN_LOCATION,
+      ...(this.#options.priceEurKwh !== undefined
+        ? { price_eur_kwh: this.#options.priceEurKwh }
+        : {}),
+      ...(this.#options.powerKw !== undefined ? { power_kw: this.#options.powerKw } : {}),
+    });
+    await writeCredentials(this.#credentialsFile, {
+      cp_id: cpId,
+      credentials: registered.credentials,
+      registry_url: this.#registry.url,
+      registered_at: registered.registered_at,
+    });
+    this.#event(`registered at the Registry; credentials kept in ${this.#credentialsFile}`);
+    return registered.credentials;
+  }
+
+  /** A failure while registering or authenticating, as the core sees it. */
+  #registryEnding(call: "register" | "authenticate", error: unknown): LoginEnding {
+    if (error instanceof CredentialsFileError) return { kind: "fatal", message: error.message };
+    const failure: RegistryFailure = error instanceof RegistryError
+      ? error
+      : { status: 0, code: "error", detail: (error as Error)?.message ?? String(error) };
+    return { kind: "registry_error", call, failure, credentialsFile: this.#credentialsFile };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process
+
+/** The monitor's screen: Central link, engine health, key version, last event. */
+export function renderMonitorScreen(view: MonitorView, logLines: readonly string[]): string[] {
+  const c = view.central;
+  const central = c.state === "logged_in"
+    ? paint.green(`logged in at ${c.address}`)
+    : c.state === "gave_up"
+    ? paint.red(`GAVE UP: ${c.detail}`)
+    : c.state === "waiting"
+    ? paint.orange(
+      `retry in ${Math.max(0, ((c.retryAt ?? 0) - Date.now()) / 1000).toFixed(0)} s — ${c.detail}`,
+    )
+    : paint.grey(`${c.state} ${c.address}`);
+  const engine = view.engine.health === "OK" ? paint.green("OK") : paint.red(
+    view.engine.connected ? "KO (fault)" : `KO (unreachable at ${view.engine.address})`,
+  );
+  const cp = view.cp
+    ? `${view.cp.location} · ${view.cp.priceEurKwh} €/kWh · ${view.cp.powerKw} kW`
+    : paint.grey("not logged in yet");
+  return [
+    paint.bold(`EVCharging CP monitor ${view.cpId}`),
+    "",
+    row("central", central),
+    row("engine", engine),
+    row("key", view.keyVersion === undefined ? paint.grey("none") : `version ${view.keyVersion}`),
+    row("cp", cp),
+    row("last event", view.lastEvent ?? paint.grey("none")),
+    "",
+    paint.grey("  q quit"),
+    "",
+    ...logLines.map((l) => paint.grey(`  ${l}`)),
+  ];
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(monitorConfig);
+  const screenLines = await startProcessLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    screen: !config.headless && Deno.stdout.isTerminal(),
+  });
+  const monitor = await startMonitor(config);
+  const screen = screenLines
+    ? new StatusScreen(() => renderMonitorScreen(monitor.view(), screenLines()))
+    : undefined;
+  screen?.open();
+  monitor.onChange(() => screen?.update());
+
+  let stopKeys: (() => void) | undefined;
+  const finish = async (code: number) => {
+    stopKeys?.();
+    screen?.close();
+    await stopLogging(); // flush the last lines
+    Deno.exit(code);
+  };
+  const quit = async () => {
+    await monitor.stop();
+    await finish(0);
+  };
+  if (screen) {
+    stopKeys = readKeys((key) => {
+      if (key === "q" || key === "Q" || key === "\x03") quit();
+    });
+  }
+  Deno.addSignalListener("SIGINT", quit);
+  Deno.addSignalListener("SIGTERM", quit);
+
+  const outcome = await monitor.done;
+  if (outcome.kind === "gave_up") {
+    if (screen) {
+      screen.close();
+      // The log lines went to the screen, which is gone: say the operator's next step here.
+      console.error(`monitor: ${outcome.message}`);
+    }
+    await monitor.stop();
+    await finish(3);
+  }
+}
+
+if (import.meta.main) await main();

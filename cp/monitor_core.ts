@@ -1,0 +1,345 @@
+/**
+ * The CP monitor's decisions as pure functions (docs/charging_loop.md §1–§2): how long to wait
+ * before the next login, what an `AUTH_FAIL`, a `LOGOUT` or a Registry error means for the next
+ * attempt, when a token is still good, and how health checks of the engine add up to `OK`/`KO`.
+ *
+ * `cp/monitor.ts` owns the sockets, timers and the Registry client; it asks these functions what
+ * to do and does it, so every policy here is tested without a socket or a clock.
+ *
+ * @module
+ */
+
+import type { AuthFail, EngineHealth, Logout } from "../shared/messages.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Backoff
+
+/** Capped exponential backoff: 0.5 s doubling, at most 10 s (docs/charging_loop.md §1.8). */
+export interface BackoffPolicy {
+  /** Delay ceiling of the first retry, ms. */
+  readonly initialMs: number;
+  /** Largest delay, ms. */
+  readonly maxMs: number;
+}
+
+/** The policy of docs/charging_loop.md §1.8. */
+export const BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
+
+/**
+ * How long to wait before retry number `attempt` (0 for the first retry). The ceiling doubles
+ * from `initialMs` up to `maxMs`; the delay is drawn between half the ceiling and the ceiling
+ * ("equal jitter"), so many CPs cut off by the same Central outage do not all return in the
+ * same instant, yet none retries in a tight loop. `random` is in [0, 1) (`Math.random()`).
+ */
+export function backoffDelayMs(attempt: number, random: number, policy = BACKOFF): number {
+  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt));
+  return Math.round(ceiling / 2 + (ceiling / 2) * Math.min(Math.max(random, 0), 1));
+}
+
+/** A login that stayed up this long counts as stable: the backoff starts over after it. */
+export const STABLE_CONNECTION_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// What to do next
+
+/** What the monitor does after a login attempt or a connection ended. */
+export type NextStep =
+  /** Try again after `delayMs`; get a new Registry token first when `refreshToken`. */
+  | {
+    readonly kind: "retry";
+    readonly delayMs: number;
+    readonly refreshToken: boolean;
+    readonly reason: string;
+  }
+  /** Stop for good: retrying cannot help. `message` tells the operator why and what to do. */
+  | { readonly kind: "give_up"; readonly message: string };
+
+/** Inputs every decision needs. */
+export interface DecisionContext {
+  /** The backoff attempt number (see {@link nextAttempt}). */
+  readonly attempt: number;
+  /** A number in [0, 1) for the jitter. */
+  readonly random: number;
+}
+
+/**
+ * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. A bad or expired
+ * token gets a new one: at once if the refused token was an older one, with backoff if it was
+ * just issued (then something else is wrong, e.g. Central trusts another Registry or the clocks
+ * disagree, and a tight loop would not fix it). Anything else retryable waits with backoff.
+ */
+export function afterAuthFail(
+  fail: Pick<AuthFail, "reason" | "detail" | "retryable">,
+  ctx: DecisionContext & { readonly tokenWasFresh: boolean },
+): NextStep {
+  const why = fail.detail ? `${fail.reason}: ${fail.detail}` : fail.reason;
+  if (!fail.retryable) {
+    return {
+      kind: "give_up",
+      message: `Central refused the login for good (${why}); not retrying. ` +
+        "An operator must reinstate or re-register this CP.",
+    };
+  }
+  const tokenProblem = fail.reason === "bad_token" || fail.reason === "expired_token";
+  const immediate = tokenProblem && !ctx.tokenWasFresh;
+  return {
+    kind: "retry",
+    delayMs: immediate ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
+    refreshToken: tokenProblem,
+    reason: `login refused (${why})`,
+  };
+}
+
+/** {@link NextStep} after a `LOGOUT`, plus whether the engine must drop the current key. */
+export type LogoutStep = NextStep & {
+  /** Send `KEY_REVOKED` for the current key version to the engine. */
+  readonly revokeKey: boolean;
+};
+
+/**
+ * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated key means
+ * "log in again now"; a revoked key is dropped at the engine and the monitor logs in again with
+ * a fresh token, as the CP must re-authenticate; `shutdown` and `replaced` wait with backoff.
+ */
+export function afterLogout(
+  logout: Pick<Logout, "reason" | "detail" | "retryable">,
+  ctx: DecisionContext,
+): LogoutStep {
+  const why = logout.detail ? `${logout.reason}: ${logout.detail}` : logout.reason;
+  const revokeKey = ["key_revoked", "revoked", "deregistered"].includes(logout.reason);
+  if (!logout.retryable) {
+    return {
+      kind: "give_up",
+      message: `Central logged this CP out for good (${why}); not retrying.`,
+      revokeKey: true,
+    };
+  }
+  switch (logout.reason) {
+    case "key_rotated":
+      return {
+        kind: "retry",
+        delayMs: 0,
+        refreshToken: false,
+        reason: `logged out (${why})`,
+        revokeKey,
+      };
+    case "key_revoked":
+      return {
+        kind: "retry",
+        delayMs: 0,
+        refreshToken: true,
+        reason: `logged out (${why})`,
+        revokeKey,
+      };
+    default:
+      return {
+        kind: "retry",
+        delayMs: backoffDelayMs(ctx.attempt, ctx.random),
+        refreshToken: false,
+        reason: `logged out (${why})`,
+        revokeKey,
+      };
+  }
+}
+
+/** After Central could not be reached, or the connection to it broke. */
+export function afterConnectionLost(detail: string, ctx: DecisionContext): NextStep {
+  return {
+    kind: "retry",
+    delayMs: backoffDelayMs(ctx.attempt, ctx.random),
+    refreshToken: false,
+    reason: detail,
+  };
+}
+
+/** The parts of a Registry failure a decision needs (`registry/client.ts` `RegistryError`). */
+export interface RegistryFailure {
+  /** HTTP status; 0 when the Registry could not be reached at all. */
+  readonly status: number;
+  /** The Registry's `error` code. */
+  readonly code: string;
+  /** The Registry's `detail`. */
+  readonly detail: string;
+  /** `Retry-After`, seconds (429). */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * After the Registry refused or failed a call. Unreachable (status 0, 5xx) and rate limited
+ * (429, honouring `Retry-After`) wait and retry: "Registry dies → new logins fail with a clear
+ * reason" and running CPs keep trying. A refusal (4xx) is final, with what to do about it.
+ */
+export function afterRegistryError(
+  failure: RegistryFailure,
+  ctx: DecisionContext & {
+    readonly call: "register" | "authenticate";
+    readonly credentialsFile: string;
+  },
+): NextStep {
+  const why = `${
+    failure.status === 0 ? "" : `${failure.status} `
+  }${failure.code}: ${failure.detail}`;
+  if (failure.status === 0 || failure.status >= 500) {
+    return {
+      kind: "retry",
+      delayMs: backoffDelayMs(ctx.attempt, ctx.random),
+      refreshToken: false,
+      reason: `Registry unavailable (${why})`,
+    };
+  }
+  if (failure.status === 429) {
+    const asked = (failure.retryAfterSeconds ?? 0) * 1000;
+    return {
+      kind: "retry",
+      delayMs: Math.max(asked, backoffDelayMs(ctx.attempt, ctx.random)),
+      refreshToken: false,
+      reason: `Registry rate limit (${why})`,
+    };
+  }
+  const advice = ctx.call === "register"
+    ? failure.status === 409
+      ? `this CP id is already registered, but its credentials are not in ${ctx.credentialsFile}: ` +
+        "restore that file, or deregister the CP and start again"
+      : failure.status === 401 || failure.status === 403
+      ? "the Registry refused the admin key: check REGISTRY_ADMIN_KEY / --registry-admin-key"
+      : "check --location, --price and --power"
+    : failure.status === 403
+    ? "this CP is deregistered: register it again (delete the credentials file and restart with the admin key)"
+    : failure.status === 401
+    ? `the Registry does not accept the credentials in ${ctx.credentialsFile}: ` +
+      "was the CP re-registered or the Registry reset? Delete the file to register again"
+    : "the request was refused";
+  return { kind: "give_up", message: `Registry ${ctx.call} failed (${why}): ${advice}` };
+}
+
+/**
+ * How one login attempt (and the connection it opened, if any) ended, as the edge saw it.
+ * `connectedMs` is how long the CP was logged in, when it got that far.
+ */
+export type LoginEnding =
+  /** The Registry refused or failed `register` or `authenticate`. */
+  | {
+    readonly kind: "registry_error";
+    readonly call: "register" | "authenticate";
+    readonly failure: RegistryFailure;
+    readonly credentialsFile: string;
+  }
+  /** Something only an operator can fix (no admin key, unreadable credentials file). */
+  | { readonly kind: "fatal"; readonly message: string }
+  /** Central could not be reached or the opening failed. */
+  | { readonly kind: "unreachable"; readonly detail: string }
+  /** Central answered `AUTH_FAIL`. */
+  | {
+    readonly kind: "auth_fail";
+    readonly fail: Pick<AuthFail, "reason" | "detail" | "retryable">;
+    readonly tokenWasFresh: boolean;
+  }
+  /** Central sent `LOGOUT` and closed. */
+  | {
+    readonly kind: "logout";
+    readonly logout: Pick<Logout, "reason" | "detail" | "retryable">;
+    readonly connectedMs?: number;
+  }
+  /** The connection broke, ended, or Central did not answer in time. */
+  | { readonly kind: "lost"; readonly detail: string; readonly connectedMs?: number };
+
+/** What {@link decide} returns. */
+export interface Decision {
+  /** Retry (when, with a new token or not) or give up. */
+  readonly step: NextStep;
+  /** Tell the engine to forget the current key (`KEY_REVOKED`). */
+  readonly revokeKey: boolean;
+  /** The attempt number to pass to the next {@link decide}. */
+  readonly attempt: number;
+}
+
+/**
+ * The whole retry policy in one place: given how an attempt ended and the consecutive attempt
+ * count, what to do next and the next count. A connection that stayed logged in for
+ * {@link STABLE_CONNECTION_MS} starts the count over; anything shorter keeps it growing, so a
+ * Central that accepts logins and drops them at once is not hammered every half second.
+ */
+export function decide(ending: LoginEnding, attempt: number, random: number): Decision {
+  const connectedMs = "connectedMs" in ending ? ending.connectedMs : undefined;
+  const stable = connectedMs !== undefined && connectedMs >= STABLE_CONNECTION_MS;
+  const ctx = { attempt: stable ? 0 : attempt, random };
+  const next = (step: NextStep, revokeKey = false): Decision => ({
+    step,
+    revokeKey,
+    attempt: ctx.attempt + 1,
+  });
+  switch (ending.kind) {
+    case "registry_error":
+      return next(afterRegistryError(ending.failure, { ...ctx, ...ending }));
+    case "fatal":
+      return next({ kind: "give_up", message: ending.message });
+    case "unreachable":
+    case "lost":
+      return next(afterConnectionLost(ending.detail, ctx));
+    case "auth_fail":
+      return next(afterAuthFail(ending.fail, { ...ctx, tokenWasFresh: ending.tokenWasFresh }));
+    case "logout": {
+      const { revokeKey, ...step } = afterLogout(ending.logout, ctx);
+      return next(step, revokeKey);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+/** A token within this long of its expiry is not sent: it could expire on the way. */
+export const TOKEN_MARGIN_MS = 30_000;
+
+/** Whether a token that expires at `expiresAt` (ms) may still be used for a login at `now`. */
+export function tokenUsable(expiresAt: number, now: number, marginMs = TOKEN_MARGIN_MS): boolean {
+  return Number.isFinite(expiresAt) && expiresAt - marginMs > now;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine health
+
+/** How long a `HEALTH_CHECK` may go unanswered before the engine counts as KO. */
+export const HEALTH_TIMEOUT_MS = 1500;
+
+/** What the monitor knows about its engine link. Never mutated. */
+export interface EngineProbe {
+  /** Whether the framed connection to the engine is open. */
+  readonly connected: boolean;
+  /** When the oldest unanswered `HEALTH_CHECK` was sent; absent when none is outstanding. */
+  readonly pendingSince?: number;
+  /** The engine's last answer. */
+  readonly lastAnswer?: EngineHealth;
+}
+
+/** Not connected: the state at start and after a lost connection. */
+export const DISCONNECTED_PROBE: EngineProbe = { connected: false };
+
+/** The link to the engine opened: no answer yet. */
+export function probeConnected(): EngineProbe {
+  return { connected: true };
+}
+
+/** A `HEALTH_CHECK` went out at `now`; the oldest unanswered one is what times out. */
+export function probeSent(probe: EngineProbe, now: number): EngineProbe {
+  return probe.pendingSince === undefined ? { ...probe, pendingSince: now } : probe;
+}
+
+/** The engine answered `HEALTH{engine}`. */
+export function probeAnswered(probe: EngineProbe, engine: EngineHealth): EngineProbe {
+  return { connected: probe.connected, lastAnswer: engine };
+}
+
+/**
+ * The engine's health at `now`: `KO` when not connected, when a check has gone unanswered for
+ * longer than `timeoutMs`, before its first answer, or when it answered `KO`.
+ */
+export function engineHealth(
+  probe: EngineProbe,
+  now: number,
+  timeoutMs = HEALTH_TIMEOUT_MS,
+): EngineHealth {
+  if (!probe.connected) return "KO";
+  if (probe.pendingSince !== undefined && now - probe.pendingSince > timeoutMs) return "KO";
+  return probe.lastAnswer ?? "KO";
+}

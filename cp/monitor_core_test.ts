@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import {
+  afterAuthFail,
+  afterConnectionLost,
+  afterLogout,
+  afterRegistryError,
+  BACKOFF,
+  backoffDelayMs,
+  decide,
+  DISCONNECTED_PROBE,
+  engineHealth,
+  HEALTH_TIMEOUT_MS,
+  type NextStep,
+  probeAnswered,
+  probeConnected,
+  probeSent,
+  STABLE_CONNECTION_MS,
+  tokenUsable,
+} from "./monitor_core.ts";
+import type { AuthFail, Logout } from "../shared/messages.ts";
+
+const ctx = { attempt: 0, random: 0.5 };
+const retry = (s: NextStep) => {
+  assert.equal(s.kind, "retry", s.kind === "give_up" ? s.message : "");
+  return s as Extract<NextStep, { kind: "retry" }>;
+};
+const giveUp = (s: NextStep) => {
+  assert.equal(s.kind, "give_up");
+  return s as Extract<NextStep, { kind: "give_up" }>;
+};
+
+Deno.test("backoff doubles from 0.5 s and is capped at 10 s, with jitter in the upper half", () => {
+  const ceilings = [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000];
+  ceilings.forEach((ceiling, attempt) => {
+    assert.equal(backoffDelayMs(attempt, 0), ceiling / 2, `attempt ${attempt} lowest`);
+    assert.equal(backoffDelayMs(attempt, 0.999999), ceiling, `attempt ${attempt} highest`);
+  });
+  for (const attempt of [20, 1000, Number.MAX_SAFE_INTEGER]) {
+    const d = backoffDelayMs(attempt, Math.random());
+    assert.ok(d >= BACKOFF.maxMs / 2 && d <= BACKOFF.maxMs, `attempt ${attempt}: ${d}`);
+  }
+  assert.equal(backoffDelayMs(-3, 0), 250, "a negative attempt counts as the first");
+  assert.equal(backoffDelayMs(0, 7), 500, "random is clamped to [0, 1]");
+});
+
+Deno.test("decide: the attempt count grows per failure and starts over after a stable login", () => {
+  let attempt = 0;
+  const delays: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const d = decide({ kind: "unreachable", detail: "refused" }, attempt, 0.999999);
+    delays.push((d.step as Extract<NextStep, { kind: "retry" }>).delayMs);
+    attempt = d.attempt;
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+
+  const short = decide({ kind: "lost", detail: "x", connectedMs: STABLE_CONNECTION_MS - 1 }, 5, 0);
+  assert.deepEqual([retry(short.step).delayMs, short.attempt], [5000, 6]);
+  const stable = decide({ kind: "lost", detail: "x", connectedMs: STABLE_CONNECTION_MS }, 5, 0);
+  assert.deepEqual([retry(stable.step).delayMs, stable.attempt], [250, 1]);
+});
+
+Deno.test("decide: each ending goes to its rule", () => {
+  const file = "data/cp/CP1.credentials";
+  const fatal = decide({ kind: "fatal", message: "no admin key" }, 0, 0);
+  assert.equal(giveUp(fatal.step).message, "no admin key");
+  const registry = decide(
+    {
+      kind: "registry_error",
+      call: "authenticate",
+      failure: { status: 401, code: "invalid_credentials", detail: "" },
+      credentialsFile: file,
+    },
+    0,
+    0,
+  );
+  assert.match(giveUp(registry.step).message, /CP1\.credentials/);
+  const auth = decide(
+    {
+      kind: "auth_fail",
+      fail: { reason: "expired_token", retryable: true },
+      tokenWasFresh: false,
+    },
+    3,
+    0,
+  );
+  assert.deepEqual([retry(auth.step).delayMs, retry(auth.step).refreshToken], [0, true]);
+  const logout = decide(
+    {
+      kind: "logout",
+      logout: { reason: "key_revoked", retryable: true },
+      connectedMs: 60_000,
+    },
+    3,
+    0,
+  );
+  assert.deepEqual([logout.revokeKey, logout.attempt], [true, 1]);
+  assert.equal(decide({ kind: "unreachable", detail: "x" }, 0, 0).revokeKey, false);
+});
+
+Deno.test("AUTH_FAIL retryable:false gives up with a clear message", () => {
+  for (const reason of ["revoked", "deregistered", "unknown_cp", "cp_mismatch"] as const) {
+    const s = giveUp(afterAuthFail({ reason, retryable: false }, { ...ctx, tokenWasFresh: true }));
+    assert.match(s.message, new RegExp(reason));
+    assert.match(s.message, /not retrying/);
+  }
+});
+
+Deno.test("AUTH_FAIL bad/expired token: new token now, or with backoff if it was fresh", () => {
+  for (const reason of ["bad_token", "expired_token"] as const) {
+    const old = retry(afterAuthFail({ reason, retryable: true }, { ...ctx, tokenWasFresh: false }));
+    assert.deepEqual([old.delayMs, old.refreshToken], [0, true]);
+    const fresh = retry(
+      afterAuthFail({ reason, retryable: true }, { attempt: 3, random: 0, tokenWasFresh: true }),
+    );
+    assert.deepEqual([fresh.delayMs, fresh.refreshToken], [2000, true]);
+  }
+});
+
+Deno.test("AUTH_FAIL for other retryable reasons waits with backoff and keeps the token", () => {
+  const reasons: AuthFail["reason"][] = ["registry_unavailable", "internal_error", "bad_request"];
+  for (const reason of reasons) {
+    const s = retry(
+      afterAuthFail({ reason, retryable: true, detail: "later" }, {
+        attempt: 2,
+        random: 0,
+        tokenWasFresh: false,
+      }),
+    );
+    assert.deepEqual([s.delayMs, s.refreshToken], [1000, false]);
+    assert.match(s.reason, new RegExp(`${reason}: later`));
+  }
+});
+
+Deno.test("LOGOUT: final when not retryable; rotation and revocation log in again at once", () => {
+  const final = afterLogout({ reason: "revoked", retryable: false }, ctx);
+  assert.equal(final.kind, "give_up");
+  assert.equal(final.revokeKey, true);
+
+  const rotated = afterLogout({ reason: "key_rotated", retryable: true }, ctx);
+  assert.deepEqual(
+    [rotated.kind, rotated.kind === "retry" && rotated.delayMs, rotated.revokeKey],
+    ["retry", 0, false],
+  );
+  const revoked = afterLogout({ reason: "key_revoked", retryable: true }, ctx);
+  assert.ok(revoked.kind === "retry");
+  assert.deepEqual([revoked.delayMs, revoked.refreshToken, revoked.revokeKey], [0, true, true]);
+
+  const waits: Logout["reason"][] = ["shutdown", "replaced"];
+  for (const reason of waits) {
+    const s = afterLogout({ reason, retryable: true }, { attempt: 1, random: 0 });
+    assert.ok(s.kind === "retry");
+    assert.deepEqual([s.delayMs, s.revokeKey], [500, false]);
+  }
+});
+
+Deno.test("a lost or refused Central connection retries with backoff", () => {
+  const s = retry(afterConnectionLost("connection refused", { attempt: 10, random: 0.999999 }));
+  assert.equal(s.delayMs, BACKOFF.maxMs);
+  assert.equal(s.reason, "connection refused");
+});
+
+Deno.test("Registry unreachable or failing: retry with backoff; 429 honours Retry-After", () => {
+  const base = {
+    ...ctx,
+    call: "authenticate" as const,
+    credentialsFile: "data/cp/CP1.credentials",
+  };
+  for (const status of [0, 500, 503]) {
+    const s = retry(
+      afterRegistryError({ status, code: "registry_unavailable", detail: "down" }, base),
+    );
+    assert.match(s.reason, /Registry unavailable/);
+  }
+  const limited = retry(
+    afterRegistryError(
+      { status: 429, code: "rate_limited", detail: "", retryAfterSeconds: 30 },
+      base,
+    ),
+  );
+  assert.equal(limited.delayMs, 30_000);
+});
+
+Deno.test("Registry refusals are final and say what to do", () => {
+  const auth = {
+    ...ctx,
+    call: "authenticate" as const,
+    credentialsFile: "data/cp/CP1.credentials",
+  };
+  assert.match(
+    giveUp(afterRegistryError({ status: 401, code: "invalid_credentials", detail: "" }, auth))
+      .message,
+    /data\/cp\/CP1\.credentials/,
+  );
+  assert.match(
+    giveUp(afterRegistryError({ status: 403, code: "cp_deregistered", detail: "" }, auth)).message,
+    /deregistered/,
+  );
+  const reg = { ...auth, call: "register" as const };
+  assert.match(
+    giveUp(afterRegistryError({ status: 409, code: "already_registered", detail: "" }, reg))
+      .message,
+    /already registered.*credentials/,
+  );
+  assert.match(
+    giveUp(afterRegistryError({ status: 401, code: "unauthorized", detail: "" }, reg)).message,
+    /REGISTRY_ADMIN_KEY/,
+  );
+  assert.match(
+    giveUp(afterRegistryError({ status: 400, code: "validation_failed", detail: "location" }, reg))
+      .message,
+    /location/,
+  );
+});
+
+Deno.test("a token is used only until shortly before it expires", () => {
+  assert.ok(tokenUsable(100_000, 0));
+  assert.ok(!tokenUsable(100_000, 70_000), "within the 30 s margin");
+  assert.ok(!tokenUsable(NaN, 0), "an unreadable expiry is not trusted");
+});
+
+Deno.test("engine health: KO when disconnected, silent or never answered; else its answer", () => {
+  const t = 1_000_000;
+  assert.equal(engineHealth(DISCONNECTED_PROBE, t), "KO");
+  const open = probeConnected();
+  assert.equal(engineHealth(open, t), "KO", "no answer yet");
+  const ok = probeAnswered(probeSent(open, t), "OK");
+  assert.equal(engineHealth(ok, t), "OK");
+  assert.equal(engineHealth(probeAnswered(ok, "KO"), t), "KO", "fault toggle on");
+
+  const waiting = probeSent(ok, t);
+  assert.equal(engineHealth(waiting, t + HEALTH_TIMEOUT_MS), "OK", "still within 1.5 s");
+  assert.equal(engineHealth(waiting, t + HEALTH_TIMEOUT_MS + 1), "KO", "unanswered for 1.5 s");
+  const second = probeSent(waiting, t + 1000);
+  assert.equal(second.pendingSince, t, "the oldest unanswered check counts");
+  assert.equal(engineHealth(probeAnswered(second, "OK"), t + 5000), "OK", "answered again");
+});

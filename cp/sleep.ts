@@ -1,0 +1,33 @@
+/**
+ * Waits that a stopping process can cut short, so no timer or socket outlives `stop()`.
+ *
+ * @module
+ */
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Runs `action` when `signal` aborts, or at once if it already has (an `abort` listener added
+ * too late never fires: a connection opened during the stop would stay open). Returns the
+ * function that cancels it.
+ */
+export function whenAborted(signal: AbortSignal, action: () => void): () => void {
+  if (signal.aborted) {
+    action();
+    return () => {};
+  }
+  signal.addEventListener("abort", action, { once: true });
+  return () => signal.removeEventListener("abort", action);
+}

@@ -1,0 +1,154 @@
+/**
+ * `deno task cp` as a real process tree: the engine and the monitor start as two children from
+ * one set of flags, register the CP at a real Registry, find each other on the engine port, and
+ * fail independently. Central is absent: the monitor just keeps retrying it.
+ * Run with `deno task test tests/cp_main_test.ts` (it starts Kafka).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTestRegistry } from "../cp/test_support.ts";
+import { createRegistryClient } from "../registry/client.ts";
+import { testBrokers } from "./kafka_env.ts";
+
+async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Whether a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT"); // harmless to a running process; throws if there is none
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A closed local port for Central: nothing listens there. */
+function unusedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+Deno.test({
+  name: "deno task cp: two children from one set of flags, failing independently, stopped together",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const registry = await startTestRegistry();
+    const lines: string[] = [];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(import.meta.dirname!, "..", "cp", "main.ts"),
+        "--cp-id",
+        "CP-MAIN-1",
+        "--headless",
+        "--broker",
+        testBrokers().join(","),
+        "--central",
+        `127.0.0.1:${unusedPort()}`,
+        "--registry-url",
+        registry.url,
+        "--ca",
+        registry.caFile,
+        "--location",
+        "Main street 1",
+        "--price",
+        "0.42",
+        "--power",
+        "7.4",
+        "--credentials-dir",
+        join(registry.dir, "data", "cp"),
+      ],
+      env: { REGISTRY_ADMIN_KEY: registry.registry.adminKey.key },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      let pending = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (pending + chunk).split("\n");
+        pending = parts.pop()!;
+        lines.push(...parts);
+      }
+    };
+    const output = Promise.all([collect(child.stdout), collect(child.stderr)]);
+    const pidOf = (name: string) => {
+      const line = lines.find((l) => l.startsWith(`[cp] ${name} started (pid `));
+      return line === undefined ? undefined : Number(line.match(/pid (\d+)/)![1]);
+    };
+    /** The `message` of each JSON log line of one child. */
+    const messages = (name: string) =>
+      lines.filter((l) => l.startsWith(`[${name}] {`)).map((l) =>
+        JSON.parse(l.slice(name.length + 3)).message as string
+      );
+    let status: Deno.CommandStatus | undefined;
+    try {
+      await waitFor(() => pidOf("engine") !== undefined && pidOf("monitor") !== undefined, "pids");
+      const [enginePid, monitorPid] = [pidOf("engine")!, pidOf("monitor")!];
+
+      await waitFor(
+        () => messages("monitor").includes("engine OK"),
+        "the monitor to see its engine",
+      );
+      await waitFor(
+        () => messages("engine").includes("connected to Kafka"),
+        "the engine on Kafka (with only the permissions cp/main.ts gives it)",
+      );
+      await waitFor(
+        () => messages("monitor").some((m) => m.startsWith("registered at the Registry")),
+        "registration",
+      );
+      const client = await createRegistryClient({ url: registry.url, caFile: registry.caFile });
+      try {
+        const cp = await client.getCp("CP-MAIN-1");
+        assert.deepEqual([cp.location, cp.price_eur_kwh, cp.power_kw], [
+          "Main street 1",
+          0.42,
+          7.4,
+        ]);
+      } finally {
+        client.close();
+      }
+      await waitFor(
+        () => messages("monitor").some((m) => /Central unreachable/.test(m)),
+        "the monitor retrying Central",
+      );
+
+      // A failure test kills the engine: the monitor reports KO and lives on.
+      Deno.kill(enginePid, "SIGKILL");
+      await waitFor(() => messages("monitor").includes("engine KO"), "KO", 3000);
+      await waitFor(() => lines.some((l) => l.startsWith("[cp] engine exited")), "exit report");
+      assert.ok(alive(monitorPid), "the monitor keeps running");
+      const retries = messages("monitor").length;
+      await waitFor(() => messages("monitor").length > retries, "the monitor still working");
+
+      child.kill("SIGTERM");
+      status = await child.status;
+      assert.equal(status.code, 0);
+      await waitFor(() => !alive(monitorPid), "the monitor to stop with it", 10_000);
+      assert.ok(lines.some((l) => l.startsWith("[cp] monitor exited")));
+    } finally {
+      if (status === undefined) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await child.status;
+      }
+      await output;
+      await registry.close();
+    }
+    // Never a secret in the output: not the admin key, not the credentials.
+    const text = lines.join("\n");
+    assert.ok(!text.includes(registry.registry.adminKey.key), "admin key leaked");
+  },
+});

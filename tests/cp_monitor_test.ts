@@ -1,0 +1,364 @@
+/**
+ * The CP monitor against a real Registry over HTTPS (fresh development CA), a stand-in Central
+ * speaking the framed login protocol with real key agreement, and a stand-in engine. The real
+ * Central's own tests and the end-to-end tests come with Central; these pin the monitor's side.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type MonitorHandle, type MonitorOptions, startMonitor } from "../cp/monitor.ts";
+import { startTestRegistry } from "../cp/test_support.ts";
+import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
+import {
+  deriveCpKey,
+  exportCpKey,
+  exportEcdhPublicKey,
+  generateEcdhKeyPair,
+  importEcdhPublicKey,
+  newSalt,
+} from "../shared/cp_key.ts";
+import { FramedConn } from "../shared/framed_conn.ts";
+import {
+  type Auth,
+  type AuthFail,
+  build,
+  centralToMonitorSchema,
+  type EngineHealth,
+  engineToMonitorSchema,
+  type Logout,
+  type MonitorToCentral,
+  monitorToCentralSchema,
+  type MonitorToEngine,
+  monitorToEngineSchema,
+  parseMessage,
+} from "../shared/messages.ts";
+
+async function waitFor(done: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A server that admits framed clients and hands each to `serve`. */
+function framedServer(
+  schema: typeof monitorToCentralSchema | typeof monitorToEngineSchema,
+  serve: (conn: FramedConn) => Promise<void>,
+  port = 0,
+): { port: number; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  (async () => {
+    for await (const tcp of listener) {
+      FramedConn.server(tcp, {
+        validate: (v) => {
+          const r = parseMessage(schema, v);
+          return r.ok ? undefined : r.reason;
+        },
+      }).then(serve, () => {});
+    }
+  })().catch(() => {});
+  let open = true;
+  return {
+    port: listener.addr.port,
+    close: () => {
+      if (open) listener.close();
+      open = false;
+    },
+  };
+}
+
+/** What the stand-in Central does with an `AUTH`. */
+type AuthPolicy = (auth: Auth, n: number) => "ok" | Omit<AuthFail, "v" | "type">;
+
+/** A stand-in Central: answers logins per `policy`, derives the key, records every frame. */
+class FakeCentral {
+  readonly frames: MonitorToCentral[] = [];
+  readonly keys = new Map<number, string>(); // key version → base64 of the derived key
+  readonly conns: FramedConn[] = [];
+  logins = 0;
+  policy: AuthPolicy = () => "ok";
+  readonly #server;
+
+  constructor() {
+    this.#server = framedServer(monitorToCentralSchema, (conn) => this.#serve(conn));
+  }
+
+  get port(): number {
+    return this.#server.port;
+  }
+
+  of<T extends MonitorToCentral["type"]>(type: T): Extract<MonitorToCentral, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<MonitorToCentral, { type: T }> => f.type === type);
+  }
+
+  async #serve(conn: FramedConn): Promise<void> {
+    this.conns.push(conn);
+    try {
+      for await (const value of conn) {
+        const frame = value as MonitorToCentral;
+        this.frames.push(frame);
+        if (frame.type !== "AUTH") continue;
+        const verdict = this.policy(frame, ++this.logins);
+        if (verdict !== "ok") {
+          await conn.send(build(centralToMonitorSchema, "AUTH_FAIL", verdict));
+          await conn.close();
+          return;
+        }
+        const keyVersion = this.logins;
+        const ecdh = await generateEcdhKeyPair();
+        const salt = newSalt();
+        const key = await deriveCpKey({
+          privateKey: ecdh.privateKey,
+          peerPublicKey: await importEcdhPublicKey(frame.ecdhPublicKey),
+          salt,
+          cpId: frame.cpId,
+          keyVersion,
+          extractable: true,
+        });
+        this.keys.set(keyVersion, await exportCpKey(key));
+        await conn.send(build(centralToMonitorSchema, "AUTH_OK", {
+          keyVersion,
+          salt,
+          ecdhPublicKey: await exportEcdhPublicKey(ecdh.publicKey),
+          cp: { id: frame.cpId, location: "Test bench", priceEurKwh: 0.3, powerKw: 11 },
+        }));
+      }
+    } catch { /* the monitor went away */ }
+  }
+
+  /** Sends `LOGOUT` on the newest connection and closes it, as Central does. */
+  async logout(fields: Omit<Logout, "v" | "type">): Promise<void> {
+    const conn = this.conns.at(-1)!;
+    await conn.send(build(centralToMonitorSchema, "LOGOUT", fields));
+    await conn.close();
+  }
+
+  close(): void {
+    this.#server.close();
+    for (const c of this.conns) c.close();
+  }
+}
+
+/** A stand-in engine: answers health checks with `health`, records keys. */
+class FakeEngine {
+  health: EngineHealth = "OK";
+  readonly frames: MonitorToEngine[] = [];
+  readonly #server;
+  readonly #conns: FramedConn[] = [];
+
+  /** Listens on `port` (0: any free one; a given one: an engine process restarted). */
+  constructor(port = 0) {
+    this.#server = framedServer(monitorToEngineSchema, async (conn) => {
+      this.#conns.push(conn);
+      try {
+        for await (const value of conn) {
+          const frame = value as MonitorToEngine;
+          this.frames.push(frame);
+          if (frame.type === "HEALTH_CHECK") {
+            await conn.send(build(engineToMonitorSchema, "HEALTH", { engine: this.health }));
+          }
+        }
+      } catch { /* closed */ }
+    }, port);
+  }
+
+  get port(): number {
+    return this.#server.port;
+  }
+
+  keys(): Extract<MonitorToEngine, { type: "KEY" }>[] {
+    return this.frames.filter((f) => f.type === "KEY") as Extract<
+      MonitorToEngine,
+      { type: "KEY" }
+    >[];
+  }
+
+  /** Drops every connection and stops listening: the engine process died. */
+  kill(): void {
+    this.#server.close();
+    for (const c of this.#conns) c.close();
+  }
+}
+
+interface Setup {
+  dir: string;
+  client: RegistryClient;
+  central: FakeCentral;
+  engine: FakeEngine;
+  options: MonitorOptions;
+}
+
+async function withSetup(test: (s: Setup) => Promise<void>): Promise<void> {
+  const registry = await startTestRegistry();
+  const client = await createRegistryClient({ url: registry.url, caFile: registry.caFile });
+  const central = new FakeCentral();
+  const engine = new FakeEngine();
+  const options: MonitorOptions = {
+    cpId: "CP-MON-1",
+    engine: { host: "127.0.0.1", port: engine.port },
+    central: { host: "127.0.0.1", port: central.port },
+    registryUrl: registry.url,
+    caFile: registry.caFile,
+    registryAdminKey: registry.registry.adminKey.key,
+    location: "Test bench",
+    priceEurKwh: 0.3,
+    powerKw: 11,
+    credentialsDir: join(registry.dir, "data", "cp"),
+    random: () => 0, // shortest backoff: 250 ms first
+  };
+  try {
+    await test({ dir: registry.dir, client, central, engine, options });
+  } finally {
+    central.close();
+    engine.kill();
+    client.close();
+    await registry.close();
+  }
+}
+
+async function withMonitor(
+  options: MonitorOptions,
+  test: (m: MonitorHandle) => Promise<void>,
+): Promise<void> {
+  const monitor = await startMonitor(options);
+  try {
+    await test(monitor);
+  } finally {
+    await monitor.stop();
+  }
+}
+
+Deno.test("monitor: registers once, logs in, hands Central's key to the engine, reports health", async () => {
+  await withSetup(async ({ options, central, engine, client, dir }) => {
+    await withMonitor(options, async (monitor) => {
+      await waitFor(() => monitor.view().central.state === "logged_in", "login");
+      const credentials = join(dir, "data", "cp", "CP-MON-1.credentials");
+      assert.equal((await Deno.stat(credentials)).mode! & 0o777, 0o600);
+      assert.equal((await client.getCp("CP-MON-1")).location, "Test bench");
+
+      const auth = central.of("AUTH")[0];
+      assert.equal(auth.cpId, "CP-MON-1");
+      assert.equal((await client.verifyToken(auth.token)).cpId, "CP-MON-1", "a Registry token");
+
+      await waitFor(() => engine.keys().length === 1, "KEY at the engine");
+      const key = engine.keys()[0];
+      assert.deepEqual([key.cpId, key.keyVersion], ["CP-MON-1", 1]);
+      assert.equal(key.key, central.keys.get(1), "both sides derived the same key");
+      assert.equal(monitor.view().keyVersion, 1);
+      assert.deepEqual(monitor.view().cp, {
+        id: "CP-MON-1",
+        location: "Test bench",
+        priceEurKwh: 0.3,
+        powerKw: 11,
+      });
+
+      await waitFor(() => central.of("HEARTBEAT").length >= 2, "heartbeats");
+      const seqs = central.of("HEARTBEAT").map((h) => h.seq);
+      assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `increasing: ${seqs}`);
+      await waitFor(() => central.of("HEALTH").at(-1)?.engine === "OK", "HEALTH OK");
+
+      engine.health = "KO"; // the engine's fault toggle
+      await waitFor(() => central.of("HEALTH").at(-1)?.engine === "KO", "HEALTH KO", 2500);
+      engine.health = "OK";
+      await waitFor(() => central.of("HEALTH").at(-1)?.engine === "OK", "HEALTH OK again", 2500);
+
+      const killedAt = Date.now();
+      engine.kill();
+      await waitFor(() => central.of("HEALTH").at(-1)?.engine === "KO", "KO after a kill", 2000);
+      assert.ok(Date.now() - killedAt < 2000);
+      assert.equal(monitor.view().engine.connected, false);
+    });
+
+    // A second start reuses the credentials: without the admin key it could not register.
+    await withMonitor({ ...options, registryAdminKey: undefined }, async (monitor) => {
+      await waitFor(() => monitor.view().central.state === "logged_in", "second login");
+      assert.equal(monitor.view().keyVersion, 2);
+    });
+  });
+});
+
+Deno.test("monitor: reconnects with backoff and a new key after Central drops; a restarted engine gets the key", async () => {
+  await withSetup(async ({ options, central, engine }) => {
+    await withMonitor(options, async (monitor) => {
+      await waitFor(() => engine.keys().length === 1, "first key");
+      central.conns.at(-1)!.close(); // Central crashed or the network broke
+      await waitFor(() => monitor.view().central.state === "waiting", "backoff");
+      assert.match(monitor.view().central.detail ?? "", /Central/);
+      await waitFor(() => monitor.view().keyVersion === 2, "second login");
+      await waitFor(() => engine.keys().length === 2, "second key");
+      assert.equal(engine.keys()[1].key, central.keys.get(2));
+      assert.equal(central.of("AUTH").length, 2);
+      assert.notEqual(central.of("AUTH")[0].ecdhPublicKey, central.of("AUTH")[1].ecdhPublicKey);
+
+      // The engine restarts on the same port: the monitor hands it the current key again.
+      const before = engine.keys().length;
+      engine.kill();
+      await waitFor(() => !monitor.view().engine.connected, "engine gone");
+      const restarted = new FakeEngine(options.engine.port);
+      try {
+        await waitFor(() => restarted.keys().length === 1, "key after the engine restart");
+        assert.equal(restarted.keys()[0].keyVersion, 2);
+        assert.equal(engine.keys().length, before);
+      } finally {
+        restarted.kill();
+      }
+    });
+  });
+});
+
+Deno.test("monitor: an expired token is replaced at once; retryable:false stops for good", async () => {
+  await withSetup(async ({ options, central, engine }) => {
+    central.policy = (_auth, n) =>
+      n === 1
+        ? { reason: "expired_token", retryable: true }
+        : n === 2
+        ? "ok"
+        : { reason: "revoked", detail: "by an operator", retryable: false };
+    await withMonitor(options, async (monitor) => {
+      await waitFor(() => monitor.view().keyVersion === 2, "login after a new token");
+      const [first, second] = central.of("AUTH");
+      assert.notEqual(first.token, second.token, "a fresh token for the retry");
+
+      await central.logout({ reason: "shutdown", retryable: true });
+      const outcome = await monitor.done;
+      assert.equal(outcome.kind, "gave_up");
+      assert.match(outcome.kind === "gave_up" ? outcome.message : "", /revoked: by an operator/);
+      assert.equal(monitor.view().central.state, "gave_up");
+      assert.equal(central.of("AUTH").length, 3, "no retry after retryable:false");
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(central.of("AUTH").length, 3, "still none later");
+      assert.ok(engine.frames.length > 0);
+    });
+  });
+});
+
+Deno.test("monitor: LOGOUT key_revoked drops the key at the engine and logs in again", async () => {
+  await withSetup(async ({ options, central, engine }) => {
+    await withMonitor(options, async (monitor) => {
+      await waitFor(() => engine.keys().length === 1, "first key");
+      await central.logout({ reason: "key_revoked", retryable: true });
+      await waitFor(() => engine.frames.some((f) => f.type === "KEY_REVOKED"), "KEY_REVOKED");
+      const revoked = engine.frames.find((f) => f.type === "KEY_REVOKED");
+      assert.deepEqual(revoked?.type === "KEY_REVOKED" && revoked.keyVersion, 1);
+      await waitFor(() => engine.keys().length === 2, "a new key");
+      assert.equal(monitor.view().keyVersion, 2);
+      const [first, second] = central.of("AUTH");
+      assert.notEqual(first.token, second.token, "re-authenticated at the Registry");
+    });
+  });
+});
+
+Deno.test("monitor: Registry down at first start retries; without an admin key it says how to fix it", async () => {
+  await withSetup(async ({ options }) => {
+    const down = { ...options, registryUrl: "https://localhost:1" }; // nothing listens there
+    await withMonitor(down, async (monitor) => {
+      await waitFor(() => monitor.view().central.state === "waiting", "a wait");
+      assert.match(monitor.view().central.detail ?? "", /Registry unavailable/);
+    });
+    await withMonitor({ ...down, registryAdminKey: undefined }, async (monitor) => {
+      const outcome = await monitor.done;
+      assert.equal(outcome.kind, "gave_up");
+      assert.match(outcome.kind === "gave_up" ? outcome.message : "", /REGISTRY_ADMIN_KEY/);
+    });
+  });
+});
