@@ -1,0 +1,58 @@
+/**
+ * The driver's command line (DESIGN §2, the original brief's order): `<broker> <driver-id>
+ * [<file>]`, or the same as flags with environment fallbacks.
+ *
+ * @module
+ */
+
+import { brokerList, defineConfig, duration, flag, oneOf, option, text } from "../shared/config.ts";
+import { isValidCpId } from "../shared/encoding.ts";
+import { LOG_LEVELS } from "../shared/log.ts";
+import { DEFAULT_PAUSE_MS } from "./core.ts";
+
+/** A driver id: the same rule as a CP id, 3–64 of `[A-Za-z0-9_-]`. */
+function driverId(raw: string): string {
+  if (!isValidCpId(raw)) throw new Error("a driver id of 3–64 characters of A–Z, a–z, 0–9, _ or -");
+  return raw;
+}
+
+/** `driver/main.ts` (`deno task driver`). */
+export const driverConfig = defineConfig({
+  name: "driver",
+  summary: "An EV driver: asks Central for charges over Kafka and shows live figures and " +
+    "tickets. Interactive on a terminal; with a file, charges at each CP id in it in turn.",
+  options: {
+    brokers: option(brokerList, {
+      flag: "broker",
+      env: "KAFKA_BROKERS",
+      position: 0,
+      default: ["127.0.0.1:9092"],
+      help: "Kafka broker(s), host:port[,host:port…]",
+    }),
+    driverId: option(driverId, {
+      flag: "driver-id",
+      env: "DRIVER_ID",
+      position: 1,
+      help: "this driver's id (its Kafka key and consumer group)",
+    }),
+    file: option(text, {
+      flag: "file",
+      position: 2,
+      optional: true,
+      help: "file of CP ids, one per line (# comments); runs them in turn, then exits",
+    }),
+    loop: flag({ flag: "loop", help: "with --file: start again after the last CP, forever" }),
+    pauseMs: option(duration, {
+      flag: "pause",
+      env: "DRIVER_PAUSE",
+      default: DEFAULT_PAUSE_MS,
+      help: "with --file: wait after each ticket or denial (ms, or 4s, 1m)",
+    }),
+    logLevel: option(oneOf(LOG_LEVELS), {
+      flag: "log-level",
+      env: "LOG_LEVEL",
+      default: "info",
+      help: "lowest log level written",
+    }),
+  },
+});

@@ -1,0 +1,770 @@
+/**
+ * The driver's pure core: what a driver knows and decides, with no socket, timer or clock.
+ *
+ * One conversation at a time (docs/charging_loop.md §5):
+ *
+ * ```text
+ * idle ─charge─▶ requested ─AUTHORIZED─▶ authorized ─SUPPLY─▶ supplying ─TICKET─▶ ticketed
+ *                    │                        └──────────────TICKET (plug_timeout)──────▶ ticketed
+ *                    └─DENIED─▶ denied                 (ticketed and denied accept a new charge)
+ * ```
+ *
+ * Around it:
+ * - Duplicates are dropped: answers (`AUTHORIZED`, `DENIED`, `CP_LIST`) by `requestId`, tickets
+ *   by `sessionId`; live figures older than those shown are dropped as stale.
+ * - Updates that belong to no conversation of this process (it restarted, and Central answered
+ *   or ticketed while it was down) are still shown, and their tickets and denials counted: the
+ *   money was spent. With no conversation of its own and no plan, the driver follows such a
+ *   session until its ticket.
+ * - File mode runs a plan: one request per CP id, {@link DEFAULT_PAUSE_MS} after each ticket or
+ *   denial before the next, optionally looping. A request with no answer is never given up —
+ *   Central answers every request once it is back — but a `waiting` event says so, at
+ *   {@link FIRST_WAIT_NOTICE_MS} and then at growing intervals.
+ * - The summary (tickets, denials with reasons, kWh, €) is kept as it goes.
+ *
+ * The edge calls {@link step} with inputs that carry their time (`at`, ms since the epoch) and,
+ * where a request may follow, a fresh `requestId`; it performs the returned effects and calls
+ * `step` with a `tick` at {@link dueAt}.
+ *
+ * @module
+ */
+
+import { isValidCpId } from "../shared/encoding.ts";
+import {
+  build,
+  type CpListEntry,
+  type DenyReason,
+  type DriverRequest,
+  driverRequestSchema,
+  type DriverUpdate,
+  type EndReason,
+} from "../shared/messages.ts";
+
+/** The pause after each ticket or denial before a file's next request (DESIGN §7.5). */
+export const DEFAULT_PAUSE_MS = 4000;
+/** How long a request waits for its answer before the driver says it is still waiting. */
+export const FIRST_WAIT_NOTICE_MS = 10_000;
+/** The longest gap between two "still waiting" notices (the gaps double up to this). */
+export const MAX_WAIT_NOTICE_GAP_MS = 60_000;
+/** How many answered request ids and ticketed session ids are remembered for dedupe. */
+export const DEDUPE_MEMORY = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+/** One ticket as the summary keeps it. */
+export interface TicketLine {
+  /** The session it closes. */
+  readonly sessionId: string;
+  /** Where the driver charged. */
+  readonly cpId: string;
+  /** Energy delivered. */
+  readonly kwh: number;
+  /** Amount billed. */
+  readonly eur: number;
+  /** Session duration. */
+  readonly seconds: number;
+  /** Why the session ended. */
+  readonly endReason: EndReason;
+  /** Price applied, €/kWh. */
+  readonly priceEurKwh: number;
+  /** When Central issued it. */
+  readonly ts: string;
+  /** It closes a session this process did not request (it was sent while the driver was down). */
+  readonly late: boolean;
+}
+
+/** One denial as the summary keeps it. */
+export interface DenialLine {
+  /** The refused request. */
+  readonly requestId: string;
+  /** The CP asked for (absent only when Central found the request itself invalid). */
+  readonly cpId: string | undefined;
+  /** Central's reason. */
+  readonly reason: DenyReason;
+  /** Central's explanation, if any. */
+  readonly detail: string | undefined;
+  /** When Central answered. */
+  readonly ts: string;
+  /** It answers a request this process did not send (sent before a restart). */
+  readonly late: boolean;
+}
+
+/** Why an update was not acted on. */
+export type IgnoreReason =
+  /** An answer or ticket already handled (a redelivery or Central's resend). */
+  | "duplicate"
+  /** It failed validation, or names another driver. */
+  | "invalid"
+  /** Live figures older than those shown, or of a session already ticketed. */
+  | "stale"
+  /** Live figures of a session the driver is not following (its ticket still counts). */
+  | "other_session";
+
+/** The end-of-run summary, kept up to date as updates arrive. */
+export interface Summary {
+  /** Every ticket received, in order. */
+  readonly tickets: readonly TicketLine[];
+  /** Every denial received, in order. */
+  readonly denials: readonly DenialLine[];
+  /** Total energy over all tickets. */
+  readonly kwh: number;
+  /** Total amount over all tickets. */
+  readonly eur: number;
+  /** Updates not acted on, by reason. */
+  readonly ignored: Readonly<Record<IgnoreReason, number>>;
+}
+
+/** Live figures of the session being followed. */
+export interface Figures {
+  /** Current power. */
+  readonly kw: number;
+  /** Energy so far (cumulative for the session). */
+  readonly kwh: number;
+  /** Amount so far (cumulative for the session). */
+  readonly eur: number;
+  /** Central's `ts` of these figures: older ones are stale. */
+  readonly ts: string;
+  /** When they arrived (edge clock). */
+  readonly at: number;
+}
+
+/** Where the current conversation is. */
+export type Phase =
+  /** Nothing asked yet. */
+  | { readonly kind: "idle" }
+  /** A charge request is out; no answer yet. */
+  | {
+    readonly kind: "requested";
+    readonly requestId: string;
+    readonly cpId: string;
+    readonly sentAt: number;
+    /** When to say "still waiting" next. */
+    readonly noticeAt: number;
+  }
+  /** Central opened a session; the vehicle is not plugged in yet. */
+  | {
+    readonly kind: "authorized";
+    readonly cpId: string;
+    readonly sessionId: string;
+    readonly at: number;
+    /** False for a session followed after a restart: its ticket is then `late`. */
+    readonly requestedHere: boolean;
+  }
+  /** Energy is flowing. */
+  | {
+    readonly kind: "supplying";
+    readonly cpId: string;
+    readonly sessionId: string;
+    readonly since: number;
+    readonly figures: Figures;
+    /** False for a session followed after a restart: its ticket is then `late`. */
+    readonly requestedHere: boolean;
+  }
+  /** The last conversation ended with this ticket. */
+  | { readonly kind: "ticketed"; readonly ticket: TicketLine }
+  /** The last conversation ended with this denial. */
+  | { readonly kind: "denied"; readonly denial: DenialLine };
+
+/** File mode: the CP ids to charge at, in order. */
+export interface Plan {
+  /** The CP ids, in file order. */
+  readonly cpIds: readonly string[];
+  /** Start again at the first id after the last. */
+  readonly loop: boolean;
+  /** Index of the next id to request. */
+  readonly next: number;
+  /** Rounds started (1 during the first pass). */
+  readonly round: number;
+  /** When the next request goes out (after a pause), or null if none is scheduled. */
+  readonly resumeAt: number | null;
+  /** Every id was answered and `loop` is off. */
+  readonly finished: boolean;
+}
+
+/** The last CP list Central sent. */
+export interface CpListView {
+  /** The CPs. */
+  readonly cps: readonly CpListEntry[];
+  /** When it arrived. */
+  readonly at: number;
+}
+
+/** Everything the driver knows. */
+export interface DriverState {
+  /** Whose driver this is; updates for anyone else are invalid. */
+  readonly driverId: string;
+  /** Pause after a ticket or denial in file mode, ms. */
+  readonly pauseMs: number;
+  /** The current conversation. */
+  readonly phase: Phase;
+  /** File mode's plan, or null in interactive mode. */
+  readonly plan: Plan | null;
+  /** The last CP list, if one came. */
+  readonly cpList: CpListView | null;
+  /** `CP_LIST_REQUEST`s without an answer yet. */
+  readonly pendingLists: readonly string[];
+  /** Answered request ids (most recent {@link DEDUPE_MEMORY}). */
+  readonly answered: readonly string[];
+  /** Ticketed session ids (most recent {@link DEDUPE_MEMORY}). */
+  readonly ticketed: readonly string[];
+  /** Totals so far. */
+  readonly summary: Summary;
+}
+
+/** Options of {@link initialState}. */
+export interface CoreOptions {
+  /** This driver's id. */
+  readonly driverId: string;
+  /** File mode: the CP ids to charge at; absent for interactive use. */
+  readonly plan?: readonly string[];
+  /** Repeat the plan forever. */
+  readonly loop?: boolean;
+  /** Pause after each ticket or denial in file mode (default {@link DEFAULT_PAUSE_MS}). */
+  readonly pauseMs?: number;
+}
+
+/**
+ * The state before anything happened. A plan must hold at least one valid CP id.
+ * @throws {RangeError} for an empty plan or an invalid id in it (the file parser reports those).
+ */
+export function initialState(options: CoreOptions): DriverState {
+  const plan = options.plan;
+  if (plan !== undefined) {
+    if (plan.length === 0) throw new RangeError("a plan needs at least one CP id");
+    const bad = plan.find((id) => !isValidCpId(id));
+    if (bad !== undefined) throw new RangeError(`not a CP id: ${JSON.stringify(bad)}`);
+  }
+  return {
+    driverId: options.driverId,
+    pauseMs: options.pauseMs ?? DEFAULT_PAUSE_MS,
+    phase: { kind: "idle" },
+    plan: plan === undefined ? null : {
+      cpIds: [...plan],
+      loop: options.loop ?? false,
+      next: 0,
+      round: 0,
+      resumeAt: null,
+      finished: false,
+    },
+    cpList: null,
+    pendingLists: [],
+    answered: [],
+    ticketed: [],
+    summary: {
+      tickets: [],
+      denials: [],
+      kwh: 0,
+      eur: 0,
+      ignored: { duplicate: 0, invalid: 0, stale: 0, other_session: 0 },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs, events, effects
+
+/** What happens to the driver. `at` is the edge's clock, ms since the epoch. */
+export type Input =
+  /** The Kafka edge is up: file mode sends its first request. */
+  | { readonly type: "start"; readonly at: number; readonly requestId: string }
+  /** The user asks to charge at a CP (interactive mode). */
+  | {
+    readonly type: "charge";
+    readonly at: number;
+    readonly requestId: string;
+    readonly cpId: string;
+  }
+  /** The user asks for the list of CPs. */
+  | { readonly type: "list"; readonly at: number; readonly requestId: string }
+  /** A valid `driver.updates` value keyed by this driver. */
+  | { readonly type: "update"; readonly at: number; readonly update: DriverUpdate }
+  /** A `driver.updates` value keyed by this driver that failed validation. */
+  | { readonly type: "invalid"; readonly at: number; readonly reason: string }
+  /** Time passed: the edge calls this at {@link dueAt}. */
+  | { readonly type: "tick"; readonly at: number; readonly requestId: string };
+
+/** Something to show or log. Every event carries the time it happened. */
+export type DriverEvent =
+  /** A charge request went out; `step` places it in file mode's plan. */
+  | {
+    readonly kind: "requested";
+    readonly at: number;
+    readonly requestId: string;
+    readonly cpId: string;
+    readonly step?: { readonly index: number; readonly of: number; readonly round: number };
+  }
+  /** A `CP_LIST_REQUEST` went out. */
+  | { readonly kind: "list_requested"; readonly at: number; readonly requestId: string }
+  /** Central opened a session; `followed` is false when it is not the current conversation. */
+  | {
+    readonly kind: "authorized";
+    readonly at: number;
+    readonly requestId: string;
+    readonly cpId: string;
+    readonly sessionId: string;
+    readonly followed: boolean;
+  }
+  /** Live figures of the followed session; `first` for the first of a session. */
+  | {
+    readonly kind: "supply";
+    readonly at: number;
+    readonly cpId: string;
+    readonly sessionId: string;
+    readonly kw: number;
+    readonly kwh: number;
+    readonly eur: number;
+    readonly first: boolean;
+  }
+  /** A ticket (counted in the summary). */
+  | { readonly kind: "ticket"; readonly at: number; readonly ticket: TicketLine }
+  /** A denial (counted in the summary). */
+  | { readonly kind: "denied"; readonly at: number; readonly denial: DenialLine }
+  /** Central's list of CPs. */
+  | { readonly kind: "cp_list"; readonly at: number; readonly cps: readonly CpListEntry[] }
+  /** The current request has had no answer for `seconds`; the driver keeps waiting. */
+  | {
+    readonly kind: "waiting";
+    readonly at: number;
+    readonly requestId: string;
+    readonly cpId: string;
+    readonly seconds: number;
+  }
+  /** File mode pauses until `until`, then asks `nextCpId`. */
+  | {
+    readonly kind: "paused";
+    readonly at: number;
+    readonly until: number;
+    readonly nextCpId: string;
+  }
+  /** An update was not acted on. */
+  | {
+    readonly kind: "ignored";
+    readonly at: number;
+    readonly reason: IgnoreReason;
+    readonly detail: string;
+  }
+  /** A user command was not sent, and why. */
+  | { readonly kind: "refused"; readonly at: number; readonly detail: string }
+  /** File mode went through every id (no loop): the run is over. */
+  | { readonly kind: "finished"; readonly at: number; readonly summary: Summary };
+
+/** What the edge must do after a step, in order. */
+export type Effect =
+  /** Publish to `driver.requests`, keyed by the driver id. */
+  | { readonly type: "send"; readonly message: DriverRequest }
+  /** Show or log. */
+  | { readonly type: "emit"; readonly event: DriverEvent };
+
+/** The outcome of {@link step}. */
+export interface Step {
+  /** The next state. */
+  readonly state: DriverState;
+  /** What to do, in order. */
+  readonly effects: readonly Effect[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+/** Applies one input. Pure: the same state and input always give the same step. */
+export function step(state: DriverState, input: Input): Step {
+  const effects: Effect[] = [];
+  const next = apply(state, input, effects);
+  return { state: next, effects };
+}
+
+/** When the edge must call `tick` next, or undefined if nothing is due. */
+export function dueAt(state: DriverState): number | undefined {
+  const times = [
+    state.plan?.resumeAt ?? undefined,
+    state.phase.kind === "requested" ? state.phase.noticeAt : undefined,
+  ].filter((t): t is number => t !== undefined);
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
+/**
+ * No conversation is open and no plan runs: a user may start a charge, and an update about a
+ * session this process did not request (it restarted meanwhile) may become the one followed.
+ */
+export function isFree(state: DriverState): boolean {
+  return state.plan === null && !isBusy(state.phase);
+}
+
+/** A conversation is open (a request unanswered, or a session not yet ticketed). */
+function isBusy(phase: Phase): boolean {
+  return phase.kind === "requested" || phase.kind === "authorized" || phase.kind === "supplying";
+}
+
+function apply(state: DriverState, input: Input, out: Effect[]): DriverState {
+  switch (input.type) {
+    case "start":
+      return state.plan === null
+        ? state
+        : requestNextInPlan(state, state.plan, input.at, input.requestId, out);
+    case "charge":
+      return chargeCommand(state, input, out);
+    case "list":
+      return listCommand(state, input, out);
+    case "tick":
+      return tick(state, input, out);
+    case "invalid":
+      return ignore(state, input.at, "invalid", input.reason, out);
+    case "update":
+      if (input.update.driverId !== state.driverId) {
+        const detail = `${input.update.type} addressed to driver ${input.update.driverId}`;
+        return ignore(state, input.at, "invalid", detail, out);
+      }
+      return onUpdate(state, input.update, input.at, out);
+  }
+}
+
+function onUpdate(state: DriverState, update: DriverUpdate, at: number, out: Effect[]) {
+  switch (update.type) {
+    case "AUTHORIZED":
+      return onAuthorized(state, update, at, out);
+    case "DENIED":
+      return onDenied(state, update, at, out);
+    case "SUPPLY":
+      return onSupply(state, update, at, out);
+    case "TICKET":
+      return onTicket(state, update, at, out);
+    case "CP_LIST":
+      return onCpList(state, update, at, out);
+  }
+}
+
+function chargeCommand(
+  state: DriverState,
+  input: Extract<Input, { type: "charge" }>,
+  out: Effect[],
+): DriverState {
+  const refuse = (detail: string) => {
+    emit(out, { kind: "refused", at: input.at, detail });
+    return state;
+  };
+  if (state.plan !== null) return refuse("a file of CP ids is running; charges follow the file");
+  if (!isValidCpId(input.cpId)) {
+    return refuse(`"${input.cpId}" is not a CP id (3–64 characters of A–Z, a–z, 0–9, _ or -)`);
+  }
+  const phase = state.phase;
+  if (phase.kind === "requested") return refuse(`still waiting for the answer for ${phase.cpId}`);
+  if (phase.kind === "authorized" || phase.kind === "supplying") {
+    return refuse(`session ${phase.sessionId} at ${phase.cpId} is still open`);
+  }
+  return sendCharge(state, input.cpId, input.at, input.requestId, out);
+}
+
+function listCommand(
+  state: DriverState,
+  input: Extract<Input, { type: "list" }>,
+  out: Effect[],
+): DriverState {
+  const { at, requestId } = input;
+  send(
+    out,
+    build(driverRequestSchema, "CP_LIST_REQUEST", {
+      requestId,
+      driverId: state.driverId,
+      ts: iso(at),
+    }),
+  );
+  emit(out, { kind: "list_requested", at, requestId });
+  return { ...state, pendingLists: [...state.pendingLists, requestId] };
+}
+
+function tick(
+  state: DriverState,
+  input: Extract<Input, { type: "tick" }>,
+  out: Effect[],
+): DriverState {
+  const { at } = input;
+  let next = state;
+  const phase = next.phase;
+  if (phase.kind === "requested" && at >= phase.noticeAt) {
+    const waited = at - phase.sentAt;
+    emit(out, {
+      kind: "waiting",
+      at,
+      requestId: phase.requestId,
+      cpId: phase.cpId,
+      seconds: Math.floor(waited / 1000),
+    });
+    const gap = Math.min(waited, MAX_WAIT_NOTICE_GAP_MS);
+    next = { ...next, phase: { ...phase, noticeAt: at + gap } };
+  }
+  const plan = next.plan;
+  if (plan !== null && plan.resumeAt !== null && at >= plan.resumeAt) {
+    next = requestNextInPlan(next, plan, at, input.requestId, out);
+  }
+  return next;
+}
+
+/** Sends the plan's next request. */
+function requestNextInPlan(
+  state: DriverState,
+  plan: Plan,
+  at: number,
+  requestId: string,
+  out: Effect[],
+): DriverState {
+  const index = plan.next;
+  const round = index === 0 ? plan.round + 1 : plan.round;
+  const planned = {
+    ...state,
+    plan: { ...plan, next: index + 1, round, resumeAt: null },
+  };
+  const cpId = plan.cpIds[index];
+  return sendCharge(planned, cpId, at, requestId, out, { index, of: plan.cpIds.length, round });
+}
+
+function sendCharge(
+  state: DriverState,
+  cpId: string,
+  at: number,
+  requestId: string,
+  out: Effect[],
+  planStep?: { index: number; of: number; round: number },
+): DriverState {
+  send(
+    out,
+    build(driverRequestSchema, "CHARGE_REQUEST", {
+      requestId,
+      driverId: state.driverId,
+      cpId,
+      ts: iso(at),
+    }),
+  );
+  emit(out, { kind: "requested", at, requestId, cpId, ...(planStep ? { step: planStep } : {}) });
+  return {
+    ...state,
+    phase: { kind: "requested", requestId, cpId, sentAt: at, noticeAt: at + FIRST_WAIT_NOTICE_MS },
+  };
+}
+
+function onAuthorized(
+  state: DriverState,
+  update: Extract<DriverUpdate, { type: "AUTHORIZED" }>,
+  at: number,
+  out: Effect[],
+): DriverState {
+  const { requestId, cpId, sessionId } = update;
+  if (state.answered.includes(requestId)) {
+    return ignore(state, at, "duplicate", `AUTHORIZED for request ${requestId}`, out);
+  }
+  const answered = remember(state.answered, requestId);
+  const phase = state.phase;
+  const current = phase.kind === "requested" && phase.requestId === requestId;
+  const followed = current || isFree(state);
+  emit(out, { kind: "authorized", at, requestId, cpId, sessionId, followed });
+  if (!followed) return { ...state, answered };
+  return {
+    ...state,
+    answered,
+    phase: { kind: "authorized", cpId, sessionId, at, requestedHere: current },
+  };
+}
+
+function onDenied(
+  state: DriverState,
+  update: Extract<DriverUpdate, { type: "DENIED" }>,
+  at: number,
+  out: Effect[],
+): DriverState {
+  const { requestId } = update;
+  if (state.answered.includes(requestId)) {
+    return ignore(state, at, "duplicate", `DENIED for request ${requestId}`, out);
+  }
+  const phase = state.phase;
+  const current = phase.kind === "requested" && phase.requestId === requestId;
+  const denial: DenialLine = {
+    requestId,
+    cpId: update.cpId,
+    reason: update.reason,
+    detail: update.detail,
+    ts: update.ts,
+    late: !current,
+  };
+  emit(out, { kind: "denied", at, denial });
+  const counted: DriverState = {
+    ...state,
+    answered: remember(state.answered, requestId),
+    summary: { ...state.summary, denials: [...state.summary.denials, denial] },
+  };
+  if (!current) return counted;
+  return conversationOver({ ...counted, phase: { kind: "denied", denial } }, at, out);
+}
+
+function onSupply(
+  state: DriverState,
+  update: Extract<DriverUpdate, { type: "SUPPLY" }>,
+  at: number,
+  out: Effect[],
+): DriverState {
+  const { sessionId, cpId, kw, kwh, eur, ts } = update;
+  if (state.ticketed.includes(sessionId)) {
+    return ignore(state, at, "stale", `SUPPLY for session ${sessionId}, already ticketed`, out);
+  }
+  const phase = state.phase;
+  const figures: Figures = { kw, kwh, eur, ts, at };
+  const supply = (first: boolean) =>
+    emit(out, { kind: "supply", at, cpId, sessionId, kw, kwh, eur, first });
+
+  if (phase.kind === "supplying" && phase.sessionId === sessionId) {
+    // Central may resend older rows after a crash: never let the figures run backwards.
+    if (ts < phase.figures.ts) {
+      return ignore(state, at, "stale", `SUPPLY for session ${sessionId} older than shown`, out);
+    }
+    supply(false);
+    return { ...state, phase: { ...phase, figures } };
+  }
+  const current = phase.kind === "authorized" && phase.sessionId === sessionId;
+  if (current || isFree(state)) {
+    supply(true);
+    const requestedHere = current && phase.requestedHere;
+    return {
+      ...state,
+      phase: { kind: "supplying", cpId, sessionId, since: at, figures, requestedHere },
+    };
+  }
+  return ignore(state, at, "other_session", `SUPPLY for session ${sessionId} at ${cpId}`, out);
+}
+
+function onTicket(
+  state: DriverState,
+  update: Extract<DriverUpdate, { type: "TICKET" }>,
+  at: number,
+  out: Effect[],
+): DriverState {
+  const { sessionId } = update;
+  if (state.ticketed.includes(sessionId)) {
+    return ignore(state, at, "duplicate", `TICKET for session ${sessionId}`, out);
+  }
+  const phase = state.phase;
+  const current = (phase.kind === "authorized" || phase.kind === "supplying") &&
+    phase.sessionId === sessionId;
+  const ticket: TicketLine = {
+    sessionId,
+    cpId: update.cpId,
+    kwh: update.kwh,
+    eur: update.eur,
+    seconds: update.seconds,
+    endReason: update.endReason,
+    priceEurKwh: update.priceEurKwh,
+    ts: update.ts,
+    late: !(current && phase.requestedHere),
+  };
+  emit(out, { kind: "ticket", at, ticket });
+  const summary = state.summary;
+  const counted: DriverState = {
+    ...state,
+    ticketed: remember(state.ticketed, sessionId),
+    summary: {
+      ...summary,
+      tickets: [...summary.tickets, ticket],
+      kwh: summary.kwh + ticket.kwh,
+      eur: summary.eur + ticket.eur,
+    },
+  };
+  if (!current) return counted;
+  return conversationOver({ ...counted, phase: { kind: "ticketed", ticket } }, at, out);
+}
+
+function onCpList(
+  state: DriverState,
+  update: Extract<DriverUpdate, { type: "CP_LIST" }>,
+  at: number,
+  out: Effect[],
+): DriverState {
+  const { requestId, cps } = update;
+  if (requestId !== undefined && state.answered.includes(requestId)) {
+    return ignore(state, at, "duplicate", `CP_LIST for request ${requestId}`, out);
+  }
+  emit(out, { kind: "cp_list", at, cps });
+  return {
+    ...state,
+    cpList: { cps, at },
+    pendingLists: state.pendingLists.filter((id) => id !== requestId),
+    answered: requestId === undefined ? state.answered : remember(state.answered, requestId),
+  };
+}
+
+/** After the current conversation's ticket or denial: file mode pauses, or finishes. */
+function conversationOver(state: DriverState, at: number, out: Effect[]): DriverState {
+  const plan = state.plan;
+  if (plan === null) return state;
+  const last = plan.next >= plan.cpIds.length;
+  if (last && !plan.loop) {
+    emit(out, { kind: "finished", at, summary: state.summary });
+    return { ...state, plan: { ...plan, finished: true } };
+  }
+  const next = last ? 0 : plan.next;
+  const until = at + state.pauseMs;
+  emit(out, { kind: "paused", at, until, nextCpId: plan.cpIds[next] });
+  return { ...state, plan: { ...plan, next, resumeAt: until } };
+}
+
+function ignore(
+  state: DriverState,
+  at: number,
+  reason: IgnoreReason,
+  detail: string,
+  out: Effect[],
+): DriverState {
+  emit(out, { kind: "ignored", at, reason, detail });
+  const ignored = { ...state.summary.ignored, [reason]: state.summary.ignored[reason] + 1 };
+  return { ...state, summary: { ...state.summary, ignored } };
+}
+
+/** Adds `id` to a bounded memory, forgetting the oldest beyond {@link DEDUPE_MEMORY}. */
+function remember(ids: readonly string[], id: string): readonly string[] {
+  const next = [...ids, id];
+  return next.length > DEDUPE_MEMORY ? next.slice(next.length - DEDUPE_MEMORY) : next;
+}
+
+function send(out: Effect[], message: DriverRequest): void {
+  out.push({ type: "send", message });
+}
+
+function emit(out: Effect[], event: DriverEvent): void {
+  out.push({ type: "emit", event });
+}
+
+function iso(at: number): string {
+  return new Date(at).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file of CP ids
+
+/** A line of a CP file that is not a CP id. */
+export interface PlanFileError {
+  /** 1-based line number. */
+  readonly line: number;
+  /** The line's text without its comment, trimmed. */
+  readonly text: string;
+}
+
+/** The result of {@link parsePlanFile}. */
+export interface PlanFile {
+  /** The valid CP ids, in file order (repeats allowed: charging twice at one CP is a plan). */
+  readonly cpIds: readonly string[];
+  /** Lines that are not CP ids. */
+  readonly errors: readonly PlanFileError[];
+}
+
+/**
+ * Reads a file of CP ids: one per line; blank lines and `#` comments (whole-line or trailing)
+ * are ignored; anything else that is not a CP id is reported with its line number.
+ */
+export function parsePlanFile(text: string): PlanFile {
+  const cpIds: string[] = [];
+  const errors: PlanFileError[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, "").trim();
+    if (line === "") return;
+    if (isValidCpId(line)) cpIds.push(line);
+    else errors.push({ line: i + 1, text: line });
+  });
+  return { cpIds, errors };
+}
