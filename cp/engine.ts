@@ -740,6 +740,8 @@ async function main(): Promise<void> {
         return void quit();
     }
   });
+  // With no keyboard, an operator (or a failure test) flips the fault with `kill -USR1 <pid>`.
+  if (config.headless) Deno.addSignalListener("SIGUSR1", () => engine.toggleFault());
   Deno.addSignalListener("SIGINT", quit);
   Deno.addSignalListener("SIGTERM", quit);
 }

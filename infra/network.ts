@@ -1,0 +1,577 @@
+/**
+ * A whole local network as real child processes: the Registry, Central, CPs (`cp/main.ts`,
+ * engine + monitor each) and drivers, each started with the same command line an operator
+ * would type, its output kept in `<dir>/logs/<name>.log`. `deno task start` runs one of these;
+ * the end-to-end tests in `tests/` run one per test and kill, restart and inspect its parts.
+ *
+ * Readiness is observed from outside, as an operator would: the Registry answers `GET /` over
+ * TLS, Central answers `GET /health`, a CP shows `ACTIVATED` in Central's `GET /cps/{id}`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
+import { readOrCreateSecretFile } from "../registry/secret_file.ts";
+import { httpsClient } from "../shared/tls.ts";
+
+const ROOT = join(import.meta.dirname!, "..");
+const CONFIG = join(ROOT, "deno.json");
+
+/** A free loopback TCP port (closed again at once: a small race, fine for local use). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Waits until `probe` returns a value other than `undefined`, or throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+}
+
+/** How a {@link Service} is started. */
+export interface ServiceSpec {
+  /** Name used in logs and for the log file. */
+  readonly name: string;
+  /** Script path relative to the repository root. */
+  readonly script: string;
+  /** Deno permission flags. */
+  readonly permissions: readonly string[];
+  /** Arguments after the script. */
+  readonly args: readonly string[];
+  /** Extra environment (secrets go here, never into `args`, so `ps` does not show them). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Most lines (and, apart, parsed records) a {@link Service} keeps in memory. */
+const MAX_LINES = 20_000;
+
+/** A JSON log record, with the `[child]` prefix `cp/main.ts` puts before its children's lines. */
+const RECORD_LINE = /^(?:\[(\w+)\] )?(\{.*\})$/;
+
+/**
+ * One child process and its output: every line is appended to its log file and kept (the
+ * newest {@link MAX_LINES}); lines that are JSON log records are also kept parsed, each with
+ * `source` naming the child that wrote it when `cp/main.ts` forwarded it.
+ */
+export class Service {
+  /** How it is started. */
+  readonly spec: ServiceSpec;
+  /** Where its output goes. */
+  readonly logFile: string;
+  /** Output lines seen so far, oldest first. */
+  readonly lines: string[] = [];
+  /** JSON log records seen so far, oldest first. */
+  readonly records: Record<string, unknown>[] = [];
+  #child: Deno.ChildProcess | undefined;
+  #exited: Promise<Deno.CommandStatus> | undefined;
+
+  /** Prepares (does not start) the service. */
+  constructor(spec: ServiceSpec, logDir: string) {
+    this.spec = spec;
+    this.logFile = join(logDir, `${spec.name}.log`);
+  }
+
+  /** The name. */
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Whether a child is running. */
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  /** The running child's pid. */
+  get pid(): number {
+    if (this.#child === undefined) throw new Error(`${this.name} is not running`);
+    return this.#child.pid;
+  }
+
+  /** Resolves with the exit status of the current child. */
+  get exited(): Promise<Deno.CommandStatus> {
+    if (this.#exited === undefined) throw new Error(`${this.name} was never started`);
+    return this.#exited;
+  }
+
+  /** Starts the child (again, after it exited). */
+  async start(): Promise<void> {
+    if (this.#child !== undefined) throw new Error(`${this.name} is already running`);
+    const log = await Deno.open(this.logFile, { create: true, append: true });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        CONFIG,
+        ...this.spec.permissions,
+        join(ROOT, this.spec.script),
+        ...this.spec.args,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", ...this.spec.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    const output = Promise.all([this.#copy(child.stdout, log), this.#copy(child.stderr, log)]);
+    this.#exited = child.status.then(async (status) => {
+      await output;
+      log.close();
+      if (this.#child === child) this.#child = undefined;
+      return status;
+    });
+  }
+
+  /** Sends `signal` to the running child (no-op once it exited). */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child?.kill(signal);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error; // already gone
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#child === undefined) return;
+    this.kill("SIGTERM");
+    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Waits for an output line `match` accepts (already seen or still to come). */
+  waitForLine(what: string, match: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+    return waitUntil(`${this.name}: ${what}`, () => this.lines.find(match), timeoutMs);
+  }
+
+  /** Waits for a JSON record `match` accepts (already seen or still to come). */
+  waitForRecord(
+    what: string,
+    match: (record: Record<string, unknown>) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
+    return waitUntil(`${this.name}: ${what}`, () => this.records.find(match), timeoutMs);
+  }
+
+  async #copy(stream: ReadableStream<Uint8Array>, log: Deno.FsFile): Promise<void> {
+    const encoder = new TextEncoder();
+    let pending = "";
+    const keep = <T>(list: T[], item: T) => {
+      list.push(item);
+      if (list.length > MAX_LINES) list.shift();
+    };
+    const line = (text: string) => {
+      log.writeSync(encoder.encode(`${text}\n`));
+      keep(this.lines, text);
+      const m = text.match(RECORD_LINE);
+      if (!m) return;
+      try {
+        keep(this.records, { ...JSON.parse(m[2]), ...(m[1] ? { source: m[1] } : {}) });
+      } catch {
+        // Not a record after all: it is in the file, which is enough.
+      }
+    };
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop()!;
+      lines.forEach(line);
+    }
+    if (pending !== "") line(pending);
+  }
+}
+
+/** One simulated CP of a {@link LocalNetwork}. */
+export interface CpPlan {
+  /** CP id. */
+  readonly id: string;
+  /** Where it is (a city the weather office can look up). */
+  readonly location: string;
+  /** €/kWh. */
+  readonly priceEurKwh: number;
+  /** kW. */
+  readonly powerKw: number;
+  /** Further `cp/main.ts` flags (e.g. `--target-kwh 2`). */
+  readonly args?: readonly string[];
+}
+
+/** One driver of a {@link LocalNetwork}. */
+export interface DriverPlan {
+  /** Driver id. */
+  readonly id: string;
+  /** File of CP ids it charges at in turn. */
+  readonly file: string;
+  /** Start again after the last CP, forever. */
+  readonly loop?: boolean;
+  /** Further `driver/main.ts` flags (e.g. `--pause 500ms`). */
+  readonly args?: readonly string[];
+}
+
+/** Settings of {@link startNetwork}. */
+export interface NetworkOptions {
+  /** Folder of every database, credential file, key and log (`logs/`). */
+  readonly dir: string;
+  /** Folder of the development CA and server certificate; made there if missing. */
+  readonly certsDir: string;
+  /** Kafka bootstrap brokers. */
+  readonly brokers: readonly string[];
+  /** Registry HTTPS port (default: a free one). */
+  readonly registryPort?: number;
+  /** Central's monitor TCP port (default: a free one). */
+  readonly centralTcpPort?: number;
+  /** Central's HTTP port (default: a free one). */
+  readonly centralHttpPort?: number;
+  /** Further Central flags (e.g. `--heartbeat-timeout 2s`). */
+  readonly centralArgs?: readonly string[];
+  /** CPs to start once Central is up. */
+  readonly cps?: readonly CpPlan[];
+  /** Drivers to start once every CP is `ACTIVATED`. */
+  readonly drivers?: readonly DriverPlan[];
+  /** Log level of every process (default `info`). */
+  readonly logLevel?: string;
+  /** Told each step as it happens. */
+  readonly progress?: (text: string) => void;
+}
+
+/** Central's REST API as the network's supervisor uses it. */
+export interface CentralApi {
+  /** `GET path` as JSON (throws on a non-2xx answer). */
+  get<T = unknown>(path: string): Promise<T>;
+  /** `POST path` with the admin token, as JSON (throws on a non-2xx answer). */
+  post<T = unknown>(path: string, body?: unknown): Promise<T>;
+}
+
+/** A CP as Central's `GET /cps/{id}` shows it. */
+export interface CpView {
+  readonly id: string;
+  readonly location: string;
+  readonly state: string;
+  readonly stop_reason: string | null;
+  readonly driver_id: string | null;
+  readonly kwh: number | null;
+  readonly eur: number | null;
+  readonly key_version: number | null;
+}
+
+/** A running local network. */
+export interface LocalNetwork {
+  /** The Registry process. */
+  readonly registry: Service;
+  /** The Central process. */
+  readonly central: Service;
+  /** CP processes by CP id. */
+  readonly cps: ReadonlyMap<string, Service>;
+  /** Driver processes by driver id. */
+  readonly drivers: ReadonlyMap<string, Service>;
+  /** `https://localhost:<port>`. */
+  readonly registryUrl: string;
+  /** `http://127.0.0.1:<port>`. */
+  readonly centralUrl: string;
+  /** `127.0.0.1:<port>` monitors connect to. */
+  readonly centralTcp: string;
+  /** The CA file every client trusts. */
+  readonly caFile: string;
+  /** File holding Central's admin token (0600). */
+  readonly adminTokenFile: string;
+  /** Central's REST API. */
+  readonly api: CentralApi;
+  /** Waits until `GET /cps/{id}` satisfies `match`, and returns it. */
+  waitForCp(id: string, match: (cp: CpView) => boolean, timeoutMs?: number): Promise<CpView>;
+  /** Starts one more CP. */
+  startCp(plan: CpPlan): Promise<Service>;
+  /** Starts one more driver. */
+  startDriver(plan: DriverPlan): Promise<Service>;
+  /** Starts a stopped or killed Central again and waits until it answers. */
+  restartCentral(): Promise<void>;
+  /** Stops drivers, CPs, Central and the Registry, in that order. */
+  stop(): Promise<void>;
+}
+
+const PERMS = {
+  registry: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read"],
+  driver: ["--allow-net", "--allow-env", "--allow-read"],
+} as const;
+
+/** Makes the development certificates in `dir` unless they are there already. */
+export async function ensureCertificates(dir: string): Promise<boolean> {
+  try {
+    await Deno.stat(certPaths(dir).caCert);
+    return false;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await writeDevCertificates(dir, await createDevCertificates());
+  return true;
+}
+
+/** A random secret for an admin key or token, base64url. */
+function randomSecret(): string {
+  return crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url" })
+    .replace(/=+$/, "");
+}
+
+/**
+ * Starts the Registry, Central, then the CPs (waiting until each is `ACTIVATED`), then the
+ * drivers. On any failure everything already started is stopped again before the error is
+ * thrown, and the error names the log file to read.
+ */
+export async function startNetwork(options: NetworkOptions): Promise<LocalNetwork> {
+  const say = options.progress ?? (() => {});
+  const logDir = join(options.dir, "logs");
+  await Deno.mkdir(logDir, { recursive: true });
+  if (await ensureCertificates(options.certsDir)) {
+    say(`made development certificates in ${options.certsDir}`);
+  }
+  const certs = certPaths(options.certsDir);
+  const logLevel = options.logLevel ?? "info";
+  const brokers = options.brokers.join(",");
+
+  // Both secrets live where the Registry and Central would generate them themselves.
+  const registryAdminKey = (await readOrCreateSecretFile(
+    join(options.dir, "registry_admin.key"),
+    randomSecret,
+  )).value;
+  const adminTokenFile = join(options.dir, "central_admin.token");
+  const adminToken = (await readOrCreateSecretFile(adminTokenFile, randomSecret)).value.trim();
+
+  const registryPort = options.registryPort ?? freePort();
+  const tcpPort = options.centralTcpPort ?? freePort();
+  const httpPort = options.centralHttpPort ?? freePort();
+  const registryUrl = `https://localhost:${registryPort}`;
+  const centralUrl = `http://127.0.0.1:${httpPort}`;
+  const centralTcp = `127.0.0.1:${tcpPort}`;
+
+  const registry = new Service({
+    name: "registry",
+    script: "registry/main.ts",
+    permissions: PERMS.registry,
+    args: [
+      "--port",
+      String(registryPort),
+      "--host",
+      "127.0.0.1",
+      "--db",
+      join(options.dir, "registry.db"),
+      "--cert",
+      certs.cert,
+      "--key",
+      certs.key,
+      "--log-level",
+      logLevel,
+    ],
+    env: { REGISTRY_ADMIN_KEY: registryAdminKey },
+  }, logDir);
+  const central = new Service({
+    name: "central",
+    script: "central/main.ts",
+    permissions: PERMS.central,
+    args: [
+      "--tcp-port",
+      String(tcpPort),
+      "--http-port",
+      String(httpPort),
+      "--host",
+      "127.0.0.1",
+      "--broker",
+      brokers,
+      "--db",
+      join(options.dir, "central.db"),
+      "--registry-url",
+      registryUrl,
+      "--ca",
+      certs.caCert,
+      "--no-tui",
+      "--log-level",
+      logLevel,
+      ...(options.centralArgs ?? []),
+    ],
+    env: { CENTRAL_ADMIN_TOKEN: adminToken },
+  }, logDir);
+
+  const cps = new Map<string, Service>();
+  const drivers = new Map<string, Service>();
+  const tls = await httpsClient(certs.caCert);
+
+  const api: CentralApi = {
+    get: (path) => json(fetch(`${centralUrl}${path}`)),
+    post: (path, body) =>
+      json(fetch(`${centralUrl}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      })),
+  };
+
+  const waitForCentral = () =>
+    waitUntil("Central to answer GET /health", async () => {
+      if (!central.running) throw new Error(`Central exited; see ${central.logFile}`);
+      const res = await fetch(`${centralUrl}/health`);
+      await res.body?.cancel();
+      return res.ok ? true : undefined;
+    }, 60_000);
+
+  const waitForCp = (id: string, match: (cp: CpView) => boolean, timeoutMs = 30_000) =>
+    waitUntil(`CP ${id} in Central`, async () => {
+      const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`);
+      if (!res.ok) {
+        await res.body?.cancel();
+        return undefined;
+      }
+      const cp = await res.json() as CpView;
+      return match(cp) ? cp : undefined;
+    }, timeoutMs);
+
+  const startCp = async (plan: CpPlan) => {
+    const service = new Service({
+      name: `cp-${plan.id}`,
+      script: "cp/main.ts",
+      permissions: PERMS.cp,
+      args: [
+        "--cp-id",
+        plan.id,
+        "--broker",
+        brokers,
+        "--central",
+        centralTcp,
+        "--registry-url",
+        registryUrl,
+        "--ca",
+        certs.caCert,
+        "--location",
+        plan.location,
+        "--price",
+        String(plan.priceEurKwh),
+        "--power",
+        String(plan.powerKw),
+        "--credentials-dir",
+        join(options.dir, "cp"),
+        "--headless",
+        "--log-level",
+        logLevel,
+        ...(plan.args ?? []),
+      ],
+      env: { REGISTRY_ADMIN_KEY: registryAdminKey },
+    }, logDir);
+    cps.set(plan.id, service);
+    await service.start();
+    return service;
+  };
+
+  const startDriver = async (plan: DriverPlan) => {
+    const service = new Service({
+      name: `driver-${plan.id}`,
+      script: "driver/main.ts",
+      permissions: PERMS.driver,
+      args: [
+        "--broker",
+        brokers,
+        "--driver-id",
+        plan.id,
+        "--file",
+        plan.file,
+        ...(plan.loop ? ["--loop"] : []),
+        "--log-level",
+        logLevel,
+        ...(plan.args ?? []),
+      ],
+    }, logDir);
+    drivers.set(plan.id, service);
+    await service.start();
+    return service;
+  };
+
+  const stop = async () => {
+    await Promise.all([...drivers.values()].map((d) => d.stop()));
+    await Promise.all([...cps.values()].map((c) => c.stop()));
+    await central.stop();
+    await registry.stop();
+    tls.close();
+  };
+
+  const network: LocalNetwork = {
+    registry,
+    central,
+    cps,
+    drivers,
+    registryUrl,
+    centralUrl,
+    centralTcp,
+    caFile: certs.caCert,
+    adminTokenFile,
+    api,
+    waitForCp,
+    startCp,
+    startDriver,
+    restartCentral: async () => {
+      await central.start();
+      await waitForCentral();
+    },
+    stop,
+  };
+
+  try {
+    say(`starting the Registry on ${registryUrl}`);
+    await registry.start();
+    await waitUntil("the Registry to answer GET /", async () => {
+      const res = await fetch(`${registryUrl}/`, { client: tls });
+      await res.body?.cancel();
+      return res.ok ? true : undefined;
+    }, 30_000);
+
+    say(`starting Central on ${centralUrl} (monitors on ${centralTcp})`);
+    await central.start();
+    await waitForCentral();
+
+    for (const plan of options.cps ?? []) {
+      say(
+        `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
+      );
+      await startCp(plan);
+    }
+    for (const plan of options.cps ?? []) {
+      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000);
+      say(`CP ${plan.id} is ACTIVATED`);
+    }
+    for (const plan of options.drivers ?? []) {
+      say(`starting driver ${plan.id} (${plan.file})`);
+      await startDriver(plan);
+    }
+  } catch (error) {
+    await stop();
+    const logs = [registry, central, ...cps.values()].map((s) => s.logFile).join(", ");
+    throw new Error(
+      `the local network did not come up: ${error instanceof Error ? error.message : error} ` +
+        `(logs: ${logs})`,
+    );
+  }
+  return network;
+}
+
+/** The JSON body of a 2xx answer; anything else throws with the status and body. */
+async function json<T>(answer: Promise<Response>): Promise<T> {
+  const res = await answer;
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${res.status} ${res.statusText}: ${text}`);
+  return (text === "" ? undefined : JSON.parse(text)) as T;
+}
