@@ -14,13 +14,20 @@ import { ensureKafkaJars, startLocalKafka } from "./local_kafka.ts";
 /** The task's options. */
 export const kafkaConfig = defineConfig({
   name: "deno task kafka",
-  summary: "Runs a single-node KRaft Kafka broker on 127.0.0.1 until Ctrl-C.",
+  summary: "Runs a single-node KRaft Kafka broker until Ctrl-C: on 127.0.0.1, or for other " +
+    "machines too with --advertise.",
   options: {
     port: option(portOrZero, {
       flag: "port",
       env: "KAFKA_PORT",
       default: 9092,
       help: "Client port (the controller uses port+1; 0 picks free ports)",
+    }),
+    advertisedHost: option(text, {
+      flag: "advertise",
+      env: "KAFKA_ADVERTISED_HOST",
+      optional: true,
+      help: "Serve other machines too, under this host name or IP (default: this machine only)",
     }),
     dataDir: option(text, {
       flag: "data-dir",

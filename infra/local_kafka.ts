@@ -143,6 +143,12 @@ export interface ServerPropertiesOptions {
   controllerPort: number;
   /** Absolute data directory; the partitions live in `<dataDir>/kraft`. */
   dataDir: string;
+  /**
+   * Name or address other machines reach this one by. When set, the client listener binds
+   * every interface and is advertised under this name (the controller stays on loopback);
+   * unset, the broker is reachable from this machine only.
+   */
+  advertisedHost?: string;
 }
 
 /** Escapes a value for a Java `.properties` file (backslash is the escape character). */
@@ -155,13 +161,15 @@ const prop = (v: string) => v.replaceAll("\\", "\\\\");
  */
 export function renderServerProperties(o: ServerPropertiesOptions): string {
   const host = "127.0.0.1";
+  const client = o.advertisedHost === undefined ? host : "0.0.0.0";
+  const advertised = o.advertisedHost ?? host;
   return [
     "# Written by infra/local_kafka.ts on every start; edits are overwritten.",
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.voters=1@${host}:${o.controllerPort}`,
-    `listeners=PLAINTEXT://${host}:${o.port},CONTROLLER://${host}:${o.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${o.port}`,
+    `listeners=PLAINTEXT://${client}:${o.port},CONTROLLER://${host}:${o.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${advertised}:${o.port}`,
     "controller.listener.names=CONTROLLER",
     "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "inter.broker.listener.name=PLAINTEXT",
@@ -241,6 +249,8 @@ export interface LocalKafkaOptions {
   dataDir: string;
   /** Delete the data directory first (all topics and offsets are lost). */
   fresh?: boolean;
+  /** Serve other machines under this name (see {@linkcode ServerPropertiesOptions}). */
+  advertisedHost?: string;
   /** How long to wait for the broker to answer (default 60 s). */
   readyTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL (default 20 s). */
@@ -298,7 +308,15 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   const props = join(dataDir, "server.properties");
   const log4j = join(dataDir, "log4j2.properties");
   const logFile = join(dataDir, "broker.log");
-  await Deno.writeTextFile(props, renderServerProperties({ port, controllerPort, dataDir }));
+  await Deno.writeTextFile(
+    props,
+    renderServerProperties({
+      port,
+      controllerPort,
+      dataDir,
+      advertisedHost: opts.advertisedHost,
+    }),
+  );
   await Deno.writeTextFile(log4j, renderLog4jConfig());
   // Keep the previous run's log next to the new one: it may explain a failure.
   await Deno.rename(logFile, logFile + ".1").catch(() => {});

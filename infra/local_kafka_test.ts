@@ -33,6 +33,20 @@ function parseProperties(text: string): Map<string, string> {
   return new Map(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
+Deno.test("renderServerProperties: an advertised host opens the client listener to the network", () => {
+  const props = parseProperties(
+    renderServerProperties({
+      port: 9092,
+      controllerPort: 9093,
+      dataDir: "/srv/kafka",
+      advertisedHost: "192.168.1.10",
+    }),
+  );
+  assert.equal(props.get("listeners"), "PLAINTEXT://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093");
+  assert.equal(props.get("advertised.listeners"), "PLAINTEXT://192.168.1.10:9092");
+  assert.equal(props.get("controller.quorum.voters"), "1@127.0.0.1:9093");
+});
+
 Deno.test("renderServerProperties: single-node KRaft on loopback with replication 1", () => {
   const props = parseProperties(
     renderServerProperties({ port: 19092, controllerPort: 19093, dataDir: "/srv/kafka" }),
@@ -196,16 +210,19 @@ Deno.test("the kafka task's flags: defaults, and errors that name the flag", () 
   const parse = (args: string[]) => parseConfig(kafkaConfig, args, {});
   assert.deepEqual(parse([]), {
     port: 9092,
+    advertisedHost: undefined,
     dataDir: "data/kafka",
     fresh: false,
     fetchOnly: false,
   });
   assert.deepEqual(parse(["--port", "0", "--data-dir", "/d", "--fresh"]), {
     port: 0,
+    advertisedHost: undefined,
     dataDir: "/d",
     fresh: true,
     fetchOnly: false,
   });
+  assert.equal(parse(["--advertise", "192.168.1.10"]).advertisedHost, "192.168.1.10");
   assert.throws(() => parse(["--port", "90x"]), /^ConfigError: --port \(env KAFKA_PORT\): .*"90x"/);
   assert.throws(() => parse(["--port", "70000"]), /--port/);
   assert.throws(() => parse(["--prot", "1"]), /unknown flag --prot/);
