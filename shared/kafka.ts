@@ -295,6 +295,12 @@ export interface RunConsumerOptions<T = unknown> {
   maxWaitTimeInMs?: number;
   /** How many partitions are handled in parallel (default 1). */
   partitionsConsumedConcurrently?: number;
+  /**
+   * How long the broker waits for a silent member before giving its partitions to the others
+   * (default 10 s; kafkajs's own is 30 s). A process that was killed rejoins only once its
+   * old membership has expired, so this bounds how long a restarted Central or driver waits.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** A running consumer. */
@@ -358,8 +364,11 @@ export async function runConsumer<T = unknown>(
     ((m: InvalidMessage) => {
       clog.warning("Skipped a message that is not JSON: {error}", { ...m });
     });
+  const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
   const consumer = kafka.consumer({
     groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 1000,
     allowAutoTopicCreation: false,
   });
