@@ -3,7 +3,9 @@
  * it with `app.request()` and no socket; `central/central.ts` serves it with `Deno.serve`.
  *
  * Reads are open (the public dashboard uses them); every POST needs
- * `Authorization: Bearer <admin token>`, compared in constant time. Errors are
+ * `Authorization: Bearer <admin token>`, except the weather office's `POST /weather/alert`,
+ * which needs `Authorization: Bearer <weather service key>` (the contract of
+ * weather/central_client.ts). Secrets are compared in constant time. Errors are
  * `{error, detail, timestamp}`.
  *
  * @module
@@ -16,8 +18,15 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { getLogger } from "../shared/log.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
-import { cpStateSchema, endReasonSchema, stopReasonSchema } from "../shared/messages.ts";
-import type { Cp, Session } from "./core.ts";
+import {
+  type AuditParams,
+  cpStateSchema,
+  endReasonSchema,
+  stopReasonSchema,
+  textSchema,
+} from "../shared/messages.ts";
+import type { Cp, Session, WeatherReport } from "./core.ts";
+import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
 
@@ -27,6 +36,12 @@ export const CENTRAL_VERSION = "0.1.0";
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Most sessions one `GET /sessions` returns. */
 export const MAX_SESSIONS_PAGE = 1000;
+/** Where the weather office posts alerts and clears (weather/central_client.ts). */
+export const WEATHER_ALERT_PATH = "/weather/alert";
+/** Longest city name accepted in a weather alert (the office's own limit). */
+export const MAX_CITY_CHARS = 100;
+/** Temperatures accepted in a weather alert, °C: beyond any reading on Earth is a bad body. */
+export const TEMPERATURE_RANGE_C = { min: -100, max: 100 } as const;
 
 /** What the app is built from. */
 export interface CentralApiDeps {
@@ -34,6 +49,8 @@ export interface CentralApiDeps {
   readonly runtime: CentralRuntime;
   /** The admin bearer token for POST calls. */
   readonly adminToken: string;
+  /** The weather office's bearer key for `POST /weather/alert`. */
+  readonly weatherServiceKey: string;
   /** Clock (tests). Default `new Date()`. */
   readonly now?: () => Date;
 }
@@ -93,6 +110,31 @@ const HealthBody = z.object({
     rejected_telemetry: z.number().int(),
   }),
 }).openapi("Health");
+
+const WeatherAlertBody = z.object({
+  cp_id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
+    .openapi({ example: "CP-001" }),
+  city: textSchema(MAX_CITY_CHARS).openapi({ example: "Madrid" }),
+  temperature: z.number().min(TEMPERATURE_RANGE_C.min).max(TEMPERATURE_RANGE_C.max)
+    .openapi({ description: "°C", example: -2.5 }),
+  status: z.enum(["alert", "clear"]).openapi({
+    description: "alert: stop the CP for the weather; clear: lift the weather hold",
+  }),
+}).openapi("WeatherAlert");
+
+const WeatherBody = z.object({
+  cp_id: z.string(),
+  city: z.string(),
+  temperature: z.number().openapi({ description: "last reported, °C" }),
+  status: z.enum(["alert", "clear"]),
+  since: z.string().openapi({ description: "when the office first reported this status" }),
+  updated_at: z.string().openapi({ description: "when the office last reported" }),
+  weather_hold: z.boolean().openapi({ description: "the weather holds the CP stopped" }),
+  state: cpStateSchema,
+  stop_reason: stopReasonSchema.nullable().openapi({
+    description: "the hold shown: an admin stop shows admin even while the weather holds too",
+  }),
+}).openapi("Weather");
 
 const ErrorBody = z.object({
   error: z.string().openapi({ example: "not_found" }),
@@ -190,6 +232,29 @@ const stopAllRoute = createRoute({
   security: admin,
   responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
 });
+const weatherAlertRoute = createRoute({
+  method: "post",
+  path: WEATHER_ALERT_PATH,
+  summary: "The weather office's report: alert stops the CP, clear lifts the weather hold",
+  description: "Idempotent: only a change of status acts. A clear never lifts an admin stop.",
+  security: [{ weatherServiceKey: [] }],
+  request: {
+    body: { required: true, content: { "application/json": { schema: WeatherAlertBody } } },
+  },
+  responses: {
+    200: json(WeatherBody, "the CP's weather report as Central now holds it"),
+    400: err("bad body"),
+    401: err("missing or wrong weather service key"),
+    404: err("no such CP"),
+    413: err("body over 64 KiB"),
+  },
+});
+const weatherRoute = createRoute({
+  method: "get",
+  path: "/weather",
+  summary: "The weather office's last report per CP, with its hold",
+  responses: { 200: json(z.array(WeatherBody), "the reports by CP id") },
+});
 const resumeAllRoute = createRoute({
   method: "post",
   path: "/cps/resume",
@@ -243,6 +308,46 @@ function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
   };
 }
 
+function weatherJson(w: WeatherReport, cp: Cp): z.infer<typeof WeatherBody> {
+  return {
+    cp_id: w.cpId,
+    city: w.city,
+    temperature: w.temperatureC,
+    status: w.status,
+    since: w.since,
+    updated_at: w.updatedAt,
+    weather_hold: w.status === "alert",
+    state: cp.status.state,
+    stop_reason: cp.status.stopReason,
+  };
+}
+
+/**
+ * The request body as text, read as it streams in; undefined once it passes `limit` bytes (the
+ * rest is never read), so a body without a Content-Length cannot fill memory either.
+ */
+async function readBodyAtMost(request: Request, limit: number): Promise<string | undefined> {
+  if (request.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(read.value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(body);
+}
+
 /** Whether two secrets are equal, in time independent of where they differ. */
 export async function secretsEqual(a: string, b: string): Promise<boolean> {
   // Hashing first gives equal lengths, which timingSafeEqual needs, and hides the real length.
@@ -284,26 +389,57 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     },
   });
 
-  const requireAdmin: MiddlewareHandler = async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = header.match(/^Bearer\s+(\S+)\s*$/i);
-    const challenge = { "WWW-Authenticate": 'Bearer realm="central"' };
-    if (!match) {
-      return problem(
-        c,
-        401,
-        "unauthorized",
-        "this call needs Authorization: Bearer <admin token>",
-        challenge,
-      );
+  /** A refused bearer, audited as a flood: anyone can try tokens at will. */
+  const auditRefused = (c: Context, actor: string, reason: string) =>
+    runtime.audit({
+      actor,
+      action: "api.auth",
+      outcome: "rejected",
+      params: { reason, method: c.req.method, path: c.req.path.slice(0, 200) },
+      ...originOf(c),
+    }, true);
+
+  /**
+   * Checks `Authorization: Bearer <secret>`; `what` names the secret in answers and logs,
+   * `actor` the one who claims to hold it in the audit.
+   */
+  const requireBearer =
+    (secret: string, what: string, actor: string): MiddlewareHandler => async (c, next) => {
+      const header = c.req.header("authorization") ?? "";
+      const match = header.match(/^Bearer\s+(\S+)\s*$/i);
+      const challenge = { "WWW-Authenticate": 'Bearer realm="central"' };
+      if (!match) {
+        auditRefused(c, actor, "missing_bearer");
+        return problem(
+          c,
+          401,
+          "unauthorized",
+          `this call needs Authorization: Bearer <${what}>`,
+          challenge,
+        );
+      }
+      if (!(await secretsEqual(match[1], secret))) {
+        log.warning("Wrong {what} on {method} {path}", {
+          what,
+          method: c.req.method,
+          path: c.req.path,
+        });
+        auditRefused(c, actor, "wrong_bearer");
+        return problem(c, 401, "unauthorized", `the ${what} is wrong`, challenge);
+      }
+      return await next();
+    };
+  const requireAdmin = requireBearer(deps.adminToken, "admin token", "admin");
+  const requireWeatherKey = requireBearer(deps.weatherServiceKey, "weather service key", "weather");
+  // The one route that parses a body: read it here, capped, once the key is checked, and leave
+  // it in hono's body cache, where the validator finds it.
+  const readBody: MiddlewareHandler = async (c, next) => {
+    const text = await readBodyAtMost(c.req.raw, MAX_BODY_BYTES);
+    if (text === undefined) {
+      return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
     }
-    if (!(await secretsEqual(match[1], deps.adminToken))) {
-      log.warning("Wrong admin token on {method} {path}", {
-        method: c.req.method,
-        path: c.req.path,
-      });
-      return problem(c, 401, "unauthorized", "the admin token is wrong", challenge);
-    }
+    // hono keeps body promises in this cache (its type says plain values); json() reads `text`.
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     return await next();
   };
 
@@ -317,8 +453,8 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     });
   });
   app.use("*", secureHeaders());
-  // No route reads a body, so none is ever buffered; a declared oversize one is refused before
-  // the token check. (hono's bodyLimit would copy the request to re-read it, which makes
+  // Only the weather alert reads a body (capped in readBody); a declared oversize one is refused
+  // before the token check. (hono's bodyLimit would copy the request to re-read it, which makes
   // Deno.serve print a warning about request.signal on every POST.)
   const bodyLimit: MiddlewareHandler = async (c, next) => {
     const declared = Number(c.req.header("content-length") ?? "0");
@@ -327,8 +463,16 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     }
     return await next();
   };
-  app.on("POST", "*", bodyLimit, requireAdmin);
+  app.on("POST", "*", bodyLimit, async (c, next) => {
+    return c.req.path === WEATHER_ALERT_PATH ? await next() : await requireAdmin(c, next);
+  });
+  app.on("POST", WEATHER_ALERT_PATH, requireWeatherKey, readBody);
+  app.on("POST", SECURITY_BODY_PATH, readBody);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "weatherServiceKey", {
     type: "http",
     scheme: "bearer",
   });
@@ -367,6 +511,9 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
 
   app.openapi(driversRoute, (c) => c.json(runtime.store.drivers().map(driverJson), 200));
 
+  const auditAdmin = (c: Context, action: string, params: AuditParams) =>
+    runtime.audit({ actor: "admin", action, outcome: "ok", params, ...originOf(c) });
+
   const act = (c: Context, id: string, kind: "stop" | "resume") => {
     if (!runtime.model.cps.has(id)) return undefined;
     runtime.dispatch(
@@ -375,6 +522,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
         : { type: "resume", cpId: id, at: now().getTime() },
     );
     log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: clientIp(c) });
+    auditAdmin(c, `cp.${kind}`, { cpId: id });
     return cpOf(id);
   };
 
@@ -393,14 +541,48 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   app.openapi(stopAllRoute, (c) => {
     runtime.dispatch({ type: "stop", reason: "admin", at: now().getTime() });
     log.info("Admin stop of every CP", { ip: clientIp(c) });
+    auditAdmin(c, "cp.stop", { cpId: "*" });
     return c.json(allCps(), 200);
   });
 
   app.openapi(resumeAllRoute, (c) => {
     runtime.dispatch({ type: "resume", at: now().getTime() });
     log.info("Admin resume of every CP", { ip: clientIp(c) });
+    auditAdmin(c, "cp.resume", { cpId: "*" });
     return c.json(allCps(), 200);
   });
+
+  const weatherOf = (cpId: string) => {
+    const report = runtime.model.weather.get(cpId);
+    const cp = runtime.model.cps.get(cpId);
+    return report && cp ? weatherJson(report, cp) : undefined;
+  };
+
+  app.openapi(weatherAlertRoute, (c) => {
+    const body = c.req.valid("json");
+    if (!runtime.model.cps.has(body.cp_id)) {
+      return problem(c, 404, "not_found", `no CP ${body.cp_id}: Central knows CPs that logged in`);
+    }
+    runtime.dispatch({
+      type: "weather",
+      cpId: body.cp_id,
+      city: body.city,
+      temperatureC: body.temperature,
+      status: body.status,
+      ...originOf(c),
+      at: now().getTime(),
+    });
+    const report = weatherOf(body.cp_id);
+    if (report === undefined) throw new Error(`weather report of ${body.cp_id} not recorded`);
+    return c.json(report, 200);
+  });
+
+  app.openapi(weatherRoute, (c) => {
+    const reports = [...runtime.model.weather.keys()].sort().map(weatherOf);
+    return c.json(reports.filter((r) => r !== undefined), 200);
+  });
+
+  addSecurityRoutes(app, { runtime, now });
 
   app.doc("/openapi.json", {
     openapi: "3.0.3",
@@ -426,6 +608,12 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   });
 
   return app;
+}
+
+/** `{originIp}` for an audit entry, or nothing when the client has no IP address. */
+function originOf(c: Context): { originIp?: string } {
+  const ip = originIp(c);
+  return ip === undefined ? {} : { originIp: ip };
 }
 
 /** The client's address as seen on the socket (`Deno.serve` passes it as the app's env). */

@@ -46,7 +46,12 @@ function setup() {
     },
     at: T0 + 2000,
   });
-  const app = createCentralApp({ runtime, adminToken: TOKEN, now: () => new Date(T0 + 3000) });
+  const app = createCentralApp({
+    runtime,
+    adminToken: TOKEN,
+    weatherServiceKey: "test-weather-service-key-0123456789",
+    now: () => new Date(T0 + 3000),
+  });
   const request = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
@@ -214,15 +219,23 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
   await assertError(await t.request("/nope"), 404, "not_found");
   const doc = await (await t.request("/openapi.json")).json();
   assert.deepEqual(Object.keys(doc.paths).sort(), [
+    "/audit",
     "/cps",
     "/cps/resume",
     "/cps/stop",
     "/cps/{id}",
+    "/cps/{id}/keys/revoke",
+    "/cps/{id}/keys/rotate",
     "/cps/{id}/resume",
+    "/cps/{id}/security",
     "/cps/{id}/stop",
     "/drivers",
     "/health",
+    "/security",
+    "/security/{id}",
     "/sessions",
+    "/weather",
+    "/weather/alert",
   ]);
   assert.deepEqual(doc.paths["/cps/{id}/stop"].post.security, [{ adminToken: [] }]);
 });

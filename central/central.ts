@@ -15,7 +15,10 @@ import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import { createRegistryClient } from "../registry/client.ts";
+import { generateCredential } from "../registry/credentials.ts";
+import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { createCentralApp } from "./api.ts";
+import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
@@ -28,8 +31,15 @@ const log = getLogger(["evcharging", "central"]);
 
 /** File names next to the database unless given. */
 export const MASTER_KEY_FILE = "central_master.key";
+/** The audit log's JSON-lines copy, next to the database unless given. */
+export const AUDIT_FILE = "audit.jsonl";
 /** Where a generated admin token is kept (mode 0600). */
 export const ADMIN_TOKEN_FILE = "central_admin.token";
+/**
+ * Where the weather service key is kept (mode 0600). Next to the default database this is
+ * `data/weather_service.key`, the weather office's default, so both find the same key.
+ */
+export const WEATHER_SERVICE_KEY_FILE = "weather_service.key";
 
 /** Settings of {@link startCentral}. */
 export interface CentralOptions {
@@ -61,6 +71,14 @@ export interface CentralOptions {
   readonly masterKey?: string;
   /** Admin bearer token; unset: read or generated into `central_admin.token`. */
   readonly adminToken?: string;
+  /** The weather office's key for `POST /weather/alert`; unset: read or generated into the file. */
+  readonly weatherServiceKey?: string;
+  /** Weather service key file (default `weather_service.key` next to the database). */
+  readonly weatherServiceKeyFile?: string;
+  /** The audit log's JSON-lines file (default `audit.jsonl` next to the database). */
+  readonly auditFile?: string;
+  /** Flood aggregation window of repeated rejections in the audit (default 10 000 ms). */
+  readonly auditIntervalMs?: number;
   /** Kafka consumer group prefix (default `central`): groups `<prefix>-requests`, `-telemetry`. */
   readonly group?: string;
 }
@@ -69,6 +87,16 @@ export interface CentralOptions {
 export interface AdminToken {
   /** The token. */
   readonly token: string;
+  /** `given` (option or env) or `file`. */
+  readonly source: "given" | "file";
+  /** The file, for `file`. */
+  readonly path?: string;
+}
+
+/** Where the weather service key came from (the key itself is never logged). */
+export interface WeatherServiceKey {
+  /** The key. */
+  readonly key: string;
   /** `given` (option or env) or `file`. */
   readonly source: "given" | "file";
   /** The file, for `file`. */
@@ -85,8 +113,14 @@ export interface RunningCentral {
   readonly httpUrl: string;
   /** The admin token and its source. */
   readonly adminToken: AdminToken;
+  /** The weather service key and its source. */
+  readonly weatherServiceKey: WeatherServiceKey;
   /** The model, store and dispatcher (the panel and tests read it). */
   readonly runtime: CentralRuntime;
+  /** The audit log (its head is the checkpoint to verify the file against). */
+  readonly audit: AuditLog;
+  /** The audit log's JSON-lines file. */
+  readonly auditFile: string;
   /** Stops everything in order; idempotent. */
   stop(): Promise<void>;
 }
@@ -108,12 +142,36 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     options.masterKey ?? Deno.env.get(MASTER_KEY_ENV),
   );
   const adminToken = await resolveAdminToken(options.adminToken, join(dataDir, ADMIN_TOKEN_FILE));
+  const weatherServiceKey = await resolveWeatherServiceKey(
+    options.weatherServiceKey,
+    options.weatherServiceKeyFile ?? join(dataDir, WEATHER_SERVICE_KEY_FILE),
+  );
+
+  const auditFile = options.auditFile ?? join(dataDir, AUDIT_FILE);
+  const audit = AuditLog.open({ db: store.db, jsonlPath: auditFile });
+  stack.defer(() => audit.close());
+  // Rejected messages and refused logins: one record per (actor, action, reason) and interval.
+  const floods = new AuditAggregator({
+    emit: (entry) => audit.append(entry),
+    intervalMs: options.auditIntervalMs,
+  });
+  stack.defer(() => floods.flush()); // after every input has stopped, before the log closes
 
   const recovered = store.recover(new Date());
-  const runtime = new CentralRuntime(store, recovered.model, config);
+  const runtime = new CentralRuntime(store, recovered.model, config, {
+    append: (entry) => audit.append(entry),
+    offer: (occurrence) => floods.offer(occurrence),
+    list: (query) => audit.list(query),
+  });
   stack.defer(() => runtime.close());
   runtime.dispatch({ type: "start", at: Date.now() });
   const vault = await KeyVault.open(masterKey, recovered, (cpId) => store.nextKeyVersion(cpId));
+  // Revoked keys leave the keyring as soon as the step that revoked them is stored.
+  runtime.subscribe(({ effects }) => {
+    for (const effect of effects) {
+      if (effect.type === "revoke_keys") vault.keyring.revoke(effect.cpId);
+    }
+  });
   log.info("Recovered {cps} CPs (all DISCONNECTED) and {sessions} open sessions from {db}", {
     cps: recovered.model.cps.size,
     sessions: recovered.model.sessions.size,
@@ -131,6 +189,12 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
   stack.defer(() => producer.disconnect());
+  // The public stream: every record as it is appended (the SQLite table and file are the truth).
+  stack.defer(
+    audit.subscribe((record) =>
+      producer.send(TOPICS.auditEvents, record.actor, { v: 1, type: "AUDIT", ...record })
+    ),
+  );
   const publisher = new OutboxPublisher(store, producer, vault.keyring);
   publisher.start();
   stack.defer(() => publisher.stop());
@@ -166,7 +230,11 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => monitors.close());
 
-  const app = createCentralApp({ runtime, adminToken: adminToken.token });
+  const app = createCentralApp({
+    runtime,
+    adminToken: adminToken.token,
+    weatherServiceKey: weatherServiceKey.key,
+  });
   const http = Deno.serve(
     { hostname, port: options.httpPort, onListen: () => {} },
     (request, info) => app.fetch(request, info),
@@ -174,7 +242,10 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => http.shutdown());
 
   const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
-  const clock = setInterval(() => runtime.dispatch({ type: "tick", at: Date.now() }), tickMs);
+  const clock = setInterval(() => {
+    runtime.dispatch({ type: "tick", at: Date.now() });
+    floods.tick();
+  }, tickMs);
   stack.defer(() => clearInterval(clock));
 
   const httpUrl = `http://${urlHost(http.addr.hostname)}:${http.addr.port}`;
@@ -185,6 +256,11 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   if (adminToken.source === "file") {
     log.info("Admin token for POST calls is in {path} (mode 0600)", { path: adminToken.path });
   }
+  if (weatherServiceKey.source === "file") {
+    log.info("Weather service key for POST /weather/alert is in {path} (mode 0600)", {
+      path: weatherServiceKey.path,
+    });
+  }
 
   const running = stack.move();
   let stopped: Promise<void> | undefined;
@@ -193,7 +269,10 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     httpAddr: http.addr,
     httpUrl,
     adminToken,
+    weatherServiceKey,
     runtime,
+    audit,
+    auditFile,
     stop: () =>
       stopped ??= (async () => {
         log.info("Central stopping");
@@ -226,6 +305,23 @@ export async function resolveAdminToken(
   const token = (await Deno.readTextFile(path)).trim();
   if (token === "") throw new Error(`admin token file ${path} is empty: delete it or fill it`);
   return { token, source: "file", path };
+}
+
+/**
+ * The weather service key: `given` if set, else the one in `path`, else a new random one
+ * written there with mode 0600. The weather office does the same with the same default file,
+ * so whichever starts first creates the key and the other reads it.
+ */
+export async function resolveWeatherServiceKey(
+  given: string | undefined,
+  path: string,
+): Promise<WeatherServiceKey> {
+  if (given !== undefined && given !== "") return { key: given, source: "given" };
+  const key = (await readOrCreateSecretFile(path, generateCredential)).value.trim();
+  if (key === "") {
+    throw new Error(`weather service key file ${path} is empty: delete it or fill it`);
+  }
+  return { key, source: "file", path };
 }
 
 /** A listening address as a URL host: a wildcard becomes loopback, IPv6 gets brackets. */

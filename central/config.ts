@@ -19,6 +19,7 @@ import {
   httpUrl,
   oneOf,
   option,
+  type Parser,
   portOrZero,
   text,
 } from "../shared/config.ts";
@@ -26,6 +27,18 @@ import { LOG_LEVELS } from "../shared/log.ts";
 
 /** Default database path; the master key, admin token and log file go next to it. */
 export const DEFAULT_DB = "data/central.db";
+/** Shortest weather service key accepted (the weather office's rule too). */
+export const MIN_SERVICE_KEY_CHARS = 16;
+
+/** A service key given on the command line or in the environment: long, no spaces around it. */
+const serviceKey: Parser<string> = (raw) => {
+  if (raw.length < MIN_SERVICE_KEY_CHARS || raw.trim() !== raw) {
+    throw new Error(
+      `a secret of at least ${MIN_SERVICE_KEY_CHARS} characters without spaces around it`,
+    );
+  }
+  return raw;
+};
 
 /** Central's options. */
 export const centralConfig = defineConfig({
@@ -109,6 +122,21 @@ export const centralConfig = defineConfig({
       secret: true,
       help: "Admin bearer token (prefer the env variable; unset: generated once into " +
         "central_admin.token next to the database)",
+    }),
+    weatherServiceKey: option(serviceKey, {
+      flag: "weather-service-key",
+      env: "WEATHER_SERVICE_KEY",
+      optional: true,
+      secret: true,
+      help: "Key the weather office sends to POST /weather/alert (prefer the env variable; " +
+        "unset: read or generated once into the key file)",
+    }),
+    weatherServiceKeyFile: option(text, {
+      flag: "weather-service-key-file",
+      env: "WEATHER_SERVICE_KEY_FILE",
+      optional: true,
+      help: "Weather service key file (default weather_service.key next to the database, " +
+        "which is also the weather office's default)",
     }),
     group: option(text, {
       flag: "group",

@@ -17,10 +17,16 @@
  *   Central closes with the last figures it stored; a later `SUPPLY_END` for a closed session
  *   is ignored.
  * - Money is Central's: € = kWh × the price fixed at authorization (the CP's Registry price).
+ * - The weather office holds a CP with an `alert` and lifts its hold with a `clear`. The weather
+ *   hold is kept apart from the stop reason shown, so it and an admin hold never lift each
+ *   other: a clear resumes only a CP stopped for the weather, and an admin resume of a CP the
+ *   weather still holds leaves it stopped for the weather.
  *
  * @module
  */
 import {
+  type AuditOutcome,
+  type AuditParams,
   type AuthFailReason,
   build,
   type CommandPayload,
@@ -39,6 +45,7 @@ import {
   type StopReason,
   type TelemetryPayload,
 } from "../shared/messages.ts";
+import type { AuditEntry } from "./audit.ts";
 import { type CpEvent, type CpStatus, DISCONNECTED, isRefusal, transition } from "./cp_state.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +74,32 @@ export interface Cp {
   readonly connection: number | null;
   /** Last sign of life from the monitor (login, heartbeat, health), ms since the epoch. */
   readonly lastSeenMs: number | null;
+  /** What `GET /security` shows beside the security status. */
+  readonly securityInfo: SecurityInfo;
 }
+
+/** The security facts Central keeps per CP beside its status (never a key). */
+export interface SecurityInfo {
+  /** Why an admin last set the status, or null. */
+  readonly reason: string | null;
+  /** When the status was last set (ISO), or null if never. */
+  readonly changedAt: string | null;
+  /** When the CP's keys were last revoked (a key revoke or REVOKED; ISO), or null. */
+  readonly revokedAt: string | null;
+  /** When the CP last logged in (ISO), or null. */
+  readonly lastLoginAt: string | null;
+  /** Logins refused so far (bad token, revoked, …). */
+  readonly failedLogins: number;
+}
+
+/** {@link SecurityInfo} of a CP nothing has happened to yet. */
+export const NO_SECURITY_INFO: SecurityInfo = {
+  reason: null,
+  changedAt: null,
+  revokedAt: null,
+  lastLoginAt: null,
+  failedLogins: 0,
+};
 
 /** A charging session, from AUTHORIZED to its TICKET. */
 export interface Session {
@@ -104,12 +136,33 @@ export interface Session {
   readonly pendingEnd: { readonly reason: EndReason; readonly deadlineMs: number } | null;
 }
 
+/** `alert`: the weather holds the CP stopped; `clear`: it does not. */
+export type WeatherStatus = "alert" | "clear";
+
+/** The weather office's last word on one CP (DESIGN §2, issue 6). */
+export interface WeatherReport {
+  /** The CP. */
+  readonly cpId: string;
+  /** The city the office reads for it. */
+  readonly city: string;
+  /** The last temperature reported, °C. */
+  readonly temperatureC: number;
+  /** The hold the office asks for. */
+  readonly status: WeatherStatus;
+  /** Since when (ISO) the office has reported this status. */
+  readonly since: string;
+  /** When (ISO) the office last reported. */
+  readonly updatedAt: string;
+}
+
 /** Central's whole in-memory state: every known CP and every open session. */
 export interface Model {
   /** CPs by id. */
   readonly cps: ReadonlyMap<string, Cp>;
   /** Open sessions by id (closed ones live only in the store). */
   readonly sessions: ReadonlyMap<string, Session>;
+  /** The weather office's last report per CP id (only CPs Central knows). */
+  readonly weather: ReadonlyMap<string, WeatherReport>;
 }
 
 /** Timings the core applies. */
@@ -133,7 +186,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
 };
 
 /** An empty model. */
-export const EMPTY_MODEL: Model = { cps: new Map(), sessions: new Map() };
+export const EMPTY_MODEL: Model = { cps: new Map(), sessions: new Map(), weather: new Map() };
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -158,6 +211,16 @@ export type Input =
     readonly registry: RegistryCp;
     readonly keyVersion: number;
     readonly wrappedKey: string;
+    /** The monitor's IP address, for the audit. */
+    readonly originIp?: string;
+    readonly at: number;
+  }
+  /** A monitor's login was refused (`AUTH_FAIL`); counted for a CP Central knows. */
+  | {
+    readonly type: "login_failed";
+    readonly cpId: string;
+    readonly reason: AuthFailReason;
+    readonly originIp?: string;
     readonly at: number;
   }
   /** `HEARTBEAT` from a monitor connection. */
@@ -226,6 +289,17 @@ export type Input =
   }
   /** Resume one CP, or every held CP when `cpId` is absent. */
   | { readonly type: "resume"; readonly cpId?: string; readonly at: number }
+  /** The weather office reports the temperature of a CP's city and the hold it asks for. */
+  | {
+    readonly type: "weather";
+    readonly cpId: string;
+    readonly city: string;
+    readonly temperatureC: number;
+    readonly status: WeatherStatus;
+    /** The office's IP address, for the audit. */
+    readonly originIp?: string;
+    readonly at: number;
+  }
   /** Time passes: heartbeat timeouts and stop waits. */
   | { readonly type: "tick"; readonly at: number }
   /**
@@ -233,7 +307,27 @@ export type Input =
    * more: the engine's `SUPPLY_END` or `PLUGGED` may be waiting in the Kafka backlog, and it
    * beats what Central would decide alone.
    */
-  | { readonly type: "start"; readonly at: number };
+  | { readonly type: "start"; readonly at: number }
+  /**
+   * An admin revokes every key of a CP (DESIGN §5.5). `rotate` asks the monitor to log in again
+   * at once (`LOGOUT key_rotated`); otherwise it must re-authenticate (`LOGOUT key_revoked`).
+   */
+  | {
+    readonly type: "revoke_keys";
+    readonly cpId: string;
+    readonly rotate: boolean;
+    readonly originIp?: string;
+    readonly at: number;
+  }
+  /** An admin sets a CP's security status. */
+  | {
+    readonly type: "set_security";
+    readonly cpId: string;
+    readonly status: SecurityStatus;
+    readonly reason: string;
+    readonly originIp?: string;
+    readonly at: number;
+  };
 
 // ---------------------------------------------------------------------------------------------
 // Effects
@@ -269,6 +363,8 @@ export type Effect =
   | { readonly type: "save_driver"; readonly driverId: string; readonly at: string }
   /** Record an answered request. */
   | { readonly type: "save_request"; readonly request: RequestRecord }
+  /** Upsert the CP's weather report (its weather hold). */
+  | { readonly type: "save_weather"; readonly report: WeatherReport }
   /** Store a new live key version (wrapped); the CP's previous live version becomes retired. */
   | {
     readonly type: "save_key";
@@ -277,6 +373,14 @@ export type Effect =
     readonly wrappedKey: string;
     readonly at: string;
   }
+  /** Revoke every key version of the CP: stored ones and the keyring's (central.ts). */
+  | { readonly type: "revoke_keys"; readonly cpId: string; readonly at: string }
+  /**
+   * An audit record to append once the step is stored (DESIGN §5.9). `flood`: something an
+   * attacker can repeat at will (a refused login), so the runtime aggregates it per (actor,
+   * action, `params.reason`).
+   */
+  | { readonly type: "audit"; readonly entry: AuditEntry; readonly flood: boolean }
   /** Outbox: a `driver.updates` message, keyed by its driver. */
   | { readonly type: "publish"; readonly message: DriverUpdate }
   /** Outbox: a `cp.commands` payload for a CP, sealed with its live key when published. */
@@ -402,7 +506,7 @@ export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CO
       break;
     case "disconnect": {
       const cp = d.connectedCp(input.cpId, input.connection);
-      if (cp) lose(d, cp, "info", "CP {cpId} disconnected");
+      if (cp) lose(d, cp, "closed", "info", "CP {cpId} disconnected");
       break;
     }
     case "charge_request":
@@ -421,7 +525,10 @@ export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CO
       for (const cp of d.targets(input.cpId)) stop(d, cp, input.reason, input.at, config);
       break;
     case "resume":
-      for (const cp of d.targets(input.cpId)) resume(d, cp, input.at);
+      for (const cp of d.targets(input.cpId)) resume(d, cp, input.at, config);
+      break;
+    case "weather":
+      weather(d, input, config);
       break;
     case "tick":
       tick(d, input.at, config);
@@ -432,6 +539,15 @@ export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CO
         const deadlineMs = Math.max(session.pendingEnd.deadlineMs, input.at + config.stopWaitMs);
         d.setSession({ ...session, pendingEnd: { ...session.pendingEnd, deadlineMs } });
       }
+      break;
+    case "login_failed":
+      loginFailed(d, input);
+      break;
+    case "revoke_keys":
+      revokeKeys(d, input);
+      break;
+    case "set_security":
+      setSecurity(d, input, config);
       break;
   }
   return d.result();
@@ -456,6 +572,7 @@ function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
     keyVersion: null,
     connection: null,
     lastSeenMs: null,
+    securityInfo: NO_SECURITY_INFO,
   };
   const cp: Cp = {
     ...base,
@@ -464,6 +581,7 @@ function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
     keyVersion: input.keyVersion,
     connection: input.connection,
     lastSeenMs: input.at,
+    securityInfo: { ...base.securityInfo, lastLoginAt: iso(input.at) },
   };
   d.emit({
     type: "save_key",
@@ -486,6 +604,173 @@ function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
     state: cp.status.state,
     replaced: replaced !== null,
   });
+  d.audit({
+    actor: cpActor(cp.id),
+    action: "cp.login",
+    outcome: "ok",
+    params: { cpId: cp.id, keyVersion: input.keyVersion, replaced: replaced !== null },
+    originIp: input.originIp,
+  });
+}
+
+/** How a refused login is audited: refused by policy, invalid, or Central could not decide. */
+const LOGIN_FAIL_OUTCOME: Record<AuthFailReason, AuditOutcome> = {
+  bad_request: "rejected",
+  bad_token: "rejected",
+  expired_token: "rejected",
+  cp_mismatch: "rejected",
+  unknown_cp: "denied",
+  deregistered: "denied",
+  revoked: "denied",
+  registry_unavailable: "failed",
+  internal_error: "failed",
+};
+
+function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>): void {
+  const cp = d.cp(input.cpId);
+  // Only known CPs are counted: ids anyone can make up must not grow the database.
+  if (cp) {
+    const info = cp.securityInfo;
+    d.setCp({ ...cp, securityInfo: { ...info, failedLogins: info.failedLogins + 1 } });
+  }
+  d.audit({
+    actor: cpActor(input.cpId),
+    action: "cp.login",
+    outcome: LOGIN_FAIL_OUTCOME[input.reason],
+    params: { cpId: input.cpId, reason: input.reason },
+    originIp: input.originIp,
+  }, true);
+}
+
+/**
+ * Why an admin security action on `cp` is refused, or null to do it. REVOKED is permanent
+ * (DESIGN §5.5): its status never changes again and it gets no new key.
+ */
+export function securityRefusal(
+  cp: Cp,
+  action: { readonly type: "revoke_keys"; readonly rotate: boolean } | {
+    readonly type: "set_security";
+    readonly status: SecurityStatus;
+  },
+): string | null {
+  if (cp.security !== "REVOKED") return null;
+  if (action.type === "set_security" && action.status !== "REVOKED") {
+    return `${cp.id} is REVOKED for good: its status cannot change`;
+  }
+  if (action.type === "revoke_keys" && action.rotate) {
+    return `${cp.id} is REVOKED for good: it gets no new key`;
+  }
+  return null;
+}
+
+/**
+ * Takes every key of `cp` away: revoked in the store and keyring, no live version, and the
+ * monitor logged out with `logout` (the CP shows DISCONNECTED until it logs in again). Its open
+ * session ends now with `endReason`, billed with the last figures: without a key the engine's
+ * own SUPPLY_END could not be read (the monitor tells the engine, which stops supplying).
+ * Returns the ended session's id, or null.
+ */
+function dropKeys(
+  d: Draft,
+  cp: Cp,
+  logout: LogoutReason,
+  endReason: EndReason,
+  at: number,
+): string | null {
+  d.emit({ type: "revoke_keys", cpId: cp.id, at: iso(at) });
+  let next: Cp = {
+    ...cp,
+    keyVersion: null,
+    securityInfo: { ...cp.securityInfo, revokedAt: iso(at) },
+  };
+  if (cp.connection !== null) {
+    d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout });
+    next = { ...next, status: apply(cp.status, { type: "LOST" }), connection: null };
+  }
+  d.setCp(next);
+  const session = d.openSession(cp.status.sessionId);
+  if (session) endSession(d, session, endReason, at, null);
+  return session?.id ?? null;
+}
+
+function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys" }>): void {
+  const cp = d.cp(input.cpId);
+  if (cp === undefined) return;
+  const action = input.rotate ? "key.rotate" : "key.revoke";
+  const refused = securityRefusal(cp, input);
+  if (refused !== null) {
+    d.audit({
+      actor: "admin",
+      action,
+      outcome: "denied",
+      params: { cpId: cp.id, detail: refused },
+      originIp: input.originIp,
+    });
+    return;
+  }
+  const sessionId = dropKeys(
+    d,
+    cp,
+    input.rotate ? "key_rotated" : "key_revoked",
+    "key_lost",
+    input.at,
+  );
+  d.note("warning", "CP {cpId}: keys {action} by an admin (was version {keyVersion})", {
+    cpId: cp.id,
+    action: input.rotate ? "rotated" : "revoked",
+    keyVersion: cp.keyVersion,
+  });
+  d.audit({
+    actor: "admin",
+    action,
+    outcome: "ok",
+    params: { cpId: cp.id, keyVersion: cp.keyVersion, sessionId },
+    originIp: input.originIp,
+  });
+}
+
+function setSecurity(
+  d: Draft,
+  input: Extract<Input, { type: "set_security" }>,
+  config: CoreConfig,
+): void {
+  const cp = d.cp(input.cpId);
+  if (cp === undefined) return;
+  const { status, at } = input;
+  const reason = safeDetail(input.reason);
+  const audit = (outcome: AuditOutcome, params: AuditParams) =>
+    d.audit({
+      actor: "admin",
+      action: "security.set",
+      outcome,
+      params: { cpId: cp.id, status, previous: cp.security, reason, ...params },
+      originIp: input.originIp,
+    });
+  const refused = securityRefusal(cp, input);
+  if (refused !== null) return audit("denied", { detail: refused });
+  const changed: Cp = {
+    ...cp,
+    security: status,
+    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(at) },
+  };
+  d.setCp(changed);
+  let sessionId: string | null = null;
+  if (status === "OUT_OF_SERVICE" && cp.security !== "OUT_OF_SERVICE") {
+    // Logged in but held: the engine ends its session (status_lost) like after any stop.
+    sessionId = cp.status.sessionId;
+    stop(d, changed, "out_of_service", at, config);
+  } else if (status === "ACTIVE" && cp.status.stopReason === "out_of_service") {
+    resume(d, changed, at, config);
+  } else if (status === "REVOKED" && cp.security !== "REVOKED") {
+    const held = { ...changed, status: apply(changed.status, { type: "STOP", reason: "revoked" }) };
+    sessionId = dropKeys(d, held, "revoked", "status_lost", at);
+  }
+  d.note(status === "ACTIVE" ? "info" : "warning", "CP {cpId} security {previous} → {status}", {
+    cpId: cp.id,
+    previous: cp.security,
+    status,
+  });
+  audit("ok", { sessionId });
 }
 
 function health(d: Draft, input: Extract<Input, { type: "health" }>): void {
@@ -502,6 +787,12 @@ function health(d: Draft, input: Extract<Input, { type: "health" }>): void {
     engine: input.engine,
     state: next.state,
   });
+  d.audit({
+    actor: cpActor(cp.id),
+    action: next.state === "BROKEN" ? "cp.fault" : "cp.repaired",
+    outcome: next.state === "BROKEN" ? "failed" : "ok",
+    params: { cpId: cp.id, engine: input.engine, state: next.state },
+  });
   const session = d.openSession(next.sessionId);
   if (next.state === "BROKEN" && session) {
     // The engine may still be alive behind a broken link: tell it to stop supplying too.
@@ -517,9 +808,21 @@ function health(d: Draft, input: Extract<Input, { type: "health" }>): void {
   }
 }
 
-function lose(d: Draft, cp: Cp, level: NoteLevel, message: string): void {
+function lose(
+  d: Draft,
+  cp: Cp,
+  cause: "closed" | "heartbeat_timeout",
+  level: NoteLevel,
+  message: string,
+): void {
   d.setCp({ ...cp, status: apply(cp.status, { type: "LOST" }), connection: null });
   d.note(level, message, { cpId: cp.id });
+  d.audit({
+    actor: "central",
+    action: "cp.disconnect",
+    outcome: "ok",
+    params: { cpId: cp.id, cause },
+  });
 }
 
 function chargeRequest(
@@ -569,6 +872,12 @@ function chargeRequest(
     cpId,
     sessionId,
   });
+  d.audit({
+    actor: driverActor(driverId),
+    action: "charge.authorized",
+    outcome: "ok",
+    params: { requestId, driverId, cpId, sessionId },
+  });
 }
 
 /** Answers a request with DENIED and records it. */
@@ -599,6 +908,17 @@ function deny(
     cpId: a.cpId ?? "-",
     reason: a.reason,
     detail: a.detail,
+  });
+  d.audit({
+    actor: driverActor(a.driverId),
+    action: "charge.denied",
+    outcome: "denied",
+    params: {
+      requestId: a.requestId,
+      driverId: a.driverId,
+      cpId: a.cpId ?? null,
+      reason: a.reason,
+    },
   });
 }
 
@@ -637,6 +957,17 @@ function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at: number
     return;
   }
   if (payload.type === "STATUS") {
+    // An engine that restarted has forgotten its session, and no SUPPLY_END will come: end
+    // Central's with the last figures. (An unplugged one may simply not have reached the
+    // engine yet; the plug wait ends that one.)
+    const open = cp.status.sessionId === null ? undefined : d.openSession(cp.status.sessionId);
+    if (open !== undefined && open.pluggedAt !== null && payload.sessionId !== open.id) {
+      d.note("warning", "CP {cpId} reports no session {sessionId}: ended with its last figures", {
+        cpId,
+        sessionId: open.id,
+      });
+      endSession(d, open, "fault", at, null);
+    }
     // Reconcile the hold with what the engine says it is doing (it may have restarted).
     const held = cp.status.stopReason;
     if (held !== null && payload.state !== undefined && payload.state !== "STOPPED") {
@@ -710,12 +1041,61 @@ function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: CoreConf
   }
 }
 
-function resume(d: Draft, cp: Cp, at: number): void {
+function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
   if (cp.status.stopReason === null) return;
+  if (d.weatherHeld(cp.id)) {
+    // Only the office's clear lifts a weather hold: what ends here is the other hold.
+    if (cp.status.stopReason !== "weather") stop(d, cp, "weather", at, config);
+    else d.note("info", "CP {cpId} stays stopped: the weather still holds it", { cpId: cp.id });
+    return;
+  }
   const status = apply(cp.status, { type: "RESUME" });
   d.setCp({ ...cp, status });
   d.command(cp.id, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
   d.note("info", "CP {cpId} resumed: {state}", { cpId: cp.id, state: status.state });
+}
+
+/**
+ * Records the office's report and acts only on what changes: an alert stops a CP that no other
+ * hold stops, a clear resumes a CP stopped for the weather (never one another hold keeps).
+ */
+function weather(d: Draft, input: Extract<Input, { type: "weather" }>, config: CoreConfig): void {
+  const { cpId, city, temperatureC, status, at } = input;
+  const cp = d.cp(cpId);
+  if (cp === undefined) {
+    d.note("warning", "Weather {status} for unknown CP {cpId} ignored", { cpId, status });
+    return;
+  }
+  const previous = d.model().weather.get(cpId);
+  const changed = previous?.status !== status;
+  d.setWeather({
+    cpId,
+    city,
+    temperatureC,
+    status,
+    since: previous !== undefined && !changed ? previous.since : iso(at),
+    updatedAt: iso(at),
+  });
+  if (status === "alert" && cp.status.stopReason === null) stop(d, cp, "weather", at, config);
+  if (status === "clear" && cp.status.stopReason === "weather") resume(d, cp, at, config);
+  if (!changed) return;
+  const state = d.cp(cpId)?.status.state ?? null;
+  const stopReason = d.cp(cpId)?.status.stopReason ?? null;
+  d.note("info", "Weather {status} for CP {cpId} in {city} at {temperatureC} °C: {state}", {
+    cpId,
+    city,
+    temperatureC,
+    status,
+    state,
+    stopReason,
+  });
+  d.audit({
+    actor: "weather",
+    action: `weather.${status}`,
+    outcome: "ok",
+    params: { cpId, city, temperatureC, state, stopReason },
+    originIp: input.originIp,
+  });
 }
 
 function tick(d: Draft, at: number, config: CoreConfig): void {
@@ -723,7 +1103,13 @@ function tick(d: Draft, at: number, config: CoreConfig): void {
     if (cp.connection === null || cp.lastSeenMs === null) continue;
     if (at - cp.lastSeenMs > config.heartbeatTimeoutMs) {
       d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout: null });
-      lose(d, cp, "warning", "CP {cpId}: no heartbeat for too long, disconnected");
+      lose(
+        d,
+        cp,
+        "heartbeat_timeout",
+        "warning",
+        "CP {cpId}: no heartbeat for too long, disconnected",
+      );
     }
   }
   for (const session of [...d.model().sessions.values()]) {
@@ -790,6 +1176,19 @@ function endSession(
     kwh: round(closed.kwh, 3),
     eur: round(closed.eur, 2),
   });
+  d.audit({
+    actor: "central",
+    action: "session.ticket",
+    outcome: "ok",
+    params: {
+      sessionId: session.id,
+      cpId: session.cpId,
+      driverId: session.driverId,
+      kwh: closed.kwh,
+      eur: closed.eur,
+      endReason: reason,
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,6 +1207,16 @@ function apply(status: CpStatus, event: CpEvent): CpStatus {
     throw new Error(`core: ${event.type} refused in ${status.state}: ${next.refused}`);
   }
   return next;
+}
+
+/** The audit actor of a CP. */
+function cpActor(cpId: string): string {
+  return `cp:${cpId}`;
+}
+
+/** The audit actor of a driver. */
+function driverActor(driverId: string): string {
+  return `driver:${driverId}`;
 }
 
 function iso(ms: number): string {
@@ -842,6 +1251,7 @@ class Draft {
   readonly #base: Model;
   #cps: Map<string, Cp> | undefined;
   #sessions: Map<string, Session> | undefined;
+  #weather: Map<string, WeatherReport> | undefined;
   readonly #effects: Effect[] = [];
 
   constructor(base: Model) {
@@ -849,7 +1259,11 @@ class Draft {
   }
 
   model(): Model {
-    return { cps: this.#cps ?? this.#base.cps, sessions: this.#sessions ?? this.#base.sessions };
+    return {
+      cps: this.#cps ?? this.#base.cps,
+      sessions: this.#sessions ?? this.#base.sessions,
+      weather: this.#weather ?? this.#base.weather,
+    };
   }
 
   cp(id: string): Cp | undefined {
@@ -887,6 +1301,16 @@ class Draft {
     this.emit({ type: "save_session", session });
   }
 
+  /** Whether the weather office holds the CP (its last report is an alert). */
+  weatherHeld(cpId: string): boolean {
+    return (this.#weather ?? this.#base.weather).get(cpId)?.status === "alert";
+  }
+
+  setWeather(report: WeatherReport): void {
+    (this.#weather ??= new Map(this.#base.weather)).set(report.cpId, report);
+    this.emit({ type: "save_weather", report });
+  }
+
   publish(message: DriverUpdate): void {
     this.emit({ type: "publish", message });
   }
@@ -897,6 +1321,13 @@ class Draft {
 
   request(request: RequestRecord): void {
     this.emit({ type: "save_request", request });
+  }
+
+  /** An audit record; `flood` for what an attacker can repeat at will (aggregated). */
+  audit(entry: AuditEntry, flood = false): void {
+    const { originIp, ...rest } = entry;
+    // An absent origin is left out, never `undefined`: records are compared and hashed.
+    this.emit({ type: "audit", entry: originIp === undefined ? rest : entry, flood });
   }
 
   note(level: NoteLevel, message: string, props: Record<string, unknown>): void {

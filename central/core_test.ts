@@ -88,7 +88,7 @@ Deno.test("core: a first login creates the CP from the Registry data, ACTIVATED 
   assert.equal(c.keyVersion, 1);
   assert.equal(c.connection, 1);
   assert.equal(c.priceEurKwh, 0.5);
-  assert.deepEqual(effects.map((e) => e.type), ["save_key", "save_cp", "note"]);
+  assert.deepEqual(effects.map((e) => e.type), ["save_key", "save_cp", "note", "audit"]);
   const key = effects[0];
   assert.ok(key.type === "save_key" && key.wrappedKey === "wrapped-1" && key.keyVersion === 1);
 });
@@ -485,6 +485,28 @@ Deno.test("core: STATUS from the engine is reconciled with the hold", () => {
     "RESUME",
   ]);
   assert.deepEqual(commands(run(online(), status("ACTIVATED")).effects), []);
+});
+
+Deno.test("core: a STATUS without the plugged-in session Central holds ends it with a ticket", () => {
+  const model = supplying();
+  const same = run(
+    model,
+    telemetry({ type: "STATUS", engine: "OK", state: "SUPPLYING", sessionId: "S-r1" }),
+  );
+  assert.equal(same.model.sessions.get("S-r1")?.endedAt, null, "the engine still has it");
+
+  const restarted = run(model, telemetry({ type: "STATUS", engine: "OK", state: "ACTIVATED" }));
+  assert.equal(restarted.model.sessions.has("S-r1"), false);
+  const ticket = published(restarted.effects).find((u) => u.type === "TICKET");
+  assert.ok(ticket?.type === "TICKET");
+  assert.deepEqual([ticket.sessionId, ticket.kwh, ticket.endReason], ["S-r1", 2, "fault"]);
+  assert.equal(cp(restarted.model).status.state, "ACTIVATED");
+
+  // Authorized but not plugged in: the AUTHORIZE may still be on its way to the engine.
+  const waiting = run(online(), charge("r2")).model;
+  const early = run(waiting, telemetry({ type: "STATUS", engine: "OK", state: "ACTIVATED" }));
+  assert.equal(published(early.effects).length, 0);
+  assert.equal(cp(early.model).status.sessionId, cp(waiting).status.sessionId);
 });
 
 Deno.test("core: stop all and resume all", () => {

@@ -8,6 +8,7 @@
  */
 import { EnvelopeError, openEnvelope, parseEnvelope, type ReplayMark } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   driverIdSchema,
@@ -93,17 +94,29 @@ function countDuplicate(runtime: CentralRuntime, driverId: string, requestId: st
 }
 
 /**
- * The `cp.telemetry` handler: opens the envelope with the vault's keyring, drops replays
- * quietly (counted), logs forgeries and invalid payloads as rejections, and dispatches the
- * payload with its replay mark, which is stored in the same transaction as the effect.
+ * The `cp.telemetry` handler: opens the envelope with the vault's keyring, drops replays,
+ * forgeries and invalid payloads (counted, logged and audited as `telemetry.reject`, flood
+ * aggregated), and dispatches the payload with its replay mark, which is stored in the same
+ * transaction as the effect.
  */
 export function telemetryHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
 ): (message: ConsumedMessage) => Promise<void> {
   const channel = TOPICS.cpTelemetry;
+  const audit = (message: ConsumedMessage, reason: string) => {
+    // The record key is the sender's claim, anyone may write any: only an id-shaped one is named.
+    const cpId = message.key !== null && ENTITY_ID_PATTERN.test(message.key) ? message.key : null;
+    runtime.audit({
+      actor: cpId === null ? "cp:invalid" : `cp:${cpId}`,
+      action: "telemetry.reject",
+      outcome: "rejected",
+      params: { cpId, reason, partition: message.partition, offset: message.offset },
+    }, true);
+  };
   const reject = (message: ConsumedMessage, reason: string, detail: string) => {
     runtime.drops.rejectedTelemetry++;
+    audit(message, reason);
     // The record key names the CP; `cpId`, not `key`, or log redaction hides it.
     log.warning("Telemetry rejected ({reason}) from {cpId} at offset {offset}: {detail}", {
       reason,
@@ -125,9 +138,11 @@ export function telemetryHandler(
       reject(message, "malformed", (error as Error).message);
       return;
     }
-    // Replays come from re-reading after a restart; they are expected, so no warning.
+    // A replay is a record seen before: published again by someone, or re-read after a crash
+    // (then a few, and aggregated). Either way it is dropped and audited, without a warning.
     if (isReplay(mark)) {
       runtime.drops.duplicateTelemetry++;
+      audit(message, "replay");
       return;
     }
     let payload: unknown;
@@ -149,6 +164,7 @@ export function telemetryHandler(
     // From here to the end nothing awaits, so this check and the commit cannot be overtaken.
     if (isReplay(mark)) {
       runtime.drops.duplicateTelemetry++;
+      audit(message, "replay");
       return;
     }
     runtime.dispatch(

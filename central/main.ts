@@ -68,6 +68,8 @@ try {
     plugWaitMs: config.plugWaitMs,
     masterKeyFile: config.masterKeyFile,
     adminToken: config.adminToken,
+    weatherServiceKey: config.weatherServiceKey,
+    weatherServiceKeyFile: config.weatherServiceKeyFile,
     group: config.group,
   });
 } catch (error) {

@@ -59,6 +59,8 @@ interface Conversation {
   readonly id: number;
   readonly conn: FramedConn;
   readonly peer: string;
+  /** The monitor's IP address, for the audit (absent for a non-IP transport). */
+  readonly ip?: string;
   /** Set once the login is committed. */
   cpId?: string;
   /** Set once the connection is closed, by either side. */
@@ -164,7 +166,8 @@ export class MonitorServer {
     } finally {
       this.#opening.delete(tcp);
     }
-    const conversation: Conversation = { id, conn, peer, gone: false };
+    const ip = "hostname" in tcp.remoteAddr ? tcp.remoteAddr.hostname : undefined;
+    const conversation: Conversation = { id, conn, peer, ip, gone: false };
     conn.closed.then(() => conversation.gone = true);
     this.#conversations.set(id, conversation);
     const messages = conn[Symbol.asyncIterator]();
@@ -260,6 +263,7 @@ export class MonitorServer {
       registry: cp,
       keyVersion: key.keyVersion,
       wrappedKey: key.wrappedKey,
+      originIp: conversation.ip,
       at: Date.now(),
     });
     this.#vault.install(cpId, key);
@@ -313,6 +317,23 @@ export class MonitorServer {
       id: conversation.id,
       ...refusal,
     });
+    if (cpId !== undefined) {
+      this.#runtime.dispatch({
+        type: "login_failed",
+        cpId,
+        reason: refusal.reason,
+        originIp: conversation.ip,
+        at: Date.now(),
+      });
+    } else {
+      this.#runtime.audit({
+        actor: "monitor:unknown",
+        action: "cp.login",
+        outcome: "rejected",
+        params: { reason: refusal.reason },
+        ...(conversation.ip === undefined ? {} : { originIp: conversation.ip }),
+      }, true);
+    }
     const { conn } = conversation;
     await conn.send(build(centralToMonitorSchema, "AUTH_FAIL", refusal)).catch(() => {});
     await conn.close();
@@ -327,12 +348,21 @@ export class MonitorServer {
     const bye = logout === null ? Promise.resolve() : conn
       .send(build(centralToMonitorSchema, "LOGOUT", {
         reason: logout,
-        retryable: logout === "replaced" || logout === "shutdown" || logout === "key_rotated",
+        ...(LOGOUT_DETAIL[logout] === undefined ? {} : { detail: LOGOUT_DETAIL[logout] }),
+        // Only a REVOKED or deregistered CP must not come back.
+        retryable: logout !== "revoked" && logout !== "deregistered",
       }))
       .catch(() => {});
     bye.then(() => conn.close());
   }
 }
+
+/** What a monitor's operator reads beside a security `LOGOUT`. */
+const LOGOUT_DETAIL: Partial<Record<LogoutReason, string>> = {
+  key_rotated: "an admin rotated this CP's key: log in again for a new one",
+  key_revoked: "an admin revoked this CP's key: re-authenticate for a new one",
+  revoked: "an admin set this CP's security status to REVOKED at Central, for good",
+};
 
 /** The first message, or undefined if none came within `ms` (the connection is then closed). */
 async function firstMessage(

@@ -10,7 +10,7 @@
  * @module
  */
 import type { CpState, StopReason } from "../shared/messages.ts";
-import type { Model, RequestRecord } from "./core.ts";
+import type { Model, RequestRecord, SecurityStatus } from "./core.ts";
 
 /** One CP row. */
 export interface PanelCp {
@@ -74,10 +74,22 @@ export interface RenderOptions {
 export type PanelCommand =
   | { readonly type: "stop"; readonly cpId?: string }
   | { readonly type: "resume"; readonly cpId?: string }
+  /** Rotate (the CP logs in again at once) or revoke the CP's keys. */
+  | { readonly type: "rotate" | "revoke"; readonly cpId: string }
+  /** Set the CP's security status. */
+  | { readonly type: "security"; readonly cpId: string; readonly status: SecurityStatus }
   | { readonly type: "quit" };
 
 /** The commands, for the help line. */
-export const PANEL_HELP = "s <id> stop · r <id> resume · S stop all · R resume all · q quit";
+export const PANEL_HELP = "s <id> stop · r <id> resume · S stop all · R resume all · " +
+  "rotate/revoke <id> keys · oos/activate/ban <id> security · q quit";
+
+/** Security verbs of the panel and the status each sets (`ban`: REVOKED, for good). */
+const SECURITY_VERBS: Readonly<Record<string, SecurityStatus>> = {
+  oos: "OUT_OF_SERVICE",
+  activate: "ACTIVE",
+  ban: "REVOKED",
+};
 
 const ESC = "\x1b[";
 const RESET = `${ESC}0m`;
@@ -231,7 +243,8 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
 
 /**
  * Reads a command line: `s <id>` / `stop <id>`, `r <id>` / `resume <id>`, `S` / `stop all`,
- * `R` / `resume all`, `q` / `quit`.
+ * `R` / `resume all`, `rotate <id>`, `revoke <id>`, `oos <id>`, `activate <id>`, `ban <id>`,
+ * `q` / `quit`.
  */
 export function parseCommand(input: string): PanelCommand | { readonly error: string } {
   const words = input.trim().split(/\s+/).filter((w) => w !== "");
@@ -241,6 +254,15 @@ export function parseCommand(input: string): PanelCommand | { readonly error: st
   if (verb === "q" || verb === "quit") return arg === undefined ? { type: "quit" } : bad();
   if (verb === "S" || verb === "R") {
     return arg === undefined ? { type: verb === "S" ? "stop" : "resume" } : bad();
+  }
+  if (verb === "rotate" || verb === "revoke" || Object.hasOwn(SECURITY_VERBS, verb)) {
+    // One CP at a time: these are not undone by a resume.
+    if (arg === undefined || arg === "all") {
+      return { error: `${verb} which CP? e.g. ${verb} CP-001` };
+    }
+    return verb === "rotate" || verb === "revoke"
+      ? { type: verb, cpId: arg }
+      : { type: "security", cpId: arg, status: SECURITY_VERBS[verb] };
   }
   const type = verb === "s" || verb === "stop"
     ? "stop"

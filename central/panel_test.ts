@@ -172,3 +172,22 @@ Deno.test("panel: parseCommand", () => {
     assert.ok("error" in parsed && parsed.error !== "", bad);
   }
 });
+
+Deno.test("panel: key and security commands name one CP", () => {
+  assert.deepEqual(parseCommand("rotate CP-1"), { type: "rotate", cpId: "CP-1" });
+  assert.deepEqual(parseCommand("revoke CP-1"), { type: "revoke", cpId: "CP-1" });
+  assert.deepEqual(parseCommand("oos CP-1"), {
+    type: "security",
+    cpId: "CP-1",
+    status: "OUT_OF_SERVICE",
+  });
+  assert.deepEqual(parseCommand("activate CP-1"), {
+    type: "security",
+    cpId: "CP-1",
+    status: "ACTIVE",
+  });
+  assert.deepEqual(parseCommand("ban CP-1"), { type: "security", cpId: "CP-1", status: "REVOKED" });
+  for (const line of ["rotate", "ban all", "toString CP-1"]) {
+    assert.ok("error" in parseCommand(line), line);
+  }
+});

@@ -8,6 +8,7 @@
  */
 import type { ReplayMark } from "../shared/envelope.ts";
 import { getLogger } from "../shared/log.ts";
+import type { AuditEntry, AuditOccurrence, AuditPage, AuditQuery } from "./audit.ts";
 import { type CoreConfig, type Effect, type Input, type Model, step } from "./core.ts";
 import type { CentralStore } from "./store.ts";
 
@@ -26,6 +27,19 @@ export interface Committed {
 /** Called after each committed step; must not throw (errors are logged and ignored). */
 export type Listener = (committed: Committed) => void;
 
+/**
+ * Where audit records go: central.ts passes the `AuditLog` (append) and its `AuditAggregator`
+ * (offer); tests may pass an array-backed double.
+ */
+export interface AuditSink {
+  /** Appends one record (after the step's transaction: never inside one). */
+  append(entry: AuditEntry): unknown;
+  /** Takes one occurrence of something an attacker can repeat; aggregated per interval. */
+  offer(occurrence: AuditOccurrence): void;
+  /** A page of records, newest first. */
+  list(query: AuditQuery): AuditPage;
+}
+
 /** Counts of inputs that were dropped on purpose, for the panel, the API and tests. */
 export interface DropCounters {
   /** Driver requests whose id was answered before. */
@@ -42,6 +56,8 @@ const STORED = new Set<Effect["type"]>([
   "save_driver",
   "save_request",
   "save_key",
+  "save_weather",
+  "revoke_keys",
   "publish",
   "command",
 ]);
@@ -51,6 +67,7 @@ export class CentralRuntime {
   readonly #store: CentralStore;
   readonly #config: CoreConfig;
   readonly #listeners = new Set<Listener>();
+  readonly #audit: AuditSink | undefined;
   #model: Model;
   #closed = false;
   /** Inputs dropped on purpose; the edges increment them. */
@@ -60,11 +77,15 @@ export class CentralRuntime {
     rejectedTelemetry: 0,
   };
 
-  /** Starts from a recovered model (see `CentralStore.recover`). */
-  constructor(store: CentralStore, model: Model, config: CoreConfig) {
+  /**
+   * Starts from a recovered model (see `CentralStore.recover`). Without `audit`, audit records
+   * are not kept (unit tests of other parts).
+   */
+  constructor(store: CentralStore, model: Model, config: CoreConfig, audit?: AuditSink) {
     this.#store = store;
     this.#model = model;
     this.#config = config;
+    this.#audit = audit;
   }
 
   /** The current model (immutable: a later step makes a new one). */
@@ -98,6 +119,7 @@ export class CentralRuntime {
     this.#model = next.model;
     for (const effect of next.effects) {
       if (effect.type === "note") log[effect.level](effect.message, effect.props);
+      if (effect.type === "audit") this.audit(effect.entry, effect.flood);
     }
     const committed = { input, effects: next.effects, model: next.model };
     for (const listener of this.#listeners) {
@@ -108,6 +130,34 @@ export class CentralRuntime {
       }
     }
     return next.effects;
+  }
+
+  /**
+   * Appends an audit record (DESIGN §5.9) for an action an edge saw: admin calls, weather
+   * alerts, rejected messages. `flood`: something an attacker can repeat at will, aggregated per
+   * (actor, action, `params.reason`) so a flood cannot fill the disk. Call it outside any store
+   * transaction. Never throws: the action it records has happened, so a failure is logged.
+   */
+  audit(entry: AuditEntry, flood = false): void {
+    if (this.#audit === undefined) return;
+    try {
+      if (flood) {
+        this.#audit.offer({ ...entry, reason: String(entry.params.reason ?? "unspecified") });
+      } else {
+        this.#audit.append(entry);
+      }
+    } catch (error) {
+      log.error("Audit record {action} of {actor} not written: {error}", {
+        action: entry.action,
+        actor: entry.actor,
+        error,
+      });
+    }
+  }
+
+  /** A page of the audit log, newest first (`GET /audit`); empty when no log is kept. */
+  auditPage(query: AuditQuery): AuditPage {
+    return this.#audit?.list(query) ?? { items: [], total: 0 };
   }
 
   /** Adds a listener; returns the function that removes it. */

@@ -1,6 +1,6 @@
 /**
  * Central's SQLite database (DESIGN §9): CPs, drivers, sessions with their last figures,
- * processed requests, wrapped keys, replay marks and the outbox.
+ * processed requests, wrapped keys, replay marks, weather holds and the outbox.
  *
  * Writes come in two kinds. {@link CentralStore.commit} stores the effects of one core step
  * (central/core.ts) — state rows, outbox rows, the request mark and the telemetry replay mark
@@ -18,7 +18,18 @@ import type { ReplayMark } from "../shared/envelope.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import type { DenyReason, EndReason, StopReason } from "../shared/messages.ts";
 import { openDatabase, transaction } from "../shared/sqlite.ts";
-import type { Cp, Effect, Model, RequestRecord, SecurityStatus, Session } from "./core.ts";
+import { NO_SECURITY_INFO } from "./core.ts";
+import type {
+  Cp,
+  Effect,
+  Model,
+  RequestRecord,
+  SecurityInfo,
+  SecurityStatus,
+  Session,
+  WeatherReport,
+  WeatherStatus,
+} from "./core.ts";
 
 /**
  * Schema changes, in order; migration `i` brings the database to `user_version = i + 1`.
@@ -98,6 +109,24 @@ export const MIGRATIONS: readonly string[] = [
      done_at    TEXT
    ) STRICT;
    CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';`,
+  // The weather office's last report per CP: its hold (status 'alert') outlives a restart.
+  `CREATE TABLE weather (
+     cp_id       TEXT PRIMARY KEY,
+     city        TEXT NOT NULL,
+     temperature REAL NOT NULL,
+     status      TEXT NOT NULL CHECK (status IN ('alert', 'clear')),
+     since       TEXT NOT NULL,
+     updated_at  TEXT NOT NULL
+   ) STRICT;`,
+  // What GET /security shows beside cps.security (DESIGN §5.5); never a key.
+  `CREATE TABLE cp_security (
+     cp_id         TEXT PRIMARY KEY,
+     reason        TEXT,
+     changed_at    TEXT,
+     revoked_at    TEXT,
+     last_login_at TEXT,
+     failed_logins INTEGER NOT NULL DEFAULT 0
+   ) STRICT;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -180,6 +209,11 @@ export class CentralStore {
     this.#db.close();
   }
 
+  /** The connection, for the audit log (central/audit.ts), which keeps its own tables in it. */
+  get db(): DatabaseSync {
+    return this.#db;
+  }
+
   /**
    * Start-up: marks every CP `DISCONNECTED` (no monitor is connected to a process that just
    * started) and reads back the model, the keys and the replay marks.
@@ -196,6 +230,18 @@ export class CentralStore {
       const live = new Map(
         this.#all("SELECT cp_id, key_version FROM cp_keys WHERE state = 'live'")
           .map((r) => [r.cp_id as string, r.key_version as number]),
+      );
+      const security = new Map(
+        this.#all("SELECT * FROM cp_security").map((r): [string, SecurityInfo] => [
+          r.cp_id as string,
+          {
+            reason: r.reason as string | null,
+            changedAt: r.changed_at as string | null,
+            revokedAt: r.revoked_at as string | null,
+            lastLoginAt: r.last_login_at as string | null,
+            failedLogins: r.failed_logins as number,
+          },
+        ]),
       );
       const cps = new Map<string, Cp>();
       for (const row of this.#all("SELECT * FROM cps")) {
@@ -214,6 +260,7 @@ export class CentralStore {
           keyVersion: live.get(id) ?? null,
           connection: null,
           lastSeenMs: row.last_seen === null ? null : Date.parse(row.last_seen as string),
+          securityInfo: security.get(id) ?? NO_SECURITY_INFO,
         });
       }
       const keys = this.#all(
@@ -231,7 +278,20 @@ export class CentralStore {
           channel: r.channel as string,
           seq: r.seq as number,
         }));
-      return { model: { cps, sessions }, keys, marks };
+      const weather = new Map(
+        this.#all("SELECT * FROM weather").map((r): [string, WeatherReport] => [
+          r.cp_id as string,
+          {
+            cpId: r.cp_id as string,
+            city: r.city as string,
+            temperatureC: r.temperature as number,
+            status: r.status as WeatherStatus,
+            since: r.since as string,
+            updatedAt: r.updated_at as string,
+          },
+        ]),
+      );
+      return { model: { cps, sessions, weather }, keys, marks };
     });
   }
 
@@ -303,13 +363,33 @@ export class CentralStore {
           effect.at,
         );
         return;
+      case "save_weather": {
+        const w = effect.report;
+        this.#run(
+          `INSERT INTO weather (cp_id, city, temperature, status, since, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET city = excluded.city, temperature = excluded.temperature,
+             status = excluded.status, since = excluded.since, updated_at = excluded.updated_at`,
+          w.cpId,
+          w.city,
+          w.temperatureC,
+          w.status,
+          w.since,
+          w.updatedAt,
+        );
+        return;
+      }
       case "publish":
         this.#enqueue(TOPICS.driverUpdates, effect.message.driverId, effect.message, null);
         return;
       case "command":
         this.#enqueue(TOPICS.cpCommands, effect.cpId, effect.payload, effect.cpId);
         return;
+      case "revoke_keys":
+        this.#run("UPDATE cp_keys SET state = 'revoked' WHERE cp_id = ?", effect.cpId);
+        return;
       case "close_connection":
+      case "audit":
       case "note":
         return;
     }
@@ -334,6 +414,21 @@ export class CentralStore {
       cp.security,
       cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
       new Date().toISOString(),
+    );
+    const info = cp.securityInfo;
+    this.#run(
+      `INSERT INTO cp_security (cp_id, reason, changed_at, revoked_at, last_login_at,
+                                failed_logins)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET reason = excluded.reason, changed_at = excluded.changed_at,
+         revoked_at = excluded.revoked_at, last_login_at = excluded.last_login_at,
+         failed_logins = excluded.failed_logins`,
+      cp.id,
+      info.reason,
+      info.changedAt,
+      info.revokedAt,
+      info.lastLoginAt,
+      info.failedLogins,
     );
   }
 

@@ -140,11 +140,13 @@ export class MonitorStub {
 
   /**
    * Sends `AUTH` with a fresh ECDH key and returns Central's answer; on `AUTH_OK`, also the CP
-   * key derived on this side (it must equal Central's).
+   * key derived on this side (it must equal Central's), `extractable` for a test that looks for
+   * its bytes where they must not be.
    */
   async login(
     cpId: string,
     token: string,
+    extractable = false,
   ): Promise<{ answer: CentralToMonitor | undefined; key?: CryptoKey }> {
     const pair = await generateEcdhKeyPair();
     await this.send(build(monitorToCentralSchema, "AUTH", {
@@ -161,6 +163,7 @@ export class MonitorStub {
       salt: ok.salt,
       cpId,
       keyVersion: ok.keyVersion,
+      extractable,
     });
     return { answer, key };
   }

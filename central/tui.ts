@@ -134,12 +134,45 @@ export class TerminalPanel {
       return;
     }
     const at = Date.now();
-    runtime.dispatch(
-      command.type === "stop"
-        ? { type: "stop", cpId, reason: "admin", at }
-        : { type: "resume", cpId, at },
-    );
-    this.#feedback = `${command.type} ${cpId ?? "all"}: done`;
+    const reason = "from Central's panel";
+    switch (command.type) {
+      case "stop":
+      case "resume":
+        runtime.dispatch(
+          command.type === "stop"
+            ? { type: "stop", cpId, reason: "admin", at }
+            : { type: "resume", cpId, at },
+        );
+        // The core audits security actions itself; these admin commands are audited here.
+        runtime.audit({
+          actor: "admin",
+          action: `cp.${command.type}`,
+          outcome: "ok",
+          params: { cpId: cpId ?? "*", via: "panel" },
+        });
+        break;
+      case "rotate":
+      case "revoke":
+        runtime.dispatch({
+          type: "revoke_keys",
+          cpId: command.cpId,
+          rotate: command.type === "rotate",
+          at,
+        });
+        break;
+      case "security":
+        runtime.dispatch({
+          type: "set_security",
+          cpId: command.cpId,
+          status: command.status,
+          reason,
+          at,
+        });
+        break;
+    }
+    const cp = cpId === undefined ? undefined : runtime.model.cps.get(cpId);
+    this.#feedback = `${command.type} ${cpId ?? "all"}: ` +
+      (cp === undefined ? "done" : `${cp.status.state}, security ${cp.security}`);
   }
 
   #write(text: string): void {

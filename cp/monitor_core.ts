@@ -98,15 +98,19 @@ export type LogoutStep = NextStep & {
 
 /**
  * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated key means
- * "log in again now"; a revoked key is dropped at the engine and the monitor logs in again with
- * a fresh token, as the CP must re-authenticate; `shutdown` and `replaced` wait with backoff.
+ * "log in again now"; a revoked key means the monitor logs in again with a fresh token, as the
+ * CP must re-authenticate. Either way Central rejects the old key from now on, so the engine
+ * drops it (and ends a session it could no longer report). `shutdown` and `replaced` wait with
+ * backoff.
  */
 export function afterLogout(
   logout: Pick<Logout, "reason" | "detail" | "retryable">,
   ctx: DecisionContext,
 ): LogoutStep {
   const why = logout.detail ? `${logout.reason}: ${logout.detail}` : logout.reason;
-  const revokeKey = ["key_revoked", "revoked", "deregistered"].includes(logout.reason);
+  const revokeKey = ["key_rotated", "key_revoked", "revoked", "deregistered"].includes(
+    logout.reason,
+  );
   if (!logout.retryable) {
     return {
       kind: "give_up",

@@ -139,7 +139,7 @@ Deno.test("LOGOUT: final when not retryable; rotation and revocation log in agai
   const rotated = afterLogout({ reason: "key_rotated", retryable: true }, ctx);
   assert.deepEqual(
     [rotated.kind, rotated.kind === "retry" && rotated.delayMs, rotated.revokeKey],
-    ["retry", 0, false],
+    ["retry", 0, true],
   );
   const revoked = afterLogout({ reason: "key_revoked", retryable: true }, ctx);
   assert.ok(revoked.kind === "retry");

@@ -1,0 +1,198 @@
+/**
+ * The security and audit routes (central/api_security.ts) through `app.request()`, over an
+ * in-memory store and a real audit log in a temp folder: who may call what, the answers, and
+ * the audit records (with the caller's IP) every call leaves.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createCentralApp } from "./api.ts";
+import { AuditAggregator, AuditLog } from "./audit.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const ADMIN = "test-admin-token-0123456789";
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const CLIENT = { remoteAddr: { transport: "tcp", hostname: "192.0.2.44", port: 5000 } };
+
+/** CP-1 logged in and supplying S1 for D-1; CP-2 available. */
+async function setup() {
+  const dir = await Deno.makeTempDir({ prefix: "api_security_" });
+  const store = CentralStore.open(":memory:");
+  const audit = AuditLog.open({ db: store.db, jsonlPath: join(dir, "audit.jsonl") });
+  const floods = new AuditAggregator({ emit: (entry) => audit.append(entry) });
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, {
+    append: (entry) => audit.append(entry),
+    offer: (occurrence) => floods.offer(occurrence),
+    list: (query) => audit.list(query),
+  });
+  for (const [cpId, connection] of [["CP-1", 1], ["CP-2", 2]] as const) {
+    runtime.dispatch({
+      type: "login",
+      cpId,
+      connection,
+      registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
+      keyVersion: 1,
+      wrappedKey: "w",
+      at: T0,
+    });
+  }
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    sessionId: "S1",
+    duplicate: false,
+    at: T0 + 1000,
+  });
+  const app = createCentralApp({
+    runtime,
+    adminToken: ADMIN,
+    weatherServiceKey: "test-weather-service-key-0123456789",
+    now: () => new Date(T0 + 3000),
+  });
+  const call = (path: string, init: RequestInit = {}, token: string | null = ADMIN) =>
+    app.request(path, {
+      ...init,
+      headers: {
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+    }, CLIENT);
+  const post = (path: string, body?: unknown, token: string | null = ADMIN) =>
+    call(path, {
+      method: "POST",
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }, token);
+  const records = (action: string) => audit.list({ action, limit: 100 }).items.reverse();
+  return {
+    runtime,
+    post,
+    get: (path: string) => call(path, {}, null),
+    records,
+    [Symbol.asyncDispose]: async () => {
+      audit.close();
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("api security: rotate and revoke need the admin token and answer the security view", async () => {
+  await using t = await setup();
+  const none = await t.post("/cps/CP-1/keys/rotate", undefined, null);
+  assert.equal(none.status, 401);
+  const wrong = await t.post("/cps/CP-1/keys/revoke", undefined, "not-the-token");
+  assert.equal(wrong.status, 401);
+  assert.equal(t.runtime.model.cps.get("CP-1")?.keyVersion, 1, "nothing happened");
+  assert.deepEqual(t.records("api.auth").map((r) => [r.actor, r.params.reason, r.origin_ip]), [
+    ["admin", "missing_bearer", "192.0.2.44"],
+    ["admin", "wrong_bearer", "192.0.2.44"],
+  ]);
+
+  const rotated = await t.post("/cps/CP-1/keys/rotate");
+  assert.equal(rotated.status, 200);
+  const view = await rotated.json();
+  assert.deepEqual(view, {
+    cp_id: "CP-1",
+    status: "ACTIVE",
+    reason: null,
+    changed_at: null,
+    key_version: null,
+    last_login: new Date(T0).toISOString(),
+    failed_logins: 0,
+    revoked_at: new Date(T0 + 3000).toISOString(),
+    state: "DISCONNECTED",
+    stop_reason: null,
+  });
+  assert.equal(t.runtime.model.sessions.size, 0, "the session ended with a ticket");
+  const [record] = t.records("key.rotate");
+  assert.deepEqual([record.actor, record.outcome, record.origin_ip, record.params.sessionId], [
+    "admin",
+    "ok",
+    "192.0.2.44",
+    "S1",
+  ]);
+
+  assert.equal((await t.post("/cps/CP-2/keys/revoke")).status, 200);
+  assert.equal(t.records("key.revoke")[0].params.cpId, "CP-2");
+  assert.equal((await t.post("/cps/CP-9/keys/rotate")).status, 404);
+  assert.equal((await t.post("/cps/x/keys/rotate")).status, 400);
+});
+
+Deno.test("api security: POST /cps/{id}/security validates, applies and refuses to leave REVOKED", async () => {
+  await using t = await setup();
+  for (
+    const bad of [{ status: "ASLEEP", reason: "x" }, { status: "ACTIVE" }, {
+      status: "ACTIVE",
+      reason: "",
+    }, { status: "ACTIVE", reason: "line\nbreak" }]
+  ) {
+    const res = await t.post("/cps/CP-2/security", bad);
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.equal((await res.json()).error, "validation_failed");
+  }
+  const oos = await t.post("/cps/CP-2/security", { status: "OUT_OF_SERVICE", reason: "repair" });
+  assert.equal(oos.status, 200);
+  assert.deepEqual(
+    (({ status, state, stop_reason, reason }) => ({ status, state, stop_reason, reason }))(
+      await oos.json(),
+    ),
+    { status: "OUT_OF_SERVICE", state: "STOPPED", stop_reason: "out_of_service", reason: "repair" },
+  );
+  const revoked = await t.post("/cps/CP-2/security", { status: "REVOKED", reason: "stolen" });
+  assert.equal((await revoked.json()).status, "REVOKED");
+  const back = await t.post("/cps/CP-2/security", { status: "ACTIVE", reason: "found" });
+  assert.equal(back.status, 409);
+  assert.equal((await back.json()).error, "conflict");
+  assert.equal((await t.post("/cps/CP-2/keys/rotate")).status, 409);
+  assert.deepEqual(
+    t.records("security.set").map((r) => [r.params.status, r.outcome, r.origin_ip]),
+    [
+      ["OUT_OF_SERVICE", "ok", "192.0.2.44"],
+      ["REVOKED", "ok", "192.0.2.44"],
+      ["ACTIVE", "denied", "192.0.2.44"],
+    ],
+  );
+
+  const list = await (await t.get("/security")).json();
+  assert.deepEqual(list.map((v: { cp_id: string; status: string }) => [v.cp_id, v.status]), [
+    ["CP-1", "ACTIVE"],
+    ["CP-2", "REVOKED"],
+  ]);
+  assert.equal((await (await t.get("/security/CP-2")).json()).reason, "stolen");
+  assert.equal((await t.get("/security/CP-9")).status, 404);
+});
+
+Deno.test("api security: admin stop and resume are audited with the caller's IP", async () => {
+  await using t = await setup();
+  await t.post("/cps/CP-2/stop");
+  await t.post("/cps/resume");
+  assert.deepEqual(
+    [...t.records("cp.stop"), ...t.records("cp.resume")].map((r) => [
+      r.action,
+      r.params.cpId,
+      r.origin_ip,
+    ]),
+    [["cp.stop", "CP-2", "192.0.2.44"], ["cp.resume", "*", "192.0.2.44"]],
+  );
+});
+
+Deno.test("api audit: GET /audit is open, newest first, filtered and paged", async () => {
+  await using t = await setup();
+  await t.post("/cps/CP-2/stop");
+  const all = await (await t.get("/audit")).json();
+  assert.ok(all.total >= 4);
+  assert.deepEqual([all.limit, all.offset], [100, 0]);
+  assert.ok(all.items[0].seq > all.items[1].seq, "newest first");
+  const logins = await (await t.get("/audit?action=cp.login&limit=1&offset=1")).json();
+  assert.deepEqual([logins.total, logins.items.length, logins.items[0].actor], [2, 1, "cp:CP-1"]);
+  const admin = await (await t.get("/audit?actor=admin")).json();
+  assert.deepEqual(admin.items.map((r: { action: string }) => r.action), ["cp.stop"]);
+  const late = await (await t.get("/audit?since=2100-01-01T00:00:00%2B01:00")).json();
+  assert.equal(late.total, 0);
+  for (const bad of ["limit=0", "limit=1001", "offset=-1", "since=yesterday"]) {
+    assert.equal((await t.get(`/audit?${bad}`)).status, 400, bad);
+  }
+});

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import type { CommandPayload, DriverUpdate, TelemetryPayload } from "../shared/messages.ts";
+import {
+  type Cp,
+  type Effect,
+  EMPTY_MODEL,
+  type Input,
+  loginRefusal,
+  type Model,
+  securityRefusal,
+  step,
+} from "./core.ts";
+import { CentralStore } from "./store.ts";
+
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const REGISTRY = { location: "Calle Mayor 1", priceEurKwh: 0.5, powerKw: 22 };
+
+function run(model: Model, ...inputs: Input[]): { model: Model; effects: Effect[] } {
+  const effects: Effect[] = [];
+  for (const input of inputs) {
+    const s = step(model, input);
+    model = s.model;
+    effects.push(...s.effects);
+  }
+  return { model, effects };
+}
+
+const login = (connection = 1, at = T0): Input => ({
+  type: "login",
+  cpId: "CP-1",
+  connection,
+  registry: REGISTRY,
+  keyVersion: connection,
+  wrappedKey: `wrapped-${connection}`,
+  originIp: "192.0.2.7",
+  at,
+});
+const charge = (requestId: string, at = T0 + 1000): Input => ({
+  type: "charge_request",
+  requestId,
+  driverId: "D-1",
+  cpId: "CP-1",
+  sessionId: `S-${requestId}`,
+  duplicate: false,
+  at,
+});
+const supply = (kwh: number, at: number): Input => ({
+  type: "telemetry",
+  cpId: "CP-1",
+  payload: {
+    v: 1,
+    type: "SUPPLY",
+    sessionId: "S-r1",
+    kw: 22,
+    kwh,
+    eur: kwh / 2,
+    ts: new Date(at).toISOString(),
+  } as TelemetryPayload,
+  at,
+});
+const rotate = (at = T0 + 5000): Input => ({
+  type: "revoke_keys",
+  cpId: "CP-1",
+  rotate: true,
+  originIp: "198.51.100.1",
+  at,
+});
+const revoke = (at = T0 + 5000): Input => ({ ...rotate(at), rotate: false } as Input);
+const security = (status: Cp["security"], at = T0 + 5000): Input => ({
+  type: "set_security",
+  cpId: "CP-1",
+  status,
+  reason: "inspection",
+  originIp: "198.51.100.1",
+  at,
+});
+
+const published = (effects: readonly Effect[]): DriverUpdate[] =>
+  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
+const commands = (effects: readonly Effect[]): CommandPayload[] =>
+  effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
+const audits = (effects: readonly Effect[]) =>
+  effects.flatMap((e) => e.type === "audit" ? [e] : []);
+const cp = (model: Model): Cp => {
+  const found = model.cps.get("CP-1");
+  assert.ok(found);
+  return found;
+};
+
+/** CP-1 logged in (key version 1), supplying S-r1 for D-1 with 2 kWh so far. */
+const supplying = () => run(EMPTY_MODEL, login(), charge("r1"), supply(2, T0 + 3000)).model;
+
+Deno.test("security: a rotation logs the monitor out to log in again, revokes its keys and tickets the session", () => {
+  const { model, effects } = run(supplying(), rotate());
+  assert.deepEqual(effects.find((e) => e.type === "revoke_keys"), {
+    type: "revoke_keys",
+    cpId: "CP-1",
+    at: new Date(T0 + 5000).toISOString(),
+  });
+  assert.ok(
+    effects.some((e) =>
+      e.type === "close_connection" && e.connection === 1 && e.logout === "key_rotated"
+    ),
+  );
+  assert.equal(cp(model).status.state, "DISCONNECTED");
+  assert.equal(cp(model).keyVersion, null);
+  assert.equal(model.sessions.size, 0);
+  const ticket = published(effects).find((u) => u.type === "TICKET");
+  assert.ok(ticket?.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.eur, ticket.endReason], [2, 1, "key_lost"]);
+  const record = audits(effects).find((a) => a.entry.action === "key.rotate");
+  assert.deepEqual(record?.entry, {
+    actor: "admin",
+    action: "key.rotate",
+    outcome: "ok",
+    params: { cpId: "CP-1", keyVersion: 1, sessionId: "S-r1" },
+    originIp: "198.51.100.1",
+  });
+
+  // The monitor logs in again at once with a new version and the CP is available.
+  const back = run(model, login(2, T0 + 5100));
+  assert.equal(cp(back.model).status.state, "ACTIVATED");
+  assert.equal(cp(back.model).keyVersion, 2);
+});
+
+Deno.test("security: a revocation logs out with key_revoked and records when", () => {
+  const { model, effects } = run(supplying(), revoke());
+  assert.ok(effects.some((e) => e.type === "close_connection" && e.logout === "key_revoked"));
+  assert.equal(cp(model).status.state, "DISCONNECTED");
+  assert.equal(cp(model).securityInfo.revokedAt, new Date(T0 + 5000).toISOString());
+  assert.equal(published(effects).find((u) => u.type === "TICKET")?.type, "TICKET");
+  assert.equal(audits(effects).find((a) => a.entry.action === "key.revoke")?.entry.outcome, "ok");
+  // Central answers the driver of a CP without a key: disconnected until it logs in again.
+  const denied = published(run(model, charge("r2", T0 + 6000)).effects)[0];
+  assert.ok(denied.type === "DENIED" && denied.reason === "disconnected");
+});
+
+Deno.test("security: OUT_OF_SERVICE may log in but not charge; ACTIVE lifts the hold", () => {
+  const { model, effects } = run(supplying(), security("OUT_OF_SERVICE"));
+  assert.equal(cp(model).security, "OUT_OF_SERVICE");
+  assert.deepEqual(cp(model).status, {
+    state: "STOPPED",
+    stopReason: "out_of_service",
+    sessionId: "S-r1",
+  });
+  assert.deepEqual(commands(effects), [{
+    v: 1,
+    type: "STOP",
+    reason: "out_of_service",
+    ts: new Date(T0 + 5000).toISOString(),
+  }]);
+  assert.equal(model.sessions.get("S-r1")?.pendingEnd?.reason, "status_lost");
+  assert.equal(loginRefusal(model, "CP-1", "REGISTERED"), null, "login still works");
+
+  // The engine's SUPPLY_END (status_lost) closes the session; a new request is denied.
+  const ended = run(model, {
+    type: "telemetry",
+    cpId: "CP-1",
+    payload: {
+      v: 1,
+      type: "SUPPLY_END",
+      sessionId: "S-r1",
+      kwh: 2.2,
+      eur: 1.1,
+      endReason: "status_lost",
+      ts: new Date(T0 + 6000).toISOString(),
+    },
+    at: T0 + 6000,
+  }, charge("r2", T0 + 7000));
+  const [ticket, denied] = published(ended.effects);
+  assert.ok(ticket.type === "TICKET" && ticket.endReason === "status_lost");
+  assert.ok(denied.type === "DENIED" && denied.reason === "out_of_service");
+
+  const active = run(ended.model, security("ACTIVE", T0 + 8000));
+  assert.equal(cp(active.model).status.state, "ACTIVATED");
+  assert.deepEqual(commands(active.effects).map((c) => c.type), ["RESUME"]);
+  assert.equal(cp(active.model).securityInfo.reason, "inspection");
+});
+
+Deno.test("security: REVOKED logs out for good, tickets at once and refuses every later change", () => {
+  const { model, effects } = run(supplying(), security("REVOKED"));
+  assert.ok(effects.some((e) => e.type === "close_connection" && e.logout === "revoked"));
+  assert.ok(effects.some((e) => e.type === "revoke_keys"));
+  assert.deepEqual(cp(model).status, {
+    state: "DISCONNECTED",
+    stopReason: "revoked",
+    sessionId: null,
+  });
+  const ticket = published(effects).find((u) => u.type === "TICKET");
+  assert.ok(ticket?.type === "TICKET" && ticket.endReason === "status_lost");
+  assert.deepEqual(
+    { ...loginRefusal(model, "CP-1", "REGISTERED"), detail: undefined },
+    { reason: "revoked", retryable: false, detail: undefined },
+  );
+
+  assert.match(
+    securityRefusal(cp(model), { type: "set_security", status: "ACTIVE" }) ?? "",
+    /for good/,
+  );
+  assert.match(
+    securityRefusal(cp(model), { type: "revoke_keys", rotate: true }) ?? "",
+    /no new key/,
+  );
+  assert.equal(securityRefusal(cp(model), { type: "revoke_keys", rotate: false }), null);
+  const refused = run(model, security("ACTIVE", T0 + 6000), rotate(T0 + 6000));
+  assert.equal(cp(refused.model).security, "REVOKED");
+  assert.deepEqual(
+    audits(refused.effects).map((a) => [a.entry.action, a.entry.outcome]),
+    [["security.set", "denied"], ["key.rotate", "denied"]],
+  );
+  assert.ok(!refused.effects.some((e) => e.type === "save_cp" || e.type === "revoke_keys"));
+});
+
+Deno.test("security: refused logins count for a known CP only and are audited as a flood", () => {
+  const failed = (cpId: string): Input => ({
+    type: "login_failed",
+    cpId,
+    reason: "bad_token",
+    originIp: "203.0.113.9",
+    at: T0 + 100,
+  });
+  const { model, effects } = run(run(EMPTY_MODEL, login()).model, failed("CP-1"), failed("CP-X"));
+  assert.equal(cp(model).securityInfo.failedLogins, 1);
+  assert.ok(!model.cps.has("CP-X"), "an id anyone can make up creates nothing");
+  assert.deepEqual(audits(effects).map((a) => [a.entry.actor, a.entry.outcome, a.flood]), [
+    ["cp:CP-1", "rejected", true],
+    ["cp:CP-X", "rejected", true],
+  ]);
+  assert.equal(cp(model).securityInfo.lastLoginAt, new Date(T0).toISOString());
+});
+
+Deno.test("audit: a session's life is recorded from the login to the ticket, without secrets", () => {
+  const { effects } = run(EMPTY_MODEL, login(), charge("r1"), charge("r2"), supply(2, T0 + 3000), {
+    type: "health",
+    cpId: "CP-1",
+    connection: 1,
+    engine: "KO",
+    at: T0 + 4000,
+  });
+  const records = audits(effects).map((a) => a.entry);
+  assert.deepEqual(records.map((r) => [r.actor, r.action, r.outcome]), [
+    ["cp:CP-1", "cp.login", "ok"],
+    ["driver:D-1", "charge.authorized", "ok"],
+    ["driver:D-1", "charge.denied", "denied"],
+    ["cp:CP-1", "cp.fault", "failed"],
+    ["central", "session.ticket", "ok"],
+  ]);
+  assert.equal(records[0].originIp, "192.0.2.7");
+  assert.ok(!JSON.stringify(records).includes("wrapped-1"), "no wrapped key in the audit");
+});
+
+Deno.test("store: the security status and facts survive a restart; revoked keys are not loaded", () => {
+  const store = CentralStore.open(":memory:");
+  let model = EMPTY_MODEL;
+  for (const input of [login(), security("OUT_OF_SERVICE"), revoke(T0 + 6000)]) {
+    const s = step(model, input);
+    store.commit(s.effects);
+    model = s.model;
+  }
+  const recovered = store.recover(new Date(T0 + 7000));
+  const back = recovered.model.cps.get("CP-1");
+  assert.equal(back?.security, "OUT_OF_SERVICE");
+  assert.deepEqual(back?.securityInfo, cp(model).securityInfo);
+  assert.equal(back?.keyVersion, null);
+  assert.deepEqual(recovered.keys, [], "the revoked key never reaches the keyring again");
+  store.close();
+});
