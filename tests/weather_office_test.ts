@@ -61,7 +61,7 @@ function fakeCentral(knownCps: string[]) {
   const handler = async (req: Request) => {
     const path = new URL(req.url).pathname;
     if (req.method === "GET" && path === "/cps") {
-      return Response.json(knownCps.map((cp_id) => ({ cp_id, state: "ACTIVATED" })));
+      return Response.json(knownCps.map((id) => ({ id, state: "ACTIVATED" })));
     }
     if (req.method === "POST" && path === "/weather/alert") {
       const body = await req.json();

@@ -6,7 +6,7 @@
  *   the status (sending the same status again is harmless), 404 for a CP it does not know,
  *   401/403 for a wrong service key, 400 for a body it refuses.
  * - `GET {central}/cps` (open, no key) to learn which CP ids Central knows: a JSON array of
- *   objects with `cp_id`, or an object whose `items` or `cps` is such an array.
+ *   CPs as Central's `GET /cps` answers them (`[{id, state, …}]`).
  *
  * One call is one attempt: retrying, backing off and re-sending are the core's decisions
  * (`core.ts`). Central runs plain HTTP locally; an https URL is trusted through the project CA.
@@ -37,12 +37,7 @@ export interface CentralClientOptions {
   readonly caFile?: string;
 }
 
-const cpEntry = z.object({ cp_id: z.string() });
-const cpListSchema = z.union([
-  z.array(cpEntry),
-  z.object({ items: z.array(cpEntry), total: z.number().optional() }),
-  z.object({ cps: z.array(cpEntry) }),
-]);
+const cpListSchema = z.array(z.object({ id: z.string() }));
 const errorBodySchema = z.object({ detail: z.string() });
 
 /** Talks to Central. */
@@ -96,13 +91,7 @@ export class CentralClient {
     if (answer.status !== 200) return { kind: "answered" };
     const parsed = cpListSchema.safeParse(parseJsonOrUndefined(answer.text));
     if (!parsed.success) return { kind: "answered" };
-    const list = parsed.data;
-    const entries = Array.isArray(list) ? list : "items" in list ? list.items : list.cps;
-    // One page of a longer list would flag every CP on the other pages: not a usable list.
-    if (!Array.isArray(list) && "total" in list && (list.total ?? 0) > entries.length) {
-      return { kind: "answered" };
-    }
-    return { kind: "listed", cpIds: new Set(entries.map((e) => e.cp_id)) };
+    return { kind: "listed", cpIds: new Set(parsed.data.map((e) => e.id)) };
   }
 
   /** Releases the TLS client, if any. */

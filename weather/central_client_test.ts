@@ -94,23 +94,22 @@ Deno.test("GET /cps: the known ids from a list, no flag from anything else", asy
   let next: () => Response = () => Response.json([]);
   const central = standIn(() => next());
   const client = await CentralClient.create({ url: central.url, serviceKey: KEY, timeoutMs: 500 });
-  const cps = [{ cp_id: "CP-001", state: "ACTIVATED" }, { cp_id: "CP-002", state: "STOPPED" }];
+  // Central's own shape (central/api.ts cpJson).
+  const cps = [{ id: "CP-001", state: "ACTIVATED" }, { id: "CP-002", state: "STOPPED" }];
   try {
-    for (const body of [cps, { items: cps, total: 2 }, { cps }]) {
-      next = () => Response.json(body);
-      assert.deepEqual(await client.listCps(), {
-        kind: "listed",
-        cpIds: new Set(["CP-001", "CP-002"]),
-      });
-    }
+    next = () => Response.json(cps);
+    assert.deepEqual(await client.listCps(), {
+      kind: "listed",
+      cpIds: new Set(["CP-001", "CP-002"]),
+    });
     assert.equal(central.seen[0].authorization, null, "the list is open: no key sent");
     for (
       const answer of [
-        () => Response.json({ items: cps, total: 40 }), // one page of many
+        () => Response.json({ items: cps }),
         () => Response.json({ error: "not_found" }, { status: 404 }),
         () => new Response("oops", { status: 500 }),
         () => new Response("not json"),
-        () => Response.json([{ id: "CP-001" }]),
+        () => Response.json([{ cp_id: "CP-001" }]),
       ]
     ) {
       next = answer;
