@@ -1,0 +1,217 @@
+/**
+ * `deno task start`: the whole network on this machine with one command. The local Kafka
+ * broker (unless `KAFKA_BROKERS` is set), development certificates if missing, the Registry,
+ * Central, 5 headless CPs in different cities with different prices and powers, and 3 drivers
+ * charging in a loop from `driver/samples/`. Every part is a real process started as an operator
+ * would start it (infra/network.ts); logs go to `<data-dir>/logs/`. On a terminal a status
+ * screen is redrawn in place; Ctrl-C (or SIGTERM) stops everything, the broker last.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { decimal, defineConfig, flag, loadConfig, oneOf, option, text } from "../shared/config.ts";
+import { LOG_LEVELS } from "../shared/log.ts";
+import { paint, StatusScreen } from "../cp/terminal.ts";
+import { startLocalKafka } from "./local_kafka.ts";
+import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
+
+/** `deno task start`'s options. */
+export const startConfig = defineConfig({
+  name: "deno task start",
+  summary: "Starts a complete local network: Kafka, Registry, Central, 5 CPs and 3 drivers.",
+  options: {
+    dataDir: option(text, {
+      flag: "data-dir",
+      default: "data/network",
+      help: "folder of the databases, keys, credentials and logs (git-ignored under data/)",
+    }),
+    speed: option(decimal(0.01, 10_000), {
+      flag: "speed",
+      default: 60,
+      help: "simulated time per wall time for every CP (60: a minute of charging a second)",
+    }),
+    fresh: flag({
+      flag: "fresh",
+      help:
+        "forget the previous run first: databases, keys, credentials and the local broker's topics",
+    }),
+    noScreen: flag({ flag: "no-screen", help: "progress and changes as plain lines only" }),
+    logLevel: option(oneOf(LOG_LEVELS), {
+      flag: "log-level",
+      env: "LOG_LEVEL",
+      default: "info",
+      help: "lowest level written to the components' log files",
+    }),
+  },
+});
+
+/** The five CPs: one per city, prices and powers that differ, so tickets differ too. */
+export const LOCAL_CPS: readonly Omit<CpPlan, "args">[] = [
+  { id: "CP-001", location: "Alicante", priceEurKwh: 0.35, powerKw: 22 },
+  { id: "CP-002", location: "Madrid", priceEurKwh: 0.42, powerKw: 50 },
+  { id: "CP-003", location: "Bilbao", priceEurKwh: 0.29, powerKw: 11 },
+  { id: "CP-004", location: "Oslo", priceEurKwh: 0.51, powerKw: 150 },
+  { id: "CP-005", location: "Valencia", priceEurKwh: 0.38, powerKw: 7.4 },
+];
+
+/** The three drivers and the sample plan each loops over. */
+export const LOCAL_DRIVERS: readonly { id: string; sample: string }[] = [
+  { id: "DRV-001", sample: "commuter.txt" },
+  { id: "DRV-002", sample: "taxi.txt" },
+  { id: "DRV-003", sample: "tourist.txt" },
+];
+
+/** What the status screen shows. */
+export interface StatusView {
+  /** Central's REST base URL. */
+  readonly centralUrl: string;
+  /** File holding the admin token. */
+  readonly adminTokenFile: string;
+  /** The components' log folder. */
+  readonly logDir: string;
+  /** CPs as Central shows them, or undefined while Central does not answer. */
+  readonly cps: readonly CpView[] | undefined;
+}
+
+/** A CP state in its DESIGN §6 colour, with the stop reason for STOPPED. */
+export function stateText(cp: Pick<CpView, "state" | "stop_reason">): string {
+  switch (cp.state) {
+    case "ACTIVATED":
+    case "SUPPLYING":
+      return paint.green(cp.state);
+    case "STOPPED":
+      return paint.orange(`STOPPED Out of Order (${cp.stop_reason ?? "admin"})`);
+    case "BROKEN":
+      return paint.red(cp.state);
+    default:
+      return paint.grey(cp.state);
+  }
+}
+
+/** The status screen's lines. */
+export function renderStatus(view: StatusView): string[] {
+  const lines = [
+    paint.bold("EVCharging local network") + paint.grey("   Ctrl-C stops everything"),
+    "",
+    `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /openapi.json)`,
+    `Admin token   ${view.adminTokenFile}`,
+    `Logs          ${view.logDir}`,
+    "",
+  ];
+  if (view.cps === undefined) return [...lines, paint.red("Central does not answer")];
+  lines.push(paint.bold(
+    `${"CP".padEnd(8)} ${"location".padEnd(10)} ${"driver".padEnd(8)} ${"kWh".padStart(8)} ${
+      "€".padStart(8)
+    }  state`,
+  ));
+  for (const cp of view.cps) {
+    const figure = (n: number | null, digits: number) =>
+      (n === null ? "" : n.toFixed(digits)).padStart(8);
+    lines.push(
+      `${cp.id.padEnd(8)} ${(cp.location ?? "").slice(0, 10).padEnd(10)} ${
+        (cp.driver_id ?? "").padEnd(8)
+      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp)}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * One line per CP whose state (or stop reason, or driver) differs from `before`, for a log
+ * without a screen; `before` is updated to `now`.
+ */
+export function changeLines(before: Map<string, string>, now: readonly CpView[]): string[] {
+  const lines = [];
+  for (const cp of now) {
+    const driver = cp.driver_id === null ? "" : ` (driver ${cp.driver_id})`;
+    const shown = `${cp.state}${cp.stop_reason === null ? "" : ` ${cp.stop_reason}`}${driver}`;
+    if (before.get(cp.id) === shown) continue;
+    before.set(cp.id, shown);
+    lines.push(`${cp.id}: ${stateText(cp)}${driver}`);
+  }
+  return lines;
+}
+
+async function main(): Promise<number> {
+  const config = loadConfig(startConfig);
+  const say = (line: string) => console.log(`${paint.grey("[start]")} ${line}`);
+  if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(config.dataDir, { recursive: true });
+
+  say("starting Kafka (set KAFKA_BROKERS to use a running broker instead)");
+  let kafka: Awaited<ReturnType<typeof startLocalKafka>>;
+  try {
+    // Its own broker data: a fresh network must not meet an older network's backlog.
+    kafka = await startLocalKafka({ port: 9092, dataDir: join(config.dataDir, "kafka"), log: say });
+  } catch (error) {
+    console.error(`start: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+  const samples = join(import.meta.dirname!, "..", "driver", "samples");
+  let network: Awaited<ReturnType<typeof startNetwork>> | undefined;
+  try {
+    network = await startNetwork({
+      dir: config.dataDir,
+      certsDir: "certs",
+      brokers: kafka.brokers,
+      registryPort: 8443,
+      centralTcpPort: 7000,
+      centralHttpPort: 8080,
+      logLevel: config.logLevel,
+      progress: say,
+      cps: LOCAL_CPS.map((cp, i) => ({
+        ...cp,
+        // Different targets, so sessions end at different times.
+        args: ["--speed", String(config.speed), "--target-kwh", String(4 + 2 * i)],
+      })),
+      drivers: LOCAL_DRIVERS.map((d): DriverPlan => ({
+        id: d.id,
+        file: join(samples, d.sample),
+        loop: true,
+      })),
+    });
+  } catch (error) {
+    console.error(`start: ${error instanceof Error ? error.message : error}`);
+    await kafka.stop();
+    return 1;
+  }
+  const net = network;
+  say(`up: Central at ${net.centralUrl}, admin token in ${net.adminTokenFile}`);
+
+  const useScreen = !config.noScreen && Deno.stdout.isTerminal();
+  let cps: CpView[] | undefined;
+  const shown = new Map<string, string>();
+  const poll = setInterval(async () => {
+    try {
+      cps = await net.api.get<CpView[]>("/cps");
+      if (!useScreen) changeLines(shown, cps).forEach(say);
+    } catch {
+      if (!useScreen && cps !== undefined) say(paint.red("Central does not answer"));
+      cps = undefined;
+    }
+  }, 1000);
+  const screen = useScreen
+    ? new StatusScreen(() =>
+      renderStatus({
+        centralUrl: net.centralUrl,
+        adminTokenFile: net.adminTokenFile,
+        logDir: join(config.dataDir, "logs"),
+        cps,
+      })
+    )
+    : undefined;
+  screen?.open();
+
+  const { promise: signalled, resolve } = Promise.withResolvers<void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve());
+  await signalled;
+  clearInterval(poll);
+  screen?.close();
+  say("stopping drivers, CPs, Central, the Registry, then Kafka…");
+  await net.stop();
+  await kafka.stop();
+  say("stopped");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import type { CpView } from "./network.ts";
+import { changeLines, LOCAL_CPS, LOCAL_DRIVERS, renderStatus, stateText } from "./start.ts";
+
+// deno-lint-ignore no-control-regex
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
+function cpView(fields: Partial<CpView> = {}): CpView {
+  return {
+    id: "CP-001",
+    location: "Alicante",
+    state: "ACTIVATED",
+    stop_reason: null,
+    driver_id: null,
+    kwh: null,
+    eur: null,
+    key_version: 1,
+    ...fields,
+  };
+}
+
+Deno.test("the local network has 5 CPs in 5 cities with different prices, and 3 drivers", () => {
+  assert.equal(LOCAL_CPS.length, 5);
+  assert.equal(new Set(LOCAL_CPS.map((c) => c.location)).size, 5);
+  assert.equal(new Set(LOCAL_CPS.map((c) => c.priceEurKwh)).size, 5);
+  assert.equal(new Set(LOCAL_CPS.map((c) => c.powerKw)).size, 5);
+  assert.equal(LOCAL_DRIVERS.length, 3);
+});
+
+Deno.test("stateText colours states as DESIGN §6 and names the stop reason", () => {
+  assert.equal(stateText(cpView()), "\x1b[32mACTIVATED\x1b[0m");
+  assert.equal(stateText(cpView({ state: "SUPPLYING" })), "\x1b[32mSUPPLYING\x1b[0m");
+  assert.equal(
+    stateText(cpView({ state: "STOPPED", stop_reason: "weather" })),
+    "\x1b[38;5;208mSTOPPED Out of Order (weather)\x1b[0m",
+  );
+  assert.equal(stateText(cpView({ state: "BROKEN" })), "\x1b[31mBROKEN\x1b[0m");
+  assert.equal(stateText(cpView({ state: "DISCONNECTED" })), "\x1b[90mDISCONNECTED\x1b[0m");
+});
+
+Deno.test("renderStatus shows where things are, then one row per CP with its live figures", () => {
+  const lines = renderStatus({
+    centralUrl: "http://127.0.0.1:8080",
+    adminTokenFile: "data/network/central_admin.token",
+    logDir: "data/network/logs",
+    cps: [
+      cpView({ state: "SUPPLYING", driver_id: "DRV-001", kwh: 1.23456, eur: 0.4321 }),
+      cpView({ id: "CP-002", location: "Madrid", state: "BROKEN" }),
+    ],
+  }).map(plain);
+  assert.ok(lines.some((l) => l.includes("http://127.0.0.1:8080")));
+  assert.ok(lines.some((l) => l.includes("data/network/central_admin.token")));
+  const row = lines.find((l) => l.startsWith("CP-001"));
+  assert.match(row ?? "", /Alicante\s+DRV-001\s+1\.235\s+0\.43\s+SUPPLYING$/);
+  assert.match(lines.find((l) => l.startsWith("CP-002")) ?? "", /Madrid\s+BROKEN$/);
+});
+
+Deno.test("renderStatus says so when Central does not answer", () => {
+  const lines = renderStatus({ centralUrl: "u", adminTokenFile: "t", logDir: "l", cps: undefined });
+  assert.equal(plain(lines.at(-1)!), "Central does not answer");
+});
+
+Deno.test("changeLines reports each CP once per change of state, reason or driver", () => {
+  const seen = new Map<string, string>();
+  assert.deepEqual(changeLines(seen, [cpView()]).map(plain), ["CP-001: ACTIVATED"]);
+  assert.deepEqual(changeLines(seen, [cpView({ kwh: 3 })]), [], "figures alone are no change");
+  assert.deepEqual(
+    changeLines(seen, [cpView({ state: "SUPPLYING", driver_id: "DRV-002" })]).map(plain),
+    ["CP-001: SUPPLYING (driver DRV-002)"],
+  );
+  assert.deepEqual(
+    changeLines(seen, [cpView({ state: "STOPPED", stop_reason: "admin" })]).map(plain),
+    ["CP-001: STOPPED Out of Order (admin)"],
+  );
+});
