@@ -246,6 +246,11 @@ export interface NetworkOptions {
   readonly cps?: readonly CpPlan[];
   /** Drivers to start once every CP is `ACTIVATED`. */
   readonly drivers?: readonly DriverPlan[];
+  /**
+   * Start the weather office after Central, watching each CP's location (simulated
+   * temperatures unless `OPENWEATHER_API_KEY` is set).
+   */
+  readonly weather?: { readonly port?: number; readonly args?: readonly string[] };
   /** Log level of every process (default `info`). */
   readonly logLevel?: string;
   /** Told each step as it happens. */
@@ -280,6 +285,10 @@ export interface LocalNetwork {
   readonly central: Service;
   /** CP processes by CP id. */
   readonly cps: ReadonlyMap<string, Service>;
+  /** The weather office process, when asked for. */
+  readonly weather: Service | undefined;
+  /** `http://127.0.0.1:<port>` of the weather office's API, when it runs. */
+  readonly weatherUrl: string | undefined;
   /** Driver processes by driver id. */
   readonly drivers: ReadonlyMap<string, Service>;
   /** `https://localhost:<port>`. */
@@ -311,6 +320,7 @@ const PERMS = {
   central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read"],
   driver: ["--allow-net", "--allow-env", "--allow-read"],
+  weather: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
 } as const;
 
 /** Makes the development certificates in `dir` unless they are there already. */
@@ -409,6 +419,34 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     env: { CENTRAL_ADMIN_TOKEN: adminToken },
   }, logDir);
 
+  const weatherPort = options.weather?.port ?? freePort();
+  const weatherUrl = options.weather ? `http://127.0.0.1:${weatherPort}` : undefined;
+  const locationsFile = join(options.dir, "weather_locations.json");
+  const weather = options.weather
+    ? new Service({
+      name: "weather",
+      script: "weather/main.ts",
+      permissions: PERMS.weather,
+      args: [
+        "--central",
+        centralUrl,
+        "--port",
+        String(weatherPort),
+        "--host",
+        "127.0.0.1",
+        "--locations",
+        locationsFile,
+        // Central generates the key next to its database on first start; the office reads it.
+        "--service-key-file",
+        join(options.dir, "weather_service.key"),
+        "--no-tui",
+        "--log-level",
+        logLevel,
+        ...(options.weather.args ?? []),
+      ],
+    }, logDir)
+    : undefined;
+
   const cps = new Map<string, Service>();
   const drivers = new Map<string, Service>();
   const tls = await httpsClient(certs.caCert);
@@ -504,6 +542,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const stop = async () => {
     await Promise.all([...drivers.values()].map((d) => d.stop()));
     await Promise.all([...cps.values()].map((c) => c.stop()));
+    await weather?.stop();
     await central.stop();
     await registry.stop();
     tls.close();
@@ -513,6 +552,8 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     registry,
     central,
     cps,
+    weather,
+    weatherUrl,
     drivers,
     registryUrl,
     centralUrl,
@@ -543,6 +584,18 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     await central.start();
     await waitForCentral();
 
+    if (weather !== undefined && weatherUrl !== undefined) {
+      await writeLocations(locationsFile, options.cps ?? []);
+      say(`starting the weather office on ${weatherUrl}`);
+      await weather.start();
+      await waitUntil("the weather office to answer GET /health", async () => {
+        if (!weather.running) throw new Error(`the weather office exited; see ${weather.logFile}`);
+        const res = await fetch(`${weatherUrl}/health`);
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      }, 30_000);
+    }
+
     for (const plan of options.cps ?? []) {
       say(
         `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
@@ -559,13 +612,27 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     }
   } catch (error) {
     await stop();
-    const logs = [registry, central, ...cps.values()].map((s) => s.logFile).join(", ");
+    const logs = [registry, central, ...(weather ? [weather] : []), ...cps.values()]
+      .map((s) => s.logFile).join(", ");
     throw new Error(
       `the local network did not come up: ${error instanceof Error ? error.message : error} ` +
         `(logs: ${logs})`,
     );
   }
   return network;
+}
+
+/**
+ * Writes the weather office's locations file (CP id → city) from the CPs' locations, unless
+ * one is there: an operator's edits of an earlier run are kept.
+ */
+async function writeLocations(path: string, cps: readonly CpPlan[]): Promise<void> {
+  const locations = Object.fromEntries(cps.map((cp) => [cp.id, cp.location]));
+  try {
+    await Deno.writeTextFile(path, `${JSON.stringify(locations, null, 2)}\n`, { createNew: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
 }
 
 /** The JSON body of a 2xx answer; anything else throws with the status and body. */

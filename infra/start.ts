@@ -1,7 +1,8 @@
 /**
  * `deno task start`: the whole network on this machine with one command. The local Kafka
  * broker (unless `KAFKA_BROKERS` is set), development certificates if missing, the Registry,
- * Central, 5 headless CPs in different cities with different prices and powers, and 3 drivers
+ * Central, the weather office (simulated temperatures unless `OPENWEATHER_API_KEY` is set), 5
+ * headless CPs in different cities with different prices and powers, and 3 drivers
  * charging in a loop from `driver/samples/`. Every part is a real process started as an operator
  * would start it (infra/network.ts); logs go to `<data-dir>/logs/`. On a terminal a status
  * screen is redrawn in place; Ctrl-C (or SIGTERM) stops everything, the broker last.
@@ -18,7 +19,8 @@ import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./netwo
 /** `deno task start`'s options. */
 export const startConfig = defineConfig({
   name: "deno task start",
-  summary: "Starts a complete local network: Kafka, Registry, Central, 5 CPs and 3 drivers.",
+  summary: "Starts a complete local network: Kafka, Registry, Central, the weather office, " +
+    "5 CPs and 3 drivers.",
   options: {
     dataDir: option(text, {
       flag: "data-dir",
@@ -65,6 +67,8 @@ export const LOCAL_DRIVERS: readonly { id: string; sample: string }[] = [
 export interface StatusView {
   /** Central's REST base URL. */
   readonly centralUrl: string;
+  /** The weather office's API, if it runs. */
+  readonly weatherUrl?: string;
   /** File holding the admin token. */
   readonly adminTokenFile: string;
   /** The components' log folder. */
@@ -94,6 +98,7 @@ export function renderStatus(view: StatusView): string[] {
     paint.bold("EVCharging local network") + paint.grey("   Ctrl-C stops everything"),
     "",
     `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /openapi.json)`,
+    ...(view.weatherUrl ? [`Weather       ${view.weatherUrl}   (GET /locations)`] : []),
     `Admin token   ${view.adminTokenFile}`,
     `Logs          ${view.logDir}`,
     "",
@@ -159,6 +164,7 @@ async function main(): Promise<number> {
       centralHttpPort: 8080,
       logLevel: config.logLevel,
       progress: say,
+      weather: { port: 8090 },
       cps: LOCAL_CPS.map((cp, i) => ({
         ...cp,
         // Different targets, so sessions end at different times.
@@ -194,6 +200,7 @@ async function main(): Promise<number> {
     ? new StatusScreen(() =>
       renderStatus({
         centralUrl: net.centralUrl,
+        weatherUrl: net.weatherUrl,
         adminTokenFile: net.adminTokenFile,
         logDir: join(config.dataDir, "logs"),
         cps,
@@ -203,7 +210,10 @@ async function main(): Promise<number> {
   screen?.open();
 
   const { promise: signalled, resolve } = Promise.withResolvers<void>();
-  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve());
+  // SIGHUP too: a closed terminal must not leave CPs and drivers running without their network.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(sig, () => resolve());
+  }
   await signalled;
   clearInterval(poll);
   screen?.close();
