@@ -1,0 +1,144 @@
+/**
+ * DESIGN §8 with real processes: the Registry dying takes only logins down, and a Kafka broker
+ * restart mid-session loses nothing and bills nothing twice. The Kafka test runs its own broker
+ * (infra/local_kafka.ts), so it can stop and start it without touching other tests.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startLocalKafka } from "../infra/local_kafka.ts";
+import {
+  type CpPlan,
+  freePort,
+  type LocalNetwork,
+  startNetwork,
+  waitUntil,
+} from "../infra/network.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+function cp(id: string, args: string[]): CpPlan {
+  return {
+    id,
+    location: "Alicante",
+    priceEurKwh: 0.4,
+    powerKw: 22,
+    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
+  };
+}
+
+interface SessionView {
+  id: string;
+  driver_id: string;
+  kwh: number;
+  eur: number;
+  end_reason: string | null;
+}
+
+/** The driver's structured events of `kind`. */
+function events(records: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
+  return records
+    .filter((r) => r.logger === "evcharging.driver")
+    .map((r) => r.properties as Record<string, unknown>)
+    .filter((p) => p.kind === kind);
+}
+
+async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "network_failures_" });
+  let failed = true;
+  try {
+    await test(dir);
+    failed = false;
+  } finally {
+    if (failed) console.error(`network_failures_test: logs kept in ${join(dir, "logs")}`);
+    else await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Starts a driver charging once at `cpId` and waits for it to finish. */
+async function chargeOnce(net: LocalNetwork, dir: string, cpId: string) {
+  const file = join(dir, `${cpId}.plan`);
+  await Deno.writeTextFile(file, `${cpId}\n`);
+  return await net.startDriver({ id: uniqueName("D"), file });
+}
+
+Deno.test({
+  name: "failures: with the Registry down a running CP still charges, a restarted one cannot " +
+    "log in and says why, and logs in once the Registry is back",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const id = uniqueName("CP-REG");
+      const net = await startNetwork({
+        dir,
+        certsDir: join(dir, "certs"),
+        brokers: testBrokers(),
+        cps: [cp(id, ["--target-kwh", "1"])],
+      });
+      try {
+        await net.registry.stop();
+        const driver = await chargeOnce(net, dir, id);
+        assert.equal((await driver.exited).code, 0);
+        assert.equal(events(driver.records, "ticket").length, 1, "charging goes on");
+
+        const service = net.cps.get(id)!;
+        await service.stop();
+        await service.start();
+        await service.waitForRecord(
+          "the monitor saying the Registry is unavailable",
+          (r) => r.source === "monitor" && /Registry unavailable/.test(String(r.message)),
+        );
+        assert.equal((await net.api.get<{ state: string }>(`/cps/${id}`)).state, "DISCONNECTED");
+
+        await net.registry.start();
+        await net.waitForCp(id, (c) => c.state === "ACTIVATED", 60_000);
+      } finally {
+        await net.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "failures: a Kafka restart mid-session loses no telemetry and bills the session once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const kafkaDir = join(dir, "kafka");
+      // The same ports after the restart, as a real broker keeps its address.
+      const ports = { port: freePort(), controllerPort: freePort() };
+      const broker = { ...ports, dataDir: kafkaDir, kafkaBrokers: "", log: () => {} };
+      let kafka = await startLocalKafka(broker);
+      const id = uniqueName("CP-KAFKA");
+      // 22 kW at speed 60: 0.37 kWh a second, so 6 kWh is about 16 s of supply.
+      const net = await startNetwork({
+        dir,
+        certsDir: join(dir, "certs"),
+        brokers: kafka.brokers,
+        cps: [cp(id, ["--target-kwh", "6"])],
+      });
+      try {
+        const driver = await chargeOnce(net, dir, id);
+        await net.waitForCp(id, (c) => c.state === "SUPPLYING" && (c.kwh ?? 0) > 0.5, 30_000);
+
+        await kafka.stop();
+        await new Promise((r) => setTimeout(r, 3000));
+        kafka = await startLocalKafka(broker);
+
+        assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
+        const tickets = events(driver.records, "ticket");
+        assert.equal(tickets.length, 1, "one ticket");
+        assert.equal(tickets[0].endReason, "target_reached");
+        const sessions = await waitUntil("the stored session", async () => {
+          const done = await net.api.get<SessionView[]>("/sessions?status=completed");
+          return done.length > 0 ? done : undefined;
+        });
+        assert.equal(sessions.length, 1, "billed once");
+        assert.equal(sessions[0].kwh, 6);
+        assert.ok(Math.abs(sessions[0].eur - 6 * 0.4) < 1e-9);
+        assert.deepEqual([tickets[0].kwh, tickets[0].eur], [sessions[0].kwh, sessions[0].eur]);
+      } finally {
+        await net.stop();
+        await kafka.stop();
+      }
+    }),
+});
