@@ -1,8 +1,10 @@
 /**
  * `deno task cp`: one CP from one set of flags. Starts the engine and the monitor as two child
  * processes, so either can fail (or be killed by a failure test) while the other goes on, as a
- * real charger's controller and its supervisor would (DESIGN §8). It prefixes and forwards their
- * output, forwards key presses to the engine, and stops both on `q`, Ctrl-C or SIGTERM. A child
+ * real charger's controller and its supervisor would (DESIGN §8). At a keyboard the engine gets
+ * the terminal (its status screen; keys p, u, f, q) and the monitor's output goes to
+ * `<credentials-dir>/<cp-id>.log`; otherwise both outputs are prefixed and forwarded, and key
+ * presses on a pipe reach the engine. Both stop on the engine's `q`, Ctrl-C or SIGTERM. A child
  * that exits is reported and not restarted: restarting it is the operator's (or the test's) move.
  *
  * Its own lines start with `[cp]`; the children's with `[engine]` / `[monitor]`. Each child's
@@ -85,11 +87,14 @@ function freePort(): number {
   return port;
 }
 
+/** Where lines can be written at once: a standard stream or a log file. */
+type LineSink = { writeSync(bytes: Uint8Array): number };
+
 /** Copies `stream` line by line to `out`, each line behind `prefix`. */
 async function forward(
   stream: ReadableStream<Uint8Array>,
   prefix: string,
-  out: typeof Deno.stdout | typeof Deno.stderr,
+  out: LineSink,
 ): Promise<void> {
   const encoder = new TextEncoder();
   let pending = "";
@@ -102,31 +107,39 @@ async function forward(
   if (pending !== "") emit(pending);
 }
 
-function say(text: string): void {
-  console.log(`${Deno.stdout.isTerminal() ? paint.bold("[cp]") : "[cp]"} ${text}`);
-}
-
 async function main(): Promise<void> {
   const config = loadConfig(cpConfig);
   const port = config.enginePort === 0 ? freePort() : config.enginePort;
   const terminal = Deno.stdout.isTerminal();
   const logFormat = terminal ? "pretty" : "json";
+  // At a keyboard the engine owns the terminal (its status screen and keys); the monitor's lines
+  // and ours would scroll over that screen, so they go to a log file beside the credentials.
+  const screen = terminal && Deno.stdin.isTerminal() && !config.headless;
+  const sideLogPath = join(config.credentialsDir, `${config.cpId}.log`);
+  if (screen) await Deno.mkdir(config.credentialsDir, { recursive: true });
+  const sideLog = screen ? await Deno.open(sideLogPath, { create: true, append: true }) : undefined;
+  const encoder = new TextEncoder();
+  const say = (text: string) => {
+    const line = `${terminal && !screen ? paint.bold("[cp]") : "[cp]"} ${text}\n`;
+    (sideLog ?? Deno.stdout).writeSync(encoder.encode(line));
+  };
   const env = config.registryAdminKey === undefined
     ? undefined
     : { REGISTRY_ADMIN_KEY: config.registryAdminKey };
 
   const spawn = (name: string, script: string, args: string[], permissions: string[]) => {
+    const ownsTerminal = screen && name === "engine";
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--config", repoConfig, ...permissions, join(here, script), ...args],
-      stdin: name === "engine" && !config.headless ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdin: ownsTerminal ? "inherit" : name === "engine" && !config.headless ? "piped" : "null",
+      stdout: ownsTerminal ? "inherit" : "piped",
+      stderr: ownsTerminal ? "inherit" : "piped",
       env,
     }).spawn();
-    const prefix = terminal ? paint.grey(`[${name}]`) : `[${name}]`;
-    const output = Promise.all([
-      forward(child.stdout, prefix, Deno.stdout),
-      forward(child.stderr, prefix, Deno.stderr),
+    const prefix = terminal && !screen ? paint.grey(`[${name}]`) : `[${name}]`;
+    const output = ownsTerminal ? Promise.resolve() : Promise.all([
+      forward(child.stdout, prefix, sideLog ?? Deno.stdout),
+      forward(child.stderr, prefix, sideLog ?? Deno.stderr),
     ]);
     say(`${name} started (pid ${child.pid})`);
     const exited = child.status.then(async (status) => {
@@ -142,12 +155,17 @@ async function main(): Promise<void> {
     "--allow-env",
     "--allow-read",
   ]);
-  const monitor = spawn("monitor", "monitor.ts", monitorArgs(config, port, logFormat), [
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-  ]);
+  const monitor = spawn(
+    "monitor",
+    "monitor.ts",
+    monitorArgs(config, port, screen ? "json" : logFormat),
+    [
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+    ],
+  );
   const children = [engine, monitor];
   for (const c of children) c.exited.then(() => c.running = false);
 
@@ -167,12 +185,19 @@ async function main(): Promise<void> {
     }, STOP_GRACE_MS);
     await Promise.all(children.map((c) => c.exited));
     clearTimeout(grace);
+    if (sideLog) {
+      sideLog.close();
+      console.log(`CP ${config.cpId} stopped; its monitor's log is ${sideLogPath}`);
+    }
     Deno.exit(0);
   };
 
-  // Keys go to the engine (p, u, f); q here stops both. A Ctrl-C that arrives as a byte (raw
-  // input without cbreak) stops both too.
-  const engineInput = config.headless ? undefined : engine.child.stdin.getWriter();
+  // On its screen the engine reads the keys itself and its q ends the CP: the monitor follows.
+  if (screen) engine.exited.then(() => stop());
+
+  // Otherwise keys go to the engine (p, u, f) through its input; q here stops both. A Ctrl-C
+  // that arrives as a byte (raw input without cbreak) stops both too.
+  const engineInput = config.headless || screen ? undefined : engine.child.stdin.getWriter();
   const stopKeys = engineInput === undefined ? undefined : readKeys((key) => {
     if (key === "q" || key === "Q" || key === "\x03") return void stop();
     engineInput.write(new TextEncoder().encode(key)).catch(() => {});

@@ -318,7 +318,7 @@ export interface LocalNetwork {
 const PERMS = {
   registry: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read"],
+  cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   driver: ["--allow-net", "--allow-env", "--allow-read"],
   weather: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
 } as const;
