@@ -27,6 +27,8 @@ import {
 } from "../shared/messages.ts";
 import type { Cp, Session, WeatherReport } from "./core.ts";
 import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
+import { addDashboardRoutes, type DashboardDeps, REGISTRY_BODY_PATH } from "./api_dashboard.ts";
+import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
 
@@ -53,6 +55,8 @@ export interface CentralApiDeps {
   readonly weatherServiceKey: string;
   /** Clock (tests). Default `new Date()`. */
   readonly now?: () => Date;
+  /** The live feed, the dashboard's files and the CP manager; without it, no dashboard routes. */
+  readonly dashboard?: DashboardDeps;
 }
 
 const log = getLogger(["evcharging", "central", "api"]);
@@ -283,7 +287,8 @@ export function cpJson(cp: Cp, session: Session | undefined): z.infer<typeof CpB
   };
 }
 
-function sessionJson(s: Session): z.infer<typeof SessionBody> {
+/** A session as the API shows it. */
+export function sessionJson(s: Session): z.infer<typeof SessionBody> {
   return {
     id: s.id,
     cp_id: s.cpId,
@@ -296,7 +301,8 @@ function sessionJson(s: Session): z.infer<typeof SessionBody> {
   };
 }
 
-function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
+/** A driver with its totals as the API shows it. */
+export function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
   return {
     id: d.id,
     first_seen: d.firstSeen,
@@ -308,7 +314,8 @@ function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
   };
 }
 
-function weatherJson(w: WeatherReport, cp: Cp): z.infer<typeof WeatherBody> {
+/** A CP's weather report with its hold, as the API shows it. */
+export function weatherJson(w: WeatherReport, cp: Cp): z.infer<typeof WeatherBody> {
   return {
     cp_id: w.cpId,
     city: w.city,
@@ -468,6 +475,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   });
   app.on("POST", WEATHER_ALERT_PATH, requireWeatherKey, readBody);
   app.on("POST", SECURITY_BODY_PATH, readBody);
+  app.on("POST", REGISTRY_BODY_PATH, readBody);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",
@@ -583,14 +591,23 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   });
 
   addSecurityRoutes(app, { runtime, now });
+  if (deps.dashboard !== undefined) {
+    addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });
+  }
 
-  app.doc("/openapi.json", {
+  const documentConfig = {
     openapi: "3.0.3",
     info: {
       title: "EVCharging Central",
       version: CENTRAL_VERSION,
       description: "Supervises the charging network: CPs, sessions, drivers; stop and resume.",
     },
+  };
+  app.doc("/openapi.json", documentConfig);
+  let docsPage: string | undefined;
+  app.get("/docs", (c) => {
+    docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
+    return c.html(docsPage);
   });
 
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));

@@ -18,14 +18,19 @@ import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential } from "../registry/credentials.ts";
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { createCentralApp } from "./api.ts";
+import { EventStreams } from "./api_dashboard.ts";
 import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
+import { DashboardTracker } from "./dashboard.ts";
+import { LiveFeed } from "./live_feed.ts";
 import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
 import { OutboxPublisher } from "./outbox.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
+import { HealthMonitor, systemStatus } from "./system_health.ts";
+import { bundleWeb, type WebAssets } from "./web_bundle.ts";
 
 const log = getLogger(["evcharging", "central"]);
 
@@ -81,6 +86,10 @@ export interface CentralOptions {
   readonly auditIntervalMs?: number;
   /** Kafka consumer group prefix (default `central`): groups `<prefix>-requests`, `-telemetry`. */
   readonly group?: string;
+  /** The Registry's admin key, for the dashboard's CP manager (unset: it is off). */
+  readonly registryAdminKey?: string;
+  /** How often coalesced dashboard events (telemetry) are sent (default 300 ms). */
+  readonly feedFlushMs?: number;
 }
 
 /** Where the admin token came from (the token itself is never logged). */
@@ -121,6 +130,8 @@ export interface RunningCentral {
   readonly audit: AuditLog;
   /** The audit log's JSON-lines file. */
   readonly auditFile: string;
+  /** The dashboard's live feed (`GET /events`). */
+  readonly feed: LiveFeed;
   /** Stops everything in order; idempotent. */
   stop(): Promise<void>;
 }
@@ -165,6 +176,21 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => runtime.close());
   runtime.dispatch({ type: "start", at: Date.now() });
+  // The dashboard's feed follows committed steps and appended records from here on.
+  const feed = new LiveFeed();
+  const tracker = new DashboardTracker(feed, runtime.model);
+  runtime.subscribe((committed) => tracker.commit(committed));
+  stack.defer(audit.subscribe((record) => tracker.audit(record)));
+  const health = new HealthMonitor();
+  stack.defer(() => health.stop());
+  const status = () => systemStatus(health.facts(store.pendingCount(), runtime.model), Date.now());
+  // Bundled once, at the first request for it, and kept: a Central nobody looks at never pays.
+  let web: Promise<WebAssets> | undefined;
+  const webAssets = () =>
+    web ??= bundleWeb().catch((error) => {
+      log.warning("No dashboard: {error}", { error });
+      throw error;
+    });
   const vault = await KeyVault.open(masterKey, recovered, (cpId) => store.nextKeyVersion(cpId));
   // Revoked keys leave the keyring as soon as the step that revoked them is stored.
   runtime.subscribe(({ effects }) => {
@@ -182,13 +208,16 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     url: options.registryUrl,
     caFile: options.caFile,
     caCert: options.caCert,
+    adminKey: options.registryAdminKey,
   });
   stack.defer(() => registry.close());
+  health.probeRegistry(() => registry.health());
 
   const kafka = createKafka({ brokers: [...options.brokers], clientId: "central" });
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
   stack.defer(() => producer.disconnect());
+  health.watchProducer(producer.producer);
   // The public stream: every record as it is appended (the SQLite table and file are the truth).
   stack.defer(
     audit.subscribe((record) =>
@@ -214,6 +243,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     handle: requestHandler(runtime),
   });
   stack.defer(() => requests.stop());
+  health.watchConsumer("requests", requests.consumer);
   const telemetry = await runConsumer({
     kafka,
     groupId: `${group}-telemetry`,
@@ -222,6 +252,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     handle: telemetryHandler(runtime, vault),
   });
   stack.defer(() => telemetry.stop());
+  health.watchConsumer("telemetry", telemetry.consumer);
 
   const hostname = options.hostname ?? "0.0.0.0";
   const monitors = MonitorServer.start(runtime, vault, registry, {
@@ -230,16 +261,32 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => monitors.close());
 
+  const streams = new EventStreams();
   const app = createCentralApp({
     runtime,
     adminToken: adminToken.token,
     weatherServiceKey: weatherServiceKey.key,
+    dashboard: {
+      feed,
+      streams,
+      status,
+      web: webAssets,
+      registry,
+      registryAdmin: options.registryAdminKey !== undefined && options.registryAdminKey !== "",
+    },
   });
   const http = Deno.serve(
     { hostname, port: options.httpPort, onListen: () => {} },
     (request, info) => app.fetch(request, info),
   );
   stack.defer(() => http.shutdown());
+  // Open event streams never end by themselves: close them first, or shutdown waits forever.
+  stack.defer(() => streams.closeAll());
+  const feedTimer = setInterval(() => {
+    tracker.status(status());
+    feed.flush();
+  }, options.feedFlushMs ?? 300);
+  stack.defer(() => clearInterval(feedTimer));
 
   const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
   const clock = setInterval(() => {
@@ -273,6 +320,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     runtime,
     audit,
     auditFile,
+    feed,
     stop: () =>
       stopped ??= (async () => {
         log.info("Central stopping");

@@ -138,6 +138,14 @@ export const centralConfig = defineConfig({
       help: "Weather service key file (default weather_service.key next to the database, " +
         "which is also the weather office's default)",
     }),
+    registryAdminKey: option(text, {
+      flag: "registry-admin-key",
+      env: "REGISTRY_ADMIN_KEY",
+      optional: true,
+      secret: true,
+      help: "The Registry's admin key, for the dashboard's CP manager (prefer the env " +
+        "variable; unset: the CP manager is off)",
+    }),
     group: option(text, {
       flag: "group",
       env: "CENTRAL_GROUP",

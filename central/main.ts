@@ -71,6 +71,7 @@ try {
     weatherServiceKey: config.weatherServiceKey,
     weatherServiceKeyFile: config.weatherServiceKeyFile,
     group: config.group,
+    registryAdminKey: config.registryAdminKey,
   });
 } catch (error) {
   log.fatal("Central could not start: {error}", { error });

@@ -32,7 +32,10 @@ export const COMPONENTS: readonly Component[] = [
   {
     name: "central",
     entry: "central/main.ts",
-    permissions: [...NET_ENV_READ, "--allow-write"],
+    // The dashboard is bundled from web/ at run time (central/web_bundle.ts); where the compiled
+    // runtime has no bundler, Central still serves its API and `/` says why there is no page.
+    permissions: ["--unstable-bundle", ...NET_ENV_READ, "--allow-write"],
+    include: ["web"],
   },
   { name: "cp-engine", entry: "cp/engine.ts", permissions: NET_ENV_READ },
   { name: "cp-monitor", entry: "cp/monitor.ts", permissions: [...NET_ENV_READ, "--allow-write"] },

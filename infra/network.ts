@@ -317,7 +317,8 @@ export interface LocalNetwork {
 
 const PERMS = {
   registry: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  // --unstable-bundle: Central bundles the dashboard (web/) with Deno.bundle.
+  central: ["--unstable-bundle", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   driver: ["--allow-net", "--allow-env", "--allow-read"],
   weather: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
@@ -416,7 +417,8 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       logLevel,
       ...(options.centralArgs ?? []),
     ],
-    env: { CENTRAL_ADMIN_TOKEN: adminToken },
+    // The Registry admin key lets the dashboard's CP manager register and deregister CPs.
+    env: { CENTRAL_ADMIN_TOKEN: adminToken, REGISTRY_ADMIN_KEY: registryAdminKey },
   }, logDir);
 
   const weatherPort = options.weather?.port ?? freePort();

@@ -1,5 +1,5 @@
 /**
- * `deno task test [deno test args…]`: runs `deno test -A --permit-no-files`
+ * `deno task test [deno test args…]`: runs `deno test -A --unstable-bundle --permit-no-files`
  * with one local Kafka broker for the whole run (unless `KAFKA_BROKERS` is
  * set), streams its output, stops the broker, and prints as the very last
  * line `tests: N passed, N failed[, N ignored]`, which CI looks for.
@@ -78,7 +78,8 @@ async function main(): Promise<number> {
   }
 
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--permit-no-files", ...Deno.args],
+    // --unstable-bundle: Central's dashboard is bundled with Deno.bundle (central/web_bundle.ts).
+    args: ["test", "-A", "--unstable-bundle", "--permit-no-files", ...Deno.args],
     env: kafka ? { KAFKA_BROKERS: kafka.brokers.join(",") } : {},
     stdin: "inherit",
     stdout: "piped",

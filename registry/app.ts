@@ -23,7 +23,7 @@ import {
   secretsEqual,
   verifyCredential,
 } from "./credentials.ts";
-import { renderDocsHtml } from "./docs.ts";
+import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { AuthGuard } from "./rate_limit.ts";
 import {
   ADMIN_KEY_HEADER,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeHtml, renderDocsHtml } from "./docs.ts";
+import { escapeHtml, renderDocsHtml } from "./openapi_docs.ts";
 
 Deno.test("escapeHtml escapes markup and quotes", () => {
   assert.equal(
@@ -29,13 +29,25 @@ Deno.test("renderDocsHtml lists operations, parameters, bodies, responses and sc
         },
       },
     },
-    components: { schemas: { Cp: { type: "object", properties: { cp_id: { type: "string" } } } } },
+    components: {
+      schemas: { Cp: { type: "object", properties: { cp_id: { type: "string" } } } },
+      securitySchemes: { adminKey: { type: "apiKey", in: "header", name: "X-Admin-Key" } },
+    },
   });
   assert.ok(html.startsWith("<!doctype html>"));
   assert.ok(html.includes("T &#60;x&#62; 1"), "title escaped");
   assert.ok(html.includes(`<a href="#schema-Cp">Cp</a>`));
   assert.ok(html.includes(`id="schema-Cp"`));
-  assert.ok(html.includes("Needs the admin key"));
+  assert.ok(html.includes("Needs the admin key (header <code>X-Admin-Key</code>)"));
   assert.ok(html.includes("<code>id</code>"));
   assert.ok(html.includes("PUT"));
+});
+
+Deno.test("renderDocsHtml names a bearer scheme by its name and header", () => {
+  const html = renderDocsHtml({
+    info: { title: "Central", version: "1" },
+    paths: { "/cps/stop": { post: { security: [{ adminToken: [] }] } } },
+    components: { securitySchemes: { adminToken: { type: "http", scheme: "bearer" } } },
+  });
+  assert.ok(html.includes("Needs the admin token (header <code>Authorization: Bearer …</code>)"));
 });

@@ -1,6 +1,7 @@
 /**
- * The human docs page at `/docs`: the OpenAPI document rendered to plain HTML on the server, so
- * it works with no internet (no CDN, no script). Pure: document in, HTML string out.
+ * The human docs page at `/docs` of the Registry and of Central: the OpenAPI document rendered
+ * to plain HTML on the server, so it works with no internet (no CDN, no script). Pure: document
+ * in, HTML string out.
  *
  * @module
  */
@@ -12,7 +13,27 @@ export interface OpenApiLike {
   /** Paths → methods → operations. */
   readonly paths?: { readonly [path: string]: object | undefined };
   /** Named schemas and security schemes. */
-  readonly components?: { schemas?: Record<string, unknown> };
+  readonly components?: {
+    schemas?: Record<string, unknown>;
+    securitySchemes?: Record<string, unknown>;
+  };
+}
+
+/** What the page says an operation needs, from its security scheme. */
+function authNote(name: string, scheme: unknown): string {
+  const s = scheme as { type?: string; in?: string; name?: string; scheme?: string } | undefined;
+  if (s?.type === "apiKey" && s.in === "header" && s.name) {
+    return `Needs the ${words(name)} (header <code>${escapeHtml(s.name)}</code>).`;
+  }
+  if (s?.type === "http" && s.scheme === "bearer") {
+    return `Needs the ${words(name)} (header <code>Authorization: Bearer …</code>).`;
+  }
+  return `Needs the ${words(name)}.`;
+}
+
+/** `adminKey` → `admin key`, escaped. */
+function words(camel: string): string {
+  return escapeHtml(camel.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase());
 }
 
 interface Operation {
@@ -50,7 +71,12 @@ function schemaHtml(schema: unknown): string {
   return `<pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre>`;
 }
 
-function operationHtml(path: string, method: string, op: Operation): string {
+function operationHtml(
+  path: string,
+  method: string,
+  op: Operation,
+  schemes: Record<string, unknown>,
+): string {
   const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, "-");
   const parts = [
     `<section id="${escapeHtml(id)}"><h3><span class="m">${method.toUpperCase()}</span> <code>${
@@ -59,8 +85,8 @@ function operationHtml(path: string, method: string, op: Operation): string {
   ];
   if (op.summary) parts.push(`<p><strong>${escapeHtml(op.summary)}</strong></p>`);
   if (op.description) parts.push(`<p>${escapeHtml(op.description)}</p>`);
-  if (op.security?.length) {
-    parts.push(`<p class="auth">Needs the admin key (header <code>X-Admin-Key</code>).</p>`);
+  for (const name of new Set(op.security?.flatMap((s) => Object.keys(s)) ?? [])) {
+    parts.push(`<p class="auth">${authNote(name, schemes[name])}</p>`);
   }
   if (op.parameters?.length) {
     const rows = op.parameters.map((p) =>
@@ -101,7 +127,7 @@ export function renderDocsHtml(doc: OpenApiLike): string {
           escapeHtml(op.summary ?? "")
         }</li>`,
       );
-      operations.push(operationHtml(path, method, op));
+      operations.push(operationHtml(path, method, op, doc.components?.securitySchemes ?? {}));
     }
   }
   const schemas = Object.entries(doc.components?.schemas ?? {}).map(([name, schema]) =>

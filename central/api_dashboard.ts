@@ -1,0 +1,371 @@
+/**
+ * Central's dashboard routes, added to the app of central/api.ts:
+ *
+ * - `GET /snapshot`: everything the dashboard shows, with the event id to resume from;
+ * - `GET /events`: the live feed (central/live_feed.ts) as Server-Sent Events, resumable with
+ *   `Last-Event-ID` (or `?last_event_id=`); `reset` tells the client to reload `/snapshot`;
+ *   a `ping` event every {@link SSE_HEARTBEAT_MS} keeps proxies open and lets the client see a
+ *   dead link; a client that falls {@link SSE_MAX_QUEUED} events behind is dropped (it resumes);
+ * - `GET /registry/cps`, `POST /registry/cps` and `POST /registry/cps/{id}/deregister`: the CP
+ *   manager, proxied to the Registry with Central's Registry admin key (never shown; the one
+ *   answer that carries a secret is the new CP's credentials, shown once);
+ * - `GET /`, `/app.js`, `/app.css`: the dashboard itself (central/web_bundle.ts).
+ *
+ * Reads are open (DESIGN §5.7); the POSTs need the admin token (checked by api.ts).
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RegistryClient, RegistryError } from "../registry/client.ts";
+import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
+import { getLogger } from "../shared/log.ts";
+import { textSchema } from "../shared/messages.ts";
+import { buildSnapshot } from "./dashboard.ts";
+import type { FeedEvent, LiveFeed } from "./live_feed.ts";
+import type { CentralRuntime } from "./runtime.ts";
+import type { SystemStatus } from "./system_health.ts";
+import type { WebAssets } from "./web_bundle.ts";
+
+const log = getLogger(["evcharging", "central", "dashboard"]);
+
+/** Completed sessions in a snapshot. */
+export const SNAPSHOT_RECENT_SESSIONS = 200;
+/** Audit records in a snapshot. */
+export const SNAPSHOT_AUDIT_RECORDS = 200;
+/** Time between two `ping` events of an open stream. */
+export const SSE_HEARTBEAT_MS = 15_000;
+/** Events an unread stream may hold before its client is dropped (it resumes from its id). */
+export const SSE_MAX_QUEUED = 2048;
+/** What the browser waits before reconnecting (SSE `retry`). */
+export const SSE_RETRY_MS = 1500;
+/** Where `POST /registry/cps` is routed (api.ts reads its body). */
+export const REGISTRY_BODY_PATH = "/registry/cps";
+
+/** What the dashboard routes need. */
+export interface DashboardDeps {
+  /** The live feed. */
+  readonly feed: LiveFeed;
+  /** The open event streams (closed by Central at stop, before the HTTP server). */
+  readonly streams: EventStreams;
+  /** The health view now. */
+  readonly status: () => SystemStatus;
+  /** The dashboard's files, or why there are none. */
+  readonly web: () => Promise<WebAssets>;
+  /** The Registry client, with Central's Registry admin key if `registryAdmin`. */
+  readonly registry?: RegistryClient;
+  /** Whether Central holds a Registry admin key. */
+  readonly registryAdmin: boolean;
+}
+
+/** One SSE frame. */
+export function sseFrame(event: Pick<FeedEvent, "type" | "data"> & { id?: string }): string {
+  const id = event.id === undefined ? "" : `id: ${event.id}\n`;
+  // JSON.stringify never emits a raw newline, so one data line always suffices.
+  return `${id}event: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`;
+}
+
+/** The open SSE streams of one Central. */
+export class EventStreams {
+  readonly #open = new Set<() => void>();
+  #closed = false;
+
+  /** Streams now open. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * A stream of `feed` for a client that last saw `lastEventId`: the events after it, or a
+   * `reset`; then every new event, and a `ping` every `heartbeatMs`.
+   */
+  open(feed: LiveFeed, lastEventId: string | undefined, heartbeatMs = SSE_HEARTBEAT_MS): Response {
+    const encoder = new TextEncoder();
+    let done = false;
+    let unsubscribe = () => {};
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let close = () => {};
+    const stop = () => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      clearInterval(timer);
+      this.#open.delete(close);
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        if (this.#closed) {
+          done = true;
+          controller.close();
+          return;
+        }
+        let replayed = 0;
+        const send = (text: string) => {
+          if (done) return;
+          controller.enqueue(encoder.encode(text));
+          // A client that reads slower than the feed grows this queue: drop it (it resumes).
+          if ((controller.desiredSize ?? 0) < -(replayed + SSE_MAX_QUEUED)) {
+            log.info("Dropped a dashboard stream {n} events behind", { n: SSE_MAX_QUEUED });
+            stop();
+            controller.error(new Error("client too slow"));
+          }
+        };
+        close = () => {
+          if (done) return;
+          stop();
+          controller.close();
+        };
+        send(`retry: ${SSE_RETRY_MS}\n\n`);
+        const resume = feed.since(lastEventId);
+        if (resume.kind === "reset") {
+          send(sseFrame({
+            id: feed.lastId,
+            type: "reset",
+            data: { reason: resume.reason, boot: feed.boot, last_event_id: feed.lastId },
+          }));
+        } else {
+          // The replay is bounded by the feed's own capacity; only what comes after counts.
+          replayed = resume.events.length;
+          for (const event of resume.events) send(sseFrame(event));
+        }
+        unsubscribe = feed.subscribe((event) => send(sseFrame(event)));
+        timer = setInterval(() => send(sseFrame({ type: "ping", data: {} })), heartbeatMs);
+        this.#open.add(close);
+      },
+      cancel: () => stop(),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** Ends every stream and refuses new ones (Central is stopping). */
+  closeAll(): void {
+    this.#closed = true;
+    for (const close of [...this.#open]) close();
+  }
+}
+
+// ------------------------------------------------------------------------------- schemas
+
+const Item = z.looseObject({});
+const SnapshotBody = z.object({
+  boot: z.string().openapi({ description: "this start of Central: the prefix of event ids" }),
+  last_event_id: z.string().openapi({ description: "open /events from here" }),
+  time: z.string(),
+  cps: z.array(Item).openapi({ description: "Cp, plus session_id and security" }),
+  drivers: z.array(Item).openapi({ description: "Driver, plus current_session, last_session" }),
+  sessions: z.object({ active: z.array(Item), recent: z.array(Item) }),
+  weather: z.array(Item).openapi({ description: "Weather" }),
+  audit: z.array(Item).openapi({ description: "AuditRecord, newest first" }),
+  status: z.object({ kafka: Item, registry: Item, weather: Item }).openapi({
+    description: "health of Kafka, Registry and the weather office as Central sees them",
+  }),
+  registry_admin: z.boolean().openapi({ description: "the CP manager can register CPs" }),
+}).openapi("Snapshot");
+
+const RegisterBody = z.object({
+  cp_id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
+    .openapi({ example: "CP-006" }),
+  location: textSchema(200).openapi({ example: "Murcia" }),
+  price_eur_kwh: z.number().positive().max(100).optional(),
+  power_kw: z.number().positive().max(10_000).optional(),
+}).openapi("RegisterCp");
+
+const ErrorBody = z.object({ error: z.string(), detail: z.string(), timestamp: z.string() });
+const IdParams = z.object({
+  id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
+    .openapi({ param: { name: "id", in: "path" }, example: "CP-006" }),
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const err = (description: string) => json(ErrorBody, description);
+const registryErrors = {
+  400: err("bad body"),
+  401: err("missing or wrong admin token"),
+  409: err("already registered"),
+  502: err("the Registry refused Central's admin key"),
+  503: err("no Registry admin key configured, or the Registry is unreachable"),
+};
+
+const snapshotRoute = createRoute({
+  method: "get",
+  path: "/snapshot",
+  summary: "Everything the dashboard shows, and the event id to follow it from",
+  responses: { 200: json(SnapshotBody, "the snapshot") },
+});
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/events",
+  summary: "Live events (Server-Sent Events), resumable with Last-Event-ID",
+  description: "Events: cp, telemetry (coalesced per CP), session, ticket, weather, driver, " +
+    "audit, status; reset (reload /snapshot, then go on); ping (heartbeat). Ids are " +
+    "<boot>-<n>: an id of an earlier start of Central, or one too old to resume, gets reset.",
+  request: {
+    query: z.object({
+      last_event_id: z.string().max(100).optional().openapi({
+        description: "resume after this id (the Last-Event-ID header wins)",
+      }),
+    }),
+  },
+  responses: { 200: { description: "an event stream", content: { "text/event-stream": {} } } },
+});
+const listRegistryRoute = createRoute({
+  method: "get",
+  path: "/registry/cps",
+  summary: "The CPs the Registry holds (first 100)",
+  responses: {
+    200: json(z.array(Item), "the Registry's CPs, never a secret"),
+    503: err("the Registry is unreachable"),
+  },
+});
+const registerRoute = createRoute({
+  method: "post",
+  path: "/registry/cps",
+  summary: "Register a CP in the Registry (its credentials are in this answer only)",
+  security: [{ adminToken: [] }],
+  request: {
+    body: { required: true, content: { "application/json": { schema: RegisterBody } } },
+  },
+  responses: { 201: json(Item, "the CP and its credentials, shown once"), ...registryErrors },
+});
+const deregisterRoute = createRoute({
+  method: "post",
+  path: "/registry/cps/{id}/deregister",
+  summary: "Deregister a CP in the Registry (it can no longer log in)",
+  security: [{ adminToken: [] }],
+  request: { params: IdParams },
+  responses: { 200: json(Item, "the CP, DEREGISTERED"), 404: err("no such CP"), ...registryErrors },
+});
+
+// ------------------------------------------------------------------------------- routes
+
+/** Adds the dashboard routes to `app`. */
+export function addDashboardRoutes(
+  app: OpenAPIHono,
+  deps: { runtime: CentralRuntime; now: () => Date; dashboard: DashboardDeps },
+): void {
+  const { runtime, now, dashboard } = deps;
+  const problem = <S extends ContentfulStatusCode>(c: Context, status: S, e: string, d: string) =>
+    c.json({ error: e, detail: d, timestamp: now().toISOString() }, status);
+
+  app.openapi(snapshotRoute, (c) => {
+    const snapshot = buildSnapshot({
+      model: runtime.model,
+      recent: runtime.store.sessions("completed", SNAPSHOT_RECENT_SESSIONS),
+      drivers: runtime.store.drivers(),
+      audit: runtime.auditPage({ limit: SNAPSHOT_AUDIT_RECORDS }).items,
+      status: dashboard.status(),
+      feed: dashboard.feed,
+      registryAdmin: dashboard.registryAdmin,
+      now: now(),
+    });
+    return c.json(snapshot, 200);
+  });
+
+  app.openapi(eventsRoute, (c) => {
+    const lastEventId = c.req.header("last-event-id") ?? c.req.valid("query").last_event_id;
+    return dashboard.streams.open(dashboard.feed, lastEventId) as never;
+  });
+
+  /** The Registry's answer to a CP manager call, as Central answers it. */
+  const registryFailure = (c: Context, error: unknown) => {
+    // By name, not instanceof: importing registry/client.ts here would load its schemas before
+    // @hono/zod-openapi in tests that import shared/messages.ts first.
+    if (!(error instanceof Error) || !error.name.startsWith("Registry")) throw error;
+    if (error.name === "RegistryUnavailableError") {
+      return problem(c, 503, "registry_unavailable", error.message);
+    }
+    const e = error as RegistryError;
+    // A refused admin key is Central's configuration, not the dashboard user's fault.
+    if (e.status === 401 || e.status === 403) {
+      return problem(c, 502, "registry_refused", "the Registry refused Central's admin key");
+    }
+    const status = [400, 404, 409].includes(e.status) ? e.status as 400 : 502;
+    return problem(c, status, e.code, e.detail);
+  };
+  const admin = (c: Context) => {
+    if (dashboard.registry === undefined || !dashboard.registryAdmin) {
+      return problem(
+        c,
+        503,
+        "no_registry_admin_key",
+        "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
+      );
+    }
+    return dashboard.registry;
+  };
+  const auditRegistry = (c: Context, action: string, cpId: string, outcome: "ok" | "failed") => {
+    const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+    const ip = addr && "hostname" in addr ? addr.hostname : undefined;
+    runtime.audit({
+      actor: "admin",
+      action,
+      outcome,
+      params: { cpId },
+      ...(ip === undefined ? {} : { originIp: ip }),
+    });
+  };
+
+  app.openapi(listRegistryRoute, async (c) => {
+    if (dashboard.registry === undefined) {
+      return problem(c, 503, "registry_unavailable", "no Registry client");
+    }
+    try {
+      const page = await dashboard.registry.listCps({ limit: 100 });
+      return c.json(page.items as z.infer<typeof Item>[], 200);
+    } catch (error) {
+      return registryFailure(c, error) as never;
+    }
+  });
+
+  app.openapi(registerRoute, async (c) => {
+    const client = admin(c);
+    if (client instanceof Response) return client as never;
+    const body = c.req.valid("json");
+    try {
+      const registered = await client.register(body);
+      auditRegistry(c, "registry.register", body.cp_id, "ok");
+      log.info("Admin registered CP {cpId} in the Registry", { cpId: body.cp_id });
+      return c.json(registered as z.infer<typeof Item>, 201);
+    } catch (error) {
+      auditRegistry(c, "registry.register", body.cp_id, "failed");
+      return registryFailure(c, error) as never;
+    }
+  });
+
+  app.openapi(deregisterRoute, async (c) => {
+    const client = admin(c);
+    if (client instanceof Response) return client as never;
+    const { id } = c.req.valid("param");
+    try {
+      const cp = await client.deregister(id);
+      auditRegistry(c, "registry.deregister", id, "ok");
+      log.info("Admin deregistered CP {cpId} in the Registry", { cpId: id });
+      return c.json(cp as z.infer<typeof Item>, 200);
+    } catch (error) {
+      auditRegistry(c, "registry.deregister", id, "failed");
+      return registryFailure(c, error) as never;
+    }
+  });
+
+  const asset = (type: string, pick: (w: WebAssets) => string) => async (c: Context) => {
+    try {
+      const body = pick(await dashboard.web());
+      return c.body(body, 200, { "content-type": type, "cache-control": "no-cache" });
+    } catch (error) {
+      return problem(c, 503, "no_dashboard", error instanceof Error ? error.message : "unknown");
+    }
+  };
+  app.get("/", asset("text/html; charset=utf-8", (w) => w.html));
+  app.get("/app.js", asset("text/javascript; charset=utf-8", (w) => w.js));
+  app.get("/app.css", asset("text/css; charset=utf-8", (w) => w.css));
+}

@@ -1,0 +1,196 @@
+/**
+ * What Central can honestly say about the parts it depends on, for the dashboard: Kafka (is its
+ * producer connected, did each consumer fetch lately, how many outbox rows wait), the Registry
+ * (did the last status call answer) and the weather office (when it last reported; the office
+ * reports only changes, so an old report is not a fault).
+ *
+ * {@link systemStatus} is pure (facts and a time in, a view out); {@link HealthMonitor} gathers
+ * the facts from kafkajs instrumentation events and a periodic `GET /` of the Registry.
+ *
+ * @module
+ */
+import type { Consumer, Producer } from "kafkajs";
+import type { Model } from "./core.ts";
+
+/** A consumer that has not fetched for this long counts as stalled (it fetches every ~1 s). */
+export const FETCH_STALE_MS = 15_000;
+/** How often the Registry's status is asked. */
+export const REGISTRY_PROBE_MS = 10_000;
+
+/** What {@link systemStatus} reads. */
+export interface HealthFacts {
+  /** Whether the Kafka producer is connected. */
+  readonly producerConnected: boolean;
+  /** Per consumer (name), when it last completed a fetch (ms), or null if never. */
+  readonly lastFetchMs: Readonly<Record<string, number | null>>;
+  /** Outbox rows not yet sent. */
+  readonly outboxPending: number;
+  /** When the Registry last answered its status call (ms), or null. */
+  readonly registryOkMs: number | null;
+  /** When the Registry status call last failed (ms), or null. */
+  readonly registryErrorMs: number | null;
+  /** Why it failed (never a secret: an address and a reason). */
+  readonly registryError: string | null;
+  /** Central's model, for the weather reports. */
+  readonly model: Model;
+}
+
+/** `ok`, `down`, or `unknown` while nothing has been observed yet. */
+export type Health = "ok" | "down" | "unknown";
+
+/** The dashboard's health panel (snapshot `status`, SSE `status`). */
+export interface SystemStatus {
+  /** Kafka as Central's clients see it. */
+  readonly kafka: {
+    readonly status: Health;
+    readonly producer_connected: boolean;
+    readonly consumers: Readonly<Record<string, string | null>>;
+    readonly outbox_pending: number;
+    readonly detail: string;
+  };
+  /** The Registry as its last status call saw it. */
+  readonly registry: {
+    readonly status: Health;
+    readonly last_ok_at: string | null;
+    readonly last_error_at: string | null;
+    readonly detail: string;
+  };
+  /** The weather office as its reports show it. */
+  readonly weather: {
+    readonly status: Health;
+    readonly last_report_at: string | null;
+    readonly alerts: number;
+    readonly detail: string;
+  };
+}
+
+const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+
+/** The health view of `facts` at `nowMs`. */
+export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
+  const stalled = Object.entries(facts.lastFetchMs)
+    .filter(([, at]) => at === null || nowMs - at > FETCH_STALE_MS)
+    .map(([name]) => name);
+  const kafkaOk = facts.producerConnected && stalled.length === 0;
+  const kafkaDetail = !facts.producerConnected
+    ? "producer not connected"
+    : stalled.length > 0
+    ? `no fetch for ${FETCH_STALE_MS / 1000} s: ${stalled.join(", ")}`
+    : facts.outboxPending > 0
+    ? `${facts.outboxPending} messages waiting to be sent`
+    : "producer connected, consumers fetching";
+
+  const { registryOkMs: ok, registryErrorMs: failed } = facts;
+  const registry: Health = ok === null && failed === null
+    ? "unknown"
+    : failed !== null && (ok === null || failed > ok)
+    ? "down"
+    : "ok";
+
+  let last: string | null = null;
+  let alerts = 0;
+  for (const report of facts.model.weather.values()) {
+    if (last === null || report.updatedAt > last) last = report.updatedAt;
+    if (report.status === "alert") alerts++;
+  }
+  return {
+    kafka: {
+      status: kafkaOk ? "ok" : "down",
+      producer_connected: facts.producerConnected,
+      consumers: Object.fromEntries(
+        Object.entries(facts.lastFetchMs).map(([name, at]) => [name, iso(at)]),
+      ),
+      outbox_pending: facts.outboxPending,
+      detail: kafkaDetail,
+    },
+    registry: {
+      status: registry,
+      last_ok_at: iso(ok),
+      last_error_at: iso(failed),
+      detail: registry === "down"
+        ? facts.registryError ?? "status call failed"
+        : registry === "ok"
+        ? "status call answered"
+        : "not asked yet",
+    },
+    weather: {
+      status: last === null ? "unknown" : "ok",
+      last_report_at: last,
+      alerts,
+      detail: last === null
+        ? "no report yet"
+        : "reports arrive when a CP's status changes or Central restarts",
+    },
+  };
+}
+
+/**
+ * The parts of a status that make the dashboard's health panel change: fetch times move every
+ * second and are left out, or every CP update would come with a status event.
+ */
+export function statusSignature(status: SystemStatus): string {
+  const { consumers: _, ...kafka } = status.kafka;
+  return JSON.stringify([kafka, status.registry.status, status.registry.detail, status.weather]);
+}
+
+/** Gathers {@link HealthFacts} from Central's Kafka clients and the Registry. */
+export class HealthMonitor {
+  #producerConnected = false;
+  readonly #lastFetch: Record<string, number | null> = {};
+  #registryOk: number | null = null;
+  #registryError: number | null = null;
+  #registryErrorText: string | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #now: () => number;
+
+  /** Starts empty; `now` is the clock (tests). */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Follows a connected producer's connection. */
+  watchProducer(producer: Producer): void {
+    this.#producerConnected = true;
+    producer.on(producer.events.CONNECT, () => this.#producerConnected = true);
+    producer.on(producer.events.DISCONNECT, () => this.#producerConnected = false);
+  }
+
+  /** Follows a running consumer's fetches under `name`. */
+  watchConsumer(name: string, consumer: Consumer): void {
+    this.#lastFetch[name] = this.#now();
+    consumer.on(consumer.events.FETCH, () => this.#lastFetch[name] = this.#now());
+    consumer.on(consumer.events.CRASH, () => this.#lastFetch[name] = null);
+  }
+
+  /** Asks `probe` (the Registry's `GET /`) now and every {@link REGISTRY_PROBE_MS}. */
+  probeRegistry(probe: () => Promise<unknown>): void {
+    const ask = () =>
+      probe().then(
+        () => this.#registryOk = this.#now(),
+        (error) => {
+          this.#registryError = this.#now();
+          this.#registryErrorText = error instanceof Error ? error.message : String(error);
+        },
+      );
+    ask();
+    this.#timer = setInterval(ask, REGISTRY_PROBE_MS);
+  }
+
+  /** The facts now, with the outbox count and model given by Central. */
+  facts(outboxPending: number, model: Model): HealthFacts {
+    return {
+      producerConnected: this.#producerConnected,
+      lastFetchMs: { ...this.#lastFetch },
+      outboxPending,
+      registryOkMs: this.#registryOk,
+      registryErrorMs: this.#registryError,
+      registryError: this.#registryErrorText,
+      model,
+    };
+  }
+
+  /** Stops probing. */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

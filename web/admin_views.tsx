@@ -1,0 +1,233 @@
+/**
+ * Admin controls: the token prompt, stop/resume all, each CP's actions (stop, resume, rotate and
+ * revoke keys, security status) and the CP manager (register and deregister in the Registry
+ * through Central). Each is a POST that Central checks against the admin token.
+ *
+ * @module
+ */
+import { useSignal } from "@preact/signals";
+import { adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
+import type { CpView } from "./state.ts";
+
+/** The admin token prompt, or the admin bar once in admin mode. */
+export function AdminBar() {
+  const draft = useSignal("");
+  if (adminToken.value === null) {
+    return (
+      <form
+        class="admin-login"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setAdminToken(draft.value);
+          draft.value = "";
+        }}
+      >
+        <input
+          type="password"
+          autocomplete="off"
+          placeholder="admin token"
+          aria-label="admin token"
+          value={draft.value}
+          onInput={(e) => draft.value = (e.target as HTMLInputElement).value}
+        />
+        <button type="submit">Admin mode</button>
+      </form>
+    );
+  }
+  return (
+    <div class="admin-bar" data-testid="admin-bar">
+      <span class="badge">admin</span>
+      <button type="button" class="danger" onClick={() => adminPost("/cps/stop", "Stop all")}>
+        Stop all
+      </button>
+      <button type="button" onClick={() => adminPost("/cps/resume", "Resume all")}>
+        Resume all
+      </button>
+      <button type="button" class="ghost" onClick={() => setAdminToken(null)}>Leave</button>
+    </div>
+  );
+}
+
+/** The admin actions of one CP tile. */
+export function CpActions(props: { cp: CpView }) {
+  const { cp } = props;
+  const id = encodeURIComponent(cp.id);
+  const security = (status: string) => {
+    const reason = prompt(`Reason for ${status} of ${cp.id}?`);
+    if (reason === null || reason.trim() === "") return;
+    adminPost(`/cps/${id}/security`, `${status} ${cp.id}`, { status, reason: reason.trim() });
+  };
+  return (
+    <div class="actions">
+      {cp.state === "STOPPED"
+        ? (
+          <button type="button" onClick={() => adminPost(`/cps/${id}/resume`, `Resume ${cp.id}`)}>
+            Resume
+          </button>
+        )
+        : (
+          <button
+            type="button"
+            class="danger"
+            data-action="stop"
+            onClick={() => adminPost(`/cps/${id}/stop`, `Stop ${cp.id}`)}
+          >
+            Stop
+          </button>
+        )}
+      <details class="more">
+        <summary>more</summary>
+        <button
+          type="button"
+          onClick={() => adminPost(`/cps/${id}/keys/rotate`, `Rotate key of ${cp.id}`)}
+        >
+          Rotate key
+        </button>
+        <button
+          type="button"
+          onClick={() => adminPost(`/cps/${id}/keys/revoke`, `Revoke keys of ${cp.id}`)}
+        >
+          Revoke keys
+        </button>
+        {cp.security === "ACTIVE"
+          ? (
+            <button type="button" onClick={() => security("OUT_OF_SERVICE")}>
+              Out of service
+            </button>
+          )
+          : cp.security === "OUT_OF_SERVICE" && (
+            <button
+              type="button"
+              onClick={() => security("ACTIVE")}
+            >
+              Back in service
+            </button>
+          )}
+        {cp.security !== "REVOKED" && (
+          <button
+            type="button"
+            class="danger"
+            onClick={() => security("REVOKED")}
+          >
+            Revoke for good
+          </button>
+        )}
+      </details>
+    </div>
+  );
+}
+
+interface RegistryCp {
+  readonly cp_id: string;
+  readonly location: string;
+  readonly status: string;
+}
+
+/** Register and deregister CPs in the Registry (needs Central's Registry admin key). */
+export function CpManager(props: { enabled: boolean }) {
+  const cps = useSignal<RegistryCp[] | null>(null);
+  const form = useSignal({ cp_id: "", location: "", price: "0.40", power: "22" });
+  const issued = useSignal<{ cp_id: string; credentials: string } | null>(null);
+  if (adminToken.value === null) return null;
+  if (!props.enabled) {
+    return (
+      <p class="empty">
+        CP manager off: Central was started without a Registry admin key (REGISTRY_ADMIN_KEY).
+      </p>
+    );
+  }
+  const load = async () => {
+    const res = await fetch("/registry/cps").catch(() => undefined);
+    cps.value = res?.ok ? await res.json() as RegistryCp[] : [];
+  };
+  const register = async (e: Event) => {
+    e.preventDefault();
+    const f = form.value;
+    const answer = await adminPost("/registry/cps", `Register ${f.cp_id}`, {
+      cp_id: f.cp_id.trim(),
+      location: f.location.trim(),
+      price_eur_kwh: Number(f.price),
+      power_kw: Number(f.power),
+    });
+    if (answer.ok && typeof answer.body?.credentials === "string") {
+      issued.value = { cp_id: f.cp_id.trim(), credentials: answer.body.credentials };
+    }
+    load();
+  };
+  const field = (name: keyof typeof form.value, label: string, numeric = false) => (
+    <label>
+      {label}
+      <input
+        type="text"
+        inputMode={numeric ? "decimal" : "text"}
+        required
+        value={form.value[name]}
+        onInput={(e) =>
+          form.value = { ...form.value, [name]: (e.target as HTMLInputElement).value }}
+      />
+    </label>
+  );
+  return (
+    <div class="manager">
+      <form class="register" onSubmit={register}>
+        {field("cp_id", "CP id")}
+        {field("location", "city")}
+        {field("price", "€/kWh", true)}
+        {field("power", "kW", true)}
+        <button type="submit">Register</button>
+      </form>
+      {issued.value && (
+        <div class="credentials">
+          <p>
+            Credentials of{" "}
+            <strong>{issued.value.cp_id}</strong>, shown this once: keep them on the CP (they are
+            never shown again).
+          </p>
+          <code class="secret">{issued.value.credentials}</code>
+          <button type="button" class="ghost" onClick={() => issued.value = null}>Hide</button>
+        </div>
+      )}
+      {cps.value === null
+        ? <button type="button" class="ghost" onClick={load}>Show the Registry's CPs</button>
+        : (
+          <ul class="list">
+            {cps.value.map((cp) => (
+              <li key={cp.cp_id}>
+                <strong>{cp.cp_id}</strong>
+                <span>{cp.location}</span>
+                <span class="muted">{cp.status}</span>
+                {cp.status === "REGISTERED" && (
+                  <button
+                    type="button"
+                    class="danger small"
+                    onClick={async () => {
+                      if (!confirm(`Deregister ${cp.cp_id}? It can no longer log in.`)) return;
+                      await adminPost(
+                        `/registry/cps/${encodeURIComponent(cp.cp_id)}/deregister`,
+                        `Deregister ${cp.cp_id}`,
+                      );
+                      load();
+                    }}
+                  >
+                    Deregister
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+    </div>
+  );
+}
+
+/** The outcome of the last admin call. */
+export function Notice() {
+  const n = notice.value;
+  if (n === null) return null;
+  return (
+    <div class={n.ok ? "notice ok" : "notice bad"} role="status">
+      {n.text}
+      <button type="button" class="ghost small" onClick={() => notice.value = null}>×</button>
+    </div>
+  );
+}

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import {
+  applyEvent,
+  type AuditView,
+  type CpView,
+  eventSeq,
+  filterAudit,
+  fromSnapshot,
+  type SessionView,
+  type Snapshot,
+} from "./state.ts";
+
+const CP: CpView = {
+  id: "CP-1",
+  location: "Oslo",
+  price_eur_kwh: 0.5,
+  power_kw: 22,
+  state: "ACTIVATED",
+  stop_reason: null,
+  driver_id: null,
+  kw: null,
+  kwh: null,
+  eur: null,
+  key_version: 1,
+  last_seen: null,
+  session_id: null,
+  security: "ACTIVE",
+};
+const SESSION: SessionView = {
+  id: "S1",
+  cp_id: "CP-1",
+  driver_id: "D-1",
+  started_at: "2025-03-01T10:00:00.000Z",
+  ended_at: null,
+  kwh: 0,
+  eur: 0,
+  end_reason: null,
+};
+const SNAPSHOT: Snapshot = {
+  boot: "b",
+  last_event_id: "b-7",
+  cps: [CP],
+  drivers: [],
+  sessions: { active: [], recent: [] },
+  weather: [],
+  audit: [],
+  status: {
+    kafka: { status: "ok", detail: "", outbox_pending: 0 },
+    registry: { status: "ok", detail: "", last_ok_at: null },
+    weather: { status: "unknown", detail: "", last_report_at: null, alerts: 0 },
+  },
+  registry_admin: false,
+};
+
+Deno.test("web state: a session's start, figures and ticket move CP, sessions and driver", () => {
+  let state = fromSnapshot(SNAPSHOT);
+  state = applyEvent(state, "session", SESSION);
+  state = applyEvent(state, "cp", {
+    ...CP,
+    state: "SUPPLYING",
+    driver_id: "D-1",
+    session_id: "S1",
+  });
+  state = applyEvent(state, "telemetry", {
+    ...CP,
+    state: "SUPPLYING",
+    driver_id: "D-1",
+    session_id: "S1",
+    kw: 22,
+    kwh: 2,
+    eur: 1,
+  });
+  assert.equal(state.cps["CP-1"].kwh, 2);
+  assert.equal(state.active.S1.kwh, 2);
+  assert.equal(state.drivers["D-1"].current_session?.kwh, 2);
+
+  const ticket = { ...SESSION, ended_at: "2025-03-01T10:05:00.000Z", kwh: 3, eur: 1.5 };
+  state = applyEvent(state, "ticket", ticket);
+  state = applyEvent(state, "ticket", ticket); // a replay counts once
+  assert.deepEqual(Object.keys(state.active), []);
+  assert.deepEqual(state.recent.map((s) => s.id), ["S1"]);
+  const driver = state.drivers["D-1"];
+  assert.deepEqual([driver.sessions, driver.kwh, driver.current_session], [1, 3, null]);
+  assert.equal(driver.last_session?.eur, 1.5);
+});
+
+Deno.test("web state: audit, weather, status and unknown events", () => {
+  let state = fromSnapshot(SNAPSHOT);
+  const record = { seq: 1, ts: "t", actor: "admin", action: "cp.stop", outcome: "ok", params: {} };
+  state = applyEvent(state, "audit", record);
+  state = applyEvent(state, "weather", {
+    cp_id: "CP-1",
+    city: "Oslo",
+    temperature: -3,
+    status: "alert",
+    since: "t",
+    updated_at: "t",
+  });
+  assert.equal(state.audit[0].action, "cp.stop");
+  assert.equal(state.weather["CP-1"].status, "alert");
+  assert.equal(applyEvent(state, "ping", {}), state);
+});
+
+Deno.test("web state: event ids of this boot give their sequence, others none", () => {
+  assert.equal(eventSeq("b-12", "b"), 12);
+  assert.equal(eventSeq("c-12", "b"), undefined);
+  assert.equal(eventSeq("garbage", "b"), undefined);
+});
+
+Deno.test("web state: the audit filter matches actor, action and params, and the outcome", () => {
+  const records: AuditView[] = [
+    {
+      seq: 2,
+      ts: "t",
+      actor: "cp:CP-1",
+      action: "telemetry.reject",
+      outcome: "rejected",
+      params: {},
+    },
+    { seq: 1, ts: "t", actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-9" } },
+  ];
+  assert.deepEqual(filterAudit(records, { text: "cp-9", outcome: "" }).map((r) => r.seq), [1]);
+  assert.deepEqual(filterAudit(records, { text: "", outcome: "rejected" }).map((r) => r.seq), [2]);
+  assert.equal(filterAudit(records, { text: " ", outcome: "" }).length, 2);
+});
