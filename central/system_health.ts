@@ -77,7 +77,7 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
     : stalled.length > 0
     ? `no fetch for ${FETCH_STALE_MS / 1000} s: ${stalled.join(", ")}`
     : facts.outboxPending > 0
-    ? `${facts.outboxPending} messages waiting to be sent`
+    ? `${facts.outboxPending} message${facts.outboxPending === 1 ? "" : "s"} waiting to be sent`
     : "producer connected, consumers fetching";
 
   const { registryOkMs: ok, registryErrorMs: failed } = facts;
