@@ -348,10 +348,11 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   try {
     await Deno.stat(join(dataDir, "kraft", "meta.properties"));
   } catch {
+    // `--cluster-id=…` in one argument: a random id may start with "-", which the tool's
+    // argument parser would take for an option (1 start in 64 failed that way).
     const out = await java("kafka.tools.StorageTool", [
       "format",
-      "-t",
-      newClusterId(),
+      `--cluster-id=${newClusterId()}`,
       "-c",
       props,
     ]).output();
