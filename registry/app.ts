@@ -8,19 +8,27 @@
  *
  * @module
  */
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  errorContent as err,
+  jsonBody as body,
+  jsonContent as json,
+  MAX_BODY_BYTES,
+  problemResponder,
+  secretsEqual,
+  validationHook,
+} from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   DEFAULT_SCRYPT,
   generateCredential,
   hashCredential,
   type ScryptParams,
-  secretsEqual,
   verifyCredential,
 } from "./credentials.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
@@ -34,7 +42,6 @@ import {
   CpList,
   DEFAULT_POWER_KW,
   DEFAULT_PRICE_EUR_KWH,
-  ErrorBody,
   Health,
   JwksBody,
   ListQuery,
@@ -55,7 +62,7 @@ import {
 /** Version reported by `GET /` and the OpenAPI document. */
 export const REGISTRY_VERSION = "0.1.0";
 /** Largest request body accepted (larger is 413 before parsing). */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES };
 
 /** What the app is built from. */
 export interface RegistryDeps {
@@ -86,15 +93,6 @@ const log = getLogger(["evcharging", "registry"]);
 
 // ------------------------------------------------------------------------- route definitions
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const err = (description: string) => json(ErrorBody, description);
-const body = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
 const admin = [{ adminKey: [] }];
 const common = {
   400: err("validation failed (the detail names the field) or invalid JSON"),
@@ -216,36 +214,6 @@ function clientIp(c: Ctx): string {
   return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
 
-const TARGETS: Record<string, string> = { json: "body", query: "query", param: "path" };
-
-/**
- * One line naming each failing field (at most five) from a zod error; `input` is what was
- * validated, so a missing field can be told from a wrong one.
- */
-export function describeIssues(error: z.ZodError, target: string, input?: unknown): string {
-  const lines = error.issues.slice(0, 5).map((issue) => {
-    const where = issue.path.length > 0 ? issue.path.join(".") : (TARGETS[target] ?? target);
-    if (issue.code === "unrecognized_keys") {
-      const fields = issue.keys.join(", ");
-      const unknown = `unknown field${issue.keys.length > 1 ? "s" : ""} ${fields}`;
-      return issue.path.length > 0 ? `${where}: ${unknown}` : unknown;
-    }
-    const missing = issue.code === "invalid_type" && issue.path.length > 0 &&
-      valueAt(input, issue.path) === undefined;
-    return `${where}: ${missing ? "missing; " : ""}${issue.message}`;
-  });
-  return lines.join("; ").slice(0, 500);
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
 // ----------------------------------------------------------------------------------- app
 
 /** Builds the Registry app. Needs the store, the signing key and the admin key. */
@@ -258,13 +226,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   // Unknown ids are checked against this, so they cost one scrypt like known ones (timing).
   const dummyHash = hashCredential(generateCredential(), scryptParams);
 
-  const problem = <S extends ContentfulStatusCode>(
-    c: Ctx,
-    status: S,
-    error: string,
-    detail: string,
-    headers?: Record<string, string>,
-  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+  const problem = problemResponder(now);
 
   const tooMany = (c: Ctx, retryAfterMs: number, what: string) => {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
@@ -273,21 +235,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     });
   };
 
-  const app = new OpenAPIHono<RegistryEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        // @hono/zod-validator passes the validated input as `data` on failure too (untyped).
-        const input = (result as { data?: unknown }).data;
-        return problem(
-          c,
-          400,
-          "validation_failed",
-          describeIssues(result.error, result.target, input),
-        );
-      }
-      return undefined; // valid: the handler runs
-    },
-  });
+  const app = new OpenAPIHono<RegistryEnv>({ defaultHook: validationHook(problem) });
 
   const requireAdmin: MiddlewareHandler<RegistryEnv> = async (c, next) => {
     const ip = clientIp(c);

@@ -84,16 +84,3 @@ export async function verifyCredential(credential: string, stored: string): Prom
   }
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
-
-/**
- * Constant-time equality of two secrets of any length (e.g. the admin key): both are hashed
- * with SHA-256 first so `timingSafeEqual` sees equal lengths and the length does not leak.
- */
-export async function secretsEqual(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
-  return timingSafeEqual(new Uint8Array(ha), new Uint8Array(hb));
-}

@@ -3,7 +3,6 @@ import {
   DEFAULT_SCRYPT,
   generateCredential,
   hashCredential,
-  secretsEqual,
   verifyCredential,
 } from "./credentials.ts";
 
@@ -59,10 +58,4 @@ Deno.test("verifyCredential reads the params stored with the hash (default cost 
   const stored = await hashCredential(credential, DEFAULT_SCRYPT);
   assert.ok(stored.startsWith("scrypt$16384$8$1$"));
   assert.equal(await verifyCredential(credential, stored), true);
-});
-
-Deno.test("secretsEqual compares any lengths", async () => {
-  assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-0123456789"), true);
-  assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-012345678"), false);
-  assert.equal(await secretsEqual("", "x"), false);
 });

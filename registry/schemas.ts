@@ -112,15 +112,6 @@ export const CpList = z.object({
   offset: z.number().int(),
 }).openapi("CpList");
 
-/** Every error answer. */
-export const ErrorBody = z.object({
-  error: z.string().openapi({ example: "validation_failed" }),
-  detail: z.string().openapi({
-    example: "cp_id: must be 3–64 characters of A–Z, a–z, 0–9, _ or -",
-  }),
-  timestamp: z.string(),
-}).openapi("Error");
-
 /** `GET /` answer. */
 export const Health = z.object({
   service: z.literal("registry"),
@@ -146,5 +137,3 @@ export type CpListJson = z.infer<typeof CpList>;
 export type RegisterInput = z.input<typeof RegisterRequest>;
 /** Update request. */
 export type UpdateInput = z.input<typeof UpdateRequest>;
-/** Error answer. */
-export type ErrorJson = z.infer<typeof ErrorBody>;

@@ -14,15 +14,24 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  bearerToken,
+  errorContent as err,
+  jsonBody as body,
+  jsonContent as json,
+  MAX_BODY_BYTES,
+  problemResponder,
+  secretsEqual,
+  validationHook,
+} from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
 import { cpIdSchema } from "../shared/messages.ts";
-import { secretsEqual } from "../registry/credentials.ts";
 import type { LocationRow } from "./core.ts";
 import { citySchema, LocationsFileError } from "./locations.ts";
 import type { SimulatedProvider } from "./providers.ts";
 
 /** Largest request body accepted (larger is 413 before parsing). */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES };
 /** Coldest and warmest manual temperature accepted, °C. */
 export const MANUAL_TEMPERATURE_RANGE = { min: -90, max: 60 } as const;
 
@@ -90,12 +99,6 @@ const TemperatureRequest = z.strictObject({
 
 const WeatherStatus = z.enum(["alert", "clear"]);
 
-const ErrorBody = z.object({
-  error: z.string().openapi({ example: "validation_failed" }),
-  detail: z.string(),
-  timestamp: z.string(),
-}).openapi("Error");
-
 const Health = z.object({
   service: z.literal("weather"),
   status: z.literal("ok"),
@@ -150,15 +153,6 @@ const ManualTemperature = z.object({
 
 // ------------------------------------------------------------------------------- routes
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const err = (description: string) => json(ErrorBody, description);
-const body = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
 const secured = [{ serviceKey: [] }];
 const changeErrors = {
   400: err("validation failed (the detail names the field) or invalid JSON"),
@@ -239,18 +233,6 @@ const deleteSimulatedRoute = createRoute({
 
 // ------------------------------------------------------------------------------- helpers
 
-/** One line naming the failing fields (at most three) of a zod error. */
-function describeIssues(error: z.ZodError): string {
-  return error.issues.slice(0, 3).map((issue) => {
-    if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.join(", ")}`;
-    const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-    if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) {
-      return `${where}missing`;
-    }
-    return `${where}${issue.message.replace(/^Invalid input: /, "")}`;
-  }).join("; ").slice(0, 500);
-}
-
 function toIso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
@@ -279,13 +261,7 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
   const now = deps.now ?? (() => new Date());
   const { office } = deps;
 
-  const problem = <S extends ContentfulStatusCode>(
-    c: Ctx,
-    status: S,
-    error: string,
-    detail: string,
-    headers?: Record<string, string>,
-  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+  const problem = problemResponder(now);
 
   const notSimulated = (c: Ctx) =>
     problem(
@@ -297,20 +273,12 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
   const fileProblem = (c: Ctx, error: LocationsFileError) =>
     problem(c, 409, "locations_file_invalid", error.message);
 
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        return problem(c, 400, "validation_failed", describeIssues(result.error));
-      }
-      return undefined; // valid: the handler runs
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
 
   const requireServiceKey: MiddlewareHandler = async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const given = bearerToken(c.req.header("authorization"));
     const challenge = { "WWW-Authenticate": 'Bearer realm="weather"' };
-    if (match === null) {
+    if (given === undefined) {
       return problem(
         c,
         401,
@@ -319,7 +287,7 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
         challenge,
       );
     }
-    if (!(await secretsEqual(match[1], deps.serviceKey))) {
+    if (!(await secretsEqual(given, deps.serviceKey))) {
       log.warning("wrong service key on {method} {path}", {
         method: c.req.method,
         path: c.req.path,

@@ -1,0 +1,125 @@
+/**
+ * What every HTTP API of the network shares (the Registry, Central, the weather office): the
+ * error answer `{error, detail, timestamp}` and its OpenAPI schema, helpers for route
+ * definitions, one description of failed validations for 400s, the validation hook that uses
+ * it, the 64 KiB body cap, bearer parsing and constant-time comparison of secrets.
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { timingSafeEqual } from "node:crypto";
+
+/** Largest request body any API reads. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Every error answer. */
+export const ErrorBody = z.object({
+  error: z.string().openapi({ example: "validation_failed" }),
+  detail: z.string().openapi({
+    example: "cp_id: must be 3–64 characters of A–Z, a–z, 0–9, _ or -",
+  }),
+  timestamp: z.string(),
+}).openapi("Error");
+
+/** An error answer's JSON. */
+export type ErrorJson = z.infer<typeof ErrorBody>;
+
+/** A JSON response of a route definition. */
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** An error response of a route definition. */
+export function errorContent(description: string) {
+  return jsonContent(ErrorBody, description);
+}
+
+/** A required JSON request body of a route definition. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+/**
+ * The error answer of an app whose clock is `now`: `{error, detail, timestamp}` with `status`
+ * and extra headers, typed as Hono's JSON responses so routes keep their typed answers.
+ */
+export function problemResponder(now: () => Date) {
+  return <S extends ContentfulStatusCode>(
+    // deno-lint-ignore no-explicit-any
+    c: Context<any>,
+    status: S,
+    error: string,
+    detail: string,
+    headers?: Record<string, string>,
+  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+}
+
+/** What {@link problemResponder} makes. */
+export type Problem = ReturnType<typeof problemResponder>;
+
+const TARGETS: Record<string, string> = { json: "body", query: "query", param: "path" };
+
+/**
+ * One line naming each failing field (at most five) of a zod error; `target` names the part
+ * of the request (`json`, `query`, `param`) when the issue is about the whole of it, and
+ * `input`, what was validated, tells a missing field from a wrong one.
+ */
+export function describeIssues(error: z.ZodError, target: string, input?: unknown): string {
+  const lines = error.issues.slice(0, 5).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join(".") : (TARGETS[target] ?? target);
+    if (issue.code === "unrecognized_keys") {
+      const fields = issue.keys.join(", ");
+      const unknown = `unknown field${issue.keys.length > 1 ? "s" : ""} ${fields}`;
+      return issue.path.length > 0 ? `${where}: ${unknown}` : unknown;
+    }
+    const missing = issue.code === "invalid_type" && issue.path.length > 0 &&
+      valueAt(input, issue.path) === undefined;
+    return `${where}: ${missing ? "missing; " : ""}${issue.message}`;
+  });
+  return lines.join("; ").slice(0, 500);
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** The result `@hono/zod-openapi` hands its `defaultHook`. */
+type HookResult =
+  | { success: true }
+  | { success: false; error: z.ZodError; target: string };
+
+/**
+ * The `defaultHook` of an `OpenAPIHono` app: a failed validation becomes a 400
+ * `validation_failed` whose detail names the fields; a valid input reaches the handler.
+ */
+export function validationHook(problem: Problem) {
+  // deno-lint-ignore no-explicit-any
+  return (result: HookResult, c: Context<any>): Response | undefined => {
+    if (result.success) return undefined;
+    // @hono/zod-validator passes the validated input as `data` on failure too (untyped).
+    const input = (result as { data?: unknown }).data;
+    return problem(c, 400, "validation_failed", describeIssues(result.error, result.target, input));
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+}
+
+/**
+ * Constant-time equality of two secrets of any length (an admin key, a service key): both are
+ * hashed with SHA-256 first, so `timingSafeEqual` sees equal lengths and the length does not leak.
+ */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
+  const [da, db] = await Promise.all([digest(a), digest(b)]);
+  return timingSafeEqual(new Uint8Array(da), new Uint8Array(db));
+}
