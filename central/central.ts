@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
+import { SendBatcher } from "../shared/send_batcher.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential } from "../registry/credentials.ts";
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
@@ -23,7 +24,7 @@ import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
-import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
+import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
 import { OutboxPublisher } from "./outbox.ts";
@@ -219,9 +220,12 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => producer.disconnect());
   health.watchProducer(producer.producer);
   // The public stream: every record as it is appended (the SQLite table and file are the truth).
+  // Batched: one produce request per record queued thousands of requests ahead of the outbox
+  // (drivers' answers) when a thousand CPs logged in at once.
+  const auditStream = new SendBatcher(producer);
   stack.defer(
     audit.subscribe((record) =>
-      producer.send(TOPICS.auditEvents, record.actor, { v: 1, type: "AUDIT", ...record })
+      auditStream.send(TOPICS.auditEvents, record.actor, { v: 1, type: "AUDIT", ...record })
     ),
   );
   const publisher = new OutboxPublisher(store, producer, vault.keyring);
@@ -249,7 +253,8 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     groupId: `${group}-telemetry`,
     topics: [TOPICS.cpTelemetry],
     fromBeginning: true,
-    handle: telemetryHandler(runtime, vault),
+    // A whole fetched batch in one transaction: one commit per batch, not per message.
+    handleBatch: telemetryBatchHandler(runtime, vault),
   });
   stack.defer(() => telemetry.stop());
   health.watchConsumer("telemetry", telemetry.consumer);

@@ -230,6 +230,19 @@ export type Input =
     readonly connection: number;
     readonly at: number;
   }
+  /**
+   * Many monitors' signs of life at once (`HEARTBEAT`s, and `HEALTH`s that repeat an `OK`): the
+   * monitor server gathers them, so a thousand CPs cost a few steps a second, not thousands.
+   */
+  | {
+    readonly type: "heartbeats";
+    readonly beats: readonly {
+      readonly cpId: string;
+      readonly connection: number;
+      readonly at: number;
+    }[];
+    readonly at: number;
+  }
   /** `HEALTH` from a monitor connection. */
   | {
     readonly type: "health";
@@ -492,6 +505,30 @@ export function cpList(model: Model): CpListEntry[] {
 /** Applies one input to the model. Pure: the same model and input always give the same step. */
 export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CORE_CONFIG): Step {
   const d = new Draft(model);
+  applyInput(d, input, config);
+  return d.result();
+}
+
+/**
+ * Applies several inputs in order, as many {@link step}s would, but on one draft: the model's
+ * maps are copied once for all of them, not once per input (a batch of telemetry touches the
+ * same maps a thousand times). Returns the last model and each input's effects.
+ */
+export function stepAll(
+  model: Model,
+  inputs: readonly Input[],
+  config: CoreConfig = DEFAULT_CORE_CONFIG,
+): { readonly model: Model; readonly effects: readonly (readonly Effect[])[] } {
+  const d = new Draft(model);
+  const effects = inputs.map((input) => {
+    const from = d.effectCount;
+    applyInput(d, input, config);
+    return d.effectsSince(from);
+  });
+  return { model: d.model(), effects };
+}
+
+function applyInput(d: Draft, input: Input, config: CoreConfig): void {
   switch (input.type) {
     case "login":
       login(d, input);
@@ -501,6 +538,12 @@ export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CO
       if (cp) d.setCp({ ...cp, lastSeenMs: input.at }, false);
       break;
     }
+    case "heartbeats":
+      for (const beat of input.beats) {
+        const cp = d.connectedCp(beat.cpId, beat.connection);
+        if (cp) d.setCp({ ...cp, lastSeenMs: Math.max(cp.lastSeenMs ?? 0, beat.at) }, false);
+      }
+      break;
     case "health":
       health(d, input);
       break;
@@ -550,7 +593,6 @@ export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CO
       setSecurity(d, input, config);
       break;
   }
-  return d.result();
 }
 
 function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
@@ -1340,5 +1382,15 @@ class Draft {
 
   result(): Step {
     return { model: this.model(), effects: this.#effects };
+  }
+
+  /** How many effects so far. */
+  get effectCount(): number {
+    return this.#effects.length;
+  }
+
+  /** The effects from index `from` on. */
+  effectsSince(from: number): Effect[] {
+    return this.#effects.slice(from);
   }
 }

@@ -14,6 +14,7 @@ import {
   loginRefusal,
   type Model,
   step,
+  stepAll,
 } from "./core.ts";
 
 const T0 = Date.parse("2025-03-01T10:00:00.000Z");
@@ -409,6 +410,40 @@ Deno.test("core: heartbeat timeout disconnects and closes the connection; heartb
     logout: null,
   });
   assert.deepEqual(run(dead.model, { type: "tick", at: T0 + 9000 }).effects, [], "only once");
+});
+
+Deno.test("core: gathered heartbeats keep each CP alive in one step, stale connections aside", () => {
+  const both = run(online(), login("CP-2", 2));
+  const beaten = run(both.model, {
+    type: "heartbeats",
+    beats: [
+      { cpId: "CP-1", connection: 1, at: T0 + 2500 },
+      { cpId: "CP-2", connection: 9, at: T0 + 2500 }, // an old connection of CP-2
+    ],
+    at: T0 + 2600,
+  });
+  assert.deepEqual(beaten.effects, [], "nothing to store or send");
+  const later = run(beaten.model, { type: "tick", at: T0 + 5000 });
+  assert.equal(cp(later.model).status.state, "ACTIVATED");
+  assert.equal(later.model.cps.get("CP-2")?.status.state, "DISCONNECTED");
+});
+
+Deno.test("core: stepAll applies a batch as steps one by one would, effects kept apart", () => {
+  const inputs: Input[] = [
+    charge("r1"),
+    telemetry({ type: "PLUGGED", sessionId: "S-r1" }, T0 + 2000),
+    telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 22, kwh: 2, eur: 1 }, T0 + 3000),
+    telemetry({ type: "SUPPLY_END", sessionId: "S-r1", kwh: 3, eur: 1.5, endReason: "unplugged" }),
+  ];
+  let model = online();
+  const oneByOne = inputs.map((input) => {
+    const s = step(model, input);
+    model = s.model;
+    return s.effects;
+  });
+  const batch = stepAll(online(), inputs);
+  assert.deepEqual(batch.effects, oneByOne);
+  assert.deepEqual(batch.model, model);
 });
 
 Deno.test("core: a session goes on while its CP is disconnected and is ticketed", () => {

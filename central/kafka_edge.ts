@@ -17,6 +17,7 @@ import {
   requestIdSchema,
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
+import type { Input } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -97,12 +98,27 @@ function countDuplicate(runtime: CentralRuntime, driverId: string, requestId: st
  * The `cp.telemetry` handler: opens the envelope with the vault's keyring, drops replays,
  * forgeries and invalid payloads (counted, logged and audited as `telemetry.reject`, flood
  * aggregated), and dispatches the payload with its replay mark, which is stored in the same
- * transaction as the effect.
+ * transaction as the effect. One message at a time; see {@link telemetryBatchHandler}.
  */
 export function telemetryHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
 ): (message: ConsumedMessage) => Promise<void> {
+  const batch = telemetryBatchHandler(runtime, vault);
+  return (message) => batch([message]);
+}
+
+/**
+ * {@link telemetryHandler} for consecutive messages of one partition: the envelopes are opened
+ * concurrently (Web Crypto works off the event loop), then every valid payload is dispatched
+ * in one store transaction with its replay mark, in partition order. If that transaction
+ * fails nothing is kept, and the replay guard has not moved, so the redelivered batch is
+ * handled again in full.
+ */
+export function telemetryBatchHandler(
+  runtime: CentralRuntime,
+  vault: KeyVault,
+): (messages: readonly ConsumedMessage[]) => Promise<void> {
   const channel = TOPICS.cpTelemetry;
   const audit = (message: ConsumedMessage, reason: string) => {
     // The record key is the sender's claim, anyone may write any: only an id-shaped one is named.
@@ -126,51 +142,69 @@ export function telemetryHandler(
       detail,
     });
   };
-  const isReplay = (mark: ReplayMark) =>
-    mark.seq <= (vault.guard.highWater(mark.cp, mark.kv, mark.channel) ?? -1);
+  // A replay is a record seen before: published again by someone, or re-read after a crash
+  // (then a few, and aggregated). Either way it is dropped and audited, without a warning.
+  const replay = (message: ConsumedMessage) => {
+    runtime.drops.duplicateTelemetry++;
+    audit(message, "replay");
+  };
 
-  return async (message) => {
-    let mark: ReplayMark;
-    try {
-      const envelope = parseEnvelope(message.value);
-      mark = { cp: envelope.cp, kv: envelope.kv, channel, seq: envelope.seq };
-    } catch (error) {
-      reject(message, "malformed", (error as Error).message);
-      return;
+  return async (messages) => {
+    // Marks accepted by this batch, not yet stored: the guard moves only after the commit.
+    const pending = new Map<string, number>();
+    const markKey = (m: ReplayMark) => `${m.cp}|${m.kv}|${m.channel}`;
+    const isReplay = (mark: ReplayMark) =>
+      mark.seq <= Math.max(
+        vault.guard.highWater(mark.cp, mark.kv, mark.channel) ?? -1,
+        pending.get(markKey(mark)) ?? -1,
+      );
+
+    const opened = await Promise.all(messages.map(async (message) => {
+      let mark: ReplayMark;
+      try {
+        const envelope = parseEnvelope(message.value);
+        mark = { cp: envelope.cp, kv: envelope.kv, channel, seq: envelope.seq };
+      } catch (error) {
+        reject(message, "malformed", (error as Error).message);
+        return undefined;
+      }
+      if (isReplay(mark)) {
+        replay(message);
+        return undefined;
+      }
+      try {
+        const payload = await openEnvelope(vault.keyring, message.value, {
+          channel,
+          expectCp: message.key ?? "",
+        });
+        return { message, mark, payload };
+      } catch (error) {
+        if (!(error instanceof EnvelopeError)) throw error;
+        reject(message, error.reason, error.message);
+        return undefined;
+      }
+    }));
+
+    // From here to the end nothing awaits, so these checks and the commit cannot be overtaken.
+    const steps: { input: Input; mark: ReplayMark }[] = [];
+    const at = Date.now();
+    for (const item of opened) {
+      if (item === undefined) continue;
+      const { message, mark, payload } = item;
+      const parsed = parseMessage(telemetryPayloadSchema, payload);
+      if (!parsed.ok) {
+        reject(message, "invalid_payload", parsed.reason);
+        continue;
+      }
+      if (isReplay(mark)) {
+        replay(message);
+        continue;
+      }
+      pending.set(markKey(mark), mark.seq);
+      steps.push({ input: { type: "telemetry", cpId: mark.cp, payload: parsed.value, at }, mark });
     }
-    // A replay is a record seen before: published again by someone, or re-read after a crash
-    // (then a few, and aggregated). Either way it is dropped and audited, without a warning.
-    if (isReplay(mark)) {
-      runtime.drops.duplicateTelemetry++;
-      audit(message, "replay");
-      return;
-    }
-    let payload: unknown;
-    try {
-      payload = await openEnvelope(vault.keyring, message.value, {
-        channel,
-        expectCp: message.key ?? "",
-      });
-    } catch (error) {
-      if (!(error instanceof EnvelopeError)) throw error;
-      reject(message, error.reason, error.message);
-      return;
-    }
-    const parsed = parseMessage(telemetryPayloadSchema, payload);
-    if (!parsed.ok) {
-      reject(message, "invalid_payload", parsed.reason);
-      return;
-    }
-    // From here to the end nothing awaits, so this check and the commit cannot be overtaken.
-    if (isReplay(mark)) {
-      runtime.drops.duplicateTelemetry++;
-      audit(message, "replay");
-      return;
-    }
-    runtime.dispatch(
-      { type: "telemetry", cpId: mark.cp, payload: parsed.value, at: Date.now() },
-      mark,
-    );
-    vault.guard.accept(mark.cp, mark.kv, mark.channel, mark.seq);
+    if (steps.length === 0) return;
+    runtime.dispatchAll(steps);
+    for (const { mark } of steps) vault.guard.accept(mark.cp, mark.kv, mark.channel, mark.seq);
   };
 }

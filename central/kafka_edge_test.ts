@@ -3,7 +3,7 @@ import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { sealEnvelope } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
-import { requestHandler, telemetryHandler } from "./kafka_edge.ts";
+import { requestHandler, telemetryBatchHandler, telemetryHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
@@ -145,5 +145,84 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
   runtime.close();
   await assert.rejects(handle(record(TOPICS.cpTelemetry, "CP-1", await seal(14, supply(2)))));
   assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
+  store.close();
+});
+
+Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and forgeries drop", async () => {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const master = await crypto.subtle.importKey(
+    "raw",
+    crypto.getRandomValues(new Uint8Array(32)),
+    "AES-GCM",
+    false,
+    ["wrapKey", "unwrapKey"],
+  );
+  const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+  const logins: Awaited<ReturnType<KeyVault["agree"]>>[] = [];
+  for (const cpId of ["CP-1", "CP-2"]) {
+    const pair = await generateEcdhKeyPair();
+    const login = await vault.agree(cpId, await exportEcdhPublicKey(pair.publicKey));
+    runtime.dispatch({
+      type: "login",
+      cpId,
+      connection: logins.length + 1,
+      registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
+      keyVersion: login.keyVersion,
+      wrappedKey: login.wrappedKey,
+      at: Date.now(),
+    });
+    vault.install(cpId, login);
+    runtime.dispatch({
+      type: "charge_request",
+      requestId: `r-${cpId}`,
+      driverId: `D-${cpId}`,
+      cpId,
+      sessionId: `S-${cpId}`,
+      duplicate: false,
+      at: Date.now(),
+    });
+    logins.push(login);
+  }
+  const seal = (i: number, seq: number, kwh: number) =>
+    sealEnvelope(logins[i].key, {
+      cp: `CP-${i + 1}`,
+      kv: logins[i].keyVersion,
+      seq,
+      channel: TOPICS.cpTelemetry,
+    }, { v: 1, type: "SUPPLY", sessionId: `S-CP-${i + 1}`, kw: 22, kwh, eur: kwh / 2, ts: ts() });
+  const handle = telemetryBatchHandler(runtime, vault);
+  const transactions: number[] = [];
+  const commitAll = store.commitAll.bind(store);
+  store.commitAll = (steps) => {
+    transactions.push(steps.length);
+    commitAll(steps);
+  };
+
+  const repeated = await seal(0, 2, 2);
+  await handle([
+    record(TOPICS.cpTelemetry, "CP-1", await seal(0, 1, 1)),
+    record(TOPICS.cpTelemetry, "CP-2", await seal(1, 1, 3)),
+    record(TOPICS.cpTelemetry, "CP-1", repeated),
+    record(TOPICS.cpTelemetry, "CP-1", repeated),
+    record(TOPICS.cpTelemetry, "CP-2", await seal(0, 5, 9)),
+  ]);
+  assert.deepEqual(transactions, [3], "three steps, one transaction");
+  assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2, "the last of CP-1's figures");
+  assert.equal(runtime.model.sessions.get("S-CP-2")?.kwh, 3);
+  assert.equal(runtime.drops.duplicateTelemetry, 1, "the repeat inside the batch");
+  assert.equal(runtime.drops.rejectedTelemetry, 1, "CP-1's key on CP-2's record");
+  assert.equal(vault.guard.highWater("CP-1", logins[0].keyVersion, TOPICS.cpTelemetry), 2);
+
+  // A batch that cannot be stored leaves model and guard as they were, so it comes again whole.
+  store.commitAll = () => {
+    throw new Error("disk full");
+  };
+  await assert.rejects(handle([record(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]));
+  assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2);
+  assert.equal(vault.guard.highWater("CP-1", logins[0].keyVersion, TOPICS.cpTelemetry), 2);
+  store.commitAll = commitAll;
+  await handle([record(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
+  assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 4);
   store.close();
 });

@@ -16,6 +16,7 @@ import {
   type Auth,
   build,
   centralToMonitorSchema,
+  type EngineHealth,
   type LogoutReason,
   type MonitorToCentral,
   monitorToCentralSchema,
@@ -33,6 +34,12 @@ import type { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
+
+/**
+ * How often gathered heartbeats become one core step. Far below the heartbeat timeout, so a
+ * CP is never judged silent because its heartbeat waited here.
+ */
+export const BEATS_FLUSH_MS = 200;
 
 /** What Central asks the Registry at a login (`RegistryClient` has both). */
 export interface RegistryPort {
@@ -80,6 +87,11 @@ export class MonitorServer {
   readonly #opening = new Set<Deno.Conn>();
   readonly #serving = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
+  /** Signs of life not yet dispatched, by connection (see {@link BEATS_FLUSH_MS}). */
+  #beats = new Map<number, { cpId: string; connection: number; at: number }>();
+  /** The last `HEALTH` each connection reported: a repeated `OK` is only a sign of life. */
+  readonly #lastHealth = new Map<number, EngineHealth>();
+  readonly #beatTimer: ReturnType<typeof setInterval>;
   #nextId = 1;
   #accepting: Promise<void>;
 
@@ -103,6 +115,15 @@ export class MonitorServer {
       }
     });
     this.#accepting = this.#accept();
+    this.#beatTimer = setInterval(() => this.#flushBeats(), BEATS_FLUSH_MS);
+  }
+
+  /** Dispatches the gathered signs of life as one step. */
+  #flushBeats(): void {
+    if (this.#beats.size === 0) return;
+    const beats = [...this.#beats.values()];
+    this.#beats = new Map();
+    this.#runtime.dispatch({ type: "heartbeats", beats, at: Date.now() });
   }
 
   /** Listens and serves monitors until {@link close}. */
@@ -131,6 +152,7 @@ export class MonitorServer {
     for (const tcp of this.#opening) tcp.close();
     for (const id of this.#conversations.keys()) this.#end(id, "shutdown");
     await Promise.allSettled(this.#serving);
+    clearInterval(this.#beatTimer);
     this.#unsubscribe();
   }
 
@@ -195,6 +217,7 @@ export class MonitorServer {
       if (!(error instanceof FramedConnError)) throw error;
     } finally {
       this.#conversations.delete(id);
+      this.#lastHealth.delete(id);
       await conn.close();
       if (conversation.cpId !== undefined) {
         this.#runtime.dispatch({
@@ -288,9 +311,15 @@ export class MonitorServer {
     const at = Date.now();
     switch (message.type) {
       case "HEARTBEAT":
-        this.#runtime.dispatch({ type: "heartbeat", cpId, connection: id, at });
+        this.#beats.set(id, { cpId, connection: id, at });
         return;
       case "HEALTH":
+        // Only an OK after an OK is certain to change nothing but the time last seen.
+        if (message.engine === "OK" && this.#lastHealth.get(id) === "OK") {
+          this.#beats.set(id, { cpId, connection: id, at });
+          return;
+        }
+        this.#lastHealth.set(id, message.engine);
         this.#runtime.dispatch({
           type: "health",
           cpId,

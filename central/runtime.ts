@@ -9,7 +9,7 @@
 import type { ReplayMark } from "../shared/envelope.ts";
 import { getLogger } from "../shared/log.ts";
 import type { AuditEntry, AuditOccurrence, AuditPage, AuditQuery } from "./audit.ts";
-import { type CoreConfig, type Effect, type Input, type Model, step } from "./core.ts";
+import { type CoreConfig, type Effect, type Input, type Model, stepAll } from "./core.ts";
 import type { CentralStore } from "./store.ts";
 
 const log = getLogger(["evcharging", "central"]);
@@ -111,17 +111,40 @@ export class CentralRuntime {
    * @throws {Error} after {@link close}.
    */
   dispatch(input: Input, mark?: ReplayMark): readonly Effect[] {
+    return this.dispatchAll([{ input, mark }])[0];
+  }
+
+  /**
+   * {@link dispatch} for several inputs in order (a Kafka batch): the core applies them one
+   * after the other on one draft (`stepAll`), all their effects and marks are stored in ONE
+   * transaction, then the new model is adopted and each input announced in turn, with its own
+   * effects (listeners see the batch's final model). If storing fails, nothing changes and the
+   * error is thrown.
+   * @throws {Error} after {@link close}.
+   */
+  dispatchAll(
+    items: readonly { readonly input: Input; readonly mark?: ReplayMark }[],
+  ): readonly (readonly Effect[])[] {
     if (this.#closed) throw new Error("Central is stopping: input refused");
-    const next = step(this.#model, input, this.#config);
-    if (mark !== undefined || next.effects.some((e) => STORED.has(e.type))) {
-      this.#store.commit(next.effects, mark);
-    }
+    const next = stepAll(this.#model, items.map((item) => item.input), this.#config);
+    const stored = items.flatMap(({ mark }, i) =>
+      mark !== undefined || next.effects[i].some((e) => STORED.has(e.type))
+        ? [{ effects: next.effects[i], mark }]
+        : []
+    );
+    if (stored.length > 0) this.#store.commitAll(stored);
     this.#model = next.model;
-    for (const effect of next.effects) {
+    items.forEach(({ input }, i) => this.#announce(input, next.effects[i]));
+    return next.effects;
+  }
+
+  /** Logs a stored step's notes, appends its audits and tells the listeners. */
+  #announce(input: Input, effects: readonly Effect[]): void {
+    for (const effect of effects) {
       if (effect.type === "note") log[effect.level](effect.message, effect.props);
       if (effect.type === "audit") this.audit(effect.entry, effect.flood);
     }
-    const committed = { input, effects: next.effects, model: next.model };
+    const committed = { input, effects, model: this.#model };
     for (const listener of this.#listeners) {
       try {
         listener(committed);
@@ -129,7 +152,6 @@ export class CentralRuntime {
         log.error("A listener failed on {input}: {error}", { input: input.type, error });
       }
     }
-    return next.effects;
   }
 
   /**

@@ -301,19 +301,31 @@ export class CentralStore {
    * connection, notes) are skipped here.
    */
   commit(effects: readonly Effect[], mark?: ReplayMark): void {
+    this.commitAll([{ effects, mark }]);
+  }
+
+  /**
+   * Stores the effects of several core steps (a Kafka batch), each with its replay mark, in ONE
+   * transaction: one write-ahead-log commit instead of one per message.
+   */
+  commitAll(steps: readonly { readonly effects: readonly Effect[]; readonly mark?: ReplayMark }[]) {
     transaction(this.#db, () => {
-      for (const effect of effects) this.#store(effect);
-      if (mark) {
-        this.#run(
-          `INSERT INTO replay_marks (cp_id, key_version, channel, seq) VALUES (?, ?, ?, ?)
-           ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)`,
-          mark.cp,
-          mark.kv,
-          mark.channel,
-          mark.seq,
-        );
-      }
+      for (const { effects, mark } of steps) this.#commitStep(effects, mark);
     });
+  }
+
+  #commitStep(effects: readonly Effect[], mark: ReplayMark | undefined): void {
+    for (const effect of effects) this.#store(effect);
+    if (mark) {
+      this.#run(
+        `INSERT INTO replay_marks (cp_id, key_version, channel, seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)`,
+        mark.cp,
+        mark.kv,
+        mark.channel,
+        mark.seq,
+      );
+    }
   }
 
   #store(effect: Effect): void {

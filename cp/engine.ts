@@ -5,7 +5,8 @@
  * - A loopback framed-TCP server for its monitor (one at a time): `HEALTH_CHECK` → `HEALTH`,
  *   `KEY` installs a CP key (and tells the engine which CP it is), `KEY_REVOKED` forgets one.
  * - A Kafka consumer of `cp.commands` (group `engine-<cpId>`) that keeps its own key, opens each
- *   envelope with its keyring and drops what does not open.
+ *   envelope with its keyring and drops what does not open. A process hosting many engines
+ *   passes a shared link instead (`engine_kafka.ts`): one consumer dispatching by key.
  * - A Kafka producer of `cp.telemetry`: every payload the core emits is sealed with the newest
  *   key and sent in order. Without a key, payloads wait; with Kafka or Central down they wait in
  *   the producer, so a session finishes and its telemetry reaches Central later.
@@ -17,7 +18,6 @@
  * @module
  */
 
-import type { Kafka } from "kafkajs";
 import { loadConfig } from "../shared/config.ts";
 import { importCpKey } from "../shared/cp_key.ts";
 import {
@@ -30,16 +30,7 @@ import {
   SeqCounter,
 } from "../shared/envelope.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
-import {
-  type ConsumedMessage,
-  type ConsumerHandle,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { getLogger, stopLogging } from "../shared/log.ts";
 import {
   build,
@@ -54,6 +45,7 @@ import {
   type TelemetryPayload,
 } from "../shared/messages.ts";
 import { DEFAULT_ENGINE_PORT, DEFAULT_POWER_KW, engineConfig } from "./config.ts";
+import { type EngineKafka, ownEngineKafka } from "./engine_kafka.ts";
 import {
   type EngineInput,
   type EngineModel,
@@ -80,8 +72,10 @@ const KAFKA_RETRY_MS = 5000;
 
 /** Settings of {@link startEngine}; every field but `brokers` has the CLI's default. */
 export interface EngineOptions {
-  /** Kafka bootstrap brokers, `host:port`. */
+  /** Kafka bootstrap brokers, `host:port` (unused when `kafka` is given). */
   readonly brokers: readonly string[];
+  /** The link to Kafka; default: the engine's own ({@link ownEngineKafka}). */
+  readonly kafka?: EngineKafka;
   /** Loopback port for the monitor; 0 picks a free one. Default {@link DEFAULT_ENGINE_PORT}. */
   readonly port?: number;
   /** The CP id; when absent the engine learns it from the monitor's first `KEY`. */
@@ -100,6 +94,8 @@ export interface EngineOptions {
   readonly durationMs?: number;
   /** Plug in automatically (no one at the keyboard). */
   readonly headless?: boolean;
+  /** Told each telemetry payload as it goes to Kafka (the fleet benchmark times them). */
+  readonly onTelemetry?: (cpId: string, payload: TelemetryPayload) => void;
 }
 
 /** What the engine shows on its screen; a snapshot, safe to keep. */
@@ -178,7 +174,8 @@ export function startEngine(options: EngineOptions): Promise<EngineHandle> {
 
 class Engine implements EngineHandle {
   readonly #settings: EngineSettings;
-  readonly #kafka: Kafka;
+  readonly #onTelemetry: EngineOptions["onTelemetry"];
+  readonly #kafka: EngineKafka;
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   #cpId: string | undefined;
   #model: EngineModel = initialModel();
@@ -199,8 +196,8 @@ class Engine implements EngineHandle {
   readonly #outbox: TelemetryPayload[] = [];
   #pumping: Promise<void> | undefined;
 
-  #producer: JsonProducer | undefined;
-  #consumer: ConsumerHandle | undefined;
+  #kafkaUp = false;
+  #subscribed = false;
   #consumerStarting = false;
   readonly #commandsReady = Promise.withResolvers<void>();
   #monitor: { conn: FramedConn; lastHeardAt: number } | undefined;
@@ -209,6 +206,7 @@ class Engine implements EngineHandle {
 
   constructor(options: EngineOptions) {
     this.#cpId = options.cpId;
+    this.#onTelemetry = options.onTelemetry;
     this.#settings = {
       powerKw: options.powerKw ?? DEFAULT_POWER_KW,
       speed: options.speed ?? 1,
@@ -218,10 +216,7 @@ class Engine implements EngineHandle {
       durationMs: options.durationMs,
       reportIntervalMs: 1000,
     };
-    this.#kafka = createKafka({
-      brokers: [...options.brokers],
-      clientId: `cp-engine-${options.cpId ?? Deno.pid}`,
-    });
+    this.#kafka = options.kafka ?? ownEngineKafka(options.brokers, options.cpId);
     // Loopback only: the monitor is on the same machine, and nobody else may hand it keys.
     this.#listener = Deno.listen({
       hostname: "127.0.0.1",
@@ -271,7 +266,7 @@ class Engine implements EngineHandle {
         : undefined,
       keyVersion: this.#newestKv,
       monitorConnected: this.#monitor !== undefined,
-      kafkaReady: this.#producer !== undefined,
+      kafkaReady: this.#kafkaUp,
       pendingTelemetry: this.#outbox.length,
       lastCommand: this.#lastCommand,
       lastEvent: this.#lastEvent,
@@ -349,9 +344,8 @@ class Engine implements EngineHandle {
   async #drain(): Promise<void> {
     while (this.#outbox.length > 0) {
       const cp = this.#cpId;
-      const producer = this.#producer;
       const live = cp === undefined ? undefined : this.#keys.live(cp);
-      if (cp === undefined || producer === undefined || live === undefined) return;
+      if (cp === undefined || !this.#kafkaUp || live === undefined) return;
       const payload = this.#outbox[0];
       const header = {
         cp,
@@ -360,8 +354,9 @@ class Engine implements EngineHandle {
         channel: TOPICS.cpTelemetry,
       };
       try {
+        this.#onTelemetry?.(cp, payload);
         const envelope = await sealEnvelope(live.key, header, payload);
-        await producer.send(TOPICS.cpTelemetry, cp, envelope);
+        await this.#kafka.sendTelemetry(cp, envelope);
         this.#outbox.shift();
         this.#changed();
       } catch (error) {
@@ -382,12 +377,11 @@ class Engine implements EngineHandle {
 
   /** Creates the topics and the producer, retrying until Kafka answers; then the consumer. */
   async #connectKafka(): Promise<void> {
-    while (!this.#stopping && this.#producer === undefined) {
+    while (!this.#stopping && !this.#kafkaUp) {
       try {
-        await ensureTopics(this.#kafka, [TOPICS.cpCommands, TOPICS.cpTelemetry]);
-        const producer = await createProducer(this.#kafka);
-        if (this.#stopping) return void await producer.disconnect();
-        this.#producer = producer;
+        await this.#kafka.connect();
+        if (this.#stopping) return;
+        this.#kafkaUp = true;
         log.info("connected to Kafka", { cpId: this.#cpId });
         this.#changed();
         this.#pump();
@@ -403,39 +397,25 @@ class Engine implements EngineHandle {
   }
 
   /**
-   * Joins `engine-<cpId>` on `cp.commands` once both Kafka and the CP id are known (whichever
+   * Subscribes to this CP's `cp.commands` once both Kafka and the CP id are known (whichever
    * comes second calls this), retrying until it is in or the engine stops.
    */
   async #startConsumer(): Promise<void> {
     const cp = this.#cpId;
-    if (cp === undefined || !this.#producer || this.#consumer || this.#consumerStarting) return;
+    if (cp === undefined || !this.#kafkaUp || this.#subscribed || this.#consumerStarting) return;
     this.#consumerStarting = true;
     try {
       while (!this.#stopping) {
         try {
-          const consumer = await runConsumer({
-            kafka: this.#kafka,
-            groupId: `engine-${cp}`,
-            topics: [TOPICS.cpCommands],
-            handle: (message) => this.#onCommandRecord(cp, message),
-            onInvalid: (m) =>
-              log.warning("dropped a cp.commands record that is not JSON", {
-                offset: m.offset,
-                partition: m.partition,
-              }),
-          });
-          this.#consumer = consumer;
-          // runConsumer resolves once the group is joined; offsets are positioned by the first
-          // fetch after that, so a command produced after this fetch is certain to be seen.
-          const off = consumer.consumer.on(consumer.consumer.events.FETCH, () => {
-            off();
-            this.#commandsReady.resolve();
-          });
-          log.info("reading cp.commands as group {groupId}", {
-            cpId: cp,
-            groupId: `engine-${cp}`,
-          });
-          if (this.#stopping) await consumer.stop();
+          const { ready } = await this.#kafka.subscribeCommands(
+            cp,
+            (record) => this.#onCommandRecord(cp, record),
+          );
+          this.#subscribed = true;
+          ready.then(() => this.#commandsReady.resolve());
+          log.info("reading cp.commands", { cpId: cp });
+          // Subscribed while the engine was stopping: its close may have run before this.
+          if (this.#stopping) await this.#kafka.close();
           return;
         } catch (error) {
           log.warning("cannot join cp.commands yet ({error}); retrying in {seconds} s", {
@@ -452,7 +432,7 @@ class Engine implements EngineHandle {
 
   /** One `cp.commands` record: keep only this CP's, open it, check it, feed it to the core. */
   async #onCommandRecord(cp: string, record: ConsumedMessage): Promise<void> {
-    if (record.key !== cp) return; // another CP's command: every engine reads the whole topic
+    if (record.key !== cp) return; // another CP's command
     let payload: unknown;
     try {
       payload = await this.#open(cp, record.value);
@@ -650,8 +630,7 @@ class Engine implements EngineHandle {
         count: this.#outbox.length,
       });
     }
-    await this.#consumer?.stop().catch(() => {});
-    await this.#producer?.disconnect().catch(() => {});
+    await this.#kafka.close().catch(() => {});
     log.info("engine stopped", { cpId: this.#cpId });
   }
 }

@@ -109,6 +109,11 @@ export interface MonitorOptions {
   readonly credentialsDir?: string;
   /** Jitter source in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * A Registry client shared with other monitors of this process (the fleet); it is left open
+   * at stop. Default: the monitor's own, from `registryUrl`, `caFile` and `registryAdminKey`.
+   */
+  readonly registry?: RegistryClient;
 }
 
 /** The monitor's link to Central. */
@@ -172,7 +177,7 @@ export interface MonitorHandle {
  * @throws {import("../shared/tls.ts").TlsFileError} if the CA file is missing.
  */
 export async function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
-  const registry = await createRegistryClient({
+  const registry = options.registry ?? await createRegistryClient({
     url: options.registryUrl ?? DEFAULT_REGISTRY_URL,
     caFile: options.caFile,
     adminKey: options.registryAdminKey,
@@ -386,7 +391,7 @@ class Monitor implements MonitorHandle {
     return this.#stopped ??= (async () => {
       this.#abort.abort();
       await this.#loops;
-      this.#registry.close();
+      if (this.#options.registry === undefined) this.#registry.close();
       if (this.#view.central.state !== "gave_up") this.#setCentral({ state: "stopped" });
       this.#done.resolve({ kind: "stopped" }); // no effect if it gave up first
     })();

@@ -9,7 +9,8 @@
  * restarted driver resumes, so what Central sent while it was down (a ticket, typically) is
  * delivered then. On the very first start the group is placed at the end of the topic before
  * anything is requested, so the first answer cannot slip past, and no other driver's history is
- * read.
+ * read. A process hosting many drivers (the fleet) passes a {@link DriverTransport} over one
+ * shared client and one `driver.updates` consumer that dispatches by key instead.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   createKafka,
   createProducer,
   ensureTopics,
+  type InvalidMessage,
   type JsonProducer,
   runConsumer,
   TOPICS,
@@ -43,10 +45,37 @@ const log = getLogger(["evcharging", "driver"]);
 /** How long {@link DriverHandle.stop} waits for requests still being sent. */
 const SEND_FLUSH_MS = 5000;
 
+/** What a {@link DriverTransport} delivers to its driver. */
+export interface DriverInbox {
+  /** A `driver.updates` record keyed by this driver, JSON but not yet validated. */
+  update(message: ConsumedMessage): void;
+  /** A `driver.updates` record keyed by this driver that is not JSON. */
+  invalid(message: InvalidMessage): void;
+  /** Kafka failed for good. */
+  fail(error: unknown): void;
+}
+
+/** A driver's link to Kafka. */
+export interface DriverTransport {
+  /**
+   * Starts delivering this driver's `driver.updates` to `inbox`; resolves once a request may
+   * be sent (its answer is certain to be delivered).
+   */
+  start(inbox: DriverInbox): Promise<void>;
+  /** Publishes one request on `driver.requests`, keyed by the driver id. */
+  send(message: object): Promise<unknown>;
+  /** Lets the update being handled finish and stops delivering. */
+  stopReading(): Promise<void>;
+  /** Releases the producer side (after the last send). */
+  close(): Promise<void>;
+}
+
 /** Options of {@link startDriver}. */
 export interface DriverOptions {
-  /** Kafka bootstrap brokers, `host:port`. */
+  /** Kafka bootstrap brokers, `host:port` (unused when `transport` is given). */
   readonly brokers: readonly string[];
+  /** The link to Kafka; default: the driver's own ({@link ownDriverTransport}). */
+  readonly transport?: DriverTransport;
   /** This driver's id: its Kafka key and, as `driver-<id>`, its consumer group. */
   readonly driverId: string;
   /** File mode: the CP ids to charge at, in order. Absent: requests come from {@link DriverHandle}. */
@@ -94,10 +123,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     loop: options.loop,
     pauseMs: options.pauseMs,
   });
-  const groupId = `driver-${driverId}`;
-  const kafka = createKafka({ brokers: [...options.brokers], clientId: groupId });
-  await ensureTopics(kafka, [TOPICS.driverRequests, TOPICS.driverUpdates]);
-  const fresh = await uncommittedEnds(kafka, groupId, TOPICS.driverUpdates);
+  const transport = options.transport ?? ownDriverTransport(options.brokers, driverId);
 
   /** `running` takes every input; `stopping` only updates (they are committed, so must count). */
   let lifecycle: "running" | "stopping" | "stopped" = "running";
@@ -107,9 +133,6 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
   // A caller that only calls stop() still sees a failure there; this keeps an unobserved
   // rejection from ending the process (the failure is logged where it happens).
   done.catch(() => {});
-
-  let producer: JsonProducer | undefined;
-  let consumer: ConsumerHandle | undefined;
 
   const dispatch = (input: Input) => {
     const fromKafka = input.type === "update" || input.type === "invalid";
@@ -124,8 +147,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
   };
 
   const publish = (message: object) => {
-    // The producer exists before anything can dispatch: the consumer and `start` come after it.
-    const sending = producer!.send(TOPICS.driverRequests, driverId, message).then(
+    const sending = transport.send(message).then(
       () => {},
       (error) => fail(error),
     );
@@ -154,7 +176,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     }, Math.max(0, due - Date.now()));
   };
 
-  const handle = (message: ConsumedMessage) => {
+  const update = (message: ConsumedMessage) => {
     if (message.key !== driverId) return; // another driver's update
     const parsed = parseMessage(driverUpdateSchema, message.value);
     const at = Date.now();
@@ -172,13 +194,13 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
       clearTimeout(timer);
       if (error !== undefined) log.error("Driver stopped by a Kafka failure: {error}", { error });
       // First the consumer, so the update being handled is counted before its offset commits.
-      await consumer?.stop().catch((e) => log.warning("Consumer stop failed: {e}", { e }));
+      await transport.stopReading().catch((e) => log.warning("Consumer stop failed: {e}", { e }));
       lifecycle = "stopped";
       let flushTimer: ReturnType<typeof setTimeout> | undefined;
       const flushLimit = new Promise((r) => flushTimer = setTimeout(r, SEND_FLUSH_MS));
       await Promise.race([Promise.all(inFlight), flushLimit]);
       clearTimeout(flushTimer);
-      await producer?.disconnect().catch((e) => log.warning("Producer stop failed: {e}", { e }));
+      await transport.close().catch((e) => log.warning("Producer stop failed: {e}", { e }));
       if (error === undefined) resolve(state.summary);
       else reject(error);
       return done;
@@ -186,34 +208,16 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
   const fail = (error: unknown) => void shutdown(error);
   const stop = () => shutdown();
 
-  try {
-    producer = await createProducer(kafka);
-    consumer = await runConsumer({
-      kafka,
-      groupId,
-      topics: [TOPICS.driverUpdates],
-      handle,
-      onInvalid: (m) => {
-        if (m.key !== driverId) return;
-        // The parser's message may quote the value; the position is enough to find it.
-        dispatch({ type: "invalid", at: Date.now(), reason: `${where(m)}: value is not JSON` });
-      },
-    });
-    if (fresh.length > 0) await startAtEnds(consumer.consumer, TOPICS.driverUpdates, fresh);
-  } catch (error) {
-    await consumer?.stop().catch(() => {});
-    await producer?.disconnect().catch(() => {});
-    throw error;
-  }
-  const events = consumer.consumer.events;
-  consumer.consumer.on(events.CRASH, ({ payload }) => {
-    if (!payload.restart) fail(payload.error);
+  await transport.start({
+    update,
+    invalid: (m) => {
+      if (m.key !== driverId) return;
+      // The parser's message may quote the value; the position is enough to find it.
+      dispatch({ type: "invalid", at: Date.now(), reason: `${where(m)}: value is not JSON` });
+    },
+    fail,
   });
-  log.info(literal(`Driver ${driverId} started`), {
-    driverId,
-    groupId,
-    plan: options.plan?.length ?? 0,
-  });
+  log.info(literal(`Driver ${driverId} started`), { driverId, plan: options.plan?.length ?? 0 });
 
   dispatch({ type: "start", at: Date.now(), requestId: crypto.randomUUID() });
   return {
@@ -224,6 +228,48 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     listCps: () => dispatch({ type: "list", at: Date.now(), requestId: crypto.randomUUID() }),
     done,
     stop,
+  };
+}
+
+/**
+ * The standalone driver's own Kafka: a client, an idempotent producer and a consumer in group
+ * `driver-<driverId>` that reads the whole topic and resumes where the driver left off.
+ */
+export function ownDriverTransport(brokers: readonly string[], driverId: string): DriverTransport {
+  const groupId = `driver-${driverId}`;
+  const kafka = createKafka({ brokers: [...brokers], clientId: groupId });
+  let producer: JsonProducer | undefined;
+  let consumer: ConsumerHandle | undefined;
+  return {
+    async start(inbox) {
+      await ensureTopics(kafka, [TOPICS.driverRequests, TOPICS.driverUpdates]);
+      const fresh = await uncommittedEnds(kafka, groupId, TOPICS.driverUpdates);
+      try {
+        producer = await createProducer(kafka);
+        consumer = await runConsumer({
+          kafka,
+          groupId,
+          topics: [TOPICS.driverUpdates],
+          handle: (m) => inbox.update(m),
+          onInvalid: (m) => inbox.invalid(m),
+        });
+        if (fresh.length > 0) await startAtEnds(consumer.consumer, TOPICS.driverUpdates, fresh);
+      } catch (error) {
+        await consumer?.stop().catch(() => {});
+        await producer?.disconnect().catch(() => {});
+        throw error;
+      }
+      const events = consumer.consumer.events;
+      consumer.consumer.on(events.CRASH, ({ payload }) => {
+        if (!payload.restart) inbox.fail(payload.error);
+      });
+    },
+    send(message) {
+      // The producer exists before anything can send: start() makes it first.
+      return producer!.send(TOPICS.driverRequests, driverId, message);
+    },
+    stopReading: () => consumer?.stop() ?? Promise.resolve(),
+    close: () => producer?.disconnect() ?? Promise.resolve(),
   };
 }
 

@@ -242,6 +242,8 @@ export interface NetworkOptions {
   readonly centralHttpPort?: number;
   /** Further Central flags (e.g. `--heartbeat-timeout 2s`). */
   readonly centralArgs?: readonly string[];
+  /** Further Deno flags for Central's process (e.g. `--cpu-prof`, for the benchmark). */
+  readonly centralDenoFlags?: readonly string[];
   /** CPs to start once Central is up. */
   readonly cps?: readonly CpPlan[];
   /** Drivers to start once every CP is `ACTIVATED`. */
@@ -396,7 +398,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const central = new Service({
     name: "central",
     script: "central/main.ts",
-    permissions: PERMS.central,
+    permissions: [...PERMS.central, ...(options.centralDenoFlags ?? [])],
     args: [
       "--tcp-port",
       String(tcpPort),

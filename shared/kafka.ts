@@ -276,8 +276,18 @@ export interface RunConsumerOptions<T = unknown> {
    * Handles one message. Its offset is committed only after this resolves; if
    * it throws, the message is delivered again (see {@linkcode runConsumer}).
    * Messages of one partition are handled one at a time, in order.
+   * Give either this or {@linkcode handleBatch}.
    */
-  handle(message: ConsumedMessage<T>): void | Promise<void>;
+  handle?(message: ConsumedMessage<T>): void | Promise<void>;
+  /**
+   * Handles up to {@linkcode maxBatch} consecutive messages of one partition at once (one
+   * store transaction for all, say). Their offsets are committed only after it resolves; if it
+   * throws, all of them are delivered again. Non-JSON messages go to `onInvalid` instead and
+   * split nothing: the valid ones around them still come together.
+   */
+  handleBatch?(messages: readonly ConsumedMessage<T>[]): void | Promise<void>;
+  /** Most messages one `handleBatch` call gets (default 500). */
+  maxBatch?: number;
   /**
    * Receives a message that is not valid JSON; it is then skipped (committed)
    * so that it cannot block its partition. Errors it throws are logged and
@@ -377,52 +387,75 @@ export async function runConsumer<T = unknown>(
   const failures = new Map<string, number>();
   const resumeTimers = new Set<ReturnType<typeof setTimeout>>();
 
+  const handleOne = opts.handle;
+  const handleMany = opts.handleBatch ??
+    (handleOne && (async (ms: readonly ConsumedMessage<T>[]) => {
+      for (const m of ms) await handleOne(m);
+    }));
+  if (handleMany === undefined) throw new TypeError("runConsumer needs handle or handleBatch");
+  // One at a time unless the caller handles batches: a failure then redelivers just that one.
+  const chunkSize = opts.handleBatch ? Math.max(1, opts.maxBatch ?? 500) : 1;
+
   const eachBatch = async (p: EachBatchPayload) => {
     const { topic, partition } = p.batch;
     const where = `${topic}/${partition}`;
     let handled: string | undefined; // offset of the last message done with
-    for (const m of p.batch.messages) {
+    const messages = p.batch.messages;
+    let i = 0;
+    while (i < messages.length) {
       if (stopping || !p.isRunning() || p.isStale()) break;
-      const key = m.key?.toString() ?? null;
-      const parsed = parseValue(m);
-      if ("error" in parsed) {
-        try {
-          await onInvalid({
-            topic,
-            partition,
-            offset: m.offset,
-            key,
-            raw: m.value?.toString() ?? null,
-            error: parsed.error,
-          });
-        } catch (e) {
-          // Topic names are [A-Za-z0-9._-]: no LogTape placeholder braces to escape.
-          clog.error(`onInvalid failed at ${where}@${m.offset}; skipping the message anyway`, {
-            topic,
-            partition,
-            offset: m.offset,
-            error: e,
-          });
+      // The next chunk: consecutive valid messages; a non-JSON one ends it and is skipped.
+      const chunk: ConsumedMessage<T>[] = [];
+      let skipped: KafkaMessage | undefined;
+      for (; i < messages.length && chunk.length < chunkSize; i++) {
+        const m = messages[i];
+        const key = m.key?.toString() ?? null;
+        const parsed = parseValue(m);
+        if ("error" in parsed) {
+          skipped = m;
+          try {
+            await onInvalid({
+              topic,
+              partition,
+              offset: m.offset,
+              key,
+              raw: m.value?.toString() ?? null,
+              error: parsed.error,
+            });
+          } catch (e) {
+            // Topic names are [A-Za-z0-9._-]: no LogTape placeholder braces to escape.
+            clog.error(`onInvalid failed at ${where}@${m.offset}; skipping the message anyway`, {
+              topic,
+              partition,
+              offset: m.offset,
+              error: e,
+            });
+          }
+          i++;
+          break;
         }
-      } else {
+        chunk.push({
+          topic,
+          partition,
+          offset: m.offset,
+          key,
+          value: parsed.value as T,
+          headers: m.headers,
+          timestamp: m.timestamp,
+        });
+      }
+      if (chunk.length > 0) {
         try {
-          await opts.handle({
-            topic,
-            partition,
-            offset: m.offset,
-            key,
-            value: parsed.value as T,
-            headers: m.headers,
-            timestamp: m.timestamp,
-          });
+          await handleMany(chunk);
           failures.delete(where);
         } catch (e) {
           const n = (failures.get(where) ?? 0) + 1;
           failures.set(where, n);
           const delay = Math.min(retryDelayMs * 2 ** (n - 1), maxRetryDelayMs);
+          const offset = chunk[0].offset;
           clog.error(
-            `Handler failed at ${where}@${m.offset} (attempt ${n}); redelivering in ${delay} ms`,
-            { topic, partition, offset: m.offset, attempt: n, delay, error: e },
+            `Handler failed at ${where}@${offset} (attempt ${n}); redelivering in ${delay} ms`,
+            { topic, partition, offset, attempt: n, delay, error: e },
           );
           const resume = p.pause();
           const timer = setTimeout(() => {
@@ -433,8 +466,9 @@ export async function runConsumer<T = unknown>(
           break;
         }
       }
-      p.resolveOffset(m.offset);
-      handled = m.offset;
+      // The invalid message came after the chunk: done with both.
+      handled = (skipped ?? messages[i - 1]).offset;
+      p.resolveOffset(handled);
       await p.heartbeat();
     }
     if (handled !== undefined) {

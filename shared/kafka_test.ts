@@ -251,3 +251,55 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
   assert.match(invalid[0].error, /JSON/);
   assert.equal(await committedOffset(kafka, groupId, topic), "3");
 });
+
+kafkaTest(
+  "handleBatch gets consecutive messages together; a failure redelivers them all",
+  async () => {
+    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-batch" });
+    const topic = uniqueName("batch");
+    const groupId = uniqueName("batch-group");
+    await ensureTopics(kafka, [topic], { partitions: 1 });
+    const producer = await createProducer(kafka);
+    try {
+      // Produced before the consumer joins: the first fetch holds them all.
+      await producer.sendBatch(
+        range(1, 10).map((seq) => ({ topic, key: "k", value: { key: "k", seq } })),
+      );
+    } finally {
+      await producer.disconnect();
+    }
+
+    const calls: number[][] = [];
+    let failed = false;
+    const consumer = await runConsumer<Seq>({
+      kafka,
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      retryDelayMs: 100,
+      maxBatch: 4,
+      handleBatch: (messages) => {
+        calls.push(messages.map((m) => m.value.seq));
+        if (messages.some((m) => m.value.seq === 6) && !failed) {
+          failed = true;
+          throw new Error("simulated failure");
+        }
+      },
+    });
+    try {
+      await waitFor(() => calls.flat().includes(10), "message 10");
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await consumer.stop();
+    }
+    assert.ok(
+      calls.every((c) => c.length <= 4),
+      `at most maxBatch a call: ${JSON.stringify(calls)}`,
+    );
+    assert.ok(calls.some((c) => c.length > 1), "messages come together");
+    const failedCall = calls.findIndex((c) => c.includes(6));
+    assert.deepEqual(calls[failedCall + 1].slice(0, calls[failedCall].length), calls[failedCall]);
+    assert.deepEqual([...new Set(calls.flat())], range(1, 10), "in order, none lost");
+    assert.equal(await committedOffset(kafka, groupId, topic), "10");
+  },
+);

@@ -1,0 +1,254 @@
+/**
+ * The benchmark's arithmetic and its table, apart from any process, broker or clock: the
+ * samples `bench.ts` takes go in, the figures of the issue come out.
+ *
+ * @module
+ */
+
+import { percentile } from "./core.ts";
+
+/** One sample of the steady state, taken about once a second. */
+export interface SteadySample {
+  /** When, ms since the epoch. */
+  readonly at: number;
+  /** Central's user + system CPU time so far, ms (from `/proc/<pid>/stat`). */
+  readonly centralCpuMs: number;
+  /** Central's resident memory now, KiB (`VmRSS`). */
+  readonly centralRssKib: number;
+  /** Central's peak resident memory so far, KiB (`VmHWM`). */
+  readonly centralPeakKib: number;
+  /** Sum of `cp.telemetry`'s end offsets: messages produced so far. */
+  readonly telemetryProduced: number;
+  /** Sum of Central's committed `cp.telemetry` offsets: messages fully handled so far. */
+  readonly telemetryHandled: number;
+}
+
+/** Latency percentiles, ms; absent figures when nothing was measured. */
+export interface Latency {
+  /** How many were measured. */
+  readonly count: number;
+  /** Median. */
+  readonly p50?: number;
+  /** 95th percentile. */
+  readonly p95?: number;
+  /** 99th percentile. */
+  readonly p99?: number;
+  /** Largest. */
+  readonly max?: number;
+}
+
+/** Percentiles of `values`. */
+export function latency(values: readonly number[]): Latency {
+  return {
+    count: values.length,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    max: values.length === 0 ? undefined : Math.max(...values),
+  };
+}
+
+/** CP logins during the ramp. */
+export interface RampFigures {
+  /** CPs that logged in. */
+  readonly logins: number;
+  /** From the fleet's start to the last first login, s. */
+  readonly seconds: number;
+  /** Logins per second over the ramp. */
+  readonly perSecond: number;
+  /** Most logins in one wall-clock second. */
+  readonly peakPerSecond: number;
+}
+
+/** Ramp figures from the fleet's start time and each CP's first login time. */
+export function rampFigures(startedAt: number, loginTimes: readonly number[]): RampFigures {
+  if (loginTimes.length === 0) return { logins: 0, seconds: 0, perSecond: 0, peakPerSecond: 0 };
+  const seconds = Math.max(0.001, (Math.max(...loginTimes) - startedAt) / 1000);
+  const perBucket = new Map<number, number>();
+  for (const t of loginTimes) {
+    const bucket = Math.floor((t - startedAt) / 1000);
+    perBucket.set(bucket, (perBucket.get(bucket) ?? 0) + 1);
+  }
+  return {
+    logins: loginTimes.length,
+    seconds,
+    perSecond: loginTimes.length / seconds,
+    peakPerSecond: Math.max(...perBucket.values()),
+  };
+}
+
+/** The steady state's telemetry and Central figures. */
+export interface SteadyFigures {
+  /** How long the samples span, s. */
+  readonly seconds: number;
+  /** Telemetry messages produced per second (all CPs). */
+  readonly producedPerSecond: number;
+  /** Telemetry messages Central fully handled (decrypt, validate, state, commit) per second. */
+  readonly handledPerSecond: number;
+  /** Largest consumer lag seen, messages. */
+  readonly lagMaxMessages: number;
+  /** Mean consumer lag, messages. */
+  readonly lagMeanMessages: number;
+  /** Largest lag as time: messages behind ÷ the production rate, s. */
+  readonly lagMaxSeconds: number;
+  /** Lag at the last sample, messages (growing lag means Central does not keep up). */
+  readonly lagEndMessages: number;
+  /** Central's CPU over the span, % of one core. */
+  readonly centralCpuPercent: number;
+  /** Central's busiest second, % of one core. */
+  readonly centralCpuPeakPercent: number;
+  /** Central's peak resident memory, MiB. */
+  readonly centralPeakMib: number;
+}
+
+/** Steady-state figures from samples in time order (at least two). */
+export function steadyFigures(samples: readonly SteadySample[]): SteadyFigures {
+  if (samples.length < 2) throw new RangeError("the steady state needs at least two samples");
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const seconds = (last.at - first.at) / 1000;
+  const producedPerSecond = (last.telemetryProduced - first.telemetryProduced) / seconds;
+  const lags = samples.map((s) => Math.max(0, s.telemetryProduced - s.telemetryHandled));
+  const cpuPeaks = samples.slice(1).map((s, i) =>
+    (s.centralCpuMs - samples[i].centralCpuMs) / Math.max(1, s.at - samples[i].at) * 100
+  );
+  const lagMaxMessages = Math.max(...lags);
+  return {
+    seconds,
+    producedPerSecond,
+    handledPerSecond: (last.telemetryHandled - first.telemetryHandled) / seconds,
+    lagMaxMessages,
+    lagMeanMessages: lags.reduce((a, b) => a + b, 0) / lags.length,
+    lagMaxSeconds: producedPerSecond > 0 ? lagMaxMessages / producedPerSecond : 0,
+    lagEndMessages: lags[lags.length - 1],
+    centralCpuPercent: (last.centralCpuMs - first.centralCpuMs) / (last.at - first.at) * 100,
+    centralCpuPeakPercent: Math.max(...cpuPeaks),
+    centralPeakMib: Math.max(...samples.map((s) => s.centralPeakKib)) / 1024,
+  };
+}
+
+/** CPU time from a `/proc/<pid>/stat` line, ms (`utime + stime`, at `ticksPerSecond`). */
+export function cpuMsFromStat(stat: string, ticksPerSecond = 100): number {
+  // The command name (field 2) may hold spaces and parentheses: count from the last `)`.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the name, fields start at 3 (state): utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / ticksPerSecond;
+}
+
+/** A `Vm…:  1234 kB` figure from `/proc/<pid>/status`, KiB (0 when absent). */
+export function kibFromStatus(status: string, field: "VmRSS" | "VmHWM"): number {
+  const m = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) : 0;
+}
+
+/** Everything one benchmark run measured. */
+export interface BenchResult {
+  /** Where and when. */
+  readonly machine: {
+    readonly nproc: number;
+    readonly cpu: string;
+    readonly memoryGib: number;
+    readonly loadAverageBefore: string;
+    readonly loadAverageAfter: string;
+    readonly date: string;
+  };
+  /** What was run. */
+  readonly params: {
+    readonly cps: number;
+    readonly drivers: number;
+    readonly speed: number;
+    readonly holdSeconds: number;
+    readonly loginConcurrency: number;
+    readonly kafka: string;
+  };
+  /** CP logins during the ramp. */
+  readonly ramp: RampFigures;
+  /** Telemetry and Central during the steady state. */
+  readonly steady: SteadyFigures;
+  /** Driver request → AUTHORIZED during the steady state, ms. */
+  readonly authorize: Latency;
+  /** Of that: Central producing AUTHORIZED → the fleet reading it, ms. */
+  readonly answerDelivery: Latency;
+  /**
+   * Telemetry sent → dashboard SSE event, ms, and how often the stream had to be reopened
+   * (Central drops a client that falls behind); or why it was not measured.
+   */
+  readonly sse: (Latency & { readonly reconnects: number }) | { readonly notAvailable: string };
+  /** Raw kafkajs produce → consume on the same broker. */
+  readonly raw: {
+    readonly messages: number;
+    readonly messageBytes: number;
+    readonly perSecond: number;
+  };
+  /** Central's handled telemetry rate ÷ the raw rate. */
+  readonly ratioToRaw: number;
+  /** Fleet-side counts at the end (errors, denials, tickets). */
+  readonly fleet: {
+    readonly tickets: number;
+    readonly denials: number;
+    readonly denialReasons: Readonly<Record<string, number>>;
+    readonly errors: number;
+  };
+}
+
+const ms = (v: number | undefined) => v === undefined ? "–" : `${v.toFixed(1)} ms`;
+
+/** The result as a two-column table. */
+export function renderTable(r: BenchResult): string {
+  const s = r.steady;
+  const sse = "notAvailable" in r.sse
+    ? `not available (${r.sse.notAvailable})`
+    : `p50 ${ms(r.sse.p50)}, p99 ${ms(r.sse.p99)} (n=${r.sse.count}, ` +
+      `${r.sse.reconnects} reconnects)`;
+  const rows: [string, string][] = [
+    ["machine", `${r.machine.nproc} × ${r.machine.cpu}, ${r.machine.memoryGib.toFixed(1)} GiB`],
+    ["load average", `before ${r.machine.loadAverageBefore}; after ${r.machine.loadAverageAfter}`],
+    ["fleet", `${r.params.cps} CPs, ${r.params.drivers} drivers, speed ${r.params.speed}`],
+    [
+      "ramp",
+      `${r.ramp.logins} logins in ${r.ramp.seconds.toFixed(1)} s: ` +
+      `${r.ramp.perSecond.toFixed(1)}/s (peak ${r.ramp.peakPerSecond}/s)`,
+    ],
+    ["steady state", `${s.seconds.toFixed(0)} s`],
+    ["telemetry produced", `${s.producedPerSecond.toFixed(0)} msg/s`],
+    ["telemetry handled", `${s.handledPerSecond.toFixed(0)} msg/s`],
+    [
+      "consumer lag",
+      `max ${s.lagMaxMessages} msgs (≈ ${s.lagMaxSeconds.toFixed(2)} s), mean ` +
+      `${s.lagMeanMessages.toFixed(0)}, at end ${s.lagEndMessages}`,
+    ],
+    [
+      "authorize latency",
+      `p50 ${ms(r.authorize.p50)}, p95 ${ms(r.authorize.p95)}, p99 ${ms(r.authorize.p99)} ` +
+      `(n=${r.authorize.count})`,
+    ],
+    [
+      "  of which back",
+      `p50 ${ms(r.answerDelivery.p50)}, p99 ${ms(r.answerDelivery.p99)} ` +
+      "(Central's AUTHORIZED record → the fleet)",
+    ],
+    ["telemetry → SSE", sse],
+    [
+      "Central CPU",
+      `${s.centralCpuPercent.toFixed(0)} % of a core (peak ${
+        s.centralCpuPeakPercent.toFixed(0)
+      } %)`,
+    ],
+    ["Central peak memory", `${s.centralPeakMib.toFixed(0)} MiB`],
+    [
+      "raw kafkajs",
+      `${r.raw.perSecond.toFixed(0)} msg/s (${r.raw.messages} × ${r.raw.messageBytes} B)`,
+    ],
+    ["Central ÷ raw", `${(r.ratioToRaw * 100).toFixed(1)} %`],
+    [
+      "fleet",
+      `${r.fleet.tickets} tickets, ${r.fleet.denials} denials` +
+      (r.fleet.denials > 0
+        ? ` (${Object.entries(r.fleet.denialReasons).map(([k, n]) => `${k} ${n}`).join(", ")})`
+        : "") +
+      `, ${r.fleet.errors} errors`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import {
+  type BenchResult,
+  cpuMsFromStat,
+  kibFromStatus,
+  latency,
+  rampFigures,
+  renderTable,
+  steadyFigures,
+  type SteadySample,
+} from "./bench_report.ts";
+
+const sample = (at: number, cpuMs: number, produced: number, handled: number): SteadySample => ({
+  at,
+  centralCpuMs: cpuMs,
+  centralRssKib: 1024,
+  centralPeakKib: 2048 + at,
+  telemetryProduced: produced,
+  telemetryHandled: handled,
+});
+
+Deno.test("ramp figures: logins per second over the ramp and the busiest second", () => {
+  const r = rampFigures(10_000, [10_100, 10_200, 10_900, 11_500, 12_000]);
+  assert.equal(r.logins, 5);
+  assert.equal(r.seconds, 2);
+  assert.equal(r.perSecond, 2.5);
+  assert.equal(r.peakPerSecond, 3);
+  assert.deepEqual(rampFigures(0, []), { logins: 0, seconds: 0, perSecond: 0, peakPerSecond: 0 });
+});
+
+Deno.test("steady figures: handled rate, lag in messages and seconds, CPU of one core", () => {
+  const f = steadyFigures([
+    sample(0, 0, 1000, 990),
+    sample(1000, 500, 2000, 1900),
+    sample(2000, 1500, 3000, 2990),
+  ]);
+  assert.equal(f.seconds, 2);
+  assert.equal(f.producedPerSecond, 1000);
+  assert.equal(f.handledPerSecond, 1000);
+  assert.equal(f.lagMaxMessages, 100);
+  assert.equal(f.lagMaxSeconds, 0.1);
+  assert.equal(f.lagEndMessages, 10);
+  assert.equal(f.centralCpuPercent, 75);
+  assert.equal(f.centralCpuPeakPercent, 100);
+  assert.equal(f.centralPeakMib, 4048 / 1024);
+  assert.throws(() => steadyFigures([sample(0, 0, 0, 0)]), RangeError);
+});
+
+Deno.test("proc parsing: CPU time past a command name with spaces, and memory lines", () => {
+  const stat = "4242 (deno run (x)) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 9 0 100";
+  assert.equal(cpuMsFromStat(stat), 2000);
+  const status = "Name:\tdeno\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n";
+  assert.equal(kibFromStatus(status, "VmHWM"), 204800);
+  assert.equal(kibFromStatus(status, "VmRSS"), 102400);
+  assert.equal(kibFromStatus("", "VmRSS"), 0);
+});
+
+Deno.test("table: every figure is shown, and a missing SSE figure says why", () => {
+  const result: BenchResult = {
+    machine: {
+      nproc: 2,
+      cpu: "Test CPU",
+      memoryGib: 8,
+      loadAverageBefore: "0.10 0.20 0.30",
+      loadAverageAfter: "1.00 1.00 1.00",
+      date: "2026-01-01T00:00:00.000Z",
+    },
+    params: {
+      cps: 10,
+      drivers: 10,
+      speed: 60,
+      holdSeconds: 60,
+      loginConcurrency: 16,
+      kafka: "fresh local broker",
+    },
+    ramp: rampFigures(0, [500, 1500]),
+    steady: steadyFigures([sample(0, 0, 0, 0), sample(1000, 100, 50, 50)]),
+    authorize: latency([10, 20, 30]),
+    answerDelivery: latency([5]),
+    sse: { notAvailable: "GET /events answered 404" },
+    raw: { messages: 1000, messageBytes: 300, perSecond: 5000 },
+    ratioToRaw: 0.01,
+    fleet: { tickets: 3, denials: 1, denialReasons: { busy: 1 }, errors: 0 },
+  };
+  const table = renderTable(result);
+  for (
+    const text of [
+      "2 × Test CPU",
+      "2 logins in 1.5 s",
+      "50 msg/s",
+      "p50 20.0 ms",
+      "not available (GET /events answered 404)",
+      "10 % of a core",
+      "5000 msg/s (1000 × 300 B)",
+      "1.0 %",
+      "3 tickets, 1 denials (busy 1), 0 errors",
+    ]
+  ) assert.ok(table.includes(text), `${text} in\n${table}`);
+});

@@ -1,0 +1,172 @@
+/**
+ * The fleet's command line (`deno task fleet`).
+ *
+ * @module
+ */
+
+import {
+  brokerList,
+  decimal,
+  defineConfig,
+  duration,
+  integer,
+  oneOf,
+  option,
+  type Parser,
+  text,
+} from "../shared/config.ts";
+import { LOG_LEVELS } from "../shared/log.ts";
+import { CA_FILE_ENV } from "../shared/tls.ts";
+import { address, DEFAULT_CENTRAL, DEFAULT_REGISTRY_URL } from "../cp/config.ts";
+import { PREFIX_PATTERN } from "./core.ts";
+
+/** Where `deno task registry` keeps its generated admin key by default. */
+export const DEFAULT_REGISTRY_ADMIN_KEY_FILE = "data/registry_admin.key";
+
+const prefix: Parser<string> = (raw) => {
+  if (!PREFIX_PATTERN.test(raw)) throw new Error("1–40 characters of A–Z, a–z, 0–9, _ or -");
+  return raw;
+};
+
+/** `fleet/main.ts` (`deno task fleet`). */
+export const fleetConfig = defineConfig({
+  name: "deno task fleet",
+  summary: "Hosts many CPs and drivers in one process, each one real over Kafka, TCP and " +
+    "HTTPS, charging continually; shows progress until Ctrl-C.",
+  options: {
+    cps: option(integer(0, 100_000), { flag: "cps", default: 10, help: "CPs to host" }),
+    drivers: option(integer(0, 100_000), {
+      flag: "drivers",
+      default: 5,
+      help: "drivers to host",
+    }),
+    speed: option(decimal(0.01, 1_000_000), {
+      flag: "speed",
+      default: 60,
+      help: "simulated time per wall time (60 = a simulated minute every second)",
+    }),
+    prefix: option(prefix, {
+      flag: "prefix",
+      default: "FLEET",
+      help: "starts every CP and driver id; run several fleets with different prefixes",
+    }),
+    brokers: option(brokerList, {
+      flag: "broker",
+      env: "KAFKA_BROKERS",
+      default: ["127.0.0.1:9092"],
+      help: "Kafka broker(s), host:port[,host:port…]",
+    }),
+    central: option(address, {
+      flag: "central",
+      env: "CENTRAL_ADDR",
+      default: address(DEFAULT_CENTRAL),
+      help: "Central's monitor socket, host:port",
+    }),
+    registryUrl: option(text, {
+      flag: "registry-url",
+      env: "REGISTRY_URL",
+      default: DEFAULT_REGISTRY_URL,
+      help: "the Registry (HTTPS)",
+    }),
+    caFile: option(text, {
+      flag: "ca",
+      env: CA_FILE_ENV,
+      optional: true,
+      help: "CA certificate the Registry's is checked against (default certs/ca.pem)",
+    }),
+    registryAdminKey: option(text, {
+      flag: "registry-admin-key",
+      env: "REGISTRY_ADMIN_KEY",
+      optional: true,
+      secret: true,
+      help: `admin key to register new CPs (default: the file ${DEFAULT_REGISTRY_ADMIN_KEY_FILE})`,
+    }),
+    credentialsDir: option(text, {
+      flag: "credentials-dir",
+      optional: true,
+      help: "folder of the CPs' credential files (default data/fleet/<prefix>/cp)",
+    }),
+    durationMs: option(duration, {
+      flag: "duration",
+      default: 30 * 60_000,
+      help: "simulated supply time of each session (ms, or 30m)",
+    }),
+    plugDelayMs: option(duration, {
+      flag: "plug-delay",
+      default: 500,
+      help: "a vehicle is plugged in this long after AUTHORIZE",
+    }),
+    pauseMs: option(duration, {
+      flag: "pause",
+      default: 1000,
+      help: "a driver's pause after each ticket or denial",
+    }),
+    loginConcurrency: option(integer(1, 10_000), {
+      flag: "login-concurrency",
+      default: 8,
+      help: "CPs logging in at once during the ramp",
+    }),
+    logLevel: option(oneOf(LOG_LEVELS), {
+      flag: "log-level",
+      env: "LOG_LEVEL",
+      default: "warning",
+      help: "lowest log level written",
+    }),
+  },
+});
+
+/** `fleet/bench.ts` (`deno task bench`). */
+export const benchConfig = defineConfig({
+  name: "deno task bench",
+  summary: "Starts a fresh local network (Kafka unless KAFKA_BROKERS, Registry, Central), " +
+    "ramps a fleet to N CPs, holds a steady state, prints a table and writes a JSON file.",
+  options: {
+    cps: option(integer(1, 100_000), { flag: "cps", default: 1000, help: "CPs to ramp to" }),
+    drivers: option(integer(0, 100_000), {
+      flag: "drivers",
+      optional: true,
+      help: "drivers (default: as many as CPs, so every CP keeps charging)",
+    }),
+    speed: option(decimal(0.01, 1_000_000), {
+      flag: "speed",
+      default: 60,
+      help: "simulated time per wall time",
+    }),
+    durationMs: option(duration, {
+      flag: "duration",
+      default: 30 * 60_000,
+      help: "simulated supply time of each session",
+    }),
+    holdMs: option(duration, {
+      flag: "hold",
+      default: 60_000,
+      help: "how long the steady state is measured",
+    }),
+    loginConcurrency: option(integer(1, 10_000), {
+      flag: "login-concurrency",
+      default: 8,
+      help: "CPs logging in at once during the ramp",
+    }),
+    rawMessages: option(integer(100, 10_000_000), {
+      flag: "raw-messages",
+      default: 30_000,
+      help: "messages of the raw kafkajs produce→consume measurement",
+    }),
+    profileCentral: option(text, {
+      flag: "profile-central",
+      optional: true,
+      help: "write Central's V8 CPU profile into this folder (deno --cpu-prof)",
+    }),
+    out: option(text, {
+      flag: "out",
+      optional: true,
+      help: "JSON result file (default data/bench/bench-<cps>-<time>.json)",
+    }),
+    logLevel: option(oneOf(LOG_LEVELS), {
+      flag: "log-level",
+      env: "LOG_LEVEL",
+      default: "warning",
+      help: "lowest log level of Central, the Registry and the fleet",
+    }),
+  },
+});

@@ -1,0 +1,494 @@
+/**
+ * The fleet simulator (DESIGN §13): one process hosting many CPs and drivers over the real
+ * protocols. Every CP is a real engine (`cp/engine.ts`, loopback TCP to its own monitor) and a
+ * real monitor (`cp/monitor.ts`: registered at the Registry with its own credentials, its own
+ * framed TCP login to Central and its own ECDH key); every driver is the real driver edge
+ * (`driver/driver.ts`) over the pure driver core. What they share is the process's Kafka: one
+ * client, one batching producer, one `cp.commands` and one `driver.updates` consumer that
+ * dispatch by key (DESIGN §3), and one Registry client.
+ *
+ * Drivers charge continually: each picks a random CP of this fleet that is logged in, idle and
+ * not picked by another driver, and after each ticket or denial pauses, then picks again.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
+import { credentialsPath } from "../cp/credentials_file.ts";
+import { type EngineHandle, startEngine } from "../cp/engine.ts";
+import type { EngineKafka } from "../cp/engine_kafka.ts";
+import { type Endpoint, type MonitorHandle, startMonitor } from "../cp/monitor.ts";
+import type { DriverEvent, TicketLine } from "../driver/core.ts";
+import { type DriverHandle, type DriverTransport, startDriver } from "../driver/driver.ts";
+import { startKeyedConsumer } from "../shared/keyed_consumer.ts";
+import {
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type JsonProducer,
+  TOPICS,
+} from "../shared/kafka.ts";
+import { getLogger } from "../shared/log.ts";
+import type { TelemetryPayload } from "../shared/messages.ts";
+import { SendBatcher } from "../shared/send_batcher.ts";
+import {
+  type CpSpec,
+  cpSpecFor,
+  driverIdFor,
+  type FleetCounts,
+  PREFIX_PATTERN,
+  RandomSet,
+} from "./core.ts";
+
+const log = getLogger(["evcharging", "fleet"]);
+
+/** How often a driver with no free CP to pick looks again, ms. */
+const NO_FREE_CP_RETRY_MS = 250;
+
+/** Settings of {@link startFleet}. */
+export interface FleetOptions {
+  /** Starts every CP and driver id; fleets with different prefixes run side by side. */
+  readonly prefix: string;
+  /** CPs to host. */
+  readonly cps: number;
+  /** Drivers to host. */
+  readonly drivers: number;
+  /** Kafka bootstrap brokers. */
+  readonly brokers: readonly string[];
+  /** Central's monitor socket. */
+  readonly central: Endpoint;
+  /** The Registry (https). */
+  readonly registryUrl: string;
+  /** CA file the Registry's certificate is checked against. */
+  readonly caFile?: string;
+  /** The Registry's admin key, to register CPs that have no credentials yet. */
+  readonly registryAdminKey?: string;
+  /** Folder of the CPs' credential files. */
+  readonly credentialsDir: string;
+  /** Simulated time per wall time (default 60). */
+  readonly speed?: number;
+  /** A vehicle is plugged in this long after AUTHORIZE, ms (default 500). */
+  readonly plugDelayMs?: number;
+  /** Simulated supply time of a session, ms (default 30 min). */
+  readonly durationMs?: number;
+  /** A driver's pause after a ticket or denial, ms (default 1000). */
+  readonly pauseMs?: number;
+  /**
+   * CPs logging in at once during the ramp (default 8): each new CP costs the Registry two
+   * scrypt hashes (register, authenticate), and a register answered after the client gave up
+   * leaves a CP registered without credentials.
+   */
+  readonly loginConcurrency?: number;
+  /** Randomness for CP specs and picks (default `Math.random`). */
+  readonly random?: () => number;
+  /** Told every driver event (tests, the benchmark). */
+  readonly onDriverEvent?: (driverId: string, event: DriverEvent) => void;
+  /** Told every telemetry payload a CP sends, as it goes to Kafka (the benchmark). */
+  readonly onTelemetry?: (cpId: string, payload: TelemetryPayload) => void;
+}
+
+/** A running fleet. */
+export interface FleetHandle {
+  /** The CPs hosted, in order. */
+  readonly cps: readonly CpSpec[];
+  /** The counts now. */
+  counts(): FleetCounts;
+  /** When each CP first logged in (ms since the epoch), in login order. */
+  readonly loginTimes: readonly number[];
+  /** Request → `AUTHORIZED` latency of every authorized request so far, ms. */
+  readonly authorizeLatenciesMs: readonly number[];
+  /**
+   * For each `AUTHORIZED` so far: from Central producing it (the record's timestamp) to this
+   * process reading it, ms; the rest of the latency above is the way in and Central itself.
+   */
+  readonly answerDeliveryMs: readonly number[];
+  /** Denials so far by Central's reason. */
+  readonly denialReasons: Readonly<Record<string, number>>;
+  /** Every ticket received so far, with its driver. */
+  readonly tickets: readonly (TicketLine & { readonly driverId: string })[];
+  /** Resolves once every CP has logged in once (or given up). */
+  readonly ramped: Promise<void>;
+  /** Counts one more error (the process's log sink calls it for every error record). */
+  noteError(): void;
+  /**
+   * Drivers stop asking and the fleet waits until every open request is answered and every
+   * session ticketed, at most `timeoutMs`; true if all were.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
+  /** Drains for at most `drainMs` (default 0), then stops drivers, monitors, engines, Kafka. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** One CP of the fleet. */
+interface HostedCp {
+  readonly spec: CpSpec;
+  readonly engine: EngineHandle;
+  monitor?: MonitorHandle;
+  loggedInOnce: boolean;
+  /** The driver that picked it and has not had its ticket or denial yet. */
+  claimedBy?: string;
+}
+
+/** One driver of the fleet. */
+interface HostedDriver {
+  readonly id: string;
+  handle?: DriverHandle;
+  /** Send times of requests not answered yet, by request id. */
+  readonly sentAt: Map<string, number>;
+  timer?: ReturnType<typeof setTimeout>;
+  failed: boolean;
+}
+
+/** The process's one Kafka client, producer and keyed consumers. */
+interface FleetKafka {
+  readonly batcher: SendBatcher;
+  readonly commands: Awaited<ReturnType<typeof startKeyedConsumer>>;
+  readonly updates: Awaited<ReturnType<typeof startKeyedConsumer>>;
+  stop(): Promise<void>;
+}
+
+async function startFleetKafka(brokers: readonly string[], prefix: string): Promise<FleetKafka> {
+  const kafka = createKafka({ brokers: [...brokers], clientId: `fleet-${prefix}` });
+  await ensureTopics(kafka);
+  const producer: JsonProducer = await createProducer(kafka);
+  const batcher = new SendBatcher(producer);
+  try {
+    const [commands, updates] = await Promise.all([
+      startKeyedConsumer(kafka, `fleet-${prefix}-commands`, TOPICS.cpCommands),
+      startKeyedConsumer(kafka, `fleet-${prefix}-updates`, TOPICS.driverUpdates),
+    ]);
+    return {
+      batcher,
+      commands,
+      updates,
+      stop: async () => {
+        await Promise.all([commands.stop(), updates.stop()]);
+        await producer.disconnect();
+      },
+    };
+  } catch (error) {
+    await producer.disconnect().catch(() => {});
+    throw error;
+  }
+}
+
+/** An engine's view of the shared Kafka: its own commands only, telemetry through the batch. */
+function engineKafka(hub: FleetKafka): EngineKafka {
+  let unroute: (() => void) | undefined;
+  return {
+    connect: () => Promise.resolve(), // the hub is up before any engine starts
+    sendTelemetry: (cpId, envelope) => hub.batcher.send(TOPICS.cpTelemetry, cpId, envelope),
+    subscribeCommands: (cpId, handle) => {
+      unroute = hub.commands.router.route(cpId, { message: handle });
+      return Promise.resolve({ ready: Promise.resolve() });
+    },
+    close: () => Promise.resolve(unroute?.()),
+  };
+}
+
+/** A driver's view of the shared Kafka; `delivered` hears how late each AUTHORIZED came. */
+function driverTransport(
+  hub: FleetKafka,
+  driverId: string,
+  delivered: (ms: number) => void,
+): DriverTransport {
+  let unroute: (() => void) | undefined;
+  return {
+    start: (inbox) => {
+      unroute = hub.updates.router.route(driverId, {
+        message: (m) => {
+          if ((m.value as { type?: unknown })?.type === "AUTHORIZED") {
+            delivered(Date.now() - Number(m.timestamp));
+          }
+          inbox.update(m);
+        },
+        invalid: (m) => inbox.invalid(m),
+      });
+      return Promise.resolve();
+    },
+    send: (message) => hub.batcher.send(TOPICS.driverRequests, driverId, message),
+    stopReading: () => Promise.resolve(unroute?.()),
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Starts the fleet: Kafka and every engine at once, then the monitors (at most
+ * `loginConcurrency` logging in at a time) and the drivers, who start charging as soon as CPs
+ * are logged in. Resolves once everything is started; {@link FleetHandle.ramped} tells when
+ * every CP has logged in.
+ */
+export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
+  if (!PREFIX_PATTERN.test(options.prefix)) {
+    throw new RangeError("a fleet prefix is 1–40 of A–Z, a–z, 0–9, _ or -");
+  }
+  const random = options.random ?? Math.random;
+  const pauseMs = options.pauseMs ?? 1000;
+  const specs = Array.from(
+    { length: options.cps },
+    (_, i) => cpSpecFor(options.prefix, i + 1, random),
+  );
+  const hub = await startFleetKafka(options.brokers, options.prefix);
+  const registry: RegistryClient = await createRegistryClient({
+    url: options.registryUrl,
+    caFile: options.caFile,
+    adminKey: options.registryAdminKey,
+  });
+
+  let errors = 0;
+  let requests = 0;
+  let ticketCount = 0;
+  let denials = 0;
+  let driving = true;
+  let stopping: Promise<void> | undefined;
+  const loginTimes: number[] = [];
+  const latencies: number[] = [];
+  const answerDelivery: number[] = [];
+  const denialReasons: Record<string, number> = {};
+  const tickets: (TicketLine & { driverId: string })[] = [];
+  // A CP with a credentials file was registered in an earlier run; the others once logged in.
+  const registeredBefore = new Set(
+    specs.filter((s) => existsSync(credentialsPath(options.credentialsDir, s.id))).map((s) => s.id),
+  );
+
+  // --- CPs -----------------------------------------------------------------------------------
+
+  const cps: HostedCp[] = await Promise.all(specs.map(async (spec) => ({
+    spec,
+    engine: await startEngine({
+      brokers: options.brokers,
+      kafka: engineKafka(hub),
+      port: 0,
+      cpId: spec.id,
+      powerKw: spec.powerKw,
+      speed: options.speed ?? 60,
+      plugDelayMs: options.plugDelayMs ?? 500,
+      durationMs: options.durationMs ?? 30 * 60_000,
+      headless: true,
+      onTelemetry: options.onTelemetry,
+    }),
+    loggedInOnce: false,
+  })));
+  const byId = new Map(cps.map((cp) => [cp.spec.id, cp]));
+
+  // Kept up to date on every change, so a driver's pick costs nothing however many CPs there are.
+  const free = new RandomSet<HostedCp>();
+  /**
+   * Logged in, idle on the engine's side, and not picked by a driver. The engine must hold this
+   * login's key: Central seals AUTHORIZE with it, and an engine still waiting for its KEY frame
+   * drops the command, leaving the driver to Central's plug timeout.
+   */
+  const refresh = (cp: HostedCp) => {
+    const engine = cp.engine.view();
+    const monitor = cp.monitor?.view();
+    const isFree = cp.claimedBy === undefined && monitor?.central.state === "logged_in" &&
+      engine.state === "ACTIVATED" && engine.keyVersion !== undefined &&
+      engine.keyVersion === monitor.keyVersion;
+    if (isFree) free.add(cp);
+    else free.delete(cp);
+  };
+  for (const cp of cps) cp.engine.onChange(() => refresh(cp));
+
+  const ramped = Promise.withResolvers<void>();
+  let settled = 0; // CPs that logged in once or gave up
+  const settle = () => {
+    if (++settled === cps.length) ramped.resolve();
+  };
+  if (cps.length === 0) ramped.resolve();
+
+  const waiting = [...cps];
+  let launching = 0;
+  const concurrency = Math.max(1, options.loginConcurrency ?? 8);
+  /** Starts monitors until `concurrency` are on their way to a first login. */
+  const launch = () => {
+    while (launching < concurrency && waiting.length > 0 && driving) {
+      const cp = waiting.shift()!;
+      launching++;
+      startCpMonitor(cp).catch((error) => {
+        errors++;
+        log.error("CP {cpId} could not start its monitor: {error}", { cpId: cp.spec.id, error });
+        launching--;
+        settle();
+        launch();
+      });
+    }
+  };
+  const startCpMonitor = async (cp: HostedCp) => {
+    const monitor = await startMonitor({
+      cpId: cp.spec.id,
+      engine: { host: "127.0.0.1", port: cp.engine.port },
+      central: options.central,
+      registryUrl: options.registryUrl,
+      registryAdminKey: options.registryAdminKey,
+      registry,
+      location: cp.spec.location,
+      priceEurKwh: cp.spec.priceEurKwh,
+      powerKw: cp.spec.powerKw,
+      credentialsDir: options.credentialsDir,
+      random,
+    });
+    cp.monitor = monitor;
+    monitor.onChange(() => {
+      refresh(cp);
+      if (cp.loggedInOnce || monitor.view().central.state !== "logged_in") return;
+      cp.loggedInOnce = true;
+      loginTimes.push(Date.now());
+      launching--;
+      settle();
+      launch();
+    });
+    monitor.done.then((outcome) => {
+      if (outcome.kind !== "gave_up") return;
+      errors++;
+      log.error("CP {cpId} gave up: {message}", { cpId: cp.spec.id, message: outcome.message });
+      if (!cp.loggedInOnce) {
+        launching--;
+        settle();
+        launch();
+      }
+    });
+  };
+
+  // --- drivers -------------------------------------------------------------------------------
+
+  const drivers: HostedDriver[] = Array.from({ length: options.drivers }, (_, i) => ({
+    id: driverIdFor(options.prefix, i + 1),
+    sentAt: new Map(),
+    failed: false,
+  }));
+
+  const release = (driverId: string, cpId: string | undefined) => {
+    const cp = cpId === undefined ? undefined : byId.get(cpId);
+    if (cp?.claimedBy !== driverId) return;
+    cp.claimedBy = undefined;
+    refresh(cp);
+  };
+
+  const next = (driver: HostedDriver, delayMs: number) => {
+    clearTimeout(driver.timer);
+    if (!driving) return;
+    driver.timer = setTimeout(() => {
+      if (!driving || driver.handle === undefined) return;
+      const cp = free.pick(random);
+      if (cp === undefined) return next(driver, NO_FREE_CP_RETRY_MS);
+      cp.claimedBy = driver.id;
+      free.delete(cp);
+      driver.handle.charge(cp.spec.id);
+    }, delayMs);
+  };
+
+  const onEvent = (driver: HostedDriver, event: DriverEvent) => {
+    switch (event.kind) {
+      case "requested":
+        requests++;
+        driver.sentAt.set(event.requestId, event.at);
+        break;
+      case "authorized": {
+        const sent = driver.sentAt.get(event.requestId);
+        driver.sentAt.delete(event.requestId);
+        if (sent !== undefined) latencies.push(event.at - sent);
+        break;
+      }
+      case "denied":
+        denials++;
+        denialReasons[event.denial.reason] = (denialReasons[event.denial.reason] ?? 0) + 1;
+        driver.sentAt.delete(event.denial.requestId);
+        release(driver.id, event.denial.cpId);
+        next(driver, pauseMs);
+        break;
+      case "ticket":
+        ticketCount++;
+        tickets.push({ ...event.ticket, driverId: driver.id });
+        release(driver.id, event.ticket.cpId);
+        next(driver, pauseMs);
+        break;
+      case "refused":
+        errors++;
+        break;
+      case "ignored":
+        if (event.reason === "invalid") errors++;
+        break;
+    }
+    options.onDriverEvent?.(driver.id, event);
+  };
+
+  await Promise.all(drivers.map(async (driver) => {
+    driver.handle = await startDriver({
+      brokers: options.brokers,
+      driverId: driver.id,
+      transport: driverTransport(hub, driver.id, (ms) => answerDelivery.push(ms)),
+      onEvent: (event) => onEvent(driver, event),
+    });
+    driver.handle.done.catch((error) => {
+      errors++;
+      driver.failed = true;
+      log.error("Driver {driverId} failed: {error}", { driverId: driver.id, error });
+    });
+    next(driver, random() * pauseMs); // spread the first requests
+  }));
+  launch();
+
+  // --- the handle ----------------------------------------------------------------------------
+
+  const busy = (driver: HostedDriver) => {
+    const kind = driver.handle?.state().phase.kind;
+    return kind === "requested" || kind === "authorized" || kind === "supplying";
+  };
+
+  const drain = async (timeoutMs: number): Promise<boolean> => {
+    driving = false;
+    for (const driver of drivers) clearTimeout(driver.timer);
+    const deadline = Date.now() + timeoutMs;
+    while (drivers.some((d) => !d.failed && busy(d))) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return true;
+  };
+
+  return {
+    cps: specs,
+    loginTimes,
+    authorizeLatenciesMs: latencies,
+    answerDeliveryMs: answerDelivery,
+    denialReasons,
+    tickets,
+    ramped: ramped.promise,
+    noteError: () => void errors++,
+    counts: () => {
+      let loggedIn = 0;
+      let charging = 0;
+      for (const cp of cps) {
+        if (cp.monitor?.view().central.state === "logged_in") loggedIn++;
+        if (cp.engine.view().state === "SUPPLYING") charging++;
+      }
+      return {
+        cps: cps.length,
+        drivers: drivers.length,
+        registered: cps.filter((cp) => cp.loggedInOnce || registeredBefore.has(cp.spec.id))
+          .length,
+        loggedIn,
+        charging,
+        requests,
+        tickets: ticketCount,
+        denials,
+        errors,
+        sent: hub.batcher.sent,
+        received: hub.commands.router.delivered + hub.updates.router.delivered,
+      };
+    },
+    drain,
+    stop: (drainMs = 0) =>
+      stopping ??= (async () => {
+        if (drainMs > 0) await drain(drainMs);
+        driving = false;
+        for (const driver of drivers) clearTimeout(driver.timer);
+        await Promise.all(drivers.map((d) => d.handle?.stop().catch(() => {})));
+        await Promise.all(cps.map((cp) => cp.monitor?.stop()));
+        await Promise.all(cps.map((cp) => cp.engine.stop()));
+        registry.close();
+        await hub.stop();
+      })(),
+  };
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import type { ConsumedMessage } from "./kafka.ts";
+import { KeyedRouter } from "./keyed_consumer.ts";
+
+function record(key: string | null, n: number): ConsumedMessage {
+  return {
+    topic: "t",
+    partition: 0,
+    offset: String(n),
+    key,
+    value: { n },
+    headers: undefined,
+    timestamp: "0",
+  };
+}
+
+Deno.test("keyed router: each owner gets its own records in order, one at a time", async () => {
+  const router = new KeyedRouter();
+  const seen: string[] = [];
+  let busy = 0;
+  router.route("A", {
+    async message(r) {
+      busy++;
+      assert.equal(busy, 1, "never two of one key at once");
+      await new Promise((res) => setTimeout(res, 5));
+      seen.push(`A${(r.value as { n: number }).n}`);
+      busy--;
+    },
+  });
+  router.route("B", { message: (r) => void seen.push(`B${(r.value as { n: number }).n}`) });
+  [record("A", 1), record("B", 2), record("A", 3), record("C", 4), record(null, 5)]
+    .forEach((r) => router.dispatch(r));
+  await new Promise((res) => setTimeout(res, 30));
+  assert.deepEqual(seen, ["B2", "A1", "A3"], "B is not held up behind A's slow handling");
+  assert.equal(router.delivered, 3);
+  assert.equal(router.skipped, 2);
+});
+
+Deno.test("keyed router: a failing owner keeps receiving, and a removed one receives nothing", async () => {
+  const router = new KeyedRouter();
+  const seen: number[] = [];
+  const unroute = router.route("A", {
+    message(r) {
+      const n = (r.value as { n: number }).n;
+      if (n === 1) throw new Error("boom");
+      seen.push(n);
+    },
+  });
+  router.dispatch(record("A", 1));
+  router.dispatch(record("A", 2));
+  await new Promise((res) => setTimeout(res, 5));
+  unroute();
+  router.dispatch(record("A", 3));
+  await new Promise((res) => setTimeout(res, 5));
+  assert.deepEqual(seen, [2]);
+  assert.equal(router.skipped, 1);
+});
