@@ -10,12 +10,21 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  bearerToken,
+  errorContent as err,
+  jsonContent as json,
+  MAX_BODY_BYTES,
+  problemResponder,
+  secretsEqual,
+  validationHook,
+} from "../shared/http_api.ts";
+import { bufferBody } from "../shared/http_body.ts";
 import { getLogger } from "../shared/log.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import {
@@ -27,7 +36,12 @@ import {
 } from "../shared/messages.ts";
 import type { Cp, Session, WeatherReport } from "./core.ts";
 import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
-import { addDashboardRoutes, type DashboardDeps, REGISTRY_BODY_PATH } from "./api_dashboard.ts";
+import {
+  addDashboardRoutes,
+  type DashboardDeps,
+  LOCAL_CPS_PATH,
+  REGISTRY_BODY_PATH,
+} from "./api_dashboard.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
@@ -35,7 +49,7 @@ import type { DriverSummary } from "./store.ts";
 /** Version reported by `GET /health` and the OpenAPI document. */
 export const CENTRAL_VERSION = "0.1.0";
 /** Largest request body accepted (larger is 413 before anything reads it). */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES };
 /** Most sessions one `GET /sessions` returns. */
 export const MAX_SESSIONS_PAGE = 1000;
 /** Where the weather office posts alerts and clears (weather/central_client.ts). */
@@ -140,12 +154,6 @@ const WeatherBody = z.object({
   }),
 }).openapi("Weather");
 
-const ErrorBody = z.object({
-  error: z.string().openapi({ example: "not_found" }),
-  detail: z.string(),
-  timestamp: z.string(),
-}).openapi("Error");
-
 // A schema of its own: `.openapi()` exists only on schemas made after @hono/zod-openapi loaded,
 // and shared/messages.ts may load first.
 const IdParams = z.object({
@@ -160,11 +168,6 @@ const SessionsQuery = z.object({
 
 // ------------------------------------------------------------------------------- routes
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const err = (description: string) => json(ErrorBody, description);
 const admin = [{ adminToken: [] }];
 const adminErrors = {
   401: err("missing or wrong admin token"),
@@ -329,40 +332,6 @@ export function weatherJson(w: WeatherReport, cp: Cp): z.infer<typeof WeatherBod
   };
 }
 
-/**
- * The request body as text, read as it streams in; undefined once it passes `limit` bytes (the
- * rest is never read), so a body without a Content-Length cannot fill memory either.
- */
-async function readBodyAtMost(request: Request, limit: number): Promise<string | undefined> {
-  if (request.body === null) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    size += read.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(read.value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(body);
-}
-
-/** Whether two secrets are equal, in time independent of where they differ. */
-export async function secretsEqual(a: string, b: string): Promise<boolean> {
-  // Hashing first gives equal lengths, which timingSafeEqual needs, and hides the real length.
-  const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
-  const [da, db] = await Promise.all([digest(a), digest(b)]);
-  return timingSafeEqual(new Uint8Array(da), new Uint8Array(db));
-}
-
 // ------------------------------------------------------------------------------- app
 
 /** Builds Central's REST app over a runtime. */
@@ -370,13 +339,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   const { runtime } = deps;
   const now = deps.now ?? (() => new Date());
 
-  const problem = <S extends ContentfulStatusCode>(
-    c: Context,
-    status: S,
-    error: string,
-    detail: string,
-    headers?: Record<string, string>,
-  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+  const problem = problemResponder(now);
 
   const cpOf = (id: string) => {
     const cp = runtime.model.cps.get(id);
@@ -387,14 +350,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   const allCps = () =>
     [...runtime.model.cps.keys()].sort().map((id) => cpOf(id)).filter((cp) => cp !== undefined);
 
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => {
-      if (result.success) return undefined;
-      const issue = result.error.issues[0];
-      const where = issue?.path.join(".") || result.target;
-      return problem(c, 400, "validation_failed", `${where}: ${issue?.message ?? "invalid"}`);
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
 
   /** A refused bearer, audited as a flood: anyone can try tokens at will. */
   const auditRefused = (c: Context, actor: string, reason: string) =>
@@ -412,10 +368,9 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
    */
   const requireBearer =
     (secret: string, what: string, actor: string): MiddlewareHandler => async (c, next) => {
-      const header = c.req.header("authorization") ?? "";
-      const match = header.match(/^Bearer\s+(\S+)\s*$/i);
+      const given = bearerToken(c.req.header("authorization"));
       const challenge = { "WWW-Authenticate": 'Bearer realm="central"' };
-      if (!match) {
+      if (given === undefined) {
         auditRefused(c, actor, "missing_bearer");
         return problem(
           c,
@@ -425,7 +380,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
           challenge,
         );
       }
-      if (!(await secretsEqual(match[1], secret))) {
+      if (!(await secretsEqual(given, secret))) {
         log.warning("Wrong {what} on {method} {path}", {
           what,
           method: c.req.method,
@@ -438,17 +393,11 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     };
   const requireAdmin = requireBearer(deps.adminToken, "admin token", "admin");
   const requireWeatherKey = requireBearer(deps.weatherServiceKey, "weather service key", "weather");
-  // The one route that parses a body: read it here, capped, once the key is checked, and leave
-  // it in hono's body cache, where the validator finds it.
-  const readBody: MiddlewareHandler = async (c, next) => {
-    const text = await readBodyAtMost(c.req.raw, MAX_BODY_BYTES);
-    if (text === undefined) {
-      return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
-    }
-    // hono keeps body promises in this cache (its type says plain values); json() reads `text`.
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
-    return await next();
-  };
+  // The routes that parse a body read it here, capped, once the key is checked.
+  const readBody = bufferBody(
+    MAX_BODY_BYTES,
+    (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+  );
 
   app.use("*", async (c, next) => {
     await next();
@@ -476,6 +425,9 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   app.on("POST", WEATHER_ALERT_PATH, requireWeatherKey, readBody);
   app.on("POST", SECURITY_BODY_PATH, readBody);
   app.on("POST", REGISTRY_BODY_PATH, readBody);
+  app.on("POST", LOCAL_CPS_PATH, readBody);
+  // The one admin read: which processes run on the supervisor's machine is not public status.
+  app.on("GET", LOCAL_CPS_PATH, requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",

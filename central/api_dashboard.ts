@@ -9,9 +9,13 @@
  * - `GET /registry/cps`, `POST /registry/cps` and `POST /registry/cps/{id}/deregister`: the CP
  *   manager, proxied to the Registry with Central's Registry admin key (never shown; the one
  *   answer that carries a secret is the new CP's credentials, shown once);
+ * - `GET /local/cps`, `POST /local/cps`, `POST /local/cps/{id}/start|stop`: the CP manager's
+ *   control of the simulated CPs a local supervisor runs (`deno task start`,
+ *   infra/supervisor_api.ts), forwarded to it with the admin token; 404 without one;
  * - `GET /`, `/app.js`, `/app.css`: the dashboard itself (central/web_bundle.ts).
  *
- * Reads are open (DESIGN §5.7); the POSTs need the admin token (checked by api.ts).
+ * Reads are open (DESIGN §5.7), except the local CPs (processes of the supervisor's machine);
+ * the POSTs need the admin token (checked by api.ts).
  *
  * @module
  */
@@ -19,8 +23,10 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RegistryClient, RegistryError } from "../registry/client.ts";
+import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
+import { localCpSchema as LocalCpBody, newLocalCpSchema } from "../shared/local_cps.ts";
 import { textSchema } from "../shared/messages.ts";
 import { buildSnapshot } from "./dashboard.ts";
 import type { FeedEvent, LiveFeed } from "./live_feed.ts";
@@ -42,6 +48,35 @@ export const SSE_MAX_QUEUED = 2048;
 export const SSE_RETRY_MS = 1500;
 /** Where `POST /registry/cps` is routed (api.ts reads its body). */
 export const REGISTRY_BODY_PATH = "/registry/cps";
+/** The local CPs (api.ts reads the POST's body and checks the admin token on the GET too). */
+export const LOCAL_CPS_PATH = "/local/cps";
+/** How long a call to the supervisor may take (a stop waits for the CP to exit). */
+export const SUPERVISOR_TIMEOUT_MS = 20_000;
+
+/** One call to the local supervisor, with Central's admin token (see {@link supervisorCaller}). */
+export type SupervisorCall = (
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+) => Promise<Response>;
+
+/** Calls the local supervisor at `url` with the admin token `token` (`fetcher`: tests). */
+export function supervisorCaller(
+  url: string,
+  token: string,
+  fetcher: typeof fetch = fetch,
+): SupervisorCall {
+  return (method, path, body) =>
+    fetcher(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(SUPERVISOR_TIMEOUT_MS),
+    });
+}
 
 /** What the dashboard routes need. */
 export interface DashboardDeps {
@@ -57,6 +92,8 @@ export interface DashboardDeps {
   readonly registry?: RegistryClient;
   /** Whether Central holds a Registry admin key. */
   readonly registryAdmin: boolean;
+  /** The local supervisor that runs the simulated CPs, when Central was given one. */
+  readonly supervisor?: SupervisorCall;
 }
 
 /** One SSE frame. */
@@ -167,6 +204,9 @@ const SnapshotBody = z.object({
     description: "health of Kafka, Registry and the weather office as Central sees them",
   }),
   registry_admin: z.boolean().openapi({ description: "the CP manager can register CPs" }),
+  local_cps: z.boolean().openapi({
+    description: "the CP manager can start and stop local simulated CPs (GET /local/cps)",
+  }),
 }).openapi("Snapshot");
 
 const RegisterBody = z.object({
@@ -177,17 +217,11 @@ const RegisterBody = z.object({
   power_kw: z.number().positive().max(10_000).optional(),
 }).openapi("RegisterCp");
 
-const ErrorBody = z.object({ error: z.string(), detail: z.string(), timestamp: z.string() });
 const IdParams = z.object({
   id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
     .openapi({ param: { name: "id", in: "path" }, example: "CP-006" }),
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const err = (description: string) => json(ErrorBody, description);
 const registryErrors = {
   400: err("bad body"),
   401: err("missing or wrong admin token"),
@@ -246,6 +280,49 @@ const deregisterRoute = createRoute({
   responses: { 200: json(Item, "the CP, DEREGISTERED"), 404: err("no such CP"), ...registryErrors },
 });
 
+const localErrors = {
+  401: err("missing or wrong admin token"),
+  404: err("no local supervisor (Central was not started by deno task start), or no such CP"),
+  502: err("the supervisor refused Central's admin token, or answered nonsense"),
+  503: err("the supervisor does not answer"),
+};
+const listLocalRoute = createRoute({
+  method: "get",
+  path: LOCAL_CPS_PATH,
+  summary: "The simulated CPs the local supervisor runs",
+  security: [{ adminToken: [] }],
+  responses: { 200: json(z.array(LocalCpBody), "the local CPs by id"), ...localErrors },
+});
+const addLocalRoute = createRoute({
+  method: "post",
+  path: LOCAL_CPS_PATH,
+  summary: "Start a new simulated CP on the supervisor's machine (it registers itself)",
+  security: [{ adminToken: [] }],
+  request: {
+    body: { required: true, content: { "application/json": { schema: newLocalCpSchema } } },
+  },
+  responses: {
+    201: json(LocalCpBody, "the CP, started"),
+    400: err("bad body"),
+    409: err("a CP of that id is run there already"),
+    ...localErrors,
+  },
+});
+const actLocalRoute = (action: "start" | "stop") =>
+  createRoute({
+    method: "post",
+    path: `${LOCAL_CPS_PATH}/{id}/${action}`,
+    summary: `${action === "start" ? "Start" : "Stop"} a local simulated CP's process`,
+    security: [{ adminToken: [] }],
+    request: { params: IdParams },
+    responses: {
+      200: json(LocalCpBody, "the CP"),
+      400: err("bad id"),
+      409: err(action === "start" ? "running already, or busy" : "not running, or busy"),
+      ...localErrors,
+    },
+  });
+
 // ------------------------------------------------------------------------------- routes
 
 /** Adds the dashboard routes to `app`. */
@@ -254,8 +331,7 @@ export function addDashboardRoutes(
   deps: { runtime: CentralRuntime; now: () => Date; dashboard: DashboardDeps },
 ): void {
   const { runtime, now, dashboard } = deps;
-  const problem = <S extends ContentfulStatusCode>(c: Context, status: S, e: string, d: string) =>
-    c.json({ error: e, detail: d, timestamp: now().toISOString() }, status);
+  const problem = problemResponder(now);
 
   app.openapi(snapshotRoute, (c) => {
     const snapshot = buildSnapshot({
@@ -266,6 +342,7 @@ export function addDashboardRoutes(
       status: dashboard.status(),
       feed: dashboard.feed,
       registryAdmin: dashboard.registryAdmin,
+      localCps: dashboard.supervisor !== undefined,
       now: now(),
     });
     return c.json(snapshot, 200);
@@ -303,7 +380,7 @@ export function addDashboardRoutes(
     }
     return dashboard.registry;
   };
-  const auditRegistry = (c: Context, action: string, cpId: string, outcome: "ok" | "failed") => {
+  const auditManager = (c: Context, action: string, cpId: string, outcome: "ok" | "failed") => {
     const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
     const ip = addr && "hostname" in addr ? addr.hostname : undefined;
     runtime.audit({
@@ -333,11 +410,11 @@ export function addDashboardRoutes(
     const body = c.req.valid("json");
     try {
       const registered = await client.register(body);
-      auditRegistry(c, "registry.register", body.cp_id, "ok");
+      auditManager(c, "registry.register", body.cp_id, "ok");
       log.info("Admin registered CP {cpId} in the Registry", { cpId: body.cp_id });
       return c.json(registered as z.infer<typeof Item>, 201);
     } catch (error) {
-      auditRegistry(c, "registry.register", body.cp_id, "failed");
+      auditManager(c, "registry.register", body.cp_id, "failed");
       return registryFailure(c, error) as never;
     }
   });
@@ -348,14 +425,73 @@ export function addDashboardRoutes(
     const { id } = c.req.valid("param");
     try {
       const cp = await client.deregister(id);
-      auditRegistry(c, "registry.deregister", id, "ok");
+      auditManager(c, "registry.deregister", id, "ok");
       log.info("Admin deregistered CP {cpId} in the Registry", { cpId: id });
       return c.json(cp as z.infer<typeof Item>, 200);
     } catch (error) {
-      auditRegistry(c, "registry.deregister", id, "failed");
+      auditManager(c, "registry.deregister", id, "failed");
       return registryFailure(c, error) as never;
     }
   });
+
+  /** The supervisor's answer to `method path`, passed through (its 401 is Central's fault). */
+  const forward = async (c: Context, method: "GET" | "POST", path: string, body?: unknown) => {
+    if (dashboard.supervisor === undefined) {
+      return problem(
+        c,
+        404,
+        "no_supervisor",
+        "no local supervisor: Central was not started by deno task start",
+      );
+    }
+    let res: Response;
+    let answer: unknown;
+    try {
+      res = await dashboard.supervisor(method, path, body);
+      const text = await res.text();
+      answer = JSON.parse(text);
+    } catch (error) {
+      if (error instanceof SyntaxError) {
+        return problem(c, 502, "supervisor_bad_answer", "the local supervisor's answer is no JSON");
+      }
+      const why = error instanceof Error ? error.message : String(error);
+      return problem(
+        c,
+        503,
+        "supervisor_unavailable",
+        `the local supervisor does not answer: ${why}`,
+      );
+    }
+    if (res.status === 401) {
+      return problem(
+        c,
+        502,
+        "supervisor_refused",
+        "the local supervisor refused Central's admin token",
+      );
+    }
+    return c.json(answer as z.infer<typeof Item>, res.status as ContentfulStatusCode);
+  };
+
+  app.openapi(listLocalRoute, (c) => forward(c, "GET", "/cps") as never);
+
+  app.openapi(addLocalRoute, async (c) => {
+    const body = c.req.valid("json");
+    const res = await forward(c, "POST", "/cps", body);
+    auditManager(c, "local_cp.add", body.id, res.ok ? "ok" : "failed");
+    if (res.ok) log.info("Admin started a new local CP {cpId}", { cpId: body.id });
+    return res as never;
+  });
+
+  for (const action of ["start", "stop"] as const) {
+    app.openapi(actLocalRoute(action), async (c) => {
+      const { id } = c.req.valid("param");
+      const res = await forward(c, "POST", `/cps/${encodeURIComponent(id)}/${action}`);
+      auditManager(c, `local_cp.${action}`, id, res.ok ? "ok" : "failed");
+      if (res.ok) log.info("Admin {action} of local CP {cpId}", { action, cpId: id });
+      return res as never;
+    });
+  }
 
   const asset = (type: string, pick: (w: WebAssets) => string) => async (c: Context) => {
     try {

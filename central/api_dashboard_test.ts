@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { createCentralApp } from "./api.ts";
-import { EventStreams, sseFrame } from "./api_dashboard.ts";
+import {
+  type DashboardDeps,
+  EventStreams,
+  sseFrame,
+  type SupervisorCall,
+  supervisorCaller,
+} from "./api_dashboard.ts";
+import { createSupervisorApp } from "../infra/supervisor_api.ts";
+import type { CpPlan } from "../infra/network.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
@@ -21,7 +29,7 @@ const login = (cpId: string, connection: number): Input => ({
   at: T0,
 });
 
-function setup() {
+function setup(extra: Partial<DashboardDeps> = {}) {
   const store = CentralStore.open(":memory:");
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
   const feed = new LiveFeed({ boot: "b" });
@@ -48,6 +56,7 @@ function setup() {
         }, T0),
       web: () => Promise.resolve({ html: "<p>page</p>", js: "app()", css: "p{}" }),
       registryAdmin: false,
+      ...extra,
     },
   });
   return {
@@ -161,4 +170,143 @@ Deno.test("dashboard api: an SSE frame is one id, one event and one data line", 
     sseFrame({ id: "b-1", type: "ticket", data: { note: "a\nb" } }),
     'id: b-1\nevent: ticket\ndata: {"note":"a\\nb"}\n\n',
   );
+});
+
+// ------------------------------------------------------------------------------- local CPs
+
+const ADMIN = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+const NEW_CP = { id: "CP-006", location: "Murcia", price_eur_kwh: 0.4, power_kw: 22 };
+
+/** The admin audit entries `runtime` is given from now on, as `[action, outcome]`. */
+function auditsOf(runtime: CentralRuntime): [string, string][] {
+  const seen: [string, string][] = [];
+  runtime.audit = (entry) => void seen.push([entry.action, entry.outcome]);
+  return seen;
+}
+
+/** A supervisor app over an in-memory host, reached without a socket, and the calls it got. */
+function inMemorySupervisor(token = TOKEN) {
+  const cps = new Map<
+    string,
+    { running: boolean; pid: number; start(): Promise<void>; stop(): Promise<void> }
+  >();
+  const cpPlans = new Map<string, CpPlan>();
+  const app = createSupervisorApp({
+    adminToken: token,
+    host: {
+      cps,
+      cpPlans,
+      startCp: (plan) => {
+        const cp = {
+          running: true,
+          pid: 4242,
+          start: () => Promise.resolve(void (cp.running = true)),
+          stop: () => Promise.resolve(void (cp.running = false)),
+        };
+        cps.set(plan.id, cp);
+        cpPlans.set(plan.id, plan);
+        return Promise.resolve(cp);
+      },
+    },
+  });
+  const seen: { url: string; authorization: string | null }[] = [];
+  const fetcher = ((input: string, init?: RequestInit) => {
+    seen.push({ url: input, authorization: new Headers(init?.headers).get("authorization") });
+    return Promise.resolve(app.request(input, init));
+  }) as typeof fetch;
+  return { call: supervisorCaller("http://127.0.0.1:8099", TOKEN, fetcher), seen };
+}
+
+Deno.test("dashboard api: without a supervisor the local CPs are 404 and the snapshot says so", async () => {
+  using t = setup();
+  assert.equal((await (await t.app.request("/snapshot")).json()).local_cps, false);
+  const res = await t.app.request("/local/cps", { headers: ADMIN });
+  assert.equal(res.status, 404);
+  assert.deepEqual(await res.json(), {
+    error: "no_supervisor",
+    detail: "no local supervisor: Central was not started by deno task start",
+    timestamp: "2025-03-01T10:00:03.000Z",
+  });
+  const start = await t.app.request("/local/cps/CP-001/start", { method: "POST", headers: ADMIN });
+  assert.equal(start.status, 404);
+});
+
+Deno.test("dashboard api: the local CPs need the admin token, the list too", async () => {
+  using t = setup({ supervisor: inMemorySupervisor().call });
+  assert.equal((await t.app.request("/local/cps")).status, 401);
+  const body = JSON.stringify(NEW_CP);
+  assert.equal((await t.app.request("/local/cps", { method: "POST", body })).status, 401);
+  const wrong = await t.app.request("/local/cps/CP-006/stop", {
+    method: "POST",
+    headers: { authorization: "Bearer wrong" },
+  });
+  assert.equal(wrong.status, 401);
+});
+
+Deno.test("dashboard api: local CP calls go to the supervisor with the admin token", async () => {
+  const supervisor = inMemorySupervisor();
+  using t = setup({ supervisor: supervisor.call });
+  const audits = auditsOf(t.runtime);
+  assert.equal((await (await t.app.request("/snapshot")).json()).local_cps, true);
+  const added = await t.app.request("/local/cps", {
+    method: "POST",
+    headers: ADMIN,
+    body: JSON.stringify(NEW_CP),
+  });
+  assert.equal(added.status, 201);
+  assert.deepEqual(await added.json(), { ...NEW_CP, running: true, pid: 4242 });
+  const stopped = await t.app.request("/local/cps/CP-006/stop", { method: "POST", headers: ADMIN });
+  assert.equal(stopped.status, 200);
+  assert.equal((await stopped.json()).running, false);
+  const list = await t.app.request("/local/cps", { headers: ADMIN });
+  assert.deepEqual((await list.json()).map((cp: { id: string }) => cp.id), ["CP-006"]);
+  assert.deepEqual(supervisor.seen, [
+    { url: "http://127.0.0.1:8099/cps", authorization: `Bearer ${TOKEN}` },
+    { url: "http://127.0.0.1:8099/cps/CP-006/stop", authorization: `Bearer ${TOKEN}` },
+    { url: "http://127.0.0.1:8099/cps", authorization: `Bearer ${TOKEN}` },
+  ]);
+  assert.deepEqual(audits, [["local_cp.add", "ok"], ["local_cp.stop", "ok"]]);
+});
+
+Deno.test("dashboard api: Central checks a new local CP before it reaches the supervisor", async () => {
+  const supervisor = inMemorySupervisor();
+  using t = setup({ supervisor: supervisor.call });
+  const res = await t.app.request("/local/cps", {
+    method: "POST",
+    headers: ADMIN,
+    body: JSON.stringify({ ...NEW_CP, location: "--headless" }),
+  });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error, "validation_failed");
+  const bad = await t.app.request("/local/cps/..%2Fx/start", { method: "POST", headers: ADMIN });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(supervisor.seen, []);
+});
+
+Deno.test("dashboard api: the supervisor's errors pass through; its refusal and silence do not", async () => {
+  const answer = (status: number, body: unknown): SupervisorCall => () =>
+    Promise.resolve(Response.json(body, { status }));
+  const conflict = { error: "already_running", detail: "CP CP-001 runs already", timestamp: "t" };
+  for (
+    const [call, status, error] of [
+      [answer(409, conflict), 409, "already_running"],
+      [
+        answer(404, { error: "not_found", detail: "no local CP", timestamp: "t" }),
+        404,
+        "not_found",
+      ],
+      [inMemorySupervisor("another-token-0123456789").call, 502, "supervisor_refused"],
+      [() => Promise.reject(new TypeError("connection refused")), 503, "supervisor_unavailable"],
+      [() => Promise.resolve(new Response("<html>")), 502, "supervisor_bad_answer"],
+    ] as const
+  ) {
+    using t = setup({ supervisor: call });
+    const audits = auditsOf(t.runtime);
+    const res = await t.app.request("/local/cps/CP-001/start", { method: "POST", headers: ADMIN });
+    assert.equal(res.status, status, error);
+    const body = await res.json();
+    assert.equal(body.error, error);
+    assert.ok(!JSON.stringify(body).includes(TOKEN));
+    assert.deepEqual(audits, [["local_cp.start", "failed"]]);
+  }
 });

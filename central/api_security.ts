@@ -16,7 +16,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import {
   cpStateSchema,
@@ -84,8 +84,6 @@ const AuditPageBody = z.object({
   offset: z.number().int(),
 }).openapi("AuditPage");
 
-const ErrorBody = z.object({ error: z.string(), detail: z.string(), timestamp: z.string() });
-
 const IdParams = z.object({
   id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
     .openapi({ param: { name: "id", in: "path" }, example: "CP-001" }),
@@ -101,11 +99,6 @@ const AuditQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const err = (description: string) => json(ErrorBody, description);
 const admin = [{ adminToken: [] }];
 const adminAnswers = {
   200: json(SecurityBody, "the CP's security view"),
@@ -196,9 +189,7 @@ export function originIp(c: Context): string | undefined {
 /** Adds the security and audit routes to `app`. */
 export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): void {
   const { runtime, now } = deps;
-  // The `{error, detail, timestamp}` answer of api.ts.
-  const problem = <S extends ContentfulStatusCode>(c: Context, status: S, e: string, d: string) =>
-    c.json({ error: e, detail: d, timestamp: now().toISOString() }, status);
+  const problem = problemResponder(now);
   const view = (id: string) => {
     const cp = runtime.model.cps.get(id);
     return cp === undefined ? undefined : securityJson(cp);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TOPICS } from "../shared/kafka.ts";
-import { createCentralApp, MAX_BODY_BYTES, secretsEqual } from "./api.ts";
+import { createCentralApp, MAX_BODY_BYTES } from "./api.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
@@ -238,10 +238,4 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
     "/weather/alert",
   ]);
   assert.deepEqual(doc.paths["/cps/{id}/stop"].post.security, [{ adminToken: [] }]);
-});
-
-Deno.test("api: secretsEqual", async () => {
-  assert.equal(await secretsEqual("abc", "abc"), true);
-  assert.equal(await secretsEqual("abc", "abd"), false);
-  assert.equal(await secretsEqual("abc", "abcd"), false);
 });

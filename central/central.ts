@@ -19,7 +19,7 @@ import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential } from "../registry/credentials.ts";
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { createCentralApp } from "./api.ts";
-import { EventStreams } from "./api_dashboard.ts";
+import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
@@ -89,6 +89,11 @@ export interface CentralOptions {
   readonly group?: string;
   /** The Registry's admin key, for the dashboard's CP manager (unset: it is off). */
   readonly registryAdminKey?: string;
+  /**
+   * The local supervisor's control API (infra/supervisor_api.ts), which starts and stops the
+   * simulated CPs of `deno task start`; unset: the dashboard offers no such control.
+   */
+  readonly supervisorUrl?: string;
   /** How often coalesced dashboard events (telemetry) are sent (default 300 ms). */
   readonly feedFlushMs?: number;
 }
@@ -278,6 +283,9 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
       web: webAssets,
       registry,
       registryAdmin: options.registryAdminKey !== undefined && options.registryAdminKey !== "",
+      supervisor: options.supervisorUrl === undefined
+        ? undefined
+        : supervisorCaller(options.supervisorUrl, adminToken.token),
     },
   });
   const http = Deno.serve(

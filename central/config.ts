@@ -146,6 +146,13 @@ export const centralConfig = defineConfig({
       help: "The Registry's admin key, for the dashboard's CP manager (prefer the env " +
         "variable; unset: the CP manager is off)",
     }),
+    supervisorUrl: option(httpUrl, {
+      flag: "supervisor-url",
+      env: "EV_SUPERVISOR_URL",
+      optional: true,
+      help: "The local supervisor that runs simulated CPs (deno task start passes it), for the " +
+        "dashboard's CP manager to start and stop them (unset: that is off)",
+    }),
     group: option(text, {
       flag: "group",
       env: "CENTRAL_GROUP",

@@ -63,6 +63,8 @@ export interface Snapshot {
   readonly status: SystemStatus;
   /** Whether Central holds a Registry admin key (the CP manager works). */
   readonly registry_admin: boolean;
+  /** Whether a local supervisor runs the simulated CPs (the CP manager starts and stops them). */
+  readonly local_cps: boolean;
 }
 
 /** What a snapshot is made of (read by api_dashboard.ts from the runtime and the store). */
@@ -81,6 +83,8 @@ export interface SnapshotSources {
   readonly feed: Pick<LiveFeed, "boot" | "lastId">;
   /** Whether the CP manager works. */
   readonly registryAdmin: boolean;
+  /** Whether the CP manager starts and stops local CPs. */
+  readonly localCps: boolean;
   /** Now. */
   readonly now: Date;
 }
@@ -127,6 +131,7 @@ export function buildSnapshot(src: SnapshotSources): Snapshot {
     audit: [...src.audit],
     status: src.status,
     registry_admin: src.registryAdmin,
+    local_cps: src.localCps,
   };
 }
 

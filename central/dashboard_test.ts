@@ -187,6 +187,7 @@ Deno.test("dashboard: the snapshot maps CPs, drivers with sessions, weather and 
     status,
     feed: t.feed,
     registryAdmin: false,
+    localCps: false,
     now: new Date(T0 + 3000),
   });
   assert.equal(snapshot.boot, "b");

@@ -72,6 +72,7 @@ try {
     weatherServiceKeyFile: config.weatherServiceKeyFile,
     group: config.group,
     registryAdminKey: config.registryAdminKey,
+    supervisorUrl: config.supervisorUrl,
   });
 } catch (error) {
   log.fatal("Central could not start: {error}", { error });

@@ -244,6 +244,12 @@ export interface NetworkOptions {
   readonly centralArgs?: readonly string[];
   /** Further Deno flags for Central's process (e.g. `--cpu-prof`, for the benchmark). */
   readonly centralDenoFlags?: readonly string[];
+  /**
+   * The local supervisor's control API (infra/supervisor_api.ts), given to Central as
+   * `--supervisor-url` so the dashboard can start and stop these CPs; served by the caller once
+   * the network is up.
+   */
+  readonly supervisorUrl?: string;
   /** CPs to start once Central is up. */
   readonly cps?: readonly CpPlan[];
   /** Drivers to start once every CP is `ACTIVATED`. */
@@ -287,6 +293,8 @@ export interface LocalNetwork {
   readonly central: Service;
   /** CP processes by CP id. */
   readonly cps: ReadonlyMap<string, Service>;
+  /** How each CP was started, by CP id. */
+  readonly cpPlans: ReadonlyMap<string, CpPlan>;
   /** The weather office process, when asked for. */
   readonly weather: Service | undefined;
   /** `http://127.0.0.1:<port>` of the weather office's API, when it runs. */
@@ -417,6 +425,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       "--no-tui",
       "--log-level",
       logLevel,
+      ...(options.supervisorUrl === undefined ? [] : ["--supervisor-url", options.supervisorUrl]),
       ...(options.centralArgs ?? []),
     ],
     // The Registry admin key lets the dashboard's CP manager register and deregister CPs.
@@ -452,6 +461,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     : undefined;
 
   const cps = new Map<string, Service>();
+  const cpPlans = new Map<string, CpPlan>();
   const drivers = new Map<string, Service>();
   const tls = await httpsClient(certs.caCert);
 
@@ -516,6 +526,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       env: { REGISTRY_ADMIN_KEY: registryAdminKey },
     }, logDir);
     cps.set(plan.id, service);
+    cpPlans.set(plan.id, plan);
     await service.start();
     return service;
   };
@@ -556,6 +567,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     registry,
     central,
     cps,
+    cpPlans,
     weather,
     weatherUrl,
     drivers,

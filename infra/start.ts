@@ -4,17 +4,29 @@
  * Central, the weather office (simulated temperatures unless `OPENWEATHER_API_KEY` is set), 5
  * headless CPs in different cities with different prices and powers, and 3 drivers
  * charging in a loop from `driver/samples/`. Every part is a real process started as an operator
- * would start it (infra/network.ts); logs go to `<data-dir>/logs/`. On a terminal a status
- * screen is redrawn in place; Ctrl-C (or SIGTERM) stops everything, the broker last.
+ * would start it (infra/network.ts); logs go to `<data-dir>/logs/`. The supervisor's control API
+ * (infra/supervisor_api.ts, on 127.0.0.1 only) lets the dashboard, through Central, start and
+ * stop these CPs and start new ones. On a terminal a status screen is redrawn in place; Ctrl-C
+ * (or SIGTERM) stops everything, the broker last.
  *
  * @module
  */
 import { join } from "node:path";
-import { decimal, defineConfig, flag, loadConfig, oneOf, option, text } from "../shared/config.ts";
+import {
+  decimal,
+  defineConfig,
+  flag,
+  loadConfig,
+  oneOf,
+  option,
+  port,
+  text,
+} from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
 import { paint, StatusScreen } from "../cp/terminal.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
+import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";
 
 /** `deno task start`'s options. */
 export const startConfig = defineConfig({
@@ -36,6 +48,11 @@ export const startConfig = defineConfig({
       flag: "fresh",
       help:
         "forget the previous run first: databases, keys, credentials and the local broker's topics",
+    }),
+    supervisorPort: option(port, {
+      flag: "supervisor-port",
+      default: SUPERVISOR_PORT,
+      help: "127.0.0.1 port of the API that starts and stops the local CPs (for Central)",
     }),
     noScreen: flag({ flag: "no-screen", help: "progress and changes as plain lines only" }),
     logLevel: option(oneOf(LOG_LEVELS), {
@@ -69,6 +86,8 @@ export interface StatusView {
   readonly centralUrl: string;
   /** The weather office's API, if it runs. */
   readonly weatherUrl?: string;
+  /** The supervisor's control API (infra/supervisor_api.ts). */
+  readonly supervisorUrl?: string;
   /** File holding the admin token. */
   readonly adminTokenFile: string;
   /** The components' log folder. */
@@ -99,6 +118,9 @@ export function renderStatus(view: StatusView): string[] {
     "",
     `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /openapi.json)`,
     ...(view.weatherUrl ? [`Weather       ${view.weatherUrl}   (GET /locations)`] : []),
+    ...(view.supervisorUrl
+      ? [`Local CPs     ${view.supervisorUrl}   (for Central: start and stop these CPs)`]
+      : []),
     `Admin token   ${view.adminTokenFile}`,
     `Logs          ${view.logDir}`,
     "",
@@ -153,6 +175,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const samples = join(import.meta.dirname!, "..", "driver", "samples");
+  // Central learns the supervisor's address at its start, before the API is served.
+  const supervisorUrl = `http://127.0.0.1:${config.supervisorPort}`;
   let network: Awaited<ReturnType<typeof startNetwork>> | undefined;
   try {
     network = await startNetwork({
@@ -164,6 +188,7 @@ async function main(): Promise<number> {
       centralHttpPort: 8080,
       logLevel: config.logLevel,
       progress: say,
+      supervisorUrl,
       weather: { port: 8090 },
       cps: LOCAL_CPS.map((cp, i) => ({
         ...cp,
@@ -182,7 +207,25 @@ async function main(): Promise<number> {
     return 1;
   }
   const net = network;
+  let supervisor: RunningSupervisor;
+  try {
+    supervisor = serveSupervisor(config.supervisorPort, {
+      host: net,
+      adminToken: (await Deno.readTextFile(net.adminTokenFile)).trim(),
+      newCpArgs: ["--speed", String(config.speed)],
+    });
+  } catch (error) {
+    console.error(
+      `start: no control API on ${supervisorUrl}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+    await net.stop();
+    await kafka.stop();
+    return 1;
+  }
   say(`up: Central at ${net.centralUrl}, admin token in ${net.adminTokenFile}`);
+  say(`local CPs are started and stopped through ${supervisor.url} (Central's admin token)`);
 
   const useScreen = !config.noScreen && Deno.stdout.isTerminal();
   let cps: CpView[] | undefined;
@@ -201,6 +244,7 @@ async function main(): Promise<number> {
       renderStatus({
         centralUrl: net.centralUrl,
         weatherUrl: net.weatherUrl,
+        supervisorUrl: supervisor.url,
         adminTokenFile: net.adminTokenFile,
         logDir: join(config.dataDir, "logs"),
         cps,
@@ -218,6 +262,7 @@ async function main(): Promise<number> {
   clearInterval(poll);
   screen?.close();
   say("stopping drivers, CPs, Central, the Registry, then Kafka…");
+  await supervisor.shutdown();
   await net.stop();
   await kafka.stop();
   say("stopped");

@@ -41,6 +41,7 @@ Deno.test("stateText colours states as DESIGN §6 and names the stop reason", ()
 Deno.test("renderStatus shows where things are, then one row per CP with its live figures", () => {
   const lines = renderStatus({
     centralUrl: "http://127.0.0.1:8080",
+    supervisorUrl: "http://127.0.0.1:8099",
     adminTokenFile: "data/network/central_admin.token",
     logDir: "data/network/logs",
     cps: [
@@ -50,6 +51,7 @@ Deno.test("renderStatus shows where things are, then one row per CP with its liv
   }).map(plain);
   assert.ok(lines.some((l) => l.includes("http://127.0.0.1:8080")));
   assert.ok(lines.some((l) => l.includes("data/network/central_admin.token")));
+  assert.ok(lines.some((l) => l.startsWith("Local CPs") && l.includes("http://127.0.0.1:8099")));
   const row = lines.find((l) => l.startsWith("CP-001"));
   assert.match(row ?? "", /Alicante\s+DRV-001\s+1\.235\s+0\.43\s+SUPPLYING$/);
   assert.match(lines.find((l) => l.startsWith("CP-002")) ?? "", /Madrid\s+BROKEN$/);

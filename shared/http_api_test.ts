@@ -14,6 +14,7 @@ Deno.test("secretsEqual compares any lengths", async () => {
   assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-0123456789"), true);
   assert.equal(await secretsEqual("admin-key-0123456789", "admin-key-012345678"), false);
   assert.equal(await secretsEqual("", "x"), false);
+  assert.equal(await secretsEqual("abc", "abd"), false);
 });
 
 Deno.test("bearerToken takes the token of a Bearer header, any case, and nothing else", () => {

@@ -2,7 +2,9 @@
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a whole
  * network of real processes started like `deno task start` (infra/network.ts): five CPs in the
  * colours of DESIGN §6, live kWh, an admin stop through the UI that a driver then finds denied,
- * and the offline banner while Central is down. Screenshots go to `test-artifacts/`.
+ * the CP manager stopping, starting and adding local CPs through the supervisor
+ * (infra/supervisor_api.ts), and the offline banner while Central is down. Screenshots go to
+ * `test-artifacts/`.
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium): without it the test fails and
  * says how to install it, never skips.
@@ -10,8 +12,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { type LocalNetwork, startNetwork } from "../infra/network.ts";
+import { freePort, type LocalNetwork, startNetwork } from "../infra/network.ts";
 import { LOCAL_CPS } from "../infra/start.ts";
+import { serveSupervisor } from "../infra/supervisor_api.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -51,23 +54,31 @@ function events(records: Record<string, unknown>[], kind: string): Record<string
 
 Deno.test({
   name: "dashboard in Chromium: 5 CPs in their colours, live kWh, an admin stop shows Out of " +
-    "Order and denies a driver, and an offline banner while Central is down",
+    "Order and denies a driver, local CPs stopped, started and added, and an offline banner " +
+    "while Central is down",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     await requireChromium();
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const dir = await Deno.makeTempDir({ prefix: "dashboard_browser_" });
-    const [charging, toStop] = [LOCAL_CPS[0].id, LOCAL_CPS[1].id];
+    const [charging, toStop, toRestart] = [LOCAL_CPS[0].id, LOCAL_CPS[1].id, LOCAL_CPS[2].id];
+    const supervisorPort = freePort();
     const net: LocalNetwork = await startNetwork({
       dir,
       certsDir: join(dir, "certs"),
       brokers: testBrokers(),
       centralArgs: ["--group", uniqueName("dashboard-browser")],
+      supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
       cps: LOCAL_CPS.map((cp) => ({
         ...cp,
         args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
       })),
+    });
+    const supervisor = serveSupervisor(supervisorPort, {
+      host: net,
+      adminToken: (await Deno.readTextFile(net.adminTokenFile)).trim(),
+      newCpArgs: ["--speed", "60"],
     });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     let failed = true;
@@ -120,6 +131,30 @@ Deno.test({
       assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
       assert.deepEqual(events(driver.records, "denied").map((d) => d.reason), ["stopped"]);
 
+      // The CP manager's local CPs: stop a CP's process, start it again, start a new one.
+      const local = (id: string) => page.locator(`[data-local-cp="${id}"]`);
+      await local(toRestart).locator('[data-action="local-stop"]').click();
+      await page.locator(`[data-cp="${toRestart}"][data-state="DISCONNECTED"]`).waitFor({
+        timeout: 30_000,
+      });
+      await page.locator(`[data-local-cp="${toRestart}"][data-running="false"]`).waitFor();
+      assert.equal(net.cps.get(toRestart)!.running, false);
+      await local(toRestart).locator('[data-action="local-start"]').click();
+      await page.locator(`[data-cp="${toRestart}"][data-state="ACTIVATED"]`).waitFor({
+        timeout: 60_000,
+      });
+      const added = "CP-006";
+      const manager = page.getByTestId("local-cps");
+      await manager.getByLabel("CP id").fill(added);
+      await manager.getByLabel("city").fill("Murcia");
+      await manager.getByRole("button", { name: "Start new CP" }).click();
+      await page.locator(`[data-cp="${added}"][data-state="ACTIVATED"]`).waitFor({
+        timeout: 60_000,
+      });
+      await local(added).waitFor();
+      assert.equal(await page.locator("[data-cp]").count(), 6);
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard_local_cps.png"), fullPage: true });
+
       // Central down: the banner; Central back: gone, and the grid is live again.
       net.central.kill("SIGKILL");
       await net.central.exited;
@@ -128,13 +163,14 @@ Deno.test({
       await net.restartCentral();
       await page.getByTestId("offline").waitFor({ state: "detached", timeout: 30_000 });
       await page.locator(`[data-cp="${toStop}"][data-state="STOPPED"]`).waitFor();
-      assert.equal(await page.locator("[data-cp]").count(), 5);
+      assert.equal(await page.locator("[data-cp]").count(), 6);
 
       await page.setViewportSize({ width: 390, height: 844 });
       await page.screenshot({ path: join(ARTIFACTS, "dashboard_phone.png"), fullPage: true });
       failed = false;
     } finally {
       await browser.close();
+      await supervisor.shutdown();
       await net.stop();
       if (failed) console.error(`dashboard_browser_test: logs kept in ${join(dir, "logs")}`);
       else await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * Admin mode: the admin token lives in this tab's `sessionStorage` only (gone when the tab
  * closes, never in a URL or a cookie) and is sent as `Authorization: Bearer` on Central's POST
- * calls. Central checks it; a refused token leaves admin mode.
+ * calls and its one admin read (`GET /local/cps`). Central checks it; a refused token leaves
+ * admin mode.
  *
  * @module
  */
@@ -28,16 +29,20 @@ export interface AdminAnswer {
   readonly body: Record<string, unknown> | undefined;
 }
 
-/** `POST path` with the admin token; reports the outcome in {@link notice} as `what`. */
-export async function adminPost(path: string, what: string, body?: unknown): Promise<AdminAnswer> {
+/** `method path` with the admin token (status 0: Central is unreachable). */
+async function adminCall(
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<AdminAnswer> {
   const token = adminToken.value;
   if (token === null) return { ok: false, status: 401, body: undefined };
   let answer: AdminAnswer;
   try {
     const res = await fetch(path, {
-      method: "POST",
+      method,
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
+      body: method === "GET" ? undefined : JSON.stringify(body ?? {}),
     });
     const text = await res.text();
     let parsed: Record<string, unknown> | undefined;
@@ -51,6 +56,17 @@ export async function adminPost(path: string, what: string, body?: unknown): Pro
     answer = { ok: false, status: 0, body: undefined };
   }
   if (answer.status === 401) setAdminToken(null);
+  return answer;
+}
+
+/** `GET path` with the admin token (a refused token leaves admin mode). */
+export function adminGet(path: string): Promise<AdminAnswer> {
+  return adminCall("GET", path);
+}
+
+/** `POST path` with the admin token; reports the outcome in {@link notice} as `what`. */
+export async function adminPost(path: string, what: string, body?: unknown): Promise<AdminAnswer> {
+  const answer = await adminCall("POST", path, body);
   const detail = typeof answer.body?.detail === "string" ? `: ${answer.body.detail}` : "";
   notice.value = answer.ok
     ? { ok: true, text: `${what}: done` }

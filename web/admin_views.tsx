@@ -1,12 +1,13 @@
 /**
  * Admin controls: the token prompt, stop/resume all, each CP's actions (stop, resume, rotate and
  * revoke keys, security status) and the CP manager (register and deregister in the Registry
- * through Central). Each is a POST that Central checks against the admin token.
+ * through Central; start and stop the simulated CPs a local supervisor runs, and start new ones).
+ * Each is a call that Central checks against the admin token.
  *
  * @module
  */
-import { useSignal } from "@preact/signals";
-import { adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
+import { useSignal, useSignalEffect } from "@preact/signals";
+import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
 import type { CpView } from "./state.ts";
 
 /** The admin token prompt, or the admin bar once in admin mode. */
@@ -216,6 +217,135 @@ export function CpManager(props: { enabled: boolean }) {
             ))}
           </ul>
         )}
+    </div>
+  );
+}
+
+interface LocalCp {
+  readonly id: string;
+  readonly location: string;
+  readonly price_eur_kwh: number;
+  readonly power_kw: number;
+  readonly running: boolean;
+  readonly pid: number | null;
+}
+
+/**
+ * The simulated CPs the local supervisor (`deno task start`) runs: start and stop each, start a
+ * new one. Only when Central has a supervisor: it cannot start processes itself.
+ */
+export function LocalCps(props: { enabled: boolean }) {
+  if (!props.enabled) {
+    return (
+      <p class="empty">
+        Local CPs: not offered, Central was not started by deno task start (no supervisor).
+      </p>
+    );
+  }
+  return <LocalCpList />;
+}
+
+function LocalCpList() {
+  const cps = useSignal<LocalCp[] | null>(null);
+  const failure = useSignal<string | null>(null);
+  const busy = useSignal(false);
+  const form = useSignal({ id: "", location: "", price: "0.40", power: "22" });
+  // The processes' state is not in the event stream: read it on entry and after each action.
+  const load = async () => {
+    const answer = await adminGet("/local/cps");
+    cps.value = answer.ok && Array.isArray(answer.body) ? answer.body as LocalCp[] : [];
+    const detail = typeof answer.body?.detail === "string" ? answer.body.detail : "no answer";
+    failure.value = answer.ok
+      ? null
+      : `The local CPs could not be read (${answer.status}): ${detail}`;
+  };
+  useSignalEffect(() => {
+    if (adminToken.value !== null) load();
+  });
+  const act = async (path: string, what: string, body?: unknown) => {
+    busy.value = true;
+    try {
+      return await adminPost(path, what, body);
+    } finally {
+      busy.value = false;
+      load();
+    }
+  };
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const f = form.value;
+    const answer = await act("/local/cps", `Start new CP ${f.id.trim()}`, {
+      id: f.id.trim(),
+      location: f.location.trim(),
+      price_eur_kwh: Number(f.price),
+      power_kw: Number(f.power),
+    });
+    if (answer.ok) form.value = { ...f, id: "" };
+  };
+  const field = (name: keyof typeof form.value, label: string, numeric = false) => (
+    <label>
+      {label}
+      <input
+        type="text"
+        inputMode={numeric ? "decimal" : "text"}
+        required
+        name={`local-${name}`}
+        value={form.value[name]}
+        onInput={(e) =>
+          form.value = { ...form.value, [name]: (e.target as HTMLInputElement).value }}
+      />
+    </label>
+  );
+  return (
+    <div class="manager" data-testid="local-cps">
+      <h3>Local simulated CPs</h3>
+      <form class="register" onSubmit={add}>
+        {field("id", "CP id")}
+        {field("location", "city")}
+        {field("price", "€/kWh", true)}
+        {field("power", "kW", true)}
+        <button type="submit" disabled={busy.value}>Start new CP</button>
+      </form>
+      {failure.value && <p class="empty">{failure.value}</p>}
+      {cps.value === null ? <p class="loading">Loading the local CPs…</p> : (
+        <ul class="list">
+          {cps.value.map((cp) => {
+            const id = encodeURIComponent(cp.id);
+            return (
+              <li key={cp.id} data-local-cp={cp.id} data-running={String(cp.running)}>
+                <strong>{cp.id}</strong>
+                <span>{cp.location}</span>
+                <span class="muted">{cp.price_eur_kwh} €/kWh · {cp.power_kw} kW</span>
+                <span class="muted">{cp.running ? `running (pid ${cp.pid})` : "stopped"}</span>
+                {cp.running
+                  ? (
+                    <button
+                      type="button"
+                      class="danger small"
+                      data-action="local-stop"
+                      disabled={busy.value}
+                      onClick={() => act(`/local/cps/${id}/stop`, `Stop process of ${cp.id}`)}
+                    >
+                      Stop process
+                    </button>
+                  )
+                  : (
+                    <button
+                      type="button"
+                      class="small"
+                      data-action="local-start"
+                      disabled={busy.value}
+                      onClick={() => act(`/local/cps/${id}/start`, `Start process of ${cp.id}`)}
+                    >
+                      Start process
+                    </button>
+                  )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <button type="button" class="ghost" onClick={load}>Refresh</button>
     </div>
   );
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { render } from "preact";
-import { AdminBar, CpManager, Notice } from "./admin_views.tsx";
+import { AdminBar, CpManager, LocalCps, Notice } from "./admin_views.tsx";
 import { connect, dashboard, online } from "./live.ts";
 import { AuditLog, CpGrid, Drivers, HealthBar, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
@@ -39,6 +39,7 @@ function App() {
           {adminToken.value !== null && (
             <Panel title="CP manager">
               <CpManager enabled={state.registryAdmin} />
+              <LocalCps enabled={state.localCps} />
             </Panel>
           )}
           <AuditLog state={state} />

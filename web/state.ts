@@ -98,6 +98,7 @@ export interface Snapshot {
   readonly audit: readonly AuditView[];
   readonly status: StatusView;
   readonly registry_admin: boolean;
+  readonly local_cps: boolean;
 }
 
 /** What the dashboard shows. */
@@ -120,6 +121,8 @@ export interface DashboardState {
   readonly status: StatusView;
   /** Whether the CP manager works. */
   readonly registryAdmin: boolean;
+  /** Whether a local supervisor starts and stops simulated CPs (`/local/cps`). */
+  readonly localCps: boolean;
 }
 
 /** Completed sessions kept. */
@@ -142,6 +145,7 @@ export function fromSnapshot(snapshot: Snapshot): DashboardState {
     audit: snapshot.audit.slice(0, MAX_AUDIT),
     status: snapshot.status,
     registryAdmin: snapshot.registry_admin,
+    localCps: snapshot.local_cps,
   };
 }
 

@@ -50,6 +50,7 @@ const SNAPSHOT: Snapshot = {
     weather: { status: "unknown", detail: "", last_report_at: null, alerts: 0 },
   },
   registry_admin: false,
+  local_cps: true,
 };
 
 Deno.test("web state: a session's start, figures and ticket move CP, sessions and driver", () => {

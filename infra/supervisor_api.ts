@@ -1,0 +1,254 @@
+/**
+ * The local supervisor's control API: `deno task start` runs the simulated CPs as child
+ * processes (infra/network.ts), and this small Hono app lets Central's dashboard start and stop
+ * them, and start new ones. Central forwards the dashboard's admin calls here
+ * (central/api_dashboard.ts, `--supervisor-url`); Central itself never spawns a process.
+ *
+ * - `GET /cps`: the locally run CPs `{id, location, price_eur_kwh, power_kw, running, pid}`;
+ * - `POST /cps {id, location, price_eur_kwh, power_kw}`: start a new headless CP (it registers
+ *   itself in the Registry on its first start);
+ * - `POST /cps/{id}/start`, `POST /cps/{id}/stop`: start or stop one of them.
+ *
+ * Every call needs `Authorization: Bearer <Central's admin token>` (compared in constant time);
+ * it listens on 127.0.0.1 only ({@link serveSupervisor}). Errors are `{error, detail,
+ * timestamp}`. Tests drive {@link createSupervisorApp} with `app.request()` and no socket.
+ *
+ * @module
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  bearerToken,
+  errorContent as err,
+  jsonBody,
+  jsonContent as json,
+  MAX_BODY_BYTES,
+  problemResponder,
+  secretsEqual,
+  validationHook,
+} from "../shared/http_api.ts";
+import { bufferBody } from "../shared/http_body.ts";
+import {
+  localCpSchema as LocalCpBody,
+  type LocalCpView,
+  newLocalCpSchema,
+} from "../shared/local_cps.ts";
+import { cpIdSchema } from "../shared/messages.ts";
+import type { CpPlan } from "./network.ts";
+
+/** The port `deno task start` serves the API on. */
+export const SUPERVISOR_PORT = 8099;
+
+/** One CP process as the API drives it (an infra/network.ts `Service`). */
+export interface LocalCpProcess {
+  /** Whether its child runs. */
+  readonly running: boolean;
+  /** The child's pid (only while it runs). */
+  readonly pid: number;
+  /** Starts the child again. */
+  start(): Promise<void>;
+  /** Stops the child; resolves once it is gone. */
+  stop(): Promise<void>;
+}
+
+/** What the API controls: the CPs of a running local network (infra/network.ts). */
+export interface LocalCpHost {
+  /** CP processes by id. */
+  readonly cps: ReadonlyMap<string, LocalCpProcess>;
+  /** How each was started, by id. */
+  readonly cpPlans: ReadonlyMap<string, CpPlan>;
+  /** Starts one more CP. */
+  startCp(plan: CpPlan): Promise<LocalCpProcess>;
+}
+
+/** What the app is built from. */
+export interface SupervisorDeps {
+  /** The CPs. */
+  readonly host: LocalCpHost;
+  /** Central's admin token, the one bearer accepted. */
+  readonly adminToken: string;
+  /** Further `cp/main.ts` flags for a CP started by `POST /cps` (e.g. `--speed 60`). */
+  readonly newCpArgs?: readonly string[];
+  /** Clock (tests). Default `new Date()`. */
+  readonly now?: () => Date;
+}
+
+const IdParams = z.object({ id: cpIdSchema });
+
+const common = { 401: err("missing or wrong admin token") };
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/cps",
+  responses: { 200: json(z.array(LocalCpBody), "the local CPs by id"), ...common },
+});
+const addRoute = createRoute({
+  method: "post",
+  path: "/cps",
+  request: { body: jsonBody(newLocalCpSchema) },
+  responses: {
+    201: json(LocalCpBody, "the CP, started"),
+    400: err("bad body"),
+    ...common,
+    409: err("a CP of that id is run here already"),
+    413: err("body over 64 KiB"),
+    500: err("the process could not be started"),
+  },
+});
+const actRoute = (action: "start" | "stop") =>
+  createRoute({
+    method: "post",
+    path: `/cps/{id}/${action}`,
+    request: { params: IdParams },
+    responses: {
+      200: json(LocalCpBody, "the CP"),
+      400: err("bad id"),
+      ...common,
+      404: err("no such local CP"),
+      409: err(action === "start" ? "running already, or busy" : "not running, or busy"),
+    },
+  });
+
+/** Builds the supervisor's control app. */
+export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
+  const { host } = deps;
+  const now = deps.now ?? (() => new Date());
+  const problem = problemResponder(now);
+
+  const view = (id: string): LocalCpView | undefined => {
+    const plan = host.cpPlans.get(id);
+    const cp = host.cps.get(id);
+    if (plan === undefined || cp === undefined) return undefined;
+    return {
+      id,
+      location: plan.location,
+      price_eur_kwh: plan.priceEurKwh,
+      power_kw: plan.powerKw,
+      running: cp.running,
+      pid: cp.running ? cp.pid : null,
+    };
+  };
+  // Ids being started or stopped: a second call meanwhile would spawn a second child.
+  const busy = new Set<string>();
+  const exclusively = async (id: string, work: () => Promise<unknown>) => {
+    busy.add(id);
+    try {
+      await work();
+    } finally {
+      busy.delete(id);
+    }
+  };
+
+  const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
+
+  const requireAdmin: MiddlewareHandler = async (c, next) => {
+    const token = bearerToken(c.req.header("authorization"));
+    const challenge = { "WWW-Authenticate": 'Bearer realm="supervisor"' };
+    if (token === undefined) {
+      return problem(
+        c,
+        401,
+        "unauthorized",
+        "this call needs Authorization: Bearer <Central's admin token>",
+        challenge,
+      );
+    }
+    if (!(await secretsEqual(token, deps.adminToken))) {
+      return problem(c, 401, "unauthorized", "the admin token is wrong", challenge);
+    }
+    return await next();
+  };
+  app.use("*", secureHeaders());
+  app.use("*", requireAdmin);
+  app.on(
+    "POST",
+    "/cps",
+    bufferBody(
+      MAX_BODY_BYTES,
+      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    ),
+  );
+
+  app.openapi(listRoute, (c) => {
+    const ids = [...host.cps.keys()].sort();
+    return c.json(ids.map(view).filter((cp) => cp !== undefined), 200);
+  });
+
+  app.openapi(addRoute, async (c) => {
+    const body = c.req.valid("json");
+    if (host.cps.has(body.id) || busy.has(body.id)) {
+      return problem(
+        c,
+        409,
+        "already_exists",
+        `CP ${body.id} is run here already: start it with POST /cps/${body.id}/start`,
+      );
+    }
+    try {
+      await exclusively(body.id, () =>
+        host.startCp({
+          id: body.id,
+          location: body.location,
+          priceEurKwh: body.price_eur_kwh,
+          powerKw: body.power_kw,
+          args: deps.newCpArgs,
+        }));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      return problem(c, 500, "start_failed", `CP ${body.id} did not start: ${why}`);
+    }
+    return c.json(view(body.id)!, 201);
+  });
+
+  for (const action of ["start", "stop"] as const) {
+    app.openapi(actRoute(action), async (c) => {
+      const { id } = c.req.valid("param");
+      const cp = host.cps.get(id);
+      if (cp === undefined || view(id) === undefined) {
+        return problem(c, 404, "not_found", `no local CP ${id}`);
+      }
+      if (busy.has(id)) return problem(c, 409, "busy", `CP ${id} is being started or stopped`);
+      if (action === "start" && cp.running) {
+        return problem(c, 409, "already_running", `CP ${id} runs already`);
+      }
+      if (action === "stop" && !cp.running) {
+        return problem(c, 409, "not_running", `CP ${id} is not running`);
+      }
+      await exclusively(id, () => action === "start" ? cp.start() : cp.stop());
+      return c.json(view(id)!, 200);
+    });
+  }
+
+  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return problem(c, error.status as ContentfulStatusCode, "http_error", error.message);
+    }
+    return problem(c, 500, "internal_error", error.message);
+  });
+  return app;
+}
+
+/** A served supervisor API. */
+export interface RunningSupervisor {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Stops serving. */
+  shutdown(): Promise<void>;
+}
+
+/** Serves {@link createSupervisorApp} on 127.0.0.1 only: it starts processes on this machine. */
+export function serveSupervisor(port: number, deps: SupervisorDeps): RunningSupervisor {
+  const app = createSupervisorApp(deps);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    (request, info) => app.fetch(request, info),
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    shutdown: () => server.shutdown(),
+  };
+}

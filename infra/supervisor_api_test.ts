@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import type { CpPlan } from "./network.ts";
+import { createSupervisorApp, type LocalCpHost, type LocalCpProcess } from "./supervisor_api.ts";
+import { MAX_BODY_BYTES } from "../shared/http_api.ts";
+
+const TOKEN = "test-admin-token-0123456789";
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+/** A CP process that only records what was asked of it. */
+class FakeCp implements LocalCpProcess {
+  running = true;
+  readonly calls: string[] = [];
+  constructor(readonly pidValue: number) {}
+  get pid(): number {
+    if (!this.running) throw new Error("not running");
+    return this.pidValue;
+  }
+  start(): Promise<void> {
+    this.calls.push("start");
+    this.running = true;
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    this.calls.push("stop");
+    this.running = false;
+    return Promise.resolve();
+  }
+}
+
+/** A host with CP-001 running, and the plans `startCp` was given. */
+function setup(options: { failStart?: boolean; newCpArgs?: string[] } = {}) {
+  const cps = new Map<string, FakeCp>([["CP-001", new FakeCp(101)]]);
+  const cpPlans = new Map<string, CpPlan>([
+    ["CP-001", { id: "CP-001", location: "Alicante", priceEurKwh: 0.35, powerKw: 22 }],
+  ]);
+  const started: CpPlan[] = [];
+  const host: LocalCpHost = {
+    cps,
+    cpPlans,
+    startCp: (plan) => {
+      started.push(plan);
+      if (options.failStart) return Promise.reject(new Error("spawn failed"));
+      const cp = new FakeCp(200 + started.length);
+      cps.set(plan.id, cp);
+      cpPlans.set(plan.id, plan);
+      return Promise.resolve(cp);
+    },
+  };
+  const app = createSupervisorApp({
+    host,
+    adminToken: TOKEN,
+    newCpArgs: options.newCpArgs,
+    now: () => new Date("2025-03-01T10:00:00.000Z"),
+  });
+  return { app, cps, started };
+}
+
+const post = (body: unknown, headers: Record<string, string> = AUTH) => ({
+  method: "POST",
+  headers: { ...headers, "content-type": "application/json" },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
+const NEW_CP = { id: "CP-006", location: "Murcia", price_eur_kwh: 0.4, power_kw: 22 };
+
+Deno.test("supervisor api: every call needs Central's admin token, and never shows it", async () => {
+  const { app, cps } = setup();
+  const missing = await app.request("/cps");
+  assert.equal(missing.status, 401);
+  assert.match(missing.headers.get("www-authenticate") ?? "", /^Bearer/);
+  const wrong = await app.request("/cps/CP-001/stop", {
+    method: "POST",
+    headers: { authorization: "Bearer nope" },
+  });
+  assert.equal(wrong.status, 401);
+  const body = await wrong.json();
+  assert.equal(body.error, "unauthorized");
+  assert.ok(!JSON.stringify(body).includes(TOKEN));
+  assert.deepEqual(cps.get("CP-001")!.calls, [], "a refused call does nothing");
+  assert.equal((await app.request("/cps", post(NEW_CP, {}))).status, 401);
+});
+
+Deno.test("supervisor api: GET /cps lists the local CPs with their plan, state and pid", async () => {
+  const { app, cps } = setup();
+  await app.request("/cps", post(NEW_CP));
+  cps.get("CP-006")!.running = false;
+  const res = await app.request("/cps", { headers: AUTH });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), [
+    {
+      id: "CP-001",
+      location: "Alicante",
+      price_eur_kwh: 0.35,
+      power_kw: 22,
+      running: true,
+      pid: 101,
+    },
+    { ...NEW_CP, running: false, pid: null },
+  ]);
+});
+
+Deno.test("supervisor api: POST /cps starts a new CP through startCp with the extra flags", async () => {
+  const { app, started } = setup({ newCpArgs: ["--speed", "60"] });
+  const res = await app.request("/cps", post(NEW_CP));
+  assert.equal(res.status, 201);
+  assert.deepEqual(await res.json(), { ...NEW_CP, running: true, pid: 201 });
+  assert.deepEqual(started, [{
+    id: "CP-006",
+    location: "Murcia",
+    priceEurKwh: 0.4,
+    powerKw: 22,
+    args: ["--speed", "60"],
+  }]);
+  const again = await app.request("/cps", post(NEW_CP));
+  assert.equal(again.status, 409);
+  assert.equal((await again.json()).error, "already_exists");
+  assert.equal(started.length, 1, "never a second process of one id");
+});
+
+Deno.test("supervisor api: POST /cps refuses bad ids, locations, prices and powers", async () => {
+  const { app, started } = setup();
+  const bad = [
+    { ...NEW_CP, id: "X" },
+    { ...NEW_CP, id: "CP 6" },
+    { ...NEW_CP, id: "../etc" },
+    { ...NEW_CP, location: "" },
+    { ...NEW_CP, location: "--headless" },
+    { ...NEW_CP, location: " Murcia" },
+    { ...NEW_CP, location: "Mur\ncia" },
+    { ...NEW_CP, price_eur_kwh: -1 },
+    { ...NEW_CP, price_eur_kwh: 101 },
+    { ...NEW_CP, price_eur_kwh: 1e-7 },
+    { ...NEW_CP, price_eur_kwh: "0.4" },
+    { ...NEW_CP, power_kw: 0 },
+    { ...NEW_CP, power_kw: 5001 },
+    { ...NEW_CP, extra: true },
+    { id: "CP-006" },
+  ];
+  for (const body of bad) {
+    const res = await app.request("/cps", post(body));
+    assert.equal(res.status, 400, JSON.stringify(body));
+    const answer = await res.json();
+    assert.equal(answer.error, "validation_failed");
+    assert.equal(typeof answer.detail, "string");
+    assert.equal(answer.timestamp, "2025-03-01T10:00:00.000Z");
+  }
+  assert.equal((await app.request("/cps", post("{not json"))).status, 400);
+  assert.equal((await app.request("/cps/no%20such/start", post({}))).status, 400);
+  assert.equal(started.length, 0);
+});
+
+Deno.test("supervisor api: a body over 64 KiB is refused unread", async () => {
+  const { app, started } = setup();
+  const res = await app.request(
+    "/cps",
+    post({ ...NEW_CP, location: "x".repeat(MAX_BODY_BYTES) }),
+  );
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error, "payload_too_large");
+  assert.equal(started.length, 0);
+});
+
+Deno.test("supervisor api: stop and start drive the CP's process, once each", async () => {
+  const { app, cps } = setup();
+  const cp = cps.get("CP-001")!;
+  const stopped = await app.request("/cps/CP-001/stop", post({}));
+  assert.equal(stopped.status, 200);
+  assert.deepEqual(await stopped.json(), {
+    id: "CP-001",
+    location: "Alicante",
+    price_eur_kwh: 0.35,
+    power_kw: 22,
+    running: false,
+    pid: null,
+  });
+  const twice = await app.request("/cps/CP-001/stop", post({}));
+  assert.equal(twice.status, 409);
+  assert.equal((await twice.json()).error, "not_running");
+  const restarted = await app.request("/cps/CP-001/start", post({}));
+  assert.equal(restarted.status, 200);
+  assert.equal((await restarted.json()).pid, 101);
+  assert.equal((await app.request("/cps/CP-001/start", post({}))).status, 409);
+  assert.deepEqual(cp.calls, ["stop", "start"]);
+});
+
+Deno.test("supervisor api: an unknown CP is 404, a failed spawn 500", async () => {
+  const { app } = setup({ failStart: true });
+  const unknown = await app.request("/cps/CP-404/start", post({}));
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).detail, "no local CP CP-404");
+  const failed = await app.request("/cps", post(NEW_CP));
+  assert.equal(failed.status, 500);
+  assert.deepEqual((await failed.json()).error, "start_failed");
+});
+
+Deno.test("supervisor api: a start while one is under way is refused, not run twice", async () => {
+  const { app, cps } = setup();
+  const cp = cps.get("CP-001")!;
+  cp.running = false;
+  const { promise: gate, resolve } = Promise.withResolvers<void>();
+  cp.start = () => {
+    cp.calls.push("start");
+    return gate.then(() => {
+      cp.running = true;
+    });
+  };
+  const first = app.request("/cps/CP-001/start", post({}));
+  await new Promise((r) => setTimeout(r, 10));
+  const second = await app.request("/cps/CP-001/start", post({}));
+  assert.equal(second.status, 409);
+  assert.equal((await second.json()).error, "busy");
+  resolve();
+  assert.equal((await first).status, 200);
+  assert.deepEqual(cp.calls, ["start"]);
+});

@@ -1,0 +1,56 @@
+/**
+ * Request bodies read with a cap, for the Hono apps that parse a body (Central's API, the
+ * local supervisor's): the body is read as it streams in and cut off once it passes the limit,
+ * so neither a false Content-Length nor a chunked body without one can fill memory.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+
+/**
+ * The request body as text, read as it streams in; undefined once it passes `limit` bytes (the
+ * rest is never read).
+ */
+export async function readBodyAtMost(
+  request: Request,
+  limit: number,
+): Promise<string | undefined> {
+  if (request.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(read.value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(body);
+}
+
+/**
+ * A middleware that reads the body at most `limit` bytes and leaves it in hono's body cache,
+ * where the route's validator finds it; a longer body gets `tooLarge`'s answer. (hono's own
+ * bodyLimit would copy the request to re-read it, which makes Deno.serve print a warning about
+ * request.signal on every POST.)
+ */
+export function bufferBody(
+  limit: number,
+  tooLarge: (c: Context) => Response | Promise<Response>,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const text = await readBodyAtMost(c.req.raw, limit);
+    if (text === undefined) return await tooLarge(c);
+    // hono keeps body promises in this cache (its type says plain values); json() reads `text`.
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    return await next();
+  };
+}

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { bufferBody, readBodyAtMost } from "./http_body.ts";
+
+/** A streamed body of `chunks` chunks of `size` bytes, counting what was pulled. */
+function streamed(chunks: number, size: number) {
+  const seen = { pulled: 0 };
+  let left = chunks;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (left-- === 0) return controller.close();
+      seen.pulled += size;
+      controller.enqueue(new Uint8Array(size).fill(0x61));
+    },
+  });
+  return { request: new Request("http://x/", { method: "POST", body }), seen };
+}
+
+Deno.test("readBodyAtMost reads a body up to the limit as text", async () => {
+  const { request } = streamed(3, 10);
+  assert.equal(await readBodyAtMost(request, 30), "a".repeat(30));
+  assert.equal(await readBodyAtMost(new Request("http://x/"), 30), "");
+});
+
+Deno.test("readBodyAtMost stops reading once the body passes the limit", async () => {
+  const { request, seen } = streamed(1000, 1024);
+  assert.equal(await readBodyAtMost(request, 4096), undefined);
+  assert.ok(seen.pulled <= 4096 + 2 * 1024, `pulled ${seen.pulled} bytes`);
+});
+
+Deno.test("bufferBody hands a capped body to the route and refuses a longer one", async () => {
+  const app = new Hono();
+  app.use("*", bufferBody(16, (c) => c.json({ error: "payload_too_large" }, 413)));
+  app.post("/", async (c) => c.json(await c.req.json()));
+  const ok = await app.request("/", { method: "POST", body: '{"a":1}' });
+  assert.deepEqual(await ok.json(), { a: 1 });
+  const big = await app.request("/", {
+    method: "POST",
+    body: JSON.stringify({ a: "x".repeat(20) }),
+  });
+  assert.equal(big.status, 413);
+});

@@ -1,0 +1,89 @@
+/**
+ * The dashboard's control of locally run CPs, as real processes: a network started like
+ * `deno task start` (infra/network.ts) with the supervisor's control API
+ * (infra/supervisor_api.ts), a real Registry, Central and Kafka. Every call goes to Central's
+ * REST API with the admin token, as the dashboard sends it; Central forwards it to the
+ * supervisor, which starts and stops `cp/main.ts` processes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, startNetwork } from "../infra/network.ts";
+import { serveSupervisor } from "../infra/supervisor_api.ts";
+import type { LocalCpView } from "../shared/local_cps.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+Deno.test({
+  name: "local CPs: through Central, a new CP starts and turns ACTIVATED, a stop makes it " +
+    "DISCONNECTED, and a start ACTIVATED again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "local_cps_test_" });
+    const supervisorPort = freePort();
+    const net = await startNetwork({
+      dir,
+      certsDir: join(dir, "certs"),
+      brokers: testBrokers(),
+      centralArgs: ["--group", uniqueName("local-cps")],
+      supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
+    });
+    const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
+    const supervisor = serveSupervisor(supervisorPort, {
+      host: net,
+      adminToken: token,
+      newCpArgs: ["--speed", "60"],
+    });
+    const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
+      const res = await fetch(`${net.centralUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    let failed = true;
+    try {
+      const id = uniqueName("LOC");
+      assert.equal((await net.api.get<{ local_cps: boolean }>("/snapshot")).local_cps, true);
+
+      const added = await call("POST", "/local/cps", {
+        id,
+        location: "Murcia",
+        price_eur_kwh: 0.33,
+        power_kw: 11,
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      assert.equal(added.body.running, true);
+      assert.equal(added.body.pid, net.cps.get(id)!.pid, "the supervisor's own child");
+      const activated = await net.waitForCp(id, (cp) => cp.state === "ACTIVATED", 60_000);
+      assert.equal(activated.location, "Murcia", "registered by itself, with its location");
+
+      const listed = await call("GET", "/local/cps");
+      assert.deepEqual(
+        (listed.body as LocalCpView[]).map((cp) => [cp.id, cp.price_eur_kwh, cp.running]),
+        [[id, 0.33, true]],
+      );
+
+      const stopped = await call("POST", `/local/cps/${id}/stop`);
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+      assert.deepEqual([stopped.body.running, stopped.body.pid], [false, null]);
+      assert.equal(net.cps.get(id)!.running, false, "the process is gone");
+      await net.waitForCp(id, (cp) => cp.state === "DISCONNECTED", 30_000);
+
+      const again = await call("POST", `/local/cps/${id}/stop`);
+      assert.equal(again.status, 409, "the supervisor's refusal comes through Central");
+      assert.equal(again.body.error, "not_running");
+
+      const started = await call("POST", `/local/cps/${id}/start`);
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      assert.equal(started.body.running, true);
+      await net.waitForCp(id, (cp) => cp.state === "ACTIVATED", 60_000);
+      failed = false;
+    } finally {
+      await supervisor.shutdown();
+      await net.stop();
+      if (failed) console.error(`local_cps_test: logs kept in ${join(dir, "logs")}`);
+      else await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
