@@ -10,20 +10,8 @@ import {
   securityRefusal,
   step,
 } from "./core.ts";
+import { REGISTRY, run, T0 } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
-
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
-const REGISTRY = { location: "Calle Mayor 1", priceEurKwh: 0.5, powerKw: 22 };
-
-function run(model: Model, ...inputs: Input[]): { model: Model; effects: Effect[] } {
-  const effects: Effect[] = [];
-  for (const input of inputs) {
-    const s = step(model, input);
-    model = s.model;
-    effects.push(...s.effects);
-  }
-  return { model, effects };
-}
 
 const login = (connection = 1, at = T0): Input => ({
   type: "login",

@@ -16,20 +16,7 @@ import {
   step,
   stepAll,
 } from "./core.ts";
-
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
-const REGISTRY = { location: "Calle Mayor 1", priceEurKwh: 0.5, powerKw: 22 };
-
-/** Applies inputs in order; returns the last model and every effect. */
-function run(model: Model, ...inputs: Input[]): { model: Model; effects: Effect[] } {
-  const effects: Effect[] = [];
-  for (const input of inputs) {
-    const s = step(model, input);
-    model = s.model;
-    effects.push(...s.effects);
-  }
-  return { model, effects };
-}
+import { REGISTRY, run, T0, ts } from "./core_test_support.ts";
 
 const login = (cpId = "CP-1", connection = 1, at = T0): Input => ({
   type: "login",
@@ -51,7 +38,6 @@ const charge = (requestId: string, cpId = "CP-1", at = T0 + 1000, duplicate = fa
   at,
 });
 
-const ts = (ms: number) => new Date(ms).toISOString();
 const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-1"): Input => ({
   type: "telemetry",
   cpId,

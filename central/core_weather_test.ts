@@ -15,22 +15,9 @@ import {
   step,
   type WeatherStatus,
 } from "./core.ts";
+import { REGISTRY, run, T0, ts } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
-const REGISTRY = { location: "Calle Mayor 1", priceEurKwh: 0.5, powerKw: 22 };
-
-function run(model: Model, ...inputs: Input[]): { model: Model; effects: Effect[] } {
-  const effects: Effect[] = [];
-  for (const input of inputs) {
-    const s = step(model, input);
-    model = s.model;
-    effects.push(...s.effects);
-  }
-  return { model, effects };
-}
-
-const ts = (ms: number) => new Date(ms).toISOString();
 const login = (connection = 1, at = T0): Input => ({
   type: "login",
   cpId: "CP-1",

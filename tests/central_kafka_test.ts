@@ -14,105 +14,11 @@ import {
   waitFor,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
-import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
-import {
-  commandPayloadSchema,
-  driverRequestSchema,
-  type DriverUpdate,
-  parseMessage,
-  telemetryPayloadSchema,
-} from "../shared/messages.ts";
+import { openEnvelope } from "../shared/envelope.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import { commandPayloadSchema, parseMessage } from "../shared/messages.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
-
-/** What a driver and an engine would see on Kafka, filtered to this test's ids. */
-class Wire {
-  readonly updates: DriverUpdate[] = [];
-  readonly commands: Envelope[] = [];
-  readonly #seq = new SeqCounter();
-  #producer: JsonProducer | undefined;
-  #stopConsumer: (() => Promise<void>) | undefined;
-
-  /** Starts a producer and a consumer of `driver.updates` and `cp.commands`. */
-  static async open(driverId: string, cpId: string): Promise<Wire> {
-    const wire = new Wire();
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "central-kafka-test" });
-    // The wire listens before Central (which also creates them) has started.
-    await ensureTopics(kafka);
-    wire.#producer = await createProducer(kafka);
-    const consumer = await runConsumer({
-      kafka,
-      groupId: uniqueName("central-kafka-test"),
-      topics: [TOPICS.driverUpdates, TOPICS.cpCommands],
-      fromBeginning: true,
-      handle: (m) => {
-        if (m.topic === TOPICS.driverUpdates && m.key === driverId) {
-          wire.updates.push(m.value as DriverUpdate);
-        }
-        if (m.topic === TOPICS.cpCommands && m.key === cpId) {
-          wire.commands.push(m.value as Envelope);
-        }
-      },
-    });
-    wire.#stopConsumer = () => consumer.stop();
-    return wire;
-  }
-
-  get producer(): JsonProducer {
-    assert.ok(this.#producer);
-    return this.#producer;
-  }
-
-  /** Sends a driver request (checked against the schema first). */
-  async request(driverId: string, fields: Record<string, unknown>): Promise<void> {
-    const parsed = parseMessage(driverRequestSchema, {
-      v: 1,
-      ts: new Date().toISOString(),
-      ...fields,
-    });
-    assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
-    await this.producer.send(TOPICS.driverRequests, driverId, parsed.value);
-  }
-
-  /** Seals a telemetry payload like an engine and returns the envelope sent. */
-  async telemetry(
-    cpId: string,
-    kv: number,
-    key: CryptoKey,
-    payload: Record<string, unknown>,
-  ): Promise<Envelope> {
-    const parsed = parseMessage(telemetryPayloadSchema, {
-      v: 1,
-      ts: new Date().toISOString(),
-      ...payload,
-    });
-    assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
-    const envelope = await sealEnvelope(key, {
-      cp: cpId,
-      kv,
-      seq: this.#seq.next(cpId, kv),
-      channel: TOPICS.cpTelemetry,
-    }, parsed.value);
-    await this.producer.send(TOPICS.cpTelemetry, cpId, envelope);
-    return envelope;
-  }
-
-  of<T extends DriverUpdate["type"]>(type: T): Extract<DriverUpdate, { type: T }>[] {
-    return this.updates.filter((u): u is Extract<DriverUpdate, { type: T }> => u.type === type);
-  }
-
-  async close(): Promise<void> {
-    await this.#stopConsumer?.();
-    await this.#producer?.disconnect();
-  }
-}
+import { KafkaWire } from "./kafka_wire.ts";
 
 async function withSetup(
   test: (s: { dir: string; registry: TestRegistry; group: string }) => Promise<void>,
@@ -131,7 +37,7 @@ Deno.test("central Kafka: request → AUTHORIZE/AUTHORIZED → SUPPLY → TICKET
   await withSetup(async ({ dir, registry, group }) => {
     const cpId = uniqueName("CP");
     const driverId = uniqueName("D");
-    const wire = await Wire.open(driverId, cpId);
+    const wire = await KafkaWire.open(driverId, [cpId]);
     const central = await startTestCentral(dir, registry, testBrokers(), { group });
     try {
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
@@ -222,7 +128,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
   await withSetup(async ({ dir, registry, group }) => {
     const cpId = uniqueName("CP");
     const driverId = uniqueName("D");
-    const wire = await Wire.open(driverId, cpId);
+    const wire = await KafkaWire.open(driverId, [cpId]);
     try {
       let central = await startTestCentral(dir, registry, testBrokers(), { group });
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.3 });

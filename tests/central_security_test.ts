@@ -17,136 +17,18 @@ import { join } from "node:path";
 import { type AuditRecord, verifyAuditLines } from "../central/audit.ts";
 import type { RunningCentral } from "../central/central.ts";
 import { exportCpKey } from "../shared/cp_key.ts";
-import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import { setupLogging, stopLogging } from "../shared/log.ts";
-import {
-  type CommandPayload,
-  commandPayloadSchema,
-  type DriverUpdate,
-  parseMessage,
-  telemetryPayloadSchema,
-} from "../shared/messages.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { KafkaWire } from "./kafka_wire.ts";
 
 const ADMIN = "test-central-admin-token";
-
-/** What drivers, engines and audit readers see on Kafka, for this test's ids. */
-class Wire {
-  readonly updates: DriverUpdate[] = [];
-  readonly commands: Envelope[] = [];
-  readonly audit: AuditRecord[] = [];
-  readonly #seq = new SeqCounter();
-  #producer: JsonProducer | undefined;
-  #stop: (() => Promise<void>) | undefined;
-
-  static async open(driverId: string, cpIds: readonly string[]): Promise<Wire> {
-    const wire = new Wire();
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "central-security-test" });
-    await ensureTopics(kafka);
-    wire.#producer = await createProducer(kafka);
-    const consumer = await runConsumer({
-      kafka,
-      groupId: uniqueName("central-security-test"),
-      topics: [TOPICS.driverUpdates, TOPICS.cpCommands, TOPICS.auditEvents],
-      fromBeginning: true,
-      handle: (m) => {
-        if (m.topic === TOPICS.driverUpdates && m.key === driverId) {
-          wire.updates.push(m.value as DriverUpdate);
-        }
-        if (m.topic === TOPICS.cpCommands && cpIds.includes(m.key ?? "")) {
-          wire.commands.push(m.value as Envelope);
-        }
-        const record = m.value as AuditRecord;
-        if (m.topic === TOPICS.auditEvents && cpIds.includes(String(record.params?.cpId))) {
-          wire.audit.push(record);
-        }
-      },
-    });
-    wire.#stop = () => consumer.stop();
-    return wire;
-  }
-
-  get producer(): JsonProducer {
-    assert.ok(this.#producer);
-    return this.#producer;
-  }
-
-  async request(driverId: string, requestId: string, cpId: string): Promise<void> {
-    await this.producer.send(TOPICS.driverRequests, driverId, {
-      v: 1,
-      type: "CHARGE_REQUEST",
-      requestId,
-      driverId,
-      cpId,
-      ts: new Date().toISOString(),
-    });
-  }
-
-  /** Seals a telemetry payload like an engine (header fields overridable) and sends it. */
-  async telemetry(
-    cpId: string,
-    kv: number,
-    key: CryptoKey,
-    payload: Record<string, unknown>,
-    kafkaKey = cpId,
-  ): Promise<Envelope> {
-    const parsed = parseMessage(telemetryPayloadSchema, {
-      v: 1,
-      ts: new Date().toISOString(),
-      ...payload,
-    });
-    assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
-    const envelope = await sealEnvelope(key, {
-      cp: cpId,
-      kv,
-      seq: this.#seq.next(cpId, kv),
-      channel: TOPICS.cpTelemetry,
-    }, parsed.value);
-    await this.producer.send(TOPICS.cpTelemetry, kafkaKey, envelope);
-    return envelope;
-  }
-
-  of<T extends DriverUpdate["type"]>(type: T): Extract<DriverUpdate, { type: T }>[] {
-    return this.updates.filter((u): u is Extract<DriverUpdate, { type: T }> => u.type === type);
-  }
-
-  /** The commands for `cpId` that open under `key`. */
-  async commandsFor(cpId: string, key: CryptoKey): Promise<CommandPayload[]> {
-    const out: CommandPayload[] = [];
-    for (const envelope of this.commands.filter((e) => e.cp === cpId)) {
-      try {
-        const value = await openEnvelope(key, envelope, {
-          channel: TOPICS.cpCommands,
-          expectCp: cpId,
-        });
-        const parsed = parseMessage(commandPayloadSchema, value);
-        if (parsed.ok) out.push(parsed.value);
-      } catch {
-        // sealed under another key version
-      }
-    }
-    return out;
-  }
-
-  async close(): Promise<void> {
-    await this.#stop?.();
-    await this.#producer?.disconnect();
-  }
-}
 
 interface Setup {
   readonly dir: string;
   readonly registry: TestRegistry;
   readonly central: RunningCentral;
-  readonly wire: Wire;
+  readonly wire: KafkaWire;
   readonly driverId: string;
   readonly cpIds: readonly string[];
   /** Every API answer body, for the secrets check. */
@@ -165,7 +47,7 @@ async function withCentral(
   const registry = await startTestRegistry(dir);
   const driverId = uniqueName("D");
   const cpIds = Array.from({ length: cps }, () => uniqueName("CP"));
-  const wire = await Wire.open(driverId, cpIds);
+  const wire = await KafkaWire.open(driverId, cpIds);
   const central = await startTestCentral(dir, registry, testBrokers(), {
     group: uniqueName("central-security"),
     ...options,
@@ -213,7 +95,7 @@ function audited(central: RunningCentral, cpId: string, action: string): AuditRe
 /** Opens a session on `cpId` for the driver, with 2 kWh supplied so far. */
 async function supplying(s: Setup, cpId: string, kv: number, key: CryptoKey, requestId: string) {
   const before = s.wire.of("AUTHORIZED").length;
-  await s.wire.request(s.driverId, requestId, cpId);
+  await s.wire.charge(s.driverId, requestId, cpId);
   await waitFor("AUTHORIZED", () => s.wire.of("AUTHORIZED").length === before + 1);
   const { sessionId } = s.wire.of("AUTHORIZED")[before];
   const supplies = s.wire.of("SUPPLY").length;
@@ -282,7 +164,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
     ]);
 
     // A driver asking now is told the CP is disconnected; it re-authenticates with a new token.
-    await s.wire.request(s.driverId, "r3", cpId);
+    await s.wire.charge(s.driverId, "r3", cpId);
     await waitFor("DENIED", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "disconnected");
     const fresh = (await s.registry.client.authenticate(cpId, credentials)).token;
@@ -347,7 +229,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     });
     await waitFor("TICKET status_lost", () => s.wire.of("TICKET").length === 1);
     assert.equal(s.wire.of("TICKET")[0].endReason, "status_lost");
-    await s.wire.request(s.driverId, "r2", cpId);
+    await s.wire.charge(s.driverId, "r2", cpId);
     await waitFor("DENIED out_of_service", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "out_of_service");
     // Logging in still works (a new monitor replaces the old one) and the CP stays STOPPED.
@@ -367,7 +249,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     const back = await s.api("POST", `/cps/${cpId}/security`, { status: "ACTIVE", reason: "oops" });
     assert.equal(back.status, 409);
     assert.equal((await s.api("POST", `/cps/${cpId}/keys/rotate`)).status, 409);
-    await s.wire.request(s.driverId, "r3", cpId);
+    await s.wire.charge(s.driverId, "r3", cpId);
     await waitFor("DENIED revoked", () => s.wire.of("DENIED").length === 2);
     assert.equal(s.wire.of("DENIED")[1].reason, "revoked");
 

@@ -1,0 +1,147 @@
+/**
+ * What drivers, engines and audit readers would see on Kafka, filtered to one test's ids, for
+ * tests that drive a real Central over a real broker without real CPs or drivers: it sends
+ * driver requests and sealed telemetry like they would, and collects `driver.updates`,
+ * `cp.commands` and `audit.events`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { AuditRecord } from "../central/audit.ts";
+import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
+import {
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type JsonProducer,
+  runConsumer,
+  TOPICS,
+} from "../shared/kafka.ts";
+import {
+  type CommandPayload,
+  commandPayloadSchema,
+  driverRequestSchema,
+  type DriverUpdate,
+  parseMessage,
+  telemetryPayloadSchema,
+} from "../shared/messages.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+/** A test's view of the Kafka topics around Central. */
+export class KafkaWire {
+  /** `driver.updates` for the driver. */
+  readonly updates: DriverUpdate[] = [];
+  /** `cp.commands` envelopes for the CPs. */
+  readonly commands: Envelope[] = [];
+  /** `audit.events` records about the CPs. */
+  readonly audit: AuditRecord[] = [];
+  readonly #seq = new SeqCounter();
+  #producer: JsonProducer | undefined;
+  #stop: (() => Promise<void>) | undefined;
+
+  /** Creates the topics (Central may not have yet), a producer and a reader from the start. */
+  static async open(driverId: string, cpIds: readonly string[]): Promise<KafkaWire> {
+    const wire = new KafkaWire();
+    const kafka = createKafka({ brokers: testBrokers(), clientId: "kafka-wire" });
+    await ensureTopics(kafka);
+    wire.#producer = await createProducer(kafka);
+    const consumer = await runConsumer({
+      kafka,
+      groupId: uniqueName("kafka-wire"),
+      topics: [TOPICS.driverUpdates, TOPICS.cpCommands, TOPICS.auditEvents],
+      fromBeginning: true,
+      handle: (m) => {
+        if (m.topic === TOPICS.driverUpdates && m.key === driverId) {
+          wire.updates.push(m.value as DriverUpdate);
+        }
+        if (m.topic === TOPICS.cpCommands && cpIds.includes(m.key ?? "")) {
+          wire.commands.push(m.value as Envelope);
+        }
+        const record = m.value as AuditRecord;
+        if (m.topic === TOPICS.auditEvents && cpIds.includes(String(record.params?.cpId))) {
+          wire.audit.push(record);
+        }
+      },
+    });
+    wire.#stop = () => consumer.stop();
+    return wire;
+  }
+
+  /** The producer, for sending raw records (replays, garbage). */
+  get producer(): JsonProducer {
+    assert.ok(this.#producer);
+    return this.#producer;
+  }
+
+  /** Sends a driver request (checked against the schema first). */
+  async request(driverId: string, fields: Record<string, unknown>): Promise<void> {
+    const parsed = parseMessage(driverRequestSchema, {
+      v: 1,
+      ts: new Date().toISOString(),
+      ...fields,
+    });
+    assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
+    await this.producer.send(TOPICS.driverRequests, driverId, parsed.value);
+  }
+
+  /** Sends `CHARGE_REQUEST{requestId}` of `driverId` for `cpId`. */
+  charge(driverId: string, requestId: string, cpId: string): Promise<void> {
+    return this.request(driverId, { type: "CHARGE_REQUEST", requestId, driverId, cpId });
+  }
+
+  /**
+   * Seals a telemetry payload like an engine and sends it under `kafkaKey` (default the CP id);
+   * returns the envelope sent.
+   */
+  async telemetry(
+    cpId: string,
+    kv: number,
+    key: CryptoKey,
+    payload: Record<string, unknown>,
+    kafkaKey = cpId,
+  ): Promise<Envelope> {
+    const parsed = parseMessage(telemetryPayloadSchema, {
+      v: 1,
+      ts: new Date().toISOString(),
+      ...payload,
+    });
+    assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
+    const envelope = await sealEnvelope(key, {
+      cp: cpId,
+      kv,
+      seq: this.#seq.next(cpId, kv),
+      channel: TOPICS.cpTelemetry,
+    }, parsed.value);
+    await this.producer.send(TOPICS.cpTelemetry, kafkaKey, envelope);
+    return envelope;
+  }
+
+  /** The driver updates of one type. */
+  of<T extends DriverUpdate["type"]>(type: T): Extract<DriverUpdate, { type: T }>[] {
+    return this.updates.filter((u): u is Extract<DriverUpdate, { type: T }> => u.type === type);
+  }
+
+  /** The commands for `cpId` that open under `key`. */
+  async commandsFor(cpId: string, key: CryptoKey): Promise<CommandPayload[]> {
+    const out: CommandPayload[] = [];
+    for (const envelope of this.commands.filter((e) => e.cp === cpId)) {
+      try {
+        const value = await openEnvelope(key, envelope, {
+          channel: TOPICS.cpCommands,
+          expectCp: cpId,
+        });
+        const parsed = parseMessage(commandPayloadSchema, value);
+        if (parsed.ok) out.push(parsed.value);
+      } catch {
+        // sealed under another key version
+      }
+    }
+    return out;
+  }
+
+  /** Stops the reader and the producer. */
+  async close(): Promise<void> {
+    await this.#stop?.();
+    await this.#producer?.disconnect();
+  }
+}
