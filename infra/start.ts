@@ -116,7 +116,8 @@ export function renderStatus(view: StatusView): string[] {
   const lines = [
     paint.bold("EVCharging local network") + paint.grey("   Ctrl-C stops everything"),
     "",
-    `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /openapi.json)`,
+    `Dashboard     ${paint.bold(`${view.centralUrl}/`)}`,
+    `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /docs)`,
     ...(view.weatherUrl ? [`Weather       ${view.weatherUrl}   (GET /locations)`] : []),
     ...(view.supervisorUrl
       ? [`Local CPs     ${view.supervisorUrl}   (for Central: start and stop these CPs)`]
@@ -224,7 +225,7 @@ async function main(): Promise<number> {
     await kafka.stop();
     return 1;
   }
-  say(`up: Central at ${net.centralUrl}, admin token in ${net.adminTokenFile}`);
+  say(`up: the dashboard is at ${net.centralUrl}/, the admin token in ${net.adminTokenFile}`);
   say(`local CPs are started and stopped through ${supervisor.url} (Central's admin token)`);
 
   const useScreen = !config.noScreen && Deno.stdout.isTerminal();

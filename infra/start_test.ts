@@ -49,7 +49,7 @@ Deno.test("renderStatus shows where things are, then one row per CP with its liv
       cpView({ id: "CP-002", location: "Madrid", state: "BROKEN" }),
     ],
   }).map(plain);
-  assert.ok(lines.some((l) => l.includes("http://127.0.0.1:8080")));
+  assert.ok(lines.some((l) => l.startsWith("Dashboard") && l.includes("http://127.0.0.1:8080/")));
   assert.ok(lines.some((l) => l.includes("data/network/central_admin.token")));
   assert.ok(lines.some((l) => l.startsWith("Local CPs") && l.includes("http://127.0.0.1:8099")));
   const row = lines.find((l) => l.startsWith("CP-001"));
