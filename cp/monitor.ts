@@ -18,7 +18,12 @@
  * @module
  */
 
-import { createRegistryClient, type RegistryClient, RegistryError } from "../registry/client.ts";
+import {
+  createRegistryClient,
+  type RegistryClient,
+  RegistryError,
+  RegistryUnavailableError,
+} from "../registry/client.ts";
 import { loadConfig } from "../shared/config.ts";
 import {
   deriveCpKey,
@@ -339,6 +344,8 @@ class Monitor implements MonitorHandle {
   readonly #listeners = new Set<() => void>();
   readonly #credentialsFile: string;
   #token: { value: string; expiresAt: number } | undefined;
+  /** A `register` got no answer: a 409 next may be that very registration. */
+  #registerUncertain = false;
   #central: FramedConn | undefined;
   #heartbeatSeq = 0;
   #view: Omit<MonitorView, "engine">;
@@ -599,14 +606,36 @@ class Monitor implements MonitorHandle {
           "one wrote it to data/registry_admin.key)",
       );
     }
-    const registered = await this.#registry.register({
+    const request = {
       cp_id: cpId,
       location: this.#options.location ?? UNKNOWN_LOCATION,
       ...(this.#options.priceEurKwh !== undefined
         ? { price_eur_kwh: this.#options.priceEurKwh }
         : {}),
       ...(this.#options.powerKw !== undefined ? { power_kw: this.#options.powerKw } : {}),
-    });
+    };
+    let registered;
+    try {
+      registered = await this.#registry.register(request);
+    } catch (error) {
+      const lostAnswer = error instanceof RegistryError && error.status === 409 &&
+        this.#registerUncertain;
+      if (!lostAnswer) {
+        // No answer at all: the Registry may have stored the CP and lost only the reply.
+        if (error instanceof RegistryUnavailableError) this.#registerUncertain = true;
+        throw error;
+      }
+      // Our own earlier registration went through but its answer, the credentials shown once,
+      // never arrived: nobody holds them, so start the id over rather than give up for good.
+      this.#event(
+        `the answer to an earlier registration of ${cpId} was lost: deregistering it to ` +
+          "register again",
+        "warning",
+      );
+      await this.#registry.deregister(cpId);
+      registered = await this.#registry.register(request);
+    }
+    this.#registerUncertain = false;
     await writeCredentials(this.#credentialsFile, {
       cp_id: cpId,
       credentials: registered.credentials,

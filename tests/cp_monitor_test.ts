@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type MonitorHandle, type MonitorOptions, startMonitor } from "../cp/monitor.ts";
 import { startTestRegistry } from "../cp/test_support.ts";
-import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
+import {
+  createRegistryClient,
+  type RegistryClient,
+  RegistryUnavailableError,
+} from "../registry/client.ts";
 import {
   deriveCpKey,
   exportCpKey,
@@ -360,5 +364,46 @@ Deno.test("monitor: Registry down at first start retries; without an admin key i
       assert.equal(outcome.kind, "gave_up");
       assert.match(outcome.kind === "gave_up" ? outcome.message : "", /REGISTRY_ADMIN_KEY/);
     });
+  });
+});
+
+/**
+ * The Registry client of `options`, except that its first `register` goes through and then
+ * throws as if the answer had been lost on the way back (the Registry stored the CP, the
+ * monitor never saw its credentials).
+ */
+async function losingFirstRegisterAnswer(options: MonitorOptions): Promise<RegistryClient> {
+  const real = await createRegistryClient({
+    url: options.registryUrl!,
+    caFile: options.caFile,
+    adminKey: options.registryAdminKey,
+  });
+  let lost = false;
+  return new Proxy(real, {
+    get(target, name) {
+      if (name === "register" && !lost) {
+        return async (request: Parameters<RegistryClient["register"]>[0]) => {
+          await target.register(request);
+          lost = true;
+          throw new RegistryUnavailableError("the connection closed before the answer");
+        };
+      }
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("monitor: a registration whose answer was lost is started over, not given up", async () => {
+  await withSetup(async ({ options, client }) => {
+    const registry = await losingFirstRegisterAnswer(options);
+    try {
+      await withMonitor({ ...options, registry }, async (monitor) => {
+        await waitFor(() => monitor.view().central.state === "logged_in", "login", 20_000);
+        assert.equal((await client.getCp("CP-MON-1")).status, "REGISTERED");
+      });
+    } finally {
+      registry.close();
+    }
   });
 });
