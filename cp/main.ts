@@ -15,6 +15,7 @@
 
 import { join } from "node:path";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
+import { freePort } from "../shared/ports.ts";
 import { cpConfig } from "./config.ts";
 import { paint, readKeys } from "./terminal.ts";
 
@@ -77,14 +78,6 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     "--log-format",
     logFormat,
   ];
-}
-
-/** A free loopback port, for `--engine-port 0` (both children must agree on one). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Where lines can be written at once: a standard stream or a log file. */

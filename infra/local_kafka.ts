@@ -11,6 +11,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { join, resolve } from "node:path";
 // Also applies shared/kafka.ts's kafkajs timer fix to the readiness probe below.
 import { brokersFromEnv } from "../shared/kafka.ts";
+import { freePort } from "../shared/ports.ts";
 
 const POM = join(import.meta.dirname!, "pom.xml");
 const NEEDS_JAVA =
@@ -214,14 +215,6 @@ export function newClusterId(): string {
     .replace(/=+$/, "");
 }
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function pickFreePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 function assertPortFree(port: number, what: string): void {
   try {
     Deno.listen({ hostname: "127.0.0.1", port }).close();
@@ -294,9 +287,9 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     };
   }
 
-  const port = opts.port === 0 ? pickFreePort() : opts.port ?? 9092;
+  const port = opts.port === 0 ? freePort() : opts.port ?? 9092;
   const controllerPort = opts.controllerPort ??
-    (opts.port === 0 ? pickFreePort() : port + 1);
+    (opts.port === 0 ? freePort() : port + 1);
   // Before anything slow: a busy port would only show up deep in the broker log.
   assertPortFree(port, "Kafka");
   assertPortFree(controllerPort, "Kafka controller");

@@ -13,17 +13,10 @@ import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { httpsClient } from "../shared/tls.ts";
+import { freePort } from "../shared/ports.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const CONFIG = join(ROOT, "deno.json");
-
-/** A free loopback TCP port (closed again at once: a small race, fine for local use). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
 
 /** Waits until `probe` returns a value other than `undefined`, or throws after `timeoutMs`. */
 export async function waitUntil<T>(

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTestRegistry } from "../cp/test_support.ts";
 import { createRegistryClient } from "../registry/client.ts";
+import { freePort } from "../shared/ports.ts";
 import { testBrokers } from "./kafka_env.ts";
 
 async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -28,14 +29,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A closed local port for Central: nothing listens there. */
-function unusedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
 Deno.test({
   name: "deno task cp: two children from one set of flags, failing independently, stopped together",
   sanitizeOps: false,
@@ -54,7 +47,7 @@ Deno.test({
         "--broker",
         testBrokers().join(","),
         "--central",
-        `127.0.0.1:${unusedPort()}`,
+        `127.0.0.1:${freePort()}`,
         "--registry-url",
         registry.url,
         "--ca",

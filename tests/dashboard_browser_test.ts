@@ -12,7 +12,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { freePort, type LocalNetwork, startNetwork } from "../infra/network.ts";
+import { type LocalNetwork, startNetwork } from "../infra/network.ts";
+import { freePort } from "../shared/ports.ts";
 import { LOCAL_CPS } from "../infra/start.ts";
 import { serveSupervisor } from "../infra/supervisor_api.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, startNetwork } from "../infra/network.ts";
+import { startNetwork } from "../infra/network.ts";
+import { freePort } from "../shared/ports.ts";
 import { serveSupervisor } from "../infra/supervisor_api.ts";
 import type { LocalCpView } from "../shared/local_cps.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";

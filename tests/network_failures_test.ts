@@ -6,13 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startLocalKafka } from "../infra/local_kafka.ts";
-import {
-  type CpPlan,
-  freePort,
-  type LocalNetwork,
-  startNetwork,
-  waitUntil,
-} from "../infra/network.ts";
+import { type CpPlan, type LocalNetwork, startNetwork, waitUntil } from "../infra/network.ts";
+import { freePort } from "../shared/ports.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 function cp(id: string, args: string[]): CpPlan {
