@@ -1,21 +1,22 @@
 /**
  * The dashboard's control of locally run CPs, as real processes: a network started like
  * `deno task start` (infra/network.ts) with the supervisor's control API
- * (infra/supervisor_api.ts), a real Registry, Central and Kafka. Every call goes to Central's
- * REST API with the admin token, as the dashboard sends it; Central forwards it to the
- * supervisor, which starts and stops `cp/main.ts` processes.
+ * (infra/supervisor_api.ts), a real Registry, Central, weather office and Kafka. Every call goes
+ * to Central's REST API with the admin token, as the dashboard sends it; Central forwards it to
+ * the supervisor, which starts and stops `cp/main.ts` processes. The weather office learns the
+ * new CP's city from Central's `GET /cps`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startNetwork } from "../infra/network.ts";
+import { startNetwork, waitUntil } from "../infra/network.ts";
 import { freePort } from "../shared/ports.ts";
 import { serveSupervisor } from "../infra/supervisor_api.ts";
 import type { LocalCpView } from "../shared/local_cps.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 Deno.test({
-  name: "local CPs: through Central, a new CP starts and turns ACTIVATED, a stop makes it " +
-    "DISCONNECTED, and a start ACTIVATED again",
+  name: "local CPs: through Central, a new CP starts and turns ACTIVATED, the weather office " +
+    "watches its city, a stop makes it DISCONNECTED, and a start ACTIVATED again",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -27,6 +28,7 @@ Deno.test({
       brokers: testBrokers(),
       centralArgs: ["--group", uniqueName("local-cps")],
       supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
+      weather: { args: ["--interval", "500ms"] },
     });
     const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
     const supervisor = serveSupervisor(supervisorPort, {
@@ -58,6 +60,26 @@ Deno.test({
       assert.equal(added.body.pid, net.cps.get(id)!.pid, "the supervisor's own child");
       const activated = await net.waitForCp(id, (cp) => cp.state === "ACTIVATED", 60_000);
       assert.equal(activated.location, "Murcia", "registered by itself, with its location");
+
+      // The weather office watches it without being told, and its cold stops the CP.
+      const watched = await waitUntil("the office to watch the new CP", async () => {
+        const list = await (await fetch(`${net.weatherUrl}/locations`)).json();
+        return list.items.find((row: { cp_id: string }) => row.cp_id === id);
+      });
+      assert.equal(watched.city, "Murcia");
+      const serviceKey = (await Deno.readTextFile(join(dir, "weather_service.key"))).trim();
+      const hold = async (temperature: number) => {
+        const res = await fetch(`${net.weatherUrl}/simulated/Murcia`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${serviceKey}`, "content-type": "application/json" },
+          body: JSON.stringify({ temperature }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      };
+      await hold(-3);
+      await net.waitForCp(id, (cp) => cp.state === "STOPPED" && cp.stop_reason === "weather");
+      await hold(15);
+      await net.waitForCp(id, (cp) => cp.state === "ACTIVATED");
 
       const listed = await call("GET", "/local/cps");
       assert.deepEqual(

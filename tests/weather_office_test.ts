@@ -54,14 +54,19 @@ interface AlertCall {
   readonly body: { cp_id: string; city: string; temperature: number; status: string };
 }
 
-/** Central's side of the contract: records alerts, lists its CPs, and can go down and come back. */
-function fakeCentral(knownCps: string[]) {
+/**
+ * Central's side of the contract: records alerts, lists its CPs (in the city `locations` gives,
+ * if any), and can go down and come back.
+ */
+function fakeCentral(knownCps: string[], locations: Record<string, string> = {}) {
   const calls: AlertCall[] = [];
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   const handler = async (req: Request) => {
     const path = new URL(req.url).pathname;
     if (req.method === "GET" && path === "/cps") {
-      return Response.json(knownCps.map((id) => ({ id, state: "ACTIVATED" })));
+      return Response.json(
+        knownCps.map((id) => ({ id, state: "ACTIVATED", location: locations[id] })),
+      );
     }
     if (req.method === "POST" && path === "/weather/alert") {
       const body = await req.json();
@@ -304,6 +309,65 @@ Deno.test("weather office: a CP added through the API gets its status at once; t
     await central.close();
     await openWeather.server.shutdown();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("weather office: a CP Central places in a city is watched, a removed one stays removed, none with --file-only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weather-office-" });
+  const locationsFile = join(dir, "weather_locations.json");
+  await Deno.writeTextFile(locationsFile, JSON.stringify({ "CP-021": "Madrid,ES" }));
+  const openWeather = fakeOpenWeather();
+  openWeather.temperatures.set("Oslo", -3).set("Madrid,ES", 10);
+  const central = fakeCentral(["CP-020", "CP-021"], { "CP-020": "Oslo", "CP-021": "Madrid" });
+  const office = await startOffice(dir, openWeather.url, central.url);
+  const fileNow = async () => JSON.parse(await Deno.readTextFile(locationsFile));
+  try {
+    await eventually(
+      () => central.calls.some((c) => c.body.cp_id === "CP-020"),
+      "the status of the CP the office learnt from Central",
+    );
+    assert.deepEqual(central.calls.find((c) => c.body.cp_id === "CP-020")?.body, {
+      cp_id: "CP-020",
+      city: "Oslo",
+      temperature: -3,
+      status: "alert",
+    });
+    assert.deepEqual(await fileNow(), { "CP-020": "Oslo", "CP-021": "Madrid,ES" }, "file wins");
+
+    const removed = await fetch(`${office.url}/locations/CP-020`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    assert.equal(removed.status, 200);
+    await removed.body?.cancel();
+    await eventually(
+      () => central.calls.some((c) => c.body.cp_id === "CP-020" && c.body.status === "clear"),
+      "the clear of the removed CP",
+    );
+    await sleep(400); // four more rounds, each with Central's list
+    assert.deepEqual(await fileNow(), { "CP-021": "Madrid,ES" }, "not brought back");
+  } finally {
+    await office.stop();
+  }
+
+  const fileOnlyDir = await Deno.makeTempDir({ prefix: "weather-office-" });
+  const fileOnly = await startOffice(fileOnlyDir, openWeather.url, central.url, {
+    WEATHER_SERVICE_KEY: SERVICE_KEY,
+    WEATHER_FILE_ONLY: "1",
+  });
+  try {
+    await eventually(() => fileOnly.snapshot().central.reachable === true, "a round with Central");
+    await sleep(300);
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(join(fileOnlyDir, "weather_locations.json"))),
+      {},
+    );
+  } finally {
+    await fileOnly.stop();
+    await central.close();
+    await openWeather.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(fileOnlyDir, { recursive: true });
   }
 });
 

@@ -5,8 +5,9 @@
  *   `{cp_id, city, temperature, status: "alert" | "clear"}`. Central answers 2xx when it took
  *   the status (sending the same status again is harmless), 404 for a CP it does not know,
  *   401/403 for a wrong service key, 400 for a body it refuses.
- * - `GET {central}/cps` (open, no key) to learn which CP ids Central knows: a JSON array of
- *   CPs as Central's `GET /cps` answers them (`[{id, state, …}]`).
+ * - `GET {central}/cps` (open, no key) to learn which CPs Central knows and where they are: a
+ *   JSON array of CPs as Central's `GET /cps` answers them (`[{id, location, state, …}]`, the
+ *   location from the Registry).
  *
  * One call is one attempt: retrying, backing off and re-sending are the core's decisions
  * (`core.ts`). Central runs plain HTTP locally; an https URL is trusted through the project CA.
@@ -14,9 +15,11 @@
  * @module
  */
 import { z } from "zod";
+import { cpIdSchema } from "../shared/messages.ts";
 import { httpsClient } from "../shared/tls.ts";
 import type { CentralProbe, DeliveryOutcome, WeatherAlertBody } from "./core.ts";
 import { describeFetchError, oneLine, parseJsonOrUndefined, readLimited } from "./http_util.ts";
+import { citySchema } from "./locations.ts";
 
 /** Path of the alert endpoint on Central. */
 export const ALERT_PATH = "/weather/alert";
@@ -37,7 +40,8 @@ export interface CentralClientOptions {
   readonly caFile?: string;
 }
 
-const cpListSchema = z.array(z.object({ id: z.string() }));
+// The location is read apart: one CP with an odd location must not cost the whole list.
+const cpListSchema = z.array(z.object({ id: z.string(), location: z.unknown().optional() }));
 const errorBodySchema = z.object({ detail: z.string() });
 
 /** Talks to Central. */
@@ -82,7 +86,7 @@ export class CentralClient {
     return { kind: "rejected", detail };
   }
 
-  /** Asks Central which CPs it knows. Never throws. */
+  /** Asks Central which CPs it knows, and in which city. Never throws. */
   async listCps(signal?: AbortSignal): Promise<CentralProbe> {
     const answer = await this.#call(CPS_PATH, { method: "GET" }, signal);
     if (!answer.ok) return { kind: "unreachable", detail: answer.detail };
@@ -91,7 +95,12 @@ export class CentralClient {
     if (answer.status !== 200) return { kind: "answered" };
     const parsed = cpListSchema.safeParse(parseJsonOrUndefined(answer.text));
     if (!parsed.success) return { kind: "answered" };
-    return { kind: "listed", cpIds: new Set(parsed.data.map((e) => e.id)) };
+    const locations = new Map<string, string>();
+    for (const { id, location } of parsed.data) {
+      const city = citySchema.safeParse(location);
+      if (cpIdSchema.safeParse(id).success && city.success) locations.set(id, city.data);
+    }
+    return { kind: "listed", cpIds: new Set(parsed.data.map((e) => e.id)), locations };
   }
 
   /** Releases the TLS client, if any. */

@@ -90,17 +90,25 @@ Deno.test("POST /weather/alert: the bearer key, the exact JSON body, and each an
   gone.close();
 });
 
-Deno.test("GET /cps: the known ids from a list, no flag from anything else", async () => {
+Deno.test("GET /cps: the known ids and cities from a list, no flag from anything else", async () => {
   let next: () => Response = () => Response.json([]);
   const central = standIn(() => next());
   const client = await CentralClient.create({ url: central.url, serviceKey: KEY, timeoutMs: 500 });
   // Central's own shape (central/api.ts cpJson).
-  const cps = [{ id: "CP-001", state: "ACTIVATED" }, { id: "CP-002", state: "STOPPED" }];
+  const cps = [
+    { id: "CP-001", location: " Madrid ", state: "ACTIVATED" },
+    { id: "CP-002", location: "", state: "STOPPED" },
+    { id: "CP-003", location: "x".repeat(101), state: "STOPPED" },
+    { id: "CP-004", state: "STOPPED" },
+    { id: "CP 5", location: "Oslo", state: "ACTIVATED" },
+  ];
   try {
     next = () => Response.json(cps);
     assert.deepEqual(await client.listCps(), {
       kind: "listed",
-      cpIds: new Set(["CP-001", "CP-002"]),
+      cpIds: new Set(["CP-001", "CP-002", "CP-003", "CP-004", "CP 5"]),
+      // Only what can be a locations file entry: no empty or overlong city, no odd id.
+      locations: new Map([["CP-001", "Madrid"]]),
     });
     assert.equal(central.seen[0].authorization, null, "the list is open: no key sent");
     for (

@@ -115,6 +115,12 @@ export const weatherConfig = defineConfig({
       default: DEFAULT_SERVICE_KEY_FILE,
       help: "Where the service key is generated (mode 0600) when it is not given",
     }),
+    fileOnly: flag({
+      flag: "file-only",
+      env: "WEATHER_FILE_ONLY",
+      help: "Watch only the CPs in the locations file (default: also add to it every CP " +
+        "Central knows in a city the file lacks)",
+    }),
     noTui: flag({
       flag: "no-tui",
       env: "WEATHER_NO_TUI",

@@ -24,6 +24,9 @@
  *   flagged and not sent until Central knows it.
  * - A CP removed from the locations while Central holds an alert for it gets a `clear`, so no
  *   CP stays stopped by an office that no longer watches it.
+ * - A CP Central lists in a city the office does not watch is added to the locations (so one
+ *   added from the dashboard, or started anywhere with `--location`, is covered), unless the
+ *   operator removed it from them while the office runs.
  *
  * @module
  */
@@ -240,9 +243,17 @@ export function applyReadings(
   return { ...state, cities };
 }
 
-/** What `GET /cps` on Central gave: the ids, Central reachable without a usable list, or down. */
+/**
+ * What `GET /cps` on Central gave: the ids (and the city of each CP whose location is a valid
+ * city name), Central reachable without a usable list, or down.
+ */
 export type CentralProbe =
-  | { readonly kind: "listed"; readonly cpIds: ReadonlySet<string> }
+  | {
+    readonly kind: "listed";
+    readonly cpIds: ReadonlySet<string>;
+    /** CP id → the location Central has for it (from the Registry), for those that are cities. */
+    readonly locations: ReadonlyMap<string, string>;
+  }
   | { readonly kind: "answered" } // reachable, but no usable list (404, 5xx, bad JSON…)
   | { readonly kind: "unreachable"; readonly detail: string }; // no answer at all
 
@@ -268,6 +279,36 @@ export function applyCentralProbe(
   if (probe.kind === "answered") return state;
   const sent = new Map([...state.sent].filter(([cpId]) => probe.cpIds.has(cpId)));
   return { ...state, knownCps: probe.cpIds, refusedCps: new Set(), sent };
+}
+
+/**
+ * The CPs to start watching: those Central places in a city (`central`, from its list) that the
+ * office does not watch and that the operator has not stopped watching (`dismissed`), by id.
+ * The locations file's city wins where it has one (it may be spelled for the provider,
+ * `Alicante,ES`), so only missing CPs are returned.
+ */
+export function toAdopt(
+  watched: ReadonlyMap<string, string>,
+  central: ReadonlyMap<string, string>,
+  dismissed: ReadonlySet<string>,
+): Map<string, string> {
+  const adopt = [...central].filter(([cpId]) => !watched.has(cpId) && !dismissed.has(cpId));
+  return new Map(adopt.sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * The CPs the operator stopped watching, after the watched set went from `before` to `after`:
+ * a CP that left it (menu, API, editor) joins, one that is watched again leaves. {@link toAdopt}
+ * skips them, so the office never undoes a removal by adding the CP back from Central.
+ */
+export function dismissedAfter(
+  dismissed: ReadonlySet<string>,
+  before: ReadonlyMap<string, string>,
+  after: ReadonlyMap<string, string>,
+): Set<string> {
+  const next = new Set([...dismissed].filter((cpId) => !after.has(cpId)));
+  for (const cpId of before.keys()) if (!after.has(cpId)) next.add(cpId);
+  return next;
 }
 
 /**

@@ -5,15 +5,18 @@ import {
   applyReadings,
   backoffDelay,
   centralDue,
+  type CentralProbe,
   type CoreSettings,
   type DeliveryOutcome,
   describe,
+  dismissedAfter,
   dueCities,
   initialState,
   type OfficeState,
   planNotifications,
   type Reading,
   statusFor,
+  toAdopt,
   type WeatherAlertBody,
 } from "./core.ts";
 
@@ -38,6 +41,13 @@ const DELIVERED: DeliveryOutcome = { kind: "delivered" };
 const DOWN: DeliveryOutcome = { kind: "unavailable", detail: "Connection refused" };
 
 const LOCATIONS = new Map([["CP-001", "Madrid"], ["CP-002", "Madrid"], ["CP-003", "Oslo"]]);
+
+/** Central's list of `cpIds`, none of them in a city. */
+const listed = (...cpIds: string[]): CentralProbe => ({
+  kind: "listed",
+  cpIds: new Set(cpIds),
+  locations: new Map(),
+});
 
 /** One full round as the office runs it, with Central answering every notification `outcome`. */
 function round(
@@ -218,7 +228,7 @@ Deno.test("a refused service key backs Central off like an outage", () => {
 Deno.test("CPs Central does not list are flagged and get nothing until it lists them", () => {
   let state = applyCentralProbe(
     initialState(),
-    { kind: "listed", cpIds: new Set(["CP-001", "CP-003"]) },
+    listed("CP-001", "CP-003"),
     T0,
     SETTINGS,
   );
@@ -228,7 +238,7 @@ Deno.test("CPs Central does not list are flagged and get nothing until it lists 
   assert.deepEqual(describe(state, LOCATIONS, 0).map((r) => r.knownToCentral), [true, false, true]);
   state = applyCentralProbe(
     state,
-    { kind: "listed", cpIds: new Set(["CP-001", "CP-002", "CP-003"]) },
+    listed("CP-001", "CP-002", "CP-003"),
     T0 + 4000,
     SETTINGS,
   );
@@ -245,16 +255,14 @@ Deno.test("without a list, a 404 flags the CP; a later list is Central's word", 
     false,
   ]);
   assert.deepEqual(planNotifications(state, LOCATIONS, 0), [], "not retried every round");
-  state = applyCentralProbe(state, { kind: "listed", cpIds: new Set(["CP-003"]) }, T0, SETTINGS);
+  state = applyCentralProbe(state, listed("CP-003"), T0, SETTINGS);
   assert.deepEqual(planNotifications(state, LOCATIONS, 0).map((n) => n.cp_id), ["CP-003"]);
 });
 
 Deno.test("a CP that leaves Central's list and comes back gets its status again", () => {
   let { state } = round(initialState(), { Madrid: ok(-1), Oslo: ok(3) }, T0);
-  const without = new Set(["CP-002", "CP-003"]);
-  state = applyCentralProbe(state, { kind: "listed", cpIds: without }, T0, SETTINGS);
-  const all = new Set(["CP-001", "CP-002", "CP-003"]);
-  state = applyCentralProbe(state, { kind: "listed", cpIds: all }, T0 + 4000, SETTINGS);
+  state = applyCentralProbe(state, listed("CP-002", "CP-003"), T0, SETTINGS);
+  state = applyCentralProbe(state, listed("CP-001", "CP-002", "CP-003"), T0 + 4000, SETTINGS);
   assert.deepEqual(planNotifications(state, LOCATIONS, 0), [
     { cp_id: "CP-001", city: "Madrid", temperature: -1, status: "alert" },
   ]);
@@ -287,4 +295,30 @@ Deno.test("a CP moved to another city takes that city's status", () => {
   assert.deepEqual(sent, [{ cp_id: "CP-001", city: "Oslo", temperature: -4, status: "alert" }]);
   state = applyReadings(state, moved, new Map(), T0 + 4000, SETTINGS);
   assert.equal(state.cities.has("madrid"), true, "CP-002 is still in Madrid");
+});
+
+Deno.test("Central's CPs in a city the office lacks are adopted; the file's city wins", () => {
+  const central = new Map([
+    ["CP-009", "Murcia"],
+    ["CP-001", "Alicante"], // the file has it, spelled its own way: kept
+    ["CP-006", "Bilbao"],
+  ]);
+  assert.deepEqual(
+    [...toAdopt(LOCATIONS, central, new Set())],
+    [["CP-006", "Bilbao"], ["CP-009", "Murcia"]],
+    "missing ones only, by id",
+  );
+  assert.deepEqual([...toAdopt(LOCATIONS, central, new Set(["CP-009"]))], [["CP-006", "Bilbao"]]);
+  assert.equal(toAdopt(central, central, new Set()).size, 0);
+});
+
+Deno.test("a CP removed from the locations is dismissed until it is watched again", () => {
+  const fewer = new Map([["CP-002", "Madrid"]]);
+  let dismissed = dismissedAfter(new Set(), LOCATIONS, fewer);
+  assert.deepEqual([...dismissed].sort(), ["CP-001", "CP-003"]);
+  dismissed = dismissedAfter(dismissed, fewer, new Map([...fewer, ["CP-004", "Oslo"]]));
+  assert.deepEqual([...dismissed].sort(), ["CP-001", "CP-003"], "an addition dismisses nothing");
+  dismissed = dismissedAfter(dismissed, fewer, new Map([...fewer, ["CP-003", "Oslo"]]));
+  assert.deepEqual([...dismissed], ["CP-001"], "watched again: Central may place it later");
+  assert.deepEqual([...dismissedAfter(new Set(), LOCATIONS, LOCATIONS)], []);
 });

@@ -2,9 +2,10 @@
  * The locations file: which city each CP is in, as `{ "CP-001": "Madrid", … }`.
  *
  * The file is the single source of truth, editable three ways while the office runs: from the
- * terminal menu, from the REST API, and with any editor. The store watches the file's folder
- * (an editor's or our own atomic rename replaces the file, which a watch on the file itself
- * would lose), waits for edits to settle, and reloads. A malformed edit is reported and the last
+ * terminal menu, from the REST API, and with any editor; the office also adds the CPs Central
+ * knows that it lacks (`office.ts`). The store watches the file's folder (an editor's or our own
+ * atomic rename replaces the file, which a watch on the file itself would lose), waits for edits
+ * to settle, and reloads. A malformed edit is reported and the last
  * good set stays in force; the office's own writes are recognised by their content and ignored.
  *
  * Writes are atomic (a temporary file, synced, then renamed over the file) and serialised, and
@@ -162,6 +163,26 @@ export class LocationStore {
       }
       await this.#write(new Map(this.#locations).set(cpId, name.value));
       return before === undefined ? "added" : "changed";
+    });
+  }
+
+  /**
+   * Adds each of `entries` (CP id → city) whose CP is not in the file yet, in one write, as far
+   * as {@link MAX_LOCATIONS} allows (by id); returns the ids added. A CP the file has keeps its
+   * city, including one an operator's edit put there that the watch has not reloaded yet.
+   * @throws {LocationsFileError} while the file is malformed or missing.
+   * @throws {RangeError} if an id or a city is invalid (the message names the entry).
+   */
+  addMissing(entries: Locations): Promise<string[]> {
+    const parsed = parseMessage(z.record(cpIdSchema, citySchema), Object.fromEntries(entries));
+    if (!parsed.ok) return Promise.reject(new RangeError(parsed.reason));
+    return this.#serialised(async () => {
+      await this.#syncForWrite();
+      const room = MAX_LOCATIONS - this.#locations.size;
+      const added = Object.entries(parsed.value).filter(([cpId]) => !this.#locations.has(cpId))
+        .sort(([a], [b]) => a.localeCompare(b)).slice(0, Math.max(0, room));
+      if (added.length > 0) await this.#write(new Map([...this.#locations, ...added]));
+      return added.map(([cpId]) => cpId);
     });
   }
 

@@ -5,6 +5,7 @@ import {
   type Locations,
   LocationsFileError,
   LocationStore,
+  MAX_LOCATIONS,
   parseLocations,
 } from "./locations.ts";
 
@@ -172,5 +173,41 @@ Deno.test("a write first picks up an edit on disk the watch has not reloaded yet
       "CP-002": "Oslo",
       "CP-003": "Lyon",
     });
+  });
+});
+
+Deno.test("addMissing adds only the CPs the file lacks, in one write, and keeps an unread edit", async () => {
+  await withStore('{"CP-001": "Madrid"}', async (store, path, changes) => {
+    // Not watching: the edit is seen only by the write's own re-read, and its city wins.
+    await Deno.writeTextFile(path, '{"CP-001": "Madrid", "CP-002": "Oslo,NO"}');
+    const added = await store.addMissing(
+      new Map([["CP-003", " Lyon "], ["CP-002", "Oslo"], ["CP-001", "Bilbao"], ["CP-000", "Vigo"]]),
+    );
+    assert.deepEqual(added, ["CP-000", "CP-003"]);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(path)), {
+      "CP-000": "Vigo",
+      "CP-001": "Madrid",
+      "CP-002": "Oslo,NO",
+      "CP-003": "Lyon",
+    });
+    assert.equal(changes.length, 2, "the edit's reload, then one write for both");
+    assert.deepEqual(await store.addMissing(new Map([["CP-003", "Porto"]])), []);
+    assert.equal(changes.length, 2, "nothing to add: no write");
+    await assert.rejects(store.addMissing(new Map([["CP 9", "Porto"]])), /CP 9/);
+    await assert.rejects(store.addMissing(new Map([["CP-009", ""]])), /CP-009/);
+  });
+});
+
+Deno.test("addMissing stops at the most CPs the file may hold, and not while it is malformed", async () => {
+  const full = Object.fromEntries(
+    Array.from({ length: MAX_LOCATIONS - 1 }, (_, i) => [`CP-${i}`, "Madrid"]),
+  );
+  await withStore(JSON.stringify(full), async (store, path) => {
+    const added = await store.addMissing(new Map([["ZZ-2", "Oslo"], ["ZZ-1", "Oslo"]]));
+    assert.deepEqual(added, ["ZZ-1"], "the one that fits, by id");
+    assert.equal(store.locations.size, MAX_LOCATIONS);
+    await Deno.writeTextFile(path, "{");
+    await assert.rejects(store.addMissing(new Map([["ZZ-3", "Oslo"]])), LocationsFileError);
+    assert.equal(await Deno.readTextFile(path), "{");
   });
 });

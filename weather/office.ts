@@ -4,9 +4,11 @@
  * {@link startWeatherOffice} with the parsed config; tests call it on port 0 with a temp folder.
  *
  * A round: read every due city at once (one request per distinct city, each with a timeout),
- * ask Central which CPs it knows, then send Central the alerts and clears the core decides, and
- * log what changed. Decisions are in `core.ts`; this file only does the I/O and the logging.
- * A change of the locations (file, menu, API) or of a manual temperature starts a round at once.
+ * ask Central which CPs it knows, then send Central the alerts and clears the core decides, add
+ * to the locations the CPs Central places in a city the office does not watch yet (unless
+ * `--file-only`), and log what changed. Decisions are in `core.ts`; this file only does the I/O
+ * and the logging. A change of the locations (file, menu, API, Central's new CPs) or of a manual
+ * temperature starts a round at once.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import {
   type CoreSettings,
   type DeliveryOutcome,
   describe,
+  dismissedAfter,
   dueCities,
   initialState,
   isLinkFailure,
@@ -34,9 +37,10 @@ import {
   type OfficeState,
   planNotifications,
   type Reading,
+  toAdopt,
   type WeatherAlertBody,
 } from "./core.ts";
-import { type Locations, LocationStore } from "./locations.ts";
+import { type Locations, LocationsFileError, LocationStore } from "./locations.ts";
 import { createOpenWeatherProvider, SimulatedProvider, type WeatherProvider } from "./providers.ts";
 
 /** Most alerts and clears in flight to Central at once. */
@@ -108,14 +112,20 @@ export async function startWeatherOffice(
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const abort = new AbortController();
+  // The CPs the operator removed while the office runs: Central's list must not bring them back.
+  let dismissed = new Set<string>();
+  let watched: Locations = new Map();
 
   const store = await LocationStore.open(config.locations, {
     debounceMs: options.debounceMs,
-    onChange: () => {
+    onChange: (locations) => {
+      dismissed = dismissedAfter(dismissed, watched, locations);
+      watched = locations;
       notify();
       poke();
     },
   });
+  watched = store.locations;
   const central = await CentralClient.create({
     url: config.central,
     serviceKey: serviceKey.key,
@@ -167,9 +177,26 @@ export async function startWeatherOffice(
         state = applyDeliveries(state, locations, answers, Date.now(), settings);
       }
       logCentral(before, state);
+      if (probe.kind === "listed" && !config.fileOnly) await adopt(probe.locations);
     }
     flagged = logUnknownCps(state, locations, flagged);
     lastRoundAt = Date.now();
+  }
+
+  /** Watches the CPs Central places in a city the office lacks; the write starts a round. */
+  async function adopt(central: Locations): Promise<void> {
+    const wanted = toAdopt(store.locations, central, dismissed);
+    if (wanted.size === 0) return;
+    try {
+      const added = await store.addMissing(wanted);
+      if (added.length === 0) return;
+      log.info("now watching {cpIds}, in the cities Central has for them", {
+        cpIds: added.map((cpId) => `${cpId} (${wanted.get(cpId)})`).join(", "),
+      });
+    } catch (error) {
+      // The store has logged what is wrong with the file; the CPs are added once it is fixed.
+      if (!(error instanceof LocationsFileError)) throw error;
+    }
   }
 
   async function tick(): Promise<void> {
