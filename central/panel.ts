@@ -10,6 +10,7 @@
  * @module
  */
 import type { CpState, StopReason } from "../shared/messages.ts";
+import { paintFor, redrawFrame, type Style } from "../shared/terminal.ts";
 import type { Model, RequestRecord, SecurityStatus } from "./core.ts";
 
 /** One CP row. */
@@ -91,20 +92,7 @@ const SECURITY_VERBS: Readonly<Record<string, SecurityStatus>> = {
   ban: "REVOKED",
 };
 
-const ESC = "\x1b[";
-const RESET = `${ESC}0m`;
-const COLORS = {
-  bold: `${ESC}1m`,
-  dim: `${ESC}2m`,
-  green: `${ESC}32m`,
-  orange: `${ESC}38;5;208m`,
-  red: `${ESC}31m`,
-  grey: `${ESC}90m`,
-  yellow: `${ESC}33m`,
-} as const;
-type Color = keyof typeof COLORS;
-
-const STATE_COLOR: Record<CpState, Color> = {
+const STATE_COLOR: Record<CpState, Style> = {
   ACTIVATED: "green",
   SUPPLYING: "green",
   STOPPED: "orange",
@@ -155,10 +143,10 @@ const FIXED = Object.values(COLUMNS).reduce((a, b) => a + b, 0) + 7; // 7 separa
 export function renderPanel(view: PanelView, options: RenderOptions): string {
   const { width, color } = options;
   const height = Math.max(options.height, 12);
-  const paint = (text: string, c: Color) => color ? `${COLORS[c]}${text}${RESET}` : text;
-  const line = (text: string, c?: Color) => {
+  const paint = paintFor(color);
+  const line = (text: string, c?: Style) => {
     const cut = fit(text, width);
-    return c ? paint(cut, c) : cut;
+    return c ? paint[c](cut) : cut;
   };
 
   const supplying = view.cps.filter((cp) => cp.state === "SUPPLYING").length;
@@ -204,7 +192,7 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
     const visible = fit(before + state + after, width);
     const stateCut = visible.slice(before.length, before.length + state.length);
     lines.push(
-      visible.slice(0, before.length) + paint(stateCut, STATE_COLOR[cp.state]) +
+      visible.slice(0, before.length) + paint[STATE_COLOR[cp.state]](stateCut) +
         visible.slice(before.length + state.length),
     );
   }
@@ -226,7 +214,7 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
     const level = m.level === "warning" || m.level === "error" || m.level === "fatal"
       ? m.level.toUpperCase() + " "
       : "";
-    const c: Color | undefined = level === ""
+    const c: Style | undefined = level === ""
       ? undefined
       : m.level === "warning"
       ? "yellow"
@@ -237,8 +225,7 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
   const feedback = view.feedback === "" ? "" : `   ${view.feedback}`;
   lines.push(line(`> ${view.input}${feedback}`), line(PANEL_HELP, "dim"));
 
-  const frame = lines.slice(0, height).map((l) => `${l}${ESC}K`).join("\r\n");
-  return `${ESC}H${frame}${ESC}J`;
+  return redrawFrame(lines.slice(0, height));
 }
 
 /**

@@ -8,13 +8,12 @@
  */
 import type { LogRecord, Sink } from "../shared/log.ts";
 import { getLogger } from "../shared/log.ts";
+import { enterScreen, leaveScreen } from "../shared/terminal.ts";
 import { type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "panel"]);
 
-const ENTER_SCREEN = "\x1b[?1049h\x1b[?25l"; // alternate screen, hide cursor
-const LEAVE_SCREEN = "\x1b[?25h\x1b[?1049l"; // show cursor, back to the normal screen
 const MAX_MESSAGES = 50;
 const FRAME_MS = 100;
 
@@ -62,7 +61,7 @@ export class TerminalPanel {
   start(runtime: CentralRuntime): void {
     this.#started = true;
     Deno.stdin.setRaw(true);
-    this.#write(ENTER_SCREEN);
+    this.#write(enterScreen());
     this.#unsubscribe = runtime.subscribe(() => this.#dirty = true);
     this.#timer = setInterval(() => {
       // Redraw on change, and every second anyway for the clock.
@@ -79,7 +78,7 @@ export class TerminalPanel {
     clearInterval(this.#timer);
     this.#unsubscribe?.();
     await this.#reader?.cancel().catch(() => {});
-    this.#write(LEAVE_SCREEN);
+    this.#write(leaveScreen());
     Deno.stdin.setRaw(false);
   }
 

@@ -13,6 +13,7 @@ import {
   setupLogging,
   type Sink,
 } from "../shared/log.ts";
+import { colours, enterScreen, leaveScreen, type Paint, redrawFrame } from "../shared/terminal.ts";
 
 /** How many log lines a status screen shows under the panel. */
 const SCREEN_LOG_LINES = 8;
@@ -36,19 +37,12 @@ export async function startProcessLogging(options: {
   return recent.lines;
 }
 
-/** ANSI colours for the states of DESIGN §6 and for emphasis. */
-export const paint = {
-  /** ACTIVATED, SUPPLYING, OK. */
-  green: (s: string) => `\x1b[32m${s}\x1b[0m`,
-  /** STOPPED ("Out of Order"). */
-  orange: (s: string) => `\x1b[38;5;208m${s}\x1b[0m`,
-  /** BROKEN, KO. */
-  red: (s: string) => `\x1b[31m${s}\x1b[0m`,
-  /** DISCONNECTED, secondary text. */
-  grey: (s: string) => `\x1b[90m${s}\x1b[0m`,
-  /** Headings. */
-  bold: (s: string) => `\x1b[1m${s}\x1b[0m`,
-};
+/**
+ * The shared ANSI styles (shared/terminal.ts) as the CP processes use them: the states of
+ * DESIGN §6 (green ACTIVATED, SUPPLYING and OK; orange STOPPED; red BROKEN and KO; grey
+ * DISCONNECTED and secondary text) and bold headings.
+ */
+export const paint: Paint = colours;
 
 const encoder = new TextEncoder();
 
@@ -76,7 +70,7 @@ export class StatusScreen {
 
   /** Switches to the alternate screen, hides the cursor and starts redrawing. */
   open(): void {
-    write("\x1b[?1049h\x1b[?25l");
+    write(enterScreen());
     this.#timer = setInterval(() => this.update(), 1000);
     this.update();
   }
@@ -84,8 +78,7 @@ export class StatusScreen {
   /** Redraws now; does nothing unless the screen is open. */
   update(): void {
     if (this.#timer === undefined) return;
-    // Home, then each line cleared to its end, then everything below cleared: no flicker.
-    write(`\x1b[H${this.#render().map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
+    write(redrawFrame(this.#render()));
   }
 
   /** Stops redrawing and gives the terminal back (normal screen, cursor shown). */
@@ -93,7 +86,7 @@ export class StatusScreen {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    write("\x1b[?25h\x1b[?1049l");
+    write(leaveScreen());
   }
 }
 

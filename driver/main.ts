@@ -15,12 +15,12 @@
 
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
 import { getLogger, setupLogging, type Sink, stopLogging } from "../shared/log.ts";
+import { colours } from "../shared/terminal.ts";
 import { driverConfig } from "./config.ts";
 import { type DriverEvent, parsePlanFile, type Summary } from "./core.ts";
 import { type DriverHandle, startDriver } from "./driver.ts";
 import { LiveLine, readLines, recentLines, Screen } from "./terminal.ts";
 import {
-  colours,
   type Command,
   HELP,
   literal,

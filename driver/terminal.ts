@@ -7,8 +7,16 @@
  */
 
 import type { LogRecord, Sink } from "../shared/log.ts";
+import {
+  CLEAR_LINE,
+  enterScreen,
+  leaveScreen,
+  type Paint,
+  redrawFrame,
+  type ScreenOptions,
+} from "../shared/terminal.ts";
 import type { DriverHandle } from "./driver.ts";
-import { type Command, type Paint, parseCommand, type ScreenView, statusLine } from "./view.ts";
+import { type Command, parseCommand, type ScreenView, statusLine } from "./view.ts";
 
 const encoder = new TextEncoder();
 
@@ -90,7 +98,7 @@ export class LiveLine {
   /** The sink that prints records above the live line. */
   readonly sink: Sink = (record) => {
     if (!forPeople(record)) return;
-    write(`\r\x1b[K${recordLine(record, this.#paint)}\n`);
+    write(`${CLEAR_LINE}${recordLine(record, this.#paint)}\n`);
     this.redraw();
   };
 
@@ -103,7 +111,7 @@ export class LiveLine {
   redraw(): void {
     const handle = this.#handle();
     if (handle === undefined || this.#timer === undefined) return;
-    write(`\r\x1b[K${statusLine(handle.state(), Date.now(), this.#paint)}`);
+    write(`${CLEAR_LINE}${statusLine(handle.state(), Date.now(), this.#paint)}`);
   }
 
   /** Clears the live line and stops redrawing. */
@@ -111,9 +119,12 @@ export class LiveLine {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    write("\r\x1b[K");
+    write(CLEAR_LINE);
   }
 }
+
+/** The screen's hold on the terminal: a long line (a CP list entry) is cut, not wrapped. */
+const SCREEN: ScreenOptions = { noWrap: true };
 
 /**
  * The interactive screen on the terminal's alternate screen: redrawn every second and on
@@ -143,7 +154,7 @@ export class Screen {
 
   /** Takes the terminal: alternate screen, no cursor, no line wrap, keys one by one. */
   open(): void {
-    write("\x1b[?1049h\x1b[?25l\x1b[?7l");
+    write(enterScreen(SCREEN));
     this.#timer = setInterval(() => this.update(), 1000);
     this.#stopKeys = readKeys((key) => this.#key(key));
     this.update();
@@ -152,9 +163,7 @@ export class Screen {
   /** Redraws now (does nothing once closed). */
   update(): void {
     if (this.#timer === undefined) return;
-    // Home, each line cleared to its end, then everything below: no flicker.
-    const lines = this.#render(this.#view(this.#input));
-    write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
+    write(redrawFrame(this.#render(this.#view(this.#input))));
   }
 
   /** Gives the terminal back as it was. */
@@ -163,7 +172,7 @@ export class Screen {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#stopKeys?.();
-    write("\x1b[?7h\x1b[?25h\x1b[?1049l");
+    write(leaveScreen(SCREEN));
   }
 
   #key(key: string): void {

@@ -7,54 +7,11 @@
  */
 
 import type { CpListEntry, CpState } from "../shared/messages.ts";
+import type { Paint } from "../shared/terminal.ts";
 import type { DriverEvent, DriverState, IgnoreReason, Phase, Summary } from "./core.ts";
 
 // ---------------------------------------------------------------------------------------------
-// Colours and numbers
-
-/** Text styles; {@link plain} leaves text as it is (pipes, files). */
-export interface Paint {
-  /** Good news: supplying, tickets, ACTIVATED. */
-  green(s: string): string;
-  /** STOPPED ("Out of Order"), denials. */
-  orange(s: string): string;
-  /** Faults, dropped input. */
-  red(s: string): string;
-  /** Waiting. */
-  yellow(s: string): string;
-  /** Live figures. */
-  cyan(s: string): string;
-  /** Secondary text, DISCONNECTED. */
-  grey(s: string): string;
-  /** Headings. */
-  bold(s: string): string;
-}
-
-const ansi = (code: string) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
-
-/** ANSI colours, for a terminal. */
-export const colours: Paint = {
-  green: ansi("32"),
-  orange: ansi("38;5;208"),
-  red: ansi("31"),
-  yellow: ansi("33"),
-  cyan: ansi("36"),
-  grey: ansi("90"),
-  bold: ansi("1"),
-};
-
-const same = (s: string) => s;
-
-/** No styling. */
-export const plain: Paint = {
-  green: same,
-  orange: same,
-  red: same,
-  yellow: same,
-  cyan: same,
-  grey: same,
-  bold: same,
-};
+// Numbers
 
 /** Energy for people: `1.235 kWh`. */
 function kwhText(kwh: number): string {

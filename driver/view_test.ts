@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import type { CpListEntry } from "../shared/messages.ts";
+import { plain } from "../shared/terminal.ts";
 import { type DriverState, initialState, type Summary, type TicketLine } from "./core.ts";
 import {
   denialsByReason,
   describeEvent,
   durationText,
   parseCommand,
-  plain,
   screenLines,
   statusLine,
   summaryFields,

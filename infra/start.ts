@@ -23,7 +23,8 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
-import { paint, StatusScreen } from "../cp/terminal.ts";
+import { colours as paint } from "../shared/terminal.ts";
+import { StatusScreen } from "../cp/terminal.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";

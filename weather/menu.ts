@@ -10,6 +10,14 @@
  * @module
  */
 import type { LogRecord, Sink } from "../shared/log.ts";
+import {
+  CLEAR_SCREEN,
+  colours,
+  enterScreen,
+  leaveScreen,
+  paintFor,
+  type ScreenOptions,
+} from "../shared/terminal.ts";
 import { MANUAL_TEMPERATURE_RANGE, type OfficeSnapshot } from "./api.ts";
 import type { WeatherOffice } from "./office.ts";
 import { oneLine } from "./http_util.ts";
@@ -18,18 +26,8 @@ import { LocationsFileError } from "./locations.ts";
 /** Log lines kept under the table. */
 export const PANEL_LINES = 8;
 
-const ENTER_ALTERNATE_SCREEN = "\x1b[?1049h";
-const LEAVE_ALTERNATE_SCREEN = "\x1b[?1049l";
-
-const ANSI = {
-  reset: "\x1b[0m",
-  bold: "\x1b[1m",
-  dim: "\x1b[2m",
-  red: "\x1b[31m",
-  green: "\x1b[32m",
-  yellow: "\x1b[33m",
-  blue: "\x1b[34m",
-} as const;
+/** The menu's hold on the terminal: the cursor stays, for the questions it asks. */
+const SCREEN: ScreenOptions = { hideCursor: false };
 
 /** Options of {@link renderScreen}. */
 export interface RenderOptions {
@@ -45,23 +43,22 @@ export interface RenderOptions {
  * problem, then the commands and the latest messages.
  */
 export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): string {
-  const paint = (code: string, text: string) =>
-    options.color ? `${code}${text}${ANSI.reset}` : text;
+  const paint = paintFor(options.color);
   const provider = snapshot.provider === "simulated"
-    ? paint(ANSI.yellow, "SIMULATED temperatures (no OpenWeather key)")
+    ? paint.yellow("SIMULATED temperatures (no OpenWeather key)")
     : "OpenWeather";
   const central = snapshot.central.reachable === false
-    ? paint(ANSI.red, `not answering (${snapshot.central.lastError ?? "no detail"})`)
+    ? paint.red(`not answering (${snapshot.central.lastError ?? "no detail"})`)
     : snapshot.central.reachable
-    ? paint(ANSI.green, "answering")
+    ? paint.green("answering")
     : "not contacted yet";
   const lines = [
-    paint(ANSI.bold, "EVCharging weather office"),
+    paint.bold("EVCharging weather office"),
     `Provider: ${provider}   Threshold: ${snapshot.thresholdC} °C`,
     `Central ${snapshot.central.url}: ${central}`,
   ];
   if (snapshot.locationsProblem !== undefined) {
-    lines.push(paint(ANSI.red, `Locations file: ${snapshot.locationsProblem}`));
+    lines.push(paint.red(`Locations file: ${snapshot.locationsProblem}`));
   }
   lines.push("");
 
@@ -92,17 +89,14 @@ export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): 
     i === header.length - 1
       ? text
       : (text.length > widths[i] ? `${text.slice(0, widths[i] - 1)}…` : text).padEnd(widths[i]);
-  lines.push(paint(ANSI.bold, header.map(fit).join("  ").trimEnd()));
-  if (rows.length === 0) lines.push(paint(ANSI.dim, "(no CPs watched: press a to add one)"));
+  lines.push(paint.bold(header.map(fit).join("  ").trimEnd()));
+  if (rows.length === 0) lines.push(paint.dim("(no CPs watched: press a to add one)"));
   for (const row of rows) {
     const cells = row.cells.map(fit);
-    if (row.cold) cells[2] = paint(ANSI.blue, cells[2]);
+    if (row.cold) cells[2] = paint.blue(cells[2]);
     const state = row.cells[3];
-    cells[3] = paint(
-      state === "alert" ? ANSI.red : state === "clear" ? ANSI.green : ANSI.dim,
-      cells[3],
-    );
-    if (row.warn) cells[5] = paint(ANSI.yellow, cells[5]);
+    cells[3] = paint[state === "alert" ? "red" : state === "clear" ? "green" : "dim"](cells[3]);
+    if (row.warn) cells[5] = paint.yellow(cells[5]);
     lines.push(cells.join("  ").trimEnd());
   }
   lines.push(
@@ -133,12 +127,8 @@ export function formatLogLine(record: LogRecord, color: boolean): string {
   ).join("");
   const line = `${time} ${record.level.padEnd(7)} ${oneLine(text)}`;
   if (!color) return line;
-  const code = record.level === "error" || record.level === "fatal"
-    ? ANSI.red
-    : record.level === "warning"
-    ? ANSI.yellow
-    : "";
-  return code === "" ? line : `${code}${line}${ANSI.reset}`;
+  if (record.level === "error" || record.level === "fatal") return colours.red(line);
+  return record.level === "warning" ? colours.yellow(line) : line;
 }
 
 /** A log sink feeding the menu's panel (pass it to `setupLogging({extraSinks})`). */
@@ -211,7 +201,7 @@ export async function runMenu(
     if (prompting) return;
     // Home and clear, then the screen: the table is redrawn in place, not scrolled.
     const screen = renderScreen(office.snapshot(), { color: true, messages: panel.lines });
-    Deno.stdout.writeSync(encoder.encode(`\x1b[H\x1b[2J${screen}`));
+    Deno.stdout.writeSync(encoder.encode(`${CLEAR_SCREEN}${screen}`));
   };
   const redrawSoon = () => {
     clearTimeout(pendingRedraw);
@@ -302,7 +292,7 @@ export async function runMenu(
   const unsubscribe = office.subscribe(redrawSoon);
   panel.onRecord = redrawSoon;
   // The alternate screen: the operator's shell comes back intact when the menu ends.
-  Deno.stdout.writeSync(encoder.encode(ENTER_ALTERNATE_SCREEN));
+  Deno.stdout.writeSync(encoder.encode(enterScreen(SCREEN)));
   try {
     for (;;) {
       draw();
@@ -329,5 +319,5 @@ export async function runMenu(
 /** Leaves raw mode and the alternate screen: for a stop (a signal) in the middle of the menu. */
 export function restoreTerminal(): void {
   Deno.stdin.setRaw(false);
-  Deno.stdout.writeSync(new TextEncoder().encode(LEAVE_ALTERNATE_SCREEN));
+  Deno.stdout.writeSync(new TextEncoder().encode(leaveScreen(SCREEN)));
 }
