@@ -9,6 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { ConcurrencyLimiter } from "../shared/limiter.ts";
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -34,17 +35,27 @@ function b64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("base64url");
 }
 
+/**
+ * One hash at a time per process. Each async scrypt runs on its own thread: a burst of
+ * registrations (a fleet ramping, CPs logging in again after an outage) would otherwise put
+ * every core into hashing and starve Central and the CPs on the same machine until their
+ * heartbeats time out (BENCHMARKS.md). Queued hashes cost latency, not correctness.
+ */
+const hashing = new ConcurrencyLimiter(1);
+
 function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise<Buffer> {
   const { N, r, p } = params;
   // maxmem must exceed 128·N·r or node refuses large N; leave headroom.
   const maxmem = 256 * N * r + 1024 * 1024;
-  return new Promise((resolve, reject) =>
-    scrypt(
-      secret,
-      salt,
-      KEY_BYTES,
-      { N, r, p, maxmem },
-      (error, key) => error ? reject(error) : resolve(key),
+  return hashing.run(() =>
+    new Promise((resolve, reject) =>
+      scrypt(
+        secret,
+        salt,
+        KEY_BYTES,
+        { N, r, p, maxmem },
+        (error, key) => error ? reject(error) : resolve(key),
+      )
     )
   );
 }

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { ConcurrencyLimiter } from "./limiter.ts";
+
+Deno.test("ConcurrencyLimiter: never more than the limit in flight, all run in arrival order", async () => {
+  const limiter = new ConcurrencyLimiter(2);
+  let inFlight = 0;
+  let most = 0;
+  const started: number[] = [];
+  const gates = Array.from({ length: 5 }, () => Promise.withResolvers<void>());
+  const runs = gates.map((gate, i) =>
+    limiter.run(async () => {
+      started.push(i);
+      most = Math.max(most, ++inFlight);
+      await gate.promise;
+      inFlight--;
+      return i * 10;
+    })
+  );
+  await Promise.resolve();
+  assert.deepEqual(started, [0, 1]);
+  assert.equal(limiter.waiting, 3);
+  for (const gate of gates) {
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(await Promise.all(runs), [0, 10, 20, 30, 40]);
+  assert.deepEqual(started, [0, 1, 2, 3, 4]);
+  assert.equal(most, 2);
+  assert.equal(limiter.running, 0);
+});
+
+Deno.test("ConcurrencyLimiter: a failing task passes its turn on and rejects its caller", async () => {
+  const limiter = new ConcurrencyLimiter(1);
+  const failing = limiter.run(() => Promise.reject(new Error("boom")));
+  const next = limiter.run(() => Promise.resolve("after"));
+  await assert.rejects(failing, /boom/);
+  assert.equal(await next, "after");
+  assert.equal(limiter.running, 0);
+});
+
+Deno.test("ConcurrencyLimiter: a limit that is not a whole number ≥ 1 is refused", () => {
+  for (const bad of [0, -1, 1.5, NaN]) {
+    assert.throws(
+      () => new ConcurrencyLimiter(bad),
+      /a concurrency limit is a whole number of at least 1, got/,
+    );
+  }
+});
