@@ -13,9 +13,11 @@
 
 // First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
 // shared/messages.ts builds its schemas, as cp/monitor.ts and central/ also make sure.
-import { type FleetHandle, startFleet } from "./fleet.ts";
+import type { FleetHandle } from "./fleet.ts";
+import { startFleetThreads } from "./threads.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
+import { sleep } from "../cp/sleep.ts";
 import { startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
 import { sealEnvelope } from "../shared/envelope.ts";
@@ -28,7 +30,7 @@ import {
   TOPICS,
 } from "../shared/kafka.ts";
 import { setupLogging, stopLogging } from "../shared/log.ts";
-import { benchConfig } from "./config.ts";
+import { benchConfig, defaultThreads } from "./config.ts";
 import {
   type BenchResult,
   cpuMsFromStat,
@@ -49,7 +51,6 @@ const say = (text: string) => console.error(`bench: ${text}`);
 function stderrStream(): WritableStream<Uint8Array> {
   return new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The size of a real `cp.telemetry` value: a SUPPLY sealed in an envelope, as JSON. */
 async function telemetryValueBytes(): Promise<number> {
@@ -219,6 +220,7 @@ async function loadAverage(): Promise<string> {
 async function main(): Promise<void> {
   const config = loadConfig(benchConfig);
   const drivers = config.drivers ?? config.cps;
+  const threads = config.threads ?? defaultThreads(config.cps);
   let fleet: FleetHandle | undefined;
   await setupLogging({
     level: config.logLevel,
@@ -303,8 +305,10 @@ async function main(): Promise<void> {
     });
 
     const [host, port] = net.centralTcp.split(":");
-    say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers`);
-    fleet = await startFleet({
+    say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers on ${threads} thread(s)`);
+    fleet = await startFleetThreads({
+      threads,
+      logLevel: config.logLevel,
       prefix: "BENCH",
       cps: config.cps,
       drivers,
@@ -317,13 +321,13 @@ async function main(): Promise<void> {
       speed: config.speed,
       durationMs: config.durationMs,
       loginConcurrency: config.loginConcurrency,
-      onTelemetry: (cpId, payload) => {
-        if (timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, Date.now());
+      onTelemetry: (cpId, payload, at) => {
+        if (timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
       },
     });
     const running = fleet;
     const fleetStartedAt = Date.now(); // the first monitors start as startFleet returns
-    // How late a 100 ms timer fires: the fleet's own event loop, which every CP shares.
+    // How late a 100 ms timer fires on this thread (the fleet's own loop when it has one thread).
     let lagMax = 0;
     let expected = Date.now() + 100;
     const lagTimer = timers.interval(() => {
@@ -334,13 +338,16 @@ async function main(): Promise<void> {
       const c = running.counts();
       say(
         `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
-          `fleet loop lag max ${lagMax} ms`,
+          `main loop lag max ${lagMax} ms`,
       );
       lagMax = 0;
     }, 5000);
     // A CP that neither logs in nor gives up must not hold the benchmark forever.
     const rampLimitMs = 60_000 + config.cps * 500;
-    await Promise.race([running.ramped, sleep(rampLimitMs)]);
+    // Not a bare sleep: its timer would keep the process alive for minutes after the run.
+    const rampLimit = new AbortController();
+    await Promise.race([running.ramped, sleep(rampLimitMs, rampLimit.signal)]);
+    rampLimit.abort();
     const ramp = rampFigures(fleetStartedAt, running.loginTimes);
     say(`ramp done: ${ramp.logins} logins in ${ramp.seconds.toFixed(1)} s`);
     await sleep(SETTLE_MS);
@@ -392,7 +399,12 @@ async function main(): Promise<void> {
     say("stopping the fleet");
     await running.stop(5000);
     events.abort();
-    const watched = await Promise.race([sse, sleep(2000).then(() => ({ reconnects: 0 }))]);
+    const sseLimit = new AbortController();
+    const watched = await Promise.race([
+      sse,
+      sleep(2000, sseLimit.signal).then(() => ({ reconnects: 0 })),
+    ]);
+    sseLimit.abort();
     const sseProblem = "problem" in watched ? watched.problem : undefined;
     const counts = running.counts();
     const result: BenchResult = {
@@ -406,6 +418,7 @@ async function main(): Promise<void> {
         cps: config.cps,
         drivers,
         speed: config.speed,
+        threads,
         holdSeconds: config.holdMs / 1000,
         loginConcurrency: config.loginConcurrency,
         kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",

@@ -157,6 +157,8 @@ export interface BenchResult {
     readonly cps: number;
     readonly drivers: number;
     readonly speed: number;
+    /** Threads the fleet ran on (threads.ts). */
+    readonly threads: number;
     readonly holdSeconds: number;
     readonly loginConcurrency: number;
     readonly kafka: string;
@@ -203,7 +205,11 @@ export function renderTable(r: BenchResult): string {
   const rows: [string, string][] = [
     ["machine", `${r.machine.nproc} × ${r.machine.cpu}, ${r.machine.memoryGib.toFixed(1)} GiB`],
     ["load average", `before ${r.machine.loadAverageBefore}; after ${r.machine.loadAverageAfter}`],
-    ["fleet", `${r.params.cps} CPs, ${r.params.drivers} drivers, speed ${r.params.speed}`],
+    [
+      "fleet",
+      `${r.params.cps} CPs, ${r.params.drivers} drivers, speed ${r.params.speed}, ` +
+      `${r.params.threads} thread${r.params.threads === 1 ? "" : "s"}`,
+    ],
     [
       "ramp",
       `${r.ramp.logins} logins in ${r.ramp.seconds.toFixed(1)} s: ` +

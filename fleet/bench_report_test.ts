@@ -69,6 +69,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
       cps: 10,
       drivers: 10,
       speed: 60,
+      threads: 2,
       holdSeconds: 60,
       loginConcurrency: 16,
       kafka: "fresh local broker",
@@ -86,6 +87,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
   for (
     const text of [
       "2 × Test CPU",
+      "10 CPs, 10 drivers, speed 60, 2 threads",
       "2 logins in 1.5 s",
       "50 msg/s",
       "p50 20.0 ms",

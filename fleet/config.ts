@@ -28,6 +28,17 @@ const prefix: Parser<string> = (raw) => {
   return raw;
 };
 
+/**
+ * CPs one fleet thread hosts by default: one event loop serving many more CPs' sockets reads
+ * them late enough to trip their health checks (BENCHMARKS.md).
+ */
+export const CPS_PER_THREAD = 400;
+
+/** The threads a fleet of `cps` CPs runs on when not told: one per {@link CPS_PER_THREAD}. */
+export function defaultThreads(cps: number): number {
+  return Math.max(1, Math.ceil(cps / CPS_PER_THREAD));
+}
+
 /** `fleet/main.ts` (`deno task fleet`). */
 export const fleetConfig = defineConfig({
   name: "deno task fleet",
@@ -101,6 +112,11 @@ export const fleetConfig = defineConfig({
       default: 1000,
       help: "a driver's pause after each ticket or denial",
     }),
+    threads: option(integer(1, 64), {
+      flag: "threads",
+      optional: true,
+      help: `threads the CPs and drivers are spread over (default: one per ${CPS_PER_THREAD} CPs)`,
+    }),
     loginConcurrency: option(integer(1, 10_000), {
       flag: "login-concurrency",
       default: 8,
@@ -146,6 +162,11 @@ export const benchConfig = defineConfig({
       flag: "login-concurrency",
       default: 8,
       help: "CPs logging in at once during the ramp",
+    }),
+    threads: option(integer(1, 64), {
+      flag: "threads",
+      optional: true,
+      help: `threads the fleet runs on (default: one per ${CPS_PER_THREAD} CPs)`,
     }),
     rawMessages: option(integer(100, 10_000_000), {
       flag: "raw-messages",

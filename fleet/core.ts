@@ -89,6 +89,56 @@ export interface FleetCounts {
   readonly received: number;
 }
 
+/** Counts of a fleet that has not reported yet: its size, nothing else. */
+export function emptyCounts(cps: number, drivers: number): FleetCounts {
+  return {
+    cps,
+    drivers,
+    registered: 0,
+    loggedIn: 0,
+    charging: 0,
+    requests: 0,
+    tickets: 0,
+    denials: 0,
+    errors: 0,
+    sent: 0,
+    received: 0,
+  };
+}
+
+/** The counts of two parts of one fleet together. */
+export function addCounts(a: FleetCounts, b: FleetCounts): FleetCounts {
+  const sum: { -readonly [K in keyof FleetCounts]: number } = { ...a };
+  for (const key of Object.keys(b) as (keyof FleetCounts)[]) sum[key] = a[key] + b[key];
+  return sum;
+}
+
+/**
+ * Splits `total` items into `parts` consecutive ranges whose sizes differ by at most one (the
+ * larger first): 10 over 3 is 0–3, 4–6, 7–9.
+ */
+export function splitRange(
+  total: number,
+  parts: number,
+): { readonly offset: number; readonly count: number }[] {
+  if (!Number.isInteger(parts) || parts < 1) {
+    throw new RangeError(`parts must be a whole number of at least 1, got ${parts}`);
+  }
+  if (!Number.isInteger(total) || total < 0) {
+    throw new RangeError(`total must be a whole number of at least 0, got ${total}`);
+  }
+  const base = Math.floor(total / parts);
+  const larger = total % parts;
+  const ranges: { offset: number; count: number }[] = [];
+  let offset = 0;
+  for (let i = 0; i < parts; i++) {
+    const count = base + (i < larger ? 1 : 0);
+    ranges.push({ offset, count });
+    offset += count;
+  }
+  return ranges;
+}
+
 /** Counts at a moment, for rates. */
 export interface Sample {
   /** When, ms. */

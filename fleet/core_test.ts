@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  addCounts,
   CITIES,
   cpIdFor,
   cpSpecFor,
   driverIdFor,
+  emptyCounts,
   type FleetCounts,
   formatDuration,
   percentile,
@@ -13,6 +15,7 @@ import {
   progressLines,
   RandomSet,
   rates,
+  splitRange,
 } from "./core.ts";
 import { isValidCpId } from "../shared/encoding.ts";
 
@@ -94,4 +97,39 @@ Deno.test("progress: the display and the plain line show every figure", () => {
   assert.match(line, /^fleet 1h02m03s: registered 10\/10 logged in 9\/10 charging 4 tickets 20 /);
   assert.match(line, /denials 3 errors 2 msgs\/s 1 out 2 in$/);
   assert.equal(formatDuration(7_900), "7s");
+});
+
+Deno.test("splitRange: consecutive ranges covering the total, sizes differing by one at most", () => {
+  assert.deepEqual(splitRange(10, 3), [
+    { offset: 0, count: 4 },
+    { offset: 4, count: 3 },
+    { offset: 7, count: 3 },
+  ]);
+  assert.deepEqual(splitRange(2, 3), [
+    { offset: 0, count: 1 },
+    { offset: 1, count: 1 },
+    { offset: 2, count: 0 },
+  ]);
+  assert.deepEqual(splitRange(0, 1), [{ offset: 0, count: 0 }]);
+  assert.throws(() => splitRange(10, 0), /parts must be a whole number of at least 1, got 0/);
+  assert.throws(() => splitRange(-1, 2), /total must be a whole number of at least 0, got -1/);
+});
+
+Deno.test("addCounts: every count of two fleet parts summed; emptyCounts: only the sizes", () => {
+  const a = { ...emptyCounts(3, 2), loggedIn: 3, tickets: 5, errors: 1, sent: 100 };
+  const b = { ...emptyCounts(4, 1), loggedIn: 2, denials: 7, received: 9 };
+  assert.deepEqual(addCounts(a, b), {
+    cps: 7,
+    drivers: 3,
+    registered: 0,
+    loggedIn: 5,
+    charging: 0,
+    requests: 0,
+    tickets: 5,
+    denials: 7,
+    errors: 1,
+    sent: 100,
+    received: 9,
+  });
+  assert.equal(Object.values(emptyCounts(0, 0)).every((n) => n === 0), true);
 });

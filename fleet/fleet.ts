@@ -1,9 +1,9 @@
 /**
- * The fleet simulator (DESIGN §13): one process hosting many CPs and drivers over the real
- * protocols. Every CP is a real engine (`cp/engine.ts`, loopback TCP to its own monitor) and a
+ * The fleet simulator (DESIGN §13): one event loop hosting many CPs and drivers over the real
+ * protocols (threads.ts runs several of these in one process). Every CP is a real engine (`cp/engine.ts`, loopback TCP to its own monitor) and a
  * real monitor (`cp/monitor.ts`: registered at the Registry with its own credentials, its own
  * framed TCP login to Central and its own ECDH key); every driver is the real driver edge
- * (`driver/driver.ts`) over the pure driver core. What they share is the process's Kafka: one
+ * (`driver/driver.ts`) over the pure driver core. What they share is the thread's Kafka: one
  * client, one batching producer, one `cp.commands` and one `driver.updates` consumer that
  * dispatch by key (DESIGN §3), and one Registry client.
  *
@@ -54,6 +54,13 @@ export interface FleetOptions {
   readonly cps: number;
   /** Drivers to host. */
   readonly drivers: number;
+  /**
+   * CPs are numbered from `cpOffset + 1` (default 0), drivers from `driverOffset + 1`: the
+   * threads of one fleet (threads.ts) share a prefix and host consecutive ranges.
+   */
+  readonly cpOffset?: number;
+  /** See {@link FleetOptions.cpOffset}. */
+  readonly driverOffset?: number;
   /** Kafka bootstrap brokers. */
   readonly brokers: readonly string[];
   /** Central's monitor socket. */
@@ -84,8 +91,8 @@ export interface FleetOptions {
   readonly random?: () => number;
   /** Told every driver event (tests, the benchmark). */
   readonly onDriverEvent?: (driverId: string, event: DriverEvent) => void;
-  /** Told every telemetry payload a CP sends, as it goes to Kafka (the benchmark). */
-  readonly onTelemetry?: (cpId: string, payload: TelemetryPayload) => void;
+  /** Told every telemetry payload a CP sends, and when, as it goes to Kafka (the benchmark). */
+  readonly onTelemetry?: (cpId: string, payload: TelemetryPayload, at: number) => void;
 }
 
 /** A running fleet. */
@@ -224,10 +231,11 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     throw new RangeError("a fleet prefix is 1–40 of A–Z, a–z, 0–9, _ or -");
   }
   const random = options.random ?? Math.random;
+  const onTelemetry = options.onTelemetry;
   const pauseMs = options.pauseMs ?? 1000;
   const specs = Array.from(
     { length: options.cps },
-    (_, i) => cpSpecFor(options.prefix, i + 1, random),
+    (_, i) => cpSpecFor(options.prefix, (options.cpOffset ?? 0) + i + 1, random),
   );
   const hub = await startFleetKafka(options.brokers, options.prefix);
   const registry: RegistryClient = await createRegistryClient({
@@ -266,7 +274,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       plugDelayMs: options.plugDelayMs ?? 500,
       durationMs: options.durationMs ?? 30 * 60_000,
       headless: true,
-      onTelemetry: options.onTelemetry,
+      onTelemetry: onTelemetry && ((cpId, payload) => onTelemetry(cpId, payload, Date.now())),
     }),
     loggedInOnce: false,
   })));
@@ -353,7 +361,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   // --- drivers -------------------------------------------------------------------------------
 
   const drivers: HostedDriver[] = Array.from({ length: options.drivers }, (_, i) => ({
-    id: driverIdFor(options.prefix, i + 1),
+    id: driverIdFor(options.prefix, (options.driverOffset ?? 0) + i + 1),
     sentAt: new Map(),
     failed: false,
   }));

@@ -9,12 +9,13 @@
 
 // First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
 // shared/messages.ts builds its schemas, as cp/monitor.ts and central/ also make sure.
-import { type FleetHandle, startFleet } from "./fleet.ts";
+import type { FleetHandle } from "./fleet.ts";
+import { startFleetThreads } from "./threads.ts";
 import { join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { recentLines, StatusScreen } from "../cp/terminal.ts";
-import { DEFAULT_REGISTRY_ADMIN_KEY_FILE, fleetConfig } from "./config.ts";
+import { DEFAULT_REGISTRY_ADMIN_KEY_FILE, defaultThreads, fleetConfig } from "./config.ts";
 import { progressLine, progressLines, rates, type Sample } from "./core.ts";
 
 /** How long a stop waits for open sessions to be ticketed. */
@@ -45,7 +46,10 @@ const registryAdminKey = config.registryAdminKey ??
   await Deno.readTextFile(DEFAULT_REGISTRY_ADMIN_KEY_FILE).then((k) => k.trim(), () => undefined);
 const startedAt = Date.now();
 console.error(`fleet ${config.prefix}: starting ${config.cps} CPs and ${config.drivers} drivers`);
-const running = await startFleet({
+const running = await startFleetThreads({
+  threads: config.threads ?? defaultThreads(config.cps),
+  logLevel: config.logLevel,
+  logToStderr: !onTerminal,
   prefix: config.prefix,
   cps: config.cps,
   drivers: config.drivers,

@@ -1,7 +1,8 @@
 /**
  * The fleet against a real network: a Registry over TLS and Central as processes
- * (infra/network.ts), Kafka from `deno task test`. 50 CPs and 20 drivers in this process charge
- * for a minute at high simulated speed; then the drivers stop asking, every open session ends
+ * (infra/network.ts), Kafka from `deno task test`. 50 CPs and 20 drivers in this process, over two
+ * threads as the benchmark runs them (fleet/threads.ts), charge for a minute at high simulated
+ * speed; then the drivers stop asking, every open session ends
  * with its ticket, and the bills are checked three ways: each ticket against its CP's price,
  * Central's stored sessions against the tickets, Central's driver totals against their sums.
  */
@@ -9,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import type { DriverEvent } from "../driver/core.ts";
-import { startFleet } from "../fleet/fleet.ts";
+import { startFleetThreads } from "../fleet/threads.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { testBrokers } from "./kafka_env.ts";
 
@@ -35,7 +36,8 @@ interface DriverView {
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 
 Deno.test({
-  name: "fleet: 50 CPs and 20 drivers charging for a minute get every request answered once " +
+  name:
+    "fleet: 50 CPs and 20 drivers on two threads charging for a minute get every request answered once " +
     "and every ticket billed at its CP's price, and Central's totals equal the tickets",
   sanitizeOps: false,
   sanitizeResources: false,
@@ -54,7 +56,9 @@ Deno.test({
     try {
       const [host, port] = net.centralTcp.split(":");
       const events: { driverId: string; event: DriverEvent }[] = [];
-      const fleet = await startFleet({
+      const fleet = await startFleetThreads({
+        threads: 2,
+        logToStderr: false, // their errors are counted in counts().errors, checked below
         prefix: `FT${Date.now().toString(36)}`,
         cps: 50,
         drivers: 20,

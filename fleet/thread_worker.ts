@@ -1,0 +1,101 @@
+/**
+ * One thread of a fleet spread over threads (threads.ts): a Web Worker that runs
+ * {@link startFleet} for the range it is sent and reports back by message. Its log records go
+ * to standard error as JSON lines unless told not to; error records count as the fleet's errors.
+ *
+ * @module
+ */
+
+// First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
+// shared/messages.ts builds its schemas, as fleet/main.ts also makes sure.
+import { type FleetHandle, startFleet } from "./fleet.ts";
+import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
+import type { FromThread, ToThread } from "./threads.ts";
+import { emptyCounts } from "./core.ts";
+
+/** How often the thread reports its counts. */
+const COUNTS_EVERY_MS = 500;
+
+// deno-lint-ignore no-explicit-any
+const scope = self as any as {
+  postMessage(message: FromThread): void;
+  onmessage: ((e: MessageEvent<ToThread>) => void) | null;
+  close(): void;
+};
+const post = (message: FromThread) => scope.postMessage(message);
+
+let fleet: FleetHandle | undefined;
+let countsTimer: ReturnType<typeof setInterval> | undefined;
+let seenLatencies = 0;
+let seenDeliveries = 0;
+let seenLogins = 0;
+
+/** Sends what the fleet gathered since the last report, then its counts. */
+const report = (running: FleetHandle) => {
+  for (; seenLogins < running.loginTimes.length; seenLogins++) {
+    post({ type: "login", at: running.loginTimes[seenLogins] });
+  }
+  for (; seenLatencies < running.authorizeLatenciesMs.length; seenLatencies++) {
+    post({ type: "authorized", ms: running.authorizeLatenciesMs[seenLatencies] });
+  }
+  for (; seenDeliveries < running.answerDeliveryMs.length; seenDeliveries++) {
+    post({ type: "delivered", ms: running.answerDeliveryMs[seenDeliveries] });
+  }
+  post({ type: "counts", counts: running.counts() });
+};
+
+scope.onmessage = async (e: MessageEvent<ToThread>) => {
+  const message = e.data;
+  switch (message.type) {
+    case "start": {
+      await setupLogging({
+        level: message.logLevel,
+        stream: message.logToStderr
+          ? new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) })
+          : new WritableStream(),
+        isTerminal: false,
+        extraSinks: [(record: LogRecord) => {
+          if (record.level === "error" || record.level === "fatal") fleet?.noteError();
+        }],
+      });
+      try {
+        fleet = await startFleet({
+          ...message.options,
+          onDriverEvent: message.driverEvents
+            ? (driverId, event) => post({ type: "driver", driverId, event })
+            : undefined,
+          onTelemetry: message.telemetry
+            ? (cpId, payload, at) => post({ type: "telemetry", cpId, payload, at })
+            : undefined,
+        });
+      } catch (error) {
+        post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      const running = fleet;
+      post({ type: "started", cps: running.cps });
+      countsTimer = setInterval(() => report(running), COUNTS_EVERY_MS);
+      running.ramped.then(() => {
+        report(running);
+        post({ type: "ramped", counts: running.counts() });
+      });
+      break;
+    }
+    case "drain": {
+      const ok = await fleet?.drain(message.timeoutMs) ?? true;
+      if (fleet) report(fleet);
+      post({ type: "drained", ok });
+      break;
+    }
+    case "stop": {
+      clearInterval(countsTimer);
+      if (fleet) {
+        await fleet.stop(message.drainMs);
+        report(fleet);
+      }
+      post({ type: "stopped", counts: fleet?.counts() ?? emptyCounts(0, 0) });
+      await stopLogging();
+      break;
+    }
+  }
+};

@@ -1,0 +1,262 @@
+/**
+ * One fleet over several threads of the same process: each thread is a Web Worker
+ * (`thread_worker.ts`) running {@link startFleet} for a consecutive range of the CPs and
+ * drivers, with its own event loop, Kafka client and sockets. Past a few hundred CPs, one event
+ * loop serving every CP's three sockets starts to read them seconds late (BENCHMARKS.md): the
+ * monitors' 1.5 s health checks and Central's 3 s heartbeat timeout then fire although nothing
+ * is wrong. Spreading the CPs over threads keeps each loop small.
+ *
+ * {@link startFleetThreads} returns the same {@link FleetHandle} as {@link startFleet}; the
+ * workers report logins, latencies, driver events and counts back by message.
+ *
+ * @module
+ */
+
+import type { DriverEvent, TicketLine } from "../driver/core.ts";
+import type { TelemetryPayload } from "../shared/messages.ts";
+import type { LogLevel } from "../shared/log.ts";
+import { addCounts, type CpSpec, emptyCounts, type FleetCounts, splitRange } from "./core.ts";
+import { type FleetHandle, type FleetOptions, startFleet } from "./fleet.ts";
+
+/** What a thread is started with: the fleet options that cross a thread boundary. */
+export type ThreadFleetOptions = Omit<
+  FleetOptions,
+  "random" | "onDriverEvent" | "onTelemetry"
+>;
+
+/** Messages to a thread. */
+export type ToThread =
+  | {
+    readonly type: "start";
+    readonly options: ThreadFleetOptions;
+    readonly logLevel: LogLevel;
+    /** Whether the thread writes its log records to standard error (else only counts errors). */
+    readonly logToStderr: boolean;
+    readonly driverEvents: boolean;
+    readonly telemetry: boolean;
+  }
+  | { readonly type: "drain"; readonly timeoutMs: number }
+  | { readonly type: "stop"; readonly drainMs: number };
+
+/** Messages from a thread. */
+export type FromThread =
+  | { readonly type: "started"; readonly cps: readonly CpSpec[] }
+  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "counts"; readonly counts: FleetCounts }
+  | { readonly type: "ramped"; readonly counts: FleetCounts }
+  | { readonly type: "login"; readonly at: number }
+  | { readonly type: "authorized"; readonly ms: number }
+  | { readonly type: "delivered"; readonly ms: number }
+  | { readonly type: "driver"; readonly driverId: string; readonly event: DriverEvent }
+  | {
+    readonly type: "telemetry";
+    readonly cpId: string;
+    readonly payload: TelemetryPayload;
+    readonly at: number;
+  }
+  | { readonly type: "drained"; readonly ok: boolean }
+  | { readonly type: "stopped"; readonly counts: FleetCounts };
+
+/** The messages a thread sends at most once. */
+const ONCE: ReadonlySet<FromThread["type"]> = new Set(["started", "failed", "ramped", "stopped"]);
+
+/** How much longer than its own deadline a thread may take to answer a drain or a stop. */
+const ANSWER_GRACE_MS = 15_000;
+
+/** Settings of {@link startFleetThreads}. */
+export interface FleetThreadsOptions extends FleetOptions {
+  /** Threads to spread the CPs and drivers over (1: {@link startFleet} in this thread). */
+  readonly threads: number;
+  /** The threads' log level (default `warning`). */
+  readonly logLevel?: LogLevel;
+  /**
+   * Whether the threads write their log records to standard error as JSON lines (default true);
+   * false when a status screen owns the terminal. Their error records count either way.
+   */
+  readonly logToStderr?: boolean;
+}
+
+/** A started thread and what it last reported. */
+interface Thread {
+  readonly worker: Worker;
+  counts: FleetCounts;
+  /** Resolves with the next message of this type. */
+  next<T extends FromThread["type"]>(type: T): Promise<Extract<FromThread, { type: T }>>;
+}
+
+/**
+ * Starts a fleet of `options.cps` CPs and `options.drivers` drivers over `options.threads`
+ * threads (each with a consecutive range of both, and a share of the login concurrency).
+ * Resolves once every thread has started its fleet; rejects if one could not.
+ */
+export async function startFleetThreads(options: FleetThreadsOptions): Promise<FleetHandle> {
+  if (!Number.isInteger(options.threads) || options.threads < 1) {
+    throw new RangeError(`threads must be a whole number of at least 1, got ${options.threads}`);
+  }
+  if (options.threads === 1) return await startFleet(options);
+  if (options.random !== undefined) {
+    throw new TypeError("a fleet over threads cannot share a `random` function");
+  }
+  const threadCount = Math.min(options.threads, Math.max(1, options.cps));
+  const cpRanges = splitRange(options.cps, threadCount);
+  const driverRanges = splitRange(options.drivers, threadCount);
+  const loginConcurrency = Math.max(1, Math.round((options.loginConcurrency ?? 8) / threadCount));
+
+  const loginTimes: number[] = [];
+  const latencies: number[] = [];
+  const answerDelivery: number[] = [];
+  const denialReasons: Record<string, number> = {};
+  const tickets: (TicketLine & { driverId: string })[] = [];
+  let extraErrors = 0;
+
+  const onMessage = (message: FromThread) => {
+    switch (message.type) {
+      case "login":
+        loginTimes.push(message.at);
+        break;
+      case "authorized":
+        latencies.push(message.ms);
+        break;
+      case "delivered":
+        answerDelivery.push(message.ms);
+        break;
+      case "driver": {
+        const { event, driverId } = message;
+        if (event.kind === "denied") {
+          const reason = event.denial.reason;
+          denialReasons[reason] = (denialReasons[reason] ?? 0) + 1;
+        } else if (event.kind === "ticket") {
+          tickets.push({ ...event.ticket, driverId });
+        }
+        options.onDriverEvent?.(driverId, event);
+        break;
+      }
+      case "telemetry":
+        options.onTelemetry?.(message.cpId, message.payload, message.at);
+        break;
+    }
+  };
+
+  const start = (index: number): Thread => {
+    const worker = new Worker(new URL("./thread_worker.ts", import.meta.url), { type: "module" });
+    const waiting = new Map<string, ((m: FromThread) => void)[]>();
+    // Messages a thread sends once: asking after they came still gets them.
+    const onceSeen = new Map<string, FromThread>();
+    const thread: Thread = {
+      worker,
+      counts: emptyCounts(cpRanges[index].count, driverRanges[index].count),
+      next: (type) =>
+        new Promise((resolve) => {
+          const once = onceSeen.get(type);
+          if (once !== undefined) return resolve(once as never);
+          const list = waiting.get(type) ?? [];
+          list.push(resolve as (m: FromThread) => void);
+          waiting.set(type, list);
+        }),
+    };
+    worker.onmessage = (e: MessageEvent<FromThread>) => {
+      const message = e.data;
+      if ("counts" in message) thread.counts = message.counts;
+      if (ONCE.has(message.type)) onceSeen.set(message.type, message);
+      onMessage(message);
+      const list = waiting.get(message.type);
+      if (list !== undefined) {
+        waiting.delete(message.type);
+        for (const resolve of list) resolve(message);
+      }
+    };
+    worker.onerror = (e) => {
+      e.preventDefault(); // counted, not fatal to the process
+      extraErrors++;
+      console.error(`fleet thread ${index + 1} failed: ${e.message}`);
+    };
+    const message: ToThread = {
+      type: "start",
+      options: {
+        ...threadOptions(options),
+        cps: cpRanges[index].count,
+        cpOffset: (options.cpOffset ?? 0) + cpRanges[index].offset,
+        drivers: driverRanges[index].count,
+        driverOffset: (options.driverOffset ?? 0) + driverRanges[index].offset,
+        loginConcurrency,
+      },
+      logLevel: options.logLevel ?? "warning",
+      logToStderr: options.logToStderr ?? true,
+      driverEvents: true,
+      telemetry: options.onTelemetry !== undefined,
+    };
+    worker.postMessage(message);
+    return thread;
+  };
+
+  const threads = Array.from({ length: threadCount }, (_, i) => start(i));
+  const outcomes = await Promise.all(
+    threads.map((t) => Promise.race([t.next("started"), t.next("failed")])),
+  );
+  const failed = outcomes.find((o) => o.type === "failed");
+  if (failed !== undefined) {
+    threads.forEach((t) => t.worker.terminate());
+    throw new Error(`a fleet thread could not start: ${failed.message}`);
+  }
+  const cps = outcomes.flatMap((o) => o.type === "started" ? o.cps : []);
+  const ramped = Promise.all(threads.map((t) => t.next("ramped"))).then(() => {});
+
+  const sum = (): FleetCounts => {
+    const total = threads.map((t) => t.counts).reduce(addCounts);
+    return { ...total, errors: total.errors + extraErrors };
+  };
+  let stopping: Promise<void> | undefined;
+
+  return {
+    cps,
+    loginTimes,
+    authorizeLatenciesMs: latencies,
+    answerDeliveryMs: answerDelivery,
+    denialReasons,
+    tickets,
+    ramped,
+    noteError: () => void extraErrors++,
+    counts: sum,
+    drain: async (timeoutMs) => {
+      const answers = threads.map((t) => t.next("drained"));
+      for (const t of threads) {
+        t.worker.postMessage({ type: "drain", timeoutMs } satisfies ToThread);
+      }
+      const all = Promise.all(answers).then((a) => a.every((answer) => answer.ok));
+      return await within(all, timeoutMs + ANSWER_GRACE_MS, false);
+    },
+    stop: (drainMs = 0) =>
+      stopping ??= (async () => {
+        const stopped = threads.map((t) => t.next("stopped"));
+        for (const t of threads) t.worker.postMessage({ type: "stop", drainMs } satisfies ToThread);
+        // A thread that crashed never answers: it is terminated all the same.
+        await within(Promise.all(stopped), drainMs + ANSWER_GRACE_MS, []);
+        threads.forEach((t) => t.worker.terminate());
+      })(),
+  };
+}
+
+/** `promise`'s value, or `fallback` if it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The options a thread can be sent: everything but functions. */
+function threadOptions(options: FleetThreadsOptions): ThreadFleetOptions {
+  const {
+    random: _random,
+    onDriverEvent: _onDriverEvent,
+    onTelemetry: _onTelemetry,
+    threads: _threads,
+    logLevel: _logLevel,
+    logToStderr: _logToStderr,
+    ...rest
+  } = options;
+  return rest;
+}

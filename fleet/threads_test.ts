@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { startFleetThreads } from "./threads.ts";
+
+const options = {
+  prefix: "T",
+  cps: 2,
+  drivers: 1,
+  brokers: ["127.0.0.1:1"],
+  central: { host: "127.0.0.1", port: 1 },
+  registryUrl: "https://127.0.0.1:1",
+  credentialsDir: "/nonexistent",
+};
+
+Deno.test("startFleetThreads: a thread count that is not a whole number ≥ 1 is refused", async () => {
+  for (const threads of [0, -2, 1.5]) {
+    await assert.rejects(
+      startFleetThreads({ ...options, threads }),
+      /threads must be a whole number of at least 1, got/,
+    );
+  }
+});
+
+Deno.test("startFleetThreads: a random function cannot be shared across threads", async () => {
+  await assert.rejects(
+    startFleetThreads({ ...options, threads: 2, random: Math.random }),
+    /a fleet over threads cannot share a `random` function/,
+  );
+});
