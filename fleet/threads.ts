@@ -154,8 +154,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
           waiting.set(type, list);
         }),
     };
-    worker.onmessage = (e: MessageEvent<FromThread>) => {
-      const message = e.data;
+    const receive = (message: FromThread) => {
       if ("counts" in message) thread.counts = message.counts;
       if (ONCE.has(message.type)) onceSeen.set(message.type, message);
       onMessage(message);
@@ -165,10 +164,13 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
         for (const resolve of list) resolve(message);
       }
     };
+    worker.onmessage = (e: MessageEvent<FromThread>) => receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault(); // counted, not fatal to the process
       extraErrors++;
       console.error(`fleet thread ${index + 1} failed: ${e.message}`);
+      // A thread that dies while starting never says so itself.
+      if (!onceSeen.has("started")) receive({ type: "failed", message: e.message });
     };
     const message: ToThread = {
       type: "start",

@@ -26,3 +26,10 @@ Deno.test("startFleetThreads: a random function cannot be shared across threads"
     /a fleet over threads cannot share a `random` function/,
   );
 });
+
+Deno.test("startFleetThreads: a thread whose fleet cannot start fails the whole start", async () => {
+  await assert.rejects(
+    startFleetThreads({ ...options, threads: 2, prefix: "not a prefix!" }),
+    /a fleet thread could not start: a fleet prefix is 1–40 of/,
+  );
+});
