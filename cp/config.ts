@@ -159,6 +159,14 @@ export const engineConfig = defineConfig({
   },
 });
 
+/** `--ca` / `EV_CA_FILE`: the CA a Registry client checks the Registry's certificate against. */
+export const caFileOption = option(text, {
+  flag: "ca",
+  env: CA_FILE_ENV,
+  optional: true,
+  help: "CA certificate the Registry's is checked against (default certs/ca.pem)",
+});
+
 /** Options of the monitor that `deno task cp` passes on unchanged. */
 const monitorSharedOptions = {
   central: option(address, {
@@ -175,12 +183,7 @@ const monitorSharedOptions = {
     default: DEFAULT_REGISTRY_URL,
     help: "the Registry (HTTPS)",
   }),
-  caFile: option(text, {
-    flag: "ca",
-    env: CA_FILE_ENV,
-    optional: true,
-    help: "CA certificate the Registry's is checked against (default certs/ca.pem)",
-  }),
+  caFile: caFileOption,
   registryAdminKey: option(text, {
     flag: "registry-admin-key",
     env: "REGISTRY_ADMIN_KEY",

@@ -16,8 +16,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
-import { CA_FILE_ENV } from "../shared/tls.ts";
-import { address, DEFAULT_CENTRAL, DEFAULT_REGISTRY_URL } from "../cp/config.ts";
+import { address, caFileOption, DEFAULT_CENTRAL, DEFAULT_REGISTRY_URL } from "../cp/config.ts";
 import { PREFIX_PATTERN } from "./core.ts";
 
 /** Where `deno task registry` keeps its generated admin key by default. */
@@ -79,12 +78,7 @@ export const fleetConfig = defineConfig({
       default: DEFAULT_REGISTRY_URL,
       help: "the Registry (HTTPS)",
     }),
-    caFile: option(text, {
-      flag: "ca",
-      env: CA_FILE_ENV,
-      optional: true,
-      help: "CA certificate the Registry's is checked against (default certs/ca.pem)",
-    }),
+    caFile: caFileOption,
     registryAdminKey: option(text, {
       flag: "registry-admin-key",
       env: "REGISTRY_ADMIN_KEY",
