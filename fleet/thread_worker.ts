@@ -61,9 +61,8 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       try {
         fleet = await startFleet({
           ...message.options,
-          onDriverEvent: message.driverEvents
-            ? (driverId, event) => post({ type: "driver", driverId, event })
-            : undefined,
+          // Always: the fleet's denial reasons and tickets are gathered from these.
+          onDriverEvent: (driverId, event) => post({ type: "driver", driverId, event }),
           onTelemetry: message.telemetry
             ? (cpId, payload, at) => post({ type: "telemetry", cpId, payload, at })
             : undefined,

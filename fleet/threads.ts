@@ -32,7 +32,6 @@ export type ToThread =
     readonly logLevel: LogLevel;
     /** Whether the thread writes its log records to standard error (else only counts errors). */
     readonly logToStderr: boolean;
-    readonly driverEvents: boolean;
     readonly telemetry: boolean;
   }
   | { readonly type: "drain"; readonly timeoutMs: number }
@@ -184,7 +183,6 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
       },
       logLevel: options.logLevel ?? "warning",
       logToStderr: options.logToStderr ?? true,
-      driverEvents: true,
       telemetry: options.onTelemetry !== undefined,
     };
     worker.postMessage(message);
