@@ -33,6 +33,7 @@ import {
 } from "./credentials.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { AuthGuard } from "./rate_limit.ts";
+import { VerifiedCredentials } from "./verified_cache.ts";
 import {
   ADMIN_KEY_HEADER,
   AuthenticateRequest,
@@ -82,6 +83,8 @@ export interface RegistryDeps {
   readonly guard?: AuthGuard;
   /** Clock. Default `new Date()`. */
   readonly now?: () => Date;
+  /** Credentials checked recently, so a CP authenticating again skips the scrypt. */
+  readonly verified?: VerifiedCredentials;
 }
 
 /** Hono environment: `Deno.serve` passes its handler info, whose `remoteAddr` is the client. */
@@ -223,6 +226,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   const guard = deps.guard ?? new AuthGuard({ perCpLimit: 10, perIpLimit: 100 });
   const issuer = deps.issuer ?? DEFAULT_ISSUER;
   const ttlMs = deps.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
+  const verified = deps.verified ?? new VerifiedCredentials();
   // Unknown ids are checked against this, so they cost one scrypt like known ones (timing).
   const dummyHash = hashCredential(generateCredential(), scryptParams);
 
@@ -350,6 +354,8 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       });
       return problem(c, 409, "already_registered", `CP ${input.cp_id} is already registered`);
     }
+    // Its first authentication follows at once: it need not hash the same credential again.
+    verified.remember(input.cp_id, hash, credentials, now().getTime());
     log.info("CP {cpId} registered", { cpId: input.cp_id, ip: clientIp(c) });
     return c.json({ ...toJson(result.cp), credentials }, 201, {
       Location: `/cp/${encodeURIComponent(input.cp_id)}`,
@@ -366,7 +372,11 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       return tooMany(c, verdict.retryAfterMs, "too many failed authentications");
     }
     const auth = deps.store.getAuth(cpId);
-    const valid = await verifyCredential(credentials, auth?.credentialHash ?? await dummyHash);
+    const at = now().getTime();
+    const known = auth !== undefined &&
+      verified.matches(cpId, auth.credentialHash, credentials, at);
+    const valid = known ||
+      await verifyCredential(credentials, auth?.credentialHash ?? await dummyHash);
     if (auth === undefined || !valid) {
       guard.fail(cpId, ip);
       const reason = auth === undefined ? "unknown_cp" : "wrong_credentials";
@@ -379,6 +389,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       return problem(c, 403, "cp_deregistered", `CP ${cpId} is deregistered`);
     }
     guard.succeed(cpId);
+    if (!known) verified.remember(cpId, auth.credentialHash, credentials, at);
     const issued = await issueToken(deps.signingKey, { cpId, location: auth.cp.location }, {
       issuer,
       ttlMs,
@@ -438,6 +449,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
         ? problem(c, 404, "not_found", `no CP ${id}`)
         : problem(c, 409, "cp_deregistered", `CP ${id} is already deregistered`);
     }
+    verified.forget(id);
     log.info("CP {cpId} deregistered", { cpId: id, ip: clientIp(c) });
     return c.json(toJson(result.cp), 200);
   });

@@ -7,6 +7,7 @@ import { createRegistryApp, MAX_BODY_BYTES, REGISTRY_VERSION } from "./app.ts";
 import type { ScryptParams } from "./credentials.ts";
 import { AuthGuard } from "./rate_limit.ts";
 import { RegistryStore } from "./store.ts";
+import { VerifiedCredentials } from "./verified_cache.ts";
 import { generateSigningKey, type SigningKey, verifyCpToken } from "./tokens.ts";
 
 const ADMIN = "test-admin-key-0123456789";
@@ -38,8 +39,13 @@ interface CallInit {
 }
 
 async function harness(
-  options: { dbPath?: string; scrypt?: ScryptParams; perCpLimit?: number; perIpLimit?: number } =
-    {},
+  options: {
+    dbPath?: string;
+    scrypt?: ScryptParams;
+    perCpLimit?: number;
+    perIpLimit?: number;
+    verified?: VerifiedCredentials;
+  } = {},
 ): Promise<Harness> {
   let t = T0;
   const now = () => new Date(t);
@@ -57,6 +63,7 @@ async function harness(
       now: () => t,
     }),
     now,
+    verified: options.verified,
   });
   const call = (method: string, path: string, init: CallInit = {}) => {
     const headers: Record<string, string> = { ...init.headers };
@@ -474,6 +481,33 @@ Deno.test("authenticate: failures are limited per client IP across ids", async (
     assert.equal(elsewhere.status, 200);
     await elsewhere.body?.cancel();
   }, { perIpLimit: 4 });
+});
+
+Deno.test("authenticate: a checked credential is remembered, a wrong one still fails", async () => {
+  const verified = new VerifiedCredentials();
+  await withHarness(async (h) => {
+    const credentials = await h.register("CP-001");
+    const stored = () => h.store.getAuth("CP-001")!.credentialHash;
+    assert.ok(verified.matches("CP-001", stored(), credentials, h.now().getTime()), "registered");
+    const wrong = await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials: `${credentials.slice(1)}x` },
+    });
+    await expectError(wrong, 401, "invalid_credentials");
+    for (let i = 0; i < 2; i++) {
+      const right = await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials },
+      });
+      assert.equal(right.status, 200);
+      await right.body?.cancel();
+    }
+    assert.equal((await h.call("DELETE", "/cp/CP-001", { admin: ADMIN })).status, 200);
+    assert.equal(verified.size, 0, "deregistering forgets the CP");
+    const refused = await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials },
+    });
+    await expectError(refused, 403, "cp_deregistered");
+    assert.equal(verified.size, 0, "a deregistered CP is not remembered");
+  }, { verified });
 });
 
 Deno.test("authenticate: an unknown id costs one scrypt like a wrong credential (timing)", async () => {
