@@ -380,7 +380,7 @@ async function main(): Promise<void> {
 
     say(`steady state: measuring for ${config.holdMs / 1000} s`);
     const latencyFrom = running.authorizeLatenciesMs.length;
-    const deliveryFrom = running.answerDeliveryMs.length;
+    const phasesFrom = running.authorizePhases.length;
     timing = true;
     const samples: SteadySample[] = [await sample()];
     const holdEnd = Date.now() + config.holdMs;
@@ -394,7 +394,12 @@ async function main(): Promise<void> {
     await admin.disconnect();
     const steady = steadyFigures(samples);
     const authorize = latency(running.authorizeLatenciesMs.slice(latencyFrom));
-    const answerDelivery = latency(running.answerDeliveryMs.slice(deliveryFrom));
+    const phases = running.authorizePhases.slice(phasesFrom);
+    const authorizePhases = {
+      out: latency(phases.map((p) => p.outMs)),
+      central: latency(phases.map((p) => p.centralMs)),
+      back: latency(phases.map((p) => p.backMs)),
+    };
 
     say("stopping the fleet");
     await running.stop(5000);
@@ -426,7 +431,7 @@ async function main(): Promise<void> {
       ramp,
       steady,
       authorize,
-      answerDelivery,
+      authorizePhases,
       sse: sseProblem !== undefined
         ? { notAvailable: sseProblem }
         : sseLatencies.length === 0

@@ -169,8 +169,15 @@ export interface BenchResult {
   readonly steady: SteadyFigures;
   /** Driver request → AUTHORIZED during the steady state, ms. */
   readonly authorize: Latency;
-  /** Of that: Central producing AUTHORIZED → the fleet reading it, ms. */
-  readonly answerDelivery: Latency;
+  /** Where that time went (fleet.ts `AuthorizePhases`), ms. */
+  readonly authorizePhases: {
+    /** The fleet's batcher → the broker has the request. */
+    readonly out: Latency;
+    /** The broker has it → Central produced `AUTHORIZED`. */
+    readonly central: Latency;
+    /** Central produced it → the fleet read it. */
+    readonly back: Latency;
+  };
   /**
    * Telemetry sent → dashboard SSE event, ms, and how often the stream had to be reopened
    * (Central drops a client that falls behind); or why it was not measured.
@@ -228,11 +235,14 @@ export function renderTable(r: BenchResult): string {
       `p50 ${ms(r.authorize.p50)}, p95 ${ms(r.authorize.p95)}, p99 ${ms(r.authorize.p99)} ` +
       `(n=${r.authorize.count})`,
     ],
-    [
-      "  of which back",
-      `p50 ${ms(r.answerDelivery.p50)}, p99 ${ms(r.answerDelivery.p99)} ` +
-      "(Central's AUTHORIZED record → the fleet)",
-    ],
+    ...([
+      ["out", r.authorizePhases.out, "fleet → broker has the request"],
+      ["Central", r.authorizePhases.central, "broker → Central's AUTHORIZED record"],
+      ["back", r.authorizePhases.back, "that record → the fleet"],
+    ] as const).map(([name, l, what]): [string, string] => [
+      `  ${name}`,
+      `p50 ${ms(l.p50)}, p99 ${ms(l.p99)} (${what})`,
+    ]),
     ["telemetry → SSE", sse],
     [
       "Central CPU",

@@ -95,6 +95,19 @@ export interface FleetOptions {
   readonly onTelemetry?: (cpId: string, payload: TelemetryPayload, at: number) => void;
 }
 
+/**
+ * Where one request → `AUTHORIZED` went, ms: the three add up to the whole latency, give or
+ * take the driver's own turn.
+ */
+export interface AuthorizePhases {
+  /** Handed to the fleet's batcher → the broker acknowledged it (queue and produce). */
+  readonly outMs: number;
+  /** Acknowledged → Central produced `AUTHORIZED` (its record timestamp): Central's turn. */
+  readonly centralMs: number;
+  /** Central produced it → this fleet read it. */
+  readonly backMs: number;
+}
+
 /** A running fleet. */
 export interface FleetHandle {
   /** The CPs hosted, in order. */
@@ -105,11 +118,8 @@ export interface FleetHandle {
   readonly loginTimes: readonly number[];
   /** Request → `AUTHORIZED` latency of every authorized request so far, ms. */
   readonly authorizeLatenciesMs: readonly number[];
-  /**
-   * For each `AUTHORIZED` so far: from Central producing it (the record's timestamp) to this
-   * process reading it, ms; the rest of the latency above is the way in and Central itself.
-   */
-  readonly answerDeliveryMs: readonly number[];
+  /** Where the time of each authorized request so far went. */
+  readonly authorizePhases: readonly AuthorizePhases[];
   /** Denials so far by Central's reason. */
   readonly denialReasons: Readonly<Record<string, number>>;
   /** Every ticket received so far, with its driver. */
@@ -198,15 +208,30 @@ function engineKafka(hub: FleetKafka): EngineKafka {
 function driverTransport(
   hub: FleetKafka,
   driverId: string,
-  delivered: (ms: number) => void,
+  authorized: (phases: AuthorizePhases) => void,
 ): DriverTransport {
   let unroute: (() => void) | undefined;
+  // Per request in flight: when it was handed to the batcher, and when the broker had it.
+  const sentAt = new Map<string, number>();
+  const storedAt = new Map<string, number>();
   return {
     start: (inbox) => {
       unroute = hub.updates.router.route(driverId, {
         message: (m) => {
-          if ((m.value as { type?: unknown })?.type === "AUTHORIZED") {
-            delivered(Date.now() - Number(m.timestamp));
+          const { type, requestId } = (m.value ?? {}) as { type?: unknown; requestId?: unknown };
+          const sent = typeof requestId === "string" ? sentAt.get(requestId) : undefined;
+          if (typeof requestId === "string" && sent !== undefined) {
+            const stored = storedAt.get(requestId);
+            sentAt.delete(requestId);
+            storedAt.delete(requestId);
+            if (type === "AUTHORIZED" && stored !== undefined) {
+              const produced = Number(m.timestamp);
+              authorized({
+                outMs: stored - sent,
+                centralMs: produced - stored,
+                backMs: Date.now() - produced,
+              });
+            }
           }
           inbox.update(m);
         },
@@ -214,7 +239,19 @@ function driverTransport(
       });
       return Promise.resolve();
     },
-    send: (message) => hub.batcher.send(TOPICS.driverRequests, driverId, message),
+    send: async (message) => {
+      const { requestId } = message as { requestId?: unknown };
+      const tracked = typeof requestId === "string";
+      if (tracked) sentAt.set(requestId, Date.now());
+      try {
+        await hub.batcher.send(TOPICS.driverRequests, driverId, message);
+      } catch (error) {
+        if (tracked) sentAt.delete(requestId); // no answer will come for it
+        throw error;
+      }
+      // Unless the answer was quicker than the broker's acknowledgement.
+      if (tracked && sentAt.has(requestId)) storedAt.set(requestId, Date.now());
+    },
     stopReading: () => Promise.resolve(unroute?.()),
     close: () => Promise.resolve(),
   };
@@ -252,7 +289,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   let stopping: Promise<void> | undefined;
   const loginTimes: number[] = [];
   const latencies: number[] = [];
-  const answerDelivery: number[] = [];
+  const authorizePhases: AuthorizePhases[] = [];
   const denialReasons: Record<string, number> = {};
   const tickets: (TicketLine & { driverId: string })[] = [];
   // A CP with a credentials file was registered in an earlier run; the others once logged in.
@@ -425,7 +462,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     driver.handle = await startDriver({
       brokers: options.brokers,
       driverId: driver.id,
-      transport: driverTransport(hub, driver.id, (ms) => answerDelivery.push(ms)),
+      transport: driverTransport(hub, driver.id, (phases) => authorizePhases.push(phases)),
       onEvent: (event) => onEvent(driver, event),
     });
     driver.handle.done.catch((error) => {
@@ -459,7 +496,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     cps: specs,
     loginTimes,
     authorizeLatenciesMs: latencies,
-    answerDeliveryMs: answerDelivery,
+    authorizePhases,
     denialReasons,
     tickets,
     ramped: ramped.promise,

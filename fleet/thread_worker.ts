@@ -27,7 +27,7 @@ const post = (message: FromThread) => scope.postMessage(message);
 let fleet: FleetHandle | undefined;
 let countsTimer: ReturnType<typeof setInterval> | undefined;
 let seenLatencies = 0;
-let seenDeliveries = 0;
+let seenPhases = 0;
 let seenLogins = 0;
 
 /** Sends what the fleet gathered since the last report, then its counts. */
@@ -38,8 +38,8 @@ const report = (running: FleetHandle) => {
   for (; seenLatencies < running.authorizeLatenciesMs.length; seenLatencies++) {
     post({ type: "authorized", ms: running.authorizeLatenciesMs[seenLatencies] });
   }
-  for (; seenDeliveries < running.answerDeliveryMs.length; seenDeliveries++) {
-    post({ type: "delivered", ms: running.answerDeliveryMs[seenDeliveries] });
+  for (; seenPhases < running.authorizePhases.length; seenPhases++) {
+    post({ type: "phases", phases: running.authorizePhases[seenPhases] });
   }
   post({ type: "counts", counts: running.counts() });
 };

@@ -16,7 +16,7 @@ import type { DriverEvent, TicketLine } from "../driver/core.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
 import type { LogLevel } from "../shared/log.ts";
 import { addCounts, type CpSpec, emptyCounts, type FleetCounts, splitRange } from "./core.ts";
-import { type FleetHandle, type FleetOptions, startFleet } from "./fleet.ts";
+import { type AuthorizePhases, type FleetHandle, type FleetOptions, startFleet } from "./fleet.ts";
 
 /** What a thread is started with: the fleet options that cross a thread boundary. */
 export type ThreadFleetOptions = Omit<
@@ -45,7 +45,7 @@ export type FromThread =
   | { readonly type: "ramped"; readonly counts: FleetCounts }
   | { readonly type: "login"; readonly at: number }
   | { readonly type: "authorized"; readonly ms: number }
-  | { readonly type: "delivered"; readonly ms: number }
+  | { readonly type: "phases"; readonly phases: AuthorizePhases }
   | { readonly type: "driver"; readonly driverId: string; readonly event: DriverEvent }
   | {
     readonly type: "telemetry";
@@ -103,7 +103,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
 
   const loginTimes: number[] = [];
   const latencies: number[] = [];
-  const answerDelivery: number[] = [];
+  const authorizePhases: AuthorizePhases[] = [];
   const denialReasons: Record<string, number> = {};
   const tickets: (TicketLine & { driverId: string })[] = [];
   let extraErrors = 0;
@@ -116,8 +116,8 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
       case "authorized":
         latencies.push(message.ms);
         break;
-      case "delivered":
-        answerDelivery.push(message.ms);
+      case "phases":
+        authorizePhases.push(message.phases);
         break;
       case "driver": {
         const { event, driverId } = message;
@@ -211,7 +211,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     cps,
     loginTimes,
     authorizeLatenciesMs: latencies,
-    answerDeliveryMs: answerDelivery,
+    authorizePhases,
     denialReasons,
     tickets,
     ramped,
