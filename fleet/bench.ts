@@ -36,6 +36,7 @@ import {
   cpuMsFromStat,
   kibFromStatus,
   latency,
+  machineTicks,
   rampFigures,
   renderTable,
   steadyFigures,
@@ -184,6 +185,23 @@ async function readEvents(
     return { fatal: false, reason: (error as Error).message };
   }
   return { fatal: false, reason: "the stream ended" };
+}
+
+/** The CPU time of each named process now, ms. */
+async function cpuOf(pids: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+  const entries = await Promise.all(
+    Object.entries(pids).map(async ([name, pid]) =>
+      [name, cpuMsFromStat(await Deno.readTextFile(`/proc/${pid}/stat`))] as const
+    ),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** Rows waiting in Central's outbox, from its `GET /health`. */
+async function outboxPending(centralUrl: string): Promise<number> {
+  const response = await fetch(`${centralUrl}/health`);
+  if (!response.ok) throw new Error(`GET /health answered ${response.status}`);
+  return ((await response.json()) as { outbox_pending: number }).outbox_pending;
 }
 
 /** Central's CPU time and memory now. */
@@ -363,16 +381,28 @@ async function main(): Promise<void> {
         ps.reduce((total, p) => total + Math.max(0, Number(p.offset)), 0);
       return { produced: sum(ends), handled: sum(committed.partitions) };
     };
+    // The fleet is this process (its threads included); a KAFKA_BROKERS broker is elsewhere.
+    const others = {
+      fleet: Deno.pid,
+      registry: net.registry.pid,
+      ...(kafka.pid === undefined ? {} : { kafka: kafka.pid }),
+    };
     const sample = async (): Promise<SteadySample> => {
-      const [usage, offsets] = await Promise.all([
+      const [usage, offsets, otherCpuMs, procStat, pending] = await Promise.all([
         centralUsage(net.central.pid),
         telemetryOffsets(),
+        cpuOf(others),
+        Deno.readTextFile("/proc/stat"),
+        outboxPending(net.centralUrl),
       ]);
       return {
         at: Date.now(),
         centralCpuMs: usage.cpuMs,
         centralRssKib: usage.rssKib,
         centralPeakKib: usage.peakKib,
+        otherCpuMs,
+        machineCpuMs: machineTicks(procStat),
+        outboxPending: pending,
         telemetryProduced: offsets.produced,
         telemetryHandled: offsets.handled,
       };

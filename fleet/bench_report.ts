@@ -17,6 +17,12 @@ export interface SteadySample {
   readonly centralRssKib: number;
   /** Central's peak resident memory so far, KiB (`VmHWM`). */
   readonly centralPeakKib: number;
+  /** CPU time so far of the other processes on the machine that take part (fleet, Kafka…), ms. */
+  readonly otherCpuMs: Readonly<Record<string, number>>;
+  /** The whole machine's CPU time so far (all cores, {@link machineTicks}), ms: busy and total. */
+  readonly machineCpuMs: { readonly busy: number; readonly total: number };
+  /** Rows in Central's outbox waiting to be sent (`GET /health`). */
+  readonly outboxPending: number;
   /** Sum of `cp.telemetry`'s end offsets: messages produced so far. */
   readonly telemetryProduced: number;
   /** Sum of Central's committed `cp.telemetry` offsets: messages fully handled so far. */
@@ -99,6 +105,14 @@ export interface SteadyFigures {
   readonly centralCpuPeakPercent: number;
   /** Central's peak resident memory, MiB. */
   readonly centralPeakMib: number;
+  /** CPU of each other process over the span, % of one core. */
+  readonly otherCpuPercent: Readonly<Record<string, number>>;
+  /** How busy the whole machine was, % of all its cores. */
+  readonly machineBusyPercent: number;
+  /** Most rows seen waiting in Central's outbox. */
+  readonly outboxPendingMax: number;
+  /** Mean rows waiting in Central's outbox. */
+  readonly outboxPendingMean: number;
 }
 
 /** Steady-state figures from samples in time order (at least two). */
@@ -124,7 +138,35 @@ export function steadyFigures(samples: readonly SteadySample[]): SteadyFigures {
     centralCpuPercent: (last.centralCpuMs - first.centralCpuMs) / (last.at - first.at) * 100,
     centralCpuPeakPercent: Math.max(...cpuPeaks),
     centralPeakMib: Math.max(...samples.map((s) => s.centralPeakKib)) / 1024,
+    otherCpuPercent: Object.fromEntries(
+      Object.keys(first.otherCpuMs).map((name) => [
+        name,
+        ((last.otherCpuMs[name] ?? 0) - first.otherCpuMs[name]) / (last.at - first.at) * 100,
+      ]),
+    ),
+    machineBusyPercent: (last.machineCpuMs.busy - first.machineCpuMs.busy) /
+      Math.max(1, last.machineCpuMs.total - first.machineCpuMs.total) * 100,
+    outboxPendingMax: Math.max(...samples.map((s) => s.outboxPending)),
+    outboxPendingMean: samples.reduce((sum, s) => sum + s.outboxPending, 0) / samples.length,
   };
+}
+
+/**
+ * The machine's CPU time from `/proc/stat`'s first line (all cores), ms: `total` is every
+ * field, `busy` all but idle and iowait.
+ */
+export function machineTicks(
+  procStat: string,
+  ticksPerSecond = 100,
+): { busy: number; total: number } {
+  const line = procStat.split("\n").find((l) => l.startsWith("cpu "));
+  if (line === undefined) throw new RangeError("no aggregate `cpu` line in /proc/stat");
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+    .slice(1, 9).map((v) => Number(v) || 0);
+  const busy = user + nice + system + irq + softirq + steal;
+  const toMs = 1000 / ticksPerSecond;
+  return { busy: busy * toMs, total: (busy + idle + iowait) * toMs };
 }
 
 /** CPU time from a `/proc/<pid>/stat` line, ms (`utime + stime`, at `ticksPerSecond`). */
@@ -251,6 +293,15 @@ export function renderTable(r: BenchResult): string {
       } %)`,
     ],
     ["Central peak memory", `${s.centralPeakMib.toFixed(0)} MiB`],
+    [
+      "others' CPU",
+      Object.entries(s.otherCpuPercent).map(([name, p]) => `${name} ${p.toFixed(0)} %`).join(", ") +
+      ` of a core; machine ${s.machineBusyPercent.toFixed(0)} % busy (all cores)`,
+    ],
+    [
+      "Central's outbox",
+      `max ${s.outboxPendingMax} rows waiting, mean ${s.outboxPendingMean.toFixed(0)}`,
+    ],
     [
       "raw kafkajs",
       `${r.raw.perSecond.toFixed(0)} msg/s (${r.raw.messages} × ${r.raw.messageBytes} B)`,

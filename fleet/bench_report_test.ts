@@ -4,6 +4,7 @@ import {
   cpuMsFromStat,
   kibFromStatus,
   latency,
+  machineTicks,
   rampFigures,
   renderTable,
   steadyFigures,
@@ -15,6 +16,9 @@ const sample = (at: number, cpuMs: number, produced: number, handled: number): S
   centralCpuMs: cpuMs,
   centralRssKib: 1024,
   centralPeakKib: 2048 + at,
+  otherCpuMs: { fleet: cpuMs * 2, kafka: cpuMs / 5 },
+  machineCpuMs: { busy: cpuMs * 2, total: at * 4 },
+  outboxPending: at / 100,
   telemetryProduced: produced,
   telemetryHandled: handled,
 });
@@ -43,6 +47,10 @@ Deno.test("steady figures: handled rate, lag in messages and seconds, CPU of one
   assert.equal(f.centralCpuPercent, 75);
   assert.equal(f.centralCpuPeakPercent, 100);
   assert.equal(f.centralPeakMib, 4048 / 1024);
+  assert.deepEqual(f.otherCpuPercent, { fleet: 150, kafka: 15 });
+  assert.equal(f.machineBusyPercent, 37.5);
+  assert.equal(f.outboxPendingMax, 20);
+  assert.equal(f.outboxPendingMean, 10);
   assert.throws(() => steadyFigures([sample(0, 0, 0, 0)]), RangeError);
 });
 
@@ -53,6 +61,12 @@ Deno.test("proc parsing: CPU time past a command name with spaces, and memory li
   assert.equal(kibFromStatus(status, "VmHWM"), 204800);
   assert.equal(kibFromStatus(status, "VmRSS"), 102400);
   assert.equal(kibFromStatus("", "VmRSS"), 0);
+});
+
+Deno.test("machine ticks: busy is all but idle and iowait, over the aggregate line", () => {
+  const stat = "cpu  100 10 50 800 40 0 0 0 0 0\ncpu0 50 5 25 400 20 0 0 0 0 0\nintr 1\n";
+  assert.deepEqual(machineTicks(stat), { busy: 1600, total: 10_000 });
+  assert.throws(() => machineTicks("intr 1\n"), /no aggregate `cpu` line/);
 });
 
 Deno.test("table: every figure is shown, and a missing SSE figure says why", () => {
@@ -97,6 +111,8 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
       "not available (GET /events answered 404)",
       "10 % of a core",
       "5000 msg/s (1000 × 300 B)",
+      "fleet 20 %, kafka 2 % of a core; machine 5 % busy",
+      "max 10 rows waiting, mean 5",
       "1.0 %",
       "3 tickets, 1 denials (busy 1), 0 errors",
     ]

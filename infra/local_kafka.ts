@@ -262,6 +262,8 @@ export interface LocalKafka extends AsyncDisposable {
   external: boolean;
   /** The broker's log file (absent when external). */
   logFile?: string;
+  /** The broker process (absent when external). */
+  pid?: number;
   /** Settles when the broker process exits, whoever stopped it (never when external). */
   exited: Promise<Deno.CommandStatus>;
   /** Stops the broker: SIGTERM, then SIGKILL after the grace period. Idempotent. */
@@ -405,7 +407,15 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(`${why}; see the broker log ${logFile}. Last lines:\n${await tail(logFile)}`);
   }
-  return { brokers, external: false, logFile, exited, stop, [Symbol.asyncDispose]: stop };
+  return {
+    brokers,
+    external: false,
+    logFile,
+    pid: child.pid,
+    exited,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 /**
