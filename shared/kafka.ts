@@ -303,6 +303,12 @@ export interface RunConsumerOptions<T = unknown> {
    * It also bounds how late a paused partition is fetched again after resuming.
    */
   maxWaitTimeInMs?: number;
+  /**
+   * How many bytes the broker gathers before it answers a fetch early (default 1: at once).
+   * A busy topic read with a larger value costs far fewer fetches, each up to
+   * `maxWaitTimeInMs` later.
+   */
+  minBytes?: number;
   /** How many partitions are handled in parallel (default 1). */
   partitionsConsumedConcurrently?: number;
   /**
@@ -380,6 +386,7 @@ export async function runConsumer<T = unknown>(
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 1000,
+    minBytes: opts.minBytes ?? 1,
     allowAutoTopicCreation: false,
   });
   let stopping = false;

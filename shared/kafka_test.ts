@@ -303,3 +303,45 @@ kafkaTest(
     assert.equal(await committedOffset(kafka, groupId, topic), "10");
   },
 );
+
+kafkaTest(
+  "with minBytes a trickle of messages arrives in a few fuller fetches, none lost",
+  async () => {
+    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-min-bytes" });
+    const topic = uniqueName("min-bytes");
+    await ensureTopics(kafka, [topic], { partitions: 1 });
+    /** Reads the topic while 100 messages trickle in; how many fetches returned data. */
+    const fetchesFor = async (fetch: { minBytes?: number; maxWaitTimeInMs?: number }) => {
+      const seen: number[] = [];
+      const consumer = await runConsumer<Seq>({
+        kafka,
+        groupId: uniqueName("min-bytes-group"),
+        topics: [topic],
+        fromBeginning: false,
+        handle: ({ value }) => void seen.push(value.seq),
+        ...fetch,
+      });
+      let fetches = 0;
+      consumer.consumer.on(consumer.consumer.events.FETCH, ({ payload }) => {
+        if (payload.numberOfBatches > 0) fetches++;
+      });
+      const producer = await createProducer(kafka);
+      try {
+        await new Promise((r) => setTimeout(r, 1500)); // assigned and positioned at the end
+        for (const seq of range(1, 100)) {
+          await producer.send(topic, "k", { key: "k", seq });
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await waitFor(() => seen.length >= 100, "100 messages");
+      } finally {
+        await producer.disconnect();
+        await consumer.stop();
+      }
+      assert.deepEqual(seen, range(1, 100));
+      return fetches;
+    };
+    const eager = await fetchesFor({});
+    const patient = await fetchesFor({ minBytes: 1024 * 1024, maxWaitTimeInMs: 400 });
+    assert.ok(patient * 4 <= eager, `${patient} fetches with minBytes, ${eager} without`);
+  },
+);

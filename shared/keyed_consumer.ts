@@ -11,7 +11,12 @@
  * @module
  */
 import type { Kafka } from "kafkajs";
-import { type ConsumedMessage, type InvalidMessage, runConsumer } from "./kafka.ts";
+import {
+  type ConsumedMessage,
+  type InvalidMessage,
+  runConsumer,
+  type RunConsumerOptions,
+} from "./kafka.ts";
 import { getLogger } from "./log.ts";
 
 const log = getLogger(["evcharging", "kafka", "keyed"]);
@@ -74,6 +79,9 @@ export interface KeyedConsumer {
   stop(): Promise<void>;
 }
 
+/** How a keyed consumer fetches (shared/kafka.ts `RunConsumerOptions`). */
+export type KeyedFetchOptions = Pick<RunConsumerOptions, "minBytes" | "maxWaitTimeInMs">;
+
 /**
  * Joins a new consumer group (`<groupPrefix>-<random>`) on `topic`, positioned at its end, and
  * resolves after the first fetch: from then on every record produced is routed.
@@ -82,6 +90,7 @@ export async function startKeyedConsumer(
   kafka: Kafka,
   groupPrefix: string,
   topic: string,
+  fetch: KeyedFetchOptions = {},
 ): Promise<KeyedConsumer> {
   const router = new KeyedRouter();
   const groupId = `${groupPrefix}-${crypto.randomUUID().slice(0, 8)}`;
@@ -92,6 +101,7 @@ export async function startKeyedConsumer(
     fromBeginning: false,
     // Every partition at once: the handler only queues, so none waits for another.
     partitionsConsumedConcurrently: 16,
+    ...fetch,
     handle: (record) => router.dispatch(record),
     onInvalid: (record) => router.dispatchInvalid(record),
   });
