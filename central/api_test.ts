@@ -79,7 +79,7 @@ Deno.test("api: GET /health", async () => {
   assert.equal(body.cps, 2);
   assert.equal(body.connected, 2);
   assert.equal(body.active_sessions, 1);
-  assert.equal(body.outbox_pending, 3, "AUTHORIZE, AUTHORIZED, SUPPLY");
+  assert.equal(body.outbox_pending, 2, "AUTHORIZE, AUTHORIZED (SUPPLY skips the outbox)");
   assert.deepEqual(body.dropped, {
     duplicate_requests: 0,
     duplicate_telemetry: 0,

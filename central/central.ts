@@ -35,6 +35,9 @@ import { bundleWeb, type WebAssets } from "./web_bundle.ts";
 
 const log = getLogger(["evcharging", "central"]);
 
+/** Progress updates waiting for Kafka beyond which new ones are dropped. */
+const MAX_PROGRESS_WAITING = 10_000;
+
 /** File names next to the database unless given. */
 export const MASTER_KEY_FILE = "central_master.key";
 /** The audit log's JSON-lines copy, next to the database unless given. */
@@ -224,15 +227,29 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const producer = await createProducer(kafka);
   stack.defer(() => producer.disconnect());
   health.watchProducer(producer.producer);
+  // Two producers, each with one request in flight: the outbox's carries what must arrive
+  // (answers, tickets, commands); this one the streams, so their volume never delays an answer.
+  const streamProducer = await createProducer(kafka);
+  stack.defer(() => streamProducer.disconnect());
+  const kafkaStreams = new SendBatcher(streamProducer);
   // The public stream: every record as it is appended (the SQLite table and file are the truth).
-  // Batched: one produce request per record queued thousands of requests ahead of the outbox
-  // (drivers' answers) when a thousand CPs logged in at once.
-  const auditStream = new SendBatcher(producer);
   stack.defer(
     audit.subscribe((record) =>
-      auditStream.send(TOPICS.auditEvents, record.actor, { v: 1, type: "AUDIT", ...record })
+      kafkaStreams.send(TOPICS.auditEvents, record.actor, { v: 1, type: "AUDIT", ...record })
     ),
   );
+  // Running figures to drivers: superseded every second, so dropped rather than queued
+  // without end while Kafka is away.
+  runtime.subscribe(({ effects }) => {
+    for (const effect of effects) {
+      if (effect.type !== "progress") continue;
+      if (kafkaStreams.waiting >= MAX_PROGRESS_WAITING) continue;
+      const { message } = effect;
+      kafkaStreams.send(TOPICS.driverUpdates, message.driverId, message).catch((error) =>
+        log.debug("SUPPLY for {driverId} not sent: {error}", { driverId: message.driverId, error })
+      );
+    }
+  });
   const publisher = new OutboxPublisher(store, producer, vault.keyring);
   publisher.start();
   stack.defer(() => publisher.stop());
@@ -260,6 +277,10 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     fromBeginning: true,
     // A whole fetched batch in one transaction: one commit per batch, not per message.
     handleBatch: telemetryBatchHandler(runtime, vault),
+    // Fewer, fuller fetches: a thousand CPs' telemetry fetched as it came cost the broker and
+    // Central a fetch per few messages (BENCHMARKS.md); a report now waits at most 100 ms more.
+    minBytes: 64 * 1024,
+    maxWaitTimeInMs: 100,
   });
   stack.defer(() => telemetry.stop());
   health.watchConsumer("telemetry", telemetry.consumer);

@@ -33,6 +33,7 @@ import {
   commandPayloadSchema,
   type CpListEntry,
   type DenyReason,
+  type DriverSupply,
   type DriverUpdate,
   driverUpdateSchema,
   type EndReason,
@@ -396,6 +397,13 @@ export type Effect =
   | { readonly type: "audit"; readonly entry: AuditEntry; readonly flood: boolean }
   /** Outbox: a `driver.updates` message, keyed by its driver. */
   | { readonly type: "publish"; readonly message: DriverUpdate }
+  /**
+   * A session's running figures for its driver, sent once the step is stored but not through
+   * the outbox: the next report supersedes it and the TICKET carries the final figures, so one
+   * lost in a crash costs nothing, while a thousand outbox rows a second delayed every answer
+   * queued behind them (BENCHMARKS.md).
+   */
+  | { readonly type: "progress"; readonly message: DriverSupply }
   /** Outbox: a `cp.commands` payload for a CP, sealed with its live key when published. */
   | { readonly type: "command"; readonly cpId: string; readonly payload: CommandPayload }
   /** Close a monitor connection, after a `LOGOUT` when a reason is given. */
@@ -1046,7 +1054,7 @@ function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at: number
         eur: priceOf(payload.kwh, session.priceEurKwh),
       };
       d.setSession(updated);
-      d.publish(build(driverUpdateSchema, "SUPPLY", {
+      d.progress(build(driverUpdateSchema, "SUPPLY", {
         sessionId: session.id,
         driverId: session.driverId,
         cpId,
@@ -1355,6 +1363,10 @@ class Draft {
 
   publish(message: DriverUpdate): void {
     this.emit({ type: "publish", message });
+  }
+
+  progress(message: DriverSupply): void {
+    this.emit({ type: "progress", message });
   }
 
   command(cpId: string, payload: CommandPayload): void {

@@ -47,6 +47,9 @@ const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-
 
 const published = (effects: readonly Effect[]): DriverUpdate[] =>
   effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
+/** What the driver hears, through the outbox or as progress. */
+const toDriver = (effects: readonly Effect[]): DriverUpdate[] =>
+  effects.flatMap((e) => e.type === "publish" || e.type === "progress" ? [e.message] : []);
 const commands = (effects: readonly Effect[]): CommandPayload[] =>
   effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
 const cp = (model: Model, id = "CP-1"): Cp => {
@@ -209,13 +212,14 @@ Deno.test("core: a duplicate request (seen before, any run) gets no second answe
   }
 });
 
-Deno.test("core: SUPPLY figures are priced by Central and go to that driver only", () => {
+Deno.test("core: SUPPLY figures are priced by Central and go to that driver only, as progress", () => {
   const model = run(online(), charge("r1")).model;
   const { model: after, effects } = run(
     model,
     telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 11, kwh: 3, eur: 999 }, T0 + 4000),
   );
-  const updates = published(effects);
+  assert.deepEqual(published(effects), [], "running figures skip the outbox");
+  const updates = toDriver(effects);
   assert.equal(updates.length, 1);
   const supply = updates[0];
   assert.ok(supply.type === "SUPPLY");
@@ -443,7 +447,7 @@ Deno.test("core: a session goes on while its CP is disconnected and is ticketed"
       T0 + 8000,
     ),
   );
-  assert.deepEqual(published(more.effects).map((u) => u.type), ["SUPPLY", "TICKET"]);
+  assert.deepEqual(toDriver(more.effects).map((u) => u.type), ["SUPPLY", "TICKET"]);
   assert.equal(cp(more.model).status.sessionId, null);
   assert.equal(
     run(more.model, login("CP-1", 2, T0 + 9000)).model.cps.get("CP-1")?.status.state,
