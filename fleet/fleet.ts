@@ -82,8 +82,8 @@ export interface FleetOptions {
   /** A driver's pause after a ticket or denial, ms (default 1000). */
   readonly pauseMs?: number;
   /**
-   * CPs logging in at once during the ramp (default 8): each new CP costs the Registry two
-   * scrypt hashes (register, authenticate), and a register answered after the client gave up
+   * CPs logging in at once during the ramp (default 8): each new CP costs the Registry an
+   * scrypt hash (at registration), and a register answered after the client gave up
    * leaves a CP registered without credentials.
    */
   readonly loginConcurrency?: number;
