@@ -24,6 +24,7 @@ import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
+import { LatenessWindow } from "./loop_lag.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
@@ -323,8 +324,13 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => clearInterval(feedTimer));
 
   const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
+  const lateness = new LatenessWindow(config.heartbeatTimeoutMs);
+  let dueAt = Date.now() + tickMs;
   const clock = setInterval(() => {
-    runtime.dispatch({ type: "tick", at: Date.now() });
+    const at = Date.now();
+    const lagMs = lateness.note(dueAt, at);
+    dueAt = at + tickMs;
+    runtime.dispatch({ type: "tick", at, lagMs });
     floods.tick();
   }, tickMs);
   stack.defer(() => clearInterval(clock));

@@ -314,8 +314,12 @@ export type Input =
     readonly originIp?: string;
     readonly at: number;
   }
-  /** Time passes: heartbeat timeouts and stop waits. */
-  | { readonly type: "tick"; readonly at: number }
+  /**
+   * Time passes: heartbeat timeouts and stop waits. `lagMs`: how late Central's own loop has
+   * been lately (central/loop_lag.ts, default 0); a CP's silence counts only beyond it, since
+   * heartbeats Central could not read are not missing.
+   */
+  | { readonly type: "tick"; readonly at: number; readonly lagMs?: number }
   /**
    * Central (re)started with a recovered model. Every pending end waits at least a stop wait
    * more: the engine's `SUPPLY_END` or `PLUGGED` may be waiting in the Kafka backlog, and it
@@ -582,7 +586,7 @@ function applyInput(d: Draft, input: Input, config: CoreConfig): void {
       weather(d, input, config);
       break;
     case "tick":
-      tick(d, input.at, config);
+      tick(d, input.at, input.lagMs ?? 0, config);
       break;
     case "start":
       for (const session of [...d.model().sessions.values()]) {
@@ -1148,10 +1152,10 @@ function weather(d: Draft, input: Extract<Input, { type: "weather" }>, config: C
   });
 }
 
-function tick(d: Draft, at: number, config: CoreConfig): void {
+function tick(d: Draft, at: number, lagMs: number, config: CoreConfig): void {
   for (const cp of [...d.model().cps.values()]) {
     if (cp.connection === null || cp.lastSeenMs === null) continue;
-    if (at - cp.lastSeenMs > config.heartbeatTimeoutMs) {
+    if (at - cp.lastSeenMs > config.heartbeatTimeoutMs + lagMs) {
       d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout: null });
       lose(
         d,

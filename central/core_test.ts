@@ -383,6 +383,19 @@ Deno.test("core: after a restart every stop wait starts again", () => {
   assert.equal(wait?.deadlineMs, T0 + 3_600_000 + DEFAULT_CORE_CONFIG.stopWaitMs);
 });
 
+Deno.test("core: silence while Central's own loop was late is not a heartbeat timeout", () => {
+  const beat = run(online(), { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 2500 });
+  const stalled = run(beat.model, { type: "tick", at: T0 + 6000, lagMs: 3000 });
+  assert.equal(
+    cp(stalled.model).status.state,
+    "ACTIVATED",
+    "3.5 s of silence, 3 s of it Central's",
+  );
+  assert.deepEqual(stalled.effects, []);
+  const silent = run(beat.model, { type: "tick", at: T0 + 8501, lagMs: 3000 });
+  assert.equal(cp(silent.model).status.state, "DISCONNECTED", "beyond the timeout and the lag");
+});
+
 Deno.test("core: heartbeat timeout disconnects and closes the connection; heartbeats keep it", () => {
   const alive = run(
     online(),
