@@ -384,7 +384,11 @@ Deno.test("authenticate: unknown id and wrong credentials get the same 401", asy
     const credentials = await h.register("CP-001");
     const wrong = await expectError(
       await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials: credentials.replace(/.$/, "A") },
+        // Another last character: one in 16 credentials already ends in "A".
+        body: {
+          cp_id: "CP-001",
+          credentials: credentials.slice(0, -1) + (credentials.endsWith("A") ? "B" : "A"),
+        },
       }),
       401,
       "invalid_credentials",
