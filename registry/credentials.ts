@@ -37,7 +37,8 @@ function b64url(bytes: Uint8Array): string {
 
 /**
  * One hash at a time per process. Each async scrypt runs on its own thread: a burst of
- * registrations (a fleet ramping, CPs logging in again after an outage) would otherwise put
+ * registrations (a fleet ramping) or of logins right after the Registry restarted (it forgets
+ * the credentials it checked, registry/verified_cache.ts) would otherwise put
  * every core into hashing and starve Central and the CPs on the same machine until their
  * heartbeats time out (BENCHMARKS.md). Queued hashes cost latency, not correctness.
  */
