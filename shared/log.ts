@@ -6,12 +6,16 @@
  * terminal (for machines), coloured readable lines when it is (for people).
  * Every sink sits behind a redaction step, so a secret passed as a property
  * by mistake (credentials, tokens, keys) is replaced before it is written.
+ * A Web Worker calls {@link setupForwardedLogging} instead: its records cross
+ * to the thread that started it, which writes them with {@link emitForwarded}
+ * through its own (redacted) sinks.
  *
  * @module
  */
 import {
   configure,
   getAnsiColorFormatter,
+  getLogger,
   getStreamSink,
   jsonLinesFormatter,
   type LogLevel,
@@ -120,4 +124,80 @@ export function memorySink(): Sink & { records: LogRecord[] } {
     records.push(record);
   };
   return Object.assign(sink, { records });
+}
+
+/** A log record as plain data, so it can cross a thread boundary by `postMessage`. */
+export interface ForwardedRecord {
+  /** The logger's category. */
+  readonly category: readonly string[];
+  /** Its level. */
+  readonly level: LogLevel;
+  /** The message, template parts and values interleaved. */
+  readonly message: readonly unknown[];
+  /** The message template. */
+  readonly rawMessage: string;
+  /** When it was logged (ms since the epoch), on the thread that logged it. */
+  readonly timestamp: number;
+  /** Its properties. */
+  readonly properties: Record<string, unknown>;
+}
+
+/** `record` as a {@link ForwardedRecord}: a value `postMessage` cannot copy becomes its text. */
+export function forwardable(record: LogRecord): ForwardedRecord {
+  const raw = record.rawMessage;
+  return {
+    category: [...record.category],
+    level: record.level,
+    message: record.message.map(cloneable),
+    rawMessage: typeof raw === "string" ? raw : raw.join("{}"),
+    timestamp: record.timestamp,
+    properties: Object.fromEntries(
+      Object.entries(record.properties).map(([name, value]) => [name, cloneable(value)]),
+    ),
+  };
+}
+
+function cloneable(value: unknown): unknown {
+  try {
+    structuredClone(value);
+    return value;
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Configures LogTape in a Web Worker: every `evcharging.*` record at `level` or above is
+ * handed to `post` as a {@link ForwardedRecord}, for the starting thread's
+ * {@link emitForwarded}. Redaction happens there, in the sinks that write.
+ */
+export async function setupForwardedLogging(
+  level: LogLevel,
+  post: (record: ForwardedRecord) => void,
+): Promise<void> {
+  const forward: Sink = (record) => post(forwardable(record));
+  await configure({
+    reset: true,
+    sinks: { forward },
+    loggers: [
+      { category: [ROOT_CATEGORY], lowestLevel: level, sinks: ["forward"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["forward"] },
+    ],
+  });
+}
+
+/** Writes a record forwarded from a worker through this thread's logging configuration. */
+export function emitForwarded(record: ForwardedRecord): void {
+  const { category, ...rest } = record;
+  getLogger([...category]).emit(rest);
+}
+
+/**
+ * The lowest level this thread writes for `evcharging.*` records (`fatal` when logging is not
+ * configured): the level to give a worker's {@link setupForwardedLogging}, so it forwards only
+ * what would be written.
+ */
+export function lowestEnabledLevel(): LogLevel {
+  const root = getLogger([ROOT_CATEGORY]);
+  return LOG_LEVELS.find((level) => root.isEnabledFor(level)) ?? "fatal";
 }

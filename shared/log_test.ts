@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
   chooseFormatter,
+  emitForwarded,
+  forwardable,
+  type ForwardedRecord,
   getLogger,
   type LogRecord,
+  lowestEnabledLevel,
   memorySink,
   REDACTED,
+  setupForwardedLogging,
   setupLogging,
   stopLogging,
 } from "./log.ts";
@@ -98,4 +103,57 @@ Deno.test("setupLogging drops records below the chosen level", async () => {
   const lines = out.text().trim().split("\n");
   assert.equal(lines.length, 1);
   assert.equal(JSON.parse(lines[0]).message, "loud");
+});
+
+Deno.test("forwardable keeps what postMessage can copy and turns the rest into text", () => {
+  const error = new Error("socket gone");
+  const plain = forwardable({
+    ...record({ cpId: "CP-1", error, onDone: () => {} }),
+    message: ["failed: ", error, ""],
+  });
+  assert.deepEqual(plain.category, ["evcharging", "test"]);
+  assert.equal(plain.message[1], error);
+  assert.equal(plain.properties.cpId, "CP-1");
+  assert.equal(plain.properties.error, error);
+  assert.equal(typeof plain.properties.onDone, "string");
+  // What it gives can cross a thread: structuredClone is postMessage's copy.
+  structuredClone(plain);
+});
+
+Deno.test("forwardable turns a template message into its text", () => {
+  const template = Object.assign(["CP ", " logged in"], { raw: ["CP ", " logged in"] });
+  const plain = forwardable({ ...record({}), rawMessage: template as TemplateStringsArray });
+  assert.equal(plain.rawMessage, "CP {} logged in");
+});
+
+Deno.test("a forwarded record is written by the receiving thread's sinks, redacted", async () => {
+  const forwarded: ForwardedRecord[] = [];
+  await setupForwardedLogging("info", (r) => forwarded.push(r));
+  const log = getLogger(["evcharging", "central", "tcp"]);
+  log.debug("too low to forward");
+  log.warn("Login of {cpId} refused", { cpId: "CP-9", token: "abc.def.ghi" });
+  assert.equal(forwarded.length, 1);
+
+  const out = collect();
+  await setupLogging({ level: "info", format: "json", stream: out.stream, isTerminal: false });
+  try {
+    emitForwarded(structuredClone(forwarded[0]));
+  } finally {
+    await stopLogging();
+  }
+  const line = JSON.parse(out.text().trim());
+  assert.equal(line.message, 'Login of "CP-9" refused');
+  assert.equal(line.logger, "evcharging.central.tcp");
+  assert.equal(line.properties.token, REDACTED);
+  assert.equal(line["@timestamp"], new Date(forwarded[0].timestamp).toISOString());
+});
+
+Deno.test("lowestEnabledLevel is the configured level, or fatal without a configuration", async () => {
+  assert.equal(lowestEnabledLevel(), "fatal");
+  await setupLogging({ level: "warning", stream: collect().stream, isTerminal: false });
+  try {
+    assert.equal(lowestEnabledLevel(), "warning");
+  } finally {
+    await stopLogging();
+  }
 });
