@@ -287,7 +287,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   health.watchConsumer("telemetry", telemetry.consumer);
 
   const hostname = options.hostname ?? "0.0.0.0";
-  const monitors = MonitorServer.start(runtime, vault, registry, {
+  const monitors = await MonitorServer.start(runtime, vault, registry, {
     hostname,
     port: options.tcpPort,
   });

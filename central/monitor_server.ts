@@ -3,14 +3,15 @@
  * conversations, the login (Registry token + Registry status + Central's own status, then the
  * ECDH key agreement), and heartbeats and health turned into core inputs.
  *
- * Every connection is independent: bad bytes are NACKed or skipped by `FramedConn`, a bad
- * login gets `AUTH_FAIL` and EOT, and a failure in one conversation is logged and closes only
- * that one.
+ * The sockets themselves are served on a thread of their own (monitor_links.ts); this side
+ * holds the conversations. Every connection is independent: bad bytes are NACKed or skipped by
+ * `FramedConn` there, a bad login gets `AUTH_FAIL` and EOT, and a failure in one conversation
+ * is logged and closes only that one.
  *
  * @module
  */
 import { CpKeyError } from "../shared/cp_key.ts";
-import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { FramedConnError } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   type Auth,
@@ -19,8 +20,6 @@ import {
   type EngineHealth,
   type LogoutReason,
   type MonitorToCentral,
-  monitorToCentralSchema,
-  parseMessage,
 } from "../shared/messages.ts";
 import {
   type CpJson,
@@ -31,6 +30,7 @@ import {
 } from "../registry/client.ts";
 import { type LoginRefusal, loginRefusal } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
+import { type Link, MonitorLinks } from "./monitor_links.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
@@ -64,7 +64,7 @@ export interface MonitorServerOptions {
 /** One open conversation. */
 interface Conversation {
   readonly id: number;
-  readonly conn: FramedConn;
+  readonly conn: Link;
   readonly peer: string;
   /** The monitor's IP address, for the audit (absent for a non-IP transport). */
   readonly ip?: string;
@@ -76,15 +76,12 @@ interface Conversation {
 
 /** The listening server and its conversations. */
 export class MonitorServer {
-  readonly #listener: Deno.TcpListener;
+  readonly #links: MonitorLinks;
   readonly #runtime: CentralRuntime;
   readonly #vault: KeyVault;
   readonly #registry: RegistryPort;
   readonly #loginTimeoutMs: number;
-  readonly #maxConnections: number;
   readonly #conversations = new Map<number, Conversation>();
-  // Sockets still in the ENQ/ACK opening, so a shutdown need not wait out their timeout.
-  readonly #opening = new Set<Deno.Conn>();
   readonly #serving = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
   /** Signs of life not yet dispatched, by connection (see {@link BEATS_FLUSH_MS}). */
@@ -92,30 +89,27 @@ export class MonitorServer {
   /** The last `HEALTH` each connection reported: a repeated `OK` is only a sign of life. */
   readonly #lastHealth = new Map<number, EngineHealth>();
   readonly #beatTimer: ReturnType<typeof setInterval>;
-  #nextId = 1;
-  #accepting: Promise<void>;
 
   private constructor(
-    listener: Deno.TcpListener,
+    links: MonitorLinks,
     runtime: CentralRuntime,
     vault: KeyVault,
     registry: RegistryPort,
-    options: MonitorServerOptions,
+    loginTimeoutMs: number,
   ) {
-    this.#listener = listener;
+    this.#links = links;
     this.#runtime = runtime;
     this.#vault = vault;
     this.#registry = registry;
-    this.#loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
-    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#loginTimeoutMs = loginTimeoutMs;
     // The core decides when a connection must go (replaced, heartbeat timeout); this acts.
     this.#unsubscribe = runtime.subscribe(({ effects }) => {
       for (const effect of effects) {
         if (effect.type === "close_connection") this.#end(effect.connection, effect.logout);
       }
     });
-    this.#accepting = this.#accept();
     this.#beatTimer = setInterval(() => this.#flushBeats(), BEATS_FLUSH_MS);
+    links.serve((link) => this.#take(link));
   }
 
   /** Dispatches the gathered signs of life as one step. */
@@ -126,20 +120,26 @@ export class MonitorServer {
     this.#runtime.dispatch({ type: "heartbeats", beats, at: Date.now() });
   }
 
-  /** Listens and serves monitors until {@link close}. */
-  static start(
+  /** Listens and serves monitors until {@link close}; resolves once it listens. */
+  static async start(
     runtime: CentralRuntime,
     vault: KeyVault,
     registry: RegistryPort,
     options: MonitorServerOptions,
-  ): MonitorServer {
-    const listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port });
-    return new MonitorServer(listener, runtime, vault, registry, options);
+  ): Promise<MonitorServer> {
+    const loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
+    const links = await MonitorLinks.start({
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port,
+      openTimeoutMs: loginTimeoutMs,
+      maxConnections: options.maxConnections ?? 10_000,
+    });
+    return new MonitorServer(links, runtime, vault, registry, loginTimeoutMs);
   }
 
   /** Where it listens. */
   get addr(): Deno.NetAddr {
-    return this.#listener.addr;
+    return this.#links.addr;
   }
 
   /**
@@ -147,48 +147,25 @@ export class MonitorServer {
    * backoff), and waits for every conversation to end.
    */
   async close(): Promise<void> {
-    this.#listener.close();
-    await this.#accepting;
-    for (const tcp of this.#opening) tcp.close();
+    await this.#links.stopAccepting();
     for (const id of this.#conversations.keys()) this.#end(id, "shutdown");
     await Promise.allSettled(this.#serving);
+    this.#links.terminate();
     clearInterval(this.#beatTimer);
     this.#unsubscribe();
   }
 
-  async #accept(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        const id = this.#nextId++;
-        const serving = this.#serve(id, conn)
-          .catch((error) => log.error("Connection {id} failed: {error}", { id, error }))
-          .finally(() => this.#serving.delete(serving));
-        this.#serving.add(serving);
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by close()
-    }
+  /** Serves a conversation the socket thread opened. */
+  #take(link: Link): void {
+    const { id } = link;
+    const serving = this.#serve(link)
+      .catch((error) => log.error("Connection {id} failed: {error}", { id, error }))
+      .finally(() => this.#serving.delete(serving));
+    this.#serving.add(serving);
   }
 
-  async #serve(id: number, tcp: Deno.Conn): Promise<void> {
-    const peer = describe(tcp.remoteAddr);
-    let conn: FramedConn;
-    this.#opening.add(tcp);
-    try {
-      conn = await FramedConn.server(tcp, {
-        openTimeoutMs: this.#loginTimeoutMs,
-        admit: () => this.#conversations.size < this.#maxConnections,
-        validate: (value) => {
-          const parsed = parseMessage(monitorToCentralSchema, value);
-          return parsed.ok ? undefined : parsed.reason;
-        },
-      });
-    } catch {
-      return; // FramedConn logged why the opening failed
-    } finally {
-      this.#opening.delete(tcp);
-    }
-    const ip = "hostname" in tcp.remoteAddr ? tcp.remoteAddr.hostname : undefined;
+  async #serve(conn: Link): Promise<void> {
+    const { id, peer, ip } = conn;
     const conversation: Conversation = { id, conn, peer, ip, gone: false };
     conn.closed.then(() => conversation.gone = true);
     this.#conversations.set(id, conversation);
@@ -426,8 +403,4 @@ function registryFailure(error: unknown): LoginRefusal {
   }
   log.error("Login failed on an unexpected error: {error}", { error });
   return { reason: "internal_error", retryable: true, detail: "Central failed; try again" };
-}
-
-function describe(addr: Deno.Addr): string {
-  return "hostname" in addr ? `${addr.hostname}:${addr.port}` : addr.transport;
 }

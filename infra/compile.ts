@@ -34,8 +34,9 @@ export const COMPONENTS: readonly Component[] = [
     entry: "central/main.ts",
     // The dashboard is bundled from web/ at run time (central/web_bundle.ts); where the compiled
     // runtime has no bundler, Central still serves its API and `/` says why there is no page.
+    // Its monitor sockets run in a worker, which a binary only has when it is included.
     permissions: ["--unstable-bundle", ...NET_ENV_READ, "--allow-write"],
-    include: ["web"],
+    include: ["web", "central/monitor_links_worker.ts"],
   },
   { name: "cp-engine", entry: "cp/engine.ts", permissions: NET_ENV_READ },
   { name: "cp-monitor", entry: "cp/monitor.ts", permissions: [...NET_ENV_READ, "--allow-write"] },

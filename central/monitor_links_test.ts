@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { build, monitorToCentralSchema } from "../shared/messages.ts";
+import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { type Link, MonitorLinks } from "./monitor_links.ts";
+
+const HEARTBEAT = build(monitorToCentralSchema, "HEARTBEAT", { seq: 1 });
+
+/** Monitor links on a free loopback port, the links they open, and a way to connect. */
+async function withLinks(
+  options: { maxConnections?: number; openTimeoutMs?: number },
+  test: (
+    links: MonitorLinks,
+    next: () => Promise<Link>,
+    connect: () => Promise<FramedConn>,
+  ) => Promise<void>,
+): Promise<void> {
+  const links = await MonitorLinks.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    openTimeoutMs: options.openTimeoutMs ?? 2000,
+    maxConnections: options.maxConnections ?? 10,
+  });
+  const arrived: Link[] = [];
+  const waiting: ((link: Link) => void)[] = [];
+  links.serve((link) => {
+    const waiter = waiting.shift();
+    if (waiter === undefined) arrived.push(link);
+    else waiter(link);
+  });
+  const next = () => {
+    const link = arrived.shift();
+    return link !== undefined
+      ? Promise.resolve(link)
+      : new Promise<Link>((resolve) => waiting.push(resolve));
+  };
+  const clients: FramedConn[] = [];
+  const connect = async () => {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
+    const client = await FramedConn.client(tcp, { ackTimeoutMs: 2000 });
+    clients.push(client);
+    return client;
+  };
+  try {
+    await test(links, next, connect);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await links.stopAccepting();
+    links.terminate();
+  }
+}
+
+Deno.test("monitor links: a monitor's valid messages arrive in order, an invalid one is NACKed", async () => {
+  await withLinks({}, async (_links, next, connect) => {
+    const monitor = await connect();
+    const link = await next();
+    assert.equal(link.ip, "127.0.0.1");
+    assert.match(link.peer, /^127\.0\.0\.1:\d+$/);
+    await monitor.send(HEARTBEAT);
+    await assert.rejects(monitor.send({ type: "HEARTBEAT", v: 1, extra: "'; DROP TABLE cps;--" }));
+    const health = build(monitorToCentralSchema, "HEALTH", { engine: "KO" });
+    // The NACKs dropped the connection: a second monitor carries on.
+    const second = await connect();
+    const secondLink = await next();
+    await second.send(health);
+    const messages = link[Symbol.asyncIterator]();
+    assert.deepEqual((await messages.next()).value, HEARTBEAT);
+    await assert.rejects(messages.next(), (e) => e instanceof FramedConnError);
+    assert.deepEqual((await secondLink[Symbol.asyncIterator]().next()).value, health);
+  });
+});
+
+Deno.test("monitor links: Central's sends reach the monitor, close ends it with EOT", async () => {
+  await withLinks({}, async (_links, next, connect) => {
+    const monitor = await connect();
+    const link = await next();
+    const incoming = monitor[Symbol.asyncIterator]();
+    const logout = { v: 1, type: "LOGOUT", reason: "shutdown", retryable: true };
+    await link.send(logout);
+    assert.deepEqual((await incoming.next()).value, logout);
+    await link.close();
+    assert.equal((await incoming.next()).done, true);
+    await link.closed;
+    await assert.rejects(
+      link.send(logout),
+      (e) => e instanceof FramedConnError && e.code === "closed",
+    );
+  });
+});
+
+Deno.test("monitor links: a monitor's EOT ends the link cleanly, a dropped socket with an error", async () => {
+  await withLinks({}, async (_links, next, connect) => {
+    const polite = await connect();
+    const politeLink = await next();
+    await polite.close();
+    assert.equal((await politeLink[Symbol.asyncIterator]().next()).done, true);
+
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: _links.addr.port });
+    const rude = await FramedConn.client(tcp);
+    const rudeLink = await next();
+    tcp.close(); // no EOT
+    await assert.rejects(
+      rudeLink[Symbol.asyncIterator]().next(),
+      (e) => e instanceof FramedConnError && e.code === "peer-vanished",
+    );
+    await rudeLink.closed;
+    await rude.closed;
+  });
+});
+
+Deno.test("monitor links: an opening beyond the connection limit is refused", async () => {
+  await withLinks({ maxConnections: 1 }, async (_links, next, connect) => {
+    await connect();
+    await next();
+    await assert.rejects(connect(), (e) => e instanceof FramedConnError && e.code === "refused");
+  });
+});
+
+Deno.test("monitor links: after stopAccepting no one connects, open links carry on", async () => {
+  await withLinks({}, async (links, next, connect) => {
+    const monitor = await connect();
+    const link = await next();
+    await links.stopAccepting();
+    await assert.rejects(connect());
+    await monitor.send(HEARTBEAT);
+    assert.deepEqual((await link[Symbol.asyncIterator]().next()).value, HEARTBEAT);
+  });
+});
+
+Deno.test("monitor links: terminate ends open links as vanished", async () => {
+  await withLinks({}, async (links, next, connect) => {
+    const monitor = await connect();
+    const link = await next();
+    links.terminate();
+    await assert.rejects(
+      link[Symbol.asyncIterator]().next(),
+      (e) => e instanceof FramedConnError && e.code === "peer-vanished",
+    );
+    await assert.rejects(link.send(HEARTBEAT), (e) => e instanceof FramedConnError);
+    await monitor.closed; // the thread's sockets went with it
+  });
+});
+
+Deno.test("monitor links: the socket thread's log records are written by this thread", async () => {
+  const sink = memorySink();
+  await setupLogging({ level: "info", stream: new WritableStream(), extraSinks: [sink] });
+  try {
+    await withLinks({ openTimeoutMs: 100 }, async (links) => {
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
+      try {
+        // No ENQ: the opening times out and the thread logs why.
+        const deadline = Date.now() + 3000;
+        while (!sink.records.some((r) => String(r.rawMessage).includes("opening"))) {
+          if (Date.now() > deadline) assert.fail("no log record came from the socket thread");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        silent.close();
+      }
+    });
+  } finally {
+    await stopLogging();
+  }
+  const record = sink.records.find((r) => String(r.rawMessage).includes("opening"));
+  assert.equal(record?.category.join("."), "evcharging.framing");
+});
+
+Deno.test("monitor links: a port in use is a clear error", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await assert.rejects(
+      MonitorLinks.start({
+        hostname: "127.0.0.1",
+        port: taken.addr.port,
+        openTimeoutMs: 1000,
+        maxConnections: 1,
+      }),
+      new RegExp(`could not listen on 127\\.0\\.0\\.1:${taken.addr.port}`),
+    );
+  } finally {
+    taken.close();
+  }
+});

@@ -1,0 +1,129 @@
+/**
+ * The thread of {@link MonitorLinks} (monitor_links.ts): listens for monitors, opens each
+ * framed conversation, validates and ACKs its frames, and tells the starting thread what
+ * happened, gathered per turn of this thread's loop.
+ *
+ * @module
+ */
+import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { getLogger, setupForwardedLogging } from "../shared/log.ts";
+import { monitorToCentralSchema, parseMessage } from "../shared/messages.ts";
+import type { FromLinks, LinkEvent, LinkFailure, ToLinks } from "./monitor_links.ts";
+
+const log = getLogger(["evcharging", "central", "tcp"]);
+
+// deno-lint-ignore no-explicit-any
+const scope = self as any as {
+  postMessage(message: FromLinks): void;
+  onmessage: ((e: MessageEvent<ToLinks>) => void) | null;
+};
+
+let listener: Deno.TcpListener | undefined;
+let maxConnections = 0;
+let nextId = 1;
+const links = new Map<number, FramedConn>();
+/** Sockets still in the ENQ/ACK opening, dropped when accepting stops. */
+const opening = new Set<Deno.Conn>();
+
+let pending: LinkEvent[] = [];
+let flushing = false;
+/** Queues an event; everything queued in one turn of the loop goes in one message. */
+const emit = (event: LinkEvent) => {
+  pending.push(event);
+  if (flushing) return;
+  flushing = true;
+  setTimeout(() => {
+    flushing = false;
+    const events = pending;
+    pending = [];
+    scope.postMessage({ type: "events", events });
+  }, 0);
+};
+
+const failure = (error: unknown): LinkFailure =>
+  error instanceof FramedConnError
+    ? { code: error.code, message: error.message }
+    : { code: "peer-vanished", message: String(error) };
+
+scope.onmessage = (e: MessageEvent<ToLinks>) => {
+  const message = e.data;
+  switch (message.type) {
+    case "start":
+      start(message).catch((error) =>
+        scope.postMessage({ type: "failed", message: String(error) })
+      );
+      return;
+    case "send": {
+      const { seq } = message;
+      const conn = links.get(message.link);
+      if (conn === undefined) {
+        emit({ type: "sent", seq, error: { code: "closed", message: "connection is closed" } });
+        return;
+      }
+      conn.send(message.value).then(
+        () => emit({ type: "sent", seq }),
+        (error) => emit({ type: "sent", seq, error: failure(error) }),
+      );
+      return;
+    }
+    case "close":
+      links.get(message.link)?.close();
+      return;
+    case "stop_accepting":
+      listener?.close();
+      listener = undefined;
+      for (const tcp of opening) tcp.close();
+      scope.postMessage({ type: "stopped_accepting" });
+      return;
+  }
+};
+
+async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {
+  await setupForwardedLogging(options.logLevel, (record) => emit({ type: "log", record }));
+  maxConnections = options.maxConnections;
+  const listening = Deno.listen({ hostname: options.hostname, port: options.port });
+  listener = listening;
+  scope.postMessage({
+    type: "listening",
+    hostname: listening.addr.hostname,
+    port: listening.addr.port,
+  });
+  try {
+    for await (const tcp of listening) serve(tcp, options.openTimeoutMs);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by stop_accepting
+  }
+}
+
+async function serve(tcp: Deno.TcpConn, openTimeoutMs: number): Promise<void> {
+  const id = nextId++;
+  const addr = tcp.remoteAddr;
+  let conn: FramedConn;
+  opening.add(tcp);
+  try {
+    conn = await FramedConn.server(tcp, {
+      openTimeoutMs,
+      admit: () => links.size < maxConnections,
+      validate: (value) => {
+        const parsed = parseMessage(monitorToCentralSchema, value);
+        return parsed.ok ? undefined : parsed.reason;
+      },
+    });
+  } catch {
+    return; // FramedConn logged why the opening failed
+  } finally {
+    opening.delete(tcp);
+  }
+  links.set(id, conn);
+  emit({ type: "open", link: id, peer: `${addr.hostname}:${addr.port}`, ip: addr.hostname });
+  let error: LinkFailure | undefined;
+  try {
+    for await (const value of conn) emit({ type: "message", link: id, value });
+  } catch (thrown) {
+    error = failure(thrown);
+    log.debug("Connection {id} ended: {reason}", { id, reason: error.message });
+  }
+  await conn.close();
+  links.delete(id);
+  emit({ type: "closed", link: id, ...(error === undefined ? {} : { error }) });
+}
