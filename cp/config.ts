@@ -60,7 +60,7 @@ export const cpId: Parser<string> = (raw) => {
 };
 
 /** An `https:` URL without a trailing slash: the Registry is only ever spoken to over TLS. */
-const httpsUrl: Parser<string> = (raw) => {
+export const httpsUrl: Parser<string> = (raw) => {
   const url = URL.parse(raw.trim());
   if (url?.protocol !== "https:") throw new Error(`an https URL, e.g. ${DEFAULT_REGISTRY_URL}`);
   return url.href.replace(/\/$/, "");

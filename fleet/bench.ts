@@ -29,8 +29,16 @@ import {
   runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
-import { setupLogging, stopLogging } from "../shared/log.ts";
-import { benchConfig, defaultThreads } from "./config.ts";
+import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
+import { type Address, address } from "../cp/config.ts";
+import {
+  benchConfig,
+  type BenchNetwork,
+  benchNetwork,
+  defaultThreads,
+  findRegistryAdminKey,
+  REGISTRY_ADMIN_KEY_FILES,
+} from "./config.ts";
 import {
   type BenchResult,
   cpuMsFromStat,
@@ -42,6 +50,9 @@ import {
   steadyFigures,
   type SteadySample,
 } from "./bench_report.ts";
+
+/** Starts every id the benchmark's fleet uses. */
+const BENCH_PREFIX = "BENCH";
 
 /** After the ramp, sessions start and settle this long before the steady state is measured. */
 const SETTLE_MS = 10_000;
@@ -204,16 +215,18 @@ async function outboxPending(centralUrl: string): Promise<number> {
   return ((await response.json()) as { outbox_pending: number }).outbox_pending;
 }
 
-/** Central's CPU time and memory now. */
-async function centralUsage(pid: number) {
+/** Central's CPU time and memory now, as a sample holds them. */
+async function centralUsage(
+  pid: number,
+): Promise<Pick<SteadySample, "centralCpuMs" | "centralRssKib" | "centralPeakKib">> {
   const [stat, status] = await Promise.all([
     Deno.readTextFile(`/proc/${pid}/stat`),
     Deno.readTextFile(`/proc/${pid}/status`),
   ]);
   return {
-    cpuMs: cpuMsFromStat(stat),
-    rssKib: kibFromStatus(status, "VmRSS"),
-    peakKib: kibFromStatus(status, "VmHWM"),
+    centralCpuMs: cpuMsFromStat(stat),
+    centralRssKib: kibFromStatus(status, "VmRSS"),
+    centralPeakKib: kibFromStatus(status, "VmHWM"),
   };
 }
 
@@ -235,8 +248,105 @@ async function loadAverage(): Promise<string> {
   return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 }
 
+/** The network under test, started here or given. */
+interface Target {
+  /** Central's monitor socket. */
+  readonly central: Address;
+  /** Central's REST API. */
+  readonly centralUrl: string;
+  /** The Registry. */
+  readonly registryUrl: string;
+  /** The CA the Registry's certificate is checked against (unset: the fleet's default). */
+  readonly caFile?: string;
+  /** The Registry's admin key, for the fleet to register its CPs. */
+  readonly registryAdminKey: string;
+  /** Where the fleet keeps its CPs' credentials. */
+  readonly credentialsDir: string;
+  /** Central's `cp.telemetry` consumer group, whose committed offsets are "handled". */
+  readonly telemetryGroup: string;
+  /** Central's and the Registry's processes, when they run on this machine. */
+  readonly centralPid?: number;
+  readonly registryPid?: number;
+  /** Stops what was started here (nothing, for a given network). */
+  stop(): Promise<void>;
+}
+
+/** A fresh Registry and Central on `brokers`, as processes, everything in `dir`. */
+async function freshTarget(
+  dir: string,
+  brokers: readonly string[],
+  config: { logLevel: LogLevel; profileCentral?: string },
+): Promise<Target> {
+  const group = `bench-${Date.now().toString(36)}`;
+  const net = await startNetwork({
+    dir,
+    certsDir: join(dir, "certs"),
+    brokers,
+    centralArgs: ["--group", group],
+    centralDenoFlags: config.profileCentral === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${config.profileCentral}`],
+    logLevel: config.logLevel,
+    progress: say,
+  });
+  const [host, port] = net.centralTcp.split(":");
+  return {
+    central: address(`${host}:${port}`),
+    centralUrl: net.centralUrl,
+    registryUrl: net.registryUrl,
+    caFile: net.caFile,
+    registryAdminKey: (await Deno.readTextFile(join(dir, "registry_admin.key"))).trim(),
+    credentialsDir: join(dir, "fleet_cp"),
+    telemetryGroup: `${group}-telemetry`,
+    centralPid: net.central.pid,
+    registryPid: net.registry.pid,
+    stop: () => net.stop(),
+  };
+}
+
+/**
+ * A network already running. Its CPs' credentials are kept in `data/fleet/BENCH/cp`, as
+ * `deno task fleet --prefix BENCH` keeps them, so a second run logs the same CPs in again
+ * instead of registering new ones.
+ */
+async function givenTarget(
+  network: Extract<BenchNetwork, { kind: "given" }>,
+  config: { caFile?: string; registryAdminKey?: string },
+): Promise<Target> {
+  const registryAdminKey = await findRegistryAdminKey(config.registryAdminKey);
+  if (registryAdminKey === undefined) {
+    throw new Error(
+      "the fleet needs the Registry's admin key: --registry-admin-key, REGISTRY_ADMIN_KEY or " +
+        `the file ${REGISTRY_ADMIN_KEY_FILES.join(" or ")}`,
+    );
+  }
+  say(
+    `given network: Central ${network.centralUrl} (monitors ${network.central}), Registry ${network.registryUrl}`,
+  );
+  return {
+    central: network.central,
+    centralUrl: network.centralUrl,
+    registryUrl: network.registryUrl,
+    caFile: config.caFile,
+    registryAdminKey,
+    credentialsDir: join("data", "fleet", BENCH_PREFIX, "cp"),
+    telemetryGroup: `${network.group}-telemetry`,
+    centralPid: network.centralPid,
+    stop: () => Promise.resolve(),
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(benchConfig);
+  // Checked before anything starts: a half-given network is a usage error, not a failed run.
+  let given: Target | undefined;
+  try {
+    const network = benchNetwork(config, Deno.env.get("KAFKA_BROKERS") !== undefined);
+    if (network.kind === "given") given = await givenTarget(network, config);
+  } catch (error) {
+    say((error as Error).message);
+    Deno.exit(2);
+  }
   const drivers = config.drivers ?? config.cps;
   const threads = config.threads ?? defaultThreads(config.cps);
   let fleet: FleetHandle | undefined;
@@ -259,18 +369,7 @@ async function main(): Promise<void> {
     log: (line) => say(line),
   });
   say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
-  const group = `bench-${Date.now().toString(36)}`;
-  const net = await startNetwork({
-    dir,
-    certsDir: join(dir, "certs"),
-    brokers: kafka.brokers,
-    centralArgs: ["--group", group],
-    centralDenoFlags: config.profileCentral === undefined
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${config.profileCentral}`],
-    logLevel: config.logLevel,
-    progress: say,
-  });
+  const target = given ?? await freshTarget(dir, kafka.brokers, config);
   const events = new AbortController();
   // Intervals of the measurement: cleared at the end, however it ends.
   const intervals: ReturnType<typeof setInterval>[] = [];
@@ -296,7 +395,7 @@ async function main(): Promise<void> {
     Deno.removeSignalListener("SIGTERM", interrupt);
     events.abort();
     await fleet?.stop();
-    await net.stop();
+    await target.stop();
     await kafka.stop();
     await stopLogging();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -312,7 +411,7 @@ async function main(): Promise<void> {
     let timing = false;
     const sentAt = new Map<string, number>();
     const sseLatencies: number[] = [];
-    const sse = watchEvents(net.centralUrl, events.signal, (type, data, at) => {
+    const sse = watchEvents(target.centralUrl, events.signal, (type, data, at) => {
       if (!timing || (type !== "telemetry" && type !== "cp")) return;
       const view = data as { id?: string; kwh?: number | null };
       const key = `${view.id}|${view.kwh}`;
@@ -322,20 +421,19 @@ async function main(): Promise<void> {
       sseLatencies.push(at - sent);
     });
 
-    const [host, port] = net.centralTcp.split(":");
     say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers on ${threads} thread(s)`);
     fleet = await startFleetThreads({
       threads,
       logLevel: config.logLevel,
-      prefix: "BENCH",
+      prefix: BENCH_PREFIX,
       cps: config.cps,
       drivers,
       brokers: kafka.brokers,
-      central: { host, port: Number(port) },
-      registryUrl: net.registryUrl,
-      caFile: net.caFile,
-      registryAdminKey: (await Deno.readTextFile(join(dir, "registry_admin.key"))).trim(),
-      credentialsDir: join(dir, "fleet_cp"),
+      central: target.central,
+      registryUrl: target.registryUrl,
+      caFile: target.caFile,
+      registryAdminKey: target.registryAdminKey,
+      credentialsDir: target.credentialsDir,
       speed: config.speed,
       durationMs: config.durationMs,
       loginConcurrency: config.loginConcurrency,
@@ -375,7 +473,7 @@ async function main(): Promise<void> {
     const telemetryOffsets = async () => {
       const [ends, [committed]] = await Promise.all([
         admin.fetchTopicOffsets(TOPICS.cpTelemetry),
-        admin.fetchOffsets({ groupId: `${group}-telemetry`, topics: [TOPICS.cpTelemetry] }),
+        admin.fetchOffsets({ groupId: target.telemetryGroup, topics: [TOPICS.cpTelemetry] }),
       ]);
       const sum = (ps: { offset: string }[]) =>
         ps.reduce((total, p) => total + Math.max(0, Number(p.offset)), 0);
@@ -384,22 +482,20 @@ async function main(): Promise<void> {
     // The fleet is this process (its threads included); a KAFKA_BROKERS broker is elsewhere.
     const others = {
       fleet: Deno.pid,
-      registry: net.registry.pid,
+      ...(target.registryPid === undefined ? {} : { registry: target.registryPid }),
       ...(kafka.pid === undefined ? {} : { kafka: kafka.pid }),
     };
     const sample = async (): Promise<SteadySample> => {
       const [usage, offsets, otherCpuMs, procStat, pending] = await Promise.all([
-        centralUsage(net.central.pid),
+        target.centralPid === undefined ? {} : centralUsage(target.centralPid),
         telemetryOffsets(),
         cpuOf(others),
         Deno.readTextFile("/proc/stat"),
-        outboxPending(net.centralUrl),
+        outboxPending(target.centralUrl),
       ]);
       return {
         at: Date.now(),
-        centralCpuMs: usage.cpuMs,
-        centralRssKib: usage.rssKib,
-        centralPeakKib: usage.peakKib,
+        ...usage,
         otherCpuMs,
         machineCpuMs: machineTicks(procStat),
         outboxPending: pending,
@@ -457,6 +553,7 @@ async function main(): Promise<void> {
         holdSeconds: config.holdMs / 1000,
         loginConcurrency: config.loginConcurrency,
         kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",
+        network: given === undefined ? "fresh" : target.centralUrl,
       },
       ramp,
       steady,

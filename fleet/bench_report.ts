@@ -11,12 +11,15 @@ import { percentile } from "./core.ts";
 export interface SteadySample {
   /** When, ms since the epoch. */
   readonly at: number;
-  /** Central's user + system CPU time so far, ms (from `/proc/<pid>/stat`). */
-  readonly centralCpuMs: number;
+  /**
+   * Central's user + system CPU time so far, ms (from `/proc/<pid>/stat`); absent when Central
+   * is not a process on this machine (a given network without `--central-pid`), as below.
+   */
+  readonly centralCpuMs?: number;
   /** Central's resident memory now, KiB (`VmRSS`). */
-  readonly centralRssKib: number;
+  readonly centralRssKib?: number;
   /** Central's peak resident memory so far, KiB (`VmHWM`). */
-  readonly centralPeakKib: number;
+  readonly centralPeakKib?: number;
   /** CPU time so far of the other processes on the machine that take part (fleet, Kafka…), ms. */
   readonly otherCpuMs: Readonly<Record<string, number>>;
   /** The whole machine's CPU time so far (all cores, {@link machineTicks}), ms: busy and total. */
@@ -99,12 +102,12 @@ export interface SteadyFigures {
   readonly lagMaxSeconds: number;
   /** Lag at the last sample, messages (growing lag means Central does not keep up). */
   readonly lagEndMessages: number;
-  /** Central's CPU over the span, % of one core. */
-  readonly centralCpuPercent: number;
+  /** Central's CPU over the span, % of one core (absent when not measured, as below). */
+  readonly centralCpuPercent?: number;
   /** Central's busiest second, % of one core. */
-  readonly centralCpuPeakPercent: number;
+  readonly centralCpuPeakPercent?: number;
   /** Central's peak resident memory, MiB. */
-  readonly centralPeakMib: number;
+  readonly centralPeakMib?: number;
   /** CPU of each other process over the span, % of one core. */
   readonly otherCpuPercent: Readonly<Record<string, number>>;
   /** How busy the whole machine was, % of all its cores. */
@@ -123,9 +126,6 @@ export function steadyFigures(samples: readonly SteadySample[]): SteadyFigures {
   const seconds = (last.at - first.at) / 1000;
   const producedPerSecond = (last.telemetryProduced - first.telemetryProduced) / seconds;
   const lags = samples.map((s) => Math.max(0, s.telemetryProduced - s.telemetryHandled));
-  const cpuPeaks = samples.slice(1).map((s, i) =>
-    (s.centralCpuMs - samples[i].centralCpuMs) / Math.max(1, s.at - samples[i].at) * 100
-  );
   const lagMaxMessages = Math.max(...lags);
   return {
     seconds,
@@ -135,9 +135,7 @@ export function steadyFigures(samples: readonly SteadySample[]): SteadyFigures {
     lagMeanMessages: lags.reduce((a, b) => a + b, 0) / lags.length,
     lagMaxSeconds: producedPerSecond > 0 ? lagMaxMessages / producedPerSecond : 0,
     lagEndMessages: lags[lags.length - 1],
-    centralCpuPercent: (last.centralCpuMs - first.centralCpuMs) / (last.at - first.at) * 100,
-    centralCpuPeakPercent: Math.max(...cpuPeaks),
-    centralPeakMib: Math.max(...samples.map((s) => s.centralPeakKib)) / 1024,
+    ...centralFigures(samples),
     otherCpuPercent: Object.fromEntries(
       Object.keys(first.otherCpuMs).map((name) => [
         name,
@@ -148,6 +146,26 @@ export function steadyFigures(samples: readonly SteadySample[]): SteadyFigures {
       Math.max(1, last.machineCpuMs.total - first.machineCpuMs.total) * 100,
     outboxPendingMax: Math.max(...samples.map((s) => s.outboxPending)),
     outboxPendingMean: samples.reduce((sum, s) => sum + s.outboxPending, 0) / samples.length,
+  };
+}
+
+/** Central's CPU and memory figures, when every sample measured them. */
+function centralFigures(samples: readonly SteadySample[]): Partial<SteadyFigures> {
+  const measured = samples.flatMap(({ at, centralCpuMs, centralPeakKib }) =>
+    centralCpuMs === undefined || centralPeakKib === undefined
+      ? []
+      : [{ at, cpuMs: centralCpuMs, peakKib: centralPeakKib }]
+  );
+  if (measured.length !== samples.length) return {};
+  const first = measured[0];
+  const last = measured[measured.length - 1];
+  const perSecond = measured.slice(1).map((m, i) =>
+    (m.cpuMs - measured[i].cpuMs) / Math.max(1, m.at - measured[i].at) * 100
+  );
+  return {
+    centralCpuPercent: (last.cpuMs - first.cpuMs) / (last.at - first.at) * 100,
+    centralCpuPeakPercent: Math.max(...perSecond),
+    centralPeakMib: Math.max(...measured.map((m) => m.peakKib)) / 1024,
   };
 }
 
@@ -204,6 +222,8 @@ export interface BenchResult {
     readonly holdSeconds: number;
     readonly loginConcurrency: number;
     readonly kafka: string;
+    /** `fresh`, or the Central URL of the given network it ran against. */
+    readonly network: string;
   };
   /** CP logins during the ramp. */
   readonly ramp: RampFigures;
@@ -242,6 +262,8 @@ export interface BenchResult {
   };
 }
 
+const NOT_MEASURED = "not measured (Central runs elsewhere; on this machine: --central-pid)";
+
 const ms = (v: number | undefined) => v === undefined ? "–" : `${v.toFixed(1)} ms`;
 
 /** The result as a two-column table. */
@@ -254,6 +276,12 @@ export function renderTable(r: BenchResult): string {
   const rows: [string, string][] = [
     ["machine", `${r.machine.nproc} × ${r.machine.cpu}, ${r.machine.memoryGib.toFixed(1)} GiB`],
     ["load average", `before ${r.machine.loadAverageBefore}; after ${r.machine.loadAverageAfter}`],
+    [
+      "network",
+      r.params.network === "fresh"
+        ? `fresh (Registry, Central; Kafka: ${r.params.kafka})`
+        : `given: Central ${r.params.network}`,
+    ],
     [
       "fleet",
       `${r.params.cps} CPs, ${r.params.drivers} drivers, speed ${r.params.speed}, ` +
@@ -288,11 +316,16 @@ export function renderTable(r: BenchResult): string {
     ["telemetry → SSE", sse],
     [
       "Central CPU",
-      `${s.centralCpuPercent.toFixed(0)} % of a core (peak ${
-        s.centralCpuPeakPercent.toFixed(0)
-      } %)`,
+      s.centralCpuPercent === undefined || s.centralCpuPeakPercent === undefined
+        ? NOT_MEASURED
+        : `${s.centralCpuPercent.toFixed(0)} % of a core (peak ${
+          s.centralCpuPeakPercent.toFixed(0)
+        } %)`,
     ],
-    ["Central peak memory", `${s.centralPeakMib.toFixed(0)} MiB`],
+    [
+      "Central peak memory",
+      s.centralPeakMib === undefined ? NOT_MEASURED : `${s.centralPeakMib.toFixed(0)} MiB`,
+    ],
     [
       "others' CPU",
       Object.entries(s.otherCpuPercent).map(([name, p]) => `${name} ${p.toFixed(0)} %`).join(", ") +

@@ -54,6 +54,22 @@ Deno.test("steady figures: handled rate, lag in messages and seconds, CPU of one
   assert.throws(() => steadyFigures([sample(0, 0, 0, 0)]), RangeError);
 });
 
+Deno.test("steady figures: Central's CPU and memory are absent when it was not measured", () => {
+  const elsewhere = (at: number, produced: number): SteadySample => {
+    const { centralCpuMs: _, centralRssKib: __, centralPeakKib: ___, ...rest } = sample(
+      at,
+      at,
+      produced,
+      produced,
+    );
+    return rest;
+  };
+  const f = steadyFigures([elsewhere(0, 0), elsewhere(1000, 100)]);
+  assert.equal(f.handledPerSecond, 100);
+  assert.equal(f.centralCpuPercent, undefined);
+  assert.equal(f.centralPeakMib, undefined);
+});
+
 Deno.test("proc parsing: CPU time past a command name with spaces, and memory lines", () => {
   const stat = "4242 (deno run (x)) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 9 0 100";
   assert.equal(cpuMsFromStat(stat), 2000);
@@ -87,6 +103,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
       holdSeconds: 60,
       loginConcurrency: 16,
       kafka: "fresh local broker",
+      network: "fresh",
     },
     ramp: rampFigures(0, [500, 1500]),
     steady: steadyFigures([sample(0, 0, 0, 0), sample(1000, 100, 50, 50)]),
@@ -98,9 +115,18 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
     fleet: { tickets: 3, denials: 1, denialReasons: { busy: 1 }, errors: 0 },
   };
   const table = renderTable(result);
+  const elsewhere = renderTable({
+    ...result,
+    params: { ...result.params, network: "http://10.0.0.5:8080" },
+    steady: { ...result.steady, centralCpuPercent: undefined, centralPeakMib: undefined },
+  });
+  assert.match(elsewhere, /network\s+given: Central http:\/\/10\.0\.0\.5:8080/);
+  assert.match(elsewhere, /Central CPU\s+not measured \(Central runs elsewhere/);
+  assert.match(elsewhere, /Central peak memory\s+not measured/);
   for (
     const text of [
       "2 × Test CPU",
+      "fresh (Registry, Central; Kafka: fresh local broker)",
       "10 CPs, 10 drivers, speed 60, 2 threads",
       "2 logins in 1.5 s",
       "50 msg/s",

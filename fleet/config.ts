@@ -9,6 +9,7 @@ import {
   decimal,
   defineConfig,
   duration,
+  httpUrl,
   integer,
   oneOf,
   option,
@@ -16,7 +17,14 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
-import { address, caFileOption, DEFAULT_CENTRAL, DEFAULT_REGISTRY_URL } from "../cp/config.ts";
+import {
+  type Address,
+  address,
+  caFileOption,
+  DEFAULT_CENTRAL,
+  DEFAULT_REGISTRY_URL,
+  httpsUrl,
+} from "../cp/config.ts";
 import { PREFIX_PATTERN } from "./core.ts";
 
 /** Where `deno task registry` keeps its generated admin key by default. */
@@ -37,6 +45,39 @@ export const CPS_PER_THREAD = 400;
 export function defaultThreads(cps: number): number {
   return Math.max(1, Math.ceil(cps / CPS_PER_THREAD));
 }
+
+/**
+ * Where a Registry's generated admin key is looked for when none is given: the file of
+ * `deno task registry`, then that of `deno task start` (its network keeps data in data/network).
+ */
+export const REGISTRY_ADMIN_KEY_FILES: readonly string[] = [
+  DEFAULT_REGISTRY_ADMIN_KEY_FILE,
+  "data/network/registry_admin.key",
+];
+
+/** The admin key: `given`, else the content of the first of `files` there is, else undefined. */
+export async function findRegistryAdminKey(
+  given: string | undefined,
+  files: readonly string[] = REGISTRY_ADMIN_KEY_FILES,
+): Promise<string | undefined> {
+  if (given !== undefined) return given;
+  for (const file of files) {
+    const key = await Deno.readTextFile(file).then((k) => k.trim(), () => "");
+    if (key !== "") return key;
+  }
+  return undefined;
+}
+
+/** The Registry's admin key, for the fleet to register its CPs (fleet and bench alike). */
+const registryAdminKeyOption = option(text, {
+  flag: "registry-admin-key",
+  env: "REGISTRY_ADMIN_KEY",
+  optional: true,
+  secret: true,
+  help: `admin key to register new CPs (default: the file ${
+    REGISTRY_ADMIN_KEY_FILES.join(" or ")
+  })`,
+});
 
 /** `fleet/main.ts` (`deno task fleet`). */
 export const fleetConfig = defineConfig({
@@ -79,13 +120,7 @@ export const fleetConfig = defineConfig({
       help: "the Registry (HTTPS)",
     }),
     caFile: caFileOption,
-    registryAdminKey: option(text, {
-      flag: "registry-admin-key",
-      env: "REGISTRY_ADMIN_KEY",
-      optional: true,
-      secret: true,
-      help: `admin key to register new CPs (default: the file ${DEFAULT_REGISTRY_ADMIN_KEY_FILE})`,
-    }),
+    registryAdminKey: registryAdminKeyOption,
     credentialsDir: option(text, {
       flag: "credentials-dir",
       optional: true,
@@ -129,8 +164,36 @@ export const fleetConfig = defineConfig({
 export const benchConfig = defineConfig({
   name: "deno task bench",
   summary: "Starts a fresh local network (Kafka unless KAFKA_BROKERS, Registry, Central), " +
+    "or uses the one --central, --central-url and --registry-url name (with KAFKA_BROKERS), " +
     "ramps a fleet to N CPs, holds a steady state, prints a table and writes a JSON file.",
   options: {
+    central: option(address, {
+      flag: "central",
+      optional: true,
+      help: "a running Central's monitor socket, host:port (instead of a fresh network)",
+    }),
+    centralUrl: option(httpUrl, {
+      flag: "central-url",
+      optional: true,
+      help: "that Central's REST API (GET /health, GET /events)",
+    }),
+    registryUrl: option(httpsUrl, {
+      flag: "registry-url",
+      optional: true,
+      help: "that network's Registry (HTTPS)",
+    }),
+    caFile: caFileOption,
+    registryAdminKey: registryAdminKeyOption,
+    centralGroup: option(text, {
+      flag: "central-group",
+      optional: true,
+      help: "that Central's consumer group prefix (its --group; default central)",
+    }),
+    centralPid: option(integer(1, 2 ** 31), {
+      flag: "central-pid",
+      optional: true,
+      help: "that Central's process id on this machine, to measure its CPU and memory",
+    }),
     cps: option(integer(1, 100_000), { flag: "cps", default: 1000, help: "CPs to ramp to" }),
     drivers: option(integer(0, 100_000), {
       flag: "drivers",
@@ -185,3 +248,69 @@ export const benchConfig = defineConfig({
     }),
   },
 });
+
+/** The network a benchmark runs against: its own, or one already running. */
+export type BenchNetwork =
+  | { readonly kind: "fresh" }
+  | {
+    readonly kind: "given";
+    /** Central's monitor socket. */
+    readonly central: Address;
+    /** Central's REST API. */
+    readonly centralUrl: string;
+    /** The Registry. */
+    readonly registryUrl: string;
+    /** Central's consumer group prefix: its telemetry group is `<group>-telemetry`. */
+    readonly group: string;
+    /** Central's process on this machine, when its CPU and memory can be read. */
+    readonly centralPid?: number;
+  };
+
+/** The network options of {@link benchConfig}. */
+export interface BenchNetworkOptions {
+  readonly central?: Address;
+  readonly centralUrl?: string;
+  readonly registryUrl?: string;
+  readonly centralGroup?: string;
+  readonly centralPid?: number;
+}
+
+/**
+ * Which network the benchmark uses: a given one needs all of `--central`, `--central-url` and
+ * `--registry-url`, and its Kafka (`kafkaGiven`: `KAFKA_BROKERS`), or the fleet would talk to a
+ * broker of its own that the given Central never reads.
+ * @throws {Error} naming what is missing or out of place.
+ */
+export function benchNetwork(options: BenchNetworkOptions, kafkaGiven: boolean): BenchNetwork {
+  const { central, centralUrl, registryUrl, centralGroup, centralPid } = options;
+  const flags = {
+    "--central": central,
+    "--central-url": centralUrl,
+    "--registry-url": registryUrl,
+  };
+  const named = (present: boolean) =>
+    Object.entries(flags).filter(([, value]) => (value !== undefined) === present).map(([f]) => f);
+  if (named(true).length === 0) {
+    if (centralGroup !== undefined || centralPid !== undefined) {
+      const stray = centralGroup !== undefined ? "--central-group" : "--central-pid";
+      throw new Error(
+        `${stray} is for a given network: give --central, --central-url and --registry-url`,
+      );
+    }
+    return { kind: "fresh" };
+  }
+  if (central === undefined || centralUrl === undefined || registryUrl === undefined) {
+    throw new Error(
+      `a given network needs ${named(false).join(" and ")} too (got ${named(true).join(", ")})`,
+    );
+  }
+  if (!kafkaGiven) throw new Error("a given network needs its Kafka brokers: set KAFKA_BROKERS");
+  return {
+    kind: "given",
+    central,
+    centralUrl,
+    registryUrl,
+    group: centralGroup ?? "central",
+    ...(centralPid === undefined ? {} : { centralPid }),
+  };
+}

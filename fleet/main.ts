@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { recentLines, StatusScreen } from "../cp/terminal.ts";
-import { DEFAULT_REGISTRY_ADMIN_KEY_FILE, defaultThreads, fleetConfig } from "./config.ts";
+import { defaultThreads, findRegistryAdminKey, fleetConfig } from "./config.ts";
 import { progressLine, progressLines, rates, type Sample } from "./core.ts";
 
 /** How long a stop waits for open sessions to be ticketed. */
@@ -42,8 +42,7 @@ await setupLogging({
   extraSinks: onTerminal ? [countErrors, recent] : [countErrors],
 });
 
-const registryAdminKey = config.registryAdminKey ??
-  await Deno.readTextFile(DEFAULT_REGISTRY_ADMIN_KEY_FILE).then((k) => k.trim(), () => undefined);
+const registryAdminKey = await findRegistryAdminKey(config.registryAdminKey);
 const startedAt = Date.now();
 console.error(`fleet ${config.prefix}: starting ${config.cps} CPs and ${config.drivers} drivers`);
 const running = await startFleetThreads({
