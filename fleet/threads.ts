@@ -258,5 +258,6 @@ function threadOptions(options: FleetThreadsOptions): ThreadFleetOptions {
     logToStderr: _logToStderr,
     ...rest
   } = options;
-  return rest;
+  // Plain data only: a parsed `--central` carries a toString that no thread could receive.
+  return { ...rest, central: { host: rest.central.host, port: rest.central.port } };
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+// First: threads.ts (through fleet.ts) loads the Registry's schemas before cp/config.ts's.
 import { startFleetThreads } from "./threads.ts";
+import { address } from "../cp/config.ts";
 
 const options = {
   prefix: "T",
@@ -30,6 +32,19 @@ Deno.test("startFleetThreads: a random function cannot be shared across threads"
 Deno.test("startFleetThreads: a thread whose fleet cannot start fails the whole start", async () => {
   await assert.rejects(
     startFleetThreads({ ...options, threads: 2, prefix: "not a prefix!" }),
+    /a fleet thread could not start: a fleet prefix is 1–40 of/,
+  );
+});
+
+Deno.test("startFleetThreads: a parsed --central address reaches the threads", async () => {
+  // The prefix fails in the threads: getting that far means the options crossed over.
+  await assert.rejects(
+    startFleetThreads({
+      ...options,
+      threads: 2,
+      prefix: "not a prefix!",
+      central: address("127.0.0.1:1"),
+    }),
     /a fleet thread could not start: a fleet prefix is 1–40 of/,
   );
 });
