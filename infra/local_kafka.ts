@@ -250,8 +250,23 @@ export interface LocalKafkaOptions {
   stopGraceMs?: number;
   /** Value of `KAFKA_BROKERS` (default: the environment); when set nothing is started. */
   kafkaBrokers?: string;
+  /** How the JVM is tuned (default `startup`; see {@linkcode jvmTuningFlags}). */
+  tuning?: JvmTuning;
   /** Progress lines (default stderr). */
   log?: (line: string) => void;
+}
+
+/** `startup`: a broker that starts often and idles; `throughput`: one that runs hot. */
+export type JvmTuning = "startup" | "throughput";
+
+/**
+ * The JVM's JIT flags for a tuning. A development broker starts far more often than it runs
+ * hot: C1-only JIT roughly halves its start-up (~6 s to ~3.5 s on two cores). Under a
+ * benchmark's load that costs a third more CPU (BENCHMARKS.md: 40 → 30 % of a core at 1000
+ * CPs with the full JIT), so a broker that runs hot gets the full tiered JIT.
+ */
+export function jvmTuningFlags(tuning: JvmTuning): string[] {
+  return tuning === "startup" ? ["-XX:TieredStopAtLevel=1"] : [];
 }
 
 /** A running (or external) broker. */
@@ -320,10 +335,8 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     new Deno.Command("java", {
       args: [
         "-Xmx512m",
-        // A development broker starts far more often than it runs hot: C1-only
-        // JIT and the serial GC roughly halve its start-up time (~6 s to ~3.5 s
-        // on two cores) at a peak-throughput cost that local use never sees.
-        "-XX:TieredStopAtLevel=1",
+        ...jvmTuningFlags(opts.tuning ?? "startup"),
+        // One small heap on a small machine: the serial GC costs least.
         "-XX:+UseSerialGC",
         "-Djava.awt.headless=true",
         `-Dlog4j2.configurationFile=${log4j}`,

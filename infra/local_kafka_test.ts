@@ -4,6 +4,7 @@ import {
   checkMaven,
   ensureKafkaJars,
   jarCacheDir,
+  jvmTuningFlags,
   kafkaVersion,
   newClusterId,
   renderServerProperties,
@@ -240,4 +241,9 @@ Deno.test("parseSummaryLine / formatSummary: deno test's last line to the CI for
   assert.equal(formatSummary(failed), "tests: 5 passed, 3 failed");
   assert.equal(parseSummaryLine("ok | this is not it"), undefined);
   assert.equal(parseSummaryLine("running 3 tests from ./a_test.ts"), undefined);
+});
+
+Deno.test("jvmTuningFlags: C1 only for a quick start, the full JIT for a broker that runs hot", () => {
+  assert.deepEqual(jvmTuningFlags("startup"), ["-XX:TieredStopAtLevel=1"]);
+  assert.deepEqual(jvmTuningFlags("throughput"), []);
 });
