@@ -185,8 +185,10 @@ export class MonitorLinks {
       case "events":
         for (const event of message.events) this.#apply(event);
         return;
+      case "failed": // after start(): the accept loop died; open links carry on
+        log.error("Monitor socket thread stopped accepting: {error}", { error: message.message });
+        return;
       case "listening":
-      case "failed":
         return; // only ever the first message, taken by start()
     }
   }

@@ -24,7 +24,7 @@ export interface OutboxSink {
 
 /** Settings of {@link OutboxPublisher}. */
 export interface OutboxPublisherOptions {
-  /** Rows per batch (default 200). */
+  /** Rows per batch (default 500, as a `SendBatcher` sends at most). */
   readonly batchSize?: number;
   /** How often to look for rows when nobody calls `wake` (default 1000 ms). */
   readonly pollMs?: number;
@@ -59,7 +59,7 @@ export class OutboxPublisher {
     this.#store = store;
     this.#sink = sink;
     this.#keyring = keyring;
-    this.#batchSize = options.batchSize ?? 200;
+    this.#batchSize = options.batchSize ?? 500;
     this.#pollMs = options.pollMs ?? 1000;
     this.#retryMs = options.retryMs ?? 1000;
     this.#keepDoneMs = options.keepDoneMs ?? 3_600_000;
@@ -120,7 +120,8 @@ export class OutboxPublisher {
   }
 
   async #publish(rows: readonly OutboxRow[]): Promise<void> {
-    const messages: OutgoingMessage[] = [];
+    // Sealed concurrently (Web Crypto), in row order; the sequence numbers are taken in order.
+    const messages: (OutgoingMessage | Promise<OutgoingMessage>)[] = [];
     const sent: number[] = [];
     const dropped: number[] = [];
     for (const row of rows) {
@@ -141,11 +142,16 @@ export class OutboxPublisher {
       }
       const seq = this.#seq.next(row.sealFor, live.kv);
       const header = { cp: row.sealFor, kv: live.kv, seq, channel: row.topic };
-      const envelope = await sealEnvelope(live.key, header, row.payload);
-      messages.push({ topic: row.topic, key: row.key, value: envelope });
+      messages.push(
+        sealEnvelope(live.key, header, row.payload).then((value) => ({
+          topic: row.topic,
+          key: row.key,
+          value,
+        })),
+      );
       sent.push(row.id);
     }
-    if (messages.length > 0) await this.#sink.sendBatch(messages);
+    if (messages.length > 0) await this.#sink.sendBatch(await Promise.all(messages));
     const now = new Date();
     this.#store.markOutbox(sent, "sent", now);
     this.#store.markOutbox(dropped, "dropped", now);
