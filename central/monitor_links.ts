@@ -17,9 +17,13 @@
  * @module
  */
 import { FramedConnError, type FramedConnErrorCode } from "../shared/framed_conn.ts";
-import { emitForwarded, type ForwardedRecord, lowestEnabledLevel } from "../shared/log.ts";
-import type { LogLevel } from "../shared/log.ts";
-import { getLogger } from "../shared/log.ts";
+import {
+  emitForwarded,
+  type ForwardedRecord,
+  getLogger,
+  type LogLevel,
+  lowestEnabledLevel,
+} from "../shared/log.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
 
