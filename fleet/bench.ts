@@ -35,6 +35,7 @@ import {
   benchConfig,
   type BenchNetwork,
   benchNetwork,
+  defaultCredentialsDir,
   defaultThreads,
   findRegistryAdminKey,
   REGISTRY_ADMIN_KEY_FILES,
@@ -289,9 +290,8 @@ async function freshTarget(
     logLevel: config.logLevel,
     progress: say,
   });
-  const [host, port] = net.centralTcp.split(":");
   return {
-    central: address(`${host}:${port}`),
+    central: address(net.centralTcp),
     centralUrl: net.centralUrl,
     registryUrl: net.registryUrl,
     caFile: net.caFile,
@@ -329,7 +329,7 @@ async function givenTarget(
     registryUrl: network.registryUrl,
     caFile: config.caFile,
     registryAdminKey,
-    credentialsDir: join("data", "fleet", BENCH_PREFIX, "cp"),
+    credentialsDir: defaultCredentialsDir(BENCH_PREFIX),
     telemetryGroup: `${network.group}-telemetry`,
     centralPid: network.centralPid,
     stop: () => Promise.resolve(),

@@ -16,6 +16,7 @@ import {
   type Parser,
   text,
 } from "../shared/config.ts";
+import { join } from "node:path";
 import { LOG_LEVELS } from "../shared/log.ts";
 import {
   type Address,
@@ -40,6 +41,11 @@ const prefix: Parser<string> = (raw) => {
  * them late enough to trip their health checks (BENCHMARKS.md).
  */
 export const CPS_PER_THREAD = 400;
+
+/** Where a fleet with `prefix` keeps its CPs' credentials unless told: `data/fleet/<prefix>/cp`. */
+export function defaultCredentialsDir(prefix: string): string {
+  return join("data", "fleet", prefix, "cp");
+}
 
 /** The threads a fleet of `cps` CPs runs on when not told: one per {@link CPS_PER_THREAD}. */
 export function defaultThreads(cps: number): number {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../shared/config.ts";
-import { benchConfig, benchNetwork, findRegistryAdminKey, fleetConfig } from "./config.ts";
+import {
+  benchConfig,
+  benchNetwork,
+  defaultCredentialsDir,
+  findRegistryAdminKey,
+  fleetConfig,
+} from "./config.ts";
 
 Deno.test("fleet config: the issue's flags, with defaults for the rest", () => {
   const c = parseConfig(fleetConfig, ["--cps", "50", "--drivers", "20", "--speed", "600"], {});
@@ -97,4 +103,8 @@ Deno.test("registry admin key: the given one, else the first file there is", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("fleet credentials: kept under data/fleet/<prefix>/cp unless told", () => {
+  assert.equal(defaultCredentialsDir("BENCH"), "data/fleet/BENCH/cp");
 });

@@ -11,11 +11,15 @@
 // shared/messages.ts builds its schemas, as cp/monitor.ts and central/ also make sure.
 import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
-import { join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { recentLines, StatusScreen } from "../cp/terminal.ts";
-import { defaultThreads, findRegistryAdminKey, fleetConfig } from "./config.ts";
+import {
+  defaultCredentialsDir,
+  defaultThreads,
+  findRegistryAdminKey,
+  fleetConfig,
+} from "./config.ts";
 import { progressLine, progressLines, rates, type Sample } from "./core.ts";
 
 /** How long a stop waits for open sessions to be ticketed. */
@@ -57,7 +61,7 @@ const running = await startFleetThreads({
   registryUrl: config.registryUrl,
   caFile: config.caFile,
   registryAdminKey,
-  credentialsDir: config.credentialsDir ?? join("data", "fleet", config.prefix, "cp"),
+  credentialsDir: config.credentialsDir ?? defaultCredentialsDir(config.prefix),
   speed: config.speed,
   durationMs: config.durationMs,
   plugDelayMs: config.plugDelayMs,
