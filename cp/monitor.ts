@@ -295,6 +295,8 @@ class EngineLink {
 
   /** Re-judges the health; reports a change at once. */
   #evaluate(): void {
+    // A stopping monitor closes the link itself: that is no news about the engine.
+    if (this.#signal.aborted) return;
     const health = engineHealth(this.#probe, Date.now());
     if (health === this.#health) return;
     this.#health = health;

@@ -21,6 +21,7 @@ import {
   newSalt,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
+import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import {
   type Auth,
   type AuthFail,
@@ -404,6 +405,22 @@ Deno.test("monitor: a registration whose answer was lost is started over, not gi
       });
     } finally {
       registry.close();
+    }
+  });
+});
+
+Deno.test("monitor: stopping closes the engine link without reporting the engine KO", async () => {
+  await withSetup(async ({ options }) => {
+    const sink = memorySink();
+    await setupLogging({ level: "debug", stream: new WritableStream(), extraSinks: [sink] });
+    try {
+      const monitor = await startMonitor(options);
+      await waitFor(() => monitor.view().engine.health === "OK", "engine OK");
+      await monitor.stop();
+      const ko = sink.records.filter((r) => r.message.join("").includes("engine KO"));
+      assert.deepEqual(ko, [], "an engine that answered until the stop was never KO");
+    } finally {
+      await stopLogging();
     }
   });
 });
