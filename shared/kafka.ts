@@ -286,6 +286,12 @@ export interface RunConsumerOptions<T = unknown> {
    * split nothing: the valid ones around them still come together.
    */
   handleBatch?(messages: readonly ConsumedMessage<T>[]): void | Promise<void>;
+  /**
+   * Whether a message with this key is for this consumer (default: all are). The others are
+   * neither parsed nor handled, only committed past: a reader that shares a topic with other
+   * processes' keys then pays nothing for theirs.
+   */
+  accept?(key: string | null): boolean;
   /** Most messages one `handleBatch` call gets (default 500). */
   maxBatch?: number;
   /**
@@ -394,6 +400,7 @@ export async function runConsumer<T = unknown>(
   const failures = new Map<string, number>();
   const resumeTimers = new Set<ReturnType<typeof setTimeout>>();
 
+  const accept = opts.accept;
   const handleOne = opts.handle;
   const handleMany = opts.handleBatch ??
     (handleOne && (async (ms: readonly ConsumedMessage<T>[]) => {
@@ -417,6 +424,7 @@ export async function runConsumer<T = unknown>(
       for (; i < messages.length && chunk.length < chunkSize; i++) {
         const m = messages[i];
         const key = m.key?.toString() ?? null;
+        if (accept !== undefined && !accept(key)) continue;
         const parsed = parseValue(m);
         if ("error" in parsed) {
           skipped = m;

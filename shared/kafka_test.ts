@@ -12,9 +12,13 @@ import {
 import { testBrokers, uniqueName } from "../tests/kafka_env.ts";
 
 /** Waits until `done()` holds, polling; fails with `what` after `ms`. */
-async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
+async function waitFor(
+  done: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -251,6 +255,56 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
   assert.match(invalid[0].error, /JSON/);
   assert.equal(await committedOffset(kafka, groupId, topic), "3");
 });
+
+kafkaTest(
+  "messages whose key is not accepted are committed past unparsed and unhandled",
+  async () => {
+    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-accept" });
+    const topic = uniqueName("accept");
+    const groupId = uniqueName("accept-group");
+    await ensureTopics(kafka, [topic], { partitions: 1 });
+
+    const handled: unknown[] = [];
+    const invalid: InvalidMessage[] = [];
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      accept: (key) => key === "mine",
+      handle: ({ value }) => {
+        handled.push(value);
+      },
+      onInvalid: (m) => {
+        invalid.push(m);
+      },
+    });
+    const producer = await createProducer(kafka);
+    try {
+      await producer.producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          { key: "other", value: '{"seq":1}' },
+          { key: "mine", value: '{"seq":2}' },
+          { key: "other", value: "not json {" },
+          { value: '{"seq":4}' },
+          { key: "mine", value: '{"seq":5}' },
+          { key: "other", value: '{"seq":6}' },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    try {
+      await waitFor(async () => await committedOffset(kafka, groupId, topic) === "6", "commit");
+    } finally {
+      await consumer.stop();
+    }
+    assert.deepEqual(handled, [{ seq: 2 }, { seq: 5 }]);
+    assert.deepEqual(invalid, [], "another key's bad value is not even parsed");
+  },
+);
 
 kafkaTest(
   "handleBatch gets consecutive messages together; a failure redelivers them all",

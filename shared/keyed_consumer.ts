@@ -46,6 +46,16 @@ export class KeyedRouter {
     };
   }
 
+  /**
+   * Whether records keyed `key` have an owner here; the ones that do not are counted as
+   * skipped (so a reader can leave them unparsed).
+   */
+  accepts(key: string | null): boolean {
+    const owned = key !== null && this.#owners.has(key);
+    if (!owned) this.skipped++;
+    return owned;
+  }
+
   /** Queues `record` for its key's owner; returns at once. */
   dispatch(record: ConsumedMessage): void {
     const entry = record.key === null ? undefined : this.#owners.get(record.key);
@@ -102,7 +112,11 @@ export async function startKeyedConsumer(
     // Every partition at once: the handler only queues, so none waits for another.
     partitionsConsumedConcurrently: 16,
     ...fetch,
-    handle: (record) => router.dispatch(record),
+    // Other owners' records stay unparsed; the rest only queue, so a whole batch goes at once.
+    accept: (key) => router.accepts(key),
+    handleBatch: (records) => {
+      for (const record of records) router.dispatch(record);
+    },
     onInvalid: (record) => router.dispatchInvalid(record),
   });
   // A new group looks up "latest" at its first fetch; after it, nothing produced can slip by.

@@ -55,3 +55,14 @@ Deno.test("keyed router: a failing owner keeps receiving, and a removed one rece
   assert.deepEqual(seen, [2]);
   assert.equal(router.skipped, 1);
 });
+
+Deno.test("keyed router: accepts only keys it has an owner for, counting the rest as skipped", () => {
+  const router = new KeyedRouter();
+  const unroute = router.route("A", { message: () => {} });
+  assert.equal(router.accepts("A"), true);
+  assert.equal(router.accepts("B"), false);
+  assert.equal(router.accepts(null), false);
+  unroute();
+  assert.equal(router.accepts("A"), false);
+  assert.equal(router.skipped, 3);
+});
