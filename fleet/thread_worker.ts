@@ -61,8 +61,12 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       try {
         fleet = await startFleet({
           ...message.options,
-          // Always: the fleet's denial reasons and tickets are gathered from these.
-          onDriverEvent: (driverId, event) => post({ type: "driver", driverId, event }),
+          // Denials and tickets always: the handle's denial reasons and tickets come from them.
+          onDriverEvent: (driverId, event) => {
+            if (message.driverEvents || event.kind === "denied" || event.kind === "ticket") {
+              post({ type: "driver", driverId, event });
+            }
+          },
           onTelemetry: message.telemetry
             ? (cpId, payload, at) => post({ type: "telemetry", cpId, payload, at })
             : undefined,

@@ -33,6 +33,11 @@ export type ToThread =
     /** Whether the thread writes its log records to standard error (else only counts errors). */
     readonly logToStderr: boolean;
     readonly telemetry: boolean;
+    /**
+     * Whether every driver event is posted back, or only denials and tickets (which the
+     * handle gathers): a SUPPLY a second per charging CP is a lot of posting for nobody.
+     */
+    readonly driverEvents: boolean;
   }
   | { readonly type: "drain"; readonly timeoutMs: number }
   | { readonly type: "stop"; readonly drainMs: number };
@@ -184,6 +189,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
       logLevel: options.logLevel ?? "warning",
       logToStderr: options.logToStderr ?? true,
       telemetry: options.onTelemetry !== undefined,
+      driverEvents: options.onDriverEvent !== undefined,
     };
     worker.postMessage(message);
     return thread;
