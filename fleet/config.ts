@@ -38,9 +38,10 @@ const prefix: Parser<string> = (raw) => {
 
 /**
  * CPs one fleet thread hosts by default: one event loop serving many more CPs' sockets reads
- * them late enough to trip their health checks (BENCHMARKS.md).
+ * them late enough to trip their health checks, and every thread more reads all drivers'
+ * updates once more (BENCHMARKS.md, items 7 and 22).
  */
-export const CPS_PER_THREAD = 400;
+export const CPS_PER_THREAD = 500;
 
 /** Where a fleet with `prefix` keeps its CPs' credentials unless told: `data/fleet/<prefix>/cp`. */
 export function defaultCredentialsDir(prefix: string): string {
