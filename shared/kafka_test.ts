@@ -208,12 +208,13 @@ kafkaTest("a handler that throws gets the message again, with no commit past it"
   assert.equal(await committedOffset(kafka, groupId, topic), "10");
 });
 
-kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-invalid" });
-  const topic = uniqueName("invalid");
-  const groupId = uniqueName("invalid-group");
-  await ensureTopics(kafka, [topic], { partitions: 1 });
-
+/** A consumer of `topic` from the beginning that records what it handles and what it skips. */
+async function recordingConsumer(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  accept?: (key: string | null) => boolean,
+): Promise<{ consumer: ConsumerHandle; handled: unknown[]; invalid: InvalidMessage[] }> {
   const handled: unknown[] = [];
   const invalid: InvalidMessage[] = [];
   const consumer = await runConsumer({
@@ -221,6 +222,7 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
     groupId,
     topics: [topic],
     fromBeginning: true,
+    accept,
     handle: ({ value }) => {
       handled.push(value);
     },
@@ -228,20 +230,35 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
       invalid.push(m);
     },
   });
+  return { consumer, handled, invalid };
+}
+
+/** Produces raw (possibly non-JSON) values with a plain kafkajs send. */
+async function sendRaw(
+  kafka: Kafka,
+  topic: string,
+  messages: { key?: string; value: string }[],
+): Promise<void> {
   const producer = await createProducer(kafka);
   try {
-    await producer.producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        { key: "k", value: '{"seq":1}' },
-        { key: "k", value: "not json {" },
-        { key: "k", value: '{"seq":3}' },
-      ],
-    });
+    await producer.producer.send({ topic, acks: -1, messages });
   } finally {
     await producer.disconnect();
   }
+}
+
+kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on", async () => {
+  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-invalid" });
+  const topic = uniqueName("invalid");
+  const groupId = uniqueName("invalid-group");
+  await ensureTopics(kafka, [topic], { partitions: 1 });
+
+  const { consumer, handled, invalid } = await recordingConsumer(kafka, topic, groupId);
+  await sendRaw(kafka, topic, [
+    { key: "k", value: '{"seq":1}' },
+    { key: "k", value: "not json {" },
+    { key: "k", value: '{"seq":3}' },
+  ]);
   try {
     await waitFor(() => handled.length >= 2, "the two valid messages");
   } finally {
@@ -264,38 +281,20 @@ kafkaTest(
     const groupId = uniqueName("accept-group");
     await ensureTopics(kafka, [topic], { partitions: 1 });
 
-    const handled: unknown[] = [];
-    const invalid: InvalidMessage[] = [];
-    const consumer = await runConsumer({
+    const { consumer, handled, invalid } = await recordingConsumer(
       kafka,
+      topic,
       groupId,
-      topics: [topic],
-      fromBeginning: true,
-      accept: (key) => key === "mine",
-      handle: ({ value }) => {
-        handled.push(value);
-      },
-      onInvalid: (m) => {
-        invalid.push(m);
-      },
-    });
-    const producer = await createProducer(kafka);
-    try {
-      await producer.producer.send({
-        topic,
-        acks: -1,
-        messages: [
-          { key: "other", value: '{"seq":1}' },
-          { key: "mine", value: '{"seq":2}' },
-          { key: "other", value: "not json {" },
-          { value: '{"seq":4}' },
-          { key: "mine", value: '{"seq":5}' },
-          { key: "other", value: '{"seq":6}' },
-        ],
-      });
-    } finally {
-      await producer.disconnect();
-    }
+      (key) => key === "mine",
+    );
+    await sendRaw(kafka, topic, [
+      { key: "other", value: '{"seq":1}' },
+      { key: "mine", value: '{"seq":2}' },
+      { key: "other", value: "not json {" },
+      { value: '{"seq":4}' },
+      { key: "mine", value: '{"seq":5}' },
+      { key: "other", value: '{"seq":6}' },
+    ]);
     try {
       await waitFor(async () => await committedOffset(kafka, groupId, topic) === "6", "commit");
     } finally {
