@@ -116,6 +116,7 @@ export class MonitorLinks {
       e.preventDefault();
       log.error("Monitor socket thread failed: {error}", { error: e.message });
       this.#endAll("peer-vanished", `monitor socket thread failed: ${e.message}`);
+      this.terminate(); // a dead thread answers nothing: later calls must not wait for it
     };
   }
 

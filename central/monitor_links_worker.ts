@@ -72,7 +72,14 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
     case "stop_accepting":
       listener?.close();
       listener = undefined;
-      for (const tcp of opening) tcp.close();
+      for (const tcp of opening) {
+        try {
+          tcp.close();
+        } catch {
+          // FramedConn closed it already: a refused or failed opening is still
+          // settling (it leaves `opening` a few turns later).
+        }
+      }
       scope.postMessage({ type: "stopped_accepting" });
       return;
   }
