@@ -10,7 +10,7 @@
 // shared/messages.ts builds its schemas, as fleet/main.ts also makes sure.
 import { type FleetHandle, startFleet } from "./fleet.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
-import type { FromThread, ToThread } from "./threads.ts";
+import { type FromThread, postsDriverEvent, type ToThread } from "./threads.ts";
 import { emptyCounts } from "./core.ts";
 
 /** How often the thread reports its counts. */
@@ -63,7 +63,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
           ...message.options,
           // Denials and tickets always: the handle's denial reasons and tickets come from them.
           onDriverEvent: (driverId, event) => {
-            if (message.driverEvents || event.kind === "denied" || event.kind === "ticket") {
+            if (postsDriverEvent(message.driverEvents, event)) {
               post({ type: "driver", driverId, event });
             }
           },

@@ -61,6 +61,14 @@ export type FromThread =
   | { readonly type: "drained"; readonly ok: boolean }
   | { readonly type: "stopped"; readonly counts: FleetCounts };
 
+/**
+ * Whether a thread posts a driver's event back: every one when someone listens
+ * (`everyEvent`), else only denials and tickets, which the handle gathers itself.
+ */
+export function postsDriverEvent(everyEvent: boolean, event: DriverEvent): boolean {
+  return everyEvent || event.kind === "denied" || event.kind === "ticket";
+}
+
 /** The messages a thread sends at most once. */
 const ONCE: ReadonlySet<FromThread["type"]> = new Set(["started", "failed", "ramped", "stopped"]);
 
