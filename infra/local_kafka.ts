@@ -254,6 +254,14 @@ export interface LocalKafkaOptions {
   tuning?: JvmTuning;
   /** Progress lines (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Run the broker in a session of its own, so a Ctrl-C at the terminal reaches only the caller,
+   * which stops the broker when it chooses (after the clients it serves). Only for a caller
+   * that listens for SIGINT from its start: one that a Ctrl-C ends would leave it running.
+   */
+  detached?: boolean;
+  /** Aborting it while the broker starts stops the broker and rejects. */
+  signal?: AbortSignal;
 }
 
 /** `startup`: a broker that starts often and idles; `throughput`: one that runs hot. */
@@ -331,7 +339,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   // Keep the previous run's log next to the new one: it may explain a failure.
   await Deno.rename(logFile, logFile + ".1").catch(() => {});
 
-  const java = (mainClass: string, args: string[]) =>
+  const java = (mainClass: string, args: string[], detached = false) =>
     new Deno.Command("java", {
       args: [
         "-Xmx512m",
@@ -347,6 +355,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
         mainClass,
         ...args,
       ],
+      detached,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -375,7 +384,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     }
   }
 
-  const child = java("kafka.Kafka", [props]).spawn();
+  const child = java("kafka.Kafka", [props], opts.detached).spawn();
   const file = await Deno.open(logFile, { append: true, create: true });
   // Two writers on one O_APPEND file: lines may interleave per chunk, never get lost.
   const err = await Deno.open(logFile, { append: true });
@@ -413,10 +422,11 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   log(`Starting Kafka on 127.0.0.1:${port} (data ${dataDir}, log ${logFile})`);
   const started = Date.now();
   try {
-    await waitUntilReady(brokers, exited, opts.readyTimeoutMs ?? 60_000);
+    await waitUntilReady(brokers, exited, opts.readyTimeoutMs ?? 60_000, opts.signal);
     log(`Kafka answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
   } catch (e) {
     await stop();
+    if (opts.signal?.aborted) throw opts.signal.reason;
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(`${why}; see the broker log ${logFile}. Last lines:\n${await tail(logFile)}`);
   }
@@ -433,12 +443,13 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
 
 /**
  * Polls until the broker answers a Metadata request and its coordinators
- * work, until it exits, or until time runs out.
+ * work, until it exits, until time runs out, or until `signal` is aborted.
  */
 async function waitUntilReady(
   brokers: string[],
   exited: Promise<Deno.CommandStatus>,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   let status: Deno.CommandStatus | undefined;
   exited.then((s) => status = s);
@@ -475,6 +486,7 @@ async function waitUntilReady(
   };
   const deadline = Date.now() + timeoutMs;
   while (true) {
+    signal?.throwIfAborted();
     if (status) {
       throw new Error(`the Kafka broker exited (code ${status.code}) before it was ready`);
     }

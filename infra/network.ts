@@ -18,23 +18,30 @@ import { freePort } from "../shared/ports.ts";
 const ROOT = join(import.meta.dirname!, "..");
 const CONFIG = join(ROOT, "deno.json");
 
-/** Waits until `probe` returns a value other than `undefined`, or throws after `timeoutMs`. */
+/** How often {@link waitUntil} asks again. */
+const POLL_MS = 100;
+
+/**
+ * Waits until `probe` returns a value other than `undefined`; throws after `timeoutMs`, or with
+ * `signal`'s reason once it is aborted.
+ */
 export async function waitUntil<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 30_000,
-  intervalMs = 100,
+  signal?: AbortSignal,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
       lastError = error;
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
   const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
@@ -52,6 +59,8 @@ export interface ServiceSpec {
   readonly args: readonly string[];
   /** Extra environment (secrets go here, never into `args`, so `ps` does not show them). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Run it in a session of its own (see {@link NetworkOptions.detached}). */
+  readonly detached?: boolean;
 }
 
 /** Most lines (and, apart, parsed records) a {@link Service} keeps in memory. */
@@ -120,6 +129,7 @@ export class Service {
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...this.spec.env },
+      detached: this.spec.detached ?? false,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -256,6 +266,15 @@ export interface NetworkOptions {
   readonly logLevel?: string;
   /** Told each step as it happens. */
   readonly progress?: (text: string) => void;
+  /**
+   * Run every process in a session of its own, so a Ctrl-C at the terminal reaches only the
+   * caller, which then stops them in order (drivers first, the Registry last) while the broker
+   * is still up. Only for a caller that listens for SIGINT from its start: one that a Ctrl-C
+   * ends would leave them running.
+   */
+  readonly detached?: boolean;
+  /** Aborting it during the start stops what has started and rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /** Central's REST API as the network's supervisor uses it. */
@@ -369,6 +388,9 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const adminTokenFile = join(options.dir, "central_admin.token");
   const adminToken = (await readOrCreateSecretFile(adminTokenFile, randomSecret)).value.trim();
 
+  const newService = (spec: ServiceSpec) =>
+    new Service({ ...spec, detached: options.detached }, logDir);
+
   const registryPort = options.registryPort ?? freePort();
   const tcpPort = options.centralTcpPort ?? freePort();
   const httpPort = options.centralHttpPort ?? freePort();
@@ -376,7 +398,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const centralUrl = `http://127.0.0.1:${httpPort}`;
   const centralTcp = `127.0.0.1:${tcpPort}`;
 
-  const registry = new Service({
+  const registry = newService({
     name: "registry",
     script: "registry/main.ts",
     permissions: PERMS.registry,
@@ -395,8 +417,8 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       logLevel,
     ],
     env: { REGISTRY_ADMIN_KEY: registryAdminKey },
-  }, logDir);
-  const central = new Service({
+  });
+  const central = newService({
     name: "central",
     script: "central/main.ts",
     permissions: [...PERMS.central, ...(options.centralDenoFlags ?? [])],
@@ -423,13 +445,13 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     ],
     // The Registry admin key lets the dashboard's CP manager register and deregister CPs.
     env: { CENTRAL_ADMIN_TOKEN: adminToken, REGISTRY_ADMIN_KEY: registryAdminKey },
-  }, logDir);
+  });
 
   const weatherPort = options.weather?.port ?? freePort();
   const weatherUrl = options.weather ? `http://127.0.0.1:${weatherPort}` : undefined;
   const locationsFile = join(options.dir, "weather_locations.json");
   const weather = options.weather
-    ? new Service({
+    ? newService({
       name: "weather",
       script: "weather/main.ts",
       permissions: PERMS.weather,
@@ -450,7 +472,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
         logLevel,
         ...(options.weather.args ?? []),
       ],
-    }, logDir)
+    })
     : undefined;
 
   const cps = new Map<string, Service>();
@@ -468,27 +490,42 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       })),
   };
 
-  const waitForCentral = () =>
-    waitUntil("Central to answer GET /health", async () => {
-      if (!central.running) throw new Error(`Central exited; see ${central.logFile}`);
-      const res = await fetch(`${centralUrl}/health`);
-      await res.body?.cancel();
-      return res.ok ? true : undefined;
-    }, 60_000);
-
-  const waitForCp = (id: string, match: (cp: CpView) => boolean, timeoutMs = 30_000) =>
-    waitUntil(`CP ${id} in Central`, async () => {
-      const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`);
-      if (!res.ok) {
+  const waitForCentral = (signal?: AbortSignal) =>
+    waitUntil(
+      "Central to answer GET /health",
+      async () => {
+        if (!central.running) throw new Error(`Central exited; see ${central.logFile}`);
+        const res = await fetch(`${centralUrl}/health`);
         await res.body?.cancel();
-        return undefined;
-      }
-      const cp = await res.json() as CpView;
-      return match(cp) ? cp : undefined;
-    }, timeoutMs);
+        return res.ok ? true : undefined;
+      },
+      60_000,
+      signal,
+    );
+
+  const waitForCp = (
+    id: string,
+    match: (cp: CpView) => boolean,
+    timeoutMs = 30_000,
+    signal?: AbortSignal,
+  ) =>
+    waitUntil(
+      `CP ${id} in Central`,
+      async () => {
+        const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`);
+        if (!res.ok) {
+          await res.body?.cancel();
+          return undefined;
+        }
+        const cp = await res.json() as CpView;
+        return match(cp) ? cp : undefined;
+      },
+      timeoutMs,
+      signal,
+    );
 
   const startCp = async (plan: CpPlan) => {
-    const service = new Service({
+    const service = newService({
       name: `cp-${plan.id}`,
       script: "cp/main.ts",
       permissions: PERMS.cp,
@@ -517,7 +554,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
         ...(plan.args ?? []),
       ],
       env: { REGISTRY_ADMIN_KEY: registryAdminKey },
-    }, logDir);
+    });
     cps.set(plan.id, service);
     cpPlans.set(plan.id, plan);
     await service.start();
@@ -525,7 +562,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   };
 
   const startDriver = async (plan: DriverPlan) => {
-    const service = new Service({
+    const service = newService({
       name: `driver-${plan.id}`,
       script: "driver/main.ts",
       permissions: PERMS.driver,
@@ -541,7 +578,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
         logLevel,
         ...(plan.args ?? []),
       ],
-    }, logDir);
+    });
     drivers.set(plan.id, service);
     await service.start();
     return service;
@@ -580,47 +617,63 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     stop,
   };
 
+  const { signal } = options;
   try {
     say(`starting the Registry on ${registryUrl}`);
     await registry.start();
-    await waitUntil("the Registry to answer GET /", async () => {
-      const res = await fetch(`${registryUrl}/`, { client: tls });
-      await res.body?.cancel();
-      return res.ok ? true : undefined;
-    }, 30_000);
+    await waitUntil(
+      "the Registry to answer GET /",
+      async () => {
+        const res = await fetch(`${registryUrl}/`, { client: tls });
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      },
+      30_000,
+      signal,
+    );
 
     say(`starting Central on ${centralUrl} (monitors on ${centralTcp})`);
     await central.start();
-    await waitForCentral();
+    await waitForCentral(signal);
 
     if (weather !== undefined && weatherUrl !== undefined) {
       await writeLocations(locationsFile, options.cps ?? []);
       say(`starting the weather office on ${weatherUrl}`);
       await weather.start();
-      await waitUntil("the weather office to answer GET /health", async () => {
-        if (!weather.running) throw new Error(`the weather office exited; see ${weather.logFile}`);
-        const res = await fetch(`${weatherUrl}/health`);
-        await res.body?.cancel();
-        return res.ok ? true : undefined;
-      }, 30_000);
+      await waitUntil(
+        "the weather office to answer GET /health",
+        async () => {
+          if (!weather.running) {
+            throw new Error(`the weather office exited; see ${weather.logFile}`);
+          }
+          const res = await fetch(`${weatherUrl}/health`);
+          await res.body?.cancel();
+          return res.ok ? true : undefined;
+        },
+        30_000,
+        signal,
+      );
     }
 
     for (const plan of options.cps ?? []) {
+      signal?.throwIfAborted();
       say(
         `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
       );
       await startCp(plan);
     }
     for (const plan of options.cps ?? []) {
-      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000);
+      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000, signal);
       say(`CP ${plan.id} is ACTIVATED`);
     }
     for (const plan of options.drivers ?? []) {
+      signal?.throwIfAborted();
       say(`starting driver ${plan.id} (${plan.file})`);
       await startDriver(plan);
     }
   } catch (error) {
     await stop();
+    if (signal?.aborted) throw signal.reason;
     const logs = [registry, central, ...(weather ? [weather] : []), ...cps.values()]
       .map((s) => s.logFile).join(", ");
     throw new Error(

@@ -164,6 +164,22 @@ export function changeLines(before: Map<string, string>, now: readonly CpView[])
 async function main(): Promise<number> {
   const config = loadConfig(startConfig);
   const say = (line: string) => console.log(`${paint.grey("[start]")} ${line}`);
+  // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only
+  // this one, which stops them in order with the broker last. Listening from here on means a
+  // Ctrl-C while they start stops what has started and leaves nothing running.
+  const interrupt = new AbortController();
+  // SIGHUP too: a closed terminal must not leave CPs and drivers running without their network.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(sig, () => interrupt.abort());
+  }
+  const failed = (error: unknown): number => {
+    if (interrupt.signal.aborted) {
+      say("interrupted while starting; what had started is stopped");
+      return 130;
+    }
+    console.error(`start: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  };
   if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(config.dataDir, { recursive: true });
 
@@ -171,10 +187,15 @@ async function main(): Promise<number> {
   let kafka: Awaited<ReturnType<typeof startLocalKafka>>;
   try {
     // Its own broker data: a fresh network must not meet an older network's backlog.
-    kafka = await startLocalKafka({ port: 9092, dataDir: join(config.dataDir, "kafka"), log: say });
+    kafka = await startLocalKafka({
+      port: 9092,
+      dataDir: join(config.dataDir, "kafka"),
+      log: say,
+      detached: true,
+      signal: interrupt.signal,
+    });
   } catch (error) {
-    console.error(`start: ${error instanceof Error ? error.message : error}`);
-    return 1;
+    return failed(error);
   }
   const samples = join(import.meta.dirname!, "..", "driver", "samples");
   // Central learns the supervisor's address at its start, before the API is served.
@@ -190,6 +211,8 @@ async function main(): Promise<number> {
       centralHttpPort: 8080,
       logLevel: config.logLevel,
       progress: say,
+      detached: true,
+      signal: interrupt.signal,
       supervisorUrl,
       weather: { port: 8090 },
       cps: LOCAL_CPS.map((cp, i) => ({
@@ -204,9 +227,8 @@ async function main(): Promise<number> {
       })),
     });
   } catch (error) {
-    console.error(`start: ${error instanceof Error ? error.message : error}`);
     await kafka.stop();
-    return 1;
+    return failed(error);
   }
   const net = network;
   let supervisor: RunningSupervisor;
@@ -255,12 +277,9 @@ async function main(): Promise<number> {
     : undefined;
   screen?.open();
 
-  const { promise: signalled, resolve } = Promise.withResolvers<void>();
-  // SIGHUP too: a closed terminal must not leave CPs and drivers running without their network.
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    Deno.addSignalListener(sig, () => resolve());
+  if (!interrupt.signal.aborted) {
+    await new Promise((resolve) => interrupt.signal.addEventListener("abort", resolve));
   }
-  await signalled;
   clearInterval(poll);
   screen?.close();
   say("stopping drivers, CPs, Central, the Registry, then Kafka…");
