@@ -79,6 +79,12 @@ export const AUTH_ANSWER_TIMEOUT_MS = 15_000;
 const ENGINE_RETRY_MS = 1000;
 /** How often the engine's health is re-evaluated, so a silent engine shows KO within ~2 s. */
 const HEALTH_EVAL_MS = 250;
+/**
+ * How long a starting monitor waits for its engine's first answer before it logs in. An engine
+ * started along with it may not listen yet, and Central would take that for a fault (`BROKEN`,
+ * an audited `cp.fault`); an engine that is really down is reported after this wait.
+ */
+export const ENGINE_FIRST_ANSWER_MS = 3000;
 /** The location registered when `--location` is not given (the Registry requires one). */
 const UNKNOWN_LOCATION = "unknown";
 
@@ -210,6 +216,7 @@ class EngineLink {
   #key: Key | undefined;
   #revoked: number[] = [];
   #evalTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #answered = Promise.withResolvers<void>();
 
   constructor(address: Endpoint, signal: AbortSignal, onHealth: (h: EngineHealth) => void) {
     this.#address = address;
@@ -223,6 +230,11 @@ class EngineLink {
 
   get connected(): boolean {
     return this.#conn !== undefined;
+  }
+
+  /** Resolves at the engine's first answer, or after `ms` (or at the stop) without one. */
+  firstAnswer(ms: number): Promise<void> {
+    return Promise.race([this.#answered.promise, sleep(ms, this.#signal)]);
   }
 
   /** Runs until the signal aborts. */
@@ -270,7 +282,10 @@ class EngineLink {
       this.#check();
       for await (const value of conn) {
         const parsed = parseMessage(engineToMonitorSchema, value);
-        if (parsed.ok) this.#probe = probeAnswered(this.#probe, parsed.value.engine);
+        if (parsed.ok) {
+          this.#probe = probeAnswered(this.#probe, parsed.value.engine);
+          this.#answered.resolve();
+        }
         this.#evaluate();
       }
     } catch (error) {
@@ -430,6 +445,7 @@ class Monitor implements MonitorHandle {
 
   /** Logs in, stays connected as long as Central lets it, and asks the core what next. */
   async #centralLoop(): Promise<void> {
+    await this.#engine.firstAnswer(ENGINE_FIRST_ANSWER_MS);
     let attempt = 0;
     let refreshToken = false;
     while (!this.#abort.signal.aborted) {

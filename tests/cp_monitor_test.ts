@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type MonitorHandle, type MonitorOptions, startMonitor } from "../cp/monitor.ts";
+import {
+  ENGINE_FIRST_ANSWER_MS,
+  type MonitorHandle,
+  type MonitorOptions,
+  startMonitor,
+} from "../cp/monitor.ts";
 import { startTestRegistry } from "../cp/test_support.ts";
 import {
   createRegistryClient,
@@ -22,6 +27,7 @@ import {
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { freePort } from "../shared/ports.ts";
 import {
   type Auth,
   type AuthFail,
@@ -422,5 +428,35 @@ Deno.test("monitor: stopping closes the engine link without reporting the engine
     } finally {
       await stopLogging();
     }
+  });
+});
+
+Deno.test("monitor: at start it logs in once its engine first answers, so Central never hears a KO of an engine still starting", async () => {
+  await withSetup(async ({ options, central }) => {
+    const port = freePort(); // nothing listens yet: the engine process is still starting
+    await withMonitor({ ...options, engine: { host: "127.0.0.1", port } }, async (monitor) => {
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(central.of("AUTH").length, 0, "no login before the engine answered");
+      const engine = new FakeEngine(port);
+      try {
+        await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
+        assert.equal(central.of("HEALTH")[0].engine, "OK", "the first HEALTH says OK");
+        assert.equal(monitor.view().central.state, "logged_in");
+      } finally {
+        engine.kill();
+      }
+    });
+  });
+});
+
+Deno.test("monitor: an engine that never answers is reported KO right after the first wait", async () => {
+  await withSetup(async ({ options, central }) => {
+    const startedAt = Date.now();
+    const engine = { host: "127.0.0.1", port: freePort() };
+    await withMonitor({ ...options, engine }, async () => {
+      await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
+      assert.equal(central.of("HEALTH")[0].engine, "KO");
+      assert.ok(Date.now() - startedAt >= ENGINE_FIRST_ANSWER_MS, "after the wait, not before");
+    });
   });
 });
