@@ -167,17 +167,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     stopKeys?.();
-    say("stopping the engine and the monitor");
-    for (const c of children) if (c.running) c.child.kill("SIGTERM");
-    const grace = setTimeout(() => {
-      for (const c of children) {
-        if (!c.running) continue;
+    say("stopping the monitor, then the engine");
+    // The monitor first: one that outlives its engine sees it go and reports it KO to Central.
+    for (const c of [monitor, engine]) {
+      if (!c.running) continue;
+      c.child.kill("SIGTERM");
+      const grace = setTimeout(() => {
+        if (!c.running) return;
         say(`${c.name} did not stop in ${STOP_GRACE_MS / 1000} s: killing it`);
         c.child.kill("SIGKILL");
-      }
-    }, STOP_GRACE_MS);
-    await Promise.all(children.map((c) => c.exited));
-    clearTimeout(grace);
+      }, STOP_GRACE_MS);
+      await c.exited;
+      clearTimeout(grace);
+    }
     if (sideLog) {
       sideLog.close();
       console.log(`CP ${config.cpId} stopped; its monitor's log is ${sideLogPath}`);

@@ -29,62 +29,75 @@ function alive(pid: number): boolean {
   }
 }
 
+/** `cp/main.ts` as a headless child against `registry`, with its output gathered by line. */
+function spawnCp(registry: Awaited<ReturnType<typeof startTestRegistry>>, cpId: string) {
+  const lines: string[] = [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(import.meta.dirname!, "..", "cp", "main.ts"),
+      "--cp-id",
+      cpId,
+      "--headless",
+      "--broker",
+      testBrokers().join(","),
+      "--central",
+      `127.0.0.1:${freePort()}`,
+      "--registry-url",
+      registry.url,
+      "--ca",
+      registry.caFile,
+      "--location",
+      "Main street 1",
+      "--price",
+      "0.42",
+      "--power",
+      "7.4",
+      "--credentials-dir",
+      join(registry.dir, "data", "cp"),
+    ],
+    env: { REGISTRY_ADMIN_KEY: registry.registry.adminKey.key },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let pending = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (pending + chunk).split("\n");
+      pending = parts.pop()!;
+      lines.push(...parts);
+    }
+  };
+  const output = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const pidOf = (name: string) => {
+    const line = lines.find((l) => l.startsWith(`[cp] ${name} started (pid `));
+    return line === undefined ? undefined : Number(line.match(/pid (\d+)/)![1]);
+  };
+  /** The `message` of each JSON log line of one child. */
+  const messages = (name: string) =>
+    lines.filter((l) => l.startsWith(`[${name}] {`)).map((l) =>
+      JSON.parse(l.slice(name.length + 3)).message as string
+    );
+  /** Kills it if it still runs, then waits for its output to end. */
+  const end = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await output;
+  };
+  return { child, lines, pidOf, messages, end };
+}
+
 Deno.test({
   name: "deno task cp: two children from one set of flags, failing independently, stopped together",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     const registry = await startTestRegistry();
-    const lines: string[] = [];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(import.meta.dirname!, "..", "cp", "main.ts"),
-        "--cp-id",
-        "CP-MAIN-1",
-        "--headless",
-        "--broker",
-        testBrokers().join(","),
-        "--central",
-        `127.0.0.1:${freePort()}`,
-        "--registry-url",
-        registry.url,
-        "--ca",
-        registry.caFile,
-        "--location",
-        "Main street 1",
-        "--price",
-        "0.42",
-        "--power",
-        "7.4",
-        "--credentials-dir",
-        join(registry.dir, "data", "cp"),
-      ],
-      env: { REGISTRY_ADMIN_KEY: registry.registry.adminKey.key },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      let pending = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        const parts = (pending + chunk).split("\n");
-        pending = parts.pop()!;
-        lines.push(...parts);
-      }
-    };
-    const output = Promise.all([collect(child.stdout), collect(child.stderr)]);
-    const pidOf = (name: string) => {
-      const line = lines.find((l) => l.startsWith(`[cp] ${name} started (pid `));
-      return line === undefined ? undefined : Number(line.match(/pid (\d+)/)![1]);
-    };
-    /** The `message` of each JSON log line of one child. */
-    const messages = (name: string) =>
-      lines.filter((l) => l.startsWith(`[${name}] {`)).map((l) =>
-        JSON.parse(l.slice(name.length + 3)).message as string
-      );
-    let status: Deno.CommandStatus | undefined;
+    const { child, lines, pidOf, messages, end } = spawnCp(registry, "CP-MAIN-1");
     try {
       await waitFor(() => pidOf("engine") !== undefined && pidOf("monitor") !== undefined, "pids");
       const [enginePid, monitorPid] = [pidOf("engine")!, pidOf("monitor")!];
@@ -126,22 +139,39 @@ Deno.test({
       await waitFor(() => messages("monitor").length > retries, "the monitor still working");
 
       child.kill("SIGTERM");
-      status = await child.status;
-      assert.equal(status.code, 0);
+      assert.equal((await child.status).code, 0);
       await waitFor(() => !alive(monitorPid), "the monitor to stop with it", 10_000);
       assert.ok(lines.some((l) => l.startsWith("[cp] monitor exited")));
     } finally {
-      if (status === undefined) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-        await child.status;
-      }
-      await output;
+      await end();
       await registry.close();
     }
     // Never a secret in the output: not the admin key, not the credentials.
     const text = lines.join("\n");
     assert.ok(!text.includes(registry.registry.adminKey.key), "admin key leaked");
+  },
+});
+
+Deno.test({
+  name: "deno task cp: a stop ends the monitor before the engine, so it reports no engine KO",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const registry = await startTestRegistry();
+    const { child, lines, messages, end } = spawnCp(registry, "CP-MAIN-2");
+    try {
+      await waitFor(
+        () => messages("monitor").includes("engine OK"),
+        "the monitor to see its engine",
+      );
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+      const exited = (name: string) => lines.findIndex((l) => l.startsWith(`[cp] ${name} exited`));
+      assert.ok(exited("monitor") >= 0 && exited("engine") > exited("monitor"), "monitor first");
+      assert.ok(!messages("monitor").includes("engine KO"), "no engine KO at the stop");
+    } finally {
+      await end();
+      await registry.close();
+    }
   },
 });
