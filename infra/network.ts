@@ -258,7 +258,7 @@ export interface NetworkOptions {
   /** Drivers to start once every CP is `ACTIVATED`. */
   readonly drivers?: readonly DriverPlan[];
   /**
-   * Start the weather office after Central, watching each CP's location (simulated
+   * Start the weather office once the CPs are up, watching each CP's location (simulated
    * temperatures unless `OPENWEATHER_API_KEY` is set).
    */
   readonly weather?: { readonly port?: number; readonly args?: readonly string[] };
@@ -636,6 +636,18 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     await central.start();
     await waitForCentral(signal);
 
+    for (const plan of options.cps ?? []) {
+      signal?.throwIfAborted();
+      say(
+        `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
+      );
+      await startCp(plan);
+    }
+    for (const plan of options.cps ?? []) {
+      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000, signal);
+      say(`CP ${plan.id} is ACTIVATED`);
+    }
+    // After the CPs, so Central knows every CP the office watches (it warns of any it does not).
     if (weather !== undefined && weatherUrl !== undefined) {
       await writeLocations(locationsFile, options.cps ?? []);
       say(`starting the weather office on ${weatherUrl}`);
@@ -655,17 +667,6 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       );
     }
 
-    for (const plan of options.cps ?? []) {
-      signal?.throwIfAborted();
-      say(
-        `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
-      );
-      await startCp(plan);
-    }
-    for (const plan of options.cps ?? []) {
-      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000, signal);
-      say(`CP ${plan.id} is ACTIVATED`);
-    }
     for (const plan of options.drivers ?? []) {
       signal?.throwIfAborted();
       say(`starting driver ${plan.id} (${plan.file})`);
