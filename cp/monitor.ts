@@ -241,6 +241,8 @@ class EngineLink {
   async run(): Promise<void> {
     this.#evalTimer = setInterval(() => this.#evaluate(), HEALTH_EVAL_MS);
     let reported = false; // log "unreachable" once per outage, not every second
+    let reached = false;
+    const startedAt = Date.now();
     while (!this.#signal.aborted) {
       let conn: FramedConn;
       try {
@@ -254,7 +256,9 @@ class EngineLink {
           },
         });
       } catch (error) {
-        if (!reported) {
+        // An engine started along with this monitor may not listen yet: no news in the first wait.
+        const starting = !reached && Date.now() - startedAt < ENGINE_FIRST_ANSWER_MS;
+        if (!reported && !starting) {
           log.warning("engine unreachable at {address}: {error}", {
             address: `${this.#address.host}:${this.#address.port}`,
             error: (error as Error).message,
@@ -265,6 +269,7 @@ class EngineLink {
         continue;
       }
       reported = false;
+      reached = true;
       await this.#serve(conn);
       await sleep(ENGINE_RETRY_MS, this.#signal);
     }

@@ -431,32 +431,52 @@ Deno.test("monitor: stopping closes the engine link without reporting the engine
   });
 });
 
+/** Runs `test` with every log record at warning or above gathered. */
+async function withWarnings(test: (warnings: () => string[]) => Promise<void>): Promise<void> {
+  const sink = memorySink();
+  await setupLogging({ level: "warning", stream: new WritableStream(), extraSinks: [sink] });
+  try {
+    await test(() => sink.records.map((r) => r.message.join("")));
+  } finally {
+    await stopLogging();
+  }
+}
+
 Deno.test("monitor: at start it logs in once its engine first answers, so Central never hears a KO of an engine still starting", async () => {
   await withSetup(async ({ options, central }) => {
     const port = freePort(); // nothing listens yet: the engine process is still starting
-    await withMonitor({ ...options, engine: { host: "127.0.0.1", port } }, async (monitor) => {
-      await new Promise((r) => setTimeout(r, 700));
-      assert.equal(central.of("AUTH").length, 0, "no login before the engine answered");
-      const engine = new FakeEngine(port);
-      try {
-        await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
-        assert.equal(central.of("HEALTH")[0].engine, "OK", "the first HEALTH says OK");
-        assert.equal(monitor.view().central.state, "logged_in");
-      } finally {
-        engine.kill();
-      }
+    await withWarnings(async (warnings) => {
+      await withMonitor({ ...options, engine: { host: "127.0.0.1", port } }, async (monitor) => {
+        await new Promise((r) => setTimeout(r, 700));
+        assert.equal(central.of("AUTH").length, 0, "no login before the engine answered");
+        const engine = new FakeEngine(port);
+        try {
+          await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
+          assert.equal(central.of("HEALTH")[0].engine, "OK", "the first HEALTH says OK");
+          assert.equal(monitor.view().central.state, "logged_in");
+        } finally {
+          engine.kill();
+        }
+      });
+      assert.deepEqual(warnings(), [], "an engine still starting is no news");
     });
   });
 });
 
-Deno.test("monitor: an engine that never answers is reported KO right after the first wait", async () => {
+Deno.test("monitor: an engine that never answers is reported unreachable and KO right after the first wait", async () => {
   await withSetup(async ({ options, central }) => {
     const startedAt = Date.now();
     const engine = { host: "127.0.0.1", port: freePort() };
-    await withMonitor({ ...options, engine }, async () => {
-      await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
-      assert.equal(central.of("HEALTH")[0].engine, "KO");
-      assert.ok(Date.now() - startedAt >= ENGINE_FIRST_ANSWER_MS, "after the wait, not before");
+    await withWarnings(async (warnings) => {
+      await withMonitor({ ...options, engine }, async () => {
+        await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
+        assert.equal(central.of("HEALTH")[0].engine, "KO");
+        assert.ok(Date.now() - startedAt >= ENGINE_FIRST_ANSWER_MS, "after the wait, not before");
+        await waitFor(
+          () => warnings().some((w) => w.includes("engine unreachable")),
+          "the warning",
+        );
+      });
     });
   });
 });
