@@ -18,7 +18,7 @@ import { startFleetThreads } from "./threads.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import { sleep } from "../cp/sleep.ts";
-import { startLocalKafka } from "../infra/local_kafka.ts";
+import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
 import { sealEnvelope } from "../shared/envelope.ts";
 import {
@@ -277,6 +277,7 @@ async function freshTarget(
   dir: string,
   brokers: readonly string[],
   config: { logLevel: LogLevel; profileCentral?: string },
+  signal: AbortSignal,
 ): Promise<Target> {
   const group = `bench-${Date.now().toString(36)}`;
   const net = await startNetwork({
@@ -289,6 +290,8 @@ async function freshTarget(
       : ["--cpu-prof", `--cpu-prof-dir=${config.profileCentral}`],
     logLevel: config.logLevel,
     progress: say,
+    detached: true,
+    signal,
   });
   return {
     central: address(net.centralTcp),
@@ -362,16 +365,16 @@ async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "evcharging-bench-" });
   say(`working in ${dir}; load average ${loadBefore}`);
 
-  const kafka = await startLocalKafka({
-    port: 0,
-    dataDir: join(dir, "kafka"),
-    fresh: true,
-    // It runs hot for minutes: worth the full JIT's slower start.
-    tuning: "throughput",
-    log: (line) => say(line),
-  });
-  say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
-  const target = given ?? await freshTarget(dir, kafka.brokers, config);
+  // Ctrl-C: stop everything this run started, in order: the fleet, then Central and the
+  // Registry, then the broker. They run detached, so the Ctrl-C reaches only this process.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort(new Error("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const interrupted = new Promise<never>((_, reject) =>
+    interrupt.signal.addEventListener("abort", () => reject(interrupt.signal.reason))
+  );
+  interrupted.catch(() => {}); // awaited only once the measurement runs
   const events = new AbortController();
   // Intervals of the measurement: cleared at the end, however it ends.
   const intervals: ReturnType<typeof setInterval>[] = [];
@@ -382,28 +385,43 @@ async function main(): Promise<void> {
       return id;
     },
   };
-  // Ctrl-C: stop everything this run started (the finally below), not leave processes behind.
-  const interrupted = Promise.withResolvers<never>();
-  const interrupt = () => interrupted.reject(new Error("interrupted"));
-  Deno.addSignalListener("SIGINT", interrupt);
-  Deno.addSignalListener("SIGTERM", interrupt);
+  let kafka: LocalKafka | undefined;
+  let target: Target | undefined;
   try {
-    const measuring = measure();
+    kafka = await startLocalKafka({
+      port: 0,
+      dataDir: join(dir, "kafka"),
+      fresh: true,
+      // It runs hot for minutes: worth the full JIT's slower start.
+      tuning: "throughput",
+      log: (line) => say(line),
+      detached: true,
+      signal: interrupt.signal,
+    });
+    say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
+    target = given ?? await freshTarget(dir, kafka.brokers, config, interrupt.signal);
+    const measuring = measure(kafka, target);
     measuring.catch(() => {}); // after an interrupt its failure is no news
-    await Promise.race([measuring, interrupted.promise]);
+    await Promise.race([measuring, interrupted]);
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error;
   } finally {
     intervals.forEach(clearInterval);
-    Deno.removeSignalListener("SIGINT", interrupt);
-    Deno.removeSignalListener("SIGTERM", interrupt);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     events.abort();
     await fleet?.stop();
-    await target.stop();
-    await kafka.stop();
+    await target?.stop();
+    await kafka?.stop();
     await stopLogging();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+  if (interrupt.signal.aborted) {
+    say("interrupted: everything this run started is stopped");
+    Deno.exit(130);
+  }
 
-  async function measure(): Promise<void> {
+  async function measure(kafka: LocalKafka, target: Target): Promise<void> {
     const bytes = await telemetryValueBytes();
     say(`raw kafkajs: ${config.rawMessages} messages of ${bytes} B`);
     const raw = await rawThroughput(kafka.brokers, config.rawMessages, bytes);
