@@ -49,8 +49,13 @@ const encoder = new TextEncoder();
 /** Writes all of `text` to standard output synchronously (a redraw must not interleave). */
 function write(text: string): void {
   const bytes = encoder.encode(text);
-  for (let offset = 0; offset < bytes.length;) {
-    offset += Deno.stdout.writeSync(bytes.subarray(offset));
+  try {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += Deno.stdout.writeSync(bytes.subarray(offset));
+    }
+  } catch {
+    // The terminal went away (its window closed): nothing left to draw on, and the process
+    // must still get to stop what it runs.
   }
 }
 

@@ -163,7 +163,15 @@ export function changeLines(before: Map<string, string>, now: readonly CpView[])
 
 async function main(): Promise<number> {
   const config = loadConfig(startConfig);
-  const say = (line: string) => console.log(`${paint.grey("[start]")} ${line}`);
+  // Once the terminal is closed every write fails (EIO): that must not keep start from
+  // stopping what it runs.
+  const quietly = (print: () => void) => {
+    try {
+      print();
+    } catch { /* no terminal left to tell */ }
+  };
+  const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
+  const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
   // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only
   // this one, which stops them in order with the broker last. Listening from here on means a
   // Ctrl-C while they start stops what has started and leaves nothing running.
@@ -177,7 +185,7 @@ async function main(): Promise<number> {
       say("interrupted while starting; what had started is stopped");
       return 130;
     }
-    console.error(`start: ${error instanceof Error ? error.message : error}`);
+    complain(error instanceof Error ? error.message : String(error));
     return 1;
   };
   if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
@@ -239,10 +247,8 @@ async function main(): Promise<number> {
       newCpArgs: ["--speed", String(config.speed)],
     });
   } catch (error) {
-    console.error(
-      `start: no control API on ${supervisorUrl}: ${
-        error instanceof Error ? error.message : error
-      }`,
+    complain(
+      `no control API on ${supervisorUrl}: ${error instanceof Error ? error.message : error}`,
     );
     await net.stop();
     await kafka.stop();
