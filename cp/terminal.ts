@@ -13,7 +13,14 @@ import {
   setupLogging,
   type Sink,
 } from "../shared/log.ts";
-import { colours, enterScreen, leaveScreen, type Paint, redrawFrame } from "../shared/terminal.ts";
+import {
+  colours,
+  enterScreen,
+  leaveScreen,
+  type Paint,
+  quietly,
+  redrawFrame,
+} from "../shared/terminal.ts";
 
 /** How many log lines a status screen shows under the panel. */
 const SCREEN_LOG_LINES = 8;
@@ -49,14 +56,11 @@ const encoder = new TextEncoder();
 /** Writes all of `text` to standard output synchronously (a redraw must not interleave). */
 function write(text: string): void {
   const bytes = encoder.encode(text);
-  try {
+  quietly(() => {
     for (let offset = 0; offset < bytes.length;) {
       offset += Deno.stdout.writeSync(bytes.subarray(offset));
     }
-  } catch {
-    // The terminal went away (its window closed): nothing left to draw on, and the process
-    // must still get to stop what it runs.
-  }
+  });
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   TOPICS,
 } from "../shared/kafka.ts";
 import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
+import { quietly } from "../shared/terminal.ts";
 import { type Address, address } from "../cp/config.ts";
 import {
   benchConfig,
@@ -58,11 +59,11 @@ const BENCH_PREFIX = "BENCH";
 /** After the ramp, sessions start and settle this long before the steady state is measured. */
 const SETTLE_MS = 10_000;
 
-const say = (text: string) => console.error(`bench: ${text}`);
+const say = (text: string) => quietly(() => console.error(`bench: ${text}`));
 
 /** Standard error as a stream the logger may close at the end without closing stderr itself. */
 function stderrStream(): WritableStream<Uint8Array> {
-  return new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) });
+  return new WritableStream({ write: (chunk) => quietly(() => void Deno.stderr.writeSync(chunk)) });
 }
 
 /** The size of a real `cp.telemetry` value: a SUPPLY sealed in an envelope, as JSON. */
@@ -369,8 +370,9 @@ async function main(): Promise<void> {
   // Registry, then the broker. They run detached, so the Ctrl-C reaches only this process.
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new Error("interrupted"));
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  // SIGHUP too: a closed terminal must not leave them running.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const sig of signals) Deno.addSignalListener(sig, onSignal);
   const interrupted = new Promise<never>((_, reject) =>
     interrupt.signal.addEventListener("abort", () => reject(interrupt.signal.reason))
   );
@@ -407,8 +409,7 @@ async function main(): Promise<void> {
     if (!interrupt.signal.aborted) throw error;
   } finally {
     intervals.forEach(clearInterval);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
     events.abort();
     await fleet?.stop();
     await target?.stop();

@@ -23,7 +23,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
-import { colours as paint } from "../shared/terminal.ts";
+import { colours as paint, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../cp/terminal.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
@@ -163,13 +163,6 @@ export function changeLines(before: Map<string, string>, now: readonly CpView[])
 
 async function main(): Promise<number> {
   const config = loadConfig(startConfig);
-  // Once the terminal is closed every write fails (EIO): that must not keep start from
-  // stopping what it runs.
-  const quietly = (print: () => void) => {
-    try {
-      print();
-    } catch { /* no terminal left to tell */ }
-  };
   const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
   const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
   // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only

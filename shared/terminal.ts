@@ -2,7 +2,7 @@
  * The escape codes of the components' terminal views (Central's panel, the CP and driver
  * screens, the weather office's menu, `deno task start`'s status screen), as pure text: text
  * styles, taking and giving back the screen, and a frame that redraws it in place. The
- * components write the text themselves.
+ * components write the text themselves, through {@link quietly}.
  *
  * Colour is the caller's switch ({@link paintFor}): every component colours only what it draws
  * on a terminal, and writes plain log records anywhere else. The state colours are DESIGN §6's:
@@ -91,3 +91,16 @@ export const CLEAR_SCREEN = `${CSI}H${CSI}2J`;
 
 /** Back to the start of the line, cleared: a single line redrawn in place. */
 export const CLEAR_LINE = `\r${CSI}K`;
+
+/**
+ * Runs `print`, a write to the terminal, and ignores its failure: once the terminal is closed
+ * every write fails (EIO, which `console.log` throws too), and a process told to stop by that
+ * very hang-up must still get to stop what it runs.
+ */
+export function quietly(print: () => void): void {
+  try {
+    print();
+  } catch {
+    // No terminal left to write to.
+  }
+}

@@ -7,6 +7,7 @@ import {
   leaveScreen,
   paintFor,
   plain,
+  quietly,
   redrawFrame,
   type Style,
 } from "./terminal.ts";
@@ -57,4 +58,13 @@ Deno.test("a frame goes home, clears each line's end and what is below, with \\r
 Deno.test("clearing the screen and a line", () => {
   assert.equal(CLEAR_SCREEN, "\x1b[H\x1b[2J");
   assert.equal(CLEAR_LINE, "\r\x1b[K");
+});
+
+Deno.test("quietly runs the write and ignores its failure", () => {
+  const written: string[] = [];
+  quietly(() => written.push("line"));
+  assert.deepEqual(written, ["line"]);
+  quietly(() => {
+    throw new Error("Input/output error (os error 5)");
+  });
 });
