@@ -409,13 +409,14 @@ async function main(): Promise<void> {
     if (!interrupt.signal.aborted) throw error;
   } finally {
     intervals.forEach(clearInterval);
-    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
     events.abort();
     await fleet?.stop();
     await target?.stop();
     await kafka?.stop();
     await stopLogging();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    // Only now: a second Ctrl-C while they stop must not end this process and leave them running.
+    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
   }
   if (interrupt.signal.aborted) {
     say("interrupted: everything this run started is stopped");
