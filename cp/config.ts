@@ -149,6 +149,11 @@ export const engineConfig = defineConfig({
       default: DEFAULT_ENGINE_PORT,
       help: "loopback port its monitor connects to (0 = any free port)",
     }),
+    portFile: option(text, {
+      flag: "port-file",
+      optional: true,
+      help: "once listening, write the port to this file (how `deno task cp` learns a port 0)",
+    }),
     cpId: option(cpId, {
       flag: "cp-id",
       optional: true,

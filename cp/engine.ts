@@ -687,6 +687,11 @@ async function main(): Promise<void> {
     screen: !config.headless && Deno.stdout.isTerminal(),
   });
   const engine = await startEngine(config);
+  if (config.portFile !== undefined) {
+    // Renamed into place whole: a reader never sees half a number.
+    await Deno.writeTextFile(`${config.portFile}.tmp`, String(engine.port));
+    await Deno.rename(`${config.portFile}.tmp`, config.portFile);
+  }
 
   const screen = screenLines
     ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines()))

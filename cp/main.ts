@@ -15,7 +15,6 @@
 
 import { join } from "node:path";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
-import { freePort } from "../shared/ports.ts";
 import { cpConfig } from "./config.ts";
 import { paint, readKeys } from "./terminal.ts";
 
@@ -100,9 +99,20 @@ async function forward(
   if (pending !== "") emit(pending);
 }
 
+/** The port the engine wrote to `file` once it listened; `undefined` if it exited first. */
+async function portFromFile(file: string, exited: Promise<unknown>): Promise<number | undefined> {
+  let gone = false;
+  exited.then(() => gone = true);
+  while (!gone) {
+    const text = await Deno.readTextFile(file).catch(() => undefined);
+    if (text !== undefined) return Number(text);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(cpConfig);
-  const port = config.enginePort === 0 ? freePort() : config.enginePort;
   const terminal = Deno.stdout.isTerminal();
   const logFormat = terminal ? "pretty" : "json";
   // At a keyboard the engine owns the terminal (its status screen and keys); the monitor's lines
@@ -143,24 +153,29 @@ async function main(): Promise<void> {
     return { name, child, exited, running: true };
   };
 
-  const engine = spawn("engine", "engine.ts", engineArgs(config, port, logFormat), [
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-  ]);
-  const monitor = spawn(
-    "monitor",
-    "monitor.ts",
-    monitorArgs(config, port, screen ? "json" : logFormat),
+  // With port 0 the engine picks a free port itself and writes it to a file for us. A port picked
+  // here and handed to it could be picked by another CP starting at the same moment: then one
+  // engine failed to listen and its monitor talked to the other CP's engine.
+  const portDir = config.enginePort === 0
+    ? await Deno.makeTempDir({ prefix: "evcharging-cp-" })
+    : undefined;
+  const portFile = portDir === undefined ? undefined : join(portDir, "engine_port");
+  const engine = spawn(
+    "engine",
+    "engine.ts",
+    [
+      ...engineArgs(config, config.enginePort, logFormat),
+      ...(portFile === undefined ? [] : ["--port-file", portFile]),
+    ],
     [
       "--allow-net",
       "--allow-env",
       "--allow-read",
-      "--allow-write",
+      ...(portDir ? [`--allow-write=${portDir}`] : []),
     ],
   );
-  const children = [engine, monitor];
-  for (const c of children) c.exited.then(() => c.running = false);
+  const children = [engine];
+  engine.exited.then(() => engine.running = false);
 
   let stopping = false;
   const stop = async () => {
@@ -168,8 +183,9 @@ async function main(): Promise<void> {
     stopping = true;
     stopKeys?.();
     say("stopping the monitor, then the engine");
-    // The monitor first: one that outlives its engine sees it go and reports it KO to Central.
-    for (const c of [monitor, engine]) {
+    // The monitor (started last) first: one that outlives its engine sees it go and reports it
+    // KO to Central.
+    for (const c of children.toReversed()) {
       if (!c.running) continue;
       c.child.kill("SIGTERM");
       const grace = setTimeout(() => {
@@ -186,7 +202,6 @@ async function main(): Promise<void> {
     }
     Deno.exit(0);
   };
-
   // On its screen the engine reads the keys itself and its q ends the CP: the monitor follows.
   if (screen) engine.exited.then(() => stop());
 
@@ -197,12 +212,29 @@ async function main(): Promise<void> {
     if (key === "q" || key === "Q" || key === "\x03") return void stop();
     engineInput.write(new TextEncoder().encode(key)).catch(() => {});
   });
-  if (!config.headless) say("keys: p plug in, u unplug, f fault on/off, q quit");
-
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
-  const [e, m] = await Promise.all(children.map((c) => c.exited));
+  const port = portFile === undefined
+    ? config.enginePort
+    : await portFromFile(portFile, engine.exited);
+  if (portDir !== undefined) await Deno.remove(portDir, { recursive: true }).catch(() => {});
+  if (stopping) return; // stop() ends the process
+  if (port === undefined) {
+    say("the engine exited before it listened: no monitor without it");
+    Deno.exit((await engine.exited).code || 1);
+  }
+  const monitor = spawn(
+    "monitor",
+    "monitor.ts",
+    monitorArgs(config, port, screen ? "json" : logFormat),
+    ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  );
+  children.push(monitor);
+  monitor.exited.then(() => monitor.running = false);
+  if (!config.headless) say("keys: p plug in, u unplug, f fault on/off, q quit");
+
+  const [e, m] = await Promise.all([engine.exited, monitor.exited]);
   if (!stopping) {
     stopKeys?.();
     Deno.exit(Math.max(e.code, m.code));

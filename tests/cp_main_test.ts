@@ -175,3 +175,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "deno task cp: two CPs started at once each get an engine port of their own from its engine",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const registry = await startTestRegistry();
+    const cps = [spawnCp(registry, "CP-MAIN-3"), spawnCp(registry, "CP-MAIN-4")];
+    try {
+      for (const cp of cps) {
+        await waitFor(() => cp.messages("monitor").includes("engine OK"), "each monitor's engine");
+      }
+      const ports = cps.map((cp) => {
+        const line = cp.lines.find((l) => l.includes("engine listening for its monitor"))!;
+        return JSON.parse(line.slice("[engine] ".length)).properties.port as number;
+      });
+      assert.notEqual(ports[0], ports[1]);
+      for (const cp of cps) {
+        assert.ok(!cp.lines.some((l) => l.startsWith("[cp] engine exited")), "both engines run");
+        cp.child.kill("SIGTERM");
+        assert.equal((await cp.child.status).code, 0);
+      }
+    } finally {
+      for (const cp of cps) await cp.end();
+      await registry.close();
+    }
+  },
+});
