@@ -5,10 +5,24 @@
  * @module
  */
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (closed again at once: a small race). */
+/** Ports this process has handed out: the system often offers a closed one again at once. */
+const given = new Set<number>();
+/** How many ports {@link freePort} looks at before it gives up (the range holds ~28 000). */
+const MAX_TRIES = 1000;
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (closed again at once: a small race with
+ * other processes), and never one this process was given before: a network's Registry and
+ * Central, picked one after the other, must not be told the same port.
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr;
+    listener.close();
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${MAX_TRIES} tries that this process was not given before`);
 }
