@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { httpsClient } from "../shared/tls.ts";
-import { freePort } from "../shared/ports.ts";
+import { freePort, holdFreePort } from "../shared/ports.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const CONFIG = join(ROOT, "deno.json");
@@ -447,7 +447,11 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     env: { CENTRAL_ADMIN_TOKEN: adminToken, REGISTRY_ADMIN_KEY: registryAdminKey },
   });
 
-  const weatherPort = options.weather?.port ?? freePort();
+  // Held until the office starts, after the CPs: their engines take any free port meanwhile.
+  const weatherHold = options.weather && options.weather.port === undefined
+    ? holdFreePort()
+    : undefined;
+  const weatherPort = options.weather?.port ?? weatherHold?.port;
   const weatherUrl = options.weather ? `http://127.0.0.1:${weatherPort}` : undefined;
   const locationsFile = join(options.dir, "weather_locations.json");
   const weather = options.weather
@@ -651,6 +655,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     if (weather !== undefined && weatherUrl !== undefined) {
       await writeLocations(locationsFile, options.cps ?? []);
       say(`starting the weather office on ${weatherUrl}`);
+      weatherHold?.release();
       await weather.start();
       await waitUntil(
         "the weather office to answer GET /health",
@@ -673,6 +678,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       await startDriver(plan);
     }
   } catch (error) {
+    weatherHold?.release();
     await stop();
     if (signal?.aborted) throw signal.reason;
     const logs = [registry, central, ...(weather ? [weather] : []), ...cps.values()]

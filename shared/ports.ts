@@ -26,3 +26,29 @@ export function freePort(): number {
   }
   throw new Error(`no free port in ${MAX_TRIES} tries that this process was not given before`);
 }
+
+/** A port kept listening until {@link HeldPort.release}, see {@link holdFreePort}. */
+export interface HeldPort {
+  /** The port. */
+  readonly port: number;
+  /** Lets it go, for the process it is meant for; safe to call more than once. */
+  release(): void;
+}
+
+/**
+ * A free port on 127.0.0.1, held (listened on) until released: for a process told its port
+ * long before it starts, while others that take any free port start in between.
+ */
+export function holdFreePort(): HeldPort {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  given.add(port);
+  let held = true;
+  return {
+    port,
+    release: () => {
+      if (held) listener.close();
+      held = false;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { freePort } from "./ports.ts";
+import { freePort, holdFreePort } from "./ports.ts";
 
 Deno.test("freePort gives a port that can be listened on at once", () => {
   const port = freePort();
@@ -12,4 +12,15 @@ Deno.test("freePort never gives this process the same port twice", () => {
   // The system offers a port it just gave back again and again (~1 in 8 here).
   const ports = Array.from({ length: 2000 }, freePort);
   assert.equal(new Set(ports).size, ports.length);
+});
+
+Deno.test("holdFreePort keeps its port from others until released, once or more", () => {
+  const held = holdFreePort();
+  assert.throws(
+    () => Deno.listen({ hostname: "127.0.0.1", port: held.port }),
+    Deno.errors.AddrInUse,
+  );
+  held.release();
+  held.release();
+  Deno.listen({ hostname: "127.0.0.1", port: held.port }).close();
 });
