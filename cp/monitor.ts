@@ -368,6 +368,8 @@ class Monitor implements MonitorHandle {
   #token: { value: string; expiresAt: number } | undefined;
   /** A `register` got no answer: a 409 next may be that very registration. */
   #registerUncertain = false;
+  /** The first login waited for the engine's first answer (see {@link ENGINE_FIRST_ANSWER_MS}). */
+  #engineAwaited = false;
   #central: FramedConn | undefined;
   #heartbeatSeq = 0;
   #view: Omit<MonitorView, "engine">;
@@ -450,7 +452,6 @@ class Monitor implements MonitorHandle {
 
   /** Logs in, stays connected as long as Central lets it, and asks the core what next. */
   async #centralLoop(): Promise<void> {
-    await this.#engine.firstAnswer(ENGINE_FIRST_ANSWER_MS);
     let attempt = 0;
     let refreshToken = false;
     while (!this.#abort.signal.aborted) {
@@ -501,6 +502,13 @@ class Monitor implements MonitorHandle {
       }
     }
 
+    if (!this.#engineAwaited) {
+      // The Registry's steps above need no engine, the login does: Central would take an engine
+      // still starting for a fault.
+      await this.#engine.firstAnswer(ENGINE_FIRST_ANSWER_MS);
+      this.#engineAwaited = true;
+      if (this.#abort.signal.aborted) return { kind: "lost", detail: "the monitor is stopping" };
+    }
     const { host, port } = this.#options.central;
     let conn: FramedConn;
     try {
