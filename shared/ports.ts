@@ -7,8 +7,21 @@
 
 /** Ports this process has handed out: the system often offers a closed one again at once. */
 const given = new Set<number>();
-/** How many ports {@link freePort} looks at before it gives up (the range holds ~28 000). */
+/** How many ports one pick looks at before it gives up (the range holds ~28 000). */
 const MAX_TRIES = 1000;
+
+/** Listens on a free port of 127.0.0.1 that this process was not given before, and marks it given. */
+function listenOnNewPort(): Deno.TcpListener {
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    if (!given.has(listener.addr.port)) {
+      given.add(listener.addr.port);
+      return listener;
+    }
+    listener.close();
+  }
+  throw new Error(`no free port in ${MAX_TRIES} tries that this process was not given before`);
+}
 
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago (closed again at once: a small race with
@@ -16,15 +29,9 @@ const MAX_TRIES = 1000;
  * Central, picked one after the other, must not be told the same port.
  */
 export function freePort(): number {
-  for (let tries = 0; tries < MAX_TRIES; tries++) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const { port } = listener.addr;
-    listener.close();
-    if (given.has(port)) continue;
-    given.add(port);
-    return port;
-  }
-  throw new Error(`no free port in ${MAX_TRIES} tries that this process was not given before`);
+  const listener = listenOnNewPort();
+  listener.close();
+  return listener.addr.port;
 }
 
 /** A port kept listening until {@link HeldPort.release}, see {@link holdFreePort}. */
@@ -36,16 +43,15 @@ export interface HeldPort {
 }
 
 /**
- * A free port on 127.0.0.1, held (listened on) until released: for a process told its port
- * long before it starts, while others that take any free port start in between.
+ * A free port on 127.0.0.1 that this process was not given before, held (listened on) until
+ * released: for a process told its port long before it starts, while others that take any free
+ * port start in between.
  */
 export function holdFreePort(): HeldPort {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  given.add(port);
+  const listener = listenOnNewPort();
   let held = true;
   return {
-    port,
+    port: listener.addr.port,
     release: () => {
       if (held) listener.close();
       held = false;

@@ -24,3 +24,13 @@ Deno.test("holdFreePort keeps its port from others until released, once or more"
   held.release();
   Deno.listen({ hostname: "127.0.0.1", port: held.port }).close();
 });
+
+Deno.test("holdFreePort never holds a port this process was given before", () => {
+  const given = new Set(Array.from({ length: 1000 }, freePort));
+  for (let i = 0; i < 200; i++) {
+    const held = holdFreePort();
+    held.release();
+    assert.ok(!given.has(held.port), `port ${held.port} was given before`);
+    given.add(held.port);
+  }
+});
