@@ -2,7 +2,8 @@
  * The escape codes of the components' terminal views (Central's panel, the CP and driver
  * screens, the weather office's menu, `deno task start`'s status screen), as pure text: text
  * styles, taking and giving back the screen, and a frame that redraws it in place. The
- * components write the text themselves, through {@link quietly}.
+ * components write the text themselves; {@link quietly} keeps a write to a closed terminal from
+ * ending a process that must still stop what it runs.
  *
  * Colour is the caller's switch ({@link paintFor}): every component colours only what it draws
  * on a terminal, and writes plain log records anywhere else. The state colours are DESIGN §6's:
