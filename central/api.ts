@@ -25,6 +25,7 @@ import {
   validationHook,
 } from "../shared/http_api.ts";
 import { bufferBody } from "../shared/http_body.ts";
+import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { getLogger } from "../shared/log.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import {
@@ -43,6 +44,7 @@ import {
   REGISTRY_BODY_PATH,
 } from "./api_dashboard.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import type { CentralMetrics } from "./metrics.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
 
@@ -71,6 +73,8 @@ export interface CentralApiDeps {
   readonly now?: () => Date;
   /** The live feed, the dashboard's files and the CP manager; without it, no dashboard routes. */
   readonly dashboard?: DashboardDeps;
+  /** The metrics `GET /metrics` serves and the request timer; without it, no such route. */
+  readonly metrics?: CentralMetrics;
 }
 
 const log = getLogger(["evcharging", "central", "api"]);
@@ -399,6 +403,8 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
   );
 
+  // First, so requests refused by any later middleware are timed and counted too.
+  if (deps.metrics !== undefined) app.use("*", deps.metrics.http());
   app.use("*", async (c, next) => {
     await next();
     const level = c.res.status >= 400 ? "info" : "debug";
@@ -543,6 +549,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   });
 
   addSecurityRoutes(app, { runtime, now });
+  if (deps.metrics !== undefined) addMetricsRoute(app, deps.metrics.registry);
   if (deps.dashboard !== undefined) {
     addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });
   }

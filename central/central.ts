@@ -25,6 +25,8 @@ import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { LatenessWindow } from "./loop_lag.ts";
+import { ConsumerLag } from "./consumer_lag.ts";
+import { CentralMetrics } from "./metrics.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
@@ -258,6 +260,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     if (effects.some((e) => e.type === "publish" || e.type === "command")) publisher.wake();
   });
 
+  const lag = new ConsumerLag();
   const group = options.group ?? "central";
   // Two groups, so a telemetry backlog never delays answers to drivers (and the reverse).
   // From the beginning when a group is new: a request sent before Central's very first start
@@ -271,6 +274,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => requests.stop());
   health.watchConsumer("requests", requests.consumer);
+  lag.watch(requests.consumer);
   const telemetry = await runConsumer({
     kafka,
     groupId: `${group}-telemetry`,
@@ -285,6 +289,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => telemetry.stop());
   health.watchConsumer("telemetry", telemetry.consumer);
+  lag.watch(telemetry.consumer);
 
   const hostname = options.hostname ?? "0.0.0.0";
   const monitors = await MonitorServer.start(runtime, vault, registry, {
@@ -294,7 +299,10 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => monitors.close());
 
   const streams = new EventStreams();
+  const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams.size });
+  runtime.subscribe((committed) => metrics.observe(committed));
   const app = createCentralApp({
+    metrics,
     runtime,
     adminToken: adminToken.token,
     weatherServiceKey: weatherServiceKey.key,

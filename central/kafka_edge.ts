@@ -132,6 +132,8 @@ export function telemetryBatchHandler(
   };
   const reject = (message: ConsumedMessage, reason: string, detail: string) => {
     runtime.drops.rejectedTelemetry++;
+    const byReason = runtime.drops.rejectedTelemetryByReason;
+    byReason[reason] = (byReason[reason] ?? 0) + 1;
     audit(message, reason);
     // The record key names the CP; `cpId`, not `key`, or log redaction hides it.
     log.warning("Telemetry rejected ({reason}) from {cpId} at offset {offset}: {detail}", {

@@ -48,6 +48,8 @@ export interface DropCounters {
   duplicateTelemetry: number;
   /** Telemetry that did not authenticate or was not a valid payload. */
   rejectedTelemetry: number;
+  /** {@link DropCounters.rejectedTelemetry} by reason (`malformed`, an envelope's, …). */
+  readonly rejectedTelemetryByReason: Record<string, number>;
 }
 
 const STORED = new Set<Effect["type"]>([
@@ -75,6 +77,7 @@ export class CentralRuntime {
     duplicateRequests: 0,
     duplicateTelemetry: 0,
     rejectedTelemetry: 0,
+    rejectedTelemetryByReason: {},
   };
 
   /**

@@ -571,6 +571,15 @@ export class CentralStore {
     return this.#all(sql, limit).map(toSession);
   }
 
+  /** How many sessions were ticketed, with their kWh and € summed (over the whole history). */
+  completedTotals(): { readonly sessions: number; readonly kwh: number; readonly eur: number } {
+    const row = this.#get(
+      `SELECT count(*) AS n, coalesce(sum(kwh), 0) AS kwh, coalesce(sum(eur), 0) AS eur
+       FROM sessions WHERE ended_at IS NOT NULL`,
+    );
+    return { sessions: row?.n as number, kwh: row?.kwh as number, eur: row?.eur as number };
+  }
+
   /** One session by id. */
   session(id: string): Session | undefined {
     const row = this.#get("SELECT * FROM sessions WHERE id = ?", id);

@@ -32,6 +32,8 @@ import {
   verifyCredential,
 } from "./credentials.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import { addMetricsRoute } from "../shared/http_metrics.ts";
+import { RegistryMetrics } from "./metrics.ts";
 import { AuthGuard } from "./rate_limit.ts";
 import { VerifiedCredentials } from "./verified_cache.ts";
 import {
@@ -85,6 +87,8 @@ export interface RegistryDeps {
   readonly now?: () => Date;
   /** Credentials checked recently, so a CP authenticating again skips the scrypt. */
   readonly verified?: VerifiedCredentials;
+  /** What `GET /metrics` serves. Default: a registry of this app's own. */
+  readonly metrics?: RegistryMetrics;
 }
 
 /** Hono environment: `Deno.serve` passes its handler info, whose `remoteAddr` is the client. */
@@ -266,6 +270,9 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     return await next();
   };
 
+  // First, so requests refused by any later middleware are timed and counted too.
+  const metrics = deps.metrics ?? new RegistryMetrics();
+  app.use("*", metrics.http());
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
@@ -326,6 +333,8 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
         time: now().toISOString(),
       }, 200),
   );
+
+  addMetricsRoute(app, metrics.registry);
 
   app.openapi(
     jwksRoute,

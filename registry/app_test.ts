@@ -175,6 +175,7 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
       "/cp/authenticate",
       "/cp/register",
       "/cp/{id}",
+      "/metrics",
     ]);
     assert.deepEqual(Object.keys(doc.paths["/cp/{id}"]).sort(), ["delete", "get", "put"]);
     assert.deepEqual(doc.components.securitySchemes.adminKey, {

@@ -44,6 +44,11 @@ function b64url(bytes: Uint8Array): string {
  */
 const hashing = new ConcurrencyLimiter(1);
 
+/** Hashes running and waiting for their turn now (the Registry's `GET /metrics`). */
+export function hashingLoad(): { readonly running: number; readonly waiting: number } {
+  return { running: hashing.running, waiting: hashing.waiting };
+}
+
 function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise<Buffer> {
   const { N, r, p } = params;
   // maxmem must exceed 128·N·r or node refuses large N; leave headroom.

@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { addMetricsRoute } from "../shared/http_metrics.ts";
+import { OfficeMetrics } from "./metrics.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -77,6 +79,8 @@ export interface WeatherApiDeps {
   readonly serviceKey: string;
   /** Clock for timestamps. Default `new Date()`. */
   readonly now?: () => Date;
+  /** What `GET /metrics` serves and the request timer. Default: a registry of this app's own. */
+  readonly metrics?: OfficeMetrics;
 }
 
 type Ctx = Context;
@@ -297,6 +301,10 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     return await next();
   };
 
+  // First, so requests refused by any later middleware are timed and counted too.
+  const metrics = deps.metrics ?? new OfficeMetrics(() => office.snapshot().rows);
+  app.use("*", metrics.http());
+  addMetricsRoute(app, metrics.registry);
   app.use("*", async (c, next) => {
     await next();
     // Refused requests are worth an operator's eye; the rest is noise at info.

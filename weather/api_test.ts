@@ -306,6 +306,7 @@ Deno.test("GET /openapi.json documents every route and the bearer scheme", async
     "/health",
     "/locations",
     "/locations/{cpId}",
+    "/metrics",
     "/simulated/{city}",
   ]);
   assert.deepEqual(Object.keys(doc.paths["/locations/{cpId}"]).sort(), ["delete", "put"]);

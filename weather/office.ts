@@ -15,6 +15,7 @@
 import { readOrCreateSecretFile } from "../registry/secret_file.ts";
 import { generateCredential } from "../registry/credentials.ts";
 import { getLogger } from "../shared/log.ts";
+import { OfficeMetrics } from "./metrics.ts";
 import { createWeatherApp, type OfficeSnapshot, type WeatherOfficeView } from "./api.ts";
 import { CentralClient } from "./central_client.ts";
 import type { WeatherConfig } from "./config.ts";
@@ -145,6 +146,7 @@ export async function startWeatherOffice(
     rows: describe(state, store.locations, config.thresholdC),
   });
 
+  const metrics = new OfficeMetrics(() => snapshot().rows);
   const view: WeatherOfficeView = {
     snapshot,
     setLocation: (cpId, city) => store.set(cpId, city),
@@ -162,6 +164,7 @@ export async function startWeatherOffice(
       probing ? central.listCps(abort.signal) : undefined,
     ]);
     if (stopped) return;
+    metrics.readings(readings);
     const before = state;
     state = applyReadings(state, locations, readings, Date.now(), settings);
     logReadings(before, state, readings);
@@ -173,6 +176,7 @@ export async function startWeatherOffice(
           planNotifications(state, locations, settings.thresholdC),
           abort.signal,
         );
+        metrics.deliveries(answers);
         if (stopped) return;
         state = applyDeliveries(state, locations, answers, Date.now(), settings);
       }
@@ -228,7 +232,7 @@ export async function startWeatherOffice(
     else schedule(0);
   }
 
-  const app = createWeatherApp({ office: view, serviceKey: serviceKey.key });
+  const app = createWeatherApp({ office: view, serviceKey: serviceKey.key, metrics });
   const server = Deno.serve(
     { port: config.port, hostname: config.host, onListen: () => {} },
     app.fetch,

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { parsePromText, sampleValue } from "../shared/prom_text.ts";
+import { createCentralApp } from "./api.ts";
+import { ConsumerLag } from "./consumer_lag.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { CentralMetrics } from "./metrics.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const login = (cpId: string, connection: number): Input => ({
+  type: "login",
+  cpId,
+  connection,
+  registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
+  keyVersion: 1,
+  wrappedKey: "w",
+  at: T0,
+});
+
+/** A Central app with metrics, CP-1 charged once (4 kWh, 2 €) and CP-2 logged in then lost. */
+function setup() {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const lag = new ConsumerLag();
+  let streams = 0;
+  const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams });
+  runtime.subscribe((committed) => metrics.observe(committed));
+  runtime.dispatch(login("CP-1", 1));
+  runtime.dispatch(login("CP-2", 2));
+  runtime.dispatch({ type: "login_failed", cpId: "CP-3", reason: "bad_token", at: T0 });
+  runtime.dispatch({ type: "disconnect", cpId: "CP-2", connection: 2, at: T0 + 10 });
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: "r1",
+    driverId: "D-1",
+    cpId: "CP-1",
+    sessionId: "S1",
+    duplicate: false,
+    at: T0 + 1000,
+  });
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: "r2",
+    driverId: "D-2",
+    cpId: "CP-2",
+    sessionId: "S2",
+    duplicate: false,
+    at: T0 + 1000,
+  });
+  const reports: [string, Record<string, unknown>][] = [
+    ["SUPPLY", { kw: 22 }],
+    ["SUPPLY_END", { endReason: "unplugged" }],
+  ];
+  for (const [type, extra] of reports) {
+    runtime.dispatch({
+      type: "telemetry",
+      cpId: "CP-1",
+      payload: { v: 1, type, sessionId: "S1", kwh: 4, eur: 2, ts: iso(T0 + 2000), ...extra },
+      at: T0 + 2000,
+    } as Input);
+  }
+  runtime.dispatch({ type: "tick", at: T0 + 3000, lagMs: 250 });
+  runtime.drops.rejectedTelemetry += 3;
+  runtime.drops.rejectedTelemetryByReason.bad_tag = 2;
+  runtime.drops.rejectedTelemetryByReason.malformed = 1;
+  lag.note("cp.telemetry", 0, 7);
+  const app = createCentralApp({
+    runtime,
+    adminToken: "test-admin-token-0123456789",
+    weatherServiceKey: "test-weather-service-key-0123456789",
+    metrics,
+  });
+  return { app, runtime, setStreams: (n: number) => streams = n };
+}
+
+Deno.test("metrics: GET /metrics shows the network's figures in strict Prometheus text", async () => {
+  const { app, runtime, setStreams } = setup();
+  setStreams(2);
+  const res = await app.request("/metrics");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const m = parsePromText(await res.text());
+  const v = (name: string, labels?: Record<string, string>) => sampleValue(m, name, labels);
+  assert.equal(v("evcharging_cps", { state: "ACTIVATED" }), 1);
+  assert.equal(v("evcharging_cps", { state: "DISCONNECTED" }), 1);
+  assert.equal(v("evcharging_cps", { state: "BROKEN" }), 0);
+  assert.equal(v("evcharging_cps_connected"), 1);
+  assert.equal(v("evcharging_sessions_active"), 0);
+  assert.equal(v("evcharging_sessions_completed_total"), 1);
+  assert.equal(v("evcharging_energy_kwh_total"), 4);
+  assert.equal(v("evcharging_revenue_eur_total"), 2);
+  assert.equal(v("evcharging_telemetry_handled_total"), 2);
+  assert.equal(v("evcharging_telemetry_rejected_total", { reason: "bad_tag" }), 2);
+  assert.equal(v("evcharging_telemetry_rejected_total", { reason: "malformed" }), 1);
+  assert.equal(v("evcharging_kafka_consumer_lag_messages", { topic: "cp.telemetry" }), 7);
+  const pending = runtime.store.pendingCount();
+  assert.ok(pending >= 3, "AUTHORIZED, DENIED and the TICKET wait at least");
+  assert.equal(v("evcharging_outbox_pending"), pending);
+  assert.equal(v("evcharging_logins_total", { outcome: "ok" }), 2);
+  assert.equal(v("evcharging_logins_total", { outcome: "failed" }), 1);
+  assert.equal(v("evcharging_login_failures_total", { reason: "bad_token" }), 1);
+  assert.equal(v("evcharging_charge_requests_total", { outcome: "authorized" }), 1);
+  assert.equal(v("evcharging_charge_requests_total", { outcome: "denied" }), 1);
+  assert.equal(v("evcharging_sse_clients"), 2);
+  assert.equal(v("evcharging_event_loop_lag_seconds"), 0.25);
+});
+
+Deno.test("metrics: requests are timed by route pattern, never by raw URL", async () => {
+  const { app } = setup();
+  await app.request("/cps/CP-1");
+  await app.request("/cps/CP-2");
+  await app.request("/cps/NOPE-9");
+  await app.request("/no/such/path/1");
+  await app.request("/no/such/path/2");
+  await app.request("/cps/CP-1/stop", { method: "POST" }); // refused before its handler: 401
+  const m = parsePromText(await (await app.request("/metrics")).text());
+  const count = (labels: Record<string, string>) =>
+    sampleValue(m, "evcharging_http_request_duration_seconds_count", labels);
+  assert.equal(count({ method: "GET", route: "/cps/:id", status: "200" }), 2);
+  assert.equal(count({ method: "GET", route: "/cps/:id", status: "404" }), 1);
+  assert.equal(count({ method: "GET", route: "unmatched", status: "404" }), 2);
+  assert.equal(count({ method: "POST", route: "/cps/:id/stop", status: "401" }), 1);
+  assert.equal(
+    sampleValue(m, "evcharging_http_requests_total", {
+      method: "GET",
+      route: "/cps/:id",
+      status: "200",
+    }),
+    2,
+  );
+  const routes = new Set(
+    m.get("evcharging_http_request_duration_seconds")!.samples.map((s) => s.labels.route),
+  );
+  assert.ok(
+    ![...routes].some((r) => r.includes("CP-") || r.includes("/path/")),
+    [...routes].join(),
+  );
+});

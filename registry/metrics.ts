@@ -1,0 +1,85 @@
+/**
+ * The Registry's `GET /metrics` (Prometheus text format, prom-client without its Node default
+ * collectors): requests by route pattern and status with their durations, authentications by
+ * outcome (read off the answers of `POST /cp/authenticate`, so the route itself carries no
+ * metrics code), and the scrypt hashing queue.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { Counter, Gauge, Registry } from "prom-client";
+import { httpMetrics, routeLabel } from "../shared/http_metrics.ts";
+import { hashingLoad } from "./credentials.ts";
+
+/** The prefix of every series the Registry exposes. */
+export const REGISTRY_METRICS_PREFIX = "registry";
+
+/** The route whose answers are counted as authentications. */
+export const AUTHENTICATE_ROUTE = "/cp/authenticate";
+
+/** An authentication's outcome, from its answer's status. */
+export function authOutcome(status: number): string {
+  switch (status) {
+    case 200:
+      return "ok";
+    case 401:
+      return "failed";
+    case 429:
+      return "throttled";
+    case 403:
+      return "refused";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "error" : "invalid";
+  }
+}
+
+/** The Registry's metrics registry. */
+export class RegistryMetrics {
+  /** The registry `GET /metrics` serves. */
+  readonly registry: Registry = new Registry();
+  readonly #middleware: MiddlewareHandler;
+
+  /** Registers every series. `load`: the hashing queue (tests). */
+  constructor(load: () => { running: number; waiting: number } = hashingLoad) {
+    const registers = [this.registry];
+    const timed = httpMetrics(this.registry, REGISTRY_METRICS_PREFIX);
+    const auths = new Counter({
+      name: `${REGISTRY_METRICS_PREFIX}_authentications_total`,
+      help: "POST /cp/authenticate answers by outcome: ok, failed (401), throttled (429), " +
+        "refused (403 deregistered), unavailable (503), invalid (other 4xx), error",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of ["ok", "failed", "throttled"]) auths.inc({ outcome }, 0);
+    new Gauge({
+      name: `${REGISTRY_METRICS_PREFIX}_hashing_queue_depth`,
+      help: "scrypt hashes waiting for their turn (one runs at a time)",
+      registers,
+      collect() {
+        this.set(load().waiting);
+      },
+    });
+    new Gauge({
+      name: `${REGISTRY_METRICS_PREFIX}_hashing_running`,
+      help: "scrypt hashes running now",
+      registers,
+      collect() {
+        this.set(load().running);
+      },
+    });
+    this.#middleware = (c, next) =>
+      timed(c, async () => {
+        await next();
+        if (c.req.method === "POST" && routeLabel(c) === AUTHENTICATE_ROUTE) {
+          auths.inc({ outcome: authOutcome(c.res.status) });
+        }
+      });
+  }
+
+  /** The middleware that counts and times every request (add it first). */
+  http(): MiddlewareHandler {
+    return this.#middleware;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * `GET /metrics` of the three real services, read as Prometheus would read them: a real Kafka
+ * broker, the Registry over TLS, Central with a monitor logged in over the framed protocol and a
+ * forged telemetry record on Kafka, and the weather office (simulated provider) reporting to
+ * Central. Every answer goes through the strict text parser of shared/prom_text.ts.
+ */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import {
+  MonitorStub,
+  startTestCentral,
+  startTestRegistry,
+  waitFor,
+} from "../central/test_support.ts";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseConfig } from "../shared/config.ts";
+import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kafka.ts";
+import { parsePromText, type PromFamily, sampleValue } from "../shared/prom_text.ts";
+import { weatherConfig } from "../weather/config.ts";
+import { startWeatherOffice } from "../weather/office.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+async function scrape(url: string, client?: Deno.HttpClient): Promise<Map<string, PromFamily>> {
+  const res = await fetch(`${url}/metrics`, client === undefined ? {} : { client });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  return parsePromText(await res.text());
+}
+
+Deno.test("metrics: Central, the Registry and the weather office serve strict Prometheus text", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "metrics_" });
+  const registry = await startTestRegistry(dir);
+  const central = await startTestCentral(dir, registry, testBrokers(), {
+    group: uniqueName("metrics"),
+  });
+  const https = Deno.createHttpClient({ caCerts: [registry.caCert] });
+  const kafka = createKafka({ brokers: testBrokers(), clientId: "metrics-test" });
+  const producer = await createProducer(kafka);
+  const monitor = await MonitorStub.connect(central.tcpAddr);
+  const stranger = await MonitorStub.connect(central.tcpAddr);
+  let office: Awaited<ReturnType<typeof startWeatherOffice>> | undefined;
+  try {
+    const cpId = uniqueName("CP-M");
+    const token = await registry.registerCp(cpId);
+    assert.equal((await monitor.login(cpId, token)).answer?.type, "AUTH_OK");
+    monitor.keepAlive(300);
+    assert.equal((await stranger.login(cpId, `${token}x`)).answer?.type, "AUTH_FAIL");
+    await assert.rejects(registry.client.authenticate(cpId, "x".repeat(43)));
+    await ensureTopics(kafka);
+    await producer.send(TOPICS.cpTelemetry, cpId, { not: "an envelope" });
+    await fetch(`${central.httpUrl}/cps/${cpId}`).then((r) => r.body?.cancel());
+
+    const locations = join(dir, "weather_locations.json");
+    await Deno.writeTextFile(locations, JSON.stringify({ [cpId]: "Madrid" }));
+    office = await startWeatherOffice(
+      parseConfig(weatherConfig, [
+        "--port=0",
+        "--host=127.0.0.1",
+        "--interval=100ms",
+        `--central=${central.httpUrl}`,
+        `--locations=${locations}`,
+        `--service-key-file=${join(dir, "central", "weather_service.key")}`,
+      ], {}),
+      { debounceMs: 30 },
+    );
+    const officeUrl = office.url;
+
+    // Central: wait for the forged record's batch to be done, then read everything in one scrape.
+    await waitFor("the forged record's batch handled", async () => {
+      const m = await scrape(central.httpUrl);
+      return sampleValue(m, "evcharging_kafka_consumer_lag_messages", {
+        topic: TOPICS.cpTelemetry,
+      }) !== undefined;
+    }, 30_000);
+    const c = await scrape(central.httpUrl);
+    const cv = (name: string, labels?: Record<string, string>) => sampleValue(c, name, labels);
+    assert.equal(cv("evcharging_cps", { state: "ACTIVATED" }), 1);
+    assert.equal(cv("evcharging_cps", { state: "BROKEN" }), 0);
+    assert.equal(cv("evcharging_sessions_active"), 0);
+    assert.equal(cv("evcharging_sessions_completed_total"), 0);
+    assert.equal(cv("evcharging_energy_kwh_total"), 0);
+    assert.equal(cv("evcharging_revenue_eur_total"), 0);
+    assert.equal(cv("evcharging_telemetry_handled_total"), 0);
+    assert.equal(cv("evcharging_logins_total", { outcome: "ok" }), 1);
+    assert.equal(cv("evcharging_logins_total", { outcome: "failed" }), 1);
+    assert.equal(cv("evcharging_login_failures_total", { reason: "bad_token" }), 1);
+    assert.equal(cv("evcharging_telemetry_rejected_total", { reason: "malformed" }), 1);
+    assert.equal(cv("evcharging_kafka_consumer_lag_messages", { topic: TOPICS.cpTelemetry }), 0);
+    assert.ok((cv("evcharging_outbox_pending") ?? -1) >= 0);
+    assert.equal(cv("evcharging_sse_clients"), 0);
+    const loopLag = cv("evcharging_event_loop_lag_seconds") ?? -1;
+    assert.ok(loopLag >= 0 && loopLag < 60, `loop lag ${loopLag}`);
+    assert.equal(
+      cv("evcharging_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/cps/:id",
+        status: "200",
+      }),
+      1,
+    );
+
+    // The Registry: the CP's authentication, the wrong one, and the hashing queue.
+    const r = await scrape(registry.server.url, https);
+    const rv = (name: string, labels?: Record<string, string>) => sampleValue(r, name, labels);
+    assert.equal(rv("registry_authentications_total", { outcome: "ok" }), 1);
+    assert.equal(rv("registry_authentications_total", { outcome: "failed" }), 1);
+    assert.equal(rv("registry_authentications_total", { outcome: "throttled" }), 0);
+    assert.equal(rv("registry_hashing_queue_depth"), 0);
+    assert.equal(
+      rv("registry_http_requests_total", { method: "POST", route: "/cp/register", status: "201" }),
+      1,
+    );
+
+    // The weather office: a report read, the CP watched, its clear delivered to Central.
+    await waitFor("the office's clear delivered", async () => {
+      const m = await scrape(officeUrl);
+      return (sampleValue(m, "weather_alerts_sent_total", {
+            status: "clear",
+            outcome: "delivered",
+          }) ?? 0) >= 1 || (sampleValue(m, "weather_alerts_sent_total", {
+              status: "alert",
+              outcome: "delivered",
+            }) ?? 0) >= 1;
+    }, 15_000);
+    const w = await scrape(officeUrl);
+    assert.ok((sampleValue(w, "weather_reports_total") ?? 0) >= 1);
+    assert.equal(sampleValue(w, "weather_cps_watched"), 1);
+    assert.ok(w.has("weather_provider_errors_total"));
+  } finally {
+    await office?.stop();
+    await stranger.close().catch(() => {});
+    await monitor.close().catch(() => {});
+    await producer.disconnect();
+    https.close();
+    await central.stop();
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
