@@ -94,6 +94,9 @@ const CpBody = z.object({
   eur: z.number().nullable(),
   key_version: z.number().int().nullable().openapi({ description: "live key version" }),
   last_seen: z.string().nullable().openapi({ description: "last sign of life of the monitor" }),
+  deregistered_at: z.string().nullable().openapi({
+    description: "when the Registry deregistered the CP (it is logged out and denied), or null",
+  }),
 }).openapi("Cp");
 
 const SessionBody = z.object({
@@ -291,6 +294,7 @@ export function cpJson(cp: Cp, session: Session | undefined): z.infer<typeof CpB
     eur: session?.eur ?? null,
     key_version: cp.keyVersion,
     last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
+    deregistered_at: cp.securityInfo.deregisteredAt,
   };
 }
 

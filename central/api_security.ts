@@ -54,6 +54,9 @@ const SecurityBody = z.object({
   last_login: z.string().nullable(),
   failed_logins: z.number().int(),
   revoked_at: z.string().nullable().openapi({ description: "when its keys were last revoked" }),
+  deregistered_at: z.string().nullable().openapi({
+    description: "when the Registry deregistered it (logged out, keys revoked), or null",
+  }),
   state: cpStateSchema,
   stop_reason: stopReasonSchema.nullable(),
 }).openapi("Security");
@@ -175,6 +178,7 @@ export function securityJson(cp: Cp): z.infer<typeof SecurityBody> {
     last_login: info.lastLoginAt,
     failed_logins: info.failedLogins,
     revoked_at: info.revokedAt,
+    deregistered_at: info.deregisteredAt,
     state: cp.status.state,
     stop_reason: cp.status.stopReason,
   };

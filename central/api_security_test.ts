@@ -103,6 +103,7 @@ Deno.test("api security: rotate and revoke need the admin token and answer the s
     last_login: new Date(T0).toISOString(),
     failed_logins: 0,
     revoked_at: new Date(T0 + 3000).toISOString(),
+    deregistered_at: null,
     state: "DISCONNECTED",
     stop_reason: null,
   });

@@ -106,6 +106,7 @@ Deno.test("api: GET /cps and /cps/{id} show state and live figures", async () =>
       eur: 1,
       key_version: 1,
       last_seen: new Date(T0).toISOString(),
+      deregistered_at: null,
     },
     {
       id: "CP-2",
@@ -120,6 +121,7 @@ Deno.test("api: GET /cps and /cps/{id} show state and live figures", async () =>
       eur: null,
       key_version: 1,
       last_seen: new Date(T0).toISOString(),
+      deregistered_at: null,
     },
   ]);
   assert.deepEqual(await (await t.request("/cps/CP-2")).json(), cps[1]);

@@ -31,6 +31,7 @@ import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
 import { OutboxPublisher } from "./outbox.ts";
+import { RegistryFeedFollower } from "./registry_feed.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 import { HealthMonitor, systemStatus } from "./system_health.ts";
@@ -52,6 +53,8 @@ export const ADMIN_TOKEN_FILE = "central_admin.token";
  * `data/weather_service.key`, the weather office's default, so both find the same key.
  */
 export const WEATHER_SERVICE_KEY_FILE = "weather_service.key";
+/** Where the Registry's change feed key is kept (mode 0600), as the Registry names it. */
+export const REGISTRY_FEED_KEY_FILE = "registry_feed.key";
 
 /** Settings of {@link startCentral}. */
 export interface CentralOptions {
@@ -95,6 +98,10 @@ export interface CentralOptions {
   readonly group?: string;
   /** The Registry's admin key, for the dashboard's CP manager (unset: it is off). */
   readonly registryAdminKey?: string;
+  /** Key of the Registry's change feed; unset: read or generated into the key file. */
+  readonly registryFeedKey?: string;
+  /** Registry feed key file (default `registry_feed.key` next to the database). */
+  readonly registryFeedKeyFile?: string;
   /**
    * The local supervisor's control API (infra/supervisor_api.ts), which starts and stops the
    * simulated CPs of `deno task start`; unset: the dashboard offers no such control.
@@ -216,11 +223,16 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     db: options.dbPath,
   });
 
+  const feedKey = options.registryFeedKey ?? (await readOrCreateSecretFile(
+    options.registryFeedKeyFile ?? join(dataDir, REGISTRY_FEED_KEY_FILE),
+    generateCredential,
+  )).value.trim();
   const registry = await createRegistryClient({
     url: options.registryUrl,
     caFile: options.caFile,
     caCert: options.caCert,
     adminKey: options.registryAdminKey,
+    feedKey,
   });
   stack.defer(() => registry.close());
   health.probeRegistry(() => registry.health());
@@ -330,6 +342,11 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     feed.flush();
   }, options.feedFlushMs ?? 300);
   stack.defer(() => clearInterval(feedTimer));
+
+  // Last to start, first to stop: a deregistration logs out a monitor the server holds.
+  const follower = new RegistryFeedFollower(runtime, registry);
+  follower.start();
+  stack.defer(() => follower.stop());
 
   const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
   const lateness = new LatenessWindow(config.heartbeatTimeoutMs);

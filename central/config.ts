@@ -146,6 +146,21 @@ export const centralConfig = defineConfig({
       help: "The Registry's admin key, for the dashboard's CP manager (prefer the env " +
         "variable; unset: the CP manager is off)",
     }),
+    registryFeedKey: option(serviceKey, {
+      flag: "registry-feed-key",
+      env: "REGISTRY_FEED_KEY",
+      optional: true,
+      secret: true,
+      help: "Key of the Registry's change feed, which tells Central of deregistrations (prefer " +
+        "the env variable; unset: read or generated once into the key file)",
+    }),
+    registryFeedKeyFile: option(text, {
+      flag: "registry-feed-key-file",
+      env: "REGISTRY_FEED_KEY_FILE",
+      optional: true,
+      help: "Registry feed key file (default registry_feed.key next to the database, which is " +
+        "also where a Registry with the same data folder keeps it)",
+    }),
     supervisorUrl: option(httpUrl, {
       flag: "supervisor-url",
       env: "EV_SUPERVISOR_URL",

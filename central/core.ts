@@ -91,6 +91,10 @@ export interface SecurityInfo {
   readonly lastLoginAt: string | null;
   /** Logins refused so far (bad token, revoked, …). */
   readonly failedLogins: number;
+  /** Start of the Registry registration the CP last logged in with (ISO), or null. */
+  readonly registeredAt: string | null;
+  /** When the Registry deregistered the CP (ISO), or null while it is registered. */
+  readonly deregisteredAt: string | null;
 }
 
 /** {@link SecurityInfo} of a CP nothing has happened to yet. */
@@ -100,6 +104,8 @@ export const NO_SECURITY_INFO: SecurityInfo = {
   revokedAt: null,
   lastLoginAt: null,
   failedLogins: 0,
+  registeredAt: null,
+  deregisteredAt: null,
 };
 
 /** A charging session, from AUTHORIZED to its TICKET. */
@@ -212,6 +218,8 @@ export type Input =
     readonly registry: RegistryCp;
     readonly keyVersion: number;
     readonly wrappedKey: string;
+    /** Start of the CP's current Registry registration (ISO), as the Registry reported it. */
+    readonly registeredAt?: string;
     /** The monitor's IP address, for the audit. */
     readonly originIp?: string;
     readonly at: number;
@@ -345,7 +353,24 @@ export type Input =
     readonly reason: string;
     readonly originIp?: string;
     readonly at: number;
-  };
+  }
+  /** One change of the Registry's change feed (central/registry_feed.ts). */
+  | RegistryChangeInput;
+
+/**
+ * A change the Registry's feed reports (`GET /changes`), in feed order. `seq` is its place in
+ * the feed, stored with the step so that a restarted Central resumes after it. `registeredAt`
+ * names the registration the change is about (ISO, Registry clock): the new one for
+ * `registered`, the one that ended for `deregistered` (null when the Registry did not record it).
+ */
+export interface RegistryChangeInput {
+  readonly type: "registry_change";
+  readonly seq: number;
+  readonly cpId: string;
+  readonly action: "registered" | "updated" | "deregistered";
+  readonly registeredAt: string | null;
+  readonly at: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Effects
@@ -393,6 +418,8 @@ export type Effect =
   }
   /** Revoke every key version of the CP: stored ones and the keyring's (central.ts). */
   | { readonly type: "revoke_keys"; readonly cpId: string; readonly at: string }
+  /** Remember that the Registry's change feed was applied up to `seq`. */
+  | { readonly type: "save_registry_seq"; readonly seq: number }
   /**
    * An audit record to append once the step is stored (DESIGN §5.9). `flood`: something an
    * attacker can repeat at will (a refused login), so the runtime aggregates it per (actor,
@@ -441,6 +468,7 @@ export interface Step {
  * driver finds most useful: the CP may never charge, cannot charge now, is taken.
  */
 export function denyReason(cp: Cp): DenyReason | null {
+  if (cp.securityInfo.deregisteredAt !== null) return "deregistered";
   if (cp.security === "REVOKED") return "revoked";
   if (cp.security === "OUT_OF_SERVICE") return "out_of_service";
   switch (cp.status.state) {
@@ -497,9 +525,10 @@ export function chargingSeconds(session: Session, endedAt: string): number {
   return Math.min(Math.max(0, seconds), MAX_DURATION_SECONDS);
 }
 
-/** The `CP_LIST` entries: every CP by id, at most {@link MAX_CP_LIST_ENTRIES}. */
+/** The `CP_LIST` entries: every registered CP by id, at most {@link MAX_CP_LIST_ENTRIES}. */
 export function cpList(model: Model): CpListEntry[] {
   return [...model.cps.values()]
+    .filter((cp) => cp.securityInfo.deregisteredAt === null)
     .sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     .slice(0, MAX_CP_LIST_ENTRIES)
     .map((cp) => ({
@@ -604,6 +633,9 @@ function applyInput(d: Draft, input: Input, config: CoreConfig): void {
     case "set_security":
       setSecurity(d, input, config);
       break;
+    case "registry_change":
+      registryChange(d, input);
+      break;
   }
 }
 
@@ -635,7 +667,13 @@ function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
     keyVersion: input.keyVersion,
     connection: input.connection,
     lastSeenMs: input.at,
-    securityInfo: { ...base.securityInfo, lastLoginAt: iso(input.at) },
+    // The Registry has just confirmed the CP registered: any deregistration seen is over.
+    securityInfo: {
+      ...base.securityInfo,
+      lastLoginAt: iso(input.at),
+      registeredAt: input.registeredAt ?? base.securityInfo.registeredAt,
+      deregisteredAt: null,
+    },
   };
   d.emit({
     type: "save_key",
@@ -825,6 +863,58 @@ function setSecurity(
     status,
   });
   audit("ok", { sessionId });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry changes: deregistration takes effect at once
+
+/**
+ * Applies one change of the Registry's feed. A deregistration logs the CP out for good
+ * (`LOGOUT deregistered`), revokes its keys, ends its session with a ticket (`deregistered`)
+ * and marks it deregistered: it leaves the drivers' list and every request is denied. A
+ * deregistration of a registration older than the one the CP last logged in with is stale
+ * (the feed was caught up after a re-registration) and changes nothing. A new registration
+ * clears the mark; the CP charges again once it logs in with its new credentials.
+ */
+function registryChange(d: Draft, input: RegistryChangeInput): void {
+  d.emit({ type: "save_registry_seq", seq: input.seq });
+  const cp = d.cp(input.cpId);
+  if (cp === undefined || input.action === "updated") return;
+  const known = cp.securityInfo.registeredAt;
+  const about = input.registeredAt;
+  if (input.action === "registered") {
+    if (known !== null && about !== null && about <= known) return;
+    d.setCp({
+      ...cp,
+      securityInfo: { ...cp.securityInfo, registeredAt: about, deregisteredAt: null },
+    });
+    d.note("info", "CP {cpId} registered again in the Registry", { cpId: cp.id });
+    return;
+  }
+  if (cp.securityInfo.deregisteredAt !== null) return;
+  if (known !== null && about !== null && about < known) {
+    d.note("info", "CP {cpId}: deregistration of an earlier registration ignored", {
+      cpId: cp.id,
+    });
+    return;
+  }
+  const sessionId = dropKeys(d, cp, "deregistered", "deregistered", input.at);
+  const gone = d.cp(cp.id)!;
+  d.setCp({
+    ...gone,
+    securityInfo: { ...gone.securityInfo, deregisteredAt: iso(input.at) },
+  });
+  d.note("warning", "CP {cpId} deregistered in the Registry: logged out, keys revoked", {
+    cpId: cp.id,
+    keyVersion: cp.keyVersion,
+    sessionId,
+  });
+  d.audit({
+    actor: "registry",
+    action: "cp.deregistered",
+    outcome: "ok",
+    params: { cpId: cp.id, keyVersion: cp.keyVersion, sessionId, feedSeq: input.seq },
+  });
 }
 
 function health(d: Draft, input: Extract<Input, { type: "health" }>): void {

@@ -144,6 +144,7 @@ function cpSignature(view: DashboardCp): string {
     view.session_id,
     view.key_version,
     view.security,
+    view.deregistered_at,
     view.location,
     view.price_eur_kwh,
     view.power_kw,

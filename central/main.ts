@@ -72,6 +72,8 @@ try {
     weatherServiceKeyFile: config.weatherServiceKeyFile,
     group: config.group,
     registryAdminKey: config.registryAdminKey,
+    registryFeedKey: config.registryFeedKey,
+    registryFeedKeyFile: config.registryFeedKeyFile,
     supervisorUrl: config.supervisorUrl,
   });
 } catch (error) {

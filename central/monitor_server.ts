@@ -263,6 +263,7 @@ export class MonitorServer {
       registry: cp,
       keyVersion: key.keyVersion,
       wrappedKey: key.wrappedKey,
+      registeredAt: registered.registered_at,
       originIp: conversation.ip,
       at: Date.now(),
     });

@@ -60,6 +60,7 @@ const STORED = new Set<Effect["type"]>([
   "save_key",
   "save_weather",
   "revoke_keys",
+  "save_registry_seq",
   "publish",
   "command",
 ]);

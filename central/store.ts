@@ -127,6 +127,14 @@ export const MIGRATIONS: readonly string[] = [
      last_login_at TEXT,
      failed_logins INTEGER NOT NULL DEFAULT 0
    ) STRICT;`,
+  // Deregistration in the Registry: which registration a CP logged in with, when it ended, and
+  // how far the Registry's change feed has been applied (one row).
+  `ALTER TABLE cp_security ADD COLUMN registered_at TEXT;
+   ALTER TABLE cp_security ADD COLUMN deregistered_at TEXT;
+   CREATE TABLE registry_feed (
+     id  INTEGER PRIMARY KEY CHECK (id = 1),
+     seq INTEGER NOT NULL
+   ) STRICT;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -240,6 +248,8 @@ export class CentralStore {
             revokedAt: r.revoked_at as string | null,
             lastLoginAt: r.last_login_at as string | null,
             failedLogins: r.failed_logins as number,
+            registeredAt: r.registered_at as string | null,
+            deregisteredAt: r.deregistered_at as string | null,
           },
         ]),
       );
@@ -400,6 +410,13 @@ export class CentralStore {
       case "revoke_keys":
         this.#run("UPDATE cp_keys SET state = 'revoked' WHERE cp_id = ?", effect.cpId);
         return;
+      case "save_registry_seq":
+        this.#run(
+          `INSERT INTO registry_feed (id, seq) VALUES (1, ?)
+           ON CONFLICT DO UPDATE SET seq = excluded.seq`,
+          effect.seq,
+        );
+        return;
       case "close_connection":
       case "audit":
       case "note":
@@ -430,17 +447,20 @@ export class CentralStore {
     const info = cp.securityInfo;
     this.#run(
       `INSERT INTO cp_security (cp_id, reason, changed_at, revoked_at, last_login_at,
-                                failed_logins)
-       VALUES (?, ?, ?, ?, ?, ?)
+                                failed_logins, registered_at, deregistered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET reason = excluded.reason, changed_at = excluded.changed_at,
          revoked_at = excluded.revoked_at, last_login_at = excluded.last_login_at,
-         failed_logins = excluded.failed_logins`,
+         failed_logins = excluded.failed_logins, registered_at = excluded.registered_at,
+         deregistered_at = excluded.deregistered_at`,
       cp.id,
       info.reason,
       info.changedAt,
       info.revokedAt,
       info.lastLoginAt,
       info.failedLogins,
+      info.registeredAt,
+      info.deregisteredAt,
     );
   }
 
@@ -510,6 +530,12 @@ export class CentralStore {
       sessionId: r.session_id as string | null,
       at: r.at as string,
     }));
+  }
+
+  /** The last change of the Registry's feed applied (0: none yet). */
+  registrySeq(): number {
+    return (this.#get("SELECT seq FROM registry_feed WHERE id = 1")?.seq as number | undefined) ??
+      0;
   }
 
   /** The version the CP's next login gets: one above every version it ever had (from 1). */

@@ -42,6 +42,9 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** The change feed key of {@link startTestRegistry}, which {@link startTestCentral} reads with. */
+export const TEST_FEED_KEY = "test-registry-feed-key-0123456789";
+
 /** Starts a Registry over TLS in `dir`, trusting a CA made for this test only. */
 export async function startTestRegistry(dir: string): Promise<TestRegistry> {
   const certs = await createDevCertificates();
@@ -51,6 +54,7 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
     tls: certs.server,
     dbPath: join(dir, "registry", "registry.db"),
     adminKey: "test-registry-admin-key-0123456789",
+    feedKey: TEST_FEED_KEY,
     scrypt: { N: 1024, r: 8, p: 1 },
   });
   const client = await createRegistryClient({
@@ -94,6 +98,7 @@ export function startTestCentral(
     httpPort: 0,
     masterKey: "",
     adminToken: "test-central-admin-token",
+    registryFeedKey: TEST_FEED_KEY,
     ...options,
   });
 }

@@ -73,6 +73,7 @@ export function afterAuthFail(
   ctx: DecisionContext & { readonly tokenWasFresh: boolean },
 ): NextStep {
   const why = fail.detail ? `${fail.reason}: ${fail.detail}` : fail.reason;
+  if (fail.reason === "deregistered") return { kind: "give_up", message: deregisteredMessage(why) };
   if (!fail.retryable) {
     return {
       kind: "give_up",
@@ -111,6 +112,9 @@ export function afterLogout(
   const revokeKey = ["key_rotated", "key_revoked", "revoked", "deregistered"].includes(
     logout.reason,
   );
+  if (logout.reason === "deregistered") {
+    return { kind: "give_up", message: deregisteredMessage(why), revokeKey: true };
+  }
   if (!logout.retryable) {
     return {
       kind: "give_up",
@@ -144,6 +148,15 @@ export function afterLogout(
         revokeKey,
       };
   }
+}
+
+/**
+ * What the operator reads when the CP was deregistered in the Registry: final, whatever the
+ * frame said about retrying, since its credentials will never be accepted again.
+ */
+function deregisteredMessage(why: string): string {
+  return `This CP was deregistered in the Registry (${why}); not retrying. To use it again, ` +
+    "register it again: delete its credentials file and restart it with the Registry admin key.";
 }
 
 /** After Central could not be reached, or the connection to it broke. */

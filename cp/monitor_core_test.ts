@@ -153,6 +153,22 @@ Deno.test("LOGOUT: final when not retryable; rotation and revocation log in agai
   }
 });
 
+Deno.test("deregistered: the monitor stops for good, says so and what to do, even if told to retry", () => {
+  for (const retryable of [false, true]) {
+    const logout = afterLogout({ reason: "deregistered", retryable }, ctx);
+    assert.equal(logout.kind, "give_up");
+    assert.equal(logout.revokeKey, true, "the engine drops the key");
+    const fail = giveUp(
+      afterAuthFail({ reason: "deregistered", retryable }, { ...ctx, tokenWasFresh: true }),
+    );
+    for (const s of [fail, logout as Extract<NextStep, { kind: "give_up" }>]) {
+      assert.match(s.message, /deregistered in the Registry/);
+      assert.match(s.message, /not retrying/);
+      assert.match(s.message, /register it again/);
+    }
+  }
+});
+
 Deno.test("a lost or refused Central connection retries with backoff", () => {
   const s = retry(afterConnectionLost("connection refused", { attempt: 10, random: 0.999999 }));
   assert.equal(s.delayMs, BACKOFF.maxMs);

@@ -35,6 +35,7 @@ import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { RegistryMetrics } from "./metrics.ts";
 import { AuthGuard } from "./rate_limit.ts";
+import { addChangeFeedRoute, ChangeWaiters } from "./changes.ts";
 import { VerifiedCredentials } from "./verified_cache.ts";
 import {
   ADMIN_KEY_HEADER,
@@ -89,6 +90,10 @@ export interface RegistryDeps {
   readonly verified?: VerifiedCredentials;
   /** What `GET /metrics` serves. Default: a registry of this app's own. */
   readonly metrics?: RegistryMetrics;
+  /** The key Central reads the change feed with (`GET /changes`); unset: only the admin key. */
+  readonly feedKey?: string;
+  /** Where `GET /changes` requests wait; the server closes it before it stops. */
+  readonly changeWaiters?: ChangeWaiters;
 }
 
 /** Hono environment: `Deno.serve` passes its handler info, whose `remoteAddr` is the client. */
@@ -321,6 +326,15 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     type: "apiKey",
     in: "header",
     name: ADMIN_KEY_HEADER,
+  });
+  addChangeFeedRoute(app, {
+    store: deps.store,
+    waiters: deps.changeWaiters ?? new ChangeWaiters(deps.store),
+    adminKey: deps.adminKey,
+    feedKey: deps.feedKey,
+    guard,
+    problem,
+    clientIp,
   });
 
   app.openapi(

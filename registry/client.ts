@@ -26,6 +26,9 @@ import { createRemoteJWKSet, customFetch, type FetchImplementation } from "jose"
 import { caFilePath, httpsClientFromPem, readPem } from "../shared/tls.ts";
 import {
   ADMIN_KEY_HEADER,
+  type ChangeJson,
+  ChangesPage,
+  type ChangesPageJson,
   Cp,
   type CpJson,
   CpList,
@@ -43,6 +46,8 @@ import { DEFAULT_ISSUER, InvalidTokenError, type VerifiedToken, verifyCpToken } 
 
 export { InvalidTokenError };
 export type {
+  ChangeJson,
+  ChangesPageJson,
   CpJson,
   CpListJson,
   CpStatus,
@@ -97,6 +102,8 @@ export interface RegistryClientOptions {
   readonly caFile?: string;
   /** Admin key, for register, update and deregister. */
   readonly adminKey?: string;
+  /** Key of the change feed (`GET /changes`); without it the admin key is sent there. */
+  readonly feedKey?: string;
   /** Per-request timeout in ms. Default 5000. */
   readonly timeoutMs?: number;
   /** Expected token issuer. Default `evcharging-registry`. */
@@ -182,6 +189,28 @@ export class RegistryClient implements Disposable {
   }
 
   /**
+   * `GET /changes`: the registry actions after `after`, in order. With `waitSeconds` the
+   * Registry holds the request until a change comes or the wait ends (then `changes` is empty);
+   * the request's own timeout is that wait plus the usual one. Sends the feed key and the admin
+   * key, those the client has (the Registry accepts either). `signal` aborts a held request.
+   */
+  changes(
+    after: number,
+    options: { waitSeconds?: number; limit?: number; signal?: AbortSignal } = {},
+  ): Promise<ChangesPageJson> {
+    const params = new URLSearchParams({ after: String(after) });
+    if (options.waitSeconds !== undefined) params.set("wait", String(options.waitSeconds));
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    const feedKey = this.#options.feedKey;
+    return this.#call("GET", `/changes?${params}`, ChangesPage, {
+      admin: true,
+      headers: feedKey === undefined ? {} : { authorization: `Bearer ${feedKey}` },
+      extraTimeoutMs: (options.waitSeconds ?? 0) * 1000,
+      signal: options.signal,
+    });
+  }
+
+  /**
    * Verifies a CP token against the Registry's JWKS (fetched over the same HTTPS client and
    * cached; an unknown `kid` triggers a refetch at most every 30 s): ES256 only, issuer,
    * `exp`/`nbf` (30 s skew), every claim present. Does not ask whether the CP is still
@@ -232,9 +261,15 @@ export class RegistryClient implements Disposable {
     method: string,
     path: string,
     schema: S,
-    options: { body?: unknown; admin?: boolean } = {},
+    options: {
+      body?: unknown;
+      admin?: boolean;
+      headers?: Record<string, string>;
+      extraTimeoutMs?: number;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<z.infer<S>> {
-    const headers = new Headers({ accept: "application/json" });
+    const headers = new Headers({ accept: "application/json", ...options.headers });
     if (options.body !== undefined) headers.set("content-type", "application/json");
     if (options.admin && this.#options.adminKey !== undefined) {
       headers.set(ADMIN_KEY_HEADER, this.#options.adminKey);
@@ -247,7 +282,10 @@ export class RegistryClient implements Disposable {
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         client: this.#http,
-        signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5000),
+        signal: anySignal(
+          AbortSignal.timeout((this.#options.timeoutMs ?? 5000) + (options.extraTimeoutMs ?? 0)),
+          options.signal,
+        ),
       });
       text = await response.text();
     } catch (error) {
@@ -276,6 +314,10 @@ export class RegistryClient implements Disposable {
     }
     return parsed.data;
   }
+}
+
+function anySignal(timeout: AbortSignal, other: AbortSignal | undefined): AbortSignal {
+  return other === undefined ? timeout : AbortSignal.any([timeout, other]);
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

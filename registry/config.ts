@@ -84,6 +84,14 @@ export const registryConfig = defineConfig({
       secret: true,
       help: "Admin key (prefer the env variable; unset: generated once into the data folder)",
     }),
+    feedKey: option(adminKey, {
+      flag: "feed-key",
+      env: "REGISTRY_FEED_KEY",
+      optional: true,
+      secret: true,
+      help: "Key Central reads the change feed with (unset: generated once into " +
+        "registry_feed.key in the data folder)",
+    }),
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",
       env: "LOG_LEVEL",

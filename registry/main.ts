@@ -30,6 +30,7 @@ const registry = await startRegistryServer({
   tls,
   dbPath: config.db,
   adminKey: config.adminKey,
+  feedKey: config.feedKey,
   tokenTtlMs: config.tokenTtlMs,
 });
 

@@ -137,3 +137,43 @@ export type CpListJson = z.infer<typeof CpList>;
 export type RegisterInput = z.input<typeof RegisterRequest>;
 /** Update request. */
 export type UpdateInput = z.input<typeof UpdateRequest>;
+
+/** Most changes one `GET /changes` answer holds. */
+export const MAX_CHANGES_PAGE = 500;
+/** Longest wait (seconds) a `GET /changes` may ask for. */
+export const MAX_CHANGES_WAIT_SECONDS = 30;
+
+/** `GET /changes` query. */
+export const ChangesQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).openapi({
+    description: "the last seq the reader has applied (0: from the start)",
+  }),
+  limit: z.coerce.number().int().min(1).max(MAX_CHANGES_PAGE).default(100),
+  wait: z.coerce.number().int().min(0).max(MAX_CHANGES_WAIT_SECONDS).default(0).openapi({
+    description: "seconds to hold the request while there is no change after `after`",
+  }),
+});
+
+/** One change of the feed. */
+export const Change = z.object({
+  seq: z.number().int(),
+  cp_id: z.string(),
+  action: z.enum(["registered", "updated", "deregistered"]),
+  at: z.string(),
+  registered_at: z.string().nullable().openapi({
+    description: "the registration the change belongs to (the one that ended, for deregistered)",
+  }),
+}).openapi("Change");
+
+/** `GET /changes` answer. */
+export const ChangesPage = z.object({
+  changes: z.array(Change).openapi({ description: "in feed order, after `after`" }),
+  last_seq: z.number().int().openapi({
+    description: "the newest seq the Registry has; below `after` means its database was reset",
+  }),
+}).openapi("Changes");
+
+/** One change of the feed. */
+export type ChangeJson = z.infer<typeof Change>;
+/** A `GET /changes` answer. */
+export type ChangesPageJson = z.infer<typeof ChangesPage>;

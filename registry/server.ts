@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { getLogger } from "../shared/log.ts";
 import type { TlsFiles } from "../shared/tls.ts";
 import { createRegistryApp } from "./app.ts";
+import { ChangeWaiters } from "./changes.ts";
 import { generateCredential, type ScryptParams } from "./credentials.ts";
 import type { AuthGuard } from "./rate_limit.ts";
 import { readOrCreateSecretFile } from "./secret_file.ts";
@@ -21,6 +22,12 @@ const log = getLogger(["evcharging", "registry"]);
 export const SIGNING_KEY_FILE = "registry_signing_key.json";
 /** Where a generated admin key is kept. */
 export const ADMIN_KEY_FILE = "registry_admin.key";
+/**
+ * Where the change feed's key is kept (mode 0600). Central reads `registry_feed.key` next to its
+ * own database by default, so on one machine with the default data folder both find the same
+ * file, whichever starts first.
+ */
+export const FEED_KEY_FILE = "registry_feed.key";
 
 /** Where the admin key came from (never the key in logs: only this). */
 export interface AdminKey {
@@ -55,6 +62,8 @@ export interface RegistryServerOptions {
   readonly dataDir?: string;
   /** Admin key; unset: generated into the data folder. */
   readonly adminKey?: string;
+  /** Change feed key (`GET /changes`); unset: read or generated into `registry_feed.key`. */
+  readonly feedKey?: string;
   /** Token lifetime in ms. */
   readonly tokenTtlMs?: number;
   /** scrypt cost (tests use a cheap one). */
@@ -95,10 +104,16 @@ export async function startRegistryServer(
         { path: admin.path },
       );
     }
+    const feedKey = options.feedKey ??
+      (await readOrCreateSecretFile(join(dataDir, FEED_KEY_FILE), generateCredential)).value
+        .trim();
+    const changeWaiters = new ChangeWaiters(store);
     const app = createRegistryApp({
       store,
       signingKey: signing.key,
       adminKey: admin.key,
+      feedKey,
+      changeWaiters,
       tokenTtlMs: options.tokenTtlMs,
       scrypt: options.scrypt,
       guard: options.guard,
@@ -125,6 +140,7 @@ export async function startRegistryServer(
       adminKey: admin,
       signingKey: signing.key,
       close: async () => {
+        changeWaiters.close(); // held feed requests answer now, or shutdown would wait for them
         await server.shutdown();
         store.close();
       },

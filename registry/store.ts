@@ -71,6 +71,27 @@ export interface HistoryEntry {
   readonly details: Record<string, unknown>;
 }
 
+/**
+ * One entry of the change feed (`GET /changes`): a history entry with its place in the feed.
+ * `seq` grows with every registry action and is never reused (the history is append-only).
+ */
+export interface CpChange {
+  /** Position in the feed, from 1. */
+  readonly seq: number;
+  /** CP id. */
+  readonly cpId: string;
+  /** What happened. */
+  readonly action: HistoryEntry["action"];
+  /** When (ISO 8601). */
+  readonly at: string;
+  /**
+   * Start of the registration the change belongs to (ISO 8601): the new one for `registered`,
+   * the one that ended for `deregistered`. A reader tells an old deregistration from a newer
+   * registration by it.
+   */
+  readonly registeredAt: string | null;
+}
+
 /** Result of a write: the CP, or why nothing was written. */
 export type WriteResult =
   | { readonly ok: true; readonly cp: CpRecord }
@@ -150,6 +171,7 @@ function toRecord(row: CpRow): CpRecord {
 /** The Registry's database. Synchronous (`DatabaseSync`): each call is one short transaction. */
 export class RegistryStore {
   readonly #db: DatabaseSync;
+  readonly #listeners = new Set<() => void>();
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -275,6 +297,47 @@ export class RegistryStore {
     });
   }
 
+  /**
+   * Up to `limit` changes after `after`, in feed order. Each is a history entry; its
+   * `registeredAt` is the latest registration of that CP at or before it.
+   */
+  changesAfter(after: number, limit: number): CpChange[] {
+    const rows = this.#db.prepare(
+      `SELECT h.id AS seq, h.cp_id, h.action, h.at,
+         (SELECT r.at FROM cp_history r
+           WHERE r.cp_id = h.cp_id AND r.action = 'registered' AND r.id <= h.id
+           ORDER BY r.id DESC LIMIT 1) AS registered_at
+       FROM cp_history h WHERE h.id > ? ORDER BY h.id LIMIT ?`,
+    ).all(after, limit) as unknown as {
+      seq: number;
+      cp_id: string;
+      action: HistoryEntry["action"];
+      at: string;
+      registered_at: string | null;
+    }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      cpId: r.cp_id,
+      action: r.action,
+      at: r.at,
+      registeredAt: r.registered_at,
+    }));
+  }
+
+  /** The newest change's `seq` (0 when nothing ever happened). */
+  lastChangeSeq(): number {
+    const row = this.#db.prepare("SELECT max(id) AS seq FROM cp_history").get() as {
+      seq: number | null;
+    };
+    return row.seq ?? 0;
+  }
+
+  /** Calls `listener` after each committed change; returns the function that removes it. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Every registry action on `cpId`, oldest first. */
   history(cpId: string): HistoryEntry[] {
     const rows = this.#db.prepare(
@@ -294,7 +357,10 @@ export class RegistryStore {
       .run(cpId, action, at, JSON.stringify(details));
   }
 
-  #transaction<T>(work: () => T): T {
-    return transaction(this.#db, work);
+  /** Runs `work` in a transaction; a write that succeeded wakes the change listeners. */
+  #transaction<T extends WriteResult>(work: () => T): T {
+    const result = transaction(this.#db, work);
+    if (result.ok) { for (const listener of this.#listeners) listener(); }
+    return result;
   }
 }

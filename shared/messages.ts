@@ -219,7 +219,8 @@ export const stopReasonSchema = oneOf(["admin", "weather", "out_of_service", "re
  * - `status_lost`: the CP's security status became OUT_OF_SERVICE or REVOKED;
  * - `key_lost`: the CP's key was rotated or revoked;
  * - `fault`: the engine went KO or unreachable;
- * - `plug_timeout`: authorized, but no vehicle was plugged in before the wait ran out (no energy).
+ * - `plug_timeout`: authorized, but no vehicle was plugged in before the wait ran out (no energy);
+ * - `deregistered`: the CP was deregistered in the Registry.
  */
 export const endReasonSchema = oneOf([
   "unplugged",
@@ -230,6 +231,7 @@ export const endReasonSchema = oneOf([
   "key_lost",
   "fault",
   "plug_timeout",
+  "deregistered",
 ]);
 
 /**
@@ -241,6 +243,7 @@ export const endReasonSchema = oneOf([
  * - `broken`, `disconnected`: the CP's state;
  * - `out_of_service`, `revoked`: the CP's security status;
  * - `no_key`: the CP has no live key (it must log in again);
+ * - `deregistered`: the CP was deregistered in the Registry;
  * - `not_available`: any other reason it cannot charge now.
  */
 export const denyReasonSchema = oneOf([
@@ -254,6 +257,7 @@ export const denyReasonSchema = oneOf([
   "out_of_service",
   "revoked",
   "no_key",
+  "deregistered",
   "not_available",
 ]);
 

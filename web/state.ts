@@ -20,6 +20,8 @@ export interface CpView {
   readonly eur: number | null;
   readonly key_version: number | null;
   readonly last_seen: string | null;
+  /** When the Registry deregistered it, or null. */
+  readonly deregistered_at: string | null;
   readonly session_id: string | null;
   readonly security: "ACTIVE" | "OUT_OF_SERVICE" | "REVOKED";
 }

@@ -23,6 +23,7 @@ const CP: CpView = {
   eur: null,
   key_version: 1,
   last_seen: null,
+  deregistered_at: null,
   session_id: null,
   security: "ACTIVE",
 };

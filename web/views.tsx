@@ -95,6 +95,7 @@ export function CpTile(props: { cp: CpView; weather?: DashboardState["weather"][
             {weather.temperature.toFixed(1)} °C
           </span>
         )}
+        {cp.deregistered_at !== null && <span class="chip alert">DEREGISTERED</span>}
         {cp.security !== "ACTIVE" && <span class="chip alert">{cp.security}</span>}
         {cp.key_version !== null && <span class="chip">key v{cp.key_version}</span>}
       </footer>
