@@ -171,6 +171,7 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       "/",
       "/.well-known/jwks.json",
+      "/changes",
       "/cp",
       "/cp/authenticate",
       "/cp/register",
@@ -192,6 +193,7 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
     ]);
     assert.equal(doc.components.schemas.RegisterRequest.additionalProperties, false);
     assert.ok(doc.paths["/cp/authenticate"].post.responses["429"]);
+    assert.deepEqual(doc.paths["/changes"].get.security, [{ feedKey: [] }, { adminKey: [] }]);
   });
 });
 

@@ -11,6 +11,7 @@ Deno.test("registry config defaults", () => {
     cert: "certs/server.pem",
     key: "certs/server.key",
     adminKey: undefined,
+    feedKey: undefined,
     logLevel: "info",
   });
 });
