@@ -44,7 +44,9 @@ import {
   REGISTRY_BODY_PATH,
 } from "./api_dashboard.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import { addHealthRoutes } from "./api_health.ts";
 import type { CentralMetrics } from "./metrics.ts";
+import type { SystemStatus } from "./system_health.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
 
@@ -73,6 +75,8 @@ export interface CentralApiDeps {
   readonly now?: () => Date;
   /** The live feed, the dashboard's files and the CP manager; without it, no dashboard routes. */
   readonly dashboard?: DashboardDeps;
+  /** Kafka's and the Registry's health, for readiness (unset: only the database is judged). */
+  readonly status?: () => SystemStatus;
   /** The metrics `GET /metrics` serves and the request timer; without it, no such route. */
   readonly metrics?: CentralMetrics;
 }
@@ -120,22 +124,6 @@ const DriverBody = z.object({
   active_session_id: z.string().nullable(),
 }).openapi("Driver");
 
-const HealthBody = z.object({
-  service: z.literal("central"),
-  status: z.literal("ok"),
-  version: z.string(),
-  time: z.string(),
-  cps: z.number().int(),
-  connected: z.number().int(),
-  active_sessions: z.number().int(),
-  outbox_pending: z.number().int(),
-  dropped: z.object({
-    duplicate_requests: z.number().int(),
-    duplicate_telemetry: z.number().int(),
-    rejected_telemetry: z.number().int(),
-  }),
-}).openapi("Health");
-
 const WeatherAlertBody = z.object({
   cp_id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
     .openapi({ example: "CP-001" }),
@@ -181,12 +169,6 @@ const adminErrors = {
   413: err("body over 64 KiB"),
 };
 
-const healthRoute = createRoute({
-  method: "get",
-  path: "/health",
-  summary: "Health and counters",
-  responses: { 200: json(HealthBody, "Central is up") },
-});
 const listCpsRoute = createRoute({
   method: "get",
   path: "/cps",
@@ -447,24 +429,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     scheme: "bearer",
   });
 
-  app.openapi(healthRoute, (c) => {
-    const cps = [...runtime.model.cps.values()];
-    return c.json({
-      service: "central" as const,
-      status: "ok" as const,
-      version: CENTRAL_VERSION,
-      time: now().toISOString(),
-      cps: cps.length,
-      connected: cps.filter((cp) => cp.connection !== null).length,
-      active_sessions: runtime.model.sessions.size,
-      outbox_pending: runtime.store.pendingCount(),
-      dropped: {
-        duplicate_requests: runtime.drops.duplicateRequests,
-        duplicate_telemetry: runtime.drops.duplicateTelemetry,
-        rejected_telemetry: runtime.drops.rejectedTelemetry,
-      },
-    }, 200);
-  });
+  addHealthRoutes(app, { runtime, now, status: deps.status, version: CENTRAL_VERSION });
 
   app.openapi(listCpsRoute, (c) => c.json(allCps(), 200));
 

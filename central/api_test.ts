@@ -233,6 +233,8 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
     "/cps/{id}/stop",
     "/drivers",
     "/health",
+    "/health/live",
+    "/health/ready",
     "/security",
     "/security/{id}",
     "/sessions",

@@ -109,6 +109,8 @@ export interface CentralOptions {
   readonly supervisorUrl?: string;
   /** How often coalesced dashboard events (telemetry) are sent (default 300 ms). */
   readonly feedFlushMs?: number;
+  /** How often the Registry's status is asked, for readiness (default 10 000 ms). */
+  readonly registryProbeMs?: number;
 }
 
 /** Where the admin token came from (the token itself is never logged). */
@@ -235,7 +237,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     feedKey,
   });
   stack.defer(() => registry.close());
-  health.probeRegistry(() => registry.health());
+  health.probeRegistry(() => registry.health(), options.registryProbeMs);
 
   const kafka = createKafka({ brokers: [...options.brokers], clientId: "central" });
   await ensureTopics(kafka);
@@ -315,6 +317,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   runtime.subscribe((committed) => metrics.observe(committed));
   const app = createCentralApp({
     metrics,
+    status,
     runtime,
     adminToken: adminToken.token,
     weatherServiceKey: weatherServiceKey.key,

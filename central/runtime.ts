@@ -73,6 +73,7 @@ export class CentralRuntime {
   readonly #audit: AuditSink | undefined;
   #model: Model;
   #closed = false;
+  #storeFailure: { readonly at: number; readonly message: string } | null = null;
   /** Inputs dropped on purpose; the edges increment them. */
   readonly drops: DropCounters = {
     duplicateRequests: 0,
@@ -100,6 +101,11 @@ export class CentralRuntime {
   /** The store, for queries (sessions, drivers, requests) and the outbox publisher. */
   get store(): CentralStore {
     return this.#store;
+  }
+
+  /** The last failed commit, while no commit has gone through since (readiness). */
+  get storeFailure(): { readonly at: number; readonly message: string } | null {
+    return this.#storeFailure;
   }
 
   /** The timings the core applies. */
@@ -136,7 +142,18 @@ export class CentralRuntime {
         ? [{ effects: next.effects[i], mark }]
         : []
     );
-    if (stored.length > 0) this.#store.commitAll(stored);
+    if (stored.length > 0) {
+      try {
+        this.#store.commitAll(stored);
+      } catch (error) {
+        this.#storeFailure = {
+          at: Date.now(),
+          message: String((error as Error)?.message ?? error),
+        };
+        throw error;
+      }
+      this.#storeFailure = null;
+    }
     this.#model = next.model;
     items.forEach(({ input }, i) => this.#announce(input, next.effects[i]));
     return next.effects;

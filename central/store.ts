@@ -584,6 +584,11 @@ export class CentralStore {
     );
   }
 
+  /** Throws unless the database answers a trivial query (readiness). */
+  ping(): void {
+    this.#get("SELECT 1 AS one");
+  }
+
   /** How many outbox rows wait to be published. */
   pendingCount(): number {
     return this.#get("SELECT count(*) AS n FROM outbox WHERE status = 'pending'")?.n as number;

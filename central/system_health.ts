@@ -162,8 +162,8 @@ export class HealthMonitor {
     consumer.on(consumer.events.CRASH, () => this.#lastFetch[name] = null);
   }
 
-  /** Asks `probe` (the Registry's `GET /`) now and every {@link REGISTRY_PROBE_MS}. */
-  probeRegistry(probe: () => Promise<unknown>): void {
+  /** Asks `probe` (the Registry's `GET /`) now and every `intervalMs`. */
+  probeRegistry(probe: () => Promise<unknown>, intervalMs: number = REGISTRY_PROBE_MS): void {
     const ask = () =>
       probe().then(
         () => this.#registryOk = this.#now(),
@@ -173,7 +173,7 @@ export class HealthMonitor {
         },
       );
     ask();
-    this.#timer = setInterval(ask, REGISTRY_PROBE_MS);
+    this.#timer = setInterval(ask, intervalMs);
   }
 
   /** The facts now, with the outbox count and model given by Central. */

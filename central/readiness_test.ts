@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { EMPTY_MODEL } from "./core.ts";
+import { readiness } from "./readiness.ts";
+import { systemStatus } from "./system_health.ts";
+
+const NOW = Date.parse("2026-01-01T10:00:00Z");
+const DB_OK = { failure: null, queryError: null };
+
+const status = (over: Partial<Parameters<typeof systemStatus>[0]> = {}) =>
+  systemStatus({
+    producerConnected: true,
+    lastFetchMs: { requests: NOW - 1000, telemetry: NOW - 1000 },
+    outboxPending: 0,
+    registryOkMs: NOW - 2000,
+    registryErrorMs: null,
+    registryError: null,
+    model: EMPTY_MODEL,
+    ...over,
+  }, NOW);
+
+Deno.test("readiness: ready when Kafka, the Registry and the database are ok", () => {
+  const verdict = readiness(status(), DB_OK);
+  assert.equal(verdict.ready, true);
+  assert.deepEqual(verdict.failing, []);
+  assert.equal(verdict.checks.kafka.status, "ok");
+});
+
+Deno.test("readiness: names each failing part with why", () => {
+  const verdict = readiness(
+    status({
+      producerConnected: false,
+      registryErrorMs: NOW - 500,
+      registryError: "connection refused",
+    }),
+    { failure: { at: NOW - 100, message: "disk I/O error" }, queryError: null },
+  );
+  assert.equal(verdict.ready, false);
+  assert.deepEqual(verdict.failing, ["kafka", "registry", "database"]);
+  assert.equal(verdict.checks.kafka.detail, "producer not connected");
+  assert.equal(verdict.checks.registry.detail, "connection refused");
+  assert.match(verdict.checks.database.detail, /disk I\/O error/);
+});
+
+Deno.test("readiness: a stalled consumer, a Registry never asked, a database that cannot answer", () => {
+  const verdict = readiness(
+    status({ lastFetchMs: { requests: NOW - 60_000 }, registryOkMs: null }),
+    { failure: null, queryError: "database is closed" },
+  );
+  assert.deepEqual(verdict.failing, ["kafka", "registry", "database"]);
+  assert.equal(verdict.checks.registry.status, "unknown");
+  assert.equal(verdict.checks.database.detail, "database is closed");
+});
+
+Deno.test("readiness: the Registry recovers once a later status call answers", () => {
+  const verdict = readiness(
+    status({ registryErrorMs: NOW - 5000, registryOkMs: NOW - 1000, registryError: "refused" }),
+    DB_OK,
+  );
+  assert.equal(verdict.ready, true);
+});
+
+Deno.test("readiness: without Kafka and the Registry watched, only the database is judged", () => {
+  assert.equal(readiness(undefined, DB_OK).ready, true);
+  assert.deepEqual(readiness(undefined, { failure: null, queryError: "closed" }).failing, [
+    "database",
+  ]);
+});

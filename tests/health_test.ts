@@ -1,0 +1,113 @@
+/**
+ * Central's readiness against real failures: the Registry runs as its own process
+ * (`registry/main.ts` over TLS with a development CA), Central beside it on a real Kafka broker.
+ * Killing the Registry process makes `GET /health/ready` and `GET /health` answer 503 naming
+ * the Registry while `GET /health/live` stays 200; starting it again on the same port makes
+ * Central ready again.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCentral } from "../central/central.ts";
+import { waitFor } from "../central/test_support.ts";
+import { createDevCertificates } from "../infra/dev_ca.ts";
+import { freePort } from "../shared/ports.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+const ADMIN_KEY = "health-test-registry-admin-key-0123456789";
+
+/** `registry/main.ts` as a child process on `port`. */
+function spawnRegistry(dir: string, port: number): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(import.meta.dirname!, "..", "registry", "main.ts"),
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--db",
+      join(dir, "registry.db"),
+      "--cert",
+      join(dir, "server.pem"),
+      "--key",
+      join(dir, "server.key"),
+    ],
+    env: { REGISTRY_ADMIN_KEY: ADMIN_KEY },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+Deno.test("health: Central's readiness names the Registry while its process is down, and recovers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "health_" });
+  const certs = await createDevCertificates();
+  await Deno.writeTextFile(join(dir, "server.pem"), certs.server.cert);
+  await Deno.writeTextFile(join(dir, "server.key"), certs.server.key, { mode: 0o600 });
+  const port = freePort();
+  let registry = spawnRegistry(dir, port);
+  const central = await startCentral({
+    dbPath: join(dir, "central", "central.db"),
+    brokers: testBrokers(),
+    registryUrl: `https://127.0.0.1:${port}`,
+    caCert: certs.ca.cert,
+    hostname: "127.0.0.1",
+    tcpPort: 0,
+    httpPort: 0,
+    masterKey: "",
+    adminToken: "test-central-admin-token-0123456789",
+    group: uniqueName("health"),
+    registryProbeMs: 200,
+  });
+  const get = async (path: string) => {
+    const res = await fetch(`${central.httpUrl}${path}`);
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    await waitFor("Central ready", async () => (await get("/health/ready")).status === 200, 30_000);
+    const ready = await get("/health");
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.status, "ok");
+    assert.deepEqual(ready.body.failing, []);
+    assert.equal(ready.body.checks.registry.status, "ok");
+
+    registry.kill("SIGTERM");
+    await registry.status;
+    await waitFor(
+      "readiness to name the Registry",
+      async () => (await get("/health/ready")).status === 503,
+      30_000,
+    );
+    const down = await get("/health/ready");
+    assert.equal(down.body.status, "unavailable");
+    assert.deepEqual(down.body.failing, ["registry"]);
+    assert.equal(down.body.checks.registry.status, "down");
+    assert.equal(down.body.checks.kafka.status, "ok");
+    assert.equal(down.body.checks.database.status, "ok");
+    const health = await get("/health");
+    assert.equal(health.status, 503);
+    assert.deepEqual(health.body.failing, ["registry"]);
+    assert.equal(typeof health.body.outbox_pending, "number");
+    const live = await get("/health/live");
+    assert.equal(live.status, 200);
+    assert.equal(live.body.status, "ok");
+
+    registry = spawnRegistry(dir, port);
+    await waitFor(
+      "Central ready again",
+      async () => (await get("/health/ready")).status === 200,
+      30_000,
+    );
+    assert.deepEqual((await get("/health")).body.failing, []);
+  } finally {
+    await central.stop();
+    try {
+      registry.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await registry.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
