@@ -31,7 +31,6 @@ import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import {
   type AuditParams,
   cpStateSchema,
-  endReasonSchema,
   stopReasonSchema,
   textSchema,
 } from "../shared/messages.ts";
@@ -45,6 +44,7 @@ import {
 } from "./api_dashboard.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { addHealthRoutes } from "./api_health.ts";
+import { addHistoryRoutes, MAX_SESSIONS_PAGE, sessionJson } from "./api_history.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { SystemStatus } from "./system_health.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -54,8 +54,10 @@ import type { DriverSummary } from "./store.ts";
 export const CENTRAL_VERSION = "0.1.0";
 /** Largest request body accepted (larger is 413 before anything reads it). */
 export { MAX_BODY_BYTES };
-/** Most sessions one `GET /sessions` returns. */
-export const MAX_SESSIONS_PAGE = 1000;
+/** Most sessions one `GET /sessions` page returns. */
+export { MAX_SESSIONS_PAGE };
+/** A session as the API shows it (central/api_history.ts). */
+export { sessionJson };
 /** Where the weather office posts alerts and clears (weather/central_client.ts). */
 export const WEATHER_ALERT_PATH = "/weather/alert";
 /** Longest city name accepted in a weather alert (the office's own limit). */
@@ -103,17 +105,6 @@ const CpBody = z.object({
   }),
 }).openapi("Cp");
 
-const SessionBody = z.object({
-  id: z.string(),
-  cp_id: z.string(),
-  driver_id: z.string(),
-  started_at: z.string(),
-  ended_at: z.string().nullable(),
-  kwh: z.number(),
-  eur: z.number(),
-  end_reason: endReasonSchema.nullable(),
-}).openapi("Session");
-
 const DriverBody = z.object({
   id: z.string(),
   first_seen: z.string(),
@@ -156,11 +147,6 @@ const IdParams = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "CP-001" }),
 });
 
-const SessionsQuery = z.object({
-  status: z.enum(["active", "completed"]).default("active"),
-  limit: z.coerce.number().int().min(1).max(MAX_SESSIONS_PAGE).default(100),
-});
-
 // ------------------------------------------------------------------------------- routes
 
 const admin = [{ adminToken: [] }];
@@ -181,13 +167,6 @@ const getCpRoute = createRoute({
   summary: "One CP",
   request: { params: IdParams },
   responses: { 200: json(CpBody, "the CP"), 400: err("bad id"), 404: err("no such CP") },
-});
-const sessionsRoute = createRoute({
-  method: "get",
-  path: "/sessions",
-  summary: "Sessions, newest first",
-  request: { query: SessionsQuery },
-  responses: { 200: json(z.array(SessionBody), "the sessions"), 400: err("bad query") },
 });
 const driversRoute = createRoute({
   method: "get",
@@ -277,20 +256,6 @@ export function cpJson(cp: Cp, session: Session | undefined): z.infer<typeof CpB
     key_version: cp.keyVersion,
     last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
     deregistered_at: cp.securityInfo.deregisteredAt,
-  };
-}
-
-/** A session as the API shows it. */
-export function sessionJson(s: Session): z.infer<typeof SessionBody> {
-  return {
-    id: s.id,
-    cp_id: s.cpId,
-    driver_id: s.driverId,
-    started_at: s.startedAt,
-    ended_at: s.endedAt,
-    kwh: s.kwh,
-    eur: s.eur,
-    end_reason: s.endReason,
   };
 }
 
@@ -430,6 +395,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   });
 
   addHealthRoutes(app, { runtime, now, status: deps.status, version: CENTRAL_VERSION });
+  addHistoryRoutes(app, { runtime, problem });
 
   app.openapi(listCpsRoute, (c) => c.json(allCps(), 200));
 
@@ -437,11 +403,6 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     const { id } = c.req.valid("param");
     const cp = cpOf(id);
     return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
-  });
-
-  app.openapi(sessionsRoute, (c) => {
-    const { status, limit } = c.req.valid("query");
-    return c.json(runtime.store.sessions(status, limit).map(sessionJson), 200);
   });
 
   app.openapi(driversRoute, (c) => c.json(runtime.store.drivers().map(driverJson), 200));

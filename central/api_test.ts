@@ -238,6 +238,7 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
     "/security",
     "/security/{id}",
     "/sessions",
+    "/sessions.csv",
     "/weather",
     "/weather/alert",
   ]);

@@ -135,6 +135,10 @@ export const MIGRATIONS: readonly string[] = [
      id  INTEGER PRIMARY KEY CHECK (id = 1),
      seq INTEGER NOT NULL
    ) STRICT;`,
+  // Session history (GET /sessions with a date range, CP or driver; GET /sessions.csv): newest
+  // first by start, and one CP's sessions by end.
+  `CREATE INDEX sessions_by_start ON sessions (started_at);
+   CREATE INDEX sessions_by_cp ON sessions (cp_id, ended_at);`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -660,7 +664,8 @@ export class CentralStore {
   }
 }
 
-function toSession(r: Row): Session {
+/** A `sessions` row as a {@link Session}. */
+export function toSession(r: Record<string, unknown>): Session {
   const reason = r.pending_end_reason as EndReason | null;
   return {
     id: r.id as string,
