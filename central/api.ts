@@ -1,5 +1,5 @@
 /**
- * Central's REST API (DESIGN §2, §5.7) as a Hono app, built from a running model so tests drive
+ * Central's REST API (ARCHITECTURE §Processes and ports, §Admin and service auth) as a Hono app, built from a running model so tests drive
  * it with `app.request()` and no socket; `central/central.ts` serves it with `Deno.serve`.
  *
  * Reads are open (the public dashboard uses them); every POST needs

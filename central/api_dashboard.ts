@@ -14,7 +14,7 @@
  *   infra/supervisor_api.ts), forwarded to it with the admin token; 404 without one;
  * - `GET /`, `/app.js`, `/app.css`: the dashboard itself (central/web_bundle.ts).
  *
- * Reads are open (DESIGN §5.7), except the local CPs (processes of the supervisor's machine);
+ * Reads are open (ARCHITECTURE §Admin and service auth), except the local CPs (processes of the supervisor's machine);
  * the POSTs need the admin token (checked by api.ts).
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Central's security and audit REST routes (DESIGN §5.5, §5.9), added to the app of
+ * Central's security and audit REST routes (ARCHITECTURE §Revocation and status, §Audit), added to the app of
  * central/api.ts: key rotation and revocation, the CP security status, and the audit log.
  *
  * - `POST /cps/{id}/keys/rotate`, `POST /cps/{id}/keys/revoke`, `POST /cps/{id}/security`

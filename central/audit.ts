@@ -1,5 +1,5 @@
 /**
- * Central's tamper-evident audit log (DESIGN §5.9).
+ * Central's tamper-evident audit log (ARCHITECTURE §Audit).
  *
  * **Records.** Every security-relevant or operational action becomes one {@link AuditRecord}
  * `{seq, ts, origin_ip?, actor, action, params, outcome, prev_hash, hash}`, stored twice: a row of
@@ -739,7 +739,7 @@ interface Bucket {
 const OVERFLOW_KEY = "";
 
 /**
- * Flood control for audit records (DESIGN §5.4: rejected messages are dropped and audited, and a
+ * Flood control for audit records (ARCHITECTURE §Envelope: rejected messages are dropped and audited, and a
  * flood must not fill the disk or the log). Occurrences are grouped by (actor, action, reason).
  * The first of a group is emitted at once, in full. Later ones in the same window are only
  * counted; when the window closes a summary record is emitted with the same actor, action and

@@ -1,6 +1,6 @@
 /**
  * `deno task audit:verify [file] [--expect-head <seq>:<hash>]`: checks the hash chain of
- * Central's JSON-lines audit log (DESIGN §5.9) with {@link verifyAuditFile}.
+ * Central's JSON-lines audit log (ARCHITECTURE §Audit) with {@link verifyAuditFile}.
  *
  * Prints `OK: N records, head <seq>/<hash prefix>` (and the full head to pass as
  * `--expect-head` next time) and exits 0; prints `FAIL at record <seq> (line L): <reason>` for

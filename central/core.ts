@@ -5,7 +5,7 @@
  * the input, and carry out the effects (central/runtime.ts stores them in one SQLite
  * transaction, then the outbox publisher and the TCP server act on them).
  *
- * The rules come from DESIGN §5–§7 and docs/charging_loop.md:
+ * The rules come from ARCHITECTURE §Security model, §CP states, §Sessions and docs/charging_loop.md:
  * - A charge request is AUTHORIZED only if the CP is `ACTIVATED`, its security status is
  *   `ACTIVE`, it is not held and it has a live key; otherwise DENIED with the first reason that
  *   applies. Every request is answered once: the edge says whether the driver's `requestId`
@@ -52,7 +52,7 @@ import { type CpEvent, type CpStatus, DISCONNECTED, isRefusal, transition } from
 // ---------------------------------------------------------------------------------------------
 // Model
 
-/** A CP's security status (DESIGN §5.5): ACTIVE charges; OUT_OF_SERVICE may log in only. */
+/** A CP's security status (ARCHITECTURE §Revocation and status): ACTIVE charges; OUT_OF_SERVICE may log in only. */
 export type SecurityStatus = "ACTIVE" | "OUT_OF_SERVICE" | "REVOKED";
 
 /** What Central knows about one CP. */
@@ -146,7 +146,7 @@ export interface Session {
 /** `alert`: the weather holds the CP stopped; `clear`: it does not. */
 export type WeatherStatus = "alert" | "clear";
 
-/** The weather office's last word on one CP (DESIGN §2, issue 6). */
+/** The weather office's last word on one CP (ARCHITECTURE §Processes and ports, issue 6). */
 export interface WeatherReport {
   /** The CP. */
   readonly cpId: string;
@@ -335,7 +335,7 @@ export type Input =
    */
   | { readonly type: "start"; readonly at: number }
   /**
-   * An admin revokes every key of a CP (DESIGN §5.5). `rotate` asks the monitor to log in again
+   * An admin revokes every key of a CP (ARCHITECTURE §Revocation and status). `rotate` asks the monitor to log in again
    * at once (`LOGOUT key_rotated`); otherwise it must re-authenticate (`LOGOUT key_revoked`).
    */
   | {
@@ -421,7 +421,7 @@ export type Effect =
   /** Remember that the Registry's change feed was applied up to `seq`. */
   | { readonly type: "save_registry_seq"; readonly seq: number }
   /**
-   * An audit record to append once the step is stored (DESIGN §5.9). `flood`: something an
+   * An audit record to append once the step is stored (ARCHITECTURE §Audit). `flood`: something an
    * attacker can repeat at will (a refused login), so the runtime aggregates it per (actor,
    * action, `params.reason`).
    */
@@ -736,7 +736,7 @@ function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>):
 
 /**
  * Why an admin security action on `cp` is refused, or null to do it. REVOKED is permanent
- * (DESIGN §5.5): its status never changes again and it gets no new key.
+ * (ARCHITECTURE §Revocation and status): its status never changes again and it gets no new key.
  */
 export function securityRefusal(
   cp: Cp,

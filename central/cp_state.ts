@@ -1,5 +1,5 @@
 /**
- * The CP state machine of DESIGN §6, as Central sees each CP. Pure: no clock, no I/O.
+ * The CP state machine of ARCHITECTURE §CP states, as Central sees each CP. Pure: no clock, no I/O.
  *
  * A CP's status is more than the state shown on the panel: it also carries the two facts that
  * outlive a connection, so the right state comes back after a reconnect or a repair:
@@ -23,7 +23,7 @@ import type { CpState, StopReason } from "../shared/messages.ts";
 
 /** Everything the state machine knows about one CP. */
 export interface CpStatus {
-  /** What the panel shows (DESIGN §6). */
+  /** What the panel shows (ARCHITECTURE §CP states). */
   readonly state: CpState;
   /** The hold Central put on the CP, or null. Survives disconnects and faults. */
   readonly stopReason: StopReason | null;

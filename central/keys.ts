@@ -1,5 +1,5 @@
 /**
- * Central's CP keys (DESIGN §5.3, §5.6): the per-login key agreement, the keyring that opens
+ * Central's CP keys (ARCHITECTURE §Login and keys, §Secrets at rest): the per-login key agreement, the keyring that opens
  * telemetry and seals commands, and the replay guard of telemetry.
  *
  * Keys live in memory as non-extractable `CryptoKey`s and in the database only wrapped under

@@ -1,5 +1,5 @@
 /**
- * `deno task central`: the Central process (DESIGN §2). Parses the config, sets up logging,
+ * `deno task central`: the Central process (ARCHITECTURE §Processes and ports). Parses the config, sets up logging,
  * starts {@link startCentral} and, on a terminal without `--no-tui`, the live panel (logs then
  * go to the panel's message list and a file, never over the table). Stops cleanly on
  * SIGINT/SIGTERM or the panel's `q`.

@@ -1,5 +1,5 @@
 /**
- * Central's TCP server for CP monitors (DESIGN §4, docs/charging_loop.md §1): framed
+ * Central's TCP server for CP monitors (ARCHITECTURE §Framed protocol, docs/charging_loop.md §1): framed
  * conversations, the login (Registry token + Registry status + Central's own status, then the
  * ECDH key agreement), and heartbeats and health turned into core inputs.
  *

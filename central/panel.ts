@@ -4,7 +4,7 @@
  * home, each line cleared to its end, the rest of the screen cleared: no scrolling), and
  * {@link parseCommand} reads the operator's commands. central/tui.ts is the terminal edge.
  *
- * State colours follow DESIGN §6: green ACTIVATED and SUPPLYING (with driver, kW, kWh, € live),
+ * State colours follow ARCHITECTURE §CP states: green ACTIVATED and SUPPLYING (with driver, kW, kWh, € live),
  * orange "Out of Order" with its reason for STOPPED, red BROKEN, grey DISCONNECTED.
  *
  * @module

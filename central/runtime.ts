@@ -176,7 +176,7 @@ export class CentralRuntime {
   }
 
   /**
-   * Appends an audit record (DESIGN §5.9) for an action an edge saw: admin calls, weather
+   * Appends an audit record (ARCHITECTURE §Audit) for an action an edge saw: admin calls, weather
    * alerts, rejected messages. `flood`: something an attacker can repeat at will, aggregated per
    * (actor, action, `params.reason`) so a flood cannot fill the disk. Call it outside any store
    * transaction. Never throws: the action it records has happened, so a failure is logged.

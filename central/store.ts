@@ -1,5 +1,5 @@
 /**
- * Central's SQLite database (DESIGN §9): CPs, drivers, sessions with their last figures,
+ * Central's SQLite database (ARCHITECTURE §Storage): CPs, drivers, sessions with their last figures,
  * processed requests, wrapped keys, replay marks, weather holds and the outbox.
  *
  * Writes come in two kinds. {@link CentralStore.commit} stores the effects of one core step
@@ -118,7 +118,7 @@ export const MIGRATIONS: readonly string[] = [
      since       TEXT NOT NULL,
      updated_at  TEXT NOT NULL
    ) STRICT;`,
-  // What GET /security shows beside cps.security (DESIGN §5.5); never a key.
+  // What GET /security shows beside cps.security (ARCHITECTURE §Revocation and status); never a key.
   `CREATE TABLE cp_security (
      cp_id         TEXT PRIMARY KEY,
      reason        TEXT,

@@ -1,7 +1,7 @@
 /**
  * Command lines of the CP processes: the engine (`cp/engine.ts`), the monitor (`cp/monitor.ts`)
  * and `deno task cp` (`cp/main.ts`), which starts both from one set of flags. Positional
- * arguments follow the original brief (DESIGN §2): engine `<broker> <port>`, monitor
+ * arguments follow the original brief (ARCHITECTURE §Processes and ports): engine `<broker> <port>`, monitor
  * `<engine> <central> <cp-id> <registry-url>`.
  *
  * @module
@@ -27,9 +27,9 @@ import { CA_FILE_ENV } from "../shared/tls.ts";
 
 /** Where the engine listens for its monitor by default. */
 export const DEFAULT_ENGINE_PORT = 7100;
-/** Central's monitor port by default (DESIGN §2). */
+/** Central's monitor port by default (ARCHITECTURE §Processes and ports). */
 export const DEFAULT_CENTRAL = "127.0.0.1:7000";
-/** The Registry by default (DESIGN §2). */
+/** The Registry by default (ARCHITECTURE §Processes and ports). */
 export const DEFAULT_REGISTRY_URL = "https://127.0.0.1:8443";
 /** Where a monitor keeps its CP credentials by default. */
 export const DEFAULT_CREDENTIALS_DIR = "data/cp";

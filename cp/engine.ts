@@ -1,5 +1,5 @@
 /**
- * The CP engine process (DESIGN §2, docs/charging_loop.md §2–§4): the thin edges around the pure
+ * The CP engine process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §2–§4): the thin edges around the pure
  * simulation in `engine_core.ts`.
  *
  * - A loopback framed-TCP server for its monitor (one at a time): `HEALTH_CHECK` → `HEALTH`,

@@ -7,7 +7,7 @@
  * `tick` next (plug timeout, automatic plug, the next once-a-second `SUPPLY`, the target). So
  * every rule here is tested by feeding inputs and times, and `cp/engine.ts` only moves bytes.
  *
- * States (DESIGN §6, the engine's own view): `ACTIVATED` (free), `SUPPLYING` (holds a session:
+ * States (ARCHITECTURE §CP states, the engine's own view): `ACTIVATED` (free), `SUPPLYING` (holds a session:
  * first waiting for the plug, then charging), `STOPPED` (held by Central, with a reason). The
  * fault toggle is separate: a faulty engine reports `KO` and refuses or ends sessions with
  * `fault`. `SUPPLYING` starts at `AUTHORIZE`, as it does in Central, because the CP is reserved

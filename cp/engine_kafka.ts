@@ -1,5 +1,5 @@
 /**
- * How a CP engine reaches Kafka (DESIGN §3). A standalone engine owns its client, producer and
+ * How a CP engine reaches Kafka (ARCHITECTURE §Kafka topics). A standalone engine owns its client, producer and
  * `engine-<cpId>` consumer ({@link ownEngineKafka}); a process hosting many engines (the
  * fleet) hands each one a view of a single shared client, producer and `cp.commands` consumer
  * that dispatches by key, so the engine code is the same either way.

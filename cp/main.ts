@@ -1,7 +1,7 @@
 /**
  * `deno task cp`: one CP from one set of flags. Starts the engine and the monitor as two child
  * processes, so either can fail (or be killed by a failure test) while the other goes on, as a
- * real charger's controller and its supervisor would (DESIGN §8). At a keyboard the engine gets
+ * real charger's controller and its supervisor would (ARCHITECTURE §Failures). At a keyboard the engine gets
  * the terminal (its status screen; keys p, u, f, q) and the monitor's output goes to
  * `<credentials-dir>/<cp-id>.log`; otherwise both outputs are prefixed and forwarded, and key
  * presses on a pipe reach the engine. Both stop on the engine's `q`, Ctrl-C or SIGTERM. A child

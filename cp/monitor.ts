@@ -1,5 +1,5 @@
 /**
- * The CP monitor process (DESIGN §2, docs/charging_loop.md §1–§2): the thin edges around the
+ * The CP monitor process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §1–§2): the thin edges around the
  * decisions in `monitor_core.ts`.
  *
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the

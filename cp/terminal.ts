@@ -46,7 +46,7 @@ export async function startProcessLogging(options: {
 
 /**
  * The shared ANSI styles (shared/terminal.ts) as the CP processes use them: the states of
- * DESIGN §6 (green ACTIVATED, SUPPLYING and OK; orange STOPPED; red BROKEN and KO; grey
+ * ARCHITECTURE §CP states (green ACTIVATED, SUPPLYING and OK; orange STOPPED; red BROKEN and KO; grey
  * DISCONNECTED and secondary text) and bold headings.
  */
 export const paint: Paint = colours;

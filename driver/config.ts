@@ -1,5 +1,5 @@
 /**
- * The driver's command line (DESIGN §2, the original brief's order): `<broker> <driver-id>
+ * The driver's command line (ARCHITECTURE §Processes and ports, the original brief's order): `<broker> <driver-id>
  * [<file>]`, or the same as flags with environment fallbacks.
  *
  * @module

@@ -40,7 +40,7 @@ import {
   type EndReason,
 } from "../shared/messages.ts";
 
-/** The pause after each ticket or denial before a file's next request (DESIGN §7.5). */
+/** The pause after each ticket or denial before a file's next request (ARCHITECTURE §Sessions). */
 export const DEFAULT_PAUSE_MS = 4000;
 /** How long a request waits for its answer before the driver says it is still waiting. */
 export const FIRST_WAIT_NOTICE_MS = 10_000;

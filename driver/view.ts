@@ -39,7 +39,7 @@ export function durationText(seconds: number): string {
   return `${s}s`;
 }
 
-/** The colour of a CP state on a panel (DESIGN §6). */
+/** The colour of a CP state on a panel (ARCHITECTURE §CP states). */
 function stateColour(state: CpState, paint: Paint): (s: string) => string {
   switch (state) {
     case "ACTIVATED":

@@ -1,11 +1,11 @@
 /**
- * The fleet simulator (DESIGN §13): one event loop hosting many CPs and drivers over the real
+ * The fleet simulator (ARCHITECTURE §Fleet): one event loop hosting many CPs and drivers over the real
  * protocols (threads.ts runs several of these in one process). Every CP is a real engine (`cp/engine.ts`, loopback TCP to its own monitor) and a
  * real monitor (`cp/monitor.ts`: registered at the Registry with its own credentials, its own
  * framed TCP login to Central and its own ECDH key); every driver is the real driver edge
  * (`driver/driver.ts`) over the pure driver core. What they share is the thread's Kafka: one
  * client, one batching producer, one `cp.commands` and one `driver.updates` consumer that
- * dispatch by key (DESIGN §3), and one Registry client.
+ * dispatch by key (ARCHITECTURE §Kafka topics), and one Registry client.
  *
  * Drivers charge continually: each picks a random CP of this fleet that is logged in, idle and
  * not picked by another driver, and after each ticket or denial pauses, then picks again.

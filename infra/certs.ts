@@ -1,6 +1,6 @@
 /**
  * `deno task certs [--host NAME|IP ...] [--dir certs] [--force]`: makes the development CA and
- * a server certificate it signs in `certs/` (DESIGN §5.8). Copy `certs/ca.pem` to every machine
+ * a server certificate it signs in `certs/` (ARCHITECTURE §TLS). Copy `certs/ca.pem` to every machine
  * that runs a client (or point `EV_CA_FILE` at it); keep the `.key` files where they are.
  *
  * @module

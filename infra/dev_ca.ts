@@ -1,5 +1,5 @@
 /**
- * The development CA (DESIGN §5.8), made with `@peculiar/x509` and Web Crypto (no openssl):
+ * The development CA (ARCHITECTURE §TLS), made with `@peculiar/x509` and Web Crypto (no openssl):
  * an ECDSA P-256 root (CA:true, keyCertSign) and a server certificate it signs (serverAuth,
  * SANs for localhost, 127.0.0.1, ::1 and any extra host). `infra/certs.ts` is the CLI; tests
  * call {@link createDevCertificates} and {@link writeDevCertificates} on a temp folder.

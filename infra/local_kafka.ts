@@ -1,6 +1,6 @@
 /**
  * A local single-node Apache Kafka (KRaft, broker + controller in one JVM) for
- * development and tests, as DESIGN §12 describes: the broker jars come from
+ * development and tests, as ARCHITECTURE §Local Kafka describes: the broker jars come from
  * Maven Central into a cache outside the repo, the storage is formatted once,
  * the broker is started, awaited until it answers a metadata request and
  * stopped cleanly. When `KAFKA_BROKERS` is set nothing is started.
@@ -158,7 +158,7 @@ const prop = (v: string) => v.replaceAll("\\", "\\\\");
 /**
  * Renders `server.properties` for a single-node KRaft broker+controller.
  * Every internal topic gets replication factor 1, or consumer groups and
- * transactions never get a coordinator on one node (DESIGN §3).
+ * transactions never get a coordinator on one node (ARCHITECTURE §Kafka topics).
  */
 export function renderServerProperties(o: ServerPropertiesOptions): string {
   const host = "127.0.0.1";
@@ -182,7 +182,7 @@ export function renderServerProperties(o: ServerPropertiesOptions): string {
     "share.coordinator.state.topic.min.isr=1",
     // Without this every new consumer group waits 3 s before it gets partitions.
     "group.initial.rebalance.delay.ms=0",
-    // Topics are created explicitly with their partition counts (DESIGN §12).
+    // Topics are created explicitly with their partition counts (ARCHITECTURE §Local Kafka).
     "auto.create.topics.enable=false",
     "",
   ].join("\n");

@@ -97,7 +97,7 @@ export interface StatusView {
   readonly cps: readonly CpView[] | undefined;
 }
 
-/** A CP state in its DESIGN §6 colour, with the stop reason for STOPPED. */
+/** A CP state in its ARCHITECTURE §CP states colour, with the stop reason for STOPPED. */
 export function stateText(cp: Pick<CpView, "state" | "stop_reason">): string {
   switch (cp.state) {
     case "ACTIVATED":

@@ -27,7 +27,7 @@ Deno.test("the local network has 5 CPs in 5 cities with different prices, and 3 
   assert.equal(LOCAL_DRIVERS.length, 3);
 });
 
-Deno.test("stateText colours states as DESIGN §6 and names the stop reason", () => {
+Deno.test("stateText colours states as ARCHITECTURE §CP states and names the stop reason", () => {
   assert.equal(stateText(cpView()), "\x1b[32mACTIVATED\x1b[0m");
   assert.equal(stateText(cpView({ state: "SUPPLYING" })), "\x1b[32mSUPPLYING\x1b[0m");
   assert.equal(

@@ -1,5 +1,5 @@
 /**
- * The Registry's HTTP API (DESIGN §5.1) as a Hono app, built from its parts so tests drive it
+ * The Registry's HTTP API (ARCHITECTURE §Registration) as a Hono app, built from its parts so tests drive it
  * with `app.request()` and no socket; `registry/server.ts` puts it behind HTTPS.
  *
  * Order of checks on every request: body size (64 KiB, before anything reads the body), then

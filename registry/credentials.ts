@@ -1,5 +1,5 @@
 /**
- * CP credentials (DESIGN §5.1): 256 random bits shown once, stored only as an scrypt hash.
+ * CP credentials (ARCHITECTURE §Registration): 256 random bits shown once, stored only as an scrypt hash.
  *
  * A stored hash is one self-describing string, `scrypt$N$r$p$salt$hash` (base64url salt and
  * hash), so the cost parameters can be raised later without breaking existing CPs. Checks

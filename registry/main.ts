@@ -1,5 +1,5 @@
 /**
- * `deno task registry`: the Registry process (DESIGN §2, §5.1). Parses the config, loads the
+ * `deno task registry`: the Registry process (ARCHITECTURE §Processes and ports, §Registration). Parses the config, loads the
  * TLS files and starts {@link startRegistryServer}; stops cleanly on SIGINT/SIGTERM.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The Registry's HTTP contract (DESIGN §5.1): request and response schemas with their OpenAPI
+ * The Registry's HTTP contract (ARCHITECTURE §Registration): request and response schemas with their OpenAPI
  * names. Request bodies and queries are strict (an unknown field is a 400); response schemas
  * are not, so an older client keeps working when the server adds a field. Field rules (CP id,
  * location, price, power) come from `shared/messages.ts`, so every component agrees on them.

@@ -1,5 +1,5 @@
 /**
- * The Registry's SQLite store (DESIGN §9): one row per CP (its current registration) and an
+ * The Registry's SQLite store (ARCHITECTURE §Storage): one row per CP (its current registration) and an
  * append-only history of every registry action on it.
  *
  * `node:sqlite` `DatabaseSync` in WAL mode with a busy timeout; numbered migrations applied at

@@ -1,5 +1,5 @@
 /**
- * CP tokens (DESIGN §5.2): short-lived ES256 JWTs the Registry signs and Central verifies with
+ * CP tokens (ARCHITECTURE §Tokens): short-lived ES256 JWTs the Registry signs and Central verifies with
  * the Registry's public key (its JWKS).
  *
  * Claims: `iss` (the Registry), `sub` (CP id), `location`, `jti`, `iat`, `nbf`, `exp`; the
@@ -28,7 +28,7 @@ export const TOKEN_ALG = "ES256";
 export const DEFAULT_ISSUER = "evcharging-registry";
 /** Default token lifetime: 10 minutes. */
 export const DEFAULT_TOKEN_TTL_MS = 10 * 60_000;
-/** Longest token lifetime allowed (DESIGN §5.2): 15 minutes. */
+/** Longest token lifetime allowed (ARCHITECTURE §Tokens): 15 minutes. */
 export const MAX_TOKEN_TTL_MS = 15 * 60_000;
 
 /** The Registry's signing key: the private key, its public JWK and key id. */

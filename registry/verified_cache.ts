@@ -1,7 +1,7 @@
 /**
  * A memory of credentials the Registry has already checked, so a CP that authenticates again
  * (a token refresh, a reconnect after an outage) costs a keyed hash instead of an scrypt.
- * Every CP refreshes its token at least every 15 minutes (DESIGN §5.2): at 10 000 CPs that
+ * Every CP refreshes its token at least every 15 minutes (ARCHITECTURE §Tokens): at 10 000 CPs that
  * alone would be 11 scrypt hashes a second, more than one core can do.
  *
  * What is kept is `HMAC-SHA256(k, credential)` under a random key `k` that never leaves this

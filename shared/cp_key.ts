@@ -1,5 +1,5 @@
 /**
- * Per-CP keys (DESIGN §5.3) and keys at rest (§5.6), with Web Crypto only.
+ * Per-CP keys (ARCHITECTURE §Login and keys) and keys at rest (§Secrets at rest), with Web Crypto only.
  *
  * Login: the Monitor and Central each make an ephemeral ECDH P-256 key pair, swap public keys
  * (base64 of the raw uncompressed point) in `AUTH`/`AUTH_OK`, and derive the same AES-256-GCM

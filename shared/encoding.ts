@@ -6,7 +6,7 @@
  * @module
  */
 
-/** A CP or driver id: 3–64 of `[A-Za-z0-9_-]` (DESIGN §5.1). */
+/** A CP or driver id: 3–64 of `[A-Za-z0-9_-]` (ARCHITECTURE §Registration). */
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
 
 /** True when `id` is a valid CP id. */

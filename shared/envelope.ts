@@ -1,5 +1,5 @@
 /**
- * The encrypted envelope (DESIGN §5.4) around CP traffic on Kafka (`cp.telemetry`,
+ * The encrypted envelope (ARCHITECTURE §Envelope) around CP traffic on Kafka (`cp.telemetry`,
  * `cp.commands`) and on the Central ↔ Monitor socket (`tcp`), plus what a sender and a receiver
  * keep around it: a sequence counter, a replay guard and a keyring.
  *

@@ -1,5 +1,5 @@
 /**
- * The framed TCP protocol (DESIGN §4) on a live connection: opening with
+ * The framed TCP protocol (ARCHITECTURE §Framed protocol) on a live connection: opening with
  * ENQ/ACK, stop-and-wait sending with resends on NACK, receiving with an
  * ACK or NACK for every frame, and EOT to close.
  *
@@ -46,7 +46,7 @@ export class FramedConnError extends Error {
   }
 }
 
-/** How many times a NACKed frame is sent again before the connection is dropped (DESIGN §4). */
+/** How many times a NACKed frame is sent again before the connection is dropped (ARCHITECTURE §Framed protocol). */
 export const MAX_RESENDS = 3;
 
 /** Options shared by both ends. */

@@ -1,5 +1,5 @@
 /**
- * Codec for the framed TCP protocol (DESIGN §4): `STX DATA ETX LRC`, where
+ * Codec for the framed TCP protocol (ARCHITECTURE §Framed protocol): `STX DATA ETX LRC`, where
  * DATA is UTF-8 JSON and LRC is the XOR of every DATA byte and of ETX.
  *
  * Pure code, no I/O: `framed_conn.ts` puts it on a socket. Keeping it pure

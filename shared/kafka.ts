@@ -1,6 +1,6 @@
 /**
- * kafkajs wired for this project under Deno: logs go to LogTape, topics of
- * DESIGN §3 are created explicitly, producers are idempotent, and consumers
+ * kafkajs wired for this project under Deno: logs go to LogTape, topics
+ * (ARCHITECTURE §Kafka topics) are created explicitly, producers are idempotent, and consumers
  * commit an offset only after the handler for that message succeeded.
  *
  * @module
@@ -47,7 +47,7 @@ interface RequestQueueInternals {
 
 const log = getLogger(["evcharging", "kafka"]);
 
-/** Kafka topics of DESIGN §3. Every key is the entity id; every value is JSON with `v`. */
+/** Kafka topics (ARCHITECTURE §Kafka topics). Every key is the entity id; every value is JSON with `v`. */
 export const TOPICS = {
   /** Driver → Central, keyed by driver id. */
   driverRequests: "driver.requests",
@@ -61,10 +61,10 @@ export const TOPICS = {
   auditEvents: "audit.events",
 } as const;
 
-/** One of the topic names of DESIGN §3. */
+/** One of the topic names (ARCHITECTURE §Kafka topics). */
 export type Topic = typeof TOPICS[keyof typeof TOPICS];
 
-/** All topics of DESIGN §3. */
+/** All topics (ARCHITECTURE §Kafka topics). */
 export const ALL_TOPICS: readonly Topic[] = Object.values(TOPICS);
 
 /**
@@ -108,7 +108,7 @@ export interface KafkaOptions {
  * Creates a kafkajs client that logs through LogTape (category
  * `evcharging.kafka`, kafkajs fields as properties) and whose admin and
  * consumer calls retry for about a minute, long enough to ride out a broker
- * restart (DESIGN §8). Producers from {@linkcode createProducer} retry for good.
+ * restart (ARCHITECTURE §Failures). Producers from {@linkcode createProducer} retry for good.
  */
 export function createKafka({ brokers, clientId }: KafkaOptions): Kafka {
   return new Kafka({
@@ -133,7 +133,7 @@ export interface EnsureTopicsOptions {
 }
 
 /**
- * Creates the topics that do not exist yet (auto-creation is off, DESIGN §12)
+ * Creates the topics that do not exist yet (auto-creation is off, ARCHITECTURE §Local Kafka)
  * and waits for their partition leaders. Idempotent: existing topics are kept.
  */
 export async function ensureTopics(
@@ -170,7 +170,7 @@ export async function ensureTopics(
 export interface OutgoingMessage {
   /** Destination topic, normally one of {@linkcode TOPICS}. */
   topic: string;
-  /** The entity id (DESIGN §3): it picks the partition, so one entity stays in order. */
+  /** The entity id (ARCHITECTURE §Kafka topics): it picks the partition, so one entity stays in order. */
   key: string;
   /** Serialized as JSON. */
   value: object;
@@ -194,7 +194,7 @@ export interface JsonProducer {
  * Keys are partitioned with murmur2 like the Java client (DefaultPartitioner).
  *
  * A send retries until the broker takes the message (backoff capped at 30 s),
- * so a broker restart delays sends instead of failing them (DESIGN §8:
+ * so a broker restart delays sends instead of failing them (ARCHITECTURE §Failures:
  * nothing is lost). Only non-retriable errors reject; a caller that must give
  * up earlier races the send against its own timeout.
  */
@@ -236,7 +236,7 @@ export interface ConsumedMessage<T = unknown> {
   partition: number;
   /** Kafka offset (a decimal string: offsets are 64-bit). */
   offset: string;
-  /** The entity id it was sent with (DESIGN §3); `null` if it had none. */
+  /** The entity id it was sent with (ARCHITECTURE §Kafka topics); `null` if it had none. */
   key: string | null;
   /** The parsed JSON value, unchecked: validate it before trusting its shape. */
   value: T;
@@ -351,7 +351,7 @@ function parseValue(m: KafkaMessage): { value: unknown } | { error: string } {
 /**
  * Joins `groupId`, subscribes to `topics` and calls `handle` for every message,
  * committing offsets only for messages whose handler succeeded (at-least-once:
- * handlers must be idempotent, DESIGN §3). Resolves once the group is joined.
+ * handlers must be idempotent, ARCHITECTURE §Kafka topics). Resolves once the group is joined.
  *
  * How it works: kafkajs `eachBatch` with `autoCommit: false` and
  * `eachBatchAutoResolve: false`. Messages of a batch are handled in order;

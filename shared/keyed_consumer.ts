@@ -1,5 +1,5 @@
 /**
- * One consumer for many in-process owners (DESIGN §3: "a process that hosts many simulated CPs
+ * One consumer for many in-process owners (ARCHITECTURE §Kafka topics: "a process that hosts many simulated CPs
  * reads the topic once and dispatches in-process"). {@link KeyedRouter} hands each record to
  * the owner of its key, one at a time per key and in order, without one slow owner holding up
  * the others; {@link startKeyedConsumer} feeds it from a consumer group of its own.

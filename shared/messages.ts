@@ -1,6 +1,6 @@
 /**
- * One versioned schema for every message of the system (DESIGN §3 Kafka values, §4 framed TCP
- * messages), built from shared field schemas so every component validates ids, numbers and
+ * One versioned schema for every message of the system (ARCHITECTURE §Kafka topics for Kafka values,
+ * §Framed protocol for framed TCP messages), built from shared field schemas so every component validates ids, numbers and
  * timestamps the same way.
  *
  * Conventions:
@@ -11,7 +11,7 @@
  *   carries one (stamped by the producer); framed TCP messages are live traffic and carry none.
  * - The encrypted envelope (`{v, cp, kv, seq, iv, ct}`) is defined and checked by
  *   `shared/envelope.ts`; here are only the payloads that travel inside it.
- * - A session whose vehicle is never plugged in (DESIGN §7.2 time-out) is closed by the engine
+ * - A session whose vehicle is never plugged in (a time-out, ARCHITECTURE §Sessions) is closed by the engine
  *   with `SUPPLY_END{kwh: 0, eur: 0, endReason: "plug_timeout"}`; Central then sends the driver a
  *   zero `TICKET` with the same reason, so every `AUTHORIZED` ends with exactly one `TICKET`.
  *
@@ -85,7 +85,7 @@ function counter() {
 
 const ENTITY_ID_RULE = "must be 3–64 characters of A–Z, a–z, 0–9, _ or -";
 
-/** A CP id: 3–64 characters of `[A-Za-z0-9_-]` (DESIGN §5.1). */
+/** A CP id: 3–64 characters of `[A-Za-z0-9_-]` (ARCHITECTURE §Registration). */
 export const cpIdSchema = patternString(ENTITY_ID_PATTERN, ENTITY_ID_RULE);
 /** A driver id: the same rule as a CP id. */
 export const driverIdSchema = patternString(ENTITY_ID_PATTERN, ENTITY_ID_RULE);
@@ -196,7 +196,7 @@ export const locationSchema = textSchema(MAX_LOCATION_CHARS);
 /** An optional human explanation next to a reason code: 1–{@link MAX_DETAIL_CHARS} characters. */
 export const detailSchema = textSchema(MAX_DETAIL_CHARS);
 
-/** The CP states of DESIGN §6. */
+/** The CP states of ARCHITECTURE §CP states. */
 export const cpStateSchema = oneOf([
   "ACTIVATED",
   "SUPPLYING",
@@ -208,11 +208,11 @@ export const cpStateSchema = oneOf([
 export const engineStateSchema = cpStateSchema.extract(["ACTIVATED", "SUPPLYING", "STOPPED"], {
   error: "must be one of ACTIVATED, SUPPLYING, STOPPED",
 });
-/** Why a CP is `STOPPED` (DESIGN §6). */
+/** Why a CP is `STOPPED` (ARCHITECTURE §CP states). */
 export const stopReasonSchema = oneOf(["admin", "weather", "out_of_service", "revoked"]);
 
 /**
- * Why a session ended (DESIGN §7.4, §8, §5.5):
+ * Why a session ended (ARCHITECTURE §Sessions, §Failures, §Revocation and status):
  * - `unplugged`: the vehicle was unplugged;
  * - `target_reached`: the vehicle's target energy was reached;
  * - `stopped_admin` / `stopped_weather`: Central stopped the CP (admin or weather);
@@ -235,7 +235,7 @@ export const endReasonSchema = oneOf([
 ]);
 
 /**
- * Why a charge request was refused (DESIGN §7.1):
+ * Why a charge request was refused (ARCHITECTURE §Sessions):
  * - `invalid_request`: the request itself was malformed (`detail` says which field);
  * - `unknown_cp`: no such CP;
  * - `busy`: the CP is supplying or holds another authorization;
@@ -262,7 +262,7 @@ export const denyReasonSchema = oneOf([
 ]);
 
 /**
- * Why Central refused a CP login (`AUTH_FAIL.reason`, DESIGN §5.3):
+ * Why Central refused a CP login (`AUTH_FAIL.reason`, ARCHITECTURE §Login and keys):
  * - `bad_request`: the `AUTH` frame was malformed;
  * - `bad_token`: the token's signature, issuer or claims are wrong;
  * - `expired_token`: the token is expired or not yet valid;
@@ -285,7 +285,7 @@ export const authFailReasonSchema = oneOf([
 ]);
 
 /**
- * Why Central is about to close a monitor's connection (`LOGOUT.reason`, DESIGN §5.5):
+ * Why Central is about to close a monitor's connection (`LOGOUT.reason`, ARCHITECTURE §Revocation and status):
  * - `key_rotated`: log in again now for a new key;
  * - `key_revoked`: the key was revoked; the CP is disconnected until it re-authenticates;
  * - `revoked`: the CP's security status became REVOKED (do not retry);
@@ -528,7 +528,7 @@ export const commandPayloadSchema = z.discriminatedUnion("type", [
 // --- audit.events (Central → anyone, public) --------------------------------------------------
 
 /**
- * `AUDIT`: one hash-chained audit record (DESIGN §5.9). `prev_hash` is the previous record's
+ * `AUDIT`: one hash-chained audit record (ARCHITECTURE §Audit). `prev_hash` is the previous record's
  * `hash`, so a reader of the stream can verify the chain. Never carries a secret.
  */
 export const auditSchema = timedMessage("AUDIT", {
@@ -544,7 +544,7 @@ export const auditSchema = timedMessage("AUDIT", {
 /** Every value of `audit.events`. */
 export const auditEventSchema = z.discriminatedUnion("type", [auditSchema]);
 
-// --- framed TCP (DESIGN §4) -------------------------------------------------------------------
+// --- framed TCP (ARCHITECTURE §Framed protocol) -------------------------------------------------------------------
 
 /** `AUTH` (Monitor → Central): log in with a Registry token and an ephemeral ECDH key. */
 export const authSchema = message("AUTH", {
@@ -622,7 +622,7 @@ export const engineToMonitorSchema = z.discriminatedUnion("type", [healthSchema]
 // Types
 // ---------------------------------------------------------------------------------------------
 
-/** A CP state (DESIGN §6). */
+/** A CP state (ARCHITECTURE §CP states). */
 export type CpState = z.infer<typeof cpStateSchema>;
 /** A state an engine reports about itself. */
 export type EngineState = z.infer<typeof engineStateSchema>;

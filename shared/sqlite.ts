@@ -1,5 +1,5 @@
 /**
- * The one way EVCharging opens a SQLite database (DESIGN §9): `node:sqlite`
+ * The one way EVCharging opens a SQLite database (ARCHITECTURE §Storage): `node:sqlite`
  * `DatabaseSync` in WAL mode with a busy timeout, numbered migrations applied
  * at open in one transaction and tracked in `PRAGMA user_version`, and
  * `BEGIN IMMEDIATE` transactions for writes that go together.

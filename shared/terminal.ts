@@ -6,7 +6,8 @@
  * ending a process that must still stop what it runs.
  *
  * Colour is the caller's switch ({@link paintFor}): every component colours only what it draws
- * on a terminal, and writes plain log records anywhere else. The state colours are DESIGN §6's:
+ * on a terminal, and writes plain log records anywhere else. The state colours are those of
+ * ARCHITECTURE §CP states:
  * green ACTIVATED and SUPPLYING, orange STOPPED ("Out of Order"), red BROKEN, grey
  * DISCONNECTED.
  *

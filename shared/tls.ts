@@ -1,5 +1,5 @@
 /**
- * TLS for every EVCharging component (DESIGN §5.8): where the development CA and the server
+ * TLS for every EVCharging component (ARCHITECTURE §TLS): where the development CA and the server
  * certificate live, loading them for `Deno.serve`, and HTTPS clients that trust the project CA.
  *
  * Clients add the project CA (`certs/ca.pem`, or `EV_CA_FILE`) to the roots they trust through

@@ -1,5 +1,5 @@
 /**
- * The security lifecycle across processes (DESIGN §5.4–§5.9), with a real broker, a real
+ * The security lifecycle across processes (ARCHITECTURE §Security model), with a real broker, a real
  * Registry over TLS, a real Central and a stand-in CP on the framed protocol: key rotation and
  * revocation during a session, OUT_OF_SERVICE and REVOKED, replayed and forged telemetry, the
  * audit trail (SQLite, file, REST, `audit.events`) and that no secret leaks into any of them.

@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a whole
  * network of real processes started like `deno task start` (infra/network.ts): five CPs in the
- * colours of DESIGN §6, live kWh, an admin stop through the UI that a driver then finds denied,
+ * colours of ARCHITECTURE §CP states, live kWh, an admin stop through the UI that a driver then finds denied,
  * the CP manager stopping, starting and adding local CPs through the supervisor
  * (infra/supervisor_api.ts), and the offline banner while Central is down. Screenshots go to
  * `test-artifacts/`.

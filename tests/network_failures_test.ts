@@ -1,5 +1,5 @@
 /**
- * DESIGN §8 with real processes: the Registry dying takes only logins down, and a Kafka broker
+ * ARCHITECTURE §Failures with real processes: the Registry dying takes only logins down, and a Kafka broker
  * restart mid-session loses nothing and bills nothing twice. The Kafka test runs its own broker
  * (infra/local_kafka.ts), so it can stop and start it without touching other tests.
  */

@@ -1,5 +1,5 @@
 /**
- * DESIGN §5.5 with real processes: an admin rotates, then revokes a CP's key mid-session, sets it
+ * ARCHITECTURE §Revocation and status with real processes: an admin rotates, then revokes a CP's key mid-session, sets it
  * OUT_OF_SERVICE and finally REVOKED, through Central's REST API. The CP's own monitor and
  * engine (deno task cp) must react by themselves: log in again with a new key version after a
  * rotation or revocation, and stop for good, saying why, once the CP is REVOKED.

@@ -1,5 +1,5 @@
 /**
- * The office's side of its contract with Central (DESIGN §2, §5.7):
+ * The office's side of its contract with Central (ARCHITECTURE §Processes and ports, §Admin and service auth):
  *
  * - `POST {central}/weather/alert` with `Authorization: Bearer <service key>` and the JSON body
  *   `{cp_id, city, temperature, status: "alert" | "clear"}`. Central answers 2xx when it took

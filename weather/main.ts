@@ -1,5 +1,5 @@
 /**
- * `deno task weather`: the weather office process (DESIGN §2). Parses the config, starts
+ * `deno task weather`: the weather office process (ARCHITECTURE §Processes and ports). Parses the config, starts
  * {@link startWeatherOffice}, and on a terminal runs the menu; otherwise (or with `--no-tui`) it
  * writes structured logs. Stops cleanly on SIGINT/SIGTERM or when the menu quits.
  *
