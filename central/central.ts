@@ -16,8 +16,7 @@ import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "
 import { getLogger } from "../shared/log.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
 import { createRegistryClient } from "../registry/client.ts";
-import { generateCredential } from "../registry/credentials.ts";
-import { readOrCreateSecretFile } from "../registry/secret_file.ts";
+import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { createCentralApp } from "./api.ts";
 import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditAggregator, AuditLog } from "./audit.ts";

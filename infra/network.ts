@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
-import { readOrCreateSecretFile } from "../registry/secret_file.ts";
+import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { freePort, holdFreePort } from "../shared/ports.ts";
 

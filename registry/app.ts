@@ -24,9 +24,9 @@ import {
   validationHook,
 } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
+import { generateCredential } from "../shared/secret_file.ts";
 import {
   DEFAULT_SCRYPT,
-  generateCredential,
   hashCredential,
   type ScryptParams,
   verifyCredential,

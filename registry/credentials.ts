@@ -66,11 +66,6 @@ function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise
   );
 }
 
-/** A new credential: 32 random bytes, base64url without padding (43 characters). */
-export function generateCredential(): string {
-  return b64url(randomBytes(KEY_BYTES));
-}
-
 /** Hashes `credential` with a fresh random salt; returns the self-describing stored form. */
 export async function hashCredential(
   credential: string,

@@ -1,24 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  DEFAULT_SCRYPT,
-  generateCredential,
-  hashCredential,
-  verifyCredential,
-} from "./credentials.ts";
+import { DEFAULT_SCRYPT, hashCredential, verifyCredential } from "./credentials.ts";
+import { generateCredential } from "../shared/secret_file.ts";
 
 const FAST = { N: 1024, r: 8, p: 1 };
-
-Deno.test("generateCredential gives 256 random bits as unpadded base64url", () => {
-  const a = generateCredential();
-  const b = generateCredential();
-  assert.match(a, /^[A-Za-z0-9_-]{43}$/);
-  assert.notEqual(a, b);
-  const bytes = Uint8Array.from(
-    atob(a.replace(/-/g, "+").replace(/_/g, "/") + "="),
-    (ch) => ch.charCodeAt(0),
-  );
-  assert.equal(bytes.length, 32);
-});
 
 Deno.test("hashCredential stores params, salt and hash, never the credential", async () => {
   const credential = generateCredential();

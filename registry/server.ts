@@ -10,9 +10,9 @@ import { getLogger } from "../shared/log.ts";
 import type { TlsFiles } from "../shared/tls.ts";
 import { createRegistryApp } from "./app.ts";
 import { ChangeWaiters } from "./changes.ts";
-import { generateCredential, type ScryptParams } from "./credentials.ts";
+import type { ScryptParams } from "./credentials.ts";
 import type { AuthGuard } from "./rate_limit.ts";
-import { readOrCreateSecretFile } from "./secret_file.ts";
+import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { RegistryStore } from "./store.ts";
 import { loadOrCreateSigningKey, type SigningKey } from "./tokens.ts";
 

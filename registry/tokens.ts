@@ -20,7 +20,7 @@ import {
   type JWTVerifyGetKey,
   SignJWT,
 } from "jose";
-import { readOrCreateSecretFile } from "./secret_file.ts";
+import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 
 /** The only signature algorithm issued or accepted. */
 export const TOKEN_ALG = "ES256";

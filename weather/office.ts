@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { readOrCreateSecretFile } from "../registry/secret_file.ts";
-import { generateCredential } from "../registry/credentials.ts";
+import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { getLogger } from "../shared/log.ts";
 import { OfficeMetrics } from "./metrics.ts";
 import { createWeatherApp, type OfficeSnapshot, type WeatherOfficeView } from "./api.ts";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readOrCreateSecretFile } from "./secret_file.ts";
-import { resolveAdminKey } from "./server.ts";
+import { generateCredential, readOrCreateSecretFile } from "./secret_file.ts";
 
 Deno.test("readOrCreateSecretFile creates once with mode 0600, then reads it back", async () => {
   const dir = await Deno.makeTempDir();
@@ -24,22 +23,14 @@ Deno.test("readOrCreateSecretFile creates once with mode 0600, then reads it bac
   }
 });
 
-Deno.test("resolveAdminKey: the env value wins; else one key is generated and kept", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = join(dir, "registry_admin.key");
-    assert.deepEqual(await resolveAdminKey("from-env-0123456789", path), {
-      key: "from-env-0123456789",
-      source: "env",
-      created: false,
-    });
-    const generated = await resolveAdminKey(undefined, path);
-    assert.equal(generated.source, "file");
-    assert.equal(generated.created, true);
-    assert.match(generated.key, /^[A-Za-z0-9_-]{43}$/);
-    const again = await resolveAdminKey(undefined, path);
-    assert.deepEqual([again.key, again.created], [generated.key, false]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("generateCredential gives 256 random bits as unpadded base64url", () => {
+  const a = generateCredential();
+  const b = generateCredential();
+  assert.match(a, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(a, b);
+  const bytes = Uint8Array.from(
+    atob(a.replace(/-/g, "+").replace(/_/g, "/") + "="),
+    (ch) => ch.charCodeAt(0),
+  );
+  assert.equal(bytes.length, 32);
 });

@@ -1,10 +1,18 @@
 /**
- * Secrets the Registry creates on first start and keeps (its token signing key, the generated
- * admin key): written once with mode 0600, read back on every later start.
+ * Secrets a service creates on first start and keeps (the Registry's signing and admin keys,
+ * Central's admin token, the weather service key): written once with mode 0600, read back on
+ * every later start.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
+
+/** A new credential or key: 32 random bytes, base64url without padding (43 characters). */
+export function generateCredential(): string {
+  return Buffer.from(randomBytes(32)).toString("base64url");
+}
 
 /** The secret's value and whether this call created it. */
 export interface SecretFile {
