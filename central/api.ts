@@ -43,6 +43,7 @@ import {
   REGISTRY_BODY_PATH,
 } from "./api_dashboard.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import { addConsoleRoutes, type OperatorTrackers } from "./api_console.ts";
 import { addHealthRoutes } from "./api_health.ts";
 import { addHistoryRoutes, MAX_SESSIONS_PAGE, sessionJson } from "./api_history.ts";
 import type { CentralMetrics } from "./metrics.ts";
@@ -79,6 +80,8 @@ export interface CentralApiDeps {
   readonly dashboard?: DashboardDeps;
   /** Kafka's and the Registry's health, for readiness (unset: only the database is judged). */
   readonly status?: () => SystemStatus;
+  /** The operator console's trackers; without them, no `/series`, `/summary`, `/alarms`. */
+  readonly operator?: OperatorTrackers;
   /** The metrics `GET /metrics` serves and the request timer; without it, no such route. */
   readonly metrics?: CentralMetrics;
 }
@@ -396,6 +399,9 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
 
   addHealthRoutes(app, { runtime, now, status: deps.status, version: CENTRAL_VERSION });
   addHistoryRoutes(app, { runtime, problem });
+  if (deps.operator !== undefined) {
+    addConsoleRoutes(app, { runtime, now, problem, trackers: deps.operator });
+  }
 
   app.openapi(listCpsRoute, (c) => c.json(allCps(), 200));
 

@@ -26,6 +26,7 @@ import { LiveFeed } from "./live_feed.ts";
 import { LatenessWindow } from "./loop_lag.ts";
 import { ConsumerLag } from "./consumer_lag.ts";
 import { CentralMetrics } from "./metrics.ts";
+import { trackOperator } from "./operator_trackers.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
@@ -200,6 +201,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const feed = new LiveFeed();
   const tracker = new DashboardTracker(feed, runtime.model);
   runtime.subscribe((committed) => tracker.commit(committed));
+  const operator = trackOperator(runtime, feed, Date.now());
   stack.defer(audit.subscribe((record) => tracker.audit(record)));
   const health = new HealthMonitor();
   stack.defer(() => health.stop());
@@ -316,6 +318,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   runtime.subscribe((committed) => metrics.observe(committed));
   const app = createCentralApp({
     metrics,
+    operator,
     status,
     runtime,
     adminToken: adminToken.token,

@@ -147,6 +147,20 @@ export class SessionHistory {
   }
 
   /**
+   * Since `fromIso`: how many sessions started, and the kWh and € of those that ended (open
+   * sessions are the caller's: their figures live in the model).
+   */
+  totalsSince(fromIso: string): { started: number; endedKwh: number; endedEur: number } {
+    const started = this.#db.prepare("SELECT count(*) AS n FROM sessions WHERE started_at >= ?")
+      .get(fromIso) as { n: number };
+    const ended = this.#db.prepare(
+      `SELECT coalesce(sum(kwh), 0) AS kwh, coalesce(sum(eur), 0) AS eur
+       FROM sessions WHERE ended_at >= ?`,
+    ).get(fromIso) as { kwh: number; eur: number };
+    return { started: started.n, endedKwh: ended.kwh, endedEur: ended.eur };
+  }
+
+  /**
    * Every session of `query` (up to `limit`), read {@link EXPORT_BATCH} rows at a time, so a
    * long range is never held in memory at once.
    */
