@@ -1,0 +1,90 @@
+/**
+ * Operator alarms on a real Central (real Kafka broker, Registry over TLS, a monitor logged in
+ * over the framed protocol): when the monitor's connection drops, `GET /alarms?open=1` lists a
+ * `cp_disconnected` alarm and the dashboard's stream carries it as an `alarm` event; when the
+ * CP logs in again the alarm clears (event and list), and `GET /summary` counts it meanwhile.
+ */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import {
+  MonitorStub,
+  startTestCentral,
+  startTestRegistry,
+  waitFor,
+} from "../central/test_support.ts";
+import assert from "node:assert/strict";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+
+interface Alarm {
+  id: number;
+  cp_id: string;
+  kind: string;
+  began_at: string;
+  cleared_at: string | null;
+}
+
+/** Reads `/events` and keeps the `alarm` events' data. */
+function alarmStream(url: string) {
+  const alarms: Alarm[] = [];
+  const abort = new AbortController();
+  const done = (async () => {
+    const res = await fetch(`${url}/events`, { signal: abort.signal });
+    let text = "";
+    try {
+      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+        text += chunk;
+        const parts = text.split("\n\n");
+        text = parts.pop()!;
+        for (const part of parts) {
+          const lines = part.split("\n");
+          if (!lines.includes("event: alarm")) continue;
+          const data = lines.find((l) => l.startsWith("data: "))!.slice(6);
+          alarms.push(JSON.parse(data));
+        }
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) throw error;
+    }
+  })();
+  return { alarms, stop: () => (abort.abort(), done) };
+}
+
+Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login clears it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alarms_" });
+  const registry = await startTestRegistry(dir);
+  const central = await startTestCentral(dir, registry, testBrokers(), {
+    group: uniqueName("alarms"),
+  });
+  const stream = alarmStream(central.httpUrl);
+  const get = async (path: string) => await (await fetch(`${central.httpUrl}${path}`)).json();
+  try {
+    const cpId = uniqueName("CP-AL");
+    const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
+    const token = async () => (await registry.client.authenticate(cpId, credentials)).token;
+    const monitor = await MonitorStub.connect(central.tcpAddr);
+    assert.equal((await monitor.login(cpId, await token())).answer?.type, "AUTH_OK");
+    await monitor.close();
+
+    const ours = (a: Alarm) => a.cp_id === cpId && a.kind === "cp_disconnected";
+    await waitFor("the alarm event", () => stream.alarms.some(ours));
+    const opened = stream.alarms.find(ours)!;
+    assert.equal(opened.cleared_at, null);
+    const open = await get("/alarms?open=1");
+    assert.deepEqual(open.items.filter(ours), [opened]);
+    assert.ok((await get("/summary")).alarms_open >= 1);
+
+    const again = await MonitorStub.connect(central.tcpAddr);
+    assert.equal((await again.login(cpId, await token())).answer?.type, "AUTH_OK");
+    again.keepAlive(300);
+    const cleared = (a: Alarm) => ours(a) && a.id === opened.id && a.cleared_at !== null;
+    await waitFor("the clearing event", () => stream.alarms.some(cleared));
+    assert.ok(Date.parse(stream.alarms.find(cleared)!.cleared_at!) >= Date.parse(opened.began_at));
+    assert.deepEqual((await get("/alarms?open=1")).items.filter(ours), []);
+    assert.ok((await get("/alarms")).items.some(cleared), "kept among the cleared");
+    await again.close();
+  } finally {
+    await stream.stop();
+    await central.stop();
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
