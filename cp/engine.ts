@@ -31,7 +31,7 @@ import {
 } from "../shared/envelope.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
-import { getLogger, stopLogging } from "../shared/log.ts";
+import { getLogger, literal, stopLogging } from "../shared/log.ts";
 import {
   build,
   commandPayloadSchema,
@@ -56,8 +56,9 @@ import {
   nextWakeAt,
   step,
 } from "./engine_core.ts";
-import { sleep } from "./sleep.ts";
-import { literal, paint, readKeys, row, startProcessLogging, StatusScreen } from "./terminal.ts";
+import { sleep } from "../shared/sleep.ts";
+import { paint, startProcessLogging } from "./terminal.ts";
+import { readKeys, row, StatusScreen } from "../shared/screen.ts";
 
 const log = getLogger(["evcharging", "cp", "engine"]);
 

@@ -16,7 +16,8 @@
 import { join } from "node:path";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
 import { cpConfig } from "./config.ts";
-import { paint, readKeys } from "./terminal.ts";
+import { paint } from "./terminal.ts";
+import { readKeys } from "../shared/screen.ts";
 
 /** How long the children get to stop (the engine flushes telemetry) before they are killed. */
 const STOP_GRACE_MS = 8000;

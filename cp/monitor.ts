@@ -33,7 +33,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
-import { getLogger, stopLogging } from "../shared/log.ts";
+import { getLogger, literal, stopLogging } from "../shared/log.ts";
 import {
   build,
   type CentralToMonitor,
@@ -66,8 +66,9 @@ import {
   type RegistryFailure,
   tokenUsable,
 } from "./monitor_core.ts";
-import { sleep, whenAborted } from "./sleep.ts";
-import { literal, paint, readKeys, row, startProcessLogging, StatusScreen } from "./terminal.ts";
+import { sleep, whenAborted } from "../shared/sleep.ts";
+import { paint, startProcessLogging } from "./terminal.ts";
+import { readKeys, row, StatusScreen } from "../shared/screen.ts";
 
 const log = getLogger(["evcharging", "cp", "monitor"]);
 

@@ -27,7 +27,7 @@ import {
   runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
-import { getLogger } from "../shared/log.ts";
+import { getLogger, literal } from "../shared/log.ts";
 import { driverUpdateSchema, parseMessage } from "../shared/messages.ts";
 import {
   type DriverEvent,
@@ -38,7 +38,7 @@ import {
   step,
   type Summary,
 } from "./core.ts";
-import { describeEvent, literal } from "./view.ts";
+import { describeEvent } from "./view.ts";
 
 const log = getLogger(["evcharging", "driver"]);
 

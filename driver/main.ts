@@ -14,7 +14,7 @@
  */
 
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
-import { getLogger, setupLogging, type Sink, stopLogging } from "../shared/log.ts";
+import { getLogger, literal, setupLogging, type Sink, stopLogging } from "../shared/log.ts";
 import { colours } from "../shared/terminal.ts";
 import { driverConfig } from "./config.ts";
 import { type DriverEvent, parsePlanFile, type Summary } from "./core.ts";
@@ -23,7 +23,6 @@ import { LiveLine, readLines, recentLines, Screen } from "./terminal.ts";
 import {
   type Command,
   HELP,
-  literal,
   parseCommand,
   screenLines,
   summaryFields,

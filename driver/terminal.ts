@@ -8,6 +8,12 @@
 
 import type { LogRecord, Sink } from "../shared/log.ts";
 import {
+  readKeys,
+  recentLines as sharedRecentLines,
+  renderMessage,
+  writeScreen,
+} from "../shared/screen.ts";
+import {
   CLEAR_LINE,
   enterScreen,
   leaveScreen,
@@ -17,16 +23,6 @@ import {
 } from "../shared/terminal.ts";
 import type { DriverHandle } from "./driver.ts";
 import { type Command, parseCommand, type ScreenView, statusLine } from "./view.ts";
-
-const encoder = new TextEncoder();
-
-/** Writes all of `text` to standard output synchronously, so redraws never interleave. */
-function write(text: string): void {
-  const bytes = encoder.encode(text);
-  for (let offset = 0; offset < bytes.length;) {
-    offset += Deno.stdout.writeSync(bytes.subarray(offset));
-  }
-}
 
 /** The colour a driver event's log line gets, by its `kind` (other records by level). */
 function colourOf(record: LogRecord, paint: Paint): (s: string) => string {
@@ -62,22 +58,16 @@ function forPeople(record: LogRecord): boolean {
 /** `12:00:01 text`, coloured: one log record as a line for people. */
 function recordLine(record: LogRecord, paint: Paint): string {
   const time = new Date(record.timestamp).toTimeString().slice(0, 8);
-  const text = record.message.map((part, i) => {
-    if (i % 2 === 0 || typeof part === "string") return String(part); // text, or a string value
-    return part instanceof Error ? part.message : JSON.stringify(part) ?? String(part);
-  }).join("");
+  const text = renderMessage(record.message);
   return `${paint.grey(time)} ${colourOf(record, paint)(text)}`;
 }
 
 /** A log sink that keeps the last `size` records as coloured lines, for the screen. */
 export function recentLines(size: number, paint: Paint): Sink & { lines(): readonly string[] } {
-  const lines: string[] = [];
-  const sink = (record: LogRecord) => {
-    if (!forPeople(record)) return;
-    lines.push(recordLine(record, paint));
-    if (lines.length > size) lines.shift();
-  };
-  return Object.assign(sink, { lines: () => lines });
+  return sharedRecentLines(
+    size,
+    (record) => forPeople(record) ? recordLine(record, paint) : undefined,
+  );
 }
 
 /**
@@ -98,7 +88,7 @@ export class LiveLine {
   /** The sink that prints records above the live line. */
   readonly sink: Sink = (record) => {
     if (!forPeople(record)) return;
-    write(`${CLEAR_LINE}${recordLine(record, this.#paint)}\n`);
+    writeScreen(`${CLEAR_LINE}${recordLine(record, this.#paint)}\n`);
     this.redraw();
   };
 
@@ -111,7 +101,7 @@ export class LiveLine {
   redraw(): void {
     const handle = this.#handle();
     if (handle === undefined || this.#timer === undefined) return;
-    write(`${CLEAR_LINE}${statusLine(handle.state(), Date.now(), this.#paint)}`);
+    writeScreen(`${CLEAR_LINE}${statusLine(handle.state(), Date.now(), this.#paint)}`);
   }
 
   /** Clears the live line and stops redrawing. */
@@ -119,7 +109,7 @@ export class LiveLine {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    write(CLEAR_LINE);
+    writeScreen(CLEAR_LINE);
   }
 }
 
@@ -154,7 +144,7 @@ export class Screen {
 
   /** Takes the terminal: alternate screen, no cursor, no line wrap, keys one by one. */
   open(): void {
-    write(enterScreen(SCREEN));
+    writeScreen(enterScreen(SCREEN));
     this.#timer = setInterval(() => this.update(), 1000);
     this.#stopKeys = readKeys((key) => this.#key(key));
     this.update();
@@ -163,7 +153,7 @@ export class Screen {
   /** Redraws now (does nothing once closed). */
   update(): void {
     if (this.#timer === undefined) return;
-    write(redrawFrame(this.#render(this.#view(this.#input))));
+    writeScreen(redrawFrame(this.#render(this.#view(this.#input))));
   }
 
   /** Gives the terminal back as it was. */
@@ -172,7 +162,7 @@ export class Screen {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#stopKeys?.();
-    write(leaveScreen(SCREEN));
+    writeScreen(leaveScreen(SCREEN));
   }
 
   #key(key: string): void {
@@ -189,34 +179,6 @@ export class Screen {
     }
     this.update();
   }
-}
-
-/**
- * Calls `onKey` with each character typed until input ends, in raw mode with `cbreak` (keys
- * arrive one by one without Enter; Ctrl-C still raises SIGINT). Escape sequences (arrow keys)
- * are dropped whole. The returned function restores the terminal.
- */
-function readKeys(onKey: (key: string) => void): () => void {
-  Deno.stdin.setRaw(true, { cbreak: true });
-  const reader = Deno.stdin.readable.getReader();
-  const decoder = new TextDecoder();
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const text = decoder.decode(value, { stream: true });
-        // deno-lint-ignore no-control-regex -- escape sequences are what is removed
-        for (const key of text.replace(/\x1b(\[[0-9;?]*[ -/]*[@-~]|O.|.)?/g, "")) onKey(key);
-      }
-    } catch {
-      // stdin closed under us at shutdown: nothing left to read
-    }
-  })();
-  return () => {
-    reader.cancel().catch(() => {});
-    Deno.stdin.setRaw(false);
-  };
 }
 
 /**

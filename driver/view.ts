@@ -57,11 +57,6 @@ function stateColour(state: CpState, paint: Paint): (s: string) => string {
 // ---------------------------------------------------------------------------------------------
 // One line per event
 
-/** Text to log as it is: LogTape reads `{name}` in a message as a placeholder. */
-export function literal(text: string): string {
-  return text.replaceAll("{", "{{").replaceAll("}", "}}");
-}
-
 /** How an event is logged: level, human text, and the machine-readable fields. */
 export interface EventLine {
   /** Log level. */

@@ -17,7 +17,7 @@ import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
-import { sleep } from "../cp/sleep.ts";
+import { sleep } from "../shared/sleep.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
 import { sealEnvelope } from "../shared/envelope.ts";

@@ -13,7 +13,7 @@ import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
 import { loadConfig } from "../shared/config.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
-import { recentLines, StatusScreen } from "../cp/terminal.ts";
+import { recentLines, StatusScreen } from "../shared/screen.ts";
 import {
   defaultCredentialsDir,
   defaultThreads,

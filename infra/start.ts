@@ -24,7 +24,7 @@ import {
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
 import { colours as paint, quietly } from "../shared/terminal.ts";
-import { StatusScreen } from "../cp/terminal.ts";
+import { StatusScreen } from "../shared/screen.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";

@@ -201,3 +201,11 @@ export function lowestEnabledLevel(): LogLevel {
   const root = getLogger([ROOT_CATEGORY]);
   return LOG_LEVELS.find((level) => root.isEnabledFor(level)) ?? "fatal";
 }
+
+/**
+ * Text to log as a message as it is: LogTape reads `{name}` in a message as a placeholder, and
+ * event texts may quote an error from elsewhere (a Registry detail) that contains braces.
+ */
+export function literal(text: string): string {
+  return text.replaceAll("{", "{{").replaceAll("}", "}}");
+}
