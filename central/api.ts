@@ -16,12 +16,11 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
-  bearerToken,
   errorContent as err,
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
-  secretsEqual,
+  requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
 import { bufferBody } from "../shared/http_body.ts";
@@ -324,33 +323,26 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
    * Checks `Authorization: Bearer <secret>`; `what` names the secret in answers and logs,
    * `actor` the one who claims to hold it in the audit.
    */
-  const requireBearer =
-    (secret: string, what: string, actor: string): MiddlewareHandler => async (c, next) => {
-      const given = bearerToken(c.req.header("authorization"));
-      const challenge = { "WWW-Authenticate": 'Bearer realm="central"' };
-      if (given === undefined) {
-        auditRefused(c, actor, "missing_bearer");
-        return problem(
-          c,
-          401,
-          "unauthorized",
-          `this call needs Authorization: Bearer <${what}>`,
-          challenge,
-        );
-      }
-      if (!(await secretsEqual(given, secret))) {
-        log.warning("Wrong {what} on {method} {path}", {
-          what,
-          method: c.req.method,
-          path: c.req.path,
-        });
-        auditRefused(c, actor, "wrong_bearer");
-        return problem(c, 401, "unauthorized", `the ${what} is wrong`, challenge);
-      }
-      return await next();
-    };
-  const requireAdmin = requireBearer(deps.adminToken, "admin token", "admin");
-  const requireWeatherKey = requireBearer(deps.weatherServiceKey, "weather service key", "weather");
+  const requireSecret = (secret: string, what: string, actor: string) =>
+    requireBearer({
+      secret,
+      realm: "central",
+      problem,
+      missing: { error: "unauthorized", detail: `this call needs Authorization: Bearer <${what}>` },
+      wrong: { error: "unauthorized", detail: `the ${what} is wrong` },
+      onRefused: (c, reason) => {
+        if (reason === "wrong_bearer") {
+          log.warning("Wrong {what} on {method} {path}", {
+            what,
+            method: c.req.method,
+            path: c.req.path,
+          });
+        }
+        auditRefused(c, actor, reason);
+      },
+    });
+  const requireAdmin = requireSecret(deps.adminToken, "admin token", "admin");
+  const requireWeatherKey = requireSecret(deps.weatherServiceKey, "weather service key", "weather");
   // The routes that parse a body read it here, capped, once the key is checked.
   const readBody = bufferBody(
     MAX_BODY_BYTES,

@@ -16,18 +16,16 @@
  * @module
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
-  bearerToken,
   errorContent as err,
   jsonBody,
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
-  secretsEqual,
+  requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
 import { bufferBody } from "../shared/http_body.ts";
@@ -144,23 +142,16 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
 
   const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
 
-  const requireAdmin: MiddlewareHandler = async (c, next) => {
-    const token = bearerToken(c.req.header("authorization"));
-    const challenge = { "WWW-Authenticate": 'Bearer realm="supervisor"' };
-    if (token === undefined) {
-      return problem(
-        c,
-        401,
-        "unauthorized",
-        "this call needs Authorization: Bearer <Central's admin token>",
-        challenge,
-      );
-    }
-    if (!(await secretsEqual(token, deps.adminToken))) {
-      return problem(c, 401, "unauthorized", "the admin token is wrong", challenge);
-    }
-    return await next();
-  };
+  const requireAdmin = requireBearer({
+    secret: deps.adminToken,
+    realm: "supervisor",
+    problem,
+    missing: {
+      error: "unauthorized",
+      detail: "this call needs Authorization: Bearer <Central's admin token>",
+    },
+    wrong: { error: "unauthorized", detail: "the admin token is wrong" },
+  });
   app.use("*", secureHeaders());
   app.use("*", requireAdmin);
   app.on(

@@ -10,7 +10,6 @@
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -23,6 +22,7 @@ import {
   secretsEqual,
   validationHook,
 } from "../shared/http_api.ts";
+import { bufferBody } from "../shared/http_body.ts";
 import { getLogger } from "../shared/log.ts";
 import { generateCredential } from "../shared/secret_file.ts";
 import {
@@ -303,16 +303,14 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   );
   // Runs before any route reads the body: a declared Content-Length over the limit is refused
   // unread; a chunked body is counted as it streams and cut off at the limit. Only methods whose
-  // bodies are parsed: a DELETE/GET body is never read (and bodyLimit would copy the request,
-  // which makes Deno.serve print a warning about request.signal).
+  // bodies are parsed: a DELETE/GET body is never read.
   app.on(
     ["POST", "PUT", "PATCH"],
     "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
-    }),
+    bufferBody(
+      MAX_BODY_BYTES,
+      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    ),
   );
   app.use("/cp/*", (c, next) => {
     // Management calls only: GET /cp, GET /cp/{id} and POST /cp/authenticate stay open.

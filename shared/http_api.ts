@@ -2,12 +2,13 @@
  * What every HTTP API of the network shares (the Registry, Central, the weather office): the
  * error answer `{error, detail, timestamp}` and its OpenAPI schema, helpers for route
  * definitions, one description of failed validations for 400s, the validation hook that uses
- * it, the 64 KiB body cap, bearer parsing and constant-time comparison of secrets.
+ * it, the 64 KiB body cap, bearer parsing, constant-time comparison of secrets and the one
+ * middleware that checks a bearer secret.
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { timingSafeEqual } from "node:crypto";
 
@@ -122,4 +123,49 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
   const digest = (s: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
   const [da, db] = await Promise.all([digest(a), digest(b)]);
   return timingSafeEqual(new Uint8Array(da), new Uint8Array(db));
+}
+
+/** An error code and the detail that explains it to the caller. */
+export interface Refusal {
+  /** The `error` of the answer. */
+  readonly error: string;
+  /** The `detail` of the answer. */
+  readonly detail: string;
+}
+
+/** What {@link requireBearer} checks and how it answers a refusal. */
+export interface BearerCheck {
+  /** The secret the bearer must equal (compared in constant time). */
+  readonly secret: string;
+  /** The realm its `WWW-Authenticate` challenge names. */
+  readonly realm: string;
+  /** The app's error answer. */
+  readonly problem: Problem;
+  /** The 401 when no bearer is sent. */
+  readonly missing: Refusal;
+  /** The 401 when the bearer is not the secret. */
+  readonly wrong: Refusal;
+  /** Called on each refusal before the answer (a log line, an audit record); never told the secret. */
+  readonly onRefused?: (c: Context, reason: "missing_bearer" | "wrong_bearer") => void;
+}
+
+/**
+ * A middleware that lets a request through only with `Authorization: Bearer <secret>`, and
+ * answers 401 with a `WWW-Authenticate: Bearer realm="…"` challenge otherwise.
+ */
+export function requireBearer(check: BearerCheck): MiddlewareHandler {
+  if (check.secret.length === 0) throw new RangeError("requireBearer: the secret is empty");
+  const challenge = { "WWW-Authenticate": `Bearer realm="${check.realm}"` };
+  return async (c, next) => {
+    const given = bearerToken(c.req.header("authorization"));
+    if (given === undefined) {
+      check.onRefused?.(c, "missing_bearer");
+      return check.problem(c, 401, check.missing.error, check.missing.detail, challenge);
+    }
+    if (!(await secretsEqual(given, check.secret))) {
+      check.onRefused?.(c, "wrong_bearer");
+      return check.problem(c, 401, check.wrong.error, check.wrong.detail, challenge);
+    }
+    return await next();
+  };
 }

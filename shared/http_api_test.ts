@@ -4,6 +4,7 @@ import {
   bearerToken,
   describeIssues,
   problemResponder,
+  requireBearer,
   secretsEqual,
   validationHook,
 } from "./http_api.ts";
@@ -70,5 +71,50 @@ Deno.test("problemResponder and validationHook answer {error, detail, timestamp}
     (await app.request("/items?limit=3")).status,
     200,
     "valid input reaches the handler",
+  );
+});
+
+Deno.test("requireBearer passes the right secret and answers 401 with a challenge otherwise", async () => {
+  const refused: string[] = [];
+  const app = new OpenAPIHono();
+  app.use(
+    "*",
+    requireBearer({
+      secret: "the-secret-0123456789",
+      realm: "test",
+      problem: problemResponder(() => at),
+      missing: { error: "key_required", detail: "send the key" },
+      wrong: { error: "key_wrong", detail: "the key is wrong" },
+      onRefused: (_c, reason) => refused.push(reason),
+    }),
+  );
+  app.get("/", (c) => c.text("in"));
+  const call = (authorization?: string) =>
+    app.request("/", { headers: authorization ? { authorization } : {} });
+
+  const ok = await call("Bearer the-secret-0123456789");
+  assert.equal(await ok.text(), "in");
+  const missing = await call();
+  assert.equal(missing.status, 401);
+  assert.equal(missing.headers.get("www-authenticate"), 'Bearer realm="test"');
+  assert.deepEqual(await missing.json(), {
+    error: "key_required",
+    detail: "send the key",
+    timestamp: at.toISOString(),
+  });
+  const wrong = await call("Bearer the-secret-012345678");
+  assert.equal(wrong.status, 401);
+  const body = await wrong.text();
+  assert.equal(JSON.parse(body).error, "key_wrong");
+  assert.ok(!body.includes("the-secret"), "the answer never holds the secret");
+  assert.deepEqual(refused, ["missing_bearer", "wrong_bearer"]);
+});
+
+Deno.test("requireBearer refuses to guard with an empty secret", () => {
+  const problem = problemResponder(() => at);
+  const refusal = { error: "e", detail: "d" };
+  assert.throws(
+    () => requireBearer({ secret: "", realm: "r", problem, missing: refusal, wrong: refusal }),
+    RangeError,
   );
 });

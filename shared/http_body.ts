@@ -1,6 +1,7 @@
 /**
- * Request bodies read with a cap, for the Hono apps that parse a body (Central's API, the
- * local supervisor's): the body is read as it streams in and cut off once it passes the limit,
+ * Request bodies read with a cap, for every Hono app that parses a body (the Registry, Central,
+ * the weather office, the local supervisor): a declared Content-Length over the cap is refused
+ * unread, and the body is read as it streams in and cut off once it passes the limit,
  * so neither a false Content-Length nor a chunked body without one can fill memory.
  *
  * @module
@@ -37,7 +38,8 @@ export async function readBodyAtMost(
 }
 
 /**
- * A middleware that reads the body at most `limit` bytes and leaves it in hono's body cache,
+ * A middleware that refuses a declared Content-Length over `limit` unread, else reads the body at
+ * most `limit` bytes and leaves it in hono's body cache,
  * where the route's validator finds it; a longer body gets `tooLarge`'s answer. (hono's own
  * bodyLimit would copy the request to re-read it, which makes Deno.serve print a warning about
  * request.signal on every POST.)
@@ -47,6 +49,8 @@ export function bufferBody(
   tooLarge: (c: Context) => Response | Promise<Response>,
 ): MiddlewareHandler {
   return async (c, next) => {
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (!(declared <= limit)) return await tooLarge(c);
     const text = await readBodyAtMost(c.req.raw, limit);
     if (text === undefined) return await tooLarge(c);
     // hono keeps body promises in this cache (its type says plain values); json() reads `text`.

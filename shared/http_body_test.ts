@@ -40,3 +40,22 @@ Deno.test("bufferBody hands a capped body to the route and refuses a longer one"
   });
   assert.equal(big.status, 413);
 });
+
+Deno.test("bufferBody refuses a declared Content-Length over the cap without reading the body", async () => {
+  const app = new Hono();
+  app.use("*", bufferBody(16, (c) => c.json({ error: "payload_too_large" }, 413)));
+  app.post("/", (c) => c.text("read"));
+  const seen = { pulled: 0 };
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      seen.pulled += 8;
+      controller.enqueue(new Uint8Array(8));
+      controller.close();
+    },
+  }, { highWaterMark: 0 });
+  const res = await app.request(
+    new Request("http://x/", { method: "POST", body, headers: { "content-length": "1000000" } }),
+  );
+  assert.equal(res.status, 413);
+  assert.equal(seen.pulled, 0, "nothing read");
+});

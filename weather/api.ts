@@ -11,19 +11,18 @@
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { OfficeMetrics } from "./metrics.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
+import { bufferBody } from "../shared/http_body.ts";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
-  bearerToken,
   errorContent as err,
   jsonBody as body,
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
-  secretsEqual,
+  requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
@@ -279,27 +278,23 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
 
   const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
 
-  const requireServiceKey: MiddlewareHandler = async (c, next) => {
-    const given = bearerToken(c.req.header("authorization"));
-    const challenge = { "WWW-Authenticate": 'Bearer realm="weather"' };
-    if (given === undefined) {
-      return problem(
-        c,
-        401,
-        "service_key_required",
-        "this call needs Authorization: Bearer <WEATHER_SERVICE_KEY>",
-        challenge,
-      );
-    }
-    if (!(await secretsEqual(given, deps.serviceKey))) {
+  const requireServiceKey = requireBearer({
+    secret: deps.serviceKey,
+    realm: "weather",
+    problem,
+    missing: {
+      error: "service_key_required",
+      detail: "this call needs Authorization: Bearer <WEATHER_SERVICE_KEY>",
+    },
+    wrong: { error: "invalid_service_key", detail: "the service key is wrong" },
+    onRefused: (c, reason) => {
+      if (reason !== "wrong_bearer") return;
       log.warning("wrong service key on {method} {path}", {
         method: c.req.method,
         path: c.req.path,
       });
-      return problem(c, 401, "invalid_service_key", "the service key is wrong", challenge);
-    }
-    return await next();
-  };
+    },
+  });
 
   // First, so requests refused by any later middleware are timed and counted too.
   const metrics = deps.metrics ?? new OfficeMetrics(() => office.snapshot().rows);
@@ -316,16 +311,14 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     });
   });
   app.use("*", secureHeaders());
-  // Only methods whose bodies are parsed: bodyLimit copies the request, and a DELETE/GET body is
-  // never read anyway.
+  // Only methods whose bodies are parsed: a DELETE/GET body is never read.
   app.on(
     ["POST", "PUT", "PATCH"],
     "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
-    }),
+    bufferBody(
+      MAX_BODY_BYTES,
+      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    ),
   );
   app.on(["PUT", "DELETE", "POST", "PATCH"], "*", requireServiceKey);
 
