@@ -1,0 +1,380 @@
+/**
+ * The faults the lab can play, each a named step (`deno task lab --scenario NAME`), and the
+ * checks after each: the scenario's own timings (how long each state change took, measured
+ * from the moment the fault started or ended) and the charging loop's numbers
+ * (`infra/lab_checks.ts`), plus the audit chain.
+ *
+ * Every wait is for an event, with a generous bound that only caps a hang; the fault's own
+ * length (20 s, 30 s) is the one deliberate pause, since it is what is being played.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { checkLoop, type CheckResult, type SessionRow } from "./lab_checks.ts";
+import { HEARTBEAT_TIMEOUT_S, type Lab, LAB_CPS } from "./lab_run.ts";
+import type { Observer } from "./lab_observer.ts";
+
+/** What a scenario reports. */
+export interface ScenarioReport {
+  /** Its name. */
+  readonly name: string;
+  /** Its own measurements, in seconds or counts (names say which). */
+  readonly timings: Record<string, number>;
+  /** The charging loop's numbers after it. */
+  readonly check: CheckResult;
+  /** Whether `deno task audit:verify` accepted Central's audit chain. */
+  readonly auditVerified: boolean;
+  /** Everything that did not hold (empty: it passed). */
+  readonly failures: readonly string[];
+}
+
+/** What a scenario's play gets. */
+export interface ScenarioContext {
+  readonly lab: Lab;
+  readonly observer: Observer;
+  readonly say: (text: string) => void;
+  readonly signal?: AbortSignal;
+  /** Measurements so far (the play adds to them). */
+  readonly timings: Record<string, number>;
+  /** Failures the play found (besides the checks'). */
+  readonly failures: string[];
+}
+
+/** One fault the lab can play. */
+export interface Scenario {
+  readonly name: string;
+  /** What it does and what it shows, one sentence. */
+  readonly summary: string;
+  /** Plays the fault and ends it (the checks follow). */
+  play(ctx: ScenarioContext): Promise<void>;
+}
+
+/** Bounds (they cap a hang; the measured times are reported). */
+const BOUND_MS = {
+  /** A session to be under way before a fault. */
+  supplying: 120_000,
+  /** Every CP back in Central after a fault ends (monitor back-off is capped at 10 s). */
+  reconnect: 90_000,
+  /** The loop to settle: every ticket out, every request answered. */
+  settle: 120_000,
+  /** Central back after a restart. */
+  central: 120_000,
+};
+
+/** Seconds between two instants, to a tenth. */
+const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
+
+const connected = (state: string) => state !== "DISCONNECTED";
+
+/** Waits until some CP is supplying a driver; returns Central's active sessions then. */
+async function waitForCharging(ctx: ScenarioContext): Promise<SessionRow[]> {
+  const { observer } = ctx;
+  await observer.waitFor(
+    "a CP to supply a driver",
+    () =>
+      [...observer.cps.values()].some((cp) => cp.state === "SUPPLYING" && (cp.kwh ?? 0) > 0) ||
+      undefined,
+    BOUND_MS.supplying,
+    ctx.signal,
+  );
+  return await observer.getOk<SessionRow[]>("/sessions?status=active&limit=1000");
+}
+
+/**
+ * Waits until Central sees every CP `match`; records, under `name`, the longest time from
+ * `since` to a CP's change (as the observer first saw it).
+ */
+async function timeAllCps(
+  ctx: ScenarioContext,
+  name: string,
+  what: string,
+  since: number,
+  match: (state: string) => boolean,
+  boundMs: number,
+): Promise<void> {
+  const { observer } = ctx;
+  await observer.waitFor(
+    `every CP ${what}`,
+    () => LAB_CPS.every((cp) => match(observer.cps.get(cp.id)?.state ?? "")) || undefined,
+    boundMs,
+    ctx.signal,
+  );
+  const at = LAB_CPS.map((cp) => observer.changedAt(cp.id, since, match) ?? since);
+  ctx.timings[name] = seconds(since, Math.max(...at));
+  ctx.say(`every CP ${what}: the last ${ctx.timings[name]} s after the fault changed`);
+}
+
+/** Plays a network fault for `holdMs`, then heals it. */
+async function hold(ctx: ScenarioContext, holdMs: number): Promise<void> {
+  const until = Date.now() + holdMs;
+  while (Date.now() < until) {
+    ctx.signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, Math.min(500, until - Date.now())));
+  }
+}
+
+/** The sessions of `before` that got a ticket, and those with more kWh than then. */
+function throughFault(observer: Observer, before: readonly SessionRow[]) {
+  const tickets = new Map(
+    observer.messages.filter((m) => m.value.type === "TICKET").map((m) => [m.value.sessionId, m]),
+  );
+  const ended = before.filter((s) => tickets.has(s.id));
+  const grew = before.filter((s) => (tickets.get(s.id)?.value.kwh ?? 0) > s.kwh);
+  return { ended: ended.length, grew: grew.length };
+}
+
+const cutCps: Scenario = {
+  name: "cut-cps",
+  summary: "pc2 ↔ pc1 cut for 20 s: the CPs turn DISCONNECTED within the heartbeat timeout, " +
+    "the engines keep supplying, every session reconciles and gets exactly one ticket",
+  async play(ctx) {
+    const { lab, observer } = ctx;
+    const before = await waitForCharging(ctx);
+    ctx.say(`cutting pc2 ↔ pc1 for 20 s (${before.length} sessions under way)`);
+    const t0 = Date.now();
+    await lab.fault({ kind: "cut", a: "pc2", b: "pc1" });
+    await timeAllCps(ctx, "disconnected_s", "DISCONNECTED", t0, (s) => !connected(s), 30_000);
+    if (ctx.timings.disconnected_s > HEARTBEAT_TIMEOUT_S + 2) {
+      ctx.failures.push(
+        `the last CP turned DISCONNECTED ${ctx.timings.disconnected_s} s after the cut ` +
+          `(heartbeat timeout ${HEARTBEAT_TIMEOUT_S} s, + 2 s to observe it)`,
+      );
+    }
+    await hold(ctx, 20_000 - (Date.now() - t0));
+    const t1 = Date.now();
+    await lab.heal();
+    ctx.say("pc2 ↔ pc1 restored");
+    await timeAllCps(ctx, "reconnected_s", "back in Central", t1, connected, BOUND_MS.reconnect);
+    await settle(ctx, t1);
+    const { ended, grew } = throughFault(observer, before);
+    ctx.timings.sessions_at_cut = before.length;
+    ctx.timings.ended_meanwhile_ticketed = ended;
+    ctx.timings.supplied_through_cut = grew;
+    if (before.length > 0 && grew === 0) {
+      ctx.failures.push("no session under way at the cut supplied more energy after it");
+    }
+  },
+};
+
+const slowDrivers: Scenario = {
+  name: "slow-drivers",
+  summary: "300 ms more delay and 5 % loss on pc3 for 30 s: every request is answered exactly " +
+    "once, no duplicate tickets",
+  async play(ctx) {
+    const { lab, observer } = ctx;
+    await waitForCharging(ctx);
+    const t0 = Date.now();
+    const requestsBefore = countType(observer, "CHARGE_REQUEST");
+    ctx.say("pc3: 300 ms delay and 5 % loss for 30 s");
+    await lab.slowHost("pc3", { delayMs: 300, loss: 0.05 });
+    await hold(ctx, 30_000);
+    await observer.waitFor(
+      "a driver's request answered while pc3 is slow",
+      () => answerTimes(observer, t0).length > 0 || undefined,
+      BOUND_MS.settle,
+      ctx.signal,
+    );
+    const during = answerTimes(observer, t0);
+    await lab.heal();
+    const t1 = Date.now();
+    ctx.say("pc3 is fast again");
+    ctx.timings.requests_while_slow = countType(observer, "CHARGE_REQUEST") - requestsBefore;
+    ctx.timings.answer_max_s = Math.max(...during);
+    await settle(ctx, t1);
+  },
+};
+
+const kafkaAway: Scenario = {
+  name: "kafka-away",
+  summary: "pc2 loses the broker (only port 9092) but not Central for 30 s: the CPs stay " +
+    "connected, telemetry resumes and billing is correct",
+  async play(ctx) {
+    const { lab, observer } = ctx;
+    await waitForCharging(ctx);
+    const t0 = Date.now();
+    ctx.say("pc2 cannot reach Kafka on pc1:9092 for 30 s (Central's :7000 still can)");
+    await lab.fault({ kind: "port", client: "pc2", server: "pc1", port: 9092 });
+    await hold(ctx, 30_000);
+    const dropped = observer.changes.filter((c) => c.at >= t0 && c.state === "DISCONNECTED");
+    ctx.timings.disconnects_while_away = dropped.length;
+    if (dropped.length > 0) {
+      ctx.failures.push(
+        `CPs lost Central while only Kafka was away: ${dropped.map((c) => c.cpId).join(", ")}`,
+      );
+    }
+    const kwhAtHeal = new Map([...observer.cps].map(([id, cp]) => [id, cp.kwh]));
+    const ticketsAtHeal = countType(observer, "TICKET");
+    const t1 = Date.now();
+    await lab.heal();
+    ctx.say("pc2 reaches Kafka again");
+    const resumed = await observer.waitFor(
+      "telemetry from pc2 to reach Central again",
+      () => {
+        const moved = [...observer.cps.values()].some((cp) =>
+          cp.state === "SUPPLYING" && cp.kwh !== null && cp.kwh !== kwhAtHeal.get(cp.id)
+        );
+        return moved || countType(observer, "TICKET") > ticketsAtHeal ? Date.now() : undefined;
+      },
+      BOUND_MS.reconnect,
+      ctx.signal,
+    );
+    ctx.timings.telemetry_resumed_s = seconds(t1, resumed);
+    await settle(ctx, t1);
+  },
+};
+
+const centralCrash: Scenario = {
+  name: "central-crash",
+  summary: "Central is killed (SIGKILL) on pc1 during charges and started again: no session " +
+    "is lost or billed twice",
+  async play(ctx) {
+    const { lab, observer } = ctx;
+    const before = await waitForCharging(ctx);
+    ctx.say(`SIGKILL to Central (${before.length} sessions under way)`);
+    const central = lab.process("central");
+    const t0 = Date.now();
+    await central.crash();
+    await central.start();
+    ctx.say("Central started again");
+    const up = await observer.waitFor(
+      "Central to answer again",
+      () => observer.lastAnswerAt > t0 + 100 ? observer.lastAnswerAt : undefined,
+      BOUND_MS.central,
+      ctx.signal,
+    );
+    ctx.timings.central_back_s = seconds(t0, up);
+    await timeAllCps(ctx, "cps_back_s", "back in Central", t0, connected, BOUND_MS.reconnect);
+    await settle(ctx, up);
+    ctx.timings.sessions_at_crash = before.length;
+    ctx.timings.ticketed_after_crash = throughFault(observer, before).ended;
+  },
+};
+
+const partition: Scenario = {
+  name: "partition",
+  summary: "pc1 isolated from pc2 and pc3 for 30 s, then healed: every CP turns DISCONNECTED " +
+    "and comes back, every session ends once",
+  async play(ctx) {
+    const { lab } = ctx;
+    const before = await waitForCharging(ctx);
+    ctx.say(`pc1 isolated for 30 s (${before.length} sessions under way)`);
+    const t0 = Date.now();
+    await lab.fault({ kind: "cut", a: "pc1", b: "pc2" });
+    await lab.fault({ kind: "cut", a: "pc1", b: "pc3" });
+    await timeAllCps(ctx, "disconnected_s", "DISCONNECTED", t0, (s) => !connected(s), 30_000);
+    await hold(ctx, 30_000 - (Date.now() - t0));
+    const t1 = Date.now();
+    await lab.heal();
+    ctx.say("pc1 rejoined");
+    await timeAllCps(ctx, "reconnected_s", "back in Central", t1, connected, BOUND_MS.reconnect);
+    await settle(ctx, t1);
+    ctx.timings.sessions_at_partition = before.length;
+    ctx.timings.ticketed_after_partition = throughFault(ctx.observer, before).ended;
+  },
+};
+
+/** Every scenario, in the order `--scenario all` plays them. */
+export const SCENARIOS: readonly Scenario[] = [
+  cutCps,
+  slowDrivers,
+  kafkaAway,
+  centralCrash,
+  partition,
+];
+
+/** How many messages of `type` the observer saw. */
+function countType(observer: Observer, type: string): number {
+  return observer.messages.filter((m) => m.value.type === type).length;
+}
+
+/** Seconds from request to first answer, for requests sent at or after `since`. */
+function answerTimes(observer: Observer, since: number): number[] {
+  const sent = new Map<string, number>();
+  const out: number[] = [];
+  for (const { at, value } of observer.messages) {
+    if (!value.requestId) continue;
+    if (value.type === "CHARGE_REQUEST" && at >= since && !sent.has(value.requestId)) {
+      sent.set(value.requestId, at);
+    } else if (value.type !== "CHARGE_REQUEST" && sent.has(value.requestId)) {
+      out.push(seconds(sent.get(value.requestId)!, at));
+      sent.delete(value.requestId);
+    }
+  }
+  return out;
+}
+
+/** The last check of a scenario, kept by {@link settle}. */
+const lastCheck = new WeakMap<ScenarioContext, CheckResult>();
+
+/**
+ * Waits until the loop holds again: every request sent before `since` answered, every session
+ * Central completed ticketed, and so on; records how long that took. The last check is kept for
+ * the report even if it never held.
+ */
+async function settle(ctx: ScenarioContext, since: number): Promise<void> {
+  const deadline = Date.now() + BOUND_MS.settle;
+  while (true) {
+    const check = await runCheck(ctx.lab, ctx.observer, since);
+    lastCheck.set(ctx, check);
+    if (check.failures.length === 0 || Date.now() > deadline) break;
+    ctx.signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  ctx.timings.settled_s = seconds(since, Date.now());
+}
+
+/** One check of the charging loop against Central's REST API and the driver topics now. */
+export async function runCheck(
+  _lab: Lab,
+  observer: Observer,
+  answeredBy: number,
+): Promise<CheckResult> {
+  const [completed, active, cps] = await Promise.all([
+    observer.getOk<SessionRow[]>("/sessions?status=completed&limit=1000"),
+    observer.getOk<SessionRow[]>("/sessions?status=active&limit=1000"),
+    observer.getOk<{ id: string; state: string; driver_id: string | null }[]>("/cps"),
+  ]);
+  return checkLoop({
+    messages: observer.messages,
+    completed,
+    active,
+    cps,
+    prices: Object.fromEntries(LAB_CPS.map((cp) => [cp.id, cp.price])),
+    answeredBy,
+    supplyingWithoutDriver: observer.supplyingWithoutDriver,
+  });
+}
+
+/** Plays `scenario` on `lab` and checks the loop and the audit chain after it. */
+export async function playScenario(
+  lab: Lab,
+  scenario: Scenario,
+  say: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<ScenarioReport> {
+  const observer = lab.observer!;
+  const ctx: ScenarioContext = { lab, observer, say, signal, timings: {}, failures: [] };
+  say(`— scenario ${scenario.name}: ${scenario.summary}`);
+  try {
+    await scenario.play(ctx);
+  } catch (error) {
+    await lab.heal();
+    if (signal?.aborted) throw error;
+    ctx.failures.push(error instanceof Error ? error.message : String(error));
+  }
+  const check = lastCheck.get(ctx) ?? await runCheck(lab, observer, Date.now() - 60_000);
+  const auditVerified = await verifyAudit(lab);
+  const failures = [
+    ...ctx.failures,
+    ...check.failures,
+    ...(auditVerified ? [] : ["deno task audit:verify rejected Central's audit chain"]),
+  ];
+  return { name: scenario.name, timings: ctx.timings, check, auditVerified, failures };
+}
+
+/** Runs `deno task audit:verify` on Central's audit file, on pc1. */
+async function verifyAudit(lab: Lab): Promise<boolean> {
+  const file = join(lab.hostDir("pc1"), "data", "audit.jsonl");
+  const p = await lab.spawn("pc1", "audit-verify", ["audit:verify", file]);
+  return (await p.exited).success;
+}
