@@ -19,8 +19,8 @@ import {
   httpUrl,
   oneOf,
   option,
-  type Parser,
   portOrZero,
+  secret,
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
@@ -31,14 +31,7 @@ export const DEFAULT_DB = "data/central.db";
 export const MIN_SERVICE_KEY_CHARS = 16;
 
 /** A service key given on the command line or in the environment: long, no spaces around it. */
-const serviceKey: Parser<string> = (raw) => {
-  if (raw.length < MIN_SERVICE_KEY_CHARS || raw.trim() !== raw) {
-    throw new Error(
-      `a secret of at least ${MIN_SERVICE_KEY_CHARS} characters without spaces around it`,
-    );
-  }
-  return raw;
-};
+const serviceKey = secret(MIN_SERVICE_KEY_CHARS);
 
 /** Central's options. */
 export const centralConfig = defineConfig({

@@ -10,6 +10,7 @@ import {
   option,
   type Parser,
   portOrZero,
+  secret,
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
@@ -29,12 +30,7 @@ export const tokenTtl: Parser<number> = (raw) => {
 };
 
 /** An admin key: at least {@link MIN_ADMIN_KEY_CHARS} characters, no spaces around it. */
-export const adminKey: Parser<string> = (raw) => {
-  if (raw.length < MIN_ADMIN_KEY_CHARS || raw.trim() !== raw) {
-    throw new Error(`a secret of at least ${MIN_ADMIN_KEY_CHARS} characters`);
-  }
-  return raw;
-};
+export const adminKey: Parser<string> = secret(MIN_ADMIN_KEY_CHARS);
 
 /** The Registry's options. */
 export const registryConfig = defineConfig({

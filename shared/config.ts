@@ -282,6 +282,23 @@ export const text: Parser<string> = (raw) => {
   return raw;
 };
 
+/**
+ * A secret given on the command line or in the environment (a key, a token): at least
+ * `minChars` characters and no spaces around it (a pasted newline would otherwise become part
+ * of it). The error never repeats the value.
+ */
+export function secret(minChars: number): Parser<string> {
+  if (!Number.isInteger(minChars) || minChars < 1) {
+    throw new RangeError(`secret: minChars must be a positive integer, got ${minChars}`);
+  }
+  return (raw) => {
+    if (raw.length < minChars || raw.trim() !== raw) {
+      throw new Error(`a secret of at least ${minChars} characters without spaces around it`);
+    }
+    return raw;
+  };
+}
+
 /** A TCP port 1–65535; `0` is allowed only through {@link portOrZero}. */
 export const port: Parser<number> = (raw) => {
   const n = strictInteger(raw);

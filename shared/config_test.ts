@@ -15,6 +15,7 @@ import {
   option,
   parseConfig,
   port,
+  secret,
   text,
 } from "./config.ts";
 
@@ -190,4 +191,16 @@ Deno.test("parsers accept good values and explain bad ones", () => {
   assert.throws(() => oneOf(["json", "pretty"] as const)("xml"), /one of json, pretty/);
   assert.throws(() => text("   "), /a non-empty value/);
   assert.throws(() => parseConfig(spec, ["--port", "'; DROP TABLE cps;--"], {}), ConfigError);
+});
+
+Deno.test("secret takes a long enough value as is and names the rule, never the value", () => {
+  const key = secret(16);
+  assert.equal(key("0123456789abcdef"), "0123456789abcdef");
+  for (const bad of ["short-key", " 0123456789abcdef", "0123456789abcdef\n"]) {
+    assert.throws(() => key(bad), (error: Error) => {
+      assert.equal(error.message, "a secret of at least 16 characters without spaces around it");
+      return true;
+    });
+  }
+  assert.throws(() => secret(0), RangeError);
 });

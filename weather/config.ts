@@ -12,8 +12,8 @@ import {
   httpUrl,
   oneOf,
   option,
-  type Parser,
   portOrZero,
+  secret,
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
@@ -25,16 +25,6 @@ export const DEFAULT_LOCATIONS_FILE = "data/weather_locations.json";
 export const DEFAULT_SERVICE_KEY_FILE = "data/weather_service.key";
 /** Shortest service key accepted from the environment. */
 export const MIN_SERVICE_KEY_CHARS = 16;
-
-/** A secret given on the command line or in the environment: no spaces around it. */
-function secretOf(minChars: number): Parser<string> {
-  return (raw) => {
-    if (raw.length < minChars || raw.trim() !== raw) {
-      throw new Error(`a secret of at least ${minChars} characters without spaces around it`);
-    }
-    return raw;
-  };
-}
 
 /** The weather office's options. */
 export const weatherConfig = defineConfig({
@@ -83,7 +73,7 @@ export const weatherConfig = defineConfig({
       default: OPENWEATHER_BASE_URL,
       help: "OpenWeather API base URL",
     }),
-    openweatherKey: option(secretOf(8), {
+    openweatherKey: option(secret(8), {
       flag: "openweather-key",
       env: "OPENWEATHER_API_KEY",
       optional: true,
@@ -102,7 +92,7 @@ export const weatherConfig = defineConfig({
       default: 3000,
       help: "Longest wait for one answer from OpenWeather or Central",
     }),
-    serviceKey: option(secretOf(MIN_SERVICE_KEY_CHARS), {
+    serviceKey: option(secret(MIN_SERVICE_KEY_CHARS), {
       flag: "service-key",
       env: "WEATHER_SERVICE_KEY",
       optional: true,
