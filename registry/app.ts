@@ -27,10 +27,14 @@ import { getLogger } from "../shared/log.ts";
 import { generateCredential } from "../shared/secret_file.ts";
 import {
   DEFAULT_SCRYPT,
+  HASH_QUEUE,
   hashCredential,
+  QueueFullError,
   type ScryptParams,
-  verifyCredential,
 } from "./credentials.ts";
+import { checkCredentials } from "./credential_check.ts";
+import type { ConcurrencyLimiter } from "../shared/limiter.ts";
+import { retryAfterSeconds } from "../shared/rate_limit.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { RegistryMetrics } from "./metrics.ts";
@@ -65,6 +69,8 @@ import {
 
 /** Version reported by `GET /` and the OpenAPI document. */
 export const REGISTRY_VERSION = "0.1.0";
+/** Seconds a client is asked to wait when the hashing queue is full (503). */
+export const BUSY_RETRY_S = 2;
 /** Largest request body accepted (larger is 413 before parsing). */
 export { MAX_BODY_BYTES };
 
@@ -82,8 +88,13 @@ export interface RegistryDeps {
   readonly issuer?: string;
   /** scrypt cost for new credentials (tests use a cheap one). */
   readonly scrypt?: ScryptParams;
-  /** Brute-force guard for authentication. Default: 10 failures per CP, 100 per IP, 5 min. */
+  /**
+   * Brute-force guard for authentication and wrong admin keys. Default: 10 failures per (CP id,
+   * address), 100 per address, 16 attempts in flight per address, 10 wrong keys, in 5 min.
+   */
   readonly guard?: AuthGuard;
+  /** The hashing queue (default the process's, registry/credentials.ts). */
+  readonly hashQueue?: ConcurrencyLimiter;
   /** Clock. Default `new Date()`. */
   readonly now?: () => Date;
   /** Credentials checked recently, so a CP authenticating again skips the scrypt. */
@@ -112,7 +123,7 @@ const common = {
 };
 const adminErrors = {
   401: err("missing or wrong admin key"),
-  429: err("too many failed admin keys"),
+  429: err("too many wrong admin keys from this address (the right key is never refused)"),
 };
 
 const healthRoute = createRoute({
@@ -141,6 +152,7 @@ const registerRoute = createRoute({
     ...common,
     ...adminErrors,
     409: err("the id is already registered"),
+    503: err("too many credentials being hashed; retry after Retry-After"),
   },
 });
 
@@ -154,7 +166,8 @@ const authenticateRoute = createRoute({
     ...common,
     401: err("unknown CP id or wrong credentials (same answer for both)"),
     403: err("the CP is deregistered"),
-    429: err("too many failed attempts for this CP id or from this address"),
+    429: err("too many failed attempts for this CP id from this address, or from this address"),
+    503: err("too many credentials being checked; retry after Retry-After"),
   },
 });
 
@@ -232,30 +245,55 @@ function clientIp(c: Ctx): string {
 export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> {
   const now = deps.now ?? (() => new Date());
   const scryptParams = deps.scrypt ?? DEFAULT_SCRYPT;
-  const guard = deps.guard ?? new AuthGuard({ perCpLimit: 10, perIpLimit: 100 });
+  const guard = deps.guard ?? new AuthGuard();
   const issuer = deps.issuer ?? DEFAULT_ISSUER;
   const ttlMs = deps.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
   const verified = deps.verified ?? new VerifiedCredentials();
-  // Unknown ids are checked against this, so they cost one scrypt like known ones (timing).
-  const dummyHash = hashCredential(generateCredential(), scryptParams);
+  const hashQueue = deps.hashQueue ?? HASH_QUEUE;
+  // Unknown ids are checked against this, so they cost one scrypt like known ones (timing);
+  // made again if the queue was full the first time.
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () =>
+    dummy ??= hashCredential(generateCredential(), scryptParams, hashQueue).catch((error) => {
+      dummy = undefined;
+      throw error;
+    });
+  dummyHash().catch(() => {}); // at once, so the first unknown id does not pay twice
+  const credentialCheck = {
+    store: deps.store,
+    guard,
+    verified,
+    hashQueue,
+    dummyHash,
+    now: () => now().getTime(),
+  };
 
   const problem = problemResponder(now);
 
   const tooMany = (c: Ctx, retryAfterMs: number, what: string) => {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const seconds = retryAfterSeconds(retryAfterMs);
     return problem(c, 429, "too_many_attempts", `${what}; retry in ${seconds} s`, {
       "Retry-After": String(seconds),
     });
   };
+  /** The hashing queue is full: nothing was decided, come back in a moment. */
+  const busy = (c: Ctx) =>
+    problem(c, 503, "busy", `too many credentials being checked; retry in ${BUSY_RETRY_S} s`, {
+      "Retry-After": String(BUSY_RETRY_S),
+    });
 
   const app = new OpenAPIHono<RegistryEnv>({ defaultHook: validationHook(problem) });
 
+  // The key first: the right one always goes through, so strangers' failures from the same
+  // address (Central shares its machine's) never throttle management calls.
   const requireAdmin: MiddlewareHandler<RegistryEnv> = async (c, next) => {
-    const ip = clientIp(c);
-    const verdict = guard.checkIp(ip);
-    if (!verdict.allowed) return tooMany(c, verdict.retryAfterMs, "too many failed attempts");
     const given = c.req.header(ADMIN_KEY_HEADER);
-    if (given === undefined || given === "") {
+    const missing = given === undefined || given === "";
+    if (!missing && await secretsEqual(given, deps.adminKey)) return await next();
+    const ip = clientIp(c);
+    const verdict = guard.wrongKey(ip);
+    if (!verdict.allowed) return tooMany(c, verdict.retryAfterMs, "too many wrong admin keys");
+    if (missing) {
       return problem(
         c,
         401,
@@ -263,16 +301,12 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
         `this call needs the ${ADMIN_KEY_HEADER} header`,
       );
     }
-    if (!(await secretsEqual(given, deps.adminKey))) {
-      guard.failIp(ip);
-      log.warning("wrong admin key on {method} {path} from {ip}", {
-        method: c.req.method,
-        path: c.req.path,
-        ip,
-      });
-      return problem(c, 401, "invalid_admin_key", "the admin key is wrong");
-    }
-    return await next();
+    log.warning("wrong admin key on {method} {path} from {ip}", {
+      method: c.req.method,
+      path: c.req.path,
+      ip,
+    });
+    return problem(c, 401, "invalid_admin_key", "the admin key is wrong");
   };
 
   // First, so requests refused by any later middleware are timed and counted too.
@@ -356,7 +390,13 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   app.openapi(registerRoute, async (c) => {
     const input = c.req.valid("json");
     const credentials = generateCredential();
-    const hash = await hashCredential(credentials, scryptParams);
+    let hash: string;
+    try {
+      hash = await hashCredential(credentials, scryptParams, hashQueue);
+    } catch (error) {
+      if (error instanceof QueueFullError) return busy(c);
+      throw error;
+    }
     const result = deps.store.register(
       {
         cpId: input.cp_id,
@@ -387,30 +427,26 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   app.openapi(authenticateRoute, async (c) => {
     const { cp_id: cpId, credentials } = c.req.valid("json");
     const ip = clientIp(c);
-    const verdict = guard.check(cpId, ip);
-    if (!verdict.allowed) {
+    const checked = await checkCredentials(credentialCheck, cpId, credentials, ip);
+    if (checked.kind === "throttled") {
       log.warning("authentication of {cpId} from {ip} refused: too many failures", { cpId, ip });
-      return tooMany(c, verdict.retryAfterMs, "too many failed authentications");
+      return tooMany(c, checked.retryAfterMs, "too many failed authentications");
     }
-    const auth = deps.store.getAuth(cpId);
-    const at = now().getTime();
-    const known = auth !== undefined &&
-      verified.matches(cpId, auth.credentialHash, credentials, at);
-    const valid = known ||
-      await verifyCredential(credentials, auth?.credentialHash ?? await dummyHash);
-    if (auth === undefined || !valid) {
-      guard.fail(cpId, ip);
-      const reason = auth === undefined ? "unknown_cp" : "wrong_credentials";
+    if (checked.kind === "busy") {
+      log.warning("authentication of {cpId} from {ip} refused: hashing queue full", { cpId, ip });
+      return busy(c);
+    }
+    if (checked.kind === "invalid") {
+      const reason = checked.reason;
       log.warning("authentication of {cpId} from {ip} failed: {reason}", { cpId, ip, reason });
       return problem(c, 401, "invalid_credentials", "unknown CP id or wrong credentials");
     }
+    const { auth } = checked;
     // Checked only after the credentials, so the status of an id is not told to strangers.
     if (auth.cp.status !== "REGISTERED") {
       log.warning("authentication of {cpId} from {ip} refused: deregistered", { cpId, ip });
       return problem(c, 403, "cp_deregistered", `CP ${cpId} is deregistered`);
     }
-    guard.succeed(cpId);
-    if (!known) verified.remember(cpId, auth.credentialHash, credentials, at);
     const issued = await issueToken(deps.signingKey, { cpId, location: auth.cp.location }, {
       issuer,
       ttlMs,

@@ -4,8 +4,9 @@ import { configure, reset } from "@logtape/logtape";
 import { createLocalJWKSet, decodeJwt } from "jose";
 import { memorySink } from "../shared/log.ts";
 import { createRegistryApp, MAX_BODY_BYTES, REGISTRY_VERSION } from "./app.ts";
-import type { ScryptParams } from "./credentials.ts";
+import { createHashQueue, type ScryptParams } from "./credentials.ts";
 import { AuthGuard } from "./rate_limit.ts";
+import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { RegistryStore } from "./store.ts";
 import { VerifiedCredentials } from "./verified_cache.ts";
 import { generateSigningKey, type SigningKey, verifyCpToken } from "./tokens.ts";
@@ -44,7 +45,9 @@ async function harness(
     scrypt?: ScryptParams;
     perCpLimit?: number;
     perIpLimit?: number;
+    wrongKeyLimit?: number;
     verified?: VerifiedCredentials;
+    hashQueue?: ConcurrencyLimiter;
   } = {},
 ): Promise<Harness> {
   let t = T0;
@@ -59,11 +62,13 @@ async function harness(
     guard: new AuthGuard({
       perCpLimit: options.perCpLimit ?? 5,
       perIpLimit: options.perIpLimit ?? 50,
+      wrongKeyLimit: options.wrongKeyLimit ?? 50,
       windowMs: 60_000,
       now: () => t,
     }),
     now,
     verified: options.verified,
+    hashQueue: options.hashQueue,
   });
   const call = (method: string, path: string, init: CallInit = {}) => {
     const headers: Record<string, string> = { ...init.headers };
@@ -341,7 +346,7 @@ Deno.test("management calls need the right admin key, checked before the body", 
   });
 });
 
-Deno.test("wrong admin keys are rate limited per client IP", async () => {
+Deno.test("wrong admin keys are throttled per client address; the right key never is", async () => {
   await withHarness(async (h) => {
     for (let i = 0; i < 3; i++) {
       await expectError(
@@ -349,12 +354,34 @@ Deno.test("wrong admin keys are rate limited per client IP", async () => {
         401,
       );
     }
-    const res = await h.call("DELETE", "/cp/CP-001", { admin: ADMIN });
+    const res = await h.call("DELETE", "/cp/CP-001", { admin: "guess-3-0123456789" });
     await expectError(res, 429, "too_many_attempts");
     assert.ok(Number(res.headers.get("retry-after")) > 0);
-    // Another address is not affected.
+    await expectError(await h.call("DELETE", "/cp/CP-001"), 429, "too_many_attempts");
+    // The right key goes through from that address too, and from another.
+    await expectError(await h.call("DELETE", "/cp/CP-001", { admin: ADMIN }), 404);
     await expectError(await h.call("DELETE", "/cp/CP-001", { admin: ADMIN, ip: "10.9.9.9" }), 404);
-  }, { perIpLimit: 3 });
+    // Another address's wrong keys are its own.
+    await expectError(await h.call("DELETE", "/cp/CP-001", { admin: "x", ip: "10.9.9.9" }), 401);
+  }, { wrongKeyLimit: 3 });
+});
+
+Deno.test("management calls are not throttled by strangers' failed authentications", async () => {
+  await withHarness(async (h) => {
+    for (let i = 0; i < 4; i++) {
+      await expectError(
+        await h.call("POST", "/cp/authenticate", { body: { cp_id: `CP-9${i}`, credentials: "x" } }),
+        401,
+      );
+    }
+    await expectError(
+      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-95", credentials: "x" } }),
+      429,
+      "too_many_attempts",
+    );
+    await h.register("CP-001"); // same address, the admin key: 201
+    await expectError(await h.call("DELETE", "/cp/CP-404", { admin: ADMIN }), 404);
+  }, { perIpLimit: 4 });
 });
 
 // --------------------------------------------------------------------------- authenticate
@@ -427,27 +454,34 @@ Deno.test("authenticate: a deregistered CP gets 403 only with the right credenti
   });
 });
 
-Deno.test("authenticate: failures are limited per CP id (429 + Retry-After), then the window slides", async () => {
+Deno.test("authenticate: failures are limited per CP id and address (429 + Retry-After), then the window slides", async () => {
   await withHarness(async (h) => {
     const credentials = await h.register("CP-001");
     for (let i = 0; i < 3; i++) {
       await expectError(
         await h.call("POST", "/cp/authenticate", {
           body: { cp_id: "CP-001", credentials: `bad-${i}` },
-          ip: `10.0.1.${i}`,
+          ip: "10.0.1.1",
         }),
         401,
       );
       h.advance(1000);
     }
-    // Even the right credentials wait now, from any address.
+    // The guessing address waits now, even with the right credentials…
     const blocked = await h.call("POST", "/cp/authenticate", {
       body: { cp_id: "CP-001", credentials },
-      ip: "10.0.2.1",
+      ip: "10.0.1.1",
     });
     const body = await expectError(blocked, 429, "too_many_attempts");
     assert.equal(blocked.headers.get("retry-after"), "57");
     assert.match(body.detail, /57 s/);
+    // …but no lockout: the CP from its own address goes on (CP ids are public).
+    const fromElsewhere = await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials },
+      ip: "10.0.2.1",
+    });
+    assert.equal(fromElsewhere.status, 200);
+    await fromElsewhere.body?.cancel();
     // Other CPs are not affected.
     const other = await h.register("CP-002");
     const ok = await h.call("POST", "/cp/authenticate", {
@@ -458,6 +492,7 @@ Deno.test("authenticate: failures are limited per CP id (429 + Retry-After), the
     h.advance(57_001);
     const later = await h.call("POST", "/cp/authenticate", {
       body: { cp_id: "CP-001", credentials },
+      ip: "10.0.1.1",
     });
     assert.equal(later.status, 200);
     await later.body?.cancel();
@@ -488,6 +523,77 @@ Deno.test("authenticate: failures are limited per client IP across ids", async (
     assert.equal(elsewhere.status, 200);
     await elsewhere.body?.cancel();
   }, { perIpLimit: 4 });
+});
+
+Deno.test("authenticate: attempts still being hashed count, so a parallel burst gets 429s", async () => {
+  const queue = createHashQueue(32);
+  await withHarness(async (h) => {
+    await h.register("CP-001");
+    const gate = Promise.withResolvers<void>();
+    const busy = queue.run(() => gate.promise); // the hasher is busy: every check waits
+    const burst = Array.from({ length: 10 }, (_, i) =>
+      h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials: `guess-${i}` },
+        ip: "10.0.1.1",
+      }));
+    while (queue.waiting < 3) await new Promise((r) => setTimeout(r, 1));
+    gate.resolve();
+    await busy;
+    const statuses = await Promise.all(burst.map(async (res) => {
+      const r = await res;
+      await r.body?.cancel();
+      return r.status;
+    }));
+    assert.deepEqual(statuses.toSorted(), [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    const after = await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials: "guess" },
+      ip: "10.0.1.1",
+    });
+    await expectError(after, 429, "too_many_attempts");
+  }, { perCpLimit: 3, hashQueue: queue });
+});
+
+Deno.test("a full hashing queue answers 503 with Retry-After, and counts no failure", async () => {
+  const queue = createHashQueue(1);
+  await withHarness(async (h) => {
+    const credentials = await h.register("CP-001");
+    await (await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-404", credentials: "warm" }, // the unknown ids' hash is made
+      ip: "10.0.9.9",
+    })).body?.cancel();
+    const gate = Promise.withResolvers<void>();
+    const hashing = queue.run(() => gate.promise);
+    const waiting = h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials: "wrong" },
+      ip: "10.0.1.1",
+    });
+    while (queue.waiting < 1) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 0; i < 3; i++) {
+      const full = await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials: `wrong-${i}` },
+        ip: "10.0.1.2",
+      });
+      const body = await expectError(full, 503, "busy");
+      assert.equal(full.headers.get("retry-after"), "2");
+      assert.match(body.detail, /retry in 2 s/);
+    }
+    const register = await h.call("POST", "/cp/register", {
+      body: { cp_id: "CP-002", location: "x" },
+      admin: ADMIN,
+    });
+    await expectError(register, 503, "busy");
+    assert.equal(register.headers.get("retry-after"), "2");
+    gate.resolve();
+    await hashing;
+    await expectError(await waiting, 401, "invalid_credentials");
+    // The three refused attempts were no failures: the limit of 2 is not reached.
+    const right = await h.call("POST", "/cp/authenticate", {
+      body: { cp_id: "CP-001", credentials },
+      ip: "10.0.1.2",
+    });
+    assert.equal(right.status, 200);
+    await right.body?.cancel();
+  }, { perCpLimit: 2, hashQueue: queue });
 });
 
 Deno.test("authenticate: a checked credential is remembered, a wrong one still fails", async () => {

@@ -22,6 +22,7 @@ import {
   secretsEqual,
 } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
+import { retryAfterSeconds } from "../shared/rate_limit.ts";
 import type { AuthGuard } from "./rate_limit.ts";
 import { ADMIN_KEY_HEADER, type ChangeJson, ChangesPage, ChangesQuery } from "./schemas.ts";
 import type { CpChange, RegistryStore } from "./store.ts";
@@ -120,7 +121,7 @@ const changesRoute = createRoute({
     200: json(ChangesPage, "the changes after `after` (empty when the wait ended first)"),
     400: err("bad query"),
     401: err("missing or wrong key"),
-    429: err("too many wrong keys from this address"),
+    429: err("too many wrong keys from this address (the right key is never refused)"),
     503: err("too many requests waiting; retry after Retry-After"),
   },
 });
@@ -156,22 +157,21 @@ export function addChangeFeedRoute(app: OpenAPIHono<Env>, deps: ChangeFeedDeps):
     description: "the feed key (registry_feed.key or REGISTRY_FEED_KEY)",
   });
   app.openapi(changesRoute, async (c) => {
-    const ip = deps.clientIp(c);
-    const verdict = deps.guard.checkIp(ip);
-    if (!verdict.allowed) {
-      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-      return deps.problem(
-        c,
-        429,
-        "too_many_attempts",
-        `too many failed attempts; retry in ${seconds} s`,
-        {
-          "Retry-After": String(seconds),
-        },
-      );
-    }
+    // The key first: the right one always reads, so strangers on Central's address never
+    // throttle Central's feed; only wrong ones count against their address.
     if (!(await authorized(c, deps))) {
-      deps.guard.failIp(ip);
+      const ip = deps.clientIp(c);
+      const verdict = deps.guard.wrongKey(ip);
+      if (!verdict.allowed) {
+        const seconds = retryAfterSeconds(verdict.retryAfterMs);
+        return deps.problem(
+          c,
+          429,
+          "too_many_attempts",
+          `too many wrong keys from this address; retry in ${seconds} s`,
+          { "Retry-After": String(seconds) },
+        );
+      }
       log.warning("wrong or missing feed key on GET /changes from {ip}", { ip });
       return deps.problem(c, 401, "invalid_feed_key", "send the feed key or the admin key");
     }

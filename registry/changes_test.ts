@@ -21,7 +21,7 @@ async function harness() {
     feedKey: FEED,
     changeWaiters: waiters,
     scrypt: { N: 1024, r: 8, p: 1 },
-    guard: new AuthGuard({ perCpLimit: 5, perIpLimit: 3, windowMs: 60_000, now: () => t }),
+    guard: new AuthGuard({ perCpLimit: 5, wrongKeyLimit: 3, windowMs: 60_000, now: () => t }),
     now: () => new Date(t),
   });
   const call = (
@@ -131,9 +131,12 @@ Deno.test("registry changes: the admin key reads too; a wrong or missing key is 
   const wrong = { authorization: "Bearer not-the-feed-key-at-all" };
   assert.equal((await h.call("GET", "/changes", wrong, { ip: "10.0.0.9" })).status, 401);
   assert.equal((await h.call("GET", "/changes", wrong, { ip: "10.0.0.9" })).status, 401);
-  const locked = await h.feed("after=0", { ip: "10.0.0.9" });
-  assert.equal(locked.status, 429, "that address is throttled, even with the right key");
+  const locked = await h.call("GET", "/changes", wrong, { ip: "10.0.0.9" });
+  assert.equal(locked.status, 429, "that address's wrong keys are throttled");
   assert.ok(Number(locked.headers.get("retry-after")) >= 1);
+  assert.equal((await locked.json()).error, "too_many_attempts");
+  // No lockout: the right key still reads, from that address (Central shares its machine's) too.
+  assert.equal((await h.feed("after=0", { ip: "10.0.0.9" })).status, 200, "the right key reads");
   assert.equal((await h.feed("after=0", { ip: "10.0.0.2" })).status, 200, "others are not");
 });
 

@@ -68,7 +68,7 @@ export class RegistryError extends Error {
   readonly code: string;
   /** The server's `detail`. */
   readonly detail: string;
-  /** Seconds to wait before retrying, from `Retry-After` (429). */
+  /** Seconds to wait before retrying, from `Retry-After` (429, 503). */
   readonly retryAfterSeconds?: number;
 
   /** Creates the error from an answer's parts. */
@@ -87,8 +87,8 @@ export class RegistryUnavailableError extends RegistryError {
   override name = "RegistryUnavailableError";
 
   /** Creates the error; `status` is 0 when no HTTP answer came. */
-  constructor(detail: string, status = 0) {
-    super(status, "registry_unavailable", detail);
+  constructor(detail: string, status = 0, retryAfterSeconds?: number) {
+    super(status, "registry_unavailable", detail, retryAfterSeconds);
   }
 }
 
@@ -293,15 +293,21 @@ export class RegistryClient implements Disposable {
     }
     const json = parseJson(text);
     if (!response.ok) {
+      const retryHeader = Number(response.headers.get("retry-after"));
+      const retry = Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : undefined;
       if ([502, 503, 504].includes(response.status)) {
-        throw new RegistryUnavailableError(`answered ${response.status}`, response.status);
+        const detail = typeof json?.detail === "string" ? `: ${json.detail}` : "";
+        throw new RegistryUnavailableError(
+          `answered ${response.status}${detail}`,
+          response.status,
+          retry,
+        );
       }
-      const retry = Number(response.headers.get("retry-after"));
       throw new RegistryError(
         response.status,
         typeof json?.error === "string" ? json.error : `http_${response.status}`,
         typeof json?.detail === "string" ? json.detail : text.slice(0, 200),
-        Number.isFinite(retry) && retry > 0 ? retry : undefined,
+        retry,
       );
     }
     const parsed = schema.safeParse(json);

@@ -9,7 +9,9 @@
  */
 import { Buffer } from "node:buffer";
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { ConcurrencyLimiter } from "../shared/limiter.ts";
+import { ConcurrencyLimiter, QueueFullError } from "../shared/limiter.ts";
+
+export { QueueFullError };
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -36,24 +38,44 @@ function b64url(bytes: Uint8Array): string {
 }
 
 /**
- * One hash at a time per process. Each async scrypt runs on its own thread: a burst of
- * registrations (a fleet ramping) or of logins right after the Registry restarted (it forgets
- * the credentials it checked, registry/verified_cache.ts) would otherwise put
- * every core into hashing and starve Central and the CPs on the same machine until their
- * heartbeats time out (BENCHMARKS.md). Queued hashes cost latency, not correctness.
+ * Hashes that may wait for their turn. At ~0.1 s a hash, the last of 32 waits ~3 s, inside the
+ * clients' 5 s timeout; more would only answer after the client gave up.
  */
-const hashing = new ConcurrencyLimiter(1);
+export const DEFAULT_HASH_QUEUE_BOUND = 32;
 
-/** Hashes running and waiting for their turn now (the Registry's `GET /metrics`). */
-export function hashingLoad(): { readonly running: number; readonly waiting: number } {
-  return { running: hashing.running, waiting: hashing.waiting };
+/**
+ * A queue of hashes: one at a time, at most `maxWaiting` waiting; a hash past that is refused
+ * at once with {@link QueueFullError} (the Registry answers 503 with `Retry-After`).
+ */
+export function createHashQueue(maxWaiting = DEFAULT_HASH_QUEUE_BOUND): ConcurrencyLimiter {
+  return new ConcurrencyLimiter(1, maxWaiting);
 }
 
-function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise<Buffer> {
+/**
+ * The process's hash queue, used unless another is given. One hash at a time: each async
+ * scrypt runs on its own thread, and a burst of registrations (a fleet ramping) or of logins
+ * right after the Registry restarted (it forgets the credentials it checked,
+ * registry/verified_cache.ts) would otherwise put every core into hashing and starve Central and
+ * the CPs on the same machine until their heartbeats time out (BENCHMARKS.md). Queued hashes
+ * cost latency, not correctness; a flood past the bound is refused rather than queued.
+ */
+export const HASH_QUEUE: ConcurrencyLimiter = createHashQueue();
+
+/** Hashes running and waiting for their turn now in {@link HASH_QUEUE} (`GET /metrics`). */
+export function hashingLoad(): { readonly running: number; readonly waiting: number } {
+  return { running: HASH_QUEUE.running, waiting: HASH_QUEUE.waiting };
+}
+
+function derive(
+  secret: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+  queue: ConcurrencyLimiter,
+): Promise<Buffer> {
   const { N, r, p } = params;
   // maxmem must exceed 128·N·r or node refuses large N; leave headroom.
   const maxmem = 256 * N * r + 1024 * 1024;
-  return hashing.run(() =>
+  return queue.run(() =>
     new Promise((resolve, reject) =>
       scrypt(
         secret,
@@ -66,13 +88,17 @@ function derive(secret: string, salt: Uint8Array, params: ScryptParams): Promise
   );
 }
 
-/** Hashes `credential` with a fresh random salt; returns the self-describing stored form. */
+/**
+ * Hashes `credential` with a fresh random salt; returns the self-describing stored form.
+ * @throws {QueueFullError} when `queue` (default: the process's) is full.
+ */
 export async function hashCredential(
   credential: string,
   params: ScryptParams = DEFAULT_SCRYPT,
+  queue: ConcurrencyLimiter = HASH_QUEUE,
 ): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await derive(credential, salt, params);
+  const hash = await derive(credential, salt, params, queue);
   return `scrypt$${params.N}$${params.r}$${params.p}$${b64url(salt)}$${b64url(hash)}`;
 }
 
@@ -81,8 +107,13 @@ const STORED = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)
 /**
  * Whether `credential` matches `stored`, compared in constant time. A malformed stored value
  * never matches (and does not throw, so callers cannot leak it through an error).
+ * @throws {QueueFullError} when `queue` (default: the process's) is full: nothing was decided.
  */
-export async function verifyCredential(credential: string, stored: string): Promise<boolean> {
+export async function verifyCredential(
+  credential: string,
+  stored: string,
+  queue: ConcurrencyLimiter = HASH_QUEUE,
+): Promise<boolean> {
   const match = STORED.exec(stored);
   if (!match) return false;
   const [N, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
@@ -90,8 +121,9 @@ export async function verifyCredential(credential: string, stored: string): Prom
   const expected = Buffer.from(match[5], "base64url");
   let actual: Buffer;
   try {
-    actual = await derive(credential, salt, { N, r, p });
-  } catch {
+    actual = await derive(credential, salt, { N, r, p }, queue);
+  } catch (error) {
+    if (error instanceof QueueFullError) throw error;
     return false;
   }
   return actual.length === expected.length && timingSafeEqual(actual, expected);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { DEFAULT_SCRYPT, hashCredential, verifyCredential } from "./credentials.ts";
+import {
+  createHashQueue,
+  DEFAULT_SCRYPT,
+  hashCredential,
+  QueueFullError,
+  verifyCredential,
+} from "./credentials.ts";
 import { generateCredential } from "../shared/secret_file.ts";
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -42,4 +48,18 @@ Deno.test("verifyCredential reads the params stored with the hash (default cost 
   const stored = await hashCredential(credential, DEFAULT_SCRYPT);
   assert.ok(stored.startsWith("scrypt$16384$8$1$"));
   assert.equal(await verifyCredential(credential, stored), true);
+});
+
+Deno.test("a full hash queue refuses a check at once instead of calling it a mismatch", async () => {
+  const queue = createHashQueue(1);
+  const stored = await hashCredential("secret", FAST, queue);
+  const gate = Promise.withResolvers<void>();
+  const busy = queue.run(() => gate.promise); // a hash that takes long
+  const waiting = verifyCredential("secret", stored, queue);
+  await assert.rejects(verifyCredential("secret", stored, queue), QueueFullError);
+  await assert.rejects(hashCredential("other", FAST, queue), QueueFullError);
+  gate.resolve();
+  await busy;
+  assert.equal(await waiting, true, "the queued check still runs");
+  assert.equal(await verifyCredential("secret", stored, queue), true);
 });

@@ -1,170 +1,145 @@
 /**
- * Brute-force guard for `POST /cp/authenticate`: failed attempts are counted per CP id and per
- * client IP in sliding windows; once either reaches its limit, further attempts are refused
- * (HTTP 429 with `Retry-After`) until the oldest failure leaves the window.
+ * Brute-force guard for `POST /cp/authenticate`: failed attempts are counted per (CP id, client
+ * address) and per client address in sliding windows (shared/rate_limit.ts); once either
+ * reaches its limit, further attempts are refused (HTTP 429 with `Retry-After`).
  *
- * Pure: no timers, the clock is injected, memory is bounded (keys are pruned when their window
- * is empty and the oldest keys are dropped past `maxKeys`, so random ids cannot grow it forever).
+ * No lockouts: nothing is counted per CP id alone, so failures from one address never refuse
+ * the CP from another (CP ids are public). Attempts still being hashed count as failures until
+ * they end, so a burst sent in parallel cannot slip past the limit while scrypt runs, and an
+ * address may have only a few attempts in flight at once, so it cannot take the whole hashing
+ * queue (registry/credentials.ts).
+ *
+ * Wrong admin and feed keys are throttled per address apart from all this, and only wrong ones:
+ * the right key always goes through, so the Registry's management calls (Central's CP manager,
+ * on the same address as anything else on its machine) are never throttled by strangers.
+ *
+ * Pure: no timers, the clock is injected, memory is bounded.
  *
  * @module
  */
+import {
+  ALLOWED,
+  SlidingWindowLimiter,
+  type Verdict,
+  WrongSecretThrottle,
+} from "../shared/rate_limit.ts";
 
-/** Settings of one {@link SlidingWindowLimiter}. */
-export interface SlidingWindowOptions {
-  /** Failures allowed inside one window; the next attempt is refused. */
-  readonly limit: number;
-  /** Window length in milliseconds. */
-  readonly windowMs: number;
-  /** Most keys tracked at once (oldest dropped first). Default 10 000. */
-  readonly maxKeys?: number;
-  /** Clock in epoch milliseconds. Default `Date.now`. */
-  readonly now?: () => number;
-}
-
-/** Whether an attempt may go ahead, and if not, how long to wait. */
-export type Verdict = { readonly allowed: true } | {
-  readonly allowed: false;
-  /** Milliseconds until one failure leaves the window. */
-  readonly retryAfterMs: number;
-};
-
-const ALLOWED: Verdict = { allowed: true };
-
-/** Counts failures per key in a sliding window (a log of failure times, at most `limit` long). */
-export class SlidingWindowLimiter {
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #maxKeys: number;
-  readonly #now: () => number;
-  // Map keeps insertion order, which is what eviction of the oldest key relies on.
-  readonly #failures = new Map<string, number[]>();
-
-  /** Creates a limiter; `limit` and `windowMs` must be positive. */
-  constructor(options: SlidingWindowOptions) {
-    if (!(options.limit >= 1) || !(options.windowMs > 0)) {
-      throw new RangeError("limit must be ≥ 1 and windowMs > 0");
-    }
-    this.#limit = options.limit;
-    this.#windowMs = options.windowMs;
-    this.#maxKeys = options.maxKeys ?? 10_000;
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Number of keys currently tracked. */
-  get size(): number {
-    return this.#failures.size;
-  }
-
-  /** Whether `key` may try now. */
-  check(key: string): Verdict {
-    const recent = this.#recent(key);
-    if (recent.length < this.#limit) return ALLOWED;
-    return {
-      allowed: false,
-      retryAfterMs: recent[recent.length - this.#limit] + this.#windowMs - this.#now(),
-    };
-  }
-
-  /** Records one failure for `key`. */
-  fail(key: string): void {
-    const recent = this.#recent(key);
-    recent.push(this.#now());
-    // Only the newest `limit` failures can ever decide a verdict.
-    if (recent.length > this.#limit) recent.splice(0, recent.length - this.#limit);
-    this.#failures.delete(key); // re-insert: most recently failed keys live longest
-    this.#failures.set(key, recent);
-    this.#evict();
-  }
-
-  /** Forgets `key`'s failures (after it proved itself). */
-  reset(key: string): void {
-    this.#failures.delete(key);
-  }
-
-  #recent(key: string): number[] {
-    const list = this.#failures.get(key);
-    if (list === undefined) return [];
-    const cutoff = this.#now() - this.#windowMs;
-    const kept = list.filter((t) => t > cutoff);
-    if (kept.length === 0) this.#failures.delete(key);
-    else this.#failures.set(key, kept);
-    return kept;
-  }
-
-  #evict(): void {
-    if (this.#failures.size <= this.#maxKeys) return;
-    const cutoff = this.#now() - this.#windowMs;
-    for (const [key, list] of this.#failures) {
-      if (list[list.length - 1] <= cutoff) this.#failures.delete(key);
-    }
-    for (const key of this.#failures.keys()) {
-      if (this.#failures.size <= this.#maxKeys) break;
-      this.#failures.delete(key);
-    }
-  }
-}
+export type { Verdict };
 
 /** Limits for {@link AuthGuard}. */
 export interface AuthGuardOptions {
-  /** Failures per CP id per window. Default 10. */
+  /** Failures per (CP id, address) per window. Default 10. */
   readonly perCpLimit?: number;
-  /** Failures per client IP per window (an IP may try many ids). Default 30. */
+  /** Failures per client address per window (an address may host many CPs). Default 100. */
   readonly perIpLimit?: number;
+  /** Attempts one address may have in flight at once. Default 16. */
+  readonly perIpInFlight?: number;
+  /** Wrong admin or feed keys per address per window before 429s. Default 10. */
+  readonly wrongKeyLimit?: number;
   /** Window in milliseconds. Default 5 minutes. */
   readonly windowMs?: number;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
 }
 
+/** One authentication that went ahead: end it exactly once. */
+export interface Attempt {
+  /** The credential was right: the (CP id, address) pair's failures are forgotten. */
+  succeed(): void;
+  /** The credential was wrong (or the id unknown): a failure for the pair and the address. */
+  fail(): void;
+  /** Not decided (the hashing queue was full): counted as nothing. */
+  abandon(): void;
+}
+
+/** An attempt that may go ahead, or how long to wait. */
+export type Admission =
+  | { readonly allowed: true; readonly attempt: Attempt }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
 /**
- * The two limiters the authenticate endpoint uses together. An attempt is refused when either
- * the CP id or the IP is over its limit; a success clears the CP id's count only, so one valid
- * credential cannot be used to reset an IP that is guessing others.
+ * The limiters the authenticate endpoint uses together. An attempt is refused when its (CP id,
+ * address) pair or its address is over its limit, or the address has `perIpInFlight` attempts
+ * running; a success clears the pair's count only, so one valid credential cannot be used to
+ * reset an address that is guessing others.
  */
 export class AuthGuard {
-  readonly #byCp: SlidingWindowLimiter;
+  readonly #byPair: SlidingWindowLimiter;
   readonly #byIp: SlidingWindowLimiter;
+  readonly #inFlight: number;
+  readonly #wrongKeys: WrongSecretThrottle;
 
-  /** Creates the guard with the given limits (defaults: 10 per CP, 30 per IP, 5 min). */
+  /** Creates the guard with the given limits (defaults: 10 per pair, 100 per address, 5 min). */
   constructor(options: AuthGuardOptions = {}) {
     const windowMs = options.windowMs ?? 5 * 60_000;
-    this.#byCp = new SlidingWindowLimiter({
+    this.#byPair = new SlidingWindowLimiter({
       limit: options.perCpLimit ?? 10,
       windowMs,
       now: options.now,
     });
     this.#byIp = new SlidingWindowLimiter({
-      limit: options.perIpLimit ?? 30,
+      limit: options.perIpLimit ?? 100,
+      windowMs,
+      now: options.now,
+    });
+    this.#inFlight = options.perIpInFlight ?? 16;
+    this.#wrongKeys = new WrongSecretThrottle({
+      limit: options.wrongKeyLimit ?? 10,
       windowMs,
       now: options.now,
     });
   }
 
-  /** Whether `cpId` from `ip` may try now; when refused, the longer of the two waits. */
+  /**
+   * Records a wrong or missing admin or feed key from `ip`: allowed means answer 401; refused
+   * means the address sent too many, answer 429. Never asked for a right key.
+   */
+  wrongKey(ip: string): Verdict {
+    return this.#wrongKeys.wrong(ip);
+  }
+
+  /** Whether `cpId` from `ip` may try now; when refused, the longest of the waits. */
   check(cpId: string, ip: string): Verdict {
-    const verdicts = [this.#byCp.check(cpId), this.#byIp.check(ip)];
+    const pair = pairKey(cpId, ip);
+    const verdicts = [this.#byPair.check(pair), this.#byIp.check(ip)];
+    if (this.#byIp.pending(ip) >= this.#inFlight) {
+      verdicts.push({ allowed: false, retryAfterMs: 1000 });
+    }
     const waits = verdicts.flatMap((v) => v.allowed ? [] : [v.retryAfterMs]);
     return waits.length === 0 ? ALLOWED : { allowed: false, retryAfterMs: Math.max(...waits) };
   }
 
-  /** Counts a failed attempt against both the CP id and the IP. */
-  fail(cpId: string, ip: string): void {
-    this.#byCp.fail(cpId);
-    this.#byIp.fail(ip);
+  /**
+   * Starts an attempt of `cpId` from `ip` if {@link check} allows it. Until it ends it counts
+   * as a failure of the pair and of the address.
+   */
+  begin(cpId: string, ip: string): Admission {
+    const verdict = this.check(cpId, ip);
+    if (!verdict.allowed) return verdict;
+    const pair = pairKey(cpId, ip);
+    this.#byPair.begin(pair);
+    this.#byIp.begin(ip);
+    let ended = false;
+    const end = (failed: boolean) => {
+      if (ended) return;
+      ended = true;
+      this.#byPair.end(pair, failed);
+      this.#byIp.end(ip, failed);
+    };
+    return {
+      allowed: true,
+      attempt: {
+        succeed: () => {
+          end(false);
+          this.#byPair.reset(pair);
+        },
+        fail: () => end(true),
+        abandon: () => end(false),
+      },
+    };
   }
+}
 
-  /** Counts a failure against the IP only (e.g. a wrong admin key). */
-  failIp(ip: string): void {
-    this.#byIp.fail(ip);
-  }
-
-  /** Whether `ip` alone may try now. */
-  checkIp(ip: string): Verdict {
-    return this.#byIp.check(ip);
-  }
-
-  /** Clears the CP id's failures after a successful authentication. */
-  succeed(cpId: string): void {
-    this.#byCp.reset(cpId);
-  }
+function pairKey(cpId: string, ip: string): string {
+  return JSON.stringify([cpId, ip]);
 }

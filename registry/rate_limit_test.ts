@@ -1,104 +1,85 @@
 import assert from "node:assert/strict";
-import { AuthGuard, SlidingWindowLimiter } from "./rate_limit.ts";
+import { type Admission, type Attempt, AuthGuard } from "./rate_limit.ts";
 
 function clock(start = 1_000_000) {
   let t = start;
   return { now: () => t, advance: (ms: number) => t += ms };
 }
 
-Deno.test("limiter allows up to the limit of failures, then refuses with the wait", () => {
+function attempt(admission: Admission): Attempt {
+  assert.ok(admission.allowed, "the attempt is allowed");
+  return admission.attempt;
+}
+
+Deno.test("guard: failures of a CP id from one address never refuse it from another", () => {
   const c = clock();
-  const limiter = new SlidingWindowLimiter({ limit: 3, windowMs: 60_000, now: c.now });
-  for (let i = 0; i < 3; i++) {
-    assert.deepEqual(limiter.check("cp"), { allowed: true });
-    limiter.fail("cp");
-    c.advance(1000);
-  }
-  // Failures at t0, t0+1s, t0+2s; now t0+3s: the first leaves the window at t0+60s.
-  assert.deepEqual(limiter.check("cp"), { allowed: false, retryAfterMs: 57_000 });
-  assert.deepEqual(limiter.check("other"), { allowed: true });
+  const guard = new AuthGuard({ perCpLimit: 2, perIpLimit: 50, windowMs: 60_000, now: c.now });
+  for (let i = 0; i < 2; i++) attempt(guard.begin("CP-1", "10.0.0.1")).fail();
+  assert.equal(guard.check("CP-1", "10.0.0.1").allowed, false, "the guessing pair is refused");
+  assert.equal(guard.check("CP-1", "10.0.0.2").allowed, true, "the CP from elsewhere is not");
+  assert.equal(guard.check("CP-2", "10.0.0.1").allowed, true, "nor another CP from there");
 });
 
-Deno.test("limiter window slides: old failures stop counting", () => {
+Deno.test("guard: failures per address across CP ids refuse that address only", () => {
   const c = clock();
-  const limiter = new SlidingWindowLimiter({ limit: 2, windowMs: 10_000, now: c.now });
-  limiter.fail("k");
-  c.advance(6000);
-  limiter.fail("k");
-  assert.equal(limiter.check("k").allowed, false);
-  c.advance(4001); // first failure is now older than the window
-  assert.equal(limiter.check("k").allowed, true);
-  limiter.fail("k");
-  const verdict = limiter.check("k");
-  assert.equal(verdict.allowed, false);
-  assert.equal(!verdict.allowed && verdict.retryAfterMs, 6000 - 1);
+  const guard = new AuthGuard({ perCpLimit: 5, perIpLimit: 3, windowMs: 60_000, now: c.now });
+  for (const cp of ["CP-1", "CP-2", "CP-3"]) attempt(guard.begin(cp, "10.0.0.1")).fail();
+  assert.equal(guard.begin("CP-4", "10.0.0.1").allowed, false);
+  assert.equal(guard.check("CP-4", "10.0.0.2").allowed, true);
+  c.advance(60_001);
+  assert.equal(guard.check("CP-4", "10.0.0.1").allowed, true, "the window slides");
 });
 
-Deno.test("limiter reset forgets a key and empty keys are pruned", () => {
+Deno.test("guard: attempts still running count, so a parallel burst cannot pass the limit", () => {
   const c = clock();
-  const limiter = new SlidingWindowLimiter({ limit: 1, windowMs: 1000, now: c.now });
-  limiter.fail("a");
-  assert.equal(limiter.check("a").allowed, false);
-  limiter.reset("a");
-  assert.equal(limiter.check("a").allowed, true);
-  limiter.fail("b");
-  c.advance(2000);
-  limiter.check("b");
-  assert.equal(limiter.size, 0);
+  const guard = new AuthGuard({ perCpLimit: 3, perIpLimit: 50, windowMs: 60_000, now: c.now });
+  const running = [0, 1, 2].map(() => attempt(guard.begin("CP-1", "10.0.0.1")));
+  const refused = guard.begin("CP-1", "10.0.0.1");
+  assert.deepEqual(refused, { allowed: false, retryAfterMs: 1000 });
+  for (const a of running) a.fail();
+  const after = guard.begin("CP-1", "10.0.0.1");
+  assert.deepEqual(after, { allowed: false, retryAfterMs: 60_000 });
 });
 
-Deno.test("limiter memory is bounded by maxKeys (oldest keys dropped)", () => {
+Deno.test("guard: an address has a bounded number of attempts in flight", () => {
   const c = clock();
-  const limiter = new SlidingWindowLimiter({
-    limit: 1,
-    windowMs: 60_000,
-    maxKeys: 100,
-    now: c.now,
-  });
-  for (let i = 0; i < 1000; i++) limiter.fail(`random-${i}`);
-  assert.ok(limiter.size <= 100);
-  assert.equal(limiter.check("random-999").allowed, false, "newest keys are kept");
+  const guard = new AuthGuard({ perIpLimit: 100, perIpInFlight: 2, now: c.now });
+  const a = attempt(guard.begin("CP-1", "10.0.0.1"));
+  attempt(guard.begin("CP-2", "10.0.0.1"));
+  assert.equal(guard.begin("CP-3", "10.0.0.1").allowed, false);
+  assert.equal(guard.begin("CP-3", "10.0.0.2").allowed, true);
+  a.succeed();
+  assert.equal(guard.begin("CP-3", "10.0.0.1").allowed, true);
 });
 
-Deno.test("limiter rejects nonsense settings", () => {
-  assert.throws(() => new SlidingWindowLimiter({ limit: 0, windowMs: 1 }), RangeError);
-  assert.throws(() => new SlidingWindowLimiter({ limit: 1, windowMs: 0 }), RangeError);
-});
-
-Deno.test("guard refuses when either the CP id or the IP is over its limit", () => {
+Deno.test("guard: success clears the pair, not the address; abandon counts nothing", () => {
   const c = clock();
   const guard = new AuthGuard({ perCpLimit: 2, perIpLimit: 3, windowMs: 60_000, now: c.now });
-  guard.fail("CP-1", "10.0.0.1");
-  guard.fail("CP-1", "10.0.0.2");
-  assert.equal(guard.check("CP-1", "10.0.0.9").allowed, false, "per CP, whatever the IP");
-  assert.equal(guard.check("CP-2", "10.0.0.1").allowed, true);
-  guard.fail("CP-3", "10.0.0.1");
-  guard.fail("CP-4", "10.0.0.1");
-  assert.equal(guard.check("CP-5", "10.0.0.1").allowed, false, "per IP, whatever the id");
-  assert.equal(guard.checkIp("10.0.0.1").allowed, false);
-  assert.equal(guard.checkIp("10.0.0.2").allowed, true);
-});
-
-Deno.test("guard success clears the CP id but not the IP", () => {
-  const c = clock();
-  const guard = new AuthGuard({ perCpLimit: 2, perIpLimit: 2, windowMs: 60_000, now: c.now });
-  guard.fail("CP-1", "10.0.0.1");
-  guard.succeed("CP-1");
-  guard.fail("CP-1", "10.0.0.2");
-  assert.equal(guard.check("CP-1", "10.0.0.3").allowed, true);
-  guard.failIp("10.0.0.1");
-  const verdict = guard.check("CP-9", "10.0.0.1");
-  assert.equal(verdict.allowed, false);
-  c.advance(60_001);
+  attempt(guard.begin("CP-1", "10.0.0.1")).fail();
+  attempt(guard.begin("CP-1", "10.0.0.1")).succeed();
+  attempt(guard.begin("CP-1", "10.0.0.1")).fail();
+  assert.equal(guard.check("CP-1", "10.0.0.1").allowed, true, "one failure since the success");
+  const abandoned = attempt(guard.begin("CP-9", "10.0.0.1"));
+  abandoned.abandon();
+  abandoned.fail(); // an attempt ends once
   assert.equal(guard.check("CP-9", "10.0.0.1").allowed, true);
+  attempt(guard.begin("CP-9", "10.0.0.1")).fail();
+  assert.equal(guard.check("CP-7", "10.0.0.1").allowed, false, "the address had 3 failures");
 });
 
-Deno.test("guard reports the longer of the two waits", () => {
+Deno.test("guard reports the longest of the waits", () => {
   const c = clock();
-  const guard = new AuthGuard({ perCpLimit: 1, perIpLimit: 1, windowMs: 10_000, now: c.now });
-  guard.fail("CP-1", "10.0.0.5");
+  const guard = new AuthGuard({
+    perCpLimit: 1,
+    perIpLimit: 2,
+    perIpInFlight: 1,
+    windowMs: 10_000,
+    now: c.now,
+  });
+  attempt(guard.begin("CP-1", "10.0.0.1")).fail();
   c.advance(3000);
-  guard.fail("CP-2", "10.0.0.1");
-  // CP-1 waits 7 s (its failure at t0); IP 10.0.0.1 waits 10 s (its failure now).
-  assert.deepEqual(guard.check("CP-1", "10.0.0.1"), { allowed: false, retryAfterMs: 10_000 });
+  attempt(guard.begin("CP-2", "10.0.0.1"));
+  // The pair (CP-1, 10.0.0.1) waits 7 s, the address's attempt in flight 1 s.
+  assert.deepEqual(guard.check("CP-1", "10.0.0.1"), { allowed: false, retryAfterMs: 7000 });
+  assert.deepEqual(guard.check("CP-3", "10.0.0.1"), { allowed: false, retryAfterMs: 1000 });
 });

@@ -6,6 +6,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { getLogger } from "../shared/log.ts";
 import type { TlsFiles } from "../shared/tls.ts";
 import { createRegistryApp } from "./app.ts";
@@ -70,6 +71,8 @@ export interface RegistryServerOptions {
   readonly scrypt?: ScryptParams;
   /** Brute-force guard. */
   readonly guard?: AuthGuard;
+  /** The hashing queue (default the process's, registry/credentials.ts). */
+  readonly hashQueue?: ConcurrencyLimiter;
 }
 
 /** A running Registry. */
@@ -117,6 +120,7 @@ export async function startRegistryServer(
       tokenTtlMs: options.tokenTtlMs,
       scrypt: options.scrypt,
       guard: options.guard,
+      hashQueue: options.hashQueue,
     });
     // TLS 1.2+ only: Deno's TLS is rustls, which implements TLS 1.2 and 1.3 and nothing older.
     const server = Deno.serve({

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConcurrencyLimiter } from "./limiter.ts";
+import { ConcurrencyLimiter, QueueFullError } from "./limiter.ts";
 
 Deno.test("ConcurrencyLimiter: never more than the limit in flight, all run in arrival order", async () => {
   const limiter = new ConcurrencyLimiter(2);
@@ -45,4 +45,25 @@ Deno.test("ConcurrencyLimiter: a limit that is not a whole number ≥ 1 is refus
       /a concurrency limit is a whole number of at least 1, got/,
     );
   }
+});
+
+Deno.test("ConcurrencyLimiter: a full queue refuses the next task at once, then takes one again", async () => {
+  const limiter = new ConcurrencyLimiter(1, 2);
+  const gate = Promise.withResolvers<void>();
+  let ran = 0;
+  const runs = [0, 1, 2].map(() => limiter.run(() => (ran++, gate.promise)));
+  assert.equal(limiter.waiting, 2);
+  await assert.rejects(limiter.run(() => Promise.resolve(ran++)), QueueFullError);
+  assert.equal(ran, 1, "the refused task never ran");
+  gate.resolve();
+  await Promise.all(runs);
+  assert.equal(await limiter.run(() => Promise.resolve("again")), "again");
+  assert.equal(ran, 3);
+});
+
+Deno.test("ConcurrencyLimiter: a queue bound that is not a whole number ≥ 0 is refused", () => {
+  for (const bad of [-1, 1.5, NaN]) {
+    assert.throws(() => new ConcurrencyLimiter(1, bad), RangeError);
+  }
+  assert.equal(new ConcurrencyLimiter(1, 0).maxWaiting, 0);
 });
