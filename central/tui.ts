@@ -8,7 +8,7 @@
  */
 import type { LogRecord, Sink } from "../shared/log.ts";
 import { getLogger } from "../shared/log.ts";
-import { enterScreen, leaveScreen } from "../shared/terminal.ts";
+import { enterScreen, leaveScreen, noColorRequested } from "../shared/terminal.ts";
 import { type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -28,6 +28,8 @@ export class TerminalPanel {
   #started = false;
   readonly #messages: PanelMessage[] = [];
   readonly #encoder = new TextEncoder();
+  /** Colours unless `NO_COLOR` is set (the panel runs only on a terminal). */
+  readonly #color = !noColorRequested();
   #input = "";
   #feedback = "";
   #dirty = true;
@@ -91,7 +93,7 @@ export class TerminalPanel {
       input: this.#input,
       feedback: this.#feedback,
     });
-    this.#write(renderPanel(view, { width: columns, height: rows, color: true }));
+    this.#write(renderPanel(view, { width: columns, height: rows, color: this.#color }));
     this.#dirty = false;
     this.#lastDraw = Date.now();
   }

@@ -7,7 +7,7 @@
 
 import { type LogFormat, type LogLevel, setupLogging } from "../shared/log.ts";
 import { recentLines } from "../shared/screen.ts";
-import { colours, type Paint } from "../shared/terminal.ts";
+import { noColorRequested, type Paint, paintFor } from "../shared/terminal.ts";
 
 /** How many log lines a status screen shows under the panel. */
 const SCREEN_LOG_LINES = 8;
@@ -34,6 +34,6 @@ export async function startProcessLogging(options: {
 /**
  * The shared ANSI styles (shared/terminal.ts) as the CP processes use them: the states of
  * ARCHITECTURE §CP states (green ACTIVATED, SUPPLYING and OK; orange STOPPED; red BROKEN and KO; grey
- * DISCONNECTED and secondary text) and bold headings.
+ * DISCONNECTED and secondary text) and bold headings; plain text when `NO_COLOR` is set.
  */
-export const paint: Paint = colours;
+export const paint: Paint = paintFor(!noColorRequested());

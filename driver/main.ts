@@ -15,7 +15,7 @@
 
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
 import { getLogger, literal, setupLogging, type Sink, stopLogging } from "../shared/log.ts";
-import { colours } from "../shared/terminal.ts";
+import { noColorRequested, paintFor } from "../shared/terminal.ts";
 import { driverConfig } from "./config.ts";
 import { type DriverEvent, parsePlanFile, type Summary } from "./core.ts";
 import { type DriverHandle, startDriver } from "./driver.ts";
@@ -29,6 +29,9 @@ import {
   summaryLines,
   totalsText,
 } from "./view.ts";
+
+/** Colours on a terminal, unless `NO_COLOR` is set; plain text into a pipe or file. */
+const paint = paintFor(Deno.stdout.isTerminal() && !noColorRequested());
 
 const log = getLogger(["evcharging", "driver"]);
 
@@ -57,7 +60,7 @@ interface FrontEnd {
 function screenFrontEnd(config: Config): FrontEnd {
   let driver: DriverHandle | undefined;
   let showSummary = false;
-  const recent = recentLines(SCREEN_LOG_LINES, colours);
+  const recent = recentLines(SCREEN_LOG_LINES, paint);
   const screen = new Screen(
     (input) => ({
       state: driver!.state(), // the screen opens once the driver runs
@@ -67,7 +70,7 @@ function screenFrontEnd(config: Config): FrontEnd {
       recent: recent.lines(),
       showSummary,
     }),
-    (view) => screenLines(view, colours),
+    (view) => screenLines(view, paint),
     (command) => runCommand(driver!, command, () => showSummary = !showSummary),
   );
   return {
@@ -85,7 +88,7 @@ function screenFrontEnd(config: Config): FrontEnd {
     },
     close: (driverId, summary) => {
       screen.close();
-      if (summary) console.log(summaryLines(driverId, summary, colours).join("\n"));
+      if (summary) console.log(summaryLines(driverId, summary, paint).join("\n"));
     },
   };
 }
@@ -93,7 +96,7 @@ function screenFrontEnd(config: Config): FrontEnd {
 /** File mode on a terminal: coloured lines scroll above a live status line. */
 function liveLineFrontEnd(): FrontEnd {
   let driver: DriverHandle | undefined;
-  const live = new LiveLine(() => driver, colours);
+  const live = new LiveLine(() => driver, paint);
   return {
     sink: live.sink,
     onEvent: () => live.redraw(),
@@ -103,7 +106,7 @@ function liveLineFrontEnd(): FrontEnd {
     },
     close: (driverId, summary) => {
       live.close();
-      if (summary) console.log(summaryLines(driverId, summary, colours).join("\n"));
+      if (summary) console.log(summaryLines(driverId, summary, paint).join("\n"));
     },
   };
 }
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
     ...(front.sink ? { stream: new WritableStream(), extraSinks: [front.sink] } : {}),
   });
   const plan = config.file === undefined ? undefined : await readPlan(config.file);
-  if (front.sink) console.log(colours.grey(`Connecting to Kafka at ${config.brokers.join(",")}…`));
+  if (front.sink) console.log(paint.grey(`Connecting to Kafka at ${config.brokers.join(",")}…`));
 
   let driver: DriverHandle;
   try {

@@ -14,6 +14,7 @@ import {
   writeDevCertificates,
 } from "./dev_ca.ts";
 import { CERT_DIR } from "../shared/tls.ts";
+import { versionLine } from "../shared/version.ts";
 
 const USAGE = `Usage: deno task certs [--host NAME|IP ...] [--dir DIR] [--force]
 
@@ -24,7 +25,8 @@ Options:
   --host <name|ip>   Extra name or address the server is reached by (repeatable)
   --dir <path>       Output folder (default ${CERT_DIR})
   --force            Replace existing files (clients then need the new ca.pem)
-  --help             Show this help`;
+  -h, --help         Show this help
+  --version          Show the version`;
 
 async function main(args: string[]): Promise<number> {
   let values;
@@ -35,7 +37,8 @@ async function main(args: string[]): Promise<number> {
         host: { type: "string", multiple: true },
         dir: { type: "string" },
         force: { type: "boolean" },
-        help: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -46,6 +49,10 @@ async function main(args: string[]): Promise<number> {
   }
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(versionLine("certs"));
     return 0;
   }
   const hosts = values.host ?? [];

@@ -23,7 +23,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
-import { colours as paint, quietly } from "../shared/terminal.ts";
+import { colours, noColorRequested, type Paint, paintFor, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../shared/screen.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
@@ -97,8 +97,14 @@ export interface StatusView {
   readonly cps: readonly CpView[] | undefined;
 }
 
-/** A CP state in its ARCHITECTURE §CP states colour, with the stop reason for STOPPED. */
-export function stateText(cp: Pick<CpView, "state" | "stop_reason">): string {
+/**
+ * A CP state in its ARCHITECTURE §CP states colour (`paint`: {@link colours}, or plain text for
+ * a pipe or `NO_COLOR`), with the stop reason for STOPPED.
+ */
+export function stateText(
+  cp: Pick<CpView, "state" | "stop_reason">,
+  paint: Paint = colours,
+): string {
   switch (cp.state) {
     case "ACTIVATED":
     case "SUPPLYING":
@@ -112,8 +118,8 @@ export function stateText(cp: Pick<CpView, "state" | "stop_reason">): string {
   }
 }
 
-/** The status screen's lines. */
-export function renderStatus(view: StatusView): string[] {
+/** The status screen's lines, styled with `paint`. */
+export function renderStatus(view: StatusView, paint: Paint = colours): string[] {
   const lines = [
     paint.bold("EVCharging local network") + paint.grey("   Ctrl-C stops everything"),
     "",
@@ -139,7 +145,7 @@ export function renderStatus(view: StatusView): string[] {
     lines.push(
       `${cp.id.padEnd(8)} ${(cp.location ?? "").slice(0, 10).padEnd(10)} ${
         (cp.driver_id ?? "").padEnd(8)
-      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp)}`,
+      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp, paint)}`,
     );
   }
   return lines;
@@ -149,20 +155,26 @@ export function renderStatus(view: StatusView): string[] {
  * One line per CP whose state (or stop reason, or driver) differs from `before`, for a log
  * without a screen; `before` is updated to `now`.
  */
-export function changeLines(before: Map<string, string>, now: readonly CpView[]): string[] {
+export function changeLines(
+  before: Map<string, string>,
+  now: readonly CpView[],
+  paint: Paint = colours,
+): string[] {
   const lines = [];
   for (const cp of now) {
     const driver = cp.driver_id === null ? "" : ` (driver ${cp.driver_id})`;
     const shown = `${cp.state}${cp.stop_reason === null ? "" : ` ${cp.stop_reason}`}${driver}`;
     if (before.get(cp.id) === shown) continue;
     before.set(cp.id, shown);
-    lines.push(`${cp.id}: ${stateText(cp)}${driver}`);
+    lines.push(`${cp.id}: ${stateText(cp, paint)}${driver}`);
   }
   return lines;
 }
 
 async function main(): Promise<number> {
   const config = loadConfig(startConfig);
+  // Colour only on a terminal, and never with NO_COLOR set.
+  const paint = paintFor(Deno.stdout.isTerminal() && !noColorRequested());
   const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
   const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
   // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only
@@ -256,7 +268,7 @@ async function main(): Promise<number> {
   const poll = setInterval(async () => {
     try {
       cps = await net.api.get<CpView[]>("/cps");
-      if (!useScreen) changeLines(shown, cps).forEach(say);
+      if (!useScreen) changeLines(shown, cps, paint).forEach(say);
     } catch {
       if (!useScreen && cps !== undefined) say(paint.red("Central does not answer"));
       cps = undefined;
@@ -271,7 +283,7 @@ async function main(): Promise<number> {
         adminTokenFile: net.adminTokenFile,
         logDir: join(config.dataDir, "logs"),
         cps,
-      })
+      }, paint)
     )
     : undefined;
   screen?.open();

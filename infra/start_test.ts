@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { plain as noPaint } from "../shared/terminal.ts";
 import type { CpView } from "./network.ts";
 import { changeLines, LOCAL_CPS, LOCAL_DRIVERS, renderStatus, stateText } from "./start.ts";
 
@@ -74,4 +75,20 @@ Deno.test("changeLines reports each CP once per change of state, reason or drive
     changeLines(seen, [cpView({ state: "STOPPED", stop_reason: "admin" })]).map(plain),
     ["CP-001: STOPPED Out of Order (admin)"],
   );
+});
+
+Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape codes", () => {
+  const lines = renderStatus({
+    centralUrl: "http://127.0.0.1:8080",
+    adminTokenFile: "t",
+    logDir: "l",
+    cps: [cpView({ state: "BROKEN" })],
+  }, noPaint);
+  assert.ok(lines.every((line) => !line.includes("\x1b")), lines.join("\n"));
+  assert.ok(lines.some((line) => line.includes("BROKEN")));
+  assert.equal(
+    stateText(cpView({ state: "STOPPED", stop_reason: "admin" }), noPaint),
+    "STOPPED Out of Order (admin)",
+  );
+  assert.deepEqual(changeLines(new Map(), [cpView()], noPaint), ["CP-001: ACTIVATED"]);
 });

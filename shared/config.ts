@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { versionLine } from "./version.ts";
 import { parseArgs } from "node:util";
 
 /**
@@ -96,6 +97,22 @@ export class HelpRequested extends Error {
   }
 }
 
+/** Thrown by {@link parseConfig} for `--version`: not a failure, the caller prints `text`. */
+export class VersionRequested extends Error {
+  /** What to print: the program, its version. */
+  readonly text: string;
+
+  /** Creates the signal carrying the version line. */
+  constructor(text: string) {
+    super("version requested");
+    this.name = "VersionRequested";
+    this.text = text;
+  }
+}
+
+/** Flags every program has, so no option may take them. */
+const RESERVED_FLAGS = new Set(["help", "version"]);
+
 const FLAG_NAME = /^[a-z][a-z0-9-]*$/;
 
 /**
@@ -111,7 +128,7 @@ export function defineConfig<O extends Record<string, OptionSpec<unknown>>>(
     if (!FLAG_NAME.test(opt.flag)) {
       throw new TypeError(`option ${key}: flag "${opt.flag}" must be lower-case kebab-case`);
     }
-    if (opt.flag === "help" || flags.has(opt.flag)) {
+    if (RESERVED_FLAGS.has(opt.flag) || flags.has(opt.flag)) {
       throw new TypeError(`option ${key}: flag --${opt.flag} is already taken`);
     }
     flags.add(opt.flag);
@@ -148,7 +165,8 @@ export function flag<const E extends Omit<OptionSpec<boolean>, "parse" | "boolea
  * environment) against `spec`.
  *
  * @throws {ConfigError} for an unknown flag, a bad value or a missing option.
- * @throws {HelpRequested} for `--help`.
+ * @throws {HelpRequested} for `-h` or `--help`.
+ * @throws {VersionRequested} for `--version`.
  */
 export function parseConfig<O extends Record<string, OptionSpec<unknown>>>(
   spec: ConfigSpec<O>,
@@ -156,8 +174,9 @@ export function parseConfig<O extends Record<string, OptionSpec<unknown>>>(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ConfigOf<O> {
   const usage = formatUsage(spec);
-  const parseOptions: Record<string, { type: "string" | "boolean" }> = {
-    help: { type: "boolean" },
+  const parseOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
   };
   for (const opt of Object.values(spec.options)) {
     parseOptions[opt.flag] = { type: opt.boolean ? "boolean" : "string" };
@@ -170,6 +189,7 @@ export function parseConfig<O extends Record<string, OptionSpec<unknown>>>(
     throw new ConfigError(describeParseArgsError(error), usage);
   }
   if (parsed.values.help) throw new HelpRequested(usage);
+  if (parsed.values.version) throw new VersionRequested(versionLine(spec.name));
 
   const maxPosition = Math.max(
     -1,
@@ -211,7 +231,8 @@ export function parseConfig<O extends Record<string, OptionSpec<unknown>>>(
 
 /**
  * The edge for a process's `main.ts`: parses the real command line, prints
- * usage and exits 0 on `--help`, prints the error and exits 2 on a bad one.
+ * usage and exits 0 on `-h`/`--help`, the version on `--version`, prints the error and exits 2
+ * on a bad one.
  */
 export function loadConfig<O extends Record<string, OptionSpec<unknown>>>(
   spec: ConfigSpec<O>,
@@ -221,6 +242,10 @@ export function loadConfig<O extends Record<string, OptionSpec<unknown>>>(
   } catch (error) {
     if (error instanceof HelpRequested) {
       console.log(error.usage);
+      Deno.exit(0);
+    }
+    if (error instanceof VersionRequested) {
+      console.log(error.text);
       Deno.exit(0);
     }
     if (error instanceof ConfigError) {
@@ -257,7 +282,8 @@ export function formatUsage<O extends Record<string, OptionSpec<unknown>>>(
     const suffix = notes.length > 0 ? ` (${notes.join("; ")})` : "";
     lines.push(`  ${name.padEnd(28)} ${opt.help}${suffix}`);
   }
-  lines.push(`  ${"--help".padEnd(28)} Show this help`);
+  lines.push(`  ${"-h, --help".padEnd(28)} Show this help`);
+  lines.push(`  ${"--version".padEnd(28)} Show the version`);
   return lines.join("\n");
 }
 

@@ -17,7 +17,9 @@ import {
   port,
   secret,
   text,
+  VersionRequested,
 } from "./config.ts";
+import { EVCHARGING_VERSION } from "./version.ts";
 
 const spec = defineConfig({
   name: "central",
@@ -134,6 +136,26 @@ Deno.test("parseConfig signals --help with the usage text", () => {
     () => parseConfig(spec, ["--help"], {}),
     (e: unknown) => e instanceof HelpRequested && e.usage.includes("--broker <value>"),
   );
+});
+
+Deno.test("parseConfig: -h is --help, --version signals the program's version", () => {
+  assert.throws(() => parseConfig(spec, ["-h"], {}), HelpRequested);
+  assert.throws(
+    () => parseConfig(spec, ["--version"], {}),
+    (e: unknown) =>
+      e instanceof VersionRequested && e.text.startsWith(`central ${EVCHARGING_VERSION} `),
+  );
+  assert.match(formatUsage(spec), /-h, --help .*\n.*--version/);
+});
+
+Deno.test("defineConfig refuses an option that takes --help or --version", () => {
+  for (const taken of ["help", "version"]) {
+    assert.throws(
+      () =>
+        defineConfig({ name: "x", summary: "x", options: { a: flag({ flag: taken, help: "a" }) } }),
+      /already taken/,
+    );
+  }
 });
 
 Deno.test("formatUsage lists env variables and defaults but never a secret's default", () => {

@@ -17,6 +17,7 @@ import {
   getAnsiColorFormatter,
   getLogger,
   getStreamSink,
+  getTextFormatter,
   jsonLinesFormatter,
   type LogLevel,
   type LogRecord,
@@ -25,6 +26,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import { type FieldPatterns, redactByField } from "@logtape/redaction";
+import { noColorRequested } from "./terminal.ts";
 
 export { getLogger } from "@logtape/logtape";
 export type { Logger, LogLevel, LogRecord, Sink } from "@logtape/logtape";
@@ -65,19 +67,25 @@ export interface LoggingOptions {
   readonly stream?: WritableStream<Uint8Array>;
   /** Whether `stream` is a terminal, for `auto`. Default: standard output's answer. */
   readonly isTerminal?: boolean;
+  /** Readable lines without colour. Default: whether `NO_COLOR` is set. */
+  readonly noColor?: boolean;
   /** Extra sinks (for example a terminal panel's message list), also redacted. */
   readonly extraSinks?: readonly Sink[];
 }
 
 /**
- * Picks the formatter for a format and terminal-ness: a pure choice, so it
- * is tested without any stream.
+ * Picks the formatter for a format, terminal-ness and `NO_COLOR` (readable lines stay readable,
+ * without escape codes): a pure choice, so it is tested without any stream.
  */
-export function chooseFormatter(format: LogFormat, isTerminal: boolean): TextFormatter {
+export function chooseFormatter(
+  format: LogFormat,
+  isTerminal: boolean,
+  noColor = false,
+): TextFormatter {
   const pretty = format === "pretty" || (format === "auto" && isTerminal);
-  return pretty
-    ? getAnsiColorFormatter({ timestamp: "time", level: "FULL", category: "." })
-    : jsonLinesFormatter;
+  if (!pretty) return jsonLinesFormatter;
+  const options = { timestamp: "time", level: "FULL", category: "." } as const;
+  return noColor ? getTextFormatter(options) : getAnsiColorFormatter(options);
 }
 
 /** Wraps a sink so every record passes through {@link SECRET_FIELDS} redaction first. */
@@ -93,7 +101,11 @@ export function redacted(sink: Sink): Sink {
 export async function setupLogging(options: LoggingOptions = {}): Promise<void> {
   const stream = options.stream ?? Deno.stdout.writable;
   const isTerminal = options.isTerminal ?? Deno.stdout.isTerminal();
-  const formatter = chooseFormatter(options.format ?? "auto", isTerminal);
+  const formatter = chooseFormatter(
+    options.format ?? "auto",
+    isTerminal,
+    options.noColor ?? noColorRequested(),
+  );
   const sinks: Record<string, Sink> = {
     main: redacted(getStreamSink(stream, { formatter })),
   };

@@ -51,6 +51,16 @@ Deno.test("chooseFormatter writes coloured readable lines on a terminal", () => 
   assert.throws(() => JSON.parse(line));
 });
 
+Deno.test("chooseFormatter: NO_COLOR keeps readable lines on a terminal, without escape codes", () => {
+  const line = chooseFormatter("auto", true, true)(record({}));
+  assert.ok(!line.includes(String.fromCharCode(27)), line);
+  assert.ok(line.includes('CP "CP-1" logged in'));
+  assert.ok(line.includes("INFO"));
+  assert.throws(() => JSON.parse(line), "still readable lines, not JSON");
+  assert.ok(chooseFormatter("pretty", false, true)(record({})).includes('CP "CP-1" logged in'));
+  assert.equal(JSON.parse(chooseFormatter("json", true, true)(record({}))).level, "INFO");
+});
+
 Deno.test("setupLogging redacts secret properties in every sink", async () => {
   const out = collect();
   const extra = memorySink();

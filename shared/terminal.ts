@@ -6,7 +6,8 @@
  * ending a process that must still stop what it runs.
  *
  * Colour is the caller's switch ({@link paintFor}): every component colours only what it draws
- * on a terminal, and writes plain log records anywhere else. The state colours are those of
+ * on a terminal, never when `NO_COLOR` is set ({@link noColorRequested}), and writes plain log
+ * records anywhere else. The state colours are those of
  * ARCHITECTURE §CP states:
  * green ACTIVATED and SUPPLYING, orange STOPPED ("Out of Order"), red BROKEN, grey
  * DISCONNECTED.
@@ -51,6 +52,16 @@ export const colours: Paint = paintWith(styled);
 
 /** No styling: the text as it is (pipes, files, tests). */
 export const plain: Paint = paintWith((_style, text) => text);
+
+/**
+ * Whether the user asked for no colour: `NO_COLOR` set to anything but the empty string
+ * (https://no-color.org). `value` is the variable's value (default: this process's).
+ */
+export function noColorRequested(
+  value: string | undefined = Deno.env.get("NO_COLOR"),
+): boolean {
+  return value !== undefined && value !== "";
+}
 
 /** {@link colours} if `color`, else {@link plain}. */
 export function paintFor(color: boolean): Paint {

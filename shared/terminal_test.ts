@@ -5,6 +5,7 @@ import {
   colours,
   enterScreen,
   leaveScreen,
+  noColorRequested,
   paintFor,
   plain,
   quietly,
@@ -67,4 +68,12 @@ Deno.test("quietly runs the write and ignores its failure", () => {
   quietly(() => {
     throw new Error("Input/output error (os error 5)");
   });
+});
+
+Deno.test("noColorRequested: NO_COLOR set to anything but empty turns colour off", () => {
+  assert.equal(noColorRequested(undefined), false);
+  assert.equal(noColorRequested(""), false);
+  assert.equal(noColorRequested("1"), true);
+  assert.equal(noColorRequested("0"), true, "any value counts (no-color.org)");
+  assert.equal(paintFor(!noColorRequested("1")).red("x"), "x");
 });

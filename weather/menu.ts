@@ -15,6 +15,7 @@ import {
   colours,
   enterScreen,
   leaveScreen,
+  noColorRequested,
   paintFor,
   type ScreenOptions,
 } from "../shared/terminal.ts";
@@ -135,7 +136,7 @@ export function formatLogLine(record: LogRecord, color: boolean): string {
 export function panelSink(): Sink & { lines: string[]; onRecord?: () => void } {
   const lines: string[] = [];
   const sink = Object.assign((record: LogRecord) => {
-    lines.push(formatLogLine(record, true));
+    lines.push(formatLogLine(record, !noColorRequested()));
     if (lines.length > PANEL_LINES) lines.splice(0, lines.length - PANEL_LINES);
     sink.onRecord?.();
   }, { lines, onRecord: undefined as (() => void) | undefined });
@@ -193,6 +194,8 @@ export async function runMenu(
   panel: ReturnType<typeof panelSink>,
 ): Promise<void> {
   const encoder = new TextEncoder();
+  // The menu runs only on a terminal: colours unless NO_COLOR is set.
+  const color = !noColorRequested();
   const input = new TerminalInput();
   let prompting = false;
   let pendingRedraw: ReturnType<typeof setTimeout> | undefined;
@@ -200,7 +203,7 @@ export async function runMenu(
   const draw = () => {
     if (prompting) return;
     // Home and clear, then the screen: the table is redrawn in place, not scrolled.
-    const screen = renderScreen(office.snapshot(), { color: true, messages: panel.lines });
+    const screen = renderScreen(office.snapshot(), { color, messages: panel.lines });
     Deno.stdout.writeSync(encoder.encode(`${CLEAR_SCREEN}${screen}`));
   };
   const redrawSoon = () => {

@@ -1,0 +1,57 @@
+/**
+ * Every program of the repository answers `--version`, `-h` and `--help` as real processes:
+ * exit 0, the version line, the usage text, and no escape codes in either (they go to a pipe).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EVCHARGING_VERSION } from "../shared/version.ts";
+
+const PROGRAMS = [
+  "central/main.ts",
+  "central/audit_verify.ts",
+  "registry/main.ts",
+  "weather/main.ts",
+  "driver/main.ts",
+  "cp/main.ts",
+  "cp/engine.ts",
+  "cp/monitor.ts",
+  "fleet/main.ts",
+  "fleet/bench.ts",
+  "infra/start.ts",
+  "infra/kafka.ts",
+  "infra/certs.ts",
+];
+
+async function run(program: string, arg: string): Promise<{ code: number; out: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(import.meta.dirname!, "..", program), arg],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, `${program} ${arg}: ${new TextDecoder().decode(stderr)}`);
+  return { code, out };
+}
+
+Deno.test("cli: every program answers --version, -h and --help", async () => {
+  // Two at a time: the machine is shared.
+  const queue = [...PROGRAMS];
+  const worker = async () => {
+    for (let program = queue.shift(); program !== undefined; program = queue.shift()) {
+      const version = await run(program, "--version");
+      assert.match(
+        version.out,
+        new RegExp(` ${EVCHARGING_VERSION.replaceAll(".", "\\.")} `),
+        program,
+      );
+      for (const arg of ["-h", "--help"]) {
+        const help = await run(program, arg);
+        assert.match(help.out, /^Usage: /, `${program} ${arg}`);
+        assert.match(help.out, /--version/, `${program} ${arg}`);
+        assert.ok(!help.out.includes("\x1b"), `${program} ${arg}: no escape codes into a pipe`);
+      }
+    }
+  };
+  await Promise.all([worker(), worker()]);
+});
