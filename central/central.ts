@@ -39,6 +39,9 @@ import { bundleWeb, type WebAssets } from "./web_bundle.ts";
 
 const log = getLogger(["evcharging", "central"]);
 
+/** Default of {@link CentralOptions.keyGraceMs}: 2 minutes. */
+export const DEFAULT_KEY_GRACE_MS = 120_000;
+
 /** Progress updates waiting for Kafka beyond which new ones are dropped. */
 const MAX_PROGRESS_WAITING = 10_000;
 
@@ -80,6 +83,12 @@ export interface CentralOptions {
   readonly stopWaitMs?: number;
   /** Wait for a vehicle after AUTHORIZED before Central ends the session (default 120 000 ms). */
   readonly plugWaitMs?: number;
+  /**
+   * How long a retired or revoked key version is kept after it stopped being live (default
+   * {@link DEFAULT_KEY_GRACE_MS}); then it is forgotten, in memory and in the database, and
+   * telemetry under it is rejected as `expired_kv`.
+   */
+  readonly keyGraceMs?: number;
   /** Master key file (default `central_master.key` next to the database). */
   readonly masterKeyFile?: string;
   /** Master key as base64 (default: the `EVCHARGING_MASTER_KEY` variable); wins over the file. */
@@ -220,6 +229,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
       if (effect.type === "revoke_keys") vault.keyring.revoke(effect.cpId);
     }
   });
+  stack.defer(forgetExpiredKeys(vault, store, options.keyGraceMs ?? DEFAULT_KEY_GRACE_MS));
   log.info("Recovered {cps} CPs (all DISCONNECTED) and {sessions} open sessions from {db}", {
     cps: recovered.model.cps.size,
     sessions: recovered.model.sessions.size,
@@ -440,6 +450,34 @@ export async function resolveWeatherServiceKey(
     throw new Error(`weather service key file ${path} is empty: delete it or fill it`);
   }
   return { key, source: "file", path };
+}
+
+/**
+ * Forgets key versions whose grace is over, now and then (a quarter of the grace, at most every
+ * 5 s): from the keyring, the replay guard and the database. Returns the function that stops it.
+ * @throws {RangeError} for a negative or non-finite `graceMs`.
+ */
+function forgetExpiredKeys(vault: KeyVault, store: CentralStore, graceMs: number): () => void {
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new RangeError(`keyGraceMs must be a non-negative number, got ${graceMs}`);
+  }
+  const sweep = () => {
+    const forgotten = vault.forgetExpired(graceMs);
+    if (forgotten.length === 0) return;
+    log.debug("Forgot {count} key versions past their grace of {graceMs} ms", {
+      count: forgotten.length,
+      graceMs,
+    });
+    try {
+      store.forgetKeys(forgotten);
+    } catch (error) {
+      // Only storage is behind: the keyring has forgotten them, and a restart sweeps again.
+      log.warning("Forgotten key versions not dropped from the database: {error}", { error });
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, Math.max(50, Math.min(5_000, graceMs / 4)));
+  return () => clearInterval(timer);
 }
 
 /** A listening address as a URL host: a wildcard becomes loopback, IPv6 gets brackets. */

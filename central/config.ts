@@ -102,6 +102,13 @@ export const centralConfig = defineConfig({
       help: "How long an authorized session waits for its vehicle before Central ends it " +
         "(keep it above the engines' --plug-timeout)",
     }),
+    keyGraceMs: option(duration, {
+      flag: "key-grace",
+      env: "CENTRAL_KEY_GRACE",
+      default: 120_000,
+      help: "How long a CP's retired key version still opens telemetry (the backlog of the " +
+        "previous login) before it is forgotten (e.g. 2m)",
+    }),
     masterKeyFile: option(text, {
       flag: "master-key-file",
       optional: true,

@@ -17,7 +17,7 @@ import {
   unwrapCpKey,
   wrapCpKey,
 } from "../shared/cp_key.ts";
-import { CpKeyring, ReplayGuard } from "../shared/envelope.ts";
+import { CpKeyring, type ForgottenKey, ReplayGuard } from "../shared/envelope.ts";
 import type { Recovered } from "./store.ts";
 
 /** What a login needs from the key agreement: the answer for `AUTH_OK` and the key to keep. */
@@ -37,7 +37,7 @@ export interface LoginKey {
 /** The keyring, the replay guard and the master key that wraps keys at rest. */
 export class KeyVault {
   /** Every CP's live and retired keys. */
-  readonly keyring = new CpKeyring();
+  readonly keyring: CpKeyring;
   /** Highest accepted telemetry seq per (cp, kv, channel). */
   readonly guard = new ReplayGuard();
   readonly #master: CryptoKey;
@@ -45,7 +45,12 @@ export class KeyVault {
   // Versions handed out to logins still in progress, so two logins at once never share one.
   readonly #reserved = new Map<string, number>();
 
-  private constructor(master: CryptoKey, nextVersion: (cpId: string) => number) {
+  private constructor(
+    master: CryptoKey,
+    nextVersion: (cpId: string) => number,
+    now: () => number,
+  ) {
+    this.keyring = new CpKeyring({ now });
     this.#master = master;
     this.#nextVersion = nextVersion;
   }
@@ -53,21 +58,24 @@ export class KeyVault {
   /**
    * Rebuilds the keyring from the stored wrapped keys and the guard from the stored marks.
    * `nextVersion` says which version a CP's next login gets (the store's `nextKeyVersion`).
+   * A retired key stored without its retirement time starts its grace period now (`now`,
+   * epoch ms, injectable for tests).
    * @throws {import("../shared/cp_key.ts").CpKeyError} if a key does not unwrap (wrong master key).
    */
   static async open(
     master: CryptoKey,
     recovered: Pick<Recovered, "keys" | "marks">,
     nextVersion: (cpId: string) => number,
+    now: () => number = Date.now,
   ): Promise<KeyVault> {
-    const vault = new KeyVault(master, nextVersion);
+    const vault = new KeyVault(master, nextVersion, now);
     // Oldest first, so adding the live one last leaves it live.
     const keys = [...recovered.keys].sort((a, b) =>
       a.state === b.state ? a.keyVersion - b.keyVersion : a.state === "live" ? 1 : -1
     );
-    for (const { cpId, keyVersion, wrapped, state } of keys) {
+    for (const { cpId, keyVersion, wrapped, state, retiredAt } of keys) {
       const key = await unwrapCpKey(master, wrapped, { cpId, keyVersion });
-      vault.keyring.add(cpId, keyVersion, key, state);
+      vault.keyring.add(cpId, keyVersion, key, state, retiredAt ?? undefined);
     }
     vault.guard.restore(recovered.marks);
     return vault;
@@ -102,6 +110,17 @@ export class KeyVault {
       wrappedKey,
       key: await unwrapCpKey(this.#master, wrappedKey, label),
     };
+  }
+
+  /**
+   * Forgets retired and revoked key versions whose grace period (`graceMs` since they stopped
+   * being live) is over, with their replay marks; returns them, for the store to drop too.
+   * Telemetry under them is then rejected as `expired_kv`.
+   */
+  forgetExpired(graceMs: number): ForgottenKey[] {
+    const forgotten = this.keyring.forgetExpired(graceMs);
+    for (const { cp, kv } of forgotten) this.guard.forget(cp, kv);
+    return forgotten;
   }
 
   /** Makes a committed login's key the CP's live key (the previous one is retired). */

@@ -65,6 +65,7 @@ try {
     httpPort: config.httpPort,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     stopWaitMs: config.stopWaitMs,
+    keyGraceMs: config.keyGraceMs,
     plugWaitMs: config.plugWaitMs,
     masterKeyFile: config.masterKeyFile,
     adminToken: config.adminToken,

@@ -14,7 +14,7 @@
  * @module
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { ReplayMark } from "../shared/envelope.ts";
+import type { ForgottenKey, ReplayMark } from "../shared/envelope.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import type { DenyReason, EndReason, StopReason } from "../shared/messages.ts";
 import { openDatabase, transaction } from "../shared/sqlite.ts";
@@ -139,6 +139,8 @@ export const MIGRATIONS: readonly string[] = [
   // first by start, and one CP's sessions by end.
   `CREATE INDEX sessions_by_start ON sessions (started_at);
    CREATE INDEX sessions_by_cp ON sessions (cp_id, ended_at);`,
+  // When a key version stopped being live: retired versions are forgotten after a grace period.
+  `ALTER TABLE cp_keys ADD COLUMN retired_at TEXT;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -151,6 +153,8 @@ export interface StoredKey {
   readonly wrapped: string;
   /** `live` (seals and opens) or `retired` (opens only). Revoked keys are not loaded. */
   readonly state: "live" | "retired";
+  /** When a retired key stopped being live (epoch ms), or null (live, or not recorded). */
+  readonly retiredAt: number | null;
 }
 
 /** One pending outbox row. */
@@ -278,12 +282,13 @@ export class CentralStore {
         });
       }
       const keys = this.#all(
-        "SELECT cp_id, key_version, wrapped, state FROM cp_keys WHERE state != 'revoked'",
+        "SELECT cp_id, key_version, wrapped, state, retired_at FROM cp_keys WHERE state != 'revoked'",
       ).map((r): StoredKey => ({
         cpId: r.cp_id as string,
         keyVersion: r.key_version as number,
         wrapped: r.wrapped as string,
         state: r.state as "live" | "retired",
+        retiredAt: r.retired_at === null ? null : Date.parse(r.retired_at as string),
       }));
       const marks = this.#all("SELECT cp_id, key_version, channel, seq FROM replay_marks")
         .map((r): ReplayMark => ({
@@ -377,7 +382,8 @@ export class CentralStore {
       }
       case "save_key":
         this.#run(
-          "UPDATE cp_keys SET state = 'retired' WHERE cp_id = ? AND state = 'live'",
+          "UPDATE cp_keys SET state = 'retired', retired_at = ? WHERE cp_id = ? AND state = 'live'",
+          effect.at,
           effect.cpId,
         );
         this.#run(
@@ -412,7 +418,13 @@ export class CentralStore {
         this.#enqueue(TOPICS.cpCommands, effect.cpId, effect.payload, effect.cpId);
         return;
       case "revoke_keys":
-        this.#run("UPDATE cp_keys SET state = 'revoked' WHERE cp_id = ?", effect.cpId);
+        // The wrapped key goes too; the row stays, so the CP's versions keep growing.
+        this.#run(
+          `UPDATE cp_keys SET state = 'revoked', wrapped = '', retired_at = coalesce(retired_at, ?)
+           WHERE cp_id = ?`,
+          effect.at,
+          effect.cpId,
+        );
         return;
       case "save_registry_seq":
         this.#run(
@@ -534,6 +546,33 @@ export class CentralStore {
       sessionId: r.session_id as string | null,
       at: r.at as string,
     }));
+  }
+
+  /**
+   * Drops what is stored of key versions forgotten after their grace period: a retired
+   * version's row (a newer row always remains, so versions keep growing) and the replay marks.
+   * A revoked version's row stays, already without its key.
+   */
+  forgetKeys(keys: readonly ForgottenKey[]): void {
+    if (keys.length === 0) return;
+    transaction(this.#db, () => {
+      for (const { cp, kv } of keys) {
+        this.#run(
+          "DELETE FROM cp_keys WHERE cp_id = ? AND key_version = ? AND state = 'retired'",
+          cp,
+          kv,
+        );
+        this.#run("DELETE FROM replay_marks WHERE cp_id = ? AND key_version = ?", cp, kv);
+      }
+    });
+  }
+
+  /** The key versions stored for `cpId` and their states, oldest first (never a key). */
+  keyStates(cpId: string): { keyVersion: number; state: string }[] {
+    return this.#all(
+      "SELECT key_version, state FROM cp_keys WHERE cp_id = ? ORDER BY key_version",
+      cpId,
+    ).map((r) => ({ keyVersion: r.key_version as number, state: r.state as string }));
   }
 
   /** The last change of the Registry's feed applied (0: none yet). */

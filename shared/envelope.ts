@@ -55,6 +55,8 @@ export type EnvelopeErrorReason =
   | "cp_mismatch"
   /** No key known for this (cp, kv). */
   | "unknown_kv"
+  /** An older key version that was retired (or revoked) and then forgotten after its grace. */
+  | "expired_kv"
   /** The key version was revoked. */
   | "revoked"
   /** `seq` is not above the highest already accepted for this (cp, kv, channel). */
@@ -182,7 +184,7 @@ export interface OpenOptions {
  * Verify and decrypt an envelope; returns the JSON payload. `keys` is one CP key (its kv is then
  * only checked through the AAD) or a `CpKeyring` (unknown and revoked versions get their own
  * reasons). Checks, in order: shape (`malformed`), `expectCp` (`cp_mismatch`), keyring
- * (`unknown_kv`, `revoked`), replay guard (`replay`), GCM tag (`tag`). Bad input only ever
+ * (`unknown_kv`, `expired_kv`, `revoked`), replay guard (`replay`), GCM tag (`tag`). Bad input only ever
  * throws `EnvelopeError`; a `TypeError` means a bad `channel` option.
  */
 export async function openEnvelope(
@@ -326,47 +328,106 @@ export class ReplayGuard {
  */
 export type KeyState = "live" | "retired" | "revoked";
 
+/** A key version the keyring dropped after its grace period (see {@link CpKeyring.forgetExpired}). */
+export interface ForgottenKey {
+  /** CP id. */
+  readonly cp: string;
+  /** Key version. */
+  readonly kv: number;
+}
+
+/** Settings of {@link CpKeyring}. */
+export interface KeyringOptions {
+  /** Clock in epoch ms: when a version is retired or revoked (default `Date.now`). */
+  readonly now?: () => number;
+}
+
 /**
- * CP keys by (cp, kv), for Central (every CP) or an Engine (its own). Retired and revoked
- * entries stay until `forget`, so the owner decides how long old versions are kept.
+ * CP keys by (cp, kv), for Central (every CP) or an Engine (its own). A retired or revoked
+ * version remembers when it stopped being live; {@link forgetExpired} drops those older than a
+ * grace period, so the owner decides how long old versions are kept. A version below the
+ * highest the keyring has held that it no longer holds is `expired_kv`, one above it
+ * `unknown_kv`.
  */
 export class CpKeyring {
-  #cps = new Map<string, Map<number, { state: KeyState; key?: CryptoKey }>>();
+  #cps = new Map<string, Map<number, { state: KeyState; key?: CryptoKey; endedAt?: number }>>();
+  // The highest version ever added per CP, so a forgotten one is told from one never seen.
+  #highest = new Map<string, number>();
+  readonly #now: () => number;
 
-  /** Add a key; adding a `live` one retires the CP's previous live key. A revoked kv stays revoked. */
-  add(cp: string, kv: number, key: CryptoKey, state: "live" | "retired" = "live"): void {
+  /** `options.now` is injectable for tests. */
+  constructor(options: KeyringOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Add a key; adding a `live` one retires the CP's previous live key. A revoked kv stays
+   * revoked. `retiredAt` (epoch ms) is when a `retired` one stopped being live (default now).
+   */
+  add(
+    cp: string,
+    kv: number,
+    key: CryptoKey,
+    state: "live" | "retired" = "live",
+    retiredAt?: number,
+  ): void {
     const versions = this.#cps.get(cp) ?? new Map();
     if (versions.get(kv)?.state === "revoked") {
       throw new Error(`key version ${kv} of CP ${cp} is revoked`);
     }
     if (state === "live") {
-      for (const entry of versions.values()) if (entry.state === "live") entry.state = "retired";
+      for (const entry of versions.values()) this.#end(entry, "retired");
     }
-    versions.set(kv, { state, key });
+    versions.set(kv, {
+      state,
+      key,
+      endedAt: state === "live" ? undefined : retiredAt ?? this.#now(),
+    });
     this.#cps.set(cp, versions);
+    this.#highest.set(cp, Math.max(this.#highest.get(cp) ?? kv, kv));
   }
 
   /** Mark a key version retired (still opens, no longer seals). */
   retire(cp: string, kv: number): void {
     const entry = this.#cps.get(cp)?.get(kv);
-    if (entry?.state === "live") entry.state = "retired";
+    if (entry) this.#end(entry, "retired");
   }
 
   /** Revoke one key version, or every known version of the CP when `kv` is omitted. */
   revoke(cp: string, kv?: number): void {
     for (const [v, entry] of this.#cps.get(cp) ?? []) {
       if (kv === undefined || v === kv) {
-        entry.state = "revoked";
+        this.#end(entry, "revoked");
         delete entry.key;
       }
     }
   }
 
-  /** Drop a key version entirely (it becomes `unknown_kv`). */
+  /** Drop a key version entirely (it becomes `expired_kv`). */
   forget(cp: string, kv: number): void {
     const versions = this.#cps.get(cp);
     versions?.delete(kv);
     if (versions?.size === 0) this.#cps.delete(cp);
+  }
+
+  /**
+   * Forgets every retired or revoked version that stopped being live `graceMs` or more ago, and
+   * returns them (the caller drops their stored copies and replay marks). Live keys stay.
+   * @throws {RangeError} for a negative or non-finite `graceMs`.
+   */
+  forgetExpired(graceMs: number): ForgottenKey[] {
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw new RangeError(`graceMs must be a non-negative number, got ${graceMs}`);
+    }
+    const before = this.#now() - graceMs;
+    const forgotten: ForgottenKey[] = [];
+    for (const [cp, versions] of this.#cps) {
+      for (const [kv, entry] of versions) {
+        if (entry.endedAt !== undefined && entry.endedAt <= before) forgotten.push({ cp, kv });
+      }
+    }
+    for (const { cp, kv } of forgotten) this.forget(cp, kv);
+    return forgotten;
   }
 
   /** The state of (cp, kv), or undefined if unknown. */
@@ -382,13 +443,28 @@ export class CpKeyring {
     return undefined;
   }
 
-  /** The key to open (cp, kv) with; throws `EnvelopeError` `unknown_kv` or `revoked`. */
+  /** The key to open (cp, kv) with; throws `EnvelopeError` `unknown_kv`, `expired_kv` or `revoked`. */
   keyFor(cp: string, kv: number): CryptoKey {
     const entry = this.#cps.get(cp)?.get(kv);
     if (entry?.state === "revoked") {
       throw new EnvelopeError("revoked", `key version ${kv} of CP ${cp} is revoked`);
     }
-    if (!entry?.key) throw new EnvelopeError("unknown_kv", `no key version ${kv} for CP ${cp}`);
-    return entry.key;
+    if (entry?.key) return entry.key;
+    if (kv < (this.#highest.get(cp) ?? 0)) {
+      throw new EnvelopeError("expired_kv", `key version ${kv} of CP ${cp} has expired`);
+    }
+    throw new EnvelopeError("unknown_kv", `no key version ${kv} for CP ${cp}`);
+  }
+
+  /**
+   * A live entry stops being live now (`retired` or `revoked`); a retired one may be revoked
+   * and keeps its retirement time, as the grace runs from the end of its live use. A revoked one
+   * stays as it is.
+   */
+  #end(entry: { state: KeyState; endedAt?: number }, state: "retired" | "revoked"): void {
+    if (entry.state === "revoked") return;
+    if (entry.state === "retired" && state === "retired") return;
+    if (entry.state === "live") entry.endedAt = this.#now();
+    entry.state = state;
   }
 }

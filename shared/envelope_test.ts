@@ -373,3 +373,56 @@ Deno.test("seal refuses an invalid header and a payload JSON cannot encode", asy
   await assert.rejects(sealEnvelope(key, HEADER, () => 1), TypeError);
   await assert.rejects(sealEnvelope(key, HEADER, "x".repeat(1 << 20)), RangeError);
 });
+
+Deno.test("keyring: a retired version opens during its grace, then is forgotten as expired_kv", async () => {
+  let now = 1_000_000;
+  const keyring = new CpKeyring({ now: () => now });
+  const [k1, k2] = [await randomKey(), await randomKey()];
+  keyring.add("CP-001", 1, k1);
+  now += 5_000;
+  keyring.add("CP-001", 2, k2); // version 1 retired now
+  const old = await sealEnvelope(k1, HEADER, { n: 1 });
+  assert.deepEqual(await openEnvelope(keyring, old, OPEN), { n: 1 });
+
+  now += 119_999;
+  assert.deepEqual(keyring.forgetExpired(120_000), [], "not before the grace is over");
+  now += 1;
+  assert.deepEqual(keyring.forgetExpired(120_000), [{ cp: "CP-001", kv: 1 }]);
+  assert.equal(keyring.state("CP-001", 1), undefined);
+  await rejectsWith(openEnvelope(keyring, old, OPEN), "expired_kv");
+  assert.equal(keyring.live("CP-001")?.kv, 2, "the live key is never forgotten");
+  now += 10 * 120_000;
+  assert.deepEqual(keyring.forgetExpired(120_000), []);
+  const ahead = await sealEnvelope(k2, { ...HEADER, kv: 7 }, { n: 2 });
+  await rejectsWith(openEnvelope(keyring, ahead, OPEN), "unknown_kv");
+});
+
+Deno.test("keyring: revoked versions say revoked until their grace is over, then expired_kv", async () => {
+  let now = 0;
+  const keyring = new CpKeyring({ now: () => now });
+  const k1 = await randomKey();
+  keyring.add("CP-001", 1, k1);
+  keyring.add("CP-001", 2, await randomKey());
+  now = 30_000;
+  keyring.revoke("CP-001"); // v1 retired at 0, v2 revoked at 30 s
+  const env = await sealEnvelope(k1, HEADER, {});
+  await rejectsWith(openEnvelope(keyring, env, OPEN), "revoked");
+  now = 120_000;
+  assert.deepEqual(keyring.forgetExpired(120_000), [{ cp: "CP-001", kv: 1 }]);
+  now = 150_000;
+  assert.deepEqual(keyring.forgetExpired(120_000), [{ cp: "CP-001", kv: 2 }]);
+  await rejectsWith(openEnvelope(keyring, env, OPEN), "expired_kv");
+});
+
+Deno.test("keyring: a retired key loaded with its retirement time keeps its grace from then", () => {
+  let now = 500_000;
+  const keyring = new CpKeyring({ now: () => now });
+  const key = {} as CryptoKey; // never used to decrypt here
+  keyring.add("CP-001", 3, key, "retired", 400_000);
+  keyring.add("CP-001", 4, key);
+  assert.deepEqual(keyring.forgetExpired(120_000), [], "retired 100 s ago");
+  now = 520_000;
+  assert.deepEqual(keyring.forgetExpired(120_000), [{ cp: "CP-001", kv: 3 }]);
+  assert.throws(() => keyring.forgetExpired(-1), RangeError);
+  assert.throws(() => keyring.forgetExpired(Number.NaN), RangeError);
+});
