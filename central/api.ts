@@ -27,13 +27,7 @@ import { bufferBody } from "../shared/http_body.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { getLogger } from "../shared/log.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
-import {
-  type AuditParams,
-  cpStateSchema,
-  stopReasonSchema,
-  textSchema,
-} from "../shared/messages.ts";
-import type { Cp, Session, WeatherReport } from "./core.ts";
+import { type AuditParams, textSchema } from "../shared/messages.ts";
 import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
 import {
   addDashboardRoutes,
@@ -44,11 +38,11 @@ import {
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { addConsoleRoutes, type OperatorTrackers } from "./api_console.ts";
 import { addHealthRoutes } from "./api_health.ts";
-import { addHistoryRoutes, MAX_SESSIONS_PAGE, sessionJson } from "./api_history.ts";
+import { addHistoryRoutes, MAX_SESSIONS_PAGE } from "./api_history.ts";
+import { CpBody, cpJson, DriverBody, driverJson, WeatherBody, weatherJson } from "./wire.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { SystemStatus } from "./system_health.ts";
 import type { CentralRuntime } from "./runtime.ts";
-import type { DriverSummary } from "./store.ts";
 
 /** Version reported by `GET /health` and the OpenAPI document. */
 export const CENTRAL_VERSION = "0.1.0";
@@ -56,8 +50,6 @@ export const CENTRAL_VERSION = "0.1.0";
 export { MAX_BODY_BYTES };
 /** Most sessions one `GET /sessions` page returns. */
 export { MAX_SESSIONS_PAGE };
-/** A session as the API shows it (central/api_history.ts). */
-export { sessionJson };
 /** Where the weather office posts alerts and clears (weather/central_client.ts). */
 export const WEATHER_ALERT_PATH = "/weather/alert";
 /** Longest city name accepted in a weather alert (the office's own limit). */
@@ -89,34 +81,6 @@ const log = getLogger(["evcharging", "central", "api"]);
 
 // ------------------------------------------------------------------------------- schemas
 
-const CpBody = z.object({
-  id: z.string(),
-  location: z.string(),
-  price_eur_kwh: z.number(),
-  power_kw: z.number(),
-  state: cpStateSchema,
-  stop_reason: stopReasonSchema.nullable(),
-  driver_id: z.string().nullable().openapi({ description: "driver of the open session" }),
-  kw: z.number().nullable(),
-  kwh: z.number().nullable(),
-  eur: z.number().nullable(),
-  key_version: z.number().int().nullable().openapi({ description: "live key version" }),
-  last_seen: z.string().nullable().openapi({ description: "last sign of life of the monitor" }),
-  deregistered_at: z.string().nullable().openapi({
-    description: "when the Registry deregistered the CP (it is logged out and denied), or null",
-  }),
-}).openapi("Cp");
-
-const DriverBody = z.object({
-  id: z.string(),
-  first_seen: z.string(),
-  last_seen: z.string(),
-  sessions: z.number().int().openapi({ description: "completed sessions" }),
-  kwh: z.number().openapi({ description: "over completed sessions" }),
-  eur: z.number().openapi({ description: "over completed sessions" }),
-  active_session_id: z.string().nullable(),
-}).openapi("Driver");
-
 const WeatherAlertBody = z.object({
   cp_id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
     .openapi({ example: "CP-001" }),
@@ -127,20 +91,6 @@ const WeatherAlertBody = z.object({
     description: "alert: stop the CP for the weather; clear: lift the weather hold",
   }),
 }).openapi("WeatherAlert");
-
-const WeatherBody = z.object({
-  cp_id: z.string(),
-  city: z.string(),
-  temperature: z.number().openapi({ description: "last reported, °C" }),
-  status: z.enum(["alert", "clear"]),
-  since: z.string().openapi({ description: "when the office first reported this status" }),
-  updated_at: z.string().openapi({ description: "when the office last reported" }),
-  weather_hold: z.boolean().openapi({ description: "the weather holds the CP stopped" }),
-  state: cpStateSchema,
-  stop_reason: stopReasonSchema.nullable().openapi({
-    description: "the hold shown: an admin stop shows admin even while the weather holds too",
-  }),
-}).openapi("Weather");
 
 // A schema of its own: `.openapi()` exists only on schemas made after @hono/zod-openapi loaded,
 // and shared/messages.ts may load first.
@@ -241,53 +191,6 @@ const resumeAllRoute = createRoute({
 });
 
 // ------------------------------------------------------------------------------- mapping
-
-/** A CP as the API shows it: registry data, state, and the figures of its open session. */
-export function cpJson(cp: Cp, session: Session | undefined): z.infer<typeof CpBody> {
-  return {
-    id: cp.id,
-    location: cp.location,
-    price_eur_kwh: cp.priceEurKwh,
-    power_kw: cp.powerKw,
-    state: cp.status.state,
-    stop_reason: cp.status.stopReason,
-    driver_id: session?.driverId ?? null,
-    kw: session?.kw ?? null,
-    kwh: session?.kwh ?? null,
-    eur: session?.eur ?? null,
-    key_version: cp.keyVersion,
-    last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
-    deregistered_at: cp.securityInfo.deregisteredAt,
-  };
-}
-
-/** A driver with its totals as the API shows it. */
-export function driverJson(d: DriverSummary): z.infer<typeof DriverBody> {
-  return {
-    id: d.id,
-    first_seen: d.firstSeen,
-    last_seen: d.lastSeen,
-    sessions: d.sessions,
-    kwh: d.kwh,
-    eur: d.eur,
-    active_session_id: d.activeSessionId,
-  };
-}
-
-/** A CP's weather report with its hold, as the API shows it. */
-export function weatherJson(w: WeatherReport, cp: Cp): z.infer<typeof WeatherBody> {
-  return {
-    cp_id: w.cpId,
-    city: w.city,
-    temperature: w.temperatureC,
-    status: w.status,
-    since: w.since,
-    updated_at: w.updatedAt,
-    weather_hold: w.status === "alert",
-    state: cp.status.state,
-    stop_reason: cp.status.stopReason,
-  };
-}
 
 // ------------------------------------------------------------------------------- app
 

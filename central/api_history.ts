@@ -19,9 +19,8 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { csvStream } from "../shared/csv.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { errorContent as err, jsonContent as json, type Problem } from "../shared/http_api.ts";
-import { endReasonSchema } from "../shared/messages.ts";
-import type { Session } from "./core.ts";
 import type { CentralRuntime } from "./runtime.ts";
+import { SessionBody, sessionJson } from "./wire.ts";
 import {
   decodeCursor,
   encodeCursor,
@@ -45,32 +44,6 @@ export const SESSION_CSV_COLUMNS = [
   "eur",
   "end_reason",
 ] as const;
-
-/** A session as the API shows it. */
-export const SessionBody = z.object({
-  id: z.string(),
-  cp_id: z.string(),
-  driver_id: z.string(),
-  started_at: z.string(),
-  ended_at: z.string().nullable(),
-  kwh: z.number(),
-  eur: z.number(),
-  end_reason: endReasonSchema.nullable(),
-}).openapi("Session");
-
-/** A session as the API shows it. */
-export function sessionJson(s: Session): z.infer<typeof SessionBody> {
-  return {
-    id: s.id,
-    cp_id: s.cpId,
-    driver_id: s.driverId,
-    started_at: s.startedAt,
-    ended_at: s.endedAt,
-    kwh: s.kwh,
-    eur: s.eur,
-    end_reason: s.endReason,
-  };
-}
 
 const ID = z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -");
 const TIME = z.string().refine(

@@ -15,15 +15,24 @@
  * @module
  */
 import type { AuditRecord } from "./audit.ts";
-import { cpJson, driverJson, sessionJson, weatherJson } from "./api.ts";
 import type { Cp, Model, Session } from "./core.ts";
 import type { LiveFeed } from "./live_feed.ts";
 import type { Committed } from "./runtime.ts";
 import type { DriverSummary } from "./store.ts";
+import {
+  type CpJson,
+  cpJson,
+  type DriverJson,
+  driverJson,
+  type SessionJson,
+  sessionJson,
+  type WeatherJson,
+  weatherJson,
+} from "./wire.ts";
 import { statusSignature, type SystemStatus } from "./system_health.ts";
 
 /** A CP on the dashboard: `GET /cps/{id}` plus its open session and security status. */
-export type DashboardCp = ReturnType<typeof cpJson> & {
+export type DashboardCp = CpJson & {
   /** The open session, or null. */
   readonly session_id: string | null;
   /** Central's security status of the CP. */
@@ -31,11 +40,11 @@ export type DashboardCp = ReturnType<typeof cpJson> & {
 };
 
 /** A driver on the dashboard: `GET /drivers` plus its open and its last completed session. */
-export type DashboardDriver = ReturnType<typeof driverJson> & {
+export type DashboardDriver = DriverJson & {
   /** The open session, or null. */
-  readonly current_session: ReturnType<typeof sessionJson> | null;
+  readonly current_session: SessionJson | null;
   /** The newest completed session among the recent ones, or null. */
-  readonly last_session: ReturnType<typeof sessionJson> | null;
+  readonly last_session: SessionJson | null;
 };
 
 /** The `GET /snapshot` document. */
@@ -52,11 +61,11 @@ export interface Snapshot {
   readonly drivers: DashboardDriver[];
   /** Open sessions (newest first) and recently completed ones (newest first). */
   readonly sessions: {
-    readonly active: ReturnType<typeof sessionJson>[];
-    readonly recent: ReturnType<typeof sessionJson>[];
+    readonly active: SessionJson[];
+    readonly recent: SessionJson[];
   };
   /** The weather office's last report per CP. */
-  readonly weather: ReturnType<typeof weatherJson>[];
+  readonly weather: WeatherJson[];
   /** The newest audit records, newest first. */
   readonly audit: AuditRecord[];
   /** Health of Kafka, Registry and weather office. */

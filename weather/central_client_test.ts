@@ -94,7 +94,7 @@ Deno.test("GET /cps: the known ids and cities from a list, no flag from anything
   let next: () => Response = () => Response.json([]);
   const central = standIn(() => next());
   const client = await CentralClient.create({ url: central.url, serviceKey: KEY, timeoutMs: 500 });
-  // Central's own shape (central/api.ts cpJson).
+  // Central's own shape (central/wire.ts cpJson).
   const cps = [
     { id: "CP-001", location: " Madrid ", state: "ACTIVATED" },
     { id: "CP-002", location: "", state: "STOPPED" },
