@@ -5,59 +5,28 @@
  *
  * @module
  */
+import type { CpJson, DriverJson, SessionJson, WeatherJson } from "../central/wire.ts";
 
 /** A CP as Central's dashboard shows it (central/dashboard.ts `DashboardCp`). */
-export interface CpView {
-  readonly id: string;
-  readonly location: string;
-  readonly price_eur_kwh: number;
-  readonly power_kw: number;
-  readonly state: "ACTIVATED" | "SUPPLYING" | "STOPPED" | "BROKEN" | "DISCONNECTED";
-  readonly stop_reason: string | null;
-  readonly driver_id: string | null;
-  readonly kw: number | null;
-  readonly kwh: number | null;
-  readonly eur: number | null;
-  readonly key_version: number | null;
-  readonly last_seen: string | null;
-  /** When the Registry deregistered it, or null. */
-  readonly deregistered_at: string | null;
+export interface CpView extends CpJson {
   readonly session_id: string | null;
   readonly security: "ACTIVE" | "OUT_OF_SERVICE" | "REVOKED";
 }
 
 /** A session (`GET /sessions`). */
-export interface SessionView {
-  readonly id: string;
-  readonly cp_id: string;
-  readonly driver_id: string;
-  readonly started_at: string;
-  readonly ended_at: string | null;
-  readonly kwh: number;
-  readonly eur: number;
-  readonly end_reason: string | null;
-}
+export type SessionView = SessionJson;
 
 /** A driver with totals and its current and last session. */
-export interface DriverView {
-  readonly id: string;
-  readonly last_seen: string;
-  readonly sessions: number;
-  readonly kwh: number;
-  readonly eur: number;
+export interface DriverView extends Omit<DriverJson, "first_seen" | "active_session_id"> {
   readonly current_session: SessionView | null;
   readonly last_session: SessionView | null;
 }
 
 /** The weather office's last report for a CP (`GET /weather`). */
-export interface WeatherView {
-  readonly cp_id: string;
-  readonly city: string;
-  readonly temperature: number;
-  readonly status: "alert" | "clear";
-  readonly since: string;
-  readonly updated_at: string;
-}
+export type WeatherView = Pick<
+  WeatherJson,
+  "cp_id" | "city" | "temperature" | "status" | "since" | "updated_at"
+>;
 
 /** An audit record (`GET /audit`). */
 export interface AuditView {
