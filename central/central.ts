@@ -15,6 +15,7 @@ import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
+import type { TlsFiles } from "../shared/tls.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { createCentralApp } from "./api.ts";
@@ -71,6 +72,11 @@ export interface CentralOptions {
   readonly caFile?: string;
   /** CA certificate (PEM) trusted for the Registry, instead of `caFile`. */
   readonly caCert?: string;
+  /**
+   * Central's certificate (signed by the project CA) and private key: the monitor port speaks
+   * TLS with them, and the key signs Central's ECDH share at each login.
+   */
+  readonly tls: TlsFiles;
   /** Address both servers listen on (default `0.0.0.0`). */
   readonly hostname?: string;
   /** TCP port for monitors (0: any free port). */
@@ -320,6 +326,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const monitors = await MonitorServer.start(runtime, vault, registry, {
     hostname,
     port: options.tcpPort,
+    tls: options.tls,
   });
   stack.defer(() => monitors.close());
 

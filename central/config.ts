@@ -24,6 +24,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
+import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
 
 /** Default database path; the master key, admin token and log file go next to it. */
 export const DEFAULT_DB = "data/central.db";
@@ -82,6 +83,18 @@ export const centralConfig = defineConfig({
       env: "EV_CA_FILE",
       optional: true,
       help: "CA certificate that signed the Registry's (default certs/ca.pem)",
+    }),
+    cert: option(text, {
+      flag: "cert",
+      env: "CENTRAL_TLS_CERT",
+      default: SERVER_CERT_FILE,
+      help: "Server certificate (PEM, from `deno task certs`) for the monitor port's TLS",
+    }),
+    key: option(text, {
+      flag: "key",
+      env: "CENTRAL_TLS_KEY",
+      default: SERVER_KEY_FILE,
+      help: "Server certificate's private key (PEM)",
     }),
     heartbeatTimeoutMs: option(duration, {
       flag: "heartbeat-timeout",

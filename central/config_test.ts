@@ -14,6 +14,16 @@ Deno.test("config: defaults", () => {
   assert.equal(config.plugWaitMs, 120_000);
   assert.equal(config.noTui, false);
   assert.equal(config.adminToken, undefined);
+  assert.equal(config.cert, "certs/server.pem");
+  assert.equal(config.key, "certs/server.key");
+});
+
+Deno.test("config: --cert and --key name Central's certificate, like the Registry's", () => {
+  const config = parseConfig(centralConfig, ["--cert", "/c/central.pem"], {
+    CENTRAL_TLS_KEY: "/c/central.key",
+  });
+  assert.equal(config.cert, "/c/central.pem");
+  assert.equal(config.key, "/c/central.key");
 });
 
 Deno.test("config: the brief's positional arguments are TCP port, broker, database", () => {

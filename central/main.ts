@@ -9,6 +9,7 @@
 import { dirname, join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
 import { getLogger, setupLogging, stopLogging } from "../shared/log.ts";
+import { loadTlsFiles } from "../shared/tls.ts";
 import { startCentral } from "./central.ts";
 import { centralConfig } from "./config.ts";
 import { TerminalPanel } from "./tui.ts";
@@ -60,6 +61,7 @@ try {
     brokers: config.brokers,
     registryUrl: config.registryUrl,
     caFile: config.ca,
+    tls: await loadTlsFiles({ certFile: config.cert, keyFile: config.key }),
     hostname: config.host,
     tcpPort: config.tcpPort,
     httpPort: config.httpPort,

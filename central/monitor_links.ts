@@ -1,6 +1,8 @@
 /**
  * Central's monitor sockets on a thread of their own. {@link MonitorLinks.start} runs a Web
- * Worker (`monitor_links_worker.ts`) that listens, opens each framed conversation (ENQ/ACK,
+ * Worker (`monitor_links_worker.ts`) that listens with TLS (Central's certificate, signed by the
+ * project CA; a plaintext client fails the handshake and never sees an ACK), opens each framed
+ * conversation inside it (ENQ/ACK,
  * the connection limit), validates every frame against the monitor schema, ACKs it, and
  * passes the valid messages over; this side gets one {@link Link} per open conversation.
  *
@@ -24,6 +26,7 @@ import {
   type LogLevel,
   lowestEnabledLevel,
 } from "../shared/log.ts";
+import type { TlsFiles } from "../shared/tls.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
 
@@ -33,6 +36,7 @@ export type ToLinks =
     readonly type: "start";
     readonly hostname: string;
     readonly port: number;
+    readonly tls: TlsFiles;
     readonly openTimeoutMs: number;
     readonly maxConnections: number;
     readonly logLevel: LogLevel;
@@ -89,7 +93,9 @@ export interface MonitorLinksOptions {
   readonly hostname: string;
   /** TCP port (0: any free port). */
   readonly port: number;
-  /** Time a new connection has to send ENQ. */
+  /** Certificate and key the port speaks TLS with. */
+  readonly tls: TlsFiles;
+  /** Time a new connection has to finish its TLS handshake and send ENQ. */
   readonly openTimeoutMs: number;
   /** Most simultaneous conversations; one more is refused with NACK. */
   readonly maxConnections: number;
@@ -135,6 +141,7 @@ export class MonitorLinks {
       type: "start",
       hostname: options.hostname,
       port: options.port,
+      tls: options.tls,
       openTimeoutMs: options.openTimeoutMs,
       maxConnections: options.maxConnections,
       logLevel: lowestEnabledLevel(),

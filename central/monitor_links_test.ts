@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { ACK, ENQ } from "../shared/framing.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { connectTls } from "../shared/tls.ts";
+import { createDevCertificates } from "../infra/dev_ca.ts";
 import { type Link, MonitorLinks } from "./monitor_links.ts";
+
+const CERTS = await createDevCertificates();
 
 const HEARTBEAT = build(monitorToCentralSchema, "HEARTBEAT", { seq: 1 });
 
@@ -18,6 +23,7 @@ async function withLinks(
   const links = await MonitorLinks.start({
     hostname: "127.0.0.1",
     port: 0,
+    tls: CERTS.server,
     openTimeoutMs: options.openTimeoutMs ?? 2000,
     maxConnections: options.maxConnections ?? 10,
   });
@@ -36,8 +42,8 @@ async function withLinks(
   };
   const clients: FramedConn[] = [];
   const connect = async () => {
-    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
-    const client = await FramedConn.client(tcp, { ackTimeoutMs: 2000 });
+    const tls = await connectTls("127.0.0.1", links.addr.port, [CERTS.ca.cert]);
+    const client = await FramedConn.client(tls, { ackTimeoutMs: 2000 });
     clients.push(client);
     return client;
   };
@@ -95,16 +101,37 @@ Deno.test("monitor links: a monitor's EOT ends the link cleanly, a dropped socke
     await polite.close();
     assert.equal((await politeLink[Symbol.asyncIterator]().next()).done, true);
 
-    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: _links.addr.port });
-    const rude = await FramedConn.client(tcp);
+    const tls = await connectTls("127.0.0.1", _links.addr.port, [CERTS.ca.cert]);
+    const rude = await FramedConn.client(tls);
     const rudeLink = await next();
-    tcp.close(); // no EOT
+    tls.close(); // no EOT
     await assert.rejects(
       rudeLink[Symbol.asyncIterator]().next(),
       (e) => e instanceof FramedConnError && e.code === "peer-vanished",
     );
     await rudeLink.closed;
     await rude.closed;
+  });
+});
+
+Deno.test("monitor links: a plaintext client's ENQ gets no ACK, only the end of the connection", async () => {
+  await withLinks({}, async (links) => {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
+    await tcp.write(Uint8Array.of(ENQ));
+    const received: number[] = [];
+    const buffer = new Uint8Array(1024);
+    for (let n = await tcp.read(buffer); n !== null; n = await tcp.read(buffer).catch(() => null)) {
+      received.push(...buffer.subarray(0, n));
+    }
+    tcp.close();
+    assert.ok(!received.includes(ACK), "a plaintext opening must never be ACKed");
+  });
+});
+
+Deno.test("monitor links: a client that does not trust the CA cannot connect", async () => {
+  await withLinks({}, async (links) => {
+    const other = await createDevCertificates();
+    await assert.rejects(connectTls("127.0.0.1", links.addr.port, [other.ca.cert]));
   });
 });
 
@@ -172,6 +199,7 @@ Deno.test("monitor links: a port in use is a clear error", async () => {
       MonitorLinks.start({
         hostname: "127.0.0.1",
         port: taken.addr.port,
+        tls: CERTS.server,
         openTimeoutMs: 1000,
         maxConnections: 1,
       }),

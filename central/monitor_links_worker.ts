@@ -18,7 +18,7 @@ const scope = self as any as {
   onmessage: ((e: MessageEvent<ToLinks>) => void) | null;
 };
 
-let listener: Deno.TcpListener | undefined;
+let listener: Deno.TlsListener | undefined;
 let maxConnections = 0;
 let nextId = 1;
 const links = new Map<number, FramedConn>();
@@ -88,7 +88,12 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
 async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {
   await setupForwardedLogging(options.logLevel, (record) => emit({ type: "log", record }));
   maxConnections = options.maxConnections;
-  const listening = Deno.listen({ hostname: options.hostname, port: options.port });
+  const listening = Deno.listenTls({
+    hostname: options.hostname,
+    port: options.port,
+    cert: options.tls.cert,
+    key: options.tls.key,
+  });
   listener = listening;
   scope.postMessage({
     type: "listening",
@@ -96,13 +101,14 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
     port: listening.addr.port,
   });
   try {
-    for await (const tcp of listening) serve(tcp, options.openTimeoutMs);
+    for await (const tls of listening) serve(tls, options.openTimeoutMs);
   } catch (error) {
     if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by stop_accepting
   }
 }
 
-async function serve(tcp: Deno.TcpConn, openTimeoutMs: number): Promise<void> {
+/** One connection: the TLS handshake runs at its first read, within the opening's time. */
+async function serve(tcp: Deno.TlsConn, openTimeoutMs: number): Promise<void> {
   const id = nextId++;
   const addr = tcp.remoteAddr;
   let conn: FramedConn;

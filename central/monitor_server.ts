@@ -13,6 +13,7 @@
 import { CpKeyError } from "../shared/cp_key.ts";
 import { FramedConnError } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
+import type { TlsFiles } from "../shared/tls.ts";
 import {
   type Auth,
   build,
@@ -55,6 +56,8 @@ export interface MonitorServerOptions {
   readonly hostname?: string;
   /** TCP port (0: any free port). */
   readonly port: number;
+  /** Central's certificate and key: monitors speak TLS to it. */
+  readonly tls: TlsFiles;
   /** Time a new connection has to open and send `AUTH` (default 10 s). */
   readonly loginTimeoutMs?: number;
   /** Most simultaneous connections, logged in or not (default 10 000). */
@@ -131,6 +134,7 @@ export class MonitorServer {
     const links = await MonitorLinks.start({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port,
+      tls: options.tls,
       openTimeoutMs: loginTimeoutMs,
       maxConnections: options.maxConnections ?? 10_000,
     });

@@ -17,6 +17,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
+import { connectTls, type TlsFiles } from "../shared/tls.ts";
 import {
   type AuthOk,
   build,
@@ -36,6 +37,8 @@ export interface TestRegistry {
   readonly client: RegistryClient;
   /** The CA that signed the server certificate. */
   readonly caCert: string;
+  /** The server certificate and key (Registry and Central share it, as on one PC). */
+  readonly tls: TlsFiles;
   /** Registers `cpId` and returns a fresh token for it. */
   registerCp(cpId: string, fields?: { price_eur_kwh?: number; power_kw?: number }): Promise<string>;
   /** Stops the server and closes the client. */
@@ -66,6 +69,7 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
     server,
     client,
     caCert: certs.ca.cert,
+    tls: certs.server,
     registerCp: async (cpId, fields = {}) => {
       const { credentials } = await client.register({
         cp_id: cpId,
@@ -93,6 +97,7 @@ export function startTestCentral(
     brokers,
     registryUrl: registry.server.url,
     caCert: registry.caCert,
+    tls: registry.tls,
     hostname: "127.0.0.1",
     tcpPort: 0,
     httpPort: 0,
@@ -114,10 +119,10 @@ export class MonitorStub {
     this.#messages = conn[Symbol.asyncIterator]();
   }
 
-  /** Opens a framed connection to Central's monitor port. */
-  static async connect(addr: Deno.NetAddr): Promise<MonitorStub> {
-    const tcp = await Deno.connect({ hostname: addr.hostname, port: addr.port });
-    const conn = await FramedConn.client(tcp, {
+  /** Opens a framed connection inside TLS to Central's monitor port, trusting `caCert`. */
+  static async connect(addr: Deno.NetAddr, caCert: string): Promise<MonitorStub> {
+    const tls = await connectTls(addr.hostname, addr.port, [caCert]);
+    const conn = await FramedConn.client(tls, {
       validate: (value) => {
         const parsed = parseMessage(centralToMonitorSchema, value);
         return parsed.ok ? undefined : parsed.reason;

@@ -4,7 +4,7 @@
  *
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
  *   credentials in a 0600 file; authenticates for a token before each login that needs one.
- * - Central (framed TCP client): `AUTH` with a fresh ECDH key, derives the CP key from
+ * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH key, derives the CP key from
  *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change)
  *   until the connection ends; then asks the core what next: retry after a backoff (with a new
  *   token or not) or give up with a clear message.
@@ -33,6 +33,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
+import { caFilePath, connectTls, readPem } from "../shared/tls.ts";
 import { getLogger, literal, stopLogging } from "../shared/log.ts";
 import {
   build,
@@ -107,8 +108,13 @@ export interface MonitorOptions {
   readonly central: Endpoint;
   /** The Registry's base URL (`https:`). Default {@link DEFAULT_REGISTRY_URL}. */
   readonly registryUrl?: string;
-  /** CA file the Registry's certificate is checked against (default `EV_CA_FILE`/`certs/ca.pem`). */
+  /**
+   * CA file the Registry's and Central's certificates are checked against (default
+   * `EV_CA_FILE`/`certs/ca.pem`).
+   */
   readonly caFile?: string;
+  /** The CA certificate itself (PEM), instead of reading `caFile` (a fleet reads it once). */
+  readonly caCert?: string;
   /** Admin key: needed only to register the CP on its first start. */
   readonly registryAdminKey?: string;
   /** Registered on first start. */
@@ -189,12 +195,13 @@ export interface MonitorHandle {
  * @throws {import("../shared/tls.ts").TlsFileError} if the CA file is missing.
  */
 export async function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
+  const caCert = options.caCert ?? await readPem(caFilePath(options.caFile), "CERTIFICATE");
   const registry = options.registry ?? await createRegistryClient({
     url: options.registryUrl ?? DEFAULT_REGISTRY_URL,
-    caFile: options.caFile,
+    caCert,
     adminKey: options.registryAdminKey,
   });
-  const monitor = new Monitor(options, registry);
+  const monitor = new Monitor({ ...options, caCert }, registry);
   monitor.start();
   return monitor;
 }
@@ -366,6 +373,7 @@ class Monitor implements MonitorHandle {
   readonly #done = Promise.withResolvers<MonitorOutcome>();
   readonly #listeners = new Set<() => void>();
   readonly #credentialsFile: string;
+  readonly #caCert: string;
   #token: { value: string; expiresAt: number } | undefined;
   /** A `register` got no answer: a 409 next may be that very registration. */
   #registerUncertain = false;
@@ -377,8 +385,9 @@ class Monitor implements MonitorHandle {
   #loops: Promise<unknown> | undefined;
   #stopped: Promise<void> | undefined;
 
-  constructor(options: MonitorOptions, registry: RegistryClient) {
+  constructor(options: MonitorOptions & { readonly caCert: string }, registry: RegistryClient) {
     this.#options = options;
+    this.#caCert = options.caCert;
     this.#registry = registry;
     this.#credentialsFile = credentialsPath(
       options.credentialsDir ?? DEFAULT_CREDENTIALS_DIR,
@@ -513,7 +522,9 @@ class Monitor implements MonitorHandle {
     const { host, port } = this.#options.central;
     let conn: FramedConn;
     try {
-      conn = await FramedConn.client(await Deno.connect({ hostname: host, port }), {
+      // TLS to Central, checked against the project CA and the name dialed: the token, the
+      // key exchange, heartbeats and health all travel encrypted.
+      conn = await FramedConn.client(await connectTls(host, port, [this.#caCert]), {
         validate: (v) => {
           const r = parseMessage(centralToMonitorSchema, v);
           return r.ok ? undefined : r.reason;

@@ -32,6 +32,7 @@ import {
 import { getLogger } from "../shared/log.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
+import { caFilePath, readPem } from "../shared/tls.ts";
 import {
   type CpSpec,
   cpSpecFor,
@@ -67,7 +68,7 @@ export interface FleetOptions {
   readonly central: Endpoint;
   /** The Registry (https). */
   readonly registryUrl: string;
-  /** CA file the Registry's certificate is checked against. */
+  /** CA file the Registry's and Central's certificates are checked against. */
   readonly caFile?: string;
   /** The Registry's admin key, to register CPs that have no credentials yet. */
   readonly registryAdminKey?: string;
@@ -300,9 +301,11 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     (_, i) => cpSpecFor(options.prefix, (options.cpOffset ?? 0) + i + 1, random),
   );
   const hub = await startFleetKafka(options.brokers, options.prefix);
+  // Read once: thousands of monitors check the Registry's and Central's certificates against it.
+  const caCert = await readPem(caFilePath(options.caFile), "CERTIFICATE");
   const registry: RegistryClient = await createRegistryClient({
     url: options.registryUrl,
-    caFile: options.caFile,
+    caCert,
     adminKey: options.registryAdminKey,
   });
 
@@ -392,6 +395,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       registryUrl: options.registryUrl,
       registryAdminKey: options.registryAdminKey,
       registry,
+      caCert,
       location: cp.spec.location,
       priceEurKwh: cp.spec.priceEurKwh,
       powerKw: cp.spec.powerKw,

@@ -106,3 +106,34 @@ export function httpsClientFromPem(...caPems: string[]): Deno.HttpClient {
 export async function httpsClient(caFile?: string): Promise<Deno.HttpClient> {
   return httpsClientFromPem(await readPem(caFilePath(caFile), "CERTIFICATE"));
 }
+
+/**
+ * Opens a TLS connection to `hostname:port` that trusts `caPems` (the project CA), checking
+ * that the server's certificate names `hostname`; resolves once the handshake is done. Nagle's algorithm is turned off on the TCP
+ * socket first: framed conversations send many tiny frames, and a `TlsConn` has no such switch.
+ */
+export async function connectTls(
+  hostname: string,
+  port: number,
+  caPems: readonly string[],
+): Promise<Deno.TlsConn> {
+  const tcp = await Deno.connect({ hostname, port });
+  tcp.setNoDelay(true);
+  try {
+    const tls = await Deno.startTls(tcp, { hostname, caCerts: [...caPems] });
+    try {
+      await tls.handshake(); // fail here, naming the certificate problem, not at the first read
+    } catch (error) {
+      tls.close();
+      throw error;
+    }
+    return tls;
+  } catch (error) {
+    try {
+      tcp.close();
+    } catch {
+      // startTls took the socket and closed it already
+    }
+    throw error;
+  }
+}

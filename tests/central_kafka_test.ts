@@ -41,7 +41,7 @@ Deno.test("central Kafka: request → AUTHORIZE/AUTHORIZED → SUPPLY → TICKET
     const central = await startTestCentral(dir, registry, testBrokers(), { group });
     try {
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer, key } = await monitor.login(cpId, token);
       assert.ok(answer?.type === "AUTH_OK" && key);
       monitor.keepAlive();
@@ -132,7 +132,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
     try {
       let central = await startTestCentral(dir, registry, testBrokers(), { group });
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.3 });
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer, key } = await monitor.login(cpId, token);
       assert.ok(answer?.type === "AUTH_OK" && key);
       monitor.keepAlive();
@@ -172,7 +172,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
         assert.equal(wire.of("AUTHORIZED").length, 1, "r1 is not answered again");
 
         // The monitor logs in again with a new key version.
-        const again = await MonitorStub.connect(central.tcpAddr);
+        const again = await MonitorStub.connect(central.tcpAddr, registry.caCert);
         const second = await again.login(cpId, token);
         assert.ok(second.answer?.type === "AUTH_OK" && second.answer.keyVersion === 2);
         await again.close();

@@ -77,8 +77,8 @@ async function withCentral(
 }
 
 /** Logs a stand-in monitor in; returns it, its key and key version. */
-async function logIn(central: RunningCentral, cpId: string, token: string, extractable = false) {
-  const monitor = await MonitorStub.connect(central.tcpAddr);
+async function logIn(s: Setup, cpId: string, token: string, extractable = false) {
+  const monitor = await MonitorStub.connect(s.central.tcpAddr, s.registry.caCert);
   const { answer, key } = await monitor.login(cpId, token, extractable);
   assert.ok(answer?.type === "AUTH_OK" && key, `login of ${cpId}: ${JSON.stringify(answer)}`);
   monitor.keepAlive(300);
@@ -119,7 +119,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
       price_eur_kwh: 0.5,
     });
     const token = (await s.registry.client.authenticate(cpId, credentials)).token;
-    const first = await logIn(s.central, cpId, token);
+    const first = await logIn(s, cpId, token);
     const one = await supplying(s, cpId, first.kv, first.key, "r1");
 
     const rotated = await s.api("POST", `/cps/${cpId}/keys/rotate`);
@@ -147,7 +147,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
     });
     await waitFor("old key rejected", () => s.central.runtime.drops.rejectedTelemetry > rejected);
 
-    const second = await logIn(s.central, cpId, token);
+    const second = await logIn(s, cpId, token);
     assert.equal(second.kv, first.kv + 1);
     const two = await supplying(s, cpId, second.kv, second.key, "r2");
 
@@ -168,7 +168,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
     await waitFor("DENIED", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "disconnected");
     const fresh = (await s.registry.client.authenticate(cpId, credentials)).token;
-    const third = await logIn(s.central, cpId, fresh);
+    const third = await logIn(s, cpId, fresh);
     assert.equal(third.kv, second.kv + 1);
     assert.equal(s.central.runtime.model.cps.get(cpId)?.status.state, "ACTIVATED");
 
@@ -198,7 +198,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
   await withCentral(1, async (s) => {
     const [cpId] = s.cpIds;
     const token = await s.registry.registerCp(cpId);
-    const cp = await logIn(s.central, cpId, token);
+    const cp = await logIn(s, cpId, token);
     const { sessionId } = await supplying(s, cpId, cp.kv, cp.key, "r1");
 
     const oos = await s.api("POST", `/cps/${cpId}/security`, {
@@ -233,7 +233,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     await waitFor("DENIED out_of_service", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "out_of_service");
     // Logging in still works (a new monitor replaces the old one) and the CP stays STOPPED.
-    const again = await logIn(s.central, cpId, token);
+    const again = await logIn(s, cpId, token);
     assert.equal(s.central.runtime.model.cps.get(cpId)?.status.state, "STOPPED");
 
     const revoked = await s.api("POST", `/cps/${cpId}/security`, {
@@ -243,7 +243,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     assert.equal(revoked.status, 200);
     const out = await again.monitor.next();
     assert.ok(out?.type === "LOGOUT" && out.reason === "revoked" && !out.retryable);
-    const refused = await MonitorStub.connect(s.central.tcpAddr);
+    const refused = await MonitorStub.connect(s.central.tcpAddr, s.registry.caCert);
     const { answer } = await refused.login(cpId, token);
     assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "revoked" && !answer.retryable);
     const back = await s.api("POST", `/cps/${cpId}/security`, { status: "ACTIVE", reason: "oops" });
@@ -280,8 +280,8 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
 Deno.test("security: replayed and forged telemetry is rejected and audited; the session's figures hold", async () => {
   await withCentral(2, async (s) => {
     const [cpA, cpB] = s.cpIds;
-    const a = await logIn(s.central, cpA, await s.registry.registerCp(cpA, { price_eur_kwh: 0.5 }));
-    const b = await logIn(s.central, cpB, await s.registry.registerCp(cpB));
+    const a = await logIn(s, cpA, await s.registry.registerCp(cpA, { price_eur_kwh: 0.5 }));
+    const b = await logIn(s, cpB, await s.registry.registerCp(cpB));
     const { sessionId, supply } = await supplying(s, cpA, a.kv, a.key, "r1");
     const rejected = s.central.runtime.drops.rejectedTelemetry;
     const duplicates = s.central.runtime.drops.duplicateTelemetry;
@@ -341,7 +341,7 @@ Deno.test("audit: after a full scenario the file verifies, tampering is found at
         location: `At ${cpId}`,
       });
       const token = (await s.registry.client.authenticate(cpId, secret)).token;
-      const cp = await logIn(s.central, cpId, token, true);
+      const cp = await logIn(s, cpId, token, true);
       const { sessionId } = await supplying(s, cpId, cp.kv, cp.key, "r1");
       await s.wire.telemetry(cpId, cp.kv, cp.key, {
         type: "SUPPLY_END",

@@ -17,6 +17,7 @@ import { generateSigningKey, issueToken } from "../registry/tokens.ts";
 import { ACK, encodeFrame, ENQ, EOT, ETX, NACK, STX } from "../shared/framing.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import type { RunningCentral } from "../central/central.ts";
+import { connectTls } from "../shared/tls.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 interface Setup {
@@ -45,15 +46,17 @@ async function withCentral(test: (s: Setup) => Promise<void>): Promise<void> {
 
 /** A raw socket for bytes the framed client would never send. */
 class Raw {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #buffer = new Uint8Array(4096);
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
-  static async open(addr: Deno.NetAddr): Promise<Raw> {
-    return new Raw(await Deno.connect({ hostname: addr.hostname, port: addr.port }));
+  /** Inside TLS, as every monitor connects. */
+  static async open(s: Setup): Promise<Raw> {
+    const { hostname, port } = s.central.tcpAddr;
+    return new Raw(await connectTls(hostname, port, [s.registry.caCert]));
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -101,9 +104,10 @@ async function stateOf(central: RunningCentral, cpId: string): Promise<string | 
 const heartbeat = (seq: number) => build(monitorToCentralSchema, "HEARTBEAT", { seq });
 
 Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other CPs carry on", async () => {
-  await withCentral(async ({ registry, central }) => {
+  await withCentral(async (s) => {
+    const { registry, central } = s;
     const token = await registry.registerCp("CP-TCP-1", { price_eur_kwh: 0.42, power_kw: 11 });
-    const monitor = await MonitorStub.connect(central.tcpAddr);
+    const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     const { answer, key } = await monitor.login("CP-TCP-1", token);
     assert.ok(answer?.type === "AUTH_OK" && key);
     assert.equal(answer.keyVersion, 1);
@@ -115,7 +119,7 @@ Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other C
     });
     monitor.keepAlive(300);
 
-    const raw = await Raw.open(central.tcpAddr);
+    const raw = await Raw.open(s);
     await raw.write(Uint8Array.of(ENQ));
     assert.equal(await raw.byte(), ACK);
     // Garbage between frames is skipped; every bad frame is NACKed, one NACK each.
@@ -136,7 +140,7 @@ Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other C
     raw.close();
 
     // Random bytes instead of an opening: refused, never a crash.
-    const rude = await Raw.open(central.tcpAddr);
+    const rude = await Raw.open(s);
     const bytes = crypto.getRandomValues(new Uint8Array(4096));
     bytes[0] = NACK; // a control byte that is not ENQ: the opening is refused at once
     await rude.write(bytes);
@@ -147,7 +151,7 @@ Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other C
     assert.equal(await stateOf(central, "CP-TCP-1"), "ACTIVATED");
     assert.equal((await (await fetch(`${central.httpUrl}/health`)).json()).status, "ok");
     const token2 = await registry.registerCp("CP-TCP-5");
-    const other = await MonitorStub.connect(central.tcpAddr);
+    const other = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await other.login("CP-TCP-5", token2)).answer?.type, "AUTH_OK");
     await other.close();
     await monitor.close();
@@ -189,7 +193,7 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     ];
     const reasons = ["bad_token", "bad_token", "expired_token", "cp_mismatch", "unknown_cp"];
     for (const [i, [name, cpId, token, retryable]] of cases.entries()) {
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer } = await monitor.login(cpId, token);
       assert.equal(answer?.type, "AUTH_FAIL", name);
       assert.ok(answer?.type === "AUTH_FAIL");
@@ -199,14 +203,14 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     }
 
     // Not logging in first.
-    const early = await MonitorStub.connect(central.tcpAddr);
+    const early = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     await early.send(heartbeat(1));
     const refusal = await early.next();
     assert.ok(refusal?.type === "AUTH_FAIL" && refusal.reason === "bad_request");
 
     // A deregistered CP.
     await registry.client.deregister("CP-TCP-2");
-    const gone = await MonitorStub.connect(central.tcpAddr);
+    const gone = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     const { answer } = await gone.login("CP-TCP-2", goodToken);
     assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "deregistered");
     assert.equal(answer.retryable, false);
@@ -217,7 +221,7 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
 Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", async () => {
   await withCentral(async ({ registry, central }) => {
     const token = await registry.registerCp("CP-TCP-4");
-    const first = await MonitorStub.connect(central.tcpAddr);
+    const first = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await first.login("CP-TCP-4", token)).answer?.type, "AUTH_OK");
 
     await first.send(build(monitorToCentralSchema, "HEALTH", { engine: "KO" }));
@@ -226,7 +230,7 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
     await waitFor("ACTIVATED", async () => await stateOf(central, "CP-TCP-4") === "ACTIVATED");
 
     // A second login for the same CP replaces the first, which is told why.
-    const second = await MonitorStub.connect(central.tcpAddr);
+    const second = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     const { answer } = await second.login("CP-TCP-4", token);
     assert.ok(answer?.type === "AUTH_OK");
     assert.equal(answer.keyVersion, 2, "every login makes a new key version");
@@ -253,15 +257,15 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
     assert.equal(await second.next(), undefined, "Central closed the silent connection");
 
     // Central is still there for the next login.
-    const third = await MonitorStub.connect(central.tcpAddr);
+    const third = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await third.login("CP-TCP-4", token)).answer?.type, "AUTH_OK");
     await third.close();
   });
 });
 
 Deno.test("central TCP: EOT right after opening ends the conversation cleanly", async () => {
-  await withCentral(async ({ central }) => {
-    const raw = await Raw.open(central.tcpAddr);
+  await withCentral(async (s) => {
+    const raw = await Raw.open(s);
     await raw.write(Uint8Array.of(ENQ));
     assert.equal(await raw.byte(), ACK);
     await raw.write(Uint8Array.of(EOT));

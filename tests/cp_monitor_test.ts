@@ -28,6 +28,7 @@ import {
 import { FramedConn } from "../shared/framed_conn.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import { freePort } from "../shared/ports.ts";
+import { loadTlsFiles, type TlsFiles } from "../shared/tls.ts";
 import {
   type Auth,
   type AuthFail,
@@ -51,13 +52,16 @@ async function waitFor(done: () => boolean, what: string, ms = 10_000): Promise<
   }
 }
 
-/** A server that admits framed clients and hands each to `serve`. */
+/** A server that admits framed clients (inside TLS if `tls` is given) and hands each to `serve`. */
 function framedServer(
   schema: typeof monitorToCentralSchema | typeof monitorToEngineSchema,
   serve: (conn: FramedConn) => Promise<void>,
   port = 0,
+  tls?: TlsFiles,
 ): { port: number; close(): void } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const listener = tls === undefined
+    ? Deno.listen({ hostname: "127.0.0.1", port })
+    : Deno.listenTls({ hostname: "127.0.0.1", port, ...tls });
   (async () => {
     for await (const tcp of listener) {
       FramedConn.server(tcp, {
@@ -90,8 +94,9 @@ class FakeCentral {
   policy: AuthPolicy = () => "ok";
   readonly #server;
 
-  constructor() {
-    this.#server = framedServer(monitorToCentralSchema, (conn) => this.#serve(conn));
+  /** Speaks TLS with `tls`, as Central does. */
+  constructor(tls: TlsFiles) {
+    this.#server = framedServer(monitorToCentralSchema, (conn) => this.#serve(conn), 0, tls);
   }
 
   get port(): number {
@@ -202,7 +207,12 @@ interface Setup {
 async function withSetup(test: (s: Setup) => Promise<void>): Promise<void> {
   const registry = await startTestRegistry();
   const client = await createRegistryClient({ url: registry.url, caFile: registry.caFile });
-  const central = new FakeCentral();
+  const central = new FakeCentral(
+    await loadTlsFiles({
+      certFile: join(registry.dir, "certs", "server.pem"),
+      keyFile: join(registry.dir, "certs", "server.key"),
+    }),
+  );
   const engine = new FakeEngine();
   const options: MonitorOptions = {
     cpId: "CP-MON-1",

@@ -83,7 +83,7 @@ Deno.test({
     let central = await startTestCentral(dir, registry, testBrokers(), { group });
     try {
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer, key } = await monitor.login(cpId, token);
       assert.ok(answer?.type === "AUTH_OK" && key);
       monitor.keepAlive();

@@ -154,7 +154,7 @@ Deno.test("weather → real Central: cold stops and tickets, holds, provider tro
 
     for (const id of [cpA, cpB]) {
       const token = await registry.registerCp(id, { price_eur_kwh: 0.5, power_kw: 22 });
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer } = await monitor.login(id, token);
       assert.equal(answer?.type, "AUTH_OK");
       monitor.keepAlive(300);
@@ -284,7 +284,7 @@ Deno.test("weather → real Central: bad input over HTTP is refused and changes 
     weatherServiceKey: key,
   });
   const cpId = uniqueName("CP");
-  const monitor = await MonitorStub.connect(central.tcpAddr);
+  const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
   const post = (body: BodyInit, authorization: string | null = `Bearer ${key}`) =>
     fetch(`${central.httpUrl}/weather/alert`, {
       method: "POST",
