@@ -60,7 +60,7 @@ Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login 
     const cpId = uniqueName("CP-AL");
     const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
     const token = async () => (await registry.client.authenticate(cpId, credentials)).token;
-    const monitor = await MonitorStub.connect(central.tcpAddr);
+    const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await monitor.login(cpId, await token())).answer?.type, "AUTH_OK");
     await monitor.close();
 
@@ -72,7 +72,7 @@ Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login 
     assert.deepEqual(open.items.filter(ours), [opened]);
     assert.ok((await get("/summary")).alarms_open >= 1);
 
-    const again = await MonitorStub.connect(central.tcpAddr);
+    const again = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await again.login(cpId, await token())).answer?.type, "AUTH_OK");
     again.keepAlive(300);
     const cleared = (a: Alarm) => ours(a) && a.id === opened.id && a.cleared_at !== null;

@@ -52,6 +52,7 @@ Deno.test("health: Central's readiness names the Registry while its process is d
     brokers: testBrokers(),
     registryUrl: `https://127.0.0.1:${port}`,
     caCert: certs.ca.cert,
+    tls: certs.server,
     hostname: "127.0.0.1",
     tcpPort: 0,
     httpPort: 0,

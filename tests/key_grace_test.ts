@@ -30,7 +30,7 @@ Deno.test("key grace: a retired version is forgotten after the grace; its teleme
   try {
     const token = await registry.registerCp(cpId);
     const logIn = async () => {
-      const monitor = await MonitorStub.connect(central.tcpAddr);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       monitors.push(monitor);
       const { answer, key } = await monitor.login(cpId, token);
       assert.ok(answer?.type === "AUTH_OK" && key, JSON.stringify(answer));

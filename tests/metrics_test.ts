@@ -36,8 +36,8 @@ Deno.test("metrics: Central, the Registry and the weather office serve strict Pr
   const https = Deno.createHttpClient({ caCerts: [registry.caCert] });
   const kafka = createKafka({ brokers: testBrokers(), clientId: "metrics-test" });
   const producer = await createProducer(kafka);
-  const monitor = await MonitorStub.connect(central.tcpAddr);
-  const stranger = await MonitorStub.connect(central.tcpAddr);
+  const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+  const stranger = await MonitorStub.connect(central.tcpAddr, registry.caCert);
   let office: Awaited<ReturnType<typeof startWeatherOffice>> | undefined;
   try {
     const cpId = uniqueName("CP-M");
