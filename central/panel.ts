@@ -25,6 +25,8 @@ export interface PanelCp {
   readonly state: CpState;
   /** Hold reason, shown with STOPPED. */
   readonly stopReason: StopReason | null;
+  /** Whether the Registry deregistered it (shown instead of its state). */
+  readonly deregistered: boolean;
   /** Driver of the open session. */
   readonly driverId: string | null;
   /** Live figures of the open session. */
@@ -117,6 +119,7 @@ export function panelView(
         priceEurKwh: cp.priceEurKwh,
         state: cp.status.state,
         stopReason: cp.status.stopReason,
+        deregistered: cp.securityInfo.deregisteredAt !== null,
         driverId: session?.driverId ?? null,
         kw: session?.kw ?? null,
         kwh: session?.kwh ?? null,
@@ -126,8 +129,14 @@ export function panelView(
   return { cps, ...extra };
 }
 
-/** What the STATE column says: "Out of Order (reason)" for STOPPED, else the state. */
-export function stateLabel(cp: Pick<PanelCp, "state" | "stopReason">): string {
+/**
+ * What the STATE column says: DEREGISTERED for a CP the Registry deregistered, "Out of Order
+ * (reason)" for STOPPED, else the state.
+ */
+export function stateLabel(
+  cp: Pick<PanelCp, "state" | "stopReason"> & Partial<Pick<PanelCp, "deregistered">>,
+): string {
+  if (cp.deregistered) return "DEREGISTERED";
   return cp.state === "STOPPED" ? `Out of Order (${cp.stopReason ?? "admin"})` : cp.state;
 }
 

@@ -20,6 +20,7 @@ const row = (id: string, extra: Partial<PanelCp> = {}): PanelCp => ({
   priceEurKwh: 0.35,
   state: "ACTIVATED",
   stopReason: null,
+  deregistered: false,
   driverId: null,
   kw: null,
   kwh: null,
@@ -126,6 +127,10 @@ Deno.test("panel: an empty network says so", () => {
 Deno.test("panel: stateLabel", () => {
   assert.equal(stateLabel({ state: "STOPPED", stopReason: "admin" }), "Out of Order (admin)");
   assert.equal(stateLabel({ state: "BROKEN", stopReason: null }), "BROKEN");
+  assert.equal(
+    stateLabel({ state: "DISCONNECTED", stopReason: null, deregistered: true }),
+    "DEREGISTERED",
+  );
 });
 
 Deno.test("panel: panelView takes the model's CPs by id with their sessions' figures", () => {

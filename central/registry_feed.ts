@@ -133,7 +133,17 @@ export class RegistryFeedFollower {
         this.#applied = 0;
         continue;
       }
-      this.#apply(page);
+      try {
+        this.#apply(page);
+      } catch (error) {
+        if (signal.aborted) return; // Central is stopping: its runtime refuses input
+        // Not applied (the store failed): the same changes are asked for again.
+        log.error("Registry change not applied, retrying in {delayMs} ms: {error}", {
+          delayMs: this.#maxRetryMs,
+          error: String((error as Error)?.message ?? error),
+        });
+        await delay(this.#maxRetryMs, signal);
+      }
     }
   }
 

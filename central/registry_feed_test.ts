@@ -104,3 +104,31 @@ Deno.test("registry feed: a refused key waits the long delay, and stop ends the 
     store.close();
   }
 });
+
+Deno.test("registry feed: a change the store fails to apply is asked for again", async () => {
+  const { store, runtime, applied } = setup();
+  try {
+    const feed = scripted([
+      { changes: [change(1, "registered")], last_seq: 1 },
+      { changes: [change(1, "registered")], last_seq: 1 },
+    ]);
+    let failOnce = true;
+    const dispatch = runtime.dispatch.bind(runtime);
+    runtime.dispatch = (input, mark) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error("database is locked");
+      }
+      return dispatch(input, mark);
+    };
+    const follower = new RegistryFeedFollower(runtime, feed.source, { maxRetryMs: 1 });
+    follower.start();
+    await feed.done;
+    await follower.stop();
+    assert.deepEqual(feed.asked, [0, 0, 1]);
+    assert.deepEqual(applied.map((i) => i.type === "registry_change" && i.seq), [1]);
+    assert.equal(store.registrySeq(), 1);
+  } finally {
+    store.close();
+  }
+});
