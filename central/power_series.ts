@@ -9,7 +9,8 @@
  *   open session's `kwh`, from its stored rows).
  *
  * Memory is bounded: the network's ring, plus one ring per CP that charged within the window
- * (a CP idle for longer is forgotten; its points are zeros anyway). The series lives in memory
+ * (about 4.3 KB each for an hour; a CP idle for longer is forgotten, its points are zeros
+ * anyway). The series lives in memory
  * only: a restart of Central starts it empty.
  *
  * @module
@@ -32,11 +33,14 @@ export interface SeriesPoint {
   readonly kwh: number;
 }
 
-/** One ring: per slot the bucket it holds, the sum of power samples and the energy. */
+/**
+ * One ring: per slot the bucket it holds, the sum of power samples and the energy. A CP's ring
+ * is single precision (4.3 KB an hour), plenty for figures shown to 3 and 6 decimals.
+ */
 interface Ring {
-  readonly bucket: Float64Array;
-  readonly kwSum: Float64Array;
-  readonly kwh: Float64Array;
+  readonly bucket: Int32Array | Float64Array;
+  readonly kwSum: Float32Array | Float64Array;
+  readonly kwh: Float32Array | Float64Array;
   /** Last bucket with activity (CP rings are forgotten after a window without). */
   last: number;
 }
@@ -58,14 +62,23 @@ export class PowerSeries {
   readonly #lastKwh = new Map<string, number>();
   #sinceSweep = 0;
 
-  /** Starts from `model` (its open sessions' energy is the baseline, not new energy). */
+  /**
+   * Starts from `model` (its open sessions' energy is the baseline, not new energy).
+   * @throws {RangeError} for a bucket under a second or no buckets.
+   */
   constructor(model: Model, bucketMs = SERIES_BUCKET_MS, buckets = SERIES_BUCKETS) {
-    if (!(bucketMs > 0) || !(Number.isInteger(buckets) && buckets > 0)) {
-      throw new RangeError("bucketMs and buckets must be positive");
+    // Whole seconds at least: a CP ring numbers its buckets in 32 bits.
+    if (!(bucketMs >= 1000) || !(Number.isInteger(buckets) && buckets > 0)) {
+      throw new RangeError("bucketMs must be at least 1000 and buckets a positive whole number");
     }
     this.#bucketMs = bucketMs;
     this.#size = buckets;
-    this.#network = this.#ring();
+    this.#network = {
+      bucket: new Float64Array(buckets).fill(-1),
+      kwSum: new Float64Array(buckets),
+      kwh: new Float64Array(buckets),
+      last: -Infinity,
+    };
     this.#ticks = new Float64Array(buckets);
     for (const session of model.sessions.values()) this.#lastKwh.set(session.id, session.kwh);
   }
@@ -182,9 +195,9 @@ export class PowerSeries {
 
   #ring(): Ring {
     return {
-      bucket: new Float64Array(this.#size).fill(-1),
-      kwSum: new Float64Array(this.#size),
-      kwh: new Float64Array(this.#size),
+      bucket: new Int32Array(this.#size).fill(-1),
+      kwSum: new Float32Array(this.#size),
+      kwh: new Float32Array(this.#size),
       last: -Infinity,
     };
   }

@@ -113,3 +113,9 @@ Deno.test("power_series: a recovered open session's energy is a baseline, not ne
   });
   assert.equal(restarted.series(undefined, 1, T0 + 5000).at(-1)?.kwh, 0.5);
 });
+
+Deno.test("power_series: refuses buckets under a second or no buckets", () => {
+  const empty = { cps: new Map(), sessions: new Map(), weather: new Map() };
+  assert.throws(() => new PowerSeries(empty, 10, 6), RangeError);
+  assert.throws(() => new PowerSeries(empty, 10_000, 0), RangeError);
+});
