@@ -1,5 +1,5 @@
 /**
- * The dashboard (DESIGN §2): a Preact app bundled and served by Central at `/`, live from
+ * The dashboard (ARCHITECTURE §Processes and ports): a Preact app bundled and served by Central at `/`, live from
  * Central's `/events` stream. Layout: health and admin bar on top, the CP grid, then sessions,
  * drivers, weather and the audit log; one column on a phone.
  *

@@ -1,5 +1,5 @@
 /**
- * The dashboard's panels: health, CP grid (DESIGN §6 colours), active sessions, drivers,
+ * The dashboard's panels: health, CP grid (colours of ARCHITECTURE §CP states), active sessions, drivers,
  * weather and the audit log. They only read the state signal (web/live.ts); admin controls
  * come from web/admin_views.tsx.
  *
