@@ -7,6 +7,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import {
   brokerList,
   decimal,
@@ -33,6 +34,13 @@ export const DEFAULT_CENTRAL = "127.0.0.1:7000";
 export const DEFAULT_REGISTRY_URL = "https://127.0.0.1:8443";
 /** Where a monitor keeps its CP credentials by default. */
 export const DEFAULT_CREDENTIALS_DIR = "data/cp";
+/**
+ * Where an engine on `port` writes its monitor-link secret, and its monitor reads it, when no
+ * file is named: `<folder>/engine-<port>.secret`.
+ */
+export function defaultEngineSecretFile(folder: string, port: number): string {
+  return join(folder, `engine-${port}.secret`);
+}
 /** The power an engine supplies when Central's `AUTHORIZE` names none, kW. */
 export const DEFAULT_POWER_KW = 22;
 
@@ -159,6 +167,18 @@ export const engineConfig = defineConfig({
       optional: true,
       help: "CP id; learnt from the monitor's KEY frame when absent",
     }),
+    stateDir: option(text, {
+      flag: "state-dir",
+      env: "CP_STATE_DIR",
+      default: DEFAULT_CREDENTIALS_DIR,
+      help: "folder (0700) of <cp-id>.replay.json (replay marks) and the default secret file",
+    }),
+    secretFile: option(text, {
+      flag: "secret-file",
+      optional: true,
+      help: "where each start writes the secret its monitor must prove (0600; default " +
+        "<state-dir>/engine-<port>.secret)",
+    }),
     ...simulationOptions,
     ...logOptions,
   },
@@ -228,6 +248,12 @@ export const monitorConfig = defineConfig({
       help: "its engine's socket, host:port",
     }),
     cpId: option(cpId, { flag: "cp-id", env: "CP_ID", position: 2, help: "CP id" }),
+    engineSecretFile: option(text, {
+      flag: "engine-secret-file",
+      optional: true,
+      help: "the secret file its engine writes at each start (default " +
+        "<credentials-dir>/engine-<engine port>.secret)",
+    }),
     ...monitorSharedOptions,
     powerKw: option(decimal(0.1, MAX_POWER_KW), {
       flag: "power",

@@ -2,11 +2,14 @@
  * The CP engine process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §2–§4): the thin edges around the pure
  * simulation in `engine_core.ts`.
  *
- * - A loopback framed-TCP server for its monitor (one at a time): `HEALTH_CHECK` → `HEALTH`,
+ * - A loopback framed-TCP server for its monitor (one at a time, `engine_monitor_port.ts`), which
+ *   must first prove this start's link secret (`engine_link.ts`): `HEALTH_CHECK` → `HEALTH`,
  *   `KEY` installs a CP key (and tells the engine which CP it is), `KEY_REVOKED` forgets one.
  * - A Kafka consumer of `cp.commands` (group `engine-<cpId>`) that keeps its own key, opens each
- *   envelope with its keyring and drops what does not open. A process hosting many engines
- *   passes a shared link instead (`engine_kafka.ts`): one consumer dispatching by key.
+ *   envelope with its keyring and drops what does not open or was taken before. A process
+ *   hosting many engines passes a shared link instead (`engine_kafka.ts`): one consumer
+ *   dispatching by key. With a state folder, the replay marks survive a restart
+ *   (`replay_marks.ts`).
  * - A Kafka producer of `cp.telemetry`: every payload the core emits is sealed with the newest
  *   key and sent in order. Without a key, payloads wait; with Kafka or Central down they wait in
  *   the producer, so a session finishes and its telemetry reaches Central later.
@@ -18,6 +21,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
 import { importCpKey } from "../shared/cp_key.ts";
 import {
@@ -29,7 +33,6 @@ import {
   sealEnvelope,
   SeqCounter,
 } from "../shared/envelope.ts";
-import { FramedConn } from "../shared/framed_conn.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { getLogger, literal, stopLogging } from "../shared/log.ts";
 import {
@@ -39,13 +42,20 @@ import {
   type EngineState,
   engineToMonitorSchema,
   type MonitorToEngine,
-  monitorToEngineSchema,
   parseMessage,
   type StopReason,
   type TelemetryPayload,
 } from "../shared/messages.ts";
-import { DEFAULT_ENGINE_PORT, DEFAULT_POWER_KW, engineConfig } from "./config.ts";
+import {
+  DEFAULT_ENGINE_PORT,
+  DEFAULT_POWER_KW,
+  defaultEngineSecretFile,
+  engineConfig,
+} from "./config.ts";
 import { type EngineKafka, ownEngineKafka } from "./engine_kafka.ts";
+import { newLinkSecret, readLinkSecret, writeLinkSecret } from "./engine_link.ts";
+import { MonitorPort } from "./engine_monitor_port.ts";
+import { ReplayMarksFile } from "./replay_marks.ts";
 import {
   type EngineInput,
   type EngineModel,
@@ -62,8 +72,6 @@ import { readKeys, row, StatusScreen } from "../shared/screen.ts";
 
 const log = getLogger(["evcharging", "cp", "engine"]);
 
-/** A monitor silent this long no longer holds the engine: a new one may take its place. */
-export const STALE_MONITOR_MS = 3000;
 /** How long a command under a key version not yet received waits for its `KEY` frame. */
 export const KEY_WAIT_MS = 3000;
 /** How long {@link EngineHandle.stop} waits for queued telemetry to reach Kafka. */
@@ -81,6 +89,18 @@ export interface EngineOptions {
   readonly port?: number;
   /** The CP id; when absent the engine learns it from the monitor's first `KEY`. */
   readonly cpId?: string;
+  /** The secret its monitor must prove (32 bytes); default: a fresh one for this start. */
+  readonly linkSecret?: Uint8Array;
+  /**
+   * Once listening, write the link secret here (0600, folder 0700) for a monitor process; a
+   * function gets the port listened on.
+   */
+  readonly linkSecretFile?: string | ((port: number) => string);
+  /**
+   * Folder (created 0700) of `<cpId>.replay.json`, the replay marks of the commands taken, so a
+   * command replayed after a restart is still refused. Default: marks kept in memory only.
+   */
+  readonly stateDir?: string;
   /** Power when `AUTHORIZE` names none, kW. Default 22. */
   readonly powerKw?: number;
   /** Simulated time per wall time. Default 1. */
@@ -139,6 +159,8 @@ export interface EngineView {
 export interface EngineHandle {
   /** The loopback port the monitor connects to (the real one when started with port 0). */
   readonly port: number;
+  /** The secret its monitor proves at each opening (hand it to an in-process monitor). */
+  readonly linkSecret: Uint8Array;
   /** The CP id, once known. */
   readonly cpId: string | undefined;
   /**
@@ -163,21 +185,26 @@ export interface EngineHandle {
   stop(): Promise<void>;
 }
 
-/** Starts an engine: listens for its monitor at once, reaches Kafka in the background. */
-export function startEngine(options: EngineOptions): Promise<EngineHandle> {
-  // Binds the port at once; Promise.try turns a port in use into a rejection, not a throw.
-  return Promise.try(() => {
-    const engine = new Engine(options);
-    engine.start();
-    return engine;
-  });
+/**
+ * Starts an engine: listens for its monitor at once (and writes the link secret file, if asked),
+ * reaches Kafka in the background.
+ * @throws {Deno.errors.AddrInUse} if the port is taken.
+ */
+export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
+  const engine = new Engine(options);
+  await engine.start(options);
+  return engine;
 }
 
 class Engine implements EngineHandle {
   readonly #settings: EngineSettings;
   readonly #onTelemetry: EngineOptions["onTelemetry"];
   readonly #kafka: EngineKafka;
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #linkSecret: Uint8Array;
+  #linkSecretFile: string | undefined;
+  #monitorPort: MonitorPort | undefined;
+  readonly #stateDir: string | undefined;
+  #marks: ReplayMarksFile | undefined;
   #cpId: string | undefined;
   #model: EngineModel = initialModel();
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -201,7 +228,6 @@ class Engine implements EngineHandle {
   #subscribed = false;
   #consumerStarting = false;
   readonly #commandsReady = Promise.withResolvers<void>();
-  #monitor: { conn: FramedConn; lastHeardAt: number } | undefined;
   #lastCommand: string | undefined;
   #lastEvent: string | undefined;
 
@@ -218,15 +244,16 @@ class Engine implements EngineHandle {
       reportIntervalMs: 1000,
     };
     this.#kafka = options.kafka ?? ownEngineKafka(options.brokers, options.cpId);
-    // Loopback only: the monitor is on the same machine, and nobody else may hand it keys.
-    this.#listener = Deno.listen({
-      hostname: "127.0.0.1",
-      port: options.port ?? DEFAULT_ENGINE_PORT,
-    });
+    this.#linkSecret = options.linkSecret ?? newLinkSecret();
+    this.#stateDir = options.stateDir;
   }
 
   get port(): number {
-    return this.#listener.addr.port;
+    return this.#monitorPort!.port; // opened by start(), before the handle is given out
+  }
+
+  get linkSecret(): Uint8Array {
+    return this.#linkSecret;
   }
 
   get cpId(): string | undefined {
@@ -237,12 +264,28 @@ class Engine implements EngineHandle {
     return this.#commandsReady.promise;
   }
 
-  start(): void {
+  async start(options: EngineOptions): Promise<void> {
+    this.#monitorPort = await MonitorPort.open({
+      port: options.port ?? DEFAULT_ENGINE_PORT,
+      secret: this.#linkSecret,
+      onFrame: (frame) => this.#onMonitorFrame(frame),
+      onChange: () => this.#changed(),
+      cpId: () => this.#cpId,
+    });
+    // Written once listening: an engine that failed to get its port must not overwrite the
+    // secret of the one that has it.
+    const file = typeof options.linkSecretFile === "function"
+      ? options.linkSecretFile(this.port)
+      : options.linkSecretFile;
+    if (file !== undefined) {
+      await writeLinkSecret(file, this.#linkSecret);
+      this.#linkSecretFile = file;
+    }
     log.info("engine listening for its monitor on 127.0.0.1:{port}", {
       port: this.port,
       cpId: this.#cpId,
+      linkSecretFile: file,
     });
-    this.#acceptMonitors();
     this.#connectKafka();
   }
 
@@ -266,7 +309,7 @@ class Engine implements EngineHandle {
         }
         : undefined,
       keyVersion: this.#newestKv,
-      monitorConnected: this.#monitor !== undefined,
+      monitorConnected: this.#monitorPort?.connected ?? false,
       kafkaReady: this.#kafkaUp,
       pendingTelemetry: this.#outbox.length,
       lastCommand: this.#lastCommand,
@@ -406,6 +449,7 @@ class Engine implements EngineHandle {
     if (cp === undefined || !this.#kafkaUp || this.#subscribed || this.#consumerStarting) return;
     this.#consumerStarting = true;
     try {
+      await this.#loadMarks(cp);
       while (!this.#stopping) {
         try {
           const { ready } = await this.#kafka.subscribeCommands(
@@ -413,8 +457,10 @@ class Engine implements EngineHandle {
             (record) => this.#onCommandRecord(cp, record),
           );
           this.#subscribed = true;
-          ready.then(() => this.#commandsReady.resolve());
-          log.info("reading cp.commands", { cpId: cp });
+          ready.then(() => {
+            this.#commandsReady.resolve();
+            log.info("reading cp.commands", { cpId: cp });
+          });
           // Subscribed while the engine was stopping: its close may have run before this.
           if (this.#stopping) await this.#kafka.close();
           return;
@@ -428,6 +474,26 @@ class Engine implements EngineHandle {
       }
     } finally {
       this.#consumerStarting = false;
+    }
+  }
+
+  /**
+   * Loads the replay marks kept by earlier starts, before the first command is read. A file that
+   * cannot be read is reported loudly and the engine goes on without it: refusing every command
+   * would stop the CP for good.
+   */
+  async #loadMarks(cp: string): Promise<void> {
+    if (this.#stateDir === undefined || this.#marks !== undefined) return;
+    this.#marks = new ReplayMarksFile(join(this.#stateDir, `${cp}.replay.json`), cp);
+    try {
+      const count = await this.#marks.load(this.#guard);
+      log.info("loaded {count} replay marks from {file}", {
+        cpId: cp,
+        count,
+        file: this.#marks.path,
+      });
+    } catch (error) {
+      log.error("could not load the replay marks: {error}", { cpId: cp, error });
     }
   }
 
@@ -453,6 +519,14 @@ class Engine implements EngineHandle {
       return;
     }
     const command = parsed.value;
+    // Kept before it acts: a crash between the two must not leave the command replayable.
+    await this.#marks?.save(this.#guard).catch((error) => {
+      log.error("could not keep the replay marks in {file}: {error}", {
+        cpId: cp,
+        file: this.#marks?.path,
+        error,
+      });
+    });
     this.#lastCommand = command.type === "STOP"
       ? `STOP ${command.reason}`
       : command.type === "END_SUPPLY"
@@ -498,74 +572,17 @@ class Engine implements EngineHandle {
 
   // --- the monitor ---------------------------------------------------------------------------
 
-  async #acceptMonitors(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) this.#serveMonitor(conn);
-    } catch (error) {
-      if (!this.#stopping) log.error("monitor listener failed: {error}", { error });
-    }
-  }
-
-  /**
-   * Only one monitor at a time, but a silent one (its process hung, its socket half-open) does
-   * not lock the engine out: after {@link STALE_MONITOR_MS} a newcomer replaces it.
-   */
-  #admit(): boolean {
-    const current = this.#monitor;
-    if (current === undefined) return true;
-    if (Date.now() - current.lastHeardAt <= STALE_MONITOR_MS) {
-      log.warning("refused a second monitor: one is connected", { cpId: this.#cpId });
-      return false;
-    }
-    log.warning("replacing a monitor silent for over {ms} ms", { ms: STALE_MONITOR_MS });
-    this.#monitor = undefined;
-    current.conn.close();
-    return true;
-  }
-
-  async #serveMonitor(conn: Deno.TcpConn): Promise<void> {
-    let fc: FramedConn;
-    try {
-      fc = await FramedConn.server(conn, {
-        admit: () => this.#admit(),
-        validate: (value) => {
-          const result = parseMessage(monitorToEngineSchema, value);
-          return result.ok ? undefined : result.reason;
-        },
-      });
-    } catch {
-      return; // refused or never opened; FramedConn has logged why
-    }
-    if (this.#stopping) return void fc.close(); // opened while the engine was stopping
-    const monitor = { conn: fc, lastHeardAt: Date.now() };
-    this.#monitor = monitor;
-    log.info("monitor connected", { cpId: this.#cpId });
-    this.#changed();
-    try {
-      for await (const value of fc) {
-        monitor.lastHeardAt = Date.now();
-        // Already validated by the connection; parsed again only to get the typed value.
-        const parsed = parseMessage(monitorToEngineSchema, value);
-        if (parsed.ok) await this.#onMonitorFrame(fc, parsed.value);
-      }
-    } catch (error) {
-      if (!this.#stopping) log.warning("monitor connection lost: {error}", { error });
-    } finally {
-      if (this.#monitor === monitor) this.#monitor = undefined;
-      this.#changed();
-    }
-  }
-
-  async #onMonitorFrame(fc: FramedConn, frame: MonitorToEngine): Promise<void> {
+  /** One frame of the authenticated monitor; what it returns goes back to it. */
+  async #onMonitorFrame(frame: MonitorToEngine): Promise<object | undefined> {
     switch (frame.type) {
       case "HEALTH_CHECK":
-        await fc.send(build(engineToMonitorSchema, "HEALTH", { engine: healthOf(this.#model) }))
-          .catch(() => {}); // a lost connection ends the loop above
-        return;
+        return build(engineToMonitorSchema, "HEALTH", { engine: healthOf(this.#model) });
       case "KEY":
-        return await this.#installKey(frame.cpId, frame.keyVersion, frame.key);
+        return void await this.#installKey(frame.cpId, frame.keyVersion, frame.key);
       case "KEY_REVOKED":
-        return this.#revokeKey(frame.keyVersion);
+        return void this.#revokeKey(frame.keyVersion);
+      case "LINK_PROOF":
+        return undefined; // the opening's, checked by the port
     }
   }
 
@@ -616,8 +633,8 @@ class Engine implements EngineHandle {
     this.#stopping = true;
     this.#abort.abort();
     clearTimeout(this.#wakeTimer);
-    this.#listener.close();
-    await this.#monitor?.conn.close();
+    await this.#monitorPort?.close();
+    await this.#removeLinkSecretFile();
     const flushed = this.#pump().then(() => this.#outbox.length === 0);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<false>((resolve) => {
@@ -633,6 +650,15 @@ class Engine implements EngineHandle {
     }
     await this.#kafka.close().catch(() => {});
     log.info("engine stopped", { cpId: this.#cpId });
+  }
+
+  /** Nothing left behind: the secret file goes, unless a newer start has replaced it already. */
+  async #removeLinkSecretFile(): Promise<void> {
+    const file = this.#linkSecretFile;
+    if (file === undefined) return;
+    const current = await readLinkSecret({ file }).catch(() => undefined);
+    const ours = current?.every((byte, i) => byte === this.#linkSecret[i]) ?? false;
+    if (ours) await Deno.remove(file).catch(() => {});
   }
 }
 
@@ -687,7 +713,11 @@ async function main(): Promise<void> {
     format: config.logFormat,
     screen: !config.headless && Deno.stdout.isTerminal(),
   });
-  const engine = await startEngine(config);
+  const engine = await startEngine({
+    ...config,
+    linkSecretFile: config.secretFile ??
+      ((port) => defaultEngineSecretFile(config.stateDir, port)),
+  });
   if (config.portFile !== undefined) {
     // Renamed into place whole: a reader never sees half a number.
     await Deno.writeTextFile(`${config.portFile}.tmp`, String(engine.port));

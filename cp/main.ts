@@ -15,6 +15,7 @@
 
 import { join } from "node:path";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
+import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { cpConfig } from "./config.ts";
 import { paint } from "./terminal.ts";
 import { readKeys } from "../shared/screen.ts";
@@ -27,6 +28,11 @@ const repoConfig = join(here, "..", "deno.json");
 
 type Config = ConfigOf<typeof cpConfig.options>;
 
+/** The file the engine writes its monitor-link secret to at each start (read by the monitor). */
+function secretFile(config: Config): string {
+  return join(config.credentialsDir, `${config.cpId}.engine.secret`);
+}
+
 /** The engine's command line, derived from the shared flags. */
 function engineArgs(config: Config, port: number, logFormat: string): string[] {
   return [
@@ -36,6 +42,10 @@ function engineArgs(config: Config, port: number, logFormat: string): string[] {
     String(port),
     "--cp-id",
     config.cpId,
+    "--state-dir",
+    config.credentialsDir,
+    "--secret-file",
+    secretFile(config),
     "--power",
     String(config.powerKw),
     "--speed",
@@ -72,6 +82,8 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     String(config.powerKw),
     "--credentials-dir",
     config.credentialsDir,
+    "--engine-secret-file",
+    secretFile(config),
     "--headless", // its output is piped here: no screen of its own
     "--log-level",
     config.logLevel,
@@ -120,8 +132,11 @@ async function main(): Promise<void> {
   // and ours would scroll over that screen, so they go to a log file beside the credentials.
   const screen = terminal && Deno.stdin.isTerminal() && !config.headless;
   const sideLogPath = join(config.credentialsDir, `${config.cpId}.log`);
-  if (screen) await Deno.mkdir(config.credentialsDir, { recursive: true });
-  const sideLog = screen ? await Deno.open(sideLogPath, { create: true, append: true }) : undefined;
+  // The engine's secret, replay marks and the side log live here: private from the start.
+  await makePrivateDir(config.credentialsDir);
+  const sideLog = screen
+    ? await Deno.open(sideLogPath, { create: true, append: true, mode: PRIVATE_FILE_MODE })
+    : undefined;
   const encoder = new TextEncoder();
   const say = (text: string) => {
     const line = `${terminal && !screen ? paint.bold("[cp]") : "[cp]"} ${text}\n`;
@@ -172,7 +187,7 @@ async function main(): Promise<void> {
       "--allow-net",
       "--allow-env",
       "--allow-read",
-      ...(portDir ? [`--allow-write=${portDir}`] : []),
+      `--allow-write=${[config.credentialsDir, ...(portDir ? [portDir] : [])].join(",")}`,
     ],
   );
   const children = [engine];

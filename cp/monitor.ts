@@ -8,8 +8,9 @@
  *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change)
  *   until the connection ends; then asks the core what next: retry after a backoff (with a new
  *   token or not) or give up with a clear message.
- * - Engine (framed TCP client on loopback): `HEALTH_CHECK` every second; no answer within 1.5 s
- *   or a lost connection is KO. It hands over each new key (`KEY`), again after an engine
+ * - Engine (framed TCP client on loopback): proves the engine's link secret at each opening and
+ *   checks the engine's proof before anything else (`engine_link.ts`); then `HEALTH_CHECK`
+ *   every second; no answer within 1.5 s or a lost connection is KO. It hands over each new key (`KEY`), again after an engine
  *   restart, and revocations (`KEY_REVOKED`).
  *
  * {@link startMonitor} runs it in-process and returns a handle (tests, `main` below);
@@ -47,13 +48,19 @@ import {
   monitorToEngineSchema,
   parseMessage,
 } from "../shared/messages.ts";
-import { DEFAULT_CREDENTIALS_DIR, DEFAULT_REGISTRY_URL, monitorConfig } from "./config.ts";
+import {
+  DEFAULT_CREDENTIALS_DIR,
+  DEFAULT_REGISTRY_URL,
+  defaultEngineSecretFile,
+  monitorConfig,
+} from "./config.ts";
 import {
   CredentialsFileError,
   credentialsPath,
   readCredentials,
   writeCredentials,
 } from "./credentials_file.ts";
+import { LinkKey, type LinkSecretSource, openEngineLink, readLinkSecret } from "./engine_link.ts";
 import {
   decide,
   DISCONNECTED_PROBE,
@@ -104,6 +111,8 @@ export interface MonitorOptions {
   readonly cpId: string;
   /** Its engine's loopback socket. */
   readonly engine: Endpoint;
+  /** The engine's link secret: the bytes, or the file its engine writes at each start. */
+  readonly engineSecret: LinkSecretSource;
   /** Central's monitor socket. */
   readonly central: Endpoint;
   /** The Registry's base URL (`https:`). Default {@link DEFAULT_REGISTRY_URL}. */
@@ -216,6 +225,7 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
  */
 class EngineLink {
   readonly #address: Endpoint;
+  readonly #secret: LinkSecretSource;
   readonly #signal: AbortSignal;
   readonly #onHealth: (health: EngineHealth) => void;
   #conn: FramedConn | undefined;
@@ -226,8 +236,14 @@ class EngineLink {
   #evalTimer: ReturnType<typeof setInterval> | undefined;
   readonly #answered = Promise.withResolvers<void>();
 
-  constructor(address: Endpoint, signal: AbortSignal, onHealth: (h: EngineHealth) => void) {
+  constructor(
+    address: Endpoint,
+    secret: LinkSecretSource,
+    signal: AbortSignal,
+    onHealth: (h: EngineHealth) => void,
+  ) {
     this.#address = address;
+    this.#secret = secret;
     this.#signal = signal;
     this.#onHealth = onHealth;
   }
@@ -254,15 +270,7 @@ class EngineLink {
     while (!this.#signal.aborted) {
       let conn: FramedConn;
       try {
-        const tcp = await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
-        conn = await FramedConn.client(tcp, {
-          ackTimeoutMs: HEALTH_TIMEOUT_MS, // a hung engine stops ACKing: drop it as fast
-          openTimeoutMs: HEALTH_TIMEOUT_MS,
-          validate: (v) => {
-            const r = parseMessage(engineToMonitorSchema, v);
-            return r.ok ? undefined : r.reason;
-          },
-        });
+        conn = await this.#open();
       } catch (error) {
         // An engine started along with this monitor may not listen yet: no news in the first wait.
         const starting = !reached && Date.now() - startedAt < ENGINE_FIRST_ANSWER_MS;
@@ -284,6 +292,28 @@ class EngineLink {
     clearInterval(this.#evalTimer);
   }
 
+  /** Connects and runs the opening: both sides prove this engine start's secret. */
+  async #open(): Promise<FramedConn> {
+    // Read at every try: a restarted engine has a new secret.
+    const key = await LinkKey.of(await readLinkSecret(this.#secret));
+    const tcp = await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
+    const conn = await FramedConn.client(tcp, {
+      ackTimeoutMs: HEALTH_TIMEOUT_MS, // a hung engine stops ACKing: drop it as fast
+      openTimeoutMs: HEALTH_TIMEOUT_MS,
+      validate: (v) => {
+        const r = parseMessage(engineToMonitorSchema, v);
+        return r.ok ? undefined : r.reason;
+      },
+    });
+    try {
+      await openEngineLink(conn, key);
+    } catch (error) {
+      await conn.close();
+      throw error;
+    }
+    return conn;
+  }
+
   async #serve(conn: FramedConn): Promise<void> {
     this.#conn = conn;
     this.#probe = probeConnected();
@@ -295,7 +325,7 @@ class EngineLink {
       this.#check();
       for await (const value of conn) {
         const parsed = parseMessage(engineToMonitorSchema, value);
-        if (parsed.ok) {
+        if (parsed.ok && parsed.value.type === "HEALTH") {
           this.#probe = probeAnswered(this.#probe, parsed.value.engine);
           this.#answered.resolve();
         }
@@ -393,10 +423,15 @@ class Monitor implements MonitorHandle {
       options.credentialsDir ?? DEFAULT_CREDENTIALS_DIR,
       options.cpId,
     );
-    this.#engine = new EngineLink(options.engine, this.#abort.signal, (health) => {
-      this.#event(`engine ${health}`, health === "OK" ? "info" : "warning");
-      this.#sendHealth();
-    });
+    this.#engine = new EngineLink(
+      options.engine,
+      options.engineSecret,
+      this.#abort.signal,
+      (health) => {
+        this.#event(`engine ${health}`, health === "OK" ? "info" : "warning");
+        this.#sendHealth();
+      },
+    );
     this.#view = {
       cpId: options.cpId,
       central: { state: "connecting", address: `${options.central.host}:${options.central.port}` },
@@ -742,7 +777,13 @@ async function main(): Promise<void> {
     format: config.logFormat,
     screen: !config.headless && Deno.stdout.isTerminal(),
   });
-  const monitor = await startMonitor(config);
+  const monitor = await startMonitor({
+    ...config,
+    engineSecret: {
+      file: config.engineSecretFile ??
+        defaultEngineSecretFile(config.credentialsDir, config.engine.port),
+    },
+  });
   const screen = screenLines
     ? new StatusScreen(() => renderMonitorScreen(monitor.view(), screenLines()))
     : undefined;

@@ -391,6 +391,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     const monitor = await startMonitor({
       cpId: cp.spec.id,
       engine: { host: "127.0.0.1", port: cp.engine.port },
+      engineSecret: cp.engine.linkSecret, // same process: handed over in memory, no file
       central: options.central,
       registryUrl: options.registryUrl,
       registryAdminKey: options.registryAdminKey,

@@ -595,6 +595,21 @@ export const keySchema = message("KEY", {
 });
 /** `KEY_REVOKED` (Monitor → Engine): forget this key version; wait for a new `KEY`. */
 export const keyRevokedSchema = message("KEY_REVOKED", { keyVersion: keyVersionSchema });
+/** Bytes of each side's nonce in the monitor ↔ engine opening (`cp/engine_link.ts`). */
+export const LINK_NONCE_BYTES = 32;
+/** An HMAC-SHA-256 proof of the monitor ↔ engine link secret. */
+const linkProofSchema = base64Schema(32, 32);
+/** `LINK_CHALLENGE` (Engine → Monitor, first frame): prove the link secret over this nonce. */
+export const linkChallengeSchema = message("LINK_CHALLENGE", {
+  nonce: base64Schema(LINK_NONCE_BYTES, LINK_NONCE_BYTES),
+});
+/** `LINK_PROOF` (Monitor → Engine, first frame): the monitor's nonce and its proof. */
+export const linkProofMessageSchema = message("LINK_PROOF", {
+  nonce: base64Schema(LINK_NONCE_BYTES, LINK_NONCE_BYTES),
+  proof: linkProofSchema,
+});
+/** `LINK_OK` (Engine → Monitor): the engine's own proof; the link is open. */
+export const linkOkSchema = message("LINK_OK", { proof: linkProofSchema });
 
 /** Every frame Central sends a monitor. */
 export const centralToMonitorSchema = z.discriminatedUnion("type", [
@@ -611,12 +626,17 @@ export const monitorToCentralSchema = z.discriminatedUnion("type", [
 ]);
 /** Every frame a monitor sends its engine. */
 export const monitorToEngineSchema = z.discriminatedUnion("type", [
+  linkProofMessageSchema,
   healthCheckSchema,
   keySchema,
   keyRevokedSchema,
 ]);
 /** Every frame an engine sends its monitor. */
-export const engineToMonitorSchema = z.discriminatedUnion("type", [healthSchema]);
+export const engineToMonitorSchema = z.discriminatedUnion("type", [
+  linkChallengeSchema,
+  linkOkSchema,
+  healthSchema,
+]);
 
 // ---------------------------------------------------------------------------------------------
 // Types

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type EngineHandle, startEngine } from "../cp/engine.ts";
+import { LinkKey, openEngineLink } from "../cp/engine_link.ts";
 import { importCpKey } from "../shared/cp_key.ts";
 import { encodeBase64 } from "../shared/encoding.ts";
 import { openEnvelope, ReplayGuard, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
@@ -62,8 +63,17 @@ class FakeMonitor {
     })();
   }
 
-  static async connect(port: number): Promise<FakeMonitor> {
-    const conn = await FramedConn.client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  /** Connects and proves the engine's link secret, as the real monitor does. */
+  static async connect(engine: EngineHandle): Promise<FakeMonitor> {
+    const conn = await FramedConn.client(
+      await Deno.connect({ hostname: "127.0.0.1", port: engine.port }),
+    );
+    try {
+      await openEngineLink(conn, await LinkKey.of(engine.linkSecret));
+    } catch (error) {
+      await conn.close();
+      throw error;
+    }
     return new FakeMonitor(conn);
   }
 
@@ -183,7 +193,7 @@ kafkaTest(
     await withEngine(
       { headless: true, plugDelayMs: 300, speed: 60, targetKwh: 2 },
       async ({ engine, central, cpId }) => {
-        const monitor = await FakeMonitor.connect(engine.port);
+        const monitor = await FakeMonitor.connect(engine);
         try {
           assert.equal(await monitor.health(), "OK", "healthy before any key");
           const { base64, key } = await newKey();
@@ -261,7 +271,7 @@ kafkaTest(
   "engine: HEALTH_CHECK answers OK, KO while the fault is on; one monitor at a time",
   async () => {
     await withEngine({ cpId: uniqueName("CP") }, async ({ engine }) => {
-      const monitor = await FakeMonitor.connect(engine.port);
+      const monitor = await FakeMonitor.connect(engine);
       try {
         assert.equal(await monitor.health(), "OK");
         engine.toggleFault();
@@ -270,14 +280,14 @@ kafkaTest(
         assert.equal(await monitor.health(), "OK");
 
         await assert.rejects(
-          FakeMonitor.connect(engine.port),
+          FakeMonitor.connect(engine),
           (e) => e instanceof FramedConnError && e.code === "refused",
           "a second monitor is refused while the first is alive",
         );
       } finally {
         await monitor.close();
       }
-      const next = await FakeMonitor.connect(engine.port);
+      const next = await FakeMonitor.connect(engine);
       assert.equal(await next.health(), "OK", "the next monitor is admitted once the first left");
       await next.close();
     });
@@ -288,7 +298,7 @@ kafkaTest(
   "engine: STOP during supply and a revoked key each end the session; telemetry waits for the next key",
   async () => {
     await withEngine({ speed: 60 }, async ({ engine, central, cpId }) => {
-      const monitor = await FakeMonitor.connect(engine.port);
+      const monitor = await FakeMonitor.connect(engine);
       try {
         const k1 = await newKey();
         await monitor.send(

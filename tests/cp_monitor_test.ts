@@ -11,6 +11,7 @@ import {
   type MonitorOptions,
   startMonitor,
 } from "../cp/monitor.ts";
+import { acceptMonitorLink, LinkKey, newLinkSecret } from "../cp/engine_link.ts";
 import { startTestRegistry } from "../cp/test_support.ts";
 import {
   createRegistryClient,
@@ -155,7 +156,13 @@ class FakeCentral {
   }
 }
 
-/** A stand-in engine: answers health checks with `health`, records keys. */
+/** The link secret the stand-in engines of these tests share with the monitor. */
+const LINK_SECRET = newLinkSecret();
+
+/**
+ * A stand-in engine: runs the real opening (`cp/engine_link.ts`), then answers health checks with
+ * `health` and records keys.
+ */
 class FakeEngine {
   health: EngineHealth = "OK";
   readonly frames: MonitorToEngine[] = [];
@@ -167,6 +174,7 @@ class FakeEngine {
     this.#server = framedServer(monitorToEngineSchema, async (conn) => {
       this.#conns.push(conn);
       try {
+        await acceptMonitorLink(conn, await LinkKey.of(LINK_SECRET));
         for await (const value of conn) {
           const frame = value as MonitorToEngine;
           this.frames.push(frame);
@@ -217,6 +225,7 @@ async function withSetup(test: (s: Setup) => Promise<void>): Promise<void> {
   const options: MonitorOptions = {
     cpId: "CP-MON-1",
     engine: { host: "127.0.0.1", port: engine.port },
+    engineSecret: LINK_SECRET,
     central: { host: "127.0.0.1", port: central.port },
     registryUrl: registry.url,
     caFile: registry.caFile,
