@@ -41,6 +41,28 @@ const range = (from: number, to: number) =>
 
 type Seq = { key: string; seq: number };
 
+/**
+ * Sends one marker message per key after the data and waits until `seen` reports each: a key's
+ * messages stay in order on its partition, so once its marker is handled, every earlier message
+ * of that key (and any duplicate of one) has been handled too, and a check that nothing else
+ * arrived no longer depends on how long the test waited.
+ */
+async function sendEndMarkers(
+  kafka: Kafka,
+  topic: string,
+  keys: readonly string[],
+  seq: number,
+  seen: (key: string) => boolean,
+): Promise<void> {
+  const producer = await createProducer(kafka);
+  try {
+    await producer.sendBatch(keys.map((key) => ({ topic, key, value: { key, seq } })));
+  } finally {
+    await producer.disconnect();
+  }
+  await waitFor(() => keys.every(seen), `the end marker (seq ${seq}) of every key`);
+}
+
 // kafkajs keeps retry timers and sockets that outlive disconnect() by a tick;
 // the tests stop every client they start, so the sanitizers would only add noise.
 const kafkaTest = (name: string, fn: () => Promise<void>) =>
@@ -96,13 +118,14 @@ kafkaTest("10,000 keyed messages arrive once each, in order per key", async () =
   });
   try {
     await waitFor(() => total >= keys.length * perKey, "10,000 messages", 60_000);
-    await new Promise((r) => setTimeout(r, 500)); // room for any duplicate to show up
+    const end = perKey + 1;
+    await sendEndMarkers(kafka, topic, keys, end, (key) => seen.get(key)?.includes(end) ?? false);
   } finally {
     await consumer.stop();
   }
 
-  assert.equal(total, keys.length * perKey, "nothing lost, nothing duplicated");
-  const expected = range(1, perKey);
+  assert.equal(total, keys.length * (perKey + 1), "nothing lost, nothing duplicated");
+  const expected = range(1, perKey + 1);
   for (const key of keys) assert.deepEqual(seen.get(key), expected, `order of ${key}`);
   for (const [key, ps] of partitionsOfKey) {
     assert.equal(ps.size, 1, `${key} stays on one partition`);
@@ -157,12 +180,12 @@ kafkaTest("a restarted group resumes right after its last committed message", as
   });
   try {
     await waitFor(() => second.length >= 40, "messages 61..100");
-    await new Promise((r) => setTimeout(r, 300));
+    await sendEndMarkers(kafka, topic, ["k"], 101, () => second.includes(101));
   } finally {
     await run2.stop();
   }
-  assert.deepEqual(second, range(61, 100));
-  assert.equal(await committedOffset(kafka, groupId, topic), "100");
+  assert.deepEqual(second, range(61, 101), "none of 1..60 again, nothing twice");
+  assert.equal(await committedOffset(kafka, groupId, topic), "101");
 });
 
 kafkaTest("a handler that throws gets the message again, with no commit past it", async () => {
@@ -198,14 +221,14 @@ kafkaTest("a handler that throws gets the message again, with no commit past it"
   }
   try {
     await waitFor(() => deliveries.includes(10), "message 10");
-    await new Promise((r) => setTimeout(r, 300));
+    await sendEndMarkers(kafka, topic, ["k"], 11, () => deliveries.includes(11));
   } finally {
     await consumer.stop();
   }
-  assert.deepEqual(deliveries, [1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(deliveries, [1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11]);
   // Messages 1..4 are offsets 0..3: the commit stopped right before message 5.
   assert.equal(committedAtRedelivery, "4");
-  assert.equal(await committedOffset(kafka, groupId, topic), "10");
+  assert.equal(await committedOffset(kafka, groupId, topic), "11");
 });
 
 /** A consumer of `topic` from the beginning that records what it handles and what it skips. */
@@ -341,7 +364,7 @@ kafkaTest(
     });
     try {
       await waitFor(() => calls.flat().includes(10), "message 10");
-      await new Promise((r) => setTimeout(r, 300));
+      await sendEndMarkers(kafka, topic, ["k"], 11, () => calls.flat().includes(11));
     } finally {
       await consumer.stop();
     }
@@ -352,8 +375,8 @@ kafkaTest(
     assert.ok(calls.some((c) => c.length > 1), "messages come together");
     const failedCall = calls.findIndex((c) => c.includes(6));
     assert.deepEqual(calls[failedCall + 1].slice(0, calls[failedCall].length), calls[failedCall]);
-    assert.deepEqual([...new Set(calls.flat())], range(1, 10), "in order, none lost");
-    assert.equal(await committedOffset(kafka, groupId, topic), "10");
+    assert.deepEqual([...new Set(calls.flat())], range(1, 11), "in order, none lost");
+    assert.equal(await committedOffset(kafka, groupId, topic), "11");
   },
 );
 
@@ -380,7 +403,16 @@ kafkaTest(
       });
       const producer = await createProducer(kafka);
       try {
-        await new Promise((r) => setTimeout(r, 1500)); // assigned and positioned at the end
+        // Probes until the latest one sent is handled: then the consumer is assigned and
+        // positioned, and no probe is still on its way (earlier ones precede it on the partition).
+        for (let probe = -1;; probe--) {
+          await producer.send(topic, "k", { key: "k", seq: probe });
+          const handled = await waitFor(() => seen.includes(probe), `probe ${probe}`, 1000)
+            .then(() => true, () => false);
+          if (handled) break;
+        }
+        seen.length = 0;
+        fetches = 0;
         for (const seq of range(1, 100)) {
           await producer.send(topic, "k", { key: "k", seq });
           await new Promise((r) => setTimeout(r, 10));
