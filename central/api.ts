@@ -23,6 +23,7 @@ import {
   requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
+import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.ts";
 import { bufferBody } from "../shared/http_body.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { getLogger } from "../shared/log.ts";
@@ -75,6 +76,8 @@ export interface CentralApiDeps {
   readonly operator?: OperatorTrackers;
   /** The metrics `GET /metrics` serves and the request timer; without it, no such route. */
   readonly metrics?: CentralMetrics;
+  /** Missing and wrong bearers per address (default 10 a minute, then 429). */
+  readonly bearerThrottle?: WrongSecretThrottle;
 }
 
 const log = getLogger(["evcharging", "central", "api"]);
@@ -105,6 +108,7 @@ const admin = [{ adminToken: [] }];
 const adminErrors = {
   401: err("missing or wrong admin token"),
   413: err("body over 64 KiB"),
+  429: err("too many missing or wrong bearers from this address; the right one always passes"),
 };
 
 const listCpsRoute = createRoute({
@@ -172,6 +176,7 @@ const weatherAlertRoute = createRoute({
     200: json(WeatherBody, "the CP's weather report as Central now holds it"),
     400: err("bad body"),
     401: err("missing or wrong weather service key"),
+    429: err("too many missing or wrong bearers from this address; the right one always passes"),
     404: err("no such CP"),
     413: err("body over 64 KiB"),
   },
@@ -226,11 +231,14 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
    * Checks `Authorization: Bearer <secret>`; `what` names the secret in answers and logs,
    * `actor` the one who claims to hold it in the audit.
    */
+  // One count per address for both secrets: a stranger guessing either is the same flood.
+  const throttle = deps.bearerThrottle ?? bearerThrottle();
   const requireSecret = (secret: string, what: string, actor: string) =>
     requireBearer({
       secret,
       realm: "central",
       problem,
+      throttle,
       missing: { error: "unauthorized", detail: `this call needs Authorization: Bearer <${what}>` },
       wrong: { error: "unauthorized", detail: `the ${what} is wrong` },
       onRefused: (c, reason) => {

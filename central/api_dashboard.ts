@@ -222,12 +222,18 @@ const IdParams = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "CP-006" }),
 });
 
+/** `Retry-After` seconds when the Registry could not be reached at all. */
+const UNAVAILABLE_RETRY_S = 5;
+
 const registryErrors = {
   400: err("bad body"),
   401: err("missing or wrong admin token"),
   409: err("already registered"),
+  429: err("the Registry throttles (Retry-After passed on)"),
   502: err("the Registry refused Central's admin key"),
-  503: err("no Registry admin key configured, or the Registry is unreachable"),
+  503: err(
+    "no Registry admin key configured, the Registry is busy or unreachable (Retry-After)",
+  ),
 };
 
 const snapshotRoute = createRoute({
@@ -353,15 +359,25 @@ export function addDashboardRoutes(
     return dashboard.streams.open(dashboard.feed, lastEventId) as never;
   });
 
-  /** The Registry's answer to a CP manager call, as Central answers it. */
+  /**
+   * The Registry's answer to a CP manager call, as Central answers it. The Registry busy (503)
+   * or throttling (429) is passed on as such with its `Retry-After` (at least 1 s), and an
+   * unreachable Registry is a 503 too: the caller should come back, nothing is broken.
+   */
   const registryFailure = (c: Context, error: unknown) => {
     // By name, not instanceof: importing registry/client.ts here would load its schemas before
     // @hono/zod-openapi in tests that import shared/messages.ts first.
     if (!(error instanceof Error) || !error.name.startsWith("Registry")) throw error;
-    if (error.name === "RegistryUnavailableError") {
-      return problem(c, 503, "registry_unavailable", error.message);
-    }
     const e = error as RegistryError;
+    const retry = { "Retry-After": String(e.retryAfterSeconds ?? UNAVAILABLE_RETRY_S) };
+    if (error.name === "RegistryUnavailableError") {
+      return e.status === 503
+        ? problem(c, 503, "registry_busy", `the Registry is busy: ${e.detail}`, retry)
+        : problem(c, 503, "registry_unavailable", e.detail, retry);
+    }
+    if (e.status === 429) {
+      return problem(c, 429, "registry_rate_limited", `the Registry throttles: ${e.detail}`, retry);
+    }
     // A refused admin key is Central's configuration, not the dashboard user's fault.
     if (e.status === 401 || e.status === 403) {
       return problem(c, 502, "registry_refused", "the Registry refused Central's admin key");
@@ -412,7 +428,8 @@ export function addDashboardRoutes(
       const registered = await client.register(body);
       auditManager(c, "registry.register", body.cp_id, "ok");
       log.info("Admin registered CP {cpId} in the Registry", { cpId: body.cp_id });
-      return c.json(registered as z.infer<typeof Item>, 201);
+      // The answer carries the CP's credentials: no cache may keep it.
+      return c.json(registered as z.infer<typeof Item>, 201, { "Cache-Control": "no-store" });
     } catch (error) {
       auditManager(c, "registry.register", body.cp_id, "failed");
       return registryFailure(c, error) as never;

@@ -244,3 +244,34 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
   ]);
   assert.deepEqual(doc.paths["/cps/{id}/stop"].post.security, [{ adminToken: [] }]);
 });
+
+Deno.test("api: wrong admin bearers are throttled per address (429 + Retry-After); the right one never is", async () => {
+  using t = setup();
+  const app = createCentralApp({
+    runtime: t.runtime,
+    adminToken: TOKEN,
+    weatherServiceKey: "test-weather-service-key-0123456789",
+    now: () => new Date(T0 + 3000),
+  });
+  const post = (ip: string, token: string) =>
+    app.request("/cps/CP-2/stop", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    }, { remoteAddr: { transport: "tcp", hostname: ip, port: 40000 } });
+  for (let i = 0; i < 10; i++) {
+    await assertError(await post("192.0.2.7", `guess-${i}`), 401, "unauthorized");
+  }
+  const throttled = await post("192.0.2.7", "guess-10");
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+  await assertError(throttled, 429, "too_many_attempts");
+  // The weather service key is the same flood from that address.
+  const weather = await app.request("/weather/alert", {
+    method: "POST",
+    headers: { authorization: "Bearer guess", "content-type": "application/json" },
+    body: "{}",
+  }, { remoteAddr: { transport: "tcp", hostname: "192.0.2.7", port: 40000 } });
+  await assertError(weather, 429, "too_many_attempts");
+  await assertError(await post("192.0.2.8", "guess"), 401, "unauthorized");
+  assert.equal((await post("192.0.2.8", TOKEN)).status, 200, "a right bearer from elsewhere");
+  assert.equal((await post("192.0.2.7", TOKEN)).status, 200, "and from the flooding address");
+});

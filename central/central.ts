@@ -19,6 +19,7 @@ import type { TlsFiles } from "../shared/tls.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { createCentralApp } from "./api.ts";
+import { MIN_ADMIN_TOKEN_CHARS } from "./config.ts";
 import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
@@ -425,7 +426,15 @@ export async function resolveAdminToken(
   given: string | undefined,
   path: string,
 ): Promise<AdminToken> {
-  if (given !== undefined && given !== "") return { token: given, source: "given" };
+  if (given !== undefined && given !== "") {
+    if (given.length < MIN_ADMIN_TOKEN_CHARS) {
+      throw new Error(
+        `the admin token (CENTRAL_ADMIN_TOKEN) must be at least ${MIN_ADMIN_TOKEN_CHARS} ` +
+          `characters, got ${given.length}; unset it to have one generated`,
+      );
+    }
+    return { token: given, source: "given" };
+  }
   const fresh = crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url" })
     .replace(/=+$/, "");
   await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -438,7 +447,12 @@ export async function resolveAdminToken(
   const info = await Deno.stat(path);
   if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600);
   const token = (await Deno.readTextFile(path)).trim();
-  if (token === "") throw new Error(`admin token file ${path} is empty: delete it or fill it`);
+  if (token.length < MIN_ADMIN_TOKEN_CHARS) {
+    throw new Error(
+      `admin token file ${path} holds ${token.length} characters, fewer than ` +
+        `${MIN_ADMIN_TOKEN_CHARS}: delete it to have one generated, or fill it`,
+    );
+  }
   return { token, source: "file", path };
 }
 

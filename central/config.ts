@@ -29,7 +29,12 @@ import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
 /** Default database path; the master key, admin token and log file go next to it. */
 export const DEFAULT_DB = "data/central.db";
 /** Shortest weather service key accepted (the weather office's rule too). */
-export const MIN_SERVICE_KEY_CHARS = 16;
+export const MIN_SERVICE_KEY_CHARS = 32;
+/**
+ * Shortest admin token accepted: the bearer throttle only slows floods, so the token itself must
+ * be beyond guessing (generated ones are 43 characters, 256 random bits).
+ */
+export const MIN_ADMIN_TOKEN_CHARS = 32;
 
 /** A service key given on the command line or in the environment: long, no spaces around it. */
 const serviceKey = secret(MIN_SERVICE_KEY_CHARS);
@@ -128,7 +133,7 @@ export const centralConfig = defineConfig({
       help: "Master key file (default central_master.key next to the database; " +
         "EVCHARGING_MASTER_KEY, base64, wins)",
     }),
-    adminToken: option(text, {
+    adminToken: option(secret(MIN_ADMIN_TOKEN_CHARS), {
       flag: "admin-token",
       env: "CENTRAL_ADMIN_TOKEN",
       optional: true,

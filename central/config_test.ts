@@ -49,3 +49,16 @@ Deno.test("config: bad values are refused", () => {
   assert.throws(() => parseConfig(centralConfig, ["70000"], {}), ConfigError);
   assert.throws(() => parseConfig(centralConfig, ["--nope"], {}), ConfigError);
 });
+
+const TOKEN = "given-admin-token-0123456789-abcd";
+
+Deno.test("config: CENTRAL_ADMIN_TOKEN under 32 characters is a clear error", () => {
+  assert.throws(
+    () => parseConfig(centralConfig, [], { CENTRAL_ADMIN_TOKEN: "too-short-token" }),
+    /admin-token.*at least 32 characters/s,
+  );
+  assert.equal(
+    parseConfig(centralConfig, [], { CENTRAL_ADMIN_TOKEN: TOKEN }).adminToken,
+    TOKEN,
+  );
+});

@@ -102,7 +102,7 @@ export function startTestCentral(
     tcpPort: 0,
     httpPort: 0,
     masterKey: "",
-    adminToken: "test-central-admin-token",
+    adminToken: "test-central-admin-token-0123456789",
     registryFeedKey: TEST_FEED_KEY,
     ...options,
   });

@@ -11,6 +11,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { timingSafeEqual } from "node:crypto";
+import { retryAfterSeconds, type WrongSecretThrottle } from "./rate_limit.ts";
 
 /** Largest request body any API reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -146,26 +147,53 @@ export interface BearerCheck {
   /** The 401 when the bearer is not the secret. */
   readonly wrong: Refusal;
   /** Called on each refusal before the answer (a log line, an audit record); never told the secret. */
-  readonly onRefused?: (c: Context, reason: "missing_bearer" | "wrong_bearer") => void;
+  readonly onRefused?: (c: Context, reason: BearerRefusal) => void;
+  /**
+   * Counts missing and wrong bearers per client address: past its limit an address gets 429
+   * `too_many_attempts` with `Retry-After` instead of 401. The right bearer always goes through.
+   */
+  readonly throttle?: WrongSecretThrottle;
+}
+
+/** Why a bearer was refused: none sent, not the secret, or too many of those from the address. */
+export type BearerRefusal = "missing_bearer" | "wrong_bearer" | "throttled";
+
+/**
+ * The client's address as seen on the socket (`Deno.serve` passes its handler info, whose
+ * `remoteAddr` is the peer, as the app's env; proxies' `X-Forwarded-For` is not trusted), or
+ * `unknown` when there is none (a request made in-process).
+ */
+export function remoteAddress(c: Context): string {
+  const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
 
 /**
  * A middleware that lets a request through only with `Authorization: Bearer <secret>`, and
- * answers 401 with a `WWW-Authenticate: Bearer realm="…"` challenge otherwise.
+ * answers 401 with a `WWW-Authenticate: Bearer realm="…"` challenge otherwise (429 with
+ * `Retry-After` once the address is over the `throttle`'s limit).
  */
 export function requireBearer(check: BearerCheck): MiddlewareHandler {
   if (check.secret.length === 0) throw new RangeError("requireBearer: the secret is empty");
   const challenge = { "WWW-Authenticate": `Bearer realm="${check.realm}"` };
   return async (c, next) => {
     const given = bearerToken(c.req.header("authorization"));
-    if (given === undefined) {
-      check.onRefused?.(c, "missing_bearer");
-      return check.problem(c, 401, check.missing.error, check.missing.detail, challenge);
+    // The secret first: the right one always goes through, whatever its address sent before.
+    if (given !== undefined && await secretsEqual(given, check.secret)) return await next();
+    const verdict = check.throttle?.wrong(remoteAddress(c));
+    if (verdict !== undefined && !verdict.allowed) {
+      check.onRefused?.(c, "throttled");
+      const seconds = retryAfterSeconds(verdict.retryAfterMs);
+      return check.problem(
+        c,
+        429,
+        "too_many_attempts",
+        `too many missing or wrong bearers from this address; retry in ${seconds} s`,
+        { ...challenge, "Retry-After": String(seconds) },
+      );
     }
-    if (!(await secretsEqual(given, check.secret))) {
-      check.onRefused?.(c, "wrong_bearer");
-      return check.problem(c, 401, check.wrong.error, check.wrong.detail, challenge);
-    }
-    return await next();
+    const refusal = given === undefined ? check.missing : check.wrong;
+    check.onRefused?.(c, given === undefined ? "missing_bearer" : "wrong_bearer");
+    return check.problem(c, 401, refusal.error, refusal.detail, challenge);
   };
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { WrongSecretThrottle } from "./rate_limit.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   bearerToken,
@@ -117,4 +118,46 @@ Deno.test("requireBearer refuses to guard with an empty secret", () => {
     () => requireBearer({ secret: "", realm: "r", problem, missing: refusal, wrong: refusal }),
     RangeError,
   );
+});
+
+Deno.test("requireBearer with a throttle: 429 + Retry-After per address past the limit; the right bearer always passes", async () => {
+  let t = 0;
+  const refused: string[] = [];
+  const app = new OpenAPIHono();
+  app.use(
+    "*",
+    requireBearer({
+      secret: "the-secret-0123456789-0123456789",
+      realm: "test",
+      problem: problemResponder(() => at),
+      missing: { error: "key_required", detail: "send the key" },
+      wrong: { error: "key_wrong", detail: "the key is wrong" },
+      onRefused: (_c, reason) => refused.push(reason),
+      throttle: new WrongSecretThrottle({ limit: 2, windowMs: 60_000, now: () => t }),
+    }),
+  );
+  app.get("/", (c) => c.text("in"));
+  const call = (ip: string, authorization?: string) =>
+    app.request("/", { headers: authorization ? { authorization } : {} }, {
+      remoteAddr: { transport: "tcp", hostname: ip, port: 1 },
+    });
+  assert.equal((await call("10.0.0.1", "Bearer nope")).status, 401);
+  assert.equal((await call("10.0.0.1")).status, 401, "a missing bearer counts too");
+  const throttled = await call("10.0.0.1", "Bearer nope");
+  assert.equal(throttled.status, 429);
+  assert.equal(throttled.headers.get("retry-after"), "60");
+  assert.equal((await throttled.json()).error, "too_many_attempts");
+  assert.equal((await call("10.0.0.2", "Bearer nope")).status, 401, "other addresses: 401");
+  const right = "Bearer the-secret-0123456789-0123456789";
+  assert.equal(await (await call("10.0.0.2", right)).text(), "in");
+  assert.equal(await (await call("10.0.0.1", right)).text(), "in", "never a lockout");
+  t += 60_001;
+  assert.equal((await call("10.0.0.1", "Bearer nope")).status, 401, "the window slides");
+  assert.deepEqual(refused, [
+    "wrong_bearer",
+    "missing_bearer",
+    "throttled",
+    "wrong_bearer",
+    "wrong_bearer",
+  ]);
 });

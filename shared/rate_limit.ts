@@ -161,6 +161,14 @@ export class WrongSecretThrottle {
   }
 }
 
+/**
+ * The throttle of wrong bearers on Central's and the weather office's APIs: 10 missing or
+ * wrong ones per address per minute, then 429 until the flood stops for a minute.
+ */
+export function bearerThrottle(now?: () => number): WrongSecretThrottle {
+  return new WrongSecretThrottle({ limit: 10, windowMs: 60_000, now });
+}
+
 /** `Retry-After` seconds for a wait in milliseconds: whole seconds, at least 1. */
 export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));

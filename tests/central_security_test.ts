@@ -22,7 +22,7 @@ import { setupLogging, stopLogging } from "../shared/log.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
 
-const ADMIN = "test-central-admin-token";
+const ADMIN = "test-central-admin-token-0123456789";
 
 interface Setup {
   readonly dir: string;

@@ -25,6 +25,7 @@ import {
   requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
+import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.ts";
 import { getLogger } from "../shared/log.ts";
 import { cpIdSchema } from "../shared/messages.ts";
 import type { LocationRow } from "./core.ts";
@@ -80,6 +81,8 @@ export interface WeatherApiDeps {
   readonly now?: () => Date;
   /** What `GET /metrics` serves and the request timer. Default: a registry of this app's own. */
   readonly metrics?: OfficeMetrics;
+  /** Missing and wrong service keys per address (default 10 a minute, then 429). */
+  readonly bearerThrottle?: WrongSecretThrottle;
 }
 
 type Ctx = Context;
@@ -282,6 +285,7 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     secret: deps.serviceKey,
     realm: "weather",
     problem,
+    throttle: deps.bearerThrottle ?? bearerThrottle(),
     missing: {
       error: "service_key_required",
       detail: "this call needs Authorization: Bearer <WEATHER_SERVICE_KEY>",

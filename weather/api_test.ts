@@ -57,8 +57,13 @@ function harness(options: { simulated?: boolean } = {}) {
   const call = (
     method: string,
     path: string,
-    init: { body?: unknown; raw?: string; key?: string | false; headers?: Record<string, string> } =
-      {},
+    init: {
+      body?: unknown;
+      raw?: string;
+      key?: string | false;
+      headers?: Record<string, string>;
+      ip?: string;
+    } = {},
   ) => {
     const headers: Record<string, string> = { ...init.headers };
     let body: string | undefined;
@@ -68,8 +73,12 @@ function harness(options: { simulated?: boolean } = {}) {
     }
     const key = init.key ?? (method === "GET" ? false : KEY);
     if (key) headers.authorization = `Bearer ${key}`;
-    return Promise.resolve(app.request(path, { method, headers, body }));
+    // Each call from its own address unless told: the bearer throttle counts per address.
+    const hostname = init.ip ?? `10.1.${(++calls >> 8) & 255}.${calls & 255}`;
+    const remoteAddr = { transport: "tcp" as const, hostname, port: 40000 };
+    return Promise.resolve(app.request(path, { method, headers, body }, { remoteAddr }));
   };
+  let calls = 0;
   return { office, call };
 }
 
@@ -314,4 +323,18 @@ Deno.test("GET /openapi.json documents every route and the bearer scheme", async
   assert.deepEqual(doc.paths["/simulated/{city}"].put.security, [{ serviceKey: [] }]);
   assert.equal(doc.paths["/locations"].get.security, undefined);
   assert.equal(doc.components.schemas.LocationRequest.additionalProperties, false);
+});
+
+Deno.test("wrong service keys are throttled per address (429 + Retry-After); the right key never is", async () => {
+  const { call } = harness({ simulated: true });
+  const put = (ip: string, key: string) =>
+    call("PUT", "/simulated/Madrid", { body: { temperature: 1 }, key, ip });
+  for (let i = 0; i < 10; i++) {
+    await expectError(await put("192.0.2.7", `${KEY}${i}`), 401, "invalid_service_key");
+  }
+  const throttled = await put("192.0.2.7", `${KEY}x`);
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+  await expectError(throttled, 429, "too_many_attempts");
+  await expectError(await put("192.0.2.8", `${KEY}x`), 401, "invalid_service_key");
+  assert.equal((await put("192.0.2.7", KEY)).status, 200, "the office's own key still works");
 });

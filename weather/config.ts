@@ -24,7 +24,7 @@ export const DEFAULT_LOCATIONS_FILE = "data/weather_locations.json";
 /** Where a generated service key is kept; Central reads the same file (or the env variable). */
 export const DEFAULT_SERVICE_KEY_FILE = "data/weather_service.key";
 /** Shortest service key accepted from the environment. */
-export const MIN_SERVICE_KEY_CHARS = 16;
+export const MIN_SERVICE_KEY_CHARS = 32;
 
 /** The weather office's options. */
 export const weatherConfig = defineConfig({
