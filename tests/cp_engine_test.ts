@@ -103,22 +103,37 @@ class FakeCentral {
     readonly records: Record<string, unknown>[],
     private readonly producer: JsonProducer,
     private readonly consumer: ConsumerHandle,
+    private readonly markers: Set<string>,
   ) {}
 
   static async start(cpId: string): Promise<FakeCentral> {
     const kafka = createKafka({ brokers: testBrokers(), clientId: `test-${cpId}` });
     await ensureTopics(kafka, [TOPICS.cpCommands, TOPICS.cpTelemetry]);
     const records: Record<string, unknown>[] = [];
+    const markers = new Set<string>();
     const consumer = await runConsumer<Record<string, unknown>>({
       kafka,
       groupId: uniqueName("test-central"),
       topics: [TOPICS.cpTelemetry],
       fromBeginning: true,
       handle: ({ key, value }) => {
-        if (key === cpId) records.push(value);
+        if (key !== cpId) return;
+        if (typeof value.marker === "string") markers.add(value.marker);
+        else records.push(value);
       },
     });
-    return new FakeCentral(cpId, records, await createProducer(kafka), consumer);
+    return new FakeCentral(cpId, records, await createProducer(kafka), consumer, markers);
+  }
+
+  /**
+   * Sends a marker keyed by this CP after what the engine has sent so far and waits until it is
+   * read back: this CP's records stay in order on one partition, so every record the engine sent
+   * before it is in `records` by then, however slow the machine.
+   */
+  async readEverythingSent(): Promise<void> {
+    const marker = crypto.randomUUID();
+    await this.producer.send(TOPICS.cpTelemetry, this.cpId, { marker });
+    await waitFor(() => this.markers.has(marker), "the end marker");
   }
 
   /** Seals `payload` for (cp, kv) under `key` and sends it keyed by `kafkaKey`. */
@@ -217,7 +232,7 @@ kafkaTest(
           );
           // STATUS, STATUS, PLUGGED, 3 × SUPPLY, SUPPLY_END, STATUS
           await waitFor(() => central.records.length >= 8, "its telemetry");
-          await new Promise((r) => setTimeout(r, 300)); // room for anything unexpected
+          await central.readEverythingSent(); // anything unexpected would be in by now
           const payloads = await central.payloads(new Map([[1, key]]));
 
           for (const record of central.records) {
@@ -309,7 +324,7 @@ kafkaTest(
         await central.command(authorize("S-stop"), k1.key, 1);
         await waitFor(() => engine.view().session?.sessionId === "S-stop", "AUTHORIZE");
         engine.plug(); // the driver presses p
-        await new Promise((r) => setTimeout(r, 1200));
+        await waitFor(() => (engine.view().session?.kwh ?? 0) > 0.6, "a second of supply");
         await central.command(
           build(commandPayloadSchema, "STOP", { reason: "weather" }),
           k1.key,
@@ -337,7 +352,7 @@ kafkaTest(
           () => central.records.some((r) => r.kv === 2) && central.records.at(-1)?.kv === 2,
           "telemetry under key 2",
         );
-        await new Promise((r) => setTimeout(r, 300));
+        await central.readEverythingSent();
         const payloads = await central.payloads(new Map([[1, k1.key], [2, k2.key]]));
         const ends = payloads.filter((p) => p.type === "SUPPLY_END");
         assert.deepEqual(ends.map((e) => [e.sessionId, e.endReason]), [
