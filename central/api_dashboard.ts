@@ -6,6 +6,8 @@
  *   `Last-Event-ID` (or `?last_event_id=`); `reset` tells the client to reload `/snapshot`;
  *   a `ping` event every {@link SSE_HEARTBEAT_MS} keeps proxies open and lets the client see a
  *   dead link; a client that falls {@link SSE_MAX_QUEUED} events behind is dropped (it resumes);
+ *   with `?batch=1` the events published together (a feed flush: every CP's figures) come as
+ *   one `batch` event, so a browser parses and dispatches one message, not a thousand;
  * - `GET /registry/cps`, `POST /registry/cps` and `POST /registry/cps/{id}/deregister`: the CP
  *   manager, proxied to the Registry with Central's Registry admin key (never shown; the one
  *   answer that carries a secret is the new CP's credentials, shown once);
@@ -96,6 +98,12 @@ export interface DashboardDeps {
   readonly supervisor?: SupervisorCall;
 }
 
+/** One `batch` frame: `events` in order, with the id of the last one (resume from there). */
+export function sseBatchFrame(events: readonly Pick<FeedEvent, "id" | "type" | "data">[]): string {
+  const items = events.map(({ id, type, data }) => ({ id, type, data }));
+  return sseFrame({ id: events[events.length - 1].id, type: "batch", data: items });
+}
+
 /** One SSE frame. */
 export function sseFrame(event: Pick<FeedEvent, "type" | "data"> & { id?: string }): string {
   const id = event.id === undefined ? "" : `id: ${event.id}\n`;
@@ -115,9 +123,15 @@ export class EventStreams {
 
   /**
    * A stream of `feed` for a client that last saw `lastEventId`: the events after it, or a
-   * `reset`; then every new event, and a `ping` every `heartbeatMs`.
+   * `reset`; then every new event, and a `ping` every `heartbeatMs`. With `batch`, the replay
+   * and each run of events published in one turn (until the next microtask) are one `batch`.
    */
-  open(feed: LiveFeed, lastEventId: string | undefined, heartbeatMs = SSE_HEARTBEAT_MS): Response {
+  open(
+    feed: LiveFeed,
+    lastEventId: string | undefined,
+    heartbeatMs = SSE_HEARTBEAT_MS,
+    batch = false,
+  ): Response {
     const encoder = new TextEncoder();
     let done = false;
     let unsubscribe = () => {};
@@ -164,9 +178,20 @@ export class EventStreams {
         } else {
           // The replay is bounded by the feed's own capacity; only what comes after counts.
           replayed = resume.events.length;
-          for (const event of resume.events) send(sseFrame(event));
+          if (!batch) { for (const event of resume.events) send(sseFrame(event)); }
+          else if (resume.events.length > 0) send(sseBatchFrame(resume.events));
         }
-        unsubscribe = feed.subscribe((event) => send(sseFrame(event)));
+        let run: FeedEvent[] = [];
+        unsubscribe = feed.subscribe((event) => {
+          if (!batch) return send(sseFrame(event));
+          run.push(event);
+          if (run.length > 1) return;
+          queueMicrotask(() => {
+            const events = run;
+            run = [];
+            send(sseBatchFrame(events));
+          });
+        });
         timer = setInterval(() => send(sseFrame({ type: "ping", data: {} })), heartbeatMs);
         this.#open.add(close);
       },
@@ -253,6 +278,10 @@ const eventsRoute = createRoute({
     query: z.object({
       last_event_id: z.string().max(100).optional().openapi({
         description: "resume after this id (the Last-Event-ID header wins)",
+      }),
+      batch: z.enum(["0", "1"]).optional().openapi({
+        description: "1: events published together come as one `batch` event, whose data is " +
+          "the list of {id, type, data} and whose id is the last one's",
       }),
     }),
   },
@@ -355,8 +384,14 @@ export function addDashboardRoutes(
   });
 
   app.openapi(eventsRoute, (c) => {
-    const lastEventId = c.req.header("last-event-id") ?? c.req.valid("query").last_event_id;
-    return dashboard.streams.open(dashboard.feed, lastEventId) as never;
+    const query = c.req.valid("query");
+    const lastEventId = c.req.header("last-event-id") ?? query.last_event_id;
+    return dashboard.streams.open(
+      dashboard.feed,
+      lastEventId,
+      SSE_HEARTBEAT_MS,
+      query.batch === "1",
+    ) as never;
   });
 
   /**

@@ -128,6 +128,34 @@ Deno.test("dashboard api: GET /events with Last-Event-ID replays what came after
   assert.match((await readFrames(query, 1))[0], /"state":"STOPPED"/, "the query works too");
 });
 
+Deno.test("dashboard api: GET /events?batch=1 sends the replay and each flush as one batch", async () => {
+  using t = setup();
+  t.runtime.dispatch(login("CP-1", 1));
+  t.runtime.dispatch(login("CP-2", 2));
+  const seen = t.feed.lastId;
+  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 1 });
+  t.runtime.dispatch({ type: "stop", cpId: "CP-2", reason: "admin", at: T0 + 1 });
+  const res = await t.app.request("/events?batch=1", { headers: { "last-event-id": seen } });
+  // The stream is subscribed once the answer is there: a flush now is live.
+  t.feed.coalesce("cp:CP-1", "telemetry", { id: "CP-1", kwh: 1 });
+  t.feed.coalesce("cp:CP-2", "telemetry", { id: "CP-2", kwh: 2 });
+  t.feed.coalesce("cp:CP-1", "telemetry", { id: "CP-1", kwh: 3 });
+  const flushed = t.feed.flush();
+  const frames = await readFrames(res, 2);
+  const parse = (frame: string) => ({
+    id: frame.match(/^id: (.+)$/m)?.[1],
+    event: frame.match(/^event: (.+)$/m)?.[1],
+    items: JSON.parse(frame.match(/^data: (.+)$/m)![1]) as { id: string; type: string }[],
+  });
+  const [replay, live] = frames.map(parse);
+  assert.equal(replay.event, "batch");
+  assert.deepEqual(replay.items.map((e) => e.type), ["cp", "cp"]);
+  assert.equal(replay.id, replay.items[1].id, "a batch's id is its last event's");
+  assert.equal(live.event, "batch");
+  assert.deepEqual(live.items, flushed.map(({ id, type, data }) => ({ id, type, data })));
+  assert.equal(live.id, t.feed.lastId);
+});
+
 Deno.test("dashboard api: Central's stop ends every open stream", async () => {
   using t = setup();
   const res = await t.app.request("/events");

@@ -5,10 +5,22 @@
  * browser reconnects by itself with `Last-Event-ID`; when it gives up, or nothing (not even a
  * `ping`) arrives for {@link SILENCE_MS}, a new `EventSource` is opened.
  *
+ * Events are not applied one by one: they wait in a queue (web/event_queue.ts, which merges each
+ * CP's figures) and are applied as one batch in an animation frame at most every
+ * {@link MIN_BATCH_GAP_MS}, so a thousand CPs' telemetry costs one new state and one render per
+ * batch, not one per event. A hidden tab gets no frames: a timer applies the batch then.
+ *
  * @module
  */
 import { signal } from "@preact/signals";
-import { applyEvent, type DashboardState, eventSeq, fromSnapshot, type Snapshot } from "./state.ts";
+import { EventQueue, type QueuedEvent } from "./event_queue.ts";
+import {
+  applyEvents,
+  type DashboardState,
+  eventSeq,
+  fromSnapshot,
+  type Snapshot,
+} from "./state.ts";
 
 /** The newest state, or null before the first snapshot. */
 export const dashboard = signal<DashboardState | null>(null);
@@ -17,6 +29,13 @@ export const online = signal(false);
 
 /** Central pings every 15 s: this much silence means the link is dead. */
 export const SILENCE_MS = 40_000;
+/**
+ * The shortest time between two batches: a screen of figures changing four times a second is
+ * live enough, and a busy network's events then cost a few renders a second, not sixty.
+ */
+export const MIN_BATCH_GAP_MS = 250;
+/** The longest a batch waits when no animation frame comes (a hidden tab). */
+export const BATCH_FALLBACK_MS = 250;
 /** Wait before opening a new `EventSource` after the browser gave up. */
 const REOPEN_MS = 2_000;
 
@@ -34,8 +53,34 @@ const EVENT_TYPES = [
 /** Connects, and keeps connecting for the life of the page. */
 export function connect(): void {
   let source: EventSource | undefined;
-  let held: { id: string; type: string; data: unknown }[] | null = null;
+  // While a snapshot loads, events wait here (held) and are applied after it if newer.
+  let loading = false;
+  const queue = new EventQueue();
+  let scheduled = false;
   let silence: ReturnType<typeof setTimeout> | undefined;
+
+  let appliedAt = 0;
+  const applyQueued = () => {
+    scheduled = false;
+    appliedAt = performance.now();
+    if (loading || dashboard.value === null) return;
+    const events = queue.take();
+    if (events.length > 0) dashboard.value = applyEvents(dashboard.value, events);
+  };
+  const schedule = () => {
+    if (scheduled || loading) return;
+    scheduled = true;
+    let fired = false;
+    const once = () => {
+      if (fired) return;
+      fired = true;
+      clearTimeout(timer);
+      applyQueued();
+    };
+    const wait = Math.max(0, appliedAt + MIN_BATCH_GAP_MS - performance.now());
+    const timer = setTimeout(once, wait + BATCH_FALLBACK_MS);
+    setTimeout(() => requestAnimationFrame(once), wait);
+  };
 
   const reopen = (delayMs: number) => {
     source?.close();
@@ -48,27 +93,27 @@ export function connect(): void {
   };
 
   const loadSnapshot = async () => {
-    held = [];
+    loading = true;
+    queue.take(); // what came before the reset is in the snapshot, or outdated by it
     try {
       const res = await fetch("/snapshot", { cache: "no-store" });
       if (!res.ok) throw new Error(`snapshot: ${res.status}`);
       const snapshot = await res.json() as Snapshot;
-      let state = fromSnapshot(snapshot);
       const after = eventSeq(snapshot.last_event_id, snapshot.boot) ?? 0;
-      for (const e of held) {
-        const seq = eventSeq(e.id, snapshot.boot);
-        if (seq !== undefined && seq > after) state = applyEvent(state, e.type, e.data);
-      }
-      dashboard.value = state;
-      held = null;
+      const newer = queue.take().filter((e) => (eventSeq(e.id, snapshot.boot) ?? 0) > after);
+      dashboard.value = applyEvents(fromSnapshot(snapshot), newer);
     } catch {
-      held = null;
+      queue.take();
       reopen(REOPEN_MS);
+    } finally {
+      loading = false;
     }
   };
 
   const open = () => {
-    const es = new EventSource("/events");
+    // batch=1: Central sends what it publishes together (a flush of every CP's figures) as one
+    // `batch` event: one message to parse and dispatch instead of one per CP.
+    const es = new EventSource("/events?batch=1");
     source = es;
     es.onopen = () => {
       online.value = true;
@@ -84,15 +129,18 @@ export function connect(): void {
       loadSnapshot();
     });
     es.addEventListener("ping", alive);
+    es.addEventListener("batch", (event) => {
+      alive();
+      const items = JSON.parse((event as MessageEvent<string>).data) as QueuedEvent[];
+      for (const item of items) queue.push(item);
+      schedule();
+    });
     for (const type of EVENT_TYPES) {
       es.addEventListener(type, (event) => {
         alive();
         const e = event as MessageEvent<string>;
-        const data = JSON.parse(e.data);
-        if (held !== null) held.push({ id: e.lastEventId, type, data });
-        else if (dashboard.value !== null) {
-          dashboard.value = applyEvent(dashboard.value, type, data);
-        }
+        queue.push({ id: e.lastEventId, type, data: JSON.parse(e.data) });
+        schedule();
       });
     }
   };

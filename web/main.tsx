@@ -1,5 +1,5 @@
 /**
- * The dashboard (ARCHITECTURE §Processes and ports): a Preact app bundled and served by Central at `/`, live from
+ * The dashboard: a Preact app bundled and served by Central at `/`, live from
  * Central's `/events` stream. Layout: health and admin bar on top, the CP grid, then sessions,
  * drivers, weather and the audit log; one column on a phone.
  *
@@ -8,7 +8,8 @@
 import { render } from "preact";
 import { AdminBar, CpManager, LocalCps, Notice } from "./admin_views.tsx";
 import { connect, dashboard, online } from "./live.ts";
-import { AuditLog, CpGrid, Drivers, HealthBar, Panel, Sessions, Weather } from "./views.tsx";
+import { CpGrid } from "./cp_grid.tsx";
+import { AuditLog, Drivers, HealthBar, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
 
 function App() {
@@ -24,17 +25,17 @@ function App() {
         <h1>
           <span class="logo">⚡</span> EVCharging
         </h1>
-        {state && <HealthBar state={state} />}
+        {state && <HealthBar status={state.status} />}
         <AdminBar />
       </header>
       <Notice />
       {state === null ? <p class="loading">Loading the network…</p> : (
         <main>
-          <CpGrid state={state} />
+          <CpGrid cps={state.cps} order={state.cpOrder} weather={state.weather} />
           <div class="columns">
-            <Sessions state={state} />
-            <Drivers state={state} />
-            <Weather state={state} />
+            <Sessions active={state.active} recent={state.recent} />
+            <Drivers drivers={state.drivers} />
+            <Weather weather={state.weather} />
           </div>
           {adminToken.value !== null && (
             <Panel title="CP manager">
@@ -42,7 +43,7 @@ function App() {
               <LocalCps enabled={state.localCps} />
             </Panel>
           )}
-          <AuditLog state={state} />
+          <AuditLog audit={state.audit} />
           <p class="foot">
             API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>
           </p>

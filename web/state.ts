@@ -1,7 +1,8 @@
 /**
  * The dashboard's state, with no DOM and no network: built from Central's `GET /snapshot`
- * ({@link fromSnapshot}) and moved on by each event of `GET /events` ({@link applyEvent}).
- * Pure: a new state per event, so the view (Preact signals) just shows the latest one.
+ * ({@link fromSnapshot}) and moved on by batches of `GET /events` ({@link applyEvents}).
+ * Pure: a new state per batch, whose untouched parts keep their identity, so the view (Preact
+ * signals, memoised components) re-renders only what a batch changed.
  *
  * @module
  */
@@ -78,6 +79,8 @@ export interface DashboardState {
   readonly boot: string;
   /** CPs by id. */
   readonly cps: Readonly<Record<string, CpView>>;
+  /** Every CP id, sorted: changes only when a CP appears, so views need not sort per event. */
+  readonly cpOrder: readonly string[];
   /** Drivers by id. */
   readonly drivers: Readonly<Record<string, DriverView>>;
   /** Open sessions by id. */
@@ -96,6 +99,14 @@ export interface DashboardState {
   readonly localCps: boolean;
 }
 
+/** One event of `GET /events`, parsed. */
+export interface LiveEvent {
+  /** The SSE event name. */
+  readonly type: string;
+  /** The parsed `data`. */
+  readonly data: unknown;
+}
+
 /** Completed sessions kept. */
 export const MAX_RECENT = 50;
 /** Audit records kept. */
@@ -104,11 +115,17 @@ export const MAX_AUDIT = 500;
 const byKey = <T>(items: readonly T[], key: (t: T) => string): Record<string, T> =>
   Object.fromEntries(items.map((item) => [key(item), item]));
 
+/** Ids sorted by code unit (locale-free: cheap, and the same order Central uses). */
+export const sortIds = (ids: Iterable<string>): string[] =>
+  [...ids].sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+
 /** The state a snapshot describes. */
 export function fromSnapshot(snapshot: Snapshot): DashboardState {
+  const cps = byKey(snapshot.cps, (c) => c.id);
   return {
     boot: snapshot.boot,
-    cps: byKey(snapshot.cps, (c) => c.id),
+    cps,
+    cpOrder: sortIds(Object.keys(cps)),
     drivers: byKey(snapshot.drivers, (d) => d.id),
     active: byKey(snapshot.sessions.active, (s) => s.id),
     recent: snapshot.sessions.recent.slice(0, MAX_RECENT),
@@ -138,72 +155,144 @@ const newDriver = (id: string, seen: string): DriverView => ({
   last_session: null,
 });
 
+type Mutable<T> = Record<string, T>;
+
+/**
+ * A batch of events applied to one state: each map is copied at most once per batch (on its
+ * first change), not once per event, so a batch of n events over N CPs costs O(N + n), and every
+ * CP, session or driver the batch does not touch keeps its object (memoised views skip it).
+ */
+class Draft {
+  #cps?: Mutable<CpView>;
+  #drivers?: Mutable<DriverView>;
+  #active?: Mutable<SessionView>;
+  #weather?: Mutable<WeatherView>;
+  #recent: readonly SessionView[];
+  #audit: AuditView[] = [];
+  #status: StatusView;
+  #newCp = false;
+
+  constructor(readonly base: DashboardState) {
+    this.#recent = base.recent;
+    this.#status = base.status;
+  }
+
+  get cps(): Mutable<CpView> {
+    return this.#cps ??= { ...this.base.cps };
+  }
+  get drivers(): Mutable<DriverView> {
+    return this.#drivers ??= { ...this.base.drivers };
+  }
+  get active(): Mutable<SessionView> {
+    return this.#active ??= { ...this.base.active };
+  }
+  get weather(): Mutable<WeatherView> {
+    return this.#weather ??= { ...this.base.weather };
+  }
+  /** The current (drafted or base) value, without copying anything. */
+  peek<K extends "cps" | "drivers" | "active">(
+    key: K,
+    id: string,
+  ): DashboardState[K][string] | undefined {
+    const drafted = key === "cps" ? this.#cps : key === "drivers" ? this.#drivers : this.#active;
+    return (drafted ?? this.base[key])[id] as DashboardState[K][string] | undefined;
+  }
+
+  apply(type: string, data: unknown): void {
+    switch (type) {
+      case "cp":
+      case "telemetry":
+        return this.#cp(data as CpView);
+      case "session": {
+        const s = data as SessionView;
+        const driver = this.peek("drivers", s.driver_id) ?? newDriver(s.driver_id, s.started_at);
+        this.active[s.id] = s;
+        this.drivers[driver.id] = { ...driver, current_session: s };
+        return;
+      }
+      case "ticket":
+        return this.#ticket(data as SessionView);
+      case "weather": {
+        const w = data as WeatherView;
+        this.weather[w.cp_id] = w;
+        return;
+      }
+      case "driver": {
+        const { id, last_seen } = data as { id: string; last_seen: string };
+        const driver = this.peek("drivers", id) ?? newDriver(id, last_seen);
+        this.drivers[id] = { ...driver, last_seen };
+        return;
+      }
+      case "audit":
+        this.#audit.push(data as AuditView);
+        return;
+      case "status":
+        this.#status = data as StatusView;
+        return;
+    }
+  }
+
+  #cp(cp: CpView): void {
+    if (this.peek("cps", cp.id) === undefined) this.#newCp = true;
+    this.cps[cp.id] = cp;
+    const session = cp.session_id === null ? undefined : this.peek("active", cp.session_id);
+    if (session === undefined) return;
+    const live = { ...session, kwh: cp.kwh ?? session.kwh, eur: cp.eur ?? session.eur };
+    this.active[live.id] = live;
+    const driver = this.peek("drivers", live.driver_id);
+    if (driver) this.drivers[driver.id] = { ...driver, current_session: live };
+  }
+
+  #ticket(s: SessionView): void {
+    if (this.peek("active", s.id) !== undefined) delete this.active[s.id];
+    const driver = this.peek("drivers", s.driver_id) ?? newDriver(s.driver_id, s.started_at);
+    const counted = this.#recent.some((r) => r.id === s.id);
+    if (!counted) this.#recent = [s, ...this.#recent].slice(0, MAX_RECENT);
+    this.drivers[driver.id] = {
+      ...driver,
+      sessions: driver.sessions + (counted ? 0 : 1),
+      kwh: driver.kwh + (counted ? 0 : s.kwh),
+      eur: driver.eur + (counted ? 0 : s.eur),
+      current_session: driver.current_session?.id === s.id ? null : driver.current_session,
+      last_session: s,
+    };
+  }
+
+  done(): DashboardState {
+    const b = this.base;
+    const changed = this.#cps || this.#drivers || this.#active || this.#weather ||
+      this.#audit.length > 0 || this.#recent !== b.recent || this.#status !== b.status;
+    if (!changed) return b;
+    return {
+      ...b,
+      cps: this.#cps ?? b.cps,
+      cpOrder: this.#newCp ? sortIds(Object.keys(this.#cps!)) : b.cpOrder,
+      drivers: this.#drivers ?? b.drivers,
+      active: this.#active ?? b.active,
+      weather: this.#weather ?? b.weather,
+      recent: this.#recent,
+      audit: this.#audit.length === 0
+        ? b.audit
+        : [...this.#audit.reverse(), ...b.audit].slice(0, MAX_AUDIT),
+      status: this.#status,
+    };
+  }
+}
+
+/**
+ * The state after `events`, in order (unknown events change nothing). Untouched parts keep
+ * their identity, and with no effective event the very same state comes back.
+ */
+export function applyEvents(state: DashboardState, events: readonly LiveEvent[]): DashboardState {
+  if (events.length === 0) return state;
+  const draft = new Draft(state);
+  for (const e of events) draft.apply(e.type, e.data);
+  return draft.done();
+}
+
 /** The state after one event (unknown events leave it as it is). */
 export function applyEvent(state: DashboardState, type: string, data: unknown): DashboardState {
-  switch (type) {
-    case "cp":
-    case "telemetry": {
-      const cp = data as CpView;
-      const session = cp.session_id === null ? undefined : state.active[cp.session_id];
-      if (session === undefined) return { ...state, cps: { ...state.cps, [cp.id]: cp } };
-      const live = { ...session, kwh: cp.kwh ?? session.kwh, eur: cp.eur ?? session.eur };
-      const driver = state.drivers[live.driver_id];
-      return {
-        ...state,
-        cps: { ...state.cps, [cp.id]: cp },
-        active: { ...state.active, [live.id]: live },
-        drivers: driver
-          ? { ...state.drivers, [driver.id]: { ...driver, current_session: live } }
-          : state.drivers,
-      };
-    }
-    case "session": {
-      const s = data as SessionView;
-      const driver = state.drivers[s.driver_id] ?? newDriver(s.driver_id, s.started_at);
-      return {
-        ...state,
-        active: { ...state.active, [s.id]: s },
-        drivers: { ...state.drivers, [driver.id]: { ...driver, current_session: s } },
-      };
-    }
-    case "ticket": {
-      const s = data as SessionView;
-      const { [s.id]: _, ...active } = state.active;
-      const driver = state.drivers[s.driver_id] ?? newDriver(s.driver_id, s.started_at);
-      const counted = state.recent.some((r) => r.id === s.id);
-      return {
-        ...state,
-        active,
-        recent: counted ? state.recent : [s, ...state.recent].slice(0, MAX_RECENT),
-        drivers: {
-          ...state.drivers,
-          [driver.id]: {
-            ...driver,
-            sessions: driver.sessions + (counted ? 0 : 1),
-            kwh: driver.kwh + (counted ? 0 : s.kwh),
-            eur: driver.eur + (counted ? 0 : s.eur),
-            current_session: driver.current_session?.id === s.id ? null : driver.current_session,
-            last_session: s,
-          },
-        },
-      };
-    }
-    case "weather": {
-      const w = data as WeatherView;
-      return { ...state, weather: { ...state.weather, [w.cp_id]: w } };
-    }
-    case "driver": {
-      const { id, last_seen } = data as { id: string; last_seen: string };
-      const driver = state.drivers[id] ?? newDriver(id, last_seen);
-      return { ...state, drivers: { ...state.drivers, [id]: { ...driver, last_seen } } };
-    }
-    case "audit":
-      return { ...state, audit: [data as AuditView, ...state.audit].slice(0, MAX_AUDIT) };
-    case "status":
-      return { ...state, status: data as StatusView };
-    default:
-      return state;
-  }
+  return applyEvents(state, [{ type, data }]);
 }
 
 /** The audit records matching the filters (empty filters match everything). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   applyEvent,
+  applyEvents,
   type AuditView,
   type CpView,
   eventSeq,
@@ -124,4 +125,28 @@ Deno.test("web state: the audit filter matches actor, action and params, and the
   assert.deepEqual(filterAudit(records, { text: "cp-9", outcome: "" }).map((r) => r.seq), [1]);
   assert.deepEqual(filterAudit(records, { text: "", outcome: "rejected" }).map((r) => r.seq), [2]);
   assert.equal(filterAudit(records, { text: " ", outcome: "" }).length, 2);
+});
+
+Deno.test("web state: a batch gives what its events give one by one, and keeps what it leaves", () => {
+  const other = { ...CP, id: "CP-2" };
+  const base = fromSnapshot({ ...SNAPSHOT, cps: [CP, other] });
+  const events = [
+    { type: "session", data: SESSION },
+    { type: "cp", data: { ...CP, state: "SUPPLYING", session_id: "S1", kwh: 1, eur: 0.5 } },
+    { type: "telemetry", data: { ...CP, state: "SUPPLYING", session_id: "S1", kwh: 2, eur: 1 } },
+    { type: "cp", data: { ...CP, id: "CP-0", location: "Bergen" } },
+    { type: "audit", data: { seq: 1 } },
+    { type: "audit", data: { seq: 2 } },
+  ];
+  const batched = applyEvents(base, events);
+  const stepped = events.reduce((s, e) => applyEvent(s, e.type, e.data), base);
+  assert.deepEqual(batched, stepped);
+  assert.deepEqual(batched.cpOrder, ["CP-0", "CP-1", "CP-2"], "a new CP joins the sorted ids");
+  assert.equal(batched.cps["CP-2"], other, "an untouched CP keeps its object");
+  assert.deepEqual(batched.audit.map((a) => a.seq), [2, 1], "newest first");
+  assert.equal(batched.active.S1.kwh, 2);
+  assert.equal(applyEvents(base, [{ type: "unknown", data: {} }]), base);
+  const figures = applyEvents(base, [{ type: "telemetry", data: { ...CP, kw: 3 } }]);
+  assert.equal(figures.cpOrder, base.cpOrder, "no new CP: the same sorted ids");
+  assert.equal(figures.drivers, base.drivers);
 });

@@ -1,27 +1,30 @@
 /**
- * The dashboard's panels: health, CP grid (colours of ARCHITECTURE §CP states), active sessions, drivers,
- * weather and the audit log. They only read the state signal (web/live.ts); admin controls
- * come from web/admin_views.tsx.
+ * The dashboard's panels: health, active sessions, drivers, weather and the audit log (the CP
+ * grid is web/cp_grid.tsx). Each takes only the part of the state it shows and is memoised, so
+ * a batch of telemetry re-renders only the panels whose part it changed; long lists show their
+ * first {@link LIST_LIMIT} entries (a search finds the rest).
  *
  * @module
  */
 import { useSignal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
-import { adminToken } from "./admin.ts";
-import { CpActions } from "./admin_views.tsx";
+import { memo } from "preact/compat";
 import {
   type AuditView,
-  type CpView,
   type DashboardState,
   type DriverView,
   filterAudit,
   type PartHealth,
   type SessionView,
+  type StatusView,
 } from "./state.ts";
+
+/** Entries a list panel shows at most. */
+export const LIST_LIMIT = 25;
 
 const kwh = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} kWh`;
 const eur = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} €`;
-const kw = (n: number | null) => n === null ? "–" : `${n.toFixed(1)} kW`;
+const byText = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
 const time = (iso: string | null) =>
   iso === null ? "–" : new Date(iso).toLocaleTimeString([], { hour12: false });
 
@@ -38,88 +41,6 @@ export function Panel(props: { title: string; count?: number; children: Componen
   );
 }
 
-const STATE_LABEL: Record<CpView["state"], string> = {
-  ACTIVATED: "Available",
-  SUPPLYING: "Charging",
-  STOPPED: "Out of Order",
-  BROKEN: "Broken",
-  DISCONNECTED: "Disconnected",
-};
-
-const REASON_LABEL: Record<string, string> = {
-  admin: "stopped by an operator",
-  weather: "stopped for the weather",
-  out_of_service: "out of service",
-  revoked: "revoked",
-};
-
-/** One CP tile in its state's colour. */
-export function CpTile(props: { cp: CpView; weather?: DashboardState["weather"][string] }) {
-  const { cp, weather } = props;
-  return (
-    <article class={`tile s-${cp.state.toLowerCase()}`} data-cp={cp.id} data-state={cp.state}>
-      <header>
-        <strong class="cp-id">{cp.id}</strong>
-        <span class="where">{cp.location}</span>
-      </header>
-      <div class="state" data-field="state">{STATE_LABEL[cp.state]}</div>
-      {cp.state === "STOPPED" && (
-        <div class="reason" data-field="reason">
-          {REASON_LABEL[cp.stop_reason ?? ""] ?? cp.stop_reason}
-        </div>
-      )}
-      {cp.state === "SUPPLYING"
-        ? (
-          <dl class="figures">
-            <dt>driver</dt>
-            <dd data-field="driver">{cp.driver_id}</dd>
-            <dt>power</dt>
-            <dd data-field="kw">{kw(cp.kw)}</dd>
-            <dt>energy</dt>
-            <dd data-field="kwh">{kwh(cp.kwh)}</dd>
-            <dt>amount</dt>
-            <dd data-field="eur">{eur(cp.eur)}</dd>
-          </dl>
-        )
-        : (
-          <dl class="figures muted">
-            <dt>rated</dt>
-            <dd>{cp.power_kw} kW</dd>
-            <dt>price</dt>
-            <dd>{cp.price_eur_kwh.toFixed(2)} €/kWh</dd>
-          </dl>
-        )}
-      <footer>
-        {weather && (
-          <span class={weather.status === "alert" ? "chip alert" : "chip"}>
-            {weather.temperature.toFixed(1)} °C
-          </span>
-        )}
-        {cp.deregistered_at !== null && <span class="chip alert">DEREGISTERED</span>}
-        {cp.security !== "ACTIVE" && <span class="chip alert">{cp.security}</span>}
-        {cp.key_version !== null && <span class="chip">key v{cp.key_version}</span>}
-      </footer>
-      {adminToken.value !== null && <CpActions cp={cp} />}
-    </article>
-  );
-}
-
-/** Every CP, by id. */
-export function CpGrid(props: { state: DashboardState }) {
-  const cps = Object.values(props.state.cps).sort((a, b) => a.id.localeCompare(b.id));
-  return (
-    <Panel title="Charging points" count={cps.length}>
-      {cps.length === 0
-        ? <p class="empty">No CP has logged in yet.</p>
-        : (
-          <div class="grid" data-testid="cp-grid">
-            {cps.map((cp) => <CpTile key={cp.id} cp={cp} weather={props.state.weather[cp.id]} />)}
-          </div>
-        )}
-    </Panel>
-  );
-}
-
 function Health(props: { name: string; part: PartHealth; extra?: string }) {
   return (
     <div class={`health h-${props.part.status}`} title={props.part.detail} data-health={props.name}>
@@ -131,8 +52,8 @@ function Health(props: { name: string; part: PartHealth; extra?: string }) {
 }
 
 /** Kafka, Registry and weather office as Central sees them. */
-export function HealthBar(props: { state: DashboardState }) {
-  const { kafka, registry, weather } = props.state.status;
+export const HealthBar = memo(function HealthBar(props: { status: StatusView }) {
+  const { kafka, registry, weather } = props.status;
   const ago = weather.last_report_at === null
     ? "no report yet"
     : `last report ${time(weather.last_report_at)}${
@@ -145,9 +66,15 @@ export function HealthBar(props: { state: DashboardState }) {
       <Health name="Weather office" part={weather} extra={ago} />
     </div>
   );
+});
+
+/** "and n more" under a list cut at {@link LIST_LIMIT}. */
+function More(props: { total: number; shown: number; what: string }) {
+  if (props.total <= props.shown) return null;
+  return <p class="more-count">and {props.total - props.shown} more {props.what}</p>;
 }
 
-function SessionRow(props: { s: SessionView }) {
+const SessionRow = memo(function SessionRow(props: { s: SessionView }) {
   const { s } = props;
   return (
     <tr data-session={s.id}>
@@ -159,43 +86,56 @@ function SessionRow(props: { s: SessionView }) {
       {s.ended_at !== null && <td>{s.end_reason}</td>}
     </tr>
   );
-}
+});
 
-/** Open sessions and the newest tickets. */
-export function Sessions(props: { state: DashboardState }) {
-  const active = Object.values(props.state.active).sort((a, b) =>
-    b.started_at.localeCompare(a.started_at)
-  );
-  const recent = props.state.recent.slice(0, 8);
+/** Open sessions (the newest {@link LIST_LIMIT}) and the newest tickets. */
+export const Sessions = memo(function Sessions(props: {
+  active: DashboardState["active"];
+  recent: DashboardState["recent"];
+}) {
+  const all = Object.values(props.active);
+  const active = all.sort((a, b) => byText(b.started_at, a.started_at)).slice(0, LIST_LIMIT);
+  const recent = props.recent.slice(0, 8);
   return (
-    <Panel title="Sessions" count={active.length}>
+    <Panel title="Sessions" count={all.length}>
       {active.length === 0 ? <p class="empty">Nobody is charging.</p> : (
         <table>
           <thead>
             <tr>
-              <th>CP</th>
-              <th>driver</th>
-              <th>since</th>
-              <th class="num">energy</th>
-              <th class="num">amount</th>
+              <th scope="col">CP</th>
+              <th scope="col">driver</th>
+              <th scope="col">since</th>
+              <th scope="col" class="num">energy</th>
+              <th scope="col" class="num">amount</th>
             </tr>
           </thead>
           <tbody>{active.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
         </table>
       )}
+      <More total={all.length} shown={active.length} what="open sessions" />
       {recent.length > 0 && (
         <>
           <h3>Latest tickets</h3>
           <table data-testid="tickets">
+            <thead>
+              <tr>
+                <th scope="col">CP</th>
+                <th scope="col">driver</th>
+                <th scope="col">started</th>
+                <th scope="col" class="num">energy</th>
+                <th scope="col" class="num">amount</th>
+                <th scope="col">ended by</th>
+              </tr>
+            </thead>
             <tbody>{recent.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
           </table>
         </>
       )}
     </Panel>
   );
-}
+});
 
-function DriverLine(props: { d: DriverView }) {
+const DriverLine = memo(function DriverLine(props: { d: DriverView }) {
   const { d } = props;
   const s = d.current_session ?? d.last_session;
   return (
@@ -213,25 +153,43 @@ function DriverLine(props: { d: DriverView }) {
       </span>
     </li>
   );
-}
+});
 
-/** Every driver seen, with its current or last session. */
-export function Drivers(props: { state: DashboardState }) {
-  const drivers = Object.values(props.state.drivers).sort((a, b) => a.id.localeCompare(b.id));
+/** Every driver seen (the first {@link LIST_LIMIT} that match the search), with its session. */
+export const Drivers = memo(function Drivers(props: { drivers: DashboardState["drivers"] }) {
+  const search = useSignal("");
+  const ids = Object.keys(props.drivers);
+  const text = search.value.trim().toLowerCase();
+  const matching = (text === "" ? ids : ids.filter((id) => id.toLowerCase().includes(text)))
+    .sort(byText);
+  const shown = matching.slice(0, LIST_LIMIT);
   return (
-    <Panel title="Drivers" count={drivers.length}>
-      {drivers.length === 0
+    <Panel title="Drivers" count={ids.length}>
+      {ids.length > LIST_LIMIT && (
+        <div class="filters">
+          <input
+            type="search"
+            placeholder="search: driver id"
+            aria-label="search drivers by id"
+            value={search.value}
+            onInput={(e) => search.value = (e.target as HTMLInputElement).value}
+          />
+        </div>
+      )}
+      {ids.length === 0
         ? <p class="empty">No driver yet.</p>
-        : <ul class="list">{drivers.map((d) => <DriverLine key={d.id} d={d} />)}</ul>}
+        : <ul class="list">{shown.map((id) => <DriverLine key={id} d={props.drivers[id]} />)}</ul>}
+      <More total={matching.length} shown={shown.length} what="drivers" />
     </Panel>
   );
-}
+});
 
-/** The weather office's last report per CP, alerts first. */
-export function Weather(props: { state: DashboardState }) {
-  const reports = Object.values(props.state.weather).sort((a, b) =>
-    (a.status === b.status ? 0 : a.status === "alert" ? -1 : 1) || a.cp_id.localeCompare(b.cp_id)
-  );
+/** The weather office's last report per CP, alerts first (the first {@link LIST_LIMIT}). */
+export const Weather = memo(function Weather(props: { weather: DashboardState["weather"] }) {
+  const all = Object.values(props.weather);
+  const reports = all.sort((a, b) =>
+    (a.status === b.status ? 0 : a.status === "alert" ? -1 : 1) || byText(a.cp_id, b.cp_id)
+  ).slice(0, LIST_LIMIT);
   return (
     <Panel title="Weather">
       {reports.length === 0
@@ -248,11 +206,12 @@ export function Weather(props: { state: DashboardState }) {
             ))}
           </ul>
         )}
+      <More total={all.length} shown={reports.length} what="reports" />
     </Panel>
   );
-}
+});
 
-function AuditRow(props: { r: AuditView }) {
+const AuditRow = memo(function AuditRow(props: { r: AuditView }) {
   const { r } = props;
   const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ");
   return (
@@ -264,16 +223,16 @@ function AuditRow(props: { r: AuditView }) {
       <td class="params">{params}</td>
     </tr>
   );
-}
+});
 
 /** The live audit log with a text and an outcome filter. */
-export function AuditLog(props: { state: DashboardState }) {
+export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["audit"] }) {
   const text = useSignal("");
   const outcome = useSignal("");
-  const shown = filterAudit(props.state.audit, { text: text.value, outcome: outcome.value })
+  const shown = filterAudit(props.audit, { text: text.value, outcome: outcome.value })
     .slice(0, 150);
   return (
-    <Panel title="Audit log" count={props.state.audit.length}>
+    <Panel title="Audit log" count={props.audit.length}>
       <div class="filters">
         <input
           type="search"
@@ -296,9 +255,18 @@ export function AuditLog(props: { state: DashboardState }) {
       </div>
       <div class="scroll">
         <table class="audit">
+          <thead>
+            <tr>
+              <th scope="col">time</th>
+              <th scope="col">actor</th>
+              <th scope="col">action</th>
+              <th scope="col">outcome</th>
+              <th scope="col">details</th>
+            </tr>
+          </thead>
           <tbody>{shown.map((r) => <AuditRow key={r.seq} r={r} />)}</tbody>
         </table>
       </div>
     </Panel>
   );
-}
+});
