@@ -37,7 +37,7 @@ import { RegistryFeedFollower } from "./registry_feed.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 import { HealthMonitor, systemStatus } from "./system_health.ts";
-import { bundleWeb, type WebAssets } from "./web_bundle.ts";
+import { loadWeb, type WebAssets } from "./web_bundle.ts";
 
 const log = getLogger(["evcharging", "central"]);
 
@@ -222,10 +222,11 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const health = new HealthMonitor();
   stack.defer(() => health.stop());
   const status = () => systemStatus(health.facts(store.pendingCount(), runtime.model), Date.now());
-  // Bundled once, at the first request for it, and kept: a Central nobody looks at never pays.
+  // Read once, at the first request for it, and kept; a missing build is looked for again.
   let web: Promise<WebAssets> | undefined;
   const webAssets = () =>
-    web ??= bundleWeb().catch((error) => {
+    web ??= loadWeb().catch((error) => {
+      web = undefined;
       log.warning("No dashboard: {error}", { error });
       throw error;
     });

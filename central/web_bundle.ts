@@ -1,8 +1,9 @@
 /**
- * The dashboard's files (web/), as Central serves them: the Preact app bundled in memory with
- * `Deno.bundle` (Deno's built-in bundler, `--unstable-bundle`) once per start, its CSS and its
- * HTML page. No build step and nothing from a CDN: every path that starts Central serves the
- * bundle of the web/ sources it was started with.
+ * The dashboard's files (web/), as Central serves them: the Preact app as built beforehand into
+ * {@link WEB_BUNDLE} by `deno task web:build` (infra/web_build.ts, the `deno bundle` CLI), its
+ * CSS and its HTML page. Central never bundles at run time: every task that starts Central
+ * (`deno task start`, `deno task central`, `deno task test`, `deno task bench`,
+ * `deno task compile`) builds the bundle first, and a compiled Central carries it.
  *
  * @module
  */
@@ -10,6 +11,8 @@ import { join } from "node:path";
 
 /** The dashboard sources. */
 export const WEB_DIR = join(import.meta.dirname!, "..", "web");
+/** The built app, relative to the repository root. */
+export const WEB_BUNDLE = "web/dist/app.js";
 
 /** What Central serves at `/`, `/app.js` and `/app.css`. */
 export interface WebAssets {
@@ -21,45 +24,30 @@ export interface WebAssets {
   readonly css: string;
 }
 
-/** Bundling is not possible or failed; the message says what to do. */
+/** The dashboard's files are missing; the message says what to do. */
 export class WebBundleError extends Error {
   override readonly name = "WebBundleError";
 }
 
-type Bundle = (options: {
-  entrypoints: string[];
-  platform: "browser";
-  minify: boolean;
-  write: false;
-}) => Promise<{ errors: { text: string }[]; outputFiles?: { path: string; text(): string }[] }>;
-
 /**
- * Bundles `dir/main.tsx` and reads `dir/index.html` and `dir/app.css`.
- * @throws {WebBundleError} when Deno runs without `--unstable-bundle` or the bundle fails.
+ * Reads the built app (`dir/dist/app.js`), `dir/index.html` and `dir/app.css`.
+ * @throws {WebBundleError} when one is missing (the app was not built).
  */
-export async function bundleWeb(dir: string = WEB_DIR): Promise<WebAssets> {
-  // Feature-detected: without the flag `Deno.bundle` is absent at run time, whatever the types say.
-  const bundle = (Deno as unknown as { bundle?: Bundle }).bundle;
-  if (typeof bundle !== "function") {
-    throw new WebBundleError(
-      "the dashboard is bundled by Deno.bundle: run Central with --unstable-bundle " +
-        "(deno task central does)",
-    );
-  }
-  const result = await bundle({
-    entrypoints: [join(dir, "main.tsx")],
-    platform: "browser",
-    minify: true,
-    write: false,
-  });
-  const js = result.outputFiles?.find((f) => f.path.endsWith(".js") || f.path === "<stdout>");
-  if (result.errors.length > 0 || js === undefined) {
-    const why = result.errors.map((e) => e.text).join("; ") || "no output";
-    throw new WebBundleError(`the dashboard did not bundle: ${why}`);
-  }
-  const [html, css] = await Promise.all([
-    Deno.readTextFile(join(dir, "index.html")),
-    Deno.readTextFile(join(dir, "app.css")),
+export async function loadWeb(dir: string = WEB_DIR): Promise<WebAssets> {
+  const read = async (name: string) => {
+    try {
+      return await Deno.readTextFile(join(dir, name));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new WebBundleError(
+        `the dashboard is not built (no ${join(dir, name)}): run deno task web:build`,
+      );
+    }
+  };
+  const [js, html, css] = await Promise.all([
+    read(join("dist", "app.js")),
+    read("index.html"),
+    read("app.css"),
   ]);
-  return { html, js: js.text(), css };
+  return { html, js, css };
 }

@@ -1,10 +1,29 @@
 import assert from "node:assert/strict";
-import { bundleWeb } from "./web_bundle.ts";
+import { join } from "node:path";
+import { loadWeb, WebBundleError } from "./web_bundle.ts";
+import { buildWeb } from "../infra/web_build.ts";
 
-Deno.test("web bundle: the dashboard bundles into one script with its page and stylesheet", async () => {
-  const web = await bundleWeb();
+Deno.test("web bundle: the built app is served with its page and stylesheet", async () => {
+  await buildWeb();
+  const web = await loadWeb();
   assert.ok(web.js.length > 10_000, `bundle of ${web.js.length} bytes`);
   assert.ok(!/\bfrom\s*["']npm:/.test(web.js), "no import left for the browser to resolve");
+  assert.ok(!/\bimport\s*["'(]/.test(web.js), "one self-contained script");
   assert.match(web.html, /<script type="module" src="\/app\.js">/);
   assert.match(web.css, /\.s-stopped/);
+});
+
+Deno.test("web bundle: without a built app it says which task builds it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "index.html"), "<p>");
+    await Deno.writeTextFile(join(dir, "app.css"), "p{}");
+    await assert.rejects(loadWeb(dir), (e: unknown) => {
+      assert.ok(e instanceof WebBundleError);
+      assert.match(e.message, /deno task web:build/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

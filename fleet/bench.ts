@@ -17,6 +17,7 @@ import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
+import { buildWeb } from "../infra/web_build.ts";
 import { sleep } from "../shared/sleep.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
@@ -404,7 +405,9 @@ async function main(): Promise<void> {
       signal: interrupt.signal,
     });
     say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
+    if (given === undefined) await buildWeb(); // the dashboard its Central serves
     target = given ?? await freshTarget(dir, kafka.brokers, config, interrupt.signal);
+    say(`Central ${target.centralUrl} (its dashboard: fleet/dashboard_probe.ts --url …)`);
     const measuring = measure(kafka, target);
     measuring.catch(() => {}); // after an interrupt its failure is no news
     await Promise.race([measuring, interrupted]);

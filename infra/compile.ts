@@ -8,6 +8,8 @@
  * @module
  */
 import { join } from "node:path";
+import { WEB_BUNDLE } from "../central/web_bundle.ts";
+import { buildWeb } from "./web_build.ts";
 
 /** What one binary is built from, with the permissions of its `deno task`. */
 export interface Component {
@@ -32,11 +34,10 @@ export const COMPONENTS: readonly Component[] = [
   {
     name: "central",
     entry: "central/main.ts",
-    // The dashboard is bundled from web/ at run time (central/web_bundle.ts); where the compiled
-    // runtime has no bundler, Central still serves its API and `/` says why there is no page.
-    // Its monitor sockets run in a worker, which a binary only has when it is included.
-    permissions: ["--unstable-bundle", ...NET_ENV_READ, "--allow-write"],
-    include: ["web", "central/monitor_links_worker.ts"],
+    // The dashboard as built by web:build (main builds it first) and its page and stylesheet;
+    // its monitor sockets run in a worker, which a binary only has when it is included.
+    permissions: [...NET_ENV_READ, "--allow-write"],
+    include: [WEB_BUNDLE, "web/index.html", "web/app.css", "central/monitor_links_worker.ts"],
   },
   { name: "cp-engine", entry: "cp/engine.ts", permissions: NET_ENV_READ },
   { name: "cp-monitor", entry: "cp/monitor.ts", permissions: [...NET_ENV_READ, "--allow-write"] },
@@ -114,6 +115,9 @@ async function main(args: string[]): Promise<number> {
   const root = join(import.meta.dirname!, "..");
   const outDir = join(root, "dist");
   const chosen = COMPONENTS.filter((c) => args.length === 0 || args.includes(c.name));
+  if (chosen.some((c) => c.include?.includes(WEB_BUNDLE))) {
+    console.log(`web:build → ${await buildWeb({ root })}`);
+  }
   for (const [i, component] of chosen.entries()) {
     console.log(`[${i + 1}/${chosen.length}] ${component.name} ← ${component.entry}`);
     const { code } = await new Deno.Command(Deno.execPath(), {

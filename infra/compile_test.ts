@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cachedDenort, compileArgs, COMPONENTS, denortArchive, missingRuntime } from "./compile.ts";
+import { WEB_BUNDLE } from "../central/web_bundle.ts";
 
 Deno.test("compileArgs: permissions, includes, output in dist, then the entry point", () => {
   const args = compileArgs({
@@ -83,4 +84,12 @@ Deno.test("deno task compile without a runtime stops at once with a clear messag
   } finally {
     await Deno.remove(empty, { recursive: true });
   }
+});
+
+Deno.test("the compiled Central carries the built dashboard and needs no unstable bundler", () => {
+  const central = COMPONENTS.find((c) => c.name === "central")!;
+  for (const file of [WEB_BUNDLE, "web/index.html", "web/app.css"]) {
+    assert.ok(central.include?.includes(file), file);
+  }
+  assert.ok(!central.permissions.some((p) => p.startsWith("--unstable")));
 });

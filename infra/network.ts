@@ -339,8 +339,7 @@ export interface LocalNetwork {
 
 const PERMS = {
   registry: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  // --unstable-bundle: Central bundles the dashboard (web/) with Deno.bundle.
-  central: ["--unstable-bundle", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   driver: ["--allow-net", "--allow-env", "--allow-read"],
   weather: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],

@@ -26,6 +26,7 @@ import { LOG_LEVELS } from "../shared/log.ts";
 import { colours, noColorRequested, type Paint, paintFor, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../shared/screen.ts";
 import { startLocalKafka } from "./local_kafka.ts";
+import { buildWeb } from "./web_build.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";
 
@@ -177,6 +178,12 @@ async function main(): Promise<number> {
   const paint = paintFor(Deno.stdout.isTerminal() && !noColorRequested());
   const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
   const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
+  try {
+    await buildWeb(); // Central serves the built dashboard
+  } catch (error) {
+    complain(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
   // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only
   // this one, which stops them in order with the broker last. Listening from here on means a
   // Ctrl-C while they start stops what has started and leaves nothing running.

@@ -1,5 +1,6 @@
 /**
- * `deno task test [deno test args…]`: runs `deno test -A --unstable-bundle --permit-no-files`
+ * `deno task test [deno test args…]`: builds the dashboard (infra/web_build.ts), runs
+ * `deno test -A --permit-no-files`
  * with one local Kafka broker for the whole run (unless `KAFKA_BROKERS` is
  * set), streams its output, stops the broker, and prints as the very last
  * line `tests: N passed, N failed[, N ignored]`, which CI looks for.
@@ -8,6 +9,7 @@
  */
 import { type LocalKafka, startLocalKafka } from "./local_kafka.ts";
 import { brokersFromEnv } from "../shared/kafka.ts";
+import { buildWeb } from "./web_build.ts";
 
 /** Counts from the final line of `deno test`. */
 export interface TestSummary {
@@ -65,6 +67,12 @@ async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | u
 }
 
 async function main(): Promise<number> {
+  try {
+    await buildWeb(); // the browser tests' Central serves the built dashboard
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    return 1;
+  }
   let kafka: LocalKafka | undefined;
   let dataDir: string | undefined;
   if (!brokersFromEnv()) {
@@ -78,8 +86,7 @@ async function main(): Promise<number> {
   }
 
   const child = new Deno.Command(Deno.execPath(), {
-    // --unstable-bundle: Central's dashboard is bundled with Deno.bundle (central/web_bundle.ts).
-    args: ["test", "-A", "--unstable-bundle", "--permit-no-files", ...Deno.args],
+    args: ["test", "-A", "--permit-no-files", ...Deno.args],
     env: kafka ? { KAFKA_BROKERS: kafka.brokers.join(",") } : {},
     stdin: "inherit",
     stdout: "piped",

@@ -1,0 +1,69 @@
+/**
+ * `deno task web:build`: bundles the dashboard (web/main.tsx, Preact and its signals, nothing
+ * from a CDN) into one minified browser script, `web/dist/app.js`, with the `deno bundle` CLI,
+ * which works offline from the npm packages in node_modules/. Central serves that file
+ * (central/web_bundle.ts); the tasks that start Central call {@link buildWeb} first. A bundle
+ * newer than every web/ source and the lock file is kept as it is (`--force` rebuilds), so a
+ * read-only install (the container image, built once) starts without writing.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { WEB_BUNDLE } from "../central/web_bundle.ts";
+
+const ROOT = join(import.meta.dirname!, "..");
+
+async function mtime(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).mtime?.getTime();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Whether `root`'s bundle is missing or older than a web/ source, deno.json or deno.lock. */
+export async function webBundleStale(root: string = ROOT): Promise<boolean> {
+  const built = await mtime(join(root, WEB_BUNDLE));
+  if (built === undefined) return true;
+  const sources = [join(root, "deno.json"), join(root, "deno.lock")];
+  for await (const entry of Deno.readDir(join(root, "web"))) {
+    if (entry.isFile && /\.(ts|tsx|json)$/.test(entry.name)) {
+      sources.push(join(root, "web", entry.name));
+    }
+  }
+  for (const source of sources) if ((await mtime(source) ?? 0) > built) return true;
+  return false;
+}
+
+/**
+ * Builds `web/dist/app.js` under `root` unless it is up to date (or `force`); returns its path.
+ * @throws {Error} with `deno bundle`'s output when it fails.
+ */
+export async function buildWeb(
+  options: { root?: string; force?: boolean } = {},
+): Promise<string> {
+  const root = options.root ?? ROOT;
+  const out = join(root, WEB_BUNDLE);
+  if (!options.force && !(await webBundleStale(root))) return out;
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, "web/main.tsx"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    const detail = new TextDecoder().decode(stderr).trim();
+    throw new Error(`web:build: deno bundle failed (exit ${code}): ${detail}`);
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  try {
+    console.log(`web:build: ${await buildWeb({ force: Deno.args.includes("--force") })}`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    Deno.exit(1);
+  }
+}
