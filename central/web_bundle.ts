@@ -1,6 +1,6 @@
 /**
  * The dashboard's files (web/), as Central serves them: the Preact app as built beforehand into
- * {@link WEB_BUNDLE} by `deno task web:build` (infra/web_build.ts, the `deno bundle` CLI), its
+ * `web/dist/app.js` by `deno task web:build` (infra/web_build.ts, the `deno bundle` CLI), its
  * CSS and its HTML page. Central never bundles at run time: every task that starts Central
  * (`deno task start`, `deno task central`, `deno task test`, `deno task bench`,
  * `deno task compile`) builds the bundle first, and a compiled Central carries it.
@@ -11,8 +11,6 @@ import { join } from "node:path";
 
 /** The dashboard sources. */
 export const WEB_DIR = join(import.meta.dirname!, "..", "web");
-/** The built app, relative to the repository root. */
-export const WEB_BUNDLE = "web/dist/app.js";
 
 /** What Central serves at `/`, `/app.js` and `/app.css`. */
 export interface WebAssets {

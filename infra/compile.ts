@@ -8,8 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { WEB_BUNDLE } from "../central/web_bundle.ts";
-import { buildWeb } from "./web_build.ts";
+import { buildWeb, WEB_BUNDLE } from "./web_build.ts";
 
 /** What one binary is built from, with the permissions of its `deno task`. */
 export interface Component {

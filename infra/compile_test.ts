@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cachedDenort, compileArgs, COMPONENTS, denortArchive, missingRuntime } from "./compile.ts";
-import { WEB_BUNDLE } from "../central/web_bundle.ts";
+import { WEB_BUNDLE } from "./web_build.ts";
 
 Deno.test("compileArgs: permissions, includes, output in dist, then the entry point", () => {
   const args = compileArgs({

@@ -9,7 +9,8 @@
  * @module
  */
 import { join } from "node:path";
-import { WEB_BUNDLE } from "../central/web_bundle.ts";
+/** The built app, relative to the repository root (where central/web_bundle.ts reads it). */
+export const WEB_BUNDLE = "web/dist/app.js";
 
 const ROOT = join(import.meta.dirname!, "..");
 

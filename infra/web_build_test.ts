@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildWeb, webBundleStale } from "./web_build.ts";
-import { WEB_BUNDLE } from "../central/web_bundle.ts";
+import { buildWeb, WEB_BUNDLE, webBundleStale } from "./web_build.ts";
 
 Deno.test("web build: bundles the dashboard, then keeps it until a source is newer", async () => {
   const out = await buildWeb({ force: true });
