@@ -52,7 +52,6 @@ import {
   fstatSync,
   fsyncSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   readSync,
   writeSync,
@@ -61,6 +60,7 @@ import { dirname } from "node:path";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { z } from "zod";
 import { getLogger, SECRET_FIELDS } from "../shared/log.ts";
+import { makePrivateDirSync, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import {
   type AuditOutcome,
   type AuditParams,
@@ -459,9 +459,10 @@ export class AuditLog {
    */
   static open(options: AuditLogOptions): AuditLog {
     applyAuditMigrations(options.db);
-    mkdirSync(dirname(options.jsonlPath), { recursive: true });
-    // "a+": every write lands at the end, and the tail can still be read and truncated.
-    const fd = openSync(options.jsonlPath, "a+");
+    makePrivateDirSync(dirname(options.jsonlPath));
+    // "a+": every write lands at the end, and the tail can still be read and truncated. A new
+    // file is made 0600 by this very call.
+    const fd = openSync(options.jsonlPath, "a+", PRIVATE_FILE_MODE);
     try {
       const auditLog = new AuditLog(options, fd);
       auditLog.#repairFile();

@@ -8,6 +8,7 @@
  */
 import { dirname, join } from "node:path";
 import { loadConfig } from "../shared/config.ts";
+import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { getLogger, setupLogging, stopLogging } from "../shared/log.ts";
 import { loadTlsFiles } from "../shared/tls.ts";
 import { startCentral } from "./central.ts";
@@ -39,8 +40,8 @@ const stop = (code: number) =>
 
 if (!config.noTui && Deno.stdout.isTerminal() && Deno.stdin.isTerminal()) {
   const logFile = config.logFile ?? join(dataDir, "central.log");
-  await Deno.mkdir(dirname(logFile), { recursive: true });
-  const file = await Deno.open(logFile, { create: true, append: true });
+  await makePrivateDir(dirname(logFile));
+  const file = await Deno.open(logFile, { create: true, append: true, mode: PRIVATE_FILE_MODE });
   panel = new TerminalPanel(() => stop(0));
   await setupLogging({
     level: config.logLevel,

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 // Also applies shared/kafka.ts's kafkajs timer fix to the readiness probe below.
 import { brokersFromEnv } from "../shared/kafka.ts";
 import { freePort } from "../shared/ports.ts";
+import { makePrivateDir } from "../shared/private_files.ts";
 
 const POM = join(import.meta.dirname!, "pom.xml");
 const NEEDS_JAVA =
@@ -322,7 +323,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
 
   const dataDir = resolve(opts.dataDir);
   if (opts.fresh) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(dataDir, { recursive: true });
+  await makePrivateDir(dataDir);
   const props = join(dataDir, "server.properties");
   const log4j = join(dataDir, "log4j2.properties");
   const logFile = join(dataDir, "broker.log");

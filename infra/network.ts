@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
 import { readOrCreateSecretFile } from "../shared/secret_file.ts";
+import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { freePort, holdFreePort } from "../shared/ports.ts";
 
@@ -117,7 +118,11 @@ export class Service {
   /** Starts the child (again, after it exited). */
   async start(): Promise<void> {
     if (this.#child !== undefined) throw new Error(`${this.name} is already running`);
-    const log = await Deno.open(this.logFile, { create: true, append: true });
+    const log = await Deno.open(this.logFile, {
+      create: true,
+      append: true,
+      mode: PRIVATE_FILE_MODE,
+    });
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -371,7 +376,7 @@ function randomSecret(): string {
 export async function startNetwork(options: NetworkOptions): Promise<LocalNetwork> {
   const say = options.progress ?? (() => {});
   const logDir = join(options.dir, "logs");
-  await Deno.mkdir(logDir, { recursive: true });
+  await makePrivateDir(logDir);
   if (await ensureCertificates(options.certsDir)) {
     say(`made development certificates in ${options.certsDir}`);
   }

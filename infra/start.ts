@@ -23,6 +23,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
+import { makePrivateDir } from "../shared/private_files.ts";
 import { colours, noColorRequested, type Paint, paintFor, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../shared/screen.ts";
 import { startLocalKafka } from "./local_kafka.ts";
@@ -201,7 +202,7 @@ async function main(): Promise<number> {
     return 1;
   };
   if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(config.dataDir, { recursive: true });
+  await makePrivateDir(config.dataDir); // databases, keys, tokens and logs: the user's only
 
   say("starting Kafka (set KAFKA_BROKERS to use a running broker instead)");
   let kafka: Awaited<ReturnType<typeof startLocalKafka>>;

@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
+import { makePrivateDir } from "./private_files.ts";
 
 /** A new credential or key: 32 random bytes, base64url without padding (43 characters). */
 export function generateCredential(): string {
@@ -33,7 +34,7 @@ export async function readOrCreateSecretFile(
 ): Promise<SecretFile> {
   const existing = await readSecret(path);
   if (existing !== undefined) return { value: existing, created: false };
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await makePrivateDir(dirname(path));
   const value = await make();
   try {
     await Deno.writeTextFile(path, value, { createNew: true, mode: 0o600 });

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { ensurePrivateFileSync } from "./private_files.ts";
 
 /** The database was written by a newer program than this one. */
 export class SchemaTooNewError extends Error {
@@ -27,7 +26,9 @@ export interface OpenDatabaseOptions {
 /**
  * Opens (creating if needed, with its folder) the database at `path`
  * (`:memory:` for a throwaway one), sets WAL and the busy timeout, and applies
- * pending `migrations`.
+ * pending `migrations`. A new folder is made 0700 and a new file 0600 before
+ * SQLite opens it; SQLite gives the `-wal` and `-shm` files the database
+ * file's mode, so they are 0600 from their creation too.
  * @throws {SchemaTooNewError} if the file's schema is newer than `migrations`.
  */
 export function openDatabase(
@@ -35,7 +36,7 @@ export function openDatabase(
   migrations: readonly string[],
   options: OpenDatabaseOptions = {},
 ): DatabaseSync {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") ensurePrivateFileSync(path);
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);

@@ -17,6 +17,9 @@ Deno.test("openDatabase creates the folder and the file in WAL mode at the lates
     try {
       assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
       assert.equal(schemaVersion(db), 2);
+      const modeOf = (name: string) => Deno.statSync(join(dir, "nested", name)).mode! & 0o777;
+      assert.equal(Deno.statSync(join(dir, "nested")).mode! & 0o777, 0o700, "a private folder");
+      for (const name of ["x.db", "x.db-wal", "x.db-shm"]) assert.equal(modeOf(name), 0o600, name);
     } finally {
       db.close();
     }

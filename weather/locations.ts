@@ -18,6 +18,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { getLogger } from "../shared/log.ts";
+import { makePrivateDir } from "../shared/private_files.ts";
 import { cpIdSchema, decodeJson, parseMessage, textSchema } from "../shared/messages.ts";
 
 /** Longest city name, in characters (OpenWeather's `q` is a name, maybe `,country`). */
@@ -114,7 +115,7 @@ export class LocationStore {
    */
   static async open(path: string, options: LocationStoreOptions = {}): Promise<LocationStore> {
     const absolute = resolve(path);
-    await Deno.mkdir(dirname(absolute), { recursive: true });
+    await makePrivateDir(dirname(absolute));
     try {
       await Deno.writeTextFile(absolute, "{}\n", { createNew: true });
       log.info("created an empty locations file {path}", { path: absolute });
