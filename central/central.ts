@@ -32,6 +32,7 @@ import { trackOperator } from "./operator_trackers.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
+import { SqliteUsedTokens } from "./used_tokens.ts";
 import { OutboxPublisher } from "./outbox.ts";
 import { RegistryFeedFollower } from "./registry_feed.ts";
 import { CentralRuntime } from "./runtime.ts";
@@ -329,6 +330,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     hostname,
     port: options.tcpPort,
     tls: options.tls,
+    usedTokens: new SqliteUsedTokens(store.db),
   });
   stack.defer(() => monitors.close());
 

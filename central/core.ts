@@ -224,11 +224,17 @@ export type Input =
     readonly originIp?: string;
     readonly at: number;
   }
-  /** A monitor's login was refused (`AUTH_FAIL`); counted for a CP Central knows. */
+  /**
+   * A monitor's login was refused (`AUTH_FAIL`). With `cpId` (its token was proven) it counts
+   * for that CP if Central knows it; without (the token did not prove who is asking) it is the
+   * address's failure, and no CP a stranger names is touched.
+   */
   | {
     readonly type: "login_failed";
-    readonly cpId: string;
+    readonly cpId?: string;
     readonly reason: AuthFailReason;
+    /** Which token check failed, when no CP is named (e.g. `key_mismatch`, `token_replayed`). */
+    readonly why?: string;
     readonly originIp?: string;
     readonly at: number;
   }
@@ -719,6 +725,17 @@ const LOGIN_FAIL_OUTCOME: Record<AuthFailReason, AuditOutcome> = {
 };
 
 function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>): void {
+  if (input.cpId === undefined) {
+    // Aggregated per address: a flood from one address is one record per window.
+    d.audit({
+      actor: `address:${input.originIp ?? "unknown"}`,
+      action: "cp.login",
+      outcome: LOGIN_FAIL_OUTCOME[input.reason],
+      params: { reason: input.reason, ...(input.why === undefined ? {} : { why: input.why }) },
+      originIp: input.originIp,
+    }, true);
+    return;
+  }
   const cp = d.cp(input.cpId);
   // Only known CPs are counted: ids anyone can make up must not grow the database.
   if (cp) {

@@ -13,6 +13,12 @@
 import { CpKeyError } from "../shared/cp_key.ts";
 import { FramedConnError } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
+import {
+  type AuthOkSigner,
+  authOkSigner,
+  ecdhThumbprint,
+  signAuthOk,
+} from "../shared/login_proof.ts";
 import type { TlsFiles } from "../shared/tls.ts";
 import {
   type Auth,
@@ -29,7 +35,7 @@ import {
   RegistryUnavailableError,
   type VerifiedToken,
 } from "../registry/client.ts";
-import { type LoginRefusal, loginRefusal } from "./core.ts";
+import { type LoginRefusal, loginRefusal, type Model } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import { type Link, MonitorLinks } from "./monitor_links.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -56,12 +62,20 @@ export interface MonitorServerOptions {
   readonly hostname?: string;
   /** TCP port (0: any free port). */
   readonly port: number;
-  /** Central's certificate and key: monitors speak TLS to it. */
+  /** Central's certificate and key: monitors speak TLS to it, and it signs `AUTH_OK`. */
   readonly tls: TlsFiles;
+  /** The jtis of tokens that logged in (each logs in once). */
+  readonly usedTokens: TokenIds;
   /** Time a new connection has to open and send `AUTH` (default 10 s). */
   readonly loginTimeoutMs?: number;
   /** Most simultaneous connections, logged in or not (default 10 000). */
   readonly maxConnections?: number;
+}
+
+/** Where the jtis of used tokens are kept (central/used_tokens.ts). */
+export interface TokenIds {
+  /** True the first time `jti` is claimed, false once it was. */
+  claim(jti: string, expiresAtMs: number, now: number): boolean;
 }
 
 /** One open conversation. */
@@ -84,6 +98,8 @@ export class MonitorServer {
   readonly #vault: KeyVault;
   readonly #registry: RegistryPort;
   readonly #loginTimeoutMs: number;
+  readonly #signer: AuthOkSigner;
+  readonly #usedTokens: TokenIds;
   readonly #conversations = new Map<number, Conversation>();
   readonly #serving = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
@@ -99,7 +115,10 @@ export class MonitorServer {
     vault: KeyVault,
     registry: RegistryPort,
     loginTimeoutMs: number,
+    guards: { signer: AuthOkSigner; usedTokens: TokenIds },
   ) {
+    this.#signer = guards.signer;
+    this.#usedTokens = guards.usedTokens;
     this.#links = links;
     this.#runtime = runtime;
     this.#vault = vault;
@@ -131,6 +150,7 @@ export class MonitorServer {
     options: MonitorServerOptions,
   ): Promise<MonitorServer> {
     const loginTimeoutMs = options.loginTimeoutMs ?? 10_000;
+    const signer = await authOkSigner(options.tls); // once: no file or key import per login
     const links = await MonitorLinks.start({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port,
@@ -138,7 +158,10 @@ export class MonitorServer {
       openTimeoutMs: loginTimeoutMs,
       maxConnections: options.maxConnections ?? 10_000,
     });
-    return new MonitorServer(links, runtime, vault, registry, loginTimeoutMs);
+    return new MonitorServer(links, runtime, vault, registry, loginTimeoutMs, {
+      signer,
+      usedTokens: options.usedTokens,
+    });
   }
 
   /** Where it listens. */
@@ -211,20 +234,19 @@ export class MonitorServer {
     }
   }
 
-  /** Runs the login; returns the CP id once it is committed, or undefined after an AUTH_FAIL. */
+  /**
+   * Runs the login; returns the CP id once it is committed, or undefined after an AUTH_FAIL.
+   *
+   * Until the token is proven (signature, audience, CP, bound key, not issued before the CP's
+   * last key revocation, never used before) a failure is the address's, not the CP's: anyone
+   * can name any CP. From then on failures count against the CP.
+   */
   async #login(conversation: Conversation, auth: Auth): Promise<string | undefined> {
     const { cpId } = auth;
-    let claims: VerifiedToken;
+    const claims = await this.#proveToken(conversation, auth);
+    if (claims === undefined) return undefined;
     let registered: CpJson | undefined;
     try {
-      claims = await this.#registry.verifyToken(auth.token);
-      if (claims.cpId !== cpId) {
-        return await this.#refuse(conversation, {
-          reason: "cp_mismatch",
-          retryable: false,
-          detail: `the token is for another CP, not ${cpId}`,
-        }, cpId);
-      }
       registered = await this.#registry.getCp(cpId).catch((error) => {
         if (error instanceof RegistryError && error.status === 404) return undefined;
         throw error;
@@ -254,12 +276,24 @@ export class MonitorServer {
     }
     // The monitor may have gone while the Registry was asked: then there is nothing to log in.
     if (conversation.gone) return undefined;
+    // An admin may have revoked the CP or its keys during the awaits above: that must win.
+    const late = loginRefusal(this.#runtime.model, cpId, registered.status) ??
+      staleToken(this.#runtime.model, cpId, claims.issuedAt);
+    if (late !== null) return await this.#refuse(conversation, late, cpId);
     const cp = {
       id: cpId,
       location: registered.location,
       priceEurKwh: registered.price_eur_kwh,
       powerKw: registered.power_kw,
     };
+    const signature = await signAuthOk(this.#signer, {
+      cpId,
+      keyVersion: key.keyVersion,
+      salt: key.salt,
+      monitorKey: auth.ecdhPublicKey,
+      centralKey: key.ecdhPublicKey,
+    });
+    if (conversation.gone) return undefined;
     this.#runtime.dispatch({
       type: "login",
       cpId,
@@ -267,7 +301,6 @@ export class MonitorServer {
       registry: cp,
       keyVersion: key.keyVersion,
       wrappedKey: key.wrappedKey,
-      registeredAt: registered.registered_at,
       originIp: conversation.ip,
       at: Date.now(),
     });
@@ -285,8 +318,76 @@ export class MonitorServer {
       salt: key.salt,
       ecdhPublicKey: key.ecdhPublicKey,
       cp,
+      certificate: this.#signer.certificate,
+      signature,
     }));
     return cpId;
+  }
+
+  /**
+   * The token's checks, in order: signature and claims (the Registry's JWKS), the CP it names,
+   * the key it is bound to (`cnf.jkt` against the AUTH's ECDH key), its issue time against the
+   * CP's last key revocation, and last its `jti`, taken for good (only the key's holder gets
+   * that far, so no stranger can burn a CP's token). Returns the claims, or undefined after an
+   * AUTH_FAIL filed against the address.
+   */
+  async #proveToken(conversation: Conversation, auth: Auth): Promise<VerifiedToken | undefined> {
+    const { cpId } = auth;
+    let claims: VerifiedToken;
+    try {
+      claims = await this.#registry.verifyToken(auth.token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) {
+        return await this.#refuse(conversation, registryFailure(error), undefined, error.reason);
+      }
+      // Not the stranger's fault, and not the CP's: Central could not check.
+      return await this.#refuse(conversation, registryFailure(error));
+    }
+    if (claims.cpId !== cpId) {
+      return await this.#refuse(
+        conversation,
+        {
+          reason: "cp_mismatch",
+          retryable: false,
+          detail: `the token is for another CP, not ${cpId}`,
+        },
+        undefined,
+        "cp_mismatch",
+      );
+    }
+    let thumbprint: string;
+    try {
+      thumbprint = await ecdhThumbprint(auth.ecdhPublicKey);
+    } catch {
+      thumbprint = "";
+    }
+    if (thumbprint !== claims.jkt) {
+      return await this.#refuse(
+        conversation,
+        {
+          reason: "bad_token",
+          retryable: true,
+          detail: "the token is bound to another key: authenticate with this login's key",
+        },
+        undefined,
+        "key_mismatch",
+      );
+    }
+    const stale = staleToken(this.#runtime.model, cpId, claims.issuedAt);
+    if (stale !== null) return await this.#refuse(conversation, stale, undefined, "stale_token");
+    if (!this.#usedTokens.claim(claims.jti, claims.expiresAt.getTime(), Date.now())) {
+      return await this.#refuse(
+        conversation,
+        {
+          reason: "bad_token",
+          retryable: true,
+          detail: "the token was used before: every login needs a fresh one",
+        },
+        undefined,
+        "token_replayed",
+      );
+    }
+    return claims;
   }
 
   #handle(id: number, cpId: string, message: MonitorToCentral): void {
@@ -316,35 +417,31 @@ export class MonitorServer {
     }
   }
 
-  /** Sends `AUTH_FAIL` and ends the conversation; always returns undefined (no login). */
+  /**
+   * Sends `AUTH_FAIL` and ends the conversation; always returns undefined (no login). With a
+   * `cpId` the failure is the CP's (counted in its `failed_logins`); without one it is filed
+   * against the address, aggregated (`why` says which check failed), and no CP is touched.
+   */
   async #refuse(
     conversation: Conversation,
     refusal: LoginRefusal,
     cpId?: string,
+    why?: string,
   ): Promise<undefined> {
-    log.warning("Login of {cpId} from {peer} refused: {reason} ({detail})", {
-      cpId: cpId ?? "-",
+    log.warning("Login from {peer} refused: {reason} ({detail})", {
+      ...(cpId === undefined ? {} : { cpId }),
       peer: conversation.peer,
       id: conversation.id,
       ...refusal,
     });
-    if (cpId !== undefined) {
-      this.#runtime.dispatch({
-        type: "login_failed",
-        cpId,
-        reason: refusal.reason,
-        originIp: conversation.ip,
-        at: Date.now(),
-      });
-    } else {
-      this.#runtime.audit({
-        actor: "monitor:unknown",
-        action: "cp.login",
-        outcome: "rejected",
-        params: { reason: refusal.reason },
-        ...(conversation.ip === undefined ? {} : { originIp: conversation.ip }),
-      }, true);
-    }
+    this.#runtime.dispatch({
+      type: "login_failed",
+      ...(cpId === undefined ? {} : { cpId }),
+      reason: refusal.reason,
+      ...(why === undefined ? {} : { why }),
+      originIp: conversation.ip,
+      at: Date.now(),
+    });
     const { conn } = conversation;
     await conn.send(build(centralToMonitorSchema, "AUTH_FAIL", refusal)).catch(() => {});
     await conn.close();
@@ -390,6 +487,22 @@ async function firstMessage(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The refusal of a token issued at or before the CP's last key revocation (a key revoke, a
+ * rotation, REVOKED), or null. Compared to the millisecond: a token fetched right after a
+ * revocation, within the same second, is fresh.
+ */
+export function staleToken(model: Model, cpId: string, issuedAt: Date): LoginRefusal | null {
+  const revokedAt = model.cps.get(cpId)?.securityInfo.revokedAt;
+  if (revokedAt === null || revokedAt === undefined) return null;
+  if (issuedAt.getTime() > Date.parse(revokedAt)) return null;
+  return {
+    reason: "bad_token",
+    retryable: true,
+    detail: "the token predates the last revocation of this CP's keys: get a fresh one",
+  };
 }
 
 /** The `AUTH_FAIL` for a token or Registry failure. */

@@ -17,6 +17,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
+import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { connectTls, type TlsFiles } from "../shared/tls.ts";
 import {
   type AuthOk,
@@ -39,14 +40,39 @@ export interface TestRegistry {
   readonly caCert: string;
   /** The server certificate and key (Registry and Central share it, as on one PC). */
   readonly tls: TlsFiles;
-  /** Registers `cpId` and returns a fresh token for it. */
-  registerCp(cpId: string, fields?: { price_eur_kwh?: number; power_kw?: number }): Promise<string>;
+  /** Registers `cpId` and returns a fresh token for it, bound to a fresh ECDH pair. */
+  registerCp(
+    cpId: string,
+    fields?: { price_eur_kwh?: number; power_kw?: number },
+  ): Promise<BoundToken>;
+  /** Another fresh token for a CP {@link registerCp} registered (each token logs in once). */
+  freshToken(cpId: string): Promise<BoundToken>;
   /** Stops the server and closes the client. */
   close(): Promise<void>;
 }
 
 /** The change feed key of {@link startTestRegistry}, which {@link startTestCentral} reads with. */
 export const TEST_FEED_KEY = "test-registry-feed-key-0123456789";
+
+/** A Registry token and the ECDH pair it is bound to (a login must use this very pair). */
+export interface BoundToken {
+  /** The JWT. */
+  readonly token: string;
+  /** The pair whose public half the token's `cnf.jkt` names. */
+  readonly pair: CryptoKeyPair;
+}
+
+/** Authenticates `cpId` at the Registry with a fresh ECDH pair, as a monitor does. */
+export async function authenticateBound(
+  client: RegistryClient,
+  cpId: string,
+  credentials: string,
+): Promise<BoundToken> {
+  const pair = await generateEcdhKeyPair();
+  const jwk = ecdhJwk(await exportEcdhPublicKey(pair.publicKey));
+  const { token } = await client.authenticate(cpId, credentials, jwk);
+  return { token, pair };
+}
 
 /** Starts a Registry over TLS in `dir`, trusting a CA made for this test only. */
 export async function startTestRegistry(dir: string): Promise<TestRegistry> {
@@ -65,6 +91,7 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
     caCert: certs.ca.cert,
     adminKey: "test-registry-admin-key-0123456789",
   });
+  const credentialsOf = new Map<string, string>();
   return {
     server,
     client,
@@ -76,7 +103,13 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
         location: `At ${cpId}`,
         ...fields,
       });
-      return (await client.authenticate(cpId, credentials)).token;
+      credentialsOf.set(cpId, credentials);
+      return await authenticateBound(client, cpId, credentials);
+    },
+    freshToken: async (cpId) => {
+      const credentials = credentialsOf.get(cpId);
+      if (credentials === undefined) throw new Error(`${cpId} was not registered by this test`);
+      return await authenticateBound(client, cpId, credentials);
     },
     close: async () => {
       client.close();
@@ -113,10 +146,12 @@ export class MonitorStub {
   /** The framed connection (send HEARTBEAT, HEALTH, raw frames). */
   readonly conn: FramedConn;
   readonly #messages: AsyncIterator<unknown>;
+  readonly #trust: { caPem: string; host: string };
 
-  private constructor(conn: FramedConn) {
+  private constructor(conn: FramedConn, trust: { caPem: string; host: string }) {
     this.conn = conn;
     this.#messages = conn[Symbol.asyncIterator]();
+    this.#trust = trust;
   }
 
   /** Opens a framed connection inside TLS to Central's monitor port, trusting `caCert`. */
@@ -128,7 +163,7 @@ export class MonitorStub {
         return parsed.ok ? undefined : parsed.reason;
       },
     });
-    return new MonitorStub(conn);
+    return new MonitorStub(conn, { caPem: caCert, host: addr.hostname });
   }
 
   /** Sends one message (checked against the monitor → Central schema first). */
@@ -149,24 +184,33 @@ export class MonitorStub {
   }
 
   /**
-   * Sends `AUTH` with a fresh ECDH key and returns Central's answer; on `AUTH_OK`, also the CP
-   * key derived on this side (it must equal Central's), `extractable` for a test that looks for
-   * its bytes where they must not be.
+   * Sends `AUTH` with the token and the ECDH key it is bound to, and returns Central's answer; on
+   * `AUTH_OK` it checks Central's signature as a monitor does (throws `LoginProofError` if it
+   * fails), and returns the CP key derived on this side (it must equal Central's),
+   * `extractable` for a test that looks for its bytes where they must not be.
    */
   async login(
     cpId: string,
-    token: string,
+    bound: BoundToken,
     extractable = false,
   ): Promise<{ answer: CentralToMonitor | undefined; key?: CryptoKey }> {
-    const pair = await generateEcdhKeyPair();
+    const { token, pair } = bound;
+    const monitorKey = await exportEcdhPublicKey(pair.publicKey);
     await this.send(build(monitorToCentralSchema, "AUTH", {
       cpId,
       token,
-      ecdhPublicKey: await exportEcdhPublicKey(pair.publicKey),
+      ecdhPublicKey: monitorKey,
     }));
     const answer = await this.next();
     if (answer?.type !== "AUTH_OK") return { answer };
     const ok: AuthOk = answer;
+    await verifyAuthOk(ok, {
+      cpId,
+      keyVersion: ok.keyVersion,
+      salt: ok.salt,
+      monitorKey,
+      centralKey: ok.ecdhPublicKey,
+    }, this.#trust);
     const key = await deriveCpKey({
       privateKey: pair.privateKey,
       peerPublicKey: await importEcdhPublicKey(ok.ecdhPublicKey),

@@ -34,6 +34,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
+import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { caFilePath, connectTls, readPem } from "../shared/tls.ts";
 import { getLogger, literal, stopLogging } from "../shared/log.ts";
 import {
@@ -72,7 +73,6 @@ import {
   probeConnected,
   probeSent,
   type RegistryFailure,
-  tokenUsable,
 } from "./monitor_core.ts";
 import { sleep, whenAborted } from "../shared/sleep.ts";
 import { paint, startProcessLogging } from "./terminal.ts";
@@ -404,7 +404,6 @@ class Monitor implements MonitorHandle {
   readonly #listeners = new Set<() => void>();
   readonly #credentialsFile: string;
   readonly #caCert: string;
-  #token: { value: string; expiresAt: number } | undefined;
   /** A `register` got no answer: a 409 next may be that very registration. */
   #registerUncertain = false;
   /** The first login waited for the engine's first answer (see {@link ENGINE_FIRST_ANSWER_MS}). */
@@ -498,9 +497,8 @@ class Monitor implements MonitorHandle {
   /** Logs in, stays connected as long as Central lets it, and asks the core what next. */
   async #centralLoop(): Promise<void> {
     let attempt = 0;
-    let refreshToken = false;
     while (!this.#abort.signal.aborted) {
-      const ending = await this.#attempt(refreshToken);
+      const ending = await this.#attempt();
       if (this.#abort.signal.aborted) return;
       const decision = decide(ending, attempt, (this.#options.random ?? Math.random)());
       attempt = decision.attempt;
@@ -517,15 +515,18 @@ class Monitor implements MonitorHandle {
         return;
       }
       const { delayMs, reason } = decision.step;
-      refreshToken = decision.step.refreshToken;
       this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
       this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
       await sleep(delayMs, this.#abort.signal);
     }
   }
 
-  /** One try: credentials, token, connection, login, then the logged-in life until it ends. */
-  async #attempt(refreshToken: boolean): Promise<LoginEnding> {
+  /**
+   * One try: credentials, a fresh ECDH pair and a token bound to it (Central lets each token log
+   * in once, and only with the key it names), the TLS connection, the login, then the logged-in
+   * life until it ends.
+   */
+  async #attempt(): Promise<LoginEnding> {
     const { cpId } = this.#options;
     this.#setCentral({ state: "connecting" });
 
@@ -536,15 +537,13 @@ class Monitor implements MonitorHandle {
       return this.#registryEnding("register", error);
     }
 
-    let tokenWasFresh = false;
-    if (refreshToken || !this.#token || !tokenUsable(this.#token.expiresAt, Date.now())) {
-      try {
-        const { token, expires_at } = await this.#registry.authenticate(cpId, credentials);
-        this.#token = { value: token, expiresAt: Date.parse(expires_at) };
-        tokenWasFresh = true;
-      } catch (error) {
-        return this.#registryEnding("authenticate", error);
-      }
+    const ecdh = await generateEcdhKeyPair(); // ephemeral: a new pair for every login
+    const ecdhPublicKey = await exportEcdhPublicKey(ecdh.publicKey);
+    let token: string;
+    try {
+      ({ token } = await this.#registry.authenticate(cpId, credentials, ecdhJwk(ecdhPublicKey)));
+    } catch (error) {
+      return this.#registryEnding("authenticate", error);
     }
 
     if (!this.#engineAwaited) {
@@ -571,7 +570,7 @@ class Monitor implements MonitorHandle {
     this.#central = conn;
     const cancel = whenAborted(this.#abort.signal, () => conn.close());
     try {
-      return await this.#login(conn, this.#token.value, tokenWasFresh);
+      return await this.#login(conn, { token, ecdh, ecdhPublicKey });
     } catch (error) {
       return { kind: "lost", detail: `connection to Central lost: ${(error as Error).message}` };
     } finally {
@@ -581,16 +580,18 @@ class Monitor implements MonitorHandle {
     }
   }
 
-  /** `AUTH` → `AUTH_OK`/`AUTH_FAIL`, then heartbeats until Central ends the conversation. */
-  async #login(conn: FramedConn, token: string, tokenWasFresh: boolean): Promise<LoginEnding> {
+  /**
+   * `AUTH` → `AUTH_OK`/`AUTH_FAIL`, then heartbeats until Central ends the conversation. An
+   * `AUTH_OK` whose ECDH share Central's certificate did not sign is a lost try, never a login.
+   */
+  async #login(
+    conn: FramedConn,
+    login: { token: string; ecdh: CryptoKeyPair; ecdhPublicKey: string },
+  ): Promise<LoginEnding> {
     const { cpId } = this.#options;
+    const { token, ecdh, ecdhPublicKey } = login;
     const frames = conn[Symbol.asyncIterator]();
-    const ecdh = await generateEcdhKeyPair(); // ephemeral: a new pair for every login
-    await conn.send(build(monitorToCentralSchema, "AUTH", {
-      cpId,
-      token,
-      ecdhPublicKey: await exportEcdhPublicKey(ecdh.publicKey),
-    }));
+    await conn.send(build(monitorToCentralSchema, "AUTH", { cpId, token, ecdhPublicKey }));
 
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -605,9 +606,25 @@ class Monitor implements MonitorHandle {
       return { kind: "lost", detail };
     }
     const answer = first.value as CentralToMonitor; // validated by the connection
-    if (answer.type === "AUTH_FAIL") return { kind: "auth_fail", fail: answer, tokenWasFresh };
+    if (answer.type === "AUTH_FAIL") {
+      return { kind: "auth_fail", fail: answer, tokenWasFresh: true };
+    }
     if (answer.type !== "AUTH_OK") {
       return { kind: "lost", detail: `Central answered AUTH with ${answer.type}` };
+    }
+    try {
+      await verifyAuthOk(answer, {
+        cpId,
+        keyVersion: answer.keyVersion,
+        salt: answer.salt,
+        monitorKey: ecdhPublicKey,
+        centralKey: answer.ecdhPublicKey,
+      }, { caPem: this.#caCert, host: this.#options.central.host });
+    } catch (error) {
+      return {
+        kind: "lost",
+        detail: `Central's key share is not proven: ${(error as Error).message}`,
+      };
     }
 
     const key = await deriveCpKey({

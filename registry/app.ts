@@ -24,6 +24,7 @@ import {
 } from "../shared/http_api.ts";
 import { bufferBody } from "../shared/http_body.ts";
 import { getLogger } from "../shared/log.ts";
+import { ecdhRawFromJwk, ecdhThumbprint } from "../shared/login_proof.ts";
 import { generateCredential } from "../shared/secret_file.ts";
 import {
   DEFAULT_SCRYPT,
@@ -425,8 +426,13 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   });
 
   app.openapi(authenticateRoute, async (c) => {
-    const { cp_id: cpId, credentials } = c.req.valid("json");
+    const { cp_id: cpId, credentials, ecdh_public_key: ecdhKey } = c.req.valid("json");
     const ip = clientIp(c);
+    try {
+      await ecdhRawFromJwk(ecdhKey); // a point on the curve, before any hashing is spent
+    } catch (error) {
+      return problem(c, 400, "validation_failed", `ecdh_public_key: ${(error as Error).message}`);
+    }
     const checked = await checkCredentials(credentialCheck, cpId, credentials, ip);
     if (checked.kind === "throttled") {
       log.warning("authentication of {cpId} from {ip} refused: too many failures", { cpId, ip });
@@ -447,7 +453,8 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       log.warning("authentication of {cpId} from {ip} refused: deregistered", { cpId, ip });
       return problem(c, 403, "cp_deregistered", `CP ${cpId} is deregistered`);
     }
-    const issued = await issueToken(deps.signingKey, { cpId, location: auth.cp.location }, {
+    const jkt = await ecdhThumbprint(ecdhKey);
+    const issued = await issueToken(deps.signingKey, { cpId, location: auth.cp.location, jkt }, {
       issuer,
       ttlMs,
       now: now(),

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { configure, reset } from "@logtape/logtape";
 import { createLocalJWKSet, decodeJwt } from "jose";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { memorySink } from "../shared/log.ts";
+import { ecdhJwk, ecdhThumbprint } from "../shared/login_proof.ts";
 import { createRegistryApp, MAX_BODY_BYTES, REGISTRY_VERSION } from "./app.ts";
 import { createHashQueue, type ScryptParams } from "./credentials.ts";
 import { AuthGuard } from "./rate_limit.ts";
@@ -12,6 +14,8 @@ import { VerifiedCredentials } from "./verified_cache.ts";
 import { generateSigningKey, type SigningKey, verifyCpToken } from "./tokens.ts";
 
 const ADMIN = "test-admin-key-0123456789";
+/** The public ECDH key a monitor would send; its tokens are bound to it. */
+const ECDH = ecdhJwk(await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey));
 const FAST: ScryptParams = { N: 1024, r: 8, p: 1 };
 const T0 = Date.parse("2026-03-01T09:00:00.000Z");
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -295,11 +299,11 @@ Deno.test("a deregistered id registers again with new credentials; old ones stop
     assert.equal(cp.deregistered_at, null);
     assert.equal(cp.registered_at, new Date(T0 + 1000).toISOString());
     const old = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials: first },
+      body: { cp_id: "CP-001", credentials: first, ecdh_public_key: ECDH },
     });
     await expectError(old, 401, "invalid_credentials");
     const fresh = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials: second },
+      body: { cp_id: "CP-001", credentials: second, ecdh_public_key: ECDH },
     });
     assert.equal(fresh.status, 200);
     await fresh.body?.cancel();
@@ -370,12 +374,16 @@ Deno.test("management calls are not throttled by strangers' failed authenticatio
   await withHarness(async (h) => {
     for (let i = 0; i < 4; i++) {
       await expectError(
-        await h.call("POST", "/cp/authenticate", { body: { cp_id: `CP-9${i}`, credentials: "x" } }),
+        await h.call("POST", "/cp/authenticate", {
+          body: { cp_id: `CP-9${i}`, credentials: "x", ecdh_public_key: ECDH },
+        }),
         401,
       );
     }
     await expectError(
-      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-95", credentials: "x" } }),
+      await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-95", credentials: "x", ecdh_public_key: ECDH },
+      }),
       429,
       "too_many_attempts",
     );
@@ -390,7 +398,7 @@ Deno.test("POST /cp/authenticate returns a token that verifies against the JWKS"
   await withHarness(async (h) => {
     const credentials = await h.register("CP-001", { location: "Calle Mayor 1" });
     const res = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("cache-control"), "no-store");
@@ -401,8 +409,10 @@ Deno.test("POST /cp/authenticate returns a token that verifies against the JWKS"
     const verified = await verifyCpToken(body.token, createLocalJWKSet(jwks), { now: h.now() });
     assert.equal(verified.cpId, "CP-001");
     assert.equal(verified.location, "Calle Mayor 1");
+    assert.equal(verified.jkt, await ecdhThumbprint(ECDH), "bound to the monitor's ECDH key");
     const claims = decodeJwt(body.token);
     assert.equal(claims.iss, "evcharging-registry");
+    assert.equal(claims.aud, "evcharging-central");
     assert.equal((claims.exp as number) - (claims.iat as number), 600);
     assert.equal(claims.nbf, claims.iat);
     assert.equal(typeof claims.jti, "string");
@@ -418,19 +428,24 @@ Deno.test("authenticate: unknown id and wrong credentials get the same 401", asy
         body: {
           cp_id: "CP-001",
           credentials: credentials.slice(0, -1) + (credentials.endsWith("A") ? "B" : "A"),
+          ecdh_public_key: ECDH,
         },
       }),
       401,
       "invalid_credentials",
     );
     const unknown = await expectError(
-      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-404", credentials } }),
+      await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-404", credentials, ecdh_public_key: ECDH },
+      }),
       401,
       "invalid_credentials",
     );
     assert.equal(wrong.detail, unknown.detail);
     await expectError(
-      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-001", credentials: "x" } }),
+      await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials: "x", ecdh_public_key: ECDH },
+      }),
       401,
       "invalid_credentials",
     );
@@ -442,12 +457,16 @@ Deno.test("authenticate: a deregistered CP gets 403 only with the right credenti
     const credentials = await h.register("CP-001");
     await (await h.call("DELETE", "/cp/CP-001", { admin: ADMIN })).body?.cancel();
     await expectError(
-      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-001", credentials } }),
+      await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
+      }),
       403,
       "cp_deregistered",
     );
     await expectError(
-      await h.call("POST", "/cp/authenticate", { body: { cp_id: "CP-001", credentials: "wrong" } }),
+      await h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials: "wrong", ecdh_public_key: ECDH },
+      }),
       401,
       "invalid_credentials",
     );
@@ -460,7 +479,7 @@ Deno.test("authenticate: failures are limited per CP id and address (429 + Retry
     for (let i = 0; i < 3; i++) {
       await expectError(
         await h.call("POST", "/cp/authenticate", {
-          body: { cp_id: "CP-001", credentials: `bad-${i}` },
+          body: { cp_id: "CP-001", credentials: `bad-${i}`, ecdh_public_key: ECDH },
           ip: "10.0.1.1",
         }),
         401,
@@ -469,7 +488,7 @@ Deno.test("authenticate: failures are limited per CP id and address (429 + Retry
     }
     // The guessing address waits now, even with the right credentials…
     const blocked = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "10.0.1.1",
     });
     const body = await expectError(blocked, 429, "too_many_attempts");
@@ -477,7 +496,7 @@ Deno.test("authenticate: failures are limited per CP id and address (429 + Retry
     assert.match(body.detail, /57 s/);
     // …but no lockout: the CP from its own address goes on (CP ids are public).
     const fromElsewhere = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "10.0.2.1",
     });
     assert.equal(fromElsewhere.status, 200);
@@ -485,13 +504,13 @@ Deno.test("authenticate: failures are limited per CP id and address (429 + Retry
     // Other CPs are not affected.
     const other = await h.register("CP-002");
     const ok = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-002", credentials: other },
+      body: { cp_id: "CP-002", credentials: other, ecdh_public_key: ECDH },
     });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
     h.advance(57_001);
     const later = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "10.0.1.1",
     });
     assert.equal(later.status, 200);
@@ -505,19 +524,19 @@ Deno.test("authenticate: failures are limited per client IP across ids", async (
     for (let i = 0; i < 4; i++) {
       await expectError(
         await h.call("POST", "/cp/authenticate", {
-          body: { cp_id: `CP-10${i}`, credentials: "guess" },
+          body: { cp_id: `CP-10${i}`, credentials: "guess", ecdh_public_key: ECDH },
           ip: "192.0.2.7",
         }),
         401,
       );
     }
     const blocked = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "192.0.2.7",
     });
     await expectError(blocked, 429, "too_many_attempts");
     const elsewhere = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "192.0.2.8",
     });
     assert.equal(elsewhere.status, 200);
@@ -533,7 +552,7 @@ Deno.test("authenticate: attempts still being hashed count, so a parallel burst 
     const busy = queue.run(() => gate.promise); // the hasher is busy: every check waits
     const burst = Array.from({ length: 10 }, (_, i) =>
       h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials: `guess-${i}` },
+        body: { cp_id: "CP-001", credentials: `guess-${i}`, ecdh_public_key: ECDH },
         ip: "10.0.1.1",
       }));
     while (queue.waiting < 3) await new Promise((r) => setTimeout(r, 1));
@@ -546,7 +565,7 @@ Deno.test("authenticate: attempts still being hashed count, so a parallel burst 
     }));
     assert.deepEqual(statuses.toSorted(), [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
     const after = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials: "guess" },
+      body: { cp_id: "CP-001", credentials: "guess", ecdh_public_key: ECDH },
       ip: "10.0.1.1",
     });
     await expectError(after, 429, "too_many_attempts");
@@ -558,19 +577,19 @@ Deno.test("a full hashing queue answers 503 with Retry-After, and counts no fail
   await withHarness(async (h) => {
     const credentials = await h.register("CP-001");
     await (await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-404", credentials: "warm" }, // the unknown ids' hash is made
+      body: { cp_id: "CP-404", credentials: "warm", ecdh_public_key: ECDH }, // the unknown ids' hash is made
       ip: "10.0.9.9",
     })).body?.cancel();
     const gate = Promise.withResolvers<void>();
     const hashing = queue.run(() => gate.promise);
     const waiting = h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials: "wrong" },
+      body: { cp_id: "CP-001", credentials: "wrong", ecdh_public_key: ECDH },
       ip: "10.0.1.1",
     });
     while (queue.waiting < 1) await new Promise((r) => setTimeout(r, 1));
     for (let i = 0; i < 3; i++) {
       const full = await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials: `wrong-${i}` },
+        body: { cp_id: "CP-001", credentials: `wrong-${i}`, ecdh_public_key: ECDH },
         ip: "10.0.1.2",
       });
       const body = await expectError(full, 503, "busy");
@@ -588,7 +607,7 @@ Deno.test("a full hashing queue answers 503 with Retry-After, and counts no fail
     await expectError(await waiting, 401, "invalid_credentials");
     // The three refused attempts were no failures: the limit of 2 is not reached.
     const right = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       ip: "10.0.1.2",
     });
     assert.equal(right.status, 200);
@@ -603,12 +622,12 @@ Deno.test("authenticate: a checked credential is remembered, a wrong one still f
     const stored = () => h.store.getAuth("CP-001")!.credentialHash;
     assert.ok(verified.matches("CP-001", stored(), credentials, h.now().getTime()), "registered");
     const wrong = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials: `${credentials.slice(1)}x` },
+      body: { cp_id: "CP-001", credentials: `${credentials.slice(1)}x`, ecdh_public_key: ECDH },
     });
     await expectError(wrong, 401, "invalid_credentials");
     for (let i = 0; i < 2; i++) {
       const right = await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials },
+        body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       });
       assert.equal(right.status, 200);
       await right.body?.cancel();
@@ -616,7 +635,7 @@ Deno.test("authenticate: a checked credential is remembered, a wrong one still f
     assert.equal((await h.call("DELETE", "/cp/CP-001", { admin: ADMIN })).status, 200);
     assert.equal(verified.size, 0, "deregistering forgets the CP");
     const refused = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-001", credentials },
+      body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
     });
     await expectError(refused, 403, "cp_deregistered");
     assert.equal(verified.size, 0, "a deregistered CP is not remembered");
@@ -631,7 +650,7 @@ Deno.test("authenticate: an unknown id costs one scrypt like a wrong credential 
       for (let i = 0; i < 3; i++) {
         const started = performance.now();
         await (await h.call("POST", "/cp/authenticate", {
-          body: { cp_id: cpId, credentials: "wrong" },
+          body: { cp_id: cpId, credentials: "wrong", ecdh_public_key: ECDH },
         })).body?.cancel();
         samples.push(performance.now() - started);
       }
@@ -800,7 +819,12 @@ Deno.test("bad input gets a 4xx with the error shape, naming the field; the serv
         400,
         /^cp_id: /,
       ],
-      ["SQL in auth id", () => auth({ cp_id: "' OR '1'='1", credentials: "x" }), 400, /^cp_id: /],
+      [
+        "SQL in auth id",
+        () => auth({ cp_id: "' OR '1'='1", credentials: "x", ecdh_public_key: ECDH }),
+        400,
+        /^cp_id: /,
+      ],
       ["id as number", () => register({ cp_id: 12345, location: "x" }), 400, /^cp_id: /],
       [
         "location as array",
@@ -841,7 +865,30 @@ Deno.test("bad input gets a 4xx with the error shape, naming the field; the serv
       ],
       ["missing cp_id", () => register({ location: "x" }), 400, /^cp_id: missing/],
       ["missing location", () => register({ cp_id: "CP-1A" }), 400, /^location: missing/],
-      ["missing credentials", () => auth({ cp_id: "CP-OK" }), 400, /^credentials: missing/],
+      [
+        "missing credentials",
+        () => auth({ cp_id: "CP-OK", ecdh_public_key: ECDH }),
+        400,
+        /^credentials: missing/,
+      ],
+      [
+        "missing ECDH key",
+        () => auth({ cp_id: "CP-OK", credentials: "x" }),
+        400,
+        /^ecdh_public_key: missing/,
+      ],
+      [
+        "ECDH key off the curve",
+        () => auth({ cp_id: "CP-OK", credentials: "x", ecdh_public_key: { ...ECDH, y: ECDH.x } }),
+        400,
+        /^ecdh_public_key: .*curve/,
+      ],
+      [
+        "ECDH private key sent",
+        () => auth({ cp_id: "CP-OK", credentials: "x", ecdh_public_key: { ...ECDH, d: ECDH.x } }),
+        400,
+        /^ecdh_public_key: /,
+      ],
       [
         "unknown field",
         () => register({ cp_id: "CP-1A", location: "x", status: "REGISTERED" }),
@@ -856,7 +903,7 @@ Deno.test("bad input gets a 4xx with the error shape, naming the field; the serv
       ],
       [
         "unknown auth field",
-        () => auth({ cp_id: "CP-OK", credentials: existing, admin: true }),
+        () => auth({ cp_id: "CP-OK", credentials: existing, ecdh_public_key: ECDH, admin: true }),
         400,
         /unknown field admin/,
       ],
@@ -899,13 +946,13 @@ Deno.test("bad input gets a 4xx with the error shape, naming the field; the serv
       ],
       [
         "1 MiB of valid JSON",
-        () => auth({ cp_id: "CP-OK", credentials: "c".repeat(1024 * 1024) }),
+        () => auth({ cp_id: "CP-OK", credentials: "c".repeat(1024 * 1024), ecdh_public_key: ECDH }),
         413,
         /bytes/,
       ],
       [
         "long credentials",
-        () => auth({ cp_id: "CP-OK", credentials: "c".repeat(257) }),
+        () => auth({ cp_id: "CP-OK", credentials: "c".repeat(257), ecdh_public_key: ECDH }),
         400,
         /^credentials: /,
       ],
@@ -920,7 +967,7 @@ Deno.test("bad input gets a 4xx with the error shape, naming the field; the serv
     assert.equal(health.status, 200);
     await health.body?.cancel();
     const ok = await h.call("POST", "/cp/authenticate", {
-      body: { cp_id: "CP-OK", credentials: existing },
+      body: { cp_id: "CP-OK", credentials: existing, ecdh_public_key: ECDH },
     });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
@@ -1008,7 +1055,7 @@ Deno.test("the database file and its WAL never hold a credential in clear", asyn
     await withHarness(async (h) => {
       for (const id of ["CP-001", "CP-002", "CP-003"]) issued.push(await h.register(id));
       const ok = await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials: issued[0] },
+        body: { cp_id: "CP-001", credentials: issued[0], ecdh_public_key: ECDH },
       });
       assert.equal(ok.status, 200);
       await ok.body?.cancel();
@@ -1059,12 +1106,12 @@ Deno.test("logs of register and authenticate hold no credential, token or admin 
       const credentials = await h.register("CP-001");
       secrets.push(credentials);
       const res = await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials },
+        body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
       });
       const { token } = await res.json();
       secrets.push(token, token.split(".")[2]);
       await (await h.call("POST", "/cp/authenticate", {
-        body: { cp_id: "CP-001", credentials: "wrong-guess" },
+        body: { cp_id: "CP-001", credentials: "wrong-guess", ecdh_public_key: ECDH },
       })).body
         ?.cancel();
       await (await h.call("DELETE", "/cp/CP-001", { admin: "wrong-admin-key-123" })).body?.cancel();

@@ -23,6 +23,7 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { createRemoteJWKSet, customFetch, type FetchImplementation } from "jose";
+import type { EcdhJwk } from "../shared/login_proof.ts";
 import { caFilePath, httpsClientFromPem, readPem } from "../shared/tls.ts";
 import {
   ADMIN_KEY_HEADER,
@@ -158,10 +159,14 @@ export class RegistryClient implements Disposable {
     return this.#call("POST", "/cp/register", Registered, { body: input, admin: true });
   }
 
-  /** `POST /cp/authenticate`: a token for the CP (401 bad credentials, 403 deregistered, 429). */
-  authenticate(cpId: string, credentials: string): Promise<TokenJson> {
+  /**
+   * `POST /cp/authenticate`: a token for the CP (401 bad credentials, 403 deregistered, 429),
+   * bound to `ecdhPublicKey` (its JWK, shared/login_proof.ts `ecdhJwk`): Central accepts it only
+   * from the holder of that key, once.
+   */
+  authenticate(cpId: string, credentials: string, ecdhPublicKey: EcdhJwk): Promise<TokenJson> {
     return this.#call("POST", "/cp/authenticate", TokenResponse, {
-      body: { cp_id: cpId, credentials },
+      body: { cp_id: cpId, credentials, ecdh_public_key: ecdhPublicKey },
     });
   }
 
@@ -213,7 +218,7 @@ export class RegistryClient implements Disposable {
   /**
    * Verifies a CP token against the Registry's JWKS (fetched over the same HTTPS client and
    * cached; an unknown `kid` triggers a refetch at most every 30 s): ES256 only, issuer,
-   * `exp`/`nbf` (30 s skew), every claim present. Does not ask whether the CP is still
+   * audience (Central), `exp`/`nbf` (30 s skew), every claim present (`cnf.jkt` among them). Does not ask whether the CP is still
    * registered: call {@link getCp} for that.
    * @throws {InvalidTokenError} for a bad token.
    * @throws {RegistryUnavailableError} when the JWKS cannot be fetched.

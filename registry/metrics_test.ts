@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { ecdhJwk } from "../shared/login_proof.ts";
 import { parsePromText, sampleValue } from "../shared/prom_text.ts";
 import { createRegistryApp } from "./app.ts";
 import { authOutcome, RegistryMetrics } from "./metrics.ts";
@@ -7,6 +9,8 @@ import { RegistryStore } from "./store.ts";
 import { generateSigningKey } from "./tokens.ts";
 
 const ADMIN = "test-admin-key-0123456789";
+/** The public ECDH key a monitor would send; its tokens are bound to it. */
+const ECDH = ecdhJwk(await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey));
 
 Deno.test("registry metrics: authentications by outcome, requests by route, hashing queue", async () => {
   const store = RegistryStore.open(":memory:");
@@ -31,9 +35,17 @@ Deno.test("registry metrics: authentications by outcome, requests by route, hash
     const registered = await post("/cp/register", { cp_id: "CP-001", location: "Madrid" }, true);
     assert.equal(registered.status, 201);
     const { credentials } = await registered.json();
-    assert.equal((await post("/cp/authenticate", { cp_id: "CP-001", credentials })).status, 200);
+    assert.equal(
+      (await post("/cp/authenticate", { cp_id: "CP-001", credentials, ecdh_public_key: ECDH }))
+        .status,
+      200,
+    );
     for (const expected of [401, 401, 429]) {
-      const res = await post("/cp/authenticate", { cp_id: "CP-001", credentials: "x".repeat(43) });
+      const res = await post("/cp/authenticate", {
+        cp_id: "CP-001",
+        credentials: "x".repeat(43),
+        ecdh_public_key: ECDH,
+      });
       assert.equal(res.status, expected);
     }
     await app.request("/cp/CP-001", {}, env);

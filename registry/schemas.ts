@@ -69,6 +69,15 @@ export const AuthenticateRequest = z.strictObject({
   cp_id: cpIdSchema,
   // Loose on purpose: any wrong credential, however shaped, gets the same 401.
   credentials: z.string().min(1).max(256),
+  ecdh_public_key: z.strictObject({
+    kty: z.literal("EC"),
+    crv: z.literal("P-256"),
+    x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  }).openapi({
+    description: "the public half of the ECDH P-256 key the monitor will log in to Central " +
+      "with (JWK); the token is bound to it (cnf.jkt, RFC 7800/7638)",
+  }),
 }).openapi("AuthenticateRequest");
 
 /** `GET /cp` query. */

@@ -2,8 +2,12 @@
  * CP tokens (ARCHITECTURE §Tokens): short-lived ES256 JWTs the Registry signs and Central verifies with
  * the Registry's public key (its JWKS).
  *
- * Claims: `iss` (the Registry), `sub` (CP id), `location`, `jti`, `iat`, `nbf`, `exp`; the
- * header carries `kid` (the RFC 7638 thumbprint of the public key) so a verifier picks the
+ * Claims: `iss` (the Registry), `aud` (Central, {@link TOKEN_AUDIENCE}), `sub` (CP id),
+ * `location`, `jti`, `iat`, `nbf`, `exp`, `iat_ms` (the issue time in milliseconds: Central
+ * refuses tokens issued at or before a key revocation, and a fresh one issued within the same
+ * second as the revocation must still pass), and `cnf: {jkt}` (RFC 7800): the RFC 7638
+ * thumbprint of the monitor's ECDH public key, so only the holder of that key can use the token
+ * (shared/login_proof.ts). The header carries `kid` (the RFC 7638 thumbprint of the public key) so a verifier picks the
  * right key from the JWKS. The signing key is an ECDSA P-256 private JWK kept in a 0600 file,
  * so tokens issued before a restart still verify after it.
  *
@@ -26,6 +30,8 @@ import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 export const TOKEN_ALG = "ES256";
 /** Default `iss` of Registry tokens. */
 export const DEFAULT_ISSUER = "evcharging-registry";
+/** The `aud` of CP tokens: only Central accepts them. */
+export const TOKEN_AUDIENCE = "evcharging-central";
 /** Default token lifetime: 10 minutes. */
 export const DEFAULT_TOKEN_TTL_MS = 10 * 60_000;
 /** Longest token lifetime allowed (ARCHITECTURE §Tokens): 15 minutes. */
@@ -96,12 +102,16 @@ export interface TokenSubject {
   readonly cpId: string;
   /** The CP's registered location. */
   readonly location: string;
+  /** RFC 7638 thumbprint of the ECDH public key the token is bound to (`cnf.jkt`). */
+  readonly jkt: string;
 }
 
 /** Settings of {@link issueToken}. */
 export interface IssueOptions {
   /** `iss`. Default {@link DEFAULT_ISSUER}. */
   readonly issuer?: string;
+  /** `aud`. Default {@link TOKEN_AUDIENCE}. */
+  readonly audience?: string;
   /** Lifetime in ms, at most {@link MAX_TOKEN_TTL_MS}. Default {@link DEFAULT_TOKEN_TTL_MS}. */
   readonly ttlMs?: number;
   /** Issue time. Default now. */
@@ -128,12 +138,21 @@ export async function issueToken(
   if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
     throw new RangeError(`token TTL must be 1 ms to ${MAX_TOKEN_TTL_MS} ms`);
   }
-  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(subject.jkt)) {
+    throw new RangeError("jkt must be a SHA-256 JWK thumbprint (43 base64url characters)");
+  }
+  const iatMs = (options.now ?? new Date()).getTime();
+  const iat = Math.floor(iatMs / 1000);
   const exp = iat + Math.max(1, Math.floor(ttlMs / 1000));
   const jti = crypto.randomUUID();
-  const token = await new SignJWT({ location: subject.location })
+  const token = await new SignJWT({
+    location: subject.location,
+    cnf: { jkt: subject.jkt },
+    iat_ms: iatMs,
+  })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: "JWT" })
     .setIssuer(options.issuer ?? DEFAULT_ISSUER)
+    .setAudience(options.audience ?? TOKEN_AUDIENCE)
     .setSubject(subject.cpId)
     .setJti(jti)
     .setIssuedAt(iat)
@@ -151,8 +170,10 @@ export interface VerifiedToken {
   readonly location: string;
   /** Token id (`jti`), for replay bookkeeping. */
   readonly jti: string;
-  /** `iat`. */
+  /** The issue time to the millisecond (`iat_ms`, checked to lie within `iat`'s second). */
   readonly issuedAt: Date;
+  /** `cnf.jkt`: thumbprint of the ECDH public key the token is bound to. */
+  readonly jkt: string;
   /** `exp`. */
   readonly expiresAt: Date;
 }
@@ -175,6 +196,8 @@ export class InvalidTokenError extends Error {
 export interface VerifyOptions {
   /** Expected `iss`. Default {@link DEFAULT_ISSUER}. */
   readonly issuer?: string;
+  /** Expected `aud`. Default {@link TOKEN_AUDIENCE}. */
+  readonly audience?: string;
   /** Verification time. Default now. */
   readonly now?: Date;
   /** Clock skew tolerated on `exp`/`nbf`, in seconds. Default 30. */
@@ -204,8 +227,9 @@ function classify(error: unknown): InvalidTokenError | undefined {
 }
 
 /**
- * Checks a CP token: ES256 only, signature by `key` (a key or a JWKS resolver), `iss`, `exp`,
- * `nbf`, the presence of every claim, and a lifetime of at most 15 minutes.
+ * Checks a CP token: ES256 only, signature by `key` (a key or a JWKS resolver), `iss`, `aud`,
+ * `exp`, `nbf`, the presence of every claim (`cnf.jkt` among them), and a lifetime of at most
+ * 15 minutes. Whether the presenter holds the bound key is the caller's check.
  * @throws {InvalidTokenError} for any token problem; other errors (e.g. the JWKS cannot be
  * fetched) pass through unchanged so callers can tell "bad token" from "Registry down".
  */
@@ -219,10 +243,11 @@ export async function verifyCpToken(
     // The overloads of jwtVerify differ only in the key's type; pick one explicitly.
     const verifyOptions = {
       issuer: options.issuer ?? DEFAULT_ISSUER,
+      audience: options.audience ?? TOKEN_AUDIENCE,
       algorithms: [TOKEN_ALG],
       currentDate: options.now,
       clockTolerance: options.clockToleranceSec ?? 30,
-      requiredClaims: ["sub", "jti", "iat", "nbf", "exp"],
+      requiredClaims: ["aud", "sub", "jti", "iat", "nbf", "exp", "cnf", "iat_ms"],
     };
     payload = typeof key === "function"
       ? (await jwtVerify(token, key, verifyOptions)).payload
@@ -230,9 +255,19 @@ export async function verifyCpToken(
   } catch (error) {
     throw classify(error) ?? error;
   }
-  const { sub, jti, iat, exp, location } = payload;
+  const { sub, jti, iat, exp, location, cnf, iat_ms: iatMs } = payload;
   if (typeof location !== "string" || typeof sub !== "string" || typeof jti !== "string") {
     throw new InvalidTokenError("bad_claims", "token lacks sub, jti or location");
+  }
+  const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+  if (typeof cnf !== "object" || typeof jkt !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+    throw new InvalidTokenError("bad_claims", "token lacks cnf.jkt (it is bound to no key)");
+  }
+  if (
+    typeof iatMs !== "number" || !Number.isSafeInteger(iatMs) ||
+    Math.floor(iatMs / 1000) !== iat
+  ) {
+    throw new InvalidTokenError("bad_claims", "token's iat_ms does not fit its iat");
   }
   if ((exp as number) - (iat as number) > MAX_TOKEN_TTL_MS / 1000) {
     throw new InvalidTokenError("bad_claims", "token lifetime exceeds 15 minutes");
@@ -241,7 +276,8 @@ export async function verifyCpToken(
     cpId: sub,
     location,
     jti,
-    issuedAt: new Date((iat as number) * 1000),
+    jkt,
+    issuedAt: new Date(iatMs),
     expiresAt: new Date((exp as number) * 1000),
   };
 }

@@ -16,11 +16,13 @@ import {
   jwksOf,
   loadOrCreateSigningKey,
   MAX_TOKEN_TTL_MS,
+  TOKEN_AUDIENCE,
   verifyCpToken,
 } from "./tokens.ts";
 
-const SUBJECT = { cpId: "CP-001", location: "Calle Mayor 1" };
-const T0 = new Date("2026-01-01T12:00:00.000Z");
+const JKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; // RFC 7638's example thumbprint
+const SUBJECT = { cpId: "CP-001", location: "Calle Mayor 1", jkt: JKT };
+const T0 = new Date("2026-01-01T12:00:00.250Z");
 
 async function rejects(promise: Promise<unknown>, reason: string): Promise<void> {
   await assert.rejects(promise, (error) => {
@@ -36,10 +38,13 @@ Deno.test("issueToken signs ES256 with kid and every claim", async () => {
   const header = decodeProtectedHeader(issued.token);
   assert.deepEqual(header, { alg: "ES256", kid: key.kid, typ: "JWT" });
   const claims = decodeJwt(issued.token);
-  const iat = T0.getTime() / 1000;
+  const iat = Math.floor(T0.getTime() / 1000);
   assert.deepEqual(claims, {
     location: SUBJECT.location,
+    cnf: { jkt: JKT },
+    iat_ms: T0.getTime(),
     iss: DEFAULT_ISSUER,
+    aud: TOKEN_AUDIENCE,
     sub: "CP-001",
     jti: issued.jti,
     iat,
@@ -66,9 +71,35 @@ Deno.test("verifyCpToken accepts a good token through the JWKS", async () => {
     cpId: "CP-001",
     location: SUBJECT.location,
     jti: issued.jti,
+    jkt: JKT,
     issuedAt: T0,
     expiresAt: issued.expiresAt,
   });
+});
+
+Deno.test("verifyCpToken refuses a token for another audience, unbound or with a bad iat_ms", async () => {
+  const { key, privateJwk } = await generateSigningKey();
+  const jwks = createLocalJWKSet(jwksOf(key));
+  const other = (await issueToken(key, SUBJECT, { now: T0, audience: "someone-else" })).token;
+  await rejects(verifyCpToken(other, jwks, { now: T0 }), "bad_claims");
+  const signer = await importJWK(privateJwk, "ES256");
+  const base = (claims: Record<string, unknown>) =>
+    new SignJWT({ location: "x", ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: key.kid })
+      .setIssuer(DEFAULT_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject("CP-001").setJti("j")
+      .setIssuedAt(T0).setNotBefore(T0).setExpirationTime(new Date(T0.getTime() + 60_000))
+      .sign(signer);
+  const iatMs = T0.getTime();
+  await rejects(verifyCpToken(await base({ iat_ms: iatMs }), jwks, { now: T0 }), "bad_claims");
+  await rejects(
+    verifyCpToken(await base({ iat_ms: iatMs, cnf: { jkt: 7 } }), jwks, { now: T0 }),
+    "bad_claims",
+  );
+  await rejects(
+    verifyCpToken(await base({ iat_ms: iatMs + 5000, cnf: { jkt: JKT } }), jwks, { now: T0 }),
+    "bad_claims",
+  );
+  await assert.rejects(issueToken(key, { ...SUBJECT, jkt: "short" }), RangeError);
 });
 
 Deno.test("verifyCpToken refuses expired, not-yet-valid, other-issuer, other-key tokens", async () => {
@@ -109,9 +140,10 @@ Deno.test("verifyCpToken refuses tampered, unsigned, garbage and long-lived toke
   await rejects(verifyCpToken("not.a.jwt", jwks, { now: T0 }), "malformed");
   // Signed by the right key but valid for an hour: over the 15-minute cap.
   const signer = await importJWK(privateJwk, "ES256");
-  const long = await new SignJWT({ location: "x" })
+  const long = await new SignJWT({ location: "x", cnf: { jkt: JKT }, iat_ms: T0.getTime() })
     .setProtectedHeader({ alg: "ES256", kid: key.kid })
-    .setIssuer(DEFAULT_ISSUER).setSubject("CP-001").setJti("j").setIssuedAt(T0).setNotBefore(T0)
+    .setIssuer(DEFAULT_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject("CP-001").setJti("j")
+    .setIssuedAt(T0).setNotBefore(T0)
     .setExpirationTime(new Date(T0.getTime() + 3600_000))
     .sign(signer);
   await rejects(verifyCpToken(long, jwks, { now: T0 }), "bad_claims");

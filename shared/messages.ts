@@ -552,12 +552,25 @@ export const authSchema = message("AUTH", {
   token: tokenSchema,
   ecdhPublicKey: ecdhPublicKeySchema,
 });
-/** `AUTH_OK` (Central → Monitor): Central's ECDH key and salt for the new key version. */
+/** A PEM certificate, as `AUTH_OK` carries Central's. */
+export const certificatePemSchema = ruleString(
+  "must be one PEM certificate of at most 8 KiB",
+  (s) =>
+    s.length <= 8192 &&
+    /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/.test(s),
+);
+/**
+ * `AUTH_OK` (Central → Monitor): Central's ECDH key and salt for the new key version, with its
+ * certificate and its signature over cp id, key version, salt and both ECDH keys
+ * (shared/login_proof.ts), so the monitor knows the share comes from Central.
+ */
 export const authOkSchema = message("AUTH_OK", {
   keyVersion: keyVersionSchema,
   salt: saltSchema,
   ecdhPublicKey: ecdhPublicKeySchema,
   cp: cpInfoSchema,
+  certificate: certificatePemSchema,
+  signature: base64Schema(8, 512),
 });
 /** `AUTH_FAIL` (Central → Monitor): the login was refused; `retryable` says whether to retry. */
 export const authFailSchema = message("AUTH_FAIL", {

@@ -209,6 +209,9 @@ const examples: { channel: Channel; message: Record<string, unknown> }[] = [
       salt: SALT,
       ecdhPublicKey: ECDH,
       cp: { id: "CP_001", location: "Alicante", priceEurKwh: 0.35, powerKw: 22 },
+      certificate:
+        "-----BEGIN CERTIFICATE-----\nMIIBsDCCAVagAwIBAgIUQ0VOVFJBTA==\n-----END CERTIFICATE-----\n",
+      signature: btoa("s".repeat(64)),
     },
   },
   {
@@ -574,6 +577,12 @@ Deno.test("keys, salts and tokens must be well-formed base64 of the right size",
   );
   const ok = examples.find((e) => e.message.type === "AUTH_OK")!.message;
   assertRejected(centralToMonitorSchema, { ...ok, salt: btoa("s".repeat(8)) }, "salt: ", "salt");
+  assertRejected(
+    centralToMonitorSchema,
+    { ...ok, certificate: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" },
+    "certificate: must be one PEM certificate",
+    "certificate",
+  );
 });
 
 Deno.test("a bad token is rejected without echoing it", () => {

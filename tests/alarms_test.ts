@@ -6,6 +6,7 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
+  authenticateBound,
   MonitorStub,
   startTestCentral,
   startTestRegistry,
@@ -59,7 +60,7 @@ Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login 
   try {
     const cpId = uniqueName("CP-AL");
     const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
-    const token = async () => (await registry.client.authenticate(cpId, credentials)).token;
+    const token = () => authenticateBound(registry.client, cpId, credentials);
     const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     assert.equal((await monitor.login(cpId, await token())).answer?.type, "AUTH_OK");
     await monitor.close();

@@ -173,7 +173,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
 
         // The monitor logs in again with a new key version.
         const again = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-        const second = await again.login(cpId, token);
+        const second = await again.login(cpId, await registry.freshToken(cpId));
         assert.ok(second.answer?.type === "AUTH_OK" && second.answer.keyVersion === 2);
         await again.close();
       } finally {

@@ -6,6 +6,8 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
+  authenticateBound,
+  type BoundToken,
   MonitorStub,
   startTestCentral,
   startTestRegistry,
@@ -77,7 +79,7 @@ async function withCentral(
 }
 
 /** Logs a stand-in monitor in; returns it, its key and key version. */
-async function logIn(s: Setup, cpId: string, token: string, extractable = false) {
+async function logIn(s: Setup, cpId: string, token: BoundToken, extractable = false) {
   const monitor = await MonitorStub.connect(s.central.tcpAddr, s.registry.caCert);
   const { answer, key } = await monitor.login(cpId, token, extractable);
   assert.ok(answer?.type === "AUTH_OK" && key, `login of ${cpId}: ${JSON.stringify(answer)}`);
@@ -118,8 +120,8 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
       location: `At ${cpId}`,
       price_eur_kwh: 0.5,
     });
-    const token = (await s.registry.client.authenticate(cpId, credentials)).token;
-    const first = await logIn(s, cpId, token);
+    const bound = () => authenticateBound(s.registry.client, cpId, credentials);
+    const first = await logIn(s, cpId, await bound());
     const one = await supplying(s, cpId, first.kv, first.key, "r1");
 
     const rotated = await s.api("POST", `/cps/${cpId}/keys/rotate`);
@@ -147,7 +149,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
     });
     await waitFor("old key rejected", () => s.central.runtime.drops.rejectedTelemetry > rejected);
 
-    const second = await logIn(s, cpId, token);
+    const second = await logIn(s, cpId, await bound());
     assert.equal(second.kv, first.kv + 1);
     const two = await supplying(s, cpId, second.kv, second.key, "r2");
 
@@ -167,8 +169,7 @@ Deno.test("security: a rotation, then a revocation, each during a session: ticke
     await s.wire.charge(s.driverId, "r3", cpId);
     await waitFor("DENIED", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "disconnected");
-    const fresh = (await s.registry.client.authenticate(cpId, credentials)).token;
-    const third = await logIn(s, cpId, fresh);
+    const third = await logIn(s, cpId, await bound());
     assert.equal(third.kv, second.kv + 1);
     assert.equal(s.central.runtime.model.cps.get(cpId)?.status.state, "ACTIVATED");
 
@@ -233,7 +234,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     await waitFor("DENIED out_of_service", () => s.wire.of("DENIED").length === 1);
     assert.equal(s.wire.of("DENIED")[0].reason, "out_of_service");
     // Logging in still works (a new monitor replaces the old one) and the CP stays STOPPED.
-    const again = await logIn(s, cpId, token);
+    const again = await logIn(s, cpId, await s.registry.freshToken(cpId));
     assert.equal(s.central.runtime.model.cps.get(cpId)?.status.state, "STOPPED");
 
     const revoked = await s.api("POST", `/cps/${cpId}/security`, {
@@ -244,7 +245,7 @@ Deno.test("security: OUT_OF_SERVICE stops and denies but logs in; REVOKED logs o
     const out = await again.monitor.next();
     assert.ok(out?.type === "LOGOUT" && out.reason === "revoked" && !out.retryable);
     const refused = await MonitorStub.connect(s.central.tcpAddr, s.registry.caCert);
-    const { answer } = await refused.login(cpId, token);
+    const { answer } = await refused.login(cpId, await s.registry.freshToken(cpId));
     assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "revoked" && !answer.retryable);
     const back = await s.api("POST", `/cps/${cpId}/security`, { status: "ACTIVE", reason: "oops" });
     assert.equal(back.status, 409);
@@ -340,7 +341,7 @@ Deno.test("audit: after a full scenario the file verifies, tampering is found at
         cp_id: cpId,
         location: `At ${cpId}`,
       });
-      const token = (await s.registry.client.authenticate(cpId, secret)).token;
+      const token = await authenticateBound(s.registry.client, cpId, secret);
       const cp = await logIn(s, cpId, token, true);
       const { sessionId } = await supplying(s, cpId, cp.kv, cp.key, "r1");
       await s.wire.telemetry(cpId, cp.kv, cp.key, {
@@ -380,7 +381,7 @@ Deno.test("audit: after a full scenario the file verifies, tampering is found at
       const master = await Deno.readFile(join(s.dir, "central", "central_master.key"));
       const secrets = {
         credentials: secret,
-        token,
+        token: token.token,
         cpKey: await exportCpKey(cp.key),
         masterKey: master.toBase64(),
         masterKeyHex: master.toHex(),

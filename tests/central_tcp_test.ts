@@ -5,6 +5,7 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
+  type BoundToken,
   MonitorStub,
   startTestCentral,
   startTestRegistry,
@@ -13,7 +14,9 @@ import {
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { generateSigningKey, issueToken } from "../registry/tokens.ts";
+import { generateSigningKey, issueToken, TOKEN_AUDIENCE } from "../registry/tokens.ts";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { ecdhThumbprint } from "../shared/login_proof.ts";
 import { ACK, encodeFrame, ENQ, EOT, ETX, NACK, STX } from "../shared/framing.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import type { RunningCentral } from "../central/central.ts";
@@ -164,34 +167,53 @@ Deno.test("central TCP: hostile bytes are NACKed or dropped; Central and other C
 
 Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT", async () => {
   await withCentral(async ({ registry, central }) => {
-    const goodToken = await registry.registerCp("CP-TCP-2");
+    const good = await registry.registerCp("CP-TCP-2");
     const signing = registry.server.signingKey;
     const other = (await generateSigningKey()).key;
+    // Odd tokens, each bound to the key the stand-in monitor will log in with.
+    const pair = await generateEcdhKeyPair();
+    const jkt = await ecdhThumbprint(await exportEcdhPublicKey(pair.publicKey));
+    const bound = (token: string): BoundToken => ({ token, pair });
     const now = Math.floor(Date.now() / 1000);
-    const borrowedKid = await new SignJWT({ location: "x" })
+    const borrowedKid = await new SignJWT({ location: "x", cnf: { jkt }, iat_ms: now * 1000 })
       .setProtectedHeader({ alg: "ES256", kid: signing.kid })
-      .setIssuer("evcharging-registry").setSubject("CP-TCP-2").setJti("j1")
-      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 60)
+      .setIssuer("evcharging-registry").setAudience(TOKEN_AUDIENCE).setSubject("CP-TCP-2")
+      .setJti("j1").setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 60)
       .sign(other.privateKey);
-    const subject = { cpId: "CP-TCP-2", location: "x" };
-    const cases: [string, string, string, boolean][] = [
-      ["forged (another key)", "CP-TCP-2", (await issueToken(other, subject)).token, true],
-      ["forged (borrowed kid)", "CP-TCP-2", borrowedKid, true],
+    const subject = { cpId: "CP-TCP-2", location: "x", jkt };
+    const cases: [string, string, BoundToken, boolean][] = [
+      ["forged (another key)", "CP-TCP-2", bound((await issueToken(other, subject)).token), true],
+      ["forged (borrowed kid)", "CP-TCP-2", bound(borrowedKid), true],
       [
         "expired",
         "CP-TCP-2",
-        (await issueToken(signing, subject, { now: new Date(Date.now() - 20 * 60_000) })).token,
+        bound(
+          (await issueToken(signing, subject, { now: new Date(Date.now() - 20 * 60_000) })).token,
+        ),
         true,
       ],
-      ["token of another CP", "CP-TCP-3", goodToken, false],
+      [
+        "for another audience",
+        "CP-TCP-2",
+        bound((await issueToken(signing, subject, { audience: "someone-else" })).token),
+        true,
+      ],
+      ["token of another CP", "CP-TCP-3", good, false],
       [
         "unknown to the Registry",
         "CP-NOBODY",
-        (await issueToken(signing, { cpId: "CP-NOBODY", location: "x" })).token,
+        bound((await issueToken(signing, { cpId: "CP-NOBODY", location: "x", jkt })).token),
         false,
       ],
     ];
-    const reasons = ["bad_token", "bad_token", "expired_token", "cp_mismatch", "unknown_cp"];
+    const reasons = [
+      "bad_token",
+      "bad_token",
+      "expired_token",
+      "bad_token",
+      "cp_mismatch",
+      "unknown_cp",
+    ];
     for (const [i, [name, cpId, token, retryable]] of cases.entries()) {
       const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer } = await monitor.login(cpId, token);
@@ -211,7 +233,7 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     // A deregistered CP.
     await registry.client.deregister("CP-TCP-2");
     const gone = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-    const { answer } = await gone.login("CP-TCP-2", goodToken);
+    const { answer } = await gone.login("CP-TCP-2", good);
     assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "deregistered");
     assert.equal(answer.retryable, false);
     assert.equal(central.runtime.model.cps.size, 0, "no failed login created a CP");
@@ -231,7 +253,7 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
 
     // A second login for the same CP replaces the first, which is told why.
     const second = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-    const { answer } = await second.login("CP-TCP-4", token);
+    const { answer } = await second.login("CP-TCP-4", await registry.freshToken("CP-TCP-4"));
     assert.ok(answer?.type === "AUTH_OK");
     assert.equal(answer.keyVersion, 2, "every login makes a new key version");
     const logout = await first.next();
@@ -258,7 +280,10 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
 
     // Central is still there for the next login.
     const third = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-    assert.equal((await third.login("CP-TCP-4", token)).answer?.type, "AUTH_OK");
+    assert.equal(
+      (await third.login("CP-TCP-4", await registry.freshToken("CP-TCP-4"))).answer?.type,
+      "AUTH_OK",
+    );
     await third.close();
   });
 });

@@ -30,6 +30,7 @@ import { FramedConn } from "../shared/framed_conn.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import { freePort } from "../shared/ports.ts";
 import { loadTlsFiles, type TlsFiles } from "../shared/tls.ts";
+import { type AuthOkSigner, authOkSigner, signAuthOk } from "../shared/login_proof.ts";
 import {
   type Auth,
   type AuthFail,
@@ -93,10 +94,15 @@ class FakeCentral {
   readonly conns: FramedConn[] = [];
   logins = 0;
   policy: AuthPolicy = () => "ok";
+  /** Signs other facts than those sent, as a proxy that swapped Central's share would. */
+  forgeSignature = false;
   readonly #server;
 
-  /** Speaks TLS with `tls`, as Central does. */
+  readonly #signer: Promise<AuthOkSigner>;
+
+  /** Speaks TLS with `tls`, and signs `AUTH_OK` with its key, as Central does. */
   constructor(tls: TlsFiles) {
+    this.#signer = authOkSigner(tls);
     this.#server = framedServer(monitorToCentralSchema, (conn) => this.#serve(conn), 0, tls);
   }
 
@@ -133,11 +139,25 @@ class FakeCentral {
           extractable: true,
         });
         this.keys.set(keyVersion, await exportCpKey(key));
+        const centralKey = await exportEcdhPublicKey(ecdh.publicKey);
+        const signer = await this.#signer;
+        const facts = {
+          cpId: frame.cpId,
+          keyVersion,
+          salt,
+          monitorKey: frame.ecdhPublicKey,
+          centralKey,
+        };
         await conn.send(build(centralToMonitorSchema, "AUTH_OK", {
           keyVersion,
           salt,
-          ecdhPublicKey: await exportEcdhPublicKey(ecdh.publicKey),
+          ecdhPublicKey: centralKey,
           cp: { id: frame.cpId, location: "Test bench", priceEurKwh: 0.3, powerKw: 11 },
+          certificate: signer.certificate,
+          signature: await signAuthOk(
+            signer,
+            this.forgeSignature ? { ...facts, salt: newSalt() } : facts,
+          ),
         }));
       }
     } catch { /* the monitor went away */ }

@@ -13,6 +13,8 @@ import {
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { ecdhJwk } from "../shared/login_proof.ts";
 import { parseConfig } from "../shared/config.ts";
 import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kafka.ts";
 import { parsePromText, type PromFamily, sampleValue } from "../shared/prom_text.ts";
@@ -44,8 +46,17 @@ Deno.test("metrics: Central, the Registry and the weather office serve strict Pr
     const token = await registry.registerCp(cpId);
     assert.equal((await monitor.login(cpId, token)).answer?.type, "AUTH_OK");
     monitor.keepAlive(300);
-    assert.equal((await stranger.login(cpId, `${token}x`)).answer?.type, "AUTH_FAIL");
-    await assert.rejects(registry.client.authenticate(cpId, "x".repeat(43)));
+    assert.equal(
+      (await stranger.login(cpId, { ...token, token: `${token.token}x` })).answer?.type,
+      "AUTH_FAIL",
+    );
+    await assert.rejects(
+      registry.client.authenticate(
+        cpId,
+        "x".repeat(43),
+        ecdhJwk(await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey)),
+      ),
+    );
     await ensureTopics(kafka);
     await producer.send(TOPICS.cpTelemetry, cpId, { not: "an envelope" });
     await fetch(`${central.httpUrl}/cps/${cpId}`).then((r) => r.body?.cancel());

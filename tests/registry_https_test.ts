@@ -3,6 +3,8 @@
  * folder, the real server on a free port, and `registry/client.ts` trusting that CA.
  */
 import assert from "node:assert/strict";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { ecdhJwk, ecdhThumbprint } from "../shared/login_proof.ts";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import {
@@ -20,6 +22,9 @@ import {
 import { type RunningRegistry, startRegistryServer } from "../registry/server.ts";
 import { generateSigningKey, issueToken } from "../registry/tokens.ts";
 import { httpsClient, loadTlsFiles } from "../shared/tls.ts";
+
+/** The public ECDH key a monitor would send; its tokens are bound to it. */
+const ECDH = ecdhJwk(await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey));
 
 interface Setup {
   dir: string;
@@ -79,7 +84,11 @@ Deno.test("HTTPS round trip: register, authenticate, verify via JWKS, deregister
       power_kw: 11,
     });
     assert.equal(registered.status, "REGISTERED");
-    const { token, expires_at } = await client.authenticate("CP-HTTPS-1", registered.credentials);
+    const { token, expires_at } = await client.authenticate(
+      "CP-HTTPS-1",
+      registered.credentials,
+      ECDH,
+    );
     assert.ok(Date.parse(expires_at) > Date.now());
 
     const claims = await client.verifyToken(token);
@@ -104,13 +113,16 @@ Deno.test("HTTPS round trip: register, authenticate, verify via JWKS, deregister
 
     const gone = await client.deregister("CP-HTTPS-1");
     assert.equal(gone.status, "DEREGISTERED");
-    await assert.rejects(client.authenticate("CP-HTTPS-1", registered.credentials), (error) => {
-      assert.ok(error instanceof RegistryError);
-      assert.equal(error.status, 403);
-      assert.equal(error.code, "cp_deregistered");
-      return true;
-    });
-    await assert.rejects(client.authenticate("CP-HTTPS-1", "wrong"), (error) => {
+    await assert.rejects(
+      client.authenticate("CP-HTTPS-1", registered.credentials, ECDH),
+      (error) => {
+        assert.ok(error instanceof RegistryError);
+        assert.equal(error.status, 403);
+        assert.equal(error.code, "cp_deregistered");
+        return true;
+      },
+    );
+    await assert.rejects(client.authenticate("CP-HTTPS-1", "wrong", ECDH), (error) => {
       assert.ok(error instanceof RegistryError && !(error instanceof RegistryUnavailableError));
       assert.deepEqual([error.status, error.code], [401, "invalid_credentials"]);
       return true;
@@ -146,7 +158,7 @@ Deno.test("HTTPS: a client that does not trust the project CA fails", async () =
 
 Deno.test("HTTPS: the client's verifyToken refuses tokens of another key and expired ones", async () => {
   await withRegistry(async ({ registry, client }) => {
-    const subject = { cpId: "CP-HTTPS-2", location: "x" };
+    const subject = { cpId: "CP-HTTPS-2", location: "x", jkt: await ecdhThumbprint(ECDH) };
     const other = await generateSigningKey();
     const foreign = await issueToken(other.key, subject);
     await assert.rejects(client.verifyToken(foreign.token), InvalidTokenError);
@@ -236,7 +248,7 @@ Deno.test("HTTPS: a stopped Registry is reported as unavailable, and tokens surv
     let token: string;
     try {
       const { credentials } = await client.register({ cp_id: "CP-R1", location: "x" });
-      token = (await client.authenticate("CP-R1", credentials)).token;
+      token = (await client.authenticate("CP-R1", credentials, ECDH)).token;
     } finally {
       client.close();
       await first.close();

@@ -9,6 +9,8 @@
  * - An in-process server whose hashing queue the test holds full: 503 with `Retry-After`.
  */
 import assert from "node:assert/strict";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { ecdhJwk } from "../shared/login_proof.ts";
 import { join } from "node:path";
 import { waitFor } from "../central/test_support.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
@@ -17,6 +19,8 @@ import { startRegistryServer } from "../registry/server.ts";
 import { freePort } from "../shared/ports.ts";
 
 const ADMIN_KEY = "lockout-test-registry-admin-key-0123456789";
+/** The public ECDH key a monitor would send; its tokens are bound to it. */
+const ECDH = ecdhJwk(await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey));
 
 /** A client trusting `ca` whose connections leave from `from`. */
 function clientFrom(ca: string, from: string): Deno.HttpClient {
@@ -88,7 +92,7 @@ Deno.test("Registry lockout: 20 bad tries from one address never lock the CP out
     const credentials = registered.body.credentials as string;
     const auth = (client: Deno.HttpClient, secret: string) =>
       call(client, `${base}/cp/authenticate`, {
-        body: { cp_id: "CP-LOCK-1", credentials: secret },
+        body: { cp_id: "CP-LOCK-1", credentials: secret, ecdh_public_key: ECDH },
       });
 
     const statuses: number[] = [];
@@ -148,7 +152,9 @@ Deno.test("Registry overload: a full hashing queue answers 503 with Retry-After 
   const clients = ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((a) => clientFrom(certs.ca.cert, a));
   const base = `https://127.0.0.1:${registry.addr.port}`;
   const auth = (client: Deno.HttpClient, cpId: string) =>
-    call(client, `${base}/cp/authenticate`, { body: { cp_id: cpId, credentials: "wrong" } });
+    call(client, `${base}/cp/authenticate`, {
+      body: { cp_id: cpId, credentials: "wrong", ecdh_public_key: ECDH },
+    });
   try {
     assert.equal((await auth(clients[0], "CP-WARM")).status, 401); // unknown ids' hash made
     const gate = Promise.withResolvers<void>();
