@@ -731,7 +731,8 @@ function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>):
       actor: `address:${input.originIp ?? "unknown"}`,
       action: "cp.login",
       outcome: LOGIN_FAIL_OUTCOME[input.reason],
-      params: { reason: input.reason, ...(input.why === undefined ? {} : { why: input.why }) },
+      // The finer reason: it is also the aggregation key, so each failed check shows.
+      params: { reason: input.why ?? input.reason },
       originIp: input.originIp,
     }, true);
     return;

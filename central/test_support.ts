@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { createDevCertificates } from "../infra/dev_ca.ts";
+import { createDevCa, createServerCert, type DevCa } from "../infra/dev_ca.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
 import { type RunningRegistry, startRegistryServer } from "../registry/server.ts";
 import {
@@ -38,6 +38,8 @@ export interface TestRegistry {
   readonly client: RegistryClient;
   /** The CA that signed the server certificate. */
   readonly caCert: string;
+  /** The CA itself, to sign more certificates (e.g. a man in the middle's). */
+  readonly ca: DevCa;
   /** The server certificate and key (Registry and Central share it, as on one PC). */
   readonly tls: TlsFiles;
   /** Registers `cpId` and returns a fresh token for it, bound to a fresh ECDH pair. */
@@ -76,7 +78,8 @@ export async function authenticateBound(
 
 /** Starts a Registry over TLS in `dir`, trusting a CA made for this test only. */
 export async function startTestRegistry(dir: string): Promise<TestRegistry> {
-  const certs = await createDevCertificates();
+  const ca = await createDevCa();
+  const certs = { ca: { cert: ca.cert }, server: await createServerCert(ca) };
   const server = await startRegistryServer({
     port: 0,
     hostname: "127.0.0.1",
@@ -96,6 +99,7 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
     server,
     client,
     caCert: certs.ca.cert,
+    ca,
     tls: certs.server,
     registerCp: async (cpId, fields = {}) => {
       const { credentials } = await client.register({
