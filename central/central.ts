@@ -79,6 +79,13 @@ export interface CentralOptions {
    * TLS with them, and the key signs Central's ECDH share at each login.
    */
   readonly tls: TlsFiles;
+  /**
+   * Most connections to the monitor port one address may hold without having logged in
+   * (default 64); more are closed at once and audited against the address.
+   */
+  readonly maxUnauthenticatedPerAddress?: number;
+  /** Time a monitor connection has from its accept to a committed login (default 10 s). */
+  readonly monitorLoginTimeoutMs?: number;
   /** Address both servers listen on (default `0.0.0.0`). */
   readonly hostname?: string;
   /** TCP port for monitors (0: any free port). */
@@ -331,6 +338,8 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     port: options.tcpPort,
     tls: options.tls,
     usedTokens: new SqliteUsedTokens(store.db),
+    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress,
+    loginTimeoutMs: options.monitorLoginTimeoutMs,
   });
   stack.defer(() => monitors.close());
 

@@ -17,6 +17,7 @@ import {
   duration,
   flag,
   httpUrl,
+  integer,
   oneOf,
   option,
   portOrZero,
@@ -100,6 +101,19 @@ export const centralConfig = defineConfig({
       env: "CENTRAL_TLS_KEY",
       default: SERVER_KEY_FILE,
       help: "Server certificate's private key (PEM)",
+    }),
+    maxUnauthenticatedPerAddress: option(integer(1, 100_000), {
+      flag: "max-unauthenticated-per-address",
+      env: "CENTRAL_MAX_UNAUTHENTICATED_PER_ADDRESS",
+      default: 64,
+      help: "Monitor connections one address may hold without having logged in (TLS " +
+        "handshakes included); raise it for many CPs behind one NAT",
+    }),
+    monitorLoginTimeoutMs: option(duration, {
+      flag: "login-timeout",
+      env: "CENTRAL_LOGIN_TIMEOUT",
+      default: 10_000,
+      help: "Time a monitor connection has from accept to a committed login (e.g. 10s)",
     }),
     heartbeatTimeoutMs: option(duration, {
       flag: "heartbeat-timeout",

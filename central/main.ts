@@ -65,6 +65,8 @@ try {
     tls: await loadTlsFiles({ certFile: config.cert, keyFile: config.key }),
     hostname: config.host,
     tcpPort: config.tcpPort,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    monitorLoginTimeoutMs: config.monitorLoginTimeoutMs,
     httpPort: config.httpPort,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     stopWaitMs: config.stopWaitMs,

@@ -38,9 +38,12 @@ export type ToLinks =
     readonly port: number;
     readonly tls: TlsFiles;
     readonly openTimeoutMs: number;
+    readonly loginTimeoutMs: number;
     readonly maxConnections: number;
+    readonly maxUnauthenticatedPerAddress: number;
     readonly logLevel: LogLevel;
   }
+  | { readonly type: "logged_in"; readonly link: number }
   | { readonly type: "send"; readonly link: number; readonly seq: number; readonly value: unknown }
   | { readonly type: "close"; readonly link: number }
   | { readonly type: "stop_accepting" };
@@ -59,7 +62,12 @@ export type LinkEvent =
   | { readonly type: "closed"; readonly link: number; readonly error?: LinkFailure }
   /** The answer to a `send`: ACKed, or why not. */
   | { readonly type: "sent"; readonly seq: number; readonly error?: LinkFailure }
-  | { readonly type: "log"; readonly record: ForwardedRecord };
+  | { readonly type: "log"; readonly record: ForwardedRecord }
+  /** A connection closed before it logged in: too many from its address, or too slow. */
+  | { readonly type: "refused"; readonly ip: string; readonly reason: PreLoginRefusal };
+
+/** Why the socket thread closed a connection that had not logged in. */
+export type PreLoginRefusal = "too_many_unauthenticated" | "too_many_connections" | "login_timeout";
 
 /** What the worker says. */
 export type FromLinks =
@@ -97,8 +105,20 @@ export interface MonitorLinksOptions {
   readonly tls: TlsFiles;
   /** Time a new connection has to finish its TLS handshake and send ENQ. */
   readonly openTimeoutMs: number;
-  /** Most simultaneous conversations; one more is refused with NACK. */
+  /**
+   * Time from the TCP accept to a committed login ({@link MonitorLinks.loggedIn}): TLS
+   * handshake, opening, `AUTH` and its checks. A connection still not logged in is closed.
+   */
+  readonly loginTimeoutMs: number;
+  /** Most simultaneous connections, handshakes and openings included; more are closed. */
   readonly maxConnections: number;
+  /**
+   * Most connections one address may have that have not logged in yet (handshakes included);
+   * more from that address are closed at once, so a stranger's flood takes no one else's place.
+   */
+  readonly maxUnauthenticatedPerAddress: number;
+  /** Called for each connection closed before its login (to audit it per address). */
+  readonly onRefused?: (ip: string, reason: PreLoginRefusal) => void;
 }
 
 /** The worker and the links it serves. */
@@ -114,9 +134,16 @@ export class MonitorLinks {
   #nextSeq = 1;
   #terminated = false;
 
-  private constructor(worker: Worker, addr: Deno.NetAddr) {
+  readonly #onRefused: MonitorLinksOptions["onRefused"];
+
+  private constructor(
+    worker: Worker,
+    addr: Deno.NetAddr,
+    onRefused: MonitorLinksOptions["onRefused"],
+  ) {
     this.#worker = worker;
     this.#addr = addr;
+    this.#onRefused = onRefused;
     worker.onmessage = (e: MessageEvent<FromLinks>) => this.#receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
@@ -143,7 +170,9 @@ export class MonitorLinks {
       port: options.port,
       tls: options.tls,
       openTimeoutMs: options.openTimeoutMs,
+      loginTimeoutMs: options.loginTimeoutMs,
       maxConnections: options.maxConnections,
+      maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress,
       logLevel: lowestEnabledLevel(),
     });
     const answer = await first.promise;
@@ -156,7 +185,12 @@ export class MonitorLinks {
       );
     }
     const addr: Deno.NetAddr = { transport: "tcp", hostname: answer.hostname, port: answer.port };
-    return new MonitorLinks(worker, addr);
+    return new MonitorLinks(worker, addr, options.onRefused);
+  }
+
+  /** Link `id` has logged in: it no longer counts against its address or the login deadline. */
+  loggedIn(id: number): void {
+    if (!this.#terminated) post(this.#worker, { type: "logged_in", link: id });
   }
 
   /** Hands every new conversation to `onLink` from now on (and those already open). */
@@ -235,6 +269,9 @@ export class MonitorLinks {
       }
       case "log":
         emitForwarded(event.record);
+        return;
+      case "refused":
+        this.#onRefused?.(event.ip, event.reason);
         return;
     }
   }

@@ -5,15 +5,30 @@ import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import { connectTls } from "../shared/tls.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
-import { type Link, MonitorLinks } from "./monitor_links.ts";
+import { type Link, MonitorLinks, type PreLoginRefusal } from "./monitor_links.ts";
 
 const CERTS = await createDevCertificates();
+
+/** Polls `check` until it holds (at most 5 s). */
+async function waitUntil(check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 const HEARTBEAT = build(monitorToCentralSchema, "HEARTBEAT", { seq: 1 });
 
 /** Monitor links on a free loopback port, the links they open, and a way to connect. */
 async function withLinks(
-  options: { maxConnections?: number; openTimeoutMs?: number },
+  options: {
+    maxConnections?: number;
+    openTimeoutMs?: number;
+    loginTimeoutMs?: number;
+    maxUnauthenticatedPerAddress?: number;
+    onRefused?: (ip: string, reason: PreLoginRefusal) => void;
+  },
   test: (
     links: MonitorLinks,
     next: () => Promise<Link>,
@@ -25,7 +40,10 @@ async function withLinks(
     port: 0,
     tls: CERTS.server,
     openTimeoutMs: options.openTimeoutMs ?? 2000,
+    loginTimeoutMs: options.loginTimeoutMs ?? 60_000,
     maxConnections: options.maxConnections ?? 10,
+    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress ?? 10,
+    onRefused: options.onRefused,
   });
   const arrived: Link[] = [];
   const waiting: ((link: Link) => void)[] = [];
@@ -135,6 +153,54 @@ Deno.test("monitor links: a client that does not trust the CA cannot connect", a
   });
 });
 
+Deno.test("monitor links: an address at its cap of connections not logged in is closed at once; a login frees a place", async () => {
+  const refused: [string, PreLoginRefusal][] = [];
+  await withLinks(
+    { maxUnauthenticatedPerAddress: 2, onRefused: (ip, reason) => refused.push([ip, reason]) },
+    async (links, next, connect) => {
+      await connect();
+      const first = await next();
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
+      try {
+        await assert.rejects(connect(), "a third one, before its TLS handshake");
+        await waitUntil(() => refused.length === 1);
+        assert.deepEqual(refused, [["127.0.0.1", "too_many_unauthenticated"]]);
+        links.loggedIn(first.id); // logged in: no longer counts against its address
+        // The socket thread hears of the login before the next accept: retry until it has.
+        await waitUntil(async () => {
+          try {
+            await connect();
+            return true;
+          } catch {
+            return false;
+          }
+        });
+      } finally {
+        silent.close();
+      }
+    },
+  );
+});
+
+Deno.test("monitor links: a connection not logged in by the deadline is closed and reported", async () => {
+  const refused: [string, PreLoginRefusal][] = [];
+  await withLinks(
+    { loginTimeoutMs: 300, onRefused: (ip, reason) => refused.push([ip, reason]) },
+    async (links, next, connect) => {
+      const slow = await connect();
+      const slowLink = await next();
+      const quick = await connect();
+      const quickLink = await next();
+      links.loggedIn(quickLink.id);
+      await slowLink.closed;
+      await slow.closed;
+      assert.deepEqual(refused, [["127.0.0.1", "login_timeout"]]);
+      await quick.send(HEARTBEAT); // the logged-in one stays
+      assert.deepEqual((await quickLink[Symbol.asyncIterator]().next()).value, HEARTBEAT);
+    },
+  );
+});
+
 Deno.test("monitor links: an opening beyond the connection limit is refused", async () => {
   await withLinks({ maxConnections: 1 }, async (_links, next, connect) => {
     await connect();
@@ -201,7 +267,9 @@ Deno.test("monitor links: a port in use is a clear error", async () => {
         port: taken.addr.port,
         tls: CERTS.server,
         openTimeoutMs: 1000,
+        loginTimeoutMs: 1000,
         maxConnections: 1,
+        maxUnauthenticatedPerAddress: 1,
       }),
       new RegExp(`could not listen on 127\\.0\\.0\\.1:${taken.addr.port}`),
     );

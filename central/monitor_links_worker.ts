@@ -20,7 +20,17 @@ const scope = self as any as {
 
 let listener: Deno.TlsListener | undefined;
 let maxConnections = 0;
+let maxPerAddress = 0;
+let loginTimeoutMs = 0;
 let nextId = 1;
+/** Connections (by id) that have not logged in yet: their address and login deadline timer. */
+const unauthenticated = new Map<
+  number,
+  { ip: string; timer: ReturnType<typeof setTimeout>; socket: Deno.Conn }
+>();
+/** How many of {@link unauthenticated} each address has. */
+const unauthenticatedByIp = new Map<string, number>();
+
 const links = new Map<number, FramedConn>();
 /** Sockets still in the ENQ/ACK opening, dropped when accepting stops. */
 const opening = new Set<Deno.Conn>();
@@ -69,6 +79,9 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
     case "close":
       links.get(message.link)?.close();
       return;
+    case "logged_in":
+      settle(message.link);
+      return;
     case "stop_accepting":
       listener?.close();
       listener = undefined;
@@ -88,6 +101,8 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
 async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {
   await setupForwardedLogging(options.logLevel, (record) => emit({ type: "log", record }));
   maxConnections = options.maxConnections;
+  maxPerAddress = options.maxUnauthenticatedPerAddress;
+  loginTimeoutMs = options.loginTimeoutMs;
   const listening = Deno.listenTls({
     hostname: options.hostname,
     port: options.port,
@@ -101,7 +116,24 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
     port: listening.addr.port,
   });
   try {
-    for await (const tls of listening) serve(tls, options.openTimeoutMs);
+    for await (const tls of listening) {
+      const ip = tls.remoteAddr.hostname;
+      // Handshakes and openings under way are capped like open conversations (one more of
+      // those is NACKed at its opening); connections not logged in, handshakes included, are
+      // capped per address.
+      const refusal = opening.size >= maxConnections
+        ? "too_many_connections"
+        : (unauthenticatedByIp.get(ip) ?? 0) >= maxPerAddress
+        ? "too_many_unauthenticated"
+        : undefined;
+      if (refusal !== undefined) {
+        // Before any TLS work: a flood costs an accept and a close.
+        tls.close();
+        emit({ type: "refused", ip, reason: refusal });
+        continue;
+      }
+      serve(tls, options.openTimeoutMs);
+    }
   } catch (error) {
     if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by stop_accepting
   }
@@ -111,6 +143,56 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
 async function serve(tcp: Deno.TlsConn, openTimeoutMs: number): Promise<void> {
   const id = nextId++;
   const addr = tcp.remoteAddr;
+  track(id, addr.hostname, tcp);
+  try {
+    await converse(id, tcp, addr, openTimeoutMs);
+  } finally {
+    settle(id);
+  }
+}
+
+/** Counts `id` against its address until it logs in, and closes it at the login deadline. */
+function track(id: number, ip: string, socket: Deno.Conn): void {
+  unauthenticatedByIp.set(ip, (unauthenticatedByIp.get(ip) ?? 0) + 1);
+  const timer = setTimeout(() => {
+    if (!unauthenticated.has(id)) return;
+    log.info("Connection {id} from {ip} did not log in within {ms} ms: closed", {
+      id,
+      ip,
+      ms: loginTimeoutMs,
+    });
+    emit({ type: "refused", ip, reason: "login_timeout" });
+    settle(id);
+    const conn = links.get(id);
+    if (conn !== undefined) conn.close();
+    else {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    }
+  }, loginTimeoutMs);
+  unauthenticated.set(id, { ip, timer, socket });
+}
+
+/** `id` logged in or closed: it no longer counts against its address. */
+function settle(id: number): void {
+  const entry = unauthenticated.get(id);
+  if (entry === undefined) return;
+  unauthenticated.delete(id);
+  clearTimeout(entry.timer);
+  const left = (unauthenticatedByIp.get(entry.ip) ?? 1) - 1;
+  if (left > 0) unauthenticatedByIp.set(entry.ip, left);
+  else unauthenticatedByIp.delete(entry.ip);
+}
+
+async function converse(
+  id: number,
+  tcp: Deno.TlsConn,
+  addr: Deno.NetAddr,
+  openTimeoutMs: number,
+): Promise<void> {
   let conn: FramedConn;
   opening.add(tcp);
   try {

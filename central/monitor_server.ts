@@ -48,6 +48,13 @@ const log = getLogger(["evcharging", "central", "tcp"]);
  */
 export const BEATS_FLUSH_MS = 200;
 
+/**
+ * Default cap on connections one address holds without having logged in. A host running many
+ * CPs (the fleet, a NAT) opens a few at a time; a stranger's flood stays below it and takes no
+ * one else's place.
+ */
+export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 64;
+
 /** What Central asks the Registry at a login (`RegistryClient` has both). */
 export interface RegistryPort {
   /** Checks the token's signature and claims against the Registry's JWKS. */
@@ -66,10 +73,18 @@ export interface MonitorServerOptions {
   readonly tls: TlsFiles;
   /** The jtis of tokens that logged in (each logs in once). */
   readonly usedTokens: TokenIds;
-  /** Time a new connection has to open and send `AUTH` (default 10 s). */
+  /**
+   * Time a new connection has from its accept to a committed login: TLS handshake, opening,
+   * `AUTH` and its checks (default 10 s).
+   */
   readonly loginTimeoutMs?: number;
   /** Most simultaneous connections, logged in or not (default 10 000). */
   readonly maxConnections?: number;
+  /**
+   * Most connections one address may hold open without having logged in, TLS handshakes
+   * included (default {@link DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS}); more are closed at once.
+   */
+  readonly maxUnauthenticatedPerAddress?: number;
 }
 
 /** Where the jtis of used tokens are kept (central/used_tokens.ts). */
@@ -156,7 +171,19 @@ export class MonitorServer {
       port: options.port,
       tls: options.tls,
       openTimeoutMs: loginTimeoutMs,
+      loginTimeoutMs,
       maxConnections: options.maxConnections ?? 10_000,
+      maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress ??
+        DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
+      // Before any token: the address's failure, aggregated, never a CP's.
+      onRefused: (ip, reason) =>
+        runtime.audit({
+          actor: `address:${ip}`,
+          action: "cp.login",
+          outcome: "rejected",
+          params: { reason },
+          originIp: ip,
+        }, true),
     });
     return new MonitorServer(links, runtime, vault, registry, loginTimeoutMs, {
       signer,
@@ -305,6 +332,7 @@ export class MonitorServer {
       at: Date.now(),
     });
     this.#vault.install(cpId, key);
+    this.#links.loggedIn(conversation.id);
     conversation.cpId = cpId; // from now on, the end of the conversation disconnects the CP
     log.debug("CP {cpId} logged in from {peer} (connection {id}, key version {keyVersion})", {
       cpId,

@@ -14,7 +14,8 @@ import {
   waitFor,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
-import type { RunningCentral } from "../central/central.ts";
+import type { CentralOptions, RunningCentral } from "../central/central.ts";
+import { ACK, ENQ } from "../shared/framing.ts";
 import { createServerCert } from "../infra/dev_ca.ts";
 import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
@@ -30,13 +31,17 @@ interface Setup {
   central: RunningCentral;
 }
 
-async function withCentral(test: (s: Setup) => Promise<void>): Promise<void> {
+async function withCentral(
+  test: (s: Setup) => Promise<void>,
+  options: Partial<CentralOptions> = {},
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "monitor_link_security_" });
   const registry = await startTestRegistry(dir);
   try {
     const central = await startTestCentral(dir, registry, testBrokers(), {
       group: uniqueName("link-security"),
       adminToken: ADMIN,
+      ...options,
     });
     try {
       await test({ registry, central });
@@ -314,4 +319,76 @@ Deno.test("monitor link: a token from before a key revocation is refused, one fe
     assert.equal(again.answer?.type, "AUTH_OK", JSON.stringify(again.answer));
     await fresh.close();
   });
+});
+
+Deno.test("monitor link: a stranger's flood from one address neither locks out a monitor elsewhere nor counts against the CP it names", async () => {
+  await withCentral(async ({ registry, central }) => {
+    const cpId = uniqueName("CP-FLOOD");
+    const bound = await registry.registerCp(cpId);
+    const port = central.tcpAddr.port;
+    // The stranger comes over IPv4 (::ffff:127.0.0.1), the monitor over IPv6 (::1): two
+    // addresses on one machine, both reaching the dual-stack listener.
+    const held: Deno.Conn[] = [];
+    try {
+      // Plaintext: an ENQ without TLS is never ACKed.
+      const plain = await Deno.connect({ hostname: "127.0.0.1", port });
+      await plain.write(Uint8Array.of(ENQ));
+      const received: number[] = [];
+      const buffer = new Uint8Array(512);
+      for (
+        let n = await plain.read(buffer);
+        n !== null;
+        n = await plain.read(buffer).catch(() => null)
+      ) {
+        received.push(...buffer.subarray(0, n));
+      }
+      plain.close();
+      assert.ok(!received.includes(ACK), "a plaintext client got an ACK");
+
+      // A forged AUTH naming the real CP, over TLS from the stranger's address.
+      const forger = await MonitorStub.connect(
+        { ...central.tcpAddr, hostname: "127.0.0.1" },
+        registry.caCert,
+      );
+      const forged = await forger.login(cpId, { ...bound, token: `${bound.token}x` });
+      assert.ok(forged.answer?.type === "AUTH_FAIL");
+
+      // Then connections that never even start TLS, far beyond the per-address cap (4 here).
+      for (let i = 0; i < 30; i++) held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      await waitFor(
+        "the flood refused at accept",
+        () => addressFailures(central).some((r) => r.params.reason === "too_many_unauthenticated"),
+      );
+
+      const monitor = await MonitorStub.connect(
+        { ...central.tcpAddr, hostname: "::1" },
+        registry.caCert,
+      );
+      const { answer } = await monitor.login(cpId, bound);
+      assert.equal(answer?.type, "AUTH_OK", JSON.stringify(answer));
+      await monitor.close();
+
+      const cp = central.runtime.model.cps.get(cpId);
+      assert.equal(cp?.securityInfo.failedLogins, 0, "the stranger's failures are not the CP's");
+      const stranger = addressFailures(central).filter((r) =>
+        r.actor === "address:::ffff:127.0.0.1"
+      );
+      assert.ok(stranger.some((r) => r.params.reason === "bad_signature"), "the forged token");
+      assert.ok(stranger.some((r) => r.params.reason === "too_many_unauthenticated"));
+      assert.ok(
+        central.runtime.auditPage({ action: "cp.login", limit: 1000 }).items
+          .filter((r) => r.outcome !== "ok")
+          .every((r) => r.actor.startsWith("address:") && r.params.cpId === undefined),
+        "no refusal was filed against the CP",
+      );
+    } finally {
+      for (const c of held) {
+        try {
+          c.close();
+        } catch {
+          // closed by Central
+        }
+      }
+    }
+  }, { hostname: "::", maxUnauthenticatedPerAddress: 4 });
 });
