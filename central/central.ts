@@ -21,6 +21,7 @@ import { generateCredential, readOrCreateSecretFile } from "../shared/secret_fil
 import { createCentralApp } from "./api.ts";
 import { MIN_ADMIN_TOKEN_CHARS } from "./config.ts";
 import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
+import { AuditCheckpointer, checkpointPaths } from "./audit_checkpoint.ts";
 import { AuditAggregator, AuditLog } from "./audit.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
@@ -116,6 +117,8 @@ export interface CentralOptions {
   readonly weatherServiceKeyFile?: string;
   /** The audit log's JSON-lines file (default `audit.jsonl` next to the database). */
   readonly auditFile?: string;
+  /** The audit checkpoints' HMAC key (default `audit_checkpoint.key` next to the audit log). */
+  readonly auditCheckpointKeyFile?: string;
   /** Flood aggregation window of repeated rejections in the audit (default 10 000 ms). */
   readonly auditIntervalMs?: number;
   /** Kafka consumer group prefix (default `central`): groups `<prefix>-requests`, `-telemetry`. */
@@ -206,6 +209,15 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const auditFile = options.auditFile ?? join(dataDir, AUDIT_FILE);
   const audit = AuditLog.open({ db: store.db, jsonlPath: auditFile });
   stack.defer(() => audit.close());
+  // Signed heads outside the log and the database, so a cut tail shows (audit_checkpoint.ts).
+  const checkpoints = checkpointPaths(auditFile);
+  const anchor = await AuditCheckpointer.open({
+    audit,
+    db: store.db,
+    file: checkpoints.file,
+    keyFile: options.auditCheckpointKeyFile ?? checkpoints.keyFile,
+  });
+  stack.defer(() => anchor.close()); // after the last records, before the log closes
   // Rejected messages and refused logins: one record per (actor, action, reason) and interval.
   const floods = new AuditAggregator({
     emit: (entry) => audit.append(entry),

@@ -141,6 +141,13 @@ export const centralConfig = defineConfig({
       help: "How long a CP's retired key version still opens telemetry (the backlog of the " +
         "previous login) before it is forgotten (e.g. 2m)",
     }),
+    auditCheckpointKeyFile: option(text, {
+      flag: "audit-checkpoint-key",
+      env: "AUDIT_CHECKPOINT_KEY_FILE",
+      optional: true,
+      help: "HMAC key of the audit checkpoints (default audit_checkpoint.key next to the " +
+        "database; put it on another volume to keep it apart from the log)",
+    }),
     masterKeyFile: option(text, {
       flag: "master-key-file",
       optional: true,

@@ -73,6 +73,7 @@ try {
     keyGraceMs: config.keyGraceMs,
     plugWaitMs: config.plugWaitMs,
     masterKeyFile: config.masterKeyFile,
+    auditCheckpointKeyFile: config.auditCheckpointKeyFile,
     adminToken: config.adminToken,
     weatherServiceKey: config.weatherServiceKey,
     weatherServiceKeyFile: config.weatherServiceKeyFile,

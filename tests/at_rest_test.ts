@@ -50,6 +50,8 @@ Deno.test({
           "registry.db",
           "registry.db-wal",
           "audit.jsonl",
+          "audit.checkpoint.json",
+          "audit_checkpoint.key",
           "central_admin.token",
           "registry_admin.key",
           join("cp", `${id}.credentials`),
