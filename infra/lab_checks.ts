@@ -285,3 +285,36 @@ export function numbersLine(n: CheckNumbers): string {
     `completed without ticket ${n.completedWithoutTicket}; ` +
     `SUPPLYING without session ${n.supplyingWithoutSession}; ${n.kwhBilled} kWh billed`;
 }
+
+/** A request as a driver's log tells it: when it asked, and when the answer came. */
+export interface DriverAnswer {
+  readonly requestId: string;
+  readonly askedAt: number;
+  readonly answeredAt: number | undefined;
+}
+
+/**
+ * The requests in a driver's JSON log (`deno task driver` with a file, not on a terminal): each
+ * `requested` record and the `authorized` or `denied` record with the same request id.
+ */
+export function driverAnswers(log: string): DriverAnswer[] {
+  const asked = new Map<string, { askedAt: number; answeredAt?: number }>();
+  for (const line of log.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let record: { "@timestamp"?: string; properties?: { kind?: string; requestId?: string } };
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const { kind, requestId } = record.properties ?? {};
+    const at = Date.parse(record["@timestamp"] ?? "");
+    if (!requestId || Number.isNaN(at)) continue;
+    if (kind === "requested" && !asked.has(requestId)) asked.set(requestId, { askedAt: at });
+    const entry = asked.get(requestId);
+    if ((kind === "authorized" || kind === "denied") && entry && entry.answeredAt === undefined) {
+      entry.answeredAt = at;
+    }
+  }
+  return [...asked].map(([requestId, e]) => ({ requestId, ...e, answeredAt: e.answeredAt }));
+}

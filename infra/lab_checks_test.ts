@@ -111,3 +111,21 @@ Deno.test("checkLoop: a CP SUPPLYING without an active session fails", () => {
   assert.equal(numbers.supplyingWithoutSession, 3);
   assert.equal(failures.length, 2);
 });
+
+Deno.test("driverAnswers: pairs each request in a driver's log with its first answer", async () => {
+  const { driverAnswers } = await import("./lab_checks.ts");
+  const rec = (ts: string, kind: string, requestId: string) =>
+    JSON.stringify({ "@timestamp": ts, properties: { kind, requestId } });
+  const log = [
+    "Task driver …",
+    rec("2026-01-01T00:00:00.000Z", "requested", "a"),
+    rec("2026-01-01T00:00:00.400Z", "authorized", "a"),
+    rec("2026-01-01T00:00:00.900Z", "authorized", "a"),
+    rec("2026-01-01T00:00:01.000Z", "requested", "b"),
+    "{not json",
+  ].join("\n");
+  const answers = driverAnswers(log);
+  assert.equal(answers.length, 2);
+  assert.equal(answers[0].answeredAt! - answers[0].askedAt, 400);
+  assert.equal(answers[1].answeredAt, undefined);
+});

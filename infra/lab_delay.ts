@@ -49,17 +49,24 @@ export async function delayedCopy(
   }
 }
 
+function addressOf(addr: Deno.Addr): string {
+  return addr.transport === "tcp" ? `${addr.hostname}:${addr.port}` : addr.transport;
+}
+
 async function relay(client: Deno.Conn, to: string, delayMs: number): Promise<void> {
   let server: Deno.Conn;
   try {
     server = await Deno.connect(hostPort(to));
-  } catch {
+  } catch (error) {
+    console.error(`cannot reach ${to}: ${error instanceof Error ? error.message : error}`);
     client.close();
     return;
   }
+  console.log(`relaying a connection from ${addressOf(client.remoteAddr)}`);
   await Promise.allSettled([
     delayedCopy(client.readable, server.writable, delayMs),
-    server.readable.pipeTo(client.writable),
+    // Chunk by chunk here too: pipeTo may hold data back, and Kafka's connections stay open.
+    delayedCopy(server.readable, client.writable, 0),
   ]);
   for (const conn of [client, server]) {
     try {
