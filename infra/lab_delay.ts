@@ -35,7 +35,9 @@ export async function delayedCopy(
   const writer = to.getWriter();
   let chain = Promise.resolve();
   try {
-    for await (const chunk of from) {
+    for await (const read of from) {
+      // A copy: the chunk waits while the stream reads on.
+      const chunk = read.slice();
       const due = Date.now() + delayMs;
       chain = chain.then(async () => {
         const wait = due - Date.now();

@@ -324,7 +324,11 @@ export function netemCommand(net: LabNet, host: HostName, delayMs: number, loss:
  */
 export function slowCommands(net: LabNet, host: HostName): Cmd[] {
   if (host === "pc1") throw new Error("pc1 cannot be slowed by a relay to itself");
-  return [["ip", "-n", net.ns[host], "addr", "add", `${net.address.pc1}/32`, "dev", "lo"]];
+  return [
+    // Answer ARP only for the interface's own address: pc2 asking for pc1 must not get pc3.
+    inNs(net.ns[host], ["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"]),
+    ["ip", "-n", net.ns[host], "addr", "add", `${net.address.pc1}/32`, "dev", "lo"],
+  ];
 }
 
 /** The commands that end every fault: every host's filters, netem queue and relay route removed. */

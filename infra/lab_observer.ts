@@ -114,12 +114,13 @@ export class Observer {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+    // The monotonic clock: the wall clock of a virtual machine may jump.
+    const deadline = performance.now() + timeoutMs;
     while (true) {
       signal?.throwIfAborted();
       const value = await probe();
       if (value !== undefined) return value;
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
       }
       await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
