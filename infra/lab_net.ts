@@ -328,6 +328,8 @@ export function slowCommands(net: LabNet, host: HostName): Cmd[] {
     // Answer ARP only for the interface's own address: pc2 asking for pc1 must not get pc3.
     inNs(net.ns[host], ["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"]),
     ["ip", "-n", net.ns[host], "addr", "add", `${net.address.pc1}/32`, "dev", "lo"],
+    // Connections made before would hang until their clients time out: end them now.
+    inNs(net.ns[host], ["ss", "-K", "dst", net.address.pc1]),
   ];
 }
 
