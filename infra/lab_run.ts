@@ -15,6 +15,7 @@ import {
   healCommands,
   type HostName,
   HOSTS,
+  inNs,
   type LabNet,
   labNet,
   leftoverNamespaces,
@@ -184,8 +185,14 @@ export class Lab {
 
   /** Ends every fault. */
   async heal(): Promise<void> {
+    // The relay first, while pc1's address is still local to the slowed host: its clients see
+    // their connections close and reconnect, straight to pc1 once the address is gone.
+    const relayed = HOSTS.filter((h) => this.processes.get(`delay-${h}`)?.running);
+    for (const host of relayed) await this.processes.get(`delay-${host}`)?.stop();
     await runAll(healCommands(this.net));
-    for (const host of HOSTS) await this.processes.get(`delay-${host}`)?.stop();
+    for (const host of relayed) {
+      await runAll([inNs(this.net.ns[host], ["ss", "-K", "dst", this.pc1])]);
+    }
   }
 
   /** Waits until `file` contains `text`; throws if `process` exits first or after `timeoutMs`. */
