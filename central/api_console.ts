@@ -126,12 +126,29 @@ const alarmsRoute = createRoute({
   },
 });
 
+/** How long today's ended-session totals of `GET /summary` are reused. */
+export const SUMMARY_TOTALS_MS = 5_000;
+
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Adds `GET /series`, `GET /summary` and `GET /alarms` to `app`. */
 export function addConsoleRoutes(app: OpenAPIHono, deps: ConsoleDeps): void {
   const { runtime, now, problem, trackers } = deps;
   const history = new SessionHistory(runtime.store.db);
+  // Today's ended sessions, summed at most every SUMMARY_TOTALS_MS: a day can hold tens of
+  // thousands of sessions, and dashboards ask often.
+  let cached: { day: number; at: number; totals: ReturnType<typeof history.totalsSince> } | null =
+    null;
+  const todayTotals = (dayStart: number, at: number) => {
+    if (cached === null || cached.day !== dayStart || at - cached.at >= SUMMARY_TOTALS_MS) {
+      cached = {
+        day: dayStart,
+        at,
+        totals: history.totalsSince(new Date(dayStart).toISOString()),
+      };
+    }
+    return cached.totals;
+  };
 
   app.openapi(seriesRoute, (c) => {
     const { cp, minutes } = c.req.valid("query");
@@ -148,7 +165,7 @@ export function addConsoleRoutes(app: OpenAPIHono, deps: ConsoleDeps): void {
   app.openapi(summaryRoute, (c) => {
     const at = now().getTime();
     const dayStart = utcDayStart(at);
-    const totals = history.totalsSince(new Date(dayStart).toISOString());
+    const totals = todayTotals(dayStart, at);
     let kw = 0;
     let kwh = totals.endedKwh;
     let eur = totals.endedEur;

@@ -1,9 +1,10 @@
 /**
  * Central's `GET /metrics` (Prometheus text format, prom-client without its Node default
  * collectors). Most figures are read from what Central already holds at the moment of a scrape
- * (the model, the store's totals, the drop counters, the open streams, the consumers' lag); the
- * counters of things that happen (telemetry handled, logins, authorizations) and the event-loop
- * lag come from the committed steps of the core ({@link CentralMetrics.observe}), so no edge
+ * (the model, the drop counters, the open streams, the consumers' lag); the ticketed totals are
+ * read from the database once and then, like the counters of things that happen (telemetry
+ * handled, logins, authorizations) and the event-loop lag, kept up from the committed steps of
+ * the core ({@link CentralMetrics.observe}), so no edge
  * carries metrics code of its own.
  *
  * Every series is named `evcharging_…`; none has a CP, driver or session id as a label, so the
@@ -33,6 +34,9 @@ export interface CentralMetricsSources {
 
 const P = CENTRAL_METRICS_PREFIX;
 
+/** How many ticketed session ids are remembered against counting one twice. */
+const TICKETED_REMEMBERED = 10_000;
+
 /** Central's metrics registry and the counters the committed steps feed. */
 export class CentralMetrics {
   /** The registry `GET /metrics` serves. */
@@ -43,6 +47,9 @@ export class CentralMetrics {
   readonly #charges: Counter;
   readonly #loopLag: Gauge;
   readonly #http: MiddlewareHandler;
+  readonly #totals = { sessions: 0, kwh: 0, eur: 0 };
+  /** Sessions already counted as ticketed (the newest few thousand), so none counts twice. */
+  readonly #ticketed = new Set<string>();
 
   /** Registers every series; follow the runtime with `runtime.subscribe(m => metrics.observe(m))`. */
   constructor(sources: CentralMetricsSources) {
@@ -111,24 +118,27 @@ export class CentralMetrics {
         this.set(runtime.model.sessions.size);
       },
     });
-    const totals = () => runtime.store.completedTotals();
+    // Read from the database once, then kept up by the tickets of committed steps: a scrape
+    // must not sum a history of millions of sessions.
+    const totals = this.#totals;
+    Object.assign(totals, runtime.store.completedTotals());
     storedCounter(
       registers,
       `${P}_sessions_completed_total`,
       "Sessions ticketed, ever",
-      () => totals().sessions,
+      () => totals.sessions,
     );
     storedCounter(
       registers,
       `${P}_energy_kwh_total`,
       "kWh of ticketed sessions, ever",
-      () => totals().kwh,
+      () => totals.kwh,
     );
     storedCounter(
       registers,
       `${P}_revenue_eur_total`,
       "€ of ticketed sessions, ever",
-      () => totals().eur,
+      () => totals.eur,
     );
     new Counter({
       name: `${P}_telemetry_rejected_total`,
@@ -196,6 +206,18 @@ export class CentralMetrics {
 
   /** Counts what one committed step did. */
   observe({ input, effects }: Committed): void {
+    for (const effect of effects) {
+      if (effect.type !== "save_session" || effect.session.endedAt === null) continue;
+      const { id, kwh, eur } = effect.session;
+      if (this.#ticketed.has(id)) continue;
+      this.#ticketed.add(id);
+      if (this.#ticketed.size > TICKETED_REMEMBERED) {
+        this.#ticketed.delete(this.#ticketed.values().next().value!);
+      }
+      this.#totals.sessions++;
+      this.#totals.kwh += kwh;
+      this.#totals.eur += eur;
+    }
     switch (input.type) {
       case "telemetry":
         this.#telemetry.inc();

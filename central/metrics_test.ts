@@ -139,3 +139,40 @@ Deno.test("metrics: requests are timed by route pattern, never by raw URL", asyn
     [...routes].join(),
   );
 });
+
+Deno.test("metrics: ticketed totals start from the database and count each ticket once", async () => {
+  const store = CentralStore.open(":memory:");
+  try {
+    const ended = (id: string, kwh: number) => ({
+      type: "save_session" as const,
+      session: {
+        id,
+        cpId: "CP-1",
+        driverId: "D-1",
+        requestId: `r-${id}`,
+        priceEurKwh: 0.5,
+        powerKw: 22,
+        startedAt: iso(T0),
+        pluggedAt: null,
+        endedAt: iso(T0 + 1000),
+        kw: 0,
+        kwh,
+        eur: kwh / 2,
+        endReason: "unplugged" as const,
+        pendingEnd: null,
+      },
+    });
+    store.commit([ended("S-old-1", 3), ended("S-old-2", 5)]);
+    const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+    const metrics = new CentralMetrics({ runtime });
+    const step = { input: { type: "tick" as const, at: T0 }, model: EMPTY_MODEL };
+    metrics.observe({ ...step, effects: [ended("S-new", 2)] });
+    metrics.observe({ ...step, effects: [ended("S-new", 2)] }); // stored again: counted once
+    const m = parsePromText(await metrics.registry.metrics());
+    assert.equal(sampleValue(m, "evcharging_sessions_completed_total"), 3);
+    assert.equal(sampleValue(m, "evcharging_energy_kwh_total"), 10);
+    assert.equal(sampleValue(m, "evcharging_revenue_eur_total"), 5);
+  } finally {
+    store.close();
+  }
+});

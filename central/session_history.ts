@@ -126,8 +126,9 @@ export class SessionHistory {
       params.push(query.driverId);
     }
     if (query.after !== undefined) {
-      where.push(`(${key} < ? OR (${key} = ? AND id < ?))`);
-      params.push(query.after.at, query.after.at, query.after.id);
+      // A row value, so SQLite walks the (time, id) index from the cursor on.
+      where.push(`(${key}, id) < (?, ?)`);
+      params.push(query.after.at, query.after.id);
     }
     const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY ${key} DESC, id DESC LIMIT ?`;
