@@ -22,15 +22,16 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** OpenWeather's format; a city answers its temperature, or an error status set by the test. */
 function fakeOpenWeather() {
   const temperatures = new Map<string, number>();
   const errors = new Map<string, number | "garbage">();
+  /** Requests per city, answered or not: the office's rounds, counted. */
+  const asked = new Map<string, number>();
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const query = new URL(req.url).searchParams;
     const city = query.get("q") ?? "";
+    asked.set(city, (asked.get(city) ?? 0) + 1);
     if (query.get("appid") !== OPENWEATHER_KEY || query.get("units") !== "metric") {
       return Response.json({ cod: 401, message: "Invalid API key." }, { status: 401 });
     }
@@ -45,7 +46,28 @@ function fakeOpenWeather() {
     }
     return Response.json({ main: { temp, humidity: 70 }, name: city, cod: 200 });
   });
-  return { server, temperatures, errors, url: `http://127.0.0.1:${server.addr.port}` };
+  /**
+   * Waits until the office has asked for `city` `n` more times. Its rounds run one after the
+   * other, so by the (n+1)-th request of a later round everything the first n rounds sent to
+   * Central has been sent: a check that nothing more came needs no fixed wait.
+   */
+  const rounds = async (n: number, city = "Madrid") => {
+    const from = asked.get(city) ?? 0;
+    await eventually(() => (asked.get(city) ?? 0) >= from + n + 1, `${n} more rounds`);
+  };
+  /** Waits until `city` has been asked once more (its answer, even an error, given). */
+  const askedAgain = async (city: string) => {
+    const from = asked.get(city) ?? 0;
+    await eventually(() => (asked.get(city) ?? 0) > from, `${city} asked again`);
+  };
+  return {
+    server,
+    temperatures,
+    errors,
+    rounds,
+    askedAgain,
+    url: `http://127.0.0.1:${server.addr.port}`,
+  };
 }
 
 interface AlertCall {
@@ -60,10 +82,12 @@ interface AlertCall {
  */
 function fakeCentral(knownCps: string[], locations: Record<string, string> = {}) {
   const calls: AlertCall[] = [];
+  const lists = { served: 0 };
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   const handler = async (req: Request) => {
     const path = new URL(req.url).pathname;
     if (req.method === "GET" && path === "/cps") {
+      lists.served++;
       return Response.json(
         knownCps.map((id) => ({ id, state: "ACTIVATED", location: locations[id] })),
       );
@@ -89,6 +113,7 @@ function fakeCentral(knownCps: string[], locations: Record<string, string> = {})
   const port = start(0);
   return {
     calls,
+    lists,
     url: `http://127.0.0.1:${port}`,
     down: async () => {
       await server?.shutdown();
@@ -151,7 +176,7 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
   try {
     // First round: every CP Central knows gets its current status once; CP-404 is flagged.
     await eventually(() => central.calls.length >= 3, "the first statuses");
-    await sleep(300);
+    await openWeather.rounds(2);
     assert.deepEqual(
       central.calls.map((c) => c.body).sort((a, b) => a.cp_id.localeCompare(b.cp_id)),
       [
@@ -173,7 +198,7 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
       () => sent("CP-001", "alert").length + sent("CP-002", "alert").length === 2,
       "alerts",
     );
-    await sleep(500); // five more rounds at the same temperature
+    await openWeather.rounds(5); // five more rounds at the same temperature
     assert.equal(sent("CP-001", "alert").length, 1);
     assert.equal(sent("CP-002", "alert").length, 1);
     assert.deepEqual(sent("CP-001", "alert")[0].body, {
@@ -191,7 +216,7 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
       () => sent("CP-001", "clear").length === 2 && sent("CP-002", "clear").length === 2,
       "clears",
     );
-    await sleep(500);
+    await openWeather.rounds(5);
     assert.equal(sent("CP-001", "clear").length, 2);
     assert.equal(sent("CP-002", "clear").length, 2);
 
@@ -199,11 +224,12 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
     const before = central.calls.length;
     openWeather.errors.set("Madrid", 500).set("Oslo", "garbage");
     openWeather.temperatures.set("Madrid", -9);
-    await sleep(400);
+    await openWeather.askedAgain("Oslo");
     for (const status of [401, 404, 429, 503] as const) {
       openWeather.errors.set("Madrid", status);
-      await sleep(300);
+      await openWeather.askedAgain("Madrid"); // each error answered at least once
     }
+    await openWeather.askedAgain("Madrid"); // a later round: the one with 503 has finished
     assert.equal(central.calls.length, before, "errors never produce an alert or a clear");
     const row = office.snapshot().rows.find((r) => r.cpId === "CP-001");
     assert.equal(row?.temperature, 0, "the last good reading stands");
@@ -222,7 +248,10 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
     await central.down();
     await eventually(() => office.snapshot().central.reachable === false, "Central seen down");
     openWeather.temperatures.set("Madrid", 4);
-    await sleep(300);
+    await eventually(
+      () => office.snapshot().rows.some((r) => r.city === "Madrid" && r.temperature === 4),
+      "the office has read the warmer Madrid",
+    );
     openWeather.temperatures.set("Madrid", -7);
     openWeather.temperatures.set("Oslo", 6);
     await eventually(
@@ -232,7 +261,7 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
     const beforeReturn = central.calls.length;
     central.up();
     await eventually(() => central.calls.length >= beforeReturn + 3, "the re-sent state");
-    await sleep(300);
+    await openWeather.rounds(2);
     const resent = central.calls.slice(beforeReturn).map((c) => c.body)
       .sort((a, b) => a.cp_id.localeCompare(b.cp_id));
     assert.deepEqual(resent, [
@@ -344,7 +373,9 @@ Deno.test("weather office: a CP Central places in a city is watched, a removed o
       () => central.calls.some((c) => c.body.cp_id === "CP-020" && c.body.status === "clear"),
       "the clear of the removed CP",
     );
-    await sleep(400); // four more rounds, each with Central's list
+    const listsBefore = central.lists.served;
+    // Four more rounds, each with Central's list (and one more, so the fourth has finished).
+    await eventually(() => central.lists.served >= listsBefore + 5, "four more rounds");
     assert.deepEqual(await fileNow(), { "CP-021": "Madrid,ES" }, "not brought back");
   } finally {
     await office.stop();
@@ -357,7 +388,8 @@ Deno.test("weather office: a CP Central places in a city is watched, a removed o
   });
   try {
     await eventually(() => fileOnly.snapshot().central.reachable === true, "a round with Central");
-    await sleep(300);
+    const listsBefore = central.lists.served;
+    await eventually(() => central.lists.served >= listsBefore + 3, "two more rounds");
     assert.deepEqual(
       JSON.parse(await Deno.readTextFile(join(fileOnlyDir, "weather_locations.json"))),
       {},
