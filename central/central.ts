@@ -1,7 +1,7 @@
 /**
  * Central without its command line: {@link startCentral} opens the database and the keys,
  * recovers the model, connects to Kafka and the Registry, and serves CP monitors (TCP) and the
- * REST API (HTTP). `central/main.ts` calls it with the parsed config; tests call it on port 0
+ * REST API (HTTPS, or HTTP on loopback only). `central/main.ts` calls it with the parsed config; tests call it on port 0
  * with a temp folder and stop it with `stop()`.
  *
  * Start order: store → master key → recovered model and keyring → Registry client → Kafka
@@ -15,7 +15,7 @@ import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
-import type { TlsFiles } from "../shared/tls.ts";
+import { isLoopbackHost, type TlsFiles } from "../shared/tls.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { createCentralApp } from "./api.ts";
@@ -87,7 +87,10 @@ export interface CentralOptions {
   readonly maxUnauthenticatedPerAddress?: number;
   /** Time a monitor connection has from its accept to a committed login (default 10 s). */
   readonly monitorLoginTimeoutMs?: number;
-  /** Address both servers listen on (default `0.0.0.0`). */
+  /**
+   * Address both servers listen on (default `0.0.0.0`). The REST API is HTTPS (with `tls`)
+   * unless this is a loopback address, where it is plain HTTP.
+   */
   readonly hostname?: string;
   /** TCP port for monitors (0: any free port). */
   readonly tcpPort: number;
@@ -166,7 +169,10 @@ export interface RunningCentral {
   readonly tcpAddr: Deno.NetAddr;
   /** Where the REST API listens. */
   readonly httpAddr: Deno.NetAddr;
-  /** Base URL of the REST API for local clients, e.g. `http://127.0.0.1:8080`. */
+  /**
+   * Base URL of the REST API for local clients: `http://127.0.0.1:8080` on loopback,
+   * `https://127.0.0.1:8080` (trust the project CA) otherwise.
+   */
   readonly httpUrl: string;
   /** The admin token and its source. */
   readonly adminToken: AdminToken;
@@ -377,8 +383,16 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
         : supervisorCaller(options.supervisorUrl, adminToken.token),
     },
   });
+  // HTTPS whenever the API can be reached from another machine: the admin token and the
+  // weather service key cross the network in its requests, credentials in its answers.
+  const restTls = !isLoopbackHost(hostname);
   const http = Deno.serve(
-    { hostname, port: options.httpPort, onListen: () => {} },
+    {
+      hostname,
+      port: options.httpPort,
+      onListen: () => {},
+      ...(restTls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    },
     (request, info) => app.fetch(request, info),
   );
   stack.defer(() => http.shutdown());
@@ -407,11 +421,22 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   }, tickMs);
   stack.defer(() => clearInterval(clock));
 
-  const httpUrl = `http://${urlHost(http.addr.hostname)}:${http.addr.port}`;
+  const httpUrl = `${restTls ? "https" : "http"}://${
+    urlHost(http.addr.hostname)
+  }:${http.addr.port}`;
   log.info("Central up: monitors on TCP {tcp}, REST on {url}", {
     tcp: `${monitors.addr.hostname}:${monitors.addr.port}`,
     url: httpUrl,
   });
+  if (restTls) {
+    log.info("REST API over HTTPS (TLS 1.2+, the certificate of --cert): clients trust ca.pem");
+  } else {
+    log.info(
+      "REST API over plain HTTP because it listens on loopback {host} only: nothing off this " +
+        "machine reaches it; listen on another address (--host) and it is HTTPS",
+      { host: hostname },
+    );
+  }
   if (adminToken.source === "file") {
     log.info("Admin token for POST calls is in {path} (mode 0600)", { path: adminToken.path });
   }

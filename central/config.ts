@@ -76,7 +76,8 @@ export const centralConfig = defineConfig({
       flag: "host",
       env: "CENTRAL_HOST",
       default: "0.0.0.0",
-      help: "Address both servers listen on",
+      help: "Address both servers listen on; the REST API is HTTPS (--cert, --key) unless it " +
+        "is a loopback address",
     }),
     registryUrl: option(httpUrl, {
       flag: "registry-url",
@@ -94,7 +95,8 @@ export const centralConfig = defineConfig({
       flag: "cert",
       env: "CENTRAL_TLS_CERT",
       default: SERVER_CERT_FILE,
-      help: "Server certificate (PEM, from `deno task certs`) for the monitor port's TLS",
+      help: "Server certificate (PEM, from `deno task certs`) for the monitor port's TLS and " +
+        "the REST API's HTTPS",
     }),
     key: option(text, {
       flag: "key",

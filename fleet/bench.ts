@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import { buildWeb } from "../infra/web_build.ts";
 import { sleep } from "../shared/sleep.ts";
+import { httpsClient } from "../shared/tls.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
 import { sealEnvelope } from "../shared/envelope.ts";
@@ -142,12 +143,13 @@ async function rawThroughput(brokers: readonly string[], count: number, bytes: n
  */
 async function watchEvents(
   url: string,
+  client: Deno.HttpClient | undefined,
   signal: AbortSignal,
   onEvent: (type: string, data: unknown, at: number) => void,
 ): Promise<{ readonly problem?: string; readonly reconnects: number }> {
   let reconnects = 0;
   for (;;) {
-    const problem = await readEvents(url, signal, onEvent);
+    const problem = await readEvents(url, client, signal, onEvent);
     if (signal.aborted) return { reconnects };
     if (problem.fatal) return { problem: problem.reason, reconnects };
     reconnects++;
@@ -158,12 +160,17 @@ async function watchEvents(
 /** One `GET /events` stream; fatal when the endpoint is not there at all. */
 async function readEvents(
   url: string,
+  client: Deno.HttpClient | undefined,
   signal: AbortSignal,
   onEvent: (type: string, data: unknown, at: number) => void,
 ): Promise<{ readonly fatal: boolean; readonly reason: string }> {
   let res: Response;
   try {
-    res = await fetch(`${url}/events`, { signal, headers: { accept: "text/event-stream" } });
+    res = await fetch(`${url}/events`, {
+      client,
+      signal,
+      headers: { accept: "text/event-stream" },
+    });
   } catch (error) {
     return { fatal: true, reason: `GET /events failed: ${(error as Error).message}` };
   }
@@ -212,8 +219,11 @@ async function cpuOf(pids: Readonly<Record<string, number>>): Promise<Record<str
 }
 
 /** Rows waiting in Central's outbox, from its `GET /health`. */
-async function outboxPending(centralUrl: string): Promise<number> {
-  const response = await fetch(`${centralUrl}/health`);
+async function outboxPending(
+  centralUrl: string,
+  client: Deno.HttpClient | undefined,
+): Promise<number> {
+  const response = await fetch(`${centralUrl}/health`, { client });
   // 503 (a part Central needs is failing) still carries the counters.
   if (!response.ok && response.status !== 503) {
     throw new Error(`GET /health answered ${response.status}`);
@@ -439,7 +449,11 @@ async function main(): Promise<void> {
     let timing = false;
     const sentAt = new Map<string, number>();
     const sseLatencies: number[] = [];
-    const sse = watchEvents(target.centralUrl, events.signal, (type, data, at) => {
+    // Central off loopback speaks HTTPS, trusted through the project CA like the Registry.
+    using centralHttp = target.centralUrl.startsWith("https:")
+      ? await httpsClient(target.caFile)
+      : undefined;
+    const sse = watchEvents(target.centralUrl, centralHttp, events.signal, (type, data, at) => {
       if (!timing || (type !== "telemetry" && type !== "cp")) return;
       const view = data as { id?: string; kwh?: number | null };
       const key = `${view.id}|${view.kwh}`;
@@ -519,7 +533,7 @@ async function main(): Promise<void> {
         telemetryOffsets(),
         cpuOf(others),
         Deno.readTextFile("/proc/stat"),
-        outboxPending(target.centralUrl),
+        outboxPending(target.centralUrl, centralHttp),
       ]);
       return {
         at: Date.now(),

@@ -8,7 +8,7 @@
  *   `driver.updates`, from the start of the topics → `{t: "msg", at, value}`;
  * - a line `{id, path}` on standard input → `{t: "reply", id, status, body}` for `GET path`.
  *
- *     deno run -A infra/lab_probe.ts --central http://10.77.0.1:8080 --broker 10.77.0.1:9092 \
+ *     deno run -A infra/lab_probe.ts --central https://10.77.0.1:8080 --broker 10.77.0.1:9092 \
  *       --ca pc1/certs/ca.pem
  *
  * @module

@@ -107,9 +107,9 @@ export class Lab {
     return this.net.address.pc1;
   }
 
-  /** Central's REST base URL as clients on the /24 use it. */
+  /** Central's REST base URL as clients on the /24 use it: HTTPS, as Central is off loopback. */
   get centralUrl(): string {
-    return `http://${this.pc1}:8080`;
+    return `https://${this.pc1}:8080`;
   }
 
   /** The process named `name`. */
@@ -350,6 +350,8 @@ async function startPc1(lab: Lab, signal?: AbortSignal): Promise<void> {
     "weather",
     "--central",
     lab.centralUrl,
+    "--ca",
+    join(certs, "ca.pem"),
     "--locations",
     join(data, "weather_locations.json"),
     "--service-key-file",

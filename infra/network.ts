@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
 import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
-import { httpsClient } from "../shared/tls.ts";
+import { httpsClient, isLoopbackHost } from "../shared/tls.ts";
 import { freePort, holdFreePort } from "../shared/ports.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
@@ -248,6 +248,11 @@ export interface NetworkOptions {
   readonly centralTcpPort?: number;
   /** Central's HTTP port (default: a free one). */
   readonly centralHttpPort?: number;
+  /**
+   * Address Central listens on (default `127.0.0.1`: its REST API is then plain HTTP, reachable
+   * from this machine only). Any other address, e.g. `0.0.0.0`, makes it HTTPS.
+   */
+  readonly centralHost?: string;
   /** Further Central flags (e.g. `--heartbeat-timeout 2s`). */
   readonly centralArgs?: readonly string[];
   /** Further Deno flags for Central's process (e.g. `--cpu-prof`, for the benchmark). */
@@ -320,7 +325,7 @@ export interface LocalNetwork {
   readonly drivers: ReadonlyMap<string, Service>;
   /** `https://localhost:<port>`. */
   readonly registryUrl: string;
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>`, or `https://localhost:<port>` off loopback (`centralHost`). */
   readonly centralUrl: string;
   /** `127.0.0.1:<port>` monitors connect to. */
   readonly centralTcp: string;
@@ -399,7 +404,11 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const tcpPort = options.centralTcpPort ?? freePort();
   const httpPort = options.centralHttpPort ?? freePort();
   const registryUrl = `https://localhost:${registryPort}`;
-  const centralUrl = `http://127.0.0.1:${httpPort}`;
+  const centralHost = options.centralHost ?? "127.0.0.1";
+  const centralHttps = !isLoopbackHost(centralHost);
+  const centralUrl = centralHttps
+    ? `https://localhost:${httpPort}`
+    : `http://127.0.0.1:${httpPort}`;
   const centralTcp = `127.0.0.1:${tcpPort}`;
 
   const registry = newService({
@@ -432,7 +441,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       "--http-port",
       String(httpPort),
       "--host",
-      "127.0.0.1",
+      centralHost,
       "--broker",
       brokers,
       "--db",
@@ -470,6 +479,8 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       args: [
         "--central",
         centralUrl,
+        "--ca",
+        certs.caCert,
         "--port",
         String(weatherPort),
         "--host",
@@ -493,9 +504,10 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   const tls = await httpsClient(certs.caCert);
 
   const api: CentralApi = {
-    get: (path) => json(fetch(`${centralUrl}${path}`)),
+    get: (path) => json(fetch(`${centralUrl}${path}`, { client: tls })),
     post: (path, body) =>
       json(fetch(`${centralUrl}${path}`, {
+        client: tls,
         method: "POST",
         headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
         body: JSON.stringify(body ?? {}),
@@ -507,7 +519,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       "Central to answer GET /health",
       async () => {
         if (!central.running) throw new Error(`Central exited; see ${central.logFile}`);
-        const res = await fetch(`${centralUrl}/health`);
+        const res = await fetch(`${centralUrl}/health`, { client: tls });
         await res.body?.cancel();
         return res.ok ? true : undefined;
       },
@@ -524,7 +536,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
     waitUntil(
       `CP ${id} in Central`,
       async () => {
-        const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`);
+        const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`, { client: tls });
         if (!res.ok) {
           await res.body?.cancel();
           return undefined;
@@ -644,7 +656,13 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       signal,
     );
 
-    say(`starting Central on ${centralUrl} (monitors on ${centralTcp})`);
+    say(
+      `starting Central on ${centralUrl} (monitors on ${centralTcp}; ${
+        centralHttps
+          ? "REST over HTTPS, clients trust the CA"
+          : "REST over plain HTTP: it listens on loopback only"
+      })`,
+    );
     await central.start();
     await waitForCentral(signal);
 

@@ -137,3 +137,15 @@ export async function connectTls(
     throw error;
   }
 }
+
+/**
+ * Whether `hostname` is a loopback address (`localhost`, 127.0.0.0/8, `::1`): only a server
+ * listening there may speak plain HTTP, since nothing off this machine can reach it. A wildcard
+ * (`0.0.0.0`, `::`) listens on every interface and is not loopback.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return v4 !== null && v4.slice(1).every((part) => Number(part) <= 255);
+}

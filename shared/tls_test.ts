@@ -5,6 +5,7 @@ import {
   CA_FILE_ENV,
   caFilePath,
   httpsClient,
+  isLoopbackHost,
   loadTlsFiles,
   readPem,
   SERVER_CERT_FILE,
@@ -68,5 +69,14 @@ Deno.test("httpsClient needs a readable CA certificate", async () => {
     await assert.rejects(readPem(join(dir, "key.pem"), "CERTIFICATE"), /not a PEM certificate/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("isLoopbackHost: only localhost, 127/8 and ::1 are loopback; wildcards and LAN addresses are not", () => {
+  for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "LOCALHOST"]) {
+    assert.equal(isLoopbackHost(host), true, host);
+  }
+  for (const host of ["0.0.0.0", "::", "192.168.1.10", "10.77.0.1", "127.0.0.256", "pc1.lan"]) {
+    assert.equal(isLoopbackHost(host), false, host);
   }
 });

@@ -35,7 +35,14 @@ export const weatherConfig = defineConfig({
       flag: "central",
       env: "CENTRAL_URL",
       default: "http://127.0.0.1:8080",
-      help: "Central's REST base URL (https is trusted through the project CA)",
+      help: "Central's REST base URL (https when Central listens off loopback: trusted " +
+        "through the project CA, --ca)",
+    }),
+    ca: option(text, {
+      flag: "ca",
+      env: "EV_CA_FILE",
+      optional: true,
+      help: "CA certificate that signed Central's (default certs/ca.pem), for an https URL",
     }),
     port: option(portOrZero, {
       flag: "port",

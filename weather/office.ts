@@ -130,6 +130,7 @@ export async function startWeatherOffice(
     url: config.central,
     serviceKey: serviceKey.key,
     timeoutMs: config.requestTimeoutMs,
+    caFile: config.ca,
   });
 
   const snapshot = (): OfficeSnapshot => ({
