@@ -7,6 +7,7 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
+  authenticateBound,
   MonitorStub,
   startTestCentral,
   startTestRegistry,
@@ -51,7 +52,7 @@ Deno.test("Central off loopback: REST over HTTPS only, and the weather office al
     const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
     const tcp = { ...central.tcpAddr, hostname: "127.0.0.1" }; // it listens on 0.0.0.0
     monitor = await MonitorStub.connect(tcp, registry.caCert);
-    const token = (await registry.client.authenticate(cpId, credentials)).token;
+    const token = await authenticateBound(registry.client, cpId, credentials);
     assert.equal((await monitor.login(cpId, token)).answer?.type, "AUTH_OK");
     monitor.keepAlive(300);
 

@@ -110,6 +110,13 @@ async function withCentralAndRegistry(
   }
 }
 
+/** A public ECDH key for the authenticate body (the token is bound to it). */
+const KEY = await crypto.subtle.exportKey(
+  "jwk",
+  (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]))
+    .publicKey,
+).then(({ kty, crv, x, y }) => ({ kty, crv, x, y }));
+
 Deno.test("CP manager: strangers throttled on Central's address do not throttle Central; the register answer is no-store", async () => {
   await withCentralAndRegistry(async ({ post, registryUrl, ca }) => {
     // A fuzzer on Central's machine: bad authentications until the Registry throttles 127.0.0.1.
@@ -119,7 +126,7 @@ Deno.test("CP manager: strangers throttled on Central's address do not throttle 
       const res = await fetch(`${registryUrl}/cp/authenticate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ cp_id: `CP-FUZZ-${i}`, credentials: "x" }),
+        body: JSON.stringify({ cp_id: `CP-FUZZ-${i}`, credentials: "x", ecdh_public_key: KEY }),
         client: http,
       });
       status = res.status;
