@@ -181,7 +181,7 @@ Deno.test("keys: a restarted vault keeps a retired key's grace from its stored r
   }
 });
 
-Deno.test("keys: a revocation wipes the stored wrapped keys but keeps the versions", async () => {
+Deno.test("keys: a revocation wipes the stored wrapped keys but keeps the versions", () => {
   const store = CentralStore.open(":memory:");
   try {
     const at = "2026-03-01T10:00:00.000Z";
