@@ -92,6 +92,11 @@ export interface CentralOptions {
    * unless this is a loopback address, where it is plain HTTP.
    */
   readonly hostname?: string;
+  /**
+   * `auto` (the default): HTTPS unless `hostname` is loopback; `always`: HTTPS on loopback too
+   * (a browser that trusts the CA, or pins Central's key, reaches it at `https://127.0.0.1`).
+   */
+  readonly restTls?: "auto" | "always";
   /** TCP port for monitors (0: any free port). */
   readonly tcpPort: number;
   /** HTTP port for the REST API (0: any free port). */
@@ -171,7 +176,7 @@ export interface RunningCentral {
   readonly httpAddr: Deno.NetAddr;
   /**
    * Base URL of the REST API for local clients: `http://127.0.0.1:8080` on loopback,
-   * `https://127.0.0.1:8080` (trust the project CA) otherwise.
+   * `https://127.0.0.1:8080` (trust the project CA) off loopback or with `restTls: "always"`.
    */
   readonly httpUrl: string;
   /** The admin token and its source. */
@@ -385,7 +390,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   // HTTPS whenever the API can be reached from another machine: the admin token and the
   // weather service key cross the network in its requests, credentials in its answers.
-  const restTls = !isLoopbackHost(hostname);
+  const restTls = options.restTls === "always" || !isLoopbackHost(hostname);
   const http = Deno.serve(
     {
       hostname,
@@ -433,7 +438,8 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   } else {
     log.info(
       "REST API over plain HTTP because it listens on loopback {host} only: nothing off this " +
-        "machine reaches it; listen on another address (--host) and it is HTTPS",
+        "machine reaches it; listen on another address (--host) or pass --rest-tls always " +
+        "and it is HTTPS",
       { host: hostname },
     );
   }

@@ -79,6 +79,13 @@ export const centralConfig = defineConfig({
       help: "Address both servers listen on; the REST API is HTTPS (--cert, --key) unless it " +
         "is a loopback address",
     }),
+    restTls: option(oneOf(["auto", "always"] as const), {
+      flag: "rest-tls",
+      env: "CENTRAL_REST_TLS",
+      default: "auto",
+      help: "auto: the REST API is HTTPS unless --host is a loopback address; always: HTTPS on " +
+        "loopback too",
+    }),
     registryUrl: option(httpUrl, {
       flag: "registry-url",
       env: "REGISTRY_URL",

@@ -26,6 +26,13 @@ Deno.test("config: --cert and --key name Central's certificate, like the Registr
   assert.equal(config.key, "/c/central.key");
 });
 
+Deno.test("config: --rest-tls is auto by default, always forces HTTPS, anything else is refused", () => {
+  assert.equal(parseConfig(centralConfig, [], {}).restTls, "auto");
+  assert.equal(parseConfig(centralConfig, ["--rest-tls", "always"], {}).restTls, "always");
+  assert.equal(parseConfig(centralConfig, [], { CENTRAL_REST_TLS: "always" }).restTls, "always");
+  assert.throws(() => parseConfig(centralConfig, ["--rest-tls", "never"], {}), ConfigError);
+});
+
 Deno.test("config: the brief's positional arguments are TCP port, broker, database", () => {
   const config = parseConfig(centralConfig, ["7100", "kafka:9092", "/tmp/c.db"], {});
   assert.deepEqual([config.tcpPort, config.brokers, config.db], [

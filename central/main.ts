@@ -64,6 +64,7 @@ try {
     caFile: config.ca,
     tls: await loadTlsFiles({ certFile: config.cert, keyFile: config.key }),
     hostname: config.host,
+    restTls: config.restTls,
     tcpPort: config.tcpPort,
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
     monitorLoginTimeoutMs: config.monitorLoginTimeoutMs,
