@@ -19,6 +19,7 @@
  * @module
  */
 import { type Browser, chromium, type Page } from "playwright-core";
+import { helpOrVersion } from "../shared/version.ts";
 
 /** Chromium's path (`CHROMIUM_PATH`, default Debian's). */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -251,9 +252,22 @@ function arg(args: string[], name: string): string | undefined {
   return at < 0 ? undefined : args[at + 1];
 }
 
+const USAGE = `Usage: deno run -A fleet/dashboard_probe.ts --url <Central's URL> [options]
+
+Opens Central's dashboard in Chromium and measures its long tasks, script answer times, renderer
+CPU and heap, then compares the states it shows with GET /cps; prints the result as JSON.
+
+Options:
+  --url <url>                  Central's http(s) URL (required)
+  --seconds <n>                How long to measure (default 60)
+  --out <file.json>            Also write the result there
+  -h, --help                   Show this help
+  --version                    Show the version`;
+
 async function main(args: string[]): Promise<number> {
-  if (args.includes("-h") || args.includes("--help")) {
-    console.log("usage: dashboard_probe.ts --url <Central's URL> [--seconds 60] [--out file.json]");
+  const answer = helpOrVersion("dashboard_probe", USAGE, args);
+  if (answer !== undefined) {
+    console.log(answer);
     return 0;
   }
   const url = arg(args, "--url");

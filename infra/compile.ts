@@ -8,6 +8,8 @@
  * @module
  */
 import { join } from "node:path";
+import { noColorRequested } from "../shared/terminal.ts";
+import { helpOrVersion } from "../shared/version.ts";
 import { buildWeb, WEB_BUNDLE } from "./web_build.ts";
 
 /** What one binary is built from, with the permissions of its `deno task`. */
@@ -93,7 +95,24 @@ export function denoDir(): string {
   return join(xdg, "deno");
 }
 
+const USAGE = `Usage: deno task compile [component…]
+
+One self-contained binary per component in dist/ (all of them without arguments):
+${COMPONENTS.map((c) => `  ${c.name.padEnd(12)} ${c.entry}`).join("\n")}
+
+Environment:
+  DENORT_BIN <path>            A denort runtime obtained elsewhere (this machine cannot download it)
+
+Options:
+  -h, --help                   Show this help
+  --version                    Show the version`;
+
 async function main(args: string[]): Promise<number> {
+  const answer = helpOrVersion("compile", USAGE, args);
+  if (answer !== undefined) {
+    console.log(answer);
+    return 0;
+  }
   const unknown = args.filter((a) => !COMPONENTS.some((c) => c.name === a));
   if (unknown.length > 0) {
     console.error(
@@ -122,6 +141,9 @@ async function main(args: string[]): Promise<number> {
     const { code } = await new Deno.Command(Deno.execPath(), {
       args: compileArgs(component, outDir),
       cwd: root,
+      // deno colours its progress even into a pipe or a file: not when this output is not a
+      // terminal, nor under NO_COLOR.
+      env: Deno.stdout.isTerminal() && !noColorRequested() ? {} : { NO_COLOR: "1" },
     }).spawn().status;
     if (code !== 0) {
       console.error(`compile: ${component.name} failed (exit ${code})`);

@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { versionLine } from "../shared/version.ts";
 import { numbersLine } from "./lab_checks.ts";
 import { missingPrerequisite, ROOT } from "./lab_hosts.ts";
 import { type Lab, startLab } from "./lab_run.ts";
@@ -31,7 +32,8 @@ Options:
   --list             Name the scenarios
   --report <file>    Write the scenarios' numbers as JSON
   --dir <path>       Folder of the lab's runs (default data/lab)
-  --help             Show this help`;
+  -h, --help         Show this help
+  --version          Show the version`;
 
 const encoder = new TextEncoder();
 function say(text: string): void {
@@ -72,7 +74,8 @@ async function main(args: string[]): Promise<number> {
         list: { type: "boolean" },
         report: { type: "string" },
         dir: { type: "string" },
-        help: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
       strict: true,
     }));
@@ -82,6 +85,10 @@ async function main(args: string[]): Promise<number> {
   }
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(versionLine("lab"));
     return 0;
   }
   if (values.list) {

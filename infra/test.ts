@@ -10,6 +10,22 @@
 import { type LocalKafka, startLocalKafka } from "./local_kafka.ts";
 import { brokersFromEnv } from "../shared/kafka.ts";
 import { buildWeb } from "./web_build.ts";
+import { noColorRequested } from "../shared/terminal.ts";
+import { helpOrVersion } from "../shared/version.ts";
+
+const USAGE = `Usage: deno task test [deno test arguments…]
+
+Builds the dashboard, starts one local Kafka broker (unless KAFKA_BROKERS is set), runs
+deno test -A with the arguments given (e.g. test files, --filter), stops the broker, and prints
+"tests: N passed, N failed[, N ignored]" as the last line.
+
+Environment:
+  KAFKA_BROKERS <host:port,…>  Use this broker instead of starting one
+  NO_COLOR                     No colour (also off when the output is not a terminal)
+
+Options:
+  -h, --help                   Show this help
+  --version                    Show the version`;
 
 /** Counts from the final line of `deno test`. */
 export interface TestSummary {
@@ -66,7 +82,12 @@ async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | u
   return summary;
 }
 
-async function main(): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  const answer = helpOrVersion("test", USAGE, args);
+  if (answer !== undefined) {
+    console.log(answer);
+    return 0;
+  }
   try {
     await buildWeb(); // the browser tests' Central serves the built dashboard
   } catch (e) {
@@ -86,8 +107,12 @@ async function main(): Promise<number> {
   }
 
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--permit-no-files", ...Deno.args],
-    env: kafka ? { KAFKA_BROKERS: kafka.brokers.join(",") } : {},
+    args: ["test", "-A", "--permit-no-files", ...args],
+    env: {
+      ...(kafka ? { KAFKA_BROKERS: kafka.brokers.join(",") } : {}),
+      // Its output is piped through this process: colour only if ours goes to a terminal.
+      ...(Deno.stdout.isTerminal() && !noColorRequested() ? {} : { NO_COLOR: "1" }),
+    },
     stdin: "inherit",
     stdout: "piped",
     stderr: "inherit",
@@ -124,4 +149,4 @@ async function main(): Promise<number> {
   return code;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -9,6 +9,7 @@
  * @module
  */
 import { join } from "node:path";
+import { helpOrVersion } from "../shared/version.ts";
 /** The built app, relative to the repository root (where central/web_bundle.ts reads it). */
 export const WEB_BUNDLE = "web/dist/app.js";
 
@@ -60,7 +61,26 @@ export async function buildWeb(
   return out;
 }
 
+const USAGE = `Usage: deno task web:build [--force]
+
+Bundles the dashboard into ${WEB_BUNDLE} unless it is newer than every web/ source.
+
+Options:
+  --force                      Rebuild even when the bundle is up to date
+  -h, --help                   Show this help
+  --version                    Show the version`;
+
 if (import.meta.main) {
+  const answer = helpOrVersion("web:build", USAGE, Deno.args);
+  const unknown = Deno.args.filter((a) => a !== "--force");
+  if (answer !== undefined) {
+    console.log(answer);
+    Deno.exit(0);
+  }
+  if (unknown.length > 0) {
+    console.error(`web:build: unknown argument ${unknown[0]}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
   try {
     console.log(`web:build: ${await buildWeb({ force: Deno.args.includes("--force") })}`);
   } catch (error) {

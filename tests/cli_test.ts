@@ -20,6 +20,11 @@ const PROGRAMS = [
   "infra/start.ts",
   "infra/kafka.ts",
   "infra/certs.ts",
+  "infra/compile.ts",
+  "infra/test.ts",
+  "infra/web_build.ts",
+  "infra/lab.ts",
+  "fleet/dashboard_probe.ts",
 ];
 
 async function run(program: string, arg: string): Promise<{ code: number; out: string }> {
