@@ -5,4 +5,6 @@ WORKDIR /app
 COPY deno.json deno.lock ./
 COPY . .
 RUN deno install --frozen
+# The dashboard bundle is built here, so Central serves it without writing to /app at run time.
+RUN deno task web:build
 USER deno
