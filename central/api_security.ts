@@ -9,7 +9,7 @@
  *   read of the public dashboard (§5.7): the audit log is public by design (it is also the
  *   `audit.events` topic) and neither ever holds a credential, token or key.
  *
- * The rules live in the core (central/core.ts `securityRefusal`, `revoke_keys`,
+ * The rules live in the core (central/core/security.ts `securityRefusal`, `revoke_keys`,
  * `set_security`); this module only maps HTTP to inputs and answers.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The weather rules of central/core.ts (issue 6): an alert holds a CP, a clear lifts only the
+ * The weather rules of central/core/charging.ts (issue 6): an alert holds a CP, a clear lifts only the
  * weather hold, an admin hold and the weather hold never lift each other, both are idempotent,
  * and the hold survives a restart (through central/store.ts).
  */

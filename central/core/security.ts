@@ -1,0 +1,297 @@
+/**
+ * Logins, keys and security status in Central's core: who may log in, what a login and a refused
+ * one change, and an admin's key revocation, rotation and security status (ARCHITECTURE
+ * §Login and keys, §Revocation and status).
+ *
+ * @module
+ */
+import {
+  type AuditOutcome,
+  type AuditParams,
+  type AuthFailReason,
+  build,
+  commandPayloadSchema,
+  type EndReason,
+  type LogoutReason,
+} from "../../shared/messages.ts";
+import { DISCONNECTED } from "../cp_state.ts";
+import { endSession, resume, stop } from "./charging.ts";
+import { apply, cpActor, type Draft, iso, safeDetail } from "./draft.ts";
+import {
+  type CoreConfig,
+  type Cp,
+  type Input,
+  type Model,
+  NO_SECURITY_INFO,
+  type SecurityStatus,
+} from "./model.ts";
+
+/** Why a login must be refused (`AUTH_FAIL`), once the token is good. */
+export interface LoginRefusal {
+  /** `AUTH_FAIL.reason`. */
+  readonly reason: AuthFailReason;
+  /** Whether the monitor should try again. */
+  readonly retryable: boolean;
+  /** One line for the monitor's operator. */
+  readonly detail: string;
+}
+
+/**
+ * Checks a login whose token verified and whose CP the Registry knows: it must still be
+ * registered, and Central must not have revoked it. Returns null to accept.
+ */
+export function loginRefusal(
+  model: Model,
+  cpId: string,
+  registryStatus: "REGISTERED" | "DEREGISTERED",
+): LoginRefusal | null {
+  if (registryStatus === "DEREGISTERED") {
+    return { reason: "deregistered", retryable: false, detail: `${cpId} is deregistered` };
+  }
+  if (model.cps.get(cpId)?.security === "REVOKED") {
+    return { reason: "revoked", retryable: false, detail: `${cpId} is revoked at Central` };
+  }
+  return null;
+}
+
+/** A monitor passed every login check: the CP is connected with its new key version (a previous connection is replaced). */
+export function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
+  const prev = d.cp(input.cpId);
+  const replaced = prev?.connection ?? null;
+  if (replaced !== null) {
+    d.emit({
+      type: "close_connection",
+      cpId: input.cpId,
+      connection: replaced,
+      logout: "replaced",
+    });
+  }
+  const base: Cp = prev ?? {
+    id: input.cpId,
+    ...input.registry,
+    status: DISCONNECTED,
+    security: "ACTIVE",
+    keyVersion: null,
+    connection: null,
+    lastSeenMs: null,
+    securityInfo: NO_SECURITY_INFO,
+  };
+  const cp: Cp = {
+    ...base,
+    ...input.registry,
+    status: apply(base.status, { type: "LOGIN" }),
+    keyVersion: input.keyVersion,
+    connection: input.connection,
+    lastSeenMs: input.at,
+    // The Registry has just confirmed the CP registered: any deregistration seen is over.
+    securityInfo: {
+      ...base.securityInfo,
+      lastLoginAt: iso(input.at),
+      registeredAt: input.registeredAt ?? base.securityInfo.registeredAt,
+      deregisteredAt: null,
+    },
+  };
+  d.emit({
+    type: "save_key",
+    cpId: cp.id,
+    keyVersion: input.keyVersion,
+    wrappedKey: input.wrappedKey,
+    at: iso(input.at),
+  });
+  d.setCp(cp);
+  // The engine may have restarted and forgotten the hold: tell it again under the new key.
+  if (cp.status.stopReason !== null) {
+    d.command(
+      cp.id,
+      build(commandPayloadSchema, "STOP", { reason: cp.status.stopReason, ts: iso(input.at) }),
+    );
+  }
+  d.note("info", "CP {cpId} logged in with key version {keyVersion}: {state}", {
+    cpId: cp.id,
+    keyVersion: input.keyVersion,
+    state: cp.status.state,
+    replaced: replaced !== null,
+  });
+  d.audit({
+    actor: cpActor(cp.id),
+    action: "cp.login",
+    outcome: "ok",
+    params: { cpId: cp.id, keyVersion: input.keyVersion, replaced: replaced !== null },
+    originIp: input.originIp,
+  });
+}
+
+/** How a refused login is audited: refused by policy, invalid, or Central could not decide. */
+const LOGIN_FAIL_OUTCOME: Record<AuthFailReason, AuditOutcome> = {
+  bad_request: "rejected",
+  bad_token: "rejected",
+  expired_token: "rejected",
+  cp_mismatch: "rejected",
+  unknown_cp: "denied",
+  deregistered: "denied",
+  revoked: "denied",
+  registry_unavailable: "failed",
+  internal_error: "failed",
+};
+
+/** A refused login: counted for a known CP, else the address's; audited as a flood. */
+export function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>): void {
+  if (input.cpId === undefined) {
+    // Aggregated per address: a flood from one address is one record per window.
+    d.audit({
+      actor: `address:${input.originIp ?? "unknown"}`,
+      action: "cp.login",
+      outcome: LOGIN_FAIL_OUTCOME[input.reason],
+      // The finer reason: it is also the aggregation key, so each failed check shows.
+      params: { reason: input.why ?? input.reason },
+      originIp: input.originIp,
+    }, true);
+    return;
+  }
+  const cp = d.cp(input.cpId);
+  // Only known CPs are counted: ids anyone can make up must not grow the database.
+  if (cp) {
+    const info = cp.securityInfo;
+    d.setCp({ ...cp, securityInfo: { ...info, failedLogins: info.failedLogins + 1 } });
+  }
+  d.audit({
+    actor: cpActor(input.cpId),
+    action: "cp.login",
+    outcome: LOGIN_FAIL_OUTCOME[input.reason],
+    params: { cpId: input.cpId, reason: input.reason },
+    originIp: input.originIp,
+  }, true);
+}
+
+/**
+ * Why an admin security action on `cp` is refused, or null to do it. REVOKED is permanent
+ * (ARCHITECTURE §Revocation and status): its status never changes again and it gets no new key.
+ */
+export function securityRefusal(
+  cp: Cp,
+  action: { readonly type: "revoke_keys"; readonly rotate: boolean } | {
+    readonly type: "set_security";
+    readonly status: SecurityStatus;
+  },
+): string | null {
+  if (cp.security !== "REVOKED") return null;
+  if (action.type === "set_security" && action.status !== "REVOKED") {
+    return `${cp.id} is REVOKED for good: its status cannot change`;
+  }
+  if (action.type === "revoke_keys" && action.rotate) {
+    return `${cp.id} is REVOKED for good: it gets no new key`;
+  }
+  return null;
+}
+
+/**
+ * Takes every key of `cp` away: revoked in the store and keyring, no live version, and the
+ * monitor logged out with `logout` (the CP shows DISCONNECTED until it logs in again). Its open
+ * session ends now with `endReason`, billed with the last figures: without a key the engine's
+ * own SUPPLY_END could not be read (the monitor tells the engine, which stops supplying).
+ * Returns the ended session's id, or null.
+ */
+export function dropKeys(
+  d: Draft,
+  cp: Cp,
+  logout: LogoutReason,
+  endReason: EndReason,
+  at: number,
+): string | null {
+  d.emit({ type: "revoke_keys", cpId: cp.id, at: iso(at) });
+  let next: Cp = {
+    ...cp,
+    keyVersion: null,
+    securityInfo: { ...cp.securityInfo, revokedAt: iso(at) },
+  };
+  if (cp.connection !== null) {
+    d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout });
+    next = { ...next, status: apply(cp.status, { type: "LOST" }), connection: null };
+  }
+  d.setCp(next);
+  const session = d.openSession(cp.status.sessionId);
+  if (session) endSession(d, session, endReason, at, null);
+  return session?.id ?? null;
+}
+
+/** An admin revokes (or rotates) every key of a CP, unless it is REVOKED for good. */
+export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys" }>): void {
+  const cp = d.cp(input.cpId);
+  if (cp === undefined) return;
+  const action = input.rotate ? "key.rotate" : "key.revoke";
+  const refused = securityRefusal(cp, input);
+  if (refused !== null) {
+    d.audit({
+      actor: "admin",
+      action,
+      outcome: "denied",
+      params: { cpId: cp.id, detail: refused },
+      originIp: input.originIp,
+    });
+    return;
+  }
+  const sessionId = dropKeys(
+    d,
+    cp,
+    input.rotate ? "key_rotated" : "key_revoked",
+    "key_lost",
+    input.at,
+  );
+  d.note("warning", "CP {cpId}: keys {action} by an admin (was version {keyVersion})", {
+    cpId: cp.id,
+    action: input.rotate ? "rotated" : "revoked",
+    keyVersion: cp.keyVersion,
+  });
+  d.audit({
+    actor: "admin",
+    action,
+    outcome: "ok",
+    params: { cpId: cp.id, keyVersion: cp.keyVersion, sessionId },
+    originIp: input.originIp,
+  });
+}
+
+/** An admin sets a CP's security status: OUT_OF_SERVICE stops it, ACTIVE resumes it, REVOKED drops its keys for good. */
+export function setSecurity(
+  d: Draft,
+  input: Extract<Input, { type: "set_security" }>,
+  config: CoreConfig,
+): void {
+  const cp = d.cp(input.cpId);
+  if (cp === undefined) return;
+  const { status, at } = input;
+  const reason = safeDetail(input.reason);
+  const audit = (outcome: AuditOutcome, params: AuditParams) =>
+    d.audit({
+      actor: "admin",
+      action: "security.set",
+      outcome,
+      params: { cpId: cp.id, status, previous: cp.security, reason, ...params },
+      originIp: input.originIp,
+    });
+  const refused = securityRefusal(cp, input);
+  if (refused !== null) return audit("denied", { detail: refused });
+  const changed: Cp = {
+    ...cp,
+    security: status,
+    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(at) },
+  };
+  d.setCp(changed);
+  let sessionId: string | null = null;
+  if (status === "OUT_OF_SERVICE" && cp.security !== "OUT_OF_SERVICE") {
+    // Logged in but held: the engine ends its session (status_lost) like after any stop.
+    sessionId = cp.status.sessionId;
+    stop(d, changed, "out_of_service", at, config);
+  } else if (status === "ACTIVE" && cp.status.stopReason === "out_of_service") {
+    resume(d, changed, at, config);
+  } else if (status === "REVOKED" && cp.security !== "REVOKED") {
+    const held = { ...changed, status: apply(changed.status, { type: "STOP", reason: "revoked" }) };
+    sessionId = dropKeys(d, held, "revoked", "status_lost", at);
+  }
+  d.note(status === "ACTIVE" ? "info" : "warning", "CP {cpId} security {previous} → {status}", {
+    cpId: cp.id,
+    previous: cp.security,
+    status,
+  });
+  audit("ok", { sessionId });
+}

@@ -1,0 +1,125 @@
+/**
+ * Central's step: one input (or a batch) applied to the model on a {@link Draft}, each input
+ * handed to the room of the core it concerns.
+ *
+ * @module
+ */
+import {
+  chargeRequest,
+  health,
+  invalidRequest,
+  listRequest,
+  lose,
+  resume,
+  stop,
+  telemetry,
+  tick,
+  weather,
+} from "./charging.ts";
+import { Draft } from "./draft.ts";
+import {
+  type CoreConfig,
+  DEFAULT_CORE_CONFIG,
+  type Effect,
+  type Input,
+  type Model,
+  type Step,
+} from "./model.ts";
+import { registryChange } from "./registry.ts";
+import { login, loginFailed, revokeKeys, setSecurity } from "./security.ts";
+
+/** Applies one input to the model. Pure: the same model and input always give the same step. */
+export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CORE_CONFIG): Step {
+  const d = new Draft(model);
+  applyInput(d, input, config);
+  return d.result();
+}
+
+/**
+ * Applies several inputs in order, as many {@link step}s would, but on one draft: the model's
+ * maps are copied once for all of them, not once per input (a batch of telemetry touches the
+ * same maps a thousand times). Returns the last model and each input's effects.
+ */
+export function stepAll(
+  model: Model,
+  inputs: readonly Input[],
+  config: CoreConfig = DEFAULT_CORE_CONFIG,
+): { readonly model: Model; readonly effects: readonly (readonly Effect[])[] } {
+  const d = new Draft(model);
+  const effects = inputs.map((input) => {
+    const from = d.effectCount;
+    applyInput(d, input, config);
+    return d.effectsSince(from);
+  });
+  return { model: d.model(), effects };
+}
+
+function applyInput(d: Draft, input: Input, config: CoreConfig): void {
+  switch (input.type) {
+    case "login":
+      login(d, input);
+      break;
+    case "heartbeat": {
+      const cp = d.connectedCp(input.cpId, input.connection);
+      if (cp) d.setCp({ ...cp, lastSeenMs: input.at }, false);
+      break;
+    }
+    case "heartbeats":
+      for (const beat of input.beats) {
+        const cp = d.connectedCp(beat.cpId, beat.connection);
+        if (cp) d.setCp({ ...cp, lastSeenMs: Math.max(cp.lastSeenMs ?? 0, beat.at) }, false);
+      }
+      break;
+    case "health":
+      health(d, input);
+      break;
+    case "disconnect": {
+      const cp = d.connectedCp(input.cpId, input.connection);
+      if (cp) lose(d, cp, "closed", "info", "CP {cpId} disconnected");
+      break;
+    }
+    case "charge_request":
+      if (!input.duplicate) chargeRequest(d, input, config);
+      break;
+    case "cp_list_request":
+      if (!input.duplicate) listRequest(d, input);
+      break;
+    case "invalid_request":
+      if (!input.duplicate) invalidRequest(d, input);
+      break;
+    case "telemetry":
+      telemetry(d, input.cpId, input.payload, input.at);
+      break;
+    case "stop":
+      for (const cp of d.targets(input.cpId)) stop(d, cp, input.reason, input.at, config);
+      break;
+    case "resume":
+      for (const cp of d.targets(input.cpId)) resume(d, cp, input.at, config);
+      break;
+    case "weather":
+      weather(d, input, config);
+      break;
+    case "tick":
+      tick(d, input.at, input.lagMs ?? 0, config);
+      break;
+    case "start":
+      for (const session of [...d.model().sessions.values()]) {
+        if (session.pendingEnd === null) continue;
+        const deadlineMs = Math.max(session.pendingEnd.deadlineMs, input.at + config.stopWaitMs);
+        d.setSession({ ...session, pendingEnd: { ...session.pendingEnd, deadlineMs } });
+      }
+      break;
+    case "login_failed":
+      loginFailed(d, input);
+      break;
+    case "revoke_keys":
+      revokeKeys(d, input);
+      break;
+    case "set_security":
+      setSecurity(d, input, config);
+      break;
+    case "registry_change":
+      registryChange(d, input);
+      break;
+  }
+}
