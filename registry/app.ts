@@ -33,6 +33,7 @@ import {
   QueueFullError,
   type ScryptParams,
 } from "./credentials.ts";
+import { certificateFingerprint } from "./certificate.ts";
 import { checkCredentials } from "./credential_check.ts";
 import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { retryAfterSeconds } from "../shared/rate_limit.ts";
@@ -231,6 +232,7 @@ function toJson(cp: CpRecord): CpJson {
     registered_at: cp.registeredAt,
     updated_at: cp.updatedAt,
     deregistered_at: cp.deregisteredAt,
+    certificate_sha256: cp.certificateSha256,
   };
 }
 
@@ -405,6 +407,8 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
         priceEurKwh: input.price_eur_kwh ?? DEFAULT_PRICE_EUR_KWH,
         powerKw: input.power_kw ?? DEFAULT_POWER_KW,
         metadata: input.metadata ?? {},
+        ...(input.certificate_pem !== undefined &&
+          { certificateSha256: certificateFingerprint(input.certificate_pem) }),
       },
       hash,
       now(),

@@ -132,6 +132,7 @@ async function expectError(res: Response, status: number, code?: string) {
 }
 
 const CP_FIELDS = [
+  "certificate_sha256",
   "cp_id",
   "deregistered_at",
   "location",
@@ -252,6 +253,7 @@ Deno.test("POST /cp/register returns credentials once, with defaults and no-stor
       registered_at: new Date(T0).toISOString(),
       updated_at: new Date(T0).toISOString(),
       deregistered_at: null,
+      certificate_sha256: null,
       credentials: "…",
     });
     const again = await h.call("GET", "/cp/CP-001");

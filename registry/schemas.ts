@@ -14,6 +14,7 @@ import {
   priceEurKwhSchema,
   textSchema,
 } from "../shared/messages.ts";
+import { certificateProblem } from "./certificate.ts";
 import { CP_STATUSES } from "./store.ts";
 
 /** Price given to a CP registered without one, in €/kWh. */
@@ -48,6 +49,14 @@ export const RegisterRequest = z.strictObject({
   }),
   power_kw: powerKwSchema.optional().openapi({ description: `kW; default ${DEFAULT_POWER_KW}` }),
   metadata: MetadataSchema.optional(),
+  certificate_pem: z.string().superRefine((pem, ctx) => {
+    const problem = certificateProblem(pem);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  }).optional().openapi({
+    description: "the CP's own X.509 certificate, one PEM block; only its SHA-256 fingerprint " +
+      "is kept (certificate_sha256), the PEM is never stored or echoed",
+    example: "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----",
+  }),
 }).openapi("RegisterRequest", {
   example: { cp_id: "CP-001", location: "Calle Mayor 1, Alicante", price_eur_kwh: 0.3 },
 });
@@ -98,6 +107,10 @@ export const Cp = z.object({
   registered_at: z.string().openapi({ description: "start of the current registration" }),
   updated_at: z.string(),
   deregistered_at: z.string().nullable(),
+  certificate_sha256: z.string().nullable().openapi({
+    description: "SHA-256 fingerprint (colon-separated hex) of the certificate given at " +
+      "registration, or null if none was",
+  }),
 }).openapi("Cp");
 
 /** `POST /cp/register` answer: the CP and its credentials, shown this once. */

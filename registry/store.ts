@@ -42,6 +42,8 @@ export interface CpRecord {
   readonly updatedAt: string;
   /** When it was deregistered, or `null` while registered. */
   readonly deregisteredAt: string | null;
+  /** SHA-256 fingerprint of the certificate given at registration, or `null` if none was. */
+  readonly certificateSha256: string | null;
 }
 
 /** The fields given at registration. */
@@ -56,10 +58,12 @@ export interface NewCp {
   readonly powerKw: number;
   /** Free metadata. */
   readonly metadata: CpMetadata;
+  /** SHA-256 fingerprint of the CP's own certificate, when it gave one. */
+  readonly certificateSha256?: string;
 }
 
 /** The fields an update may change. */
-export type CpPatch = Partial<Omit<NewCp, "cpId">>;
+export type CpPatch = Partial<Omit<NewCp, "cpId" | "certificateSha256">>;
 
 /** One entry of a CP's history. */
 export interface HistoryEntry {
@@ -139,6 +143,7 @@ export const MIGRATIONS: readonly string[] = [
      details TEXT NOT NULL DEFAULT '{}'
    ) STRICT;
    CREATE INDEX cp_history_by_cp ON cp_history (cp_id, id);`,
+  `ALTER TABLE charging_points ADD COLUMN certificate_sha256 TEXT;`,
 ];
 
 interface CpRow {
@@ -152,6 +157,7 @@ interface CpRow {
   registered_at: string;
   updated_at: string;
   deregistered_at: string | null;
+  certificate_sha256: string | null;
 }
 
 function toRecord(row: CpRow): CpRecord {
@@ -165,6 +171,7 @@ function toRecord(row: CpRow): CpRecord {
     registeredAt: row.registered_at,
     updatedAt: row.updated_at,
     deregisteredAt: row.deregistered_at,
+    certificateSha256: row.certificate_sha256,
   };
 }
 
@@ -216,18 +223,21 @@ export class RegistryStore {
         power_kw: cp.powerKw,
         metadata: JSON.stringify(cp.metadata),
         credential_hash: credentialHash,
+        certificate_sha256: cp.certificateSha256 ?? null,
         at,
       };
       this.#db.prepare(
         `INSERT INTO charging_points (cp_id, location, price_eur_kwh, power_kw, metadata, status,
-                                      credential_hash, registered_at, updated_at, deregistered_at)
+                                      credential_hash, registered_at, updated_at, deregistered_at,
+                                      certificate_sha256)
          VALUES (:cp_id, :location, :price_eur_kwh, :power_kw, :metadata, 'REGISTERED',
-                 :credential_hash, :at, :at, NULL)
+                 :credential_hash, :at, :at, NULL, :certificate_sha256)
          ON CONFLICT (cp_id) DO UPDATE SET
            location = excluded.location, price_eur_kwh = excluded.price_eur_kwh,
            power_kw = excluded.power_kw, metadata = excluded.metadata, status = 'REGISTERED',
            credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
-           updated_at = excluded.updated_at, deregistered_at = NULL`,
+           updated_at = excluded.updated_at, deregistered_at = NULL,
+           certificate_sha256 = excluded.certificate_sha256`,
       ).run(values);
       this.#history(cp.cpId, "registered", at, { again: current !== undefined });
       return { ok: true, cp: toRecord(this.#row(cp.cpId)!) };

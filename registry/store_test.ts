@@ -54,6 +54,27 @@ Deno.test("reopening applies nothing twice; a newer schema is refused", async ()
   });
 });
 
+Deno.test("a database of the first schema gains the certificate column, its CPs kept", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "registry.db");
+  try {
+    const old = new DatabaseSync(path);
+    old.exec(MIGRATIONS[0]);
+    old.exec(`INSERT INTO charging_points (cp_id, location, price_eur_kwh, power_kw, status,
+                credential_hash, registered_at, updated_at)
+              VALUES ('CP-001', 'Plaza 1', 0.3, 22, 'REGISTERED', 'h', 'x', 'x');
+              PRAGMA user_version = 1`);
+    old.close();
+    const store = RegistryStore.open(path);
+    assert.equal(store.get("CP-001")?.certificateSha256, null);
+    store.register(cp("CP-002", { certificateSha256: "AB:CD" }), "h2", T1);
+    assert.equal(store.get("CP-002")?.certificateSha256, "AB:CD");
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("register stores a CP; the same id again is refused while registered", async () => {
   await withStore((store) => {
     const result = store.register(cp("CP-001", { metadata: { connector: "CCS2" } }), "hash-1", T1);
@@ -68,6 +89,7 @@ Deno.test("register stores a CP; the same id again is refused while registered",
       registeredAt: T1.toISOString(),
       updatedAt: T1.toISOString(),
       deregisteredAt: null,
+      certificateSha256: null,
     });
     assert.deepEqual(store.register(cp("CP-001"), "hash-2", T2), { ok: false, reason: "exists" });
     assert.equal(store.getAuth("CP-001")?.credentialHash, "hash-1");
