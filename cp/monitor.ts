@@ -607,7 +607,7 @@ class Monitor implements MonitorHandle {
     }
     const answer = first.value as CentralToMonitor; // validated by the connection
     if (answer.type === "AUTH_FAIL") {
-      return { kind: "auth_fail", fail: answer, tokenWasFresh: true };
+      return { kind: "auth_fail", fail: answer };
     }
     if (answer.type !== "AUTH_OK") {
       return { kind: "lost", detail: `Central answered AUTH with ${answer.type}` };

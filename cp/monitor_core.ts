@@ -1,7 +1,9 @@
 /**
  * The CP monitor's decisions as pure functions (docs/charging_loop.md §1–§2): how long to wait
  * before the next login, what an `AUTH_FAIL`, a `LOGOUT` or a Registry error means for the next
- * attempt, when a token is still good, and how health checks of the engine add up to `OK`/`KO`.
+ * attempt, and how health checks of the engine add up to `OK`/`KO`. Every attempt authenticates
+ * at the Registry for a fresh token bound to that attempt's ECDH key (Central lets a token log in
+ * once), so no decision here is about keeping or renewing a token.
  *
  * `cp/monitor.ts` owns the sockets, timers and the Registry client; it asks these functions what
  * to do and does it, so every policy here is tested without a socket or a clock.
@@ -44,13 +46,8 @@ export const STABLE_CONNECTION_MS = 10_000;
 
 /** What the monitor does after a login attempt or a connection ended. */
 export type NextStep =
-  /** Try again after `delayMs`; get a new Registry token first when `refreshToken`. */
-  | {
-    readonly kind: "retry";
-    readonly delayMs: number;
-    readonly refreshToken: boolean;
-    readonly reason: string;
-  }
+  /** Try again after `delayMs`. */
+  | { readonly kind: "retry"; readonly delayMs: number; readonly reason: string }
   /** Stop for good: retrying cannot help. `message` tells the operator why and what to do. */
   | { readonly kind: "give_up"; readonly message: string };
 
@@ -63,14 +60,13 @@ export interface DecisionContext {
 }
 
 /**
- * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. A bad or expired
- * token gets a new one: at once if the refused token was an older one, with backoff if it was
- * just issued (then something else is wrong, e.g. Central trusts another Registry or the clocks
- * disagree, and a tight loop would not fix it). Anything else retryable waits with backoff.
+ * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. Anything retryable
+ * waits with backoff, a refused token too: it was just issued, so something else is wrong (e.g.
+ * Central trusts another Registry or the clocks disagree) and a tight loop would not fix it.
  */
 export function afterAuthFail(
   fail: Pick<AuthFail, "reason" | "detail" | "retryable">,
-  ctx: DecisionContext & { readonly tokenWasFresh: boolean },
+  ctx: DecisionContext,
 ): NextStep {
   const why = fail.detail ? `${fail.reason}: ${fail.detail}` : fail.reason;
   if (fail.reason === "deregistered") return { kind: "give_up", message: deregisteredMessage(why) };
@@ -81,12 +77,9 @@ export function afterAuthFail(
         "An operator must reinstate or re-register this CP.",
     };
   }
-  const tokenProblem = fail.reason === "bad_token" || fail.reason === "expired_token";
-  const immediate = tokenProblem && !ctx.tokenWasFresh;
   return {
     kind: "retry",
-    delayMs: immediate ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
-    refreshToken: tokenProblem,
+    delayMs: backoffDelayMs(ctx.attempt, ctx.random),
     reason: `login refused (${why})`,
   };
 }
@@ -98,9 +91,9 @@ export type LogoutStep = NextStep & {
 };
 
 /**
- * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated key means
- * "log in again now"; a revoked key means the monitor logs in again with a fresh token, as the
- * CP must re-authenticate. Either way Central rejects the old key from now on, so the engine
+ * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated or revoked
+ * key means "log in again now" (a revoked one refuses tokens from before it, and every attempt
+ * authenticates for a new one). Either way Central rejects the old key from now on, so the engine
  * drops it (and ends a session it could no longer report). `shutdown` and `replaced` wait with
  * backoff.
  */
@@ -122,32 +115,14 @@ export function afterLogout(
       revokeKey: true,
     };
   }
-  switch (logout.reason) {
-    case "key_rotated":
-      return {
-        kind: "retry",
-        delayMs: 0,
-        refreshToken: false,
-        reason: `logged out (${why})`,
-        revokeKey,
-      };
-    case "key_revoked":
-      return {
-        kind: "retry",
-        delayMs: 0,
-        refreshToken: true,
-        reason: `logged out (${why})`,
-        revokeKey,
-      };
-    default:
-      return {
-        kind: "retry",
-        delayMs: backoffDelayMs(ctx.attempt, ctx.random),
-        refreshToken: false,
-        reason: `logged out (${why})`,
-        revokeKey,
-      };
-  }
+  // A rotated or revoked key: log in again at once (with the fresh token every attempt gets).
+  const now = logout.reason === "key_rotated" || logout.reason === "key_revoked";
+  return {
+    kind: "retry",
+    delayMs: now ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
+    reason: `logged out (${why})`,
+    revokeKey,
+  };
 }
 
 /**
@@ -164,7 +139,6 @@ export function afterConnectionLost(detail: string, ctx: DecisionContext): NextS
   return {
     kind: "retry",
     delayMs: backoffDelayMs(ctx.attempt, ctx.random),
-    refreshToken: false,
     reason: detail,
   };
 }
@@ -200,7 +174,6 @@ export function afterRegistryError(
     return {
       kind: "retry",
       delayMs: backoffDelayMs(ctx.attempt, ctx.random),
-      refreshToken: false,
       reason: `Registry unavailable (${why})`,
     };
   }
@@ -209,7 +182,6 @@ export function afterRegistryError(
     return {
       kind: "retry",
       delayMs: Math.max(asked, backoffDelayMs(ctx.attempt, ctx.random)),
-      refreshToken: false,
       reason: `Registry rate limit (${why})`,
     };
   }
@@ -246,11 +218,7 @@ export type LoginEnding =
   /** Central could not be reached or the opening failed. */
   | { readonly kind: "unreachable"; readonly detail: string }
   /** Central answered `AUTH_FAIL`. */
-  | {
-    readonly kind: "auth_fail";
-    readonly fail: Pick<AuthFail, "reason" | "detail" | "retryable">;
-    readonly tokenWasFresh: boolean;
-  }
+  | { readonly kind: "auth_fail"; readonly fail: Pick<AuthFail, "reason" | "detail" | "retryable"> }
   /** Central sent `LOGOUT` and closed. */
   | {
     readonly kind: "logout";
@@ -294,23 +262,12 @@ export function decide(ending: LoginEnding, attempt: number, random: number): De
     case "lost":
       return next(afterConnectionLost(ending.detail, ctx));
     case "auth_fail":
-      return next(afterAuthFail(ending.fail, { ...ctx, tokenWasFresh: ending.tokenWasFresh }));
+      return next(afterAuthFail(ending.fail, ctx));
     case "logout": {
       const { revokeKey, ...step } = afterLogout(ending.logout, ctx);
       return next(step, revokeKey);
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens
-
-/** A token within this long of its expiry is not sent: it could expire on the way. */
-export const TOKEN_MARGIN_MS = 30_000;
-
-/** Whether a token that expires at `expiresAt` (ms) may still be used for a login at `now`. */
-export function tokenUsable(expiresAt: number, now: number, marginMs = TOKEN_MARGIN_MS): boolean {
-  return Number.isFinite(expiresAt) && expiresAt - marginMs > now;
 }
 
 // ---------------------------------------------------------------------------------------------

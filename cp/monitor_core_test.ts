@@ -15,7 +15,6 @@ import {
   probeConnected,
   probeSent,
   STABLE_CONNECTION_MS,
-  tokenUsable,
 } from "./monitor_core.ts";
 import type { AuthFail, Logout } from "../shared/messages.ts";
 
@@ -75,15 +74,11 @@ Deno.test("decide: each ending goes to its rule", () => {
   );
   assert.match(giveUp(registry.step).message, /CP1\.credentials/);
   const auth = decide(
-    {
-      kind: "auth_fail",
-      fail: { reason: "expired_token", retryable: true },
-      tokenWasFresh: false,
-    },
+    { kind: "auth_fail", fail: { reason: "expired_token", retryable: true } },
     3,
     0,
   );
-  assert.deepEqual([retry(auth.step).delayMs, retry(auth.step).refreshToken], [0, true]);
+  assert.deepEqual([retry(auth.step).delayMs, auth.attempt], [2000, 4]);
   const logout = decide(
     {
       kind: "logout",
@@ -99,34 +94,25 @@ Deno.test("decide: each ending goes to its rule", () => {
 
 Deno.test("AUTH_FAIL retryable:false gives up with a clear message", () => {
   for (const reason of ["revoked", "deregistered", "unknown_cp", "cp_mismatch"] as const) {
-    const s = giveUp(afterAuthFail({ reason, retryable: false }, { ...ctx, tokenWasFresh: true }));
+    const s = giveUp(afterAuthFail({ reason, retryable: false }, ctx));
     assert.match(s.message, new RegExp(reason));
     assert.match(s.message, /not retrying/);
   }
 });
 
-Deno.test("AUTH_FAIL bad/expired token: new token now, or with backoff if it was fresh", () => {
-  for (const reason of ["bad_token", "expired_token"] as const) {
-    const old = retry(afterAuthFail({ reason, retryable: true }, { ...ctx, tokenWasFresh: false }));
-    assert.deepEqual([old.delayMs, old.refreshToken], [0, true]);
-    const fresh = retry(
-      afterAuthFail({ reason, retryable: true }, { attempt: 3, random: 0, tokenWasFresh: true }),
-    );
-    assert.deepEqual([fresh.delayMs, fresh.refreshToken], [2000, true]);
-  }
-});
-
-Deno.test("AUTH_FAIL for other retryable reasons waits with backoff and keeps the token", () => {
-  const reasons: AuthFail["reason"][] = ["registry_unavailable", "internal_error", "bad_request"];
+Deno.test("AUTH_FAIL retryable, a just-issued token refused too, waits with backoff", () => {
+  const reasons: AuthFail["reason"][] = [
+    "bad_token",
+    "expired_token",
+    "registry_unavailable",
+    "internal_error",
+    "bad_request",
+  ];
   for (const reason of reasons) {
     const s = retry(
-      afterAuthFail({ reason, retryable: true, detail: "later" }, {
-        attempt: 2,
-        random: 0,
-        tokenWasFresh: false,
-      }),
+      afterAuthFail({ reason, retryable: true, detail: "later" }, { attempt: 2, random: 0 }),
     );
-    assert.deepEqual([s.delayMs, s.refreshToken], [1000, false]);
+    assert.equal(s.delayMs, 1000);
     assert.match(s.reason, new RegExp(`${reason}: later`));
   }
 });
@@ -143,7 +129,7 @@ Deno.test("LOGOUT: final when not retryable; rotation and revocation log in agai
   );
   const revoked = afterLogout({ reason: "key_revoked", retryable: true }, ctx);
   assert.ok(revoked.kind === "retry");
-  assert.deepEqual([revoked.delayMs, revoked.refreshToken, revoked.revokeKey], [0, true, true]);
+  assert.deepEqual([revoked.delayMs, revoked.revokeKey], [0, true]);
 
   const waits: Logout["reason"][] = ["shutdown", "replaced"];
   for (const reason of waits) {
@@ -159,7 +145,7 @@ Deno.test("deregistered: the monitor stops for good, says so and what to do, eve
     assert.equal(logout.kind, "give_up");
     assert.equal(logout.revokeKey, true, "the engine drops the key");
     const fail = giveUp(
-      afterAuthFail({ reason: "deregistered", retryable }, { ...ctx, tokenWasFresh: true }),
+      afterAuthFail({ reason: "deregistered", retryable }, ctx),
     );
     for (const s of [fail, logout as Extract<NextStep, { kind: "give_up" }>]) {
       assert.match(s.message, /deregistered in the Registry/);
@@ -226,12 +212,6 @@ Deno.test("Registry refusals are final and say what to do", () => {
       .message,
     /location/,
   );
-});
-
-Deno.test("a token is used only until shortly before it expires", () => {
-  assert.ok(tokenUsable(100_000, 0));
-  assert.ok(!tokenUsable(100_000, 70_000), "within the 30 s margin");
-  assert.ok(!tokenUsable(NaN, 0), "an unreadable expiry is not trusted");
 });
 
 Deno.test("engine health: KO when disconnected, silent or never answered; else its answer", () => {
