@@ -328,6 +328,9 @@ export class MonitorServer {
       registry: cp,
       keyVersion: key.keyVersion,
       wrappedKey: key.wrappedKey,
+      // Which registration this login belongs to: a deregistration the feed delivers later,
+      // of an earlier registration (a CP registered again), must not log it out.
+      registeredAt: registered.registered_at,
       originIp: conversation.ip,
       at: Date.now(),
     });
