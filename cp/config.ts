@@ -179,6 +179,11 @@ export const engineConfig = defineConfig({
       help: "where each start writes the secret its monitor must prove (0600; default " +
         "<state-dir>/engine-<port>.secret)",
     }),
+    keysHelp: option(text, {
+      flag: "keys-help",
+      optional: true,
+      help: "the line of keys its screen shows (`deno task cp` reads the keys and names its own)",
+    }),
     ...simulationOptions,
     ...logOptions,
   },

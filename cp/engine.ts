@@ -665,8 +665,15 @@ class Engine implements EngineHandle {
 // ---------------------------------------------------------------------------------------------
 // The process
 
+/** The keys the engine reads itself. */
+const ENGINE_KEYS_HELP = "p plug in   u unplug   f fault on/off   q quit";
+
 /** The engine's screen: state in colour, session, figures, key, last command. */
-export function renderEngineScreen(view: EngineView, logLines: readonly string[]): string[] {
+export function renderEngineScreen(
+  view: EngineView,
+  logLines: readonly string[],
+  keysHelp = ENGINE_KEYS_HELP,
+): string[] {
   const stateText = view.state === "STOPPED"
     ? paint.orange(`STOPPED — Out of Order${view.stopReason ? ` (${view.stopReason})` : ""}`)
     : paint.green(view.state);
@@ -700,7 +707,7 @@ export function renderEngineScreen(view: EngineView, logLines: readonly string[]
     row("telemetry", view.pendingTelemetry === 0 ? "sent" : `${view.pendingTelemetry} waiting`),
     row("last command", view.lastCommand ?? paint.grey("none")),
     "",
-    paint.grey("  p plug in   u unplug   f fault on/off   q quit"),
+    paint.grey(`  ${keysHelp}`),
     "",
     ...logLines.map((l) => paint.grey(`  ${l}`)),
   ];
@@ -725,7 +732,7 @@ async function main(): Promise<void> {
   }
 
   const screen = screenLines
-    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines()))
+    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines(), config.keysHelp))
     : undefined;
   screen?.open();
   engine.onChange(() => screen?.update());

@@ -1,14 +1,24 @@
 /**
  * `deno task cp`: one CP from one set of flags. Starts the engine and the monitor as two child
  * processes, so either can fail (or be killed by a failure test) while the other goes on, as a
- * real charger's controller and its supervisor would (ARCHITECTURE §Failures). At a keyboard the engine gets
- * the terminal (its status screen; keys p, u, f, q) and the monitor's output goes to
- * `<credentials-dir>/<cp-id>.log`; otherwise both outputs are prefixed and forwarded, and key
- * presses on a pipe reach the engine. Both stop on the engine's `q`, Ctrl-C or SIGTERM. A child
- * that exits is reported and not restarted: restarting it is the operator's (or the test's) move.
+ * real charger's controller and its supervisor would (ARCHITECTURE §Failures).
+ *
+ * The keys of cp/cp_control.ts drive it: `p`, `u`, `f` reach the engine; `k` / `K` kill the
+ * engine / the monitor (a crash, for a demo), `e` / `m` start a dead one again, `q` stops both.
+ * They come from the keyboard, or from a pipe (tests, and the local supervisor of
+ * `deno task start`, which writes them to this process's input). `--headless` at a terminal
+ * touches no input at all.
+ *
+ * At a keyboard the engine draws its status screen on the terminal while this process reads the
+ * keys; the monitor's output goes to `<credentials-dir>/<cp-id>.log`. When the engine dies the
+ * monitor lives on: it reports the engine KO to Central (BROKEN), and this process takes the
+ * screen to show both children and the monitor's last lines until `e` brings the engine back on
+ * its old port; the monitor hands it the current key, so the CP is ACTIVATED again without a new
+ * login. Without a keyboard both outputs are prefixed and forwarded. A child that exits is
+ * reported and not restarted by itself: that is the operator's (or the test's) move.
  *
  * Its own lines start with `[cp]`; the children's with `[engine]` / `[monitor]`. Each child's
- * pid is printed at start, so a test can kill one of them.
+ * pid is printed at each start.
  *
  * @module
  */
@@ -18,10 +28,21 @@ import { type ConfigOf, loadConfig } from "../shared/config.ts";
 import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { cpConfig } from "./config.ts";
 import { paint } from "./terminal.ts";
-import { readKeys } from "../shared/screen.ts";
+import { readKeys, StatusScreen } from "../shared/screen.ts";
+import {
+  type ChildView,
+  CP_KEYS_HELP,
+  type CpAction,
+  cpKeyAction,
+  describeExit,
+  logLineText,
+  renderCpScreen,
+} from "./cp_control.ts";
 
 /** How long the children get to stop (the engine flushes telemetry) before they are killed. */
 const STOP_GRACE_MS = 8000;
+/** How many of the monitor's lines the screen keeps while the engine is down. */
+const MONITOR_LINES = 10;
 
 const here = import.meta.dirname!; // a local file: always set
 const repoConfig = join(here, "..", "deno.json");
@@ -56,7 +77,7 @@ function engineArgs(config: Config, port: number, logFormat: string): string[] {
     `${config.plugTimeoutMs}ms`,
     ...(config.targetKwh === undefined ? [] : ["--target-kwh", String(config.targetKwh)]),
     ...(config.durationMs === undefined ? [] : ["--duration", `${config.durationMs}ms`]),
-    ...(config.headless ? ["--headless"] : []),
+    ...(config.headless ? ["--headless"] : ["--keys-help", CP_KEYS_HELP]),
     "--log-level",
     config.logLevel,
     "--log-format",
@@ -95,15 +116,20 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
 /** Where lines can be written at once: a standard stream or a log file. */
 type LineSink = { writeSync(bytes: Uint8Array): number };
 
-/** Copies `stream` line by line to `out`, each line behind `prefix`. */
+const encoder = new TextEncoder();
+
+/** Copies `stream` line by line to `out`, each line behind `prefix`, and shows it to `seen`. */
 async function forward(
   stream: ReadableStream<Uint8Array>,
   prefix: string,
   out: LineSink,
+  seen: (line: string) => void,
 ): Promise<void> {
-  const encoder = new TextEncoder();
   let pending = "";
-  const emit = (line: string) => out.writeSync(encoder.encode(`${prefix} ${line}\n`));
+  const emit = (line: string) => {
+    out.writeSync(encoder.encode(`${prefix} ${line}\n`));
+    seen(line);
+  };
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     const lines = (pending + chunk).split("\n");
     pending = lines.pop()!;
@@ -124,50 +150,148 @@ async function portFromFile(file: string, exited: Promise<unknown>): Promise<num
   return undefined;
 }
 
+/** How a {@link Child} is started: everything but the arguments, which may change per start. */
+interface ChildSpec {
+  readonly name: "engine" | "monitor";
+  readonly script: string;
+  readonly permissions: readonly string[];
+  /** The engine at a keyboard draws on the terminal; every other output is piped here. */
+  readonly ownsTerminal: boolean;
+  /** Keys reach it through its input (an engine with keys). */
+  readonly keyInput: boolean;
+}
+
+/** Where the children's output and this process's own lines go. */
+interface Output {
+  readonly env: Record<string, string> | undefined;
+  readonly prefix: (name: string) => string;
+  readonly sink: (stream: "stdout" | "stderr") => LineSink;
+  readonly say: (text: string) => void;
+}
+
+/** One child process that may die and be started again. */
+class Child {
+  readonly spec: ChildSpec;
+  #process: Deno.ChildProcess | undefined;
+  #input: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #exited: Promise<Deno.CommandStatus> = Promise.resolve({ success: true, code: 0, signal: null });
+  #view: ChildView = { running: false };
+
+  constructor(spec: ChildSpec) {
+    this.spec = spec;
+  }
+
+  /** Its state for the screen. */
+  get view(): ChildView {
+    return this.#view;
+  }
+
+  /** Resolves when the current process ends. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#exited;
+  }
+
+  /** Starts it with `args`; `onExit` hears of its end. */
+  start(
+    args: readonly string[],
+    output: Output,
+    seen: (line: string) => void,
+    onExit: (status: Deno.CommandStatus) => void,
+  ): void {
+    const { name, ownsTerminal } = this.spec;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        repoConfig,
+        ...this.spec.permissions,
+        join(here, this.spec.script),
+        ...args,
+      ],
+      stdin: this.spec.keyInput ? "piped" : "null",
+      stdout: ownsTerminal ? "inherit" : "piped",
+      stderr: ownsTerminal ? "inherit" : "piped",
+      env: output.env,
+    }).spawn();
+    this.#process = child;
+    this.#input = this.spec.keyInput ? child.stdin.getWriter() : undefined;
+    this.#view = { running: true, pid: child.pid, since: new Date() };
+    const prefix = output.prefix(name);
+    const copied = ownsTerminal ? Promise.resolve() : Promise.all([
+      forward(child.stdout, prefix, output.sink("stdout"), seen),
+      forward(child.stderr, prefix, output.sink("stderr"), seen),
+    ]);
+    output.say(`${name} started (pid ${child.pid})`);
+    this.#exited = child.status.then(async (status) => {
+      await copied;
+      this.#process = undefined;
+      this.#input = undefined;
+      this.#view = { running: false, exit: describeExit(status), since: new Date() };
+      output.say(`${name} exited with ${describeExit(status)}`);
+      onExit(status);
+      return status;
+    });
+  }
+
+  /** Sends `signal` to the running process; false when none runs. */
+  kill(signal: Deno.Signal): boolean {
+    if (this.#process === undefined) return false;
+    try {
+      this.#process.kill(signal);
+      return true;
+    } catch {
+      return false; // ended meanwhile
+    }
+  }
+
+  /** Types `key` into its input (an engine with keys). */
+  type(key: string): void {
+    this.#input?.write(encoder.encode(key)).catch(() => {});
+  }
+
+  /** SIGTERM, then SIGKILL after the grace; resolves once it is gone. */
+  async stop(say: (text: string) => void): Promise<void> {
+    if (!this.kill("SIGTERM")) return;
+    const grace = setTimeout(() => {
+      say(`${this.spec.name} did not stop in ${STOP_GRACE_MS / 1000} s: killing it`);
+      this.kill("SIGKILL");
+    }, STOP_GRACE_MS);
+    await this.#exited;
+    clearTimeout(grace);
+  }
+}
+
+/** Opens the side log (at a keyboard) and builds where every line goes. */
+async function openOutput(config: Config, screen: boolean, terminal: boolean) {
+  const sideLogPath = join(config.credentialsDir, `${config.cpId}.log`);
+  const sideLog = screen
+    ? await Deno.open(sideLogPath, { create: true, append: true, mode: PRIVATE_FILE_MODE })
+    : undefined;
+  const output: Output = {
+    env: config.registryAdminKey === undefined
+      ? undefined
+      : { REGISTRY_ADMIN_KEY: config.registryAdminKey },
+    prefix: (name) => terminal && !screen ? paint.grey(`[${name}]`) : `[${name}]`,
+    sink: (stream) => sideLog ?? (stream === "stdout" ? Deno.stdout : Deno.stderr),
+    say: (text) => {
+      const line = `${terminal && !screen ? paint.bold("[cp]") : "[cp]"} ${text}\n`;
+      (sideLog ?? Deno.stdout).writeSync(encoder.encode(line));
+    },
+  };
+  return { output, sideLog, sideLogPath };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(cpConfig);
   const terminal = Deno.stdout.isTerminal();
   const logFormat = terminal ? "pretty" : "json";
-  // At a keyboard the engine owns the terminal (its status screen and keys); the monitor's lines
-  // and ours would scroll over that screen, so they go to a log file beside the credentials.
+  // At a keyboard the engine draws its screen on the terminal; the monitor's lines and ours
+  // would scroll over it, so they go to a log file beside the credentials.
   const screen = terminal && Deno.stdin.isTerminal() && !config.headless;
-  const sideLogPath = join(config.credentialsDir, `${config.cpId}.log`);
   // The engine's secret, replay marks and the side log live here: private from the start.
   await makePrivateDir(config.credentialsDir);
-  const sideLog = screen
-    ? await Deno.open(sideLogPath, { create: true, append: true, mode: PRIVATE_FILE_MODE })
-    : undefined;
-  const encoder = new TextEncoder();
-  const say = (text: string) => {
-    const line = `${terminal && !screen ? paint.bold("[cp]") : "[cp]"} ${text}\n`;
-    (sideLog ?? Deno.stdout).writeSync(encoder.encode(line));
-  };
-  const env = config.registryAdminKey === undefined
-    ? undefined
-    : { REGISTRY_ADMIN_KEY: config.registryAdminKey };
-
-  const spawn = (name: string, script: string, args: string[], permissions: string[]) => {
-    const ownsTerminal = screen && name === "engine";
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--config", repoConfig, ...permissions, join(here, script), ...args],
-      stdin: ownsTerminal ? "inherit" : name === "engine" && !config.headless ? "piped" : "null",
-      stdout: ownsTerminal ? "inherit" : "piped",
-      stderr: ownsTerminal ? "inherit" : "piped",
-      env,
-    }).spawn();
-    const prefix = terminal && !screen ? paint.grey(`[${name}]`) : `[${name}]`;
-    const output = ownsTerminal ? Promise.resolve() : Promise.all([
-      forward(child.stdout, prefix, sideLog ?? Deno.stdout),
-      forward(child.stderr, prefix, sideLog ?? Deno.stderr),
-    ]);
-    say(`${name} started (pid ${child.pid})`);
-    const exited = child.status.then(async (status) => {
-      await output;
-      say(`${name} exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`);
-      return status;
-    });
-    return { name, child, exited, running: true };
-  };
+  const { output, sideLog, sideLogPath } = await openOutput(config, screen, terminal);
+  const { say } = output;
 
   // With port 0 the engine picks a free port itself and writes it to a file for us. A port picked
   // here and handed to it could be picked by another CP starting at the same moment: then one
@@ -176,85 +300,137 @@ async function main(): Promise<void> {
     ? await Deno.makeTempDir({ prefix: "evcharging-cp-" })
     : undefined;
   const portFile = portDir === undefined ? undefined : join(portDir, "engine_port");
-  const engine = spawn(
-    "engine",
-    "engine.ts",
-    [
-      ...engineArgs(config, config.enginePort, logFormat),
-      ...(portFile === undefined ? [] : ["--port-file", portFile]),
-    ],
-    [
+  const engine = new Child({
+    name: "engine",
+    script: "engine.ts",
+    ownsTerminal: screen,
+    keyInput: !config.headless,
+    permissions: [
       "--allow-net",
       "--allow-env",
       "--allow-read",
       `--allow-write=${[config.credentialsDir, ...(portDir ? [portDir] : [])].join(",")}`,
     ],
-  );
-  const children = [engine];
-  engine.exited.then(() => engine.running = false);
+  });
+  const monitor = new Child({
+    name: "monitor",
+    script: "monitor.ts",
+    ownsTerminal: false,
+    keyInput: false,
+    permissions: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  });
+
+  // While the engine is down at a keyboard, this process shows both children and the monitor.
+  const monitorLines: string[] = [];
+  const cpScreen = screen
+    ? new StatusScreen(() =>
+      renderCpScreen({
+        cpId: config.cpId,
+        engine: engine.view,
+        monitor: monitor.view,
+        monitorLines,
+      }, paint)
+    )
+    : undefined;
+  const seenFromMonitor = (line: string) => {
+    const text = logLineText(line) ?? line.trim();
+    if (text === "") return;
+    monitorLines.push(text);
+    if (monitorLines.length > MONITOR_LINES) monitorLines.shift();
+    cpScreen?.update();
+  };
 
   let stopping = false;
+  // The engine's port, once it listens: a restarted engine gets the same one.
+  const engineAt: { port?: number } = {};
+  // Both gone with no keys to bring either back: nothing is left to do.
+  const endIfBothGone = () => {
+    if (stopping || stopKeys !== undefined || engine.view.running || monitor.view.running) return;
+    Deno.exit(1);
+  };
+  const startEngine = (args: string[]) =>
+    engine.start(args, output, () => {}, () => {
+      if (stopping) return;
+      say(`the monitor lives on and reports the engine KO; ${CP_KEYS_HELP}`);
+      cpScreen?.open();
+      endIfBothGone();
+    });
+  const startMonitor = () =>
+    monitor.start(
+      monitorArgs(config, engineAt.port!, screen ? "json" : logFormat),
+      output,
+      seenFromMonitor,
+      () => {
+        cpScreen?.update();
+        endIfBothGone();
+      },
+    );
+
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     stopKeys?.();
+    cpScreen?.close();
     say("stopping the monitor, then the engine");
-    // The monitor (started last) first: one that outlives its engine sees it go and reports it
-    // KO to Central.
-    for (const c of children.toReversed()) {
-      if (!c.running) continue;
-      c.child.kill("SIGTERM");
-      const grace = setTimeout(() => {
-        if (!c.running) return;
-        say(`${c.name} did not stop in ${STOP_GRACE_MS / 1000} s: killing it`);
-        c.child.kill("SIGKILL");
-      }, STOP_GRACE_MS);
-      await c.exited;
-      clearTimeout(grace);
-    }
+    // The monitor first: one that outlived its engine would see it go and report it KO.
+    await monitor.stop(say);
+    await engine.stop(say);
     if (sideLog) {
       sideLog.close();
       console.log(`CP ${config.cpId} stopped; its monitor's log is ${sideLogPath}`);
     }
     Deno.exit(0);
   };
-  // On its screen the engine reads the keys itself and its q ends the CP: the monitor follows.
-  if (screen) engine.exited.then(() => stop());
 
-  // Otherwise keys go to the engine (p, u, f) through its input; q here stops both. A Ctrl-C
-  // that arrives as a byte (raw input without cbreak) stops both too.
-  const engineInput = config.headless || screen ? undefined : engine.child.stdin.getWriter();
-  const stopKeys = engineInput === undefined ? undefined : readKeys((key) => {
-    if (key === "q" || key === "Q" || key === "\x03") return void stop();
-    engineInput.write(new TextEncoder().encode(key)).catch(() => {});
+  const act = (action: CpAction) => {
+    if (stopping) return;
+    switch (action) {
+      case "plug":
+      case "unplug":
+        return engine.type(action === "plug" ? "p" : "u");
+      case "fault":
+        // A headless engine reads no keys: the signal flips its fault.
+        return config.headless ? void engine.kill("SIGUSR1") : engine.type("f");
+      case "kill_engine":
+        return void engine.kill("SIGKILL");
+      case "kill_monitor":
+        return void monitor.kill("SIGKILL");
+      case "restart_engine":
+        if (engine.view.running || engineAt.port === undefined) return;
+        cpScreen?.close();
+        // Its old port: the monitor reconnects there, with the key it holds.
+        return startEngine(engineArgs(config, engineAt.port, logFormat));
+      case "restart_monitor":
+        if (monitor.view.running || engineAt.port === undefined) return;
+        return startMonitor();
+      case "quit":
+        return void stop();
+    }
+  };
+  // Headless at a terminal means nobody at the keyboard: input is not touched at all.
+  const stopKeys = config.headless && Deno.stdin.isTerminal() ? undefined : readKeys((key) => {
+    const action = cpKeyAction(key);
+    if (action !== undefined) act(action);
   });
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
-  const port = portFile === undefined
+  startEngine([
+    ...engineArgs(config, config.enginePort, logFormat),
+    ...(portFile === undefined ? [] : ["--port-file", portFile]),
+  ]);
+  engineAt.port = portFile === undefined
     ? config.enginePort
     : await portFromFile(portFile, engine.exited);
   if (portDir !== undefined) await Deno.remove(portDir, { recursive: true }).catch(() => {});
   if (stopping) return; // stop() ends the process
-  if (port === undefined) {
+  if (engineAt.port === undefined) {
+    cpScreen?.close();
     say("the engine exited before it listened: no monitor without it");
     Deno.exit((await engine.exited).code || 1);
   }
-  const monitor = spawn(
-    "monitor",
-    "monitor.ts",
-    monitorArgs(config, port, screen ? "json" : logFormat),
-    ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  );
-  children.push(monitor);
-  monitor.exited.then(() => monitor.running = false);
-  if (!config.headless) say("keys: p plug in, u unplug, f fault on/off, q quit");
-
-  const [e, m] = await Promise.all([engine.exited, monitor.exited]);
-  if (!stopping) {
-    stopKeys?.();
-    Deno.exit(Math.max(e.code, m.code));
-  }
+  startMonitor();
+  if (!config.headless || !Deno.stdin.isTerminal()) say(`keys: ${CP_KEYS_HELP}`);
 }
 
 if (import.meta.main) await main();

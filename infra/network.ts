@@ -62,6 +62,8 @@ export interface ServiceSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** Run it in a session of its own (see {@link NetworkOptions.detached}). */
   readonly detached?: boolean;
+  /** Keep a pipe to its input, for {@link Service.type} (a CP reads its keys there). */
+  readonly keys?: boolean;
 }
 
 /** Most lines (and, apart, parsed records) a {@link Service} keeps in memory. */
@@ -85,6 +87,7 @@ export class Service {
   /** JSON log records seen so far, oldest first. */
   readonly records: Record<string, unknown>[] = [];
   #child: Deno.ChildProcess | undefined;
+  #input: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #exited: Promise<Deno.CommandStatus> | undefined;
 
   /** Prepares (does not start) the service. */
@@ -135,16 +138,20 @@ export class Service {
       cwd: ROOT,
       env: { NO_COLOR: "1", ...this.spec.env },
       detached: this.spec.detached ?? false,
-      stdin: "null",
+      stdin: this.spec.keys ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     this.#child = child;
+    this.#input = this.spec.keys ? child.stdin.getWriter() : undefined;
     const output = Promise.all([this.#copy(child.stdout, log), this.#copy(child.stderr, log)]);
     this.#exited = child.status.then(async (status) => {
       await output;
       log.close();
-      if (this.#child === child) this.#child = undefined;
+      if (this.#child === child) {
+        this.#child = undefined;
+        this.#input = undefined;
+      }
       return status;
     });
   }
@@ -156,6 +163,12 @@ export class Service {
     } catch (error) {
       if (!(error instanceof TypeError)) throw error; // already gone
     }
+  }
+
+  /** Types `keys` into the running child's input (a service started with `keys`). */
+  async type(keys: string): Promise<void> {
+    if (this.#input === undefined) throw new Error(`${this.name} takes no keys`);
+    await this.#input.write(new TextEncoder().encode(keys));
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child is gone. */
@@ -578,6 +591,7 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
         ...(plan.args ?? []),
       ],
       env: { REGISTRY_ADMIN_KEY: registryAdminKey },
+      keys: true, // the supervisor's demo actions (cp/cp_control.ts keys)
     });
     cps.set(plan.id, service);
     cpPlans.set(plan.id, plan);

@@ -30,7 +30,11 @@ function alive(pid: number): boolean {
 }
 
 /** `cp/main.ts` as a headless child against `registry`, with its output gathered by line. */
-function spawnCp(registry: Awaited<ReturnType<typeof startTestRegistry>>, cpId: string) {
+function spawnCp(
+  registry: Awaited<ReturnType<typeof startTestRegistry>>,
+  cpId: string,
+  keys = false,
+) {
   const lines: string[] = [];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -58,7 +62,7 @@ function spawnCp(registry: Awaited<ReturnType<typeof startTestRegistry>>, cpId: 
       join(registry.dir, "data", "cp"),
     ],
     env: { REGISTRY_ADMIN_KEY: registry.registry.adminKey.key },
-    stdin: "null",
+    stdin: keys ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -80,6 +84,9 @@ function spawnCp(registry: Awaited<ReturnType<typeof startTestRegistry>>, cpId: 
     lines.filter((l) => l.startsWith(`[${name}] {`)).map((l) =>
       JSON.parse(l.slice(name.length + 3)).message as string
     );
+  const input = keys ? child.stdin.getWriter() : undefined;
+  /** Types `key` into its input, as the keyboard or the local supervisor would. */
+  const type = (key: string) => input!.write(new TextEncoder().encode(key));
   /** Kills it if it still runs, then waits for its output to end. */
   const end = async () => {
     try {
@@ -88,7 +95,7 @@ function spawnCp(registry: Awaited<ReturnType<typeof startTestRegistry>>, cpId: 
     await child.status;
     await output;
   };
-  return { child, lines, pidOf, messages, end };
+  return { child, lines, pidOf, messages, type, end };
 }
 
 Deno.test({
@@ -200,6 +207,56 @@ Deno.test({
       }
     } finally {
       for (const cp of cps) await cp.end();
+      await registry.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "deno task cp: k kills the engine, the monitor lives on, and e brings it back on its port",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const registry = await startTestRegistry();
+    const { child, lines, pidOf, messages, type, end } = spawnCp(registry, "CP-MAIN-5", true);
+    try {
+      await waitFor(() => messages("monitor").includes("engine OK"), "the monitor's engine");
+      const [enginePid, monitorPid] = [pidOf("engine")!, pidOf("monitor")!];
+      const listening = () =>
+        lines.filter((l) => l.includes("engine listening for its monitor")).map((l) =>
+          JSON.parse(l.slice("[engine] ".length)).properties.port as number
+        );
+
+      await type("k");
+      await waitFor(() => lines.some((l) => l.startsWith("[cp] engine exited")), "the kill");
+      await waitFor(() => messages("monitor").includes("engine KO"), "KO");
+      assert.ok(alive(monitorPid) && !alive(enginePid), "only the engine died");
+
+      const oks = messages("monitor").filter((m) => m === "engine OK").length;
+      await type("e");
+      await waitFor(
+        () => messages("monitor").filter((m) => m === "engine OK").length > oks,
+        "the monitor to see the restarted engine",
+      );
+      const starts = lines.filter((l) => l.startsWith("[cp] engine started (pid "));
+      assert.equal(starts.length, 2);
+      assert.notEqual(Number(starts[1].match(/pid (\d+)/)![1]), enginePid);
+      const ports = listening();
+      assert.equal(ports.length, 2);
+      assert.equal(ports[1], ports[0], "the same port, so the monitor finds it");
+      assert.ok(alive(monitorPid), "the same monitor");
+
+      await type("K");
+      await waitFor(() => lines.some((l) => l.startsWith("[cp] monitor exited")), "monitor kill");
+      await type("m");
+      await waitFor(
+        () => lines.filter((l) => l.startsWith("[cp] monitor started (pid ")).length === 2,
+        "a new monitor",
+      );
+      await type("q");
+      assert.equal((await child.status).code, 0);
+    } finally {
+      await end();
       await registry.close();
     }
   },

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { colours, plain } from "../shared/terminal.ts";
+import {
+  CP_KEYS,
+  CP_KEYS_HELP,
+  cpKeyAction,
+  describeExit,
+  logLineText,
+  renderCpScreen,
+} from "./cp_control.ts";
+
+Deno.test("cpKeyAction: each key names one action, k/K tell the engine from the monitor", () => {
+  assert.equal(cpKeyAction("k"), "kill_engine");
+  assert.equal(cpKeyAction("K"), "kill_monitor");
+  assert.equal(cpKeyAction("e"), "restart_engine");
+  assert.equal(cpKeyAction("m"), "restart_monitor");
+  assert.equal(cpKeyAction("\x03"), "quit");
+  assert.equal(cpKeyAction("z"), undefined);
+  const keys = Object.values(CP_KEYS);
+  assert.equal(new Set(keys).size, keys.length, "no key does two things");
+  for (const key of keys) assert.ok(CP_KEYS_HELP.includes(`${key} `), `help names ${key}`);
+});
+
+Deno.test("renderCpScreen: a dead engine in red, the living monitor and its last lines", () => {
+  const view = {
+    cpId: "CP-001",
+    engine: { running: false, exit: "code 137 (SIGKILL)", since: new Date("2026-01-01T12:00:01Z") },
+    monitor: { running: true, pid: 42 },
+    monitorLines: ["12:00:01 WARN engine KO"],
+  };
+  const text = renderCpScreen(view, plain).join("\n");
+  assert.match(text, /EVCharging CP CP-001/);
+  assert.match(text, /engine\s+DOWN: exited with code 137 \(SIGKILL\) at 12:00:01/);
+  assert.match(text, /monitor\s+running \(pid 42\)\s+reports the engine KO: Central shows BROKEN/);
+  assert.match(text, /12:00:01 WARN engine KO/);
+  assert.match(text, /e restart engine/);
+  assert.ok(!text.includes("\x1b"), "plain text without colour");
+  const coloured = renderCpScreen(view, colours).join("\n");
+  assert.ok(coloured.includes("\x1b[31mDOWN"), "the dead engine in red");
+});
+
+Deno.test("renderCpScreen: a dead monitor shows grey, with how it ended", () => {
+  const text = renderCpScreen({
+    cpId: "CP-002",
+    engine: { running: true, pid: 7 },
+    monitor: { running: false, exit: "code 1" },
+    monitorLines: [],
+  }, plain).join("\n");
+  assert.match(text, /engine\s+running \(pid 7\)/);
+  assert.match(text, /monitor\s+down: exited with code 1/);
+});
+
+Deno.test("logLineText: a JSON record as a time and its message; anything else is no line", () => {
+  const record = JSON.stringify({
+    "@timestamp": "2026-01-01T12:00:01.000Z",
+    level: "WARNING",
+    message: "engine KO",
+  });
+  assert.equal(logLineText(record), "12:00:01 WARNING engine KO");
+  assert.equal(
+    logLineText(
+      JSON.stringify({ "@timestamp": "2026-01-01T12:00:02Z", level: "INFO", message: "hi" }),
+    ),
+    "12:00:02 hi",
+  );
+  assert.equal(logLineText("plain text"), undefined);
+  assert.equal(logLineText("{not json"), undefined);
+  assert.equal(logLineText(JSON.stringify({ level: "INFO" })), undefined);
+});
+
+Deno.test("describeExit: the code, and the signal when one ended it", () => {
+  assert.equal(
+    describeExit({ success: false, code: 137, signal: "SIGKILL" }),
+    "code 137 (SIGKILL)",
+  );
+  assert.equal(describeExit({ success: true, code: 0, signal: null }), "code 0");
+});
