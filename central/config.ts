@@ -18,6 +18,7 @@ import {
   flag,
   httpUrl,
   integer,
+  langOption,
   oneOf,
   option,
   portOrZero,
@@ -227,6 +228,7 @@ export const centralConfig = defineConfig({
       env: "CENTRAL_NO_TUI",
       help: "No terminal panel: structured logs on stdout",
     }),
+    lang: langOption,
     logFile: option(text, {
       flag: "log-file",
       env: "CENTRAL_LOG_FILE",

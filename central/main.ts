@@ -42,7 +42,7 @@ if (!config.noTui && Deno.stdout.isTerminal() && Deno.stdin.isTerminal()) {
   const logFile = config.logFile ?? join(dataDir, "central.log");
   await makePrivateDir(dirname(logFile));
   const file = await Deno.open(logFile, { create: true, append: true, mode: PRIVATE_FILE_MODE });
-  panel = new TerminalPanel(() => stop(0));
+  panel = new TerminalPanel(() => stop(0), config.lang);
   await setupLogging({
     level: config.logLevel,
     format: "json",

@@ -5,12 +5,16 @@
  * {@link parseCommand} reads the operator's commands. central/tui.ts is the terminal edge.
  *
  * State colours follow ARCHITECTURE §CP states: green ACTIVATED and SUPPLYING (with driver, kW, kWh, € live),
- * orange "Out of Order" with its reason for STOPPED, red BROKEN, grey DISCONNECTED.
+ * orange "Out of Order" with its reason for STOPPED, red BROKEN, grey DISCONNECTED. The words are
+ * the shared vocabulary's (shared/vocabulary.ts), in English or Spanish (`--lang`), and numbers
+ * and times are written the language's way (shared/i18n.ts).
  *
  * @module
  */
+import { type Catalog, DEFAULT_LANG, formats, type Lang, translate } from "../shared/i18n.ts";
 import type { CpState, StopReason } from "../shared/messages.ts";
 import { paintFor, redrawFrame, type Style } from "../shared/terminal.ts";
+import { denyReasonText, stateText } from "../shared/vocabulary.ts";
 import type { Model, RequestRecord, SecurityStatus } from "./core.ts";
 
 /** One CP row. */
@@ -71,6 +75,8 @@ export interface RenderOptions {
   readonly height: number;
   /** ANSI colours on. */
   readonly color: boolean;
+  /** Language of the words and numbers (default English). */
+  readonly lang?: Lang;
 }
 
 /** A command typed at the panel. */
@@ -83,9 +89,85 @@ export type PanelCommand =
   | { readonly type: "security"; readonly cpId: string; readonly status: SecurityStatus }
   | { readonly type: "quit" };
 
-/** The commands, for the help line. */
-export const PANEL_HELP = "s <id> stop · r <id> resume · S stop all · R resume all · " +
-  "rotate/revoke <id> keys · oos/activate/ban <id> security · q quit";
+/** The panel's fixed texts in both languages. */
+export const PANEL_TEXT: Catalog<
+  | "title"
+  | "summary"
+  | "id"
+  | "location"
+  | "state"
+  | "driver"
+  | "noCps"
+  | "more"
+  | "requests"
+  | "messages"
+  | "none"
+  | "list"
+  | "AUTHORIZED"
+  | "DENIED"
+  | "CP_LIST"
+  | "help"
+  | "unknown"
+  | "tooMany"
+  | "which"
+  | "noCp"
+  | "done"
+  | "all"
+> = {
+  en: {
+    title: "EVCharging Central",
+    summary: "{cps} CPs · {connected} connected · {supplying} supplying",
+    id: "ID",
+    location: "LOCATION",
+    state: "STATE",
+    driver: "DRIVER",
+    noCps: "(no CP has logged in yet)",
+    more: "… and {n} more",
+    requests: "Recent requests",
+    messages: "Messages",
+    none: "(none yet)",
+    list: "list",
+    AUTHORIZED: "AUTHORIZED",
+    DENIED: "DENIED",
+    CP_LIST: "CP LIST",
+    help: "s <id> stop · r <id> resume · S stop all · R resume all · " +
+      "rotate/revoke <id> keys · oos/activate/ban <id> security · q quit",
+    unknown: "unknown command: {help}",
+    tooMany: "too many words: {help}",
+    which: "{verb} which CP? e.g. {verb} CP-001",
+    noCp: "no CP {id}",
+    done: "{command} {id}: {state}, security {security}",
+    all: "all",
+  },
+  es: {
+    title: "EVCharging Central",
+    summary: "{cps} puntos · {connected} conectados · {supplying} suministrando",
+    id: "ID",
+    location: "UBICACIÓN",
+    state: "ESTADO",
+    driver: "CONDUCTOR",
+    noCps: "(aún no se ha conectado ningún punto)",
+    more: "… y {n} más",
+    requests: "Peticiones recientes",
+    messages: "Mensajes",
+    none: "(ninguno aún)",
+    list: "lista",
+    AUTHORIZED: "AUTORIZADO",
+    DENIED: "DENEGADO",
+    CP_LIST: "LISTA DE PUNTOS",
+    help: "s <id> parar · r <id> reanudar · S parar todos · R reanudar todos · " +
+      "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · q salir",
+    unknown: "orden desconocida: {help}",
+    tooMany: "demasiadas palabras: {help}",
+    which: "¿{verb} qué punto? p. ej. {verb} CP-001",
+    noCp: "no existe el punto {id}",
+    done: "{command} {id}: {state}, seguridad {security}",
+    all: "todos",
+  },
+};
+
+/** The commands, for the help line (English). */
+export const PANEL_HELP = PANEL_TEXT.en.help;
 
 /** Security verbs of the panel and the status each sets (`ban`: REVOKED, for good). */
 const SECURITY_VERBS: Readonly<Record<string, SecurityStatus>> = {
@@ -129,20 +211,11 @@ export function panelView(
   return { cps, ...extra };
 }
 
-/**
- * What the STATE column says: DEREGISTERED for a CP the Registry deregistered, "Out of Order
- * (reason)" for STOPPED, else the state.
- */
-export function stateLabel(
-  cp: Pick<PanelCp, "state" | "stopReason"> & Partial<Pick<PanelCp, "deregistered">>,
-): string {
-  if (cp.deregistered) return "DEREGISTERED";
-  return cp.state === "STOPPED" ? `Out of Order (${cp.stopReason ?? "admin"})` : cp.state;
-}
-
-// Fixed column widths; the location takes what is left (between 8 and 32).
-const COLUMNS = { id: 12, price: 6, state: 22, driver: 10, kw: 6, kwh: 8, eur: 8 } as const;
+// Fixed column widths; the state and the location share what is left (state 22–42, location
+// 8–32), so a wide terminal shows a stopped CP's label too.
+const COLUMNS = { id: 12, price: 6, driver: 10, kw: 6, kwh: 8, eur: 8 } as const;
 const FIXED = Object.values(COLUMNS).reduce((a, b) => a + b, 0) + 7; // 7 separating spaces
+const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 /**
  * Renders one frame: cursor home, every line followed by "clear to end of line", then "clear
@@ -151,6 +224,10 @@ const FIXED = Object.values(COLUMNS).reduce((a, b) => a + b, 0) + 7; // 7 separa
  */
 export function renderPanel(view: PanelView, options: RenderOptions): string {
   const { width, color } = options;
+  const lang = options.lang ?? DEFAULT_LANG;
+  const t = (key: keyof typeof PANEL_TEXT.en, params?: Record<string, string | number>) =>
+    translate(PANEL_TEXT, lang, key, params);
+  const f = formats(lang);
   const height = Math.max(options.height, 12);
   const paint = paintFor(color);
   const line = (text: string, c?: Style) => {
@@ -160,42 +237,47 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
 
   const supplying = view.cps.filter((cp) => cp.state === "SUPPLYING").length;
   const connected = view.cps.filter((cp) => cp.state !== "DISCONNECTED").length;
-  const title = `EVCharging Central   ${clock(view.now)}   ${view.cps.length} CPs · ` +
-    `${connected} connected · ${supplying} supplying`;
+  const title = `${t("title")}   ${f.time(view.now)}   ` +
+    t("summary", { cps: view.cps.length, connected, supplying });
 
   const requestRows = Math.min(view.requests.length, 5);
   const messageRows = Math.min(view.messages.length, 6);
   // title, blank, header, blank, "Recent requests", blank, "Messages", prompt, help
   const cpRows = Math.max(1, height - 9 - Math.max(requestRows, 1) - Math.max(messageRows, 1));
 
-  const locationWidth = Math.min(32, Math.max(8, width - FIXED));
+  const stateWidth = clamp(width - FIXED - 20, 22, 42);
+  const locationWidth = clamp(width - FIXED - stateWidth, 8, 32);
+  const stateOf = (cp: PanelCp) => {
+    const full = stateText(cp, lang);
+    return full.length <= stateWidth ? full : stateText(cp, lang, true);
+  };
   const row = (cells: string[]) => cells.join(" ");
   const header = row([
-    pad("ID", COLUMNS.id),
-    pad("LOCATION", locationWidth),
+    pad(t("id"), COLUMNS.id),
+    pad(t("location"), locationWidth),
     padLeft("€/kWh", COLUMNS.price),
-    pad("STATE", COLUMNS.state),
-    pad("DRIVER", COLUMNS.driver),
+    pad(t("state"), stateWidth),
+    pad(t("driver"), COLUMNS.driver),
     padLeft("kW", COLUMNS.kw),
     padLeft("kWh", COLUMNS.kwh),
     padLeft("€", COLUMNS.eur),
   ]);
 
   const lines: string[] = [line(title, "bold"), "", line(header, "dim")];
-  if (view.cps.length === 0) lines.push(line("(no CP has logged in yet)", "grey"));
+  if (view.cps.length === 0) lines.push(line(t("noCps"), "grey"));
   const shown = view.cps.length > cpRows ? view.cps.slice(0, cpRows - 1) : view.cps;
   for (const cp of shown) {
     const before = row([
       pad(cp.id, COLUMNS.id),
       pad(cp.location, locationWidth),
-      padLeft(cp.priceEurKwh.toFixed(2), COLUMNS.price),
+      padLeft(f.number(cp.priceEurKwh, 2), COLUMNS.price),
     ]) + " ";
-    const state = pad(stateLabel(cp), COLUMNS.state);
+    const state = pad(stateOf(cp), stateWidth);
     const after = " " + row([
       pad(cp.driverId ?? "", COLUMNS.driver),
-      padLeft(cp.kw === null ? "" : cp.kw.toFixed(1), COLUMNS.kw),
-      padLeft(cp.kwh === null ? "" : cp.kwh.toFixed(3), COLUMNS.kwh),
-      padLeft(cp.eur === null ? "" : cp.eur.toFixed(2), COLUMNS.eur),
+      padLeft(cp.kw === null ? "" : f.number(cp.kw, 1), COLUMNS.kw),
+      padLeft(cp.kwh === null ? "" : f.number(cp.kwh, 3), COLUMNS.kwh),
+      padLeft(cp.eur === null ? "" : f.number(cp.eur, 2), COLUMNS.eur),
     ]);
     // Cut before colouring, so the escape codes never count against the width.
     const visible = fit(before + state + after, width);
@@ -206,19 +288,21 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
     );
   }
   if (shown.length < view.cps.length) {
-    lines.push(line(`… and ${view.cps.length - shown.length} more`, "grey"));
+    lines.push(line(t("more", { n: view.cps.length - shown.length }), "grey"));
   }
 
-  lines.push("", line("Recent requests", "bold"));
-  if (requestRows === 0) lines.push(line("(none yet)", "grey"));
+  lines.push("", line(t("requests"), "bold"));
+  if (requestRows === 0) lines.push(line(t("none"), "grey"));
   for (const r of view.requests.slice(0, requestRows)) {
-    const answer = r.outcome === "DENIED" ? `DENIED ${r.reason ?? ""}` : r.outcome;
-    const text = `${clock(new Date(r.at))} ${r.driverId} → ${r.cpId ?? "list"} ${answer}`;
+    const answer = r.outcome === "DENIED" && r.reason !== null
+      ? `${t("DENIED")} ${denyReasonText(r.reason, lang)}`
+      : t(r.outcome);
+    const text = `${f.time(new Date(r.at))} ${r.driverId} → ${r.cpId ?? t("list")} ${answer}`;
     lines.push(line(text, r.outcome === "DENIED" ? "yellow" : undefined));
   }
 
-  lines.push("", line("Messages", "bold"));
-  if (messageRows === 0) lines.push(line("(none yet)", "grey"));
+  lines.push("", line(t("messages"), "bold"));
+  if (messageRows === 0) lines.push(line(t("none"), "grey"));
   for (const m of view.messages.slice(0, messageRows)) {
     const level = m.level === "warning" || m.level === "error" || m.level === "fatal"
       ? m.level.toUpperCase() + " "
@@ -228,11 +312,11 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
       : m.level === "warning"
       ? "yellow"
       : "red";
-    lines.push(line(`${clock(new Date(m.at))} ${level}${m.text}`, c));
+    lines.push(line(`${f.time(new Date(m.at))} ${level}${m.text}`, c));
   }
 
   const feedback = view.feedback === "" ? "" : `   ${view.feedback}`;
-  lines.push(line(`> ${view.input}${feedback}`), line(PANEL_HELP, "dim"));
+  lines.push(line(`> ${view.input}${feedback}`), line(t("help"), "dim"));
 
   return redrawFrame(lines.slice(0, height));
 }
@@ -242,20 +326,23 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
  * `R` / `resume all`, `rotate <id>`, `revoke <id>`, `oos <id>`, `activate <id>`, `ban <id>`,
  * `q` / `quit`.
  */
-export function parseCommand(input: string): PanelCommand | { readonly error: string } {
+export function parseCommand(
+  input: string,
+  lang: Lang = DEFAULT_LANG,
+): PanelCommand | { readonly error: string } {
+  const t = (key: keyof typeof PANEL_TEXT.en, params?: Record<string, string | number>) =>
+    translate(PANEL_TEXT, lang, key, { help: PANEL_TEXT[lang].help, ...params });
   const words = input.trim().split(/\s+/).filter((w) => w !== "");
   if (words.length === 0) return { error: "" };
   const [verb, arg, ...rest] = words;
-  if (rest.length > 0) return { error: `too many words: ${PANEL_HELP}` };
+  if (rest.length > 0) return { error: t("tooMany") };
   if (verb === "q" || verb === "quit") return arg === undefined ? { type: "quit" } : bad();
   if (verb === "S" || verb === "R") {
     return arg === undefined ? { type: verb === "S" ? "stop" : "resume" } : bad();
   }
   if (verb === "rotate" || verb === "revoke" || Object.hasOwn(SECURITY_VERBS, verb)) {
     // One CP at a time: these are not undone by a resume.
-    if (arg === undefined || arg === "all") {
-      return { error: `${verb} which CP? e.g. ${verb} CP-001` };
-    }
+    if (arg === undefined || arg === "all") return { error: t("which", { verb }) };
     return verb === "rotate" || verb === "revoke"
       ? { type: verb, cpId: arg }
       : { type: "security", cpId: arg, status: SECURITY_VERBS[verb] };
@@ -266,11 +353,11 @@ export function parseCommand(input: string): PanelCommand | { readonly error: st
     ? "resume"
     : undefined;
   if (type === undefined) return bad();
-  if (arg === undefined) return { error: `${type} which CP? e.g. ${verb} CP-001` };
+  if (arg === undefined) return { error: t("which", { verb }) };
   return arg === "all" ? { type } : { type, cpId: arg };
 
   function bad() {
-    return { error: `unknown command: ${PANEL_HELP}` };
+    return { error: t("unknown") };
   }
 }
 
@@ -289,9 +376,4 @@ function pad(text: string, width: number): string {
 
 function padLeft(text: string, width: number): string {
   return fit(text, width).padStart(width);
-}
-
-/** `HH:MM:SS` in the local time zone: the operator's wall clock. */
-export function clock(d: Date): string {
-  return d.toTimeString().slice(0, 8);
 }

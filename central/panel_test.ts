@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
-import {
-  clock,
-  type PanelCp,
-  type PanelView,
-  panelView,
-  parseCommand,
-  renderPanel,
-  stateLabel,
-} from "./panel.ts";
+import { formats } from "../shared/i18n.ts";
+import { type PanelCp, type PanelView, panelView, parseCommand, renderPanel } from "./panel.ts";
 
 const NOW = new Date("2025-03-01T10:00:05.000Z");
 // deno-lint-ignore no-control-regex -- stripping ANSI escapes is the point
@@ -77,7 +70,9 @@ Deno.test("panel: every state in its colour, with the Out of Order legend and li
   const lineOf = (id: string) => frame.split("\r\n").find((l) => l.includes(id)) ?? "";
   assert.ok(lineOf("CP-001").includes(`${green}ACTIVATED`));
   assert.ok(lineOf("CP-002").includes(`${green}SUPPLYING`));
-  assert.ok(lineOf("CP-003").includes(`${orange}Out of Order (weather)`));
+  assert.ok(lineOf("CP-003").includes(`${orange}STOPPED · Out of Order (weather)`));
+  const narrow = renderPanel(VIEW, { width: 80, height: 30, color: false });
+  assert.match(narrow, /CP-003 .* STOPPED \(weather\)/, "a narrow panel keeps name and reason");
   assert.ok(lineOf("CP-004").includes(`${red}BROKEN`));
   assert.ok(lineOf("CP-005").includes(`${grey}DISCONNECTED`));
   const supplying = lineOf("CP-002").replace(ANSI, "");
@@ -88,9 +83,10 @@ Deno.test("panel: every state in its colour, with the Out of Order legend and li
 
 Deno.test("panel: requests, messages, prompt and help are shown", () => {
   const text = lines(renderPanel(VIEW, { width: 100, height: 30, color: false })).join("\n");
+  const clock = formats("en").time;
   const at = (iso: string) => clock(new Date(iso));
   assert.ok(text.includes(`${at("2025-03-01T10:00:01.000Z")} D-7 → CP-002 AUTHORIZED`));
-  assert.ok(text.includes(`${at("2025-03-01T10:00:02.000Z")} D-8 → CP-003 DENIED weather`));
+  assert.ok(text.includes(`${at("2025-03-01T10:00:02.000Z")} D-8 → CP-003 DENIED weather alert`));
   assert.ok(text.includes(`${at("2025-03-01T10:00:03.000Z")} WARNING CP CP-004 engine KO`));
   assert.match(text, /^> s CP-0$/m);
   assert.match(text, /s <id> stop/);
@@ -124,13 +120,54 @@ Deno.test("panel: an empty network says so", () => {
   assert.match(text, /0 CPs/);
 });
 
-Deno.test("panel: stateLabel", () => {
-  assert.equal(stateLabel({ state: "STOPPED", stopReason: "admin" }), "Out of Order (admin)");
-  assert.equal(stateLabel({ state: "BROKEN", stopReason: null }), "BROKEN");
-  assert.equal(
-    stateLabel({ state: "DISCONNECTED", stopReason: null, deregistered: true }),
-    "DEREGISTERED",
-  );
+Deno.test("panel: in Spanish, the seeds' state words, Spanish numbers and texts", () => {
+  const frame = renderPanel(VIEW, { width: 140, height: 30, color: true, lang: "es" });
+  const green = "\x1b[32m", orange = "\x1b[38;5;208m", red = "\x1b[31m", grey = "\x1b[90m";
+  const lineOf = (id: string) => frame.split("\r\n").find((l) => l.includes(id)) ?? "";
+  assert.ok(lineOf("CP-001").includes(`${green}ACTIVADO`));
+  assert.ok(lineOf("CP-002").includes(`${green}SUMINISTRANDO`));
+  assert.ok(lineOf("CP-003").includes(`${orange}PARADO · Fuera de servicio (meteorología)`));
+  assert.ok(lineOf("CP-004").includes(`${red}AVERIADO`));
+  assert.ok(lineOf("CP-005").includes(`${grey}DESCONECTADO`));
+  const supplying = lineOf("CP-002").replace(ANSI, "");
+  for (const figure of ["22,0", "1,235", "0,43", "0,35"]) {
+    assert.ok(supplying.includes(figure), `${figure} in ${supplying}`);
+  }
+  const text = lines(frame).join("\n");
+  for (
+    const words of [
+      "5 puntos · 4 conectados · 1 suministrando",
+      "UBICACIÓN",
+      "ESTADO",
+      "Peticiones recientes",
+      "Mensajes",
+      "D-7 → CP-002 AUTORIZADO",
+      "D-8 → CP-003 DENEGADO alerta meteorológica",
+      "s <id> parar",
+    ]
+  ) assert.ok(text.includes(words), words);
+  for (const english of ["ACTIVATED", "SUPPLYING", "Out of Order", "Recent requests"]) {
+    assert.ok(!text.includes(english), english);
+  }
+  const empty = { ...VIEW, cps: [], requests: [], messages: [] };
+  const none = lines(renderPanel(empty, { width: 80, height: 24, color: false, lang: "es" }));
+  assert.ok(none.join("\n").includes("aún no se ha conectado ningún punto"));
+});
+
+Deno.test("panel: a deregistered CP says so in both languages", () => {
+  const view = { ...VIEW, cps: [row("CP-009", { state: "DISCONNECTED", deregistered: true })] };
+  for (const [lang, word] of [["en", "DEREGISTERED"], ["es", "DADO DE BAJA"]] as const) {
+    const text = lines(renderPanel(view, { width: 100, height: 24, color: false, lang }));
+    assert.ok(text.some((l) => l.includes("CP-009") && l.includes(word)), word);
+  }
+});
+
+Deno.test("panel: parseCommand explains mistakes in the panel's language", () => {
+  const es = parseCommand("s", "es");
+  assert.ok("error" in es && es.error.includes("¿s qué punto?"), JSON.stringify(es));
+  const unknown = parseCommand("xyz", "es");
+  assert.ok("error" in unknown && unknown.error.startsWith("orden desconocida"));
+  assert.deepEqual(parseCommand("s CP-1", "es"), { type: "stop", cpId: "CP-1" });
 });
 
 Deno.test("panel: panelView takes the model's CPs by id with their sessions' figures", () => {

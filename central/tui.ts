@@ -7,9 +7,12 @@
  * @module
  */
 import type { LogRecord, Sink } from "../shared/log.ts";
+import type { Lang } from "../shared/i18n.ts";
+import { translate } from "../shared/i18n.ts";
 import { getLogger } from "../shared/log.ts";
 import { enterScreen, leaveScreen, noColorRequested } from "../shared/terminal.ts";
-import { type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
+import { PANEL_TEXT, type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
+import { stateText } from "../shared/vocabulary.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "panel"]);
@@ -25,6 +28,7 @@ export class TerminalPanel {
   /** Feeds log records into the panel's message list; give it to `setupLogging`. */
   readonly sink: Sink;
   readonly #onQuit: () => void;
+  readonly #lang: Lang;
   #started = false;
   readonly #messages: PanelMessage[] = [];
   readonly #encoder = new TextEncoder();
@@ -38,9 +42,10 @@ export class TerminalPanel {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  /** `onQuit` is called on `q` or Ctrl-C: the process should shut down. */
-  constructor(onQuit: () => void) {
+  /** `onQuit` is called on `q` or Ctrl-C: the process should shut down; `lang` words the panel. */
+  constructor(onQuit: () => void, lang: Lang) {
     this.#onQuit = onQuit;
+    this.#lang = lang;
     this.sink = (record: LogRecord) => {
       // Central's own messages from info up; the libraries' (Kafka, framing) only when wrong.
       const own = record.category[1] === "central";
@@ -93,7 +98,9 @@ export class TerminalPanel {
       input: this.#input,
       feedback: this.#feedback,
     });
-    this.#write(renderPanel(view, { width: columns, height: rows, color: this.#color }));
+    this.#write(
+      renderPanel(view, { width: columns, height: rows, color: this.#color, lang: this.#lang }),
+    );
     this.#dirty = false;
     this.#lastDraw = Date.now();
   }
@@ -123,7 +130,7 @@ export class TerminalPanel {
   }
 
   #run(runtime: CentralRuntime, line: string): void {
-    const command = parseCommand(line);
+    const command = parseCommand(line, this.#lang);
     if ("error" in command) {
       this.#feedback = command.error;
       return;
@@ -131,7 +138,7 @@ export class TerminalPanel {
     if (command.type === "quit") return this.#onQuit();
     const { cpId } = command;
     if (cpId !== undefined && !runtime.model.cps.has(cpId)) {
-      this.#feedback = `no CP ${cpId}`;
+      this.#feedback = translate(PANEL_TEXT, this.#lang, "noCp", { id: cpId });
       return;
     }
     const at = Date.now();
@@ -172,8 +179,13 @@ export class TerminalPanel {
         break;
     }
     const cp = cpId === undefined ? undefined : runtime.model.cps.get(cpId);
-    this.#feedback = `${command.type} ${cpId ?? "all"}: ` +
-      (cp === undefined ? "done" : `${cp.status.state}, security ${cp.security}`);
+    const id = cpId ?? translate(PANEL_TEXT, this.#lang, "all");
+    this.#feedback = cp === undefined ? `${command.type} ${id}: ✓` : translate(
+      PANEL_TEXT,
+      this.#lang,
+      "done",
+      { command: command.type, id, state: stateText(cp.status, this.#lang), security: cp.security },
+    );
   }
 
   #write(text: string): void {

@@ -21,6 +21,7 @@
  * @module
  */
 import { versionLine } from "./version.ts";
+import { DEFAULT_LANG, type Lang, parseLang } from "./i18n.ts";
 import { parseArgs } from "node:util";
 
 /**
@@ -416,6 +417,18 @@ export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> 
     return value;
   };
 }
+
+/**
+ * The `--lang` option every program with a screen has: `en` or `es`, else the `LANG` locale
+ * (`es_ES.UTF-8` → Spanish; any other language → English).
+ */
+export const langOption = option(parseLang, {
+  flag: "lang",
+  env: "LANG",
+  default: DEFAULT_LANG as Lang,
+  help: "Language of the screen: en or es (a LANG locale such as es_ES.UTF-8 works too; " +
+    "other languages fall back to en)",
+});
 
 /** `1|true|yes|on` or `0|false|no|off`, for switches set through the environment. */
 export const boolean: Parser<boolean> = (raw) => {

@@ -11,6 +11,7 @@ import {
   hostPort,
   httpUrl,
   integer,
+  langOption,
   oneOf,
   option,
   parseConfig,
@@ -225,4 +226,21 @@ Deno.test("secret takes a long enough value as is and names the rule, never the 
     });
   }
   assert.throws(() => secret(0), RangeError);
+});
+
+Deno.test("langOption: --lang wins over LANG, LANG's locale picks the language, en by default", () => {
+  const spec = defineConfig({
+    name: "screen",
+    summary: "A screen.",
+    options: { lang: langOption },
+  });
+  assert.equal(parseConfig(spec, [], {}).lang, "en");
+  assert.equal(parseConfig(spec, [], { LANG: "es_ES.UTF-8" }).lang, "es");
+  assert.equal(parseConfig(spec, [], { LANG: "C.UTF-8" }).lang, "en");
+  assert.equal(parseConfig(spec, ["--lang", "en"], { LANG: "es_ES.UTF-8" }).lang, "en");
+  assert.equal(parseConfig(spec, ["--lang", "es"], {}).lang, "es");
+  assert.throws(
+    () => parseConfig(spec, ["--lang", "123"], {}),
+    /--lang \(env LANG\): expected en or es/,
+  );
 });
