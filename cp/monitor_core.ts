@@ -151,14 +151,30 @@ export interface RegistryFailure {
   readonly code: string;
   /** The Registry's `detail`. */
   readonly detail: string;
-  /** `Retry-After`, seconds (429). */
+  /** `Retry-After`, seconds (429, 503). */
   readonly retryAfterSeconds?: number;
+}
+
+/** The longest `Retry-After` honoured as asked; a longer one (or a hostile one) counts as this. */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/**
+ * The wait before asking again a Registry that answered `Retry-After: retryAfterSeconds` (429
+ * rate limited, 503 hashing queue full): never sooner than it asked, and spread over up to as
+ * long again by `random`, so the CPs it turned away in the same instant do not all come back in
+ * the next one (a login storm); never shorter than the backoff of this attempt either.
+ */
+export function retryAfterDelayMs(retryAfterSeconds: number, ctx: DecisionContext): number {
+  const askedMs = Math.min(MAX_RETRY_AFTER_MS, Math.max(0, retryAfterSeconds * 1000));
+  const jittered = Math.round(askedMs * (1 + Math.min(Math.max(ctx.random, 0), 1)));
+  return Math.max(jittered, backoffDelayMs(ctx.attempt, ctx.random));
 }
 
 /**
  * After the Registry refused or failed a call. Unreachable (status 0, 5xx) and rate limited
- * (429, honouring `Retry-After`) wait and retry: "Registry dies → new logins fail with a clear
- * reason" and running CPs keep trying. A refusal (4xx) is final, with what to do about it.
+ * (429) wait and retry, honouring `Retry-After` with jitter (a full hashing queue answers 503
+ * with it): "Registry dies → new logins fail with a clear reason" and running CPs keep trying.
+ * A refusal (4xx) is final, with what to do about it.
  */
 export function afterRegistryError(
   failure: RegistryFailure,
@@ -170,19 +186,15 @@ export function afterRegistryError(
   const why = `${
     failure.status === 0 ? "" : `${failure.status} `
   }${failure.code}: ${failure.detail}`;
-  if (failure.status === 0 || failure.status >= 500) {
+  if (failure.status === 0 || failure.status >= 500 || failure.status === 429) {
     return {
       kind: "retry",
-      delayMs: backoffDelayMs(ctx.attempt, ctx.random),
-      reason: `Registry unavailable (${why})`,
-    };
-  }
-  if (failure.status === 429) {
-    const asked = (failure.retryAfterSeconds ?? 0) * 1000;
-    return {
-      kind: "retry",
-      delayMs: Math.max(asked, backoffDelayMs(ctx.attempt, ctx.random)),
-      reason: `Registry rate limit (${why})`,
+      delayMs: failure.retryAfterSeconds === undefined
+        ? backoffDelayMs(ctx.attempt, ctx.random)
+        : retryAfterDelayMs(failure.retryAfterSeconds, ctx),
+      reason: failure.status === 429
+        ? `Registry rate limit (${why})`
+        : `Registry unavailable (${why})`,
     };
   }
   const advice = ctx.call === "register"

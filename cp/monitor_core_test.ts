@@ -10,10 +10,12 @@ import {
   DISCONNECTED_PROBE,
   engineHealth,
   HEALTH_TIMEOUT_MS,
+  MAX_RETRY_AFTER_MS,
   type NextStep,
   probeAnswered,
   probeConnected,
   probeSent,
+  retryAfterDelayMs,
   STABLE_CONNECTION_MS,
 } from "./monitor_core.ts";
 import type { AuthFail, Logout } from "../shared/messages.ts";
@@ -176,10 +178,36 @@ Deno.test("Registry unreachable or failing: retry with backoff; 429 honours Retr
   const limited = retry(
     afterRegistryError(
       { status: 429, code: "rate_limited", detail: "", retryAfterSeconds: 30 },
-      base,
+      { ...base, random: 0 },
     ),
   );
   assert.equal(limited.delayMs, 30_000);
+  assert.match(limited.reason, /rate limit/);
+  const busy = retry(
+    afterRegistryError(
+      { status: 503, code: "registry_unavailable", detail: "busy", retryAfterSeconds: 2 },
+      { ...base, random: 0 },
+    ),
+  );
+  assert.equal(busy.delayMs, 2000, "a full hashing queue's Retry-After is honoured too");
+});
+
+Deno.test("Retry-After: never sooner than asked, jittered over as long again, capped", () => {
+  const delays = [0, 0.25, 0.5, 0.75, 0.999].map((random) =>
+    retryAfterDelayMs(2, { attempt: 0, random })
+  );
+  assert.deepEqual(delays, [2000, 2500, 3000, 3500, 3998], "spread over [2 s, 4 s)");
+  assert.equal(
+    retryAfterDelayMs(1, { attempt: 10, random: 0 }),
+    BACKOFF.maxMs / 2,
+    "never shorter than the attempt's backoff",
+  );
+  assert.equal(
+    retryAfterDelayMs(86_400, { attempt: 0, random: 0 }),
+    MAX_RETRY_AFTER_MS,
+    "a day is read as the cap",
+  );
+  assert.equal(retryAfterDelayMs(-5, { attempt: 0, random: 0 }), 250, "a negative one is none");
 });
 
 Deno.test("Registry refusals are final and say what to do", () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createDevCertificates, writeDevCertificates } from "../infra/dev_ca.ts";
 import { type RunningRegistry, startRegistryServer } from "../registry/server.ts";
 import { loadTlsFiles } from "../shared/tls.ts";
+import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 
 /** A Registry for one test, and where its files are. */
 export interface TestRegistry {
@@ -24,8 +25,13 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** Starts a Registry on a free port with a fresh CA and a cheap scrypt (tests only). */
-export async function startTestRegistry(): Promise<TestRegistry> {
+/**
+ * Starts a Registry on a free port with a fresh CA and a cheap scrypt (tests only); `hashQueue`
+ * replaces its hashing queue (a test that holds it full).
+ */
+export async function startTestRegistry(
+  options: { hashQueue?: ConcurrencyLimiter } = {},
+): Promise<TestRegistry> {
   const dir = await Deno.makeTempDir({ prefix: "cp_test_" });
   await writeDevCertificates(join(dir, "certs"), await createDevCertificates());
   const registry = await startRegistryServer({
@@ -37,6 +43,7 @@ export async function startTestRegistry(): Promise<TestRegistry> {
     }),
     dbPath: join(dir, "registry", "registry.db"),
     scrypt: { N: 1024, r: 8, p: 1 },
+    hashQueue: options.hashQueue,
   });
   return {
     dir,

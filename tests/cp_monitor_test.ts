@@ -13,6 +13,7 @@ import {
 } from "../cp/monitor.ts";
 import { acceptMonitorLink, LinkKey, newLinkSecret } from "../cp/engine_link.ts";
 import { startTestRegistry } from "../cp/test_support.ts";
+import { createHashQueue } from "../registry/credentials.ts";
 import {
   createRegistryClient,
   type RegistryClient,
@@ -239,8 +240,11 @@ interface Setup {
   options: MonitorOptions;
 }
 
-async function withSetup(test: (s: Setup) => Promise<void>): Promise<void> {
-  const registry = await startTestRegistry();
+async function withSetup(
+  test: (s: Setup) => Promise<void>,
+  registryOptions: Parameters<typeof startTestRegistry>[0] = {},
+): Promise<void> {
+  const registry = await startTestRegistry(registryOptions);
   const client = await createRegistryClient({ url: registry.url, caFile: registry.caFile });
   const central = new FakeCentral(
     await loadTlsFiles({
@@ -363,7 +367,7 @@ Deno.test("monitor: reconnects with backoff and a new key after Central drops; a
   });
 });
 
-Deno.test("monitor: an expired token is replaced at once; retryable:false stops for good", async () => {
+Deno.test("monitor: an expired token is replaced on the next try; retryable:false stops for good", async () => {
   await withSetup(async ({ options, central, engine }) => {
     central.policy = (_auth, n) =>
       n === 1
@@ -420,6 +424,36 @@ Deno.test("monitor: Registry down at first start retries; without an admin key i
       assert.match(outcome.kind === "gave_up" ? outcome.message : "", /REGISTRY_ADMIN_KEY/);
     });
   });
+});
+
+Deno.test("monitor: a Registry whose hashing queue is full (503 Retry-After) is asked again no sooner than it said, with jitter", async () => {
+  const queue = createHashQueue(1);
+  const gate = Promise.withResolvers<void>();
+  const hashing = queue.run(() => gate.promise); // one long hash runs…
+  const waiting = queue.run(() => Promise.resolve()); // …and one waits: the queue is full
+  await withSetup(async ({ options }) => {
+    const waits: { retryAt: number; seenAt: number; detail: string }[] = [];
+    const monitor = await startMonitor({ ...options, random: () => 0.5 });
+    const unsubscribe = monitor.onChange(() => {
+      const c = monitor.view().central;
+      if (c.state === "waiting" && waits.length === 0) {
+        waits.push({ retryAt: c.retryAt!, seenAt: Date.now(), detail: c.detail ?? "" });
+      }
+    });
+    try {
+      await waitFor(() => waits.length === 1, "the monitor to wait after the 503");
+      const [wait] = waits;
+      assert.match(wait.detail, /Registry unavailable \(503 .*too many credentials/);
+      // Retry-After: 2, jittered by 0.5 to 3 s; the backoff alone would have been 375 ms.
+      assert.ok(wait.retryAt - wait.seenAt > 2500, `waits ${wait.retryAt - wait.seenAt} ms`);
+      gate.resolve();
+      await waitFor(() => monitor.view().central.state === "logged_in", "login once served");
+    } finally {
+      unsubscribe();
+      await monitor.stop();
+    }
+  }, { hashQueue: queue });
+  await Promise.all([hashing, waiting]);
 });
 
 /**
