@@ -8,6 +8,8 @@
  * - how long a one-line `page.evaluate` waits for its answer, once a second: p50, p95, longest;
  * - the renderer's CPU, as a share of one core (CDP `SystemInfo.getProcessInfo`, the renderer
  *   processes' CPU time over the window), and the page's JS heap;
+ * - the main thread's busy share (all tasks; script, style, layout), and with `--profile` the
+ *   page's heaviest functions by CPU profile;
  * - then whether it shows the same states as `GET /cps`: every page of the grid is read, and each
  *   CP whose state `/cps` gives alike before and after the read must show that state (one that
  *   does not is searched for again: `lagged` counts those that then agreed, `mismatches` the
@@ -20,6 +22,7 @@
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 import { helpOrVersion } from "../shared/version.ts";
+import { type HotFunction, hotFunctions } from "./cpu_profile.ts";
 
 /** Chromium's path (`CHROMIUM_PATH`, default Debian's). */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -169,6 +172,29 @@ export interface ProbeResult {
   readonly renderer_cpu_cores: number;
   readonly js_heap_mib: number;
   readonly states: StateComparison & { lagged: number };
+  /**
+   * The main thread's busy time per second of the window (Chromium's `Performance.getMetrics`):
+   * all tasks, and of it JavaScript, style recalculation and layout.
+   */
+  readonly main_thread_share: { task: number; script: number; style: number; layout: number };
+  /** With `--profile`: the functions the page's CPU profile found heaviest. */
+  readonly hot?: readonly HotFunction[];
+}
+
+/** The main thread's busy time per wall second between two `Performance.getMetrics` reads. */
+export function mainThreadShare(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  seconds: number,
+): ProbeResult["main_thread_share"] {
+  const share = (name: string) =>
+    Math.round((((after.get(name) ?? 0) - (before.get(name) ?? 0)) / seconds) * 1000) / 1000;
+  return {
+    task: share("TaskDuration"),
+    script: share("ScriptDuration"),
+    style: share("RecalcStyleDuration"),
+    layout: share("LayoutDuration"),
+  };
 }
 
 async function rendererCpuSeconds(browser: Browser): Promise<number> {
@@ -180,8 +206,11 @@ async function rendererCpuSeconds(browser: Browser): Promise<number> {
   return info.processInfo.filter((p) => p.type === "renderer").reduce((s, p) => s + p.cpuTime, 0);
 }
 
-/** Opens Central's dashboard at `url` and measures it for `seconds`. */
-export async function probe(url: string, seconds: number): Promise<ProbeResult> {
+/**
+ * Opens Central's dashboard at `url` and measures it for `seconds`; with `profile`, also records
+ * the page's CPU profile over that window and writes it there (`.cpuprofile`, for DevTools).
+ */
+export async function probe(url: string, seconds: number, profile?: string): Promise<ProbeResult> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
@@ -204,6 +233,14 @@ export async function probe(url: string, seconds: number): Promise<ProbeResult> 
       (globalThis as unknown as { __longTasks: number[] }).__longTasks = []
     );
     const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const readMetrics = async () =>
+      new Map((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
+    if (profile !== undefined) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.start");
+    }
+    const metrics0 = await readMetrics();
     const cpu0 = await rendererCpuSeconds(browser);
     const t0 = performance.now();
     const answers: number[] = [];
@@ -215,12 +252,17 @@ export async function probe(url: string, seconds: number): Promise<ProbeResult> 
     }
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = await rendererCpuSeconds(browser);
+    const metrics1 = await readMetrics();
+    let hot: HotFunction[] | undefined;
+    if (profile !== undefined) {
+      const recorded = (await cdp.send("Profiler.stop")).profile;
+      await Deno.writeTextFile(profile, JSON.stringify(recorded));
+      hot = hotFunctions(recorded);
+    }
     const longTasks = await page.evaluate(() =>
       (globalThis as unknown as { __longTasks: number[] }).__longTasks
     );
-    await cdp.send("Performance.enable");
-    const metrics = (await cdp.send("Performance.getMetrics")).metrics;
-    const heap = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
+    const heap = metrics1.get("JSHeapUsedSize") ?? 0;
     const states = await checkStates(page, url);
     return {
       url,
@@ -241,6 +283,8 @@ export async function probe(url: string, seconds: number): Promise<ProbeResult> 
       renderer_cpu_cores: Math.round(((cpu1 - cpu0) / elapsed) * 1000) / 1000,
       js_heap_mib: Math.round(heap / 1048576),
       states,
+      main_thread_share: mainThreadShare(metrics0, metrics1, elapsed),
+      ...(hot === undefined ? {} : { hot }),
     };
   } finally {
     await browser.close();
@@ -261,6 +305,8 @@ Options:
   --url <url>                  Central's http(s) URL (required)
   --seconds <n>                How long to measure (default 60)
   --out <file.json>            Also write the result there
+  --profile <file.cpuprofile>  Record the page's CPU profile over the window, write it there
+                               and name its heaviest functions in the result
   -h, --help                   Show this help
   --version                    Show the version`;
 
@@ -280,7 +326,7 @@ async function main(args: string[]): Promise<number> {
     console.error("dashboard_probe: --seconds must be a number ≥ 1");
     return 2;
   }
-  const result = await probe(url.replace(/\/$/, ""), seconds);
+  const result = await probe(url.replace(/\/$/, ""), seconds, arg(args, "--profile"));
   const { mismatches, ...states } = result.states;
   const text = JSON.stringify(
     {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareStates, quantile } from "./dashboard_probe.ts";
+import { compareStates, mainThreadShare, quantile } from "./dashboard_probe.ts";
 
 Deno.test("dashboard probe: only CPs stable across both /cps reads are compared", () => {
   const before = [
@@ -35,4 +35,20 @@ Deno.test("dashboard probe: quantiles by nearest rank, 0 for no values", () => {
   assert.equal(quantile(values, 1), 100);
   assert.equal(quantile([7], 0.95), 7);
   assert.equal(quantile([], 0.95), 0);
+});
+
+Deno.test("dashboard probe: main thread share is busy seconds per wall second", () => {
+  const before = new Map([["TaskDuration", 1], ["ScriptDuration", 0.5], ["LayoutDuration", 0.1]]);
+  const after = new Map([
+    ["TaskDuration", 3],
+    ["ScriptDuration", 1.5],
+    ["LayoutDuration", 0.3],
+    ["RecalcStyleDuration", 0.2],
+  ]);
+  assert.deepEqual(mainThreadShare(before, after, 10), {
+    task: 0.2,
+    script: 0.1,
+    style: 0.02,
+    layout: 0.02,
+  });
 });
