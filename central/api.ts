@@ -40,7 +40,16 @@ import { renderDocsHtml } from "../shared/openapi_docs.ts";
 import { addConsoleRoutes, type OperatorTrackers } from "./api_console.ts";
 import { addHealthRoutes } from "./api_health.ts";
 import { addHistoryRoutes, MAX_SESSIONS_PAGE } from "./api_history.ts";
-import { CpBody, cpJson, DriverBody, driverJson, WeatherBody, weatherJson } from "./wire.ts";
+import {
+  adminReasonRequest,
+  CpBody,
+  cpJson,
+  DriverBody,
+  driverJson,
+  reasonParams,
+  WeatherBody,
+  weatherJson,
+} from "./wire.ts";
 import type { CentralMetrics } from "./metrics.ts";
 import type { SystemStatus } from "./system_health.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -105,6 +114,16 @@ const IdParams = z.object({
 // ------------------------------------------------------------------------------- routes
 
 const admin = [{ adminToken: [] }];
+/** The admin actions whose optional JSON body is a reason for the audit (central/wire.ts). */
+const REASON_PATHS = [
+  "/cps/stop",
+  "/cps/resume",
+  "/cps/:id/stop",
+  "/cps/:id/resume",
+  `${REGISTRY_BODY_PATH}/:id/deregister`,
+  `${LOCAL_CPS_PATH}/:id/stop`,
+  `${LOCAL_CPS_PATH}/:id/start`,
+];
 const adminErrors = {
   401: err("missing or wrong admin token"),
   413: err("body over 64 KiB"),
@@ -135,10 +154,10 @@ const stopOneRoute = createRoute({
   path: "/cps/{id}/stop",
   summary: "Stop a CP (Out of Order); an active session ends with a ticket",
   security: admin,
-  request: { params: IdParams },
+  request: { params: IdParams, ...adminReasonRequest },
   responses: {
     200: json(CpBody, "the CP, now STOPPED"),
-    400: err("bad id"),
+    400: err("bad id, or a bad reason"),
     ...adminErrors,
     404: err("no such CP"),
   },
@@ -148,10 +167,10 @@ const resumeOneRoute = createRoute({
   path: "/cps/{id}/resume",
   summary: "Resume a stopped CP",
   security: admin,
-  request: { params: IdParams },
+  request: { params: IdParams, ...adminReasonRequest },
   responses: {
     200: json(CpBody, "the CP"),
-    400: err("bad id"),
+    400: err("bad id, or a bad reason"),
     ...adminErrors,
     404: err("no such CP"),
   },
@@ -161,6 +180,7 @@ const stopAllRoute = createRoute({
   path: "/cps/stop",
   summary: "Stop every CP",
   security: admin,
+  request: adminReasonRequest,
   responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
 });
 const weatherAlertRoute = createRoute({
@@ -192,6 +212,7 @@ const resumeAllRoute = createRoute({
   path: "/cps/resume",
   summary: "Resume every stopped CP",
   security: admin,
+  request: adminReasonRequest,
   responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
 });
 
@@ -289,6 +310,13 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   app.on("POST", SECURITY_BODY_PATH, readBody);
   app.on("POST", REGISTRY_BODY_PATH, readBody);
   app.on("POST", LOCAL_CPS_PATH, readBody);
+  // Admin actions take an optional reason: an empty body is none.
+  const readReason = bufferBody(
+    MAX_BODY_BYTES,
+    (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    { emptyAs: "{}" },
+  );
+  for (const action of REASON_PATHS) app.on("POST", action, readReason);
   // The one admin read: which processes run on the supervisor's machine is not public status.
   app.on("GET", LOCAL_CPS_PATH, requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
@@ -319,7 +347,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   const auditAdmin = (c: Context, action: string, params: AuditParams) =>
     runtime.audit({ actor: "admin", action, outcome: "ok", params, ...originOf(c) });
 
-  const act = (c: Context, id: string, kind: "stop" | "resume") => {
+  const act = (c: Context, id: string, kind: "stop" | "resume", reason: { reason?: string }) => {
     if (!runtime.model.cps.has(id)) return undefined;
     runtime.dispatch(
       kind === "stop"
@@ -327,33 +355,33 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
         : { type: "resume", cpId: id, at: now().getTime() },
     );
     log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: clientIp(c) });
-    auditAdmin(c, `cp.${kind}`, { cpId: id });
+    auditAdmin(c, `cp.${kind}`, { cpId: id, ...reason });
     return cpOf(id);
   };
 
   app.openapi(stopOneRoute, (c) => {
     const { id } = c.req.valid("param");
-    const cp = act(c, id, "stop");
+    const cp = act(c, id, "stop", reasonParams(c.req.valid("json")));
     return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
   });
 
   app.openapi(resumeOneRoute, (c) => {
     const { id } = c.req.valid("param");
-    const cp = act(c, id, "resume");
+    const cp = act(c, id, "resume", reasonParams(c.req.valid("json")));
     return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
   });
 
   app.openapi(stopAllRoute, (c) => {
     runtime.dispatch({ type: "stop", reason: "admin", at: now().getTime() });
     log.info("Admin stop of every CP", { ip: clientIp(c) });
-    auditAdmin(c, "cp.stop", { cpId: "*" });
+    auditAdmin(c, "cp.stop", { cpId: "*", ...reasonParams(c.req.valid("json")) });
     return c.json(allCps(), 200);
   });
 
   app.openapi(resumeAllRoute, (c) => {
     runtime.dispatch({ type: "resume", at: now().getTime() });
     log.info("Admin resume of every CP", { ip: clientIp(c) });
-    auditAdmin(c, "cp.resume", { cpId: "*" });
+    auditAdmin(c, "cp.resume", { cpId: "*", ...reasonParams(c.req.valid("json")) });
     return c.json(allCps(), 200);
   });
 

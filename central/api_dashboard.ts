@@ -35,6 +35,7 @@ import type { FeedEvent, LiveFeed } from "./live_feed.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { SystemStatus } from "./system_health.ts";
 import type { WebAssets } from "./web_bundle.ts";
+import { adminReasonRequest, reasonParams } from "./wire.ts";
 
 const log = getLogger(["evcharging", "central", "dashboard"]);
 
@@ -311,7 +312,7 @@ const deregisterRoute = createRoute({
   path: "/registry/cps/{id}/deregister",
   summary: "Deregister a CP in the Registry (it can no longer log in)",
   security: [{ adminToken: [] }],
-  request: { params: IdParams },
+  request: { params: IdParams, ...adminReasonRequest },
   responses: { 200: json(Item, "the CP, DEREGISTERED"), 404: err("no such CP"), ...registryErrors },
 });
 
@@ -349,10 +350,10 @@ const actLocalRoute = (action: "start" | "stop") =>
     path: `${LOCAL_CPS_PATH}/{id}/${action}`,
     summary: `${action === "start" ? "Start" : "Stop"} a local simulated CP's process`,
     security: [{ adminToken: [] }],
-    request: { params: IdParams },
+    request: { params: IdParams, ...adminReasonRequest },
     responses: {
       200: json(LocalCpBody, "the CP"),
-      400: err("bad id"),
+      400: err("bad id, or a bad reason"),
       409: err(action === "start" ? "running already, or busy" : "not running, or busy"),
       ...localErrors,
     },
@@ -431,14 +432,20 @@ export function addDashboardRoutes(
     }
     return dashboard.registry;
   };
-  const auditManager = (c: Context, action: string, cpId: string, outcome: "ok" | "failed") => {
+  const auditManager = (
+    c: Context,
+    action: string,
+    cpId: string,
+    outcome: "ok" | "failed",
+    reason: { reason?: string } = {},
+  ) => {
     const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
     const ip = addr && "hostname" in addr ? addr.hostname : undefined;
     runtime.audit({
       actor: "admin",
       action,
       outcome,
-      params: { cpId },
+      params: { cpId, ...reason },
       ...(ip === undefined ? {} : { originIp: ip }),
     });
   };
@@ -475,13 +482,14 @@ export function addDashboardRoutes(
     const client = admin(c);
     if (client instanceof Response) return client as never;
     const { id } = c.req.valid("param");
+    const reason = reasonParams(c.req.valid("json"));
     try {
       const cp = await client.deregister(id);
-      auditManager(c, "registry.deregister", id, "ok");
+      auditManager(c, "registry.deregister", id, "ok", reason);
       log.info("Admin deregistered CP {cpId} in the Registry", { cpId: id });
       return c.json(cp as z.infer<typeof Item>, 200);
     } catch (error) {
-      auditManager(c, "registry.deregister", id, "failed");
+      auditManager(c, "registry.deregister", id, "failed", reason);
       return registryFailure(c, error) as never;
     }
   });
@@ -539,7 +547,8 @@ export function addDashboardRoutes(
     app.openapi(actLocalRoute(action), async (c) => {
       const { id } = c.req.valid("param");
       const res = await forward(c, "POST", `/cps/${encodeURIComponent(id)}/${action}`);
-      auditManager(c, `local_cp.${action}`, id, res.ok ? "ok" : "failed");
+      const reason = reasonParams(c.req.valid("json"));
+      auditManager(c, `local_cp.${action}`, id, res.ok ? "ok" : "failed", reason);
       if (res.ok) log.info("Admin {action} of local CP {cpId}", { action, cpId: id });
       return res as never;
     });

@@ -197,3 +197,20 @@ Deno.test("api audit: GET /audit is open, newest first, filtered and paged", asy
     assert.equal((await t.get(`/audit?${bad}`)).status, 400, bad);
   }
 });
+
+Deno.test("api: an admin action's reason is kept in its audit record; a bad one is a 400", async () => {
+  await using t = await setup();
+  assert.equal((await t.post("/cps/CP-2/stop", { reason: "site maintenance" })).status, 200);
+  assert.equal((await t.post("/cps/resume", { reason: "maintenance done" })).status, 200);
+  assert.equal((await t.post("/cps/CP-2/stop")).status, 200, "a reason is optional");
+  for (const bad of [{ reason: "two\nlines" }, { reason: 7 }, { reason: "" }]) {
+    const res = await t.post("/cps/stop", bad);
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.equal((await res.json()).error, "validation_failed");
+  }
+  const params = (action: string) => t.records(action).map((r) => r.params);
+  assert.deepEqual(params("cp.stop"), [{ cpId: "CP-2", reason: "site maintenance" }, {
+    cpId: "CP-2",
+  }]);
+  assert.deepEqual(params("cp.resume"), [{ cpId: "*", reason: "maintenance done" }]);
+});

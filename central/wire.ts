@@ -7,9 +7,33 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { cpStateSchema, endReasonSchema, stopReasonSchema } from "../shared/messages.ts";
+import {
+  cpStateSchema,
+  endReasonSchema,
+  MAX_DETAIL_CHARS,
+  stopReasonSchema,
+  textSchema,
+} from "../shared/messages.ts";
 import type { Cp, Session, WeatherReport } from "./core.ts";
 import type { DriverSummary } from "./store.ts";
+
+/** An admin action's optional reason (the dashboard asks for one), kept in its audit record. */
+export const AdminReasonBody = z.object({
+  reason: textSchema(MAX_DETAIL_CHARS).optional().openapi({ example: "site maintenance" }),
+}).openapi("AdminReason");
+
+/**
+ * The request body of an admin action: an optional JSON {@link AdminReasonBody} (no body, or one
+ * that is not JSON, is no reason).
+ */
+export const adminReasonRequest = {
+  body: { required: false, content: { "application/json": { schema: AdminReasonBody } } },
+} as const;
+
+/** The audit params that record `body`'s reason: `{reason}`, or none without one. */
+export function reasonParams(body: { readonly reason?: string }): { reason?: string } {
+  return body.reason === undefined ? {} : { reason: body.reason };
+}
 
 /** A CP: registry data, state, and the figures of its open session. */
 export const CpBody = z.object({

@@ -42,11 +42,14 @@ export async function readBodyAtMost(
  * most `limit` bytes and leaves it in hono's body cache,
  * where the route's validator finds it; a longer body gets `tooLarge`'s answer. (hono's own
  * bodyLimit would copy the request to re-read it, which makes Deno.serve print a warning about
- * request.signal on every POST.)
+ * request.signal on every POST.) With `emptyAs`, an empty body is read as that text instead (e.g.
+ * `"{}"` where a JSON body is optional, so a client that sends a JSON content type and no body is
+ * not refused).
  */
 export function bufferBody(
   limit: number,
   tooLarge: (c: Context) => Response | Promise<Response>,
+  options: { readonly emptyAs?: string } = {},
 ): MiddlewareHandler {
   return async (c, next) => {
     const declared = Number(c.req.header("content-length") ?? "0");
@@ -54,7 +57,8 @@ export function bufferBody(
     const text = await readBodyAtMost(c.req.raw, limit);
     if (text === undefined) return await tooLarge(c);
     // hono keeps body promises in this cache (its type says plain values); json() reads `text`.
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    const read = text === "" ? options.emptyAs ?? text : text;
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(read);
     return await next();
   };
 }
