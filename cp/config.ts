@@ -1,5 +1,5 @@
 /**
- * Command lines of the CP processes: the engine (`cp/engine.ts`), the monitor (`cp/monitor.ts`)
+ * Command lines of the CP processes: the engine (`cp/engine_main.ts`), the monitor (`cp/monitor_main.ts`)
  * and `deno task cp` (`cp/main.ts`), which starts both from one set of flags. Positional
  * arguments follow the original brief (ARCHITECTURE §Processes and ports): engine `<broker> <port>`, monitor
  * `<engine> <central> <cp-id> <registry-url>`.
@@ -137,9 +137,9 @@ const simulationOptions = {
   }),
 };
 
-/** `cp/engine.ts`. */
+/** `cp/engine_main.ts`. */
 export const engineConfig = defineConfig({
-  name: "cp/engine.ts",
+  name: "cp/engine_main.ts",
   summary: "The CP engine: simulates the charger, obeys Central's commands on Kafka, " +
     "reports encrypted telemetry, answers its monitor on a loopback port.",
   options: {
@@ -239,9 +239,9 @@ const monitorSharedOptions = {
   }),
 };
 
-/** `cp/monitor.ts`. */
+/** `cp/monitor_main.ts`. */
 export const monitorConfig = defineConfig({
-  name: "cp/monitor.ts",
+  name: "cp/monitor_main.ts",
   summary: "The CP monitor: registers and logs the CP in, hands the key to its engine, " +
     "health-checks the engine and reports to Central.",
   options: {

@@ -15,14 +15,14 @@
  *   the producer, so a session finishes and its telemetry reaches Central later.
  * - One timer, set to the core's next wake-up time.
  *
- * {@link startEngine} runs all of it in-process and returns a handle (tests, `main` below);
- * `deno run -A cp/engine.ts --help` lists the flags.
+ * {@link startEngine} runs all of it in-process and returns a handle (tests, the fleet, and the
+ * process in `engine_main.ts`); `deno run -A cp/engine_main.ts --help` lists the flags. The
+ * screen is `engine_screen.ts`.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { loadConfig } from "../shared/config.ts";
 import { importCpKey } from "../shared/cp_key.ts";
 import {
   CpKeyring,
@@ -34,7 +34,7 @@ import {
   SeqCounter,
 } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
-import { getLogger, literal, stopLogging } from "../shared/log.ts";
+import { getLogger, literal } from "../shared/log.ts";
 import {
   build,
   commandPayloadSchema,
@@ -46,12 +46,7 @@ import {
   type StopReason,
   type TelemetryPayload,
 } from "../shared/messages.ts";
-import {
-  DEFAULT_ENGINE_PORT,
-  DEFAULT_POWER_KW,
-  defaultEngineSecretFile,
-  engineConfig,
-} from "./config.ts";
+import { DEFAULT_ENGINE_PORT, DEFAULT_POWER_KW } from "./config.ts";
 import { type EngineKafka, ownEngineKafka } from "./engine_kafka.ts";
 import { newLinkSecret, readLinkSecret, writeLinkSecret } from "./engine_link.ts";
 import { MonitorPort } from "./engine_monitor_port.ts";
@@ -67,8 +62,6 @@ import {
   step,
 } from "./engine_core.ts";
 import { sleep } from "../shared/sleep.ts";
-import { paint, startProcessLogging } from "./terminal.ts";
-import { readKeys, row, StatusScreen } from "../shared/screen.ts";
 
 const log = getLogger(["evcharging", "cp", "engine"]);
 
@@ -661,111 +654,3 @@ class Engine implements EngineHandle {
     if (ours) await Deno.remove(file).catch(() => {});
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// The process
-
-/** The keys the engine reads itself. */
-const ENGINE_KEYS_HELP = "p plug in   u unplug   f fault on/off   q quit";
-
-/** The engine's screen: state in colour, session, figures, key, last command. */
-export function renderEngineScreen(
-  view: EngineView,
-  logLines: readonly string[],
-  keysHelp = ENGINE_KEYS_HELP,
-): string[] {
-  const stateText = view.state === "STOPPED"
-    ? paint.orange(`STOPPED — Out of Order${view.stopReason ? ` (${view.stopReason})` : ""}`)
-    : paint.green(view.state);
-  const health = view.health === "OK" ? paint.green("OK") : paint.red("KO (fault)");
-  const s = view.session;
-  const session = s === undefined ? [row("session", paint.grey("none"))] : [
-    row("session", `${s.sessionId} for driver ${s.driverId}`),
-    row(
-      "supply",
-      s.plugged
-        ? `${s.kw.toFixed(1)} kW   ${s.kwh.toFixed(3)} kWh   ${s.eur.toFixed(2)} €` +
-          paint.grey(`  (${s.priceEurKwh} €/kWh)`)
-        : paint.orange("waiting for the vehicle: press p to plug in"),
-    ),
-  ];
-  return [
-    paint.bold(`EVCharging CP engine ${view.cpId ?? paint.grey("(CP id not known yet)")}`),
-    "",
-    row("state", stateText),
-    row("health", health),
-    ...session,
-    row(
-      "key",
-      view.keyVersion === undefined ? paint.red("none yet") : `version ${view.keyVersion}`,
-    ),
-    row(
-      "monitor",
-      view.monitorConnected ? paint.green("connected") : paint.grey(`waiting on :${view.port}`),
-    ),
-    row("kafka", view.kafkaReady ? paint.green("connected") : paint.orange("connecting")),
-    row("telemetry", view.pendingTelemetry === 0 ? "sent" : `${view.pendingTelemetry} waiting`),
-    row("last command", view.lastCommand ?? paint.grey("none")),
-    "",
-    paint.grey(`  ${keysHelp}`),
-    "",
-    ...logLines.map((l) => paint.grey(`  ${l}`)),
-  ];
-}
-
-async function main(): Promise<void> {
-  const config = loadConfig(engineConfig);
-  const screenLines = await startProcessLogging({
-    level: config.logLevel,
-    format: config.logFormat,
-    screen: !config.headless && Deno.stdout.isTerminal(),
-  });
-  const engine = await startEngine({
-    ...config,
-    linkSecretFile: config.secretFile ??
-      ((port) => defaultEngineSecretFile(config.stateDir, port)),
-  });
-  if (config.portFile !== undefined) {
-    // Renamed into place whole: a reader never sees half a number.
-    await Deno.writeTextFile(`${config.portFile}.tmp`, String(engine.port));
-    await Deno.rename(`${config.portFile}.tmp`, config.portFile);
-  }
-
-  const screen = screenLines
-    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines(), config.keysHelp))
-    : undefined;
-  screen?.open();
-  engine.onChange(() => screen?.update());
-
-  let quitting = false;
-  const quit = async () => {
-    if (quitting) return;
-    quitting = true;
-    stopKeys?.();
-    screen?.close();
-    await engine.stop();
-    await stopLogging(); // flush the last lines
-    Deno.exit(0);
-  };
-  // Headless means nobody at the keyboard: stdin is not touched at all.
-  const stopKeys = config.headless ? undefined : readKeys((key) => {
-    switch (key.toLowerCase()) {
-      case "p":
-        return engine.plug();
-      case "u":
-        return engine.unplug();
-      case "f":
-      case "k":
-        return engine.toggleFault();
-      case "q":
-      case "\x03": // Ctrl-C when the terminal delivers it as a key
-        return void quit();
-    }
-  });
-  // With no keyboard, an operator (or a failure test) flips the fault with `kill -USR1 <pid>`.
-  if (config.headless) Deno.addSignalListener("SIGUSR1", () => engine.toggleFault());
-  Deno.addSignalListener("SIGINT", quit);
-  Deno.addSignalListener("SIGTERM", quit);
-}
-
-if (import.meta.main) await main();

@@ -302,7 +302,7 @@ async function main(): Promise<void> {
   const portFile = portDir === undefined ? undefined : join(portDir, "engine_port");
   const engine = new Child({
     name: "engine",
-    script: "engine.ts",
+    script: "engine_main.ts",
     ownsTerminal: screen,
     keyInput: !config.headless,
     permissions: [
@@ -314,7 +314,7 @@ async function main(): Promise<void> {
   });
   const monitor = new Child({
     name: "monitor",
-    script: "monitor.ts",
+    script: "monitor_main.ts",
     ownsTerminal: false,
     keyInput: false,
     permissions: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],

@@ -8,7 +8,7 @@
  */
 
 // First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
-// shared/messages.ts builds its schemas, as cp/monitor.ts and central/ also make sure.
+// shared/messages.ts builds its schemas, as cp/monitor_main.ts and central/ also make sure.
 import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
 import { loadConfig } from "../shared/config.ts";

@@ -40,8 +40,12 @@ export const COMPONENTS: readonly Component[] = [
     permissions: [...NET_ENV_READ, "--allow-write"],
     include: [WEB_BUNDLE, "web/index.html", "web/app.css", "central/monitor_links_worker.ts"],
   },
-  { name: "cp-engine", entry: "cp/engine.ts", permissions: NET_ENV_READ },
-  { name: "cp-monitor", entry: "cp/monitor.ts", permissions: [...NET_ENV_READ, "--allow-write"] },
+  { name: "cp-engine", entry: "cp/engine_main.ts", permissions: NET_ENV_READ },
+  {
+    name: "cp-monitor",
+    entry: "cp/monitor_main.ts",
+    permissions: [...NET_ENV_READ, "--allow-write"],
+  },
   { name: "driver", entry: "driver/main.ts", permissions: NET_ENV_READ },
   { name: "weather", entry: "weather/main.ts", permissions: [...NET_ENV_READ, "--allow-write"] },
 ];

@@ -1,6 +1,6 @@
 /**
  * The CP host as an attacker on the same machine sees it: a real engine process
- * (`cp/engine.ts`), strangers on its loopback port, the real monitor's opening from the secret
+ * (`cp/engine_main.ts`), strangers on its loopback port, the real monitor's opening from the secret
  * file the engine wrote, and Central's commands replayed on a real broker across an engine
  * restart. Run with `deno task test tests/cp_host_test.ts` (it starts Kafka).
  */
@@ -31,7 +31,7 @@ async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
 
-/** `cp/engine.ts` as a child process on a free port, its JSON log messages gathered. */
+/** `cp/engine_main.ts` as a child process on a free port, its JSON log messages gathered. */
 async function spawnEngine(dir: string, cpId: string) {
   const portFile = join(dir, `port-${crypto.randomUUID()}`);
   const stateDir = join(dir, "state");
@@ -39,7 +39,7 @@ async function spawnEngine(dir: string, cpId: string) {
     args: [
       "run",
       "-A",
-      join(import.meta.dirname!, "..", "cp", "engine.ts"),
+      join(import.meta.dirname!, "..", "cp", "engine_main.ts"),
       testBrokers().join(","),
       "0",
       "--port-file",

@@ -28,8 +28,6 @@ const MAX_FUNCTION_LINES = 120;
 const LONG_FILES: readonly string[] = [
   "central/audit.ts",
   "central/store.ts",
-  "cp/engine.ts",
-  "cp/monitor.ts",
   "driver/core.ts",
   "infra/network.ts",
   "registry/app_test.ts",

@@ -1,0 +1,71 @@
+/**
+ * The CP engine process: parses its command line, starts the engine (`engine.ts`), draws its
+ * screen and reads its keys (or, headless, `SIGUSR1` for the fault);
+ * `deno run -A cp/engine_main.ts --help` lists the flags.
+ *
+ * @module
+ */
+import { loadConfig } from "../shared/config.ts";
+import { stopLogging } from "../shared/log.ts";
+import { readKeys, StatusScreen } from "../shared/screen.ts";
+import { defaultEngineSecretFile, engineConfig } from "./config.ts";
+import { startEngine } from "./engine.ts";
+import { renderEngineScreen } from "./engine_screen.ts";
+import { startProcessLogging } from "./terminal.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig(engineConfig);
+  const screenLines = await startProcessLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    screen: !config.headless && Deno.stdout.isTerminal(),
+  });
+  const engine = await startEngine({
+    ...config,
+    linkSecretFile: config.secretFile ??
+      ((port) => defaultEngineSecretFile(config.stateDir, port)),
+  });
+  if (config.portFile !== undefined) {
+    // Renamed into place whole: a reader never sees half a number.
+    await Deno.writeTextFile(`${config.portFile}.tmp`, String(engine.port));
+    await Deno.rename(`${config.portFile}.tmp`, config.portFile);
+  }
+
+  const screen = screenLines
+    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines(), config.keysHelp))
+    : undefined;
+  screen?.open();
+  engine.onChange(() => screen?.update());
+
+  let quitting = false;
+  const quit = async () => {
+    if (quitting) return;
+    quitting = true;
+    stopKeys?.();
+    screen?.close();
+    await engine.stop();
+    await stopLogging(); // flush the last lines
+    Deno.exit(0);
+  };
+  // Headless means nobody at the keyboard: stdin is not touched at all.
+  const stopKeys = config.headless ? undefined : readKeys((key) => {
+    switch (key.toLowerCase()) {
+      case "p":
+        return engine.plug();
+      case "u":
+        return engine.unplug();
+      case "f":
+      case "k":
+        return engine.toggleFault();
+      case "q":
+      case "\x03": // Ctrl-C when the terminal delivers it as a key
+        return void quit();
+    }
+  });
+  // With no keyboard, an operator (or a failure test) flips the fault with `kill -USR1 <pid>`.
+  if (config.headless) Deno.addSignalListener("SIGUSR1", () => engine.toggleFault());
+  Deno.addSignalListener("SIGINT", quit);
+  Deno.addSignalListener("SIGTERM", quit);
+}
+
+if (import.meta.main) await main();

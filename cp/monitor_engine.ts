@@ -1,0 +1,225 @@
+/**
+ * The monitor's side of the loopback link to its engine (ARCHITECTURE §Framed protocol): opens
+ * it with the engine start's link secret, checks health every second, and hands over keys and
+ * revocations. The judgement (when a silent engine is KO) is `monitor_core.ts`'s.
+ *
+ * @module
+ */
+import { FramedConn } from "../shared/framed_conn.ts";
+import { getLogger } from "../shared/log.ts";
+import {
+  build,
+  type EngineHealth,
+  engineToMonitorSchema,
+  type Key,
+  monitorToEngineSchema,
+  parseMessage,
+} from "../shared/messages.ts";
+import { sleep, whenAborted } from "../shared/sleep.ts";
+import { LinkKey, type LinkSecretSource, openEngineLink, readLinkSecret } from "./engine_link.ts";
+import {
+  DISCONNECTED_PROBE,
+  engineHealth,
+  type EngineProbe,
+  HEALTH_TIMEOUT_MS,
+  probeAnswered,
+  probeConnected,
+  probeSent,
+} from "./monitor_core.ts";
+
+const log = getLogger(["evcharging", "cp", "monitor"]);
+
+/** `HEARTBEAT` and `HEALTH` to Central, and `HEALTH_CHECK` to the engine, this often. */
+export const TICK_MS = 1000;
+/** Pause between attempts to reach the engine (a local process: no backoff needed). */
+const ENGINE_RETRY_MS = 1000;
+/** How often the engine's health is re-evaluated, so a silent engine shows KO within ~2 s. */
+const HEALTH_EVAL_MS = 250;
+/**
+ * How long a starting monitor waits for its engine's first answer before it logs in. An engine
+ * started along with it may not listen yet, and Central would take that for a fault (`BROKEN`,
+ * an audited `cp.fault`); an engine that is really down is reported after this wait.
+ */
+export const ENGINE_FIRST_ANSWER_MS = 3000;
+
+/** A `host:port` to connect to. */
+export interface Endpoint {
+  /** Host name or IP. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+}
+
+/**
+ * The monitor's side of the loopback socket: keeps reconnecting, checks health every second,
+ * and (re)sends the current key and any revocations each time it connects, so a restarted
+ * engine gets its key back without a new login.
+ */
+export class EngineLink {
+  readonly #address: Endpoint;
+  readonly #secret: LinkSecretSource;
+  readonly #signal: AbortSignal;
+  readonly #onHealth: (health: EngineHealth) => void;
+  #conn: FramedConn | undefined;
+  #probe: EngineProbe = DISCONNECTED_PROBE;
+  #health: EngineHealth = "KO";
+  #key: Key | undefined;
+  #revoked: number[] = [];
+  #evalTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #answered = Promise.withResolvers<void>();
+
+  constructor(
+    address: Endpoint,
+    secret: LinkSecretSource,
+    signal: AbortSignal,
+    onHealth: (h: EngineHealth) => void,
+  ) {
+    this.#address = address;
+    this.#secret = secret;
+    this.#signal = signal;
+    this.#onHealth = onHealth;
+  }
+
+  get health(): EngineHealth {
+    return this.#health;
+  }
+
+  get connected(): boolean {
+    return this.#conn !== undefined;
+  }
+
+  /** Resolves at the engine's first answer, or after `ms` (or at the stop) without one. */
+  firstAnswer(ms: number): Promise<void> {
+    return Promise.race([this.#answered.promise, sleep(ms, this.#signal)]);
+  }
+
+  /** Runs until the signal aborts. */
+  async run(): Promise<void> {
+    this.#evalTimer = setInterval(() => this.#evaluate(), HEALTH_EVAL_MS);
+    let reported = false; // log "unreachable" once per outage, not every second
+    let reached = false;
+    const startedAt = Date.now();
+    while (!this.#signal.aborted) {
+      let conn: FramedConn;
+      try {
+        conn = await this.#open();
+      } catch (error) {
+        // An engine started along with this monitor may not listen yet: no news in the first wait.
+        const starting = !reached && Date.now() - startedAt < ENGINE_FIRST_ANSWER_MS;
+        if (!reported && !starting) {
+          log.warning("engine unreachable at {address}: {error}", {
+            address: `${this.#address.host}:${this.#address.port}`,
+            error: (error as Error).message,
+          });
+          reported = true;
+        }
+        await sleep(ENGINE_RETRY_MS, this.#signal);
+        continue;
+      }
+      reported = false;
+      reached = true;
+      await this.#serve(conn);
+      await sleep(ENGINE_RETRY_MS, this.#signal);
+    }
+    clearInterval(this.#evalTimer);
+  }
+
+  /** Connects and runs the opening: both sides prove this engine start's secret. */
+  async #open(): Promise<FramedConn> {
+    // Read at every try: a restarted engine has a new secret.
+    const key = await LinkKey.of(await readLinkSecret(this.#secret));
+    const tcp = await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
+    const conn = await FramedConn.client(tcp, {
+      ackTimeoutMs: HEALTH_TIMEOUT_MS, // a hung engine stops ACKing: drop it as fast
+      openTimeoutMs: HEALTH_TIMEOUT_MS,
+      validate: (v) => {
+        const r = parseMessage(engineToMonitorSchema, v);
+        return r.ok ? undefined : r.reason;
+      },
+    });
+    try {
+      await openEngineLink(conn, key);
+    } catch (error) {
+      await conn.close();
+      throw error;
+    }
+    return conn;
+  }
+
+  async #serve(conn: FramedConn): Promise<void> {
+    this.#conn = conn;
+    this.#probe = probeConnected();
+    log.info("connected to the engine", {});
+    const cancel = whenAborted(this.#signal, () => conn.close());
+    const checker = setInterval(() => this.#check(), TICK_MS);
+    try {
+      await this.#flushKeys();
+      this.#check();
+      for await (const value of conn) {
+        const parsed = parseMessage(engineToMonitorSchema, value);
+        if (parsed.ok && parsed.value.type === "HEALTH") {
+          this.#probe = probeAnswered(this.#probe, parsed.value.engine);
+          this.#answered.resolve();
+        }
+        this.#evaluate();
+      }
+    } catch (error) {
+      if (!this.#signal.aborted) {
+        log.warning("lost the engine: {error}", { error: (error as Error).message });
+      }
+    } finally {
+      clearInterval(checker);
+      cancel();
+      this.#conn = undefined;
+      this.#probe = DISCONNECTED_PROBE;
+      this.#evaluate();
+    }
+  }
+
+  #check(): void {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    this.#probe = probeSent(this.#probe, Date.now());
+    conn.send(build(monitorToEngineSchema, "HEALTH_CHECK", {})).catch(() => {});
+  }
+
+  /** Re-judges the health; reports a change at once. */
+  #evaluate(): void {
+    // A stopping monitor closes the link itself: that is no news about the engine.
+    if (this.#signal.aborted) return;
+    const health = engineHealth(this.#probe, Date.now());
+    if (health === this.#health) return;
+    this.#health = health;
+    this.#onHealth(health);
+  }
+
+  /** Hands a new key to the engine now, or as soon as it is reachable. */
+  async setKey(key: Key): Promise<void> {
+    this.#key = key;
+    await this.#flushKeys();
+  }
+
+  /** Tells the engine to forget a key version, now or as soon as it is reachable. */
+  async revoke(keyVersion: number): Promise<void> {
+    if (this.#key?.keyVersion === keyVersion) this.#key = undefined;
+    this.#revoked.push(keyVersion);
+    await this.#flushKeys();
+  }
+
+  /** Sends pending revocations, then the current key, over the current connection. */
+  async #flushKeys(): Promise<void> {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    try {
+      while (this.#revoked.length > 0) {
+        await conn.send(build(monitorToEngineSchema, "KEY_REVOKED", {
+          keyVersion: this.#revoked[0],
+        }));
+        this.#revoked.shift();
+      }
+      if (this.#key) await conn.send(this.#key);
+    } catch {
+      // The connection broke: the next one sends them again.
+    }
+  }
+}
