@@ -12,6 +12,7 @@
  */
 import { dirname, join } from "node:path";
 import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
+import { DEFAULT_KEY_GRACE_MS } from "../shared/envelope.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
@@ -42,9 +43,6 @@ import { HealthMonitor, systemStatus } from "./system_health.ts";
 import { loadWeb, type WebAssets } from "./web_bundle.ts";
 
 const log = getLogger(["evcharging", "central"]);
-
-/** Default of {@link CentralOptions.keyGraceMs}: 2 minutes. */
-export const DEFAULT_KEY_GRACE_MS = 120_000;
 
 /** Progress updates waiting for Kafka beyond which new ones are dropped. */
 const MAX_PROGRESS_WAITING = 10_000;

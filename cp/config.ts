@@ -179,6 +179,13 @@ export const engineConfig = defineConfig({
       help: "where each start writes the secret its monitor must prove (0600; default " +
         "<state-dir>/engine-<port>.secret)",
     }),
+    keyGraceMs: option(duration, {
+      flag: "key-grace",
+      env: "CP_KEY_GRACE",
+      default: 120_000,
+      help: "how long a replaced or revoked key version still opens commands (as Central's " +
+        "--key-grace); then it is forgotten and its commands dropped as expired_kv",
+    }),
     keysHelp: option(text, {
       flag: "keys-help",
       optional: true,

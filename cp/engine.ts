@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { importCpKey } from "../shared/cp_key.ts";
 import {
   CpKeyring,
+  DEFAULT_KEY_GRACE_MS,
   EnvelopeError,
   openEnvelope,
   parseEnvelope,
@@ -94,6 +95,12 @@ export interface EngineOptions {
    * command replayed after a restart is still refused. Default: marks kept in memory only.
    */
   readonly stateDir?: string;
+  /**
+   * How long a retired or revoked key version still opens commands after it stopped being live
+   * (default {@link DEFAULT_KEY_GRACE_MS}, as at Central); then it is forgotten with its replay
+   * marks, and a command under it is dropped as `expired_kv`.
+   */
+  readonly keyGraceMs?: number;
   /** Power when `AUTHORIZE` names none, kW. Default 22. */
   readonly powerKw?: number;
   /** Simulated time per wall time. Default 1. */
@@ -212,6 +219,8 @@ class Engine implements EngineHandle {
   readonly #keyWaiters = new Set<() => void>();
   readonly #seq = new SeqCounter();
   readonly #guard = new ReplayGuard();
+  readonly #keyGraceMs: number;
+  #keySweep: ReturnType<typeof setInterval> | undefined;
 
   // Telemetry waiting to be sealed and sent, oldest first.
   readonly #outbox: TelemetryPayload[] = [];
@@ -239,6 +248,10 @@ class Engine implements EngineHandle {
     this.#kafka = options.kafka ?? ownEngineKafka(options.brokers, options.cpId);
     this.#linkSecret = options.linkSecret ?? newLinkSecret();
     this.#stateDir = options.stateDir;
+    this.#keyGraceMs = options.keyGraceMs ?? DEFAULT_KEY_GRACE_MS;
+    if (!Number.isFinite(this.#keyGraceMs) || this.#keyGraceMs < 0) {
+      throw new RangeError(`keyGraceMs must be a non-negative number, got ${this.#keyGraceMs}`);
+    }
   }
 
   get port(): number {
@@ -280,6 +293,11 @@ class Engine implements EngineHandle {
       linkSecretFile: file,
     });
     this.#connectKafka();
+    // Old key versions go after their grace: checked at every new key and now and then.
+    this.#keySweep = setInterval(
+      () => this.#forgetExpiredKeys(),
+      Math.max(50, Math.min(5_000, this.#keyGraceMs / 4)),
+    );
   }
 
   view(): EngineView {
@@ -601,6 +619,7 @@ class Engine implements EngineHandle {
     if (newer) this.#newestKv = keyVersion;
     log.info("key version {keyVersion} installed", { cpId, keyVersion });
     for (const wake of this.#keyWaiters) wake();
+    this.#forgetExpiredKeys();
     if (learnt) this.#startConsumer();
     this.#input({ type: "announce" }); // STATUS under the new key; also pumps what waited
   }
@@ -619,6 +638,19 @@ class Engine implements EngineHandle {
     this.#changed();
   }
 
+  /** Forgets the key versions whose grace is over, with their sequence counters and marks. */
+  #forgetExpiredKeys(): void {
+    for (const { cp, kv } of this.#keys.forgetExpired(this.#keyGraceMs)) {
+      this.#seq.forget(cp, kv);
+      this.#guard.forget(cp, kv);
+      log.info("key version {keyVersion} forgotten: its grace of {graceMs} ms is over", {
+        cpId: cp,
+        keyVersion: kv,
+        graceMs: this.#keyGraceMs,
+      });
+    }
+  }
+
   // --- shutdown ------------------------------------------------------------------------------
 
   async #shutdown(): Promise<void> {
@@ -626,6 +658,7 @@ class Engine implements EngineHandle {
     this.#stopping = true;
     this.#abort.abort();
     clearTimeout(this.#wakeTimer);
+    clearInterval(this.#keySweep);
     await this.#monitorPort?.close();
     await this.#removeLinkSecretFile();
     const flushed = this.#pump().then(() => this.#outbox.length === 0);

@@ -336,6 +336,12 @@ export interface ForgottenKey {
   readonly kv: number;
 }
 
+/**
+ * How long a retired or revoked key version is kept by default after it stopped being live (2
+ * minutes): long enough for what waited in Kafka under it to be read, then it is forgotten.
+ */
+export const DEFAULT_KEY_GRACE_MS = 120_000;
+
 /** Settings of {@link CpKeyring}. */
 export interface KeyringOptions {
   /** Clock in epoch ms: when a version is retired or revoked (default `Date.now`). */

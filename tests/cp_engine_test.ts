@@ -10,6 +10,7 @@ import { importCpKey } from "../shared/cp_key.ts";
 import { encodeBase64 } from "../shared/encoding.ts";
 import { openEnvelope, ReplayGuard, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import {
   type ConsumerHandle,
   createKafka,
@@ -370,5 +371,65 @@ kafkaTest(
         await monitor.close();
       }
     });
+  },
+);
+
+kafkaTest(
+  "engine: a replaced key version opens commands during its grace, and is forgotten after it (expired_kv)",
+  async () => {
+    const sink = memorySink();
+    await setupLogging({ level: "debug", stream: new WritableStream(), extraSinks: [sink] });
+    try {
+      for (const graceMs of [120_000, 0]) {
+        await withEngine({ keyGraceMs: graceMs }, async ({ engine, central, cpId }) => {
+          const monitor = await FakeMonitor.connect(engine);
+          try {
+            const [k1, k2] = [await newKey(), await newKey()];
+            for (const [keyVersion, k] of [[1, k1], [2, k2]] as const) {
+              await monitor.send(
+                build(monitorToEngineSchema, "KEY", { cpId, keyVersion, key: k.base64 }),
+              );
+              await waitFor(() => engine.view().keyVersion === keyVersion, `key ${keyVersion}`);
+            }
+            await engine.commandsReady;
+            await central.command(
+              build(commandPayloadSchema, "STOP", { reason: "admin" }),
+              k1.key,
+              1,
+            );
+            // Under key 2, after the one under key 1 on the same partition: once this is taken,
+            // the one before it was handled.
+            await central.command(build(commandPayloadSchema, "RESUME", {}), k2.key, 2);
+            await waitFor(() => engine.view().lastCommand === "RESUME", "the command under key 2");
+            if (graceMs > 0) {
+              assert.ok(
+                sink.records.some((r) =>
+                  String(r.rawMessage).includes("command {command}") &&
+                  r.properties.command === "STOP admin" && r.properties.cpId === cpId
+                ),
+                "within its grace, key 1 still opens a command",
+              );
+            } else {
+              assert.ok(
+                sink.records.some((r) =>
+                  r.properties.cpId === cpId && r.properties.reason === "expired_kv"
+                ),
+                "after its grace, key 1's command is dropped as expired_kv",
+              );
+              assert.ok(
+                !sink.records.some((r) =>
+                  r.properties.cpId === cpId && r.properties.command === "STOP admin"
+                ),
+                "and never acted on",
+              );
+            }
+          } finally {
+            await monitor.close();
+          }
+        });
+      }
+    } finally {
+      await stopLogging();
+    }
   },
 );
