@@ -7,6 +7,11 @@
  * random bytes, `ct` base64 of ciphertext ‖ 16-byte tag, AAD `v1|<cp>|<kv>|<seq>|<channel>`, so an
  * envelope cannot be moved to another CP, key version, position or channel.
  *
+ * The keys are Web Crypto `CryptoKey`s (derived, wrapped and imported with Web Crypto), but the
+ * AES-GCM itself runs through `node:crypto`: under Deno 2.9 a Web Crypto decrypt costs several
+ * times as much CPU (BENCHMARKS.md, `deno bench shared/envelope_bench.ts`), and Central opens
+ * every CP's telemetry.
+ *
  * Typical receiver (Central on `cp.telemetry`):
  * ```ts
  * const payload = await openEnvelope(keyring, JSON.parse(value), {
@@ -17,6 +22,7 @@
  * @module
  */
 
+import { createCipheriv, createDecipheriv, KeyObject } from "node:crypto";
 import { decodeBase64, encodeBase64, isValidCounter, isValidCpId } from "./encoding.ts";
 
 /** The wire form of an encrypted message. */
@@ -97,45 +103,105 @@ function checkHeader({ cp, kv, seq, channel }: EnvelopeHeader): void {
   }
 }
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
 /** The additional authenticated data: UTF-8 of `v1|<cp>|<kv>|<seq>|<channel>`. */
 export function envelopeAad({ cp, kv, seq, channel }: EnvelopeHeader): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(`v1|${cp}|${kv}|${seq}|${channel}`);
+  return utf8Encoder.encode(`v1|${cp}|${kv}|${seq}|${channel}`);
+}
+
+// The raw bytes of each CP key, exported once on first use (`node:crypto` takes raw bytes most
+// cheaply: a `KeyObject` is exported again on every cipher); they go when the CryptoKey does.
+const rawKeys = new WeakMap<CryptoKey, Uint8Array>();
+
+/** `key`'s 32 bytes for `node:crypto`, after checking it is an AES-256-GCM key allowed `usage`. */
+function nodeKey(key: CryptoKey, usage: "encrypt" | "decrypt"): Uint8Array {
+  const algorithm = key.algorithm as Partial<AesKeyAlgorithm>;
+  if (algorithm?.name !== "AES-GCM" || algorithm.length !== 256 || !key.usages.includes(usage)) {
+    throw new TypeError(`the key must be an AES-256-GCM key that may ${usage}`);
+  }
+  let raw = rawKeys.get(key);
+  if (raw === undefined) {
+    raw = new Uint8Array(KeyObject.from(key).export());
+    rawKeys.set(key, raw);
+  }
+  return raw;
 }
 
 /**
- * Encrypt `payload` (JSON-encoded) under `key` for (cp, kv, seq, channel). Throws `TypeError` for
- * an invalid header or a payload JSON cannot encode, `RangeError` above `MAX_PAYLOAD_BYTES`.
+ * Encrypt `payload` (JSON-encoded) under `key` for (cp, kv, seq, channel). Rejects with
+ * `TypeError` for an invalid header, a payload JSON cannot encode or a key that is not an
+ * AES-256-GCM encryption key, `RangeError` above `MAX_PAYLOAD_BYTES`.
  */
-export async function sealEnvelope(
+export function sealEnvelope(
   key: CryptoKey,
   header: EnvelopeHeader,
   payload: unknown,
 ): Promise<Envelope> {
+  try {
+    return Promise.resolve(sealEnvelopeNow(key, header, payload));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@link sealEnvelope} on this turn: throws what it would reject with. */
+export function sealEnvelopeNow(
+  key: CryptoKey,
+  header: EnvelopeHeader,
+  payload: unknown,
+): Envelope {
   checkHeader(header);
   const json = JSON.stringify(payload);
   if (json === undefined) throw new TypeError("payload cannot be encoded as JSON");
-  const plain = new TextEncoder().encode(json);
+  const plain = utf8Encoder.encode(json);
   if (plain.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(`payload is ${plain.length} bytes, above ${MAX_PAYLOAD_BYTES}`);
   }
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: envelopeAad(header) },
-    key,
-    plain,
-  );
+  const cipher = createCipheriv("aes-256-gcm", nodeKey(key, "encrypt"), iv, {
+    authTagLength: TAG_BYTES,
+  });
+  cipher.setAAD(envelopeAad(header));
+  const ct = concat(cipher.update(plain), cipher.final(), cipher.getAuthTag());
   const { cp, kv, seq } = header;
-  return { v: 1, cp, kv, seq, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
+  return { v: 1, cp, kv, seq, iv: encodeBase64(iv), ct: encodeBase64(ct) };
+}
+
+/** The parts as one array; the first as it is when the others are empty (the usual case). */
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const rest = parts.slice(1).filter((p) => p.length > 0);
+  if (rest.length === 0) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function malformed(message: string): EnvelopeError {
   return new EnvelopeError("malformed", `malformed envelope: ${message}`);
 }
 
-/** Validate shape strictly and decode iv/ct; throws `EnvelopeError("malformed")`. */
-function decode(
-  value: unknown,
-): { envelope: Envelope; iv: Uint8Array<ArrayBuffer>; ct: Uint8Array<ArrayBuffer> } {
+/** A well-formed envelope with its iv and ciphertext decoded, ready to open. */
+export interface DecodedEnvelope {
+  /** The envelope's fields. */
+  readonly envelope: Envelope;
+  /** The 12 IV bytes. */
+  readonly iv: Uint8Array<ArrayBuffer>;
+  /** Ciphertext ‖ tag. */
+  readonly ct: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Validate shape strictly and decode iv/ct, once: a receiver that looks at the header first
+ * (Central's replay check) then opens this with {@link openDecodedEnvelope}. Throws
+ * `EnvelopeError("malformed")`.
+ */
+export function decodeEnvelope(value: unknown): DecodedEnvelope {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw malformed("not an object");
   }
@@ -167,7 +233,7 @@ function decode(
 
 /** Check that `value` is a well-formed v1 envelope (no crypto). Throws `EnvelopeError("malformed")`. */
 export function parseEnvelope(value: unknown): Envelope {
-  return decode(value).envelope;
+  return decodeEnvelope(value).envelope;
 }
 
 /** Options of `openEnvelope`. */
@@ -181,38 +247,53 @@ export interface OpenOptions {
 }
 
 /**
- * Verify and decrypt an envelope; returns the JSON payload. `keys` is one CP key (its kv is then
- * only checked through the AAD) or a `CpKeyring` (unknown and revoked versions get their own
- * reasons). Checks, in order: shape (`malformed`), `expectCp` (`cp_mismatch`), keyring
- * (`unknown_kv`, `expired_kv`, `revoked`), replay guard (`replay`), GCM tag (`tag`). Bad input only ever
- * throws `EnvelopeError`; a `TypeError` means a bad `channel` option.
+ * Verify and decrypt an envelope; resolves with the JSON payload. `keys` is one CP key (its kv is
+ * then only checked through the AAD) or a `CpKeyring` (unknown and revoked versions get their
+ * own reasons). Checks, in order: shape (`malformed`), `expectCp` (`cp_mismatch`), keyring
+ * (`unknown_kv`, `expired_kv`, `revoked`), replay guard (`replay`), GCM tag (`tag`). Bad input
+ * only ever rejects with `EnvelopeError`; a `TypeError` means a bad `channel` option or a key
+ * that is not an AES-256-GCM decryption key.
  */
-export async function openEnvelope(
+export function openEnvelope(
   keys: CryptoKey | CpKeyring,
   value: unknown,
-  { channel, expectCp, guard }: OpenOptions,
+  options: OpenOptions,
 ): Promise<unknown> {
+  try {
+    return Promise.resolve(openDecodedEnvelope(keys, decodeEnvelope(value), options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@link openEnvelope} of a {@link decodeEnvelope}d value, on this turn: throws what it would reject with. */
+export function openDecodedEnvelope(
+  keys: CryptoKey | CpKeyring,
+  { envelope, iv, ct }: DecodedEnvelope,
+  { channel, expectCp, guard }: OpenOptions,
+): unknown {
   if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
     throw new TypeError("channel must be a Kafka topic name or 'tcp'");
   }
-  const { envelope, iv, ct } = decode(value);
   const { cp, kv, seq } = envelope;
   if (expectCp !== undefined && cp !== expectCp) {
     throw new EnvelopeError("cp_mismatch", `envelope for CP ${cp} arrived as CP ${expectCp}`);
   }
-  const key = keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys;
+  const key = nodeKey(keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys, "decrypt");
   guard?.check(cp, kv, channel, seq);
-  let plain: ArrayBuffer;
+  let plain: Uint8Array;
   try {
-    const aad = envelopeAad({ cp, kv, seq, channel });
-    plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, key, ct);
-  } catch (err) {
-    if (!(err instanceof DOMException && err.name === "OperationError")) throw err;
+    const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(envelopeAad({ cp, kv, seq, channel }));
+    decipher.setAuthTag(ct.subarray(ct.length - TAG_BYTES));
+    plain = concat(decipher.update(ct.subarray(0, ct.length - TAG_BYTES)), decipher.final());
+  } catch {
+    // The tag and the key length are all that can fail here, and the key was checked.
     throw new EnvelopeError("tag", `authentication failed for CP ${cp} kv ${kv} seq ${seq}`);
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
+    payload = JSON.parse(utf8Decoder.decode(plain));
   } catch {
     throw malformed("payload is not UTF-8 JSON");
   }

@@ -4,10 +4,13 @@ import { exportCpKey, importCpKey } from "./cp_key.ts";
 import { decodeBase64, encodeBase64 } from "./encoding.ts";
 import {
   CpKeyring,
+  decodeEnvelope,
   type Envelope,
+  envelopeAad,
   EnvelopeError,
   type EnvelopeErrorReason,
   type EnvelopeHeader,
+  openDecodedEnvelope,
   openEnvelope,
   parseEnvelope,
   ReplayGuard,
@@ -54,6 +57,44 @@ Deno.test("a sealed envelope has the v1 wire shape", async () => {
   assert.equal(decodeBase64(env.iv)?.length, 12);
   assert.equal(decodeBase64(env.ct)?.length, JSON.stringify({ type: "STATUS" }).length + 16);
   assert.deepEqual(parseEnvelope(JSON.parse(JSON.stringify(env))), env);
+});
+
+Deno.test("the wire form is standard AES-256-GCM: Web Crypto opens what seal makes, and the reverse", async () => {
+  const key = await randomKey();
+  const payload = { type: "SUPPLY", kwh: 1.25, note: "ñ €" };
+  const sealed = await sealEnvelope(key, HEADER, payload);
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: decodeBase64(sealed.iv)!, additionalData: envelopeAad(HEADER) },
+    key,
+    decodeBase64(sealed.ct)!,
+  );
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(plain)), payload);
+
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: envelopeAad(HEADER) },
+    key,
+    new TextEncoder().encode(JSON.stringify(payload)),
+  );
+  const web: Envelope = { ...sealed, iv: encodeBase64(iv), ct: encodeBase64(new Uint8Array(ct)) };
+  assert.deepEqual(await openEnvelope(key, web, OPEN), payload);
+  assert.deepEqual(openDecodedEnvelope(key, decodeEnvelope(web), OPEN), payload);
+});
+
+Deno.test("seal and open refuse a key that is not an AES-256-GCM key for that use", async () => {
+  const hmac = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const aes128 = await crypto.subtle.generateKey({ name: "AES-GCM", length: 128 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const encryptOnly = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+  ]);
+  for (const key of [hmac, aes128]) {
+    await assert.rejects(sealEnvelope(key, HEADER, {}), TypeError);
+  }
+  const sealed = await sealEnvelope(encryptOnly, HEADER, {});
+  await assert.rejects(openEnvelope(encryptOnly, sealed, OPEN), TypeError);
 });
 
 Deno.test("any JSON payload round-trips through seal and open", async () => {

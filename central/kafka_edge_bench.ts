@@ -1,0 +1,124 @@
+/**
+ * `deno run -A central/kafka_edge_bench.ts [batches]`: Central's cost per `cp.telemetry`
+ * message without Kafka: 300 logged-in CPs, each charging, and batches of 500 sealed SUPPLY
+ * envelopes (as a fetch delivers them) through the real batch handler, core step and SQLite
+ * store (a file). Each batch is sealed outside the timing. Prints CPU time per message (every
+ * thread of the process: Web Crypto works on others) and wall time per message; on a shared
+ * machine the CPU figure is the one to compare. BENCHMARKS.md has the figures.
+ *
+ * @module
+ */
+import process from "node:process";
+import { join } from "node:path";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
+import { sealEnvelope } from "../shared/envelope.ts";
+import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { telemetryBatchHandler } from "./kafka_edge.ts";
+import { KeyVault } from "./keys.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const CPS = 300;
+const BATCH = 500;
+
+const dir = await Deno.makeTempDir({ prefix: "evcharging-edge-bench-" });
+const store = CentralStore.open(join(dir, "central.db"));
+const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+const master = await crypto.subtle.importKey(
+  "raw",
+  crypto.getRandomValues(new Uint8Array(32)),
+  "AES-GCM",
+  false,
+  ["wrapKey", "unwrapKey"],
+);
+const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+const keys: { cpId: string; kv: number; key: CryptoKey }[] = [];
+for (let i = 1; i <= CPS; i++) {
+  const cpId = `BENCH-CP-${String(i).padStart(5, "0")}`;
+  const pair = await generateEcdhKeyPair();
+  const login = await vault.agree(cpId, await exportEcdhPublicKey(pair.publicKey));
+  const at = Date.now();
+  runtime.dispatch({
+    type: "login",
+    cpId,
+    connection: i,
+    registry: { location: "Alicante", priceEurKwh: 0.35, powerKw: 22 },
+    keyVersion: login.keyVersion,
+    wrappedKey: login.wrappedKey,
+    at,
+  });
+  vault.install(cpId, login);
+  runtime.dispatch({
+    type: "charge_request",
+    requestId: `r-${cpId}`,
+    driverId: `BENCH-DRV-${String(i).padStart(5, "0")}`,
+    cpId,
+    sessionId: `S-${cpId}`,
+    duplicate: false,
+    at,
+  });
+  keys.push({ cpId, kv: login.keyVersion, key: login.key });
+}
+
+let offset = 0;
+let n = 0;
+const firstSeq = Date.now() * 1000;
+
+/** The next batch as the consumer hands it over: `BATCH` SUPPLYs, the CPs in turn. */
+async function nextBatch(): Promise<ConsumedMessage[]> {
+  const batch: ConsumedMessage[] = [];
+  for (let j = 0; j < BATCH; j++, n++) {
+    const { cpId, kv, key } = keys[n % CPS];
+    const kwh = 0.01 * (1 + Math.floor(n / CPS));
+    const envelope = await sealEnvelope(key, {
+      cp: cpId,
+      kv,
+      seq: firstSeq + n,
+      channel: TOPICS.cpTelemetry,
+    }, {
+      v: 1,
+      type: "SUPPLY",
+      sessionId: `S-${cpId}`,
+      kw: 22,
+      kwh,
+      eur: kwh * 0.35,
+      ts: new Date().toISOString(),
+    });
+    batch.push({
+      topic: TOPICS.cpTelemetry,
+      partition: 0,
+      offset: String(offset++),
+      key: cpId,
+      value: JSON.parse(JSON.stringify(envelope)),
+      headers: undefined,
+      timestamp: String(Date.now()),
+    });
+  }
+  return batch;
+}
+
+const handle = telemetryBatchHandler(runtime, vault);
+const batches = Number(Deno.args[0] ?? 40);
+await handle(await nextBatch()); // warm-up
+let cpuUs = 0;
+let wallMs = 0;
+for (let b = 0; b < batches; b++) {
+  const batch = await nextBatch();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await handle(batch);
+  wallMs += performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  cpuUs += used.user + used.system;
+}
+const messages = batches * BATCH;
+store.close();
+await Deno.remove(dir, { recursive: true });
+console.log(
+  `${messages} messages in batches of ${BATCH}, ${CPS} CPs: ` +
+    `CPU ${(cpuUs / messages).toFixed(1)} µs/msg, wall ${
+      (wallMs * 1000 / messages).toFixed(1)
+    } µs/msg ` +
+    `(${(messages / (wallMs / 1000)).toFixed(0)} msg/s); load average ${Deno.loadavg().join(" ")}`,
+);
