@@ -329,26 +329,48 @@ export class CentralStore {
 
   /**
    * Stores the effects of several core steps (a Kafka batch), each with its replay mark, in ONE
-   * transaction: one write-ahead-log commit instead of one per message.
+   * transaction: one write-ahead-log commit instead of one per message. A session saved more
+   * than once in the batch (a CP's telemetry every second) is written once, where it is first
+   * saved, with its last state; each replay mark once, with its highest seq. What the
+   * transaction leaves is the same as writing every step in turn.
    */
   commitAll(steps: readonly { readonly effects: readonly Effect[]; readonly mark?: ReplayMark }[]) {
+    const lastSession = new Map<string, Session>();
+    const marks = new Map<string, ReplayMark>();
+    for (const { effects, mark } of steps) {
+      for (const effect of effects) {
+        if (effect.type === "save_session") lastSession.set(effect.session.id, effect.session);
+      }
+      if (mark !== undefined) {
+        const key = `${mark.cp}|${mark.kv}|${mark.channel}`;
+        if (mark.seq > (marks.get(key)?.seq ?? -1)) marks.set(key, mark);
+      }
+    }
     transaction(this.#db, () => {
-      for (const { effects, mark } of steps) this.#commitStep(effects, mark);
+      const written = new Set<string>();
+      for (const { effects } of steps) {
+        for (const effect of effects) {
+          if (effect.type !== "save_session") {
+            this.#store(effect);
+          } else if (!written.has(effect.session.id)) {
+            written.add(effect.session.id);
+            this.#saveSession(lastSession.get(effect.session.id)!);
+          }
+        }
+      }
+      for (const mark of marks.values()) this.#saveMark(mark);
     });
   }
 
-  #commitStep(effects: readonly Effect[], mark: ReplayMark | undefined): void {
-    for (const effect of effects) this.#store(effect);
-    if (mark) {
-      this.#run(
-        `INSERT INTO replay_marks (cp_id, key_version, channel, seq) VALUES (?, ?, ?, ?)
-         ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)`,
-        mark.cp,
-        mark.kv,
-        mark.channel,
-        mark.seq,
-      );
-    }
+  #saveMark(mark: ReplayMark): void {
+    this.#run(
+      `INSERT INTO replay_marks (cp_id, key_version, channel, seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)`,
+      mark.cp,
+      mark.kv,
+      mark.channel,
+      mark.seq,
+    );
   }
 
   #store(effect: Effect): void {

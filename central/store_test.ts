@@ -186,6 +186,56 @@ Deno.test("store: replay marks only go up", async () => {
   });
 });
 
+Deno.test("store: a batch writes a session once with its last state, and each mark's highest seq", async () => {
+  await withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      let model = drive(store, EMPTY_MODEL, login(1), {
+        type: "charge_request",
+        requestId: "r1",
+        driverId: "D-1",
+        cpId: "CP-1",
+        sessionId: "S1",
+        duplicate: false,
+        at: T0 + 1000,
+      });
+      const supply = (kwh: number, at: number): Input => ({
+        type: "telemetry",
+        cpId: "CP-1",
+        payload: {
+          v: 1,
+          type: "SUPPLY",
+          sessionId: "S1",
+          kw: 11,
+          kwh,
+          eur: kwh * 0.4,
+          ts: new Date(at).toISOString(),
+        },
+        at,
+      });
+      const mark = (seq: number) => ({ cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq });
+      const steps = [];
+      for (const [kwh, seq] of [[1, 7], [2, 9], [3, 8]]) {
+        const s = step(model, supply(kwh, T0 + 2000 + kwh));
+        model = s.model;
+        steps.push({ effects: s.effects, mark: mark(seq) });
+      }
+      const changes = () => Number(store.db.prepare("SELECT total_changes() AS n").get()?.n);
+      const before = changes();
+      store.commitAll(steps);
+      assert.equal(changes() - before, 2, "one session row and one mark row written");
+      const recovered = store.recover(new Date(T0 + 10_000));
+      assert.equal(recovered.model.sessions.get("S1")?.kwh, 3, "the last state");
+      assert.equal(recovered.marks[0].seq, 9, "the highest seq, though not the last");
+      const raw = new DatabaseSync(path);
+      assert.equal(raw.prepare("SELECT kwh FROM sessions WHERE id = 'S1'").get()?.kwh, 3);
+      raw.close();
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("store: outbox rows are marked, counted and pruned", async () => {
   await withDb((path) => {
     const store = CentralStore.open(path);
