@@ -1,7 +1,8 @@
 /**
  * The dashboard's files (web/), as Central serves them: the Preact app as built beforehand into
  * `web/dist/app.js` by `deno task web:build` (infra/web_build.ts, the `deno bundle` CLI), its
- * CSS and its HTML page. Central never bundles at run time: every task that starts Central
+ * CSS (the chart library's, copied to `web/dist/uplot.css` by the same task, then `app.css` and
+ * `console.css`, served as one `/app.css`) and its HTML page. Central never bundles at run time: every task that starts Central
  * (`deno task start`, `deno task central`, `deno task test`, `deno task bench`,
  * `deno task compile`) builds the bundle first, and a compiled Central carries it.
  *
@@ -28,7 +29,8 @@ export class WebBundleError extends Error {
 }
 
 /**
- * Reads the built app (`dir/dist/app.js`), `dir/index.html` and `dir/app.css`.
+ * Reads the built app (`dir/dist/app.js`), `dir/index.html` and the stylesheets
+ * (`dir/dist/uplot.css`, `dir/app.css`, `dir/console.css`).
  * @throws {WebBundleError} when one is missing (the app was not built).
  */
 export async function loadWeb(dir: string = WEB_DIR): Promise<WebAssets> {
@@ -42,10 +44,12 @@ export async function loadWeb(dir: string = WEB_DIR): Promise<WebAssets> {
       );
     }
   };
-  const [js, html, css] = await Promise.all([
+  const [js, html, ...css] = await Promise.all([
     read(join("dist", "app.js")),
     read("index.html"),
+    read(join("dist", "uplot.css")),
     read("app.css"),
+    read("console.css"),
   ]);
-  return { html, js, css };
+  return { html, js, css: css.join("\n") };
 }

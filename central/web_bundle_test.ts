@@ -11,6 +11,8 @@ Deno.test("web bundle: the built app is served with its page and stylesheet", as
   assert.ok(!/\bimport\s*["'(]/.test(web.js), "one self-contained script");
   assert.match(web.html, /<script type="module" src="\/app\.js">/);
   assert.match(web.css, /\.s-stopped/);
+  assert.match(web.css, /\.uplot/, "uPlot's stylesheet, served from here");
+  assert.match(web.css, /\.visually-hidden/, "the operator console's");
 });
 
 Deno.test("web bundle: without a built app it says which task builds it", async () => {

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { noColorRequested } from "../shared/terminal.ts";
 import { helpOrVersion } from "../shared/version.ts";
-import { buildWeb, WEB_BUNDLE } from "./web_build.ts";
+import { buildWeb, WEB_BUNDLE, WEB_VENDOR_CSS } from "./web_build.ts";
 
 /** What one binary is built from, with the permissions of its `deno task`. */
 export interface Component {
@@ -38,7 +38,14 @@ export const COMPONENTS: readonly Component[] = [
     // The dashboard as built by web:build (main builds it first) and its page and stylesheet;
     // its monitor sockets run in a worker, which a binary only has when it is included.
     permissions: [...NET_ENV_READ, "--allow-write"],
-    include: [WEB_BUNDLE, "web/index.html", "web/app.css", "central/monitor_links_worker.ts"],
+    include: [
+      WEB_BUNDLE,
+      WEB_VENDOR_CSS,
+      "web/index.html",
+      "web/app.css",
+      "web/console.css",
+      "central/monitor_links_worker.ts",
+    ],
   },
   { name: "cp-engine", entry: "cp/engine_main.ts", permissions: NET_ENV_READ },
   {

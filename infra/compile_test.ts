@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cachedDenort, compileArgs, COMPONENTS, denortArchive, missingRuntime } from "./compile.ts";
-import { WEB_BUNDLE } from "./web_build.ts";
+import { WEB_BUNDLE, WEB_VENDOR_CSS } from "./web_build.ts";
 
 Deno.test("compileArgs: permissions, includes, output in dist, then the entry point", () => {
   const args = compileArgs({
@@ -88,7 +88,9 @@ Deno.test("deno task compile without a runtime stops at once with a clear messag
 
 Deno.test("the compiled Central carries the built dashboard and needs no unstable bundler", () => {
   const central = COMPONENTS.find((c) => c.name === "central")!;
-  for (const file of [WEB_BUNDLE, "web/index.html", "web/app.css"]) {
+  for (
+    const file of [WEB_BUNDLE, WEB_VENDOR_CSS, "web/index.html", "web/app.css", "web/console.css"]
+  ) {
     assert.ok(central.include?.includes(file), file);
   }
   assert.ok(!central.permissions.some((p) => p.startsWith("--unstable")));

@@ -1,7 +1,8 @@
 /**
  * `deno task web:build`: bundles the dashboard (web/main.tsx, Preact and its signals, nothing
  * from a CDN) into one minified browser script, `web/dist/app.js`, with the `deno bundle` CLI,
- * which works offline from the npm packages in node_modules/. Central serves that file
+ * which works offline from the npm packages in node_modules/, and copies the stylesheet of the
+ * chart library (uPlot, from the same node_modules/) to `web/dist/uplot.css`. Central serves that file
  * (central/web_bundle.ts); the tasks that start Central call {@link buildWeb} first. A bundle
  * newer than every web/ source and the lock file is kept as it is (`--force` rebuilds), so a
  * read-only install (the container image, built once) starts without writing.
@@ -12,6 +13,10 @@ import { join } from "node:path";
 import { helpOrVersion } from "../shared/version.ts";
 /** The built app, relative to the repository root (where central/web_bundle.ts reads it). */
 export const WEB_BUNDLE = "web/dist/app.js";
+/** uPlot's stylesheet, copied beside the bundle (Central serves it within `/app.css`). */
+export const WEB_VENDOR_CSS = "web/dist/uplot.css";
+/** Where uPlot's stylesheet comes from. */
+const UPLOT_CSS = "node_modules/uplot/dist/uPlot.min.css";
 
 const ROOT = join(import.meta.dirname!, "..");
 
@@ -24,10 +29,10 @@ async function mtime(path: string): Promise<number | undefined> {
   }
 }
 
-/** Whether `root`'s bundle is missing or older than a web/ source, deno.json or deno.lock. */
+/** Whether `root`'s bundle (or uPlot's stylesheet beside it) is missing or older than a web/ source, deno.json or deno.lock. */
 export async function webBundleStale(root: string = ROOT): Promise<boolean> {
   const built = await mtime(join(root, WEB_BUNDLE));
-  if (built === undefined) return true;
+  if (built === undefined || await mtime(join(root, WEB_VENDOR_CSS)) === undefined) return true;
   const sources = [join(root, "deno.json"), join(root, "deno.lock")];
   for await (const entry of Deno.readDir(join(root, "web"))) {
     if (entry.isFile && /\.(ts|tsx|json)$/.test(entry.name)) {
@@ -58,6 +63,7 @@ export async function buildWeb(
     const detail = new TextDecoder().decode(stderr).trim();
     throw new Error(`web:build: deno bundle failed (exit ${code}): ${detail}`);
   }
+  await Deno.copyFile(join(root, UPLOT_CSS), join(root, WEB_VENDOR_CSS));
   return out;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { csvField, csvRecord, csvStream } from "./csv.ts";
+import { csvField, csvRecord, csvStream, parseCsv } from "./csv.ts";
 
 Deno.test("csv: quotes only what must be quoted, doubling quotes (RFC 4180)", () => {
   assert.equal(csvField("CP-001"), "CP-001");
@@ -37,4 +37,17 @@ Deno.test("csv: a cancelled stream stops pulling records", async () => {
   await reader.cancel();
   const after = made;
   assert.ok(after <= 30, `made ${after}`);
+});
+
+Deno.test("csv: parsing gives back what was written, quotes, commas and line breaks included", () => {
+  const rows = [["id", "note"], ["S-1", 'say "hi", then\r\nleave'], ["S-2", ""], ["", "Málaga €"]];
+  const text = rows.map((r) => csvRecord(r)).join("");
+  assert.deepEqual(parseCsv(text), rows);
+  assert.deepEqual(parseCsv("a,b\nc,d"), [["a", "b"], ["c", "d"]], "bare LF, no final break");
+  assert.deepEqual(parseCsv(""), []);
+});
+
+Deno.test("csv: parsing refuses an unterminated quote and text after a closing quote", () => {
+  assert.throws(() => parseCsv('a,"open\r\n'), /never closed/);
+  assert.throws(() => parseCsv('"x"y,z\r\n'), /after a closing quote/);
 });

@@ -10,6 +10,7 @@ import { useSignal } from "@preact/signals";
 import { memo } from "preact/compat";
 import { adminToken } from "./admin.ts";
 import { CpActions } from "./admin_views.tsx";
+import { cpHref } from "./route.ts";
 import { gridPage, gridSummary, NO_FILTER, PAGE_SIZE } from "./grid.ts";
 import type { CpView, WeatherView } from "./state.ts";
 import { Panel } from "./views.tsx";
@@ -27,7 +28,8 @@ export const STATE_LABEL: Record<CpView["state"], string> = {
   DISCONNECTED: "Disconnected",
 };
 
-const REASON_LABEL: Record<string, string> = {
+/** What each stop reason is called on screen. */
+export const REASON_LABEL: Record<string, string> = {
   admin: "stopped by an operator",
   weather: "stopped for the weather",
   out_of_service: "out of service",
@@ -39,7 +41,9 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
   return (
     <article class={`tile s-${cp.state.toLowerCase()}`} data-cp={cp.id} data-state={cp.state}>
       <header>
-        <strong class="cp-id">{cp.id}</strong>
+        <a class="cp-id" href={cpHref(cp.id)}>
+          <strong>{cp.id}</strong>
+        </a>
         <span class="where">{cp.location}</span>
       </header>
       <div class="state" data-field="state">{STATE_LABEL[cp.state]}</div>

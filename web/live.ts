@@ -19,6 +19,7 @@ import {
   type DashboardState,
   eventSeq,
   fromSnapshot,
+  type LiveEvent,
   type Snapshot,
 } from "./state.ts";
 
@@ -26,6 +27,16 @@ import {
 export const dashboard = signal<DashboardState | null>(null);
 /** Whether the event stream is open. */
 export const online = signal(false);
+
+/**
+ * Called with each batch as it is applied, after {@link dashboard} took it (the operator console's
+ * alarms, figures and charts follow these); a fresh snapshot comes as a `reset` event first.
+ */
+export const batchListeners = new Set<(events: readonly LiveEvent[]) => void>();
+
+const tell = (events: readonly LiveEvent[]) => {
+  for (const listener of batchListeners) listener(events);
+};
 
 /** Central pings every 15 s: this much silence means the link is dead. */
 export const SILENCE_MS = 40_000;
@@ -48,6 +59,7 @@ const EVENT_TYPES = [
   "driver",
   "audit",
   "status",
+  "alarm",
 ] as const;
 
 /** Connects, and keeps connecting for the life of the page. */
@@ -65,7 +77,9 @@ export function connect(): void {
     appliedAt = performance.now();
     if (loading || dashboard.value === null) return;
     const events = queue.take();
-    if (events.length > 0) dashboard.value = applyEvents(dashboard.value, events);
+    if (events.length === 0) return;
+    dashboard.value = applyEvents(dashboard.value, events);
+    tell(events);
   };
   const schedule = () => {
     if (scheduled || loading) return;
@@ -102,6 +116,7 @@ export function connect(): void {
       const after = eventSeq(snapshot.last_event_id, snapshot.boot) ?? 0;
       const newer = queue.take().filter((e) => (eventSeq(e.id, snapshot.boot) ?? 0) > after);
       dashboard.value = applyEvents(fromSnapshot(snapshot), newer);
+      tell([{ type: "reset", data: null }, ...newer]);
     } catch {
       queue.take();
       reopen(REOPEN_MS);

@@ -1,7 +1,8 @@
 /**
  * The dashboard: a Preact app bundled and served by Central at `/`, live from
- * Central's `/events` stream. Layout: health and admin bar on top, the CP grid, then sessions,
- * drivers, weather and the audit log; one column on a phone.
+ * Central's `/events` stream. Layout: status pills, pages and admin bar on top; the overview
+ * (headline figures, the network's chart, the CP grid, then sessions, drivers, weather and the
+ * audit log), the history, the alarms and each CP's page (web/route.ts); one column on a phone.
  *
  * @module
  */
@@ -9,8 +10,26 @@ import { render } from "preact";
 import { AdminBar, CpManager, LocalCps, Notice } from "./admin_views.tsx";
 import { connect, dashboard, online } from "./live.ts";
 import { CpGrid } from "./cp_grid.tsx";
-import { AuditLog, Drivers, HealthBar, Panel, Sessions, Weather } from "./views.tsx";
+import { AuditLog, Drivers, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
+import { AlarmsPage } from "./alarms.tsx";
+import { PowerChart } from "./charts.tsx";
+import { CpPage } from "./cp_page.tsx";
+import { PageNav, StatusPills } from "./header.tsx";
+import { Headline } from "./headline.tsx";
+import { History } from "./history.tsx";
+import { startOps } from "./ops.ts";
+import { route } from "./router.ts";
+import type { DashboardState } from "./state.ts";
+
+/** The page the hash names, other than the overview. */
+function OtherPage(props: { state: DashboardState }) {
+  const r = route.value;
+  if (r.page === "history") return <History />;
+  if (r.page === "alarms") return <AlarmsPage />;
+  if (r.page === "cp") return <CpPage id={r.id} state={props.state} />;
+  return null;
+}
 
 function App() {
   const state = dashboard.value;
@@ -25,33 +44,46 @@ function App() {
         <h1>
           <span class="logo">⚡</span> EVCharging
         </h1>
-        {state && <HealthBar status={state.status} />}
+        {state && <StatusPills status={state.status} />}
+        <PageNav />
         <AdminBar />
       </header>
       <Notice />
-      {state === null ? <p class="loading">Loading the network…</p> : (
+      {state !== null && route.value.page !== "overview" && (
         <main>
-          <CpGrid cps={state.cps} order={state.cpOrder} weather={state.weather} />
-          <div class="columns">
-            <Sessions active={state.active} recent={state.recent} />
-            <Drivers drivers={state.drivers} />
-            <Weather weather={state.weather} />
-          </div>
-          {adminToken.value !== null && (
-            <Panel title="CP manager">
-              <CpManager enabled={state.registryAdmin} />
-              <LocalCps enabled={state.localCps} />
-            </Panel>
-          )}
-          <AuditLog audit={state.audit} />
-          <p class="foot">
-            API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>
-          </p>
+          <OtherPage state={state} />
         </main>
       )}
+      {state === null
+        ? <p class="loading">Loading the network…</p>
+        : route.value.page === "overview" && (
+          <main>
+            <Headline />
+            <Panel title="Power and energy">
+              <PowerChart cp={null} title="Network" />
+            </Panel>
+            <CpGrid cps={state.cps} order={state.cpOrder} weather={state.weather} />
+            <div class="columns">
+              <Sessions active={state.active} recent={state.recent} />
+              <Drivers drivers={state.drivers} />
+              <Weather weather={state.weather} />
+            </div>
+            {adminToken.value !== null && (
+              <Panel title="CP manager">
+                <CpManager enabled={state.registryAdmin} />
+                <LocalCps enabled={state.localCps} />
+              </Panel>
+            )}
+            <AuditLog audit={state.audit} />
+            <p class="foot">
+              API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>
+            </p>
+          </main>
+        )}
     </>
   );
 }
 
 connect();
+startOps();
 render(<App />, document.getElementById("app")!);

@@ -1,5 +1,5 @@
 /**
- * The dashboard's panels: health, active sessions, drivers, weather and the audit log (the CP
+ * The dashboard's panels: active sessions, drivers, weather and the audit log (the CP
  * grid is web/cp_grid.tsx). Each takes only the part of the state it shows and is memoised, so
  * a batch of telemetry re-renders only the panels whose part it changed; long lists show their
  * first {@link LIST_LIMIT} entries (a search finds the rest).
@@ -14,9 +14,7 @@ import {
   type DashboardState,
   type DriverView,
   filterAudit,
-  type PartHealth,
   type SessionView,
-  type StatusView,
 } from "./state.ts";
 
 /** Entries a list panel shows at most. */
@@ -40,33 +38,6 @@ export function Panel(props: { title: string; count?: number; children: Componen
     </section>
   );
 }
-
-function Health(props: { name: string; part: PartHealth; extra?: string }) {
-  return (
-    <div class={`health h-${props.part.status}`} title={props.part.detail} data-health={props.name}>
-      <span class="dot" />
-      <span class="name">{props.name}</span>
-      <span class="detail">{props.extra ?? props.part.detail}</span>
-    </div>
-  );
-}
-
-/** Kafka, Registry and weather office as Central sees them. */
-export const HealthBar = memo(function HealthBar(props: { status: StatusView }) {
-  const { kafka, registry, weather } = props.status;
-  const ago = weather.last_report_at === null
-    ? "no report yet"
-    : `last report ${time(weather.last_report_at)}${
-      weather.alerts > 0 ? `, ${weather.alerts} alert${weather.alerts > 1 ? "s" : ""}` : ""
-    }`;
-  return (
-    <div class="healthbar">
-      <Health name="Kafka" part={kafka} />
-      <Health name="Registry" part={registry} />
-      <Health name="Weather office" part={weather} extra={ago} />
-    </div>
-  );
-});
 
 /** "and n more" under a list cut at {@link LIST_LIMIT}. */
 function More(props: { total: number; shown: number; what: string }) {

@@ -1,0 +1,102 @@
+/**
+ * The alarms page: open alarms first (CP broken or disconnected, weather hold, keys revoked),
+ * then the recently cleared ones, each with when it began and when it cleared, live from the
+ * `alarm` events; a switch for browser notifications of new alarms, asked for only when the
+ * operator clicks it. The per-CP page shows the same table for its CP.
+ *
+ * @module
+ */
+import { useSignal } from "@preact/signals";
+import { type Alarm, ALARM_LABEL } from "./alarm_list.ts";
+import { dateTime } from "./format.ts";
+import { alarms, notifying, setNotifying } from "./ops.ts";
+import { cpHref } from "./route.ts";
+import { Panel } from "./views.tsx";
+
+/** The table of `items`. */
+export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean }) {
+  if (props.items.length === 0) return <p class="empty">No alarm.</p>;
+  return (
+    <div class="scroll">
+      <table class="alarms" data-testid="alarm-table">
+        <thead>
+          <tr>
+            <th scope="col">status</th>
+            <th scope="col">CP</th>
+            <th scope="col">alarm</th>
+            <th scope="col">began</th>
+            <th scope="col">cleared</th>
+            <th scope="col">detail</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((a) => (
+            <tr
+              key={a.id}
+              class={a.cleared_at === null ? "alarm-open" : "alarm-cleared"}
+              data-alarm={a.id}
+              data-alarm-cp={a.cp_id}
+              data-kind={a.kind}
+              data-open={a.cleared_at === null ? "true" : "false"}
+            >
+              <td>
+                <span class={a.cleared_at === null ? "chip alert" : "chip"}>
+                  {a.cleared_at === null ? "OPEN" : "cleared"}
+                </span>
+              </td>
+              <td>{props.linkCps ? <a href={cpHref(a.cp_id)}>{a.cp_id}</a> : a.cp_id}</td>
+              <td>{ALARM_LABEL[a.kind] ?? a.kind}</td>
+              <td>{dateTime(a.began_at)}</td>
+              <td>{a.cleared_at === null ? "–" : dateTime(a.cleared_at)}</td>
+              <td>{a.detail}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function NotifySwitch() {
+  const refused = useSignal(false);
+  if (typeof Notification === "undefined") return null;
+  return (
+    <p class="notify">
+      <button
+        type="button"
+        aria-pressed={notifying.value}
+        data-testid="alarm-notify"
+        onClick={async () => {
+          const on = await setNotifying(!notifying.value);
+          refused.value = !on && Notification.permission === "denied";
+        }}
+      >
+        {notifying.value ? "Notifications on" : "Notify me of new alarms"}
+      </button>
+      {refused.value && <span class="muted">The browser refused notifications for this page.</span>}
+    </p>
+  );
+}
+
+/** The alarms page. */
+export function AlarmsPage() {
+  const openOnly = useSignal(false);
+  const list = alarms.value;
+  const items = openOnly.value ? list.items.filter((a) => a.cleared_at === null) : list.items;
+  return (
+    <Panel title="Alarms" count={list.open}>
+      <div class="filters">
+        <label>
+          <input
+            type="checkbox"
+            checked={openOnly.value}
+            onChange={(e) => openOnly.value = (e.target as HTMLInputElement).checked}
+          />{" "}
+          open only
+        </label>
+      </div>
+      <NotifySwitch />
+      <AlarmTable items={items} linkCps />
+    </Panel>
+  );
+}

@@ -1,0 +1,196 @@
+/**
+ * One CP's page (`#/cp/<id>`, linked from its tile): its state and figures, its security
+ * (status, key version, last login, failed logins, from `GET /security/{id}`, read again when
+ * its keys or status change), its alarms, its chart, its sessions (the history table with the
+ * CP fixed), its audit records, and in admin mode its actions.
+ *
+ * @module
+ */
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import { adminToken } from "./admin.ts";
+import { CpActions } from "./admin_views.tsx";
+import { AlarmTable } from "./alarms.tsx";
+import { PowerChart } from "./charts.tsx";
+import { cpAudit } from "./cp_audit.ts";
+import { REASON_LABEL, STATE_LABEL } from "./cp_grid.tsx";
+import { dateTime, eur, kw, kwh } from "./format.ts";
+import { History } from "./history.tsx";
+import { alarms } from "./ops.ts";
+import type { AuditView, CpView, DashboardState } from "./state.ts";
+import { Panel } from "./views.tsx";
+
+/** `GET /security/{id}`. */
+interface SecurityView {
+  readonly status: string;
+  readonly reason: string | null;
+  readonly changed_at: string | null;
+  readonly key_version: number | null;
+  readonly last_login: string | null;
+  readonly failed_logins: number;
+  readonly revoked_at: string | null;
+}
+
+async function getJson<T>(path: string): Promise<T | null> {
+  try {
+    const res = await fetch(path, { cache: "no-store" });
+    return res.ok ? await res.json() as T : null;
+  } catch {
+    return null;
+  }
+}
+
+function Facts(props: { cp: CpView }) {
+  const { cp } = props;
+  return (
+    <Panel title="State">
+      <dl class="facts" data-testid="cp-facts">
+        <dt>state</dt>
+        <dd data-field="state">
+          <span class={`count-chip s-${cp.state.toLowerCase()}`}>{STATE_LABEL[cp.state]}</span>
+          {cp.state === "STOPPED" && ` (${REASON_LABEL[cp.stop_reason ?? ""] ?? cp.stop_reason})`}
+        </dd>
+        <dt>city</dt>
+        <dd>{cp.location}</dd>
+        <dt>rated power</dt>
+        <dd>{cp.power_kw} kW</dd>
+        <dt>price</dt>
+        <dd>{cp.price_eur_kwh.toFixed(2)} €/kWh</dd>
+        <dt>driver</dt>
+        <dd>{cp.driver_id ?? "–"}</dd>
+        <dt>power now</dt>
+        <dd data-field="kw">{kw(cp.kw)}</dd>
+        <dt>this session</dt>
+        <dd>{kwh(cp.kwh)} · {eur(cp.eur)}</dd>
+        <dt>last seen</dt>
+        <dd>{dateTime(cp.last_seen)}</dd>
+        {cp.deregistered_at !== null && (
+          <>
+            <dt>deregistered</dt>
+            <dd>{dateTime(cp.deregistered_at)}</dd>
+          </>
+        )}
+      </dl>
+    </Panel>
+  );
+}
+
+function Security(props: { cp: CpView }) {
+  const { cp } = props;
+  const view = useSignal<SecurityView | null>(null);
+  useEffect(() => {
+    getJson<SecurityView>(`/security/${encodeURIComponent(cp.id)}`).then((v) => view.value = v);
+  }, [cp.id, cp.key_version, cp.security, cp.state]);
+  const v = view.value;
+  return (
+    <Panel title="Security">
+      {v === null ? <p class="empty">loading…</p> : (
+        <dl class="facts" data-testid="cp-security">
+          <dt>status</dt>
+          <dd data-field="security">{v.status}{v.reason ? ` (${v.reason})` : ""}</dd>
+          <dt>key version</dt>
+          <dd data-field="key-version">{v.key_version ?? "no key"}</dd>
+          <dt>login</dt>
+          <dd data-field="login">
+            {cp.state === "DISCONNECTED" || v.key_version === null ? "logged out" : "logged in"}
+            {v.last_login !== null && `, last ${dateTime(v.last_login)}`}
+          </dd>
+          <dt>failed logins</dt>
+          <dd>{v.failed_logins}</dd>
+          {v.revoked_at !== null && (
+            <>
+              <dt>revoked</dt>
+              <dd>{dateTime(v.revoked_at)}</dd>
+            </>
+          )}
+        </dl>
+      )}
+    </Panel>
+  );
+}
+
+function AuditRows(props: { id: string; live: readonly AuditView[] }) {
+  const fetched = useSignal<readonly AuditView[]>([]);
+  useEffect(() => {
+    getJson<{ items: AuditView[] }>("/audit?limit=1000").then((body) =>
+      fetched.value = body?.items ?? []
+    );
+  }, [props.id]);
+  const records = cpAudit(props.id, [fetched.value, props.live]);
+  return (
+    <Panel title="Audit" count={records.length}>
+      {records.length === 0
+        ? <p class="empty">No audit record names this CP.</p>
+        : (
+          <div class="scroll">
+            <table class="audit" data-testid="cp-audit">
+              <thead>
+                <tr>
+                  <th scope="col">time</th>
+                  <th scope="col">actor</th>
+                  <th scope="col">action</th>
+                  <th scope="col">outcome</th>
+                  <th scope="col">details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {records.map((r) => (
+                  <tr key={r.seq}>
+                    <td>{dateTime(r.ts)}</td>
+                    <td>{r.actor}</td>
+                    <td>{r.action}</td>
+                    <td>{r.outcome}</td>
+                    <td class="params">
+                      {Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ")}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+    </Panel>
+  );
+}
+
+/** The page of CP `id`. */
+export function CpPage(props: { id: string; state: DashboardState }) {
+  const cp = props.state.cps[props.id];
+  if (cp === undefined) {
+    return (
+      <section class="panel" data-testid="cp-page">
+        <h2>{props.id}</h2>
+        <p class="empty">Central knows no CP {props.id}.</p>
+        <a href="#/">Back to the overview</a>
+      </section>
+    );
+  }
+  const cpAlarms = alarms.value.items.filter((a) => a.cp_id === cp.id);
+  return (
+    <div class="cp-page" data-testid="cp-page" data-cp-page={cp.id} data-state={cp.state}>
+      <nav class="crumbs" aria-label="breadcrumb">
+        <a href="#/">Overview</a> › <span aria-current="page">{cp.id}</span>
+      </nav>
+      <h2 class="page-title">
+        {cp.id} <span class="where">{cp.location}</span>
+      </h2>
+      {adminToken.value !== null && (
+        <Panel title="Actions">
+          <CpActions cp={cp} />
+        </Panel>
+      )}
+      <div class="columns">
+        <Facts cp={cp} />
+        <Security cp={cp} />
+      </div>
+      <Panel title="Power and energy">
+        <PowerChart cp={cp.id} title={cp.id} />
+      </Panel>
+      <Panel title="Alarms" count={cpAlarms.filter((a) => a.cleared_at === null).length}>
+        <AlarmTable items={cpAlarms} linkCps={false} />
+      </Panel>
+      <History cp={cp.id} title="Sessions" />
+      <AuditRows id={cp.id} live={props.state.audit} />
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * The header's operator console parts: the status pills (the same checks as Central's
+ * `GET /health/ready`, plus the weather office), the count of open alarms, and the links to the
+ * dashboard's pages. Each pill says its status in words; the colour only repeats it.
+ *
+ * @module
+ */
+import { alarms, ready } from "./ops.ts";
+import { statusPills } from "./pills.ts";
+import { routeHref } from "./route.ts";
+import { route } from "./router.ts";
+import type { StatusView } from "./state.ts";
+
+/** One pill per part, from readiness and the live status. */
+export function StatusPills(props: { status: StatusView }) {
+  const pills = statusPills(ready.value, props.status);
+  return (
+    <ul class="healthbar pills" aria-label="system status" data-testid="status-pills">
+      {pills.map((p) => (
+        <li
+          key={p.key}
+          class={`health h-${p.status}`}
+          title={p.detail}
+          data-pill={p.key}
+          data-status={p.status}
+        >
+          <span class="dot" aria-hidden="true" />
+          <span class="name">{p.name}</span> <span class="word">{p.word}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const PAGES = [
+  { page: "overview", label: "Overview" },
+  { page: "history", label: "History" },
+  { page: "alarms", label: "Alarms" },
+] as const;
+
+/** The dashboard's pages, the alarms with their open count. */
+export function PageNav() {
+  const current = route.value.page;
+  const open = alarms.value.open;
+  return (
+    <nav class="pages" aria-label="pages">
+      {PAGES.map(({ page, label }) => (
+        <a
+          key={page}
+          href={routeHref({ page })}
+          aria-current={current === page ? "page" : undefined}
+          data-nav={page}
+        >
+          {label}
+          {page === "alarms" && (
+            <>
+              <span
+                class={open > 0 ? "count alarm-count open" : "count alarm-count"}
+                data-testid="alarm-count"
+              >
+                {open}
+              </span>
+              <span class="visually-hidden">open</span>
+            </>
+          )}
+        </a>
+      ))}
+    </nav>
+  );
+}

@@ -1,0 +1,49 @@
+/**
+ * The headline figures of Central's `GET /summary`: kW now, kWh and € today, sessions today,
+ * and availability (the share of CP-time neither BROKEN nor DISCONNECTED), each a labelled
+ * figure.
+ *
+ * @module
+ */
+import { dateTime, eur, kw, kwh, pct } from "./format.ts";
+import { summary } from "./ops.ts";
+
+function Figure(props: { label: string; value: string; note?: string; field: string }) {
+  return (
+    <div class="figure" data-figure={props.field}>
+      <dt>{props.label}</dt>
+      <dd>
+        <span class="value">{props.value}</span>
+        {props.note && <span class="note">{props.note}</span>}
+      </dd>
+    </div>
+  );
+}
+
+/** The network's headline figures (nothing until the first `GET /summary` answered). */
+export function Headline() {
+  const s = summary.value;
+  if (s === null) return null;
+  return (
+    <section class="panel headline" aria-labelledby="headline-title" data-testid="headline">
+      <h2 id="headline-title">Today</h2>
+      <dl class="figures-row">
+        <Figure field="kw_now" label="Power now" value={kw(s.kw_now)} />
+        <Figure field="kwh_today" label="Energy today" value={kwh(s.kwh_today)} />
+        <Figure field="eur_today" label="Revenue today" value={eur(s.eur_today)} />
+        <Figure
+          field="sessions_today"
+          label="Sessions today"
+          value={String(s.sessions_today)}
+          note={`${s.sessions_active} open`}
+        />
+        <Figure
+          field="availability"
+          label="Availability"
+          value={pct(s.availability_pct)}
+          note={`since ${dateTime(s.availability_since)}`}
+        />
+      </dl>
+    </section>
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * The session history: sessions of Central's `GET /sessions` filtered by status, a date range,
+ * CP and driver, newest first, a page at a time ("More" follows the cursor), every time with its
+ * date; and a CSV download of `GET /sessions.csv` with exactly the filters the table shows. The
+ * per-CP page uses the same table with its CP fixed.
+ *
+ * @module
+ */
+import { type Signal, useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import { dateTime, eur, kwh } from "./format.ts";
+import {
+  ANY_SESSION,
+  csvUrl,
+  filterParams,
+  HISTORY_PAGE,
+  type HistoryFilter,
+  pageUrl,
+} from "./history_query.ts";
+import { cpHref } from "./route.ts";
+import type { SessionView } from "./state.ts";
+import { Panel } from "./views.tsx";
+
+interface Loaded {
+  readonly items: readonly SessionView[];
+  readonly next: string | null;
+}
+
+/** Reads one page for `params` after `cursor`, appending it to `loaded`. */
+async function readPage(
+  params: URLSearchParams,
+  cursor: string,
+  loaded: Signal<Loaded | null>,
+  error: Signal<string | null>,
+): Promise<void> {
+  try {
+    const res = await fetch(pageUrl(params, cursor), { cache: "no-store" });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body?.detail ?? `Central answered ${res.status}`);
+    const before = cursor === "" ? [] : loaded.value?.items ?? [];
+    loaded.value = { items: [...before, ...body.items], next: body.next_cursor };
+    error.value = null;
+  } catch (e) {
+    error.value = e instanceof Error ? e.message : String(e);
+  }
+}
+
+function Filters(props: {
+  draft: Signal<HistoryFilter>;
+  fixedCp?: string;
+  onApply: () => void;
+}) {
+  const { draft } = props;
+  const set = (change: Partial<HistoryFilter>) => draft.value = { ...draft.value, ...change };
+  const text = (e: Event) => (e.target as HTMLInputElement).value;
+  return (
+    <form
+      class="filters history-filters"
+      aria-label="session filters"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onApply();
+      }}
+    >
+      <label>
+        Sessions{" "}
+        <select
+          name="status"
+          value={draft.value.status}
+          onChange={(e) => set({ status: text(e) as HistoryFilter["status"] })}
+        >
+          <option value="all">all</option>
+          <option value="active">open</option>
+          <option value="completed">completed</option>
+        </select>
+      </label>
+      <label>
+        From{" "}
+        <input
+          type="datetime-local"
+          name="from"
+          value={draft.value.from}
+          onInput={(e) => set({ from: text(e) })}
+        />
+      </label>
+      <label>
+        To{" "}
+        <input
+          type="datetime-local"
+          name="to"
+          value={draft.value.to}
+          onInput={(e) => set({ to: text(e) })}
+        />
+      </label>
+      {props.fixedCp === undefined && (
+        <label>
+          CP{" "}
+          <input name="cp" size={10} value={draft.value.cp} onInput={(e) => set({ cp: text(e) })} />
+        </label>
+      )}
+      <label>
+        Driver{" "}
+        <input
+          name="driver"
+          size={10}
+          value={draft.value.driver}
+          onInput={(e) => set({ driver: text(e) })}
+        />
+      </label>
+      <button type="submit">Show</button>
+    </form>
+  );
+}
+
+function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }) {
+  return (
+    <div class="scroll">
+      <table class="history" data-testid="history-table">
+        <thead>
+          <tr>
+            <th scope="col">session</th>
+            <th scope="col">CP</th>
+            <th scope="col">driver</th>
+            <th scope="col">started</th>
+            <th scope="col">ended</th>
+            <th scope="col" class="num">energy</th>
+            <th scope="col" class="num">amount</th>
+            <th scope="col">ended by</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((s) => (
+            <tr key={s.id} data-session={s.id}>
+              <td class="mono">{s.id}</td>
+              <td>{props.linkCps ? <a href={cpHref(s.cp_id)}>{s.cp_id}</a> : s.cp_id}</td>
+              <td>{s.driver_id}</td>
+              <td>{dateTime(s.started_at)}</td>
+              <td>{s.ended_at === null ? "open" : dateTime(s.ended_at)}</td>
+              <td class="num">{kwh(s.kwh)}</td>
+              <td class="num">{eur(s.eur)}</td>
+              <td>{s.end_reason ?? "–"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The history panel; with `cp` its CP is fixed (the per-CP page). */
+export function History(props: { cp?: string; title?: string }) {
+  const fixed = props.cp === undefined ? {} : { cp: props.cp };
+  const draft = useSignal<HistoryFilter>({ ...ANY_SESSION, ...fixed });
+  const applied = useSignal<URLSearchParams | null>(null);
+  const loaded = useSignal<Loaded | null>(null);
+  const error = useSignal<string | null>(null);
+  const busy = useSignal(false);
+
+  const run = async (cursor: string) => {
+    const params = applied.value;
+    if (params === null || busy.value) return;
+    busy.value = true;
+    await readPage(params, cursor, loaded, error);
+    busy.value = false;
+  };
+  const apply = () => {
+    const params = filterParams({ ...draft.value, ...fixed });
+    if (typeof params === "string") {
+      error.value = params;
+      return;
+    }
+    applied.value = params;
+    loaded.value = null;
+    run("");
+  };
+  useEffect(apply, [props.cp]);
+
+  const items = loaded.value?.items ?? [];
+  return (
+    <Panel title={props.title ?? "Session history"}>
+      <Filters draft={draft} fixedCp={props.cp} onApply={apply} />
+      <p class="history-bar">
+        <span data-testid="history-count" aria-live="polite">
+          {loaded.value === null
+            ? "loading…"
+            : `${items.length} session${items.length === 1 ? "" : "s"}${
+              loaded.value.next === null ? "" : " so far"
+            }`}
+        </span>
+        {applied.value !== null && (
+          <a
+            class="button"
+            href={csvUrl(applied.value)}
+            download="sessions.csv"
+            data-testid="history-csv"
+          >
+            Download CSV
+          </a>
+        )}
+      </p>
+      {error.value !== null && <p class="error" role="alert">{error.value}</p>}
+      {loaded.value !== null && items.length === 0 && <p class="empty">No session matches.</p>}
+      {items.length > 0 && <SessionTable items={items} linkCps={props.cp === undefined} />}
+      {loaded.value?.next && (
+        <button
+          type="button"
+          data-testid="history-more"
+          disabled={busy.value}
+          onClick={() => run(loaded.value!.next!)}
+        >
+          More ({HISTORY_PAGE} older)
+        </button>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * The header's status pills: one per part Central's `GET /health/ready` checks (Kafka, the
+ * Registry, the database, and any part it adds), in its order, with the same status and detail,
+ * then the weather office as the live `status` event shows it (it never makes Central unready).
+ * Each pill says its status in words, not by colour alone. Pure: no DOM.
+ *
+ * @module
+ */
+import type { PartHealth, StatusView } from "./state.ts";
+
+/** `GET /health/ready` (and `GET /health`), the parts the pills show. */
+export interface ReadyBody {
+  /** `ok` or `unavailable`. */
+  readonly status: string;
+  /** The parts that are not ok. */
+  readonly failing: readonly string[];
+  /** Each part's check, in Central's order. */
+  readonly checks: Readonly<Record<string, PartHealth>>;
+}
+
+/** One pill. */
+export interface Pill {
+  /** The part's key (`kafka`, `registry`, `database`, `weather`…). */
+  readonly key: string;
+  /** Its name on screen. */
+  readonly name: string;
+  /** Its status. */
+  readonly status: PartHealth["status"];
+  /** The status in words. */
+  readonly word: string;
+  /** One line saying why. */
+  readonly detail: string;
+}
+
+const NAMES: Readonly<Record<string, string>> = {
+  kafka: "Kafka",
+  registry: "Registry",
+  database: "Database",
+  feed: "Live feed",
+  weather: "Weather office",
+};
+
+const WORDS: Readonly<Record<PartHealth["status"], string>> = {
+  ok: "ok",
+  down: "down",
+  unknown: "unknown",
+};
+
+const pill = (key: string, part: PartHealth): Pill => ({
+  key,
+  name: NAMES[key] ?? key,
+  status: part.status,
+  word: WORDS[part.status] ?? part.status,
+  detail: part.detail,
+});
+
+/**
+ * The pills from the readiness answer (null before the first, or while Central does not answer:
+ * Kafka and the Registry then come from the live status, the database is unknown) and the live
+ * status (for the weather office).
+ */
+export function statusPills(ready: ReadyBody | null, status: StatusView): Pill[] {
+  const parts: Pill[] = ready === null
+    ? [
+      pill("kafka", status.kafka),
+      pill("registry", status.registry),
+      pill("database", { status: "unknown", detail: "GET /health/ready has not answered" }),
+    ]
+    : Object.entries(ready.checks).map(([key, part]) => pill(key, part));
+  return [...parts, pill("weather", status.weather)];
+}

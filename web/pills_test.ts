@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { type ReadyBody, statusPills } from "./pills.ts";
+import type { StatusView } from "./state.ts";
+
+const status: StatusView = {
+  kafka: { status: "ok", detail: "producer connected", outbox_pending: 0 },
+  registry: { status: "down", detail: "refused", last_ok_at: null },
+  weather: { status: "unknown", detail: "no report yet", last_report_at: null, alerts: 0 },
+};
+
+Deno.test("pills: one per readiness check, in Central's order, then the weather office", () => {
+  const ready: ReadyBody = {
+    status: "unavailable",
+    failing: ["database"],
+    checks: {
+      kafka: { status: "ok", detail: "fetching" },
+      registry: { status: "ok", detail: "answered" },
+      database: { status: "down", detail: "the last commit failed" },
+      feed: { status: "ok", detail: "live" },
+    },
+  };
+  const pills = statusPills(ready, status);
+  assert.deepEqual(pills.map((p) => [p.name, p.word]), [
+    ["Kafka", "ok"],
+    ["Registry", "ok"],
+    ["Database", "down"],
+    ["Live feed", "ok"],
+    ["Weather office", "unknown"],
+  ]);
+  assert.equal(pills[2].detail, "the last commit failed");
+});
+
+Deno.test("pills: before readiness answers, Kafka and the Registry come from the live status", () => {
+  const pills = statusPills(null, status);
+  assert.deepEqual(pills.map((p) => [p.key, p.status]), [
+    ["kafka", "ok"],
+    ["registry", "down"],
+    ["database", "unknown"],
+    ["weather", "unknown"],
+  ]);
+});
