@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createCentralApp } from "./api.ts";
-import { AuditAggregator, AuditLog } from "./audit.ts";
+import { AuditLog } from "./audit.ts";
+import { AuditAggregator } from "./audit_flood.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";

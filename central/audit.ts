@@ -1,26 +1,8 @@
 /**
- * Central's tamper-evident audit log (ARCHITECTURE §Audit).
- *
- * **Records.** Every security-relevant or operational action becomes one {@link AuditRecord}
- * `{seq, ts, origin_ip?, actor, action, params, outcome, prev_hash, hash}`, stored twice: a row of
- * the `audit_log` table in Central's SQLite database (the truth) and one line of a JSON-lines file
- * (the copy an operator archives and checks with `deno task audit:verify`).
- *
- * **Hash chain.** `seq` counts 1, 2, 3, … with no gap. `prev_hash` is the previous record's
- * `hash`, {@link GENESIS_HASH} (64 zeros) for record 1. `hash` is the lower-case hex SHA-256 of
- * the UTF-8 bytes of the record's canonical form without `hash` (see {@link hashAuditRecord}).
- * A file line is the canonical form of the whole record (see {@link formatAuditLine}). So an
- * edited record no longer matches its hash, and a removed, inserted or moved record breaks `seq`
- * and `prev_hash` at the record after it. The canonical form is RFC 8785 (JCS) restricted to what
- * a record holds: `JSON.stringify` of each value, object keys sorted by UTF-16 code units at every
- * level, no whitespace, an absent `origin_ip` left out (never `null`). Any JCS library in any
- * language reproduces it.
- *
- * **What a chain cannot show.** Removing the *last* records leaves a shorter chain that is still
- * valid. Hence a verifier takes an optional expected head `{seq, hash}`, a checkpoint kept
- * somewhere else, and fails if the log does not contain it: the head of the SQLite table
- * ({@link AuditLog.head}) for the file, the last record a consumer saw on `audit.events`, or the
- * head this module logs at open and close. Hiding a removed tail then means editing every copy.
+ * Central's audit log on disk (ARCHITECTURE §Audit): each record of the hash chain
+ * (`audit_chain.ts`) is a row of the `audit_log` table in Central's SQLite database (the truth)
+ * and one line of a JSON-lines file (the copy an operator archives and checks with
+ * `deno task audit:verify`).
  *
  * **Durability.** A record is committed to SQLite first, then its line is appended to the file.
  * Lines are not fsynced one by one: once `write()` returns the bytes survive a crash of Central,
@@ -46,7 +28,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import {
   closeSync,
   fstatSync,
@@ -58,160 +39,25 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { z } from "zod";
 import { getLogger, SECRET_FIELDS } from "../shared/log.ts";
 import { makePrivateDirSync, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
-import {
-  type AuditOutcome,
-  type AuditParams,
-  auditSchema,
-  decodeJson,
-  parseMessage,
-  seqSchema,
-} from "../shared/messages.ts";
+import { type AuditOutcome, decodeJson, parseMessage } from "../shared/messages.ts";
 import { SchemaTooNewError, transaction } from "../shared/sqlite.ts";
+import {
+  auditContentSchema,
+  type AuditEntry,
+  type AuditHead,
+  type AuditRecord,
+  type AuditVerification,
+  canonicalJson,
+  formatAuditLine,
+  GENESIS_HEAD,
+  hashAuditRecord,
+  verifyAuditLines,
+  type VerifyAuditOptions,
+} from "./audit_chain.ts";
 
 const log = getLogger(["evcharging", "central", "audit"]);
-
-// ---------------------------------------------------------------------------------------------
-// Records and their canonical form
-// ---------------------------------------------------------------------------------------------
-
-/**
- * One audit record: the `AUDIT` message of `audit.events` (shared/messages.ts) without its
- * envelope fields `v` and `type`, plus `seq`, the record's position in the chain (from 1).
- */
-export const auditRecordSchema = auditSchema.omit({ v: true, type: true }).extend({
-  seq: seqSchema.min(1, `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`),
-});
-
-/** One audit record (see {@link auditRecordSchema}). */
-export type AuditRecord = z.infer<typeof auditRecordSchema>;
-
-/** What the hash covers: every field but `hash`. */
-const auditContentSchema = auditRecordSchema.omit({ hash: true });
-
-/** The `prev_hash` of record 1. */
-export const GENESIS_HASH = "0".repeat(64);
-
-/** The last record of a log: its `seq` and `hash`; `{0, GENESIS_HASH}` for an empty log. */
-export interface AuditHead {
-  /** `seq` of the last record (0 when there is none). */
-  readonly seq: number;
-  /** `hash` of the last record ({@link GENESIS_HASH} when there is none). */
-  readonly hash: string;
-}
-
-const GENESIS_HEAD: AuditHead = { seq: 0, hash: GENESIS_HASH };
-
-/**
- * The canonical JSON of a record or of its params: keys sorted, no whitespace. Records hold only
- * flat objects of strings, finite numbers, booleans and null (the schema says so), so this is
- * RFC 8785 for them.
- */
-function canonicalJson(value: unknown): string {
-  if (typeof value !== "object" || value === null) return JSON.stringify(value);
-  const object = value as Record<string, unknown>;
-  const members = Object.keys(object)
-    .filter((key) => object[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`);
-  return `{${members.join(",")}}`;
-}
-
-/**
- * The hash of a record: lower-case hex SHA-256 of the UTF-8 bytes of the canonical JSON of every
- * field except `hash` (a `hash` field given is ignored, so a whole record can be passed).
- */
-export function hashAuditRecord(record: Omit<AuditRecord, "hash"> & { hash?: string }): string {
-  const { hash: _ignored, ...content } = record;
-  return createHash("sha256").update(canonicalJson(content)).digest("hex");
-}
-
-/** A record as one line of the JSON-lines file (without the `\n`): its canonical JSON. */
-export function formatAuditLine(record: AuditRecord): string {
-  return canonicalJson(record);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Verification
-// ---------------------------------------------------------------------------------------------
-
-/** Options of {@link verifyAuditLines} and {@link verifyAuditFile}. */
-export interface VerifyAuditOptions {
-  /**
-   * A head recorded elsewhere (a checkpoint): the log must contain a record with this `seq` and
-   * this `hash`. Detects removed tail records, which a chain alone cannot. The log may have grown
-   * past it.
-   */
-  readonly expectedHead?: AuditHead;
-}
-
-/**
- * The verdict on a log: every record checked (`count`, last record `head`), or the first bad one
- * at 1-based line `index`, whose `seq` is the one the record claims (the expected one when the
- * line is unreadable or records are missing at the end), and why.
- */
-export type AuditVerification =
-  | { readonly ok: true; readonly count: number; readonly head: AuditHead }
-  | { readonly ok: false; readonly index: number; readonly seq: number; readonly reason: string };
-
-/**
- * Checks a log given as its lines, in file order, and names the first bad record: an unreadable
- * line, a hash that does not match the record's content (edited), a `seq` other than the previous
- * one plus 1 (a record removed, inserted or moved), a `prev_hash` other than the previous
- * record's hash (the previous record edited and rehashed, or replaced), or an expected head the
- * log does not contain. Pure: no I/O.
- */
-export function verifyAuditLines(
-  lines: Iterable<string>,
-  options: VerifyAuditOptions = {},
-): AuditVerification {
-  const expected = options.expectedHead;
-  let previous = GENESIS_HEAD;
-  let index = 0;
-  for (const line of lines) {
-    index++;
-    const wanted = previous.seq + 1;
-    const fail = (reason: string, seq = wanted) => ({ ok: false, index, seq, reason } as const);
-    const json = decodeJson(line);
-    if (!json.ok) return fail(`unreadable line: ${json.reason}`);
-    const parsed = parseMessage(auditRecordSchema, json.value);
-    if (!parsed.ok) return fail(`not an audit record: ${parsed.reason}`);
-    const record = parsed.value;
-    if (hashAuditRecord(record) !== record.hash) {
-      return fail("hash does not match the record's content: the record was edited", record.seq);
-    }
-    if (record.seq !== wanted) {
-      return fail(
-        `seq ${record.seq} where ${wanted} was expected: a record is missing, inserted or out of order`,
-        record.seq,
-      );
-    }
-    if (record.prev_hash !== previous.hash) {
-      return fail(
-        `prev_hash is not the hash of record ${previous.seq}: that record was altered (and its ` +
-          "hash recomputed) or replaced",
-        record.seq,
-      );
-    }
-    if (expected !== undefined && record.seq === expected.seq && record.hash !== expected.hash) {
-      return fail("hash differs from the expected head: the record was altered", record.seq);
-    }
-    previous = { seq: record.seq, hash: record.hash };
-  }
-  if (expected !== undefined && previous.seq < expected.seq) {
-    const missing = expected.seq - previous.seq;
-    return {
-      ok: false,
-      index: index + 1,
-      seq: previous.seq + 1,
-      reason: `the log ends at seq ${previous.seq} but the expected head is seq ${expected.seq}: ` +
-        `the last ${missing} record${missing === 1 ? " is" : "s are"} missing`,
-    };
-  }
-  return { ok: true, count: index, head: previous };
-}
 
 /**
  * Reads a JSON-lines audit file and checks it with {@link verifyAuditLines}. A final line
@@ -350,23 +196,6 @@ export class AuditLogMismatchError extends Error {
 // ---------------------------------------------------------------------------------------------
 // The log
 // ---------------------------------------------------------------------------------------------
-
-/** What a caller audits: a record's fields other than those the log assigns. */
-export interface AuditEntry {
-  /** Who did it (`central`, `admin`, `cp:CP01`, `driver:D7`, `weather`), the Kafka key. */
-  readonly actor: string;
-  /** What was done, lower-case dotted words (`cp.login`, `key.revoke`, `envelope.reject`). */
-  readonly action: string;
-  /** How it ended. */
-  readonly outcome: AuditOutcome;
-  /**
-   * Flat public details (ids, reason codes, figures). Never a secret: a key matching a secret
-   * field pattern of shared/log.ts is refused.
-   */
-  readonly params: AuditParams;
-  /** The client IP address it came from (IPv4 or IPv6), when there is one. */
-  readonly originIp?: string;
-}
 
 /**
  * Called with every record appended. What it returns is ignored, except that a rejected promise
@@ -683,191 +512,4 @@ function isSecretField(key: string): boolean {
   return SECRET_FIELDS.some((pattern) =>
     typeof pattern === "string" ? pattern === key : pattern.test(key)
   );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flood control
-// ---------------------------------------------------------------------------------------------
-
-/** One occurrence of something an attacker can repeat at will (a rejected envelope, a failed login). */
-export interface AuditOccurrence {
-  /** Who it is attributed to (`cp:CP01`); part of the aggregation key. */
-  readonly actor: string;
-  /** What was attempted (`envelope.reject`); part of the aggregation key. */
-  readonly action: string;
-  /**
-   * Machine-readable reason (`EnvelopeError.reason`: `tag`, `replay`, `unknown_kv`, …); part of
-   * the aggregation key.
-   */
-  readonly reason: string;
-  /** How it ended (usually `rejected` or `denied`). */
-  readonly outcome: AuditOutcome;
-  /** Further details, kept only in the first occurrence's record. */
-  readonly params?: AuditParams;
-  /** Where it came from, kept only in the first occurrence's record. */
-  readonly originIp?: string;
-}
-
-/** Options of {@link AuditAggregator}. */
-export interface AuditAggregatorOptions {
-  /** Receives each record to write (Central: `(entry) => audit.append(entry)`). */
-  readonly emit: (entry: AuditEntry) => void;
-  /** Length of an aggregation window. Default 10 s. */
-  readonly intervalMs?: number;
-  /** Most keys tracked at once; further keys share one overflow bucket. Default 1000. */
-  readonly maxKeys?: number;
-  /** The actor of the overflow bucket's records. Default `central`. */
-  readonly actor?: string;
-  /** The clock, in milliseconds. Default `Date.now`. */
-  readonly now?: () => number;
-}
-
-/** The state of one aggregation key. */
-interface Bucket {
-  readonly actor: string;
-  readonly action: string;
-  readonly reason: string;
-  readonly outcome: AuditOutcome;
-  /** When the current window closes (ms). */
-  windowEnd: number;
-  /** Occurrences suppressed in the current window, and when the first and last happened. */
-  count: number;
-  firstTs: string;
-  lastTs: string;
-}
-
-/** Map key of the overflow bucket; `JSON.stringify` of a key array never yields it. */
-const OVERFLOW_KEY = "";
-
-/**
- * Flood control for audit records (ARCHITECTURE §Envelope: rejected messages are dropped and audited, and a
- * flood must not fill the disk or the log). Occurrences are grouped by (actor, action, reason).
- * The first of a group is emitted at once, in full. Later ones in the same window are only
- * counted; when the window closes a summary record is emitted with the same actor, action and
- * outcome and params `{reason, count, first_ts, last_ts}` (the suppressed occurrences), and a new
- * window opens. A window that closes with nothing suppressed forgets the group, so its next
- * occurrence is again emitted in full. A sustained flood thus costs one record per group per
- * interval.
- *
- * Memory is bounded: at most `maxKeys` groups are tracked. Occurrences of further groups go into
- * one overflow bucket, emitted the same way as actor `central`, action `audit.overflow`, reason
- * `too_many_keys`, with the outcome of the occurrence that opened it.
- *
- * Pure apart from `emit`: the clock is injected and there is no timer. Central calls
- * {@link AuditAggregator.tick} every second or so (windows close on time even when the flood
- * stops) and {@link AuditAggregator.flush} at shutdown.
- */
-export class AuditAggregator {
-  readonly #emit: (entry: AuditEntry) => void;
-  readonly #intervalMs: number;
-  readonly #maxKeys: number;
-  readonly #actor: string;
-  readonly #now: () => number;
-  readonly #buckets = new Map<string, Bucket>();
-
-  /** Creates an aggregator that emits through `options.emit`. */
-  constructor(options: AuditAggregatorOptions) {
-    this.#emit = options.emit;
-    this.#intervalMs = options.intervalMs ?? 10_000;
-    this.#maxKeys = options.maxKeys ?? 1000;
-    this.#actor = options.actor ?? "central";
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Groups tracked now, the overflow bucket included (at most `maxKeys` + 1). */
-  get size(): number {
-    return this.#buckets.size;
-  }
-
-  /** Takes one occurrence: emits it if it is the first of its group, else counts it. */
-  offer(occurrence: AuditOccurrence): void {
-    const now = this.#now();
-    let key = JSON.stringify([occurrence.actor, occurrence.action, occurrence.reason]);
-    this.#closeIfDue(key, now);
-    if (!this.#buckets.has(key) && this.#groups() >= this.#maxKeys) {
-      key = OVERFLOW_KEY;
-      this.#closeIfDue(key, now);
-    }
-    const bucket = this.#buckets.get(key);
-    if (bucket !== undefined) {
-      const ts = new Date(now).toISOString();
-      if (bucket.count === 0) bucket.firstTs = ts;
-      bucket.count++;
-      bucket.lastTs = ts;
-      return;
-    }
-    const overflow = key === OVERFLOW_KEY;
-    const opened: Bucket = {
-      actor: overflow ? this.#actor : occurrence.actor,
-      action: overflow ? "audit.overflow" : occurrence.action,
-      reason: overflow ? "too_many_keys" : occurrence.reason,
-      outcome: occurrence.outcome,
-      windowEnd: now + this.#intervalMs,
-      count: 0,
-      firstTs: "",
-      lastTs: "",
-    };
-    this.#buckets.set(key, opened);
-    this.#emit(
-      overflow
-        ? {
-          actor: opened.actor,
-          action: opened.action,
-          outcome: opened.outcome,
-          params: { reason: opened.reason, max_keys: this.#maxKeys },
-        }
-        : {
-          actor: occurrence.actor,
-          action: occurrence.action,
-          outcome: occurrence.outcome,
-          params: { ...occurrence.params, reason: occurrence.reason },
-          ...(occurrence.originIp === undefined ? {} : { originIp: occurrence.originIp }),
-        },
-    );
-  }
-
-  /** Closes every window that has run out: emits its summary, or forgets a quiet group. */
-  tick(): void {
-    const now = this.#now();
-    for (const key of [...this.#buckets.keys()]) this.#closeIfDue(key, now);
-  }
-
-  /** Emits a summary for every group with suppressed occurrences and forgets all groups. */
-  flush(): void {
-    for (const bucket of this.#buckets.values()) {
-      if (bucket.count > 0) this.#emitSummary(bucket);
-    }
-    this.#buckets.clear();
-  }
-
-  /** Groups tracked, not counting the overflow bucket. */
-  #groups(): number {
-    return this.#buckets.size - (this.#buckets.has(OVERFLOW_KEY) ? 1 : 0);
-  }
-
-  #closeIfDue(key: string, now: number): void {
-    const bucket = this.#buckets.get(key);
-    if (bucket === undefined || now < bucket.windowEnd) return;
-    if (bucket.count === 0) {
-      this.#buckets.delete(key);
-      return;
-    }
-    this.#emitSummary(bucket);
-    bucket.count = 0;
-    bucket.windowEnd = now + this.#intervalMs;
-  }
-
-  #emitSummary(bucket: Bucket): void {
-    this.#emit({
-      actor: bucket.actor,
-      action: bucket.action,
-      outcome: bucket.outcome,
-      params: {
-        reason: bucket.reason,
-        count: bucket.count,
-        first_ts: bucket.firstTs,
-        last_ts: bucket.lastTs,
-      },
-    });
-  }
 }

@@ -24,7 +24,7 @@ import { decodeBase64, encodeBase64 } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
 import { writePrivateFileAtomic } from "../shared/private_files.ts";
 import { readOrCreateSecretFile } from "../shared/secret_file.ts";
-import type { AuditHead, AuditRecord } from "./audit.ts";
+import type { AuditHead, AuditRecord } from "./audit_chain.ts";
 
 const log = getLogger(["evcharging", "central", "audit"]);
 

@@ -14,7 +14,8 @@
  */
 import { dirname, join } from "node:path";
 import { defineConfig, flag, loadConfig, option, text } from "../shared/config.ts";
-import { type AuditHead, type AuditVerification, verifyAuditFile } from "./audit.ts";
+import { verifyAuditFile } from "./audit.ts";
+import type { AuditHead, AuditVerification } from "./audit_chain.ts";
 import {
   type AuditCheckpoint,
   AuditCheckpointError,

@@ -2,15 +2,14 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../shared/sqlite.ts";
+import { AuditLog, verifyAuditFile } from "./audit.ts";
 import {
   type AuditHead,
-  AuditLog,
   type AuditRecord,
   formatAuditLine,
   hashAuditRecord,
-  verifyAuditFile,
   verifyAuditLines,
-} from "./audit.ts";
+} from "./audit_chain.ts";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { AuditRecord } from "./audit.ts";
+import type { AuditRecord } from "./audit_chain.ts";
 import type { Cp, Model, Session } from "./core.ts";
 import type { LiveFeed } from "./live_feed.ts";
 import type { Committed } from "./runtime.ts";

@@ -8,7 +8,9 @@
  */
 import type { ReplayMark } from "../shared/envelope.ts";
 import { getLogger } from "../shared/log.ts";
-import type { AuditEntry, AuditOccurrence, AuditPage, AuditQuery } from "./audit.ts";
+import type { AuditPage, AuditQuery } from "./audit.ts";
+import type { AuditEntry } from "./audit_chain.ts";
+import type { AuditOccurrence } from "./audit_flood.ts";
 import { type CoreConfig, type Effect, type Input, type Model, stepAll } from "./core.ts";
 import type { CentralStore } from "./store.ts";
 

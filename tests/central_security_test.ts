@@ -16,7 +16,7 @@ import {
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type AuditRecord, verifyAuditLines } from "../central/audit.ts";
+import { type AuditRecord, verifyAuditLines } from "../central/audit_chain.ts";
 import type { RunningCentral } from "../central/central.ts";
 import { exportCpKey } from "../shared/cp_key.ts";
 import { TOPICS } from "../shared/kafka.ts";

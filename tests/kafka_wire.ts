@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { AuditRecord } from "../central/audit.ts";
+import type { AuditRecord } from "../central/audit_chain.ts";
 import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import {
   createKafka,

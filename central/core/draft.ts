@@ -9,7 +9,7 @@ import {
   type DriverUpdate,
   MAX_DETAIL_CHARS,
 } from "../../shared/messages.ts";
-import type { AuditEntry } from "../audit.ts";
+import type { AuditEntry } from "../audit_chain.ts";
 import { type CpEvent, type CpStatus, isRefusal, transition } from "../cp_state.ts";
 import type {
   Cp,

@@ -16,7 +16,7 @@ import type {
   StopReason,
   TelemetryPayload,
 } from "../../shared/messages.ts";
-import type { AuditEntry } from "../audit.ts";
+import type { AuditEntry } from "../audit_chain.ts";
 import type { CpStatus } from "../cp_state.ts";
 
 /** A CP's security status (ARCHITECTURE §Revocation and status): ACTIVE charges; OUT_OF_SERVICE may log in only. */
