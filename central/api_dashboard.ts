@@ -226,8 +226,9 @@ const SnapshotBody = z.object({
   sessions: z.object({ active: z.array(Item), recent: z.array(Item) }),
   weather: z.array(Item).openapi({ description: "Weather" }),
   audit: z.array(Item).openapi({ description: "AuditRecord, newest first" }),
-  status: z.object({ kafka: Item, registry: Item, weather: Item }).openapi({
-    description: "health of Kafka, Registry and the weather office as Central sees them",
+  status: z.object({ kafka: Item, registry: Item, registry_feed: Item, weather: Item }).openapi({
+    description: "health of Kafka, the Registry, its change feed and the weather office as " +
+      "Central sees them",
   }),
   registry_admin: z.boolean().openapi({ description: "the CP manager can register CPs" }),
   local_cps: z.boolean().openapi({

@@ -2,8 +2,8 @@
  * Central's health routes, added to the app of central/api.ts:
  *
  * - `GET /health/live`: always 200 while the process serves HTTP (a liveness probe);
- * - `GET /health/ready`: 200 when Kafka, the Registry and the database are healthy, else 503
- *   naming the failing parts (central/readiness.ts);
+ * - `GET /health/ready`: 200 when Kafka, the Registry, its change feed and the database are
+ *   healthy, else 503 naming the failing parts (central/readiness.ts);
  * - `GET /health`: the same verdict and status code as `/health/ready`, with the counters it
  *   always had (`cps`, `connected`, `active_sessions`, `outbox_pending`, `dropped`).
  *
@@ -35,14 +35,20 @@ const CheckBody = z.object({
 const Verdict = {
   service: z.literal("central"),
   status: z.enum(["ok", "unavailable"]).openapi({
-    description: "ok: Kafka, the Registry and the database are healthy (200); else 503",
+    description: "ok: Kafka, the Registry, its change feed and the database are healthy (200); " +
+      "else 503",
   }),
   version: z.string(),
   time: z.string(),
-  failing: z.array(z.enum(["kafka", "registry", "database"])).openapi({
+  failing: z.array(z.enum(["kafka", "registry", "registry_feed", "database"])).openapi({
     description: "the parts that are not ok",
   }),
-  checks: z.object({ kafka: CheckBody, registry: CheckBody, database: CheckBody }),
+  checks: z.object({
+    kafka: CheckBody,
+    registry: CheckBody,
+    registry_feed: CheckBody,
+    database: CheckBody,
+  }),
 };
 
 const ReadyBody = z.object(Verdict).openapi("Ready");
@@ -79,7 +85,7 @@ const healthRoute = createRoute({
 const readyRoute = createRoute({
   method: "get",
   path: "/health/ready",
-  summary: "Readiness: Kafka, the Registry and the database",
+  summary: "Readiness: Kafka, the Registry, its change feed and the database",
   responses: {
     200: json(ReadyBody, "Central is ready"),
     503: json(ReadyBody, "a part Central needs is failing: see failing and checks"),

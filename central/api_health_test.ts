@@ -17,6 +17,7 @@ function setup() {
     registryOkMs: NOW,
     registryErrorMs: null,
     registryError: null,
+    registryFeed: { status: "ok", detail: "following", appliedSeq: 0, lastOkMs: NOW },
   };
   const app = createCentralApp({
     runtime,
@@ -70,6 +71,29 @@ Deno.test("api health: a Registry that stopped answering makes ready and /health
       "kafka",
       "registry",
     ]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("api health: a change feed Central cannot read is named registry_feed, with why", async () => {
+  const { app, set, store } = setup();
+  try {
+    set({
+      registryFeed: {
+        status: "down",
+        detail: "the Registry refused the change feed key: deregistrations do not reach Central",
+        appliedSeq: 7,
+        lastOkMs: null,
+      },
+    });
+    const res = await app.request("/health/ready");
+    assert.equal(res.status, 503);
+    const body = await res.json();
+    assert.deepEqual(body.failing, ["registry_feed"]);
+    assert.equal(body.checks.registry_feed.status, "down");
+    assert.match(body.checks.registry_feed.detail, /refused the change feed key/);
+    assert.equal(body.checks.registry.status, "ok", "the Registry itself still answers");
   } finally {
     store.close();
   }

@@ -410,6 +410,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
 
   // Last to start, first to stop: a deregistration logs out a monitor the server holds.
   const follower = new RegistryFeedFollower(runtime, registry);
+  health.watchRegistryFeed(() => follower.health());
   follower.start();
   stack.defer(() => follower.stop());
 

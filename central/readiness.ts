@@ -1,7 +1,8 @@
 /**
  * Whether Central can do its work now, for `GET /health/ready` (and `GET /health`): ready only
  * when Kafka (producer connected, consumers fetching), the Registry (its last status call
- * answered) and the database (the last commit went through and it answers a query) are all
+ * answered), the Registry's change feed (Central's follower reads it, so a deregistration takes
+ * effect) and the database (the last commit went through and it answers a query) are all
  * healthy; otherwise the failing parts are named. The weather office is shown but never makes
  * Central unready: charging goes on without it.
  *
@@ -12,7 +13,7 @@
 import type { SystemStatus } from "./system_health.ts";
 
 /** A part Central cannot work without. */
-export type Part = "kafka" | "registry" | "database";
+export type Part = "kafka" | "registry" | "registry_feed" | "database";
 
 /** One part's check as `GET /health` shows it. */
 export interface Check {
@@ -62,9 +63,10 @@ export function readiness(status: SystemStatus | undefined, database: DatabaseFa
   const checks: Record<Part, Check> = {
     kafka: status === undefined ? unwatched : pick(status.kafka),
     registry: status === undefined ? unwatched : pick(status.registry),
+    registry_feed: status === undefined ? unwatched : pick(status.registry_feed),
     database: databaseCheck(database),
   };
-  const failing = (["kafka", "registry", "database"] as const).filter((part) =>
+  const failing = (["kafka", "registry", "registry_feed", "database"] as const).filter((part) =>
     checks[part].status !== "ok"
   );
   return { ready: failing.length === 0, failing, checks };

@@ -14,6 +14,7 @@ const status = (over: Partial<Parameters<typeof systemStatus>[0]> = {}) =>
     registryOkMs: NOW - 2000,
     registryErrorMs: null,
     registryError: null,
+    registryFeed: { status: "ok", detail: "following", appliedSeq: 3, lastOkMs: NOW - 100 },
     model: EMPTY_MODEL,
     ...over,
   }, NOW);
@@ -49,6 +50,20 @@ Deno.test("readiness: a stalled consumer, a Registry never asked, a database tha
   assert.deepEqual(verdict.failing, ["kafka", "registry", "database"]);
   assert.equal(verdict.checks.registry.status, "unknown");
   assert.equal(verdict.checks.database.detail, "database is closed");
+});
+
+Deno.test("readiness: a change feed never read, or failing, is named registry_feed", () => {
+  const never = readiness(status({ registryFeed: null }), DB_OK);
+  assert.deepEqual(never.failing, ["registry_feed"]);
+  assert.equal(never.checks.registry_feed.status, "unknown");
+  const failing = readiness(
+    status({
+      registryFeed: { status: "down", detail: "cannot be read", appliedSeq: 3, lastOkMs: null },
+    }),
+    DB_OK,
+  );
+  assert.deepEqual(failing.failing, ["registry_feed"]);
+  assert.equal(failing.checks.registry_feed.detail, "cannot be read");
 });
 
 Deno.test("readiness: the Registry recovers once a later status call answers", () => {

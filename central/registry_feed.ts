@@ -44,6 +44,21 @@ export interface FeedFollowerOptions {
   readonly refusedRetryMs?: number;
 }
 
+/**
+ * The follower's state for `GET /health/ready`: `unknown` until the Registry first answered,
+ * `ok` while its last request was answered, `down` (saying why) while it fails.
+ */
+export interface FeedHealth {
+  /** `ok`, `down`, or `unknown` before the first answer. */
+  readonly status: "ok" | "down" | "unknown";
+  /** One line saying why (never a secret). */
+  readonly detail: string;
+  /** The last `seq` applied. */
+  readonly appliedSeq: number;
+  /** When the Registry last answered (ms), or null. */
+  readonly lastOkMs: number | null;
+}
+
 /** Follows the feed from the last applied `seq` until {@link stop}. */
 export class RegistryFeedFollower {
   readonly #runtime: CentralRuntime;
@@ -55,6 +70,11 @@ export class RegistryFeedFollower {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #applied: number;
+  #health: Omit<FeedHealth, "appliedSeq"> = {
+    status: "unknown",
+    detail: "not asked yet",
+    lastOkMs: null,
+  };
 
   /** Resumes after the `seq` the store last applied. Call {@link start} to begin. */
   constructor(runtime: CentralRuntime, source: ChangeSource, options: FeedFollowerOptions = {}) {
@@ -70,6 +90,11 @@ export class RegistryFeedFollower {
   /** The last `seq` applied. */
   get applied(): number {
     return this.#applied;
+  }
+
+  /** The follower's state now. */
+  health(): FeedHealth {
+    return { ...this.#health, appliedSeq: this.#applied };
   }
 
   /** Starts following (once). */
@@ -89,14 +114,24 @@ export class RegistryFeedFollower {
     while (!signal.aborted) {
       let page: ChangesPageJson;
       try {
+        // Until an answer came (at start, after a failure) no wait: catch up and say so at once.
         page = await this.#source.changes(this.#applied, {
-          waitSeconds: this.#waitSeconds,
+          waitSeconds: this.#health.status === "ok" ? this.#waitSeconds : 0,
           signal,
         });
       } catch (error) {
         if (signal.aborted) return;
         failures++;
-        if (error instanceof RegistryError && error.status === 401) {
+        const refused = error instanceof RegistryError && error.status === 401;
+        this.#health = {
+          ...this.#health,
+          status: "down",
+          detail: refused
+            ? "the Registry refused the change feed key: deregistrations do not reach Central"
+            : `the change feed cannot be read (${failures}× in a row): ` +
+              String((error as Error)?.message ?? error),
+        };
+        if (refused) {
           // Each refusal counts against this address at the Registry: try rarely, say why.
           log.error(
             "The Registry refused the change feed key: deregistrations do not reach Central. " +
@@ -124,6 +159,7 @@ export class RegistryFeedFollower {
         });
       }
       failures = 0;
+      this.#health = { status: "ok", detail: "following the change feed", lastOkMs: Date.now() };
       if (page.last_seq < this.#applied) {
         log.warning(
           "The Registry's change feed ends at {last}, before {applied} applied here: its " +

@@ -132,3 +132,44 @@ Deno.test("registry feed: a change the store fails to apply is asked for again",
     store.close();
   }
 });
+
+Deno.test("registry feed: its health is unknown before an answer, ok while answered, down saying why", async () => {
+  const { store, runtime } = setup();
+  try {
+    const waits: (number | undefined)[] = [];
+    const answers: (ChangesPageJson | Error)[] = [
+      { changes: [change(1, "registered")], last_seq: 1 },
+      new RegistryUnavailableError("connection refused"),
+      new RegistryError(401, "invalid_feed_key", "wrong key"),
+    ];
+    const seen: string[] = [];
+    const gate = Promise.withResolvers<void>();
+    const follower: RegistryFeedFollower = new RegistryFeedFollower(runtime, {
+      changes(_after, { waitSeconds, signal }) {
+        waits.push(waitSeconds);
+        const h = follower.health();
+        seen.push(`${h.status}@${h.appliedSeq}`);
+        const next = answers.shift();
+        if (next === undefined) {
+          gate.resolve();
+          return new Promise((_, reject) =>
+            signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true })
+          );
+        }
+        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+      },
+    }, { retryMs: 1, refusedRetryMs: 1, waitSeconds: 25 });
+    assert.equal(follower.health().status, "unknown");
+    follower.start();
+    await gate.promise;
+    const last = follower.health();
+    await follower.stop();
+    assert.deepEqual(seen, ["unknown@0", "ok@1", "down@1", "down@1"]);
+    assert.deepEqual(waits, [0, 25, 0, 0], "no long poll until the Registry answered");
+    assert.equal(last.status, "down");
+    assert.match(last.detail, /refused the change feed key/);
+    assert.equal(last.appliedSeq, 1);
+  } finally {
+    store.close();
+  }
+});

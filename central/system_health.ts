@@ -1,7 +1,8 @@
 /**
  * What Central can honestly say about the parts it depends on, for the dashboard: Kafka (is its
  * producer connected, did each consumer fetch lately, how many outbox rows wait), the Registry
- * (did the last status call answer) and the weather office (when it last reported; the office
+ * (did the last status call answer), the Registry's change feed (does Central's follower read it,
+ * so deregistrations reach Central) and the weather office (when it last reported; the office
  * reports only changes, so an old report is not a fault).
  *
  * {@link systemStatus} is pure (facts and a time in, a view out); {@link HealthMonitor} gathers
@@ -11,6 +12,7 @@
  */
 import type { Consumer, Producer } from "kafkajs";
 import type { Model } from "./core.ts";
+import type { FeedHealth } from "./registry_feed.ts";
 
 /** A consumer that has not fetched for this long counts as stalled (it fetches every ~1 s). */
 export const FETCH_STALE_MS = 15_000;
@@ -31,6 +33,8 @@ export interface HealthFacts {
   readonly registryErrorMs: number | null;
   /** Why it failed (never a secret: an address and a reason). */
   readonly registryError: string | null;
+  /** The change feed follower's state, or null before it was started. */
+  readonly registryFeed?: FeedHealth | null;
   /** Central's model, for the weather reports. */
   readonly model: Model;
 }
@@ -53,6 +57,13 @@ export interface SystemStatus {
     readonly status: Health;
     readonly last_ok_at: string | null;
     readonly last_error_at: string | null;
+    readonly detail: string;
+  };
+  /** The Registry's change feed as Central's follower reads it. */
+  readonly registry_feed: {
+    readonly status: Health;
+    readonly applied_seq: number;
+    readonly last_ok_at: string | null;
     readonly detail: string;
   };
   /** The weather office as its reports show it. */
@@ -113,6 +124,14 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
         ? "status call answered"
         : "not asked yet",
     },
+    registry_feed: facts.registryFeed
+      ? {
+        status: facts.registryFeed.status,
+        applied_seq: facts.registryFeed.appliedSeq,
+        last_ok_at: iso(facts.registryFeed.lastOkMs),
+        detail: facts.registryFeed.detail,
+      }
+      : { status: "unknown", applied_seq: 0, last_ok_at: null, detail: "not followed yet" },
     weather: {
       status: last === null ? "unknown" : "ok",
       last_report_at: last,
@@ -130,7 +149,15 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
  */
 export function statusSignature(status: SystemStatus): string {
   const { consumers: _, ...kafka } = status.kafka;
-  return JSON.stringify([kafka, status.registry.status, status.registry.detail, status.weather]);
+  const feed = status.registry_feed;
+  return JSON.stringify([
+    kafka,
+    status.registry.status,
+    status.registry.detail,
+    feed.status,
+    feed.detail,
+    status.weather,
+  ]);
 }
 
 /** Gathers {@link HealthFacts} from Central's Kafka clients and the Registry. */
@@ -141,6 +168,7 @@ export class HealthMonitor {
   #registryError: number | null = null;
   #registryErrorText: string | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #feed: (() => FeedHealth) | undefined;
   readonly #now: () => number;
 
   /** Starts empty; `now` is the clock (tests). */
@@ -176,6 +204,11 @@ export class HealthMonitor {
     this.#timer = setInterval(ask, intervalMs);
   }
 
+  /** Follows the Registry change feed follower's state (central/registry_feed.ts). */
+  watchRegistryFeed(health: () => FeedHealth): void {
+    this.#feed = health;
+  }
+
   /** The facts now, with the outbox count and model given by Central. */
   facts(outboxPending: number, model: Model): HealthFacts {
     return {
@@ -185,6 +218,7 @@ export class HealthMonitor {
       registryOkMs: this.#registryOk,
       registryErrorMs: this.#registryError,
       registryError: this.#registryErrorText,
+      registryFeed: this.#feed?.() ?? null,
       model,
     };
   }

@@ -2,8 +2,8 @@
  * Central's readiness against real failures: the Registry runs as its own process
  * (`registry/main.ts` over TLS with a development CA), Central beside it on a real Kafka broker.
  * Killing the Registry process makes `GET /health/ready` and `GET /health` answer 503 naming
- * the Registry while `GET /health/live` stays 200; starting it again on the same port makes
- * Central ready again.
+ * the Registry and its change feed (deregistrations no longer reach Central) while
+ * `GET /health/live` stays 200; starting it again on the same port makes Central ready again.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { freePort } from "../shared/ports.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 const ADMIN_KEY = "health-test-registry-admin-key-0123456789";
+const FEED_KEY = "health-test-registry-feed-key-0123456789";
 
 /** `registry/main.ts` as a child process on `port`. */
 function spawnRegistry(dir: string, port: number): Deno.ChildProcess {
@@ -33,7 +34,7 @@ function spawnRegistry(dir: string, port: number): Deno.ChildProcess {
       "--key",
       join(dir, "server.key"),
     ],
-    env: { REGISTRY_ADMIN_KEY: ADMIN_KEY },
+    env: { REGISTRY_ADMIN_KEY: ADMIN_KEY, REGISTRY_FEED_KEY: FEED_KEY },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -59,6 +60,7 @@ Deno.test("health: Central's readiness names the Registry while its process is d
     masterKey: "",
     adminToken: "test-central-admin-token-0123456789",
     group: uniqueName("health"),
+    registryFeedKey: FEED_KEY,
     registryProbeMs: 200,
   });
   const get = async (path: string) => {
@@ -72,23 +74,26 @@ Deno.test("health: Central's readiness names the Registry while its process is d
     assert.equal(ready.body.status, "ok");
     assert.deepEqual(ready.body.failing, []);
     assert.equal(ready.body.checks.registry.status, "ok");
+    assert.equal(ready.body.checks.registry_feed.status, "ok");
 
     registry.kill("SIGTERM");
     await registry.status;
     await waitFor(
-      "readiness to name the Registry",
-      async () => (await get("/health/ready")).status === 503,
+      "readiness to name the Registry and its change feed",
+      async () => (await get("/health/ready")).body.failing.length === 2,
       30_000,
     );
     const down = await get("/health/ready");
+    assert.equal(down.status, 503);
     assert.equal(down.body.status, "unavailable");
-    assert.deepEqual(down.body.failing, ["registry"]);
+    assert.deepEqual(down.body.failing, ["registry", "registry_feed"]);
     assert.equal(down.body.checks.registry.status, "down");
+    assert.match(down.body.checks.registry_feed.detail, /change feed cannot be read/);
     assert.equal(down.body.checks.kafka.status, "ok");
     assert.equal(down.body.checks.database.status, "ok");
     const health = await get("/health");
     assert.equal(health.status, 503);
-    assert.deepEqual(health.body.failing, ["registry"]);
+    assert.deepEqual(health.body.failing, ["registry", "registry_feed"]);
     assert.equal(typeof health.body.outbox_pending, "number");
     const live = await get("/health/live");
     assert.equal(live.status, 200);
