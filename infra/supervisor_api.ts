@@ -35,6 +35,7 @@ import {
   newLocalCpSchema,
 } from "../shared/local_cps.ts";
 import { cpIdSchema } from "../shared/messages.ts";
+import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.ts";
 import type { CpPlan } from "./network.ts";
 
 /** The port `deno task start` serves the API on. */
@@ -72,11 +73,20 @@ export interface SupervisorDeps {
   readonly newCpArgs?: readonly string[];
   /** Clock (tests). Default `new Date()`. */
   readonly now?: () => Date;
+  /**
+   * Counts missing and wrong bearers per address, as Central's admin API does (default
+   * {@link bearerThrottle}: 10 a minute, then 429 with `Retry-After`); the right token always
+   * goes through, so a local stranger guessing cannot lock Central's dashboard out.
+   */
+  readonly bearerThrottle?: WrongSecretThrottle;
 }
 
 const IdParams = z.object({ id: cpIdSchema });
 
-const common = { 401: err("missing or wrong admin token") };
+const common = {
+  401: err("missing or wrong admin token"),
+  429: err("too many missing or wrong tokens from this address (Retry-After)"),
+};
 
 const listRoute = createRoute({
   method: "get",
@@ -151,6 +161,7 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
       detail: "this call needs Authorization: Bearer <Central's admin token>",
     },
     wrong: { error: "unauthorized", detail: "the admin token is wrong" },
+    throttle: deps.bearerThrottle ?? bearerThrottle(() => now().getTime()),
   });
   app.use("*", secureHeaders());
   app.use("*", requireAdmin);

@@ -79,6 +79,24 @@ Deno.test("supervisor api: every call needs Central's admin token, and never sho
   assert.equal((await app.request("/cps", post(NEW_CP, {}))).status, 401);
 });
 
+Deno.test("supervisor api: wrong bearers are throttled per address (429 + Retry-After); the right one never is", async () => {
+  const { app, cps } = setup();
+  const from = (hostname: string, token: string) =>
+    app.request("/cps/CP-001/stop", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    }, { remoteAddr: { transport: "tcp", hostname, port: 40000 } });
+  for (let i = 0; i < 10; i++) assert.equal((await from("127.0.0.9", `guess-${i}`)).status, 401);
+  const throttled = await from("127.0.0.9", "guess-10");
+  assert.equal(throttled.status, 429);
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+  assert.equal((await throttled.json()).error, "too_many_attempts");
+  assert.equal((await from("127.0.0.8", "guess")).status, 401, "another address is not throttled");
+  assert.deepEqual(cps.get("CP-001")!.calls, [], "nothing refused did anything");
+  assert.equal((await from("127.0.0.9", TOKEN)).status, 200, "the right token still goes through");
+  assert.deepEqual(cps.get("CP-001")!.calls, ["stop"]);
+});
+
 Deno.test("supervisor api: GET /cps lists the local CPs with their plan, state and pid", async () => {
   const { app, cps } = setup();
   await app.request("/cps", post(NEW_CP));
