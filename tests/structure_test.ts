@@ -311,6 +311,7 @@ export function forbiddenBecause(edge: ImportEdge): string | undefined {
   if (edge.to === "registry/client.ts") return undefined;
   if (from === "fleet" && (to === "cp" || to === "driver")) return undefined; // hosts them
   if (from === "fleet" && to === "infra") return undefined; // the bench starts broker and network
+  if (from === "ocpp" && to === "cp") return undefined; // hosts a CP for each charger
   return `${from}/ may use ${to}/ only through its client`;
 }
 

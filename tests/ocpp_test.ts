@@ -1,0 +1,473 @@
+/**
+ * The OCPP 1.6J gateway with real parts: chargers are `ocpp-rpc`'s RPCClient (an OCPP-J
+ * implementation that is not ours) over WebSockets with TLS under the test's CA and HTTP Basic
+ * auth; the gateway logs each into a real Central over the monitor link and speaks Kafka (a real
+ * broker) for it; the Registry is real over HTTPS.
+ */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import {
+  startTestCentral,
+  startTestRegistry,
+  type TestRegistry,
+  waitFor,
+} from "../central/test_support.ts";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { RPCClient } from "ocpp-rpc";
+import type { RunningCentral } from "../central/central.ts";
+import { type Gateway, startGateway } from "../ocpp/gateway.ts";
+import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { KafkaWire } from "./kafka_wire.ts";
+
+const ADMIN = "test-central-admin-token-0123456789";
+const WEATHER_KEY = "ocpp-test-weather-key-0123456789";
+
+interface Net {
+  readonly registry: TestRegistry;
+  readonly central: RunningCentral;
+  readonly gateway: Gateway;
+  readonly wire: KafkaWire;
+  readonly cpId: string;
+  readonly driverId: string;
+  readonly credentials: string;
+}
+
+/** Registry, Central, gateway and a Kafka view for one CP and one driver. */
+async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ocpp_test_" });
+  const registry = await startTestRegistry(dir);
+  const cpId = uniqueName("OC");
+  const driverId = uniqueName("DRV");
+  const central = await startTestCentral(dir, registry, testBrokers(), {
+    group: uniqueName("ocpp-central"),
+    weatherServiceKey: WEATHER_KEY,
+  });
+  const wire = await KafkaWire.open(driverId, [cpId]);
+  const { credentials } = await registry.client.register({
+    cp_id: cpId,
+    location: "Alicante",
+    price_eur_kwh: 0.5,
+    power_kw: 22,
+  });
+  const gateway = await startGateway({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: registry.tls,
+    brokers: testBrokers(),
+    central: { host: "127.0.0.1", port: central.tcpAddr.port },
+    registryUrl: registry.server.url,
+    caCert: registry.caCert,
+    credentialsDir: join(dir, "ocpp"),
+    group: uniqueName("ocpp-gateway"),
+    heartbeatIntervalS: 30,
+  });
+  try {
+    await test({ registry, central, gateway, wire, cpId, driverId, credentials });
+  } finally {
+    await gateway.stop();
+    await wire.close();
+    await central.stop();
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A charger: ocpp-rpc's client, answering the gateway's calls and recording them. */
+class Charger {
+  readonly client: RPCClient;
+  readonly received: { method: string; params: Record<string, unknown> }[] = [];
+
+  constructor(net: Net, options: { password?: string; identity?: string; strict?: boolean } = {}) {
+    this.client = new RPCClient(
+      {
+        endpoint: net.gateway.url.replace("127.0.0.1", "localhost"),
+        identity: options.identity ?? net.cpId,
+        password: options.password ?? net.credentials,
+        protocols: ["ocpp1.6"],
+        strictMode: options.strict ?? true,
+        reconnect: false,
+        wsOpts: { ca: net.registry.caCert },
+        // The library's typings demand every option; it fills the rest with its defaults.
+      } as unknown as ConstructorParameters<typeof RPCClient>[0],
+    );
+    this.client.handle(({ method, params }) => {
+      this.received.push({ method: method ?? "", params: params as Record<string, unknown> });
+      return Promise.resolve({ status: "Accepted" });
+    });
+  }
+
+  /** Connects, boots and reports its connector available. */
+  async boot(): Promise<void> {
+    await this.client.connect();
+    const boot = await this.call("BootNotification", {
+      chargePointVendor: "Acme",
+      chargePointModel: "Wallbox-1",
+    });
+    assert.equal(boot.status, "Accepted");
+    assert.equal(boot.interval, 30);
+    await this.status("Available");
+  }
+
+  call(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.client.call(method, params) as Promise<Record<string, unknown>>;
+  }
+
+  status(status: string, connectorId = 1): Promise<Record<string, unknown>> {
+    return this.call("StatusNotification", { connectorId, errorCode: "NoError", status });
+  }
+
+  /** The calls of `method` the gateway made on this charger. */
+  calls(method: string): Record<string, unknown>[] {
+    return this.received.filter((c) => c.method === method).map((c) => c.params);
+  }
+
+  close(): Promise<unknown> {
+    return this.client.close({ force: true });
+  }
+}
+
+async function cpState(net: Net): Promise<string | undefined> {
+  const res = await fetch(`${net.central.httpUrl}/cps/${net.cpId}`);
+  if (!res.ok) return void await res.body?.cancel();
+  return (await res.json()).state;
+}
+
+async function waitForState(net: Net, state: string): Promise<void> {
+  await waitFor(`${net.cpId} ${state}`, async () => (await cpState(net)) === state, 30_000);
+}
+
+async function admin(net: Net, path: string): Promise<void> {
+  const res = await fetch(`${net.central.httpUrl}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ reason: "ocpp test" }),
+  });
+  assert.ok(res.ok, `${path}: ${res.status} ${await res.text()}`);
+}
+
+const now = () => new Date().toISOString();
+const meter = (transactionId: number, wh: number) => ({
+  connectorId: 1,
+  transactionId,
+  meterValue: [{
+    timestamp: now(),
+    sampledValue: [
+      { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+      { value: "7400", measurand: "Power.Active.Import", unit: "W" },
+    ],
+  }],
+});
+
+/** The charger authorizes and starts for the test's driver; returns the transaction id. */
+async function startCharging(net: Net, charger: Charger, meterStart = 1000): Promise<number> {
+  const auth = await charger.call("Authorize", { idTag: net.driverId });
+  assert.deepEqual(auth, { idTagInfo: { status: "Accepted" } });
+  const start = await charger.call("StartTransaction", {
+    connectorId: 1,
+    idTag: net.driverId,
+    meterStart,
+    timestamp: now(),
+  });
+  assert.deepEqual(start.idTagInfo, { status: "Accepted" });
+  return start.transactionId as number;
+}
+
+Deno.test({
+  name: "ocpp: boot → authorize → start → meter values → stop bills once and tickets the driver",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      assert.equal(await charger.call("Heartbeat", {}).then((r) => typeof r.currentTime), "string");
+      const tx = await startCharging(net, charger);
+      await waitFor("AUTHORIZED", () => net.wire.of("AUTHORIZED").length === 1);
+      await waitForState(net, "SUPPLYING");
+      await charger.status("Charging");
+      await charger.call("MeterValues", meter(tx, 3000));
+      await waitFor("SUPPLY to the driver", () => net.wire.of("SUPPLY").length >= 1);
+      const supply = net.wire.of("SUPPLY").at(-1)!;
+      assert.deepEqual([supply.kwh, supply.kw, supply.eur], [2, 7.4, 1]);
+      const stop = await charger.call("StopTransaction", {
+        transactionId: tx,
+        meterStop: 5000,
+        timestamp: now(),
+        reason: "EVDisconnected",
+      });
+      assert.deepEqual(stop, { idTagInfo: { status: "Accepted" } });
+      await charger.status("Available");
+      await waitFor("TICKET", () => net.wire.of("TICKET").length === 1);
+      const ticket = net.wire.of("TICKET")[0];
+      assert.deepEqual([ticket.kwh, ticket.eur, ticket.endReason], [4, 2, "unplugged"]);
+      await waitForState(net, "ACTIVATED");
+      const billed = async () => {
+        const res = await fetch(`${net.central.httpUrl}/sessions?status=completed&cp=${net.cpId}`);
+        const body = await res.json();
+        const list: { cp_id: string; kwh: number; ended_at: string | null }[] = Array.isArray(body)
+          ? body
+          : body.items ?? body.sessions ?? [];
+        return list.filter((s) => s.cp_id === net.cpId && s.ended_at !== null);
+      };
+      await waitFor("the session in /sessions", async () => (await billed()).length > 0);
+      assert.deepEqual((await billed()).map((s) => s.kwh), [4], "billed once");
+      assert.equal(net.wire.of("TICKET").length, 1, "one ticket only");
+      await charger.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a driver's request is RemoteStartTransaction; Central's stop is RemoteStop, " +
+    "then Inoperative; resume is Operative",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      await net.wire.request(net.driverId, {
+        type: "CHARGE_REQUEST",
+        requestId: uniqueName("req"),
+        driverId: net.driverId,
+        cpId: net.cpId,
+      });
+      await waitFor("RemoteStartTransaction", () =>
+        charger.calls("RemoteStartTransaction").length > 0);
+      assert.deepEqual(charger.calls("RemoteStartTransaction")[0], {
+        connectorId: 1,
+        idTag: net.driverId,
+      });
+      const start = await charger.call("StartTransaction", {
+        connectorId: 1,
+        idTag: net.driverId,
+        meterStart: 0,
+        timestamp: now(),
+      });
+      const tx = start.transactionId as number;
+      await charger.call("MeterValues", meter(tx, 1500));
+      await waitFor("SUPPLY to the driver", () =>
+        net.wire.of("SUPPLY").length >= 1);
+
+      await admin(net, `/cps/${net.cpId}/stop`);
+      await waitFor(
+        "RemoteStopTransaction",
+        () => charger.calls("RemoteStopTransaction").length > 0,
+      );
+      assert.deepEqual(charger.calls("RemoteStopTransaction")[0], { transactionId: tx });
+      await charger.call("StopTransaction", {
+        transactionId: tx,
+        meterStop: 2000,
+        timestamp: now(),
+        reason: "Remote",
+      });
+      await waitFor("Inoperative", () => charger.calls("ChangeAvailability").length > 0);
+      assert.deepEqual(charger.calls("ChangeAvailability")[0], {
+        connectorId: 0,
+        type: "Inoperative",
+      });
+      const order = charger.received.map((c) => c.method);
+      assert.ok(order.indexOf("RemoteStopTransaction") < order.indexOf("ChangeAvailability"));
+      await charger.status("Unavailable", 0);
+      await waitFor("TICKET", () => net.wire.of("TICKET").length === 1);
+      const ticket = net.wire.of("TICKET")[0];
+      assert.deepEqual([ticket.kwh, ticket.endReason], [2, "stopped_admin"]);
+      await waitForState(net, "STOPPED");
+
+      await admin(net, `/cps/${net.cpId}/resume`);
+      await waitFor("Operative", () => charger.calls("ChangeAvailability").length === 2);
+      assert.deepEqual(charger.calls("ChangeAvailability")[1], {
+        connectorId: 0,
+        type: "Operative",
+      });
+      await charger.status("Available", 0);
+      await waitForState(net, "ACTIVATED");
+      await charger.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a weather alert stops the charging session like Central's stop",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      const tx = await startCharging(net, charger, 0);
+      await waitForState(net, "SUPPLYING");
+      const res = await fetch(`${net.central.httpUrl}/weather/alert`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${WEATHER_KEY}` },
+        body: JSON.stringify({
+          cp_id: net.cpId,
+          city: "Alicante",
+          temperature: -3,
+          status: "alert",
+        }),
+      });
+      assert.ok(res.ok, await res.text());
+      await waitFor(
+        "RemoteStopTransaction",
+        () => charger.calls("RemoteStopTransaction").length > 0,
+      );
+      await charger.call("StopTransaction", {
+        transactionId: tx,
+        meterStop: 800,
+        timestamp: now(),
+        reason: "Remote",
+      });
+      await waitFor("TICKET", () => net.wire.of("TICKET").length === 1);
+      assert.equal(net.wire.of("TICKET")[0].endReason, "stopped_weather");
+      assert.equal(net.wire.of("TICKET")[0].kwh, 0.8);
+      await waitFor("Inoperative", () => charger.calls("ChangeAvailability").length > 0);
+      await waitForState(net, "STOPPED");
+      await charger.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a Faulted connector shows BROKEN; Available again shows ACTIVATED",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      await charger.call("StatusNotification", {
+        connectorId: 1,
+        errorCode: "GroundFailure",
+        status: "Faulted",
+      });
+      await waitForState(net, "BROKEN");
+      await charger.status("Available");
+      await waitForState(net, "ACTIVATED");
+      await charger.close();
+      await waitForState(net, "DISCONNECTED");
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a charger that drops and replays its queued messages is billed once, same " +
+    "transaction id",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const first = new Charger(net);
+      await first.boot();
+      await waitForState(net, "ACTIVATED");
+      const tx = await startCharging(net, first, 0);
+      await first.call("MeterValues", meter(tx, 1000));
+      await waitFor("SUPPLY", () => net.wire.of("SUPPLY").length >= 1);
+      await first.close();
+      await waitForState(net, "DISCONNECTED");
+
+      const again = new Charger(net);
+      await again.boot();
+      // The transaction started before the drop is still this one.
+      const repeat = await again.call("StartTransaction", {
+        connectorId: 1,
+        idTag: net.driverId,
+        meterStart: 0,
+        timestamp: now(),
+      });
+      assert.equal(repeat.transactionId, tx);
+      const queued = [meter(tx, 2000), meter(tx, 3000)];
+      for (const m of queued) await again.call("MeterValues", m);
+      const stop = {
+        transactionId: tx,
+        meterStop: 3500,
+        timestamp: now(),
+        reason: "EVDisconnected",
+      };
+      await again.call("StopTransaction", stop);
+      await again.call("StopTransaction", stop); // its answer lost: the charger sends it again
+      await waitFor("TICKET", () => net.wire.of("TICKET").length >= 1);
+      // A positive marker after the replays: a fresh heartbeat round trip and the CP free.
+      await waitForState(net, "ACTIVATED");
+      assert.equal(net.wire.of("TICKET").length, 1, "billed once");
+      assert.equal(net.wire.of("TICKET")[0].kwh, 3.5);
+      await again.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: malformed and unknown calls get CALLERROR and the gateway stays up",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net, { strict: false });
+      await charger.boot();
+      const errorOf = (p: Promise<unknown>) =>
+        p.then(() => "no error", (e: { rpcErrorCode?: string }) => e.rpcErrorCode ?? String(e));
+      assert.equal(
+        await errorOf(charger.call("BootNotification", { chargePointVendor: 5 })),
+        // The OCPP 1.6J errata spell it so (the 1.6 spec's "Occurence" was a typo).
+        "OccurrenceConstraintViolation",
+      );
+      assert.equal(
+        await errorOf(charger.call("BootNotification", {
+          chargePointVendor: 5,
+          chargePointModel: "M",
+        })),
+        "TypeConstraintViolation",
+      );
+      assert.equal(await errorOf(charger.call("MakeCoffee", {})), "NotImplemented");
+      assert.equal(
+        await errorOf(charger.call("StatusNotification", {
+          connectorId: 99,
+          errorCode: "NoError",
+          status: "Available",
+        })),
+        "PropertyConstraintViolation",
+      );
+      assert.equal(
+        await errorOf(charger.call("StatusNotification", {
+          connectorId: 1,
+          errorCode: "NoError",
+          status: "Exploded",
+        })),
+        "PropertyConstraintViolation",
+      );
+      // Not even OCPP-J: garbage text on the socket.
+      charger.client.sendRaw("this is not JSON");
+      charger.client.sendRaw('[2,"x"]');
+      const alive = await charger.call("Heartbeat", {});
+      assert.equal(typeof alive.currentTime, "string");
+      // A second charger still gets in.
+      const other = new Charger(net);
+      await other.boot();
+      await other.close();
+      await charger.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a wrong password or an unknown id is refused with 401 at the upgrade",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const refused = async (options: { password?: string; identity?: string }) => {
+        const charger = new Charger(net, options);
+        const error = await charger.client.connect().then(
+          () => undefined,
+          (e: Error & { statusCode?: number }) => e,
+        );
+        assert.ok(error, "the connection must be refused");
+        assert.match(error.message, /401|Unauthorized/);
+      };
+      await refused({ password: "not-the-credential" });
+      await refused({ identity: uniqueName("NOPE") });
+      await refused({ password: "" });
+      // The right pair still gets in afterwards.
+      const charger = new Charger(net);
+      await charger.boot();
+      await charger.close();
+    }),
+});
