@@ -29,11 +29,18 @@ async function mtime(path: string): Promise<number | undefined> {
   }
 }
 
-/** Whether `root`'s bundle (or uPlot's stylesheet beside it) is missing or older than a web/ source, deno.json or deno.lock. */
+/** Files outside web/ that the dashboard bundles (the shared words and formats). */
+export const WEB_SHARED_SOURCES = ["shared/i18n.ts", "shared/vocabulary.ts"];
+
+/**
+ * Whether `root`'s bundle (or uPlot's stylesheet beside it) is missing or older than a web/
+ * source, a shared file it bundles, deno.json or deno.lock.
+ */
 export async function webBundleStale(root: string = ROOT): Promise<boolean> {
   const built = await mtime(join(root, WEB_BUNDLE));
   if (built === undefined || await mtime(join(root, WEB_VENDOR_CSS)) === undefined) return true;
   const sources = [join(root, "deno.json"), join(root, "deno.lock")];
+  for (const file of WEB_SHARED_SOURCES) sources.push(join(root, file));
   for await (const entry of Deno.readDir(join(root, "web"))) {
     if (entry.isFile && /\.(ts|tsx|json)$/.test(entry.name)) {
       sources.push(join(root, "web", entry.name));

@@ -34,6 +34,19 @@ export function langFromLocale(locale: string | null | undefined): Lang {
 }
 
 /**
+ * The language a screen starts in: `asked` when it is `en` or `es` (a `?lang=` in an address),
+ * else `remembered` when it is one of them (the last choice), else the language of `locale`.
+ */
+export function chooseLang(
+  asked: string | null | undefined,
+  remembered: string | null | undefined,
+  locale: string | null | undefined,
+): Lang {
+  for (const choice of [asked, remembered]) if (choice === "en" || choice === "es") return choice;
+  return langFromLocale(locale);
+}
+
+/**
  * Reads `--lang` (or `LANG`): `en`, `es`, or a locale name such as `es_ES.UTF-8` (any language
  * other than Spanish falls back to English, as programs do under an unknown `LANG`).
  * @throws {Error} naming what is expected, for text that is no locale name at all.
@@ -83,6 +96,8 @@ export interface Formats {
   celsius(n: number): string;
   /** Wall-clock time, 24 h (`18:05:09`). */
   time(d: Date): string;
+  /** The date alone (`05/12/2026`). */
+  date(d: Date): string;
   /** Date and time (`05/12/2026, 18:05:09`). */
   dateTime(d: Date): string;
 }
@@ -120,6 +135,11 @@ function makeFormats(lang: Lang): Formats {
     second: "2-digit",
     hourCycle: "h23",
   });
+  const day = new Intl.DateTimeFormat(locale, {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  });
   const full = new Intl.DateTimeFormat(locale, {
     year: "numeric",
     month: "2-digit",
@@ -139,6 +159,7 @@ function makeFormats(lang: Lang): Formats {
     kw: (n) => `${number(n, 1)} kW`,
     celsius: (n) => `${number(n, 1)} °C`,
     time: (d) => clock.format(d),
+    date: (d) => day.format(d),
     dateTime: (d) => full.format(d),
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Catalog, formats, langFromLocale, parseLang, translate } from "./i18n.ts";
+import { type Catalog, chooseLang, formats, langFromLocale, parseLang, translate } from "./i18n.ts";
 
 const nbsp = (s: string) => s.replaceAll("\u00a0", " ");
 
@@ -56,6 +56,7 @@ Deno.test("formats: times are 24 h wall clock, dates day first in both languages
   const d = new Date(2026, 11, 5, 18, 5, 9);
   for (const lang of ["en", "es"] as const) {
     assert.equal(formats(lang).time(d), "18:05:09");
+    assert.equal(formats(lang).date(d), "05/12/2026");
     assert.match(formats(lang).dateTime(d), /^05\/12\/2026,? 18:05:09$/);
   }
 });
@@ -67,4 +68,12 @@ Deno.test("translate: fills {placeholders}, leaves unknown ones visible", () => 
   };
   assert.equal(translate(catalog, "es", "hello", { name: "Ana" }), "hola Ana, {missing}");
   assert.equal(translate(catalog, "en", "hello", { name: 7 }), "hello 7, {missing}");
+});
+
+Deno.test("chooseLang: an asked language wins, then the remembered one, then the locale", () => {
+  assert.equal(chooseLang("es", "en", "en-US"), "es");
+  assert.equal(chooseLang("fr", "es", "en-US"), "es", "an unknown ?lang= is ignored");
+  assert.equal(chooseLang(null, "en", "es-ES"), "en");
+  assert.equal(chooseLang(null, "junk", "es-ES"), "es");
+  assert.equal(chooseLang(undefined, null, undefined), "en");
 });

@@ -118,11 +118,9 @@ Deno.test({
       await tile(page, toStop).locator('[data-action="stop"]').click();
       const stopped = page.locator(`[data-cp="${toStop}"][data-state="STOPPED"]`);
       await stopped.waitFor({ timeout: 10_000 });
-      assert.equal(await stopped.locator('[data-field="state"]').innerText(), "Out of Order");
-      assert.equal(
-        await stopped.locator('[data-field="reason"]').innerText(),
-        "stopped by an operator",
-      );
+      assert.equal(await stopped.locator('[data-field="state"]').innerText(), "STOPPED");
+      assert.equal(await stopped.locator('[data-field="label"]').innerText(), "Out of Order");
+      assert.equal(await stopped.locator('[data-field="reason"]').innerText(), "admin");
       assert.equal(await borderOf(page, toStop), ORANGE, "orange when stopped");
       await page.screenshot({ path: join(ARTIFACTS, "dashboard_admin_stop.png"), fullPage: true });
 

@@ -14,30 +14,21 @@ import { cpHref } from "./route.ts";
 import { gridPage, gridSummary, NO_FILTER, PAGE_SIZE } from "./grid.ts";
 import type { CpView, WeatherView } from "./state.ts";
 import { Panel } from "./views.tsx";
+import { fmt, lang, t } from "./lang.ts";
+import {
+  CP_STATE_WORDS,
+  DEREGISTERED_WORD,
+  stateLabel,
+  stateName,
+  stopReasonText,
+} from "../shared/vocabulary.ts";
 
-const kwh = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} kWh`;
-const eur = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} €`;
-const kw = (n: number | null) => n === null ? "–" : `${n.toFixed(1)} kW`;
-
-/** What each state is called on screen. */
-export const STATE_LABEL: Record<CpView["state"], string> = {
-  ACTIVATED: "Available",
-  SUPPLYING: "Charging",
-  STOPPED: "Out of Order",
-  BROKEN: "Broken",
-  DISCONNECTED: "Disconnected",
-};
-
-/** What each stop reason is called on screen. */
-export const REASON_LABEL: Record<string, string> = {
-  admin: "stopped by an operator",
-  weather: "stopped for the weather",
-  out_of_service: "out of service",
-  revoked: "revoked",
-};
+const orDash = (n: number | null, format: (n: number) => string) => n === null ? "–" : format(n);
 
 function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
   const { cp, weather } = props;
+  const f = fmt();
+  const l = lang.value;
   return (
     <article class={`tile s-${cp.state.toLowerCase()}`} data-cp={cp.id} data-state={cp.state}>
       <header>
@@ -46,42 +37,46 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
         </a>
         <span class="where">{cp.location}</span>
       </header>
-      <div class="state" data-field="state">{STATE_LABEL[cp.state]}</div>
+      <div class="state" data-field="state">{stateName(cp.state, l)}</div>
       {cp.state === "STOPPED" && (
-        <div class="reason" data-field="reason">
-          {REASON_LABEL[cp.stop_reason ?? ""] ?? cp.stop_reason}
+        <div class="reason">
+          <span data-field="label">{stateLabel(cp.state, l)}</span>
+          {" · "}
+          <span data-field="reason">{stopReasonText(cp.stop_reason ?? "admin", l)}</span>
         </div>
       )}
       {cp.state === "SUPPLYING"
         ? (
           <dl class="figures">
-            <dt>driver</dt>
+            <dt>{t("driver")}</dt>
             <dd data-field="driver">{cp.driver_id}</dd>
-            <dt>power</dt>
-            <dd data-field="kw">{kw(cp.kw)}</dd>
-            <dt>energy</dt>
-            <dd data-field="kwh">{kwh(cp.kwh)}</dd>
-            <dt>amount</dt>
-            <dd data-field="eur">{eur(cp.eur)}</dd>
+            <dt>{t("power")}</dt>
+            <dd data-field="kw">{orDash(cp.kw, f.kw)}</dd>
+            <dt>{t("energy")}</dt>
+            <dd data-field="kwh">{orDash(cp.kwh, f.kwh)}</dd>
+            <dt>{t("amount")}</dt>
+            <dd data-field="eur">{orDash(cp.eur, f.eur)}</dd>
           </dl>
         )
         : (
           <dl class="figures muted">
-            <dt>rated</dt>
-            <dd>{cp.power_kw} kW</dd>
-            <dt>price</dt>
-            <dd>{cp.price_eur_kwh.toFixed(2)} €/kWh</dd>
+            <dt>{t("rated")}</dt>
+            <dd>{f.kw(cp.power_kw)}</dd>
+            <dt>{t("price")}</dt>
+            <dd data-field="price">{f.pricePerKwh(cp.price_eur_kwh)}</dd>
           </dl>
         )}
       <footer>
         {weather && (
           <span class={weather.status === "alert" ? "chip alert" : "chip"}>
-            {weather.temperature.toFixed(1)} °C
+            {f.celsius(weather.temperature)}
           </span>
         )}
-        {cp.deregistered_at !== null && <span class="chip alert">DEREGISTERED</span>}
+        {cp.deregistered_at !== null && <span class="chip alert">{DEREGISTERED_WORD[l]}</span>}
         {cp.security !== "ACTIVE" && <span class="chip alert">{cp.security}</span>}
-        {cp.key_version !== null && <span class="chip">key v{cp.key_version}</span>}
+        {cp.key_version !== null && (
+          <span class="chip">{t("key", { version: cp.key_version })}</span>
+        )}
       </footer>
       {props.admin && <CpActions cp={cp} />}
     </article>
@@ -91,7 +86,7 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
 /** One CP tile in its state's colour; re-renders only when its CP, weather or mode change. */
 export const CpTile = memo(Tile);
 
-const STATES = Object.keys(STATE_LABEL) as CpView["state"][];
+const STATES = Object.keys(CP_STATE_WORDS.en) as CpView["state"][];
 
 /** Every CP: searchable, filterable, grouped by city and paged when there are many. */
 export function CpGrid(props: {
@@ -105,8 +100,8 @@ export function CpGrid(props: {
   const admin = adminToken.value !== null;
   if (order.length === 0) {
     return (
-      <Panel title="Charging points" count={0}>
-        <p class="empty">No CP has logged in yet.</p>
+      <Panel title={t("chargingPoints")} count={0}>
+        <p class="empty">{t("noCps")}</p>
       </Panel>
     );
   }
@@ -119,46 +114,46 @@ export function CpGrid(props: {
   const first = shown.page * PAGE_SIZE + 1;
   const last = Math.min(shown.matching, (shown.page + 1) * PAGE_SIZE);
   return (
-    <Panel title="Charging points" count={order.length}>
+    <Panel title={t("chargingPoints")} count={order.length}>
       <div class="filters" role="search" aria-label="charging points">
         <input
           type="search"
-          placeholder="search: CP id or city"
-          aria-label="search charging points by id or city"
+          placeholder={t("search")}
+          aria-label={t("searchLabel")}
           data-testid="cp-search"
           value={filter.value.text}
           onInput={(e) => set({ text: (e.target as HTMLInputElement).value })}
         />
         <select
-          aria-label="city"
+          aria-label={t("city")}
           data-testid="cp-city"
           value={filter.value.city}
           onChange={(e) => set({ city: (e.target as HTMLSelectElement).value })}
         >
-          <option value="">every city</option>
+          <option value="">{t("everyCity")}</option>
           {summary.cities.map((c) => <option key={c} value={c}>{c}</option>)}
         </select>
         <select
-          aria-label="state"
+          aria-label={t("state")}
           data-testid="cp-state"
           value={filter.value.state}
           onChange={(e) =>
             set({ state: (e.target as HTMLSelectElement).value as CpView["state"] | "" })}
         >
-          <option value="">every state</option>
+          <option value="">{t("everyState")}</option>
           {STATES.map((s) => (
-            <option key={s} value={s}>{STATE_LABEL[s]} ({summary.byState[s]})</option>
+            <option key={s} value={s}>{stateName(s, lang.value)} ({summary.byState[s]})</option>
           ))}
         </select>
       </div>
       <p class="state-counts" data-testid="state-counts">
         {STATES.filter((s) => summary.byState[s] > 0).map((s) => (
           <span key={s} class={`count-chip s-${s.toLowerCase()}`} data-count={s}>
-            {STATE_LABEL[s]}: {summary.byState[s]}
+            {stateName(s, lang.value)}: {summary.byState[s]}
           </span>
         ))}
       </p>
-      {shown.matching === 0 ? <p class="empty">No CP matches.</p> : (
+      {shown.matching === 0 ? <p class="empty">{t("noMatch")}</p> : (
         <div data-testid="cp-grid">
           {shown.groups.map((g) => (
             <section key={g.city} class="city" data-city={g.city}>
@@ -179,17 +174,23 @@ export function CpGrid(props: {
             disabled={shown.page === 0}
             onClick={() => page.value = shown.page - 1}
           >
-            ‹ Previous
+            {t("previous")}
           </button>
           <span data-testid="cp-page">
-            {first}–{last} of {shown.matching} (page {shown.page + 1} of {shown.pages})
+            {t("pageOf", {
+              first,
+              last,
+              matching: shown.matching,
+              page: shown.page + 1,
+              pages: shown.pages,
+            })}
           </span>
           <button
             type="button"
             disabled={shown.page >= shown.pages - 1}
             onClick={() => page.value = shown.page + 1}
           >
-            Next ›
+            {t("next")}
           </button>
         </nav>
       )}

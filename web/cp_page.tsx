@@ -13,7 +13,8 @@ import { CpActions } from "./admin_views.tsx";
 import { AlarmTable } from "./alarms.tsx";
 import { PowerChart } from "./charts.tsx";
 import { cpAudit } from "./cp_audit.ts";
-import { REASON_LABEL, STATE_LABEL } from "./cp_grid.tsx";
+import { lang } from "./lang.ts";
+import { stateText } from "../shared/vocabulary.ts";
 import { dateTime, eur, kw, kwh } from "./format.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
@@ -47,8 +48,9 @@ function Facts(props: { cp: CpView }) {
       <dl class="facts" data-testid="cp-facts">
         <dt>state</dt>
         <dd data-field="state">
-          <span class={`count-chip s-${cp.state.toLowerCase()}`}>{STATE_LABEL[cp.state]}</span>
-          {cp.state === "STOPPED" && ` (${REASON_LABEL[cp.stop_reason ?? ""] ?? cp.stop_reason})`}
+          <span class={`count-chip s-${cp.state.toLowerCase()}`}>
+            {stateText({ state: cp.state, stopReason: cp.stop_reason }, lang.value)}
+          </span>
         </dd>
         <dt>city</dt>
         <dd>{cp.location}</dd>

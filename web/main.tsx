@@ -21,6 +21,8 @@ import { History } from "./history.tsx";
 import { startOps } from "./ops.ts";
 import { route } from "./router.ts";
 import type { DashboardState } from "./state.ts";
+import { lang, setLang, t } from "./lang.ts";
+import { LANGS } from "../shared/i18n.ts";
 
 /** The page the hash names, other than the overview. */
 function OtherPage(props: { state: DashboardState }) {
@@ -31,13 +33,33 @@ function OtherPage(props: { state: DashboardState }) {
   return null;
 }
 
+/** The language switch: one button per language, the current one pressed. */
+function LangSwitch() {
+  return (
+    <div class="lang-switch" role="group" aria-label={t("language")} data-testid="lang-switch">
+      {LANGS.map((l) => (
+        <button
+          key={l}
+          type="button"
+          lang={l}
+          aria-pressed={lang.value === l}
+          data-lang={l}
+          onClick={() => setLang(l)}
+        >
+          {l.toUpperCase()}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 function App() {
   const state = dashboard.value;
   return (
     <>
       {!online.value && (
         <div class="offline" role="alert" data-testid="offline">
-          Central is unreachable: reconnecting… (what you see may be out of date)
+          {t("offline")}
         </div>
       )}
       <header class="top">
@@ -46,6 +68,7 @@ function App() {
         </h1>
         {state && <StatusPills status={state.status} />}
         <PageNav />
+        <LangSwitch />
         <AdminBar />
       </header>
       <Notice />
@@ -55,7 +78,7 @@ function App() {
         </main>
       )}
       {state === null
-        ? <p class="loading">Loading the network…</p>
+        ? <p class="loading">{t("loading")}</p>
         : route.value.page === "overview" && (
           <main>
             <Headline />
@@ -69,7 +92,7 @@ function App() {
               <Weather weather={state.weather} />
             </div>
             {adminToken.value !== null && (
-              <Panel title="CP manager">
+              <Panel title={t("cpManager")}>
                 <CpManager enabled={state.registryAdmin} />
                 <LocalCps enabled={state.localCps} />
               </Panel>

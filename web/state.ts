@@ -304,6 +304,7 @@ export function filterAudit(
   return records.filter((r) =>
     (filter.outcome === "" || r.outcome === filter.outcome) &&
     (text === "" ||
-      `${r.actor} ${r.action} ${JSON.stringify(r.params)}`.toLowerCase().includes(text))
+      `${r.actor} ${r.action} ${r.origin_ip ?? ""} ${JSON.stringify(r.params)}`.toLowerCase()
+        .includes(text))
   );
 }

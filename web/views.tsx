@@ -16,15 +16,17 @@ import {
   filterAudit,
   type SessionView,
 } from "./state.ts";
+import { fmt, lang, t } from "./lang.ts";
+import { endReasonText } from "../shared/vocabulary.ts";
 
 /** Entries a list panel shows at most. */
 export const LIST_LIMIT = 25;
 
-const kwh = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} kWh`;
-const eur = (n: number | null) => n === null ? "–" : `${n.toFixed(2)} €`;
+const kwh = (n: number | null) => n === null ? "–" : fmt().kwh(n);
+const eur = (n: number | null) => n === null ? "–" : fmt().eur(n);
 const byText = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
-const time = (iso: string | null) =>
-  iso === null ? "–" : new Date(iso).toLocaleTimeString([], { hour12: false });
+const time = (iso: string | null) => iso === null ? "–" : fmt().time(new Date(iso));
+const ended = (reason: string | null) => reason === null ? "–" : endReasonText(reason, lang.value);
 
 /** A titled panel. */
 export function Panel(props: { title: string; count?: number; children: ComponentChildren }) {
@@ -42,7 +44,7 @@ export function Panel(props: { title: string; count?: number; children: Componen
 /** "and n more" under a list cut at {@link LIST_LIMIT}. */
 function More(props: { total: number; shown: number; what: string }) {
   if (props.total <= props.shown) return null;
-  return <p class="more-count">and {props.total - props.shown} more {props.what}</p>;
+  return <p class="more-count">{t("more", { n: props.total - props.shown, what: props.what })}</p>;
 }
 
 const SessionRow = memo(function SessionRow(props: { s: SessionView }) {
@@ -54,7 +56,7 @@ const SessionRow = memo(function SessionRow(props: { s: SessionView }) {
       <td>{time(s.started_at)}</td>
       <td class="num">{kwh(s.kwh)}</td>
       <td class="num">{eur(s.eur)}</td>
-      {s.ended_at !== null && <td>{s.end_reason}</td>}
+      {s.ended_at !== null && <td>{ended(s.end_reason)}</td>}
     </tr>
   );
 });
@@ -68,34 +70,34 @@ export const Sessions = memo(function Sessions(props: {
   const active = all.sort((a, b) => byText(b.started_at, a.started_at)).slice(0, LIST_LIMIT);
   const recent = props.recent.slice(0, 8);
   return (
-    <Panel title="Sessions" count={all.length}>
-      {active.length === 0 ? <p class="empty">Nobody is charging.</p> : (
+    <Panel title={t("sessions")} count={all.length}>
+      {active.length === 0 ? <p class="empty">{t("nobody")}</p> : (
         <table>
           <thead>
             <tr>
               <th scope="col">CP</th>
-              <th scope="col">driver</th>
-              <th scope="col">since</th>
-              <th scope="col" class="num">energy</th>
-              <th scope="col" class="num">amount</th>
+              <th scope="col">{t("driver")}</th>
+              <th scope="col">{t("since")}</th>
+              <th scope="col" class="num">{t("energy")}</th>
+              <th scope="col" class="num">{t("amount")}</th>
             </tr>
           </thead>
           <tbody>{active.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
         </table>
       )}
-      <More total={all.length} shown={active.length} what="open sessions" />
+      <More total={all.length} shown={active.length} what={t("openSessions")} />
       {recent.length > 0 && (
         <>
-          <h3>Latest tickets</h3>
+          <h3>{t("latestTickets")}</h3>
           <table data-testid="tickets">
             <thead>
               <tr>
                 <th scope="col">CP</th>
-                <th scope="col">driver</th>
-                <th scope="col">started</th>
-                <th scope="col" class="num">energy</th>
-                <th scope="col" class="num">amount</th>
-                <th scope="col">ended by</th>
+                <th scope="col">{t("driver")}</th>
+                <th scope="col">{t("started")}</th>
+                <th scope="col" class="num">{t("energy")}</th>
+                <th scope="col" class="num">{t("amount")}</th>
+                <th scope="col">{t("endedBy")}</th>
               </tr>
             </thead>
             <tbody>{recent.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
@@ -113,14 +115,19 @@ const DriverLine = memo(function DriverLine(props: { d: DriverView }) {
     <li data-driver={d.id}>
       <strong>{d.id}</strong>
       <span class="muted">
-        {d.sessions} sessions · {d.kwh.toFixed(1)} kWh · {d.eur.toFixed(2)} €
+        {t("driverSessions", { n: d.sessions })} · {fmt().kwh(d.kwh, 1)} · {fmt().eur(d.eur)}
       </span>
       <span>
         {s === null
-          ? "no session yet"
+          ? t("noSession")
           : d.current_session
-          ? `charging at ${s.cp_id}: ${kwh(s.kwh)}`
-          : `last: ${s.cp_id}, ${kwh(s.kwh)}, ${eur(s.eur)} (${s.end_reason})`}
+          ? t("chargingAt", { cp: s.cp_id, kwh: kwh(s.kwh) })
+          : t("last", {
+            cp: s.cp_id,
+            kwh: kwh(s.kwh),
+            eur: eur(s.eur),
+            reason: ended(s.end_reason),
+          })}
       </span>
     </li>
   );
@@ -135,12 +142,12 @@ export const Drivers = memo(function Drivers(props: { drivers: DashboardState["d
     .sort(byText);
   const shown = matching.slice(0, LIST_LIMIT);
   return (
-    <Panel title="Drivers" count={ids.length}>
+    <Panel title={t("drivers")} count={ids.length}>
       {ids.length > LIST_LIMIT && (
         <div class="filters">
           <input
             type="search"
-            placeholder="search: driver id"
+            placeholder={t("searchDrivers")}
             aria-label="search drivers by id"
             value={search.value}
             onInput={(e) => search.value = (e.target as HTMLInputElement).value}
@@ -148,9 +155,9 @@ export const Drivers = memo(function Drivers(props: { drivers: DashboardState["d
         </div>
       )}
       {ids.length === 0
-        ? <p class="empty">No driver yet.</p>
+        ? <p class="empty">{t("noDriver")}</p>
         : <ul class="list">{shown.map((id) => <DriverLine key={id} d={props.drivers[id]} />)}</ul>}
-      <More total={matching.length} shown={shown.length} what="drivers" />
+      <More total={matching.length} shown={shown.length} what={t("drivers").toLowerCase()} />
     </Panel>
   );
 });
@@ -162,22 +169,20 @@ export const Weather = memo(function Weather(props: { weather: DashboardState["w
     (a.status === b.status ? 0 : a.status === "alert" ? -1 : 1) || byText(a.cp_id, b.cp_id)
   ).slice(0, LIST_LIMIT);
   return (
-    <Panel title="Weather">
-      {reports.length === 0
-        ? <p class="empty">No report from the weather office.</p>
-        : (
-          <ul class="list">
-            {reports.map((w) => (
-              <li key={w.cp_id} class={w.status === "alert" ? "alert" : ""}>
-                <strong>{w.city}</strong>
-                <span>{w.cp_id}</span>
-                <span class="num">{w.temperature.toFixed(1)} °C</span>
-                <span>{w.status === "alert" ? "ALERT: stopped" : "clear"}</span>
-              </li>
-            ))}
-          </ul>
-        )}
-      <More total={all.length} shown={reports.length} what="reports" />
+    <Panel title={t("weather")}>
+      {reports.length === 0 ? <p class="empty">{t("noWeather")}</p> : (
+        <ul class="list">
+          {reports.map((w) => (
+            <li key={w.cp_id} class={w.status === "alert" ? "alert" : ""}>
+              <strong>{w.city}</strong>
+              <span>{w.cp_id}</span>
+              <span class="num">{fmt().celsius(w.temperature)}</span>
+              <span>{w.status === "alert" ? t("alertStopped") : t("clear")}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <More total={all.length} shown={reports.length} what={t("reports")} />
     </Panel>
   );
 });
@@ -185,9 +190,17 @@ export const Weather = memo(function Weather(props: { weather: DashboardState["w
 const AuditRow = memo(function AuditRow(props: { r: AuditView }) {
   const { r } = props;
   const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ");
+  const when = new Date(r.ts);
+  // A driver's address is what its host said of itself over Kafka, not what a socket saw.
+  const selfReported = r.params.origin === "self_reported";
   return (
     <tr class={`o-${r.outcome}`}>
-      <td>{time(r.ts)}</td>
+      <td data-field="date">{fmt().date(when)}</td>
+      <td data-field="time">{fmt().time(when)}</td>
+      <td data-field="origin" title={selfReported ? t("selfReported") : undefined}>
+        {r.origin_ip ?? "–"}
+        {selfReported && <span class="muted">*</span>}
+      </td>
       <td>{r.actor}</td>
       <td>{r.action}</td>
       <td>{r.outcome}</td>
@@ -203,11 +216,11 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
   const shown = filterAudit(props.audit, { text: text.value, outcome: outcome.value })
     .slice(0, 150);
   return (
-    <Panel title="Audit log" count={props.audit.length}>
+    <Panel title={t("auditLog")} count={props.audit.length}>
       <div class="filters">
         <input
           type="search"
-          placeholder="filter: actor, action, CP…"
+          placeholder={t("auditFilter")}
           aria-label="audit filter"
           value={text.value}
           onInput={(e) => text.value = (e.target as HTMLInputElement).value}
@@ -217,7 +230,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           value={outcome.value}
           onChange={(e) => outcome.value = (e.target as HTMLSelectElement).value}
         >
-          <option value="">every outcome</option>
+          <option value="">{t("everyOutcome")}</option>
           <option value="ok">ok</option>
           <option value="denied">denied</option>
           <option value="failed">failed</option>
@@ -228,11 +241,13 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
         <table class="audit">
           <thead>
             <tr>
-              <th scope="col">time</th>
-              <th scope="col">actor</th>
-              <th scope="col">action</th>
-              <th scope="col">outcome</th>
-              <th scope="col">details</th>
+              <th scope="col">{t("date")}</th>
+              <th scope="col">{t("time")}</th>
+              <th scope="col">{t("origin")}</th>
+              <th scope="col">{t("actor")}</th>
+              <th scope="col">{t("action")}</th>
+              <th scope="col">{t("outcome")}</th>
+              <th scope="col">{t("details")}</th>
             </tr>
           </thead>
           <tbody>{shown.map((r) => <AuditRow key={r.seq} r={r} />)}</tbody>
