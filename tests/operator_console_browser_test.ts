@@ -83,10 +83,21 @@ async function downloadCsv(page: Page): Promise<string[][]> {
 }
 
 async function checkHistory(page: Page, a: string, b: string, driverB: string) {
+  // Two a page (the hash's limit): "More" follows the cursor to the third.
+  await page.goto(`${page.url().split("#")[0]}#/history?limit=2`);
+  const count = page.getByTestId("history-count");
+  await count.filter({ hasText: /^2 sessions so far$/ }).waitFor();
+  await page.getByTestId("history-more").click();
+  await count.filter({ hasText: /^3 sessions$/ }).waitFor();
+  assert.equal(await page.getByTestId("history-more").count(), 0, "no page after the last");
+  assert.equal((await downloadCsv(page)).length, 3, "the CSV: every match, not one page");
+
+  // Filtered by CP: the filters go to the hash, the table and the CSV agree.
   await page.goto(`${page.url().split("#")[0]}#/history`);
-  await page.getByTestId("history-count").filter({ hasText: /^3 sessions$/ }).waitFor();
+  await count.filter({ hasText: /^3 sessions$/ }).waitFor();
   await showHistory(page, { cp: a }, 2);
   const shown = await tableIds(page);
+  assert.match(decodeURIComponent(page.url()), new RegExp(`#/history\\?.*cp=${a}`));
   const rows = await downloadCsv(page);
   assert.deepEqual(rows.map((r) => r[0]), shown, "the CSV holds the sessions the table shows");
   assert.ok(rows.every((r) => r[1] === a && r[4] !== "" && Number(r[5]) > 0), "CP A's, ended");
@@ -102,6 +113,9 @@ async function checkHistory(page: Page, a: string, b: string, driverB: string) {
   // A range in the future: nothing in the table, only the header in the file.
   await showHistory(page, { driver: "", from: "2099-01-01T00:00", to: "2099-01-02T00:00" }, 0);
   assert.deepEqual(await downloadCsv(page), []);
+  // Back: the previous filters again (the driver's one session).
+  await page.goBack();
+  await count.filter({ hasText: /^1 session$/ }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "console_history.png"), fullPage: true });
 }
 
@@ -152,11 +166,29 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   await page.goto(page.url().split("#")[0] + "#/alarms");
   const count = page.getByTestId("alarm-count");
   await count.filter({ hasText: /^0$/ }).waitFor();
+  // Notifications, once the operator turns them on: recorded as the page constructs them.
+  await page.context().grantPermissions(["notifications"]);
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { Notification: unknown; shown: string[] };
+    g.shown = [];
+    g.Notification = new Proxy(g.Notification as new (title: string) => object, {
+      construct(target, args: [string]) {
+        g.shown.push(args[0]);
+        return Reflect.construct(target, args);
+      },
+    });
+  });
+  await page.getByTestId("alarm-notify").click();
+  await page.locator('[data-testid="alarm-notify"][aria-pressed="true"]').waitFor();
   Deno.kill(await enginePid(net, c), "SIGKILL");
   const open = page.locator(`[data-alarm-cp="${c}"][data-open="true"]`);
   await open.first().waitFor({ timeout: 30_000 });
   assert.equal(await open.first().getAttribute("data-kind"), "cp_broken");
   await count.filter({ hasText: /^[1-9]/ }).waitFor();
+  const shown = await page.waitForFunction(
+    () => (globalThis as unknown as { shown: string[] }).shown.join("\n"),
+  );
+  assert.match(String(await shown.jsonValue()), new RegExp(`CP broken: ${c}`));
   await page.screenshot({ path: join(ARTIFACTS, "console_alarm.png"), fullPage: true });
 
   // The CP comes back (its process again): every alarm of it clears, the count goes to 0.

@@ -78,14 +78,31 @@ function NotifySwitch() {
   );
 }
 
+/** Rows the alarms page shows before "Show all". */
+export const ALARM_ROWS = 250;
+
 /** The alarms page. */
 export function AlarmsPage() {
   const openOnly = useSignal(false);
+  const search = useSignal("");
+  const everything = useSignal(false);
   const list = alarms.value;
-  const items = openOnly.value ? list.items.filter((a) => a.cleared_at === null) : list.items;
+  const text = search.value.trim().toLowerCase();
+  const items = list.items.filter((a) =>
+    (!openOnly.value || a.cleared_at === null) &&
+    (text === "" || a.cp_id.toLowerCase().includes(text))
+  );
+  const shown = everything.value ? items : items.slice(0, ALARM_ROWS);
   return (
     <Panel title="Alarms" count={list.open}>
       <div class="filters">
+        <input
+          type="search"
+          placeholder="search: CP id"
+          aria-label="search alarms by CP id"
+          value={search.value}
+          onInput={(e) => search.value = (e.target as HTMLInputElement).value}
+        />
         <label>
           <input
             type="checkbox"
@@ -96,7 +113,12 @@ export function AlarmsPage() {
         </label>
       </div>
       <NotifySwitch />
-      <AlarmTable items={items} linkCps />
+      <AlarmTable items={shown} linkCps />
+      {shown.length < items.length && (
+        <button type="button" onClick={() => everything.value = true}>
+          Show all {items.length} alarms ({items.length - shown.length} more)
+        </button>
+      )}
     </Panel>
   );
 }

@@ -1,23 +1,24 @@
 /**
  * The session history: sessions of Central's `GET /sessions` filtered by status, a date range,
  * CP and driver, newest first, a page at a time ("More" follows the cursor), every time with its
- * date; and a CSV download of `GET /sessions.csv` with exactly the filters the table shows. The
- * per-CP page uses the same table with its CP fixed.
+ * date, the filters kept in the page's hash; and a CSV download of `GET /sessions.csv` with
+ * exactly the filters the table shows. The per-CP page uses the same table with its CP fixed.
  *
  * @module
  */
 import { type Signal, useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { dateTime, eur, kwh } from "./format.ts";
 import {
   ANY_SESSION,
   csvUrl,
   filterParams,
-  HISTORY_PAGE,
+  fromHistoryQuery,
   type HistoryFilter,
+  historyQuery,
   pageUrl,
 } from "./history_query.ts";
-import { cpHref } from "./route.ts";
+import { cpHref, routeHref } from "./route.ts";
 import type { SessionView } from "./state.ts";
 import { Panel } from "./views.tsx";
 
@@ -26,23 +27,16 @@ interface Loaded {
   readonly next: string | null;
 }
 
-/** Reads one page for `params` after `cursor`, appending it to `loaded`. */
-async function readPage(
+/** One page of `GET /sessions` for `params` after `cursor`. */
+async function fetchPage(
   params: URLSearchParams,
   cursor: string,
-  loaded: Signal<Loaded | null>,
-  error: Signal<string | null>,
-): Promise<void> {
-  try {
-    const res = await fetch(pageUrl(params, cursor), { cache: "no-store" });
-    const body = await res.json();
-    if (!res.ok) throw new Error(body?.detail ?? `Central answered ${res.status}`);
-    const before = cursor === "" ? [] : loaded.value?.items ?? [];
-    loaded.value = { items: [...before, ...body.items], next: body.next_cursor };
-    error.value = null;
-  } catch (e) {
-    error.value = e instanceof Error ? e.message : String(e);
-  }
+  limit: number,
+): Promise<{ items: SessionView[]; next_cursor: string | null }> {
+  const res = await fetch(pageUrl(params, cursor, limit), { cache: "no-store" });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.detail ?? `Central answered ${res.status}`);
+  return body;
 }
 
 function Filters(props: {
@@ -147,38 +141,70 @@ function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }
   );
 }
 
-/** The history panel; with `cp` its CP is fixed (the per-CP page). */
-export function History(props: { cp?: string; title?: string }) {
+/**
+ * The history panel. As the history page it follows `query` (the hash's: Show puts the filters
+ * there, so a filtered history is a link and the back button steps back); with `cp` its CP is
+ * fixed and Show only reloads (the per-CP page).
+ */
+export function History(props: { cp?: string; query?: string; title?: string }) {
   const fixed = props.cp === undefined ? {} : { cp: props.cp };
+  const limit = fromHistoryQuery(props.query ?? "").limit;
   const draft = useSignal<HistoryFilter>({ ...ANY_SESSION, ...fixed });
   const applied = useSignal<URLSearchParams | null>(null);
   const loaded = useSignal<Loaded | null>(null);
   const error = useSignal<string | null>(null);
   const busy = useSignal(false);
+  // Answers to an earlier Show are dropped: only the current filters' pages are shown.
+  const generation = useRef(0);
 
-  const run = async (cursor: string) => {
+  const more = async (cursor: string) => {
     const params = applied.value;
-    if (params === null || busy.value) return;
+    if (params === null) return;
+    const asked = generation.current;
     busy.value = true;
-    await readPage(params, cursor, loaded, error);
-    busy.value = false;
+    try {
+      const page = await fetchPage(params, cursor, limit);
+      if (asked !== generation.current) return;
+      const before = cursor === "" ? [] : loaded.value?.items ?? [];
+      loaded.value = { items: [...before, ...page.items], next: page.next_cursor };
+      error.value = null;
+    } catch (e) {
+      if (asked === generation.current) error.value = e instanceof Error ? e.message : String(e);
+    } finally {
+      if (asked === generation.current) busy.value = false;
+    }
   };
-  const apply = () => {
-    const params = filterParams({ ...draft.value, ...fixed });
+  const show = (filter: HistoryFilter) => {
+    const params = filterParams({ ...filter, ...fixed });
     if (typeof params === "string") {
       error.value = params;
       return;
     }
+    generation.current++;
     applied.value = params;
     loaded.value = null;
-    run("");
+    more("");
   };
-  useEffect(apply, [props.cp]);
+  useEffect(() => {
+    draft.value = { ...fromHistoryQuery(props.query ?? "").filter, ...fixed };
+    show(draft.value);
+  }, [props.cp, props.query]);
+  const submit = () => {
+    const params = filterParams({ ...draft.value, ...fixed });
+    if (props.query !== undefined && typeof params !== "string") {
+      const href = routeHref({ page: "history", query: historyQuery(params, limit) });
+      if (location.hash !== href) {
+        location.hash = href; // the hash change shows it
+        return;
+      }
+    }
+    show(draft.value);
+  };
 
   const items = loaded.value?.items ?? [];
   return (
     <Panel title={props.title ?? "Session history"}>
-      <Filters draft={draft} fixedCp={props.cp} onApply={apply} />
+      <Filters draft={draft} fixedCp={props.cp} onApply={submit} />
       <p class="history-bar">
         <span data-testid="history-count" aria-live="polite">
           {loaded.value === null
@@ -206,9 +232,9 @@ export function History(props: { cp?: string; title?: string }) {
           type="button"
           data-testid="history-more"
           disabled={busy.value}
-          onClick={() => run(loaded.value!.next!)}
+          onClick={() => more(loaded.value!.next!)}
         >
-          More ({HISTORY_PAGE} older)
+          More ({limit} older)
         </button>
       )}
     </Panel>

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ANY_SESSION, csvUrl, filterParams, HISTORY_PAGE, pageUrl } from "./history_query.ts";
+import {
+  ANY_SESSION,
+  csvUrl,
+  filterParams,
+  fromHistoryQuery,
+  HISTORY_PAGE,
+  historyQuery,
+  pageUrl,
+} from "./history_query.ts";
 
 const params = (f: Partial<typeof ANY_SESSION>) => {
   const p = filterParams({ ...ANY_SESSION, ...f });
@@ -35,4 +43,24 @@ Deno.test("history query: a backwards range or an unreadable time is a message, 
     "the range ends before it begins",
   );
   assert.match(filterParams({ ...ANY_SESSION, from: "soon" }) as string, /not a date/);
+});
+
+Deno.test("history query: the page's hash holds the filters and page size, and gives them back", () => {
+  const filter = {
+    status: "completed" as const,
+    from: "2026-12-05T08:00",
+    to: "2026-12-05T09:30",
+    cp: "CP-001",
+    driver: "DRV 2",
+  };
+  const query = historyQuery(params(filter), 2);
+  assert.match(query, /^status=completed&from=.*&cp=CP-001&driver=DRV\+2&limit=2$/);
+  assert.deepEqual(fromHistoryQuery(query), { filter, limit: 2 });
+  assert.equal(historyQuery(params({}), HISTORY_PAGE), "status=all", "the default size unsaid");
+});
+
+Deno.test("history query: a hash with nothing, or nonsense, is every session a page at a time", () => {
+  for (const query of ["", "status=bogus&from=later&limit=0", "limit=5000&to=x", "limit=1.5"]) {
+    assert.deepEqual(fromHistoryQuery(query), { filter: ANY_SESSION, limit: HISTORY_PAGE }, query);
+  }
 });

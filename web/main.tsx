@@ -27,7 +27,7 @@ import { LANGS } from "../shared/i18n.ts";
 /** The page the hash names, other than the overview. */
 function OtherPage(props: { state: DashboardState }) {
   const r = route.value;
-  if (r.page === "history") return <History />;
+  if (r.page === "history") return <History query={r.query ?? ""} />;
   if (r.page === "alarms") return <AlarmsPage />;
   if (r.page === "cp") return <CpPage id={r.id} state={props.state} />;
   return null;

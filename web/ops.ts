@@ -85,14 +85,20 @@ const loadAlarms = async () => {
 function notify(opened: readonly Alarm[]): void {
   if (!notifying.value || opened.length === 0) return;
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
-  for (const a of opened.slice(0, MAX_NOTIFICATIONS)) {
-    new Notification(`${ALARM_LABEL[a.kind]}: ${a.cp_id}`, {
-      body: a.detail,
-      tag: `alarm-${a.id}`,
-    });
-  }
-  if (opened.length > MAX_NOTIFICATIONS) {
-    new Notification(`${opened.length - MAX_NOTIFICATIONS} more alarms`, { tag: "alarm-more" });
+  try {
+    for (const a of opened.slice(0, MAX_NOTIFICATIONS)) {
+      new Notification(`${ALARM_LABEL[a.kind]}: ${a.cp_id}`, {
+        body: a.detail,
+        tag: `alarm-${a.id}`,
+      });
+    }
+    if (opened.length > MAX_NOTIFICATIONS) {
+      new Notification(`${opened.length - MAX_NOTIFICATIONS} more alarms`, { tag: "alarm-more" });
+    }
+  } catch {
+    // Some browsers (Chrome on Android) show notifications only from a service worker: there the
+    // switch goes off, and the alarms page and the header's count still say it.
+    notifying.value = false;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The dashboard's pages, one per location hash: `#/` the overview (headline figures, network
- * chart, CP grid…), `#/history` the session history, `#/alarms` the alarms, `#/cp/<id>` one
+ * chart, CP grid…), `#/history` the session history (`#/history?cp=…`: filtered), `#/alarms` the alarms, `#/cp/<id>` one
  * CP's page. A hash route keeps every page a plain link (keyboard, back button, bookmark) with
  * one page served by Central. Pure: no DOM.
  *
@@ -10,14 +10,15 @@
 /** A page of the dashboard. */
 export type Route =
   | { readonly page: "overview" }
-  | { readonly page: "history" }
+  | { readonly page: "history"; readonly query?: string }
   | { readonly page: "alarms" }
   | { readonly page: "cp"; readonly id: string };
 
 /** The page a location hash names; anything unknown is the overview. */
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "").replace(/^\/+/, "");
-  if (path === "history") return { page: "history" };
+  const history = /^history(?:\?(.*))?$/.exec(path);
+  if (history) return { page: "history", query: history[1] ?? "" };
   if (path === "alarms") return { page: "alarms" };
   const cp = /^cp\/(.+)$/.exec(path);
   if (cp) {
@@ -37,6 +38,8 @@ export function routeHref(route: Route): string {
     ? "#/"
     : route.page === "cp"
     ? `#/cp/${encodeURIComponent(route.id)}`
+    : route.page === "history" && route.query
+    ? `#/history?${route.query}`
     : `#/${route.page}`;
 }
 

@@ -4,7 +4,8 @@ import { cpHref, parseRoute, type Route, routeHref } from "./route.ts";
 Deno.test("route: each page's hash names it, and back", () => {
   const pages: Route[] = [
     { page: "overview" },
-    { page: "history" },
+    { page: "history", query: "" },
+    { page: "history", query: "cp=CP-001&limit=2" },
     { page: "alarms" },
     { page: "cp", id: "CP-001" },
     { page: "cp", id: "CP 7/ñ" },
