@@ -11,241 +11,26 @@
  */
 import { join } from "node:path";
 import { certPaths, createDevCertificates, writeDevCertificates } from "./dev_ca.ts";
+import {
+  centralSpec,
+  type CpPlan,
+  cpSpec,
+  type DriverPlan,
+  driverSpec,
+  type NetworkLayout,
+  networkLayout,
+  type NetworkSecrets,
+  registrySpec,
+  weatherSpec,
+} from "./network_args.ts";
+import { Service, type ServiceSpec, waitUntil } from "./service.ts";
 import { readOrCreateSecretFile } from "../shared/secret_file.ts";
-import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
-import { httpsClient, isLoopbackHost } from "../shared/tls.ts";
+import { makePrivateDir } from "../shared/private_files.ts";
+import { httpsClient } from "../shared/tls.ts";
 import { freePort, holdFreePort } from "../shared/ports.ts";
 
-const ROOT = join(import.meta.dirname!, "..");
-const CONFIG = join(ROOT, "deno.json");
-
-/** How often {@link waitUntil} asks again. */
-const POLL_MS = 100;
-
-/**
- * Waits until `probe` returns a value other than `undefined`; throws after `timeoutMs`, or with
- * `signal`'s reason once it is aborted.
- */
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-  signal?: AbortSignal,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    signal?.throwIfAborted();
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-}
-
-/** How a {@link Service} is started. */
-export interface ServiceSpec {
-  /** Name used in logs and for the log file. */
-  readonly name: string;
-  /** Script path relative to the repository root. */
-  readonly script: string;
-  /** Deno permission flags. */
-  readonly permissions: readonly string[];
-  /** Arguments after the script. */
-  readonly args: readonly string[];
-  /** Extra environment (secrets go here, never into `args`, so `ps` does not show them). */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Run it in a session of its own (see {@link NetworkOptions.detached}). */
-  readonly detached?: boolean;
-  /** Keep a pipe to its input, for {@link Service.type} (a CP reads its keys there). */
-  readonly keys?: boolean;
-}
-
-/** Most lines (and, apart, parsed records) a {@link Service} keeps in memory. */
-const MAX_LINES = 20_000;
-
-/** A JSON log record, with the `[child]` prefix `cp/main.ts` puts before its children's lines. */
-const RECORD_LINE = /^(?:\[(\w+)\] )?(\{.*\})$/;
-
-/**
- * One child process and its output: every line is appended to its log file and kept (the
- * newest {@link MAX_LINES}); lines that are JSON log records are also kept parsed, each with
- * `source` naming the child that wrote it when `cp/main.ts` forwarded it.
- */
-export class Service {
-  /** How it is started. */
-  readonly spec: ServiceSpec;
-  /** Where its output goes. */
-  readonly logFile: string;
-  /** Output lines seen so far, oldest first. */
-  readonly lines: string[] = [];
-  /** JSON log records seen so far, oldest first. */
-  readonly records: Record<string, unknown>[] = [];
-  #child: Deno.ChildProcess | undefined;
-  #input: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  #exited: Promise<Deno.CommandStatus> | undefined;
-
-  /** Prepares (does not start) the service. */
-  constructor(spec: ServiceSpec, logDir: string) {
-    this.spec = spec;
-    this.logFile = join(logDir, `${spec.name}.log`);
-  }
-
-  /** The name. */
-  get name(): string {
-    return this.spec.name;
-  }
-
-  /** Whether a child is running. */
-  get running(): boolean {
-    return this.#child !== undefined;
-  }
-
-  /** The running child's pid. */
-  get pid(): number {
-    if (this.#child === undefined) throw new Error(`${this.name} is not running`);
-    return this.#child.pid;
-  }
-
-  /** Resolves with the exit status of the current child. */
-  get exited(): Promise<Deno.CommandStatus> {
-    if (this.#exited === undefined) throw new Error(`${this.name} was never started`);
-    return this.#exited;
-  }
-
-  /** Starts the child (again, after it exited). */
-  async start(): Promise<void> {
-    if (this.#child !== undefined) throw new Error(`${this.name} is already running`);
-    const log = await Deno.open(this.logFile, {
-      create: true,
-      append: true,
-      mode: PRIVATE_FILE_MODE,
-    });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        CONFIG,
-        ...this.spec.permissions,
-        join(ROOT, this.spec.script),
-        ...this.spec.args,
-      ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", ...this.spec.env },
-      detached: this.spec.detached ?? false,
-      stdin: this.spec.keys ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.#input = this.spec.keys ? child.stdin.getWriter() : undefined;
-    const output = Promise.all([this.#copy(child.stdout, log), this.#copy(child.stderr, log)]);
-    this.#exited = child.status.then(async (status) => {
-      await output;
-      log.close();
-      if (this.#child === child) {
-        this.#child = undefined;
-        this.#input = undefined;
-      }
-      return status;
-    });
-  }
-
-  /** Sends `signal` to the running child (no-op once it exited). */
-  kill(signal: Deno.Signal = "SIGTERM"): void {
-    try {
-      this.#child?.kill(signal);
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error; // already gone
-    }
-  }
-
-  /** Types `keys` into the running child's input (a service started with `keys`). */
-  async type(keys: string): Promise<void> {
-    if (this.#input === undefined) throw new Error(`${this.name} takes no keys`);
-    await this.#input.write(new TextEncoder().encode(keys));
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child is gone. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (this.#child === undefined) return;
-    this.kill("SIGTERM");
-    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** Waits for an output line `match` accepts (already seen or still to come). */
-  waitForLine(what: string, match: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
-    return waitUntil(`${this.name}: ${what}`, () => this.lines.find(match), timeoutMs);
-  }
-
-  /** Waits for a JSON record `match` accepts (already seen or still to come). */
-  waitForRecord(
-    what: string,
-    match: (record: Record<string, unknown>) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<Record<string, unknown>> {
-    return waitUntil(`${this.name}: ${what}`, () => this.records.find(match), timeoutMs);
-  }
-
-  async #copy(stream: ReadableStream<Uint8Array>, log: Deno.FsFile): Promise<void> {
-    const encoder = new TextEncoder();
-    let pending = "";
-    const keep = <T>(list: T[], item: T) => {
-      list.push(item);
-      if (list.length > MAX_LINES) list.shift();
-    };
-    const line = (text: string) => {
-      log.writeSync(encoder.encode(`${text}\n`));
-      keep(this.lines, text);
-      const m = text.match(RECORD_LINE);
-      if (!m) return;
-      try {
-        keep(this.records, { ...JSON.parse(m[2]), ...(m[1] ? { source: m[1] } : {}) });
-      } catch {
-        // Not a record after all: it is in the file, which is enough.
-      }
-    };
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const lines = (pending + chunk).split("\n");
-      pending = lines.pop()!;
-      lines.forEach(line);
-    }
-    if (pending !== "") line(pending);
-  }
-}
-
-/** One simulated CP of a {@link LocalNetwork}. */
-export interface CpPlan {
-  /** CP id. */
-  readonly id: string;
-  /** Where it is (a city the weather office can look up). */
-  readonly location: string;
-  /** €/kWh. */
-  readonly priceEurKwh: number;
-  /** kW. */
-  readonly powerKw: number;
-  /** Further `cp/main.ts` flags (e.g. `--target-kwh 2`). */
-  readonly args?: readonly string[];
-}
-
-/** One driver of a {@link LocalNetwork}. */
-export interface DriverPlan {
-  /** Driver id. */
-  readonly id: string;
-  /** File of CP ids it charges at in turn. */
-  readonly file: string;
-  /** Start again after the last CP, forever. */
-  readonly loop?: boolean;
-  /** Further `driver/main.ts` flags (e.g. `--pause 500ms`). */
-  readonly args?: readonly string[];
-}
+export type { CpPlan, DriverPlan } from "./network_args.ts";
+export { Service, type ServiceSpec, waitUntil } from "./service.ts";
 
 /** Settings of {@link startNetwork}. */
 export interface NetworkOptions {
@@ -360,14 +145,6 @@ export interface LocalNetwork {
   stop(): Promise<void>;
 }
 
-const PERMS = {
-  registry: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  central: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  cp: ["--allow-run", "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  driver: ["--allow-net", "--allow-env", "--allow-read"],
-  weather: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-} as const;
-
 /** Makes the development certificates in `dir` unless they are there already. */
 export async function ensureCertificates(dir: string): Promise<boolean> {
   try {
@@ -386,10 +163,46 @@ function randomSecret(): string {
     .replace(/=+$/, "");
 }
 
+/** Both shared secrets, kept where the Registry and Central would generate them themselves. */
+async function networkSecrets(dir: string): Promise<NetworkSecrets & { adminTokenFile: string }> {
+  const registryAdminKey = (await readOrCreateSecretFile(
+    join(dir, "registry_admin.key"),
+    randomSecret,
+  )).value;
+  const adminTokenFile = join(dir, "central_admin.token");
+  const adminToken = (await readOrCreateSecretFile(adminTokenFile, randomSecret)).value.trim();
+  return { registryAdminKey, adminToken, adminTokenFile };
+}
+
 /**
- * Starts the Registry, Central, then the CPs (waiting until each is `ACTIVATED`), then the
- * drivers. On any failure everything already started is stopped again before the error is
- * thrown, and the error names the log file to read.
+ * Waits until `url` answers 2xx; fails at once with the log file to read if `service` has
+ * exited meanwhile.
+ */
+export function waitHealthy(
+  service: Service,
+  label: string,
+  url: string,
+  client: Deno.HttpClient,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<true> {
+  return waitUntil(
+    `${label} to answer GET ${new URL(url).pathname}`,
+    async () => {
+      if (!service.running) throw new Error(`${label} exited; see ${service.logFile}`);
+      const res = await fetch(url, { client });
+      await res.body?.cancel();
+      return res.ok ? true : undefined;
+    },
+    timeoutMs,
+    signal,
+  );
+}
+
+/**
+ * Starts the Registry, Central, then the CPs (waiting until each is `ACTIVATED`), the weather
+ * office and the drivers. On any failure everything already started is stopped again before the
+ * error is thrown, and the error names the log files to read.
  */
 export async function startNetwork(options: NetworkOptions): Promise<LocalNetwork> {
   const say = options.progress ?? (() => {});
@@ -398,158 +211,188 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
   if (await ensureCertificates(options.certsDir)) {
     say(`made development certificates in ${options.certsDir}`);
   }
-  const certs = certPaths(options.certsDir);
-  const logLevel = options.logLevel ?? "info";
-  const brokers = options.brokers.join(",");
-
-  // Both secrets live where the Registry and Central would generate them themselves.
-  const registryAdminKey = (await readOrCreateSecretFile(
-    join(options.dir, "registry_admin.key"),
-    randomSecret,
-  )).value;
-  const adminTokenFile = join(options.dir, "central_admin.token");
-  const adminToken = (await readOrCreateSecretFile(adminTokenFile, randomSecret)).value.trim();
-
-  const newService = (spec: ServiceSpec) =>
-    new Service({ ...spec, detached: options.detached }, logDir);
-
-  const registryPort = options.registryPort ?? freePort();
-  const tcpPort = options.centralTcpPort ?? freePort();
-  const httpPort = options.centralHttpPort ?? freePort();
-  const registryUrl = `https://localhost:${registryPort}`;
-  const centralHost = options.centralHost ?? "127.0.0.1";
-  const centralHttps = !isLoopbackHost(centralHost);
-  const centralUrl = centralHttps
-    ? `https://localhost:${httpPort}`
-    : `http://127.0.0.1:${httpPort}`;
-  const centralTcp = `127.0.0.1:${tcpPort}`;
-
-  const registry = newService({
-    name: "registry",
-    script: "registry/main.ts",
-    permissions: PERMS.registry,
-    args: [
-      "--port",
-      String(registryPort),
-      "--host",
-      "127.0.0.1",
-      "--db",
-      join(options.dir, "registry.db"),
-      "--cert",
-      certs.cert,
-      "--key",
-      certs.key,
-      "--log-level",
-      logLevel,
-    ],
-    env: { REGISTRY_ADMIN_KEY: registryAdminKey },
+  const layout = networkLayout({
+    dir: options.dir,
+    certs: certPaths(options.certsDir),
+    brokers: options.brokers,
+    logLevel: options.logLevel,
+    centralHost: options.centralHost,
+    ports: {
+      registry: options.registryPort ?? freePort(),
+      tcp: options.centralTcpPort ?? freePort(),
+      http: options.centralHttpPort ?? freePort(),
+    },
   });
-  const central = newService({
-    name: "central",
-    script: "central/main.ts",
-    permissions: [...PERMS.central, ...(options.centralDenoFlags ?? [])],
-    args: [
-      "--tcp-port",
-      String(tcpPort),
-      "--http-port",
-      String(httpPort),
-      "--host",
-      centralHost,
-      "--broker",
-      brokers,
-      "--db",
-      join(options.dir, "central.db"),
-      "--registry-url",
-      registryUrl,
-      "--ca",
-      certs.caCert,
-      "--cert",
-      certs.cert,
-      "--key",
-      certs.key,
-      "--no-tui",
-      "--log-level",
-      logLevel,
-      ...(options.supervisorUrl === undefined ? [] : ["--supervisor-url", options.supervisorUrl]),
-      ...(options.centralArgs ?? []),
-    ],
-    // The Registry admin key lets the dashboard's CP manager register and deregister CPs.
-    env: { CENTRAL_ADMIN_TOKEN: adminToken, REGISTRY_ADMIN_KEY: registryAdminKey },
-  });
+  const secrets = await networkSecrets(options.dir);
+  const tls = await httpsClient(layout.certs.caCert);
+  const network = new RunningNetwork(options, layout, secrets, tls, logDir);
+  try {
+    await network.bringUp(options, say);
+  } catch (error) {
+    await network.abandon();
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new Error(
+      `the local network did not come up: ${error instanceof Error ? error.message : error} ` +
+        `(logs: ${network.logFiles().join(", ")})`,
+    );
+  }
+  return network;
+}
 
-  // Held until the office starts, after the CPs: their engines take any free port meanwhile.
-  const weatherHold = options.weather && options.weather.port === undefined
-    ? holdFreePort()
-    : undefined;
-  const weatherPort = options.weather?.port ?? weatherHold?.port;
-  const weatherUrl = options.weather ? `http://127.0.0.1:${weatherPort}` : undefined;
-  const locationsFile = join(options.dir, "weather_locations.json");
-  const weather = options.weather
-    ? newService({
-      name: "weather",
-      script: "weather/main.ts",
-      permissions: PERMS.weather,
-      args: [
-        "--central",
-        centralUrl,
-        "--ca",
-        certs.caCert,
-        "--port",
-        String(weatherPort),
-        "--host",
-        "127.0.0.1",
-        "--locations",
-        locationsFile,
-        // Central generates the key next to its database on first start; the office reads it.
-        "--service-key-file",
-        join(options.dir, "weather_service.key"),
-        "--no-tui",
-        "--log-level",
-        logLevel,
-        ...(options.weather.args ?? []),
-      ],
-    })
-    : undefined;
+/** The {@link LocalNetwork} {@link startNetwork} returns, and its start in named steps. */
+class RunningNetwork implements LocalNetwork {
+  readonly registry: Service;
+  readonly central: Service;
+  readonly cps = new Map<string, Service>();
+  readonly cpPlans = new Map<string, CpPlan>();
+  readonly weather: Service | undefined;
+  readonly weatherUrl: string | undefined;
+  readonly drivers = new Map<string, Service>();
+  readonly registryUrl: string;
+  readonly centralUrl: string;
+  readonly centralTcp: string;
+  readonly caFile: string;
+  readonly adminTokenFile: string;
+  readonly api: CentralApi;
+  readonly #layout: NetworkLayout;
+  readonly #secrets: NetworkSecrets;
+  readonly #tls: Deno.HttpClient;
+  readonly #newService: (spec: ServiceSpec) => Service;
+  /** Held until the office starts, after the CPs: their engines take any free port meanwhile. */
+  readonly #weatherHold: { readonly port: number; release(): void } | undefined;
+  readonly #locationsFile: string;
 
-  const cps = new Map<string, Service>();
-  const cpPlans = new Map<string, CpPlan>();
-  const drivers = new Map<string, Service>();
-  const tls = await httpsClient(certs.caCert);
+  constructor(
+    options: NetworkOptions,
+    layout: NetworkLayout,
+    secrets: NetworkSecrets & { readonly adminTokenFile: string },
+    tls: Deno.HttpClient,
+    logDir: string,
+  ) {
+    this.#layout = layout;
+    this.#secrets = secrets;
+    this.#tls = tls;
+    this.#newService = (spec) => new Service({ ...spec, detached: options.detached }, logDir);
+    this.registryUrl = layout.registryUrl;
+    this.centralUrl = layout.centralUrl;
+    this.centralTcp = layout.centralTcp;
+    this.caFile = layout.certs.caCert;
+    this.adminTokenFile = secrets.adminTokenFile;
+    this.registry = this.#newService(registrySpec(layout, secrets));
+    this.central = this.#newService(centralSpec(layout, secrets, {
+      supervisorUrl: options.supervisorUrl,
+      args: options.centralArgs,
+      denoFlags: options.centralDenoFlags,
+    }));
+    this.#locationsFile = join(options.dir, "weather_locations.json");
+    this.#weatherHold = options.weather && options.weather.port === undefined
+      ? holdFreePort()
+      : undefined;
+    const weatherPort = options.weather?.port ?? this.#weatherHold?.port;
+    if (options.weather !== undefined && weatherPort !== undefined) {
+      this.weatherUrl = `http://127.0.0.1:${weatherPort}`;
+      this.weather = this.#newService(weatherSpec(layout, {
+        port: weatherPort,
+        locationsFile: this.#locationsFile,
+        args: options.weather.args,
+      }));
+    }
+    this.api = centralApi(layout.centralUrl, secrets.adminToken, tls);
+  }
 
-  const api: CentralApi = {
-    get: (path) => json(fetch(`${centralUrl}${path}`, { client: tls })),
-    post: (path, body) =>
-      json(fetch(`${centralUrl}${path}`, {
-        client: tls,
-        method: "POST",
-        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-        body: JSON.stringify(body ?? {}),
-      })),
-  };
+  /** Starts every part in order, as {@link startNetwork} says. */
+  async bringUp(options: NetworkOptions, say: (text: string) => void): Promise<void> {
+    const { signal } = options;
+    say(`starting the Registry on ${this.registryUrl}`);
+    await this.registry.start();
+    await waitHealthy(
+      this.registry,
+      "the Registry",
+      `${this.registryUrl}/`,
+      this.#tls,
+      30_000,
+      signal,
+    );
+    say(
+      `starting Central on ${this.centralUrl} (monitors on ${this.centralTcp}; ${
+        this.#layout.centralHttps
+          ? "REST over HTTPS, clients trust the CA"
+          : "REST over plain HTTP: it listens on loopback only"
+      })`,
+    );
+    await this.central.start();
+    await this.#waitForCentral(signal);
+    await this.#bringUpCps(options.cps ?? [], say, signal);
+    // After the CPs, so Central knows every CP the office watches (it warns of any it does not).
+    await this.#bringUpWeather(options.cps ?? [], say, signal);
+    for (const plan of options.drivers ?? []) {
+      signal?.throwIfAborted();
+      say(`starting driver ${plan.id} (${plan.file})`);
+      await this.startDriver(plan);
+    }
+  }
 
-  const waitForCentral = (signal?: AbortSignal) =>
-    waitUntil(
-      "Central to answer GET /health",
-      async () => {
-        if (!central.running) throw new Error(`Central exited; see ${central.logFile}`);
-        const res = await fetch(`${centralUrl}/health`, { client: tls });
-        await res.body?.cancel();
-        return res.ok ? true : undefined;
-      },
+  async #bringUpCps(
+    plans: readonly CpPlan[],
+    say: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (const plan of plans) {
+      signal?.throwIfAborted();
+      say(
+        `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
+      );
+      await this.startCp(plan);
+    }
+    for (const plan of plans) {
+      await this.#waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000, signal);
+      say(`CP ${plan.id} is ACTIVATED`);
+    }
+  }
+
+  async #bringUpWeather(
+    plans: readonly CpPlan[],
+    say: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (this.weather === undefined || this.weatherUrl === undefined) return;
+    await writeLocations(this.#locationsFile, plans);
+    say(`starting the weather office on ${this.weatherUrl}`);
+    this.#weatherHold?.release();
+    await this.weather.start();
+    await waitHealthy(
+      this.weather,
+      "the weather office",
+      `${this.weatherUrl}/health`,
+      this.#tls,
+      30_000,
+      signal,
+    );
+  }
+
+  #waitForCentral(signal?: AbortSignal): Promise<true> {
+    return waitHealthy(
+      this.central,
+      "Central",
+      `${this.centralUrl}/health`,
+      this.#tls,
       60_000,
       signal,
     );
+  }
 
-  const waitForCp = (
+  #waitForCp(
     id: string,
     match: (cp: CpView) => boolean,
     timeoutMs = 30_000,
     signal?: AbortSignal,
-  ) =>
-    waitUntil(
+  ): Promise<CpView> {
+    return waitUntil(
       `CP ${id} in Central`,
       async () => {
-        const res = await fetch(`${centralUrl}/cps/${encodeURIComponent(id)}`, { client: tls });
+        const res = await fetch(`${this.centralUrl}/cps/${encodeURIComponent(id)}`, {
+          client: this.#tls,
+        });
         if (!res.ok) {
           await res.body?.cancel();
           return undefined;
@@ -560,175 +403,70 @@ export async function startNetwork(options: NetworkOptions): Promise<LocalNetwor
       timeoutMs,
       signal,
     );
-
-  const startCp = async (plan: CpPlan) => {
-    const service = newService({
-      name: `cp-${plan.id}`,
-      script: "cp/main.ts",
-      permissions: PERMS.cp,
-      args: [
-        "--cp-id",
-        plan.id,
-        "--broker",
-        brokers,
-        "--central",
-        centralTcp,
-        "--registry-url",
-        registryUrl,
-        "--ca",
-        certs.caCert,
-        "--location",
-        plan.location,
-        "--price",
-        String(plan.priceEurKwh),
-        "--power",
-        String(plan.powerKw),
-        "--credentials-dir",
-        join(options.dir, "cp"),
-        "--headless",
-        "--log-level",
-        logLevel,
-        ...(plan.args ?? []),
-      ],
-      env: { REGISTRY_ADMIN_KEY: registryAdminKey },
-      keys: true, // the supervisor's demo actions (cp/cp_control.ts keys)
-    });
-    cps.set(plan.id, service);
-    cpPlans.set(plan.id, plan);
-    await service.start();
-    return service;
-  };
-
-  const startDriver = async (plan: DriverPlan) => {
-    const service = newService({
-      name: `driver-${plan.id}`,
-      script: "driver/main.ts",
-      permissions: PERMS.driver,
-      args: [
-        "--broker",
-        brokers,
-        "--driver-id",
-        plan.id,
-        "--file",
-        plan.file,
-        ...(plan.loop ? ["--loop"] : []),
-        "--log-level",
-        logLevel,
-        ...(plan.args ?? []),
-      ],
-    });
-    drivers.set(plan.id, service);
-    await service.start();
-    return service;
-  };
-
-  const stop = async () => {
-    await Promise.all([...drivers.values()].map((d) => d.stop()));
-    await Promise.all([...cps.values()].map((c) => c.stop()));
-    await weather?.stop();
-    await central.stop();
-    await registry.stop();
-    tls.close();
-  };
-
-  const network: LocalNetwork = {
-    registry,
-    central,
-    cps,
-    cpPlans,
-    weather,
-    weatherUrl,
-    drivers,
-    registryUrl,
-    centralUrl,
-    centralTcp,
-    caFile: certs.caCert,
-    adminTokenFile,
-    api,
-    waitForCp,
-    startCp,
-    startDriver,
-    restartCentral: async () => {
-      await central.start();
-      await waitForCentral();
-    },
-    stop,
-  };
-
-  const { signal } = options;
-  try {
-    say(`starting the Registry on ${registryUrl}`);
-    await registry.start();
-    await waitUntil(
-      "the Registry to answer GET /",
-      async () => {
-        const res = await fetch(`${registryUrl}/`, { client: tls });
-        await res.body?.cancel();
-        return res.ok ? true : undefined;
-      },
-      30_000,
-      signal,
-    );
-
-    say(
-      `starting Central on ${centralUrl} (monitors on ${centralTcp}; ${
-        centralHttps
-          ? "REST over HTTPS, clients trust the CA"
-          : "REST over plain HTTP: it listens on loopback only"
-      })`,
-    );
-    await central.start();
-    await waitForCentral(signal);
-
-    for (const plan of options.cps ?? []) {
-      signal?.throwIfAborted();
-      say(
-        `starting CP ${plan.id} (${plan.location}, ${plan.powerKw} kW, ${plan.priceEurKwh} €/kWh)`,
-      );
-      await startCp(plan);
-    }
-    for (const plan of options.cps ?? []) {
-      await waitForCp(plan.id, (cp) => cp.state === "ACTIVATED", 60_000, signal);
-      say(`CP ${plan.id} is ACTIVATED`);
-    }
-    // After the CPs, so Central knows every CP the office watches (it warns of any it does not).
-    if (weather !== undefined && weatherUrl !== undefined) {
-      await writeLocations(locationsFile, options.cps ?? []);
-      say(`starting the weather office on ${weatherUrl}`);
-      weatherHold?.release();
-      await weather.start();
-      await waitUntil(
-        "the weather office to answer GET /health",
-        async () => {
-          if (!weather.running) {
-            throw new Error(`the weather office exited; see ${weather.logFile}`);
-          }
-          const res = await fetch(`${weatherUrl}/health`);
-          await res.body?.cancel();
-          return res.ok ? true : undefined;
-        },
-        30_000,
-        signal,
-      );
-    }
-
-    for (const plan of options.drivers ?? []) {
-      signal?.throwIfAborted();
-      say(`starting driver ${plan.id} (${plan.file})`);
-      await startDriver(plan);
-    }
-  } catch (error) {
-    weatherHold?.release();
-    await stop();
-    if (signal?.aborted) throw signal.reason;
-    const logs = [registry, central, ...(weather ? [weather] : []), ...cps.values()]
-      .map((s) => s.logFile).join(", ");
-    throw new Error(
-      `the local network did not come up: ${error instanceof Error ? error.message : error} ` +
-        `(logs: ${logs})`,
-    );
   }
-  return network;
+
+  readonly waitForCp = (id: string, match: (cp: CpView) => boolean, timeoutMs?: number) =>
+    this.#waitForCp(id, match, timeoutMs);
+
+  readonly startCp = async (plan: CpPlan): Promise<Service> => {
+    const service = this.#newService(cpSpec(this.#layout, this.#secrets, plan));
+    this.cps.set(plan.id, service);
+    this.cpPlans.set(plan.id, plan);
+    await service.start();
+    return service;
+  };
+
+  readonly startDriver = async (plan: DriverPlan): Promise<Service> => {
+    const service = this.#newService(driverSpec(this.#layout, plan));
+    this.drivers.set(plan.id, service);
+    await service.start();
+    return service;
+  };
+
+  readonly restartCentral = async (): Promise<void> => {
+    await this.central.start();
+    await this.#waitForCentral();
+  };
+
+  readonly stop = async (): Promise<void> => {
+    await Promise.all([...this.drivers.values()].map((d) => d.stop()));
+    await Promise.all([...this.cps.values()].map((c) => c.stop()));
+    await this.weather?.stop();
+    await this.central.stop();
+    await this.registry.stop();
+    this.#tls.close();
+  };
+
+  /** After a failed start: frees the held port and stops whatever started. */
+  async abandon(): Promise<void> {
+    this.#weatherHold?.release();
+    await this.stop();
+  }
+
+  /** The log files worth reading after a failed start. */
+  logFiles(): string[] {
+    return [
+      this.registry,
+      this.central,
+      ...(this.weather ? [this.weather] : []),
+      ...this.cps.values(),
+    ]
+      .map((s) => s.logFile);
+  }
+}
+
+/** Central's REST API at `url`, posting with the admin token. */
+function centralApi(url: string, adminToken: string, client: Deno.HttpClient): CentralApi {
+  return {
+    get: (path) => json(fetch(`${url}${path}`, { client })),
+    post: (path, body) =>
+      json(fetch(`${url}${path}`, {
+        client,
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      })),
+  };
 }
 
 /**
