@@ -54,6 +54,7 @@ import {
   steadyFigures,
   type SteadySample,
 } from "./bench_report.ts";
+import { benchSummary, lossesBetween } from "./bench_summary.ts";
 
 /** Starts every id the benchmark's fleet uses. */
 const BENCH_PREFIX = "BENCH";
@@ -496,7 +497,8 @@ async function main(): Promise<void> {
       const c = running.counts();
       say(
         `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
-          `main loop lag max ${lagMax} ms`,
+          `lost logins ${c.lostLogins} (${c.relogins} back), engine links lost ` +
+          `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms`,
       );
       lagMax = 0;
     }, 5000);
@@ -549,6 +551,8 @@ async function main(): Promise<void> {
     say(`steady state: measuring for ${config.holdMs / 1000} s`);
     const latencyFrom = running.authorizeLatenciesMs.length;
     const phasesFrom = running.authorizePhases.length;
+    const ticketsFrom = running.tickets.length;
+    const countsBefore = running.counts();
     timing = true;
     const samples: SteadySample[] = [await sample()];
     const holdEnd = Date.now() + config.holdMs;
@@ -557,6 +561,11 @@ async function main(): Promise<void> {
       samples.push(await sample());
     }
     timing = false;
+    const losses = lossesBetween(
+      countsBefore,
+      running.counts(),
+      running.tickets.slice(ticketsFrom),
+    );
     clearInterval(progress);
     clearInterval(lagTimer);
     await admin.disconnect();
@@ -608,6 +617,15 @@ async function main(): Promise<void> {
         : { ...latency(sseLatencies), reconnects: watched.reconnects },
       raw,
       ratioToRaw: steady.handledPerSecond / raw.perSecond,
+      losses,
+      summary: benchSummary({
+        handledPerSecond: steady.handledPerSecond,
+        rawPerSecond: raw.perSecond,
+        lagMaxSeconds: steady.lagMaxSeconds,
+        authP99Ms: authorize.p99,
+        errors: counts.errors,
+        losses,
+      }),
       fleet: {
         tickets: counts.tickets,
         denials: counts.denials,

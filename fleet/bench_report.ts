@@ -4,7 +4,7 @@
  *
  * @module
  */
-
+import { type BenchSummary, formatLosses, type Losses } from "./bench_summary.ts";
 import { percentile } from "./core.ts";
 
 /** One sample of the steady state, taken about once a second. */
@@ -253,6 +253,10 @@ export interface BenchResult {
   };
   /** Central's handled telemetry rate ÷ the raw rate. */
   readonly ratioToRaw: number;
+  /** What the steady state lost: logins, engine links, sessions. */
+  readonly losses: Losses;
+  /** The figures the run is judged by (bench_summary.ts). */
+  readonly summary: BenchSummary;
   /** Fleet-side counts at the end (errors, denials, tickets). */
   readonly fleet: {
     readonly tickets: number;
@@ -348,6 +352,7 @@ export function renderTable(r: BenchResult): string {
         : "") +
       `, ${r.fleet.errors} errors`,
     ],
+    ["lost in the steady state", formatLosses(r.losses)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");

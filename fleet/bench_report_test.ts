@@ -10,6 +10,8 @@ import {
   steadyFigures,
   type SteadySample,
 } from "./bench_report.ts";
+import { benchSummary, lossesBetween } from "./bench_summary.ts";
+import { emptyCounts } from "./core.ts";
 
 const sample = (at: number, cpuMs: number, produced: number, handled: number): SteadySample => ({
   at,
@@ -86,6 +88,11 @@ Deno.test("machine ticks: busy is all but idle and iowait, over the aggregate li
 });
 
 Deno.test("table: every figure is shown, and a missing SSE figure says why", () => {
+  const losses = lossesBetween(emptyCounts(10, 10), {
+    ...emptyCounts(10, 10),
+    lostLogins: 2,
+    relogins: 2,
+  }, [{ endReason: "fault" }]);
   const result: BenchResult = {
     machine: {
       nproc: 2,
@@ -112,6 +119,15 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
     sse: { notAvailable: "GET /events answered 404" },
     raw: { messages: 1000, messageBytes: 300, perSecond: 5000 },
     ratioToRaw: 0.01,
+    losses,
+    summary: benchSummary({
+      handledPerSecond: 50,
+      rawPerSecond: 5000,
+      lagMaxSeconds: 0,
+      authP99Ms: 30,
+      errors: 0,
+      losses,
+    }),
     fleet: { tickets: 3, denials: 1, denialReasons: { busy: 1 }, errors: 0 },
   };
   const table = renderTable(result);
@@ -141,6 +157,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
       "max 10 rows waiting, mean 5",
       "1.0 %",
       "3 tickets, 1 denials (busy 1), 0 errors",
+      "2 lost logins (2 logged in again), 0 engine links lost, 1 lost sessions (fault 1)",
     ]
   ) assert.ok(table.includes(text), `${text} in\n${table}`);
 });

@@ -87,6 +87,15 @@ export interface FleetCounts {
   readonly sent: number;
   /** Kafka messages received for this fleet's CPs and drivers (commands, updates). */
   readonly received: number;
+  /**
+   * Logins lost: a logged-in CP's monitor stopped being logged in to Central (a LOGOUT, a
+   * dropped connection, a heartbeat timeout) while the fleet was running, not stopping.
+   */
+  readonly lostLogins: number;
+  /** Logins after a CP's first: each lost login that came back. */
+  readonly relogins: number;
+  /** Times a monitor's link to its engine went down while the fleet was running. */
+  readonly monitorLinkDrops: number;
 }
 
 /** Counts of a fleet that has not reported yet: its size, nothing else. */
@@ -103,6 +112,9 @@ export function emptyCounts(cps: number, drivers: number): FleetCounts {
     errors: 0,
     sent: 0,
     received: 0,
+    lostLogins: 0,
+    relogins: 0,
+    monitorLinkDrops: 0,
   };
 }
 
@@ -176,6 +188,7 @@ export function progressLines(
     `  tickets      ${c.tickets}`,
     `  denials      ${c.denials}`,
     `  errors       ${c.errors}`,
+    `  lost logins  ${c.lostLogins} (${c.relogins} logged in again), engine links lost ${c.monitorLinkDrops}`,
     `  messages/s   ${rate.sent.toFixed(0)} out, ${rate.received.toFixed(0)} in`,
     "",
     "  Ctrl-C stops",
@@ -191,7 +204,10 @@ export function progressLine(
   const c = counts;
   return `fleet ${formatDuration(elapsedMs)}: registered ${c.registered}/${c.cps} ` +
     `logged in ${c.loggedIn}/${c.cps} charging ${c.charging} tickets ${c.tickets} ` +
-    `denials ${c.denials} errors ${c.errors} msgs/s ${rate.sent.toFixed(0)} out ` +
+    `denials ${c.denials} errors ${c.errors} lost logins ${c.lostLogins} ` +
+    `relogins ${c.relogins} engine links lost ${c.monitorLinkDrops} msgs/s ${
+      rate.sent.toFixed(0)
+    } out ` +
     `${rate.received.toFixed(0)} in`;
 }
 

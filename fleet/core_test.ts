@@ -31,6 +31,9 @@ const counts = (over: Partial<FleetCounts> = {}): FleetCounts => ({
   errors: 0,
   sent: 0,
   received: 0,
+  lostLogins: 0,
+  relogins: 0,
+  monitorLinkDrops: 0,
   ...over,
 });
 
@@ -93,9 +96,17 @@ Deno.test("progress: the display and the plain line show every figure", () => {
     assert.ok(lines.includes(text), text);
   }
   assert.ok(lines.includes("12 out, 3 in"));
-  const line = progressLine(counts({ errors: 2 }), { sent: 1, received: 2 }, 3_723_000);
+  const lost = { lostLogins: 4, relogins: 3, monitorLinkDrops: 1 };
+  assert.ok(
+    progressLines("F", counts(lost), { sent: 0, received: 0 }, 0).join("\n")
+      .includes("lost logins  4 (3 logged in again), engine links lost 1"),
+  );
+  const line = progressLine(counts({ errors: 2, ...lost }), { sent: 1, received: 2 }, 3_723_000);
   assert.match(line, /^fleet 1h02m03s: registered 10\/10 logged in 9\/10 charging 4 tickets 20 /);
-  assert.match(line, /denials 3 errors 2 msgs\/s 1 out 2 in$/);
+  assert.match(
+    line,
+    /denials 3 errors 2 lost logins 4 relogins 3 engine links lost 1 msgs\/s 1 out 2 in$/,
+  );
   assert.equal(formatDuration(7_900), "7s");
 });
 
@@ -116,8 +127,8 @@ Deno.test("splitRange: consecutive ranges covering the total, sizes differing by
 });
 
 Deno.test("addCounts: every count of two fleet parts summed; emptyCounts: only the sizes", () => {
-  const a = { ...emptyCounts(3, 2), loggedIn: 3, tickets: 5, errors: 1, sent: 100 };
-  const b = { ...emptyCounts(4, 1), loggedIn: 2, denials: 7, received: 9 };
+  const a = { ...emptyCounts(3, 2), loggedIn: 3, tickets: 5, errors: 1, sent: 100, relogins: 2 };
+  const b = { ...emptyCounts(4, 1), loggedIn: 2, denials: 7, received: 9, lostLogins: 3 };
   assert.deepEqual(addCounts(a, b), {
     cps: 7,
     drivers: 3,
@@ -130,6 +141,9 @@ Deno.test("addCounts: every count of two fleet parts summed; emptyCounts: only t
     errors: 1,
     sent: 100,
     received: 9,
+    lostLogins: 3,
+    relogins: 2,
+    monitorLinkDrops: 0,
   });
   assert.equal(Object.values(emptyCounts(0, 0)).every((n) => n === 0), true);
 });

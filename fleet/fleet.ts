@@ -310,6 +310,9 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   });
 
   let errors = 0;
+  let lostLogins = 0;
+  let relogins = 0;
+  let monitorLinkDrops = 0;
   let requests = 0;
   let ticketCount = 0;
   let denials = 0;
@@ -404,9 +407,21 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       random,
     });
     cp.monitor = monitor;
+    let loggedIn = false;
+    let engineLinked = false;
     monitor.onChange(() => {
       refresh(cp);
-      if (cp.loggedInOnce || monitor.view().central.state !== "logged_in") return;
+      const view = monitor.view();
+      // Only while driving: stopping the fleet logs every CP out on purpose.
+      const nowLoggedIn = view.central.state === "logged_in";
+      if (nowLoggedIn !== loggedIn) {
+        if (nowLoggedIn && cp.loggedInOnce) relogins++;
+        if (!nowLoggedIn && driving) lostLogins++;
+        loggedIn = nowLoggedIn;
+      }
+      if (engineLinked && !view.engine.connected && driving) monitorLinkDrops++;
+      engineLinked = view.engine.connected;
+      if (cp.loggedInOnce || !nowLoggedIn) return;
       cp.loggedInOnce = true;
       loginTimes.push(Date.now());
       launching--;
@@ -551,6 +566,9 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
         errors,
         sent: hub.requests.sent + hub.telemetry.sent,
         received: hub.commands.router.delivered + hub.updates.router.delivered,
+        lostLogins,
+        relogins,
+        monitorLinkDrops,
       };
     },
     drain,
