@@ -250,10 +250,9 @@ Deno.test({
       });
       await page.goto(net.centralUrl);
       await page.locator("[data-cp]").nth(2).waitFor({ timeout: 30_000 });
-      for (const part of ["kafka", "database"]) {
-        await page.locator(`[data-pill="${part}"][data-status="ok"]`).waitFor();
+      for (const part of ["kafka", "registry", "registry_feed", "database"]) {
+        await page.locator(`[data-pill="${part}"][data-status="ok"]`).waitFor({ timeout: 30_000 });
       }
-      await page.locator('[data-pill="registry"][data-status="ok"]').waitFor({ timeout: 30_000 });
       assert.match(await page.locator('[data-pill="kafka"]').innerText(), /Kafka\s+ok/);
       await page.locator('[data-figure="sessions_today"] .value', { hasText: /^3$/ }).waitFor({
         timeout: 15_000,

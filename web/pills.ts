@@ -1,6 +1,6 @@
 /**
  * The header's status pills: one per part Central's `GET /health/ready` checks (Kafka, the
- * Registry, the database, and any part it adds), in its order, with the same status and detail,
+ * Registry, its change feed, the database, and any part it adds), in its order, with the same status and detail,
  * then the weather office as the live `status` event shows it (it never makes Central unready).
  * Each pill says its status in words, not by colour alone. Pure: no DOM.
  *
@@ -36,7 +36,7 @@ const NAMES: Readonly<Record<string, string>> = {
   kafka: "Kafka",
   registry: "Registry",
   database: "Database",
-  feed: "Live feed",
+  registry_feed: "Registry feed",
   weather: "Weather office",
 };
 

@@ -15,19 +15,21 @@ Deno.test("pills: one per readiness check, in Central's order, then the weather 
     checks: {
       kafka: { status: "ok", detail: "fetching" },
       registry: { status: "ok", detail: "answered" },
+      registry_feed: { status: "ok", detail: "following" },
       database: { status: "down", detail: "the last commit failed" },
-      feed: { status: "ok", detail: "live" },
+      extra: { status: "ok", detail: "a part added later" },
     },
   };
   const pills = statusPills(ready, status);
   assert.deepEqual(pills.map((p) => [p.name, p.word]), [
     ["Kafka", "ok"],
     ["Registry", "ok"],
+    ["Registry feed", "ok"],
     ["Database", "down"],
-    ["Live feed", "ok"],
+    ["extra", "ok"],
     ["Weather office", "unknown"],
   ]);
-  assert.equal(pills[2].detail, "the last commit failed");
+  assert.equal(pills[3].detail, "the last commit failed");
 });
 
 Deno.test("pills: before readiness answers, Kafka and the Registry come from the live status", () => {
