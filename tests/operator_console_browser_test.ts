@@ -159,6 +159,11 @@ async function checkCpPage(page: Page, net: LocalNetwork, a: string) {
   await cpPage.locator('[data-field="key-version"]', { hasText: String(keyVersion + 1) }).waitFor({
     timeout: 30_000,
   });
+  // Revoked keys: a key_revoked alarm on its page, cleared by the CP's next login.
+  await cpPage.getByRole("button", { name: "Revoke keys" }).click();
+  await cpPage.locator(`[data-alarm-cp="${a}"][data-kind="key_revoked"][data-open="false"]`)
+    .waitFor({ timeout: 60_000 });
+  await cpPage.locator('[data-testid="cp-audit"] td', { hasText: "key.revoke" }).first().waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "console_cp_page.png"), fullPage: true });
 }
 
@@ -264,6 +269,15 @@ Deno.test({
       await checkHistory(page, a, b, driverB);
       await checkCpPage(page, net, a);
       await checkAlarm(page, net, c);
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const [name, hash] of [["history", "#/history"], ["cp_page", `#/cp/${a}`]]) {
+        await page.goto(`${net.centralUrl}/${hash}`);
+        await page.getByTestId("history-count").filter({ hasText: /^\d+ sessions?$/ }).waitFor();
+        await page.screenshot({
+          path: join(ARTIFACTS, `console_${name}_phone.png`),
+          fullPage: true,
+        });
+      }
       failed = false;
     } finally {
       await browser.close();
