@@ -28,6 +28,12 @@ import { colours, noColorRequested, type Paint, paintFor, quietly } from "../sha
 import { StatusScreen } from "../shared/screen.ts";
 import { startLocalKafka } from "./local_kafka.ts";
 import { buildWeb } from "./web_build.ts";
+import {
+  DEMO_CHARGER_ID,
+  START_OCPP_PORT,
+  type StartedOcpp,
+  startOcppGateway,
+} from "./start_ocpp.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";
 
@@ -58,6 +64,11 @@ export const startConfig = defineConfig({
       help: "127.0.0.1 port of the API that starts and stops the local CPs (for Central)",
     }),
     noScreen: flag({ flag: "no-screen", help: "progress and changes as plain lines only" }),
+    ocpp: flag({
+      flag: "ocpp",
+      help: `also the OCPP 1.6J gateway on wss://localhost:${START_OCPP_PORT}/ocpp/<id>, with a ` +
+        `demo charger ${DEMO_CHARGER_ID} registered`,
+    }),
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",
       env: "LOG_LEVEL",
@@ -91,6 +102,8 @@ export interface StatusView {
   readonly weatherUrl?: string;
   /** The supervisor's control API (infra/supervisor_api.ts). */
   readonly supervisorUrl?: string;
+  /** The OCPP gateway's URL prefix, if it runs. */
+  readonly ocppUrl?: string;
   /** File holding the admin token. */
   readonly adminTokenFile: string;
   /** The components' log folder. */
@@ -131,6 +144,7 @@ export function renderStatus(view: StatusView, paint: Paint = colours): string[]
     ...(view.supervisorUrl
       ? [`Local CPs     ${view.supervisorUrl}   (for Central: start and stop these CPs)`]
       : []),
+    ...(view.ocppUrl ? [`OCPP 1.6J     ${view.ocppUrl}/<chargePointId>   (Basic auth)`] : []),
     `Admin token   ${view.adminTokenFile}`,
     `Logs          ${view.logDir}`,
     "",
@@ -171,6 +185,15 @@ export function changeLines(
     lines.push(`${cp.id}: ${stateText(cp, paint)}${driver}`);
   }
   return lines;
+}
+
+/** What a charger or simulator needs, in one line. */
+export function ocppLine(ocpp: StartedOcpp): string {
+  const password = ocpp.credentialsFile === undefined
+    ? "registered by an earlier run whose credential file is gone: start with --fresh"
+    : `password = "credentials" in ${ocpp.credentialsFile}`;
+  return `OCPP 1.6J gateway: a charger connects to ${ocpp.url}/<id> (subprotocol ocpp1.6, CA ` +
+    `certs/ca.pem, HTTP Basic auth id:password); demo charger ${ocpp.chargerId} (${password})`;
 }
 
 async function main(): Promise<number> {
@@ -269,6 +292,15 @@ async function main(): Promise<number> {
   }
   say(`up: the dashboard is at ${net.centralUrl}/, the admin token in ${net.adminTokenFile}`);
   say(`local CPs are started and stopped through ${supervisor.url} (Central's admin token)`);
+  let ocpp: StartedOcpp | undefined;
+  if (config.ocpp) {
+    try {
+      ocpp = await startOcppGateway(net, config.dataDir, config.logLevel);
+      say(ocppLine(ocpp));
+    } catch (error) {
+      complain(`no OCPP gateway: ${error instanceof Error ? error.message : error}`);
+    }
+  }
 
   const useScreen = !config.noScreen && Deno.stdout.isTerminal();
   let cps: CpView[] | undefined;
@@ -288,6 +320,7 @@ async function main(): Promise<number> {
         centralUrl: net.centralUrl,
         weatherUrl: net.weatherUrl,
         supervisorUrl: supervisor.url,
+        ocppUrl: ocpp?.url,
         adminTokenFile: net.adminTokenFile,
         logDir: join(config.dataDir, "logs"),
         cps,
@@ -303,6 +336,7 @@ async function main(): Promise<number> {
   screen?.close();
   say("stopping drivers, CPs, Central, the Registry, then Kafka…");
   await supervisor.shutdown();
+  await ocpp?.service.stop();
   await net.stop();
   await kafka.stop();
   say("stopped");

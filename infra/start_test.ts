@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { plain as noPaint } from "../shared/terminal.ts";
 import type { CpView } from "./network.ts";
-import { changeLines, LOCAL_CPS, LOCAL_DRIVERS, renderStatus, stateText } from "./start.ts";
+import {
+  changeLines,
+  LOCAL_CPS,
+  LOCAL_DRIVERS,
+  ocppLine,
+  renderStatus,
+  stateText,
+} from "./start.ts";
 
 // deno-lint-ignore no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
@@ -91,4 +98,23 @@ Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape
     "STOPPED Out of Order (admin)",
   );
   assert.deepEqual(changeLines(new Map(), [cpView()], noPaint), ["CP-001: ACTIVATED"]);
+});
+
+Deno.test("start --ocpp: the status and the start line say where a charger connects", () => {
+  const lines = renderStatus({
+    centralUrl: "http://127.0.0.1:8080",
+    ocppUrl: "wss://localhost:9000/ocpp",
+    adminTokenFile: "data/network/central_admin.token",
+    logDir: "data/network/logs",
+    cps: [],
+  }, noPaint);
+  assert.ok(lines.some((l) => l.includes("wss://localhost:9000/ocpp/<chargePointId>")));
+  const line = ocppLine({
+    service: undefined as never,
+    url: "wss://localhost:9000/ocpp",
+    chargerId: "OCPP-001",
+    credentialsFile: "data/network/ocpp/OCPP-001.credentials",
+  });
+  assert.match(line, /wss:\/\/localhost:9000\/ocpp\/<id>/);
+  assert.match(line, /OCPP-001 \(password = "credentials" in data\/network\/ocpp\/OCPP-001/);
 });

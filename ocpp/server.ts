@@ -22,7 +22,7 @@ import { createRPCError, createValidator, RPCServer } from "ocpp-rpc";
 import ocpp16Schemas from "ocpp-rpc/lib/schemas/ocpp1_6.json" with { type: "json" };
 import { SlidingWindowLimiter } from "../shared/rate_limit.ts";
 import { getLogger } from "../shared/log.ts";
-import type { TlsFiles } from "../shared/tls.ts";
+import { isLoopbackHost, type TlsFiles } from "../shared/tls.ts";
 import { cpIdSchema } from "../shared/messages.ts";
 import type { CallOutcome, ChargerSocket } from "./charger_cp.ts";
 
@@ -113,17 +113,12 @@ export function ocpp16Validator(): ReturnType<typeof createValidator> {
   return validator;
 }
 
-/** Whether `hostname` is a loopback address. */
-export function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
-}
-
 /**
  * Starts the server.
  * @throws {Error} if plain `ws` is asked for on an address that is not loopback.
  */
 export async function startOcppServer(options: OcppServerOptions): Promise<OcppServer> {
-  if (options.tls === undefined && !isLoopback(options.hostname)) {
+  if (options.tls === undefined && !isLoopbackHost(options.hostname)) {
     throw new Error(
       `plain ws (no TLS) is served only on loopback, not on ${options.hostname}: give a ` +
         "certificate (security profile 2)",

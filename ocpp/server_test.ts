@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isLoopback, ocpp16Validator, startOcppServer } from "./server.ts";
+import { ocpp16Validator, startOcppServer } from "./server.ts";
 
 const codeOf = (f: () => unknown): string | undefined => {
   try {
@@ -38,8 +38,6 @@ Deno.test("ocpp server: the 1.6 validator accepts a valid call and names each vi
 });
 
 Deno.test("ocpp server: plain ws is refused off loopback", async () => {
-  assert.ok(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost"));
-  assert.equal(isLoopback("0.0.0.0"), false);
   const hub = {
     admit: () => Promise.reject(new Error("unused")),
     connect: () => Promise.reject(new Error("unused")),
