@@ -237,6 +237,36 @@ Deno.test("audit: a session's life is recorded from the login to the ticket, wit
   assert.ok(!JSON.stringify(records).includes("wrapped-1"), "no wrapped key in the audit");
 });
 
+Deno.test("audit: a driver's self-reported address is its records' origin, marked self_reported", () => {
+  const reported = (requestId: string, cpId = "CP-1"): Input => ({
+    type: "charge_request",
+    requestId,
+    driverId: "D-1",
+    cpId,
+    sessionId: `S-${requestId}`,
+    duplicate: false,
+    originIp: "198.51.100.23",
+    at: T0 + 1000,
+  });
+  const { effects } = run(
+    EMPTY_MODEL,
+    login(),
+    reported("r1"),
+    reported("r2"),
+    charge("r3"),
+    reported("r4", "CP-404"),
+  );
+  const records = audits(effects).map((a) => a.entry).filter((r) => r.actor === "driver:D-1");
+  assert.deepEqual(records.map((r) => [r.action, r.originIp, r.params.origin]), [
+    ["charge.authorized", "198.51.100.23", "self_reported"],
+    ["charge.denied", "198.51.100.23", "self_reported"],
+    ["charge.denied", undefined, undefined],
+    ["charge.denied", "198.51.100.23", "self_reported"],
+  ]);
+  const denied = published(effects).filter((m) => m.type === "DENIED");
+  assert.ok(denied.every((m) => !("originIp" in m)), "the answer does not carry it back");
+});
+
 Deno.test("store: the security status and facts survive a restart; revoked keys are not loaded", () => {
   const store = CentralStore.open(":memory:");
   let model = EMPTY_MODEL;

@@ -73,6 +73,7 @@ export function requestHandler(
         cpId: request.cpId,
         sessionId: newSessionId(),
         duplicate,
+        ...(request.originIp === undefined ? {} : { originIp: request.originIp }),
         at,
       });
     } else {

@@ -6,6 +6,7 @@
  */
 
 import { brokerList, defineConfig, duration, flag, oneOf, option, text } from "../shared/config.ts";
+import { isIP } from "node:net";
 import { isValidCpId } from "../shared/encoding.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
 import { DEFAULT_PAUSE_MS } from "./core.ts";
@@ -14,6 +15,12 @@ import { DEFAULT_PAUSE_MS } from "./core.ts";
 function driverId(raw: string): string {
   if (!isValidCpId(raw)) throw new Error("a driver id of 3–64 characters of A–Z, a–z, 0–9, _ or -");
   return raw;
+}
+
+/** An IPv4 or IPv6 address. */
+function ipAddress(raw: string): string {
+  if (isIP(raw.trim()) === 0) throw new Error("an IPv4 or IPv6 address");
+  return raw.trim();
 }
 
 /** `driver/main.ts` (`deno task driver`). */
@@ -47,6 +54,13 @@ export const driverConfig = defineConfig({
       env: "DRIVER_PAUSE",
       default: DEFAULT_PAUSE_MS,
       help: "with --file: wait after each ticket or denial (ms, or 4s, 1m)",
+    }),
+    originIp: option(ipAddress, {
+      flag: "origin-ip",
+      env: "DRIVER_ORIGIN_IP",
+      optional: true,
+      help: "this host's address as its requests report it (default: the local address of " +
+        "its connection to the first broker)",
     }),
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",

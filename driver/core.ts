@@ -210,6 +210,8 @@ export interface DriverState {
   readonly ticketed: readonly string[];
   /** Totals so far. */
   readonly summary: Summary;
+  /** The address this driver's host reports for itself with each request, if known. */
+  readonly originIp?: string;
 }
 
 /** Options of {@link initialState}. */
@@ -222,6 +224,8 @@ export interface CoreOptions {
   readonly loop?: boolean;
   /** Pause after each ticket or denial in file mode (default {@link DEFAULT_PAUSE_MS}). */
   readonly pauseMs?: number;
+  /** The host's own address, sent with each request (Central audits it as self-reported). */
+  readonly originIp?: string;
 }
 
 /**
@@ -237,6 +241,7 @@ export function initialState(options: CoreOptions): DriverState {
   }
   return {
     driverId: options.driverId,
+    ...(options.originIp === undefined ? {} : { originIp: options.originIp }),
     pauseMs: options.pauseMs ?? DEFAULT_PAUSE_MS,
     phase: { kind: "idle" },
     plan: plan === undefined ? null : {
@@ -466,6 +471,7 @@ function listCommand(
     build(driverRequestSchema, "CP_LIST_REQUEST", {
       requestId,
       driverId: state.driverId,
+      ...origin(state),
       ts: iso(at),
     }),
   );
@@ -518,6 +524,11 @@ function requestNextInPlan(
   return sendCharge(planned, cpId, at, requestId, out, { index, of: plan.cpIds.length, round });
 }
 
+/** `{originIp}` for a request, when the host's address is known. */
+function origin(state: DriverState): { originIp?: string } {
+  return state.originIp === undefined ? {} : { originIp: state.originIp };
+}
+
 function sendCharge(
   state: DriverState,
   cpId: string,
@@ -532,6 +543,7 @@ function sendCharge(
       requestId,
       driverId: state.driverId,
       cpId,
+      ...origin(state),
       ts: iso(at),
     }),
   );

@@ -104,6 +104,15 @@ Deno.test("core: idle → requested sends a CHARGE_REQUEST keyed to the driver",
   assert.equal(isFree(state), false);
 });
 
+Deno.test("core: every request carries the host's own address when it is known", () => {
+  const state = initialState({ driverId: D, originIp: "192.168.1.30" });
+  const { effects } = run(state, { type: "list", at: T0, requestId: "l1" }, charge("CP-001", "r1"));
+  assert.deepEqual(sent(effects).map((m) => [m.type, m.originIp]), [
+    ["CP_LIST_REQUEST", "192.168.1.30"],
+    ["CHARGE_REQUEST", "192.168.1.30"],
+  ]);
+});
+
 Deno.test("core: requested → authorized → supplying → ticketed, the ticket counted", () => {
   let { state } = run(initialState({ driverId: D }), charge("CP-001", "r1"));
   const r = run(

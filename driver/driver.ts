@@ -84,6 +84,8 @@ export interface DriverOptions {
   readonly loop?: boolean;
   /** File mode: the pause after each ticket or denial, ms (default 4000). */
   readonly pauseMs?: number;
+  /** The host's own address, sent with each request (audited as self-reported). */
+  readonly originIp?: string;
   /** Called with every event, in order, from the first (the file's first request) on. */
   readonly onEvent?: (event: DriverEvent) => void;
 }
@@ -122,6 +124,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     plan: options.plan,
     loop: options.loop,
     pauseMs: options.pauseMs,
+    originIp: options.originIp,
   });
   const transport = options.transport ?? ownDriverTransport(options.brokers, driverId);
 

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { type ConfigOf, loadConfig } from "../shared/config.ts";
+import { type ConfigOf, hostPort, loadConfig } from "../shared/config.ts";
+import { localAddressToward } from "../shared/local_address.ts";
 import { getLogger, literal, setupLogging, type Sink, stopLogging } from "../shared/log.ts";
 import { noColorRequested, paintFor } from "../shared/terminal.ts";
 import { driverConfig } from "./config.ts";
@@ -204,11 +205,14 @@ async function main(): Promise<void> {
   const plan = config.file === undefined ? undefined : await readPlan(config.file);
   if (front.sink) console.log(paint.grey(`Connecting to Kafka at ${config.brokers.join(",")}…`));
 
+  // The host's own address for the audit: said, not proven (requests cross Kafka).
+  const originIp = config.originIp ?? await localAddressToward(hostPort(config.brokers[0]));
   let driver: DriverHandle;
   try {
     driver = await startDriver({
       brokers: config.brokers,
       driverId: config.driverId,
+      originIp,
       plan,
       loop: config.loop,
       pauseMs: config.pauseMs,

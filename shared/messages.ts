@@ -392,16 +392,22 @@ function noEnergyWithoutPlug(
 
 // --- driver.requests (Driver → Central, plaintext) -------------------------------------------
 
-/** `CHARGE_REQUEST`: a driver asks to charge at a CP. */
+/**
+ * `CHARGE_REQUEST`: a driver asks to charge at a CP. `originIp` is the address the driver's host
+ * reports for itself (optional, so older drivers still talk): Central cannot see it over Kafka,
+ * so its audit record keeps it marked as self-reported.
+ */
 export const chargeRequestSchema = timedMessage("CHARGE_REQUEST", {
   requestId: requestIdSchema,
   driverId: driverIdSchema,
   cpId: cpIdSchema,
+  originIp: ipAddressSchema.optional(),
 });
 /** `CP_LIST_REQUEST`: a driver asks for the list of CPs; the answer is a `CP_LIST`. */
 export const cpListRequestSchema = timedMessage("CP_LIST_REQUEST", {
   requestId: requestIdSchema,
   driverId: driverIdSchema,
+  originIp: ipAddressSchema.optional(),
 });
 /** Every value of `driver.requests`. */
 export const driverRequestSchema = z.discriminatedUnion("type", [

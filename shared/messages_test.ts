@@ -316,6 +316,22 @@ Deno.test("every message type accepts its valid example on its channel", () => {
   assert.equal(types.size, examples.length, "one example per channel and type");
 });
 
+Deno.test("driver requests may carry the host's own address; a malformed one is refused", () => {
+  for (const example of examples.slice(0, 2)) {
+    const { channel, message } = example;
+    for (const originIp of ["192.168.1.30", "2001:db8::7"]) {
+      const result = parseMessage(channel.schema, { ...message, originIp });
+      assert.ok(result.ok, `${label(message)} with ${originIp}`);
+    }
+    assertRejected(
+      channel.schema,
+      { ...message, originIp: "my-laptop" },
+      "originIp: must be an IPv4 or IPv6 address",
+      `${label(message)} with a host name`,
+    );
+  }
+});
+
 Deno.test("a message is refused on a channel that does not carry its type", () => {
   const charge = examples[0].message;
   assertRejected(driverUpdateSchema, charge, 'unknown message type "CHARGE_REQUEST"', "charge");

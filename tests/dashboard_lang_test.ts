@@ -3,7 +3,7 @@
  * a network of real processes (infra/network.ts): the language switch turns every state into the
  * seeds' words (ACTIVADO, SUMINISTRANDO, PARADO "Fuera de servicio", AVERIADO, DESCONECTADO) and
  * money into es-ES (`0,35 €`), the choice survives a reload, `?lang=en` selects English, and the
- * audit log shows date, time and origin. A screenshot goes to `test-artifacts/`.
+ * audit log shows date, time and origin (a driver's own address, marked self-reported). A screenshot goes to `test-artifacts/`.
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium): without it the test fails and
  * says how to install it, never skips.
@@ -122,6 +122,12 @@ Deno.test({
         await firstRow.locator('[data-field="time"]').innerText(),
         /^\d{2}:\d{2}:\d{2}$/,
       );
+      // The driver's charge: the address its host reported, marked as self-reported.
+      const chargeRow = audit.locator("tbody tr", { hasText: "charge.authorized" }).first();
+      await chargeRow.waitFor({ timeout: 10_000 });
+      const origin = chargeRow.locator('[data-field="origin"]');
+      assert.equal((await origin.innerText()).trim(), "127.0.0.1*");
+      assert.equal(await origin.getAttribute("title"), "declarada por el conductor");
       await page.screenshot({ path: join(ARTIFACTS, "dashboard_es.png"), fullPage: true });
 
       // A disconnected CP: its process ends.

@@ -142,11 +142,14 @@ export function chargeRequest(
 ): void {
   const { requestId, driverId, cpId, sessionId, at } = input;
   const ts = iso(at);
+  const origin = reportedOrigin(input.originIp);
   d.emit({ type: "save_driver", driverId, at: ts });
   const cp = d.cp(cpId);
-  if (cp === undefined) return deny(d, { requestId, driverId, cpId, reason: "unknown_cp", ts });
+  if (cp === undefined) {
+    return deny(d, { requestId, driverId, cpId, reason: "unknown_cp", ts }, origin);
+  }
   const reason = denyReason(cp);
-  if (reason !== null) return deny(d, { requestId, driverId, cpId, reason, ts });
+  if (reason !== null) return deny(d, { requestId, driverId, cpId, reason, ts }, origin);
   d.setSession({
     id: sessionId,
     cpId,
@@ -186,11 +189,30 @@ export function chargeRequest(
     actor: driverActor(driverId),
     action: "charge.authorized",
     outcome: "ok",
-    params: { requestId, driverId, cpId, sessionId },
+    params: { requestId, driverId, cpId, sessionId, ...origin.params },
+    ...origin.entry,
   });
 }
 
-/** Answers a request with DENIED and records it. */
+/** The audit fields of a driver's self-reported address. */
+interface ReportedOrigin {
+  /** `{originIp}` for the record, or nothing. */
+  readonly entry: { readonly originIp?: string };
+  /** `{origin: "self_reported"}` for its params, or nothing. */
+  readonly params: { readonly origin?: "self_reported" };
+}
+
+/**
+ * A driver's request crosses Kafka, so Central sees no socket: the address is the one the driver's
+ * host reported for itself, kept as the record's origin and marked `self_reported` (unverified).
+ */
+function reportedOrigin(originIp: string | undefined): ReportedOrigin {
+  return originIp === undefined
+    ? { entry: {}, params: {} }
+    : { entry: { originIp }, params: { origin: "self_reported" } };
+}
+
+/** Answers a request with DENIED and records it (with the driver's reported address, if any). */
 function deny(
   d: Draft,
   a: {
@@ -201,6 +223,7 @@ function deny(
     detail?: string;
     ts: string;
   },
+  origin: ReportedOrigin = reportedOrigin(undefined),
 ): void {
   d.publish(build(driverUpdateSchema, "DENIED", a));
   d.request({
@@ -228,7 +251,9 @@ function deny(
       driverId: a.driverId,
       cpId: a.cpId ?? null,
       reason: a.reason,
+      ...origin.params,
     },
+    ...origin.entry,
   });
 }
 

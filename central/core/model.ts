@@ -249,6 +249,8 @@ export type Input =
     readonly sessionId: string;
     /** This driver's request id was answered before (a replay or a resend). */
     readonly duplicate: boolean;
+    /** The address the driver's host reported for itself (unverified), when it sent one. */
+    readonly originIp?: string;
     readonly at: number;
   }
   /** A valid `CP_LIST_REQUEST`. */
