@@ -17,7 +17,7 @@ import { Panel } from "./views.tsx";
 export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean }) {
   if (props.items.length === 0) return <p class="empty">No alarm.</p>;
   return (
-    <div class="scroll">
+    <div class="scroll" tabIndex={0} role="region" aria-label="alarms">
       <table class="alarms" data-testid="alarm-table">
         <thead>
           <tr>
@@ -40,7 +40,7 @@ export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean })
               data-open={a.cleared_at === null ? "true" : "false"}
             >
               <td>
-                <span class={a.cleared_at === null ? "chip alert" : "chip"}>
+                <span class={a.cleared_at === null ? "chip alarm-chip" : "chip"}>
                   {a.cleared_at === null ? "OPEN" : "cleared"}
                 </span>
               </td>

@@ -124,7 +124,7 @@ function AuditRows(props: { id: string; live: readonly AuditView[] }) {
       {records.length === 0
         ? <p class="empty">No audit record names this CP.</p>
         : (
-          <div class="scroll">
+          <div class="scroll" tabIndex={0} role="region" aria-label="audit records of this CP">
             <table class="audit" data-testid="cp-audit">
               <thead>
                 <tr>

@@ -108,7 +108,7 @@ function Filters(props: {
 
 function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }) {
   return (
-    <div class="scroll">
+    <div class="scroll" tabIndex={0} role="region" aria-label="sessions">
       <table class="history" data-testid="history-table">
         <thead>
           <tr>
