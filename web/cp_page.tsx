@@ -160,7 +160,7 @@ export function CpPage(props: { id: string; state: DashboardState }) {
   const cp = props.state.cps[props.id];
   if (cp === undefined) {
     return (
-      <section class="panel" data-testid="cp-page">
+      <section class="panel" data-testid="cp-detail">
         <h2>{props.id}</h2>
         <p class="empty">Central knows no CP {props.id}.</p>
         <a href="#/">Back to the overview</a>
@@ -169,7 +169,7 @@ export function CpPage(props: { id: string; state: DashboardState }) {
   }
   const cpAlarms = alarms.value.items.filter((a) => a.cp_id === cp.id);
   return (
-    <div class="cp-page" data-testid="cp-page" data-cp-page={cp.id} data-state={cp.state}>
+    <div class="cp-page" data-testid="cp-detail" data-cp-page={cp.id} data-state={cp.state}>
       <nav class="crumbs" aria-label="breadcrumb">
         <a href="#/">Overview</a> › <span aria-current="page">{cp.id}</span>
       </nav>
