@@ -5,7 +5,8 @@
  * `status` event and `GET /summary` after events that move its figures (at most every
  * {@link SUMMARY_GAP_MS}), and both every {@link REFRESH_MS} (what no event announces: a
  * database failing, today's totals rolling over).
- * Browser notifications of new alarms are only asked for on the operator's click.
+ * Browser notifications of new alarms are only asked for on the operator's click. What each
+ * batch asks for is decided by web/ops_work.ts.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   NO_ALARMS,
 } from "./alarm_list.ts";
 import { batchListeners } from "./live.ts";
+import { opsWork, summaryDelay } from "./ops_work.ts";
 import type { ReadyBody } from "./pills.ts";
 
 /** How often readiness and the headline figures are read again with no event. */
@@ -128,22 +130,16 @@ export function startOps(): void {
       summaryTimer = undefined;
       summaryAt = Date.now();
       loadSummary();
-    }, Math.max(0, summaryAt + SUMMARY_GAP_MS - Date.now()));
+    }, summaryDelay(summaryAt, Date.now(), SUMMARY_GAP_MS));
   };
   batchListeners.add((events) => {
-    const raised: Alarm[] = [];
-    for (const e of events) {
-      if (e.type === "reset") {
-        loadAlarms();
-        loadReady();
-        summarySoon();
-      } else if (e.type === "alarm") raised.push(e.data as Alarm);
-      else if (e.type === "status") loadReady();
-      else summarySoon(); // cp, telemetry, session, ticket: power, energy and counts move
-    }
-    if (raised.length > 0) {
+    const work = opsWork(events);
+    if (work.reloadAlarms) loadAlarms();
+    if (work.ready) loadReady();
+    if (work.summary) summarySoon();
+    if (work.alarms.length > 0) {
       const before = alarms.value;
-      alarms.value = applyAlarms(before, raised);
+      alarms.value = applyAlarms(before, work.alarms);
       notify(newlyOpen(before, alarms.value));
     }
   });
