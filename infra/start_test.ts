@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { plain as noPaint } from "../shared/terminal.ts";
 import type { CpView } from "./network.ts";
-import {
-  changeLines,
-  LOCAL_CPS,
-  LOCAL_DRIVERS,
-  ocppLine,
-  renderStatus,
-  stateText,
-} from "./start.ts";
+import { changeLines, ocppLine, renderStatus, stateText } from "./start.ts";
 
 // deno-lint-ignore no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
@@ -26,14 +19,6 @@ function cpView(fields: Partial<CpView> = {}): CpView {
     ...fields,
   };
 }
-
-Deno.test("the local network has 5 CPs in 5 cities with different prices, and 3 drivers", () => {
-  assert.equal(LOCAL_CPS.length, 5);
-  assert.equal(new Set(LOCAL_CPS.map((c) => c.location)).size, 5);
-  assert.equal(new Set(LOCAL_CPS.map((c) => c.priceEurKwh)).size, 5);
-  assert.equal(new Set(LOCAL_CPS.map((c) => c.powerKw)).size, 5);
-  assert.equal(LOCAL_DRIVERS.length, 3);
-});
 
 Deno.test("stateText colours states as ARCHITECTURE §CP states and names the stop reason", () => {
   assert.equal(stateText(cpView()), "\x1b[32mACTIVATED\x1b[0m");

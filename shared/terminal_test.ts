@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  CLEAR_LINE,
-  CLEAR_SCREEN,
   colours,
   enterScreen,
   leaveScreen,
@@ -54,11 +52,6 @@ Deno.test("a frame goes home, clears each line's end and what is below, with \\r
   assert.equal(redrawFrame(["one", "two"]), "\x1b[Hone\x1b[K\r\ntwo\x1b[K\x1b[J");
   assert.equal(redrawFrame([]), "\x1b[H\x1b[J");
   assert.ok(!/[^\r]\n/.test(redrawFrame(["a", "b", "c"])), "raw terminals do not return");
-});
-
-Deno.test("clearing the screen and a line", () => {
-  assert.equal(CLEAR_SCREEN, "\x1b[H\x1b[2J");
-  assert.equal(CLEAR_LINE, "\r\x1b[K");
 });
 
 Deno.test("quietly runs the write and ignores its failure", () => {

@@ -483,6 +483,37 @@ async function losingFirstRegisterAnswer(options: MonitorOptions): Promise<Regis
   });
 }
 
+/**
+ * The Registry client of `options`, noting `attempts()` at the moment the monitor got its token
+ * (`authenticate` answered).
+ */
+async function noticingToken(
+  options: MonitorOptions,
+  attempts: () => number,
+): Promise<{ readonly client: RegistryClient; readonly attemptsAtToken: number | undefined }> {
+  const real = await createRegistryClient({
+    url: options.registryUrl!,
+    caFile: options.caFile,
+    adminKey: options.registryAdminKey,
+  });
+  const noticed: { client: RegistryClient; attemptsAtToken: number | undefined } = {
+    client: real,
+    attemptsAtToken: undefined,
+  };
+  noticed.client = new Proxy(real, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (name !== "authenticate") return typeof value === "function" ? value.bind(target) : value;
+      return async (...args: Parameters<RegistryClient["authenticate"]>) => {
+        const answer = await target.authenticate(...args);
+        noticed.attemptsAtToken = attempts();
+        return answer;
+      };
+    },
+  });
+  return noticed;
+}
+
 Deno.test("monitor: a registration whose answer was lost is started over, not given up", async () => {
   await withSetup(async ({ options, client }) => {
     const registry = await losingFirstRegisterAnswer(options);
@@ -526,11 +557,34 @@ async function withWarnings(test: (warnings: () => string[]) => Promise<void>): 
 
 Deno.test("monitor: at start it logs in once its engine first answers, so Central never hears a KO of an engine still starting", async () => {
   await withSetup(async ({ options, central }) => {
-    const port = freePort(); // nothing listens yet: the engine process is still starting
+    // The engine process is still starting: its port takes each connection and drops it.
+    const port = freePort();
+    const starting = Deno.listen({ hostname: "127.0.0.1", port });
+    let attempts = 0;
+    const accepting = (async () => {
+      for await (const conn of starting) {
+        attempts++;
+        conn.close();
+      }
+    })();
+    const registry = await noticingToken(options, () => attempts);
     await withWarnings(async (warnings) => {
-      await withMonitor({ ...options, engine: { host: "127.0.0.1", port } }, async (monitor) => {
-        await new Promise((r) => setTimeout(r, 700));
+      const starts = {
+        ...options,
+        registry: registry.client,
+        engine: { host: "127.0.0.1", port },
+      };
+      await withMonitor(starts, async (monitor) => {
+        // Once the monitor holds its token and has tried its engine again, a login that did not
+        // wait for the engine would be under way; the engine then answers only at the next try,
+        // an engine retry later, so such a login would reach Central first, with a HEALTH KO.
+        await waitFor(
+          () => registry.attemptsAtToken !== undefined && attempts > registry.attemptsAtToken,
+          "an engine try after the token",
+        );
         assert.equal(central.of("AUTH").length, 0, "no login before the engine answered");
+        starting.close();
+        await accepting.catch(() => {});
         const engine = new FakeEngine(port);
         try {
           await waitFor(() => central.of("HEALTH").length >= 1, "a HEALTH at Central");
@@ -542,6 +596,7 @@ Deno.test("monitor: at start it logs in once its engine first answers, so Centra
       });
       assert.deepEqual(warnings(), [], "an engine still starting is no news");
     });
+    registry.client.close();
   });
 });
 

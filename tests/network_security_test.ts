@@ -18,7 +18,13 @@ function events(records: Record<string, unknown>[], kind: string): Record<string
 }
 
 interface AuditPage {
-  items: { actor: string; action: string; outcome: string; params: Record<string, unknown> }[];
+  items: {
+    seq: number;
+    actor: string;
+    action: string;
+    outcome: string;
+    params: Record<string, unknown>;
+  }[];
 }
 
 Deno.test({
@@ -87,11 +93,22 @@ Deno.test({
         (r) => r.source === "monitor" && r.level === "ERROR",
       );
       assert.match(String(said.message), /revoked/i);
-      await new Promise((r) => setTimeout(r, 3000));
-      assert.equal((await net.api.get<{ state: string }>(`/cps/${id}`)).state, "DISCONNECTED");
+      // The monitor has exited (above), so nothing can log the CP in again: Central shows it
+      // DISCONNECTED, and no login of it follows the revocation in the audit.
+      await net.waitForCp(id, (c) => c.state === "DISCONNECTED");
 
       const audit = await net.api.get<AuditPage>(`/audit?limit=1000`);
       const mine = audit.items.filter((r) => JSON.stringify(r.params).includes(id));
+      const revokedAt = mine.find((r) =>
+        r.action === "security.set" && r.params.status === "REVOKED" && r.outcome === "ok"
+      )!.seq;
+      assert.deepEqual(
+        mine.filter((r) =>
+          r.action === "cp.login" && r.outcome === "ok" && r.seq > revokedAt
+        ),
+        [],
+        "no login after REVOKED",
+      );
       for (const action of ["key.rotate", "key.revoke", "security.set", "session.ticket"]) {
         assert.ok(mine.some((r) => r.action === action), `audited: ${action}`);
       }

@@ -95,6 +95,7 @@ export class LocationStore {
   #watcher: Deno.FsWatcher | undefined;
   #watching: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #rereads = 0;
 
   private constructor(
     path: string,
@@ -203,6 +204,14 @@ export class LocationStore {
     });
   }
 
+  /**
+   * How many times the watch has re-read the file after a change on disk (whether or not the
+   * content changed): a test's sign that the watch has caught up.
+   */
+  get rereads(): number {
+    return this.#rereads;
+  }
+
   /** Starts reloading the file when it changes on disk. */
   watch(): void {
     if (this.#watcher !== undefined) return;
@@ -221,7 +230,7 @@ export class LocationStore {
               path: this.#path,
               message: error instanceof Error ? error.message : String(error),
             })
-          );
+          ).finally(() => this.#rereads++);
         }, this.#debounceMs);
       }
     })();

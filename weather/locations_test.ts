@@ -102,8 +102,7 @@ Deno.test("set and remove write the file atomically, sorted, with no temporary f
 
 Deno.test("an edit on disk takes effect while running, without a restart", async () => {
   await withStore('{"CP-001": "Madrid"}', async (store, path, changes) => {
-    store.watch();
-    await new Promise((r) => setTimeout(r, 50)); // let the watch start
+    store.watch(); // Deno.watchFs is watching once it returns: no wait needed
     await Deno.writeTextFile(path, '{"CP-001": "Oslo", "CP-002": "Lyon"}');
     await eventually(() => store.locations.get("CP-002") === "Lyon", "the edit is loaded");
     assert.equal(store.locations.get("CP-001"), "Oslo");
@@ -121,9 +120,8 @@ Deno.test("an edit on disk takes effect while running, without a restart", async
 Deno.test("the office's own writes are not reloaded as changes", async () => {
   await withStore("{}", async (store, _path, changes) => {
     store.watch();
-    await new Promise((r) => setTimeout(r, 50));
     await store.set("CP-001", "Madrid");
-    await new Promise((r) => setTimeout(r, 200)); // well past the debounce
+    await eventually(() => store.rereads > 0, "the watch re-read the file after the write");
     assert.equal(changes.length, 1, "one change: the write itself, not its echo");
   });
 });
@@ -131,7 +129,6 @@ Deno.test("the office's own writes are not reloaded as changes", async () => {
 Deno.test("a malformed edit keeps the previous good set with a clear error, until fixed", async () => {
   await withStore('{"CP-001": "Madrid"}', async (store, path, changes) => {
     store.watch();
-    await new Promise((r) => setTimeout(r, 50));
     await Deno.writeTextFile(path, '{"CP-001": "Madrid", "CP 2": "Oslo"}');
     await eventually(() => store.problem !== undefined, "the problem is reported");
     assert.match(store.problem!, /invalid: \["CP 2"\].*keeping the previous 1 locations/);
@@ -152,7 +149,6 @@ Deno.test("a malformed edit keeps the previous good set with a clear error, unti
 Deno.test("a deleted file keeps the set and refuses writes until it is back", async () => {
   await withStore('{"CP-001": "Madrid"}', async (store, path) => {
     store.watch();
-    await new Promise((r) => setTimeout(r, 50));
     await Deno.remove(path);
     await eventually(() => store.problem !== undefined, "the deletion is reported");
     assert.match(store.problem!, /missing/);
