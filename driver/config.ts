@@ -5,7 +5,16 @@
  * @module
  */
 
-import { brokerList, defineConfig, duration, flag, oneOf, option, text } from "../shared/config.ts";
+import {
+  brokerList,
+  defineConfig,
+  duration,
+  flag,
+  langOption,
+  oneOf,
+  option,
+  text,
+} from "../shared/config.ts";
 import { isIP } from "node:net";
 import { isValidCpId } from "../shared/encoding.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
@@ -62,6 +71,7 @@ export const driverConfig = defineConfig({
       help: "this host's address as its requests report it (default: the local address of " +
         "its connection to the first broker)",
     }),
+    lang: langOption,
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",
       env: "LOG_LEVEL",

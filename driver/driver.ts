@@ -27,6 +27,7 @@ import {
   runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import type { Lang } from "../shared/i18n.ts";
 import { getLogger, literal } from "../shared/log.ts";
 import { driverUpdateSchema, parseMessage } from "../shared/messages.ts";
 import {
@@ -86,6 +87,8 @@ export interface DriverOptions {
   readonly pauseMs?: number;
   /** The host's own address, sent with each request (audited as self-reported). */
   readonly originIp?: string;
+  /** Language of the event lines people read (default English; log fields stay the same). */
+  readonly lang?: Lang;
   /** Called with every event, in order, from the first (the file's first request) on. */
   readonly onEvent?: (event: DriverEvent) => void;
 }
@@ -159,7 +162,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
   };
 
   const emit = (event: DriverEvent) => {
-    const line = describeEvent(event);
+    const line = describeEvent(event, options.lang);
     log[line.level](literal(line.text), line.properties);
     try {
       options.onEvent?.(event);

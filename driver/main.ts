@@ -21,9 +21,10 @@ import { driverConfig } from "./config.ts";
 import { type DriverEvent, parsePlanFile, type Summary } from "./core.ts";
 import { type DriverHandle, startDriver } from "./driver.ts";
 import { LiveLine, readLines, recentLines, Screen } from "./terminal.ts";
+import { type Lang, translate } from "../shared/i18n.ts";
+import { DRIVER_TEXT } from "./words.ts";
 import {
   type Command,
-  HELP,
   parseCommand,
   screenLines,
   summaryFields,
@@ -70,9 +71,10 @@ function screenFrontEnd(config: Config): FrontEnd {
       input,
       recent: recent.lines(),
       showSummary,
+      lang: config.lang,
     }),
     (view) => screenLines(view, paint),
-    (command) => runCommand(driver!, command, () => showSummary = !showSummary),
+    (command) => runCommand(driver!, command, () => showSummary = !showSummary, config.lang),
   );
   return {
     sink: recent,
@@ -89,15 +91,15 @@ function screenFrontEnd(config: Config): FrontEnd {
     },
     close: (driverId, summary) => {
       screen.close();
-      if (summary) console.log(summaryLines(driverId, summary, paint).join("\n"));
+      if (summary) console.log(summaryLines(driverId, summary, paint, config.lang).join("\n"));
     },
   };
 }
 
 /** File mode on a terminal: coloured lines scroll above a live status line. */
-function liveLineFrontEnd(): FrontEnd {
+function liveLineFrontEnd(lang: Lang): FrontEnd {
   let driver: DriverHandle | undefined;
-  const live = new LiveLine(() => driver, paint);
+  const live = new LiveLine(() => driver, paint, lang);
   return {
     sink: live.sink,
     onEvent: () => live.redraw(),
@@ -107,13 +109,13 @@ function liveLineFrontEnd(): FrontEnd {
     },
     close: (driverId, summary) => {
       live.close();
-      if (summary) console.log(summaryLines(driverId, summary, paint).join("\n"));
+      if (summary) console.log(summaryLines(driverId, summary, paint, lang).join("\n"));
     },
   };
 }
 
 /** Not a terminal: JSON log lines, a final `Summary` record, and commands from standard input. */
-function headlessFrontEnd(readCommands: boolean): FrontEnd {
+function headlessFrontEnd(readCommands: boolean, lang: Lang): FrontEnd {
   return {
     onEvent: () => {},
     open: (driver) => {
@@ -121,19 +123,25 @@ function headlessFrontEnd(readCommands: boolean): FrontEnd {
       readLines((line) =>
         runCommand(
           driver,
-          parseCommand(line, driver.state().cpList?.cps ?? []),
-          () => logSummary(driver.driverId, driver.state().summary),
+          parseCommand(line, driver.state().cpList?.cps ?? [], lang),
+          () => logSummary(driver.driverId, driver.state().summary, lang),
+          lang,
         )
       );
     },
     close: (driverId, summary) => {
-      if (summary) logSummary(driverId, summary);
+      if (summary) logSummary(driverId, summary, lang);
     },
   };
 }
 
 /** Runs a typed command against the driver. */
-function runCommand(driver: DriverHandle, command: Command, showSummary: () => void): void {
+function runCommand(
+  driver: DriverHandle,
+  command: Command,
+  showSummary: () => void,
+  lang: Lang,
+): void {
   switch (command.type) {
     case "charge":
       return driver.charge(command.cpId);
@@ -142,7 +150,7 @@ function runCommand(driver: DriverHandle, command: Command, showSummary: () => v
     case "summary":
       return showSummary();
     case "help":
-      return log.info(HELP);
+      return log.info(literal(DRIVER_TEXT[lang].help));
     case "quit":
       return void driver.stop();
     case "unknown":
@@ -153,8 +161,9 @@ function runCommand(driver: DriverHandle, command: Command, showSummary: () => v
 }
 
 /** The summary as one structured record. */
-function logSummary(driverId: string, summary: Summary): void {
-  log.info(literal(`Summary for driver ${driverId}: ${totalsText(summary)}`), {
+function logSummary(driverId: string, summary: Summary, lang: Lang): void {
+  const totals = totalsText(summary, lang);
+  log.info(literal(translate(DRIVER_TEXT, lang, "summaryFor", { driver: driverId, totals })), {
     kind: "summary",
     driverId,
     ...summaryFields(summary),
@@ -194,8 +203,10 @@ async function main(): Promise<void> {
   if (config.loop && config.file === undefined) fatal("--loop needs --file");
   const terminal = Deno.stdout.isTerminal();
   const front = config.file !== undefined
-    ? (terminal ? liveLineFrontEnd() : headlessFrontEnd(false))
-    : (terminal && Deno.stdin.isTerminal() ? screenFrontEnd(config) : headlessFrontEnd(true));
+    ? (terminal ? liveLineFrontEnd(config.lang) : headlessFrontEnd(false, config.lang))
+    : (terminal && Deno.stdin.isTerminal()
+      ? screenFrontEnd(config)
+      : headlessFrontEnd(true, config.lang));
 
   await setupLogging({
     level: config.logLevel,
@@ -213,6 +224,7 @@ async function main(): Promise<void> {
       brokers: config.brokers,
       driverId: config.driverId,
       originIp,
+      lang: config.lang,
       plan,
       loop: config.loop,
       pauseMs: config.pauseMs,

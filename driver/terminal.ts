@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEFAULT_LANG, type Lang } from "../shared/i18n.ts";
 import type { LogRecord, Sink } from "../shared/log.ts";
 import {
   readKeys,
@@ -77,12 +78,14 @@ export function recentLines(size: number, paint: Paint): Sink & { lines(): reado
 export class LiveLine {
   readonly #handle: () => DriverHandle | undefined;
   readonly #paint: Paint;
+  readonly #lang: Lang;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** `handle` gives the driver once it is started (records may come before). */
-  constructor(handle: () => DriverHandle | undefined, paint: Paint) {
+  constructor(handle: () => DriverHandle | undefined, paint: Paint, lang: Lang = DEFAULT_LANG) {
     this.#handle = handle;
     this.#paint = paint;
+    this.#lang = lang;
   }
 
   /** The sink that prints records above the live line. */
@@ -101,7 +104,9 @@ export class LiveLine {
   redraw(): void {
     const handle = this.#handle();
     if (handle === undefined || this.#timer === undefined) return;
-    writeScreen(`${CLEAR_LINE}${statusLine(handle.state(), Date.now(), this.#paint)}`);
+    writeScreen(
+      `${CLEAR_LINE}${statusLine(handle.state(), Date.now(), this.#paint, this.#lang)}`,
+    );
   }
 
   /** Clears the live line and stops redrawing. */
@@ -169,7 +174,8 @@ export class Screen {
     if (key === "\r" || key === "\n") {
       const line = this.#input;
       this.#input = "";
-      this.#onCommand(parseCommand(line, this.#view(line).state.cpList?.cps ?? []));
+      const view = this.#view(line);
+      this.#onCommand(parseCommand(line, view.state.cpList?.cps ?? [], view.lang));
     } else if (key === "\x7f" || key === "\b") {
       this.#input = this.#input.slice(0, -1);
     } else if (key === "\x15") { // Ctrl-U

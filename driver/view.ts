@@ -6,26 +6,34 @@
  * @module
  */
 
+import { DEFAULT_LANG, formats, type Lang, translate } from "../shared/i18n.ts";
 import type { CpListEntry, CpState } from "../shared/messages.ts";
 import type { Paint } from "../shared/terminal.ts";
+import { denyReasonText, endReasonText, stateName } from "../shared/vocabulary.ts";
 import type { DriverEvent, DriverState, IgnoreReason, Phase, Summary } from "./core.ts";
+import { DRIVER_TEXT, type DriverTextKey } from "./words.ts";
 
 // ---------------------------------------------------------------------------------------------
-// Numbers
+// Words and numbers
 
-/** Energy for people: `1.235 kWh`. */
-function kwhText(kwh: number): string {
-  return `${kwh.toFixed(3)} kWh`;
+/** A screen text in `lang` with its `{placeholders}` filled. */
+function say(lang: Lang, key: DriverTextKey, params?: Record<string, string | number>): string {
+  return translate(DRIVER_TEXT, lang, key, params);
 }
 
-/** Money for people: `0.62 €`. */
-function eurText(eur: number): string {
-  return `${eur.toFixed(2)} €`;
+/** Energy for people: `1.235 kWh` (`1,235 kWh` in Spanish). */
+function kwhText(kwh: number, lang: Lang): string {
+  return formats(lang).kwh(kwh, 3);
+}
+
+/** Money for people: `€0.62` (`0,62 €` in Spanish). */
+function eurText(eur: number, lang: Lang): string {
+  return formats(lang).eur(eur);
 }
 
 /** Power for people: `22.0 kW`. */
-function kwText(kw: number): string {
-  return `${kw.toFixed(1)} kW`;
+function kwText(kw: number, lang: Lang): string {
+  return formats(lang).kw(kw);
 }
 
 /** A duration for people: `45s`, `3m 07s`, `1h 02m 03s`. */
@@ -75,8 +83,10 @@ const IGNORED_LEVEL: Record<IgnoreReason, EventLine["level"]> = {
   other_session: "debug",
 };
 
-/** Describes an event as one log line. */
-export function describeEvent(event: DriverEvent): EventLine {
+/** Describes an event as one log line, its text in `lang`. */
+export function describeEvent(event: DriverEvent, lang: Lang = DEFAULT_LANG): EventLine {
+  const t = (key: DriverTextKey, params?: Record<string, string | number>) =>
+    say(lang, key, params);
   const line = (level: EventLine["level"], text: string, fields: Record<string, unknown> = {}) => ({
     level,
     text,
@@ -85,50 +95,59 @@ export function describeEvent(event: DriverEvent): EventLine {
   switch (event.kind) {
     case "requested": {
       const { cpId, requestId, step } = event;
-      const where = step === undefined
-        ? ""
-        : ` (${step.index + 1} of ${step.of}${step.round > 1 ? `, round ${step.round}` : ""})`;
-      return line("info", `Asked to charge at ${cpId}${where}`, {
+      const where = step === undefined ? "" : t(step.round > 1 ? "stepRound" : "step", {
+        index: step.index + 1,
+        of: step.of,
+        round: step.round,
+      });
+      return line("info", t("asked", { cp: cpId, step: where }), {
         cpId,
         requestId,
         ...(step === undefined ? {} : { index: step.index + 1, of: step.of, round: step.round }),
       });
     }
     case "list_requested":
-      return line("info", "Asked Central for the list of CPs", { requestId: event.requestId });
+      return line("info", t("askedList"), { requestId: event.requestId });
     case "authorized": {
       const { cpId, sessionId, requestId, followed } = event;
-      const text = followed
-        ? `Authorized at ${cpId}: plug the vehicle in (session ${sessionId})`
-        : `Session ${sessionId} at ${cpId} was authorized for an earlier request; ` +
-          "its ticket will be counted";
+      const text = t(followed ? "authorized" : "authorizedEarlier", {
+        cp: cpId,
+        session: sessionId,
+      });
       return line("info", text, { cpId, sessionId, requestId, followed });
     }
     case "supply": {
       const { cpId, sessionId, kw, kwh, eur, first } = event;
-      const figures = `${kwText(kw)}, ${kwhText(kwh)}, ${eurText(eur)}`;
-      const text = first ? `Supplying at ${cpId}: ${figures}` : `${cpId}: ${figures}`;
+      const figures = `${kwText(kw, lang)}, ${kwhText(kwh, lang)}, ${eurText(eur, lang)}`;
+      const text = t(first ? "supplyingAt" : "figuresAt", { cp: cpId, figures });
       return line(first ? "info" : "debug", text, { cpId, sessionId, kw, kwh, eur });
     }
     case "ticket": {
-      const t = event.ticket;
-      const late = t.late ? " — a session from before this run" : "";
-      return line(
-        "info",
-        `Ticket at ${t.cpId}: ${kwhText(t.kwh)}, ${eurText(t.eur)} in ${durationText(t.seconds)}` +
-          ` (${t.endReason})${late}`,
-        { ...t },
-      );
+      const ticket = event.ticket;
+      const text = t("ticketLine", {
+        cp: ticket.cpId,
+        kwh: kwhText(ticket.kwh, lang),
+        eur: eurText(ticket.eur, lang),
+        duration: durationText(ticket.seconds),
+        reason: endReasonText(ticket.endReason, lang),
+        late: ticket.late ? t("ticketLate") : "",
+      });
+      return line("info", text, { ...ticket });
     }
     case "denied": {
       const d = event.denial;
       const detail = d.detail === undefined ? "" : ` — ${d.detail}`;
-      const late = d.late ? " (a request from before this run)" : "";
-      return line("info", `Denied at ${d.cpId ?? "?"}: ${d.reason}${detail}${late}`, { ...d });
+      const text = t("deniedLine", {
+        cp: d.cpId ?? "?",
+        reason: denyReasonText(d.reason, lang),
+        detail,
+        late: d.late ? t("deniedLate") : "",
+      });
+      return line("info", text, { ...d });
     }
     case "cp_list": {
       const available = event.cps.filter((cp) => cp.state === "ACTIVATED").length;
-      return line("info", `${event.cps.length} CPs listed, ${available} available`, {
+      return line("info", t("listed", { n: event.cps.length, available }), {
         cps: event.cps.length,
         available,
       });
@@ -136,27 +155,27 @@ export function describeEvent(event: DriverEvent): EventLine {
     case "waiting":
       return line(
         "warning",
-        `No answer for ${event.cpId} after ${event.seconds} s; still waiting ` +
-          "(Central answers every request once it is back)",
+        t("waiting", { cp: event.cpId, seconds: event.seconds }),
         { cpId: event.cpId, requestId: event.requestId, seconds: event.seconds },
       );
     case "paused": {
       const seconds = (event.until - event.at) / 1000;
-      return line("info", `Next: ${event.nextCpId} in ${seconds} s`, {
+      return line("info", t("next", { cp: event.nextCpId, seconds }), {
         nextCpId: event.nextCpId,
         until: new Date(event.until).toISOString(),
       });
     }
     case "ignored":
-      return line(IGNORED_LEVEL[event.reason], `Ignored (${event.reason}): ${event.detail}`, {
+      const text = t("ignored", { reason: event.reason, detail: event.detail });
+      return line(IGNORED_LEVEL[event.reason], text, {
         reason: event.reason,
         detail: event.detail,
       });
     case "refused":
-      return line("warning", `Not sent: ${event.detail}`, { detail: event.detail });
+      return line("warning", t("notSent", { detail: event.detail }), { detail: event.detail });
     case "finished": {
       const s = event.summary;
-      return line("info", `Went through the file: ${totalsText(s)}`, summaryFields(s));
+      return line("info", t("finished", { totals: totalsText(s, lang) }), summaryFields(s));
     }
   }
 }
@@ -164,11 +183,16 @@ export function describeEvent(event: DriverEvent): EventLine {
 // ---------------------------------------------------------------------------------------------
 // Summary
 
-/** `3 tickets, 2 denials, 4.567 kWh, 2.28 €`. */
-export function totalsText(summary: Summary): string {
-  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
-  return `${n(summary.tickets.length, "ticket")}, ${n(summary.denials.length, "denial")}, ` +
-    `${kwhText(summary.kwh)}, ${eurText(summary.eur)}`;
+/** `3 tickets, 2 denials, 4.567 kWh, €2.28` (`3 tiques, 2 denegaciones, … 2,28 €`). */
+export function totalsText(summary: Summary, lang: Lang = DEFAULT_LANG): string {
+  const count = (n: number, one: DriverTextKey, many: DriverTextKey) =>
+    say(lang, n === 1 ? one : many, { n });
+  return say(lang, "totals", {
+    tickets: count(summary.tickets.length, "ticketsOne", "ticketsMany"),
+    denials: count(summary.denials.length, "denialsOne", "denialsMany"),
+    kwh: kwhText(summary.kwh, lang),
+    eur: eurText(summary.eur, lang),
+  });
 }
 
 /** Denials counted by reason, most frequent first: `[["busy", 2], ["unknown_cp", 1]]`. */
@@ -191,29 +215,42 @@ export function summaryFields(summary: Summary): Record<string, unknown> {
 }
 
 /** The end-of-run summary for a terminal: totals, then one line per ticket and denial. */
-export function summaryLines(driverId: string, summary: Summary, paint: Paint): string[] {
-  const lines = [paint.bold(`Summary for driver ${driverId}: ${totalsText(summary)}`)];
-  for (const t of summary.tickets) {
-    const late = t.late ? paint.grey("  (from before this run)") : "";
+export function summaryLines(
+  driverId: string,
+  summary: Summary,
+  paint: Paint,
+  lang: Lang = DEFAULT_LANG,
+): string[] {
+  const t = (key: DriverTextKey, params?: Record<string, string | number>) =>
+    say(lang, key, params);
+  const totals = totalsText(summary, lang);
+  const lines = [paint.bold(t("summaryFor", { driver: driverId, totals }))];
+  for (const ticket of summary.tickets) {
+    const late = ticket.late ? paint.grey(t("fromBefore")) : "";
     lines.push(
-      `  ${paint.green("ticket")}  ${t.cpId.padEnd(12)} ${kwhText(t.kwh).padStart(14)} ` +
-        `${eurText(t.eur).padStart(10)}  ${
-          durationText(t.seconds).padEnd(11)
-        } ${t.endReason}${late}`,
+      `  ${paint.green(t("ticket"))}  ${ticket.cpId.padEnd(12)} ` +
+        `${kwhText(ticket.kwh, lang).padStart(14)} ${eurText(ticket.eur, lang).padStart(10)}  ` +
+        `${durationText(ticket.seconds).padEnd(11)} ${
+          endReasonText(ticket.endReason, lang)
+        }${late}`,
     );
   }
   for (const d of summary.denials) {
     const detail = d.detail === undefined ? "" : paint.grey(` — ${d.detail}`);
-    const late = d.late ? paint.grey("  (from before this run)") : "";
+    const late = d.late ? paint.grey(t("fromBefore")) : "";
     lines.push(
-      `  ${paint.orange("denied")}  ${(d.cpId ?? "?").padEnd(12)} ${d.reason}${detail}${late}`,
+      `  ${paint.orange(t("denied"))}  ${(d.cpId ?? "?").padEnd(12)} ` +
+        `${denyReasonText(d.reason, lang)}${detail}${late}`,
     );
   }
-  const reasons = denialsByReason(summary).map(([reason, n]) => `${reason} ×${n}`);
-  if (reasons.length > 0) lines.push(`  denials by reason: ${reasons.join(", ")}`);
+  const reasons = denialsByReason(summary).map(([reason, n]) =>
+    `${denyReasonText(reason, lang)} ×${n}`
+  );
+  if (reasons.length > 0) lines.push(t("byReason", { reasons: reasons.join(", ") }));
   const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
   if (ignored.length > 0) {
-    lines.push(paint.grey(`  ignored updates: ${ignored.map(([r, n]) => `${n} ${r}`).join(", ")}`));
+    const list = ignored.map(([r, n]) => `${n} ${r}`).join(", ");
+    lines.push(paint.grey(t("ignoredUpdates", { list })));
   }
   return lines;
 }
@@ -235,95 +272,109 @@ export interface ScreenView {
   readonly recent: readonly string[];
   /** Show the summary instead of the CP list. */
   readonly showSummary: boolean;
+  /** Language of the screen (default English). */
+  readonly lang?: Lang;
 }
 
 /** The one-line status of the current conversation. */
-function phaseLine(phase: Phase, now: number, paint: Paint): string {
+function phaseLine(phase: Phase, now: number, paint: Paint, lang: Lang): string {
+  const t = (key: DriverTextKey, params?: Record<string, string | number>) =>
+    say(lang, key, params);
   switch (phase.kind) {
     case "idle":
-      return paint.grey("no charge yet: type a CP id (or its number in the list) and Enter");
+      return paint.grey(t("idle"));
     case "requested":
       return paint.yellow(
-        `asked to charge at ${phase.cpId}, waiting for Central… ` +
-          durationText((now - phase.sentAt) / 1000),
+        t("requested", { cp: phase.cpId, duration: durationText((now - phase.sentAt) / 1000) }),
       );
     case "authorized":
-      return paint.green(`AUTHORIZED at ${phase.cpId}`) +
-        ` — plug the vehicle in (waiting ${durationText((now - phase.at) / 1000)})`;
+      return paint.green(t("authorizedPhase", { cp: phase.cpId })) +
+        t("plugIn", { duration: durationText((now - phase.at) / 1000) });
     case "supplying": {
       const f = phase.figures;
       const age = (now - f.at) / 1000;
-      const stale = age >= 3 ? paint.yellow(`  (no figures for ${durationText(age)})`) : "";
-      return paint.green(`SUPPLYING at ${phase.cpId}`) +
-        `  ${paint.cyan(kwText(f.kw))}  ${paint.cyan(kwhText(f.kwh))}  ` +
-        `${paint.cyan(eurText(f.eur))}  ${durationText((now - phase.since) / 1000)}${stale}`;
+      const stale = age >= 3 ? paint.yellow(t("noFigures", { duration: durationText(age) })) : "";
+      return paint.green(
+        t("supplyingPhase", { state: stateName("SUPPLYING", lang), cp: phase.cpId }),
+      ) +
+        `  ${paint.cyan(kwText(f.kw, lang))}  ${paint.cyan(kwhText(f.kwh, lang))}  ` +
+        `${paint.cyan(eurText(f.eur, lang))}  ${durationText((now - phase.since) / 1000)}${stale}`;
     }
     case "ticketed": {
-      const t = phase.ticket;
-      return paint.green(`TICKET at ${t.cpId}`) +
-        `  ${kwhText(t.kwh)}  ${paint.bold(eurText(t.eur))}  ${durationText(t.seconds)}` +
-        `  (${t.endReason})`;
+      const ticket = phase.ticket;
+      return paint.green(t("ticketPhase", { cp: ticket.cpId })) +
+        `  ${kwhText(ticket.kwh, lang)}  ${paint.bold(eurText(ticket.eur, lang))}  ` +
+        `${durationText(ticket.seconds)}  (${endReasonText(ticket.endReason, lang)})`;
     }
     case "denied": {
       const d = phase.denial;
       const detail = d.detail === undefined ? "" : ` — ${d.detail}`;
-      return paint.orange(`DENIED at ${d.cpId ?? "?"}: ${d.reason}`) + detail;
+      const reason = denyReasonText(d.reason, lang);
+      return paint.orange(t("deniedPhase", { cp: d.cpId ?? "?", reason })) + detail;
     }
   }
 }
 
 /** {@link phaseLine}, then where a file run stands: `(2 of 5) · next CP-003 in 3s`. */
-export function statusLine(state: DriverState, now: number, paint: Paint): string {
+export function statusLine(
+  state: DriverState,
+  now: number,
+  paint: Paint,
+  lang: Lang = DEFAULT_LANG,
+): string {
   const plan = state.plan;
-  const line = phaseLine(state.phase, now, paint);
+  const line = phaseLine(state.phase, now, paint, lang);
   if (plan === null) return line;
-  const progress = paint.grey(
-    `  (${plan.next} of ${plan.cpIds.length}` +
-      `${plan.round > 1 ? `, round ${plan.round}` : ""})`,
-  );
-  const next = plan.resumeAt === null ? "" : paint.grey(
-    ` · next ${plan.cpIds[plan.next]} in ${durationText(Math.ceil((plan.resumeAt - now) / 1000))}`,
-  );
+  const progress = paint.grey(say(lang, plan.round > 1 ? "progressRound" : "progress", {
+    next: plan.next,
+    of: plan.cpIds.length,
+    round: plan.round,
+  }));
+  const next = plan.resumeAt === null ? "" : paint.grey(say(lang, "nextIn", {
+    cp: plan.cpIds[plan.next],
+    duration: durationText(Math.ceil((plan.resumeAt - now) / 1000)),
+  }));
   return `${line}${progress}${next}`;
 }
 
-/** One CP of the list, numbered for quick choice. */
-function cpLine(n: number, cp: CpListEntry, paint: Paint): string {
+/** One CP of the list, numbered for quick choice, its state in the shared words. */
+function cpLine(n: number, cp: CpListEntry, paint: Paint, lang: Lang): string {
+  const price = formats(lang).pricePerKwh(cp.priceEurKwh);
   return `  ${String(n).padStart(3)}  ${cp.id.padEnd(14)} ${cp.location.slice(0, 24).padEnd(24)} ` +
-    `${cp.priceEurKwh.toFixed(2).padStart(6)} €/kWh ${kwText(cp.powerKw).padStart(9)}  ` +
-    stateColour(cp.state, paint)(cp.state);
+    `${price.padStart(12)} ${kwText(cp.powerKw, lang).padStart(9)}  ` +
+    stateColour(cp.state, paint)(stateName(cp.state, lang));
 }
 
 /** The interactive screen, top to bottom. */
 export function screenLines(view: ScreenView, paint: Paint): string[] {
   const { state, now } = view;
+  const lang = view.lang ?? DEFAULT_LANG;
+  const t = (key: DriverTextKey, params?: Record<string, string | number>) =>
+    say(lang, key, params);
   const lines = [
-    paint.bold(`EVCharging · driver ${state.driverId}`) +
+    paint.bold(t("title", { driver: state.driverId })) +
     paint.grey(`  · ${view.brokers.join(",")}`),
     "",
-    `  ${statusLine(state, now, paint)}`,
+    `  ${statusLine(state, now, paint, lang)}`,
     "",
   ];
   if (view.showSummary) {
-    lines.push(...summaryLines(state.driverId, state.summary, paint));
+    lines.push(...summaryLines(state.driverId, state.summary, paint, lang));
   } else {
     const list = state.cpList;
-    const pending = state.pendingLists.length > 0 ? paint.yellow("  asking Central…") : "";
+    const pending = state.pendingLists.length > 0 ? paint.yellow(t("asking")) : "";
     if (list === null) {
-      lines.push(paint.bold("Charging points") + paint.grey("  (l to list them)") + pending);
+      lines.push(paint.bold(t("chargingPoints")) + paint.grey(t("listHint")) + pending);
     } else {
-      const at = new Date(list.at).toTimeString().slice(0, 8);
-      lines.push(paint.bold("Charging points") + paint.grey(`  as of ${at}`) + pending);
-      list.cps.forEach((cp, i) => lines.push(cpLine(i + 1, cp, paint)));
-      if (list.cps.length === 0) lines.push(paint.grey("  (none known to Central)"));
+      const at = formats(lang).time(new Date(list.at));
+      lines.push(paint.bold(t("chargingPoints")) + paint.grey(t("asOf", { time: at })) + pending);
+      list.cps.forEach((cp, i) => lines.push(cpLine(i + 1, cp, paint, lang)));
+      if (list.cps.length === 0) lines.push(paint.grey(t("noneKnown")));
     }
   }
-  lines.push("", paint.bold("Recent"), ...view.recent.map((l) => `  ${l}`));
-  lines.push("", paint.grey(`  ${totalsText(state.summary)}`));
-  lines.push(
-    paint.grey("  l list · <n> or <cp id> charge · s summary · q quit"),
-    `${paint.bold(">")} ${view.input}`,
-  );
+  lines.push("", paint.bold(t("recent")), ...view.recent.map((l) => `  ${l}`));
+  lines.push("", paint.grey(`  ${totalsText(state.summary, lang)}`));
+  lines.push(paint.grey(t("keys")), `${paint.bold(">")} ${view.input}`);
   return lines;
 }
 
@@ -340,16 +391,15 @@ export type Command =
   | { readonly type: "none" }
   | { readonly type: "unknown"; readonly detail: string };
 
-/** What the commands are, for `help`. */
-export const HELP =
-  "commands: l|list (CPs), <cp id> or c <cp id> or <n> (charge; n from the list), " +
-  "s|summary, q|quit";
-
 /**
  * Reads one typed line. A bare number picks from the last CP list; a bare word that is not a
- * command is taken as a CP id (the core checks it).
+ * command is taken as a CP id (the core checks it). Mistakes are explained in `lang`.
  */
-export function parseCommand(line: string, cps: readonly CpListEntry[]): Command {
+export function parseCommand(
+  line: string,
+  cps: readonly CpListEntry[],
+  lang: Lang = DEFAULT_LANG,
+): Command {
   const words = line.trim().split(/\s+/).filter((w) => w !== "");
   if (words.length === 0) return { type: "none" };
   const [head, ...rest] = words;
@@ -360,19 +410,20 @@ export function parseCommand(line: string, cps: readonly CpListEntry[]): Command
     if (word === "h" || word === "?" || word === "help") return { type: "help" };
     if (word === "q" || word === "quit" || word === "exit") return { type: "quit" };
     if (word === "c" || word === "charge") {
-      return { type: "unknown", detail: `${head} needs a CP id` };
+      return { type: "unknown", detail: say(lang, "needsId", { command: head }) };
     }
     if (/^\d+$/.test(head)) {
       const cp = cps[Number(head) - 1];
       return cp === undefined
-        ? { type: "unknown", detail: `no CP number ${head} in the list (l lists them)` }
+        ? { type: "unknown", detail: say(lang, "noNumber", { n: head }) }
         : { type: "charge", cpId: cp.id };
     }
     return { type: "charge", cpId: head };
   }
   if ((word === "c" || word === "charge") && rest.length === 1) {
     const arg = rest[0];
-    return /^\d+$/.test(arg) ? parseCommand(arg, cps) : { type: "charge", cpId: arg };
+    return /^\d+$/.test(arg) ? parseCommand(arg, cps, lang) : { type: "charge", cpId: arg };
   }
-  return { type: "unknown", detail: `unknown command "${line.trim()}"; ${HELP}` };
+  const help = DRIVER_TEXT[lang].help;
+  return { type: "unknown", detail: say(lang, "unknown", { line: line.trim(), help }) };
 }

@@ -73,7 +73,8 @@ Deno.test("view: durations, totals and denials by reason", () => {
   assert.equal(durationText(45.4), "45s");
   assert.equal(durationText(187), "3m 07s");
   assert.equal(durationText(3723), "1h 02m 03s");
-  assert.equal(totalsText(summary), "2 tickets, 3 denials, 3.235 kWh, 1.62 €");
+  assert.equal(totalsText(summary), "2 tickets, 3 denials, 3.235 kWh, €1.62");
+  assert.equal(nbsp(totalsText(summary, "es")), "2 tiques, 3 denegaciones, 3,235 kWh, 1,62 €");
   assert.deepEqual(denialsByReason(summary), [["busy", 2], ["unknown_cp", 1]]);
   assert.deepEqual(summaryFields(summary), {
     tickets: 2,
@@ -87,11 +88,11 @@ Deno.test("view: durations, totals and denials by reason", () => {
 
 Deno.test("view: the summary lists every ticket and denial", () => {
   const lines = summaryLines("D-001", summary, plain);
-  assert.equal(lines[0], "Summary for driver D-001: 2 tickets, 3 denials, 3.235 kWh, 1.62 €");
-  assert.match(lines[1], /ticket {2}CP-001 +1\.235 kWh +0\.62 € {2}3m 07s +unplugged$/);
+  assert.equal(lines[0], "Summary for driver D-001: 2 tickets, 3 denials, 3.235 kWh, €1.62");
+  assert.match(lines[1], /ticket {2}CP-001 +1\.235 kWh +€0\.62 {2}3m 07s +unplugged$/);
   assert.match(lines[2], /CP-004 .*\(from before this run\)$/);
-  assert.match(lines[4], /denied {2}CP-009 +unknown_cp — no such CP$/);
-  assert.equal(lines.at(-2), "  denials by reason: busy ×2, unknown_cp ×1");
+  assert.match(lines[4], /denied {2}CP-009 +unknown CP — no such CP$/);
+  assert.equal(lines.at(-2), "  denials by reason: busy ×2, unknown CP ×1");
   assert.equal(lines.at(-1), "  ignored updates: 2 duplicate, 1 invalid");
 });
 
@@ -112,7 +113,7 @@ Deno.test("view: events become log lines with the right level and fields", () =>
     seconds: 20,
   });
   const t = describeEvent({ kind: "ticket", at: T0, ticket: ticket("CP-001", 1.2346, 0.6173) });
-  assert.equal(t.text, "Ticket at CP-001: 1.235 kWh, 0.62 € in 3m 07s (unplugged)");
+  assert.equal(t.text, "Ticket at CP-001: 1.235 kWh, €0.62 in 3m 07s (unplugged)");
   assert.equal(t.properties.kwh, 1.2346, "JSON keeps full precision");
   const supply = { kind: "supply", at: T0, cpId: "CP-001", sessionId: "s", kw: 22 } as const;
   assert.equal(describeEvent({ ...supply, kwh: 1, eur: 0.5, first: true }).level, "info");
@@ -139,7 +140,7 @@ Deno.test("view: the status line shows live figures and where a file run stands"
   };
   assert.equal(
     statusLine(supplying, T0 + 61_000, plain),
-    "SUPPLYING at CP-001  22.0 kW  1.500 kWh  0.75 €  1m 01s  (1 of 2)",
+    "SUPPLYING at CP-001  22.0 kW  1.500 kWh  €0.75  1m 01s  (1 of 2)",
   );
   assert.match(statusLine(supplying, T0 + 65_000, plain), /\(no figures for 5s\)/);
   const pausing: DriverState = {
@@ -162,9 +163,75 @@ Deno.test("view: the screen shows the list numbered, recent lines and the comman
   }, plain);
   assert.equal(lines[0], "EVCharging · driver D-001  · 127.0.0.1:9092");
   assert.ok(
-    lines.some((l) => /^ +1 {2}CP-001 +Alicante +0\.50 €\/kWh +22\.0 kW {2}ACTIVATED$/.test(l)),
+    lines.some((l) => /^ +1 {2}CP-001 +Alicante +€0\.50\/kWh +22\.0 kW {2}ACTIVATED$/.test(l)),
   );
   assert.ok(lines.some((l) => /^ +2 {2}CP-002 .*BROKEN$/.test(l)));
   assert.ok(lines.includes("  10:00:00 hello"));
   assert.equal(lines.at(-1), "> CP-0");
+});
+
+const nbsp = (s: string) => s.replaceAll("\u00a0", " ");
+
+Deno.test("view in Spanish: the screen lists CPs in the seeds' words with es-ES prices", () => {
+  const state: DriverState = { ...initialState({ driverId: "D-001" }), cpList: { cps, at: T0 } };
+  const lines = screenLines({
+    state,
+    now: T0,
+    brokers: ["127.0.0.1:9092"],
+    input: "",
+    recent: [],
+    showSummary: false,
+    lang: "es",
+  }, plain).map(nbsp);
+  assert.equal(lines[0], "EVCharging · conductor D-001  · 127.0.0.1:9092");
+  assert.ok(
+    lines.some((l) => /^ +1 {2}CP-001 +Alicante +0,50 €\/kWh +22,0 kW {2}ACTIVADO$/.test(l)),
+    lines.join("\n"),
+  );
+  assert.ok(lines.some((l) => /^ +2 {2}CP-002 .*AVERIADO$/.test(l)));
+  for (const words of ["Puntos de recarga", "Reciente", "l lista · <n> o <id> cargar"]) {
+    assert.ok(lines.some((l) => l.includes(words)), words);
+  }
+  assert.ok(!lines.some((l) => /ACTIVATED|BROKEN|Charging points/.test(l)), "no English left");
+});
+
+Deno.test("view in Spanish: status, tickets, denials and the summary", () => {
+  const base = initialState({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
+  const supplying: DriverState = {
+    ...base,
+    plan: { ...base.plan!, next: 1, round: 1 },
+    phase: {
+      kind: "supplying",
+      cpId: "CP-001",
+      sessionId: "s",
+      since: T0,
+      requestedHere: true,
+      figures: { kw: 22, kwh: 6.04, eur: 2.3, ts: "", at: T0 + 60_000 },
+    },
+  };
+  assert.equal(
+    nbsp(statusLine(supplying, T0 + 61_000, plain, "es")),
+    "SUMINISTRANDO en CP-001  22,0 kW  6,040 kWh  2,30 €  1m 01s  (1 de 2)",
+  );
+  const ticketLine = describeEvent(
+    { kind: "ticket", at: T0, ticket: ticket("CP-001", 6.04, 2.3) },
+    "es",
+  );
+  assert.equal(
+    nbsp(ticketLine.text),
+    "Tique en CP-001: 6,040 kWh, 2,30 € en 3m 07s (desenchufado)",
+  );
+  assert.equal(ticketLine.properties.kwh, 6.04, "the fields stay as they are");
+  const lines = summaryLines("D-001", summary, plain, "es").map(nbsp);
+  assert.equal(
+    lines[0],
+    "Resumen del conductor D-001: 2 tiques, 3 denegaciones, 3,235 kWh, 1,62 €",
+  );
+  assert.match(lines[4], /denegado {2}CP-009 +punto desconocido — no such CP$/);
+  assert.equal(lines.at(-2), "  denegaciones por motivo: ocupado ×2, punto desconocido ×1");
+  const bad = parseCommand("7", cps, "es");
+  assert.deepEqual(bad, {
+    type: "unknown",
+    detail: "no hay punto número 7 en la lista (l los lista)",
+  });
 });
