@@ -11,7 +11,8 @@
  * - `GET /registry/cps`, `POST /registry/cps` and `POST /registry/cps/{id}/deregister`: the CP
  *   manager, proxied to the Registry with Central's Registry admin key (never shown; the one
  *   answer that carries a secret is the new CP's credentials, shown once);
- * - `GET /local/cps`, `POST /local/cps`, `POST /local/cps/{id}/start|stop`: the CP manager's
+ * - `GET /local/cps`, `POST /local/cps`, `POST /local/cps/{id}/start|stop`, and the demo actions
+ *   `POST /local/cps/{id}/fault|repair|kill-engine|kill-monitor|restart-engine|restart-monitor`: the CP manager's
  *   control of the simulated CPs a local supervisor runs (`deno task start`,
  *   infra/supervisor_api.ts), forwarded to it with the admin token; 404 without one;
  * - `GET /`, `/app.js`, `/app.css`: the dashboard itself (central/web_bundle.ts).
@@ -28,7 +29,12 @@ import type { RegistryClient, RegistryError } from "../registry/client.ts";
 import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
-import { localCpSchema as LocalCpBody, newLocalCpSchema } from "../shared/local_cps.ts";
+import {
+  LOCAL_CP_ACTIONS,
+  type LocalCpAction,
+  localCpSchema as LocalCpBody,
+  newLocalCpSchema,
+} from "../shared/local_cps.ts";
 import { textSchema } from "../shared/messages.ts";
 import { buildSnapshot } from "./dashboard.ts";
 import type { FeedEvent, LiveFeed } from "./live_feed.ts";
@@ -360,6 +366,31 @@ const actLocalRoute = (action: "start" | "stop") =>
     },
   });
 
+/** What each demo action does, for the API docs. */
+const DEMO_ACTION_SUMMARY: Readonly<Record<LocalCpAction, string>> = {
+  "fault": "Simulate a fault on a local CP's engine (it reports KO: BROKEN)",
+  "repair": "Clear the simulated fault of a local CP's engine",
+  "kill-engine": "Kill a local CP's engine process (its monitor reports KO: BROKEN)",
+  "kill-monitor": "Kill a local CP's monitor process (DISCONNECTED; the engine goes on)",
+  "restart-engine": "Start a local CP's dead engine again (it gets the monitor's key)",
+  "restart-monitor": "Start a local CP's dead monitor again (it logs in again)",
+};
+const demoLocalRoute = (action: LocalCpAction) =>
+  createRoute({
+    method: "post",
+    path: `${LOCAL_CPS_PATH}/{id}/${action}`,
+    summary: DEMO_ACTION_SUMMARY[action],
+    security: [{ adminToken: [] }],
+    request: { params: IdParams },
+    responses: {
+      200: json(LocalCpBody, "the CP, once the action shows done"),
+      400: err("bad id"),
+      409: err("not running, busy, or its engine/monitor is not in a state for it"),
+      504: err("the CP did not show the action done in time"),
+      ...localErrors,
+    },
+  });
+
 // ------------------------------------------------------------------------------- routes
 
 /** Adds the dashboard routes to `app`. */
@@ -543,6 +574,16 @@ export function addDashboardRoutes(
     if (res.ok) log.info("Admin started a new local CP {cpId}", { cpId: body.id });
     return res as never;
   });
+
+  for (const action of LOCAL_CP_ACTIONS) {
+    app.openapi(demoLocalRoute(action), async (c) => {
+      const { id } = c.req.valid("param");
+      const res = await forward(c, "POST", `/cps/${encodeURIComponent(id)}/${action}`);
+      auditManager(c, `local_cp.${action}`, id, res.ok ? "ok" : "failed");
+      if (res.ok) log.info("Admin {action} on local CP {cpId}", { action, cpId: id });
+      return res as never;
+    });
+  }
 
   for (const action of ["start", "stop"] as const) {
     app.openapi(actLocalRoute(action), async (c) => {

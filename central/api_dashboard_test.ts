@@ -216,7 +216,14 @@ function auditsOf(runtime: CentralRuntime): [string, string][] {
 function inMemorySupervisor(token = TOKEN) {
   const cps = new Map<
     string,
-    { running: boolean; pid: number; start(): Promise<void>; stop(): Promise<void> }
+    {
+      running: boolean;
+      pid: number;
+      keys: string[];
+      start(): Promise<void>;
+      stop(): Promise<void>;
+      type(keys: string): Promise<void>;
+    }
   >();
   const cpPlans = new Map<string, CpPlan>();
   const app = createSupervisorApp({
@@ -228,12 +235,21 @@ function inMemorySupervisor(token = TOKEN) {
         const cp = {
           running: true,
           pid: 4242,
+          keys: [] as string[],
           start: () => Promise.resolve(void (cp.running = true)),
           stop: () => Promise.resolve(void (cp.running = false)),
+          // The key the supervisor types for a fault shows at once as the fault being on.
+          type: (keys: string) => Promise.resolve(void cp.keys.push(keys)),
         };
         cps.set(plan.id, cp);
         cpPlans.set(plan.id, plan);
         return Promise.resolve(cp);
+      },
+      cpChildren: (id) => {
+        const cp = cps.get(id);
+        if (cp === undefined) return undefined;
+        const child = { running: true, pid: 1 };
+        return { engine: child, monitor: child, faulty: cp.keys.includes("f") };
       },
     },
   });
@@ -282,7 +298,20 @@ Deno.test("dashboard api: local CP calls go to the supervisor with the admin tok
     body: JSON.stringify(NEW_CP),
   });
   assert.equal(added.status, 201);
-  assert.deepEqual(await added.json(), { ...NEW_CP, running: true, pid: 4242 });
+  assert.deepEqual(await added.json(), {
+    ...NEW_CP,
+    running: true,
+    pid: 4242,
+    engine_running: true,
+    monitor_running: true,
+    faulty: false,
+  });
+  const faulted = await t.app.request("/local/cps/CP-006/fault", {
+    method: "POST",
+    headers: ADMIN,
+  });
+  assert.equal(faulted.status, 200);
+  assert.equal((await faulted.json()).faulty, true);
   const stopped = await t.app.request("/local/cps/CP-006/stop", { method: "POST", headers: ADMIN });
   assert.equal(stopped.status, 200);
   assert.equal((await stopped.json()).running, false);
@@ -290,10 +319,14 @@ Deno.test("dashboard api: local CP calls go to the supervisor with the admin tok
   assert.deepEqual((await list.json()).map((cp: { id: string }) => cp.id), ["CP-006"]);
   assert.deepEqual(supervisor.seen, [
     { url: "http://127.0.0.1:8099/cps", authorization: `Bearer ${TOKEN}` },
+    { url: "http://127.0.0.1:8099/cps/CP-006/fault", authorization: `Bearer ${TOKEN}` },
     { url: "http://127.0.0.1:8099/cps/CP-006/stop", authorization: `Bearer ${TOKEN}` },
     { url: "http://127.0.0.1:8099/cps", authorization: `Bearer ${TOKEN}` },
   ]);
-  assert.deepEqual(audits, [["local_cp.add", "ok"], ["local_cp.stop", "ok"]]);
+  assert.deepEqual(audits, [["local_cp.add", "ok"], ["local_cp.fault", "ok"], [
+    "local_cp.stop",
+    "ok",
+  ]]);
 });
 
 Deno.test("dashboard api: Central checks a new local CP before it reaches the supervisor", async () => {

@@ -28,6 +28,7 @@ import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { makePrivateDir } from "../shared/private_files.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { freePort, holdFreePort } from "../shared/ports.ts";
+import { type CpChildren, foldCpLine, NO_CHILDREN } from "./local_cp_control.ts";
 
 export type { CpPlan, DriverPlan } from "./network_args.ts";
 export { Service, type ServiceSpec, waitUntil } from "./service.ts";
@@ -137,6 +138,8 @@ export interface LocalNetwork {
   waitForCp(id: string, match: (cp: CpView) => boolean, timeoutMs?: number): Promise<CpView>;
   /** Starts one more CP. */
   startCp(plan: CpPlan): Promise<Service>;
+  /** What a CP's engine and monitor are doing, as its output shows (infra/local_cp_control.ts). */
+  cpChildren(id: string): CpChildren | undefined;
   /** Starts one more driver. */
   startDriver(plan: DriverPlan): Promise<Service>;
   /** Starts a stopped or killed Central again and waits until it answers. */
@@ -245,6 +248,7 @@ class RunningNetwork implements LocalNetwork {
   readonly central: Service;
   readonly cps = new Map<string, Service>();
   readonly cpPlans = new Map<string, CpPlan>();
+  readonly #children = new Map<string, CpChildren>();
   readonly weather: Service | undefined;
   readonly weatherUrl: string | undefined;
   readonly drivers = new Map<string, Service>();
@@ -412,9 +416,15 @@ class RunningNetwork implements LocalNetwork {
     const service = this.#newService(cpSpec(this.#layout, this.#secrets, plan));
     this.cps.set(plan.id, service);
     this.cpPlans.set(plan.id, plan);
+    this.#children.set(plan.id, NO_CHILDREN);
+    service.onLine((line) =>
+      this.#children.set(plan.id, foldCpLine(this.#children.get(plan.id)!, line))
+    );
     await service.start();
     return service;
   };
+
+  readonly cpChildren = (id: string): CpChildren | undefined => this.#children.get(id);
 
   readonly startDriver = async (plan: DriverPlan): Promise<Service> => {
     const service = this.#newService(driverSpec(this.#layout, plan));

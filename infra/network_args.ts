@@ -197,7 +197,7 @@ export function cpSpec(layout: NetworkLayout, secrets: NetworkSecrets, plan: CpP
       ...(plan.args ?? []),
     ],
     env: { REGISTRY_ADMIN_KEY: secrets.registryAdminKey },
-    keys: true, // the supervisor's demo actions (cp/cp_control.ts keys)
+    keys: true, // the supervisor's demo actions (shared/cp_keys.ts)
   };
 }
 

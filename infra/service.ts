@@ -80,6 +80,7 @@ export class Service {
   readonly records: Record<string, unknown>[] = [];
   #child: Deno.ChildProcess | undefined;
   #input: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  readonly #lineListeners: ((line: string) => void)[] = [];
   #exited: Promise<Deno.CommandStatus> | undefined;
 
   /** Prepares (does not start) the service. */
@@ -157,6 +158,11 @@ export class Service {
     }
   }
 
+  /** Calls `listener` with every output line from now on, across restarts. */
+  onLine(listener: (line: string) => void): void {
+    this.#lineListeners.push(listener);
+  }
+
   /** Types `keys` into the running child's input (a service started with `keys`). */
   async type(keys: string): Promise<void> {
     if (this.#input === undefined) throw new Error(`${this.name} takes no keys`);
@@ -196,6 +202,7 @@ export class Service {
     const line = (text: string) => {
       log.writeSync(encoder.encode(`${text}\n`));
       keep(this.lines, text);
+      for (const listener of this.#lineListeners) listener(text);
       const m = text.match(RECORD_LINE);
       if (!m) return;
       try {

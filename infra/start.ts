@@ -36,6 +36,8 @@ import {
 } from "./start_ocpp.ts";
 import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";
+import type { CpChildren } from "./local_cp_control.ts";
+import { LOCAL_CP_ACTIONS } from "../shared/local_cps.ts";
 
 /** `deno task start`'s options. */
 export const startConfig = defineConfig({
@@ -110,6 +112,28 @@ export interface StatusView {
   readonly logDir: string;
   /** CPs as Central shows them, or undefined while Central does not answer. */
   readonly cps: readonly CpView[] | undefined;
+  /** A local CP's engine and monitor processes, for the demo column. */
+  readonly children?: (id: string) => CpChildren | undefined;
+}
+
+/** The demo command for `action` on `cpId` (infra/demo.ts). */
+export function demoCommand(action: string, cpId: string): string {
+  return `deno task demo ${action} ${cpId}`;
+}
+
+/** The demo line of `deno task start`: every action on one CP, as a command. */
+export function demoLine(cpId: string): string {
+  return `${demoCommand(LOCAL_CP_ACTIONS[0], cpId)}   (or ${LOCAL_CP_ACTIONS.slice(1).join(", ")})`;
+}
+
+/** A local CP's processes in a word or two: what is down, or that both run. */
+export function processesText(children: CpChildren, paint: Paint = colours): string {
+  const parts = [
+    ...(children.engine.running ? [] : [paint.red("engine DOWN")]),
+    ...(children.monitor.running ? [] : [paint.grey("monitor DOWN")]),
+    ...(children.faulty ? [paint.red("fault ON")] : []),
+  ];
+  return parts.length === 0 ? paint.grey("engine+monitor up") : parts.join(" ");
 }
 
 /**
@@ -156,12 +180,22 @@ export function renderStatus(view: StatusView, paint: Paint = colours): string[]
     }  state`,
   ));
   for (const cp of view.cps) {
+    const local = view.children?.(cp.id);
     const figure = (n: number | null, digits: number) =>
       (n === null ? "" : n.toFixed(digits)).padStart(8);
     lines.push(
       `${cp.id.padEnd(8)} ${(cp.location ?? "").slice(0, 10).padEnd(10)} ${
         (cp.driver_id ?? "").padEnd(8)
-      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp, paint)}`,
+      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp, paint)}${
+        local === undefined ? "" : `  ${processesText(local, paint)}`
+      }`,
+    );
+  }
+  if (view.children !== undefined) {
+    lines.push(
+      "",
+      `Demo          deno task demo <${LOCAL_CP_ACTIONS.join("|")}> <CP id>`,
+      paint.grey("              (the same per CP in the dashboard's admin mode)"),
     );
   }
   return lines;
@@ -292,6 +326,8 @@ async function main(): Promise<number> {
   }
   say(`up: the dashboard is at ${net.centralUrl}/, the admin token in ${net.adminTokenFile}`);
   say(`local CPs are started and stopped through ${supervisor.url} (Central's admin token)`);
+  say("demo actions per local CP, without a pid (also in the dashboard's admin mode):");
+  for (const id of net.cps.keys()) say(`  ${demoLine(id)}`);
   let ocpp: StartedOcpp | undefined;
   if (config.ocpp) {
     try {
@@ -324,6 +360,7 @@ async function main(): Promise<number> {
         adminTokenFile: net.adminTokenFile,
         logDir: join(config.dataDir, "logs"),
         cps,
+        children: (id) => net.cpChildren(id),
       }, paint)
     )
     : undefined;

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { plain as noPaint } from "../shared/terminal.ts";
 import type { CpView } from "./network.ts";
-import { changeLines, ocppLine, renderStatus, stateText } from "./start.ts";
+import {
+  changeLines,
+  demoLine,
+  ocppLine,
+  processesText,
+  renderStatus,
+  stateText,
+} from "./start.ts";
+import { foldCpLine, NO_CHILDREN } from "./local_cp_control.ts";
 
 // deno-lint-ignore no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
@@ -102,4 +110,28 @@ Deno.test("start --ocpp: the status and the start line say where a charger conne
   });
   assert.match(line, /wss:\/\/localhost:9000\/ocpp\/<id>/);
   assert.match(line, /OCPP-001 \(password = "credentials" in data\/network\/ocpp\/OCPP-001/);
+});
+
+Deno.test("renderStatus: with local CPs, each row says which process is down and how to demo", () => {
+  const up = ["[cp] engine started (pid 1)", "[cp] monitor started (pid 2)"].reduce(
+    foldCpLine,
+    NO_CHILDREN,
+  );
+  const deadEngine = foldCpLine(up, "[cp] engine exited with code 137 (SIGKILL)");
+  const lines = renderStatus({
+    centralUrl: "http://127.0.0.1:8080",
+    adminTokenFile: "t",
+    logDir: "l",
+    cps: [cpView(), cpView({ id: "CP-002", state: "BROKEN" })],
+    children: (id) => id === "CP-001" ? up : deadEngine,
+  }).map(plain);
+  assert.match(lines.find((l) => l.startsWith("CP-001"))!, /ACTIVATED\s+engine\+monitor up$/);
+  assert.match(lines.find((l) => l.startsWith("CP-002"))!, /BROKEN\s+engine DOWN$/);
+  assert.ok(lines.some((l) => l.includes("deno task demo <fault|repair|kill-engine|")));
+  assert.equal(plain(processesText({ ...up, faulty: true })), "fault ON");
+  assert.equal(
+    demoLine("CP-003"),
+    "deno task demo fault CP-003   (or repair, kill-engine, kill-monitor, restart-engine, " +
+      "restart-monitor)",
+  );
 });

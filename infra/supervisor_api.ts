@@ -7,7 +7,10 @@
  * - `GET /cps`: the locally run CPs `{id, location, price_eur_kwh, power_kw, running, pid}`;
  * - `POST /cps {id, location, price_eur_kwh, power_kw}`: start a new headless CP (it registers
  *   itself in the Registry on its first start);
- * - `POST /cps/{id}/start`, `POST /cps/{id}/stop`: start or stop one of them.
+ * - `POST /cps/{id}/start`, `POST /cps/{id}/stop`: start or stop one of them;
+ * - `POST /cps/{id}/fault|repair|kill-engine|kill-monitor|restart-engine|restart-monitor`: the
+ *   demo actions on a running CP's engine and monitor (infra/local_cp_control.ts), answered once
+ *   the CP's output shows them done.
  *
  * Every call needs `Authorization: Bearer <Central's admin token>` (compared in constant time);
  * it listens on 127.0.0.1 only ({@link serveSupervisor}). Errors are `{error, detail,
@@ -30,13 +33,19 @@ import {
 } from "../shared/http_api.ts";
 import { bufferBody } from "../shared/http_body.ts";
 import {
+  LOCAL_CP_ACTIONS,
+  type LocalCpAction,
   localCpSchema as LocalCpBody,
   type LocalCpView,
   newLocalCpSchema,
 } from "../shared/local_cps.ts";
 import { cpIdSchema } from "../shared/messages.ts";
 import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.ts";
-import type { CpPlan } from "./network.ts";
+import { type CpPlan, waitUntil } from "./network.ts";
+import { ActionRefused, type CpChildren, planAction } from "./local_cp_control.ts";
+
+/** How long a demo action may take to show in the CP's output (a restart loads Deno). */
+const ACTION_TIMEOUT_MS = 20_000;
 
 /** The port `deno task start` serves the API on. */
 export const SUPERVISOR_PORT = 8099;
@@ -51,6 +60,8 @@ export interface LocalCpProcess {
   start(): Promise<void>;
   /** Stops the child; resolves once it is gone. */
   stop(): Promise<void>;
+  /** Types keys into its input (`deno task cp`'s keys, cp/cp_control.ts). */
+  type(keys: string): Promise<void>;
 }
 
 /** What the API controls: the CPs of a running local network (infra/network.ts). */
@@ -61,6 +72,8 @@ export interface LocalCpHost {
   readonly cpPlans: ReadonlyMap<string, CpPlan>;
   /** Starts one more CP. */
   startCp(plan: CpPlan): Promise<LocalCpProcess>;
+  /** What a CP's engine and monitor are doing, as its output shows. */
+  cpChildren(id: string): CpChildren | undefined;
 }
 
 /** What the app is built from. */
@@ -82,6 +95,15 @@ export interface SupervisorDeps {
 }
 
 const IdParams = z.object({ id: cpIdSchema });
+
+/** The children's fields of a CP's view (all false while its process is not running). */
+function childrenView(children: CpChildren | undefined) {
+  return {
+    engine_running: children?.engine.running ?? false,
+    monitor_running: children?.monitor.running ?? false,
+    faulty: children?.faulty ?? false,
+  };
+}
 
 const common = {
   401: err("missing or wrong admin token"),
@@ -120,6 +142,21 @@ const actRoute = (action: "start" | "stop") =>
     },
   });
 
+const demoRoute = (action: LocalCpAction) =>
+  createRoute({
+    method: "post",
+    path: `/cps/{id}/${action}`,
+    request: { params: IdParams },
+    responses: {
+      200: json(LocalCpBody, "the CP, once its output shows the action done"),
+      400: err("bad id"),
+      ...common,
+      404: err("no such local CP"),
+      409: err("the CP is not running, busy, or its engine/monitor is not in a state for it"),
+      504: err("the CP did not show the action done in time"),
+    },
+  });
+
 /** Builds the supervisor's control app. */
 export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   const { host } = deps;
@@ -137,6 +174,7 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
       power_kw: plan.powerKw,
       running: cp.running,
       pid: cp.running ? cp.pid : null,
+      ...childrenView(cp.running ? host.cpChildren(id) : undefined),
     };
   };
   // Ids being started or stopped: a second call meanwhile would spawn a second child.
@@ -220,6 +258,43 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
         return problem(c, 409, "not_running", `CP ${id} is not running`);
       }
       await exclusively(id, () => action === "start" ? cp.start() : cp.stop());
+      return c.json(view(id)!, 200);
+    });
+  }
+
+  for (const action of LOCAL_CP_ACTIONS) {
+    app.openapi(demoRoute(action), async (c) => {
+      const { id } = c.req.valid("param");
+      const cp = host.cps.get(id);
+      const children = host.cpChildren(id);
+      if (cp === undefined || view(id) === undefined || children === undefined) {
+        return problem(c, 404, "not_found", `no local CP ${id}`);
+      }
+      if (busy.has(id)) return problem(c, 409, "busy", `CP ${id} is busy with another action`);
+      if (!cp.running) return problem(c, 409, "not_running", `CP ${id} is not running`);
+      let plan;
+      try {
+        plan = planAction(action, children);
+      } catch (error) {
+        if (!(error instanceof ActionRefused)) throw error;
+        return problem(c, 409, "refused", `${action} on CP ${id}: ${error.message}`);
+      }
+      const { key, done } = plan;
+      if (key !== undefined) {
+        try {
+          await exclusively(id, async () => {
+            await cp.type(key);
+            await waitUntil(
+              `${action} on ${id}`,
+              () => done(host.cpChildren(id) ?? children) || undefined,
+              ACTION_TIMEOUT_MS,
+            );
+          });
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error);
+          return problem(c, 504, "not_done", `${action} on CP ${id} did not show: ${why}`);
+        }
+      }
       return c.json(view(id)!, 200);
     });
   }

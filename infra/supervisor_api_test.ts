@@ -2,15 +2,44 @@ import assert from "node:assert/strict";
 import type { CpPlan } from "./network.ts";
 import { createSupervisorApp, type LocalCpHost, type LocalCpProcess } from "./supervisor_api.ts";
 import { MAX_BODY_BYTES } from "../shared/http_api.ts";
+import { type CpChildren, foldCpLine } from "./local_cp_control.ts";
 
 const TOKEN = "test-admin-token-0123456789";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-/** A CP process that only records what was asked of it. */
+/** The line `deno task cp` prints when it gets `key` (cp/main.ts), given its state. */
+function reaction(key: string, state: CpChildren): string {
+  const record = (message: string) => `[engine] ${JSON.stringify({ message })}`;
+  switch (key) {
+    case "k":
+      return "[cp] engine exited with code 137 (SIGKILL)";
+    case "K":
+      return "[cp] monitor exited with code 137 (SIGKILL)";
+    case "e":
+      return "[cp] engine started (pid 13)";
+    case "m":
+      return "[cp] monitor started (pid 14)";
+    case "f":
+      return record(state.faulty ? "fault cleared: engine OK" : "fault switched on: engine KO");
+  }
+  return "";
+}
+
+/** A CP process that records what was asked of it and answers keys as `deno task cp` does. */
 class FakeCp implements LocalCpProcess {
   running = true;
   readonly calls: string[] = [];
+  children: CpChildren = {
+    engine: { running: true, pid: 11 },
+    monitor: { running: true, pid: 12 },
+    faulty: false,
+  };
   constructor(readonly pidValue: number) {}
+  type(keys: string): Promise<void> {
+    this.calls.push(`type ${keys}`);
+    this.children = foldCpLine(this.children, reaction(keys, this.children));
+    return Promise.resolve();
+  }
   get pid(): number {
     if (!this.running) throw new Error("not running");
     return this.pidValue;
@@ -45,6 +74,7 @@ function setup(options: { failStart?: boolean; newCpArgs?: string[] } = {}) {
       cpPlans.set(plan.id, plan);
       return Promise.resolve(cp);
     },
+    cpChildren: (id) => cps.get(id)?.children,
   };
   const app = createSupervisorApp({
     host,
@@ -111,8 +141,18 @@ Deno.test("supervisor api: GET /cps lists the local CPs with their plan, state a
       power_kw: 22,
       running: true,
       pid: 101,
+      engine_running: true,
+      monitor_running: true,
+      faulty: false,
     },
-    { ...NEW_CP, running: false, pid: null },
+    {
+      ...NEW_CP,
+      running: false,
+      pid: null,
+      engine_running: false,
+      monitor_running: false,
+      faulty: false,
+    },
   ]);
 });
 
@@ -120,7 +160,14 @@ Deno.test("supervisor api: POST /cps starts a new CP through startCp with the ex
   const { app, started } = setup({ newCpArgs: ["--speed", "60"] });
   const res = await app.request("/cps", post(NEW_CP));
   assert.equal(res.status, 201);
-  assert.deepEqual(await res.json(), { ...NEW_CP, running: true, pid: 201 });
+  assert.deepEqual(await res.json(), {
+    ...NEW_CP,
+    running: true,
+    pid: 201,
+    engine_running: true,
+    monitor_running: true,
+    faulty: false,
+  });
   assert.deepEqual(started, [{
     id: "CP-006",
     location: "Murcia",
@@ -189,6 +236,9 @@ Deno.test("supervisor api: stop and start drive the CP's process, once each", as
     power_kw: 22,
     running: false,
     pid: null,
+    engine_running: false,
+    monitor_running: false,
+    faulty: false,
   });
   const twice = await app.request("/cps/CP-001/stop", post({}));
   assert.equal(twice.status, 409);
@@ -229,4 +279,50 @@ Deno.test("supervisor api: a start while one is under way is refused, not run tw
   resolve();
   assert.equal((await first).status, 200);
   assert.deepEqual(cp.calls, ["start"]);
+});
+
+Deno.test("supervisor api: the demo actions type deno task cp's keys and answer once done", async () => {
+  const { app, cps } = setup();
+  const cp = cps.get("CP-001")!;
+  const act = async (action: string) => {
+    const res = await app.request(`/cps/CP-001/${action}`, { method: "POST", headers: AUTH });
+    return { status: res.status, body: await res.json() };
+  };
+  let answer = await act("fault");
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body.faulty, true);
+  assert.equal((await act("fault")).status, 200, "a fault on a faulty engine is done already");
+  answer = await act("repair");
+  assert.equal(answer.body.faulty, false);
+  answer = await act("kill-engine");
+  assert.deepEqual([answer.status, answer.body.engine_running, answer.body.monitor_running], [
+    200,
+    false,
+    true,
+  ]);
+  answer = await act("kill-engine");
+  assert.equal(answer.status, 409, "nothing to kill");
+  assert.match(answer.body.detail, /engine is not running/);
+  assert.equal((await act("fault")).status, 409, "no engine to fault");
+  answer = await act("restart-engine");
+  assert.equal(answer.body.engine_running, true);
+  assert.equal((await act("restart-engine")).status, 409, "it runs already");
+  answer = await act("kill-monitor");
+  assert.equal(answer.body.monitor_running, false);
+  answer = await act("restart-monitor");
+  assert.equal(answer.body.monitor_running, true);
+  assert.deepEqual(cp.calls, ["type f", "type f", "type k", "type e", "type K", "type m"]);
+});
+
+Deno.test("supervisor api: demo actions on an unknown, stopped or unnamed CP are refused", async () => {
+  const { app, cps } = setup();
+  const call = (path: string) => app.request(path, { method: "POST", headers: AUTH });
+  assert.equal((await call("/cps/CP-404/fault")).status, 404);
+  assert.equal((await call("/cps/CP-001/explode")).status, 404);
+  assert.equal((await call("/cps/bad id!/fault")).status, 400);
+  cps.get("CP-001")!.running = false;
+  const res = await call("/cps/CP-001/kill-engine");
+  assert.equal(res.status, 409);
+  assert.equal((await res.json()).error, "not_running");
+  assert.deepEqual(cps.get("CP-001")!.calls, []);
 });

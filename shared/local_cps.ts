@@ -45,6 +45,22 @@ export const newLocalCpSchema = z.strictObject({
 /** A new local CP. */
 export type NewLocalCp = z.infer<typeof newLocalCpSchema>;
 
+/**
+ * What the supervisor can do to a running local CP's processes, for a demo:
+ * `POST /cps/{id}/<action>` (and `POST /local/cps/{id}/<action>` at Central).
+ */
+export const LOCAL_CP_ACTIONS = [
+  "fault",
+  "repair",
+  "kill-engine",
+  "kill-monitor",
+  "restart-engine",
+  "restart-monitor",
+] as const;
+
+/** One of {@link LOCAL_CP_ACTIONS}. */
+export type LocalCpAction = typeof LOCAL_CP_ACTIONS[number];
+
 /** A locally run simulated CP, as the supervisor shows it. */
 export const localCpSchema = z.object({
   id: z.string(),
@@ -53,6 +69,9 @@ export const localCpSchema = z.object({
   power_kw: z.number(),
   running: z.boolean().describe("whether its process (cp/main.ts) runs"),
   pid: z.int().nullable().describe("the process id while it runs"),
+  engine_running: z.boolean().optional().describe("whether its engine process runs"),
+  monitor_running: z.boolean().optional().describe("whether its monitor process runs"),
+  faulty: z.boolean().optional().describe("whether its engine's simulated fault is on"),
 });
 
 /** A locally run simulated CP. */

@@ -24,6 +24,7 @@ const PROGRAMS = [
   "infra/test.ts",
   "infra/web_build.ts",
   "infra/lab.ts",
+  "infra/demo.ts",
   "fleet/dashboard_probe.ts",
 ];
 
