@@ -579,7 +579,8 @@ export function addDashboardRoutes(
     app.openapi(demoLocalRoute(action), async (c) => {
       const { id } = c.req.valid("param");
       const res = await forward(c, "POST", `/cps/${encodeURIComponent(id)}/${action}`);
-      auditManager(c, `local_cp.${action}`, id, res.ok ? "ok" : "failed");
+      // Audit actions are dotted lower-case words: local_cp.kill_engine.
+      auditManager(c, `local_cp.${action.replaceAll("-", "_")}`, id, res.ok ? "ok" : "failed");
       if (res.ok) log.info("Admin {action} on local CP {cpId}", { action, cpId: id });
       return res as never;
     });

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type CpPlan, type LocalNetwork, type Service, startNetwork } from "../infra/network.ts";
+import { serveSupervisor } from "../infra/supervisor_api.ts";
+import { freePort } from "../shared/ports.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 function cp(id: string, args: string[] = []): CpPlan {
@@ -79,6 +81,92 @@ Deno.test({
         assert.equal((await snapshotCp(net, id)).state, "ACTIVATED");
       } finally {
         await net.stop();
+      }
+    }),
+});
+
+/** A network run as `deno task start` runs it: with the supervisor API Central forwards to. */
+async function supervisedNetwork(dir: string, cps: CpPlan[]) {
+  const supervisorPort = freePort();
+  const net = await startNetwork({
+    dir,
+    certsDir: join(dir, "certs"),
+    brokers: testBrokers(),
+    centralArgs: ["--group", uniqueName("demo")],
+    supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
+    cps,
+  });
+  const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
+  const supervisor = serveSupervisor(supervisorPort, { host: net, adminToken: token });
+  /** A dashboard admin button: `POST /local/cps/{id}/<action>` at Central. */
+  const click = async (id: string, action: string) => {
+    const res = await fetch(`${net.centralUrl}/local/cps/${id}/${action}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, `${action}: ${JSON.stringify(body)}`);
+    return body as Record<string, unknown>;
+  };
+  /** The newest audit records of `action`. */
+  const audit = async (action: string) =>
+    (await net.api.get<{ items: Record<string, unknown>[] }>(
+      `/audit?action=${encodeURIComponent(action)}`,
+    )).items;
+  const stop = async () => {
+    await supervisor.shutdown();
+    await net.stop();
+  };
+  return { net, click, audit, stop };
+}
+
+Deno.test({
+  name: "demo: the dashboard's buttons fault and repair a CP, and a killed monitor leaves the " +
+    "engine supplying under DISCONNECTED until its restart picks the session up",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const id = uniqueName("CP-DEMO");
+      // 22 kW at speed 60: 0.37 kWh a second; 30 kWh lasts the whole scenario.
+      const { net, click, audit, stop } = await supervisedNetwork(dir, [
+        cp(id, ["--target-kwh", "30"]),
+      ]);
+      try {
+        await net.waitForCp(id, (c) => c.state === "ACTIVATED");
+
+        assert.equal((await click(id, "fault")).faulty, true);
+        await net.waitForCp(id, (c) => c.state === "BROKEN");
+        assert.equal((await snapshotCp(net, id)).state, "BROKEN");
+        assert.equal((await click(id, "repair")).faulty, false);
+        await net.waitForCp(id, (c) => c.state === "ACTIVATED");
+        const faults = await audit("local_cp.fault");
+        assert.equal(faults.length, 1);
+        assert.deepEqual([faults[0].actor, faults[0].outcome], ["admin", "ok"]);
+        assert.deepEqual(faults[0].params, { cpId: id });
+
+        const file = join(dir, "plan.txt");
+        await Deno.writeTextFile(file, `${id}\n`);
+        const driverId = uniqueName("DRV");
+        await net.startDriver({ id: driverId, file });
+        const supplying = await net.waitForCp(id, (c) => c.state === "SUPPLYING" && !!c.kwh);
+
+        assert.equal((await click(id, "kill-monitor")).monitor_running, false);
+        const cut = await net.waitForCp(id, (c) => c.state === "DISCONNECTED");
+        // Telemetry goes on over Kafka: the engine keeps supplying the same driver.
+        await net.waitForCp(
+          id,
+          (c) => c.state === "DISCONNECTED" && (c.kwh ?? 0) > (cut.kwh ?? 0),
+        );
+
+        assert.equal((await click(id, "restart-monitor")).monitor_running, true);
+        const back = await net.waitForCp(id, (c) => c.state === "SUPPLYING");
+        assert.equal(back.driver_id, driverId, "the same session, reconciled");
+        assert.ok((back.kwh ?? 0) > (supplying.kwh ?? 0));
+        assert.equal((await snapshotCp(net, id)).state, "SUPPLYING");
+        assert.equal((await audit("local_cp.kill_monitor")).length, 1);
+      } finally {
+        await stop();
       }
     }),
 });

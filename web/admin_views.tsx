@@ -228,6 +228,37 @@ interface LocalCp {
   readonly power_kw: number;
   readonly running: boolean;
   readonly pid: number | null;
+  readonly engine_running?: boolean;
+  readonly monitor_running?: boolean;
+  readonly faulty?: boolean;
+}
+
+/**
+ * The demo actions on a running local CP's engine and monitor (the supervisor API's
+ * `fault|repair|kill-engine|kill-monitor|restart-engine|restart-monitor`), each offered only
+ * when it applies.
+ */
+const DEMO_ACTIONS: readonly {
+  readonly action: string;
+  readonly label: string;
+  readonly offered: (cp: LocalCp) => boolean;
+}[] = [
+  { action: "fault", label: "Simulate fault", offered: (cp) => !!cp.engine_running && !cp.faulty },
+  { action: "repair", label: "Repair", offered: (cp) => !!cp.faulty },
+  { action: "kill-engine", label: "Kill engine", offered: (cp) => !!cp.engine_running },
+  { action: "restart-engine", label: "Restart engine", offered: (cp) => !cp.engine_running },
+  { action: "kill-monitor", label: "Kill monitor", offered: (cp) => !!cp.monitor_running },
+  { action: "restart-monitor", label: "Restart monitor", offered: (cp) => !cp.monitor_running },
+];
+
+/** `engine DOWN · fault ON`: what is unusual about a running local CP's processes. */
+function processesNote(cp: LocalCp): string {
+  const notes = [
+    ...(cp.engine_running ? [] : ["engine DOWN"]),
+    ...(cp.monitor_running ? [] : ["monitor DOWN"]),
+    ...(cp.faulty ? ["fault ON"] : []),
+  ];
+  return notes.length === 0 ? "engine and monitor up" : notes.join(" · ");
 }
 
 /**
@@ -317,6 +348,19 @@ function LocalCpList() {
                 <span>{cp.location}</span>
                 <span class="muted">{cp.price_eur_kwh} €/kWh · {cp.power_kw} kW</span>
                 <span class="muted">{cp.running ? `running (pid ${cp.pid})` : "stopped"}</span>
+                {cp.running && <span data-processes>{processesNote(cp)}</span>}
+                {cp.running && DEMO_ACTIONS.filter((d) => d.offered(cp)).map((d) => (
+                  <button
+                    type="button"
+                    class="small"
+                    key={d.action}
+                    data-action={`local-${d.action}`}
+                    disabled={busy.value}
+                    onClick={() => act(`/local/cps/${id}/${d.action}`, `${d.label} on ${cp.id}`)}
+                  >
+                    {d.label}
+                  </button>
+                ))}
                 {cp.running
                   ? (
                     <button
