@@ -29,15 +29,8 @@ import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { cpConfig } from "./config.ts";
 import { paint } from "./terminal.ts";
 import { readKeys, StatusScreen } from "../shared/screen.ts";
-import {
-  type ChildView,
-  CP_KEYS_HELP,
-  type CpAction,
-  cpKeyAction,
-  describeExit,
-  logLineText,
-  renderCpScreen,
-} from "./cp_control.ts";
+import { type ChildView, describeExit, logLineText, renderCpScreen } from "./cp_control.ts";
+import { CP_KEYS_HELP, type CpAction, cpKeyAction } from "../shared/cp_keys.ts";
 
 /** How long the children get to stop (the engine flushes telemetry) before they are killed. */
 const STOP_GRACE_MS = 8000;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { CP_KEYS } from "../cp/cp_control.ts";
+import { CP_KEYS } from "../shared/cp_keys.ts";
 import type { LocalCpAction } from "../shared/local_cps.ts";
 
 /** One child of a local CP. */

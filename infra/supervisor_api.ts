@@ -157,6 +157,79 @@ const demoRoute = (action: LocalCpAction) =>
     },
   });
 
+/** Why a demo action was not done: the answer's status, error and detail. */
+interface ActionFailure {
+  readonly status: 409 | 504;
+  readonly error: string;
+  readonly detail: string;
+}
+
+/**
+ * Carries out `action` on the running CP `id`: types its key and waits until the CP's output
+ * (`current`) shows it done. Resolves `undefined` when done (or done already), else why not.
+ */
+async function carryOut(
+  action: LocalCpAction,
+  id: string,
+  cp: LocalCpProcess,
+  children: CpChildren,
+  current: () => CpChildren | undefined,
+): Promise<ActionFailure | undefined> {
+  let plan;
+  try {
+    plan = planAction(action, children);
+  } catch (error) {
+    if (!(error instanceof ActionRefused)) throw error;
+    return { status: 409, error: "refused", detail: `${action} on CP ${id}: ${error.message}` };
+  }
+  const { key, done } = plan;
+  if (key === undefined) return undefined;
+  try {
+    await cp.type(key);
+    await waitUntil(
+      `${action} on ${id}`,
+      () => done(current() ?? children) || undefined,
+      ACTION_TIMEOUT_MS,
+    );
+    return undefined;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { status: 504, error: "not_done", detail: `${action} on CP ${id} did not show: ${why}` };
+  }
+}
+
+/** What {@link addDemoRoutes} shares with the rest of the app. */
+interface DemoRouteDeps {
+  readonly host: LocalCpHost;
+  readonly view: (id: string) => LocalCpView | undefined;
+  readonly problem: ReturnType<typeof problemResponder>;
+  readonly busy: ReadonlySet<string>;
+  readonly exclusively: <T>(id: string, work: () => Promise<T>) => Promise<T>;
+}
+
+/** `POST /cps/{id}/<action>` for each demo action: 200 with the CP once done, or why not. */
+function addDemoRoutes(app: OpenAPIHono, deps: DemoRouteDeps): void {
+  const { host, view, problem, busy, exclusively } = deps;
+  for (const action of LOCAL_CP_ACTIONS) {
+    app.openapi(demoRoute(action), async (c) => {
+      const { id } = c.req.valid("param");
+      const cp = host.cps.get(id);
+      const children = host.cpChildren(id);
+      if (cp === undefined || view(id) === undefined || children === undefined) {
+        return problem(c, 404, "not_found", `no local CP ${id}`);
+      }
+      if (busy.has(id)) return problem(c, 409, "busy", `CP ${id} is busy with another action`);
+      if (!cp.running) return problem(c, 409, "not_running", `CP ${id} is not running`);
+      const failure = await exclusively(
+        id,
+        () => carryOut(action, id, cp, children, () => host.cpChildren(id)),
+      );
+      if (failure !== undefined) return problem(c, failure.status, failure.error, failure.detail);
+      return c.json(view(id)!, 200);
+    });
+  }
+}
+
 /** Builds the supervisor's control app. */
 export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   const { host } = deps;
@@ -179,10 +252,10 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   };
   // Ids being started or stopped: a second call meanwhile would spawn a second child.
   const busy = new Set<string>();
-  const exclusively = async (id: string, work: () => Promise<unknown>) => {
+  const exclusively = async <T>(id: string, work: () => Promise<T>): Promise<T> => {
     busy.add(id);
     try {
-      await work();
+      return await work();
     } finally {
       busy.delete(id);
     }
@@ -262,42 +335,7 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
     });
   }
 
-  for (const action of LOCAL_CP_ACTIONS) {
-    app.openapi(demoRoute(action), async (c) => {
-      const { id } = c.req.valid("param");
-      const cp = host.cps.get(id);
-      const children = host.cpChildren(id);
-      if (cp === undefined || view(id) === undefined || children === undefined) {
-        return problem(c, 404, "not_found", `no local CP ${id}`);
-      }
-      if (busy.has(id)) return problem(c, 409, "busy", `CP ${id} is busy with another action`);
-      if (!cp.running) return problem(c, 409, "not_running", `CP ${id} is not running`);
-      let plan;
-      try {
-        plan = planAction(action, children);
-      } catch (error) {
-        if (!(error instanceof ActionRefused)) throw error;
-        return problem(c, 409, "refused", `${action} on CP ${id}: ${error.message}`);
-      }
-      const { key, done } = plan;
-      if (key !== undefined) {
-        try {
-          await exclusively(id, async () => {
-            await cp.type(key);
-            await waitUntil(
-              `${action} on ${id}`,
-              () => done(host.cpChildren(id) ?? children) || undefined,
-              ACTION_TIMEOUT_MS,
-            );
-          });
-        } catch (error) {
-          const why = error instanceof Error ? error.message : String(error);
-          return problem(c, 504, "not_done", `${action} on CP ${id} did not show: ${why}`);
-        }
-      }
-      return c.json(view(id)!, 200);
-    });
-  }
+  addDemoRoutes(app, { host, view, problem, busy, exclusively });
 
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
