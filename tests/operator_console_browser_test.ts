@@ -103,7 +103,7 @@ async function checkHistory(page: Page, a: string, b: string, driverB: string) {
   assert.ok(rows.every((r) => r[1] === a && r[4] !== "" && Number(r[5]) > 0), "CP A's, ended");
   const started = await page.locator('[data-testid="history-table"] tbody tr td').nth(3)
     .innerText();
-  assert.match(started, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, "times carry their date");
+  assert.match(started, /^\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}:\d{2}$/, "times carry their date");
 
   await showHistory(page, { cp: "", driver: driverB }, 1);
   const [only] = await downloadCsv(page);
@@ -195,6 +195,10 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   );
   assert.match(String(await shown.jsonValue()), new RegExp(`CP broken: ${c}`));
   await page.screenshot({ path: join(ARTIFACTS, "console_alarm.png"), fullPage: true });
+  // The overview lists it too, with a link to the CP's page.
+  await page.locator('[data-nav="overview"]').click();
+  await page.locator('[data-testid="open-alarms"] a', { hasText: c }).waitFor();
+  await page.locator('[data-nav="alarms"]').click();
 
   // The CP comes back (its process again): every alarm of it clears, the count goes to 0.
   const service = net.cps.get(c)!;
@@ -205,9 +209,12 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   });
   await count.filter({ hasText: /^0$/ }).waitFor({ timeout: 60_000 });
   assert.equal(await open.count(), 0);
-  const began = await page.locator(`[data-alarm-cp="${c}"][data-kind="cp_broken"] td`).nth(4)
+  const cleared = await page.locator(`[data-alarm-cp="${c}"][data-kind="cp_broken"] td`).nth(4)
     .innerText();
-  assert.match(began, /^\d{4}-\d{2}-\d{2} /, "the cleared time, with its date");
+  assert.match(cleared, /^\d{2}\/\d{2}\/\d{4}, \d{2}:/, "the cleared time, with its date");
+  await page.locator('[data-nav="overview"]').click();
+  await page.getByTestId("headline").waitFor();
+  assert.equal(await page.getByTestId("open-alarms").count(), 0, "no open alarm listed");
 }
 
 Deno.test({

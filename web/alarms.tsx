@@ -2,15 +2,16 @@
  * The alarms page: open alarms first (CP broken or disconnected, weather hold, keys revoked),
  * then the recently cleared ones, each with when it began and when it cleared, live from the
  * `alarm` events; a switch for browser notifications of new alarms, asked for only when the
- * operator clicks it. The per-CP page shows the same table for its CP.
+ * operator clicks it. The per-CP page shows the same table for its CP, and the overview the
+ * newest open ones.
  *
  * @module
  */
 import { useSignal } from "@preact/signals";
 import { type Alarm, ALARM_LABEL } from "./alarm_list.ts";
-import { dateTime } from "./format.ts";
+import { dateTime } from "./show.ts";
 import { alarms, notifying, setNotifying } from "./ops.ts";
-import { cpHref } from "./route.ts";
+import { cpHref, routeHref } from "./route.ts";
 import { Panel } from "./views.tsx";
 
 /** The table of `items`. */
@@ -75,6 +76,40 @@ function NotifySwitch() {
       </button>
       {refused.value && <span class="muted">The browser refused notifications for this page.</span>}
     </p>
+  );
+}
+
+/** Open alarms the overview lists before "all alarms". */
+export const OVERVIEW_ALARMS = 5;
+
+/** The overview's strip of open alarms (nothing while none is open). */
+export function OpenAlarms() {
+  const list = alarms.value;
+  if (list.open === 0) return null;
+  const open = list.items.slice(0, Math.min(list.open, OVERVIEW_ALARMS));
+  return (
+    <section
+      class="panel open-alarms"
+      aria-labelledby="open-alarms-title"
+      data-testid="open-alarms"
+    >
+      <h2 id="open-alarms-title">
+        Open alarms<span class="count alarm-count open">{list.open}</span>
+      </h2>
+      <ul class="list">
+        {open.map((a) => (
+          <li key={a.id} data-alarm={a.id}>
+            <span class="chip alarm-chip">{ALARM_LABEL[a.kind] ?? a.kind}</span>
+            <a href={cpHref(a.cp_id)}>{a.cp_id}</a>
+            <span>since {dateTime(a.began_at)}</span>
+            <span class="muted">{a.detail}</span>
+          </li>
+        ))}
+      </ul>
+      <a href={routeHref({ page: "alarms" })}>
+        {list.open > open.length ? `all ${list.open} open alarms` : "all alarms"}
+      </a>
+    </section>
   );
 }
 

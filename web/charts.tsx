@@ -9,7 +9,7 @@
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import { kw, kwh } from "./format.ts";
+import { clock, dateTime, kw, kwh } from "./show.ts";
 import { chartColumns, type Series, seriesTotals, seriesUrl } from "./series.ts";
 
 const HEIGHT = 220;
@@ -25,7 +25,7 @@ function options(width: number): uPlot.Options {
     height: HEIGHT,
     scales: { x: { time: true }, kw: { auto: true }, kwh: { auto: true } },
     series: [
-      { label: "time" },
+      { label: "time", value: (_, v) => v === null || v === undefined ? "–" : dateTime(v * 1000) },
       { label: "power", scale: "kw", stroke: POWER, width: 2, value: number("kW", 1) },
       {
         label: "energy",
@@ -37,7 +37,7 @@ function options(width: number): uPlot.Options {
       },
     ],
     axes: [
-      {},
+      { values: (_, ticks) => ticks.map((t) => clock(t * 1000)) },
       { scale: "kw", label: "kW", size: 55 },
       { scale: "kwh", label: "kWh", side: 1, size: 60, grid: { show: false } },
     ],

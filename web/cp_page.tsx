@@ -13,9 +13,9 @@ import { CpActions } from "./admin_views.tsx";
 import { AlarmTable } from "./alarms.tsx";
 import { PowerChart } from "./charts.tsx";
 import { cpAudit } from "./cp_audit.ts";
-import { lang } from "./lang.ts";
+import { fmt, lang } from "./lang.ts";
 import { stateText } from "../shared/vocabulary.ts";
-import { dateTime, eur, kw, kwh } from "./format.ts";
+import { dateTime, eur, kw, kwh } from "./show.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
 import type { AuditView, CpView, DashboardState } from "./state.ts";
@@ -57,7 +57,7 @@ function Facts(props: { cp: CpView }) {
         <dt>rated power</dt>
         <dd>{cp.power_kw} kW</dd>
         <dt>price</dt>
-        <dd>{cp.price_eur_kwh.toFixed(2)} €/kWh</dd>
+        <dd>{fmt().pricePerKwh(cp.price_eur_kwh)}</dd>
         <dt>driver</dt>
         <dd>{cp.driver_id ?? "–"}</dd>
         <dt>power now</dt>

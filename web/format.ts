@@ -1,19 +1,48 @@
 /**
- * How the operator console writes times and figures: every time with its date (local time,
- * `2026-12-05 13:20:11`), and the `<input type="datetime-local">` values the history filters
- * use. Pure: no DOM.
+ * How the operator console writes times and figures: in the page's language's formats
+ * (shared/i18n.ts), every time with its date; and the `<input type="datetime-local">` values the
+ * history filters use (local time). Pure: no DOM; web/show.ts binds it to the page's language.
  *
  * @module
  */
+import type { Formats } from "../shared/i18n.ts";
 
 const two = (n: number) => String(n).padStart(2, "0");
 
-/** A time as `YYYY-MM-DD HH:MM:SS` in local time; "–" for null or an invalid time. */
-export function dateTime(time: string | number | null): string {
-  if (time === null) return "–";
-  const d = new Date(time);
-  if (Number.isNaN(d.getTime())) return "–";
-  return `${localDate(d)} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+/** The console's figures and times in one language's formats (shared/i18n.ts). */
+export interface Display {
+  /** A time with its date; "–" for null or an invalid time. */
+  dateTime(time: string | number | null): string;
+  /** A chart tick: hours and minutes, 24 h. */
+  clock(ms: number): string;
+  /** kW with one decimal, "–" for null. */
+  kw(n: number | null): string;
+  /** kWh with two decimals, "–" for null. */
+  kwh(n: number | null): string;
+  /** Euros, "–" for null. */
+  eur(n: number | null): string;
+  /** A percentage with two decimals, "–" for null. */
+  pct(n: number | null): string;
+}
+
+/** The console's formats for `f` (a language's, from shared/i18n.ts `formats`). */
+export function display(f: Formats): Display {
+  const or = (n: number | null, show: (n: number) => string) => n === null ? "–" : show(n);
+  return {
+    dateTime(time) {
+      if (time === null) return "–";
+      const d = new Date(time);
+      return Number.isNaN(d.getTime()) ? "–" : f.dateTime(d);
+    },
+    clock: (ms) => {
+      const d = new Date(ms);
+      return `${two(d.getHours())}:${two(d.getMinutes())}`;
+    },
+    kw: (n) => or(n, f.kw),
+    kwh: (n) => or(n, (v) => f.kwh(v)),
+    eur: (n) => or(n, f.eur),
+    pct: (n) => or(n, (v) => `${f.number(v, 2)} %`),
+  };
 }
 
 function localDate(d: Date): string {
@@ -40,12 +69,3 @@ export function fromLocalInput(value: string): string {
   if (Number.isNaN(d.getTime())) throw new RangeError(`not a date and time: "${value}"`);
   return d.toISOString();
 }
-
-/** kW with one decimal, "–" for null. */
-export const kw = (n: number | null): string => n === null ? "–" : `${n.toFixed(1)} kW`;
-/** kWh with two decimals, "–" for null. */
-export const kwh = (n: number | null): string => n === null ? "–" : `${n.toFixed(2)} kWh`;
-/** Euros with two decimals, "–" for null. */
-export const eur = (n: number | null): string => n === null ? "–" : `${n.toFixed(2)} €`;
-/** A percentage with two decimals, "–" for null. */
-export const pct = (n: number | null): string => n === null ? "–" : `${n.toFixed(2)} %`;

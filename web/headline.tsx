@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dateTime, eur, kw, kwh, pct } from "./format.ts";
+import { dateTime, eur, kw, kwh, pct } from "./show.ts";
 import { summary } from "./ops.ts";
 
 function Figure(props: { label: string; value: string; note?: string; field: string }) {

@@ -8,7 +8,7 @@
  */
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
-import { dateTime, eur, kwh } from "./format.ts";
+import { dateTime, eur, kwh } from "./show.ts";
 import {
   ANY_SESSION,
   csvUrl,

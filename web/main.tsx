@@ -12,7 +12,7 @@ import { connect, dashboard, online } from "./live.ts";
 import { CpGrid } from "./cp_grid.tsx";
 import { AuditLog, Drivers, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
-import { AlarmsPage } from "./alarms.tsx";
+import { AlarmsPage, OpenAlarms } from "./alarms.tsx";
 import { PowerChart } from "./charts.tsx";
 import { CpPage } from "./cp_page.tsx";
 import { PageNav, StatusPills } from "./header.tsx";
@@ -82,6 +82,7 @@ function App() {
         : route.value.page === "overview" && (
           <main>
             <Headline />
+            <OpenAlarms />
             <Panel title="Power and energy">
               <PowerChart cp={null} title="Network" />
             </Panel>
