@@ -15,6 +15,7 @@ import {
   duration,
   flag,
   hostPort,
+  langOption,
   oneOf,
   option,
   type Parser,
@@ -191,6 +192,7 @@ export const engineConfig = defineConfig({
       optional: true,
       help: "the line of keys its screen shows (`deno task cp` reads the keys and names its own)",
     }),
+    lang: langOption,
     ...simulationOptions,
     ...logOptions,
   },
@@ -273,6 +275,7 @@ export const monitorConfig = defineConfig({
       help: "kW, registered on first start (the Registry's default otherwise)",
     }),
     headless: flag({ flag: "headless", help: "no screen: structured logs only" }),
+    lang: langOption,
     ...logOptions,
   },
 });
@@ -303,6 +306,7 @@ export const cpConfig = defineConfig({
       ...simulationOptions.powerKw,
       help: "kW: registered on first start, and supplied when AUTHORIZE names none",
     },
+    lang: langOption,
     logLevel: logOptions.logLevel,
   },
 });

@@ -6,9 +6,16 @@
  * @module
  */
 
+import { DEFAULT_LANG, type Lang } from "../shared/i18n.ts";
 import { row } from "../shared/screen.ts";
 import type { Paint } from "../shared/terminal.ts";
-import { CP_KEYS_HELP } from "../shared/cp_keys.ts";
+import { stateName } from "../shared/vocabulary.ts";
+import { CP_TEXT, cpSay, type CpTextKey } from "./words.ts";
+
+/** The one-line key help of `deno task cp` in `lang`. */
+export function cpKeysHelp(lang: Lang): string {
+  return CP_TEXT[lang].cpKeys;
+}
 
 /** One child process as the screen shows it. */
 export interface ChildView {
@@ -34,9 +41,9 @@ export interface CpScreenView {
   readonly monitorLines: readonly string[];
 }
 
-/** `12:00:01`: a time of day (UTC), as the log lines show it. */
-function clock(at: Date | undefined): string {
-  return at === undefined ? "" : ` at ${at.toISOString().slice(11, 19)}`;
+/** ` at 12:00:01`: when a child started or ended (UTC, as the log lines show it). */
+function clock(at: Date | undefined, lang: Lang): string {
+  return at === undefined ? "" : cpSay(lang, "at", { time: at.toISOString().slice(11, 19) });
 }
 
 /**
@@ -44,23 +51,30 @@ function clock(at: Date | undefined): string {
  * (red for a dead engine, since Central shows the CP BROKEN), the keys, and the monitor's last
  * lines.
  */
-export function renderCpScreen(view: CpScreenView, paint: Paint): string[] {
+export function renderCpScreen(
+  view: CpScreenView,
+  paint: Paint,
+  lang: Lang = DEFAULT_LANG,
+): string[] {
+  const t = (key: CpTextKey, params?: Record<string, string | number>) => cpSay(lang, key, params);
+  const down = (key: "engineDown" | "monitorDown", child: ChildView) =>
+    t(key, { exit: child.exit ?? "?", at: clock(child.since, lang) });
   const engine = view.engine.running
-    ? paint.green(`running (pid ${view.engine.pid})`)
-    : paint.red(`DOWN: exited with ${view.engine.exit ?? "?"}${clock(view.engine.since)}`);
+    ? paint.green(t("running", { pid: view.engine.pid ?? "?" }))
+    : paint.red(down("engineDown", view.engine));
+  const ko = paint.grey(t("reportsKo", { state: stateName("BROKEN", lang) }));
   const monitor = view.monitor.running
-    ? paint.green(`running (pid ${view.monitor.pid})`) +
-      (view.engine.running ? "" : paint.grey("  reports the engine KO: Central shows BROKEN"))
-    : paint.grey(`down: exited with ${view.monitor.exit ?? "?"}${clock(view.monitor.since)}`);
+    ? paint.green(t("running", { pid: view.monitor.pid ?? "?" })) + (view.engine.running ? "" : ko)
+    : paint.grey(down("monitorDown", view.monitor));
   return [
-    paint.bold(`EVCharging CP ${view.cpId}`),
+    paint.bold(t("cpTitle", { cp: view.cpId })),
     "",
-    row("engine", engine),
-    row("monitor", monitor),
+    row(t("engine"), engine),
+    row(t("monitor"), monitor),
     "",
-    paint.grey(`  ${CP_KEYS_HELP}`),
+    paint.grey(`  ${cpKeysHelp(lang)}`),
     "",
-    paint.bold("  monitor log"),
+    paint.bold(t("monitorLog")),
     ...view.monitorLines.map((l) => paint.grey(`  ${l}`)),
   ];
 }

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { colours, plain } from "../shared/terminal.ts";
-import { describeExit, logLineText, renderCpScreen } from "./cp_control.ts";
+import { CP_KEYS } from "../shared/cp_keys.ts";
+import { cpKeysHelp, describeExit, logLineText, renderCpScreen } from "./cp_control.ts";
+
+Deno.test("cpKeysHelp: names every key in both languages", () => {
+  const keys = Object.values(CP_KEYS);
+  for (const lang of ["en", "es"] as const) {
+    for (const key of keys) assert.ok(cpKeysHelp(lang).includes(`${key} `), `${lang} names ${key}`);
+  }
+});
 
 Deno.test("renderCpScreen: a dead engine in red, the living monitor and its last lines", () => {
   const view = {
@@ -55,4 +63,25 @@ Deno.test("describeExit: the code, and the signal when one ended it", () => {
     "code 137 (SIGKILL)",
   );
   assert.equal(describeExit({ success: true, code: 0, signal: null }), "code 0");
+});
+
+Deno.test("renderCpScreen in Spanish: the dead engine, the seeds' AVERIADO and the keys", () => {
+  const text = renderCpScreen(
+    {
+      cpId: "CP-001",
+      engine: {
+        running: false,
+        exit: "code 137 (SIGKILL)",
+        since: new Date("2026-01-01T12:00:01Z"),
+      },
+      monitor: { running: true, pid: 42 },
+      monitorLines: [],
+    },
+    plain,
+    "es",
+  ).join("\n");
+  assert.match(text, /EVCharging punto CP-001/);
+  assert.match(text, /motor\s+CAÍDO: terminó con code 137 \(SIGKILL\) a las 12:00:01/);
+  assert.match(text, /en marcha \(pid 42\)\s+informa del motor KO: la Central muestra AVERIADO/);
+  assert.match(text, /e reiniciar motor/);
 });

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   }
 
   const screen = screenLines
-    ? new StatusScreen(() => renderEngineScreen(engine.view(), screenLines(), config.keysHelp))
+    ? new StatusScreen(() =>
+      renderEngineScreen(engine.view(), screenLines(), config.keysHelp, config.lang)
+    )
     : undefined;
   screen?.open();
   engine.onChange(() => screen?.update());

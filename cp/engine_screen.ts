@@ -1,55 +1,65 @@
 /**
- * The CP engine's terminal screen: state in colour, session, figures, key, last command.
+ * The CP engine's terminal screen: state in colour, session, figures, key, last command, in
+ * English or Spanish (the shared state words; es-ES numbers and money).
  *
  * @module
  */
+import { DEFAULT_LANG, formats, type Lang } from "../shared/i18n.ts";
 import { row } from "../shared/screen.ts";
+import { stateText } from "../shared/vocabulary.ts";
 import type { EngineView } from "./engine.ts";
 import { paint } from "./terminal.ts";
-
-/** The keys the engine reads itself. */
-const ENGINE_KEYS_HELP = "p plug in   u unplug   f fault on/off   q quit";
+import { cpSay, type CpTextKey } from "./words.ts";
 
 /** The engine's screen: state in colour, session, figures, key, last command. */
 export function renderEngineScreen(
   view: EngineView,
   logLines: readonly string[],
-  keysHelp = ENGINE_KEYS_HELP,
+  keysHelp?: string,
+  lang: Lang = DEFAULT_LANG,
 ): string[] {
-  const stateText = view.state === "STOPPED"
-    ? paint.orange(`STOPPED — Out of Order${view.stopReason ? ` (${view.stopReason})` : ""}`)
-    : paint.green(view.state);
-  const health = view.health === "OK" ? paint.green("OK") : paint.red("KO (fault)");
+  const t = (key: CpTextKey, params?: Record<string, string | number>) => cpSay(lang, key, params);
+  const f = formats(lang);
+  const state = stateText({ state: view.state, stopReason: view.stopReason }, lang);
+  const coloured = view.state === "STOPPED" ? paint.orange(state) : paint.green(state);
+  const health = view.health === "OK" ? paint.green("OK") : paint.red(t("fault"));
   const s = view.session;
-  const session = s === undefined ? [row("session", paint.grey("none"))] : [
-    row("session", `${s.sessionId} for driver ${s.driverId}`),
+  const session = s === undefined ? [row(t("session"), paint.grey(t("none")))] : [
+    row(t("session"), t("sessionFor", { session: s.sessionId, driver: s.driverId })),
     row(
-      "supply",
+      t("supply"),
       s.plugged
-        ? `${s.kw.toFixed(1)} kW   ${s.kwh.toFixed(3)} kWh   ${s.eur.toFixed(2)} €` +
-          paint.grey(`  (${s.priceEurKwh} €/kWh)`)
-        : paint.orange("waiting for the vehicle: press p to plug in"),
+        ? `${f.kw(s.kw)}   ${f.kwh(s.kwh, 3)}   ${f.eur(s.eur)}` +
+          paint.grey(`  (${f.pricePerKwh(s.priceEurKwh)})`)
+        : paint.orange(t("waitingVehicle")),
     ),
   ];
   return [
-    paint.bold(`EVCharging CP engine ${view.cpId ?? paint.grey("(CP id not known yet)")}`),
+    paint.bold(t("engineTitle", { cp: view.cpId ?? paint.grey(t("idUnknown")) })),
     "",
-    row("state", stateText),
-    row("health", health),
+    row(t("state"), coloured),
+    row(t("health"), health),
     ...session,
     row(
-      "key",
-      view.keyVersion === undefined ? paint.red("none yet") : `version ${view.keyVersion}`,
+      t("key"),
+      view.keyVersion === undefined
+        ? paint.red(t("noneYet"))
+        : t("version", { n: view.keyVersion }),
     ),
     row(
-      "monitor",
-      view.monitorConnected ? paint.green("connected") : paint.grey(`waiting on :${view.port}`),
+      t("monitor"),
+      view.monitorConnected
+        ? paint.green(t("connected"))
+        : paint.grey(t("waitingOn", { port: view.port })),
     ),
-    row("kafka", view.kafkaReady ? paint.green("connected") : paint.orange("connecting")),
-    row("telemetry", view.pendingTelemetry === 0 ? "sent" : `${view.pendingTelemetry} waiting`),
-    row("last command", view.lastCommand ?? paint.grey("none")),
+    row("kafka", view.kafkaReady ? paint.green(t("connected")) : paint.orange(t("connecting"))),
+    row(
+      t("telemetry"),
+      view.pendingTelemetry === 0 ? t("sent") : t("waitingCount", { n: view.pendingTelemetry }),
+    ),
+    row(t("lastCommand"), view.lastCommand ?? paint.grey(t("none"))),
     "",
-    paint.grey(`  ${keysHelp}`),
+    paint.grey(`  ${keysHelp ?? t("engineKeys")}`),
     "",
     ...logLines.map((l) => paint.grey(`  ${l}`)),
   ];

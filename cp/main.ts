@@ -29,8 +29,14 @@ import { makePrivateDir, PRIVATE_FILE_MODE } from "../shared/private_files.ts";
 import { cpConfig } from "./config.ts";
 import { paint } from "./terminal.ts";
 import { readKeys, StatusScreen } from "../shared/screen.ts";
-import { type ChildView, describeExit, logLineText, renderCpScreen } from "./cp_control.ts";
-import { CP_KEYS_HELP, type CpAction, cpKeyAction } from "../shared/cp_keys.ts";
+import {
+  type ChildView,
+  cpKeysHelp,
+  describeExit,
+  logLineText,
+  renderCpScreen,
+} from "./cp_control.ts";
+import { type CpAction, cpKeyAction } from "../shared/cp_keys.ts";
 
 /** How long the children get to stop (the engine flushes telemetry) before they are killed. */
 const STOP_GRACE_MS = 8000;
@@ -70,7 +76,9 @@ function engineArgs(config: Config, port: number, logFormat: string): string[] {
     `${config.plugTimeoutMs}ms`,
     ...(config.targetKwh === undefined ? [] : ["--target-kwh", String(config.targetKwh)]),
     ...(config.durationMs === undefined ? [] : ["--duration", `${config.durationMs}ms`]),
-    ...(config.headless ? ["--headless"] : ["--keys-help", CP_KEYS_HELP]),
+    ...(config.headless ? ["--headless"] : ["--keys-help", cpKeysHelp(config.lang)]),
+    "--lang",
+    config.lang,
     "--log-level",
     config.logLevel,
     "--log-format",
@@ -99,6 +107,8 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     "--engine-secret-file",
     secretFile(config),
     "--headless", // its output is piped here: no screen of its own
+    "--lang",
+    config.lang,
     "--log-level",
     config.logLevel,
     "--log-format",
@@ -317,12 +327,16 @@ async function main(): Promise<void> {
   const monitorLines: string[] = [];
   const cpScreen = screen
     ? new StatusScreen(() =>
-      renderCpScreen({
-        cpId: config.cpId,
-        engine: engine.view,
-        monitor: monitor.view,
-        monitorLines,
-      }, paint)
+      renderCpScreen(
+        {
+          cpId: config.cpId,
+          engine: engine.view,
+          monitor: monitor.view,
+          monitorLines,
+        },
+        paint,
+        config.lang,
+      )
     )
     : undefined;
   const seenFromMonitor = (line: string) => {
@@ -344,7 +358,7 @@ async function main(): Promise<void> {
   const startEngine = (args: string[]) =>
     engine.start(args, output, () => {}, () => {
       if (stopping) return;
-      say(`the monitor lives on and reports the engine KO; ${CP_KEYS_HELP}`);
+      say(`the monitor lives on and reports the engine KO; ${cpKeysHelp(config.lang)}`);
       cpScreen?.open();
       endIfBothGone();
     });
@@ -423,7 +437,7 @@ async function main(): Promise<void> {
     Deno.exit((await engine.exited).code || 1);
   }
   startMonitor();
-  if (!config.headless || !Deno.stdin.isTerminal()) say(`keys: ${CP_KEYS_HELP}`);
+  if (!config.headless || !Deno.stdin.isTerminal()) say(`keys: ${cpKeysHelp(config.lang)}`);
 }
 
 if (import.meta.main) await main();

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     },
   });
   const screen = screenLines
-    ? new StatusScreen(() => renderMonitorScreen(monitor.view(), screenLines()))
+    ? new StatusScreen(() => renderMonitorScreen(monitor.view(), screenLines(), config.lang))
     : undefined;
   screen?.open();
   monitor.onChange(() => screen?.update());
