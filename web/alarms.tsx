@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { memo } from "preact/compat";
 import { useSignal } from "@preact/signals";
 import { type Alarm, ALARM_LABEL } from "./alarm_list.ts";
 import { dateTime } from "./show.ts";
@@ -83,7 +84,7 @@ function NotifySwitch() {
 export const OVERVIEW_ALARMS = 5;
 
 /** The overview's strip of open alarms (nothing while none is open). */
-export function OpenAlarms() {
+export const OpenAlarms = memo(function OpenAlarms() {
   const list = alarms.value;
   if (list.open === 0) return null;
   const open = list.items.slice(0, Math.min(list.open, OVERVIEW_ALARMS));
@@ -111,13 +112,13 @@ export function OpenAlarms() {
       </a>
     </section>
   );
-}
+});
 
 /** Rows the alarms page shows before "Show all". */
 export const ALARM_ROWS = 250;
 
 /** The alarms page. */
-export function AlarmsPage() {
+export const AlarmsPage = memo(function AlarmsPage() {
   const openOnly = useSignal(false);
   const search = useSignal("");
   const everything = useSignal(false);
@@ -156,4 +157,4 @@ export function AlarmsPage() {
       )}
     </Panel>
   );
-}
+});

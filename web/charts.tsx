@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { memo } from "preact/compat";
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
@@ -78,7 +79,7 @@ function useSeries(cp: string | null) {
 }
 
 /** The chart of power and energy over the last hour for `cp` (null: the whole network). */
-export function PowerChart(props: { cp: string | null; title: string }) {
+export const PowerChart = memo(function PowerChart(props: { cp: string | null; title: string }) {
   const { series, failed } = useSeries(props.cp);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -126,4 +127,4 @@ export function PowerChart(props: { cp: string | null; title: string }) {
       />
     </figure>
   );
-}
+});

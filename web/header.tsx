@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { memo } from "preact/compat";
 import { alarms, ready } from "./ops.ts";
 import { statusPills } from "./pills.ts";
 import { routeHref } from "./route.ts";
@@ -12,7 +13,7 @@ import { route } from "./router.ts";
 import type { StatusView } from "./state.ts";
 
 /** One pill per part, from readiness and the live status. */
-export function StatusPills(props: { status: StatusView }) {
+export const StatusPills = memo(function StatusPills(props: { status: StatusView }) {
   const pills = statusPills(ready.value, props.status);
   return (
     <ul class="healthbar pills" aria-label="system status" data-testid="status-pills">
@@ -30,7 +31,7 @@ export function StatusPills(props: { status: StatusView }) {
       ))}
     </ul>
   );
-}
+});
 
 const PAGES = [
   { page: "overview", label: "Overview" },
@@ -39,7 +40,7 @@ const PAGES = [
 ] as const;
 
 /** The dashboard's pages, the alarms with their open count. */
-export function PageNav() {
+export const PageNav = memo(function PageNav() {
   const current = route.value.page;
   const open = alarms.value.open;
   return (
@@ -67,4 +68,4 @@ export function PageNav() {
       ))}
     </nav>
   );
-}
+});

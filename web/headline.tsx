@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { memo } from "preact/compat";
 import { dateTime, eur, kw, kwh, pct } from "./show.ts";
 import { summary } from "./ops.ts";
 
@@ -21,7 +22,7 @@ function Figure(props: { label: string; value: string; note?: string; field: str
 }
 
 /** The network's headline figures (nothing until the first `GET /summary` answered). */
-export function Headline() {
+export const Headline = memo(function Headline() {
   const s = summary.value;
   if (s === null) return null;
   return (
@@ -46,4 +47,4 @@ export function Headline() {
       </dl>
     </section>
   );
-}
+});

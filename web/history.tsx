@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { memo } from "preact/compat";
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { dateTime, eur, kwh } from "./show.ts";
@@ -146,97 +147,99 @@ function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }
  * there, so a filtered history is a link and the back button steps back); with `cp` its CP is
  * fixed and Show only reloads (the per-CP page).
  */
-export function History(props: { cp?: string; query?: string; title?: string }) {
-  const fixed = props.cp === undefined ? {} : { cp: props.cp };
-  const limit = fromHistoryQuery(props.query ?? "").limit;
-  const draft = useSignal<HistoryFilter>({ ...ANY_SESSION, ...fixed });
-  const applied = useSignal<URLSearchParams | null>(null);
-  const loaded = useSignal<Loaded | null>(null);
-  const error = useSignal<string | null>(null);
-  const busy = useSignal(false);
-  // Answers to an earlier Show are dropped: only the current filters' pages are shown.
-  const generation = useRef(0);
+export const History = memo(
+  function History(props: { cp?: string; query?: string; title?: string }) {
+    const fixed = props.cp === undefined ? {} : { cp: props.cp };
+    const limit = fromHistoryQuery(props.query ?? "").limit;
+    const draft = useSignal<HistoryFilter>({ ...ANY_SESSION, ...fixed });
+    const applied = useSignal<URLSearchParams | null>(null);
+    const loaded = useSignal<Loaded | null>(null);
+    const error = useSignal<string | null>(null);
+    const busy = useSignal(false);
+    // Answers to an earlier Show are dropped: only the current filters' pages are shown.
+    const generation = useRef(0);
 
-  const more = async (cursor: string) => {
-    const params = applied.value;
-    if (params === null) return;
-    const asked = generation.current;
-    busy.value = true;
-    try {
-      const page = await fetchPage(params, cursor, limit);
-      if (asked !== generation.current) return;
-      const before = cursor === "" ? [] : loaded.value?.items ?? [];
-      loaded.value = { items: [...before, ...page.items], next: page.next_cursor };
-      error.value = null;
-    } catch (e) {
-      if (asked === generation.current) error.value = e instanceof Error ? e.message : String(e);
-    } finally {
-      if (asked === generation.current) busy.value = false;
-    }
-  };
-  const show = (filter: HistoryFilter) => {
-    const params = filterParams({ ...filter, ...fixed });
-    if (typeof params === "string") {
-      error.value = params;
-      return;
-    }
-    generation.current++;
-    applied.value = params;
-    loaded.value = null;
-    more("");
-  };
-  useEffect(() => {
-    draft.value = { ...fromHistoryQuery(props.query ?? "").filter, ...fixed };
-    show(draft.value);
-  }, [props.cp, props.query]);
-  const submit = () => {
-    const params = filterParams({ ...draft.value, ...fixed });
-    if (props.query !== undefined && typeof params !== "string") {
-      const href = routeHref({ page: "history", query: historyQuery(params, limit) });
-      if (location.hash !== href) {
-        location.hash = href; // the hash change shows it
+    const more = async (cursor: string) => {
+      const params = applied.value;
+      if (params === null) return;
+      const asked = generation.current;
+      busy.value = true;
+      try {
+        const page = await fetchPage(params, cursor, limit);
+        if (asked !== generation.current) return;
+        const before = cursor === "" ? [] : loaded.value?.items ?? [];
+        loaded.value = { items: [...before, ...page.items], next: page.next_cursor };
+        error.value = null;
+      } catch (e) {
+        if (asked === generation.current) error.value = e instanceof Error ? e.message : String(e);
+      } finally {
+        if (asked === generation.current) busy.value = false;
+      }
+    };
+    const show = (filter: HistoryFilter) => {
+      const params = filterParams({ ...filter, ...fixed });
+      if (typeof params === "string") {
+        error.value = params;
         return;
       }
-    }
-    show(draft.value);
-  };
+      generation.current++;
+      applied.value = params;
+      loaded.value = null;
+      more("");
+    };
+    useEffect(() => {
+      draft.value = { ...fromHistoryQuery(props.query ?? "").filter, ...fixed };
+      show(draft.value);
+    }, [props.cp, props.query]);
+    const submit = () => {
+      const params = filterParams({ ...draft.value, ...fixed });
+      if (props.query !== undefined && typeof params !== "string") {
+        const href = routeHref({ page: "history", query: historyQuery(params, limit) });
+        if (location.hash !== href) {
+          location.hash = href; // the hash change shows it
+          return;
+        }
+      }
+      show(draft.value);
+    };
 
-  const items = loaded.value?.items ?? [];
-  return (
-    <Panel title={props.title ?? "Session history"}>
-      <Filters draft={draft} fixedCp={props.cp} onApply={submit} />
-      <p class="history-bar">
-        <span data-testid="history-count" aria-live="polite">
-          {loaded.value === null
-            ? "loading…"
-            : `${items.length} session${items.length === 1 ? "" : "s"}${
-              loaded.value.next === null ? "" : " so far"
-            }`}
-        </span>
-        {applied.value !== null && (
-          <a
-            class="button"
-            href={csvUrl(applied.value)}
-            download="sessions.csv"
-            data-testid="history-csv"
+    const items = loaded.value?.items ?? [];
+    return (
+      <Panel title={props.title ?? "Session history"}>
+        <Filters draft={draft} fixedCp={props.cp} onApply={submit} />
+        <p class="history-bar">
+          <span data-testid="history-count" aria-live="polite">
+            {loaded.value === null
+              ? "loading…"
+              : `${items.length} session${items.length === 1 ? "" : "s"}${
+                loaded.value.next === null ? "" : " so far"
+              }`}
+          </span>
+          {applied.value !== null && (
+            <a
+              class="button"
+              href={csvUrl(applied.value)}
+              download="sessions.csv"
+              data-testid="history-csv"
+            >
+              Download CSV
+            </a>
+          )}
+        </p>
+        {error.value !== null && <p class="error" role="alert">{error.value}</p>}
+        {loaded.value !== null && items.length === 0 && <p class="empty">No session matches.</p>}
+        {items.length > 0 && <SessionTable items={items} linkCps={props.cp === undefined} />}
+        {loaded.value?.next && (
+          <button
+            type="button"
+            data-testid="history-more"
+            disabled={busy.value}
+            onClick={() => more(loaded.value!.next!)}
           >
-            Download CSV
-          </a>
+            More ({limit} older)
+          </button>
         )}
-      </p>
-      {error.value !== null && <p class="error" role="alert">{error.value}</p>}
-      {loaded.value !== null && items.length === 0 && <p class="empty">No session matches.</p>}
-      {items.length > 0 && <SessionTable items={items} linkCps={props.cp === undefined} />}
-      {loaded.value?.next && (
-        <button
-          type="button"
-          data-testid="history-more"
-          disabled={busy.value}
-          onClick={() => more(loaded.value!.next!)}
-        >
-          More ({limit} older)
-        </button>
-      )}
-    </Panel>
-  );
-}
+      </Panel>
+    );
+  },
+);
