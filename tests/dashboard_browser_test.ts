@@ -116,6 +116,7 @@ Deno.test({
       await page.getByRole("button", { name: "Admin mode" }).click();
       await page.getByTestId("admin-bar").waitFor();
       await tile(page, toStop).locator('[data-action="stop"]').click();
+      await page.getByTestId("confirm-ok").click(); // the in-page confirmation
       const stopped = page.locator(`[data-cp="${toStop}"][data-state="STOPPED"]`);
       await stopped.waitFor({ timeout: 10_000 });
       assert.equal(await stopped.locator('[data-field="state"]').innerText(), "STOPPED");
@@ -133,6 +134,7 @@ Deno.test({
       // The CP manager's local CPs: stop a CP's process, start it again, start a new one.
       const local = (id: string) => page.locator(`[data-local-cp="${id}"]`);
       await local(toRestart).locator('[data-action="local-stop"]').click();
+      await page.getByTestId("confirm-ok").click();
       await page.locator(`[data-cp="${toRestart}"][data-state="DISCONNECTED"]`).waitFor({
         timeout: 30_000,
       });

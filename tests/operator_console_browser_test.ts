@@ -150,12 +150,14 @@ async function checkCpPage(page: Page, net: LocalNetwork, a: string) {
   await page.getByRole("button", { name: "Admin mode" }).click();
   await page.getByTestId("admin-bar").waitFor();
   await cpPage.locator('[data-action="stop"]').click();
+  await page.getByTestId("confirm-ok").click(); // the in-page confirmation
   await page.locator(`[data-cp-page="${a}"][data-state="STOPPED"]`).waitFor();
   await cpPage.locator('[data-testid="cp-audit"] td', { hasText: "cp.stop" }).first().waitFor();
   await cpPage.getByRole("button", { name: "Resume" }).click();
   await page.locator(`[data-cp-page="${a}"][data-state="ACTIVATED"]`).waitFor();
   await cpPage.getByText("more", { exact: true }).click();
   await cpPage.getByRole("button", { name: "Rotate key" }).click();
+  await page.getByTestId("confirm-ok").click();
   await cpPage.locator('[data-field="key-version"]', { hasText: String(keyVersion + 1) }).waitFor({
     timeout: 30_000,
   });

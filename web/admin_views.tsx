@@ -2,12 +2,14 @@
  * Admin controls: the token prompt, stop/resume all, each CP's actions (stop, resume, rotate and
  * revoke keys, security status) and the CP manager (register and deregister in the Registry
  * through Central; start and stop the simulated CPs a local supervisor runs, and start new ones).
- * Each is a call that Central checks against the admin token.
+ * Each is a call that Central checks against the admin token; each destructive one is confirmed
+ * first in the page's dialog (web/confirm_dialog.tsx), whose reason goes with the call.
  *
  * @module
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
 import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
+import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
 
 /** The admin token prompt, or the admin bar once in admin mode. */
@@ -38,7 +40,20 @@ export function AdminBar() {
   return (
     <div class="admin-bar" data-testid="admin-bar">
       <span class="badge">admin</span>
-      <button type="button" class="danger" onClick={() => adminPost("/cps/stop", "Stop all")}>
+      <button
+        type="button"
+        class="danger"
+        data-action="stop-all"
+        onClick={async () => {
+          const reason = await confirmAction({
+            title: "Stop every CP?",
+            detail: "Every charging point goes Out of Order and every open session ends with a " +
+              "ticket. Resume all brings them back.",
+            action: "Stop all",
+          });
+          if (reason !== null) adminPost("/cps/stop", "Stop all", reasonBody(reason));
+        }}
+      >
         Stop all
       </button>
       <button type="button" onClick={() => adminPost("/cps/resume", "Resume all")}>
@@ -53,16 +68,37 @@ export function AdminBar() {
 export function CpActions(props: { cp: CpView }) {
   const { cp } = props;
   const id = encodeURIComponent(cp.id);
-  const security = (status: string) => {
-    const reason = prompt(`Reason for ${status} of ${cp.id}?`);
-    if (reason === null || reason.trim() === "") return;
-    adminPost(`/cps/${id}/security`, `${status} ${cp.id}`, { status, reason: reason.trim() });
+  /** Confirms, then calls `path` with the reason (and `body`). */
+  const confirmed = async (
+    ask: { title: string; detail: string; action: string; reasonRequired?: boolean },
+    path: string,
+    what: string,
+    body: Record<string, unknown> = {},
+  ) => {
+    const reason = await confirmAction(ask);
+    if (reason !== null) adminPost(path, what, { ...body, ...reasonBody(reason) });
   };
+  const security = (
+    status: "OUT_OF_SERVICE" | "ACTIVE" | "REVOKED",
+    title: string,
+    detail: string,
+    action: string,
+  ) =>
+    confirmed(
+      { title, detail, action, reasonRequired: true },
+      `/cps/${id}/security`,
+      `${status} ${cp.id}`,
+      { status },
+    );
   return (
     <div class="actions">
       {cp.state === "STOPPED"
         ? (
-          <button type="button" onClick={() => adminPost(`/cps/${id}/resume`, `Resume ${cp.id}`)}>
+          <button
+            type="button"
+            aria-label={`Resume ${cp.id}`}
+            onClick={() => adminPost(`/cps/${id}/resume`, `Resume ${cp.id}`)}
+          >
             Resume
           </button>
         )
@@ -71,35 +107,84 @@ export function CpActions(props: { cp: CpView }) {
             type="button"
             class="danger"
             data-action="stop"
-            onClick={() => adminPost(`/cps/${id}/stop`, `Stop ${cp.id}`)}
+            aria-label={`Stop ${cp.id}`}
+            onClick={() =>
+              confirmed(
+                {
+                  title: `Stop ${cp.id}?`,
+                  detail: `${cp.id} goes Out of Order` +
+                    (cp.state === "SUPPLYING"
+                      ? ` and ${cp.driver_id}'s session ends with a ticket.`
+                      : ".") +
+                    " Resume brings it back.",
+                  action: "Stop",
+                },
+                `/cps/${id}/stop`,
+                `Stop ${cp.id}`,
+              )}
           >
             Stop
           </button>
         )}
       <details class="more">
-        <summary>more</summary>
+        <summary aria-label={`More actions for ${cp.id}`}>more</summary>
         <button
           type="button"
-          onClick={() => adminPost(`/cps/${id}/keys/rotate`, `Rotate key of ${cp.id}`)}
+          data-action="rotate"
+          onClick={() =>
+            confirmed(
+              {
+                title: `Rotate the key of ${cp.id}?`,
+                detail: `${cp.id}'s current key stops working; it gets a new one at once.`,
+                action: "Rotate key",
+              },
+              `/cps/${id}/keys/rotate`,
+              `Rotate key of ${cp.id}`,
+            )}
         >
           Rotate key
         </button>
         <button
           type="button"
-          onClick={() => adminPost(`/cps/${id}/keys/revoke`, `Revoke keys of ${cp.id}`)}
+          data-action="revoke"
+          onClick={() =>
+            confirmed(
+              {
+                title: `Revoke the keys of ${cp.id}?`,
+                detail: `${cp.id}'s keys stop working and it is logged out until it logs in again.`,
+                action: "Revoke keys",
+              },
+              `/cps/${id}/keys/revoke`,
+              `Revoke keys of ${cp.id}`,
+            )}
         >
           Revoke keys
         </button>
         {cp.security === "ACTIVE"
           ? (
-            <button type="button" onClick={() => security("OUT_OF_SERVICE")}>
+            <button
+              type="button"
+              onClick={() =>
+                security(
+                  "OUT_OF_SERVICE",
+                  `Take ${cp.id} out of service?`,
+                  `${cp.id} may log in but not charge until it is back in service.`,
+                  "Out of service",
+                )}
+            >
               Out of service
             </button>
           )
           : cp.security === "OUT_OF_SERVICE" && (
             <button
               type="button"
-              onClick={() => security("ACTIVE")}
+              onClick={() =>
+                security(
+                  "ACTIVE",
+                  `Put ${cp.id} back in service?`,
+                  `${cp.id} may charge again.`,
+                  "Back in service",
+                )}
             >
               Back in service
             </button>
@@ -108,7 +193,13 @@ export function CpActions(props: { cp: CpView }) {
           <button
             type="button"
             class="danger"
-            onClick={() => security("REVOKED")}
+            onClick={() =>
+              security(
+                "REVOKED",
+                `Revoke ${cp.id} for good?`,
+                `${cp.id} can never log in again. This cannot be undone.`,
+                "Revoke for good",
+              )}
           >
             Revoke for good
           </button>
@@ -202,10 +293,16 @@ export function CpManager(props: { enabled: boolean }) {
                     type="button"
                     class="danger small"
                     onClick={async () => {
-                      if (!confirm(`Deregister ${cp.cp_id}? It can no longer log in.`)) return;
+                      const reason = await confirmAction({
+                        title: `Deregister ${cp.cp_id}?`,
+                        detail: `${cp.cp_id} is logged out and can no longer log in.`,
+                        action: "Deregister",
+                      });
+                      if (reason === null) return;
                       await adminPost(
                         `/registry/cps/${encodeURIComponent(cp.cp_id)}/deregister`,
                         `Deregister ${cp.cp_id}`,
+                        reasonBody(reason),
                       );
                       load();
                     }}
@@ -368,7 +465,21 @@ function LocalCpList() {
                       class="danger small"
                       data-action="local-stop"
                       disabled={busy.value}
-                      onClick={() => act(`/local/cps/${id}/stop`, `Stop process of ${cp.id}`)}
+                      onClick={async () => {
+                        const reason = await confirmAction({
+                          title: `Stop the process of ${cp.id}?`,
+                          detail: `The simulated CP ${cp.id} stops running; Central sees it ` +
+                            "disconnect. Start process runs it again.",
+                          action: "Stop process",
+                        });
+                        if (reason !== null) {
+                          act(
+                            `/local/cps/${id}/stop`,
+                            `Stop process of ${cp.id}`,
+                            reasonBody(reason),
+                          );
+                        }
+                      }}
                     >
                       Stop process
                     </button>
@@ -401,7 +512,14 @@ export function Notice() {
   return (
     <div class={n.ok ? "notice ok" : "notice bad"} role="status">
       {n.text}
-      <button type="button" class="ghost small" onClick={() => notice.value = null}>×</button>
+      <button
+        type="button"
+        class="ghost small"
+        aria-label="Dismiss this message"
+        onClick={() => notice.value = null}
+      >
+        ×
+      </button>
     </div>
   );
 }

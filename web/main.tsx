@@ -12,6 +12,7 @@ import { connect, dashboard, online } from "./live.ts";
 import { CpGrid } from "./cp_grid.tsx";
 import { AuditLog, Drivers, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
+import { ConfirmDialog } from "./confirm_dialog.tsx";
 import { AlarmsPage, OpenAlarms } from "./alarms.tsx";
 import { PowerChart } from "./charts.tsx";
 import { CpPage } from "./cp_page.tsx";
@@ -72,6 +73,7 @@ function App() {
         <AdminBar />
       </header>
       <Notice />
+      <ConfirmDialog />
       {state !== null && route.value.page !== "overview" && (
         <main>
           <OtherPage state={state} />

@@ -237,7 +237,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           <option value="rejected">rejected</option>
         </select>
       </div>
-      <div class="scroll">
+      <div class="scroll" tabIndex={0} role="region" aria-label="audit records">
         <table class="audit">
           <thead>
             <tr>
