@@ -120,6 +120,8 @@ const REASON_PATHS = [
   "/cps/resume",
   "/cps/:id/stop",
   "/cps/:id/resume",
+  "/cps/:id/keys/rotate",
+  "/cps/:id/keys/revoke",
   `${REGISTRY_BODY_PATH}/:id/deregister`,
   `${LOCAL_CPS_PATH}/:id/stop`,
   `${LOCAL_CPS_PATH}/:id/start`,

@@ -27,6 +27,7 @@ import {
 import { AUDIT_PAGE_MAX } from "./audit.ts";
 import { type Cp, securityRefusal, type SecurityStatus } from "./core.ts";
 import type { CentralRuntime } from "./runtime.ts";
+import { adminReasonRequest, reasonParams } from "./wire.ts";
 
 /** What the routes need from api.ts. */
 export interface SecurityRoutesDeps {
@@ -118,7 +119,7 @@ const rotateRoute = createRoute({
   summary: "Rotate a CP's key: its keys are revoked and the monitor logs in again at once",
   description: "An open session ends with a ticket (key_lost). 409 for a REVOKED CP.",
   security: admin,
-  request: { params: IdParams },
+  request: { params: IdParams, ...adminReasonRequest },
   responses: adminAnswers,
 });
 const revokeRoute = createRoute({
@@ -128,7 +129,7 @@ const revokeRoute = createRoute({
   description: "Messages under any of its key versions are rejected from now on; an open " +
     "session ends with a ticket (key_lost).",
   security: admin,
-  request: { params: IdParams },
+  request: { params: IdParams, ...adminReasonRequest },
   responses: adminAnswers,
 });
 const setSecurityRoute = createRoute({
@@ -205,7 +206,7 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
     c: Context,
     id: string,
     action:
-      | { readonly type: "revoke_keys"; readonly rotate: boolean }
+      | { readonly type: "revoke_keys"; readonly rotate: boolean; readonly reason?: string }
       | { readonly type: "set_security"; readonly status: SecurityStatus; readonly reason: string },
   ) => {
     const cp = runtime.model.cps.get(id);
@@ -225,11 +226,21 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
 
   app.openapi(
     rotateRoute,
-    (c) => act(c, c.req.valid("param").id, { type: "revoke_keys", rotate: true }),
+    (c) =>
+      act(c, c.req.valid("param").id, {
+        type: "revoke_keys",
+        rotate: true,
+        ...reasonParams(c.req.valid("json")),
+      }),
   );
   app.openapi(
     revokeRoute,
-    (c) => act(c, c.req.valid("param").id, { type: "revoke_keys", rotate: false }),
+    (c) =>
+      act(c, c.req.valid("param").id, {
+        type: "revoke_keys",
+        rotate: false,
+        ...reasonParams(c.req.valid("json")),
+      }),
   );
   app.openapi(setSecurityRoute, (c) => {
     const { status, reason } = c.req.valid("json");

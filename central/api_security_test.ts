@@ -214,4 +214,8 @@ Deno.test("api: an admin action's reason is kept in its audit record; a bad one 
     cpId: "CP-2",
   }]);
   assert.deepEqual(params("cp.resume"), [{ cpId: "*", reason: "maintenance done" }]);
+  assert.equal((await t.post("/cps/CP-1/keys/rotate", { reason: "routine" })).status, 200);
+  assert.equal((await t.post("/cps/CP-2/keys/revoke", { reason: "meter swapped" })).status, 200);
+  assert.deepEqual(params("key.rotate").map((p) => p.reason), ["routine"]);
+  assert.deepEqual(params("key.revoke").map((p) => p.reason), ["meter swapped"]);
 });

@@ -317,6 +317,8 @@ export type Input =
     readonly type: "revoke_keys";
     readonly cpId: string;
     readonly rotate: boolean;
+    /** The admin's reason, kept in the audit record. */
+    readonly reason?: string;
     readonly originIp?: string;
     readonly at: number;
   }

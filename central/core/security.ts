@@ -219,13 +219,14 @@ export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys"
   const cp = d.cp(input.cpId);
   if (cp === undefined) return;
   const action = input.rotate ? "key.rotate" : "key.revoke";
+  const reason: { reason?: string } = input.reason === undefined ? {} : { reason: input.reason };
   const refused = securityRefusal(cp, input);
   if (refused !== null) {
     d.audit({
       actor: "admin",
       action,
       outcome: "denied",
-      params: { cpId: cp.id, detail: refused },
+      params: { cpId: cp.id, detail: refused, ...reason },
       originIp: input.originIp,
     });
     return;
@@ -246,7 +247,7 @@ export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys"
     actor: "admin",
     action,
     outcome: "ok",
-    params: { cpId: cp.id, keyVersion: cp.keyVersion, sessionId },
+    params: { cpId: cp.id, keyVersion: cp.keyVersion, sessionId, ...reason },
     originIp: input.originIp,
   });
 }
