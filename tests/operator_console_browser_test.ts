@@ -177,12 +177,15 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   // Notifications, once the operator turns them on: recorded as the page constructs them.
   await page.context().grantPermissions(["notifications"]);
   await page.evaluate(() => {
-    const g = globalThis as unknown as { Notification: unknown; shown: string[] };
+    const g = globalThis as unknown as { Notification: unknown; shown: string[]; notes: object[] };
     g.shown = [];
+    g.notes = [];
     g.Notification = new Proxy(g.Notification as new (title: string) => object, {
       construct(target, args: [string]) {
         g.shown.push(args[0]);
-        return Reflect.construct(target, args);
+        const note = Reflect.construct(target, args);
+        g.notes.push(note);
+        return note;
       },
     });
   });
@@ -201,6 +204,11 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   // The overview lists it too, with a link to the CP's page.
   await page.locator('[data-nav="overview"]').click();
   await page.locator('[data-testid="open-alarms"] a', { hasText: c }).waitFor();
+  // A click on the notification brings the CP's page.
+  await page.evaluate(() =>
+    (globalThis as unknown as { notes: { onclick: () => void }[] }).notes[0].onclick()
+  );
+  await page.locator(`[data-cp-page="${c}"][data-state="BROKEN"]`).waitFor();
   await page.locator('[data-nav="alarms"]').click();
 
   // The CP comes back (its process again): every alarm of it clears, the count goes to 0.

@@ -23,6 +23,7 @@ import {
 import { batchListeners } from "./live.ts";
 import { opsWork, summaryDelay } from "./ops_work.ts";
 import type { ReadyBody } from "./pills.ts";
+import { cpHref, routeHref } from "./route.ts";
 
 /** How often readiness and the headline figures are read again with no event. */
 export const REFRESH_MS = 10_000;
@@ -88,14 +89,23 @@ function notify(opened: readonly Alarm[]): void {
   if (!notifying.value || opened.length === 0) return;
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
   try {
+    // A click on one brings the dashboard forward on the page it is about.
+    const show = (note: Notification, href: string) =>
+      note.onclick = () => {
+        focus();
+        location.hash = href;
+        note.close();
+      };
     for (const a of opened.slice(0, MAX_NOTIFICATIONS)) {
-      new Notification(`${ALARM_LABEL[a.kind]}: ${a.cp_id}`, {
+      const note = new Notification(`${ALARM_LABEL[a.kind]}: ${a.cp_id}`, {
         body: a.detail,
         tag: `alarm-${a.id}`,
       });
+      show(note, cpHref(a.cp_id));
     }
     if (opened.length > MAX_NOTIFICATIONS) {
-      new Notification(`${opened.length - MAX_NOTIFICATIONS} more alarms`, { tag: "alarm-more" });
+      const more = `${opened.length - MAX_NOTIFICATIONS} more alarms`;
+      show(new Notification(more, { tag: "alarm-more" }), routeHref({ page: "alarms" }));
     }
   } catch {
     // Some browsers (Chrome on Android) show notifications only from a service worker: there the
