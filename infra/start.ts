@@ -16,13 +16,17 @@ import {
   decimal,
   defineConfig,
   flag,
+  langOption,
   loadConfig,
   oneOf,
   option,
   port,
   text,
 } from "../shared/config.ts";
+import { type Catalog, DEFAULT_LANG, formats, type Lang } from "../shared/i18n.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
+import type { CpState, StopReason } from "../shared/messages.ts";
+import { CP_STATE_WORDS, stateText as sharedStateText } from "../shared/vocabulary.ts";
 import { makePrivateDir } from "../shared/private_files.ts";
 import { colours, noColorRequested, type Paint, paintFor, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../shared/screen.ts";
@@ -66,6 +70,7 @@ export const startConfig = defineConfig({
       help: "127.0.0.1 port of the API that starts and stops the local CPs (for Central)",
     }),
     noScreen: flag({ flag: "no-screen", help: "progress and changes as plain lines only" }),
+    lang: langOption,
     ocpp: flag({
       flag: "ocpp",
       help: `also the OCPP 1.6J gateway on wss://localhost:${START_OCPP_PORT}/ocpp/<id>, with a ` +
@@ -114,7 +119,29 @@ export interface StatusView {
   readonly cps: readonly CpView[] | undefined;
   /** A local CP's engine and monitor processes, for the demo column. */
   readonly children?: (id: string) => CpChildren | undefined;
+  /** Language of the table (default English). */
+  readonly lang?: Lang;
 }
+
+/** The status table's own words (the states are the shared vocabulary's). */
+const START_TEXT: Catalog<"title" | "ctrlC" | "location" | "driver" | "state" | "noCentral"> = {
+  en: {
+    title: "EVCharging local network",
+    ctrlC: "   Ctrl-C stops everything",
+    location: "location",
+    driver: "driver",
+    state: "state",
+    noCentral: "Central does not answer",
+  },
+  es: {
+    title: "EVCharging red local",
+    ctrlC: "   Ctrl-C lo para todo",
+    location: "ubicación",
+    driver: "conductor",
+    state: "estado",
+    noCentral: "la Central no responde",
+  },
+};
 
 /** The demo command for `action` on `cpId` (infra/demo.ts). */
 export function demoCommand(action: string, cpId: string): string {
@@ -138,29 +165,36 @@ export function processesText(children: CpChildren, paint: Paint = colours): str
 
 /**
  * A CP state in its ARCHITECTURE §CP states colour (`paint`: {@link colours}, or plain text for
- * a pipe or `NO_COLOR`), with the stop reason for STOPPED.
+ * a pipe or `NO_COLOR`), in the shared words of `lang`, with the stop reason for STOPPED.
  */
 export function stateText(
   cp: Pick<CpView, "state" | "stop_reason">,
   paint: Paint = colours,
+  lang: Lang = DEFAULT_LANG,
 ): string {
+  const state = cp.state as CpState;
+  const words = CP_STATE_WORDS[lang][state] === undefined
+    ? cp.state
+    : sharedStateText({ state, stopReason: cp.stop_reason as StopReason | null }, lang);
   switch (cp.state) {
     case "ACTIVATED":
     case "SUPPLYING":
-      return paint.green(cp.state);
+      return paint.green(words);
     case "STOPPED":
-      return paint.orange(`STOPPED Out of Order (${cp.stop_reason ?? "admin"})`);
+      return paint.orange(words);
     case "BROKEN":
-      return paint.red(cp.state);
+      return paint.red(words);
     default:
-      return paint.grey(cp.state);
+      return paint.grey(words);
   }
 }
 
 /** The status screen's lines, styled with `paint`. */
 export function renderStatus(view: StatusView, paint: Paint = colours): string[] {
+  const lang = view.lang ?? DEFAULT_LANG;
+  const t = (key: keyof typeof START_TEXT.en) => START_TEXT[lang][key];
   const lines = [
-    paint.bold("EVCharging local network") + paint.grey("   Ctrl-C stops everything"),
+    paint.bold(t("title")) + paint.grey(t("ctrlC")),
     "",
     `Dashboard     ${paint.bold(`${view.centralUrl}/`)}`,
     `Central REST  ${view.centralUrl}   (GET /cps, /sessions, /drivers, /docs)`,
@@ -173,20 +207,20 @@ export function renderStatus(view: StatusView, paint: Paint = colours): string[]
     `Logs          ${view.logDir}`,
     "",
   ];
-  if (view.cps === undefined) return [...lines, paint.red("Central does not answer")];
+  if (view.cps === undefined) return [...lines, paint.red(t("noCentral"))];
   lines.push(paint.bold(
-    `${"CP".padEnd(8)} ${"location".padEnd(10)} ${"driver".padEnd(8)} ${"kWh".padStart(8)} ${
+    `${"CP".padEnd(8)} ${t("location").padEnd(10)} ${t("driver").padEnd(8)} ${"kWh".padStart(8)} ${
       "€".padStart(8)
-    }  state`,
+    }  ${t("state")}`,
   ));
   for (const cp of view.cps) {
     const local = view.children?.(cp.id);
     const figure = (n: number | null, digits: number) =>
-      (n === null ? "" : n.toFixed(digits)).padStart(8);
+      (n === null ? "" : formats(lang).number(n, digits)).padStart(8);
     lines.push(
       `${cp.id.padEnd(8)} ${(cp.location ?? "").slice(0, 10).padEnd(10)} ${
         (cp.driver_id ?? "").padEnd(8)
-      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp, paint)}${
+      } ${figure(cp.kwh, 3)} ${figure(cp.eur, 2)}  ${stateText(cp, paint, lang)}${
         local === undefined ? "" : `  ${processesText(local, paint)}`
       }`,
     );
@@ -209,14 +243,15 @@ export function changeLines(
   before: Map<string, string>,
   now: readonly CpView[],
   paint: Paint = colours,
+  lang: Lang = DEFAULT_LANG,
 ): string[] {
   const lines = [];
   for (const cp of now) {
-    const driver = cp.driver_id === null ? "" : ` (driver ${cp.driver_id})`;
+    const driver = cp.driver_id === null ? "" : ` (${START_TEXT[lang].driver} ${cp.driver_id})`;
     const shown = `${cp.state}${cp.stop_reason === null ? "" : ` ${cp.stop_reason}`}${driver}`;
     if (before.get(cp.id) === shown) continue;
     before.set(cp.id, shown);
-    lines.push(`${cp.id}: ${stateText(cp, paint)}${driver}`);
+    lines.push(`${cp.id}: ${stateText(cp, paint, lang)}${driver}`);
   }
   return lines;
 }
@@ -344,7 +379,7 @@ async function main(): Promise<number> {
   const poll = setInterval(async () => {
     try {
       cps = await net.api.get<CpView[]>("/cps");
-      if (!useScreen) changeLines(shown, cps, paint).forEach(say);
+      if (!useScreen) changeLines(shown, cps, paint, config.lang).forEach(say);
     } catch {
       if (!useScreen && cps !== undefined) say(paint.red("Central does not answer"));
       cps = undefined;
@@ -361,6 +396,7 @@ async function main(): Promise<number> {
         logDir: join(config.dataDir, "logs"),
         cps,
         children: (id) => net.cpChildren(id),
+        lang: config.lang,
       }, paint)
     )
     : undefined;

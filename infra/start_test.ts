@@ -33,7 +33,7 @@ Deno.test("stateText colours states as ARCHITECTURE §CP states and names the st
   assert.equal(stateText(cpView({ state: "SUPPLYING" })), "\x1b[32mSUPPLYING\x1b[0m");
   assert.equal(
     stateText(cpView({ state: "STOPPED", stop_reason: "weather" })),
-    "\x1b[38;5;208mSTOPPED Out of Order (weather)\x1b[0m",
+    "\x1b[38;5;208mSTOPPED · Out of Order (weather)\x1b[0m",
   );
   assert.equal(stateText(cpView({ state: "BROKEN" })), "\x1b[31mBROKEN\x1b[0m");
   assert.equal(stateText(cpView({ state: "DISCONNECTED" })), "\x1b[90mDISCONNECTED\x1b[0m");
@@ -58,6 +58,28 @@ Deno.test("renderStatus shows where things are, then one row per CP with its liv
   assert.match(lines.find((l) => l.startsWith("CP-002")) ?? "", /Madrid\s+BROKEN$/);
 });
 
+Deno.test("renderStatus in Spanish: the seeds' state words and decimal commas", () => {
+  const lines = renderStatus({
+    centralUrl: "http://127.0.0.1:8080",
+    adminTokenFile: "t",
+    logDir: "l",
+    cps: [
+      cpView({ state: "SUPPLYING", driver_id: "DRV-001", kwh: 1.23456, eur: 0.4321 }),
+      cpView({ id: "CP-002", state: "STOPPED", stop_reason: "weather" }),
+      cpView({ id: "CP-003", state: "DISCONNECTED" }),
+    ],
+    lang: "es",
+  }).map(plain);
+  assert.equal(lines[0], "EVCharging red local   Ctrl-C lo para todo");
+  assert.match(lines.find((l) => l.startsWith("CP-001")) ?? "", /1,235\s+0,43\s+SUMINISTRANDO$/);
+  assert.match(
+    lines.find((l) => l.startsWith("CP-002")) ?? "",
+    /PARADO · Fuera de servicio \(meteorología\)$/,
+  );
+  assert.match(lines.find((l) => l.startsWith("CP-003")) ?? "", /DESCONECTADO$/);
+  assert.ok(lines.some((l) => /ubicación\s+conductor/.test(l)));
+});
+
 Deno.test("renderStatus says so when Central does not answer", () => {
   const lines = renderStatus({ centralUrl: "u", adminTokenFile: "t", logDir: "l", cps: undefined });
   assert.equal(plain(lines.at(-1)!), "Central does not answer");
@@ -73,7 +95,7 @@ Deno.test("changeLines reports each CP once per change of state, reason or drive
   );
   assert.deepEqual(
     changeLines(seen, [cpView({ state: "STOPPED", stop_reason: "admin" })]).map(plain),
-    ["CP-001: STOPPED Out of Order (admin)"],
+    ["CP-001: STOPPED · Out of Order (admin)"],
   );
 });
 
@@ -88,7 +110,7 @@ Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape
   assert.ok(lines.some((line) => line.includes("BROKEN")));
   assert.equal(
     stateText(cpView({ state: "STOPPED", stop_reason: "admin" }), noPaint),
-    "STOPPED Out of Order (admin)",
+    "STOPPED · Out of Order (admin)",
   );
   assert.deepEqual(changeLines(new Map(), [cpView()], noPaint), ["CP-001: ACTIVATED"]);
 });

@@ -10,6 +10,7 @@ import {
   duration,
   flag,
   httpUrl,
+  langOption,
   oneOf,
   option,
   portOrZero,
@@ -123,6 +124,7 @@ export const weatherConfig = defineConfig({
       env: "WEATHER_NO_TUI",
       help: "Plain logs even on a terminal (no status table, no menu)",
     }),
+    lang: langOption,
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",
       env: "LOG_LEVEL",

@@ -50,6 +50,6 @@ Deno.addSignalListener("SIGINT", stop);
 Deno.addSignalListener("SIGTERM", stop);
 
 if (tui) {
-  await runMenu(office, panel);
+  await runMenu(office, panel, config.lang);
   await stop();
 }

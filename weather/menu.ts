@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { DEFAULT_LANG, formats, type Lang } from "../shared/i18n.ts";
 import type { LogRecord, Sink } from "../shared/log.ts";
 import {
   CLEAR_SCREEN,
@@ -23,6 +24,7 @@ import { MANUAL_TEMPERATURE_RANGE, type OfficeSnapshot } from "./api.ts";
 import type { WeatherOffice } from "./office.ts";
 import { oneLine } from "./http_util.ts";
 import { LocationsFileError } from "./locations.ts";
+import { weatherSay, type WeatherTextKey } from "./words.ts";
 
 /** Log lines kept under the table. */
 export const PANEL_LINES = 8;
@@ -36,6 +38,8 @@ export interface RenderOptions {
   readonly color: boolean;
   /** Latest log lines, oldest first. */
   readonly messages?: readonly string[];
+  /** Language of the texts and numbers (default English). */
+  readonly lang?: Lang;
 }
 
 /**
@@ -45,28 +49,30 @@ export interface RenderOptions {
  */
 export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): string {
   const paint = paintFor(options.color);
-  const provider = snapshot.provider === "simulated"
-    ? paint.yellow("SIMULATED temperatures (no OpenWeather key)")
-    : "OpenWeather";
+  const lang = options.lang ?? DEFAULT_LANG;
+  const t = (key: WeatherTextKey, params?: Record<string, string | number>) =>
+    weatherSay(lang, key, params);
+  const f = formats(lang);
+  const provider = snapshot.provider === "simulated" ? paint.yellow(t("simulated")) : "OpenWeather";
   const central = snapshot.central.reachable === false
-    ? paint.red(`not answering (${snapshot.central.lastError ?? "no detail"})`)
+    ? paint.red(t("notAnswering", { detail: snapshot.central.lastError ?? t("noDetail") }))
     : snapshot.central.reachable
-    ? paint.green("answering")
-    : "not contacted yet";
+    ? paint.green(t("answering"))
+    : t("notContacted");
   const lines = [
-    paint.bold("EVCharging weather office"),
-    `Provider: ${provider}   Threshold: ${snapshot.thresholdC} °C`,
-    `Central ${snapshot.central.url}: ${central}`,
+    paint.bold(t("title")),
+    t("providerLine", { provider, threshold: f.celsius(snapshot.thresholdC) }),
+    t("centralLine", { url: snapshot.central.url, state: central }),
   ];
   if (snapshot.locationsProblem !== undefined) {
-    lines.push(paint.red(`Locations file: ${snapshot.locationsProblem}`));
+    lines.push(paint.red(t("locationsFile", { problem: snapshot.locationsProblem })));
   }
   lines.push("");
 
-  const header = ["CP", "City", "°C", "State", "Central", "Note"];
+  const header = [t("cp"), t("city"), "°C", t("state"), t("central"), t("note")];
   const rows = snapshot.rows.map((row) => {
     const note = row.knownToCentral === false
-      ? "unknown to Central"
+      ? t("unknownToCentral")
       : row.lastError !== undefined
       ? `${row.lastError.kind}: ${oneLine(row.lastError.detail)}`
       : "";
@@ -74,11 +80,12 @@ export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): 
       cells: [
         row.cpId,
         row.city,
-        row.temperature === undefined ? "—" : row.temperature.toFixed(1),
-        row.state,
-        row.centralState ?? "—",
+        row.temperature === undefined ? "—" : f.number(row.temperature, 1),
+        t(row.state),
+        row.centralState === undefined ? "—" : t(row.centralState),
         note,
       ],
+      state: row.state,
       cold: row.temperature !== undefined && row.temperature < snapshot.thresholdC,
       warn: note !== "",
     };
@@ -91,18 +98,18 @@ export function renderScreen(snapshot: OfficeSnapshot, options: RenderOptions): 
       ? text
       : (text.length > widths[i] ? `${text.slice(0, widths[i] - 1)}…` : text).padEnd(widths[i]);
   lines.push(paint.bold(header.map(fit).join("  ").trimEnd()));
-  if (rows.length === 0) lines.push(paint.dim("(no CPs watched: press a to add one)"));
+  if (rows.length === 0) lines.push(paint.dim(t("noCps")));
   for (const row of rows) {
     const cells = row.cells.map(fit);
     if (row.cold) cells[2] = paint.blue(cells[2]);
-    const state = row.cells[3];
+    const state = row.state;
     cells[3] = paint[state === "alert" ? "red" : state === "clear" ? "green" : "dim"](cells[3]);
     if (row.warn) cells[5] = paint.yellow(cells[5]);
     lines.push(cells.join("  ").trimEnd());
   }
   lines.push(
     "",
-    "[a] add  [c] change  [r] remove  [t] simulated temperature  [l] list  [q] quit",
+    t("keys"),
     "",
     ...(options.messages ?? []),
   );
@@ -192,7 +199,10 @@ class TerminalInput {
 export async function runMenu(
   office: WeatherOffice,
   panel: ReturnType<typeof panelSink>,
+  lang: Lang = DEFAULT_LANG,
 ): Promise<void> {
+  const t = (key: WeatherTextKey, params?: Record<string, string | number>) =>
+    weatherSay(lang, key, params);
   const encoder = new TextEncoder();
   // The menu runs only on a terminal: colours unless NO_COLOR is set.
   const color = !noColorRequested();
@@ -203,7 +213,7 @@ export async function runMenu(
   const draw = () => {
     if (prompting) return;
     // Home and clear, then the screen: the table is redrawn in place, not scrolled.
-    const screen = renderScreen(office.snapshot(), { color, messages: panel.lines });
+    const screen = renderScreen(office.snapshot(), { color, messages: panel.lines, lang });
     Deno.stdout.writeSync(encoder.encode(`${CLEAR_SCREEN}${screen}`));
   };
   const redrawSoon = () => {
@@ -226,66 +236,62 @@ export async function runMenu(
       say(await change());
     } catch (error) {
       if (error instanceof LocationsFileError || error instanceof RangeError) {
-        say(`refused: ${error.message}`);
+        say(t("refused", { detail: error.message }));
       } else throw error;
     }
   };
 
   const commands: Record<string, () => Promise<void>> = {
     a: async () => {
-      const cpId = await ask("CP id to add: ");
+      const cpId = await ask(t("askAdd"));
       if (!cpId) return;
       if (office.snapshot().rows.some((r) => r.cpId === cpId)) {
-        return say(`${cpId} is already watched: use [c] to change its city`);
+        return say(t("alreadyWatched", { cp: cpId }));
       }
-      const city = await ask(`City of ${cpId}: `);
+      const city = await ask(t("askCity", { cp: cpId }));
       if (!city) return;
       await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
     },
     c: async () => {
-      const cpId = await ask("CP id to change: ");
+      const cpId = await ask(t("askChange"));
       if (!cpId) return;
       if (!office.snapshot().rows.some((r) => r.cpId === cpId)) {
-        return say(`${cpId} is not watched`);
+        return say(t("notWatched", { cp: cpId }));
       }
-      const city = await ask(`New city of ${cpId}: `);
+      const city = await ask(t("askNewCity", { cp: cpId }));
       if (!city) return;
       await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
     },
     r: async () => {
-      const cpId = await ask("CP id to remove: ");
+      const cpId = await ask(t("askRemove"));
       if (!cpId) return;
       await attempt(async () => {
         const city = await office.removeLocation(cpId);
-        return city === undefined ? `${cpId} is not watched` : `${cpId} removed (was in ${city})`;
+        return city === undefined
+          ? t("notWatched", { cp: cpId })
+          : t("removed", { cp: cpId, city });
       });
     },
     t: async () => {
       const simulated = office.simulated;
       if (simulated === undefined) {
-        return say(
-          "manual temperatures exist only with the simulated provider (no OpenWeather key)",
-        );
+        return say(t("manualOnlySimulated"));
       }
-      const city = await ask("City: ");
+      const city = await ask(t("askCityOnly"));
       if (!city) return;
-      const answer = await ask(`Temperature of ${city} in °C (empty: drift again): `);
+      const answer = await ask(t("askTemperature", { city }));
       if (answer === undefined) return;
       const temperature = parseTemperatureInput(answer);
       const { min, max } = MANUAL_TEMPERATURE_RANGE;
-      if (temperature === undefined) return say(`"${answer}" is not a temperature`);
+      if (temperature === undefined) return say(t("notTemperature", { text: answer }));
       if (temperature !== null && (temperature < min || temperature > max)) {
-        return say(`a manual temperature is ${min} to ${max} °C`);
+        return say(t("range", { min, max }));
       }
       if (temperature === null) {
-        say(
-          simulated.clearTemperature(city)
-            ? `${city} drifts again`
-            : `${city} had no manual temperature`,
-        );
+        say(t(simulated.clearTemperature(city) ? "drifts" : "noManual", { city }));
       } else {
         simulated.setTemperature(city, temperature);
-        say(`${city} held at ${temperature} °C`);
+        say(t("held", { city, temperature: formats(lang).celsius(temperature) }));
       }
       office.poke();
     },

@@ -38,7 +38,7 @@ Deno.test("the plain screen: header, one aligned row per CP, notes, commands", (
     screen,
     [
       "EVCharging weather office",
-      "Provider: SIMULATED temperatures (no OpenWeather key)   Threshold: 0 °C",
+      "Provider: SIMULATED temperatures (no OpenWeather key)   Threshold: 0.0 °C",
       "Central http://127.0.0.1:8080: answering",
       "",
       "CP      City      °C    State    Central  Note",
@@ -53,6 +53,22 @@ Deno.test("the plain screen: header, one aligned row per CP, notes, commands", (
       "",
     ].join("\n"),
   );
+});
+
+Deno.test("the screen in Spanish: texts, weather words and decimal commas", () => {
+  const screen = renderScreen(SNAPSHOT, { color: false, lang: "es" });
+  const lines = screen.split("\n");
+  assert.equal(lines[0], "EVCharging oficina meteorológica");
+  assert.equal(
+    lines[1],
+    "Proveedor: temperaturas SIMULADAS (sin clave de OpenWeather)   Umbral: 0,0 °C",
+  );
+  assert.equal(lines[2], "Central http://127.0.0.1:8080: responde");
+  assert.match(lines[4], /^Punto +Ciudad +°C +Estado +Central +Nota$/);
+  assert.match(lines[5], /^CP-001 +Madrid +-1,5 +alerta +alerta$/);
+  assert.match(lines[6], /^CP-002 +Oslo +0,0 +normal +normal$/);
+  assert.match(lines[8], /desconocido para la Central$/);
+  assert.ok(screen.includes("[a] añadir  [c] cambiar"));
 });
 
 Deno.test("in colour, only temperatures below the threshold are blue", () => {
