@@ -243,6 +243,8 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
     "/weather/alert",
   ]);
   assert.deepEqual(doc.paths["/cps/{id}/stop"].post.security, [{ adminToken: [] }]);
+  const cp = doc.components.schemas.Cp.description as string;
+  assert.ok(cp.includes("| `STOPPED` | STOPPED (Out of Order) | PARADO (Fuera de servicio) |"), cp);
 });
 
 Deno.test("api: wrong admin bearers are throttled per address (429 + Retry-After); the right one never is", async () => {

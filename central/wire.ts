@@ -14,6 +14,7 @@ import {
   stopReasonSchema,
   textSchema,
 } from "../shared/messages.ts";
+import { stateTableMarkdown } from "../shared/vocabulary.ts";
 import type { Cp, Session, WeatherReport } from "./core.ts";
 import type { DriverSummary } from "./store.ts";
 
@@ -52,7 +53,10 @@ export const CpBody = z.object({
   deregistered_at: z.string().nullable().openapi({
     description: "when the Registry deregistered the CP (it is logged out and denied), or null",
   }),
-}).openapi("Cp");
+}).openapi("Cp", {
+  description: "A CP as Central sees it. `state` is an English code; the screens (panel, " +
+    "dashboard, CP and driver) name it in the shared vocabulary:\n\n" + stateTableMarkdown(),
+});
 
 /** A CP as the API shows it. */
 export type CpJson = z.infer<typeof CpBody>;
