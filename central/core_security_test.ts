@@ -283,3 +283,10 @@ Deno.test("store: the security status and facts survive a restart; revoked keys 
   assert.deepEqual(recovered.keys, [], "the revoked key never reaches the keyring again");
   store.close();
 });
+
+Deno.test("security: a login tells the CP's charger protocol; a later login without drops it", () => {
+  const ocpp = run(EMPTY_MODEL, { ...login(), protocol: "ocpp1.6" } as Input).model;
+  assert.equal(cp(ocpp).protocol, "ocpp1.6");
+  const own = run(ocpp, login(2, T0 + 100)).model;
+  assert.equal("protocol" in cp(own), false);
+});

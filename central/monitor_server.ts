@@ -331,6 +331,7 @@ export class MonitorServer {
       // Which registration this login belongs to: a deregistration the feed delivers later,
       // of an earlier registration (a CP registered again), must not log it out.
       registeredAt: registered.registered_at,
+      protocol: auth.protocol,
       originIp: conversation.ip,
       at: Date.now(),
     });

@@ -8,6 +8,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import {
+  cpProtocolSchema,
   cpStateSchema,
   endReasonSchema,
   MAX_DETAIL_CHARS,
@@ -52,6 +53,10 @@ export const CpBody = z.object({
   last_seen: z.string().nullable().openapi({ description: "last sign of life of the monitor" }),
   deregistered_at: z.string().nullable().openapi({
     description: "when the Registry deregistered the CP (it is logged out and denied), or null",
+  }),
+  protocol: cpProtocolSchema.optional().openapi({
+    description: "the charger protocol behind the CP (ocpp1.6: a charger behind the OCPP " +
+      "gateway); absent for the network's own CPs",
   }),
 }).openapi("Cp", {
   description: "A CP as Central sees it. `state` is an English code; the screens (panel, " +
@@ -124,6 +129,7 @@ export function cpJson(cp: Cp, session: Session | undefined): CpJson {
     key_version: cp.keyVersion,
     last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
     deregistered_at: cp.securityInfo.deregisteredAt,
+    ...(cp.protocol === undefined ? {} : { protocol: cp.protocol }),
   };
 }
 

@@ -83,3 +83,10 @@ Deno.test("sessionJson, driverJson and weatherJson fit their documented schemas"
   assert.deepEqual(WeatherBody.parse(w), w);
   assert.deepEqual([w.weather_hold, w.state, w.stop_reason], [true, "STOPPED", "weather"]);
 });
+
+Deno.test("cpJson shows the charger protocol only for a CP that has one", () => {
+  assert.equal("protocol" in cpJson(cp, undefined), false);
+  const ocpp = cpJson({ ...cp, protocol: "ocpp1.6" }, undefined);
+  assert.equal(ocpp.protocol, "ocpp1.6");
+  assert.deepEqual(CpBody.parse(ocpp), ocpp);
+});

@@ -42,6 +42,7 @@ import {
   type CentralToMonitor,
   centralToMonitorSchema,
   type CpInfo,
+  type CpProtocol,
   type EngineHealth,
   monitorToCentralSchema,
   monitorToEngineSchema,
@@ -104,6 +105,8 @@ export interface MonitorOptions {
    * at stop. Default: the monitor's own, from `registryUrl`, `caFile` and `registryAdminKey`.
    */
   readonly registry?: RegistryClient;
+  /** The charger protocol behind this CP, told to Central at login (the OCPP gateway's). */
+  readonly protocol?: CpProtocol;
 }
 
 /** The monitor's link to Central. */
@@ -377,7 +380,13 @@ class Monitor implements MonitorHandle {
     const { cpId } = this.#options;
     const { token, ecdh, ecdhPublicKey } = login;
     const frames = conn[Symbol.asyncIterator]();
-    await conn.send(build(monitorToCentralSchema, "AUTH", { cpId, token, ecdhPublicKey }));
+    const { protocol } = this.#options;
+    await conn.send(build(monitorToCentralSchema, "AUTH", {
+      cpId,
+      token,
+      ecdhPublicKey,
+      ...(protocol === undefined ? {} : { protocol }),
+    }));
 
     let timedOut = false;
     const timer = setTimeout(() => {

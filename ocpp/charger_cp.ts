@@ -297,6 +297,7 @@ export class ChargerCp {
       caCert: this.#o.caCert,
       registry: this.#o.registry,
       credentialsDir: this.#o.credentialsDir,
+      protocol: "ocpp1.6",
     });
     this.#monitor = monitor;
     monitor.done.then((outcome) => {

@@ -204,6 +204,11 @@ export const cpStateSchema = oneOf([
   "BROKEN",
   "DISCONNECTED",
 ]);
+/**
+ * The charger protocol a CP speaks beyond this network's own, told by its monitor at login:
+ * `ocpp1.6` for a charger behind the OCPP gateway. Absent for the network's own CPs.
+ */
+export const cpProtocolSchema = oneOf(["ocpp1.6"]);
 /** The states an engine reports about itself (BROKEN and DISCONNECTED are Central's view). */
 export const engineStateSchema = cpStateSchema.extract(["ACTIVATED", "SUPPLYING", "STOPPED"], {
   error: "must be one of ACTIVATED, SUPPLYING, STOPPED",
@@ -557,6 +562,7 @@ export const authSchema = message("AUTH", {
   cpId: cpIdSchema,
   token: tokenSchema,
   ecdhPublicKey: ecdhPublicKeySchema,
+  protocol: cpProtocolSchema.optional(),
 });
 /** A PEM certificate, as `AUTH_OK` carries Central's. */
 export const certificatePemSchema = ruleString(
@@ -677,6 +683,8 @@ export type AuthFailReason = z.infer<typeof authFailReasonSchema>;
 export type LogoutReason = z.infer<typeof logoutReasonSchema>;
 /** An engine's health. */
 export type EngineHealth = z.infer<typeof engineHealthSchema>;
+/** See {@link cpProtocolSchema}. */
+export type CpProtocol = z.infer<typeof cpProtocolSchema>;
 /** An audit outcome. */
 export type AuditOutcome = z.infer<typeof auditOutcomeSchema>;
 /** Audit parameters. */

@@ -181,6 +181,8 @@ Deno.test({
       const charger = new Charger(net);
       await charger.boot();
       await waitForState(net, "ACTIVATED");
+      const shown = await (await fetch(`${net.central.httpUrl}/cps/${net.cpId}`)).json();
+      assert.equal(shown.protocol, "ocpp1.6", "Central shows the charger protocol");
       assert.equal(await charger.call("Heartbeat", {}).then((r) => typeof r.currentTime), "string");
       const tx = await startCharging(net, charger);
       await waitFor("AUTHORIZED", () => net.wire.of("AUTHORIZED").length === 1);

@@ -35,6 +35,11 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
         <a class="cp-id" href={cpHref(cp.id)}>
           <strong>{cp.id}</strong>
         </a>
+        {cp.protocol === "ocpp1.6" && (
+          <span class="badge" data-field="protocol" title="OCPP 1.6J charger, via the gateway">
+            OCPP 1.6J
+          </span>
+        )}
         <span class="where">{cp.location}</span>
       </header>
       <div class="state" data-field="state">{stateName(cp.state, l)}</div>

@@ -7,6 +7,7 @@
 import type {
   AuthFailReason,
   CommandPayload,
+  CpProtocol,
   DenyReason,
   DriverSupply,
   DriverUpdate,
@@ -44,6 +45,11 @@ export interface Cp {
   readonly lastSeenMs: number | null;
   /** What `GET /security` shows beside the security status. */
   readonly securityInfo: SecurityInfo;
+  /**
+   * The charger protocol its monitor told at its last login in this run (`ocpp1.6` behind the
+   * OCPP gateway); absent for the network's own CPs and until a CP logs in after a restart.
+   */
+  readonly protocol?: CpProtocol;
 }
 
 /** The security facts Central keeps per CP beside its status (never a key). */
@@ -187,6 +193,8 @@ export type Input =
     readonly wrappedKey: string;
     /** Start of the CP's current Registry registration (ISO), as the Registry reported it. */
     readonly registeredAt?: string;
+    /** The charger protocol its monitor told (the OCPP gateway's CPs). */
+    readonly protocol?: CpProtocol;
     /** The monitor's IP address, for the audit. */
     readonly originIp?: string;
     readonly at: number;

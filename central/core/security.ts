@@ -11,6 +11,7 @@ import {
   type AuthFailReason,
   build,
   commandPayloadSchema,
+  type CpProtocol,
   type EndReason,
   type LogoutReason,
 } from "../../shared/messages.ts";
@@ -77,7 +78,7 @@ export function login(d: Draft, input: Extract<Input, { type: "login" }>): void 
     securityInfo: NO_SECURITY_INFO,
   };
   const cp: Cp = {
-    ...base,
+    ...withProtocol(base, input.protocol),
     ...input.registry,
     status: apply(base.status, { type: "LOGIN" }),
     keyVersion: input.keyVersion,
@@ -295,4 +296,12 @@ export function setSecurity(
     status,
   });
   audit("ok", { sessionId });
+}
+
+/** `cp` with the protocol told at a login: none told drops an earlier one. */
+function withProtocol(cp: Cp, protocol: CpProtocol | undefined): Cp {
+  if (protocol !== undefined) return { ...cp, protocol };
+  if (cp.protocol === undefined) return cp;
+  const { protocol: _dropped, ...rest } = cp;
+  return rest;
 }
