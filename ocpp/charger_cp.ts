@@ -13,6 +13,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { importCpKey } from "../shared/cp_key.ts";
 import {
   CpKeyring,
@@ -33,11 +34,13 @@ import {
   parseMessage,
   type TelemetryPayload,
 } from "../shared/messages.ts";
+import { writePrivateFileAtomic } from "../shared/private_files.ts";
 import { sleep } from "../shared/sleep.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import type { EngineKafka } from "../cp/engine_kafka.ts";
 import { newLinkSecret } from "../cp/engine_link.ts";
 import { MonitorPort } from "../cp/engine_monitor_port.ts";
+import { ReplayMarksFile } from "../cp/replay_marks.ts";
 import { type Endpoint, type MonitorHandle, startMonitor } from "../cp/monitor.ts";
 import {
   type ChargerEffect,
@@ -48,6 +51,7 @@ import {
   type OutgoingCall,
   step,
 } from "./core.ts";
+import { restoreCharger, savedText } from "./charger_state.ts";
 
 const log = getLogger(["evcharging", "ocpp", "charger"]);
 
@@ -87,6 +91,11 @@ export interface ChargerCpOptions {
   readonly caCert: string;
   /** Folder of the chargers' `<cpId>.credentials` (0700). */
   readonly credentialsDir: string;
+  /**
+   * Folder (0700) of `<cpId>.state.json` and `<cpId>.replay.json`: the session and the commands'
+   * replay marks, kept across a restart of the gateway.
+   */
+  readonly stateDir: string;
   /** The heartbeat interval told at boot, seconds. */
   readonly heartbeatIntervalS: number;
   /** How long Authorize/StartTransaction wait for Central's answer, ms. */
@@ -123,14 +132,25 @@ export class ChargerCp {
   readonly #commandsReady = Promise.withResolvers<void>();
   /** Commands are applied one at a time, in the order they were read. */
   #commandChain: Promise<void> = Promise.resolve();
+  readonly #marks: ReplayMarksFile;
+  readonly #stateFile: string;
+  #savedText: string;
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: ChargerCpOptions) {
     this.#o = options;
     this.#model = initialCharger(options.cpId);
+    this.#savedText = savedText(this.#model);
+    this.#stateFile = join(options.stateDir, `${options.cpId}.state.json`);
+    this.#marks = new ReplayMarksFile(
+      join(options.stateDir, `${options.cpId}.replay.json`),
+      options.cpId,
+    );
   }
 
-  /** Opens the engine port and starts reaching Kafka. */
+  /** Loads what an earlier run kept, opens the engine port and starts reaching Kafka. */
   async start(): Promise<void> {
+    await this.#restore();
     this.#port = await MonitorPort.open({
       port: 0,
       secret: this.#secret,
@@ -218,6 +238,7 @@ export class ChargerCp {
     await this.#monitor?.stop();
     await this.#port?.close();
     await Promise.race([this.#pump(), sleep(3000)]);
+    await this.#saving;
     if (this.#outbox.length > 0) {
       log.warning("stopped with {count} telemetry messages unsent", {
         cpId: this.cpId,
@@ -225,6 +246,46 @@ export class ChargerCp {
       });
     }
     await this.#o.kafka.close().catch(() => {});
+  }
+
+  // --- the state kept across restarts ---------------------------------------------------------
+
+  /** The session and replay marks of an earlier run; what cannot be read is reported, not fatal. */
+  async #restore(): Promise<void> {
+    const text = await Deno.readTextFile(this.#stateFile).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      return undefined;
+    });
+    const { model, problem } = restoreCharger(this.cpId, text);
+    if (problem !== undefined) {
+      log.error("ignored {file}: {problem}", { cpId: this.cpId, file: this.#stateFile, problem });
+    }
+    this.#model = model;
+    this.#savedText = savedText(model);
+    if (model.session !== undefined) {
+      log.info("resumed session {sessionId} from the last run", {
+        cpId: this.cpId,
+        sessionId: model.session.sessionId,
+      });
+    }
+    await this.#marks.load(this.#guard).catch((error) =>
+      log.error("could not load the replay marks: {error}", { cpId: this.cpId, error })
+    );
+  }
+
+  /** Writes the kept state when it changed; writes go one after another, newest last. */
+  #save(): void {
+    const text = savedText(this.#model);
+    if (text === this.#savedText) return;
+    this.#savedText = text;
+    this.#saving = this.#saving
+      .then(() => writePrivateFileAtomic(this.#stateFile, `${text}\n`))
+      .catch((error) =>
+        log.error("could not keep the charger's state: {error}", {
+          cpId: this.cpId,
+          error,
+        })
+      );
   }
 
   // --- the core ------------------------------------------------------------------------------
@@ -236,6 +297,7 @@ export class ChargerCp {
       freshId: crypto.randomUUID(),
     });
     this.#model = result.model;
+    this.#save();
     for (const effect of result.effects) this.#apply(effect);
   }
 
@@ -424,6 +486,10 @@ export class ChargerCp {
       });
       return;
     }
+    // Kept before it acts: a restart between the two must not leave the command replayable.
+    await this.#marks.save(this.#guard).catch((error) =>
+      log.error("could not keep the replay marks: {error}", { cpId: this.cpId, error })
+    );
     log.info("command {type} from Central", { cpId: this.cpId, type: parsed.value.type });
     this.#input({ type: "command", command: parsed.value });
   }

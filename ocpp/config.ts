@@ -91,7 +91,7 @@ export const ocppConfig = defineConfig({
       flag: "credentials-dir",
       env: "OCPP_CREDENTIALS_DIR",
       default: DEFAULT_OCPP_CREDENTIALS_DIR,
-      help: "folder of the chargers' <id>.credentials (0600, folder 0700)",
+      help: "folder of the chargers' credentials and kept sessions (files 0600, folder 0700)",
     }),
     heartbeatIntervalS: option(integer(1, 86_400), {
       flag: "heartbeat-interval",

@@ -55,7 +55,7 @@ export interface GatewayOptions {
   readonly registryUrl: string;
   /** The project CA (PEM) that the Registry's and Central's certificates are checked against. */
   readonly caCert: string;
-  /** Folder of the chargers' credentials files. */
+  /** Folder of the chargers' credentials files and their kept state (sessions, replay marks). */
   readonly credentialsDir: string;
   /** The heartbeat interval told to chargers at boot, seconds. Default 60. */
   readonly heartbeatIntervalS?: number;
@@ -214,6 +214,7 @@ class Hub implements ChargerHub {
           registry: this.#registry,
           caCert: this.#o.caCert,
           credentialsDir: this.#o.credentialsDir,
+          stateDir: this.#o.credentialsDir,
           heartbeatIntervalS: this.#o.heartbeatIntervalS ?? 60,
           authorizeWaitMs: this.#o.authorizeWaitMs ?? 20_000,
         });

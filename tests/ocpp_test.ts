@@ -26,6 +26,8 @@ interface Net {
   readonly registry: TestRegistry;
   readonly central: RunningCentral;
   readonly gateway: Gateway;
+  /** Stops the gateway and starts another on the same folders (a restart). */
+  restartGateway(): Promise<void>;
   readonly wire: KafkaWire;
   readonly cpId: string;
   readonly driverId: string;
@@ -49,22 +51,36 @@ async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
     price_eur_kwh: 0.5,
     power_kw: 22,
   });
-  const gateway = await startGateway({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: registry.tls,
-    brokers: testBrokers(),
-    central: { host: "127.0.0.1", port: central.tcpAddr.port },
-    registryUrl: registry.server.url,
-    caCert: registry.caCert,
-    credentialsDir: join(dir, "ocpp"),
-    group: uniqueName("ocpp-gateway"),
-    heartbeatIntervalS: 30,
-  });
+  const start = () =>
+    startGateway({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: registry.tls,
+      brokers: testBrokers(),
+      central: { host: "127.0.0.1", port: central.tcpAddr.port },
+      registryUrl: registry.server.url,
+      caCert: registry.caCert,
+      credentialsDir: join(dir, "ocpp"),
+      group: uniqueName("ocpp-gateway"),
+      heartbeatIntervalS: 30,
+    });
+  const net = {
+    registry,
+    central,
+    gateway: await start(),
+    restartGateway: async () => {
+      await net.gateway.stop();
+      net.gateway = await start();
+    },
+    wire,
+    cpId,
+    driverId,
+    credentials,
+  };
   try {
-    await test({ registry, central, gateway, wire, cpId, driverId, credentials });
+    await test(net);
   } finally {
-    await gateway.stop();
+    await net.gateway.stop();
     await wire.close();
     await central.stop();
     await registry.close();
@@ -471,5 +487,38 @@ Deno.test({
       const charger = new Charger(net);
       await charger.boot();
       await charger.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: after a gateway restart the charger's replayed StopTransaction bills its meter once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const first = new Charger(net);
+      await first.boot();
+      await waitForState(net, "ACTIVATED");
+      const tx = await startCharging(net, first, 0);
+      await first.call("MeterValues", meter(tx, 1000));
+      await waitFor("SUPPLY", () => net.wire.of("SUPPLY").length >= 1);
+      await first.close();
+      await net.restartGateway();
+
+      const again = new Charger(net);
+      await again.boot();
+      await waitForState(net, "SUPPLYING"); // the session came back with the gateway
+      const stop = { transactionId: tx, meterStop: 2500, timestamp: now(), reason: "Local" };
+      assert.deepEqual(await again.call("StopTransaction", stop), {
+        idTagInfo: { status: "Accepted" },
+      });
+      await waitFor("TICKET", () => net.wire.of("TICKET").length >= 1);
+      await waitForState(net, "ACTIVATED");
+      assert.equal(net.wire.of("TICKET").length, 1, "billed once");
+      assert.deepEqual([net.wire.of("TICKET")[0].kwh, net.wire.of("TICKET")[0].endReason], [
+        2.5,
+        "unplugged",
+      ]);
+      await again.close();
     }),
 });
