@@ -161,3 +161,9 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
     ]
   ) assert.ok(table.includes(text), `${text} in\n${table}`);
 });
+
+Deno.test("latency: the largest of more values than a call takes arguments", () => {
+  const values = Array.from({ length: 500_000 }, (_, i) => i % 1000);
+  values[123_456] = 5000;
+  assert.equal(latency(values).max, 5000);
+});
