@@ -296,6 +296,20 @@ Deno.test({
           fullPage: true,
         });
       }
+      // In Spanish: the console's pages, words and formats follow the switch.
+      await page.locator('[data-lang="es"]').click();
+      await page.locator('[data-nav="history"]', { hasText: "Historial" }).waitFor();
+      await page.getByTestId("history-count").filter({ hasText: /^2 sesiones$/ }).waitFor();
+      assert.equal(
+        await page.locator('[data-field="login"]').innerText().then((t) => t.split(",")[0]),
+        "conectado",
+      );
+      await page.locator('[data-nav="alarms"]').click();
+      await page.locator(`[data-alarm-cp="${c}"][data-kind="cp_broken"]`, {
+        hasText: "CP averiado",
+      })
+        .waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, "console_alarms_es.png"), fullPage: true });
       failed = false;
     } finally {
       await browser.close();

@@ -29,14 +29,6 @@ export interface Alarm {
 /** Cleared alarms kept (Central keeps 500). */
 export const MAX_CLEARED_SHOWN = 200;
 
-/** What the operator reads for each kind of alarm. */
-export const ALARM_LABEL: Readonly<Record<AlarmKind, string>> = {
-  cp_broken: "CP broken",
-  cp_disconnected: "CP disconnected",
-  weather_hold: "Weather hold",
-  key_revoked: "Keys revoked",
-};
-
 /** The alarms, open first, and how many are open. */
 export interface AlarmList {
   /** Open (newest began first), then cleared (latest cleared first). */

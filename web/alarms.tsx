@@ -9,26 +9,26 @@
  */
 import { memo } from "preact/compat";
 import { useSignal } from "@preact/signals";
-import { type Alarm, ALARM_LABEL } from "./alarm_list.ts";
-import { dateTime } from "./show.ts";
+import type { Alarm } from "./alarm_list.ts";
+import { ct, ctOr, dateTime } from "./show.ts";
 import { alarms, notifying, setNotifying } from "./ops.ts";
 import { cpHref, routeHref } from "./route.ts";
 import { Panel } from "./views.tsx";
 
 /** The table of `items`. */
 export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean }) {
-  if (props.items.length === 0) return <p class="empty">No alarm.</p>;
+  if (props.items.length === 0) return <p class="empty">{ct("noAlarm")}</p>;
   return (
-    <div class="scroll" tabIndex={0} role="region" aria-label="alarms">
+    <div class="scroll" tabIndex={0} role="region" aria-label={ct("alarmsRegion")}>
       <table class="alarms" data-testid="alarm-table">
         <thead>
           <tr>
-            <th scope="col">status</th>
-            <th scope="col">CP</th>
-            <th scope="col">alarm</th>
-            <th scope="col">began</th>
-            <th scope="col">cleared</th>
-            <th scope="col">detail</th>
+            <th scope="col">{ct("colStatus")}</th>
+            <th scope="col">{ct("colCp")}</th>
+            <th scope="col">{ct("colAlarm")}</th>
+            <th scope="col">{ct("colBegan")}</th>
+            <th scope="col">{ct("colCleared")}</th>
+            <th scope="col">{ct("colDetail")}</th>
           </tr>
         </thead>
         <tbody>
@@ -43,11 +43,11 @@ export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean })
             >
               <td>
                 <span class={a.cleared_at === null ? "chip alarm-chip" : "chip"}>
-                  {a.cleared_at === null ? "OPEN" : "cleared"}
+                  {ct(a.cleared_at === null ? "alarmOpen" : "alarmCleared")}
                 </span>
               </td>
               <td>{props.linkCps ? <a href={cpHref(a.cp_id)}>{a.cp_id}</a> : a.cp_id}</td>
-              <td>{ALARM_LABEL[a.kind] ?? a.kind}</td>
+              <td>{ctOr(`kind_${a.kind}`, a.kind)}</td>
               <td>{dateTime(a.began_at)}</td>
               <td>{a.cleared_at === null ? "–" : dateTime(a.cleared_at)}</td>
               <td>{a.detail}</td>
@@ -73,9 +73,10 @@ function NotifySwitch() {
           refused.value = !on && Notification.permission === "denied";
         }}
       >
-        {notifying.value ? "Notifications on" : "Notify me of new alarms"}
+        {ct("notifyOff")}
       </button>
-      {refused.value && <span class="muted">The browser refused notifications for this page.</span>}
+      {notifying.value && <span>{ct("notifyOn")}</span>}
+      {refused.value && <span class="muted">{ct("notifyRefused")}</span>}
     </p>
   );
 }
@@ -95,20 +96,21 @@ export const OpenAlarms = memo(function OpenAlarms() {
       data-testid="open-alarms"
     >
       <h2 id="open-alarms-title">
-        Open alarms<span class="count alarm-count open">{list.open}</span>
+        {ct("openAlarms")}
+        <span class="count alarm-count open">{list.open}</span>
       </h2>
       <ul class="list">
         {open.map((a) => (
           <li key={a.id} data-alarm={a.id}>
-            <span class="chip alarm-chip">{ALARM_LABEL[a.kind] ?? a.kind}</span>
+            <span class="chip alarm-chip">{ctOr(`kind_${a.kind}`, a.kind)}</span>
             <a href={cpHref(a.cp_id)}>{a.cp_id}</a>
-            <span>since {dateTime(a.began_at)}</span>
+            <span>{ct("since", { time: dateTime(a.began_at) })}</span>
             <span class="muted">{a.detail}</span>
           </li>
         ))}
       </ul>
       <a href={routeHref({ page: "alarms" })}>
-        {list.open > open.length ? `all ${list.open} open alarms` : "all alarms"}
+        {list.open > open.length ? ct("allOpenAlarms", { n: list.open }) : ct("allAlarms")}
       </a>
     </section>
   );
@@ -130,12 +132,12 @@ export const AlarmsPage = memo(function AlarmsPage() {
   );
   const shown = everything.value ? items : items.slice(0, ALARM_ROWS);
   return (
-    <Panel title="Alarms" count={list.open}>
+    <Panel title={ct("alarms")} count={list.open}>
       <div class="filters">
         <input
           type="search"
-          placeholder="search: CP id"
-          aria-label="search alarms by CP id"
+          placeholder={ct("searchAlarmsPlaceholder")}
+          aria-label={ct("searchAlarms")}
           value={search.value}
           onInput={(e) => search.value = (e.target as HTMLInputElement).value}
         />
@@ -145,14 +147,14 @@ export const AlarmsPage = memo(function AlarmsPage() {
             checked={openOnly.value}
             onChange={(e) => openOnly.value = (e.target as HTMLInputElement).checked}
           />{" "}
-          open only
+          {ct("openOnly")}
         </label>
       </div>
       <NotifySwitch />
       <AlarmTable items={shown} linkCps />
       {shown.length < items.length && (
         <button type="button" onClick={() => everything.value = true}>
-          Show all {items.length} alarms ({items.length - shown.length} more)
+          {ct("showAll", { n: items.length, more: items.length - shown.length })}
         </button>
       )}
     </Panel>

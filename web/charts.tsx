@@ -10,7 +10,8 @@ import { memo } from "preact/compat";
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import { clock, dateTime, kw, kwh } from "./show.ts";
+import { lang } from "./lang.ts";
+import { clock, ct, dateTime, kw, kwh } from "./show.ts";
 import { chartColumns, type Series, seriesTotals, seriesUrl } from "./series.ts";
 
 const HEIGHT = 220;
@@ -26,10 +27,13 @@ function options(width: number): uPlot.Options {
     height: HEIGHT,
     scales: { x: { time: true }, kw: { auto: true }, kwh: { auto: true } },
     series: [
-      { label: "time", value: (_, v) => v === null || v === undefined ? "–" : dateTime(v * 1000) },
-      { label: "power", scale: "kw", stroke: POWER, width: 2, value: number("kW", 1) },
       {
-        label: "energy",
+        label: ct("chartTime"),
+        value: (_, v) => v === null || v === undefined ? "–" : dateTime(v * 1000),
+      },
+      { label: ct("chartPower"), scale: "kw", stroke: POWER, width: 2, value: number("kW", 1) },
+      {
+        label: ct("chartEnergy"),
         scale: "kwh",
         stroke: ENERGY,
         width: 2,
@@ -83,14 +87,23 @@ export const PowerChart = memo(function PowerChart(props: { cp: string | null; t
   const { series, failed } = useSeries(props.cp);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const language = lang.value;
+  const builtIn = useRef(language);
 
   useEffect(() => {
     const el = box.current;
     if (el === null || series === null) return;
     const data = chartColumns(series);
-    if (plot.current === null) plot.current = new uPlot(options(el.clientWidth), data, el);
-    else plot.current.setData(data);
-  }, [series]);
+    // The legend's words are fixed at creation: a new language makes a new chart.
+    if (plot.current !== null && builtIn.current !== language) {
+      plot.current.destroy();
+      plot.current = null;
+    }
+    if (plot.current === null) {
+      plot.current = new uPlot(options(el.clientWidth), data, el);
+      builtIn.current = language;
+    } else plot.current.setData(data);
+  }, [series, language]);
 
   useEffect(() => {
     const el = box.current;
@@ -112,10 +125,10 @@ export const PowerChart = memo(function PowerChart(props: { cp: string | null; t
     <figure class="chart" data-chart={props.cp ?? "network"} aria-labelledby={id}>
       <figcaption id={id}>
         <strong>{props.title}</strong> {totals === null
-          ? (failed ? "could not be read from Central" : "loading…")
+          ? ct(failed ? "chartFailed" : "chartLoading")
           : (
             <span data-testid="chart-caption">
-              last hour: power now {kw(totals.kwNow)}, energy {kwh(totals.kwh)}
+              {ct("chartCaption", { kw: kw(totals.kwNow), kwh: kwh(totals.kwh) })}
             </span>
           )}
       </figcaption>

@@ -15,7 +15,7 @@ import { PowerChart } from "./charts.tsx";
 import { cpAudit } from "./cp_audit.ts";
 import { fmt, lang } from "./lang.ts";
 import { stateText } from "../shared/vocabulary.ts";
-import { dateTime, eur, kw, kwh } from "./show.ts";
+import { ct, dateTime, eur, kw, kwh } from "./show.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
 import type { AuditView, CpView, DashboardState } from "./state.ts";
@@ -44,31 +44,31 @@ async function getJson<T>(path: string): Promise<T | null> {
 function Facts(props: { cp: CpView }) {
   const { cp } = props;
   return (
-    <Panel title="State">
+    <Panel title={ct("stateTitle")}>
       <dl class="facts" data-testid="cp-facts">
-        <dt>state</dt>
+        <dt>{ct("factState")}</dt>
         <dd data-field="state">
           <span class={`count-chip s-${cp.state.toLowerCase()}`}>
             {stateText({ state: cp.state, stopReason: cp.stop_reason }, lang.value)}
           </span>
         </dd>
-        <dt>city</dt>
+        <dt>{ct("factCity")}</dt>
         <dd>{cp.location}</dd>
-        <dt>rated power</dt>
-        <dd>{cp.power_kw} kW</dd>
-        <dt>price</dt>
+        <dt>{ct("factRated")}</dt>
+        <dd>{kw(cp.power_kw)}</dd>
+        <dt>{ct("factPrice")}</dt>
         <dd>{fmt().pricePerKwh(cp.price_eur_kwh)}</dd>
-        <dt>driver</dt>
+        <dt>{ct("factDriver")}</dt>
         <dd>{cp.driver_id ?? "–"}</dd>
-        <dt>power now</dt>
+        <dt>{ct("factPowerNow")}</dt>
         <dd data-field="kw">{kw(cp.kw)}</dd>
-        <dt>this session</dt>
+        <dt>{ct("factSession")}</dt>
         <dd>{kwh(cp.kwh)} · {eur(cp.eur)}</dd>
-        <dt>last seen</dt>
+        <dt>{ct("factLastSeen")}</dt>
         <dd>{dateTime(cp.last_seen)}</dd>
         {cp.deregistered_at !== null && (
           <>
-            <dt>deregistered</dt>
+            <dt>{ct("factDeregistered")}</dt>
             <dd>{dateTime(cp.deregistered_at)}</dd>
           </>
         )}
@@ -85,28 +85,30 @@ function Security(props: { cp: CpView }) {
   }, [cp.id, cp.key_version, cp.security, cp.state]);
   const v = view.value;
   return (
-    <Panel title="Security">
-      {v === null ? <p class="empty">loading…</p> : (
-        <dl class="facts" data-testid="cp-security">
-          <dt>status</dt>
-          <dd data-field="security">{v.status}{v.reason ? ` (${v.reason})` : ""}</dd>
-          <dt>key version</dt>
-          <dd data-field="key-version">{v.key_version ?? "no key"}</dd>
-          <dt>login</dt>
-          <dd data-field="login">
-            {cp.state === "DISCONNECTED" || v.key_version === null ? "logged out" : "logged in"}
-            {v.last_login !== null && `, last ${dateTime(v.last_login)}`}
-          </dd>
-          <dt>failed logins</dt>
-          <dd>{v.failed_logins}</dd>
-          {v.revoked_at !== null && (
-            <>
-              <dt>revoked</dt>
-              <dd>{dateTime(v.revoked_at)}</dd>
-            </>
-          )}
-        </dl>
-      )}
+    <Panel title={ct("security")}>
+      {v === null
+        ? <p class="empty">{ct("loading")}</p>
+        : (
+          <dl class="facts" data-testid="cp-security">
+            <dt>{ct("secStatus")}</dt>
+            <dd data-field="security">{v.status}{v.reason ? ` (${v.reason})` : ""}</dd>
+            <dt>{ct("secKeyVersion")}</dt>
+            <dd data-field="key-version">{v.key_version ?? ct("secNoKey")}</dd>
+            <dt>{ct("secLogin")}</dt>
+            <dd data-field="login">
+              {ct(cp.state === "DISCONNECTED" || v.key_version === null ? "loggedOut" : "loggedIn")}
+              {v.last_login !== null && `, ${ct("lastLogin", { time: dateTime(v.last_login) })}`}
+            </dd>
+            <dt>{ct("secFailed")}</dt>
+            <dd>{v.failed_logins}</dd>
+            {v.revoked_at !== null && (
+              <>
+                <dt>{ct("secRevoked")}</dt>
+                <dd>{dateTime(v.revoked_at)}</dd>
+              </>
+            )}
+          </dl>
+        )}
     </Panel>
   );
 }
@@ -120,19 +122,19 @@ function AuditRows(props: { id: string; live: readonly AuditView[] }) {
   }, [props.id]);
   const records = cpAudit(props.id, [fetched.value, props.live]);
   return (
-    <Panel title="Audit" count={records.length}>
+    <Panel title={ct("audit")} count={records.length}>
       {records.length === 0
-        ? <p class="empty">No audit record names this CP.</p>
+        ? <p class="empty">{ct("noCpAudit")}</p>
         : (
-          <div class="scroll" tabIndex={0} role="region" aria-label="audit records of this CP">
+          <div class="scroll" tabIndex={0} role="region" aria-label={ct("auditRegion")}>
             <table class="audit" data-testid="cp-audit">
               <thead>
                 <tr>
-                  <th scope="col">time</th>
-                  <th scope="col">actor</th>
-                  <th scope="col">action</th>
-                  <th scope="col">outcome</th>
-                  <th scope="col">details</th>
+                  <th scope="col">{ct("colTime")}</th>
+                  <th scope="col">{ct("colActor")}</th>
+                  <th scope="col">{ct("colAction")}</th>
+                  <th scope="col">{ct("colOutcome")}</th>
+                  <th scope="col">{ct("colDetails")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -162,22 +164,22 @@ export function CpPage(props: { id: string; state: DashboardState }) {
     return (
       <section class="panel" data-testid="cp-detail">
         <h2>{props.id}</h2>
-        <p class="empty">Central knows no CP {props.id}.</p>
-        <a href="#/">Back to the overview</a>
+        <p class="empty">{ct("unknownCp", { id: props.id })}</p>
+        <a href="#/">{ct("backToOverview")}</a>
       </section>
     );
   }
   const cpAlarms = alarms.value.items.filter((a) => a.cp_id === cp.id);
   return (
     <div class="cp-page" data-testid="cp-detail" data-cp-page={cp.id} data-state={cp.state}>
-      <nav class="crumbs" aria-label="breadcrumb">
-        <a href="#/">Overview</a> › <span aria-current="page">{cp.id}</span>
+      <nav class="crumbs" aria-label={ct("breadcrumb")}>
+        <a href="#/">{ct("overview")}</a> › <span aria-current="page">{cp.id}</span>
       </nav>
       <h2 class="page-title">
         {cp.id} <span class="where">{cp.location}</span>
       </h2>
       {adminToken.value !== null && (
-        <Panel title="Actions">
+        <Panel title={ct("actions")}>
           <CpActions cp={cp} />
         </Panel>
       )}
@@ -185,13 +187,13 @@ export function CpPage(props: { id: string; state: DashboardState }) {
         <Facts cp={cp} />
         <Security cp={cp} />
       </div>
-      <Panel title="Power and energy">
+      <Panel title={ct("powerAndEnergy")}>
         <PowerChart cp={cp.id} title={cp.id} />
       </Panel>
-      <Panel title="Alarms" count={cpAlarms.filter((a) => a.cleared_at === null).length}>
+      <Panel title={ct("alarms")} count={cpAlarms.filter((a) => a.cleared_at === null).length}>
         <AlarmTable items={cpAlarms} linkCps={false} />
       </Panel>
-      <History cp={cp.id} title="Sessions" />
+      <History cp={cp.id} title={ct("sessionsLabel")} />
       <AuditRows id={cp.id} live={props.state.audit} />
     </div>
   );

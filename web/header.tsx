@@ -10,49 +10,47 @@ import { alarms, ready } from "./ops.ts";
 import { statusPills } from "./pills.ts";
 import { routeHref } from "./route.ts";
 import { route } from "./router.ts";
+import { ct, ctOr } from "./show.ts";
 import type { StatusView } from "./state.ts";
 
 /** One pill per part, from readiness and the live status. */
 export const StatusPills = memo(function StatusPills(props: { status: StatusView }) {
   const pills = statusPills(ready.value, props.status);
   return (
-    <ul class="healthbar pills" aria-label="system status" data-testid="status-pills">
+    <ul class="healthbar pills" aria-label={ct("systemStatus")} data-testid="status-pills">
       {pills.map((p) => (
         <li
           key={p.key}
           class={`health h-${p.status}`}
-          title={p.detail}
+          title={p.detail || ct("readyNotAnswered")}
           data-pill={p.key}
           data-status={p.status}
         >
           <span class="dot" aria-hidden="true" />
-          <span class="name">{p.name}</span> <span class="word">{p.word}</span>
+          <span class="name">{ctOr(`part_${p.key}`, p.key)}</span>{" "}
+          <span class="word">{ctOr(`health_${p.status}`, p.status)}</span>
         </li>
       ))}
     </ul>
   );
 });
 
-const PAGES = [
-  { page: "overview", label: "Overview" },
-  { page: "history", label: "History" },
-  { page: "alarms", label: "Alarms" },
-] as const;
+const PAGES = ["overview", "history", "alarms"] as const;
 
 /** The dashboard's pages, the alarms with their open count. */
 export const PageNav = memo(function PageNav() {
   const current = route.value.page;
   const open = alarms.value.open;
   return (
-    <nav class="pages" aria-label="pages">
-      {PAGES.map(({ page, label }) => (
+    <nav class="pages" aria-label={ct("pages")}>
+      {PAGES.map((page) => (
         <a
           key={page}
           href={routeHref({ page })}
           aria-current={current === page ? "page" : undefined}
           data-nav={page}
         >
-          {label}
+          {ct(page)}
           {page === "alarms" && (
             <>
               <span
@@ -61,7 +59,7 @@ export const PageNav = memo(function PageNav() {
               >
                 {open}
               </span>
-              <span class="visually-hidden">open</span>
+              <span class="visually-hidden">{ct("openSuffix")}</span>
             </>
           )}
         </a>

@@ -6,7 +6,7 @@
  * @module
  */
 import { memo } from "preact/compat";
-import { dateTime, eur, kw, kwh, pct } from "./show.ts";
+import { ct, dateTime, eur, kw, kwh, pct } from "./show.ts";
 import { summary } from "./ops.ts";
 
 function Figure(props: { label: string; value: string; note?: string; field: string }) {
@@ -27,22 +27,22 @@ export const Headline = memo(function Headline() {
   if (s === null) return null;
   return (
     <section class="panel headline" aria-labelledby="headline-title" data-testid="headline">
-      <h2 id="headline-title">Today</h2>
+      <h2 id="headline-title">{ct("today")}</h2>
       <dl class="figures-row">
-        <Figure field="kw_now" label="Power now" value={kw(s.kw_now)} />
-        <Figure field="kwh_today" label="Energy today" value={kwh(s.kwh_today)} />
-        <Figure field="eur_today" label="Revenue today" value={eur(s.eur_today)} />
+        <Figure field="kw_now" label={ct("powerNow")} value={kw(s.kw_now)} />
+        <Figure field="kwh_today" label={ct("energyToday")} value={kwh(s.kwh_today)} />
+        <Figure field="eur_today" label={ct("revenueToday")} value={eur(s.eur_today)} />
         <Figure
           field="sessions_today"
-          label="Sessions today"
+          label={ct("sessionsToday")}
           value={String(s.sessions_today)}
-          note={`${s.sessions_active} open`}
+          note={ct("nOpen", { n: s.sessions_active })}
         />
         <Figure
           field="availability"
-          label="Availability"
+          label={ct("availability")}
           value={pct(s.availability_pct)}
-          note={`since ${dateTime(s.availability_since)}`}
+          note={ct("since", { time: dateTime(s.availability_since) })}
         />
       </dl>
     </section>

@@ -9,7 +9,7 @@
 import { memo } from "preact/compat";
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
-import { dateTime, eur, kwh } from "./show.ts";
+import { ct, dateTime, eur, kwh } from "./show.ts";
 import {
   ANY_SESSION,
   csvUrl,
@@ -40,6 +40,12 @@ async function fetchPage(
   return body;
 }
 
+/** "3 sessions", "50 sessions so far" while a next page is there. */
+function countText(n: number, next: string | null): string {
+  const count = n === 1 ? ct("sessionCountOne") : ct("sessionCount", { n });
+  return next === null ? count : ct("soFar", { count });
+}
+
 function Filters(props: {
   draft: Signal<HistoryFilter>;
   fixedCp?: string;
@@ -51,26 +57,26 @@ function Filters(props: {
   return (
     <form
       class="filters history-filters"
-      aria-label="session filters"
+      aria-label={ct("sessionFilters")}
       onSubmit={(e) => {
         e.preventDefault();
         props.onApply();
       }}
     >
       <label>
-        Sessions{" "}
+        {ct("sessionsLabel")}{" "}
         <select
           name="status"
           value={draft.value.status}
           onChange={(e) => set({ status: text(e) as HistoryFilter["status"] })}
         >
-          <option value="all">all</option>
-          <option value="active">open</option>
-          <option value="completed">completed</option>
+          <option value="all">{ct("statusAll")}</option>
+          <option value="active">{ct("statusActive")}</option>
+          <option value="completed">{ct("statusCompleted")}</option>
         </select>
       </label>
       <label>
-        From{" "}
+        {ct("from")}{" "}
         <input
           type="datetime-local"
           name="from"
@@ -79,7 +85,7 @@ function Filters(props: {
         />
       </label>
       <label>
-        To{" "}
+        {ct("to")}{" "}
         <input
           type="datetime-local"
           name="to"
@@ -89,12 +95,12 @@ function Filters(props: {
       </label>
       {props.fixedCp === undefined && (
         <label>
-          CP{" "}
+          {ct("cp")}{" "}
           <input name="cp" size={10} value={draft.value.cp} onInput={(e) => set({ cp: text(e) })} />
         </label>
       )}
       <label>
-        Driver{" "}
+        {ct("driver")}{" "}
         <input
           name="driver"
           size={10}
@@ -102,25 +108,25 @@ function Filters(props: {
           onInput={(e) => set({ driver: text(e) })}
         />
       </label>
-      <button type="submit">Show</button>
+      <button type="submit">{ct("show")}</button>
     </form>
   );
 }
 
 function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }) {
   return (
-    <div class="scroll" tabIndex={0} role="region" aria-label="sessions">
+    <div class="scroll" tabIndex={0} role="region" aria-label={ct("sessionsRegion")}>
       <table class="history" data-testid="history-table">
         <thead>
           <tr>
-            <th scope="col">session</th>
-            <th scope="col">CP</th>
-            <th scope="col">driver</th>
-            <th scope="col">started</th>
-            <th scope="col">ended</th>
-            <th scope="col" class="num">energy</th>
-            <th scope="col" class="num">amount</th>
-            <th scope="col">ended by</th>
+            <th scope="col">{ct("colSession")}</th>
+            <th scope="col">{ct("colCp")}</th>
+            <th scope="col">{ct("colDriver")}</th>
+            <th scope="col">{ct("colStarted")}</th>
+            <th scope="col">{ct("colEnded")}</th>
+            <th scope="col" class="num">{ct("colEnergy")}</th>
+            <th scope="col" class="num">{ct("colAmount")}</th>
+            <th scope="col">{ct("colEndedBy")}</th>
           </tr>
         </thead>
         <tbody>
@@ -130,7 +136,7 @@ function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }
               <td>{props.linkCps ? <a href={cpHref(s.cp_id)}>{s.cp_id}</a> : s.cp_id}</td>
               <td>{s.driver_id}</td>
               <td>{dateTime(s.started_at)}</td>
-              <td>{s.ended_at === null ? "open" : dateTime(s.ended_at)}</td>
+              <td>{s.ended_at === null ? ct("stillOpen") : dateTime(s.ended_at)}</td>
               <td class="num">{kwh(s.kwh)}</td>
               <td class="num">{eur(s.eur)}</td>
               <td>{s.end_reason ?? "–"}</td>
@@ -205,15 +211,11 @@ export const History = memo(
 
     const items = loaded.value?.items ?? [];
     return (
-      <Panel title={props.title ?? "Session history"}>
+      <Panel title={props.title ?? ct("sessionHistory")}>
         <Filters draft={draft} fixedCp={props.cp} onApply={submit} />
         <p class="history-bar">
           <span data-testid="history-count" aria-live="polite">
-            {loaded.value === null
-              ? "loading…"
-              : `${items.length} session${items.length === 1 ? "" : "s"}${
-                loaded.value.next === null ? "" : " so far"
-              }`}
+            {loaded.value === null ? ct("loading") : countText(items.length, loaded.value.next)}
           </span>
           {applied.value !== null && (
             <a
@@ -222,12 +224,14 @@ export const History = memo(
               download="sessions.csv"
               data-testid="history-csv"
             >
-              Download CSV
+              {ct("downloadCsv")}
             </a>
           )}
         </p>
         {error.value !== null && <p class="error" role="alert">{error.value}</p>}
-        {loaded.value !== null && items.length === 0 && <p class="empty">No session matches.</p>}
+        {loaded.value !== null && items.length === 0 && (
+          <p class="empty">{ct("noSessionMatches")}</p>
+        )}
         {items.length > 0 && <SessionTable items={items} linkCps={props.cp === undefined} />}
         {loaded.value?.next && (
           <button
@@ -236,7 +240,7 @@ export const History = memo(
             disabled={busy.value}
             onClick={() => more(loaded.value!.next!)}
           >
-            More ({limit} older)
+            {ct("more", { n: limit })}
           </button>
         )}
       </Panel>

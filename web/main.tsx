@@ -20,6 +20,7 @@ import { PageNav, StatusPills } from "./header.tsx";
 import { Headline } from "./headline.tsx";
 import { History } from "./history.tsx";
 import { startOps } from "./ops.ts";
+import { ct } from "./show.ts";
 import { route } from "./router.ts";
 import type { DashboardState } from "./state.ts";
 import { lang, setLang, t } from "./lang.ts";
@@ -85,8 +86,8 @@ function App() {
           <main>
             <Headline />
             <OpenAlarms />
-            <Panel title="Power and energy">
-              <PowerChart cp={null} title="Network" />
+            <Panel title={ct("powerAndEnergy")}>
+              <PowerChart cp={null} title={ct("network")} />
             </Panel>
             <CpGrid cps={state.cps} order={state.cpOrder} weather={state.weather} />
             <div class="columns">

@@ -13,7 +13,6 @@
 import { signal } from "@preact/signals";
 import {
   type Alarm,
-  ALARM_LABEL,
   type AlarmList,
   applyAlarms,
   fromAlarms,
@@ -24,6 +23,7 @@ import { batchListeners } from "./live.ts";
 import { opsWork, summaryDelay } from "./ops_work.ts";
 import type { ReadyBody } from "./pills.ts";
 import { cpHref, routeHref } from "./route.ts";
+import { ct, ctOr } from "./show.ts";
 
 /** How often readiness and the headline figures are read again with no event. */
 export const REFRESH_MS = 10_000;
@@ -97,14 +97,14 @@ function notify(opened: readonly Alarm[]): void {
         note.close();
       };
     for (const a of opened.slice(0, MAX_NOTIFICATIONS)) {
-      const note = new Notification(`${ALARM_LABEL[a.kind]}: ${a.cp_id}`, {
+      const note = new Notification(`${ctOr(`kind_${a.kind}`, a.kind)}: ${a.cp_id}`, {
         body: a.detail,
         tag: `alarm-${a.id}`,
       });
       show(note, cpHref(a.cp_id));
     }
     if (opened.length > MAX_NOTIFICATIONS) {
-      const more = `${opened.length - MAX_NOTIFICATIONS} more alarms`;
+      const more = ct("moreAlarms", { n: opened.length - MAX_NOTIFICATIONS });
       show(new Notification(more, { tag: "alarm-more" }), routeHref({ page: "alarms" }));
     }
   } catch {

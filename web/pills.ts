@@ -1,8 +1,9 @@
 /**
  * The header's status pills: one per part Central's `GET /health/ready` checks (Kafka, the
- * Registry, its change feed, the database, and any part it adds), in its order, with the same status and detail,
- * then the weather office as the live `status` event shows it (it never makes Central unready).
- * Each pill says its status in words, not by colour alone. Pure: no DOM.
+ * Registry, its change feed, the database, and any part it adds), in its order, with the same
+ * status and detail, then the weather office as the live `status` event shows it (it never makes
+ * Central unready).
+ * Each pill says its status in words (web/header.tsx), not by colour alone. Pure: no DOM.
  *
  * @module
  */
@@ -20,51 +21,31 @@ export interface ReadyBody {
 
 /** One pill. */
 export interface Pill {
-  /** The part's key (`kafka`, `registry`, `database`, `weather`…). */
+  /** The part's key (`kafka`, `registry`, `registry_feed`, `database`, `weather`…). */
   readonly key: string;
-  /** Its name on screen. */
-  readonly name: string;
   /** Its status. */
   readonly status: PartHealth["status"];
-  /** The status in words. */
-  readonly word: string;
   /** One line saying why. */
   readonly detail: string;
 }
 
-const NAMES: Readonly<Record<string, string>> = {
-  kafka: "Kafka",
-  registry: "Registry",
-  database: "Database",
-  registry_feed: "Registry feed",
-  weather: "Weather office",
-};
-
-const WORDS: Readonly<Record<PartHealth["status"], string>> = {
-  ok: "ok",
-  down: "down",
-  unknown: "unknown",
-};
-
 const pill = (key: string, part: PartHealth): Pill => ({
   key,
-  name: NAMES[key] ?? key,
   status: part.status,
-  word: WORDS[part.status] ?? part.status,
   detail: part.detail,
 });
 
 /**
  * The pills from the readiness answer (null before the first, or while Central does not answer:
- * Kafka and the Registry then come from the live status, the database is unknown) and the live
- * status (for the weather office).
+ * Kafka and the Registry then come from the live status, the database is unknown with no detail)
+ * and the live status (for the weather office).
  */
 export function statusPills(ready: ReadyBody | null, status: StatusView): Pill[] {
   const parts: Pill[] = ready === null
     ? [
       pill("kafka", status.kafka),
       pill("registry", status.registry),
-      pill("database", { status: "unknown", detail: "GET /health/ready has not answered" }),
+      pill("database", { status: "unknown", detail: "" }),
     ]
     : Object.entries(ready.checks).map(([key, part]) => pill(key, part));
   return [...parts, pill("weather", status.weather)];

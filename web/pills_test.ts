@@ -21,13 +21,13 @@ Deno.test("pills: one per readiness check, in Central's order, then the weather 
     },
   };
   const pills = statusPills(ready, status);
-  assert.deepEqual(pills.map((p) => [p.name, p.word]), [
-    ["Kafka", "ok"],
-    ["Registry", "ok"],
-    ["Registry feed", "ok"],
-    ["Database", "down"],
+  assert.deepEqual(pills.map((p) => [p.key, p.status]), [
+    ["kafka", "ok"],
+    ["registry", "ok"],
+    ["registry_feed", "ok"],
+    ["database", "down"],
     ["extra", "ok"],
-    ["Weather office", "unknown"],
+    ["weather", "unknown"],
   ]);
   assert.equal(pills[3].detail, "the last commit failed");
 });

@@ -1,11 +1,14 @@
 /**
- * The console's figures and times in the page's language (web/lang.ts): each call reads the
- * language, so a view that shows them redraws when it is switched.
+ * The console's texts (web/console_text.ts), figures and times in the page's language
+ * (web/lang.ts): each call reads the language, so a view that shows them redraws when it is
+ * switched.
  *
  * @module
  */
+import { translate } from "../shared/i18n.ts";
+import { CONSOLE_TEXT, type ConsoleKey } from "./console_text.ts";
 import { display } from "./format.ts";
-import { fmt } from "./lang.ts";
+import { fmt, lang } from "./lang.ts";
 
 const now = () => display(fmt());
 
@@ -21,3 +24,13 @@ export const kwh = (n: number | null): string => now().kwh(n);
 export const eur = (n: number | null): string => now().eur(n);
 /** A percentage, "–" for null. */
 export const pct = (n: number | null): string => now().pct(n);
+
+/** The console's text `key` in the page's language, `{name}`s filled from `params`. */
+export function ct(key: ConsoleKey, params?: Readonly<Record<string, string | number>>): string {
+  return translate(CONSOLE_TEXT, lang.value, key, params);
+}
+
+/** The console's text `key` if it is one, else `fallback` (a part or kind Central added later). */
+export function ctOr(key: string, fallback: string): string {
+  return Object.hasOwn(CONSOLE_TEXT.en, key) ? ct(key as ConsoleKey) : fallback;
+}
