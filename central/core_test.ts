@@ -579,3 +579,37 @@ Deno.test("core: step never changes the model it is given", () => {
   );
   assert.deepEqual({ cps: [...model.cps], sessions: [...model.sessions] }, snapshot);
 });
+
+Deno.test("core: a driver's cancel ends its session: END_SUPPLY, ticket driver_cancelled, CP free", () => {
+  const cancel = (requestId: string, sessionId?: string): Input => ({
+    type: "cancel_request",
+    requestId,
+    driverId: "D-1",
+    ...(sessionId === undefined ? {} : { sessionId }),
+    duplicate: false,
+    originIp: "192.168.1.30",
+    at: T0 + 10_000,
+  });
+  const { model, effects } = run(supplying(), cancel("c1"));
+  assert.equal(cp(model).status.state, "ACTIVATED");
+  assert.deepEqual(commands(effects).map((c) => [c.type, "reason" in c ? c.reason : null]), [[
+    "END_SUPPLY",
+    "driver_cancelled",
+  ]]);
+  const ticket = published(effects)[0];
+  assert.ok(ticket.type === "TICKET");
+  assert.deepEqual([ticket.kwh, ticket.endReason], [2, "driver_cancelled"]);
+  const audit = effects.flatMap((e) => e.type === "audit" ? [e.entry] : []);
+  const cancelled = audit.find((a) => a.action === "charge.cancelled");
+  assert.ok(cancelled, "the cancel is audited");
+  assert.equal(cancelled.originIp, "192.168.1.30");
+  assert.ok(audit.some((a) => a.action === "session.ticket"));
+
+  const again = run(model, cancel("c2"));
+  const denied = published(again.effects)[0];
+  assert.ok(denied.type === "DENIED");
+  assert.equal(denied.reason, "no_session", "nothing left to cancel");
+  const other = run(supplying(), cancel("c3", "S-other"));
+  assert.equal(published(other.effects)[0].type, "DENIED", "another session is not this one");
+  assert.equal(cp(other.model).status.state, "SUPPLYING");
+});

@@ -76,6 +76,16 @@ export function requestHandler(
         ...(request.originIp === undefined ? {} : { originIp: request.originIp }),
         at,
       });
+    } else if (request.type === "CANCEL_REQUEST") {
+      runtime.dispatch({
+        type: "cancel_request",
+        requestId: request.requestId,
+        driverId: request.driverId,
+        ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+        duplicate,
+        ...(request.originIp === undefined ? {} : { originIp: request.originIp }),
+        at,
+      });
     } else {
       runtime.dispatch({
         type: "cp_list_request",

@@ -106,6 +106,7 @@ export const PANEL_TEXT: Catalog<
   | "AUTHORIZED"
   | "DENIED"
   | "CP_LIST"
+  | "CANCELLED"
   | "help"
   | "unknown"
   | "tooMany"
@@ -130,6 +131,7 @@ export const PANEL_TEXT: Catalog<
     AUTHORIZED: "AUTHORIZED",
     DENIED: "DENIED",
     CP_LIST: "CP LIST",
+    CANCELLED: "CANCELLED",
     help: "s <id> stop · r <id> resume · S stop all · R resume all · " +
       "rotate/revoke <id> keys · oos/activate/ban <id> security · q quit",
     unknown: "unknown command: {help}",
@@ -155,6 +157,7 @@ export const PANEL_TEXT: Catalog<
     AUTHORIZED: "AUTORIZADO",
     DENIED: "DENEGADO",
     CP_LIST: "LISTA DE PUNTOS",
+    CANCELLED: "CANCELADA",
     help: "s <id> parar · r <id> reanudar · S parar todos · R reanudar todos · " +
       "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · q salir",
     unknown: "orden desconocida: {help}",

@@ -282,6 +282,8 @@ export type Input =
   }
   /** The user asks for the list of CPs. */
   | { readonly type: "list"; readonly at: number; readonly requestId: string }
+  /** The user cancels the open charge (interactive mode). */
+  | { readonly type: "cancel"; readonly at: number; readonly requestId: string }
   /** A valid `driver.updates` value keyed by this driver. */
   | { readonly type: "update"; readonly at: number; readonly update: DriverUpdate }
   /** A `driver.updates` value keyed by this driver that failed validation. */
@@ -301,6 +303,14 @@ export type DriverEvent =
   }
   /** A `CP_LIST_REQUEST` went out. */
   | { readonly kind: "list_requested"; readonly at: number; readonly requestId: string }
+  /** A cancel of the open session went out; its ticket ends the conversation. */
+  | {
+    readonly kind: "cancel_requested";
+    readonly at: number;
+    readonly requestId: string;
+    readonly cpId: string;
+    readonly sessionId: string;
+  }
   /** Central opened a session; `followed` is false when it is not the current conversation. */
   | {
     readonly kind: "authorized";
@@ -411,6 +421,8 @@ function apply(state: DriverState, input: Input, out: Effect[]): DriverState {
       return chargeCommand(state, input, out);
     case "list":
       return listCommand(state, input, out);
+    case "cancel":
+      return cancelCommand(state, input, out);
     case "tick":
       return tick(state, input, out);
     case "invalid":
@@ -458,6 +470,33 @@ function chargeCommand(
     return refuse(`session ${phase.sessionId} at ${phase.cpId} is still open`);
   }
   return sendCharge(state, input.cpId, input.at, input.requestId, out);
+}
+
+/** `x`: asks Central to end the open session; refused while none is open. */
+function cancelCommand(
+  state: DriverState,
+  input: Extract<Input, { type: "cancel" }>,
+  out: Effect[],
+): DriverState {
+  const { at, requestId } = input;
+  const phase = state.phase;
+  if (phase.kind !== "authorized" && phase.kind !== "supplying") {
+    emit(out, { kind: "refused", at, detail: "no charge to cancel" });
+    return state;
+  }
+  const { cpId, sessionId } = phase;
+  send(
+    out,
+    build(driverRequestSchema, "CANCEL_REQUEST", {
+      requestId,
+      driverId: state.driverId,
+      sessionId,
+      ...origin(state),
+      ts: iso(at),
+    }),
+  );
+  emit(out, { kind: "cancel_requested", at, requestId, cpId, sessionId });
+  return state;
 }
 
 function listCommand(

@@ -489,3 +489,39 @@ Deno.test("core: parsePlanFile skips blanks and comments and reports bad lines b
   });
   assert.deepEqual(parsePlanFile(""), { cpIds: [], errors: [] });
 });
+
+Deno.test("core: x cancels the open charge with a CANCEL_REQUEST; without one it is refused", () => {
+  const cancel = (requestId: string, at = T0 + 2000): Input => ({ type: "cancel", at, requestId });
+  const idle = run(initialState({ driverId: D }), cancel("x0"));
+  assert.deepEqual(sent(idle.effects), []);
+  const refused = events(idle.effects)[0];
+  assert.ok(refused.kind === "refused" && /no charge to cancel/.test(refused.detail));
+
+  const { state } = run(
+    initialState({ driverId: D }),
+    charge("CP-001", "r1"),
+    update(authorized("r1", "s1")),
+    update(supply("s1", 1, T0 + 1000), T0 + 1000),
+  );
+  const asked = run(state, cancel("x1"));
+  const [message] = sent(asked.effects);
+  assert.ok(message.type === "CANCEL_REQUEST");
+  assert.deepEqual([message.requestId, message.driverId, message.sessionId], ["x1", D, "s1"]);
+  const event = events(asked.effects)[0];
+  assert.ok(event.kind === "cancel_requested" && event.cpId === "CP-001");
+
+  const cancelled = build(driverUpdateSchema, "TICKET", {
+    sessionId: "s1",
+    driverId: D,
+    cpId: "CP-001",
+    kwh: 1,
+    eur: 0.5,
+    seconds: 2,
+    endReason: "driver_cancelled",
+    priceEurKwh: 0.5,
+  });
+  const end = run(asked.state, update(cancelled, T0 + 3000));
+  assert.ok(end.state.phase.kind === "ticketed");
+  assert.equal(end.state.phase.ticket.endReason, "driver_cancelled");
+  assert.ok(isFree(end.state));
+});

@@ -103,6 +103,8 @@ export interface DriverHandle {
   charge(cpId: string): void;
   /** Asks Central for the list of CPs. */
   listCps(): void;
+  /** Asks Central to end the open charge (ticket `driver_cancelled`); refused without one. */
+  cancel(): void;
   /**
    * Settles when the run is over: with the summary once a file (without `--loop`) has been
    * gone through or {@link stop} was called; rejected if Kafka failed for good.
@@ -232,6 +234,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     charge: (cpId) =>
       dispatch({ type: "charge", at: Date.now(), requestId: crypto.randomUUID(), cpId }),
     listCps: () => dispatch({ type: "list", at: Date.now(), requestId: crypto.randomUUID() }),
+    cancel: () => dispatch({ type: "cancel", at: Date.now(), requestId: crypto.randomUUID() }),
     done,
     stop,
   };

@@ -147,6 +147,8 @@ function runCommand(
       return driver.charge(command.cpId);
     case "list":
       return driver.listCps();
+    case "cancel":
+      return driver.cancel();
     case "summary":
       return showSummary();
     case "help":

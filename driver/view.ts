@@ -108,6 +108,14 @@ export function describeEvent(event: DriverEvent, lang: Lang = DEFAULT_LANG): Ev
     }
     case "list_requested":
       return line("info", t("askedList"), { requestId: event.requestId });
+    case "cancel_requested": {
+      const { cpId, sessionId, requestId } = event;
+      return line("info", t("askedCancel", { cp: cpId, session: sessionId }), {
+        cpId,
+        sessionId,
+        requestId,
+      });
+    }
     case "authorized": {
       const { cpId, sessionId, requestId, followed } = event;
       const text = t(followed ? "authorized" : "authorizedEarlier", {
@@ -385,6 +393,7 @@ export function screenLines(view: ScreenView, paint: Paint): string[] {
 export type Command =
   | { readonly type: "charge"; readonly cpId: string }
   | { readonly type: "list" }
+  | { readonly type: "cancel" }
   | { readonly type: "summary" }
   | { readonly type: "help" }
   | { readonly type: "quit" }
@@ -406,6 +415,7 @@ export function parseCommand(
   const word = head.toLowerCase();
   if (rest.length === 0) {
     if (word === "l" || word === "list") return { type: "list" };
+    if (word === "x" || word === "cancel") return { type: "cancel" };
     if (word === "s" || word === "summary") return { type: "summary" };
     if (word === "h" || word === "?" || word === "help") return { type: "help" };
     if (word === "q" || word === "quit" || word === "exit") return { type: "quit" };

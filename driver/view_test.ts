@@ -55,6 +55,8 @@ const summary: Summary = {
 Deno.test("view: typed commands", () => {
   assert.deepEqual(parseCommand("", cps), { type: "none" });
   assert.deepEqual(parseCommand("  l ", cps), { type: "list" });
+  assert.deepEqual(parseCommand("x", cps), { type: "cancel" });
+  assert.deepEqual(parseCommand("CANCEL", cps), { type: "cancel" });
   assert.deepEqual(parseCommand("LIST", cps), { type: "list" });
   assert.deepEqual(parseCommand("CP-002", cps), { type: "charge", cpId: "CP-002" });
   assert.deepEqual(parseCommand("c CP-007", cps), { type: "charge", cpId: "CP-007" });
@@ -234,4 +236,35 @@ Deno.test("view in Spanish: status, tickets, denials and the summary", () => {
     type: "unknown",
     detail: "no hay punto número 7 en la lista (l los lista)",
   });
+});
+
+Deno.test("view: the screen names the cancel key, and a cancel sent is told, in both languages", () => {
+  const view = {
+    state: initialState({ driverId: "D-001" }),
+    now: T0,
+    brokers: ["127.0.0.1:9092"],
+    input: "",
+    recent: [],
+    showSummary: false,
+  };
+  assert.ok(screenLines(view, plain).some((l) => l.includes("x cancel the charge")));
+  assert.ok(
+    screenLines({ ...view, lang: "es" }, plain).some((l) => l.includes("x cancelar la recarga")),
+  );
+  const event = {
+    kind: "cancel_requested",
+    at: T0,
+    requestId: "x1",
+    cpId: "CP-001",
+    sessionId: "s1",
+  } as const;
+  assert.equal(
+    describeEvent(event).text,
+    "Asked Central to cancel the charge at CP-001 (session s1)",
+  );
+  assert.equal(
+    describeEvent(event, "es").text,
+    "Pedido a la Central cancelar la recarga en CP-001 (sesión s1)",
+  );
+  assert.equal(describeEvent(event).properties.sessionId, "s1");
 });

@@ -11,6 +11,7 @@ const en = {
   stepRound: " ({index} of {of}, round {round})",
   asked: "Asked to charge at {cp}{step}",
   askedList: "Asked Central for the list of CPs",
+  askedCancel: "Asked Central to cancel the charge at {cp} (session {session})",
   authorized: "Authorized at {cp}: plug the vehicle in (session {session})",
   authorizedEarlier: "Session {session} at {cp} was authorized for an earlier request; " +
     "its ticket will be counted",
@@ -56,9 +57,9 @@ const en = {
   asking: "  asking Central…",
   noneKnown: "  (none known to Central)",
   recent: "Recent",
-  keys: "  l list · <n> or <cp id> charge · s summary · q quit",
+  keys: "  l list · <n> or <cp id> charge · x cancel the charge · s summary · q quit",
   help: "commands: l|list (CPs), <cp id> or c <cp id> or <n> (charge; n from the list), " +
-    "s|summary, q|quit",
+    "x|cancel (the charge), s|summary, q|quit",
   needsId: "{command} needs a CP id",
   noNumber: "no CP number {n} in the list (l lists them)",
   unknown: 'unknown command "{line}"; {help}',
@@ -75,6 +76,7 @@ export const DRIVER_TEXT: Catalog<DriverTextKey> = {
     stepRound: " ({index} de {of}, vuelta {round})",
     asked: "Pedida una carga en {cp}{step}",
     askedList: "Pedida a la Central la lista de puntos",
+    askedCancel: "Pedido a la Central cancelar la recarga en {cp} (sesión {session})",
     authorized: "Autorizado en {cp}: enchufe el vehículo (sesión {session})",
     authorizedEarlier: "La sesión {session} en {cp} se autorizó para una petición anterior; " +
       "su tique se contará",
@@ -120,8 +122,9 @@ export const DRIVER_TEXT: Catalog<DriverTextKey> = {
     asking: "  preguntando a la Central…",
     noneKnown: "  (la Central no conoce ninguno)",
     recent: "Reciente",
-    keys: "  l lista · <n> o <id> cargar · s resumen · q salir",
+    keys: "  l lista · <n> o <id> cargar · x cancelar la recarga · s resumen · q salir",
     help: "órdenes: l|list (puntos), <id> o c <id> o <n> (cargar; n de la lista), " +
+      "x|cancel (la recarga), " +
       "s|summary (resumen), q|quit (salir)",
     needsId: "{command} necesita el id de un punto",
     noNumber: "no hay punto número {n} en la lista (l los lista)",

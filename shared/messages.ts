@@ -237,6 +237,7 @@ export const endReasonSchema = oneOf([
   "fault",
   "plug_timeout",
   "deregistered",
+  "driver_cancelled",
 ]);
 
 /**
@@ -264,6 +265,7 @@ export const denyReasonSchema = oneOf([
   "no_key",
   "deregistered",
   "not_available",
+  "no_session",
 ]);
 
 /**
@@ -414,10 +416,21 @@ export const cpListRequestSchema = timedMessage("CP_LIST_REQUEST", {
   driverId: driverIdSchema,
   originIp: ipAddressSchema.optional(),
 });
+/**
+ * `CANCEL_REQUEST`: a driver ends its own charge (its open session, or the one `sessionId` names);
+ * Central tickets it with reason `driver_cancelled`, or answers `DENIED no_session`.
+ */
+export const cancelRequestSchema = timedMessage("CANCEL_REQUEST", {
+  requestId: requestIdSchema,
+  driverId: driverIdSchema,
+  sessionId: sessionIdSchema.optional(),
+  originIp: ipAddressSchema.optional(),
+});
 /** Every value of `driver.requests`. */
 export const driverRequestSchema = z.discriminatedUnion("type", [
   chargeRequestSchema,
   cpListRequestSchema,
+  cancelRequestSchema,
 ]);
 
 // --- driver.updates (Central → Driver) --------------------------------------------------------

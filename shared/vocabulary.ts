@@ -70,6 +70,7 @@ export const END_REASON_WORDS: Readonly<Record<Lang, Readonly<Record<EndReason, 
     fault: "fault",
     plug_timeout: "never plugged in",
     deregistered: "CP deregistered",
+    driver_cancelled: "cancelled by the driver",
   },
   es: {
     unplugged: "desenchufado",
@@ -81,6 +82,7 @@ export const END_REASON_WORDS: Readonly<Record<Lang, Readonly<Record<EndReason, 
     fault: "avería",
     plug_timeout: "no se enchufó",
     deregistered: "punto dado de baja",
+    driver_cancelled: "cancelada por el conductor",
   },
 };
 
@@ -99,6 +101,7 @@ export const DENY_REASON_WORDS: Readonly<Record<Lang, Readonly<Record<DenyReason
     no_key: "CP not logged in",
     deregistered: "deregistered",
     not_available: "not available",
+    no_session: "no charge to cancel",
   },
   es: {
     invalid_request: "petición no válida",
@@ -113,6 +116,7 @@ export const DENY_REASON_WORDS: Readonly<Record<Lang, Readonly<Record<DenyReason
     no_key: "punto sin sesión iniciada",
     deregistered: "dado de baja",
     not_available: "no disponible",
+    no_session: "ninguna recarga que cancelar",
   },
 };
 

@@ -276,6 +276,50 @@ export function listRequest(d: Draft, input: Extract<Input, { type: "cp_list_req
   });
 }
 
+/**
+ * A new `CANCEL_REQUEST`: the driver's open session (the one it names, or its only one) ends at
+ * once with a ticket `driver_cancelled`, and the engine is told to stop supplying; with no such
+ * session the driver gets `DENIED no_session`.
+ */
+export function cancelRequest(d: Draft, input: Extract<Input, { type: "cancel_request" }>): void {
+  const { requestId, driverId, at } = input;
+  const ts = iso(at);
+  const origin = reportedOrigin(input.originIp);
+  d.emit({ type: "save_driver", driverId, at: ts });
+  const session = [...d.model().sessions.values()].find((s) =>
+    s.driverId === driverId && s.endedAt === null &&
+    (input.sessionId === undefined || s.id === input.sessionId)
+  );
+  if (session === undefined) {
+    return deny(d, { requestId, driverId, reason: "no_session", ts }, origin);
+  }
+  d.command(
+    session.cpId,
+    build(commandPayloadSchema, "END_SUPPLY", {
+      sessionId: session.id,
+      reason: "driver_cancelled",
+      ts,
+    }),
+  );
+  d.request({
+    requestId,
+    driverId,
+    cpId: session.cpId,
+    outcome: "CANCELLED",
+    reason: null,
+    sessionId: session.id,
+    at: ts,
+  });
+  d.audit({
+    actor: driverActor(driverId),
+    action: "charge.cancelled",
+    outcome: "ok",
+    params: { requestId, driverId, cpId: session.cpId, sessionId: session.id, ...origin.params },
+    ...origin.entry,
+  });
+  endSession(d, session, "driver_cancelled", at, null);
+}
+
 /** A request that failed validation: DENIED `invalid_request` with a safe detail. */
 export function invalidRequest(d: Draft, input: Extract<Input, { type: "invalid_request" }>): void {
   const { requestId, driverId } = input;

@@ -269,6 +269,17 @@ export type Input =
     readonly duplicate: boolean;
     readonly at: number;
   }
+  /** A valid `CANCEL_REQUEST`: the driver ends its charge (`sessionId`, or its open one). */
+  | {
+    readonly type: "cancel_request";
+    readonly requestId: string;
+    readonly driverId: string;
+    readonly sessionId?: string;
+    readonly duplicate: boolean;
+    /** The address the driver's host reported for itself (unverified), when it sent one. */
+    readonly originIp?: string;
+    readonly at: number;
+  }
   /** A request that failed validation but names who to answer. */
   | {
     readonly type: "invalid_request";
@@ -369,7 +380,7 @@ export interface RequestRecord {
   /** The CP asked for (null for a list request or an invalid one). */
   readonly cpId: string | null;
   /** The answer sent. */
-  readonly outcome: "AUTHORIZED" | "DENIED" | "CP_LIST";
+  readonly outcome: "AUTHORIZED" | "DENIED" | "CP_LIST" | "CANCELLED";
   /** The deny reason, or null. */
   readonly reason: DenyReason | null;
   /** The session opened, or null. */

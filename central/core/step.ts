@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  cancelRequest,
   chargeRequest,
   health,
   invalidRequest,
@@ -86,6 +87,9 @@ function applyInput(d: Draft, input: Input, config: CoreConfig): void {
       break;
     case "invalid_request":
       if (!input.duplicate) invalidRequest(d, input);
+      break;
+    case "cancel_request":
+      if (!input.duplicate) cancelRequest(d, input);
       break;
     case "telemetry":
       telemetry(d, input.cpId, input.payload, input.at);
