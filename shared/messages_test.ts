@@ -719,7 +719,7 @@ Deno.test("decodeMessage decodes then validates in one step", () => {
   });
   assert.deepEqual(decodeMessage(driverRequestSchema, '{"v":1,"type":"X"}'), {
     ok: false,
-    reason: 'unknown message type "X" (expected CHARGE_REQUEST, CP_LIST_REQUEST)',
+    reason: 'unknown message type "X" (expected CHARGE_REQUEST, CP_LIST_REQUEST, CANCEL_REQUEST)',
   });
 });
 

@@ -348,6 +348,31 @@ const DEMO_ACTIONS: readonly {
   { action: "restart-monitor", label: "Restart monitor", offered: (cp) => !cp.monitor_running },
 ];
 
+/** A running local CP's processes and the demo actions that apply to it now. */
+function DemoButtons(
+  props: { cp: LocalCp; busy: boolean; act: (path: string, what: string) => unknown },
+) {
+  const { cp, busy, act } = props;
+  const id = encodeURIComponent(cp.id);
+  return (
+    <>
+      <span data-processes>{processesNote(cp)}</span>
+      {DEMO_ACTIONS.filter((d) => d.offered(cp)).map((d) => (
+        <button
+          type="button"
+          class="small"
+          key={d.action}
+          data-action={`local-${d.action}`}
+          disabled={busy}
+          onClick={() => act(`/local/cps/${id}/${d.action}`, `${d.label} on ${cp.id}`)}
+        >
+          {d.label}
+        </button>
+      ))}
+    </>
+  );
+}
+
 /** `engine DOWN · fault ON`: what is unusual about a running local CP's processes. */
 function processesNote(cp: LocalCp): string {
   const notes = [
@@ -445,19 +470,7 @@ function LocalCpList() {
                 <span>{cp.location}</span>
                 <span class="muted">{cp.price_eur_kwh} €/kWh · {cp.power_kw} kW</span>
                 <span class="muted">{cp.running ? `running (pid ${cp.pid})` : "stopped"}</span>
-                {cp.running && <span data-processes>{processesNote(cp)}</span>}
-                {cp.running && DEMO_ACTIONS.filter((d) => d.offered(cp)).map((d) => (
-                  <button
-                    type="button"
-                    class="small"
-                    key={d.action}
-                    data-action={`local-${d.action}`}
-                    disabled={busy.value}
-                    onClick={() => act(`/local/cps/${id}/${d.action}`, `${d.label} on ${cp.id}`)}
-                  >
-                    {d.label}
-                  </button>
-                ))}
+                {cp.running && <DemoButtons cp={cp} busy={busy.value} act={act} />}
                 {cp.running
                   ? (
                     <button
