@@ -5,7 +5,13 @@
  * - A charger is admitted when the Registry accepts its (id, Basic password) pair, the same
  *   check a CP monitor's login starts with. Its credential is then kept like a monitor keeps
  *   its own (`<credentials-dir>/<id>.credentials`, 0600 in a 0700 folder), for the monitor the
- *   gateway runs for it.
+ *   gateway runs for it; the pair it keeps is admitted again without asking (the monitor's login
+ *   still asks the Registry, so a deregistered charger is still refused).
+ * - Every charger reaches the Registry from the gateway's one address, which the Registry
+ *   throttles per (CP id, address) and per address. So the gateway spends at most a budget of
+ *   Registry failures per id and in all, below the Registry's limits: a stranger's wrong
+ *   passwords then cost the charger it aims at nothing (its kept pair, its monitor's logins) and
+ *   never lock out the others; pairs beyond the budget are refused with 429 at the gateway.
  * - A charger's own Authorize becomes a `CHARGE_REQUEST` on `driver.requests` for that driver;
  *   Central's `DENIED` for it, read on `driver.updates`, becomes `Invalid`.
  *
@@ -22,7 +28,9 @@ import {
   runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import { secretsEqual } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
+import { SlidingWindowLimiter } from "../shared/rate_limit.ts";
 import { ecdhJwk } from "../shared/login_proof.ts";
 import {
   build,
@@ -132,6 +140,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
+/** Registry failures the gateway spends per charger id in {@link BUDGET_WINDOW_MS}. */
+export const REGISTRY_FAILURES_PER_ID = 5;
+/** Registry failures the gateway spends in all in {@link BUDGET_WINDOW_MS}. */
+export const REGISTRY_FAILURES_IN_ALL = 50;
+/** The window of those budgets: the Registry's own (5 minutes). */
+export const BUDGET_WINDOW_MS = 5 * 60_000;
+
 /** Admits chargers at the Registry and hosts each as a CP. */
 class Hub implements ChargerHub {
   readonly #o: GatewayOptions;
@@ -139,6 +154,14 @@ class Hub implements ChargerHub {
   readonly #producer: JsonProducer;
   readonly #chargers: Map<string, ChargerCp>;
   readonly #starting = new Map<string, Promise<ChargerCp>>();
+  readonly #perId = new SlidingWindowLimiter({
+    limit: REGISTRY_FAILURES_PER_ID,
+    windowMs: BUDGET_WINDOW_MS,
+  });
+  readonly #inAll = new SlidingWindowLimiter({
+    limit: REGISTRY_FAILURES_IN_ALL,
+    windowMs: BUDGET_WINDOW_MS,
+  });
 
   constructor(
     options: GatewayOptions,
@@ -157,6 +180,12 @@ class Hub implements ChargerHub {
    * its current credential (the token it issues, bound to a throwaway key, is never used).
    */
   async admit(cpId: string, password: string): Promise<Admission> {
+    if (await this.#kept(cpId, password)) return "ok";
+    const budgets = [this.#perId, this.#inAll];
+    const keys = [cpId, "all"];
+    if (budgets.some((b, i) => !b.check(keys[i]).allowed)) return "throttled";
+    budgets.forEach((b, i) => b.begin(keys[i]));
+    let failed = false;
     try {
       const pair = await generateEcdhKeyPair();
       const jwk = ecdhJwk(await exportEcdhPublicKey(pair.publicKey));
@@ -164,13 +193,25 @@ class Hub implements ChargerHub {
       return "ok";
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
-      if ([400, 401, 403, 404, 410].includes(error.status)) return "refused";
+      if ([400, 401, 403, 404, 410].includes(error.status)) {
+        failed = true;
+        return "refused";
+      }
       log.warning("cannot check charger {cpId} at the Registry: {code}", {
         cpId,
         code: error.code,
       });
       return "unavailable";
+    } finally {
+      budgets.forEach((b, i) => b.end(keys[i], failed));
     }
+  }
+
+  /** Whether `password` is the credential kept for `cpId` (constant time). */
+  async #kept(cpId: string, password: string): Promise<boolean> {
+    const path = credentialsPath(this.#o.credentialsDir, cpId);
+    const stored = await readCredentials(path, cpId).catch(() => undefined);
+    return stored !== undefined && await secretsEqual(stored.credentials, password);
   }
 
   async connect(cpId: string, password: string, socket: Parameters<ChargerCp["attach"]>[0]) {

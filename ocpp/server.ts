@@ -41,7 +41,7 @@ export const FAILURES_PER_ADDRESS = 30;
 export const FAILURE_WINDOW_MS = 60_000;
 
 /** What the gateway answers about a charger's credentials. */
-export type Admission = "ok" | "refused" | "unavailable";
+export type Admission = "ok" | "refused" | "throttled" | "unavailable";
 
 /** What the server needs from the gateway. */
 export interface ChargerHub {
@@ -155,6 +155,7 @@ export async function startOcppServer(options: OcppServerOptions): Promise<OcppS
       return accept({ password });
     }
     if (verdict === "unavailable") return reject(503, "Service Unavailable");
+    if (verdict === "throttled") return reject(429, "Too Many Requests");
     perId.fail(idKey);
     perAddress.fail(address);
     log.warning("refused charger {cpId} from {address}: unknown id or wrong password", {

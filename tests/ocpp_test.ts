@@ -93,7 +93,10 @@ class Charger {
   readonly client: RPCClient;
   readonly received: { method: string; params: Record<string, unknown> }[] = [];
 
-  constructor(net: Net, options: { password?: string; identity?: string; strict?: boolean } = {}) {
+  constructor(
+    net: Net,
+    options: { password?: string; identity?: string; strict?: boolean; from?: string } = {},
+  ) {
     this.client = new RPCClient(
       {
         endpoint: net.gateway.url.replace("127.0.0.1", "localhost"),
@@ -102,7 +105,7 @@ class Charger {
         protocols: ["ocpp1.6"],
         strictMode: options.strict ?? true,
         reconnect: false,
-        wsOpts: { ca: net.registry.caCert },
+        wsOpts: { ca: net.registry.caCert, localAddress: options.from },
         // The library's typings demand every option; it fills the rest with its defaults.
       } as unknown as ConstructorParameters<typeof RPCClient>[0],
     );
@@ -520,5 +523,36 @@ Deno.test({
         "unplugged",
       ]);
       await again.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a stranger's wrong passwords from other addresses never lock the charger out",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      await charger.close();
+      await waitForState(net, "DISCONNECTED");
+      // Each stranger address stays under the gateway's per-address limit; together they try
+      // more wrong passwords for this id than the Registry allows per (id, gateway address).
+      const answers: string[] = [];
+      for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.4"]) {
+        for (let i = 0; i < 4; i++) {
+          const stranger = new Charger(net, { password: `wrong-${from}-${i}`, from });
+          answers.push(
+            await stranger.client.connect().then(() => "in", (e: Error) => e.message),
+          );
+        }
+      }
+      assert.ok(answers.every((a) => /401|429|Unauthorized|Too Many/.test(a)), String(answers));
+      assert.ok(answers.some((a) => /429|Too Many/.test(a)), "the gateway stops asking");
+      const back = new Charger(net);
+      await back.boot();
+      await waitForState(net, "ACTIVATED"); // its monitor still logs in at the Registry
+      await back.close();
     }),
 });
