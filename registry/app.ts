@@ -34,7 +34,7 @@ import {
   type ScryptParams,
 } from "./credentials.ts";
 import { certificateFingerprint } from "./certificate.ts";
-import { checkCredentials } from "./credential_check.ts";
+import { checkCredentials, type CredentialCheckDeps } from "./credential_check.ts";
 import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { retryAfterSeconds } from "../shared/rate_limit.ts";
 import { renderDocsHtml } from "../shared/openapi_docs.ts";
@@ -243,9 +243,45 @@ function clientIp(c: Ctx): string {
 }
 
 // ----------------------------------------------------------------------------------- app
+/** What the route groups of {@link createRegistryApp} share. */
+interface RegistryKit {
+  readonly deps: RegistryDeps;
+  readonly now: () => Date;
+  readonly scryptParams: ScryptParams;
+  readonly guard: AuthGuard;
+  readonly issuer: string;
+  readonly ttlMs: number;
+  readonly verified: VerifiedCredentials;
+  readonly hashQueue: ConcurrencyLimiter;
+  readonly credentialCheck: CredentialCheckDeps;
+  readonly problem: Problem;
+  readonly tooMany: ReturnType<typeof tooManyResponder>;
+  readonly busy: ReturnType<typeof busyResponder>;
+  readonly metrics: RegistryMetrics;
+}
 
-/** Builds the Registry app. Needs the store, the signing key and the admin key. */
-export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> {
+type Problem = ReturnType<typeof problemResponder>;
+
+/** 429 with `Retry-After`: too many attempts. */
+function tooManyResponder(problem: Problem) {
+  return (c: Ctx, retryAfterMs: number, what: string) => {
+    const seconds = retryAfterSeconds(retryAfterMs);
+    return problem(c, 429, "too_many_attempts", `${what}; retry in ${seconds} s`, {
+      "Retry-After": String(seconds),
+    });
+  };
+}
+
+/** 503 with `Retry-After`: the hashing queue is full, nothing was decided. */
+function busyResponder(problem: Problem) {
+  return (c: Ctx) =>
+    problem(c, 503, "busy", `too many credentials being checked; retry in ${BUSY_RETRY_S} s`, {
+      "Retry-After": String(BUSY_RETRY_S),
+    });
+}
+
+/** The defaults of `deps` filled in, and the helpers every route group answers with. */
+function registryKit(deps: RegistryDeps): RegistryKit {
   const now = deps.now ?? (() => new Date());
   const scryptParams = deps.scrypt ?? DEFAULT_SCRYPT;
   const guard = deps.guard ?? new AuthGuard();
@@ -273,23 +309,46 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
 
   const problem = problemResponder(now);
 
-  const tooMany = (c: Ctx, retryAfterMs: number, what: string) => {
-    const seconds = retryAfterSeconds(retryAfterMs);
-    return problem(c, 429, "too_many_attempts", `${what}; retry in ${seconds} s`, {
-      "Retry-After": String(seconds),
-    });
+  const tooMany = tooManyResponder(problem);
+  const busy = busyResponder(problem);
+  return {
+    deps,
+    now,
+    scryptParams,
+    guard,
+    issuer,
+    ttlMs,
+    verified,
+    hashQueue,
+    credentialCheck,
+    problem,
+    tooMany,
+    busy,
+    metrics: deps.metrics ?? new RegistryMetrics(),
   };
-  /** The hashing queue is full: nothing was decided, come back in a moment. */
-  const busy = (c: Ctx) =>
-    problem(c, 503, "busy", `too many credentials being checked; retry in ${BUSY_RETRY_S} s`, {
-      "Retry-After": String(BUSY_RETRY_S),
-    });
+}
 
-  const app = new OpenAPIHono<RegistryEnv>({ defaultHook: validationHook(problem) });
+/** Builds the Registry app. Needs the store, the signing key and the admin key. */
+export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> {
+  const kit = registryKit(deps);
+  const app = new OpenAPIHono<RegistryEnv>({ defaultHook: validationHook(kit.problem) });
+  addMiddleware(app, kit);
+  addServiceRoutes(app, kit);
+  addCredentialRoutes(app, kit);
+  addCpRoutes(app, kit);
+  addDocs(app);
+  addErrorHandlers(app, kit.problem);
+  return app;
+}
 
-  // The key first: the right one always goes through, so strangers' failures from the same
-  // address (Central shares its machine's) never throttle management calls.
-  const requireAdmin: MiddlewareHandler<RegistryEnv> = async (c, next) => {
+/**
+ * The admin key check of management calls. The key first: the right one always goes through,
+ * so strangers' failures from the same address (Central shares its machine's) never throttle
+ * management calls.
+ */
+function adminGate(kit: RegistryKit): MiddlewareHandler<RegistryEnv> {
+  const { deps, guard, problem, tooMany } = kit;
+  return async (c, next) => {
     const given = c.req.header(ADMIN_KEY_HEADER);
     const missing = given === undefined || given === "";
     if (!missing && await secretsEqual(given, deps.adminKey)) return await next();
@@ -311,10 +370,14 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     });
     return problem(c, 401, "invalid_admin_key", "the admin key is wrong");
   };
+}
 
+/** Metrics, the request log, security headers, the body cap and the admin gate. */
+function addMiddleware(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
+  const { problem } = kit;
+  const requireAdmin = adminGate(kit);
   // First, so requests refused by any later middleware are timed and counted too.
-  const metrics = deps.metrics ?? new RegistryMetrics();
-  app.use("*", metrics.http());
+  app.use("*", kit.metrics.http());
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
@@ -356,7 +419,11 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       (method === "POST" && c.req.path === "/cp/register");
     return management ? requireAdmin(c, next) : next();
   });
+}
 
+/** The change feed, health, metrics and the token-verifying keys. */
+function addServiceRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
+  const { deps, guard, problem, now } = kit;
   app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", {
     type: "apiKey",
     in: "header",
@@ -383,13 +450,29 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       }, 200),
   );
 
-  addMetricsRoute(app, metrics.registry);
+  addMetricsRoute(app, kit.metrics.registry);
 
   app.openapi(
     jwksRoute,
     (c) => c.json(jwksOf(deps.signingKey), 200, { "Cache-Control": "public, max-age=300" }),
   );
+}
 
+/** Registration (a CP's credentials, once) and authentication (a token for them). */
+function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
+  const {
+    deps,
+    now,
+    scryptParams,
+    hashQueue,
+    verified,
+    credentialCheck,
+    issuer,
+    ttlMs,
+    problem,
+    tooMany,
+    busy,
+  } = kit;
   app.openapi(registerRoute, async (c) => {
     const input = c.req.valid("json");
     const credentials = generateCredential();
@@ -473,7 +556,11 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
       "Cache-Control": "no-store",
     });
   });
+}
 
+/** Reading, listing, updating and deregistering CPs. */
+function addCpRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
+  const { deps, now, verified, problem } = kit;
   app.openapi(getRoute, (c) => {
     const { id } = c.req.valid("param");
     const cp = deps.store.get(id);
@@ -521,7 +608,10 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     log.info("CP {cpId} deregistered", { cpId: id, ip: clientIp(c) });
     return c.json(toJson(result.cp), 200);
   });
+}
 
+/** The OpenAPI document and its page. */
+function addDocs(app: OpenAPIHono<RegistryEnv>): void {
   const documentConfig = {
     openapi: "3.0.3",
     info: {
@@ -537,7 +627,10 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
     return c.html(docsPage);
   });
+}
 
+/** Unknown routes and errors, answered in the error shape. */
+function addErrorHandlers(app: OpenAPIHono<RegistryEnv>, problem: Problem): void {
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -569,6 +662,4 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
     });
     return problem(c, 500, "internal_error", "internal error; see the Registry's log");
   });
-
-  return app;
 }

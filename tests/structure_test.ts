@@ -52,7 +52,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   "infra/lab_checks.ts checkLoop",
   "infra/local_kafka.ts startLocalKafka",
   "infra/start.ts main",
-  "registry/app.ts createRegistryApp",
   'registry/app_test.ts Deno.test("bad input gets a 4xx with the error shape, naming the field; the server keeps serving")',
   'registry/app_test.ts Deno.test("bad input gets a 4xx with the error shape, naming the field; the server keeps serving")/withHarness(callback)',
   "shared/kafka.ts runConsumer",
