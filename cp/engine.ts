@@ -117,6 +117,12 @@ export interface EngineOptions {
   readonly headless?: boolean;
   /** Told each telemetry payload as it goes to Kafka (the fleet benchmark times them). */
   readonly onTelemetry?: (cpId: string, payload: TelemetryPayload) => void;
+  /**
+   * Told each newest CP key the engine installs, as its monitor handed it over (base64 of the 32
+   * raw bytes). Only for the fleet benchmark, which seals a telemetry backlog under the CPs' real
+   * keys (`deno task bench --backlog`); a CP process never sets it.
+   */
+  readonly onKey?: (cpId: string, keyVersion: number, base64: string) => void;
 }
 
 /** What the engine shows on its screen; a snapshot, safe to keep. */
@@ -199,6 +205,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
 class Engine implements EngineHandle {
   readonly #settings: EngineSettings;
   readonly #onTelemetry: EngineOptions["onTelemetry"];
+  readonly #onKey: EngineOptions["onKey"];
   readonly #kafka: EngineKafka;
   readonly #linkSecret: Uint8Array;
   #linkSecretFile: string | undefined;
@@ -236,6 +243,7 @@ class Engine implements EngineHandle {
   constructor(options: EngineOptions) {
     this.#cpId = options.cpId;
     this.#onTelemetry = options.onTelemetry;
+    this.#onKey = options.onKey;
     this.#settings = {
       powerKw: options.powerKw ?? DEFAULT_POWER_KW,
       speed: options.speed ?? 1,
@@ -616,7 +624,10 @@ class Engine implements EngineHandle {
     }
     const learnt = this.#cpId === undefined;
     this.#cpId = cpId;
-    if (newer) this.#newestKv = keyVersion;
+    if (newer) {
+      this.#newestKv = keyVersion;
+      this.#onKey?.(cpId, keyVersion, base64);
+    }
     log.info("key version {keyVersion} installed", { cpId, keyVersion });
     for (const wake of this.#keyWaiters) wake();
     this.#forgetExpiredKeys();

@@ -14,7 +14,10 @@
 // First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
 // shared/messages.ts builds its schemas, as cp/monitor_main.ts and central/ also make sure.
 import type { FleetHandle } from "./fleet.ts";
-import { startFleetThreads } from "./threads.ts";
+import type { BacklogCentral } from "./bench_backlog.ts";
+import { type FleetThreadsOptions, startFleetThreads } from "./threads.ts";
+import { watchEvents } from "./sse_reader.ts";
+import { rawThroughput, telemetryValueBytes } from "./bench_raw.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import { buildWeb } from "../infra/web_build.ts";
@@ -22,15 +25,7 @@ import { sleep } from "../shared/sleep.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { loadConfig } from "../shared/config.ts";
-import { sealEnvelope } from "../shared/envelope.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type OutgoingMessage,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { createKafka, TOPICS } from "../shared/kafka.ts";
 import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
 import { quietly } from "../shared/terminal.ts";
 import { type Address, address } from "../cp/config.ts";
@@ -55,6 +50,10 @@ import {
   type SteadySample,
 } from "./bench_report.ts";
 import { benchSummary, lossesBetween } from "./bench_summary.ts";
+import { measureBacklog, renderBacklog } from "./bench_backlog.ts";
+import { measureOutage } from "./bench_outage.ts";
+import type { Admin } from "kafkajs";
+import type { TelemetrySupply } from "../shared/messages.ts";
 
 /** Starts every id the benchmark's fleet uses. */
 const BENCH_PREFIX = "BENCH";
@@ -67,146 +66,6 @@ const say = (text: string) => quietly(() => console.error(`bench: ${text}`));
 /** Standard error as a stream the logger may close at the end without closing stderr itself. */
 function stderrStream(): WritableStream<Uint8Array> {
   return new WritableStream({ write: (chunk) => quietly(() => void Deno.stderr.writeSync(chunk)) });
-}
-
-/** The size of a real `cp.telemetry` value: a SUPPLY sealed in an envelope, as JSON. */
-async function telemetryValueBytes(): Promise<number> {
-  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
-  const envelope = await sealEnvelope(
-    key,
-    { cp: "BENCH-CP-00001", kv: 1, seq: 1234, channel: TOPICS.cpTelemetry },
-    {
-      v: 1,
-      type: "SUPPLY",
-      sessionId: crypto.randomUUID(),
-      kw: 22,
-      kwh: 3.1415926535,
-      eur: 1.2345678901,
-      ts: new Date().toISOString(),
-    },
-  );
-  return JSON.stringify(envelope).length;
-}
-
-/**
- * Raw kafkajs on the same broker: one idempotent producer sending batches of 500 (as the
- * fleet's batcher and Central's outbox do) to a new 3-partition topic, one consumer reading
- * them; messages per second from the first send to the last message read.
- */
-async function rawThroughput(brokers: readonly string[], count: number, bytes: number) {
-  const kafka = createKafka({ brokers: [...brokers], clientId: "bench-raw" });
-  const topic = `bench.raw-${Date.now().toString(36)}`;
-  await ensureTopics(kafka, [topic]);
-  let read = 0;
-  const all = Promise.withResolvers<number>();
-  const consumer = await runConsumer({
-    kafka,
-    groupId: `${topic}-reader`,
-    topics: [topic],
-    fromBeginning: true,
-    partitionsConsumedConcurrently: 3,
-    handle: () => {
-      if (++read === count) all.resolve(Date.now());
-    },
-  });
-  const producer = await createProducer(kafka);
-  const skeleton = JSON.stringify({ v: 1, pad: "" }).length;
-  const value = { v: 1, pad: "x".repeat(Math.max(0, bytes - skeleton)) };
-  const startedAt = Date.now();
-  for (let i = 0; i < count; i += 500) {
-    const batch: OutgoingMessage[] = [];
-    for (let j = i; j < Math.min(count, i + 500); j++) {
-      batch.push({ topic, key: `CP-${j % 1000}`, value });
-    }
-    await producer.sendBatch(batch);
-  }
-  const endedAt = await all.promise;
-  await consumer.stop();
-  await producer.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-  await admin.disconnect();
-  return {
-    messages: count,
-    messageBytes: bytes,
-    perSecond: count / ((endedAt - startedAt) / 1000),
-  };
-}
-
-/**
- * Reads Central's `GET /events` until `signal` aborts, calling `onEvent` for each event, and
- * reconnects when the stream breaks (Central drops a client that falls behind): resolves with
- * why it could not read at all (no such endpoint, …), or with how often it reconnected.
- */
-async function watchEvents(
-  url: string,
-  client: Deno.HttpClient | undefined,
-  signal: AbortSignal,
-  onEvent: (type: string, data: unknown, at: number) => void,
-): Promise<{ readonly problem?: string; readonly reconnects: number }> {
-  let reconnects = 0;
-  for (;;) {
-    const problem = await readEvents(url, client, signal, onEvent);
-    if (signal.aborted) return { reconnects };
-    if (problem.fatal) return { problem: problem.reason, reconnects };
-    reconnects++;
-    await sleep(500);
-  }
-}
-
-/** One `GET /events` stream; fatal when the endpoint is not there at all. */
-async function readEvents(
-  url: string,
-  client: Deno.HttpClient | undefined,
-  signal: AbortSignal,
-  onEvent: (type: string, data: unknown, at: number) => void,
-): Promise<{ readonly fatal: boolean; readonly reason: string }> {
-  let res: Response;
-  try {
-    res = await fetch(`${url}/events`, {
-      client,
-      signal,
-      headers: { accept: "text/event-stream" },
-    });
-  } catch (error) {
-    return { fatal: true, reason: `GET /events failed: ${(error as Error).message}` };
-  }
-  if (!res.ok || !res.headers.get("content-type")?.includes("text/event-stream")) {
-    await res.body?.cancel();
-    const type = res.headers.get("content-type") ?? "";
-    return { fatal: true, reason: `GET /events answered ${res.status} ${type}`.trim() };
-  }
-  let buffer = "";
-  try {
-    for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-      const at = Date.now();
-      buffer += chunk;
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let type = "message";
-        const data: string[] = [];
-        for (const line of frame.split("\n")) {
-          if (line.startsWith("event:")) type = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-        }
-        if (data.length === 0) continue;
-        try {
-          onEvent(type, JSON.parse(data.join("\n")), at);
-        } catch {
-          // Not JSON: not an event this benchmark times.
-        }
-      }
-    }
-  } catch (error) {
-    return { fatal: false, reason: (error as Error).message };
-  }
-  return { fatal: false, reason: "the stream ended" };
 }
 
 /** The CPU time of each named process now, ms. */
@@ -284,6 +143,8 @@ interface Target {
   /** Central's and the Registry's processes, when they run on this machine. */
   readonly centralPid?: number;
   readonly registryPid?: number;
+  /** Central as `--backlog` kills and restarts it: only in a network started here. */
+  readonly backlogCentral?: BacklogCentral;
   /** Stops what was started here (nothing, for a given network). */
   stop(): Promise<void>;
 }
@@ -319,6 +180,23 @@ async function freshTarget(
     telemetryGroup: `${group}-telemetry`,
     centralPid: net.central.pid,
     registryPid: net.registry.pid,
+    backlogCentral: {
+      telemetryGroup: `${group}-telemetry`,
+      kill: async () => {
+        net.central.kill("SIGKILL");
+        await net.central.exited;
+      },
+      start: () => net.restartCentral(),
+      pid: () => net.central.running ? net.central.pid : undefined,
+      health: async () => {
+        using client = net.centralUrl.startsWith("https:")
+          ? await httpsClient(net.caFile)
+          : undefined;
+        // 503 (a part Central needs is failing) still carries the counters.
+        const response = await fetch(`${net.centralUrl}/health`, { client });
+        return await response.json();
+      },
+    },
     stop: () => net.stop(),
   };
 }
@@ -440,30 +318,15 @@ async function main(): Promise<void> {
     Deno.exit(130);
   }
 
-  async function measure(kafka: LocalKafka, target: Target): Promise<void> {
-    const bytes = await telemetryValueBytes();
-    say(`raw kafkajs: ${config.rawMessages} messages of ${bytes} B`);
-    const raw = await rawThroughput(kafka.brokers, config.rawMessages, bytes);
-    say(`raw kafkajs: ${raw.perSecond.toFixed(0)} msg/s`);
-
-    // Telemetry send times during the steady state, to time each dashboard event against.
-    let timing = false;
-    const sentAt = new Map<string, number>();
-    const sseLatencies: number[] = [];
-    // Central off loopback speaks HTTPS, trusted through the project CA like the Registry.
-    using centralHttp = target.centralUrl.startsWith("https:")
-      ? await httpsClient(target.caFile)
-      : undefined;
-    const sse = watchEvents(target.centralUrl, centralHttp, events.signal, (type, data, at) => {
-      if (!timing || (type !== "telemetry" && type !== "cp")) return;
-      const view = data as { id?: string; kwh?: number | null };
-      const key = `${view.id}|${view.kwh}`;
-      const sent = sentAt.get(key);
-      if (sent === undefined) return;
-      sentAt.delete(key);
-      sseLatencies.push(at - sent);
-    });
-
+  /**
+   * Starts the fleet (into `fleet`, so the end stops it however the run ends) and waits for its
+   * ramp; prints the counts every 5 s until `stopProgress`.
+   */
+  async function rampFleet(
+    kafka: LocalKafka,
+    target: Target,
+    extra: Pick<FleetThreadsOptions, "onTelemetry" | "onKey" | "workers">,
+  ) {
     say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers on ${threads} thread(s)`);
     fleet = await startFleetThreads({
       threads,
@@ -480,9 +343,7 @@ async function main(): Promise<void> {
       speed: config.speed,
       durationMs: config.durationMs,
       loginConcurrency: config.loginConcurrency,
-      onTelemetry: (cpId, payload, at) => {
-        if (timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
-      },
+      ...extra,
     });
     const running = fleet;
     const fleetStartedAt = Date.now(); // the first monitors start as startFleet returns
@@ -510,6 +371,123 @@ async function main(): Promise<void> {
     rampLimit.abort();
     const ramp = rampFigures(fleetStartedAt, running.loginTimes);
     say(`ramp done: ${ramp.logins} logins in ${ramp.seconds.toFixed(1)} s`);
+    const stopProgress = () => {
+      clearInterval(progress);
+      clearInterval(lagTimer);
+    };
+    return { running, ramp, stopProgress };
+  }
+
+  /** `--backlog N`: the fleet logs in, then bench_backlog.ts measures the drains. */
+  async function backlogRun(kafka: LocalKafka, target: Target, count: number): Promise<void> {
+    if (target.backlogCentral === undefined) {
+      throw new Error("--backlog needs a network started here (no --central)");
+    }
+    const keys = new Map<string, { keyVersion: number; key: string }>();
+    const supplies = new Map<string, TelemetrySupply>();
+    const { running, ramp, stopProgress } = await rampFleet(kafka, target, {
+      workers: true,
+      onKey: (cpId, keyVersion, key) => keys.set(cpId, { keyVersion, key }),
+      onTelemetry: (cpId, payload) => {
+        if (payload.type === "SUPPLY") supplies.set(cpId, payload);
+        else if (payload.type === "SUPPLY_END") supplies.delete(cpId);
+      },
+    });
+    await sleep(SETTLE_MS);
+    stopProgress();
+    const counts = running.counts();
+    const backlog = await measureBacklog({
+      kafka: createKafka({ brokers: [...kafka.brokers], clientId: "bench-backlog" }),
+      central: target.backlogCentral,
+      fleet: running,
+      keys,
+      supplies,
+      count,
+      say,
+    });
+    const result = {
+      machine: {
+        ...await machine(),
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: await loadAverage(),
+        date: new Date().toISOString(),
+      },
+      params: { cps: config.cps, drivers, threads, backlog: count },
+      ramp,
+      backlog,
+      summary: benchSummary({
+        handledPerSecond: backlog.central.perSecond,
+        rawPerSecond: backlog.raw.perSecond,
+        lagMaxSeconds: null,
+        authP99Ms: undefined,
+        errors: counts.errors,
+        losses: lossesBetween(counts, counts, []),
+      }),
+    };
+    const out = config.out ??
+      join(
+        "data",
+        "bench",
+        `backlog-${count}-${config.cps}-${result.machine.date.replaceAll(":", "")}.json`,
+      );
+    await Deno.mkdir(join(out, ".."), { recursive: true });
+    await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
+    console.log(renderBacklog(backlog, result.machine));
+    console.log(`\nresult written to ${out}`);
+  }
+
+  /** `--outage`: Central killed after the steady state, and its catch-up timed. */
+  function outageRun(
+    admin: Admin,
+    target: Target,
+    running: FleetHandle,
+    outageMs: number,
+    samples: readonly SteadySample[],
+  ) {
+    if (target.backlogCentral === undefined) {
+      throw new Error("--outage needs a network started here (no --central)");
+    }
+    return measureOutage({
+      admin,
+      central: target.backlogCentral,
+      fleet: running,
+      outageMs,
+      producedPerSecond: steadyFigures(samples).producedPerSecond,
+      limitMs: 120_000 + outageMs * 5,
+      say,
+    });
+  }
+
+  async function measure(kafka: LocalKafka, target: Target): Promise<void> {
+    if (config.backlog !== undefined) return await backlogRun(kafka, target, config.backlog);
+    const bytes = await telemetryValueBytes();
+    say(`raw kafkajs: ${config.rawMessages} messages of ${bytes} B`);
+    const raw = await rawThroughput(kafka.brokers, config.rawMessages, bytes);
+    say(`raw kafkajs: ${raw.perSecond.toFixed(0)} msg/s`);
+
+    // Telemetry send times during the steady state, to time each dashboard event against.
+    let timing = false;
+    const sentAt = new Map<string, number>();
+    const sseLatencies: number[] = [];
+    // Central off loopback speaks HTTPS, trusted through the project CA like the Registry.
+    using centralHttp = target.centralUrl.startsWith("https:")
+      ? await httpsClient(target.caFile)
+      : undefined;
+    const sse = watchEvents(target.centralUrl, centralHttp, events.signal, (type, data, at) => {
+      if (!timing || (type !== "telemetry" && type !== "cp")) return;
+      const view = data as { id?: string; kwh?: number | null };
+      const key = `${view.id}|${view.kwh}`;
+      const sent = sentAt.get(key);
+      if (sent === undefined) return;
+      sentAt.delete(key);
+      sseLatencies.push(at - sent);
+    });
+
+    const { running, ramp, stopProgress } = await rampFleet(kafka, target, {
+      onTelemetry: (cpId, payload, at) => {
+        if (timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
+      },
+    });
     await sleep(SETTLE_MS);
 
     const admin = createKafka({ brokers: [...kafka.brokers], clientId: "bench-lag" }).admin();
@@ -566,8 +544,10 @@ async function main(): Promise<void> {
       running.counts(),
       running.tickets.slice(ticketsFrom),
     );
-    clearInterval(progress);
-    clearInterval(lagTimer);
+    const outage = config.outageMs === undefined
+      ? undefined
+      : await outageRun(admin, target, running, config.outageMs, samples);
+    stopProgress();
     await admin.disconnect();
     const steady = steadyFigures(samples);
     const authorize = latency(running.authorizeLatenciesMs.slice(latencyFrom));
@@ -610,14 +590,16 @@ async function main(): Promise<void> {
       steady,
       authorize,
       authorizePhases,
-      sse: sseProblem !== undefined
+      // Timed events count even when the stream failed later (Central killed by --outage).
+      sse: sseLatencies.length > 0
+        ? { ...latency(sseLatencies), reconnects: watched.reconnects }
+        : sseProblem !== undefined
         ? { notAvailable: sseProblem }
-        : sseLatencies.length === 0
-        ? { notAvailable: "no dashboard event matched a telemetry message" }
-        : { ...latency(sseLatencies), reconnects: watched.reconnects },
+        : { notAvailable: "no dashboard event matched a telemetry message" },
       raw,
       ratioToRaw: steady.handledPerSecond / raw.perSecond,
       losses,
+      ...(outage === undefined ? {} : { outage }),
       summary: benchSummary({
         handledPerSecond: steady.handledPerSecond,
         rawPerSecond: raw.perSecond,

@@ -5,6 +5,7 @@
  * @module
  */
 import { type BenchSummary, formatLosses, type Losses } from "./bench_summary.ts";
+import type { OutageResult } from "./bench_outage.ts";
 import { percentile } from "./core.ts";
 
 /** One sample of the steady state, taken about once a second. */
@@ -256,6 +257,8 @@ export interface BenchResult {
   readonly ratioToRaw: number;
   /** What the steady state lost: logins, engine links, sessions. */
   readonly losses: Losses;
+  /** With `--outage`: Central's catch-up after it (bench_outage.ts). */
+  readonly outage?: OutageResult;
   /** The figures the run is judged by (bench_summary.ts). */
   readonly summary: BenchSummary;
   /** Fleet-side counts at the end (errors, denials, tickets). */
@@ -354,7 +357,22 @@ export function renderTable(r: BenchResult): string {
       `, ${r.fleet.errors} errors`,
     ],
     ["lost in the steady state", formatLosses(r.losses)],
+    ...(r.outage === undefined ? [] : outageRows(r.outage)),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+/** The rows of an outage: how long, how much waited, how long until all was back. */
+function outageRows(o: OutageResult): [string, string][] {
+  const after = (s: number | null) => s === null ? "not within the wait" : `${s.toFixed(1)} s`;
+  return [
+    [
+      "Central outage",
+      `${o.seconds.toFixed(1)} s; ${o.backlog} messages waited (max lag ${o.lagMaxMessages})`,
+    ],
+    ["  caught up", `lag under 1 s of production ${after(o.catchUpSeconds)} after the restart`],
+    ["  logins back", `every CP logged in ${after(o.loginsBackSeconds)} after the restart`],
+    ["  lost", formatLosses(o.losses)],
+  ];
 }

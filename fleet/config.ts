@@ -232,6 +232,19 @@ export const benchConfig = defineConfig({
       optional: true,
       help: `threads the fleet runs on (default: one per ${CPS_PER_THREAD} CPs)`,
     }),
+    backlog: option(integer(1, 100_000_000), {
+      flag: "backlog",
+      optional: true,
+      help: "instead of a steady state: once the CPs are logged in, kill Central, fill " +
+        "cp.telemetry with this many envelopes under their keys, then time Central's drain " +
+        "against a raw consumer's on a copy (a fresh network only)",
+    }),
+    outageMs: option(duration, {
+      flag: "outage",
+      optional: true,
+      help: "after the steady state: kill Central this long, then time its catch-up (lag under " +
+        "1 s) and the CPs' logins back (a fresh network only)",
+    }),
     rawMessages: option(integer(100, 10_000_000), {
       flag: "raw-messages",
       default: 30_000,

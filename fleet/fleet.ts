@@ -94,6 +94,11 @@ export interface FleetOptions {
   readonly onDriverEvent?: (driverId: string, event: DriverEvent) => void;
   /** Told every telemetry payload a CP sends, and when, as it goes to Kafka (the benchmark). */
   readonly onTelemetry?: (cpId: string, payload: TelemetryPayload, at: number) => void;
+  /**
+   * Told each newest key a CP's engine installs, base64 of its 32 bytes (the benchmark's
+   * `--backlog` seals telemetry under them; see `EngineOptions.onKey`).
+   */
+  readonly onKey?: (cpId: string, keyVersion: number, base64: string) => void;
 }
 
 /**
@@ -136,6 +141,11 @@ export interface FleetHandle {
   drain(timeoutMs: number): Promise<boolean>;
   /** Drains for at most `drainMs` (default 0), then stops drivers, monitors, engines, Kafka. */
   stop(drainMs?: number): Promise<void>;
+  /**
+   * Present when the fleet runs on worker threads (threads.ts): ends them at once, as a power
+   * cut would. Nothing more is sent, no session is ended, no monitor logs out.
+   */
+  abandon?(): void;
 }
 
 /** One CP of the fleet. */
@@ -343,6 +353,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       durationMs: options.durationMs ?? 30 * 60_000,
       headless: true,
       onTelemetry: onTelemetry && ((cpId, payload) => onTelemetry(cpId, payload, Date.now())),
+      onKey: options.onKey,
     }),
     loggedInOnce: false,
   })));

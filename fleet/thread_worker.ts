@@ -70,6 +70,9 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
           onTelemetry: message.telemetry
             ? (cpId, payload, at) => post({ type: "telemetry", cpId, payload, at })
             : undefined,
+          onKey: message.keys
+            ? (cpId, keyVersion, key) => post({ type: "key", cpId, keyVersion, key })
+            : undefined,
         });
       } catch (error) {
         post({ type: "failed", message: error instanceof Error ? error.message : String(error) });

@@ -21,7 +21,7 @@ import { type AuthorizePhases, type FleetHandle, type FleetOptions, startFleet }
 /** What a thread is started with: the fleet options that cross a thread boundary. */
 export type ThreadFleetOptions = Omit<
   FleetOptions,
-  "random" | "onDriverEvent" | "onTelemetry"
+  "random" | "onDriverEvent" | "onTelemetry" | "onKey"
 >;
 
 /** Messages to a thread. */
@@ -33,6 +33,8 @@ export type ToThread =
     /** Whether the thread writes its log records to standard error (else only counts errors). */
     readonly logToStderr: boolean;
     readonly telemetry: boolean;
+    /** Whether each CP's newest key is posted back (`FleetOptions.onKey`). */
+    readonly keys: boolean;
     /**
      * Whether every driver event is posted back, or only denials and tickets (which the
      * handle gathers): a SUPPLY a second per charging CP is a lot of posting for nobody.
@@ -58,6 +60,12 @@ export type FromThread =
     readonly payload: TelemetryPayload;
     readonly at: number;
   }
+  | {
+    readonly type: "key";
+    readonly cpId: string;
+    readonly keyVersion: number;
+    readonly key: string;
+  }
   | { readonly type: "drained"; readonly ok: boolean }
   | { readonly type: "stopped"; readonly counts: FleetCounts };
 
@@ -77,8 +85,13 @@ const ANSWER_GRACE_MS = 15_000;
 
 /** Settings of {@link startFleetThreads}. */
 export interface FleetThreadsOptions extends FleetOptions {
-  /** Threads to spread the CPs and drivers over (1: {@link startFleet} in this thread). */
+  /**
+   * Threads to spread the CPs and drivers over (1: {@link startFleet} in this thread, unless
+   * {@link FleetThreadsOptions.workers}).
+   */
   readonly threads: number;
+  /** Run even one thread as a worker, so the fleet can be {@link FleetHandle.abandon}ed. */
+  readonly workers?: boolean;
   /** The threads' log level (default `warning`). */
   readonly logLevel?: LogLevel;
   /**
@@ -105,7 +118,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
   if (!Number.isInteger(options.threads) || options.threads < 1) {
     throw new RangeError(`threads must be a whole number of at least 1, got ${options.threads}`);
   }
-  if (options.threads === 1) return await startFleet(options);
+  if (options.threads === 1 && !options.workers) return await startFleet(options);
   if (options.random !== undefined) {
     throw new TypeError("a fleet over threads cannot share a `random` function");
   }
@@ -145,6 +158,9 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
       }
       case "telemetry":
         options.onTelemetry?.(message.cpId, message.payload, message.at);
+        break;
+      case "key":
+        options.onKey?.(message.cpId, message.keyVersion, message.key);
         break;
     }
   };
@@ -197,6 +213,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
       logLevel: options.logLevel ?? "warning",
       logToStderr: options.logToStderr ?? true,
       telemetry: options.onTelemetry !== undefined,
+      keys: options.onKey !== undefined,
       driverEvents: options.onDriverEvent !== undefined,
     };
     worker.postMessage(message);
@@ -231,6 +248,10 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     ramped,
     noteError: () => void extraErrors++,
     counts: sum,
+    abandon: () => {
+      stopping ??= Promise.resolve();
+      threads.forEach((t) => t.worker.terminate());
+    },
     drain: async (timeoutMs) => {
       const answers = threads.map((t) => t.next("drained"));
       for (const t of threads) {
@@ -267,7 +288,9 @@ function threadOptions(options: FleetThreadsOptions): ThreadFleetOptions {
     random: _random,
     onDriverEvent: _onDriverEvent,
     onTelemetry: _onTelemetry,
+    onKey: _onKey,
     threads: _threads,
+    workers: _workers,
     logLevel: _logLevel,
     logToStderr: _logToStderr,
     ...rest
