@@ -173,12 +173,13 @@ export function describeEvent(event: DriverEvent, lang: Lang = DEFAULT_LANG): Ev
         until: new Date(event.until).toISOString(),
       });
     }
-    case "ignored":
+    case "ignored": {
       const text = t("ignored", { reason: event.reason, detail: event.detail });
       return line(IGNORED_LEVEL[event.reason], text, {
         reason: event.reason,
         detail: event.detail,
       });
+    }
     case "refused":
       return line("warning", t("notSent", { detail: event.detail }), { detail: event.detail });
     case "finished": {
