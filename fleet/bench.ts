@@ -40,15 +40,13 @@ import {
 } from "./config.ts";
 import {
   type BenchResult,
-  cpuMsFromStat,
-  kibFromStatus,
   latency,
-  machineTicks,
   rampFigures,
   renderTable,
   steadyFigures,
   type SteadySample,
 } from "./bench_report.ts";
+import { cpuMsFromStat, kibFromStatus, machineTicks } from "./proc_figures.ts";
 import { benchSummary, lossesBetween } from "./bench_summary.ts";
 import { measureBacklog, renderBacklog } from "./bench_backlog.ts";
 import { measureOutage } from "./bench_outage.ts";

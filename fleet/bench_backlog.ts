@@ -27,7 +27,7 @@ import {
   drainFigures,
   type DrainSample,
 } from "./backlog.ts";
-import { cpuMsFromStat, kibFromStatus } from "./bench_report.ts";
+import { cpuMsFromStat, kibFromStatus } from "./proc_figures.ts";
 import type { FleetHandle } from "./fleet.ts";
 
 /** How often a drain is sampled, ms. */

@@ -129,6 +129,43 @@ async function tabToStop(page: Page, cp: string, max = 200): Promise<void> {
   throw new Error(`Tab never reached the Stop button of ${cp}`);
 }
 
+/**
+ * Stops `cp` from the keyboard alone: Tab to its Stop button (with a visible focus ring), Enter
+ * opens the dialog with the focus in the reason, Tab and Shift+Tab stay inside it, Escape cancels
+ * and gives the focus back; then again, with a reason typed and the stop confirmed.
+ */
+async function stopFromKeyboard(page: Page, axeSource: string, cp: string): Promise<void> {
+  // A stop from the keyboard: Tab to it, a visible focus ring, Enter opens the dialog.
+  await page.locator("body").focus();
+  await tabToStop(page, cp);
+  assert.doesNotMatch(await focusOutline(page), /^none/, "the focus ring is visible");
+  await page.keyboard.press("Enter");
+  const dialog = page.locator("dialog[open]");
+  await dialog.waitFor();
+  assert.equal((await focused(page)).testid, "confirm-reason", "the reason has the focus");
+  await assertAccessible(page, axeSource, "confirmation dialog");
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press("Tab");
+    assert.ok((await focused(page)).inDialog, `Tab ${i + 1} stays in the dialog`);
+  }
+  await page.keyboard.press("Shift+Tab");
+  assert.ok((await focused(page)).inDialog, "Shift+Tab stays in the dialog");
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard_confirm.png") });
+  // Escape cancels: the dialog goes and the focus is back on Stop.
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  const back = await focused(page);
+  assert.deepEqual([back.action, back.cp], ["stop", cp], "the focus is back on Stop");
+
+  // Again, confirmed this time: the reason typed, Tab to the confirm button, Enter.
+  await page.keyboard.press("Enter");
+  await dialog.waitFor();
+  await page.keyboard.type("keyboard test: site maintenance");
+  while ((await focused(page)).testid !== "confirm-ok") await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.locator(`[data-cp="${cp}"][data-state="STOPPED"]`).waitFor({ timeout: 15_000 });
+}
+
 Deno.test({
   name: "dashboard accessibility in Chromium: axe finds no serious or critical violation on any " +
     "view, and a destructive action is confirmed or cancelled from the keyboard alone",
@@ -181,37 +218,7 @@ Deno.test({
       await page.locator(`[data-local-cp="${toKill}"]`).waitFor();
       await assertAccessible(page, axeSource, "overview, admin mode");
 
-      // A stop from the keyboard: Tab to it, a visible focus ring, Enter opens the dialog.
-      await page.locator("body").focus();
-      await tabToStop(page, toStop);
-      assert.doesNotMatch(await focusOutline(page), /^none/, "the focus ring is visible");
-      await page.keyboard.press("Enter");
-      const dialog = page.locator("dialog[open]");
-      await dialog.waitFor();
-      assert.equal((await focused(page)).testid, "confirm-reason", "the reason has the focus");
-      await assertAccessible(page, axeSource, "confirmation dialog");
-      for (let i = 0; i < 4; i++) {
-        await page.keyboard.press("Tab");
-        assert.ok((await focused(page)).inDialog, `Tab ${i + 1} stays in the dialog`);
-      }
-      await page.keyboard.press("Shift+Tab");
-      assert.ok((await focused(page)).inDialog, "Shift+Tab stays in the dialog");
-      await page.screenshot({ path: join(ARTIFACTS, "dashboard_confirm.png") });
-      // Escape cancels: the dialog goes and the focus is back on Stop.
-      await page.keyboard.press("Escape");
-      await dialog.waitFor({ state: "detached" });
-      const back = await focused(page);
-      assert.deepEqual([back.action, back.cp], ["stop", toStop], "the focus is back on Stop");
-
-      // Again, confirmed this time: the reason typed, Tab to the confirm button, Enter.
-      await page.keyboard.press("Enter");
-      await dialog.waitFor();
-      await page.keyboard.type("keyboard test: site maintenance");
-      while ((await focused(page)).testid !== "confirm-ok") await page.keyboard.press("Tab");
-      await page.keyboard.press("Enter");
-      await page.locator(`[data-cp="${toStop}"][data-state="STOPPED"]`).waitFor({
-        timeout: 15_000,
-      });
+      await stopFromKeyboard(page, axeSource, toStop);
       const audit = await (await fetch(`${net.centralUrl}/audit?action=cp.stop`, {
         headers: { authorization: `Bearer ${token}` },
       })).json() as { items: { params: Record<string, unknown> }[] };
@@ -222,6 +229,7 @@ Deno.test({
       );
 
       // A disconnected CP (its process stopped, confirmed with the mouse this time).
+      const dialog = page.locator("dialog[open]");
       await page.locator(`[data-local-cp="${toKill}"] [data-action="local-stop"]`).click();
       await dialog.waitFor();
       await page.getByTestId("confirm-ok").click();

@@ -31,8 +31,12 @@ async function requireChromium(): Promise<void> {
   }
 }
 
-const field = (page: Page, cpId: string, name: string) =>
-  page.locator(`[data-cp="${cpId}"] [data-field="${name}"]`).innerText();
+/**
+ * A tile's field as text. textContent, not innerText: the grid skips the layout of tiles off
+ * screen (`content-visibility: auto`), and innerText of an unlaid-out element is empty.
+ */
+const field = async (page: Page, cpId: string, name: string) =>
+  ((await page.locator(`[data-cp="${cpId}"] [data-field="${name}"]`).textContent()) ?? "").trim();
 const waitState = (page: Page, cpId: string, state: string) =>
   page.locator(`[data-cp="${cpId}"][data-state="${state}"]`).waitFor({ timeout: 30_000 });
 

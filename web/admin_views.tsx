@@ -64,32 +64,29 @@ export function AdminBar() {
   );
 }
 
-/** The admin actions of one CP tile. */
+/** What the confirmation dialog asks before a destructive action. */
+interface Ask {
+  readonly title: string;
+  readonly detail: string;
+  readonly action: string;
+  readonly reasonRequired?: boolean;
+}
+
+/** Confirms, then calls `path` with the reason (and `body`). */
+async function confirmed(
+  ask: Ask,
+  path: string,
+  what: string,
+  body: Record<string, unknown> = {},
+): Promise<void> {
+  const reason = await confirmAction(ask);
+  if (reason !== null) adminPost(path, what, { ...body, ...reasonBody(reason) });
+}
+
+/** The admin actions of one CP tile: stop or resume, and the rest behind "more". */
 export function CpActions(props: { cp: CpView }) {
   const { cp } = props;
   const id = encodeURIComponent(cp.id);
-  /** Confirms, then calls `path` with the reason (and `body`). */
-  const confirmed = async (
-    ask: { title: string; detail: string; action: string; reasonRequired?: boolean },
-    path: string,
-    what: string,
-    body: Record<string, unknown> = {},
-  ) => {
-    const reason = await confirmAction(ask);
-    if (reason !== null) adminPost(path, what, { ...body, ...reasonBody(reason) });
-  };
-  const security = (
-    status: "OUT_OF_SERVICE" | "ACTIVE" | "REVOKED",
-    title: string,
-    detail: string,
-    action: string,
-  ) =>
-    confirmed(
-      { title, detail, action, reasonRequired: true },
-      `/cps/${id}/security`,
-      `${status} ${cp.id}`,
-      { status },
-    );
   return (
     <div class="actions">
       {cp.state === "STOPPED"
@@ -126,86 +123,107 @@ export function CpActions(props: { cp: CpView }) {
             Stop
           </button>
         )}
-      <details class="more">
-        <summary aria-label={`More actions for ${cp.id}`}>more</summary>
-        <button
-          type="button"
-          data-action="rotate"
-          onClick={() =>
-            confirmed(
-              {
-                title: `Rotate the key of ${cp.id}?`,
-                detail: `${cp.id}'s current key stops working; it gets a new one at once.`,
-                action: "Rotate key",
-              },
-              `/cps/${id}/keys/rotate`,
-              `Rotate key of ${cp.id}`,
-            )}
-        >
-          Rotate key
-        </button>
-        <button
-          type="button"
-          data-action="revoke"
-          onClick={() =>
-            confirmed(
-              {
-                title: `Revoke the keys of ${cp.id}?`,
-                detail: `${cp.id}'s keys stop working and it is logged out until it logs in again.`,
-                action: "Revoke keys",
-              },
-              `/cps/${id}/keys/revoke`,
-              `Revoke keys of ${cp.id}`,
-            )}
-        >
-          Revoke keys
-        </button>
-        {cp.security === "ACTIVE"
-          ? (
-            <button
-              type="button"
-              onClick={() =>
-                security(
-                  "OUT_OF_SERVICE",
-                  `Take ${cp.id} out of service?`,
-                  `${cp.id} may log in but not charge until it is back in service.`,
-                  "Out of service",
-                )}
-            >
-              Out of service
-            </button>
-          )
-          : cp.security === "OUT_OF_SERVICE" && (
-            <button
-              type="button"
-              onClick={() =>
-                security(
-                  "ACTIVE",
-                  `Put ${cp.id} back in service?`,
-                  `${cp.id} may charge again.`,
-                  "Back in service",
-                )}
-            >
-              Back in service
-            </button>
+      <MoreActions cp={cp} />
+    </div>
+  );
+}
+
+/** A CP's key and security actions, folded behind "more". */
+function MoreActions(props: { cp: CpView }) {
+  const { cp } = props;
+  const id = encodeURIComponent(cp.id);
+  const security = (
+    status: "OUT_OF_SERVICE" | "ACTIVE" | "REVOKED",
+    title: string,
+    detail: string,
+    action: string,
+  ) =>
+    confirmed(
+      { title, detail, action, reasonRequired: true },
+      `/cps/${id}/security`,
+      `${status} ${cp.id}`,
+      { status },
+    );
+  return (
+    <details class="more">
+      <summary aria-label={`More actions for ${cp.id}`}>more</summary>
+      <button
+        type="button"
+        data-action="rotate"
+        onClick={() =>
+          confirmed(
+            {
+              title: `Rotate the key of ${cp.id}?`,
+              detail: `${cp.id}'s current key stops working; it gets a new one at once.`,
+              action: "Rotate key",
+            },
+            `/cps/${id}/keys/rotate`,
+            `Rotate key of ${cp.id}`,
           )}
-        {cp.security !== "REVOKED" && (
+      >
+        Rotate key
+      </button>
+      <button
+        type="button"
+        data-action="revoke"
+        onClick={() =>
+          confirmed(
+            {
+              title: `Revoke the keys of ${cp.id}?`,
+              detail: `${cp.id}'s keys stop working and it is logged out until it logs in again.`,
+              action: "Revoke keys",
+            },
+            `/cps/${id}/keys/revoke`,
+            `Revoke keys of ${cp.id}`,
+          )}
+      >
+        Revoke keys
+      </button>
+      {cp.security === "ACTIVE"
+        ? (
           <button
             type="button"
-            class="danger"
             onClick={() =>
               security(
-                "REVOKED",
-                `Revoke ${cp.id} for good?`,
-                `${cp.id} can never log in again. This cannot be undone.`,
-                "Revoke for good",
+                "OUT_OF_SERVICE",
+                `Take ${cp.id} out of service?`,
+                `${cp.id} may log in but not charge until it is back in service.`,
+                "Out of service",
               )}
           >
-            Revoke for good
+            Out of service
+          </button>
+        )
+        : cp.security === "OUT_OF_SERVICE" && (
+          <button
+            type="button"
+            onClick={() =>
+              security(
+                "ACTIVE",
+                `Put ${cp.id} back in service?`,
+                `${cp.id} may charge again.`,
+                "Back in service",
+              )}
+          >
+            Back in service
           </button>
         )}
-      </details>
-    </div>
+      {cp.security !== "REVOKED" && (
+        <button
+          type="button"
+          class="danger"
+          onClick={() =>
+            security(
+              "REVOKED",
+              `Revoke ${cp.id} for good?`,
+              `${cp.id} can never log in again. This cannot be undone.`,
+              "Revoke for good",
+            )}
+        >
+          Revoke for good
+        </button>
+      )}
+    </details>
   );
 }
 
