@@ -24,8 +24,8 @@ import { buildWeb } from "../infra/web_build.ts";
 import { sleep } from "../shared/sleep.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
-import { loadConfig } from "../shared/config.ts";
-import { createKafka, TOPICS } from "../shared/kafka.ts";
+import { type ConfigOf, loadConfig } from "../shared/config.ts";
+import { createKafka } from "../shared/kafka.ts";
 import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
 import { quietly } from "../shared/terminal.ts";
 import { type Address, address } from "../cp/config.ts";
@@ -46,7 +46,7 @@ import {
   steadyFigures,
   type SteadySample,
 } from "./bench_report.ts";
-import { cpuMsFromStat, kibFromStatus, machineTicks } from "./proc_figures.ts";
+import { loadAverage, machine, steadySampler } from "./bench_sample.ts";
 import { benchSummary, lossesBetween } from "./bench_summary.ts";
 import { measureBacklog, renderBacklog } from "./bench_backlog.ts";
 import { measureOutage } from "./bench_outage.ts";
@@ -64,62 +64,6 @@ const say = (text: string) => quietly(() => console.error(`bench: ${text}`));
 /** Standard error as a stream the logger may close at the end without closing stderr itself. */
 function stderrStream(): WritableStream<Uint8Array> {
   return new WritableStream({ write: (chunk) => quietly(() => void Deno.stderr.writeSync(chunk)) });
-}
-
-/** The CPU time of each named process now, ms. */
-async function cpuOf(pids: Readonly<Record<string, number>>): Promise<Record<string, number>> {
-  const entries = await Promise.all(
-    Object.entries(pids).map(async ([name, pid]) =>
-      [name, cpuMsFromStat(await Deno.readTextFile(`/proc/${pid}/stat`))] as const
-    ),
-  );
-  return Object.fromEntries(entries);
-}
-
-/** Rows waiting in Central's outbox, from its `GET /health`. */
-async function outboxPending(
-  centralUrl: string,
-  client: Deno.HttpClient | undefined,
-): Promise<number> {
-  const response = await fetch(`${centralUrl}/health`, { client });
-  // 503 (a part Central needs is failing) still carries the counters.
-  if (!response.ok && response.status !== 503) {
-    throw new Error(`GET /health answered ${response.status}`);
-  }
-  return ((await response.json()) as { outbox_pending: number }).outbox_pending;
-}
-
-/** Central's CPU time and memory now, as a sample holds them. */
-async function centralUsage(
-  pid: number,
-): Promise<Pick<SteadySample, "centralCpuMs" | "centralRssKib" | "centralPeakKib">> {
-  const [stat, status] = await Promise.all([
-    Deno.readTextFile(`/proc/${pid}/stat`),
-    Deno.readTextFile(`/proc/${pid}/status`),
-  ]);
-  return {
-    centralCpuMs: cpuMsFromStat(stat),
-    centralRssKib: kibFromStatus(status, "VmRSS"),
-    centralPeakKib: kibFromStatus(status, "VmHWM"),
-  };
-}
-
-async function machine() {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
-  const meminfo = await Deno.readTextFile("/proc/meminfo");
-  return {
-    nproc: navigator.hardwareConcurrency,
-    cpu: cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown",
-    memoryGib: kibFromMeminfo(meminfo) / 1024 / 1024,
-  };
-}
-
-function kibFromMeminfo(meminfo: string): number {
-  return Number(meminfo.match(/^MemTotal:\s+(\d+) kB/m)?.[1] ?? 0);
-}
-
-async function loadAverage(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 }
 
 /** The network under test, started here or given. */
@@ -231,53 +175,122 @@ async function givenTarget(
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig(benchConfig);
-  // Checked before anything starts: a half-given network is a usage error, not a failed run.
-  let given: Target | undefined;
+/** The bench's options, as parsed. */
+type BenchConfig = ConfigOf<typeof benchConfig.options>;
+
+/** What one run fixes at its start and the steps after share. */
+interface Run {
+  readonly config: BenchConfig;
+  /** Drivers the fleet runs (`--drivers`, else one a CP). */
+  readonly drivers: number;
+  /** Threads the fleet runs on. */
+  readonly threads: number;
+  /** The machine's load average before anything started. */
+  readonly loadBefore: string;
+  /** Whether the network was given (`--central …`) rather than started here. */
+  readonly given: boolean;
+  /** Ends the dashboard event stream. */
+  readonly events: AbortController;
+  /** Intervals of the measurement: cleared at the end, however it ends. */
+  readonly intervals: ReturnType<typeof setInterval>[];
+  /** The fleet once started, so the end stops it however the run ends. */
+  fleet?: FleetHandle;
+}
+
+/** The given network, checked before anything starts: a half-given one exits 2 (usage). */
+async function givenOrExit(config: BenchConfig): Promise<Target | undefined> {
   try {
     const network = benchNetwork(config, Deno.env.get("KAFKA_BROKERS") !== undefined);
-    if (network.kind === "given") given = await givenTarget(network, config);
+    return network.kind === "given" ? await givenTarget(network, config) : undefined;
   } catch (error) {
     say((error as Error).message);
     Deno.exit(2);
   }
-  const drivers = config.drivers ?? config.cps;
-  const threads = config.threads ?? defaultThreads(config.cps);
-  let fleet: FleetHandle | undefined;
+}
+
+/** The run's fixed facts, with logging on (an error the fleet logs counts as a fleet error). */
+async function openRun(config: BenchConfig, given: boolean): Promise<Run> {
+  const run: Run = {
+    config,
+    drivers: config.drivers ?? config.cps,
+    threads: config.threads ?? defaultThreads(config.cps),
+    loadBefore: await loadAverage(),
+    given,
+    events: new AbortController(),
+    intervals: [],
+  };
   await setupLogging({
     level: config.logLevel,
     stream: stderrStream(),
     isTerminal: false,
     extraSinks: [(r) => {
-      if (r.level === "error" || r.level === "fatal") fleet?.noteError();
+      if (r.level === "error" || r.level === "fatal") run.fleet?.noteError();
     }],
   });
-  const loadBefore = await loadAverage();
-  const dir = await Deno.makeTempDir({ prefix: "evcharging-bench-" });
-  say(`working in ${dir}; load average ${loadBefore}`);
+  return run;
+}
 
-  // Ctrl-C: stop everything this run started, in order: the fleet, then Central and the
-  // Registry, then the broker. They run detached, so the Ctrl-C reaches only this process.
+/** Starts an interval that the end of the run clears. */
+function every(run: Run, fn: () => void, ms: number): ReturnType<typeof setInterval> {
+  const id = setInterval(fn, ms);
+  run.intervals.push(id);
+  return id;
+}
+
+/**
+ * Ctrl-C (and SIGTERM, and SIGHUP: a closed terminal must not leave them running) aborts the
+ * run. Everything runs detached, so the signal reaches only this process. `interrupted`
+ * rejects on it; `release` removes the listeners, only once everything is stopped, so that a
+ * second Ctrl-C while they stop cannot end this process and leave them running.
+ */
+function interruptOnSignals() {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new Error("interrupted"));
-  // SIGHUP too: a closed terminal must not leave them running.
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   for (const sig of signals) Deno.addSignalListener(sig, onSignal);
   const interrupted = new Promise<never>((_, reject) =>
     interrupt.signal.addEventListener("abort", () => reject(interrupt.signal.reason))
   );
   interrupted.catch(() => {}); // awaited only once the measurement runs
-  const events = new AbortController();
-  // Intervals of the measurement: cleared at the end, however it ends.
-  const intervals: ReturnType<typeof setInterval>[] = [];
-  const timers = {
-    interval: (fn: () => void, ms: number) => {
-      const id = setInterval(fn, ms);
-      intervals.push(id);
-      return id;
+  return {
+    signal: interrupt.signal,
+    interrupted,
+    release: () => {
+      for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
     },
   };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(benchConfig);
+  const given = await givenOrExit(config);
+  const run = await openRun(config, given !== undefined);
+  const dir = await Deno.makeTempDir({ prefix: "evcharging-bench-" });
+  say(`working in ${dir}; load average ${run.loadBefore}`);
+  const interrupt = interruptOnSignals();
+  try {
+    await startAndMeasure(run, dir, given, interrupt);
+  } finally {
+    await stopLogging();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    interrupt.release();
+  }
+  if (interrupt.signal.aborted) {
+    say("interrupted: everything this run started is stopped");
+    Deno.exit(130);
+  }
+}
+
+/**
+ * Starts the broker and (unless given) the network, and measures until done or interrupted;
+ * then stops what it started in order: the fleet, Central and the Registry, the broker.
+ */
+async function startAndMeasure(
+  run: Run,
+  dir: string,
+  given: Target | undefined,
+  interrupt: ReturnType<typeof interruptOnSignals>,
+): Promise<void> {
   let kafka: LocalKafka | undefined;
   let target: Target | undefined;
   try {
@@ -293,333 +306,342 @@ async function main(): Promise<void> {
     });
     say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
     if (given === undefined) await buildWeb(); // the dashboard its Central serves
-    target = given ?? await freshTarget(dir, kafka.brokers, config, interrupt.signal);
+    target = given ?? await freshTarget(dir, kafka.brokers, run.config, interrupt.signal);
     say(`Central ${target.centralUrl} (its dashboard: fleet/dashboard_probe.ts --url …)`);
-    const measuring = measure(kafka, target);
+    const measuring = measure(run, kafka, target);
     measuring.catch(() => {}); // after an interrupt its failure is no news
-    await Promise.race([measuring, interrupted]);
+    await Promise.race([measuring, interrupt.interrupted]);
   } catch (error) {
     if (!interrupt.signal.aborted) throw error;
   } finally {
-    intervals.forEach(clearInterval);
-    events.abort();
-    await fleet?.stop();
+    run.intervals.forEach(clearInterval);
+    run.events.abort();
+    await run.fleet?.stop();
     await target?.stop();
     await kafka?.stop();
-    await stopLogging();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    // Only now: a second Ctrl-C while they stop must not end this process and leave them running.
-    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
   }
-  if (interrupt.signal.aborted) {
-    say("interrupted: everything this run started is stopped");
-    Deno.exit(130);
+}
+
+/**
+ * Starts the fleet (into `run.fleet`, so the end stops it however the run ends) and waits for
+ * its ramp; prints the counts every 5 s until `stopProgress`.
+ */
+async function rampFleet(
+  run: Run,
+  kafka: LocalKafka,
+  target: Target,
+  extra: Pick<FleetThreadsOptions, "onTelemetry" | "onKey" | "workers">,
+) {
+  const { config, drivers, threads } = run;
+  say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers on ${threads} thread(s)`);
+  const running = run.fleet = await startFleetThreads({
+    threads,
+    logLevel: config.logLevel,
+    prefix: BENCH_PREFIX,
+    cps: config.cps,
+    drivers,
+    brokers: kafka.brokers,
+    central: target.central,
+    registryUrl: target.registryUrl,
+    caFile: target.caFile,
+    registryAdminKey: target.registryAdminKey,
+    credentialsDir: target.credentialsDir,
+    speed: config.speed,
+    durationMs: config.durationMs,
+    loginConcurrency: config.loginConcurrency,
+    ...extra,
+  });
+  const fleetStartedAt = Date.now(); // the first monitors start as startFleet returns
+  // How late a 100 ms timer fires on this thread (the fleet's own loop when it has one thread).
+  let lagMax = 0;
+  let expected = Date.now() + 100;
+  const lagTimer = every(run, () => {
+    lagMax = Math.max(lagMax, Date.now() - expected);
+    expected = Date.now() + 100;
+  }, 100);
+  const progress = every(run, () => {
+    const c = running.counts();
+    say(
+      `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
+        `lost logins ${c.lostLogins} (${c.relogins} back), engine links lost ` +
+        `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms`,
+    );
+    lagMax = 0;
+  }, 5000);
+  // A CP that neither logs in nor gives up must not hold the benchmark forever.
+  const rampLimitMs = 60_000 + config.cps * 500;
+  // Not a bare sleep: its timer would keep the process alive for minutes after the run.
+  const rampLimit = new AbortController();
+  await Promise.race([running.ramped, sleep(rampLimitMs, rampLimit.signal)]);
+  rampLimit.abort();
+  const ramp = rampFigures(fleetStartedAt, running.loginTimes);
+  say(`ramp done: ${ramp.logins} logins in ${ramp.seconds.toFixed(1)} s`);
+  const stopProgress = () => {
+    clearInterval(progress);
+    clearInterval(lagTimer);
+  };
+  return { running, ramp, stopProgress };
+}
+
+/** Where and when the run ran, as the result records it. */
+async function machineFacts(run: Run): Promise<BenchResult["machine"]> {
+  return {
+    ...await machine(),
+    loadAverageBefore: run.loadBefore,
+    loadAverageAfter: await loadAverage(),
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes the JSON result to `out` and prints the table. */
+async function writeResult(out: string, result: unknown, table: string): Promise<void> {
+  await Deno.mkdir(join(out, ".."), { recursive: true });
+  await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
+  console.log(table);
+  console.log(`\nresult written to ${out}`);
+}
+
+/** `--backlog N`: the fleet logs in, then bench_backlog.ts measures the drains. */
+async function backlogRun(
+  run: Run,
+  kafka: LocalKafka,
+  target: Target,
+  count: number,
+): Promise<void> {
+  if (target.backlogCentral === undefined) {
+    throw new Error("--backlog needs a network started here (no --central)");
   }
+  const { config, drivers, threads } = run;
+  const keys = new Map<string, { keyVersion: number; key: string }>();
+  const supplies = new Map<string, TelemetrySupply>();
+  const { running, ramp, stopProgress } = await rampFleet(run, kafka, target, {
+    workers: true,
+    onKey: (cpId, keyVersion, key) => keys.set(cpId, { keyVersion, key }),
+    onTelemetry: (cpId, payload) => {
+      if (payload.type === "SUPPLY") supplies.set(cpId, payload);
+      else if (payload.type === "SUPPLY_END") supplies.delete(cpId);
+    },
+  });
+  await sleep(SETTLE_MS);
+  stopProgress();
+  const counts = running.counts();
+  const backlog = await measureBacklog({
+    kafka: createKafka({ brokers: [...kafka.brokers], clientId: "bench-backlog" }),
+    central: target.backlogCentral,
+    fleet: running,
+    keys,
+    supplies,
+    count,
+    say,
+  });
+  const result = {
+    machine: await machineFacts(run),
+    params: { cps: config.cps, drivers, threads, backlog: count },
+    ramp,
+    backlog,
+    summary: benchSummary({
+      handledPerSecond: backlog.central.perSecond,
+      rawPerSecond: backlog.raw.perSecond,
+      lagMaxSeconds: null,
+      authP99Ms: undefined,
+      errors: counts.errors,
+      losses: lossesBetween(counts, counts, []),
+    }),
+  };
+  const out = config.out ??
+    join(
+      "data",
+      "bench",
+      `backlog-${count}-${config.cps}-${result.machine.date.replaceAll(":", "")}.json`,
+    );
+  await writeResult(out, result, renderBacklog(backlog, result.machine));
+}
 
-  /**
-   * Starts the fleet (into `fleet`, so the end stops it however the run ends) and waits for its
-   * ramp; prints the counts every 5 s until `stopProgress`.
-   */
-  async function rampFleet(
-    kafka: LocalKafka,
-    target: Target,
-    extra: Pick<FleetThreadsOptions, "onTelemetry" | "onKey" | "workers">,
-  ) {
-    say(`ramping a fleet to ${config.cps} CPs and ${drivers} drivers on ${threads} thread(s)`);
-    fleet = await startFleetThreads({
-      threads,
-      logLevel: config.logLevel,
-      prefix: BENCH_PREFIX,
-      cps: config.cps,
-      drivers,
-      brokers: kafka.brokers,
-      central: target.central,
-      registryUrl: target.registryUrl,
-      caFile: target.caFile,
-      registryAdminKey: target.registryAdminKey,
-      credentialsDir: target.credentialsDir,
-      speed: config.speed,
-      durationMs: config.durationMs,
-      loginConcurrency: config.loginConcurrency,
-      ...extra,
-    });
-    const running = fleet;
-    const fleetStartedAt = Date.now(); // the first monitors start as startFleet returns
-    // How late a 100 ms timer fires on this thread (the fleet's own loop when it has one thread).
-    let lagMax = 0;
-    let expected = Date.now() + 100;
-    const lagTimer = timers.interval(() => {
-      lagMax = Math.max(lagMax, Date.now() - expected);
-      expected = Date.now() + 100;
-    }, 100);
-    const progress = timers.interval(() => {
-      const c = running.counts();
-      say(
-        `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
-          `lost logins ${c.lostLogins} (${c.relogins} back), engine links lost ` +
-          `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms`,
-      );
-      lagMax = 0;
-    }, 5000);
-    // A CP that neither logs in nor gives up must not hold the benchmark forever.
-    const rampLimitMs = 60_000 + config.cps * 500;
-    // Not a bare sleep: its timer would keep the process alive for minutes after the run.
-    const rampLimit = new AbortController();
-    await Promise.race([running.ramped, sleep(rampLimitMs, rampLimit.signal)]);
-    rampLimit.abort();
-    const ramp = rampFigures(fleetStartedAt, running.loginTimes);
-    say(`ramp done: ${ramp.logins} logins in ${ramp.seconds.toFixed(1)} s`);
-    const stopProgress = () => {
-      clearInterval(progress);
-      clearInterval(lagTimer);
-    };
-    return { running, ramp, stopProgress };
+/** `--outage`: Central killed after the steady state, and its catch-up timed. */
+function outageRun(
+  admin: Admin,
+  target: Target,
+  running: FleetHandle,
+  outageMs: number,
+  samples: readonly SteadySample[],
+) {
+  if (target.backlogCentral === undefined) {
+    throw new Error("--outage needs a network started here (no --central)");
   }
+  return measureOutage({
+    admin,
+    central: target.backlogCentral,
+    fleet: running,
+    outageMs,
+    producedPerSecond: steadyFigures(samples).producedPerSecond,
+    limitMs: 120_000 + outageMs * 5,
+    say,
+  });
+}
 
-  /** `--backlog N`: the fleet logs in, then bench_backlog.ts measures the drains. */
-  async function backlogRun(kafka: LocalKafka, target: Target, count: number): Promise<void> {
-    if (target.backlogCentral === undefined) {
-      throw new Error("--backlog needs a network started here (no --central)");
-    }
-    const keys = new Map<string, { keyVersion: number; key: string }>();
-    const supplies = new Map<string, TelemetrySupply>();
-    const { running, ramp, stopProgress } = await rampFleet(kafka, target, {
-      workers: true,
-      onKey: (cpId, keyVersion, key) => keys.set(cpId, { keyVersion, key }),
-      onTelemetry: (cpId, payload) => {
-        if (payload.type === "SUPPLY") supplies.set(cpId, payload);
-        else if (payload.type === "SUPPLY_END") supplies.delete(cpId);
-      },
-    });
-    await sleep(SETTLE_MS);
-    stopProgress();
-    const counts = running.counts();
-    const backlog = await measureBacklog({
-      kafka: createKafka({ brokers: [...kafka.brokers], clientId: "bench-backlog" }),
-      central: target.backlogCentral,
-      fleet: running,
-      keys,
-      supplies,
-      count,
-      say,
-    });
-    const result = {
-      machine: {
-        ...await machine(),
-        loadAverageBefore: loadBefore,
-        loadAverageAfter: await loadAverage(),
-        date: new Date().toISOString(),
-      },
-      params: { cps: config.cps, drivers, threads, backlog: count },
-      ramp,
-      backlog,
-      summary: benchSummary({
-        handledPerSecond: backlog.central.perSecond,
-        rawPerSecond: backlog.raw.perSecond,
-        lagMaxSeconds: null,
-        authP99Ms: undefined,
-        errors: counts.errors,
-        losses: lossesBetween(counts, counts, []),
-      }),
-    };
-    const out = config.out ??
-      join(
-        "data",
-        "bench",
-        `backlog-${count}-${config.cps}-${result.machine.date.replaceAll(":", "")}.json`,
-      );
-    await Deno.mkdir(join(out, ".."), { recursive: true });
-    await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
-    console.log(renderBacklog(backlog, result.machine));
-    console.log(`\nresult written to ${out}`);
-  }
+/** Raw kafkajs produce → consume on the run's broker, with telemetry-sized messages. */
+async function rawFigures(run: Run, kafka: LocalKafka): Promise<BenchResult["raw"]> {
+  const bytes = await telemetryValueBytes();
+  say(`raw kafkajs: ${run.config.rawMessages} messages of ${bytes} B`);
+  const raw = await rawThroughput(kafka.brokers, run.config.rawMessages, bytes);
+  say(`raw kafkajs: ${raw.perSecond.toFixed(0)} msg/s`);
+  return raw;
+}
 
-  /** `--outage`: Central killed after the steady state, and its catch-up timed. */
-  function outageRun(
-    admin: Admin,
-    target: Target,
-    running: FleetHandle,
-    outageMs: number,
-    samples: readonly SteadySample[],
-  ) {
-    if (target.backlogCentral === undefined) {
-      throw new Error("--outage needs a network started here (no --central)");
-    }
-    return measureOutage({
-      admin,
-      central: target.backlogCentral,
-      fleet: running,
-      outageMs,
-      producedPerSecond: steadyFigures(samples).producedPerSecond,
-      limitMs: 120_000 + outageMs * 5,
-      say,
-    });
-  }
-
-  async function measure(kafka: LocalKafka, target: Target): Promise<void> {
-    if (config.backlog !== undefined) return await backlogRun(kafka, target, config.backlog);
-    const bytes = await telemetryValueBytes();
-    say(`raw kafkajs: ${config.rawMessages} messages of ${bytes} B`);
-    const raw = await rawThroughput(kafka.brokers, config.rawMessages, bytes);
-    say(`raw kafkajs: ${raw.perSecond.toFixed(0)} msg/s`);
-
-    // Telemetry send times during the steady state, to time each dashboard event against.
-    let timing = false;
-    const sentAt = new Map<string, number>();
-    const sseLatencies: number[] = [];
-    // Central off loopback speaks HTTPS, trusted through the project CA like the Registry.
-    using centralHttp = target.centralUrl.startsWith("https:")
-      ? await httpsClient(target.caFile)
-      : undefined;
-    const sse = watchEvents(target.centralUrl, centralHttp, events.signal, (type, data, at) => {
-      if (!timing || (type !== "telemetry" && type !== "cp")) return;
+/**
+ * Times telemetry sent → the dashboard event that shows it, while `timing` is on: the fleet
+ * notes each SUPPLY it sends (`onTelemetry`), the SSE reader matches the event by CP and kWh.
+ */
+function dashboardTimer(target: Target, client: Deno.HttpClient | undefined, run: Run) {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const timer = {
+    timing: false,
+    latencies,
+    onTelemetry: ((cpId, payload, at) => {
+      if (timer.timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
+    }) satisfies FleetThreadsOptions["onTelemetry"],
+    watched: watchEvents(target.centralUrl, client, run.events.signal, (type, data, at) => {
+      if (!timer.timing || (type !== "telemetry" && type !== "cp")) return;
       const view = data as { id?: string; kwh?: number | null };
       const key = `${view.id}|${view.kwh}`;
       const sent = sentAt.get(key);
       if (sent === undefined) return;
       sentAt.delete(key);
-      sseLatencies.push(at - sent);
-    });
+      latencies.push(at - sent);
+    }),
+  };
+  return timer;
+}
 
-    const { running, ramp, stopProgress } = await rampFleet(kafka, target, {
-      onTelemetry: (cpId, payload, at) => {
-        if (timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
-      },
-    });
-    await sleep(SETTLE_MS);
+/** The dashboard latencies, or why there are none; waits at most 2 s for the reader to end. */
+async function dashboardFigures(
+  timer: ReturnType<typeof dashboardTimer>,
+): Promise<BenchResult["sse"]> {
+  const limit = new AbortController();
+  const watched = await Promise.race([
+    timer.watched,
+    sleep(2000, limit.signal).then(() => ({ reconnects: 0 })),
+  ]);
+  limit.abort();
+  const problem = "problem" in watched ? watched.problem : undefined;
+  // Timed events count even when the stream failed later (Central killed by --outage).
+  return timer.latencies.length > 0
+    ? { ...latency(timer.latencies), reconnects: watched.reconnects }
+    : problem !== undefined
+    ? { notAvailable: problem }
+    : { notAvailable: "no dashboard event matched a telemetry message" };
+}
 
-    const admin = createKafka({ brokers: [...kafka.brokers], clientId: "bench-lag" }).admin();
-    await admin.connect();
-    const telemetryOffsets = async () => {
-      const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(TOPICS.cpTelemetry),
-        admin.fetchOffsets({ groupId: target.telemetryGroup, topics: [TOPICS.cpTelemetry] }),
-      ]);
-      const sum = (ps: { offset: string }[]) =>
-        ps.reduce((total, p) => total + Math.max(0, Number(p.offset)), 0);
-      return { produced: sum(ends), handled: sum(committed.partitions) };
-    };
-    // The fleet is this process (its threads included); a KAFKA_BROKERS broker is elsewhere.
-    const others = {
-      fleet: Deno.pid,
-      ...(target.registryPid === undefined ? {} : { registry: target.registryPid }),
-      ...(kafka.pid === undefined ? {} : { kafka: kafka.pid }),
-    };
-    const sample = async (): Promise<SteadySample> => {
-      const [usage, offsets, otherCpuMs, procStat, pending] = await Promise.all([
-        target.centralPid === undefined ? {} : centralUsage(target.centralPid),
-        telemetryOffsets(),
-        cpuOf(others),
-        Deno.readTextFile("/proc/stat"),
-        outboxPending(target.centralUrl, centralHttp),
-      ]);
-      return {
-        at: Date.now(),
-        ...usage,
-        otherCpuMs,
-        machineCpuMs: machineTicks(procStat),
-        outboxPending: pending,
-        telemetryProduced: offsets.produced,
-        telemetryHandled: offsets.handled,
-      };
-    };
+/**
+ * Holds the steady state for `--hold`, a sample a second, with the dashboard timed; returns the
+ * samples, what was lost meanwhile, and where the fleet's latency lists stood at its start.
+ */
+async function holdSteady(
+  run: Run,
+  running: FleetHandle,
+  sample: () => Promise<SteadySample>,
+  dashboard: ReturnType<typeof dashboardTimer>,
+) {
+  say(`steady state: measuring for ${run.config.holdMs / 1000} s`);
+  const from = {
+    latency: running.authorizeLatenciesMs.length,
+    phases: running.authorizePhases.length,
+    tickets: running.tickets.length,
+  };
+  const countsBefore = running.counts();
+  dashboard.timing = true;
+  const samples: SteadySample[] = [await sample()];
+  const holdEnd = Date.now() + run.config.holdMs;
+  while (Date.now() < holdEnd) {
+    await sleep(1000);
+    samples.push(await sample());
+  }
+  dashboard.timing = false;
+  const losses = lossesBetween(
+    countsBefore,
+    running.counts(),
+    running.tickets.slice(from.tickets),
+  );
+  return { samples, losses, from };
+}
 
-    say(`steady state: measuring for ${config.holdMs / 1000} s`);
-    const latencyFrom = running.authorizeLatenciesMs.length;
-    const phasesFrom = running.authorizePhases.length;
-    const ticketsFrom = running.tickets.length;
-    const countsBefore = running.counts();
-    timing = true;
-    const samples: SteadySample[] = [await sample()];
-    const holdEnd = Date.now() + config.holdMs;
-    while (Date.now() < holdEnd) {
-      await sleep(1000);
-      samples.push(await sample());
-    }
-    timing = false;
-    const losses = lossesBetween(
-      countsBefore,
-      running.counts(),
-      running.tickets.slice(ticketsFrom),
-    );
-    const outage = config.outageMs === undefined
-      ? undefined
-      : await outageRun(admin, target, running, config.outageMs, samples);
-    stopProgress();
-    await admin.disconnect();
-    const steady = steadyFigures(samples);
-    const authorize = latency(running.authorizeLatenciesMs.slice(latencyFrom));
-    const phases = running.authorizePhases.slice(phasesFrom);
-    const authorizePhases = {
+/** The steady-state run: raw Kafka, the ramp, the hold (and `--outage`), the result written. */
+async function measure(run: Run, kafka: LocalKafka, target: Target): Promise<void> {
+  const { config } = run;
+  if (config.backlog !== undefined) return await backlogRun(run, kafka, target, config.backlog);
+  const raw = await rawFigures(run, kafka);
+  // Central off loopback speaks HTTPS, trusted through the project CA like the Registry.
+  using centralHttp = target.centralUrl.startsWith("https:")
+    ? await httpsClient(target.caFile)
+    : undefined;
+  const dashboard = dashboardTimer(target, centralHttp, run);
+  const { running, ramp, stopProgress } = await rampFleet(run, kafka, target, {
+    onTelemetry: dashboard.onTelemetry,
+  });
+  await sleep(SETTLE_MS);
+
+  const admin = createKafka({ brokers: [...kafka.brokers], clientId: "bench-lag" }).admin();
+  await admin.connect();
+  const sample = steadySampler(admin, kafka, target, centralHttp);
+  const { samples, losses, from } = await holdSteady(run, running, sample, dashboard);
+  const outage = config.outageMs === undefined
+    ? undefined
+    : await outageRun(admin, target, running, config.outageMs, samples);
+  stopProgress();
+  await admin.disconnect();
+  const steady = steadyFigures(samples);
+  const authorize = latency(running.authorizeLatenciesMs.slice(from.latency));
+  const phases = running.authorizePhases.slice(from.phases);
+
+  say("stopping the fleet");
+  await running.stop(5000);
+  run.events.abort();
+  const sse = await dashboardFigures(dashboard);
+  const counts = running.counts();
+  const result: BenchResult = {
+    machine: await machineFacts(run),
+    params: {
+      cps: config.cps,
+      drivers: run.drivers,
+      speed: config.speed,
+      threads: run.threads,
+      holdSeconds: config.holdMs / 1000,
+      loginConcurrency: config.loginConcurrency,
+      kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",
+      network: run.given ? target.centralUrl : "fresh",
+    },
+    ramp,
+    steady,
+    authorize,
+    authorizePhases: {
       out: latency(phases.map((p) => p.outMs)),
       central: latency(phases.map((p) => p.centralMs)),
       back: latency(phases.map((p) => p.backMs)),
-    };
-
-    say("stopping the fleet");
-    await running.stop(5000);
-    events.abort();
-    const sseLimit = new AbortController();
-    const watched = await Promise.race([
-      sse,
-      sleep(2000, sseLimit.signal).then(() => ({ reconnects: 0 })),
-    ]);
-    sseLimit.abort();
-    const sseProblem = "problem" in watched ? watched.problem : undefined;
-    const counts = running.counts();
-    const result: BenchResult = {
-      machine: {
-        ...await machine(),
-        loadAverageBefore: loadBefore,
-        loadAverageAfter: await loadAverage(),
-        date: new Date().toISOString(),
-      },
-      params: {
-        cps: config.cps,
-        drivers,
-        speed: config.speed,
-        threads,
-        holdSeconds: config.holdMs / 1000,
-        loginConcurrency: config.loginConcurrency,
-        kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",
-        network: given === undefined ? "fresh" : target.centralUrl,
-      },
-      ramp,
-      steady,
-      authorize,
-      authorizePhases,
-      // Timed events count even when the stream failed later (Central killed by --outage).
-      sse: sseLatencies.length > 0
-        ? { ...latency(sseLatencies), reconnects: watched.reconnects }
-        : sseProblem !== undefined
-        ? { notAvailable: sseProblem }
-        : { notAvailable: "no dashboard event matched a telemetry message" },
-      raw,
-      ratioToRaw: steady.handledPerSecond / raw.perSecond,
+    },
+    sse,
+    raw,
+    ratioToRaw: steady.handledPerSecond / raw.perSecond,
+    losses,
+    ...(outage === undefined ? {} : { outage }),
+    summary: benchSummary({
+      handledPerSecond: steady.handledPerSecond,
+      rawPerSecond: raw.perSecond,
+      lagMaxSeconds: steady.lagMaxSeconds,
+      authP99Ms: authorize.p99,
+      errors: counts.errors,
       losses,
-      ...(outage === undefined ? {} : { outage }),
-      summary: benchSummary({
-        handledPerSecond: steady.handledPerSecond,
-        rawPerSecond: raw.perSecond,
-        lagMaxSeconds: steady.lagMaxSeconds,
-        authP99Ms: authorize.p99,
-        errors: counts.errors,
-        losses,
-      }),
-      fleet: {
-        tickets: counts.tickets,
-        denials: counts.denials,
-        denialReasons: running.denialReasons,
-        errors: counts.errors,
-      },
-    };
-    const out = config.out ??
-      join("data", "bench", `bench-${config.cps}-${result.machine.date.replaceAll(":", "")}.json`);
-    await Deno.mkdir(join(out, ".."), { recursive: true });
-    await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
-    console.log(renderTable(result));
-    console.log(`\nresult written to ${out}`);
-  }
+    }),
+    fleet: {
+      tickets: counts.tickets,
+      denials: counts.denials,
+      denialReasons: running.denialReasons,
+      errors: counts.errors,
+    },
+  };
+  const out = config.out ??
+    join("data", "bench", `bench-${config.cps}-${result.machine.date.replaceAll(":", "")}.json`);
+  await writeResult(out, result, renderTable(result));
 }
 
 if (import.meta.main) await main();

@@ -45,8 +45,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   "central/central.ts startCentral",
   "central/metrics.ts CentralMetrics.constructor",
   "cp/main.ts main",
-  "fleet/bench.ts main",
-  "fleet/bench.ts measure",
   "fleet/fleet.ts startFleet",
   "fleet/threads.ts startFleetThreads",
   "infra/lab_checks.ts checkLoop",
