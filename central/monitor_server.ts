@@ -35,7 +35,7 @@ import {
   RegistryUnavailableError,
   type VerifiedToken,
 } from "../registry/client.ts";
-import { type LoginRefusal, loginRefusal, type Model } from "./core.ts";
+import { type Cp, type LoginRefusal, loginRefusal, type Model } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import { type Link, MonitorLinks } from "./monitor_links.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -104,6 +104,10 @@ interface Conversation {
   cpId?: string;
   /** Set once the connection is closed, by either side. */
   gone: boolean;
+  /** Set once `AUTH_OK` went out: from then on the monitor hears `CP_STATE`. */
+  answered?: boolean;
+  /** The last `CP_STATE` sent, as `state|stopReason|maintenance`, so a repeat is not sent. */
+  stateSent?: string;
 }
 
 /** The listening server and its conversations. */
@@ -141,9 +145,15 @@ export class MonitorServer {
     this.#loginTimeoutMs = loginTimeoutMs;
     // The core decides when a connection must go (replaced, heartbeat timeout); this acts.
     this.#unsubscribe = runtime.subscribe(({ effects }) => {
+      // A step may save a CP more than once on its way: its monitor hears only the outcome.
+      const saved = new Map<number, Cp>();
       for (const effect of effects) {
         if (effect.type === "close_connection") this.#end(effect.connection, effect.logout);
+        if (effect.type === "save_cp" && effect.cp.connection !== null) {
+          saved.set(effect.cp.connection, effect.cp);
+        }
       }
+      for (const [connection, cp] of saved) this.#tellState(connection, cp);
     });
     this.#beatTimer = setInterval(() => this.#flushBeats(), BEATS_FLUSH_MS);
     links.serve((link) => this.#take(link));
@@ -353,7 +363,24 @@ export class MonitorServer {
       certificate: this.#signer.certificate,
       signature,
     }));
+    conversation.answered = true;
+    const now = this.#runtime.model.cps.get(cpId);
+    if (now?.connection === conversation.id) this.#tellState(conversation.id, now);
     return cpId;
+  }
+
+  /** `CP_STATE` to the monitor of connection `id` when what it shows has changed. */
+  #tellState(id: number, cp: Cp): void {
+    const conversation = this.#conversations.get(id);
+    if (conversation?.answered !== true) return; // AUTH_OK must be its first frame
+    const { state, stopReason } = cp.status;
+    const maintenance = cp.maintenance === true;
+    const shown = `${state}|${stopReason}|${maintenance}`;
+    if (conversation.stateSent === shown) return;
+    conversation.stateSent = shown;
+    conversation.conn
+      .send(build(centralToMonitorSchema, "CP_STATE", { state, stopReason, maintenance }))
+      .catch(() => {}); // a lost connection ends the conversation by itself
   }
 
   /**
@@ -440,6 +467,16 @@ export class MonitorServer {
           cpId,
           connection: id,
           engine: message.engine,
+          at,
+        });
+        return;
+      case "MAINTENANCE":
+        this.#runtime.dispatch({
+          type: "maintenance",
+          cpId,
+          connection: id,
+          on: message.on,
+          originIp: this.#conversations.get(id)?.ip,
           at,
         });
         return;

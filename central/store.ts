@@ -145,6 +145,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX sessions_by_end_id ON sessions (ended_at, id);`,
   // When a key version stopped being live: retired versions are forgotten after a grace period.
   `ALTER TABLE cp_keys ADD COLUMN retired_at TEXT;`,
+  // The monitor operator's maintenance hold, kept apart from the stop reason shown.
+  `ALTER TABLE cps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -283,6 +285,7 @@ export class CentralStore {
           connection: null,
           lastSeenMs: row.last_seen === null ? null : Date.parse(row.last_seen as string),
           securityInfo: security.get(id) ?? NO_SECURITY_INFO,
+          ...(row.maintenance === 1 ? { maintenance: true } : {}),
         });
       }
       const keys = this.#all(
@@ -469,13 +472,13 @@ export class CentralStore {
   #saveCp(cp: Cp): void {
     this.#run(
       `INSERT INTO cps (id, location, price_eur_kwh, power_kw, state, stop_reason, security,
-                        last_seen, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        last_seen, updated_at, maintenance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET location = excluded.location,
          price_eur_kwh = excluded.price_eur_kwh, power_kw = excluded.power_kw,
          state = excluded.state, stop_reason = excluded.stop_reason,
          security = excluded.security, last_seen = excluded.last_seen,
-         updated_at = excluded.updated_at`,
+         updated_at = excluded.updated_at, maintenance = excluded.maintenance`,
       cp.id,
       cp.location,
       cp.priceEurKwh,
@@ -485,6 +488,7 @@ export class CentralStore {
       cp.security,
       cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
       new Date().toISOString(),
+      cp.maintenance === true ? 1 : 0,
     );
     const info = cp.securityInfo;
     this.#run(

@@ -177,8 +177,23 @@ export class MonitorStub {
     await this.conn.send(message);
   }
 
-  /** The next message from Central, or undefined once the conversation ended. */
+  /** Every `CP_STATE` Central sent so far, oldest first ({@link next} passes over them). */
+  readonly states: Extract<CentralToMonitor, { type: "CP_STATE" }>[] = [];
+
+  /**
+   * The next message from Central other than `CP_STATE` (kept in {@link states}), or undefined
+   * once the conversation ended.
+   */
   async next(): Promise<CentralToMonitor | undefined> {
+    for (;;) {
+      const message = await this.nextAny();
+      if (message?.type !== "CP_STATE") return message;
+      this.states.push(message);
+    }
+  }
+
+  /** The next message from Central, `CP_STATE` too, or undefined once the conversation ended. */
+  async nextAny(): Promise<CentralToMonitor | undefined> {
     try {
       const { value, done } = await this.#messages.next();
       return done ? undefined : value as CentralToMonitor;

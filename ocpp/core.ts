@@ -218,6 +218,7 @@ export function transactionIdOf(sessionId: string): number {
 export function endReasonOfStop(reason: StopReason): EndReason {
   if (reason === "admin") return "stopped_admin";
   if (reason === "weather") return "stopped_weather";
+  if (reason === "maintenance") return "stopped_maintenance";
   return "status_lost";
 }
 

@@ -213,14 +213,24 @@ export const cpProtocolSchema = oneOf(["ocpp1.6"]);
 export const engineStateSchema = cpStateSchema.extract(["ACTIVATED", "SUPPLYING", "STOPPED"], {
   error: "must be one of ACTIVATED, SUPPLYING, STOPPED",
 });
-/** Why a CP is `STOPPED` (ARCHITECTURE §CP states). */
-export const stopReasonSchema = oneOf(["admin", "weather", "out_of_service", "revoked"]);
+/**
+ * Why a CP is `STOPPED` (ARCHITECTURE §CP states); `maintenance`: its monitor's operator put it in
+ * maintenance (`MAINTENANCE{on: true}`).
+ */
+export const stopReasonSchema = oneOf([
+  "admin",
+  "weather",
+  "maintenance",
+  "out_of_service",
+  "revoked",
+]);
 
 /**
  * Why a session ended (ARCHITECTURE §Sessions, §Failures, §Revocation and status):
  * - `unplugged`: the vehicle was unplugged;
  * - `target_reached`: the vehicle's target energy was reached;
- * - `stopped_admin` / `stopped_weather`: Central stopped the CP (admin or weather);
+ * - `stopped_admin` / `stopped_weather` / `stopped_maintenance`: Central stopped the CP (admin,
+ *   weather, or its monitor's maintenance mode);
  * - `status_lost`: the CP's security status became OUT_OF_SERVICE or REVOKED;
  * - `key_lost`: the CP's key was rotated or revoked;
  * - `fault`: the engine went KO or unreachable;
@@ -232,6 +242,7 @@ export const endReasonSchema = oneOf([
   "target_reached",
   "stopped_admin",
   "stopped_weather",
+  "stopped_maintenance",
   "status_lost",
   "key_lost",
   "fault",
@@ -620,6 +631,22 @@ export const logoutSchema = message("LOGOUT", {
   detail: detailSchema.optional(),
   retryable: z.boolean({ error: "must be true or false" }),
 });
+/**
+ * `MAINTENANCE` (Monitor → Central, logged in): its operator puts the CP in maintenance (`on`),
+ * which Central shows as STOPPED for `maintenance`, or takes it out again.
+ */
+export const maintenanceSchema = message("MAINTENANCE", {
+  on: z.boolean({ error: "must be true or false" }),
+});
+/**
+ * `CP_STATE` (Central → Monitor, logged in): the CP's state as Central shows it, after the login
+ * and at each change, so the monitor's operator sees what the dashboard shows.
+ */
+export const cpStateMessageSchema = message("CP_STATE", {
+  state: cpStateSchema,
+  stopReason: stopReasonSchema.nullable(),
+  maintenance: z.boolean({ error: "must be true or false" }),
+});
 /** `HEALTH_CHECK` (Monitor → Engine): answer with `HEALTH`. */
 export const healthCheckSchema = message("HEALTH_CHECK", {});
 /**
@@ -655,12 +682,14 @@ export const centralToMonitorSchema = z.discriminatedUnion("type", [
   authFailSchema,
   commandSchema,
   logoutSchema,
+  cpStateMessageSchema,
 ]);
 /** Every frame a monitor sends Central. */
 export const monitorToCentralSchema = z.discriminatedUnion("type", [
   authSchema,
   heartbeatSchema,
   healthSchema,
+  maintenanceSchema,
 ]);
 /** Every frame a monitor sends its engine. */
 export const monitorToEngineSchema = z.discriminatedUnion("type", [
@@ -994,6 +1023,8 @@ export function endReasonForStop(reason: StopReason): EndReason {
       return "stopped_admin";
     case "weather":
       return "stopped_weather";
+    case "maintenance":
+      return "stopped_maintenance";
     case "out_of_service":
     case "revoked":
       return "status_lost";

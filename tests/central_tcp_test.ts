@@ -288,6 +288,36 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
   });
 });
 
+Deno.test("central TCP: MAINTENANCE holds the CP STOPPED and CP_STATE tells its monitor", async () => {
+  await withCentral(async ({ registry, central }) => {
+    const token = await registry.registerCp("CP-TCP-5");
+    const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+    assert.equal((await monitor.login("CP-TCP-5", token)).answer?.type, "AUTH_OK");
+    monitor.keepAlive();
+    const state = async () => {
+      const frame = await monitor.nextAny();
+      assert.ok(frame?.type === "CP_STATE", `CP_STATE expected, got ${frame?.type}`);
+      return [frame.state, frame.stopReason, frame.maintenance];
+    };
+    assert.deepEqual(await state(), ["ACTIVATED", null, false], "told right after AUTH_OK");
+
+    await monitor.send(build(monitorToCentralSchema, "MAINTENANCE", { on: true }));
+    assert.deepEqual(await state(), ["STOPPED", "maintenance", true]);
+    const cp = await (await fetch(`${central.httpUrl}/cps/CP-TCP-5`)).json();
+    assert.deepEqual([cp.state, cp.stop_reason], ["STOPPED", "maintenance"]);
+
+    await monitor.send(build(monitorToCentralSchema, "MAINTENANCE", { on: false }));
+    assert.deepEqual(await state(), ["ACTIVATED", null, false]);
+    const audit = await (await fetch(`${central.httpUrl}/audit?action=cp.maintenance`)).json();
+    assert.deepEqual(
+      audit.items.map((r: { actor: string; params: { on: boolean } }) => [r.actor, r.params.on]),
+      [["cp:CP-TCP-5", false], ["cp:CP-TCP-5", true]],
+    );
+    assert.ok(audit.items.every((r: { origin_ip?: string }) => r.origin_ip === "127.0.0.1"));
+    await monitor.close();
+  });
+});
+
 Deno.test("central TCP: EOT right after opening ends the conversation cleanly", async () => {
   await withCentral(async (s) => {
     const raw = await Raw.open(s);

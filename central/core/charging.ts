@@ -424,19 +424,67 @@ export function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: C
   }
 }
 
-/** Lifts the hold of `cp`, unless the weather still holds it (then only the other hold ends). */
+/**
+ * Lifts the hold of `cp`, unless its maintenance or the weather still holds it: then only the
+ * other hold ends, and the CP stays STOPPED for the one left (maintenance first).
+ */
 export function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
   if (cp.status.stopReason === null) return;
-  if (d.weatherHeld(cp.id)) {
-    // Only the office's clear lifts a weather hold: what ends here is the other hold.
-    if (cp.status.stopReason !== "weather") stop(d, cp, "weather", at, config);
-    else d.note("info", "CP {cpId} stays stopped: the weather still holds it", { cpId: cp.id });
+  // Only the monitor's operator lifts maintenance, and only the office's clear a weather hold.
+  const left: StopReason | null = cp.maintenance === true
+    ? "maintenance"
+    : d.weatherHeld(cp.id)
+    ? "weather"
+    : null;
+  if (left !== null) {
+    if (cp.status.stopReason !== left) stop(d, cp, left, at, config);
+    else {d.note("info", "CP {cpId} stays stopped: {reason} still holds it", {
+        cpId: cp.id,
+        reason: left,
+      });}
     return;
   }
   const status = apply(cp.status, { type: "RESUME" });
   d.setCp({ ...cp, status });
   d.command(cp.id, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
   d.note("info", "CP {cpId} resumed: {state}", { cpId: cp.id, state: status.state });
+}
+
+/**
+ * Its monitor's operator turns maintenance on or off. On: the CP is held STOPPED for
+ * `maintenance`, unless an admin's or a security hold already stops it (that one stays shown;
+ * the maintenance hold waits behind it). A weather hold gives way to it, since the office's
+ * report is kept apart and comes back when maintenance ends. Off: lifts only the maintenance
+ * hold ({@link resume} keeps the weather's). Audited as `cp.maintenance` by the CP.
+ */
+export function maintenance(
+  d: Draft,
+  input: Extract<Input, { type: "maintenance" }>,
+  config: CoreConfig,
+): void {
+  const { cpId, on, at } = input;
+  const cp = d.connectedCp(cpId, input.connection);
+  if (cp === undefined) return;
+  const previous = cp.maintenance === true;
+  const updated: Cp = { ...cp, maintenance: on };
+  if (previous !== on) d.setCp(updated);
+  const held = cp.status.stopReason;
+  if (on && (held === null || held === "weather")) stop(d, updated, "maintenance", at, config);
+  if (!on && held === "maintenance") resume(d, updated, at, config);
+  const after = d.cp(cpId)?.status ?? cp.status;
+  d.note("info", "CP {cpId} maintenance {mode}: {state}", {
+    cpId,
+    mode: on ? "on" : "off",
+    state: after.state,
+    stopReason: after.stopReason,
+  });
+  d.audit({
+    actor: cpActor(cpId),
+    action: "cp.maintenance",
+    outcome: "ok",
+    params: { cpId, on, previous, state: after.state, stopReason: after.stopReason },
+    originIp: input.originIp,
+  });
 }
 
 /**

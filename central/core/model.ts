@@ -50,6 +50,12 @@ export interface Cp {
    * OCPP gateway); absent for the network's own CPs and until a CP logs in after a restart.
    */
   readonly protocol?: CpProtocol;
+  /**
+   * Its monitor's operator holds it in maintenance (`MAINTENANCE{on: true}`): a hold of its own,
+   * kept apart from the admin's and the weather's, so lifting one never lifts the others.
+   * Absent means off.
+   */
+  readonly maintenance?: boolean;
 }
 
 /** The security facts Central keeps per CP beside its status (never a key). */
@@ -239,6 +245,16 @@ export type Input =
     readonly cpId: string;
     readonly connection: number;
     readonly engine: EngineHealth;
+    readonly at: number;
+  }
+  /** `MAINTENANCE` from a monitor connection: its operator turns maintenance on or off. */
+  | {
+    readonly type: "maintenance";
+    readonly cpId: string;
+    readonly connection: number;
+    readonly on: boolean;
+    /** The monitor's IP address, for the audit. */
+    readonly originIp?: string;
     readonly at: number;
   }
   /** A monitor connection ended (closed, dropped, EOT). */

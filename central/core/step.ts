@@ -11,6 +11,7 @@ import {
   invalidRequest,
   listRequest,
   lose,
+  maintenance,
   resume,
   stop,
   telemetry,
@@ -73,6 +74,9 @@ function applyInput(d: Draft, input: Input, config: CoreConfig): void {
       break;
     case "health":
       health(d, input);
+      break;
+    case "maintenance":
+      maintenance(d, input, config);
       break;
     case "disconnect": {
       const cp = d.connectedCp(input.cpId, input.connection);
