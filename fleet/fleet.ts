@@ -293,6 +293,35 @@ function driverTransport(
   };
 }
 
+/** What the fleet counts as it runs: the figures of {@link FleetHandle.counts} and its lists. */
+interface Tally {
+  errors: number;
+  lostLogins: number;
+  relogins: number;
+  monitorLinkDrops: number;
+  requests: number;
+  tickets: number;
+  denials: number;
+  readonly loginTimes: number[];
+  readonly latencies: number[];
+  readonly authorizePhases: AuthorizePhases[];
+  readonly denialReasons: Record<string, number>;
+  readonly ticketLines: (TicketLine & { driverId: string })[];
+}
+
+/** What every step of one fleet shares: its options, its Kafka and Registry, its tally. */
+interface Fleet {
+  readonly options: FleetOptions;
+  readonly random: () => number;
+  readonly hub: FleetKafka;
+  /** Read once: thousands of monitors check the Registry's and Central's certificates with it. */
+  readonly caCert: string;
+  readonly registry: RegistryClient;
+  readonly tally: Tally;
+  /** Drivers keep charging; false once the fleet drains or stops. */
+  driving: boolean;
+}
+
 /**
  * Starts the fleet: Kafka and every engine at once, then the monitors (at most
  * `loginConcurrency` logging in at a time) and the drivers, who start charging as soon as CPs
@@ -304,43 +333,52 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     throw new RangeError("a fleet prefix is 1–40 of A–Z, a–z, 0–9, _ or -");
   }
   const random = options.random ?? Math.random;
-  const onTelemetry = options.onTelemetry;
-  const pauseMs = options.pauseMs ?? 1000;
   const specs = Array.from(
     { length: options.cps },
     (_, i) => cpSpecFor(options.prefix, (options.cpOffset ?? 0) + i + 1, random),
   );
   const hub = await startFleetKafka(options.brokers, options.prefix);
-  // Read once: thousands of monitors check the Registry's and Central's certificates against it.
   const caCert = await readPem(caFilePath(options.caFile), "CERTIFICATE");
   const registry: RegistryClient = await createRegistryClient({
     url: options.registryUrl,
     caCert,
     adminKey: options.registryAdminKey,
   });
-
-  let errors = 0;
-  let lostLogins = 0;
-  let relogins = 0;
-  let monitorLinkDrops = 0;
-  let requests = 0;
-  let ticketCount = 0;
-  let denials = 0;
-  let driving = true;
-  let stopping: Promise<void> | undefined;
-  const loginTimes: number[] = [];
-  const latencies: number[] = [];
-  const authorizePhases: AuthorizePhases[] = [];
-  const denialReasons: Record<string, number> = {};
-  const tickets: (TicketLine & { driverId: string })[] = [];
+  const fleet: Fleet = { options, random, hub, caCert, registry, tally: newTally(), driving: true };
   // A CP with a credentials file was registered in an earlier run; the others once logged in.
   const registeredBefore = new Set(
     specs.filter((s) => existsSync(credentialsPath(options.credentialsDir, s.id))).map((s) => s.id),
   );
+  const cps = await startEngines(fleet, specs);
+  const free = freeCps(cps);
+  const logins = loginRamp(fleet, cps, free.refresh);
+  const drivers = await startDrivers(fleet, cps, free);
+  logins.launch();
+  return fleetHandle(fleet, { specs, cps, drivers, registeredBefore, ramped: logins.ramped });
+}
 
-  // --- CPs -----------------------------------------------------------------------------------
+function newTally(): Tally {
+  return {
+    errors: 0,
+    lostLogins: 0,
+    relogins: 0,
+    monitorLinkDrops: 0,
+    requests: 0,
+    tickets: 0,
+    denials: 0,
+    loginTimes: [],
+    latencies: [],
+    authorizePhases: [],
+    denialReasons: {},
+    ticketLines: [],
+  };
+}
 
-  const cps: HostedCp[] = await Promise.all(specs.map(async (spec) => ({
+/** Every CP's engine, started at once on the shared Kafka. */
+function startEngines(fleet: Fleet, specs: readonly CpSpec[]): Promise<HostedCp[]> {
+  const { options, hub } = fleet;
+  const onTelemetry = options.onTelemetry;
+  return Promise.all(specs.map(async (spec) => ({
     spec,
     engine: await startEngine({
       brokers: options.brokers,
@@ -357,9 +395,13 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     }),
     loggedInOnce: false,
   })));
-  const byId = new Map(cps.map((cp) => [cp.spec.id, cp]));
+}
 
-  // Kept up to date on every change, so a driver's pick costs nothing however many CPs there are.
+/**
+ * The CPs a driver may pick, kept up to date on every change so a pick costs nothing however
+ * many CPs there are; `refresh` re-reads one CP (its engine's changes do so already).
+ */
+function freeCps(cps: readonly HostedCp[]) {
   const free = new RandomSet<HostedCp>();
   /**
    * Logged in, idle on the engine's side, and not picked by a driver. The engine must hold this
@@ -376,101 +418,121 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     else free.delete(cp);
   };
   for (const cp of cps) cp.engine.onChange(() => refresh(cp));
+  return { free, refresh };
+}
 
+/**
+ * The monitors, started `loginConcurrency` at a time: each first login (or giving up) lets the
+ * next one start. `ramped` resolves once every CP logged in once or gave up.
+ */
+function loginRamp(fleet: Fleet, cps: readonly HostedCp[], refresh: (cp: HostedCp) => void) {
+  const { tally } = fleet;
   const ramped = Promise.withResolvers<void>();
   let settled = 0; // CPs that logged in once or gave up
-  const settle = () => {
-    if (++settled === cps.length) ramped.resolve();
-  };
-  if (cps.length === 0) ramped.resolve();
-
   const waiting = [...cps];
   let launching = 0;
-  const concurrency = Math.max(1, options.loginConcurrency ?? 8);
+  const concurrency = Math.max(1, fleet.options.loginConcurrency ?? 8);
+  /** One CP is past its first login or gave up: the next may start. */
+  const settle = () => {
+    launching--;
+    if (++settled === cps.length) ramped.resolve();
+    launch();
+  };
   /** Starts monitors until `concurrency` are on their way to a first login. */
   const launch = () => {
-    while (launching < concurrency && waiting.length > 0 && driving) {
+    while (launching < concurrency && waiting.length > 0 && fleet.driving) {
       const cp = waiting.shift()!;
       launching++;
-      startCpMonitor(cp).catch((error) => {
-        errors++;
+      startCpMonitor(fleet, cp, refresh, settle).catch((error) => {
+        tally.errors++;
         log.error("CP {cpId} could not start its monitor: {error}", { cpId: cp.spec.id, error });
-        launching--;
         settle();
-        launch();
       });
     }
   };
-  const startCpMonitor = async (cp: HostedCp) => {
-    const monitor = await startMonitor({
-      cpId: cp.spec.id,
-      engine: { host: "127.0.0.1", port: cp.engine.port },
-      engineSecret: cp.engine.linkSecret, // same process: handed over in memory, no file
-      central: options.central,
-      registryUrl: options.registryUrl,
-      registryAdminKey: options.registryAdminKey,
-      registry,
-      caCert,
-      location: cp.spec.location,
-      priceEurKwh: cp.spec.priceEurKwh,
-      powerKw: cp.spec.powerKw,
-      credentialsDir: options.credentialsDir,
-      random,
-    });
-    cp.monitor = monitor;
-    let loggedIn = false;
-    let engineLinked = false;
-    monitor.onChange(() => {
-      refresh(cp);
-      const view = monitor.view();
-      // Only while driving: stopping the fleet logs every CP out on purpose.
-      const nowLoggedIn = view.central.state === "logged_in";
-      if (nowLoggedIn !== loggedIn) {
-        if (nowLoggedIn && cp.loggedInOnce) relogins++;
-        if (!nowLoggedIn && driving) lostLogins++;
-        loggedIn = nowLoggedIn;
-      }
-      if (engineLinked && !view.engine.connected && driving) monitorLinkDrops++;
-      engineLinked = view.engine.connected;
-      if (cp.loggedInOnce || !nowLoggedIn) return;
-      cp.loggedInOnce = true;
-      loginTimes.push(Date.now());
-      launching--;
-      settle();
-      launch();
-    });
-    monitor.done.then((outcome) => {
-      if (outcome.kind !== "gave_up") return;
-      errors++;
-      log.error("CP {cpId} gave up: {message}", { cpId: cp.spec.id, message: outcome.message });
-      if (!cp.loggedInOnce) {
-        launching--;
-        settle();
-        launch();
-      }
-    });
-  };
+  if (cps.length === 0) ramped.resolve();
+  return { launch, ramped: ramped.promise };
+}
 
-  // --- drivers -------------------------------------------------------------------------------
+/** One CP's monitor, counting its logins, lost logins and engine links; `settle` at its first. */
+async function startCpMonitor(
+  fleet: Fleet,
+  cp: HostedCp,
+  refresh: (cp: HostedCp) => void,
+  settle: () => void,
+): Promise<void> {
+  const { options, tally } = fleet;
+  const monitor = await startMonitor({
+    cpId: cp.spec.id,
+    engine: { host: "127.0.0.1", port: cp.engine.port },
+    engineSecret: cp.engine.linkSecret, // same process: handed over in memory, no file
+    central: options.central,
+    registryUrl: options.registryUrl,
+    registryAdminKey: options.registryAdminKey,
+    registry: fleet.registry,
+    caCert: fleet.caCert,
+    location: cp.spec.location,
+    priceEurKwh: cp.spec.priceEurKwh,
+    powerKw: cp.spec.powerKw,
+    credentialsDir: options.credentialsDir,
+    random: fleet.random,
+  });
+  cp.monitor = monitor;
+  let loggedIn = false;
+  let engineLinked = false;
+  monitor.onChange(() => {
+    refresh(cp);
+    const view = monitor.view();
+    // Only while driving: stopping the fleet logs every CP out on purpose.
+    const nowLoggedIn = view.central.state === "logged_in";
+    if (nowLoggedIn !== loggedIn) {
+      if (nowLoggedIn && cp.loggedInOnce) tally.relogins++;
+      if (!nowLoggedIn && fleet.driving) tally.lostLogins++;
+      loggedIn = nowLoggedIn;
+    }
+    if (engineLinked && !view.engine.connected && fleet.driving) tally.monitorLinkDrops++;
+    engineLinked = view.engine.connected;
+    if (cp.loggedInOnce || !nowLoggedIn) return;
+    cp.loggedInOnce = true;
+    tally.loginTimes.push(Date.now());
+    settle();
+  });
+  monitor.done.then((outcome) => {
+    if (outcome.kind !== "gave_up") return;
+    tally.errors++;
+    log.error("CP {cpId} gave up: {message}", { cpId: cp.spec.id, message: outcome.message });
+    if (!cp.loggedInOnce) settle();
+  });
+}
 
+/**
+ * Every driver, started at once: each picks a free CP after a random part of a pause, and again
+ * a pause after each ticket or denial.
+ */
+async function startDrivers(
+  fleet: Fleet,
+  cps: readonly HostedCp[],
+  { free, refresh }: ReturnType<typeof freeCps>,
+): Promise<HostedDriver[]> {
+  const { options, tally, random } = fleet;
+  const pauseMs = options.pauseMs ?? 1000;
+  const byId = new Map(cps.map((cp) => [cp.spec.id, cp]));
   const drivers: HostedDriver[] = Array.from({ length: options.drivers }, (_, i) => ({
     id: driverIdFor(options.prefix, (options.driverOffset ?? 0) + i + 1),
     sentAt: new Map(),
     failed: false,
   }));
-
   const release = (driverId: string, cpId: string | undefined) => {
     const cp = cpId === undefined ? undefined : byId.get(cpId);
     if (cp?.claimedBy !== driverId) return;
     cp.claimedBy = undefined;
     refresh(cp);
   };
-
   const next = (driver: HostedDriver, delayMs: number) => {
     clearTimeout(driver.timer);
-    if (!driving) return;
+    if (!fleet.driving) return;
     driver.timer = setTimeout(() => {
-      if (!driving || driver.handle === undefined) return;
+      if (!fleet.driving || driver.handle === undefined) return;
       const cp = free.pick(random);
       if (cp === undefined) return next(driver, NO_FREE_CP_RETRY_MS);
       cp.claimedBy = driver.id;
@@ -478,67 +540,91 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       driver.handle.charge(cp.spec.id);
     }, delayMs);
   };
-
   const onEvent = (driver: HostedDriver, event: DriverEvent) => {
-    switch (event.kind) {
-      case "requested":
-        requests++;
-        driver.sentAt.set(event.requestId, event.at);
-        break;
-      case "authorized": {
-        const sent = driver.sentAt.get(event.requestId);
-        driver.sentAt.delete(event.requestId);
-        if (sent !== undefined) latencies.push(event.at - sent);
-        break;
-      }
-      case "denied":
-        denials++;
-        denialReasons[event.denial.reason] = (denialReasons[event.denial.reason] ?? 0) + 1;
-        driver.sentAt.delete(event.denial.requestId);
-        release(driver.id, event.denial.cpId);
-        next(driver, pauseMs);
-        break;
-      case "ticket":
-        ticketCount++;
-        tickets.push({ ...event.ticket, driverId: driver.id });
-        release(driver.id, event.ticket.cpId);
-        next(driver, pauseMs);
-        break;
-      case "refused":
-        errors++;
-        break;
-      case "ignored":
-        if (event.reason === "invalid") errors++;
-        break;
+    const done = countDriverEvent(tally, driver, event);
+    if (done !== undefined) {
+      release(driver.id, done.cpId);
+      next(driver, pauseMs);
     }
     options.onDriverEvent?.(driver.id, event);
   };
-
   await Promise.all(drivers.map(async (driver) => {
     driver.handle = await startDriver({
       brokers: options.brokers,
       driverId: driver.id,
-      transport: driverTransport(hub, driver.id, (phases) => authorizePhases.push(phases)),
+      transport: driverTransport(fleet.hub, driver.id, (p) => tally.authorizePhases.push(p)),
       onEvent: (event) => onEvent(driver, event),
     });
     driver.handle.done.catch((error) => {
-      errors++;
+      tally.errors++;
       driver.failed = true;
       log.error("Driver {driverId} failed: {error}", { driverId: driver.id, error });
     });
     next(driver, random() * pauseMs); // spread the first requests
   }));
-  launch();
+  return drivers;
+}
 
-  // --- the handle ----------------------------------------------------------------------------
+/**
+ * Counts one driver event; for a denial or a ticket (the driver is done with its CP) returns
+ * that CP's id, so the driver lets it go and picks again.
+ */
+function countDriverEvent(
+  tally: Tally,
+  driver: HostedDriver,
+  event: DriverEvent,
+): { cpId: string | undefined } | undefined {
+  switch (event.kind) {
+    case "requested":
+      tally.requests++;
+      driver.sentAt.set(event.requestId, event.at);
+      return undefined;
+    case "authorized": {
+      const sent = driver.sentAt.get(event.requestId);
+      driver.sentAt.delete(event.requestId);
+      if (sent !== undefined) tally.latencies.push(event.at - sent);
+      return undefined;
+    }
+    case "denied":
+      tally.denials++;
+      tally.denialReasons[event.denial.reason] = 1 +
+        (tally.denialReasons[event.denial.reason] ?? 0);
+      driver.sentAt.delete(event.denial.requestId);
+      return { cpId: event.denial.cpId };
+    case "ticket":
+      tally.tickets++;
+      tally.ticketLines.push({ ...event.ticket, driverId: driver.id });
+      return { cpId: event.ticket.cpId };
+    case "refused":
+      tally.errors++;
+      return undefined;
+    case "ignored":
+      if (event.reason === "invalid") tally.errors++;
+      return undefined;
+  }
+  return undefined; // another kind tells the view only
+}
 
+/** The running fleet's handle: its counts, its lists, drain and stop. */
+function fleetHandle(
+  fleet: Fleet,
+  parts: {
+    specs: readonly CpSpec[];
+    cps: readonly HostedCp[];
+    drivers: readonly HostedDriver[];
+    registeredBefore: ReadonlySet<string>;
+    ramped: Promise<void>;
+  },
+): FleetHandle {
+  const { tally, hub } = fleet;
+  const { cps, drivers, registeredBefore } = parts;
+  let stopping: Promise<void> | undefined;
   const busy = (driver: HostedDriver) => {
     const kind = driver.handle?.state().phase.kind;
     return kind === "requested" || kind === "authorized" || kind === "supplying";
   };
-
   const drain = async (timeoutMs: number): Promise<boolean> => {
-    driving = false;
+    fleet.driving = false;
     for (const driver of drivers) clearTimeout(driver.timer);
     const deadline = Date.now() + timeoutMs;
     while (drivers.some((d) => !d.failed && busy(d))) {
@@ -547,16 +633,15 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     }
     return true;
   };
-
   return {
-    cps: specs,
-    loginTimes,
-    authorizeLatenciesMs: latencies,
-    authorizePhases,
-    denialReasons,
-    tickets,
-    ramped: ramped.promise,
-    noteError: () => void errors++,
+    cps: parts.specs,
+    loginTimes: tally.loginTimes,
+    authorizeLatenciesMs: tally.latencies,
+    authorizePhases: tally.authorizePhases,
+    denialReasons: tally.denialReasons,
+    tickets: tally.ticketLines,
+    ramped: parts.ramped,
+    noteError: () => void tally.errors++,
     counts: () => {
       let loggedIn = 0;
       let charging = 0;
@@ -571,27 +656,27 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
           .length,
         loggedIn,
         charging,
-        requests,
-        tickets: ticketCount,
-        denials,
-        errors,
+        requests: tally.requests,
+        tickets: tally.tickets,
+        denials: tally.denials,
+        errors: tally.errors,
         sent: hub.requests.sent + hub.telemetry.sent,
         received: hub.commands.router.delivered + hub.updates.router.delivered,
-        lostLogins,
-        relogins,
-        monitorLinkDrops,
+        lostLogins: tally.lostLogins,
+        relogins: tally.relogins,
+        monitorLinkDrops: tally.monitorLinkDrops,
       };
     },
     drain,
     stop: (drainMs = 0) =>
       stopping ??= (async () => {
         if (drainMs > 0) await drain(drainMs);
-        driving = false;
+        fleet.driving = false;
         for (const driver of drivers) clearTimeout(driver.timer);
         await Promise.all(drivers.map((d) => d.handle?.stop().catch(() => {})));
         await Promise.all(cps.map((cp) => cp.monitor?.stop()));
         await Promise.all(cps.map((cp) => cp.engine.stop()));
-        registry.close();
+        fleet.registry.close();
         await hub.stop();
       })(),
   };

@@ -45,7 +45,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   "central/central.ts startCentral",
   "central/metrics.ts CentralMetrics.constructor",
   "cp/main.ts main",
-  "fleet/fleet.ts startFleet",
   "fleet/threads.ts startFleetThreads",
   "infra/lab_checks.ts checkLoop",
   "infra/local_kafka.ts startLocalKafka",
