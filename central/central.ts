@@ -11,16 +11,22 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import type { Kafka } from "kafkajs";
 import { loadOrCreateMasterKey, MASTER_KEY_ENV } from "../shared/cp_key.ts";
 import { DEFAULT_KEY_GRACE_MS } from "../shared/envelope.ts";
 import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
 import { isLoopbackHost, type TlsFiles } from "../shared/tls.ts";
-import { createRegistryClient } from "../registry/client.ts";
+import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
 import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { createCentralApp } from "./api.ts";
-import { MIN_ADMIN_TOKEN_CHARS } from "./config.ts";
+import {
+  type AdminToken,
+  resolveAdminToken,
+  resolveWeatherServiceKey,
+  type WeatherServiceKey,
+} from "./secrets.ts";
 import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditCheckpointer, checkpointPaths } from "./audit_checkpoint.ts";
 import { AuditLog } from "./audit.ts";
@@ -147,26 +153,6 @@ export interface CentralOptions {
   readonly registryProbeMs?: number;
 }
 
-/** Where the admin token came from (the token itself is never logged). */
-export interface AdminToken {
-  /** The token. */
-  readonly token: string;
-  /** `given` (option or env) or `file`. */
-  readonly source: "given" | "file";
-  /** The file, for `file`. */
-  readonly path?: string;
-}
-
-/** Where the weather service key came from (the key itself is never logged). */
-export interface WeatherServiceKey {
-  /** The key. */
-  readonly key: string;
-  /** `given` (option or env) or `file`. */
-  readonly source: "given" | "file";
-  /** The file, for `file`. */
-  readonly path?: string;
-}
-
 /** A running Central. */
 export interface RunningCentral {
   /** Where monitors connect. */
@@ -198,14 +184,80 @@ export interface RunningCentral {
 export async function startCentral(options: CentralOptions): Promise<RunningCentral> {
   await using stack = new AsyncDisposableStack();
   const dataDir = dirname(options.dbPath);
-  const config = {
+  const config = coreConfig(options);
+  const store = CentralStore.open(options.dbPath);
+  stack.defer(() => store.close());
+  const secrets = await loadSecrets(options, dataDir);
+  const { audit, auditFile, floods } = await openAudit(stack, options, store, dataDir);
+  const { runtime, recovered } = startRuntime(stack, store, config, audit, floods);
+  const dashboard = followForDashboard(stack, runtime, audit);
+  const health = new HealthMonitor();
+  stack.defer(() => health.stop());
+  const status = () => systemStatus(health.facts(store.pendingCount(), runtime.model), Date.now());
+  const vault = await openVault(stack, options, secrets.masterKey, recovered, store, runtime);
+  const registry = await connectRegistry(stack, options, dataDir, health);
+  const kafka = await startKafkaOutput(stack, options, { runtime, audit, store, vault, health });
+  const lag = await startConsumers(stack, options, kafka, { runtime, vault, health });
+  const hostname = options.hostname ?? "0.0.0.0";
+  const monitors = await MonitorServer.start(runtime, vault, registry, {
+    hostname,
+    port: options.tcpPort,
+    tls: options.tls,
+    usedTokens: new SqliteUsedTokens(store.db),
+    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress,
+    loginTimeoutMs: options.monitorLoginTimeoutMs,
+  });
+  stack.defer(() => monitors.close());
+  const rest = serveRest(stack, options, hostname, {
+    runtime,
+    lag,
+    operator: dashboard.operator,
+    status,
+    secrets,
+    feed: dashboard.feed,
+    registry,
+  });
+  flushFeedEvery(stack, options.feedFlushMs ?? 300, dashboard, status);
+  // Last to start, first to stop: a deregistration logs out a monitor the server holds.
+  const follower = new RegistryFeedFollower(runtime, registry);
+  health.watchRegistryFeed(() => follower.health());
+  follower.start();
+  stack.defer(() => follower.stop());
+  startClock(stack, config.heartbeatTimeoutMs, runtime, floods);
+  logStarted(monitors.addr, rest, hostname, secrets);
+
+  const running = stack.move();
+  let stopped: Promise<void> | undefined;
+  return {
+    tcpAddr: monitors.addr,
+    httpAddr: rest.http.addr,
+    httpUrl: rest.httpUrl,
+    adminToken: secrets.adminToken,
+    weatherServiceKey: secrets.weatherServiceKey,
+    runtime,
+    audit,
+    auditFile,
+    feed: dashboard.feed,
+    stop: () =>
+      stopped ??= (async () => {
+        log.info("Central stopping");
+        await running.disposeAsync();
+        log.info("Central stopped");
+      })(),
+  };
+}
+
+/** The core's timings: the options', else the defaults. */
+function coreConfig(options: CentralOptions) {
+  return {
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_CORE_CONFIG.heartbeatTimeoutMs,
     stopWaitMs: options.stopWaitMs ?? DEFAULT_CORE_CONFIG.stopWaitMs,
     plugWaitMs: options.plugWaitMs ?? DEFAULT_CORE_CONFIG.plugWaitMs,
   };
+}
 
-  const store = CentralStore.open(options.dbPath);
-  stack.defer(() => store.close());
+/** The master key, the admin token and the weather service key: given, read, or created. */
+async function loadSecrets(options: CentralOptions, dataDir: string) {
   const masterKey = await loadOrCreateMasterKey(
     options.masterKeyFile ?? join(dataDir, MASTER_KEY_FILE),
     options.masterKey ?? Deno.env.get(MASTER_KEY_ENV),
@@ -215,7 +267,16 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     options.weatherServiceKey,
     options.weatherServiceKeyFile ?? join(dataDir, WEATHER_SERVICE_KEY_FILE),
   );
+  return { masterKey, adminToken, weatherServiceKey };
+}
 
+/** The audit log, its signed checkpoints and the flood aggregator, closed in that reverse order. */
+async function openAudit(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  store: CentralStore,
+  dataDir: string,
+) {
   const auditFile = options.auditFile ?? join(dataDir, AUDIT_FILE);
   const audit = AuditLog.open({ db: store.db, jsonlPath: auditFile });
   stack.defer(() => audit.close());
@@ -234,7 +295,17 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     intervalMs: options.auditIntervalMs,
   });
   stack.defer(() => floods.flush()); // after every input has stopped, before the log closes
+  return { audit, auditFile, floods };
+}
 
+/** The model recovered from the store, and the runtime that steps it, started. */
+function startRuntime(
+  stack: AsyncDisposableStack,
+  store: CentralStore,
+  config: ReturnType<typeof coreConfig>,
+  audit: AuditLog,
+  floods: AuditAggregator,
+) {
   const recovered = store.recover(new Date());
   const runtime = new CentralRuntime(store, recovered.model, config, {
     append: (entry) => audit.append(entry),
@@ -243,23 +314,39 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => runtime.close());
   runtime.dispatch({ type: "start", at: Date.now() });
-  // The dashboard's feed follows committed steps and appended records from here on.
+  return { runtime, recovered };
+}
+
+/** The dashboard's feed, following committed steps and appended records from here on. */
+function followForDashboard(stack: AsyncDisposableStack, runtime: CentralRuntime, audit: AuditLog) {
   const feed = new LiveFeed();
   const tracker = new DashboardTracker(feed, runtime.model);
   runtime.subscribe((committed) => tracker.commit(committed));
   const operator = trackOperator(runtime, feed, Date.now());
   stack.defer(audit.subscribe((record) => tracker.audit(record)));
-  const health = new HealthMonitor();
-  stack.defer(() => health.stop());
-  const status = () => systemStatus(health.facts(store.pendingCount(), runtime.model), Date.now());
-  // Read once, at the first request for it, and kept; a missing build is looked for again.
+  return { feed, tracker, operator };
+}
+
+/** The dashboard's files, read once at the first request for them; a missing build is looked for again. */
+function webLoader(): () => Promise<WebAssets> {
   let web: Promise<WebAssets> | undefined;
-  const webAssets = () =>
+  return () =>
     web ??= loadWeb().catch((error) => {
       web = undefined;
       log.warning("No dashboard: {error}", { error });
       throw error;
     });
+}
+
+/** The CPs' keys under the master key; revoked ones leave, expired ones are forgotten. */
+async function openVault(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  masterKey: Awaited<ReturnType<typeof loadOrCreateMasterKey>>,
+  recovered: ReturnType<CentralStore["recover"]>,
+  store: CentralStore,
+  runtime: CentralRuntime,
+): Promise<KeyVault> {
   const vault = await KeyVault.open(masterKey, recovered, (cpId) => store.nextKeyVersion(cpId));
   // Revoked keys leave the keyring as soon as the step that revoked them is stored.
   runtime.subscribe(({ effects }) => {
@@ -273,7 +360,16 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     sessions: recovered.model.sessions.size,
     db: options.dbPath,
   });
+  return vault;
+}
 
+/** The Registry client, with the change feed's key, probed for readiness. */
+async function connectRegistry(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  dataDir: string,
+  health: HealthMonitor,
+): Promise<RegistryClient> {
   const feedKey = options.registryFeedKey ?? (await readOrCreateSecretFile(
     options.registryFeedKeyFile ?? join(dataDir, REGISTRY_FEED_KEY_FILE),
     generateCredential,
@@ -287,7 +383,25 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   });
   stack.defer(() => registry.close());
   health.probeRegistry(() => registry.health(), options.registryProbeMs);
+  return registry;
+}
 
+/**
+ * Kafka's topics and what Central sends: the outbox's producer and publisher, and a second
+ * producer for the audit and progress streams.
+ */
+async function startKafkaOutput(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  parts: {
+    runtime: CentralRuntime;
+    audit: AuditLog;
+    store: CentralStore;
+    vault: KeyVault;
+    health: HealthMonitor;
+  },
+): Promise<Kafka> {
+  const { runtime, audit, store, vault, health } = parts;
   const kafka = createKafka({ brokers: [...options.brokers], clientId: "central" });
   await ensureTopics(kafka);
   const producer = await createProducer(kafka);
@@ -322,12 +436,23 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   runtime.subscribe(({ effects }) => {
     if (effects.some((e) => e.type === "publish" || e.type === "command")) publisher.wake();
   });
+  return kafka;
+}
 
+/**
+ * The two consumer groups, so a telemetry backlog never delays answers to drivers (and the
+ * reverse); from the beginning when a group is new, so a request sent before Central's very
+ * first start is answered too. Returns their lag, for the metrics.
+ */
+async function startConsumers(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  kafka: Kafka,
+  parts: { runtime: CentralRuntime; vault: KeyVault; health: HealthMonitor },
+): Promise<ConsumerLag> {
+  const { runtime, vault, health } = parts;
   const lag = new ConsumerLag();
   const group = options.group ?? "central";
-  // Two groups, so a telemetry backlog never delays answers to drivers (and the reverse).
-  // From the beginning when a group is new: a request sent before Central's very first start
-  // is answered too.
   const requests = await runConsumer({
     kafka,
     groupId: `${group}-requests`,
@@ -353,42 +478,51 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => telemetry.stop());
   health.watchConsumer("telemetry", telemetry.consumer);
   lag.watch(telemetry.consumer);
+  return lag;
+}
 
-  const hostname = options.hostname ?? "0.0.0.0";
-  const monitors = await MonitorServer.start(runtime, vault, registry, {
-    hostname,
-    port: options.tcpPort,
-    tls: options.tls,
-    usedTokens: new SqliteUsedTokens(store.db),
-    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress,
-    loginTimeoutMs: options.monitorLoginTimeoutMs,
-  });
-  stack.defer(() => monitors.close());
-
+/**
+ * The REST API, the dashboard and its event streams, and the metrics: HTTPS whenever the API
+ * can be reached from another machine (the admin token and the weather service key cross the
+ * network in its requests, credentials in its answers), else plain HTTP on loopback.
+ */
+function serveRest(
+  stack: AsyncDisposableStack,
+  options: CentralOptions,
+  hostname: string,
+  parts: {
+    runtime: CentralRuntime;
+    lag: ConsumerLag;
+    operator: ReturnType<typeof trackOperator>;
+    status: () => ReturnType<typeof systemStatus>;
+    secrets: Awaited<ReturnType<typeof loadSecrets>>;
+    feed: LiveFeed;
+    registry: RegistryClient;
+  },
+) {
+  const { runtime, status, secrets } = parts;
   const streams = new EventStreams();
-  const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams.size });
+  const metrics = new CentralMetrics({ runtime, lag: parts.lag, sseClients: () => streams.size });
   runtime.subscribe((committed) => metrics.observe(committed));
   const app = createCentralApp({
     metrics,
-    operator,
+    operator: parts.operator,
     status,
     runtime,
-    adminToken: adminToken.token,
-    weatherServiceKey: weatherServiceKey.key,
+    adminToken: secrets.adminToken.token,
+    weatherServiceKey: secrets.weatherServiceKey.key,
     dashboard: {
-      feed,
+      feed: parts.feed,
       streams,
       status,
-      web: webAssets,
-      registry,
+      web: webLoader(),
+      registry: parts.registry,
       registryAdmin: options.registryAdminKey !== undefined && options.registryAdminKey !== "",
       supervisor: options.supervisorUrl === undefined
         ? undefined
-        : supervisorCaller(options.supervisorUrl, adminToken.token),
+        : supervisorCaller(options.supervisorUrl, secrets.adminToken.token),
     },
   });
-  // HTTPS whenever the API can be reached from another machine: the admin token and the
-  // weather service key cross the network in its requests, credentials in its answers.
   const restTls = options.restTls === "always" || !isLoopbackHost(hostname);
   const http = Deno.serve(
     {
@@ -402,20 +536,35 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   stack.defer(() => http.shutdown());
   // Open event streams never end by themselves: close them first, or shutdown waits forever.
   stack.defer(() => streams.closeAll());
+  const httpUrl = `${restTls ? "https" : "http"}://${
+    urlHost(http.addr.hostname)
+  }:${http.addr.port}`;
+  return { http, httpUrl, restTls };
+}
+
+/** Sends the dashboard's coalesced events, with the system status, every `everyMs`. */
+function flushFeedEvery(
+  stack: AsyncDisposableStack,
+  everyMs: number,
+  { tracker, feed }: ReturnType<typeof followForDashboard>,
+  status: () => ReturnType<typeof systemStatus>,
+): void {
   const feedTimer = setInterval(() => {
     tracker.status(status());
     feed.flush();
-  }, options.feedFlushMs ?? 300);
+  }, everyMs);
   stack.defer(() => clearInterval(feedTimer));
+}
 
-  // Last to start, first to stop: a deregistration logs out a monitor the server holds.
-  const follower = new RegistryFeedFollower(runtime, registry);
-  health.watchRegistryFeed(() => follower.health());
-  follower.start();
-  stack.defer(() => follower.stop());
-
-  const tickMs = Math.max(50, Math.min(250, config.heartbeatTimeoutMs / 4));
-  const lateness = new LatenessWindow(config.heartbeatTimeoutMs);
+/** The core's clock: a tick a quarter of the heartbeat timeout (50–250 ms), with its lateness. */
+function startClock(
+  stack: AsyncDisposableStack,
+  heartbeatTimeoutMs: number,
+  runtime: CentralRuntime,
+  floods: AuditAggregator,
+): void {
+  const tickMs = Math.max(50, Math.min(250, heartbeatTimeoutMs / 4));
+  const lateness = new LatenessWindow(heartbeatTimeoutMs);
   let dueAt = Date.now() + tickMs;
   const clock = setInterval(() => {
     const at = Date.now();
@@ -425,15 +574,20 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     floods.tick();
   }, tickMs);
   stack.defer(() => clearInterval(clock));
+}
 
-  const httpUrl = `${restTls ? "https" : "http"}://${
-    urlHost(http.addr.hostname)
-  }:${http.addr.port}`;
+/** Says where Central listens, whether REST is HTTPS and why, and where generated secrets are. */
+function logStarted(
+  tcp: Deno.NetAddr,
+  rest: ReturnType<typeof serveRest>,
+  hostname: string,
+  { adminToken, weatherServiceKey }: Awaited<ReturnType<typeof loadSecrets>>,
+): void {
   log.info("Central up: monitors on TCP {tcp}, REST on {url}", {
-    tcp: `${monitors.addr.hostname}:${monitors.addr.port}`,
-    url: httpUrl,
+    tcp: `${tcp.hostname}:${tcp.port}`,
+    url: rest.httpUrl,
   });
-  if (restTls) {
+  if (rest.restTls) {
     log.info("REST API over HTTPS (TLS 1.2+, the certificate of --cert): clients trust ca.pem");
   } else {
     log.info(
@@ -451,81 +605,6 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
       path: weatherServiceKey.path,
     });
   }
-
-  const running = stack.move();
-  let stopped: Promise<void> | undefined;
-  return {
-    tcpAddr: monitors.addr,
-    httpAddr: http.addr,
-    httpUrl,
-    adminToken,
-    weatherServiceKey,
-    runtime,
-    audit,
-    auditFile,
-    feed,
-    stop: () =>
-      stopped ??= (async () => {
-        log.info("Central stopping");
-        await running.disposeAsync();
-        log.info("Central stopped");
-      })(),
-  };
-}
-
-/**
- * The admin token: `given` if set, else the one in `path`, else a new random one written there
- * with mode 0600 (the log names the file, never the token).
- */
-export async function resolveAdminToken(
-  given: string | undefined,
-  path: string,
-): Promise<AdminToken> {
-  if (given !== undefined && given !== "") {
-    if (given.length < MIN_ADMIN_TOKEN_CHARS) {
-      throw new Error(
-        `the admin token (CENTRAL_ADMIN_TOKEN) must be at least ${MIN_ADMIN_TOKEN_CHARS} ` +
-          `characters, got ${given.length}; unset it to have one generated`,
-      );
-    }
-    return { token: given, source: "given" };
-  }
-  const fresh = crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url" })
-    .replace(/=+$/, "");
-  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  try {
-    await Deno.writeTextFile(path, `${fresh}\n`, { createNew: true, mode: 0o600 });
-    return { token: fresh, source: "file", path };
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
-  const info = await Deno.stat(path);
-  if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600);
-  const token = (await Deno.readTextFile(path)).trim();
-  if (token.length < MIN_ADMIN_TOKEN_CHARS) {
-    throw new Error(
-      `admin token file ${path} holds ${token.length} characters, fewer than ` +
-        `${MIN_ADMIN_TOKEN_CHARS}: delete it to have one generated, or fill it`,
-    );
-  }
-  return { token, source: "file", path };
-}
-
-/**
- * The weather service key: `given` if set, else the one in `path`, else a new random one
- * written there with mode 0600. The weather office does the same with the same default file,
- * so whichever starts first creates the key and the other reads it.
- */
-export async function resolveWeatherServiceKey(
-  given: string | undefined,
-  path: string,
-): Promise<WeatherServiceKey> {
-  if (given !== undefined && given !== "") return { key: given, source: "given" };
-  const key = (await readOrCreateSecretFile(path, generateCredential)).value.trim();
-  if (key === "") {
-    throw new Error(`weather service key file ${path} is empty: delete it or fill it`);
-  }
-  return { key, source: "file", path };
 }
 
 /**

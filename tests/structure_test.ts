@@ -42,7 +42,6 @@ const LONG_FILES: readonly string[] = [
 const LONG_FUNCTIONS: readonly string[] = [
   "central/api.ts createCentralApp",
   "central/api_dashboard.ts addDashboardRoutes",
-  "central/central.ts startCentral",
   "central/metrics.ts CentralMetrics.constructor",
   "cp/main.ts main",
   "fleet/threads.ts startFleetThreads",

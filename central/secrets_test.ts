@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { resolveAdminToken } from "./central.ts";
+import { resolveAdminToken } from "./secrets.ts";
 
 const GIVEN = "given-admin-token-0123456789-abcd";
 
