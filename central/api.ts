@@ -19,6 +19,7 @@ import {
   errorContent as err,
   jsonContent as json,
   MAX_BODY_BYTES,
+  type Problem,
   problemResponder,
   requireBearer,
   validationHook,
@@ -36,7 +37,7 @@ import {
   LOCAL_CPS_PATH,
   REGISTRY_BODY_PATH,
 } from "./api_dashboard.ts";
-import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import { addDocsRoutes } from "../shared/openapi_docs.ts";
 import { addConsoleRoutes, type OperatorTrackers } from "./api_console.ts";
 import { addHealthRoutes } from "./api_health.ts";
 import { addHistoryRoutes, MAX_SESSIONS_PAGE } from "./api_history.ts";
@@ -222,13 +223,20 @@ const resumeAllRoute = createRoute({
 
 // ------------------------------------------------------------------------------- app
 
-/** Builds Central's REST app over a runtime. */
-export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
+/** What every route group of the app shares: its dependencies, clock, error responder and CPs. */
+interface CentralKit {
+  readonly deps: CentralApiDeps;
+  readonly runtime: CentralRuntime;
+  readonly now: () => Date;
+  readonly problem: Problem;
+  /** One CP as the API shows it, with its open session; undefined for an unknown id. */
+  readonly cpOf: (id: string) => ReturnType<typeof cpJson> | undefined;
+  /** Every CP as the API shows it, by id. */
+  readonly allCps: () => ReturnType<typeof cpJson>[];
+}
+
+function centralKit(deps: CentralApiDeps): CentralKit {
   const { runtime } = deps;
-  const now = deps.now ?? (() => new Date());
-
-  const problem = problemResponder(now);
-
   const cpOf = (id: string) => {
     const cp = runtime.model.cps.get(id);
     if (cp === undefined) return undefined;
@@ -237,9 +245,44 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   };
   const allCps = () =>
     [...runtime.model.cps.keys()].sort().map((id) => cpOf(id)).filter((cp) => cp !== undefined);
+  const now = deps.now ?? (() => new Date());
+  return { deps, runtime, now, problem: problemResponder(now), cpOf, allCps };
+}
 
+/** Builds the REST API: middleware, then each concern's routes, the docs and the error shape. */
+export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
+  const kit = centralKit(deps);
+  const { runtime, now, problem } = kit;
   const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
+  addMiddleware(app, kit);
+  addHealthRoutes(app, { runtime, now, status: deps.status, version: CENTRAL_VERSION });
+  addHistoryRoutes(app, { runtime, problem });
+  if (deps.operator !== undefined) {
+    addConsoleRoutes(app, { runtime, now, problem, trackers: deps.operator });
+  }
+  addCpRoutes(app, kit);
+  addWeatherRoutes(app, kit);
+  addSecurityRoutes(app, { runtime, now });
+  if (deps.metrics !== undefined) addMetricsRoute(app, deps.metrics.registry);
+  if (deps.dashboard !== undefined) {
+    addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });
+  }
+  addDocsRoutes(app, {
+    title: "EVCharging Central",
+    version: CENTRAL_VERSION,
+    description: "Supervises the charging network: CPs, sessions, drivers; stop and resume.",
+  });
+  addErrorHandlers(app, problem);
+  return app;
+}
 
+/**
+ * The bearer checks (one throttle per address for both secrets: a stranger guessing either is
+ * the same flood), each refusal logged and audited; `what` names the secret in answers and
+ * logs, `actor` the one who claims to hold it in the audit.
+ */
+function bearerGates(kit: CentralKit) {
+  const { deps, runtime, problem } = kit;
   /** A refused bearer, audited as a flood: anyone can try tokens at will. */
   const auditRefused = (c: Context, actor: string, reason: string) =>
     runtime.audit({
@@ -249,12 +292,6 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
       params: { reason, method: c.req.method, path: c.req.path.slice(0, 200) },
       ...originOf(c),
     }, true);
-
-  /**
-   * Checks `Authorization: Bearer <secret>`; `what` names the secret in answers and logs,
-   * `actor` the one who claims to hold it in the audit.
-   */
-  // One count per address for both secrets: a stranger guessing either is the same flood.
   const throttle = deps.bearerThrottle ?? bearerThrottle();
   const requireSecret = (secret: string, what: string, actor: string) =>
     requireBearer({
@@ -275,8 +312,16 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
         auditRefused(c, actor, reason);
       },
     });
-  const requireAdmin = requireSecret(deps.adminToken, "admin token", "admin");
-  const requireWeatherKey = requireSecret(deps.weatherServiceKey, "weather service key", "weather");
+  return {
+    requireAdmin: requireSecret(deps.adminToken, "admin token", "admin"),
+    requireWeatherKey: requireSecret(deps.weatherServiceKey, "weather service key", "weather"),
+  };
+}
+
+/** Metrics, the request log, security headers, body limits and who may POST what. */
+function addMiddleware(app: OpenAPIHono, kit: CentralKit): void {
+  const { deps, problem } = kit;
+  const { requireAdmin, requireWeatherKey } = bearerGates(kit);
   // The routes that parse a body read it here, capped, once the key is checked.
   const readBody = bufferBody(
     MAX_BODY_BYTES,
@@ -329,13 +374,11 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     type: "http",
     scheme: "bearer",
   });
+}
 
-  addHealthRoutes(app, { runtime, now, status: deps.status, version: CENTRAL_VERSION });
-  addHistoryRoutes(app, { runtime, problem });
-  if (deps.operator !== undefined) {
-    addConsoleRoutes(app, { runtime, now, problem, trackers: deps.operator });
-  }
-
+/** CPs and drivers: the reads, and the admin's stop and resume of one CP or all. */
+function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
+  const { runtime, now, problem, cpOf, allCps } = kit;
   app.openapi(listCpsRoute, (c) => c.json(allCps(), 200));
 
   app.openapi(getCpRoute, (c) => {
@@ -386,7 +429,11 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     auditAdmin(c, "cp.resume", { cpId: "*", ...reasonParams(c.req.valid("json")) });
     return c.json(allCps(), 200);
   });
+}
 
+/** The weather office's alerts and clears, and the weather reports. */
+function addWeatherRoutes(app: OpenAPIHono, kit: CentralKit): void {
+  const { runtime, now, problem } = kit;
   const weatherOf = (cpId: string) => {
     const report = runtime.model.weather.get(cpId);
     const cp = runtime.model.cps.get(cpId);
@@ -416,28 +463,10 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     const reports = [...runtime.model.weather.keys()].sort().map(weatherOf);
     return c.json(reports.filter((r) => r !== undefined), 200);
   });
+}
 
-  addSecurityRoutes(app, { runtime, now });
-  if (deps.metrics !== undefined) addMetricsRoute(app, deps.metrics.registry);
-  if (deps.dashboard !== undefined) {
-    addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });
-  }
-
-  const documentConfig = {
-    openapi: "3.0.3",
-    info: {
-      title: "EVCharging Central",
-      version: CENTRAL_VERSION,
-      description: "Supervises the charging network: CPs, sessions, drivers; stop and resume.",
-    },
-  };
-  app.doc("/openapi.json", documentConfig);
-  let docsPage: string | undefined;
-  app.get("/docs", (c) => {
-    docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
-    return c.html(docsPage);
-  });
-
+/** Unknown routes and errors, answered in the error shape. */
+function addErrorHandlers(app: OpenAPIHono, problem: Problem): void {
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -451,8 +480,6 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
     return problem(c, 500, "internal_error", "internal error; see Central's log");
   });
-
-  return app;
 }
 
 /** `{originIp}` for an audit entry, or nothing when the client has no IP address. */

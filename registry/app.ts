@@ -37,7 +37,7 @@ import { certificateFingerprint } from "./certificate.ts";
 import { checkCredentials, type CredentialCheckDeps } from "./credential_check.ts";
 import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { retryAfterSeconds } from "../shared/rate_limit.ts";
-import { renderDocsHtml } from "../shared/openapi_docs.ts";
+import { addDocsRoutes } from "../shared/openapi_docs.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { RegistryMetrics } from "./metrics.ts";
 import { AuthGuard } from "./rate_limit.ts";
@@ -336,7 +336,12 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   addServiceRoutes(app, kit);
   addCredentialRoutes(app, kit);
   addCpRoutes(app, kit);
-  addDocs(app);
+  addDocsRoutes(app, {
+    title: "EVCharging Registry",
+    version: REGISTRY_VERSION,
+    description:
+      "Registers charging points, issues their credentials and their short-lived tokens.",
+  });
   addErrorHandlers(app, kit.problem);
   return app;
 }
@@ -607,25 +612,6 @@ function addCpRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
     verified.forget(id);
     log.info("CP {cpId} deregistered", { cpId: id, ip: clientIp(c) });
     return c.json(toJson(result.cp), 200);
-  });
-}
-
-/** The OpenAPI document and its page. */
-function addDocs(app: OpenAPIHono<RegistryEnv>): void {
-  const documentConfig = {
-    openapi: "3.0.3",
-    info: {
-      title: "EVCharging Registry",
-      version: REGISTRY_VERSION,
-      description:
-        "Registers charging points, issues their credentials and their short-lived tokens.",
-    },
-  };
-  app.doc("/openapi.json", documentConfig);
-  let docsPage: string | undefined;
-  app.get("/docs", (c) => {
-    docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
-    return c.html(docsPage);
   });
 }
 

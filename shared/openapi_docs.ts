@@ -1,7 +1,7 @@
 /**
  * The human docs page at `/docs` of the Registry and of Central: the OpenAPI document rendered
- * to plain HTML on the server, so it works with no internet (no CDN, no script). Pure: document
- * in, HTML string out.
+ * to plain HTML on the server, so it works with no internet (no CDN, no script): the rendering
+ * is pure (document in, HTML string out); {@link addDocsRoutes} serves it with the document.
  *
  * @module
  */
@@ -156,4 +156,25 @@ ${operations.join("\n")}
 ${schemas.join("\n")}
 </body></html>
 `;
+}
+
+/** The routes {@link addDocsRoutes} adds to: an OpenAPI app of `@hono/zod-openapi`. */
+interface DocumentedApp {
+  doc(path: string, config: { openapi: string; info: OpenApiLike["info"] }): unknown;
+  getOpenAPIDocument(config: { openapi: string; info: OpenApiLike["info"] }): OpenApiLike;
+  get(path: string, handler: (c: { html(body: string): Response }) => Response): unknown;
+}
+
+/**
+ * Serves the app's OpenAPI 3.0.3 document at `GET /openapi.json` and this page at `GET /docs`,
+ * rendered once, at its first request (every route is registered by then).
+ */
+export function addDocsRoutes(app: DocumentedApp, info: OpenApiLike["info"]): void {
+  const documentConfig = { openapi: "3.0.3", info };
+  app.doc("/openapi.json", documentConfig);
+  let docsPage: string | undefined;
+  app.get("/docs", (c) => {
+    docsPage ??= renderDocsHtml(app.getOpenAPIDocument(documentConfig));
+    return c.html(docsPage);
+  });
 }
