@@ -119,6 +119,10 @@ Deno.test("api security: rotate and revoke need the admin token and answer the s
 
   assert.equal((await t.post("/cps/CP-2/keys/revoke")).status, 200);
   assert.equal(t.records("key.revoke")[0].params.cpId, "CP-2");
+  const marked = await (await t.get("/cps/CP-2")).json();
+  assert.deepEqual([marked.key_revoked, marked.key_revoked_at !== null], [true, true]);
+  const rotatedCp = await (await t.get("/cps/CP-1")).json();
+  assert.equal(rotatedCp.key_revoked, false, "a rotation is no revocation");
   assert.equal((await t.post("/cps/CP-9/keys/rotate")).status, 404);
   assert.equal((await t.post("/cps/x/keys/rotate")).status, 400);
 });

@@ -107,6 +107,8 @@ Deno.test("api: GET /cps and /cps/{id} show state and live figures", async () =>
       key_version: 1,
       last_seen: new Date(T0).toISOString(),
       deregistered_at: null,
+      key_revoked: false,
+      key_revoked_at: null,
     },
     {
       id: "CP-2",
@@ -122,6 +124,8 @@ Deno.test("api: GET /cps and /cps/{id} show state and live figures", async () =>
       key_version: 1,
       last_seen: new Date(T0).toISOString(),
       deregistered_at: null,
+      key_revoked: false,
+      key_revoked_at: null,
     },
   ]);
   assert.deepEqual(await (await t.request("/cps/CP-2")).json(), cps[1]);

@@ -123,6 +123,16 @@ Deno.test("security: a revocation logs out with key_revoked and records when", (
   assert.ok(denied.type === "DENIED" && denied.reason === "disconnected");
 });
 
+Deno.test("security: a revocation marks the CP key revoked until its next login; a rotation never", () => {
+  const revoked = run(supplying(), revoke()).model;
+  assert.equal(cp(revoked).securityInfo.keyRevokedAt, new Date(T0 + 5000).toISOString());
+  const back = run(revoked, login(2, T0 + 15_000)).model;
+  assert.equal(cp(back).securityInfo.keyRevokedAt, null, "the new login clears the mark");
+  assert.equal(cp(back).status.state, "ACTIVATED");
+
+  assert.equal(cp(run(supplying(), rotate()).model).securityInfo.keyRevokedAt, null);
+});
+
 Deno.test("security: OUT_OF_SERVICE may log in but not charge; ACTIVE lifts the hold", () => {
   const { model, effects } = run(supplying(), security("OUT_OF_SERVICE"));
   assert.equal(cp(model).security, "OUT_OF_SERVICE");
@@ -279,6 +289,7 @@ Deno.test("store: the security status and facts survive a restart; revoked keys 
   const back = recovered.model.cps.get("CP-1");
   assert.equal(back?.security, "OUT_OF_SERVICE");
   assert.deepEqual(back?.securityInfo, cp(model).securityInfo);
+  assert.equal(back?.securityInfo.keyRevokedAt, new Date(T0 + 6000).toISOString(), "the mark");
   assert.equal(back?.keyVersion, null);
   assert.deepEqual(recovered.keys, [], "the revoked key never reaches the keyring again");
   store.close();

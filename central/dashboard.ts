@@ -154,6 +154,7 @@ function cpSignature(view: DashboardCp): string {
     view.key_version,
     view.security,
     view.deregistered_at,
+    view.key_revoked,
     view.location,
     view.price_eur_kwh,
     view.power_kw,

@@ -147,6 +147,8 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE cp_keys ADD COLUMN retired_at TEXT;`,
   // The monitor operator's maintenance hold, kept apart from the stop reason shown.
   `ALTER TABLE cps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;`,
+  // The "key revoked" mark: an admin revoked its keys and it has not logged in since.
+  `ALTER TABLE cp_security ADD COLUMN key_revoked_at TEXT;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -260,6 +262,7 @@ export class CentralStore {
             reason: r.reason as string | null,
             changedAt: r.changed_at as string | null,
             revokedAt: r.revoked_at as string | null,
+            keyRevokedAt: r.key_revoked_at as string | null,
             lastLoginAt: r.last_login_at as string | null,
             failedLogins: r.failed_logins as number,
             registeredAt: r.registered_at as string | null,
@@ -492,17 +495,18 @@ export class CentralStore {
     );
     const info = cp.securityInfo;
     this.#run(
-      `INSERT INTO cp_security (cp_id, reason, changed_at, revoked_at, last_login_at,
-                                failed_logins, registered_at, deregistered_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO cp_security (cp_id, reason, changed_at, revoked_at, key_revoked_at,
+                                last_login_at, failed_logins, registered_at, deregistered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET reason = excluded.reason, changed_at = excluded.changed_at,
-         revoked_at = excluded.revoked_at, last_login_at = excluded.last_login_at,
-         failed_logins = excluded.failed_logins, registered_at = excluded.registered_at,
-         deregistered_at = excluded.deregistered_at`,
+         revoked_at = excluded.revoked_at, key_revoked_at = excluded.key_revoked_at,
+         last_login_at = excluded.last_login_at, failed_logins = excluded.failed_logins,
+         registered_at = excluded.registered_at, deregistered_at = excluded.deregistered_at`,
       cp.id,
       info.reason,
       info.changedAt,
       info.revokedAt,
+      info.keyRevokedAt,
       info.lastLoginAt,
       info.failedLogins,
       info.registeredAt,

@@ -54,6 +54,13 @@ export const CpBody = z.object({
   deregistered_at: z.string().nullable().openapi({
     description: "when the Registry deregistered the CP (it is logged out and denied), or null",
   }),
+  key_revoked: z.boolean().openapi({
+    description: "an admin revoked its keys (POST /cps/{id}/keys/revoke) and it has not " +
+      'logged in again since: shown as "key revoked" until its monitor re-authenticates',
+  }),
+  key_revoked_at: z.string().nullable().openapi({
+    description: "when that revocation was, while the mark stands, else null",
+  }),
   protocol: cpProtocolSchema.optional().openapi({
     description: "the charger protocol behind the CP (ocpp1.6: a charger behind the OCPP " +
       "gateway); absent for the network's own CPs",
@@ -129,6 +136,8 @@ export function cpJson(cp: Cp, session: Session | undefined): CpJson {
     key_version: cp.keyVersion,
     last_seen: cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
     deregistered_at: cp.securityInfo.deregisteredAt,
+    key_revoked: cp.securityInfo.keyRevokedAt !== null,
+    key_revoked_at: cp.securityInfo.keyRevokedAt,
     ...(cp.protocol === undefined ? {} : { protocol: cp.protocol }),
   };
 }

@@ -26,6 +26,7 @@ import { isValidCpId } from "../shared/encoding.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
 import { MAX_LOCATION_CHARS, MAX_POWER_KW, MAX_PRICE_EUR_KWH } from "../shared/messages.ts";
 import { CA_FILE_ENV } from "../shared/tls.ts";
+import { REVOKED_WAIT_MS } from "./monitor_core.ts";
 
 /** Where the engine listens for its monitor by default. */
 export const DEFAULT_ENGINE_PORT = 7100;
@@ -245,6 +246,13 @@ const monitorSharedOptions = {
     env: "CP_CREDENTIALS_DIR",
     default: DEFAULT_CREDENTIALS_DIR,
     help: "folder of <cp-id>.credentials (mode 0600)",
+  }),
+  revokedWaitMs: option(duration, {
+    flag: "revoked-wait",
+    env: "CP_REVOKED_WAIT",
+    default: REVOKED_WAIT_MS,
+    help: "after an admin revokes the CP's key, wait this long (counting down) before " +
+      "re-authenticating (ms, or 10s)",
   }),
 };
 

@@ -104,6 +104,8 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     String(config.powerKw),
     "--credentials-dir",
     config.credentialsDir,
+    "--revoked-wait",
+    `${config.revokedWaitMs}ms`,
     "--engine-secret-file",
     secretFile(config),
     "--headless", // its output is piped here: no screen of its own

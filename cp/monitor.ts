@@ -107,6 +107,8 @@ export interface MonitorOptions {
   readonly registry?: RegistryClient;
   /** The charger protocol behind this CP, told to Central at login (the OCPP gateway's). */
   readonly protocol?: CpProtocol;
+  /** How long to wait after a revoked key before re-authenticating, ms (default 10 s). */
+  readonly revokedWaitMs?: number;
 }
 
 /** The monitor's link to Central. */
@@ -289,7 +291,12 @@ class Monitor implements MonitorHandle {
     while (!this.#abort.signal.aborted) {
       const ending = await this.#attempt();
       if (this.#abort.signal.aborted) return;
-      const decision = decide(ending, attempt, (this.#options.random ?? Math.random)());
+      const decision = decide(
+        ending,
+        attempt,
+        (this.#options.random ?? Math.random)(),
+        this.#options.revokedWaitMs,
+      );
       attempt = decision.attempt;
       const keyVersion = this.#view.keyVersion;
       if (decision.revokeKey && keyVersion !== undefined) {
@@ -303,10 +310,28 @@ class Monitor implements MonitorHandle {
         this.#done.resolve({ kind: "gave_up", message: decision.step.message });
         return;
       }
-      const { delayMs, reason } = decision.step;
+      const { delayMs, reason, countdown } = decision.step;
       this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
-      this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
-      await sleep(delayMs, this.#abort.signal);
+      if (countdown) await this.#countDown(reason, delayMs);
+      else {
+        this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
+        await sleep(delayMs, this.#abort.signal);
+      }
+    }
+  }
+
+  /**
+   * Waits `delayMs`, saying every second how long is left (screen and log), so the operator
+   * watching a revoked CP sees when it will re-authenticate.
+   */
+  async #countDown(reason: string, delayMs: number): Promise<void> {
+    const until = Date.now() + delayMs;
+    let left = delayMs;
+    while (left > 0 && !this.#abort.signal.aborted) {
+      const seconds = Math.ceil(left / 1000);
+      this.#event(left === delayMs ? reason : `re-authenticating in ${seconds} s`, "warning");
+      await sleep(left - (seconds - 1) * 1000, this.#abort.signal); // to the next whole second
+      left = until - Date.now();
     }
   }
 

@@ -46,10 +46,22 @@ export const STABLE_CONNECTION_MS = 10_000;
 
 /** What the monitor does after a login attempt or a connection ended. */
 export type NextStep =
-  /** Try again after `delayMs`. */
-  | { readonly kind: "retry"; readonly delayMs: number; readonly reason: string }
+  /** Try again after `delayMs`; `countdown`: show the wait second by second (a revoked key). */
+  | {
+    readonly kind: "retry";
+    readonly delayMs: number;
+    readonly reason: string;
+    readonly countdown?: boolean;
+  }
   /** Stop for good: retrying cannot help. `message` tells the operator why and what to do. */
   | { readonly kind: "give_up"; readonly message: string };
+
+/**
+ * How long the monitor waits after an admin revoked its key (`LOGOUT key_revoked`) before it
+ * re-authenticates (`--revoked-wait`): long enough for an operator to see the CP logged out and
+ * marked "key revoked" on the dashboard, where a rotation logs in again at once.
+ */
+export const REVOKED_WAIT_MS = 10_000;
 
 /** Inputs every decision needs. */
 export interface DecisionContext {
@@ -57,6 +69,8 @@ export interface DecisionContext {
   readonly attempt: number;
   /** A number in [0, 1) for the jitter. */
   readonly random: number;
+  /** The wait after a revoked key, ms (default {@link REVOKED_WAIT_MS}). */
+  readonly revokedWaitMs?: number;
 }
 
 /**
@@ -91,8 +105,9 @@ export type LogoutStep = NextStep & {
 };
 
 /**
- * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated or revoked
- * key means "log in again now" (a revoked one refuses tokens from before it, and every attempt
+ * After Central's `LOGOUT`. `retryable: false` is final and the key goes. A rotated key means
+ * "log in again now"; a revoked one means "re-authenticate after `revokedWaitMs`", so the
+ * revocation is seen (a revoked key refuses tokens from before it, and every attempt
  * authenticates for a new one). Either way Central rejects the old key from now on, so the engine
  * drops it (and ends a session it could no longer report). `shutdown` and `replaced` wait with
  * backoff.
@@ -115,11 +130,20 @@ export function afterLogout(
       revokeKey: true,
     };
   }
-  // A rotated or revoked key: log in again at once (with the fresh token every attempt gets).
-  const now = logout.reason === "key_rotated" || logout.reason === "key_revoked";
+  if (logout.reason === "key_revoked") {
+    const waitMs = ctx.revokedWaitMs ?? REVOKED_WAIT_MS;
+    return {
+      kind: "retry",
+      delayMs: waitMs,
+      reason: `key revoked by Central (${why}); re-authenticating in ${Math.ceil(waitMs / 1000)} s`,
+      revokeKey,
+      countdown: true,
+    };
+  }
+  // A rotated key: log in again at once (with the fresh token every attempt gets).
   return {
     kind: "retry",
-    delayMs: now ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
+    delayMs: logout.reason === "key_rotated" ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
     reason: `logged out (${why})`,
     revokeKey,
   };
@@ -255,11 +279,17 @@ export interface Decision {
  * count, what to do next and the next count. A connection that stayed logged in for
  * {@link STABLE_CONNECTION_MS} starts the count over; anything shorter keeps it growing, so a
  * Central that accepts logins and drops them at once is not hammered every half second.
+ * `revokedWaitMs` is the wait after a revoked key ({@link REVOKED_WAIT_MS}).
  */
-export function decide(ending: LoginEnding, attempt: number, random: number): Decision {
+export function decide(
+  ending: LoginEnding,
+  attempt: number,
+  random: number,
+  revokedWaitMs = REVOKED_WAIT_MS,
+): Decision {
   const connectedMs = "connectedMs" in ending ? ending.connectedMs : undefined;
   const stable = connectedMs !== undefined && connectedMs >= STABLE_CONNECTION_MS;
-  const ctx = { attempt: stable ? 0 : attempt, random };
+  const ctx = { attempt: stable ? 0 : attempt, random, revokedWaitMs };
   const next = (step: NextStep, revokeKey = false): Decision => ({
     step,
     revokeKey,

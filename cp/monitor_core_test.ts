@@ -16,6 +16,7 @@ import {
   probeConnected,
   probeSent,
   retryAfterDelayMs,
+  REVOKED_WAIT_MS,
   STABLE_CONNECTION_MS,
 } from "./monitor_core.ts";
 import type { AuthFail, Logout } from "../shared/messages.ts";
@@ -91,6 +92,14 @@ Deno.test("decide: each ending goes to its rule", () => {
     0,
   );
   assert.deepEqual([logout.revokeKey, logout.attempt], [true, 1]);
+  assert.equal(retry(logout.step).delayMs, REVOKED_WAIT_MS, "the default wait");
+  const passed = decide(
+    { kind: "logout", logout: { reason: "key_revoked", retryable: true } },
+    0,
+    0,
+    1234,
+  );
+  assert.equal(retry(passed.step).delayMs, 1234, "the wait passed in");
   assert.equal(decide({ kind: "unreachable", detail: "x" }, 0, 0).revokeKey, false);
 });
 
@@ -119,7 +128,7 @@ Deno.test("AUTH_FAIL retryable, a just-issued token refused too, waits with back
   }
 });
 
-Deno.test("LOGOUT: final when not retryable; rotation and revocation log in again at once", () => {
+Deno.test("LOGOUT: final when not retryable; a rotation logs in again at once, a revocation after the wait", () => {
   const final = afterLogout({ reason: "revoked", retryable: false }, ctx);
   assert.equal(final.kind, "give_up");
   assert.equal(final.revokeKey, true);
@@ -131,7 +140,19 @@ Deno.test("LOGOUT: final when not retryable; rotation and revocation log in agai
   );
   const revoked = afterLogout({ reason: "key_revoked", retryable: true }, ctx);
   assert.ok(revoked.kind === "retry");
-  assert.deepEqual([revoked.delayMs, revoked.revokeKey], [0, true]);
+  assert.deepEqual([revoked.delayMs, revoked.revokeKey, revoked.countdown], [
+    REVOKED_WAIT_MS,
+    true,
+    true,
+  ]);
+  assert.match(revoked.reason, /key revoked .*re-authenticating in 10 s/);
+  const shortened = afterLogout(
+    { reason: "key_revoked", retryable: true },
+    { ...ctx, revokedWaitMs: 2500 },
+  );
+  assert.ok(shortened.kind === "retry");
+  assert.equal(shortened.delayMs, 2500);
+  assert.match(shortened.reason, /re-authenticating in 3 s/);
 
   const waits: Logout["reason"][] = ["shutdown", "replaced"];
   for (const reason of waits) {

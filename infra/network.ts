@@ -104,6 +104,8 @@ export interface CpView {
   readonly kwh: number | null;
   readonly eur: number | null;
   readonly key_version: number | null;
+  /** An admin revoked its keys and it has not logged in since. */
+  readonly key_revoked: boolean;
 }
 
 /** A running local network. */

@@ -24,6 +24,7 @@ function cpView(fields: Partial<CpView> = {}): CpView {
     kwh: null,
     eur: null,
     key_version: 1,
+    key_revoked: false,
     ...fields,
   };
 }

@@ -47,6 +47,15 @@ export const DEREGISTERED_WORD: Readonly<Record<Lang, string>> = {
   es: "DADO DE BAJA",
 };
 
+/**
+ * The mark of a CP whose keys an admin revoked (`key_revoked` in `GET /cps`), shown until its
+ * monitor re-authenticates.
+ */
+export const KEY_REVOKED_WORD: Readonly<Record<Lang, string>> = {
+  en: "key revoked",
+  es: "clave revocada",
+};
+
 /** Why Central holds a CP, in words. */
 export const STOP_REASON_WORDS: Readonly<Record<Lang, Readonly<Record<StopReason, string>>>> = {
   en: {

@@ -395,18 +395,27 @@ Deno.test("monitor: an expired token is replaced on the next try; retryable:fals
   });
 });
 
-Deno.test("monitor: LOGOUT key_revoked drops the key at the engine and logs in again", async () => {
+Deno.test("monitor: LOGOUT key_revoked drops the key at the engine, counts down --revoked-wait and logs in again", async () => {
   await withSetup(async ({ options, central, engine }) => {
-    await withMonitor(options, async (monitor) => {
+    await withMonitor({ ...options, revokedWaitMs: 1500 }, async (monitor) => {
       await waitFor(() => engine.keys().length === 1, "first key");
+      const events: string[] = [];
+      monitor.onChange(() => {
+        const last = monitor.view().lastEvent;
+        if (last !== undefined && events.at(-1) !== last) events.push(last);
+      });
       await central.logout({ reason: "key_revoked", retryable: true });
       await waitFor(() => engine.frames.some((f) => f.type === "KEY_REVOKED"), "KEY_REVOKED");
+      await waitFor(() => monitor.view().central.state === "waiting", "the wait");
+      const { central: link } = monitor.view();
+      assert.match(link.detail ?? "", /key revoked by Central .*re-authenticating in 2 s/);
       const revoked = engine.frames.find((f) => f.type === "KEY_REVOKED");
       assert.deepEqual(revoked?.type === "KEY_REVOKED" && revoked.keyVersion, 1);
       await waitFor(() => engine.keys().length === 2, "a new key");
       assert.equal(monitor.view().keyVersion, 2);
       const [first, second] = central.of("AUTH");
       assert.notEqual(first.token, second.token, "re-authenticated at the Registry");
+      assert.ok(events.includes("re-authenticating in 1 s"), events.join(" | "));
     });
   });
 });

@@ -164,6 +164,8 @@ async function checkCpPage(page: Page, net: LocalNetwork, a: string) {
   // Revoked keys: a key_revoked alarm on its page, cleared by the CP's next login.
   await cpPage.getByRole("button", { name: "Revoke keys" }).click();
   await page.getByTestId("confirm-ok").click();
+  // Marked "key revoked" while its monitor waits (10 s) to re-authenticate.
+  await cpPage.locator('[data-field="key-revoked"]').waitFor();
   await cpPage.locator(`[data-alarm-cp="${a}"][data-kind="key_revoked"][data-open="false"]`)
     .waitFor({ timeout: 60_000 });
   await cpPage.locator('[data-testid="cp-audit"] td', { hasText: "key.revoke" }).first().waitFor();

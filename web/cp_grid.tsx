@@ -18,6 +18,7 @@ import { fmt, lang, t } from "./lang.ts";
 import {
   CP_STATE_WORDS,
   DEREGISTERED_WORD,
+  KEY_REVOKED_WORD,
   stateLabel,
   stateName,
   stopReasonText,
@@ -79,6 +80,9 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
         )}
         {cp.deregistered_at !== null && <span class="chip alert">{DEREGISTERED_WORD[l]}</span>}
         {cp.security !== "ACTIVE" && <span class="chip alert">{cp.security}</span>}
+        {cp.key_revoked && (
+          <span class="chip alert" data-field="key-revoked">{KEY_REVOKED_WORD[l]}</span>
+        )}
         {cp.key_version !== null && (
           <span class="chip">{t("key", { version: cp.key_version })}</span>
         )}

@@ -14,7 +14,7 @@ import { AlarmTable } from "./alarms.tsx";
 import { PowerChart } from "./charts.tsx";
 import { cpAudit } from "./cp_audit.ts";
 import { fmt, lang } from "./lang.ts";
-import { stateText } from "../shared/vocabulary.ts";
+import { KEY_REVOKED_WORD, stateText } from "../shared/vocabulary.ts";
 import { ct, dateTime, eur, kw, kwh } from "./show.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
@@ -66,6 +66,14 @@ function Facts(props: { cp: CpView }) {
         <dd>{kwh(cp.kwh)} · {eur(cp.eur)}</dd>
         <dt>{ct("factLastSeen")}</dt>
         <dd>{dateTime(cp.last_seen)}</dd>
+        {cp.key_revoked && (
+          <>
+            <dt>{KEY_REVOKED_WORD[lang.value]}</dt>
+            <dd data-field="key-revoked">
+              {ct("keyRevokedSince", { time: dateTime(cp.key_revoked_at) })}
+            </dd>
+          </>
+        )}
         {cp.deregistered_at !== null && (
           <>
             <dt>{ct("factDeregistered")}</dt>
@@ -82,7 +90,7 @@ function Security(props: { cp: CpView }) {
   const view = useSignal<SecurityView | null>(null);
   useEffect(() => {
     getJson<SecurityView>(`/security/${encodeURIComponent(cp.id)}`).then((v) => view.value = v);
-  }, [cp.id, cp.key_version, cp.security, cp.state]);
+  }, [cp.id, cp.key_version, cp.security, cp.state, cp.key_revoked]);
   const v = view.value;
   return (
     <Panel title={ct("security")}>

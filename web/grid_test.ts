@@ -18,6 +18,8 @@ const cp = (id: string, location: string, state: CpView["state"] = "ACTIVATED"):
   session_id: null,
   security: "ACTIVE",
   deregistered_at: null,
+  key_revoked: false,
+  key_revoked_at: null,
 });
 
 const fleet = (n: number) => {

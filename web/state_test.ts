@@ -25,6 +25,8 @@ const CP: CpView = {
   key_version: 1,
   last_seen: null,
   deregistered_at: null,
+  key_revoked: false,
+  key_revoked_at: null,
   session_id: null,
   security: "ACTIVE",
 };

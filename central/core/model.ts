@@ -66,6 +66,11 @@ export interface SecurityInfo {
   readonly changedAt: string | null;
   /** When the CP's keys were last revoked (a key revoke or REVOKED; ISO), or null. */
   readonly revokedAt: string | null;
+  /**
+   * When an admin revoked the CP's keys (not a rotation) and it has not logged in since (ISO),
+   * or null: the "key revoked" mark the REST API and the dashboard show.
+   */
+  readonly keyRevokedAt: string | null;
   /** When the CP last logged in (ISO), or null. */
   readonly lastLoginAt: string | null;
   /** Logins refused so far (bad token, revoked, …). */
@@ -81,6 +86,7 @@ export const NO_SECURITY_INFO: SecurityInfo = {
   reason: null,
   changedAt: null,
   revokedAt: null,
+  keyRevokedAt: null,
   lastLoginAt: null,
   failedLogins: 0,
   registeredAt: null,

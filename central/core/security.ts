@@ -88,6 +88,7 @@ export function login(d: Draft, input: Extract<Input, { type: "login" }>): void 
     securityInfo: {
       ...base.securityInfo,
       lastLoginAt: iso(input.at),
+      keyRevokedAt: null, // a new key: the "key revoked" mark clears
       registeredAt: input.registeredAt ?? base.securityInfo.registeredAt,
       deregisteredAt: null,
     },
@@ -232,9 +233,13 @@ export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys"
     });
     return;
   }
+  // Marked "key revoked" until it logs in again; a rotation logs in again at once: no mark.
+  const marked: Cp = input.rotate
+    ? cp
+    : { ...cp, securityInfo: { ...cp.securityInfo, keyRevokedAt: iso(input.at) } };
   const sessionId = dropKeys(
     d,
-    cp,
+    marked,
     input.rotate ? "key_rotated" : "key_revoked",
     "key_lost",
     input.at,
