@@ -22,14 +22,22 @@ export interface CpPlan {
   readonly powerKw: number;
   /** Further `cp/main.ts` flags (e.g. `--target-kwh 2`). */
   readonly args?: readonly string[];
+  /**
+   * `false` runs it as at a keyboard (no `--headless`): the vehicle is plugged in and out only
+   * with the `p` and `u` keys typed into its input. Default `true`: it plugs in by itself.
+   */
+  readonly headless?: boolean;
 }
 
 /** One driver of a local network. */
 export interface DriverPlan {
   /** Driver id. */
   readonly id: string;
-  /** File of CP ids it charges at in turn. */
-  readonly file: string;
+  /**
+   * File of CP ids it charges at in turn; without one it is interactive, reading the commands
+   * of `deno task driver` (a CP id, `x`, `l`…) one a line from its input.
+   */
+  readonly file?: string;
   /** Start again after the last CP, forever. */
   readonly loop?: boolean;
   /** Further `driver/main.ts` flags (e.g. `--pause 500ms`). */
@@ -192,7 +200,7 @@ export function cpSpec(layout: NetworkLayout, secrets: NetworkSecrets, plan: CpP
       ...["--location", plan.location],
       ...["--price", String(plan.priceEurKwh), "--power", String(plan.powerKw)],
       ...["--credentials-dir", join(layout.dir, "cp")],
-      "--headless",
+      ...(plan.headless === false ? [] : ["--headless"]),
       ...["--log-level", layout.logLevel],
       ...(plan.args ?? []),
     ],
@@ -201,17 +209,19 @@ export function cpSpec(layout: NetworkLayout, secrets: NetworkSecrets, plan: CpP
   };
 }
 
-/** A driver as `plan` describes it. */
+/** A driver as `plan` describes it: from its file, or interactive with commands on its input. */
 export function driverSpec(layout: NetworkLayout, plan: DriverPlan): ServiceSpec {
   return {
     name: `driver-${plan.id}`,
     script: "driver/main.ts",
     permissions: PERMS.driver,
     args: [
-      ...["--broker", layout.brokers, "--driver-id", plan.id, "--file", plan.file],
+      ...["--broker", layout.brokers, "--driver-id", plan.id],
+      ...(plan.file === undefined ? [] : ["--file", plan.file]),
       ...(plan.loop ? ["--loop"] : []),
       ...["--log-level", layout.logLevel],
       ...(plan.args ?? []),
     ],
+    keys: plan.file === undefined,
   };
 }

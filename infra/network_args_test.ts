@@ -82,3 +82,17 @@ Deno.test("network args: a plan's own flags come last, after every default they 
   ]);
   assert.equal(central.permissions.at(-1), "--cpu-prof");
 });
+
+Deno.test("network args: a keyboard CP and an interactive driver read keys on their input", () => {
+  const layout = networkLayout({ dir: "/d", certs, brokers: ["k:9092"], ports });
+  const plan = { id: "CP-003", location: "Lugo", priceEurKwh: 0.25, powerKw: 50 };
+  assert.ok(cpSpec(layout, secrets, plan).args.includes("--headless"), "plugs in by itself");
+  const keyboard = cpSpec(layout, secrets, { ...plan, headless: false });
+  assert.ok(!keyboard.args.includes("--headless"), "plugged in only with the p key");
+  assert.ok(keyboard.keys);
+  const fromFile = driverSpec(layout, { id: "DRV-3", file: "/p" });
+  assert.ok(fromFile.args.includes("--file") && !fromFile.keys);
+  const interactive = driverSpec(layout, { id: "DRV-4" });
+  assert.ok(!interactive.args.includes("--file"), "no file: interactive");
+  assert.ok(interactive.keys, "its commands arrive on its input");
+});

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { brokersFromEnv } from "../shared/kafka.ts";
+import { brokersFromEnv, createKafka, ensureTopics, TOPICS } from "../shared/kafka.ts";
 
 /**
  * The brokers named by `KAFKA_BROKERS`. Throws, rather than skipping, so that
@@ -26,4 +26,32 @@ export function testBrokers(): string[] {
 export function uniqueName(prefix: string): string {
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   return `${prefix}-${Date.now().toString(36)}-${random}`;
+}
+
+/**
+ * A new Central consumer group prefix (`--group`) whose two groups (`-requests`, `-telemetry`)
+ * start at the end of their topics, as on a broker nothing was sent to before. A fresh group
+ * otherwise reads from the beginning, and on the broker tests share that is every request and
+ * envelope of every earlier run: minutes of backlog before the test's own messages.
+ */
+export async function centralGroupAtEnd(prefix: string): Promise<string> {
+  const group = uniqueName(prefix);
+  const kafka = createKafka({ brokers: testBrokers(), clientId: `${prefix}-offsets` });
+  await ensureTopics(kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const groups = { requests: TOPICS.driverRequests, telemetry: TOPICS.cpTelemetry };
+    for (const [suffix, topic] of Object.entries(groups)) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId: `${group}-${suffix}`,
+        topic,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return group;
 }
