@@ -16,7 +16,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { ForgottenKey, ReplayMark } from "../shared/envelope.ts";
 import { TOPICS } from "../shared/kafka.ts";
-import type { DenyReason, EndReason, StopReason } from "../shared/messages.ts";
+import type { CpProtocol, DenyReason, EndReason, StopReason } from "../shared/messages.ts";
 import { openDatabase, transaction } from "../shared/sqlite.ts";
 import { NO_SECURITY_INFO } from "./core.ts";
 import type {
@@ -149,6 +149,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE cps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;`,
   // The "key revoked" mark: an admin revoked its keys and it has not logged in since.
   `ALTER TABLE cp_security ADD COLUMN key_revoked_at TEXT;`,
+  // The charger protocol a CP's monitor told at its last login (`ocpp1.6`): the dashboard's
+  // badge stays after a restart, before the gateway logs the CP in again.
+  `ALTER TABLE cps ADD COLUMN protocol TEXT;`,
 ];
 
 /** A wrapped CP key as stored (never the raw key). */
@@ -289,6 +292,7 @@ export class CentralStore {
           lastSeenMs: row.last_seen === null ? null : Date.parse(row.last_seen as string),
           securityInfo: security.get(id) ?? NO_SECURITY_INFO,
           ...(row.maintenance === 1 ? { maintenance: true } : {}),
+          ...(row.protocol === null ? {} : { protocol: row.protocol as CpProtocol }),
         });
       }
       const keys = this.#all(
@@ -475,13 +479,14 @@ export class CentralStore {
   #saveCp(cp: Cp): void {
     this.#run(
       `INSERT INTO cps (id, location, price_eur_kwh, power_kw, state, stop_reason, security,
-                        last_seen, updated_at, maintenance)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        last_seen, updated_at, maintenance, protocol)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET location = excluded.location,
          price_eur_kwh = excluded.price_eur_kwh, power_kw = excluded.power_kw,
          state = excluded.state, stop_reason = excluded.stop_reason,
          security = excluded.security, last_seen = excluded.last_seen,
-         updated_at = excluded.updated_at, maintenance = excluded.maintenance`,
+         updated_at = excluded.updated_at, maintenance = excluded.maintenance,
+         protocol = excluded.protocol`,
       cp.id,
       cp.location,
       cp.priceEurKwh,
@@ -492,6 +497,7 @@ export class CentralStore {
       cp.lastSeenMs === null ? null : new Date(cp.lastSeenMs).toISOString(),
       new Date().toISOString(),
       cp.maintenance === true ? 1 : 0,
+      cp.protocol ?? null,
     );
     const info = cp.securityInfo;
     this.#run(

@@ -172,6 +172,65 @@ Deno.test("store: recovery at start: CPs DISCONNECTED, holds, keys, open session
   });
 });
 
+Deno.test("store: a CP's charger protocol outlives a restart; a login without one drops it", async () => {
+  await withDb((path) => {
+    let store = CentralStore.open(path);
+    const ocpp: Input = { ...login(1), protocol: "ocpp1.6" } as Input;
+    let model = drive(store, EMPTY_MODEL, ocpp);
+    store.close();
+    store = CentralStore.open(path);
+    try {
+      const cp = store.recover(new Date(T0 + 1000)).model.cps.get("CP-1");
+      assert.equal(cp?.protocol, "ocpp1.6", "the badge is known before the next login");
+      assert.equal(cp?.status.state, "DISCONNECTED");
+      model = drive(store, store.recover(new Date(T0 + 2000)).model, login(2, T0 + 2000));
+      assert.equal("protocol" in model.cps.get("CP-1")!, false);
+    } finally {
+      store.close();
+    }
+    store = CentralStore.open(path);
+    try {
+      const cp = store.recover(new Date(T0 + 3000)).model.cps.get("CP-1");
+      assert.equal(cp !== undefined && "protocol" in cp, false, "our own CP again");
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("store: a database from before the protocol column is migrated, its CPs kept", async () => {
+  await withDb(async (path) => {
+    // The schema as the release before this column left it, with a CP in it.
+    await Deno.mkdir(join(path, ".."), { recursive: true });
+    const raw = new DatabaseSync(path);
+    const before = MIGRATIONS.findIndex((m) => m.includes("ADD COLUMN protocol"));
+    assert.ok(before > 0);
+    for (const migration of MIGRATIONS.slice(0, before)) raw.exec(migration);
+    raw.exec(`PRAGMA user_version = ${before}`);
+    raw.prepare(
+      `INSERT INTO cps (id, location, price_eur_kwh, power_kw, state, stop_reason, security,
+                        last_seen, updated_at)
+       VALUES ('CP-OLD', 'Lugo', 0.3, 22, 'ACTIVATED', NULL, 'ACTIVE', NULL, ?)`,
+    ).run(new Date(T0).toISOString());
+    raw.close();
+
+    const store = CentralStore.open(path);
+    try {
+      const check = new DatabaseSync(path);
+      assert.equal(schemaVersion(check), MIGRATIONS.length);
+      check.close();
+      const old = store.recover(new Date(T0 + 1000)).model.cps.get("CP-OLD");
+      assert.equal(old?.location, "Lugo");
+      assert.equal(old !== undefined && "protocol" in old, false);
+      const model = drive(store, EMPTY_MODEL, { ...login(1), protocol: "ocpp1.6" } as Input);
+      assert.equal(model.cps.get("CP-1")?.protocol, "ocpp1.6");
+      assert.equal(store.recover(new Date(T0 + 2000)).model.cps.get("CP-1")?.protocol, "ocpp1.6");
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("store: replay marks only go up", async () => {
   await withDb((path) => {
     const store = CentralStore.open(path);

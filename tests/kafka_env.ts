@@ -36,16 +36,25 @@ export function uniqueName(prefix: string): string {
  */
 export async function centralGroupAtEnd(prefix: string): Promise<string> {
   const group = uniqueName(prefix);
-  const kafka = createKafka({ brokers: testBrokers(), clientId: `${prefix}-offsets` });
+  await groupAtEnd(`${group}-requests`, [TOPICS.driverRequests]);
+  await groupAtEnd(`${group}-telemetry`, [TOPICS.cpTelemetry]);
+  return group;
+}
+
+/**
+ * Commits `groupId`'s offsets at the present end of each of `topics` (made if missing), so a
+ * consumer of that new group reads what is sent from now on, and nothing earlier.
+ */
+export async function groupAtEnd(groupId: string, topics: readonly string[]): Promise<void> {
+  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-offsets" });
   await ensureTopics(kafka);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const groups = { requests: TOPICS.driverRequests, telemetry: TOPICS.cpTelemetry };
-    for (const [suffix, topic] of Object.entries(groups)) {
+    for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
       await admin.setOffsets({
-        groupId: `${group}-${suffix}`,
+        groupId,
         topic,
         partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
       });
@@ -53,5 +62,4 @@ export async function centralGroupAtEnd(prefix: string): Promise<string> {
   } finally {
     await admin.disconnect();
   }
-  return group;
 }

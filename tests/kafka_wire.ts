@@ -25,7 +25,7 @@ import {
   parseMessage,
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { groupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 
 /** A test's view of the Kafka topics around Central. */
 export class KafkaWire {
@@ -39,16 +39,27 @@ export class KafkaWire {
   #producer: JsonProducer | undefined;
   #stop: (() => Promise<void>) | undefined;
 
-  /** Creates the topics (Central may not have yet), a producer and a reader from the start. */
-  static async open(driverId: string, cpIds: readonly string[]): Promise<KafkaWire> {
+  /**
+   * Creates the topics (Central may not have yet), a producer and a reader from the start, or
+   * with `atEnd` from now on (for ids nothing was sent for yet: the shared broker's earlier runs
+   * are then not read through first).
+   */
+  static async open(
+    driverId: string,
+    cpIds: readonly string[],
+    options: { readonly atEnd?: boolean } = {},
+  ): Promise<KafkaWire> {
     const wire = new KafkaWire();
     const kafka = createKafka({ brokers: testBrokers(), clientId: "kafka-wire" });
     await ensureTopics(kafka);
     wire.#producer = await createProducer(kafka);
+    const groupId = uniqueName("kafka-wire");
+    const topics = [TOPICS.driverUpdates, TOPICS.cpCommands, TOPICS.auditEvents];
+    if (options.atEnd) await groupAtEnd(groupId, topics);
     const consumer = await runConsumer({
       kafka,
-      groupId: uniqueName("kafka-wire"),
-      topics: [TOPICS.driverUpdates, TOPICS.cpCommands, TOPICS.auditEvents],
+      groupId,
+      topics,
       fromBeginning: true,
       handle: (m) => {
         if (m.topic === TOPICS.driverUpdates && m.key === driverId) {

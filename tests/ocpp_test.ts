@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { RPCClient } from "ocpp-rpc";
 import type { RunningCentral } from "../central/central.ts";
 import { type Gateway, startGateway } from "../ocpp/gateway.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { centralGroupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
 
 const ADMIN = "test-central-admin-token-0123456789";
@@ -25,6 +25,8 @@ const WEATHER_KEY = "ocpp-test-weather-key-0123456789";
 interface Net {
   readonly registry: TestRegistry;
   readonly central: RunningCentral;
+  /** Stops Central and starts it again on the same database, group and monitor port. */
+  restartCentral(): Promise<void>;
   readonly gateway: Gateway;
   /** Stops the gateway and starts another on the same folders (a restart). */
   restartGateway(): Promise<void>;
@@ -40,11 +42,15 @@ async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
   const registry = await startTestRegistry(dir);
   const cpId = uniqueName("OC");
   const driverId = uniqueName("DRV");
-  const central = await startTestCentral(dir, registry, testBrokers(), {
-    group: uniqueName("ocpp-central"),
-    weatherServiceKey: WEATHER_KEY,
-  });
-  const wire = await KafkaWire.open(driverId, [cpId]);
+  const group = await centralGroupAtEnd("ocpp-central");
+  const startCentral = (tcpPort = 0) =>
+    startTestCentral(dir, registry, testBrokers(), {
+      group,
+      weatherServiceKey: WEATHER_KEY,
+      tcpPort,
+    });
+  const central = await startCentral();
+  const wire = await KafkaWire.open(driverId, [cpId], { atEnd: true });
   const { credentials } = await registry.client.register({
     cp_id: cpId,
     location: "Alicante",
@@ -67,6 +73,11 @@ async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
   const net = {
     registry,
     central,
+    restartCentral: async () => {
+      const port = net.central.tcpAddr.port;
+      await net.central.stop();
+      net.central = await startCentral(port);
+    },
     gateway: await start(),
     restartGateway: async () => {
       await net.gateway.stop();
@@ -82,7 +93,7 @@ async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
   } finally {
     await net.gateway.stop();
     await wire.close();
-    await central.stop();
+    await net.central.stop();
     await registry.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -554,5 +565,25 @@ Deno.test({
       await back.boot();
       await waitForState(net, "ACTIVATED"); // its monitor still logs in at the Registry
       await back.close();
+    }),
+});
+
+Deno.test({
+  name: "ocpp: a Central restarted while the charger is away still shows its protocol",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const charger = new Charger(net);
+      await charger.boot();
+      await waitForState(net, "ACTIVATED");
+      await charger.close(); // the gateway logs its CP out: nobody tells Central again
+      await waitForState(net, "DISCONNECTED");
+      await net.restartCentral();
+      const shown = await (await fetch(`${net.central.httpUrl}/cps/${net.cpId}`)).json();
+      assert.deepEqual([shown.state, shown.protocol], ["DISCONNECTED", "ocpp1.6"]);
+      const snapshot = await (await fetch(`${net.central.httpUrl}/snapshot`)).json();
+      const tile = snapshot.cps.find((c: { id: string }) => c.id === net.cpId);
+      assert.equal(tile?.protocol, "ocpp1.6", "the dashboard's badge");
     }),
 });

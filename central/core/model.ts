@@ -46,8 +46,9 @@ export interface Cp {
   /** What `GET /security` shows beside the security status. */
   readonly securityInfo: SecurityInfo;
   /**
-   * The charger protocol its monitor told at its last login in this run (`ocpp1.6` behind the
-   * OCPP gateway); absent for the network's own CPs and until a CP logs in after a restart.
+   * The charger protocol its monitor told at its last login (`ocpp1.6` behind the OCPP
+   * gateway), kept in the store so it is shown after a restart too; absent for the network's own
+   * CPs.
    */
   readonly protocol?: CpProtocol;
   /**
