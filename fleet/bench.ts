@@ -21,7 +21,7 @@ import { rawThroughput, telemetryValueBytes } from "./bench_raw.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import { buildWeb } from "../infra/web_build.ts";
-import { sleep } from "../shared/sleep.ts";
+import { sleep, within } from "../shared/sleep.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
@@ -370,10 +370,8 @@ async function rampFleet(
   }, 5000);
   // A CP that neither logs in nor gives up must not hold the benchmark forever.
   const rampLimitMs = 60_000 + config.cps * 500;
-  // Not a bare sleep: its timer would keep the process alive for minutes after the run.
-  const rampLimit = new AbortController();
-  await Promise.race([running.ramped, sleep(rampLimitMs, rampLimit.signal)]);
-  rampLimit.abort();
+  // Its timer is cleared: it would keep the process alive for minutes after the run.
+  await within(running.ramped, rampLimitMs, undefined);
   const ramp = rampFigures(fleetStartedAt, running.loginTimes);
   say(`ramp done: ${ramp.logins} logins in ${ramp.seconds.toFixed(1)} s`);
   const stopProgress = () => {
@@ -518,12 +516,11 @@ function dashboardTimer(target: Target, client: Deno.HttpClient | undefined, run
 async function dashboardFigures(
   timer: ReturnType<typeof dashboardTimer>,
 ): Promise<BenchResult["sse"]> {
-  const limit = new AbortController();
-  const watched = await Promise.race([
+  const watched = await within<{ problem?: string; reconnects: number }>(
     timer.watched,
-    sleep(2000, limit.signal).then(() => ({ reconnects: 0 })),
-  ]);
-  limit.abort();
+    2000,
+    { reconnects: 0 },
+  );
   const problem = "problem" in watched ? watched.problem : undefined;
   // Timed events count even when the stream failed later (Central killed by --outage).
   return timer.latencies.length > 0

@@ -15,6 +15,7 @@
 import type { DriverEvent, TicketLine } from "../driver/core.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
 import type { LogLevel } from "../shared/log.ts";
+import { within } from "../shared/sleep.ts";
 import { addCounts, type CpSpec, emptyCounts, type FleetCounts, splitRange } from "./core.ts";
 import { type AuthorizePhases, type FleetHandle, type FleetOptions, startFleet } from "./fleet.ts";
 
@@ -269,17 +270,6 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
         threads.forEach((t) => t.worker.terminate());
       })(),
   };
-}
-
-/** `promise`'s value, or `fallback` if it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The options a thread can be sent: everything but functions. */

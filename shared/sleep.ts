@@ -31,3 +31,14 @@ export function whenAborted(signal: AbortSignal, action: () => void): () => void
   signal.addEventListener("abort", action, { once: true });
   return () => signal.removeEventListener("abort", action);
 }
+
+/** `promise`'s value, or `fallback` if it takes longer than `ms` (its timer is cleared either way). */
+export async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sleep, whenAborted } from "./sleep.ts";
+import { sleep, whenAborted, within } from "./sleep.ts";
 
 Deno.test("sleep resolves as soon as its signal aborts, long before its time", async () => {
   const controller = new AbortController();
@@ -22,4 +22,10 @@ Deno.test("whenAborted runs the action on abort, at once if already aborted, and
   assert.deepEqual(ran, ["now"]);
   controller.abort();
   assert.deepEqual(ran, ["now", "later"]);
+});
+
+Deno.test("within: the promise's value when it settles in time, else the fallback; no timer left", async () => {
+  assert.equal(await within(Promise.resolve("done"), 10_000, "late"), "done");
+  assert.equal(await within(new Promise<string>(() => {}), 10, "late"), "late");
+  await assert.rejects(within(Promise.reject(new Error("boom")), 10_000, "late"), /boom/);
 });
