@@ -62,7 +62,7 @@ import {
   nextWakeAt,
   step,
 } from "./engine_core.ts";
-import { sleep } from "../shared/sleep.ts";
+import { sleep, within } from "../shared/sleep.ts";
 
 const log = getLogger(["evcharging", "cp", "engine"]);
 
@@ -362,18 +362,20 @@ class Engine implements EngineHandle {
   /** Feeds one input to the core, queues what it emits and re-arms the wake-up timer. */
   #input(input: EngineInput): void {
     if (this.#stopping && input.type !== "shutdown") return;
-    const result = step(this.#settings, this.#model, input, Date.now());
+    const result = step(this.#model, input, { settings: this.#settings, now: Date.now() });
     this.#model = result.model;
-    for (const note of result.notes) {
-      log.info(literal(note), { cpId: this.#cpId });
-      this.#lastEvent = note;
-    }
-    for (const payload of result.telemetry) {
+    for (const effect of result.effects) {
+      if (effect.type === "note") {
+        log.info(literal(effect.text), { cpId: this.#cpId });
+        this.#lastEvent = effect.text;
+        continue;
+      }
+      const { payload } = effect;
       if (payload.type === "SUPPLY") {
         log.debug("SUPPLY {kwh} kWh {eur} €", { cpId: this.#cpId, ...payload });
       }
+      this.#outbox.push(payload);
     }
-    this.#outbox.push(...result.telemetry);
     this.#schedule();
     this.#pump();
     this.#changed();
@@ -673,12 +675,7 @@ class Engine implements EngineHandle {
     await this.#monitorPort?.close();
     await this.#removeLinkSecretFile();
     const flushed = this.#pump().then(() => this.#outbox.length === 0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), FLUSH_TIMEOUT_MS);
-    });
-    const sent = await Promise.race([flushed, timeout]);
-    clearTimeout(timer);
+    const sent = await within(flushed, FLUSH_TIMEOUT_MS, false);
     if (!sent) {
       log.warning("stopped with {count} telemetry messages unsent", {
         cpId: this.#cpId,

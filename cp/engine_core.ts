@@ -1,11 +1,13 @@
 /**
  * The CP engine's session simulation as a pure state machine (docs/charging_loop.md §4).
  *
- * No sockets, timers or clocks: {@link step} takes the current model, one input and the wall
- * time `now` (ms since the epoch) and returns the next model plus the telemetry payloads to send
- * on `cp.telemetry`, in order. {@link nextWakeAt} says when the edge must call `step` with a
- * `tick` next (plug timeout, automatic plug, the next once-a-second `SUPPLY`, the target). So
- * every rule here is tested by feeding inputs and times, and `cp/engine.ts` only moves bytes.
+ * No sockets, timers or clocks: `step(model, input, context) → {model, effects}`, the project's
+ * one core shape. The context holds the engine's settings and the wall time `now` (ms since the
+ * epoch); the effects, in order, are the telemetry payloads to send on `cp.telemetry` and a
+ * human note per thing that happened. {@link nextWakeAt} says when the edge must call `step`
+ * with a `tick` next (plug timeout, automatic plug, the next once-a-second `SUPPLY`, the
+ * target). So every rule here is tested by feeding inputs and times, and `cp/engine.ts` only
+ * interprets the effects.
  *
  * States (ARCHITECTURE §CP states, the engine's own view): `ACTIVATED` (free), `SUPPLYING` (holds a session:
  * first waiting for the plug, then charging), `STOPPED` (held by Central, with a reason). The
@@ -104,14 +106,27 @@ export type EngineInput =
   /** The engine is shutting down: end any session while it still can report it. */
   | { readonly type: "shutdown" };
 
+/** What a step may read besides its model and input. */
+export interface EngineContext {
+  /** How the simulation behaves. */
+  readonly settings: EngineSettings;
+  /** The wall time of the step, ms since the epoch. */
+  readonly now: number;
+}
+
+/** What a step asks its edge to do, in order. */
+export type EngineEffect =
+  /** Seal this payload and send it on `cp.telemetry` (in the order of the effects). */
+  | { readonly type: "telemetry"; readonly payload: TelemetryPayload }
+  /** One human line per thing that happened or was ignored, for logs and the status screen. */
+  | { readonly type: "note"; readonly text: string };
+
 /** What {@link step} returns. */
-export interface StepResult {
+export interface EngineStep {
   /** The next model. */
   readonly model: EngineModel;
-  /** Payloads for `cp.telemetry`, in the order they must be sent. */
-  readonly telemetry: readonly TelemetryPayload[];
-  /** One human line per thing that happened or was ignored, for logs and the status screen. */
-  readonly notes: readonly string[];
+  /** What the edge must do, in order. */
+  readonly effects: readonly EngineEffect[];
 }
 
 /** The live figures of a session at some instant. */
@@ -207,16 +222,12 @@ export function nextWakeAt(settings: EngineSettings, model: EngineModel): number
  * edge was late for) are taken first, so a command is always judged against an up-to-date
  * model: a `STOP` arriving just after the target was reached finds the session already ended.
  */
-export function step(
-  settings: EngineSettings,
-  model: EngineModel,
-  input: EngineInput,
-  now: number,
-): StepResult {
+export function step(model: EngineModel, input: EngineInput, context: EngineContext): EngineStep {
+  const { settings, now } = context;
   const out = new Output(now);
   let next = advance(settings, model, now, out);
   if (input.type !== "tick") next = apply(settings, next, input, now, out);
-  return { model: next, telemetry: out.telemetry, notes: out.notes };
+  return { model: next, effects: out.effects };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,8 +235,7 @@ export function step(
 
 /** Collects what one step emits; stamps every payload with the step's time. */
 class Output {
-  readonly telemetry: TelemetryPayload[] = [];
-  readonly notes: string[] = [];
+  readonly effects: EngineEffect[] = [];
   readonly #ts: string;
 
   constructor(now: number) {
@@ -233,7 +243,7 @@ class Output {
   }
 
   status(model: EngineModel): void {
-    this.telemetry.push(build(telemetryPayloadSchema, "STATUS", {
+    this.#send(build(telemetryPayloadSchema, "STATUS", {
       engine: healthOf(model),
       state: model.state,
       ...(model.session ? { sessionId: model.session.sessionId } : {}),
@@ -243,17 +253,15 @@ class Output {
   }
 
   plugged(sessionId: string): void {
-    this.telemetry.push(build(telemetryPayloadSchema, "PLUGGED", { sessionId, ts: this.#ts }));
+    this.#send(build(telemetryPayloadSchema, "PLUGGED", { sessionId, ts: this.#ts }));
   }
 
   supply(sessionId: string, f: Figures): void {
-    this.telemetry.push(
-      build(telemetryPayloadSchema, "SUPPLY", { sessionId, ...f, ts: this.#ts }),
-    );
+    this.#send(build(telemetryPayloadSchema, "SUPPLY", { sessionId, ...f, ts: this.#ts }));
   }
 
   supplyEnd(sessionId: string, kwh: number, eur: number, endReason: EndReason): void {
-    this.telemetry.push(build(telemetryPayloadSchema, "SUPPLY_END", {
+    this.#send(build(telemetryPayloadSchema, "SUPPLY_END", {
       sessionId,
       kwh,
       eur,
@@ -263,7 +271,11 @@ class Output {
   }
 
   note(text: string): void {
-    this.notes.push(text);
+    this.effects.push({ type: "note", text });
+  }
+
+  #send(payload: TelemetryPayload): void {
+    this.effects.push({ type: "telemetry", payload });
   }
 }
 

@@ -3,13 +3,13 @@ import {
   type EngineInput,
   type EngineModel,
   type EngineSettings,
+  type EngineStep,
   figuresAt,
   healthOf,
   initialModel,
   nextWakeAt,
   REMEMBERED_SESSIONS,
   step,
-  type StepResult,
 } from "./engine_core.ts";
 import {
   type CommandPayload,
@@ -53,17 +53,40 @@ const input = (
   type: "tick" | "announce" | "plug" | "unplug" | "toggle_fault" | "key_lost" | "shutdown",
 ) => ({ type }) as EngineInput;
 
+/** A step with its effects also split by kind, as most checks read them. */
+interface Stepped extends EngineStep {
+  /** The telemetry effects' payloads, in order. */
+  readonly telemetry: TelemetryPayload[];
+  /** The notes, in order. */
+  readonly notes: string[];
+}
+
+/** One step of the core at wall time `now`. */
+function stepAt(
+  settings: EngineSettings,
+  model: EngineModel,
+  input: EngineInput,
+  now: number,
+): Stepped {
+  const result = step(model, input, { settings, now });
+  return {
+    ...result,
+    telemetry: result.effects.flatMap((e) => e.type === "telemetry" ? [e.payload] : []),
+    notes: result.effects.flatMap((e) => e.type === "note" ? [e.text] : []),
+  };
+}
+
 /** Runs inputs at the given times; returns the last model and everything emitted. */
 function run(
   steps: [number, EngineInput][],
   settings = SETTINGS,
   model: EngineModel = initialModel(),
-): { model: EngineModel; telemetry: TelemetryPayload[]; notes: string[]; last: StepResult } {
+): { model: EngineModel; telemetry: TelemetryPayload[]; notes: string[]; last: Stepped } {
   const telemetry: TelemetryPayload[] = [];
   const notes: string[] = [];
-  let last: StepResult | undefined;
+  let last: Stepped | undefined;
   for (const [at, i] of steps) {
-    last = step(settings, model, i, at);
+    last = stepAt(settings, model, i, at);
     model = last.model;
     telemetry.push(...last.telemetry);
     notes.push(...last.notes);
@@ -91,7 +114,7 @@ Deno.test("a fresh engine is free and healthy, with nothing scheduled", () => {
   assert.equal(model.state, "ACTIVATED");
   assert.equal(healthOf(model), "OK");
   assert.equal(nextWakeAt(SETTINGS, model), undefined);
-  assert.deepEqual(step(SETTINGS, model, input("tick"), T0).telemetry, []);
+  assert.deepEqual(stepAt(SETTINGS, model, input("tick"), T0).telemetry, []);
 });
 
 Deno.test("announce sends STATUS with health, state, session and stop reason", () => {
@@ -103,7 +126,7 @@ Deno.test("announce sends STATUS with health, state, session and stop reason", (
     state: "ACTIVATED",
     ts: new Date(T0).toISOString(),
   }]);
-  const busy = step(SETTINGS, supplying(), input("announce"), T0 + 1500).telemetry[0];
+  const busy = stepAt(SETTINGS, supplying(), input("announce"), T0 + 1500).telemetry[0];
   assert.equal(busy.type === "STATUS" && busy.sessionId, "S1");
   const stopped = run([[T0, stop("weather")], [T0, input("toggle_fault")], [
     T0,
@@ -127,10 +150,10 @@ Deno.test("AUTHORIZE reserves the CP and waits for the plug until the timeout", 
   assert.equal(telemetry[0].type === "STATUS" && telemetry[0].state, "SUPPLYING");
   assert.equal(nextWakeAt(SETTINGS, model), T0 + SETTINGS.plugTimeoutMs);
 
-  const early = step(SETTINGS, model, input("tick"), T0 + SETTINGS.plugTimeoutMs - 1);
+  const early = stepAt(SETTINGS, model, input("tick"), T0 + SETTINGS.plugTimeoutMs - 1);
   assert.deepEqual(early.telemetry, [], "nothing before the deadline");
 
-  const late = step(SETTINGS, model, input("tick"), T0 + SETTINGS.plugTimeoutMs);
+  const late = stepAt(SETTINGS, model, input("tick"), T0 + SETTINGS.plugTimeoutMs);
   assert.deepEqual(types(late.telemetry), ["SUPPLY_END", "STATUS"]);
   assert.deepEqual(
     { ...late.telemetry[0], ts: undefined },
@@ -153,7 +176,7 @@ Deno.test("plugging in sends PLUGGED and starts the once-a-second reports", () =
   assert.deepEqual(types(telemetry), ["STATUS", "PLUGGED"]);
   assert.equal(model.session?.pluggedAt, T0 + 1000);
   assert.equal(nextWakeAt(SETTINGS, model), T0 + 2000);
-  const again = step(SETTINGS, model, input("plug"), T0 + 1200);
+  const again = stepAt(SETTINGS, model, input("plug"), T0 + 1200);
   assert.deepEqual(again.telemetry, []);
   assert.match(again.notes[0], /already plugged in/);
 });
@@ -162,7 +185,7 @@ Deno.test("headless: the vehicle plugs itself in after the delay, at the schedul
   const settings = { ...SETTINGS, autoPlugDelayMs: 2000 };
   const { model } = run([[T0, authorize()]], settings);
   assert.equal(nextWakeAt(settings, model), T0 + 2000);
-  const late = step(settings, model, input("tick"), T0 + 2300);
+  const late = stepAt(settings, model, input("tick"), T0 + 2300);
   assert.deepEqual(types(late.telemetry), ["PLUGGED"]);
   assert.equal(late.model.session?.pluggedAt, T0 + 2000, "plug time is the scheduled one");
   assert.equal(nextWakeAt(settings, late.model), T0 + 3000);
@@ -181,7 +204,7 @@ Deno.test("SUPPLY every second with cumulative kWh and € from the plug time", 
   for (let s = 1; s <= 3; s++) {
     const wake = nextWakeAt(SETTINGS, model)!;
     assert.equal(wake, T0 + 1000 + s * 1000);
-    const r = step(SETTINGS, model, input("tick"), wake);
+    const r = stepAt(SETTINGS, model, input("tick"), wake);
     model = r.model;
     reports.push(...r.telemetry);
   }
@@ -193,7 +216,7 @@ Deno.test("SUPPLY every second with cumulative kWh and € from the plug time", 
 });
 
 Deno.test("a late tick sends one SUPPLY for the latest second due and skips the missed ones", () => {
-  const r = step(SETTINGS, supplying(), input("tick"), T0 + 4500);
+  const r = stepAt(SETTINGS, supplying(), input("tick"), T0 + 4500);
   assert.deepEqual(types(r.telemetry), ["SUPPLY"]);
   const supply = only(r.telemetry, "SUPPLY")[0];
   assert.equal(supply.kwh, 3, "figures of T0 + 4000, 3 s after the plug");
@@ -220,10 +243,10 @@ Deno.test("energy and money: AUTHORIZE's power wins, price at full precision", (
 Deno.test("target energy ends the supply at exactly the target, on time, even with a late tick", () => {
   const settings = { ...SETTINGS, targetKwh: 2.5 };
   const model = supplying(settings); // 1 kWh per second from T0 + 1000: target at T0 + 3500
-  const r1 = step(settings, model, input("tick"), T0 + 3000);
+  const r1 = stepAt(settings, model, input("tick"), T0 + 3000);
   assert.deepEqual(types(r1.telemetry), ["SUPPLY"], "one catch-up report");
   assert.equal(nextWakeAt(settings, r1.model), T0 + 3500, "wakes at the target instant");
-  const r2 = step(settings, r1.model, input("tick"), T0 + 9000);
+  const r2 = stepAt(settings, r1.model, input("tick"), T0 + 9000);
   assert.deepEqual(types(r2.telemetry), ["SUPPLY_END", "STATUS"]);
   const end = only(r2.telemetry, "SUPPLY_END")[0];
   assert.equal(end.endReason, "target_reached");
@@ -236,7 +259,7 @@ Deno.test("target energy ends the supply at exactly the target, on time, even wi
 Deno.test("a target not a whole number of power-seconds still ends at exactly the target", () => {
   const settings = { ...SETTINGS, powerKw: 7, speed: 13, targetKwh: 0.1 };
   const model = supplying(settings);
-  const r = step(settings, model, input("tick"), T0 + 60_000);
+  const r = stepAt(settings, model, input("tick"), T0 + 60_000);
   const end = only(r.telemetry, "SUPPLY_END")[0];
   assert.equal(end.kwh, 0.1);
   assert.equal(end.eur, 0.1 * PRICE);
@@ -244,18 +267,18 @@ Deno.test("a target not a whole number of power-seconds still ends at exactly th
 
 Deno.test("simulated duration ends the supply as unplugged; the first limit wins", () => {
   const byDuration = { ...SETTINGS, durationMs: 150_000, targetKwh: 10 }; // 1.5 wall s, 1.5 kWh
-  const r = step(byDuration, supplying(byDuration), input("tick"), T0 + 10_000);
+  const r = stepAt(byDuration, supplying(byDuration), input("tick"), T0 + 10_000);
   const end = only(r.telemetry, "SUPPLY_END")[0];
   assert.equal(end.endReason, "unplugged");
   assert.equal(end.kwh, 1.5);
 
   const byTarget = { ...SETTINGS, durationMs: 500_000, targetKwh: 2 };
-  const r2 = step(byTarget, supplying(byTarget), input("tick"), T0 + 10_000);
+  const r2 = stepAt(byTarget, supplying(byTarget), input("tick"), T0 + 10_000);
   assert.equal(only(r2.telemetry, "SUPPLY_END")[0].endReason, "target_reached");
 });
 
 Deno.test("unplug ends a plugged-in session with its figures; otherwise it is ignored", () => {
-  const r = step(SETTINGS, supplying(), input("unplug"), T0 + 2500);
+  const r = stepAt(SETTINGS, supplying(), input("unplug"), T0 + 2500);
   assert.deepEqual(types(r.telemetry), ["SUPPLY", "SUPPLY_END", "STATUS"]);
   const end = only(r.telemetry, "SUPPLY_END")[0];
   assert.deepEqual([end.endReason, end.kwh, end.eur], ["unplugged", 1.5, 0.75]);
@@ -277,7 +300,7 @@ for (
   ] as const
 ) {
   Deno.test(`STOP ${reason} during supply ends the session (${endReason}) and stops the CP`, () => {
-    const r = step(SETTINGS, supplying(), stop(reason), T0 + 3000);
+    const r = stepAt(SETTINGS, supplying(), stop(reason), T0 + 3000);
     assert.deepEqual(changes(r.telemetry), ["SUPPLY_END", "STATUS"]);
     const end = only(r.telemetry, "SUPPLY_END")[0];
     assert.deepEqual([end.endReason, end.kwh, end.eur], [endReason, 2, 1]);
@@ -305,16 +328,16 @@ Deno.test("STOP while free stops; the same STOP again is ignored; another reason
   const first = run([[T0, stop("admin")]]);
   assert.equal(first.model.state, "STOPPED");
   assert.deepEqual(types(first.telemetry), ["STATUS"]);
-  const same = step(SETTINGS, first.model, stop("admin"), T0 + 1);
+  const same = stepAt(SETTINGS, first.model, stop("admin"), T0 + 1);
   assert.deepEqual(same.telemetry, []);
-  const other = step(SETTINGS, first.model, stop("weather"), T0 + 1);
+  const other = stepAt(SETTINGS, first.model, stop("weather"), T0 + 1);
   assert.equal(other.model.stopReason, "weather");
   assert.equal(only(other.telemetry, "STATUS")[0].stopReason, "weather");
 });
 
 Deno.test("RESUME frees a stopped CP and is ignored anywhere else", () => {
   const stopped = run([[T0, stop("weather")]]).model;
-  const r = step(SETTINGS, stopped, resume(), T0 + 1);
+  const r = stepAt(SETTINGS, stopped, resume(), T0 + 1);
   assert.equal(r.model.state, "ACTIVATED");
   assert.equal(r.model.stopReason, undefined);
   assert.deepEqual(only(r.telemetry, "STATUS").map((s) => [s.state, s.stopReason]), [[
@@ -322,7 +345,7 @@ Deno.test("RESUME frees a stopped CP and is ignored anywhere else", () => {
     undefined,
   ]]);
   for (const model of [initialModel(), supplying()]) {
-    const ignored = step(SETTINGS, model, resume(), T0 + 1500);
+    const ignored = stepAt(SETTINGS, model, resume(), T0 + 1500);
     assert.deepEqual(ignored.telemetry.filter((p) => p.type !== "SUPPLY"), []);
     assert.equal(ignored.model.state, model.state);
   }
@@ -354,7 +377,7 @@ Deno.test("AUTHORIZE while faulty is answered at once with SUPPLY_END zero (faul
 
 Deno.test("AUTHORIZE while busy is answered with SUPPLY_END zero; the current session goes on", () => {
   for (const busy of [run([[T0, authorize()]]).model, supplying()]) {
-    const r = step(SETTINGS, busy, authorize("S2"), T0 + 1500);
+    const r = stepAt(SETTINGS, busy, authorize("S2"), T0 + 1500);
     const ends = only(r.telemetry, "SUPPLY_END");
     assert.equal(ends.length, 1);
     assert.deepEqual([ends[0].sessionId, ends[0].kwh, ends[0].eur, ends[0].endReason], [
@@ -381,9 +404,9 @@ Deno.test("an AUTHORIZE read after its plug wait is over is closed at once, not 
 
 Deno.test("a redelivered AUTHORIZE (current or ended session) is ignored", () => {
   const waiting = run([[T0, authorize()]]).model;
-  assert.deepEqual(step(SETTINGS, waiting, authorize(), T0 + 1).telemetry, []);
+  assert.deepEqual(stepAt(SETTINGS, waiting, authorize(), T0 + 1).telemetry, []);
   const ended = run([[T0 + 2000, input("unplug")]], SETTINGS, supplying()).model;
-  const again = step(SETTINGS, ended, authorize(), T0 + 3000);
+  const again = stepAt(SETTINGS, ended, authorize(), T0 + 3000);
   assert.deepEqual(again.telemetry, []);
   assert.equal(again.model.session, undefined);
   const refused = run([[T0, stop("admin")], [T0, authorize("S9")], [T0, authorize("S9")]]);
@@ -400,14 +423,14 @@ Deno.test("the list of ended sessions is bounded", () => {
 });
 
 Deno.test("fault during supply ends the session (fault) with its figures; clearing it is OK again", () => {
-  const r = step(SETTINGS, supplying(), input("toggle_fault"), T0 + 2000);
+  const r = stepAt(SETTINGS, supplying(), input("toggle_fault"), T0 + 2000);
   assert.deepEqual(changes(r.telemetry), ["SUPPLY_END", "STATUS"]);
   const end = only(r.telemetry, "SUPPLY_END")[0];
   assert.deepEqual([end.endReason, end.kwh], ["fault", 1]);
   const status = only(r.telemetry, "STATUS")[0];
   assert.deepEqual([status.engine, status.state], ["KO", "ACTIVATED"]);
   assert.equal(healthOf(r.model), "KO");
-  const cleared = step(SETTINGS, r.model, input("toggle_fault"), T0 + 3000);
+  const cleared = stepAt(SETTINGS, r.model, input("toggle_fault"), T0 + 3000);
   assert.equal(healthOf(cleared.model), "OK");
   assert.equal(only(cleared.telemetry, "STATUS")[0].engine, "OK");
 });
@@ -426,17 +449,17 @@ Deno.test("fault while stopped keeps the stop and reports KO", () => {
 });
 
 Deno.test("END_SUPPLY ends the named or current session; another session's is ignored", () => {
-  const named = step(SETTINGS, supplying(), endSupply("key_lost", "S1"), T0 + 2000);
+  const named = stepAt(SETTINGS, supplying(), endSupply("key_lost", "S1"), T0 + 2000);
   assert.deepEqual(only(named.telemetry, "SUPPLY_END").map((e) => [e.endReason, e.kwh]), [[
     "key_lost",
     1,
   ]]);
-  const current = step(SETTINGS, supplying(), endSupply("status_lost"), T0 + 2000);
+  const current = stepAt(SETTINGS, supplying(), endSupply("status_lost"), T0 + 2000);
   assert.equal(only(current.telemetry, "SUPPLY_END")[0].endReason, "status_lost");
-  const other = step(SETTINGS, supplying(), endSupply("fault", "S7"), T0 + 1500);
+  const other = stepAt(SETTINGS, supplying(), endSupply("fault", "S7"), T0 + 1500);
   assert.deepEqual(other.telemetry, []);
   assert.equal(other.model.session?.sessionId, "S1");
-  const none = step(SETTINGS, initialModel(), endSupply("fault"), T0);
+  const none = stepAt(SETTINGS, initialModel(), endSupply("fault"), T0);
   assert.deepEqual(none.telemetry, []);
 });
 
@@ -444,24 +467,24 @@ Deno.test("END_SUPPLY plug_timeout: zero while waiting, unplugged once plugged i
   const waiting = run([[T0, authorize()], [T0 + 10, endSupply("plug_timeout")]]);
   const w = only(waiting.telemetry, "SUPPLY_END")[0];
   assert.deepEqual([w.endReason, w.kwh], ["plug_timeout", 0]);
-  const plugged = step(SETTINGS, supplying(), endSupply("plug_timeout"), T0 + 2000);
+  const plugged = stepAt(SETTINGS, supplying(), endSupply("plug_timeout"), T0 + 2000);
   const p = only(plugged.telemetry, "SUPPLY_END")[0];
   assert.deepEqual([p.endReason, p.kwh], ["unplugged", 1]);
 });
 
 Deno.test("key_lost and shutdown end a session (key_lost, fault) and do nothing when free", () => {
-  const lost = step(SETTINGS, supplying(), input("key_lost"), T0 + 2000);
+  const lost = stepAt(SETTINGS, supplying(), input("key_lost"), T0 + 2000);
   assert.deepEqual(only(lost.telemetry, "SUPPLY_END").map((e) => e.endReason), ["key_lost"]);
-  const down = step(SETTINGS, supplying(), input("shutdown"), T0 + 2000);
+  const down = stepAt(SETTINGS, supplying(), input("shutdown"), T0 + 2000);
   assert.deepEqual(only(down.telemetry, "SUPPLY_END").map((e) => e.endReason), ["fault"]);
   for (const i of ["key_lost", "shutdown"] as const) {
-    assert.deepEqual(step(SETTINGS, initialModel(), input(i), T0).telemetry, []);
+    assert.deepEqual(stepAt(SETTINGS, initialModel(), input(i), T0).telemetry, []);
   }
 });
 
 Deno.test("a command is judged after the timed events it arrived behind", () => {
   const settings = { ...SETTINGS, targetKwh: 1 }; // target at T0 + 2000
-  const r = step(settings, supplying(settings), stop("admin"), T0 + 2600);
+  const r = stepAt(settings, supplying(settings), stop("admin"), T0 + 2600);
   const ends = only(r.telemetry, "SUPPLY_END");
   assert.deepEqual(ends.map((e) => [e.endReason, e.kwh]), [["target_reached", 1]]);
   assert.equal(r.model.state, "STOPPED");
@@ -493,4 +516,13 @@ Deno.test("every payload is schema-valid and stamped with the step's time", () =
   ]);
   for (const p of telemetry) assert.ok(parseMessage(telemetryPayloadSchema, p).ok, p.type);
   assert.equal(telemetry[2].ts, new Date(T0 + 600).toISOString());
+});
+
+Deno.test("effects come in the order things happened: a note before the telemetry it explains", () => {
+  // Plugged at T0 + 1000: the report due at T0 + 2000 is caught up first, then the unplug.
+  const r = step(supplying(), input("unplug"), { settings: SETTINGS, now: T0 + 2500 });
+  assert.deepEqual(
+    r.effects.map((e) => e.type === "note" ? `note: ${e.text}` : e.payload.type),
+    ["SUPPLY", "note: vehicle unplugged", "SUPPLY_END", "STATUS"],
+  );
 });
