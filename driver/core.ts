@@ -22,9 +22,10 @@
  *   {@link FIRST_WAIT_NOTICE_MS} and then at growing intervals.
  * - The summary (tickets, denials with reasons, kWh, €) is kept as it goes.
  *
- * The edge calls {@link step} with inputs that carry their time (`at`, ms since the epoch) and,
- * where a request may follow, a fresh `requestId`; it performs the returned effects and calls
- * `step` with a `tick` at {@link dueAt}.
+ * The core has the project's one shape, `step(model, input, context) → {model, effects}`: the
+ * context carries the time (`now`, ms since the epoch) and a fresh id for a request the step may
+ * send. The edge performs the returned effects in order and calls `step` with a `tick` at
+ * {@link dueAt}.
  *
  * @module
  */
@@ -191,7 +192,7 @@ export interface CpListView {
 }
 
 /** Everything the driver knows. */
-export interface DriverState {
+export interface DriverModel {
   /** Whose driver this is; updates for anyone else are invalid. */
   readonly driverId: string;
   /** Pause after a ticket or denial in file mode, ms. */
@@ -214,7 +215,7 @@ export interface DriverState {
   readonly originIp?: string;
 }
 
-/** Options of {@link initialState}. */
+/** Options of {@link initialModel}. */
 export interface CoreOptions {
   /** This driver's id. */
   readonly driverId: string;
@@ -232,7 +233,7 @@ export interface CoreOptions {
  * The state before anything happened. A plan must hold at least one valid CP id.
  * @throws {RangeError} for an empty plan or an invalid id in it (the file parser reports those).
  */
-export function initialState(options: CoreOptions): DriverState {
+export function initialModel(options: CoreOptions): DriverModel {
   const plan = options.plan;
   if (plan !== undefined) {
     if (plan.length === 0) throw new RangeError("a plan needs at least one CP id");
@@ -269,27 +270,33 @@ export function initialState(options: CoreOptions): DriverState {
 // ---------------------------------------------------------------------------------------------
 // Inputs, events, effects
 
-/** What happens to the driver. `at` is the edge's clock, ms since the epoch. */
+/** What happens to the driver. Its time and a fresh request id come in the {@link DriverContext}. */
 export type Input =
   /** The Kafka edge is up: file mode sends its first request. */
-  | { readonly type: "start"; readonly at: number; readonly requestId: string }
+  | { readonly type: "start" }
   /** The user asks to charge at a CP (interactive mode). */
-  | {
-    readonly type: "charge";
-    readonly at: number;
-    readonly requestId: string;
-    readonly cpId: string;
-  }
+  | { readonly type: "charge"; readonly cpId: string }
   /** The user asks for the list of CPs. */
-  | { readonly type: "list"; readonly at: number; readonly requestId: string }
+  | { readonly type: "list" }
   /** The user cancels the open charge (interactive mode). */
-  | { readonly type: "cancel"; readonly at: number; readonly requestId: string }
+  | { readonly type: "cancel" }
   /** A valid `driver.updates` value keyed by this driver. */
-  | { readonly type: "update"; readonly at: number; readonly update: DriverUpdate }
+  | { readonly type: "update"; readonly update: DriverUpdate }
   /** A `driver.updates` value keyed by this driver that failed validation. */
-  | { readonly type: "invalid"; readonly at: number; readonly reason: string }
+  | { readonly type: "invalid"; readonly reason: string }
   /** Time passed: the edge calls this at {@link dueAt}. */
-  | { readonly type: "tick"; readonly at: number; readonly requestId: string };
+  | { readonly type: "tick" };
+
+/** What a step may read besides its model and input. */
+export interface DriverContext {
+  /** Now, ms since the epoch: the time of the input. */
+  readonly now: number;
+  /** A fresh unique id, used at most once per step (the id of a request it sends). */
+  readonly freshId: string;
+}
+
+/** An input with its time and fresh id, as the rules read it. */
+type Stamped = Input & { readonly at: number; readonly requestId: string };
 
 /** Something to show or log. Every event carries the time it happened. */
 export type DriverEvent =
@@ -372,9 +379,9 @@ export type Effect =
   | { readonly type: "emit"; readonly event: DriverEvent };
 
 /** The outcome of {@link step}. */
-export interface Step {
-  /** The next state. */
-  readonly state: DriverState;
+export interface DriverStep {
+  /** The next model. */
+  readonly model: DriverModel;
   /** What to do, in order. */
   readonly effects: readonly Effect[];
 }
@@ -382,15 +389,15 @@ export interface Step {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-/** Applies one input. Pure: the same state and input always give the same step. */
-export function step(state: DriverState, input: Input): Step {
+/** Applies one input. Pure: the same model, input and context always give the same step. */
+export function step(model: DriverModel, input: Input, context: DriverContext): DriverStep {
   const effects: Effect[] = [];
-  const next = apply(state, input, effects);
-  return { state: next, effects };
+  const stamped: Stamped = { ...input, at: context.now, requestId: context.freshId };
+  return { model: apply(model, stamped, effects), effects };
 }
 
 /** When the edge must call `tick` next, or undefined if nothing is due. */
-export function dueAt(state: DriverState): number | undefined {
+export function dueAt(state: DriverModel): number | undefined {
   const times = [
     state.plan?.resumeAt ?? undefined,
     state.phase.kind === "requested" ? state.phase.noticeAt : undefined,
@@ -402,7 +409,7 @@ export function dueAt(state: DriverState): number | undefined {
  * No conversation is open and no plan runs: a user may start a charge, and an update about a
  * session this process did not request (it restarted meanwhile) may become the one followed.
  */
-export function isFree(state: DriverState): boolean {
+export function isFree(state: DriverModel): boolean {
   return state.plan === null && !isBusy(state.phase);
 }
 
@@ -411,7 +418,7 @@ function isBusy(phase: Phase): boolean {
   return phase.kind === "requested" || phase.kind === "authorized" || phase.kind === "supplying";
 }
 
-function apply(state: DriverState, input: Input, out: Effect[]): DriverState {
+function apply(state: DriverModel, input: Stamped, out: Effect[]): DriverModel {
   switch (input.type) {
     case "start":
       return state.plan === null
@@ -436,7 +443,7 @@ function apply(state: DriverState, input: Input, out: Effect[]): DriverState {
   }
 }
 
-function onUpdate(state: DriverState, update: DriverUpdate, at: number, out: Effect[]) {
+function onUpdate(state: DriverModel, update: DriverUpdate, at: number, out: Effect[]) {
   switch (update.type) {
     case "AUTHORIZED":
       return onAuthorized(state, update, at, out);
@@ -452,10 +459,10 @@ function onUpdate(state: DriverState, update: DriverUpdate, at: number, out: Eff
 }
 
 function chargeCommand(
-  state: DriverState,
-  input: Extract<Input, { type: "charge" }>,
+  state: DriverModel,
+  input: Extract<Stamped, { type: "charge" }>,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const refuse = (detail: string) => {
     emit(out, { kind: "refused", at: input.at, detail });
     return state;
@@ -474,10 +481,10 @@ function chargeCommand(
 
 /** `x`: asks Central to end the open session; refused while none is open. */
 function cancelCommand(
-  state: DriverState,
-  input: Extract<Input, { type: "cancel" }>,
+  state: DriverModel,
+  input: Extract<Stamped, { type: "cancel" }>,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { at, requestId } = input;
   const phase = state.phase;
   if (phase.kind !== "authorized" && phase.kind !== "supplying") {
@@ -500,10 +507,10 @@ function cancelCommand(
 }
 
 function listCommand(
-  state: DriverState,
-  input: Extract<Input, { type: "list" }>,
+  state: DriverModel,
+  input: Extract<Stamped, { type: "list" }>,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { at, requestId } = input;
   send(
     out,
@@ -519,10 +526,10 @@ function listCommand(
 }
 
 function tick(
-  state: DriverState,
-  input: Extract<Input, { type: "tick" }>,
+  state: DriverModel,
+  input: Extract<Stamped, { type: "tick" }>,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { at } = input;
   let next = state;
   const phase = next.phase;
@@ -547,12 +554,12 @@ function tick(
 
 /** Sends the plan's next request. */
 function requestNextInPlan(
-  state: DriverState,
+  state: DriverModel,
   plan: Plan,
   at: number,
   requestId: string,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const index = plan.next;
   const round = index === 0 ? plan.round + 1 : plan.round;
   const planned = {
@@ -564,18 +571,18 @@ function requestNextInPlan(
 }
 
 /** `{originIp}` for a request, when the host's address is known. */
-function origin(state: DriverState): { originIp?: string } {
+function origin(state: DriverModel): { originIp?: string } {
   return state.originIp === undefined ? {} : { originIp: state.originIp };
 }
 
 function sendCharge(
-  state: DriverState,
+  state: DriverModel,
   cpId: string,
   at: number,
   requestId: string,
   out: Effect[],
   planStep?: { index: number; of: number; round: number },
-): DriverState {
+): DriverModel {
   send(
     out,
     build(driverRequestSchema, "CHARGE_REQUEST", {
@@ -594,11 +601,11 @@ function sendCharge(
 }
 
 function onAuthorized(
-  state: DriverState,
+  state: DriverModel,
   update: Extract<DriverUpdate, { type: "AUTHORIZED" }>,
   at: number,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { requestId, cpId, sessionId } = update;
   if (state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `AUTHORIZED for request ${requestId}`, out);
@@ -617,11 +624,11 @@ function onAuthorized(
 }
 
 function onDenied(
-  state: DriverState,
+  state: DriverModel,
   update: Extract<DriverUpdate, { type: "DENIED" }>,
   at: number,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { requestId } = update;
   if (state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `DENIED for request ${requestId}`, out);
@@ -637,7 +644,7 @@ function onDenied(
     late: !current,
   };
   emit(out, { kind: "denied", at, denial });
-  const counted: DriverState = {
+  const counted: DriverModel = {
     ...state,
     answered: remember(state.answered, requestId),
     summary: { ...state.summary, denials: [...state.summary.denials, denial] },
@@ -647,11 +654,11 @@ function onDenied(
 }
 
 function onSupply(
-  state: DriverState,
+  state: DriverModel,
   update: Extract<DriverUpdate, { type: "SUPPLY" }>,
   at: number,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { sessionId, cpId, kw, kwh, eur, ts } = update;
   if (state.ticketed.includes(sessionId)) {
     return ignore(state, at, "stale", `SUPPLY for session ${sessionId}, already ticketed`, out);
@@ -682,11 +689,11 @@ function onSupply(
 }
 
 function onTicket(
-  state: DriverState,
+  state: DriverModel,
   update: Extract<DriverUpdate, { type: "TICKET" }>,
   at: number,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { sessionId } = update;
   if (state.ticketed.includes(sessionId)) {
     return ignore(state, at, "duplicate", `TICKET for session ${sessionId}`, out);
@@ -707,7 +714,7 @@ function onTicket(
   };
   emit(out, { kind: "ticket", at, ticket });
   const summary = state.summary;
-  const counted: DriverState = {
+  const counted: DriverModel = {
     ...state,
     ticketed: remember(state.ticketed, sessionId),
     summary: {
@@ -722,11 +729,11 @@ function onTicket(
 }
 
 function onCpList(
-  state: DriverState,
+  state: DriverModel,
   update: Extract<DriverUpdate, { type: "CP_LIST" }>,
   at: number,
   out: Effect[],
-): DriverState {
+): DriverModel {
   const { requestId, cps } = update;
   if (requestId !== undefined && state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `CP_LIST for request ${requestId}`, out);
@@ -741,7 +748,7 @@ function onCpList(
 }
 
 /** After the current conversation's ticket or denial: file mode pauses, or finishes. */
-function conversationOver(state: DriverState, at: number, out: Effect[]): DriverState {
+function conversationOver(state: DriverModel, at: number, out: Effect[]): DriverModel {
   const plan = state.plan;
   if (plan === null) return state;
   const last = plan.next >= plan.cpIds.length;
@@ -756,12 +763,12 @@ function conversationOver(state: DriverState, at: number, out: Effect[]): Driver
 }
 
 function ignore(
-  state: DriverState,
+  state: DriverModel,
   at: number,
   reason: IgnoreReason,
   detail: string,
   out: Effect[],
-): DriverState {
+): DriverModel {
   emit(out, { kind: "ignored", at, reason, detail });
   const ignored = { ...state.summary.ignored, [reason]: state.summary.ignored[reason] + 1 };
   return { ...state, summary: { ...state.summary, ignored } };

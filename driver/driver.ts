@@ -30,11 +30,12 @@ import {
 import type { Lang } from "../shared/i18n.ts";
 import { getLogger, literal } from "../shared/log.ts";
 import { driverUpdateSchema, parseMessage } from "../shared/messages.ts";
+import { within } from "../shared/sleep.ts";
 import {
   type DriverEvent,
-  type DriverState,
+  type DriverModel,
   dueAt,
-  initialState,
+  initialModel,
   type Input,
   step,
   type Summary,
@@ -98,7 +99,7 @@ export interface DriverHandle {
   /** Its id. */
   readonly driverId: string;
   /** The core's current state (for screens). */
-  state(): DriverState;
+  state(): DriverModel;
   /** Asks Central to charge at `cpId`; refused (an event says why) while busy or in file mode. */
   charge(cpId: string): void;
   /** Asks Central for the list of CPs. */
@@ -124,7 +125,7 @@ export interface DriverHandle {
  */
 export async function startDriver(options: DriverOptions): Promise<DriverHandle> {
   const { driverId } = options;
-  let state = initialState({
+  let state = initialModel({
     driverId,
     plan: options.plan,
     loop: options.loop,
@@ -145,8 +146,8 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
   const dispatch = (input: Input) => {
     const fromKafka = input.type === "update" || input.type === "invalid";
     if (lifecycle === "stopped" || (lifecycle === "stopping" && !fromKafka)) return;
-    const next = step(state, input);
-    state = next.state;
+    const next = step(state, input, { now: Date.now(), freshId: crypto.randomUUID() });
+    state = next.model;
     for (const effect of next.effects) {
       if (effect.type === "send") publish(effect.message);
       else emit(effect.event);
@@ -180,18 +181,17 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     const due = dueAt(state);
     if (due === undefined || lifecycle !== "running") return;
     timer = setTimeout(() => {
-      dispatch({ type: "tick", at: Date.now(), requestId: crypto.randomUUID() });
+      dispatch({ type: "tick" });
     }, Math.max(0, due - Date.now()));
   };
 
   const update = (message: ConsumedMessage) => {
     if (message.key !== driverId) return; // another driver's update
     const parsed = parseMessage(driverUpdateSchema, message.value);
-    const at = Date.now();
     dispatch(
       parsed.ok
-        ? { type: "update", at, update: parsed.value }
-        : { type: "invalid", at, reason: `${where(message)}: ${parsed.reason}` },
+        ? { type: "update", update: parsed.value }
+        : { type: "invalid", reason: `${where(message)}: ${parsed.reason}` },
     );
   };
 
@@ -204,10 +204,7 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
       // First the consumer, so the update being handled is counted before its offset commits.
       await transport.stopReading().catch((e) => log.warning("Consumer stop failed: {e}", { e }));
       lifecycle = "stopped";
-      let flushTimer: ReturnType<typeof setTimeout> | undefined;
-      const flushLimit = new Promise((r) => flushTimer = setTimeout(r, SEND_FLUSH_MS));
-      await Promise.race([Promise.all(inFlight), flushLimit]);
-      clearTimeout(flushTimer);
+      await within(Promise.all(inFlight), SEND_FLUSH_MS, []);
       await transport.close().catch((e) => log.warning("Producer stop failed: {e}", { e }));
       if (error === undefined) resolve(state.summary);
       else reject(error);
@@ -221,20 +218,19 @@ export async function startDriver(options: DriverOptions): Promise<DriverHandle>
     invalid: (m) => {
       if (m.key !== driverId) return;
       // The parser's message may quote the value; the position is enough to find it.
-      dispatch({ type: "invalid", at: Date.now(), reason: `${where(m)}: value is not JSON` });
+      dispatch({ type: "invalid", reason: `${where(m)}: value is not JSON` });
     },
     fail,
   });
   log.info(literal(`Driver ${driverId} started`), { driverId, plan: options.plan?.length ?? 0 });
 
-  dispatch({ type: "start", at: Date.now(), requestId: crypto.randomUUID() });
+  dispatch({ type: "start" });
   return {
     driverId,
     state: () => state,
-    charge: (cpId) =>
-      dispatch({ type: "charge", at: Date.now(), requestId: crypto.randomUUID(), cpId }),
-    listCps: () => dispatch({ type: "list", at: Date.now(), requestId: crypto.randomUUID() }),
-    cancel: () => dispatch({ type: "cancel", at: Date.now(), requestId: crypto.randomUUID() }),
+    charge: (cpId) => dispatch({ type: "charge", cpId }),
+    listCps: () => dispatch({ type: "list" }),
+    cancel: () => dispatch({ type: "cancel" }),
     done,
     stop,
   };

@@ -10,7 +10,7 @@ import { DEFAULT_LANG, formats, type Lang, translate } from "../shared/i18n.ts";
 import type { CpListEntry, CpState } from "../shared/messages.ts";
 import type { Paint } from "../shared/terminal.ts";
 import { denyReasonText, endReasonText, stateName } from "../shared/vocabulary.ts";
-import type { DriverEvent, DriverState, IgnoreReason, Phase, Summary } from "./core.ts";
+import type { DriverEvent, DriverModel, IgnoreReason, Phase, Summary } from "./core.ts";
 import { DRIVER_TEXT, type DriverTextKey } from "./words.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ export function summaryLines(
 /** What the screen shows besides the driver's state. */
 export interface ScreenView {
   /** The driver's state. */
-  readonly state: DriverState;
+  readonly state: DriverModel;
   /** Now, ms since the epoch (live timers). */
   readonly now: number;
   /** Kafka brokers, for the heading. */
@@ -326,7 +326,7 @@ function phaseLine(phase: Phase, now: number, paint: Paint, lang: Lang): string 
 
 /** {@link phaseLine}, then where a file run stands: `(2 of 5) · next CP-003 in 3s`. */
 export function statusLine(
-  state: DriverState,
+  state: DriverModel,
   now: number,
   paint: Paint,
   lang: Lang = DEFAULT_LANG,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CpListEntry } from "../shared/messages.ts";
 import { plain } from "../shared/terminal.ts";
-import { type DriverState, initialState, type Summary, type TicketLine } from "./core.ts";
+import { type DriverModel, initialModel, type Summary, type TicketLine } from "./core.ts";
 import {
   denialsByReason,
   describeEvent,
@@ -127,8 +127,8 @@ Deno.test("view: events become log lines with the right level and fields", () =>
 });
 
 Deno.test("view: the status line shows live figures and where a file run stands", () => {
-  const base = initialState({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
-  const supplying: DriverState = {
+  const base = initialModel({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
+  const supplying: DriverModel = {
     ...base,
     plan: { ...base.plan!, next: 1, round: 1 },
     phase: {
@@ -145,7 +145,7 @@ Deno.test("view: the status line shows live figures and where a file run stands"
     "SUPPLYING at CP-001  22.0 kW  1.500 kWh  €0.75  1m 01s  (1 of 2)",
   );
   assert.match(statusLine(supplying, T0 + 65_000, plain), /\(no figures for 5s\)/);
-  const pausing: DriverState = {
+  const pausing: DriverModel = {
     ...supplying,
     phase: { kind: "ticketed", ticket: ticket("CP-001", 1.5, 0.75) },
     plan: { ...supplying.plan!, resumeAt: T0 + 3_500 },
@@ -154,7 +154,7 @@ Deno.test("view: the status line shows live figures and where a file run stands"
 });
 
 Deno.test("view: the screen shows the list numbered, recent lines and the command line", () => {
-  const state: DriverState = { ...initialState({ driverId: "D-001" }), cpList: { cps, at: T0 } };
+  const state: DriverModel = { ...initialModel({ driverId: "D-001" }), cpList: { cps, at: T0 } };
   const lines = screenLines({
     state,
     now: T0,
@@ -175,7 +175,7 @@ Deno.test("view: the screen shows the list numbered, recent lines and the comman
 const nbsp = (s: string) => s.replaceAll("\u00a0", " ");
 
 Deno.test("view in Spanish: the screen lists CPs in the seeds' words with es-ES prices", () => {
-  const state: DriverState = { ...initialState({ driverId: "D-001" }), cpList: { cps, at: T0 } };
+  const state: DriverModel = { ...initialModel({ driverId: "D-001" }), cpList: { cps, at: T0 } };
   const lines = screenLines({
     state,
     now: T0,
@@ -198,8 +198,8 @@ Deno.test("view in Spanish: the screen lists CPs in the seeds' words with es-ES 
 });
 
 Deno.test("view in Spanish: status, tickets, denials and the summary", () => {
-  const base = initialState({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
-  const supplying: DriverState = {
+  const base = initialModel({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
+  const supplying: DriverModel = {
     ...base,
     plan: { ...base.plan!, next: 1, round: 1 },
     phase: {
@@ -240,7 +240,7 @@ Deno.test("view in Spanish: status, tickets, denials and the summary", () => {
 
 Deno.test("view: the screen names the cancel key, and a cancel sent is told, in both languages", () => {
   const view = {
-    state: initialState({ driverId: "D-001" }),
+    state: initialModel({ driverId: "D-001" }),
     now: T0,
     brokers: ["127.0.0.1:9092"],
     input: "",
