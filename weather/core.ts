@@ -3,11 +3,14 @@
  * round, what a round's readings change, which alerts and clears Central must get, how long to
  * back off after a provider error or an unreachable Central, and which CPs Central does not know.
  *
- * The office (`office.ts`) runs a round every interval: it asks {@link dueCities}, reads them,
- * folds the results in with {@link applyReadings}, probes Central and folds that in with
- * {@link applyCentralProbe}, sends what {@link planNotifications} returns and records the answers
- * with {@link applyDeliveries}. Every function here returns a new {@link OfficeState}; the office
- * keeps the latest one.
+ * The office (`office.ts`) runs a round every interval through {@link step}, the project's one
+ * core shape, `step(model, input, context) → {model, effects}`: a `round` input asks for the
+ * due cities to be read and Central probed (the `read` effect); the `readings` input folds
+ * those in ({@link applyReadings}, {@link applyCentralProbe}) and asks for the alerts and clears
+ * {@link planNotifications} decides (`deliver`); the `delivered` input records Central's answers
+ * ({@link applyDeliveries}) and asks for the CPs to start watching ({@link toAdopt}, `adopt`).
+ * The context holds the settings and `now`. Every function here returns a new
+ * {@link OfficeState}; the office keeps the latest one and performs the effects.
  *
  * Rules:
  * - A CP's weather status comes from the last good reading of its city: below the threshold is
@@ -439,6 +442,95 @@ function centralFailed(
       lastError: detail,
     },
   };
+}
+
+/** What happens to the office in a round. */
+export type OfficeInput =
+  /** A round starts over the watched CPs (CP id → city). */
+  | { readonly type: "round"; readonly locations: ReadonlyMap<string, string> }
+  /**
+   * The `read` effect is done: each city's reading, and what `GET /cps` gave if Central was
+   * probed.
+   */
+  | {
+    readonly type: "readings";
+    readonly locations: ReadonlyMap<string, string>;
+    readonly readings: ReadonlyMap<string, Reading>;
+    readonly probe?: CentralProbe;
+  }
+  /**
+   * The `deliver` effect is done: Central's answer to each notification the round's `locations`
+   * planned; the CPs Central placed in cities (the probe's list), the CPs watched now and those
+   * the operator stopped watching, to choose the ones to adopt.
+   */
+  | {
+    readonly type: "delivered";
+    readonly locations: ReadonlyMap<string, string>;
+    readonly answers: readonly { body: WeatherAlertBody; outcome: DeliveryOutcome }[];
+    readonly centralLocations?: ReadonlyMap<string, string>;
+    readonly watched: ReadonlyMap<string, string>;
+    readonly dismissed: ReadonlySet<string>;
+  };
+
+/** What a step asks its edge to do, in order. */
+export type OfficeEffect =
+  /** Read these cities at once, and ask Central for its CPs if `probeCentral`. */
+  | { readonly type: "read"; readonly cities: readonly string[]; readonly probeCentral: boolean }
+  /** Send Central these alerts and clears (stop at a link failure), then report `delivered`. */
+  | { readonly type: "deliver"; readonly plan: readonly WeatherAlertBody[] }
+  /** Start watching these CPs (CP id → city), unless watched meanwhile. */
+  | { readonly type: "adopt"; readonly locations: ReadonlyMap<string, string> };
+
+/** What a step may read besides its model and input. */
+export interface OfficeContext {
+  /** The numbers the rules depend on. */
+  readonly settings: CoreSettings;
+  /** Whether CPs Central places in a city the office does not watch are added (not `--file-only`). */
+  readonly adoptCentralCps: boolean;
+  /** Now, ms since the epoch. */
+  readonly now: number;
+}
+
+/** What {@link step} returns. */
+export interface OfficeStep {
+  /** The next model. */
+  readonly model: OfficeState;
+  /** What the edge must do, in order. */
+  readonly effects: readonly OfficeEffect[];
+}
+
+/**
+ * One step of a round. A round whose probe found Central unreachable ends after its readings;
+ * one where Central answered delivers (maybe nothing: a delivery round that reaches Central ends
+ * its back-off), then adopts when Central listed its CPs.
+ */
+export function step(model: OfficeState, input: OfficeInput, context: OfficeContext): OfficeStep {
+  const { settings, now } = context;
+  switch (input.type) {
+    case "round": {
+      const cities = dueCities(model, input.locations, now);
+      return { model, effects: [{ type: "read", cities, probeCentral: centralDue(model, now) }] };
+    }
+    case "readings": {
+      let next = applyReadings(model, input.locations, input.readings, now, settings);
+      const probe = input.probe;
+      if (probe === undefined) return { model: next, effects: [] };
+      next = applyCentralProbe(next, probe, now, settings);
+      if (probe.kind === "unreachable") return { model: next, effects: [] };
+      const plan = planNotifications(next, input.locations, settings.thresholdC);
+      return { model: next, effects: [{ type: "deliver", plan }] };
+    }
+    case "delivered": {
+      const next = applyDeliveries(model, input.locations, input.answers, now, settings);
+      const central = input.centralLocations;
+      if (central === undefined || !context.adoptCentralCps) return { model: next, effects: [] };
+      const wanted = toAdopt(input.watched, central, input.dismissed);
+      return {
+        model: next,
+        effects: wanted.size === 0 ? [] : [{ type: "adopt", locations: wanted }],
+      };
+    }
+  }
 }
 
 /** One watched CP as the API and the menu show it. */

@@ -16,6 +16,7 @@ import {
   planNotifications,
   type Reading,
   statusFor,
+  step,
   toAdopt,
   type WeatherAlertBody,
 } from "./core.ts";
@@ -321,4 +322,70 @@ Deno.test("a CP removed from the locations is dismissed until it is watched agai
   dismissed = dismissedAfter(dismissed, fewer, new Map([...fewer, ["CP-003", "Oslo"]]));
   assert.deepEqual([...dismissed], ["CP-001"], "watched again: Central may place it later");
   assert.deepEqual([...dismissedAfter(new Set(), LOCATIONS, LOCATIONS)], []);
+});
+
+Deno.test("step: a round reads the due cities and probes Central, then delivers, then adopts", () => {
+  const context = { settings: SETTINGS, adoptCentralCps: true, now: T0 };
+  const start = step(initialState(), { type: "round", locations: LOCATIONS }, context);
+  assert.deepEqual(start.effects, [{
+    type: "read",
+    cities: ["Madrid", "Oslo"],
+    probeCentral: true,
+  }]);
+
+  const probe: CentralProbe = {
+    kind: "listed",
+    cpIds: new Set(["CP-001", "CP-002", "CP-003", "CP-009"]),
+    locations: new Map([["CP-009", "Bilbao"], ["CP-008", "Lugo"]]),
+  };
+  const readings = new Map([["Madrid", ok(5)], ["Oslo", ok(-4)]]);
+  const read = step(start.model, { type: "readings", locations: LOCATIONS, readings, probe }, {
+    ...context,
+    now: T0 + 100,
+  });
+  assert.equal(read.effects.length, 1);
+  const [deliverEffect] = read.effects;
+  assert.ok(deliverEffect.type === "deliver");
+  assert.deepEqual(deliverEffect.plan.map((b) => [b.cp_id, b.status]), [
+    ["CP-001", "clear"],
+    ["CP-002", "clear"],
+    ["CP-003", "alert"],
+  ]);
+
+  const delivered = (adoptCentralCps: boolean, dismissed: ReadonlySet<string>) =>
+    step(read.model, {
+      type: "delivered",
+      locations: LOCATIONS,
+      answers: deliverEffect.plan.map((body) => ({ body, outcome: DELIVERED })),
+      centralLocations: probe.locations,
+      watched: LOCATIONS,
+      dismissed,
+    }, { ...context, adoptCentralCps, now: T0 + 200 });
+  const done = delivered(true, new Set(["CP-008"]));
+  assert.equal(done.model.central.reachable, true);
+  assert.equal(done.model.sent.get("CP-003")?.status, "alert");
+  assert.deepEqual(done.effects, [{ type: "adopt", locations: new Map([["CP-009", "Bilbao"]]) }]);
+  assert.deepEqual(delivered(false, new Set()).effects, [], "--file-only adopts nothing");
+});
+
+Deno.test("step: an unreachable Central ends the round after its readings, and is not probed while backing off", () => {
+  const context = { settings: SETTINGS, adoptCentralCps: true, now: T0 };
+  const read = step(initialState(), {
+    type: "readings",
+    locations: LOCATIONS,
+    readings: new Map([["Madrid", ok(5)], ["Oslo", ok(-4)]]),
+    probe: { kind: "unreachable", detail: "Connection refused" },
+  }, context);
+  assert.deepEqual(read.effects, []);
+  assert.equal(read.model.central.reachable, false);
+  const next = step(read.model, { type: "round", locations: LOCATIONS }, {
+    ...context,
+    now: T0 + 1,
+  });
+  // Good readings are due again every round; Central only once its back-off is over.
+  assert.deepEqual(next.effects, [{
+    type: "read",
+    cities: ["Madrid", "Oslo"],
+    probeCentral: false,
+  }]);
 });

@@ -6,9 +6,9 @@
  * A round: read every due city at once (one request per distinct city, each with a timeout),
  * ask Central which CPs it knows, then send Central the alerts and clears the core decides, add
  * to the locations the CPs Central places in a city the office does not watch yet (unless
- * `--file-only`), and log what changed. Decisions are in `core.ts`; this file only does the I/O
- * and the logging. A change of the locations (file, menu, API, Central's new CPs) or of a manual
- * temperature starts a round at once.
+ * `--file-only`), and log what changed. Decisions are in `core.ts`'s `step`; this file only
+ * performs its effects, and logs. A change of the locations (file, menu, API, Central's new
+ * CPs) or of a manual temperature starts a round at once.
  *
  * @module
  */
@@ -19,25 +19,19 @@ import { createWeatherApp, type OfficeSnapshot, type WeatherOfficeView } from ".
 import { CentralClient } from "./central_client.ts";
 import type { WeatherConfig } from "./config.ts";
 import {
-  applyCentralProbe,
-  applyDeliveries,
-  applyReadings,
-  centralDue,
   cityKey,
   type CoreSettings,
   type DeliveryOutcome,
   describe,
   dismissedAfter,
-  dueCities,
   initialState,
   isLinkFailure,
   knownToCentral,
   MAX_CENTRAL_BACKOFF_MS,
   MAX_PROVIDER_BACKOFF_MS,
   type OfficeState,
-  planNotifications,
   type Reading,
-  toAdopt,
+  step,
   type WeatherAlertBody,
 } from "./core.ts";
 import { type Locations, LocationsFileError, LocationStore } from "./locations.ts";
@@ -155,42 +149,49 @@ export async function startWeatherOffice(
     poke,
   };
 
+  const context = () => ({ settings, adoptCentralCps: !config.fileOnly, now: Date.now() });
+
+  /** One round: the core's `read`, `deliver` and `adopt` effects done in turn, with their logs. */
   async function round(): Promise<void> {
     const locations = store.locations;
-    const cities = dueCities(state, locations, Date.now());
-    const probing = centralDue(state, Date.now());
+    const [read] = step(state, { type: "round", locations }, context()).effects;
+    if (read?.type !== "read") return;
     const [readings, probe] = await Promise.all([
-      readAll(provider, cities, abort.signal),
-      probing ? central.listCps(abort.signal) : undefined,
+      readAll(provider, read.cities, abort.signal),
+      read.probeCentral ? central.listCps(abort.signal) : undefined,
     ]);
     if (stopped) return;
     metrics.readings(readings);
     const before = state;
-    state = applyReadings(state, locations, readings, Date.now(), settings);
+    const afterReadings = step(state, { type: "readings", locations, readings, probe }, context());
+    state = afterReadings.model;
     logReadings(before, state, readings);
-    if (probe !== undefined) {
-      state = applyCentralProbe(state, probe, Date.now(), settings);
-      if (probe.kind !== "unreachable") {
-        const answers = await deliver(
-          central,
-          planNotifications(state, locations, settings.thresholdC),
-          abort.signal,
-        );
-        metrics.deliveries(answers);
-        if (stopped) return;
-        state = applyDeliveries(state, locations, answers, Date.now(), settings);
-      }
+    for (const effect of afterReadings.effects) {
+      if (effect.type !== "deliver") continue;
+      const answers = await deliver(central, effect.plan, abort.signal);
+      metrics.deliveries(answers);
+      if (stopped) return;
+      const delivered = step(state, {
+        type: "delivered",
+        locations,
+        answers,
+        centralLocations: probe?.kind === "listed" ? probe.locations : undefined,
+        watched: store.locations,
+        dismissed,
+      }, context());
+      state = delivered.model;
       logCentral(before, state);
-      if (probe.kind === "listed" && !config.fileOnly) await adopt(probe.locations);
+      for (const adoption of delivered.effects) {
+        if (adoption.type === "adopt") await adopt(adoption.locations);
+      }
     }
+    if (probe?.kind === "unreachable") logCentral(before, state);
     flagged = logUnknownCps(state, locations, flagged);
     lastRoundAt = Date.now();
   }
 
   /** Watches the CPs Central places in a city the office lacks; the write starts a round. */
-  async function adopt(central: Locations): Promise<void> {
-    const wanted = toAdopt(store.locations, central, dismissed);
-    if (wanted.size === 0) return;
+  async function adopt(wanted: Locations): Promise<void> {
     try {
       const added = await store.addMissing(wanted);
       if (added.length === 0) return;
