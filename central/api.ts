@@ -21,6 +21,7 @@ import {
   MAX_BODY_BYTES,
   type Problem,
   problemResponder,
+  requestLog,
   requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
@@ -330,15 +331,7 @@ function addMiddleware(app: OpenAPIHono, kit: CentralKit): void {
 
   // First, so requests refused by any later middleware are timed and counted too.
   if (deps.metrics !== undefined) app.use("*", deps.metrics.http());
-  app.use("*", async (c, next) => {
-    await next();
-    const level = c.res.status >= 400 ? "info" : "debug";
-    log[level]("{method} {path} {status}", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-    });
-  });
+  app.use("*", requestLog(log));
   app.use("*", secureHeaders());
   // Only the weather alert reads a body (capped in readBody); a declared oversize one is refused
   // before the token check. (hono's bodyLimit would copy the request to re-read it, which makes

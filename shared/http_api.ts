@@ -2,8 +2,8 @@
  * What every HTTP API of the network shares (the Registry, Central, the weather office): the
  * error answer `{error, detail, timestamp}` and its OpenAPI schema, helpers for route
  * definitions, one description of failed validations for 400s, the validation hook that uses
- * it, the 64 KiB body cap, bearer parsing, constant-time comparison of secrets and the one
- * middleware that checks a bearer secret.
+ * it, the 64 KiB body cap, bearer parsing, constant-time comparison of secrets, the one
+ * middleware that checks a bearer secret and the request log.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { timingSafeEqual } from "node:crypto";
+import type { Logger } from "./log.ts";
 import { retryAfterSeconds, type WrongSecretThrottle } from "./rate_limit.ts";
 
 /** Largest request body any API reads. */
@@ -195,5 +196,21 @@ export function requireBearer(check: BearerCheck): MiddlewareHandler {
     const refusal = given === undefined ? check.missing : check.wrong;
     check.onRefused?.(c, given === undefined ? "missing_bearer" : "wrong_bearer");
     return check.problem(c, 401, refusal.error, refusal.detail, challenge);
+  };
+}
+
+/**
+ * Logs every request once it is answered: refused ones (4xx/5xx) at info, worth an operator's
+ * eye; the rest at debug, where they are only noise.
+ */
+export function requestLog(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const level = c.res.status >= 400 ? "info" : "debug";
+    log[level]("{method} {path} {status}", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+    });
   };
 }

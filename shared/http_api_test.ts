@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { WrongSecretThrottle } from "./rate_limit.ts";
+import type { Logger } from "./log.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   bearerToken,
   describeIssues,
   problemResponder,
+  requestLog,
   requireBearer,
   secretsEqual,
   validationHook,
@@ -159,5 +161,21 @@ Deno.test("requireBearer with a throttle: 429 + Retry-After per address past the
     "throttled",
     "wrong_bearer",
     "wrong_bearer",
+  ]);
+});
+
+Deno.test("requestLog: refused requests at info, answered ones at debug, each once it is answered", async () => {
+  const lines: [string, string, unknown][] = [];
+  const record = (level: string) => (message: string, properties: unknown) =>
+    void lines.push([level, message, properties]);
+  const log = { info: record("info"), debug: record("debug") } as unknown as Logger;
+  const app = new OpenAPIHono();
+  app.use("*", requestLog(log));
+  app.get("/ok", (c) => c.text("fine"));
+  await app.request("/ok");
+  await app.request("/missing");
+  assert.deepEqual(lines, [
+    ["debug", "{method} {path} {status}", { method: "GET", path: "/ok", status: 200 }],
+    ["info", "{method} {path} {status}", { method: "GET", path: "/missing", status: 404 }],
   ]);
 });

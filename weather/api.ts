@@ -22,6 +22,7 @@ import {
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
+  requestLog,
   requireBearer,
   validationHook,
 } from "../shared/http_api.ts";
@@ -304,16 +305,7 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
   const metrics = deps.metrics ?? new OfficeMetrics(() => office.snapshot().rows);
   app.use("*", metrics.http());
   addMetricsRoute(app, metrics.registry);
-  app.use("*", async (c, next) => {
-    await next();
-    // Refused requests are worth an operator's eye; the rest is noise at info.
-    const level = c.res.status >= 400 ? "info" : "debug";
-    log[level]("{method} {path} {status}", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-    });
-  });
+  app.use("*", requestLog(log));
   app.use("*", secureHeaders());
   // Only methods whose bodies are parsed: a DELETE/GET body is never read.
   app.on(
