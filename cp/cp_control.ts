@@ -39,6 +39,8 @@ export interface CpScreenView {
   readonly monitor: ChildView;
   /** The monitor's last log lines, oldest first. */
   readonly monitorLines: readonly string[];
+  /** Shown at the operator's `S` while the engine runs (its screen is paused): say how back. */
+  readonly monitorView?: boolean;
 }
 
 /** ` at 12:00:01`: when a child started or ended (UTC, as the log lines show it). */
@@ -73,6 +75,7 @@ export function renderCpScreen(
     row(t("monitor"), monitor),
     "",
     paint.grey(`  ${cpKeysHelp(lang)}`),
+    ...(view.monitorView === true ? [paint.orange(t("monitorView"))] : []),
     "",
     paint.bold(t("monitorLog")),
     ...view.monitorLines.map((l) => paint.grey(`  ${l}`)),

@@ -8,6 +8,7 @@
 import { loadConfig } from "../shared/config.ts";
 import { stopLogging } from "../shared/log.ts";
 import { readKeys, StatusScreen } from "../shared/screen.ts";
+import { ENGINE_SCREEN_PAUSE, ENGINE_SCREEN_RESUME } from "../shared/cp_keys.ts";
 import { defaultEngineSecretFile, engineConfig } from "./config.ts";
 import { startEngine } from "./engine.ts";
 import { renderEngineScreen } from "./engine_screen.ts";
@@ -62,6 +63,10 @@ async function main(): Promise<void> {
       case "q":
       case "\x03": // Ctrl-C when the terminal delivers it as a key
         return void quit();
+      case ENGINE_SCREEN_PAUSE: // `deno task cp` shows its monitor's view for a while
+        return screen?.pause();
+      case ENGINE_SCREEN_RESUME:
+        return screen?.open();
     }
   });
   // With no keyboard, an operator (or a failure test) flips the fault with `kill -USR1 <pid>`.

@@ -3,8 +3,11 @@
  * processes, so either can fail (or be killed by a failure test) while the other goes on, as a
  * real charger's controller and its supervisor would (ARCHITECTURE §Failures).
  *
- * The keys of cp/cp_control.ts drive it: `p`, `u`, `f` reach the engine; `k` / `K` kill the
+ * The keys of shared/cp_keys.ts drive it: `p`, `u`, `f` reach the engine; `k` / `K` kill the
  * engine / the monitor (a crash, for a demo), `e` / `m` start a dead one again, `q` stops both.
+ * With an operator (not `--headless`) the monitor's menu keys `R`, `D`, `A`, `M`, `S` (register,
+ * deregister, authenticate again, maintenance on/off, status) reach the monitor; at a keyboard
+ * `S` also shows the monitor's view here (its status and last lines) until `S` or Esc.
  * They come from the keyboard, or from a pipe (tests, and the local supervisor of
  * `deno task start`, which writes them to this process's input). `--headless` at a terminal
  * touches no input at all.
@@ -36,7 +39,13 @@ import {
   logLineText,
   renderCpScreen,
 } from "./cp_control.ts";
-import { type CpAction, cpKeyAction } from "../shared/cp_keys.ts";
+import {
+  CP_KEYS,
+  type CpAction,
+  cpKeyAction,
+  ENGINE_SCREEN_PAUSE,
+  ENGINE_SCREEN_RESUME,
+} from "../shared/cp_keys.ts";
 
 /** How long the children get to stop (the engine flushes telemetry) before they are killed. */
 const STOP_GRACE_MS = 8000;
@@ -108,7 +117,9 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     `${config.revokedWaitMs}ms`,
     "--engine-secret-file",
     secretFile(config),
-    "--headless", // its output is piped here: no screen of its own
+    // Its output is piped here, so it draws no screen either way; with an operator it reads
+    // the menu keys this process hands on, and waits for them after giving up.
+    ...(config.headless ? ["--headless"] : []),
     "--lang",
     config.lang,
     "--log-level",
@@ -321,12 +332,14 @@ async function main(): Promise<void> {
     name: "monitor",
     script: "monitor_main.ts",
     ownsTerminal: false,
-    keyInput: false,
+    keyInput: !config.headless,
     permissions: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
   });
 
-  // While the engine is down at a keyboard, this process shows both children and the monitor.
+  // While the engine is down at a keyboard, or at the operator's `S`, this process shows both
+  // children and the monitor.
   const monitorLines: string[] = [];
+  const monitorView = { on: false };
   const cpScreen = screen
     ? new StatusScreen(() =>
       renderCpScreen(
@@ -335,6 +348,7 @@ async function main(): Promise<void> {
           engine: engine.view,
           monitor: monitor.view,
           monitorLines,
+          monitorView: monitorView.on,
         },
         paint,
         config.lang,
@@ -361,6 +375,7 @@ async function main(): Promise<void> {
     engine.start(args, output, () => {}, () => {
       if (stopping) return;
       say(`the monitor lives on and reports the engine KO; ${cpKeysHelp(config.lang)}`);
+      monitorView.on = false; // no engine screen to go back to
       cpScreen?.open();
       endIfBothGone();
     });
@@ -406,18 +421,40 @@ async function main(): Promise<void> {
         return void monitor.kill("SIGKILL");
       case "restart_engine":
         if (engine.view.running || engineAt.port === undefined) return;
+        monitorView.on = false;
         cpScreen?.close();
         // Its old port: the monitor reconnects there, with the key it holds.
         return startEngine(engineArgs(config, engineAt.port, logFormat));
       case "restart_monitor":
         if (monitor.view.running || engineAt.port === undefined) return;
         return startMonitor();
+      case "register":
+      case "deregister":
+      case "authenticate":
+      case "maintenance":
+        return monitor.type(CP_KEYS[action]);
+      case "status":
+        monitor.type(CP_KEYS.status);
+        return showMonitor(!monitorView.on);
       case "quit":
         return void stop();
     }
   };
+  // The monitor's view over the engine's screen: the engine pauses drawing meanwhile.
+  const showMonitor = (on: boolean) => {
+    if (cpScreen === undefined || !engine.view.running || on === monitorView.on) return;
+    monitorView.on = on;
+    if (on) {
+      engine.type(ENGINE_SCREEN_PAUSE);
+      cpScreen.open();
+    } else {
+      cpScreen.close();
+      engine.type(ENGINE_SCREEN_RESUME);
+    }
+  };
   // Headless at a terminal means nobody at the keyboard: input is not touched at all.
   const stopKeys = config.headless && Deno.stdin.isTerminal() ? undefined : readKeys((key) => {
+    if (key === "\x1b") return showMonitor(false);
     const action = cpKeyAction(key);
     if (action !== undefined) act(action);
   });

@@ -20,12 +20,7 @@
  * @module
  */
 
-import {
-  createRegistryClient,
-  type RegistryClient,
-  RegistryError,
-  RegistryUnavailableError,
-} from "../registry/client.ts";
+import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
 import {
   deriveCpKey,
   exportCpKey,
@@ -43,21 +38,19 @@ import {
   centralToMonitorSchema,
   type CpInfo,
   type CpProtocol,
+  type CpState,
   type EngineHealth,
   monitorToCentralSchema,
   monitorToEngineSchema,
   parseMessage,
+  type StopReason,
 } from "../shared/messages.ts";
 import { DEFAULT_CREDENTIALS_DIR, DEFAULT_REGISTRY_URL } from "./config.ts";
-import {
-  CredentialsFileError,
-  credentialsPath,
-  readCredentials,
-  writeCredentials,
-} from "./credentials_file.ts";
+import { credentialsPath } from "./credentials_file.ts";
+import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 import type { LinkSecretSource } from "./engine_link.ts";
-import { decide, type LoginEnding, type RegistryFailure } from "./monitor_core.ts";
-import { sleep, whenAborted } from "../shared/sleep.ts";
+import { decide, type LoginEnding } from "./monitor_core.ts";
+import { whenAborted } from "../shared/sleep.ts";
 import { type Endpoint, ENGINE_FIRST_ANSWER_MS, EngineLink, TICK_MS } from "./monitor_engine.ts";
 
 export { type Endpoint, ENGINE_FIRST_ANSWER_MS, TICK_MS } from "./monitor_engine.ts";
@@ -66,8 +59,6 @@ const log = getLogger(["evcharging", "cp", "monitor"]);
 
 /** How long Central may take to answer `AUTH` (it asks the Registry) before the try is lost. */
 export const AUTH_ANSWER_TIMEOUT_MS = 15_000;
-/** The location registered when `--location` is not given (the Registry requires one). */
-const UNKNOWN_LOCATION = "unknown";
 
 /** Settings of {@link startMonitor}. */
 export interface MonitorOptions {
@@ -109,6 +100,11 @@ export interface MonitorOptions {
   readonly protocol?: CpProtocol;
   /** How long to wait after a revoked key before re-authenticating, ms (default 10 s). */
   readonly revokedWaitMs?: number;
+  /**
+   * An operator drives it (the monitor's menu): after giving up it waits for them to register or
+   * authenticate again instead of ending. Default false: giving up ends the monitor.
+   */
+  readonly interactive?: boolean;
 }
 
 /** The monitor's link to Central. */
@@ -144,6 +140,14 @@ export interface MonitorView {
   };
   /** The key version of the current login. */
   readonly keyVersion?: number;
+  /** When the token of the current login expires (ISO); the token itself is never kept here. */
+  readonly tokenExpiresAt?: string;
+  /** What Central shows for the CP (its last `CP_STATE`), while logged in. */
+  readonly shown?: {
+    readonly state: CpState;
+    readonly stopReason: StopReason | null;
+    readonly maintenance: boolean;
+  };
   /** What Central says this CP offers (from `AUTH_OK`). */
   readonly cp?: CpInfo;
   /** The last thing that happened, in words. */
@@ -165,6 +169,23 @@ export interface MonitorHandle {
   readonly done: Promise<MonitorOutcome>;
   /** Logs out (EOT), stops checking the engine and closes the Registry client. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Asks Central to put the CP in maintenance (`on`) or take it out (`MAINTENANCE`); false when
+   * not logged in (nothing is sent; the last event says why).
+   */
+  setMaintenance(on: boolean): boolean;
+  /** Logs in again at once with a fresh token (ending the current login, or a wait). */
+  reauthenticate(): void;
+  /**
+   * After giving up at a menu, logs in again, registering the CP first when it has no
+   * credentials or the Registry deregistered it (its credentials are then dead and forgotten).
+   */
+  register(): Promise<void>;
+  /**
+   * Deregisters the CP at the Registry with the admin key, forgets its credentials and logs out;
+   * the monitor then waits for {@link register}. Resolves once done or refused (see the view).
+   */
+  deregister(): Promise<void>;
 }
 
 /**
@@ -195,14 +216,18 @@ class Monitor implements MonitorHandle {
   readonly #listeners = new Set<() => void>();
   readonly #credentialsFile: string;
   readonly #caCert: string;
-  /** A `register` got no answer: a 409 next may be that very registration. */
-  #registerUncertain = false;
+  /** Whether a `register` got no answer (monitor_registration.ts). */
+  readonly #registration = { uncertain: false };
   /** The first login waited for the engine's first answer (see {@link ENGINE_FIRST_ANSWER_MS}). */
   #engineAwaited = false;
   #central: FramedConn | undefined;
   #heartbeatSeq = 0;
   #view: Omit<MonitorView, "engine">;
   #loops: Promise<unknown> | undefined;
+  /** Ends a wait (a backoff, or giving up at a menu) early; set while one runs. */
+  #wake: (() => void) | undefined;
+  /** What the operator asked of the login under way once it ends: again at once, or park. */
+  #asked: "login" | "deregistered" | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(options: MonitorOptions & { readonly caCert: string }, registry: RegistryClient) {
@@ -263,6 +288,72 @@ class Monitor implements MonitorHandle {
     })();
   }
 
+  setMaintenance(on: boolean): boolean {
+    if (this.#view.central.state !== "logged_in" || this.#central === undefined) {
+      this.#event(`maintenance ${on ? "on" : "off"} needs a login to Central: not sent`, "warning");
+      return false;
+    }
+    this.#send(build(monitorToCentralSchema, "MAINTENANCE", { on }));
+    this.#event(`maintenance ${on ? "on" : "off"} asked of Central`);
+    return true;
+  }
+
+  reauthenticate(): void {
+    if (this.#abort.signal.aborted) return;
+    if (this.#central !== undefined) {
+      this.#asked = "login";
+      this.#event("authenticating again: logging out for a fresh token and a new login");
+      this.#central.close();
+    } else if (this.#wake !== undefined) {
+      this.#event("authenticating again now");
+      this.#wake();
+    } else {
+      this.#event("already logging in");
+    }
+  }
+
+  async register(): Promise<void> {
+    if (this.#view.central.state !== "gave_up" || this.#wake === undefined) {
+      this.#event(
+        `already registered (credentials in ${this.#credentialsFile}): deregister it first`,
+        "warning",
+      );
+      return;
+    }
+    const cp = await this.#registry.getCp(this.#options.cpId).catch(() => undefined);
+    if (cp?.deregistered_at) await Deno.remove(this.#credentialsFile).catch(() => {});
+    this.#event("registering and logging in again");
+    this.#wake?.();
+  }
+
+  async deregister(): Promise<void> {
+    const { cpId } = this.#options;
+    if (this.#options.registryAdminKey === undefined) {
+      this.#event(
+        "deregistering needs the Registry admin key: set REGISTRY_ADMIN_KEY or " +
+          "--registry-admin-key",
+        "warning",
+      );
+      return;
+    }
+    try {
+      await this.#registry.deregister(cpId);
+    } catch (error) {
+      this.#event(
+        `the Registry refused to deregister ${cpId}: ${(error as Error).message}`,
+        "error",
+      );
+      return;
+    }
+    // Dead credentials: a registration again issues new ones.
+    await Deno.remove(this.#credentialsFile).catch(() => {});
+    this.#event(`deregistered ${cpId} at the Registry; credentials forgotten`, "warning");
+    if (this.#view.central.state === "gave_up") return; // Central's logout came first: parked
+    this.#asked = "deregistered";
+    if (this.#central !== undefined) this.#central.close();
+    else this.#wake?.();
+  }
+
   // --- view ----------------------------------------------------------------------------------
 
   #changed(): void {
@@ -291,6 +382,17 @@ class Monitor implements MonitorHandle {
     while (!this.#abort.signal.aborted) {
       const ending = await this.#attempt();
       if (this.#abort.signal.aborted) return;
+      const asked = this.#asked;
+      this.#asked = undefined;
+      if (asked === "login") {
+        attempt = 0; // the operator's move, not a failure: no backoff
+        continue;
+      }
+      if (asked === "deregistered") {
+        await this.#park("deregistered at the Registry");
+        attempt = 0;
+        continue;
+      }
       const decision = decide(
         ending,
         attempt,
@@ -304,6 +406,11 @@ class Monitor implements MonitorHandle {
         this.#view = { ...this.#view, keyVersion: undefined };
       }
       if (decision.step.kind === "give_up") {
+        if (this.#options.interactive === true) {
+          await this.#park(decision.step.message);
+          attempt = 0;
+          continue;
+        }
         this.#setCentral({ state: "gave_up", detail: decision.step.message });
         this.#event(decision.step.message, "error");
         this.#abort.abort(); // nothing left to do: the engine link goes too
@@ -315,7 +422,7 @@ class Monitor implements MonitorHandle {
       if (countdown) await this.#countDown(reason, delayMs);
       else {
         this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
-        await sleep(delayMs, this.#abort.signal);
+        await this.#pause(delayMs);
       }
     }
   }
@@ -330,9 +437,40 @@ class Monitor implements MonitorHandle {
     while (left > 0 && !this.#abort.signal.aborted) {
       const seconds = Math.ceil(left / 1000);
       this.#event(left === delayMs ? reason : `re-authenticating in ${seconds} s`, "warning");
-      await sleep(left - (seconds - 1) * 1000, this.#abort.signal); // to the next whole second
+      // To the next whole second; the operator's `A` (or a stop) ends the wait at once.
+      if (await this.#pause(left - (seconds - 1) * 1000)) return;
       left = until - Date.now();
     }
+  }
+
+  /**
+   * Gave up, at a menu: the engine drops its key (Central no longer takes it) and the monitor
+   * waits for its operator to register or authenticate again.
+   */
+  async #park(message: string): Promise<void> {
+    const keyVersion = this.#view.keyVersion;
+    if (keyVersion !== undefined) await this.#engine.revoke(keyVersion);
+    this.#view = { ...this.#view, keyVersion: undefined, shown: undefined };
+    const waiting = `${message} (menu: R registers it again, A logs in again)`;
+    this.#setCentral({ state: "gave_up", detail: waiting });
+    this.#event(waiting, "error");
+    await this.#pause();
+  }
+
+  /**
+   * Waits `ms` (forever when absent) or until the operator or a stop ends the wait; true when
+   * they did, false when the time ran out.
+   */
+  #pause(ms?: number): Promise<boolean> {
+    const woken = Promise.withResolvers<boolean>();
+    this.#wake = () => woken.resolve(true);
+    const cancel = whenAborted(this.#abort.signal, () => woken.resolve(true));
+    const timer = ms === undefined ? undefined : setTimeout(() => woken.resolve(false), ms);
+    return woken.promise.finally(() => {
+      clearTimeout(timer);
+      cancel();
+      this.#wake = undefined;
+    });
   }
 
   /**
@@ -346,7 +484,13 @@ class Monitor implements MonitorHandle {
 
     let credentials: string;
     try {
-      credentials = await this.#loadOrRegister();
+      credentials = await loadOrRegister({
+        ...this.#options,
+        registry: this.#registry,
+        credentialsFile: this.#credentialsFile,
+        uncertain: this.#registration,
+        event: (text, level) => this.#event(text, level),
+      });
     } catch (error) {
       return this.#registryEnding("register", error);
     }
@@ -354,8 +498,13 @@ class Monitor implements MonitorHandle {
     const ecdh = await generateEcdhKeyPair(); // ephemeral: a new pair for every login
     const ecdhPublicKey = await exportEcdhPublicKey(ecdh.publicKey);
     let token: string;
+    let expiresAt: string;
     try {
-      ({ token } = await this.#registry.authenticate(cpId, credentials, ecdhJwk(ecdhPublicKey)));
+      ({ token, expires_at: expiresAt } = await this.#registry.authenticate(
+        cpId,
+        credentials,
+        ecdhJwk(ecdhPublicKey),
+      ));
     } catch (error) {
       return this.#registryEnding("authenticate", error);
     }
@@ -384,7 +533,7 @@ class Monitor implements MonitorHandle {
     this.#central = conn;
     const cancel = whenAborted(this.#abort.signal, () => conn.close());
     try {
-      return await this.#login(conn, { token, ecdh, ecdhPublicKey });
+      return await this.#login(conn, { token, expiresAt, ecdh, ecdhPublicKey });
     } catch (error) {
       return { kind: "lost", detail: `connection to Central lost: ${(error as Error).message}` };
     } finally {
@@ -400,7 +549,7 @@ class Monitor implements MonitorHandle {
    */
   async #login(
     conn: FramedConn,
-    login: { token: string; ecdh: CryptoKeyPair; ecdhPublicKey: string },
+    login: { token: string; expiresAt: string; ecdh: CryptoKeyPair; ecdhPublicKey: string },
   ): Promise<LoginEnding> {
     const { cpId } = this.#options;
     const { token, ecdh, ecdhPublicKey } = login;
@@ -456,7 +605,12 @@ class Monitor implements MonitorHandle {
       extractable: true, // only so it can be handed to the engine in the KEY frame
     });
     const since = Date.now();
-    this.#view = { ...this.#view, keyVersion: answer.keyVersion, cp: answer.cp };
+    this.#view = {
+      ...this.#view,
+      keyVersion: answer.keyVersion,
+      cp: answer.cp,
+      tokenExpiresAt: login.expiresAt,
+    };
     this.#setCentral({ state: "logged_in" });
     this.#event(`logged in to Central with key version ${answer.keyVersion}`);
     await this.#engine.setKey(build(monitorToEngineSchema, "KEY", {
@@ -484,6 +638,15 @@ class Monitor implements MonitorHandle {
         if (frame.type === "LOGOUT") {
           return { kind: "logout", logout: frame, connectedMs: Date.now() - since };
         }
+        if (frame.type === "CP_STATE") {
+          const { state, stopReason, maintenance } = frame;
+          this.#view = { ...this.#view, shown: { state, stopReason, maintenance } };
+          this.#event(
+            `Central shows ${state}${stopReason === null ? "" : ` (${stopReason})`}` +
+              (maintenance ? ", maintenance on" : ""),
+          );
+          continue;
+        }
         // Commands reach the engine over Kafka; nothing else is expected once logged in.
         log.debug("ignored {type} from Central", { cpId, type: frame.type });
       }
@@ -495,6 +658,7 @@ class Monitor implements MonitorHandle {
       };
     } finally {
       clearInterval(heartbeat);
+      this.#view = { ...this.#view, shown: undefined };
     }
   }
 
@@ -509,64 +673,8 @@ class Monitor implements MonitorHandle {
     this.#central?.send(frame).catch(() => {});
   }
 
-  /** The stored credentials, or registers the CP (first start) and stores them. */
-  async #loadOrRegister(): Promise<string> {
-    const { cpId } = this.#options;
-    const stored = await readCredentials(this.#credentialsFile, cpId);
-    if (stored) return stored.credentials;
-    if (this.#options.registryAdminKey === undefined) {
-      throw new CredentialsFileError(
-        `no credentials in ${this.#credentialsFile} and no admin key to register CP ${cpId}: ` +
-          "set REGISTRY_ADMIN_KEY or --registry-admin-key once (a Registry started without " +
-          "one wrote it to data/registry_admin.key)",
-      );
-    }
-    const request = {
-      cp_id: cpId,
-      location: this.#options.location ?? UNKNOWN_LOCATION,
-      ...(this.#options.priceEurKwh !== undefined
-        ? { price_eur_kwh: this.#options.priceEurKwh }
-        : {}),
-      ...(this.#options.powerKw !== undefined ? { power_kw: this.#options.powerKw } : {}),
-    };
-    let registered;
-    try {
-      registered = await this.#registry.register(request);
-    } catch (error) {
-      const lostAnswer = error instanceof RegistryError && error.status === 409 &&
-        this.#registerUncertain;
-      if (!lostAnswer) {
-        // No answer at all: the Registry may have stored the CP and lost only the reply.
-        if (error instanceof RegistryUnavailableError) this.#registerUncertain = true;
-        throw error;
-      }
-      // Our own earlier registration went through but its answer, the credentials shown once,
-      // never arrived: nobody holds them, so start the id over rather than give up for good.
-      this.#event(
-        `the answer to an earlier registration of ${cpId} was lost: deregistering it to ` +
-          "register again",
-        "warning",
-      );
-      await this.#registry.deregister(cpId);
-      registered = await this.#registry.register(request);
-    }
-    this.#registerUncertain = false;
-    await writeCredentials(this.#credentialsFile, {
-      cp_id: cpId,
-      credentials: registered.credentials,
-      registry_url: this.#registry.url,
-      registered_at: registered.registered_at,
-    });
-    this.#event(`registered at the Registry; credentials kept in ${this.#credentialsFile}`);
-    return registered.credentials;
-  }
-
   /** A failure while registering or authenticating, as the core sees it. */
   #registryEnding(call: "register" | "authenticate", error: unknown): LoginEnding {
-    if (error instanceof CredentialsFileError) return { kind: "fatal", message: error.message };
-    const failure: RegistryFailure = error instanceof RegistryError
-      ? error
-      : { status: 0, code: "error", detail: (error as Error)?.message ?? String(error) };
-    return { kind: "registry_error", call, failure, credentialsFile: this.#credentialsFile };
+    return registryEnding(call, error, this.#credentialsFile);
   }
 }

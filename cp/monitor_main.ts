@@ -1,6 +1,10 @@
 /**
- * The CP monitor process: parses its command line, starts the monitor (`monitor.ts`) and draws
- * its screen; `deno run -A cp/monitor_main.ts --help` lists the flags.
+ * The CP monitor process: parses its command line, starts the monitor (`monitor.ts`), draws its
+ * screen and reads its menu's keys (shared/cp_keys.ts `MONITOR_KEYS`: register, deregister,
+ * authenticate again, maintenance on/off, status, quit), from the keyboard or from a pipe (`deno
+ * task cp` hands its own keys on). With an operator (not `--headless`) it waits for them after
+ * giving up, so a deregistered CP can be registered again from the menu; `--headless` keeps the
+ * automatic flow and ends on giving up. `deno run -A cp/monitor_main.ts --help` lists the flags.
  *
  * @module
  */
@@ -8,10 +12,11 @@
 // shared/messages.ts builds its schemas.
 import { startMonitor } from "./monitor.ts";
 import { loadConfig } from "../shared/config.ts";
-import { stopLogging } from "../shared/log.ts";
+import { getLogger, literal, stopLogging } from "../shared/log.ts";
+import { type MonitorAction, monitorKeyAction } from "../shared/cp_keys.ts";
 import { readKeys, StatusScreen } from "../shared/screen.ts";
 import { defaultEngineSecretFile, monitorConfig } from "./config.ts";
-import { renderMonitorScreen } from "./monitor_screen.ts";
+import { monitorStatusLine, renderMonitorScreen } from "./monitor_screen.ts";
 import { startProcessLogging } from "./terminal.ts";
 
 async function main(): Promise<void> {
@@ -23,6 +28,7 @@ async function main(): Promise<void> {
   });
   const monitor = await startMonitor({
     ...config,
+    interactive: !config.headless,
     engineSecret: {
       file: config.engineSecretFile ??
         defaultEngineSecretFile(config.credentialsDir, config.engine.port),
@@ -45,9 +51,28 @@ async function main(): Promise<void> {
     await monitor.stop();
     await finish(0);
   };
-  if (screen) {
+  const log = getLogger(["evcharging", "cp", "monitor"]);
+  const act = (action: MonitorAction) => {
+    switch (action) {
+      case "register":
+        return void monitor.register();
+      case "deregister":
+        return void monitor.deregister();
+      case "authenticate":
+        return monitor.reauthenticate();
+      case "maintenance":
+        return void monitor.setMaintenance(monitor.view().shown?.maintenance !== true);
+      case "status":
+        return log.info(literal(monitorStatusLine(monitor.view(), config.lang)));
+      case "quit":
+        return void quit();
+    }
+  };
+  // Headless at a terminal means nobody at the keyboard: input is not touched at all.
+  if (!config.headless || !Deno.stdin.isTerminal()) {
     stopKeys = readKeys((key) => {
-      if (key === "q" || key === "Q" || key === "\x03") quit();
+      const action = monitorKeyAction(key);
+      if (action !== undefined) act(action);
     });
   }
   Deno.addSignalListener("SIGINT", quit);

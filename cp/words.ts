@@ -48,8 +48,22 @@ const en = {
   at: " at {time}",
   monitorLog: "  monitor log",
   engineKeys: "p plug in   u unplug   f fault on/off   q quit",
-  monitorKeys: "q quit",
+  monitorKeys: "R register   D deregister   A authenticate again   M maintenance on/off   " +
+    "S status   q quit",
   cpKeys: CP_KEYS_HELP,
+  shows: "central shows",
+  maintenance: "maintenance",
+  on: "on",
+  off: "off",
+  tokenExpires: "token expires",
+  statusLine: "status: {link} · Central shows {state} · maintenance {maintenance} · " +
+    "key {key} · token expires {expires}",
+  linkLoggedIn: "logged in",
+  linkConnecting: "connecting",
+  linkWaiting: "waiting to retry",
+  linkGaveUp: "gave up",
+  linkStopped: "stopped",
+  monitorView: "  the monitor's view: S or Esc back to the engine",
 };
 
 /** The keys of {@link CP_TEXT}. */
@@ -98,9 +112,25 @@ export const CP_TEXT: Catalog<CpTextKey> = {
     at: " a las {time}",
     monitorLog: "  registro del monitor",
     engineKeys: "p enchufar   u desenchufar   f avería sí/no   q salir",
-    monitorKeys: "q salir",
+    monitorKeys: "R registrar   D dar de baja   A autenticar de nuevo   M mantenimiento sí/no   " +
+      "S estado   q salir",
     cpKeys: "p enchufar   u desenchufar   f avería sí/no   k matar motor   " +
-      "K matar monitor   e reiniciar motor   m reiniciar monitor   q salir",
+      "K matar monitor   e reiniciar motor   m reiniciar monitor   " +
+      "R registrar   D dar de baja   A autenticar de nuevo   M mantenimiento sí/no   " +
+      "S estado del monitor   q salir",
+    shows: "la central muestra",
+    maintenance: "mantenimiento",
+    on: "sí",
+    off: "no",
+    tokenExpires: "el token caduca",
+    statusLine: "estado: {link} · la central muestra {state} · mantenimiento {maintenance} · " +
+      "clave {key} · el token caduca {expires}",
+    linkLoggedIn: "sesión iniciada",
+    linkConnecting: "conectando",
+    linkWaiting: "esperando para reintentar",
+    linkGaveUp: "abandonado",
+    linkStopped: "parado",
+    monitorView: "  la vista del monitor: S o Esc para volver al motor",
   },
 };
 

@@ -15,7 +15,29 @@ export type CpAction =
   | "kill_monitor"
   | "restart_engine"
   | "restart_monitor"
+  | MonitorAction;
+
+/**
+ * What a key of the monitor's menu asks of the monitor (cp/monitor_main.ts): upper-case keys,
+ * like `K`, are the monitor's. `deno task cp` hands them on to its monitor.
+ */
+export type MonitorAction =
+  | "register"
+  | "deregister"
+  | "authenticate"
+  | "maintenance"
+  | "status"
   | "quit";
+
+/** The key of each action of the monitor's menu. */
+export const MONITOR_KEYS: Readonly<Record<MonitorAction, string>> = {
+  register: "R",
+  deregister: "D",
+  authenticate: "A",
+  maintenance: "M",
+  status: "S",
+  quit: "q",
+};
 
 /** The key of each action (case matters: `k` kills the engine, `K` the monitor). */
 export const CP_KEYS: Readonly<Record<CpAction, string>> = {
@@ -26,7 +48,7 @@ export const CP_KEYS: Readonly<Record<CpAction, string>> = {
   kill_monitor: "K",
   restart_engine: "e",
   restart_monitor: "m",
-  quit: "q",
+  ...MONITOR_KEYS,
 };
 
 const BY_KEY: ReadonlyMap<string, CpAction> = new Map(
@@ -39,6 +61,28 @@ export function cpKeyAction(key: string): CpAction | undefined {
   return BY_KEY.get(key);
 }
 
+/**
+ * The action of a key of the monitor's own menu, in either case (at the monitor's own keyboard
+ * `m` means maintenance too), or `undefined`. Ctrl-C quits.
+ */
+export function monitorKeyAction(key: string): MonitorAction | undefined {
+  if (key === "\x03" || key === "q" || key === "Q") return "quit";
+  const action = BY_KEY.get(key.toUpperCase());
+  return action !== undefined && Object.hasOwn(MONITOR_KEYS, action)
+    ? action as MonitorAction
+    : undefined;
+}
+
+/**
+ * Typed into the engine by `deno task cp` at a keyboard: stop drawing (the monitor's view takes
+ * the terminal), and draw again. Ctrl-S and Ctrl-Q, as a terminal pauses and resumes output.
+ */
+export const ENGINE_SCREEN_PAUSE = "\x13";
+/** See {@link ENGINE_SCREEN_PAUSE}. */
+export const ENGINE_SCREEN_RESUME = "\x11";
+
 /** The one-line key help of `deno task cp`. */
 export const CP_KEYS_HELP = "p plug in   u unplug   f fault on/off   k kill engine   " +
-  "K kill monitor   e restart engine   m restart monitor   q quit";
+  "K kill monitor   e restart engine   m restart monitor   " +
+  "R register   D deregister   A authenticate again   M maintenance on/off   S monitor status   " +
+  "q quit";

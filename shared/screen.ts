@@ -37,8 +37,9 @@ export class StatusScreen {
     this.#render = render;
   }
 
-  /** Switches to the alternate screen, hides the cursor and starts redrawing. */
+  /** Switches to the alternate screen, hides the cursor and starts redrawing (once). */
   open(): void {
+    if (this.#timer !== undefined) return;
     writeScreen(enterScreen());
     this.#timer = setInterval(() => this.update(), 1000);
     this.update();
@@ -48,6 +49,16 @@ export class StatusScreen {
   update(): void {
     if (this.#timer === undefined) return;
     writeScreen(redrawFrame(this.#render()));
+  }
+
+  /**
+   * Stops redrawing but keeps the alternate screen, for another process to draw on it for a
+   * while (`deno task cp` shows its monitor's view there); {@link open} draws again.
+   */
+  pause(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Stops redrawing and gives the terminal back (normal screen, cursor shown). */
@@ -69,7 +80,7 @@ export function withoutEscapes(text: string): string {
  * Calls `onKey` with each character typed on standard input until it ends. On a terminal the
  * input is put in raw mode with `cbreak` (keys arrive one by one without Enter, Ctrl-C still
  * raises SIGINT) and restored when the returned function is called; escape sequences (arrow
- * keys) are dropped whole. From a pipe (`deno task cp` forwarding keys) characters are taken as
+ * keys) are dropped whole, while Esc alone arrives as `\x1b`. From a pipe (`deno task cp` forwarding keys) characters are taken as
  * they come. The end of input is not a quit: a process started with no input just has no keys.
  */
 export function readKeys(onKey: (key: string) => void): () => void {
@@ -83,7 +94,8 @@ export function readKeys(onKey: (key: string) => void): () => void {
         const { value, done } = await reader.read();
         if (done) return;
         const text = decoder.decode(value, { stream: true });
-        for (const key of raw ? withoutEscapes(text) : text) onKey(key);
+        // A lone ESC is the Esc key; ESC with more is an arrow or function key, dropped whole.
+        for (const key of raw && text !== "\x1b" ? withoutEscapes(text) : text) onKey(key);
       }
     } catch {
       // stdin closed under us at shutdown: nothing left to read

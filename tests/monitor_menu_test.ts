@@ -1,0 +1,156 @@
+/**
+ * The CP monitor's menu across real processes (issue 17): a network of real processes
+ * (infra/network.ts: Registry over HTTPS, Central, a real Kafka broker) and a `deno task cp`
+ * with an operator (not `--headless`) whose keys arrive on its input, as from a keyboard. `M`
+ * puts the CP in maintenance: Central's REST shows it STOPPED for `maintenance`; `M` again
+ * brings it back ACTIVATED; the audit has both `cp.maintenance` records, by the CP, from its
+ * monitor's address. `S` prints the monitor's status line, never the token. `A` logs in again
+ * (a new key version); `D` deregisters the CP at the Registry and the monitor waits; `R`
+ * registers it again and it is back ACTIVATED.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type LocalNetwork, startNetwork } from "../infra/network.ts";
+import { testBrokers } from "./kafka_env.ts";
+
+interface AuditItem {
+  actor: string;
+  action: string;
+  origin_ip?: string;
+  params: { cpId: string; on: boolean; state: string; stopReason: string | null };
+}
+
+/** Waits until Central shows the CP deregistered (`true`) or registered again. */
+async function waitForRegistration(
+  net: LocalNetwork,
+  id: string,
+  deregistered: boolean,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const cp = await net.api.get<{ deregistered_at: string | null }>(`/cps/${id}`);
+    if ((cp.deregistered_at !== null) === deregistered) return;
+    if (Date.now() > deadline) throw new Error(`${id} never deregistered=${deregistered}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test({
+  name:
+    "monitor menu: maintenance on and off at Central (audited), status, authenticate again, deregister and register again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "monitor_menu_" });
+    const net = await startNetwork({ dir, certsDir: join(dir, "certs"), brokers: testBrokers() });
+    const lines: string[] = [];
+    let cp: Deno.ChildProcess | undefined;
+    try {
+      const id = "CP-MENU-1";
+      cp = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          join(import.meta.dirname!, "..", "cp", "main.ts"),
+          ...["--cp-id", id, "--broker", testBrokers().join(",")],
+          ...["--central", net.centralTcp, "--registry-url", net.registryUrl],
+          ...["--ca", net.caFile, "--location", "Madrid", "--price", "0.3", "--power", "11"],
+          ...["--credentials-dir", join(dir, "cp"), "--lang", "en"],
+        ],
+        env: {
+          REGISTRY_ADMIN_KEY: (await Deno.readTextFile(join(dir, "registry_admin.key"))).trim(),
+        },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const collect = async (stream: ReadableStream<Uint8Array>) => {
+        let pending = "";
+        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+          const parts = (pending + chunk).split("\n");
+          pending = parts.pop()!;
+          lines.push(...parts);
+        }
+      };
+      const output = Promise.all([collect(cp.stdout), collect(cp.stderr)]);
+      const input = cp.stdin.getWriter();
+      const type = (key: string) => input.write(new TextEncoder().encode(key));
+      const monitorSaid = (pattern: RegExp) =>
+        lines.some((l) => l.startsWith("[monitor] ") && pattern.test(l));
+
+      await net.waitForCp(id, (c) => c.state === "ACTIVATED", 60_000);
+      await waitFor(() => monitorSaid(/Central shows ACTIVATED/), "the monitor told its state");
+
+      await type("M");
+      const held = await net.waitForCp(id, (c) => c.state === "STOPPED", 20_000);
+      assert.equal(held.stop_reason, "maintenance");
+      await waitFor(
+        () => monitorSaid(/Central shows STOPPED \(maintenance\), maintenance on/),
+        "the monitor to hear of its maintenance",
+      );
+
+      await type("S");
+      await waitFor(() => monitorSaid(/status: .*maintenance on/), "the status line");
+      const status = lines.find((l) => l.startsWith("[monitor] ") && /status: /.test(l))!;
+      assert.match(status, /key version \d+/);
+      assert.match(status, /token expires/);
+      assert.doesNotMatch(status, /eyJ/, "never the token itself");
+
+      await type("M");
+      const back = await net.waitForCp(id, (c) => c.state === "ACTIVATED", 20_000);
+      assert.equal(back.stop_reason, null);
+
+      const audit = await net.api.get<{ items: AuditItem[] }>(
+        "/audit?action=cp.maintenance&limit=10",
+      );
+      assert.deepEqual(
+        audit.items.map((r) => [r.actor, r.params.on, r.params.state, r.params.stopReason]),
+        [
+          [`cp:${id}`, false, "ACTIVATED", null],
+          [`cp:${id}`, true, "STOPPED", "maintenance"],
+        ],
+      );
+      assert.ok(audit.items.every((r) => r.origin_ip === "127.0.0.1"), "from the monitor");
+
+      // A: a fresh token and a new login, so a new key version.
+      await type("A");
+      await net.waitForCp(
+        id,
+        (c) => c.state === "ACTIVATED" && (c.key_version ?? 0) > (back.key_version ?? 0),
+        20_000,
+      );
+
+      // D: deregistered at the Registry with the admin key; the monitor waits for the operator.
+      await type("D");
+      await waitFor(
+        () => monitorSaid(/deregistered at the Registry \(menu: R registers it again/),
+        "the monitor waiting after the deregistration",
+      );
+      await waitForRegistration(net, id, true);
+      // R: registered again with new credentials, logged in, ACTIVATED.
+      await type("R");
+      await waitForRegistration(net, id, false);
+      await net.waitForCp(id, (c) => c.state === "ACTIVATED", 30_000);
+
+      await type("q");
+      assert.equal((await cp.status).code, 0);
+      await output;
+      cp = undefined;
+    } finally {
+      try {
+        cp?.kill("SIGKILL");
+        await cp?.status;
+      } catch { /* already gone */ }
+      await net.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
