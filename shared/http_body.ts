@@ -42,9 +42,10 @@ export async function readBodyAtMost(
  * most `limit` bytes and leaves it in hono's body cache,
  * where the route's validator finds it; a longer body gets `tooLarge`'s answer. (hono's own
  * bodyLimit would copy the request to re-read it, which makes Deno.serve print a warning about
- * request.signal on every POST.) With `emptyAs`, an empty body is read as that text instead (e.g.
- * `"{}"` where a JSON body is optional, so a client that sends a JSON content type and no body is
- * not refused).
+ * request.signal on every POST.) With `emptyAs`, an empty body that declares a content type is read
+ * as that text instead (e.g. `"{}"` where a JSON body is optional, so a client that sends a JSON
+ * content type and no body is not refused). An empty body without a content type stays empty: it
+ * is no body at all, and a validator must not see one (hono's zod-openapi would answer 415).
  */
 export function bufferBody(
   limit: number,
@@ -57,7 +58,8 @@ export function bufferBody(
     const text = await readBodyAtMost(c.req.raw, limit);
     if (text === undefined) return await tooLarge(c);
     // hono keeps body promises in this cache (its type says plain values); json() reads `text`.
-    const read = text === "" ? options.emptyAs ?? text : text;
+    const typed = c.req.header("content-type") !== undefined;
+    const read = text === "" && typed ? options.emptyAs ?? text : text;
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(read);
     return await next();
   };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bufferBody, readBodyAtMost } from "./http_body.ts";
 
 /** A streamed body of `chunks` chunks of `size` bytes, counting what was pulled. */
@@ -58,4 +59,56 @@ Deno.test("bufferBody refuses a declared Content-Length over the cap without rea
   );
   assert.equal(res.status, 413);
   assert.equal(seen.pulled, 0, "nothing read");
+});
+
+Deno.test("bufferBody's emptyAs: an empty typed body reads as it, an untyped one stays no body", async () => {
+  const app = new Hono();
+  app.use(
+    "*",
+    bufferBody(16, (c) => c.json({ error: "payload_too_large" }, 413), { emptyAs: "{}" }),
+  );
+  app.post("/", async (c) => c.json({ text: await c.req.text() }));
+  const typed = await app.request("/", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+  });
+  assert.deepEqual(await typed.json(), { text: "{}" });
+  const bare = await app.request("/", { method: "POST" });
+  assert.deepEqual(await bare.json(), { text: "" });
+});
+
+Deno.test("bufferBody's emptyAs: an optional JSON body may be absent from a real client's empty POST", async () => {
+  // fetch sends `content-length: 0` and an empty body stream, with no content type.
+  const app = new OpenAPIHono();
+  app.use(
+    "*",
+    bufferBody(16, (c) => c.json({ error: "payload_too_large" }, 413), { emptyAs: "{}" }),
+  );
+  const route = createRoute({
+    method: "post",
+    path: "/act",
+    request: {
+      body: {
+        required: false,
+        content: { "application/json": { schema: z.object({ reason: z.string().optional() }) } },
+      },
+    },
+    responses: { 200: { description: "done" } },
+  });
+  app.openapi(route, (c) => c.json(c.req.valid("json"), 200));
+  const empty = await app.request("/act", { method: "POST", body: new Uint8Array(0) });
+  assert.equal(empty.status, 200, await empty.clone().text());
+  assert.deepEqual(await empty.json(), {});
+  const typedEmpty = await app.request("/act", {
+    method: "POST",
+    body: new Uint8Array(0),
+    headers: { "content-type": "application/json" },
+  });
+  assert.deepEqual(await typedEmpty.json(), {});
+  const given = await app.request("/act", {
+    method: "POST",
+    body: '{"reason":"x"}',
+    headers: { "content-type": "application/json" },
+  });
+  assert.deepEqual(await given.json(), { reason: "x" });
 });
