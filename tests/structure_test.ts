@@ -55,7 +55,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   'tests/metrics_test.ts Deno.test("metrics: Central, the Registry and the weather office serve strict Prometheus text")',
   "weather/api.ts createWeatherApp",
   "weather/menu.ts runMenu",
-  "weather/office.ts startWeatherOffice",
 ];
 
 const ROOT = normalize(fileURLToPath(new URL("../", import.meta.url)));

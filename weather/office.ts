@@ -87,163 +87,36 @@ export async function startWeatherOffice(
   options: StartOptions = {},
 ): Promise<WeatherOffice> {
   const provider = await chooseProvider(config);
-  const simulated = provider instanceof SimulatedProvider ? provider : undefined;
   const serviceKey = await resolveServiceKey(config.serviceKey, config.serviceKeyFile);
-  const settings: CoreSettings = {
-    thresholdC: config.thresholdC,
-    backoffBaseMs: config.intervalMs,
-    maxProviderBackoffMs: MAX_PROVIDER_BACKOFF_MS,
-    maxCentralBackoffMs: MAX_CENTRAL_BACKOFF_MS,
-  };
-
-  const listeners = new Set<() => void>();
-  const notify = () => listeners.forEach((listener) => listener());
-  let state: OfficeState = initialState();
-  let lastRoundAt: number | undefined;
-  let flagged = "";
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const abort = new AbortController();
-  // The CPs the operator removed while the office runs: Central's list must not bring them back.
-  let dismissed = new Set<string>();
-  let watched: Locations = new Map();
-
+  let rounds: OfficeRounds | undefined;
   const store = await LocationStore.open(config.locations, {
     debounceMs: options.debounceMs,
-    onChange: (locations) => {
-      dismissed = dismissedAfter(dismissed, watched, locations);
-      watched = locations;
-      notify();
-      poke();
-    },
+    onChange: (locations) => rounds?.locationsChanged(locations),
   });
-  watched = store.locations;
   const central = await CentralClient.create({
     url: config.central,
     serviceKey: serviceKey.key,
     timeoutMs: config.requestTimeoutMs,
     caFile: config.ca,
   });
-
-  const snapshot = (): OfficeSnapshot => ({
-    provider: provider.name,
-    thresholdC: config.thresholdC,
-    central: {
-      url: config.central,
-      reachable: state.central.reachable,
-      lastError: state.central.lastError,
-    },
-    locationsProblem: store.problem,
-    lastRoundAt,
-    rows: describe(state, store.locations, config.thresholdC),
-  });
-
-  const metrics = new OfficeMetrics(() => snapshot().rows);
+  const office = rounds = new OfficeRounds(config, provider, store, central);
   const view: WeatherOfficeView = {
-    snapshot,
+    snapshot: () => office.snapshot(),
     setLocation: (cpId, city) => store.set(cpId, city),
     removeLocation: (cpId) => store.remove(cpId),
-    simulated,
-    poke,
+    simulated: provider instanceof SimulatedProvider ? provider : undefined,
+    poke: () => office.poke(),
   };
-
-  const context = () => ({ settings, adoptCentralCps: !config.fileOnly, now: Date.now() });
-
-  /** One round: the core's `read`, `deliver` and `adopt` effects done in turn, with their logs. */
-  async function round(): Promise<void> {
-    const locations = store.locations;
-    const [read] = step(state, { type: "round", locations }, context()).effects;
-    if (read?.type !== "read") return;
-    const [readings, probe] = await Promise.all([
-      readAll(provider, read.cities, abort.signal),
-      read.probeCentral ? central.listCps(abort.signal) : undefined,
-    ]);
-    if (stopped) return;
-    metrics.readings(readings);
-    const before = state;
-    const afterReadings = step(state, { type: "readings", locations, readings, probe }, context());
-    state = afterReadings.model;
-    logReadings(before, state, readings);
-    for (const effect of afterReadings.effects) {
-      if (effect.type !== "deliver") continue;
-      const answers = await deliver(central, effect.plan, abort.signal);
-      metrics.deliveries(answers);
-      if (stopped) return;
-      const delivered = step(state, {
-        type: "delivered",
-        locations,
-        answers,
-        centralLocations: probe?.kind === "listed" ? probe.locations : undefined,
-        watched: store.locations,
-        dismissed,
-      }, context());
-      state = delivered.model;
-      logCentral(before, state);
-      for (const adoption of delivered.effects) {
-        if (adoption.type === "adopt") await adopt(adoption.locations);
-      }
-    }
-    if (probe?.kind === "unreachable") logCentral(before, state);
-    flagged = logUnknownCps(state, locations, flagged);
-    lastRoundAt = Date.now();
-  }
-
-  /** Watches the CPs Central places in a city the office lacks; the write starts a round. */
-  async function adopt(wanted: Locations): Promise<void> {
-    try {
-      const added = await store.addMissing(wanted);
-      if (added.length === 0) return;
-      log.info("now watching {cpIds}, in the cities Central has for them", {
-        cpIds: added.map((cpId) => `${cpId} (${wanted.get(cpId)})`).join(", "),
-      });
-    } catch (error) {
-      // The store has logged what is wrong with the file; the CPs are added once it is fixed.
-      if (!(error instanceof LocationsFileError)) throw error;
-    }
-  }
-
-  async function tick(): Promise<void> {
-    timer = undefined;
-    if (stopped) return;
-    const started = Date.now();
-    running = round().catch((error) => {
-      log.error("round failed: {message}", {
-        message: error instanceof Error ? error.message : String(error),
-      });
-    });
-    await running;
-    running = undefined;
-    if (stopped) return;
-    notify();
-    const wait = again ? 0 : Math.max(0, config.intervalMs - (Date.now() - started));
-    again = false;
-    schedule(wait);
-  }
-
-  function schedule(delay: number): void {
-    clearTimeout(timer);
-    timer = setTimeout(tick, delay);
-  }
-
-  function poke(): void {
-    if (stopped) return;
-    if (running) again = true;
-    else schedule(0);
-  }
-
-  const app = createWeatherApp({ office: view, serviceKey: serviceKey.key, metrics });
+  const app = createWeatherApp({
+    office: view,
+    serviceKey: serviceKey.key,
+    metrics: office.metrics,
+  });
   const server = Deno.serve(
     { port: config.port, hostname: config.host, onListen: () => {} },
     app.fetch,
   );
-  const host = ["0.0.0.0", "::"].includes(server.addr.hostname)
-    ? "127.0.0.1"
-    : server.addr.hostname.includes(":")
-    ? `[${server.addr.hostname}]`
-    : server.addr.hostname;
-  const url = `http://${host}:${server.addr.port}`;
+  const url = `http://${urlHost(server.addr.hostname)}:${server.addr.port}`;
 
   store.watch();
   log.info(
@@ -258,30 +131,209 @@ export async function startWeatherOffice(
       central: config.central,
     },
   );
-  schedule(0);
+  office.schedule(0);
 
   return {
     ...view,
     port: server.addr.port,
     url,
     serviceKey: { source: serviceKey.source, path: serviceKey.path },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => office.subscribe(listener),
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(timer);
-      abort.abort();
-      await running;
+      if (!await office.stop()) return;
       await server.shutdown();
       await store.close();
       central.close();
-      listeners.clear();
+      office.unsubscribeAll();
       log.info("weather office stopped");
     },
   };
+}
+
+/** A listening address as a URL host: a wildcard becomes loopback, IPv6 gets brackets. */
+function urlHost(hostname: string): string {
+  if (["0.0.0.0", "::"].includes(hostname)) return "127.0.0.1";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * The office's rounds: the core's model, the round timer, and the I/O the core's effects ask
+ * for. A round runs every interval; a change of the locations (file, menu, API, Central's new
+ * CPs) or of a manual temperature starts one at once ({@link OfficeRounds.poke}).
+ */
+class OfficeRounds {
+  /** Metrics of the readings and deliveries, and of the rows. */
+  readonly metrics: OfficeMetrics;
+  readonly #settings: CoreSettings;
+  #state: OfficeState = initialState();
+  #lastRoundAt: number | undefined;
+  #flagged = "";
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #abort = new AbortController();
+  readonly #listeners = new Set<() => void>();
+  /** The CPs the operator removed while the office runs: Central's list must not bring them back. */
+  #dismissed = new Set<string>();
+  #watched: Locations;
+
+  constructor(
+    readonly config: WeatherConfig,
+    readonly provider: WeatherProvider,
+    readonly store: LocationStore,
+    readonly central: CentralClient,
+  ) {
+    this.#settings = {
+      thresholdC: config.thresholdC,
+      backoffBaseMs: config.intervalMs,
+      maxProviderBackoffMs: MAX_PROVIDER_BACKOFF_MS,
+      maxCentralBackoffMs: MAX_CENTRAL_BACKOFF_MS,
+    };
+    this.#watched = store.locations;
+    this.metrics = new OfficeMetrics(() => this.snapshot().rows);
+  }
+
+  /** What the API and the menu show. */
+  snapshot(): OfficeSnapshot {
+    const { config, store } = this;
+    return {
+      provider: this.provider.name,
+      thresholdC: config.thresholdC,
+      central: {
+        url: config.central,
+        reachable: this.#state.central.reachable,
+        lastError: this.#state.central.lastError,
+      },
+      locationsProblem: store.problem,
+      lastRoundAt: this.#lastRoundAt,
+      rows: describe(this.#state, store.locations, config.thresholdC),
+    };
+  }
+
+  /** Calls `listener` after every round and every change of the locations. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The watched CPs changed: note who was removed, tell the listeners, run a round. */
+  locationsChanged(locations: Locations): void {
+    this.#dismissed = dismissedAfter(this.#dismissed, this.#watched, locations);
+    this.#watched = locations;
+    this.#notify();
+    this.poke();
+  }
+
+  /** Runs a round now, or right after the one in progress. */
+  poke(): void {
+    if (this.#stopped) return;
+    if (this.#running) this.#again = true;
+    else this.schedule(0);
+  }
+
+  /** Runs the next round in `delay` ms. */
+  schedule(delay: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#tick(), delay);
+  }
+
+  /** Stops the rounds and waits for one in progress; false if already stopped. */
+  async stop(): Promise<boolean> {
+    if (this.#stopped) return false;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    await this.#running;
+    return true;
+  }
+
+  /** Forgets every listener: the office is gone. */
+  unsubscribeAll(): void {
+    this.#listeners.clear();
+  }
+
+  #notify(): void {
+    this.#listeners.forEach((listener) => listener());
+  }
+
+  #context() {
+    return { settings: this.#settings, adoptCentralCps: !this.config.fileOnly, now: Date.now() };
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const started = Date.now();
+    this.#running = this.#round().catch((error) => {
+      log.error("round failed: {message}", {
+        message: error instanceof Error ? error.message : String(error),
+      });
+    });
+    await this.#running;
+    this.#running = undefined;
+    if (this.#stopped) return;
+    this.#notify();
+    const wait = this.#again ? 0 : Math.max(0, this.config.intervalMs - (Date.now() - started));
+    this.#again = false;
+    this.schedule(wait);
+  }
+
+  /** One round: the core's `read`, `deliver` and `adopt` effects done in turn, with their logs. */
+  async #round(): Promise<void> {
+    const { store, central } = this;
+    const signal = this.#abort.signal;
+    const locations = store.locations;
+    const [read] = step(this.#state, { type: "round", locations }, this.#context()).effects;
+    if (read?.type !== "read") return;
+    const [readings, probe] = await Promise.all([
+      readAll(this.provider, read.cities, signal),
+      read.probeCentral ? central.listCps(signal) : undefined,
+    ]);
+    if (this.#stopped) return;
+    this.metrics.readings(readings);
+    const before = this.#state;
+    const input = { type: "readings", locations, readings, probe } as const;
+    const afterReadings = step(this.#state, input, this.#context());
+    this.#state = afterReadings.model;
+    logReadings(before, this.#state, readings);
+    for (const effect of afterReadings.effects) {
+      if (effect.type !== "deliver") continue;
+      const answers = await deliver(central, effect.plan, signal);
+      this.metrics.deliveries(answers);
+      if (this.#stopped) return;
+      const delivered = step(this.#state, {
+        type: "delivered",
+        locations,
+        answers,
+        centralLocations: probe?.kind === "listed" ? probe.locations : undefined,
+        watched: store.locations,
+        dismissed: this.#dismissed,
+      }, this.#context());
+      this.#state = delivered.model;
+      logCentral(before, this.#state);
+      for (const adoption of delivered.effects) {
+        if (adoption.type === "adopt") await this.#adopt(adoption.locations);
+      }
+    }
+    if (probe?.kind === "unreachable") logCentral(before, this.#state);
+    this.#flagged = logUnknownCps(this.#state, locations, this.#flagged);
+    this.#lastRoundAt = Date.now();
+  }
+
+  /** Watches the CPs Central places in a city the office lacks; the write starts a round. */
+  async #adopt(wanted: Locations): Promise<void> {
+    try {
+      const added = await this.store.addMissing(wanted);
+      if (added.length === 0) return;
+      log.info("now watching {cpIds}, in the cities Central has for them", {
+        cpIds: added.map((cpId) => `${cpId} (${wanted.get(cpId)})`).join(", "),
+      });
+    } catch (error) {
+      // The store has logged what is wrong with the file; the CPs are added once it is fixed.
+      if (!(error instanceof LocationsFileError)) throw error;
+    }
+  }
 }
 
 /** OpenWeather if a key is given (directly or in a file), else the simulated provider. */
