@@ -32,6 +32,7 @@ import { getLogger } from "../shared/log.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { type AuditParams, textSchema } from "../shared/messages.ts";
 import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
+import { addRestoreRoute, RESTORE_PATH } from "./api_restore.ts";
 import {
   addDashboardRoutes,
   type DashboardDeps,
@@ -124,6 +125,7 @@ const REASON_PATHS = [
   "/cps/:id/resume",
   "/cps/:id/keys/rotate",
   "/cps/:id/keys/revoke",
+  RESTORE_PATH,
   `${REGISTRY_BODY_PATH}/:id/deregister`,
   `${LOCAL_CPS_PATH}/:id/stop`,
   `${LOCAL_CPS_PATH}/:id/start`,
@@ -264,6 +266,12 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   addCpRoutes(app, kit);
   addWeatherRoutes(app, kit);
   addSecurityRoutes(app, { runtime, now });
+  addRestoreRoute(app, {
+    runtime,
+    now,
+    registry: deps.dashboard?.registryAdmin ? deps.dashboard.registry : undefined,
+    supervisor: deps.dashboard?.supervisor,
+  });
   if (deps.metrics !== undefined) addMetricsRoute(app, deps.metrics.registry);
   if (deps.dashboard !== undefined) {
     addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });

@@ -87,6 +87,38 @@ export function supervisorCaller(
     });
 }
 
+/**
+ * The Registry's answer to a call Central made for an admin, as Central answers it. The Registry
+ * busy (503) or throttling (429) is passed on as such with its `Retry-After` (at least 1 s), and
+ * an unreachable Registry is a 503 too: the caller should come back, nothing is broken. A
+ * refused admin key is Central's configuration (502). Anything not from the Registry client is
+ * thrown again.
+ */
+export function registryProblem(
+  problem: ReturnType<typeof problemResponder>,
+  c: Context,
+  error: unknown,
+): Response {
+  // By name, not instanceof: importing registry/client.ts here would load its schemas before
+  // @hono/zod-openapi in tests that import shared/messages.ts first.
+  if (!(error instanceof Error) || !error.name.startsWith("Registry")) throw error;
+  const e = error as RegistryError;
+  const retry = { "Retry-After": String(e.retryAfterSeconds ?? UNAVAILABLE_RETRY_S) };
+  if (error.name === "RegistryUnavailableError") {
+    return e.status === 503
+      ? problem(c, 503, "registry_busy", `the Registry is busy: ${e.detail}`, retry)
+      : problem(c, 503, "registry_unavailable", e.detail, retry);
+  }
+  if (e.status === 429) {
+    return problem(c, 429, "registry_rate_limited", `the Registry throttles: ${e.detail}`, retry);
+  }
+  if (e.status === 401 || e.status === 403) {
+    return problem(c, 502, "registry_refused", "the Registry refused Central's admin key");
+  }
+  const status = [400, 404, 409].includes(e.status) ? e.status as 400 : 502;
+  return problem(c, status, e.code, e.detail);
+}
+
 /** What the dashboard routes need. */
 export interface DashboardDeps {
   /** The live feed. */
@@ -427,32 +459,7 @@ export function addDashboardRoutes(
     ) as never;
   });
 
-  /**
-   * The Registry's answer to a CP manager call, as Central answers it. The Registry busy (503)
-   * or throttling (429) is passed on as such with its `Retry-After` (at least 1 s), and an
-   * unreachable Registry is a 503 too: the caller should come back, nothing is broken.
-   */
-  const registryFailure = (c: Context, error: unknown) => {
-    // By name, not instanceof: importing registry/client.ts here would load its schemas before
-    // @hono/zod-openapi in tests that import shared/messages.ts first.
-    if (!(error instanceof Error) || !error.name.startsWith("Registry")) throw error;
-    const e = error as RegistryError;
-    const retry = { "Retry-After": String(e.retryAfterSeconds ?? UNAVAILABLE_RETRY_S) };
-    if (error.name === "RegistryUnavailableError") {
-      return e.status === 503
-        ? problem(c, 503, "registry_busy", `the Registry is busy: ${e.detail}`, retry)
-        : problem(c, 503, "registry_unavailable", e.detail, retry);
-    }
-    if (e.status === 429) {
-      return problem(c, 429, "registry_rate_limited", `the Registry throttles: ${e.detail}`, retry);
-    }
-    // A refused admin key is Central's configuration, not the dashboard user's fault.
-    if (e.status === 401 || e.status === 403) {
-      return problem(c, 502, "registry_refused", "the Registry refused Central's admin key");
-    }
-    const status = [400, 404, 409].includes(e.status) ? e.status as 400 : 502;
-    return problem(c, status, e.code, e.detail);
-  };
+  const registryFailure = (c: Context, error: unknown) => registryProblem(problem, c, error);
   const admin = (c: Context) => {
     if (dashboard.registry === undefined || !dashboard.registryAdmin) {
       return problem(

@@ -251,6 +251,8 @@ function inMemorySupervisor(token = TOKEN) {
         const child = { running: true, pid: 1 };
         return { engine: child, monitor: child, faulty: cp.keys.includes("f") };
       },
+      credentialsFile: (id) => `/nonexistent/${id}.credentials`,
+      registryUrl: "https://localhost:8443",
     },
   });
   const seen: { url: string; authorization: string | null }[] = [];

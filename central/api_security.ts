@@ -4,7 +4,8 @@
  *
  * - `POST /cps/{id}/keys/rotate`, `POST /cps/{id}/keys/revoke`, `POST /cps/{id}/security`
  *   change things, so they need the admin token (checked by api.ts for every POST). They answer
- *   with the CP's security view, 404 for an unknown CP, 409 when REVOKED forbids the action.
+ *   with the CP's security view, 404 for an unknown CP, 409 when REVOKED forbids the action
+ *   (only `POST /cps/{id}/restore`, central/api_restore.ts, leaves REVOKED).
  * - `GET /security`, `GET /security/{id}` and `GET /audit` are open reads, like every status
  *   read of the public dashboard (§5.7): the audit log is public by design (it is also the
  *   `audit.events` topic) and neither ever holds a credential, token or key.
@@ -46,7 +47,8 @@ const SECURITY_STATUSES = [
   "REVOKED",
 ] as const satisfies readonly SecurityStatus[];
 
-const SecurityBody = z.object({
+/** A CP's security view: status, key version, logins and revocation, never a key. */
+export const SecurityBody = z.object({
   cp_id: z.string(),
   status: z.enum(SECURITY_STATUSES),
   reason: z.string().nullable().openapi({ description: "why an admin last set the status" }),
@@ -64,7 +66,8 @@ const SecurityBody = z.object({
 
 const SecurityChange = z.object({
   status: z.enum(SECURITY_STATUSES).openapi({
-    description: "OUT_OF_SERVICE: may log in, may not charge; REVOKED: permanent",
+    description: "OUT_OF_SERVICE: may log in, may not charge; REVOKED: refused at every " +
+      "login until POST /cps/{id}/restore",
   }),
   reason: textSchema(MAX_DETAIL_CHARS).openapi({ example: "meter seal broken" }),
 }).openapi("SecurityChange");
@@ -88,7 +91,8 @@ const AuditPageBody = z.object({
   offset: z.number().int(),
 }).openapi("AuditPage");
 
-const IdParams = z.object({
+/** The `{id}` path parameter of a CP route. */
+export const IdParams = z.object({
   id: z.string().regex(ENTITY_ID_PATTERN, "must be 3–64 characters of A–Z, a–z, 0–9, _ or -")
     .openapi({ param: { name: "id", in: "path" }, example: "CP-001" }),
 });
@@ -109,7 +113,7 @@ const adminAnswers = {
   400: err("bad id or body"),
   401: err("missing or wrong admin token"),
   404: err("no such CP"),
-  409: err("the CP is REVOKED for good"),
+  409: err("the CP is REVOKED (only POST /cps/{id}/restore changes that)"),
   413: err("body over 64 KiB"),
 };
 
@@ -138,7 +142,7 @@ const setSecurityRoute = createRoute({
   summary: "Set a CP's security status",
   description: "OUT_OF_SERVICE stops the CP (reason out_of_service); ACTIVE lifts that; " +
     "REVOKED logs it out, revokes its keys and refuses every later login. An open session ends " +
-    "with a ticket (status_lost). 409 for a change away from REVOKED.",
+    "with a ticket (status_lost). 409 for a change away from REVOKED: only a restore does it.",
   security: admin,
   request: {
     params: IdParams,

@@ -232,6 +232,7 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
     "/cps/{id}",
     "/cps/{id}/keys/revoke",
     "/cps/{id}/keys/rotate",
+    "/cps/{id}/restore",
     "/cps/{id}/resume",
     "/cps/{id}/security",
     "/cps/{id}/stop",

@@ -175,7 +175,7 @@ Deno.test("security: OUT_OF_SERVICE may log in but not charge; ACTIVE lifts the 
   assert.equal(cp(active.model).securityInfo.reason, "inspection");
 });
 
-Deno.test("security: REVOKED logs out for good, tickets at once and refuses every later change", () => {
+Deno.test("security: REVOKED logs out, tickets at once and refuses every later change but a restore", () => {
   const { model, effects } = run(supplying(), security("REVOKED"));
   assert.ok(effects.some((e) => e.type === "close_connection" && e.logout === "revoked"));
   assert.ok(effects.some((e) => e.type === "revoke_keys"));
@@ -193,7 +193,7 @@ Deno.test("security: REVOKED logs out for good, tickets at once and refuses ever
 
   assert.match(
     securityRefusal(cp(model), { type: "set_security", status: "ACTIVE" }) ?? "",
-    /for good/,
+    /only a restore/,
   );
   assert.match(
     securityRefusal(cp(model), { type: "revoke_keys", rotate: true }) ?? "",
@@ -207,6 +207,48 @@ Deno.test("security: REVOKED logs out for good, tickets at once and refuses ever
     [["security.set", "denied"], ["key.rotate", "denied"]],
   );
   assert.ok(!refused.effects.some((e) => e.type === "save_cp" || e.type === "revoke_keys"));
+});
+
+const restore = (at = T0 + 9000): Input => ({
+  type: "restore",
+  cpId: "CP-1",
+  reason: "meter replaced",
+  originIp: "198.51.100.1",
+  at,
+});
+
+Deno.test("security: a restore brings a REVOKED CP back to ACTIVE; its next login is accepted", () => {
+  const banned = run(supplying(), security("REVOKED")).model;
+  const { model, effects } = run(banned, restore());
+  assert.equal(cp(model).security, "ACTIVE");
+  assert.deepEqual(cp(model).status, {
+    state: "DISCONNECTED",
+    stopReason: null,
+    sessionId: null,
+  }, "the revoked hold lifts; it shows DISCONNECTED until it logs in");
+  assert.equal(cp(model).securityInfo.reason, "meter replaced");
+  assert.equal(loginRefusal(model, "CP-1", "REGISTERED"), null);
+  const [record] = audits(effects).filter((a) => a.entry.action === "security.restore");
+  assert.deepEqual(record.entry, {
+    actor: "admin",
+    action: "security.restore",
+    outcome: "ok",
+    params: { cpId: "CP-1", previous: "REVOKED", reason: "meter replaced" },
+    originIp: "198.51.100.1",
+  });
+  const back = run(model, login(2, T0 + 10_000)).model;
+  assert.deepEqual([cp(back).status.state, cp(back).keyVersion], ["ACTIVATED", 2]);
+});
+
+Deno.test("security: only a REVOKED CP is restored; others are refused and audited as denied", () => {
+  const active = supplying();
+  assert.match(securityRefusal(cp(active), { type: "restore" }) ?? "", /ACTIVE, not REVOKED/);
+  const { model, effects } = run(active, restore());
+  assert.deepEqual(model, active, "nothing changed");
+  assert.deepEqual(
+    audits(effects).map((a) => [a.entry.action, a.entry.outcome, a.entry.params.detail]),
+    [["security.restore", "denied", "CP-1 is ACTIVE, not REVOKED"]],
+  );
 });
 
 Deno.test("security: refused logins count for a known CP only and are audited as a flood", () => {

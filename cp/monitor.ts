@@ -46,7 +46,7 @@ import {
   type StopReason,
 } from "../shared/messages.ts";
 import { DEFAULT_CREDENTIALS_DIR, DEFAULT_REGISTRY_URL } from "./config.ts";
-import { credentialsPath } from "./credentials_file.ts";
+import { credentialsPath } from "../shared/cp_credentials.ts";
 import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 import type { LinkSecretSource } from "./engine_link.ts";
 import { decide, type LoginEnding } from "./monitor_core.ts";

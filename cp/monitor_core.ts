@@ -73,6 +73,11 @@ export interface DecisionContext {
   readonly revokedWaitMs?: number;
 }
 
+/** What the operator of a CP refused for good can do about it. */
+const REINSTATE = "An admin can restore a REVOKED CP (dashboard more → Restore, or POST " +
+  "/cps/{id}/restore): it gets new credentials in its credentials file (by itself under deno " +
+  "task start, else copy them there) and its monitor, started again, logs in with them.";
+
 /**
  * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. Anything retryable
  * waits with backoff, a refused token too: it was just issued, so something else is wrong (e.g.
@@ -87,8 +92,7 @@ export function afterAuthFail(
   if (!fail.retryable) {
     return {
       kind: "give_up",
-      message: `Central refused the login for good (${why}); not retrying. ` +
-        "An operator must reinstate or re-register this CP.",
+      message: `Central refused the login for good (${why}); not retrying. ` + REINSTATE,
     };
   }
   return {
@@ -126,7 +130,7 @@ export function afterLogout(
   if (!logout.retryable) {
     return {
       kind: "give_up",
-      message: `Central logged this CP out for good (${why}); not retrying.`,
+      message: `Central logged this CP out for good (${why}); not retrying. ` + REINSTATE,
       revokeKey: true,
     };
   }

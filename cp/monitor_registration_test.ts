@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { RegistryClient } from "../registry/client.ts";
 import { RegistryError } from "../registry/client.ts";
-import { CredentialsFileError, writeCredentials } from "./credentials_file.ts";
+import { CredentialsFileError, writeCredentials } from "../shared/cp_credentials.ts";
 import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 
 /** A Registry that must not be asked (the credentials are at hand, or no key to ask with). */

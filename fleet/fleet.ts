@@ -15,7 +15,7 @@
 
 import { existsSync } from "node:fs";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
-import { credentialsPath } from "../cp/credentials_file.ts";
+import { credentialsPath } from "../shared/cp_credentials.ts";
 import { type EngineHandle, startEngine } from "../cp/engine.ts";
 import type { EngineKafka } from "../cp/engine_kafka.ts";
 import { type Endpoint, type MonitorHandle, startMonitor } from "../cp/monitor.ts";

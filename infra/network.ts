@@ -24,6 +24,7 @@ import {
   weatherSpec,
 } from "./network_args.ts";
 import { Service, type ServiceSpec, waitUntil } from "./service.ts";
+import { credentialsPath } from "../shared/cp_credentials.ts";
 import { readOrCreateSecretFile } from "../shared/secret_file.ts";
 import { makePrivateDir } from "../shared/private_files.ts";
 import { httpsClient } from "../shared/tls.ts";
@@ -142,6 +143,8 @@ export interface LocalNetwork {
   startCp(plan: CpPlan): Promise<Service>;
   /** What a CP's engine and monitor are doing, as its output shows (infra/local_cp_control.ts). */
   cpChildren(id: string): CpChildren | undefined;
+  /** Where CP `id`'s monitor keeps its Registry credentials (0600). */
+  credentialsFile(id: string): string;
   /** Starts one more driver. */
   startDriver(plan: DriverPlan): Promise<Service>;
   /** Starts a stopped or killed Central again and waits until it answers. */
@@ -427,6 +430,9 @@ class RunningNetwork implements LocalNetwork {
   };
 
   readonly cpChildren = (id: string): CpChildren | undefined => this.#children.get(id);
+
+  readonly credentialsFile = (id: string): string =>
+    credentialsPath(join(this.#layout.dir, "cp"), id);
 
   readonly startDriver = async (plan: DriverPlan): Promise<Service> => {
     const service = this.#newService(driverSpec(this.#layout, plan));

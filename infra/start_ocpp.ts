@@ -83,7 +83,7 @@ async function registerDemoCharger(
   dataDir: string,
   credentialsDir: string,
 ): Promise<string | undefined> {
-  // The layout of a CP credentials file (cp/credentials_file.ts), which the gateway reads.
+  // The layout of a CP credentials file (shared/cp_credentials.ts), which the gateway reads.
   const file = join(credentialsDir, `${DEMO_CHARGER_ID}.credentials`);
   const adminKey = (await Deno.readTextFile(join(dataDir, "registry_admin.key"))).trim();
   const caCert = await Deno.readTextFile(net.caFile);

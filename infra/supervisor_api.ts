@@ -11,6 +11,10 @@
  * - `POST /cps/{id}/fault|repair|kill-engine|kill-monitor|restart-engine|restart-monitor`: the
  *   demo actions on a running CP's engine and monitor (infra/local_cp_control.ts), answered once
  *   the CP's output shows them done.
+ * - `POST /cps/{id}/credentials {credentials, registered_at}`: Central's restore of a REVOKED CP
+ *   hands over the new credentials the Registry issued; they replace the CP's 0600 credentials
+ *   file, and a monitor that gave up (revoked) is started again to log in with them. Never
+ *   logged, never answered back.
  *
  * Every call needs `Authorization: Bearer <Central's admin token>` (compared in constant time);
  * it listens on 127.0.0.1 only ({@link serveSupervisor}). Errors are `{error, detail,
@@ -41,6 +45,7 @@ import {
 } from "../shared/local_cps.ts";
 import { cpIdSchema } from "../shared/messages.ts";
 import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.ts";
+import { replaceCredentials } from "../shared/cp_credentials.ts";
 import { type CpPlan, waitUntil } from "./network.ts";
 import { ActionRefused, type CpChildren, planAction } from "./local_cp_control.ts";
 
@@ -74,6 +79,10 @@ export interface LocalCpHost {
   startCp(plan: CpPlan): Promise<LocalCpProcess>;
   /** What a CP's engine and monitor are doing, as its output shows. */
   cpChildren(id: string): CpChildren | undefined;
+  /** Where CP `id`'s monitor keeps its Registry credentials (shared/cp_credentials.ts). */
+  credentialsFile(id: string): string;
+  /** The Registry the CPs authenticate at (recorded in a credentials file). */
+  readonly registryUrl: string;
 }
 
 /** What the app is built from. */
@@ -157,6 +166,25 @@ const demoRoute = (action: LocalCpAction) =>
     },
   });
 
+const NewCredentials = z.object({
+  credentials: z.string().min(1).max(256),
+  registered_at: z.string().max(64),
+});
+
+const credentialsRoute = createRoute({
+  method: "post",
+  path: "/cps/{id}/credentials",
+  request: { params: IdParams, body: jsonBody(NewCredentials) },
+  responses: {
+    200: json(LocalCpBody, "written; the monitor started again if it had given up"),
+    400: err("bad id or body"),
+    ...common,
+    404: err("no such local CP"),
+    409: err("busy with another action"),
+    504: err("the monitor did not show it started in time"),
+  },
+});
+
 /** Why a demo action was not done: the answer's status, error and detail. */
 interface ActionFailure {
   readonly status: 409 | 504;
@@ -230,6 +258,38 @@ function addDemoRoutes(app: OpenAPIHono, deps: DemoRouteDeps): void {
   }
 }
 
+/**
+ * `POST /cps/{id}/credentials`: the new credentials replace the CP's file (its monitor reads it
+ * at each login); a monitor that gave up, as one refused for REVOKED does, is started again.
+ */
+function addCredentialsRoute(app: OpenAPIHono, deps: DemoRouteDeps): void {
+  const { host, view, problem, busy, exclusively } = deps;
+  app.openapi(credentialsRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const cp = host.cps.get(id);
+    if (cp === undefined || view(id) === undefined) {
+      return problem(c, 404, "not_found", `no local CP ${id}`);
+    }
+    if (busy.has(id)) return problem(c, 409, "busy", `CP ${id} is busy with another action`);
+    await replaceCredentials(host.credentialsFile(id), {
+      cp_id: id,
+      credentials: body.credentials,
+      registry_url: host.registryUrl,
+      registered_at: body.registered_at,
+    });
+    const children = host.cpChildren(id);
+    if (cp.running && children !== undefined && !children.monitor.running) {
+      const failure = await exclusively(
+        id,
+        () => carryOut("restart-monitor", id, cp, children, () => host.cpChildren(id)),
+      );
+      if (failure !== undefined) return problem(c, failure.status, failure.error, failure.detail);
+    }
+    return c.json(view(id)!, 200);
+  });
+}
+
 /** Builds the supervisor's control app. */
 export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   const { host } = deps;
@@ -276,14 +336,12 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   });
   app.use("*", secureHeaders());
   app.use("*", requireAdmin);
-  app.on(
-    "POST",
-    "/cps",
-    bufferBody(
-      MAX_BODY_BYTES,
-      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
-    ),
+  const readBody = bufferBody(
+    MAX_BODY_BYTES,
+    (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
   );
+  app.on("POST", "/cps", readBody);
+  app.on("POST", "/cps/:id/credentials", readBody);
 
   app.openapi(listRoute, (c) => {
     const ids = [...host.cps.keys()].sort();
@@ -336,6 +394,7 @@ export function createSupervisorApp(deps: SupervisorDeps): OpenAPIHono {
   }
 
   addDemoRoutes(app, { host, view, problem, busy, exclusively });
+  addCredentialsRoute(app, { host, view, problem, busy, exclusively });
 
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

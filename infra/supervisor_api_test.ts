@@ -3,6 +3,7 @@ import type { CpPlan } from "./network.ts";
 import { createSupervisorApp, type LocalCpHost, type LocalCpProcess } from "./supervisor_api.ts";
 import { MAX_BODY_BYTES } from "../shared/http_api.ts";
 import { type CpChildren, foldCpLine } from "./local_cp_control.ts";
+import { credentialsPath, readCredentials, writeCredentials } from "../shared/cp_credentials.ts";
 
 const TOKEN = "test-admin-token-0123456789";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -57,7 +58,7 @@ class FakeCp implements LocalCpProcess {
 }
 
 /** A host with CP-001 running, and the plans `startCp` was given. */
-function setup(options: { failStart?: boolean; newCpArgs?: string[] } = {}) {
+function setup(options: { failStart?: boolean; newCpArgs?: string[]; dir?: string } = {}) {
   const cps = new Map<string, FakeCp>([["CP-001", new FakeCp(101)]]);
   const cpPlans = new Map<string, CpPlan>([
     ["CP-001", { id: "CP-001", location: "Alicante", priceEurKwh: 0.35, powerKw: 22 }],
@@ -75,6 +76,8 @@ function setup(options: { failStart?: boolean; newCpArgs?: string[] } = {}) {
       return Promise.resolve(cp);
     },
     cpChildren: (id) => cps.get(id)?.children,
+    credentialsFile: (id) => credentialsPath(options.dir ?? "/nonexistent", id),
+    registryUrl: "https://registry.test:8443",
   };
   const app = createSupervisorApp({
     host,
@@ -325,4 +328,39 @@ Deno.test("supervisor api: demo actions on an unknown, stopped or unnamed CP are
   assert.equal(res.status, 409);
   assert.equal((await res.json()).error, "not_running");
   assert.deepEqual(cps.get("CP-001")!.calls, []);
+});
+
+Deno.test("supervisor api: new credentials replace the CP's file (0600) and start a monitor that gave up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "supervisor_credentials_" });
+  try {
+    const { app, cps } = setup({ dir });
+    const file = credentialsPath(dir, "CP-001");
+    await writeCredentials(file, {
+      cp_id: "CP-001",
+      credentials: "old-secret",
+      registry_url: "https://registry.test:8443",
+      registered_at: "2025-03-01T09:00:00.000Z",
+    });
+    const cp = cps.get("CP-001")!;
+    cp.children = { ...cp.children, monitor: { running: false, pid: null } }; // gave up: revoked
+    const body = { credentials: "new-secret", registered_at: "2025-03-01T09:00:00.000Z" };
+    const res = await app.request("/cps/CP-001/credentials", post(body));
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.equal(JSON.parse(text).monitor_running, true);
+    assert.ok(!text.includes("new-secret"), "never answered back");
+    assert.deepEqual(cp.calls, ["type m"], "the monitor started again");
+    assert.equal((await readCredentials(file, "CP-001"))?.credentials, "new-secret");
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+
+    // A running monitor reads the file at its next login: nothing to start.
+    assert.equal((await app.request("/cps/CP-001/credentials", post(body))).status, 200);
+    assert.deepEqual(cp.calls, ["type m"]);
+    const unknown = await app.request("/cps/CP-404/credentials", post(body));
+    assert.equal(unknown.status, 404);
+    const bad = await app.request("/cps/CP-001/credentials", post({ credentials: "" }));
+    assert.equal(bad.status, 400);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

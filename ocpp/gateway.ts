@@ -39,7 +39,7 @@ import {
   parseMessage,
 } from "../shared/messages.ts";
 import type { TlsFiles } from "../shared/tls.ts";
-import { credentialsPath, readCredentials, writeCredentials } from "../cp/credentials_file.ts";
+import { credentialsPath, readCredentials, writeCredentials } from "../shared/cp_credentials.ts";
 import { ownEngineKafka } from "../cp/engine_kafka.ts";
 import type { Endpoint } from "../cp/monitor.ts";
 import { ChargerCp } from "./charger_cp.ts";

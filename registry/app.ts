@@ -35,6 +35,7 @@ import {
 } from "./credentials.ts";
 import { certificateFingerprint } from "./certificate.ts";
 import { checkCredentials, type CredentialCheckDeps } from "./credential_check.ts";
+import { addCredentialsResetRoute, CREDENTIALS_RESET_PATH } from "./credentials_reset.ts";
 import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { retryAfterSeconds } from "../shared/rate_limit.ts";
 import { addDocsRoutes } from "../shared/openapi_docs.ts";
@@ -336,6 +337,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   addServiceRoutes(app, kit);
   addCredentialRoutes(app, kit);
   addCpRoutes(app, kit);
+  addCredentialsResetRoute(app, { ...kit, store: deps.store, toJson, clientIp });
   addDocsRoutes(app, {
     title: "EVCharging Registry",
     version: REGISTRY_VERSION,
@@ -421,7 +423,8 @@ function addMiddleware(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
     // Management calls only: GET /cp, GET /cp/{id} and POST /cp/authenticate stay open.
     const method = c.req.method;
     const management = method === "PUT" || method === "DELETE" ||
-      (method === "POST" && c.req.path === "/cp/register");
+      (method === "POST" &&
+        (c.req.path === "/cp/register" || CREDENTIALS_RESET_PATH.test(c.req.path)));
     return management ? requireAdmin(c, next) : next();
   });
 }

@@ -186,6 +186,7 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
       "/cp/authenticate",
       "/cp/register",
       "/cp/{id}",
+      "/cp/{id}/credentials",
       "/metrics",
     ]);
     assert.deepEqual(Object.keys(doc.paths["/cp/{id}"]).sort(), ["delete", "get", "put"]);
@@ -195,6 +196,7 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
       name: "X-Admin-Key",
     });
     assert.deepEqual(doc.paths["/cp/register"].post.security, [{ adminKey: [] }]);
+    assert.deepEqual(doc.paths["/cp/{id}/credentials"].post.security, [{ adminKey: [] }]);
     assert.equal(doc.paths["/cp/authenticate"].post.security, undefined);
     assert.deepEqual(Object.keys(doc.components.schemas.Error.properties).sort(), [
       "detail",

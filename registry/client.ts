@@ -188,6 +188,16 @@ export class RegistryClient implements Disposable {
     return this.#call("PUT", `/cp/${encodeURIComponent(cpId)}`, Cp, { body: patch, admin: true });
   }
 
+  /**
+   * `POST /cp/{id}/credentials` (admin): new credentials for a registered CP, shown this once;
+   * the old ones stop working (404 unknown, 409 deregistered, 503 busy).
+   */
+  resetCredentials(cpId: string): Promise<RegisteredJson> {
+    return this.#call("POST", `/cp/${encodeURIComponent(cpId)}/credentials`, Registered, {
+      admin: true,
+    });
+  }
+
   /** `DELETE /cp/{id}` (admin): deregisters; the CP stays with status `DEREGISTERED`. */
   deregister(cpId: string): Promise<CpJson> {
     return this.#call("DELETE", `/cp/${encodeURIComponent(cpId)}`, Cp, { admin: true });

@@ -291,6 +291,24 @@ export class RegistryStore {
     });
   }
 
+  /**
+   * Gives a registered CP new credentials (their hash): the old ones stop working at once. The
+   * history records that the credentials changed, never what they are.
+   */
+  resetCredentials(cpId: string, credentialHash: string, now: Date): WriteResult {
+    const at = now.toISOString();
+    return this.#transaction(() => {
+      const current = this.#row(cpId);
+      if (current === undefined) return { ok: false, reason: "not_found" };
+      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+      this.#db.prepare(
+        `UPDATE charging_points SET credential_hash = :hash, updated_at = :at WHERE cp_id = :cp_id`,
+      ).run({ cp_id: cpId, hash: credentialHash, at });
+      this.#history(cpId, "updated", at, { fields: ["credentials"] });
+      return { ok: true, cp: toRecord(this.#row(cpId)!) };
+    });
+  }
+
   /** Deregisters a CP: it stays, with status `DEREGISTERED` and the date; history is kept. */
   deregister(cpId: string, now: Date): WriteResult {
     const at = now.toISOString();

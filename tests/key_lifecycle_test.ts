@@ -7,10 +7,18 @@
  *   `--revoked-wait` (shortened to 3 s here) before it re-authenticates, which the audit's own
  *   timestamps show (the login is at least the wait after the revocation); then the CP is
  *   ACTIVATED again and the mark is gone.
+ * - Revoke for good (REVOKED): the monitor is logged out and stops; started again (through the
+ *   supervisor's API, infra/supervisor_api.ts) its login is refused. Restore: the Registry issues
+ *   new credentials, the supervisor writes them to the CP's credentials file and starts the
+ *   monitor, which logs in with them; the audit records the restore, and neither the audit nor
+ *   any process's log holds the new credentials.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startNetwork, waitUntil } from "../infra/network.ts";
+import { serveSupervisor } from "../infra/supervisor_api.ts";
+import { readCredentials } from "../shared/cp_credentials.ts";
+import { freePort } from "../shared/ports.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
 /** The monitor's wait after a revoked key in this test (`--revoked-wait`). */
@@ -34,17 +42,20 @@ interface CpJson {
 
 Deno.test({
   name: "key lifecycle: a revoked key shows as key revoked, the monitor waits --revoked-wait " +
-    "before it logs in again, and the mark clears",
+    "before it logs in again, and the mark clears; a CP revoked for good is refused until a " +
+    "restore gives it new credentials, and it logs in with them",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "key_lifecycle_test_" });
     const id = uniqueName("KEY");
+    const supervisorPort = freePort();
     const net = await startNetwork({
       dir,
       certsDir: join(dir, "certs"),
       brokers: testBrokers(),
       centralArgs: ["--group", uniqueName("key-lifecycle")],
+      supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
       cps: [{
         id,
         location: "Valencia",
@@ -53,6 +64,8 @@ Deno.test({
         args: ["--revoked-wait", `${REVOKED_WAIT_MS}ms`],
       }],
     });
+    const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
+    const supervisor = serveSupervisor(supervisorPort, { host: net, adminToken: token });
     const audit = async (action: string) =>
       (await net.api.get<{ items: AuditItem[] }>(
         `/audit?action=${action}&limit=100`,
@@ -89,11 +102,82 @@ Deno.test({
       const cpLog = net.cps.get(id)!.lines.join("\n");
       assert.match(cpLog, /key revoked by Central .*re-authenticating in 3 s/);
       assert.match(cpLog, /re-authenticating in 1 s/);
+
+      await checkBanAndRestore(net, id, token, audit);
       failed = false;
     } finally {
+      await supervisor.shutdown();
       await net.stop();
       if (failed) console.error(`key_lifecycle_test: logs kept in ${join(dir, "logs")}`);
       else await Deno.remove(dir, { recursive: true });
     }
   },
 });
+
+/** REVOKED: logged out, refused when the monitor tries again; restored: back with new credentials. */
+async function checkBanAndRestore(
+  net: Awaited<ReturnType<typeof startNetwork>>,
+  id: string,
+  token: string,
+  audit: (action: string) => Promise<AuditItem[]>,
+): Promise<void> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${net.centralUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const monitorStopped = () =>
+    waitUntil("the monitor to stop", () => net.cpChildren(id)?.monitor.running === false);
+  const oldCredentials = (await readCredentials(net.credentialsFile(id), id))?.credentials;
+  assert.ok(oldCredentials);
+
+  const banned = await post(`/cps/${id}/security`, { status: "REVOKED", reason: "stolen" });
+  assert.equal(banned.status, 200, await banned.text());
+  await net.waitForCp(id, (cp) => cp.state === "DISCONNECTED");
+  await monitorStopped();
+  // Started again, its login is refused: REVOKED.
+  const again = await post(`/local/cps/${id}/restart-monitor`, {});
+  assert.equal(again.status, 200, await again.text());
+  await waitUntil(
+    "the refused login",
+    async () =>
+      (await audit("cp.login")).find((r) =>
+        r.outcome === "denied" && r.params.reason === "revoked"
+      ),
+  );
+  await monitorStopped();
+  assert.equal((await net.api.get<CpJson>(`/cps/${id}`)).state, "DISCONNECTED");
+
+  const restored = await post(`/cps/${id}/restore`, { reason: "found again" });
+  const text = await restored.text();
+  assert.equal(restored.status, 200, text);
+  assert.equal(restored.headers.get("cache-control"), "no-store");
+  const body = JSON.parse(text);
+  assert.deepEqual([body.status, body.delivered], ["ACTIVE", true], body.delivery);
+  const credentials: string = body.credentials;
+  assert.ok(credentials.length >= 32 && credentials !== oldCredentials);
+  assert.equal(
+    (await readCredentials(net.credentialsFile(id), id))?.credentials,
+    credentials,
+    "the local CP's credentials file holds the new ones",
+  );
+
+  const back = await net.waitForCp(id, (cp) => cp.state === "ACTIVATED", 60_000);
+  assert.equal(back.key_revoked, false);
+  const [record] = await audit("security.restore");
+  assert.deepEqual([record.outcome, record.params.previous, record.params.reason], [
+    "ok",
+    "REVOKED",
+    "found again",
+  ]);
+  const login = (await audit("cp.login")).find((r) => r.outcome === "ok" && r.seq > record.seq);
+  assert.ok(login, "logged in with the new credentials after the restore");
+
+  // Shown once: in no audit record and in no process's log.
+  const everything = await net.api.get<{ items: AuditItem[] }>("/audit?limit=1000");
+  assert.ok(!JSON.stringify(everything).includes(credentials), "no credential in the audit");
+  for (const service of [net.central, net.registry, net.cps.get(id)!]) {
+    assert.ok(!service.lines.join("\n").includes(credentials), `not in ${service.name}'s log`);
+  }
+}

@@ -1,13 +1,13 @@
 /**
  * Admin controls: the token prompt, stop/resume all, each CP's actions (stop, resume, rotate and
- * revoke keys, security status) and the CP manager (register and deregister in the Registry
+ * revoke keys, security status, restore of a REVOKED CP) and the CP manager (register and deregister in the Registry
  * through Central; start and stop the simulated CPs a local supervisor runs, and start new ones).
  * Each is a call that Central checks against the admin token; each destructive one is confirmed
  * first in the page's dialog (web/confirm_dialog.tsx), whose reason goes with the call.
  *
  * @module
  */
-import { useSignal, useSignalEffect } from "@preact/signals";
+import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
 import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
@@ -83,6 +83,49 @@ async function confirmed(
   if (reason !== null) adminPost(path, what, { ...body, ...reasonBody(reason) });
 }
 
+/** New credentials a restore answered with, for a CP run elsewhere: shown this once. */
+const restored = signal<{ cp_id: string; credentials: string; delivery: string } | null>(null);
+
+/** Asks, then restores a REVOKED CP; credentials the CP could not be given are shown once. */
+async function restoreCp(cp: CpView): Promise<void> {
+  const reason = await confirmAction({
+    title: `Restore ${cp.id}?`,
+    detail: `The Registry issues ${cp.id} new credentials (the old ones stop working) and its ` +
+      "security is ACTIVE again. A CP run here gets them by itself and logs in; for any other " +
+      "they are shown here once, to copy into its credentials file.",
+    action: "Restore",
+  });
+  if (reason === null) return;
+  const answer = await adminPost(
+    `/cps/${encodeURIComponent(cp.id)}/restore`,
+    `Restore ${cp.id}`,
+    reasonBody(reason),
+  );
+  const body = answer.body;
+  if (answer.ok && body?.delivered === false && typeof body.credentials === "string") {
+    restored.value = {
+      cp_id: cp.id,
+      credentials: body.credentials,
+      delivery: String(body.delivery ?? ""),
+    };
+  }
+}
+
+/** The credentials of a restored CP run elsewhere, until hidden. */
+function RestoredCredentials(props: { id: string }) {
+  const shown = restored.value;
+  if (shown === null || shown.cp_id !== props.id) return null;
+  return (
+    <div class="credentials" data-testid="restored-credentials">
+      <p>
+        New credentials of <strong>{shown.cp_id}</strong>, shown this once: {shown.delivery}.
+      </p>
+      <code class="secret">{shown.credentials}</code>
+      <button type="button" class="ghost" onClick={() => restored.value = null}>Hide</button>
+    </div>
+  );
+}
+
 /** The admin actions of one CP tile: stop or resume, and the rest behind "more". */
 export function CpActions(props: { cp: CpView }) {
   const { cp } = props;
@@ -124,6 +167,7 @@ export function CpActions(props: { cp: CpView }) {
           </button>
         )}
       <MoreActions cp={cp} />
+      <RestoredCredentials id={cp.id} />
     </div>
   );
 }
@@ -208,21 +252,28 @@ function MoreActions(props: { cp: CpView }) {
             Back in service
           </button>
         )}
-      {cp.security !== "REVOKED" && (
-        <button
-          type="button"
-          class="danger"
-          onClick={() =>
-            security(
-              "REVOKED",
-              `Revoke ${cp.id} for good?`,
-              `${cp.id} can never log in again. This cannot be undone.`,
-              "Revoke for good",
-            )}
-        >
-          Revoke for good
-        </button>
-      )}
+      {cp.security !== "REVOKED"
+        ? (
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              security(
+                "REVOKED",
+                `Revoke ${cp.id} for good?`,
+                `${cp.id} is logged out and refused at every login until an admin restores ` +
+                  "it with new credentials.",
+                "Revoke for good",
+              )}
+          >
+            Revoke for good
+          </button>
+        )
+        : (
+          <button type="button" data-action="restore" onClick={() => restoreCp(cp)}>
+            Restore
+          </button>
+        )}
     </details>
   );
 }

@@ -373,6 +373,18 @@ export type Input =
     readonly originIp?: string;
     readonly at: number;
   }
+  /**
+   * An admin restores a CP revoked for good, once the Registry has issued it new credentials
+   * (they never reach the core): its status is ACTIVE again and its next login is accepted.
+   */
+  | {
+    readonly type: "restore";
+    readonly cpId: string;
+    /** The admin's reason, kept in the audit record. */
+    readonly reason?: string;
+    readonly originIp?: string;
+    readonly at: number;
+  }
   /** One change of the Registry's change feed (central/registry_feed.ts). */
   | RegistryChangeInput;
 

@@ -166,22 +166,26 @@ export function loginFailed(d: Draft, input: Extract<Input, { type: "login_faile
 }
 
 /**
- * Why an admin security action on `cp` is refused, or null to do it. REVOKED is permanent
- * (ARCHITECTURE §Revocation and status): its status never changes again and it gets no new key.
+ * Why an admin security action on `cp` is refused, or null to do it. REVOKED is left only by a
+ * restore (ARCHITECTURE §Revocation and status), which issues new credentials: no status change
+ * and no new key leave it, and only a REVOKED CP is restored.
  */
 export function securityRefusal(
   cp: Cp,
-  action: { readonly type: "revoke_keys"; readonly rotate: boolean } | {
-    readonly type: "set_security";
-    readonly status: SecurityStatus;
-  },
+  action:
+    | { readonly type: "revoke_keys"; readonly rotate: boolean }
+    | { readonly type: "set_security"; readonly status: SecurityStatus }
+    | { readonly type: "restore" },
 ): string | null {
+  if (action.type === "restore") {
+    return cp.security === "REVOKED" ? null : `${cp.id} is ${cp.security}, not REVOKED`;
+  }
   if (cp.security !== "REVOKED") return null;
   if (action.type === "set_security" && action.status !== "REVOKED") {
-    return `${cp.id} is REVOKED for good: its status cannot change`;
+    return `${cp.id} is REVOKED: only a restore (new credentials) changes its status`;
   }
   if (action.type === "revoke_keys" && action.rotate) {
-    return `${cp.id} is REVOKED for good: it gets no new key`;
+    return `${cp.id} is REVOKED: it gets no new key until it is restored`;
   }
   return null;
 }
@@ -301,6 +305,42 @@ export function setSecurity(
     status,
   });
   audit("ok", { sessionId });
+}
+
+/**
+ * An admin restores a REVOKED CP: the Registry has issued it new credentials (never seen here),
+ * its status is ACTIVE again and the `revoked` hold lifts, so its next login is accepted.
+ * Audited as `security.restore` with the reason, never the credentials.
+ */
+export function restore(
+  d: Draft,
+  input: Extract<Input, { type: "restore" }>,
+  config: CoreConfig,
+): void {
+  const cp = d.cp(input.cpId);
+  if (cp === undefined) return;
+  const reason = input.reason === undefined ? null : safeDetail(input.reason);
+  const audit = (outcome: AuditOutcome, params: AuditParams) =>
+    d.audit({
+      actor: "admin",
+      action: "security.restore",
+      outcome,
+      params: { cpId: cp.id, previous: cp.security, reason, ...params },
+      originIp: input.originIp,
+    });
+  const refused = securityRefusal(cp, input);
+  if (refused !== null) return audit("denied", { detail: refused });
+  const restored: Cp = {
+    ...cp,
+    security: "ACTIVE",
+    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(input.at) },
+  };
+  d.setCp(restored);
+  if (restored.status.stopReason === "revoked") resume(d, restored, input.at, config);
+  d.note("info", "CP {cpId} restored: security REVOKED → ACTIVE, new credentials issued", {
+    cpId: cp.id,
+  });
+  audit("ok", {});
 }
 
 /** `cp` with the protocol told at a login: none told drops an earlier one. */

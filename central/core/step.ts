@@ -28,7 +28,7 @@ import {
   type Step,
 } from "./model.ts";
 import { registryChange } from "./registry.ts";
-import { login, loginFailed, revokeKeys, setSecurity } from "./security.ts";
+import { login, loginFailed, restore, revokeKeys, setSecurity } from "./security.ts";
 
 /** Applies one input to the model. Pure: the same model and input always give the same step. */
 export function step(model: Model, input: Input, config: CoreConfig = DEFAULT_CORE_CONFIG): Step {
@@ -125,6 +125,9 @@ function applyInput(d: Draft, input: Input, config: CoreConfig): void {
       break;
     case "set_security":
       setSecurity(d, input, config);
+      break;
+    case "restore":
+      restore(d, input, config);
       break;
     case "registry_change":
       registryChange(d, input);

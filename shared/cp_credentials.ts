@@ -1,12 +1,15 @@
 /**
  * The CP's Registry credentials at rest (docs/charging_loop.md §1.1): one JSON file per CP,
  * `<dir>/<cpId>.credentials`, mode 0600 in a 0700 folder. The Registry shows the credentials
- * once, so the monitor writes them before anything else and never overwrites a file.
+ * once, so the monitor writes them before anything else and never overwrites a file. Only an
+ * admin's restore of a REVOKED CP replaces one ({@link replaceCredentials}), with the new
+ * credentials the Registry issued for it; the monitor reads the file again at every login.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
+import { writePrivateFileAtomic } from "./private_files.ts";
 
 /** What the file holds. */
 export interface StoredCredentials {
@@ -90,4 +93,13 @@ export async function writeCredentials(path: string, stored: StoredCredentials):
   } finally {
     await Deno.remove(temp);
   }
+}
+
+/**
+ * Replaces the CP's credentials file with new ones (an admin's restore: the Registry issued new
+ * credentials and the old ones no longer work). Written beside it with mode 0600, then renamed
+ * over it: a monitor reading at that moment sees the old file or the new, never half.
+ */
+export async function replaceCredentials(path: string, stored: StoredCredentials): Promise<void> {
+  await writePrivateFileAtomic(path, JSON.stringify(stored, null, 2) + "\n");
 }

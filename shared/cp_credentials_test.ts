@@ -4,9 +4,10 @@ import {
   CredentialsFileError,
   credentialsPath,
   readCredentials,
+  replaceCredentials,
   type StoredCredentials,
   writeCredentials,
-} from "./credentials_file.ts";
+} from "./cp_credentials.ts";
 
 const STORED: StoredCredentials = {
   cp_id: "CP-1",
@@ -58,5 +59,21 @@ Deno.test("credentials: an open mode, bad content or another CP's file is refuse
     await assert.rejects(readCredentials(path, "CP-1"), /bad JSON/);
     await Deno.writeTextFile(path, "{}");
     await assert.rejects(readCredentials(path, "CP-1"), /fields missing/);
+  });
+});
+
+Deno.test("credentials: a restore replaces the file whole, still 0600, nothing left beside it", async () => {
+  await withDir(async (dir) => {
+    const path = credentialsPath(dir, "CP-1");
+    await writeCredentials(path, STORED);
+    const restored = {
+      ...STORED,
+      credentials: "new-secret",
+      registered_at: "2026-12-06T03:00:00Z",
+    };
+    await replaceCredentials(path, restored);
+    assert.deepEqual(await readCredentials(path, "CP-1"), restored);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["CP-1.credentials"]);
   });
 });

@@ -1,0 +1,144 @@
+/**
+ * `POST /cps/{id}/restore` (central/api_restore.ts) on a bare app over a real runtime, with a
+ * stand-in Registry client and local supervisor: the order (Registry, then the core, then the
+ * supervisor), the one-time answer, and that no credential reaches the audit or the model.
+ */
+import assert from "node:assert/strict";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { RegistryClient } from "../registry/client.ts";
+import { problemResponder, validationHook } from "../shared/http_api.ts";
+import { addRestoreRoute } from "./api_restore.ts";
+import type { SupervisorCall } from "./api_dashboard.ts";
+import type { AuditEntry } from "./audit_chain.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { CentralRuntime } from "./runtime.ts";
+import { CentralStore } from "./store.ts";
+
+const T0 = Date.parse("2026-12-05T10:00:00.000Z");
+
+const SECRET = "new-credentials-0123456789abcdef";
+
+function setup(
+  options: { registryFails?: Error; supervisor?: SupervisorCall | "none" } = {},
+) {
+  const entries: AuditEntry[] = [];
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, {
+    append: (entry) => entries.push(entry),
+    offer: () => {},
+    list: () => ({ items: [], total: 0 }),
+  });
+  const t = { store, runtime, send: (input: Input) => runtime.dispatch(input) };
+  t.send({
+    type: "login",
+    cpId: "CP-1",
+    connection: 1,
+    registry: { location: "Madrid", priceEurKwh: 0.5, powerKw: 22 },
+    keyVersion: 1,
+    wrappedKey: "w",
+    at: T0,
+  });
+  const order: string[] = [];
+  const registry = {
+    resetCredentials: (cpId: string) => {
+      order.push(`registry ${cpId} ${t.runtime.model.cps.get(cpId)?.security}`);
+      if (options.registryFails) return Promise.reject(options.registryFails);
+      return Promise.resolve({ cp_id: cpId, credentials: SECRET, registered_at: "2026-12-05" });
+    },
+  } as unknown as RegistryClient;
+  const delivered: unknown[] = [];
+  const supervisor: SupervisorCall = (method, path, body) => {
+    order.push(`supervisor ${method} ${path} ${t.runtime.model.cps.get("CP-1")?.security}`);
+    delivered.push(body);
+    return Promise.resolve(new Response("{}", { status: 200 }));
+  };
+  const now = () => new Date(T0 + 5000);
+  const app = new OpenAPIHono({ defaultHook: validationHook(problemResponder(now)) });
+  addRestoreRoute(app, {
+    runtime: t.runtime,
+    now,
+    registry,
+    supervisor: options.supervisor === "none" ? undefined : options.supervisor ?? supervisor,
+  });
+  const restore = (id: string, body?: unknown) =>
+    app.request(`/cps/${id}/restore`, {
+      method: "POST",
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+  const records = () => entries.filter((e) => e.action === "security.restore");
+  return { t, entries, restore, order, delivered, records };
+}
+
+const ban = (t: { send: (input: Input) => void }) =>
+  t.send({ type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "stolen", at: T0 + 1 });
+
+Deno.test("restore: new credentials from the Registry, ACTIVE before the local CP gets them, shown once", async () => {
+  const { t, entries, restore, order, delivered, records } = setup();
+  try {
+    ban(t);
+    const res = await restore("CP-1", { reason: "meter replaced" });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    const body = await res.json();
+    assert.deepEqual(
+      [body.status, body.credentials, body.delivered, body.stop_reason],
+      ["ACTIVE", SECRET, true, null],
+    );
+    assert.deepEqual(order, [
+      "registry CP-1 REVOKED",
+      "supervisor POST /cps/CP-1/credentials ACTIVE",
+    ]);
+    assert.deepEqual(delivered, [{ credentials: SECRET, registered_at: "2026-12-05" }]);
+    const [record] = records();
+    assert.deepEqual([record.outcome, record.params.reason, record.params.previous], [
+      "ok",
+      "meter replaced",
+      "REVOKED",
+    ]);
+    const everything = JSON.stringify(entries);
+    assert.ok(!everything.includes(SECRET), "no credential in the audit");
+    assert.ok(!JSON.stringify([...t.runtime.model.cps.values()]).includes(SECRET));
+  } finally {
+    t.store.close();
+  }
+});
+
+Deno.test("restore: without a supervisor the answer says to copy them", async () => {
+  const { t, restore } = setup({ supervisor: "none" });
+  try {
+    ban(t);
+    const body = await (await restore("CP-1")).json();
+    assert.equal(body.delivered, false);
+    assert.match(body.delivery, /copy them into CP-1\.credentials/);
+  } finally {
+    t.store.close();
+  }
+});
+
+Deno.test("restore: 409 for a CP not REVOKED, 404 unknown; a Registry failure changes nothing", async () => {
+  const down = Object.assign(new Error("connection refused"), {
+    name: "RegistryUnavailableError",
+    status: 0,
+    code: "unavailable",
+    detail: "connection refused",
+  });
+  const { t, restore, order, records } = setup({ registryFails: down });
+  try {
+    const active = await restore("CP-1");
+    assert.equal(active.status, 409);
+    assert.match((await active.json()).detail, /ACTIVE, not REVOKED/);
+    assert.equal((await restore("CP-404")).status, 404);
+    assert.deepEqual(order, [], "the Registry was not asked");
+
+    ban(t);
+    const failed = await restore("CP-1");
+    assert.equal(failed.status, 503);
+    assert.equal(failed.headers.get("retry-after"), "5");
+    assert.equal(t.runtime.model.cps.get("CP-1")?.security, "REVOKED", "unchanged");
+    assert.deepEqual(records().map((r) => r.outcome), ["denied", "failed"]);
+  } finally {
+    t.store.close();
+  }
+});
