@@ -10,7 +10,11 @@ import {
   RegistryError,
   RegistryUnavailableError,
 } from "../registry/client.ts";
-import { CredentialsFileError, readCredentials, writeCredentials } from "../shared/cp_credentials.ts";
+import {
+  CredentialsFileError,
+  readCredentials,
+  writeCredentials,
+} from "../shared/cp_credentials.ts";
 import type { LoginEnding, RegistryFailure } from "./monitor_core.ts";
 
 /** The location registered when `--location` is not given (the Registry requires one). */
