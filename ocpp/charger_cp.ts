@@ -118,6 +118,8 @@ export class ChargerCp {
   readonly #secret = newLinkSecret();
   #socket: ChargerSocket | undefined;
   #monitor: MonitorHandle | undefined;
+  /** The maintenance last asked of Central on this login, until Central shows it. */
+  #maintenanceAsked: boolean | undefined;
   readonly #answers = new Map<string, (outcome: CallOutcome) => void>();
   readonly #abort = new AbortController();
   #stopped = false;
@@ -320,6 +322,8 @@ export class ChargerCp {
         return void this.#o.chargeRequest(effect.requestId, effect.driverId, this.cpId).catch(
           (error) => log.error("could not send the charge request: {error}", { error }),
         );
+      case "maintenance":
+        return this.#tellMaintenance();
       case "note":
         if (effect.level === "warning") log.warning(effect.message, { cpId: this.cpId });
         else log.info(effect.message, { cpId: this.cpId });
@@ -362,6 +366,9 @@ export class ChargerCp {
       protocol: "ocpp1.6",
     });
     this.#monitor = monitor;
+    this.#maintenanceAsked = undefined;
+    // Central's CP_STATE after each login says whether it holds the CP in maintenance.
+    monitor.onChange(() => this.#tellMaintenance());
     monitor.done.then((outcome) => {
       if (outcome.kind !== "gave_up") return;
       log.error("Central refused the charger for good: {message}", {
@@ -370,6 +377,28 @@ export class ChargerCp {
       });
       this.#socket?.close(outcome.message);
     });
+  }
+
+  /**
+   * Central's maintenance hold follows the charger's own availability: asked (`MAINTENANCE`) when
+   * what Central shows differs, once per login, so a change made while the monitor was out (a
+   * reconnect, a gateway restart) is told at the next login, and nothing is asked twice.
+   */
+  #tellMaintenance(): void {
+    const monitor = this.#monitor;
+    const shown = monitor?.view().shown;
+    if (monitor === undefined || shown === undefined) {
+      this.#maintenanceAsked = undefined; // not logged in: told at the next login
+      return;
+    }
+    const wanted = this.#model.chargerUnavailable;
+    if (shown.maintenance === wanted) {
+      this.#maintenanceAsked = undefined;
+      return;
+    }
+    if (this.#maintenanceAsked === wanted) return;
+    this.#maintenanceAsked = wanted;
+    monitor.setMaintenance(wanted);
   }
 
   /** One frame of the authenticated monitor; what it returns goes back to it. */

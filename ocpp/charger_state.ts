@@ -1,9 +1,11 @@
 /**
  * What the gateway keeps of a charger across its own restart (pure): the open session (so a
  * charger that replays its StopTransaction after the gateway restarted is billed from its meter,
- * with the same transaction id), Central's hold, the ended transactions and the calls waiting for
- * the charger. Connector statuses are not kept (a charger reports them again at boot), nor calls
- * waiting for Central (their socket is gone).
+ * with the same transaction id), Central's hold, whether the charger took itself out of service
+ * (so its maintenance ends only when it reports `Available`, even if it does not say `Unavailable`
+ * again after the restart), the ended transactions and the calls waiting for the charger.
+ * Connector statuses are not kept (a charger reports them again at boot), nor calls waiting for
+ * Central (their socket is gone).
  *
  * @module
  */
@@ -26,6 +28,7 @@ const savedSchema = z.object({
   v: z.literal(CHARGER_STATE_VERSION),
   cpId: z.string(),
   hold: stopReasonSchema.optional(),
+  chargerUnavailable: z.boolean().optional(),
   session: z.object({
     sessionId: z.string().min(1).max(128),
     driverId: z.string().min(1).max(64),
@@ -50,6 +53,7 @@ export function savedText(model: ChargerModel): string {
     v: CHARGER_STATE_VERSION,
     cpId: model.cpId,
     hold: model.hold,
+    ...(model.chargerUnavailable ? { chargerUnavailable: true } : {}),
     session: model.session,
     ended: model.ended,
     queued: model.queued,
@@ -83,6 +87,7 @@ export function restoreCharger(cpId: string, text: string | undefined): Restored
     model: {
       ...fresh,
       hold: saved.hold,
+      chargerUnavailable: saved.chargerUnavailable ?? false,
       session: saved.session,
       ended: saved.ended,
       queued: saved.queued,

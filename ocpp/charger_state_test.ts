@@ -45,3 +45,19 @@ Deno.test("charger state: a missing, broken or foreign file gives a fresh charge
   bad.ended = ["x"];
   assert.ok(restoreCharger("OC-1", JSON.stringify(bad)).problem);
 });
+
+Deno.test("charger state: the charger's own Unavailable survives a restart, its Available clears it", () => {
+  const status = (s: string) => ({
+    type: "call" as const,
+    callId: s,
+    action: "StatusNotification",
+    payload: { connectorId: 0, errorCode: "NoError", status: s },
+  });
+  let model = step(initialCharger("OC-1"), { type: "connected" }, ctx).model;
+  model = step(model, status("Unavailable"), ctx).model;
+  const back = restoreCharger("OC-1", savedText(model)).model;
+  assert.equal(back.chargerUnavailable, true);
+  model = step(back, status("Available"), ctx).model;
+  assert.equal(restoreCharger("OC-1", savedText(model)).model.chargerUnavailable, false);
+  assert.equal("chargerUnavailable" in JSON.parse(savedText(model)), false, "files stay as before");
+});

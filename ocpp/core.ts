@@ -7,7 +7,10 @@
  * driver's behalf when the charger authorizes an idTag (= driver id) itself.
  *
  * The charger is one connector (connector 1; connector 0 is the whole charger). Its health is
- * `KO` while any connector reports `Faulted`, which the monitor link turns into `BROKEN`. The
+ * `KO` while any connector reports `Faulted`, which the monitor link turns into `BROKEN`. An
+ * `Unavailable` the charger reports by itself (not one our ChangeAvailability asked for) takes the
+ * CP out of service as its own operator would: the gateway asks Central for maintenance, which
+ * holds the CP `STOPPED` until the charger reports `Available`, across reconnects and restarts. The
  * session's figures are cumulative from `meterStart`, so a replayed or late report cannot skew
  * the bill; a `transactionId` is derived from the session id, so it is the same after any
  * reconnect, and a replayed `StopTransaction` of a session already ended is answered again
@@ -111,6 +114,11 @@ export interface ChargerModel {
   readonly hold?: StopReason;
   /** True from a resume until the charger reports something other than `Unavailable`. */
   readonly resuming: boolean;
+  /**
+   * The charger reported `Unavailable` by itself (no hold or resume of ours explains it), and
+   * not `Available` since: the CP is in maintenance at Central.
+   */
+  readonly chargerUnavailable: boolean;
   /** The open session. */
   readonly session?: Session;
   /** Calls waiting for Central's answer. */
@@ -161,6 +169,8 @@ export type ChargerEffect =
   | { readonly type: "call"; readonly call: OutgoingCall }
   | { readonly type: "telemetry"; readonly payload: TelemetryPayload }
   | { readonly type: "charge_request"; readonly requestId: string; readonly driverId: string }
+  /** Central must hold the CP in maintenance (`on`) or release it: the charger's own word. */
+  | { readonly type: "maintenance"; readonly on: boolean }
   | { readonly type: "note"; readonly level: "info" | "warning"; readonly message: string };
 
 /** What a step may read besides its model and input. */
@@ -186,6 +196,7 @@ export function initialCharger(cpId: string): ChargerModel {
     connected: false,
     statuses: {},
     resuming: false,
+    chargerUnavailable: false,
     waiting: [],
     queued: [],
     ended: [],
@@ -201,8 +212,8 @@ export function healthOf(model: ChargerModel): EngineHealth {
 export function engineStateOf(model: ChargerModel): EngineState {
   if (model.hold !== undefined) return "STOPPED";
   if (model.session !== undefined) return "SUPPLYING";
-  const unavailable = Object.values(model.statuses).includes("Unavailable");
-  return unavailable && !model.resuming ? "STOPPED" : "ACTIVATED";
+  // An Unavailable of ours shows through the hold; only the charger's own is its word here.
+  return model.chargerUnavailable ? "STOPPED" : "ACTIVATED";
 }
 
 /** A positive 31-bit transaction id of a session, the same at every reconnect. */
@@ -391,11 +402,29 @@ function onStatus(d: Draft, call: ChargerCall): void {
     return;
   }
   if (status === "Faulted") d.note("warning", `connector ${connectorId} faulted (${errorCode})`);
+  // An Unavailable we asked for (a hold's Inoperative, or the wait for a resume's Operative) is
+  // not the charger's own decision.
+  const ours = d.model.hold !== undefined || d.model.resuming;
   d.set({
     statuses: { ...d.model.statuses, [connectorId]: status },
     resuming: d.model.resuming && status === "Unavailable",
   });
+  if (status === "Unavailable" && !ours) chargerAvailability(d, false);
+  if (status === "Available") chargerAvailability(d, true);
   d.reply(call.callId, {});
+}
+
+/** The charger took itself out of service or back: Central's maintenance hold follows. */
+function chargerAvailability(d: Draft, available: boolean): void {
+  if (d.model.chargerUnavailable === !available) return;
+  d.set({ chargerUnavailable: !available });
+  d.note(
+    "info",
+    available
+      ? "the charger reports Available again: maintenance ends"
+      : "the charger reports Unavailable by itself: maintenance until it reports Available",
+  );
+  d.effects.push({ type: "maintenance", on: !available });
 }
 
 /** An idTag that is a driver id, else undefined. */
@@ -556,7 +585,9 @@ function onCommand(d: Draft, command: CommandPayload): void {
     case "AUTHORIZE":
       return onAuthorized(d, command);
     case "STOP": {
-      const newHold = d.model.hold !== command.reason;
+      // Maintenance is the charger's own Unavailable: it needs no Inoperative (which a charger
+      // keeps until told Operative, so it could never report Available to end it).
+      const newHold = d.model.hold !== command.reason && command.reason !== "maintenance";
       d.set({ hold: command.reason, resuming: false });
       endSession(d, endReasonOfStop(command.reason));
       if (newHold) {
@@ -564,11 +595,14 @@ function onCommand(d: Draft, command: CommandPayload): void {
       }
       return;
     }
-    case "RESUME":
-      if (d.model.hold === undefined) return;
+    case "RESUME": {
+      const hold = d.model.hold;
+      if (hold === undefined) return;
+      if (hold === "maintenance") return d.set({ hold: undefined }); // never made Inoperative
       d.set({ hold: undefined, resuming: true });
       d.call({ action: "ChangeAvailability", payload: { connectorId: 0, type: "Operative" } });
       return;
+    }
     case "END_SUPPLY":
       if (command.sessionId !== undefined && command.sessionId !== d.model.session?.sessionId) {
         return;

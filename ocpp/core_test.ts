@@ -351,3 +351,45 @@ Deno.test("ocpp core: transaction ids are positive 31-bit integers, stable per s
   }
   assert.notEqual(transactionIdOf("ses-1"), transactionIdOf("ses-2"));
 });
+
+const status = (callId: string, value: string, connectorId = 0): ChargerInput =>
+  call(callId, "StatusNotification", { connectorId, errorCode: "NoError", status: value });
+const maintenance = (effects: readonly ChargerEffect[]) =>
+  effects.flatMap((e) => e.type === "maintenance" ? [e.on] : []);
+
+Deno.test("ocpp core: the charger's own Unavailable asks for maintenance until it is Available", () => {
+  let { model, effects } = run([{ type: "connected" }, status("u1", "Unavailable")]);
+  assert.deepEqual(maintenance(effects), [true]);
+  assert.equal(engineStateOf(model), "STOPPED");
+  // Reconnects, heartbeats, other statuses and Central's hold and resume do not end it.
+  ({ model, effects } = run([
+    { type: "disconnected" },
+    { type: "connected" },
+    call("b", "BootNotification", { chargePointVendor: "V", chargePointModel: "M" }),
+    status("u2", "Unavailable"),
+    status("p", "Preparing", 1),
+    { type: "command", command: build(commandPayloadSchema, "STOP", { reason: "maintenance" }) },
+    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+  ], model));
+  assert.deepEqual(maintenance(effects), []);
+  assert.deepEqual(calls(effects), [], "maintenance is never made Inoperative nor Operative");
+  assert.equal(engineStateOf(model), "STOPPED");
+  ({ model, effects } = run([status("a", "Available", 1)], model));
+  assert.deepEqual(maintenance(effects), [false]);
+  assert.equal(engineStateOf(model), "ACTIVATED");
+  assert.deepEqual(telemetry(effects).map((t) => t.type === "STATUS" && t.state), ["ACTIVATED"]);
+});
+
+Deno.test("ocpp core: an Unavailable our stop or resume asked for is no maintenance", () => {
+  const { model, effects } = run([
+    { type: "connected" },
+    stop("admin"),
+    status("u1", "Unavailable"),
+    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    status("u2", "Unavailable"), // not applied the Operative yet
+    status("a", "Available"),
+  ]);
+  assert.deepEqual(maintenance(effects), [], "no maintenance asked");
+  assert.equal(model.chargerUnavailable, false);
+  assert.equal(engineStateOf(model), "ACTIVATED");
+});

@@ -587,3 +587,73 @@ Deno.test({
       assert.equal(tile?.protocol, "ocpp1.6", "the dashboard's badge");
     }),
 });
+
+/** The CP as Central's REST shows it. */
+async function cpView(net: Net): Promise<{ state: string; stop_reason: string | null }> {
+  return await (await fetch(`${net.central.httpUrl}/cps/${net.cpId}`)).json();
+}
+
+/** Waits until Central shows the CP STOPPED for the charger's own maintenance. */
+async function waitForMaintenance(net: Net): Promise<void> {
+  await waitFor(`${net.cpId} STOPPED for maintenance`, async () => {
+    const cp = await cpView(net);
+    return cp.state === "STOPPED" && cp.stop_reason === "maintenance";
+  }, 30_000);
+}
+
+/** A charger that comes back and boots, saying nothing of its connectors. */
+async function bootSilently(net: Net): Promise<Charger> {
+  const charger = new Charger(net);
+  await charger.client.connect();
+  await charger.call("BootNotification", { chargePointVendor: "Acme", chargePointModel: "W-1" });
+  return charger;
+}
+
+Deno.test({
+  name: "ocpp: a charger's own Unavailable holds the CP STOPPED for maintenance until it reports " +
+    "Available, across its reconnects, an admin resume and a gateway restart",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withNet(async (net) => {
+      const first = new Charger(net);
+      await first.boot();
+      await waitForState(net, "ACTIVATED");
+      await first.status("Unavailable", 0);
+      await waitForMaintenance(net);
+      // Central's resume cannot lift it: only the charger's operator can.
+      await admin(net, `/cps/${net.cpId}/resume`);
+      assert.deepEqual(await cpView(net).then((c) => [c.state, c.stop_reason]), [
+        "STOPPED",
+        "maintenance",
+      ]);
+      await first.close();
+      await waitForState(net, "DISCONNECTED");
+
+      // Back with a boot and no status at all: still out of service, after the new login.
+      const again = await bootSilently(net);
+      await waitFor("the charger's new login", async () => {
+        const login = await fetch(`${net.central.httpUrl}/security/${net.cpId}`);
+        return (await login.json()).state !== "DISCONNECTED";
+      }, 30_000);
+      await waitForMaintenance(net);
+      await again.close();
+      await waitForState(net, "DISCONNECTED");
+
+      await net.restartGateway();
+      const third = await bootSilently(net);
+      await waitForMaintenance(net);
+      assert.equal(third.calls("ChangeAvailability").length, 0, "never made Inoperative");
+
+      await third.status("Available", 0);
+      await waitForState(net, "ACTIVATED");
+      const audit = await (await fetch(`${net.central.httpUrl}/audit?action=cp.maintenance`))
+        .json();
+      assert.deepEqual(
+        audit.items.map((r: { params: { on: boolean } }) => r.params.on).reverse(),
+        [true, false],
+        "asked once on, once off",
+      );
+      await third.close();
+    }),
+});
