@@ -211,6 +211,8 @@ export interface AuditQuery {
   readonly actor?: string;
   /** Only records of this action. */
   readonly action?: string;
+  /** Only records about this CP: its own (actor `cp:<id>`) and those naming it (`params.cpId`). */
+  readonly cpId?: string;
   /** Page size, 1 to {@link AUDIT_PAGE_MAX}. */
   readonly limit: number;
   /** Records to skip (matching ones, newest first). Default 0. */
@@ -401,6 +403,11 @@ export class AuditLog {
     if (query.action !== undefined) {
       conditions.push("action = :action");
       params.action = query.action;
+    }
+    if (query.cpId !== undefined) {
+      conditions.push("(actor = :cpActor OR json_extract(params, '$.cpId') = :cpId)");
+      params.cpActor = `cp:${query.cpId}`;
+      params.cpId = query.cpId;
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
     const rows = this.#db.prepare(

@@ -386,6 +386,26 @@ Deno.test("list pages newest first and filters by since, actor and action", asyn
   });
 });
 
+Deno.test("list filters by CP: the CP's own records and those naming it in params.cpId", async () => {
+  await withAuditFiles(({ dbPath, jsonlPath }) => {
+    const { db, audit } = openLog(dbPath, jsonlPath);
+    try {
+      audit.append({ actor: "cp:CP-1", action: "cp.login", outcome: "ok", params: {} });
+      audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-1" } });
+      audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-2" } });
+      audit.append({ actor: "cp:CP-10", action: "cp.login", outcome: "ok", params: {} });
+      audit.append({ actor: "weather", action: "weather.alert", outcome: "ok", params: {} });
+      const page = audit.list({ limit: 10, cpId: "CP-1" });
+      assert.deepEqual([page.items.map((r) => r.seq), page.total], [[2, 1], 2]);
+      assert.equal(audit.list({ limit: 10, cpId: "CP-1' OR '1'='1" }).total, 0);
+      assert.equal(audit.list({ limit: 10, cpId: "CP-2", action: "cp.stop" }).total, 1);
+    } finally {
+      audit.close();
+      db.close();
+    }
+  });
+});
+
 Deno.test("subscribers get every record; a failing one breaks neither the append nor the others", async () => {
   await withAuditFiles(async ({ dbPath, jsonlPath }) => {
     const { db, audit } = openLog(dbPath, jsonlPath);

@@ -133,7 +133,7 @@ export const PANEL_TEXT: Catalog<
     CP_LIST: "CP LIST",
     CANCELLED: "CANCELLED",
     help: "s <id> stop · r <id> resume · S stop all · R resume all · " +
-      "rotate/revoke <id> keys · oos/activate/ban <id> security · q quit",
+      "rotate/revoke <id> keys · oos/activate/ban <id> security · Tab audit · q quit",
     unknown: "unknown command: {help}",
     tooMany: "too many words: {help}",
     which: "{verb} which CP? e.g. {verb} CP-001",
@@ -159,7 +159,7 @@ export const PANEL_TEXT: Catalog<
     CP_LIST: "LISTA DE PUNTOS",
     CANCELLED: "CANCELADA",
     help: "s <id> parar · r <id> reanudar · S parar todos · R reanudar todos · " +
-      "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · q salir",
+      "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · Tab auditoría · q salir",
     unknown: "orden desconocida: {help}",
     tooMany: "demasiadas palabras: {help}",
     which: "¿{verb} qué punto? p. ej. {verb} CP-001",
@@ -368,12 +368,13 @@ export function parseCommand(
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/g;
 
 /** `text` without control characters, cut to `width` with an ellipsis. */
-function fit(text: string, width: number): string {
+export function fit(text: string, width: number): string {
   const clean = text.replace(UNSAFE, "?");
   return clean.length <= width ? clean : clean.slice(0, Math.max(0, width - 1)) + "…";
 }
 
-function pad(text: string, width: number): string {
+/** {@link fit}, padded with spaces to `width`. */
+export function pad(text: string, width: number): string {
   return fit(text, width).padEnd(width);
 }
 

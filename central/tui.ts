@@ -2,7 +2,8 @@
  * The terminal edge of Central's panel (central/panel.ts renders): takes over the terminal
  * (alternate screen, hidden cursor, raw keyboard), redraws when something changed and every
  * second for the clock, reads command lines, and collects log records as the panel's
- * messages through a LogTape sink, so logs never scroll over the table.
+ * messages through a LogTape sink, so logs never scroll over the table. Tab switches to the audit
+ * view (central/panel_audit.ts renders) and back (Esc too); there a typed CP id filters it.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { translate } from "../shared/i18n.ts";
 import { getLogger } from "../shared/log.ts";
 import { enterScreen, leaveScreen, noColorRequested } from "../shared/terminal.ts";
 import { PANEL_TEXT, type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
+import { renderAuditView } from "./panel_audit.ts";
 import { stateText } from "../shared/vocabulary.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -36,6 +38,8 @@ export class TerminalPanel {
   readonly #color = !noColorRequested();
   #input = "";
   #feedback = "";
+  /** The audit view (Tab): whether it is shown, and the CP it is filtered by ("" for all). */
+  readonly #audit = { open: false, cpId: "" };
   #dirty = true;
   #lastDraw = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -69,7 +73,8 @@ export class TerminalPanel {
     this.#started = true;
     Deno.stdin.setRaw(true);
     this.#write(enterScreen());
-    this.#unsubscribe = runtime.subscribe(() => this.#dirty = true);
+    // The audit view reads the log each draw: once a second is enough for it, not every step.
+    this.#unsubscribe = runtime.subscribe(() => this.#dirty ||= !this.#audit.open);
     this.#timer = setInterval(() => {
       // Redraw on change, and every second anyway for the clock.
       if (this.#dirty || Date.now() - this.#lastDraw >= 1000) this.#draw(runtime);
@@ -91,6 +96,18 @@ export class TerminalPanel {
 
   #draw(runtime: CentralRuntime): void {
     const { columns, rows } = Deno.consoleSize();
+    this.#dirty = false;
+    this.#lastDraw = Date.now();
+    const options = { width: columns, height: rows, color: this.#color, lang: this.#lang };
+    if (this.#audit.open) {
+      const { cpId } = this.#audit;
+      const page = runtime.auditPage({
+        limit: Math.max(1, rows),
+        ...(cpId === "" ? {} : { cpId }),
+      });
+      const view = { now: new Date(), records: page.items, total: page.total, cpId };
+      return this.#write(renderAuditView({ ...view, input: this.#input }, options));
+    }
     const view = panelView(runtime.model, {
       now: new Date(),
       requests: runtime.store.recentRequests(5),
@@ -98,11 +115,7 @@ export class TerminalPanel {
       input: this.#input,
       feedback: this.#feedback,
     });
-    this.#write(
-      renderPanel(view, { width: columns, height: rows, color: this.#color, lang: this.#lang }),
-    );
-    this.#dirty = false;
-    this.#lastDraw = Date.now();
+    this.#write(renderPanel(view, options));
   }
 
   async #readKeys(runtime: CentralRuntime): Promise<void> {
@@ -110,7 +123,11 @@ export class TerminalPanel {
     for (;;) {
       const { value, done } = await this.#reader.read();
       if (done) return;
-      for (const byte of value) this.#key(runtime, byte);
+      // A lone ESC is the Esc key (an arrow key sends ESC with more): out of the audit view.
+      if (value.length === 1 && value[0] === 0x1b) {
+        this.#audit.open = false;
+        this.#input = "";
+      } else for (const byte of value) this.#key(runtime, byte);
       this.#dirty = true;
     }
   }
@@ -118,10 +135,15 @@ export class TerminalPanel {
   /** One key: raw mode gives bytes, so the panel edits the command line itself. */
   #key(runtime: CentralRuntime, byte: number): void {
     if (byte === 0x03 || byte === 0x04) return this.#onQuit(); // Ctrl-C, Ctrl-D
-    if (byte === 0x0d || byte === 0x0a) {
+    if (byte === 0x09) {
+      // Tab: the audit view and back; what was typed belongs to the view it was typed in.
+      this.#audit.open = !this.#audit.open;
+      this.#input = "";
+    } else if (byte === 0x0d || byte === 0x0a) {
       const line = this.#input;
       this.#input = "";
-      this.#run(runtime, line);
+      if (this.#audit.open) this.#audit.cpId = line.trim();
+      else this.#run(runtime, line);
     } else if (byte === 0x7f || byte === 0x08) {
       this.#input = this.#input.slice(0, -1);
     } else if (byte >= 0x20 && byte < 0x7f && this.#input.length < 80) {
