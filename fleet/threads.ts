@@ -124,104 +124,16 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     throw new TypeError("a fleet over threads cannot share a `random` function");
   }
   const threadCount = Math.min(options.threads, Math.max(1, options.cps));
-  const cpRanges = splitRange(options.cps, threadCount);
-  const driverRanges = splitRange(options.drivers, threadCount);
-  const loginConcurrency = Math.max(1, Math.round((options.loginConcurrency ?? 8) / threadCount));
-
-  const loginTimes: number[] = [];
-  const latencies: number[] = [];
-  const authorizePhases: AuthorizePhases[] = [];
-  const denialReasons: Record<string, number> = {};
-  const tickets: (TicketLine & { driverId: string })[] = [];
-  let extraErrors = 0;
-
-  const onMessage = (message: FromThread) => {
-    switch (message.type) {
-      case "login":
-        loginTimes.push(message.at);
-        break;
-      case "authorized":
-        latencies.push(message.ms);
-        break;
-      case "phases":
-        authorizePhases.push(message.phases);
-        break;
-      case "driver": {
-        const { event, driverId } = message;
-        if (event.kind === "denied") {
-          const reason = event.denial.reason;
-          denialReasons[reason] = (denialReasons[reason] ?? 0) + 1;
-        } else if (event.kind === "ticket") {
-          tickets.push({ ...event.ticket, driverId });
-        }
-        options.onDriverEvent?.(driverId, event);
-        break;
-      }
-      case "telemetry":
-        options.onTelemetry?.(message.cpId, message.payload, message.at);
-        break;
-      case "key":
-        options.onKey?.(message.cpId, message.keyVersion, message.key);
-        break;
-    }
+  const split: ThreadSplit = {
+    cpRanges: splitRange(options.cps, threadCount),
+    driverRanges: splitRange(options.drivers, threadCount),
+    loginConcurrency: Math.max(1, Math.round((options.loginConcurrency ?? 8) / threadCount)),
   };
-
-  const start = (index: number): Thread => {
-    const worker = new Worker(new URL("./thread_worker.ts", import.meta.url), { type: "module" });
-    const waiting = new Map<string, ((m: FromThread) => void)[]>();
-    // Messages a thread sends once: asking after they came still gets them.
-    const onceSeen = new Map<string, FromThread>();
-    const thread: Thread = {
-      worker,
-      counts: emptyCounts(cpRanges[index].count, driverRanges[index].count),
-      next: (type) =>
-        new Promise((resolve) => {
-          const once = onceSeen.get(type);
-          if (once !== undefined) return resolve(once as never);
-          const list = waiting.get(type) ?? [];
-          list.push(resolve as (m: FromThread) => void);
-          waiting.set(type, list);
-        }),
-    };
-    const receive = (message: FromThread) => {
-      if ("counts" in message) thread.counts = message.counts;
-      if (ONCE.has(message.type)) onceSeen.set(message.type, message);
-      onMessage(message);
-      const list = waiting.get(message.type);
-      if (list !== undefined) {
-        waiting.delete(message.type);
-        for (const resolve of list) resolve(message);
-      }
-    };
-    worker.onmessage = (e: MessageEvent<FromThread>) => receive(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault(); // counted, not fatal to the process
-      extraErrors++;
-      console.error(`fleet thread ${index + 1} failed: ${e.message}`);
-      // A thread that dies while starting never says so itself.
-      if (!onceSeen.has("started")) receive({ type: "failed", message: e.message });
-    };
-    const message: ToThread = {
-      type: "start",
-      options: {
-        ...threadOptions(options),
-        cps: cpRanges[index].count,
-        cpOffset: (options.cpOffset ?? 0) + cpRanges[index].offset,
-        drivers: driverRanges[index].count,
-        driverOffset: (options.driverOffset ?? 0) + driverRanges[index].offset,
-        loginConcurrency,
-      },
-      logLevel: options.logLevel ?? "warning",
-      logToStderr: options.logToStderr ?? true,
-      telemetry: options.onTelemetry !== undefined,
-      keys: options.onKey !== undefined,
-      driverEvents: options.onDriverEvent !== undefined,
-    };
-    worker.postMessage(message);
-    return thread;
-  };
-
-  const threads = Array.from({ length: threadCount }, (_, i) => start(i));
+  const gathered = gatherer(options);
+  const threads = Array.from(
+    { length: threadCount },
+    (_, i) => startThread(i, options, split, gathered),
+  );
   const outcomes = await Promise.all(
     threads.map((t) => Promise.race([t.next("started"), t.next("failed")])),
   );
@@ -231,23 +143,146 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     throw new Error(`a fleet thread could not start: ${failed.message}`);
   }
   const cps = outcomes.flatMap((o) => o.type === "started" ? o.cps : []);
-  const ramped = Promise.all(threads.map((t) => t.next("ramped"))).then(() => {});
+  return threadsHandle(threads, cps, gathered);
+}
 
+/** How the CPs, the drivers and the login concurrency are shared among the threads. */
+interface ThreadSplit {
+  readonly cpRanges: ReturnType<typeof splitRange>;
+  readonly driverRanges: ReturnType<typeof splitRange>;
+  readonly loginConcurrency: number;
+}
+
+/**
+ * What the threads report, gathered as one fleet would hold it; `onMessage` takes each message
+ * and hands the caller's callbacks theirs.
+ */
+function gatherer(options: FleetThreadsOptions) {
+  const gathered = {
+    loginTimes: [] as number[],
+    latencies: [] as number[],
+    authorizePhases: [] as AuthorizePhases[],
+    denialReasons: {} as Record<string, number>,
+    tickets: [] as (TicketLine & { driverId: string })[],
+    /** Errors no thread counted: a crashed thread, the process's own error records. */
+    extraErrors: 0,
+    onMessage: (message: FromThread) => {
+      switch (message.type) {
+        case "login":
+          gathered.loginTimes.push(message.at);
+          break;
+        case "authorized":
+          gathered.latencies.push(message.ms);
+          break;
+        case "phases":
+          gathered.authorizePhases.push(message.phases);
+          break;
+        case "driver": {
+          const { event, driverId } = message;
+          if (event.kind === "denied") {
+            const reason = event.denial.reason;
+            gathered.denialReasons[reason] = (gathered.denialReasons[reason] ?? 0) + 1;
+          } else if (event.kind === "ticket") {
+            gathered.tickets.push({ ...event.ticket, driverId });
+          }
+          options.onDriverEvent?.(driverId, event);
+          break;
+        }
+        case "telemetry":
+          options.onTelemetry?.(message.cpId, message.payload, message.at);
+          break;
+        case "key":
+          options.onKey?.(message.cpId, message.keyVersion, message.key);
+          break;
+      }
+    },
+  };
+  return gathered;
+}
+
+/** Starts thread `index` on its share of the fleet; its messages go to `gathered`. */
+function startThread(
+  index: number,
+  options: FleetThreadsOptions,
+  { cpRanges, driverRanges, loginConcurrency }: ThreadSplit,
+  gathered: ReturnType<typeof gatherer>,
+): Thread {
+  const worker = new Worker(new URL("./thread_worker.ts", import.meta.url), { type: "module" });
+  const waiting = new Map<string, ((m: FromThread) => void)[]>();
+  // Messages a thread sends once: asking after they came still gets them.
+  const onceSeen = new Map<string, FromThread>();
+  const thread: Thread = {
+    worker,
+    counts: emptyCounts(cpRanges[index].count, driverRanges[index].count),
+    next: (type) =>
+      new Promise((resolve) => {
+        const once = onceSeen.get(type);
+        if (once !== undefined) return resolve(once as never);
+        const list = waiting.get(type) ?? [];
+        list.push(resolve as (m: FromThread) => void);
+        waiting.set(type, list);
+      }),
+  };
+  const receive = (message: FromThread) => {
+    if ("counts" in message) thread.counts = message.counts;
+    if (ONCE.has(message.type)) onceSeen.set(message.type, message);
+    gathered.onMessage(message);
+    const list = waiting.get(message.type);
+    if (list !== undefined) {
+      waiting.delete(message.type);
+      for (const resolve of list) resolve(message);
+    }
+  };
+  worker.onmessage = (e: MessageEvent<FromThread>) => receive(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault(); // counted, not fatal to the process
+    gathered.extraErrors++;
+    console.error(`fleet thread ${index + 1} failed: ${e.message}`);
+    // A thread that dies while starting never says so itself.
+    if (!onceSeen.has("started")) receive({ type: "failed", message: e.message });
+  };
+  const message: ToThread = {
+    type: "start",
+    options: {
+      ...threadOptions(options),
+      cps: cpRanges[index].count,
+      cpOffset: (options.cpOffset ?? 0) + cpRanges[index].offset,
+      drivers: driverRanges[index].count,
+      driverOffset: (options.driverOffset ?? 0) + driverRanges[index].offset,
+      loginConcurrency,
+    },
+    logLevel: options.logLevel ?? "warning",
+    logToStderr: options.logToStderr ?? true,
+    telemetry: options.onTelemetry !== undefined,
+    keys: options.onKey !== undefined,
+    driverEvents: options.onDriverEvent !== undefined,
+  };
+  worker.postMessage(message);
+  return thread;
+}
+
+/** The started threads as one fleet: summed counts, gathered lists, drain and stop for all. */
+function threadsHandle(
+  threads: readonly Thread[],
+  cps: readonly CpSpec[],
+  gathered: ReturnType<typeof gatherer>,
+): FleetHandle {
+  const ramped = Promise.all(threads.map((t) => t.next("ramped"))).then(() => {});
   const sum = (): FleetCounts => {
     const total = threads.map((t) => t.counts).reduce(addCounts);
-    return { ...total, errors: total.errors + extraErrors };
+    return { ...total, errors: total.errors + gathered.extraErrors };
   };
   let stopping: Promise<void> | undefined;
 
   return {
     cps,
-    loginTimes,
-    authorizeLatenciesMs: latencies,
-    authorizePhases,
-    denialReasons,
-    tickets,
+    loginTimes: gathered.loginTimes,
+    authorizeLatenciesMs: gathered.latencies,
+    authorizePhases: gathered.authorizePhases,
+    denialReasons: gathered.denialReasons,
+    tickets: gathered.tickets,
     ramped,
-    noteError: () => void extraErrors++,
+    noteError: () => void gathered.extraErrors++,
     counts: sum,
     abandon: () => {
       stopping ??= Promise.resolve();

@@ -43,7 +43,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   "central/api_dashboard.ts addDashboardRoutes",
   "central/metrics.ts CentralMetrics.constructor",
   "cp/main.ts main",
-  "fleet/threads.ts startFleetThreads",
   "infra/lab_checks.ts checkLoop",
   "infra/local_kafka.ts startLocalKafka",
   "infra/start.ts main",
