@@ -26,7 +26,11 @@ import {
 import { type Catalog, DEFAULT_LANG, formats, type Lang } from "../shared/i18n.ts";
 import { LOG_LEVELS } from "../shared/log.ts";
 import type { CpState, StopReason } from "../shared/messages.ts";
-import { CP_STATE_WORDS, stateText as sharedStateText } from "../shared/vocabulary.ts";
+import {
+  CP_STATE_WORDS,
+  KEY_REVOKED_WORD,
+  stateText as sharedStateText,
+} from "../shared/vocabulary.ts";
 import { makePrivateDir } from "../shared/private_files.ts";
 import { colours, noColorRequested, type Paint, paintFor, quietly } from "../shared/terminal.ts";
 import { StatusScreen } from "../shared/screen.ts";
@@ -236,8 +240,8 @@ export function renderStatus(view: StatusView, paint: Paint = colours): string[]
 }
 
 /**
- * One line per CP whose state (or stop reason, or driver) differs from `before`, for a log
- * without a screen; `before` is updated to `now`.
+ * One line per CP whose state (or stop reason, driver or "key revoked" mark) differs from
+ * `before`, for a log without a screen; `before` is updated to `now`.
  */
 export function changeLines(
   before: Map<string, string>,
@@ -248,10 +252,12 @@ export function changeLines(
   const lines = [];
   for (const cp of now) {
     const driver = cp.driver_id === null ? "" : ` (${START_TEXT[lang].driver} ${cp.driver_id})`;
-    const shown = `${cp.state}${cp.stop_reason === null ? "" : ` ${cp.stop_reason}`}${driver}`;
+    const mark = cp.key_revoked ? ` · ${paint.orange(KEY_REVOKED_WORD[lang])}` : "";
+    const shown = `${cp.state}${cp.stop_reason === null ? "" : ` ${cp.stop_reason}`}${driver}` +
+      (cp.key_revoked ? " key_revoked" : "");
     if (before.get(cp.id) === shown) continue;
     before.set(cp.id, shown);
-    lines.push(`${cp.id}: ${stateText(cp, paint, lang)}${driver}`);
+    lines.push(`${cp.id}: ${stateText(cp, paint, lang)}${driver}${mark}`);
   }
   return lines;
 }

@@ -98,6 +98,16 @@ Deno.test("changeLines reports each CP once per change of state, reason or drive
     changeLines(seen, [cpView({ state: "STOPPED", stop_reason: "admin" })]).map(plain),
     ["CP-001: STOPPED · Out of Order (admin)"],
   );
+  assert.deepEqual(
+    changeLines(seen, [cpView({ state: "DISCONNECTED", key_revoked: true })], noPaint, "es")
+      .map(plain),
+    ["CP-001: DESCONECTADO · clave revocada"],
+  );
+  assert.deepEqual(
+    changeLines(seen, [cpView({ state: "DISCONNECTED" })]).map(plain),
+    ["CP-001: DISCONNECTED"],
+    "the mark cleared is a change",
+  );
 });
 
 Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape codes", () => {
