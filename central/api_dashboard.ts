@@ -26,7 +26,12 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RegistryClient, RegistryError } from "../registry/client.ts";
-import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
+import {
+  errorContent as err,
+  jsonContent as json,
+  type Problem,
+  problemResponder,
+} from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
 import {
@@ -425,14 +430,54 @@ const demoLocalRoute = (action: LocalCpAction) =>
 
 // ------------------------------------------------------------------------------- routes
 
-/** Adds the dashboard routes to `app`. */
+/** What every group of dashboard routes shares. */
+interface DashboardKit {
+  readonly runtime: CentralRuntime;
+  readonly now: () => Date;
+  readonly dashboard: DashboardDeps;
+  readonly problem: Problem;
+  /** Audits one CP manager action of the admin, from the caller's address. */
+  readonly auditManager: (
+    c: Context,
+    action: string,
+    cpId: string,
+    outcome: "ok" | "failed",
+    reason?: { reason?: string },
+  ) => void;
+}
+
+/** Adds the dashboard routes to `app`: the feed, the CP manager (Registry, local CPs), the page. */
 export function addDashboardRoutes(
   app: OpenAPIHono,
   deps: { runtime: CentralRuntime; now: () => Date; dashboard: DashboardDeps },
 ): void {
   const { runtime, now, dashboard } = deps;
-  const problem = problemResponder(now);
+  const auditManager: DashboardKit["auditManager"] = (c, action, cpId, outcome, reason = {}) => {
+    const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+    const ip = addr && "hostname" in addr ? addr.hostname : undefined;
+    runtime.audit({
+      actor: "admin",
+      action,
+      outcome,
+      params: { cpId, ...reason },
+      ...(ip === undefined ? {} : { originIp: ip }),
+    });
+  };
+  const kit: DashboardKit = {
+    runtime,
+    now,
+    dashboard,
+    problem: problemResponder(now),
+    auditManager,
+  };
+  addFeedRoutes(app, kit);
+  addRegistryRoutes(app, kit);
+  addLocalCpRoutes(app, kit);
+  addPageRoutes(app, kit);
+}
 
+/** `GET /snapshot` and the live feed `GET /events`. */
+function addFeedRoutes(app: OpenAPIHono, { runtime, now, dashboard }: DashboardKit): void {
   app.openapi(snapshotRoute, (c) => {
     const snapshot = buildSnapshot({
       model: runtime.model,
@@ -458,7 +503,11 @@ export function addDashboardRoutes(
       query.batch === "1",
     ) as never;
   });
+}
 
+/** The CP manager's Registry calls, with Central's Registry admin key. */
+function addRegistryRoutes(app: OpenAPIHono, kit: DashboardKit): void {
+  const { dashboard, problem, auditManager } = kit;
   const registryFailure = (c: Context, error: unknown) => registryProblem(problem, c, error);
   const admin = (c: Context) => {
     if (dashboard.registry === undefined || !dashboard.registryAdmin) {
@@ -471,24 +520,6 @@ export function addDashboardRoutes(
     }
     return dashboard.registry;
   };
-  const auditManager = (
-    c: Context,
-    action: string,
-    cpId: string,
-    outcome: "ok" | "failed",
-    reason: { reason?: string } = {},
-  ) => {
-    const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
-    const ip = addr && "hostname" in addr ? addr.hostname : undefined;
-    runtime.audit({
-      actor: "admin",
-      action,
-      outcome,
-      params: { cpId, ...reason },
-      ...(ip === undefined ? {} : { originIp: ip }),
-    });
-  };
-
   app.openapi(listRegistryRoute, async (c) => {
     if (dashboard.registry === undefined) {
       return problem(c, 503, "registry_unavailable", "no Registry client");
@@ -532,7 +563,11 @@ export function addDashboardRoutes(
       return registryFailure(c, error) as never;
     }
   });
+}
 
+/** The CP manager's control of the local supervisor's CPs, forwarded with the admin token. */
+function addLocalCpRoutes(app: OpenAPIHono, kit: DashboardKit): void {
+  const { dashboard, problem, auditManager } = kit;
   /** The supervisor's answer to `method path`, passed through (its 401 is Central's fault). */
   const forward = async (c: Context, method: "GET" | "POST", path: string, body?: unknown) => {
     if (dashboard.supervisor === undefined) {
@@ -603,7 +638,10 @@ export function addDashboardRoutes(
       return res as never;
     });
   }
+}
 
+/** The dashboard itself: its page, script and stylesheet. */
+function addPageRoutes(app: OpenAPIHono, { dashboard, problem }: DashboardKit): void {
   const asset = (type: string, pick: (w: WebAssets) => string) => async (c: Context) => {
     try {
       const body = pick(await dashboard.web());
