@@ -7,6 +7,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
+import { ct } from "./show.ts";
 
 const KEY = "evcharging.adminToken";
 
@@ -69,11 +70,11 @@ export async function adminPost(path: string, what: string, body?: unknown): Pro
   const answer = await adminCall("POST", path, body);
   const detail = typeof answer.body?.detail === "string" ? `: ${answer.body.detail}` : "";
   notice.value = answer.ok
-    ? { ok: true, text: `${what}: done` }
+    ? { ok: true, text: ct("callDone", { what }) }
     : answer.status === 0
-    ? { ok: false, text: `${what}: Central is unreachable` }
+    ? { ok: false, text: ct("callUnreachable", { what }) }
     : answer.status === 401
-    ? { ok: false, text: "The admin token was refused; admin mode is off" }
-    : { ok: false, text: `${what} failed (${answer.status})${detail}` };
+    ? { ok: false, text: ct("tokenRefused") }
+    : { ok: false, text: ct("callFailed", { what, status: answer.status, detail }) };
   return answer;
 }

@@ -11,6 +11,7 @@ import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
 import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
+import { ct, ctOr } from "./show.ts";
 
 /** The admin token prompt, or the admin bar once in admin mode. */
 export function AdminBar() {
@@ -28,38 +29,39 @@ export function AdminBar() {
         <input
           type="password"
           autocomplete="off"
-          placeholder="admin token"
-          aria-label="admin token"
+          placeholder={ct("adminToken")}
+          aria-label={ct("adminToken")}
           value={draft.value}
           onInput={(e) => draft.value = (e.target as HTMLInputElement).value}
         />
-        <button type="submit">Admin mode</button>
+        <button type="submit">{ct("adminMode")}</button>
       </form>
     );
   }
   return (
     <div class="admin-bar" data-testid="admin-bar">
-      <span class="badge">admin</span>
+      <span class="badge">{ct("adminBadge")}</span>
       <button
         type="button"
         class="danger"
         data-action="stop-all"
         onClick={async () => {
           const reason = await confirmAction({
-            title: "Stop every CP?",
-            detail: "Every charging point goes Out of Order and every open session ends with a " +
-              "ticket. Resume all brings them back.",
-            action: "Stop all",
+            title: ct("stopAllTitle"),
+            detail: ct("stopAllDetail"),
+            action: ct("stopAll"),
           });
-          if (reason !== null) adminPost("/cps/stop", "Stop all", reasonBody(reason));
+          if (reason !== null) adminPost("/cps/stop", ct("stopAll"), reasonBody(reason));
         }}
       >
-        Stop all
+        {ct("stopAll")}
       </button>
-      <button type="button" onClick={() => adminPost("/cps/resume", "Resume all")}>
-        Resume all
+      <button type="button" onClick={() => adminPost("/cps/resume", ct("resumeAll"))}>
+        {ct("resumeAll")}
       </button>
-      <button type="button" class="ghost" onClick={() => setAdminToken(null)}>Leave</button>
+      <button type="button" class="ghost" onClick={() => setAdminToken(null)}>
+        {ct("leave")}
+      </button>
     </div>
   );
 }
@@ -89,16 +91,14 @@ const restored = signal<{ cp_id: string; credentials: string; delivery: string }
 /** Asks, then restores a REVOKED CP; credentials the CP could not be given are shown once. */
 async function restoreCp(cp: CpView): Promise<void> {
   const reason = await confirmAction({
-    title: `Restore ${cp.id}?`,
-    detail: `The Registry issues ${cp.id} new credentials (the old ones stop working) and its ` +
-      "security is ACTIVE again. A CP run here gets them by itself and logs in; for any other " +
-      "they are shown here once, to copy into its credentials file.",
-    action: "Restore",
+    title: ct("restoreTitle", { cp: cp.id }),
+    detail: ct("restoreDetail", { cp: cp.id }),
+    action: ct("restore"),
   });
   if (reason === null) return;
   const answer = await adminPost(
     `/cps/${encodeURIComponent(cp.id)}/restore`,
-    `Restore ${cp.id}`,
+    ct("restoreCp", { cp: cp.id }),
     reasonBody(reason),
   );
   const body = answer.body;
@@ -118,10 +118,13 @@ function RestoredCredentials(props: { id: string }) {
   return (
     <div class="credentials" data-testid="restored-credentials">
       <p>
-        New credentials of <strong>{shown.cp_id}</strong>, shown this once: {shown.delivery}.
+        {ct("newCredentialsOf")} <strong>{shown.cp_id}</strong>
+        {ct("shownOnce", { delivery: shown.delivery })}
       </p>
       <code class="secret">{shown.credentials}</code>
-      <button type="button" class="ghost" onClick={() => restored.value = null}>Hide</button>
+      <button type="button" class="ghost" onClick={() => restored.value = null}>
+        {ct("hide")}
+      </button>
     </div>
   );
 }
@@ -136,10 +139,10 @@ export function CpActions(props: { cp: CpView }) {
         ? (
           <button
             type="button"
-            aria-label={`Resume ${cp.id}`}
-            onClick={() => adminPost(`/cps/${id}/resume`, `Resume ${cp.id}`)}
+            aria-label={ct("resumeCp", { cp: cp.id })}
+            onClick={() => adminPost(`/cps/${id}/resume`, ct("resumeCp", { cp: cp.id }))}
           >
-            Resume
+            {ct("resume")}
           </button>
         )
         : (
@@ -147,23 +150,21 @@ export function CpActions(props: { cp: CpView }) {
             type="button"
             class="danger"
             data-action="stop"
-            aria-label={`Stop ${cp.id}`}
+            aria-label={ct("stopCp", { cp: cp.id })}
             onClick={() =>
               confirmed(
                 {
-                  title: `Stop ${cp.id}?`,
-                  detail: `${cp.id} goes Out of Order` +
-                    (cp.state === "SUPPLYING"
-                      ? ` and ${cp.driver_id}'s session ends with a ticket.`
-                      : ".") +
-                    " Resume brings it back.",
-                  action: "Stop",
+                  title: ct("stopCpTitle", { cp: cp.id }),
+                  detail: cp.state === "SUPPLYING"
+                    ? ct("stopCpDetailSession", { cp: cp.id, driver: cp.driver_id ?? "" })
+                    : ct("stopCpDetail", { cp: cp.id }),
+                  action: ct("stop"),
                 },
                 `/cps/${id}/stop`,
-                `Stop ${cp.id}`,
+                ct("stopCp", { cp: cp.id }),
               )}
           >
-            Stop
+            {ct("stop")}
           </button>
         )}
       <MoreActions cp={cp} />
@@ -185,27 +186,27 @@ function MoreActions(props: { cp: CpView }) {
     confirmed(
       { title, detail, action, reasonRequired: true },
       `/cps/${id}/security`,
-      `${status} ${cp.id}`,
+      ct("securityWhat", { status: ct(`sec_${status}`), cp: cp.id }),
       { status },
     );
   return (
     <details class="more">
-      <summary aria-label={`More actions for ${cp.id}`}>more</summary>
+      <summary aria-label={ct("moreActionsFor", { cp: cp.id })}>{ct("moreActions")}</summary>
       <button
         type="button"
         data-action="rotate"
         onClick={() =>
           confirmed(
             {
-              title: `Rotate the key of ${cp.id}?`,
-              detail: `${cp.id}'s current key stops working; it gets a new one at once.`,
-              action: "Rotate key",
+              title: ct("rotateTitle", { cp: cp.id }),
+              detail: ct("rotateDetail", { cp: cp.id }),
+              action: ct("rotateKey"),
             },
             `/cps/${id}/keys/rotate`,
-            `Rotate key of ${cp.id}`,
+            ct("rotateWhat", { cp: cp.id }),
           )}
       >
-        Rotate key
+        {ct("rotateKey")}
       </button>
       <button
         type="button"
@@ -213,15 +214,15 @@ function MoreActions(props: { cp: CpView }) {
         onClick={() =>
           confirmed(
             {
-              title: `Revoke the keys of ${cp.id}?`,
-              detail: `${cp.id}'s keys stop working and it is logged out until it logs in again.`,
-              action: "Revoke keys",
+              title: ct("revokeTitle", { cp: cp.id }),
+              detail: ct("revokeDetail", { cp: cp.id }),
+              action: ct("revokeKeys"),
             },
             `/cps/${id}/keys/revoke`,
-            `Revoke keys of ${cp.id}`,
+            ct("revokeWhat", { cp: cp.id }),
           )}
       >
-        Revoke keys
+        {ct("revokeKeys")}
       </button>
       {cp.security === "ACTIVE"
         ? (
@@ -230,12 +231,12 @@ function MoreActions(props: { cp: CpView }) {
             onClick={() =>
               security(
                 "OUT_OF_SERVICE",
-                `Take ${cp.id} out of service?`,
-                `${cp.id} may log in but not charge until it is back in service.`,
-                "Out of service",
+                ct("outOfServiceTitle", { cp: cp.id }),
+                ct("outOfServiceDetail", { cp: cp.id }),
+                ct("outOfService"),
               )}
           >
-            Out of service
+            {ct("outOfService")}
           </button>
         )
         : cp.security === "OUT_OF_SERVICE" && (
@@ -244,12 +245,12 @@ function MoreActions(props: { cp: CpView }) {
             onClick={() =>
               security(
                 "ACTIVE",
-                `Put ${cp.id} back in service?`,
-                `${cp.id} may charge again.`,
-                "Back in service",
+                ct("backInServiceTitle", { cp: cp.id }),
+                ct("backInServiceDetail", { cp: cp.id }),
+                ct("backInService"),
               )}
           >
-            Back in service
+            {ct("backInService")}
           </button>
         )}
       {cp.security !== "REVOKED"
@@ -260,18 +261,17 @@ function MoreActions(props: { cp: CpView }) {
             onClick={() =>
               security(
                 "REVOKED",
-                `Revoke ${cp.id} for good?`,
-                `${cp.id} is logged out and refused at every login until an admin restores ` +
-                  "it with new credentials.",
-                "Revoke for good",
+                ct("revokeForGoodTitle", { cp: cp.id }),
+                ct("revokeForGoodDetail", { cp: cp.id }),
+                ct("revokeForGood"),
               )}
           >
-            Revoke for good
+            {ct("revokeForGood")}
           </button>
         )
         : (
           <button type="button" data-action="restore" onClick={() => restoreCp(cp)}>
-            Restore
+            {ct("restore")}
           </button>
         )}
     </details>
@@ -291,11 +291,7 @@ export function CpManager(props: { enabled: boolean }) {
   const issued = useSignal<{ cp_id: string; credentials: string } | null>(null);
   if (adminToken.value === null) return null;
   if (!props.enabled) {
-    return (
-      <p class="empty">
-        CP manager off: Central was started without a Registry admin key (REGISTRY_ADMIN_KEY).
-      </p>
-    );
+    return <p class="empty">{ct("managerOff")}</p>;
   }
   const load = async () => {
     const res = await fetch("/registry/cps").catch(() => undefined);
@@ -304,7 +300,7 @@ export function CpManager(props: { enabled: boolean }) {
   const register = async (e: Event) => {
     e.preventDefault();
     const f = form.value;
-    const answer = await adminPost("/registry/cps", `Register ${f.cp_id}`, {
+    const answer = await adminPost("/registry/cps", ct("registerWhat", { cp: f.cp_id }), {
       cp_id: f.cp_id.trim(),
       location: f.location.trim(),
       price_eur_kwh: Number(f.price),
@@ -331,52 +327,57 @@ export function CpManager(props: { enabled: boolean }) {
   return (
     <div class="manager">
       <form class="register" onSubmit={register}>
-        {field("cp_id", "CP id")}
-        {field("location", "city")}
+        {field("cp_id", ct("fieldCpId"))}
+        {field("location", ct("fieldCity"))}
         {field("price", "€/kWh", true)}
         {field("power", "kW", true)}
-        <button type="submit">Register</button>
+        <button type="submit">{ct("register")}</button>
       </form>
       {issued.value && (
         <div class="credentials">
           <p>
-            Credentials of{" "}
-            <strong>{issued.value.cp_id}</strong>, shown this once: keep them on the CP (they are
-            never shown again).
+            {ct("credentialsOf")} <strong>{issued.value.cp_id}</strong>
+            {ct("credentialsOnce")}
           </p>
           <code class="secret">{issued.value.credentials}</code>
-          <button type="button" class="ghost" onClick={() => issued.value = null}>Hide</button>
+          <button type="button" class="ghost" onClick={() => issued.value = null}>
+            {ct("hide")}
+          </button>
         </div>
       )}
       {cps.value === null
-        ? <button type="button" class="ghost" onClick={load}>Show the Registry's CPs</button>
+        ? (
+          <button type="button" class="ghost" onClick={load}>
+            {ct("showRegistryCps")}
+          </button>
+        )
         : (
           <ul class="list">
             {cps.value.map((cp) => (
               <li key={cp.cp_id}>
                 <strong>{cp.cp_id}</strong>
                 <span>{cp.location}</span>
-                <span class="muted">{cp.status}</span>
+                <span class="muted">{ctOr(`reg_${cp.status}`, cp.status)}</span>
                 {cp.status === "REGISTERED" && (
                   <button
                     type="button"
                     class="danger small"
                     onClick={async () => {
                       const reason = await confirmAction({
-                        title: `Deregister ${cp.cp_id}?`,
-                        detail: `${cp.cp_id} is logged out and can no longer log in.`,
-                        action: "Deregister",
+                        title: ct("deregisterTitle", { cp: cp.cp_id }),
+                        detail: ct("deregisterDetail", { cp: cp.cp_id }),
+                        action: ct("deregister"),
                       });
                       if (reason === null) return;
                       await adminPost(
                         `/registry/cps/${encodeURIComponent(cp.cp_id)}/deregister`,
-                        `Deregister ${cp.cp_id}`,
+                        ct("deregisterWhat", { cp: cp.cp_id }),
                         reasonBody(reason),
                       );
                       load();
                     }}
                   >
-                    Deregister
+                    {ct("deregister")}
                   </button>
                 )}
               </li>
@@ -406,15 +407,14 @@ interface LocalCp {
  */
 const DEMO_ACTIONS: readonly {
   readonly action: string;
-  readonly label: string;
   readonly offered: (cp: LocalCp) => boolean;
 }[] = [
-  { action: "fault", label: "Simulate fault", offered: (cp) => !!cp.engine_running && !cp.faulty },
-  { action: "repair", label: "Repair", offered: (cp) => !!cp.faulty },
-  { action: "kill-engine", label: "Kill engine", offered: (cp) => !!cp.engine_running },
-  { action: "restart-engine", label: "Restart engine", offered: (cp) => !cp.engine_running },
-  { action: "kill-monitor", label: "Kill monitor", offered: (cp) => !!cp.monitor_running },
-  { action: "restart-monitor", label: "Restart monitor", offered: (cp) => !cp.monitor_running },
+  { action: "fault", offered: (cp) => !!cp.engine_running && !cp.faulty },
+  { action: "repair", offered: (cp) => !!cp.faulty },
+  { action: "kill-engine", offered: (cp) => !!cp.engine_running },
+  { action: "restart-engine", offered: (cp) => !cp.engine_running },
+  { action: "kill-monitor", offered: (cp) => !!cp.monitor_running },
+  { action: "restart-monitor", offered: (cp) => !cp.monitor_running },
 ];
 
 /** A running local CP's processes and the demo actions that apply to it now. */
@@ -426,18 +426,22 @@ function DemoButtons(
   return (
     <>
       <span data-processes>{processesNote(cp)}</span>
-      {DEMO_ACTIONS.filter((d) => d.offered(cp)).map((d) => (
-        <button
-          type="button"
-          class="small"
-          key={d.action}
-          data-action={`local-${d.action}`}
-          disabled={busy}
-          onClick={() => act(`/local/cps/${id}/${d.action}`, `${d.label} on ${cp.id}`)}
-        >
-          {d.label}
-        </button>
-      ))}
+      {DEMO_ACTIONS.filter((d) => d.offered(cp)).map((d) => {
+        const label = ctOr(`demo_${d.action}`, d.action);
+        return (
+          <button
+            type="button"
+            class="small"
+            key={d.action}
+            data-action={`local-${d.action}`}
+            disabled={busy}
+            onClick={() =>
+              act(`/local/cps/${id}/${d.action}`, ct("demoWhat", { action: label, cp: cp.id }))}
+          >
+            {label}
+          </button>
+        );
+      })}
     </>
   );
 }
@@ -445,11 +449,11 @@ function DemoButtons(
 /** `engine DOWN · fault ON`: what is unusual about a running local CP's processes. */
 function processesNote(cp: LocalCp): string {
   const notes = [
-    ...(cp.engine_running ? [] : ["engine DOWN"]),
-    ...(cp.monitor_running ? [] : ["monitor DOWN"]),
-    ...(cp.faulty ? ["fault ON"] : []),
+    ...(cp.engine_running ? [] : [ct("engineDown")]),
+    ...(cp.monitor_running ? [] : [ct("monitorDown")]),
+    ...(cp.faulty ? [ct("faultOn")] : []),
   ];
-  return notes.length === 0 ? "engine and monitor up" : notes.join(" · ");
+  return notes.length === 0 ? ct("processesUp") : notes.join(" · ");
 }
 
 /**
@@ -458,11 +462,7 @@ function processesNote(cp: LocalCp): string {
  */
 export function LocalCps(props: { enabled: boolean }) {
   if (!props.enabled) {
-    return (
-      <p class="empty">
-        Local CPs: not offered, Central was not started by deno task start (no supervisor).
-      </p>
-    );
+    return <p class="empty">{ct("localOff")}</p>;
   }
   return <LocalCpList />;
 }
@@ -476,10 +476,8 @@ function LocalCpList() {
   const load = async () => {
     const answer = await adminGet("/local/cps");
     cps.value = answer.ok && Array.isArray(answer.body) ? answer.body as LocalCp[] : [];
-    const detail = typeof answer.body?.detail === "string" ? answer.body.detail : "no answer";
-    failure.value = answer.ok
-      ? null
-      : `The local CPs could not be read (${answer.status}): ${detail}`;
+    const detail = typeof answer.body?.detail === "string" ? answer.body.detail : ct("noAnswer");
+    failure.value = answer.ok ? null : ct("localUnread", { status: answer.status, detail });
   };
   useSignalEffect(() => {
     if (adminToken.value !== null) load();
@@ -496,7 +494,7 @@ function LocalCpList() {
   const add = async (e: Event) => {
     e.preventDefault();
     const f = form.value;
-    const answer = await act("/local/cps", `Start new CP ${f.id.trim()}`, {
+    const answer = await act("/local/cps", ct("startNewCpWhat", { cp: f.id.trim() }), {
       id: f.id.trim(),
       location: f.location.trim(),
       price_eur_kwh: Number(f.price),
@@ -520,16 +518,16 @@ function LocalCpList() {
   );
   return (
     <div class="manager" data-testid="local-cps">
-      <h3>Local simulated CPs</h3>
+      <h3>{ct("localCps")}</h3>
       <form class="register" onSubmit={add}>
-        {field("id", "CP id")}
-        {field("location", "city")}
+        {field("id", ct("fieldCpId"))}
+        {field("location", ct("fieldCity"))}
         {field("price", "€/kWh", true)}
         {field("power", "kW", true)}
-        <button type="submit" disabled={busy.value}>Start new CP</button>
+        <button type="submit" disabled={busy.value}>{ct("startNewCp")}</button>
       </form>
       {failure.value && <p class="empty">{failure.value}</p>}
-      {cps.value === null ? <p class="loading">Loading the local CPs…</p> : (
+      {cps.value === null ? <p class="loading">{ct("loadingLocal")}</p> : (
         <ul class="list">
           {cps.value.map((cp) => {
             const id = encodeURIComponent(cp.id);
@@ -538,7 +536,9 @@ function LocalCpList() {
                 <strong>{cp.id}</strong>
                 <span>{cp.location}</span>
                 <span class="muted">{cp.price_eur_kwh} €/kWh · {cp.power_kw} kW</span>
-                <span class="muted">{cp.running ? `running (pid ${cp.pid})` : "stopped"}</span>
+                <span class="muted">
+                  {cp.running ? ct("runningPid", { pid: cp.pid ?? "–" }) : ct("processStopped")}
+                </span>
                 {cp.running && <DemoButtons cp={cp} busy={busy.value} act={act} />}
                 {cp.running
                   ? (
@@ -549,21 +549,20 @@ function LocalCpList() {
                       disabled={busy.value}
                       onClick={async () => {
                         const reason = await confirmAction({
-                          title: `Stop the process of ${cp.id}?`,
-                          detail: `The simulated CP ${cp.id} stops running; Central sees it ` +
-                            "disconnect. Start process runs it again.",
-                          action: "Stop process",
+                          title: ct("stopProcessTitle", { cp: cp.id }),
+                          detail: ct("stopProcessDetail", { cp: cp.id }),
+                          action: ct("stopProcess"),
                         });
                         if (reason !== null) {
                           act(
                             `/local/cps/${id}/stop`,
-                            `Stop process of ${cp.id}`,
+                            ct("stopProcessWhat", { cp: cp.id }),
                             reasonBody(reason),
                           );
                         }
                       }}
                     >
-                      Stop process
+                      {ct("stopProcess")}
                     </button>
                   )
                   : (
@@ -572,9 +571,10 @@ function LocalCpList() {
                       class="small"
                       data-action="local-start"
                       disabled={busy.value}
-                      onClick={() => act(`/local/cps/${id}/start`, `Start process of ${cp.id}`)}
+                      onClick={() =>
+                        act(`/local/cps/${id}/start`, ct("startProcessWhat", { cp: cp.id }))}
                     >
-                      Start process
+                      {ct("startProcess")}
                     </button>
                   )}
               </li>
@@ -582,7 +582,7 @@ function LocalCpList() {
           })}
         </ul>
       )}
-      <button type="button" class="ghost" onClick={load}>Refresh</button>
+      <button type="button" class="ghost" onClick={load}>{ct("refresh")}</button>
     </div>
   );
 }
@@ -597,7 +597,7 @@ export function Notice() {
       <button
         type="button"
         class="ghost small"
-        aria-label="Dismiss this message"
+        aria-label={ct("dismiss")}
         onClick={() => notice.value = null}
       >
         ×

@@ -10,6 +10,7 @@
  */
 import { signal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
+import { ct } from "./show.ts";
 
 /** What a confirmation says. */
 export interface ConfirmRequest {
@@ -135,7 +136,7 @@ export function ConfirmDialog() {
           <h2 id="confirm-title">{ask.title}</h2>
           <p id="confirm-detail">{ask.detail}</p>
           <label for="confirm-reason">
-            Reason{ask.reasonRequired ? " (required)" : " (optional, kept in the audit log)"}
+            {ct(ask.reasonRequired ? "reasonRequired" : "reasonOptional")}
           </label>
           <textarea
             id="confirm-reason"
@@ -146,7 +147,9 @@ export function ConfirmDialog() {
             data-testid="confirm-reason"
           />
           <div class="confirm-buttons">
-            <button type="button" class="ghost" onClick={() => finish(null)}>Cancel</button>
+            <button type="button" class="ghost" onClick={() => finish(null)}>
+              {ct("cancel")}
+            </button>
             <button type="submit" class="danger" data-testid="confirm-ok">{ask.action}</button>
           </div>
         </form>

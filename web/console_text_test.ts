@@ -20,3 +20,22 @@ Deno.test("console text: parameters are filled in either language", () => {
   );
   assert.equal(translate(CONSOLE_TEXT, "es", "sessionCount", { n: 3 }), "3 sesiones");
 });
+
+Deno.test("console text: the admin controls, dialog and outcomes speak Spanish", () => {
+  const es = (key: ConsoleKey, params?: Record<string, string | number>) =>
+    translate(CONSOLE_TEXT, "es", key, params);
+  assert.equal(es("adminMode"), "Modo administración");
+  assert.equal(es("stopAll"), "Parar todos");
+  assert.equal(es("stopCpTitle", { cp: "CP-001" }), "¿Parar CP-001?");
+  assert.equal(es("moreActionsFor", { cp: "CP-001" }), "Más acciones de CP-001");
+  assert.equal(es("register"), "Dar de alta");
+  assert.equal(es("runningPid", { pid: 42 }), "en marcha (pid 42)");
+  assert.equal(
+    es("callDone", { what: es("resumeCp", { cp: "CP-001" }) }),
+    "Reanudar CP-001: hecho",
+  );
+  assert.equal(es("sec_OUT_OF_SERVICE"), "RETIRADO");
+  assert.equal(es("cancel"), "Cancelar");
+  // English keeps the wire's security codes, which the tests and operators know.
+  assert.equal(translate(CONSOLE_TEXT, "en", "sec_REVOKED"), "REVOKED");
+});

@@ -15,6 +15,7 @@ import { gridPage, gridSummary, NO_FILTER, PAGE_SIZE } from "./grid.ts";
 import type { CpView, WeatherView } from "./state.ts";
 import { Panel } from "./views.tsx";
 import { fmt, lang, t } from "./lang.ts";
+import { ct } from "./show.ts";
 import {
   CP_STATE_WORDS,
   DEREGISTERED_WORD,
@@ -37,7 +38,7 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
           <strong>{cp.id}</strong>
         </a>
         {cp.protocol === "ocpp1.6" && (
-          <span class="badge" data-field="protocol" title="OCPP 1.6J charger, via the gateway">
+          <span class="badge" data-field="protocol" title={ct("protocolTitle")}>
             OCPP 1.6J
           </span>
         )}
@@ -79,7 +80,9 @@ function Tile(props: { cp: CpView; weather?: WeatherView; admin: boolean }) {
           </span>
         )}
         {cp.deregistered_at !== null && <span class="chip alert">{DEREGISTERED_WORD[l]}</span>}
-        {cp.security !== "ACTIVE" && <span class="chip alert">{cp.security}</span>}
+        {cp.security !== "ACTIVE" && (
+          <span class="chip alert" data-field="security">{ct(`sec_${cp.security}`)}</span>
+        )}
         {cp.key_revoked && (
           <span class="chip alert" data-field="key-revoked">{KEY_REVOKED_WORD[l]}</span>
         )}
@@ -124,7 +127,7 @@ export function CpGrid(props: {
   const last = Math.min(shown.matching, (shown.page + 1) * PAGE_SIZE);
   return (
     <Panel title={t("chargingPoints")} count={order.length}>
-      <div class="filters" role="search" aria-label="charging points">
+      <div class="filters" role="search" aria-label={ct("gridSearch")}>
         <input
           type="search"
           placeholder={t("search")}
@@ -177,7 +180,7 @@ export function CpGrid(props: {
         </div>
       )}
       {shown.pages > 1 && (
-        <nav class="pager" aria-label="pages of charging points">
+        <nav class="pager" aria-label={ct("gridPages")}>
           <button
             type="button"
             disabled={shown.page === 0}

@@ -15,7 +15,7 @@ import { PowerChart } from "./charts.tsx";
 import { cpAudit } from "./cp_audit.ts";
 import { fmt, lang } from "./lang.ts";
 import { KEY_REVOKED_WORD, stateText } from "../shared/vocabulary.ts";
-import { ct, dateTime, eur, kw, kwh } from "./show.ts";
+import { ct, ctOr, dateTime, eur, kw, kwh } from "./show.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
 import type { AuditView, CpView, DashboardState } from "./state.ts";
@@ -99,7 +99,10 @@ function Security(props: { cp: CpView }) {
         : (
           <dl class="facts" data-testid="cp-security">
             <dt>{ct("secStatus")}</dt>
-            <dd data-field="security">{v.status}{v.reason ? ` (${v.reason})` : ""}</dd>
+            <dd data-field="security">
+              {ctOr(`sec_${v.status}`, v.status)}
+              {v.reason ? ` (${v.reason})` : ""}
+            </dd>
             <dt>{ct("secKeyVersion")}</dt>
             <dd data-field="key-version">{v.key_version ?? ct("secNoKey")}</dd>
             <dt>{ct("secLogin")}</dt>

@@ -17,6 +17,7 @@ import {
   type SessionView,
 } from "./state.ts";
 import { fmt, lang, t } from "./lang.ts";
+import { ct } from "./show.ts";
 import { endReasonText } from "../shared/vocabulary.ts";
 
 /** Entries a list panel shows at most. */
@@ -148,7 +149,7 @@ export const Drivers = memo(function Drivers(props: { drivers: DashboardState["d
           <input
             type="search"
             placeholder={t("searchDrivers")}
-            aria-label="search drivers by id"
+            aria-label={ct("searchDriversLabel")}
             value={search.value}
             onInput={(e) => search.value = (e.target as HTMLInputElement).value}
           />
@@ -221,12 +222,12 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
         <input
           type="search"
           placeholder={t("auditFilter")}
-          aria-label="audit filter"
+          aria-label={ct("auditFilterLabel")}
           value={text.value}
           onInput={(e) => text.value = (e.target as HTMLInputElement).value}
         />
         <select
-          aria-label="outcome"
+          aria-label={ct("auditOutcome")}
           value={outcome.value}
           onChange={(e) => outcome.value = (e.target as HTMLSelectElement).value}
         >
@@ -237,7 +238,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           <option value="rejected">rejected</option>
         </select>
       </div>
-      <div class="scroll" tabIndex={0} role="region" aria-label="audit records">
+      <div class="scroll" tabIndex={0} role="region" aria-label={ct("auditRecords")}>
         <table class="audit">
           <thead>
             <tr>
