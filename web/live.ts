@@ -10,6 +10,10 @@
  * {@link MIN_BATCH_GAP_MS}, so a thousand CPs' telemetry costs one new state and one render per
  * batch, not one per event. A hidden tab gets no frames: a timer applies the batch then.
  *
+ * The list panels (sessions, drivers, weather, audit) follow {@link listed}, which takes the
+ * newest state at most every {@link LIST_GAP_MS}, in a task of its own after the batch's frame:
+ * a busy network's lists then cost one render a second, and never in the same task as the grid.
+ *
  * @module
  */
 import { signal } from "@preact/signals";
@@ -25,6 +29,11 @@ import {
 
 /** The newest state, or null before the first snapshot. */
 export const dashboard = signal<DashboardState | null>(null);
+/**
+ * The state the list panels show: {@link dashboard} as it was at most {@link LIST_GAP_MS} ago
+ * (null before the first snapshot).
+ */
+export const listed = signal<DashboardState | null>(null);
 /** Whether the event stream is open. */
 export const online = signal(false);
 
@@ -47,6 +56,11 @@ export const SILENCE_MS = 40_000;
 export const MIN_BATCH_GAP_MS = 250;
 /** The longest a batch waits when no animation frame comes (a hidden tab). */
 export const BATCH_FALLBACK_MS = 250;
+/**
+ * The shortest time between two updates of {@link listed}: at a thousand CPs the audit log and
+ * the session and driver lists change with nearly every batch, faster than anyone reads them.
+ */
+export const LIST_GAP_MS = 1_000;
 /** Wait before opening a new `EventSource` after the browser gave up. */
 const REOPEN_MS = 2_000;
 
@@ -71,6 +85,18 @@ export function connect(): void {
   let scheduled = false;
   let silence: ReturnType<typeof setTimeout> | undefined;
 
+  let listTimer: ReturnType<typeof setTimeout> | undefined;
+  let listedAt = -LIST_GAP_MS;
+  // A timer, not the frame: the lists render in a task of their own.
+  const listSoon = () => {
+    if (listTimer !== undefined) return;
+    listTimer = setTimeout(() => {
+      listTimer = undefined;
+      listedAt = performance.now();
+      listed.value = dashboard.value;
+    }, Math.max(0, listedAt + LIST_GAP_MS - performance.now()));
+  };
+
   let appliedAt = 0;
   const applyQueued = () => {
     scheduled = false;
@@ -79,6 +105,7 @@ export function connect(): void {
     const events = queue.take();
     if (events.length === 0) return;
     dashboard.value = applyEvents(dashboard.value, events);
+    listSoon();
     tell(events);
   };
   const schedule = () => {
@@ -116,6 +143,7 @@ export function connect(): void {
       const after = eventSeq(snapshot.last_event_id, snapshot.boot) ?? 0;
       const newer = queue.take().filter((e) => (eventSeq(e.id, snapshot.boot) ?? 0) > after);
       dashboard.value = applyEvents(fromSnapshot(snapshot), newer);
+      listSoon();
       tell([{ type: "reset", data: null }, ...newer]);
     } catch {
       queue.take();

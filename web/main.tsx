@@ -8,7 +8,7 @@
  */
 import { render } from "preact";
 import { AdminBar, CpManager, LocalCps, Notice } from "./admin_views.tsx";
-import { connect, dashboard, online } from "./live.ts";
+import { connect, dashboard, listed, online } from "./live.ts";
 import { CpGrid } from "./cp_grid.tsx";
 import { AuditLog, Drivers, Panel, Sessions, Weather } from "./views.tsx";
 import { adminToken } from "./admin.ts";
@@ -33,6 +33,25 @@ function OtherPage(props: { state: DashboardState }) {
   if (r.page === "alarms") return <AlarmsPage />;
   if (r.page === "cp") return <CpPage id={r.id} state={props.state} />;
   return null;
+}
+
+/** The session, driver and weather lists, from the state as last {@link listed}. */
+function Lists() {
+  const state = listed.value;
+  if (state === null) return null;
+  return (
+    <div class="columns">
+      <Sessions active={state.active} recent={state.recent} />
+      <Drivers drivers={state.drivers} />
+      <Weather weather={state.weather} />
+    </div>
+  );
+}
+
+/** The audit log, from the state as last {@link listed}. */
+function ListedAudit() {
+  const state = listed.value;
+  return state === null ? null : <AuditLog audit={state.audit} />;
 }
 
 /** The language switch: one button per language, the current one pressed. */
@@ -90,18 +109,14 @@ function App() {
               <PowerChart cp={null} title={ct("network")} />
             </Panel>
             <CpGrid cps={state.cps} order={state.cpOrder} weather={state.weather} />
-            <div class="columns">
-              <Sessions active={state.active} recent={state.recent} />
-              <Drivers drivers={state.drivers} />
-              <Weather weather={state.weather} />
-            </div>
+            <Lists />
             {adminToken.value !== null && (
               <Panel title={t("cpManager")}>
                 <CpManager enabled={state.registryAdmin} />
                 <LocalCps enabled={state.localCps} />
               </Panel>
             )}
-            <AuditLog audit={state.audit} />
+            <ListedAudit />
             <p class="foot">
               API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>
             </p>

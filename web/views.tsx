@@ -210,12 +210,18 @@ const AuditRow = memo(function AuditRow(props: { r: AuditView }) {
   );
 });
 
+/**
+ * Audit records the log shows at most: the newest, in a scrolled box (the filter searches all
+ * the page keeps); a busy network writes hundreds a second, and each shown one costs a row.
+ */
+export const AUDIT_ROWS = 50;
+
 /** The live audit log with a text and an outcome filter. */
 export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["audit"] }) {
   const text = useSignal("");
   const outcome = useSignal("");
-  const shown = filterAudit(props.audit, { text: text.value, outcome: outcome.value })
-    .slice(0, 150);
+  const matching = filterAudit(props.audit, { text: text.value, outcome: outcome.value });
+  const shown = matching.slice(0, AUDIT_ROWS);
   return (
     <Panel title={t("auditLog")} count={props.audit.length}>
       <div class="filters">
@@ -254,6 +260,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           <tbody>{shown.map((r) => <AuditRow key={r.seq} r={r} />)}</tbody>
         </table>
       </div>
+      <More total={matching.length} shown={shown.length} what={ct("auditRecords")} />
     </Panel>
   );
 });
