@@ -4,7 +4,9 @@
  * Central's dashboard and, for `--seconds`, measures what the operator feels:
  *
  * - the main thread's long tasks (`PerformanceObserver` `longtask`, every task over 50 ms):
- *   count, p95 and longest;
+ *   count, p95 and longest; and from a Chromium trace of the same window, the tasks over 50 ms
+ *   of the thread's own CPU time (fleet/main_tasks.ts): on a busy machine a task that waited
+ *   for a core is long on the wall but not in work;
  * - how long a one-line `page.evaluate` waits for its answer, once a second: p50, p95, longest;
  * - the renderer's CPU, as a share of one core (CDP `SystemInfo.getProcessInfo`, the renderer
  *   processes' CPU time over the window), and the page's JS heap;
@@ -23,6 +25,7 @@
 import { type Browser, chromium, type Page } from "playwright-core";
 import { helpOrVersion } from "../shared/version.ts";
 import { type HotFunction, hotFunctions } from "./cpu_profile.ts";
+import { type MainTasks, mainTasks, type TraceEvent } from "./main_tasks.ts";
 
 /** Chromium's path (`CHROMIUM_PATH`, default Debian's). */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -177,6 +180,8 @@ export interface ProbeResult {
    * all tasks, and of it JavaScript, style recalculation and layout.
    */
   readonly main_thread_share: { task: number; script: number; style: number; layout: number };
+  /** The main thread's tasks by wall and by own CPU time, from a trace of the window. */
+  readonly main_tasks: MainTasks;
   /** With `--profile`: the functions the page's CPU profile found heaviest. */
   readonly hot?: readonly HotFunction[];
 }
@@ -240,6 +245,7 @@ export async function probe(url: string, seconds: number, profile?: string): Pro
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.start");
     }
+    await browser.startTracing(page, { categories: ["disabled-by-default-devtools.timeline"] });
     const metrics0 = await readMetrics();
     const cpu0 = await rendererCpuSeconds(browser);
     const t0 = performance.now();
@@ -253,6 +259,9 @@ export async function probe(url: string, seconds: number, profile?: string): Pro
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = await rendererCpuSeconds(browser);
     const metrics1 = await readMetrics();
+    const trace = JSON.parse(new TextDecoder().decode(await browser.stopTracing())) as {
+      traceEvents: TraceEvent[];
+    };
     let hot: HotFunction[] | undefined;
     if (profile !== undefined) {
       const recorded = (await cdp.send("Profiler.stop")).profile;
@@ -284,6 +293,7 @@ export async function probe(url: string, seconds: number, profile?: string): Pro
       js_heap_mib: Math.round(heap / 1048576),
       states,
       main_thread_share: mainThreadShare(metrics0, metrics1, elapsed),
+      main_tasks: mainTasks(trace.traceEvents),
       ...(hot === undefined ? {} : { hot }),
     };
   } finally {
