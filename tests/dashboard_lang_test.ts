@@ -165,7 +165,9 @@ Deno.test({
         (await firstRow.locator('[data-field="time"]').textContent()) ?? "",
         /^\d{2}:\d{2}:\d{2}$/,
       );
-      // The driver's charge: the address its host reported, marked as self-reported.
+      // The driver's charge: the address its host reported, marked as self-reported. The log
+      // shows the newest records; its filter finds the charge among the rest.
+      await page.getByLabel("filtro de auditoría").fill("charge.authorized");
       const chargeRow = audit.locator("tbody tr", { hasText: "charge.authorized" }).first();
       await chargeRow.waitFor({ timeout: 10_000 });
       const origin = chargeRow.locator('[data-field="origin"]');
