@@ -119,7 +119,7 @@ Deno.test({
       assert.equal(stop.status, 200, await stop.text());
       const stopped = page.locator(`[data-cp="${first}"][data-state="STOPPED"]`);
       await stopped.waitFor({ timeout: 30_000 });
-      assert.equal(await stopped.locator('[data-field="state"]').innerText(), "Out of Order");
+      assert.equal(await stopped.locator('[data-field="label"]').innerText(), "Out of Order");
 
       assert.ok(
         requested.some((url) => url.startsWith(`${central.httpUrl}/events`)),
