@@ -89,114 +89,13 @@ export class CentralMetrics {
       registers,
     });
 
-    new Gauge({
-      name: `${P}_cps`,
-      help: "CPs Central knows, by state",
-      labelNames: ["state"],
-      registers,
-      collect() {
-        const counts = Object.fromEntries(cpStateSchema.options.map((s) => [s, 0]));
-        for (const cp of runtime.model.cps.values()) counts[cp.status.state]++;
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: `${P}_cps_connected`,
-      help: "CPs whose monitor is logged in now",
-      registers,
-      collect() {
-        let n = 0;
-        for (const cp of runtime.model.cps.values()) if (cp.connection !== null) n++;
-        this.set(n);
-      },
-    });
-    new Gauge({
-      name: `${P}_sessions_active`,
-      help: "Charging sessions open now",
-      registers,
-      collect() {
-        this.set(runtime.model.sessions.size);
-      },
-    });
+    registerModelGauges(registers, runtime);
     // Read from the database once, then kept up by the tickets of committed steps: a scrape
     // must not sum a history of millions of sessions.
-    const totals = this.#totals;
-    Object.assign(totals, runtime.store.completedTotals());
-    storedCounter(
-      registers,
-      `${P}_sessions_completed_total`,
-      "Sessions ticketed, ever",
-      () => totals.sessions,
-    );
-    storedCounter(
-      registers,
-      `${P}_energy_kwh_total`,
-      "kWh of ticketed sessions, ever",
-      () => totals.kwh,
-    );
-    storedCounter(
-      registers,
-      `${P}_revenue_eur_total`,
-      "€ of ticketed sessions, ever",
-      () => totals.eur,
-    );
-    new Counter({
-      name: `${P}_telemetry_rejected_total`,
-      help: "Telemetry refused (forged, tampered, unknown key, malformed, invalid), by reason",
-      labelNames: ["reason"],
-      registers,
-      collect() {
-        this.reset();
-        for (const [reason, n] of Object.entries(runtime.drops.rejectedTelemetryByReason)) {
-          this.inc({ reason }, n);
-        }
-      },
-    });
-    new Counter({
-      name: `${P}_telemetry_duplicates_total`,
-      help: "Telemetry dropped as a replay of a report already applied",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(runtime.drops.duplicateTelemetry);
-      },
-    });
-    new Counter({
-      name: `${P}_duplicate_requests_total`,
-      help: "Driver requests dropped because their id was answered before",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(runtime.drops.duplicateRequests);
-      },
-    });
-    new Gauge({
-      name: `${P}_kafka_consumer_lag_messages`,
-      help: "Messages waiting behind the last batch Central handled, by topic",
-      labelNames: ["topic"],
-      registers,
-      collect() {
-        for (const [topic, lag] of Object.entries(sources.lag?.byTopic() ?? {})) {
-          this.set({ topic }, lag);
-        }
-      },
-    });
-    new Gauge({
-      name: `${P}_outbox_pending`,
-      help: "Outbox messages (answers, tickets, commands) not yet sent to Kafka",
-      registers,
-      collect() {
-        this.set(runtime.store.pendingCount());
-      },
-    });
-    new Gauge({
-      name: `${P}_sse_clients`,
-      help: "Dashboard event streams (GET /events) open now",
-      registers,
-      collect() {
-        this.set(sources.sseClients?.() ?? 0);
-      },
-    });
+    Object.assign(this.#totals, runtime.store.completedTotals());
+    registerTotals(registers, this.#totals);
+    registerDropCounters(registers, runtime);
+    registerPipeGauges(registers, sources);
   }
 
   /** The middleware that times every HTTP request by route (add it first). */
@@ -244,6 +143,129 @@ export class CentralMetrics {
         break;
     }
   }
+}
+
+/** The CPs by state, those connected, and the open sessions, read from the model at each scrape. */
+function registerModelGauges(registers: Registry[], runtime: CentralRuntime): void {
+  new Gauge({
+    name: `${P}_cps`,
+    help: "CPs Central knows, by state",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const counts = Object.fromEntries(cpStateSchema.options.map((s) => [s, 0]));
+      for (const cp of runtime.model.cps.values()) counts[cp.status.state]++;
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: `${P}_cps_connected`,
+    help: "CPs whose monitor is logged in now",
+    registers,
+    collect() {
+      let n = 0;
+      for (const cp of runtime.model.cps.values()) if (cp.connection !== null) n++;
+      this.set(n);
+    },
+  });
+  new Gauge({
+    name: `${P}_sessions_active`,
+    help: "Charging sessions open now",
+    registers,
+    collect() {
+      this.set(runtime.model.sessions.size);
+    },
+  });
+}
+
+/** Sessions, kWh and € ever ticketed, from `totals`. */
+function registerTotals(
+  registers: Registry[],
+  totals: { sessions: number; kwh: number; eur: number },
+): void {
+  storedCounter(
+    registers,
+    `${P}_sessions_completed_total`,
+    "Sessions ticketed, ever",
+    () => totals.sessions,
+  );
+  storedCounter(
+    registers,
+    `${P}_energy_kwh_total`,
+    "kWh of ticketed sessions, ever",
+    () => totals.kwh,
+  );
+  storedCounter(
+    registers,
+    `${P}_revenue_eur_total`,
+    "€ of ticketed sessions, ever",
+    () => totals.eur,
+  );
+}
+
+/** What the runtime dropped: rejected and duplicate telemetry, duplicate requests. */
+function registerDropCounters(registers: Registry[], runtime: CentralRuntime): void {
+  new Counter({
+    name: `${P}_telemetry_rejected_total`,
+    help: "Telemetry refused (forged, tampered, unknown key, malformed, invalid), by reason",
+    labelNames: ["reason"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(runtime.drops.rejectedTelemetryByReason)) {
+        this.inc({ reason }, n);
+      }
+    },
+  });
+  new Counter({
+    name: `${P}_telemetry_duplicates_total`,
+    help: "Telemetry dropped as a replay of a report already applied",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(runtime.drops.duplicateTelemetry);
+    },
+  });
+  new Counter({
+    name: `${P}_duplicate_requests_total`,
+    help: "Driver requests dropped because their id was answered before",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(runtime.drops.duplicateRequests);
+    },
+  });
+}
+
+/** What waits: the Kafka consumers' lag, the outbox, and the open dashboard streams. */
+function registerPipeGauges(registers: Registry[], sources: CentralMetricsSources): void {
+  new Gauge({
+    name: `${P}_kafka_consumer_lag_messages`,
+    help: "Messages waiting behind the last batch Central handled, by topic",
+    labelNames: ["topic"],
+    registers,
+    collect() {
+      for (const [topic, lag] of Object.entries(sources.lag?.byTopic() ?? {})) {
+        this.set({ topic }, lag);
+      }
+    },
+  });
+  new Gauge({
+    name: `${P}_outbox_pending`,
+    help: "Outbox messages (answers, tickets, commands) not yet sent to Kafka",
+    registers,
+    collect() {
+      this.set(sources.runtime.store.pendingCount());
+    },
+  });
+  new Gauge({
+    name: `${P}_sse_clients`,
+    help: "Dashboard event streams (GET /events) open now",
+    registers,
+    collect() {
+      this.set(sources.sseClients?.() ?? 0);
+    },
+  });
 }
 
 /** A counter whose value is kept elsewhere (the database) and read at each scrape. */
