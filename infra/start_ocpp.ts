@@ -29,13 +29,15 @@ export interface StartedOcpp {
 }
 
 /**
- * Registers the demo charger (first run only: a credential is shown once) and starts the gateway.
+ * Registers the demo charger (first run only: a credential is shown once) and starts the gateway
+ * on `port` ({@link START_OCPP_PORT} under `deno task start`; a test passes a free one).
  * @throws {Error} if the gateway does not come up; its log file is named.
  */
 export async function startOcppGateway(
   net: LocalNetwork,
   dataDir: string,
   logLevel: string,
+  port: number = START_OCPP_PORT,
 ): Promise<StartedOcpp> {
   const credentialsDir = join(dataDir, "ocpp");
   const credentialsFile = await registerDemoCharger(net, dataDir, credentialsDir);
@@ -47,7 +49,7 @@ export async function startOcppGateway(
       "--host",
       "127.0.0.1",
       "--port",
-      String(START_OCPP_PORT),
+      String(port),
       "--central",
       net.centralTcp,
       "--registry-url",
@@ -71,7 +73,7 @@ export async function startOcppGateway(
   await service.waitForLine("the OCPP gateway", (line) => line.includes("chargers connect to"));
   return {
     service,
-    url: `wss://localhost:${START_OCPP_PORT}/ocpp`,
+    url: `wss://localhost:${port}/ocpp`,
     chargerId: DEMO_CHARGER_ID,
     credentialsFile,
   };
