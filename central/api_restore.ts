@@ -17,6 +17,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { RegistryClient } from "../registry/client.ts";
 import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
@@ -58,7 +59,7 @@ const restoreRoute = createRoute({
     400: err("bad id or body"),
     401: err("missing or wrong admin token"),
     404: err("no such CP (at Central or in the Registry)"),
-    409: err("the CP is not REVOKED, or is deregistered in the Registry"),
+    409: err("the CP is not REVOKED, is deregistered in the Registry, or a restore of it runs"),
     429: err("the Registry throttles (Retry-After passed on)"),
     502: err("the Registry refused Central's admin key"),
     503: err("no Registry admin key, or the Registry is busy or unreachable (Retry-After)"),
@@ -110,17 +111,23 @@ async function deliver(
 export function addRestoreRoute(app: OpenAPIHono, deps: RestoreRouteDeps): void {
   const { runtime, now, registry } = deps;
   const problem = problemResponder(now);
-  app.openapi(restoreRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const reason = reasonParams(c.req.valid("json"));
+  // CPs whose restore is under way: a second one meanwhile would issue other credentials and
+  // find the CP ACTIVE, leaving the live ones with nobody.
+  const underWay = new Set<string>();
+  /** One restore, once no other of the same CP is under way. */
+  const restoreOne = async (
+    c: Context,
+    id: string,
+    reason: { reason?: string },
+  ): Promise<Response> => {
     const ip = originIp(c);
     const origin = ip === undefined ? {} : { originIp: ip };
     const cp = runtime.model.cps.get(id);
-    if (cp === undefined) return problem(c, 404, "not_found", `no CP ${id}`) as never;
+    if (cp === undefined) return problem(c, 404, "not_found", `no CP ${id}`);
     const refused = securityRefusal(cp, { type: "restore" });
     if (refused !== null) {
       runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
-      return problem(c, 409, "conflict", refused) as never;
+      return problem(c, 409, "conflict", refused);
     }
     const failed = (detail: string) =>
       runtime.audit({
@@ -137,14 +144,14 @@ export function addRestoreRoute(app: OpenAPIHono, deps: RestoreRouteDeps): void 
         503,
         "no_registry_admin_key",
         "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
-      ) as never;
+      );
     }
     let issued;
     try {
       issued = await registry.resetCredentials(id);
     } catch (error) {
       failed(error instanceof Error ? error.name : "error");
-      return registryProblem(problem, c, error) as never;
+      return registryProblem(problem, c, error);
     }
     // ACTIVE before the monitor gets them, so its first login with them is accepted.
     runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
@@ -165,5 +172,18 @@ export function addRestoreRoute(app: OpenAPIHono, deps: RestoreRouteDeps): void 
       200,
       { "Cache-Control": "no-store" },
     );
+  };
+
+  app.openapi(restoreRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (underWay.has(id)) {
+      return problem(c, 409, "busy", `a restore of ${id} is under way`) as never;
+    }
+    underWay.add(id);
+    try {
+      return await restoreOne(c, id, reasonParams(c.req.valid("json"))) as never;
+    } finally {
+      underWay.delete(id);
+    }
   });
 }

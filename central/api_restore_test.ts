@@ -19,7 +19,11 @@ const T0 = Date.parse("2026-12-05T10:00:00.000Z");
 const SECRET = "new-credentials-0123456789abcdef";
 
 function setup(
-  options: { registryFails?: Error; supervisor?: SupervisorCall | "none" } = {},
+  options: {
+    registryFails?: Error;
+    supervisor?: SupervisorCall | "none";
+    registryGate?: Promise<void>;
+  } = {},
 ) {
   const entries: AuditEntry[] = [];
   const store = CentralStore.open(":memory:");
@@ -39,11 +43,14 @@ function setup(
     at: T0,
   });
   const order: string[] = [];
+  const asked = Promise.withResolvers<void>();
   const registry = {
     resetCredentials: (cpId: string) => {
+      asked.resolve();
       order.push(`registry ${cpId} ${t.runtime.model.cps.get(cpId)?.security}`);
       if (options.registryFails) return Promise.reject(options.registryFails);
-      return Promise.resolve({ cp_id: cpId, credentials: SECRET, registered_at: "2026-12-05" });
+      const answer = { cp_id: cpId, credentials: SECRET, registered_at: "2026-12-05" };
+      return (options.registryGate ?? Promise.resolve()).then(() => answer);
     },
   } as unknown as RegistryClient;
   const delivered: unknown[] = [];
@@ -68,7 +75,7 @@ function setup(
         : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     });
   const records = () => entries.filter((e) => e.action === "security.restore");
-  return { t, entries, restore, order, delivered, records };
+  return { t, entries, restore, order, delivered, records, registryAsked: asked.promise };
 }
 
 const ban = (t: { send: (input: Input) => void }) =>
@@ -138,6 +145,24 @@ Deno.test("restore: 409 for a CP not REVOKED, 404 unknown; a Registry failure ch
     assert.equal(failed.headers.get("retry-after"), "5");
     assert.equal(t.runtime.model.cps.get("CP-1")?.security, "REVOKED", "unchanged");
     assert.deepEqual(records().map((r) => r.outcome), ["denied", "failed"]);
+  } finally {
+    t.store.close();
+  }
+});
+
+Deno.test("restore: a second restore of the same CP while one is under way is refused (409 busy)", async () => {
+  const gate = Promise.withResolvers<void>();
+  const { t, restore, order, registryAsked } = setup({ registryGate: gate.promise });
+  try {
+    ban(t);
+    const first = restore("CP-1");
+    await registryAsked; // the first is at the Registry
+    const second = await restore("CP-1");
+    assert.equal(second.status, 409);
+    assert.equal((await second.json()).error, "busy");
+    gate.resolve();
+    assert.equal((await first).status, 200);
+    assert.equal(order.filter((o) => o.startsWith("registry")).length, 1, "asked once");
   } finally {
     t.store.close();
   }
