@@ -21,6 +21,7 @@ import {
   jsonBody as body,
   jsonContent as json,
   MAX_BODY_BYTES,
+  type Problem,
   problemResponder,
   requestLog,
   requireBearer,
@@ -266,22 +267,35 @@ function rowJson(row: LocationRow): z.infer<typeof Location> {
 /** Builds the weather office's API. */
 export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
   const now = deps.now ?? (() => new Date());
-  const { office } = deps;
-
   const problem = problemResponder(now);
-
-  const notSimulated = (c: Ctx) =>
-    problem(
-      c,
-      409,
-      "not_simulated",
-      "the office reads OpenWeather; manual temperatures exist only with the simulated provider",
-    );
-  const fileProblem = (c: Ctx, error: LocationsFileError) =>
-    problem(c, 409, "locations_file_invalid", error.message);
-
+  const kit: WeatherKit = { office: deps.office, now, problem };
   const app = new OpenAPIHono({ defaultHook: validationHook(problem) });
+  addMiddleware(app, deps, problem);
+  addStatusRoutes(app, kit);
+  addLocationRoutes(app, kit);
+  addSimulatedRoutes(app, kit);
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: {
+      title: "EVCharging weather office",
+      version: "0.1.0",
+      description: "Which city each CP is in, the temperatures read, and the alerts sent.",
+    },
+  });
+  addErrorHandlers(app, problem);
+  return app;
+}
 
+/** What every route group of the app shares. */
+interface WeatherKit {
+  readonly office: WeatherOfficeView;
+  readonly now: () => Date;
+  readonly problem: Problem;
+}
+
+/** Metrics, the request log, security headers, the body cap and the service key gate. */
+function addMiddleware(app: OpenAPIHono, deps: WeatherApiDeps, problem: Problem): void {
+  const { office } = deps;
   const requireServiceKey = requireBearer({
     secret: deps.serviceKey,
     realm: "weather",
@@ -323,7 +337,10 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     scheme: "bearer",
     description: "WEATHER_SERVICE_KEY, or the key in data/weather_service.key",
   });
+}
 
+/** `GET /health` and the watched CPs. */
+function addStatusRoutes(app: OpenAPIHono, { office, now }: WeatherKit): void {
   app.openapi(healthRoute, (c) => {
     const s = office.snapshot();
     return c.json({
@@ -352,6 +369,12 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
       items: s.rows.map(rowJson),
     }, 200);
   });
+}
+
+/** Watching a CP in a city, or no more. */
+function addLocationRoutes(app: OpenAPIHono, { office, problem }: WeatherKit): void {
+  const fileProblem = (c: Ctx, error: LocationsFileError) =>
+    problem(c, 409, "locations_file_invalid", error.message);
 
   app.openapi(putLocationRoute, async (c) => {
     const { cpId } = c.req.valid("param");
@@ -376,6 +399,17 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
       throw error;
     }
   });
+}
+
+/** The simulated provider's temperatures set and cleared by hand. */
+function addSimulatedRoutes(app: OpenAPIHono, { office, problem }: WeatherKit): void {
+  const notSimulated = (c: Ctx) =>
+    problem(
+      c,
+      409,
+      "not_simulated",
+      "the office reads OpenWeather; manual temperatures exist only with the simulated provider",
+    );
 
   app.openapi(putSimulatedRoute, (c) => {
     const { city } = c.req.valid("param");
@@ -397,16 +431,10 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     log.info("{city} drifts again", { city });
     return c.json({ city, temperature: null }, 200);
   });
+}
 
-  app.doc("/openapi.json", {
-    openapi: "3.0.3",
-    info: {
-      title: "EVCharging weather office",
-      version: "0.1.0",
-      description: "Which city each CP is in, the temperatures read, and the alerts sent.",
-    },
-  });
-
+/** Unknown routes and errors, answered in the error shape. */
+function addErrorHandlers(app: OpenAPIHono, problem: Problem): void {
   app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
@@ -430,6 +458,4 @@ export function createWeatherApp(deps: WeatherApiDeps): OpenAPIHono {
     });
     return problem(c, 500, "internal_error", "internal error; see the weather office's log");
   });
-
-  return app;
 }
