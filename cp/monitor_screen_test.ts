@@ -39,7 +39,7 @@ Deno.test("monitor screen in English: link, Central's state, key, token expiry a
       "central shows ACTIVATED",
       "maintenance  off",
       "version 2",
-      `token expires ${at("en-GB")}`,
+      `token expiry ${at("en-GB")}`,
       "Alicante · €0.35/kWh · 22.0 kW",
       "R register   D deregister   A authenticate again   M maintenance on/off   S status   q quit",
     ]
@@ -58,7 +58,7 @@ Deno.test("monitor screen in Spanish: the same facts in Spanish, es-ES price and
       "PARADO · Fuera de servicio (mantenimiento)",
       "mantenimiento sí",
       "versión 2",
-      `el token caduca ${at("es-ES")}`,
+      `token caduca ${at("es-ES")}`,
       "Alicante · 0,35 €/kWh · 22,0 kW",
       "R registrar   D dar de baja   A autenticar de nuevo   M mantenimiento sí/no   S estado",
       "q salir",

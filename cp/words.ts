@@ -55,7 +55,7 @@ const en = {
   maintenance: "maintenance",
   on: "on",
   off: "off",
-  tokenExpires: "token expires",
+  tokenExpires: "token expiry",
   statusLine: "status: {link} · Central shows {state} · maintenance {maintenance} · " +
     "key {key} · token expires {expires}",
   linkLoggedIn: "logged in",
@@ -122,7 +122,7 @@ export const CP_TEXT: Catalog<CpTextKey> = {
     maintenance: "mantenimiento",
     on: "sí",
     off: "no",
-    tokenExpires: "el token caduca",
+    tokenExpires: "token caduca",
     statusLine: "estado: {link} · la central muestra {state} · mantenimiento {maintenance} · " +
       "clave {key} · el token caduca {expires}",
     linkLoggedIn: "sesión iniciada",

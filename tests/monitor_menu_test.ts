@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LocalNetwork, startNetwork } from "../infra/network.ts";
-import { testBrokers } from "./kafka_env.ts";
+import { centralGroupAtEnd, testBrokers } from "./kafka_env.ts";
 
 interface AuditItem {
   actor: string;
@@ -50,7 +50,14 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "monitor_menu_" });
-    const net = await startNetwork({ dir, certsDir: join(dir, "certs"), brokers: testBrokers() });
+    const net = await startNetwork({
+      dir,
+      certsDir: join(dir, "certs"),
+      brokers: testBrokers(),
+      // Its own consumer groups, at the topics' end: another test's Central on the same broker
+      // neither takes this one's partitions nor hands it a backlog.
+      centralArgs: ["--group", await centralGroupAtEnd("monitor-menu")],
+    });
     const lines: string[] = [];
     let cp: Deno.ChildProcess | undefined;
     try {
