@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
+import { type ByteConn, FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { getLogger, setupForwardedLogging } from "../shared/log.ts";
 import { monitorToCentralSchema, parseMessage } from "../shared/messages.ts";
+import { listenTlsNoDelay, type TlsListener } from "../shared/tls_listener.ts";
 import type { FromLinks, LinkEvent, LinkFailure, ToLinks } from "./monitor_links.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
@@ -18,7 +19,7 @@ const scope = self as any as {
   onmessage: ((e: MessageEvent<ToLinks>) => void) | null;
 };
 
-let listener: Deno.TlsListener | undefined;
+let listener: TlsListener | undefined;
 let maxConnections = 0;
 let maxPerAddress = 0;
 let loginTimeoutMs = 0;
@@ -26,14 +27,14 @@ let nextId = 1;
 /** Connections (by id) that have not logged in yet: their address and login deadline timer. */
 const unauthenticated = new Map<
   number,
-  { ip: string; timer: ReturnType<typeof setTimeout>; socket: Deno.Conn }
+  { ip: string; timer: ReturnType<typeof setTimeout>; socket: ByteConn }
 >();
 /** How many of {@link unauthenticated} each address has. */
 const unauthenticatedByIp = new Map<string, number>();
 
 const links = new Map<number, FramedConn>();
 /** Sockets still in the ENQ/ACK opening, dropped when accepting stops. */
-const opening = new Set<Deno.Conn>();
+const opening = new Set<ByteConn>();
 
 let pending: LinkEvent[] = [];
 let flushing = false;
@@ -103,7 +104,9 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
   maxConnections = options.maxConnections;
   maxPerAddress = options.maxUnauthenticatedPerAddress;
   loginTimeoutMs = options.loginTimeoutMs;
-  const listening = Deno.listenTls({
+  // Not Deno.listenTls: its connections keep Nagle's algorithm on, and every answer after an
+  // ACK byte would wait ~40 ms for the monitor's delayed TCP ACK (BENCHMARKS.md).
+  const listening = await listenTlsNoDelay({
     hostname: options.hostname,
     port: options.port,
     cert: options.tls.cert,
@@ -115,34 +118,30 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
     hostname: listening.addr.hostname,
     port: listening.addr.port,
   });
-  try {
-    for await (const tls of listening) {
-      const ip = tls.remoteAddr.hostname;
-      // Handshakes and openings under way are capped like open conversations (one more of
-      // those is NACKed at its opening); connections not logged in, handshakes included, are
-      // capped per address.
-      const refusal = opening.size >= maxConnections
-        ? "too_many_connections"
-        : (unauthenticatedByIp.get(ip) ?? 0) >= maxPerAddress
-        ? "too_many_unauthenticated"
-        : undefined;
-      if (refusal !== undefined) {
-        // Before any TLS work: a flood costs an accept and a close.
-        tls.close();
-        emit({ type: "refused", ip, reason: refusal });
-        continue;
-      }
-      serve(tls, options.openTimeoutMs);
+  // The iteration ends when stop_accepting closes the listener.
+  for await (const accepted of listening) {
+    const ip = accepted.remoteAddr.hostname;
+    // Handshakes and openings under way are capped like open conversations (one more of
+    // those is NACKed at its opening); connections not logged in, handshakes included, are
+    // capped per address.
+    const refusal = opening.size >= maxConnections
+      ? "too_many_connections"
+      : (unauthenticatedByIp.get(ip) ?? 0) >= maxPerAddress
+      ? "too_many_unauthenticated"
+      : undefined;
+    if (refusal !== undefined) {
+      // Before any TLS work: a flood costs an accept and a close.
+      accepted.refuse();
+      emit({ type: "refused", ip, reason: refusal });
+      continue;
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error; // closed by stop_accepting
+    serve(accepted.startTls(), accepted.remoteAddr, options.openTimeoutMs);
   }
 }
 
-/** One connection: the TLS handshake runs at its first read, within the opening's time. */
-async function serve(tcp: Deno.TlsConn, openTimeoutMs: number): Promise<void> {
+/** One connection: its TLS handshake runs within the opening's time. */
+async function serve(tcp: ByteConn, addr: Deno.NetAddr, openTimeoutMs: number): Promise<void> {
   const id = nextId++;
-  const addr = tcp.remoteAddr;
   track(id, addr.hostname, tcp);
   try {
     await converse(id, tcp, addr, openTimeoutMs);
@@ -152,7 +151,7 @@ async function serve(tcp: Deno.TlsConn, openTimeoutMs: number): Promise<void> {
 }
 
 /** Counts `id` against its address until it logs in, and closes it at the login deadline. */
-function track(id: number, ip: string, socket: Deno.Conn): void {
+function track(id: number, ip: string, socket: ByteConn): void {
   unauthenticatedByIp.set(ip, (unauthenticatedByIp.get(ip) ?? 0) + 1);
   const timer = setTimeout(() => {
     if (!unauthenticated.has(id)) return;
@@ -189,7 +188,7 @@ function settle(id: number): void {
 
 async function converse(
   id: number,
-  tcp: Deno.TlsConn,
+  tcp: ByteConn,
   addr: Deno.NetAddr,
   openTimeoutMs: number,
 ): Promise<void> {

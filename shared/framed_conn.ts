@@ -3,7 +3,8 @@
  * ENQ/ACK, stop-and-wait sending with resends on NACK, receiving with an
  * ACK or NACK for every frame, and EOT to close.
  *
- * Works over any `Deno.Conn` (plain TCP or TLS): it only reads, writes and closes.
+ * Works over any {@link ByteConn} (a `Deno.Conn`, plain TCP or TLS, or shared/tls_listener.ts's
+ * connections): it only reads, writes and closes.
  *
  * ```ts
  * const conn = await FramedConn.client(await Deno.connect({ hostname, port }));
@@ -27,6 +28,18 @@ import {
 
 // Only types, sizes and reasons are logged: message contents may carry tokens and keys.
 const log = getLogger(["evcharging", "framing"]);
+
+/** What a framed conversation needs of a connection: a `Deno.Conn` has all of it. */
+export interface ByteConn {
+  /** The peer's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** Reads into `p`: the number of bytes read, or `null` at the end of the stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`, resolving with how many bytes were written. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
 
 /** What went wrong, for callers that react differently (e.g. retry an opening, not a refusal). */
 export type FramedConnErrorCode =
@@ -85,7 +98,7 @@ type Phase = "opening" | "open" | "closing" | "closed";
  * and the peer's own frames share the stream; the decoder tells them apart.
  */
 export class FramedConn implements AsyncIterable<unknown> {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteConn;
   readonly #ackTimeoutMs: number;
   readonly #validate: FramedConnOptions["validate"];
   readonly #decoder = new FrameDecoder();
@@ -114,14 +127,15 @@ export class FramedConn implements AsyncIterable<unknown> {
   // Resolves once the read loop has stopped and the socket is closed.
   readonly #done: Promise<void>;
 
-  private constructor(conn: Deno.Conn, role: "client" | "server", options: FramedConnOptions) {
+  private constructor(conn: ByteConn, role: "client" | "server", options: FramedConnOptions) {
     this.#conn = conn;
     this.#role = role;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#validate = options.validate;
     // Stop-and-wait sends many tiny writes (ACKs, short frames); with Nagle's
     // algorithm each can sit ~40 ms waiting for the peer's delayed TCP ACK.
-    // (A TlsConn has no such switch: set it on the TcpConn before startTls.)
+    // (A TlsConn has no such switch: a client sets it on the TcpConn before startTls, and
+    // Central's server accepts through shared/tls_listener.ts, which sets it.)
     if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
     const addr = conn.remoteAddr;
     this.#peer = "hostname" in addr ? `${addr.hostname}:${addr.port}` : addr.transport;
@@ -133,7 +147,7 @@ export class FramedConn implements AsyncIterable<unknown> {
    * On NACK, EOT, a broken connection or a timeout it closes `conn` and throws
    * a {@link FramedConnError} (`refused`, `open-timeout`, `peer-vanished`).
    */
-  static async client(conn: Deno.Conn, options: FramedConnOptions = {}): Promise<FramedConn> {
+  static async client(conn: ByteConn, options: FramedConnOptions = {}): Promise<FramedConn> {
     const fc = new FramedConn(conn, "client", options);
     await fc.#open(options.openTimeoutMs, async () => {
       await fc.#write(Uint8Array.of(ENQ));
@@ -150,7 +164,7 @@ export class FramedConn implements AsyncIterable<unknown> {
    * and answers ACK, or NACK and closes. On refusal, a broken connection or
    * a timeout it closes `conn` and throws a {@link FramedConnError}.
    */
-  static async server(conn: Deno.Conn, options: FramedServerOptions = {}): Promise<FramedConn> {
+  static async server(conn: ByteConn, options: FramedServerOptions = {}): Promise<FramedConn> {
     const fc = new FramedConn(conn, "server", options);
     await fc.#open(options.openTimeoutMs, async () => {
       const first = await fc.#opening.promise;

@@ -7,6 +7,12 @@
  */
 import { isIP } from "node:net";
 
+/** `host` with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, a dual-stack socket's view of an
+ * IPv4 peer) written as plain IPv4; any other host unchanged. */
+export function plainIp(host: string): string {
+  return host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}
+
 /**
  * The local IP address of a TCP connection to `host:port` (opened and closed at once), or
  * `undefined` when it cannot connect within `timeoutMs`. IPv4-mapped IPv6 addresses come back as
@@ -24,7 +30,7 @@ export async function localAddressToward(
     return undefined;
   }
   try {
-    const address = conn.localAddr.hostname.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+    const address = plainIp(conn.localAddr.hostname);
     return isIP(address) === 0 ? undefined : address;
   } finally {
     conn.close();
