@@ -241,7 +241,56 @@ export async function runMenu(
     }
   };
 
-  const commands: Record<string, () => Promise<void>> = {
+  const commands = menuCommands({ office, lang, t, ask, say, attempt });
+
+  const unsubscribe = office.subscribe(redrawSoon);
+  panel.onRecord = redrawSoon;
+  // The alternate screen: the operator's shell comes back intact when the menu ends.
+  Deno.stdout.writeSync(encoder.encode(enterScreen(SCREEN)));
+  try {
+    for (;;) {
+      draw();
+      const key = await input.key();
+      if (key === undefined || key === "q" || key === "\x03" || key === "\x04") return;
+      const command = commands[key.toLowerCase()];
+      if (command === undefined) continue;
+      prompting = true;
+      try {
+        await command();
+      } finally {
+        prompting = false;
+      }
+    }
+  } finally {
+    unsubscribe();
+    panel.onRecord = undefined;
+    clearTimeout(pendingRedraw);
+    input.release();
+    restoreTerminal();
+  }
+}
+
+/** Leaves raw mode and the alternate screen: for a stop (a signal) in the middle of the menu. */
+export function restoreTerminal(): void {
+  Deno.stdin.setRaw(false);
+  Deno.stdout.writeSync(new TextEncoder().encode(leaveScreen(SCREEN)));
+}
+
+/** What the menu's commands use: the office, the words, a question, the panel. */
+interface MenuIo {
+  readonly office: WeatherOffice;
+  readonly lang: Lang;
+  readonly t: (key: WeatherTextKey, params?: Record<string, string | number>) => string;
+  readonly ask: (question: string) => Promise<string | undefined>;
+  readonly say: (message: string) => void;
+  /** Runs a change and reports its result or its refusal in the panel. */
+  readonly attempt: (change: () => Promise<string>) => Promise<void>;
+}
+
+/** The menu's commands by key: add, change, remove a CP; a manual temperature; the list. */
+function menuCommands(io: MenuIo): Record<string, () => Promise<void>> {
+  const { office, lang, t, ask, say, attempt } = io;
+  return {
     a: async () => {
       const cpId = await ask(t("askAdd"));
       if (!cpId) return;
@@ -297,36 +346,4 @@ export async function runMenu(
     },
     l: () => Promise.resolve(), // the table is the list: the loop redraws it
   };
-
-  const unsubscribe = office.subscribe(redrawSoon);
-  panel.onRecord = redrawSoon;
-  // The alternate screen: the operator's shell comes back intact when the menu ends.
-  Deno.stdout.writeSync(encoder.encode(enterScreen(SCREEN)));
-  try {
-    for (;;) {
-      draw();
-      const key = await input.key();
-      if (key === undefined || key === "q" || key === "\x03" || key === "\x04") return;
-      const command = commands[key.toLowerCase()];
-      if (command === undefined) continue;
-      prompting = true;
-      try {
-        await command();
-      } finally {
-        prompting = false;
-      }
-    }
-  } finally {
-    unsubscribe();
-    panel.onRecord = undefined;
-    clearTimeout(pendingRedraw);
-    input.release();
-    restoreTerminal();
-  }
-}
-
-/** Leaves raw mode and the alternate screen: for a stop (a signal) in the middle of the menu. */
-export function restoreTerminal(): void {
-  Deno.stdin.setRaw(false);
-  Deno.stdout.writeSync(new TextEncoder().encode(leaveScreen(SCREEN)));
 }
