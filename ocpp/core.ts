@@ -665,6 +665,11 @@ function endSession(d: Draft, reason: EndReason): void {
 function onCallAnswer(d: Draft, action: OutgoingCall["action"], status: string | undefined): void {
   if (status === "Accepted") return;
   d.note("warning", `the charger answered ${action}: ${status ?? "no answer"}`);
+  if (action === "ChangeAvailability" && status === "Rejected" && d.model.resuming) {
+    // It refuses a resume's Operative: it stays out of service by its own decision.
+    d.set({ resuming: false });
+    chargerAvailability(d, false);
+  }
   const session = d.model.session;
   if (
     action === "RemoteStartTransaction" && session !== undefined &&

@@ -393,3 +393,15 @@ Deno.test("ocpp core: an Unavailable our stop or resume asked for is no maintena
   assert.equal(model.chargerUnavailable, false);
   assert.equal(engineStateOf(model), "ACTIVATED");
 });
+
+Deno.test("ocpp core: a charger that rejects a resume's Operative stays out of service by itself", () => {
+  const { model, effects } = run([
+    { type: "connected" },
+    stop("admin"),
+    status("u1", "Unavailable"),
+    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    { type: "call_answer", action: "ChangeAvailability", status: "Rejected" },
+  ]);
+  assert.deepEqual(maintenance(effects), [true]);
+  assert.equal(engineStateOf(model), "STOPPED");
+});
