@@ -337,6 +337,126 @@ export interface ConsumerHandle {
   consumer: Consumer;
 }
 
+/** What {@link batchHandler} needs from {@link runConsumer}. */
+interface BatchHandling<T> {
+  readonly accept?: (key: string | null) => boolean;
+  readonly handleMany: (messages: readonly ConsumedMessage<T>[]) => void | Promise<void>;
+  /** Messages handed over at once (1 unless the caller handles batches). */
+  readonly chunkSize: number;
+  readonly onInvalid: (message: InvalidMessage) => void | Promise<void>;
+  readonly clog: Logger;
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  /** The timers that resume paused partitions; `stop()` clears them. */
+  readonly resumeTimers: Set<ReturnType<typeof setTimeout>>;
+  readonly stopping: () => boolean;
+}
+
+/**
+ * kafkajs' `eachBatch`: hands the batch over a chunk at a time, skips (and reports) what is not
+ * JSON, pauses the partition with a growing delay when the handler fails (the chunk is then
+ * redelivered), and commits the offset after the last message done with.
+ */
+function batchHandler<T>(h: BatchHandling<T>): (p: EachBatchPayload) => Promise<void> {
+  /** Consecutive handler failures per partition, for the backoff. */
+  const failures = new Map<string, number>();
+  return async (p) => {
+    const { topic, partition } = p.batch;
+    const where = `${topic}/${partition}`;
+    let handled: string | undefined; // offset of the last message done with
+    const messages = p.batch.messages;
+    let i = 0;
+    while (i < messages.length) {
+      if (h.stopping() || !p.isRunning() || p.isStale()) break;
+      const { chunk, skipped, next } = await readChunk(h, p.batch, i);
+      i = next;
+      if (chunk.length > 0) {
+        try {
+          await h.handleMany(chunk);
+          failures.delete(where);
+        } catch (e) {
+          const n = (failures.get(where) ?? 0) + 1;
+          failures.set(where, n);
+          const delay = Math.min(h.retryDelayMs * 2 ** (n - 1), h.maxRetryDelayMs);
+          const offset = chunk[0].offset;
+          h.clog.error(
+            `Handler failed at ${where}@${offset} (attempt ${n}); redelivering in ${delay} ms`,
+            { topic, partition, offset, attempt: n, delay, error: e },
+          );
+          const resume = p.pause();
+          const timer = setTimeout(() => {
+            h.resumeTimers.delete(timer);
+            resume();
+          }, delay);
+          h.resumeTimers.add(timer);
+          break;
+        }
+      }
+      // The invalid message came after the chunk: done with both.
+      handled = (skipped ?? messages[i - 1]).offset;
+      p.resolveOffset(handled);
+      await p.heartbeat();
+    }
+    if (handled !== undefined) {
+      // The committed offset is the next one to read. Passing offsets makes
+      // kafkajs commit now instead of on its auto-commit schedule.
+      const next = (BigInt(handled) + 1n).toString();
+      await p.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: next }] }],
+      });
+    }
+  };
+}
+
+/**
+ * The next chunk from message `from` on: consecutive valid messages (those `accept` skips left
+ * out); a non-JSON one ends it and is reported. Returns where the next chunk starts.
+ */
+async function readChunk<T>(
+  h: BatchHandling<T>,
+  batch: EachBatchPayload["batch"],
+  from: number,
+): Promise<{ chunk: ConsumedMessage<T>[]; skipped?: KafkaMessage; next: number }> {
+  const { topic, partition, messages } = batch;
+  const chunk: ConsumedMessage<T>[] = [];
+  let i = from;
+  for (; i < messages.length && chunk.length < h.chunkSize; i++) {
+    const m = messages[i];
+    const key = m.key?.toString() ?? null;
+    if (h.accept !== undefined && !h.accept(key)) continue;
+    const parsed = parseValue(m);
+    if ("error" in parsed) {
+      try {
+        await h.onInvalid({
+          topic,
+          partition,
+          offset: m.offset,
+          key,
+          raw: m.value?.toString() ?? null,
+          error: parsed.error,
+        });
+      } catch (e) {
+        // Topic names are [A-Za-z0-9._-]: no LogTape placeholder braces to escape.
+        h.clog.error(
+          `onInvalid failed at ${topic}/${partition}@${m.offset}; skipping the message anyway`,
+          { topic, partition, offset: m.offset, error: e },
+        );
+      }
+      return { chunk, skipped: m, next: i + 1 };
+    }
+    chunk.push({
+      topic,
+      partition,
+      offset: m.offset,
+      key,
+      value: parsed.value as T,
+      headers: m.headers,
+      timestamp: m.timestamp,
+    });
+  }
+  return { chunk, next: i };
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function parseValue(m: KafkaMessage): { value: unknown } | { error: string } {
@@ -396,11 +516,8 @@ export async function runConsumer<T = unknown>(
     allowAutoTopicCreation: false,
   });
   let stopping = false;
-  /** Consecutive handler failures per partition, for the backoff. */
-  const failures = new Map<string, number>();
   const resumeTimers = new Set<ReturnType<typeof setTimeout>>();
 
-  const accept = opts.accept;
   const handleOne = opts.handle;
   const handleMany = opts.handleBatch ??
     (handleOne && (async (ms: readonly ConsumedMessage<T>[]) => {
@@ -410,91 +527,17 @@ export async function runConsumer<T = unknown>(
   // One at a time unless the caller handles batches: a failure then redelivers just that one.
   const chunkSize = opts.handleBatch ? Math.max(1, opts.maxBatch ?? 500) : 1;
 
-  const eachBatch = async (p: EachBatchPayload) => {
-    const { topic, partition } = p.batch;
-    const where = `${topic}/${partition}`;
-    let handled: string | undefined; // offset of the last message done with
-    const messages = p.batch.messages;
-    let i = 0;
-    while (i < messages.length) {
-      if (stopping || !p.isRunning() || p.isStale()) break;
-      // The next chunk: consecutive valid messages; a non-JSON one ends it and is skipped.
-      const chunk: ConsumedMessage<T>[] = [];
-      let skipped: KafkaMessage | undefined;
-      for (; i < messages.length && chunk.length < chunkSize; i++) {
-        const m = messages[i];
-        const key = m.key?.toString() ?? null;
-        if (accept !== undefined && !accept(key)) continue;
-        const parsed = parseValue(m);
-        if ("error" in parsed) {
-          skipped = m;
-          try {
-            await onInvalid({
-              topic,
-              partition,
-              offset: m.offset,
-              key,
-              raw: m.value?.toString() ?? null,
-              error: parsed.error,
-            });
-          } catch (e) {
-            // Topic names are [A-Za-z0-9._-]: no LogTape placeholder braces to escape.
-            clog.error(`onInvalid failed at ${where}@${m.offset}; skipping the message anyway`, {
-              topic,
-              partition,
-              offset: m.offset,
-              error: e,
-            });
-          }
-          i++;
-          break;
-        }
-        chunk.push({
-          topic,
-          partition,
-          offset: m.offset,
-          key,
-          value: parsed.value as T,
-          headers: m.headers,
-          timestamp: m.timestamp,
-        });
-      }
-      if (chunk.length > 0) {
-        try {
-          await handleMany(chunk);
-          failures.delete(where);
-        } catch (e) {
-          const n = (failures.get(where) ?? 0) + 1;
-          failures.set(where, n);
-          const delay = Math.min(retryDelayMs * 2 ** (n - 1), maxRetryDelayMs);
-          const offset = chunk[0].offset;
-          clog.error(
-            `Handler failed at ${where}@${offset} (attempt ${n}); redelivering in ${delay} ms`,
-            { topic, partition, offset, attempt: n, delay, error: e },
-          );
-          const resume = p.pause();
-          const timer = setTimeout(() => {
-            resumeTimers.delete(timer);
-            resume();
-          }, delay);
-          resumeTimers.add(timer);
-          break;
-        }
-      }
-      // The invalid message came after the chunk: done with both.
-      handled = (skipped ?? messages[i - 1]).offset;
-      p.resolveOffset(handled);
-      await p.heartbeat();
-    }
-    if (handled !== undefined) {
-      // The committed offset is the next one to read. Passing offsets makes
-      // kafkajs commit now instead of on its auto-commit schedule.
-      const next = (BigInt(handled) + 1n).toString();
-      await p.commitOffsetsIfNecessary({
-        topics: [{ topic, partitions: [{ partition, offset: next }] }],
-      });
-    }
-  };
+  const eachBatch = batchHandler<T>({
+    accept: opts.accept,
+    handleMany,
+    chunkSize,
+    onInvalid,
+    clog,
+    retryDelayMs,
+    maxRetryDelayMs,
+    resumeTimers,
+    stopping: () => stopping,
+  });
 
   await consumer.connect();
   try {

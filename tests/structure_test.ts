@@ -46,7 +46,6 @@ const LONG_FUNCTIONS: readonly string[] = [
   "infra/start.ts main",
   'registry/app_test.ts Deno.test("bad input gets a 4xx with the error shape, naming the field; the server keeps serving")',
   'registry/app_test.ts Deno.test("bad input gets a 4xx with the error shape, naming the field; the server keeps serving")/withHarness(callback)',
-  "shared/kafka.ts runConsumer",
   'tests/weather_central_test.ts Deno.test("weather \u2192 real Central: cold stops and tickets, holds, provider trouble, admin stop, file edits, restart")',
   'tests/weather_office_test.ts Deno.test("weather office: alerts and clears on change only, nothing on provider errors, current state re-sent after Central returns")',
   'tests/metrics_test.ts Deno.test("metrics: Central, the Registry and the weather office serve strict Prometheus text")',
