@@ -316,52 +316,14 @@ async function main(): Promise<void> {
     ? await Deno.makeTempDir({ prefix: "evcharging-cp-" })
     : undefined;
   const portFile = portDir === undefined ? undefined : join(portDir, "engine_port");
-  const engine = new Child({
-    name: "engine",
-    script: "engine_main.ts",
-    ownsTerminal: screen,
-    keyInput: !config.headless,
-    permissions: [
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      `--allow-write=${[config.credentialsDir, ...(portDir ? [portDir] : [])].join(",")}`,
-    ],
-  });
-  const monitor = new Child({
-    name: "monitor",
-    script: "monitor_main.ts",
-    ownsTerminal: false,
-    keyInput: !config.headless,
-    permissions: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-  });
+  const { engine, monitor } = cpChildren(config, screen, portDir);
 
-  // While the engine is down at a keyboard, or at the operator's `S`, this process shows both
-  // children and the monitor.
-  const monitorLines: string[] = [];
-  const monitorView = { on: false };
-  const cpScreen = screen
-    ? new StatusScreen(() =>
-      renderCpScreen(
-        {
-          cpId: config.cpId,
-          engine: engine.view,
-          monitor: monitor.view,
-          monitorLines,
-          monitorView: monitorView.on,
-        },
-        paint,
-        config.lang,
-      )
-    )
-    : undefined;
-  const seenFromMonitor = (line: string) => {
-    const text = logLineText(line) ?? line.trim();
-    if (text === "") return;
-    monitorLines.push(text);
-    if (monitorLines.length > MONITOR_LINES) monitorLines.shift();
-    cpScreen?.update();
-  };
+  const { cpScreen, monitorView, seenFromMonitor } = cpStatusScreen(
+    config,
+    screen,
+    engine,
+    monitor,
+  );
 
   let stopping = false;
   // The engine's port, once it listens: a restarted engine gets the same one.
@@ -406,8 +368,98 @@ async function main(): Promise<void> {
     Deno.exit(0);
   };
 
+  const { act, showMonitor } = cpActions({
+    config,
+    engine,
+    monitor,
+    engineAt,
+    monitorView,
+    cpScreen,
+    logFormat,
+    stopping: () => stopping,
+    startEngine,
+    startMonitor,
+    stop,
+  });
+  // Headless at a terminal means nobody at the keyboard: input is not touched at all.
+  const stopKeys = config.headless && Deno.stdin.isTerminal() ? undefined : readKeys((key) => {
+    if (key === "\x1b") return showMonitor(false);
+    const action = cpKeyAction(key);
+    if (action !== undefined) act(action);
+  });
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+
+  startEngine([
+    ...engineArgs(config, config.enginePort, logFormat),
+    ...(portFile === undefined ? [] : ["--port-file", portFile]),
+  ]);
+  engineAt.port = portFile === undefined
+    ? config.enginePort
+    : await portFromFile(portFile, engine.exited);
+  if (portDir !== undefined) await Deno.remove(portDir, { recursive: true }).catch(() => {});
+  if (stopping) return; // stop() ends the process
+  if (engineAt.port === undefined) {
+    cpScreen?.close();
+    say("the engine exited before it listened: no monitor without it");
+    Deno.exit((await engine.exited).code || 1);
+  }
+  startMonitor();
+  if (!config.headless || !Deno.stdin.isTerminal()) say(`keys: ${cpKeysHelp(config.lang)}`);
+}
+
+if (import.meta.main) await main();
+
+/** What the operator's actions work on (see {@link cpActions}). */
+interface CpParts {
+  readonly config: Config;
+  readonly engine: Child;
+  readonly monitor: Child;
+  /** The engine's port, once it listens. */
+  readonly engineAt: { port?: number };
+  /** Whether the monitor's view is shown over the engine's screen. */
+  readonly monitorView: { on: boolean };
+  readonly cpScreen: StatusScreen | undefined;
+  readonly logFormat: string;
+  readonly stopping: () => boolean;
+  readonly startEngine: (args: string[]) => void;
+  readonly startMonitor: () => void;
+  readonly stop: () => Promise<void>;
+}
+
+/** The engine and monitor child processes; the engine may write its port file in `portDir`. */
+function cpChildren(config: Config, screen: boolean, portDir: string | undefined) {
+  const engine = new Child({
+    name: "engine",
+    script: "engine_main.ts",
+    ownsTerminal: screen,
+    keyInput: !config.headless,
+    permissions: [
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${[config.credentialsDir, ...(portDir ? [portDir] : [])].join(",")}`,
+    ],
+  });
+  const monitor = new Child({
+    name: "monitor",
+    script: "monitor_main.ts",
+    ownsTerminal: false,
+    keyInput: !config.headless,
+    permissions: ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+  });
+  return { engine, monitor };
+}
+
+/**
+ * The operator's actions (keys and the supervisor's demo actions) on the two children, and the
+ * monitor's view over the engine's screen.
+ */
+function cpActions(parts: CpParts) {
+  const { config, engine, monitor, engineAt, monitorView, cpScreen, logFormat } = parts;
+  const { startEngine, startMonitor } = parts;
   const act = (action: CpAction) => {
-    if (stopping) return;
+    if (parts.stopping()) return;
     switch (action) {
       case "plug":
       case "unplug":
@@ -437,7 +489,7 @@ async function main(): Promise<void> {
         monitor.type(CP_KEYS.status);
         return showMonitor(!monitorView.on);
       case "quit":
-        return void stop();
+        return void parts.stop();
     }
   };
   // The monitor's view over the engine's screen: the engine pauses drawing meanwhile.
@@ -452,31 +504,37 @@ async function main(): Promise<void> {
       engine.type(ENGINE_SCREEN_RESUME);
     }
   };
-  // Headless at a terminal means nobody at the keyboard: input is not touched at all.
-  const stopKeys = config.headless && Deno.stdin.isTerminal() ? undefined : readKeys((key) => {
-    if (key === "\x1b") return showMonitor(false);
-    const action = cpKeyAction(key);
-    if (action !== undefined) act(action);
-  });
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-
-  startEngine([
-    ...engineArgs(config, config.enginePort, logFormat),
-    ...(portFile === undefined ? [] : ["--port-file", portFile]),
-  ]);
-  engineAt.port = portFile === undefined
-    ? config.enginePort
-    : await portFromFile(portFile, engine.exited);
-  if (portDir !== undefined) await Deno.remove(portDir, { recursive: true }).catch(() => {});
-  if (stopping) return; // stop() ends the process
-  if (engineAt.port === undefined) {
-    cpScreen?.close();
-    say("the engine exited before it listened: no monitor without it");
-    Deno.exit((await engine.exited).code || 1);
-  }
-  startMonitor();
-  if (!config.headless || !Deno.stdin.isTerminal()) say(`keys: ${cpKeysHelp(config.lang)}`);
+  return { act, showMonitor };
 }
 
-if (import.meta.main) await main();
+/**
+ * While the engine is down at a keyboard, or at the operator's `S`, this process shows both
+ * children and the monitor's last lines (`seenFromMonitor` keeps them); none without a screen.
+ */
+function cpStatusScreen(config: Config, screen: boolean, engine: Child, monitor: Child) {
+  const monitorLines: string[] = [];
+  const monitorView = { on: false };
+  const cpScreen = screen
+    ? new StatusScreen(() =>
+      renderCpScreen(
+        {
+          cpId: config.cpId,
+          engine: engine.view,
+          monitor: monitor.view,
+          monitorLines,
+          monitorView: monitorView.on,
+        },
+        paint,
+        config.lang,
+      )
+    )
+    : undefined;
+  const seenFromMonitor = (line: string) => {
+    const text = logLineText(line) ?? line.trim();
+    if (text === "") return;
+    monitorLines.push(text);
+    if (monitorLines.length > MONITOR_LINES) monitorLines.shift();
+    cpScreen?.update();
+  };
+  return { cpScreen, monitorView, seenFromMonitor };
+}

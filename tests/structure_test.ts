@@ -40,7 +40,6 @@ const LONG_FILES: readonly string[] = [
  * Remove a name once its function is broken into named steps.
  */
 const LONG_FUNCTIONS: readonly string[] = [
-  "cp/main.ts main",
   "infra/lab_checks.ts checkLoop",
   "infra/local_kafka.ts startLocalKafka",
   "infra/start.ts main",
