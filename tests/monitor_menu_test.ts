@@ -2,11 +2,11 @@
  * The CP monitor's menu across real processes (issue 17): a network of real processes
  * (infra/network.ts: Registry over HTTPS, Central, a real Kafka broker) and a `deno task cp`
  * with an operator (not `--headless`) whose keys arrive on its input, as from a keyboard. `M`
- * puts the CP in maintenance: Central's REST shows it STOPPED for `maintenance`; `M` again
- * brings it back ACTIVATED; the audit has both `cp.maintenance` records, by the CP, from its
- * monitor's address. `S` prints the monitor's status line, never the token. `A` logs in again
- * (a new key version); `D` deregisters the CP at the Registry and the monitor waits; `R`
- * registers it again and it is back ACTIVATED.
+ * puts the CP in maintenance: Central's REST (and the dashboard's snapshot) shows it STOPPED for
+ * `maintenance`; `M` again brings it back ACTIVATED; the audit has both `cp.maintenance` records,
+ * by the CP, from its monitor's address. `S` prints the monitor's status line, never the token.
+ * `A` logs in again (a new key version); `D` deregisters the CP at the Registry and the monitor
+ * waits; `R` registers it again and it is back ACTIVATED.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -99,6 +99,11 @@ Deno.test({
       await type("M");
       const held = await net.waitForCp(id, (c) => c.state === "STOPPED", 20_000);
       assert.equal(held.stop_reason, "maintenance");
+      // The dashboard draws the tile from its snapshot: orange "Out of Order (maintenance)".
+      const snapshot = await net.api.get<{ cps: { id: string; stop_reason: string | null }[] }>(
+        "/snapshot",
+      );
+      assert.equal(snapshot.cps.find((c) => c.id === id)?.stop_reason, "maintenance");
       await waitFor(
         () => monitorSaid(/Central shows STOPPED \(maintenance\), maintenance on/),
         "the monitor to hear of its maintenance",
