@@ -174,7 +174,11 @@ export interface ProbeResult {
   readonly evaluate_ms: { n: number; p50: number; p95: number; max: number };
   readonly renderer_cpu_cores: number;
   readonly js_heap_mib: number;
-  readonly states: StateComparison & { lagged: number };
+  /**
+   * The states compared; with `error` (and nothing compared) when Central stopped answering
+   * first, e.g. a bench whose short hold ended: the figures above still stand.
+   */
+  readonly states: StateComparison & { lagged: number; error?: string };
   /**
    * The main thread's busy time per second of the window (Chromium's `Performance.getMetrics`):
    * all tasks, and of it JavaScript, style recalculation and layout.
@@ -272,7 +276,11 @@ export async function probe(url: string, seconds: number, profile?: string): Pro
       (globalThis as unknown as { __longTasks: number[] }).__longTasks
     );
     const heap = metrics1.get("JSHeapUsedSize") ?? 0;
-    const states = await checkStates(page, url);
+    const states = await checkStates(page, url).catch((error) => ({
+      ...compareStates([], [], []),
+      lagged: 0,
+      error: error instanceof Error ? error.message : String(error),
+    }));
     return {
       url,
       cps: states.central,
