@@ -25,13 +25,14 @@ import {
   fromSnapshot,
   type LiveEvent,
   type Snapshot,
+  withLiveFigures,
 } from "./state.ts";
 
 /** The newest state, or null before the first snapshot. */
 export const dashboard = signal<DashboardState | null>(null);
 /**
- * The state the list panels show: {@link dashboard} as it was at most {@link LIST_GAP_MS} ago
- * (null before the first snapshot).
+ * The state the list panels show: {@link dashboard} as it was at most {@link LIST_GAP_MS} ago,
+ * with the open sessions' figures from their CPs (null before the first snapshot).
  */
 export const listed = signal<DashboardState | null>(null);
 /** Whether the event stream is open. */
@@ -93,7 +94,7 @@ export function connect(): void {
     listTimer = setTimeout(() => {
       listTimer = undefined;
       listedAt = performance.now();
-      listed.value = dashboard.value;
+      listed.value = dashboard.value && withLiveFigures(dashboard.value);
     }, Math.max(0, listedAt + LIST_GAP_MS - performance.now()));
   };
 

@@ -9,6 +9,7 @@ import {
   fromSnapshot,
   type SessionView,
   type Snapshot,
+  withLiveFigures,
 } from "./state.ts";
 
 const CP: CpView = {
@@ -76,8 +77,11 @@ Deno.test("web state: a session's start, figures and ticket move CP, sessions an
     eur: 1,
   });
   assert.equal(state.cps["CP-1"].kwh, 2);
-  assert.equal(state.active.S1.kwh, 2);
-  assert.equal(state.drivers["D-1"].current_session?.kwh, 2);
+  assert.equal(state.active.S1.kwh, 0, "a batch leaves the session's figures to the lists");
+  const live = withLiveFigures(state);
+  assert.equal(live.active.S1.kwh, 2);
+  assert.equal(live.drivers["D-1"].current_session?.kwh, 2);
+  assert.equal(withLiveFigures(live), live, "nothing new: the same state");
 
   const ticket = { ...SESSION, ended_at: "2025-03-01T10:05:00.000Z", kwh: 3, eur: 1.5 };
   state = applyEvent(state, "ticket", ticket);
@@ -146,7 +150,7 @@ Deno.test("web state: a batch gives what its events give one by one, and keeps w
   assert.deepEqual(batched.cpOrder, ["CP-0", "CP-1", "CP-2"], "a new CP joins the sorted ids");
   assert.equal(batched.cps["CP-2"], other, "an untouched CP keeps its object");
   assert.deepEqual(batched.audit.map((a) => a.seq), [2, 1], "newest first");
-  assert.equal(batched.active.S1.kwh, 2);
+  assert.equal(withLiveFigures(batched).active.S1.kwh, 2);
   assert.equal(applyEvents(base, [{ type: "unknown", data: {} }]), base);
   const figures = applyEvents(base, [{ type: "telemetry", data: { ...CP, kw: 3 } }]);
   assert.equal(figures.cpOrder, base.cpOrder, "no new CP: the same sorted ids");
