@@ -204,3 +204,9 @@ Deno.test("simulated: a manual temperature holds the city until cleared", async 
     temperature: simulatedTemperature("Oslo", at),
   });
 });
+
+Deno.test("simulatedTemperature: Valencia stays above freezing all day (tests rely on a warm city)", () => {
+  for (let hour = 0; hour < 24; hour++) {
+    assert.ok(simulatedTemperature("Valencia", hour * 3_600_000) > 5, `at ${hour}:00 UTC`);
+  }
+});
