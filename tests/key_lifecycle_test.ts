@@ -128,7 +128,11 @@ async function checkBanAndRestore(
       body: JSON.stringify(body),
     });
   const monitorStopped = () =>
-    waitUntil("the monitor to stop", () => net.cpChildren(id)?.monitor.running === false);
+    // `|| undefined`: waitUntil takes any value but undefined as the answer, false included.
+    waitUntil(
+      "the monitor to stop",
+      () => net.cpChildren(id)?.monitor.running === false || undefined,
+    );
   const oldCredentials = (await readCredentials(net.credentialsFile(id), id))?.credentials;
   assert.ok(oldCredentials);
 
