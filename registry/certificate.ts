@@ -26,15 +26,33 @@ export function certificateProblem(pem: string): string | undefined {
   if (pem.length > MAX_CERTIFICATE_PEM_CHARS) {
     return `must be at most ${MAX_CERTIFICATE_PEM_CHARS} characters`;
   }
-  if (!PEM_BLOCK.test(pem)) {
+  const block = PEM_BLOCK.exec(pem);
+  if (block === null) {
     return "must be one PEM block from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----";
   }
+  let der: Uint8Array<ArrayBuffer>;
   try {
-    new x509.X509Certificate(pem);
-    return undefined;
+    der = Uint8Array.fromBase64(block[1].replace(/\s/g, ""));
+  } catch {
+    return "is not valid base64 between its BEGIN and END lines";
+  }
+  try {
+    new x509.X509Certificate(der);
   } catch {
     return "is not a valid X.509 certificate (its DER content does not parse)";
   }
+  // The parser stops at the certificate's end: bytes after it would be kept, unseen, in the PEM.
+  return derLength(der) === der.byteLength ? undefined : "has data after the certificate";
+}
+
+/** The length of the DER value at the start of `der` (tag, length and content), in bytes. */
+function derLength(der: Uint8Array): number {
+  const first = der[1] ?? 0;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + (der[2 + i] ?? 0);
+  return 2 + count + length;
 }
 
 /**
