@@ -119,6 +119,20 @@ const focusOutline = (page: Page) =>
     return `${style.outlineStyle} ${style.outlineWidth}`;
   });
 
+/** Waits until the confirmation dialog has put the focus in its reason field. */
+async function reasonFocused(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      (globalThis as unknown as {
+        document: { activeElement: { getAttribute(n: string): string | null } | null };
+      }).document.activeElement?.getAttribute("data-testid") === "confirm-reason",
+    undefined,
+    {
+      timeout: 5_000,
+    },
+  );
+}
+
 /** Presses Tab until the focus is on `cp`'s Stop button (at most `max` times). */
 async function tabToStop(page: Page, cp: string, max = 200): Promise<void> {
   for (let i = 0; i < max; i++) {
@@ -142,6 +156,7 @@ async function stopFromKeyboard(page: Page, axeSource: string, cp: string): Prom
   await page.keyboard.press("Enter");
   const dialog = page.locator("dialog[open]");
   await dialog.waitFor();
+  await reasonFocused(page);
   assert.equal((await focused(page)).testid, "confirm-reason", "the reason has the focus");
   await assertAccessible(page, axeSource, "confirmation dialog");
   for (let i = 0; i < 4; i++) {
@@ -160,6 +175,7 @@ async function stopFromKeyboard(page: Page, axeSource: string, cp: string): Prom
   // Again, confirmed this time: the reason typed, Tab to the confirm button, Enter.
   await page.keyboard.press("Enter");
   await dialog.waitFor();
+  await reasonFocused(page); // the dialog moves the focus after it opens: type only then
   await page.keyboard.type("keyboard test: site maintenance");
   while ((await focused(page)).testid !== "confirm-ok") await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
