@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LocalNetwork, startNetwork } from "../infra/network.ts";
+import { waitUntil } from "../infra/service.ts";
 import { centralGroupAtEnd, testBrokers } from "./kafka_env.ts";
 
 interface AuditItem {
@@ -21,27 +22,15 @@ interface AuditItem {
 }
 
 /** Waits until Central shows the CP deregistered (`true`) or registered again. */
-async function waitForRegistration(
-  net: LocalNetwork,
-  id: string,
-  deregistered: boolean,
-): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+function waitForRegistration(net: LocalNetwork, id: string, deregistered: boolean) {
+  return waitUntil(`${id} deregistered=${deregistered}`, async () => {
     const cp = await net.api.get<{ deregistered_at: string | null }>(`/cps/${id}`);
-    if ((cp.deregistered_at !== null) === deregistered) return;
-    if (Date.now() > deadline) throw new Error(`${id} never deregistered=${deregistered}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return (cp.deregistered_at !== null) === deregistered || undefined;
+  });
 }
 
-async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits until `done` holds (waitUntil's probe answers only with `true`). */
+const waitFor = (done: () => boolean, what: string) => waitUntil(what, () => done() || undefined);
 
 Deno.test({
   name:
