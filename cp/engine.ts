@@ -2,22 +2,20 @@
  * The CP engine process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §2–§4): the thin edges around the pure
  * simulation in `engine_core.ts`.
  *
- * - A loopback framed-TCP server for its monitor (one at a time, `engine_monitor_port.ts`), which
- *   must first prove this start's link secret (`engine_link.ts`): `HEALTH_CHECK` → `HEALTH`,
- *   `KEY` installs a CP key (and tells the engine which CP it is), `KEY_REVOKED` forgets one.
+ * - A loopback framed-TCP server for its monitor (one at a time, `engine_monitor_port.ts`; in
+ *   memory in the fleet), which must first prove this start's link secret (`engine_link.ts`):
+ *   `HEALTH_CHECK` → `HEALTH`, `KEY` installs a CP key (and which CP it is), `KEY_REVOKED` forgets.
  * - A Kafka consumer of `cp.commands` (group `engine-<cpId>`) that keeps its own key, opens each
- *   envelope with its keyring and drops what does not open or was taken before. A process
- *   hosting many engines passes a shared link instead (`engine_kafka.ts`): one consumer
- *   dispatching by key. With a state folder, the replay marks survive a restart
- *   (`replay_marks.ts`).
+ *   envelope with its keyring and drops what does not open or was taken before. A process hosting
+ *   many engines passes a shared link (`engine_kafka.ts`): one consumer dispatching by key. With a
+ *   state folder, the replay marks survive a restart (`replay_marks.ts`).
  * - A Kafka producer of `cp.telemetry`: every payload the core emits is sealed with the newest
  *   key and sent in order. Without a key, payloads wait; with Kafka or Central down they wait in
  *   the producer, so a session finishes and its telemetry reaches Central later.
  * - One timer, set to the core's next wake-up time.
  *
- * {@link startEngine} runs all of it in-process and returns a handle (tests, the fleet, and the
- * process in `engine_main.ts`); `deno run -A cp/engine_main.ts --help` lists the flags. The
- * screen is `engine_screen.ts`.
+ * {@link startEngine} runs it all and returns a handle (for tests, the fleet and `engine_main.ts`,
+ * whose `--help` lists the flags); the screen is `engine_screen.ts`.
  *
  * @module
  */
@@ -36,6 +34,7 @@ import {
 } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { getLogger, literal } from "../shared/log.ts";
+import type { MemoryListener } from "../shared/memory_conn.ts";
 import {
   build,
   commandPayloadSchema,
@@ -81,6 +80,8 @@ export interface EngineOptions {
   readonly kafka?: EngineKafka;
   /** Loopback port for the monitor; 0 picks a free one. Default {@link DEFAULT_ENGINE_PORT}. */
   readonly port?: number;
+  /** Take the monitor from this in-process listener, not a port (the fleet's `--engine-links`). */
+  readonly memoryLink?: MemoryListener;
   /** The CP id; when absent the engine learns it from the monitor's first `KEY`. */
   readonly cpId?: string;
   /** The secret its monitor must prove (32 bytes); default: a fresh one for this start. */
@@ -281,6 +282,7 @@ class Engine implements EngineHandle {
   async start(options: EngineOptions): Promise<void> {
     this.#monitorPort = await MonitorPort.open({
       port: options.port ?? DEFAULT_ENGINE_PORT,
+      memory: options.memoryLink,
       secret: this.#linkSecret,
       onFrame: (frame) => this.#onMonitorFrame(frame),
       onChange: () => this.#changed(),
@@ -295,7 +297,8 @@ class Engine implements EngineHandle {
       await writeLinkSecret(file, this.#linkSecret);
       this.#linkSecretFile = file;
     }
-    log.info("engine listening for its monitor on 127.0.0.1:{port}", {
+    log.info("engine listening for its monitor on {where}", {
+      where: options.memoryLink === undefined ? `127.0.0.1:${this.port}` : "this process",
       port: this.port,
       cpId: this.#cpId,
       linkSecretFile: file,

@@ -1,7 +1,8 @@
 /**
  * The engine's loopback port for its monitor: framed TCP on 127.0.0.1, one authenticated monitor
  * at a time, the opening proved with this start's link secret (`engine_link.ts`) before any
- * frame is taken.
+ * frame is taken. A host that runs the monitor too (the fleet) may join them in memory instead
+ * (`MonitorPortOptions.memory`): the same frames and proof, no socket.
  *
  * Strangers cannot lock the monitor out: openings that have not proved the secret yet do not
  * hold the monitor's place, each has {@link LINK_OPENING_TIMEOUT_MS} to do so, and past
@@ -10,8 +11,9 @@
  * @module
  */
 
-import { FramedConn } from "../shared/framed_conn.ts";
+import { type ByteConn, FramedConn } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
+import type { MemoryListener } from "../shared/memory_conn.ts";
 import { type MonitorToEngine, monitorToEngineSchema, parseMessage } from "../shared/messages.ts";
 import { acceptMonitorLink, LINK_OPENING_TIMEOUT_MS, LinkKey } from "./engine_link.ts";
 
@@ -24,8 +26,13 @@ export const MAX_UNPROVEN_OPENINGS = 8;
 
 /** Settings of {@link MonitorPort.open}. */
 export interface MonitorPortOptions {
-  /** Loopback port to listen on; 0 picks a free one. */
+  /** Loopback port to listen on; 0 picks a free one. Ignored with {@link memory}. */
   readonly port: number;
+  /**
+   * Accept the monitor in this process instead of on a socket: for a host that runs both (the
+   * fleet). The frames and the link proof are the same.
+   */
+  readonly memory?: MemoryListener;
   /** This start's link secret. */
   readonly secret: Uint8Array;
   /** Handles one frame of the authenticated monitor; what it returns is sent back. */
@@ -40,7 +47,8 @@ export interface MonitorPortOptions {
 export class MonitorPort {
   readonly #options: MonitorPortOptions;
   readonly #key: LinkKey;
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #listener: AsyncIterable<ByteConn> & { close(): void };
+  readonly #port: number;
   readonly #unproven = new Set<FramedConn>();
   #monitor: { conn: FramedConn; lastHeardAt: number } | undefined;
   #closing = false;
@@ -48,8 +56,15 @@ export class MonitorPort {
   private constructor(options: MonitorPortOptions, key: LinkKey) {
     this.#options = options;
     this.#key = key;
-    // Loopback only: the monitor is on the same machine.
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: options.port });
+    if (options.memory !== undefined) {
+      this.#listener = options.memory;
+      this.#port = 0;
+    } else {
+      // Loopback only: the monitor is on the same machine.
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: options.port });
+      this.#listener = listener;
+      this.#port = listener.addr.port;
+    }
   }
 
   /**
@@ -62,9 +77,9 @@ export class MonitorPort {
     return port;
   }
 
-  /** The port listened on (the real one when opened with 0). */
+  /** The port listened on (the real one when opened with 0); 0 in memory. */
   get port(): number {
-    return this.#listener.addr.port;
+    return this.#port;
   }
 
   /** Whether an authenticated monitor is connected. */
@@ -112,10 +127,10 @@ export class MonitorPort {
     return true;
   }
 
-  async #serve(tcp: Deno.TcpConn): Promise<void> {
+  async #serve(socket: ByteConn): Promise<void> {
     let conn: FramedConn;
     try {
-      conn = await FramedConn.server(tcp, {
+      conn = await FramedConn.server(socket, {
         openTimeoutMs: LINK_OPENING_TIMEOUT_MS,
         admit: () => {
           const free = this.#placeFree();

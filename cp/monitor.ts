@@ -51,7 +51,14 @@ import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 import type { LinkSecretSource } from "./engine_link.ts";
 import { decide, type LoginEnding } from "./monitor_core.ts";
 import { whenAborted } from "../shared/sleep.ts";
-import { type Endpoint, ENGINE_FIRST_ANSWER_MS, EngineLink, TICK_MS } from "./monitor_engine.ts";
+import {
+  type Endpoint,
+  ENGINE_FIRST_ANSWER_MS,
+  engineAddress,
+  type EngineDialer,
+  EngineLink,
+  TICK_MS,
+} from "./monitor_engine.ts";
 
 export { type Endpoint, ENGINE_FIRST_ANSWER_MS, TICK_MS } from "./monitor_engine.ts";
 
@@ -64,8 +71,8 @@ export const AUTH_ANSWER_TIMEOUT_MS = 15_000;
 export interface MonitorOptions {
   /** The CP this monitor logs in as. */
   readonly cpId: string;
-  /** Its engine's loopback socket. */
-  readonly engine: Endpoint;
+  /** Its engine's loopback socket, or its in-process listener when one process hosts both. */
+  readonly engine: Endpoint | EngineDialer;
   /** The engine's link secret: the bytes, or the file its engine writes at each start. */
   readonly engineSecret: LinkSecretSource;
   /** Central's monitor socket. */
@@ -262,13 +269,12 @@ class Monitor implements MonitorHandle {
   }
 
   view(): MonitorView {
-    const { host, port } = this.#options.engine;
     return {
       ...this.#view,
       engine: {
         health: this.#engine.health,
         connected: this.#engine.connected,
-        address: `${host}:${port}`,
+        address: engineAddress(this.#options.engine),
       },
     };
   }

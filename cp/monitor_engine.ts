@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FramedConn } from "../shared/framed_conn.ts";
+import { type ByteConn, FramedConn } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   build,
@@ -51,12 +51,28 @@ export interface Endpoint {
 }
 
 /**
- * The monitor's side of the loopback socket: keeps reconnecting, checks health every second,
+ * An engine in this process (the fleet's `--engine-links memory`): shared/memory_conn.ts's
+ * `MemoryListener` is one.
+ */
+export interface EngineDialer {
+  /** What the logs call it. */
+  readonly name: string;
+  /** Opens a connection to the engine; throws if it is gone. */
+  connect(): ByteConn;
+}
+
+/** Where the engine is, in words: `host:port`, or the in-process link's name. */
+export function engineAddress(address: Endpoint | EngineDialer): string {
+  return "connect" in address ? address.name : `${address.host}:${address.port}`;
+}
+
+/**
+ * The monitor's side of the loopback socket (or of an in-process link, in the fleet): keeps reconnecting, checks health every second,
  * and (re)sends the current key and any revocations each time it connects, so a restarted
  * engine gets its key back without a new login.
  */
 export class EngineLink {
-  readonly #address: Endpoint;
+  readonly #address: Endpoint | EngineDialer;
   readonly #secret: LinkSecretSource;
   readonly #signal: AbortSignal;
   readonly #onHealth: (health: EngineHealth) => void;
@@ -69,7 +85,7 @@ export class EngineLink {
   readonly #answered = Promise.withResolvers<void>();
 
   constructor(
-    address: Endpoint,
+    address: Endpoint | EngineDialer,
     secret: LinkSecretSource,
     signal: AbortSignal,
     onHealth: (h: EngineHealth) => void,
@@ -108,7 +124,7 @@ export class EngineLink {
         const starting = !reached && Date.now() - startedAt < ENGINE_FIRST_ANSWER_MS;
         if (!reported && !starting) {
           log.warning("engine unreachable at {address}: {error}", {
-            address: `${this.#address.host}:${this.#address.port}`,
+            address: engineAddress(this.#address),
             error: (error as Error).message,
           });
           reported = true;
@@ -128,8 +144,11 @@ export class EngineLink {
   async #open(): Promise<FramedConn> {
     // Read at every try: a restarted engine has a new secret.
     const key = await LinkKey.of(await readLinkSecret(this.#secret));
-    const tcp = await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
-    const conn = await FramedConn.client(tcp, {
+    const address = this.#address;
+    const socket = "connect" in address
+      ? address.connect()
+      : await Deno.connect({ hostname: address.host, port: address.port });
+    const conn = await FramedConn.client(socket, {
       ackTimeoutMs: HEALTH_TIMEOUT_MS, // a hung engine stops ACKing: drop it as fast
       openTimeoutMs: HEALTH_TIMEOUT_MS,
       validate: (v) => {

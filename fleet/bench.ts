@@ -349,6 +349,7 @@ async function rampFleet(
     speed: config.speed,
     durationMs: config.durationMs,
     loginConcurrency: config.loginConcurrency,
+    engineLinks: config.engineLinks,
     ...extra,
   });
   const fleetStartedAt = Date.now(); // the first monitors start as startFleet returns
@@ -605,6 +606,7 @@ async function measure(run: Run, kafka: LocalKafka, target: Target): Promise<voi
       threads: run.threads,
       holdSeconds: config.holdMs / 1000,
       loginConcurrency: config.loginConcurrency,
+      engineLinks: config.engineLinks,
       kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",
       network: run.given ? target.centralUrl : "fresh",
     },

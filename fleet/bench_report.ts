@@ -6,7 +6,7 @@
  */
 import { type BenchSummary, formatLosses, type Losses } from "./bench_summary.ts";
 import type { OutageResult } from "./bench_outage.ts";
-import { percentile } from "./core.ts";
+import { type EngineLinks, percentile } from "./core.ts";
 
 /** One sample of the steady state, taken about once a second. */
 export interface SteadySample {
@@ -191,6 +191,8 @@ export interface BenchResult {
     readonly threads: number;
     readonly holdSeconds: number;
     readonly loginConcurrency: number;
+    /** How the fleet joined monitors to engines (`--engine-links`). */
+    readonly engineLinks: EngineLinks;
     readonly kafka: string;
     /** `fresh`, or the Central URL of the given network it ran against. */
     readonly network: string;
@@ -261,7 +263,8 @@ export function renderTable(r: BenchResult): string {
     [
       "fleet",
       `${r.params.cps} CPs, ${r.params.drivers} drivers, speed ${r.params.speed}, ` +
-      `${r.params.threads} thread${r.params.threads === 1 ? "" : "s"}`,
+      `${r.params.threads} thread${r.params.threads === 1 ? "" : "s"}, ` +
+      `engine links ${r.params.engineLinks}`,
     ],
     [
       "ramp",

@@ -91,6 +91,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
       threads: 2,
       holdSeconds: 60,
       loginConcurrency: 16,
+      engineLinks: "memory",
       kafka: "fresh local broker",
       network: "fresh",
     },
@@ -125,7 +126,7 @@ Deno.test("table: every figure is shown, and a missing SSE figure says why", () 
     const text of [
       "2 × Test CPU",
       "fresh (Registry, Central; Kafka: fresh local broker)",
-      "10 CPs, 10 drivers, speed 60, 2 threads",
+      "10 CPs, 10 drivers, speed 60, 2 threads, engine links memory",
       "2 logins in 1.5 s",
       "50 msg/s",
       "p50 20.0 ms",

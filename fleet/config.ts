@@ -26,7 +26,7 @@ import {
   DEFAULT_REGISTRY_URL,
   httpsUrl,
 } from "../cp/config.ts";
-import { PREFIX_PATTERN } from "./core.ts";
+import { ENGINE_LINKS, PREFIX_PATTERN } from "./core.ts";
 
 /** Where `deno task registry` keeps its generated admin key by default. */
 export const DEFAULT_REGISTRY_ADMIN_KEY_FILE = "data/registry_admin.key";
@@ -158,6 +158,12 @@ export const fleetConfig = defineConfig({
       default: 8,
       help: "CPs logging in at once during the ramp",
     }),
+    engineLinks: option(oneOf(ENGINE_LINKS), {
+      flag: "engine-links",
+      default: "tcp",
+      help:
+        "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
+    }),
     logLevel: option(oneOf(LOG_LEVELS), {
       flag: "log-level",
       env: "LOG_LEVEL",
@@ -226,6 +232,12 @@ export const benchConfig = defineConfig({
       flag: "login-concurrency",
       default: 8,
       help: "CPs logging in at once during the ramp",
+    }),
+    engineLinks: option(oneOf(ENGINE_LINKS), {
+      flag: "engine-links",
+      default: "tcp",
+      help:
+        "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
     }),
     threads: option(integer(1, 64), {
       flag: "threads",

@@ -108,3 +108,18 @@ Deno.test("registry admin key: the given one, else the first file there is", asy
 Deno.test("fleet credentials: kept under data/fleet/<prefix>/cp unless told", () => {
   assert.equal(defaultCredentialsDir("BENCH"), "data/fleet/BENCH/cp");
 });
+
+Deno.test("fleet and bench config: engine links over loopback sockets unless told memory", () => {
+  const parsers = [
+    (args: string[]) => parseConfig(fleetConfig, args, {}).engineLinks,
+    (args: string[]) => parseConfig(benchConfig, args, {}).engineLinks,
+  ];
+  for (const engineLinks of parsers) {
+    assert.equal(engineLinks([]), "tcp");
+    assert.equal(engineLinks(["--engine-links", "memory"]), "memory");
+    assert.throws(
+      () => engineLinks(["--engine-links", "pipes"]),
+      (e: Error) => e instanceof ConfigError && /engine-links/.test(e.message),
+    );
+  }
+});

@@ -263,3 +263,9 @@ export class RandomSet<T> {
       : this.#items[Math.floor(random() * this.#items.length)];
   }
 }
+
+/** How a fleet joins each CP's monitor to its engine (see `FleetOptions.engineLinks`). */
+export type EngineLinks = "tcp" | "memory";
+
+/** The ways {@link EngineLinks} can be, for option parsers. */
+export const ENGINE_LINKS: readonly EngineLinks[] = ["tcp", "memory"];

@@ -31,12 +31,14 @@ import {
 } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
+import { MemoryListener } from "../shared/memory_conn.ts";
 import { SendBatcher } from "../shared/send_batcher.ts";
 import { caFilePath, readPem } from "../shared/tls.ts";
 import {
   type CpSpec,
   cpSpecFor,
   driverIdFor,
+  type EngineLinks,
   type FleetCounts,
   PREFIX_PATTERN,
   RandomSet,
@@ -88,6 +90,12 @@ export interface FleetOptions {
    * leaves a CP registered without credentials.
    */
   readonly loginConcurrency?: number;
+  /**
+   * How each CP's monitor reaches its engine: `tcp` (default), a loopback socket as two CP
+   * processes use; `memory`, joined in this process (same frames and link proof, no socket), so
+   * a thread hosting many CPs does not miss ACK deadlines waiting for its I/O poll.
+   */
+  readonly engineLinks?: EngineLinks;
   /** Randomness for CP specs and picks (default `Math.random`). */
   readonly random?: () => number;
   /** Told every driver event (tests, the benchmark). */
@@ -152,6 +160,8 @@ export interface FleetHandle {
 interface HostedCp {
   readonly spec: CpSpec;
   readonly engine: EngineHandle;
+  /** The engine's in-process listener, with `engineLinks: "memory"`. */
+  readonly memoryLink?: MemoryListener;
   monitor?: MonitorHandle;
   loggedInOnce: boolean;
   /** The driver that picked it and has not had its ticket or denial yet. */
@@ -378,23 +388,30 @@ function newTally(): Tally {
 function startEngines(fleet: Fleet, specs: readonly CpSpec[]): Promise<HostedCp[]> {
   const { options, hub } = fleet;
   const onTelemetry = options.onTelemetry;
-  return Promise.all(specs.map(async (spec) => ({
-    spec,
-    engine: await startEngine({
-      brokers: options.brokers,
-      kafka: engineKafka(hub),
-      port: 0,
-      cpId: spec.id,
-      powerKw: spec.powerKw,
-      speed: options.speed ?? 60,
-      plugDelayMs: options.plugDelayMs ?? 500,
-      durationMs: options.durationMs ?? 30 * 60_000,
-      headless: true,
-      onTelemetry: onTelemetry && ((cpId, payload) => onTelemetry(cpId, payload, Date.now())),
-      onKey: options.onKey,
-    }),
-    loggedInOnce: false,
-  })));
+  return Promise.all(specs.map(async (spec) => {
+    const memoryLink = options.engineLinks === "memory"
+      ? new MemoryListener(`${spec.id} engine (in process)`)
+      : undefined;
+    return {
+      spec,
+      memoryLink,
+      engine: await startEngine({
+        brokers: options.brokers,
+        kafka: engineKafka(hub),
+        port: 0,
+        memoryLink,
+        cpId: spec.id,
+        powerKw: spec.powerKw,
+        speed: options.speed ?? 60,
+        plugDelayMs: options.plugDelayMs ?? 500,
+        durationMs: options.durationMs ?? 30 * 60_000,
+        headless: true,
+        onTelemetry: onTelemetry && ((cpId, payload) => onTelemetry(cpId, payload, Date.now())),
+        onKey: options.onKey,
+      }),
+      loggedInOnce: false,
+    };
+  }));
 }
 
 /**
@@ -464,7 +481,7 @@ async function startCpMonitor(
   const { options, tally } = fleet;
   const monitor = await startMonitor({
     cpId: cp.spec.id,
-    engine: { host: "127.0.0.1", port: cp.engine.port },
+    engine: cp.memoryLink ?? { host: "127.0.0.1", port: cp.engine.port },
     engineSecret: cp.engine.linkSecret, // same process: handed over in memory, no file
     central: options.central,
     registryUrl: options.registryUrl,

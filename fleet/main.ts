@@ -67,6 +67,7 @@ const running = await startFleetThreads({
   plugDelayMs: config.plugDelayMs,
   pauseMs: config.pauseMs,
   loginConcurrency: config.loginConcurrency,
+  engineLinks: config.engineLinks,
 });
 errorCount.to = running;
 

@@ -1,7 +1,8 @@
 /**
  * The fleet against a real network: a Registry over TLS and Central as processes
  * (infra/network.ts), Kafka from `deno task test`. 50 CPs and 20 drivers in this process, over two
- * threads as the benchmark runs them (fleet/threads.ts), charge for a minute at high simulated
+ * threads as the benchmark runs them (fleet/threads.ts), each CP's monitor joined to its engine in
+ * memory (`--engine-links memory`), charge for a minute at high simulated
  * speed; then the drivers stop asking, every open session ends
  * with its ticket, and the bills are checked three ways: each ticket against its CP's price,
  * Central's stored sessions against the tickets, Central's driver totals against their sums.
@@ -72,6 +73,7 @@ Deno.test({
         durationMs: 10 * 60_000, // one second of supply per session
         plugDelayMs: 300,
         pauseMs: 500,
+        engineLinks: "memory", // loopback sockets are every CP process's; this is the fleet's own
         onDriverEvent: (driverId, event) => events.push({ driverId, event }),
       });
       try {
