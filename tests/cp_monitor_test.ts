@@ -355,7 +355,7 @@ Deno.test("monitor: reconnects with backoff and a new key after Central drops; a
       const before = engine.keys().length;
       engine.kill();
       await waitFor(() => !monitor.view().engine.connected, "engine gone");
-      const restarted = new FakeEngine(options.engine.port);
+      const restarted = new FakeEngine(engine.port);
       try {
         await waitFor(() => restarted.keys().length === 1, "key after the engine restart");
         assert.equal(restarted.keys()[0].keyVersion, 2);
