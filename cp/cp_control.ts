@@ -8,7 +8,7 @@
 
 import { DEFAULT_LANG, type Lang } from "../shared/i18n.ts";
 import { row } from "../shared/screen.ts";
-import type { Paint } from "../shared/terminal.ts";
+import { packItems, type Paint } from "../shared/terminal.ts";
 import { stateName } from "../shared/vocabulary.ts";
 import { CP_TEXT, cpSay, type CpTextKey } from "./words.ts";
 
@@ -74,7 +74,7 @@ export function renderCpScreen(
     row(t("engine"), engine),
     row(t("monitor"), monitor),
     "",
-    paint.grey(`  ${cpKeysHelp(lang)}`),
+    ...packItems(cpKeysHelp(lang)).map((l) => paint.grey(l)),
     ...(view.monitorView === true ? [paint.orange(t("monitorView"))] : []),
     "",
     paint.bold(t("monitorLog")),

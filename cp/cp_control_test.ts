@@ -85,3 +85,22 @@ Deno.test("renderCpScreen in Spanish: the dead engine, the seeds' AVERIADO and t
   assert.match(text, /en marcha \(pid 42\)\s+informa del motor KO: la Central muestra AVERIADO/);
   assert.match(text, /e reiniciar motor/);
 });
+
+Deno.test("renderCpScreen: the keys fit an 80-column terminal in both languages", () => {
+  const view = {
+    cpId: "CP-001",
+    engine: { running: false },
+    monitor: { running: true, pid: 42 },
+    monitorLines: [],
+  };
+  for (const lang of ["en", "es"] as const) {
+    const lines = renderCpScreen(view, plain, lang);
+    const items = cpKeysHelp(lang).split(/ {3,}/);
+    const keyLines = lines.filter((l) => items.some((item) => l.includes(item)));
+    assert.ok(keyLines.length >= 2, `${lang}: the keys take several lines`);
+    for (const line of keyLines) {
+      assert.ok(line.length <= 80, `${lang}: "${line}" is ${line.length} columns`);
+    }
+    assert.ok(items.every((item) => keyLines.some((l) => l.includes(item))), "every key is shown");
+  }
+});

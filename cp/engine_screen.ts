@@ -6,6 +6,7 @@
  */
 import { DEFAULT_LANG, formats, type Lang } from "../shared/i18n.ts";
 import { row } from "../shared/screen.ts";
+import { packItems } from "../shared/terminal.ts";
 import { stateText } from "../shared/vocabulary.ts";
 import type { EngineView } from "./engine.ts";
 import { paint } from "./terminal.ts";
@@ -59,7 +60,7 @@ export function renderEngineScreen(
     ),
     row(t("lastCommand"), view.lastCommand ?? paint.grey(t("none"))),
     "",
-    paint.grey(`  ${keysHelp ?? t("engineKeys")}`),
+    ...packItems(keysHelp ?? t("engineKeys")).map((l) => paint.grey(l)),
     "",
     ...logLines.map((l) => paint.grey(`  ${l}`)),
   ];

@@ -99,6 +99,30 @@ export function redrawFrame(lines: readonly string[]): string {
   return `${CSI}H${lines.map((line) => `${line}${CSI}K`).join("\r\n")}${CSI}J`;
 }
 
+/** Width a screen's text is packed to: an 80-column terminal, less a margin. */
+export const SCREEN_WIDTH = 78;
+
+/**
+ * A key help such as `p plug   u unplug   q quit` (items apart by three or more spaces) packed
+ * into lines of at most `width` columns, each starting with `indent`, so that a narrow terminal
+ * does not break an item in two. An item longer than a line gets a line of its own.
+ */
+export function packItems(help: string, width = SCREEN_WIDTH, indent = "  "): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const item of help.trim().split(/ {3,}/)) {
+    const next = line === "" ? item : `${line}   ${item}`;
+    if (line !== "" && indent.length + next.length > width) {
+      lines.push(indent + line);
+      line = item;
+    } else {
+      line = next;
+    }
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines;
+}
+
 /** Cursor home, then the whole screen cleared: a screen drawn afresh. */
 export const CLEAR_SCREEN = `${CSI}H${CSI}2J`;
 

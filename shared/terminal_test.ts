@@ -4,6 +4,7 @@ import {
   enterScreen,
   leaveScreen,
   noColorRequested,
+  packItems,
   paintFor,
   plain,
   quietly,
@@ -70,4 +71,19 @@ Deno.test("noColorRequested: NO_COLOR set to anything but empty turns colour off
   assert.equal(noColorRequested("1"), true);
   assert.equal(noColorRequested("0"), true, "any value counts (no-color.org)");
   assert.equal(paintFor(!noColorRequested("1")).red("x"), "x");
+});
+
+Deno.test("packItems: a key help fits the width without breaking an item", () => {
+  const help =
+    "p plug in   u unplug   f fault on/off   k kill the engine   K kill the monitor   q quit";
+  const lines = packItems(help, 40);
+  assert.deepEqual(lines, [
+    "  p plug in   u unplug   f fault on/off",
+    "  k kill the engine   K kill the monitor",
+    "  q quit",
+  ]);
+  assert.ok(lines.every((l) => l.length <= 40));
+  assert.deepEqual(packItems("a   b", 78, ""), ["a   b"], "short: one line");
+  assert.deepEqual(packItems("x".repeat(50) + "   y", 20), ["  " + "x".repeat(50), "  y"]);
+  assert.deepEqual(packItems(""), []);
 });
