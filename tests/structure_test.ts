@@ -31,8 +31,6 @@ const LONG_FILES: readonly string[] = [
   "central/store.ts",
   "driver/core.ts",
   "registry/app_test.ts",
-  "shared/messages.ts",
-  "shared/messages_test.ts",
 ];
 
 /**
