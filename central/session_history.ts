@@ -11,7 +11,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Session } from "./core.ts";
-import { toSession } from "./store.ts";
+import { toSession } from "./store_rows.ts";
 
 /** Which sessions. */
 export type HistoryStatus = "active" | "completed" | "all";

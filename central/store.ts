@@ -16,157 +16,21 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { ForgottenKey, ReplayMark } from "../shared/envelope.ts";
 import { TOPICS } from "../shared/kafka.ts";
-import type { CpProtocol, DenyReason, EndReason, StopReason } from "../shared/messages.ts";
 import { openDatabase, transaction } from "../shared/sqlite.ts";
 import { NO_SECURITY_INFO } from "./core.ts";
-import type {
-  Cp,
-  Effect,
-  Model,
-  RequestRecord,
-  SecurityInfo,
-  SecurityStatus,
-  Session,
-  WeatherReport,
-  WeatherStatus,
-} from "./core.ts";
-
-/**
- * Schema changes, in order; migration `i` brings the database to `user_version = i + 1`.
- * Never edit a released migration: append a new one.
- */
-export const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE cps (
-     id            TEXT PRIMARY KEY,
-     location      TEXT NOT NULL,
-     price_eur_kwh REAL NOT NULL,
-     power_kw      REAL NOT NULL,
-     state         TEXT NOT NULL,
-     stop_reason   TEXT,
-     security      TEXT NOT NULL DEFAULT 'ACTIVE',
-     last_seen     TEXT,
-     updated_at    TEXT NOT NULL
-   ) STRICT;
-   CREATE TABLE drivers (
-     id         TEXT PRIMARY KEY,
-     first_seen TEXT NOT NULL,
-     last_seen  TEXT NOT NULL
-   ) STRICT;
-   CREATE TABLE sessions (
-     id            TEXT PRIMARY KEY,
-     cp_id         TEXT NOT NULL,
-     driver_id     TEXT NOT NULL,
-     request_id    TEXT NOT NULL,
-     price_eur_kwh REAL NOT NULL,
-     power_kw      REAL NOT NULL,
-     started_at    TEXT NOT NULL,
-     plugged_at    TEXT,
-     ended_at      TEXT,
-     kw            REAL NOT NULL,
-     kwh           REAL NOT NULL,
-     eur           REAL NOT NULL,
-     end_reason    TEXT,
-     pending_end_reason   TEXT,
-     pending_end_deadline INTEGER
-   ) STRICT;
-   CREATE INDEX sessions_open ON sessions (cp_id) WHERE ended_at IS NULL;
-   CREATE INDEX sessions_by_end ON sessions (ended_at);
-   CREATE INDEX sessions_by_driver ON sessions (driver_id);
-   CREATE TABLE processed_requests (
-     driver_id  TEXT NOT NULL,
-     request_id TEXT NOT NULL,
-     cp_id      TEXT,
-     outcome    TEXT NOT NULL,
-     reason     TEXT,
-     session_id TEXT,
-     at         TEXT NOT NULL,
-     PRIMARY KEY (driver_id, request_id)
-   ) STRICT;
-   CREATE INDEX processed_requests_by_time ON processed_requests (at);
-   CREATE TABLE cp_keys (
-     cp_id       TEXT NOT NULL,
-     key_version INTEGER NOT NULL,
-     wrapped     TEXT NOT NULL,
-     state       TEXT NOT NULL CHECK (state IN ('live', 'retired', 'revoked')),
-     created_at  TEXT NOT NULL,
-     PRIMARY KEY (cp_id, key_version)
-   ) STRICT;
-   CREATE TABLE replay_marks (
-     cp_id       TEXT NOT NULL,
-     key_version INTEGER NOT NULL,
-     channel     TEXT NOT NULL,
-     seq         INTEGER NOT NULL,
-     PRIMARY KEY (cp_id, key_version, channel)
-   ) STRICT;
-   CREATE TABLE outbox (
-     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-     topic      TEXT NOT NULL,
-     key        TEXT NOT NULL,
-     payload    TEXT NOT NULL,
-     seal_for   TEXT,
-     created_at TEXT NOT NULL,
-     status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
-     done_at    TEXT
-   ) STRICT;
-   CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';`,
-  // The weather office's last report per CP: its hold (status 'alert') outlives a restart.
-  `CREATE TABLE weather (
-     cp_id       TEXT PRIMARY KEY,
-     city        TEXT NOT NULL,
-     temperature REAL NOT NULL,
-     status      TEXT NOT NULL CHECK (status IN ('alert', 'clear')),
-     since       TEXT NOT NULL,
-     updated_at  TEXT NOT NULL
-   ) STRICT;`,
-  // What GET /security shows beside cps.security (ARCHITECTURE §Revocation and status); never a key.
-  `CREATE TABLE cp_security (
-     cp_id         TEXT PRIMARY KEY,
-     reason        TEXT,
-     changed_at    TEXT,
-     revoked_at    TEXT,
-     last_login_at TEXT,
-     failed_logins INTEGER NOT NULL DEFAULT 0
-   ) STRICT;`,
-  // Deregistration in the Registry: which registration a CP logged in with, when it ended, and
-  // how far the Registry's change feed has been applied (one row).
-  `ALTER TABLE cp_security ADD COLUMN registered_at TEXT;
-   ALTER TABLE cp_security ADD COLUMN deregistered_at TEXT;
-   CREATE TABLE registry_feed (
-     id  INTEGER PRIMARY KEY CHECK (id = 1),
-     seq INTEGER NOT NULL
-   ) STRICT;`,
-  // Session history (GET /sessions with a date range, CP or driver; GET /sessions.csv): newest
-  // first by start, and one CP's sessions by end.
-  `CREATE INDEX sessions_by_start ON sessions (started_at);
-   CREATE INDEX sessions_by_cp ON sessions (cp_id, ended_at);`,
-  // Keyset paging walks (time, id): one index step per row, not a sort per page.
-  `DROP INDEX sessions_by_start;
-   CREATE INDEX sessions_by_start ON sessions (started_at, id);
-   CREATE INDEX sessions_by_end_id ON sessions (ended_at, id);`,
-  // When a key version stopped being live: retired versions are forgotten after a grace period.
-  `ALTER TABLE cp_keys ADD COLUMN retired_at TEXT;`,
-  // The monitor operator's maintenance hold, kept apart from the stop reason shown.
-  `ALTER TABLE cps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;`,
-  // The "key revoked" mark: an admin revoked its keys and it has not logged in since.
-  `ALTER TABLE cp_security ADD COLUMN key_revoked_at TEXT;`,
-  // The charger protocol a CP's monitor told at its last login (`ocpp1.6`): the dashboard's
-  // badge stays after a restart, before the gateway logs the CP in again.
-  `ALTER TABLE cps ADD COLUMN protocol TEXT;`,
-];
-
-/** A wrapped CP key as stored (never the raw key). */
-export interface StoredKey {
-  /** CP id. */
-  readonly cpId: string;
-  /** Key version. */
-  readonly keyVersion: number;
-  /** `wrapCpKey` output. */
-  readonly wrapped: string;
-  /** `live` (seals and opens) or `retired` (opens only). Revoked keys are not loaded. */
-  readonly state: "live" | "retired";
-  /** When a retired key stopped being live (epoch ms), or null (live, or not recorded). */
-  readonly retiredAt: number | null;
-}
+import type { Cp, Effect, Model, RequestRecord, Session } from "./core.ts";
+import { MIGRATIONS } from "./store_schema.ts";
+import {
+  type Row,
+  type StoredKey,
+  toRecoveredCp,
+  toReplayMark,
+  toRequestRecord,
+  toSecurityInfo,
+  toSession,
+  toStoredKey,
+  toWeatherReport,
+} from "./store_rows.ts";
 
 /** One pending outbox row. */
 export interface OutboxRow {
@@ -209,8 +73,6 @@ export interface Recovered {
   /** Replay high-water marks of telemetry. */
   readonly marks: readonly ReplayMark[];
 }
-
-type Row = Record<string, unknown>;
 
 /** Central's database. */
 export class CentralStore {
@@ -259,70 +121,27 @@ export class CentralStore {
           .map((r) => [r.cp_id as string, r.key_version as number]),
       );
       const security = new Map(
-        this.#all("SELECT * FROM cp_security").map((r): [string, SecurityInfo] => [
-          r.cp_id as string,
-          {
-            reason: r.reason as string | null,
-            changedAt: r.changed_at as string | null,
-            revokedAt: r.revoked_at as string | null,
-            keyRevokedAt: r.key_revoked_at as string | null,
-            lastLoginAt: r.last_login_at as string | null,
-            failedLogins: r.failed_logins as number,
-            registeredAt: r.registered_at as string | null,
-            deregisteredAt: r.deregistered_at as string | null,
-          },
-        ]),
+        this.#all("SELECT * FROM cp_security").map((r) => [r.cp_id as string, toSecurityInfo(r)]),
       );
       const cps = new Map<string, Cp>();
       for (const row of this.#all("SELECT * FROM cps")) {
         const id = row.id as string;
-        cps.set(id, {
+        cps.set(
           id,
-          location: row.location as string,
-          priceEurKwh: row.price_eur_kwh as number,
-          powerKw: row.power_kw as number,
-          status: {
-            state: "DISCONNECTED",
-            stopReason: row.stop_reason as StopReason | null,
+          toRecoveredCp(row, {
             sessionId: openOn.get(id) ?? null,
-          },
-          security: row.security as SecurityStatus,
-          keyVersion: live.get(id) ?? null,
-          connection: null,
-          lastSeenMs: row.last_seen === null ? null : Date.parse(row.last_seen as string),
-          securityInfo: security.get(id) ?? NO_SECURITY_INFO,
-          ...(row.maintenance === 1 ? { maintenance: true } : {}),
-          ...(row.protocol === null ? {} : { protocol: row.protocol as CpProtocol }),
-        });
+            keyVersion: live.get(id) ?? null,
+            securityInfo: security.get(id) ?? NO_SECURITY_INFO,
+          }),
+        );
       }
       const keys = this.#all(
         "SELECT cp_id, key_version, wrapped, state, retired_at FROM cp_keys WHERE state != 'revoked'",
-      ).map((r): StoredKey => ({
-        cpId: r.cp_id as string,
-        keyVersion: r.key_version as number,
-        wrapped: r.wrapped as string,
-        state: r.state as "live" | "retired",
-        retiredAt: r.retired_at === null ? null : Date.parse(r.retired_at as string),
-      }));
+      ).map(toStoredKey);
       const marks = this.#all("SELECT cp_id, key_version, channel, seq FROM replay_marks")
-        .map((r): ReplayMark => ({
-          cp: r.cp_id as string,
-          kv: r.key_version as number,
-          channel: r.channel as string,
-          seq: r.seq as number,
-        }));
+        .map(toReplayMark);
       const weather = new Map(
-        this.#all("SELECT * FROM weather").map((r): [string, WeatherReport] => [
-          r.cp_id as string,
-          {
-            cpId: r.cp_id as string,
-            city: r.city as string,
-            temperatureC: r.temperature as number,
-            status: r.status as WeatherStatus,
-            since: r.since as string,
-            updatedAt: r.updated_at as string,
-          },
-        ]),
+        this.#all("SELECT * FROM weather").map((r) => [r.cp_id as string, toWeatherReport(r)]),
       );
       return { model: { cps, sessions, weather }, keys, marks };
     });
@@ -577,15 +396,7 @@ export class CentralStore {
     return this.#all(
       "SELECT * FROM processed_requests ORDER BY at DESC, rowid DESC LIMIT ?",
       limit,
-    ).map((r) => ({
-      requestId: r.request_id as string,
-      driverId: r.driver_id as string,
-      cpId: r.cp_id as string | null,
-      outcome: r.outcome as RequestRecord["outcome"],
-      reason: r.reason as DenyReason | null,
-      sessionId: r.session_id as string | null,
-      at: r.at as string,
-    }));
+    ).map(toRequestRecord);
   }
 
   /**
@@ -741,25 +552,4 @@ export class CentralStore {
   #all(sql: string, ...params: SQLInputValue[]): Row[] {
     return this.#prepare(sql).all(...params) as Row[];
   }
-}
-
-/** A `sessions` row as a {@link Session}. */
-export function toSession(r: Record<string, unknown>): Session {
-  const reason = r.pending_end_reason as EndReason | null;
-  return {
-    id: r.id as string,
-    cpId: r.cp_id as string,
-    driverId: r.driver_id as string,
-    requestId: r.request_id as string,
-    priceEurKwh: r.price_eur_kwh as number,
-    powerKw: r.power_kw as number,
-    startedAt: r.started_at as string,
-    pluggedAt: r.plugged_at as string | null,
-    endedAt: r.ended_at as string | null,
-    kw: r.kw as number,
-    kwh: r.kwh as number,
-    eur: r.eur as number,
-    endReason: r.end_reason as EndReason | null,
-    pendingEnd: reason === null ? null : { reason, deadlineMs: r.pending_end_deadline as number },
-  };
 }

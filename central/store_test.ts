@@ -4,7 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { TOPICS } from "../shared/kafka.ts";
 import { SchemaTooNewError, schemaVersion } from "../shared/sqlite.ts";
 import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
-import { CentralStore, MIGRATIONS } from "./store.ts";
+import { CentralStore } from "./store.ts";
+import { MIGRATIONS } from "./store_schema.ts";
 
 const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 const REGISTRY = { location: "Plaza 2", priceEurKwh: 0.4, powerKw: 11 };
