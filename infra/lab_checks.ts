@@ -120,123 +120,240 @@ export interface CheckResult {
 /** Money agrees to a hundredth of a cent (the engines bill at full precision). */
 const EUR_TOLERANCE = 1e-4;
 
+/** What crossed the driver topics, deduplicated: identical copies only counted. */
+interface Wire {
+  /** Each `CHARGE_REQUEST` id, with when it was first seen. */
+  readonly requests: Map<string, number>;
+  /** Each request's distinct answers (`AUTHORIZED <session>` or `DENIED <reason>`). */
+  readonly answers: Map<string, Set<string>>;
+  /** Each authorized session, with its CP. */
+  readonly authorized: Map<string, { cpId?: string }>;
+  /** Each ticketed session's distinct tickets, by their figures. */
+  readonly tickets: Map<string, Map<string, SeenMessage["value"]>>;
+  /** Distinct denials. */
+  denied: number;
+  /** Identical answer copies. */
+  answerCopies: number;
+  /** Identical ticket copies. */
+  ticketCopies: number;
+}
+
 /** Checks the charging loop: answers, sessions, tickets, bills and CP states. */
 export function checkLoop(input: CheckInput): CheckResult {
   const failures: string[] = [];
-  const requests = new Map<string, number>();
-  const answers = new Map<string, Set<string>>();
-  const authorized = new Map<string, { cpId?: string }>();
-  const tickets = new Map<string, Map<string, SeenMessage["value"]>>();
-  let denied = 0, answerCopies = 0, ticketCopies = 0;
+  const wire = readWire(input.messages);
+  const answers = checkAnswers(wire, input.answeredBy, failures);
+  const sessions = checkSessions(wire, input, failures);
+  const tickets = checkTicketsAgainstCentral(wire, input.completed, failures);
+  const supplyingWithoutSession = checkCpStates(input, failures);
+  return {
+    numbers: {
+      requests: wire.requests.size,
+      ...answers,
+      answerCopies: wire.answerCopies,
+      authorized: wire.authorized.size,
+      denied: wire.denied,
+      ticketed: sessions.ticketed,
+      charging: sessions.charging,
+      lost: sessions.lost,
+      billedTwice: sessions.billedTwice,
+      ticketCopies: wire.ticketCopies,
+      ticketsWithoutSession: tickets.ticketsWithoutSession,
+      wrongBills: sessions.wrongBills,
+      ticketsUnlikeCentral: sessions.ticketsUnlikeCentral,
+      completedWithoutTicket: tickets.completedWithoutTicket,
+      supplyingWithoutSession,
+      kwhBilled: Math.round(sessions.kwhBilled * 1000) / 1000,
+    },
+    failures,
+  };
+}
 
-  for (const { at, value } of input.messages) {
+/** Reads the driver topics' messages into requests, answers, sessions and tickets. */
+function readWire(messages: readonly SeenMessage[]): Wire {
+  const wire: Wire = {
+    requests: new Map(),
+    answers: new Map(),
+    authorized: new Map(),
+    tickets: new Map(),
+    denied: 0,
+    answerCopies: 0,
+    ticketCopies: 0,
+  };
+  for (const { at, value } of messages) {
     switch (value.type) {
       case "CHARGE_REQUEST":
-        if (value.requestId && !requests.has(value.requestId)) requests.set(value.requestId, at);
+        if (value.requestId && !wire.requests.has(value.requestId)) {
+          wire.requests.set(value.requestId, at);
+        }
         break;
       case "AUTHORIZED":
-      case "DENIED": {
-        if (!value.requestId) break;
-        const key = value.type === "AUTHORIZED"
-          ? `AUTHORIZED ${value.sessionId}`
-          : `DENIED ${value.reason}`;
-        const seen = answers.get(value.requestId) ?? new Set();
-        if (seen.has(key)) answerCopies++;
-        else {
-          seen.add(key);
-          if (value.type === "AUTHORIZED" && value.sessionId) {
-            authorized.set(value.sessionId, { cpId: value.cpId });
-          } else if (value.type === "DENIED") denied++;
-        }
-        answers.set(value.requestId, seen);
+      case "DENIED":
+        readAnswer(wire, value);
         break;
-      }
       case "TICKET": {
         if (!value.sessionId) break;
         const key = `${value.kwh}|${value.eur}|${value.endReason}`;
-        const seen = tickets.get(value.sessionId) ?? new Map();
-        if (seen.has(key)) ticketCopies++;
+        const seen = wire.tickets.get(value.sessionId) ?? new Map();
+        if (seen.has(key)) wire.ticketCopies++;
         else seen.set(key, value);
-        tickets.set(value.sessionId, seen);
+        wire.tickets.set(value.sessionId, seen);
         break;
       }
     }
   }
+  return wire;
+}
 
+/** An `AUTHORIZED` or `DENIED`: a new answer to its request, or a copy of one. */
+function readAnswer(wire: Wire, value: SeenMessage["value"]): void {
+  if (!value.requestId) return;
+  const key = value.type === "AUTHORIZED"
+    ? `AUTHORIZED ${value.sessionId}`
+    : `DENIED ${value.reason}`;
+  const seen = wire.answers.get(value.requestId) ?? new Set();
+  if (seen.has(key)) wire.answerCopies++;
+  else {
+    seen.add(key);
+    if (value.type === "AUTHORIZED" && value.sessionId) {
+      wire.authorized.set(value.sessionId, { cpId: value.cpId });
+    } else if (value.type === "DENIED") wire.denied++;
+  }
+  wire.answers.set(value.requestId, seen);
+}
+
+/** Every request answered once, or still within its time to be. */
+function checkAnswers(
+  wire: Wire,
+  answeredBy: number,
+  failures: string[],
+): Pick<CheckNumbers, "answered" | "pending" | "unanswered" | "answeredTwice"> {
   let answered = 0, pending = 0, unanswered = 0, answeredTwice = 0;
-  for (const [requestId, at] of requests) {
-    const n = answers.get(requestId)?.size ?? 0;
+  for (const [requestId, at] of wire.requests) {
+    const n = wire.answers.get(requestId)?.size ?? 0;
     if (n >= 1) answered++;
     if (n > 1) {
       answeredTwice++;
       failures.push(`request ${requestId} was answered ${n} different ways`);
     }
-    if (n === 0 && at < input.answeredBy) {
+    if (n === 0 && at < answeredBy) {
       unanswered++;
       failures.push(`request ${requestId} (sent ${new Date(at).toISOString()}) was never answered`);
     } else if (n === 0) pending++;
   }
+  return { answered, pending, unanswered, answeredTwice };
+}
 
+/** What {@link checkSessions} counts. */
+type SessionNumbers =
+  & Pick<
+    CheckNumbers,
+    "ticketed" | "charging" | "lost" | "billedTwice" | "wrongBills" | "ticketsUnlikeCentral"
+  >
+  & { kwhBilled: number };
+
+/** Every authorized session charging, or ticketed once with a right bill Central agrees with. */
+function checkSessions(wire: Wire, input: CheckInput, failures: string[]): SessionNumbers {
   const activeIds = new Set(input.active.map((s) => s.id));
   const completed = new Map(input.completed.map((s) => [s.id, s]));
-  let ticketed = 0, charging = 0, lost = 0, billedTwice = 0, wrongBills = 0, unlike = 0;
-  let kwhBilled = 0;
-  for (const sessionId of authorized.keys()) {
-    const versions = [...(tickets.get(sessionId)?.values() ?? [])];
+  const n: SessionNumbers = {
+    ticketed: 0,
+    charging: 0,
+    lost: 0,
+    billedTwice: 0,
+    wrongBills: 0,
+    ticketsUnlikeCentral: 0,
+    kwhBilled: 0,
+  };
+  for (const sessionId of wire.authorized.keys()) {
+    const versions = [...(wire.tickets.get(sessionId)?.values() ?? [])];
     if (versions.length > 1) {
-      billedTwice++;
+      n.billedTwice++;
       failures.push(`session ${sessionId} has ${versions.length} different tickets`);
     }
     if (versions.length === 0) {
-      if (activeIds.has(sessionId)) charging++;
+      if (activeIds.has(sessionId)) n.charging++;
       else {
-        lost++;
+        n.lost++;
         failures.push(`session ${sessionId} is neither charging nor ticketed`);
       }
       continue;
     }
-    if (versions.length === 1) ticketed++;
+    if (versions.length === 1) n.ticketed++;
     const ticket = versions[0];
-    kwhBilled += ticket.kwh ?? 0;
-    const price = ticket.cpId === undefined ? undefined : input.prices[ticket.cpId];
-    const expected = (ticket.kwh ?? NaN) * (ticket.priceEurKwh ?? NaN);
-    if (
-      !(Math.abs((ticket.eur ?? NaN) - expected) <= EUR_TOLERANCE) ||
-      (price !== undefined && ticket.priceEurKwh !== price)
-    ) {
-      wrongBills++;
-      failures.push(
-        `session ${sessionId}: ${ticket.eur} € for ${ticket.kwh} kWh at ${ticket.priceEurKwh} €/kWh` +
-          (price === undefined ? "" : ` (the CP's price is ${price})`),
-      );
-    }
-    const row = completed.get(sessionId);
-    if (
-      row !== undefined &&
-      (Math.abs(row.eur - (ticket.eur ?? NaN)) > EUR_TOLERANCE ||
-        Math.abs(row.kwh - (ticket.kwh ?? NaN)) > EUR_TOLERANCE)
-    ) {
-      unlike++;
-      failures.push(
-        `session ${sessionId}: ticket ${ticket.kwh} kWh ${ticket.eur} € but Central has ` +
-          `${row.kwh} kWh ${row.eur} €`,
-      );
+    n.kwhBilled += ticket.kwh ?? 0;
+    if (!billRight(sessionId, ticket, input.prices, failures)) n.wrongBills++;
+    if (!likeCentral(sessionId, ticket, completed.get(sessionId), failures)) {
+      n.ticketsUnlikeCentral++;
     }
   }
+  return n;
+}
+
+/** Whether a ticket's € is its kWh × its price, and its price the CP's; else says why. */
+function billRight(
+  sessionId: string,
+  ticket: SeenMessage["value"],
+  prices: CheckInput["prices"],
+  failures: string[],
+): boolean {
+  const price = ticket.cpId === undefined ? undefined : prices[ticket.cpId];
+  const expected = (ticket.kwh ?? NaN) * (ticket.priceEurKwh ?? NaN);
+  if (
+    Math.abs((ticket.eur ?? NaN) - expected) <= EUR_TOLERANCE &&
+    (price === undefined || ticket.priceEurKwh === price)
+  ) return true;
+  failures.push(
+    `session ${sessionId}: ${ticket.eur} € for ${ticket.kwh} kWh at ${ticket.priceEurKwh} €/kWh` +
+      (price === undefined ? "" : ` (the CP's price is ${price})`),
+  );
+  return false;
+}
+
+/** Whether a ticket agrees with Central's completed session, if it has one; else says why. */
+function likeCentral(
+  sessionId: string,
+  ticket: SeenMessage["value"],
+  row: SessionRow | undefined,
+  failures: string[],
+): boolean {
+  if (
+    row === undefined ||
+    !(Math.abs(row.eur - (ticket.eur ?? NaN)) > EUR_TOLERANCE ||
+      Math.abs(row.kwh - (ticket.kwh ?? NaN)) > EUR_TOLERANCE)
+  ) return true;
+  failures.push(
+    `session ${sessionId}: ticket ${ticket.kwh} kWh ${ticket.eur} € but Central has ` +
+      `${row.kwh} kWh ${row.eur} €`,
+  );
+  return false;
+}
+
+/** No ticket without an authorized session, and no completed session without a ticket. */
+function checkTicketsAgainstCentral(
+  wire: Wire,
+  completed: readonly SessionRow[],
+  failures: string[],
+): Pick<CheckNumbers, "ticketsWithoutSession" | "completedWithoutTicket"> {
   let ticketsWithoutSession = 0;
-  for (const sessionId of tickets.keys()) {
-    if (!authorized.has(sessionId)) {
+  for (const sessionId of wire.tickets.keys()) {
+    if (!wire.authorized.has(sessionId)) {
       ticketsWithoutSession++;
       failures.push(`ticket for session ${sessionId}, which was never authorized`);
     }
   }
   let completedWithoutTicket = 0;
-  for (const sessionId of completed.keys()) {
-    if (!tickets.has(sessionId)) {
+  for (const id of new Set(completed.map((s) => s.id))) {
+    if (!wire.tickets.has(id)) {
       completedWithoutTicket++;
-      failures.push(`Central completed session ${sessionId} but no ticket was sent`);
+      failures.push(`Central completed session ${id} but no ticket was sent`);
     }
   }
+  return { ticketsWithoutSession, completedWithoutTicket };
+}
+
+/** No CP `SUPPLYING` without a session on it (now), nor readings of one without a driver. */
+function checkCpStates(input: CheckInput, failures: string[]): number {
   const activeCps = new Set(input.active.map((s) => s.cp_id));
   let supplyingWithoutSession = input.supplyingWithoutDriver;
   if (input.supplyingWithoutDriver > 0) {
@@ -248,31 +365,7 @@ export function checkLoop(input: CheckInput): CheckResult {
       failures.push(`CP ${cp.id} is SUPPLYING without an active session`);
     }
   }
-
-  return {
-    numbers: {
-      requests: requests.size,
-      answered,
-      pending,
-      unanswered,
-      answeredTwice,
-      answerCopies,
-      authorized: authorized.size,
-      denied,
-      ticketed,
-      charging,
-      lost,
-      billedTwice,
-      ticketCopies,
-      ticketsWithoutSession,
-      wrongBills,
-      ticketsUnlikeCentral: unlike,
-      completedWithoutTicket,
-      supplyingWithoutSession,
-      kwhBilled: Math.round(kwhBilled * 1000) / 1000,
-    },
-    failures,
-  };
+  return supplyingWithoutSession;
 }
 
 /** One line of a check's numbers, for a person. */

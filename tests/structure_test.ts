@@ -35,7 +35,6 @@ const LONG_FILES: readonly string[] = [
  * Remove a name once its function is broken into named steps.
  */
 const LONG_FUNCTIONS: readonly string[] = [
-  "infra/lab_checks.ts checkLoop",
   "infra/local_kafka.ts startLocalKafka",
   "infra/start.ts main",
   'tests/weather_central_test.ts Deno.test("weather \u2192 real Central: cold stops and tickets, holds, provider trouble, admin stop, file edits, restart")',
