@@ -302,16 +302,7 @@ export interface LocalKafka extends AsyncDisposable {
 export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKafka> {
   const log = opts.log ?? console.error;
   const external = brokersFromEnv(opts.kafkaBrokers ?? Deno.env.get("KAFKA_BROKERS"));
-  if (external) {
-    const noop = () => Promise.resolve();
-    return {
-      brokers: external,
-      external: true,
-      exited: new Promise(() => {}),
-      stop: noop,
-      [Symbol.asyncDispose]: noop,
-    };
-  }
+  if (external) return externalBroker(external);
 
   const port = opts.port === 0 ? freePort() : opts.port ?? 9092;
   const controllerPort = opts.controllerPort ??
@@ -320,15 +311,73 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
   assertPortFree(port, "Kafka");
   assertPortFree(controllerPort, "Kafka controller");
   const jars = await ensureKafkaJars({ log });
+  const files = await prepareDataDir(opts, port, controllerPort);
+  const java = javaCommand(jars, files.log4j, opts.tuning ?? "startup");
+  await formatStorageOnce(java, files);
+  const broker = await spawnBroker(java, files, opts);
 
+  const brokers = [`127.0.0.1:${port}`];
+  log(`Starting Kafka on 127.0.0.1:${port} (data ${files.dataDir}, log ${files.logFile})`);
+  const started = Date.now();
+  try {
+    await waitUntilReady(brokers, broker.exited, opts.readyTimeoutMs ?? 60_000, opts.signal);
+    log(`Kafka answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  } catch (e) {
+    await broker.stop();
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `${why}; see the broker log ${files.logFile}. Last lines:\n${await tail(files.logFile)}`,
+    );
+  }
+  return {
+    brokers,
+    external: false,
+    logFile: files.logFile,
+    pid: broker.pid,
+    exited: broker.exited,
+    stop: broker.stop,
+    [Symbol.asyncDispose]: broker.stop,
+  };
+}
+
+/** The broker `KAFKA_BROKERS` names: nothing to start, nothing to stop. */
+function externalBroker(brokers: string[]): LocalKafka {
+  const noop = () => Promise.resolve();
+  return {
+    brokers,
+    external: true,
+    exited: new Promise(() => {}),
+    stop: noop,
+    [Symbol.asyncDispose]: noop,
+  };
+}
+
+/** Where a broker keeps its data, configuration and log. */
+interface BrokerFiles {
+  readonly dataDir: string;
+  readonly props: string;
+  readonly log4j: string;
+  readonly logFile: string;
+}
+
+/** Creates the data directory (emptied first when `fresh`) and writes the broker's configuration. */
+async function prepareDataDir(
+  opts: LocalKafkaOptions,
+  port: number,
+  controllerPort: number,
+): Promise<BrokerFiles> {
   const dataDir = resolve(opts.dataDir);
   if (opts.fresh) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   await makePrivateDir(dataDir);
-  const props = join(dataDir, "server.properties");
-  const log4j = join(dataDir, "log4j2.properties");
-  const logFile = join(dataDir, "broker.log");
+  const files = {
+    dataDir,
+    props: join(dataDir, "server.properties"),
+    log4j: join(dataDir, "log4j2.properties"),
+    logFile: join(dataDir, "broker.log"),
+  };
   await Deno.writeTextFile(
-    props,
+    files.props,
     renderServerProperties({
       port,
       controllerPort,
@@ -336,15 +385,22 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
       advertisedHost: opts.advertisedHost,
     }),
   );
-  await Deno.writeTextFile(log4j, renderLog4jConfig());
+  await Deno.writeTextFile(files.log4j, renderLog4jConfig());
   // Keep the previous run's log next to the new one: it may explain a failure.
-  await Deno.rename(logFile, logFile + ".1").catch(() => {});
+  await Deno.rename(files.logFile, files.logFile + ".1").catch(() => {});
+  return files;
+}
 
-  const java = (mainClass: string, args: string[], detached = false) =>
+/** Runs a Kafka class on the JVM. */
+type JavaCommand = (mainClass: string, args: string[], detached?: boolean) => Deno.Command;
+
+/** The JVM, its flags and Kafka's jars, for any of Kafka's main classes. */
+function javaCommand(jars: string, log4j: string, tuning: JvmTuning): JavaCommand {
+  return (mainClass, args, detached = false) =>
     new Deno.Command("java", {
       args: [
         "-Xmx512m",
-        ...jvmTuningFlags(opts.tuning ?? "startup"),
+        ...jvmTuningFlags(tuning),
         // One small heap on a small machine: the serial GC costs least.
         "-XX:+UseSerialGC",
         "-Djava.awt.headless=true",
@@ -361,34 +417,55 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
       stdout: "piped",
       stderr: "piped",
     });
+}
 
-  // Format once: meta.properties holds the cluster id, so restarts keep the data.
+/** Formats the storage once: meta.properties holds the cluster id, so restarts keep the data. */
+async function formatStorageOnce(java: JavaCommand, files: BrokerFiles): Promise<void> {
   try {
-    await Deno.stat(join(dataDir, "kraft", "meta.properties"));
+    await Deno.stat(join(files.dataDir, "kraft", "meta.properties"));
+    return;
   } catch {
-    // `--cluster-id=…` in one argument: a random id may start with "-", which the tool's
-    // argument parser would take for an option (1 start in 64 failed that way).
-    const out = await java("kafka.tools.StorageTool", [
-      "format",
-      `--cluster-id=${newClusterId()}`,
-      "-c",
-      props,
-    ]).output();
-    const text = new TextDecoder();
-    await Deno.writeTextFile(logFile, text.decode(out.stdout) + text.decode(out.stderr));
-    if (out.code !== 0) {
-      throw new Error(
-        `formatting the Kafka storage in ${dataDir} failed; see ${logFile}:\n${await tail(
-          logFile,
-        )}`,
-      );
-    }
+    // Not formatted yet.
   }
+  // `--cluster-id=…` in one argument: a random id may start with "-", which the tool's
+  // argument parser would take for an option (1 start in 64 failed that way).
+  const out = await java("kafka.tools.StorageTool", [
+    "format",
+    `--cluster-id=${newClusterId()}`,
+    "-c",
+    files.props,
+  ]).output();
+  const text = new TextDecoder();
+  await Deno.writeTextFile(files.logFile, text.decode(out.stdout) + text.decode(out.stderr));
+  if (out.code !== 0) {
+    throw new Error(
+      `formatting the Kafka storage in ${files.dataDir} failed; see ${files.logFile}:\n${await tail(
+        files.logFile,
+      )}`,
+    );
+  }
+}
 
-  const child = java("kafka.Kafka", [props], opts.detached).spawn();
-  const file = await Deno.open(logFile, { append: true, create: true });
+/** A broker process: when it exits, and how to stop it. */
+interface BrokerProcess {
+  readonly pid: number;
+  readonly exited: Promise<Deno.CommandStatus>;
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Starts the broker with its output in its log file, killed if this process unloads without
+ * stopping it; `stop` sends SIGTERM, then SIGKILL after the grace period.
+ */
+async function spawnBroker(
+  java: JavaCommand,
+  files: BrokerFiles,
+  opts: LocalKafkaOptions,
+): Promise<BrokerProcess> {
+  const child = java("kafka.Kafka", [files.props], opts.detached).spawn();
+  const file = await Deno.open(files.logFile, { append: true, create: true });
   // Two writers on one O_APPEND file: lines may interleave per chunk, never get lost.
-  const err = await Deno.open(logFile, { append: true });
+  const err = await Deno.open(files.logFile, { append: true });
   const drained = Promise.allSettled([
     child.stdout.pipeTo(file.writable),
     child.stderr.pipeTo(err.writable),
@@ -418,28 +495,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
       clearTimeout(timer);
       await drained;
     })();
-
-  const brokers = [`127.0.0.1:${port}`];
-  log(`Starting Kafka on 127.0.0.1:${port} (data ${dataDir}, log ${logFile})`);
-  const started = Date.now();
-  try {
-    await waitUntilReady(brokers, exited, opts.readyTimeoutMs ?? 60_000, opts.signal);
-    log(`Kafka answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  } catch (e) {
-    await stop();
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    const why = e instanceof Error ? e.message : String(e);
-    throw new Error(`${why}; see the broker log ${logFile}. Last lines:\n${await tail(logFile)}`);
-  }
-  return {
-    brokers,
-    external: false,
-    logFile,
-    pid: child.pid,
-    exited,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
+  return { pid: child.pid, exited, stop };
 }
 
 /**
