@@ -13,6 +13,7 @@
  */
 import { join } from "node:path";
 import {
+  type ConfigOf,
   decimal,
   defineConfig,
   flag,
@@ -42,7 +43,14 @@ import {
   type StartedOcpp,
   startOcppGateway,
 } from "./start_ocpp.ts";
-import { type CpPlan, type CpView, type DriverPlan, startNetwork } from "./network.ts";
+import {
+  type CpPlan,
+  type CpView,
+  type DriverPlan,
+  type LocalNetwork,
+  type NetworkOptions,
+  startNetwork,
+} from "./network.ts";
 import { type RunningSupervisor, serveSupervisor, SUPERVISOR_PORT } from "./supervisor_api.ts";
 import type { CpChildren } from "./local_cp_control.ts";
 import { LOCAL_CP_ACTIONS } from "../shared/local_cps.ts";
@@ -271,114 +279,100 @@ export function ocppLine(ocpp: StartedOcpp): string {
     `certs/ca.pem, HTTP Basic auth id:password); demo charger ${ocpp.chargerId} (${password})`;
 }
 
-async function main(): Promise<number> {
-  const config = loadConfig(startConfig);
-  // Colour only on a terminal, and never with NO_COLOR set.
-  const paint = paintFor(Deno.stdout.isTerminal() && !noColorRequested());
-  const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
-  const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
-  try {
-    await buildWeb(); // Central serves the built dashboard
-  } catch (error) {
-    complain(error instanceof Error ? error.message : String(error));
-    return 1;
-  }
-  // Every process below runs in a session of its own, so a Ctrl-C at the terminal reaches only
-  // this one, which stops them in order with the broker last. Listening from here on means a
-  // Ctrl-C while they start stops what has started and leaves nothing running.
+/** `deno task start`'s options, as parsed. */
+type StartConfig = ConfigOf<typeof startConfig.options>;
+/** A progress line, on the terminal. */
+type Say = (line: string) => void;
+
+/**
+ * What `startNetwork` starts for `deno task start`: the local ports, the five CPs at the chosen
+ * speed with different targets, and the three drivers looping over their samples.
+ */
+function localNetworkOptions(
+  config: Pick<StartConfig, "dataDir" | "logLevel" | "speed">,
+  brokers: string[],
+  supervisorUrl: string,
+  progress: Say,
+  signal: AbortSignal,
+): NetworkOptions {
+  const samples = join(import.meta.dirname!, "..", "driver", "samples");
+  return {
+    dir: config.dataDir,
+    certsDir: "certs",
+    brokers,
+    registryPort: 8443,
+    centralTcpPort: 7000,
+    centralHttpPort: 8080,
+    logLevel: config.logLevel,
+    progress,
+    detached: true,
+    signal,
+    supervisorUrl,
+    weather: { port: 8090 },
+    cps: LOCAL_CPS.map((cp, i) => ({
+      ...cp,
+      // Different targets, so sessions end at different times.
+      args: ["--speed", String(config.speed), "--target-kwh", String(4 + 2 * i)],
+    })),
+    drivers: LOCAL_DRIVERS.map((d): DriverPlan => ({
+      id: d.id,
+      file: join(samples, d.sample),
+      loop: true,
+    })),
+  };
+}
+
+/**
+ * A Ctrl-C (SIGINT), SIGTERM or SIGHUP aborts the returned signal. Every process the start runs
+ * is in a session of its own, so a Ctrl-C at the terminal reaches only this one, which stops them
+ * in order with the broker last; a closed terminal must not leave CPs and drivers running
+ * without their network.
+ */
+function interruptOnSignals(): AbortController {
   const interrupt = new AbortController();
-  // SIGHUP too: a closed terminal must not leave CPs and drivers running without their network.
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(sig, () => interrupt.abort());
   }
-  const failed = (error: unknown): number => {
-    if (interrupt.signal.aborted) {
-      say("interrupted while starting; what had started is stopped");
-      return 130;
-    }
-    complain(error instanceof Error ? error.message : String(error));
-    return 1;
-  };
-  if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
-  await makePrivateDir(config.dataDir); // databases, keys, tokens and logs: the user's only
+  return interrupt;
+}
 
-  say("starting Kafka (set KAFKA_BROKERS to use a running broker instead)");
-  let kafka: Awaited<ReturnType<typeof startLocalKafka>>;
-  try {
-    // Its own broker data: a fresh network must not meet an older network's backlog.
-    kafka = await startLocalKafka({
-      port: 9092,
-      dataDir: join(config.dataDir, "kafka"),
-      log: say,
-      detached: true,
-      signal: interrupt.signal,
-    });
-  } catch (error) {
-    return failed(error);
-  }
-  const samples = join(import.meta.dirname!, "..", "driver", "samples");
-  // Central learns the supervisor's address at its start, before the API is served.
-  const supervisorUrl = `http://127.0.0.1:${config.supervisorPort}`;
-  let network: Awaited<ReturnType<typeof startNetwork>> | undefined;
-  try {
-    network = await startNetwork({
-      dir: config.dataDir,
-      certsDir: "certs",
-      brokers: kafka.brokers,
-      registryPort: 8443,
-      centralTcpPort: 7000,
-      centralHttpPort: 8080,
-      logLevel: config.logLevel,
-      progress: say,
-      detached: true,
-      signal: interrupt.signal,
-      supervisorUrl,
-      weather: { port: 8090 },
-      cps: LOCAL_CPS.map((cp, i) => ({
-        ...cp,
-        // Different targets, so sessions end at different times.
-        args: ["--speed", String(config.speed), "--target-kwh", String(4 + 2 * i)],
-      })),
-      drivers: LOCAL_DRIVERS.map((d): DriverPlan => ({
-        id: d.id,
-        file: join(samples, d.sample),
-        loop: true,
-      })),
-    });
-  } catch (error) {
-    await kafka.stop();
-    return failed(error);
-  }
-  const net = network;
-  let supervisor: RunningSupervisor;
-  try {
-    supervisor = serveSupervisor(config.supervisorPort, {
-      host: net,
-      adminToken: (await Deno.readTextFile(net.adminTokenFile)).trim(),
-      newCpArgs: ["--speed", String(config.speed)],
-    });
-  } catch (error) {
-    complain(
-      `no control API on ${supervisorUrl}: ${error instanceof Error ? error.message : error}`,
-    );
-    await net.stop();
-    await kafka.stop();
-    return 1;
-  }
+/** Says where everything is and how to use the demo actions. */
+function announce(net: LocalNetwork, supervisor: RunningSupervisor, say: Say): void {
   say(`up: the dashboard is at ${net.centralUrl}/, the admin token in ${net.adminTokenFile}`);
   say(`local CPs are started and stopped through ${supervisor.url} (Central's admin token)`);
   say("demo actions per local CP, without a pid (also in the dashboard's admin mode):");
   for (const id of net.cps.keys()) say(`  ${demoLine(id)}`);
-  let ocpp: StartedOcpp | undefined;
-  if (config.ocpp) {
-    try {
-      ocpp = await startOcppGateway(net, config.dataDir, config.logLevel);
-      say(ocppLine(ocpp));
-    } catch (error) {
-      complain(`no OCPP gateway: ${error instanceof Error ? error.message : error}`);
-    }
-  }
+}
 
+/** The OCPP gateway when asked for; a failure to start it is said and the rest runs on. */
+async function maybeOcpp(
+  config: StartConfig,
+  net: LocalNetwork,
+  say: Say,
+  complain: Say,
+): Promise<StartedOcpp | undefined> {
+  if (!config.ocpp) return undefined;
+  try {
+    const ocpp = await startOcppGateway(net, config.dataDir, config.logLevel);
+    say(ocppLine(ocpp));
+    return ocpp;
+  } catch (error) {
+    complain(`no OCPP gateway: ${error instanceof Error ? error.message : error}`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads Central's CPs every second: on a terminal into a status screen redrawn in place, else as
+ * a line per change. Returns what stops it.
+ */
+function watchCps(
+  config: StartConfig,
+  parts: { net: LocalNetwork; supervisor: RunningSupervisor; ocpp?: StartedOcpp },
+  paint: Paint,
+  say: Say,
+): () => void {
+  const { net, supervisor, ocpp } = parts;
   const useScreen = !config.noScreen && Deno.stdout.isTerminal();
   let cps: CpView[] | undefined;
   const shown = new Map<string, string>();
@@ -407,12 +401,86 @@ async function main(): Promise<number> {
     )
     : undefined;
   screen?.open();
+  return () => {
+    clearInterval(poll);
+    screen?.close();
+  };
+}
+
+async function main(): Promise<number> {
+  const config = loadConfig(startConfig);
+  // Colour only on a terminal, and never with NO_COLOR set.
+  const paint = paintFor(Deno.stdout.isTerminal() && !noColorRequested());
+  const say = (line: string) => quietly(() => console.log(`${paint.grey("[start]")} ${line}`));
+  const complain = (line: string) => quietly(() => console.error(`start: ${line}`));
+  try {
+    await buildWeb(); // Central serves the built dashboard
+  } catch (error) {
+    complain(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  // Listening from here on means a Ctrl-C while the parts start stops what has started and
+  // leaves nothing running.
+  const interrupt = interruptOnSignals();
+  const failed = (error: unknown): number => {
+    if (interrupt.signal.aborted) {
+      say("interrupted while starting; what had started is stopped");
+      return 130;
+    }
+    complain(error instanceof Error ? error.message : String(error));
+    return 1;
+  };
+  if (config.fresh) await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
+  await makePrivateDir(config.dataDir); // databases, keys, tokens and logs: the user's only
+
+  say("starting Kafka (set KAFKA_BROKERS to use a running broker instead)");
+  let kafka: Awaited<ReturnType<typeof startLocalKafka>>;
+  try {
+    // Its own broker data: a fresh network must not meet an older network's backlog.
+    kafka = await startLocalKafka({
+      port: 9092,
+      dataDir: join(config.dataDir, "kafka"),
+      log: say,
+      detached: true,
+      signal: interrupt.signal,
+    });
+  } catch (error) {
+    return failed(error);
+  }
+  // Central learns the supervisor's address at its start, before the API is served.
+  const supervisorUrl = `http://127.0.0.1:${config.supervisorPort}`;
+  let net: LocalNetwork;
+  try {
+    net = await startNetwork(
+      localNetworkOptions(config, kafka.brokers, supervisorUrl, say, interrupt.signal),
+    );
+  } catch (error) {
+    await kafka.stop();
+    return failed(error);
+  }
+  let supervisor: RunningSupervisor;
+  try {
+    supervisor = serveSupervisor(config.supervisorPort, {
+      host: net,
+      adminToken: (await Deno.readTextFile(net.adminTokenFile)).trim(),
+      newCpArgs: ["--speed", String(config.speed)],
+    });
+  } catch (error) {
+    complain(
+      `no control API on ${supervisorUrl}: ${error instanceof Error ? error.message : error}`,
+    );
+    await net.stop();
+    await kafka.stop();
+    return 1;
+  }
+  announce(net, supervisor, say);
+  const ocpp = await maybeOcpp(config, net, say, complain);
+  const stopWatching = watchCps(config, { net, supervisor, ocpp }, paint, say);
 
   if (!interrupt.signal.aborted) {
     await new Promise((resolve) => interrupt.signal.addEventListener("abort", resolve));
   }
-  clearInterval(poll);
-  screen?.close();
+  stopWatching();
   say("stopping drivers, CPs, Central, the Registry, then Kafka…");
   await supervisor.shutdown();
   await ocpp?.service.stop();
