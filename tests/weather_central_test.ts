@@ -26,8 +26,9 @@ import {
 } from "../shared/kafka.ts";
 import type { DriverUpdate } from "../shared/messages.ts";
 import { DEFAULT_SERVICE_KEY_FILE, weatherConfig } from "../weather/config.ts";
-import { startWeatherOffice } from "../weather/office.ts";
+import { startWeatherOffice, type WeatherOffice } from "../weather/office.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { runScenario } from "./scenario.ts";
 
 const OPENWEATHER_KEY = "owm-central-test-key-5a7e01";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,155 +124,228 @@ Deno.test("weather → real Central: the defaults of both sides name the same se
   assert.equal(join(dirname(DEFAULT_DB), WEATHER_SERVICE_KEY_FILE), DEFAULT_SERVICE_KEY_FILE);
 });
 
-Deno.test("weather → real Central: cold stops and tickets, holds, provider trouble, admin stop, file edits, restart", async () => {
+/** What the scenario shares: the network, the office, the driver and the two CPs. */
+interface World {
+  readonly dir: string;
+  readonly registry: Awaited<ReturnType<typeof startTestRegistry>>;
+  /** Central's consumer group, kept over its restart. */
+  readonly group: string;
+  readonly keyFile: string;
+  readonly openWeather: ReturnType<typeof fakeOpenWeather>;
+  readonly driver: Awaited<ReturnType<typeof driverOnKafka>>;
+  readonly cpA: string;
+  readonly cpB: string;
+  readonly locationsFile: string;
+  central: Awaited<ReturnType<typeof startTestCentral>>;
+  readonly monitors: MonitorStub[];
+  office?: WeatherOffice;
+  /** A's weather report while the cold holds it. */
+  held?: Record<string, unknown>;
+}
+
+async function startWorld(): Promise<World> {
   const dir = await Deno.makeTempDir({ prefix: "weather_central_" });
   const registry = await startTestRegistry(dir);
   const group = uniqueName("weather-central");
-  const keyFile = join(dir, "central", WEATHER_SERVICE_KEY_FILE);
   const openWeather = fakeOpenWeather();
-  const driverId = uniqueName("D");
-  const driver = await driverOnKafka(driverId);
-  const cpA = uniqueName("CP-A");
-  const cpB = uniqueName("CP-B");
-  const locationsFile = join(dir, "weather_locations.json");
-  let central = await startTestCentral(dir, registry, testBrokers(), { group, stopWaitMs: 1000 });
-  const monitors: MonitorStub[] = [];
-  let office: Awaited<ReturnType<typeof startWeatherOffice>> | undefined;
-  const get = async (path: string) => await (await fetch(`${central.httpUrl}${path}`)).json();
-  const cp = (id: string) => get(`/cps/${id}`);
-  const shown = async (id: string) => {
-    const c = await cp(id);
-    return `${c.state}/${c.stop_reason}`;
+  const driver = await driverOnKafka(uniqueName("D"));
+  return {
+    dir,
+    registry,
+    group,
+    keyFile: join(dir, "central", WEATHER_SERVICE_KEY_FILE),
+    openWeather,
+    driver,
+    cpA: uniqueName("CP-A"),
+    cpB: uniqueName("CP-B"),
+    locationsFile: join(dir, "weather_locations.json"),
+    central: await startTestCentral(dir, registry, testBrokers(), { group, stopWaitMs: 1000 }),
+    monitors: [],
   };
-  const report = async (id: string) =>
-    (await get("/weather")).find((w: { cp_id: string }) => w.cp_id === id);
-  const until = (what: string, check: () => boolean | Promise<boolean>) =>
-    waitFor(what, check, 15_000);
+}
+
+async function stopWorld(w: World): Promise<void> {
+  await w.office?.stop();
+  for (const monitor of w.monitors) await monitor.close().catch(() => {});
+  await w.central.stop();
+  await w.driver.close();
+  await w.openWeather.server.shutdown();
+  await w.registry.close();
+  await Deno.remove(w.dir, { recursive: true });
+}
+
+async function get(w: World, path: string) {
+  return await (await fetch(`${w.central.httpUrl}${path}`)).json();
+}
+
+/** A CP as Central shows it: `state/stop_reason`. */
+async function shown(w: World, id: string): Promise<string> {
+  const c = await get(w, `/cps/${id}`);
+  return `${c.state}/${c.stop_reason}`;
+}
+
+/** Central's weather report of a CP. */
+async function report(w: World, id: string) {
+  return (await get(w, "/weather")).find((r: { cp_id: string }) => r.cp_id === id);
+}
+
+function until(what: string, check: () => boolean | Promise<boolean>) {
+  return waitFor(what, check, 15_000);
+}
+
+async function centralMadeTheKeyFile(w: World) {
+  assert.equal(w.central.weatherServiceKey.source, "file");
+  assert.equal(w.central.weatherServiceKey.path, w.keyFile);
+  assert.equal((await Deno.stat(w.keyFile)).mode! & 0o777, 0o600);
+}
+
+async function cpsLoggedInAndOfficeStarted(w: World) {
+  for (const id of [w.cpA, w.cpB]) {
+    const token = await w.registry.registerCp(id, { price_eur_kwh: 0.5, power_kw: 22 });
+    const monitor = await MonitorStub.connect(w.central.tcpAddr, w.registry.caCert);
+    const { answer } = await monitor.login(id, token);
+    assert.equal(answer?.type, "AUTH_OK");
+    monitor.keepAlive(300);
+    w.monitors.push(monitor);
+  }
+  w.openWeather.temperatures.set("Madrid", 12).set("Oslo", -7);
+  await Deno.writeTextFile(w.locationsFile, JSON.stringify({ [w.cpA]: "Madrid" }));
+  // No key given to the office: it reads the file Central generated.
+  const config = parseConfig(weatherConfig, [
+    "--port=0",
+    "--host=127.0.0.1",
+    "--interval=100ms",
+    "--request-timeout=500ms",
+    `--central=${w.central.httpUrl}`,
+    `--openweather-base-url=${w.openWeather.url}`,
+    `--locations=${w.locationsFile}`,
+    `--service-key-file=${w.keyFile}`,
+  ], { OPENWEATHER_API_KEY: OPENWEATHER_KEY });
+  w.office = await startWeatherOffice(config, { debounceMs: 30 });
+  assert.equal(w.office.serviceKey.source, "file");
+}
+
+async function warmCpCharges(w: World) {
+  await until("the first clear for A", async () => (await report(w, w.cpA))?.status === "clear");
+  const r1 = await w.driver.charge(w.cpA);
+  // The first request waits for Central's consumer group to get its partitions.
+  await waitFor("AUTHORIZED", () => w.driver.answer(r1)?.type === "AUTHORIZED", 30_000);
+  assert.equal(await shown(w, w.cpA), "SUPPLYING/null");
+}
+
+async function coldStopsAndTickets(w: World) {
+  w.openWeather.temperatures.set("Madrid", -3);
+  await until("A STOPPED for the weather", async () => await shown(w, w.cpA) === "STOPPED/weather");
+  await until("the ticket", () => w.driver.updates.some((u) => u.type === "TICKET"));
+  const ticket = w.driver.updates.find((u) => u.type === "TICKET");
+  assert.ok(ticket?.type === "TICKET");
+  assert.equal(ticket.cpId, w.cpA);
+  assert.equal(ticket.endReason, "stopped_weather");
+  w.held = await report(w, w.cpA);
+  assert.deepEqual(
+    [w.held?.status, w.held?.temperature, w.held?.city, w.held?.weather_hold],
+    ["alert", -3, "Madrid", true],
+  );
+  const audited = w.central.runtime.auditPage({
+    actor: "weather",
+    action: "weather.alert",
+    limit: 100,
+  });
+  assert.ok(audited.items.some((r) => r.params.cpId === w.cpA), "the alert is audited");
+}
+
+async function holdDeniesCharges(w: World) {
+  const r2 = await w.driver.charge(w.cpA);
+  await until("DENIED", () => w.driver.answer(r2) !== undefined);
+  const denied = w.driver.answer(r2);
+  assert.ok(denied?.type === "DENIED");
+  assert.equal(denied.reason, "weather");
+}
+
+/** Provider trouble of every kind hides a warm Madrid: the hold and the report stand. */
+async function providerTroubleChangesNothing(w: World) {
+  w.openWeather.temperatures.set("Madrid", 15);
+  for (const kind of ["timeout", 401, 404, 429, 503, "garbage"] as const) {
+    w.openWeather.trouble.set("Madrid", kind);
+    await until(
+      `Madrid answering ${kind}`,
+      () => w.openWeather.served("Madrid", String(kind)) >= 1,
+    );
+    await sleep(kind === "timeout" ? 700 : 150);
+    assert.equal(await shown(w, w.cpA), "STOPPED/weather", `after ${kind}`);
+    assert.deepEqual(await report(w, w.cpA), w.held, `the report is untouched after ${kind}`);
+  }
+  w.openWeather.trouble.clear();
+}
+
+async function clearResumes(w: World) {
+  await until("A ACTIVATED again", async () => await shown(w, w.cpA) === "ACTIVATED/null");
+  assert.equal((await report(w, w.cpA)).status, "clear");
+}
+
+async function adminStopSurvivesClear(w: World) {
+  w.openWeather.temperatures.set("Madrid", -1);
+  await until("A held again", async () => await shown(w, w.cpA) === "STOPPED/weather");
+  const stop = await fetch(`${w.central.httpUrl}/cps/${w.cpA}/stop`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${w.central.adminToken.token}` },
+  });
+  assert.equal(stop.status, 200);
+  await stop.body?.cancel();
+  w.openWeather.temperatures.set("Madrid", 8);
+  await until(
+    "the clear after the admin stop",
+    async () => (await report(w, w.cpA)).status === "clear",
+  );
+  await sleep(300);
+  assert.equal(await shown(w, w.cpA), "STOPPED/admin", "the admin stop still holds A");
+}
+
+/** The locations file edited while running: B (in freezing Oslo) is held next round. */
+async function fileEditHoldsNewCp(w: World) {
+  assert.equal(await shown(w, w.cpB), "ACTIVATED/null");
+  await Deno.writeTextFile(w.locationsFile, JSON.stringify({ [w.cpA]: "Madrid", [w.cpB]: "Oslo" }));
+  await until(
+    "B held after the file edit",
+    async () => await shown(w, w.cpB) === "STOPPED/weather",
+  );
+}
+
+async function holdsSurviveRestart(w: World) {
+  await w.office?.stop();
+  w.office = undefined;
+  for (const monitor of w.monitors.splice(0)) await monitor.close();
+  await w.central.stop();
+  w.central = await startTestCentral(w.dir, w.registry, testBrokers(), {
+    group: w.group,
+    stopWaitMs: 1000,
+  });
+  assert.equal(await shown(w, w.cpB), "DISCONNECTED/weather");
+  assert.equal(await shown(w, w.cpA), "DISCONNECTED/admin");
+  assert.equal((await report(w, w.cpB)).status, "alert");
+  assert.equal((await report(w, w.cpB)).city, "Oslo");
+}
+
+Deno.test("weather → real Central: cold stops and tickets, holds, provider trouble, admin stop, file edits, restart", async (t) => {
+  const w = await startWorld();
   try {
-    assert.equal(central.weatherServiceKey.source, "file");
-    assert.equal(central.weatherServiceKey.path, keyFile);
-    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
-
-    for (const id of [cpA, cpB]) {
-      const token = await registry.registerCp(id, { price_eur_kwh: 0.5, power_kw: 22 });
-      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-      const { answer } = await monitor.login(id, token);
-      assert.equal(answer?.type, "AUTH_OK");
-      monitor.keepAlive(300);
-      monitors.push(monitor);
-    }
-    openWeather.temperatures.set("Madrid", 12).set("Oslo", -7);
-    await Deno.writeTextFile(locationsFile, JSON.stringify({ [cpA]: "Madrid" }));
-    // No key given to the office: it reads the file Central generated.
-    const config = parseConfig(weatherConfig, [
-      "--port=0",
-      "--host=127.0.0.1",
-      "--interval=100ms",
-      "--request-timeout=500ms",
-      `--central=${central.httpUrl}`,
-      `--openweather-base-url=${openWeather.url}`,
-      `--locations=${locationsFile}`,
-      `--service-key-file=${keyFile}`,
-    ], { OPENWEATHER_API_KEY: OPENWEATHER_KEY });
-    office = await startWeatherOffice(config, { debounceMs: 30 });
-    assert.equal(office.serviceKey.source, "file");
-
-    // Warm: Central hears a clear, and a session starts.
-    await until("the first clear for A", async () => (await report(cpA))?.status === "clear");
-    const r1 = await driver.charge(cpA);
-    // The first request waits for Central's consumer group to get its partitions.
-    await waitFor("AUTHORIZED", () => driver.answer(r1)?.type === "AUTHORIZED", 30_000);
-    assert.equal(await shown(cpA), "SUPPLYING/null");
-
-    // Below 0 °C: A stops for the weather and its session is ticketed.
-    openWeather.temperatures.set("Madrid", -3);
-    await until("A STOPPED for the weather", async () => await shown(cpA) === "STOPPED/weather");
-    await until(
-      "the ticket",
-      () => driver.updates.some((u) => u.type === "TICKET"),
-    );
-    const ticket = driver.updates.find((u) => u.type === "TICKET");
-    assert.ok(ticket?.type === "TICKET");
-    assert.equal(ticket.cpId, cpA);
-    assert.equal(ticket.endReason, "stopped_weather");
-    const held = await report(cpA);
-    assert.deepEqual(
-      [held.status, held.temperature, held.city, held.weather_hold],
-      ["alert", -3, "Madrid", true],
-    );
-
-    const audited = central.runtime.auditPage({
-      actor: "weather",
-      action: "weather.alert",
-      limit: 100,
-    });
-    assert.ok(audited.items.some((r) => r.params.cpId === cpA), "the alert is audited");
-
-    // A request during the hold is denied for the weather.
-    const r2 = await driver.charge(cpA);
-    await until("DENIED", () => driver.answer(r2) !== undefined);
-    const denied = driver.answer(r2);
-    assert.ok(denied?.type === "DENIED");
-    assert.equal(denied.reason, "weather");
-
-    // Provider trouble of every kind hides a warm Madrid: the hold and the report stand.
-    openWeather.temperatures.set("Madrid", 15);
-    for (const kind of ["timeout", 401, 404, 429, 503, "garbage"] as const) {
-      openWeather.trouble.set("Madrid", kind);
-      await until(
-        `Madrid answering ${kind}`,
-        () => openWeather.served("Madrid", String(kind)) >= 1,
-      );
-      await sleep(kind === "timeout" ? 700 : 150);
-      assert.equal(await shown(cpA), "STOPPED/weather", `after ${kind}`);
-      assert.deepEqual(await report(cpA), held, `the report is untouched after ${kind}`);
-    }
-    openWeather.trouble.clear();
-
-    // Back above 0 °C: the clear resumes A.
-    await until("A ACTIVATED again", async () => await shown(cpA) === "ACTIVATED/null");
-    assert.equal((await report(cpA)).status, "clear");
-
-    // An admin stop during a weather hold survives the clear.
-    openWeather.temperatures.set("Madrid", -1);
-    await until("A held again", async () => await shown(cpA) === "STOPPED/weather");
-    const stop = await fetch(`${central.httpUrl}/cps/${cpA}/stop`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${central.adminToken.token}` },
-    });
-    assert.equal(stop.status, 200);
-    await stop.body?.cancel();
-    openWeather.temperatures.set("Madrid", 8);
-    await until(
-      "the clear after the admin stop",
-      async () => (await report(cpA)).status === "clear",
-    );
-    await sleep(300);
-    assert.equal(await shown(cpA), "STOPPED/admin", "the admin stop still holds A");
-
-    // The locations file edited while running: B (in freezing Oslo) is held next round.
-    assert.equal(await shown(cpB), "ACTIVATED/null");
-    await Deno.writeTextFile(locationsFile, JSON.stringify({ [cpA]: "Madrid", [cpB]: "Oslo" }));
-    await until("B held after the file edit", async () => await shown(cpB) === "STOPPED/weather");
-
-    // The hold survives a restart of Central.
-    await office.stop();
-    office = undefined;
-    for (const monitor of monitors.splice(0)) await monitor.close();
-    await central.stop();
-    central = await startTestCentral(dir, registry, testBrokers(), { group, stopWaitMs: 1000 });
-    assert.equal(await shown(cpB), "DISCONNECTED/weather");
-    assert.equal(await shown(cpA), "DISCONNECTED/admin");
-    assert.equal((await report(cpB)).status, "alert");
-    assert.equal((await report(cpB)).city, "Oslo");
+    await runScenario(t, w, [
+      ["Central generates the office's service key file, 0600", centralMadeTheKeyFile],
+      ["two CPs log in; the office starts with Central's key file", cpsLoggedInAndOfficeStarted],
+      ["warm: Central hears a clear and a session starts", warmCpCharges],
+      ["below 0 °C: the CP stops for the weather, its session is ticketed", coldStopsAndTickets],
+      ["a request during the hold is denied for the weather", holdDeniesCharges],
+      [
+        "provider trouble of every kind leaves the hold and the report",
+        providerTroubleChangesNothing,
+      ],
+      ["back above 0 °C: the clear resumes the CP", clearResumes],
+      ["an admin stop during a weather hold survives the clear", adminStopSurvivesClear],
+      ["the locations file edited while running holds the new CP", fileEditHoldsNewCp],
+      ["the holds survive a restart of Central", holdsSurviveRestart],
+    ]);
   } finally {
-    await office?.stop();
-    for (const monitor of monitors) await monitor.close().catch(() => {});
-    await central.stop();
-    await driver.close();
-    await openWeather.server.shutdown();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
+    await stopWorld(w);
   }
 });
 
