@@ -9,6 +9,7 @@ import { parseConfig } from "../shared/config.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import { weatherConfig } from "../weather/config.ts";
 import { startWeatherOffice, type WeatherOffice } from "../weather/office.ts";
+import { runScenario } from "./scenario.ts";
 
 const OPENWEATHER_KEY = "owm-office-test-key-7d41c0b9e2";
 const SERVICE_KEY = "weather-service-key-office-test-0001";
@@ -151,7 +152,24 @@ async function startOffice(
   return await startWeatherOffice(config, { debounceMs: 30 });
 }
 
-Deno.test("weather office: alerts and clears on change only, nothing on provider errors, current state re-sent after Central returns", async () => {
+/** What the scenario shares: the office between its fake provider and its fake Central. */
+interface World {
+  readonly dir: string;
+  readonly logs: ReturnType<typeof memorySink>;
+  readonly openWeather: ReturnType<typeof fakeOpenWeather>;
+  readonly central: ReturnType<typeof fakeCentral>;
+  readonly office: WeatherOffice;
+}
+
+/** The alerts and clears sent to Central for `cpId` (of `status`, if given). */
+function sent(w: World, cpId: string, status?: string): AlertCall[] {
+  return w.central.calls.filter((c) =>
+    c.body.cp_id === cpId && (status === undefined || c.body.status === status)
+  );
+}
+
+/** Three CPs Central knows (two in Madrid, one in Oslo) and one it does not, CP-404. */
+async function startWorld(): Promise<World> {
   const dir = await Deno.makeTempDir({ prefix: "weather-office-" });
   await Deno.writeTextFile(
     join(dir, "weather_locations.json"),
@@ -168,123 +186,149 @@ Deno.test("weather office: alerts and clears on change only, nothing on provider
   openWeather.temperatures.set("Madrid", 5).set("Oslo", 8);
   const central = fakeCentral(["CP-001", "CP-002", "CP-003"]);
   const office = await startOffice(dir, openWeather.url, central.url);
-  const sent = (cpId: string, status?: string) =>
-    central.calls.filter((c) =>
-      c.body.cp_id === cpId && (status === undefined || c.body.status === status)
-    );
+  return { dir, logs, openWeather, central, office };
+}
 
+async function stopWorld(w: World): Promise<void> {
+  await w.office.stop();
+  await w.central.close();
+  await w.openWeather.server.shutdown();
+  await stopLogging();
+  await Deno.remove(w.dir, { recursive: true });
+}
+
+/** First round: every CP Central knows gets its current status once; CP-404 is flagged. */
+async function firstStatuses({ central, openWeather, office }: World) {
+  await eventually(() => central.calls.length >= 3, "the first statuses");
+  await openWeather.rounds(2);
+  assert.deepEqual(
+    central.calls.map((c) => c.body).sort((a, b) => a.cp_id.localeCompare(b.cp_id)),
+    [
+      { cp_id: "CP-001", city: "Madrid", temperature: 5, status: "clear" },
+      { cp_id: "CP-002", city: "Madrid", temperature: 5, status: "clear" },
+      { cp_id: "CP-003", city: "Oslo", temperature: 8, status: "clear" },
+    ],
+  );
+  for (const call of central.calls) {
+    assert.equal(call.authorization, `Bearer ${SERVICE_KEY}`);
+    assert.match(call.contentType ?? "", /^application\/json/);
+  }
+  const flagged = office.snapshot().rows.find((r) => r.cpId === "CP-404");
+  assert.equal(flagged?.knownToCentral, false);
+}
+
+/** Madrid drops below 0 °C: exactly one alert for each CP in Madrid, none for Oslo's. */
+async function oneAlertPerFreeze(w: World) {
+  w.openWeather.temperatures.set("Madrid", -2.5);
+  await eventually(
+    () => sent(w, "CP-001", "alert").length + sent(w, "CP-002", "alert").length === 2,
+    "alerts",
+  );
+  await w.openWeather.rounds(5); // five more rounds at the same temperature
+  assert.equal(sent(w, "CP-001", "alert").length, 1);
+  assert.equal(sent(w, "CP-002", "alert").length, 1);
+  assert.deepEqual(sent(w, "CP-001", "alert")[0].body, {
+    cp_id: "CP-001",
+    city: "Madrid",
+    temperature: -2.5,
+    status: "alert",
+  });
+  assert.equal(sent(w, "CP-003").length, 1, "Oslo's CP only had its first status");
+  assert.equal(sent(w, "CP-404").length, 0, "a CP unknown to Central gets nothing");
+}
+
+/** Back at exactly 0 °C: one clear each. */
+async function oneClearAtZero(w: World) {
+  w.openWeather.temperatures.set("Madrid", 0);
+  await eventually(
+    () => sent(w, "CP-001", "clear").length === 2 && sent(w, "CP-002", "clear").length === 2,
+    "clears",
+  );
+  await w.openWeather.rounds(5);
+  assert.equal(sent(w, "CP-001", "clear").length, 2);
+  assert.equal(sent(w, "CP-002", "clear").length, 2);
+}
+
+/** Provider trouble of every kind, while Madrid "would" be freezing: no call at all. */
+async function providerErrorsSendNothing(w: World) {
+  const { central, openWeather, office, logs } = w;
+  const before = central.calls.length;
+  openWeather.errors.set("Madrid", 500).set("Oslo", "garbage");
+  openWeather.temperatures.set("Madrid", -9);
+  await openWeather.askedAgain("Oslo");
+  for (const status of [401, 404, 429, 503] as const) {
+    openWeather.errors.set("Madrid", status);
+    await openWeather.askedAgain("Madrid"); // each error answered at least once
+  }
+  await openWeather.askedAgain("Madrid"); // a later round: the one with 503 has finished
+  assert.equal(central.calls.length, before, "errors never produce an alert or a clear");
+  const row = office.snapshot().rows.find((r) => r.cpId === "CP-001");
+  assert.equal(row?.temperature, 0, "the last good reading stands");
+  assert.ok(row?.lastError !== undefined);
+  const warnings = logs.records.filter((r) => r.level === "warning").map((r) => r.properties);
+  assert.ok(warnings.some((p) => p.city === "Madrid" && p.kind === "server_error"));
+  assert.ok(warnings.some((p) => p.city === "Oslo" && p.kind === "malformed"));
+  openWeather.errors.clear();
+  openWeather.temperatures.set("Madrid", -5);
+  await eventually(
+    () => sent(w, "CP-001", "alert").length === 2,
+    "the alert after the errors (after back-off)",
+  );
+}
+
+/** Central goes down; Madrid warms up (the clear cannot be sent), then freezes again. */
+async function currentStateResent({ central, openWeather, office }: World) {
+  await central.down();
+  await eventually(() => office.snapshot().central.reachable === false, "Central seen down");
+  openWeather.temperatures.set("Madrid", 4);
+  await eventually(
+    () => office.snapshot().rows.some((r) => r.city === "Madrid" && r.temperature === 4),
+    "the office has read the warmer Madrid",
+  );
+  openWeather.temperatures.set("Madrid", -7);
+  openWeather.temperatures.set("Oslo", 6);
+  await eventually(
+    () => office.snapshot().rows.every((r) => r.temperature === (r.city === "Madrid" ? -7 : 6)),
+    "the office has read the new temperatures",
+  );
+  const beforeReturn = central.calls.length;
+  central.up();
+  await eventually(() => central.calls.length >= beforeReturn + 3, "the re-sent state");
+  await openWeather.rounds(2);
+  const resent = central.calls.slice(beforeReturn).map((c) => c.body)
+    .sort((a, b) => a.cp_id.localeCompare(b.cp_id));
+  assert.deepEqual(resent, [
+    { cp_id: "CP-001", city: "Madrid", temperature: -7, status: "alert" },
+    { cp_id: "CP-002", city: "Madrid", temperature: -7, status: "alert" },
+    { cp_id: "CP-003", city: "Oslo", temperature: 6, status: "clear" },
+  ], "the current state of every CP, not the clear that failed");
+  assert.equal(office.snapshot().central.reachable, true);
+}
+
+function keysNeverLogged({ logs }: World) {
+  assert.ok(
+    !JSON.stringify(logs.records).includes(OPENWEATHER_KEY),
+    "the API key is never logged",
+  );
+  assert.ok(
+    !JSON.stringify(logs.records).includes(SERVICE_KEY),
+    "the service key is never logged",
+  );
+}
+
+Deno.test("weather office: alerts and clears on change only, nothing on provider errors, current state re-sent after Central returns", async (t) => {
+  const w = await startWorld();
   try {
-    // First round: every CP Central knows gets its current status once; CP-404 is flagged.
-    await eventually(() => central.calls.length >= 3, "the first statuses");
-    await openWeather.rounds(2);
-    assert.deepEqual(
-      central.calls.map((c) => c.body).sort((a, b) => a.cp_id.localeCompare(b.cp_id)),
-      [
-        { cp_id: "CP-001", city: "Madrid", temperature: 5, status: "clear" },
-        { cp_id: "CP-002", city: "Madrid", temperature: 5, status: "clear" },
-        { cp_id: "CP-003", city: "Oslo", temperature: 8, status: "clear" },
-      ],
-    );
-    for (const call of central.calls) {
-      assert.equal(call.authorization, `Bearer ${SERVICE_KEY}`);
-      assert.match(call.contentType ?? "", /^application\/json/);
-    }
-    const flagged = office.snapshot().rows.find((r) => r.cpId === "CP-404");
-    assert.equal(flagged?.knownToCentral, false);
-
-    // Madrid drops below 0 °C: exactly one alert for each CP in Madrid, none for Oslo's.
-    openWeather.temperatures.set("Madrid", -2.5);
-    await eventually(
-      () => sent("CP-001", "alert").length + sent("CP-002", "alert").length === 2,
-      "alerts",
-    );
-    await openWeather.rounds(5); // five more rounds at the same temperature
-    assert.equal(sent("CP-001", "alert").length, 1);
-    assert.equal(sent("CP-002", "alert").length, 1);
-    assert.deepEqual(sent("CP-001", "alert")[0].body, {
-      cp_id: "CP-001",
-      city: "Madrid",
-      temperature: -2.5,
-      status: "alert",
-    });
-    assert.equal(sent("CP-003").length, 1, "Oslo's CP only had its first status");
-    assert.equal(sent("CP-404").length, 0, "a CP unknown to Central gets nothing");
-
-    // Back at exactly 0 °C: one clear each.
-    openWeather.temperatures.set("Madrid", 0);
-    await eventually(
-      () => sent("CP-001", "clear").length === 2 && sent("CP-002", "clear").length === 2,
-      "clears",
-    );
-    await openWeather.rounds(5);
-    assert.equal(sent("CP-001", "clear").length, 2);
-    assert.equal(sent("CP-002", "clear").length, 2);
-
-    // Provider trouble of every kind, while Madrid "would" be freezing: no call at all.
-    const before = central.calls.length;
-    openWeather.errors.set("Madrid", 500).set("Oslo", "garbage");
-    openWeather.temperatures.set("Madrid", -9);
-    await openWeather.askedAgain("Oslo");
-    for (const status of [401, 404, 429, 503] as const) {
-      openWeather.errors.set("Madrid", status);
-      await openWeather.askedAgain("Madrid"); // each error answered at least once
-    }
-    await openWeather.askedAgain("Madrid"); // a later round: the one with 503 has finished
-    assert.equal(central.calls.length, before, "errors never produce an alert or a clear");
-    const row = office.snapshot().rows.find((r) => r.cpId === "CP-001");
-    assert.equal(row?.temperature, 0, "the last good reading stands");
-    assert.ok(row?.lastError !== undefined);
-    const warnings = logs.records.filter((r) => r.level === "warning").map((r) => r.properties);
-    assert.ok(warnings.some((p) => p.city === "Madrid" && p.kind === "server_error"));
-    assert.ok(warnings.some((p) => p.city === "Oslo" && p.kind === "malformed"));
-    openWeather.errors.clear();
-    openWeather.temperatures.set("Madrid", -5);
-    await eventually(
-      () => sent("CP-001", "alert").length === 2,
-      "the alert after the errors (after back-off)",
-    );
-
-    // Central goes down; Madrid warms up (the clear cannot be sent), then freezes again.
-    await central.down();
-    await eventually(() => office.snapshot().central.reachable === false, "Central seen down");
-    openWeather.temperatures.set("Madrid", 4);
-    await eventually(
-      () => office.snapshot().rows.some((r) => r.city === "Madrid" && r.temperature === 4),
-      "the office has read the warmer Madrid",
-    );
-    openWeather.temperatures.set("Madrid", -7);
-    openWeather.temperatures.set("Oslo", 6);
-    await eventually(
-      () => office.snapshot().rows.every((r) => r.temperature === (r.city === "Madrid" ? -7 : 6)),
-      "the office has read the new temperatures",
-    );
-    const beforeReturn = central.calls.length;
-    central.up();
-    await eventually(() => central.calls.length >= beforeReturn + 3, "the re-sent state");
-    await openWeather.rounds(2);
-    const resent = central.calls.slice(beforeReturn).map((c) => c.body)
-      .sort((a, b) => a.cp_id.localeCompare(b.cp_id));
-    assert.deepEqual(resent, [
-      { cp_id: "CP-001", city: "Madrid", temperature: -7, status: "alert" },
-      { cp_id: "CP-002", city: "Madrid", temperature: -7, status: "alert" },
-      { cp_id: "CP-003", city: "Oslo", temperature: 6, status: "clear" },
-    ], "the current state of every CP, not the clear that failed");
-    assert.equal(office.snapshot().central.reachable, true);
-
-    assert.ok(
-      !JSON.stringify(logs.records).includes(OPENWEATHER_KEY),
-      "the API key is never logged",
-    );
-    assert.ok(
-      !JSON.stringify(logs.records).includes(SERVICE_KEY),
-      "the service key is never logged",
-    );
+    await runScenario(t, w, [
+      ["the first round sends every known CP its status; an unknown one is flagged", firstStatuses],
+      ["below 0 °C: one alert per CP in the city, none elsewhere", oneAlertPerFreeze],
+      ["back at exactly 0 °C: one clear each", oneClearAtZero],
+      ["provider errors of every kind send nothing", providerErrorsSendNothing],
+      ["Central back after an outage gets the current state of every CP", currentStateResent],
+      ["neither key is ever logged", keysNeverLogged],
+    ]);
   } finally {
-    await office.stop();
-    await central.close();
-    await openWeather.server.shutdown();
-    await stopLogging();
-    await Deno.remove(dir, { recursive: true });
+    await stopWorld(w);
   }
 });
 
