@@ -11,8 +11,7 @@
  *   browser-safe shared modules the dashboard bundle declares (infra/web_build.ts). Test
  *   code (`tests/`, `*_test.ts`, `test_support.ts`) may import anything.
  * - No file over {@link MAX_FILE_LINES} lines and no function over {@link MAX_FUNCTION_LINES},
- *   except the ones named in {@link LONG_FILES} and {@link LONG_FUNCTIONS}: today's, to be split.
- *   A name must leave its list once it is short enough, so the lists only shrink.
+ *   with no exception: a longer one is split by concept, or broken into named steps.
  *
  * @module
  */
@@ -25,17 +24,6 @@ import { WEB_SHARED_SOURCES } from "../infra/web_build.ts";
 const MAX_FILE_LINES = 700;
 /** Longest function, in lines (its first to its last line). */
 const MAX_FUNCTION_LINES = 120;
-
-/** Files over {@link MAX_FILE_LINES} today. Remove a name once its file is split. */
-const LONG_FILES: readonly string[] = [
-];
-
-/**
- * Functions over {@link MAX_FUNCTION_LINES} today, as `file name` (see {@link functionName}).
- * Remove a name once its function is broken into named steps.
- */
-const LONG_FUNCTIONS: readonly string[] = [
-];
 
 const ROOT = normalize(fileURLToPath(new URL("../", import.meta.url)));
 const SKIPPED_DIRS = new Set(["node_modules", "data", "certs", "dist", ".git"]);
@@ -328,38 +316,36 @@ Deno.test("structure: the import rules catch a cycle and a reach into another se
   assert.equal(forbiddenBecause(edge("tests/x_test.ts", "central/core.ts")), undefined);
 });
 
-/** Names over a limit, checked against the list allowed today; returns what is wrong. */
+/** Each `key (lines)` of `sizes` over `max`, longest first. */
 function overLimit(
   sizes: readonly { readonly key: string; readonly lines: number }[],
   max: number,
-  allowed: readonly string[],
-): { readonly unlisted: string[]; readonly stale: string[]; readonly listed: string[] } {
-  const over = new Map(sizes.filter((s) => s.lines > max).map((s) => [s.key, s.lines]));
-  return {
-    unlisted: [...over].filter(([key]) => !allowed.includes(key)).map(([k, n]) => `${k} (${n})`),
-    stale: allowed.filter((key) => !over.has(key)),
-    listed: [...over].filter(([key]) => allowed.includes(key)).map(([k, n]) => `${k} (${n})`),
-  };
+): string[] {
+  return sizes.filter((s) => s.lines > max).sort((a, b) => b.lines - a.lines)
+    .map((s) => `${s.key} (${s.lines})`);
 }
 
-Deno.test(`structure: no file over ${MAX_FILE_LINES} lines but the listed ones`, async () => {
+Deno.test(`structure: no file over ${MAX_FILE_LINES} lines`, async () => {
   const sizes = (await facts).map((m) => ({ key: m.path, lines: m.lines }));
-  const { unlisted, stale, listed } = overLimit(sizes, MAX_FILE_LINES, LONG_FILES);
-  if (listed.length > 0) {
-    console.log(`still over ${MAX_FILE_LINES} lines:\n  ${listed.join("\n  ")}`);
-  }
-  assert.deepEqual(unlisted, [], "split these files");
-  assert.deepEqual(stale, [], "short enough now: remove them from LONG_FILES");
+  assert.deepEqual(overLimit(sizes, MAX_FILE_LINES), [], "split these files by concept");
 });
 
-Deno.test(`structure: no function over ${MAX_FUNCTION_LINES} lines but the listed ones`, async () => {
+Deno.test(`structure: no function over ${MAX_FUNCTION_LINES} lines`, async () => {
   const sizes = (await facts).flatMap((m) => m.functions);
-  const { unlisted, stale, listed } = overLimit(sizes, MAX_FUNCTION_LINES, LONG_FUNCTIONS);
-  if (listed.length > 0) {
-    console.log(`still over ${MAX_FUNCTION_LINES} lines:\n  ${listed.join("\n  ")}`);
-  }
-  assert.deepEqual(unlisted, [], "break these functions into named steps");
-  assert.deepEqual(stale, [], "short enough now: remove them from LONG_FUNCTIONS");
+  assert.deepEqual(
+    overLimit(sizes, MAX_FUNCTION_LINES),
+    [],
+    "break these functions into named steps",
+  );
+});
+
+Deno.test("structure: the length limits name what is over them, longest first", () => {
+  const sizes = [
+    { key: "a.ts", lines: 701 },
+    { key: "b.ts", lines: 700 },
+    { key: "c.ts", lines: 900 },
+  ];
+  assert.deepEqual(overLimit(sizes, 700), ["c.ts (900)", "a.ts (701)"]);
 });
 
 Deno.test("structure: lengths are counted from the parsed source", () => {
