@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createCentralApp } from "./api.ts";
+import { testApp } from "./api_test_support.ts";
+import { chargeInput, telemetryInput } from "./core_test_support.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { operatorRuntime, T0 } from "./operator_test_support.ts";
 import { ALARM_EVENT, trackOperator } from "./operator_trackers.ts";
@@ -11,13 +12,7 @@ function setup() {
   feed.subscribe((e) => events.push(e));
   const operator = trackOperator(t.runtime, feed, T0);
   let clock = T0;
-  const app = createCentralApp({
-    runtime: t.runtime,
-    adminToken: "test-admin-token-0123456789",
-    weatherServiceKey: "test-weather-service-key-0123456789",
-    now: () => new Date(clock),
-    operator,
-  });
+  const app = testApp(t.runtime, { now: () => new Date(clock), operator });
   return Object.assign(t, {
     app,
     events,
@@ -30,34 +25,13 @@ function setup() {
 }
 
 function charge(t: ReturnType<typeof setup>, kw: number, kwh: number, at: number) {
-  t.send({
-    type: "telemetry",
-    cpId: "CP-1",
-    payload: {
-      v: 1,
-      type: "SUPPLY",
-      sessionId: "S1",
-      kw,
-      kwh,
-      eur: kwh / 2,
-      ts: new Date(at).toISOString(),
-    },
-    at,
-  });
+  t.send(telemetryInput({ type: "SUPPLY", sessionId: "S1", kw, kwh, eur: kwh / 2 }, at));
 }
 
 Deno.test("api console: /series for the network and one CP, 404 for an unknown CP", async () => {
   using t = setup();
   t.login("CP-1", T0);
-  t.send({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0,
-  });
+  t.send(chargeInput("r1", { sessionId: "S1", at: T0 }));
   charge(t, 22, 2, T0 + 1000);
   t.send({ type: "tick", at: T0 + 2000 });
   t.setClock(T0 + 5000);
@@ -78,15 +52,7 @@ Deno.test("api console: /summary gives kW now, today's figures and availability"
   using t = setup();
   t.login("CP-1", T0);
   t.login("CP-2", T0);
-  t.send({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0,
-  });
+  t.send(chargeInput("r1", { sessionId: "S1", at: T0 }));
   charge(t, 11, 4, T0 + 1000);
   t.engine("CP-2", "KO", T0 + 30_000);
   t.setClock(T0 + 60_000);

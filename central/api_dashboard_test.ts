@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createCentralApp } from "./api.ts";
 import {
   type DashboardDeps,
   EventStreams,
@@ -9,51 +8,25 @@ import {
 } from "./api_dashboard.ts";
 import { createSupervisorApp } from "../infra/supervisor_api.ts";
 import type { CpPlan } from "../infra/network.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { ADMIN_TOKEN as TOKEN, freshFacts, memoryRuntime, testApp } from "./api_test_support.ts";
+import { cpLogin as login, T0 } from "./core_test_support.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
 import { systemStatus } from "./system_health.ts";
 
-const TOKEN = "test-admin-token-0123456789";
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
-
-const login = (cpId: string, connection: number): Input => ({
-  type: "login",
-  cpId,
-  connection,
-  registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
-  keyVersion: 1,
-  wrappedKey: "w",
-  at: T0,
-});
-
 function setup(extra: Partial<DashboardDeps> = {}) {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const { store, runtime } = memoryRuntime();
   const feed = new LiveFeed({ boot: "b" });
   const tracker = new DashboardTracker(feed, runtime.model);
   runtime.subscribe((c) => tracker.commit(c));
   const streams = new EventStreams();
-  const app = createCentralApp({
-    runtime,
-    adminToken: TOKEN,
-    weatherServiceKey: "test-weather-service-key-0123456789",
+  const app = testApp(runtime, {
     now: () => new Date(T0 + 3000),
     dashboard: {
       feed,
       streams,
-      status: () =>
-        systemStatus({
-          producerConnected: true,
-          lastFetchMs: {},
-          outboxPending: 0,
-          registryOkMs: null,
-          registryErrorMs: null,
-          registryError: null,
-          model: runtime.model,
-        }, T0),
+      status: () => systemStatus(freshFacts(runtime.model), T0),
       web: () => Promise.resolve({ html: "<p>page</p>", js: "app()", css: "p{}" }),
       registryAdmin: false,
       ...extra,

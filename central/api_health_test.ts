@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { createCentralApp } from "./api.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
+import { memoryRuntime, testApp } from "./api_test_support.ts";
 import { type HealthFacts, systemStatus } from "./system_health.ts";
 
 const NOW = Date.parse("2026-01-01T10:00:00Z");
 
 function setup() {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const { store, runtime } = memoryRuntime();
   let facts: Omit<HealthFacts, "model"> = {
     producerConnected: true,
     lastFetchMs: { requests: NOW, telemetry: NOW },
@@ -19,10 +15,7 @@ function setup() {
     registryError: null,
     registryFeed: { status: "ok", detail: "following", appliedSeq: 0, lastOkMs: NOW },
   };
-  const app = createCentralApp({
-    runtime,
-    adminToken: "test-admin-token-0123456789",
-    weatherServiceKey: "test-weather-service-key-0123456789",
+  const app = testApp(runtime, {
     now: () => new Date(NOW),
     status: () => systemStatus({ ...facts, model: runtime.model }, NOW),
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createCentralApp } from "./api.ts";
+import { testApp } from "./api_test_support.ts";
 import { SESSION_CSV_COLUMNS } from "./api_history.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { CentralRuntime } from "./runtime.ts";
@@ -8,11 +8,7 @@ import { storeWith } from "./history_test_support.ts";
 function setup(n: number) {
   const store = storeWith(n);
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  const app = createCentralApp({
-    runtime,
-    adminToken: "test-admin-token-0123456789",
-    weatherServiceKey: "test-weather-service-key-0123456789",
-  });
+  const app = testApp(runtime);
   return Object.assign(app, { [Symbol.dispose]: () => store.close() });
 }
 

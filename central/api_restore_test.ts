@@ -11,6 +11,7 @@ import { addRestoreRoute } from "./api_restore.ts";
 import type { SupervisorCall } from "./api_dashboard.ts";
 import type { AuditEntry } from "./audit_chain.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { cpLogin } from "./core_test_support.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
@@ -33,15 +34,7 @@ function setup(
     list: () => ({ items: [], total: 0 }),
   });
   const t = { store, runtime, send: (input: Input) => runtime.dispatch(input) };
-  t.send({
-    type: "login",
-    cpId: "CP-1",
-    connection: 1,
-    registry: { location: "Madrid", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
+  t.send(cpLogin("CP-1", 1, T0));
   const order: string[] = [];
   const asked = Promise.withResolvers<void>();
   const registry = {

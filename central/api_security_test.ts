@@ -5,15 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createCentralApp } from "./api.ts";
+import { ADMIN_TOKEN as ADMIN, testApp } from "./api_test_support.ts";
 import { AuditLog } from "./audit.ts";
 import { AuditAggregator } from "./audit_flood.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { CHARGE_S1, cpLogin, T0 } from "./core_test_support.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
-const ADMIN = "test-admin-token-0123456789";
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 const CLIENT = { remoteAddr: { transport: "tcp", hostname: "192.0.2.44", port: 5000 } };
 
 /** CP-1 logged in and supplying S1 for D-1; CP-2 available. */
@@ -27,32 +26,10 @@ async function setup() {
     offer: (occurrence) => floods.offer(occurrence),
     list: (query) => audit.list(query),
   });
-  for (const [cpId, connection] of [["CP-1", 1], ["CP-2", 2]] as const) {
-    runtime.dispatch({
-      type: "login",
-      cpId,
-      connection,
-      registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
-      keyVersion: 1,
-      wrappedKey: "w",
-      at: T0,
-    });
-  }
-  runtime.dispatch({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0 + 1000,
-  });
-  const app = createCentralApp({
-    runtime,
-    adminToken: ADMIN,
-    weatherServiceKey: "test-weather-service-key-0123456789",
-    now: () => new Date(T0 + 3000),
-  });
+  runtime.dispatch(cpLogin("CP-1", 1));
+  runtime.dispatch(cpLogin("CP-2", 2));
+  runtime.dispatch(CHARGE_S1);
+  const app = testApp(runtime, { now: () => new Date(T0 + 3000) });
   const call = (path: string, init: RequestInit = {}, token: string | null = ADMIN) =>
     app.request(path, {
       ...init,

@@ -1,57 +1,22 @@
 import assert from "node:assert/strict";
 import { TOPICS } from "../shared/kafka.ts";
-import { createCentralApp, MAX_BODY_BYTES } from "./api.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
+import { MAX_BODY_BYTES } from "./api.ts";
+import { ADMIN_TOKEN as TOKEN, memoryRuntime, testApp } from "./api_test_support.ts";
+import { DEFAULT_CORE_CONFIG } from "./core.ts";
+import { CHARGE_S1, cpLogin, T0, telemetryInput } from "./core_test_support.ts";
 
-const TOKEN = "test-admin-token-0123456789";
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+const NOW = () => new Date(T0 + 3000);
 
 /** A runtime over an in-memory store with CP-1 (supplying for D-1) and CP-2 (available). */
 function setup() {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  const login = (cpId: string, connection: number): Input => ({
-    type: "login",
-    cpId,
-    connection,
-    registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
-  runtime.dispatch(login("CP-1", 1));
-  runtime.dispatch(login("CP-2", 2));
-  runtime.dispatch({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0 + 1000,
-  });
-  runtime.dispatch({
-    type: "telemetry",
-    cpId: "CP-1",
-    payload: {
-      v: 1,
-      type: "SUPPLY",
-      sessionId: "S1",
-      kw: 22,
-      kwh: 2,
-      eur: 1,
-      ts: new Date(T0 + 2000).toISOString(),
-    },
-    at: T0 + 2000,
-  });
-  const app = createCentralApp({
-    runtime,
-    adminToken: TOKEN,
-    weatherServiceKey: "test-weather-service-key-0123456789",
-    now: () => new Date(T0 + 3000),
-  });
+  const { store, runtime } = memoryRuntime();
+  runtime.dispatch(cpLogin("CP-1", 1));
+  runtime.dispatch(cpLogin("CP-2", 2));
+  runtime.dispatch(CHARGE_S1);
+  runtime.dispatch(
+    telemetryInput({ type: "SUPPLY", sessionId: "S1", kw: 22, kwh: 2, eur: 1 }, T0 + 2000),
+  );
+  const app = testApp(runtime, { now: NOW });
   const request = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
@@ -254,12 +219,7 @@ Deno.test("api: body limit, unknown routes, OpenAPI document", async () => {
 
 Deno.test("api: wrong admin bearers are throttled per address (429 + Retry-After); the right one never is", async () => {
   using t = setup();
-  const app = createCentralApp({
-    runtime: t.runtime,
-    adminToken: TOKEN,
-    weatherServiceKey: "test-weather-service-key-0123456789",
-    now: () => new Date(T0 + 3000),
-  });
+  const app = testApp(t.runtime, { now: NOW });
   const post = (ip: string, token: string) =>
     app.request("/cps/CP-2/stop", {
       method: "POST",

@@ -3,35 +3,21 @@
  * in-memory store: the weather office's contract (weather/central_client.ts) and bad input.
  */
 import assert from "node:assert/strict";
-import { createCentralApp, MAX_BODY_BYTES } from "./api.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
-
-const ADMIN = "test-admin-token-0123456789";
-const KEY = "test-weather-service-key-0123456789";
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
+import { MAX_BODY_BYTES } from "./api.ts";
+import {
+  ADMIN_TOKEN as ADMIN,
+  memoryRuntime,
+  testApp,
+  WEATHER_KEY as KEY,
+} from "./api_test_support.ts";
+import { cpLogin, T0 } from "./core_test_support.ts";
 const NOW = new Date(T0 + 3000).toISOString();
 
 /** A runtime with CP-1 logged in and ACTIVATED. */
 function setup() {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  runtime.dispatch({
-    type: "login",
-    cpId: "CP-1",
-    connection: 1,
-    registry: { location: "At CP-1", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
-  const app = createCentralApp({
-    runtime,
-    adminToken: ADMIN,
-    weatherServiceKey: KEY,
-    now: () => new Date(T0 + 3000),
-  });
+  const { store, runtime } = memoryRuntime();
+  runtime.dispatch(cpLogin("CP-1", 1));
+  const app = testApp(runtime, { now: () => new Date(T0 + 3000) });
   const alert = (body: unknown, key: string | null = KEY, headers: Record<string, string> = {}) =>
     app.request("/weather/alert", {
       method: "POST",

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { openDatabase } from "../shared/sqlite.ts";
 import { AuditLog } from "./audit.ts";
 import {
@@ -10,8 +9,8 @@ import {
   readCheckpoint,
   readCheckpointKey,
 } from "./audit_checkpoint.ts";
+import { verifyCli } from "./audit_test_support.ts";
 
-const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const modeOf = (path: string) => Deno.statSync(path).mode! & 0o777;
 
 /** Central's audit log and its checkpoints in `dir`, with `count` records appended. */
@@ -33,25 +32,6 @@ async function writeLog(dir: string, count: number, everyRecords = 10) {
   checkpoints.push((await readCheckpoint(paths.file, key))!.seq);
   audit.close();
   return { db, jsonlPath, paths, checkpoints, head: audit.head };
-}
-
-/** Runs `deno task audit:verify`'s command with `args`. */
-async function verifyCli(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--config",
-      join(REPO, "deno.json"),
-      join(REPO, "central", "audit_verify.ts"),
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
 
 Deno.test("audit checkpoints: signed at start, every N records and at stop; key and file 0600", async () => {
@@ -107,19 +87,19 @@ Deno.test("audit:verify (a process): a log whose tail was cut off fails at the f
   try {
     const { db, jsonlPath, paths } = await writeLog(dir, 30);
     db.close();
-    const whole = await verifyCli(jsonlPath);
+    const whole = await verifyCli([jsonlPath]);
     assert.equal(whole.code, 0, whole.stdout + whole.stderr);
     assert.match(whole.stdout, /^OK: 30 records, head 30\/[0-9a-f]{12}\ncheckpoint: seq 30 signed/);
 
     const lines = Deno.readTextFileSync(jsonlPath).split("\n").slice(0, 30);
     Deno.writeTextFileSync(jsonlPath, lines.slice(0, 26).join("\n") + "\n");
-    const cut = await verifyCli(jsonlPath);
+    const cut = await verifyCli([jsonlPath]);
     assert.equal(cut.code, 1, cut.stdout + cut.stderr);
     assert.match(
       cut.stdout,
       /^FAIL at record 27 \(line 27\): the log ends at seq 26 but the expected head is seq 30: the last 4 records are missing \[the checkpoint signed /,
     );
-    const chainOnly = await verifyCli(jsonlPath, "--no-checkpoint");
+    const chainOnly = await verifyCli([jsonlPath, "--no-checkpoint"]);
     assert.equal(chainOnly.code, 0, "the chain alone cannot tell");
 
     Deno.writeTextFileSync(jsonlPath, lines.join("\n") + "\n");
@@ -130,12 +110,12 @@ Deno.test("audit:verify (a process): a log whose tail was cut off fails at the f
       paths.file,
       JSON.stringify({ ...forged, seq: 26, hash: record26.hash }),
     );
-    const forgery = await verifyCli(jsonlPath);
+    const forgery = await verifyCli([jsonlPath]);
     assert.equal(forgery.code, 1);
     assert.match(forgery.stdout, /^FAIL: .*the signature does not match/);
 
     Deno.removeSync(paths.file);
-    const removed = await verifyCli(jsonlPath);
+    const removed = await verifyCli([jsonlPath]);
     assert.equal(removed.code, 1);
     assert.match(removed.stdout, /^FAIL: no checkpoint .* it was removed/);
   } finally {

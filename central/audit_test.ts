@@ -46,6 +46,23 @@ function openLog(dbPath: string, jsonlPath: string): { db: DatabaseSync; audit: 
   }
 }
 
+/** Runs `test` on a log opened in fresh files ({@link openLog}), and closes it after. */
+function withLog(
+  test: (
+    log: { db: DatabaseSync; audit: AuditLog; dbPath: string; jsonlPath: string },
+  ) => void | Promise<void>,
+): Promise<void> {
+  return withAuditFiles(async ({ dbPath, jsonlPath }) => {
+    const { db, audit } = openLog(dbPath, jsonlPath);
+    try {
+      await test({ db, audit, dbPath, jsonlPath });
+    } finally {
+      audit.close();
+      db.close();
+    }
+  });
+}
+
 function fileLines(path: string): string[] {
   return Deno.readTextFileSync(path).split("\n").slice(0, -1);
 }
@@ -64,67 +81,55 @@ const LOGIN: AuditEntry = {
 };
 
 Deno.test("appends build one valid chain, identical in SQLite and in the file", async () => {
-  await withAuditFiles(async ({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      assert.deepEqual(audit.head, { seq: 0, hash: GENESIS_HASH });
-      const first = audit.append(LOGIN);
-      const second = audit.append({
-        actor: "admin",
-        action: "key.rotate",
-        outcome: "ok",
-        params: { cpId: "CP01", forced: true, note: null },
-      });
-      const third = audit.append({
-        actor: "central",
-        action: "weather.alert",
-        outcome: "failed",
-        params: {},
-      });
+  await withLog(async ({ audit, jsonlPath }) => {
+    assert.deepEqual(audit.head, { seq: 0, hash: GENESIS_HASH });
+    const first = audit.append(LOGIN);
+    const second = audit.append({
+      actor: "admin",
+      action: "key.rotate",
+      outcome: "ok",
+      params: { cpId: "CP01", forced: true, note: null },
+    });
+    const third = audit.append({
+      actor: "central",
+      action: "weather.alert",
+      outcome: "failed",
+      params: {},
+    });
 
-      assert.deepEqual([first.seq, second.seq, third.seq], [1, 2, 3]);
-      assert.equal(first.prev_hash, GENESIS_HASH);
-      assert.equal(second.prev_hash, first.hash);
-      assert.equal(third.prev_hash, second.hash);
-      assert.equal(first.origin_ip, "192.0.2.10");
-      assert.equal("origin_ip" in second, false);
-      assert.deepEqual(audit.head, { seq: 3, hash: third.hash });
+    assert.deepEqual([first.seq, second.seq, third.seq], [1, 2, 3]);
+    assert.equal(first.prev_hash, GENESIS_HASH);
+    assert.equal(second.prev_hash, first.hash);
+    assert.equal(third.prev_hash, second.hash);
+    assert.equal(first.origin_ip, "192.0.2.10");
+    assert.equal("origin_ip" in second, false);
+    assert.deepEqual(audit.head, { seq: 3, hash: third.hash });
 
-      assert.deepEqual(fileLines(jsonlPath), [first, second, third].map(formatAuditLine));
-      assert.deepEqual(tableLines(audit), fileLines(jsonlPath));
-      assert.deepEqual(await verifyAuditFile(jsonlPath, { expectedHead: audit.head }), {
-        ok: true,
-        count: 3,
-        head: audit.head,
-      });
-    } finally {
-      audit.close();
-      db.close();
-    }
+    assert.deepEqual(fileLines(jsonlPath), [first, second, third].map(formatAuditLine));
+    assert.deepEqual(tableLines(audit), fileLines(jsonlPath));
+    assert.deepEqual(await verifyAuditFile(jsonlPath, { expectedHead: audit.head }), {
+      ok: true,
+      count: 3,
+      head: audit.head,
+    });
   });
 });
 
 Deno.test("the line and the hash follow the documented canonical form", async () => {
-  await withAuditFiles(({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      const record = audit.append({ ...LOGIN, params: { zeta: 1, Alpha: "x", beta: false } });
-      assert.equal(
-        formatAuditLine(record),
-        '{"action":"cp.login","actor":"cp:CP01","hash":"' + record.hash + '","origin_ip":' +
-          '"192.0.2.10","outcome":"ok","params":{"Alpha":"x","beta":false,"zeta":1},' +
-          '"prev_hash":"' + GENESIS_HASH + '","seq":1,"ts":"2025-01-31T12:00:00.000Z"}',
-      );
-      // What any verifier would do: sorted-key JSON of everything but the hash, SHA-256, hex.
-      const { hash, ...content } = record;
-      const sorted = (o: object) =>
-        Object.fromEntries(Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1));
-      const canonical = JSON.stringify(sorted({ ...content, params: sorted(content.params) }));
-      assert.equal(hash, createHash("sha256").update(canonical).digest("hex"));
-    } finally {
-      audit.close();
-      db.close();
-    }
+  await withLog(({ audit }) => {
+    const record = audit.append({ ...LOGIN, params: { zeta: 1, Alpha: "x", beta: false } });
+    assert.equal(
+      formatAuditLine(record),
+      '{"action":"cp.login","actor":"cp:CP01","hash":"' + record.hash + '","origin_ip":' +
+        '"192.0.2.10","outcome":"ok","params":{"Alpha":"x","beta":false,"zeta":1},' +
+        '"prev_hash":"' + GENESIS_HASH + '","seq":1,"ts":"2025-01-31T12:00:00.000Z"}',
+    );
+    // What any verifier would do: sorted-key JSON of everything but the hash, SHA-256, hex.
+    const { hash, ...content } = record;
+    const sorted = (o: object) =>
+      Object.fromEntries(Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1));
+    const canonical = JSON.stringify(sorted({ ...content, params: sorted(content.params) }));
+    assert.equal(hash, createHash("sha256").update(canonical).digest("hex"));
   });
 });
 
@@ -229,37 +234,30 @@ Deno.test("a file that disagrees with the database is refused at open and left a
 });
 
 Deno.test("secrets in params are refused and nothing is written", async () => {
-  await withAuditFiles(({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      const secretKeys = [
-        "token",
-        "accessToken",
-        "credentials",
-        "password",
-        "secret",
-        "authorization",
-        "key",
-        "cpKey",
-        "masterKey",
-        "api_key",
-      ];
-      for (const key of secretKeys) {
-        assert.throws(
-          () => audit.append({ ...LOGIN, params: { cpId: "CP01", [key]: "s3cr3t" } }),
-          (e: unknown) =>
-            e instanceof TypeError && e.message.includes(`"${key}" is a secret field`),
-          key,
-        );
-      }
-      assert.equal(audit.head.seq, 0);
-      assert.equal(Deno.readTextFileSync(jsonlPath), "");
-      // Names that merely contain "key" are fine.
-      assert.equal(audit.append({ ...LOGIN, params: { keyVersion: 2, keys: 1 } }).seq, 1);
-    } finally {
-      audit.close();
-      db.close();
+  await withLog(({ audit, jsonlPath }) => {
+    const secretKeys = [
+      "token",
+      "accessToken",
+      "credentials",
+      "password",
+      "secret",
+      "authorization",
+      "key",
+      "cpKey",
+      "masterKey",
+      "api_key",
+    ];
+    for (const key of secretKeys) {
+      assert.throws(
+        () => audit.append({ ...LOGIN, params: { cpId: "CP01", [key]: "s3cr3t" } }),
+        (e: unknown) => e instanceof TypeError && e.message.includes(`"${key}" is a secret field`),
+        key,
+      );
     }
+    assert.equal(audit.head.seq, 0);
+    assert.equal(Deno.readTextFileSync(jsonlPath), "");
+    // Names that merely contain "key" are fine.
+    assert.equal(audit.append({ ...LOGIN, params: { keyVersion: 2, keys: 1 } }).seq, 1);
   });
 });
 
@@ -318,122 +316,98 @@ Deno.test({
 });
 
 Deno.test("SQL-ish strings in params and filters are stored and matched literally", async () => {
-  await withAuditFiles(async ({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      const params = {
-        note: "'); DROP TABLE audit_log; --",
-        q: '" OR 1=1 --',
-        pct: "100% _ \\",
-      };
-      const record = audit.append({ ...LOGIN, params });
-      assert.deepEqual(audit.list({ limit: 10 }).items, [record]);
-      assert.deepEqual(audit.list({ limit: 10 }).items[0].params, params);
-      assert.equal(audit.list({ limit: 10, actor: "x' OR '1'='1" }).total, 0);
-      assert.equal(audit.list({ limit: 10, action: "%" }).total, 0);
-      assert.equal((await verifyAuditFile(jsonlPath)).ok, true);
-    } finally {
-      audit.close();
-      db.close();
-    }
+  await withLog(async ({ audit, jsonlPath }) => {
+    const params = {
+      note: "'); DROP TABLE audit_log; --",
+      q: '" OR 1=1 --',
+      pct: "100% _ \\",
+    };
+    const record = audit.append({ ...LOGIN, params });
+    assert.deepEqual(audit.list({ limit: 10 }).items, [record]);
+    assert.deepEqual(audit.list({ limit: 10 }).items[0].params, params);
+    assert.equal(audit.list({ limit: 10, actor: "x' OR '1'='1" }).total, 0);
+    assert.equal(audit.list({ limit: 10, action: "%" }).total, 0);
+    assert.equal((await verifyAuditFile(jsonlPath)).ok, true);
   });
 });
 
 Deno.test("list pages newest first and filters by since, actor and action", async () => {
-  await withAuditFiles(({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      // Records 1–25, one second apart from 12:00:00; odd ones by cp:A, even ones by cp:B.
-      for (let i = 1; i <= 25; i++) {
-        audit.append({
-          actor: i % 2 === 1 ? "cp:A" : "cp:B",
-          action: i % 5 === 0 ? "charge.deny" : "cp.heartbeat",
-          outcome: "ok",
-          params: { i },
-        });
-      }
-      const seqs = (page: { items: AuditRecord[] }) => page.items.map((r) => r.seq);
-
-      const first = audit.list({ limit: 10 });
-      assert.deepEqual(seqs(first), [25, 24, 23, 22, 21, 20, 19, 18, 17, 16]);
-      assert.equal(first.total, 25);
-      assert.deepEqual(seqs(audit.list({ limit: 10, offset: 20 })), [5, 4, 3, 2, 1]);
-      assert.deepEqual(seqs(audit.list({ limit: 10, offset: 30 })), []);
-
-      const byActor = audit.list({ limit: 3, actor: "cp:B" });
-      assert.deepEqual([seqs(byActor), byActor.total], [[24, 22, 20], 12]);
-      const byAction = audit.list({ limit: 10, action: "charge.deny" });
-      assert.deepEqual([seqs(byAction), byAction.total], [[25, 20, 15, 10, 5], 5]);
-      const since = audit.list({ limit: 10, since: "2025-01-31T12:00:20.000Z" });
-      assert.deepEqual([seqs(since), since.total], [[25, 24, 23, 22, 21], 5]);
-      const all = audit.list({
-        limit: 10,
-        since: "2025-01-31T12:00:10.000Z",
-        actor: "cp:A",
-        action: "charge.deny",
+  await withLog(({ audit }) => {
+    // Records 1–25, one second apart from 12:00:00; odd ones by cp:A, even ones by cp:B.
+    for (let i = 1; i <= 25; i++) {
+      audit.append({
+        actor: i % 2 === 1 ? "cp:A" : "cp:B",
+        action: i % 5 === 0 ? "charge.deny" : "cp.heartbeat",
+        outcome: "ok",
+        params: { i },
       });
-      assert.deepEqual([seqs(all), all.total], [[25, 15], 2]);
+    }
+    const seqs = (page: { items: AuditRecord[] }) => page.items.map((r) => r.seq);
 
-      for (
-        const bad of [{ limit: 0 }, { limit: 1001 }, { limit: 1.5 }, { limit: 10, offset: -1 }]
-      ) {
-        assert.throws(() => audit.list(bad), RangeError, JSON.stringify(bad));
-      }
-    } finally {
-      audit.close();
-      db.close();
+    const first = audit.list({ limit: 10 });
+    assert.deepEqual(seqs(first), [25, 24, 23, 22, 21, 20, 19, 18, 17, 16]);
+    assert.equal(first.total, 25);
+    assert.deepEqual(seqs(audit.list({ limit: 10, offset: 20 })), [5, 4, 3, 2, 1]);
+    assert.deepEqual(seqs(audit.list({ limit: 10, offset: 30 })), []);
+
+    const byActor = audit.list({ limit: 3, actor: "cp:B" });
+    assert.deepEqual([seqs(byActor), byActor.total], [[24, 22, 20], 12]);
+    const byAction = audit.list({ limit: 10, action: "charge.deny" });
+    assert.deepEqual([seqs(byAction), byAction.total], [[25, 20, 15, 10, 5], 5]);
+    const since = audit.list({ limit: 10, since: "2025-01-31T12:00:20.000Z" });
+    assert.deepEqual([seqs(since), since.total], [[25, 24, 23, 22, 21], 5]);
+    const all = audit.list({
+      limit: 10,
+      since: "2025-01-31T12:00:10.000Z",
+      actor: "cp:A",
+      action: "charge.deny",
+    });
+    assert.deepEqual([seqs(all), all.total], [[25, 15], 2]);
+
+    for (
+      const bad of [{ limit: 0 }, { limit: 1001 }, { limit: 1.5 }, { limit: 10, offset: -1 }]
+    ) {
+      assert.throws(() => audit.list(bad), RangeError, JSON.stringify(bad));
     }
   });
 });
 
 Deno.test("list filters by CP: the CP's own records and those naming it in params.cpId", async () => {
-  await withAuditFiles(({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      audit.append({ actor: "cp:CP-1", action: "cp.login", outcome: "ok", params: {} });
-      audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-1" } });
-      audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-2" } });
-      audit.append({ actor: "cp:CP-10", action: "cp.login", outcome: "ok", params: {} });
-      audit.append({ actor: "weather", action: "weather.alert", outcome: "ok", params: {} });
-      const page = audit.list({ limit: 10, cpId: "CP-1" });
-      assert.deepEqual([page.items.map((r) => r.seq), page.total], [[2, 1], 2]);
-      assert.equal(audit.list({ limit: 10, cpId: "CP-1' OR '1'='1" }).total, 0);
-      assert.equal(audit.list({ limit: 10, cpId: "CP-2", action: "cp.stop" }).total, 1);
-    } finally {
-      audit.close();
-      db.close();
-    }
+  await withLog(({ audit }) => {
+    audit.append({ actor: "cp:CP-1", action: "cp.login", outcome: "ok", params: {} });
+    audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-1" } });
+    audit.append({ actor: "admin", action: "cp.stop", outcome: "ok", params: { cpId: "CP-2" } });
+    audit.append({ actor: "cp:CP-10", action: "cp.login", outcome: "ok", params: {} });
+    audit.append({ actor: "weather", action: "weather.alert", outcome: "ok", params: {} });
+    const page = audit.list({ limit: 10, cpId: "CP-1" });
+    assert.deepEqual([page.items.map((r) => r.seq), page.total], [[2, 1], 2]);
+    assert.equal(audit.list({ limit: 10, cpId: "CP-1' OR '1'='1" }).total, 0);
+    assert.equal(audit.list({ limit: 10, cpId: "CP-2", action: "cp.stop" }).total, 1);
   });
 });
 
 Deno.test("subscribers get every record; a failing one breaks neither the append nor the others", async () => {
-  await withAuditFiles(async ({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      const seen: AuditRecord[] = [];
-      const late: AuditRecord[] = [];
-      audit.subscribe(() => {
-        throw new Error("listener bug");
-      });
-      audit.subscribe(() => Promise.reject(new Error("broker down")));
-      const unsubscribe = audit.subscribe((record) => {
-        seen.push(record);
-      });
-      const appended = [audit.append(LOGIN), audit.append(LOGIN)];
-      unsubscribe();
-      audit.subscribe((record) => {
-        late.push(record);
-      });
-      appended.push(audit.append(LOGIN));
-      await Promise.resolve(); // let the rejected promise be handled
+  await withLog(async ({ audit }) => {
+    const seen: AuditRecord[] = [];
+    const late: AuditRecord[] = [];
+    audit.subscribe(() => {
+      throw new Error("listener bug");
+    });
+    audit.subscribe(() => Promise.reject(new Error("broker down")));
+    const unsubscribe = audit.subscribe((record) => {
+      seen.push(record);
+    });
+    const appended = [audit.append(LOGIN), audit.append(LOGIN)];
+    unsubscribe();
+    audit.subscribe((record) => {
+      late.push(record);
+    });
+    appended.push(audit.append(LOGIN));
+    await Promise.resolve(); // let the rejected promise be handled
 
-      assert.deepEqual(seen, appended.slice(0, 2));
-      assert.deepEqual(late, appended.slice(2));
-      assert.equal(audit.head.seq, 3);
-    } finally {
-      audit.close();
-      db.close();
-    }
+    assert.deepEqual(seen, appended.slice(0, 2));
+    assert.deepEqual(late, appended.slice(2));
+    assert.equal(audit.head.seq, 3);
   });
 });
 
@@ -442,25 +416,19 @@ Deno.test("subscribers get every record; a failing one breaks neither the append
 // ---------------------------------------------------------------------------------------------
 
 Deno.test("aggregator output goes straight into the log as a valid chain", async () => {
-  await withAuditFiles(({ dbPath, jsonlPath }) => {
-    const { db, audit } = openLog(dbPath, jsonlPath);
-    try {
-      const agg = new AuditAggregator({ emit: (entry) => audit.append(entry), maxKeys: 1 });
-      const replay = {
-        action: "envelope.reject",
-        reason: "replay",
-        outcome: "rejected",
-        params: { kv: 3, seq: 41 },
-        originIp: "192.0.2.7",
-      } as const;
-      for (let i = 0; i < 1000; i++) agg.offer({ ...replay, actor: `cp:CP${i % 3}` });
-      agg.flush();
-      assert.equal(audit.head.seq, 4, "first of cp:CP0, overflow notice, two summaries");
-      const verdict = verifyAuditLines(fileLines(jsonlPath), { expectedHead: audit.head });
-      assert.deepEqual(verdict, { ok: true, count: 4, head: audit.head });
-    } finally {
-      audit.close();
-      db.close();
-    }
+  await withLog(({ audit, jsonlPath }) => {
+    const agg = new AuditAggregator({ emit: (entry) => audit.append(entry), maxKeys: 1 });
+    const replay = {
+      action: "envelope.reject",
+      reason: "replay",
+      outcome: "rejected",
+      params: { kv: 3, seq: 41 },
+      originIp: "192.0.2.7",
+    } as const;
+    for (let i = 0; i < 1000; i++) agg.offer({ ...replay, actor: `cp:CP${i % 3}` });
+    agg.flush();
+    assert.equal(audit.head.seq, 4, "first of cp:CP0, overflow notice, two summaries");
+    const verdict = verifyAuditLines(fileLines(jsonlPath), { expectedHead: audit.head });
+    assert.deepEqual(verdict, { ok: true, count: 4, head: audit.head });
   });
 });

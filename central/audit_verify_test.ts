@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { openDatabase } from "../shared/sqlite.ts";
 import { AuditLog, verifyAuditFile } from "./audit.ts";
 import {
@@ -10,8 +9,7 @@ import {
   hashAuditRecord,
   verifyAuditLines,
 } from "./audit_chain.ts";
-
-const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
+import { verifyCli } from "./audit_test_support.ts";
 
 /** A real log of six records, written by {@link AuditLog}: its file lines and its head. */
 async function sixRecordLog(): Promise<{ lines: string[]; head: AuditHead }> {
@@ -175,33 +173,13 @@ Deno.test("verifyAuditFile reads the file, with or without a final newline", asy
 // The CLI
 // ---------------------------------------------------------------------------------------------
 
-/** Runs `deno task audit:verify`'s command in `cwd` with `args`. */
-async function cli(cwd: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--config",
-      join(REPO, "deno.json"),
-      join(REPO, "central", "audit_verify.ts"),
-      ...args,
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
 Deno.test("the CLI prints OK and exits 0, or FAIL at the first bad record and exits 1", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // The default file is data/audit.jsonl under the working folder.
     Deno.mkdirSync(join(dir, "data"));
     Deno.writeTextFileSync(join(dir, "data", "audit.jsonl"), lines.join("\n") + "\n");
-    const ok = await cli(dir);
+    const ok = await verifyCli([], dir);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(
       ok.stdout,
@@ -211,14 +189,14 @@ Deno.test("the CLI prints OK and exits 0, or FAIL at the first bad record and ex
 
     const tampered = join(dir, "tampered.jsonl");
     Deno.writeTextFileSync(tampered, lines.toSpliced(2, 1).join("\n") + "\n");
-    const fail = await cli(dir, tampered);
+    const fail = await verifyCli([tampered], dir);
     assert.equal(fail.code, 1, fail.stderr);
     assert.match(fail.stdout, /^FAIL at record 4 \(line 3\): seq 4 where 3 was expected/);
 
     const truncated = join(dir, "truncated.jsonl");
     Deno.writeTextFileSync(truncated, lines.slice(0, 5).join("\n") + "\n");
-    assert.equal((await cli(dir, "--file", truncated)).code, 0);
-    const short = await cli(dir, "--file", truncated, "--expect-head", `6:${head.hash}`);
+    assert.equal((await verifyCli(["--file", truncated], dir)).code, 0);
+    const short = await verifyCli(["--file", truncated, "--expect-head", `6:${head.hash}`], dir);
     assert.equal(short.code, 1);
     assert.match(short.stdout, /^FAIL at record 6 \(line 6\): the log ends at seq 5/);
   } finally {
@@ -229,12 +207,12 @@ Deno.test("the CLI prints OK and exits 0, or FAIL at the first bad record and ex
 Deno.test("the CLI exits 2 on a missing file or a bad --expect-head", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const missing = await cli(dir, "nothing.jsonl");
+    const missing = await verifyCli(["nothing.jsonl"], dir);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read nothing\.jsonl: no such file/);
     assert.equal(missing.stdout, "");
 
-    const badHead = await cli(dir, "nothing.jsonl", "--expect-head", "6:abc");
+    const badHead = await verifyCli(["nothing.jsonl", "--expect-head", "6:abc"], dir);
     assert.equal(badHead.code, 2);
     assert.match(badHead.stderr, /--expect-head: expected <seq>:<hash>/);
   } finally {

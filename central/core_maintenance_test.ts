@@ -6,20 +6,21 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { CommandPayload, DriverUpdate } from "../shared/messages.ts";
-import { type Cp, type Effect, EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
-import { REGISTRY, run, T0 } from "./core_test_support.ts";
+import type { CommandPayload } from "../shared/messages.ts";
+import { type Effect, EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import {
+  chargeInput,
+  cpOf as cp,
+  drive,
+  loginInput,
+  published,
+  run,
+  T0,
+  weatherInput,
+} from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input => ({
-  type: "login",
-  cpId: "CP-1",
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  at,
-});
+const login = (connection = 1, at = T0): Input => loginInput(connection, { at });
 const maintenance = (on: boolean, at: number, connection = 1): Input => ({
   type: "maintenance",
   cpId: "CP-1",
@@ -28,27 +29,14 @@ const maintenance = (on: boolean, at: number, connection = 1): Input => ({
   originIp: "192.0.2.7",
   at,
 });
-const weather = (status: "alert" | "clear", at: number): Input => ({
-  type: "weather",
-  cpId: "CP-1",
-  city: "Madrid",
-  temperatureC: status === "alert" ? -3 : 20,
-  status,
-  at,
-});
+const weather = (status: "alert" | "clear", at: number): Input =>
+  weatherInput(status, at, { temperatureC: status === "alert" ? -3 : 20 });
 const adminStop = (at: number): Input => ({ type: "stop", cpId: "CP-1", reason: "admin", at });
 const adminResume = (at: number): Input => ({ type: "resume", cpId: "CP-1", at });
 
 const commands = (effects: readonly Effect[]): string[] =>
   effects.flatMap((e) => e.type === "command" ? [label(e.payload)] : []);
 const label = (c: CommandPayload) => "reason" in c ? `${c.type} ${c.reason}` : c.type;
-const published = (effects: readonly Effect[]): DriverUpdate[] =>
-  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
-const cp = (model: Model): Cp => {
-  const found = model.cps.get("CP-1");
-  assert.ok(found, "no CP-1");
-  return found;
-};
 const shown = (model: Model) => ({
   state: cp(model).status.state,
   stopReason: cp(model).status.stopReason,
@@ -84,15 +72,7 @@ Deno.test("maintenance on: STOPPED for maintenance, STOP to the engine, audited 
 
 Deno.test("maintenance off: ACTIVATED again with a RESUME; a request in between is denied", () => {
   const held = run(online(), maintenance(true, T0 + 100)).model;
-  const denied = run(held, {
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S-1",
-    duplicate: false,
-    at: T0 + 150,
-  }).effects;
+  const denied = run(held, chargeInput("r1", { sessionId: "S-1", at: T0 + 150 })).effects;
   assert.deepEqual(
     published(denied).map((m) => [m.type, "reason" in m ? m.reason : null]),
     [["DENIED", "stopped"]],
@@ -103,15 +83,7 @@ Deno.test("maintenance off: ACTIVATED again with a RESUME; a request in between 
 });
 
 Deno.test("maintenance: a session running when it starts ends with a stopped_maintenance ticket", () => {
-  let model = run(online(), {
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S-1",
-    duplicate: false,
-    at: T0 + 100,
-  }).model;
+  let model = run(online(), chargeInput("r1", { sessionId: "S-1", at: T0 + 100 })).model;
   assert.equal(cp(model).status.state, "SUPPLYING");
   model = run(model, maintenance(true, T0 + 200)).model;
   assert.equal(cp(model).status.state, "STOPPED");
@@ -184,12 +156,7 @@ Deno.test("maintenance: the hold survives a restart of the store and a new login
   const path = join(dir, "central.db");
   try {
     let store = CentralStore.open(path);
-    let model = EMPTY_MODEL;
-    for (const input of [login(), maintenance(true, T0 + 100)]) {
-      const s = step(model, input);
-      store.commit(s.effects);
-      model = s.model;
-    }
+    drive(store, EMPTY_MODEL, login(), maintenance(true, T0 + 100));
     store.close();
     store = CentralStore.open(path);
     try {

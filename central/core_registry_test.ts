@@ -1,55 +1,30 @@
 import assert from "node:assert/strict";
-import type { DriverUpdate, TelemetryPayload } from "../shared/messages.ts";
 import {
-  type Cp,
   cpList,
   denyReason,
   type Effect,
   EMPTY_MODEL,
   type Input,
-  type Model,
   type RegistryChangeInput,
   step,
 } from "./core.ts";
-import { REGISTRY, run, T0 } from "./core_test_support.ts";
+import {
+  chargeInput,
+  cpOf as cp,
+  loginInput,
+  published,
+  run,
+  supplyInput as supply,
+  T0,
+} from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
 const REGISTERED_AT = "2025-03-01T09:00:00.000Z";
 const AGAIN_AT = "2025-03-01T11:00:00.000Z";
 
-const login = (connection = 1, at = T0, registeredAt = REGISTERED_AT): Input => ({
-  type: "login",
-  cpId: "CP-1",
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  registeredAt,
-  at,
-});
-const charge = (requestId: string, at = T0 + 1000): Input => ({
-  type: "charge_request",
-  requestId,
-  driverId: "D-1",
-  cpId: "CP-1",
-  sessionId: `S-${requestId}`,
-  duplicate: false,
-  at,
-});
-const supply = (kwh: number, at: number): Input => ({
-  type: "telemetry",
-  cpId: "CP-1",
-  payload: {
-    v: 1,
-    type: "SUPPLY",
-    sessionId: "S-r1",
-    kw: 22,
-    kwh,
-    eur: kwh / 2,
-    ts: new Date(at).toISOString(),
-  } as TelemetryPayload,
-  at,
-});
+const login = (connection = 1, at = T0, registeredAt = REGISTERED_AT): Input =>
+  loginInput(connection, { at, registeredAt });
+const charge = (requestId: string, at = T0 + 1000): Input => chargeInput(requestId, { at });
 const change = (
   action: RegistryChangeInput["action"],
   seq: number,
@@ -58,13 +33,6 @@ const change = (
   cpId = "CP-1",
 ): Input => ({ type: "registry_change", seq, cpId, action, registeredAt, at });
 
-const published = (effects: readonly Effect[]): DriverUpdate[] =>
-  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
-const cp = (model: Model): Cp => {
-  const found = model.cps.get("CP-1");
-  assert.ok(found);
-  return found;
-};
 const of = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
   effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
 

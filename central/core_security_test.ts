@@ -1,51 +1,29 @@
 import assert from "node:assert/strict";
-import type { CommandPayload, DriverUpdate, TelemetryPayload } from "../shared/messages.ts";
 import {
   type Cp,
   type Effect,
   EMPTY_MODEL,
   type Input,
   loginRefusal,
-  type Model,
   securityRefusal,
-  step,
 } from "./core.ts";
-import { REGISTRY, run, T0 } from "./core_test_support.ts";
+import {
+  chargeInput,
+  commands,
+  cpOf as cp,
+  drive,
+  loginInput,
+  published,
+  run,
+  supplyInput as supply,
+  T0,
+  telemetryInput,
+} from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input => ({
-  type: "login",
-  cpId: "CP-1",
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  originIp: "192.0.2.7",
-  at,
-});
-const charge = (requestId: string, at = T0 + 1000): Input => ({
-  type: "charge_request",
-  requestId,
-  driverId: "D-1",
-  cpId: "CP-1",
-  sessionId: `S-${requestId}`,
-  duplicate: false,
-  at,
-});
-const supply = (kwh: number, at: number): Input => ({
-  type: "telemetry",
-  cpId: "CP-1",
-  payload: {
-    v: 1,
-    type: "SUPPLY",
-    sessionId: "S-r1",
-    kw: 22,
-    kwh,
-    eur: kwh / 2,
-    ts: new Date(at).toISOString(),
-  } as TelemetryPayload,
-  at,
-});
+const login = (connection = 1, at = T0): Input =>
+  loginInput(connection, { at, originIp: "192.0.2.7" });
+const charge = (requestId: string, at = T0 + 1000): Input => chargeInput(requestId, { at });
 const rotate = (at = T0 + 5000): Input => ({
   type: "revoke_keys",
   cpId: "CP-1",
@@ -63,17 +41,8 @@ const security = (status: Cp["security"], at = T0 + 5000): Input => ({
   at,
 });
 
-const published = (effects: readonly Effect[]): DriverUpdate[] =>
-  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
-const commands = (effects: readonly Effect[]): CommandPayload[] =>
-  effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
 const audits = (effects: readonly Effect[]) =>
   effects.flatMap((e) => e.type === "audit" ? [e] : []);
-const cp = (model: Model): Cp => {
-  const found = model.cps.get("CP-1");
-  assert.ok(found);
-  return found;
-};
 
 /** CP-1 logged in (key version 1), supplying S-r1 for D-1 with 2 kWh so far. */
 const supplying = () => run(EMPTY_MODEL, login(), charge("r1"), supply(2, T0 + 3000)).model;
@@ -151,20 +120,14 @@ Deno.test("security: OUT_OF_SERVICE may log in but not charge; ACTIVE lifts the 
   assert.equal(loginRefusal(model, "CP-1", "REGISTERED"), null, "login still works");
 
   // The engine's SUPPLY_END (status_lost) closes the session; a new request is denied.
-  const ended = run(model, {
-    type: "telemetry",
-    cpId: "CP-1",
-    payload: {
-      v: 1,
-      type: "SUPPLY_END",
-      sessionId: "S-r1",
-      kwh: 2.2,
-      eur: 1.1,
-      endReason: "status_lost",
-      ts: new Date(T0 + 6000).toISOString(),
-    },
-    at: T0 + 6000,
-  }, charge("r2", T0 + 7000));
+  const ended = run(
+    model,
+    telemetryInput(
+      { type: "SUPPLY_END", sessionId: "S-r1", kwh: 2.2, eur: 1.1, endReason: "status_lost" },
+      T0 + 6000,
+    ),
+    charge("r2", T0 + 7000),
+  );
   const [ticket, denied] = published(ended.effects);
   assert.ok(ticket.type === "TICKET" && ticket.endReason === "status_lost");
   assert.ok(denied.type === "DENIED" && denied.reason === "out_of_service");
@@ -290,16 +253,8 @@ Deno.test("audit: a session's life is recorded from the login to the ticket, wit
 });
 
 Deno.test("audit: a driver's self-reported address is its records' origin, marked self_reported", () => {
-  const reported = (requestId: string, cpId = "CP-1"): Input => ({
-    type: "charge_request",
-    requestId,
-    driverId: "D-1",
-    cpId,
-    sessionId: `S-${requestId}`,
-    duplicate: false,
-    originIp: "198.51.100.23",
-    at: T0 + 1000,
-  });
+  const reported = (requestId: string, cpId = "CP-1"): Input =>
+    chargeInput(requestId, { cpId, originIp: "198.51.100.23" });
   const { effects } = run(
     EMPTY_MODEL,
     login(),
@@ -321,12 +276,7 @@ Deno.test("audit: a driver's self-reported address is its records' origin, marke
 
 Deno.test("store: the security status and facts survive a restart; revoked keys are not loaded", () => {
   const store = CentralStore.open(":memory:");
-  let model = EMPTY_MODEL;
-  for (const input of [login(), security("OUT_OF_SERVICE"), revoke(T0 + 6000)]) {
-    const s = step(model, input);
-    store.commit(s.effects);
-    model = s.model;
-  }
+  const model = drive(store, EMPTY_MODEL, login(), security("OUT_OF_SERVICE"), revoke(T0 + 6000));
   const recovered = store.recover(new Date(T0 + 7000));
   const back = recovered.model.cps.get("CP-1");
   assert.equal(back?.security, "OUT_OF_SERVICE");

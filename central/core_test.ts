@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import type {
-  CommandPayload,
-  DenyReason,
-  DriverUpdate,
-  TelemetryPayload,
-} from "../shared/messages.ts";
+import type { DenyReason, DriverUpdate } from "../shared/messages.ts";
 import {
   type Cp,
   DEFAULT_CORE_CONFIG,
@@ -16,47 +11,28 @@ import {
   step,
   stepAll,
 } from "./core.ts";
-import { REGISTRY, run, T0, ts } from "./core_test_support.ts";
+import {
+  chargeInput,
+  commands,
+  cpOf as cp,
+  loginInput,
+  published,
+  run,
+  T0,
+  telemetryInput,
+  ts,
+} from "./core_test_support.ts";
 
-const login = (cpId = "CP-1", connection = 1, at = T0): Input => ({
-  type: "login",
-  cpId,
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  at,
-});
+const login = (cpId = "CP-1", connection = 1, at = T0): Input =>
+  loginInput(connection, { cpId, at });
+const charge = (requestId: string, cpId = "CP-1", at = T0 + 1000, duplicate = false): Input =>
+  chargeInput(requestId, { cpId, at, duplicate });
+const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-1"): Input =>
+  telemetryInput(payload, at, cpId);
 
-const charge = (requestId: string, cpId = "CP-1", at = T0 + 1000, duplicate = false): Input => ({
-  type: "charge_request",
-  requestId,
-  driverId: "D-1",
-  cpId,
-  sessionId: `S-${requestId}`,
-  duplicate,
-  at,
-});
-
-const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-1"): Input => ({
-  type: "telemetry",
-  cpId,
-  payload: { v: 1, ts: ts(at), ...payload } as TelemetryPayload,
-  at,
-});
-
-const published = (effects: readonly Effect[]): DriverUpdate[] =>
-  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
 /** What the driver hears, through the outbox or as progress. */
 const toDriver = (effects: readonly Effect[]): DriverUpdate[] =>
   effects.flatMap((e) => e.type === "publish" || e.type === "progress" ? [e.message] : []);
-const commands = (effects: readonly Effect[]): CommandPayload[] =>
-  effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
-const cp = (model: Model, id = "CP-1"): Cp => {
-  const found = model.cps.get(id);
-  assert.ok(found, `no ${id}`);
-  return found;
-};
 
 /** A model with CP-1 logged in and ACTIVATED. */
 const online = () => run(EMPTY_MODEL, login()).model;

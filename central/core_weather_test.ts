@@ -5,63 +5,28 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { CommandPayload, DriverUpdate, TelemetryPayload } from "../shared/messages.ts";
+import { EMPTY_MODEL, type Input, type Model, type WeatherStatus } from "./core.ts";
 import {
-  type Cp,
-  type Effect,
-  EMPTY_MODEL,
-  type Input,
-  type Model,
-  step,
-  type WeatherStatus,
-} from "./core.ts";
-import { REGISTRY, run, T0, ts } from "./core_test_support.ts";
+  chargeInput,
+  commands,
+  cpOf as cp,
+  drive,
+  loginInput,
+  published,
+  run,
+  T0,
+  telemetryInput as telemetry,
+  ts,
+  weatherInput,
+} from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input => ({
-  type: "login",
-  cpId: "CP-1",
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  at,
-});
-const charge = (requestId: string, at: number): Input => ({
-  type: "charge_request",
-  requestId,
-  driverId: "D-1",
-  cpId: "CP-1",
-  sessionId: `S-${requestId}`,
-  duplicate: false,
-  at,
-});
-const weather = (status: WeatherStatus, at: number, temperatureC = -3, cpId = "CP-1"): Input => ({
-  type: "weather",
-  cpId,
-  city: "Madrid",
-  temperatureC,
-  status,
-  at,
-});
+const login = (connection = 1, at = T0): Input => loginInput(connection, { at });
+const charge = (requestId: string, at: number): Input => chargeInput(requestId, { at });
+const weather = (status: WeatherStatus, at: number, temperatureC = -3, cpId = "CP-1"): Input =>
+  weatherInput(status, at, { temperatureC, cpId });
 const adminStop = (at: number): Input => ({ type: "stop", cpId: "CP-1", reason: "admin", at });
 const adminResume = (at: number): Input => ({ type: "resume", cpId: "CP-1", at });
-const telemetry = (payload: Record<string, unknown>, at: number): Input => ({
-  type: "telemetry",
-  cpId: "CP-1",
-  payload: { v: 1, ts: ts(at), ...payload } as TelemetryPayload,
-  at,
-});
-
-const commands = (effects: readonly Effect[]): CommandPayload[] =>
-  effects.flatMap((e) => e.type === "command" ? [e.payload] : []);
-const published = (effects: readonly Effect[]): DriverUpdate[] =>
-  effects.flatMap((e) => e.type === "publish" ? [e.message] : []);
-const cp = (model: Model): Cp => {
-  const found = model.cps.get("CP-1");
-  assert.ok(found, "no CP-1");
-  return found;
-};
 const shown = (model: Model) => ({
   state: cp(model).status.state,
   stopReason: cp(model).status.stopReason,
@@ -203,12 +168,7 @@ Deno.test("weather: holds and readings survive a restart of the store", async ()
   const path = join(dir, "central.db");
   try {
     let store = CentralStore.open(path);
-    let model = online();
-    for (const input of [login(), weather("alert", T0 + 100), adminStop(T0 + 200)]) {
-      const s = step(model, input);
-      store.commit(s.effects);
-      model = s.model;
-    }
+    const model = drive(store, online(), login(), weather("alert", T0 + 100), adminStop(T0 + 200));
     store.close();
     store = CentralStore.open(path);
     try {

@@ -1,42 +1,23 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { freshFacts, memoryRuntime } from "./api_test_support.ts";
+import type { Input } from "./core.ts";
+import {
+  CHARGE_S1,
+  cpLogin,
+  supplyInput,
+  T0,
+  telemetryInput,
+  weatherInput,
+} from "./core_test_support.ts";
 import { buildSnapshot, DashboardTracker } from "./dashboard.ts";
 import { type FeedEvent, LiveFeed } from "./live_feed.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
 import { systemStatus } from "./system_health.ts";
 
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
-
-const login = (cpId: string, connection: number): Input => ({
-  type: "login",
-  cpId,
-  connection,
-  registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
-  keyVersion: 1,
-  wrappedKey: "w",
-  at: T0,
-});
-
-const supply = (kwh: number, at: number): Input => ({
-  type: "telemetry",
-  cpId: "CP-1",
-  payload: {
-    v: 1,
-    type: "SUPPLY",
-    sessionId: "S1",
-    kw: 22,
-    kwh,
-    eur: kwh / 2,
-    ts: new Date(at).toISOString(),
-  },
-  at,
-});
+const supply = (kwh: number, at: number): Input => supplyInput(kwh, at, "S1");
 
 /** A runtime whose committed steps feed a tracker, and the events it published. */
 function setup() {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const { store, runtime } = memoryRuntime();
   const feed = new LiveFeed({ boot: "b" });
   const tracker = new DashboardTracker(feed, runtime.model);
   runtime.subscribe((c) => tracker.commit(c));
@@ -46,16 +27,8 @@ function setup() {
 }
 
 const charge = (t: ReturnType<typeof setup>) => {
-  t.runtime.dispatch(login("CP-1", 1));
-  t.runtime.dispatch({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0 + 1000,
-  });
+  t.runtime.dispatch(cpLogin("CP-1", 1));
+  t.runtime.dispatch(CHARGE_S1);
 };
 
 Deno.test("dashboard: a login, a session start and a ticket are immediate events", () => {
@@ -68,20 +41,10 @@ Deno.test("dashboard: a login, a session start and a ticket are immediate events
     "D-1",
     "S1",
   ]);
-  t.runtime.dispatch({
-    type: "telemetry",
-    cpId: "CP-1",
-    payload: {
-      v: 1,
-      type: "SUPPLY_END",
-      sessionId: "S1",
-      kwh: 3,
-      eur: 1.5,
-      endReason: "unplugged",
-      ts: new Date(T0 + 5000).toISOString(),
-    },
-    at: T0 + 5000,
-  });
+  t.runtime.dispatch(telemetryInput(
+    { type: "SUPPLY_END", sessionId: "S1", kwh: 3, eur: 1.5, endReason: "unplugged" },
+    T0 + 5000,
+  ));
   const ticket = t.events.find((e) => e.type === "ticket");
   assert.ok(ticket, "a ticket event");
   assert.deepEqual(
@@ -127,15 +90,9 @@ Deno.test("dashboard: an admin stop is a cp event that supersedes held figures",
 
 Deno.test("dashboard: a weather status change is immediate, a temperature alone coalesced", () => {
   using t = setup();
-  t.runtime.dispatch(login("CP-1", 1));
-  const weather = (temperatureC: number, status: "alert" | "clear", at: number): Input => ({
-    type: "weather",
-    cpId: "CP-1",
-    city: "Oslo",
-    temperatureC,
-    status,
-    at,
-  });
+  t.runtime.dispatch(cpLogin("CP-1", 1));
+  const weather = (temperatureC: number, status: "alert" | "clear", at: number): Input =>
+    weatherInput(status, at, { city: "Oslo", temperatureC });
   t.runtime.dispatch(weather(-3, "alert", T0 + 1000));
   assert.ok(t.events.some((e) => e.type === "weather"));
   const n = t.events.length;
@@ -170,15 +127,7 @@ Deno.test("dashboard: the snapshot maps CPs, drivers with sessions, weather and 
   using t = setup();
   charge(t);
   t.runtime.dispatch(supply(2, T0 + 2000));
-  const status = systemStatus({
-    producerConnected: true,
-    lastFetchMs: {},
-    outboxPending: 0,
-    registryOkMs: null,
-    registryErrorMs: null,
-    registryError: null,
-    model: t.runtime.model,
-  }, T0);
+  const status = systemStatus(freshFacts(t.runtime.model), T0);
   const snapshot = buildSnapshot({
     model: t.runtime.model,
     recent: [],

@@ -10,12 +10,16 @@
  */
 import process from "node:process";
 import { join } from "node:path";
-import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
-import { sealEnvelope } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { telemetryBatchHandler } from "./kafka_edge.ts";
-import { KeyVault } from "./keys.ts";
+import {
+  consumed,
+  freshVault,
+  loginCharging,
+  sealTelemetry,
+  supplyReading,
+} from "./kafka_edge_test_support.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
@@ -25,43 +29,20 @@ const BATCH = 500;
 const dir = await Deno.makeTempDir({ prefix: "evcharging-edge-bench-" });
 const store = CentralStore.open(join(dir, "central.db"));
 const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-const master = await crypto.subtle.importKey(
-  "raw",
-  crypto.getRandomValues(new Uint8Array(32)),
-  "AES-GCM",
-  false,
-  ["wrapKey", "unwrapKey"],
-);
-const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+const vault = await freshVault();
 const keys: { cpId: string; kv: number; key: CryptoKey }[] = [];
 for (let i = 1; i <= CPS; i++) {
   const cpId = `BENCH-CP-${String(i).padStart(5, "0")}`;
-  const pair = await generateEcdhKeyPair();
-  const login = await vault.agree(cpId, await exportEcdhPublicKey(pair.publicKey));
-  const at = Date.now();
-  runtime.dispatch({
-    type: "login",
+  const login = await loginCharging(runtime, vault, {
     cpId,
     connection: i,
-    registry: { location: "Alicante", priceEurKwh: 0.35, powerKw: 22 },
-    keyVersion: login.keyVersion,
-    wrappedKey: login.wrappedKey,
-    at,
-  });
-  vault.install(cpId, login);
-  runtime.dispatch({
-    type: "charge_request",
     requestId: `r-${cpId}`,
     driverId: `BENCH-DRV-${String(i).padStart(5, "0")}`,
-    cpId,
     sessionId: `S-${cpId}`,
-    duplicate: false,
-    at,
-  });
+  }, { location: "Alicante", priceEurKwh: 0.35, powerKw: 22 });
   keys.push({ cpId, kv: login.keyVersion, key: login.key });
 }
 
-let offset = 0;
 let n = 0;
 const firstSeq = Date.now() * 1000;
 
@@ -71,29 +52,14 @@ async function nextBatch(): Promise<ConsumedMessage[]> {
   for (let j = 0; j < BATCH; j++, n++) {
     const { cpId, kv, key } = keys[n % CPS];
     const kwh = 0.01 * (1 + Math.floor(n / CPS));
-    const envelope = await sealEnvelope(key, {
-      cp: cpId,
+    const envelope = await sealTelemetry(
+      key,
+      cpId,
       kv,
-      seq: firstSeq + n,
-      channel: TOPICS.cpTelemetry,
-    }, {
-      v: 1,
-      type: "SUPPLY",
-      sessionId: `S-${cpId}`,
-      kw: 22,
-      kwh,
-      eur: kwh * 0.35,
-      ts: new Date().toISOString(),
-    });
-    batch.push({
-      topic: TOPICS.cpTelemetry,
-      partition: 0,
-      offset: String(offset++),
-      key: cpId,
-      value: JSON.parse(JSON.stringify(envelope)),
-      headers: undefined,
-      timestamp: String(Date.now()),
-    });
+      firstSeq + n,
+      supplyReading(`S-${cpId}`, kwh, kwh * 0.35),
+    );
+    batch.push(consumed(TOPICS.cpTelemetry, cpId, JSON.parse(JSON.stringify(envelope))));
   }
   return batch;
 }

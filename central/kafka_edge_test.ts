@@ -1,25 +1,17 @@
 import assert from "node:assert/strict";
-import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
-import { sealEnvelope } from "../shared/envelope.ts";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { requestHandler, telemetryBatchHandler, telemetryHandler } from "./kafka_edge.ts";
-import { KeyVault } from "./keys.ts";
+import {
+  consumed,
+  freshVault,
+  loginCharging,
+  sealTelemetry,
+  supplyReading,
+} from "./kafka_edge_test_support.ts";
+import type { KeyVault } from "./keys.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
-
-let offset = 0;
-function record(topic: string, key: string | null, value: unknown): ConsumedMessage {
-  return {
-    topic,
-    partition: 0,
-    offset: String(offset++),
-    key,
-    value,
-    headers: undefined,
-    timestamp: String(Date.now()),
-  };
-}
 
 const ts = () => new Date().toISOString();
 const outbox = (store: CentralStore) =>
@@ -37,11 +29,11 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
     cpId: "CP-9",
     ts: ts(),
   };
-  handle(record(TOPICS.driverRequests, "D-1", charge));
-  handle(record(TOPICS.driverRequests, "D-1", charge));
+  handle(consumed(TOPICS.driverRequests, "D-1", charge));
+  handle(consumed(TOPICS.driverRequests, "D-1", charge));
   assert.equal(runtime.drops.duplicateRequests, 1);
   handle(
-    record(TOPICS.driverRequests, "D-1", {
+    consumed(TOPICS.driverRequests, "D-1", {
       v: 1,
       type: "CP_LIST_REQUEST",
       requestId: "l1",
@@ -50,7 +42,7 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
     }),
   );
   handle(
-    record(TOPICS.driverRequests, "D-1", {
+    consumed(TOPICS.driverRequests, "D-1", {
       v: 1,
       type: "CHARGE_REQUEST",
       requestId: "b1",
@@ -58,8 +50,8 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
       ts: ts(),
     }),
   );
-  handle(record(TOPICS.driverRequests, "D-1", { v: 1, type: "CHARGE_REQUEST", driverId: "D-1" }));
-  handle(record(TOPICS.driverRequests, "D-1", [1, 2, 3]));
+  handle(consumed(TOPICS.driverRequests, "D-1", { v: 1, type: "CHARGE_REQUEST", driverId: "D-1" }));
+  handle(consumed(TOPICS.driverRequests, "D-1", [1, 2, 3]));
   assert.deepEqual(outbox(store).map((m) => [m.type, m.requestId, m.reason]), [
     ["DENIED", "r1", "unknown_cp"],
     ["CP_LIST", "l1", undefined],
@@ -72,47 +64,18 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
 Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forgeries rejected", async () => {
   const store = CentralStore.open(":memory:");
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  const master = await crypto.subtle.importKey(
-    "raw",
-    crypto.getRandomValues(new Uint8Array(32)),
-    "AES-GCM",
-    false,
-    ["wrapKey", "unwrapKey"],
-  );
-  const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
-  const pair = await generateEcdhKeyPair();
-  const login = await vault.agree("CP-1", await exportEcdhPublicKey(pair.publicKey));
-  runtime.dispatch({
-    type: "login",
+  const vault = await freshVault();
+  const login = await loginCharging(runtime, vault, {
     cpId: "CP-1",
     connection: 1,
-    registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: login.keyVersion,
-    wrappedKey: login.wrappedKey,
-    at: Date.now(),
-  });
-  vault.install("CP-1", login);
-  runtime.dispatch({
-    type: "charge_request",
     requestId: "r1",
     driverId: "D-1",
-    cpId: "CP-1",
     sessionId: "S1",
-    duplicate: false,
-    at: Date.now(),
   });
   // Central's own key stands in for the engine's: the same bytes on both sides.
   const seal = (seq: number, payload: unknown, key = login.key, cp = "CP-1") =>
-    sealEnvelope(key, { cp, kv: login.keyVersion, seq, channel: TOPICS.cpTelemetry }, payload);
-  const supply = (kwh: number) => ({
-    v: 1,
-    type: "SUPPLY",
-    sessionId: "S1",
-    kw: 22,
-    kwh,
-    eur: 0,
-    ts: ts(),
-  });
+    sealTelemetry(key, cp, login.keyVersion, seq, payload);
+  const supply = (kwh: number) => supplyReading("S1", kwh, 0);
   const handle = telemetryHandler(runtime, vault);
   const before = outbox(store).length;
   const progress: unknown[] = [];
@@ -121,12 +84,12 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
   });
 
   const first = await seal(10, supply(1));
-  await handle(record(TOPICS.cpTelemetry, "CP-1", first));
+  await handle(consumed(TOPICS.cpTelemetry, "CP-1", first));
   assert.equal(runtime.model.sessions.get("S1")?.kwh, 1);
   assert.equal(store.recover(new Date()).marks[0]?.seq, 10, "mark stored with the effect");
 
-  await handle(record(TOPICS.cpTelemetry, "CP-1", first));
-  await handle(record(TOPICS.cpTelemetry, "CP-1", await seal(9, supply(5))));
+  await handle(consumed(TOPICS.cpTelemetry, "CP-1", first));
+  await handle(consumed(TOPICS.cpTelemetry, "CP-1", await seal(9, supply(5))));
   assert.equal(runtime.drops.duplicateTelemetry, 2);
   assert.equal(runtime.drops.rejectedTelemetry, 0, "replays are not rejections");
 
@@ -135,10 +98,10 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
     "decrypt",
   ]);
   const forged = [
-    record(TOPICS.cpTelemetry, "CP-1", await seal(11, supply(7), stranger)),
-    record(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
-    record(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
-    record(TOPICS.cpTelemetry, "CP-1", await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" })),
+    consumed(TOPICS.cpTelemetry, "CP-1", await seal(11, supply(7), stranger)),
+    consumed(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
+    consumed(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
+    consumed(TOPICS.cpTelemetry, "CP-1", await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" })),
   ];
   for (const message of forged) await handle(message);
   assert.equal(runtime.drops.rejectedTelemetry, 4);
@@ -148,7 +111,7 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
 
   // A failure to store throws (Kafka delivers it again) and leaves the replay mark alone.
   runtime.close();
-  const late = record(TOPICS.cpTelemetry, "CP-1", await seal(14, supply(2)));
+  const late = consumed(TOPICS.cpTelemetry, "CP-1", await seal(14, supply(2)));
   assert.throws(() => handle(late));
   assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
   store.close();
@@ -157,46 +120,27 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
 Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and forgeries drop", async () => {
   const store = CentralStore.open(":memory:");
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  const master = await crypto.subtle.importKey(
-    "raw",
-    crypto.getRandomValues(new Uint8Array(32)),
-    "AES-GCM",
-    false,
-    ["wrapKey", "unwrapKey"],
-  );
-  const vault = await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+  const vault = await freshVault();
   const logins: Awaited<ReturnType<KeyVault["agree"]>>[] = [];
   for (const cpId of ["CP-1", "CP-2"]) {
-    const pair = await generateEcdhKeyPair();
-    const login = await vault.agree(cpId, await exportEcdhPublicKey(pair.publicKey));
-    runtime.dispatch({
-      type: "login",
-      cpId,
-      connection: logins.length + 1,
-      registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
-      keyVersion: login.keyVersion,
-      wrappedKey: login.wrappedKey,
-      at: Date.now(),
-    });
-    vault.install(cpId, login);
-    runtime.dispatch({
-      type: "charge_request",
-      requestId: `r-${cpId}`,
-      driverId: `D-${cpId}`,
-      cpId,
-      sessionId: `S-${cpId}`,
-      duplicate: false,
-      at: Date.now(),
-    });
-    logins.push(login);
+    logins.push(
+      await loginCharging(runtime, vault, {
+        cpId,
+        connection: logins.length + 1,
+        requestId: `r-${cpId}`,
+        driverId: `D-${cpId}`,
+        sessionId: `S-${cpId}`,
+      }),
+    );
   }
   const seal = (i: number, seq: number, kwh: number) =>
-    sealEnvelope(logins[i].key, {
-      cp: `CP-${i + 1}`,
-      kv: logins[i].keyVersion,
+    sealTelemetry(
+      logins[i].key,
+      `CP-${i + 1}`,
+      logins[i].keyVersion,
       seq,
-      channel: TOPICS.cpTelemetry,
-    }, { v: 1, type: "SUPPLY", sessionId: `S-CP-${i + 1}`, kw: 22, kwh, eur: kwh / 2, ts: ts() });
+      supplyReading(`S-CP-${i + 1}`, kwh, kwh / 2),
+    );
   const handle = telemetryBatchHandler(runtime, vault);
   const transactions: number[] = [];
   const commitAll = store.commitAll.bind(store);
@@ -207,11 +151,11 @@ Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and
 
   const repeated = await seal(0, 2, 2);
   await handle([
-    record(TOPICS.cpTelemetry, "CP-1", await seal(0, 1, 1)),
-    record(TOPICS.cpTelemetry, "CP-2", await seal(1, 1, 3)),
-    record(TOPICS.cpTelemetry, "CP-1", repeated),
-    record(TOPICS.cpTelemetry, "CP-1", repeated),
-    record(TOPICS.cpTelemetry, "CP-2", await seal(0, 5, 9)),
+    consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 1, 1)),
+    consumed(TOPICS.cpTelemetry, "CP-2", await seal(1, 1, 3)),
+    consumed(TOPICS.cpTelemetry, "CP-1", repeated),
+    consumed(TOPICS.cpTelemetry, "CP-1", repeated),
+    consumed(TOPICS.cpTelemetry, "CP-2", await seal(0, 5, 9)),
   ]);
   assert.deepEqual(transactions, [3], "three steps, one transaction");
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2, "the last of CP-1's figures");
@@ -224,12 +168,12 @@ Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and
   store.commitAll = () => {
     throw new Error("disk full");
   };
-  const batch = [record(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))];
+  const batch = [consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))];
   assert.throws(() => handle(batch));
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2);
   assert.equal(vault.guard.highWater("CP-1", logins[0].keyVersion, TOPICS.cpTelemetry), 2);
   store.commitAll = commitAll;
-  await handle([record(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
+  await handle([consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 4);
   store.close();
 });

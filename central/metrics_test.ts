@@ -1,78 +1,43 @@
 import assert from "node:assert/strict";
 import { parsePromText, sampleValue } from "../shared/prom_text.ts";
-import { createCentralApp } from "./api.ts";
+import { memoryRuntime, testApp } from "./api_test_support.ts";
 import { ConsumerLag } from "./consumer_lag.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { CHARGE_S1, chargeInput, cpLogin, T0, telemetryInput } from "./core_test_support.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
-
-const login = (cpId: string, connection: number): Input => ({
-  type: "login",
-  cpId,
-  connection,
-  registry: { location: `At ${cpId}`, priceEurKwh: 0.5, powerKw: 22 },
-  keyVersion: 1,
-  wrappedKey: "w",
-  at: T0,
-});
 
 /** A Central app with metrics, CP-1 charged once (4 kWh, 2 €) and CP-2 logged in then lost. */
 function setup() {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const { runtime } = memoryRuntime();
   const lag = new ConsumerLag();
   let streams = 0;
   const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams });
   runtime.subscribe((committed) => metrics.observe(committed));
-  runtime.dispatch(login("CP-1", 1));
-  runtime.dispatch(login("CP-2", 2));
+  runtime.dispatch(cpLogin("CP-1", 1));
+  runtime.dispatch(cpLogin("CP-2", 2));
   runtime.dispatch({ type: "login_failed", cpId: "CP-3", reason: "bad_token", at: T0 });
   runtime.dispatch({ type: "disconnect", cpId: "CP-2", connection: 2, at: T0 + 10 });
-  runtime.dispatch({
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
-    cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
-    at: T0 + 1000,
-  });
-  runtime.dispatch({
-    type: "charge_request",
-    requestId: "r2",
-    driverId: "D-2",
-    cpId: "CP-2",
-    sessionId: "S2",
-    duplicate: false,
-    at: T0 + 1000,
-  });
+  runtime.dispatch(CHARGE_S1);
+  runtime.dispatch(chargeInput("r2", { driverId: "D-2", cpId: "CP-2", sessionId: "S2" }));
   const reports: [string, Record<string, unknown>][] = [
     ["SUPPLY", { kw: 22 }],
     ["SUPPLY_END", { endReason: "unplugged" }],
   ];
   for (const [type, extra] of reports) {
-    runtime.dispatch({
-      type: "telemetry",
-      cpId: "CP-1",
-      payload: { v: 1, type, sessionId: "S1", kwh: 4, eur: 2, ts: iso(T0 + 2000), ...extra },
-      at: T0 + 2000,
-    } as Input);
+    runtime.dispatch(
+      telemetryInput({ type, sessionId: "S1", kwh: 4, eur: 2, ...extra }, T0 + 2000),
+    );
   }
   runtime.dispatch({ type: "tick", at: T0 + 3000, lagMs: 250 });
   runtime.drops.rejectedTelemetry += 3;
   runtime.drops.rejectedTelemetryByReason.bad_tag = 2;
   runtime.drops.rejectedTelemetryByReason.malformed = 1;
   lag.note("cp.telemetry", 0, 7);
-  const app = createCentralApp({
-    runtime,
-    adminToken: "test-admin-token-0123456789",
-    weatherServiceKey: "test-weather-service-key-0123456789",
-    metrics,
-  });
+  const app = testApp(runtime, { metrics });
   return { app, runtime, setStreams: (n: number) => streams = n };
 }
 

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { CpKeyring, openEnvelope, ReplayGuard } from "../shared/envelope.ts";
 import { type OutgoingMessage, TOPICS } from "../shared/kafka.ts";
-import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import { EMPTY_MODEL, type Input } from "./core.ts";
+import { chargeInput, cpLogin, drive, T0 } from "./core_test_support.ts";
 import { OutboxPublisher } from "./outbox.ts";
 import { CentralStore } from "./store.ts";
-
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 
 function newKey(): Promise<CryptoKey> {
   return crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
@@ -14,24 +13,14 @@ function newKey(): Promise<CryptoKey> {
   ]);
 }
 
-function drive(store: CentralStore, model: Model, ...inputs: Input[]): Model {
-  for (const input of inputs) {
-    const s = step(model, input);
-    store.commit(s.effects);
-    model = s.model;
-  }
-  return model;
-}
-
-const login = (cpId: string): Input => ({
-  type: "login",
-  cpId,
-  connection: 1,
-  registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
-  keyVersion: 1,
-  wrappedKey: "w",
+/** D-1's request l1 for the list of CPs. */
+const LIST_REQUEST: Input = {
+  type: "cp_list_request",
+  requestId: "l1",
+  driverId: "D-1",
+  duplicate: false,
   at: T0,
-});
+};
 
 /** A sink that records batches, or fails the first `failures` calls. */
 function sink(failures = 0) {
@@ -51,15 +40,12 @@ Deno.test("outbox: rows go out in order; commands are sealed with the live key a
   const keyring = new CpKeyring();
   const key = await newKey();
   keyring.add("CP-1", 1, key);
-  drive(store, EMPTY_MODEL, login("CP-1"), {
-    type: "charge_request",
-    requestId: "r1",
-    driverId: "D-1",
+  drive(store, EMPTY_MODEL, cpLogin("CP-1", 1), chargeInput("r1", { sessionId: "S1", at: T0 }), {
+    type: "stop",
     cpId: "CP-1",
-    sessionId: "S1",
-    duplicate: false,
+    reason: "admin",
     at: T0,
-  }, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 });
+  });
   const out = sink();
   const publisher = new OutboxPublisher(store, out, keyring, { pollMs: 10 });
   publisher.start();
@@ -86,13 +72,12 @@ Deno.test("outbox: rows go out in order; commands are sealed with the live key a
 
 Deno.test("outbox: a command for a CP without a live key is dropped, the rest is sent", async () => {
   const store = CentralStore.open(":memory:");
-  drive(store, EMPTY_MODEL, login("CP-1"), {
-    type: "cp_list_request",
-    requestId: "l1",
-    driverId: "D-1",
-    duplicate: false,
+  drive(store, EMPTY_MODEL, cpLogin("CP-1", 1), LIST_REQUEST, {
+    type: "stop",
+    cpId: "CP-1",
+    reason: "admin",
     at: T0,
-  }, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 });
+  });
   const out = sink();
   const publisher = new OutboxPublisher(store, out, new CpKeyring(), { pollMs: 10 });
   publisher.start();
@@ -104,13 +89,7 @@ Deno.test("outbox: a command for a CP without a live key is dropped, the rest is
 
 Deno.test("outbox: a failed send is retried and nothing is marked sent before it succeeds", async () => {
   const store = CentralStore.open(":memory:");
-  drive(store, EMPTY_MODEL, {
-    type: "cp_list_request",
-    requestId: "l1",
-    driverId: "D-1",
-    duplicate: false,
-    at: T0,
-  });
+  drive(store, EMPTY_MODEL, LIST_REQUEST);
   const out = sink(2);
   const publisher = new OutboxPublisher(store, out, new CpKeyring(), { pollMs: 10, retryMs: 10 });
   publisher.start();
@@ -126,13 +105,7 @@ Deno.test("outbox: wake sends at once rather than at the next poll", async () =>
   const publisher = new OutboxPublisher(store, out, new CpKeyring(), { pollMs: 60_000 });
   publisher.start();
   await new Promise((resolve) => setTimeout(resolve, 20)); // idle now, for a minute
-  drive(store, EMPTY_MODEL, {
-    type: "cp_list_request",
-    requestId: "l1",
-    driverId: "D-1",
-    duplicate: false,
-    at: T0,
-  });
+  drive(store, EMPTY_MODEL, LIST_REQUEST);
   publisher.wake();
   const deadline = Date.now() + 2000;
   while (out.batches.length === 0 && Date.now() < deadline) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import { EMPTY_MODEL } from "./core.ts";
+import { chargeInput, cpLogin, run, T0 } from "./core_test_support.ts";
 import { formats } from "../shared/i18n.ts";
 import { type PanelCp, type PanelView, panelView, parseCommand, renderPanel } from "./panel.ts";
 
@@ -171,28 +172,12 @@ Deno.test("panel: parseCommand explains mistakes in the panel's language", () =>
 });
 
 Deno.test("panel: panelView takes the model's CPs by id with their sessions' figures", () => {
-  const at = Date.parse("2025-03-01T10:00:00.000Z");
-  const login = (cpId: string, connection: number): Input => ({
-    type: "login",
-    cpId,
-    connection,
-    registry: { location: "X", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at,
-  });
-  let model: Model = EMPTY_MODEL;
-  for (
-    const input of [login("CP-B", 1), login("CP-A", 2), {
-      type: "charge_request",
-      requestId: "r",
-      driverId: "D-1",
-      cpId: "CP-B",
-      sessionId: "S",
-      duplicate: false,
-      at,
-    } as Input]
-  ) model = step(model, input).model;
+  const { model } = run(
+    EMPTY_MODEL,
+    cpLogin("CP-B", 1),
+    cpLogin("CP-A", 2),
+    chargeInput("r", { cpId: "CP-B", sessionId: "S", at: T0 }),
+  );
   const view = panelView(model, { now: NOW, requests: [], messages: [], input: "", feedback: "" });
   assert.deepEqual(view.cps.map((c) => [c.id, c.state, c.driverId, c.kwh]), [
     ["CP-A", "ACTIVATED", null, null],

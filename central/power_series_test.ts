@@ -1,45 +1,24 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { memoryRuntime } from "./api_test_support.ts";
+import { chargeInput, cpLogin, telemetryInput } from "./core_test_support.ts";
 import { PowerSeries } from "./power_series.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
 
 const T0 = Date.parse("2026-12-05T10:00:00.000Z"); // a bucket boundary
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function setup(bucketMs = 10_000, buckets = 6) {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const { store, runtime } = memoryRuntime();
   const series = new PowerSeries(runtime.model, bucketMs, buckets);
   runtime.subscribe((c) => series.observe(c));
-  const login = (cpId: string, connection: number): Input => ({
-    type: "login",
-    cpId,
-    connection,
-    registry: { location: "x", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
-  runtime.dispatch(login("CP-1", 1));
-  runtime.dispatch(login("CP-2", 2));
+  runtime.dispatch(cpLogin("CP-1", 1, T0));
+  runtime.dispatch(cpLogin("CP-2", 2, T0));
   const charge = (cpId: string, sessionId: string, at: number) =>
-    runtime.dispatch({
-      type: "charge_request",
-      requestId: `r-${sessionId}`,
-      driverId: `D-${sessionId}`,
-      cpId,
-      sessionId,
-      duplicate: false,
-      at,
-    });
+    runtime.dispatch(
+      chargeInput(`r-${sessionId}`, { driverId: `D-${sessionId}`, cpId, sessionId, at }),
+    );
   const supply = (cpId: string, sessionId: string, kw: number, kwh: number, at: number) =>
-    runtime.dispatch({
-      type: "telemetry",
-      cpId,
-      payload: { v: 1, type: "SUPPLY", sessionId, kw, kwh, eur: kwh / 2, ts: iso(at) },
-      at,
-    });
+    runtime.dispatch(
+      telemetryInput({ type: "SUPPLY", sessionId, kw, kwh, eur: kwh / 2 }, at, cpId),
+    );
   const tick = (at: number) => runtime.dispatch({ type: "tick", at });
   return { store, series, charge, supply, tick };
 }

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { TOPICS } from "../shared/kafka.ts";
 import { SchemaTooNewError, schemaVersion } from "../shared/sqlite.ts";
-import { EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import { EMPTY_MODEL, type Input, step } from "./core.ts";
+import { chargeInput, drive, loginInput, T0, telemetryInput } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 import { MIGRATIONS } from "./store_schema.ts";
 
-const T0 = Date.parse("2025-03-01T10:00:00.000Z");
 const REGISTRY = { location: "Plaza 2", priceEurKwh: 0.4, powerKw: 11 };
 
 async function withDb(test: (path: string) => void | Promise<void>): Promise<void> {
@@ -19,25 +19,20 @@ async function withDb(test: (path: string) => void | Promise<void>): Promise<voi
   }
 }
 
-/** Steps the model through `inputs`, committing each step like the runtime does. */
-function drive(store: CentralStore, model: Model, ...inputs: Input[]): Model {
-  for (const input of inputs) {
-    const s = step(model, input);
-    store.commit(s.effects);
-    model = s.model;
-  }
-  return model;
+/** Runs `test` on a store opened in a fresh folder, and closes it after. */
+function withStore(test: (store: CentralStore, path: string) => void): Promise<void> {
+  return withDb((path) => {
+    const store = CentralStore.open(path);
+    try {
+      test(store, path);
+    } finally {
+      store.close();
+    }
+  });
 }
 
-const login = (connection: number, at = T0): Input => ({
-  type: "login",
-  cpId: "CP-1",
-  connection,
-  registry: REGISTRY,
-  keyVersion: connection,
-  wrappedKey: `wrapped-${connection}`,
-  at,
-});
+const login = (connection: number, at = T0): Input =>
+  loginInput(connection, { at, registry: REGISTRY });
 
 Deno.test("store: migrations are applied once and a newer schema is refused", async () => {
   await withDb((path) => {
@@ -53,88 +48,62 @@ Deno.test("store: migrations are applied once and a newer schema is refused", as
 });
 
 Deno.test("store: a step's state and outbox rows are stored together, in order", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      drive(store, EMPTY_MODEL, login(1), {
-        type: "charge_request",
-        requestId: "r1",
-        driverId: "D-1",
-        cpId: "CP-1",
-        sessionId: "S1",
-        duplicate: false,
-        at: T0 + 1000,
-      });
-      const rows = store.pendingOutbox(10);
-      assert.deepEqual(
-        rows.map((r) => [r.topic, r.key, r.sealFor, (r.payload as { type: string }).type]),
-        [
-          [TOPICS.cpCommands, "CP-1", "CP-1", "AUTHORIZE"],
-          [TOPICS.driverUpdates, "D-1", null, "AUTHORIZED"],
-        ],
-      );
-      assert.ok(store.hasRequest("D-1", "r1"));
-      assert.equal(store.sessions("active", 10)[0]?.id, "S1");
-      assert.deepEqual(store.recentRequests(5).map((r) => [r.requestId, r.outcome]), [[
-        "r1",
-        "AUTHORIZED",
-      ]]);
-    } finally {
-      store.close();
-    }
+  await withStore((store) => {
+    drive(store, EMPTY_MODEL, login(1), chargeInput("r1", { sessionId: "S1" }));
+    const rows = store.pendingOutbox(10);
+    assert.deepEqual(
+      rows.map((r) => [r.topic, r.key, r.sealFor, (r.payload as { type: string }).type]),
+      [
+        [TOPICS.cpCommands, "CP-1", "CP-1", "AUTHORIZE"],
+        [TOPICS.driverUpdates, "D-1", null, "AUTHORIZED"],
+      ],
+    );
+    assert.ok(store.hasRequest("D-1", "r1"));
+    assert.equal(store.sessions("active", 10)[0]?.id, "S1");
+    assert.deepEqual(store.recentRequests(5).map((r) => [r.requestId, r.outcome]), [[
+      "r1",
+      "AUTHORIZED",
+    ]]);
   });
 });
 
 Deno.test("store: a failing effect rolls the whole step back, outbox included", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      drive(store, EMPTY_MODEL, login(1));
-      const list = step(EMPTY_MODEL, {
-        type: "cp_list_request",
-        requestId: "L1",
-        driverId: "D-1",
-        duplicate: false,
-        at: T0,
-      });
-      // The answer and its request mark come first; then the same key version again fails.
-      const withMessage = [...list.effects, ...step(EMPTY_MODEL, login(1)).effects];
-      assert.throws(() => store.commit(withMessage));
-      assert.equal(store.pendingCount(), 0);
-      assert.equal(store.hasRequest("D-1", "L1"), false);
-    } finally {
-      store.close();
-    }
+  await withStore((store) => {
+    drive(store, EMPTY_MODEL, login(1));
+    const list = step(EMPTY_MODEL, {
+      type: "cp_list_request",
+      requestId: "L1",
+      driverId: "D-1",
+      duplicate: false,
+      at: T0,
+    });
+    // The answer and its request mark come first; then the same key version again fails.
+    const withMessage = [...list.effects, ...step(EMPTY_MODEL, login(1)).effects];
+    assert.throws(() => store.commit(withMessage));
+    assert.equal(store.pendingCount(), 0);
+    assert.equal(store.hasRequest("D-1", "L1"), false);
   });
 });
 
 Deno.test("store: recovery at start: CPs DISCONNECTED, holds, keys, open sessions, marks", async () => {
   await withDb((path) => {
     let store = CentralStore.open(path);
-    let model = drive(store, EMPTY_MODEL, login(1), login(2, T0 + 100), {
-      type: "charge_request",
-      requestId: "r1",
-      driverId: "D-1",
-      cpId: "CP-1",
-      sessionId: "S1",
-      duplicate: false,
-      at: T0 + 1000,
-    }, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 2000 });
+    let model = drive(
+      store,
+      EMPTY_MODEL,
+      login(1),
+      login(2, T0 + 100),
+      chargeInput("r1", { sessionId: "S1" }),
+      { type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 2000 },
+    );
     assert.equal(model.cps.get("CP-1")?.status.state, "STOPPED");
-    const s = step(model, {
-      type: "telemetry",
-      cpId: "CP-1",
-      payload: {
-        v: 1,
-        type: "SUPPLY",
-        sessionId: "S1",
-        kw: 11,
-        kwh: 1.5,
-        eur: 0.6,
-        ts: new Date(T0 + 3000).toISOString(),
-      },
-      at: T0 + 3000,
-    });
+    const s = step(
+      model,
+      telemetryInput(
+        { type: "SUPPLY", sessionId: "S1", kw: 11, kwh: 1.5, eur: 0.6 },
+        T0 + 3000,
+      ),
+    );
     store.commit(s.effects, { cp: "CP-1", kv: 2, channel: TOPICS.cpTelemetry, seq: 42 });
     model = s.model;
     store.close();
@@ -233,146 +202,89 @@ Deno.test("store: a database from before the protocol column is migrated, its CP
 });
 
 Deno.test("store: replay marks only go up", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      const mark = { cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq: 10 };
-      store.commit([], mark);
-      store.commit([], { ...mark, seq: 5 });
-      assert.equal(store.recover(new Date()).marks[0].seq, 10);
-    } finally {
-      store.close();
-    }
+  await withStore((store) => {
+    const mark = { cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq: 10 };
+    store.commit([], mark);
+    store.commit([], { ...mark, seq: 5 });
+    assert.equal(store.recover(new Date()).marks[0].seq, 10);
   });
 });
 
 Deno.test("store: a batch writes a session once with its last state, and each mark's highest seq", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      let model = drive(store, EMPTY_MODEL, login(1), {
-        type: "charge_request",
-        requestId: "r1",
-        driverId: "D-1",
-        cpId: "CP-1",
-        sessionId: "S1",
-        duplicate: false,
-        at: T0 + 1000,
-      });
-      const supply = (kwh: number, at: number): Input => ({
-        type: "telemetry",
-        cpId: "CP-1",
-        payload: {
-          v: 1,
-          type: "SUPPLY",
-          sessionId: "S1",
-          kw: 11,
-          kwh,
-          eur: kwh * 0.4,
-          ts: new Date(at).toISOString(),
-        },
-        at,
-      });
-      const mark = (seq: number) => ({ cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq });
-      const steps = [];
-      for (const [kwh, seq] of [[1, 7], [2, 9], [3, 8]]) {
-        const s = step(model, supply(kwh, T0 + 2000 + kwh));
-        model = s.model;
-        steps.push({ effects: s.effects, mark: mark(seq) });
-      }
-      const changes = () => Number(store.db.prepare("SELECT total_changes() AS n").get()?.n);
-      const before = changes();
-      store.commitAll(steps);
-      assert.equal(changes() - before, 2, "one session row and one mark row written");
-      const recovered = store.recover(new Date(T0 + 10_000));
-      assert.equal(recovered.model.sessions.get("S1")?.kwh, 3, "the last state");
-      assert.equal(recovered.marks[0].seq, 9, "the highest seq, though not the last");
-      const raw = new DatabaseSync(path);
-      assert.equal(raw.prepare("SELECT kwh FROM sessions WHERE id = 'S1'").get()?.kwh, 3);
-      raw.close();
-    } finally {
-      store.close();
+  await withStore((store, path) => {
+    let model = drive(store, EMPTY_MODEL, login(1), chargeInput("r1", { sessionId: "S1" }));
+    const supply = (kwh: number, at: number): Input =>
+      telemetryInput({ type: "SUPPLY", sessionId: "S1", kw: 11, kwh, eur: kwh * 0.4 }, at);
+    const mark = (seq: number) => ({ cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq });
+    const steps = [];
+    for (const [kwh, seq] of [[1, 7], [2, 9], [3, 8]]) {
+      const s = step(model, supply(kwh, T0 + 2000 + kwh));
+      model = s.model;
+      steps.push({ effects: s.effects, mark: mark(seq) });
     }
+    const changes = () => Number(store.db.prepare("SELECT total_changes() AS n").get()?.n);
+    const before = changes();
+    store.commitAll(steps);
+    assert.equal(changes() - before, 2, "one session row and one mark row written");
+    const recovered = store.recover(new Date(T0 + 10_000));
+    assert.equal(recovered.model.sessions.get("S1")?.kwh, 3, "the last state");
+    assert.equal(recovered.marks[0].seq, 9, "the highest seq, though not the last");
+    const raw = new DatabaseSync(path);
+    assert.equal(raw.prepare("SELECT kwh FROM sessions WHERE id = 'S1'").get()?.kwh, 3);
+    raw.close();
   });
 });
 
 Deno.test("store: outbox rows are marked, counted and pruned", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      drive(store, EMPTY_MODEL, login(1), { type: "stop", reason: "admin", at: T0 }, {
-        type: "resume",
-        at: T0,
-      });
-      const rows = store.pendingOutbox(10);
-      assert.equal(rows.length, 2);
-      assert.equal(store.pendingOutbox(1).length, 1);
-      store.markOutbox([rows[0].id], "sent", new Date(T0));
-      store.markOutbox([rows[1].id], "dropped", new Date(T0 + 1000));
-      assert.equal(store.pendingCount(), 0);
-      assert.equal(store.pruneOutbox(new Date(T0 + 500)), 1);
-      assert.equal(store.pruneOutbox(new Date(T0 + 5000)), 1);
-    } finally {
-      store.close();
-    }
+  await withStore((store) => {
+    drive(store, EMPTY_MODEL, login(1), { type: "stop", reason: "admin", at: T0 }, {
+      type: "resume",
+      at: T0,
+    });
+    const rows = store.pendingOutbox(10);
+    assert.equal(rows.length, 2);
+    assert.equal(store.pendingOutbox(1).length, 1);
+    store.markOutbox([rows[0].id], "sent", new Date(T0));
+    store.markOutbox([rows[1].id], "dropped", new Date(T0 + 1000));
+    assert.equal(store.pendingCount(), 0);
+    assert.equal(store.pruneOutbox(new Date(T0 + 500)), 1);
+    assert.equal(store.pruneOutbox(new Date(T0 + 5000)), 1);
   });
 });
 
 Deno.test("store: sessions by status and drivers with totals", async () => {
-  await withDb((path) => {
-    const store = CentralStore.open(path);
-    try {
-      const charge = (requestId: string, at: number): Input => ({
-        type: "charge_request",
-        requestId,
-        driverId: "D-1",
-        cpId: "CP-1",
-        sessionId: `S-${requestId}`,
-        duplicate: false,
+  await withStore((store) => {
+    const charge = (requestId: string, at: number): Input => chargeInput(requestId, { at });
+    const end = (sessionId: string, kwh: number, at: number): Input =>
+      telemetryInput(
+        { type: "SUPPLY_END", sessionId, kwh, eur: 0, endReason: "unplugged" },
         at,
-      });
-      const end = (sessionId: string, kwh: number, at: number): Input => ({
-        type: "telemetry",
-        cpId: "CP-1",
-        payload: {
-          v: 1,
-          type: "SUPPLY_END",
-          sessionId,
-          kwh,
-          eur: 0,
-          endReason: "unplugged",
-          ts: new Date(at).toISOString(),
-        },
-        at,
-      });
-      drive(
-        store,
-        EMPTY_MODEL,
-        login(1),
-        charge("a", T0 + 1),
-        end("S-a", 10, T0 + 2),
-        charge("b", T0 + 3),
-        end("S-b", 5, T0 + 4),
-        charge("c", T0 + 5),
       );
-      assert.deepEqual(store.sessions("completed", 10).map((s) => [s.id, s.kwh, s.eur]), [
-        ["S-b", 5, 2],
-        ["S-a", 10, 4],
-      ]);
-      assert.deepEqual(store.sessions("completed", 1).map((s) => s.id), ["S-b"]);
-      assert.deepEqual(store.sessions("active", 10).map((s) => s.id), ["S-c"]);
-      assert.deepEqual(store.session("S-a")?.endReason, "unplugged");
-      assert.deepEqual(store.drivers(), [{
-        id: "D-1",
-        firstSeen: new Date(T0 + 1).toISOString(),
-        lastSeen: new Date(T0 + 5).toISOString(),
-        sessions: 2,
-        kwh: 15,
-        eur: 6,
-        activeSessionId: "S-c",
-      }]);
-    } finally {
-      store.close();
-    }
+    drive(
+      store,
+      EMPTY_MODEL,
+      login(1),
+      charge("a", T0 + 1),
+      end("S-a", 10, T0 + 2),
+      charge("b", T0 + 3),
+      end("S-b", 5, T0 + 4),
+      charge("c", T0 + 5),
+    );
+    assert.deepEqual(store.sessions("completed", 10).map((s) => [s.id, s.kwh, s.eur]), [
+      ["S-b", 5, 2],
+      ["S-a", 10, 4],
+    ]);
+    assert.deepEqual(store.sessions("completed", 1).map((s) => s.id), ["S-b"]);
+    assert.deepEqual(store.sessions("active", 10).map((s) => s.id), ["S-c"]);
+    assert.deepEqual(store.session("S-a")?.endReason, "unplugged");
+    assert.deepEqual(store.drivers(), [{
+      id: "D-1",
+      firstSeen: new Date(T0 + 1).toISOString(),
+      lastSeen: new Date(T0 + 5).toISOString(),
+      sessions: 2,
+      kwh: 15,
+      eur: 6,
+      activeSessionId: "S-c",
+    }]);
   });
 });

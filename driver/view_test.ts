@@ -8,6 +8,7 @@ import {
   durationText,
   parseCommand,
   screenLines,
+  type ScreenView,
   statusLine,
   summaryFields,
   summaryLines,
@@ -126,9 +127,10 @@ Deno.test("view: events become log lines with the right level and fields", () =>
   assert.equal(ignored("duplicate"), "debug");
 });
 
-Deno.test("view: the status line shows live figures and where a file run stands", () => {
+/** D-001 on a plan of CP-001 then CP-002, supplying at CP-001 with these figures a minute in. */
+function supplyingAt(kwh: number, eur: number): DriverModel {
   const base = initialModel({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
-  const supplying: DriverModel = {
+  return {
     ...base,
     plan: { ...base.plan!, next: 1, round: 1 },
     phase: {
@@ -137,9 +139,25 @@ Deno.test("view: the status line shows live figures and where a file run stands"
       sessionId: "s",
       since: T0,
       requestedHere: true,
-      figures: { kw: 22, kwh: 1.5, eur: 0.75, ts: "", at: T0 + 60_000 },
+      figures: { kw: 22, kwh, eur, ts: "", at: T0 + 60_000 },
     },
   };
+}
+
+/** The screen of D-001 holding the list of `cps`, with nothing typed or logged unless `view` says. */
+const listScreen = (view: Partial<ScreenView>) =>
+  screenLines({
+    state: { ...initialModel({ driverId: "D-001" }), cpList: { cps, at: T0 } },
+    now: T0,
+    brokers: ["127.0.0.1:9092"],
+    input: "",
+    recent: [],
+    showSummary: false,
+    ...view,
+  }, plain);
+
+Deno.test("view: the status line shows live figures and where a file run stands", () => {
+  const supplying = supplyingAt(1.5, 0.75);
   assert.equal(
     statusLine(supplying, T0 + 61_000, plain),
     "SUPPLYING at CP-001  22.0 kW  1.500 kWh  €0.75  1m 01s  (1 of 2)",
@@ -154,15 +172,7 @@ Deno.test("view: the status line shows live figures and where a file run stands"
 });
 
 Deno.test("view: the screen shows the list numbered, recent lines and the command line", () => {
-  const state: DriverModel = { ...initialModel({ driverId: "D-001" }), cpList: { cps, at: T0 } };
-  const lines = screenLines({
-    state,
-    now: T0,
-    brokers: ["127.0.0.1:9092"],
-    input: "CP-0",
-    recent: ["10:00:00 hello"],
-    showSummary: false,
-  }, plain);
+  const lines = listScreen({ input: "CP-0", recent: ["10:00:00 hello"] });
   assert.equal(lines[0], "EVCharging · driver D-001  · 127.0.0.1:9092");
   assert.ok(
     lines.some((l) => /^ +1 {2}CP-001 +Alicante +€0\.50\/kWh +22\.0 kW {2}ACTIVATED$/.test(l)),
@@ -175,16 +185,7 @@ Deno.test("view: the screen shows the list numbered, recent lines and the comman
 const nbsp = (s: string) => s.replaceAll("\u00a0", " ");
 
 Deno.test("view in Spanish: the screen lists CPs in the seeds' words with es-ES prices", () => {
-  const state: DriverModel = { ...initialModel({ driverId: "D-001" }), cpList: { cps, at: T0 } };
-  const lines = screenLines({
-    state,
-    now: T0,
-    brokers: ["127.0.0.1:9092"],
-    input: "",
-    recent: [],
-    showSummary: false,
-    lang: "es",
-  }, plain).map(nbsp);
+  const lines = listScreen({ lang: "es" }).map(nbsp);
   assert.equal(lines[0], "EVCharging · conductor D-001  · 127.0.0.1:9092");
   assert.ok(
     lines.some((l) => /^ +1 {2}CP-001 +Alicante +0,50 €\/kWh +22,0 kW {2}ACTIVADO$/.test(l)),
@@ -198,19 +199,7 @@ Deno.test("view in Spanish: the screen lists CPs in the seeds' words with es-ES 
 });
 
 Deno.test("view in Spanish: status, tickets, denials and the summary", () => {
-  const base = initialModel({ driverId: "D-001", plan: ["CP-001", "CP-002"] });
-  const supplying: DriverModel = {
-    ...base,
-    plan: { ...base.plan!, next: 1, round: 1 },
-    phase: {
-      kind: "supplying",
-      cpId: "CP-001",
-      sessionId: "s",
-      since: T0,
-      requestedHere: true,
-      figures: { kw: 22, kwh: 6.04, eur: 2.3, ts: "", at: T0 + 60_000 },
-    },
-  };
+  const supplying = supplyingAt(6.04, 2.3);
   assert.equal(
     nbsp(statusLine(supplying, T0 + 61_000, plain, "es")),
     "SUMINISTRANDO en CP-001  22,0 kW  6,040 kWh  2,30 €  1m 01s  (1 de 2)",
