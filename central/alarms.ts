@@ -16,28 +16,16 @@
  */
 import type { Model } from "./core.ts";
 import type { Committed } from "./runtime.ts";
+import type { AlarmJson } from "./wire.ts";
 
 /** Cleared alarms kept for `GET /alarms`. */
 export const MAX_CLEARED_ALARMS = 500;
 
-/** What an alarm is about. */
-export type AlarmKind = "cp_broken" | "cp_disconnected" | "weather_hold" | "key_revoked";
-
 /** One alarm as the API and the `alarm` SSE event show it. */
-export interface Alarm {
-  /** Unique within this start of Central, growing. */
-  readonly id: number;
-  /** The CP. */
-  readonly cp_id: string;
-  /** What it is about. */
-  readonly kind: AlarmKind;
-  /** When it began (ISO). */
-  readonly began_at: string;
-  /** When it cleared (ISO), or null while open. */
-  readonly cleared_at: string | null;
-  /** One line for the operator. */
-  readonly detail: string;
-}
+export type Alarm = Readonly<AlarmJson>;
+
+/** What an alarm is about. */
+export type AlarmKind = Alarm["kind"];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -155,40 +155,43 @@ const driversRoute = createRoute({
   summary: "Every driver seen, with totals",
   responses: { 200: json(z.array(DriverBody), "the drivers by id") },
 });
-const stopOneRoute = createRoute({
-  method: "post",
-  path: "/cps/{id}/stop",
-  summary: "Stop a CP (Out of Order); an active session ends with a ticket",
-  security: admin,
-  request: { params: IdParams, ...adminReasonRequest },
-  responses: {
-    200: json(CpBody, "the CP, now STOPPED"),
-    400: err("bad id, or a bad reason"),
-    ...adminErrors,
-    404: err("no such CP"),
-  },
-});
-const resumeOneRoute = createRoute({
-  method: "post",
-  path: "/cps/{id}/resume",
-  summary: "Resume a stopped CP",
-  security: admin,
-  request: { params: IdParams, ...adminReasonRequest },
-  responses: {
-    200: json(CpBody, "the CP"),
-    400: err("bad id, or a bad reason"),
-    ...adminErrors,
-    404: err("no such CP"),
-  },
-});
-const stopAllRoute = createRoute({
-  method: "post",
-  path: "/cps/stop",
-  summary: "Stop every CP",
-  security: admin,
-  request: adminReasonRequest,
-  responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
-});
+/** The admin's stop or resume of one CP (`/cps/{id}/<kind>`), answered with the CP. */
+const oneCpRoute = (kind: "stop" | "resume", summary: string, answer: string) =>
+  createRoute({
+    method: "post",
+    path: `/cps/{id}/${kind}`,
+    summary,
+    security: admin,
+    request: { params: IdParams, ...adminReasonRequest },
+    responses: {
+      200: json(CpBody, answer),
+      400: err("bad id, or a bad reason"),
+      ...adminErrors,
+      404: err("no such CP"),
+    },
+  });
+/** The admin's stop or resume of every CP (`/cps/<kind>`), answered with them all. */
+const everyCpRoute = (kind: "stop" | "resume", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/cps/${kind}`,
+    summary,
+    security: admin,
+    request: adminReasonRequest,
+    responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
+  });
+const oneCpRoutes = {
+  stop: oneCpRoute(
+    "stop",
+    "Stop a CP (Out of Order); an active session ends with a ticket",
+    "the CP, now STOPPED",
+  ),
+  resume: oneCpRoute("resume", "Resume a stopped CP", "the CP"),
+};
+const everyCpRoutes = {
+  stop: everyCpRoute("stop", "Stop every CP"),
+  resume: everyCpRoute("resume", "Resume every stopped CP"),
+};
 const weatherAlertRoute = createRoute({
   method: "post",
   path: WEATHER_ALERT_PATH,
@@ -212,14 +215,6 @@ const weatherRoute = createRoute({
   path: "/weather",
   summary: "The weather office's last report per CP, with its hold",
   responses: { 200: json(z.array(WeatherBody), "the reports by CP id") },
-});
-const resumeAllRoute = createRoute({
-  method: "post",
-  path: "/cps/resume",
-  summary: "Resume every stopped CP",
-  security: admin,
-  request: adminReasonRequest,
-  responses: { 200: json(z.array(CpBody), "every CP"), ...adminErrors },
 });
 
 // ------------------------------------------------------------------------------- mapping
@@ -405,31 +400,26 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
     return cpOf(id);
   };
 
-  app.openapi(stopOneRoute, (c) => {
-    const { id } = c.req.valid("param");
-    const cp = act(c, id, "stop", reasonParams(c.req.valid("json")));
-    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
-  });
+  for (const kind of ["stop", "resume"] as const) {
+    app.openapi(oneCpRoutes[kind], (c) => {
+      const { id } = c.req.valid("param");
+      const cp = act(c, id, kind, reasonParams(c.req.valid("json")));
+      return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+    });
+  }
 
-  app.openapi(resumeOneRoute, (c) => {
-    const { id } = c.req.valid("param");
-    const cp = act(c, id, "resume", reasonParams(c.req.valid("json")));
-    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
-  });
-
-  app.openapi(stopAllRoute, (c) => {
-    runtime.dispatch({ type: "stop", reason: "admin", at: now().getTime() });
-    log.info("Admin stop of every CP", { ip: clientIp(c) });
-    auditAdmin(c, "cp.stop", { cpId: "*", ...reasonParams(c.req.valid("json")) });
-    return c.json(allCps(), 200);
-  });
-
-  app.openapi(resumeAllRoute, (c) => {
-    runtime.dispatch({ type: "resume", at: now().getTime() });
-    log.info("Admin resume of every CP", { ip: clientIp(c) });
-    auditAdmin(c, "cp.resume", { cpId: "*", ...reasonParams(c.req.valid("json")) });
-    return c.json(allCps(), 200);
-  });
+  for (const kind of ["stop", "resume"] as const) {
+    app.openapi(everyCpRoutes[kind], (c) => {
+      runtime.dispatch(
+        kind === "stop"
+          ? { type: "stop", reason: "admin", at: now().getTime() }
+          : { type: "resume", at: now().getTime() },
+      );
+      log.info(`Admin ${kind} of every CP`, { ip: clientIp(c) });
+      auditAdmin(c, `cp.${kind}`, { cpId: "*", ...reasonParams(c.req.valid("json")) });
+      return c.json(allCps(), 200);
+    });
+  }
 }
 
 /** The weather office's alerts and clears, and the weather reports. */

@@ -21,6 +21,7 @@ import { type AvailabilityTracker, utcDayStart } from "./availability.ts";
 import type { PowerSeries } from "./power_series.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import { SessionHistory } from "./session_history.ts";
+import { AlarmBody } from "./wire.ts";
 
 /** The trackers the console reads (central.ts feeds them from the committed steps). */
 export interface OperatorTrackers {
@@ -81,15 +82,6 @@ const SummaryBody = z.object({
   }),
   alarms_open: z.number().int(),
 }).openapi("Summary");
-
-const AlarmBody = z.object({
-  id: z.number().int(),
-  cp_id: z.string(),
-  kind: z.enum(["cp_broken", "cp_disconnected", "weather_hold", "key_revoked"]),
-  began_at: z.string(),
-  cleared_at: z.string().nullable(),
-  detail: z.string(),
-}).openapi("Alarm");
 
 const AlarmsQuery = z.object({
   open: z.enum(["0", "1", "true", "false"]).optional().openapi({

@@ -1,7 +1,8 @@
 /**
- * Central's REST shapes: the JSON of a CP, a session, a driver and a weather report as
- * `GET /cps`, `GET /sessions`, `GET /drivers` and `GET /weather` answer them, the dashboard's
- * snapshot and live events carry them, and the page (web/, through `import type`) reads them.
+ * Central's REST shapes: the JSON of a CP, a session, a driver, a weather report and an alarm
+ * as `GET /cps`, `GET /sessions`, `GET /drivers`, `GET /weather` and `GET /alarms` answer
+ * them, the dashboard's snapshot and live events carry them, and the page (web/, through
+ * `import type`) reads them.
  * Their zod schemas document them in the OpenAPI document; the mappers turn the model into them.
  *
  * @module
@@ -119,6 +120,19 @@ export const WeatherBody = z.object({
 
 /** A weather report as the API shows it. */
 export type WeatherJson = z.infer<typeof WeatherBody>;
+
+/** One operator alarm, as `GET /alarms` and the `alarm` event carry it (central/alarms.ts). */
+export const AlarmBody = z.object({
+  id: z.number().int(),
+  cp_id: z.string(),
+  kind: z.enum(["cp_broken", "cp_disconnected", "weather_hold", "key_revoked"]),
+  began_at: z.string(),
+  cleared_at: z.string().nullable(),
+  detail: z.string(),
+}).openapi("Alarm");
+
+/** An alarm as the API shows it. */
+export type AlarmJson = z.infer<typeof AlarmBody>;
 
 /** A CP as the API shows it: registry data, state, and the figures of its open session. */
 export function cpJson(cp: Cp, session: Session | undefined): CpJson {

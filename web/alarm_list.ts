@@ -6,25 +6,13 @@
  *
  * @module
  */
-
-/** What an alarm is about. */
-export type AlarmKind = "cp_broken" | "cp_disconnected" | "weather_hold" | "key_revoked";
+import type { AlarmJson } from "../central/wire.ts";
 
 /** One alarm as `GET /alarms` and the `alarm` event carry it. */
-export interface Alarm {
-  /** Unique within one start of Central. */
-  readonly id: number;
-  /** The CP. */
-  readonly cp_id: string;
-  /** What it is about. */
-  readonly kind: AlarmKind;
-  /** When it began (ISO). */
-  readonly began_at: string;
-  /** When it cleared (ISO), or null while open. */
-  readonly cleared_at: string | null;
-  /** One line for the operator. */
-  readonly detail: string;
-}
+export type Alarm = Readonly<AlarmJson>;
+
+/** What an alarm is about. */
+export type AlarmKind = Alarm["kind"];
 
 /** Cleared alarms kept (Central keeps 500). */
 export const MAX_CLEARED_SHOWN = 200;
