@@ -12,20 +12,20 @@
  * @module
  */
 import {
-  brokerList,
+  brokersOption,
   defineConfig,
   duration,
   flag,
   httpUrl,
   integer,
   langOption,
+  logLevelOption,
   oneOf,
   option,
   portOrZero,
   secret,
   text,
 } from "../shared/config.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
 
 /** Default database path; the master key, admin token and log file go next to it. */
@@ -53,13 +53,7 @@ export const centralConfig = defineConfig({
       default: 7000,
       help: "TCP port CP monitors connect to (0: any free port)",
     }),
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      position: 1,
-      default: ["127.0.0.1:9092"],
-      help: "Kafka bootstrap brokers, host:port[,host:port…]",
-    }),
+    brokers: brokersOption(1, "Kafka bootstrap brokers, host:port[,host:port…]"),
     db: option(text, {
       flag: "db",
       env: "CENTRAL_DB",
@@ -235,11 +229,6 @@ export const centralConfig = defineConfig({
       optional: true,
       help: "Log file while the panel is on (default central.log next to the database)",
     }),
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "info",
-      help: "Lowest log level written",
-    }),
+    logLevel: logLevelOption("info", "Lowest log level written"),
   },
 });

@@ -9,21 +9,21 @@
 
 import { join } from "node:path";
 import {
-  brokerList,
+  brokersOption,
   decimal,
   defineConfig,
   duration,
   flag,
   hostPort,
   langOption,
-  oneOf,
+  logFormatOption,
+  logLevelOption,
   option,
   type Parser,
   portOrZero,
   text,
 } from "../shared/config.ts";
 import { isValidCpId } from "../shared/encoding.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { MAX_LOCATION_CHARS, MAX_POWER_KW, MAX_PRICE_EUR_KWH } from "../shared/messages.ts";
 import { CA_FILE_ENV } from "../shared/tls.ts";
 import { REVOKED_WAIT_MS } from "./monitor_core.ts";
@@ -86,18 +86,8 @@ const location: Parser<string> = (raw) => {
 };
 
 const logOptions = {
-  logLevel: option(oneOf(LOG_LEVELS), {
-    flag: "log-level",
-    env: "LOG_LEVEL",
-    default: "info",
-    help: "lowest log level written",
-  }),
-  logFormat: option(oneOf(["auto", "json", "pretty"] as const), {
-    flag: "log-format",
-    env: "LOG_FORMAT",
-    default: "auto",
-    help: "log lines: json, pretty, or auto (pretty on a terminal)",
-  }),
+  logLevel: logLevelOption(),
+  logFormat: logFormatOption("log lines: json, pretty, or auto (pretty on a terminal)"),
 };
 
 /** What both the engine and `deno task cp` take to shape the charging simulation. */
@@ -145,13 +135,7 @@ export const engineConfig = defineConfig({
   summary: "The CP engine: simulates the charger, obeys Central's commands on Kafka, " +
     "reports encrypted telemetry, answers its monitor on a loopback port.",
   options: {
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      position: 0,
-      default: ["127.0.0.1:9092"],
-      help: "Kafka broker(s), host:port[,host:port…]",
-    }),
+    brokers: brokersOption(0),
     port: option(portOrZero, {
       flag: "port",
       env: "CP_ENGINE_PORT",
@@ -300,12 +284,7 @@ export const cpConfig = defineConfig({
       default: 0,
       help: "the engine's loopback port (0 = pick a free one)",
     }),
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      default: ["127.0.0.1:9092"],
-      help: "Kafka broker(s), host:port[,host:port…]",
-    }),
+    brokers: brokersOption(),
     ...monitorSharedOptions,
     central: { ...monitorSharedOptions.central, position: undefined },
     registryUrl: { ...monitorSharedOptions.registryUrl, position: undefined },

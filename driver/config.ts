@@ -6,18 +6,17 @@
  */
 
 import {
-  brokerList,
+  brokersOption,
   defineConfig,
   duration,
   flag,
   langOption,
-  oneOf,
+  logLevelOption,
   option,
   text,
 } from "../shared/config.ts";
 import { isIP } from "node:net";
 import { isValidCpId } from "../shared/encoding.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { DEFAULT_PAUSE_MS } from "./core.ts";
 
 /** A driver id: the same rule as a CP id, 3–64 of `[A-Za-z0-9_-]`. */
@@ -38,13 +37,7 @@ export const driverConfig = defineConfig({
   summary: "An EV driver: asks Central for charges over Kafka and shows live figures and " +
     "tickets. Interactive on a terminal; with a file, charges at each CP id in it in turn.",
   options: {
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      position: 0,
-      default: ["127.0.0.1:9092"],
-      help: "Kafka broker(s), host:port[,host:port…]",
-    }),
+    brokers: brokersOption(0),
     driverId: option(driverId, {
       flag: "driver-id",
       env: "DRIVER_ID",
@@ -72,11 +65,6 @@ export const driverConfig = defineConfig({
         "its connection to the first broker)",
     }),
     lang: langOption,
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "info",
-      help: "lowest log level written",
-    }),
+    logLevel: logLevelOption(),
   },
 });

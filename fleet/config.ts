@@ -5,19 +5,19 @@
  */
 
 import {
-  brokerList,
+  brokersOption,
   decimal,
   defineConfig,
   duration,
   httpUrl,
   integer,
+  logLevelOption,
   oneOf,
   option,
   type Parser,
   text,
 } from "../shared/config.ts";
 import { join } from "node:path";
-import { LOG_LEVELS } from "../shared/log.ts";
 import {
   type Address,
   address,
@@ -108,12 +108,7 @@ export const fleetConfig = defineConfig({
       default: "FLEET",
       help: "starts every CP and driver id; run several fleets with different prefixes",
     }),
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      default: ["127.0.0.1:9092"],
-      help: "Kafka broker(s), host:port[,host:port…]",
-    }),
+    brokers: brokersOption(),
     central: option(address, {
       flag: "central",
       env: "CENTRAL_ADDR",
@@ -164,12 +159,7 @@ export const fleetConfig = defineConfig({
       help:
         "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
     }),
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "warning",
-      help: "lowest log level written",
-    }),
+    logLevel: logLevelOption("warning"),
   },
 });
 
@@ -272,12 +262,7 @@ export const benchConfig = defineConfig({
       optional: true,
       help: "JSON result file (default data/bench/bench-<cps>-<time>.json)",
     }),
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "warning",
-      help: "lowest log level of Central, the Registry and the fleet",
-    }),
+    logLevel: logLevelOption("warning", "lowest log level of Central, the Registry and the fleet"),
   },
 });
 

@@ -6,17 +6,17 @@
  */
 
 import {
-  brokerList,
+  brokersOption,
   decimal,
   defineConfig,
   flag,
   integer,
-  oneOf,
+  logFormatOption,
+  logLevelOption,
   option,
   port,
   text,
 } from "../shared/config.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { MAX_POWER_KW, MAX_PRICE_EUR_KWH } from "../shared/messages.ts";
 import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
 import {
@@ -68,12 +68,7 @@ export const ocppConfig = defineConfig({
       default: SERVER_KEY_FILE,
       help: "its private key (PEM)",
     }),
-    brokers: option(brokerList, {
-      flag: "broker",
-      env: "KAFKA_BROKERS",
-      default: ["127.0.0.1:9092"],
-      help: "Kafka broker(s), host:port[,host:port…]",
-    }),
+    brokers: brokersOption(),
     central: option(address, {
       flag: "central",
       env: "CENTRAL_ADDR",
@@ -125,17 +120,7 @@ export const ocppConfig = defineConfig({
       optional: true,
       help: "kW (for --register; the Registry's default otherwise)",
     }),
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "info",
-      help: "lowest level logged",
-    }),
-    logFormat: option(oneOf(["auto", "json", "pretty"] as const), {
-      flag: "log-format",
-      env: "LOG_FORMAT",
-      default: "auto",
-      help: "log lines as JSON or for people (auto: pretty on a terminal)",
-    }),
+    logLevel: logLevelOption("info", "lowest level logged"),
+    logFormat: logFormatOption("log lines as JSON or for people (auto: pretty on a terminal)"),
   },
 });

@@ -6,14 +6,13 @@
 import {
   defineConfig,
   duration,
-  oneOf,
+  logLevelOption,
   option,
   type Parser,
   portOrZero,
   secret,
   text,
 } from "../shared/config.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
 import { DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS } from "./tokens.ts";
 
@@ -88,11 +87,6 @@ export const registryConfig = defineConfig({
       help: "Key Central reads the change feed with (unset: generated once into " +
         "registry_feed.key in the data folder)",
     }),
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "info",
-      help: "Lowest log level written",
-    }),
+    logLevel: logLevelOption("info", "Lowest log level written"),
   },
 });

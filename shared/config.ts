@@ -22,6 +22,7 @@
  */
 import { versionLine } from "./version.ts";
 import { DEFAULT_LANG, type Lang, parseLang } from "./i18n.ts";
+import { LOG_LEVELS } from "./log.ts";
 import { parseArgs } from "node:util";
 
 /**
@@ -429,6 +430,46 @@ export const langOption = option(parseLang, {
   help: "Language of the screen: en or es (a LANG locale such as es_ES.UTF-8 works too; " +
     "other languages fall back to en)",
 });
+
+/**
+ * The Kafka bootstrap brokers every Kafka client takes (`--broker`, `KAFKA_BROKERS`, the local
+ * broker by default); with `position` they may be given bare.
+ */
+export function brokersOption(
+  position?: number,
+  help = "Kafka broker(s), host:port[,host:port…]",
+) {
+  return option(brokerList, {
+    flag: "broker",
+    env: "KAFKA_BROKERS",
+    position,
+    default: ["127.0.0.1:9092"],
+    help,
+  });
+}
+
+/** The lowest log level a process writes (`--log-level`, `LOG_LEVEL`), `fallback` by default. */
+export function logLevelOption(
+  fallback: (typeof LOG_LEVELS)[number] = "info",
+  help = "lowest log level written",
+) {
+  return option(oneOf(LOG_LEVELS), {
+    flag: "log-level",
+    env: "LOG_LEVEL",
+    default: fallback,
+    help,
+  });
+}
+
+/** How log lines look (`--log-format`, `LOG_FORMAT`): JSON, for people, or pretty on a terminal. */
+export function logFormatOption(help: string) {
+  return option(oneOf(["auto", "json", "pretty"] as const), {
+    flag: "log-format",
+    env: "LOG_FORMAT",
+    default: "auto",
+    help,
+  });
+}
 
 /** `1|true|yes|on` or `0|false|no|off`, for switches set through the environment. */
 export const boolean: Parser<boolean> = (raw) => {

@@ -11,13 +11,12 @@ import {
   flag,
   httpUrl,
   langOption,
-  oneOf,
+  logLevelOption,
   option,
   portOrZero,
   secret,
   text,
 } from "../shared/config.ts";
-import { LOG_LEVELS } from "../shared/log.ts";
 import { OPENWEATHER_BASE_URL } from "./providers.ts";
 
 /** Default locations file. */
@@ -125,12 +124,7 @@ export const weatherConfig = defineConfig({
       help: "Plain logs even on a terminal (no status table, no menu)",
     }),
     lang: langOption,
-    logLevel: option(oneOf(LOG_LEVELS), {
-      flag: "log-level",
-      env: "LOG_LEVEL",
-      default: "info",
-      help: "Lowest log level written",
-    }),
+    logLevel: logLevelOption("info", "Lowest log level written"),
   },
 });
 
