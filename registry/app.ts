@@ -10,10 +10,10 @@
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
+  answerErrors,
+  capBodies,
   errorContent as err,
   jsonBody as body,
   jsonContent as json,
@@ -22,7 +22,6 @@ import {
   secretsEqual,
   validationHook,
 } from "../shared/http_api.ts";
-import { bufferBody } from "../shared/http_body.ts";
 import { getLogger } from "../shared/log.ts";
 import { ecdhRawFromJwk, ecdhThumbprint } from "../shared/login_proof.ts";
 import { generateCredential } from "../shared/secret_file.ts";
@@ -408,17 +407,8 @@ function addMiddleware(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
       },
     }),
   );
-  // Runs before any route reads the body: a declared Content-Length over the limit is refused
-  // unread; a chunked body is counted as it streams and cut off at the limit. Only methods whose
-  // bodies are parsed: a DELETE/GET body is never read.
-  app.on(
-    ["POST", "PUT", "PATCH"],
-    "*",
-    bufferBody(
-      MAX_BODY_BYTES,
-      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
-    ),
-  );
+  // Before any route reads a body.
+  capBodies(app, problem);
   app.use("/cp/*", (c, next) => {
     // Management calls only: GET /cp, GET /cp/{id} and POST /cp/authenticate stay open.
     const method = c.req.method;
@@ -620,35 +610,21 @@ function addCpRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
 
 /** Unknown routes and errors, answered in the error shape. */
 function addErrorHandlers(app: OpenAPIHono<RegistryEnv>, problem: Problem): void {
-  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) {
-      if (error.status === 400 && /json/i.test(error.message)) {
-        return problem(c, 400, "invalid_json", "the request body is not valid JSON");
-      }
-      if (error.status === 413) {
-        return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
-      }
-      if (error.status === 415) {
-        return problem(
-          c,
-          415,
-          "unsupported_media_type",
-          "send the body as Content-Type: application/json",
-        );
-      }
+  answerErrors(app, problem, log, "the Registry's", (error, c) => {
+    if (error.status === 400 && /json/i.test(error.message)) {
+      return problem(c, 400, "invalid_json", "the request body is not valid JSON");
+    }
+    if (error.status === 413) {
+      return problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`);
+    }
+    if (error.status === 415) {
       return problem(
         c,
-        error.status as ContentfulStatusCode,
-        "http_error",
-        error.message || "request refused",
+        415,
+        "unsupported_media_type",
+        "send the body as Content-Type: application/json",
       );
     }
-    log.error("{method} {path} failed: {message}", {
-      method: c.req.method,
-      path: c.req.path,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    return problem(c, 500, "internal_error", "internal error; see the Registry's log");
+    return undefined;
   });
 }

@@ -3,13 +3,16 @@
  * error answer `{error, detail, timestamp}` and its OpenAPI schema, helpers for route
  * definitions, one description of failed validations for 400s, the validation hook that uses
  * it, the 64 KiB body cap, bearer parsing, constant-time comparison of secrets, the one
- * middleware that checks a bearer secret and the request log.
+ * middleware that checks a bearer secret, the request log, and the answers to unknown routes
+ * and errors.
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { bufferBody } from "./http_body.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "./log.ts";
 import { retryAfterSeconds, type WrongSecretThrottle } from "./rate_limit.ts";
@@ -213,4 +216,53 @@ export function requestLog(log: Logger): MiddlewareHandler {
       status: c.res.status,
     });
   };
+}
+
+/**
+ * Caps request bodies at {@link MAX_BODY_BYTES} on the methods whose bodies are parsed (a
+ * DELETE/GET body is never read): a declared Content-Length over it is refused unread, a
+ * chunked body is counted as it streams; both get a 413 in the error shape.
+ */
+// deno-lint-ignore no-explicit-any -- any app, whatever its env
+export function capBodies(app: Hono<any>, problem: Problem): void {
+  app.on(
+    ["POST", "PUT", "PATCH"],
+    "*",
+    bufferBody(
+      MAX_BODY_BYTES,
+      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
+    ),
+  );
+}
+
+/**
+ * Answers unknown routes (404) and errors in the error shape: an HTTP error as `special` answers
+ * it, else `http_error` with its status; anything else is logged and answered 500, pointing to
+ * `whose` log.
+ */
+export function answerErrors(
+  // deno-lint-ignore no-explicit-any -- any app, whatever its env
+  app: Hono<any>,
+  problem: Problem,
+  log: Logger,
+  whose: string,
+  special: (error: HTTPException, c: Context) => Response | undefined,
+): void {
+  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return special(error, c) ?? problem(
+        c,
+        error.status as ContentfulStatusCode,
+        "http_error",
+        error.message || "request refused",
+      );
+    }
+    log.error("{method} {path} failed: {message}", {
+      method: c.req.method,
+      path: c.req.path,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    return problem(c, 500, "internal_error", `internal error; see ${whose} log`);
+  });
 }

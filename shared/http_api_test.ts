@@ -3,6 +3,7 @@ import { WrongSecretThrottle } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
+  type BearerCheck,
   bearerToken,
   describeIssues,
   problemResponder,
@@ -77,13 +78,17 @@ Deno.test("problemResponder and validationHook answer {error, detail, timestamp}
   );
 });
 
-Deno.test("requireBearer passes the right secret and answers 401 with a challenge otherwise", async () => {
+/**
+ * An app whose every route `requireBearer` guards (realm `test`, the answers `key_required` and
+ * `key_wrong`) with `check`'s secret and throttle, answering `in` at `/`; and the refusals.
+ */
+function guarded(check: Pick<BearerCheck, "secret" | "throttle">) {
   const refused: string[] = [];
   const app = new OpenAPIHono();
   app.use(
     "*",
     requireBearer({
-      secret: "the-secret-0123456789",
+      ...check,
       realm: "test",
       problem: problemResponder(() => at),
       missing: { error: "key_required", detail: "send the key" },
@@ -92,6 +97,11 @@ Deno.test("requireBearer passes the right secret and answers 401 with a challeng
     }),
   );
   app.get("/", (c) => c.text("in"));
+  return { app, refused };
+}
+
+Deno.test("requireBearer passes the right secret and answers 401 with a challenge otherwise", async () => {
+  const { app, refused } = guarded({ secret: "the-secret-0123456789" });
   const call = (authorization?: string) =>
     app.request("/", { headers: authorization ? { authorization } : {} });
 
@@ -124,21 +134,10 @@ Deno.test("requireBearer refuses to guard with an empty secret", () => {
 
 Deno.test("requireBearer with a throttle: 429 + Retry-After per address past the limit; the right bearer always passes", async () => {
   let t = 0;
-  const refused: string[] = [];
-  const app = new OpenAPIHono();
-  app.use(
-    "*",
-    requireBearer({
-      secret: "the-secret-0123456789-0123456789",
-      realm: "test",
-      problem: problemResponder(() => at),
-      missing: { error: "key_required", detail: "send the key" },
-      wrong: { error: "key_wrong", detail: "the key is wrong" },
-      onRefused: (_c, reason) => refused.push(reason),
-      throttle: new WrongSecretThrottle({ limit: 2, windowMs: 60_000, now: () => t }),
-    }),
-  );
-  app.get("/", (c) => c.text("in"));
+  const { app, refused } = guarded({
+    secret: "the-secret-0123456789-0123456789",
+    throttle: new WrongSecretThrottle({ limit: 2, windowMs: 60_000, now: () => t }),
+  });
   const call = (ip: string, authorization?: string) =>
     app.request("/", { headers: authorization ? { authorization } : {} }, {
       remoteAddr: { transport: "tcp", hostname: ip, port: 1 },

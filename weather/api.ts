@@ -12,11 +12,10 @@ import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { OfficeMetrics } from "./metrics.ts";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bufferBody } from "../shared/http_body.ts";
-import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
+  answerErrors,
+  capBodies,
   errorContent as err,
   jsonBody as body,
   jsonContent as json,
@@ -321,15 +320,7 @@ function addMiddleware(app: OpenAPIHono, deps: WeatherApiDeps, problem: Problem)
   addMetricsRoute(app, metrics.registry);
   app.use("*", requestLog(log));
   app.use("*", secureHeaders());
-  // Only methods whose bodies are parsed: a DELETE/GET body is never read.
-  app.on(
-    ["POST", "PUT", "PATCH"],
-    "*",
-    bufferBody(
-      MAX_BODY_BYTES,
-      (c) => problem(c, 413, "payload_too_large", `request body over ${MAX_BODY_BYTES} bytes`),
-    ),
-  );
+  capBodies(app, problem);
   app.on(["PUT", "DELETE", "POST", "PATCH"], "*", requireServiceKey);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "serviceKey", {
@@ -435,27 +426,13 @@ function addSimulatedRoutes(app: OpenAPIHono, { office, problem }: WeatherKit): 
 
 /** Unknown routes and errors, answered in the error shape. */
 function addErrorHandlers(app: OpenAPIHono, problem: Problem): void {
-  app.notFound((c) => problem(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) {
-      if (error.status === 400) {
-        return problem(c, 400, "invalid_json", "send the body as valid JSON (application/json)");
-      }
-      if (error.status === 415) {
-        return problem(c, 415, "unsupported_media_type", "send the body as application/json");
-      }
-      return problem(
-        c,
-        error.status as ContentfulStatusCode,
-        "http_error",
-        error.message || "request refused",
-      );
+  answerErrors(app, problem, log, "the weather office's", (error, c) => {
+    if (error.status === 400) {
+      return problem(c, 400, "invalid_json", "send the body as valid JSON (application/json)");
     }
-    log.error("{method} {path} failed: {message}", {
-      method: c.req.method,
-      path: c.req.path,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    return problem(c, 500, "internal_error", "internal error; see the weather office's log");
+    if (error.status === 415) {
+      return problem(c, 415, "unsupported_media_type", "send the body as application/json");
+    }
+    return undefined;
   });
 }
