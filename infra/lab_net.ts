@@ -180,24 +180,14 @@ const PRIO_BPF = "2";
 
 /** The commands that start `fault`. */
 export function faultCommands(net: LabNet, fault: Fault): Cmd[] {
-  const u32 = (on: HostName, ...match: string[]) =>
+  // A filter on `on`'s egress that sends what it matches to the fault's class (1:30).
+  const toFaultClass = (on: HostName, prio: string, ...match: string[]) =>
     inNs(net.ns[on], [
-      "tc",
-      "filter",
-      "add",
-      "dev",
-      ETH,
-      "parent",
-      "1:",
-      "protocol",
-      "ip",
-      "prio",
-      PRIO_U32,
-      "u32",
+      ...["tc", "filter", "add", "dev", ETH, "parent", "1:", "protocol", "ip", "prio", prio],
       ...match,
-      "classid",
-      "1:30",
+      ...["classid", "1:30"],
     ]);
+  const u32 = (on: HostName, ...match: string[]) => toFaultClass(on, PRIO_U32, "u32", ...match);
   const ip = (
     field: "src" | "dst",
     host: HostName,
@@ -229,24 +219,7 @@ export function faultCommands(net: LabNet, fault: Fault): Cmd[] {
       ];
     case "loss": {
       const bpf = (on: HostName, bytecode: string) =>
-        inNs(net.ns[on], [
-          "tc",
-          "filter",
-          "add",
-          "dev",
-          ETH,
-          "parent",
-          "1:",
-          "protocol",
-          "ip",
-          "prio",
-          PRIO_BPF,
-          "bpf",
-          "bytecode",
-          bytecode,
-          "classid",
-          "1:30",
-        ]);
+        toFaultClass(on, PRIO_BPF, "bpf", "bytecode", bytecode);
       // Everything the lossy host sends; on the others, only what they send to it.
       return [
         bpf(fault.host, randomLossBytecode(fault.share)),

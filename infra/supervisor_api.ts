@@ -137,18 +137,24 @@ const addRoute = createRoute({
     500: err("the process could not be started"),
   },
 });
+/** The answers of an action on one local CP: the CP (`answer`), or why not. */
+const oneCpAnswers = (answer: string, conflict: string, bad = "bad id") => ({
+  200: json(LocalCpBody, answer),
+  400: err(bad),
+  ...common,
+  404: err("no such local CP"),
+  409: err(conflict),
+});
+
 const actRoute = (action: "start" | "stop") =>
   createRoute({
     method: "post",
     path: `/cps/{id}/${action}`,
     request: { params: IdParams },
-    responses: {
-      200: json(LocalCpBody, "the CP"),
-      400: err("bad id"),
-      ...common,
-      404: err("no such local CP"),
-      409: err(action === "start" ? "running already, or busy" : "not running, or busy"),
-    },
+    responses: oneCpAnswers(
+      "the CP",
+      action === "start" ? "running already, or busy" : "not running, or busy",
+    ),
   });
 
 const demoRoute = (action: LocalCpAction) =>
@@ -157,11 +163,10 @@ const demoRoute = (action: LocalCpAction) =>
     path: `/cps/{id}/${action}`,
     request: { params: IdParams },
     responses: {
-      200: json(LocalCpBody, "the CP, once its output shows the action done"),
-      400: err("bad id"),
-      ...common,
-      404: err("no such local CP"),
-      409: err("the CP is not running, busy, or its engine/monitor is not in a state for it"),
+      ...oneCpAnswers(
+        "the CP, once its output shows the action done",
+        "the CP is not running, busy, or its engine/monitor is not in a state for it",
+      ),
       504: err("the CP did not show the action done in time"),
     },
   });
@@ -176,11 +181,11 @@ const credentialsRoute = createRoute({
   path: "/cps/{id}/credentials",
   request: { params: IdParams, body: jsonBody(NewCredentials) },
   responses: {
-    200: json(LocalCpBody, "written; the monitor started again if it had given up"),
-    400: err("bad id or body"),
-    ...common,
-    404: err("no such local CP"),
-    409: err("busy with another action"),
+    ...oneCpAnswers(
+      "written; the monitor started again if it had given up",
+      "busy with another action",
+      "bad id or body",
+    ),
     504: err("the monitor did not show it started in time"),
   },
 });
