@@ -213,43 +213,60 @@ function figures(
   };
 }
 
+/** Runs one phase of a trial; its error, if any, says which phase it was. */
+async function phase<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new Error(`${what} failed`, { cause: error });
+  }
+}
+
 /** kafkajs through shared/kafka.ts, as bench_raw.ts and the whole project use it. */
 async function kafkajsTrial(opts: TrialOptions): Promise<TrialFigures> {
   const timeout = opts.phaseTimeoutMs ?? 120_000;
   const kafka = createKafka({ brokers: [...opts.brokers], clientId: "bench-clients-kafkajs" });
   const topic = newTopic("kafkajs");
   const groupId = `${topic}-reader`;
-  await ensureTopics(kafka, [topic], { partitions: PARTITIONS });
   const admin = kafka.admin();
-  await admin.connect();
+  await phase("kafkajs: creating the topic", async () => {
+    await ensureTopics(kafka, [topic], { partitions: PARTITIONS });
+    await admin.connect();
+  });
   try {
-    const producer = await createProducer(kafka);
-    let produced;
-    try {
-      produced = await within(
-        produceAll((batch) => producer.sendBatch(batch), topic, opts),
-        timeout,
-        () => "kafkajs: producing did not finish",
-      );
-    } finally {
-      await producer.disconnect();
-    }
+    const produced = await phase("kafkajs: producing", async () => {
+      const producer = await createProducer(kafka);
+      try {
+        return await within(
+          produceAll((batch) => producer.sendBatch(batch), topic, opts),
+          timeout,
+          () => "kafkajs: producing did not finish",
+        );
+      } finally {
+        await producer.disconnect();
+      }
+    });
     const log = new ReadLog(opts.messages, opts.brokerPid);
     const consumerStart = performance.now();
-    const consumer = await runConsumer({
-      kafka,
-      groupId,
-      topics: [topic],
-      fromBeginning: true,
-      partitionsConsumedConcurrently: PARTITIONS,
-      handle: (m) => log.note(m.key, m.partition, m.value),
+    await phase("kafkajs: consuming", async () => {
+      const consumer = await runConsumer({
+        kafka,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        partitionsConsumedConcurrently: PARTITIONS,
+        handle: (m) => log.note(m.key, m.partition, m.value),
+      });
+      try {
+        await within(log.all.promise, timeout, () => `read ${log.read} of ${opts.messages}`);
+      } finally {
+        await consumer.stop(); // lets the last batch commit
+      }
     });
-    try {
-      await within(log.all.promise, timeout, () => `kafkajs: read ${log.read} of ${opts.messages}`);
-    } finally {
-      await consumer.stop(); // lets the last batch commit
-    }
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [offsets] = await phase(
+      "kafkajs: reading the committed offsets",
+      () => admin.fetchOffsets({ groupId, topics: [topic] }),
+    );
     const committed = offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     return figures(produced, log, consumerStart, committed);
   } finally {
@@ -281,7 +298,10 @@ async function platformaticTrial(opts: TrialOptions): Promise<TrialFigures> {
   const topic = newTopic("platformatic");
   const admin = new Admin(platformaticBase(opts, "admin"));
   try {
-    await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
+    await phase(
+      "platformatic: creating the topic",
+      () => admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 }),
+    );
     const producer = new Producer({
       ...platformaticBase(opts, "producer"),
       idempotent: true,
@@ -293,17 +313,21 @@ async function platformaticTrial(opts: TrialOptions): Promise<TrialFigures> {
         value: (v?: object) => v === undefined ? undefined : Buffer.from(JSON.stringify(v)),
       },
     });
-    let produced;
-    try {
-      produced = await within(
-        produceAll((messages) => producer.send({ messages }), topic, opts),
-        timeout,
-        () => "platformatic: producing did not finish",
-      );
-    } finally {
-      await producer.close();
-    }
-    const { log, committed, consumerStart } = await platformaticConsume(opts, topic, timeout);
+    const produced = await phase("platformatic: producing", async () => {
+      try {
+        return await within(
+          produceAll((messages) => producer.send({ messages }), topic, opts),
+          timeout,
+          () => "platformatic: producing did not finish",
+        );
+      } finally {
+        await producer.close();
+      }
+    });
+    const { log, committed, consumerStart } = await phase(
+      "platformatic: consuming",
+      () => platformaticConsume(opts, topic, timeout),
+    );
     return figures(produced, log, consumerStart, committed);
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
@@ -359,11 +383,7 @@ async function platformaticConsume(opts: TrialOptions, topic: string, timeout: n
       if (log.read % BATCH === 0) commit();
     });
     try {
-      await within(
-        log.all.promise,
-        timeout,
-        () => `platformatic: read ${log.read} of ${opts.messages}`,
-      );
+      await within(log.all.promise, timeout, () => `read ${log.read} of ${opts.messages}`);
       await commit();
     } finally {
       await stream.close();
