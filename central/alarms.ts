@@ -9,11 +9,15 @@
  * | `weather_hold`    | the weather office's report for the CP is an alert  | a clear                            |
  * | `key_revoked`     | the CP's keys are revoked, other than by a rotation | the CP logs in again with a new key |
  *
+ * Each says what it is about in English (`detail`) and as a code with parameters the dashboard
+ * shows in its language (shared/notices.ts).
+ *
  * Bounded: the open alarms (at most one per CP and kind) and the newest
  * {@link MAX_CLEARED_ALARMS} cleared ones. Pure apart from its own state: no clock, no I/O.
  *
  * @module
  */
+import { notice, type NoticeFields } from "../shared/notices.ts";
 import type { Model } from "./core.ts";
 import type { Committed } from "./runtime.ts";
 import type { AlarmJson } from "./wire.ts";
@@ -29,6 +33,18 @@ export type AlarmKind = Alarm["kind"];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const weatherNotice = (report: { readonly city: string; readonly temperatureC: number }) =>
+  notice("alarm_weather", { city: report.city, temperature: report.temperatureC });
+
+// What took the keys away, by the input that did: an admin's revoke, an admin's REVOKED status,
+// the Registry's deregistration (another input is named by its type).
+function revokedNotice(by: string): NoticeFields {
+  if (by === "revoke_keys") return notice("alarm_keys_revoked");
+  if (by === "set_security") return notice("alarm_revoked_for_good");
+  if (by === "registry_change") return notice("alarm_deregistered");
+  return notice("alarm_keys_lost", { by });
+}
+
 /** Open and recently cleared alarms. */
 export class AlarmBook {
   readonly #open = new Map<string, Alarm>();
@@ -42,13 +58,15 @@ export class AlarmBook {
   constructor(model: Model, atMs: number) {
     for (const cp of model.cps.values()) {
       if (cp.status.state === "DISCONNECTED") {
-        this.#raise(cp.id, "cp_disconnected", atMs, "not logged in since Central started");
+        this.#raise(cp.id, "cp_disconnected", atMs, notice("alarm_out_since_start"));
       }
-      if (cp.status.state === "BROKEN") this.#raise(cp.id, "cp_broken", atMs, "engine KO");
+      if (cp.status.state === "BROKEN") {
+        this.#raise(cp.id, "cp_broken", atMs, notice("alarm_engine_ko_at_start"));
+      }
     }
     for (const report of model.weather.values()) {
       if (report.status === "alert") {
-        this.#raise(report.cpId, "weather_hold", atMs, `${report.city}: ${report.temperatureC} °C`);
+        this.#raise(report.cpId, "weather_hold", atMs, weatherNotice(report));
       }
     }
   }
@@ -57,7 +75,7 @@ export class AlarmBook {
   observe({ input, effects }: Committed): Alarm[] {
     const changed: Alarm[] = [];
     const at = input.at;
-    const raise = (cpId: string, kind: AlarmKind, detail: string) => {
+    const raise = (cpId: string, kind: AlarmKind, detail: NoticeFields) => {
       const alarm = this.#raise(cpId, kind, at, detail);
       if (alarm !== undefined) changed.push(alarm);
     };
@@ -70,22 +88,22 @@ export class AlarmBook {
       switch (effect.type) {
         case "save_cp": {
           const { id, status } = effect.cp;
-          if (status.state === "BROKEN") raise(id, "cp_broken", "the engine reports KO");
+          if (status.state === "BROKEN") raise(id, "cp_broken", notice("alarm_engine_ko"));
           else clear(id, "cp_broken");
           if (status.state === "DISCONNECTED") {
-            raise(id, "cp_disconnected", "monitor not logged in");
+            raise(id, "cp_disconnected", notice("alarm_monitor_out"));
           } else clear(id, "cp_disconnected");
           break;
         }
         case "save_weather": {
-          const { cpId, city, temperatureC, status } = effect.report;
-          if (status === "alert") raise(cpId, "weather_hold", `${city}: ${temperatureC} °C`);
-          else clear(cpId, "weather_hold");
+          const { report } = effect;
+          if (report.status === "alert") raise(report.cpId, "weather_hold", weatherNotice(report));
+          else clear(report.cpId, "weather_hold");
           break;
         }
         case "revoke_keys":
           if (!(input.type === "revoke_keys" && input.rotate)) {
-            raise(effect.cpId, "key_revoked", `keys revoked (${input.type})`);
+            raise(effect.cpId, "key_revoked", revokedNotice(input.type));
           }
           break;
       }
@@ -103,7 +121,7 @@ export class AlarmBook {
     return [...this.open(), ...[...this.#cleared].reverse()];
   }
 
-  #raise(cpId: string, kind: AlarmKind, at: number, detail: string): Alarm | undefined {
+  #raise(cpId: string, kind: AlarmKind, at: number, said: NoticeFields): Alarm | undefined {
     const key = `${kind}|${cpId}`;
     if (this.#open.has(key)) return undefined;
     const alarm: Alarm = {
@@ -112,7 +130,7 @@ export class AlarmBook {
       kind,
       began_at: iso(at),
       cleared_at: null,
-      detail,
+      ...said,
     };
     this.#open.set(key, alarm);
     return alarm;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { noticeText } from "../shared/notices.ts";
 import { AlarmBook, MAX_CLEARED_ALARMS } from "./alarms.ts";
 import { operatorRuntime, T0 } from "./operator_test_support.ts";
 
@@ -76,4 +77,33 @@ Deno.test("alarms: cleared alarms are kept up to a bound", () => {
     t.engine("CP-1", "OK", T0 + 2 * i + 2);
   }
   assert.equal(t.book.all().length, MAX_CLEARED_ALARMS);
+});
+
+Deno.test("alarms: each says why in English and as a code the dashboard shows in Spanish", () => {
+  using t = withBook();
+  t.login("CP-1", T0);
+  t.engine("CP-1", "KO", T0 + 1000);
+  t.weather("CP-1", "alert", T0 + 1500);
+  t.revoke("CP-1", false, T0 + 2000);
+  const said = t.book.all()
+    .map((a) => [a.kind, a.detail, a.detail_code, noticeText(a, "es")])
+    .sort((a, b) => a[0] < b[0] ? -1 : 1);
+  assert.deepEqual(said, [
+    ["cp_broken", "the engine reports KO", "alarm_engine_ko", "el motor informa de avería (KO)"],
+    [
+      "cp_disconnected",
+      "monitor not logged in",
+      "alarm_monitor_out",
+      "el monitor no ha iniciado sesión",
+    ],
+    [
+      "key_revoked",
+      "keys revoked by an admin",
+      "alarm_keys_revoked",
+      "claves revocadas por un administrador",
+    ],
+    ["weather_hold", "Madrid: -3 °C", "alarm_weather", "Madrid: -3 °C"],
+  ]);
+  const { detail_params } = t.book.all().find((a) => a.kind === "weather_hold")!;
+  assert.deepEqual(detail_params, { city: "Madrid", temperature: -3 });
 });

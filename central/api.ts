@@ -29,10 +29,12 @@ import { bearerThrottle, type WrongSecretThrottle } from "../shared/rate_limit.t
 import { bufferBody } from "../shared/http_body.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
 import { getLogger } from "../shared/log.ts";
+import { notice } from "../shared/notices.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { type AuditParams, textSchema } from "../shared/messages.ts";
 import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
 import { addRestoreRoute, RESTORE_PATH } from "./api_restore.ts";
+import { CpRestorer } from "./cp_restore.ts";
 import {
   addDashboardRoutes,
   type DashboardDeps,
@@ -261,12 +263,13 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   addCpRoutes(app, kit);
   addWeatherRoutes(app, kit);
   addSecurityRoutes(app, { runtime, now });
-  addRestoreRoute(app, {
+  const restorer = new CpRestorer({
     runtime,
     now,
     registry: deps.dashboard?.registryAdmin ? deps.dashboard.registry : undefined,
     supervisor: deps.dashboard?.supervisor,
   });
+  addRestoreRoute(app, { restorer, now });
   if (deps.metrics !== undefined) addMetricsRoute(app, deps.metrics.registry);
   if (deps.dashboard !== undefined) {
     addDashboardRoutes(app, { runtime, now, dashboard: deps.dashboard });
@@ -380,7 +383,7 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
   app.openapi(getCpRoute, (c) => {
     const { id } = c.req.valid("param");
     const cp = cpOf(id);
-    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+    return cp ? c.json(cp, 200) : problem(c, 404, "not_found", notice("no_cp", { id }));
   });
 
   app.openapi(driversRoute, (c) => c.json(runtime.store.drivers().map(driverJson), 200));
@@ -404,7 +407,7 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
     app.openapi(oneCpRoutes[kind], (c) => {
       const { id } = c.req.valid("param");
       const cp = act(c, id, kind, reasonParams(c.req.valid("json")));
-      return cp ? c.json(cp, 200) : problem(c, 404, "not_found", `no CP ${id}`);
+      return cp ? c.json(cp, 200) : problem(c, 404, "not_found", notice("no_cp", { id }));
     });
   }
 

@@ -16,6 +16,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { errorContent as err, jsonContent as json, type Problem } from "../shared/http_api.ts";
 import { cpStateSchema } from "../shared/messages.ts";
+import { notice } from "../shared/notices.ts";
 import type { AlarmBook } from "./alarms.ts";
 import { type AvailabilityTracker, utcDayStart } from "./availability.ts";
 import type { PowerSeries } from "./power_series.ts";
@@ -145,7 +146,7 @@ export function addConsoleRoutes(app: OpenAPIHono, deps: ConsoleDeps): void {
   app.openapi(seriesRoute, (c) => {
     const { cp, minutes } = c.req.valid("query");
     if (cp !== undefined && !runtime.model.cps.has(cp)) {
-      return problem(c, 404, "not_found", `no CP ${cp}`);
+      return problem(c, 404, "not_found", notice("no_cp", { id: cp }));
     }
     return c.json({
       cp: cp ?? null,

@@ -34,6 +34,7 @@ import {
 } from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
+import { notice } from "../shared/notices.ts";
 import {
   LOCAL_CP_ACTIONS,
   type LocalCpAction,
@@ -111,14 +112,21 @@ export function registryProblem(
   const retry = { "Retry-After": String(e.retryAfterSeconds ?? UNAVAILABLE_RETRY_S) };
   if (error.name === "RegistryUnavailableError") {
     return e.status === 503
-      ? problem(c, 503, "registry_busy", `the Registry is busy: ${e.detail}`, retry)
-      : problem(c, 503, "registry_unavailable", e.detail, retry);
+      ? problem(c, 503, "registry_busy", notice("registry_busy", { detail: e.detail }), retry)
+      : problem(
+        c,
+        503,
+        "registry_unavailable",
+        notice("registry_unreachable", { detail: e.detail }),
+        retry,
+      );
   }
   if (e.status === 429) {
-    return problem(c, 429, "registry_rate_limited", `the Registry throttles: ${e.detail}`, retry);
+    const said = notice("registry_throttles", { detail: e.detail });
+    return problem(c, 429, "registry_rate_limited", said, retry);
   }
   if (e.status === 401 || e.status === 403) {
-    return problem(c, 502, "registry_refused", "the Registry refused Central's admin key");
+    return problem(c, 502, "registry_refused", notice("registry_refused_key"));
   }
   const status = [400, 404, 409].includes(e.status) ? e.status as 400 : 502;
   return problem(c, status, e.code, e.detail);

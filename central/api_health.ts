@@ -11,6 +11,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { jsonContent as json } from "../shared/http_api.ts";
+import { noticeSchema } from "./wire.ts";
 import { type Readiness, readiness } from "./readiness.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { SystemStatus } from "./system_health.ts";
@@ -29,7 +30,7 @@ export interface HealthDeps {
 
 const CheckBody = z.object({
   status: z.enum(["ok", "down", "unknown"]),
-  detail: z.string(),
+  ...noticeSchema,
 }).openapi("HealthCheck");
 
 const Verdict = {

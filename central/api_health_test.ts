@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { memoryRuntime, testApp } from "./api_test_support.ts";
+import { notice } from "../shared/notices.ts";
 import { type HealthFacts, systemStatus } from "./system_health.ts";
 
 const NOW = Date.parse("2026-01-01T10:00:00Z");
@@ -13,7 +14,7 @@ function setup() {
     registryOkMs: NOW,
     registryErrorMs: null,
     registryError: null,
-    registryFeed: { status: "ok", detail: "following", appliedSeq: 0, lastOkMs: NOW },
+    registryFeed: { status: "ok", ...notice("feed_ok"), appliedSeq: 0, lastOkMs: NOW },
   };
   const app = testApp(runtime, {
     now: () => new Date(NOW),
@@ -56,7 +57,12 @@ Deno.test("api health: a Registry that stopped answering makes ready and /health
       const body = await res.json();
       assert.equal(body.status, "unavailable");
       assert.deepEqual(body.failing, ["registry"]);
-      assert.deepEqual(body.checks.registry, { status: "down", detail: "connection refused" });
+      assert.deepEqual(body.checks.registry, {
+        status: "down",
+        detail: "status call failed: connection refused",
+        detail_code: "registry_error",
+        detail_params: { error: "connection refused" },
+      });
     }
     assert.equal((await app.request("/health/live")).status, 200);
     set({ producerConnected: false });
@@ -75,7 +81,7 @@ Deno.test("api health: a change feed Central cannot read is named registry_feed,
     set({
       registryFeed: {
         status: "down",
-        detail: "the Registry refused the change feed key: deregistrations do not reach Central",
+        ...notice("feed_refused"),
         appliedSeq: 7,
         lastOkMs: null,
       },
@@ -86,6 +92,7 @@ Deno.test("api health: a change feed Central cannot read is named registry_feed,
     assert.deepEqual(body.failing, ["registry_feed"]);
     assert.equal(body.checks.registry_feed.status, "down");
     assert.match(body.checks.registry_feed.detail, /refused the change feed key/);
+    assert.equal(body.checks.registry_feed.detail_code, "feed_refused");
     assert.equal(body.checks.registry.status, "ok", "the Registry itself still answers");
   } finally {
     store.close();

@@ -1,13 +1,8 @@
 /**
  * `POST /cps/{id}/restore` (admin token; ARCHITECTURE §Revocation and status): brings a CP that
- * was revoked for good (`REVOKED`) back, in one action:
- *
- * 1. the Registry issues the CP new credentials (through Central's Registry client, with its
- *    admin key): whatever the old ones were, they stop working;
- * 2. the core's `restore` sets its security to ACTIVE and lifts the `revoked` hold (audited as
- *    `security.restore`, with the reason and never the credentials);
- * 3. for a CP the local supervisor runs (`deno task start`), the supervisor writes them to the
- *    CP's 0600 credentials file and starts its monitor again, which logs in with them.
+ * was revoked for good (`REVOKED`) back, in one action (central/cp_restore.ts: new credentials
+ * from the Registry, security ACTIVE, the credentials handed to a local CP), one at a time per
+ * CP (409 `busy` meanwhile).
  *
  * The answer holds the new credentials this once (`Cache-Control: no-store`): for a CP run
  * elsewhere, the operator copies them into its credentials file. 409 for a CP that is not
@@ -17,17 +12,11 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { RegistryClient } from "../registry/client.ts";
 import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
-import { getLogger } from "../shared/log.ts";
-import { registryProblem, type SupervisorCall } from "./api_dashboard.ts";
+import { registryProblem } from "./api_dashboard.ts";
 import { IdParams, originIp, SecurityBody, securityJson } from "./api_security.ts";
-import { securityRefusal } from "./core.ts";
-import type { CentralRuntime } from "./runtime.ts";
+import type { CpRestorer } from "./cp_restore.ts";
 import { adminReasonRequest, reasonParams } from "./wire.ts";
-
-const log = getLogger(["evcharging", "central", "api"]);
 
 /** Where the route is (api.ts reads its optional reason body). */
 export const RESTORE_PATH = "/cps/:id/restore";
@@ -42,7 +31,11 @@ const RestoredBody = SecurityBody.extend({
       "monitor logs in with them; false: copy them into the CP's <credentials-dir>/<id>" +
       ".credentials (field credentials) and restart its monitor",
   }),
-  delivery: z.string().openapi({ description: "what happened to them, in words" }),
+  delivery: z.string().openapi({ description: "what happened to them, in English words" }),
+  delivery_code: z.string().openapi({
+    description: "the same as a stable code (shared/notices.ts) for screens to translate",
+  }),
+  delivery_params: z.record(z.string(), z.union([z.string(), z.number()])),
 }).openapi("Restored");
 
 const restoreRoute = createRoute({
@@ -66,124 +59,36 @@ const restoreRoute = createRoute({
   },
 });
 
-/** What the route needs from api.ts. */
-export interface RestoreRouteDeps {
-  /** The running model, its dispatcher and its audit log. */
-  readonly runtime: CentralRuntime;
-  /** The clock. */
-  readonly now: () => Date;
-  /** The Registry client holding Central's Registry admin key, if Central has one. */
-  readonly registry?: RegistryClient;
-  /** The local supervisor, when Central was started by `deno task start`. */
-  readonly supervisor?: SupervisorCall;
-}
-
-/** Hands the new credentials to the local supervisor; whether the CP got them, and how. */
-async function deliver(
-  supervisor: SupervisorCall | undefined,
-  id: string,
-  issued: { readonly credentials: string; readonly registered_at: string },
-): Promise<{ delivered: boolean; delivery: string }> {
-  const copy = `copy them into ${id}.credentials in the CP's --credentials-dir and restart ` +
-    "its monitor";
-  if (supervisor === undefined) return { delivered: false, delivery: `not a local CP: ${copy}` };
-  try {
-    const res = await supervisor("POST", `/cps/${encodeURIComponent(id)}/credentials`, {
-      credentials: issued.credentials,
-      registered_at: issued.registered_at,
-    });
-    await res.body?.cancel();
-    if (res.ok) {
-      return {
-        delivered: true,
-        delivery: "written to the local CP's credentials file; its monitor logs in with them",
-      };
-    }
-    if (res.status === 404) return { delivered: false, delivery: `not a local CP: ${copy}` };
-    return { delivered: false, delivery: `the local supervisor answered ${res.status}: ${copy}` };
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return { delivered: false, delivery: `the local supervisor did not answer (${why}): ${copy}` };
-  }
-}
-
-/** Adds `POST /cps/{id}/restore` to `app`. */
-export function addRestoreRoute(app: OpenAPIHono, deps: RestoreRouteDeps): void {
-  const { runtime, now, registry } = deps;
-  const problem = problemResponder(now);
-  // CPs whose restore is under way: a second one meanwhile would issue other credentials and
-  // find the CP ACTIVE, leaving the live ones with nobody.
-  const underWay = new Set<string>();
-  /** One restore, once no other of the same CP is under way. */
-  const restoreOne = async (
-    c: Context,
-    id: string,
-    reason: { reason?: string },
-  ): Promise<Response> => {
+/** Adds `POST /cps/{id}/restore` to `app`, restoring through `restorer`. */
+export function addRestoreRoute(
+  app: OpenAPIHono,
+  deps: { readonly restorer: CpRestorer; readonly now: () => Date },
+): void {
+  const problem = problemResponder(deps.now);
+  app.openapi(restoreRoute, async (c) => {
+    const { id } = c.req.valid("param");
     const ip = originIp(c);
-    const origin = ip === undefined ? {} : { originIp: ip };
-    const cp = runtime.model.cps.get(id);
-    if (cp === undefined) return problem(c, 404, "not_found", `no CP ${id}`);
-    const refused = securityRefusal(cp, { type: "restore" });
-    if (refused !== null) {
-      runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
-      return problem(c, 409, "conflict", refused);
-    }
-    const failed = (detail: string) =>
-      runtime.audit({
-        actor: "admin",
-        action: "security.restore",
-        outcome: "failed",
-        params: { cpId: id, ...reason, detail },
-        ...origin,
-      });
-    if (registry === undefined) {
-      failed("no Registry admin key");
-      return problem(
-        c,
-        503,
-        "no_registry_admin_key",
-        "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
-      );
-    }
-    let issued;
-    try {
-      issued = await registry.resetCredentials(id);
-    } catch (error) {
-      failed(error instanceof Error ? error.name : "error");
-      return registryProblem(problem, c, error);
-    }
-    // ACTIVE before the monitor gets them, so its first login with them is accepted.
-    runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
-    const { delivered, delivery } = await deliver(deps.supervisor, id, issued);
-    log.info("Admin restored CP {cpId}: new credentials issued ({delivery})", {
-      cpId: id,
-      delivery,
+    const done = await deps.restorer.restore(id, {
+      ...reasonParams(c.req.valid("json")),
+      ...(ip === undefined ? {} : { originIp: ip }),
     });
-    const after = runtime.model.cps.get(id) ?? cp;
+    if (!done.ok) {
+      return ("registryError" in done
+        ? registryProblem(problem, c, done.registryError)
+        : problem(c, done.status, done.error, done.detail)) as never;
+    }
     return c.json(
       {
-        ...securityJson(after),
-        credentials: issued.credentials,
-        registered_at: issued.registered_at,
-        delivered,
-        delivery,
+        ...securityJson(done.cp),
+        credentials: done.credentials,
+        registered_at: done.registeredAt,
+        delivered: done.delivered,
+        delivery: done.delivery.detail,
+        delivery_code: done.delivery.detail_code,
+        delivery_params: done.delivery.detail_params,
       },
       200,
       { "Cache-Control": "no-store" },
     );
-  };
-
-  app.openapi(restoreRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    if (underWay.has(id)) {
-      return problem(c, 409, "busy", `a restore of ${id} is under way`) as never;
-    }
-    underWay.add(id);
-    try {
-      return await restoreOne(c, id, reasonParams(c.req.valid("json"))) as never;
-    } finally {
-      underWay.delete(id);
-    }
   });
 }

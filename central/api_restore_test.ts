@@ -1,5 +1,6 @@
 /**
- * `POST /cps/{id}/restore` (central/api_restore.ts) on a bare app over a real runtime, with a
+ * `POST /cps/{id}/restore` (central/api_restore.ts, restoring through central/cp_restore.ts) on
+ * a bare app over a real runtime, with a
  * stand-in Registry client and local supervisor: the order (Registry, then the core, then the
  * supervisor), the one-time answer, and that no credential reaches the audit or the model.
  */
@@ -7,11 +8,13 @@ import assert from "node:assert/strict";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { RegistryClient } from "../registry/client.ts";
 import { problemResponder, validationHook } from "../shared/http_api.ts";
+import { noticeText } from "../shared/notices.ts";
 import { addRestoreRoute } from "./api_restore.ts";
 import type { SupervisorCall } from "./api_dashboard.ts";
 import type { AuditEntry } from "./audit_chain.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
 import { cpLogin } from "./core_test_support.ts";
+import { CpRestorer } from "./cp_restore.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
@@ -54,12 +57,13 @@ function setup(
   };
   const now = () => new Date(T0 + 5000);
   const app = new OpenAPIHono({ defaultHook: validationHook(problemResponder(now)) });
-  addRestoreRoute(app, {
+  const restorer = new CpRestorer({
     runtime: t.runtime,
     now,
     registry,
     supervisor: options.supervisor === "none" ? undefined : options.supervisor ?? supervisor,
   });
+  addRestoreRoute(app, { restorer, now });
   const restore = (id: string, body?: unknown) =>
     app.request(`/cps/${id}/restore`, {
       method: "POST",
@@ -112,6 +116,16 @@ Deno.test("restore: without a supervisor the answer says to copy them", async ()
     const body = await (await restore("CP-1")).json();
     assert.equal(body.delivered, false);
     assert.match(body.delivery, /copy them into CP-1\.credentials/);
+    assert.deepEqual([body.delivery_code, body.delivery_params], [
+      "restore_not_local",
+      { id: "CP-1" },
+    ]);
+    const delivery = {
+      detail: body.delivery,
+      detail_code: body.delivery_code,
+      detail_params: body.delivery_params,
+    };
+    assert.match(noticeText(delivery, "es"), /^no es un punto local: cópielas/);
   } finally {
     t.store.close();
   }
@@ -129,13 +143,23 @@ Deno.test("restore: 409 for a CP not REVOKED, 404 unknown; a Registry failure ch
     const active = await restore("CP-1");
     assert.equal(active.status, 409);
     assert.match((await active.json()).detail, /ACTIVE, not REVOKED/);
-    assert.equal((await restore("CP-404")).status, 404);
+    const unknown = await restore("CP-404");
+    assert.equal(unknown.status, 404);
+    const missing = await unknown.json();
+    assert.deepEqual([missing.detail, missing.detail_code], ["no CP CP-404", "no_cp"]);
+    assert.equal(noticeText(missing, "es"), "no existe el punto CP-404");
     assert.deepEqual(order, [], "the Registry was not asked");
 
     ban(t);
     const failed = await restore("CP-1");
     assert.equal(failed.status, 503);
     assert.equal(failed.headers.get("retry-after"), "5");
+    const why = await failed.json();
+    assert.equal(why.detail, "the Registry cannot be reached: connection refused");
+    assert.equal(
+      noticeText(why, "es"),
+      "no se puede contactar con el Registry: connection refused",
+    );
     assert.equal(t.runtime.model.cps.get("CP-1")?.security, "REVOKED", "unchanged");
     assert.deepEqual(records().map((r) => r.outcome), ["denied", "failed"]);
   } finally {

@@ -19,6 +19,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
+import { notice } from "../shared/notices.ts";
 import {
   cpStateSchema,
   MAX_DETAIL_CHARS,
@@ -203,7 +204,8 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
     const cp = runtime.model.cps.get(id);
     return cp === undefined ? undefined : securityJson(cp);
   };
-  const notFound = (c: Context, id: string) => problem(c, 404, "not_found", `no CP ${id}`);
+  const notFound = (c: Context, id: string) =>
+    problem(c, 404, "not_found", notice("no_cp", { id }));
 
   /** Dispatches an admin action the core audits itself (ok, or denied with 409 here). */
   const act = (

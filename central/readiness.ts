@@ -10,17 +10,20 @@
  *
  * @module
  */
+import { notice, type NoticeFields } from "../shared/notices.ts";
 import type { SystemStatus } from "./system_health.ts";
 
 /** A part Central cannot work without. */
 export type Part = "kafka" | "registry" | "registry_feed" | "database";
 
-/** One part's check as `GET /health` shows it. */
-export interface Check {
+/**
+ * One part's check as `GET /health` shows it: its status, and one line saying why (never a
+ * secret) in English (`detail`) and as a code with parameters the dashboard translates
+ * (shared/notices.ts).
+ */
+export interface Check extends NoticeFields {
   /** `ok`, `down`, or `unknown` while nothing has been observed (counts as not ready). */
   readonly status: "ok" | "down" | "unknown";
-  /** One line saying why (never a secret). */
-  readonly detail: string;
 }
 
 /** What the database looks like now. */
@@ -43,15 +46,19 @@ export interface Readiness {
 
 /** The database's check from its facts. */
 export function databaseCheck(facts: DatabaseFacts): Check {
-  if (facts.queryError !== null) return { status: "down", detail: facts.queryError };
+  if (facts.queryError !== null) {
+    return { status: "down", ...notice("database_query_failed", { error: facts.queryError }) };
+  }
   if (facts.failure !== null) {
     return {
       status: "down",
-      detail: `the last commit failed at ${new Date(facts.failure.at).toISOString()}: ` +
-        facts.failure.message,
+      ...notice("database_commit_failed", {
+        at: new Date(facts.failure.at).toISOString(),
+        error: facts.failure.message,
+      }),
     };
   }
-  return { status: "ok", detail: "answers; the last commit went through" };
+  return { status: "ok", ...notice("database_ok") };
 }
 
 /**
@@ -59,7 +66,7 @@ export function databaseCheck(facts: DatabaseFacts): Check {
  * as in unit tests of the API, and only the database is judged) and the database's facts.
  */
 export function readiness(status: SystemStatus | undefined, database: DatabaseFacts): Readiness {
-  const unwatched: Check = { status: "ok", detail: "not watched by this Central" };
+  const unwatched: Check = { status: "ok", ...notice("not_watched") };
   const checks: Record<Part, Check> = {
     kafka: status === undefined ? unwatched : pick(status.kafka),
     registry: status === undefined ? unwatched : pick(status.registry),
@@ -72,6 +79,11 @@ export function readiness(status: SystemStatus | undefined, database: DatabaseFa
   return { ready: failing.length === 0, failing, checks };
 }
 
-function pick(part: { status: Check["status"]; detail: string }): Check {
-  return { status: part.status, detail: part.detail };
+function pick(part: Check): Check {
+  return {
+    status: part.status,
+    detail: part.detail,
+    detail_code: part.detail_code,
+    detail_params: part.detail_params,
+  };
 }

@@ -16,6 +16,7 @@
  */
 import { type ChangesPageJson, RegistryError } from "../registry/client.ts";
 import { getLogger } from "../shared/log.ts";
+import { notice, type NoticeFields } from "../shared/notices.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "registry_feed"]);
@@ -46,13 +47,12 @@ export interface FeedFollowerOptions {
 
 /**
  * The follower's state for `GET /health/ready`: `unknown` until the Registry first answered,
- * `ok` while its last request was answered, `down` (saying why) while it fails.
+ * `ok` while its last request was answered, `down` (saying why, in English and as a code with
+ * parameters: shared/notices.ts) while it fails.
  */
-export interface FeedHealth {
+export interface FeedHealth extends NoticeFields {
   /** `ok`, `down`, or `unknown` before the first answer. */
   readonly status: "ok" | "down" | "unknown";
-  /** One line saying why (never a secret). */
-  readonly detail: string;
   /** The last `seq` applied. */
   readonly appliedSeq: number;
   /** When the Registry last answered (ms), or null. */
@@ -72,7 +72,7 @@ export class RegistryFeedFollower {
   #applied: number;
   #health: Omit<FeedHealth, "appliedSeq"> = {
     status: "unknown",
-    detail: "not asked yet",
+    ...notice("not_asked_yet"),
     lastOkMs: null,
   };
 
@@ -126,10 +126,10 @@ export class RegistryFeedFollower {
         this.#health = {
           ...this.#health,
           status: "down",
-          detail: refused
-            ? "the Registry refused the change feed key: deregistrations do not reach Central"
-            : `the change feed cannot be read (${failures}× in a row): ` +
-              String((error as Error)?.message ?? error),
+          ...(refused ? notice("feed_refused") : notice("feed_unreadable", {
+            failures,
+            error: String((error as Error)?.message ?? error),
+          })),
         };
         if (refused) {
           // Each refusal counts against this address at the Registry: try rarely, say why.
@@ -159,7 +159,7 @@ export class RegistryFeedFollower {
         });
       }
       failures = 0;
-      this.#health = { status: "ok", detail: "following the change feed", lastOkMs: Date.now() };
+      this.#health = { status: "ok", ...notice("feed_ok"), lastOkMs: Date.now() };
       if (page.last_seq < this.#applied) {
         log.warning(
           "The Registry's change feed ends at {last}, before {applied} applied here: its " +

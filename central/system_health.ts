@@ -11,6 +11,7 @@
  * @module
  */
 import type { Consumer, Producer } from "kafkajs";
+import { notice, type NoticeFields } from "../shared/notices.ts";
 import type { Model } from "./core.ts";
 import type { FeedHealth } from "./registry_feed.ts";
 
@@ -42,36 +43,35 @@ export interface HealthFacts {
 /** `ok`, `down`, or `unknown` while nothing has been observed yet. */
 export type Health = "ok" | "down" | "unknown";
 
-/** The dashboard's health panel (snapshot `status`, SSE `status`). */
+/**
+ * The dashboard's health panel (snapshot `status`, SSE `status`). Each part says why in English
+ * (`detail`) and as a code with parameters the dashboard translates (shared/notices.ts).
+ */
 export interface SystemStatus {
   /** Kafka as Central's clients see it. */
-  readonly kafka: {
+  readonly kafka: NoticeFields & {
     readonly status: Health;
     readonly producer_connected: boolean;
     readonly consumers: Readonly<Record<string, string | null>>;
     readonly outbox_pending: number;
-    readonly detail: string;
   };
   /** The Registry as its last status call saw it. */
-  readonly registry: {
+  readonly registry: NoticeFields & {
     readonly status: Health;
     readonly last_ok_at: string | null;
     readonly last_error_at: string | null;
-    readonly detail: string;
   };
   /** The Registry's change feed as Central's follower reads it. */
-  readonly registry_feed: {
+  readonly registry_feed: NoticeFields & {
     readonly status: Health;
     readonly applied_seq: number;
     readonly last_ok_at: string | null;
-    readonly detail: string;
   };
   /** The weather office as its reports show it. */
-  readonly weather: {
+  readonly weather: NoticeFields & {
     readonly status: Health;
     readonly last_report_at: string | null;
     readonly alerts: number;
-    readonly detail: string;
   };
 }
 
@@ -83,13 +83,13 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
     .filter(([, at]) => at === null || nowMs - at > FETCH_STALE_MS)
     .map(([name]) => name);
   const kafkaOk = facts.producerConnected && stalled.length === 0;
-  const kafkaDetail = !facts.producerConnected
-    ? "producer not connected"
+  const kafkaSaid = !facts.producerConnected
+    ? notice("kafka_producer_down")
     : stalled.length > 0
-    ? `no fetch for ${FETCH_STALE_MS / 1000} s: ${stalled.join(", ")}`
+    ? notice("kafka_stalled", { seconds: FETCH_STALE_MS / 1000, consumers: stalled.join(", ") })
     : facts.outboxPending > 0
-    ? `${facts.outboxPending} message${facts.outboxPending === 1 ? "" : "s"} waiting to be sent`
-    : "producer connected, consumers fetching";
+    ? notice("kafka_outbox", { n: facts.outboxPending })
+    : notice("kafka_ok");
 
   const { registryOkMs: ok, registryErrorMs: failed } = facts;
   const registry: Health = ok === null && failed === null
@@ -112,17 +112,19 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
         Object.entries(facts.lastFetchMs).map(([name, at]) => [name, iso(at)]),
       ),
       outbox_pending: facts.outboxPending,
-      detail: kafkaDetail,
+      ...kafkaSaid,
     },
     registry: {
       status: registry,
       last_ok_at: iso(ok),
       last_error_at: iso(failed),
-      detail: registry === "down"
-        ? facts.registryError ?? "status call failed"
+      ...(registry === "down"
+        ? facts.registryError
+          ? notice("registry_error", { error: facts.registryError })
+          : notice("registry_failed")
         : registry === "ok"
-        ? "status call answered"
-        : "not asked yet",
+        ? notice("registry_ok")
+        : notice("not_asked_yet")),
     },
     registry_feed: facts.registryFeed
       ? {
@@ -130,15 +132,15 @@ export function systemStatus(facts: HealthFacts, nowMs: number): SystemStatus {
         applied_seq: facts.registryFeed.appliedSeq,
         last_ok_at: iso(facts.registryFeed.lastOkMs),
         detail: facts.registryFeed.detail,
+        detail_code: facts.registryFeed.detail_code,
+        detail_params: facts.registryFeed.detail_params,
       }
-      : { status: "unknown", applied_seq: 0, last_ok_at: null, detail: "not followed yet" },
+      : { status: "unknown", applied_seq: 0, last_ok_at: null, ...notice("feed_not_followed") },
     weather: {
       status: last === null ? "unknown" : "ok",
       last_report_at: last,
       alerts,
-      detail: last === null
-        ? "no report yet"
-        : "reports arrive when a CP's status changes or Central restarts",
+      ...notice(last === null ? "weather_no_report" : "weather_ok"),
     },
   };
 }

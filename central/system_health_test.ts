@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { noticeText } from "../shared/notices.ts";
 import { EMPTY_MODEL } from "./core.ts";
 import {
   FETCH_STALE_MS,
@@ -32,7 +33,10 @@ Deno.test("system health: the Registry is what its latest status call said", () 
     { ...FACTS, registryErrorMs: T0 + 5, registryError: "cannot reach it" },
     T0 + 10,
   );
-  assert.deepEqual([down.registry.status, down.registry.detail], ["down", "cannot reach it"]);
+  assert.deepEqual([down.registry.status, down.registry.detail], [
+    "down",
+    "status call failed: cannot reach it",
+  ]);
   const none = { ...FACTS, registryOkMs: null };
   assert.equal(systemStatus(none, T0).registry.status, "unknown");
 });
@@ -73,4 +77,20 @@ Deno.test("system health: the signature ignores fetch times, so they send no eve
     statusSignature(a),
     statusSignature(systemStatus({ ...FACTS, outboxPending: 3 }, T0)),
   );
+});
+
+Deno.test("system health: each part's reason is a code with parameters, English kept as detail", () => {
+  const stale = systemStatus(FACTS, T0 + FETCH_STALE_MS + 1).kafka;
+  assert.equal(stale.detail_code, "kafka_stalled");
+  assert.deepEqual(stale.detail_params, { seconds: 15, consumers: "requests, telemetry" });
+  assert.equal(noticeText(stale, "es"), "sin lecturas desde hace 15 s: requests, telemetry");
+  const waiting = (n: number) => systemStatus({ ...FACTS, outboxPending: n }, T0).kafka;
+  assert.equal(waiting(1).detail, "1 message waiting to be sent");
+  assert.equal(waiting(1200).detail, "1200 messages waiting to be sent");
+  assert.equal(noticeText(waiting(1), "es"), "1 mensaje esperando su envío");
+  assert.equal(noticeText(waiting(1200), "es"), "1200 mensajes esperando su envío");
+  const never = systemStatus(FACTS, T0);
+  assert.equal(noticeText(never.registry_feed, "es"), "aún sin seguir");
+  assert.equal(never.registry_feed.detail, "not followed yet");
+  assert.equal(noticeText(never.weather, "es"), "aún sin informe");
 });

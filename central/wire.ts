@@ -20,6 +20,23 @@ import { stateTableMarkdown } from "../shared/vocabulary.ts";
 import type { Cp, Session, WeatherReport } from "./core.ts";
 import type { DriverSummary } from "./store.ts";
 
+/**
+ * The fields of a text Central writes for people (a pill's reason, an alarm's detail): the
+ * English words, and the code with parameters the dashboard shows in its language
+ * (shared/notices.ts).
+ */
+export const noticeSchema = {
+  detail: z.string().openapi({ description: "one line saying why, in English" }),
+  detail_code: z.string().openapi({
+    description: "the same as a stable code (shared/notices.ts lists them) for screens to " +
+      "translate; show `detail` for a code you do not know",
+    example: "kafka_ok",
+  }),
+  detail_params: z.record(z.string(), z.union([z.string(), z.number()])).openapi({
+    description: "the code's parameters (`at`, `…_at`: ISO times)",
+  }),
+};
+
 /** An admin action's optional reason (the dashboard asks for one), kept in its audit record. */
 export const AdminReasonBody = z.object({
   reason: textSchema(MAX_DETAIL_CHARS).optional().openapi({ example: "site maintenance" }),
@@ -128,7 +145,7 @@ export const AlarmBody = z.object({
   kind: z.enum(["cp_broken", "cp_disconnected", "weather_hold", "key_revoked"]),
   began_at: z.string(),
   cleared_at: z.string().nullable(),
-  detail: z.string(),
+  ...noticeSchema,
 }).openapi("Alarm");
 
 /** An alarm as the API shows it. */

@@ -30,7 +30,7 @@ async function mtime(path: string): Promise<number | undefined> {
 }
 
 /** Files outside web/ that the dashboard bundles (the shared words and formats). */
-export const WEB_SHARED_SOURCES = ["shared/i18n.ts", "shared/vocabulary.ts"];
+export const WEB_SHARED_SOURCES = ["shared/i18n.ts", "shared/notices.ts", "shared/vocabulary.ts"];
 
 /**
  * Whether `root`'s bundle (or uPlot's stylesheet beside it) is missing or older than a web/

@@ -15,6 +15,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { bufferBody } from "./http_body.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "./log.ts";
+import type { NoticeFields } from "./notices.ts";
 import { retryAfterSeconds, type WrongSecretThrottle } from "./rate_limit.ts";
 
 /** Largest request body any API reads. */
@@ -26,6 +27,12 @@ export const ErrorBody = z.object({
   detail: z.string().openapi({
     example: "cp_id: must be 3–64 characters of A–Z, a–z, 0–9, _ or -",
   }),
+  detail_code: z.string().optional().openapi({
+    description: "when present, `detail` as a stable code (shared/notices.ts) for screens to " +
+      "translate with `detail_params`",
+    example: "no_cp",
+  }),
+  detail_params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   timestamp: z.string(),
 }).openapi("Error");
 
@@ -49,7 +56,8 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
 
 /**
  * The error answer of an app whose clock is `now`: `{error, detail, timestamp}` with `status`
- * and extra headers, typed as Hono's JSON responses so routes keep their typed answers.
+ * and extra headers, typed as Hono's JSON responses so routes keep their typed answers. A detail
+ * given as a notice (shared/notices.ts) adds its `detail_code` and `detail_params`.
  */
 export function problemResponder(now: () => Date) {
   return <S extends ContentfulStatusCode>(
@@ -57,9 +65,18 @@ export function problemResponder(now: () => Date) {
     c: Context<any>,
     status: S,
     error: string,
-    detail: string,
+    detail: string | NoticeFields,
     headers?: Record<string, string>,
-  ) => c.json({ error, detail, timestamp: now().toISOString() }, status, headers);
+  ) =>
+    c.json(
+      {
+        error,
+        ...(typeof detail === "string" ? { detail } : detail),
+        timestamp: now().toISOString(),
+      },
+      status,
+      headers,
+    );
 }
 
 /** What {@link problemResponder} makes. */

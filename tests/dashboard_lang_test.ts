@@ -5,8 +5,9 @@
  * money into es-ES (`0,35 €`), the choice survives a reload, `?lang=en` selects English, and the
  * audit log shows date, time and origin (a driver's own address, marked self-reported); the admin
  * controls (token prompt, admin bar, a CP's actions, the confirmation dialog, the CP manager, the
- * outcome of a call) and the status pills speak Spanish too. A screenshot goes to
- * `test-artifacts/`.
+ * outcome of a call) and the status pills speak Spanish too, and so do the texts Central writes
+ * (an alarm's detail when a CP's engine is KO and when it disconnects, a status pill's reason),
+ * in English again under `?lang=en`. A screenshot goes to `test-artifacts/`.
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium): without it the test fails and
  * says how to install it, never skips.
@@ -46,6 +47,21 @@ const field = async (page: Page, cpId: string, name: string) =>
  */
 const waitState = (page: Page, cpId: string, state: string) =>
   page.locator(`[data-cp="${cpId}"][data-state="${state}"]`).waitFor({ timeout: 150_000 });
+
+/**
+ * Waits until the overview's open alarm of `kind` for `cpId` says `text` (Central writes it as a
+ * code the page shows in its language), then checks it says exactly that.
+ */
+async function alarmSays(page: Page, cpId: string, kind: string, text: string): Promise<void> {
+  const detail = page.getByTestId("open-alarms")
+    .locator(`li[data-alarm-cp="${cpId}"][data-kind="${kind}"] [data-field="detail"]`);
+  await detail.filter({ hasText: text }).waitFor({ timeout: 30_000 });
+  assert.equal(((await detail.textContent()) ?? "").trim(), text, `${kind} of ${cpId}`);
+}
+
+/** Waits until the status pill `key`'s tooltip (why it is ok or down) is `text`. */
+const pillSays = (page: Page, key: string, text: string) =>
+  page.locator(`[data-pill="${key}"][title="${text}"]`).waitFor({ timeout: 30_000 });
 
 /** The pid `cp/main.ts` logged for its engine. */
 async function enginePid(net: LocalNetwork, cpId: string): Promise<number> {
@@ -131,6 +147,8 @@ Deno.test({
       await waitState(page, stopped.id, "STOPPED");
       await waitState(page, faulty.id, "BROKEN");
       await page.locator(`[data-cp="${charging.id}"] [data-field="eur"]`).waitFor();
+      await alarmSays(page, faulty.id, "cp_broken", "the engine reports KO");
+      await pillSays(page, "database", "answers; the last commit went through");
 
       await page.getByTestId("lang-switch").locator('[data-lang="es"]').click();
       await page.locator("html[lang=es]").waitFor();
@@ -140,6 +158,9 @@ Deno.test({
       assert.equal(await field(page, stopped.id, "label"), "Fuera de servicio");
       assert.equal(await field(page, stopped.id, "reason"), "administrador");
       assert.equal(await field(page, faulty.id, "state"), "AVERIADO");
+      // What Central wrote, in the page's language too: the alarm and a pill's reason.
+      await alarmSays(page, faulty.id, "cp_broken", "el motor informa de avería (KO)");
+      await pillSays(page, "database", "responde; la última escritura se completó");
       const eur = await field(page, charging.id, "eur");
       assert.match(eur, ES_MONEY, `es-ES money on the charging tile: ${JSON.stringify(eur)}`);
       assert.match(await field(page, charging.id, "kwh"), /^\d+,\d{2} kWh$/);
@@ -179,6 +200,7 @@ Deno.test({
       await net.cps.get(faulty.id)!.stop();
       await waitState(page, faulty.id, "DISCONNECTED");
       assert.equal(await field(page, faulty.id, "state"), "DESCONECTADO");
+      await alarmSays(page, faulty.id, "cp_disconnected", "el monitor no ha iniciado sesión");
 
       // Remembered over a reload; ?lang=en wins over the remembered choice.
       await page.reload();
@@ -188,6 +210,8 @@ Deno.test({
       await page.locator(`[data-cp="${idle.id}"]`).waitFor({ timeout: 30_000 });
       assert.equal(await field(page, idle.id, "state"), "ACTIVATED");
       assert.equal(await field(page, stopped.id, "label"), "Out of Order");
+      await alarmSays(page, faulty.id, "cp_disconnected", "monitor not logged in");
+      await pillSays(page, "database", "answers; the last commit went through");
       const fresh = await (await browser.newContext({ locale: "en-US" })).newPage();
       await fresh.goto(`${net.centralUrl}/?lang=es`);
       await fresh.locator(`[data-cp="${stopped.id}"]`).waitFor({ timeout: 30_000 });

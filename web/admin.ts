@@ -7,7 +7,8 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import { ct } from "./show.ts";
+import type { NoticeParams } from "../shared/notices.ts";
+import { ct, said } from "./show.ts";
 
 const KEY = "evcharging.adminToken";
 
@@ -60,6 +61,19 @@ async function adminCall(
   return answer;
 }
 
+/**
+ * The `detail` of Central's answer in the page's language (its `detail_code` with
+ * `detail_params`, else its English words), or undefined when it has none.
+ */
+export function answerDetail(body: Record<string, unknown> | undefined): string | undefined {
+  if (typeof body?.detail !== "string") return undefined;
+  const code = typeof body.detail_code === "string" ? body.detail_code : undefined;
+  const params = typeof body.detail_params === "object" && body.detail_params !== null
+    ? body.detail_params as NoticeParams
+    : undefined;
+  return said({ detail: body.detail, detail_code: code, detail_params: params });
+}
+
 /** `GET path` with the admin token (a refused token leaves admin mode). */
 export function adminGet(path: string): Promise<AdminAnswer> {
   return adminCall("GET", path);
@@ -68,7 +82,8 @@ export function adminGet(path: string): Promise<AdminAnswer> {
 /** `POST path` with the admin token; reports the outcome in {@link notice} as `what`. */
 export async function adminPost(path: string, what: string, body?: unknown): Promise<AdminAnswer> {
   const answer = await adminCall("POST", path, body);
-  const detail = typeof answer.body?.detail === "string" ? `: ${answer.body.detail}` : "";
+  const why = answerDetail(answer.body);
+  const detail = why === undefined ? "" : `: ${why}`;
   notice.value = answer.ok
     ? { ok: true, text: ct("callDone", { what }) }
     : answer.status === 0

@@ -8,10 +8,12 @@
  * @module
  */
 import { signal, useSignal, useSignalEffect } from "@preact/signals";
-import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
+import type { NoticeLike, NoticeParams } from "../shared/notices.ts";
+import { adminGet, adminPost, adminToken, answerDetail, notice, setAdminToken } from "./admin.ts";
 import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
-import { ct, ctOr } from "./show.ts";
+import { fmt } from "./lang.ts";
+import { ct, ctOr, kw, said } from "./show.ts";
 
 /** The admin token prompt, or the admin bar once in admin mode. */
 export function AdminBar() {
@@ -86,7 +88,9 @@ async function confirmed(
 }
 
 /** New credentials a restore answered with, for a CP run elsewhere: shown this once. */
-const restored = signal<{ cp_id: string; credentials: string; delivery: string } | null>(null);
+const restored = signal<
+  { cp_id: string; credentials: string; delivery: NoticeLike } | null
+>(null);
 
 /** Asks, then restores a REVOKED CP; credentials the CP could not be given are shown once. */
 async function restoreCp(cp: CpView): Promise<void> {
@@ -106,7 +110,13 @@ async function restoreCp(cp: CpView): Promise<void> {
     restored.value = {
       cp_id: cp.id,
       credentials: body.credentials,
-      delivery: String(body.delivery ?? ""),
+      delivery: {
+        detail: String(body.delivery ?? ""),
+        detail_code: typeof body.delivery_code === "string" ? body.delivery_code : undefined,
+        detail_params: typeof body.delivery_params === "object" && body.delivery_params !== null
+          ? body.delivery_params as NoticeParams
+          : undefined,
+      },
     };
   }
 }
@@ -119,7 +129,7 @@ function RestoredCredentials(props: { id: string }) {
     <div class="credentials" data-testid="restored-credentials">
       <p>
         {ct("newCredentialsOf")} <strong>{shown.cp_id}</strong>
-        {ct("shownOnce", { delivery: shown.delivery })}
+        {ct("shownOnce", { delivery: said(shown.delivery) })}
       </p>
       <code class="secret">{shown.credentials}</code>
       <button type="button" class="ghost" onClick={() => restored.value = null}>
@@ -400,6 +410,9 @@ interface LocalCp {
   readonly faulty?: boolean;
 }
 
+/** A local CP's price and rated power, written the page's way. */
+const localFigures = (cp: LocalCp) => `${fmt().pricePerKwh(cp.price_eur_kwh)} · ${kw(cp.power_kw)}`;
+
 /**
  * The demo actions on a running local CP's engine and monitor (the supervisor API's
  * `fault|repair|kill-engine|kill-monitor|restart-engine|restart-monitor`), each offered only
@@ -476,7 +489,7 @@ function LocalCpList() {
   const load = async () => {
     const answer = await adminGet("/local/cps");
     cps.value = answer.ok && Array.isArray(answer.body) ? answer.body as LocalCp[] : [];
-    const detail = typeof answer.body?.detail === "string" ? answer.body.detail : ct("noAnswer");
+    const detail = answerDetail(answer.body) ?? ct("noAnswer");
     failure.value = answer.ok ? null : ct("localUnread", { status: answer.status, detail });
   };
   useSignalEffect(() => {
@@ -535,7 +548,7 @@ function LocalCpList() {
               <li key={cp.id} data-local-cp={cp.id} data-running={String(cp.running)}>
                 <strong>{cp.id}</strong>
                 <span>{cp.location}</span>
-                <span class="muted">{cp.price_eur_kwh} €/kWh · {cp.power_kw} kW</span>
+                <span class="muted">{localFigures(cp)}</span>
                 <span class="muted">
                   {cp.running ? ct("runningPid", { pid: cp.pid ?? "–" }) : ct("processStopped")}
                 </span>

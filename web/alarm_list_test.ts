@@ -15,6 +15,8 @@ const alarm = (id: number, began: string, cleared: string | null = null): Alarm 
   began_at: `2026-12-05T${began}:00.000Z`,
   cleared_at: cleared === null ? null : `2026-12-05T${cleared}:00.000Z`,
   detail: "monitor not logged in",
+  detail_code: "alarm_monitor_out",
+  detail_params: {},
 });
 
 Deno.test("alarm list: open alarms first, newest first, then the latest cleared", () => {

@@ -10,7 +10,7 @@
 import { memo } from "preact/compat";
 import { useSignal } from "@preact/signals";
 import type { Alarm } from "./alarm_list.ts";
-import { ct, ctOr, dateTime } from "./show.ts";
+import { ct, ctOr, dateTime, said } from "./show.ts";
 import { alarms, notifying, setNotifying } from "./ops.ts";
 import { cpHref, routeHref } from "./route.ts";
 import { Panel } from "./views.tsx";
@@ -50,7 +50,7 @@ export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean })
               <td>{ctOr(`kind_${a.kind}`, a.kind)}</td>
               <td>{dateTime(a.began_at)}</td>
               <td>{a.cleared_at === null ? "–" : dateTime(a.cleared_at)}</td>
-              <td>{a.detail}</td>
+              <td data-field="detail">{said(a)}</td>
             </tr>
           ))}
         </tbody>
@@ -101,11 +101,11 @@ export const OpenAlarms = memo(function OpenAlarms() {
       </h2>
       <ul class="list">
         {open.map((a) => (
-          <li key={a.id} data-alarm={a.id}>
+          <li key={a.id} data-alarm={a.id} data-alarm-cp={a.cp_id} data-kind={a.kind}>
             <span class="chip alarm-chip">{ctOr(`kind_${a.kind}`, a.kind)}</span>
             <a href={cpHref(a.cp_id)}>{a.cp_id}</a>
             <span>{ct("since", { time: dateTime(a.began_at) })}</span>
-            <span class="muted">{a.detail}</span>
+            <span class="muted" data-field="detail">{said(a)}</span>
           </li>
         ))}
       </ul>

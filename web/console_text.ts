@@ -246,6 +246,10 @@ const en = {
   auditFilterLabel: "audit filter",
   auditOutcome: "outcome",
   auditRecords: "audit records",
+  outcome_ok: "ok",
+  outcome_denied: "denied",
+  outcome_failed: "failed",
+  outcome_rejected: "rejected",
 } as const;
 
 type Key = keyof typeof en;
@@ -483,6 +487,10 @@ export const CONSOLE_TEXT: Catalog<Key> = {
     auditFilterLabel: "filtro de auditoría",
     auditOutcome: "resultado",
     auditRecords: "registros de auditoría",
+    outcome_ok: "correcto",
+    outcome_denied: "denegado",
+    outcome_failed: "fallido",
+    outcome_rejected: "rechazado",
   },
 };
 

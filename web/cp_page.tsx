@@ -154,7 +154,7 @@ function AuditRows(props: { id: string; live: readonly AuditView[] }) {
                     <td>{dateTime(r.ts)}</td>
                     <td>{r.actor}</td>
                     <td>{r.action}</td>
-                    <td>{r.outcome}</td>
+                    <td>{ctOr(`outcome_${r.outcome}`, r.outcome)}</td>
                     <td class="params">
                       {Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ")}
                     </td>

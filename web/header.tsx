@@ -1,7 +1,8 @@
 /**
  * The header's operator console parts: the status pills (the same checks as Central's
  * `GET /health/ready`, plus the weather office), the count of open alarms, and the links to the
- * dashboard's pages. Each pill says its status in words; the colour only repeats it.
+ * dashboard's pages. Each pill says its status in words; the colour only repeats it; its tooltip
+ * says why, in the page's language.
  *
  * @module
  */
@@ -10,12 +11,13 @@ import { alarms, ready } from "./ops.ts";
 import { statusPills } from "./pills.ts";
 import { routeHref } from "./route.ts";
 import { route } from "./router.ts";
+import { lang } from "./lang.ts";
 import { ct, ctOr } from "./show.ts";
 import type { StatusView } from "./state.ts";
 
 /** One pill per part, from readiness and the live status. */
 export const StatusPills = memo(function StatusPills(props: { status: StatusView }) {
-  const pills = statusPills(ready.value, props.status);
+  const pills = statusPills(ready.value, props.status, lang.value);
   return (
     <ul class="healthbar pills" aria-label={ct("systemStatus")} data-testid="status-pills">
       {pills.map((p) => (

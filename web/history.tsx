@@ -9,6 +9,8 @@
 import { memo } from "preact/compat";
 import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
+import { endReasonText } from "../shared/vocabulary.ts";
+import { lang } from "./lang.ts";
 import { ct, dateTime, eur, kwh } from "./show.ts";
 import {
   ANY_SESSION,
@@ -139,7 +141,9 @@ function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }
               <td>{s.ended_at === null ? ct("stillOpen") : dateTime(s.ended_at)}</td>
               <td class="num">{kwh(s.kwh)}</td>
               <td class="num">{eur(s.eur)}</td>
-              <td>{s.end_reason ?? "–"}</td>
+              <td data-field="end-reason">
+                {s.end_reason === null ? "–" : endReasonText(s.end_reason, lang.value)}
+              </td>
             </tr>
           ))}
         </tbody>

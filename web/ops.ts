@@ -23,7 +23,7 @@ import { batchListeners } from "./live.ts";
 import { opsWork, summaryDelay } from "./ops_work.ts";
 import type { ReadyBody } from "./pills.ts";
 import { cpHref, routeHref } from "./route.ts";
-import { ct, ctOr } from "./show.ts";
+import { ct, ctOr, said } from "./show.ts";
 
 /** How often readiness and the headline figures are read again with no event. */
 export const REFRESH_MS = 10_000;
@@ -98,7 +98,7 @@ function notify(opened: readonly Alarm[]): void {
       };
     for (const a of opened.slice(0, MAX_NOTIFICATIONS)) {
       const note = new Notification(`${ctOr(`kind_${a.kind}`, a.kind)}: ${a.cp_id}`, {
-        body: a.detail,
+        body: said(a),
         tag: `alarm-${a.id}`,
       });
       show(note, cpHref(a.cp_id));

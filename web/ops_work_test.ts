@@ -8,7 +8,9 @@ const alarm = (id: number): Alarm => ({
   kind: "cp_broken",
   began_at: "2026-12-05T10:00:00.000Z",
   cleared_at: null,
-  detail: "engine KO",
+  detail: "the engine reports KO",
+  detail_code: "alarm_engine_ko",
+  detail_params: {},
 });
 
 Deno.test("ops work: a reset reloads alarms, readiness and figures", () => {

@@ -2,11 +2,14 @@
  * The header's status pills: one per part Central's `GET /health/ready` checks (Kafka, the
  * Registry, its change feed, the database, and any part it adds), in its order, with the same
  * status and detail, then the weather office as the live `status` event shows it (it never makes
- * Central unready).
+ * Central unready). The detail is in the page's language: Central sends it as a code with
+ * parameters besides its English words (shared/notices.ts), which stand for a code unknown here.
  * Each pill says its status in words (web/header.tsx), not by colour alone. Pure: no DOM.
  *
  * @module
  */
+import type { Lang } from "../shared/i18n.ts";
+import { noticeText } from "../shared/notices.ts";
 import type { PartHealth, StatusView } from "./state.ts";
 
 /** `GET /health/ready` (and `GET /health`), the parts the pills show. */
@@ -25,22 +28,21 @@ export interface Pill {
   readonly key: string;
   /** Its status. */
   readonly status: PartHealth["status"];
-  /** One line saying why. */
+  /** One line saying why, in the page's language ("" when nothing says why). */
   readonly detail: string;
 }
-
-const pill = (key: string, part: PartHealth): Pill => ({
-  key,
-  status: part.status,
-  detail: part.detail,
-});
 
 /**
  * The pills from the readiness answer (null before the first, or while Central does not answer:
  * Kafka and the Registry then come from the live status, the database is unknown with no detail)
- * and the live status (for the weather office).
+ * and the live status (for the weather office), saying why in `lang`.
  */
-export function statusPills(ready: ReadyBody | null, status: StatusView): Pill[] {
+export function statusPills(ready: ReadyBody | null, status: StatusView, lang: Lang): Pill[] {
+  const pill = (key: string, part: PartHealth): Pill => ({
+    key,
+    status: part.status,
+    detail: noticeText(part, lang),
+  });
   const parts: Pill[] = ready === null
     ? [
       pill("kafka", status.kafka),

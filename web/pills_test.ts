@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { notice } from "../shared/notices.ts";
 import { type ReadyBody, statusPills } from "./pills.ts";
 import type { StatusView } from "./state.ts";
 
@@ -20,7 +21,7 @@ Deno.test("pills: one per readiness check, in Central's order, then the weather 
       extra: { status: "ok", detail: "a part added later" },
     },
   };
-  const pills = statusPills(ready, status);
+  const pills = statusPills(ready, status, "en");
   assert.deepEqual(pills.map((p) => [p.key, p.status]), [
     ["kafka", "ok"],
     ["registry", "ok"],
@@ -33,11 +34,37 @@ Deno.test("pills: one per readiness check, in Central's order, then the weather 
 });
 
 Deno.test("pills: before readiness answers, Kafka and the Registry come from the live status", () => {
-  const pills = statusPills(null, status);
+  const pills = statusPills(null, status, "en");
   assert.deepEqual(pills.map((p) => [p.key, p.status]), [
     ["kafka", "ok"],
     ["registry", "down"],
     ["database", "unknown"],
     ["weather", "unknown"],
+  ]);
+});
+
+Deno.test("pills: the reason in the page's language from Central's code, else its English", () => {
+  const ready: ReadyBody = {
+    status: "unavailable",
+    failing: ["database"],
+    checks: {
+      kafka: { status: "ok", ...notice("kafka_ok") },
+      database: { status: "down", ...notice("database_query_failed", { error: "disk I/O" }) },
+      newer: { status: "ok", detail: "a part of a newer Central", detail_code: "newer_ok" },
+    },
+  };
+  const live: StatusView = { ...status, weather: { ...status.weather, ...notice("weather_ok") } };
+  const said = (lang: "en" | "es") => statusPills(ready, live, lang).map((p) => p.detail);
+  assert.deepEqual(said("es"), [
+    "productor conectado, consumidores leyendo",
+    "una consulta falla: disk I/O",
+    "a part of a newer Central",
+    "los informes llegan cuando cambia el estado de un punto o se reinicia la Central",
+  ]);
+  assert.deepEqual(said("en"), [
+    "producer connected, consumers fetching",
+    "a query fails: disk I/O",
+    "a part of a newer Central",
+    "reports arrive when a CP's status changes or Central restarts",
   ]);
 });

@@ -6,6 +6,7 @@
  * @module
  */
 import { translate } from "../shared/i18n.ts";
+import { type NoticeLike, noticeText } from "../shared/notices.ts";
 import { CONSOLE_TEXT, type ConsoleKey } from "./console_text.ts";
 import { display } from "./format.ts";
 import { fmt, lang } from "./lang.ts";
@@ -33,4 +34,12 @@ export function ct(key: ConsoleKey, params?: Readonly<Record<string, string | nu
 /** The console's text `key` if it is one, else `fallback` (a part or kind Central added later). */
 export function ctOr(key: string, fallback: string): string {
   return Object.hasOwn(CONSOLE_TEXT.en, key) ? ct(key as ConsoleKey) : fallback;
+}
+
+/**
+ * A text Central wrote (an alarm's detail, a pill's reason) in the page's language, or Central's
+ * English words for a code this page does not know.
+ */
+export function said(text: NoticeLike): string {
+  return noticeText(text, lang.value);
 }

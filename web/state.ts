@@ -7,6 +7,7 @@
  * @module
  */
 import type { CpJson, DriverJson, SessionJson, WeatherJson } from "../central/wire.ts";
+import type { NoticeLike } from "../shared/notices.ts";
 
 /** A CP as Central's dashboard shows it (central/dashboard.ts `DashboardCp`). */
 export interface CpView extends CpJson {
@@ -40,10 +41,9 @@ export interface AuditView {
   readonly params: Readonly<Record<string, string | number | boolean | null>>;
 }
 
-/** One part's health. */
-export interface PartHealth {
+/** One part's health, with why (Central's English words, and its code: shared/notices.ts). */
+export interface PartHealth extends NoticeLike {
   readonly status: "ok" | "down" | "unknown";
-  readonly detail: string;
 }
 
 /** Health of Kafka, Registry and weather office (central/system_health.ts). */

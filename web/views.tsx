@@ -17,7 +17,7 @@ import {
   type SessionView,
 } from "./state.ts";
 import { fmt, lang, t } from "./lang.ts";
-import { ct } from "./show.ts";
+import { ct, ctOr } from "./show.ts";
 import { endReasonText } from "../shared/vocabulary.ts";
 
 /** Entries a list panel shows at most. */
@@ -188,6 +188,9 @@ export const Weather = memo(function Weather(props: { weather: DashboardState["w
   );
 });
 
+/** The outcomes an audit record has (shared/messages.ts `auditOutcomeSchema`), for the filter. */
+const AUDIT_OUTCOMES = ["ok", "denied", "failed", "rejected"] as const;
+
 const AuditRow = memo(function AuditRow(props: { r: AuditView }) {
   const { r } = props;
   const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -204,7 +207,7 @@ const AuditRow = memo(function AuditRow(props: { r: AuditView }) {
       </td>
       <td>{r.actor}</td>
       <td>{r.action}</td>
-      <td>{r.outcome}</td>
+      <td data-field="outcome">{ctOr(`outcome_${r.outcome}`, r.outcome)}</td>
       <td class="params">{params}</td>
     </tr>
   );
@@ -238,10 +241,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           onChange={(e) => outcome.value = (e.target as HTMLSelectElement).value}
         >
           <option value="">{t("everyOutcome")}</option>
-          <option value="ok">ok</option>
-          <option value="denied">denied</option>
-          <option value="failed">failed</option>
-          <option value="rejected">rejected</option>
+          {AUDIT_OUTCOMES.map((o) => <option key={o} value={o}>{ct(`outcome_${o}`)}</option>)}
         </select>
       </div>
       <div class="scroll" tabIndex={0} role="region" aria-label={ct("auditRecords")}>

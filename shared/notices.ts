@@ -1,0 +1,191 @@
+/**
+ * The free texts Central writes for people (why a status pill is ok or down, what an alarm is
+ * about, why an admin call failed, where a restore's credentials went) as a stable code with
+ * parameters, in English and Spanish. Central sends all three on the
+ * wire (`detail`: the English words, for API users and logs; `detail_code` and `detail_params`:
+ * what a screen translates), and the dashboard shows the code in its language through
+ * {@link noticeText}, falling back to Central's English `detail` for a code it does not know (a
+ * newer Central than the page).
+ *
+ * Parameters are figures or text Central cannot translate (an error message, a city, a CP id).
+ * On a screen a number is written the way the language writes it (`-2,5` in Spanish) and a
+ * parameter named `at` or `…_at` (an ISO time) as the language's date and time; the English
+ * `detail` keeps them as they are. A code with a `…_one` twin uses it when `n` is 1.
+ *
+ * No Deno API: the dashboard bundles this file too.
+ *
+ * @module
+ */
+import { type Catalog, formats, type Lang, translate } from "./i18n.ts";
+
+// What to do with credentials Central could not hand to the CP itself.
+const COPY = "copy them into {id}.credentials in the CP's --credentials-dir and restart its " +
+  "monitor";
+const COPIAR = "cópielas en {id}.credentials, en el --credentials-dir del punto, y rearranque " +
+  "su monitor";
+
+const en = {
+  // the parts `GET /health/ready` checks, and the weather office
+  not_watched: "not watched by this Central",
+  not_asked_yet: "not asked yet",
+  kafka_ok: "producer connected, consumers fetching",
+  kafka_producer_down: "producer not connected",
+  kafka_stalled: "no fetch for {seconds} s: {consumers}",
+  kafka_outbox: "{n} messages waiting to be sent",
+  kafka_outbox_one: "{n} message waiting to be sent",
+  registry_ok: "status call answered",
+  registry_failed: "status call failed",
+  registry_error: "status call failed: {error}",
+  feed_ok: "following the change feed",
+  feed_not_followed: "not followed yet",
+  feed_refused: "the Registry refused the change feed key: deregistrations do not reach Central",
+  feed_unreadable: "the change feed cannot be read ({failures}× in a row): {error}",
+  database_ok: "answers; the last commit went through",
+  database_query_failed: "a query fails: {error}",
+  database_commit_failed: "the last commit failed at {at}: {error}",
+  weather_no_report: "no report yet",
+  weather_ok: "reports arrive when a CP's status changes or Central restarts",
+  // alarms (central/alarms.ts)
+  alarm_engine_ko: "the engine reports KO",
+  alarm_engine_ko_at_start: "engine KO when Central started",
+  alarm_monitor_out: "monitor not logged in",
+  alarm_out_since_start: "not logged in since Central started",
+  alarm_weather: "{city}: {temperature} °C",
+  alarm_keys_revoked: "keys revoked by an admin",
+  alarm_revoked_for_good: "revoked for good by an admin",
+  alarm_deregistered: "deregistered in the Registry",
+  alarm_keys_lost: "keys revoked ({by})",
+  // admin calls' errors and outcomes
+  no_cp: "no CP {id}",
+  restore_busy: "a restore of {id} is under way",
+  no_registry_admin_key: "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
+  registry_busy: "the Registry is busy: {detail}",
+  registry_unreachable: "the Registry cannot be reached: {detail}",
+  registry_throttles: "the Registry throttles: {detail}",
+  registry_refused_key: "the Registry refused Central's admin key",
+  restore_delivered: "written to the local CP's credentials file; its monitor logs in with them",
+  restore_not_local: `not a local CP: ${COPY}`,
+  restore_supervisor_refused: `the local supervisor answered {status}: ${COPY}`,
+  restore_supervisor_silent: `the local supervisor did not answer ({error}): ${COPY}`,
+} as const;
+
+/** A code of a text Central writes. */
+export type NoticeCode = keyof typeof en;
+
+/** Every text Central writes for people, English and Spanish. */
+export const NOTICES: Catalog<NoticeCode> = {
+  en,
+  es: {
+    not_watched: "esta Central no lo vigila",
+    not_asked_yet: "aún sin consultar",
+    kafka_ok: "productor conectado, consumidores leyendo",
+    kafka_producer_down: "productor no conectado",
+    kafka_stalled: "sin lecturas desde hace {seconds} s: {consumers}",
+    kafka_outbox: "{n} mensajes esperando su envío",
+    kafka_outbox_one: "{n} mensaje esperando su envío",
+    registry_ok: "la consulta de estado respondió",
+    registry_failed: "la consulta de estado falló",
+    registry_error: "la consulta de estado falló: {error}",
+    feed_ok: "siguiendo los cambios del Registry",
+    feed_not_followed: "aún sin seguir",
+    feed_refused: "el Registry rechazó la clave de sus cambios: las bajas no llegan a la Central",
+    feed_unreadable: "no se pueden leer los cambios ({failures} veces seguidas): {error}",
+    database_ok: "responde; la última escritura se completó",
+    database_query_failed: "una consulta falla: {error}",
+    database_commit_failed: "la última escritura falló el {at}: {error}",
+    weather_no_report: "aún sin informe",
+    weather_ok: "los informes llegan cuando cambia el estado de un punto o se reinicia la Central",
+    alarm_engine_ko: "el motor informa de avería (KO)",
+    alarm_engine_ko_at_start: "motor averiado (KO) al arrancar la Central",
+    alarm_monitor_out: "el monitor no ha iniciado sesión",
+    alarm_out_since_start: "sin iniciar sesión desde que arrancó la Central",
+    alarm_weather: "{city}: {temperature} °C",
+    alarm_keys_revoked: "claves revocadas por un administrador",
+    alarm_revoked_for_good: "revocado para siempre por un administrador",
+    alarm_deregistered: "dado de baja en el Registry",
+    alarm_keys_lost: "claves revocadas ({by})",
+    no_cp: "no existe el punto {id}",
+    restore_busy: "ya hay una restauración de {id} en curso",
+    no_registry_admin_key: "la Central no tiene clave de administración del Registry: " +
+      "arránquela con REGISTRY_ADMIN_KEY",
+    registry_busy: "el Registry está ocupado: {detail}",
+    registry_unreachable: "no se puede contactar con el Registry: {detail}",
+    registry_throttles: "el Registry limita las peticiones: {detail}",
+    registry_refused_key: "el Registry rechazó la clave de administración de la Central",
+    restore_delivered: "escritas en el fichero de credenciales del punto local; su monitor se " +
+      "conecta con ellas",
+    restore_not_local: `no es un punto local: ${COPIAR}`,
+    restore_supervisor_refused: `el supervisor local respondió {status}: ${COPIAR}`,
+    restore_supervisor_silent: `el supervisor local no respondió ({error}): ${COPIAR}`,
+  },
+};
+
+/** A notice's parameters: figures and words Central cannot translate. */
+export type NoticeParams = Readonly<Record<string, string | number>>;
+
+/** A text Central writes, as the wire carries it. */
+export interface NoticeFields {
+  /** The English words, for API users and logs. */
+  readonly detail: string;
+  /** What a screen translates ({@link NoticeCode}; a newer Central may send one not listed). */
+  readonly detail_code: string;
+  /** The code's parameters. */
+  readonly detail_params: NoticeParams;
+}
+
+/** What {@link noticeText} reads: Central's English words, and its code when it sent one. */
+export interface NoticeLike {
+  /** Central's English words: shown when the code is missing or unknown. */
+  readonly detail: string;
+  /** The code, if Central sent one. */
+  readonly detail_code?: string;
+  /** Its parameters. */
+  readonly detail_params?: NoticeParams;
+}
+
+const isCode = (code: string): code is NoticeCode => Object.hasOwn(en, code);
+
+// The `…_one` twin of `code` when `n` is 1 and there is one.
+function keyFor(code: NoticeCode, params: NoticeParams): NoticeCode {
+  const one = `${code}_one`;
+  return params.n === 1 && isCode(one) ? one : code;
+}
+
+/** The wire fields of the notice `code` with `params`: the English words, the code, the params. */
+export function notice(code: NoticeCode, params: NoticeParams = {}): NoticeFields {
+  return {
+    detail: translate(NOTICES, "en", keyFor(code, params), params),
+    detail_code: code,
+    detail_params: params,
+  };
+}
+
+const TIME_PARAM = /(?:^|_)at$/;
+
+// Decimals a screen shows for a parameter: as many as it has, at most three.
+const decimals = (n: number) =>
+  Number.isInteger(n) ? 0 : Math.min(3, String(n).split(".")[1]?.length ?? 0);
+
+function screenParams(params: NoticeParams, lang: Lang): Record<string, string> {
+  const f = formats(lang);
+  const shown: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === "number") {
+      shown[name] = Number.isFinite(value) ? f.number(value, decimals(value)) : String(value);
+    } else if (TIME_PARAM.test(name) && !Number.isNaN(Date.parse(value))) {
+      shown[name] = f.dateTime(new Date(value));
+    } else shown[name] = value;
+  }
+  return shown;
+}
+
+/**
+ * A text Central wrote, in `lang`: its code's words with the parameters written for the language,
+ * or Central's English `detail` when the code is missing or not one this side knows.
+ */
+export function noticeText(said: NoticeLike, lang: Lang): string {
+  const code = said.detail_code;
+  if (code === undefined || !isCode(code)) return said.detail;
+  const params = said.detail_params ?? {};
+  return translate(NOTICES, lang, keyFor(code, params), screenParams(params, lang));
+}
