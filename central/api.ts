@@ -92,6 +92,11 @@ export interface CentralApiDeps {
   readonly metrics?: CentralMetrics;
   /** Missing and wrong bearers per address (default 10 a minute, then 429). */
   readonly bearerThrottle?: WrongSecretThrottle;
+  /**
+   * Restores REVOKED CPs, shared with Central's panel so one restore at a time per CP holds for
+   * both (default: one of the API's own, through the dashboard's Registry client and supervisor).
+   */
+  readonly restorer?: CpRestorer;
 }
 
 const log = getLogger(["evcharging", "central", "api"]);
@@ -263,7 +268,7 @@ export function createCentralApp(deps: CentralApiDeps): OpenAPIHono {
   addCpRoutes(app, kit);
   addWeatherRoutes(app, kit);
   addSecurityRoutes(app, { runtime, now });
-  const restorer = new CpRestorer({
+  const restorer = deps.restorer ?? new CpRestorer({
     runtime,
     now,
     registry: deps.dashboard?.registryAdmin ? deps.dashboard.registry : undefined,

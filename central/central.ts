@@ -31,6 +31,7 @@ import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditCheckpointer, checkpointPaths } from "./audit_checkpoint.ts";
 import { AuditLog } from "./audit.ts";
 import { AuditAggregator } from "./audit_flood.ts";
+import { CpRestorer } from "./cp_restore.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
@@ -176,6 +177,8 @@ export interface RunningCentral {
   readonly auditFile: string;
   /** The dashboard's live feed (`GET /events`). */
   readonly feed: LiveFeed;
+  /** Restores REVOKED CPs (the REST route's and the terminal panel's, one at a time per CP). */
+  readonly restorer: CpRestorer;
   /** Stops everything in order; idempotent. */
   stop(): Promise<void>;
 }
@@ -238,6 +241,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
     audit,
     auditFile,
     feed: dashboard.feed,
+    restorer: rest.restorer,
     stop: () =>
       stopped ??= (async () => {
         log.info("Central stopping");
@@ -501,6 +505,16 @@ function serveRest(
   },
 ) {
   const { runtime, status, secrets } = parts;
+  const registryAdmin = options.registryAdminKey !== undefined && options.registryAdminKey !== "";
+  const supervisor = options.supervisorUrl === undefined
+    ? undefined
+    : supervisorCaller(options.supervisorUrl, secrets.adminToken.token);
+  const restorer = new CpRestorer({
+    runtime,
+    now: () => new Date(),
+    registry: registryAdmin ? parts.registry : undefined,
+    supervisor,
+  });
   const streams = new EventStreams();
   const metrics = new CentralMetrics({ runtime, lag: parts.lag, sseClients: () => streams.size });
   runtime.subscribe((committed) => metrics.observe(committed));
@@ -517,11 +531,10 @@ function serveRest(
       status,
       web: webLoader(),
       registry: parts.registry,
-      registryAdmin: options.registryAdminKey !== undefined && options.registryAdminKey !== "",
-      supervisor: options.supervisorUrl === undefined
-        ? undefined
-        : supervisorCaller(options.supervisorUrl, secrets.adminToken.token),
+      registryAdmin,
+      supervisor,
     },
+    restorer,
   });
   const restTls = options.restTls === "always" || !isLoopbackHost(hostname);
   const http = Deno.serve(
@@ -539,7 +552,7 @@ function serveRest(
   const httpUrl = `${restTls ? "https" : "http"}://${
     urlHost(http.addr.hostname)
   }:${http.addr.port}`;
-  return { http, httpUrl, restTls };
+  return { http, httpUrl, restTls, restorer };
 }
 
 /** Sends the dashboard's coalesced events, with the system status, every `everyMs`. */

@@ -91,4 +91,4 @@ try {
   console.error(`central: ${error instanceof Error ? error.message : error}`);
   Deno.exit(1);
 }
-panel?.start(central.runtime);
+panel?.start(central.runtime, central.restorer);

@@ -61,10 +61,14 @@ export interface PanelView {
   readonly requests: readonly RequestRecord[];
   /** Latest system messages, newest first. */
   readonly messages: readonly PanelMessage[];
-  /** The command being typed. */
+  /** The command being typed (or the reason a restore asks for). */
   readonly input: string;
   /** What the last command did (or why it failed). */
   readonly feedback: string;
+  /** The label before the input while the panel asks for something (default `>`). */
+  readonly prompt?: string | null;
+  /** A secret to show this once, on lines of its own (a restore's new credentials). */
+  readonly shownOnce?: string | null;
 }
 
 /** Terminal size and whether to use colours. */
@@ -87,6 +91,8 @@ export type PanelCommand =
   | { readonly type: "rotate" | "revoke"; readonly cpId: string }
   /** Set the CP's security status. */
   | { readonly type: "security"; readonly cpId: string; readonly status: SecurityStatus }
+  /** Restore a REVOKED CP with new credentials (the panel asks for a reason first). */
+  | { readonly type: "restore"; readonly cpId: string }
   | { readonly type: "quit" };
 
 /** The panel's fixed texts in both languages. */
@@ -133,7 +139,8 @@ export const PANEL_TEXT: Catalog<
     CP_LIST: "CP LIST",
     CANCELLED: "CANCELLED",
     help: "s <id> stop · r <id> resume · S stop all · R resume all · " +
-      "rotate/revoke <id> keys · oos/activate/ban <id> security · Tab audit · q quit",
+      "rotate/revoke <id> keys · oos/activate/ban <id> security · restore <id> · Tab audit · " +
+      "q quit",
     unknown: "unknown command: {help}",
     tooMany: "too many words: {help}",
     which: "{verb} which CP? e.g. {verb} CP-001",
@@ -159,7 +166,8 @@ export const PANEL_TEXT: Catalog<
     CP_LIST: "LISTA DE PUNTOS",
     CANCELLED: "CANCELADA",
     help: "s <id> parar · r <id> reanudar · S parar todos · R reanudar todos · " +
-      "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · Tab auditoría · q salir",
+      "rotate/revoke <id> claves · oos/activate/ban <id> seguridad · restore <id> restaurar · " +
+      "Tab auditoría · q salir",
     unknown: "orden desconocida: {help}",
     tooMany: "demasiadas palabras: {help}",
     which: "¿{verb} qué punto? p. ej. {verb} CP-001",
@@ -319,15 +327,21 @@ export function renderPanel(view: PanelView, options: RenderOptions): string {
   }
 
   const feedback = view.feedback === "" ? "" : `   ${view.feedback}`;
-  lines.push(line(`> ${view.input}${feedback}`), line(t("help"), "dim"));
-
-  return redrawFrame(lines.slice(0, height));
+  const tail = [line(`${view.prompt ?? ">"} ${view.input}${feedback}`)];
+  // A secret is cut into lines, never cut off (the operator copies it from the screen), and the
+  // prompt, the secret and the help are kept whole when the frame is cut to the height.
+  const secret = view.shownOnce ?? "";
+  const step = Math.max(1, width);
+  for (let i = 0; i < secret.length; i += step) tail.push(line(secret.slice(i, i + step), "bold"));
+  tail.push(line(t("help"), "dim"));
+  const kept = lines.slice(0, Math.max(0, height - tail.length));
+  return redrawFrame([...kept, ...tail].slice(0, height));
 }
 
 /**
  * Reads a command line: `s <id>` / `stop <id>`, `r <id>` / `resume <id>`, `S` / `stop all`,
  * `R` / `resume all`, `rotate <id>`, `revoke <id>`, `oos <id>`, `activate <id>`, `ban <id>`,
- * `q` / `quit`.
+ * `restore <id>`, `q` / `quit`.
  */
 export function parseCommand(
   input: string,
@@ -343,10 +357,13 @@ export function parseCommand(
   if (verb === "S" || verb === "R") {
     return arg === undefined ? { type: verb === "S" ? "stop" : "resume" } : bad();
   }
-  if (verb === "rotate" || verb === "revoke" || Object.hasOwn(SECURITY_VERBS, verb)) {
+  if (
+    verb === "rotate" || verb === "revoke" || verb === "restore" ||
+    Object.hasOwn(SECURITY_VERBS, verb)
+  ) {
     // One CP at a time: these are not undone by a resume.
     if (arg === undefined || arg === "all") return { error: t("which", { verb }) };
-    return verb === "rotate" || verb === "revoke"
+    return verb === "rotate" || verb === "revoke" || verb === "restore"
       ? { type: verb, cpId: arg }
       : { type: "security", cpId: arg, status: SECURITY_VERBS[verb] };
   }

@@ -214,7 +214,26 @@ Deno.test("panel: key and security commands name one CP", () => {
     status: "ACTIVE",
   });
   assert.deepEqual(parseCommand("ban CP-1"), { type: "security", cpId: "CP-1", status: "REVOKED" });
-  for (const line of ["rotate", "ban all", "toString CP-1"]) {
+  assert.deepEqual(parseCommand("restore CP-1"), { type: "restore", cpId: "CP-1" });
+  for (const line of ["rotate", "ban all", "toString CP-1", "restore", "restore all"]) {
     assert.ok("error" in parseCommand(line), line);
+  }
+});
+
+Deno.test("panel: a prompt of its own while a reason is asked; a secret shown whole on its lines", () => {
+  const secret = "x".repeat(130);
+  const asking = {
+    ...VIEW,
+    input: "meter",
+    prompt: "reason for restoring CP-1 (Enter restores it with new credentials, Esc cancels):",
+    shownOnce: `new credentials of CP-1, shown this once: ${secret}`,
+  };
+  for (const [width, height] of [[60, 14], [100, 30]]) {
+    const out = lines(renderPanel(asking, { width, height, color: false }));
+    assert.ok(out.length <= height, `${out.length} lines for height ${height}`);
+    assert.ok(out.some((l) => l.startsWith("reason for restoring CP-1")), "the prompt");
+    const shown = out.slice(out.findIndex((l) => l.startsWith("new credentials")), -1).join("");
+    assert.ok(shown.endsWith(secret), `the secret whole at ${width}: ${shown}`);
+    assert.match(out.at(-1)!, /^s <id> stop/, "the help stays last");
   }
 });

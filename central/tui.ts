@@ -4,6 +4,8 @@
  * second for the clock, reads command lines, and collects log records as the panel's
  * messages through a LogTape sink, so logs never scroll over the table. Tab switches to the audit
  * view (central/panel_audit.ts renders) and back (Esc too); there a typed CP id filters it.
+ * `restore <id>` asks for a reason on the command line (Esc cancels), then restores the CP
+ * (central/panel_restore.ts).
  *
  * @module
  */
@@ -14,6 +16,8 @@ import { getLogger } from "../shared/log.ts";
 import { enterScreen, leaveScreen, noColorRequested } from "../shared/terminal.ts";
 import { PANEL_TEXT, type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
 import { renderAuditView } from "./panel_audit.ts";
+import { RestorePrompt } from "./panel_restore.ts";
+import type { CpRestorer } from "./cp_restore.ts";
 import { stateText } from "../shared/vocabulary.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -38,6 +42,9 @@ export class TerminalPanel {
   readonly #color = !noColorRequested();
   #input = "";
   #feedback = "";
+  /** Credentials a restore could not hand to the CP: shown until the next line is entered. */
+  #shownOnce: string | null = null;
+  #restore: RestorePrompt | undefined;
   /** The audit view (Tab): whether it is shown, and the CP it is filtered by ("" for all). */
   readonly #audit = { open: false, cpId: "" };
   #dirty = true;
@@ -68,9 +75,13 @@ export class TerminalPanel {
     };
   }
 
-  /** Takes over the terminal and starts drawing `runtime` and reading keys. */
-  start(runtime: CentralRuntime): void {
+  /**
+   * Takes over the terminal and starts drawing `runtime` and reading keys; `restorer` restores
+   * REVOKED CPs (the REST route's, so one restore at a time per CP holds for both).
+   */
+  start(runtime: CentralRuntime, restorer: Pick<CpRestorer, "restore">): void {
     this.#started = true;
+    this.#restore = new RestorePrompt(restorer, this.#lang);
     Deno.stdin.setRaw(true);
     this.#write(enterScreen());
     // The audit view reads the log each draw: once a second is enough for it, not every step.
@@ -114,6 +125,8 @@ export class TerminalPanel {
       messages: this.#messages,
       input: this.#input,
       feedback: this.#feedback,
+      prompt: this.#restore?.prompt,
+      shownOnce: this.#shownOnce,
     });
     this.#write(renderPanel(view, options));
   }
@@ -123,9 +136,11 @@ export class TerminalPanel {
     for (;;) {
       const { value, done } = await this.#reader.read();
       if (done) return;
-      // A lone ESC is the Esc key (an arrow key sends ESC with more): out of the audit view.
+      // A lone ESC is the Esc key (an arrow key sends ESC with more): out of the audit view, or
+      // no restore after all.
       if (value.length === 1 && value[0] === 0x1b) {
-        this.#audit.open = false;
+        if (this.#restore?.prompt) this.#feedback = this.#restore.cancel();
+        else this.#audit.open = false;
         this.#input = "";
       } else for (const byte of value) this.#key(runtime, byte);
       this.#dirty = true;
@@ -135,14 +150,16 @@ export class TerminalPanel {
   /** One key: raw mode gives bytes, so the panel edits the command line itself. */
   #key(runtime: CentralRuntime, byte: number): void {
     if (byte === 0x03 || byte === 0x04) return this.#onQuit(); // Ctrl-C, Ctrl-D
-    if (byte === 0x09) {
+    if (byte === 0x09 && !this.#restore?.prompt) {
       // Tab: the audit view and back; what was typed belongs to the view it was typed in.
       this.#audit.open = !this.#audit.open;
       this.#input = "";
     } else if (byte === 0x0d || byte === 0x0a) {
       const line = this.#input;
       this.#input = "";
-      if (this.#audit.open) this.#audit.cpId = line.trim();
+      this.#shownOnce = null;
+      if (this.#restore?.prompt) this.#giveReason(line);
+      else if (this.#audit.open) this.#audit.cpId = line.trim();
       else this.#run(runtime, line);
     } else if (byte === 0x7f || byte === 0x08) {
       this.#input = this.#input.slice(0, -1);
@@ -199,6 +216,10 @@ export class TerminalPanel {
           at,
         });
         break;
+      case "restore":
+        // Nothing happens before the reason: the prompt asks for it.
+        this.#feedback = "";
+        return this.#restore?.open(command.cpId);
     }
     const cp = cpId === undefined ? undefined : runtime.model.cps.get(cpId);
     const id = cpId ?? translate(PANEL_TEXT, this.#lang, "all");
@@ -207,6 +228,22 @@ export class TerminalPanel {
       this.#lang,
       "done",
       { command: command.type, id, state: stateText(cp.status, this.#lang), security: cp.security },
+    );
+  }
+
+  /** The reason a restore asked for: restores, saying so meanwhile and once done. */
+  #giveReason(reason: string): void {
+    this.#restore!.submit(reason, (meanwhile) => this.#feedback = meanwhile).then(
+      (said) => {
+        this.#feedback = said.feedback;
+        this.#shownOnce = said.shownOnce;
+        this.#dirty = true;
+      },
+      (error) => {
+        this.#feedback = String(error?.message ?? error);
+        this.#dirty = true;
+        log.error("Restore from the panel failed: {error}", { error });
+      },
     );
   }
 
