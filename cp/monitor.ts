@@ -1,17 +1,18 @@
 /**
- * The CP monitor process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §1–§2): the thin edges around the
- * decisions in `monitor_core.ts`.
+ * The CP monitor process (ARCHITECTURE §Processes and ports, docs/charging_loop.md §1–§2): the thin
+ * edges around the core in `monitor_core.ts`, whose effects it performs.
  *
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
  *   credentials in a 0600 file; authenticates for a token before each login that needs one.
  * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH key, derives the CP key from
  *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change)
- *   until the connection ends; then asks the core what next: retry after a backoff (with a new
- *   token or not) or give up with a clear message.
+ *   until the connection ends; then steps the core with how it ended and does what it says: log in
+ *   again now or after a wait, park at the menu, or give up with a clear message.
  * - Engine (framed TCP client on loopback): proves the engine's link secret at each opening and
  *   checks the engine's proof before anything else (`engine_link.ts`); then `HEALTH_CHECK`
- *   every second; no answer within 1.5 s or a lost connection is KO. It hands over each new key (`KEY`), again after an engine
- *   restart, and revocations (`KEY_REVOKED`).
+ *   every second; what it sees goes through the core, which judges no answer within 1.5 s or a
+ *   lost connection KO. It hands over each new key (`KEY`), again after an engine restart, and
+ *   revocations (`KEY_REVOKED`).
  *
  * {@link startMonitor} runs it in-process and returns a handle (tests, the fleet, and the
  * process in `monitor_main.ts`); `deno run -A cp/monitor_main.ts --help` lists the flags. The
@@ -49,7 +50,15 @@ import { DEFAULT_CREDENTIALS_DIR, DEFAULT_REGISTRY_URL } from "./config.ts";
 import { credentialsPath } from "../shared/cp_credentials.ts";
 import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 import type { LinkSecretSource } from "./engine_link.ts";
-import { decide, type LoginEnding } from "./monitor_core.ts";
+import {
+  INITIAL_MODEL,
+  type LoginEnding,
+  type MonitorEffect,
+  type MonitorInput,
+  type MonitorSettings,
+  REVOKED_WAIT_MS,
+  step,
+} from "./monitor_core.ts";
 import { whenAborted } from "../shared/sleep.ts";
 import {
   type Endpoint,
@@ -219,6 +228,8 @@ class Monitor implements MonitorHandle {
   readonly #registry: RegistryClient;
   readonly #abort = new AbortController();
   readonly #engine: EngineLink;
+  readonly #settings: MonitorSettings;
+  #model = INITIAL_MODEL;
   readonly #done = Promise.withResolvers<MonitorOutcome>();
   readonly #listeners = new Set<() => void>();
   readonly #credentialsFile: string;
@@ -245,14 +256,15 @@ class Monitor implements MonitorHandle {
       options.credentialsDir ?? DEFAULT_CREDENTIALS_DIR,
       options.cpId,
     );
+    this.#settings = {
+      revokedWaitMs: options.revokedWaitMs ?? REVOKED_WAIT_MS,
+      interactive: options.interactive === true,
+    };
     this.#engine = new EngineLink(
       options.engine,
       options.engineSecret,
       this.#abort.signal,
-      (health) => {
-        this.#event(`engine ${health}`, health === "OK" ? "info" : "warning");
-        this.#sendHealth();
-      },
+      (input) => void this.#perform(this.#step(input)),
     );
     this.#view = {
       cpId: options.cpId,
@@ -272,7 +284,7 @@ class Monitor implements MonitorHandle {
     return {
       ...this.#view,
       engine: {
-        health: this.#engine.health,
+        health: this.#model.health,
         connected: this.#engine.connected,
         address: engineAddress(this.#options.engine),
       },
@@ -382,55 +394,65 @@ class Monitor implements MonitorHandle {
 
   // --- Central -------------------------------------------------------------------------------
 
-  /** Logs in, stays connected as long as Central lets it, and asks the core what next. */
+  /** Logs in, stays connected as long as Central lets it, and does what the core says next. */
   async #centralLoop(): Promise<void> {
-    let attempt = 0;
     while (!this.#abort.signal.aborted) {
       const ending = await this.#attempt();
       if (this.#abort.signal.aborted) return;
       const asked = this.#asked;
       this.#asked = undefined;
-      if (asked === "login") {
-        attempt = 0; // the operator's move, not a failure: no backoff
-        continue;
-      }
-      if (asked === "deregistered") {
-        await this.#park("deregistered at the Registry");
-        attempt = 0;
-        continue;
-      }
-      const decision = decide(
-        ending,
-        attempt,
-        (this.#options.random ?? Math.random)(),
-        this.#options.revokedWaitMs,
-      );
-      attempt = decision.attempt;
-      const keyVersion = this.#view.keyVersion;
-      if (decision.revokeKey && keyVersion !== undefined) {
-        await this.#engine.revoke(keyVersion);
-        this.#view = { ...this.#view, keyVersion: undefined };
-      }
-      if (decision.step.kind === "give_up") {
-        if (this.#options.interactive === true) {
-          await this.#park(decision.step.message);
-          attempt = 0;
-          continue;
+      const effects = this.#step({ type: "login_ended", ending, asked });
+      if (await this.#perform(effects) === "ended") return;
+    }
+  }
+
+  /** Steps the core with `input` at this moment; returns the effects to perform. */
+  #step(input: MonitorInput): readonly MonitorEffect[] {
+    const random = (this.#options.random ?? Math.random)();
+    const next = step(this.#model, input, { settings: this.#settings, now: Date.now(), random });
+    this.#model = next.model;
+    return next.effects;
+  }
+
+  /** Performs the core's effects in order; `ended` once the monitor gave up for good. */
+  async #perform(effects: readonly MonitorEffect[]): Promise<"ended" | undefined> {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "revoke_key": {
+          const keyVersion = this.#view.keyVersion;
+          if (keyVersion === undefined) break;
+          await this.#engine.revoke(keyVersion);
+          this.#view = { ...this.#view, keyVersion: undefined };
+          break;
         }
-        this.#setCentral({ state: "gave_up", detail: decision.step.message });
-        this.#event(decision.step.message, "error");
-        this.#abort.abort(); // nothing left to do: the engine link goes too
-        this.#done.resolve({ kind: "gave_up", message: decision.step.message });
-        return;
-      }
-      const { delayMs, reason, countdown } = decision.step;
-      this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
-      if (countdown) await this.#countDown(reason, delayMs);
-      else {
-        this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
-        await this.#pause(delayMs);
+        case "login":
+          break;
+        case "wait": {
+          const { delayMs, reason, countdown } = effect;
+          this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
+          if (countdown) await this.#countDown(reason, delayMs);
+          else {
+            this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
+            await this.#pause(delayMs);
+          }
+          break;
+        }
+        case "park":
+          await this.#park(effect.message);
+          break;
+        case "give_up":
+          this.#setCentral({ state: "gave_up", detail: effect.message });
+          this.#event(effect.message, "error");
+          this.#abort.abort(); // nothing left to do: the engine link goes too
+          this.#done.resolve({ kind: "gave_up", message: effect.message });
+          return "ended";
+        case "health_changed":
+          this.#event(`engine ${effect.health}`, effect.health === "OK" ? "info" : "warning");
+          this.#sendHealth();
+          break;
       }
     }
+    return undefined;
   }
 
   /**
@@ -450,12 +472,10 @@ class Monitor implements MonitorHandle {
   }
 
   /**
-   * Gave up, at a menu: the engine drops its key (Central no longer takes it) and the monitor
-   * waits for its operator to register or authenticate again.
+   * Gave up, at a menu (the core had the engine drop its key first: Central no longer takes it):
+   * the monitor waits for its operator to register or authenticate again.
    */
   async #park(message: string): Promise<void> {
-    const keyVersion = this.#view.keyVersion;
-    if (keyVersion !== undefined) await this.#engine.revoke(keyVersion);
     this.#view = { ...this.#view, keyVersion: undefined, shown: undefined };
     const waiting = `${message} (menu: R registers it again, A logs in again)`;
     this.#setCentral({ state: "gave_up", detail: waiting });
@@ -498,7 +518,7 @@ class Monitor implements MonitorHandle {
         event: (text, level) => this.#event(text, level),
       });
     } catch (error) {
-      return this.#registryEnding("register", error);
+      return registryEnding("register", error, this.#credentialsFile);
     }
 
     const ecdh = await generateEcdhKeyPair(); // ephemeral: a new pair for every login
@@ -512,7 +532,7 @@ class Monitor implements MonitorHandle {
         ecdhJwk(ecdhPublicKey),
       ));
     } catch (error) {
-      return this.#registryEnding("authenticate", error);
+      return registryEnding("authenticate", error, this.#credentialsFile);
     }
 
     if (!this.#engineAwaited) {
@@ -671,16 +691,11 @@ class Monitor implements MonitorHandle {
   /** `HEALTH{engine}` to Central if logged in: every second, and at once on a change. */
   #sendHealth(): void {
     if (this.#view.central.state !== "logged_in") return;
-    this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#engine.health }));
+    this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#model.health }));
   }
 
   /** Sends to Central without waiting; a failure shows up as the connection ending. */
   #send(frame: object): void {
     this.#central?.send(frame).catch(() => {});
-  }
-
-  /** A failure while registering or authenticating, as the core sees it. */
-  #registryEnding(call: "register" | "authenticate", error: unknown): LoginEnding {
-    return registryEnding(call, error, this.#credentialsFile);
   }
 }

@@ -1,12 +1,17 @@
 /**
- * The CP monitor's decisions as pure functions (docs/charging_loop.md §1–§2): how long to wait
+ * The CP monitor's decisions as a pure core (docs/charging_loop.md §1–§2): how long to wait
  * before the next login, what an `AUTH_FAIL`, a `LOGOUT` or a Registry error means for the next
  * attempt, and how health checks of the engine add up to `OK`/`KO`. Every attempt authenticates
  * at the Registry for a fresh token bound to that attempt's ECDH key (Central lets a token log in
  * once), so no decision here is about keeping or renewing a token.
  *
- * `cp/monitor.ts` owns the sockets, timers and the Registry client; it asks these functions what
- * to do and does it, so every policy here is tested without a socket or a clock.
+ * The core has the project's one shape, `step(model, input, context) → {model, effects}`: the
+ * model is the consecutive attempt count and the engine link as last seen; the inputs are how a
+ * login attempt ended and what happened on the engine link; the context holds the monitor's
+ * settings, the time `now` and a jitter draw. `cp/monitor.ts` owns the sockets, timers and the
+ * Registry client and performs the effects in order (revoke the engine's key, log in again now
+ * or after a wait, park at the menu, give up, report a health change), so every policy here is
+ * tested without a socket or a clock.
  *
  * @module
  */
@@ -45,7 +50,7 @@ export const STABLE_CONNECTION_MS = 10_000;
 // What to do next
 
 /** What the monitor does after a login attempt or a connection ended. */
-export type NextStep =
+type NextStep =
   /** Try again after `delayMs`; `countdown`: show the wait second by second (a revoked key). */
   | {
     readonly kind: "retry";
@@ -83,7 +88,7 @@ const REINSTATE = "An admin can restore a REVOKED CP (dashboard more → Restore
  * waits with backoff, a refused token too: it was just issued, so something else is wrong (e.g.
  * Central trusts another Registry or the clocks disagree) and a tight loop would not fix it.
  */
-export function afterAuthFail(
+function afterAuthFail(
   fail: Pick<AuthFail, "reason" | "detail" | "retryable">,
   ctx: DecisionContext,
 ): NextStep {
@@ -103,7 +108,7 @@ export function afterAuthFail(
 }
 
 /** {@link NextStep} after a `LOGOUT`, plus whether the engine must drop the current key. */
-export type LogoutStep = NextStep & {
+type LogoutStep = NextStep & {
   /** Send `KEY_REVOKED` for the current key version to the engine. */
   readonly revokeKey: boolean;
 };
@@ -116,7 +121,7 @@ export type LogoutStep = NextStep & {
  * drops it (and ends a session it could no longer report). `shutdown` and `replaced` wait with
  * backoff.
  */
-export function afterLogout(
+function afterLogout(
   logout: Pick<Logout, "reason" | "detail" | "retryable">,
   ctx: DecisionContext,
 ): LogoutStep {
@@ -163,7 +168,7 @@ function deregisteredMessage(why: string): string {
 }
 
 /** After Central could not be reached, or the connection to it broke. */
-export function afterConnectionLost(detail: string, ctx: DecisionContext): NextStep {
+function afterConnectionLost(detail: string, ctx: DecisionContext): NextStep {
   return {
     kind: "retry",
     delayMs: backoffDelayMs(ctx.attempt, ctx.random),
@@ -204,7 +209,7 @@ export function retryAfterDelayMs(retryAfterSeconds: number, ctx: DecisionContex
  * with it): "Registry dies → new logins fail with a clear reason" and running CPs keep trying.
  * A refusal (4xx) is final, with what to do about it.
  */
-export function afterRegistryError(
+function afterRegistryError(
   failure: RegistryFailure,
   ctx: DecisionContext & {
     readonly call: "register" | "authenticate";
@@ -269,7 +274,7 @@ export type LoginEnding =
   | { readonly kind: "lost"; readonly detail: string; readonly connectedMs?: number };
 
 /** What {@link decide} returns. */
-export interface Decision {
+interface Decision {
   /** Retry (when, with a new token or not) or give up. */
   readonly step: NextStep;
   /** Tell the engine to forget the current key (`KEY_REVOKED`). */
@@ -285,7 +290,7 @@ export interface Decision {
  * Central that accepts logins and drops them at once is not hammered every half second.
  * `revokedWaitMs` is the wait after a revoked key ({@link REVOKED_WAIT_MS}).
  */
-export function decide(
+function decide(
   ending: LoginEnding,
   attempt: number,
   random: number,
@@ -333,20 +338,20 @@ export interface EngineProbe {
 }
 
 /** Not connected: the state at start and after a lost connection. */
-export const DISCONNECTED_PROBE: EngineProbe = { connected: false };
+const DISCONNECTED_PROBE: EngineProbe = { connected: false };
 
 /** The link to the engine opened: no answer yet. */
-export function probeConnected(): EngineProbe {
+function probeConnected(): EngineProbe {
   return { connected: true };
 }
 
 /** A `HEALTH_CHECK` went out at `now`; the oldest unanswered one is what times out. */
-export function probeSent(probe: EngineProbe, now: number): EngineProbe {
+function probeSent(probe: EngineProbe, now: number): EngineProbe {
   return probe.pendingSince === undefined ? { ...probe, pendingSince: now } : probe;
 }
 
 /** The engine answered `HEALTH{engine}`. */
-export function probeAnswered(probe: EngineProbe, engine: EngineHealth): EngineProbe {
+function probeAnswered(probe: EngineProbe, engine: EngineHealth): EngineProbe {
   return { connected: probe.connected, lastAnswer: engine };
 }
 
@@ -354,7 +359,7 @@ export function probeAnswered(probe: EngineProbe, engine: EngineHealth): EngineP
  * The engine's health at `now`: `KO` when not connected, when a check has gone unanswered for
  * longer than `timeoutMs`, before its first answer, or when it answered `KO`.
  */
-export function engineHealth(
+function engineHealth(
   probe: EngineProbe,
   now: number,
   timeoutMs = HEALTH_TIMEOUT_MS,
@@ -362,4 +367,167 @@ export function engineHealth(
   if (!probe.connected) return "KO";
   if (probe.pendingSince !== undefined && now - probe.pendingSince > timeoutMs) return "KO";
   return probe.lastAnswer ?? "KO";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The step
+
+/** What the monitor's core knows. Never mutated. */
+export interface MonitorModel {
+  /** Consecutive login attempts without a stable login: the backoff's exponent. */
+  readonly attempt: number;
+  /** The link to the engine as last seen. */
+  readonly probe: EngineProbe;
+  /** The engine's health as last judged (what Central is told). */
+  readonly health: EngineHealth;
+}
+
+/** Before anything happened: no attempt yet, the engine not reached, so `KO`. */
+export const INITIAL_MODEL: MonitorModel = { attempt: 0, probe: DISCONNECTED_PROBE, health: "KO" };
+
+/** The monitor's settings the rules read; fixed for its life. */
+export interface MonitorSettings {
+  /** The wait after a revoked key, ms ({@link REVOKED_WAIT_MS} by default). */
+  readonly revokedWaitMs: number;
+  /**
+   * An operator drives it (the monitor's menu): giving up parks it until they register or log in
+   * again, instead of ending it.
+   */
+  readonly interactive: boolean;
+}
+
+/** What a step may read besides its model and input. */
+export interface MonitorContext {
+  /** The monitor's settings. */
+  readonly settings: MonitorSettings;
+  /** Now, ms since the epoch. */
+  readonly now: number;
+  /** A number in [0, 1) for the jitter of a wait this step may decide. */
+  readonly random: number;
+}
+
+/** What happens to the monitor. */
+export type MonitorInput =
+  /**
+   * A login attempt ended, and the connection it opened if any. `asked`: the operator ended it
+   * (`login`: log in again at once; `deregistered`: they deregistered the CP), so it is no
+   * failure.
+   */
+  | {
+    readonly type: "login_ended";
+    readonly ending: LoginEnding;
+    readonly asked?: "login" | "deregistered";
+  }
+  /** The link to the engine opened (its opening proven): no answer yet. */
+  | { readonly type: "engine_connected" }
+  /** A `HEALTH_CHECK` went out to the engine. */
+  | { readonly type: "health_check_sent" }
+  /** The engine answered `HEALTH{engine}`. */
+  | { readonly type: "engine_answered"; readonly engine: EngineHealth }
+  /** The link to the engine closed. */
+  | { readonly type: "engine_lost" }
+  /** Time passed: judge the engine's health again. */
+  | { readonly type: "tick" };
+
+/** What the edge must do after a step, in order. */
+export type MonitorEffect =
+  /** Tell the engine to forget the current key (`KEY_REVOKED`), if the monitor holds one. */
+  | { readonly type: "revoke_key" }
+  /** Log in again now. */
+  | { readonly type: "login" }
+  /**
+   * Log in again after `delayMs`; `reason` says why to the operator, `countdown` shows the wait
+   * second by second (a revoked key).
+   */
+  | {
+    readonly type: "wait";
+    readonly delayMs: number;
+    readonly reason: string;
+    readonly countdown?: boolean;
+  }
+  /** Gave up, at a menu: wait for the operator to register or log in again. */
+  | { readonly type: "park"; readonly message: string }
+  /** Gave up for good: retrying cannot help; `message` tells the operator why and what to do. */
+  | { readonly type: "give_up"; readonly message: string }
+  /** The engine's health changed: show it, and tell Central at once. */
+  | { readonly type: "health_changed"; readonly health: EngineHealth };
+
+/** What {@link step} returns. */
+export interface MonitorStep {
+  /** The next model. */
+  readonly model: MonitorModel;
+  /** What the edge must do, in order. */
+  readonly effects: readonly MonitorEffect[];
+}
+
+/** Applies one input. Pure: the same model, input and context always give the same step. */
+export function step(
+  model: MonitorModel,
+  input: MonitorInput,
+  context: MonitorContext,
+): MonitorStep {
+  switch (input.type) {
+    case "login_ended":
+      return afterLogin(model, input.ending, input.asked, context);
+    case "engine_connected":
+      return judgeHealth({ ...model, probe: probeConnected() }, context.now);
+    case "health_check_sent":
+      return judgeHealth({ ...model, probe: probeSent(model.probe, context.now) }, context.now);
+    case "engine_answered":
+      return judgeHealth(
+        { ...model, probe: probeAnswered(model.probe, input.engine) },
+        context.now,
+      );
+    case "engine_lost":
+      return judgeHealth({ ...model, probe: DISCONNECTED_PROBE }, context.now);
+    case "tick":
+      return judgeHealth(model, context.now);
+  }
+}
+
+/**
+ * After a login attempt: again at once when the operator asked, parked when they deregistered the
+ * CP, else what {@link decide} says. Giving up at a menu parks instead of ending; parking drops
+ * the engine's key, since Central no longer takes it.
+ */
+function afterLogin(
+  model: MonitorModel,
+  ending: LoginEnding,
+  asked: "login" | "deregistered" | undefined,
+  { settings, random }: MonitorContext,
+): MonitorStep {
+  // The operator's move, not a failure: no backoff after it.
+  if (asked === "login") return { model: { ...model, attempt: 0 }, effects: [{ type: "login" }] };
+  if (asked === "deregistered") {
+    return { model: { ...model, attempt: 0 }, effects: park("deregistered at the Registry") };
+  }
+  const decision = decide(ending, model.attempt, random, settings.revokedWaitMs);
+  const revoke: MonitorEffect[] = decision.revokeKey ? [{ type: "revoke_key" }] : [];
+  const next = decision.step;
+  if (next.kind === "retry") {
+    const { kind: _kind, ...wait } = next;
+    return {
+      model: { ...model, attempt: decision.attempt },
+      effects: [...revoke, { type: "wait", ...wait }],
+    };
+  }
+  if (settings.interactive) {
+    return { model: { ...model, attempt: 0 }, effects: park(next.message) };
+  }
+  return {
+    model: { ...model, attempt: decision.attempt },
+    effects: [...revoke, { type: "give_up", message: next.message }],
+  };
+}
+
+/** The effects of parking at the menu: the engine drops its key, the monitor waits. */
+function park(message: string): MonitorEffect[] {
+  return [{ type: "revoke_key" }, { type: "park", message }];
+}
+
+/** The engine's health judged at `now`; a change is reported. */
+function judgeHealth(model: MonitorModel, now: number): MonitorStep {
+  const health = engineHealth(model.probe, now);
+  if (health === model.health) return { model, effects: [] };
+  return { model: { ...model, health }, effects: [{ type: "health_changed", health }] };
 }

@@ -1,35 +1,79 @@
 import assert from "node:assert/strict";
 import {
-  afterAuthFail,
-  afterConnectionLost,
-  afterLogout,
-  afterRegistryError,
   BACKOFF,
   backoffDelayMs,
-  decide,
-  DISCONNECTED_PROBE,
-  engineHealth,
   HEALTH_TIMEOUT_MS,
+  INITIAL_MODEL,
+  type LoginEnding,
   MAX_RETRY_AFTER_MS,
-  type NextStep,
-  probeAnswered,
-  probeConnected,
-  probeSent,
+  type MonitorEffect,
+  type MonitorInput,
+  type MonitorModel,
+  type MonitorSettings,
+  type MonitorStep,
   retryAfterDelayMs,
   REVOKED_WAIT_MS,
   STABLE_CONNECTION_MS,
+  step,
 } from "./monitor_core.ts";
 import type { AuthFail, Logout } from "../shared/messages.ts";
 
-const ctx = { attempt: 0, random: 0.5 };
-const retry = (s: NextStep) => {
-  assert.equal(s.kind, "retry", s.kind === "give_up" ? s.message : "");
-  return s as Extract<NextStep, { kind: "retry" }>;
-};
-const giveUp = (s: NextStep) => {
-  assert.equal(s.kind, "give_up");
-  return s as Extract<NextStep, { kind: "give_up" }>;
-};
+const SETTINGS: MonitorSettings = { revokedWaitMs: REVOKED_WAIT_MS, interactive: false };
+const FILE = "data/cp/CP1.credentials";
+
+/** Steps the core with `input` at `now`, with the jitter `random`. */
+function at(
+  model: MonitorModel,
+  input: MonitorInput,
+  now = 0,
+  random = 0.5,
+  settings: Partial<MonitorSettings> = {},
+): MonitorStep {
+  return step(model, input, { settings: { ...SETTINGS, ...settings }, now, random });
+}
+
+/** Steps the core with how a login attempt ended, after `attempt` attempts. */
+function ended(
+  ending: LoginEnding,
+  options: { attempt?: number; random?: number; settings?: Partial<MonitorSettings> } = {},
+): MonitorStep {
+  const model = { ...INITIAL_MODEL, attempt: options.attempt ?? 0 };
+  return at(model, { type: "login_ended", ending }, 0, options.random ?? 0.5, options.settings);
+}
+
+type Wait = Extract<MonitorEffect, { type: "wait" }>;
+
+/** The wait a step ends with (it must end with one). */
+function waits(s: MonitorStep): Wait {
+  const last = s.effects.at(-1);
+  assert.equal(last?.type, "wait", JSON.stringify(s.effects));
+  return last as Wait;
+}
+
+/** The message of the give-up a step ends with (it must end with one). */
+function givesUp(s: MonitorStep): string {
+  const last = s.effects.at(-1);
+  assert.equal(last?.type, "give_up", JSON.stringify(s.effects));
+  return (last as Extract<MonitorEffect, { type: "give_up" }>).message;
+}
+
+/** Whether the step tells the engine to drop its key. */
+function revokes(s: MonitorStep): boolean {
+  return s.effects.some((e) => e.type === "revoke_key");
+}
+
+const authFail = (fail: Pick<AuthFail, "reason" | "detail" | "retryable">): LoginEnding => ({
+  kind: "auth_fail",
+  fail,
+});
+const logout = (
+  out: Pick<Logout, "reason" | "detail" | "retryable">,
+  connectedMs?: number,
+): LoginEnding => ({ kind: "logout", logout: out, connectedMs });
+const registryError = (
+  call: "register" | "authenticate",
+  failure: { status: number; code: string; detail: string; retryAfterSeconds?: number },
+): LoginEnding => ({ kind: "registry_error", call, failure, credentialsFile: FILE });
 
 Deno.test("backoff doubles from 0.5 s and is capped at 10 s, with jitter in the upper half", () => {
   const ceilings = [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000];
@@ -45,69 +89,63 @@ Deno.test("backoff doubles from 0.5 s and is capped at 10 s, with jitter in the 
   assert.equal(backoffDelayMs(0, 7), 500, "random is clamped to [0, 1]");
 });
 
-Deno.test("decide: the attempt count grows per failure and starts over after a stable login", () => {
-  let attempt = 0;
+Deno.test("the attempt count grows per failure and starts over after a stable login", () => {
+  let model = INITIAL_MODEL;
   const delays: number[] = [];
   for (let i = 0; i < 7; i++) {
-    const d = decide({ kind: "unreachable", detail: "refused" }, attempt, 0.999999);
-    delays.push((d.step as Extract<NextStep, { kind: "retry" }>).delayMs);
-    attempt = d.attempt;
+    const s = at(
+      model,
+      {
+        type: "login_ended",
+        ending: { kind: "unreachable", detail: "refused" },
+      },
+      0,
+      0.999999,
+    );
+    delays.push(waits(s).delayMs);
+    model = s.model;
   }
   assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
 
-  const short = decide({ kind: "lost", detail: "x", connectedMs: STABLE_CONNECTION_MS - 1 }, 5, 0);
-  assert.deepEqual([retry(short.step).delayMs, short.attempt], [5000, 6]);
-  const stable = decide({ kind: "lost", detail: "x", connectedMs: STABLE_CONNECTION_MS }, 5, 0);
-  assert.deepEqual([retry(stable.step).delayMs, stable.attempt], [250, 1]);
+  const lost = (connectedMs: number): LoginEnding => ({ kind: "lost", detail: "x", connectedMs });
+  const short = ended(lost(STABLE_CONNECTION_MS - 1), { attempt: 5, random: 0 });
+  assert.deepEqual([waits(short).delayMs, short.model.attempt], [5000, 6]);
+  const stable = ended(lost(STABLE_CONNECTION_MS), { attempt: 5, random: 0 });
+  assert.deepEqual([waits(stable).delayMs, stable.model.attempt], [250, 1]);
 });
 
-Deno.test("decide: each ending goes to its rule", () => {
-  const file = "data/cp/CP1.credentials";
-  const fatal = decide({ kind: "fatal", message: "no admin key" }, 0, 0);
-  assert.equal(giveUp(fatal.step).message, "no admin key");
-  const registry = decide(
-    {
-      kind: "registry_error",
-      call: "authenticate",
-      failure: { status: 401, code: "invalid_credentials", detail: "" },
-      credentialsFile: file,
-    },
-    0,
-    0,
+Deno.test("each ending goes to its rule", () => {
+  const fatal = ended({ kind: "fatal", message: "no admin key" }, { random: 0 });
+  assert.equal(givesUp(fatal), "no admin key");
+  const registry = ended(
+    registryError("authenticate", { status: 401, code: "invalid_credentials", detail: "" }),
+    { random: 0 },
   );
-  assert.match(giveUp(registry.step).message, /CP1\.credentials/);
-  const auth = decide(
-    { kind: "auth_fail", fail: { reason: "expired_token", retryable: true } },
-    3,
-    0,
-  );
-  assert.deepEqual([retry(auth.step).delayMs, auth.attempt], [2000, 4]);
-  const logout = decide(
-    {
-      kind: "logout",
-      logout: { reason: "key_revoked", retryable: true },
-      connectedMs: 60_000,
-    },
-    3,
-    0,
-  );
-  assert.deepEqual([logout.revokeKey, logout.attempt], [true, 1]);
-  assert.equal(retry(logout.step).delayMs, REVOKED_WAIT_MS, "the default wait");
-  const passed = decide(
-    { kind: "logout", logout: { reason: "key_revoked", retryable: true } },
-    0,
-    0,
-    1234,
-  );
-  assert.equal(retry(passed.step).delayMs, 1234, "the wait passed in");
-  assert.equal(decide({ kind: "unreachable", detail: "x" }, 0, 0).revokeKey, false);
+  assert.match(givesUp(registry), /CP1\.credentials/);
+  const auth = ended(authFail({ reason: "expired_token", retryable: true }), {
+    attempt: 3,
+    random: 0,
+  });
+  assert.deepEqual([waits(auth).delayMs, auth.model.attempt], [2000, 4]);
+  const revoked = ended(logout({ reason: "key_revoked", retryable: true }, 60_000), {
+    attempt: 3,
+    random: 0,
+  });
+  assert.deepEqual([revokes(revoked), revoked.model.attempt], [true, 1]);
+  assert.equal(waits(revoked).delayMs, REVOKED_WAIT_MS, "the default wait");
+  const passed = ended(logout({ reason: "key_revoked", retryable: true }), {
+    random: 0,
+    settings: { revokedWaitMs: 1234 },
+  });
+  assert.equal(waits(passed).delayMs, 1234, "the wait of the settings");
+  assert.equal(revokes(ended({ kind: "unreachable", detail: "x" }, { random: 0 })), false);
 });
 
 Deno.test("AUTH_FAIL retryable:false gives up with a clear message", () => {
   for (const reason of ["revoked", "deregistered", "unknown_cp", "cp_mismatch"] as const) {
-    const s = giveUp(afterAuthFail({ reason, retryable: false }, ctx));
-    assert.match(s.message, new RegExp(reason));
-    assert.match(s.message, /not retrying/);
+    const message = givesUp(ended(authFail({ reason, retryable: false })));
+    assert.match(message, new RegExp(reason));
+    assert.match(message, /not retrying/);
   }
 });
 
@@ -120,8 +158,8 @@ Deno.test("AUTH_FAIL retryable, a just-issued token refused too, waits with back
     "bad_request",
   ];
   for (const reason of reasons) {
-    const s = retry(
-      afterAuthFail({ reason, retryable: true, detail: "later" }, { attempt: 2, random: 0 }),
+    const s = waits(
+      ended(authFail({ reason, retryable: true, detail: "later" }), { attempt: 2, random: 0 }),
     );
     assert.equal(s.delayMs, 1000);
     assert.match(s.reason, new RegExp(`${reason}: later`));
@@ -129,87 +167,81 @@ Deno.test("AUTH_FAIL retryable, a just-issued token refused too, waits with back
 });
 
 Deno.test("LOGOUT: final when not retryable; a rotation logs in again at once, a revocation after the wait", () => {
-  const final = afterLogout({ reason: "revoked", retryable: false }, ctx);
-  assert.equal(final.kind, "give_up");
-  assert.equal(final.revokeKey, true);
+  const final = ended(logout({ reason: "revoked", retryable: false }));
+  givesUp(final);
+  assert.equal(revokes(final), true);
 
-  const rotated = afterLogout({ reason: "key_rotated", retryable: true }, ctx);
-  assert.deepEqual(
-    [rotated.kind, rotated.kind === "retry" && rotated.delayMs, rotated.revokeKey],
-    ["retry", 0, true],
+  const rotated = ended(logout({ reason: "key_rotated", retryable: true }));
+  assert.deepEqual([waits(rotated).delayMs, revokes(rotated)], [0, true]);
+  const revoked = ended(logout({ reason: "key_revoked", retryable: true }));
+  const wait = waits(revoked);
+  assert.deepEqual([wait.delayMs, revokes(revoked), wait.countdown], [REVOKED_WAIT_MS, true, true]);
+  assert.match(wait.reason, /key revoked .*re-authenticating in 10 s/);
+  const shortened = waits(
+    ended(logout({ reason: "key_revoked", retryable: true }), {
+      settings: { revokedWaitMs: 2500 },
+    }),
   );
-  const revoked = afterLogout({ reason: "key_revoked", retryable: true }, ctx);
-  assert.ok(revoked.kind === "retry");
-  assert.deepEqual([revoked.delayMs, revoked.revokeKey, revoked.countdown], [
-    REVOKED_WAIT_MS,
-    true,
-    true,
-  ]);
-  assert.match(revoked.reason, /key revoked .*re-authenticating in 10 s/);
-  const shortened = afterLogout(
-    { reason: "key_revoked", retryable: true },
-    { ...ctx, revokedWaitMs: 2500 },
-  );
-  assert.ok(shortened.kind === "retry");
   assert.equal(shortened.delayMs, 2500);
   assert.match(shortened.reason, /re-authenticating in 3 s/);
 
-  const waits: Logout["reason"][] = ["shutdown", "replaced"];
-  for (const reason of waits) {
-    const s = afterLogout({ reason, retryable: true }, { attempt: 1, random: 0 });
-    assert.ok(s.kind === "retry");
-    assert.deepEqual([s.delayMs, s.revokeKey], [500, false]);
+  const reasons: Logout["reason"][] = ["shutdown", "replaced"];
+  for (const reason of reasons) {
+    const s = ended(logout({ reason, retryable: true }), { attempt: 1, random: 0 });
+    assert.deepEqual([waits(s).delayMs, revokes(s)], [500, false]);
   }
 });
 
 Deno.test("deregistered: the monitor stops for good, says so and what to do, even if told to retry", () => {
   for (const retryable of [false, true]) {
-    const logout = afterLogout({ reason: "deregistered", retryable }, ctx);
-    assert.equal(logout.kind, "give_up");
-    assert.equal(logout.revokeKey, true, "the engine drops the key");
-    const fail = giveUp(
-      afterAuthFail({ reason: "deregistered", retryable }, ctx),
-    );
-    for (const s of [fail, logout as Extract<NextStep, { kind: "give_up" }>]) {
-      assert.match(s.message, /deregistered in the Registry/);
-      assert.match(s.message, /not retrying/);
-      assert.match(s.message, /register it again/);
+    const out = ended(logout({ reason: "deregistered", retryable }));
+    assert.equal(revokes(out), true, "the engine drops the key");
+    const fail = ended(authFail({ reason: "deregistered", retryable }));
+    for (const message of [givesUp(fail), givesUp(out)]) {
+      assert.match(message, /deregistered in the Registry/);
+      assert.match(message, /not retrying/);
+      assert.match(message, /register it again/);
     }
   }
 });
 
 Deno.test("a lost or refused Central connection retries with backoff", () => {
-  const s = retry(afterConnectionLost("connection refused", { attempt: 10, random: 0.999999 }));
+  const s = waits(
+    ended({ kind: "lost", detail: "connection refused" }, { attempt: 10, random: 0.999999 }),
+  );
   assert.equal(s.delayMs, BACKOFF.maxMs);
   assert.equal(s.reason, "connection refused");
 });
 
 Deno.test("Registry unreachable or failing: retry with backoff; 429 honours Retry-After", () => {
-  const base = {
-    ...ctx,
-    call: "authenticate" as const,
-    credentialsFile: "data/cp/CP1.credentials",
-  };
   for (const status of [0, 500, 503]) {
-    const s = retry(
-      afterRegistryError({ status, code: "registry_unavailable", detail: "down" }, base),
+    const s = waits(
+      ended(
+        registryError("authenticate", { status, code: "registry_unavailable", detail: "down" }),
+      ),
     );
     assert.match(s.reason, /Registry unavailable/);
   }
-  const limited = retry(
-    afterRegistryError(
-      { status: 429, code: "rate_limited", detail: "", retryAfterSeconds: 30 },
-      { ...base, random: 0 },
-    ),
-  );
+  const limited = waits(ended(
+    registryError("authenticate", {
+      status: 429,
+      code: "rate_limited",
+      detail: "",
+      retryAfterSeconds: 30,
+    }),
+    { random: 0 },
+  ));
   assert.equal(limited.delayMs, 30_000);
   assert.match(limited.reason, /rate limit/);
-  const busy = retry(
-    afterRegistryError(
-      { status: 503, code: "registry_unavailable", detail: "busy", retryAfterSeconds: 2 },
-      { ...base, random: 0 },
-    ),
-  );
+  const busy = waits(ended(
+    registryError("authenticate", {
+      status: 503,
+      code: "registry_unavailable",
+      detail: "busy",
+      retryAfterSeconds: 2,
+    }),
+    { random: 0 },
+  ));
   assert.equal(busy.delayMs, 2000, "a full hashing queue's Retry-After is honoured too");
 });
 
@@ -232,50 +264,65 @@ Deno.test("Retry-After: never sooner than asked, jittered over as long again, ca
 });
 
 Deno.test("Registry refusals are final and say what to do", () => {
-  const auth = {
-    ...ctx,
-    call: "authenticate" as const,
-    credentialsFile: "data/cp/CP1.credentials",
-  };
-  assert.match(
-    giveUp(afterRegistryError({ status: 401, code: "invalid_credentials", detail: "" }, auth))
-      .message,
-    /data\/cp\/CP1\.credentials/,
-  );
-  assert.match(
-    giveUp(afterRegistryError({ status: 403, code: "cp_deregistered", detail: "" }, auth)).message,
-    /deregistered/,
-  );
-  const reg = { ...auth, call: "register" as const };
-  assert.match(
-    giveUp(afterRegistryError({ status: 409, code: "already_registered", detail: "" }, reg))
-      .message,
-    /already registered.*credentials/,
-  );
-  assert.match(
-    giveUp(afterRegistryError({ status: 401, code: "unauthorized", detail: "" }, reg)).message,
-    /REGISTRY_ADMIN_KEY/,
-  );
-  assert.match(
-    giveUp(afterRegistryError({ status: 400, code: "validation_failed", detail: "location" }, reg))
-      .message,
-    /location/,
-  );
+  const refused = (call: "register" | "authenticate", status: number, code: string, detail = "") =>
+    givesUp(ended(registryError(call, { status, code, detail })));
+  assert.match(refused("authenticate", 401, "invalid_credentials"), /data\/cp\/CP1\.credentials/);
+  assert.match(refused("authenticate", 403, "cp_deregistered"), /deregistered/);
+  assert.match(refused("register", 409, "already_registered"), /already registered.*credentials/);
+  assert.match(refused("register", 401, "unauthorized"), /REGISTRY_ADMIN_KEY/);
+  assert.match(refused("register", 400, "validation_failed", "location"), /location/);
+});
+
+Deno.test("giving up at a menu parks the monitor, drops the engine's key and starts the count over", () => {
+  const interactive = { interactive: true };
+  const final = ended(authFail({ reason: "revoked", retryable: false }), {
+    attempt: 4,
+    settings: interactive,
+  });
+  assert.deepEqual(final.effects.map((e) => e.type), ["revoke_key", "park"]);
+  assert.match((final.effects[1] as { message: string }).message, /not retrying/);
+  assert.equal(final.model.attempt, 0);
+  const retried = ended({ kind: "unreachable", detail: "x" }, {
+    attempt: 4,
+    settings: interactive,
+  });
+  assert.deepEqual(retried.effects.map((e) => e.type), ["wait"], "a retry is no give-up");
+});
+
+Deno.test("the operator's login or deregistration is no failure: no backoff after it", () => {
+  const model = { ...INITIAL_MODEL, attempt: 4 };
+  const ending: LoginEnding = { kind: "lost", detail: "closed" };
+  const again = at(model, { type: "login_ended", ending, asked: "login" });
+  assert.deepEqual([again.effects, again.model.attempt], [[{ type: "login" }], 0]);
+  const gone = at(model, { type: "login_ended", ending, asked: "deregistered" });
+  assert.deepEqual(gone.effects, [
+    { type: "revoke_key" },
+    { type: "park", message: "deregistered at the Registry" },
+  ]);
+  assert.equal(gone.model.attempt, 0);
 });
 
 Deno.test("engine health: KO when disconnected, silent or never answered; else its answer", () => {
   const t = 1_000_000;
-  assert.equal(engineHealth(DISCONNECTED_PROBE, t), "KO");
-  const open = probeConnected();
-  assert.equal(engineHealth(open, t), "KO", "no answer yet");
-  const ok = probeAnswered(probeSent(open, t), "OK");
-  assert.equal(engineHealth(ok, t), "OK");
-  assert.equal(engineHealth(probeAnswered(ok, "KO"), t), "KO", "fault toggle on");
+  const tick: MonitorInput = { type: "tick" };
+  assert.deepEqual(at(INITIAL_MODEL, tick, t), { model: INITIAL_MODEL, effects: [] }, "KO");
+  const open = at(INITIAL_MODEL, { type: "engine_connected" }, t);
+  assert.deepEqual([open.model.health, open.effects], ["KO", []], "no answer yet");
+  const sent = at(open.model, { type: "health_check_sent" }, t);
+  const ok = at(sent.model, { type: "engine_answered", engine: "OK" }, t);
+  assert.deepEqual(ok.effects, [{ type: "health_changed", health: "OK" }]);
+  assert.equal(at(ok.model, tick, t).model.health, "OK");
+  const fault = at(ok.model, { type: "engine_answered", engine: "KO" }, t);
+  assert.deepEqual(fault.effects, [{ type: "health_changed", health: "KO" }], "fault toggle on");
 
-  const waiting = probeSent(ok, t);
-  assert.equal(engineHealth(waiting, t + HEALTH_TIMEOUT_MS), "OK", "still within 1.5 s");
-  assert.equal(engineHealth(waiting, t + HEALTH_TIMEOUT_MS + 1), "KO", "unanswered for 1.5 s");
-  const second = probeSent(waiting, t + 1000);
-  assert.equal(second.pendingSince, t, "the oldest unanswered check counts");
-  assert.equal(engineHealth(probeAnswered(second, "OK"), t + 5000), "OK", "answered again");
+  const waiting = at(ok.model, { type: "health_check_sent" }, t).model;
+  assert.equal(at(waiting, tick, t + HEALTH_TIMEOUT_MS).model.health, "OK", "still within 1.5 s");
+  const silent = at(waiting, tick, t + HEALTH_TIMEOUT_MS + 1);
+  assert.deepEqual(silent.effects, [{ type: "health_changed", health: "KO" }], "unanswered 1.5 s");
+  const second = at(waiting, { type: "health_check_sent" }, t + 1000).model;
+  assert.equal(second.probe.pendingSince, t, "the oldest unanswered check counts");
+  const again = at(second, { type: "engine_answered", engine: "OK" }, t + 5000);
+  assert.equal(again.model.health, "OK", "answered again");
+  const lost = at(ok.model, { type: "engine_lost" }, t);
+  assert.deepEqual(lost.effects, [{ type: "health_changed", health: "KO" }], "link lost");
 });

@@ -1,7 +1,8 @@
 /**
  * The monitor's side of the loopback link to its engine (ARCHITECTURE §Framed protocol): opens
  * it with the engine start's link secret, checks health every second, and hands over keys and
- * revocations. The judgement (when a silent engine is KO) is `monitor_core.ts`'s.
+ * revocations. It reports what happens on the link as the core's inputs; the judgement (when a
+ * silent engine is KO) is `monitor_core.ts`'s.
  *
  * @module
  */
@@ -9,7 +10,6 @@ import { type ByteConn, FramedConn } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   build,
-  type EngineHealth,
   engineToMonitorSchema,
   type Key,
   monitorToEngineSchema,
@@ -17,15 +17,7 @@ import {
 } from "../shared/messages.ts";
 import { sleep, whenAborted } from "../shared/sleep.ts";
 import { LinkKey, type LinkSecretSource, openEngineLink, readLinkSecret } from "./engine_link.ts";
-import {
-  DISCONNECTED_PROBE,
-  engineHealth,
-  type EngineProbe,
-  HEALTH_TIMEOUT_MS,
-  probeAnswered,
-  probeConnected,
-  probeSent,
-} from "./monitor_core.ts";
+import { HEALTH_TIMEOUT_MS, type MonitorInput } from "./monitor_core.ts";
 
 const log = getLogger(["evcharging", "cp", "monitor"]);
 
@@ -50,6 +42,12 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** What happens on the engine link, as the monitor's core takes it. */
+export type EngineLinkInput = Extract<
+  MonitorInput,
+  { type: "engine_connected" | "health_check_sent" | "engine_answered" | "engine_lost" | "tick" }
+>;
+
 /**
  * An engine in this process (the fleet's `--engine-links memory`): shared/memory_conn.ts's
  * `MemoryListener` is one.
@@ -69,16 +67,15 @@ export function engineAddress(address: Endpoint | EngineDialer): string {
 /**
  * The monitor's side of the loopback socket (or of an in-process link, in the fleet): keeps reconnecting, checks health every second,
  * and (re)sends the current key and any revocations each time it connects, so a restarted
- * engine gets its key back without a new login.
+ * engine gets its key back without a new login. What it sees goes to `report`, every
+ * {@link HEALTH_EVAL_MS} a `tick` too, so a silent engine is judged KO in time.
  */
 export class EngineLink {
   readonly #address: Endpoint | EngineDialer;
   readonly #secret: LinkSecretSource;
   readonly #signal: AbortSignal;
-  readonly #onHealth: (health: EngineHealth) => void;
+  readonly #report: (input: EngineLinkInput) => void;
   #conn: FramedConn | undefined;
-  #probe: EngineProbe = DISCONNECTED_PROBE;
-  #health: EngineHealth = "KO";
   #key: Key | undefined;
   #revoked: number[] = [];
   #evalTimer: ReturnType<typeof setInterval> | undefined;
@@ -88,16 +85,12 @@ export class EngineLink {
     address: Endpoint | EngineDialer,
     secret: LinkSecretSource,
     signal: AbortSignal,
-    onHealth: (h: EngineHealth) => void,
+    report: (input: EngineLinkInput) => void,
   ) {
     this.#address = address;
     this.#secret = secret;
     this.#signal = signal;
-    this.#onHealth = onHealth;
-  }
-
-  get health(): EngineHealth {
-    return this.#health;
+    this.#report = report;
   }
 
   get connected(): boolean {
@@ -111,7 +104,7 @@ export class EngineLink {
 
   /** Runs until the signal aborts. */
   async run(): Promise<void> {
-    this.#evalTimer = setInterval(() => this.#evaluate(), HEALTH_EVAL_MS);
+    this.#evalTimer = setInterval(() => this.#evaluate({ type: "tick" }), HEALTH_EVAL_MS);
     let reported = false; // log "unreachable" once per outage, not every second
     let reached = false;
     const startedAt = Date.now();
@@ -167,7 +160,7 @@ export class EngineLink {
 
   async #serve(conn: FramedConn): Promise<void> {
     this.#conn = conn;
-    this.#probe = probeConnected();
+    this.#evaluate({ type: "engine_connected" });
     log.info("connected to the engine", {});
     const cancel = whenAborted(this.#signal, () => conn.close());
     const checker = setInterval(() => this.#check(), TICK_MS);
@@ -177,10 +170,9 @@ export class EngineLink {
       for await (const value of conn) {
         const parsed = parseMessage(engineToMonitorSchema, value);
         if (parsed.ok && parsed.value.type === "HEALTH") {
-          this.#probe = probeAnswered(this.#probe, parsed.value.engine);
+          this.#evaluate({ type: "engine_answered", engine: parsed.value.engine });
           this.#answered.resolve();
-        }
-        this.#evaluate();
+        } else this.#evaluate({ type: "tick" });
       }
     } catch (error) {
       if (!this.#signal.aborted) {
@@ -190,26 +182,22 @@ export class EngineLink {
       clearInterval(checker);
       cancel();
       this.#conn = undefined;
-      this.#probe = DISCONNECTED_PROBE;
-      this.#evaluate();
+      this.#evaluate({ type: "engine_lost" });
     }
   }
 
   #check(): void {
     const conn = this.#conn;
     if (conn === undefined) return;
-    this.#probe = probeSent(this.#probe, Date.now());
+    this.#evaluate({ type: "health_check_sent" });
     conn.send(build(monitorToEngineSchema, "HEALTH_CHECK", {})).catch(() => {});
   }
 
-  /** Re-judges the health; reports a change at once. */
-  #evaluate(): void {
+  /** Reports what happened on the link, to be judged. */
+  #evaluate(input: EngineLinkInput): void {
     // A stopping monitor closes the link itself: that is no news about the engine.
     if (this.#signal.aborted) return;
-    const health = engineHealth(this.#probe, Date.now());
-    if (health === this.#health) return;
-    this.#health = health;
-    this.#onHealth(health);
+    this.#report(input);
   }
 
   /** Hands a new key to the engine now, or as soon as it is reachable. */

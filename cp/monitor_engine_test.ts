@@ -14,7 +14,8 @@ import {
 } from "../shared/messages.ts";
 import { newLinkSecret } from "./engine_link.ts";
 import { MonitorPort } from "./engine_monitor_port.ts";
-import { engineAddress, EngineLink } from "./monitor_engine.ts";
+import { INITIAL_MODEL, REVOKED_WAIT_MS, step } from "./monitor_core.ts";
+import { engineAddress, EngineLink, type EngineLinkInput } from "./monitor_engine.ts";
 
 /** An engine's monitor port in memory that answers health checks and records the rest. */
 async function openPort(listener: MemoryListener, secret: Uint8Array) {
@@ -37,14 +38,24 @@ async function openPort(listener: MemoryListener, secret: Uint8Array) {
   return { port, frames };
 }
 
-/** Resolves when `until` holds after some call of the returned listener. */
+/**
+ * The monitor's core fed what the link reports, as the monitor feeds it: each health it judges in
+ * `seen`, and a wait until `until` holds after one of them.
+ */
 function healthWatch() {
+  let model = INITIAL_MODEL;
+  const settings = { revokedWaitMs: REVOKED_WAIT_MS, interactive: false };
   const seen: EngineHealth[] = [];
   const waiters: { test: () => boolean; resolve: () => void }[] = [];
   return {
     seen,
-    onHealth: (h: EngineHealth) => {
-      seen.push(h);
+    health: () => model.health,
+    report: (input: EngineLinkInput) => {
+      const next = step(model, input, { settings, now: Date.now(), random: 0 });
+      model = next.model;
+      for (const effect of next.effects) {
+        if (effect.type === "health_changed") seen.push(effect.health);
+      }
       for (const w of waiters.filter((w) => w.test())) w.resolve();
     },
     until: (test: () => boolean) =>
@@ -58,7 +69,7 @@ Deno.test("engine link in memory: proves the secret, gets OK, and hands over the
   const { port, frames } = await openPort(listener, secret);
   const stop = new AbortController();
   const watch = healthWatch();
-  const link = new EngineLink(listener, secret, stop.signal, watch.onHealth);
+  const link = new EngineLink(listener, secret, stop.signal, watch.report);
   const running = link.run();
   try {
     await watch.until(() => watch.seen.includes("OK"));
@@ -91,11 +102,12 @@ Deno.test("engine link in memory: a monitor without the engine start's secret is
       return listener.connect();
     },
   };
-  const link = new EngineLink(counting, newLinkSecret(), stop.signal, () => {});
+  const watch = healthWatch();
+  const link = new EngineLink(counting, newLinkSecret(), stop.signal, watch.report);
   const running = link.run();
   try {
     await retried.promise; // the first opening has ended: the link tries again
-    assert.equal(link.health, "KO");
+    assert.equal(watch.health(), "KO");
     assert.equal(port.connected, false, "the engine never took this monitor");
     assert.deepEqual(frames, [], "no frame reached the engine");
   } finally {
@@ -111,7 +123,7 @@ Deno.test("engine link in memory: a closed engine is KO, and its listener refuse
   const { port } = await openPort(listener, secret);
   const stop = new AbortController();
   const watch = healthWatch();
-  const link = new EngineLink(listener, secret, stop.signal, watch.onHealth);
+  const link = new EngineLink(listener, secret, stop.signal, watch.report);
   const running = link.run();
   try {
     await watch.until(() => watch.seen.includes("OK"));
