@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { openEnvelope } from "../shared/envelope.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import { commandPayloadSchema, parseMessage } from "../shared/messages.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { centralGroupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
 
 async function withSetup(
@@ -26,7 +26,7 @@ async function withSetup(
   const dir = await Deno.makeTempDir({ prefix: "central_kafka_" });
   const registry = await startTestRegistry(dir);
   try {
-    await test({ dir, registry, group: uniqueName("central-kafka") });
+    await test({ dir, registry, group: await centralGroupAtEnd("central-kafka") });
   } finally {
     await registry.close();
     await Deno.remove(dir, { recursive: true });
@@ -37,7 +37,7 @@ Deno.test("central Kafka: request → AUTHORIZE/AUTHORIZED → SUPPLY → TICKET
   await withSetup(async ({ dir, registry, group }) => {
     const cpId = uniqueName("CP");
     const driverId = uniqueName("D");
-    const wire = await KafkaWire.open(driverId, [cpId]);
+    const wire = await KafkaWire.open(driverId, [cpId], { atEnd: true });
     const central = await startTestCentral(dir, registry, testBrokers(), { group });
     try {
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
@@ -128,7 +128,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
   await withSetup(async ({ dir, registry, group }) => {
     const cpId = uniqueName("CP");
     const driverId = uniqueName("D");
-    const wire = await KafkaWire.open(driverId, [cpId]);
+    const wire = await KafkaWire.open(driverId, [cpId], { atEnd: true });
     try {
       let central = await startTestCentral(dir, registry, testBrokers(), { group });
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.3 });

@@ -21,7 +21,7 @@ import type { RunningCentral } from "../central/central.ts";
 import { exportCpKey } from "../shared/cp_key.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import { setupLogging, stopLogging } from "../shared/log.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { centralGroupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
 
 const ADMIN = "test-central-admin-token-0123456789";
@@ -49,9 +49,9 @@ async function withCentral(
   const registry = await startTestRegistry(dir);
   const driverId = uniqueName("D");
   const cpIds = Array.from({ length: cps }, () => uniqueName("CP"));
-  const wire = await KafkaWire.open(driverId, cpIds);
+  const wire = await KafkaWire.open(driverId, cpIds, { atEnd: true });
   const central = await startTestCentral(dir, registry, testBrokers(), {
-    group: uniqueName("central-security"),
+    group: await centralGroupAtEnd("central-security"),
     ...options,
   });
   const answers: string[] = [];
