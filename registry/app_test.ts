@@ -82,6 +82,13 @@ Deno.test("GET /openapi.json documents every route, the admin key and the error 
     assert.equal(doc.paths["/cp/authenticate"].post.security, undefined);
     assert.deepEqual(Object.keys(doc.components.schemas.Error.properties).sort(), [
       "detail",
+      "detail_code",
+      "detail_params",
+      "error",
+      "timestamp",
+    ]);
+    assert.deepEqual(doc.components.schemas.Error.required.sort(), [
+      "detail",
       "error",
       "timestamp",
     ]);
