@@ -154,8 +154,15 @@ Deno.test("CP manager: the Registry's full hashing queue is a 503 with Retry-Aft
     assert.equal(busy.status, 503);
     assert.equal(busy.headers.get("retry-after"), "2", "the Registry's Retry-After, passed on");
     const body = await busy.json();
-    assert.deepEqual(Object.keys(body).sort(), ["detail", "error", "timestamp"]);
+    assert.deepEqual(Object.keys(body).sort(), [
+      "detail",
+      "detail_code",
+      "detail_params",
+      "error",
+      "timestamp",
+    ]);
     assert.equal(body.error, "registry_busy");
+    assert.equal(body.detail_code, "registry_busy", "a code the dashboard translates");
     gate.resolve();
     await Promise.all([running, queued]);
     const later = await post("/registry/cps", { cp_id: "CP-PROXY-2", location: "Lab" });
