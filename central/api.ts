@@ -17,6 +17,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   errorContent as err,
+  getJsonRoute,
   jsonContent as json,
   MAX_BODY_BYTES,
   type Problem,
@@ -143,12 +144,12 @@ const adminErrors = {
   429: err("too many missing or wrong bearers from this address; the right one always passes"),
 };
 
-const listCpsRoute = createRoute({
-  method: "get",
-  path: "/cps",
-  summary: "Every CP with its state and live figures",
-  responses: { 200: json(z.array(CpBody), "the CPs by id") },
-});
+const listCpsRoute = getJsonRoute(
+  "/cps",
+  "Every CP with its state and live figures",
+  z.array(CpBody),
+  "the CPs by id",
+);
 const getCpRoute = createRoute({
   method: "get",
   path: "/cps/{id}",
@@ -156,12 +157,12 @@ const getCpRoute = createRoute({
   request: { params: IdParams },
   responses: { 200: json(CpBody, "the CP"), 400: err("bad id"), 404: err("no such CP") },
 });
-const driversRoute = createRoute({
-  method: "get",
-  path: "/drivers",
-  summary: "Every driver seen, with totals",
-  responses: { 200: json(z.array(DriverBody), "the drivers by id") },
-});
+const driversRoute = getJsonRoute(
+  "/drivers",
+  "Every driver seen, with totals",
+  z.array(DriverBody),
+  "the drivers by id",
+);
 /** The admin's stop or resume of one CP (`/cps/{id}/<kind>`), answered with the CP. */
 const oneCpRoute = (kind: "stop" | "resume", summary: string, answer: string) =>
   createRoute({
@@ -217,12 +218,12 @@ const weatherAlertRoute = createRoute({
     413: err("body over 64 KiB"),
   },
 });
-const weatherRoute = createRoute({
-  method: "get",
-  path: "/weather",
-  summary: "The weather office's last report per CP, with its hold",
-  responses: { 200: json(z.array(WeatherBody), "the reports by CP id") },
-});
+const weatherRoute = getJsonRoute(
+  "/weather",
+  "The weather office's last report per CP, with its hold",
+  z.array(WeatherBody),
+  "the reports by CP id",
+);
 
 // ------------------------------------------------------------------------------- mapping
 

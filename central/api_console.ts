@@ -14,7 +14,12 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
-import { errorContent as err, jsonContent as json, type Problem } from "../shared/http_api.ts";
+import {
+  errorContent as err,
+  getJsonRoute,
+  jsonContent as json,
+  type Problem,
+} from "../shared/http_api.ts";
 import { cpStateSchema } from "../shared/messages.ts";
 import { notice } from "../shared/notices.ts";
 import type { AlarmBook } from "./alarms.ts";
@@ -102,12 +107,12 @@ const seriesRoute = createRoute({
     404: err("no such CP"),
   },
 });
-const summaryRoute = createRoute({
-  method: "get",
-  path: "/summary",
-  summary: "Headline figures: kW now, today's sessions, kWh and €, availability",
-  responses: { 200: json(SummaryBody, "the figures") },
-});
+const summaryRoute = getJsonRoute(
+  "/summary",
+  "Headline figures: kW now, today's sessions, kWh and €, availability",
+  SummaryBody,
+  "the figures",
+);
 const alarmsRoute = createRoute({
   method: "get",
   path: "/alarms",

@@ -28,6 +28,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RegistryClient, RegistryError } from "../registry/client.ts";
 import {
   errorContent as err,
+  getJsonRoute,
   jsonContent as json,
   type Problem,
   problemResponder,
@@ -314,12 +315,12 @@ const registryErrors = {
   ),
 };
 
-const snapshotRoute = createRoute({
-  method: "get",
-  path: "/snapshot",
-  summary: "Everything the dashboard shows, and the event id to follow it from",
-  responses: { 200: json(SnapshotBody, "the snapshot") },
-});
+const snapshotRoute = getJsonRoute(
+  "/snapshot",
+  "Everything the dashboard shows, and the event id to follow it from",
+  SnapshotBody,
+  "the snapshot",
+);
 const eventsRoute = createRoute({
   method: "get",
   path: "/events",

@@ -10,7 +10,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { jsonContent as json } from "../shared/http_api.ts";
+import { getJsonRoute, jsonContent as json } from "../shared/http_api.ts";
 import { noticeSchema } from "./wire.ts";
 import { type Readiness, readiness } from "./readiness.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -92,12 +92,12 @@ const readyRoute = createRoute({
     503: json(ReadyBody, "a part Central needs is failing: see failing and checks"),
   },
 });
-const liveRoute = createRoute({
-  method: "get",
-  path: "/health/live",
-  summary: "Liveness: always 200 while Central serves",
-  responses: { 200: json(LiveBody, "Central is alive") },
-});
+const liveRoute = getJsonRoute(
+  "/health/live",
+  "Liveness: always 200 while Central serves",
+  LiveBody,
+  "Central is alive",
+);
 
 /** Adds `GET /health`, `/health/ready` and `/health/live` to `app`. */
 export function addHealthRoutes(app: OpenAPIHono, deps: HealthDeps): void {

@@ -17,7 +17,12 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
+import {
+  errorContent as err,
+  getJsonRoute,
+  jsonContent as json,
+  problemResponder,
+} from "../shared/http_api.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { notice } from "../shared/notices.ts";
 import {
@@ -151,12 +156,12 @@ const setSecurityRoute = createRoute({
   },
   responses: adminAnswers,
 });
-const listSecurityRoute = createRoute({
-  method: "get",
-  path: "/security",
-  summary: "Every CP's security status, key version, logins and revocation",
-  responses: { 200: json(z.array(SecurityBody), "by CP id") },
-});
+const listSecurityRoute = getJsonRoute(
+  "/security",
+  "Every CP's security status, key version, logins and revocation",
+  z.array(SecurityBody),
+  "by CP id",
+);
 const getSecurityRoute = createRoute({
   method: "get",
   path: "/security/{id}",

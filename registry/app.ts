@@ -15,6 +15,7 @@ import {
   answerErrors,
   capBodies,
   errorContent as err,
+  getJsonRoute,
   jsonBody as body,
   jsonContent as json,
   MAX_BODY_BYTES,
@@ -128,19 +129,14 @@ const adminErrors = {
   429: err("too many wrong admin keys from this address (the right key is never refused)"),
 };
 
-const healthRoute = createRoute({
-  method: "get",
-  path: "/",
-  summary: "Health and version",
-  responses: { 200: json(Health, "the Registry is up") },
-});
+const healthRoute = getJsonRoute("/", "Health and version", Health, "the Registry is up");
 
-const jwksRoute = createRoute({
-  method: "get",
-  path: "/.well-known/jwks.json",
-  summary: "Public keys that verify CP tokens",
-  responses: { 200: json(JwksBody, "JSON Web Key Set") },
-});
+const jwksRoute = getJsonRoute(
+  "/.well-known/jwks.json",
+  "Public keys that verify CP tokens",
+  JwksBody,
+  "JSON Web Key Set",
+);
 
 const registerRoute = createRoute({
   method: "post",

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -52,6 +52,21 @@ export function errorContent(description: string) {
 /** A required JSON request body of a route definition. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
+}
+
+/** A `GET path` that answers 200 with one JSON body of `schema` (`answer` describes it). */
+export function getJsonRoute<P extends string, T extends z.ZodType>(
+  path: P,
+  summary: string,
+  schema: T,
+  answer: string,
+) {
+  return createRoute({
+    method: "get",
+    path,
+    summary,
+    responses: { 200: jsonContent(schema, answer) },
+  });
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   answerErrors,
   capBodies,
   errorContent as err,
+  getJsonRoute,
   jsonBody as body,
   jsonContent as json,
   MAX_BODY_BYTES,
@@ -167,19 +168,19 @@ const changeErrors = {
   413: err("body over 64 KiB"),
 };
 
-const healthRoute = createRoute({
-  method: "get",
-  path: "/health",
-  summary: "Health, provider and how the office stands with Central",
-  responses: { 200: json(Health, "the office is up") },
-});
+const healthRoute = getJsonRoute(
+  "/health",
+  "Health, provider and how the office stands with Central",
+  Health,
+  "the office is up",
+);
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/locations",
-  summary: "Every watched CP with its city, temperature and state",
-  responses: { 200: json(LocationList, "the watched CPs, by id") },
-});
+const listRoute = getJsonRoute(
+  "/locations",
+  "Every watched CP with its city, temperature and state",
+  LocationList,
+  "the watched CPs, by id",
+);
 
 const putLocationRoute = createRoute({
   method: "put",
