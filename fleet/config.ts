@@ -86,6 +86,20 @@ const registryAdminKeyOption = option(text, {
   })`,
 });
 
+/** `--login-concurrency`, the same for the fleet and the bench. */
+const loginConcurrencyOption = option(integer(1, 10_000), {
+  flag: "login-concurrency",
+  default: 8,
+  help: "CPs logging in at once during the ramp",
+});
+
+/** `--engine-links`, the same for the fleet and the bench. */
+const engineLinksOption = option(oneOf(ENGINE_LINKS), {
+  flag: "engine-links",
+  default: "tcp",
+  help: "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
+});
+
 /** `fleet/main.ts` (`deno task fleet`). */
 export const fleetConfig = defineConfig({
   name: "deno task fleet",
@@ -148,17 +162,8 @@ export const fleetConfig = defineConfig({
       optional: true,
       help: `threads the CPs and drivers are spread over (default: one per ${CPS_PER_THREAD} CPs)`,
     }),
-    loginConcurrency: option(integer(1, 10_000), {
-      flag: "login-concurrency",
-      default: 8,
-      help: "CPs logging in at once during the ramp",
-    }),
-    engineLinks: option(oneOf(ENGINE_LINKS), {
-      flag: "engine-links",
-      default: "tcp",
-      help:
-        "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
-    }),
+    loginConcurrency: loginConcurrencyOption,
+    engineLinks: engineLinksOption,
     logLevel: logLevelOption("warning"),
   },
 });
@@ -218,17 +223,8 @@ export const benchConfig = defineConfig({
       default: 60_000,
       help: "how long the steady state is measured",
     }),
-    loginConcurrency: option(integer(1, 10_000), {
-      flag: "login-concurrency",
-      default: 8,
-      help: "CPs logging in at once during the ramp",
-    }),
-    engineLinks: option(oneOf(ENGINE_LINKS), {
-      flag: "engine-links",
-      default: "tcp",
-      help:
-        "how each CP's monitor reaches its engine: tcp (loopback sockets) or memory (in process)",
-    }),
+    loginConcurrency: loginConcurrencyOption,
+    engineLinks: engineLinksOption,
     threads: option(integer(1, 64), {
       flag: "threads",
       optional: true,
