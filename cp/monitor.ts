@@ -282,9 +282,13 @@ class Monitor implements MonitorHandle {
       );
       return;
     }
+    // Asked first: Central learns of the deregistration from the Registry and may log this
+    // monitor out before the Registry's answer is read; that ending is the operator's move too.
+    this.#asked = "deregistered";
     try {
       await this.#registry.deregister(cpId);
     } catch (error) {
+      if (this.#asked === "deregistered") this.#asked = undefined;
       this.#event(
         `the Registry refused to deregister ${cpId}: ${(error as Error).message}`,
         "error",
@@ -295,7 +299,6 @@ class Monitor implements MonitorHandle {
     await Deno.remove(this.#credentialsFile).catch(() => {});
     this.#event(`deregistered ${cpId} at the Registry; credentials forgotten`, "warning");
     if (this.#view.central.state === "gave_up") return; // Central's logout came first: parked
-    this.#asked = "deregistered";
     if (this.#central !== undefined) this.#central.close();
     else this.#wake?.();
   }
