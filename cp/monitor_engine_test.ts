@@ -15,7 +15,12 @@ import {
 import { newLinkSecret } from "./engine_link.ts";
 import { MonitorPort } from "./engine_monitor_port.ts";
 import { INITIAL_MODEL, REVOKED_WAIT_MS, step } from "./monitor_core.ts";
-import { engineAddress, EngineLink, type EngineLinkInput } from "./monitor_engine.ts";
+import {
+  engineAddress,
+  type EngineDialer,
+  EngineLink,
+  type EngineLinkInput,
+} from "./monitor_engine.ts";
 
 /** An engine's monitor port in memory that answers health checks and records the rest. */
 async function openPort(listener: MemoryListener, secret: Uint8Array) {
@@ -63,76 +68,86 @@ function healthWatch() {
   };
 }
 
-Deno.test("engine link in memory: proves the secret, gets OK, and hands over the key", async () => {
-  const listener = new MemoryListener("CP-MEM-1 engine (in process)");
+/** What {@link withLink} hands its test. */
+interface LinkSetup {
+  readonly listener: MemoryListener;
+  readonly port: MonitorPort;
+  readonly frames: MonitorToEngine[];
+  readonly link: EngineLink;
+  readonly watch: ReturnType<typeof healthWatch>;
+}
+
+/**
+ * An engine's port and a monitor's link joined in memory, run for `test`, then both stopped. The
+ * monitor proves `monitorSecret` (default: the engine start's own) and dials through `dial`
+ * (default: the listener itself).
+ */
+async function withLink(
+  name: string,
+  options: { monitorSecret?: Uint8Array; dial?: (l: MemoryListener) => EngineDialer },
+  test: (setup: LinkSetup) => Promise<void>,
+): Promise<void> {
+  const listener = new MemoryListener(name);
   const secret = newLinkSecret();
   const { port, frames } = await openPort(listener, secret);
   const stop = new AbortController();
   const watch = healthWatch();
-  const link = new EngineLink(listener, secret, stop.signal, watch.report);
+  const dialer = options.dial?.(listener) ?? listener;
+  const link = new EngineLink(dialer, options.monitorSecret ?? secret, stop.signal, watch.report);
   const running = link.run();
   try {
-    await watch.until(() => watch.seen.includes("OK"));
-    assert.ok(port.connected && link.connected);
-    await link.setKey(build(monitorToEngineSchema, "KEY", {
-      cpId: "CP-MEM-1",
-      keyVersion: 1,
-      key: "A".repeat(43) + "=",
-    }));
-    assert.ok(frames.some((f) => f.type === "KEY" && f.keyVersion === 1));
-    assert.equal(port.port, 0, "no socket was opened");
-    assert.equal(engineAddress(listener), "CP-MEM-1 engine (in process)");
+    await test({ listener, port, frames, link, watch });
   } finally {
     stop.abort();
     await port.close();
     await running;
   }
+}
+
+Deno.test("engine link in memory: proves the secret, gets OK, and hands over the key", async () => {
+  await withLink(
+    "CP-MEM-1 engine (in process)",
+    {},
+    async ({ listener, port, frames, link, watch }) => {
+      await watch.until(() => watch.seen.includes("OK"));
+      assert.ok(port.connected && link.connected);
+      await link.setKey(build(monitorToEngineSchema, "KEY", {
+        cpId: "CP-MEM-1",
+        keyVersion: 1,
+        key: "A".repeat(43) + "=",
+      }));
+      assert.ok(frames.some((f) => f.type === "KEY" && f.keyVersion === 1));
+      assert.equal(port.port, 0, "no socket was opened");
+      assert.equal(engineAddress(listener), "CP-MEM-1 engine (in process)");
+    },
+  );
 });
 
 Deno.test("engine link in memory: a monitor without the engine start's secret is refused", async () => {
-  const listener = new MemoryListener("CP-MEM-2 engine (in process)");
-  const { port, frames } = await openPort(listener, newLinkSecret());
-  const stop = new AbortController();
   let attempts = 0;
   const retried = Promise.withResolvers<void>();
-  const counting = {
+  const counting = (listener: MemoryListener) => ({
     name: listener.name,
     connect: () => {
       if (++attempts === 2) retried.resolve();
       return listener.connect();
     },
-  };
-  const watch = healthWatch();
-  const link = new EngineLink(counting, newLinkSecret(), stop.signal, watch.report);
-  const running = link.run();
-  try {
+  });
+  const options = { monitorSecret: newLinkSecret(), dial: counting };
+  await withLink("CP-MEM-2 engine (in process)", options, async ({ port, frames, watch }) => {
     await retried.promise; // the first opening has ended: the link tries again
     assert.equal(watch.health(), "KO");
     assert.equal(port.connected, false, "the engine never took this monitor");
     assert.deepEqual(frames, [], "no frame reached the engine");
-  } finally {
-    stop.abort();
-    await port.close();
-    await running;
-  }
+  });
 });
 
 Deno.test("engine link in memory: a closed engine is KO, and its listener refuses new openings", async () => {
-  const listener = new MemoryListener("CP-MEM-3 engine (in process)");
-  const secret = newLinkSecret();
-  const { port } = await openPort(listener, secret);
-  const stop = new AbortController();
-  const watch = healthWatch();
-  const link = new EngineLink(listener, secret, stop.signal, watch.report);
-  const running = link.run();
-  try {
+  await withLink("CP-MEM-3 engine (in process)", {}, async ({ listener, port, link, watch }) => {
     await watch.until(() => watch.seen.includes("OK"));
     await port.close();
     await watch.until(() => watch.seen.at(-1) === "KO");
     assert.equal(link.connected, false);
     assert.throws(() => listener.connect(), /is closed/);
-  } finally {
-    stop.abort();
-    await running;
-  }
+  });
 });
