@@ -7,29 +7,13 @@ import assert from "node:assert/strict";
 import type { RegistryClient } from "../registry/client.ts";
 import { noticeText } from "../shared/notices.ts";
 import type { SupervisorCall } from "./api_dashboard.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { CpRestorer, type Restored } from "./cp_restore.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
-
-const T0 = Date.parse("2026-12-05T10:00:00.000Z");
+import { auditInto, operatorRuntime, T0 } from "./operator_test_support.ts";
 
 function setup(supervisor?: SupervisorCall, registryGate?: Promise<void>) {
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, {
-    append: () => {},
-    offer: () => {},
-    list: () => ({ items: [], total: 0 }),
-  });
-  runtime.dispatch({
-    type: "login",
-    cpId: "CP-1",
-    connection: 1,
-    registry: { location: "Madrid", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
+  const central = operatorRuntime(auditInto());
+  const { runtime } = central;
+  central.login("CP-1", T0);
   runtime.dispatch({ type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "x", at: T0 });
   const asked = Promise.withResolvers<void>();
   const registry = {
@@ -41,7 +25,7 @@ function setup(supervisor?: SupervisorCall, registryGate?: Promise<void>) {
   } as unknown as RegistryClient;
   const restorer = new CpRestorer({ runtime, now: () => new Date(T0 + 1), registry, supervisor });
   return Object.assign({ restorer, runtime, asked: asked.promise }, {
-    [Symbol.dispose]: () => store.close(),
+    [Symbol.dispose]: () => central[Symbol.dispose](),
   });
 }
 

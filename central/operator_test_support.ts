@@ -4,17 +4,27 @@
  *
  * @module
  */
+import type { AuditEntry } from "./audit_chain.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
-import { CentralRuntime } from "./runtime.ts";
+import { type AuditSink, CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
 /** A UTC midnight plus ten hours. */
 export const T0 = Date.parse("2026-12-05T10:00:00.000Z");
 
-/** A runtime and the inputs the tests send it. */
-export function operatorRuntime() {
+/** An audit sink that keeps what is appended in `entries` and lists nothing. */
+export function auditInto(entries: AuditEntry[] = []): AuditSink {
+  return {
+    append: (entry) => void entries.push(entry),
+    offer: () => {},
+    list: () => ({ items: [], total: 0 }),
+  };
+}
+
+/** A runtime (auditing to `audit`, if given) and the inputs the tests send it. */
+export function operatorRuntime(audit?: AuditSink) {
   const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, audit);
   const connections = new Map<string, number>();
   let next = 1;
   const send = (input: Input) => runtime.dispatch(input);

@@ -8,32 +8,17 @@
 import assert from "node:assert/strict";
 import type { RegistryClient } from "../registry/client.ts";
 import type { AuditEntry } from "./audit_chain.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { CpRestorer } from "./cp_restore.ts";
 import { RestorePrompt } from "./panel_restore.ts";
-import { CentralRuntime } from "./runtime.ts";
-import { CentralStore } from "./store.ts";
+import { auditInto, operatorRuntime, T0 } from "./operator_test_support.ts";
 
-const T0 = Date.parse("2026-12-05T10:00:00.000Z");
 const SECRET = "panel-credentials-0123456789abcdef";
 
 function setup(lang: "en" | "es" = "en", registryFails?: Error) {
   const entries: AuditEntry[] = [];
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, {
-    append: (entry) => entries.push(entry),
-    offer: () => {},
-    list: () => ({ items: [], total: 0 }),
-  });
-  runtime.dispatch({
-    type: "login",
-    cpId: "CP-1",
-    connection: 1,
-    registry: { location: "Madrid", priceEurKwh: 0.5, powerKw: 22 },
-    keyVersion: 1,
-    wrappedKey: "w",
-    at: T0,
-  });
+  const central = operatorRuntime(auditInto(entries));
+  const { runtime } = central;
+  central.login("CP-1", T0);
   const asked: string[] = [];
   const registry = {
     resetCredentials: (cpId: string) => {
@@ -55,7 +40,7 @@ function setup(lang: "en" | "es" = "en", registryFails?: Error) {
   const records = () => entries.filter((e) => e.action === "security.restore");
   return Object.assign(
     { runtime, entries, prompt, ban, records, asked },
-    { [Symbol.dispose]: () => store.close() },
+    { [Symbol.dispose]: () => central[Symbol.dispose]() },
   );
 }
 
