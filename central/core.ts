@@ -50,5 +50,11 @@ export {
   type WeatherStatus,
 } from "./core/model.ts";
 export { chargingSeconds, cpList, denyReason, priceOf } from "./core/charging.ts";
-export { type LoginRefusal, loginRefusal, securityRefusal } from "./core/security.ts";
+export {
+  type LoginRefusal,
+  loginRefusal,
+  type SecurityAction,
+  securityRefusal,
+  securityRefusalNotice,
+} from "./core/security.ts";
 export { step, stepAll } from "./core/step.ts";

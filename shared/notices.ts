@@ -57,6 +57,9 @@ const en = {
   alarm_keys_lost: "keys revoked ({by})",
   // admin calls' errors and outcomes
   no_cp: "no CP {id}",
+  refused_not_revoked: "{id} is {security}, not REVOKED",
+  refused_revoked_status: "{id} is REVOKED: only a restore (new credentials) changes its status",
+  refused_revoked_key: "{id} is REVOKED: it gets no new key until it is restored",
   restore_busy: "a restore of {id} is under way",
   no_registry_admin_key: "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
   registry_busy: "the Registry is busy: {detail}",
@@ -105,6 +108,11 @@ export const NOTICES: Catalog<NoticeCode> = {
     alarm_deregistered: "dado de baja en el Registry",
     alarm_keys_lost: "claves revocadas ({by})",
     no_cp: "no existe el punto {id}",
+    refused_not_revoked: "{id} no está revocado (REVOKED): su estado de seguridad es {security}",
+    refused_revoked_status: "{id} está revocado (REVOKED): solo una restauración (credenciales " +
+      "nuevas) cambia su estado",
+    refused_revoked_key: "{id} está revocado (REVOKED): no recibe clave nueva hasta que se " +
+      "restaure",
     restore_busy: "ya hay una restauración de {id} en curso",
     no_registry_admin_key: "la Central no tiene clave de administración del Registry: " +
       "arránquela con REGISTRY_ADMIN_KEY",

@@ -15,6 +15,7 @@ import {
   type EndReason,
   type LogoutReason,
 } from "../../shared/messages.ts";
+import { notice, type NoticeFields } from "../../shared/notices.ts";
 import { DISCONNECTED } from "../cp_state.ts";
 import { endSession, resume, stop } from "./charging.ts";
 import { apply, cpActor, type Draft, iso, safeDetail } from "./draft.ts";
@@ -165,29 +166,37 @@ export function loginFailed(d: Draft, input: Extract<Input, { type: "login_faile
   }, true);
 }
 
+/** An admin security action the core may refuse. */
+export type SecurityAction =
+  | { readonly type: "revoke_keys"; readonly rotate: boolean }
+  | { readonly type: "set_security"; readonly status: SecurityStatus }
+  | { readonly type: "restore" };
+
 /**
- * Why an admin security action on `cp` is refused, or null to do it. REVOKED is left only by a
- * restore (ARCHITECTURE §Revocation and status), which issues new credentials: no status change
- * and no new key leave it, and only a REVOKED CP is restored.
+ * Why an admin security action on `cp` is refused, as a notice (English words, and a code with
+ * parameters for screens to translate), or null to do it. REVOKED is left only by a restore
+ * (ARCHITECTURE §Revocation and status), which issues new credentials: no status change and no
+ * new key leave it, and only a REVOKED CP is restored.
  */
-export function securityRefusal(
-  cp: Cp,
-  action:
-    | { readonly type: "revoke_keys"; readonly rotate: boolean }
-    | { readonly type: "set_security"; readonly status: SecurityStatus }
-    | { readonly type: "restore" },
-): string | null {
+export function securityRefusalNotice(cp: Cp, action: SecurityAction): NoticeFields | null {
   if (action.type === "restore") {
-    return cp.security === "REVOKED" ? null : `${cp.id} is ${cp.security}, not REVOKED`;
+    return cp.security === "REVOKED"
+      ? null
+      : notice("refused_not_revoked", { id: cp.id, security: cp.security });
   }
   if (cp.security !== "REVOKED") return null;
   if (action.type === "set_security" && action.status !== "REVOKED") {
-    return `${cp.id} is REVOKED: only a restore (new credentials) changes its status`;
+    return notice("refused_revoked_status", { id: cp.id });
   }
   if (action.type === "revoke_keys" && action.rotate) {
-    return `${cp.id} is REVOKED: it gets no new key until it is restored`;
+    return notice("refused_revoked_key", { id: cp.id });
   }
   return null;
+}
+
+/** {@link securityRefusalNotice}'s English words (what the audit record keeps), or null. */
+export function securityRefusal(cp: Cp, action: SecurityAction): string | null {
+  return securityRefusalNotice(cp, action)?.detail ?? null;
 }
 
 /**
