@@ -72,9 +72,8 @@ export class AlarmBook {
   }
 
   /** Applies one committed step; returns the alarms it opened or cleared, in order. */
-  observe({ input, effects }: Committed): Alarm[] {
+  observe({ input, now: at, effects }: Committed): Alarm[] {
     const changed: Alarm[] = [];
-    const at = input.at;
     const raise = (cpId: string, kind: AlarmKind, detail: NoticeFields) => {
       const alarm = this.#raise(cpId, kind, at, detail);
       if (alarm !== undefined) changed.push(alarm);

@@ -400,9 +400,8 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
   const act = (c: Context, id: string, kind: "stop" | "resume", reason: { reason?: string }) => {
     if (!runtime.model.cps.has(id)) return undefined;
     runtime.dispatch(
-      kind === "stop"
-        ? { type: "stop", cpId: id, reason: "admin", at: now().getTime() }
-        : { type: "resume", cpId: id, at: now().getTime() },
+      kind === "stop" ? { type: "stop", cpId: id, reason: "admin" } : { type: "resume", cpId: id },
+      now().getTime(),
     );
     log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: clientIp(c) });
     auditAdmin(c, `cp.${kind}`, { cpId: id, ...reason });
@@ -420,9 +419,8 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
   for (const kind of ["stop", "resume"] as const) {
     app.openapi(everyCpRoutes[kind], (c) => {
       runtime.dispatch(
-        kind === "stop"
-          ? { type: "stop", reason: "admin", at: now().getTime() }
-          : { type: "resume", at: now().getTime() },
+        kind === "stop" ? { type: "stop", reason: "admin" } : { type: "resume" },
+        now().getTime(),
       );
       log.info(`Admin ${kind} of every CP`, { ip: clientIp(c) });
       auditAdmin(c, `cp.${kind}`, { cpId: "*", ...reasonParams(c.req.valid("json")) });
@@ -452,8 +450,7 @@ function addWeatherRoutes(app: OpenAPIHono, kit: CentralKit): void {
       temperatureC: body.temperature,
       status: body.status,
       ...originOf(c),
-      at: now().getTime(),
-    });
+    }, now().getTime());
     const report = weatherOf(body.cp_id);
     if (report === undefined) throw new Error(`weather report of ${body.cp_id} not recorded`);
     return c.json(report, 200);

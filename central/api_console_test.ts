@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { testApp } from "./api_test_support.ts";
-import { chargeInput, telemetryInput } from "./core_test_support.ts";
+import { at, chargeInput, telemetryInput } from "./core_test_support.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { operatorRuntime, T0 } from "./operator_test_support.ts";
 import { ALARM_EVENT, trackOperator } from "./operator_trackers.ts";
@@ -31,9 +31,9 @@ function charge(t: ReturnType<typeof setup>, kw: number, kwh: number, at: number
 Deno.test("api console: /series for the network and one CP, 404 for an unknown CP", async () => {
   using t = setup();
   t.login("CP-1", T0);
-  t.send(chargeInput("r1", { sessionId: "S1", at: T0 }));
+  t.send(chargeInput("r1", { sessionId: "S1" }, T0));
   charge(t, 22, 2, T0 + 1000);
-  t.send({ type: "tick", at: T0 + 2000 });
+  t.send(at(T0 + 2000, { type: "tick" }));
   t.setClock(T0 + 5000);
   const net = await t.get("/series?minutes=1");
   assert.equal(net.status, 200);
@@ -52,7 +52,7 @@ Deno.test("api console: /summary gives kW now, today's figures and availability"
   using t = setup();
   t.login("CP-1", T0);
   t.login("CP-2", T0);
-  t.send(chargeInput("r1", { sessionId: "S1", at: T0 }));
+  t.send(chargeInput("r1", { sessionId: "S1" }, T0));
   charge(t, 11, 4, T0 + 1000);
   t.engine("CP-2", "KO", T0 + 30_000);
   t.setClock(T0 + 60_000);

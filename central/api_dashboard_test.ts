@@ -9,7 +9,7 @@ import {
 import { createSupervisorApp } from "../infra/supervisor_api.ts";
 import type { CpPlan } from "../infra/network.ts";
 import { ADMIN_TOKEN as TOKEN, freshFacts, memoryRuntime, testApp } from "./api_test_support.ts";
-import { cpLogin as login, T0 } from "./core_test_support.ts";
+import { cpLogin as login, dispatch, T0 } from "./core_test_support.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
 import { CentralRuntime } from "./runtime.ts";
@@ -60,7 +60,7 @@ async function readFrames(res: Response, count: number): Promise<string[]> {
 
 Deno.test("dashboard api: GET /snapshot has the CPs and the event id to resume from", async () => {
   using t = setup();
-  t.runtime.dispatch(login("CP-1", 1));
+  dispatch(t.runtime, login("CP-1", 1));
   const res = await t.app.request("/snapshot");
   assert.equal(res.status, 200);
   const body = await res.json();
@@ -75,7 +75,7 @@ Deno.test("dashboard api: GET /snapshot has the CPs and the event id to resume f
 
 Deno.test("dashboard api: GET /events without an id starts with a reset to the current id", async () => {
   using t = setup();
-  t.runtime.dispatch(login("CP-1", 1));
+  dispatch(t.runtime, login("CP-1", 1));
   const res = await t.app.request("/events");
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
@@ -86,13 +86,13 @@ Deno.test("dashboard api: GET /events without an id starts with a reset to the c
 
 Deno.test("dashboard api: GET /events with Last-Event-ID replays what came after it, then live", async () => {
   using t = setup();
-  t.runtime.dispatch(login("CP-1", 1));
+  dispatch(t.runtime, login("CP-1", 1));
   const seen = t.feed.lastId;
-  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 1 });
+  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin" }, T0 + 1);
   const res = await t.app.request("/events", { headers: { "last-event-id": seen } });
   const pending = readFrames(res, 2);
   await new Promise((r) => setTimeout(r, 20));
-  t.runtime.dispatch({ type: "resume", cpId: "CP-1", at: T0 + 2 });
+  t.runtime.dispatch({ type: "resume", cpId: "CP-1" }, T0 + 2);
   const frames = await pending;
   assert.deepEqual(frames.map((f) => f.match(/event: (\w+)/)?.[1]), ["cp", "cp"]);
   assert.match(frames[0], /"state":"STOPPED"/);
@@ -103,11 +103,11 @@ Deno.test("dashboard api: GET /events with Last-Event-ID replays what came after
 
 Deno.test("dashboard api: GET /events?batch=1 sends the replay and each flush as one batch", async () => {
   using t = setup();
-  t.runtime.dispatch(login("CP-1", 1));
-  t.runtime.dispatch(login("CP-2", 2));
+  dispatch(t.runtime, login("CP-1", 1));
+  dispatch(t.runtime, login("CP-2", 2));
   const seen = t.feed.lastId;
-  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 1 });
-  t.runtime.dispatch({ type: "stop", cpId: "CP-2", reason: "admin", at: T0 + 1 });
+  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin" }, T0 + 1);
+  t.runtime.dispatch({ type: "stop", cpId: "CP-2", reason: "admin" }, T0 + 1);
   const res = await t.app.request("/events?batch=1", { headers: { "last-event-id": seen } });
   // The stream is subscribed once the answer is there: a flush now is live.
   t.feed.coalesce("cp:CP-1", "telemetry", { id: "CP-1", kwh: 1 });

@@ -12,8 +12,8 @@ import { noticeText } from "../shared/notices.ts";
 import { addRestoreRoute } from "./api_restore.ts";
 import type { SupervisorCall } from "./api_dashboard.ts";
 import type { AuditEntry } from "./audit_chain.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
-import { cpLogin } from "./core_test_support.ts";
+import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
+import { at, cpLogin, dispatch, type Timed } from "./core_test_support.ts";
 import { CpRestorer } from "./cp_restore.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
@@ -36,7 +36,7 @@ function setup(
     offer: () => {},
     list: () => ({ items: [], total: 0 }),
   });
-  const t = { store, runtime, send: (input: Input) => runtime.dispatch(input) };
+  const t = { store, runtime, send: (step: Timed) => dispatch(runtime, step) };
   t.send(cpLogin("CP-1", 1, T0));
   const order: string[] = [];
   const asked = Promise.withResolvers<void>();
@@ -75,8 +75,8 @@ function setup(
   return { t, entries, restore, order, delivered, records, registryAsked: asked.promise };
 }
 
-const ban = (t: { send: (input: Input) => void }) =>
-  t.send({ type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "stolen", at: T0 + 1 });
+const ban = (t: { send: (step: Timed) => void }) =>
+  t.send(at(T0 + 1, { type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "stolen" }));
 
 Deno.test("restore: new credentials from the Registry, ACTIVE before the local CP gets them, shown once", async () => {
   const { t, entries, restore, order, delivered, records } = setup();

@@ -227,9 +227,8 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
     runtime.dispatch({
       ...action,
       cpId: id,
-      at: now().getTime(),
       ...(ip === undefined ? {} : { originIp: ip }),
-    });
+    }, now().getTime());
     if (refused !== null) return problem(c, 409, "conflict", refused);
     const after = view(id);
     return after ? c.json(after, 200) : notFound(c, id);

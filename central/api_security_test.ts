@@ -9,7 +9,7 @@ import { ADMIN_TOKEN as ADMIN, testApp } from "./api_test_support.ts";
 import { AuditLog } from "./audit.ts";
 import { AuditAggregator } from "./audit_flood.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
-import { CHARGE_S1, cpLogin, T0 } from "./core_test_support.ts";
+import { CHARGE_S1, cpLogin, dispatch, T0 } from "./core_test_support.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
@@ -26,9 +26,9 @@ async function setup() {
     offer: (occurrence) => floods.offer(occurrence),
     list: (query) => audit.list(query),
   });
-  runtime.dispatch(cpLogin("CP-1", 1));
-  runtime.dispatch(cpLogin("CP-2", 2));
-  runtime.dispatch(CHARGE_S1);
+  dispatch(runtime, cpLogin("CP-1", 1));
+  dispatch(runtime, cpLogin("CP-2", 2));
+  dispatch(runtime, CHARGE_S1);
   const app = testApp(runtime, { now: () => new Date(T0 + 3000) });
   const call = (path: string, init: RequestInit = {}, token: string | null = ADMIN) =>
     app.request(path, {

@@ -3,17 +3,18 @@ import { TOPICS } from "../shared/kafka.ts";
 import { MAX_BODY_BYTES } from "./api.ts";
 import { ADMIN_TOKEN as TOKEN, memoryRuntime, testApp } from "./api_test_support.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
-import { CHARGE_S1, cpLogin, T0, telemetryInput } from "./core_test_support.ts";
+import { CHARGE_S1, cpLogin, dispatch, T0, telemetryInput } from "./core_test_support.ts";
 
 const NOW = () => new Date(T0 + 3000);
 
 /** A runtime over an in-memory store with CP-1 (supplying for D-1) and CP-2 (available). */
 function setup() {
   const { store, runtime } = memoryRuntime();
-  runtime.dispatch(cpLogin("CP-1", 1));
-  runtime.dispatch(cpLogin("CP-2", 2));
-  runtime.dispatch(CHARGE_S1);
-  runtime.dispatch(
+  dispatch(runtime, cpLogin("CP-1", 1));
+  dispatch(runtime, cpLogin("CP-2", 2));
+  dispatch(runtime, CHARGE_S1);
+  dispatch(
+    runtime,
     telemetryInput({ type: "SUPPLY", sessionId: "S1", kw: 22, kwh: 2, eur: 1 }, T0 + 2000),
   );
   const app = testApp(runtime, { now: NOW });
@@ -154,7 +155,7 @@ Deno.test("api: stop ends the active session with a ticket and shows STOPPED; re
   const resumed = await (await t.post("/cps/CP-2/resume")).json();
   assert.equal(resumed.state, "ACTIVATED", "resuming a CP that is not held changes nothing");
   // The engine gets STOP; if it never answers with SUPPLY_END, the stop wait ends the session.
-  t.runtime.dispatch({ type: "tick", at: Date.now() + DEFAULT_CORE_CONFIG.stopWaitMs + 1 });
+  t.runtime.dispatch({ type: "tick" }, Date.now() + DEFAULT_CORE_CONFIG.stopWaitMs + 1);
   const sent = t.store.pendingOutbox(20).map((
     r,
   ) => [r.topic, (r.payload as { type: string }).type]);

@@ -10,13 +10,13 @@ import {
   testApp,
   WEATHER_KEY as KEY,
 } from "./api_test_support.ts";
-import { cpLogin, T0 } from "./core_test_support.ts";
+import { cpLogin, dispatch, T0 } from "./core_test_support.ts";
 const NOW = new Date(T0 + 3000).toISOString();
 
 /** A runtime with CP-1 logged in and ACTIVATED. */
 function setup() {
   const { store, runtime } = memoryRuntime();
-  runtime.dispatch(cpLogin("CP-1", 1));
+  dispatch(runtime, cpLogin("CP-1", 1));
   const app = testApp(runtime, { now: () => new Date(T0 + 3000) });
   const alert = (body: unknown, key: string | null = KEY, headers: Record<string, string> = {}) =>
     app.request("/weather/alert", {

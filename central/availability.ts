@@ -53,19 +53,19 @@ export class AvailabilityTracker {
   }
 
   /** Takes one committed step's stored CP rows. */
-  observe({ input, effects }: Committed): void {
-    this.#roll(input.at);
+  observe({ now: at, effects }: Committed): void {
+    this.#roll(at);
     for (const effect of effects) {
       if (effect.type !== "save_cp") continue;
       const available = isAvailable(effect.cp.status.state);
       const now = this.#current.get(effect.cp.id);
       if (now === undefined) {
-        this.#current.set(effect.cp.id, { available, since: input.at });
+        this.#current.set(effect.cp.id, { available, since: at });
         continue;
       }
       if (now.available === available) continue;
-      this.#close(now, input.at);
-      this.#current.set(effect.cp.id, { available, since: input.at });
+      this.#close(now, at);
+      this.#current.set(effect.cp.id, { available, since: at });
     }
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AvailabilityTracker, isAvailable, utcDayStart } from "./availability.ts";
 import { operatorRuntime, T0 } from "./operator_test_support.ts";
+import { at } from "./core_test_support.ts";
 
 Deno.test("availability: the share of CP-time neither BROKEN nor DISCONNECTED", () => {
   using t = operatorRuntime();
@@ -25,7 +26,7 @@ Deno.test("availability: a new UTC day starts a new window; STOPPED counts as av
   t.engine("CP-1", "KO", T0 + 1000);
   const midnight = utcDayStart(T0) + 86_400_000;
   t.engine("CP-1", "OK", midnight + 60_000);
-  t.send({ type: "stop", cpId: "CP-1", reason: "admin", at: midnight + 60_000 });
+  t.send(at(midnight + 60_000, { type: "stop", cpId: "CP-1", reason: "admin" }));
   const figure = tracker.at(midnight + 120_000);
   assert.equal(figure.sinceMs, midnight);
   assert.equal(figure.percent, 50, "broken the first minute of the day, stopped the second");

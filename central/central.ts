@@ -317,7 +317,7 @@ function startRuntime(
     list: (query) => audit.list(query),
   });
   stack.defer(() => runtime.close());
-  runtime.dispatch({ type: "start", at: Date.now() });
+  runtime.dispatch({ type: "start" }, Date.now());
   return { runtime, recovered };
 }
 
@@ -583,7 +583,7 @@ function startClock(
     const at = Date.now();
     const lagMs = lateness.note(dueAt, at);
     dueAt = at + tickMs;
-    runtime.dispatch({ type: "tick", at, lagMs });
+    runtime.dispatch({ type: "tick", lagMs }, at);
     floods.tick();
   }, tickMs);
   stack.defer(() => clearInterval(clock));

@@ -1,9 +1,10 @@
 /**
- * Central's pure core: given the model and one input, {@link step} returns the next model and
- * the effects that must follow (rows to store, messages for the outbox, connections to close,
- * notes to log). No clock, no randomness, no I/O: the edges pass the time and any new id in
- * the input, and carry out the effects (central/runtime.ts stores them in one SQLite
- * transaction, then the outbox publisher and the TCP server act on them).
+ * Central's pure core: given the model, one input and its context (the timings and the time
+ * `now`), {@link step} returns the next model and the effects that must follow (rows to store,
+ * messages for the outbox, connections to close, notes to log). No clock, no randomness, no
+ * I/O: the edges pass the time in the {@link CoreContext} and any new id in the input, and carry
+ * out the effects (central/runtime.ts stores them in one SQLite transaction, then the outbox
+ * publisher and the TCP server act on them).
  *
  * The rules come from ARCHITECTURE §Security model, §CP states, §Sessions and docs/charging_loop.md:
  * - A charge request is AUTHORIZED only if the CP is `ACTIVATED`, its security status is
@@ -31,11 +32,13 @@
  */
 export {
   type CoreConfig,
+  type CoreContext,
   type Cp,
   DEFAULT_CORE_CONFIG,
   type Effect,
   EMPTY_MODEL,
   type Input,
+  type InputOf,
   type Model,
   NO_SECURITY_INFO,
   type NoteLevel,

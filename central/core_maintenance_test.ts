@@ -7,32 +7,29 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CommandPayload } from "../shared/messages.ts";
-import { type Effect, EMPTY_MODEL, type Input, type Model, step } from "./core.ts";
+import { type Effect, EMPTY_MODEL, type Model, step } from "./core.ts";
 import {
+  at,
   chargeInput,
   cpOf as cp,
+  ctx,
   drive,
   loginInput,
   published,
   run,
   T0,
+  type Timed,
   weatherInput,
 } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input => loginInput(connection, { at });
-const maintenance = (on: boolean, at: number, connection = 1): Input => ({
-  type: "maintenance",
-  cpId: "CP-1",
-  connection,
-  on,
-  originIp: "192.0.2.7",
-  at,
-});
-const weather = (status: "alert" | "clear", at: number): Input =>
-  weatherInput(status, at, { temperatureC: status === "alert" ? -3 : 20 });
-const adminStop = (at: number): Input => ({ type: "stop", cpId: "CP-1", reason: "admin", at });
-const adminResume = (at: number): Input => ({ type: "resume", cpId: "CP-1", at });
+const login = (connection = 1, now = T0): Timed => loginInput(connection, {}, now);
+const maintenance = (on: boolean, now: number, connection = 1): Timed =>
+  at(now, { type: "maintenance", cpId: "CP-1", connection, on, originIp: "192.0.2.7" });
+const weather = (status: "alert" | "clear", now: number): Timed =>
+  weatherInput(status, now, { temperatureC: status === "alert" ? -3 : 20 });
+const adminStop = (now: number): Timed => at(now, { type: "stop", cpId: "CP-1", reason: "admin" });
+const adminResume = (now: number): Timed => at(now, { type: "resume", cpId: "CP-1" });
 
 const commands = (effects: readonly Effect[]): string[] =>
   effects.flatMap((e) => e.type === "command" ? [label(e.payload)] : []);
@@ -72,7 +69,7 @@ Deno.test("maintenance on: STOPPED for maintenance, STOP to the engine, audited 
 
 Deno.test("maintenance off: ACTIVATED again with a RESUME; a request in between is denied", () => {
   const held = run(online(), maintenance(true, T0 + 100)).model;
-  const denied = run(held, chargeInput("r1", { sessionId: "S-1", at: T0 + 150 })).effects;
+  const denied = run(held, chargeInput("r1", { sessionId: "S-1" }, T0 + 150)).effects;
   assert.deepEqual(
     published(denied).map((m) => [m.type, "reason" in m ? m.reason : null]),
     [["DENIED", "stopped"]],
@@ -83,11 +80,11 @@ Deno.test("maintenance off: ACTIVATED again with a RESUME; a request in between 
 });
 
 Deno.test("maintenance: a session running when it starts ends with a stopped_maintenance ticket", () => {
-  let model = run(online(), chargeInput("r1", { sessionId: "S-1", at: T0 + 100 })).model;
+  let model = run(online(), chargeInput("r1", { sessionId: "S-1" }, T0 + 100)).model;
   assert.equal(cp(model).status.state, "SUPPLYING");
   model = run(model, maintenance(true, T0 + 200)).model;
   assert.equal(cp(model).status.state, "STOPPED");
-  const { effects } = run(model, { type: "tick", at: T0 + 200 + 10_001 });
+  const { effects } = run(model, at(T0 + 200 + 10_001, { type: "tick" }));
   const ticket = published(effects).find((m) => m.type === "TICKET");
   assert.equal(ticket?.type === "TICKET" ? ticket.endReason : undefined, "stopped_maintenance");
 });
@@ -142,7 +139,8 @@ Deno.test("maintenance: repeated on is one hold; a stale connection's frame chan
   assert.deepEqual(shown(twice.model), shown(once));
   assert.ok(!twice.effects.some((e) => e.type === "save_cp"), "nothing to save");
   const relogged = run(online(), login(2, T0 + 50)).model;
-  const stale = step(relogged, maintenance(true, T0 + 100, 1));
+  const { input, now } = maintenance(true, T0 + 100, 1);
+  const stale = step(relogged, input, ctx(now));
   assert.deepEqual(stale.effects, []);
   assert.deepEqual(shown(stale.model), {
     state: "ACTIVATED",

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
+import { cpList, denyReason, type Effect, EMPTY_MODEL, type RegistryChangeInput } from "./core.ts";
 import {
-  cpList,
-  denyReason,
-  type Effect,
-  EMPTY_MODEL,
-  type Input,
-  type RegistryChangeInput,
-  step,
-} from "./core.ts";
-import {
+  at,
   chargeInput,
   cpOf as cp,
   loginInput,
@@ -16,22 +9,23 @@ import {
   run,
   supplyInput as supply,
   T0,
+  type Timed,
 } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
 const REGISTERED_AT = "2025-03-01T09:00:00.000Z";
 const AGAIN_AT = "2025-03-01T11:00:00.000Z";
 
-const login = (connection = 1, at = T0, registeredAt = REGISTERED_AT): Input =>
-  loginInput(connection, { at, registeredAt });
-const charge = (requestId: string, at = T0 + 1000): Input => chargeInput(requestId, { at });
+const login = (connection = 1, now = T0, registeredAt = REGISTERED_AT): Timed =>
+  loginInput(connection, { registeredAt }, now);
+const charge = (requestId: string, now = T0 + 1000): Timed => chargeInput(requestId, {}, now);
 const change = (
   action: RegistryChangeInput["action"],
   seq: number,
   registeredAt: string | null = REGISTERED_AT,
-  at = T0 + 5000,
+  now = T0 + 5000,
   cpId = "CP-1",
-): Input => ({ type: "registry_change", seq, cpId, action, registeredAt, at });
+): Timed => at(now, { type: "registry_change", seq, cpId, action, registeredAt });
 
 const of = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
   effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
@@ -40,7 +34,7 @@ const of = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
 const supplying = () => run(EMPTY_MODEL, login(), charge("r1"), supply(2, T0 + 3000)).model;
 
 Deno.test("core registry: a deregistration logs the CP out, revokes its keys and tickets its session", () => {
-  const { model, effects } = step(supplying(), change("deregistered", 7));
+  const { model, effects } = run(supplying(), change("deregistered", 7));
   const after = cp(model);
   assert.equal(after.connection, null);
   assert.equal(after.keyVersion, null);
@@ -63,39 +57,39 @@ Deno.test("core registry: a deregistration logs the CP out, revokes its keys and
 });
 
 Deno.test("core registry: a deregistered CP is denied with its own reason and leaves the drivers' list", () => {
-  const { model } = step(supplying(), change("deregistered", 1));
+  const { model } = run(supplying(), change("deregistered", 1));
   assert.equal(denyReason(cp(model)), "deregistered");
   assert.deepEqual(cpList(model), []);
-  const { effects } = step(model, charge("r2", T0 + 6000));
+  const { effects } = run(model, charge("r2", T0 + 6000));
   const [denied] = published(effects);
   assert.equal(denied.type, "DENIED");
   assert.equal(denied.type === "DENIED" && denied.reason, "deregistered");
 });
 
 Deno.test("core registry: a deregistration applied twice (a feed replay) changes nothing more", () => {
-  const once = step(supplying(), change("deregistered", 3)).model;
-  const { model, effects } = step(once, change("deregistered", 3, REGISTERED_AT, T0 + 9000));
+  const once = run(supplying(), change("deregistered", 3)).model;
+  const { model, effects } = run(once, change("deregistered", 3, REGISTERED_AT, T0 + 9000));
   assert.equal(model.cps, once.cps);
   assert.deepEqual(effects, [{ type: "save_registry_seq", seq: 3 }]);
 });
 
 Deno.test("core registry: a re-registration clears the mark and a login with it charges again", () => {
-  let model = step(supplying(), change("deregistered", 1)).model;
-  model = step(model, change("registered", 2, AGAIN_AT, T0 + 6000)).model;
+  let model = run(supplying(), change("deregistered", 1)).model;
+  model = run(model, change("registered", 2, AGAIN_AT, T0 + 6000)).model;
   assert.equal(cp(model).securityInfo.deregisteredAt, null);
   assert.equal(cp(model).securityInfo.registeredAt, AGAIN_AT);
   assert.equal(denyReason(cp(model)), "disconnected");
-  model = step(model, login(2, T0 + 7000, AGAIN_AT)).model;
+  model = run(model, login(2, T0 + 7000, AGAIN_AT)).model;
   assert.equal(cp(model).status.state, "ACTIVATED");
   assert.equal(cp(model).keyVersion, 2);
-  const { effects } = step(model, charge("r3", T0 + 8000));
+  const { effects } = run(model, charge("r3", T0 + 8000));
   assert.equal(published(effects)[0].type, "AUTHORIZED");
 });
 
 Deno.test("core registry: a login after a deregistration Central has not seen clears nothing it should not", () => {
   // Central was down: the CP was deregistered, registered again, and logged in with the new
   // registration before the feed caught up. The old deregistration must not log it out.
-  const model = step(EMPTY_MODEL, login(1, T0, AGAIN_AT)).model;
+  const model = run(EMPTY_MODEL, login(1, T0, AGAIN_AT)).model;
   const caughtUp = run(
     model,
     change("registered", 1, REGISTERED_AT),
@@ -118,7 +112,7 @@ Deno.test("core registry: changes of CPs Central never saw, and updates, only ad
       change("updated", 6),
     ]
   ) {
-    const result = step(model, input);
+    const result = run(model, input);
     assert.equal(result.model.cps, model.cps);
     assert.equal(result.model.sessions, model.sessions);
     assert.deepEqual(result.effects.map((e) => e.type), ["save_registry_seq"]);
@@ -126,8 +120,8 @@ Deno.test("core registry: changes of CPs Central never saw, and updates, only ad
 });
 
 Deno.test("core registry: a login clears the deregistered mark (the Registry confirmed the CP)", () => {
-  const gone = step(supplying(), change("deregistered", 1)).model;
-  const back = step(gone, login(2, T0 + 9000, AGAIN_AT)).model;
+  const gone = run(supplying(), change("deregistered", 1)).model;
+  const back = run(gone, login(2, T0 + 9000, AGAIN_AT)).model;
   assert.equal(cp(back).securityInfo.deregisteredAt, null);
   assert.equal(cp(back).securityInfo.registeredAt, AGAIN_AT);
 });
@@ -135,9 +129,9 @@ Deno.test("core registry: a login clears the deregistered mark (the Registry con
 Deno.test("core registry: the deregistration, its registration and the feed position survive a restart", () => {
   const store = CentralStore.open(":memory:");
   try {
-    const first = step(EMPTY_MODEL, login());
+    const first = run(EMPTY_MODEL, login());
     store.commit(first.effects);
-    const gone = step(first.model, change("deregistered", 12));
+    const gone = run(first.model, change("deregistered", 12));
     store.commit(gone.effects);
     assert.equal(store.registrySeq(), 12);
     const recovered = cp(store.recover(new Date(T0 + 10_000)).model);

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
+import { type Cp, type Effect, EMPTY_MODEL, loginRefusal, securityRefusal } from "./core.ts";
 import {
-  type Cp,
-  type Effect,
-  EMPTY_MODEL,
-  type Input,
-  loginRefusal,
-  securityRefusal,
-} from "./core.ts";
-import {
+  at,
   chargeInput,
   commands,
   cpOf as cp,
@@ -18,28 +12,25 @@ import {
   supplyInput as supply,
   T0,
   telemetryInput,
+  type Timed,
 } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input =>
-  loginInput(connection, { at, originIp: "192.0.2.7" });
-const charge = (requestId: string, at = T0 + 1000): Input => chargeInput(requestId, { at });
-const rotate = (at = T0 + 5000): Input => ({
-  type: "revoke_keys",
-  cpId: "CP-1",
-  rotate: true,
-  originIp: "198.51.100.1",
-  at,
-});
-const revoke = (at = T0 + 5000): Input => ({ ...rotate(at), rotate: false } as Input);
-const security = (status: Cp["security"], at = T0 + 5000): Input => ({
-  type: "set_security",
-  cpId: "CP-1",
-  status,
-  reason: "inspection",
-  originIp: "198.51.100.1",
-  at,
-});
+const login = (connection = 1, now = T0): Timed =>
+  loginInput(connection, { originIp: "192.0.2.7" }, now);
+const charge = (requestId: string, now = T0 + 1000): Timed => chargeInput(requestId, {}, now);
+const revokeKeys = (rotate: boolean, now: number): Timed =>
+  at(now, { type: "revoke_keys", cpId: "CP-1", rotate, originIp: "198.51.100.1" });
+const rotate = (now = T0 + 5000): Timed => revokeKeys(true, now);
+const revoke = (now = T0 + 5000): Timed => revokeKeys(false, now);
+const security = (status: Cp["security"], now = T0 + 5000): Timed =>
+  at(now, {
+    type: "set_security",
+    cpId: "CP-1",
+    status,
+    reason: "inspection",
+    originIp: "198.51.100.1",
+  });
 
 const audits = (effects: readonly Effect[]) =>
   effects.flatMap((e) => e.type === "audit" ? [e] : []);
@@ -172,13 +163,8 @@ Deno.test("security: REVOKED logs out, tickets at once and refuses every later c
   assert.ok(!refused.effects.some((e) => e.type === "save_cp" || e.type === "revoke_keys"));
 });
 
-const restore = (at = T0 + 9000): Input => ({
-  type: "restore",
-  cpId: "CP-1",
-  reason: "meter replaced",
-  originIp: "198.51.100.1",
-  at,
-});
+const restore = (now = T0 + 9000): Timed =>
+  at(now, { type: "restore", cpId: "CP-1", reason: "meter replaced", originIp: "198.51.100.1" });
 
 Deno.test("security: a restore brings a REVOKED CP back to ACTIVE; its next login is accepted", () => {
   const banned = run(supplying(), security("REVOKED")).model;
@@ -215,13 +201,8 @@ Deno.test("security: only a REVOKED CP is restored; others are refused and audit
 });
 
 Deno.test("security: refused logins count for a known CP only and are audited as a flood", () => {
-  const failed = (cpId: string): Input => ({
-    type: "login_failed",
-    cpId,
-    reason: "bad_token",
-    originIp: "203.0.113.9",
-    at: T0 + 100,
-  });
+  const failed = (cpId: string): Timed =>
+    at(T0 + 100, { type: "login_failed", cpId, reason: "bad_token", originIp: "203.0.113.9" });
   const { model, effects } = run(run(EMPTY_MODEL, login()).model, failed("CP-1"), failed("CP-X"));
   assert.equal(cp(model).securityInfo.failedLogins, 1);
   assert.ok(!model.cps.has("CP-X"), "an id anyone can make up creates nothing");
@@ -233,13 +214,14 @@ Deno.test("security: refused logins count for a known CP only and are audited as
 });
 
 Deno.test("audit: a session's life is recorded from the login to the ticket, without secrets", () => {
-  const { effects } = run(EMPTY_MODEL, login(), charge("r1"), charge("r2"), supply(2, T0 + 3000), {
-    type: "health",
-    cpId: "CP-1",
-    connection: 1,
-    engine: "KO",
-    at: T0 + 4000,
-  });
+  const { effects } = run(
+    EMPTY_MODEL,
+    login(),
+    charge("r1"),
+    charge("r2"),
+    supply(2, T0 + 3000),
+    at(T0 + 4000, { type: "health", cpId: "CP-1", connection: 1, engine: "KO" }),
+  );
   const records = audits(effects).map((a) => a.entry);
   assert.deepEqual(records.map((r) => [r.actor, r.action, r.outcome]), [
     ["cp:CP-1", "cp.login", "ok"],
@@ -253,7 +235,7 @@ Deno.test("audit: a session's life is recorded from the login to the ticket, wit
 });
 
 Deno.test("audit: a driver's self-reported address is its records' origin, marked self_reported", () => {
-  const reported = (requestId: string, cpId = "CP-1"): Input =>
+  const reported = (requestId: string, cpId = "CP-1"): Timed =>
     chargeInput(requestId, { cpId, originIp: "198.51.100.23" });
   const { effects } = run(
     EMPTY_MODEL,
@@ -288,7 +270,8 @@ Deno.test("store: the security status and facts survive a restart; revoked keys 
 });
 
 Deno.test("security: a login tells the CP's charger protocol; a later login without drops it", () => {
-  const ocpp = run(EMPTY_MODEL, { ...login(), protocol: "ocpp1.6" } as Input).model;
+  const ocpp =
+    run(EMPTY_MODEL, loginInput(1, { originIp: "192.0.2.7", protocol: "ocpp1.6" })).model;
   assert.equal(cp(ocpp).protocol, "ocpp1.6");
   const own = run(ocpp, login(2, T0 + 100)).model;
   assert.equal("protocol" in cp(own), false);

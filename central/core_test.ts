@@ -5,30 +5,32 @@ import {
   DEFAULT_CORE_CONFIG,
   type Effect,
   EMPTY_MODEL,
-  type Input,
   loginRefusal,
   type Model,
   step,
   stepAll,
 } from "./core.ts";
 import {
+  at,
   chargeInput,
   commands,
   cpOf as cp,
+  ctx,
   loginInput,
   published,
   run,
   T0,
   telemetryInput,
+  type Timed,
   ts,
 } from "./core_test_support.ts";
 
-const login = (cpId = "CP-1", connection = 1, at = T0): Input =>
-  loginInput(connection, { cpId, at });
-const charge = (requestId: string, cpId = "CP-1", at = T0 + 1000, duplicate = false): Input =>
-  chargeInput(requestId, { cpId, at, duplicate });
-const telemetry = (payload: Record<string, unknown>, at = T0 + 5000, cpId = "CP-1"): Input =>
-  telemetryInput(payload, at, cpId);
+const login = (cpId = "CP-1", connection = 1, now = T0): Timed =>
+  loginInput(connection, { cpId }, now);
+const charge = (requestId: string, cpId = "CP-1", now = T0 + 1000, duplicate = false): Timed =>
+  chargeInput(requestId, { cpId, duplicate }, now);
+const telemetry = (payload: Record<string, unknown>, now = T0 + 5000, cpId = "CP-1"): Timed =>
+  telemetryInput(payload, now, cpId);
 
 /** What the driver hears, through the outbox or as progress. */
 const toDriver = (effects: readonly Effect[]): DriverUpdate[] =>
@@ -72,8 +74,8 @@ Deno.test("core: a second login replaces the first connection with LOGOUT replac
   // The old connection's heartbeat and end no longer count.
   const after = run(
     model,
-    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 900 },
-    { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 1000 },
+    at(T0 + 900, { type: "heartbeat", cpId: "CP-1", connection: 1 }),
+    at(T0 + 1000, { type: "disconnect", cpId: "CP-1", connection: 1 }),
   );
   assert.equal(cp(after.model).status.state, "ACTIVATED");
   assert.equal(cp(after.model).lastSeenMs, T0 + 500);
@@ -81,8 +83,8 @@ Deno.test("core: a second login replaces the first connection with LOGOUT replac
 });
 
 Deno.test("core: a held CP is told STOP again when it logs in", () => {
-  const held = run(online(), { type: "stop", cpId: "CP-1", reason: "weather", at: T0 + 100 });
-  const lost = run(held.model, { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 200 });
+  const held = run(online(), at(T0 + 100, { type: "stop", cpId: "CP-1", reason: "weather" }));
+  const lost = run(held.model, at(T0 + 200, { type: "disconnect", cpId: "CP-1", connection: 1 }));
   assert.equal(cp(lost.model).status.state, "DISCONNECTED");
   const back = run(lost.model, login("CP-1", 2, T0 + 300));
   assert.equal(cp(back.model).status.state, "STOPPED");
@@ -139,25 +141,25 @@ Deno.test("core: every deny reason", () => {
     ["unknown CP", base, "CP-9", "unknown_cp"],
     [
       "disconnected",
-      run(base, { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 }).model,
+      run(base, at(T0, { type: "disconnect", cpId: "CP-1", connection: 1 })).model,
       "CP-1",
       "disconnected",
     ],
     [
       "broken",
-      run(base, { type: "health", cpId: "CP-1", connection: 1, engine: "KO", at: T0 }).model,
+      run(base, at(T0, { type: "health", cpId: "CP-1", connection: 1, engine: "KO" })).model,
       "CP-1",
       "broken",
     ],
     [
       "stopped",
-      run(base, { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model,
+      run(base, at(T0, { type: "stop", cpId: "CP-1", reason: "admin" })).model,
       "CP-1",
       "stopped",
     ],
     [
       "weather",
-      run(base, { type: "stop", cpId: "CP-1", reason: "weather", at: T0 }).model,
+      run(base, at(T0, { type: "stop", cpId: "CP-1", reason: "weather" })).model,
       "CP-1",
       "weather",
     ],
@@ -182,9 +184,9 @@ Deno.test("core: a duplicate request (seen before, any run) gets no second answe
   assert.deepEqual(effects, []);
   for (const type of ["cp_list_request", "invalid_request"] as const) {
     const input = type === "cp_list_request"
-      ? { type, requestId: "r2", driverId: "D-1", duplicate: true, at: T0 }
-      : { type, requestId: "r2", driverId: "D-1", detail: "x", duplicate: true, at: T0 };
-    assert.deepEqual(step(online(), input).effects, []);
+      ? { type, requestId: "r2", driverId: "D-1", duplicate: true }
+      : { type, requestId: "r2", driverId: "D-1", detail: "x", duplicate: true };
+    assert.deepEqual(step(online(), input, ctx(T0)).effects, []);
   }
 });
 
@@ -247,13 +249,10 @@ Deno.test("core: a plug timeout gives a zero ticket", () => {
 });
 
 Deno.test("core: engine KO during a session: BROKEN, END_SUPPLY, ticket with the last figures", () => {
-  const { model, effects } = run(supplying(), {
-    type: "health",
-    cpId: "CP-1",
-    connection: 1,
-    engine: "KO",
-    at: T0 + 10_000,
-  });
+  const { model, effects } = run(
+    supplying(),
+    at(T0 + 10_000, { type: "health", cpId: "CP-1", connection: 1, engine: "KO" }),
+  );
   assert.equal(cp(model).status.state, "BROKEN");
   assert.deepEqual(commands(effects).map((c) => c.type), ["END_SUPPLY"]);
   const ticket = published(effects)[0];
@@ -264,23 +263,18 @@ Deno.test("core: engine KO during a session: BROKEN, END_SUPPLY, ticket with the
     telemetry({ type: "SUPPLY_END", sessionId: "S-r1", kwh: 2.1, eur: 1, endReason: "fault" }),
   );
   assert.deepEqual(published(late.effects), [], "the engine's late SUPPLY_END is ignored");
-  const healed = run(model, {
-    type: "health",
-    cpId: "CP-1",
-    connection: 1,
-    engine: "OK",
-    at: T0 + 11_000,
-  });
+  const healed = run(
+    model,
+    at(T0 + 11_000, { type: "health", cpId: "CP-1", connection: 1, engine: "OK" }),
+  );
   assert.equal(cp(healed.model).status.state, "ACTIVATED");
 });
 
 Deno.test("core: a stop during a session waits for SUPPLY_END, then ends it itself", () => {
-  const stopped = run(supplying(), {
-    type: "stop",
-    cpId: "CP-1",
-    reason: "admin",
-    at: T0 + 20_000,
-  });
+  const stopped = run(
+    supplying(),
+    at(T0 + 20_000, { type: "stop", cpId: "CP-1", reason: "admin" }),
+  );
   assert.equal(cp(stopped.model).status.state, "STOPPED");
   assert.deepEqual(commands(stopped.effects), [{
     v: 1,
@@ -290,12 +284,12 @@ Deno.test("core: a stop during a session waits for SUPPLY_END, then ends it itse
   }]);
   assert.deepEqual(published(stopped.effects), [], "no ticket yet");
 
-  const early = run(stopped.model, { type: "tick", at: T0 + 29_999 });
+  const early = run(stopped.model, at(T0 + 29_999, { type: "tick" }));
   assert.deepEqual(published(early.effects), []);
   const late = run(
     stopped.model,
-    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 29_000 },
-    { type: "tick", at: T0 + 30_000 },
+    at(T0 + 29_000, { type: "heartbeat", cpId: "CP-1", connection: 1 }),
+    at(T0 + 30_000, { type: "tick" }),
   );
   const ticket = published(late.effects)[0];
   assert.ok(ticket?.type === "TICKET");
@@ -310,7 +304,7 @@ Deno.test("core: a stop during a session waits for SUPPLY_END, then ends it itse
       { type: "SUPPLY_END", sessionId: "S-r1", kwh: 2.5, eur: 1.25, endReason: "stopped_admin" },
       T0 + 21_000,
     ),
-    { type: "tick", at: T0 + 40_000 },
+    at(T0 + 40_000, { type: "tick" }),
   );
   const tickets = published(engine.effects).filter((u) => u.type === "TICKET");
   assert.equal(tickets.length, 1);
@@ -324,13 +318,12 @@ Deno.test("core: a session whose vehicle never comes is ended by Central after t
     reason: "plug_timeout",
     deadlineMs: T0 + plugWaitMs,
   });
-  const keepAlive = {
+  const keepAlive = at(T0 + plugWaitMs, {
     type: "heartbeat",
     cpId: "CP-1",
     connection: 1,
-    at: T0 + plugWaitMs,
-  } as const;
-  const lost = run(authorized, keepAlive, { type: "tick", at: T0 + plugWaitMs });
+  });
+  const lost = run(authorized, keepAlive, at(T0 + plugWaitMs, { type: "tick" }));
   assert.deepEqual(commands(lost.effects).map((c) => c.type), ["END_SUPPLY"]);
   const ticket = published(lost.effects)[0];
   assert.ok(ticket?.type === "TICKET");
@@ -346,40 +339,40 @@ Deno.test("core: a session whose vehicle never comes is ended by Central after t
     authorized,
     telemetry({ type: "PLUGGED", sessionId: "S-r1" }, T0 + 1000),
     keepAlive,
-    { type: "tick", at: T0 + plugWaitMs },
+    at(T0 + plugWaitMs, { type: "tick" }),
   );
   assert.equal(pluggedIn.model.sessions.get("S-r1")?.pendingEnd, null);
   assert.deepEqual(published(pluggedIn.effects), [], "plugged in: no wait any more");
 });
 
 Deno.test("core: after a restart every stop wait starts again", () => {
-  const stopped = run(supplying(), { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model;
-  const restarted = run(stopped, { type: "start", at: T0 + 3_600_000 }).model;
+  const stopped = run(supplying(), at(T0, { type: "stop", cpId: "CP-1", reason: "admin" })).model;
+  const restarted = run(stopped, at(T0 + 3_600_000, { type: "start" })).model;
   const wait = restarted.sessions.get("S-r1")?.pendingEnd;
   assert.equal(wait?.deadlineMs, T0 + 3_600_000 + DEFAULT_CORE_CONFIG.stopWaitMs);
 });
 
 Deno.test("core: silence while Central's own loop was late is not a heartbeat timeout", () => {
-  const beat = run(online(), { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 2500 });
-  const stalled = run(beat.model, { type: "tick", at: T0 + 6000, lagMs: 3000 });
+  const beat = run(online(), at(T0 + 2500, { type: "heartbeat", cpId: "CP-1", connection: 1 }));
+  const stalled = run(beat.model, at(T0 + 6000, { type: "tick", lagMs: 3000 }));
   assert.equal(
     cp(stalled.model).status.state,
     "ACTIVATED",
     "3.5 s of silence, 3 s of it Central's",
   );
   assert.deepEqual(stalled.effects, []);
-  const silent = run(beat.model, { type: "tick", at: T0 + 8501, lagMs: 3000 });
+  const silent = run(beat.model, at(T0 + 8501, { type: "tick", lagMs: 3000 }));
   assert.equal(cp(silent.model).status.state, "DISCONNECTED", "beyond the timeout and the lag");
 });
 
 Deno.test("core: heartbeat timeout disconnects and closes the connection; heartbeats keep it", () => {
   const alive = run(
     online(),
-    { type: "heartbeat", cpId: "CP-1", connection: 1, at: T0 + 2500 },
-    { type: "tick", at: T0 + 5000 },
+    at(T0 + 2500, { type: "heartbeat", cpId: "CP-1", connection: 1 }),
+    at(T0 + 5000, { type: "tick" }),
   );
   assert.equal(cp(alive.model).status.state, "ACTIVATED");
-  const dead = run(alive.model, { type: "tick", at: T0 + 5501 });
+  const dead = run(alive.model, at(T0 + 5501, { type: "tick" }));
   assert.equal(cp(dead.model).status.state, "DISCONNECTED");
   assert.equal(cp(dead.model).connection, null);
   assert.deepEqual(dead.effects[0], {
@@ -388,45 +381,49 @@ Deno.test("core: heartbeat timeout disconnects and closes the connection; heartb
     connection: 1,
     logout: null,
   });
-  assert.deepEqual(run(dead.model, { type: "tick", at: T0 + 9000 }).effects, [], "only once");
+  assert.deepEqual(run(dead.model, at(T0 + 9000, { type: "tick" })).effects, [], "only once");
 });
 
 Deno.test("core: gathered heartbeats keep each CP alive in one step, stale connections aside", () => {
   const both = run(online(), login("CP-2", 2));
-  const beaten = run(both.model, {
-    type: "heartbeats",
-    beats: [
-      { cpId: "CP-1", connection: 1, at: T0 + 2500 },
-      { cpId: "CP-2", connection: 9, at: T0 + 2500 }, // an old connection of CP-2
-    ],
-    at: T0 + 2600,
-  });
+  const beaten = run(
+    both.model,
+    at(T0 + 2600, {
+      type: "heartbeats",
+      beats: [
+        { cpId: "CP-1", connection: 1, seenMs: T0 + 2500 },
+        { cpId: "CP-2", connection: 9, seenMs: T0 + 2500 }, // an old connection of CP-2
+      ],
+    }),
+  );
   assert.deepEqual(beaten.effects, [], "nothing to store or send");
-  const later = run(beaten.model, { type: "tick", at: T0 + 5000 });
+  const later = run(beaten.model, at(T0 + 5000, { type: "tick" }));
   assert.equal(cp(later.model).status.state, "ACTIVATED");
   assert.equal(later.model.cps.get("CP-2")?.status.state, "DISCONNECTED");
 });
 
 Deno.test("core: stepAll applies a batch as steps one by one would, effects kept apart", () => {
-  const inputs: Input[] = [
+  // One batch is one step's time (a Kafka batch is read at once); the payloads keep their own.
+  const context = ctx(T0 + 5000);
+  const inputs = [
     charge("r1"),
     telemetry({ type: "PLUGGED", sessionId: "S-r1" }, T0 + 2000),
     telemetry({ type: "SUPPLY", sessionId: "S-r1", kw: 22, kwh: 2, eur: 1 }, T0 + 3000),
     telemetry({ type: "SUPPLY_END", sessionId: "S-r1", kwh: 3, eur: 1.5, endReason: "unplugged" }),
-  ];
+  ].map(({ input }) => input);
   let model = online();
   const oneByOne = inputs.map((input) => {
-    const s = step(model, input);
+    const s = step(model, input, context);
     model = s.model;
     return s.effects;
   });
-  const batch = stepAll(online(), inputs);
+  const batch = stepAll(online(), inputs, context);
   assert.deepEqual(batch.effects, oneByOne);
   assert.deepEqual(batch.model, model);
 });
 
 Deno.test("core: a session goes on while its CP is disconnected and is ticketed", () => {
-  const lost = run(supplying(), { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 4000 });
+  const lost = run(supplying(), at(T0 + 4000, { type: "disconnect", cpId: "CP-1", connection: 1 }));
   assert.equal(cp(lost.model).status.state, "DISCONNECTED");
   const more = run(
     lost.model,
@@ -447,13 +444,11 @@ Deno.test("core: a session goes on while its CP is disconnected and is ticketed"
 Deno.test("core: CP list and invalid requests are answered", () => {
   const model = run(online(), login("CP-0", 5, T0)).model;
   const list = published(
-    step(model, {
-      type: "cp_list_request",
-      requestId: "L1",
-      driverId: "D-1",
-      duplicate: false,
-      at: T0,
-    }).effects,
+    step(
+      model,
+      { type: "cp_list_request", requestId: "L1", driverId: "D-1", duplicate: false },
+      ctx(T0),
+    ).effects,
   )[0];
   assert.ok(list.type === "CP_LIST");
   assert.deepEqual(list.cps.map((c) => [c.id, c.state]), [["CP-0", "ACTIVATED"], [
@@ -468,8 +463,7 @@ Deno.test("core: CP list and invalid requests are answered", () => {
       driverId: "D-1",
       detail: "cpId: required\u0007",
       duplicate: false,
-      at: T0,
-    }).effects,
+    }, ctx(T0)).effects,
   )[0];
   assert.ok(denied.type === "DENIED");
   assert.equal(denied.reason, "invalid_request");
@@ -491,7 +485,7 @@ Deno.test("core: telemetry that does not match an open session of that CP is ign
 });
 
 Deno.test("core: STATUS from the engine is reconciled with the hold", () => {
-  const held = run(online(), { type: "stop", cpId: "CP-1", reason: "admin", at: T0 }).model;
+  const held = run(online(), at(T0, { type: "stop", cpId: "CP-1", reason: "admin" })).model;
   const status = (state: string) => telemetry({ type: "STATUS", engine: "OK", state });
   assert.deepEqual(commands(run(held, status("ACTIVATED")).effects).map((c) => c.type), ["STOP"]);
   assert.deepEqual(commands(run(held, status("STOPPED")).effects), []);
@@ -525,21 +519,21 @@ Deno.test("core: a STATUS without the plugged-in session Central holds ends it w
 
 Deno.test("core: stop all and resume all", () => {
   const model = run(online(), login("CP-2", 2, T0)).model;
-  const stopped = run(model, { type: "stop", reason: "admin", at: T0 });
+  const stopped = run(model, at(T0, { type: "stop", reason: "admin" }));
   assert.deepEqual([...stopped.model.cps.values()].map((c) => c.status.state), [
     "STOPPED",
     "STOPPED",
   ]);
   assert.equal(commands(stopped.effects).length, 2);
-  const oneResumed = run(stopped.model, { type: "resume", cpId: "CP-2", at: T0 });
-  const all = run(oneResumed.model, { type: "resume", at: T0 });
+  const oneResumed = run(stopped.model, at(T0, { type: "resume", cpId: "CP-2" }));
+  const all = run(oneResumed.model, at(T0, { type: "resume" }));
   assert.deepEqual(commands(all.effects).map((c) => c.type), ["RESUME"], "only the held one");
   assert.deepEqual([...all.model.cps.values()].map((c) => c.status.state), [
     "ACTIVATED",
     "ACTIVATED",
   ]);
   assert.deepEqual(
-    step(all.model, { type: "stop", cpId: "CP-9", reason: "admin", at: T0 }).effects,
+    step(all.model, { type: "stop", cpId: "CP-9", reason: "admin" }, ctx(T0)).effects,
     [],
   );
 });
@@ -549,23 +543,23 @@ Deno.test("core: step never changes the model it is given", () => {
   const snapshot = structuredClone({ cps: [...model.cps], sessions: [...model.sessions] });
   run(
     model,
-    { type: "stop", reason: "admin", at: T0 },
-    { type: "tick", at: T0 + 60_000 },
-    { type: "health", cpId: "CP-1", connection: 1, engine: "KO", at: T0 },
+    at(T0, { type: "stop", reason: "admin" }),
+    at(T0 + 60_000, { type: "tick" }),
+    at(T0, { type: "health", cpId: "CP-1", connection: 1, engine: "KO" }),
   );
   assert.deepEqual({ cps: [...model.cps], sessions: [...model.sessions] }, snapshot);
 });
 
 Deno.test("core: a driver's cancel ends its session: END_SUPPLY, ticket driver_cancelled, CP free", () => {
-  const cancel = (requestId: string, sessionId?: string): Input => ({
-    type: "cancel_request",
-    requestId,
-    driverId: "D-1",
-    ...(sessionId === undefined ? {} : { sessionId }),
-    duplicate: false,
-    originIp: "192.168.1.30",
-    at: T0 + 10_000,
-  });
+  const cancel = (requestId: string, sessionId?: string): Timed =>
+    at(T0 + 10_000, {
+      type: "cancel_request",
+      requestId,
+      driverId: "D-1",
+      ...(sessionId === undefined ? {} : { sessionId }),
+      duplicate: false,
+      originIp: "192.168.1.30",
+    });
   const { model, effects } = run(supplying(), cancel("c1"));
   assert.equal(cp(model).status.state, "ACTIVATED");
   assert.deepEqual(commands(effects).map((c) => [c.type, "reason" in c ? c.reason : null]), [[

@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EMPTY_MODEL, type Input, type Model, type WeatherStatus } from "./core.ts";
+import { EMPTY_MODEL, type Model, type WeatherStatus } from "./core.ts";
 import {
+  at,
   chargeInput,
   commands,
   cpOf as cp,
@@ -16,17 +17,18 @@ import {
   run,
   T0,
   telemetryInput as telemetry,
+  type Timed,
   ts,
   weatherInput,
 } from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 
-const login = (connection = 1, at = T0): Input => loginInput(connection, { at });
-const charge = (requestId: string, at: number): Input => chargeInput(requestId, { at });
-const weather = (status: WeatherStatus, at: number, temperatureC = -3, cpId = "CP-1"): Input =>
-  weatherInput(status, at, { temperatureC, cpId });
-const adminStop = (at: number): Input => ({ type: "stop", cpId: "CP-1", reason: "admin", at });
-const adminResume = (at: number): Input => ({ type: "resume", cpId: "CP-1", at });
+const login = (connection = 1, now = T0): Timed => loginInput(connection, {}, now);
+const charge = (requestId: string, now: number): Timed => chargeInput(requestId, {}, now);
+const weather = (status: WeatherStatus, now: number, temperatureC = -3, cpId = "CP-1"): Timed =>
+  weatherInput(status, now, { temperatureC, cpId });
+const adminStop = (now: number): Timed => at(now, { type: "stop", cpId: "CP-1", reason: "admin" });
+const adminResume = (now: number): Timed => at(now, { type: "resume", cpId: "CP-1" });
 const shown = (model: Model) => ({
   state: cp(model).status.state,
   stopReason: cp(model).status.stopReason,
@@ -93,7 +95,7 @@ Deno.test("weather: a session running at the alert ends with a stopped_weather t
   assert.equal(ticket.kwh, 2.5);
   assert.deepEqual(shown(ended.model), { state: "STOPPED", stopReason: "weather" });
   // Without the engine's SUPPLY_END, Central closes it itself after the stop wait.
-  const timedOut = run(alerted.model, { type: "tick", at: T0 + 3000 + 10_000 });
+  const timedOut = run(alerted.model, at(T0 + 3000 + 10_000, { type: "tick" }));
   assert.ok(
     published(timedOut.effects).some((m) =>
       m.type === "TICKET" && m.endReason === "stopped_weather"
@@ -150,7 +152,7 @@ Deno.test("weather: an admin resume ends the admin hold only; the weather hold k
 });
 
 Deno.test("weather: a disconnected CP alerted is held, and STOPPED once it logs in", () => {
-  const lost = run(online(), { type: "disconnect", cpId: "CP-1", connection: 1, at: T0 + 50 });
+  const lost = run(online(), at(T0 + 50, { type: "disconnect", cpId: "CP-1", connection: 1 }));
   const alerted = run(lost.model, weather("alert", T0 + 100)).model;
   assert.deepEqual(shown(alerted), { state: "DISCONNECTED", stopReason: "weather" });
   const back = run(alerted, login(2, T0 + 200));

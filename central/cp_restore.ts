@@ -110,7 +110,7 @@ export class CpRestorer {
     const refused = securityRefusal(cp, { type: "restore" });
     if (refused !== null) {
       // The core audits the refusal.
-      runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
+      runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin }, now().getTime());
       return { ok: false, status: 409, error: "conflict", detail: refused };
     }
     const failed = (detail: string) =>
@@ -138,7 +138,7 @@ export class CpRestorer {
       return { ok: false, registryError: error };
     }
     // ACTIVE before the monitor gets them, so its first login with them is accepted.
-    runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin, at: now().getTime() });
+    runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin }, now().getTime());
     const { delivered, delivery } = await deliver(this.#deps.supervisor, id, issued);
     log.info("Admin restored CP {cpId}: new credentials issued ({delivery})", {
       cpId: id,

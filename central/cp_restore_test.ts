@@ -14,7 +14,7 @@ function setup(supervisor?: SupervisorCall, registryGate?: Promise<void>) {
   const central = operatorRuntime(auditInto());
   const { runtime } = central;
   central.login("CP-1", T0);
-  runtime.dispatch({ type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "x", at: T0 });
+  runtime.dispatch({ type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "x" }, T0);
   const asked = Promise.withResolvers<void>();
   const registry = {
     resetCredentials: async (cpId: string) => {

@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
 import { freshFacts, memoryRuntime } from "./api_test_support.ts";
-import type { Input } from "./core.ts";
 import {
   CHARGE_S1,
   cpLogin,
+  dispatch,
   supplyInput,
   T0,
   telemetryInput,
+  type Timed,
   weatherInput,
 } from "./core_test_support.ts";
 import { buildSnapshot, DashboardTracker } from "./dashboard.ts";
 import { type FeedEvent, LiveFeed } from "./live_feed.ts";
 import { systemStatus } from "./system_health.ts";
 
-const supply = (kwh: number, at: number): Input => supplyInput(kwh, at, "S1");
+const supply = (kwh: number, now: number): Timed => supplyInput(kwh, now, "S1");
 
 /** A runtime whose committed steps feed a tracker, and the events it published. */
 function setup() {
@@ -27,8 +28,8 @@ function setup() {
 }
 
 const charge = (t: ReturnType<typeof setup>) => {
-  t.runtime.dispatch(cpLogin("CP-1", 1));
-  t.runtime.dispatch(CHARGE_S1);
+  dispatch(t.runtime, cpLogin("CP-1", 1));
+  dispatch(t.runtime, CHARGE_S1);
 };
 
 Deno.test("dashboard: a login, a session start and a ticket are immediate events", () => {
@@ -41,10 +42,13 @@ Deno.test("dashboard: a login, a session start and a ticket are immediate events
     "D-1",
     "S1",
   ]);
-  t.runtime.dispatch(telemetryInput(
-    { type: "SUPPLY_END", sessionId: "S1", kwh: 3, eur: 1.5, endReason: "unplugged" },
-    T0 + 5000,
-  ));
+  dispatch(
+    t.runtime,
+    telemetryInput(
+      { type: "SUPPLY_END", sessionId: "S1", kwh: 3, eur: 1.5, endReason: "unplugged" },
+      T0 + 5000,
+    ),
+  );
   const ticket = t.events.find((e) => e.type === "ticket");
   assert.ok(ticket, "a ticket event");
   assert.deepEqual(
@@ -59,7 +63,7 @@ Deno.test("dashboard: figures of a supplying CP are coalesced into one telemetry
   charge(t);
   t.feed.flush(); // the driver seen
   const before = t.events.length;
-  for (let i = 1; i <= 5; i++) t.runtime.dispatch(supply(i, T0 + 1000 + i * 1000));
+  for (let i = 1; i <= 5; i++) dispatch(t.runtime, supply(i, T0 + 1000 + i * 1000));
   assert.equal(t.events.length, before, "held until the flush");
   t.feed.flush();
   const sent = t.events.slice(before);
@@ -70,8 +74,8 @@ Deno.test("dashboard: figures of a supplying CP are coalesced into one telemetry
 Deno.test("dashboard: an admin stop is a cp event that supersedes held figures", () => {
   using t = setup();
   charge(t);
-  t.runtime.dispatch(supply(1, T0 + 2000));
-  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 3000 });
+  dispatch(t.runtime, supply(1, T0 + 2000));
+  t.runtime.dispatch({ type: "stop", cpId: "CP-1", reason: "admin" }, T0 + 3000);
   const stopped = t.events.at(-1)!;
   assert.equal(stopped.type, "cp");
   assert.deepEqual(
@@ -90,13 +94,13 @@ Deno.test("dashboard: an admin stop is a cp event that supersedes held figures",
 
 Deno.test("dashboard: a weather status change is immediate, a temperature alone coalesced", () => {
   using t = setup();
-  t.runtime.dispatch(cpLogin("CP-1", 1));
-  const weather = (temperatureC: number, status: "alert" | "clear", at: number): Input =>
-    weatherInput(status, at, { city: "Oslo", temperatureC });
-  t.runtime.dispatch(weather(-3, "alert", T0 + 1000));
+  dispatch(t.runtime, cpLogin("CP-1", 1));
+  const weather = (temperatureC: number, status: "alert" | "clear", now: number): Timed =>
+    weatherInput(status, now, { city: "Oslo", temperatureC });
+  dispatch(t.runtime, weather(-3, "alert", T0 + 1000));
   assert.ok(t.events.some((e) => e.type === "weather"));
   const n = t.events.length;
-  t.runtime.dispatch(weather(-4, "alert", T0 + 2000));
+  dispatch(t.runtime, weather(-4, "alert", T0 + 2000));
   assert.ok(t.events.slice(n).every((e) => e.type !== "weather"), "held");
   assert.ok(t.feed.flush().some((e) => e.type === "weather"));
 });
@@ -126,7 +130,7 @@ Deno.test("dashboard: status events only when the health shown changes", () => {
 Deno.test("dashboard: the snapshot maps CPs, drivers with sessions, weather and the feed head", () => {
   using t = setup();
   charge(t);
-  t.runtime.dispatch(supply(2, T0 + 2000));
+  dispatch(t.runtime, supply(2, T0 + 2000));
   const status = systemStatus(freshFacts(t.runtime.model), T0);
   const snapshot = buildSnapshot({
     model: t.runtime.model,

@@ -37,7 +37,7 @@ export function requestHandler(
   newSessionId: () => string = () => crypto.randomUUID(),
 ): (message: ConsumedMessage) => void {
   return (message) => {
-    const at = Date.now();
+    const now = Date.now();
     const parsed = parseMessage(driverRequestSchema, message.value);
     if (!parsed.ok) {
       // Answer if the request says who to answer; otherwise nobody is waiting for it.
@@ -59,8 +59,7 @@ export function requestHandler(
         driverId: driverId.data,
         detail: parsed.reason,
         duplicate,
-        at,
-      });
+      }, now);
       return;
     }
     const request = parsed.value;
@@ -74,8 +73,7 @@ export function requestHandler(
         sessionId: newSessionId(),
         duplicate,
         ...(request.originIp === undefined ? {} : { originIp: request.originIp }),
-        at,
-      });
+      }, now);
     } else if (request.type === "CANCEL_REQUEST") {
       runtime.dispatch({
         type: "cancel_request",
@@ -84,16 +82,14 @@ export function requestHandler(
         ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
         duplicate,
         ...(request.originIp === undefined ? {} : { originIp: request.originIp }),
-        at,
-      });
+      }, now);
     } else {
       runtime.dispatch({
         type: "cp_list_request",
         requestId: request.requestId,
         driverId: request.driverId,
         duplicate,
-        at,
-      });
+      }, now);
     }
   };
 }
@@ -179,7 +175,7 @@ export function telemetryBatchHandler(
       );
 
     const steps: { input: Input; mark: ReplayMark }[] = [];
-    const at = Date.now();
+    const now = Date.now();
     for (const message of messages) {
       let decoded;
       try {
@@ -211,10 +207,10 @@ export function telemetryBatchHandler(
         continue;
       }
       pending.set(markKey(mark), mark.seq);
-      steps.push({ input: { type: "telemetry", cpId: mark.cp, payload: parsed.value, at }, mark });
+      steps.push({ input: { type: "telemetry", cpId: mark.cp, payload: parsed.value }, mark });
     }
     if (steps.length === 0) return;
-    runtime.dispatchAll(steps);
+    runtime.dispatchAll(steps, now);
     for (const { mark } of steps) vault.guard.accept(mark.cp, mark.kv, mark.channel, mark.seq);
   };
 }

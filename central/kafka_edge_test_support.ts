@@ -9,7 +9,7 @@ import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { type Envelope, sealEnvelope } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import type { RegistryCp } from "./core.ts";
-import { chargeInput, loginInput } from "./core_test_support.ts";
+import { chargeInput, dispatch, loginInput } from "./core_test_support.ts";
 import { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -46,12 +46,12 @@ export async function loginCharging(
 ): Promise<Awaited<ReturnType<KeyVault["agree"]>>> {
   const pair = await generateEcdhKeyPair();
   const login = await vault.agree(cp.cpId, await exportEcdhPublicKey(pair.publicKey));
-  const at = Date.now();
+  const now = Date.now();
   const { cpId, connection, requestId, driverId, sessionId } = cp;
   const { keyVersion, wrappedKey } = login;
-  runtime.dispatch(loginInput(connection, { cpId, registry, keyVersion, wrappedKey, at }));
+  dispatch(runtime, loginInput(connection, { cpId, registry, keyVersion, wrappedKey }, now));
   vault.install(cpId, login);
-  runtime.dispatch(chargeInput(requestId, { driverId, cpId, sessionId, at }));
+  dispatch(runtime, chargeInput(requestId, { driverId, cpId, sessionId }, now));
   return login;
 }
 

@@ -3,7 +3,14 @@ import { parsePromText, sampleValue } from "../shared/prom_text.ts";
 import { memoryRuntime, testApp } from "./api_test_support.ts";
 import { ConsumerLag } from "./consumer_lag.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
-import { CHARGE_S1, chargeInput, cpLogin, T0, telemetryInput } from "./core_test_support.ts";
+import {
+  CHARGE_S1,
+  chargeInput,
+  cpLogin,
+  dispatch,
+  T0,
+  telemetryInput,
+} from "./core_test_support.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
@@ -17,22 +24,23 @@ function setup() {
   let streams = 0;
   const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams });
   runtime.subscribe((committed) => metrics.observe(committed));
-  runtime.dispatch(cpLogin("CP-1", 1));
-  runtime.dispatch(cpLogin("CP-2", 2));
-  runtime.dispatch({ type: "login_failed", cpId: "CP-3", reason: "bad_token", at: T0 });
-  runtime.dispatch({ type: "disconnect", cpId: "CP-2", connection: 2, at: T0 + 10 });
-  runtime.dispatch(CHARGE_S1);
-  runtime.dispatch(chargeInput("r2", { driverId: "D-2", cpId: "CP-2", sessionId: "S2" }));
+  dispatch(runtime, cpLogin("CP-1", 1));
+  dispatch(runtime, cpLogin("CP-2", 2));
+  runtime.dispatch({ type: "login_failed", cpId: "CP-3", reason: "bad_token" }, T0);
+  runtime.dispatch({ type: "disconnect", cpId: "CP-2", connection: 2 }, T0 + 10);
+  dispatch(runtime, CHARGE_S1);
+  dispatch(runtime, chargeInput("r2", { driverId: "D-2", cpId: "CP-2", sessionId: "S2" }));
   const reports: [string, Record<string, unknown>][] = [
     ["SUPPLY", { kw: 22 }],
     ["SUPPLY_END", { endReason: "unplugged" }],
   ];
   for (const [type, extra] of reports) {
-    runtime.dispatch(
+    dispatch(
+      runtime,
       telemetryInput({ type, sessionId: "S1", kwh: 4, eur: 2, ...extra }, T0 + 2000),
     );
   }
-  runtime.dispatch({ type: "tick", at: T0 + 3000, lagMs: 250 });
+  runtime.dispatch({ type: "tick", lagMs: 250 }, T0 + 3000);
   runtime.drops.rejectedTelemetry += 3;
   runtime.drops.rejectedTelemetryByReason.bad_tag = 2;
   runtime.drops.rejectedTelemetryByReason.malformed = 1;
@@ -130,7 +138,7 @@ Deno.test("metrics: ticketed totals start from the database and count each ticke
     store.commit([ended("S-old-1", 3), ended("S-old-2", 5)]);
     const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
     const metrics = new CentralMetrics({ runtime });
-    const step = { input: { type: "tick" as const, at: T0 }, model: EMPTY_MODEL };
+    const step = { input: { type: "tick" } as const, now: T0, model: EMPTY_MODEL };
     metrics.observe({ ...step, effects: [ended("S-new", 2)] });
     metrics.observe({ ...step, effects: [ended("S-new", 2)] }); // stored again: counted once
     const m = parsePromText(await metrics.registry.metrics());

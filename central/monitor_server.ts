@@ -123,7 +123,7 @@ export class MonitorServer {
   readonly #serving = new Set<Promise<void>>();
   readonly #unsubscribe: () => void;
   /** Signs of life not yet dispatched, by connection (see {@link BEATS_FLUSH_MS}). */
-  #beats = new Map<number, { cpId: string; connection: number; at: number }>();
+  #beats = new Map<number, { cpId: string; connection: number; seenMs: number }>();
   /** The last `HEALTH` each connection reported: a repeated `OK` is only a sign of life. */
   readonly #lastHealth = new Map<number, EngineHealth>();
   readonly #beatTimer: ReturnType<typeof setInterval>;
@@ -164,7 +164,7 @@ export class MonitorServer {
     if (this.#beats.size === 0) return;
     const beats = [...this.#beats.values()];
     this.#beats = new Map();
-    this.#runtime.dispatch({ type: "heartbeats", beats, at: Date.now() });
+    this.#runtime.dispatch({ type: "heartbeats", beats }, Date.now());
   }
 
   /** Listens and serves monitors until {@link close}; resolves once it listens. */
@@ -265,8 +265,7 @@ export class MonitorServer {
           type: "disconnect",
           cpId: conversation.cpId,
           connection: id,
-          at: Date.now(),
-        });
+        }, Date.now());
       }
     }
   }
@@ -343,8 +342,7 @@ export class MonitorServer {
       registeredAt: registered.registered_at,
       protocol: auth.protocol,
       originIp: conversation.ip,
-      at: Date.now(),
-    });
+    }, Date.now());
     this.#vault.install(cpId, key);
     this.#links.loggedIn(conversation.id);
     conversation.cpId = cpId; // from now on, the end of the conversation disconnects the CP
@@ -450,15 +448,15 @@ export class MonitorServer {
   }
 
   #handle(id: number, cpId: string, message: MonitorToCentral): void {
-    const at = Date.now();
+    const now = Date.now();
     switch (message.type) {
       case "HEARTBEAT":
-        this.#beats.set(id, { cpId, connection: id, at });
+        this.#beats.set(id, { cpId, connection: id, seenMs: now });
         return;
       case "HEALTH":
         // Only an OK after an OK is certain to change nothing but the time last seen.
         if (message.engine === "OK" && this.#lastHealth.get(id) === "OK") {
-          this.#beats.set(id, { cpId, connection: id, at });
+          this.#beats.set(id, { cpId, connection: id, seenMs: now });
           return;
         }
         this.#lastHealth.set(id, message.engine);
@@ -467,8 +465,7 @@ export class MonitorServer {
           cpId,
           connection: id,
           engine: message.engine,
-          at,
-        });
+        }, now);
         return;
       case "MAINTENANCE":
         this.#runtime.dispatch({
@@ -477,8 +474,7 @@ export class MonitorServer {
           connection: id,
           on: message.on,
           originIp: this.#conversations.get(id)?.ip,
-          at,
-        });
+        }, now);
         return;
       case "AUTH":
         log.warning("CP {cpId} sent AUTH again on connection {id}: ignored", { cpId, id });
@@ -509,8 +505,7 @@ export class MonitorServer {
       reason: refusal.reason,
       ...(why === undefined ? {} : { why }),
       originIp: conversation.ip,
-      at: Date.now(),
-    });
+    }, Date.now());
     const { conn } = conversation;
     await conn.send(build(centralToMonitorSchema, "AUTH_FAIL", refusal)).catch(() => {});
     await conn.close();

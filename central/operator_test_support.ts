@@ -6,6 +6,7 @@
  */
 import type { AuditEntry } from "./audit_chain.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL, type Input } from "./core.ts";
+import { dispatch, type Timed } from "./core_test_support.ts";
 import { type AuditSink, CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
 
@@ -27,41 +28,40 @@ export function operatorRuntime(audit?: AuditSink) {
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG, audit);
   const connections = new Map<string, number>();
   let next = 1;
-  const send = (input: Input) => runtime.dispatch(input);
+  const send = (...steps: Timed[]) => dispatch(runtime, ...steps);
+  const sendAt = (now: number, input: Input) => runtime.dispatch(input, now);
   return {
     store,
     runtime,
-    login(cpId: string, at: number) {
+    login(cpId: string, now: number) {
       const connection = next++;
       connections.set(cpId, connection);
-      send({
+      sendAt(now, {
         type: "login",
         cpId,
         connection,
         registry: { location: "Madrid", priceEurKwh: 0.5, powerKw: 22 },
         keyVersion: connection,
         wrappedKey: "w",
-        at,
       });
     },
-    disconnect(cpId: string, at: number) {
-      send({ type: "disconnect", cpId, connection: connections.get(cpId)!, at });
+    disconnect(cpId: string, now: number) {
+      sendAt(now, { type: "disconnect", cpId, connection: connections.get(cpId)! });
     },
-    engine(cpId: string, engine: "OK" | "KO", at: number) {
-      send({ type: "health", cpId, connection: connections.get(cpId)!, engine, at });
+    engine(cpId: string, engine: "OK" | "KO", now: number) {
+      sendAt(now, { type: "health", cpId, connection: connections.get(cpId)!, engine });
     },
-    weather(cpId: string, status: "alert" | "clear", at: number) {
-      send({
+    weather(cpId: string, status: "alert" | "clear", now: number) {
+      sendAt(now, {
         type: "weather",
         cpId,
         city: "Madrid",
         temperatureC: status === "alert" ? -3 : 5,
         status,
-        at,
       });
     },
-    revoke(cpId: string, rotate: boolean, at: number) {
-      send({ type: "revoke_keys", cpId, rotate, at });
+    revoke(cpId: string, rotate: boolean, now: number) {
+      sendAt(now, { type: "revoke_keys", cpId, rotate });
     },
     send,
     [Symbol.dispose]: () => store.close(),

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { CpKeyring, openEnvelope, ReplayGuard } from "../shared/envelope.ts";
 import { type OutgoingMessage, TOPICS } from "../shared/kafka.ts";
-import { EMPTY_MODEL, type Input } from "./core.ts";
-import { chargeInput, cpLogin, drive, T0 } from "./core_test_support.ts";
+import { EMPTY_MODEL } from "./core.ts";
+import { at, chargeInput, cpLogin, drive, T0, type Timed } from "./core_test_support.ts";
 import { OutboxPublisher } from "./outbox.ts";
 import { CentralStore } from "./store.ts";
 
@@ -14,13 +14,12 @@ function newKey(): Promise<CryptoKey> {
 }
 
 /** D-1's request l1 for the list of CPs. */
-const LIST_REQUEST: Input = {
+const LIST_REQUEST: Timed = at(T0, {
   type: "cp_list_request",
   requestId: "l1",
   driverId: "D-1",
   duplicate: false,
-  at: T0,
-};
+});
 
 /** A sink that records batches, or fails the first `failures` calls. */
 function sink(failures = 0) {
@@ -40,12 +39,13 @@ Deno.test("outbox: rows go out in order; commands are sealed with the live key a
   const keyring = new CpKeyring();
   const key = await newKey();
   keyring.add("CP-1", 1, key);
-  drive(store, EMPTY_MODEL, cpLogin("CP-1", 1), chargeInput("r1", { sessionId: "S1", at: T0 }), {
-    type: "stop",
-    cpId: "CP-1",
-    reason: "admin",
-    at: T0,
-  });
+  drive(
+    store,
+    EMPTY_MODEL,
+    cpLogin("CP-1", 1),
+    chargeInput("r1", { sessionId: "S1" }, T0),
+    at(T0, { type: "stop", cpId: "CP-1", reason: "admin" }),
+  );
   const out = sink();
   const publisher = new OutboxPublisher(store, out, keyring, { pollMs: 10 });
   publisher.start();
@@ -72,12 +72,13 @@ Deno.test("outbox: rows go out in order; commands are sealed with the live key a
 
 Deno.test("outbox: a command for a CP without a live key is dropped, the rest is sent", async () => {
   const store = CentralStore.open(":memory:");
-  drive(store, EMPTY_MODEL, cpLogin("CP-1", 1), LIST_REQUEST, {
-    type: "stop",
-    cpId: "CP-1",
-    reason: "admin",
-    at: T0,
-  });
+  drive(
+    store,
+    EMPTY_MODEL,
+    cpLogin("CP-1", 1),
+    LIST_REQUEST,
+    at(T0, { type: "stop", cpId: "CP-1", reason: "admin" }),
+  );
   const out = sink();
   const publisher = new OutboxPublisher(store, out, new CpKeyring(), { pollMs: 10 });
   publisher.start();

@@ -30,13 +30,10 @@ function setup(lang: "en" | "es" = "en", registryFails?: Error) {
   const restorer = new CpRestorer({ runtime, now: () => new Date(T0 + 5000), registry });
   const prompt = new RestorePrompt(restorer, lang);
   const ban = () =>
-    runtime.dispatch({
-      type: "set_security",
-      cpId: "CP-1",
-      status: "REVOKED",
-      reason: "stolen",
-      at: T0 + 1,
-    });
+    runtime.dispatch(
+      { type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "stolen" },
+      T0 + 1,
+    );
   const records = () => entries.filter((e) => e.action === "security.restore");
   return Object.assign(
     { runtime, entries, prompt, ban, records, asked },

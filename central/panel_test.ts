@@ -176,7 +176,7 @@ Deno.test("panel: panelView takes the model's CPs by id with their sessions' fig
     EMPTY_MODEL,
     cpLogin("CP-B", 1),
     cpLogin("CP-A", 2),
-    chargeInput("r", { cpId: "CP-B", sessionId: "S", at: T0 }),
+    chargeInput("r", { cpId: "CP-B", sessionId: "S" }, T0),
   );
   const view = panelView(model, { now: NOW, requests: [], messages: [], input: "", feedback: "" });
   assert.deepEqual(view.cps.map((c) => [c.id, c.state, c.driverId, c.kwh]), [

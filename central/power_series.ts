@@ -99,8 +99,7 @@ export class PowerSeries {
   }
 
   /** Takes one committed step: a clock tick samples power; stored sessions add energy. */
-  observe({ input, effects, model }: Committed): void {
-    const at = input.at;
+  observe({ input, now: at, effects, model }: Committed): void {
     const bucket = Math.floor(at / this.#bucketMs);
     for (const effect of effects) {
       if (effect.type !== "save_session") continue;

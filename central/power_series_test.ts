@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { memoryRuntime } from "./api_test_support.ts";
-import { chargeInput, cpLogin, telemetryInput } from "./core_test_support.ts";
+import { chargeInput, cpLogin, dispatch, telemetryInput } from "./core_test_support.ts";
 import { PowerSeries } from "./power_series.ts";
 
 const T0 = Date.parse("2026-12-05T10:00:00.000Z"); // a bucket boundary
@@ -9,17 +9,19 @@ function setup(bucketMs = 10_000, buckets = 6) {
   const { store, runtime } = memoryRuntime();
   const series = new PowerSeries(runtime.model, bucketMs, buckets);
   runtime.subscribe((c) => series.observe(c));
-  runtime.dispatch(cpLogin("CP-1", 1, T0));
-  runtime.dispatch(cpLogin("CP-2", 2, T0));
-  const charge = (cpId: string, sessionId: string, at: number) =>
-    runtime.dispatch(
-      chargeInput(`r-${sessionId}`, { driverId: `D-${sessionId}`, cpId, sessionId, at }),
+  dispatch(runtime, cpLogin("CP-1", 1, T0));
+  dispatch(runtime, cpLogin("CP-2", 2, T0));
+  const charge = (cpId: string, sessionId: string, now: number) =>
+    dispatch(
+      runtime,
+      chargeInput(`r-${sessionId}`, { driverId: `D-${sessionId}`, cpId, sessionId }, now),
     );
-  const supply = (cpId: string, sessionId: string, kw: number, kwh: number, at: number) =>
-    runtime.dispatch(
-      telemetryInput({ type: "SUPPLY", sessionId, kw, kwh, eur: kwh / 2 }, at, cpId),
+  const supply = (cpId: string, sessionId: string, kw: number, kwh: number, now: number) =>
+    dispatch(
+      runtime,
+      telemetryInput({ type: "SUPPLY", sessionId, kw, kwh, eur: kwh / 2 }, now, cpId),
     );
-  const tick = (at: number) => runtime.dispatch({ type: "tick", at });
+  const tick = (now: number) => runtime.dispatch({ type: "tick" }, now);
   return { store, series, charge, supply, tick };
 }
 
@@ -83,7 +85,8 @@ Deno.test("power_series: a recovered open session's energy is a baseline, not ne
     weather: new Map(),
   });
   restarted.observe({
-    input: { type: "tick", at: T0 + 5000 },
+    input: { type: "tick" },
+    now: T0 + 5000,
     effects: [{
       type: "save_session",
       session: { id: "S1", cpId: "CP-1", kwh: 7.5, endedAt: null } as never,

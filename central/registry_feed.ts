@@ -192,8 +192,7 @@ export class RegistryFeedFollower {
         cpId: change.cp_id,
         action: change.action,
         registeredAt: change.registered_at,
-        at: Date.now(),
-      });
+      }, Date.now());
       this.#applied = change.seq;
     }
   }

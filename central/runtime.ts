@@ -1,6 +1,6 @@
 /**
  * The one place where Central's model changes: {@link CentralRuntime.dispatch} runs a core step
- * (central/core.ts), stores its effects in one SQLite transaction, and only then adopts the new
+ * (central/core.ts) at the time the edge read from its clock, stores its effects in one SQLite transaction, and only then adopts the new
  * model, logs its notes and tells the listeners (outbox publisher, TCP server, panel). It is synchronous
  * from step to commit, so inputs arriving from TCP, Kafka, HTTP and the clock never interleave.
  *
@@ -20,6 +20,8 @@ const log = getLogger(["evcharging", "central"]);
 export interface Committed {
   /** The input that was applied. */
   readonly input: Input;
+  /** The time it was applied at (the step's `now`), ms since the epoch. */
+  readonly now: number;
   /** Its effects, in order (already stored). */
   readonly effects: readonly Effect[];
   /** The model after the step. */
@@ -116,29 +118,31 @@ export class CentralRuntime {
   }
 
   /**
-   * Applies one input: core step, one transaction for its effects (and `mark`, the replay mark
-   * of the telemetry envelope that carried it), then the new model, then the listeners.
-   * Returns the effects. If storing fails, nothing changes and the error is thrown, so a Kafka
+   * Applies one input at `now` (the dispatching edge's clock, ms since the epoch): core step,
+   * one transaction for its effects (and `mark`, the replay mark of the telemetry envelope that
+   * carried it), then the new model, then the listeners. Returns the effects. If storing fails, nothing changes and the error is thrown, so a Kafka
    * input is delivered again.
    * @throws {Error} after {@link close}.
    */
-  dispatch(input: Input, mark?: ReplayMark): readonly Effect[] {
-    return this.dispatchAll([{ input, mark }])[0];
+  dispatch(input: Input, now: number, mark?: ReplayMark): readonly Effect[] {
+    return this.dispatchAll([{ input, mark }], now)[0];
   }
 
   /**
-   * {@link dispatch} for several inputs in order (a Kafka batch): the core applies them one
-   * after the other on one draft (`stepAll`), all their effects and marks are stored in ONE
-   * transaction, then the new model is adopted and each input announced in turn, with its own
-   * effects (listeners see the batch's final model). If storing fails, nothing changes and the
+   * {@link dispatch} for several inputs in order (a Kafka batch), all at `now`: the core
+   * applies them one after the other on one draft (`stepAll`), all their effects and marks are
+   * stored in ONE transaction, then the new model is adopted and each input announced in turn,
+   * with its own effects (listeners see the batch's final model). If storing fails, nothing changes and the
    * error is thrown.
    * @throws {Error} after {@link close}.
    */
   dispatchAll(
     items: readonly { readonly input: Input; readonly mark?: ReplayMark }[],
+    now: number,
   ): readonly (readonly Effect[])[] {
     if (this.#closed) throw new Error("Central is stopping: input refused");
-    const next = stepAll(this.#model, items.map((item) => item.input), this.#config);
+    const inputs = items.map((item) => item.input);
+    const next = stepAll(this.#model, inputs, { config: this.#config, now });
     const stored = items.flatMap(({ mark }, i) =>
       mark !== undefined || next.effects[i].some((e) => STORED.has(e.type))
         ? [{ effects: next.effects[i], mark }]
@@ -157,17 +161,17 @@ export class CentralRuntime {
       this.#storeFailure = null;
     }
     this.#model = next.model;
-    items.forEach(({ input }, i) => this.#announce(input, next.effects[i]));
+    items.forEach(({ input }, i) => this.#announce(input, now, next.effects[i]));
     return next.effects;
   }
 
   /** Logs a stored step's notes, appends its audits and tells the listeners. */
-  #announce(input: Input, effects: readonly Effect[]): void {
+  #announce(input: Input, now: number, effects: readonly Effect[]): void {
     for (const effect of effects) {
       if (effect.type === "note") log[effect.level](effect.message, effect.props);
       if (effect.type === "audit") this.audit(effect.entry, effect.flood);
     }
-    const committed = { input, effects, model: this.#model };
+    const committed = { input, now, effects, model: this.#model };
     for (const listener of this.#listeners) {
       try {
         listener(committed);

@@ -3,8 +3,17 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { TOPICS } from "../shared/kafka.ts";
 import { SchemaTooNewError, schemaVersion } from "../shared/sqlite.ts";
-import { EMPTY_MODEL, type Input, step } from "./core.ts";
-import { chargeInput, drive, loginInput, T0, telemetryInput } from "./core_test_support.ts";
+import { EMPTY_MODEL } from "./core.ts";
+import {
+  at,
+  chargeInput,
+  drive,
+  loginInput,
+  run,
+  T0,
+  telemetryInput,
+  type Timed,
+} from "./core_test_support.ts";
 import { CentralStore } from "./store.ts";
 import { MIGRATIONS } from "./store_schema.ts";
 
@@ -31,8 +40,12 @@ function withStore(test: (store: CentralStore, path: string) => void): Promise<v
   });
 }
 
-const login = (connection: number, at = T0): Input =>
-  loginInput(connection, { at, registry: REGISTRY });
+const login = (connection: number, now = T0, protocol?: "ocpp1.6"): Timed =>
+  loginInput(
+    connection,
+    { registry: REGISTRY, ...(protocol === undefined ? {} : { protocol }) },
+    now,
+  );
 
 Deno.test("store: migrations are applied once and a newer schema is refused", async () => {
   await withDb((path) => {
@@ -70,15 +83,12 @@ Deno.test("store: a step's state and outbox rows are stored together, in order",
 Deno.test("store: a failing effect rolls the whole step back, outbox included", async () => {
   await withStore((store) => {
     drive(store, EMPTY_MODEL, login(1));
-    const list = step(EMPTY_MODEL, {
-      type: "cp_list_request",
-      requestId: "L1",
-      driverId: "D-1",
-      duplicate: false,
-      at: T0,
-    });
+    const list = run(
+      EMPTY_MODEL,
+      at(T0, { type: "cp_list_request", requestId: "L1", driverId: "D-1", duplicate: false }),
+    );
     // The answer and its request mark come first; then the same key version again fails.
-    const withMessage = [...list.effects, ...step(EMPTY_MODEL, login(1)).effects];
+    const withMessage = [...list.effects, ...run(EMPTY_MODEL, login(1)).effects];
     assert.throws(() => store.commit(withMessage));
     assert.equal(store.pendingCount(), 0);
     assert.equal(store.hasRequest("D-1", "L1"), false);
@@ -94,10 +104,10 @@ Deno.test("store: recovery at start: CPs DISCONNECTED, holds, keys, open session
       login(1),
       login(2, T0 + 100),
       chargeInput("r1", { sessionId: "S1" }),
-      { type: "stop", cpId: "CP-1", reason: "admin", at: T0 + 2000 },
+      at(T0 + 2000, { type: "stop", cpId: "CP-1", reason: "admin" }),
     );
     assert.equal(model.cps.get("CP-1")?.status.state, "STOPPED");
-    const s = step(
+    const s = run(
       model,
       telemetryInput(
         { type: "SUPPLY", sessionId: "S1", kw: 11, kwh: 1.5, eur: 0.6 },
@@ -145,8 +155,7 @@ Deno.test("store: recovery at start: CPs DISCONNECTED, holds, keys, open session
 Deno.test("store: a CP's charger protocol outlives a restart; a login without one drops it", async () => {
   await withDb((path) => {
     let store = CentralStore.open(path);
-    const ocpp: Input = { ...login(1), protocol: "ocpp1.6" } as Input;
-    let model = drive(store, EMPTY_MODEL, ocpp);
+    let model = drive(store, EMPTY_MODEL, login(1, T0, "ocpp1.6"));
     store.close();
     store = CentralStore.open(path);
     try {
@@ -192,7 +201,7 @@ Deno.test("store: a database from before the protocol column is migrated, its CP
       const old = store.recover(new Date(T0 + 1000)).model.cps.get("CP-OLD");
       assert.equal(old?.location, "Lugo");
       assert.equal(old !== undefined && "protocol" in old, false);
-      const model = drive(store, EMPTY_MODEL, { ...login(1), protocol: "ocpp1.6" } as Input);
+      const model = drive(store, EMPTY_MODEL, login(1, T0, "ocpp1.6"));
       assert.equal(model.cps.get("CP-1")?.protocol, "ocpp1.6");
       assert.equal(store.recover(new Date(T0 + 2000)).model.cps.get("CP-1")?.protocol, "ocpp1.6");
     } finally {
@@ -213,12 +222,12 @@ Deno.test("store: replay marks only go up", async () => {
 Deno.test("store: a batch writes a session once with its last state, and each mark's highest seq", async () => {
   await withStore((store, path) => {
     let model = drive(store, EMPTY_MODEL, login(1), chargeInput("r1", { sessionId: "S1" }));
-    const supply = (kwh: number, at: number): Input =>
-      telemetryInput({ type: "SUPPLY", sessionId: "S1", kw: 11, kwh, eur: kwh * 0.4 }, at);
+    const supply = (kwh: number, now: number): Timed =>
+      telemetryInput({ type: "SUPPLY", sessionId: "S1", kw: 11, kwh, eur: kwh * 0.4 }, now);
     const mark = (seq: number) => ({ cp: "CP-1", kv: 1, channel: TOPICS.cpTelemetry, seq });
     const steps = [];
     for (const [kwh, seq] of [[1, 7], [2, 9], [3, 8]]) {
-      const s = step(model, supply(kwh, T0 + 2000 + kwh));
+      const s = run(model, supply(kwh, T0 + 2000 + kwh));
       model = s.model;
       steps.push({ effects: s.effects, mark: mark(seq) });
     }
@@ -237,10 +246,13 @@ Deno.test("store: a batch writes a session once with its last state, and each ma
 
 Deno.test("store: outbox rows are marked, counted and pruned", async () => {
   await withStore((store) => {
-    drive(store, EMPTY_MODEL, login(1), { type: "stop", reason: "admin", at: T0 }, {
-      type: "resume",
-      at: T0,
-    });
+    drive(
+      store,
+      EMPTY_MODEL,
+      login(1),
+      at(T0, { type: "stop", reason: "admin" }),
+      at(T0, { type: "resume" }),
+    );
     const rows = store.pendingOutbox(10);
     assert.equal(rows.length, 2);
     assert.equal(store.pendingOutbox(1).length, 1);
@@ -254,11 +266,11 @@ Deno.test("store: outbox rows are marked, counted and pruned", async () => {
 
 Deno.test("store: sessions by status and drivers with totals", async () => {
   await withStore((store) => {
-    const charge = (requestId: string, at: number): Input => chargeInput(requestId, { at });
-    const end = (sessionId: string, kwh: number, at: number): Input =>
+    const charge = (requestId: string, now: number): Timed => chargeInput(requestId, {}, now);
+    const end = (sessionId: string, kwh: number, now: number): Timed =>
       telemetryInput(
         { type: "SUPPLY_END", sessionId, kwh, eur: 0, endReason: "unplugged" },
-        at,
+        now,
       );
     drive(
       store,

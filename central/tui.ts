@@ -180,15 +180,16 @@ export class TerminalPanel {
       this.#feedback = translate(PANEL_TEXT, this.#lang, "noCp", { id: cpId });
       return;
     }
-    const at = Date.now();
+    const now = Date.now();
     const reason = "from Central's panel";
     switch (command.type) {
       case "stop":
       case "resume":
         runtime.dispatch(
           command.type === "stop"
-            ? { type: "stop", cpId, reason: "admin", at }
-            : { type: "resume", cpId, at },
+            ? { type: "stop", cpId, reason: "admin" }
+            : { type: "resume", cpId },
+          now,
         );
         // The core audits security actions itself; these admin commands are audited here.
         runtime.audit({
@@ -204,8 +205,7 @@ export class TerminalPanel {
           type: "revoke_keys",
           cpId: command.cpId,
           rotate: command.type === "rotate",
-          at,
-        });
+        }, now);
         break;
       case "security":
         runtime.dispatch({
@@ -213,8 +213,7 @@ export class TerminalPanel {
           cpId: command.cpId,
           status: command.status,
           reason,
-          at,
-        });
+        }, now);
         break;
       case "restore":
         // Nothing happens before the reason: the prompt asks for it.

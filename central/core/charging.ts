@@ -29,7 +29,7 @@ import {
   round,
   safeDetail,
 } from "./draft.ts";
-import type { CoreConfig, Cp, Input, Model, NoteLevel, Session } from "./model.ts";
+import type { CoreContext, Cp, InputOf, Model, NoteLevel, Session } from "./model.ts";
 
 /**
  * Why a charge at a known `cp` must be refused, or null to authorize. The order is the one a
@@ -81,15 +81,15 @@ export function cpList(model: Model): CpListEntry[] {
 }
 
 /** A monitor's `HEALTH`: the engine's OK or KO moves the CP to or from BROKEN; a break ends its session (`fault`). */
-export function health(d: Draft, input: Extract<Input, { type: "health" }>): void {
+export function health(d: Draft, input: InputOf<"health">, now: number): void {
   const cp = d.connectedCp(input.cpId, input.connection);
   if (!cp) return;
   const next = transition(cp.status, { type: input.engine === "OK" ? "ENGINE_OK" : "ENGINE_KO" });
   if (isRefusal(next) || next.state === cp.status.state) {
-    d.setCp({ ...cp, lastSeenMs: input.at }, false);
+    d.setCp({ ...cp, lastSeenMs: now }, false);
     return;
   }
-  d.setCp({ ...cp, status: next, lastSeenMs: input.at });
+  d.setCp({ ...cp, status: next, lastSeenMs: now });
   d.note(next.state === "BROKEN" ? "warning" : "info", "CP {cpId} engine {engine}: {state}", {
     cpId: cp.id,
     engine: input.engine,
@@ -109,10 +109,10 @@ export function health(d: Draft, input: Extract<Input, { type: "health" }>): voi
       build(commandPayloadSchema, "END_SUPPLY", {
         sessionId: session.id,
         reason: "fault",
-        ts: iso(input.at),
+        ts: iso(now),
       }),
     );
-    endSession(d, session, "fault", input.at, null);
+    endSession(d, session, "fault", now, null);
   }
 }
 
@@ -137,11 +137,11 @@ export function lose(
 /** A new `CHARGE_REQUEST`: AUTHORIZED with a session opened and the CP reserved, or DENIED with the first reason. */
 export function chargeRequest(
   d: Draft,
-  input: Extract<Input, { type: "charge_request" }>,
-  config: CoreConfig,
+  input: InputOf<"charge_request">,
+  { config, now }: CoreContext,
 ): void {
-  const { requestId, driverId, cpId, sessionId, at } = input;
-  const ts = iso(at);
+  const { requestId, driverId, cpId, sessionId } = input;
+  const ts = iso(now);
   const origin = reportedOrigin(input.originIp);
   d.emit({ type: "save_driver", driverId, at: ts });
   const cp = d.cp(cpId);
@@ -164,7 +164,7 @@ export function chargeRequest(
     kwh: 0,
     eur: 0,
     endReason: null,
-    pendingEnd: { reason: "plug_timeout", deadlineMs: at + config.plugWaitMs },
+    pendingEnd: { reason: "plug_timeout", deadlineMs: now + config.plugWaitMs },
   });
   d.setCp({ ...cp, status: apply(cp.status, { type: "SESSION_START", sessionId }) });
   d.command(
@@ -258,9 +258,9 @@ function deny(
 }
 
 /** A new `CP_LIST_REQUEST`: answered with {@link cpList}. */
-export function listRequest(d: Draft, input: Extract<Input, { type: "cp_list_request" }>): void {
+export function listRequest(d: Draft, input: InputOf<"cp_list_request">, now: number): void {
   const { requestId, driverId } = input;
-  const ts = iso(input.at);
+  const ts = iso(now);
   d.emit({ type: "save_driver", driverId, at: ts });
   d.publish(
     build(driverUpdateSchema, "CP_LIST", { requestId, driverId, cps: cpList(d.model()), ts }),
@@ -281,9 +281,9 @@ export function listRequest(d: Draft, input: Extract<Input, { type: "cp_list_req
  * once with a ticket `driver_cancelled`, and the engine is told to stop supplying; with no such
  * session the driver gets `DENIED no_session`.
  */
-export function cancelRequest(d: Draft, input: Extract<Input, { type: "cancel_request" }>): void {
-  const { requestId, driverId, at } = input;
-  const ts = iso(at);
+export function cancelRequest(d: Draft, input: InputOf<"cancel_request">, now: number): void {
+  const { requestId, driverId } = input;
+  const ts = iso(now);
   const origin = reportedOrigin(input.originIp);
   d.emit({ type: "save_driver", driverId, at: ts });
   const session = [...d.model().sessions.values()].find((s) =>
@@ -317,19 +317,19 @@ export function cancelRequest(d: Draft, input: Extract<Input, { type: "cancel_re
     params: { requestId, driverId, cpId: session.cpId, sessionId: session.id, ...origin.params },
     ...origin.entry,
   });
-  endSession(d, session, "driver_cancelled", at, null);
+  endSession(d, session, "driver_cancelled", now, null);
 }
 
 /** A request that failed validation: DENIED `invalid_request` with a safe detail. */
-export function invalidRequest(d: Draft, input: Extract<Input, { type: "invalid_request" }>): void {
+export function invalidRequest(d: Draft, input: InputOf<"invalid_request">, now: number): void {
   const { requestId, driverId } = input;
-  const ts = iso(input.at);
+  const ts = iso(now);
   d.emit({ type: "save_driver", driverId, at: ts });
   deny(d, { requestId, driverId, reason: "invalid_request", detail: safeDetail(input.detail), ts });
 }
 
 /** An opened telemetry payload of `cpId`: STATUS reconciles sessions and holds; PLUGGED, SUPPLY and SUPPLY_END move its open session. */
-export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at: number): void {
+export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, now: number): void {
   const cp = d.cp(cpId);
   if (cp === undefined) {
     d.note("warning", "Telemetry {type} from unknown CP {cpId} ignored", {
@@ -348,14 +348,14 @@ export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at:
         cpId,
         sessionId: open.id,
       });
-      endSession(d, open, "fault", at, null);
+      endSession(d, open, "fault", now, null);
     }
     // Reconcile the hold with what the engine says it is doing (it may have restarted).
     const held = cp.status.stopReason;
     if (held !== null && payload.state !== undefined && payload.state !== "STOPPED") {
-      d.command(cpId, build(commandPayloadSchema, "STOP", { reason: held, ts: iso(at) }));
+      d.command(cpId, build(commandPayloadSchema, "STOP", { reason: held, ts: iso(now) }));
     } else if (held === null && payload.state === "STOPPED") {
-      d.command(cpId, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
+      d.command(cpId, build(commandPayloadSchema, "RESUME", { ts: iso(now) }));
     }
     return;
   }
@@ -393,7 +393,7 @@ export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at:
         kw: updated.kw,
         kwh: updated.kwh,
         eur: updated.eur,
-        ts: iso(at),
+        ts: iso(now),
       }));
       return;
     }
@@ -404,7 +404,8 @@ export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, at:
 }
 
 /** Holds `cp` stopped for `reason`, tells the engine, and gives its session the stop wait to end. */
-export function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: CoreConfig): void {
+export function stop(d: Draft, cp: Cp, reason: StopReason, context: CoreContext): void {
+  const { config, now } = context;
   const status = apply(cp.status, { type: "STOP", reason });
   if (status.stopReason !== cp.status.stopReason || status.state !== cp.status.state) {
     d.setCp({ ...cp, status });
@@ -414,12 +415,12 @@ export function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: C
       state: status.state,
     });
   }
-  d.command(cp.id, build(commandPayloadSchema, "STOP", { reason, ts: iso(at) }));
+  d.command(cp.id, build(commandPayloadSchema, "STOP", { reason, ts: iso(now) }));
   const session = d.openSession(status.sessionId);
   if (session && (session.pendingEnd === null || session.pendingEnd.reason === "plug_timeout")) {
     d.setSession({
       ...session,
-      pendingEnd: { reason: endReasonForStop(reason), deadlineMs: at + config.stopWaitMs },
+      pendingEnd: { reason: endReasonForStop(reason), deadlineMs: now + config.stopWaitMs },
     });
   }
 }
@@ -428,7 +429,7 @@ export function stop(d: Draft, cp: Cp, reason: StopReason, at: number, config: C
  * Lifts the hold of `cp`, unless its maintenance or the weather still holds it: then only the
  * other hold ends, and the CP stays STOPPED for the one left (maintenance first).
  */
-export function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
+export function resume(d: Draft, cp: Cp, context: CoreContext): void {
   if (cp.status.stopReason === null) return;
   // Only the monitor's operator lifts maintenance, and only the office's clear a weather hold.
   const left: StopReason | null = cp.maintenance === true
@@ -437,7 +438,7 @@ export function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
     ? "weather"
     : null;
   if (left !== null) {
-    if (cp.status.stopReason !== left) stop(d, cp, left, at, config);
+    if (cp.status.stopReason !== left) stop(d, cp, left, context);
     else {d.note("info", "CP {cpId} stays stopped: {reason} still holds it", {
         cpId: cp.id,
         reason: left,
@@ -446,7 +447,7 @@ export function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
   }
   const status = apply(cp.status, { type: "RESUME" });
   d.setCp({ ...cp, status });
-  d.command(cp.id, build(commandPayloadSchema, "RESUME", { ts: iso(at) }));
+  d.command(cp.id, build(commandPayloadSchema, "RESUME", { ts: iso(context.now) }));
   d.note("info", "CP {cpId} resumed: {state}", { cpId: cp.id, state: status.state });
 }
 
@@ -457,20 +458,16 @@ export function resume(d: Draft, cp: Cp, at: number, config: CoreConfig): void {
  * report is kept apart and comes back when maintenance ends. Off: lifts only the maintenance
  * hold ({@link resume} keeps the weather's). Audited as `cp.maintenance` by the CP.
  */
-export function maintenance(
-  d: Draft,
-  input: Extract<Input, { type: "maintenance" }>,
-  config: CoreConfig,
-): void {
-  const { cpId, on, at } = input;
+export function maintenance(d: Draft, input: InputOf<"maintenance">, context: CoreContext): void {
+  const { cpId, on } = input;
   const cp = d.connectedCp(cpId, input.connection);
   if (cp === undefined) return;
   const previous = cp.maintenance === true;
   const updated: Cp = { ...cp, maintenance: on };
   if (previous !== on) d.setCp(updated);
   const held = cp.status.stopReason;
-  if (on && (held === null || held === "weather")) stop(d, updated, "maintenance", at, config);
-  if (!on && held === "maintenance") resume(d, updated, at, config);
+  if (on && (held === null || held === "weather")) stop(d, updated, "maintenance", context);
+  if (!on && held === "maintenance") resume(d, updated, context);
   const after = d.cp(cpId)?.status ?? cp.status;
   d.note("info", "CP {cpId} maintenance {mode}: {state}", {
     cpId,
@@ -491,12 +488,9 @@ export function maintenance(
  * Records the office's report and acts only on what changes: an alert stops a CP that no other
  * hold stops, a clear resumes a CP stopped for the weather (never one another hold keeps).
  */
-export function weather(
-  d: Draft,
-  input: Extract<Input, { type: "weather" }>,
-  config: CoreConfig,
-): void {
-  const { cpId, city, temperatureC, status, at } = input;
+export function weather(d: Draft, input: InputOf<"weather">, context: CoreContext): void {
+  const { cpId, city, temperatureC, status } = input;
+  const ts = iso(context.now);
   const cp = d.cp(cpId);
   if (cp === undefined) {
     d.note("warning", "Weather {status} for unknown CP {cpId} ignored", { cpId, status });
@@ -509,11 +503,11 @@ export function weather(
     city,
     temperatureC,
     status,
-    since: previous !== undefined && !changed ? previous.since : iso(at),
-    updatedAt: iso(at),
+    since: previous !== undefined && !changed ? previous.since : ts,
+    updatedAt: ts,
   });
-  if (status === "alert" && cp.status.stopReason === null) stop(d, cp, "weather", at, config);
-  if (status === "clear" && cp.status.stopReason === "weather") resume(d, cp, at, config);
+  if (status === "alert" && cp.status.stopReason === null) stop(d, cp, "weather", context);
+  if (status === "clear" && cp.status.stopReason === "weather") resume(d, cp, context);
   if (!changed) return;
   const state = d.cp(cpId)?.status.state ?? null;
   const stopReason = d.cp(cpId)?.status.stopReason ?? null;
@@ -535,10 +529,10 @@ export function weather(
 }
 
 /** Time passes: silent monitors are disconnected and sessions past their deadline end. */
-export function tick(d: Draft, at: number, lagMs: number, config: CoreConfig): void {
+export function tick(d: Draft, lagMs: number, { config, now }: CoreContext): void {
   for (const cp of [...d.model().cps.values()]) {
     if (cp.connection === null || cp.lastSeenMs === null) continue;
-    if (at - cp.lastSeenMs > config.heartbeatTimeoutMs + lagMs) {
+    if (now - cp.lastSeenMs > config.heartbeatTimeoutMs + lagMs) {
       d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout: null });
       lose(
         d,
@@ -550,7 +544,7 @@ export function tick(d: Draft, at: number, lagMs: number, config: CoreConfig): v
     }
   }
   for (const session of [...d.model().sessions.values()]) {
-    if (session.pendingEnd === null || at < session.pendingEnd.deadlineMs) continue;
+    if (session.pendingEnd === null || now < session.pendingEnd.deadlineMs) continue;
     if (session.pendingEnd.reason === "plug_timeout") {
       // The engine may hold the session after all: make it drop it, like the ticket says.
       d.command(
@@ -558,11 +552,11 @@ export function tick(d: Draft, at: number, lagMs: number, config: CoreConfig): v
         build(commandPayloadSchema, "END_SUPPLY", {
           sessionId: session.id,
           reason: "plug_timeout",
-          ts: iso(at),
+          ts: iso(now),
         }),
       );
     }
-    endSession(d, session, session.pendingEnd.reason, at, null);
+    endSession(d, session, session.pendingEnd.reason, now, null);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Central's model, inputs and effects: the types {@link step} (central/core/step.ts) works on,
- * and the default timings it applies.
+ * the context it reads the time and its timings from, and the default timings.
  *
  * @module
  */
@@ -178,6 +178,18 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   plugWaitMs: 120_000,
 };
 
+/**
+ * What a step may read besides its model and input, as in every component's core: the timings
+ * it applies and the time it runs at. The edge that dispatches reads its clock once for the
+ * step (a Kafka batch: once for the whole batch), so no input carries "now".
+ */
+export interface CoreContext {
+  /** The timings the core applies. */
+  readonly config: CoreConfig;
+  /** The time the step runs at, ms since the epoch. */
+  readonly now: number;
+}
+
 /** An empty model. */
 export const EMPTY_MODEL: Model = { cps: new Map(), sessions: new Map(), weather: new Map() };
 
@@ -194,7 +206,7 @@ export interface RegistryCp {
   readonly powerKw: number;
 }
 
-/** Everything that can happen to Central. `at` is the time, ms since the epoch. */
+/** Everything that can happen to Central; the time it happens at is the {@link CoreContext}'s `now`. */
 export type Input =
   /** A monitor passed every login check; its new key is derived and wrapped. */
   | {
@@ -210,7 +222,6 @@ export type Input =
     readonly protocol?: CpProtocol;
     /** The monitor's IP address, for the audit. */
     readonly originIp?: string;
-    readonly at: number;
   }
   /**
    * A monitor's login was refused (`AUTH_FAIL`). With `cpId` (its token was proven) it counts
@@ -224,14 +235,12 @@ export type Input =
     /** Which token check failed, when no CP is named (e.g. `key_mismatch`, `token_replayed`). */
     readonly why?: string;
     readonly originIp?: string;
-    readonly at: number;
   }
   /** `HEARTBEAT` from a monitor connection. */
   | {
     readonly type: "heartbeat";
     readonly cpId: string;
     readonly connection: number;
-    readonly at: number;
   }
   /**
    * Many monitors' signs of life at once (`HEARTBEAT`s, and `HEALTH`s that repeat an `OK`): the
@@ -242,9 +251,12 @@ export type Input =
     readonly beats: readonly {
       readonly cpId: string;
       readonly connection: number;
-      readonly at: number;
+      /**
+       * When the monitor server read it, ms since the epoch: a beat waits up to
+       * `BEATS_FLUSH_MS` (central/monitor_server.ts) to be gathered, so it is earlier than `now`.
+       */
+      readonly seenMs: number;
     }[];
-    readonly at: number;
   }
   /** `HEALTH` from a monitor connection. */
   | {
@@ -252,7 +264,6 @@ export type Input =
     readonly cpId: string;
     readonly connection: number;
     readonly engine: EngineHealth;
-    readonly at: number;
   }
   /** `MAINTENANCE` from a monitor connection: its operator turns maintenance on or off. */
   | {
@@ -262,14 +273,12 @@ export type Input =
     readonly on: boolean;
     /** The monitor's IP address, for the audit. */
     readonly originIp?: string;
-    readonly at: number;
   }
   /** A monitor connection ended (closed, dropped, EOT). */
   | {
     readonly type: "disconnect";
     readonly cpId: string;
     readonly connection: number;
-    readonly at: number;
   }
   /** A valid `CHARGE_REQUEST`; `sessionId` is the id to use if it is authorized. */
   | {
@@ -282,7 +291,6 @@ export type Input =
     readonly duplicate: boolean;
     /** The address the driver's host reported for itself (unverified), when it sent one. */
     readonly originIp?: string;
-    readonly at: number;
   }
   /** A valid `CP_LIST_REQUEST`. */
   | {
@@ -290,7 +298,6 @@ export type Input =
     readonly requestId: string;
     readonly driverId: string;
     readonly duplicate: boolean;
-    readonly at: number;
   }
   /** A valid `CANCEL_REQUEST`: the driver ends its charge (`sessionId`, or its open one). */
   | {
@@ -301,7 +308,6 @@ export type Input =
     readonly duplicate: boolean;
     /** The address the driver's host reported for itself (unverified), when it sent one. */
     readonly originIp?: string;
-    readonly at: number;
   }
   /** A request that failed validation but names who to answer. */
   | {
@@ -310,24 +316,21 @@ export type Input =
     readonly driverId: string;
     readonly detail: string;
     readonly duplicate: boolean;
-    readonly at: number;
   }
   /** An authenticated, valid telemetry payload from a CP (opened by the Kafka edge). */
   | {
     readonly type: "telemetry";
     readonly cpId: string;
     readonly payload: TelemetryPayload;
-    readonly at: number;
   }
   /** Stop one CP, or every CP when `cpId` is absent. */
   | {
     readonly type: "stop";
     readonly cpId?: string;
     readonly reason: StopReason;
-    readonly at: number;
   }
   /** Resume one CP, or every held CP when `cpId` is absent. */
-  | { readonly type: "resume"; readonly cpId?: string; readonly at: number }
+  | { readonly type: "resume"; readonly cpId?: string }
   /** The weather office reports the temperature of a CP's city and the hold it asks for. */
   | {
     readonly type: "weather";
@@ -337,20 +340,19 @@ export type Input =
     readonly status: WeatherStatus;
     /** The office's IP address, for the audit. */
     readonly originIp?: string;
-    readonly at: number;
   }
   /**
    * Time passes: heartbeat timeouts and stop waits. `lagMs`: how late Central's own loop has
    * been lately (central/loop_lag.ts, default 0); a CP's silence counts only beyond it, since
    * heartbeats Central could not read are not missing.
    */
-  | { readonly type: "tick"; readonly at: number; readonly lagMs?: number }
+  | { readonly type: "tick"; readonly lagMs?: number }
   /**
    * Central (re)started with a recovered model. Every pending end waits at least a stop wait
    * more: the engine's `SUPPLY_END` or `PLUGGED` may be waiting in the Kafka backlog, and it
    * beats what Central would decide alone.
    */
-  | { readonly type: "start"; readonly at: number }
+  | { readonly type: "start" }
   /**
    * An admin revokes every key of a CP (ARCHITECTURE §Revocation and status). `rotate` asks the monitor to log in again
    * at once (`LOGOUT key_rotated`); otherwise it must re-authenticate (`LOGOUT key_revoked`).
@@ -362,7 +364,6 @@ export type Input =
     /** The admin's reason, kept in the audit record. */
     readonly reason?: string;
     readonly originIp?: string;
-    readonly at: number;
   }
   /** An admin sets a CP's security status. */
   | {
@@ -371,7 +372,6 @@ export type Input =
     readonly status: SecurityStatus;
     readonly reason: string;
     readonly originIp?: string;
-    readonly at: number;
   }
   /**
    * An admin restores a CP revoked for good, once the Registry has issued it new credentials
@@ -383,10 +383,12 @@ export type Input =
     /** The admin's reason, kept in the audit record. */
     readonly reason?: string;
     readonly originIp?: string;
-    readonly at: number;
   }
   /** One change of the Registry's change feed (central/registry_feed.ts). */
   | RegistryChangeInput;
+
+/** The input of one type. */
+export type InputOf<T extends Input["type"]> = Extract<Input, { type: T }>;
 
 /**
  * A change the Registry's feed reports (`GET /changes`), in feed order. `seq` is its place in
@@ -400,7 +402,6 @@ export interface RegistryChangeInput {
   readonly cpId: string;
   readonly action: "registered" | "updated" | "deregistered";
   readonly registeredAt: string | null;
-  readonly at: number;
 }
 
 // ---------------------------------------------------------------------------------------------

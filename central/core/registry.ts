@@ -15,7 +15,7 @@ import { dropKeys } from "./security.ts";
  * (the feed was caught up after a re-registration) and changes nothing. A new registration
  * clears the mark; the CP charges again once it logs in with its new credentials.
  */
-export function registryChange(d: Draft, input: RegistryChangeInput): void {
+export function registryChange(d: Draft, input: RegistryChangeInput, now: number): void {
   d.emit({ type: "save_registry_seq", seq: input.seq });
   const cp = d.cp(input.cpId);
   if (cp === undefined || input.action === "updated") return;
@@ -37,11 +37,11 @@ export function registryChange(d: Draft, input: RegistryChangeInput): void {
     });
     return;
   }
-  const sessionId = dropKeys(d, cp, "deregistered", "deregistered", input.at);
+  const sessionId = dropKeys(d, cp, "deregistered", "deregistered", now);
   const gone = d.cp(cp.id)!;
   d.setCp({
     ...gone,
-    securityInfo: { ...gone.securityInfo, deregisteredAt: iso(input.at) },
+    securityInfo: { ...gone.securityInfo, deregisteredAt: iso(now) },
   });
   d.note("warning", "CP {cpId} deregistered in the Registry: logged out, keys revoked", {
     cpId: cp.id,

@@ -20,9 +20,9 @@ import { DISCONNECTED } from "../cp_state.ts";
 import { endSession, resume, stop } from "./charging.ts";
 import { apply, cpActor, type Draft, iso, safeDetail } from "./draft.ts";
 import {
-  type CoreConfig,
+  type CoreContext,
   type Cp,
-  type Input,
+  type InputOf,
   type Model,
   NO_SECURITY_INFO,
   type SecurityStatus,
@@ -57,7 +57,7 @@ export function loginRefusal(
 }
 
 /** A monitor passed every login check: the CP is connected with its new key version (a previous connection is replaced). */
-export function login(d: Draft, input: Extract<Input, { type: "login" }>): void {
+export function login(d: Draft, input: InputOf<"login">, now: number): void {
   const prev = d.cp(input.cpId);
   const replaced = prev?.connection ?? null;
   if (replaced !== null) {
@@ -84,11 +84,11 @@ export function login(d: Draft, input: Extract<Input, { type: "login" }>): void 
     status: apply(base.status, { type: "LOGIN" }),
     keyVersion: input.keyVersion,
     connection: input.connection,
-    lastSeenMs: input.at,
+    lastSeenMs: now,
     // The Registry has just confirmed the CP registered: any deregistration seen is over.
     securityInfo: {
       ...base.securityInfo,
-      lastLoginAt: iso(input.at),
+      lastLoginAt: iso(now),
       keyRevokedAt: null, // a new key: the "key revoked" mark clears
       registeredAt: input.registeredAt ?? base.securityInfo.registeredAt,
       deregisteredAt: null,
@@ -99,14 +99,14 @@ export function login(d: Draft, input: Extract<Input, { type: "login" }>): void 
     cpId: cp.id,
     keyVersion: input.keyVersion,
     wrappedKey: input.wrappedKey,
-    at: iso(input.at),
+    at: iso(now),
   });
   d.setCp(cp);
   // The engine may have restarted and forgotten the hold: tell it again under the new key.
   if (cp.status.stopReason !== null) {
     d.command(
       cp.id,
-      build(commandPayloadSchema, "STOP", { reason: cp.status.stopReason, ts: iso(input.at) }),
+      build(commandPayloadSchema, "STOP", { reason: cp.status.stopReason, ts: iso(now) }),
     );
   }
   d.note("info", "CP {cpId} logged in with key version {keyVersion}: {state}", {
@@ -138,7 +138,7 @@ const LOGIN_FAIL_OUTCOME: Record<AuthFailReason, AuditOutcome> = {
 };
 
 /** A refused login: counted for a known CP, else the address's; audited as a flood. */
-export function loginFailed(d: Draft, input: Extract<Input, { type: "login_failed" }>): void {
+export function loginFailed(d: Draft, input: InputOf<"login_failed">): void {
   if (input.cpId === undefined) {
     // Aggregated per address: a flood from one address is one record per window.
     d.audit({
@@ -211,13 +211,13 @@ export function dropKeys(
   cp: Cp,
   logout: LogoutReason,
   endReason: EndReason,
-  at: number,
+  now: number,
 ): string | null {
-  d.emit({ type: "revoke_keys", cpId: cp.id, at: iso(at) });
+  d.emit({ type: "revoke_keys", cpId: cp.id, at: iso(now) });
   let next: Cp = {
     ...cp,
     keyVersion: null,
-    securityInfo: { ...cp.securityInfo, revokedAt: iso(at) },
+    securityInfo: { ...cp.securityInfo, revokedAt: iso(now) },
   };
   if (cp.connection !== null) {
     d.emit({ type: "close_connection", cpId: cp.id, connection: cp.connection, logout });
@@ -225,12 +225,12 @@ export function dropKeys(
   }
   d.setCp(next);
   const session = d.openSession(cp.status.sessionId);
-  if (session) endSession(d, session, endReason, at, null);
+  if (session) endSession(d, session, endReason, now, null);
   return session?.id ?? null;
 }
 
 /** An admin revokes (or rotates) every key of a CP, unless it is REVOKED for good. */
-export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys" }>): void {
+export function revokeKeys(d: Draft, input: InputOf<"revoke_keys">, now: number): void {
   const cp = d.cp(input.cpId);
   if (cp === undefined) return;
   const action = input.rotate ? "key.rotate" : "key.revoke";
@@ -249,13 +249,13 @@ export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys"
   // Marked "key revoked" until it logs in again; a rotation logs in again at once: no mark.
   const marked: Cp = input.rotate
     ? cp
-    : { ...cp, securityInfo: { ...cp.securityInfo, keyRevokedAt: iso(input.at) } };
+    : { ...cp, securityInfo: { ...cp.securityInfo, keyRevokedAt: iso(now) } };
   const sessionId = dropKeys(
     d,
     marked,
     input.rotate ? "key_rotated" : "key_revoked",
     "key_lost",
-    input.at,
+    now,
   );
   d.note("warning", "CP {cpId}: keys {action} by an admin (was version {keyVersion})", {
     cpId: cp.id,
@@ -272,14 +272,10 @@ export function revokeKeys(d: Draft, input: Extract<Input, { type: "revoke_keys"
 }
 
 /** An admin sets a CP's security status: OUT_OF_SERVICE stops it, ACTIVE resumes it, REVOKED drops its keys for good. */
-export function setSecurity(
-  d: Draft,
-  input: Extract<Input, { type: "set_security" }>,
-  config: CoreConfig,
-): void {
+export function setSecurity(d: Draft, input: InputOf<"set_security">, context: CoreContext): void {
   const cp = d.cp(input.cpId);
   if (cp === undefined) return;
-  const { status, at } = input;
+  const { status } = input;
   const reason = safeDetail(input.reason);
   const audit = (outcome: AuditOutcome, params: AuditParams) =>
     d.audit({
@@ -294,19 +290,19 @@ export function setSecurity(
   const changed: Cp = {
     ...cp,
     security: status,
-    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(at) },
+    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(context.now) },
   };
   d.setCp(changed);
   let sessionId: string | null = null;
   if (status === "OUT_OF_SERVICE" && cp.security !== "OUT_OF_SERVICE") {
     // Logged in but held: the engine ends its session (status_lost) like after any stop.
     sessionId = cp.status.sessionId;
-    stop(d, changed, "out_of_service", at, config);
+    stop(d, changed, "out_of_service", context);
   } else if (status === "ACTIVE" && cp.status.stopReason === "out_of_service") {
-    resume(d, changed, at, config);
+    resume(d, changed, context);
   } else if (status === "REVOKED" && cp.security !== "REVOKED") {
     const held = { ...changed, status: apply(changed.status, { type: "STOP", reason: "revoked" }) };
-    sessionId = dropKeys(d, held, "revoked", "status_lost", at);
+    sessionId = dropKeys(d, held, "revoked", "status_lost", context.now);
   }
   d.note(status === "ACTIVE" ? "info" : "warning", "CP {cpId} security {previous} → {status}", {
     cpId: cp.id,
@@ -321,11 +317,7 @@ export function setSecurity(
  * its status is ACTIVE again and the `revoked` hold lifts, so its next login is accepted.
  * Audited as `security.restore` with the reason, never the credentials.
  */
-export function restore(
-  d: Draft,
-  input: Extract<Input, { type: "restore" }>,
-  config: CoreConfig,
-): void {
+export function restore(d: Draft, input: InputOf<"restore">, context: CoreContext): void {
   const cp = d.cp(input.cpId);
   if (cp === undefined) return;
   const reason = input.reason === undefined ? null : safeDetail(input.reason);
@@ -342,10 +334,10 @@ export function restore(
   const restored: Cp = {
     ...cp,
     security: "ACTIVE",
-    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(input.at) },
+    securityInfo: { ...cp.securityInfo, reason, changedAt: iso(context.now) },
   };
   d.setCp(restored);
-  if (restored.status.stopReason === "revoked") resume(d, restored, input.at, config);
+  if (restored.status.stopReason === "revoked") resume(d, restored, context);
   d.note("info", "CP {cpId} restored: security REVOKED → ACTIVE, new credentials issued", {
     cpId: cp.id,
   });
