@@ -475,7 +475,7 @@ function addErrorHandlers(app: OpenAPIHono, problem: Problem): void {
       );
     }
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
-    return problem(c, 500, "internal_error", "internal error; see Central's log");
+    return problem(c, 500, "internal_error", notice("internal_error"));
   });
 }
 

@@ -524,14 +524,14 @@ function addRegistryRoutes(app: OpenAPIHono, kit: DashboardKit): void {
         c,
         503,
         "no_registry_admin_key",
-        "Central has no Registry admin key: start it with REGISTRY_ADMIN_KEY set",
+        notice("no_registry_admin_key"),
       );
     }
     return dashboard.registry;
   };
   app.openapi(listRegistryRoute, async (c) => {
     if (dashboard.registry === undefined) {
-      return problem(c, 503, "registry_unavailable", "no Registry client");
+      return problem(c, 503, "registry_unavailable", notice("no_registry_client"));
     }
     try {
       const page = await dashboard.registry.listCps({ limit: 100 });
@@ -584,7 +584,7 @@ function addLocalCpRoutes(app: OpenAPIHono, kit: DashboardKit): void {
         c,
         404,
         "no_supervisor",
-        "no local supervisor: Central was not started by deno task start",
+        notice("no_supervisor"),
       );
     }
     let res: Response;
@@ -595,14 +595,14 @@ function addLocalCpRoutes(app: OpenAPIHono, kit: DashboardKit): void {
       answer = JSON.parse(text);
     } catch (error) {
       if (error instanceof SyntaxError) {
-        return problem(c, 502, "supervisor_bad_answer", "the local supervisor's answer is no JSON");
+        return problem(c, 502, "supervisor_bad_answer", notice("supervisor_bad_answer"));
       }
       const why = error instanceof Error ? error.message : String(error);
       return problem(
         c,
         503,
         "supervisor_unavailable",
-        `the local supervisor does not answer: ${why}`,
+        notice("supervisor_unavailable", { error: why }),
       );
     }
     if (res.status === 401) {
@@ -610,7 +610,7 @@ function addLocalCpRoutes(app: OpenAPIHono, kit: DashboardKit): void {
         c,
         502,
         "supervisor_refused",
-        "the local supervisor refused Central's admin token",
+        notice("supervisor_refused"),
       );
     }
     return c.json(answer as z.infer<typeof Item>, res.status as ContentfulStatusCode);

@@ -244,6 +244,8 @@ Deno.test("dashboard api: without a supervisor the local CPs are 404 and the sna
   assert.deepEqual(await res.json(), {
     error: "no_supervisor",
     detail: "no local supervisor: Central was not started by deno task start",
+    detail_code: "no_supervisor",
+    detail_params: {},
     timestamp: "2025-03-01T10:00:03.000Z",
   });
   const start = await t.app.request("/local/cps/CP-001/start", { method: "POST", headers: ADMIN });
@@ -342,6 +344,8 @@ Deno.test("dashboard api: the supervisor's errors pass through; its refusal and 
     assert.equal(res.status, status, error);
     const body = await res.json();
     assert.equal(body.error, error);
+    // Central's own words come with a code the page translates; the supervisor's pass through.
+    if (error.startsWith("supervisor_")) assert.equal(body.detail_code, error);
     assert.ok(!JSON.stringify(body).includes(TOKEN));
     assert.deepEqual(audits, [["local_cp.start", "failed"]]);
   }

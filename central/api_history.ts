@@ -18,6 +18,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { csvStream } from "../shared/csv.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
+import { notice } from "../shared/notices.ts";
 import { errorContent as err, jsonContent as json, type Problem } from "../shared/http_api.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import { SessionBody, sessionJson } from "./wire.ts";
@@ -132,12 +133,12 @@ export function addHistoryRoutes(app: OpenAPIHono, deps: HistoryDeps): void {
   app.openapi(sessionsRoute, (c) => {
     const q = c.req.valid("query");
     const { from, to, bad } = range(q.from, q.to);
-    if (bad) return problem(c, 400, "validation_failed", "from: must not be after to");
+    if (bad) return problem(c, 400, "validation_failed", notice("from_after_to"));
     let after: SessionCursor | undefined;
     if (q.cursor !== undefined && q.cursor !== "") {
       after = decodeCursor(q.cursor);
       if (after === undefined || after.status !== q.status) {
-        return problem(c, 400, "validation_failed", "cursor: not a cursor of this query");
+        return problem(c, 400, "validation_failed", notice("foreign_cursor"));
       }
     }
     const query: SessionQuery = {
@@ -161,7 +162,7 @@ export function addHistoryRoutes(app: OpenAPIHono, deps: HistoryDeps): void {
   app.openapi(csvRoute, (c) => {
     const q = c.req.valid("query");
     const { from, to, bad } = range(q.from, q.to);
-    if (bad) return problem(c, 400, "validation_failed", "from: must not be after to");
+    if (bad) return problem(c, 400, "validation_failed", notice("from_after_to"));
     const sessions = history.all(
       { status: q.status, from, to, cpId: q.cp, driverId: q.driver },
       q.limit,

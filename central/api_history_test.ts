@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { noticeText } from "../shared/notices.ts";
 import { testApp } from "./api_test_support.ts";
 import { SESSION_CSV_COLUMNS } from "./api_history.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
@@ -95,6 +96,9 @@ Deno.test("api history: bad ranges, ids and cursors are 400 naming the field", a
   const page = await (await app.request("/sessions?status=all&limit=1&cursor=")).json();
   const other = await app.request(`/sessions?status=completed&cursor=${page.next_cursor}`);
   assert.equal(other.status, 400, "a cursor of another status");
+  assert.equal((await other.json()).detail_code, "foreign_cursor");
+  const reversed = await (await app.request("/sessions?from=2026-12-02&to=2026-12-01")).json();
+  assert.equal(noticeText(reversed, "es"), "desde: no puede ser posterior a hasta");
 });
 
 Deno.test("api history: /sessions.csv streams the same query as RFC 4180 CSV", async () => {

@@ -142,7 +142,11 @@ Deno.test("restore: 409 for a CP not REVOKED, 404 unknown; a Registry failure ch
   try {
     const active = await restore("CP-1");
     assert.equal(active.status, 409);
-    assert.match((await active.json()).detail, /ACTIVE, not REVOKED/);
+    const refused = await active.json();
+    assert.deepEqual(
+      [refused.detail, refused.detail_code, refused.detail_params],
+      ["CP-1 is ACTIVE, not REVOKED", "refused_not_revoked", { id: "CP-1", security: "ACTIVE" }],
+    );
     const unknown = await restore("CP-404");
     assert.equal(unknown.status, 404);
     const missing = await unknown.json();

@@ -10,7 +10,7 @@
  *   read of the public dashboard (§5.7): the audit log is public by design (it is also the
  *   `audit.events` topic) and neither ever holds a credential, token or key.
  *
- * The rules live in the core (central/core/security.ts `securityRefusal`, `revoke_keys`,
+ * The rules live in the core (central/core/security.ts `securityRefusalNotice`, `revoke_keys`,
  * `set_security`); this module only maps HTTP to inputs and answers.
  *
  * @module
@@ -32,7 +32,7 @@ import {
   textSchema,
 } from "../shared/messages.ts";
 import { AUDIT_PAGE_MAX } from "./audit.ts";
-import { type Cp, securityRefusal, type SecurityStatus } from "./core.ts";
+import { type Cp, securityRefusalNotice, type SecurityStatus } from "./core.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import { adminReasonRequest, reasonParams } from "./wire.ts";
 
@@ -222,7 +222,7 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
   ) => {
     const cp = runtime.model.cps.get(id);
     if (cp === undefined) return notFound(c, id);
-    const refused = securityRefusal(cp, action);
+    const refused = securityRefusalNotice(cp, action);
     const ip = originIp(c);
     runtime.dispatch({
       ...action,

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { noticeText } from "../shared/notices.ts";
 import { ADMIN_TOKEN as ADMIN, testApp } from "./api_test_support.ts";
 import { AuditLog } from "./audit.ts";
 import { AuditAggregator } from "./audit_flood.ts";
@@ -128,8 +129,19 @@ Deno.test("api security: POST /cps/{id}/security validates, applies and refuses 
   assert.equal((await revoked.json()).status, "REVOKED");
   const back = await t.post("/cps/CP-2/security", { status: "ACTIVE", reason: "found" });
   assert.equal(back.status, 409);
-  assert.equal((await back.json()).error, "conflict");
-  assert.equal((await t.post("/cps/CP-2/keys/rotate")).status, 409);
+  const conflict = await back.json();
+  assert.deepEqual(
+    [conflict.error, conflict.detail, conflict.detail_code, conflict.detail_params],
+    [
+      "conflict",
+      "CP-2 is REVOKED: only a restore (new credentials) changes its status",
+      "refused_revoked_status",
+      { id: "CP-2" },
+    ],
+  );
+  const rotate = await t.post("/cps/CP-2/keys/rotate");
+  assert.equal(rotate.status, 409);
+  assert.match(noticeText(await rotate.json(), "es"), /^CP-2 está revocado \(REVOKED\): no recibe/);
   assert.deepEqual(
     t.records("security.set").map((r) => [r.params.status, r.outcome, r.origin_ip]),
     [

@@ -21,7 +21,7 @@ import type { RegistryClient } from "../registry/client.ts";
 import { getLogger } from "../shared/log.ts";
 import { notice, type NoticeFields } from "../shared/notices.ts";
 import type { SupervisorCall } from "./api_dashboard.ts";
-import { type Cp, securityRefusal } from "./core.ts";
+import { type Cp, securityRefusalNotice } from "./core.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "restore"]);
@@ -70,8 +70,8 @@ export type NotRestored =
     readonly status: 404 | 409 | 503;
     /** The error code. */
     readonly error: string;
-    /** Why, as a notice or (a refusal the core words) as English text. */
-    readonly detail: NoticeFields | string;
+    /** Why, as a notice. */
+    readonly detail: NoticeFields;
   }
   /** The Registry's call failed (central/api_dashboard.ts `registryProblem` answers it). */
   | { readonly ok: false; readonly registryError: unknown };
@@ -107,7 +107,7 @@ export class CpRestorer {
     if (cp === undefined) {
       return { ok: false, status: 404, error: "not_found", detail: notice("no_cp", { id }) };
     }
-    const refused = securityRefusal(cp, { type: "restore" });
+    const refused = securityRefusalNotice(cp, { type: "restore" });
     if (refused !== null) {
       // The core audits the refusal.
       runtime.dispatch({ type: "restore", cpId: id, ...reason, ...origin }, now().getTime());

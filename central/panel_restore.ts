@@ -101,9 +101,7 @@ export class RestorePrompt {
       const e = failed.registryError as { detail?: unknown; message?: unknown };
       return String(typeof e?.detail === "string" ? e.detail : e?.message ?? e);
     }
-    return typeof failed.detail === "string"
-      ? failed.detail
-      : noticeText(failed.detail, this.#lang);
+    return noticeText(failed.detail, this.#lang);
   }
 
   #t(key: Key, params?: Readonly<Record<string, string | number>>): string {

@@ -70,7 +70,10 @@ Deno.test("panel restore: in Spanish; a CP not REVOKED is refused and the refusa
   t.prompt.open("CP-1");
   assert.match(t.prompt.prompt ?? "", /^motivo para restaurar CP-1 /);
   const refused = await t.prompt.submit("por si acaso", () => {});
-  assert.equal(refused.feedback, "restaurar CP-1 falló: CP-1 is ACTIVE, not REVOKED");
+  assert.equal(
+    refused.feedback,
+    "restaurar CP-1 falló: CP-1 no está revocado (REVOKED): su estado de seguridad es ACTIVE",
+  );
   assert.equal(refused.shownOnce, null);
   assert.deepEqual(t.asked, [], "the Registry was not asked");
   assert.deepEqual(t.records().map((r) => r.outcome), ["denied"]);

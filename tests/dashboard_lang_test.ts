@@ -6,8 +6,9 @@
  * audit log shows date, time and origin (a driver's own address, marked self-reported); the admin
  * controls (token prompt, admin bar, a CP's actions, the confirmation dialog, the CP manager, the
  * outcome of a call) and the status pills speak Spanish too, and so do the texts Central writes
- * (an alarm's detail when a CP's engine is KO and when it disconnects, a status pill's reason),
- * in English again under `?lang=en`. A screenshot goes to `test-artifacts/`.
+ * (an alarm's detail when a CP's engine is KO and when it disconnects, a status pill's reason,
+ * the core's refusal to rotate a REVOKED CP's key), in English again under `?lang=en`. A
+ * screenshot goes to `test-artifacts/`.
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium): without it the test fails and
  * says how to install it, never skips.
@@ -77,7 +78,11 @@ async function enginePid(net: LocalNetwork, cpId: string): Promise<number> {
  * confirmation dialog (cancelled), the CP manager without a supervisor, the status pills, and the
  * outcome of a resume, which then shows on the tile.
  */
-async function adminInSpanish(page: Page, net: LocalNetwork, idle: string, stopped: string) {
+async function adminInSpanish(
+  page: Page,
+  net: LocalNetwork,
+  { idle, stopped, revoked }: { idle: string; stopped: string; revoked: string },
+) {
   await page.locator('[data-pill="kafka"] .word', { hasText: "bien" }).waitFor();
   const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
   await page.getByLabel("token de administración").fill(token);
@@ -98,6 +103,16 @@ async function adminInSpanish(page: Page, net: LocalNetwork, idle: string, stopp
   await page.getByRole("status").getByText(`Reanudar ${stopped}: hecho`).waitFor();
   await waitState(page, stopped, "ACTIVATED");
   assert.equal(await field(page, stopped, "state"), "ACTIVADO");
+
+  // A refusal the core words (a REVOKED CP gets no new key), in the page's language.
+  await net.api.post(`/cps/${revoked}/security`, { status: "REVOKED", reason: "robado" });
+  await page.locator(`[data-cp="${revoked}"] details.more summary`).click();
+  await page.locator(`[data-cp="${revoked}"] [data-action="rotate"]`).click();
+  await dialog.getByRole("button", { name: "Renovar clave" }).click();
+  await page.getByRole("status").getByText(
+    `Renovar la clave de ${revoked} falló (409): ${revoked} está revocado (REVOKED): no recibe ` +
+      "clave nueva hasta que se restaure",
+  ).waitFor();
 }
 
 Deno.test({
@@ -216,7 +231,7 @@ Deno.test({
       await fresh.goto(`${net.centralUrl}/?lang=es`);
       await fresh.locator(`[data-cp="${stopped.id}"]`).waitFor({ timeout: 30_000 });
       assert.equal(await field(fresh, stopped.id, "state"), "PARADO", "?lang=es selects Spanish");
-      await adminInSpanish(fresh, net, idle.id, stopped.id);
+      await adminInSpanish(fresh, net, { idle: idle.id, stopped: stopped.id, revoked: faulty.id });
       failed = false;
     } finally {
       await browser.close();

@@ -7,8 +7,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import type { NoticeParams } from "../shared/notices.ts";
-import { ct, said } from "./show.ts";
+import { answerDetail, ct } from "./show.ts";
 
 const KEY = "evcharging.adminToken";
 
@@ -59,19 +58,6 @@ async function adminCall(
   }
   if (answer.status === 401) setAdminToken(null);
   return answer;
-}
-
-/**
- * The `detail` of Central's answer in the page's language (its `detail_code` with
- * `detail_params`, else its English words), or undefined when it has none.
- */
-export function answerDetail(body: Record<string, unknown> | undefined): string | undefined {
-  if (typeof body?.detail !== "string") return undefined;
-  const code = typeof body.detail_code === "string" ? body.detail_code : undefined;
-  const params = typeof body.detail_params === "object" && body.detail_params !== null
-    ? body.detail_params as NoticeParams
-    : undefined;
-  return said({ detail: body.detail, detail_code: code, detail_params: params });
 }
 
 /** `GET path` with the admin token (a refused token leaves admin mode). */

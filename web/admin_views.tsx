@@ -9,11 +9,11 @@
  */
 import { signal, useSignal, useSignalEffect } from "@preact/signals";
 import type { NoticeLike, NoticeParams } from "../shared/notices.ts";
-import { adminGet, adminPost, adminToken, answerDetail, notice, setAdminToken } from "./admin.ts";
+import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
 import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
 import { fmt } from "./lang.ts";
-import { ct, ctOr, kw, said } from "./show.ts";
+import { answerDetail, ct, ctOr, kw, said } from "./show.ts";
 
 /** The admin token prompt, or the admin bar once in admin mode. */
 export function AdminBar() {

@@ -11,7 +11,7 @@ import { type Signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { endReasonText } from "../shared/vocabulary.ts";
 import { lang } from "./lang.ts";
-import { ct, dateTime, eur, kwh } from "./show.ts";
+import { answerDetail, ct, dateTime, eur, kwh } from "./show.ts";
 import {
   ANY_SESSION,
   csvUrl,
@@ -38,7 +38,7 @@ async function fetchPage(
 ): Promise<{ items: SessionView[]; next_cursor: string | null }> {
   const res = await fetch(pageUrl(params, cursor, limit), { cache: "no-store" });
   const body = await res.json();
-  if (!res.ok) throw new Error(body?.detail ?? `Central answered ${res.status}`);
+  if (!res.ok) throw new Error(answerDetail(body) ?? `Central answered ${res.status}`);
   return body;
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { translate } from "../shared/i18n.ts";
-import { type NoticeLike, noticeText } from "../shared/notices.ts";
+import { type NoticeLike, type NoticeParams, noticeText } from "../shared/notices.ts";
 import { CONSOLE_TEXT, type ConsoleKey } from "./console_text.ts";
 import { display } from "./format.ts";
 import { fmt, lang } from "./lang.ts";
@@ -42,4 +42,17 @@ export function ctOr(key: string, fallback: string): string {
  */
 export function said(text: NoticeLike): string {
   return noticeText(text, lang.value);
+}
+
+/**
+ * The `detail` of Central's answer in the page's language (its `detail_code` with
+ * `detail_params`, else its English words), or undefined when it has none.
+ */
+export function answerDetail(body: Record<string, unknown> | undefined): string | undefined {
+  if (typeof body?.detail !== "string") return undefined;
+  const code = typeof body.detail_code === "string" ? body.detail_code : undefined;
+  const params = typeof body.detail_params === "object" && body.detail_params !== null
+    ? body.detail_params as NoticeParams
+    : undefined;
+  return said({ detail: body.detail, detail_code: code, detail_params: params });
 }
