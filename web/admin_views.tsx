@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { signal, useSignal, useSignalEffect } from "@preact/signals";
+import { type Signal, signal, useSignal, useSignalEffect } from "@preact/signals";
 import type { NoticeLike, NoticeParams } from "../shared/notices.ts";
 import { adminGet, adminPost, adminToken, notice, setAdminToken } from "./admin.ts";
 import { confirmAction, reasonBody } from "./confirm_dialog.tsx";
 import type { CpView } from "./state.ts";
+import type { ConsoleKey } from "./console_text.ts";
 import { fmt } from "./lang.ts";
 import { answerDetail, ct, ctOr, kw, said } from "./show.ts";
 
@@ -183,108 +184,116 @@ export function CpActions(props: { cp: CpView }) {
   );
 }
 
+/** The confirmation asked before `name`'s action on `cp`: its `…Title` and `…Detail` texts, `action` its button. */
+function askFor(
+  cp: CpView,
+  name: "rotate" | "revoke" | SecurityAsk,
+  action: ConsoleKey,
+  reasonRequired?: boolean,
+): Ask {
+  return {
+    title: ct(`${name}Title`, { cp: cp.id }),
+    detail: ct(`${name}Detail`, { cp: cp.id }),
+    action: ct(action),
+    reasonRequired,
+  };
+}
+
+/** The key actions of a CP (each POSTs `/cps/{id}/keys/{name}`) and the text of their buttons. */
+const KEY_ACTIONS = [
+  { name: "rotate", label: "rotateKey" },
+  { name: "revoke", label: "revokeKeys" },
+] as const;
+
+/** The texts (`…Title`, `…Detail` and the button) of setting a CP's security status. */
+const SECURITY_ASK = {
+  OUT_OF_SERVICE: "outOfService",
+  ACTIVE: "backInService",
+  REVOKED: "revokeForGood",
+} as const;
+type SecurityAsk = typeof SECURITY_ASK[keyof typeof SECURITY_ASK];
+
+/** Asks for a reason, then sets `cp`'s security status to `status`. */
+function SecurityButton(
+  props: { cp: CpView; status: keyof typeof SECURITY_ASK; danger?: boolean },
+) {
+  const { cp, status } = props;
+  const name = SECURITY_ASK[status];
+  return (
+    <button
+      type="button"
+      class={props.danger ? "danger" : undefined}
+      onClick={() =>
+        confirmed(
+          askFor(cp, name, name, true),
+          `/cps/${encodeURIComponent(cp.id)}/security`,
+          ct("securityWhat", { status: ct(`sec_${status}`), cp: cp.id }),
+          { status },
+        )}
+    >
+      {ct(name)}
+    </button>
+  );
+}
+
 /** A CP's key and security actions, folded behind "more". */
 function MoreActions(props: { cp: CpView }) {
   const { cp } = props;
-  const id = encodeURIComponent(cp.id);
-  const security = (
-    status: "OUT_OF_SERVICE" | "ACTIVE" | "REVOKED",
-    title: string,
-    detail: string,
-    action: string,
-  ) =>
-    confirmed(
-      { title, detail, action, reasonRequired: true },
-      `/cps/${id}/security`,
-      ct("securityWhat", { status: ct(`sec_${status}`), cp: cp.id }),
-      { status },
-    );
   return (
     <details class="more">
       <summary aria-label={ct("moreActionsFor", { cp: cp.id })}>{ct("moreActions")}</summary>
-      <button
-        type="button"
-        data-action="rotate"
-        onClick={() =>
-          confirmed(
-            {
-              title: ct("rotateTitle", { cp: cp.id }),
-              detail: ct("rotateDetail", { cp: cp.id }),
-              action: ct("rotateKey"),
-            },
-            `/cps/${id}/keys/rotate`,
-            ct("rotateWhat", { cp: cp.id }),
-          )}
-      >
-        {ct("rotateKey")}
-      </button>
-      <button
-        type="button"
-        data-action="revoke"
-        onClick={() =>
-          confirmed(
-            {
-              title: ct("revokeTitle", { cp: cp.id }),
-              detail: ct("revokeDetail", { cp: cp.id }),
-              action: ct("revokeKeys"),
-            },
-            `/cps/${id}/keys/revoke`,
-            ct("revokeWhat", { cp: cp.id }),
-          )}
-      >
-        {ct("revokeKeys")}
-      </button>
+      {KEY_ACTIONS.map(({ name, label }) => (
+        <button
+          key={name}
+          type="button"
+          data-action={name}
+          onClick={() =>
+            confirmed(
+              askFor(cp, name, label),
+              `/cps/${encodeURIComponent(cp.id)}/keys/${name}`,
+              ct(`${name}What`, { cp: cp.id }),
+            )}
+        >
+          {ct(label)}
+        </button>
+      ))}
       {cp.security === "ACTIVE"
-        ? (
-          <button
-            type="button"
-            onClick={() =>
-              security(
-                "OUT_OF_SERVICE",
-                ct("outOfServiceTitle", { cp: cp.id }),
-                ct("outOfServiceDetail", { cp: cp.id }),
-                ct("outOfService"),
-              )}
-          >
-            {ct("outOfService")}
-          </button>
-        )
-        : cp.security === "OUT_OF_SERVICE" && (
-          <button
-            type="button"
-            onClick={() =>
-              security(
-                "ACTIVE",
-                ct("backInServiceTitle", { cp: cp.id }),
-                ct("backInServiceDetail", { cp: cp.id }),
-                ct("backInService"),
-              )}
-          >
-            {ct("backInService")}
-          </button>
-        )}
+        ? <SecurityButton cp={cp} status="OUT_OF_SERVICE" />
+        : cp.security === "OUT_OF_SERVICE" && <SecurityButton cp={cp} status="ACTIVE" />}
       {cp.security !== "REVOKED"
-        ? (
-          <button
-            type="button"
-            class="danger"
-            onClick={() =>
-              security(
-                "REVOKED",
-                ct("revokeForGoodTitle", { cp: cp.id }),
-                ct("revokeForGoodDetail", { cp: cp.id }),
-                ct("revokeForGood"),
-              )}
-          >
-            {ct("revokeForGood")}
-          </button>
-        )
+        ? <SecurityButton cp={cp} status="REVOKED" danger />
         : (
           <button type="button" data-action="restore" onClick={() => restoreCp(cp)}>
             {ct("restore")}
           </button>
         )}
     </details>
+  );
+}
+
+/** A required text field of a CP form, kept in `form`'s `name`; `numeric` asks for a decimal keyboard. */
+function FormField<F extends Record<string, string>>(props: {
+  form: Signal<F>;
+  name: keyof F;
+  label: string;
+  numeric?: boolean;
+  /** The input's `name` attribute, if it has one. */
+  inputName?: string;
+}) {
+  const { form, name } = props;
+  return (
+    <label>
+      {props.label}
+      <input
+        type="text"
+        inputMode={props.numeric ? "decimal" : "text"}
+        required
+        name={props.inputName}
+        value={form.value[name]}
+        onInput={(e) =>
+          form.value = { ...form.value, [name]: (e.target as HTMLInputElement).value }}
+      />
+    </label>
   );
 }
 
@@ -321,26 +330,13 @@ export function CpManager(props: { enabled: boolean }) {
     }
     load();
   };
-  const field = (name: keyof typeof form.value, label: string, numeric = false) => (
-    <label>
-      {label}
-      <input
-        type="text"
-        inputMode={numeric ? "decimal" : "text"}
-        required
-        value={form.value[name]}
-        onInput={(e) =>
-          form.value = { ...form.value, [name]: (e.target as HTMLInputElement).value }}
-      />
-    </label>
-  );
   return (
     <div class="manager">
       <form class="register" onSubmit={register}>
-        {field("cp_id", ct("fieldCpId"))}
-        {field("location", ct("fieldCity"))}
-        {field("price", "€/kWh", true)}
-        {field("power", "kW", true)}
+        <FormField form={form} name="cp_id" label={ct("fieldCpId")} />
+        <FormField form={form} name="location" label={ct("fieldCity")} />
+        <FormField form={form} name="price" label="€/kWh" numeric />
+        <FormField form={form} name="power" label="kW" numeric />
         <button type="submit">{ct("register")}</button>
       </form>
       {issued.value && (
@@ -515,28 +511,14 @@ function LocalCpList() {
     });
     if (answer.ok) form.value = { ...f, id: "" };
   };
-  const field = (name: keyof typeof form.value, label: string, numeric = false) => (
-    <label>
-      {label}
-      <input
-        type="text"
-        inputMode={numeric ? "decimal" : "text"}
-        required
-        name={`local-${name}`}
-        value={form.value[name]}
-        onInput={(e) =>
-          form.value = { ...form.value, [name]: (e.target as HTMLInputElement).value }}
-      />
-    </label>
-  );
   return (
     <div class="manager" data-testid="local-cps">
       <h3>{ct("localCps")}</h3>
       <form class="register" onSubmit={add}>
-        {field("id", ct("fieldCpId"))}
-        {field("location", ct("fieldCity"))}
-        {field("price", "€/kWh", true)}
-        {field("power", "kW", true)}
+        <FormField form={form} name="id" label={ct("fieldCpId")} inputName="local-id" />
+        <FormField form={form} name="location" label={ct("fieldCity")} inputName="local-location" />
+        <FormField form={form} name="price" label="€/kWh" numeric inputName="local-price" />
+        <FormField form={form} name="power" label="kW" numeric inputName="local-power" />
         <button type="submit" disabled={busy.value}>{ct("startNewCp")}</button>
       </form>
       {failure.value && <p class="empty">{failure.value}</p>}
