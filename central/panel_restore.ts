@@ -5,7 +5,7 @@
  * what happened in the panel's language. Credentials Central could not hand to the CP itself
  * are shown once, on a line of their own, for the operator to copy; they are never logged.
  *
- * No terminal here: central/tui.ts feeds it the typed lines and draws what it says.
+ * No terminal here: central/panel_keys.ts asks for the reason, central/tui.ts draws what it says.
  *
  * @module
  */
@@ -45,66 +45,38 @@ export interface RestoreSaid {
   readonly shownOnce: string | null;
 }
 
-/** The reason prompt of one restore at a time, and the restore it starts. */
-export class RestorePrompt {
-  readonly #restorer: Pick<CpRestorer, "restore">;
-  readonly #lang: Lang;
-  #asking: string | null = null;
+/** The command line's label while the panel asks for the reason to restore `cpId`. */
+export function restorePrompt(cpId: string, lang: Lang): string {
+  return translate(RESTORE_TEXT, lang, "ask", { id: cpId });
+}
 
-  /** Restores through `restorer`, wording it in `lang`. */
-  constructor(restorer: Pick<CpRestorer, "restore">, lang: Lang) {
-    this.#restorer = restorer;
-    this.#lang = lang;
+/**
+ * Restores `cpId` through `restorer`, audited with `reason` (central/panel_keys.ts asks for it),
+ * and says what happened in `lang`.
+ */
+export async function restoreCp(
+  restorer: Pick<CpRestorer, "restore">,
+  cpId: string,
+  reason: string,
+  lang: Lang,
+): Promise<RestoreSaid> {
+  const t = (key: Key, params: Readonly<Record<string, string | number>>) =>
+    translate(RESTORE_TEXT, lang, key, params);
+  const done = await restorer.restore(cpId, { reason });
+  if (!done.ok) {
+    return { feedback: t("failed", { id: cpId, why: why(done, lang) }), shownOnce: null };
   }
+  const delivery = noticeText(done.delivery, lang);
+  return {
+    feedback: t("done", { id: cpId, security: done.cp.security, delivery }),
+    shownOnce: done.delivered ? null : t("copy", { id: cpId, credentials: done.credentials }),
+  };
+}
 
-  /** The prompt while a reason is asked for (the command line's label), else null. */
-  get prompt(): string | null {
-    return this.#asking === null ? null : this.#t("ask", { id: this.#asking });
+function why(failed: NotRestored, lang: Lang): string {
+  if ("registryError" in failed) {
+    const e = failed.registryError as { detail?: unknown; message?: unknown };
+    return String(typeof e?.detail === "string" ? e.detail : e?.message ?? e);
   }
-
-  /** Asks for the reason to restore `cpId`. */
-  open(cpId: string): void {
-    this.#asking = cpId;
-  }
-
-  /** Gives up asking; what to say (nothing when nothing was asked). */
-  cancel(): string {
-    const id = this.#asking;
-    this.#asking = null;
-    return id === null ? "" : this.#t("cancelled", { id });
-  }
-
-  /**
-   * The typed `reason`: with none, asks again; else restores and resolves to what to show once
-   * done (`started` is told at once, with what to show meanwhile).
-   */
-  async submit(reason: string, started: (feedback: string) => void): Promise<RestoreSaid> {
-    const id = this.#asking;
-    const text = reason.trim();
-    if (id === null) return { feedback: "", shownOnce: null };
-    if (text === "") return { feedback: this.#t("needReason"), shownOnce: null };
-    this.#asking = null;
-    started(this.#t("restoring", { id }));
-    const done = await this.#restorer.restore(id, { reason: text });
-    if (!done.ok) {
-      return { feedback: this.#t("failed", { id, why: this.#why(done) }), shownOnce: null };
-    }
-    const delivery = noticeText(done.delivery, this.#lang);
-    return {
-      feedback: this.#t("done", { id, security: done.cp.security, delivery }),
-      shownOnce: done.delivered ? null : this.#t("copy", { id, credentials: done.credentials }),
-    };
-  }
-
-  #why(failed: NotRestored): string {
-    if ("registryError" in failed) {
-      const e = failed.registryError as { detail?: unknown; message?: unknown };
-      return String(typeof e?.detail === "string" ? e.detail : e?.message ?? e);
-    }
-    return noticeText(failed.detail, this.#lang);
-  }
-
-  #t(key: Key, params?: Readonly<Record<string, string | number>>): string {
-    return translate(RESTORE_TEXT, this.#lang, key, params);
-  }
+  return noticeText(failed.detail, lang);
 }

@@ -1,15 +1,15 @@
 /**
  * The panel's `restore <id>` (central/panel_restore.ts) over a real runtime and the restore REST
- * uses (central/cp_restore.ts), with a stand-in Registry client: a reason is required, the
- * restore is audited as the REST one is (`security.restore` with the reason), credentials the CP
+ * uses (central/cp_restore.ts), with a stand-in Registry client: the restore is audited as the REST one is (`security.restore` with the reason), credentials the CP
  * could not be given are shown once and never audited, and refusals say why in the panel's
- * language.
+ * language. Asking for the reason (none: asked again; Esc cancels) is the keyboard's, in
+ * central/panel_keys_test.ts.
  */
 import assert from "node:assert/strict";
 import type { RegistryClient } from "../registry/client.ts";
 import type { AuditEntry } from "./audit_chain.ts";
 import { CpRestorer } from "./cp_restore.ts";
-import { RestorePrompt } from "./panel_restore.ts";
+import { restoreCp, restorePrompt } from "./panel_restore.ts";
 import { auditInto, operatorRuntime, T0 } from "./operator_test_support.ts";
 
 const SECRET = "panel-credentials-0123456789abcdef";
@@ -28,7 +28,7 @@ function setup(lang: "en" | "es" = "en", registryFails?: Error) {
     },
   } as unknown as RegistryClient;
   const restorer = new CpRestorer({ runtime, now: () => new Date(T0 + 5000), registry });
-  const prompt = new RestorePrompt(restorer, lang);
+  const restore = (reason: string) => restoreCp(restorer, "CP-1", reason, lang);
   const ban = () =>
     runtime.dispatch(
       { type: "set_security", cpId: "CP-1", status: "REVOKED", reason: "stolen" },
@@ -36,24 +36,16 @@ function setup(lang: "en" | "es" = "en", registryFails?: Error) {
     );
   const records = () => entries.filter((e) => e.action === "security.restore");
   return Object.assign(
-    { runtime, entries, prompt, ban, records, asked },
+    { runtime, entries, restore, ban, records, asked },
     { [Symbol.dispose]: () => central[Symbol.dispose]() },
   );
 }
 
-Deno.test("panel restore: asks for a reason, restores with it, audited like REST, credentials shown once", async () => {
+Deno.test("panel restore: restores with the reason typed, audited like REST, credentials shown once", async () => {
   using t = setup();
   t.ban();
-  t.prompt.open("CP-1");
-  assert.match(t.prompt.prompt ?? "", /^reason for restoring CP-1 /);
-  const empty = await t.prompt.submit("   ", () => assert.fail("no restore without a reason"));
-  assert.equal(empty.feedback, "a restore needs a reason (Esc cancels)");
-  assert.notEqual(t.prompt.prompt, null, "still asking");
-
-  const meanwhile: string[] = [];
-  const said = await t.prompt.submit(" meter replaced ", (text) => meanwhile.push(text));
-  assert.deepEqual(meanwhile, ["restoring CP-1…"]);
-  assert.equal(t.prompt.prompt, null, "no longer asking");
+  assert.match(restorePrompt("CP-1", "en"), /^reason for restoring CP-1 /);
+  const said = await t.restore("meter replaced");
   assert.equal(t.runtime.model.cps.get("CP-1")?.security, "ACTIVE");
   assert.match(said.feedback, /^restore CP-1: security ACTIVE; not a local CP: copy them into/);
   assert.equal(said.shownOnce, `new credentials of CP-1, shown this once: ${SECRET}`);
@@ -67,9 +59,8 @@ Deno.test("panel restore: asks for a reason, restores with it, audited like REST
 
 Deno.test("panel restore: in Spanish; a CP not REVOKED is refused and the refusal audited", async () => {
   using t = setup("es");
-  t.prompt.open("CP-1");
-  assert.match(t.prompt.prompt ?? "", /^motivo para restaurar CP-1 /);
-  const refused = await t.prompt.submit("por si acaso", () => {});
+  assert.match(restorePrompt("CP-1", "es"), /^motivo para restaurar CP-1 /);
+  const refused = await t.restore("por si acaso");
   assert.equal(
     refused.feedback,
     "restaurar CP-1 falló: CP-1 no está revocado (REVOKED): su estado de seguridad es ACTIVE",
@@ -79,27 +70,19 @@ Deno.test("panel restore: in Spanish; a CP not REVOKED is refused and the refusa
   assert.deepEqual(t.records().map((r) => r.outcome), ["denied"]);
 
   t.ban();
-  t.prompt.open("CP-1");
-  const said = await t.prompt.submit("contador cambiado", () => {});
+  const said = await t.restore("contador cambiado");
   assert.match(said.feedback, /^restaurar CP-1: seguridad ACTIVE; no es un punto local: cópielas/);
   assert.match(said.shownOnce ?? "", /^credenciales nuevas de CP-1, mostradas solo esta vez: /);
 });
 
-Deno.test("panel restore: Esc cancels with nothing done; a Registry failure says why", async () => {
+Deno.test("panel restore: a Registry failure says why and changes nothing", async () => {
   const down = Object.assign(new Error("connection refused"), {
     name: "RegistryUnavailableError",
     detail: "connection refused",
   });
   using t = setup("en", down);
   t.ban();
-  t.prompt.open("CP-1");
-  assert.equal(t.prompt.cancel(), "restore CP-1 cancelled");
-  assert.equal(t.prompt.prompt, null);
-  assert.equal(t.prompt.cancel(), "", "nothing to cancel");
-  assert.deepEqual(t.records(), []);
-
-  t.prompt.open("CP-1");
-  const said = await t.prompt.submit("meter replaced", () => {});
+  const said = await t.restore("meter replaced");
   assert.equal(said.feedback, "restore CP-1 failed: connection refused");
   assert.equal(t.runtime.model.cps.get("CP-1")?.security, "REVOKED", "unchanged");
   assert.deepEqual(t.records().map((r) => r.outcome), ["failed"]);

@@ -1,7 +1,8 @@
 /**
  * The terminal edge of Central's panel (central/panel.ts renders): takes over the terminal
  * (alternate screen, hidden cursor, raw keyboard), redraws when something changed and every
- * second for the clock, reads command lines, and collects log records as the panel's
+ * second for the clock, hands each key to central/panel_keys.ts and performs what it asks (a
+ * command, a restore, quitting), and collects log records as the panel's
  * messages through a LogTape sink, so logs never scroll over the table. Tab switches to the audit
  * view (central/panel_audit.ts renders) and back (Esc too); there a typed CP id filters it.
  * `restore <id>` asks for a reason on the command line (Esc cancels), then restores the CP
@@ -11,14 +12,20 @@
  */
 import type { LogRecord, Sink } from "../shared/log.ts";
 import type { Lang } from "../shared/i18n.ts";
-import { translate } from "../shared/i18n.ts";
 import { getLogger } from "../shared/log.ts";
 import { enterScreen, leaveScreen, noColorRequested } from "../shared/terminal.ts";
-import { PANEL_TEXT, type PanelMessage, panelView, parseCommand, renderPanel } from "./panel.ts";
+import { type PanelMessage, panelView, renderPanel } from "./panel.ts";
 import { renderAuditView } from "./panel_audit.ts";
-import { RestorePrompt } from "./panel_restore.ts";
+import {
+  handleKey,
+  keysOf,
+  type PanelAction,
+  type PanelState,
+  performCommand,
+  START_STATE,
+} from "./panel_keys.ts";
+import { restoreCp, restorePrompt } from "./panel_restore.ts";
 import type { CpRestorer } from "./cp_restore.ts";
-import { stateText } from "../shared/vocabulary.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "panel"]);
@@ -40,13 +47,9 @@ export class TerminalPanel {
   readonly #encoder = new TextEncoder();
   /** Colours unless `NO_COLOR` is set (the panel runs only on a terminal). */
   readonly #color = !noColorRequested();
-  #input = "";
-  #feedback = "";
-  /** Credentials a restore could not hand to the CP: shown until the next line is entered. */
-  #shownOnce: string | null = null;
-  #restore: RestorePrompt | undefined;
-  /** The audit view (Tab): whether it is shown, and the CP it is filtered by ("" for all). */
-  readonly #audit = { open: false, cpId: "" };
+  /** The command line, its feedback, the audit view and a restore's prompt (panel_keys.ts). */
+  #state: PanelState = START_STATE;
+  #restorer: Pick<CpRestorer, "restore"> | undefined;
   #dirty = true;
   #lastDraw = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -81,11 +84,11 @@ export class TerminalPanel {
    */
   start(runtime: CentralRuntime, restorer: Pick<CpRestorer, "restore">): void {
     this.#started = true;
-    this.#restore = new RestorePrompt(restorer, this.#lang);
+    this.#restorer = restorer;
     Deno.stdin.setRaw(true);
     this.#write(enterScreen());
     // The audit view reads the log each draw: once a second is enough for it, not every step.
-    this.#unsubscribe = runtime.subscribe(() => this.#dirty ||= !this.#audit.open);
+    this.#unsubscribe = runtime.subscribe(() => this.#dirty ||= !this.#state.audit.open);
     this.#timer = setInterval(() => {
       // Redraw on change, and every second anyway for the clock.
       if (this.#dirty || Date.now() - this.#lastDraw >= 1000) this.#draw(runtime);
@@ -110,140 +113,63 @@ export class TerminalPanel {
     this.#dirty = false;
     this.#lastDraw = Date.now();
     const options = { width: columns, height: rows, color: this.#color, lang: this.#lang };
-    if (this.#audit.open) {
-      const { cpId } = this.#audit;
+    const { line, feedback, shownOnce, audit, restoring } = this.#state;
+    if (audit.open) {
+      const { cpId } = audit;
       const page = runtime.auditPage({
         limit: Math.max(1, rows),
         ...(cpId === "" ? {} : { cpId }),
       });
       const view = { now: new Date(), records: page.items, total: page.total, cpId };
-      return this.#write(renderAuditView({ ...view, input: this.#input }, options));
+      return this.#write(renderAuditView({ ...view, input: line }, options));
     }
     const view = panelView(runtime.model, {
       now: new Date(),
       requests: runtime.store.recentRequests(5),
       messages: this.#messages,
-      input: this.#input,
-      feedback: this.#feedback,
-      prompt: this.#restore?.prompt,
-      shownOnce: this.#shownOnce,
+      input: line,
+      feedback,
+      prompt: restoring === null ? null : restorePrompt(restoring, this.#lang),
+      shownOnce,
     });
     this.#write(renderPanel(view, options));
   }
 
   async #readKeys(runtime: CentralRuntime): Promise<void> {
     this.#reader = Deno.stdin.readable.getReader();
+    const ctx = { lang: this.#lang, knows: (id: string) => runtime.model.cps.has(id) };
     for (;;) {
       const { value, done } = await this.#reader.read();
       if (done) return;
-      // A lone ESC is the Esc key (an arrow key sends ESC with more): out of the audit view, or
-      // no restore after all.
-      if (value.length === 1 && value[0] === 0x1b) {
-        if (this.#restore?.prompt) this.#feedback = this.#restore.cancel();
-        else this.#audit.open = false;
-        this.#input = "";
-      } else for (const byte of value) this.#key(runtime, byte);
+      for (const key of keysOf(value)) {
+        const next = handleKey(this.#state, key, ctx);
+        this.#state = next.state;
+        for (const action of next.actions) this.#perform(runtime, action);
+      }
       this.#dirty = true;
     }
   }
 
-  /** One key: raw mode gives bytes, so the panel edits the command line itself. */
-  #key(runtime: CentralRuntime, byte: number): void {
-    if (byte === 0x03 || byte === 0x04) return this.#onQuit(); // Ctrl-C, Ctrl-D
-    if (byte === 0x09 && !this.#restore?.prompt) {
-      // Tab: the audit view and back; what was typed belongs to the view it was typed in.
-      this.#audit.open = !this.#audit.open;
-      this.#input = "";
-    } else if (byte === 0x0d || byte === 0x0a) {
-      const line = this.#input;
-      this.#input = "";
-      this.#shownOnce = null;
-      if (this.#restore?.prompt) this.#giveReason(line);
-      else if (this.#audit.open) this.#audit.cpId = line.trim();
-      else this.#run(runtime, line);
-    } else if (byte === 0x7f || byte === 0x08) {
-      this.#input = this.#input.slice(0, -1);
-    } else if (byte >= 0x20 && byte < 0x7f && this.#input.length < 80) {
-      this.#input += String.fromCharCode(byte); // commands and CP ids are ASCII
-    }
-  }
-
-  #run(runtime: CentralRuntime, line: string): void {
-    const command = parseCommand(line, this.#lang);
-    if ("error" in command) {
-      this.#feedback = command.error;
+  #perform(runtime: CentralRuntime, action: PanelAction): void {
+    if (action.type === "quit") return this.#onQuit();
+    if (action.type === "command") {
+      const feedback = performCommand(runtime, action.command, this.#lang, Date.now());
+      this.#state = { ...this.#state, feedback };
       return;
     }
-    if (command.type === "quit") return this.#onQuit();
-    const { cpId } = command;
-    if (cpId !== undefined && !runtime.model.cps.has(cpId)) {
-      this.#feedback = translate(PANEL_TEXT, this.#lang, "noCp", { id: cpId });
-      return;
-    }
-    const now = Date.now();
-    const reason = "from Central's panel";
-    switch (command.type) {
-      case "stop":
-      case "resume":
-        runtime.dispatch(
-          command.type === "stop"
-            ? { type: "stop", cpId, reason: "admin" }
-            : { type: "resume", cpId },
-          now,
-        );
-        // The core audits security actions itself; these admin commands are audited here.
-        runtime.audit({
-          actor: "admin",
-          action: `cp.${command.type}`,
-          outcome: "ok",
-          params: { cpId: cpId ?? "*", via: "panel" },
-        });
-        break;
-      case "rotate":
-      case "revoke":
-        runtime.dispatch({
-          type: "revoke_keys",
-          cpId: command.cpId,
-          rotate: command.type === "rotate",
-        }, now);
-        break;
-      case "security":
-        runtime.dispatch({
-          type: "set_security",
-          cpId: command.cpId,
-          status: command.status,
-          reason,
-        }, now);
-        break;
-      case "restore":
-        // Nothing happens before the reason: the prompt asks for it.
-        this.#feedback = "";
-        return this.#restore?.open(command.cpId);
-    }
-    const cp = cpId === undefined ? undefined : runtime.model.cps.get(cpId);
-    const id = cpId ?? translate(PANEL_TEXT, this.#lang, "all");
-    this.#feedback = cp === undefined ? `${command.type} ${id}: ✓` : translate(
-      PANEL_TEXT,
-      this.#lang,
-      "done",
-      { command: command.type, id, state: stateText(cp.status, this.#lang), security: cp.security },
-    );
-  }
-
-  /** The reason a restore asked for: restores, saying so meanwhile and once done. */
-  #giveReason(reason: string): void {
-    this.#restore!.submit(reason, (meanwhile) => this.#feedback = meanwhile).then(
-      (said) => {
-        this.#feedback = said.feedback;
-        this.#shownOnce = said.shownOnce;
-        this.#dirty = true;
-      },
+    restoreCp(this.#restorer!, action.cpId, action.reason, this.#lang).then(
+      (said) => this.#said(said.feedback, said.shownOnce),
       (error) => {
-        this.#feedback = String(error?.message ?? error);
-        this.#dirty = true;
+        this.#said(String(error?.message ?? error), null);
         log.error("Restore from the panel failed: {error}", { error });
       },
     );
+  }
+
+  /** What a restore said, once done. */
+  #said(feedback: string, shownOnce: string | null): void {
+    this.#state = { ...this.#state, feedback, shownOnce };
+    this.#dirty = true;
   }
 
   #write(text: string): void {
