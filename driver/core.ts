@@ -58,28 +58,7 @@ import {
   type TicketLine,
 } from "./model.ts";
 
-export {
-  type CoreOptions,
-  type CpListView,
-  DEDUPE_MEMORY,
-  DEFAULT_PAUSE_MS,
-  type DenialLine,
-  type DriverContext,
-  type DriverEvent,
-  type DriverModel,
-  type DriverStep,
-  type Effect,
-  type Figures,
-  FIRST_WAIT_NOTICE_MS,
-  type IgnoreReason,
-  initialModel,
-  type Input,
-  MAX_WAIT_NOTICE_GAP_MS,
-  type Phase,
-  type Plan,
-  type Summary,
-  type TicketLine,
-} from "./model.ts";
+export * from "./model.ts";
 
 /** An input with its time and fresh id, as the rules read it. */
 type Stamped = Input & { readonly at: number; readonly requestId: string };
@@ -141,6 +120,21 @@ function apply(state: DriverModel, input: Stamped, out: Effect[]): DriverModel {
   }
 }
 
+/** How the driver takes one kind of input. */
+type OnInput<T extends Stamped["type"]> = (
+  state: DriverModel,
+  input: Extract<Stamped, { type: T }>,
+  out: Effect[],
+) => DriverModel;
+
+/** How the driver takes one kind of update from Central. */
+type OnUpdate<T extends DriverUpdate["type"]> = (
+  state: DriverModel,
+  update: Extract<DriverUpdate, { type: T }>,
+  at: number,
+  out: Effect[],
+) => DriverModel;
+
 function onUpdate(state: DriverModel, update: DriverUpdate, at: number, out: Effect[]) {
   switch (update.type) {
     case "AUTHORIZED":
@@ -156,11 +150,7 @@ function onUpdate(state: DriverModel, update: DriverUpdate, at: number, out: Eff
   }
 }
 
-function chargeCommand(
-  state: DriverModel,
-  input: Extract<Stamped, { type: "charge" }>,
-  out: Effect[],
-): DriverModel {
+const chargeCommand: OnInput<"charge"> = (state, input, out) => {
   const refuse = (detail: string) => {
     emit(out, { kind: "refused", at: input.at, detail });
     return state;
@@ -175,14 +165,10 @@ function chargeCommand(
     return refuse(`session ${phase.sessionId} at ${phase.cpId} is still open`);
   }
   return sendCharge(state, input.cpId, input.at, input.requestId, out);
-}
+};
 
 /** `x`: asks Central to end the open session; refused while none is open. */
-function cancelCommand(
-  state: DriverModel,
-  input: Extract<Stamped, { type: "cancel" }>,
-  out: Effect[],
-): DriverModel {
+const cancelCommand: OnInput<"cancel"> = (state, input, out) => {
   const { at, requestId } = input;
   const phase = state.phase;
   if (phase.kind !== "authorized" && phase.kind !== "supplying") {
@@ -192,42 +178,20 @@ function cancelCommand(
   const { cpId, sessionId } = phase;
   send(
     out,
-    build(driverRequestSchema, "CANCEL_REQUEST", {
-      requestId,
-      driverId: state.driverId,
-      sessionId,
-      ...origin(state),
-      ts: iso(at),
-    }),
+    build(driverRequestSchema, "CANCEL_REQUEST", { ...stamp(state, requestId, at), sessionId }),
   );
   emit(out, { kind: "cancel_requested", at, requestId, cpId, sessionId });
   return state;
-}
+};
 
-function listCommand(
-  state: DriverModel,
-  input: Extract<Stamped, { type: "list" }>,
-  out: Effect[],
-): DriverModel {
+const listCommand: OnInput<"list"> = (state, input, out) => {
   const { at, requestId } = input;
-  send(
-    out,
-    build(driverRequestSchema, "CP_LIST_REQUEST", {
-      requestId,
-      driverId: state.driverId,
-      ...origin(state),
-      ts: iso(at),
-    }),
-  );
+  send(out, build(driverRequestSchema, "CP_LIST_REQUEST", stamp(state, requestId, at)));
   emit(out, { kind: "list_requested", at, requestId });
   return { ...state, pendingLists: [...state.pendingLists, requestId] };
-}
+};
 
-function tick(
-  state: DriverModel,
-  input: Extract<Stamped, { type: "tick" }>,
-  out: Effect[],
-): DriverModel {
+const tick: OnInput<"tick"> = (state, input, out) => {
   const { at } = input;
   let next = state;
   const phase = next.phase;
@@ -248,7 +212,7 @@ function tick(
     next = requestNextInPlan(next, plan, at, input.requestId, out);
   }
   return next;
-}
+};
 
 /** Sends the plan's next request. */
 function requestNextInPlan(
@@ -268,9 +232,11 @@ function requestNextInPlan(
   return sendCharge(planned, cpId, at, requestId, out, { index, of: plan.cpIds.length, round });
 }
 
-/** `{originIp}` for a request, when the host's address is known. */
-function origin(state: DriverModel): { originIp?: string } {
-  return state.originIp === undefined ? {} : { originIp: state.originIp };
+/** What every request of this driver carries: its id, the driver, its time, and `originIp` when
+ * the host's address is known. */
+function stamp(state: DriverModel, requestId: string, at: number) {
+  const origin = state.originIp === undefined ? {} : { originIp: state.originIp };
+  return { requestId, driverId: state.driverId, ...origin, ts: iso(at) };
 }
 
 function sendCharge(
@@ -281,16 +247,7 @@ function sendCharge(
   out: Effect[],
   planStep?: { index: number; of: number; round: number },
 ): DriverModel {
-  send(
-    out,
-    build(driverRequestSchema, "CHARGE_REQUEST", {
-      requestId,
-      driverId: state.driverId,
-      cpId,
-      ...origin(state),
-      ts: iso(at),
-    }),
-  );
+  send(out, build(driverRequestSchema, "CHARGE_REQUEST", { ...stamp(state, requestId, at), cpId }));
   emit(out, { kind: "requested", at, requestId, cpId, ...(planStep ? { step: planStep } : {}) });
   return {
     ...state,
@@ -298,12 +255,7 @@ function sendCharge(
   };
 }
 
-function onAuthorized(
-  state: DriverModel,
-  update: Extract<DriverUpdate, { type: "AUTHORIZED" }>,
-  at: number,
-  out: Effect[],
-): DriverModel {
+const onAuthorized: OnUpdate<"AUTHORIZED"> = (state, update, at, out) => {
   const { requestId, cpId, sessionId } = update;
   if (state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `AUTHORIZED for request ${requestId}`, out);
@@ -319,14 +271,9 @@ function onAuthorized(
     answered,
     phase: { kind: "authorized", cpId, sessionId, at, requestedHere: current },
   };
-}
+};
 
-function onDenied(
-  state: DriverModel,
-  update: Extract<DriverUpdate, { type: "DENIED" }>,
-  at: number,
-  out: Effect[],
-): DriverModel {
+const onDenied: OnUpdate<"DENIED"> = (state, update, at, out) => {
   const { requestId } = update;
   if (state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `DENIED for request ${requestId}`, out);
@@ -349,14 +296,9 @@ function onDenied(
   };
   if (!current) return counted;
   return conversationOver({ ...counted, phase: { kind: "denied", denial } }, at, out);
-}
+};
 
-function onSupply(
-  state: DriverModel,
-  update: Extract<DriverUpdate, { type: "SUPPLY" }>,
-  at: number,
-  out: Effect[],
-): DriverModel {
+const onSupply: OnUpdate<"SUPPLY"> = (state, update, at, out) => {
   const { sessionId, cpId, kw, kwh, eur, ts } = update;
   if (state.ticketed.includes(sessionId)) {
     return ignore(state, at, "stale", `SUPPLY for session ${sessionId}, already ticketed`, out);
@@ -384,14 +326,9 @@ function onSupply(
     };
   }
   return ignore(state, at, "other_session", `SUPPLY for session ${sessionId} at ${cpId}`, out);
-}
+};
 
-function onTicket(
-  state: DriverModel,
-  update: Extract<DriverUpdate, { type: "TICKET" }>,
-  at: number,
-  out: Effect[],
-): DriverModel {
+const onTicket: OnUpdate<"TICKET"> = (state, update, at, out) => {
   const { sessionId } = update;
   if (state.ticketed.includes(sessionId)) {
     return ignore(state, at, "duplicate", `TICKET for session ${sessionId}`, out);
@@ -424,14 +361,9 @@ function onTicket(
   };
   if (!current) return counted;
   return conversationOver({ ...counted, phase: { kind: "ticketed", ticket } }, at, out);
-}
+};
 
-function onCpList(
-  state: DriverModel,
-  update: Extract<DriverUpdate, { type: "CP_LIST" }>,
-  at: number,
-  out: Effect[],
-): DriverModel {
+const onCpList: OnUpdate<"CP_LIST"> = (state, update, at, out) => {
   const { requestId, cps } = update;
   if (requestId !== undefined && state.answered.includes(requestId)) {
     return ignore(state, at, "duplicate", `CP_LIST for request ${requestId}`, out);
@@ -443,7 +375,7 @@ function onCpList(
     pendingLists: state.pendingLists.filter((id) => id !== requestId),
     answered: requestId === undefined ? state.answered : remember(state.answered, requestId),
   };
-}
+};
 
 /** After the current conversation's ticket or denial: file mode pauses, or finishes. */
 function conversationOver(state: DriverModel, at: number, out: Effect[]): DriverModel {
