@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   BadHostError,
   CertsExistError,
@@ -14,7 +13,7 @@ import {
   writeDevCertificates,
 } from "./dev_ca.ts";
 import { CERT_DIR } from "../shared/tls.ts";
-import { versionLine } from "../shared/version.ts";
+import { parseProgramArgs } from "../shared/version.ts";
 
 const USAGE = `Usage: deno task certs [--host NAME|IP ...] [--dir DIR] [--force]
 
@@ -29,32 +28,13 @@ Options:
   --version          Show the version`;
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        host: { type: "string", multiple: true },
-        dir: { type: "string" },
-        force: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    console.error(`certs: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.version) {
-    console.log(versionLine("certs"));
-    return 0;
-  }
+  const parsed = parseProgramArgs("certs", USAGE, args, {
+    host: { type: "string", multiple: true },
+    dir: { type: "string" },
+    force: { type: "boolean" },
+  });
+  if ("exit" in parsed) return parsed.exit;
+  const { values } = parsed;
   const hosts = values.host ?? [];
   const dir = values.dir ?? CERT_DIR;
   try {

@@ -13,9 +13,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { versionLine } from "../shared/version.ts";
+import { parseProgramArgs } from "../shared/version.ts";
 import { numbersLine } from "./lab_checks.ts";
 import { missingPrerequisite, ROOT } from "./lab_hosts.ts";
 import { type Lab, startLab } from "./lab_run.ts";
@@ -65,32 +64,14 @@ function reportLines(r: ScenarioReport): string[] {
 }
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        scenario: { type: "string", multiple: true },
-        list: { type: "boolean" },
-        report: { type: "string" },
-        dir: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`lab: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.version) {
-    console.log(versionLine("lab"));
-    return 0;
-  }
+  const parsed = parseProgramArgs("lab", USAGE, args, {
+    scenario: { type: "string", multiple: true },
+    list: { type: "boolean" },
+    report: { type: "string" },
+    dir: { type: "string" },
+  });
+  if ("exit" in parsed) return parsed.exit;
+  const { values } = parsed;
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(14)} ${s.summary}`);
     return 0;

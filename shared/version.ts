@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** The EVCharging version. */
 export const EVCHARGING_VERSION = "0.1.0";
@@ -28,4 +29,41 @@ export function helpOrVersion(
   if (own.includes("-h") || own.includes("--help")) return usage;
   if (own.includes("--version")) return versionLine(program);
   return undefined;
+}
+
+/** The flags of {@link parseProgramArgs}'s programs besides their own. */
+const HELP_AND_VERSION = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+/** The values `parseArgs` gives for `options` and {@link HELP_AND_VERSION}. */
+type ProgramFlags<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof HELP_AND_VERSION; strict: true }>
+>["values"];
+
+/**
+ * For a program that reads its flags with `parseArgs` (strict, no positionals) and also takes
+ * `-h`/`--help` and `--version`: the flags' values, or the code to exit with once it has printed
+ * the usage or the version line (0), or a bad flag and the usage on stderr (2).
+ */
+export function parseProgramArgs<const O extends ParseArgsOptionsConfig>(
+  program: string,
+  usage: string,
+  args: string[],
+  options: O,
+): { exit: number } | { values: ProgramFlags<O> } {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { ...options, ...HELP_AND_VERSION }, strict: true }));
+  } catch (error) {
+    console.error(`${program}: ${(error as Error).message}\n\n${usage}`);
+    return { exit: 2 };
+  }
+  const { help, version } = values as { help?: boolean; version?: boolean };
+  if (help || version) {
+    console.log(help ? usage : versionLine(program));
+    return { exit: 0 };
+  }
+  return { values: values as ProgramFlags<O> };
 }

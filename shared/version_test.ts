@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EVCHARGING_VERSION, helpOrVersion, versionLine } from "./version.ts";
+import { EVCHARGING_VERSION, helpOrVersion, parseProgramArgs, versionLine } from "./version.ts";
 
 Deno.test("versionLine: the program, the version and Deno's", () => {
   assert.equal(
@@ -18,4 +18,25 @@ Deno.test("helpOrVersion: nothing for other arguments, nor for what follows --",
   assert.equal(helpOrVersion("test", "Usage: test", []), undefined);
   assert.equal(helpOrVersion("test", "Usage: test", ["--filter", "x"]), undefined);
   assert.equal(helpOrVersion("test", "Usage: test", ["--", "--help", "--version"]), undefined);
+});
+
+Deno.test("parseProgramArgs: the flags' values, or the exit code after printing help, version or a bad flag", () => {
+  const printed: string[] = [];
+  const { log, error } = console;
+  console.log = console.error = (line: string) => printed.push(line);
+  try {
+    const options = { dir: { type: "string" } } as const;
+    const parsed = parseProgramArgs("p", "Usage: p", ["--dir", "d"], options);
+    assert.deepEqual("values" in parsed && { ...parsed.values }, { dir: "d" });
+    assert.deepEqual(parseProgramArgs("p", "Usage: p", ["-h"], options), { exit: 0 });
+    assert.deepEqual(parseProgramArgs("p", "Usage: p", ["--version"], options), { exit: 0 });
+    assert.deepEqual(parseProgramArgs("p", "Usage: p", ["--bad"], options), { exit: 2 });
+    assert.deepEqual(parseProgramArgs("p", "Usage: p", ["x"], options), { exit: 2 });
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  assert.equal(printed[0], "Usage: p");
+  assert.equal(printed[1], versionLine("p"));
+  assert.match(printed[2], /^p: .*--bad.*\n\nUsage: p$/s);
 });
