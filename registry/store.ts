@@ -271,10 +271,7 @@ export class RegistryStore {
   /** Changes a registered CP's location, price, power or metadata (only the given fields). */
   update(cpId: string, patch: CpPatch, now: Date): WriteResult {
     const at = now.toISOString();
-    return this.#transaction(() => {
-      const current = this.#row(cpId);
-      if (current === undefined) return { ok: false, reason: "not_found" };
-      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+    return this.#changeRegistered(cpId, (current) => {
       this.#db.prepare(
         `UPDATE charging_points SET location = :location, price_eur_kwh = :price_eur_kwh,
            power_kw = :power_kw, metadata = :metadata, updated_at = :at WHERE cp_id = :cp_id`,
@@ -287,7 +284,6 @@ export class RegistryStore {
         at,
       });
       this.#history(cpId, "updated", at, { fields: Object.keys(patch).sort() });
-      return { ok: true, cp: toRecord(this.#row(cpId)!) };
     });
   }
 
@@ -297,31 +293,23 @@ export class RegistryStore {
    */
   resetCredentials(cpId: string, credentialHash: string, now: Date): WriteResult {
     const at = now.toISOString();
-    return this.#transaction(() => {
-      const current = this.#row(cpId);
-      if (current === undefined) return { ok: false, reason: "not_found" };
-      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+    return this.#changeRegistered(cpId, () => {
       this.#db.prepare(
         `UPDATE charging_points SET credential_hash = :hash, updated_at = :at WHERE cp_id = :cp_id`,
       ).run({ cp_id: cpId, hash: credentialHash, at });
       this.#history(cpId, "updated", at, { fields: ["credentials"] });
-      return { ok: true, cp: toRecord(this.#row(cpId)!) };
     });
   }
 
   /** Deregisters a CP: it stays, with status `DEREGISTERED` and the date; history is kept. */
   deregister(cpId: string, now: Date): WriteResult {
     const at = now.toISOString();
-    return this.#transaction(() => {
-      const current = this.#row(cpId);
-      if (current === undefined) return { ok: false, reason: "not_found" };
-      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+    return this.#changeRegistered(cpId, () => {
       this.#db.prepare(
         `UPDATE charging_points SET status = 'DEREGISTERED', deregistered_at = :at,
            updated_at = :at WHERE cp_id = :cp_id`,
       ).run({ cp_id: cpId, at });
       this.#history(cpId, "deregistered", at, {});
-      return { ok: true, cp: toRecord(this.#row(cpId)!) };
     });
   }
 
@@ -383,6 +371,20 @@ export class RegistryStore {
   #history(cpId: string, action: HistoryEntry["action"], at: string, details: object): void {
     this.#db.prepare("INSERT INTO cp_history (cp_id, action, at, details) VALUES (?, ?, ?, ?)")
       .run(cpId, action, at, JSON.stringify(details));
+  }
+
+  /**
+   * Runs `change` on the registered CP `cpId` in a transaction and answers the CP as it then is;
+   * `not_found` or `deregistered` (nothing changed) otherwise.
+   */
+  #changeRegistered(cpId: string, change: (current: CpRow) => void): WriteResult {
+    return this.#transaction(() => {
+      const current = this.#row(cpId);
+      if (current === undefined) return { ok: false, reason: "not_found" };
+      if (current.status !== "REGISTERED") return { ok: false, reason: "deregistered" };
+      change(current);
+      return { ok: true, cp: toRecord(this.#row(cpId)!) };
+    });
   }
 
   /** Runs `work` in a transaction; a write that succeeded wakes the change listeners. */
