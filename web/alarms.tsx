@@ -13,7 +13,7 @@ import type { Alarm } from "./alarm_list.ts";
 import { ct, ctOr, dateTime, said } from "./show.ts";
 import { alarms, notifying, setNotifying } from "./ops.ts";
 import { cpHref, routeHref } from "./route.ts";
-import { Panel } from "./views.tsx";
+import { Panel, SearchBox } from "./views.tsx";
 
 /** The table of `items`. */
 export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean }) {
@@ -134,12 +134,10 @@ export const AlarmsPage = memo(function AlarmsPage() {
   return (
     <Panel title={ct("alarms")} count={list.open}>
       <div class="filters">
-        <input
-          type="search"
+        <SearchBox
+          text={search}
           placeholder={ct("searchAlarmsPlaceholder")}
-          aria-label={ct("searchAlarms")}
-          value={search.value}
-          onInput={(e) => search.value = (e.target as HTMLInputElement).value}
+          label={ct("searchAlarms")}
         />
         <label>
           <input

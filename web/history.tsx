@@ -56,6 +56,21 @@ function Filters(props: {
   const { draft } = props;
   const set = (change: Partial<HistoryFilter>) => draft.value = { ...draft.value, ...change };
   const text = (e: Event) => (e.target as HTMLInputElement).value;
+  /** The input of the filter's `name`, labelled with the text of that name. */
+  const field = (
+    name: "from" | "to" | "cp" | "driver",
+    attrs: { type: "datetime-local" } | { size: number },
+  ) => (
+    <label>
+      {ct(name)}{" "}
+      <input
+        {...attrs}
+        name={name}
+        value={draft.value[name]}
+        onInput={(e) => set({ [name]: text(e) })}
+      />
+    </label>
+  );
   return (
     <form
       class="filters history-filters"
@@ -77,39 +92,10 @@ function Filters(props: {
           <option value="completed">{ct("statusCompleted")}</option>
         </select>
       </label>
-      <label>
-        {ct("from")}{" "}
-        <input
-          type="datetime-local"
-          name="from"
-          value={draft.value.from}
-          onInput={(e) => set({ from: text(e) })}
-        />
-      </label>
-      <label>
-        {ct("to")}{" "}
-        <input
-          type="datetime-local"
-          name="to"
-          value={draft.value.to}
-          onInput={(e) => set({ to: text(e) })}
-        />
-      </label>
-      {props.fixedCp === undefined && (
-        <label>
-          {ct("cp")}{" "}
-          <input name="cp" size={10} value={draft.value.cp} onInput={(e) => set({ cp: text(e) })} />
-        </label>
-      )}
-      <label>
-        {ct("driver")}{" "}
-        <input
-          name="driver"
-          size={10}
-          value={draft.value.driver}
-          onInput={(e) => set({ driver: text(e) })}
-        />
-      </label>
+      {field("from", { type: "datetime-local" })}
+      {field("to", { type: "datetime-local" })}
+      {props.fixedCp === undefined && field("cp", { size: 10 })}
+      {field("driver", { size: 10 })}
       <button type="submit">{ct("show")}</button>
     </form>
   );

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { useSignal } from "@preact/signals";
+import { type Signal, useSignal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { memo } from "preact/compat";
 import {
@@ -42,6 +42,20 @@ export function Panel(props: { title: string; count?: number; children: Componen
   );
 }
 
+/** A search field that keeps what is typed in `text`; `label` names it for screen readers. */
+export function SearchBox(props: { text: Signal<string>; placeholder: string; label: string }) {
+  const { text } = props;
+  return (
+    <input
+      type="search"
+      placeholder={props.placeholder}
+      aria-label={props.label}
+      value={text.value}
+      onInput={(e) => text.value = (e.target as HTMLInputElement).value}
+    />
+  );
+}
+
 /** "and n more" under a list cut at {@link LIST_LIMIT}. */
 function More(props: { total: number; shown: number; what: string }) {
   if (props.total <= props.shown) return null;
@@ -62,6 +76,27 @@ const SessionRow = memo(function SessionRow(props: { s: SessionView }) {
   );
 });
 
+/** A table of `sessions` as given: open ones since they started, or `tickets` with who ended them. */
+function SessionTable(
+  props: { sessions: readonly SessionView[]; tickets: boolean; testid?: string },
+) {
+  return (
+    <table data-testid={props.testid}>
+      <thead>
+        <tr>
+          <th scope="col">CP</th>
+          <th scope="col">{t("driver")}</th>
+          <th scope="col">{t(props.tickets ? "started" : "since")}</th>
+          <th scope="col" class="num">{t("energy")}</th>
+          <th scope="col" class="num">{t("amount")}</th>
+          {props.tickets && <th scope="col">{t("endedBy")}</th>}
+        </tr>
+      </thead>
+      <tbody>{props.sessions.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
+    </table>
+  );
+}
+
 /** Open sessions (the newest {@link LIST_LIMIT}) and the newest tickets. */
 export const Sessions = memo(function Sessions(props: {
   active: DashboardState["active"];
@@ -72,37 +107,14 @@ export const Sessions = memo(function Sessions(props: {
   const recent = props.recent.slice(0, 8);
   return (
     <Panel title={t("sessions")} count={all.length}>
-      {active.length === 0 ? <p class="empty">{t("nobody")}</p> : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">CP</th>
-              <th scope="col">{t("driver")}</th>
-              <th scope="col">{t("since")}</th>
-              <th scope="col" class="num">{t("energy")}</th>
-              <th scope="col" class="num">{t("amount")}</th>
-            </tr>
-          </thead>
-          <tbody>{active.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
-        </table>
-      )}
+      {active.length === 0
+        ? <p class="empty">{t("nobody")}</p>
+        : <SessionTable sessions={active} tickets={false} />}
       <More total={all.length} shown={active.length} what={t("openSessions")} />
       {recent.length > 0 && (
         <>
           <h3>{t("latestTickets")}</h3>
-          <table data-testid="tickets">
-            <thead>
-              <tr>
-                <th scope="col">CP</th>
-                <th scope="col">{t("driver")}</th>
-                <th scope="col">{t("started")}</th>
-                <th scope="col" class="num">{t("energy")}</th>
-                <th scope="col" class="num">{t("amount")}</th>
-                <th scope="col">{t("endedBy")}</th>
-              </tr>
-            </thead>
-            <tbody>{recent.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
-          </table>
+          <SessionTable sessions={recent} tickets testid="tickets" />
         </>
       )}
     </Panel>
@@ -146,12 +158,10 @@ export const Drivers = memo(function Drivers(props: { drivers: DashboardState["d
     <Panel title={t("drivers")} count={ids.length}>
       {ids.length > LIST_LIMIT && (
         <div class="filters">
-          <input
-            type="search"
+          <SearchBox
+            text={search}
             placeholder={t("searchDrivers")}
-            aria-label={ct("searchDriversLabel")}
-            value={search.value}
-            onInput={(e) => search.value = (e.target as HTMLInputElement).value}
+            label={ct("searchDriversLabel")}
           />
         </div>
       )}
@@ -228,13 +238,7 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
   return (
     <Panel title={t("auditLog")} count={props.audit.length}>
       <div class="filters">
-        <input
-          type="search"
-          placeholder={t("auditFilter")}
-          aria-label={ct("auditFilterLabel")}
-          value={text.value}
-          onInput={(e) => text.value = (e.target as HTMLInputElement).value}
-        />
+        <SearchBox text={text} placeholder={t("auditFilter")} label={ct("auditFilterLabel")} />
         <select
           aria-label={ct("auditOutcome")}
           value={outcome.value}
