@@ -32,17 +32,11 @@ const log = getLogger(["evcharging", "central", "tcp"]);
 
 /** What the worker is told. */
 export type ToLinks =
-  | {
-    readonly type: "start";
-    readonly hostname: string;
-    readonly port: number;
-    readonly tls: TlsFiles;
-    readonly openTimeoutMs: number;
-    readonly loginTimeoutMs: number;
-    readonly maxConnections: number;
-    readonly maxUnauthenticatedPerAddress: number;
-    readonly logLevel: LogLevel;
-  }
+  // The options but the callback, which stays on this side, and the log level to forward.
+  | (
+    & { readonly type: "start"; readonly logLevel: LogLevel }
+    & Omit<MonitorLinksOptions, "onRefused">
+  )
   | { readonly type: "logged_in"; readonly link: number }
   | { readonly type: "send"; readonly link: number; readonly seq: number; readonly value: unknown }
   | { readonly type: "close"; readonly link: number }
