@@ -86,13 +86,13 @@ function engineArgs(config: Config, port: number, logFormat: string): string[] {
     ...(config.targetKwh === undefined ? [] : ["--target-kwh", String(config.targetKwh)]),
     ...(config.durationMs === undefined ? [] : ["--duration", `${config.durationMs}ms`]),
     ...(config.headless ? ["--headless"] : ["--keys-help", cpKeysHelp(config.lang)]),
-    "--lang",
-    config.lang,
-    "--log-level",
-    config.logLevel,
-    "--log-format",
-    logFormat,
+    ...languageAndLogArgs(config, logFormat),
   ];
+}
+
+/** What the engine and the monitor are both told: the language, and how to log. */
+function languageAndLogArgs(config: Config, logFormat: string): string[] {
+  return ["--lang", config.lang, "--log-level", config.logLevel, "--log-format", logFormat];
 }
 
 /** The monitor's command line (the admin key goes through the environment, not `ps`). */
@@ -120,12 +120,7 @@ function monitorArgs(config: Config, port: number, logFormat: string): string[] 
     // Its output is piped here, so it draws no screen either way; with an operator it reads
     // the menu keys this process hands on, and waits for them after giving up.
     ...(config.headless ? ["--headless"] : []),
-    "--lang",
-    config.lang,
-    "--log-level",
-    config.logLevel,
-    "--log-format",
-    logFormat,
+    ...languageAndLogArgs(config, logFormat),
   ];
 }
 
