@@ -191,15 +191,20 @@ export const caFileOption = option(text, {
   help: "CA certificate the Registry's is checked against (default certs/ca.pem)",
 });
 
-/** Options of the monitor that `deno task cp` passes on unchanged. */
-const monitorSharedOptions = {
-  central: option(address, {
+/** `--central`: Central's monitor socket, for a monitor and for what hosts monitors. */
+export function centralOption(position?: number) {
+  return option(address, {
     flag: "central",
     env: "CENTRAL_ADDR",
-    position: 1,
+    position,
     default: address(DEFAULT_CENTRAL),
     help: "Central's monitor socket, host:port",
-  }),
+  });
+}
+
+/** Options of the monitor that `deno task cp` passes on unchanged. */
+const monitorSharedOptions = {
+  central: centralOption(1),
   registryUrl: option(httpsUrl, {
     flag: "registry-url",
     env: "REGISTRY_URL",

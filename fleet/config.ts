@@ -22,7 +22,7 @@ import {
   type Address,
   address,
   caFileOption,
-  DEFAULT_CENTRAL,
+  centralOption,
   DEFAULT_REGISTRY_URL,
   httpsUrl,
 } from "../cp/config.ts";
@@ -123,12 +123,7 @@ export const fleetConfig = defineConfig({
       help: "starts every CP and driver id; run several fleets with different prefixes",
     }),
     brokers: brokersOption(),
-    central: option(address, {
-      flag: "central",
-      env: "CENTRAL_ADDR",
-      default: address(DEFAULT_CENTRAL),
-      help: "Central's monitor socket, host:port",
-    }),
+    central: centralOption(),
     registryUrl: option(text, {
       flag: "registry-url",
       env: "REGISTRY_URL",

@@ -19,14 +19,7 @@ import {
 } from "../shared/config.ts";
 import { MAX_POWER_KW, MAX_PRICE_EUR_KWH } from "../shared/messages.ts";
 import { SERVER_CERT_FILE, SERVER_KEY_FILE } from "../shared/tls.ts";
-import {
-  address,
-  caFileOption,
-  cpId,
-  DEFAULT_CENTRAL,
-  DEFAULT_REGISTRY_URL,
-  httpsUrl,
-} from "../cp/config.ts";
+import { caFileOption, centralOption, cpId, DEFAULT_REGISTRY_URL, httpsUrl } from "../cp/config.ts";
 
 /** The gateway's default port (OCPP's customary one). */
 export const DEFAULT_OCPP_PORT = 9000;
@@ -69,12 +62,7 @@ export const ocppConfig = defineConfig({
       help: "its private key (PEM)",
     }),
     brokers: brokersOption(),
-    central: option(address, {
-      flag: "central",
-      env: "CENTRAL_ADDR",
-      default: address(DEFAULT_CENTRAL),
-      help: "Central's monitor socket, host:port",
-    }),
+    central: centralOption(),
     registryUrl: option(httpsUrl, {
       flag: "registry-url",
       env: "REGISTRY_URL",
