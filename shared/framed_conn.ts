@@ -41,6 +41,19 @@ export interface ByteConn {
   close(): void;
 }
 
+/**
+ * For a {@link ByteConn} that queues what it receives: moves up to `p.length` bytes from the
+ * front of `chunks` (not empty) into `p`, leaving the rest queued, and says how many.
+ */
+export function takeQueuedBytes(chunks: Uint8Array[], p: Uint8Array): number {
+  const head = chunks[0];
+  const n = Math.min(p.length, head.length);
+  p.set(head.subarray(0, n));
+  if (n === head.length) chunks.shift();
+  else chunks[0] = head.subarray(n);
+  return n;
+}
+
 /** What went wrong, for callers that react differently (e.g. retry an opening, not a refusal). */
 export type FramedConnErrorCode =
   | "refused" // the server answered the opening with NACK (or the server refused it)

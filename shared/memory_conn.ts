@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ByteConn } from "./framed_conn.ts";
+import { type ByteConn, takeQueuedBytes } from "./framed_conn.ts";
 
 /** Raised by a write to, or a connect through, what is closed. */
 export class MemoryConnClosed extends Error {
@@ -46,12 +46,7 @@ class Pipe {
       if (this.#ended) return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
-    const head = this.#chunks[0];
-    const n = Math.min(p.length, head.length);
-    p.set(head.subarray(0, n));
-    if (n === head.length) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(n);
-    return n;
+    return takeQueuedBytes(this.#chunks, p);
   }
 
   #notify(): void {

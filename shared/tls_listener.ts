@@ -10,7 +10,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { ByteConn } from "./framed_conn.ts";
+import { type ByteConn, takeQueuedBytes } from "./framed_conn.ts";
 import { plainIp } from "./local_address.ts";
 
 /** Options of {@link listenTlsNoDelay}. */
@@ -82,11 +82,7 @@ class SocketConn implements ByteConn {
       if (this.#ended) return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
-    const head = this.#chunks[0];
-    const n = Math.min(p.length, head.length);
-    p.set(head.subarray(0, n));
-    if (n === head.length) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(n);
+    const n = takeQueuedBytes(this.#chunks, p);
     this.#buffered -= n;
     if (this.#buffered < HIGH_WATER_BYTES && this.#socket.isPaused()) this.#socket.resume();
     return n;
