@@ -9,7 +9,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { writePrivateFileAtomic } from "./private_files.ts";
+import { statIfAny, writePrivateFileAtomic } from "./private_files.ts";
 
 /** What the file holds. */
 export interface StoredCredentials {
@@ -43,13 +43,8 @@ export async function readCredentials(
   path: string,
   cpId: string,
 ): Promise<StoredCredentials | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const info = await statIfAny(path);
+  if (info === undefined) return undefined;
   if (!info.isFile) throw new CredentialsFileError(`${path} is not a regular file`);
   // `mode` is null on Windows, where POSIX permission bits do not apply.
   if (info.mode !== null && (info.mode & 0o077) !== 0) {

@@ -53,3 +53,13 @@ export async function writePrivateFileAtomic(
     throw error;
   }
 }
+
+/** What is at `path` (its info), or undefined when nothing is. */
+export async function statIfAny(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
-import { makePrivateDir } from "./private_files.ts";
+import { makePrivateDir, statIfAny } from "./private_files.ts";
 
 /** A new credential or key: 32 random bytes, base64url without padding (43 characters). */
 export function generateCredential(): string {
@@ -49,13 +49,8 @@ export async function readOrCreateSecretFile(
 }
 
 async function readSecret(path: string): Promise<string | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const info = await statIfAny(path);
+  if (info === undefined) return undefined;
   if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600);
   return await Deno.readTextFile(path);
 }
