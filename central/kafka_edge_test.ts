@@ -102,16 +102,23 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
     consumed(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
     consumed(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
     consumed(TOPICS.cpTelemetry, "CP-1", await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" })),
+    // Month 13: once a RangeError out of the payload's validation, now an invalid payload.
+    consumed(
+      TOPICS.cpTelemetry,
+      "CP-1",
+      await seal(14, { ...supply(7), ts: "2025-13-01T12:00:00.000Z" }),
+    ),
   ];
   for (const message of forged) await handle(message);
-  assert.equal(runtime.drops.rejectedTelemetry, 4);
+  assert.equal(runtime.drops.rejectedTelemetry, 5);
+  assert.equal(runtime.drops.rejectedTelemetryByReason.invalid_payload, 2);
   assert.equal(runtime.model.sessions.get("S1")?.kwh, 1, "nothing forged got through");
   assert.equal(progress.length, 1, "one SUPPLY to the driver");
   assert.equal(outbox(store).length, before, "running figures skip the outbox");
 
   // A failure to store throws (Kafka delivers it again) and leaves the replay mark alone.
   runtime.close();
-  const late = consumed(TOPICS.cpTelemetry, "CP-1", await seal(14, supply(2)));
+  const late = consumed(TOPICS.cpTelemetry, "CP-1", await seal(15, supply(2)));
   assert.throws(() => handle(late));
   assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
   store.close();

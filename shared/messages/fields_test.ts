@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   auditEventSchema,
   base64Schema,
@@ -13,6 +14,7 @@ import {
   driverRequestSchema,
   driverUpdateSchema,
   endReasonForStop,
+  isTimestamp,
   monitorToCentralSchema,
   monitorToEngineSchema,
   nowTs,
@@ -175,6 +177,13 @@ Deno.test("timestamps must be canonical ISO 8601 UTC instants", () => {
       "2025-01-31 12:00:00.000Z",
       "2025-02-30T12:00:00.000Z",
       "2025-01-31T24:00:00.000Z",
+      // A `Date` of these is invalid, and its toISOString throws: refused, never thrown.
+      "2025-13-01T12:00:00.000Z",
+      "2025-00-10T12:00:00.000Z",
+      "2025-01-00T12:00:00.000Z",
+      "2025-01-32T12:00:00.000Z",
+      "2025-01-31T12:60:00.000Z",
+      "2025-01-31T12:00:60.000Z",
       "x".repeat(10 * 1024 * 1024),
     ]
   ) {
@@ -185,6 +194,51 @@ Deno.test("timestamps must be canonical ISO 8601 UTC instants", () => {
       "ts: must be an ISO 8601 UTC timestamp",
       String(bad),
     );
+  }
+});
+
+/** What `toISOString` writes for `s`, or null: the rule {@link isTimestamp} spells out by hand. */
+function viaDate(s: string): string | null {
+  const date = new Date(s);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+Deno.test("a timestamp is taken exactly when a Date of it writes it back the same", () => {
+  const two = (n: number) => String(n).padStart(2, "0");
+  let accepted = 0;
+  for (const year of ["0000", "1900", "1999", "2000", "2024", "2025", "2100", "9999"]) {
+    for (let month = 0; month <= 13; month++) {
+      for (let day = 0; day <= 32; day++) {
+        for (const time of ["00:00:00.000", "23:59:59.999", "24:00:00.000", "12:60:00.000"]) {
+          const s = `${year}-${two(month)}-${two(day)}T${time}Z`;
+          assert.equal(isTimestamp(s), viaDate(s) === s, s);
+          if (isTimestamp(s)) accepted++;
+        }
+      }
+    }
+  }
+  assert.equal(accepted, (365 * 5 + 366 * 3) * 2, "every real day of the eight years, twice");
+  fc.assert(
+    fc.property(
+      fc.date({
+        min: new Date("0000-01-01T00:00:00.000Z"),
+        max: new Date("9999-12-31T23:59:59.999Z"),
+        noInvalidDate: true,
+      }),
+      (d) => {
+        const s = d.toISOString();
+        return isTimestamp(s) && viaDate(s) === s;
+      },
+    ),
+  );
+  for (
+    const s of [
+      "2025-01-31T12:00:00.000z",
+      "+02025-01-31T12:00:00.000Z",
+      " 2025-01-31T12:00:00.000Z",
+    ]
+  ) {
+    assert.equal(isTimestamp(s), false, s);
   }
 });
 
