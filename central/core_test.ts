@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import type { DenyReason, DriverUpdate } from "../shared/messages.ts";
+import {
+  type DenyReason,
+  type DriverUpdate,
+  driverUpdateSchema,
+  MAX_ENERGY_KWH,
+  MAX_POWER_KW,
+  parseMessage,
+} from "../shared/messages.ts";
 import {
   type Cp,
   DEFAULT_CORE_CONFIG,
@@ -205,6 +212,16 @@ Deno.test("core: SUPPLY figures are priced by Central and go to that driver only
   assert.equal(supply.eur, 1.5, "kWh × the CP's price, not the engine's figure");
   assert.equal(after.sessions.get("S-r1")?.kwh, 3);
   assert.equal(after.sessions.get("S-r1")?.pluggedAt, ts(T0 + 4000), "supply implies a plug");
+});
+
+Deno.test("core: the SUPPLY a driver gets is a valid driver.updates message, at the limits too", () => {
+  const model = run(online(), charge("r1")).model;
+  for (const [kw, kwh] of [[11, 3], [0, 0], [MAX_POWER_KW, MAX_ENERGY_KWH]]) {
+    const payload = { type: "SUPPLY", sessionId: "S-r1", kw, kwh, eur: 0 } as const;
+    const [supply] = toDriver(run(model, telemetry(payload, T0 + 4000)).effects);
+    // The core builds it without `build`, so the schema is asked here.
+    assert.deepEqual(parseMessage(driverUpdateSchema, supply), { ok: true, value: supply });
+  }
 });
 
 Deno.test("core: SUPPLY_END gives one TICKET and frees the CP; a second one is ignored", () => {

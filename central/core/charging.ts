@@ -15,6 +15,7 @@ import {
   endReasonForStop,
   MAX_CP_LIST_ENTRIES,
   MAX_DURATION_SECONDS,
+  SCHEMA_VERSION,
   type StopReason,
   type TelemetryPayload,
 } from "../../shared/messages.ts";
@@ -386,7 +387,12 @@ export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, now
         eur: priceOf(payload.kwh, session.priceEurKwh),
       };
       d.setSession(updated);
-      d.progress(build(driverUpdateSchema, "SUPPLY", {
+      // Built without `build`'s validation, which cost as much as the step itself (BENCHMARKS.md,
+      // cost per telemetry message): every field is valid already, the ids and price from the
+      // session, kw and kwh from the validated payload, and eur ≤ its max at the highest price.
+      d.progress({
+        v: SCHEMA_VERSION,
+        type: "SUPPLY",
         sessionId: session.id,
         driverId: session.driverId,
         cpId,
@@ -394,7 +400,7 @@ export function telemetry(d: Draft, cpId: string, payload: TelemetryPayload, now
         kwh: updated.kwh,
         eur: updated.eur,
         ts: iso(now),
-      }));
+      });
       return;
     }
     case "SUPPLY_END":
