@@ -244,6 +244,27 @@ Deno.test("store: a batch writes a session once with its last state, and each ma
   });
 });
 
+Deno.test("store: a session reads back as last saved, whichever of its columns changed", async () => {
+  await withStore((store) => {
+    const model = drive(store, EMPTY_MODEL, login(1), chargeInput("r1", { sessionId: "S1" }));
+    let session = model.sessions.get("S1")!;
+    const save = (change: Partial<typeof session>, context: string) => {
+      session = { ...session, ...change };
+      store.commit([{ type: "save_session", session }]);
+      assert.deepEqual(store.session("S1"), session, context);
+    };
+    const ts = (ms: number) => new Date(T0 + ms).toISOString();
+    save({ pluggedAt: ts(1000), kw: 11, kwh: 0.5, eur: 0.2, pendingEnd: null }, "plugged");
+    save({ kw: 10, kwh: 1, eur: 0.4 }, "figures only");
+    save({ pendingEnd: { reason: "stopped_admin", deadlineMs: T0 + 9000 } }, "an end pending");
+    save({ kwh: 1.5, eur: 0.6 }, "figures, the end still pending");
+    save({ pendingEnd: { reason: "stopped_admin", deadlineMs: T0 + 12_000 } }, "a later deadline");
+    save({ pendingEnd: null, kwh: 2, eur: 0.8 }, "the end called off");
+    save({ endedAt: ts(20_000), endReason: "unplugged", kw: 0 }, "ended");
+    save({ kwh: 2.5, eur: 1 }, "a figure after the end");
+  });
+});
+
 Deno.test("store: outbox rows are marked, counted and pruned", async () => {
   await withStore((store) => {
     drive(
