@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { startNetwork } from "../infra/network.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { integrationTest } from "./network_test_support.ts";
 
 /** Every entry under `dir`, with its mode, folders included. */
 function walk(dir: string, out: { path: string; dir: boolean; mode: number }[] = []) {
@@ -23,12 +24,10 @@ function walk(dir: string, out: { path: string; dir: boolean; mode: number }[] =
 /** Files of the network that hold nothing private (the weather office's city list). */
 const PUBLIC_FILES = new Set(["weather_locations.json"]);
 
-Deno.test({
-  name: "at rest: a running network's folders are 0700 and its databases, WAL and SHM files, " +
+integrationTest(
+  "at rest: a running network's folders are 0700 and its databases, WAL and SHM files, " +
     "audit log, keys, tokens, credentials and logs 0600",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+  async () => {
     const tmp = await Deno.makeTempDir({ prefix: "at_rest_test_" });
     const dir = join(tmp, "data"); // made by the network itself
     const id = uniqueName("CP-REST");
@@ -71,4 +70,4 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+);

@@ -18,27 +18,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
-import { type LocalNetwork, startNetwork } from "../infra/network.ts";
+import type { Page } from "playwright-core";
 import { LOCAL_CPS } from "../infra/start.ts";
-import { serveSupervisor } from "../infra/supervisor_api.ts";
-import { freePort } from "../shared/ports.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
+import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
+import { integrationTest, inTempDir, startSupervisedNetwork } from "./network_test_support.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const ARTIFACTS = join(import.meta.dirname!, "..", "test-artifacts");
 const AXE = join(import.meta.dirname!, "..", "node_modules", "axe-core", "axe.min.js");
-
-async function requireChromium(): Promise<void> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `dashboard a11y test: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) ` +
-        "or set CHROMIUM_PATH.",
-    );
-  }
-}
 
 /** One axe violation, as the failure message shows it. */
 interface Violation {
@@ -182,106 +168,89 @@ async function stopFromKeyboard(page: Page, axeSource: string, cp: string): Prom
   await page.locator(`[data-cp="${cp}"][data-state="STOPPED"]`).waitFor({ timeout: 15_000 });
 }
 
-Deno.test({
-  name: "dashboard accessibility in Chromium: axe finds no serious or critical violation on any " +
+integrationTest(
+  "dashboard accessibility in Chromium: axe finds no serious or critical violation on any " +
     "view, and a destructive action is confirmed or cancelled from the keyboard alone",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    await requireChromium();
-    await Deno.mkdir(ARTIFACTS, { recursive: true });
+  async () => {
+    await requireChromium("dashboard a11y test");
     const axeSource = await Deno.readTextFile(AXE);
-    const dir = await Deno.makeTempDir({ prefix: "dashboard_a11y_" });
-    const cps = LOCAL_CPS.slice(0, 3);
-    const [charging, toStop, toKill] = cps.map((cp) => cp.id);
-    const supervisorPort = freePort();
-    const net: LocalNetwork = await startNetwork({
-      dir,
-      certsDir: join(dir, "certs"),
-      brokers: testBrokers(),
-      centralArgs: ["--group", uniqueName("dashboard-a11y")],
-      supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
-      cps: cps.map((cp) => ({
-        ...cp,
-        args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
-      })),
-    });
-    const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
-    const supervisor = serveSupervisor(supervisorPort, {
-      host: net,
-      adminToken: token,
-      newCpArgs: ["--speed", "60"],
-    });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    let failed = true;
-    try {
-      const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-      await page.goto(net.centralUrl);
-      await page.locator("[data-cp]").nth(cps.length - 1).waitFor({ timeout: 30_000 });
-      const plan = join(dir, "charge.txt");
-      await Deno.writeTextFile(plan, `${charging}\n`);
-      await net.startDriver({ id: uniqueName("DRV"), file: plan });
-      await page.locator(`[data-cp="${charging}"][data-state="SUPPLYING"]`).waitFor({
-        timeout: 30_000,
-      });
-      await assertAccessible(page, axeSource, "overview, charging");
+    await inTempDir("dashboard_a11y_", async (dir) => {
+      const cps = LOCAL_CPS.slice(0, 3);
+      const [charging, toStop, toKill] = cps.map((cp) => cp.id);
+      const { net, supervisor, adminToken: token } = await startSupervisedNetwork(dir, {
+        centralArgs: ["--group", uniqueName("dashboard-a11y")],
+        cps: cps.map((cp) => ({
+          ...cp,
+          args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
+        })),
+      }, ["--speed", "60"]);
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+        await page.goto(net.centralUrl);
+        await page.locator("[data-cp]").nth(cps.length - 1).waitFor({ timeout: 30_000 });
+        const plan = join(dir, "charge.txt");
+        await Deno.writeTextFile(plan, `${charging}\n`);
+        await net.startDriver({ id: uniqueName("DRV"), file: plan });
+        await page.locator(`[data-cp="${charging}"][data-state="SUPPLYING"]`).waitFor({
+          timeout: 30_000,
+        });
+        await assertAccessible(page, axeSource, "overview, charging");
 
-      // Admin mode from the keyboard: the token field, then Enter.
-      await page.getByLabel("admin token").focus();
-      await page.keyboard.type(token);
-      await page.keyboard.press("Enter");
-      await page.getByTestId("admin-bar").waitFor();
-      await page.locator(`[data-local-cp="${toKill}"]`).waitFor();
-      await assertAccessible(page, axeSource, "overview, admin mode");
+        // Admin mode from the keyboard: the token field, then Enter.
+        await page.getByLabel("admin token").focus();
+        await page.keyboard.type(token);
+        await page.keyboard.press("Enter");
+        await page.getByTestId("admin-bar").waitFor();
+        await page.locator(`[data-local-cp="${toKill}"]`).waitFor();
+        await assertAccessible(page, axeSource, "overview, admin mode");
 
-      await stopFromKeyboard(page, axeSource, toStop);
-      const audit = await (await fetch(`${net.centralUrl}/audit?action=cp.stop`, {
-        headers: { authorization: `Bearer ${token}` },
-      })).json() as { items: { params: Record<string, unknown> }[] };
-      assert.deepEqual(
-        audit.items.map((r) => r.params),
-        [{ cpId: toStop, reason: "keyboard test: site maintenance" }],
-        "one stop, the confirmed one, with its reason",
-      );
+        await stopFromKeyboard(page, axeSource, toStop);
+        const audit = await (await fetch(`${net.centralUrl}/audit?action=cp.stop`, {
+          headers: { authorization: `Bearer ${token}` },
+        })).json() as { items: { params: Record<string, unknown> }[] };
+        assert.deepEqual(
+          audit.items.map((r) => r.params),
+          [{ cpId: toStop, reason: "keyboard test: site maintenance" }],
+          "one stop, the confirmed one, with its reason",
+        );
 
-      // A disconnected CP (its process stopped, confirmed with the mouse this time).
-      const dialog = page.locator("dialog[open]");
-      await page.locator(`[data-local-cp="${toKill}"] [data-action="local-stop"]`).click();
-      await dialog.waitFor();
-      await page.getByTestId("confirm-ok").click();
-      await page.locator(`[data-cp="${toKill}"][data-state="DISCONNECTED"]`).waitFor({
-        timeout: 30_000,
-      });
-      await assertAccessible(page, axeSource, "overview: charging, stopped, disconnected");
-      await page.screenshot({ path: join(ARTIFACTS, "dashboard_a11y.png"), fullPage: true });
+        // A disconnected CP (its process stopped, confirmed with the mouse this time).
+        const dialog = page.locator("dialog[open]");
+        await page.locator(`[data-local-cp="${toKill}"] [data-action="local-stop"]`).click();
+        await dialog.waitFor();
+        await page.getByTestId("confirm-ok").click();
+        await page.locator(`[data-cp="${toKill}"][data-state="DISCONNECTED"]`).waitFor({
+          timeout: 30_000,
+        });
+        await assertAccessible(page, axeSource, "overview: charging, stopped, disconnected");
+        await page.screenshot({ path: join(ARTIFACTS, "dashboard_a11y.png"), fullPage: true });
 
-      // Every other view there is.
-      const base = net.centralUrl;
-      for (
-        const [hash, marker] of [
-          ["#/history", '[data-testid="history-count"]'],
-          ["#/alarms", '[data-testid="alarm-count"]'],
-          [`#/cp/${charging}`, `[data-cp-page="${charging}"]`],
-        ]
-      ) {
-        await page.goto(`${base}/${hash}`);
-        await page.locator(marker).first().waitFor({ timeout: 15_000 });
-        await assertAccessible(page, axeSource, hash);
+        // Every other view there is.
+        const base = net.centralUrl;
+        for (
+          const [hash, marker] of [
+            ["#/history", '[data-testid="history-count"]'],
+            ["#/alarms", '[data-testid="alarm-count"]'],
+            [`#/cp/${charging}`, `[data-cp-page="${charging}"]`],
+          ]
+        ) {
+          await page.goto(`${base}/${hash}`);
+          await page.locator(marker).first().waitFor({ timeout: 15_000 });
+          await assertAccessible(page, axeSource, hash);
+        }
+
+        // Phone width, normal mode.
+        await page.getByRole("button", { name: "Leave" }).click();
+        await page.goto(`${base}/#/`);
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.locator("[data-cp]").first().waitFor();
+        await assertAccessible(page, axeSource, "overview at phone width");
+      } finally {
+        await browser.close();
+        await supervisor.shutdown();
+        await net.stop();
       }
-
-      // Phone width, normal mode.
-      await page.getByRole("button", { name: "Leave" }).click();
-      await page.goto(`${base}/#/`);
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.locator("[data-cp]").first().waitFor();
-      await assertAccessible(page, axeSource, "overview at phone width");
-      failed = false;
-    } finally {
-      await browser.close();
-      await supervisor.shutdown();
-      await net.stop();
-      if (failed) console.error(`dashboard_a11y_test: logs kept in ${join(dir, "logs")}`);
-      else await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
-});
+);

@@ -8,16 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { type CpPlan, type LocalNetwork, type Service, waitUntil } from "../infra/network.ts";
+import { centralGroupAtEnd, uniqueName } from "./kafka_env.ts";
 import {
-  type CpPlan,
-  type LocalNetwork,
-  type Service,
-  startNetwork,
-  waitUntil,
-} from "../infra/network.ts";
-import { serveSupervisor } from "../infra/supervisor_api.ts";
-import { freePort } from "../shared/ports.ts";
-import { centralGroupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
+  integrationTest,
+  inTempDir,
+  startSupervisedNetwork,
+  startTestNetwork,
+} from "./network_test_support.ts";
 
 function cp(id: string, args: string[] = []): CpPlan {
   return {
@@ -27,18 +25,6 @@ function cp(id: string, args: string[] = []): CpPlan {
     powerKw: 22,
     args: ["--speed", "60", "--plug-delay", "300ms", ...args],
   };
-}
-
-async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "demo_" });
-  let failed = true;
-  try {
-    await test(dir);
-    failed = false;
-  } finally {
-    if (failed) console.error(`demo_test: logs kept in ${join(dir, "logs")}`);
-    else await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** The CP as the dashboard's snapshot shows it. */
@@ -54,18 +40,13 @@ function cpLines(service: Service, name: string, what: string): number {
   return service.lines.filter((l) => l.startsWith(`[cp] ${name} ${what}`)).length;
 }
 
-Deno.test({
-  name: "demo: under deno task cp a killed engine turns the CP red within 2 s, the monitor " +
+integrationTest(
+  "demo: under deno task cp a killed engine turns the CP red within 2 s, the monitor " +
     "lives on, and a restarted engine makes it green again without a new login",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    inTempDir(async (dir) => {
+  () =>
+    inTempDir("demo_", async (dir) => {
       const id = uniqueName("CP-DEMO");
-      const net = await startNetwork({
-        dir,
-        certsDir: join(dir, "certs"),
-        brokers: testBrokers(),
+      const net = await startTestNetwork(dir, {
         centralArgs: ["--group", await centralGroupAtEnd("demo-engine")],
         cps: [cp(id)],
       });
@@ -92,21 +73,14 @@ Deno.test({
         await net.stop();
       }
     }),
-});
+);
 
 /** A network run as `deno task start` runs it: with the supervisor API Central forwards to. */
 async function supervisedNetwork(dir: string, cps: CpPlan[]) {
-  const supervisorPort = freePort();
-  const net = await startNetwork({
-    dir,
-    certsDir: join(dir, "certs"),
-    brokers: testBrokers(),
+  const { net, supervisor, adminToken: token } = await startSupervisedNetwork(dir, {
     centralArgs: ["--group", await centralGroupAtEnd("demo")],
-    supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
     cps,
   });
-  const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
-  const supervisor = serveSupervisor(supervisorPort, { host: net, adminToken: token });
   /** A dashboard admin button: `POST /local/cps/{id}/<action>` at Central. */
   const click = async (id: string, action: string) => {
     const res = await fetch(`${net.centralUrl}/local/cps/${id}/${action}`, {
@@ -129,13 +103,11 @@ async function supervisedNetwork(dir: string, cps: CpPlan[]) {
   return { net, click, audit, stop };
 }
 
-Deno.test({
-  name: "demo: the dashboard's buttons fault and repair a CP, and a killed monitor leaves the " +
+integrationTest(
+  "demo: the dashboard's buttons fault and repair a CP, and a killed monitor leaves the " +
     "engine supplying under DISCONNECTED until its restart picks the session up",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    inTempDir(async (dir) => {
+  () =>
+    inTempDir("demo_", async (dir) => {
       const id = uniqueName("CP-DEMO");
       // 22 kW at speed 60: 0.37 kWh a second; 30 kWh lasts the whole scenario.
       const { net, click, audit, stop } = await supervisedNetwork(dir, [
@@ -178,7 +150,7 @@ Deno.test({
         await stop();
       }
     }),
-});
+);
 
 // --------------------------------------------------------------------------------------------
 // One network walks the guide's rows in turn.
@@ -301,10 +273,7 @@ async function ticketOf(w: Walk, sessionId: string, from: number) {
 async function startWalk(dir: string): Promise<Walk> {
   const keyboard = uniqueName("CP-KEYS");
   const auto = uniqueName("CP-AUTO");
-  const net = await startNetwork({
-    dir,
-    certsDir: join(dir, "certs"),
-    brokers: testBrokers(),
+  const net = await startTestNetwork(dir, {
     centralArgs: ["--group", await centralGroupAtEnd("demo-walk")],
     // Cities the simulated weather never takes below 0 °C: only the walk's own alert stops one.
     cps: [
@@ -607,7 +576,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: (t) =>
-    inTempDir(async (dir) => {
+    inTempDir("demo_", async (dir) => {
       const w = await startWalk(dir);
       try {
         const rows: [string, (w: Walk) => Promise<void>][] = [

@@ -10,9 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CpPlan, type LocalNetwork, type Service, startNetwork } from "../infra/network.ts";
+import type { CpPlan, LocalNetwork, Service } from "../infra/network.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
+import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
 
 interface CpWithRegistration {
   state: string;
@@ -71,106 +72,98 @@ async function deregisteredView(net: LocalNetwork, id: string): Promise<CpWithRe
   ) as unknown as CpWithRegistration;
 }
 
-Deno.test({
-  name: "deregistration: a Registry DELETE or the CP manager logs the CP out and tickets its " +
+integrationTest(
+  "deregistration: a Registry DELETE or the CP manager logs the CP out and tickets its " +
     "session within seconds, also after Central was down; the id registers again",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+  async () => {
     const id = uniqueName("CP-DEREG");
-    const dir = await Deno.makeTempDir({ prefix: "deregistration_" });
-    const plan: CpPlan = {
-      id,
-      location: "Valencia",
-      priceEurKwh: 0.4,
-      powerKw: 22,
-      args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
-    };
-    const net = await startNetwork({
-      dir,
-      certsDir: join(dir, "certs"),
-      brokers: testBrokers(),
-      cps: [plan],
-    });
-    let registry: RegistryClient | undefined;
-    let failed = true;
-    try {
-      registry = await createRegistryClient({
-        url: net.registryUrl,
-        caFile: net.caFile,
-        adminKey: (await Deno.readTextFile(join(dir, "registry_admin.key"))).trim(),
+    await inTempDir("deregistration_", async (dir) => {
+      const plan: CpPlan = {
+        id,
+        location: "Valencia",
+        priceEurKwh: 0.4,
+        powerKw: 22,
+        args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
+      };
+      const net = await startTestNetwork(dir, {
+        cps: [plan],
       });
+      let registry: RegistryClient | undefined;
+      try {
+        registry = await createRegistryClient({
+          url: net.registryUrl,
+          caFile: net.caFile,
+          adminKey: (await Deno.readTextFile(join(dir, "registry_admin.key"))).trim(),
+        });
 
-      // 1. Directly at the Registry, while charging.
-      let driver = await charging(net, dir, id);
-      const keyBefore = (await net.api.get<CpWithRegistration>(`/cps/${id}`)).key_version;
-      assert.ok(keyBefore !== null);
-      const deleted = performance.now();
-      await registry.deregister(id);
-      assert.equal(await ticketReason(driver), "deregistered");
-      const ticketedMs = performance.now() - deleted;
-      const view = await deregisteredView(net, id);
-      assert.equal(view.state, "DISCONNECTED");
-      assert.equal(view.key_version, null, "its keys are revoked");
-      const security = await net.api.get<{ deregistered_at: string | null; revoked_at: string }>(
-        `/security/${id}`,
-      );
-      assert.equal(security.deregistered_at, view.deregistered_at);
-      assert.ok(security.revoked_at !== null);
-      await monitorGaveUp(net.cps.get(id)!);
-      console.log(`deregistration: DELETE → ticket in ${Math.round(ticketedMs)} ms`);
+        // 1. Directly at the Registry, while charging.
+        let driver = await charging(net, dir, id);
+        const keyBefore = (await net.api.get<CpWithRegistration>(`/cps/${id}`)).key_version;
+        assert.ok(keyBefore !== null);
+        const deleted = performance.now();
+        await registry.deregister(id);
+        assert.equal(await ticketReason(driver), "deregistered");
+        const ticketedMs = performance.now() - deleted;
+        const view = await deregisteredView(net, id);
+        assert.equal(view.state, "DISCONNECTED");
+        assert.equal(view.key_version, null, "its keys are revoked");
+        const security = await net.api.get<{ deregistered_at: string | null; revoked_at: string }>(
+          `/security/${id}`,
+        );
+        assert.equal(security.deregistered_at, view.deregistered_at);
+        assert.ok(security.revoked_at !== null);
+        await monitorGaveUp(net.cps.get(id)!);
+        console.log(`deregistration: DELETE → ticket in ${Math.round(ticketedMs)} ms`);
 
-      // 2. The same id registers again with new credentials and charges.
-      await registerAgain(net, dir, plan);
-      driver = await charging(net, dir, id);
+        // 2. The same id registers again with new credentials and charges.
+        await registerAgain(net, dir, plan);
+        driver = await charging(net, dir, id);
 
-      // 3. Deregistered while Central is down: applied when it is back.
-      net.central.kill("SIGKILL");
-      await net.central.exited;
-      await registry.deregister(id);
-      await net.restartCentral();
-      const caughtUp = await deregisteredView(net, id);
-      assert.equal(caughtUp.key_version, null);
-      const sessions = await net.api.get<{ cp_id: string; end_reason: string }[]>(
-        "/sessions?status=completed&limit=100",
-      );
-      assert.deepEqual(
-        sessions.filter((s) => s.cp_id === id).map((s) => s.end_reason),
-        ["deregistered", "deregistered"],
-        "the session open while Central was down is ticketed too",
-      );
-      assert.equal(await ticketReason(driver), "deregistered");
+        // 3. Deregistered while Central is down: applied when it is back.
+        net.central.kill("SIGKILL");
+        await net.central.exited;
+        await registry.deregister(id);
+        await net.restartCentral();
+        const caughtUp = await deregisteredView(net, id);
+        assert.equal(caughtUp.key_version, null);
+        const sessions = await net.api.get<{ cp_id: string; end_reason: string }[]>(
+          "/sessions?status=completed&limit=100",
+        );
+        assert.deepEqual(
+          sessions.filter((s) => s.cp_id === id).map((s) => s.end_reason),
+          ["deregistered", "deregistered"],
+          "the session open while Central was down is ticketed too",
+        );
+        assert.equal(await ticketReason(driver), "deregistered");
 
-      // 4. Through the dashboard's CP manager (Central → Registry), after registering again.
-      await registerAgain(net, dir, plan);
-      driver = await charging(net, dir, id);
-      await net.api.post(`/registry/cps/${id}/deregister`);
-      assert.equal(await ticketReason(driver), "deregistered");
-      await deregisteredView(net, id);
-      await monitorGaveUp(net.cps.get(id)!);
+        // 4. Through the dashboard's CP manager (Central → Registry), after registering again.
+        await registerAgain(net, dir, plan);
+        driver = await charging(net, dir, id);
+        await net.api.post(`/registry/cps/${id}/deregister`);
+        assert.equal(await ticketReason(driver), "deregistered");
+        await deregisteredView(net, id);
+        await monitorGaveUp(net.cps.get(id)!);
 
-      // The Registry kept the whole history; Central audited each deregistration.
-      const history = (await registry.changes(0)).changes.filter((c) => c.cp_id === id);
-      assert.deepEqual(history.map((c) => c.action), [
-        "registered",
-        "deregistered",
-        "registered",
-        "deregistered",
-        "registered",
-        "deregistered",
-      ]);
-      const audit = await net.api.get<{ items: { action: string; params: { cpId?: string } }[] }>(
-        "/audit?action=cp.deregistered&limit=100",
-      );
-      assert.equal(audit.items.filter((r) => r.params.cpId === id).length, 3);
-      const list = await net.api.get<{ id: string }[]>("/cps");
-      assert.ok(list.some((c) => c.id === id), "shown as deregistered, not forgotten");
-      failed = false;
-    } finally {
-      registry?.close();
-      await net.stop();
-      if (failed) console.error(`deregistration_test: logs kept in ${join(dir, "logs")}`);
-      else await Deno.remove(dir, { recursive: true });
-    }
+        // The Registry kept the whole history; Central audited each deregistration.
+        const history = (await registry.changes(0)).changes.filter((c) => c.cp_id === id);
+        assert.deepEqual(history.map((c) => c.action), [
+          "registered",
+          "deregistered",
+          "registered",
+          "deregistered",
+          "registered",
+          "deregistered",
+        ]);
+        const audit = await net.api.get<{ items: { action: string; params: { cpId?: string } }[] }>(
+          "/audit?action=cp.deregistered&limit=100",
+        );
+        assert.equal(audit.items.filter((r) => r.params.cpId === id).length, 3);
+        const list = await net.api.get<{ id: string }[]>("/cps");
+        assert.ok(list.some((c) => c.id === id), "shown as deregistered, not forgotten");
+      } finally {
+        registry?.close();
+        await net.stop();
+      }
+    });
   },
-});
+);

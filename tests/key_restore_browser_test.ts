@@ -8,86 +8,69 @@
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium).
  */
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { startNetwork } from "../infra/network.ts";
-import { serveSupervisor } from "../infra/supervisor_api.ts";
-import { freePort } from "../shared/ports.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
 import assert from "node:assert/strict";
+import { launchChromium, requireChromium } from "./browser_test_support.ts";
+import { integrationTest, inTempDir, startSupervisedNetwork } from "./network_test_support.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-
-Deno.test({
-  name: "key restore in Chromium: revoke keys shows key revoked until the CP logs in again; " +
+integrationTest(
+  "key restore in Chromium: revoke keys shows key revoked until the CP logs in again; " +
     "revoke for good, then Restore brings a local CP back ACTIVATED",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    await Deno.stat(CHROMIUM).catch(() => {
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium, or CHROMIUM_PATH`);
+  async () => {
+    await requireChromium("key restore browser test");
+    await inTempDir("key_restore_browser_", async (dir) => {
+      const id = uniqueName("CP-RST");
+      const { net, supervisor, adminToken: token } = await startSupervisedNetwork(dir, {
+        centralArgs: ["--group", uniqueName("key-restore-browser")],
+        cps: [{
+          id,
+          location: "Murcia",
+          priceEurKwh: 0.3,
+          powerKw: 11,
+          args: ["--revoked-wait", "3s"],
+        }],
+      });
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+        await page.goto(`${net.centralUrl}/#/cp/${id}`);
+        const cpPage = page.locator(`[data-cp-page="${id}"]`);
+        const inState = (state: string) =>
+          page.locator(`[data-cp-page="${id}"][data-state="${state}"]`).waitFor({
+            timeout: 30_000,
+          });
+        await inState("ACTIVATED");
+        await page.getByLabel("admin token").fill(token);
+        await page.getByRole("button", { name: "Admin mode" }).click();
+        await cpPage.getByText("more", { exact: true }).click();
+
+        await cpPage.getByRole("button", { name: "Revoke keys" }).click();
+        await page.getByTestId("confirm-ok").click();
+        await cpPage.locator('[data-field="key-revoked"]').waitFor();
+        await inState("ACTIVATED");
+        await cpPage.locator('[data-field="key-revoked"]').waitFor({ state: "detached" });
+
+        await cpPage.getByRole("button", { name: "Revoke for good" }).click();
+        await page.getByTestId("confirm-reason").fill("stolen");
+        await page.getByTestId("confirm-ok").click();
+        await inState("DISCONNECTED");
+        await cpPage.locator('[data-field="security"]', { hasText: "REVOKED" }).waitFor();
+
+        await cpPage.locator('[data-action="restore"]').click();
+        await page.getByTestId("confirm-reason").fill("found again");
+        await page.getByTestId("confirm-ok").click();
+        await inState("ACTIVATED");
+        await cpPage.locator('[data-field="security"]', { hasText: "ACTIVE" }).waitFor();
+        assert.equal(
+          await page.getByTestId("restored-credentials").count(),
+          0,
+          "a local CP got them: nothing to copy",
+        );
+      } finally {
+        await browser.close();
+        await supervisor.shutdown();
+        await net.stop();
+      }
     });
-    const dir = await Deno.makeTempDir({ prefix: "key_restore_browser_" });
-    const id = uniqueName("CP-RST");
-    const supervisorPort = freePort();
-    const net = await startNetwork({
-      dir,
-      certsDir: join(dir, "certs"),
-      brokers: testBrokers(),
-      centralArgs: ["--group", uniqueName("key-restore-browser")],
-      supervisorUrl: `http://127.0.0.1:${supervisorPort}`,
-      cps: [{
-        id,
-        location: "Murcia",
-        priceEurKwh: 0.3,
-        powerKw: 11,
-        args: ["--revoked-wait", "3s"],
-      }],
-    });
-    const token = (await Deno.readTextFile(net.adminTokenFile)).trim();
-    const supervisor = serveSupervisor(supervisorPort, { host: net, adminToken: token });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    let failed = true;
-    try {
-      const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-      await page.goto(`${net.centralUrl}/#/cp/${id}`);
-      const cpPage = page.locator(`[data-cp-page="${id}"]`);
-      const inState = (state: string) =>
-        page.locator(`[data-cp-page="${id}"][data-state="${state}"]`).waitFor({ timeout: 30_000 });
-      await inState("ACTIVATED");
-      await page.getByLabel("admin token").fill(token);
-      await page.getByRole("button", { name: "Admin mode" }).click();
-      await cpPage.getByText("more", { exact: true }).click();
-
-      await cpPage.getByRole("button", { name: "Revoke keys" }).click();
-      await page.getByTestId("confirm-ok").click();
-      await cpPage.locator('[data-field="key-revoked"]').waitFor();
-      await inState("ACTIVATED");
-      await cpPage.locator('[data-field="key-revoked"]').waitFor({ state: "detached" });
-
-      await cpPage.getByRole("button", { name: "Revoke for good" }).click();
-      await page.getByTestId("confirm-reason").fill("stolen");
-      await page.getByTestId("confirm-ok").click();
-      await inState("DISCONNECTED");
-      await cpPage.locator('[data-field="security"]', { hasText: "REVOKED" }).waitFor();
-
-      await cpPage.locator('[data-action="restore"]').click();
-      await page.getByTestId("confirm-reason").fill("found again");
-      await page.getByTestId("confirm-ok").click();
-      await inState("ACTIVATED");
-      await cpPage.locator('[data-field="security"]', { hasText: "ACTIVE" }).waitFor();
-      assert.equal(
-        await page.getByTestId("restored-credentials").count(),
-        0,
-        "a local CP got them: nothing to copy",
-      );
-      failed = false;
-    } finally {
-      await browser.close();
-      await supervisor.shutdown();
-      await net.stop();
-      if (failed) console.error(`key_restore_browser_test: logs kept in ${join(dir, "logs")}`);
-      else await Deno.remove(dir, { recursive: true });
-    }
   },
-});
+);

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startNetwork } from "../infra/network.ts";
 import { startLocalKafka } from "../infra/local_kafka.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
+import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
 
 /** The session id of a process, from `/proc/<pid>/stat` (after the command's parentheses). */
 async function sessionOf(pid: number | "self"): Promise<number> {
@@ -29,115 +29,103 @@ async function processesMentioning(text: string): Promise<number[]> {
   return pids;
 }
 
-Deno.test({
-  name: "local network: detached, the Registry, Central and a CP each run in a session of " +
+integrationTest(
+  "local network: detached, the Registry, Central and a CP each run in a session of " +
     "their own, and stop with the network",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "local_network_test_" });
-    const net = await startNetwork({
-      dir,
-      certsDir: join(dir, "certs"),
-      brokers: testBrokers(),
-      centralArgs: ["--group", uniqueName("local-network")],
-      cps: [{ id: "LN-1", location: "Madrid", priceEurKwh: 0.3, powerKw: 11 }],
-      detached: true,
-    });
-    let pids: number[] = [];
-    try {
-      pids = [net.registry.pid, net.central.pid, net.cps.get("LN-1")!.pid];
-      const mine = await sessionOf("self");
-      for (const pid of pids) {
-        const session = await sessionOf(pid);
-        assert.notEqual(session, mine, `process ${pid} is outside this session`);
-        assert.equal(session, pid, `process ${pid} leads its own session`);
-      }
-    } finally {
-      await net.stop();
-    }
-    for (const pid of pids) {
-      await assert.rejects(Deno.stat(`/proc/${pid}`), Deno.errors.NotFound, `${pid} is gone`);
-    }
-    await Deno.remove(dir, { recursive: true });
-  },
-});
-
-Deno.test({
-  name: "local network: an abort while it starts stops what had started and rejects with the " +
-    "abort's reason",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "local_network_test_" });
-    const interrupt = new AbortController();
-    const reason = new Error("Ctrl-C");
-    const steps: string[] = [];
-    await assert.rejects(
-      startNetwork({
-        dir,
-        certsDir: join(dir, "certs"),
-        brokers: testBrokers(),
+  async () => {
+    await inTempDir("local_network_test_", async (dir) => {
+      const net = await startTestNetwork(dir, {
         centralArgs: ["--group", uniqueName("local-network")],
-        cps: [{ id: "LN-2", location: "Madrid", priceEurKwh: 0.3, powerKw: 11 }],
+        cps: [{ id: "LN-1", location: "Madrid", priceEurKwh: 0.3, powerKw: 11 }],
         detached: true,
-        signal: interrupt.signal,
-        progress: (step) => {
-          steps.push(step);
-          // The Registry answers by now; Central is being started.
-          if (step.startsWith("starting Central")) interrupt.abort(reason);
-        },
-      }),
-      (error) => error === reason,
-    );
-    assert.ok(steps.some((s) => s.startsWith("starting the Registry")), "the Registry started");
-    assert.ok(!steps.some((s) => s.startsWith("starting CP")), "no CP was started");
-    // Every process it starts names a file in `dir` on its command line.
-    assert.deepEqual(await processesMentioning(dir), [], "nothing it started still runs");
-    await Deno.remove(dir, { recursive: true });
-  },
-});
-
-Deno.test({
-  name: "local Kafka: detached, the broker leads a session of its own; an abort while it " +
-    "starts stops it and rejects with the abort's reason",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "local_network_test_" });
-    const quiet = () => {};
-    // kafkaBrokers "": a broker of its own, not the suite's KAFKA_BROKERS.
-    const kafka = await startLocalKafka({
-      port: 0,
-      dataDir: join(dir, "kafka"),
-      kafkaBrokers: "",
-      detached: true,
-      log: quiet,
+      });
+      let pids: number[] = [];
+      try {
+        pids = [net.registry.pid, net.central.pid, net.cps.get("LN-1")!.pid];
+        const mine = await sessionOf("self");
+        for (const pid of pids) {
+          const session = await sessionOf(pid);
+          assert.notEqual(session, mine, `process ${pid} is outside this session`);
+          assert.equal(session, pid, `process ${pid} leads its own session`);
+        }
+      } finally {
+        await net.stop();
+      }
+      for (const pid of pids) {
+        await assert.rejects(Deno.stat(`/proc/${pid}`), Deno.errors.NotFound, `${pid} is gone`);
+      }
     });
-    const pid = kafka.pid!;
-    try {
-      assert.equal(await sessionOf(pid), pid, "the broker leads its own session");
-    } finally {
-      await kafka.stop();
-    }
-    await assert.rejects(Deno.stat(`/proc/${pid}`), Deno.errors.NotFound, "the broker is gone");
+  },
+);
 
-    const interrupt = new AbortController();
-    const reason = new Error("Ctrl-C");
-    await assert.rejects(
-      startLocalKafka({
+integrationTest(
+  "local network: an abort while it starts stops what had started and rejects with the " +
+    "abort's reason",
+  async () => {
+    await inTempDir("local_network_test_", async (dir) => {
+      const interrupt = new AbortController();
+      const reason = new Error("Ctrl-C");
+      const steps: string[] = [];
+      await assert.rejects(
+        startTestNetwork(dir, {
+          centralArgs: ["--group", uniqueName("local-network")],
+          cps: [{ id: "LN-2", location: "Madrid", priceEurKwh: 0.3, powerKw: 11 }],
+          detached: true,
+          signal: interrupt.signal,
+          progress: (step) => {
+            steps.push(step);
+            // The Registry answers by now; Central is being started.
+            if (step.startsWith("starting Central")) interrupt.abort(reason);
+          },
+        }),
+        (error) => error === reason,
+      );
+      assert.ok(steps.some((s) => s.startsWith("starting the Registry")), "the Registry started");
+      assert.ok(!steps.some((s) => s.startsWith("starting CP")), "no CP was started");
+      // Every process it starts names a file in `dir` on its command line.
+      assert.deepEqual(await processesMentioning(dir), [], "nothing it started still runs");
+    });
+  },
+);
+
+integrationTest(
+  "local Kafka: detached, the broker leads a session of its own; an abort while it " +
+    "starts stops it and rejects with the abort's reason",
+  async () => {
+    await inTempDir("local_network_test_", async (dir) => {
+      const quiet = () => {};
+      // kafkaBrokers "": a broker of its own, not the suite's KAFKA_BROKERS.
+      const kafka = await startLocalKafka({
         port: 0,
-        dataDir: join(dir, "kafka-2"),
+        dataDir: join(dir, "kafka"),
         kafkaBrokers: "",
         detached: true,
-        signal: interrupt.signal,
-        log: (line) => {
-          if (line.startsWith("Starting Kafka")) interrupt.abort(reason);
-        },
-      }),
-      (error) => error === reason,
-    );
-    assert.deepEqual(await processesMentioning(join(dir, "kafka-2")), [], "the broker is gone");
-    await Deno.remove(dir, { recursive: true });
+        log: quiet,
+      });
+      const pid = kafka.pid!;
+      try {
+        assert.equal(await sessionOf(pid), pid, "the broker leads its own session");
+      } finally {
+        await kafka.stop();
+      }
+      await assert.rejects(Deno.stat(`/proc/${pid}`), Deno.errors.NotFound, "the broker is gone");
+
+      const interrupt = new AbortController();
+      const reason = new Error("Ctrl-C");
+      await assert.rejects(
+        startLocalKafka({
+          port: 0,
+          dataDir: join(dir, "kafka-2"),
+          kafkaBrokers: "",
+          detached: true,
+          signal: interrupt.signal,
+          log: (line) => {
+            if (line.startsWith("Starting Kafka")) interrupt.abort(reason);
+          },
+        }),
+        (error) => error === reason,
+      );
+      assert.deepEqual(await processesMentioning(join(dir, "kafka-2")), [], "the broker is gone");
+    });
   },
-});
+);

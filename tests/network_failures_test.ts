@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startLocalKafka } from "../infra/local_kafka.ts";
-import { type CpPlan, type LocalNetwork, startNetwork, waitUntil } from "../infra/network.ts";
+import { type CpPlan, type LocalNetwork, waitUntil } from "../infra/network.ts";
 import { freePort } from "../shared/ports.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
+import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
 
 function cp(id: string, args: string[]): CpPlan {
   return {
@@ -36,18 +37,6 @@ function events(records: Record<string, unknown>[], kind: string): Record<string
     .filter((p) => p.kind === kind);
 }
 
-async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "network_failures_" });
-  let failed = true;
-  try {
-    await test(dir);
-    failed = false;
-  } finally {
-    if (failed) console.error(`network_failures_test: logs kept in ${join(dir, "logs")}`);
-    else await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** Starts a driver charging once at `cpId` and waits for it to finish. */
 async function chargeOnce(net: LocalNetwork, dir: string, cpId: string) {
   const file = join(dir, `${cpId}.plan`);
@@ -55,18 +44,13 @@ async function chargeOnce(net: LocalNetwork, dir: string, cpId: string) {
   return await net.startDriver({ id: uniqueName("D"), file });
 }
 
-Deno.test({
-  name: "failures: with the Registry down a running CP still charges, a restarted one cannot " +
+integrationTest(
+  "failures: with the Registry down a running CP still charges, a restarted one cannot " +
     "log in and says why, and logs in once the Registry is back",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    inTempDir(async (dir) => {
+  () =>
+    inTempDir("network_failures_", async (dir) => {
       const id = uniqueName("CP-REG");
-      const net = await startNetwork({
-        dir,
-        certsDir: join(dir, "certs"),
-        brokers: testBrokers(),
+      const net = await startTestNetwork(dir, {
         cps: [cp(id, ["--target-kwh", "1"])],
       });
       try {
@@ -90,14 +74,12 @@ Deno.test({
         await net.stop();
       }
     }),
-});
+);
 
-Deno.test({
-  name: "failures: a Kafka restart mid-session loses no telemetry and bills the session once",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    inTempDir(async (dir) => {
+integrationTest(
+  "failures: a Kafka restart mid-session loses no telemetry and bills the session once",
+  () =>
+    inTempDir("network_failures_", async (dir) => {
       const kafkaDir = join(dir, "kafka");
       // The same ports after the restart, as a real broker keeps its address.
       const ports = { port: freePort(), controllerPort: freePort() };
@@ -105,9 +87,7 @@ Deno.test({
       let kafka = await startLocalKafka(broker);
       const id = uniqueName("CP-KAFKA");
       // 22 kW at speed 60: 0.37 kWh a second, so 6 kWh is about 16 s of supply.
-      const net = await startNetwork({
-        dir,
-        certsDir: join(dir, "certs"),
+      const net = await startTestNetwork(dir, {
         brokers: kafka.brokers,
         cps: [cp(id, ["--target-kwh", "6"])],
       });
@@ -136,4 +116,4 @@ Deno.test({
         await kafka.stop();
       }
     }),
-});
+);

@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CpPlan, type LocalNetwork, startNetwork, waitUntil } from "../infra/network.ts";
+import { type CpPlan, type LocalNetwork, waitUntil } from "../infra/network.ts";
 import { createKafka, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { integrationTest, startTestNetwork } from "./network_test_support.ts";
 
 /** A CP of these tests: fast simulated time, so a session lasts a few seconds. */
 function cp(id: string, price: number, args: string[] = []): CpPlan {
@@ -27,10 +28,7 @@ async function withNetwork(
   test: (net: LocalNetwork, dir: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "network_test_" });
-  const net = await startNetwork({
-    dir,
-    certsDir: join(dir, "certs"),
-    brokers: testBrokers(),
+  const net = await startTestNetwork(dir, {
     cps: setup.cps,
     centralArgs: setup.centralArgs,
   });
@@ -72,12 +70,10 @@ interface SessionView {
   end_reason: string | null;
 }
 
-Deno.test({
-  name: "network: a driver's file of an unknown, a stopped and a free CP gives two denials and " +
+integrationTest(
+  "network: a driver's file of an unknown, a stopped and a free CP gives two denials and " +
     "one ticket billed from the stored telemetry; Kafka carries only envelopes",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+  async () => {
     const free = uniqueName("CP-FREE");
     const stopped = uniqueName("CP-STOP");
     const driverId = uniqueName("D");
@@ -161,15 +157,13 @@ Deno.test({
       await spy.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "network: an engine fault mid-session turns the CP BROKEN within 2 s and tickets the " +
+integrationTest(
+  "network: an engine fault mid-session turns the CP BROKEN within 2 s and tickets the " +
     "driver; back OK it is ACTIVATED; a hung monitor is DISCONNECTED after the heartbeat " +
     "timeout, a killed one at once",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+  async () => {
     const id = uniqueName("CP-KO");
     const driverId = uniqueName("D");
     await withNetwork({ cps: [cp(id, 0.5, ["--target-kwh", "500"])] }, async (net, dir) => {
@@ -211,14 +205,12 @@ Deno.test({
       assert.ok(Date.now() - killedAt < 2500, `DISCONNECTED after ${Date.now() - killedAt} ms`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "network: Central killed with SIGKILL mid-session and restarted sends exactly one " +
+integrationTest(
+  "network: Central killed with SIGKILL mid-session and restarted sends exactly one " +
     "ticket; a driver killed mid-session gets its ticket when it comes back",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+  async () => {
     const id = uniqueName("CP-CRASH");
     // 22 kW at speed 60: 0.37 kWh per second, so 3 kWh takes about 8 s.
     await withNetwork({ cps: [cp(id, 0.4, ["--target-kwh", "3"])] }, async (net, dir) => {
@@ -269,4 +261,4 @@ Deno.test({
       await back.stop();
     });
   },
-});
+);
