@@ -7,7 +7,9 @@ import {
   createProducer,
   ensureTopics,
   type InvalidMessage,
+  type OutgoingMessage,
   runConsumer,
+  type RunConsumerOptions,
 } from "./kafka.ts";
 import { testBrokers, uniqueName } from "../tests/kafka_env.ts";
 
@@ -41,6 +43,46 @@ const range = (from: number, to: number) =>
 
 type Seq = { key: string; seq: number };
 
+/** A test's own topic, its client of the test broker, and a consumer group of its own. */
+interface FreshTopic {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  /** Runs a consumer of the topic in the group from the beginning, unless `options` say else. */
+  consume<T = Seq>(options: Partial<RunConsumerOptions<T>>): Promise<ConsumerHandle>;
+}
+
+/** Creates a topic named after `name` with `partitions` partitions (see {@linkcode FreshTopic}). */
+async function freshTopic(name: string, partitions: number): Promise<FreshTopic> {
+  const kafka = createKafka({ brokers: testBrokers(), clientId: `test-${name}` });
+  const topic = uniqueName(name);
+  const groupId = uniqueName(`${name}-group`);
+  await ensureTopics(kafka, [topic], { partitions });
+  return {
+    kafka,
+    topic,
+    groupId,
+    consume: (options) =>
+      runConsumer({ kafka, groupId, topics: [topic], fromBeginning: true, ...options }),
+  };
+}
+
+/** `{ key, seq }` messages for `topic`: for each seq in turn, one per key (keys interleaved). */
+const seqMessages = (topic: string, seqs: readonly number[], keys: readonly string[] = ["k"]) =>
+  seqs.flatMap((seq) => keys.map((key) => ({ topic, key, value: { key, seq } })));
+
+/** Sends `messages` through a producer of its own, 1,000 per request. */
+async function produce(kafka: Kafka, messages: readonly OutgoingMessage[]): Promise<void> {
+  const producer = await createProducer(kafka);
+  try {
+    for (let i = 0; i < messages.length; i += 1000) {
+      await producer.sendBatch(messages.slice(i, i + 1000));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 /**
  * Sends one marker message per key after the data and waits until `seen` reports each: a key's
  * messages stay in order on its partition, so once its marker is handled, every earlier message
@@ -54,12 +96,7 @@ async function sendEndMarkers(
   seq: number,
   seen: (key: string) => boolean,
 ): Promise<void> {
-  const producer = await createProducer(kafka);
-  try {
-    await producer.sendBatch(keys.map((key) => ({ topic, key, value: { key, seq } })));
-  } finally {
-    await producer.disconnect();
-  }
+  await produce(kafka, seqMessages(topic, [seq], keys));
   await waitFor(() => keys.every(seen), `the end marker (seq ${seq}) of every key`);
 }
 
@@ -69,10 +106,8 @@ const kafkaTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 kafkaTest("ensureTopics creates topics with their partition count, idempotently", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-topics" });
-  const topic = uniqueName("topics");
-  await ensureTopics(kafka, [topic], { partitions: 4 });
-  await ensureTopics(kafka, [topic], { partitions: 4 });
+  const { kafka, topic } = await freshTopic("topics", 4);
+  await ensureTopics(kafka, [topic], { partitions: 4 }); // a second time: nothing changes
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -84,31 +119,17 @@ kafkaTest("ensureTopics creates topics with their partition count, idempotently"
 });
 
 kafkaTest("10,000 keyed messages arrive once each, in order per key", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-order" });
-  const topic = uniqueName("order");
-  await ensureTopics(kafka, [topic], { partitions: 6 });
+  const { kafka, topic, consume } = await freshTopic("order", 6);
   const keys = range(1, 50).map((k) => `cp-${k}`);
   const perKey = 200;
 
-  const producer = await createProducer(kafka);
-  try {
-    // Interleave the keys like real traffic; 1,000 messages per request.
-    const all = range(1, perKey).flatMap((seq) =>
-      keys.map((key) => ({ topic, key, value: { key, seq } }))
-    );
-    for (let i = 0; i < all.length; i += 1000) await producer.sendBatch(all.slice(i, i + 1000));
-  } finally {
-    await producer.disconnect();
-  }
+  // Interleave the keys like real traffic.
+  await produce(kafka, seqMessages(topic, range(1, perKey), keys));
 
   const seen = new Map<string, number[]>();
   const partitionsOfKey = new Map<string, Set<number>>();
   let total = 0;
-  const consumer = await runConsumer<Seq>({
-    kafka,
-    groupId: uniqueName("order-group"),
-    topics: [topic],
-    fromBeginning: true,
+  const consumer = await consume({
     partitionsConsumedConcurrently: 3,
     handle: ({ value, partition }) => {
       total++;
@@ -135,45 +156,27 @@ kafkaTest("10,000 keyed messages arrive once each, in order per key", async () =
 });
 
 kafkaTest("a restarted group resumes right after its last committed message", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-resume" });
-  const topic = uniqueName("resume");
-  const groupId = uniqueName("resume-group");
-  await ensureTopics(kafka, [topic], { partitions: 1 });
+  const { kafka, topic, groupId, consume } = await freshTopic("resume", 1);
 
   // First run: stop from inside the handler of message 60; stop() takes effect
   // at once, so message 61 is never handled, whatever the batch boundaries.
   const first: number[] = [];
   let stopped: Promise<void> | undefined;
-  const run1: ConsumerHandle = await runConsumer<Seq>({
-    kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
+  const run1: ConsumerHandle = await consume({
     handle: ({ value }) => {
       first.push(value.seq);
       if (value.seq === 60) stopped = run1.stop();
     },
   });
   // Produced only now, so run1 is assigned before any message is handled.
-  const producer = await createProducer(kafka);
-  try {
-    await producer.sendBatch(
-      range(1, 100).map((seq) => ({ topic, key: "k", value: { key: "k", seq } })),
-    );
-  } finally {
-    await producer.disconnect();
-  }
+  await produce(kafka, seqMessages(topic, range(1, 100)));
   await waitFor(() => stopped !== undefined, "message 60");
   await stopped;
   assert.deepEqual(first, range(1, 60));
   assert.equal(await committedOffset(kafka, groupId, topic), "60");
 
   const second: number[] = [];
-  const run2 = await runConsumer<Seq>({
-    kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
+  const run2 = await consume({
     handle: ({ value }) => {
       second.push(value.seq);
     },
@@ -189,18 +192,11 @@ kafkaTest("a restarted group resumes right after its last committed message", as
 });
 
 kafkaTest("a handler that throws gets the message again, with no commit past it", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-retry" });
-  const topic = uniqueName("retry");
-  const groupId = uniqueName("retry-group");
-  await ensureTopics(kafka, [topic], { partitions: 1 });
+  const { kafka, topic, groupId, consume } = await freshTopic("retry", 1);
 
   const deliveries: number[] = [];
   let committedAtRedelivery: string | undefined;
-  const consumer = await runConsumer<Seq>({
-    kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
+  const consumer = await consume({
     retryDelayMs: 100,
     handle: async ({ value }) => {
       deliveries.push(value.seq);
@@ -211,14 +207,7 @@ kafkaTest("a handler that throws gets the message again, with no commit past it"
       }
     },
   });
-  const producer = await createProducer(kafka);
-  try {
-    await producer.sendBatch(
-      range(1, 10).map((seq) => ({ topic, key: "k", value: { key: "k", seq } })),
-    );
-  } finally {
-    await producer.disconnect();
-  }
+  await produce(kafka, seqMessages(topic, range(1, 10)));
   try {
     await waitFor(() => deliveries.includes(10), "message 10");
     await sendEndMarkers(kafka, topic, ["k"], 11, () => deliveries.includes(11));
@@ -231,20 +220,14 @@ kafkaTest("a handler that throws gets the message again, with no commit past it"
   assert.equal(await committedOffset(kafka, groupId, topic), "11");
 });
 
-/** A consumer of `topic` from the beginning that records what it handles and what it skips. */
+/** A consumer of the topic from the beginning that records what it handles and what it skips. */
 async function recordingConsumer(
-  kafka: Kafka,
-  topic: string,
-  groupId: string,
+  { consume }: FreshTopic,
   accept?: (key: string | null) => boolean,
 ): Promise<{ consumer: ConsumerHandle; handled: unknown[]; invalid: InvalidMessage[] }> {
   const handled: unknown[] = [];
   const invalid: InvalidMessage[] = [];
-  const consumer = await runConsumer({
-    kafka,
-    groupId,
-    topics: [topic],
-    fromBeginning: true,
+  const consumer = await consume<unknown>({
     accept,
     handle: ({ value }) => {
       handled.push(value);
@@ -271,12 +254,10 @@ async function sendRaw(
 }
 
 kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on", async () => {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-invalid" });
-  const topic = uniqueName("invalid");
-  const groupId = uniqueName("invalid-group");
-  await ensureTopics(kafka, [topic], { partitions: 1 });
+  const fresh = await freshTopic("invalid", 1);
+  const { kafka, topic, groupId } = fresh;
 
-  const { consumer, handled, invalid } = await recordingConsumer(kafka, topic, groupId);
+  const { consumer, handled, invalid } = await recordingConsumer(fresh);
   await sendRaw(kafka, topic, [
     { key: "k", value: '{"seq":1}' },
     { key: "k", value: "not json {" },
@@ -299,17 +280,10 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
 kafkaTest(
   "messages whose key is not accepted are committed past unparsed and unhandled",
   async () => {
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-accept" });
-    const topic = uniqueName("accept");
-    const groupId = uniqueName("accept-group");
-    await ensureTopics(kafka, [topic], { partitions: 1 });
+    const fresh = await freshTopic("accept", 1);
+    const { kafka, topic, groupId } = fresh;
 
-    const { consumer, handled, invalid } = await recordingConsumer(
-      kafka,
-      topic,
-      groupId,
-      (key) => key === "mine",
-    );
+    const { consumer, handled, invalid } = await recordingConsumer(fresh, (key) => key === "mine");
     await sendRaw(kafka, topic, [
       { key: "other", value: '{"seq":1}' },
       { key: "mine", value: '{"seq":2}' },
@@ -331,27 +305,13 @@ kafkaTest(
 kafkaTest(
   "handleBatch gets consecutive messages together; a failure redelivers them all",
   async () => {
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-batch" });
-    const topic = uniqueName("batch");
-    const groupId = uniqueName("batch-group");
-    await ensureTopics(kafka, [topic], { partitions: 1 });
-    const producer = await createProducer(kafka);
-    try {
-      // Produced before the consumer joins: the first fetch holds them all.
-      await producer.sendBatch(
-        range(1, 10).map((seq) => ({ topic, key: "k", value: { key: "k", seq } })),
-      );
-    } finally {
-      await producer.disconnect();
-    }
+    const { kafka, topic, groupId, consume } = await freshTopic("batch", 1);
+    // Produced before the consumer joins: the first fetch holds them all.
+    await produce(kafka, seqMessages(topic, range(1, 10)));
 
     const calls: number[][] = [];
     let failed = false;
-    const consumer = await runConsumer<Seq>({
-      kafka,
-      groupId,
-      topics: [topic],
-      fromBeginning: true,
+    const consumer = await consume({
       retryDelayMs: 100,
       maxBatch: 4,
       handleBatch: (messages) => {
@@ -383,16 +343,12 @@ kafkaTest(
 kafkaTest(
   "with minBytes a trickle of messages arrives in a few fuller fetches, none lost",
   async () => {
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "test-min-bytes" });
-    const topic = uniqueName("min-bytes");
-    await ensureTopics(kafka, [topic], { partitions: 1 });
+    const { kafka, topic, consume } = await freshTopic("min-bytes", 1);
     /** Reads the topic while 100 messages trickle in; how many fetches returned data. */
     const fetchesFor = async (fetch: { minBytes?: number; maxWaitTimeInMs?: number }) => {
       const seen: number[] = [];
-      const consumer = await runConsumer<Seq>({
-        kafka,
+      const consumer = await consume({
         groupId: uniqueName("min-bytes-group"),
-        topics: [topic],
         fromBeginning: false,
         handle: ({ value }) => void seen.push(value.seq),
         ...fetch,
