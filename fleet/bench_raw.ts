@@ -4,36 +4,18 @@
  *
  * @module
  */
-import { sealEnvelope } from "../shared/envelope.ts";
+import { sealSampleTelemetry } from "../shared/sample_envelope.ts";
 import {
   createKafka,
   createProducer,
   ensureTopics,
   type OutgoingMessage,
   runConsumer,
-  TOPICS,
 } from "../shared/kafka.ts";
 
 /** The size of a real `cp.telemetry` value: a SUPPLY sealed in an envelope, as JSON. */
 export async function telemetryValueBytes(): Promise<number> {
-  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
-  const envelope = await sealEnvelope(
-    key,
-    { cp: "BENCH-CP-00001", kv: 1, seq: 1234, channel: TOPICS.cpTelemetry },
-    {
-      v: 1,
-      type: "SUPPLY",
-      sessionId: crypto.randomUUID(),
-      kw: 22,
-      kwh: 3.1415926535,
-      eur: 1.2345678901,
-      ts: new Date().toISOString(),
-    },
-  );
-  return JSON.stringify(envelope).length;
+  return JSON.stringify((await sealSampleTelemetry()).envelope).length;
 }
 
 /**

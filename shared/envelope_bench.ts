@@ -7,23 +7,11 @@
  * @module
  */
 import { createDecipheriv, KeyObject } from "node:crypto";
-import { envelopeAad, openEnvelope, sealEnvelope } from "./envelope.ts";
+import { envelopeAad, openEnvelope } from "./envelope.ts";
+import { sealSampleTelemetry } from "./sample_envelope.ts";
 
 const BATCH = 64;
-const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-  "encrypt",
-  "decrypt",
-]);
-const header = { cp: "BENCH-CP-00001", kv: 1, seq: 1234, channel: "cp.telemetry" };
-const envelope = await sealEnvelope(key, header, {
-  v: 1,
-  type: "SUPPLY",
-  sessionId: crypto.randomUUID(),
-  kw: 22,
-  kwh: 3.1415926535,
-  eur: 1.2345678901,
-  ts: new Date().toISOString(),
-});
+const { key, header, envelope } = await sealSampleTelemetry();
 const iv = Uint8Array.fromBase64(envelope.iv);
 const ct = Uint8Array.fromBase64(envelope.ct);
 const aad = envelopeAad(header);
@@ -63,5 +51,5 @@ Deno.bench("AES-256-GCM open: node:crypto", { group: "open" }, () => {
 });
 
 Deno.bench("openEnvelope (parse, checks, open, JSON)", async () => {
-  await openEnvelope(key, envelope, { channel: "cp.telemetry", expectCp: header.cp });
+  await openEnvelope(key, envelope, { channel: header.channel, expectCp: header.cp });
 });
