@@ -20,6 +20,7 @@ import {
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
+  requestLog,
   secretsEqual,
   validationHook,
 } from "../shared/http_api.ts";
@@ -380,19 +381,7 @@ function addMiddleware(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
   const requireAdmin = adminGate(kit);
   // First, so requests refused by any later middleware are timed and counted too.
   app.use("*", kit.metrics.http());
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    await next();
-    // Refused requests (4xx/5xx) are worth an operator's eye; successful ones are only noise.
-    const level = c.res.status >= 400 ? "info" : "debug";
-    log[level]("{method} {path} {status} in {ms} ms", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round(performance.now() - started),
-      ip: clientIp(c),
-    });
-  });
+  app.use("*", requestLog(log, { timed: true, ip: clientIp }));
   app.use(
     "*",
     secureHeaders({

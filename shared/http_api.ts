@@ -234,18 +234,31 @@ export function requireBearer(check: BearerCheck): MiddlewareHandler {
   };
 }
 
+/** What {@link requestLog} records besides the method, the path and the status. */
+export interface RequestLogOptions {
+  /** How long the answer took, in the text too (`… in {ms} ms`). */
+  readonly timed?: boolean;
+  /** The client's address, recorded as `ip`. */
+  // deno-lint-ignore no-explicit-any -- any app's context
+  readonly ip?: (c: Context<any>) => string;
+}
+
 /**
  * Logs every request once it is answered: refused ones (4xx/5xx) at info, worth an operator's
  * eye; the rest at debug, where they are only noise.
  */
-export function requestLog(log: Logger): MiddlewareHandler {
+export function requestLog(log: Logger, options: RequestLogOptions = {}): MiddlewareHandler {
+  const { timed = false, ip } = options;
   return async (c, next) => {
+    const started = performance.now();
     await next();
     const level = c.res.status >= 400 ? "info" : "debug";
-    log[level]("{method} {path} {status}", {
+    log[level](timed ? "{method} {path} {status} in {ms} ms" : "{method} {path} {status}", {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
+      ...(timed ? { ms: Math.round(performance.now() - started) } : {}),
+      ...(ip === undefined ? {} : { ip: ip(c) }),
     });
   };
 }

@@ -178,3 +178,18 @@ Deno.test("requestLog: refused requests at info, answered ones at debug, each on
     ["info", "{method} {path} {status}", { method: "GET", path: "/missing", status: 404 }],
   ]);
 });
+
+Deno.test("requestLog: timed, with the client's address, as the Registry logs", async () => {
+  const lines: [string, unknown][] = [];
+  const log = { debug: (m: string, p: unknown) => void lines.push([m, p]) } as unknown as Logger;
+  const app = new OpenAPIHono();
+  app.use("*", requestLog(log, { timed: true, ip: () => "192.0.2.7" }));
+  app.get("/ok", (c) => c.text("fine"));
+  await app.request("/ok");
+  assert.equal(lines.length, 1);
+  const [message, properties] = lines[0];
+  assert.equal(message, "{method} {path} {status} in {ms} ms");
+  const { ms, ...rest } = properties as { ms: number };
+  assert.ok(Number.isInteger(ms) && ms >= 0);
+  assert.deepEqual(rest, { method: "GET", path: "/ok", status: 200, ip: "192.0.2.7" });
+});
