@@ -19,6 +19,7 @@ import {
 } from "./lab_checks.ts";
 import { HEARTBEAT_TIMEOUT_S, type Lab, LAB_CPS, LAB_DRIVERS } from "./lab_run.ts";
 import type { Observer } from "./lab_observer.ts";
+import type { Fault } from "./lab_net.ts";
 
 /** What a scenario reports. */
 export interface ScenarioReport {
@@ -130,30 +131,62 @@ function throughFault(observer: Observer, before: readonly SessionRow[]) {
   return { ended: ended.length, grew: grew.length };
 }
 
+/** A cut that disconnects every CP, as {@link cutAndHeal} plays it. */
+interface Cut {
+  /** How the cut is said (`… for 20 s (3 sessions under way)` follows). */
+  readonly said: string;
+  /** The links it cuts, each until the heal. */
+  readonly faults: readonly Fault[];
+  /** How long it lasts, from its start. */
+  readonly holdMs: number;
+  /** How the heal is said. */
+  readonly healed: string;
+  /** Checks `disconnected_s` once every CP is DISCONNECTED, before the hold. */
+  readonly checkDisconnected?: () => void;
+}
+
+/**
+ * The course of a cut, with sessions under way: the cut for its length, timing how long every
+ * CP takes to turn DISCONNECTED (`disconnected_s`) and, once healed, to be back in Central
+ * (`reconnected_s`); then the loop settles. Returns the sessions under way at the cut.
+ */
+async function cutAndHeal(ctx: ScenarioContext, cut: Cut): Promise<SessionRow[]> {
+  const { lab } = ctx;
+  const before = await waitForCharging(ctx);
+  ctx.say(`${cut.said} for ${cut.holdMs / 1000} s (${before.length} sessions under way)`);
+  const t0 = Date.now();
+  for (const fault of cut.faults) await lab.fault(fault);
+  await timeAllCps(ctx, "disconnected_s", "DISCONNECTED", t0, (s) => !connected(s), 30_000);
+  cut.checkDisconnected?.();
+  await hold(ctx, cut.holdMs - (Date.now() - t0));
+  const t1 = Date.now();
+  await lab.heal();
+  ctx.say(cut.healed);
+  await timeAllCps(ctx, "reconnected_s", "back in Central", t1, connected, BOUND_MS.reconnect);
+  await settle(ctx, t1);
+  return before;
+}
+
 const cutCps: Scenario = {
   name: "cut-cps",
   summary: "pc2 ↔ pc1 cut for 20 s: the CPs turn DISCONNECTED within the heartbeat timeout, " +
     "the engines keep supplying, every session reconciles and gets exactly one ticket",
   async play(ctx) {
-    const { lab, observer } = ctx;
-    const before = await waitForCharging(ctx);
-    ctx.say(`cutting pc2 ↔ pc1 for 20 s (${before.length} sessions under way)`);
-    const t0 = Date.now();
-    await lab.fault({ kind: "cut", a: "pc2", b: "pc1" });
-    await timeAllCps(ctx, "disconnected_s", "DISCONNECTED", t0, (s) => !connected(s), 30_000);
-    if (ctx.timings.disconnected_s > HEARTBEAT_TIMEOUT_S + 2) {
-      ctx.failures.push(
-        `the last CP turned DISCONNECTED ${ctx.timings.disconnected_s} s after the cut ` +
-          `(heartbeat timeout ${HEARTBEAT_TIMEOUT_S} s, + 2 s to observe it)`,
-      );
-    }
-    await hold(ctx, 20_000 - (Date.now() - t0));
-    const t1 = Date.now();
-    await lab.heal();
-    ctx.say("pc2 ↔ pc1 restored");
-    await timeAllCps(ctx, "reconnected_s", "back in Central", t1, connected, BOUND_MS.reconnect);
-    await settle(ctx, t1);
-    const { ended, grew } = throughFault(observer, before);
+    const before = await cutAndHeal(ctx, {
+      said: "cutting pc2 ↔ pc1",
+      faults: [{ kind: "cut", a: "pc2", b: "pc1" }],
+      holdMs: 20_000,
+      healed: "pc2 ↔ pc1 restored",
+      checkDisconnected() {
+        if (ctx.timings.disconnected_s > HEARTBEAT_TIMEOUT_S + 2) {
+          ctx.failures.push(
+            `the last CP turned DISCONNECTED ${ctx.timings.disconnected_s} s after the cut ` +
+              `(heartbeat timeout ${HEARTBEAT_TIMEOUT_S} s, + 2 s to observe it)`,
+          );
+        }
+      },
+    });
+    const { ended, grew } = throughFault(ctx.observer, before);
     ctx.timings.sessions_at_cut = before.length;
     ctx.timings.ended_meanwhile_ticketed = ended;
     ctx.timings.supplied_through_cut = grew;
@@ -293,19 +326,12 @@ const partition: Scenario = {
   summary: "pc1 isolated from pc2 and pc3 for 30 s, then healed: every CP turns DISCONNECTED " +
     "and comes back, every session ends once",
   async play(ctx) {
-    const { lab } = ctx;
-    const before = await waitForCharging(ctx);
-    ctx.say(`pc1 isolated for 30 s (${before.length} sessions under way)`);
-    const t0 = Date.now();
-    await lab.fault({ kind: "cut", a: "pc1", b: "pc2" });
-    await lab.fault({ kind: "cut", a: "pc1", b: "pc3" });
-    await timeAllCps(ctx, "disconnected_s", "DISCONNECTED", t0, (s) => !connected(s), 30_000);
-    await hold(ctx, 30_000 - (Date.now() - t0));
-    const t1 = Date.now();
-    await lab.heal();
-    ctx.say("pc1 rejoined");
-    await timeAllCps(ctx, "reconnected_s", "back in Central", t1, connected, BOUND_MS.reconnect);
-    await settle(ctx, t1);
+    const before = await cutAndHeal(ctx, {
+      said: "pc1 isolated",
+      faults: [{ kind: "cut", a: "pc1", b: "pc2" }, { kind: "cut", a: "pc1", b: "pc3" }],
+      holdMs: 30_000,
+      healed: "pc1 rejoined",
+    });
     ctx.timings.sessions_at_partition = before.length;
     ctx.timings.ticketed_after_partition = throughFault(ctx.observer, before).ended;
   },
