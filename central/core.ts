@@ -56,6 +56,7 @@ export { chargingSeconds, cpList, denyReason, priceOf } from "./core/charging.ts
 export {
   type LoginRefusal,
   loginRefusal,
+  refuseLogin,
   type SecurityAction,
   securityRefusal,
   securityRefusalNotice,

@@ -98,16 +98,24 @@ Deno.test("core: a held CP is told STOP again when it logs in", () => {
   assert.deepEqual(commands(back.effects).map((c) => c.type), ["STOP"]);
 });
 
-Deno.test("core: loginRefusal", () => {
+Deno.test("core: loginRefusal, with the English words and the code the monitor translates", () => {
   assert.equal(loginRefusal(EMPTY_MODEL, "CP-1", "REGISTERED"), null);
-  assert.deepEqual(loginRefusal(EMPTY_MODEL, "CP-1", "DEREGISTERED")?.reason, "deregistered");
-  const revoked = online();
-  const c = cp(revoked);
-  const model = { ...revoked, cps: new Map([[c.id, { ...c, security: "REVOKED" as const }]]) };
-  assert.deepEqual(
-    { ...loginRefusal(model, "CP-1", "REGISTERED"), detail: undefined },
-    { reason: "revoked", retryable: false, detail: undefined },
-  );
+  const loggedIn = online();
+  const c = cp(loggedIn);
+  const revoked = { ...loggedIn, cps: new Map([[c.id, { ...c, security: "REVOKED" as const }]]) };
+  const cases = [
+    [EMPTY_MODEL, "DEREGISTERED", "deregistered", "CP-1 is deregistered"],
+    [revoked, "REGISTERED", "revoked", "CP-1 is revoked at Central"],
+  ] as const;
+  for (const [model, status, reason, detail] of cases) {
+    assert.deepEqual(loginRefusal(model, "CP-1", status), {
+      reason,
+      retryable: false,
+      detail,
+      detail_code: `login_${reason}`,
+      detail_params: { id: "CP-1" },
+    });
+  }
 });
 
 Deno.test("core: a request at an ACTIVATED CP is AUTHORIZED: session, AUTHORIZE, AUTHORIZED", () => {

@@ -35,7 +35,8 @@ import {
   RegistryUnavailableError,
   type VerifiedToken,
 } from "../registry/client.ts";
-import { type Cp, type LoginRefusal, loginRefusal, type Model } from "./core.ts";
+import { notice, type NoticeCode } from "../shared/notices.ts";
+import { type Cp, type LoginRefusal, loginRefusal, type Model, refuseLogin } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import { type Link, MonitorLinks } from "./monitor_links.ts";
 import type { CentralRuntime } from "./runtime.ts";
@@ -241,11 +242,7 @@ export class MonitorServer {
         return;
       }
       if (first.type !== "AUTH") {
-        await this.#refuse(conversation, {
-          reason: "bad_request",
-          retryable: true,
-          detail: "log in first: the first message must be AUTH",
-        });
+        await this.#refuse(conversation, refuseLogin("bad_request", true, "login_first"));
         return;
       }
       const cpId = await this.#login(conversation, first);
@@ -291,11 +288,11 @@ export class MonitorServer {
       return await this.#refuse(conversation, registryFailure(error), cpId);
     }
     if (registered === undefined) {
-      return await this.#refuse(conversation, {
-        reason: "unknown_cp",
-        retryable: false,
-        detail: `the Registry does not know ${cpId}`,
-      }, cpId);
+      return await this.#refuse(
+        conversation,
+        refuseLogin("unknown_cp", false, "login_unknown_cp", { id: cpId }),
+        cpId,
+      );
     }
     const refusal = loginRefusal(this.#runtime.model, cpId, registered.status);
     if (refusal !== null) return await this.#refuse(conversation, refusal, cpId);
@@ -304,11 +301,11 @@ export class MonitorServer {
       key = await this.#vault.agree(cpId, auth.ecdhPublicKey);
     } catch (error) {
       if (!(error instanceof CpKeyError)) throw error;
-      return await this.#refuse(conversation, {
-        reason: "bad_request",
-        retryable: false,
-        detail: error.message,
-      }, cpId);
+      return await this.#refuse(
+        conversation,
+        refuseLogin("bad_request", false, "login_bad_key", { error: error.message }),
+        cpId,
+      );
     }
     // The monitor may have gone while the Registry was asked: then there is nothing to log in.
     if (conversation.gone) return undefined;
@@ -403,11 +400,7 @@ export class MonitorServer {
     if (claims.cpId !== cpId) {
       return await this.#refuse(
         conversation,
-        {
-          reason: "cp_mismatch",
-          retryable: false,
-          detail: `the token is for another CP, not ${cpId}`,
-        },
+        refuseLogin("cp_mismatch", false, "login_other_cp", { id: cpId }),
         undefined,
         "cp_mismatch",
       );
@@ -421,11 +414,7 @@ export class MonitorServer {
     if (thumbprint !== claims.jkt) {
       return await this.#refuse(
         conversation,
-        {
-          reason: "bad_token",
-          retryable: true,
-          detail: "the token is bound to another key: authenticate with this login's key",
-        },
+        refuseLogin("bad_token", true, "login_key_mismatch"),
         undefined,
         "key_mismatch",
       );
@@ -435,11 +424,7 @@ export class MonitorServer {
     if (!this.#usedTokens.claim(claims.jti, claims.expiresAt.getTime(), Date.now())) {
       return await this.#refuse(
         conversation,
-        {
-          reason: "bad_token",
-          retryable: true,
-          detail: "the token was used before: every login needs a fresh one",
-        },
+        refuseLogin("bad_token", true, "login_token_replayed"),
         undefined,
         "token_replayed",
       );
@@ -520,7 +505,7 @@ export class MonitorServer {
     const bye = logout === null ? Promise.resolve() : conn
       .send(build(centralToMonitorSchema, "LOGOUT", {
         reason: logout,
-        ...(LOGOUT_DETAIL[logout] === undefined ? {} : { detail: LOGOUT_DETAIL[logout] }),
+        ...notice(LOGOUT_NOTICE[logout]),
         // Only a REVOKED or deregistered CP must not come back.
         retryable: logout !== "revoked" && logout !== "deregistered",
       }))
@@ -529,11 +514,14 @@ export class MonitorServer {
   }
 }
 
-/** What a monitor's operator reads beside a security `LOGOUT`. */
-const LOGOUT_DETAIL: Partial<Record<LogoutReason, string>> = {
-  key_rotated: "an admin rotated this CP's key: log in again for a new one",
-  key_revoked: "an admin revoked this CP's key: re-authenticate for a new one",
-  revoked: "an admin set this CP's security status to REVOKED at Central, for good",
+/** What a monitor's operator reads beside a `LOGOUT`, in their language (shared/notices.ts). */
+const LOGOUT_NOTICE: Record<LogoutReason, NoticeCode> = {
+  key_rotated: "logout_key_rotated",
+  key_revoked: "logout_key_revoked",
+  revoked: "logout_revoked",
+  deregistered: "logout_deregistered",
+  replaced: "logout_replaced",
+  shutdown: "logout_shutdown",
 };
 
 /** The first message, or undefined if none came within `ms` (the connection is then closed). */
@@ -562,27 +550,19 @@ export function staleToken(model: Model, cpId: string, issuedAt: Date): LoginRef
   const revokedAt = model.cps.get(cpId)?.securityInfo.revokedAt;
   if (revokedAt === null || revokedAt === undefined) return null;
   if (issuedAt.getTime() > Date.parse(revokedAt)) return null;
-  return {
-    reason: "bad_token",
-    retryable: true,
-    detail: "the token predates the last revocation of this CP's keys: get a fresh one",
-  };
+  return refuseLogin("bad_token", true, "login_stale_token");
 }
 
 /** The `AUTH_FAIL` for a token or Registry failure. */
-function registryFailure(error: unknown): LoginRefusal {
+export function registryFailure(error: unknown): LoginRefusal {
   if (error instanceof InvalidTokenError) {
     return error.reason === "expired"
-      ? { reason: "expired_token", retryable: true, detail: "the token expired: get a new one" }
-      : { reason: "bad_token", retryable: true, detail: `token refused (${error.reason})` };
+      ? refuseLogin("expired_token", true, "login_token_expired")
+      : refuseLogin("bad_token", true, "login_token_refused", { why: error.reason });
   }
   if (error instanceof RegistryUnavailableError) {
-    return {
-      reason: "registry_unavailable",
-      retryable: true,
-      detail: "the Registry is unreachable",
-    };
+    return refuseLogin("registry_unavailable", true, "login_registry_unreachable");
   }
   log.error("Login failed on an unexpected error: {error}", { error });
-  return { reason: "internal_error", retryable: true, detail: "Central failed; try again" };
+  return refuseLogin("internal_error", true, "login_central_failed");
 }

@@ -1,11 +1,11 @@
 /**
  * The free texts Central writes for people (why a status pill is ok or down, what an alarm is
- * about, why an admin call failed, where a restore's credentials went) as a stable code with
- * parameters, in English and Spanish. Central sends all three on the
- * wire (`detail`: the English words, for API users and logs; `detail_code` and `detail_params`:
- * what a screen translates), and the dashboard shows the code in its language through
- * {@link noticeText}, falling back to Central's English `detail` for a code it does not know (a
- * newer Central than the page).
+ * about, why an admin call failed, where a restore's credentials went, why a CP monitor's login
+ * was refused or ended: `AUTH_FAIL` and `LOGOUT`) as a stable code with parameters, in English
+ * and Spanish. Central sends all three on the wire (`detail`: the English words, for API users,
+ * logs and older monitors; `detail_code` and `detail_params`: what a screen translates), and the
+ * dashboard and the CP monitor show the code in their language through {@link noticeText},
+ * falling back to Central's English `detail` for a code they do not know (a newer Central).
  *
  * Parameters are figures or text Central cannot translate (an error message, a city, a CP id).
  * On a screen a number is written the way the language writes it (`-2,5` in Spanish) and a
@@ -78,6 +78,26 @@ const en = {
   restore_not_local: `not a local CP: ${COPY}`,
   restore_supervisor_refused: `the local supervisor answered {status}: ${COPY}`,
   restore_supervisor_silent: `the local supervisor did not answer ({error}): ${COPY}`,
+  // why Central refused a monitor's login (AUTH_FAIL) or ended it (LOGOUT), for its operator
+  login_first: "log in first: the first message must be AUTH",
+  login_unknown_cp: "the Registry does not know {id}",
+  login_deregistered: "{id} is deregistered",
+  login_revoked: "{id} is revoked at Central",
+  login_other_cp: "the token is for another CP, not {id}",
+  login_key_mismatch: "the token is bound to another key: authenticate with this login's key",
+  login_token_replayed: "the token was used before: every login needs a fresh one",
+  login_stale_token: "the token predates the last revocation of this CP's keys: get a fresh one",
+  login_token_expired: "the token expired: get a new one",
+  login_token_refused: "token refused ({why})",
+  login_bad_key: "the login's ECDH key is refused: {error}",
+  login_registry_unreachable: "the Registry is unreachable",
+  login_central_failed: "Central failed; try again",
+  logout_key_rotated: "an admin rotated this CP's key: log in again for a new one",
+  logout_key_revoked: "an admin revoked this CP's key: re-authenticate for a new one",
+  logout_revoked: "an admin set this CP's security status to REVOKED at Central, for good",
+  logout_deregistered: "this CP was deregistered in the Registry",
+  logout_replaced: "another monitor logged in as this CP",
+  logout_shutdown: "Central is stopping",
 } as const;
 
 /** A code of a text Central writes. */
@@ -141,6 +161,30 @@ export const NOTICES: Catalog<NoticeCode> = {
     restore_not_local: `no es un punto local: ${COPIAR}`,
     restore_supervisor_refused: `el supervisor local respondió {status}: ${COPIAR}`,
     restore_supervisor_silent: `el supervisor local no respondió ({error}): ${COPIAR}`,
+    login_first: "inicie sesión primero: el primer mensaje debe ser AUTH",
+    login_unknown_cp: "el Registry no conoce {id}",
+    login_deregistered: "{id} está dado de baja",
+    login_revoked: "{id} está revocado en la Central",
+    login_other_cp: "el token es de otro punto, no de {id}",
+    login_key_mismatch: "el token está ligado a otra clave: autentíquese con la clave de este " +
+      "inicio de sesión",
+    login_token_replayed: "el token ya se usó: cada inicio de sesión necesita uno nuevo",
+    login_stale_token: "el token es anterior a la última revocación de las claves de este " +
+      "punto: pida uno nuevo",
+    login_token_expired: "el token caducó: pida uno nuevo",
+    login_token_refused: "token rechazado ({why})",
+    login_bad_key: "la clave ECDH del inicio de sesión no se acepta: {error}",
+    login_registry_unreachable: "no se puede contactar con el Registry",
+    login_central_failed: "la Central falló; inténtelo de nuevo",
+    logout_key_rotated: "un administrador rotó la clave de este punto: inicie sesión de nuevo " +
+      "para obtener otra",
+    logout_key_revoked: "un administrador revocó la clave de este punto: vuelva a autenticarse " +
+      "para obtener otra",
+    logout_revoked: "un administrador puso el estado de seguridad de este punto en REVOKED en la " +
+      "Central, para siempre",
+    logout_deregistered: "este punto se dio de baja en el Registry",
+    logout_replaced: "otro monitor inició sesión como este punto",
+    logout_shutdown: "la Central se está deteniendo",
   },
 };
 

@@ -206,20 +206,22 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
         false,
       ],
     ];
+    // Each reason with the code of the operator's line (shared/notices.ts) beside its words.
     const reasons = [
-      "bad_token",
-      "bad_token",
-      "expired_token",
-      "bad_token",
-      "cp_mismatch",
-      "unknown_cp",
+      ["bad_token", "login_token_refused"],
+      ["bad_token", "login_token_refused"],
+      ["expired_token", "login_token_expired"],
+      ["bad_token", "login_token_refused"],
+      ["cp_mismatch", "login_other_cp"],
+      ["unknown_cp", "login_unknown_cp"],
     ];
     for (const [i, [name, cpId, token, retryable]] of cases.entries()) {
       const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
       const { answer } = await monitor.login(cpId, token);
       assert.equal(answer?.type, "AUTH_FAIL", name);
       assert.ok(answer?.type === "AUTH_FAIL");
-      assert.equal(answer.reason, reasons[i], name);
+      assert.deepEqual([answer.reason, answer.detail_code], reasons[i], name);
+      assert.ok(answer.detail, `${name}: the English words stay`);
       assert.equal(answer.retryable, retryable, name);
       assert.equal(await monitor.next(), undefined, `${name}: conversation over`);
     }
@@ -229,6 +231,7 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     await early.send(heartbeat(1));
     const refusal = await early.next();
     assert.ok(refusal?.type === "AUTH_FAIL" && refusal.reason === "bad_request");
+    assert.equal(refusal.detail_code, "login_first");
 
     // A deregistered CP.
     await registry.client.deregister("CP-TCP-2");
@@ -236,6 +239,7 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     const { answer } = await gone.login("CP-TCP-2", good);
     assert.ok(answer?.type === "AUTH_FAIL" && answer.reason === "deregistered");
     assert.equal(answer.retryable, false);
+    assert.deepEqual(answer.detail_params, { id: "CP-TCP-2" });
     assert.equal(central.runtime.model.cps.size, 0, "no failed login created a CP");
   });
 });
@@ -259,6 +263,7 @@ Deno.test("central TCP: health, a replacing login, and the heartbeat timeout", a
     const logout = await first.next();
     assert.ok(logout?.type === "LOGOUT");
     assert.deepEqual([logout.reason, logout.retryable], ["replaced", true]);
+    assert.equal(logout.detail_code, "logout_replaced");
     assert.equal(await first.next(), undefined);
     assert.equal(
       await stateOf(central, "CP-TCP-4"),

@@ -222,6 +222,10 @@ Deno.test("monitor link: a captured token replayed from another connection is re
         refused.answer?.type === "AUTH_FAIL" && refused.answer.reason === "bad_token",
         `${name}: ${JSON.stringify(refused.answer)}`,
       );
+      assert.equal(
+        refused.answer.detail_code,
+        name === "own key" ? "login_key_mismatch" : "login_token_replayed",
+      );
       assert.equal(await attacker.next(), undefined, `${name}: conversation over`);
     }
 
@@ -304,6 +308,7 @@ Deno.test("monitor link: a token from before a key revocation is refused, one fe
     assert.equal(res.status, 200, await res.text());
     const out = await first.next();
     assert.ok(out?.type === "LOGOUT" && out.reason === "key_revoked");
+    assert.equal(out.detail_code, "logout_key_revoked");
 
     const stale = await MonitorStub.connect(central.tcpAddr, registry.caCert);
     const { answer } = await stale.login(cpId, before);
@@ -312,6 +317,7 @@ Deno.test("monitor link: a token from before a key revocation is refused, one fe
       JSON.stringify(answer),
     );
     assert.match(answer.detail ?? "", /predates the last revocation/);
+    assert.equal(answer.detail_code, "login_stale_token");
 
     // A token issued right after, likely within the same second as the revocation, is fresh.
     const fresh = await MonitorStub.connect(central.tcpAddr, registry.caCert);

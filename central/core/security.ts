@@ -15,7 +15,12 @@ import {
   type EndReason,
   type LogoutReason,
 } from "../../shared/messages.ts";
-import { notice, type NoticeFields } from "../../shared/notices.ts";
+import {
+  notice,
+  type NoticeCode,
+  type NoticeFields,
+  type NoticeParams,
+} from "../../shared/notices.ts";
 import { DISCONNECTED } from "../cp_state.ts";
 import { endSession, resume, stop } from "./charging.ts";
 import { apply, cpActor, type Draft, iso, safeDetail } from "./draft.ts";
@@ -28,14 +33,26 @@ import {
   type SecurityStatus,
 } from "./model.ts";
 
-/** Why a login must be refused (`AUTH_FAIL`), once the token is good. */
-export interface LoginRefusal {
+/**
+ * Why a login is refused (`AUTH_FAIL`): the reason, whether to retry, and one line for the
+ * monitor's operator as a notice (English words, and a code with parameters the monitor shows in
+ * its language).
+ */
+export interface LoginRefusal extends NoticeFields {
   /** `AUTH_FAIL.reason`. */
   readonly reason: AuthFailReason;
   /** Whether the monitor should try again. */
   readonly retryable: boolean;
-  /** One line for the monitor's operator. */
-  readonly detail: string;
+}
+
+/** The refusal for `reason`, with the notice `code` and its `params` as the operator's line. */
+export function refuseLogin(
+  reason: AuthFailReason,
+  retryable: boolean,
+  code: NoticeCode,
+  params?: NoticeParams,
+): LoginRefusal {
+  return { reason, retryable, ...notice(code, params) };
 }
 
 /**
@@ -48,10 +65,10 @@ export function loginRefusal(
   registryStatus: "REGISTERED" | "DEREGISTERED",
 ): LoginRefusal | null {
   if (registryStatus === "DEREGISTERED") {
-    return { reason: "deregistered", retryable: false, detail: `${cpId} is deregistered` };
+    return refuseLogin("deregistered", false, "login_deregistered", { id: cpId });
   }
   if (model.cps.get(cpId)?.security === "REVOKED") {
-    return { reason: "revoked", retryable: false, detail: `${cpId} is revoked at Central` };
+    return refuseLogin("revoked", false, "login_revoked", { id: cpId });
   }
   return null;
 }

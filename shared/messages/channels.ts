@@ -24,6 +24,8 @@ import {
   cpProtocolSchema,
   cpStateSchema,
   denyReasonSchema,
+  detailCodeSchema,
+  detailParamsSchema,
   detailSchema,
   driverIdSchema,
   durationSecondsSchema,
@@ -281,10 +283,20 @@ export const authOkSchema = message("AUTH_OK", {
   certificate: certificatePemSchema,
   signature: base64Schema(8, 512),
 });
+/**
+ * Why Central refused or ended a monitor's login, for its operator: `detail`, the English words
+ * (for logs and older monitors), and `detail_code` with `detail_params`, the same words as a code
+ * of shared/notices.ts that the monitor shows in its language, as the HTTP API's notices do.
+ */
+const operatorDetail = {
+  detail: detailSchema.optional(),
+  detail_code: detailCodeSchema.optional(),
+  detail_params: detailParamsSchema.optional(),
+};
 /** `AUTH_FAIL` (Central → Monitor): the login was refused; `retryable` says whether to retry. */
 export const authFailSchema = message("AUTH_FAIL", {
   reason: authFailReasonSchema,
-  detail: detailSchema.optional(),
+  ...operatorDetail,
   retryable: z.boolean({ error: "must be true or false" }),
 });
 /** `HEARTBEAT` (Monitor → Central): the monitor is alive. */
@@ -301,7 +313,7 @@ export const commandSchema = message("COMMAND", {
 /** `LOGOUT` (Central → Monitor): Central is closing the connection, and why. */
 export const logoutSchema = message("LOGOUT", {
   reason: logoutReasonSchema,
-  detail: detailSchema.optional(),
+  ...operatorDetail,
   retryable: z.boolean({ error: "must be true or false" }),
 });
 /**

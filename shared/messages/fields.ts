@@ -198,6 +198,33 @@ export function textSchema(maxChars: number, minChars = 1) {
 export const locationSchema = textSchema(MAX_LOCATION_CHARS);
 /** An optional human explanation next to a reason code: 1–{@link MAX_DETAIL_CHARS} characters. */
 export const detailSchema = textSchema(MAX_DETAIL_CHARS);
+/**
+ * The code of a `detail` (`detail_code`, shared/notices.ts): what a screen translates. Any
+ * lower-case word passes, so a newer Central's code reaches an older screen, which shows `detail`.
+ */
+export const detailCodeSchema = patternString(
+  /^[a-z][a-z0-9_]{0,63}$/,
+  "must be 1–64 characters of a–z, 0–9 or _, starting with a letter",
+);
+/** Most parameters one `detail_params` carries. */
+export const MAX_DETAIL_PARAMS = 8;
+/**
+ * A `detail`'s parameters (`detail_params`): at most {@link MAX_DETAIL_PARAMS}, keyed by
+ * identifiers, each a finite number or text of at most {@link MAX_DETAIL_CHARS} characters, put
+ * into the code's words on a screen.
+ */
+export const detailParamsSchema = z
+  .record(
+    patternString(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be an identifier of 1–64 characters"),
+    z.union([textSchema(MAX_DETAIL_CHARS, 0), z.number()], {
+      error: "must be a string of text or a finite number",
+    }),
+    { error: (issue) => (issue.code === "invalid_type" ? "must be an object" : undefined) },
+  )
+  .refine(
+    (params) => Object.keys(params).length <= MAX_DETAIL_PARAMS,
+    `must have at most ${MAX_DETAIL_PARAMS} entries`,
+  );
 
 /** The CP states of ARCHITECTURE §CP states. */
 export const cpStateSchema = oneOf([

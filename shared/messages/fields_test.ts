@@ -145,6 +145,35 @@ Deno.test("free text accepts emoji but not control characters, bidi overrides or
   assertRejected(driverUpdateSchema, longPlace, "cps[0].location: must be 1–200", "location");
 });
 
+Deno.test("a refusal's detail code and parameters are checked, each failure naming its field", () => {
+  const fail = examples.find((e) => e.message.type === "AUTH_FAIL")!.message;
+  const logout = { v: 1, type: "LOGOUT", reason: "revoked", retryable: false };
+  // Beside the English words, or without them; a code this side does not know still passes.
+  for (const extra of [{}, { detail_code: "login_revoked", detail_params: { id: "CP-1" } }]) {
+    assert.ok(parseMessage(centralToMonitorSchema, { ...logout, ...extra }).ok);
+  }
+  assert.ok(
+    parseMessage(centralToMonitorSchema, { ...fail, detail_code: "from_a_newer_central" }).ok,
+  );
+  const nine = Object.fromEntries([..."abcdefghi"].map((k) => [k, 1]));
+  const cases: [string, unknown, string][] = [
+    ["detail_code", "Login Revoked", "detail_code: must be 1–64 characters of a–z"],
+    ["detail_code", "", "detail_code: must be 1–64 characters of a–z"],
+    ["detail_code", 7, "detail_code: must be 1–64 characters of a–z"],
+    ["detail_params", "id=CP-1", "detail_params: must be an object"],
+    ["detail_params", { id: { nested: 1 } }, "detail_params.id: must be a string of text or"],
+    ["detail_params", { seconds: Infinity }, "detail_params.seconds: must be a string of text or"],
+    ["detail_params", { id: "a\u0000b" }, "detail_params.id: must be 0–500 characters of text"],
+    ["detail_params", { "no spaces": 1 }, `detail_params["no spaces"]: field name must be`],
+    ["detail_params", nine, "detail_params: must have at most 8 entries"],
+  ];
+  for (const [field, value, reason] of cases) {
+    const context = `${field} ${JSON.stringify(value) ?? String(value)}`;
+    assertRejected(centralToMonitorSchema, { ...fail, [field]: value }, reason, context);
+    assertRejected(centralToMonitorSchema, { ...logout, [field]: value }, reason, context);
+  }
+});
+
 Deno.test("SQL-ish free text is ordinary text (queries are parameterized)", () => {
   const denied = examples.find((e) => e.message.type === "DENIED")!.message;
   assert.ok(parseMessage(driverUpdateSchema, { ...denied, detail: "'; DROP TABLE cps;--" }).ok);

@@ -221,6 +221,8 @@ export const examples: { channel: Channel; message: Record<string, unknown> }[] 
       type: "AUTH_FAIL",
       reason: "registry_unavailable",
       detail: "Registry did not answer in 5 s",
+      detail_code: "login_registry_silent",
+      detail_params: { waited: 5 },
       retryable: true,
     },
   },
