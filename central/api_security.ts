@@ -123,25 +123,28 @@ const adminAnswers = {
   413: err("body over 64 KiB"),
 };
 
-const rotateRoute = createRoute({
-  method: "post",
-  path: "/cps/{id}/keys/rotate",
-  summary: "Rotate a CP's key: its keys are revoked and the monitor logs in again at once",
-  description: "An open session ends with a ticket (key_lost). 409 for a REVOKED CP.",
-  security: admin,
-  request: { params: IdParams, ...adminReasonRequest },
-  responses: adminAnswers,
-});
-const revokeRoute = createRoute({
-  method: "post",
-  path: "/cps/{id}/keys/revoke",
-  summary: "Revoke a CP's keys: the monitor is logged out, DISCONNECTED until it re-authenticates",
-  description: "Messages under any of its key versions are rejected from now on; an open " +
+/** A POST on a CP's keys: an optional reason in, the CP's security view out. */
+const keysRoute = <P extends string>(path: P, summary: string, description: string) =>
+  createRoute({
+    method: "post",
+    path,
+    summary,
+    description,
+    security: admin,
+    request: { params: IdParams, ...adminReasonRequest },
+    responses: adminAnswers,
+  });
+const rotateRoute = keysRoute(
+  "/cps/{id}/keys/rotate",
+  "Rotate a CP's key: its keys are revoked and the monitor logs in again at once",
+  "An open session ends with a ticket (key_lost). 409 for a REVOKED CP.",
+);
+const revokeRoute = keysRoute(
+  "/cps/{id}/keys/revoke",
+  "Revoke a CP's keys: the monitor is logged out, DISCONNECTED until it re-authenticates",
+  "Messages under any of its key versions are rejected from now on; an open " +
     "session ends with a ticket (key_lost).",
-  security: admin,
-  request: { params: IdParams, ...adminReasonRequest },
-  responses: adminAnswers,
-});
+);
 const setSecurityRoute = createRoute({
   method: "post",
   path: "/cps/{id}/security",
@@ -234,24 +237,15 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
     return after ? c.json(after, 200) : notFound(c, id);
   };
 
-  app.openapi(
-    rotateRoute,
-    (c) =>
+  // Both end in revoke_keys; a rotation also lets the monitor log in again at once.
+  for (const [route, rotate] of [[rotateRoute, true], [revokeRoute, false]] as const) {
+    app.openapi(route, (c) =>
       act(c, c.req.valid("param").id, {
         type: "revoke_keys",
-        rotate: true,
+        rotate,
         ...reasonParams(c.req.valid("json")),
-      }),
-  );
-  app.openapi(
-    revokeRoute,
-    (c) =>
-      act(c, c.req.valid("param").id, {
-        type: "revoke_keys",
-        rotate: false,
-        ...reasonParams(c.req.valid("json")),
-      }),
-  );
+      }));
+  }
   app.openapi(setSecurityRoute, (c) => {
     const { status, reason } = c.req.valid("json");
     return act(c, c.req.valid("param").id, { type: "set_security", status, reason });
