@@ -29,6 +29,7 @@ import {
   parseMessage,
 } from "../shared/messages.ts";
 import { type CentralOptions, type RunningCentral, startCentral } from "./central.ts";
+import { testBrokers } from "../tests/kafka_env.ts";
 
 /** A Registry on a free port with its admin client. */
 export interface TestRegistry {
@@ -142,6 +143,55 @@ export function startTestCentral(
     adminToken: "test-central-admin-token-0123456789",
     registryFeedKey: TEST_FEED_KEY,
     ...options,
+  });
+}
+
+/**
+ * Runs `test` with a Registry ({@link startTestRegistry}) in a new temporary folder that `prefix`
+ * names; the Registry stops and the folder goes when the test ends, passed or failed.
+ */
+export async function withTestRegistry(
+  prefix: string,
+  test: (dir: string, registry: TestRegistry) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    const registry = await startTestRegistry(dir);
+    try {
+      await test(dir, registry);
+    } finally {
+      await registry.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** What {@link withTestCentral} gives its test. */
+export interface TestCentral {
+  /** The test's temporary folder, where both keep their data. */
+  readonly dir: string;
+  readonly registry: TestRegistry;
+  readonly central: RunningCentral;
+}
+
+/**
+ * Runs `test` with a Registry and a Central ({@link startTestCentral} on the test broker, with
+ * `options` on top) in a new temporary folder that `prefix` names; Central stops, then the
+ * Registry, and the folder goes when the test ends.
+ */
+export function withTestCentral(
+  prefix: string,
+  options: Partial<CentralOptions>,
+  test: (s: TestCentral) => Promise<void>,
+): Promise<void> {
+  return withTestRegistry(prefix, async (dir, registry) => {
+    const central = await startTestCentral(dir, registry, testBrokers(), options);
+    try {
+      await test({ dir, registry, central });
+    } finally {
+      await central.stop();
+    }
   });
 }
 

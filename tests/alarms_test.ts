@@ -8,12 +8,11 @@
 import {
   authenticateBound,
   MonitorStub,
-  startTestCentral,
-  startTestRegistry,
   waitFor,
+  withTestCentral,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
 
 interface Alarm {
   id: number;
@@ -50,42 +49,40 @@ function alarmStream(url: string) {
 }
 
 Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login clears it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "alarms_" });
-  const registry = await startTestRegistry(dir);
-  const central = await startTestCentral(dir, registry, testBrokers(), {
+  await withTestCentral("alarms_", {
     group: uniqueName("alarms"),
+  }, async ({ registry, central }) => {
+    const stream = alarmStream(central.httpUrl);
+    const get = async (path: string) => await (await fetch(`${central.httpUrl}${path}`)).json();
+    try {
+      const cpId = uniqueName("CP-AL");
+      const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
+      const token = () => authenticateBound(registry.client, cpId, credentials);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+      assert.equal((await monitor.login(cpId, await token())).answer?.type, "AUTH_OK");
+      await monitor.close();
+
+      const ours = (a: Alarm) => a.cp_id === cpId && a.kind === "cp_disconnected";
+      await waitFor("the alarm event", () => stream.alarms.some(ours));
+      const opened = stream.alarms.find(ours)!;
+      assert.equal(opened.cleared_at, null);
+      const open = await get("/alarms?open=1");
+      assert.deepEqual(open.items.filter(ours), [opened]);
+      assert.ok((await get("/summary")).alarms_open >= 1);
+
+      const again = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+      assert.equal((await again.login(cpId, await token())).answer?.type, "AUTH_OK");
+      again.keepAlive(300);
+      const cleared = (a: Alarm) => ours(a) && a.id === opened.id && a.cleared_at !== null;
+      await waitFor("the clearing event", () => stream.alarms.some(cleared));
+      assert.ok(
+        Date.parse(stream.alarms.find(cleared)!.cleared_at!) >= Date.parse(opened.began_at),
+      );
+      assert.deepEqual((await get("/alarms?open=1")).items.filter(ours), []);
+      assert.ok((await get("/alarms")).items.some(cleared), "kept among the cleared");
+      await again.close();
+    } finally {
+      await stream.stop();
+    }
   });
-  const stream = alarmStream(central.httpUrl);
-  const get = async (path: string) => await (await fetch(`${central.httpUrl}${path}`)).json();
-  try {
-    const cpId = uniqueName("CP-AL");
-    const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
-    const token = () => authenticateBound(registry.client, cpId, credentials);
-    const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-    assert.equal((await monitor.login(cpId, await token())).answer?.type, "AUTH_OK");
-    await monitor.close();
-
-    const ours = (a: Alarm) => a.cp_id === cpId && a.kind === "cp_disconnected";
-    await waitFor("the alarm event", () => stream.alarms.some(ours));
-    const opened = stream.alarms.find(ours)!;
-    assert.equal(opened.cleared_at, null);
-    const open = await get("/alarms?open=1");
-    assert.deepEqual(open.items.filter(ours), [opened]);
-    assert.ok((await get("/summary")).alarms_open >= 1);
-
-    const again = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-    assert.equal((await again.login(cpId, await token())).answer?.type, "AUTH_OK");
-    again.keepAlive(300);
-    const cleared = (a: Alarm) => ours(a) && a.id === opened.id && a.cleared_at !== null;
-    await waitFor("the clearing event", () => stream.alarms.some(cleared));
-    assert.ok(Date.parse(stream.alarms.find(cleared)!.cleared_at!) >= Date.parse(opened.began_at));
-    assert.deepEqual((await get("/alarms?open=1")).items.filter(ours), []);
-    assert.ok((await get("/alarms")).items.some(cleared), "kept among the cleared");
-    await again.close();
-  } finally {
-    await stream.stop();
-    await central.stop();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 });

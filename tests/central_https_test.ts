@@ -9,111 +9,106 @@
 import {
   authenticateBound,
   MonitorStub,
-  startTestCentral,
-  startTestRegistry,
   waitFor,
+  withTestCentral,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort } from "../shared/ports.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
 
 Deno.test("Central off loopback: REST over HTTPS only, and the weather office alerts over it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "central_https_" });
-  const registry = await startTestRegistry(dir);
-  const central = await startTestCentral(dir, registry, testBrokers(), {
+  await withTestCentral("central_https_", {
     hostname: "0.0.0.0",
     group: uniqueName("https"),
-  });
-  const caFile = join(dir, "ca.pem");
-  await Deno.writeTextFile(caFile, registry.caCert);
-  const tls = Deno.createHttpClient({ caCerts: [registry.caCert] });
-  const get = async (path: string) => {
-    const res = await fetch(`${central.httpUrl}${path}`, { client: tls });
-    return { status: res.status, body: await res.json() };
-  };
-  let office: Deno.ChildProcess | undefined;
-  let monitor: MonitorStub | undefined;
-  try {
-    assert.match(central.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal((await get("/health")).status, 200);
-    const port = central.httpAddr.port;
-    await assert.rejects(
-      fetch(`http://127.0.0.1:${port}/health`).then((r) => r.text()),
-      "plain HTTP gets no answer",
-    );
-    await assert.rejects(
-      fetch(`${central.httpUrl}/health`).then((r) => r.text()),
-      (error: Error) => /UnknownIssuer|certificate/i.test(String(error.cause ?? error.message)),
-      "a client without the project CA refuses the certificate",
-    );
-
-    const cpId = uniqueName("CP-HTTPS");
-    const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
-    const tcp = { ...central.tcpAddr, hostname: "127.0.0.1" }; // it listens on 0.0.0.0
-    monitor = await MonitorStub.connect(tcp, registry.caCert);
-    const token = await authenticateBound(registry.client, cpId, credentials);
-    assert.equal((await monitor.login(cpId, token)).answer?.type, "AUTH_OK");
-    monitor.keepAlive(300);
-
-    const officePort = freePort();
-    office = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        join(import.meta.dirname!, "..", "weather", "main.ts"),
-        "--no-tui",
-        ...["--port", String(officePort), "--host", "127.0.0.1", "--interval", "200ms"],
-        ...["--central", central.httpUrl, "--ca", caFile],
-        ...["--locations", join(dir, "weather_locations.json")],
-      ],
-      env: {
-        OPENWEATHER_API_KEY: "",
-        WEATHER_SERVICE_KEY: central.weatherServiceKey.key,
-      },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const officeUrl = `http://127.0.0.1:${officePort}`;
-    const officeHealth = async () => {
-      try {
-        return await (await fetch(`${officeUrl}/health`)).json();
-      } catch {
-        return undefined;
-      }
+  }, async ({ dir, registry, central }) => {
+    const caFile = join(dir, "ca.pem");
+    await Deno.writeTextFile(caFile, registry.caCert);
+    const tls = Deno.createHttpClient({ caCerts: [registry.caCert] });
+    const get = async (path: string) => {
+      const res = await fetch(`${central.httpUrl}${path}`, { client: tls });
+      return { status: res.status, body: await res.json() };
     };
-    await waitFor(
-      "the office to reach Central over HTTPS",
-      async () => (await officeHealth())?.central?.reachable === true,
-      30_000,
-    );
-    await waitFor("the office to watch the CP Central lists", async () => {
-      const res = await fetch(`${officeUrl}/locations`);
-      return JSON.stringify(await res.json()).includes(cpId);
-    }, 30_000);
+    let office: Deno.ChildProcess | undefined;
+    let monitor: MonitorStub | undefined;
+    try {
+      assert.match(central.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await get("/health")).status, 200);
+      const port = central.httpAddr.port;
+      await assert.rejects(
+        fetch(`http://127.0.0.1:${port}/health`).then((r) => r.text()),
+        "plain HTTP gets no answer",
+      );
+      await assert.rejects(
+        fetch(`${central.httpUrl}/health`).then((r) => r.text()),
+        (error: Error) => /UnknownIssuer|certificate/i.test(String(error.cause ?? error.message)),
+        "a client without the project CA refuses the certificate",
+      );
 
-    const cold = await fetch(`${officeUrl}/simulated/Madrid`, {
-      method: "PUT",
-      headers: {
-        authorization: `Bearer ${central.weatherServiceKey.key}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ temperature: -5 }),
-    });
-    assert.equal(cold.status, 200, await cold.text());
-    await waitFor("Central to hold the weather alert", async () => {
-      const weather = (await get("/weather")).body as { cp_id: string; status: string }[];
-      return weather.some((w) => w.cp_id === cpId && w.status === "alert");
-    }, 30_000);
-    assert.equal((await get(`/cps/${cpId}`)).body.stop_reason, "weather");
-  } finally {
-    office?.kill("SIGTERM");
-    await office?.status;
-    await monitor?.close();
-    tls.close();
-    await central.stop();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+      const cpId = uniqueName("CP-HTTPS");
+      const { credentials } = await registry.client.register({ cp_id: cpId, location: "Madrid" });
+      const tcp = { ...central.tcpAddr, hostname: "127.0.0.1" }; // it listens on 0.0.0.0
+      monitor = await MonitorStub.connect(tcp, registry.caCert);
+      const token = await authenticateBound(registry.client, cpId, credentials);
+      assert.equal((await monitor.login(cpId, token)).answer?.type, "AUTH_OK");
+      monitor.keepAlive(300);
+
+      const officePort = freePort();
+      office = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          join(import.meta.dirname!, "..", "weather", "main.ts"),
+          "--no-tui",
+          ...["--port", String(officePort), "--host", "127.0.0.1", "--interval", "200ms"],
+          ...["--central", central.httpUrl, "--ca", caFile],
+          ...["--locations", join(dir, "weather_locations.json")],
+        ],
+        env: {
+          OPENWEATHER_API_KEY: "",
+          WEATHER_SERVICE_KEY: central.weatherServiceKey.key,
+        },
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const officeUrl = `http://127.0.0.1:${officePort}`;
+      const officeHealth = async () => {
+        try {
+          return await (await fetch(`${officeUrl}/health`)).json();
+        } catch {
+          return undefined;
+        }
+      };
+      await waitFor(
+        "the office to reach Central over HTTPS",
+        async () => (await officeHealth())?.central?.reachable === true,
+        30_000,
+      );
+      await waitFor("the office to watch the CP Central lists", async () => {
+        const res = await fetch(`${officeUrl}/locations`);
+        return JSON.stringify(await res.json()).includes(cpId);
+      }, 30_000);
+
+      const cold = await fetch(`${officeUrl}/simulated/Madrid`, {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${central.weatherServiceKey.key}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ temperature: -5 }),
+      });
+      assert.equal(cold.status, 200, await cold.text());
+      await waitFor("Central to hold the weather alert", async () => {
+        const weather = (await get("/weather")).body as { cp_id: string; status: string }[];
+        return weather.some((w) => w.cp_id === cpId && w.status === "alert");
+      }, 30_000);
+      assert.equal((await get(`/cps/${cpId}`)).body.stop_reason, "weather");
+    } finally {
+      office?.kill("SIGTERM");
+      await office?.status;
+      await monitor?.close();
+      tls.close();
+    }
+  });
 });

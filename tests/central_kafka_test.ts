@@ -9,9 +9,9 @@
 import {
   MonitorStub,
   startTestCentral,
-  startTestRegistry,
   type TestRegistry,
   waitFor,
+  withTestRegistry,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { openEnvelope } from "../shared/envelope.ts";
@@ -20,18 +20,13 @@ import { commandPayloadSchema, parseMessage } from "../shared/messages.ts";
 import { centralGroupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
 
-async function withSetup(
+/** Runs `test` with a Registry and a new Central group that starts at the end of its topics. */
+const withSetup = (
   test: (s: { dir: string; registry: TestRegistry; group: string }) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "central_kafka_" });
-  const registry = await startTestRegistry(dir);
-  try {
+) =>
+  withTestRegistry("central_kafka_", async (dir, registry) => {
     await test({ dir, registry, group: await centralGroupAtEnd("central-kafka") });
-  } finally {
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+  });
 
 Deno.test("central Kafka: request → AUTHORIZE/AUTHORIZED → SUPPLY → TICKET; dupes, replays, forgeries dropped", async () => {
   await withSetup(async ({ dir, registry, group }) => {

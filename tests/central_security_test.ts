@@ -10,9 +10,9 @@ import {
   type BoundToken,
   MonitorStub,
   startTestCentral,
-  startTestRegistry,
   type TestRegistry,
   waitFor,
+  withTestRegistry,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -40,42 +40,40 @@ interface Setup {
   api(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: any }>;
 }
 
-async function withCentral(
+function withCentral(
   cps: number,
   test: (s: Setup) => Promise<void>,
   options: { auditIntervalMs?: number } = {},
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "central_security_" });
-  const registry = await startTestRegistry(dir);
-  const driverId = uniqueName("D");
-  const cpIds = Array.from({ length: cps }, () => uniqueName("CP"));
-  const wire = await KafkaWire.open(driverId, cpIds, { atEnd: true });
-  const central = await startTestCentral(dir, registry, testBrokers(), {
-    group: await centralGroupAtEnd("central-security"),
-    ...options,
-  });
-  const answers: string[] = [];
-  const api: Setup["api"] = async (method, path, body) => {
-    const res = await fetch(`${central.httpUrl}${path}`, {
-      method,
-      headers: {
-        ...(method === "POST" ? { authorization: `Bearer ${ADMIN}` } : {}),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  return withTestRegistry("central_security_", async (dir, registry) => {
+    const driverId = uniqueName("D");
+    const cpIds = Array.from({ length: cps }, () => uniqueName("CP"));
+    const wire = await KafkaWire.open(driverId, cpIds, { atEnd: true });
+    const central = await startTestCentral(dir, registry, testBrokers(), {
+      group: await centralGroupAtEnd("central-security"),
+      ...options,
     });
-    const text = await res.text();
-    answers.push(text);
-    return { status: res.status, json: JSON.parse(text) };
-  };
-  try {
-    await test({ dir, registry, central, wire, driverId, cpIds, answers, api });
-  } finally {
-    await central.stop();
-    await wire.close();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    const answers: string[] = [];
+    const api: Setup["api"] = async (method, path, body) => {
+      const res = await fetch(`${central.httpUrl}${path}`, {
+        method,
+        headers: {
+          ...(method === "POST" ? { authorization: `Bearer ${ADMIN}` } : {}),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      answers.push(text);
+      return { status: res.status, json: JSON.parse(text) };
+    };
+    try {
+      await test({ dir, registry, central, wire, driverId, cpIds, answers, api });
+    } finally {
+      await central.stop();
+      await wire.close();
+    }
+  });
 }
 
 /** Logs a stand-in monitor in; returns it, its key and key version. */

@@ -7,10 +7,9 @@
 import {
   type BoundToken,
   MonitorStub,
-  startTestCentral,
-  startTestRegistry,
-  type TestRegistry,
+  type TestCentral,
   waitFor,
+  withTestCentral,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
@@ -21,31 +20,14 @@ import { ACK, encodeFrame, ENQ, EOT, ETX, NACK, STX } from "../shared/framing.ts
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import type { RunningCentral } from "../central/central.ts";
 import { connectTls } from "../shared/tls.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
 
-interface Setup {
-  registry: TestRegistry;
-  central: RunningCentral;
-}
-
-async function withCentral(test: (s: Setup) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "central_tcp_" });
-  const registry = await startTestRegistry(dir);
-  try {
-    const central = await startTestCentral(dir, registry, testBrokers(), {
-      heartbeatTimeoutMs: 1000,
-      group: uniqueName("central-tcp"),
-    });
-    try {
-      await test({ registry, central });
-    } finally {
-      await central.stop();
-    }
-  } finally {
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** Runs `test` against a Registry and a Central of its own (heartbeats time out after 1 s). */
+const withCentral = (test: (s: TestCentral) => Promise<void>) =>
+  withTestCentral("central_tcp_", {
+    heartbeatTimeoutMs: 1000,
+    group: uniqueName("central-tcp"),
+  }, test);
 
 /** A raw socket for bytes the framed client would never send. */
 class Raw {
@@ -57,7 +39,7 @@ class Raw {
   }
 
   /** Inside TLS, as every monitor connects. */
-  static async open(s: Setup): Promise<Raw> {
+  static async open(s: TestCentral): Promise<Raw> {
     const { hostname, port } = s.central.tcpAddr;
     return new Raw(await connectTls(hostname, port, [s.registry.caCert]));
   }

@@ -8,10 +8,10 @@
 import {
   type BoundToken,
   MonitorStub,
-  startTestCentral,
-  startTestRegistry,
+  type TestCentral,
   type TestRegistry,
   waitFor,
+  withTestCentral,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import type { CentralOptions, RunningCentral } from "../central/central.ts";
@@ -22,37 +22,20 @@ import { FramedConn } from "../shared/framed_conn.ts";
 import { LoginProofError } from "../shared/login_proof.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import { connectTls } from "../shared/tls.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { uniqueName } from "./kafka_env.ts";
 
 const ADMIN = "test-central-admin-token-0123456789";
 
-interface Setup {
-  registry: TestRegistry;
-  central: RunningCentral;
-}
-
-async function withCentral(
-  test: (s: Setup) => Promise<void>,
+/** Runs `test` against a Registry and a Central of its own, with `options` on top. */
+const withCentral = (
+  test: (s: TestCentral) => Promise<void>,
   options: Partial<CentralOptions> = {},
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "monitor_link_security_" });
-  const registry = await startTestRegistry(dir);
-  try {
-    const central = await startTestCentral(dir, registry, testBrokers(), {
-      group: uniqueName("link-security"),
-      adminToken: ADMIN,
-      ...options,
-    });
-    try {
-      await test({ registry, central });
-    } finally {
-      await central.stop();
-    }
-  } finally {
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+) =>
+  withTestCentral("monitor_link_security_", {
+    group: uniqueName("link-security"),
+    adminToken: ADMIN,
+    ...options,
+  }, test);
 
 const heartbeat = (seq: number) => build(monitorToCentralSchema, "HEARTBEAT", { seq });
 

@@ -7,9 +7,9 @@
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
   startTestCentral,
-  startTestRegistry,
   type TestRegistry,
   waitFor,
+  withTestRegistry,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -39,68 +39,66 @@ interface Net {
 }
 
 /** Registry, Central, gateway and a Kafka view for one CP and one driver. */
-async function withNet(test: (net: Net) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ocpp_test_" });
-  const registry = await startTestRegistry(dir);
-  const cpId = uniqueName("OC");
-  const driverId = uniqueName("DRV");
-  const group = await centralGroupAtEnd("ocpp-central");
-  const startCentral = (tcpPort = 0) =>
-    startTestCentral(dir, registry, testBrokers(), {
-      group,
-      weatherServiceKey: WEATHER_KEY,
-      tcpPort,
+function withNet(test: (net: Net) => Promise<void>): Promise<void> {
+  return withTestRegistry("ocpp_test_", async (dir, registry) => {
+    const cpId = uniqueName("OC");
+    const driverId = uniqueName("DRV");
+    const group = await centralGroupAtEnd("ocpp-central");
+    const startCentral = (tcpPort = 0) =>
+      startTestCentral(dir, registry, testBrokers(), {
+        group,
+        weatherServiceKey: WEATHER_KEY,
+        tcpPort,
+      });
+    const central = await startCentral();
+    const wire = await KafkaWire.open(driverId, [cpId], { atEnd: true });
+    const { credentials } = await registry.client.register({
+      cp_id: cpId,
+      location: "Alicante",
+      price_eur_kwh: 0.5,
+      power_kw: 22,
     });
-  const central = await startCentral();
-  const wire = await KafkaWire.open(driverId, [cpId], { atEnd: true });
-  const { credentials } = await registry.client.register({
-    cp_id: cpId,
-    location: "Alicante",
-    price_eur_kwh: 0.5,
-    power_kw: 22,
-  });
-  const start = () =>
-    startGateway({
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: registry.tls,
-      brokers: testBrokers(),
-      central: { host: "127.0.0.1", port: central.tcpAddr.port },
-      registryUrl: registry.server.url,
-      caCert: registry.caCert,
-      credentialsDir: join(dir, "ocpp"),
-      group: uniqueName("ocpp-gateway"),
-      heartbeatIntervalS: 30,
-    });
-  const net = {
-    registry,
-    central,
-    restartCentral: async () => {
-      const port = net.central.tcpAddr.port;
-      await net.central.stop();
-      net.central = await startCentral(port);
-    },
-    gateway: await start(),
-    restartGateway: async () => {
+    const start = () =>
+      startGateway({
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: registry.tls,
+        brokers: testBrokers(),
+        central: { host: "127.0.0.1", port: central.tcpAddr.port },
+        registryUrl: registry.server.url,
+        caCert: registry.caCert,
+        credentialsDir: join(dir, "ocpp"),
+        group: uniqueName("ocpp-gateway"),
+        heartbeatIntervalS: 30,
+      });
+    const net = {
+      registry,
+      central,
+      restartCentral: async () => {
+        const port = net.central.tcpAddr.port;
+        await net.central.stop();
+        net.central = await startCentral(port);
+      },
+      gateway: await start(),
+      restartGateway: async () => {
+        await net.gateway.stop();
+        net.gateway = await start();
+      },
+      wire,
+      cpId,
+      driverId,
+      credentials,
+      chargers: [] as Charger[],
+    };
+    try {
+      await test(net);
+    } finally {
+      await Promise.all(net.chargers.map((c) => c.close()));
       await net.gateway.stop();
-      net.gateway = await start();
-    },
-    wire,
-    cpId,
-    driverId,
-    credentials,
-    chargers: [] as Charger[],
-  };
-  try {
-    await test(net);
-  } finally {
-    await Promise.all(net.chargers.map((c) => c.close()));
-    await net.gateway.stop();
-    await wire.close();
-    await net.central.stop();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+      await wire.close();
+      await net.central.stop();
+    }
+  });
 }
 
 /** A charger: ocpp-rpc's client, answering the gateway's calls and recording them. */

@@ -15,8 +15,8 @@ import {
   authenticateBound,
   MonitorStub,
   startTestCentral,
-  startTestRegistry,
   waitFor,
+  withTestRegistry,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
@@ -65,50 +65,48 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "rereg_race_" });
-    const registry = await startTestRegistry(dir);
-    const relay = feedHoldingRelay(registry.server.url, registry.tls, registry.caCert);
-    const central = await startTestCentral(dir, registry, testBrokers(), {
-      registryUrl: relay.url,
-      group: uniqueName("rereg"),
+    await withTestRegistry("rereg_race_", async (dir, registry) => {
+      const relay = feedHoldingRelay(registry.server.url, registry.tls, registry.caCert);
+      const central = await startTestCentral(dir, registry, testBrokers(), {
+        registryUrl: relay.url,
+        group: uniqueName("rereg"),
+      });
+      let monitor: MonitorStub | undefined;
+      try {
+        await waitFor("Central to ask the feed", () => relay.held() > 0);
+        const cpId = uniqueName("CP-RACE");
+        await registry.client.register({ cp_id: cpId, location: "Murcia" }); // answer "lost"
+        await registry.client.deregister(cpId);
+        const again = await registry.client.register({ cp_id: cpId, location: "Murcia" });
+        const lastSeq = (await registry.client.changes(0, {})).last_seq;
+        assert.ok(central.runtime.store.registrySeq() < lastSeq, "the feed is still held");
+
+        monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+        const token = await authenticateBound(registry.client, cpId, again.credentials);
+        const login = await monitor.login(cpId, token);
+        assert.equal(login.answer?.type, "AUTH_OK");
+        monitor.keepAlive(200);
+
+        relay.release();
+        await waitFor(
+          "Central to apply the whole feed",
+          () => central.runtime.store.registrySeq() >= lastSeq,
+          20_000,
+        );
+        const cp = central.runtime.model.cps.get(cpId)!;
+        assert.equal(cp.securityInfo.deregisteredAt, null, "not marked deregistered");
+        assert.equal(cp.status.state, "ACTIVATED");
+        assert.equal(
+          cp.keyVersion,
+          login.answer?.type === "AUTH_OK" ? login.answer.keyVersion : -1,
+          "the key of the fresh login is kept",
+        );
+        assert.notEqual(cp.connection, null, "the monitor's connection is still the CP's");
+      } finally {
+        await monitor?.close();
+        await central.stop();
+        await relay.close();
+      }
     });
-    let monitor: MonitorStub | undefined;
-    try {
-      await waitFor("Central to ask the feed", () => relay.held() > 0);
-      const cpId = uniqueName("CP-RACE");
-      await registry.client.register({ cp_id: cpId, location: "Murcia" }); // answer "lost"
-      await registry.client.deregister(cpId);
-      const again = await registry.client.register({ cp_id: cpId, location: "Murcia" });
-      const lastSeq = (await registry.client.changes(0, {})).last_seq;
-      assert.ok(central.runtime.store.registrySeq() < lastSeq, "the feed is still held");
-
-      monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-      const token = await authenticateBound(registry.client, cpId, again.credentials);
-      const login = await monitor.login(cpId, token);
-      assert.equal(login.answer?.type, "AUTH_OK");
-      monitor.keepAlive(200);
-
-      relay.release();
-      await waitFor(
-        "Central to apply the whole feed",
-        () => central.runtime.store.registrySeq() >= lastSeq,
-        20_000,
-      );
-      const cp = central.runtime.model.cps.get(cpId)!;
-      assert.equal(cp.securityInfo.deregisteredAt, null, "not marked deregistered");
-      assert.equal(cp.status.state, "ACTIVATED");
-      assert.equal(
-        cp.keyVersion,
-        login.answer?.type === "AUTH_OK" ? login.answer.keyVersion : -1,
-        "the key of the fresh login is kept",
-      );
-      assert.notEqual(cp.connection, null, "the monitor's connection is still the CP's");
-    } finally {
-      await monitor?.close();
-      await central.stop();
-      await relay.close();
-      await registry.close();
-      await Deno.remove(dir, { recursive: true });
-    }
   },
 });

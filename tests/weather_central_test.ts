@@ -10,6 +10,7 @@ import {
   startTestCentral,
   startTestRegistry,
   waitFor,
+  withTestCentral,
 } from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
@@ -350,71 +351,67 @@ Deno.test("weather → real Central: cold stops and tickets, holds, provider tro
 });
 
 Deno.test("weather → real Central: bad input over HTTP is refused and changes nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "weather_central_bad_" });
-  const registry = await startTestRegistry(dir);
   const key = "weather-key-for-the-bad-input-test";
-  const central = await startTestCentral(dir, registry, testBrokers(), {
+  await withTestCentral("weather_central_bad_", {
     group: uniqueName("weather-central-bad"),
     weatherServiceKey: key,
-  });
-  const cpId = uniqueName("CP");
-  const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-  const post = (body: BodyInit, authorization: string | null = `Bearer ${key}`) =>
-    fetch(`${central.httpUrl}/weather/alert`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(authorization === null ? {} : { authorization }),
-      },
-      body,
-    });
-  const expect = async (res: Response, status: number) => {
-    assert.equal(res.status, status);
-    const answer = await res.json();
-    assert.deepEqual(Object.keys(answer).sort(), ["detail", "error", "timestamp"]);
-    assert.ok(!JSON.stringify(answer).includes(key), "the key is never echoed");
-  };
-  try {
-    assert.equal(central.weatherServiceKey.source, "given");
-    const { answer } = await monitor.login(cpId, await registry.registerCp(cpId));
-    assert.equal(answer?.type, "AUTH_OK");
-    monitor.keepAlive(300);
-    const good = { cp_id: cpId, city: "Madrid", temperature: -2, status: "alert" };
-    await expect(await post(JSON.stringify(good), null), 401);
-    await expect(await post(JSON.stringify(good), "Bearer wrong-key-wrong-key-wrong"), 401);
-    await expect(await post(JSON.stringify(good), `Bearer ${central.adminToken.token}`), 401);
-    await expect(await post('{"cp_id": "' + cpId + '", "city": '), 400);
-    for (
-      const cp_id of ["x' OR '1'='1", "CP-1; DROP TABLE cps; --", 'CP-1"); DELETE FROM weather']
-    ) {
-      await expect(await post(JSON.stringify({ ...good, cp_id })), 400);
-    }
-    await expect(await post(JSON.stringify({ ...good, cp_id: "CP-unknown-404" })), 404);
-    // Streamed without a Content-Length: cut off past 64 KiB.
-    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
-    let sent = 0;
-    const huge = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        sent += chunk.length;
-        if (sent > 4 * 1024 * 1024) controller.close();
-        else controller.enqueue(chunk);
-      },
-    });
-    await expect(await post(huge), 413);
-    await expect(await post(JSON.stringify({ ...good, city: "x".repeat(70_000) })), 413);
+  }, async ({ registry, central }) => {
+    const cpId = uniqueName("CP");
+    const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+    const post = (body: BodyInit, authorization: string | null = `Bearer ${key}`) =>
+      fetch(`${central.httpUrl}/weather/alert`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(authorization === null ? {} : { authorization }),
+        },
+        body,
+      });
+    const expect = async (res: Response, status: number) => {
+      assert.equal(res.status, status);
+      const answer = await res.json();
+      assert.deepEqual(Object.keys(answer).sort(), ["detail", "error", "timestamp"]);
+      assert.ok(!JSON.stringify(answer).includes(key), "the key is never echoed");
+    };
+    try {
+      assert.equal(central.weatherServiceKey.source, "given");
+      const { answer } = await monitor.login(cpId, await registry.registerCp(cpId));
+      assert.equal(answer?.type, "AUTH_OK");
+      monitor.keepAlive(300);
+      const good = { cp_id: cpId, city: "Madrid", temperature: -2, status: "alert" };
+      await expect(await post(JSON.stringify(good), null), 401);
+      await expect(await post(JSON.stringify(good), "Bearer wrong-key-wrong-key-wrong"), 401);
+      await expect(await post(JSON.stringify(good), `Bearer ${central.adminToken.token}`), 401);
+      await expect(await post('{"cp_id": "' + cpId + '", "city": '), 400);
+      for (
+        const cp_id of ["x' OR '1'='1", "CP-1; DROP TABLE cps; --", 'CP-1"); DELETE FROM weather']
+      ) {
+        await expect(await post(JSON.stringify({ ...good, cp_id })), 400);
+      }
+      await expect(await post(JSON.stringify({ ...good, cp_id: "CP-unknown-404" })), 404);
+      // Streamed without a Content-Length: cut off past 64 KiB.
+      const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+      let sent = 0;
+      const huge = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          sent += chunk.length;
+          if (sent > 4 * 1024 * 1024) controller.close();
+          else controller.enqueue(chunk);
+        },
+      });
+      await expect(await post(huge), 413);
+      await expect(await post(JSON.stringify({ ...good, city: "x".repeat(70_000) })), 413);
 
-    const cps = await (await fetch(`${central.httpUrl}/cps`)).json();
-    assert.deepEqual(cps.map((c: { id: string }) => c.id), [cpId], "the cps table is intact");
-    assert.equal(cps[0].state, "ACTIVATED");
-    assert.deepEqual(await (await fetch(`${central.httpUrl}/weather`)).json(), []);
-    // And the right call still works.
-    const ok = await post(JSON.stringify(good));
-    assert.equal(ok.status, 200);
-    assert.equal((await ok.json()).state, "STOPPED");
-  } finally {
-    await monitor.close().catch(() => {});
-    await central.stop();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+      const cps = await (await fetch(`${central.httpUrl}/cps`)).json();
+      assert.deepEqual(cps.map((c: { id: string }) => c.id), [cpId], "the cps table is intact");
+      assert.equal(cps[0].state, "ACTIVATED");
+      assert.deepEqual(await (await fetch(`${central.httpUrl}/weather`)).json(), []);
+      // And the right call still works.
+      const ok = await post(JSON.stringify(good));
+      assert.equal(ok.status, 200);
+      assert.equal((await ok.json()).state, "STOPPED");
+    } finally {
+      await monitor.close().catch(() => {});
+    }
+  });
 });
