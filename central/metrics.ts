@@ -14,7 +14,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { Counter, Gauge, Registry } from "prom-client";
-import { httpMetrics } from "../shared/http_metrics.ts";
+import { httpMetrics, scrapedCounter, scrapedGauge } from "../shared/http_metrics.ts";
 import { cpStateSchema } from "../shared/messages.ts";
 import type { ConsumerLag } from "./consumer_lag.ts";
 import type { CentralRuntime, Committed } from "./runtime.ts";
@@ -158,24 +158,17 @@ function registerModelGauges(registers: Registry[], runtime: CentralRuntime): vo
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
-  new Gauge({
-    name: `${P}_cps_connected`,
-    help: "CPs whose monitor is logged in now",
-    registers,
-    collect() {
-      let n = 0;
-      for (const cp of runtime.model.cps.values()) if (cp.connection !== null) n++;
-      this.set(n);
-    },
+  scrapedGauge(registers, `${P}_cps_connected`, "CPs whose monitor is logged in now", () => {
+    let n = 0;
+    for (const cp of runtime.model.cps.values()) if (cp.connection !== null) n++;
+    return n;
   });
-  new Gauge({
-    name: `${P}_sessions_active`,
-    help: "Charging sessions open now",
+  scrapedGauge(
     registers,
-    collect() {
-      this.set(runtime.model.sessions.size);
-    },
-  });
+    `${P}_sessions_active`,
+    "Charging sessions open now",
+    () => runtime.model.sessions.size,
+  );
 }
 
 /** Sessions, kWh and € ever ticketed, from `totals`. */
@@ -183,19 +176,19 @@ function registerTotals(
   registers: Registry[],
   totals: { sessions: number; kwh: number; eur: number },
 ): void {
-  storedCounter(
+  scrapedCounter(
     registers,
     `${P}_sessions_completed_total`,
     "Sessions ticketed, ever",
     () => totals.sessions,
   );
-  storedCounter(
+  scrapedCounter(
     registers,
     `${P}_energy_kwh_total`,
     "kWh of ticketed sessions, ever",
     () => totals.kwh,
   );
-  storedCounter(
+  scrapedCounter(
     registers,
     `${P}_revenue_eur_total`,
     "€ of ticketed sessions, ever",
@@ -217,24 +210,18 @@ function registerDropCounters(registers: Registry[], runtime: CentralRuntime): v
       }
     },
   });
-  new Counter({
-    name: `${P}_telemetry_duplicates_total`,
-    help: "Telemetry dropped as a replay of a report already applied",
+  scrapedCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(runtime.drops.duplicateTelemetry);
-    },
-  });
-  new Counter({
-    name: `${P}_duplicate_requests_total`,
-    help: "Driver requests dropped because their id was answered before",
+    `${P}_telemetry_duplicates_total`,
+    "Telemetry dropped as a replay of a report already applied",
+    () => runtime.drops.duplicateTelemetry,
+  );
+  scrapedCounter(
     registers,
-    collect() {
-      this.reset();
-      this.inc(runtime.drops.duplicateRequests);
-    },
-  });
+    `${P}_duplicate_requests_total`,
+    "Driver requests dropped because their id was answered before",
+    () => runtime.drops.duplicateRequests,
+  );
 }
 
 /** What waits: the Kafka consumers' lag, the outbox, and the open dashboard streams. */
@@ -250,38 +237,16 @@ function registerPipeGauges(registers: Registry[], sources: CentralMetricsSource
       }
     },
   });
-  new Gauge({
-    name: `${P}_outbox_pending`,
-    help: "Outbox messages (answers, tickets, commands) not yet sent to Kafka",
+  scrapedGauge(
     registers,
-    collect() {
-      this.set(sources.runtime.store.pendingCount());
-    },
-  });
-  new Gauge({
-    name: `${P}_sse_clients`,
-    help: "Dashboard event streams (GET /events) open now",
+    `${P}_outbox_pending`,
+    "Outbox messages (answers, tickets, commands) not yet sent to Kafka",
+    () => sources.runtime.store.pendingCount(),
+  );
+  scrapedGauge(
     registers,
-    collect() {
-      this.set(sources.sseClients?.() ?? 0);
-    },
-  });
-}
-
-/** A counter whose value is kept elsewhere (the database) and read at each scrape. */
-function storedCounter(
-  registers: Registry[],
-  name: string,
-  help: string,
-  read: () => number,
-): Counter {
-  return new Counter({
-    name,
-    help,
-    registers,
-    collect() {
-      this.reset();
-      this.inc(read());
-    },
-  });
+    `${P}_sse_clients`,
+    "Dashboard event streams (GET /events) open now",
+    () => sources.sseClients?.() ?? 0,
+  );
 }

@@ -7,8 +7,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { Counter, Gauge, Registry } from "prom-client";
-import { httpMetrics, routeLabel } from "../shared/http_metrics.ts";
+import { Counter, Registry } from "prom-client";
+import { httpMetrics, routeLabel, scrapedGauge } from "../shared/http_metrics.ts";
 import { hashingLoad } from "./credentials.ts";
 
 /** The prefix of every series the Registry exposes. */
@@ -53,22 +53,18 @@ export class RegistryMetrics {
       registers,
     });
     for (const outcome of ["ok", "failed", "throttled"]) auths.inc({ outcome }, 0);
-    new Gauge({
-      name: `${REGISTRY_METRICS_PREFIX}_hashing_queue_depth`,
-      help: "scrypt hashes waiting for their turn (one runs at a time)",
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(load().waiting);
-      },
-    });
-    new Gauge({
-      name: `${REGISTRY_METRICS_PREFIX}_hashing_running`,
-      help: "scrypt hashes running now",
+      `${REGISTRY_METRICS_PREFIX}_hashing_queue_depth`,
+      "scrypt hashes waiting for their turn (one runs at a time)",
+      () => load().waiting,
+    );
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(load().running);
-      },
-    });
+      `${REGISTRY_METRICS_PREFIX}_hashing_running`,
+      "scrypt hashes running now",
+      () => load().running,
+    );
     this.#middleware = (c, next) =>
       timed(c, async () => {
         await next();

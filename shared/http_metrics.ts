@@ -2,14 +2,15 @@
  * What every HTTP service of the network shares for `GET /metrics` (Prometheus text format,
  * from prom-client, without its Node default collectors): a Hono middleware that times each
  * request by its route PATTERN (`/cps/:id`, never the raw URL, so the series stay bounded
- * whatever a client asks for) and counts it by status, and the route that serves a registry.
+ * whatever a client asks for) and counts it by status, the route that serves a registry, and
+ * the gauges and counters whose one value is read from the service at each scrape.
  *
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** Where the metrics are served. */
 export const METRICS_PATH = "/metrics";
@@ -91,4 +92,39 @@ export function addMetricsRoute(app: OpenAPIHono<any>, registry: Registry): void
       "content-type": registry.contentType,
       "cache-control": "no-store",
     }));
+}
+
+/** A gauge whose one value `read` gives at each scrape. */
+export function scrapedGauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  read: () => number,
+): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter whose total is kept elsewhere (a database, a drop count) and read at each scrape. */
+export function scrapedCounter(
+  registers: Registry[],
+  name: string,
+  help: string,
+  read: () => number,
+): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

@@ -7,8 +7,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { Counter, Gauge, Registry } from "prom-client";
-import { httpMetrics } from "../shared/http_metrics.ts";
+import { Counter, Registry } from "prom-client";
+import { httpMetrics, scrapedGauge } from "../shared/http_metrics.ts";
 import type { DeliveryOutcome, LocationRow, Reading, WeatherAlertBody } from "./core.ts";
 
 /** The prefix of every series the office exposes. */
@@ -46,22 +46,18 @@ export class OfficeMetrics {
       registers,
     });
     for (const status of ["alert", "clear"]) this.#alerts.inc({ status, outcome: "delivered" }, 0);
-    new Gauge({
-      name: `${P}_cps_watched`,
-      help: "CPs in the locations the office watches",
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(rows().length);
-      },
-    });
-    new Gauge({
-      name: `${P}_cps_alerted`,
-      help: "Watched CPs whose city is below the threshold now",
+      `${P}_cps_watched`,
+      "CPs in the locations the office watches",
+      () => rows().length,
+    );
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(rows().filter((row) => row.state === "alert").length);
-      },
-    });
+      `${P}_cps_alerted`,
+      "Watched CPs whose city is below the threshold now",
+      () => rows().filter((row) => row.state === "alert").length,
+    );
   }
 
   /** The middleware that times every API request by route (add it first). */
