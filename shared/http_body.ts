@@ -2,24 +2,25 @@
  * Request bodies read with a cap, for every Hono app that parses a body (the Registry, Central,
  * the weather office, the local supervisor): a declared Content-Length over the cap is refused
  * unread, and the body is read as it streams in and cut off once it passes the limit,
- * so neither a false Content-Length nor a chunked body without one can fill memory.
+ * so neither a false Content-Length nor a chunked body without one can fill memory. An HTTP
+ * client reads an answer's body with the same cap (the weather office's).
  *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
 
 /**
- * The request body as text, read as it streams in; undefined once it passes `limit` bytes (the
- * rest is never read).
+ * The body of a request (or a response) as text, read as it streams in; undefined once it passes
+ * `limit` bytes (the rest is never read).
  */
 export async function readBodyAtMost(
-  request: Request,
+  message: Request | Response,
   limit: number,
 ): Promise<string | undefined> {
-  if (request.body === null) return "";
+  if (message.body === null) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
+  const reader = message.body.getReader();
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     size += read.value.byteLength;
     if (size > limit) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readBodyAtMost } from "../shared/http_body.ts";
 
 /** A body was larger than the caller's limit. */
 export class BodyTooLarge extends Error {
@@ -16,21 +17,9 @@ export class BodyTooLarge extends Error {
  * @throws {BodyTooLarge} past the limit; whatever fetch throws while reading (abort, timeout).
  */
 export async function readLimited(response: Response, limit: number): Promise<string> {
-  if (response.body === null) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > limit) throw new BodyTooLarge(`body over ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const text = await readBodyAtMost(response, limit);
+  if (text === undefined) throw new BodyTooLarge(`body over ${limit} bytes`);
+  return text;
 }
 
 /** `JSON.parse`, or `undefined` for text that is not JSON. */
