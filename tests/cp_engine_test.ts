@@ -11,15 +11,7 @@ import { encodeBase64 } from "../shared/encoding.ts";
 import { openEnvelope, ReplayGuard, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
-import {
-  type ConsumerHandle,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import {
   build,
   type CommandPayload,
@@ -30,7 +22,7 @@ import {
   type TelemetryPayload,
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { openTestClient, testBrokers, type TestClient, uniqueName } from "./kafka_env.ts";
 
 // kafkajs keeps retry timers and sockets that outlive disconnect() by a tick.
 const kafkaTest = (name: string, fn: () => Promise<void>) =>
@@ -102,28 +94,23 @@ class FakeCentral {
     readonly cpId: string,
     /** This CP's raw `cp.telemetry` values, in arrival order. */
     readonly records: Record<string, unknown>[],
-    private readonly producer: JsonProducer,
-    private readonly consumer: ConsumerHandle,
+    private readonly client: TestClient,
     private readonly markers: Set<string>,
   ) {}
 
   static async start(cpId: string): Promise<FakeCentral> {
-    const kafka = createKafka({ brokers: testBrokers(), clientId: `test-${cpId}` });
-    await ensureTopics(kafka, [TOPICS.cpCommands, TOPICS.cpTelemetry]);
     const records: Record<string, unknown>[] = [];
     const markers = new Set<string>();
-    const consumer = await runConsumer<Record<string, unknown>>({
-      kafka,
-      groupId: uniqueName("test-central"),
-      topics: [TOPICS.cpTelemetry],
-      fromBeginning: true,
-      handle: ({ key, value }) => {
+    const client = await openTestClient<Record<string, unknown>>(
+      "test-central",
+      [TOPICS.cpTelemetry],
+      ({ key, value }) => {
         if (key !== cpId) return;
         if (typeof value.marker === "string") markers.add(value.marker);
         else records.push(value);
       },
-    });
-    return new FakeCentral(cpId, records, await createProducer(kafka), consumer, markers);
+    );
+    return new FakeCentral(cpId, records, client, markers);
   }
 
   /**
@@ -133,7 +120,7 @@ class FakeCentral {
    */
   async readEverythingSent(): Promise<void> {
     const marker = crypto.randomUUID();
-    await this.producer.send(TOPICS.cpTelemetry, this.cpId, { marker });
+    await this.client.producer.send(TOPICS.cpTelemetry, this.cpId, { marker });
     await waitFor(() => this.markers.has(marker), "the end marker");
   }
 
@@ -150,7 +137,7 @@ class FakeCentral {
       seq: this.#seq.next(cp, kv),
       channel: TOPICS.cpCommands,
     }, payload);
-    await this.producer.send(TOPICS.cpCommands, kafkaKey, envelope);
+    await this.client.producer.send(TOPICS.cpCommands, kafkaKey, envelope);
   }
 
   /** Opens every record received so far, in order, checking the replay guard on the way. */
@@ -173,8 +160,7 @@ class FakeCentral {
   }
 
   async stop(): Promise<void> {
-    await this.consumer.stop();
-    await this.producer.disconnect();
+    await this.client.close();
   }
 }
 

@@ -6,15 +6,7 @@
  * dropped and the driver keeps going.
  */
 import assert from "node:assert/strict";
-import {
-  type ConsumerHandle,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
 import {
   build,
@@ -27,7 +19,7 @@ import {
 } from "../shared/messages.ts";
 import type { DriverEvent } from "../driver/core.ts";
 import { type DriverHandle, startDriver } from "../driver/driver.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { openTestClient, testBrokers, type TestClient, uniqueName } from "./kafka_env.ts";
 
 // kafkajs keeps retry timers and sockets that outlive disconnect() by a tick; every client
 // started here is stopped, so the sanitizers would only add noise.
@@ -55,32 +47,25 @@ interface Received {
 /** Central's side of the driver conversation, scripted by the test. */
 class FakeCentral {
   readonly received: Received[] = [];
-  readonly #producer: JsonProducer;
-  #consumer: ConsumerHandle | undefined;
-
-  private constructor(producer: JsonProducer) {
-    this.#producer = producer;
-  }
+  #client: TestClient | undefined;
 
   /** Answers, with `answer`, every valid request from the given drivers. */
   static async start(driverIds: readonly string[], answer: Answer): Promise<FakeCentral> {
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "fake-central" });
-    await ensureTopics(kafka, [TOPICS.driverRequests, TOPICS.driverUpdates]);
-    const central = new FakeCentral(await createProducer(kafka));
-    central.#consumer = await runConsumer({
-      kafka,
-      groupId: uniqueName("fake-central"),
-      topics: [TOPICS.driverRequests],
-      fromBeginning: true, // the shared broker's older requests are filtered out by key
-      handle: async (m) => {
-        if (m.key === null || !driverIds.includes(m.key)) return;
-        const parsed = parseMessage(driverRequestSchema, m.value);
-        assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
-        central.received.push({ key: m.key, request: parsed.value, at: Date.now() });
-        await answer(parsed.value, central);
-      },
+    const central = new FakeCentral();
+    central.#client = await openTestClient("fake-central", [TOPICS.driverRequests], async (m) => {
+      if (m.key === null || !driverIds.includes(m.key)) return; // earlier runs', other drivers'
+      const parsed = parseMessage(driverRequestSchema, m.value);
+      assert.ok(parsed.ok, parsed.ok ? "" : parsed.reason);
+      central.received.push({ key: m.key, request: parsed.value, at: Date.now() });
+      await answer(parsed.value, central);
     });
     return central;
+  }
+
+  /** The producer of the client `start` opened. */
+  get #producer() {
+    assert.ok(this.#client, "started");
+    return this.#client.producer;
   }
 
   /** Publishes a valid update, keyed by `key` (the addressed driver unless a test says not). */
@@ -106,8 +91,7 @@ class FakeCentral {
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.stop();
-    await this.#producer.disconnect();
+    await this.#client?.close();
   }
 }
 

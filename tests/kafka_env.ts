@@ -3,7 +3,16 @@
  *
  * @module
  */
-import { brokersFromEnv, createKafka, ensureTopics, TOPICS } from "../shared/kafka.ts";
+import {
+  brokersFromEnv,
+  type ConsumedMessage,
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type JsonProducer,
+  runConsumer,
+  TOPICS,
+} from "../shared/kafka.ts";
 
 /**
  * The brokers named by `KAFKA_BROKERS`. Throws, rather than skipping, so that
@@ -80,4 +89,44 @@ export async function groupAtEnd(groupId: string, topics: readonly string[]): Pr
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** A test's own producer and reader on the test broker (see {@linkcode openTestClient}). */
+export interface TestClient {
+  readonly producer: JsonProducer;
+  /** Stops the reader, then the producer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a producer and a reader that hands each message of `read` to `handle`, in a new group
+ * named after `name`, once every topic exists (Central may not have made them yet). The reader
+ * starts at the beginning, which on the shared broker holds earlier runs' messages too (`handle`
+ * filters them out by key); with `atEnd` it reads from now on ({@linkcode groupAtEnd}).
+ */
+export async function openTestClient<T = unknown>(
+  name: string,
+  read: readonly string[],
+  handle: (message: ConsumedMessage<T>) => void | Promise<void>,
+  options: { readonly atEnd?: boolean } = {},
+): Promise<TestClient> {
+  const kafka = createKafka({ brokers: testBrokers(), clientId: name });
+  await ensureTopics(kafka);
+  const groupId = uniqueName(name);
+  if (options.atEnd) await groupAtEnd(groupId, read);
+  const consumer = await runConsumer<T>({
+    kafka,
+    groupId,
+    topics: [...read],
+    fromBeginning: true,
+    handle,
+  });
+  const producer = await createProducer(kafka);
+  return {
+    producer,
+    close: async () => {
+      await consumer.stop();
+      await producer.disconnect();
+    },
+  };
 }

@@ -9,14 +9,7 @@
 import assert from "node:assert/strict";
 import type { AuditRecord } from "../central/audit_chain.ts";
 import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { type JsonProducer, TOPICS } from "../shared/kafka.ts";
 import {
   type CommandPayload,
   commandPayloadSchema,
@@ -25,7 +18,7 @@ import {
   parseMessage,
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
-import { groupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
+import { openTestClient, type TestClient } from "./kafka_env.ts";
 
 /** A test's view of the Kafka topics around Central. */
 export class KafkaWire {
@@ -36,8 +29,7 @@ export class KafkaWire {
   /** `audit.events` records about the CPs. */
   readonly audit: AuditRecord[] = [];
   readonly #seq = new SeqCounter();
-  #producer: JsonProducer | undefined;
-  #stop: (() => Promise<void>) | undefined;
+  #client: TestClient | undefined;
 
   /**
    * Creates the topics (Central may not have yet), a producer and a reader from the start, or
@@ -50,38 +42,26 @@ export class KafkaWire {
     options: { readonly atEnd?: boolean } = {},
   ): Promise<KafkaWire> {
     const wire = new KafkaWire();
-    const kafka = createKafka({ brokers: testBrokers(), clientId: "kafka-wire" });
-    await ensureTopics(kafka);
-    wire.#producer = await createProducer(kafka);
-    const groupId = uniqueName("kafka-wire");
     const topics = [TOPICS.driverUpdates, TOPICS.cpCommands, TOPICS.auditEvents];
-    if (options.atEnd) await groupAtEnd(groupId, topics);
-    const consumer = await runConsumer({
-      kafka,
-      groupId,
-      topics,
-      fromBeginning: true,
-      handle: (m) => {
-        if (m.topic === TOPICS.driverUpdates && m.key === driverId) {
-          wire.updates.push(m.value as DriverUpdate);
-        }
-        if (m.topic === TOPICS.cpCommands && cpIds.includes(m.key ?? "")) {
-          wire.commands.push(m.value as Envelope);
-        }
-        const record = m.value as AuditRecord;
-        if (m.topic === TOPICS.auditEvents && cpIds.includes(String(record.params?.cpId))) {
-          wire.audit.push(record);
-        }
-      },
-    });
-    wire.#stop = () => consumer.stop();
+    wire.#client = await openTestClient("kafka-wire", topics, (m) => {
+      if (m.topic === TOPICS.driverUpdates && m.key === driverId) {
+        wire.updates.push(m.value as DriverUpdate);
+      }
+      if (m.topic === TOPICS.cpCommands && cpIds.includes(m.key ?? "")) {
+        wire.commands.push(m.value as Envelope);
+      }
+      const record = m.value as AuditRecord;
+      if (m.topic === TOPICS.auditEvents && cpIds.includes(String(record.params?.cpId))) {
+        wire.audit.push(record);
+      }
+    }, options);
     return wire;
   }
 
   /** The producer, for sending raw records (replays, garbage). */
   get producer(): JsonProducer {
-    assert.ok(this.#producer);
-    return this.#producer;
+    assert.ok(this.#client);
+    return this.#client.producer;
   }
 
   /** Sends a driver request (checked against the schema first). */
@@ -152,7 +132,6 @@ export class KafkaWire {
 
   /** Stops the reader and the producer. */
   async close(): Promise<void> {
-    await this.#stop?.();
-    await this.#producer?.disconnect();
+    await this.#client?.close();
   }
 }

@@ -17,18 +17,11 @@ import { dirname, join } from "node:path";
 import { DEFAULT_DB } from "../central/config.ts";
 import { WEATHER_SERVICE_KEY_FILE } from "../central/central.ts";
 import { parseConfig } from "../shared/config.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  runConsumer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import type { DriverUpdate } from "../shared/messages.ts";
 import { DEFAULT_SERVICE_KEY_FILE, weatherConfig } from "../weather/config.ts";
 import { startWeatherOffice, type WeatherOffice } from "../weather/office.ts";
-import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { openTestClient, testBrokers, uniqueName } from "./kafka_env.ts";
 import { runScenario } from "./scenario.ts";
 
 const OPENWEATHER_KEY = "owm-central-test-key-5a7e01";
@@ -83,18 +76,9 @@ function fakeOpenWeather() {
 
 /** A driver on Kafka: sends charge requests, collects its updates. */
 async function driverOnKafka(driverId: string) {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "weather-central-test" });
-  await ensureTopics(kafka);
-  const producer: JsonProducer = await createProducer(kafka);
   const updates: DriverUpdate[] = [];
-  const consumer = await runConsumer({
-    kafka,
-    groupId: uniqueName("weather-central-test"),
-    topics: [TOPICS.driverUpdates],
-    fromBeginning: true,
-    handle: (m) => {
-      if (m.key === driverId) updates.push(m.value as DriverUpdate);
-    },
+  const client = await openTestClient("weather-central-test", [TOPICS.driverUpdates], (m) => {
+    if (m.key === driverId) updates.push(m.value as DriverUpdate);
   });
   let n = 0;
   return {
@@ -102,7 +86,7 @@ async function driverOnKafka(driverId: string) {
     /** Asks to charge at `cpId`; returns the request id. */
     async charge(cpId: string): Promise<string> {
       const requestId = `${driverId}-r${++n}`;
-      await producer.send(TOPICS.driverRequests, driverId, {
+      await client.producer.send(TOPICS.driverRequests, driverId, {
         v: 1,
         type: "CHARGE_REQUEST",
         requestId,
@@ -114,10 +98,7 @@ async function driverOnKafka(driverId: string) {
     },
     answer: (requestId: string) =>
       updates.find((u) => "requestId" in u && u.requestId === requestId),
-    close: async () => {
-      await consumer.stop();
-      await producer.disconnect();
-    },
+    close: () => client.close(),
   };
 }
 
