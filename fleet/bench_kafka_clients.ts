@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 import { telemetryValueBytes } from "./bench_raw.ts";
 import { loadAverage, machine } from "./bench_sample.ts";
 import { type ClientName, CLIENTS, runTrial, type TrialFigures } from "./kafka_clients.ts";
@@ -256,11 +256,7 @@ export async function runRounds(
 
 /** Starts the broker unless `KAFKA_BROKERS` names one, runs the rounds and prints the result. */
 async function main(args: string[]): Promise<void> {
-  const asked = helpOrVersion("bench:kafka-clients", USAGE, args);
-  if (asked !== undefined) {
-    console.log(asked);
-    return;
-  }
+  if (printHelpOrVersion("bench:kafka-clients", USAGE, args)) return;
   const options = parseClientsBenchArgs(args);
   const loadBefore = await loadAverage();
   const dir = await Deno.makeTempDir({ prefix: "evcharging-bench-clients-" });

@@ -13,7 +13,7 @@ import { createDevCa, createServerCert } from "../infra/dev_ca.ts";
 import { connectTls } from "../shared/tls.ts";
 import { type ByteConn } from "../shared/framed_conn.ts";
 import { listenTlsNoDelay } from "../shared/tls_listener.ts";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 import { percentile } from "./core.ts";
 
 const USAGE = `Usage: deno task bench:tls [options]
@@ -162,11 +162,7 @@ async function measure(
 }
 
 async function main(args: string[]): Promise<void> {
-  const asked = helpOrVersion("bench:tls", USAGE, args);
-  if (asked !== undefined) {
-    console.log(asked);
-    return;
-  }
+  if (printHelpOrVersion("bench:tls", USAGE, args)) return;
   const options = parseTlsBenchArgs(args);
   const ca = await createDevCa();
   const cert = await createServerCert(ca);

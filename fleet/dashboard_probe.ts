@@ -23,7 +23,7 @@
  * @module
  */
 import { type Browser, chromium, type Page } from "playwright-core";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 import { type HotFunction, hotFunctions } from "./cpu_profile.ts";
 import { type MainTasks, mainTasks, type TraceEvent } from "./main_tasks.ts";
 
@@ -329,11 +329,7 @@ Options:
   --version                    Show the version`;
 
 async function main(args: string[]): Promise<number> {
-  const answer = helpOrVersion("dashboard_probe", USAGE, args);
-  if (answer !== undefined) {
-    console.log(answer);
-    return 0;
-  }
+  if (printHelpOrVersion("dashboard_probe", USAGE, args)) return 0;
   const url = arg(args, "--url");
   const seconds = Number(arg(args, "--seconds") ?? 60);
   if (url === undefined || !/^https?:\/\//.test(url)) {

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { noColorRequested } from "../shared/terminal.ts";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 import { buildWeb, WEB_BUNDLE, WEB_VENDOR_CSS } from "./web_build.ts";
 
 /** What one binary is built from, with the permissions of its `deno task`. */
@@ -119,11 +119,7 @@ Options:
   --version                    Show the version`;
 
 async function main(args: string[]): Promise<number> {
-  const answer = helpOrVersion("compile", USAGE, args);
-  if (answer !== undefined) {
-    console.log(answer);
-    return 0;
-  }
+  if (printHelpOrVersion("compile", USAGE, args)) return 0;
   const unknown = args.filter((a) => !COMPONENTS.some((c) => c.name === a));
   if (unknown.length > 0) {
     console.error(

@@ -11,7 +11,7 @@ import { type LocalKafka, startLocalKafka } from "./local_kafka.ts";
 import { brokersFromEnv } from "../shared/kafka.ts";
 import { buildWeb } from "./web_build.ts";
 import { noColorRequested } from "../shared/terminal.ts";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 
 const USAGE = `Usage: deno task test [deno test arguments…]
 
@@ -83,11 +83,7 @@ async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | u
 }
 
 async function main(args: string[]): Promise<number> {
-  const answer = helpOrVersion("test", USAGE, args);
-  if (answer !== undefined) {
-    console.log(answer);
-    return 0;
-  }
+  if (printHelpOrVersion("test", USAGE, args)) return 0;
   try {
     await buildWeb(); // the browser tests' Central serves the built dashboard
   } catch (e) {

@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { helpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion } from "../shared/version.ts";
 /** The built app, relative to the repository root (where central/web_bundle.ts reads it). */
 export const WEB_BUNDLE = "web/dist/app.js";
 /** uPlot's stylesheet, copied beside the bundle (Central serves it within `/app.css`). */
@@ -84,12 +84,8 @@ Options:
   --version                    Show the version`;
 
 if (import.meta.main) {
-  const answer = helpOrVersion("web:build", USAGE, Deno.args);
+  if (printHelpOrVersion("web:build", USAGE, Deno.args)) Deno.exit(0);
   const unknown = Deno.args.filter((a) => a !== "--force");
-  if (answer !== undefined) {
-    console.log(answer);
-    Deno.exit(0);
-  }
   if (unknown.length > 0) {
     console.error(`web:build: unknown argument ${unknown[0]}\n\n${USAGE}`);
     Deno.exit(2);

@@ -31,6 +31,20 @@ export function helpOrVersion(
   return undefined;
 }
 
+/**
+ * Prints what {@link helpOrVersion} answers, if anything; true when it printed (the program then
+ * exits 0 without doing anything else).
+ */
+export function printHelpOrVersion(
+  program: string,
+  usage: string,
+  args: readonly string[],
+): boolean {
+  const answer = helpOrVersion(program, usage, args);
+  if (answer !== undefined) console.log(answer);
+  return answer !== undefined;
+}
+
 /** The flags of {@link parseProgramArgs}'s programs besides their own. */
 const HELP_AND_VERSION = {
   help: { type: "boolean", short: "h" },

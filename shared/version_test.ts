@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { EVCHARGING_VERSION, helpOrVersion, parseProgramArgs, versionLine } from "./version.ts";
+import { printHelpOrVersion } from "./version.ts";
 
 Deno.test("versionLine: the program, the version and Deno's", () => {
   assert.equal(
@@ -39,4 +40,17 @@ Deno.test("parseProgramArgs: the flags' values, or the exit code after printing 
   assert.equal(printed[0], "Usage: p");
   assert.equal(printed[1], versionLine("p"));
   assert.match(printed[2], /^p: .*--bad.*\n\nUsage: p$/s);
+});
+
+Deno.test("printHelpOrVersion: prints the answer and says so; nothing for other arguments", () => {
+  const printed: unknown[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => void printed.push(...parts);
+  try {
+    assert.equal(printHelpOrVersion("test", "Usage: test", ["--help"]), true);
+    assert.equal(printHelpOrVersion("test", "Usage: test", ["--filter", "x"]), false);
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(printed, ["Usage: test"]);
 });
