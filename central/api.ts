@@ -18,6 +18,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   errorContent as err,
   getJsonRoute,
+  jsonBody,
   jsonContent as json,
   MAX_BODY_BYTES,
   type Problem,
@@ -207,7 +208,7 @@ const weatherAlertRoute = createRoute({
   description: "Idempotent: only a change of status acts. A clear never lifts an admin stop.",
   security: [{ weatherServiceKey: [] }],
   request: {
-    body: { required: true, content: { "application/json": { schema: WeatherAlertBody } } },
+    body: jsonBody(WeatherAlertBody),
   },
   responses: {
     200: json(WeatherBody, "the CP's weather report as Central now holds it"),

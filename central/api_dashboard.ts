@@ -29,6 +29,7 @@ import type { RegistryClient, RegistryError } from "../registry/client.ts";
 import {
   errorContent as err,
   getJsonRoute,
+  jsonBody,
   jsonContent as json,
   type Problem,
   problemResponder,
@@ -356,7 +357,7 @@ const registerRoute = createRoute({
   summary: "Register a CP in the Registry (its credentials are in this answer only)",
   security: [{ adminToken: [] }],
   request: {
-    body: { required: true, content: { "application/json": { schema: RegisterBody } } },
+    body: jsonBody(RegisterBody),
   },
   responses: { 201: json(Item, "the CP and its credentials, shown once"), ...registryErrors },
 });
@@ -388,7 +389,7 @@ const addLocalRoute = createRoute({
   summary: "Start a new simulated CP on the supervisor's machine (it registers itself)",
   security: [{ adminToken: [] }],
   request: {
-    body: { required: true, content: { "application/json": { schema: newLocalCpSchema } } },
+    body: jsonBody(newLocalCpSchema),
   },
   responses: {
     201: json(LocalCpBody, "the CP, started"),

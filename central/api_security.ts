@@ -20,6 +20,7 @@ import type { Context } from "hono";
 import {
   errorContent as err,
   getJsonRoute,
+  jsonBody,
   jsonContent as json,
   problemResponder,
 } from "../shared/http_api.ts";
@@ -155,7 +156,7 @@ const setSecurityRoute = createRoute({
   security: admin,
   request: {
     params: IdParams,
-    body: { required: true, content: { "application/json": { schema: SecurityChange } } },
+    body: jsonBody(SecurityChange),
   },
   responses: adminAnswers,
 });
