@@ -20,6 +20,7 @@ import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kafka.ts";
 import { build, commandPayloadSchema, monitorToEngineSchema } from "../shared/messages.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { readChildLines } from "./network_test_support.ts";
 
 async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -57,21 +58,13 @@ async function spawnEngine(dir: string, cpId: string) {
     stderr: "piped",
   }).spawn();
   const messages: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let pending = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (pending + chunk).split("\n");
-      pending = parts.pop()!;
-      for (const line of parts) {
-        try {
-          messages.push(JSON.parse(line).message);
-        } catch {
-          messages.push(line);
-        }
-      }
+  const output = readChildLines(child, (line) => {
+    try {
+      messages.push(JSON.parse(line).message);
+    } catch {
+      messages.push(line);
     }
-  };
-  const output = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  });
   let port: number | undefined;
   await waitFor(() => {
     try {

@@ -10,6 +10,7 @@ import { startTestRegistry } from "../cp/test_support.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { freePort } from "../shared/ports.ts";
 import { testBrokers } from "./kafka_env.ts";
+import { readChildLines } from "./network_test_support.ts";
 
 async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -66,15 +67,7 @@ function spawnCp(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let pending = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (pending + chunk).split("\n");
-      pending = parts.pop()!;
-      lines.push(...parts);
-    }
-  };
-  const output = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const output = readChildLines(child, (line) => lines.push(line));
   const pidOf = (name: string) => {
     const line = lines.find((l) => l.startsWith(`[cp] ${name} started (pid `));
     return line === undefined ? undefined : Number(line.match(/pid (\d+)/)![1]);

@@ -13,7 +13,12 @@ import { join } from "node:path";
 import type { LocalNetwork } from "../infra/network.ts";
 import { waitUntil } from "../infra/service.ts";
 import { centralGroupAtEnd, testBrokers } from "./kafka_env.ts";
-import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
+import {
+  integrationTest,
+  inTempDir,
+  readChildLines,
+  startTestNetwork,
+} from "./network_test_support.ts";
 
 interface AuditItem {
   actor: string;
@@ -63,15 +68,7 @@ integrationTest(
           stdout: "piped",
           stderr: "piped",
         }).spawn();
-        const collect = async (stream: ReadableStream<Uint8Array>) => {
-          let pending = "";
-          for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-            const parts = (pending + chunk).split("\n");
-            pending = parts.pop()!;
-            lines.push(...parts);
-          }
-        };
-        const output = Promise.all([collect(cp.stdout), collect(cp.stderr)]);
+        const output = readChildLines(cp, (line) => lines.push(line));
         const input = cp.stdin.getWriter();
         const type = (key: string) => input.write(new TextEncoder().encode(key));
         const monitorSaid = (pattern: RegExp) =>

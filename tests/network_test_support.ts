@@ -39,6 +39,26 @@ export async function inTempDir(
   }
 }
 
+/**
+ * Hands each whole line a child writes, on standard output or error, to `onLine` as it comes;
+ * resolves once both have ended. Both are read to their end: a pipe left unread would block the
+ * child's later writes.
+ */
+export async function readChildLines(
+  child: Deno.ChildProcess,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let pending = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (pending + chunk).split("\n");
+      pending = parts.pop()!;
+      parts.forEach(onLine);
+    }
+  };
+  await Promise.all([read(child.stdout), read(child.stderr)]);
+}
+
 /** A test network with the local supervisor's control API, and Central's admin token. */
 export interface SupervisedNetwork {
   readonly net: LocalNetwork;
