@@ -9,7 +9,11 @@
 import { join } from "node:path";
 import { createDevCa, createServerCert, type DevCa } from "../infra/dev_ca.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
-import { type RunningRegistry, startRegistryServer } from "../registry/server.ts";
+import {
+  type RegistryServerOptions,
+  type RunningRegistry,
+  startRegistryServer,
+} from "../registry/server.ts";
 import {
   deriveCpKey,
   exportEcdhPublicKey,
@@ -50,7 +54,7 @@ export interface TestRegistry {
   ): Promise<BoundToken>;
   /** Another fresh token for a CP {@link registerCp} registered (each token logs in once). */
   freshToken(cpId: string): Promise<BoundToken>;
-  /** Stops the server and closes the client. */
+  /** Stops the server and closes the client; once (a test may stop it before its end). */
   close(): Promise<void>;
 }
 
@@ -77,8 +81,17 @@ export async function authenticateBound(
   return { token, pair };
 }
 
-/** Starts a Registry over TLS in `dir`, trusting a CA made for this test only. */
-export async function startTestRegistry(dir: string): Promise<TestRegistry> {
+/** The Registry's admin key in these tests. */
+export const TEST_REGISTRY_ADMIN_KEY = "test-registry-admin-key-0123456789";
+
+/**
+ * Starts a Registry over TLS in `dir`, trusting a CA made for this test only; `options` gives it
+ * a brute-force guard or a hashing queue of the test's own.
+ */
+export async function startTestRegistry(
+  dir: string,
+  options: Pick<RegistryServerOptions, "guard" | "hashQueue"> = {},
+): Promise<TestRegistry> {
   const ca = await createDevCa();
   const certs = { ca: { cert: ca.cert }, server: await createServerCert(ca) };
   const server = await startRegistryServer({
@@ -86,16 +99,18 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
     hostname: "127.0.0.1",
     tls: certs.server,
     dbPath: join(dir, "registry", "registry.db"),
-    adminKey: "test-registry-admin-key-0123456789",
+    adminKey: TEST_REGISTRY_ADMIN_KEY,
     feedKey: TEST_FEED_KEY,
     scrypt: { N: 1024, r: 8, p: 1 },
+    ...options,
   });
   const client = await createRegistryClient({
     url: server.url,
     caCert: certs.ca.cert,
-    adminKey: "test-registry-admin-key-0123456789",
+    adminKey: TEST_REGISTRY_ADMIN_KEY,
   });
   const credentialsOf = new Map<string, string>();
+  let closed: Promise<void> | undefined;
   return {
     server,
     client,
@@ -116,10 +131,11 @@ export async function startTestRegistry(dir: string): Promise<TestRegistry> {
       if (credentials === undefined) throw new Error(`${cpId} was not registered by this test`);
       return await authenticateBound(client, cpId, credentials);
     },
-    close: async () => {
-      client.close();
-      await server.close();
-    },
+    close: () =>
+      closed ??= (async () => {
+        client.close();
+        await server.close();
+      })(),
   };
 }
 
@@ -147,16 +163,18 @@ export function startTestCentral(
 }
 
 /**
- * Runs `test` with a Registry ({@link startTestRegistry}) in a new temporary folder that `prefix`
- * names; the Registry stops and the folder goes when the test ends, passed or failed.
+ * Runs `test` with a Registry ({@link startTestRegistry}, with `options`) in a new temporary
+ * folder that `prefix` names; the Registry stops and the folder goes when the test ends, passed
+ * or failed.
  */
 export async function withTestRegistry(
   prefix: string,
   test: (dir: string, registry: TestRegistry) => Promise<void>,
+  options: Pick<RegistryServerOptions, "guard" | "hashQueue"> = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix });
   try {
-    const registry = await startTestRegistry(dir);
+    const registry = await startTestRegistry(dir, options);
     try {
       await test(dir, registry);
     } finally {

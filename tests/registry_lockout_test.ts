@@ -12,10 +12,9 @@ import assert from "node:assert/strict";
 import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { ecdhJwk } from "../shared/login_proof.ts";
 import { join } from "node:path";
-import { waitFor } from "../central/test_support.ts";
+import { TEST_REGISTRY_ADMIN_KEY, waitFor, withTestRegistry } from "../central/test_support.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
 import { createHashQueue } from "../registry/credentials.ts";
-import { startRegistryServer } from "../registry/server.ts";
 import { freePort } from "../shared/ports.ts";
 
 const ADMIN_KEY = "lockout-test-registry-admin-key-0123456789";
@@ -137,48 +136,39 @@ Deno.test("Registry lockout: 20 bad tries from one address never lock the CP out
 });
 
 Deno.test("Registry overload: a full hashing queue answers 503 with Retry-After over HTTPS", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "registry_overload_" });
-  const certs = await createDevCertificates();
   const queue = createHashQueue(2);
-  const registry = await startRegistryServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    tls: { cert: certs.server.cert, key: certs.server.key },
-    dbPath: join(dir, "registry.db"),
-    adminKey: ADMIN_KEY,
-    scrypt: { N: 1024, r: 8, p: 1 },
-    hashQueue: queue,
-  });
-  const clients = ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((a) => clientFrom(certs.ca.cert, a));
-  const base = `https://127.0.0.1:${registry.addr.port}`;
-  const auth = (client: Deno.HttpClient, cpId: string) =>
-    call(client, `${base}/cp/authenticate`, {
-      body: { cp_id: cpId, credentials: "wrong", ecdh_public_key: ECDH },
-    });
-  try {
-    assert.equal((await auth(clients[0], "CP-WARM")).status, 401); // unknown ids' hash made
-    const gate = Promise.withResolvers<void>();
-    const hashing = queue.run(() => gate.promise); // one long hash runs
-    const queued = [auth(clients[0], "CP-Q-1"), auth(clients[1], "CP-Q-2")];
-    await waitFor("two checks to queue", () => queue.waiting === 2);
-    const refused = await auth(clients[2], "CP-Q-3");
-    assert.equal(refused.status, 503);
-    assert.equal(refused.retryAfter, "2");
-    assert.deepEqual(Object.keys(refused.body).sort(), ["detail", "error", "timestamp"]);
-    assert.equal(refused.body.error, "busy");
-    const register = await call(clients[2], `${base}/cp/register`, {
-      body: { cp_id: "CP-Q-4", location: "Lab" },
-      admin: ADMIN_KEY,
-    });
-    assert.equal(register.status, 503);
-    assert.equal(register.retryAfter, "2");
-    gate.resolve();
-    await hashing;
-    assert.deepEqual((await Promise.all(queued)).map((a) => a.status), [401, 401]);
-    assert.equal((await auth(clients[2], "CP-Q-3")).status, 401, "served once there is room");
-  } finally {
-    for (const client of clients) client.close();
-    await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withTestRegistry("registry_overload_", async (_dir, registry) => {
+    const clients = ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((a) =>
+      clientFrom(registry.caCert, a)
+    );
+    const base = registry.server.url;
+    const auth = (client: Deno.HttpClient, cpId: string) =>
+      call(client, `${base}/cp/authenticate`, {
+        body: { cp_id: cpId, credentials: "wrong", ecdh_public_key: ECDH },
+      });
+    try {
+      assert.equal((await auth(clients[0], "CP-WARM")).status, 401); // unknown ids' hash made
+      const gate = Promise.withResolvers<void>();
+      const hashing = queue.run(() => gate.promise); // one long hash runs
+      const queued = [auth(clients[0], "CP-Q-1"), auth(clients[1], "CP-Q-2")];
+      await waitFor("two checks to queue", () => queue.waiting === 2);
+      const refused = await auth(clients[2], "CP-Q-3");
+      assert.equal(refused.status, 503);
+      assert.equal(refused.retryAfter, "2");
+      assert.deepEqual(Object.keys(refused.body).sort(), ["detail", "error", "timestamp"]);
+      assert.equal(refused.body.error, "busy");
+      const register = await call(clients[2], `${base}/cp/register`, {
+        body: { cp_id: "CP-Q-4", location: "Lab" },
+        admin: TEST_REGISTRY_ADMIN_KEY,
+      });
+      assert.equal(register.status, 503);
+      assert.equal(register.retryAfter, "2");
+      gate.resolve();
+      await hashing;
+      assert.deepEqual((await Promise.all(queued)).map((a) => a.status), [401, 401]);
+      assert.equal((await auth(clients[2], "CP-Q-3")).status, 401, "served once there is room");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  }, { hashQueue: queue });
 });

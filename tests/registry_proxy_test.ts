@@ -9,25 +9,21 @@
  * - the register answer, which carries credentials, is `Cache-Control: no-store`.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { createCentralApp } from "../central/api.ts";
 import { EventStreams } from "../central/api_dashboard.ts";
-import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "../central/core.ts";
+import { ADMIN_TOKEN, freshFacts, memoryRuntime, testApp } from "../central/api_test_support.ts";
 import { LiveFeed } from "../central/live_feed.ts";
-import { CentralRuntime } from "../central/runtime.ts";
-import { CentralStore } from "../central/store.ts";
 import { systemStatus } from "../central/system_health.ts";
-import { waitFor } from "../central/test_support.ts";
-import { createDevCertificates } from "../infra/dev_ca.ts";
+import { TEST_REGISTRY_ADMIN_KEY, waitFor, withTestRegistry } from "../central/test_support.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { createHashQueue } from "../registry/credentials.ts";
 import { AuthGuard } from "../registry/rate_limit.ts";
-import { startRegistryServer } from "../registry/server.ts";
 
-const ADMIN_KEY = "proxy-test-registry-admin-key-0123456789";
-const CENTRAL_TOKEN = "proxy-test-central-admin-token-0123456789";
-
-async function withCentralAndRegistry(
+/**
+ * Runs `test` against Central's app (in process, over an in-memory store) in front of a real
+ * Registry whose brute-force guard and one-place hashing queue are the test's; Central calls the
+ * Registry with `centralRegistryKey` (default: the right admin key).
+ */
+function withCentralAndRegistry(
   test: (t: {
     post: (path: string, body?: unknown) => Promise<Response>;
     registryUrl: string;
@@ -37,77 +33,48 @@ async function withCentralAndRegistry(
   }) => Promise<void>,
   options: { centralRegistryKey?: string } = {},
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "registry_proxy_" });
-  const certs = await createDevCertificates();
   const queue = createHashQueue(1);
-  const registry = await startRegistryServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    tls: { cert: certs.server.cert, key: certs.server.key },
-    dbPath: join(dir, "registry.db"),
-    adminKey: ADMIN_KEY,
-    scrypt: { N: 1024, r: 8, p: 1 },
-    guard: new AuthGuard({ perIpLimit: 20, wrongKeyLimit: 3 }),
-    hashQueue: queue,
-  });
-  let registryUp = true;
-  const registryUrl = `https://127.0.0.1:${registry.addr.port}`;
-  // The Registry hashes a dummy credential at start; the tests count on an idle queue.
-  await waitFor("the Registry's first hash", () => queue.running === 0);
-  const client = await createRegistryClient({
-    url: registryUrl,
-    caCert: certs.ca.cert,
-    adminKey: options.centralRegistryKey ?? ADMIN_KEY,
-  });
-  const store = CentralStore.open(":memory:");
-  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
-  const streams = new EventStreams();
-  const app = createCentralApp({
-    runtime,
-    adminToken: CENTRAL_TOKEN,
-    weatherServiceKey: "proxy-test-weather-service-key-0123456789",
-    dashboard: {
-      feed: new LiveFeed({ boot: "b" }),
-      streams,
-      status: () =>
-        systemStatus({
-          producerConnected: true,
-          lastFetchMs: {},
-          outboxPending: 0,
-          registryOkMs: null,
-          registryErrorMs: null,
-          registryError: null,
-          model: runtime.model,
-        }, Date.now()),
-      web: () => Promise.resolve({ html: "", js: "", css: "" }),
-      registry: client,
-      registryAdmin: true,
-    },
-  });
-  const post = (path: string, body?: unknown) =>
-    Promise.resolve(app.request(path, {
-      method: "POST",
-      headers: { authorization: `Bearer ${CENTRAL_TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }, { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 } }));
-  try {
-    await test({
-      post,
-      registryUrl,
-      queue,
-      ca: certs.ca.cert,
-      stopRegistry: async () => {
-        registryUp = false;
-        await registry.close();
+  const guard = new AuthGuard({ perIpLimit: 20, wrongKeyLimit: 3 });
+  return withTestRegistry("registry_proxy_", async (_dir, registry) => {
+    // The Registry hashes a dummy credential at start; the tests count on an idle queue.
+    await waitFor("the Registry's first hash", () => queue.running === 0);
+    const client = await createRegistryClient({
+      url: registry.server.url,
+      caCert: registry.caCert,
+      adminKey: options.centralRegistryKey ?? TEST_REGISTRY_ADMIN_KEY,
+    });
+    const { store, runtime } = memoryRuntime();
+    const streams = new EventStreams();
+    const app = testApp(runtime, {
+      dashboard: {
+        feed: new LiveFeed({ boot: "b" }),
+        streams,
+        status: () => systemStatus(freshFacts(runtime.model), Date.now()),
+        web: () => Promise.resolve({ html: "", js: "", css: "" }),
+        registry: client,
+        registryAdmin: true,
       },
     });
-  } finally {
-    streams.closeAll();
-    store.close();
-    client.close();
-    if (registryUp) await registry.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    const post = (path: string, body?: unknown) =>
+      Promise.resolve(app.request(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }, { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 } }));
+    try {
+      await test({
+        post,
+        registryUrl: registry.server.url,
+        queue,
+        ca: registry.caCert,
+        stopRegistry: () => registry.close(),
+      });
+    } finally {
+      streams.closeAll();
+      store.close();
+      client.close();
+    }
+  }, { guard, hashQueue: queue });
 }
 
 /** A public ECDH key for the authenticate body (the token is bound to it). */
