@@ -22,6 +22,7 @@
  * @module
  */
 
+import type { CoreStep } from "../shared/core_step.ts";
 import {
   build,
   type CommandPayload,
@@ -122,12 +123,7 @@ export type EngineEffect =
   | { readonly type: "note"; readonly text: string };
 
 /** What {@link step} returns. */
-export interface EngineStep {
-  /** The next model. */
-  readonly model: EngineModel;
-  /** What the edge must do, in order. */
-  readonly effects: readonly EngineEffect[];
-}
+export type EngineStep = CoreStep<EngineModel, EngineEffect>;
 
 /** The live figures of a session at some instant. */
 export interface Figures {

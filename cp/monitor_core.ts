@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { CoreStep } from "../shared/core_step.ts";
 import type { AuthFail, EngineHealth, Logout } from "../shared/messages.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -453,12 +454,7 @@ export type MonitorEffect =
   | { readonly type: "health_changed"; readonly health: EngineHealth };
 
 /** What {@link step} returns. */
-export interface MonitorStep {
-  /** The next model. */
-  readonly model: MonitorModel;
-  /** What the edge must do, in order. */
-  readonly effects: readonly MonitorEffect[];
-}
+export type MonitorStep = CoreStep<MonitorModel, MonitorEffect>;
 
 /** Applies one input. Pure: the same model, input and context always give the same step. */
 export function step(

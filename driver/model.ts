@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { CoreStep } from "../shared/core_step.ts";
 import { isValidCpId } from "../shared/encoding.ts";
 import type {
   CpListEntry,
@@ -351,9 +352,4 @@ export type Effect =
   | { readonly type: "emit"; readonly event: DriverEvent };
 
 /** The outcome of `step` (core.ts). */
-export interface DriverStep {
-  /** The next model. */
-  readonly model: DriverModel;
-  /** What to do, in order. */
-  readonly effects: readonly Effect[];
-}
+export type DriverStep = CoreStep<DriverModel, Effect>;

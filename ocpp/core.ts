@@ -23,6 +23,7 @@
  * @module
  */
 
+import type { CoreStep } from "../shared/core_step.ts";
 import {
   build,
   type CommandPayload,
@@ -184,10 +185,7 @@ export interface ChargerContext {
 }
 
 /** A step's result. */
-export interface ChargerStep {
-  readonly model: ChargerModel;
-  readonly effects: readonly ChargerEffect[];
-}
+export type ChargerStep = CoreStep<ChargerModel, ChargerEffect>;
 
 /** A charger not seen yet. */
 export function initialCharger(cpId: string): ChargerModel {

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import type { CoreStep } from "../shared/core_step.ts";
 
 /** What the office tells Central about one CP. */
 export type WeatherStatus = "alert" | "clear";
@@ -492,12 +493,7 @@ export interface OfficeContext {
 }
 
 /** What {@link step} returns. */
-export interface OfficeStep {
-  /** The next model. */
-  readonly model: OfficeState;
-  /** What the edge must do, in order. */
-  readonly effects: readonly OfficeEffect[];
-}
+export type OfficeStep = CoreStep<OfficeState, OfficeEffect>;
 
 /**
  * One step of a round. A round whose probe found Central unreachable ends after its readings;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CoreStep } from "../../shared/core_step.ts";
 import type {
   AuthFailReason,
   CommandPayload,
@@ -485,9 +486,4 @@ export type Effect =
   };
 
 /** The outcome of {@link step}. */
-export interface Step {
-  /** The next model. */
-  readonly model: Model;
-  /** What must follow, in order. */
-  readonly effects: readonly Effect[];
-}
+export type Step = CoreStep<Model, Effect>;
