@@ -6,6 +6,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createDevCa, createServerCert, type DevCa } from "../infra/dev_ca.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
@@ -321,6 +322,83 @@ export class MonitorStub {
   /** Ends the conversation with EOT. */
   close(): Promise<void> {
     return this.conn.close();
+  }
+}
+
+/**
+ * Connects a {@link MonitorStub} to `central` and logs `cpId` in with `token`, failing unless
+ * Central answers `AUTH_OK`; then keeps the link alive (a heartbeat every `keepAliveMs`) as a
+ * live monitor does. Returns the monitor, the CP key derived on this side and its version.
+ */
+export async function logInMonitor(
+  central: RunningCentral,
+  registry: TestRegistry,
+  cpId: string,
+  token: BoundToken,
+  options: { readonly keepAliveMs?: number; readonly extractable?: boolean } = {},
+): Promise<{ monitor: MonitorStub; key: CryptoKey; kv: number }> {
+  const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+  const { answer, key } = await monitor.login(cpId, token, options.extractable);
+  assert.ok(answer?.type === "AUTH_OK" && key, `login of ${cpId}: ${JSON.stringify(answer)}`);
+  monitor.keepAlive(options.keepAliveMs);
+  return { monitor, key, kv: answer.keyVersion };
+}
+
+/** One server-sent event as {@link SseClient} read it. */
+export interface SseFrame {
+  id?: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** A client of Central's dashboard event stream (`GET /events`), reading it into frames until closed. */
+export class SseClient {
+  readonly frames: SseFrame[] = [];
+  readonly #abort = new AbortController();
+  readonly done: Promise<void>;
+
+  constructor(url: string, lastEventId?: string) {
+    const headers: Record<string, string> = lastEventId ? { "last-event-id": lastEventId } : {};
+    this.done = (async () => {
+      const res = await fetch(`${url}/events`, { headers, signal: this.#abort.signal });
+      assert.equal(res.status, 200);
+      let text = "";
+      try {
+        for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+          text += chunk;
+          const parts = text.split("\n\n");
+          text = parts.pop()!;
+          for (const part of parts) {
+            const lines = Object.fromEntries(
+              part.split("\n").map((
+                l,
+              ) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
+            );
+            if (lines.event) {
+              this.frames.push({ id: lines.id, event: lines.event, data: JSON.parse(lines.data) });
+            }
+          }
+        }
+      } catch (error) {
+        if (!this.#abort.signal.aborted) throw error;
+      }
+    })();
+  }
+
+  /** The id of the newest frame that had one (what a browser sends as Last-Event-ID). */
+  get lastId(): string | undefined {
+    return this.frames.findLast((f) => f.id !== undefined)?.id;
+  }
+
+  /** The data of every frame of `event` so far, oldest first. */
+  data<T>(event: string): T[] {
+    return this.frames.filter((f) => f.event === event).map((f) => f.data as T);
+  }
+
+  /** Stops reading. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.done;
   }
 }
 

@@ -8,6 +8,7 @@
 import {
   authenticateBound,
   MonitorStub,
+  SseClient,
   waitFor,
   withTestCentral,
 } from "../central/test_support.ts";
@@ -22,37 +23,12 @@ interface Alarm {
   cleared_at: string | null;
 }
 
-/** Reads `/events` and keeps the `alarm` events' data. */
-function alarmStream(url: string) {
-  const alarms: Alarm[] = [];
-  const abort = new AbortController();
-  const done = (async () => {
-    const res = await fetch(`${url}/events`, { signal: abort.signal });
-    let text = "";
-    try {
-      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-        text += chunk;
-        const parts = text.split("\n\n");
-        text = parts.pop()!;
-        for (const part of parts) {
-          const lines = part.split("\n");
-          if (!lines.includes("event: alarm")) continue;
-          const data = lines.find((l) => l.startsWith("data: "))!.slice(6);
-          alarms.push(JSON.parse(data));
-        }
-      }
-    } catch (error) {
-      if (!abort.signal.aborted) throw error;
-    }
-  })();
-  return { alarms, stop: () => (abort.abort(), done) };
-}
-
 Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login clears it", async () => {
   await withTestCentral("alarms_", {
     group: uniqueName("alarms"),
   }, async ({ registry, central }) => {
-    const stream = alarmStream(central.httpUrl);
+    const stream = new SseClient(central.httpUrl);
+    const alarms = () => stream.data<Alarm>("alarm");
     const get = async (path: string) => await (await fetch(`${central.httpUrl}${path}`)).json();
     try {
       const cpId = uniqueName("CP-AL");
@@ -63,8 +39,8 @@ Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login 
       await monitor.close();
 
       const ours = (a: Alarm) => a.cp_id === cpId && a.kind === "cp_disconnected";
-      await waitFor("the alarm event", () => stream.alarms.some(ours));
-      const opened = stream.alarms.find(ours)!;
+      await waitFor("the alarm event", () => alarms().some(ours));
+      const opened = alarms().find(ours)!;
       assert.equal(opened.cleared_at, null);
       const open = await get("/alarms?open=1");
       assert.deepEqual(open.items.filter(ours), [opened]);
@@ -74,15 +50,15 @@ Deno.test("alarms: a dropped monitor opens a cp_disconnected alarm, a new login 
       assert.equal((await again.login(cpId, await token())).answer?.type, "AUTH_OK");
       again.keepAlive(300);
       const cleared = (a: Alarm) => ours(a) && a.id === opened.id && a.cleared_at !== null;
-      await waitFor("the clearing event", () => stream.alarms.some(cleared));
+      await waitFor("the clearing event", () => alarms().some(cleared));
       assert.ok(
-        Date.parse(stream.alarms.find(cleared)!.cleared_at!) >= Date.parse(opened.began_at),
+        Date.parse(alarms().find(cleared)!.cleared_at!) >= Date.parse(opened.began_at),
       );
       assert.deepEqual((await get("/alarms?open=1")).items.filter(ours), []);
       assert.ok((await get("/alarms")).items.some(cleared), "kept among the cleared");
       await again.close();
     } finally {
-      await stream.stop();
+      await stream.close();
     }
   });
 });

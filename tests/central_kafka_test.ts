@@ -7,6 +7,7 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
+  logInMonitor,
   MonitorStub,
   startTestCentral,
   type TestRegistry,
@@ -36,11 +37,7 @@ Deno.test("central Kafka: request → AUTHORIZE/AUTHORIZED → SUPPLY → TICKET
     const central = await startTestCentral(dir, registry, testBrokers(), { group });
     try {
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
-      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-      const { answer, key } = await monitor.login(cpId, token);
-      assert.ok(answer?.type === "AUTH_OK" && key);
-      monitor.keepAlive();
-      const kv = answer.keyVersion;
+      const { monitor, key, kv } = await logInMonitor(central, registry, cpId, token);
 
       await wire.request(driverId, { type: "CHARGE_REQUEST", requestId: "r1", driverId, cpId });
       await waitFor("AUTHORIZED", () => wire.of("AUTHORIZED").length === 1);
@@ -127,14 +124,11 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
     try {
       let central = await startTestCentral(dir, registry, testBrokers(), { group });
       const token = await registry.registerCp(cpId, { price_eur_kwh: 0.3 });
-      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-      const { answer, key } = await monitor.login(cpId, token);
-      assert.ok(answer?.type === "AUTH_OK" && key);
-      monitor.keepAlive();
+      const { monitor, key, kv } = await logInMonitor(central, registry, cpId, token);
       await wire.request(driverId, { type: "CHARGE_REQUEST", requestId: "r1", driverId, cpId });
       await waitFor("AUTHORIZED", () => wire.of("AUTHORIZED").length === 1);
       const { sessionId } = wire.of("AUTHORIZED")[0];
-      await wire.telemetry(cpId, answer.keyVersion, key, {
+      await wire.telemetry(cpId, kv, key, {
         type: "SUPPLY",
         sessionId,
         kw: 22,
@@ -148,7 +142,7 @@ Deno.test("central Kafka: a session open when Central stops is ticketed from the
       assert.ok(logout?.type === "LOGOUT" && logout.reason === "shutdown" && logout.retryable);
 
       // While Central is down the engine finishes (its key still works) and a driver asks.
-      await wire.telemetry(cpId, answer.keyVersion, key, {
+      await wire.telemetry(cpId, kv, key, {
         type: "SUPPLY_END",
         sessionId,
         kwh: 3,

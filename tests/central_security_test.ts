@@ -8,6 +8,7 @@
 import {
   authenticateBound,
   type BoundToken,
+  logInMonitor,
   MonitorStub,
   startTestCentral,
   type TestRegistry,
@@ -77,13 +78,8 @@ function withCentral(
 }
 
 /** Logs a stand-in monitor in; returns it, its key and key version. */
-async function logIn(s: Setup, cpId: string, token: BoundToken, extractable = false) {
-  const monitor = await MonitorStub.connect(s.central.tcpAddr, s.registry.caCert);
-  const { answer, key } = await monitor.login(cpId, token, extractable);
-  assert.ok(answer?.type === "AUTH_OK" && key, `login of ${cpId}: ${JSON.stringify(answer)}`);
-  monitor.keepAlive(300);
-  return { monitor, key, kv: answer.keyVersion };
-}
+const logIn = (s: Setup, cpId: string, token: BoundToken, extractable = false) =>
+  logInMonitor(s.central, s.registry, cpId, token, { keepAliveMs: 300, extractable });
 
 /** The audit records of `action` about `cpId` or by it (flood summaries), oldest first. */
 function audited(central: RunningCentral, cpId: string, action: string): AuditRecord[] {

@@ -5,7 +5,8 @@
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
-  MonitorStub,
+  logInMonitor,
+  SseClient,
   startTestCentral,
   startTestRegistry,
   waitFor,
@@ -15,57 +16,6 @@ import { sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kafka.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 import { integrationTest, inTempDir } from "./network_test_support.ts";
-
-interface Frame {
-  id?: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** An SSE client reading `/events` into frames until told to stop. */
-class SseClient {
-  readonly frames: Frame[] = [];
-  readonly #abort = new AbortController();
-  readonly done: Promise<void>;
-
-  constructor(url: string, lastEventId?: string) {
-    const headers: Record<string, string> = lastEventId ? { "last-event-id": lastEventId } : {};
-    this.done = (async () => {
-      const res = await fetch(`${url}/events`, { headers, signal: this.#abort.signal });
-      assert.equal(res.status, 200);
-      let text = "";
-      try {
-        for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-          text += chunk;
-          const parts = text.split("\n\n");
-          text = parts.pop()!;
-          for (const part of parts) {
-            const lines = Object.fromEntries(
-              part.split("\n").map((
-                l,
-              ) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
-            );
-            if (lines.event) {
-              this.frames.push({ id: lines.id, event: lines.event, data: JSON.parse(lines.data) });
-            }
-          }
-        }
-      } catch (error) {
-        if (!this.#abort.signal.aborted) throw error;
-      }
-    })();
-  }
-
-  /** The id of the newest frame that had one (what a browser sends as Last-Event-ID). */
-  get lastId(): string | undefined {
-    return this.frames.findLast((f) => f.id !== undefined)?.id;
-  }
-
-  async close(): Promise<void> {
-    this.#abort.abort();
-    await this.done;
-  }
-}
 
 integrationTest(
   "dashboard SSE: a client that reconnects with Last-Event-ID misses no ticket; after a " +
@@ -82,10 +32,7 @@ integrationTest(
       let central = await startTestCentral(dir, registry, testBrokers(), { group });
       try {
         const token = await registry.registerCp(cpId, { price_eur_kwh: 0.5, power_kw: 22 });
-        const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-        const { answer, key } = await monitor.login(cpId, token);
-        assert.ok(answer?.type === "AUTH_OK" && key);
-        monitor.keepAlive();
+        const { monitor, key, kv } = await logInMonitor(central, registry, cpId, token);
         const seq = new SeqCounter();
         const telemetry = async (payload: Record<string, unknown>) =>
           producer.send(
@@ -93,8 +40,8 @@ integrationTest(
             cpId,
             await sealEnvelope(key, {
               cp: cpId,
-              kv: answer.keyVersion,
-              seq: seq.next(cpId, answer.keyVersion),
+              kv,
+              seq: seq.next(cpId, kv),
               channel: TOPICS.cpTelemetry,
             }, { v: 1, ts: new Date().toISOString(), ...payload }),
           );

@@ -6,7 +6,12 @@
  * live version still charges.
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
-import { MonitorStub, waitFor, withTestCentral } from "../central/test_support.ts";
+import {
+  logInMonitor,
+  type MonitorStub,
+  waitFor,
+  withTestCentral,
+} from "../central/test_support.ts";
 import assert from "node:assert/strict";
 import { uniqueName } from "./kafka_env.ts";
 import { KafkaWire } from "./kafka_wire.ts";
@@ -23,13 +28,10 @@ Deno.test("key grace: a retired version is forgotten after the grace; its teleme
     try {
       let token = await registry.registerCp(cpId);
       const logIn = async () => {
-        const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-        monitors.push(monitor);
-        const { answer, key } = await monitor.login(cpId, token);
+        const cp = await logInMonitor(central, registry, cpId, token, { keepAliveMs: 300 });
+        monitors.push(cp.monitor);
         token = await registry.freshToken(cpId); // each token logs in once
-        assert.ok(answer?.type === "AUTH_OK" && key, JSON.stringify(answer));
-        monitor.keepAlive(300);
-        return { key, kv: answer.keyVersion };
+        return cp;
       };
       const first = await logIn();
       const second = await logIn(); // replaces the first: version 1 is retired now
