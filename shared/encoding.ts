@@ -1,7 +1,7 @@
 /**
  * The small wire rules every component shares: what an id looks like, what a
- * counter is, and strict base64. Zod schemas in `messages.ts` and the
- * envelope code in `envelope.ts` both build on these, so the rules live once.
+ * counter is, strict base64, and bytes received in parts joined into one array. Zod schemas in
+ * `messages.ts` and the envelope code in `envelope.ts` both build on these, so the rules live once.
  *
  * @module
  */
@@ -17,6 +17,17 @@ export function isValidCpId(id: unknown): id is string {
 /** True when `n` is usable as a key version or sequence number (a non-negative safe integer). */
 export function isValidCounter(n: unknown): n is number {
   return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
+/** `parts` copied one after the other into a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Standard padded base64 of `bytes`. */

@@ -23,7 +23,13 @@
  */
 
 import { createCipheriv, createDecipheriv, KeyObject } from "node:crypto";
-import { decodeBase64, encodeBase64, isValidCounter, isValidCpId } from "./encoding.ts";
+import {
+  concatBytes,
+  decodeBase64,
+  encodeBase64,
+  isValidCounter,
+  isValidCpId,
+} from "./encoding.ts";
 
 /** The wire form of an encrypted message. */
 export interface Envelope {
@@ -172,14 +178,7 @@ export function sealEnvelopeNow(
 /** The parts as one array; the first as it is when the others are empty (the usual case). */
 function concat(...parts: Uint8Array[]): Uint8Array {
   const rest = parts.slice(1).filter((p) => p.length > 0);
-  if (rest.length === 0) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return rest.length === 0 ? parts[0] : concatBytes(parts);
 }
 
 function malformed(message: string): EnvelopeError {

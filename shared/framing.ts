@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "./encoding.ts";
 
 /** Enquiry: the client opens a conversation with it. */
 export const ENQ = 0x05;
@@ -191,12 +192,7 @@ export class FrameDecoder {
   }
 
   #finish(checksum: number): DecodeEvent {
-    const data = new Uint8Array(this.#buffered);
-    let offset = 0;
-    for (const part of this.#parts) {
-      data.set(part, offset);
-      offset += part.length;
-    }
+    const data = concatBytes(this.#parts);
     this.#reset("idle");
 
     const expected = lrc(data);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes } from "./encoding.ts";
 import {
   ACK,
   type DecodeEvent,
@@ -22,15 +23,7 @@ function rawFrame(data: Uint8Array | string, checksum?: number): Uint8Array {
   return concat(Uint8Array.of(STX), bytes, Uint8Array.of(ETX, checksum ?? lrc(bytes)));
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 /** Feeds `bytes` cut at the given positions and returns every event. */
 function decodeInChunks(bytes: Uint8Array, cuts: number[]): DecodeEvent[] {

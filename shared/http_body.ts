@@ -8,6 +8,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { concatBytes } from "./encoding.ts";
 
 /**
  * The body of a request (or a response) as text, read as it streams in; undefined once it passes
@@ -29,13 +30,7 @@ export async function readBodyAtMost(
     }
     chunks.push(read.value);
   }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(body);
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 /**
