@@ -290,27 +290,21 @@ interface MenuIo {
 /** The menu's commands by key: add, change, remove a CP; a manual temperature; the list. */
 function menuCommands(io: MenuIo): Record<string, () => Promise<void>> {
   const { office, lang, t, ask, say, attempt } = io;
+  /** Asks for a CP and its city: one not watched yet (add), or one watched already (change). */
+  const setCity =
+    (watched: boolean, texts: Record<"cp" | "refused" | "city", WeatherTextKey>) => async () => {
+      const cpId = await ask(t(texts.cp));
+      if (!cpId) return;
+      if (office.snapshot().rows.some((r) => r.cpId === cpId) !== watched) {
+        return say(t(texts.refused, { cp: cpId }));
+      }
+      const city = await ask(t(texts.city, { cp: cpId }));
+      if (!city) return;
+      await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
+    };
   return {
-    a: async () => {
-      const cpId = await ask(t("askAdd"));
-      if (!cpId) return;
-      if (office.snapshot().rows.some((r) => r.cpId === cpId)) {
-        return say(t("alreadyWatched", { cp: cpId }));
-      }
-      const city = await ask(t("askCity", { cp: cpId }));
-      if (!city) return;
-      await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
-    },
-    c: async () => {
-      const cpId = await ask(t("askChange"));
-      if (!cpId) return;
-      if (!office.snapshot().rows.some((r) => r.cpId === cpId)) {
-        return say(t("notWatched", { cp: cpId }));
-      }
-      const city = await ask(t("askNewCity", { cp: cpId }));
-      if (!city) return;
-      await attempt(async () => `${cpId}: ${await office.setLocation(cpId, city)} (${city})`);
-    },
+    a: setCity(false, { cp: "askAdd", refused: "alreadyWatched", city: "askCity" }),
+    c: setCity(true, { cp: "askChange", refused: "notWatched", city: "askNewCity" }),
     r: async () => {
       const cpId = await ask(t("askRemove"));
       if (!cpId) return;
