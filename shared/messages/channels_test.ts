@@ -15,7 +15,15 @@ import {
   parseMessage,
   telemetryPayloadSchema,
 } from "../messages.ts";
-import { assertRejected, channels, examples, label, TS, withValue } from "./test_support.ts";
+import {
+  assertRejected,
+  channels,
+  example,
+  examples,
+  label,
+  TS,
+  withValue,
+} from "./test_support.ts";
 
 Deno.test("every message type accepts its valid example on its channel", () => {
   const types = new Set<string>();
@@ -46,7 +54,7 @@ Deno.test("driver requests may carry the host's own address; a malformed one is 
 Deno.test("a message is refused on a channel that does not carry its type", () => {
   const charge = examples[0].message;
   assertRejected(driverUpdateSchema, charge, 'unknown message type "CHARGE_REQUEST"', "charge");
-  const key = examples.find((e) => e.message.type === "KEY")!.message;
+  const key = example("KEY");
   assertRejected(monitorToCentralSchema, key, 'unknown message type "KEY"', "key on tcp");
 });
 
@@ -62,7 +70,7 @@ Deno.test("an unknown field is rejected and named", () => {
   const charge = JSON.stringify(examples[0].message).slice(1);
   const proto = JSON.parse(`{"__proto__":{"isAdmin":true},${charge}`);
   assertRejected(driverRequestSchema, proto, "__proto__: unknown field", "__proto__");
-  const [{ message: list }] = examples.filter((e) => e.message.type === "CP_LIST");
+  const list = example("CP_LIST");
   const nested = withValue(list, ["cps", 0, "secret"], "x");
   assertRejected(driverUpdateSchema, nested, "cps[0].secret: unknown field", "nested");
 });
@@ -136,13 +144,13 @@ Deno.test("a session never plugged in ends with zero energy and money", () => {
   const billed = { ...end, kwh: 0.1 };
   const reason = "kwh: must be 0 when endReason is plug_timeout";
   assertRejected(telemetryPayloadSchema, billed, reason, "plug_timeout with energy");
-  const ticket = examples.find((e) => e.message.type === "TICKET")!.message;
+  const ticket = example("TICKET");
   const badTicket = { ...ticket, endReason: "plug_timeout", kwh: 0 };
   assertRejected(driverUpdateSchema, badTicket, "eur: must be 0 when endReason", "ticket");
 });
 
 Deno.test("a denial without a CP id is allowed for a request whose CP id was invalid", () => {
-  const denied = examples.find((e) => e.message.type === "DENIED")!.message;
+  const denied = example("DENIED");
   const { cpId: _cpId, ...noCp }: Record<string, unknown> = {
     ...denied,
     reason: "invalid_request",

@@ -26,6 +26,7 @@ import {
 import {
   assertRejected,
   ECDH,
+  example,
   examples,
   ID_FIELDS,
   label,
@@ -54,11 +55,15 @@ const HOSTILE_IDS = [
   ["CP_001"],
 ];
 
-Deno.test("hostile or malformed ids are rejected with a reason naming the field", () => {
+/**
+ * Puts each of `bads` in turn into every field named in `fields` of every example message, and
+ * checks that each is rejected with a reason naming that field; returns how many cases it checked.
+ */
+function assertEveryFieldRefuses(fields: readonly string[], bads: readonly unknown[]): number {
   let checked = 0;
   for (const { channel, message } of examples) {
-    for (const path of pathsOf(message, ID_FIELDS)) {
-      for (const bad of HOSTILE_IDS) {
+    for (const path of pathsOf(message, fields)) {
+      for (const bad of bads) {
         const context = `${label(message)} ${printed(path)}=${String(bad).slice(0, 20)}`;
         assertRejected(
           channel.schema,
@@ -70,6 +75,11 @@ Deno.test("hostile or malformed ids are rejected with a reason naming the field"
       }
     }
   }
+  return checked;
+}
+
+Deno.test("hostile or malformed ids are rejected with a reason naming the field", () => {
+  const checked = assertEveryFieldRefuses(ID_FIELDS, HOSTILE_IDS);
   assert.ok(checked > 200, `only ${checked} cases`);
 });
 
@@ -84,21 +94,8 @@ Deno.test("the CP id rule allows 3–64 of A–Z a–z 0–9 _ - and says so", (
 });
 
 Deno.test("bad numbers are rejected with a reason naming the field", () => {
-  let checked = 0;
-  for (const { channel, message } of examples) {
-    for (const path of pathsOf(message, NUMBER_FIELDS)) {
-      for (const bad of [-1, -0.001, NaN, Infinity, -Infinity, 2 ** 53, "1", null, true]) {
-        const context = `${label(message)} ${printed(path)}=${String(bad)}`;
-        assertRejected(
-          channel.schema,
-          withValue(message, path, bad),
-          `${printed(path)}: `,
-          context,
-        );
-        checked++;
-      }
-    }
-  }
+  const bads = [-1, -0.001, NaN, Infinity, -Infinity, 2 ** 53, "1", null, true];
+  const checked = assertEveryFieldRefuses(NUMBER_FIELDS, bads);
   assert.ok(checked > 100, `only ${checked} cases`);
 });
 
@@ -110,9 +107,9 @@ Deno.test("key versions and sequence numbers must be integers", () => {
 });
 
 Deno.test("numbers above their sane bound are rejected", () => {
-  const supply = examples.find((e) => e.message.type === "SUPPLY")!.message;
+  const supply = example("SUPPLY");
   assertRejected(driverUpdateSchema, { ...supply, kw: 5001 }, "kw: must be a finite number", "kw");
-  const ticket = examples.find((e) => e.message.type === "TICKET")!.message;
+  const ticket = example("TICKET");
   const pricey = { ...ticket, priceEurKwh: 101 };
   assertRejected(
     driverUpdateSchema,
@@ -123,7 +120,7 @@ Deno.test("numbers above their sane bound are rejected", () => {
 });
 
 Deno.test("free text accepts emoji but not control characters, bidi overrides or huge strings", () => {
-  const denied = examples.find((e) => e.message.type === "DENIED")!.message;
+  const denied = example("DENIED");
   assert.ok(parseMessage(driverUpdateSchema, { ...denied, detail: "weather alert ⛈️ 🌧" }).ok);
   for (
     const bad of [
@@ -140,13 +137,13 @@ Deno.test("free text accepts emoji but not control characters, bidi overrides or
     const context = JSON.stringify(bad.slice(0, 20));
     assertRejected(driverUpdateSchema, { ...denied, detail: bad }, "detail: must be", context);
   }
-  const list = examples.find((e) => e.message.type === "CP_LIST")!.message;
+  const list = example("CP_LIST");
   const longPlace = withValue(list, ["cps", 0, "location"], "x".repeat(201));
   assertRejected(driverUpdateSchema, longPlace, "cps[0].location: must be 1–200", "location");
 });
 
 Deno.test("a refusal's detail code and parameters are checked, each failure naming its field", () => {
-  const fail = examples.find((e) => e.message.type === "AUTH_FAIL")!.message;
+  const fail = example("AUTH_FAIL");
   const logout = { v: 1, type: "LOGOUT", reason: "revoked", retryable: false };
   // Beside the English words, or without them; a code this side does not know still passes.
   for (const extra of [{}, { detail_code: "login_revoked", detail_params: { id: "CP-1" } }]) {
@@ -175,22 +172,20 @@ Deno.test("a refusal's detail code and parameters are checked, each failure nami
 });
 
 Deno.test("SQL-ish free text is ordinary text (queries are parameterized)", () => {
-  const denied = examples.find((e) => e.message.type === "DENIED")!.message;
+  const denied = example("DENIED");
   assert.ok(parseMessage(driverUpdateSchema, { ...denied, detail: "'; DROP TABLE cps;--" }).ok);
 });
 
 Deno.test("enum fields list the allowed values", () => {
-  const denied = examples.find((e) => e.message.type === "DENIED")!.message;
   assertRejected(
     driverUpdateSchema,
-    { ...denied, reason: "because" },
+    { ...example("DENIED"), reason: "because" },
     "reason: must be one of invalid_request, unknown_cp, busy,",
     "deny",
   );
-  const status = examples.find((e) => e.message.type === "STATUS")!.message;
   assertRejected(
     telemetryPayloadSchema,
-    { ...status, state: "DISCONNECTED" },
+    { ...example("STATUS"), state: "DISCONNECTED" },
     "state: must be one of ACTIVATED, SUPPLYING, STOPPED",
     "engine state",
   );
@@ -272,7 +267,7 @@ Deno.test("a timestamp is taken exactly when a Date of it writes it back the sam
 });
 
 Deno.test("keys, salts and tokens must be well-formed base64 of the right size", () => {
-  const auth = examples.find((e) => e.message.type === "AUTH")!.message;
+  const auth = example("AUTH");
   for (
     const bad of [
       btoa("x".repeat(64)),
@@ -291,15 +286,13 @@ Deno.test("keys, salts and tokens must be well-formed base64 of the right size",
       context,
     );
   }
-  const key = examples.find((e) => e.message.type === "KEY")!.message;
-  const shortKey = { ...key, key: btoa("k".repeat(16)) };
   assertRejected(
     monitorToEngineSchema,
-    shortKey,
+    { ...example("KEY"), key: btoa("k".repeat(16)) },
     "key: must be standard base64 (with = padding) of 32 bytes",
     "key",
   );
-  const ok = examples.find((e) => e.message.type === "AUTH_OK")!.message;
+  const ok = example("AUTH_OK");
   assertRejected(centralToMonitorSchema, { ...ok, salt: btoa("s".repeat(8)) }, "salt: ", "salt");
   assertRejected(
     centralToMonitorSchema,
@@ -310,7 +303,7 @@ Deno.test("keys, salts and tokens must be well-formed base64 of the right size",
 });
 
 Deno.test("a bad token is rejected without echoing it", () => {
-  const auth = examples.find((e) => e.message.type === "AUTH")!.message;
+  const auth = example("AUTH");
   for (const bad of ["not-a-jwt", "a.b", `${TOKEN}.SECRETPART`, "a.b.c".padEnd(5000, "x")]) {
     const result = parseMessage(monitorToCentralSchema, { ...auth, token: bad });
     assert.equal(result.ok, false);
@@ -321,7 +314,7 @@ Deno.test("a bad token is rejected without echoing it", () => {
 });
 
 Deno.test("audit records take flat public params, a client IP and hex hashes", () => {
-  const audit = examples[examples.findIndex((e) => e.message.type === "AUDIT")].message;
+  const audit = example("AUDIT");
   assert.ok(parseMessage(auditEventSchema, { ...audit, origin_ip: "::ffff:127.0.0.1" }).ok);
   const cases: [Path, unknown, string][] = [
     [["origin_ip"], "999.1.1.1", "origin_ip: must be an IPv4 or IPv6 address"],

@@ -278,6 +278,13 @@ export function pathsOf(message: unknown, keys: readonly string[], prefix: Path 
 }
 
 /** How a test names an example: its type. */
+/** The example message of `type` from {@link examples} (there is one of each). */
+export function example(type: string): Record<string, unknown> {
+  const found = examples.find((e) => e.message.type === type);
+  if (found === undefined) throw new Error(`no example of ${type}`);
+  return found.message;
+}
+
 export function label(message: Record<string, unknown>) {
   return String(message.type);
 }
