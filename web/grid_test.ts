@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
 import { gridPage, gridSummary, GROUP_ABOVE, matches, NO_FILTER } from "./grid.ts";
 import { type CpView, sortIds } from "./state.ts";
+import { idleCp } from "./test_support.ts";
 
-const cp = (id: string, location: string, state: CpView["state"] = "ACTIVATED"): CpView => ({
-  id,
-  location,
-  price_eur_kwh: 0.4,
-  power_kw: 22,
-  state,
-  stop_reason: null,
-  driver_id: null,
-  kw: null,
-  kwh: null,
-  eur: null,
-  key_version: 1,
-  last_seen: null,
-  session_id: null,
-  security: "ACTIVE",
-  deregistered_at: null,
-  key_revoked: false,
-  key_revoked_at: null,
-});
+const cp = (id: string, location: string, state: CpView["state"] = "ACTIVATED"): CpView =>
+  idleCp({ id, location, price_eur_kwh: 0.4, state });
 
 const fleet = (n: number) => {
   const cities = ["Madrid", "Bilbao", "Sevilla"];

@@ -11,26 +11,9 @@ import {
   type Snapshot,
   withLiveFigures,
 } from "./state.ts";
+import { idleCp } from "./test_support.ts";
 
-const CP: CpView = {
-  id: "CP-1",
-  location: "Oslo",
-  price_eur_kwh: 0.5,
-  power_kw: 22,
-  state: "ACTIVATED",
-  stop_reason: null,
-  driver_id: null,
-  kw: null,
-  kwh: null,
-  eur: null,
-  key_version: 1,
-  last_seen: null,
-  deregistered_at: null,
-  key_revoked: false,
-  key_revoked_at: null,
-  session_id: null,
-  security: "ACTIVE",
-};
+const CP: CpView = idleCp({ location: "Oslo" });
 const SESSION: SessionView = {
   id: "S1",
   cp_id: "CP-1",
