@@ -59,6 +59,9 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** The admin token of {@link startTestCentral}'s Central. */
+export const TEST_CENTRAL_ADMIN_TOKEN = "test-central-admin-token-0123456789";
+
 /** The change feed key of {@link startTestRegistry}, which {@link startTestCentral} reads with. */
 export const TEST_FEED_KEY = "test-registry-feed-key-0123456789";
 
@@ -157,7 +160,7 @@ export function startTestCentral(
     tcpPort: 0,
     httpPort: 0,
     masterKey: "",
-    adminToken: "test-central-admin-token-0123456789",
+    adminToken: TEST_CENTRAL_ADMIN_TOKEN,
     registryFeedKey: TEST_FEED_KEY,
     ...options,
   });

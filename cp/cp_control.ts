@@ -11,6 +11,7 @@ import { row } from "../shared/screen.ts";
 import { packItems, type Paint } from "../shared/terminal.ts";
 import { stateName } from "../shared/vocabulary.ts";
 import { CP_TEXT, cpSay, type CpTextKey } from "./words.ts";
+import { shownText } from "./terminal.ts";
 
 /** The one-line key help of `deno task cp` in `lang`. */
 export function cpKeysHelp(lang: Lang): string {
@@ -83,7 +84,8 @@ export function renderCpScreen(
 }
 
 /**
- * A child's JSON log line as `12:00:01 message` (UTC; the level named unless it is INFO), or
+ * A child's JSON log line as `12:00:01 message` (UTC; the level named unless it is INFO), the
+ * message in the operator's language when the record has it (cp/terminal.ts `SHOWN`), or
  * `undefined` when `line` is not a log record.
  */
 export function logLineText(line: string): string | undefined {
@@ -97,7 +99,7 @@ export function logLineText(line: string): string | undefined {
     const level = typeof record.level === "string" && record.level !== "INFO"
       ? `${record.level} `
       : "";
-    return `${time} ${level}${record.message}`;
+    return `${time} ${level}${shownText(record.properties, record.message)}`;
   } catch {
     return undefined;
   }

@@ -52,6 +52,17 @@ Deno.test("logLineText: a JSON record as a time and its message; anything else i
     ),
     "12:00:02 hi",
   );
+  const spanish = JSON.stringify({
+    "@timestamp": "2026-01-01T12:00:03.000Z",
+    level: "ERROR",
+    message: "Central refused the login for good (revoked: CP-001 is revoked at Central)",
+    properties: { cpId: "CP-001", shown: "La Central rechazó el inicio de sesión para siempre" },
+  });
+  assert.equal(
+    logLineText(spanish),
+    "12:00:03 ERROR La Central rechazó el inicio de sesión para siempre",
+    "the monitor's line in the operator's language, where it logged one",
+  );
   assert.equal(logLineText("plain text"), undefined);
   assert.equal(logLineText("{not json"), undefined);
   assert.equal(logLineText(JSON.stringify({ level: "INFO" })), undefined);

@@ -57,6 +57,9 @@ import {
   step,
 } from "./monitor_core.ts";
 import { whenAborted } from "../shared/sleep.ts";
+import { DEFAULT_LANG, type Lang } from "../shared/i18n.ts";
+import { type CpWords, sayWords, words } from "./words.ts";
+import { SHOWN } from "./terminal.ts";
 import type {
   CentralLinkState,
   MonitorHandle,
@@ -130,6 +133,11 @@ export interface MonitorOptions {
    * authenticate again instead of ending. Default false: giving up ends the monitor.
    */
   readonly interactive?: boolean;
+  /**
+   * The language of the lines its view and outcome give the operator, Central's refusals and
+   * logouts included (default English); the log stays in English.
+   */
+  readonly lang?: Lang;
 }
 
 /**
@@ -309,16 +317,40 @@ class Monitor implements MonitorHandle {
     for (const listener of this.#listeners) listener();
   }
 
-  #event(text: string, level: "info" | "warning" | "error" = "info"): void {
-    log[level](literal(text), { cpId: this.#options.cpId });
-    this.#view = { ...this.#view, lastEvent: text };
+  /** `said` in the operator's language. */
+  #say(said: CpWords): string {
+    return sayWords(this.#options.lang ?? DEFAULT_LANG, said);
+  }
+
+  /**
+   * Logs `said` in English and shows it to the operator in their language: in the view, and in
+   * the record for the screens that show log lines (cp/terminal.ts `SHOWN`).
+   */
+  #event(said: CpWords, level: "info" | "warning" | "error" = "info"): void {
+    const english = sayWords("en", said);
+    const shown = this.#say(said);
+    log[level](literal(english), {
+      cpId: this.#options.cpId,
+      ...(shown === english ? {} : { [SHOWN]: shown }),
+    });
+    this.#view = { ...this.#view, lastEvent: shown };
     this.#changed();
   }
 
-  #setCentral(central: Partial<MonitorView["central"]> & { state: CentralLinkState }): void {
+  #setCentral(
+    central: Omit<Partial<MonitorView["central"]>, "detail"> & {
+      state: CentralLinkState;
+      detail?: CpWords;
+    },
+  ): void {
+    const { detail, ...link } = central;
     this.#view = {
       ...this.#view,
-      central: { address: this.#view.central.address, ...central },
+      central: {
+        address: this.#view.central.address,
+        ...link,
+        ...(detail === undefined ? {} : { detail: this.#say(detail) }),
+      },
     };
     this.#changed();
   }
@@ -363,7 +395,8 @@ class Monitor implements MonitorHandle {
           this.#setCentral({ state: "waiting", detail: reason, retryAt: Date.now() + delayMs });
           if (countdown) await this.#countDown(reason, delayMs);
           else {
-            this.#event(`${reason}; next try in ${(delayMs / 1000).toFixed(1)} s`, "warning");
+            const seconds = Math.round(delayMs / 100) / 10;
+            this.#event(words("nextTry", { reason, seconds }), "warning");
             await this.#pause(delayMs);
           }
           break;
@@ -375,7 +408,7 @@ class Monitor implements MonitorHandle {
           this.#setCentral({ state: "gave_up", detail: effect.message });
           this.#event(effect.message, "error");
           this.#abort.abort(); // nothing left to do: the engine link goes too
-          this.#done.resolve({ kind: "gave_up", message: effect.message });
+          this.#done.resolve({ kind: "gave_up", message: this.#say(effect.message) });
           return "ended";
         case "health_changed":
           this.#event(`engine ${effect.health}`, effect.health === "OK" ? "info" : "warning");
@@ -390,12 +423,12 @@ class Monitor implements MonitorHandle {
    * Waits `delayMs`, saying every second how long is left (screen and log), so the operator
    * watching a revoked CP sees when it will re-authenticate.
    */
-  async #countDown(reason: string, delayMs: number): Promise<void> {
+  async #countDown(reason: CpWords, delayMs: number): Promise<void> {
     const until = Date.now() + delayMs;
     let left = delayMs;
     while (left > 0 && !this.#abort.signal.aborted) {
       const seconds = Math.ceil(left / 1000);
-      this.#event(left === delayMs ? reason : `re-authenticating in ${seconds} s`, "warning");
+      this.#event(left === delayMs ? reason : words("reauthenticatingIn", { seconds }), "warning");
       // To the next whole second; the operator's `A` (or a stop) ends the wait at once.
       if (await this.#pause(left - (seconds - 1) * 1000)) return;
       left = until - Date.now();
@@ -406,9 +439,9 @@ class Monitor implements MonitorHandle {
    * Gave up, at a menu (the core had the engine drop its key first: Central no longer takes it):
    * the monitor waits for its operator to register or authenticate again.
    */
-  async #park(message: string): Promise<void> {
+  async #park(message: CpWords): Promise<void> {
     this.#view = { ...this.#view, keyVersion: undefined, shown: undefined };
-    const waiting = `${message} (menu: R registers it again, A logs in again)`;
+    const waiting = words("parked", { message });
     this.#setCentral({ state: "gave_up", detail: waiting });
     this.#event(waiting, "error");
     await this.#pause();
@@ -471,7 +504,7 @@ class Monitor implements MonitorHandle {
       // still starting for a fault.
       await this.#engine.firstAnswer(ENGINE_FIRST_ANSWER_MS);
       this.#engineAwaited = true;
-      if (this.#abort.signal.aborted) return { kind: "lost", detail: "the monitor is stopping" };
+      if (this.#abort.signal.aborted) return { kind: "lost", detail: words("monitorStopping") };
     }
     const { host, port } = this.#options.central;
     let conn: FramedConn;
@@ -485,14 +518,15 @@ class Monitor implements MonitorHandle {
         },
       });
     } catch (error) {
-      return { kind: "unreachable", detail: `Central unreachable: ${(error as Error).message}` };
+      const detail = words("centralUnreachable", { error: (error as Error).message });
+      return { kind: "unreachable", detail };
     }
     this.#central = conn;
     const cancel = whenAborted(this.#abort.signal, () => conn.close());
     try {
       return await this.#login(conn, { token, expiresAt, ecdh, ecdhPublicKey });
     } catch (error) {
-      return { kind: "lost", detail: `connection to Central lost: ${(error as Error).message}` };
+      return { kind: "lost", detail: words("centralLost", { error: (error as Error).message }) };
     } finally {
       cancel();
       this.#central = undefined;
@@ -527,8 +561,8 @@ class Monitor implements MonitorHandle {
     const first = await frames.next().finally(() => clearTimeout(timer));
     if (first.done) {
       const detail = timedOut
-        ? `Central did not answer AUTH within ${AUTH_ANSWER_TIMEOUT_MS / 1000} s`
-        : "Central closed without answering AUTH";
+        ? words("centralSilent", { seconds: AUTH_ANSWER_TIMEOUT_MS / 1000 })
+        : words("centralClosed");
       return { kind: "lost", detail };
     }
     const answer = first.value as CentralToMonitor; // validated by the connection
@@ -536,7 +570,7 @@ class Monitor implements MonitorHandle {
       return { kind: "auth_fail", fail: answer };
     }
     if (answer.type !== "AUTH_OK") {
-      return { kind: "lost", detail: `Central answered AUTH with ${answer.type}` };
+      return { kind: "lost", detail: words("centralOddAnswer", { type: answer.type }) };
     }
     try {
       await verifyAuthOk(answer, {
@@ -549,7 +583,7 @@ class Monitor implements MonitorHandle {
     } catch (error) {
       return {
         kind: "lost",
-        detail: `Central's key share is not proven: ${(error as Error).message}`,
+        detail: words("centralUnproven", { error: (error as Error).message }),
       };
     }
 
@@ -569,7 +603,7 @@ class Monitor implements MonitorHandle {
       tokenExpiresAt: login.expiresAt,
     };
     this.#setCentral({ state: "logged_in" });
-    this.#event(`logged in to Central with key version ${answer.keyVersion}`);
+    this.#event(words("loggedInVersion", { n: String(answer.keyVersion) }));
     await this.#engine.setKey(build(monitorToEngineSchema, "KEY", {
       cpId,
       keyVersion: answer.keyVersion,
@@ -587,7 +621,7 @@ class Monitor implements MonitorHandle {
         if (next.done) {
           return {
             kind: "lost",
-            detail: "Central ended the conversation",
+            detail: words("centralEnded"),
             connectedMs: Date.now() - since,
           };
         }
@@ -598,10 +632,7 @@ class Monitor implements MonitorHandle {
         if (frame.type === "CP_STATE") {
           const { state, stopReason, maintenance } = frame;
           this.#view = { ...this.#view, shown: { state, stopReason, maintenance } };
-          this.#event(
-            `Central shows ${state}${stopReason === null ? "" : ` (${stopReason})`}` +
-              (maintenance ? ", maintenance on" : ""),
-          );
+          this.#event({ shows: { state, stopReason, maintenance } });
           continue;
         }
         // Commands reach the engine over Kafka; nothing else is expected once logged in.
@@ -610,7 +641,7 @@ class Monitor implements MonitorHandle {
     } catch (error) {
       return {
         kind: "lost",
-        detail: `connection to Central lost: ${(error as Error).message}`,
+        detail: words("centralLost", { error: (error as Error).message }),
         connectedMs: Date.now() - since,
       };
     } finally {

@@ -18,6 +18,7 @@
 
 import type { CoreStep } from "../shared/core_step.ts";
 import type { AuthFail, EngineHealth, Logout } from "../shared/messages.ts";
+import { type CpWords, words } from "./words.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Backoff
@@ -50,17 +51,20 @@ export const STABLE_CONNECTION_MS = 10_000;
 // ---------------------------------------------------------------------------------------------
 // What to do next
 
-/** What the monitor does after a login attempt or a connection ended. */
+/**
+ * What the monitor does after a login attempt or a connection ended. Its lines for the operator
+ * are {@link CpWords}: the edge logs them in English and shows them in the operator's language.
+ */
 type NextStep =
   /** Try again after `delayMs`; `countdown`: show the wait second by second (a revoked key). */
   | {
     readonly kind: "retry";
     readonly delayMs: number;
-    readonly reason: string;
+    readonly reason: CpWords;
     readonly countdown?: boolean;
   }
   /** Stop for good: retrying cannot help. `message` tells the operator why and what to do. */
-  | { readonly kind: "give_up"; readonly message: string };
+  | { readonly kind: "give_up"; readonly message: CpWords };
 
 /**
  * How long the monitor waits after an admin revoked its key (`LOGOUT key_revoked`) before it
@@ -79,34 +83,29 @@ export interface DecisionContext {
   readonly revokedWaitMs?: number;
 }
 
-/** What the operator of a CP refused for good can do about it. */
-const REINSTATE = "An admin can restore a REVOKED CP (dashboard more → Restore, or POST " +
-  "/cps/{id}/restore): it gets new credentials in its credentials file (by itself under deno " +
-  "task start, else copy them there) and its monitor, started again, logs in with them.";
-
 /**
  * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. Anything retryable
  * waits with backoff, a refused token too: it was just issued, so something else is wrong (e.g.
  * Central trusts another Registry or the clocks disagree) and a tight loop would not fix it.
  */
-function afterAuthFail(
-  fail: Pick<AuthFail, "reason" | "detail" | "retryable">,
-  ctx: DecisionContext,
-): NextStep {
-  const why = fail.detail ? `${fail.reason}: ${fail.detail}` : fail.reason;
+function afterAuthFail(fail: CentralAnswer<AuthFail>, ctx: DecisionContext): NextStep {
+  const why: CpWords = { central: fail };
   if (fail.reason === "deregistered") return { kind: "give_up", message: deregisteredMessage(why) };
   if (!fail.retryable) {
-    return {
-      kind: "give_up",
-      message: `Central refused the login for good (${why}); not retrying. ` + REINSTATE,
-    };
+    return { kind: "give_up", message: words("refusedForGood", { why, reinstate: REINSTATE }) };
   }
   return {
     kind: "retry",
     delayMs: backoffDelayMs(ctx.attempt, ctx.random),
-    reason: `login refused (${why})`,
+    reason: words("loginRefused", { why }),
   };
 }
+
+/** What the operator of a CP refused for good can do about it. */
+const REINSTATE = words("reinstate");
+
+/** An `AUTH_FAIL` or `LOGOUT` as a decision reads it: the frame without `v` and `type`. */
+export type CentralAnswer<T extends AuthFail | Logout> = Omit<T, "v" | "type">;
 
 /** {@link NextStep} after a `LOGOUT`, plus whether the engine must drop the current key. */
 type LogoutStep = NextStep & {
@@ -122,11 +121,8 @@ type LogoutStep = NextStep & {
  * drops it (and ends a session it could no longer report). `shutdown` and `replaced` wait with
  * backoff.
  */
-function afterLogout(
-  logout: Pick<Logout, "reason" | "detail" | "retryable">,
-  ctx: DecisionContext,
-): LogoutStep {
-  const why = logout.detail ? `${logout.reason}: ${logout.detail}` : logout.reason;
+function afterLogout(logout: CentralAnswer<Logout>, ctx: DecisionContext): LogoutStep {
+  const why: CpWords = { central: logout };
   const revokeKey = ["key_rotated", "key_revoked", "revoked", "deregistered"].includes(
     logout.reason,
   );
@@ -136,7 +132,7 @@ function afterLogout(
   if (!logout.retryable) {
     return {
       kind: "give_up",
-      message: `Central logged this CP out for good (${why}); not retrying. ` + REINSTATE,
+      message: words("loggedOutForGood", { why, reinstate: REINSTATE }),
       revokeKey: true,
     };
   }
@@ -145,7 +141,7 @@ function afterLogout(
     return {
       kind: "retry",
       delayMs: waitMs,
-      reason: `key revoked by Central (${why}); re-authenticating in ${Math.ceil(waitMs / 1000)} s`,
+      reason: words("keyRevokedWait", { why, seconds: Math.ceil(waitMs / 1000) }),
       revokeKey,
       countdown: true,
     };
@@ -154,7 +150,7 @@ function afterLogout(
   return {
     kind: "retry",
     delayMs: logout.reason === "key_rotated" ? 0 : backoffDelayMs(ctx.attempt, ctx.random),
-    reason: `logged out (${why})`,
+    reason: words("loggedOut", { why }),
     revokeKey,
   };
 }
@@ -163,13 +159,12 @@ function afterLogout(
  * What the operator reads when the CP was deregistered in the Registry: final, whatever the
  * frame said about retrying, since its credentials will never be accepted again.
  */
-function deregisteredMessage(why: string): string {
-  return `This CP was deregistered in the Registry (${why}); not retrying. To use it again, ` +
-    "register it again: delete its credentials file and restart it with the Registry admin key.";
+function deregisteredMessage(why: CpWords): CpWords {
+  return words("deregisteredForGood", { why });
 }
 
 /** After Central could not be reached, or the connection to it broke. */
-function afterConnectionLost(detail: string, ctx: DecisionContext): NextStep {
+function afterConnectionLost(detail: CpWords, ctx: DecisionContext): NextStep {
   return {
     kind: "retry",
     delayMs: backoffDelayMs(ctx.attempt, ctx.random),
@@ -260,19 +255,19 @@ export type LoginEnding =
     readonly credentialsFile: string;
   }
   /** Something only an operator can fix (no admin key, unreadable credentials file). */
-  | { readonly kind: "fatal"; readonly message: string }
+  | { readonly kind: "fatal"; readonly message: CpWords }
   /** Central could not be reached or the opening failed. */
-  | { readonly kind: "unreachable"; readonly detail: string }
+  | { readonly kind: "unreachable"; readonly detail: CpWords }
   /** Central answered `AUTH_FAIL`. */
-  | { readonly kind: "auth_fail"; readonly fail: Pick<AuthFail, "reason" | "detail" | "retryable"> }
+  | { readonly kind: "auth_fail"; readonly fail: CentralAnswer<AuthFail> }
   /** Central sent `LOGOUT` and closed. */
   | {
     readonly kind: "logout";
-    readonly logout: Pick<Logout, "reason" | "detail" | "retryable">;
+    readonly logout: CentralAnswer<Logout>;
     readonly connectedMs?: number;
   }
   /** The connection broke, ended, or Central did not answer in time. */
-  | { readonly kind: "lost"; readonly detail: string; readonly connectedMs?: number };
+  | { readonly kind: "lost"; readonly detail: CpWords; readonly connectedMs?: number };
 
 /** What {@link decide} returns. */
 interface Decision {
@@ -443,13 +438,13 @@ export type MonitorEffect =
   | {
     readonly type: "wait";
     readonly delayMs: number;
-    readonly reason: string;
+    readonly reason: CpWords;
     readonly countdown?: boolean;
   }
   /** Gave up, at a menu: wait for the operator to register or log in again. */
-  | { readonly type: "park"; readonly message: string }
+  | { readonly type: "park"; readonly message: CpWords }
   /** Gave up for good: retrying cannot help; `message` tells the operator why and what to do. */
-  | { readonly type: "give_up"; readonly message: string }
+  | { readonly type: "give_up"; readonly message: CpWords }
   /** The engine's health changed: show it, and tell Central at once. */
   | { readonly type: "health_changed"; readonly health: EngineHealth };
 
@@ -495,7 +490,7 @@ function afterLogin(
   // The operator's move, not a failure: no backoff after it.
   if (asked === "login") return { model: { ...model, attempt: 0 }, effects: [{ type: "login" }] };
   if (asked === "deregistered") {
-    return { model: { ...model, attempt: 0 }, effects: park("deregistered at the Registry") };
+    return { model: { ...model, attempt: 0 }, effects: park(words("deregisteredHere")) };
   }
   const decision = decide(ending, model.attempt, random, settings.revokedWaitMs);
   const revoke: MonitorEffect[] = decision.revokeKey ? [{ type: "revoke_key" }] : [];
@@ -517,7 +512,7 @@ function afterLogin(
 }
 
 /** The effects of parking at the menu: the engine drops its key, the monitor waits. */
-function park(message: string): MonitorEffect[] {
+function park(message: CpWords): MonitorEffect[] {
   return [{ type: "revoke_key" }, { type: "park", message }];
 }
 

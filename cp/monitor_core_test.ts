@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   BACKOFF,
   backoffDelayMs,
+  type CentralAnswer,
   HEALTH_TIMEOUT_MS,
   INITIAL_MODEL,
   type LoginEnding,
@@ -17,6 +18,11 @@ import {
   step,
 } from "./monitor_core.ts";
 import type { AuthFail, Logout } from "../shared/messages.ts";
+import { notice } from "../shared/notices.ts";
+import { type CpWords, sayWords } from "./words.ts";
+
+/** What the log says (in English). */
+const en = (said: CpWords) => sayWords("en", said);
 
 const SETTINGS: MonitorSettings = { revokedWaitMs: REVOKED_WAIT_MS, interactive: false };
 const FILE = "data/cp/CP1.credentials";
@@ -43,18 +49,19 @@ function ended(
 
 type Wait = Extract<MonitorEffect, { type: "wait" }>;
 
-/** The wait a step ends with (it must end with one). */
-function waits(s: MonitorStep): Wait {
+/** The wait a step ends with (it must end with one), its reason in English. */
+function waits(s: MonitorStep): Omit<Wait, "reason"> & { reason: string } {
   const last = s.effects.at(-1);
   assert.equal(last?.type, "wait", JSON.stringify(s.effects));
-  return last as Wait;
+  const wait = last as Wait;
+  return { ...wait, reason: en(wait.reason) };
 }
 
 /** The message of the give-up a step ends with (it must end with one). */
 function givesUp(s: MonitorStep): string {
   const last = s.effects.at(-1);
   assert.equal(last?.type, "give_up", JSON.stringify(s.effects));
-  return (last as Extract<MonitorEffect, { type: "give_up" }>).message;
+  return en((last as Extract<MonitorEffect, { type: "give_up" }>).message);
 }
 
 /** Whether the step tells the engine to drop its key. */
@@ -62,12 +69,12 @@ function revokes(s: MonitorStep): boolean {
   return s.effects.some((e) => e.type === "revoke_key");
 }
 
-const authFail = (fail: Pick<AuthFail, "reason" | "detail" | "retryable">): LoginEnding => ({
+const authFail = (fail: CentralAnswer<AuthFail>): LoginEnding => ({
   kind: "auth_fail",
   fail,
 });
 const logout = (
-  out: Pick<Logout, "reason" | "detail" | "retryable">,
+  out: CentralAnswer<Logout>,
   connectedMs?: number,
 ): LoginEnding => ({ kind: "logout", logout: out, connectedMs });
 const registryError = (
@@ -205,6 +212,48 @@ Deno.test("deregistered: the monitor stops for good, says so and what to do, eve
   }
 });
 
+Deno.test("Central's refusals and logouts: the core's lines carry its code, for a Spanish screen", () => {
+  const es = (s: MonitorStep) => sayWords("es", (s.effects.at(-1) as { message: CpWords }).message);
+  const refused = ended(
+    authFail({ reason: "revoked", retryable: false, ...notice("login_revoked", { id: "CP1" }) }),
+  );
+  assert.match(
+    en((refused.effects.at(-1) as { message: CpWords }).message),
+    /\(revoked: CP1 is revoked at Central\)/,
+  );
+  assert.match(
+    es(refused),
+    /^La Central rechazó el inicio de sesión para siempre \(revoked: CP1 está revocado en la Central\); no se reintenta\. Un administrador puede restaurar/,
+  );
+  const out = ended(logout({ reason: "revoked", retryable: false, ...notice("logout_revoked") }));
+  assert.match(
+    es(out),
+    /^La Central cerró la sesión de este punto para siempre \(revoked: un administrador puso/,
+  );
+  const gone = ended(
+    logout({ reason: "deregistered", retryable: false, ...notice("logout_deregistered") }),
+  );
+  assert.match(
+    es(gone),
+    /^Este punto se dio de baja en el Registry \(deregistered: este punto se dio de baja en el Registry\)/,
+  );
+  const retries: [LoginEnding, string][] = [
+    [
+      authFail({ reason: "bad_token", retryable: true, ...notice("login_stale_token") }),
+      "inicio de sesión rechazado (bad_token: el token es anterior a la última revocación de " +
+      "las claves de este punto: pida uno nuevo)",
+    ],
+    [
+      logout({ reason: "key_rotated", retryable: true, ...notice("logout_key_rotated") }),
+      "sesión cerrada (key_rotated: un administrador rotó la clave de este punto: inicie sesión " +
+      "de nuevo para obtener otra)",
+    ],
+  ];
+  for (const [ending, spanish] of retries) {
+    assert.equal(sayWords("es", (ended(ending).effects.at(-1) as Wait).reason), spanish);
+  }
+});
+
 Deno.test("a lost or refused Central connection retries with backoff", () => {
   const s = waits(
     ended({ kind: "lost", detail: "connection refused" }, { attempt: 10, random: 0.999999 }),
@@ -280,7 +329,7 @@ Deno.test("giving up at a menu parks the monitor, drops the engine's key and sta
     settings: interactive,
   });
   assert.deepEqual(final.effects.map((e) => e.type), ["revoke_key", "park"]);
-  assert.match((final.effects[1] as { message: string }).message, /not retrying/);
+  assert.match(en((final.effects[1] as { message: CpWords }).message), /not retrying/);
   assert.equal(final.model.attempt, 0);
   const retried = ended({ kind: "unreachable", detail: "x" }, {
     attempt: 4,
@@ -297,7 +346,7 @@ Deno.test("the operator's login or deregistration is no failure: no backoff afte
   const gone = at(model, { type: "login_ended", ending, asked: "deregistered" });
   assert.deepEqual(gone.effects, [
     { type: "revoke_key" },
-    { type: "park", message: "deregistered at the Registry" },
+    { type: "park", message: { key: "deregisteredHere" } },
   ]);
   assert.equal(gone.model.attempt, 0);
 });

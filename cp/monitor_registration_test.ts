@@ -4,6 +4,7 @@ import type { RegistryClient } from "../registry/client.ts";
 import { RegistryError } from "../registry/client.ts";
 import { CredentialsFileError, writeCredentials } from "../shared/cp_credentials.ts";
 import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
+import { sayWords } from "./words.ts";
 
 /** A Registry that must not be asked (the credentials are at hand, or no key to ask with). */
 const untouched = new Proxy({}, {
@@ -47,7 +48,10 @@ Deno.test("monitor registration: no credentials and no admin key is a fatal endi
     assert.ok(error instanceof CredentialsFileError);
     const ending = registryEnding("register", error, file);
     assert.equal(ending.kind, "fatal");
-    assert.match(ending.kind === "fatal" ? ending.message : "", /REGISTRY_ADMIN_KEY/);
+    assert.match(
+      ending.kind === "fatal" ? sayWords("en", ending.message) : "",
+      /REGISTRY_ADMIN_KEY/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,12 +5,32 @@
  * @module
  */
 
+import type { LogRecord } from "@logtape/logtape";
 import { type LogFormat, type LogLevel, setupLogging } from "../shared/log.ts";
-import { recentLines } from "../shared/screen.ts";
+import { plainLine, recentLines } from "../shared/screen.ts";
 import { noColorRequested, type Paint, paintFor } from "../shared/terminal.ts";
 
 /** How many log lines a status screen shows under the panel. */
 const SCREEN_LOG_LINES = 8;
+
+/**
+ * The log property holding a record's line in the operator's language when it differs from the
+ * English message (the monitor under `--lang es`): the log stays English for whoever reads it
+ * later, and the screens that show log lines show this one.
+ */
+export const SHOWN = "shown";
+
+/** The line a screen shows for `properties`' record: {@link SHOWN}, else `message`. */
+export function shownText(properties: unknown, message: string): string {
+  const shown = (properties as Record<string, unknown> | undefined)?.[SHOWN];
+  return typeof shown === "string" ? shown : message;
+}
+
+/** A record as a screen's plain line, in the operator's language when it has one. */
+function screenLine(record: LogRecord): string {
+  const shown = shownText(record.properties, "");
+  return plainLine(shown === "" ? record : { ...record, message: [shown] });
+}
 
 /**
  * Sets up logging for a CP process. Without a screen, log lines go to standard output (JSON
@@ -26,7 +46,7 @@ export async function startProcessLogging(options: {
     await setupLogging({ level: options.level, format: options.format });
     return undefined;
   }
-  const recent = recentLines(SCREEN_LOG_LINES);
+  const recent = recentLines(SCREEN_LOG_LINES, screenLine);
   await setupLogging({ level: options.level, stream: new WritableStream(), extraSinks: [recent] });
   return recent.lines;
 }

@@ -1,12 +1,16 @@
 /**
  * The CP's screen texts in English and Spanish: the engine's, the monitor's and `deno task cp`'s
- * (cp/engine_screen.ts, cp/monitor_screen.ts, cp/cp_control.ts). State words come from the shared
- * vocabulary (shared/vocabulary.ts).
+ * (cp/engine_screen.ts, cp/monitor_screen.ts, cp/cp_control.ts), and the monitor's lines about
+ * its login to Central, with what Central said in an `AUTH_FAIL` or `LOGOUT` shown through its
+ * code (shared/notices.ts). State words come from the shared vocabulary (shared/vocabulary.ts).
  *
  * @module
  */
 import { CP_KEYS_HELP } from "../shared/cp_keys.ts";
-import { type Catalog, type Lang, translate } from "../shared/i18n.ts";
+import { type Catalog, formats, type Lang, translate } from "../shared/i18n.ts";
+import type { AuthFail, Logout } from "../shared/messages.ts";
+import { noticeText } from "../shared/notices.ts";
+import { type StateOf, stateText } from "../shared/vocabulary.ts";
 
 const en = {
   engineTitle: "EVCharging CP engine {cp}",
@@ -64,6 +68,33 @@ const en = {
   linkGaveUp: "gave up",
   linkStopped: "stopped",
   monitorView: "  the monitor's view: S or Esc back to the engine",
+  // the monitor's login to Central: how an attempt ended and what it does next
+  loginRefused: "login refused ({why})",
+  refusedForGood: "Central refused the login for good ({why}); not retrying. {reinstate}",
+  loggedOutForGood: "Central logged this CP out for good ({why}); not retrying. {reinstate}",
+  reinstate: "An admin can restore a REVOKED CP (dashboard more → Restore, or POST " +
+    "/cps/{id}/restore): it gets new credentials in its credentials file (by itself under deno " +
+    "task start, else copy them there) and its monitor, started again, logs in with them.",
+  deregisteredForGood: "This CP was deregistered in the Registry ({why}); not retrying. To use " +
+    "it again, register it again: delete its credentials file and restart it with the Registry " +
+    "admin key.",
+  deregisteredHere: "deregistered at the Registry",
+  keyRevokedWait: "key revoked by Central ({why}); re-authenticating in {seconds} s",
+  loggedOut: "logged out ({why})",
+  nextTry: "{reason}; next try in {seconds} s",
+  reauthenticatingIn: "re-authenticating in {seconds} s",
+  parked: "{message} (menu: R registers it again, A logs in again)",
+  centralUnreachable: "Central unreachable: {error}",
+  centralLost: "connection to Central lost: {error}",
+  centralSilent: "Central did not answer AUTH within {seconds} s",
+  centralClosed: "Central closed without answering AUTH",
+  centralOddAnswer: "Central answered AUTH with {type}",
+  centralUnproven: "Central's key share is not proven: {error}",
+  centralEnded: "Central ended the conversation",
+  monitorStopping: "the monitor is stopping",
+  loggedInVersion: "logged in to Central with key version {n}",
+  centralShowsEvent: "Central shows {state}",
+  centralShowsInMaintenance: "Central shows {state}, maintenance on",
 };
 
 /** The keys of {@link CP_TEXT}. */
@@ -131,6 +162,35 @@ export const CP_TEXT: Catalog<CpTextKey> = {
     linkGaveUp: "abandonado",
     linkStopped: "parado",
     monitorView: "  la vista del monitor: S o Esc para volver al motor",
+    loginRefused: "inicio de sesión rechazado ({why})",
+    refusedForGood: "La Central rechazó el inicio de sesión para siempre ({why}); no se " +
+      "reintenta. {reinstate}",
+    loggedOutForGood: "La Central cerró la sesión de este punto para siempre ({why}); no se " +
+      "reintenta. {reinstate}",
+    reinstate: "Un administrador puede restaurar un punto REVOKED (en el panel, más → " +
+      "Restaurar, o POST /cps/{id}/restore): recibe credenciales nuevas en su fichero de " +
+      "credenciales (solo, bajo deno task start; si no, cópielas allí) y su monitor, arrancado " +
+      "de nuevo, inicia sesión con ellas.",
+    deregisteredForGood: "Este punto se dio de baja en el Registry ({why}); no se reintenta. " +
+      "Para volver a usarlo, regístrelo de nuevo: borre su fichero de credenciales y " +
+      "rearránquelo con la clave de administración del Registry.",
+    deregisteredHere: "dado de baja en el Registry",
+    keyRevokedWait: "clave revocada por la Central ({why}); nueva autenticación en {seconds} s",
+    loggedOut: "sesión cerrada ({why})",
+    nextTry: "{reason}; próximo intento en {seconds} s",
+    reauthenticatingIn: "nueva autenticación en {seconds} s",
+    parked: "{message} (menú: R lo registra de nuevo, A inicia sesión de nuevo)",
+    centralUnreachable: "la Central no es accesible: {error}",
+    centralLost: "se perdió la conexión con la Central: {error}",
+    centralSilent: "la Central no respondió al AUTH en {seconds} s",
+    centralClosed: "la Central cerró sin responder al AUTH",
+    centralOddAnswer: "la Central respondió al AUTH con {type}",
+    centralUnproven: "la parte de clave de la Central no está probada: {error}",
+    centralEnded: "la Central terminó la conversación",
+    monitorStopping: "el monitor se está deteniendo",
+    loggedInVersion: "sesión iniciada en la Central con la versión de clave {n}",
+    centralShowsEvent: "la Central muestra {state}",
+    centralShowsInMaintenance: "la Central muestra {state}, mantenimiento activado",
   },
 };
 
@@ -141,4 +201,56 @@ export function cpSay(
   params?: Readonly<Record<string, string | number>>,
 ): string {
   return translate(CP_TEXT, lang, key, params);
+}
+
+/** Why Central refused or ended a login (`AUTH_FAIL`, `LOGOUT`): its reason, words and code. */
+export type CentralSaid =
+  & Pick<AuthFail, "detail" | "detail_code" | "detail_params">
+  & { readonly reason: AuthFail["reason"] | Logout["reason"] };
+
+/**
+ * A line for the monitor's operator before it is put in a language, so one line goes to the log
+ * in English and to the screen in the operator's: text shown as it is (an error of the system,
+ * the Registry's words), one of {@link CP_TEXT}'s texts whose parameters may be words themselves,
+ * what Central said, or the state Central shows for the CP (its `CP_STATE`).
+ */
+export type CpWords =
+  | string
+  | { readonly key: CpTextKey; readonly params?: Readonly<Record<string, CpWords | number>> }
+  | { readonly central: CentralSaid }
+  | { readonly shows: StateOf & { readonly maintenance: boolean } };
+
+/** {@link CpWords} of the text `key` with `params`. */
+export function words(
+  key: CpTextKey,
+  params?: Readonly<Record<string, CpWords | number>>,
+): CpWords {
+  return params === undefined ? { key } : { key, params };
+}
+
+/**
+ * `said` in `lang`. Central's words are `reason: detail`, the detail through its code
+ * (shared/notices.ts), or as Central wrote them when the code is missing or unknown here (a newer
+ * Central); a number is written the way the language writes it.
+ */
+export function sayWords(lang: Lang, said: CpWords): string {
+  if (typeof said === "string") return said;
+  if ("shows" in said) {
+    const { shows } = said;
+    const key = shows.maintenance ? "centralShowsInMaintenance" : "centralShowsEvent";
+    return cpSay(lang, key, { state: stateText(shows, lang, true) });
+  }
+  if ("central" in said) {
+    const { reason, detail, detail_code, detail_params } = said.central;
+    if (detail === undefined && detail_code === undefined) return reason;
+    const line = noticeText({ detail: detail ?? reason, detail_code, detail_params }, lang);
+    return `${reason}: ${line}`;
+  }
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(said.params ?? {})) {
+    params[name] = typeof value === "number"
+      ? formats(lang).number(value, Number.isInteger(value) ? 0 : 1)
+      : sayWords(lang, value);
+  }
+  return cpSay(lang, said.key, params);
 }

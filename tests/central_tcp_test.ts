@@ -1,12 +1,15 @@
 /**
  * Central's monitor port over real TCP, with a real Registry over TLS and a real Kafka broker
  * (run with `deno task test`): hostile bytes are NACKed or dropped without harm, bad logins
- * get AUTH_FAIL, good ones AUTH_OK, and heartbeats and health drive the CP's state.
+ * get AUTH_FAIL, good ones AUTH_OK, and heartbeats and health drive the CP's state; a real
+ * monitor in Spanish shows Central's refusal in Spanish.
  */
 // First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
 import {
   type BoundToken,
   MonitorStub,
+  TEST_CENTRAL_ADMIN_TOKEN,
+  TEST_REGISTRY_ADMIN_KEY,
   type TestCentral,
   waitFor,
   withTestCentral,
@@ -21,6 +24,10 @@ import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import type { RunningCentral } from "../central/central.ts";
 import { connectTls } from "../shared/tls.ts";
 import { uniqueName } from "./kafka_env.ts";
+import { type MonitorOptions, startMonitor } from "../cp/monitor.ts";
+import { newLinkSecret } from "../cp/engine_link.ts";
+import { freePort } from "../shared/ports.ts";
+import { join } from "node:path";
 
 /** Runs `test` against a Registry and a Central of its own (heartbeats time out after 1 s). */
 const withCentral = (test: (s: TestCentral) => Promise<void>) =>
@@ -223,6 +230,63 @@ Deno.test("central TCP: bad logins get AUTH_FAIL with the right reason, then EOT
     assert.equal(answer.retryable, false);
     assert.deepEqual(answer.detail_params, { id: "CP-TCP-2" });
     assert.equal(central.runtime.model.cps.size, 0, "no failed login created a CP");
+  });
+});
+
+Deno.test("central TCP: a monitor in Spanish shows Central's logout and refusal in Spanish", async () => {
+  await withCentral(async ({ registry, central, dir }) => {
+    const cpId = "CP-TCP-ES";
+    // A real monitor (it registers the CP with the admin key), its engine not running.
+    const options: MonitorOptions = {
+      cpId,
+      lang: "es",
+      engine: { host: "127.0.0.1", port: await freePort() },
+      engineSecret: newLinkSecret(),
+      central: { host: central.tcpAddr.hostname, port: central.tcpAddr.port },
+      registry: registry.client,
+      registryAdminKey: TEST_REGISTRY_ADMIN_KEY,
+      caCert: registry.caCert,
+      location: "Alicante",
+      priceEurKwh: 0.3,
+      powerKw: 11,
+      credentialsDir: join(dir, "cp"),
+    };
+    const first = await startMonitor(options);
+    try {
+      await waitFor("logged in", () => first.view().central.state === "logged_in");
+      const res = await fetch(`${central.httpUrl}/cps/${cpId}/security`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${TEST_CENTRAL_ADMIN_TOKEN}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ status: "REVOKED", reason: "stolen unit" }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      const out = await first.done; // LOGOUT revoked: for good
+      assert.match(
+        out.kind === "gave_up" ? out.message : out.kind,
+        /^La Central cerró la sesión de este punto para siempre \(revoked: un administrador puso el estado de seguridad de este punto en REVOKED en la Central, para siempre\); no se reintenta\. Un administrador puede restaurar/,
+      );
+    } finally {
+      await first.stop();
+    }
+
+    // Started again: the Registry still authenticates it, Central refuses it (AUTH_FAIL).
+    const again = await startMonitor(options);
+    try {
+      const refused = await again.done;
+      assert.match(
+        refused.kind === "gave_up" ? refused.message : refused.kind,
+        /^La Central rechazó el inicio de sesión para siempre \(revoked: CP-TCP-ES está revocado en la Central\); no se reintenta\./,
+      );
+      assert.equal(
+        again.view().central.detail,
+        refused.kind === "gave_up" ? refused.message : "",
+      );
+    } finally {
+      await again.stop();
+    }
   });
 });
 

@@ -29,6 +29,7 @@ import {
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { notice } from "../shared/notices.ts";
 import { freePort } from "../shared/ports.ts";
 import { loadTlsFiles, type TlsFiles } from "../shared/tls.ts";
 import { type AuthOkSigner, authOkSigner, signAuthOk } from "../shared/login_proof.ts";
@@ -417,6 +418,57 @@ Deno.test("monitor: LOGOUT key_revoked drops the key at the engine, counts down 
       assert.notEqual(first.token, second.token, "re-authenticated at the Registry");
       assert.ok(events.includes("re-authenticating in 1 s"), events.join(" | "));
     });
+  });
+});
+
+Deno.test("monitor: in Spanish, Central's logout and refusal read in Spanish on its view and outcome; the log stays English", async () => {
+  await withSetup(async ({ options, central, engine }) => {
+    central.policy = (_auth, n) =>
+      n === 1
+        ? "ok"
+        : { reason: "revoked", retryable: false, ...notice("login_revoked", { id: "CP-MON-1" }) };
+    const sink = memorySink();
+    await setupLogging({ level: "info", stream: new WritableStream(), extraSinks: [sink] });
+    try {
+      await withMonitor({ ...options, lang: "es" }, async (monitor) => {
+        await waitFor(() => engine.keys().length === 1, "first key");
+        assert.equal(
+          monitor.view().lastEvent,
+          "sesión iniciada en la Central con la versión de clave 1",
+        );
+        await central.logout({
+          reason: "key_rotated",
+          retryable: true,
+          ...notice("logout_key_rotated"),
+        });
+        const outcome = await monitor.done;
+        assert.equal(
+          outcome.kind === "gave_up" ? outcome.message.split(". ")[0] : outcome.kind,
+          "La Central rechazó el inicio de sesión para siempre (revoked: CP-MON-1 está revocado en " +
+            "la Central); no se reintenta",
+        );
+        assert.equal(
+          monitor.view().central.detail,
+          outcome.kind === "gave_up" ? outcome.message : "",
+        );
+        const lines = sink.records.map((r) => [r.message.join(""), r.properties.shown]);
+        const rotated = lines.find(([english]) => String(english).startsWith("logged out"));
+        assert.deepEqual(rotated, [
+          "logged out (key_rotated: an admin rotated this CP's key: log in again for a new one); " +
+          "next try in 0 s",
+          "sesión cerrada (key_rotated: un administrador rotó la clave de este punto: inicie sesión " +
+          "de nuevo para obtener otra); próximo intento en 0 s",
+        ]);
+        const final = lines.at(-1)!;
+        assert.match(
+          String(final[0]),
+          /^Central refused the login for good \(revoked: CP-MON-1 is revoked at Central\)/,
+        );
+        assert.equal(final[1], outcome.kind === "gave_up" ? outcome.message : "");
+      });
+    } finally {
+      await stopLogging();
+    }
   });
 });
 
