@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import type { AuditEntry } from "./audit_chain.ts";
 import { AuditAggregator } from "./audit_flood.ts";
+import { REPLAY } from "./audit_test_support.ts";
 
-/** An aggregator on a hand-moved clock, collecting what it emits. */
+/**
+ * An aggregator on a hand-moved clock, collecting what it emits; `summary` is the entry it
+ * emits for a group (by default cp:CP01's replays) seen `count` times from `first` to `last` s.
+ */
 function aggregator(options: { maxKeys?: number } = {}) {
   const start = Date.parse("2025-01-31T12:00:00.000Z");
   let now = start;
@@ -17,20 +21,22 @@ function aggregator(options: { maxKeys?: number } = {}) {
     now = start + seconds * 1000;
   };
   const iso = (seconds: number) => new Date(start + seconds * 1000).toISOString();
-  return { agg, emitted, at, iso };
+  const summary = (
+    count: number,
+    first: number,
+    last: number,
+    { actor = "cp:CP01", action = "envelope.reject", reason = "replay" } = {},
+  ) => ({
+    actor,
+    action,
+    outcome: "rejected",
+    params: { reason, count, first_ts: iso(first), last_ts: iso(last) },
+  });
+  return { agg, emitted, at, summary };
 }
 
-const REPLAY = {
-  actor: "cp:CP01",
-  action: "envelope.reject",
-  reason: "replay",
-  outcome: "rejected",
-  params: { kv: 3, seq: 41 },
-  originIp: "192.0.2.7",
-} as const;
-
 Deno.test("aggregator: first occurrence at once, then one summary per interval", () => {
-  const { agg, emitted, at, iso } = aggregator();
+  const { agg, emitted, at, summary } = aggregator();
   at(0);
   agg.offer(REPLAY);
   assert.deepEqual(emitted, [{
@@ -51,12 +57,6 @@ Deno.test("aggregator: first occurrence at once, then one summary per interval",
 
   at(10);
   agg.tick();
-  const summary = (count: number, first: number, last: number) => ({
-    actor: "cp:CP01",
-    action: "envelope.reject",
-    outcome: "rejected",
-    params: { reason: "replay", count, first_ts: iso(first), last_ts: iso(last) },
-  });
   assert.deepEqual(emitted.slice(1), [summary(4, 1, 9)]);
 
   // The flood goes on: the next summary comes at the end of the next window, not before.
@@ -80,7 +80,7 @@ Deno.test("aggregator: first occurrence at once, then one summary per interval",
 });
 
 Deno.test("aggregator: a late occurrence closes the window itself; groups are separate", () => {
-  const { agg, emitted, at, iso } = aggregator();
+  const { agg, emitted, at, summary } = aggregator();
   at(0);
   agg.offer(REPLAY);
   agg.offer({ ...REPLAY, reason: "tag" });
@@ -90,27 +90,17 @@ Deno.test("aggregator: a late occurrence closes the window itself; groups are se
   agg.offer(REPLAY);
   at(15); // no tick in between
   agg.offer(REPLAY);
-  assert.deepEqual(emitted.slice(3), [{
-    actor: "cp:CP01",
-    action: "envelope.reject",
-    outcome: "rejected",
-    params: { reason: "replay", count: 1, first_ts: iso(4), last_ts: iso(4) },
-  }]);
+  assert.deepEqual(emitted.slice(3), [summary(1, 4, 4)]);
   // The occurrence at 15 s is counted in the new window and reported by flush at shutdown.
   agg.flush();
-  assert.deepEqual(emitted.slice(4), [{
-    actor: "cp:CP01",
-    action: "envelope.reject",
-    outcome: "rejected",
-    params: { reason: "replay", count: 1, first_ts: iso(15), last_ts: iso(15) },
-  }]);
+  assert.deepEqual(emitted.slice(4), [summary(1, 15, 15)]);
   assert.equal(agg.size, 0);
   agg.flush();
   assert.equal(emitted.length, 5, "nothing left to flush");
 });
 
 Deno.test("aggregator: keys are capped; the rest share one overflow bucket", () => {
-  const { agg, emitted, at, iso } = aggregator({ maxKeys: 2 });
+  const { agg, emitted, at, summary } = aggregator({ maxKeys: 2 });
   at(0);
   for (let i = 1; i <= 50; i++) agg.offer({ ...REPLAY, actor: `cp:FORGED${i}` });
   assert.equal(agg.size, 3, "two groups and the overflow bucket");
@@ -122,12 +112,8 @@ Deno.test("aggregator: keys are capped; the rest share one overflow bucket", () 
   assert.deepEqual(emitted[2].params, { reason: "too_many_keys", max_keys: 2 });
   at(10);
   agg.tick();
-  assert.deepEqual(emitted.slice(3), [{
-    actor: "central",
-    action: "audit.overflow",
-    outcome: "rejected",
-    params: { reason: "too_many_keys", count: 47, first_ts: iso(0), last_ts: iso(0) },
-  }]);
+  const overflow = { actor: "central", action: "audit.overflow", reason: "too_many_keys" };
+  assert.deepEqual(emitted.slice(3), [summary(47, 0, 0, overflow)]);
   at(20);
   agg.tick();
   assert.equal(agg.size, 0, "quiet groups are forgotten, so memory goes back down");

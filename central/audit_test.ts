@@ -12,6 +12,7 @@ import {
   verifyAuditLines,
 } from "./audit_chain.ts";
 import { AuditAggregator } from "./audit_flood.ts";
+import { REPLAY } from "./audit_test_support.ts";
 
 /** A temporary folder with Central's database and audit file, removed after `work`. */
 async function withAuditFiles(
@@ -418,14 +419,7 @@ Deno.test("subscribers get every record; a failing one breaks neither the append
 Deno.test("aggregator output goes straight into the log as a valid chain", async () => {
   await withLog(({ audit, jsonlPath }) => {
     const agg = new AuditAggregator({ emit: (entry) => audit.append(entry), maxKeys: 1 });
-    const replay = {
-      action: "envelope.reject",
-      reason: "replay",
-      outcome: "rejected",
-      params: { kv: 3, seq: 41 },
-      originIp: "192.0.2.7",
-    } as const;
-    for (let i = 0; i < 1000; i++) agg.offer({ ...replay, actor: `cp:CP${i % 3}` });
+    for (let i = 0; i < 1000; i++) agg.offer({ ...REPLAY, actor: `cp:CP${i % 3}` });
     agg.flush();
     assert.equal(audit.head.seq, 4, "first of cp:CP0, overflow notice, two summaries");
     const verdict = verifyAuditLines(fileLines(jsonlPath), { expectedHead: audit.head });

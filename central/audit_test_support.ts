@@ -1,6 +1,7 @@
 /**
- * What the audit tests share (central/audit_verify_test.ts, central/audit_checkpoint_test.ts):
- * `deno task audit:verify`'s command run as a child. Not used by Central itself.
+ * What the audit tests share (central/audit_verify_test.ts, central/audit_checkpoint_test.ts,
+ * the flood aggregator's): `deno task audit:verify`'s command run as a child, and a rejection
+ * to flood with. Not used by Central itself.
  *
  * @module
  */
@@ -28,3 +29,13 @@ export async function verifyCli(args: readonly string[], cwd?: string) {
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
+
+/** A replayed envelope's rejection (cp:CP01's), as the edge offers it to the flood aggregator. */
+export const REPLAY = {
+  actor: "cp:CP01",
+  action: "envelope.reject",
+  reason: "replay",
+  outcome: "rejected",
+  params: { kv: 3, seq: 41 },
+  originIp: "192.0.2.7",
+} as const;
