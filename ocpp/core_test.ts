@@ -48,6 +48,18 @@ const stop = (reason: "admin" | "weather"): ChargerInput => ({
   type: "command",
   command: build(commandPayloadSchema, "STOP", { reason }),
 });
+const resume: ChargerInput = {
+  type: "command",
+  command: build(commandPayloadSchema, "RESUME", {}),
+};
+/** The charger starting its transaction for `idTag` at T0, the meter at `meterStart` Wh. */
+const start = (callId: string, idTag: string, meterStart = 0): ChargerInput =>
+  call(callId, "StartTransaction", {
+    connectorId: 1,
+    idTag,
+    meterStart,
+    timestamp: new Date(T0).toISOString(),
+  });
 const meter = (callId: string, transactionId: number, wh: number, at: number): ChargerInput =>
   call(callId, "MeterValues", {
     connectorId: 1,
@@ -134,12 +146,7 @@ Deno.test("ocpp core: a driver's request becomes RemoteStartTransaction and a fu
     { type: "connected" },
     authorize(sessionId, "DRV1"),
     call("a", "Authorize", { idTag: "DRV1" }),
-    call("st", "StartTransaction", {
-      connectorId: 1,
-      idTag: "DRV1",
-      meterStart: 1000,
-      timestamp: new Date(T0).toISOString(),
-    }),
+    start("st", "DRV1", 1000),
     meter("m1", tx, 3000, T0 + 3_600_000),
     call("sp", "StopTransaction", {
       transactionId: tx,
@@ -179,12 +186,7 @@ Deno.test("ocpp core: a replayed StopTransaction is answered but ends nothing tw
   const { effects } = run([
     { type: "connected" },
     authorize("ses-2", "DRV2"),
-    call("st", "StartTransaction", {
-      connectorId: 1,
-      idTag: "DRV2",
-      meterStart: 0,
-      timestamp: new Date(T0).toISOString(),
-    }),
+    start("st", "DRV2"),
     { type: "disconnected" },
     { type: "connected" },
     stopCall("p1"),
@@ -195,18 +197,11 @@ Deno.test("ocpp core: a replayed StopTransaction is answered but ends nothing tw
 });
 
 Deno.test("ocpp core: a repeated StartTransaction keeps the same transaction id", () => {
-  const start = (id: string) =>
-    call(id, "StartTransaction", {
-      connectorId: 1,
-      idTag: "DRV3",
-      meterStart: 0,
-      timestamp: new Date(T0).toISOString(),
-    });
   const { effects } = run([
     { type: "connected" },
     authorize("ses-3", "DRV3"),
-    start("a"),
-    start("b"),
+    start("a", "DRV3"),
+    start("b", "DRV3"),
   ]);
   const r = replies(effects) as Record<string, { transactionId: number }>;
   assert.equal(r.a.transactionId, r.b.transactionId);
@@ -218,12 +213,7 @@ Deno.test("ocpp core: an older meter reading never takes the figures back", () =
   const { effects } = run([
     { type: "connected" },
     authorize("ses-4", "DRV4"),
-    call("st", "StartTransaction", {
-      connectorId: 1,
-      idTag: "DRV4",
-      meterStart: 0,
-      timestamp: new Date(T0).toISOString(),
-    }),
+    start("st", "DRV4"),
     meter("m2", tx, 2000, T0 + 60_000),
     meter("m1", tx, 1000, T0 + 30_000),
   ]);
@@ -265,12 +255,7 @@ Deno.test("ocpp core: Central's stop is RemoteStopTransaction then ChangeAvailab
   const { model, effects } = run([
     { type: "connected" },
     authorize("ses-7", "DRV7"),
-    call("st", "StartTransaction", {
-      connectorId: 1,
-      idTag: "DRV7",
-      meterStart: 0,
-      timestamp: new Date(T0).toISOString(),
-    }),
+    start("st", "DRV7"),
     stop("weather"),
     call("sp", "StopTransaction", {
       transactionId: tx,
@@ -299,7 +284,7 @@ Deno.test("ocpp core: resume is ChangeAvailability Operative and the CP is free 
       errorCode: "NoError",
       status: "Unavailable",
     }),
-    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    resume,
   ]);
   assert.deepEqual(calls(effects).at(-1), {
     action: "ChangeAvailability",
@@ -369,7 +354,7 @@ Deno.test("ocpp core: the charger's own Unavailable asks for maintenance until i
     status("u2", "Unavailable"),
     status("p", "Preparing", 1),
     { type: "command", command: build(commandPayloadSchema, "STOP", { reason: "maintenance" }) },
-    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    resume,
   ], model));
   assert.deepEqual(maintenance(effects), []);
   assert.deepEqual(calls(effects), [], "maintenance is never made Inoperative nor Operative");
@@ -380,12 +365,17 @@ Deno.test("ocpp core: the charger's own Unavailable asks for maintenance until i
   assert.deepEqual(telemetry(effects).map((t) => t.type === "STATUS" && t.state), ["ACTIVATED"]);
 });
 
+/** Central's stop, the Unavailable it made the charger report, then Central's resume. */
+const stopThenResume: ChargerInput[] = [
+  { type: "connected" },
+  stop("admin"),
+  status("u1", "Unavailable"),
+  resume,
+];
+
 Deno.test("ocpp core: an Unavailable our stop or resume asked for is no maintenance", () => {
   const { model, effects } = run([
-    { type: "connected" },
-    stop("admin"),
-    status("u1", "Unavailable"),
-    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    ...stopThenResume,
     status("u2", "Unavailable"), // not applied the Operative yet
     status("a", "Available"),
   ]);
@@ -396,10 +386,7 @@ Deno.test("ocpp core: an Unavailable our stop or resume asked for is no maintena
 
 Deno.test("ocpp core: a charger that rejects a resume's Operative stays out of service by itself", () => {
   const { model, effects } = run([
-    { type: "connected" },
-    stop("admin"),
-    status("u1", "Unavailable"),
-    { type: "command", command: build(commandPayloadSchema, "RESUME", {}) },
+    ...stopThenResume,
     { type: "call_answer", action: "ChangeAvailability", status: "Rejected" },
   ]);
   assert.deepEqual(maintenance(effects), [true]);
