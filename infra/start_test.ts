@@ -8,8 +8,18 @@ import {
   processesText,
   renderStatus,
   stateText,
+  type StatusView,
 } from "./start.ts";
 import { foldCpLine, NO_CHILDREN } from "./local_cp_control.ts";
+
+/** What the status screen is given for a network in `data/network`, with `fields` on top. */
+const view = (fields: Partial<StatusView>): StatusView => ({
+  centralUrl: "http://127.0.0.1:8080",
+  adminTokenFile: "data/network/central_admin.token",
+  logDir: "data/network/logs",
+  cps: [],
+  ...fields,
+});
 
 // deno-lint-ignore no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
@@ -41,16 +51,13 @@ Deno.test("stateText colours states as ARCHITECTURE §CP states and names the st
 });
 
 Deno.test("renderStatus shows where things are, then one row per CP with its live figures", () => {
-  const lines = renderStatus({
-    centralUrl: "http://127.0.0.1:8080",
+  const lines = renderStatus(view({
     supervisorUrl: "http://127.0.0.1:8099",
-    adminTokenFile: "data/network/central_admin.token",
-    logDir: "data/network/logs",
     cps: [
       cpView({ state: "SUPPLYING", driver_id: "DRV-001", kwh: 1.23456, eur: 0.4321 }),
       cpView({ id: "CP-002", location: "Madrid", state: "BROKEN" }),
     ],
-  }).map(plain);
+  })).map(plain);
   assert.ok(lines.some((l) => l.startsWith("Dashboard") && l.includes("http://127.0.0.1:8080/")));
   assert.ok(lines.some((l) => l.includes("data/network/central_admin.token")));
   assert.ok(lines.some((l) => l.startsWith("Local CPs") && l.includes("http://127.0.0.1:8099")));
@@ -60,17 +67,14 @@ Deno.test("renderStatus shows where things are, then one row per CP with its liv
 });
 
 Deno.test("renderStatus in Spanish: the seeds' state words and decimal commas", () => {
-  const lines = renderStatus({
-    centralUrl: "http://127.0.0.1:8080",
-    adminTokenFile: "t",
-    logDir: "l",
+  const lines = renderStatus(view({
     cps: [
       cpView({ state: "SUPPLYING", driver_id: "DRV-001", kwh: 1.23456, eur: 0.4321 }),
       cpView({ id: "CP-002", state: "STOPPED", stop_reason: "weather" }),
       cpView({ id: "CP-003", state: "DISCONNECTED" }),
     ],
     lang: "es",
-  }).map(plain);
+  })).map(plain);
   assert.equal(lines[0], "EVCharging red local   Ctrl-C lo para todo");
   assert.match(lines.find((l) => l.startsWith("CP-001")) ?? "", /1,235\s+0,43\s+SUMINISTRANDO$/);
   assert.match(
@@ -82,7 +86,7 @@ Deno.test("renderStatus in Spanish: the seeds' state words and decimal commas", 
 });
 
 Deno.test("renderStatus says so when Central does not answer", () => {
-  const lines = renderStatus({ centralUrl: "u", adminTokenFile: "t", logDir: "l", cps: undefined });
+  const lines = renderStatus(view({ cps: undefined }));
   assert.equal(plain(lines.at(-1)!), "Central does not answer");
 });
 
@@ -111,12 +115,12 @@ Deno.test("changeLines reports each CP once per change of state, reason or drive
 });
 
 Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape codes", () => {
-  const lines = renderStatus({
-    centralUrl: "http://127.0.0.1:8080",
-    adminTokenFile: "t",
-    logDir: "l",
-    cps: [cpView({ state: "BROKEN" })],
-  }, noPaint);
+  const lines = renderStatus(
+    view({
+      cps: [cpView({ state: "BROKEN" })],
+    }),
+    noPaint,
+  );
   assert.ok(lines.every((line) => !line.includes("\x1b")), lines.join("\n"));
   assert.ok(lines.some((line) => line.includes("BROKEN")));
   assert.equal(
@@ -127,13 +131,13 @@ Deno.test("start: with plain paint (a pipe or NO_COLOR) the status has no escape
 });
 
 Deno.test("start --ocpp: the status and the start line say where a charger connects", () => {
-  const lines = renderStatus({
-    centralUrl: "http://127.0.0.1:8080",
-    ocppUrl: "wss://localhost:9000/ocpp",
-    adminTokenFile: "data/network/central_admin.token",
-    logDir: "data/network/logs",
-    cps: [],
-  }, noPaint);
+  const lines = renderStatus(
+    view({
+      ocppUrl: "wss://localhost:9000/ocpp",
+      cps: [],
+    }),
+    noPaint,
+  );
   assert.ok(lines.some((l) => l.includes("wss://localhost:9000/ocpp/<chargePointId>")));
   const line = ocppLine({
     service: undefined as never,
@@ -151,13 +155,10 @@ Deno.test("renderStatus: with local CPs, each row says which process is down and
     NO_CHILDREN,
   );
   const deadEngine = foldCpLine(up, "[cp] engine exited with code 137 (SIGKILL)");
-  const lines = renderStatus({
-    centralUrl: "http://127.0.0.1:8080",
-    adminTokenFile: "t",
-    logDir: "l",
+  const lines = renderStatus(view({
     cps: [cpView(), cpView({ id: "CP-002", state: "BROKEN" })],
     children: (id) => id === "CP-001" ? up : deadEngine,
-  }).map(plain);
+  })).map(plain);
   assert.match(lines.find((l) => l.startsWith("CP-001"))!, /ACTIVATED\s+engine\+monitor up$/);
   assert.match(lines.find((l) => l.startsWith("CP-002"))!, /BROKEN\s+engine DOWN$/);
   assert.ok(lines.some((l) => l.includes("deno task demo <fault|repair|kill-engine|")));
