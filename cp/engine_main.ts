@@ -16,11 +16,7 @@ import { startProcessLogging } from "./terminal.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig(engineConfig);
-  const screenLines = await startProcessLogging({
-    level: config.logLevel,
-    format: config.logFormat,
-    screen: !config.headless && Deno.stdout.isTerminal(),
-  });
+  const screenLines = await startProcessLogging(config);
   const engine = await startEngine({
     ...config,
     linkSecretFile: config.secretFile ??

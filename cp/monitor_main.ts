@@ -21,11 +21,7 @@ import { startProcessLogging } from "./terminal.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig(monitorConfig);
-  const screenLines = await startProcessLogging({
-    level: config.logLevel,
-    format: config.logFormat,
-    screen: !config.headless && Deno.stdout.isTerminal(),
-  });
+  const screenLines = await startProcessLogging(config);
   const monitor = await startMonitor({
     ...config,
     interactive: !config.headless,

@@ -33,21 +33,23 @@ function screenLine(record: LogRecord): string {
 }
 
 /**
- * Sets up logging for a CP process. Without a screen, log lines go to standard output (JSON
- * lines, or pretty on a terminal). With one, the screen owns the terminal: records are kept for
- * it instead, and the returned function gives the last few as text.
+ * Sets up logging for a CP process from its config. A headless one, or one whose output is no
+ * terminal, has no screen: log lines go to standard output (JSON lines, or pretty on a terminal).
+ * Otherwise the screen owns the terminal: records are kept for it instead, and the returned
+ * function gives the last few as text.
  */
-export async function startProcessLogging(options: {
-  readonly level: LogLevel;
-  readonly format: LogFormat;
-  readonly screen: boolean;
+export async function startProcessLogging(config: {
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly headless: boolean;
 }): Promise<(() => readonly string[]) | undefined> {
-  if (!options.screen) {
-    await setupLogging({ level: options.level, format: options.format });
+  const level = config.logLevel;
+  if (config.headless || !Deno.stdout.isTerminal()) {
+    await setupLogging({ level, format: config.logFormat });
     return undefined;
   }
   const recent = recentLines(SCREEN_LOG_LINES, screenLine);
-  await setupLogging({ level: options.level, stream: new WritableStream(), extraSinks: [recent] });
+  await setupLogging({ level, stream: new WritableStream(), extraSinks: [recent] });
   return recent.lines;
 }
 
