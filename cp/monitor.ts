@@ -243,12 +243,13 @@ class Monitor implements MonitorHandle {
   }
 
   setMaintenance(on: boolean): boolean {
+    const action = words(on ? "maintenanceOn" : "maintenanceOff");
     if (this.#view.central.state !== "logged_in" || this.#central === undefined) {
-      this.#event(`maintenance ${on ? "on" : "off"} needs a login to Central: not sent`, "warning");
+      this.#event(words("maintenanceNotSent", { action }), "warning");
       return false;
     }
     this.#send(build(monitorToCentralSchema, "MAINTENANCE", { on }));
-    this.#event(`maintenance ${on ? "on" : "off"} asked of Central`);
+    this.#event(words("maintenanceAsked", { action }));
     return true;
   }
 
@@ -256,38 +257,31 @@ class Monitor implements MonitorHandle {
     if (this.#abort.signal.aborted) return;
     if (this.#central !== undefined) {
       this.#asked = "login";
-      this.#event("authenticating again: logging out for a fresh token and a new login");
+      this.#event(words("reauthLoggingOut"));
       this.#central.close();
     } else if (this.#wake !== undefined) {
-      this.#event("authenticating again now");
+      this.#event(words("reauthNow"));
       this.#wake();
     } else {
-      this.#event("already logging in");
+      this.#event(words("alreadyLoggingIn"));
     }
   }
 
   async register(): Promise<void> {
     if (this.#view.central.state !== "gave_up" || this.#wake === undefined) {
-      this.#event(
-        `already registered (credentials in ${this.#credentialsFile}): deregister it first`,
-        "warning",
-      );
+      this.#event(words("alreadyRegistered", { file: this.#credentialsFile }), "warning");
       return;
     }
     const cp = await this.#registry.getCp(this.#options.cpId).catch(() => undefined);
     if (cp?.deregistered_at) await Deno.remove(this.#credentialsFile).catch(() => {});
-    this.#event("registering and logging in again");
+    this.#event(words("registeringAgain"));
     this.#wake?.();
   }
 
   async deregister(): Promise<void> {
     const { cpId } = this.#options;
     if (this.#options.registryAdminKey === undefined) {
-      this.#event(
-        "deregistering needs the Registry admin key: set REGISTRY_ADMIN_KEY or " +
-          "--registry-admin-key",
-        "warning",
-      );
+      this.#event(words("deregisterNeedsKey"), "warning");
       return;
     }
     // Asked first: Central learns of the deregistration from the Registry and may log this
@@ -297,15 +291,13 @@ class Monitor implements MonitorHandle {
       await this.#registry.deregister(cpId);
     } catch (error) {
       if (this.#asked === "deregistered") this.#asked = undefined;
-      this.#event(
-        `the Registry refused to deregister ${cpId}: ${(error as Error).message}`,
-        "error",
-      );
+      const refused = { cp: cpId, error: (error as Error).message };
+      this.#event(words("deregisterRefused", refused), "error");
       return;
     }
     // Dead credentials: a registration again issues new ones.
     await Deno.remove(this.#credentialsFile).catch(() => {});
-    this.#event(`deregistered ${cpId} at the Registry; credentials forgotten`, "warning");
+    this.#event(words("deregisteredForgotten", { cp: cpId }), "warning");
     if (this.#view.central.state === "gave_up") return; // Central's logout came first: parked
     if (this.#central !== undefined) this.#central.close();
     else this.#wake?.();
@@ -411,7 +403,8 @@ class Monitor implements MonitorHandle {
           this.#done.resolve({ kind: "gave_up", message: this.#say(effect.message) });
           return "ended";
         case "health_changed":
-          this.#event(`engine ${effect.health}`, effect.health === "OK" ? "info" : "warning");
+          const level = effect.health === "OK" ? "info" : "warning";
+          this.#event(words("engineHealthEvent", { health: effect.health }), level);
           this.#sendHealth();
           break;
       }

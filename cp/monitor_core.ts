@@ -212,6 +212,7 @@ function afterRegistryError(
     readonly credentialsFile: string;
   },
 ): NextStep {
+  // The Registry's own words: English, as it wrote them.
   const why = `${
     failure.status === 0 ? "" : `${failure.status} `
   }${failure.code}: ${failure.detail}`;
@@ -221,25 +222,23 @@ function afterRegistryError(
       delayMs: failure.retryAfterSeconds === undefined
         ? backoffDelayMs(ctx.attempt, ctx.random)
         : retryAfterDelayMs(failure.retryAfterSeconds, ctx),
-      reason: failure.status === 429
-        ? `Registry rate limit (${why})`
-        : `Registry unavailable (${why})`,
+      reason: words(failure.status === 429 ? "registryLimit" : "registryDown", { why }),
     };
   }
+  const file = ctx.credentialsFile;
   const advice = ctx.call === "register"
     ? failure.status === 409
-      ? `this CP id is already registered, but its credentials are not in ${ctx.credentialsFile}: ` +
-        "restore that file, or deregister the CP and start again"
+      ? words("adviceTaken", { file })
       : failure.status === 401 || failure.status === 403
-      ? "the Registry refused the admin key: check REGISTRY_ADMIN_KEY / --registry-admin-key"
-      : "check --location, --price and --power"
+      ? words("adviceAdminKey")
+      : words("adviceFields")
     : failure.status === 403
-    ? "this CP is deregistered: register it again (delete the credentials file and restart with the admin key)"
+    ? words("adviceDeregistered")
     : failure.status === 401
-    ? `the Registry does not accept the credentials in ${ctx.credentialsFile}: ` +
-      "was the CP re-registered or the Registry reset? Delete the file to register again"
-    : "the request was refused";
-  return { kind: "give_up", message: `Registry ${ctx.call} failed (${why}): ${advice}` };
+    ? words("adviceCredentials", { file })
+    : words("adviceRefused");
+  const failed = ctx.call === "register" ? "registerFailed" : "authenticateFailed";
+  return { kind: "give_up", message: words(failed, { why, advice }) };
 }
 
 /**

@@ -320,6 +320,14 @@ Deno.test("Registry refusals are final and say what to do", () => {
   assert.match(refused("register", 409, "already_registered"), /already registered.*credentials/);
   assert.match(refused("register", 401, "unauthorized"), /REGISTRY_ADMIN_KEY/);
   assert.match(refused("register", 400, "validation_failed", "location"), /location/);
+  const spanish = ended(registryError("authenticate", { status: 401, code: "x", detail: "no" }));
+  assert.equal(
+    sayWords("es", (spanish.effects.at(-1) as { message: CpWords }).message),
+    "la autenticación en el Registry falló (401 x: no): el Registry no acepta las credenciales " +
+      "de data/cp/CP1.credentials: ¿se registró de nuevo el punto o se reinició el Registry? " +
+      "Borre el fichero para registrarlo de nuevo",
+    "the monitor's advice in Spanish, the Registry's own words as it wrote them",
+  );
 });
 
 Deno.test("giving up at a menu parks the monitor, drops the engine's key and starts the count over", () => {

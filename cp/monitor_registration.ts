@@ -16,6 +16,7 @@ import {
   writeCredentials,
 } from "../shared/cp_credentials.ts";
 import type { LoginEnding, RegistryFailure } from "./monitor_core.ts";
+import { type CpWords, sayWords, words } from "./words.ts";
 
 /** The location registered when `--location` is not given (the Registry requires one). */
 const UNKNOWN_LOCATION = "unknown";
@@ -32,7 +33,21 @@ export interface Registration {
   /** Set while a `register` got no answer: a 409 next may be that very registration. */
   readonly uncertain: { uncertain: boolean };
   /** Tells the operator what happened. */
-  readonly event: (text: string, level?: "info" | "warning") => void;
+  readonly event: (said: CpWords, level?: "info" | "warning") => void;
+}
+
+/** No credentials, and no admin key to register the CP with: only its operator can fix that. */
+export class NoAdminKeyError extends CredentialsFileError {
+  override name = "NoAdminKeyError";
+  /** What the operator reads, in their language. */
+  readonly words: CpWords;
+
+  /** The error for the CP `cpId` whose credentials are not in `file`. */
+  constructor(file: string, cpId: string) {
+    const said = words("noAdminKey", { file, cp: cpId });
+    super(sayWords("en", said));
+    this.words = said;
+  }
 }
 
 /**
@@ -45,13 +60,7 @@ export async function loadOrRegister(r: Registration): Promise<string> {
   const { cpId, registry, credentialsFile } = r;
   const stored = await readCredentials(credentialsFile, cpId);
   if (stored) return stored.credentials;
-  if (r.registryAdminKey === undefined) {
-    throw new CredentialsFileError(
-      `no credentials in ${credentialsFile} and no admin key to register CP ${cpId}: ` +
-        "set REGISTRY_ADMIN_KEY or --registry-admin-key once (a Registry started without " +
-        "one wrote it to data/registry_admin.key)",
-    );
-  }
+  if (r.registryAdminKey === undefined) throw new NoAdminKeyError(credentialsFile, cpId);
   const request = {
     cp_id: cpId,
     location: r.location ?? UNKNOWN_LOCATION,
@@ -71,11 +80,7 @@ export async function loadOrRegister(r: Registration): Promise<string> {
     }
     // Our own earlier registration went through but its answer, the credentials shown once,
     // never arrived: nobody holds them, so start the id over rather than give up for good.
-    r.event(
-      `the answer to an earlier registration of ${cpId} was lost: deregistering it to ` +
-        "register again",
-      "warning",
-    );
+    r.event(words("registrationLost", { cp: cpId }), "warning");
     await registry.deregister(cpId);
     registered = await registry.register(request);
   }
@@ -86,7 +91,7 @@ export async function loadOrRegister(r: Registration): Promise<string> {
     registry_url: registry.url,
     registered_at: registered.registered_at,
   });
-  r.event(`registered at the Registry; credentials kept in ${credentialsFile}`);
+  r.event(words("registeredKept", { file: credentialsFile }));
   return registered.credentials;
 }
 
@@ -96,6 +101,7 @@ export function registryEnding(
   error: unknown,
   credentialsFile: string,
 ): LoginEnding {
+  if (error instanceof NoAdminKeyError) return { kind: "fatal", message: error.words };
   if (error instanceof CredentialsFileError) return { kind: "fatal", message: error.message };
   const failure: RegistryFailure = error instanceof RegistryError
     ? error

@@ -95,6 +95,41 @@ const en = {
   loggedInVersion: "logged in to Central with key version {n}",
   centralShowsEvent: "Central shows {state}",
   centralShowsInMaintenance: "Central shows {state}, maintenance on",
+  // the monitor's menu and the Registry
+  maintenanceOn: "maintenance on",
+  maintenanceOff: "maintenance off",
+  maintenanceNotSent: "{action} needs a login to Central: not sent",
+  maintenanceAsked: "{action} asked of Central",
+  reauthLoggingOut: "authenticating again: logging out for a fresh token and a new login",
+  reauthNow: "authenticating again now",
+  alreadyLoggingIn: "already logging in",
+  alreadyRegistered: "already registered (credentials in {file}): deregister it first",
+  registeringAgain: "registering and logging in again",
+  deregisterNeedsKey: "deregistering needs the Registry admin key: set REGISTRY_ADMIN_KEY or " +
+    "--registry-admin-key",
+  deregisterRefused: "the Registry refused to deregister {cp}: {error}",
+  deregisteredForgotten: "deregistered {cp} at the Registry; credentials forgotten",
+  engineHealthEvent: "engine {health}",
+  registeredKept: "registered at the Registry; credentials kept in {file}",
+  registrationLost: "the answer to an earlier registration of {cp} was lost: deregistering it " +
+    "to register again",
+  noAdminKey: "no credentials in {file} and no admin key to register CP {cp}: set " +
+    "REGISTRY_ADMIN_KEY or --registry-admin-key once (a Registry started without one wrote it " +
+    "to data/registry_admin.key)",
+  registryLimit: "Registry rate limit ({why})",
+  registryDown: "Registry unavailable ({why})",
+  registerFailed: "Registry register failed ({why}): {advice}",
+  authenticateFailed: "Registry authenticate failed ({why}): {advice}",
+  adviceTaken: "this CP id is already registered, but its credentials are not in {file}: " +
+    "restore that file, or deregister the CP and start again",
+  adviceAdminKey: "the Registry refused the admin key: check REGISTRY_ADMIN_KEY / " +
+    "--registry-admin-key",
+  adviceFields: "check --location, --price and --power",
+  adviceDeregistered: "this CP is deregistered: register it again (delete the credentials file " +
+    "and restart with the admin key)",
+  adviceCredentials: "the Registry does not accept the credentials in {file}: was the CP " +
+    "re-registered or the Registry reset? Delete the file to register again",
+  adviceRefused: "the request was refused",
 };
 
 /** The keys of {@link CP_TEXT}. */
@@ -191,6 +226,41 @@ export const CP_TEXT: Catalog<CpTextKey> = {
     loggedInVersion: "sesión iniciada en la Central con la versión de clave {n}",
     centralShowsEvent: "la Central muestra {state}",
     centralShowsInMaintenance: "la Central muestra {state}, mantenimiento activado",
+    maintenanceOn: "activar el mantenimiento",
+    maintenanceOff: "desactivar el mantenimiento",
+    maintenanceNotSent: "{action} requiere una sesión iniciada en la Central: no se envió",
+    maintenanceAsked: "{action}: pedido a la Central",
+    reauthLoggingOut: "autenticando de nuevo: se cierra la sesión para pedir un token nuevo e " +
+      "iniciar otra",
+    reauthNow: "autenticando de nuevo ahora",
+    alreadyLoggingIn: "ya está iniciando sesión",
+    alreadyRegistered: "ya está registrado (credenciales en {file}): dele de baja primero",
+    registeringAgain: "registrando e iniciando sesión de nuevo",
+    deregisterNeedsKey: "dar de baja requiere la clave de administración del Registry: defina " +
+      "REGISTRY_ADMIN_KEY o --registry-admin-key",
+    deregisterRefused: "el Registry se negó a dar de baja {cp}: {error}",
+    deregisteredForgotten: "{cp} dado de baja en el Registry; credenciales olvidadas",
+    engineHealthEvent: "motor {health}",
+    registeredKept: "registrado en el Registry; credenciales guardadas en {file}",
+    registrationLost: "se perdió la respuesta a un registro anterior de {cp}: se da de baja " +
+      "para registrarlo de nuevo",
+    noAdminKey: "no hay credenciales en {file} ni clave de administración para registrar el " +
+      "punto {cp}: defina REGISTRY_ADMIN_KEY o --registry-admin-key una vez (un Registry " +
+      "arrancado sin ella la escribió en data/registry_admin.key)",
+    registryLimit: "límite de peticiones del Registry ({why})",
+    registryDown: "Registry no disponible ({why})",
+    registerFailed: "el registro en el Registry falló ({why}): {advice}",
+    authenticateFailed: "la autenticación en el Registry falló ({why}): {advice}",
+    adviceTaken: "este id de punto ya está registrado, pero sus credenciales no están en " +
+      "{file}: recupere ese fichero, o dé de baja el punto y empiece de nuevo",
+    adviceAdminKey: "el Registry rechazó la clave de administración: revise " +
+      "REGISTRY_ADMIN_KEY / --registry-admin-key",
+    adviceFields: "revise --location, --price y --power",
+    adviceDeregistered: "este punto está dado de baja: regístrelo de nuevo (borre el fichero de " +
+      "credenciales y rearránquelo con la clave de administración)",
+    adviceCredentials: "el Registry no acepta las credenciales de {file}: ¿se registró de " +
+      "nuevo el punto o se reinició el Registry? Borre el fichero para registrarlo de nuevo",
+    adviceRefused: "la petición fue rechazada",
   },
 };
 

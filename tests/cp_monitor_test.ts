@@ -436,6 +436,8 @@ Deno.test("monitor: in Spanish, Central's logout and refusal read in Spanish on 
           monitor.view().lastEvent,
           "sesión iniciada en la Central con la versión de clave 1",
         );
+        assert.equal(monitor.setMaintenance(true), true);
+        assert.equal(monitor.view().lastEvent, "activar el mantenimiento: pedido a la Central");
         await central.logout({
           reason: "key_rotated",
           retryable: true,
