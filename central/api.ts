@@ -23,6 +23,7 @@ import {
   MAX_BODY_BYTES,
   type Problem,
   problemResponder,
+  remoteAddress,
   requestLog,
   requireBearer,
   validationHook,
@@ -34,7 +35,7 @@ import { getLogger } from "../shared/log.ts";
 import { notice } from "../shared/notices.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { type AuditParams, textSchema } from "../shared/messages.ts";
-import { addSecurityRoutes, originIp, SECURITY_BODY_PATH } from "./api_security.ts";
+import { addSecurityRoutes, SECURITY_BODY_PATH } from "./api_security.ts";
 import { addRestoreRoute, RESTORE_PATH } from "./api_restore.ts";
 import { CpRestorer } from "./cp_restore.ts";
 import {
@@ -53,6 +54,7 @@ import {
   cpJson,
   DriverBody,
   driverJson,
+  originOf,
   reasonParams,
   WeatherBody,
   weatherJson,
@@ -404,7 +406,7 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
       kind === "stop" ? { type: "stop", cpId: id, reason: "admin" } : { type: "resume", cpId: id },
       now().getTime(),
     );
-    log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: clientIp(c) });
+    log.info("Admin {kind} of CP {cpId}", { kind, cpId: id, ip: remoteAddress(c) });
     auditAdmin(c, `cp.${kind}`, { cpId: id, ...reason });
     return cpOf(id);
   };
@@ -423,7 +425,7 @@ function addCpRoutes(app: OpenAPIHono, kit: CentralKit): void {
         kind === "stop" ? { type: "stop", reason: "admin" } : { type: "resume" },
         now().getTime(),
       );
-      log.info(`Admin ${kind} of every CP`, { ip: clientIp(c) });
+      log.info(`Admin ${kind} of every CP`, { ip: remoteAddress(c) });
       auditAdmin(c, `cp.${kind}`, { cpId: "*", ...reasonParams(c.req.valid("json")) });
       return c.json(allCps(), 200);
     });
@@ -478,16 +480,4 @@ function addErrorHandlers(app: OpenAPIHono, problem: Problem): void {
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
     return problem(c, 500, "internal_error", notice("internal_error"));
   });
-}
-
-/** `{originIp}` for an audit entry, or nothing when the client has no IP address. */
-function originOf(c: Context): { originIp?: string } {
-  const ip = originIp(c);
-  return ip === undefined ? {} : { originIp: ip };
-}
-
-/** The client's address as seen on the socket (`Deno.serve` passes it as the app's env). */
-function clientIp(c: Context): string {
-  const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }

@@ -49,7 +49,7 @@ import type { FeedEvent, LiveFeed } from "./live_feed.ts";
 import type { CentralRuntime } from "./runtime.ts";
 import type { SystemStatus } from "./system_health.ts";
 import type { WebAssets } from "./web_bundle.ts";
-import { adminReasonRequest, reasonParams } from "./wire.ts";
+import { adminReasonRequest, originOf, reasonParams } from "./wire.ts";
 
 const log = getLogger(["evcharging", "central", "dashboard"]);
 
@@ -463,15 +463,7 @@ export function addDashboardRoutes(
 ): void {
   const { runtime, now, dashboard } = deps;
   const auditManager: DashboardKit["auditManager"] = (c, action, cpId, outcome, reason = {}) => {
-    const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
-    const ip = addr && "hostname" in addr ? addr.hostname : undefined;
-    runtime.audit({
-      actor: "admin",
-      action,
-      outcome,
-      params: { cpId, ...reason },
-      ...(ip === undefined ? {} : { originIp: ip }),
-    });
+    runtime.audit({ actor: "admin", action, outcome, params: { cpId, ...reason }, ...originOf(c) });
   };
   const kit: DashboardKit = {
     runtime,

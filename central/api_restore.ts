@@ -14,9 +14,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { errorContent as err, jsonContent as json, problemResponder } from "../shared/http_api.ts";
 import { registryProblem } from "./api_dashboard.ts";
-import { IdParams, originIp, SecurityBody, securityJson } from "./api_security.ts";
+import { IdParams, SecurityBody, securityJson } from "./api_security.ts";
 import type { CpRestorer } from "./cp_restore.ts";
-import { adminReasonRequest, reasonParams } from "./wire.ts";
+import { adminReasonRequest, originOf, reasonParams } from "./wire.ts";
 
 /** Where the route is (api.ts reads its optional reason body). */
 export const RESTORE_PATH = "/cps/:id/restore";
@@ -67,10 +67,9 @@ export function addRestoreRoute(
   const problem = problemResponder(deps.now);
   app.openapi(restoreRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const ip = originIp(c);
     const done = await deps.restorer.restore(id, {
       ...reasonParams(c.req.valid("json")),
-      ...(ip === undefined ? {} : { originIp: ip }),
+      ...originOf(c),
     });
     if (!done.ok) {
       return ("registryError" in done

@@ -35,7 +35,7 @@ import {
 import { AUDIT_PAGE_MAX } from "./audit.ts";
 import { type Cp, securityRefusalNotice, type SecurityStatus } from "./core.ts";
 import type { CentralRuntime } from "./runtime.ts";
-import { adminReasonRequest, reasonParams } from "./wire.ts";
+import { adminReasonRequest, originOf, reasonParams } from "./wire.ts";
 
 /** What the routes need from api.ts. */
 export interface SecurityRoutesDeps {
@@ -199,12 +199,6 @@ export function securityJson(cp: Cp): z.infer<typeof SecurityBody> {
   };
 }
 
-/** The client's IP address as seen on the socket (`Deno.serve` passes it as the app's env). */
-export function originIp(c: Context): string | undefined {
-  const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : undefined;
-}
-
 /** Adds the security and audit routes to `app`. */
 export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): void {
   const { runtime, now } = deps;
@@ -227,12 +221,7 @@ export function addSecurityRoutes(app: OpenAPIHono, deps: SecurityRoutesDeps): v
     const cp = runtime.model.cps.get(id);
     if (cp === undefined) return notFound(c, id);
     const refused = securityRefusalNotice(cp, action);
-    const ip = originIp(c);
-    runtime.dispatch({
-      ...action,
-      cpId: id,
-      ...(ip === undefined ? {} : { originIp: ip }),
-    }, now().getTime());
+    runtime.dispatch({ ...action, cpId: id, ...originOf(c) }, now().getTime());
     if (refused !== null) return problem(c, 409, "conflict", refused);
     const after = view(id);
     return after ? c.json(after, 200) : notFound(c, id);

@@ -8,6 +8,8 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { socketIp } from "../shared/http_api.ts";
 import {
   cpProtocolSchema,
   cpStateSchema,
@@ -53,6 +55,12 @@ export const adminReasonRequest = {
 /** The audit params that record `body`'s reason: `{reason}`, or none without one. */
 export function reasonParams(body: { readonly reason?: string }): { reason?: string } {
   return body.reason === undefined ? {} : { reason: body.reason };
+}
+
+/** `{originIp}` for an admin action or its audit record, or nothing when the client has no IP. */
+export function originOf(c: Context): { originIp?: string } {
+  const ip = socketIp(c);
+  return ip === undefined ? {} : { originIp: ip };
 }
 
 /** A CP: registry data, state, and the figures of its open session. */

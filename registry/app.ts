@@ -20,6 +20,7 @@ import {
   jsonContent as json,
   MAX_BODY_BYTES,
   problemResponder,
+  remoteAddress,
   requestLog,
   secretsEqual,
   validationHook,
@@ -233,12 +234,6 @@ function toJson(cp: CpRecord): CpJson {
   };
 }
 
-/** The client's address as seen on the socket (proxies' `X-Forwarded-For` is not trusted). */
-function clientIp(c: Ctx): string {
-  const addr = c.env?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
-}
-
 // ----------------------------------------------------------------------------------- app
 /** What the route groups of {@link createRegistryApp} share. */
 interface RegistryKit {
@@ -333,7 +328,7 @@ export function createRegistryApp(deps: RegistryDeps): OpenAPIHono<RegistryEnv> 
   addServiceRoutes(app, kit);
   addCredentialRoutes(app, kit);
   addCpRoutes(app, kit);
-  addCredentialsResetRoute(app, { ...kit, store: deps.store, toJson, clientIp });
+  addCredentialsResetRoute(app, { ...kit, store: deps.store, toJson });
   addDocsRoutes(app, {
     title: "EVCharging Registry",
     version: REGISTRY_VERSION,
@@ -355,7 +350,7 @@ function adminGate(kit: RegistryKit): MiddlewareHandler<RegistryEnv> {
     const given = c.req.header(ADMIN_KEY_HEADER);
     const missing = given === undefined || given === "";
     if (!missing && await secretsEqual(given, deps.adminKey)) return await next();
-    const ip = clientIp(c);
+    const ip = remoteAddress(c);
     const verdict = guard.wrongKey(ip);
     if (!verdict.allowed) return tooMany(c, verdict.retryAfterMs, "too many wrong admin keys");
     if (missing) {
@@ -381,7 +376,7 @@ function addMiddleware(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
   const requireAdmin = adminGate(kit);
   // First, so requests refused by any later middleware are timed and counted too.
   app.use("*", kit.metrics.http());
-  app.use("*", requestLog(log, { timed: true, ip: clientIp }));
+  app.use("*", requestLog(log, { timed: true, ip: remoteAddress }));
   app.use(
     "*",
     secureHeaders({
@@ -419,7 +414,6 @@ function addServiceRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void
     feedKey: deps.feedKey,
     guard,
     problem,
-    clientIp,
   });
 
   app.openapi(
@@ -482,13 +476,13 @@ function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): v
     if (!result.ok) {
       log.info("register {cpId} refused: already registered", {
         cpId: input.cp_id,
-        ip: clientIp(c),
+        ip: remoteAddress(c),
       });
       return problem(c, 409, "already_registered", `CP ${input.cp_id} is already registered`);
     }
     // Its first authentication follows at once: it need not hash the same credential again.
     verified.remember(input.cp_id, hash, credentials, now().getTime());
-    log.info("CP {cpId} registered", { cpId: input.cp_id, ip: clientIp(c) });
+    log.info("CP {cpId} registered", { cpId: input.cp_id, ip: remoteAddress(c) });
     return c.json({ ...toJson(result.cp), credentials }, 201, {
       Location: `/cp/${encodeURIComponent(input.cp_id)}`,
       "Cache-Control": "no-store",
@@ -497,7 +491,7 @@ function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): v
 
   app.openapi(authenticateRoute, async (c) => {
     const { cp_id: cpId, credentials, ecdh_public_key: ecdhKey } = c.req.valid("json");
-    const ip = clientIp(c);
+    const ip = remoteAddress(c);
     try {
       await ecdhRawFromJwk(ecdhKey); // a point on the curve, before any hashing is spent
     } catch (error) {
@@ -574,7 +568,7 @@ function addCpRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
     log.info("CP {cpId} updated: {fields}", {
       cpId: id,
       fields: Object.keys(input),
-      ip: clientIp(c),
+      ip: remoteAddress(c),
     });
     return c.json(toJson(result.cp), 200);
   });
@@ -588,7 +582,7 @@ function addCpRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): void {
         : problem(c, 409, "cp_deregistered", `CP ${id} is already deregistered`);
     }
     verified.forget(id);
-    log.info("CP {cpId} deregistered", { cpId: id, ip: clientIp(c) });
+    log.info("CP {cpId} deregistered", { cpId: id, ip: remoteAddress(c) });
     return c.json(toJson(result.cp), 200);
   });
 }

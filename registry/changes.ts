@@ -19,6 +19,7 @@ import {
   errorContent as err,
   jsonContent as json,
   type Problem,
+  remoteAddress,
   secretsEqual,
 } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
@@ -102,8 +103,6 @@ export interface ChangeFeedDeps {
   readonly guard: AuthGuard;
   /** The error answer. */
   readonly problem: Problem;
-  /** The client's address. */
-  readonly clientIp: (c: Context<Env>) => string;
 }
 
 /** Either key reads the feed (OpenAPI: alternatives). */
@@ -160,7 +159,7 @@ export function addChangeFeedRoute(app: OpenAPIHono<Env>, deps: ChangeFeedDeps):
     // The key first: the right one always reads, so strangers on Central's address never
     // throttle Central's feed; only wrong ones count against their address.
     if (!(await authorized(c, deps))) {
-      const ip = deps.clientIp(c);
+      const ip = remoteAddress(c);
       const verdict = deps.guard.wrongKey(ip);
       if (!verdict.allowed) {
         const seconds = retryAfterSeconds(verdict.retryAfterMs);

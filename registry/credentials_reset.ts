@@ -8,7 +8,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { errorContent as err, jsonContent as json } from "../shared/http_api.ts";
+import { errorContent as err, jsonContent as json, remoteAddress } from "../shared/http_api.ts";
 import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { getLogger } from "../shared/log.ts";
 import { generateCredential } from "../shared/secret_file.ts";
@@ -57,8 +57,6 @@ export interface CredentialsResetDeps {
   readonly busy: (c: Context<Env>) => Response;
   /** The CP as every read shows it. */
   readonly toJson: (cp: CpRecord) => CpJson;
-  /** The caller's address, for the log. */
-  readonly clientIp: (c: Context<Env>) => string;
 }
 
 /** The Registry app's environment (app.ts `RegistryEnv`). */
@@ -86,7 +84,7 @@ export function addCredentialsResetRoute(app: OpenAPIHono<Env>, deps: Credential
     // The old credentials must not pass from the cache; the new ones are the checked ones.
     deps.verified.forget(id);
     deps.verified.remember(id, hash, credentials, now.getTime());
-    log.info("CP {cpId}: new credentials issued", { cpId: id, ip: deps.clientIp(c) });
+    log.info("CP {cpId}: new credentials issued", { cpId: id, ip: remoteAddress(c) });
     return c.json({ ...deps.toJson(result.cp), credentials }, 200, {
       "Cache-Control": "no-store",
     });

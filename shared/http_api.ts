@@ -195,13 +195,18 @@ export interface BearerCheck {
 export type BearerRefusal = "missing_bearer" | "wrong_bearer" | "throttled";
 
 /**
- * The client's address as seen on the socket (`Deno.serve` passes its handler info, whose
+ * The client's IP address as seen on the socket (`Deno.serve` passes its handler info, whose
  * `remoteAddr` is the peer, as the app's env; proxies' `X-Forwarded-For` is not trusted), or
- * `unknown` when there is none (a request made in-process).
+ * undefined when there is none (a request made in-process).
  */
-export function remoteAddress(c: Context): string {
+export function socketIp(c: Context): string | undefined {
   const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
-  return addr && "hostname" in addr ? addr.hostname : "unknown";
+  return addr && "hostname" in addr ? addr.hostname : undefined;
+}
+
+/** {@link socketIp} for logs and throttles: `unknown` when there is none. */
+export function remoteAddress(c: Context): string {
+  return socketIp(c) ?? "unknown";
 }
 
 /**
