@@ -21,8 +21,12 @@ import { NO_SECURITY_INFO } from "./core.ts";
 import type { Cp, Effect, Model, RequestRecord, Session } from "./core.ts";
 import { MIGRATIONS } from "./store_schema.ts";
 import {
+  type DriverSummary,
+  type OutboxRow,
   type Row,
   type StoredKey,
+  toDriverSummary,
+  toOutboxRow,
   toRecoveredCp,
   toReplayMark,
   toRequestRecord,
@@ -32,37 +36,7 @@ import {
   toWeatherReport,
 } from "./store_rows.ts";
 
-/** One pending outbox row. */
-export interface OutboxRow {
-  /** Row id: rows are sent in id order. */
-  readonly id: number;
-  /** Kafka topic. */
-  readonly topic: string;
-  /** Kafka key (driver id or CP id). */
-  readonly key: string;
-  /** The message (for `cp.commands`, the payload to seal). */
-  readonly payload: unknown;
-  /** The CP whose live key seals this row, or null for a plaintext message. */
-  readonly sealFor: string | null;
-}
-
-/** A driver as `GET /drivers` shows it. */
-export interface DriverSummary {
-  /** Driver id. */
-  readonly id: string;
-  /** First request seen (ISO). */
-  readonly firstSeen: string;
-  /** Last request seen (ISO). */
-  readonly lastSeen: string;
-  /** Completed sessions. */
-  readonly sessions: number;
-  /** kWh over completed sessions. */
-  readonly kwh: number;
-  /** € over completed sessions. */
-  readonly eur: number;
-  /** The driver's open session, or null. */
-  readonly activeSessionId: string | null;
-}
+export type { DriverSummary, OutboxRow };
 
 /** What Central reads at start. */
 export interface Recovered {
@@ -461,13 +435,7 @@ export class CentralStore {
     return this.#all(
       "SELECT id, topic, key, payload, seal_for FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
       limit,
-    ).map((r) => ({
-      id: r.id as number,
-      topic: r.topic as string,
-      key: r.key as string,
-      payload: JSON.parse(r.payload as string),
-      sealFor: r.seal_for as string | null,
-    }));
+    ).map(toOutboxRow);
   }
 
   /** Marks outbox rows `sent` (published) or `dropped` (could not be sealed: no live key). */
@@ -539,15 +507,7 @@ export class CentralStore {
               max(CASE WHEN s.id IS NOT NULL AND s.ended_at IS NULL THEN s.id END) AS active
        FROM drivers d LEFT JOIN sessions s ON s.driver_id = d.id
        GROUP BY d.id ORDER BY d.id`,
-    ).map((r) => ({
-      id: r.id as string,
-      firstSeen: r.first_seen as string,
-      lastSeen: r.last_seen as string,
-      sessions: r.sessions as number,
-      kwh: r.kwh as number,
-      eur: r.eur as number,
-      activeSessionId: r.active as string | null,
-    }));
+    ).map(toDriverSummary);
   }
 
   #prepare(sql: string): StatementSync {

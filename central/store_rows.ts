@@ -1,7 +1,7 @@
 /**
- * How a row of Central's database reads as a value of the core's model (central/store.ts writes
- * them, central/session_history.ts pages sessions): one function per table, so the column names
- * and their types are spelt in one place.
+ * How a row of Central's database reads as a value of the core's model or of the store's answers
+ * (central/store.ts writes them, central/session_history.ts pages sessions): one function per
+ * table, so the column names and their types are spelt in one place.
  *
  * @module
  */
@@ -32,6 +32,38 @@ export interface StoredKey {
   readonly state: "live" | "retired";
   /** When a retired key stopped being live (epoch ms), or null (live, or not recorded). */
   readonly retiredAt: number | null;
+}
+
+/** One pending outbox row. */
+export interface OutboxRow {
+  /** Row id: rows are sent in id order. */
+  readonly id: number;
+  /** Kafka topic. */
+  readonly topic: string;
+  /** Kafka key (driver id or CP id). */
+  readonly key: string;
+  /** The message (for `cp.commands`, the payload to seal). */
+  readonly payload: unknown;
+  /** The CP whose live key seals this row, or null for a plaintext message. */
+  readonly sealFor: string | null;
+}
+
+/** A driver as `GET /drivers` shows it. */
+export interface DriverSummary {
+  /** Driver id. */
+  readonly id: string;
+  /** First request seen (ISO). */
+  readonly firstSeen: string;
+  /** Last request seen (ISO). */
+  readonly lastSeen: string;
+  /** Completed sessions. */
+  readonly sessions: number;
+  /** kWh over completed sessions. */
+  readonly kwh: number;
+  /** € over completed sessions. */
+  readonly eur: number;
+  /** The driver's open session, or null. */
+  readonly activeSessionId: string | null;
 }
 
 /** A `sessions` row as a {@link Session}. */
@@ -144,5 +176,29 @@ export function toRequestRecord(r: Row): RequestRecord {
     reason: r.reason as DenyReason | null,
     sessionId: r.session_id as string | null,
     at: r.at as string,
+  };
+}
+
+/** A `drivers` row with its session totals (`CentralStore.drivers`) as a {@link DriverSummary}. */
+export function toDriverSummary(r: Row): DriverSummary {
+  return {
+    id: r.id as string,
+    firstSeen: r.first_seen as string,
+    lastSeen: r.last_seen as string,
+    sessions: r.sessions as number,
+    kwh: r.kwh as number,
+    eur: r.eur as number,
+    activeSessionId: r.active as string | null,
+  };
+}
+
+/** An `outbox` row as an {@link OutboxRow}, its payload parsed. */
+export function toOutboxRow(r: Row): OutboxRow {
+  return {
+    id: r.id as number,
+    topic: r.topic as string,
+    key: r.key as string,
+    payload: JSON.parse(r.payload as string),
+    sealFor: r.seal_for as string | null,
   };
 }
