@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
-import { printHelpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion, runOrExit } from "../shared/version.ts";
 import { telemetryValueBytes } from "./bench_raw.ts";
 import { loadAverage, machine } from "./bench_sample.ts";
 import { type ClientName, CLIENTS, runTrial, type TrialFigures } from "./kafka_clients.ts";
@@ -310,11 +310,4 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    console.error(`bench:kafka-clients: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runOrExit("bench:kafka-clients", () => main(Deno.args), 2);

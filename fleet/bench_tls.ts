@@ -13,7 +13,7 @@ import { createDevCa, createServerCert } from "../infra/dev_ca.ts";
 import { connectTls } from "../shared/tls.ts";
 import { type ByteConn } from "../shared/framed_conn.ts";
 import { listenTlsNoDelay } from "../shared/tls_listener.ts";
-import { printHelpOrVersion } from "../shared/version.ts";
+import { printHelpOrVersion, runOrExit } from "../shared/version.ts";
 import { percentile } from "./core.ts";
 
 const USAGE = `Usage: deno task bench:tls [options]
@@ -204,11 +204,4 @@ async function main(args: string[]): Promise<void> {
   console.log(options.json ? JSON.stringify(rows, null, 2) : renderTlsBench(rows));
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    console.error(`bench:tls: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runOrExit("bench:tls", () => main(Deno.args), 2);

@@ -10,6 +10,7 @@
 import { defineConfig, flag, loadConfig, option, portOrZero, text } from "../shared/config.ts";
 import { brokersFromEnv } from "../shared/kafka.ts";
 import { ensureKafkaJars, startLocalKafka } from "./local_kafka.ts";
+import { runOrExit } from "../shared/version.ts";
 
 /** The task's options. */
 export const kafkaConfig = defineConfig({
@@ -76,11 +77,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (error) {
-    console.error(`kafka: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runOrExit("kafka", async () => Deno.exit(await main()));

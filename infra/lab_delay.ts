@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { runOrExit } from "../shared/version.ts";
 
 /** Parses `host:port`. */
 export function hostPort(text: string): { hostname: string; port: number } {
@@ -95,11 +96,4 @@ async function main(): Promise<void> {
   for await (const conn of listener) relay(conn, values.to, delayMs);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(`lab delay: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runOrExit("lab delay", main);

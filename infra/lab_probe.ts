@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { createKafka, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { httpsClient } from "../shared/tls.ts";
+import { runOrExit } from "../shared/version.ts";
 
 /** Types of driver-topic messages the lab counts. */
 const COUNTED = new Set(["CHARGE_REQUEST", "AUTHORIZED", "DENIED", "TICKET"]);
@@ -91,11 +92,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(`lab probe: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runOrExit("lab probe", main);

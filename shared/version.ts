@@ -1,6 +1,8 @@
 /**
  * The version every program of the network reports for `--version` (shared/config.ts), one
- * constant for the whole repository: its parts are built and released together.
+ * constant for the whole repository: its parts are built and released together; and the manners
+ * of the programs that read their own arguments: `-h`/`--help`/`--version`, and a failure said
+ * in one line.
  *
  * @module
  */
@@ -80,4 +82,21 @@ export function parseProgramArgs<const O extends ParseArgsOptionsConfig>(
     return { exit: 0 };
   }
   return { values: values as ProgramFlags<O> };
+}
+
+/**
+ * Runs a program's `main`: a failure ends the program with `program: message` on standard error
+ * and exit code `code` (no stack: the message says what to fix).
+ */
+export async function runOrExit(
+  program: string,
+  main: () => Promise<unknown>,
+  code = 1,
+): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`${program}: ${error instanceof Error ? error.message : String(error)}`);
+    Deno.exit(code);
+  }
 }
