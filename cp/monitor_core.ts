@@ -83,6 +83,12 @@ export interface DecisionContext {
   readonly revokedWaitMs?: number;
 }
 
+/** What the operator of a CP refused for good can do about it. */
+const REINSTATE = words("reinstate");
+
+/** An `AUTH_FAIL` or `LOGOUT` as a decision reads it: the frame without `v` and `type`. */
+export type CentralAnswer<T extends AuthFail | Logout> = Omit<T, "v" | "type">;
+
 /**
  * After `AUTH_FAIL`. `retryable: false` (revoked, deregistered, …) is final. Anything retryable
  * waits with backoff, a refused token too: it was just issued, so something else is wrong (e.g.
@@ -100,12 +106,6 @@ function afterAuthFail(fail: CentralAnswer<AuthFail>, ctx: DecisionContext): Nex
     reason: words("loginRefused", { why }),
   };
 }
-
-/** What the operator of a CP refused for good can do about it. */
-const REINSTATE = words("reinstate");
-
-/** An `AUTH_FAIL` or `LOGOUT` as a decision reads it: the frame without `v` and `type`. */
-export type CentralAnswer<T extends AuthFail | Logout> = Omit<T, "v" | "type">;
 
 /** {@link NextStep} after a `LOGOUT`, plus whether the engine must drop the current key. */
 type LogoutStep = NextStep & {

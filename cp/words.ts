@@ -312,9 +312,9 @@ export function sayWords(lang: Lang, said: CpWords): string {
   }
   if ("central" in said) {
     const { reason, detail, detail_code, detail_params } = said.central;
-    if (detail === undefined && detail_code === undefined) return reason;
     const line = noticeText({ detail: detail ?? reason, detail_code, detail_params }, lang);
-    return `${reason}: ${line}`;
+    // Nothing said beyond the reason (an older Central, or a code unknown here without words).
+    return line === reason ? reason : `${reason}: ${line}`;
   }
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(said.params ?? {})) {

@@ -41,6 +41,11 @@ Deno.test("CP words: a code this monitor does not know shows Central's English w
     "an older Central's LOGOUT says only its reason",
   );
   assert.equal(
+    sayWords("es", { central: { reason: "shutdown", detail_code: "logout_from_the_future" } }),
+    "shutdown",
+    "an unknown code without words says only the reason",
+  );
+  assert.equal(
     sayWords("es", { central: { reason: "revoked", detail: "CP-7 is revoked at Central" } }),
     "revoked: CP-7 is revoked at Central",
     "words without a code pass as they are",
