@@ -15,7 +15,12 @@ import type { Page } from "playwright-core";
 import { LOCAL_CPS } from "../infra/start.ts";
 import { uniqueName } from "./kafka_env.ts";
 import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
-import { integrationTest, inTempDir, startSupervisedNetwork } from "./network_test_support.ts";
+import {
+  driverEvents,
+  integrationTest,
+  inTempDir,
+  startSupervisedNetwork,
+} from "./network_test_support.ts";
 
 const GREEN = "rgb(31, 157, 85)";
 const ORANGE = "rgb(224, 123, 0)";
@@ -29,14 +34,6 @@ const borderOf = (page: Page, id: string) =>
   );
 const kwhOf = async (page: Page, id: string) =>
   Number((await tile(page, id).locator('[data-field="kwh"]').innerText()).split(" ")[0]);
-
-/** The driver's structured events of `kind` (as tests/network_test.ts reads them). */
-function events(records: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
-  return records
-    .filter((r) => r.logger === "evcharging.driver")
-    .map((r) => r.properties as Record<string, unknown>)
-    .filter((p) => p.kind === kind);
-}
 
 integrationTest(
   "dashboard in Chromium: 5 CPs in their colours, live kWh, an admin stop shows Out of " +
@@ -103,7 +100,7 @@ integrationTest(
         await Deno.writeTextFile(denyPlan, `${toStop}\n`);
         const driver = await net.startDriver({ id: uniqueName("DRV"), file: denyPlan });
         assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
-        assert.deepEqual(events(driver.records, "denied").map((d) => d.reason), ["stopped"]);
+        assert.deepEqual(driverEvents(driver.records, "denied").map((d) => d.reason), ["stopped"]);
 
         // The CP manager's local CPs: stop a CP's process, start it again, start a new one.
         const local = (id: string) => page.locator(`[data-local-cp="${id}"]`);

@@ -11,21 +11,12 @@ import { join } from "node:path";
 import { type CpPlan, type LocalNetwork, type Service, waitUntil } from "../infra/network.ts";
 import { centralGroupAtEnd, uniqueName } from "./kafka_env.ts";
 import {
+  fastCp,
   integrationTest,
   inTempDir,
   startSupervisedNetwork,
   startTestNetwork,
 } from "./network_test_support.ts";
-
-function cp(id: string, args: string[] = []): CpPlan {
-  return {
-    id,
-    location: "Alicante",
-    priceEurKwh: 0.4,
-    powerKw: 22,
-    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
-  };
-}
 
 /** The CP as the dashboard's snapshot shows it. */
 async function snapshotCp(net: LocalNetwork, id: string): Promise<Record<string, unknown>> {
@@ -48,7 +39,7 @@ integrationTest(
       const id = uniqueName("CP-DEMO");
       const net = await startTestNetwork(dir, {
         centralArgs: ["--group", await centralGroupAtEnd("demo-engine")],
-        cps: [cp(id)],
+        cps: [fastCp(id)],
       });
       try {
         const service = net.cps.get(id)!;
@@ -111,7 +102,7 @@ integrationTest(
       const id = uniqueName("CP-DEMO");
       // 22 kW at speed 60: 0.37 kWh a second; 30 kWh lasts the whole scenario.
       const { net, click, audit, stop } = await supervisedNetwork(dir, [
-        cp(id, ["--target-kwh", "30"]),
+        fastCp(id, ["--target-kwh", "30"]),
       ]);
       try {
         await net.waitForCp(id, (c) => c.state === "ACTIVATED");
@@ -277,8 +268,8 @@ async function startWalk(dir: string): Promise<Walk> {
     centralArgs: ["--group", await centralGroupAtEnd("demo-walk")],
     // Cities the simulated weather never takes below 0 °C: only the walk's own alert stops one.
     cps: [
-      { ...cp(keyboard), location: "Valencia", headless: false },
-      { ...cp(auto, ["--target-kwh", "1"]), location: "Murcia" },
+      { ...fastCp(keyboard), location: "Valencia", headless: false },
+      { ...fastCp(auto, ["--target-kwh", "1"]), location: "Murcia" },
     ],
     weather: { args: ["--interval", "500ms"] },
   });

@@ -6,20 +6,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startLocalKafka } from "../infra/local_kafka.ts";
-import { type CpPlan, type LocalNetwork, waitUntil } from "../infra/network.ts";
+import { type LocalNetwork, waitUntil } from "../infra/network.ts";
 import { freePort } from "../shared/ports.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
-
-function cp(id: string, args: string[]): CpPlan {
-  return {
-    id,
-    location: "Alicante",
-    priceEurKwh: 0.4,
-    powerKw: 22,
-    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
-  };
-}
+import {
+  driverEvents,
+  fastCp,
+  integrationTest,
+  inTempDir,
+  startTestNetwork,
+} from "./network_test_support.ts";
 
 interface SessionView {
   id: string;
@@ -27,14 +23,6 @@ interface SessionView {
   kwh: number;
   eur: number;
   end_reason: string | null;
-}
-
-/** The driver's structured events of `kind`. */
-function events(records: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
-  return records
-    .filter((r) => r.logger === "evcharging.driver")
-    .map((r) => r.properties as Record<string, unknown>)
-    .filter((p) => p.kind === kind);
 }
 
 /** Starts a driver charging once at `cpId` and waits for it to finish. */
@@ -51,13 +39,13 @@ integrationTest(
     inTempDir("network_failures_", async (dir) => {
       const id = uniqueName("CP-REG");
       const net = await startTestNetwork(dir, {
-        cps: [cp(id, ["--target-kwh", "1"])],
+        cps: [fastCp(id, ["--target-kwh", "1"])],
       });
       try {
         await net.registry.stop();
         const driver = await chargeOnce(net, dir, id);
         assert.equal((await driver.exited).code, 0);
-        assert.equal(events(driver.records, "ticket").length, 1, "charging goes on");
+        assert.equal(driverEvents(driver.records, "ticket").length, 1, "charging goes on");
 
         const service = net.cps.get(id)!;
         await service.stop();
@@ -89,7 +77,7 @@ integrationTest(
       // 22 kW at speed 60: 0.37 kWh a second, so 6 kWh is about 16 s of supply.
       const net = await startTestNetwork(dir, {
         brokers: kafka.brokers,
-        cps: [cp(id, ["--target-kwh", "6"])],
+        cps: [fastCp(id, ["--target-kwh", "6"])],
       });
       try {
         const driver = await chargeOnce(net, dir, id);
@@ -100,7 +88,7 @@ integrationTest(
         kafka = await startLocalKafka(broker);
 
         assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
-        const tickets = events(driver.records, "ticket");
+        const tickets = driverEvents(driver.records, "ticket");
         assert.equal(tickets.length, 1, "one ticket");
         assert.equal(tickets[0].endReason, "target_reached");
         const sessions = await waitUntil("the stored session", async () => {

@@ -8,15 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Service } from "../infra/network.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
-
-/** The driver's structured events of `kind`. */
-function events(records: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
-  return records
-    .filter((r) => r.logger === "evcharging.driver")
-    .map((r) => r.properties as Record<string, unknown>)
-    .filter((p) => p.kind === kind);
-}
+import {
+  driverEvents,
+  integrationTest,
+  inTempDir,
+  startTestNetwork,
+} from "./network_test_support.ts";
 
 interface AuditPage {
   items: {
@@ -60,7 +57,7 @@ integrationTest(
           const before = await keyVersion();
           await net.api.post(`/cps/${id}/keys/${action}`);
           assert.equal((await driver.exited).code, 0);
-          const tickets = events(driver.records, "ticket");
+          const tickets = driverEvents(driver.records, "ticket");
           assert.equal(tickets.length, 1, `${action}: one ticket`);
           assert.equal(tickets[0].endReason, "key_lost");
           assert.ok(Number(tickets[0].kwh) > 0);
@@ -76,7 +73,7 @@ integrationTest(
         await net.waitForCp(id, (c) => c.state === "STOPPED" && c.stop_reason === "out_of_service");
         const refused = await net.startDriver({ id: uniqueName("D"), file });
         assert.equal((await refused.exited).code, 0);
-        assert.deepEqual(events(refused.records, "denied").map((d) => d.reason), [
+        assert.deepEqual(driverEvents(refused.records, "denied").map((d) => d.reason), [
           "out_of_service",
         ]);
         await net.api.post(`/cps/${id}/security`, { status: "ACTIVE", reason: "repaired" });

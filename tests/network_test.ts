@@ -9,19 +9,9 @@ import { join } from "node:path";
 import { type CpPlan, type LocalNetwork, waitUntil } from "../infra/network.ts";
 import { createKafka, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
-import { integrationTest, startTestNetwork } from "./network_test_support.ts";
+import { driverEvents, fastCp, integrationTest, startTestNetwork } from "./network_test_support.ts";
 
 /** A CP of these tests: fast simulated time, so a session lasts a few seconds. */
-function cp(id: string, price: number, args: string[] = []): CpPlan {
-  return {
-    id,
-    location: "Alicante",
-    priceEurKwh: price,
-    powerKw: 22,
-    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
-  };
-}
-
 /** Runs `test` against a fresh network in a temp folder; keeps the logs if it fails. */
 async function withNetwork(
   setup: { cps: CpPlan[]; centralArgs?: string[] },
@@ -41,14 +31,6 @@ async function withNetwork(
     if (failed) console.error(`network_test: logs kept in ${join(dir, "logs")}`);
     else await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** The driver's structured events of `kind`. */
-function events(records: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
-  return records
-    .filter((r) => r.logger === "evcharging.driver")
-    .map((r) => r.properties as Record<string, unknown>)
-    .filter((p) => p.kind === kind);
 }
 
 /** The pid `cp/main.ts` printed for its `engine` or `monitor` child. */
@@ -96,7 +78,7 @@ integrationTest(
 
     try {
       await withNetwork(
-        { cps: [cp(free, 0.45, ["--target-kwh", "1.5"]), cp(stopped, 0.3)] },
+        { cps: [fastCp(free, ["--target-kwh", "1.5"], 0.45), fastCp(stopped, [], 0.3)] },
         async (net, dir) => {
           await net.api.post(`/cps/${stopped}/stop`);
           await net.waitForCp(stopped, (c) => c.state === "STOPPED" && c.stop_reason === "admin");
@@ -107,12 +89,12 @@ integrationTest(
           const status = await driver.exited;
           assert.equal(status.code, 0, `driver exit code (log: ${driver.logFile})`);
 
-          const denied = events(driver.records, "denied");
+          const denied = driverEvents(driver.records, "denied");
           assert.deepEqual(denied.map((d) => [d.cpId, d.reason]), [
             ["CP-NOPE-404", "unknown_cp"],
             [stopped, "stopped"],
           ]);
-          const tickets = events(driver.records, "ticket");
+          const tickets = driverEvents(driver.records, "ticket");
           assert.equal(tickets.length, 1);
           const ticket = tickets[0];
           assert.equal(ticket.cpId, free);
@@ -132,7 +114,7 @@ integrationTest(
           assert.deepEqual([ticket.kwh, ticket.eur], [session.kwh, session.eur]);
           assert.ok(session.kwh >= 1.5, `target reached: ${session.kwh} kWh`);
           assert.ok(Math.abs(session.eur - session.kwh * 0.45) < 1e-9, "€ = kWh × price");
-          const summary = events(driver.records, "finished")[0];
+          const summary = driverEvents(driver.records, "finished")[0];
           assert.deepEqual([summary.tickets, summary.denials], [1, 2]);
         },
       );
@@ -166,7 +148,7 @@ integrationTest(
   async () => {
     const id = uniqueName("CP-KO");
     const driverId = uniqueName("D");
-    await withNetwork({ cps: [cp(id, 0.5, ["--target-kwh", "500"])] }, async (net, dir) => {
+    await withNetwork({ cps: [fastCp(id, ["--target-kwh", "500"], 0.5)] }, async (net, dir) => {
       const file = join(dir, "plan.txt");
       await Deno.writeTextFile(file, `${id}\n`);
       const driver = await net.startDriver({ id: driverId, file });
@@ -180,7 +162,7 @@ integrationTest(
       assert.ok(brokenAfter <= 2000, `BROKEN after ${brokenAfter} ms`);
 
       assert.equal((await driver.exited).code, 0);
-      const tickets = events(driver.records, "ticket");
+      const tickets = driverEvents(driver.records, "ticket");
       assert.equal(tickets.length, 1, "the driver got its ticket");
       assert.equal(tickets[0].endReason, "fault");
       assert.ok(Number(tickets[0].kwh) > 0);
@@ -213,7 +195,7 @@ integrationTest(
   async () => {
     const id = uniqueName("CP-CRASH");
     // 22 kW at speed 60: 0.37 kWh per second, so 3 kWh takes about 8 s.
-    await withNetwork({ cps: [cp(id, 0.4, ["--target-kwh", "3"])] }, async (net, dir) => {
+    await withNetwork({ cps: [fastCp(id, ["--target-kwh", "3"])] }, async (net, dir) => {
       const file = join(dir, "plan.txt");
       await Deno.writeTextFile(file, `${id}\n`);
 
@@ -230,7 +212,7 @@ integrationTest(
       );
       await net.restartCentral();
       assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
-      const tickets = events(driver.records, "ticket");
+      const tickets = driverEvents(driver.records, "ticket");
       assert.equal(tickets.length, 1, "exactly one ticket");
       assert.equal(tickets[0].endReason, "target_reached");
       assert.ok(Number(tickets[0].kwh) >= 3);

@@ -5,7 +5,12 @@
  * @module
  */
 import { join } from "node:path";
-import { type LocalNetwork, type NetworkOptions, startNetwork } from "../infra/network.ts";
+import {
+  type CpPlan,
+  type LocalNetwork,
+  type NetworkOptions,
+  startNetwork,
+} from "../infra/network.ts";
 import { type RunningSupervisor, serveSupervisor } from "../infra/supervisor_api.ts";
 import { freePort } from "../shared/ports.ts";
 import { testBrokers } from "./kafka_env.ts";
@@ -37,6 +42,31 @@ export async function inTempDir(
     if (failed) console.error(`${prefix}: logs kept in ${join(dir, "logs")}`);
     else await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * A CP in Alicante, 22 kW at `priceEurKwh`, whose charges take seconds (a simulated minute a
+ * second, a 300 ms plug), with `args` after.
+ */
+export function fastCp(id: string, args: readonly string[] = [], priceEurKwh = 0.4): CpPlan {
+  return {
+    id,
+    location: "Alicante",
+    priceEurKwh,
+    powerKw: 22,
+    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
+  };
+}
+
+/** The structured events of `kind` among a driver's log records (`net.startDriver`'s). */
+export function driverEvents(
+  records: readonly Record<string, unknown>[],
+  kind: string,
+): Record<string, unknown>[] {
+  return records
+    .filter((r) => r.logger === "evcharging.driver")
+    .map((r) => r.properties as Record<string, unknown>)
+    .filter((p) => p.kind === kind);
 }
 
 /**
