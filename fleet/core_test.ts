@@ -19,21 +19,15 @@ import {
 } from "./core.ts";
 import { isValidCpId } from "../shared/encoding.ts";
 
+/** A fleet of 10 CPs and 5 drivers under way (no errors, nothing sent or lost), `over` on top. */
 const counts = (over: Partial<FleetCounts> = {}): FleetCounts => ({
-  cps: 10,
-  drivers: 5,
+  ...emptyCounts(10, 5),
   registered: 10,
   loggedIn: 9,
   charging: 4,
   requests: 30,
   tickets: 20,
   denials: 3,
-  errors: 0,
-  sent: 0,
-  received: 0,
-  lostLogins: 0,
-  relogins: 0,
-  monitorLinkDrops: 0,
   ...over,
 });
 
