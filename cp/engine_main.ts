@@ -6,7 +6,7 @@
  * @module
  */
 import { loadConfig } from "../shared/config.ts";
-import { stopLogging } from "../shared/log.ts";
+import { endOnSignals } from "../shared/log.ts";
 import { readKeys, StatusScreen } from "../shared/screen.ts";
 import { ENGINE_SCREEN_PAUSE, ENGINE_SCREEN_RESUME } from "../shared/cp_keys.ts";
 import { defaultEngineSecretFile, engineConfig } from "./config.ts";
@@ -36,16 +36,11 @@ async function main(): Promise<void> {
   screen?.open();
   engine.onChange(() => screen?.update());
 
-  let quitting = false;
-  const quit = async () => {
-    if (quitting) return;
-    quitting = true;
+  const quit = endOnSignals(async () => {
     stopKeys?.();
     screen?.close();
     await engine.stop();
-    await stopLogging(); // flush the last lines
-    Deno.exit(0);
-  };
+  });
   // Headless means nobody at the keyboard: stdin is not touched at all.
   const stopKeys = config.headless ? undefined : readKeys((key) => {
     switch (key.toLowerCase()) {
@@ -67,8 +62,6 @@ async function main(): Promise<void> {
   });
   // With no keyboard, an operator (or a failure test) flips the fault with `kill -USR1 <pid>`.
   if (config.headless) Deno.addSignalListener("SIGUSR1", () => engine.toggleFault());
-  Deno.addSignalListener("SIGINT", quit);
-  Deno.addSignalListener("SIGTERM", quit);
 }
 
 if (import.meta.main) await main();

@@ -12,7 +12,7 @@
 import type { FleetHandle } from "./fleet.ts";
 import { startFleetThreads } from "./threads.ts";
 import { loadConfig } from "../shared/config.ts";
-import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
+import { endOnSignals, type LogRecord, setupLogging } from "../shared/log.ts";
 import { recentLines, StatusScreen } from "../shared/screen.ts";
 import {
   defaultCredentialsDir,
@@ -95,10 +95,7 @@ const sampler = setInterval(() => {
   }
 }, 1000);
 
-let quitting = false;
-const quit = async () => {
-  if (quitting) return;
-  quitting = true;
+endOnSignals(async () => {
   clearInterval(sampler);
   screen?.close();
   console.error(
@@ -106,8 +103,4 @@ const quit = async () => {
   );
   await running.stop(STOP_DRAIN_MS);
   console.log(progressLine(running.counts(), rate, Date.now() - startedAt));
-  await stopLogging();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", quit);
-Deno.addSignalListener("SIGTERM", quit);
+});

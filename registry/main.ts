@@ -5,7 +5,7 @@
  * @module
  */
 import { loadConfig } from "../shared/config.ts";
-import { getLogger, setupLogging, stopLogging } from "../shared/log.ts";
+import { endOnSignals, getLogger, setupLogging, stopLogging } from "../shared/log.ts";
 import { loadTlsFiles, TlsFileError } from "../shared/tls.ts";
 import { registryConfig } from "./config.ts";
 import { startRegistryServer } from "./server.ts";
@@ -34,14 +34,7 @@ const registry = await startRegistryServer({
   tokenTtlMs: config.tokenTtlMs,
 });
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
+endOnSignals(async () => {
   log.info("registry stopping");
   await registry.close();
-  await stopLogging();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+});

@@ -129,6 +129,25 @@ export async function stopLogging(): Promise<void> {
   await reset();
 }
 
+/**
+ * A process's orderly end: `stop` runs once, on SIGINT, SIGTERM or a call of the returned
+ * function (a quit key, the end of a menu), then the logs are flushed and the process exits 0. A
+ * second signal while it stops is ignored.
+ */
+export function endOnSignals(stop: () => Promise<void> | void): () => Promise<void> {
+  let ending = false;
+  const end = async () => {
+    if (ending) return;
+    ending = true;
+    await stop();
+    await stopLogging();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", end);
+  Deno.addSignalListener("SIGTERM", end);
+  return end;
+}
+
 /** A sink that keeps records in memory, for tests that check what was logged. */
 export function memorySink(): Sink & { records: LogRecord[] } {
   const records: LogRecord[] = [];

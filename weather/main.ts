@@ -6,7 +6,7 @@
  * @module
  */
 import { loadConfig } from "../shared/config.ts";
-import { getLogger, setupLogging, stopLogging } from "../shared/log.ts";
+import { endOnSignals, getLogger, setupLogging, stopLogging } from "../shared/log.ts";
 import { TlsFileError } from "../shared/tls.ts";
 import { weatherConfig } from "./config.ts";
 import { LocationsFileError } from "./locations.ts";
@@ -36,18 +36,11 @@ try {
   Deno.exit(1);
 }
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
+const stop = endOnSignals(async () => {
   if (tui) restoreTerminal();
   log.info("weather office stopping");
   await office.stop();
-  await stopLogging();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+});
 
 if (tui) {
   await runMenu(office, panel, config.lang);
