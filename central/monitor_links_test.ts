@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { ACK, ENQ } from "../shared/framing.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
-import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { withLogRecords } from "../shared/log.ts";
 import { connectTls } from "../shared/tls.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
 import { type Link, MonitorLinks, type PreLoginRefusal } from "./monitor_links.ts";
@@ -235,15 +235,13 @@ Deno.test("monitor links: terminate ends open links as vanished", async () => {
 });
 
 Deno.test("monitor links: the socket thread's log records are written by this thread", async () => {
-  const sink = memorySink();
-  await setupLogging({ level: "info", stream: new WritableStream(), extraSinks: [sink] });
-  try {
+  await withLogRecords("info", async (records) => {
     await withLinks({ openTimeoutMs: 100 }, async (links) => {
       const silent = await Deno.connect({ hostname: "127.0.0.1", port: links.addr.port });
       try {
         // No ENQ: the opening times out and the thread logs why.
         const deadline = Date.now() + 3000;
-        while (!sink.records.some((r) => String(r.rawMessage).includes("opening"))) {
+        while (!records.some((r) => String(r.rawMessage).includes("opening"))) {
           if (Date.now() > deadline) assert.fail("no log record came from the socket thread");
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
@@ -251,11 +249,9 @@ Deno.test("monitor links: the socket thread's log records are written by this th
         silent.close();
       }
     });
-  } finally {
-    await stopLogging();
-  }
-  const record = sink.records.find((r) => String(r.rawMessage).includes("opening"));
-  assert.equal(record?.category.join("."), "evcharging.framing");
+    const record = records.find((r) => String(r.rawMessage).includes("opening"));
+    assert.equal(record?.category.join("."), "evcharging.framing");
+  });
 });
 
 Deno.test("monitor links: a port in use is a clear error", async () => {

@@ -157,6 +157,24 @@ export function memorySink(): Sink & { records: LogRecord[] } {
   return Object.assign(sink, { records });
 }
 
+/**
+ * Runs `test` with logging at `level` kept in memory only (nothing is written), handing it the
+ * records as they come; logging stops when the test ends, passed or failed. For tests that check
+ * what was logged.
+ */
+export async function withLogRecords(
+  level: LogLevel,
+  test: (records: readonly LogRecord[]) => Promise<void>,
+): Promise<void> {
+  const sink = memorySink();
+  await setupLogging({ level, stream: new WritableStream(), extraSinks: [sink] });
+  try {
+    await test(sink.records);
+  } finally {
+    await stopLogging();
+  }
+}
+
 /** A log record as plain data, so it can cross a thread boundary by `postMessage`. */
 export interface ForwardedRecord {
   /** The logger's category. */

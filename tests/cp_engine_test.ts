@@ -10,7 +10,7 @@ import { importCpKey } from "../shared/cp_key.ts";
 import { encodeBase64 } from "../shared/encoding.ts";
 import { openEnvelope, ReplayGuard, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
-import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { withLogRecords } from "../shared/log.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import {
   build,
@@ -363,9 +363,7 @@ kafkaTest(
 kafkaTest(
   "engine: a replaced key version opens commands during its grace, and is forgotten after it (expired_kv)",
   async () => {
-    const sink = memorySink();
-    await setupLogging({ level: "debug", stream: new WritableStream(), extraSinks: [sink] });
-    try {
+    await withLogRecords("debug", async (records) => {
       for (const graceMs of [120_000, 0]) {
         await withEngine({ keyGraceMs: graceMs }, async ({ engine, central, cpId }) => {
           const monitor = await FakeMonitor.connect(engine);
@@ -389,7 +387,7 @@ kafkaTest(
             await waitFor(() => engine.view().lastCommand === "RESUME", "the command under key 2");
             if (graceMs > 0) {
               assert.ok(
-                sink.records.some((r) =>
+                records.some((r) =>
                   String(r.rawMessage).includes("command {command}") &&
                   r.properties.command === "STOP admin" && r.properties.cpId === cpId
                 ),
@@ -397,13 +395,13 @@ kafkaTest(
               );
             } else {
               assert.ok(
-                sink.records.some((r) =>
+                records.some((r) =>
                   r.properties.cpId === cpId && r.properties.reason === "expired_kv"
                 ),
                 "after its grace, key 1's command is dropped as expired_kv",
               );
               assert.ok(
-                !sink.records.some((r) =>
+                !records.some((r) =>
                   r.properties.cpId === cpId && r.properties.command === "STOP admin"
                 ),
                 "and never acted on",
@@ -414,8 +412,6 @@ kafkaTest(
           }
         });
       }
-    } finally {
-      await stopLogging();
-    }
+    });
   },
 );

@@ -28,7 +28,7 @@ import {
   newSalt,
 } from "../shared/cp_key.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
-import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { withLogRecords } from "../shared/log.ts";
 import { notice } from "../shared/notices.ts";
 import { freePort } from "../shared/ports.ts";
 import { loadTlsFiles, type TlsFiles } from "../shared/tls.ts";
@@ -427,9 +427,7 @@ Deno.test("monitor: in Spanish, Central's logout and refusal read in Spanish on 
       n === 1
         ? "ok"
         : { reason: "revoked", retryable: false, ...notice("login_revoked", { id: "CP-MON-1" }) };
-    const sink = memorySink();
-    await setupLogging({ level: "info", stream: new WritableStream(), extraSinks: [sink] });
-    try {
+    await withLogRecords("info", async (records) => {
       await withMonitor({ ...options, lang: "es" }, async (monitor) => {
         await waitFor(() => engine.keys().length === 1, "first key");
         assert.equal(
@@ -453,7 +451,7 @@ Deno.test("monitor: in Spanish, Central's logout and refusal read in Spanish on 
           monitor.view().central.detail,
           outcome.kind === "gave_up" ? outcome.message : "",
         );
-        const lines = sink.records.map((r) => [r.message.join(""), r.properties.shown]);
+        const lines = records.map((r) => [r.message.join(""), r.properties.shown]);
         const rotated = lines.find(([english]) => String(english).startsWith("logged out"));
         assert.deepEqual(rotated, [
           "logged out (key_rotated: an admin rotated this CP's key: log in again for a new one); " +
@@ -468,9 +466,7 @@ Deno.test("monitor: in Spanish, Central's logout and refusal read in Spanish on 
         );
         assert.equal(final[1], outcome.kind === "gave_up" ? outcome.message : "");
       });
-    } finally {
-      await stopLogging();
-    }
+    });
   });
 });
 
@@ -593,30 +589,19 @@ Deno.test("monitor: a registration whose answer was lost is started over, not gi
 
 Deno.test("monitor: stopping closes the engine link without reporting the engine KO", async () => {
   await withSetup(async ({ options }) => {
-    const sink = memorySink();
-    await setupLogging({ level: "debug", stream: new WritableStream(), extraSinks: [sink] });
-    try {
+    await withLogRecords("debug", async (records) => {
       const monitor = await startMonitor(options);
       await waitFor(() => monitor.view().engine.health === "OK", "engine OK");
       await monitor.stop();
-      const ko = sink.records.filter((r) => r.message.join("").includes("engine KO"));
+      const ko = records.filter((r) => r.message.join("").includes("engine KO"));
       assert.deepEqual(ko, [], "an engine that answered until the stop was never KO");
-    } finally {
-      await stopLogging();
-    }
+    });
   });
 });
 
 /** Runs `test` with every log record at warning or above gathered. */
-async function withWarnings(test: (warnings: () => string[]) => Promise<void>): Promise<void> {
-  const sink = memorySink();
-  await setupLogging({ level: "warning", stream: new WritableStream(), extraSinks: [sink] });
-  try {
-    await test(() => sink.records.map((r) => r.message.join("")));
-  } finally {
-    await stopLogging();
-  }
-}
+const withWarnings = (test: (warnings: () => string[]) => Promise<void>) =>
+  withLogRecords("warning", (records) => test(() => records.map((r) => r.message.join(""))));
 
 Deno.test("monitor: at start it logs in once its engine first answers, so Central never hears a KO of an engine still starting", async () => {
   await withSetup(async ({ options, central }) => {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { TOPICS } from "../shared/kafka.ts";
-import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { withLogRecords } from "../shared/log.ts";
 import {
   build,
   type DriverRequest,
@@ -274,65 +274,69 @@ kafkaTest("driver restart: a ticket published while the driver is down arrives o
 kafkaTest(
   "driver: other drivers' updates are skipped, malformed ones dropped with a reason",
   async () => {
-    const sink = memorySink();
-    await setupLogging({ level: "debug", stream: new WritableStream(), extraSinks: [sink] });
-    const driverId = uniqueName("D");
-    const other = uniqueName("D");
-    const cpId = "CP-002";
-    const central = await FakeCentral.start([driverId], async (req, c) => {
-      if (req.type !== "CHARGE_REQUEST") return;
-      const { requestId } = req;
-      const sessionId = `S-${requestId}`;
-      // Before the real answer: noise on the driver's partition and others.
-      await c.send("DENIED", { requestId, driverId: other, cpId, reason: "busy" }); // other's key
-      await c.send("DENIED", { requestId, driverId: other, cpId, reason: "busy" }, driverId);
-      await c.sendRaw(driverId, "{not json");
-      await c.sendRaw(driverId, JSON.stringify({ v: 1, type: "TICKET", driverId, sessionId }));
-      await c.sendRaw(driverId, JSON.stringify({ v: 2, type: "AUTHORIZED" }));
-      await c.send("AUTHORIZED", { requestId, driverId, cpId, sessionId });
-      await c.send("TICKET", {
-        sessionId,
-        driverId,
-        cpId,
-        kwh: 0,
-        eur: 0,
-        seconds: 60,
-        endReason: "plug_timeout",
-        priceEurKwh: 0.3,
+    await withLogRecords("debug", async (records) => {
+      const driverId = uniqueName("D");
+      const other = uniqueName("D");
+      const cpId = "CP-002";
+      const central = await FakeCentral.start([driverId], async (req, c) => {
+        if (req.type !== "CHARGE_REQUEST") return;
+        const { requestId } = req;
+        const sessionId = `S-${requestId}`;
+        // Before the real answer: noise on the driver's partition and others.
+        await c.send("DENIED", { requestId, driverId: other, cpId, reason: "busy" }); // other's key
+        await c.send("DENIED", { requestId, driverId: other, cpId, reason: "busy" }, driverId);
+        await c.sendRaw(driverId, "{not json");
+        await c.sendRaw(driverId, JSON.stringify({ v: 1, type: "TICKET", driverId, sessionId }));
+        await c.sendRaw(driverId, JSON.stringify({ v: 2, type: "AUTHORIZED" }));
+        await c.send("AUTHORIZED", { requestId, driverId, cpId, sessionId });
+        await c.send("TICKET", {
+          sessionId,
+          driverId,
+          cpId,
+          kwh: 0,
+          eur: 0,
+          seconds: 60,
+          endReason: "plug_timeout",
+          priceEurKwh: 0.3,
+        });
       });
+      try {
+        const { handle, events } = await driver(driverId);
+        handle.charge(cpId);
+        await waitFor("the ticket", () => handle.state().phase.kind === "ticketed");
+
+        // The other driver's key: not even looked at. Ours with another driver id, the non-JSON
+        // value and the two schema failures: dropped, counted, and the conversation went on.
+        const ignored = ofKind(events, "ignored");
+        assert.deepEqual(ignored.map((e) => e.reason), [
+          "invalid",
+          "invalid",
+          "invalid",
+          "invalid",
+        ]);
+        assert.match(ignored[0].detail, new RegExp(`DENIED addressed to driver ${other}`));
+        assert.match(ignored[1].detail, /^driver\.updates\/\d+@\d+: value is not JSON$/);
+        assert.match(ignored[2].detail, /: cpId: required$/);
+        assert.match(ignored[3].detail, /: v: unsupported schema version 2, expected 1$/);
+        assert.deepEqual(
+          events.map((e) => e.kind).filter((k) => k !== "ignored"),
+          ["requested", "authorized", "ticket"],
+        );
+        const summary = await handle.stop();
+        assert.equal(summary.ignored.invalid, 4);
+        assert.equal(summary.denials.length, 0, "the other driver's denial is not ours");
+        assert.equal(summary.tickets.length, 1);
+
+        // Each drop was logged as a warning with its reason.
+        const warnings = records.filter((r) =>
+          r.level === "warning" && (r.properties as { kind?: string }).kind === "ignored"
+        );
+        assert.equal(warnings.length, 4);
+        assert.ok(warnings.every((r) => typeof r.properties.detail === "string"));
+      } finally {
+        await central.stop();
+      }
     });
-    try {
-      const { handle, events } = await driver(driverId);
-      handle.charge(cpId);
-      await waitFor("the ticket", () => handle.state().phase.kind === "ticketed");
-
-      // The other driver's key: not even looked at. Ours with another driver id, the non-JSON
-      // value and the two schema failures: dropped, counted, and the conversation went on.
-      const ignored = ofKind(events, "ignored");
-      assert.deepEqual(ignored.map((e) => e.reason), ["invalid", "invalid", "invalid", "invalid"]);
-      assert.match(ignored[0].detail, new RegExp(`DENIED addressed to driver ${other}`));
-      assert.match(ignored[1].detail, /^driver\.updates\/\d+@\d+: value is not JSON$/);
-      assert.match(ignored[2].detail, /: cpId: required$/);
-      assert.match(ignored[3].detail, /: v: unsupported schema version 2, expected 1$/);
-      assert.deepEqual(
-        events.map((e) => e.kind).filter((k) => k !== "ignored"),
-        ["requested", "authorized", "ticket"],
-      );
-      const summary = await handle.stop();
-      assert.equal(summary.ignored.invalid, 4);
-      assert.equal(summary.denials.length, 0, "the other driver's denial is not ours");
-      assert.equal(summary.tickets.length, 1);
-
-      // Each drop was logged as a warning with its reason.
-      const warnings = sink.records.filter((r) =>
-        r.level === "warning" && (r.properties as { kind?: string }).kind === "ignored"
-      );
-      assert.equal(warnings.length, 4);
-      assert.ok(warnings.every((r) => typeof r.properties.detail === "string"));
-    } finally {
-      await central.stop();
-      await stopLogging();
-    }
   },
 );
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memorySink, setupLogging, stopLogging } from "../shared/log.ts";
+import { withLogRecords } from "../shared/log.ts";
 import type { Reading } from "./core.ts";
 import { createOpenWeatherProvider, SimulatedProvider, simulatedTemperature } from "./providers.ts";
 
@@ -89,15 +89,9 @@ function fakeOpenWeather() {
   return { server, queries, baseUrl: `http://127.0.0.1:${server.addr.port}` };
 }
 
-async function withLogs(test: (records: () => string) => Promise<void>): Promise<void> {
-  const sink = memorySink();
-  await setupLogging({ level: "trace", stream: new WritableStream(), extraSinks: [sink] });
-  try {
-    await test(() => JSON.stringify(sink.records));
-  } finally {
-    await stopLogging();
-  }
-}
+/** Runs `test` with every log record kept; it reads them all as one JSON text. */
+const withLogs = (test: (records: () => string) => Promise<void>) =>
+  withLogRecords("trace", (records) => test(() => JSON.stringify(records)));
 
 function assertFailure(reading: Reading, kind: string, detail?: RegExp) {
   assert.equal(reading.ok, false, JSON.stringify(reading));
