@@ -21,8 +21,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { LOCAL_CPS } from "../infra/start.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
-import { integrationTest, inTempDir, startSupervisedNetwork } from "./network_test_support.ts";
+import {
+  ARTIFACTS,
+  launchChromium,
+  openDashboard,
+  requireChromium,
+  startDashboardNetwork,
+} from "./browser_test_support.ts";
+import { integrationTest, inTempDir } from "./network_test_support.ts";
 
 const AXE = join(import.meta.dirname!, "..", "node_modules", "axe-core", "axe.min.js");
 
@@ -177,18 +183,11 @@ integrationTest(
     await inTempDir("dashboard_a11y_", async (dir) => {
       const cps = LOCAL_CPS.slice(0, 3);
       const [charging, toStop, toKill] = cps.map((cp) => cp.id);
-      const { net, supervisor, adminToken: token } = await startSupervisedNetwork(dir, {
-        centralArgs: ["--group", uniqueName("dashboard-a11y")],
-        cps: cps.map((cp) => ({
-          ...cp,
-          args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
-        })),
-      }, ["--speed", "60"]);
+      const started = await startDashboardNetwork(dir, "dashboard-a11y", cps);
+      const { net, supervisor, adminToken: token } = started;
       const browser = await launchChromium();
       try {
-        const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-        await page.goto(net.centralUrl);
-        await page.locator("[data-cp]").nth(cps.length - 1).waitFor({ timeout: 30_000 });
+        const page = await openDashboard(browser, net.centralUrl, cps.length);
         const plan = join(dir, "charge.txt");
         await Deno.writeTextFile(plan, `${charging}\n`);
         await net.startDriver({ id: uniqueName("DRV"), file: plan });

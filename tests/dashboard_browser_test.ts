@@ -14,13 +14,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { LOCAL_CPS } from "../infra/start.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
 import {
-  driverEvents,
-  integrationTest,
-  inTempDir,
-  startSupervisedNetwork,
-} from "./network_test_support.ts";
+  ARTIFACTS,
+  launchChromium,
+  openDashboard,
+  requireChromium,
+  startDashboardNetwork,
+} from "./browser_test_support.ts";
+import { driverEvents, integrationTest, inTempDir } from "./network_test_support.ts";
 
 const GREEN = "rgb(31, 157, 85)";
 const ORANGE = "rgb(224, 123, 0)";
@@ -43,18 +44,10 @@ integrationTest(
     await requireChromium("dashboard browser test");
     await inTempDir("dashboard_browser_", async (dir) => {
       const [charging, toStop, toRestart] = [LOCAL_CPS[0].id, LOCAL_CPS[1].id, LOCAL_CPS[2].id];
-      const { net, supervisor } = await startSupervisedNetwork(dir, {
-        centralArgs: ["--group", uniqueName("dashboard-browser")],
-        cps: LOCAL_CPS.map((cp) => ({
-          ...cp,
-          args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
-        })),
-      }, ["--speed", "60"]);
+      const { net, supervisor } = await startDashboardNetwork(dir, "dashboard-browser", LOCAL_CPS);
       const browser = await launchChromium();
       try {
-        const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-        await page.goto(net.centralUrl);
-        await page.locator("[data-cp]").nth(4).waitFor({ timeout: 30_000 });
+        const page = await openDashboard(browser, net.centralUrl, 5);
         assert.equal(await page.locator("[data-cp]").count(), 5);
         for (const cp of LOCAL_CPS) {
           assert.equal(await tile(page, cp.id).getAttribute("data-state"), "ACTIVATED");

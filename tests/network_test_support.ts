@@ -44,18 +44,12 @@ export async function inTempDir(
   }
 }
 
-/**
- * A CP in Alicante, 22 kW at `priceEurKwh`, whose charges take seconds (a simulated minute a
- * second, a 300 ms plug), with `args` after.
- */
+/** A CP's arguments that make its charges take seconds: a simulated minute a second, a 300 ms plug. */
+export const FAST_CP_ARGS = ["--speed", "60", "--plug-delay", "300ms"] as const;
+
+/** A CP in Alicante, 22 kW at `priceEurKwh`, charging fast ({@link FAST_CP_ARGS}), `args` after. */
 export function fastCp(id: string, args: readonly string[] = [], priceEurKwh = 0.4): CpPlan {
-  return {
-    id,
-    location: "Alicante",
-    priceEurKwh,
-    powerKw: 22,
-    args: ["--speed", "60", "--plug-delay", "300ms", ...args],
-  };
+  return { id, location: "Alicante", priceEurKwh, powerKw: 22, args: [...FAST_CP_ARGS, ...args] };
 }
 
 /** The structured events of `kind` among a driver's log records (`net.startDriver`'s). */

@@ -17,7 +17,12 @@ import type { Page } from "playwright-core";
 import { type CpPlan, type LocalNetwork } from "../infra/network.ts";
 import { parseCsv } from "../shared/csv.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
+import {
+  ARTIFACTS,
+  launchChromium,
+  openDashboard,
+  requireChromium,
+} from "./browser_test_support.ts";
 import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
 
 const CSV_HEADER = [
@@ -251,12 +256,7 @@ integrationTest(
         ]);
         for (const d of drivers) assert.equal((await d.exited).code, 0, `log: ${d.logFile}`);
 
-        const page = await browser.newPage({
-          viewport: { width: 1366, height: 900 },
-          acceptDownloads: true,
-        });
-        await page.goto(net.centralUrl);
-        await page.locator("[data-cp]").nth(2).waitFor({ timeout: 30_000 });
+        const page = await openDashboard(browser, net.centralUrl, 3, { acceptDownloads: true });
         for (const part of ["kafka", "registry", "registry_feed", "database"]) {
           await page.locator(`[data-pill="${part}"][data-status="ok"]`).waitFor({
             timeout: 30_000,
