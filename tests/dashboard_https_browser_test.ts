@@ -19,17 +19,9 @@ import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
+import { CHROMIUM_ARGS } from "../fleet/dashboard_probe.ts";
 import { launchChromium, requireChromium } from "./browser_test_support.ts";
 import { integrationTest, inTempDir } from "./network_test_support.ts";
-
-const FLAGS = [
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** What Chromium's `--ignore-certificate-errors-spki-list` takes: base64 SHA-256 of the SPKI. */
 function spkiPin(certPem: string): string {
@@ -58,9 +50,9 @@ integrationTest(
         monitor.keepAlive(300);
       };
       const [first, later] = [uniqueName("CP-TLS-A"), uniqueName("CP-TLS-B")];
-      const unpinned = await launchChromium(FLAGS);
+      const unpinned = await launchChromium(CHROMIUM_ARGS);
       const pinned = await launchChromium([
-        ...FLAGS,
+        ...CHROMIUM_ARGS,
         `--ignore-certificate-errors-spki-list=${spkiPin(registry.tls.cert)}`,
       ]);
       try {
