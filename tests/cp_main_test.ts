@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTestRegistry } from "../cp/test_support.ts";
+import { startTestRegistry, type TestRegistry } from "../cp/test_support.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { freePort } from "../shared/ports.ts";
 import { testBrokers } from "./kafka_env.ts";
-import { readChildLines } from "./network_test_support.ts";
+import { integrationTest, readChildLines } from "./network_test_support.ts";
 
 async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -91,12 +91,21 @@ function spawnCp(
   return { child, lines, pidOf, messages, type, end };
 }
 
-Deno.test({
-  name: "deno task cp: two children from one set of flags, failing independently, stopped together",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+/** A test (sanitizers off: children and sockets) with a Registry of its own, closed at its end. */
+function cpMainTest(name: string, fn: (registry: TestRegistry) => Promise<void>): void {
+  integrationTest(name, async () => {
     const registry = await startTestRegistry();
+    try {
+      await fn(registry);
+    } finally {
+      await registry.close();
+    }
+  });
+}
+
+cpMainTest(
+  "deno task cp: two children from one set of flags, failing independently, stopped together",
+  async (registry) => {
     const { child, lines, pidOf, messages, end } = spawnCp(registry, "CP-MAIN-1");
     try {
       await waitFor(() => pidOf("engine") !== undefined && pidOf("monitor") !== undefined, "pids");
@@ -144,20 +153,16 @@ Deno.test({
       assert.ok(lines.some((l) => l.startsWith("[cp] monitor exited")));
     } finally {
       await end();
-      await registry.close();
     }
     // Never a secret in the output: not the admin key, not the credentials.
     const text = lines.join("\n");
     assert.ok(!text.includes(registry.registry.adminKey.key), "admin key leaked");
   },
-});
+);
 
-Deno.test({
-  name: "deno task cp: a stop ends the monitor before the engine, so it reports no engine KO",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const registry = await startTestRegistry();
+cpMainTest(
+  "deno task cp: a stop ends the monitor before the engine, so it reports no engine KO",
+  async (registry) => {
     const { child, lines, messages, end } = spawnCp(registry, "CP-MAIN-2");
     try {
       await waitFor(
@@ -171,18 +176,13 @@ Deno.test({
       assert.ok(!messages("monitor").includes("engine KO"), "no engine KO at the stop");
     } finally {
       await end();
-      await registry.close();
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "deno task cp: two CPs started at once each get an engine port of their own from its engine",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const registry = await startTestRegistry();
+cpMainTest(
+  "deno task cp: two CPs started at once each get an engine port of their own from its engine",
+  async (registry) => {
     const cps = [spawnCp(registry, "CP-MAIN-3"), spawnCp(registry, "CP-MAIN-4")];
     try {
       for (const cp of cps) {
@@ -200,17 +200,13 @@ Deno.test({
       }
     } finally {
       for (const cp of cps) await cp.end();
-      await registry.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "deno task cp: k kills the engine, the monitor lives on, and e brings it back on its port",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const registry = await startTestRegistry();
+cpMainTest(
+  "deno task cp: k kills the engine, the monitor lives on, and e brings it back on its port",
+  async (registry) => {
     const { child, lines, pidOf, messages, type, end } = spawnCp(registry, "CP-MAIN-5", true);
     try {
       await waitFor(() => messages("monitor").includes("engine OK"), "the monitor's engine");
@@ -250,7 +246,6 @@ Deno.test({
       assert.equal((await child.status).code, 0);
     } finally {
       await end();
-      await registry.close();
     }
   },
-});
+);
