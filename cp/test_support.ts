@@ -1,6 +1,6 @@
 /**
  * Test fixtures for the CP tests: a real Registry over HTTPS with a throwaway development CA in
- * a temporary folder. Not used by the CP processes themselves.
+ * a temporary folder, and a wait for a condition. Not used by the CP processes themselves.
  *
  * @module
  */
@@ -55,4 +55,13 @@ export async function startTestRegistry(
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** Polls `done` every 20 ms until it holds; fails naming `what` after `ms`. */
+export async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

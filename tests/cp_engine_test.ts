@@ -3,6 +3,8 @@
  * test plays Central on `cp.commands` / `cp.telemetry` with its own copy of the CP key.
  * Run with `deno task test tests/cp_engine_test.ts` (it starts Kafka).
  */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import { waitFor } from "../cp/test_support.ts";
 import assert from "node:assert/strict";
 import { type EngineHandle, startEngine } from "../cp/engine.ts";
 import { LinkKey, openEngineLink } from "../cp/engine_link.ts";
@@ -27,14 +29,6 @@ import { openTestClient, testBrokers, type TestClient, uniqueName } from "./kafk
 // kafkajs keeps retry timers and sockets that outlive disconnect() by a tick.
 const kafkaTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-
-async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A fresh random CP key: the base64 the monitor would hand over, and the test's CryptoKey. */
 async function newKey(): Promise<{ base64: string; key: CryptoKey }> {

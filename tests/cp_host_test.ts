@@ -4,6 +4,8 @@
  * file the engine wrote, and Central's commands replayed on a real broker across an engine
  * restart. Run with `deno task test tests/cp_host_test.ts` (it starts Kafka).
  */
+// First: registry/schemas.ts needs @hono/zod-openapi loaded before shared/messages.ts.
+import { waitFor } from "../cp/test_support.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -21,14 +23,6 @@ import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kaf
 import { build, commandPayloadSchema, monitorToEngineSchema } from "../shared/messages.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 import { readChildLines } from "./network_test_support.ts";
-
-async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
 

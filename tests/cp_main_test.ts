@@ -6,19 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTestRegistry, type TestRegistry } from "../cp/test_support.ts";
+import { startTestRegistry, type TestRegistry, waitFor } from "../cp/test_support.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { freePort } from "../shared/ports.ts";
 import { testBrokers } from "./kafka_env.ts";
 import { integrationTest, readChildLines } from "./network_test_support.ts";
-
-async function waitFor(done: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Whether a process with this pid exists. */
 function alive(pid: number): boolean {

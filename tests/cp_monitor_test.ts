@@ -12,7 +12,7 @@ import {
   startMonitor,
 } from "../cp/monitor.ts";
 import { acceptMonitorLink, LinkKey, newLinkSecret } from "../cp/engine_link.ts";
-import { startTestRegistry } from "../cp/test_support.ts";
+import { startTestRegistry, waitFor } from "../cp/test_support.ts";
 import { createHashQueue } from "../registry/credentials.ts";
 import {
   createRegistryClient,
@@ -47,14 +47,6 @@ import {
   monitorToEngineSchema,
   parseMessage,
 } from "../shared/messages.ts";
-
-async function waitFor(done: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A server that admits framed clients (inside TLS if `tls` is given) and hands each to `serve`. */
 function framedServer(
