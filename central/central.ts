@@ -423,15 +423,21 @@ async function startKafkaOutput(
     ),
   );
   // Running figures to drivers: superseded every second, so dropped rather than queued
-  // without end while Kafka is away.
+  // without end while Kafka is away, and a session's figures still waiting are replaced by its
+  // newer ones: a backlog drained 3,000 reports a batch would otherwise send each of them
+  // (BENCHMARKS.md), while a driver only shows the latest.
   runtime.subscribe(({ effects }) => {
     for (const effect of effects) {
       if (effect.type !== "progress") continue;
       if (kafkaStreams.waiting >= MAX_PROGRESS_WAITING) continue;
       const { message } = effect;
-      kafkaStreams.send(TOPICS.driverUpdates, message.driverId, message).catch((error) =>
-        log.debug("SUPPLY for {driverId} not sent: {error}", { driverId: message.driverId, error })
-      );
+      kafkaStreams.sendLatest(TOPICS.driverUpdates, message.driverId, message, message.sessionId)
+        .catch((error) =>
+          log.debug("SUPPLY for {driverId} not sent: {error}", {
+            driverId: message.driverId,
+            error,
+          })
+        );
     }
   });
   const publisher = new OutboxPublisher(store, producer, vault.keyring);

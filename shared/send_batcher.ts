@@ -15,8 +15,10 @@ export interface BatchSink {
 }
 
 interface Pending {
-  readonly message: OutgoingMessage;
+  /** Replaced, while it waits, by a later {@link SendBatcher.sendLatest} of the same slot. */
+  message: OutgoingMessage;
   readonly done: PromiseWithResolvers<void>;
+  readonly slot?: string;
 }
 
 /** Settings of a {@link SendBatcher}. */
@@ -40,6 +42,8 @@ export class SendBatcher {
   readonly #maxBatch: number;
   readonly #lingerMs: number;
   #queue: Pending[] = [];
+  /** The waiting (not yet in flight) messages of {@link sendLatest}, by slot. */
+  readonly #slots = new Map<string, Pending>();
   #running = false;
   /** Messages sent so far (for rates on a progress display). */
   sent = 0;
@@ -60,15 +64,35 @@ export class SendBatcher {
 
   /** Queues one message; resolves once the broker has it. */
   send(topic: string, key: string, value: object): Promise<void> {
-    const done = Promise.withResolvers<void>();
-    this.#queue.push({ message: { topic, key, value }, done });
+    return this.#push({ message: { topic, key, value }, done: Promise.withResolvers<void>() });
+  }
+
+  /**
+   * {@link send} for a message that supersedes the last one of its `slot` (a driver's running
+   * figures, say): while that one still waits, it takes its place in the queue and it is never
+   * sent; both sends resolve once this one is stored. One in flight is not replaced, so the
+   * broker gets at most one message a slot per batch and never loses the latest.
+   */
+  sendLatest(topic: string, key: string, value: object, slot: string): Promise<void> {
+    const waiting = this.#slots.get(slot);
+    if (waiting !== undefined) {
+      waiting.message = { topic, key, value };
+      return waiting.done.promise;
+    }
+    const pending = { message: { topic, key, value }, done: Promise.withResolvers<void>(), slot };
+    this.#slots.set(slot, pending);
+    return this.#push(pending);
+  }
+
+  #push(pending: Pending): Promise<void> {
+    this.#queue.push(pending);
     if (!this.#running) {
       this.#running = true;
       // A microtask later at least, so the sends of the same turn go out together.
       if (this.#lingerMs > 0) setTimeout(() => this.#run(), this.#lingerMs);
       else queueMicrotask(() => this.#run());
     }
-    return done.promise;
+    return pending.done.promise;
   }
 
   /** Messages waiting for a batch. */
@@ -80,6 +104,7 @@ export class SendBatcher {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#maxBatch);
       this.#queue = this.#queue.slice(batch.length);
+      for (const p of batch) if (p.slot !== undefined) this.#slots.delete(p.slot);
       try {
         await this.#sink.sendBatch(batch.map((p) => p.message));
         this.sent += batch.length;

@@ -77,3 +77,50 @@ Deno.test("send batcher: a bad maxBatch or lingerMs is refused with its name", (
     assert.throws(() => new SendBatcher(sink, { lingerMs }), /lingerMs must be 0–60000 ms/);
   }
 });
+
+Deno.test("send batcher: sendLatest replaces its slot's waiting message in place, not one in flight", async () => {
+  const sink = heldSink();
+  const batcher = new SendBatcher(sink);
+  const inFlight = batcher.sendLatest("t", "d1", { s: "A", n: 1 }, "A");
+  await tick();
+  assert.deepEqual(sink.batches[0].map((m) => m.value), [{ s: "A", n: 1 }]);
+  // While that batch is in flight: A waits, then an audit, then B, then newer figures of A.
+  const a2 = batcher.sendLatest("t", "d1", { s: "A", n: 2 }, "A");
+  const audit = batcher.send("audit", "x", { n: 0 });
+  const b1 = batcher.sendLatest("t", "d2", { s: "B", n: 1 }, "B");
+  const a3 = batcher.sendLatest("t", "d1", { s: "A", n: 3 }, "A");
+  assert.equal(batcher.waiting, 3, "A's second figures were replaced, not queued again");
+  sink.release(0);
+  await inFlight;
+  await tick();
+  assert.deepEqual(
+    sink.batches[1].map((m) => [m.topic, m.key, m.value]),
+    [["t", "d1", { s: "A", n: 3 }], ["audit", "x", { n: 0 }], ["t", "d2", { s: "B", n: 1 }]],
+    "the latest of A where A waited first",
+  );
+  let settled = false;
+  Promise.all([a2, a3]).then(() => settled = true);
+  await tick();
+  assert.equal(settled, false, "the superseded send resolves with the one that replaced it");
+  sink.release(1);
+  await Promise.all([a2, a3, audit, b1]);
+  assert.equal(batcher.sent, 4);
+  // Sent: the slot is free again, so the next figures queue anew.
+  const a4 = batcher.sendLatest("t", "d1", { s: "A", n: 4 }, "A");
+  await tick();
+  assert.deepEqual(sink.batches[2].map((m) => m.value), [{ s: "A", n: 4 }]);
+  sink.release(2);
+  await a4;
+});
+
+Deno.test("send batcher: a failed batch rejects a superseded send with the one that replaced it", async () => {
+  const sink = heldSink();
+  const batcher = new SendBatcher(sink);
+  const first = batcher.sendLatest("t", "d1", { n: 1 }, "A");
+  const second = batcher.sendLatest("t", "d1", { n: 2 }, "A");
+  await tick();
+  assert.deepEqual(sink.batches[0].map((m) => m.value), [{ n: 2 }]);
+  sink.release(0, new Error("broker says no"));
+  await assert.rejects(first, /broker says no/);
+  await assert.rejects(second, /broker says no/);
+});
