@@ -168,6 +168,13 @@ export class DashboardTracker {
   readonly #open = new Set<string>();
   readonly #weather = new Map<string, string>();
   #status = "";
+  /**
+   * The model the CPs of {@link #shown} were looked at in. A Kafka batch announces each of its
+   * inputs with the batch's final model, and a CP's view in one model is always the same: a
+   * CP reporting ten times in a batch is looked at once, not ten times (BENCHMARKS.md).
+   */
+  #shownIn: Model | undefined;
+  readonly #shown = new Set<string>();
 
   /** Starts from `model` (what a snapshot taken now shows needs no event). */
   constructor(feed: LiveFeed, model: Model) {
@@ -218,7 +225,13 @@ export class DashboardTracker {
           break;
       }
     }
+    if (model !== this.#shownIn) {
+      this.#shownIn = model;
+      this.#shown.clear();
+    }
     for (const id of touched) {
+      if (this.#shown.has(id)) continue;
+      this.#shown.add(id);
       const cp = model.cps.get(id);
       if (cp === undefined) continue;
       const view = dashboardCp(cp, model);

@@ -92,6 +92,28 @@ Deno.test("dashboard: an admin stop is a cp event that supersedes held figures",
   );
 });
 
+Deno.test("dashboard: a batch shows each CP it touched once, in the batch's final model", () => {
+  using t = setup();
+  charge(t);
+  t.feed.flush();
+  const before = t.events.length;
+  // A Kafka batch: figures, then an admin stop, all announced with the model after the stop.
+  t.runtime.dispatchAll([
+    supply(1, T0 + 2000),
+    supply(2, T0 + 2000),
+    { input: { type: "stop", cpId: "CP-1", reason: "admin" }, now: T0 + 2000 },
+  ], T0 + 2000);
+  const sent = t.events.slice(before);
+  assert.deepEqual(sent.map((e) => e.type), ["cp"], "the new state, once");
+  assert.deepEqual(
+    [(sent[0].data as { state: string }).state, (sent[0].data as { kwh: number }).kwh],
+    ["STOPPED", 2],
+  );
+  assert.equal(t.feed.pendingCount, 0, "no copy of the same view held for the next flush");
+  dispatch(t.runtime, supply(3, T0 + 3000));
+  assert.equal(t.feed.pendingCount, 1, "the next step's model is looked at again");
+});
+
 Deno.test("dashboard: a weather status change is immediate, a temperature alone coalesced", () => {
   using t = setup();
   dispatch(t.runtime, cpLogin("CP-1", 1));
