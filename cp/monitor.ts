@@ -402,11 +402,12 @@ class Monitor implements MonitorHandle {
           this.#abort.abort(); // nothing left to do: the engine link goes too
           this.#done.resolve({ kind: "gave_up", message: this.#say(effect.message) });
           return "ended";
-        case "health_changed":
+        case "health_changed": {
           const level = effect.health === "OK" ? "info" : "warning";
           this.#event(words("engineHealthEvent", { health: effect.health }), level);
           this.#sendHealth();
           break;
+        }
       }
     }
     return undefined;
