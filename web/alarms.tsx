@@ -13,49 +13,47 @@ import type { Alarm } from "./alarm_list.ts";
 import { ct, ctOr, dateTime, said } from "./show.ts";
 import { alarms, notifying, setNotifying } from "./ops.ts";
 import { cpHref, routeHref } from "./route.ts";
-import { Panel, SearchBox } from "./views.tsx";
+import { Panel, ScrollTable, SearchBox } from "./views.tsx";
 
 /** The table of `items`. */
 export function AlarmTable(props: { items: readonly Alarm[]; linkCps: boolean }) {
   if (props.items.length === 0) return <p class="empty">{ct("noAlarm")}</p>;
   return (
-    <div class="scroll" tabIndex={0} role="region" aria-label={ct("alarmsRegion")}>
-      <table class="alarms" data-testid="alarm-table">
-        <thead>
-          <tr>
-            <th scope="col">{ct("colStatus")}</th>
-            <th scope="col">{ct("colCp")}</th>
-            <th scope="col">{ct("colAlarm")}</th>
-            <th scope="col">{ct("colBegan")}</th>
-            <th scope="col">{ct("colCleared")}</th>
-            <th scope="col">{ct("colDetail")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((a) => (
-            <tr
-              key={a.id}
-              class={a.cleared_at === null ? "alarm-open" : "alarm-cleared"}
-              data-alarm={a.id}
-              data-alarm-cp={a.cp_id}
-              data-kind={a.kind}
-              data-open={a.cleared_at === null ? "true" : "false"}
-            >
-              <td>
-                <span class={a.cleared_at === null ? "chip alarm-chip" : "chip"}>
-                  {ct(a.cleared_at === null ? "alarmOpen" : "alarmCleared")}
-                </span>
-              </td>
-              <td>{props.linkCps ? <a href={cpHref(a.cp_id)}>{a.cp_id}</a> : a.cp_id}</td>
-              <td>{ctOr(`kind_${a.kind}`, a.kind)}</td>
-              <td>{dateTime(a.began_at)}</td>
-              <td>{a.cleared_at === null ? "–" : dateTime(a.cleared_at)}</td>
-              <td data-field="detail">{said(a)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ScrollTable
+      label={ct("alarmsRegion")}
+      class="alarms"
+      testid="alarm-table"
+      columns={[
+        ct("colStatus"),
+        ct("colCp"),
+        ct("colAlarm"),
+        ct("colBegan"),
+        ct("colCleared"),
+        ct("colDetail"),
+      ]}
+    >
+      {props.items.map((a) => (
+        <tr
+          key={a.id}
+          class={a.cleared_at === null ? "alarm-open" : "alarm-cleared"}
+          data-alarm={a.id}
+          data-alarm-cp={a.cp_id}
+          data-kind={a.kind}
+          data-open={a.cleared_at === null ? "true" : "false"}
+        >
+          <td>
+            <span class={a.cleared_at === null ? "chip alarm-chip" : "chip"}>
+              {ct(a.cleared_at === null ? "alarmOpen" : "alarmCleared")}
+            </span>
+          </td>
+          <td>{props.linkCps ? <a href={cpHref(a.cp_id)}>{a.cp_id}</a> : a.cp_id}</td>
+          <td>{ctOr(`kind_${a.kind}`, a.kind)}</td>
+          <td>{dateTime(a.began_at)}</td>
+          <td>{a.cleared_at === null ? "–" : dateTime(a.cleared_at)}</td>
+          <td data-field="detail">{said(a)}</td>
+        </tr>
+      ))}
+    </ScrollTable>
   );
 }
 

@@ -19,7 +19,7 @@ import { ct, ctOr, dateTime, eur, kw, kwh } from "./show.ts";
 import { History } from "./history.tsx";
 import { alarms } from "./ops.ts";
 import type { AuditView, CpView, DashboardState } from "./state.ts";
-import { Panel } from "./views.tsx";
+import { Panel, ScrollTable } from "./views.tsx";
 
 /** `GET /security/{id}`. */
 interface SecurityView {
@@ -134,36 +134,32 @@ function AuditRows(props: { id: string; live: readonly AuditView[] }) {
   const records = cpAudit(props.id, [fetched.value, props.live]);
   return (
     <Panel title={ct("audit")} count={records.length}>
-      {records.length === 0
-        ? <p class="empty">{ct("noCpAudit")}</p>
-        : (
-          <div class="scroll" tabIndex={0} role="region" aria-label={ct("auditRegion")}>
-            <table class="audit" data-testid="cp-audit">
-              <thead>
-                <tr>
-                  <th scope="col">{ct("colTime")}</th>
-                  <th scope="col">{ct("colActor")}</th>
-                  <th scope="col">{ct("colAction")}</th>
-                  <th scope="col">{ct("colOutcome")}</th>
-                  <th scope="col">{ct("colDetails")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {records.map((r) => (
-                  <tr key={r.seq}>
-                    <td>{dateTime(r.ts)}</td>
-                    <td>{r.actor}</td>
-                    <td>{r.action}</td>
-                    <td>{ctOr(`outcome_${r.outcome}`, r.outcome)}</td>
-                    <td class="params">
-                      {Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ")}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+      {records.length === 0 ? <p class="empty">{ct("noCpAudit")}</p> : (
+        <ScrollTable
+          label={ct("auditRegion")}
+          class="audit"
+          testid="cp-audit"
+          columns={[
+            ct("colTime"),
+            ct("colActor"),
+            ct("colAction"),
+            ct("colOutcome"),
+            ct("colDetails"),
+          ]}
+        >
+          {records.map((r) => (
+            <tr key={r.seq}>
+              <td>{dateTime(r.ts)}</td>
+              <td>{r.actor}</td>
+              <td>{r.action}</td>
+              <td>{ctOr(`outcome_${r.outcome}`, r.outcome)}</td>
+              <td class="params">
+                {Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ")}
+              </td>
+            </tr>
+          ))}
+        </ScrollTable>
+      )}
     </Panel>
   );
 }

@@ -23,7 +23,7 @@ import {
 } from "./history_query.ts";
 import { cpHref, routeHref } from "./route.ts";
 import type { SessionView } from "./state.ts";
-import { Panel } from "./views.tsx";
+import { Panel, ScrollTable } from "./views.tsx";
 
 interface Loaded {
   readonly items: readonly SessionView[];
@@ -103,38 +103,36 @@ function Filters(props: {
 
 function SessionTable(props: { items: readonly SessionView[]; linkCps: boolean }) {
   return (
-    <div class="scroll" tabIndex={0} role="region" aria-label={ct("sessionsRegion")}>
-      <table class="history" data-testid="history-table">
-        <thead>
-          <tr>
-            <th scope="col">{ct("colSession")}</th>
-            <th scope="col">{ct("colCp")}</th>
-            <th scope="col">{ct("colDriver")}</th>
-            <th scope="col">{ct("colStarted")}</th>
-            <th scope="col">{ct("colEnded")}</th>
-            <th scope="col" class="num">{ct("colEnergy")}</th>
-            <th scope="col" class="num">{ct("colAmount")}</th>
-            <th scope="col">{ct("colEndedBy")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((s) => (
-            <tr key={s.id} data-session={s.id}>
-              <td class="mono">{s.id}</td>
-              <td>{props.linkCps ? <a href={cpHref(s.cp_id)}>{s.cp_id}</a> : s.cp_id}</td>
-              <td>{s.driver_id}</td>
-              <td>{dateTime(s.started_at)}</td>
-              <td>{s.ended_at === null ? ct("stillOpen") : dateTime(s.ended_at)}</td>
-              <td class="num">{kwh(s.kwh)}</td>
-              <td class="num">{eur(s.eur)}</td>
-              <td data-field="end-reason">
-                {s.end_reason === null ? "–" : endReasonText(s.end_reason, lang.value)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ScrollTable
+      label={ct("sessionsRegion")}
+      class="history"
+      testid="history-table"
+      columns={[
+        ct("colSession"),
+        ct("colCp"),
+        ct("colDriver"),
+        ct("colStarted"),
+        ct("colEnded"),
+        { num: ct("colEnergy") },
+        { num: ct("colAmount") },
+        ct("colEndedBy"),
+      ]}
+    >
+      {props.items.map((s) => (
+        <tr key={s.id} data-session={s.id}>
+          <td class="mono">{s.id}</td>
+          <td>{props.linkCps ? <a href={cpHref(s.cp_id)}>{s.cp_id}</a> : s.cp_id}</td>
+          <td>{s.driver_id}</td>
+          <td>{dateTime(s.started_at)}</td>
+          <td>{s.ended_at === null ? ct("stillOpen") : dateTime(s.ended_at)}</td>
+          <td class="num">{kwh(s.kwh)}</td>
+          <td class="num">{eur(s.eur)}</td>
+          <td data-field="end-reason">
+            {s.end_reason === null ? "–" : endReasonText(s.end_reason, lang.value)}
+          </td>
+        </tr>
+      ))}
+    </ScrollTable>
   );
 }
 

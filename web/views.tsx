@@ -56,6 +56,51 @@ export function SearchBox(props: { text: Signal<string>; placeholder: string; la
   );
 }
 
+/** A column header: its label, or a column of figures (right-aligned) as `{ num: label }`. */
+type Column = string | { num: string };
+
+/**
+ * A table's header: one row naming its `columns` (a `false` one is left out). Each is a
+ * `<th scope="col">`, so a screen reader names every cell by its column (issue 22).
+ */
+function HeaderRow(props: { columns: readonly (Column | false)[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c, i) =>
+          c === false
+            ? null
+            : typeof c === "string"
+            ? <th key={i} scope="col">{c}</th>
+            : <th key={i} scope="col" class="num">{c.num}</th>
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/**
+ * A table under its `columns`, its `children` the body's rows, in a box that scrolls when it
+ * is long: a region named `label` that the keyboard can reach, as axe-core asks of
+ * scrollable content.
+ */
+export function ScrollTable(props: {
+  label: string;
+  class: string;
+  testid?: string;
+  columns: readonly (Column | false)[];
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="scroll" tabIndex={0} role="region" aria-label={props.label}>
+      <table class={props.class} data-testid={props.testid}>
+        <HeaderRow columns={props.columns} />
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 /** "and n more" under a list cut at {@link LIST_LIMIT}. */
 function More(props: { total: number; shown: number; what: string }) {
   if (props.total <= props.shown) return null;
@@ -82,16 +127,16 @@ function SessionTable(
 ) {
   return (
     <table data-testid={props.testid}>
-      <thead>
-        <tr>
-          <th scope="col">CP</th>
-          <th scope="col">{t("driver")}</th>
-          <th scope="col">{t(props.tickets ? "started" : "since")}</th>
-          <th scope="col" class="num">{t("energy")}</th>
-          <th scope="col" class="num">{t("amount")}</th>
-          {props.tickets && <th scope="col">{t("endedBy")}</th>}
-        </tr>
-      </thead>
+      <HeaderRow
+        columns={[
+          "CP",
+          t("driver"),
+          t(props.tickets ? "started" : "since"),
+          { num: t("energy") },
+          { num: t("amount") },
+          props.tickets && t("endedBy"),
+        ]}
+      />
       <tbody>{props.sessions.map((s) => <SessionRow key={s.id} s={s} />)}</tbody>
     </table>
   );
@@ -248,22 +293,21 @@ export const AuditLog = memo(function AuditLog(props: { audit: DashboardState["a
           {AUDIT_OUTCOMES.map((o) => <option key={o} value={o}>{ct(`outcome_${o}`)}</option>)}
         </select>
       </div>
-      <div class="scroll" tabIndex={0} role="region" aria-label={ct("auditRecords")}>
-        <table class="audit">
-          <thead>
-            <tr>
-              <th scope="col">{t("date")}</th>
-              <th scope="col">{t("time")}</th>
-              <th scope="col">{t("origin")}</th>
-              <th scope="col">{t("actor")}</th>
-              <th scope="col">{t("action")}</th>
-              <th scope="col">{t("outcome")}</th>
-              <th scope="col">{t("details")}</th>
-            </tr>
-          </thead>
-          <tbody>{shown.map((r) => <AuditRow key={r.seq} r={r} />)}</tbody>
-        </table>
-      </div>
+      <ScrollTable
+        label={ct("auditRecords")}
+        class="audit"
+        columns={[
+          t("date"),
+          t("time"),
+          t("origin"),
+          t("actor"),
+          t("action"),
+          t("outcome"),
+          t("details"),
+        ]}
+      >
+        {shown.map((r) => <AuditRow key={r.seq} r={r} />)}
+      </ScrollTable>
       <More total={matching.length} shown={shown.length} what={ct("auditRecords")} />
     </Panel>
   );
