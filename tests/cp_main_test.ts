@@ -22,6 +22,13 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The ports its engines said they listen on for the monitor, in order. */
+function listeningPorts(lines: readonly string[]): number[] {
+  return lines.filter((l) => l.includes("engine listening for its monitor")).map((l) =>
+    JSON.parse(l.slice("[engine] ".length)).properties.port as number
+  );
+}
+
 /** `cp/main.ts` as a headless child against `registry`, with its output gathered by line. */
 function spawnCp(
   registry: Awaited<ReturnType<typeof startTestRegistry>>,
@@ -72,6 +79,15 @@ function spawnCp(
   const input = keys ? child.stdin.getWriter() : undefined;
   /** Types `key` into its input, as the keyboard or the local supervisor would. */
   const type = (key: string) => input!.write(new TextEncoder().encode(key));
+  /**
+   * Waits for it to end by itself, and then for the last of its output: its exit is often seen
+   * before its last lines ("[cp] engine exited") are read.
+   */
+  const exited = async () => {
+    const status = await child.status;
+    await output;
+    return status;
+  };
   /** Kills it if it still runs, then waits for its output to end. */
   const end = async () => {
     try {
@@ -80,7 +96,7 @@ function spawnCp(
     await child.status;
     await output;
   };
-  return { child, lines, pidOf, messages, type, end };
+  return { child, lines, pidOf, messages, type, exited, end };
 }
 
 /** A test (sanitizers off: children and sockets) with a Registry of its own, closed at its end. */
@@ -98,7 +114,7 @@ function cpMainTest(name: string, fn: (registry: TestRegistry) => Promise<void>)
 cpMainTest(
   "deno task cp: two children from one set of flags, failing independently, stopped together",
   async (registry) => {
-    const { child, lines, pidOf, messages, end } = spawnCp(registry, "CP-MAIN-1");
+    const { child, lines, pidOf, messages, exited, end } = spawnCp(registry, "CP-MAIN-1");
     try {
       await waitFor(() => pidOf("engine") !== undefined && pidOf("monitor") !== undefined, "pids");
       const [enginePid, monitorPid] = [pidOf("engine")!, pidOf("monitor")!];
@@ -133,15 +149,15 @@ cpMainTest(
 
       // A failure test kills the engine: the monitor reports KO and lives on.
       Deno.kill(enginePid, "SIGKILL");
-      await waitFor(() => messages("monitor").includes("engine KO"), "KO", 3000);
+      await waitFor(() => messages("monitor").includes("engine KO"), "KO");
       await waitFor(() => lines.some((l) => l.startsWith("[cp] engine exited")), "exit report");
       assert.ok(alive(monitorPid), "the monitor keeps running");
       const retries = messages("monitor").length;
       await waitFor(() => messages("monitor").length > retries, "the monitor still working");
 
       child.kill("SIGTERM");
-      assert.equal((await child.status).code, 0);
-      await waitFor(() => !alive(monitorPid), "the monitor to stop with it", 10_000);
+      assert.equal((await exited()).code, 0);
+      assert.ok(!alive(monitorPid), "the monitor stopped with it");
       assert.ok(lines.some((l) => l.startsWith("[cp] monitor exited")));
     } finally {
       await end();
@@ -155,16 +171,16 @@ cpMainTest(
 cpMainTest(
   "deno task cp: a stop ends the monitor before the engine, so it reports no engine KO",
   async (registry) => {
-    const { child, lines, messages, end } = spawnCp(registry, "CP-MAIN-2");
+    const { child, lines, messages, exited, end } = spawnCp(registry, "CP-MAIN-2");
     try {
       await waitFor(
         () => messages("monitor").includes("engine OK"),
         "the monitor to see its engine",
       );
       child.kill("SIGTERM");
-      assert.equal((await child.status).code, 0);
-      const exited = (name: string) => lines.findIndex((l) => l.startsWith(`[cp] ${name} exited`));
-      assert.ok(exited("monitor") >= 0 && exited("engine") > exited("monitor"), "monitor first");
+      assert.equal((await exited()).code, 0);
+      const exit = (name: string) => lines.findIndex((l) => l.startsWith(`[cp] ${name} exited`));
+      assert.ok(exit("monitor") >= 0 && exit("engine") > exit("monitor"), "monitor first");
       assert.ok(!messages("monitor").includes("engine KO"), "no engine KO at the stop");
     } finally {
       await end();
@@ -179,16 +195,15 @@ cpMainTest(
     try {
       for (const cp of cps) {
         await waitFor(() => cp.messages("monitor").includes("engine OK"), "each monitor's engine");
+        // The engine's line comes through another pipe than its monitor's: it may come later.
+        await waitFor(() => listeningPorts(cp.lines).length > 0, "each engine's port");
       }
-      const ports = cps.map((cp) => {
-        const line = cp.lines.find((l) => l.includes("engine listening for its monitor"))!;
-        return JSON.parse(line.slice("[engine] ".length)).properties.port as number;
-      });
+      const ports = cps.map((cp) => listeningPorts(cp.lines)[0]);
       assert.notEqual(ports[0], ports[1]);
       for (const cp of cps) {
         assert.ok(!cp.lines.some((l) => l.startsWith("[cp] engine exited")), "both engines run");
         cp.child.kill("SIGTERM");
-        assert.equal((await cp.child.status).code, 0);
+        assert.equal((await cp.exited()).code, 0);
       }
     } finally {
       for (const cp of cps) await cp.end();
@@ -199,14 +214,10 @@ cpMainTest(
 cpMainTest(
   "deno task cp: k kills the engine, the monitor lives on, and e brings it back on its port",
   async (registry) => {
-    const { child, lines, pidOf, messages, type, end } = spawnCp(registry, "CP-MAIN-5", true);
+    const { lines, pidOf, messages, type, exited, end } = spawnCp(registry, "CP-MAIN-5", true);
     try {
       await waitFor(() => messages("monitor").includes("engine OK"), "the monitor's engine");
       const [enginePid, monitorPid] = [pidOf("engine")!, pidOf("monitor")!];
-      const listening = () =>
-        lines.filter((l) => l.includes("engine listening for its monitor")).map((l) =>
-          JSON.parse(l.slice("[engine] ".length)).properties.port as number
-        );
 
       await type("k");
       await waitFor(() => lines.some((l) => l.startsWith("[cp] engine exited")), "the kill");
@@ -222,8 +233,9 @@ cpMainTest(
       const starts = lines.filter((l) => l.startsWith("[cp] engine started (pid "));
       assert.equal(starts.length, 2);
       assert.notEqual(Number(starts[1].match(/pid (\d+)/)![1]), enginePid);
-      const ports = listening();
-      assert.equal(ports.length, 2);
+      // The engine's line comes through another pipe than its monitor's: it may come later.
+      await waitFor(() => listeningPorts(lines).length === 2, "the restarted engine's port");
+      const ports = listeningPorts(lines);
       assert.equal(ports[1], ports[0], "the same port, so the monitor finds it");
       assert.ok(alive(monitorPid), "the same monitor");
 
@@ -235,7 +247,7 @@ cpMainTest(
         "a new monitor",
       );
       await type("q");
-      assert.equal((await child.status).code, 0);
+      assert.equal((await exited()).code, 0);
     } finally {
       await end();
     }
