@@ -78,7 +78,7 @@ integrationTest(
         await waitFor(() => monitorSaid(/Central shows ACTIVATED/), "the monitor told its state");
 
         await type("M");
-        const held = await net.waitForCp(id, (c) => c.state === "STOPPED", 20_000);
+        const held = await net.waitForCp(id, (c) => c.state === "STOPPED");
         assert.equal(held.stop_reason, "maintenance");
         // The dashboard draws the tile from its snapshot: orange "Out of Order (maintenance)".
         const snapshot = await net.api.get<{ cps: { id: string; stop_reason: string | null }[] }>(
@@ -98,7 +98,7 @@ integrationTest(
         assert.doesNotMatch(status, /eyJ/, "never the token itself");
 
         await type("M");
-        const back = await net.waitForCp(id, (c) => c.state === "ACTIVATED", 20_000);
+        const back = await net.waitForCp(id, (c) => c.state === "ACTIVATED");
         assert.equal(back.stop_reason, null);
 
         const audit = await net.api.get<{ items: AuditItem[] }>(
@@ -118,7 +118,6 @@ integrationTest(
         await net.waitForCp(
           id,
           (c) => c.state === "ACTIVATED" && (c.key_version ?? 0) > (back.key_version ?? 0),
-          20_000,
         );
 
         // D: deregistered at the Registry with the admin key; the monitor waits for the operator.
@@ -131,7 +130,7 @@ integrationTest(
         // R: registered again with new credentials, logged in, ACTIVATED.
         await type("R");
         await waitForRegistration(net, id, false);
-        await net.waitForCp(id, (c) => c.state === "ACTIVATED", 30_000);
+        await net.waitForCp(id, (c) => c.state === "ACTIVATED");
 
         await type("q");
         assert.equal((await cp.status).code, 0);
