@@ -9,6 +9,8 @@ import type { CpPlan } from "../infra/network.ts";
 import { uniqueName } from "./kafka_env.ts";
 import {
   FAST_CP_ARGS,
+  integrationTest,
+  inTempDir,
   startSupervisedNetwork,
   type SupervisedNetwork,
 } from "./network_test_support.ts";
@@ -20,19 +22,26 @@ export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 export const ARTIFACTS = join(import.meta.dirname!, "..", "test-artifacts");
 
 /**
- * Fails, saying how to install it, when there is no Chromium: a browser test never skips. Makes
- * the artifacts folder for its screenshots.
+ * A browser test: an {@link integrationTest} that fails at once, saying how to install it, when
+ * there is no Chromium (a browser test never skips), then runs `test` in a new temporary folder
+ * ({@link inTempDir}, `prefix` names it). Makes the artifacts folder for its screenshots.
  */
-export async function requireChromium(test: string): Promise<void> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `${test}: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set ` +
-        "CHROMIUM_PATH.",
-    );
-  }
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
+export function browserTest(
+  name: string,
+  prefix: string,
+  test: (dir: string) => Promise<void>,
+): void {
+  integrationTest(name, async () => {
+    try {
+      await Deno.stat(CHROMIUM);
+    } catch {
+      throw new Error(
+        `no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH.`,
+      );
+    }
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await inTempDir(prefix, test);
+  });
 }
 
 /** Chromium without its sandbox (the tests may run as root, in a container); `args` added. */

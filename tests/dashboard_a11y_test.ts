@@ -23,12 +23,11 @@ import { LOCAL_CPS } from "../infra/start.ts";
 import { uniqueName } from "./kafka_env.ts";
 import {
   ARTIFACTS,
+  browserTest,
   launchChromium,
   openDashboard,
-  requireChromium,
   startDashboardNetwork,
 } from "./browser_test_support.ts";
-import { integrationTest, inTempDir } from "./network_test_support.ts";
 
 const AXE = join(import.meta.dirname!, "..", "node_modules", "axe-core", "axe.min.js");
 
@@ -174,82 +173,80 @@ async function stopFromKeyboard(page: Page, axeSource: string, cp: string): Prom
   await page.locator(`[data-cp="${cp}"][data-state="STOPPED"]`).waitFor({ timeout: 15_000 });
 }
 
-integrationTest(
+browserTest(
   "dashboard accessibility in Chromium: axe finds no serious or critical violation on any " +
     "view, and a destructive action is confirmed or cancelled from the keyboard alone",
-  async () => {
-    await requireChromium("dashboard a11y test");
+  "dashboard_a11y_",
+  async (dir) => {
     const axeSource = await Deno.readTextFile(AXE);
-    await inTempDir("dashboard_a11y_", async (dir) => {
-      const cps = LOCAL_CPS.slice(0, 3);
-      const [charging, toStop, toKill] = cps.map((cp) => cp.id);
-      const started = await startDashboardNetwork(dir, "dashboard-a11y", cps);
-      const { net, supervisor, adminToken: token } = started;
-      const browser = await launchChromium();
-      try {
-        const page = await openDashboard(browser, net.centralUrl, cps.length);
-        const plan = join(dir, "charge.txt");
-        await Deno.writeTextFile(plan, `${charging}\n`);
-        await net.startDriver({ id: uniqueName("DRV"), file: plan });
-        await page.locator(`[data-cp="${charging}"][data-state="SUPPLYING"]`).waitFor({
-          timeout: 30_000,
-        });
-        await assertAccessible(page, axeSource, "overview, charging");
+    const cps = LOCAL_CPS.slice(0, 3);
+    const [charging, toStop, toKill] = cps.map((cp) => cp.id);
+    const started = await startDashboardNetwork(dir, "dashboard-a11y", cps);
+    const { net, supervisor, adminToken: token } = started;
+    const browser = await launchChromium();
+    try {
+      const page = await openDashboard(browser, net.centralUrl, cps.length);
+      const plan = join(dir, "charge.txt");
+      await Deno.writeTextFile(plan, `${charging}\n`);
+      await net.startDriver({ id: uniqueName("DRV"), file: plan });
+      await page.locator(`[data-cp="${charging}"][data-state="SUPPLYING"]`).waitFor({
+        timeout: 30_000,
+      });
+      await assertAccessible(page, axeSource, "overview, charging");
 
-        // Admin mode from the keyboard: the token field, then Enter.
-        await page.getByLabel("admin token").focus();
-        await page.keyboard.type(token);
-        await page.keyboard.press("Enter");
-        await page.getByTestId("admin-bar").waitFor();
-        await page.locator(`[data-local-cp="${toKill}"]`).waitFor();
-        await assertAccessible(page, axeSource, "overview, admin mode");
+      // Admin mode from the keyboard: the token field, then Enter.
+      await page.getByLabel("admin token").focus();
+      await page.keyboard.type(token);
+      await page.keyboard.press("Enter");
+      await page.getByTestId("admin-bar").waitFor();
+      await page.locator(`[data-local-cp="${toKill}"]`).waitFor();
+      await assertAccessible(page, axeSource, "overview, admin mode");
 
-        await stopFromKeyboard(page, axeSource, toStop);
-        const audit = await (await fetch(`${net.centralUrl}/audit?action=cp.stop`, {
-          headers: { authorization: `Bearer ${token}` },
-        })).json() as { items: { params: Record<string, unknown> }[] };
-        assert.deepEqual(
-          audit.items.map((r) => r.params),
-          [{ cpId: toStop, reason: "keyboard test: site maintenance" }],
-          "one stop, the confirmed one, with its reason",
-        );
+      await stopFromKeyboard(page, axeSource, toStop);
+      const audit = await (await fetch(`${net.centralUrl}/audit?action=cp.stop`, {
+        headers: { authorization: `Bearer ${token}` },
+      })).json() as { items: { params: Record<string, unknown> }[] };
+      assert.deepEqual(
+        audit.items.map((r) => r.params),
+        [{ cpId: toStop, reason: "keyboard test: site maintenance" }],
+        "one stop, the confirmed one, with its reason",
+      );
 
-        // A disconnected CP (its process stopped, confirmed with the mouse this time).
-        const dialog = page.locator("dialog[open]");
-        await page.locator(`[data-local-cp="${toKill}"] [data-action="local-stop"]`).click();
-        await dialog.waitFor();
-        await page.getByTestId("confirm-ok").click();
-        await page.locator(`[data-cp="${toKill}"][data-state="DISCONNECTED"]`).waitFor({
-          timeout: 30_000,
-        });
-        await assertAccessible(page, axeSource, "overview: charging, stopped, disconnected");
-        await page.screenshot({ path: join(ARTIFACTS, "dashboard_a11y.png"), fullPage: true });
+      // A disconnected CP (its process stopped, confirmed with the mouse this time).
+      const dialog = page.locator("dialog[open]");
+      await page.locator(`[data-local-cp="${toKill}"] [data-action="local-stop"]`).click();
+      await dialog.waitFor();
+      await page.getByTestId("confirm-ok").click();
+      await page.locator(`[data-cp="${toKill}"][data-state="DISCONNECTED"]`).waitFor({
+        timeout: 30_000,
+      });
+      await assertAccessible(page, axeSource, "overview: charging, stopped, disconnected");
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard_a11y.png"), fullPage: true });
 
-        // Every other view there is.
-        const base = net.centralUrl;
-        for (
-          const [hash, marker] of [
-            ["#/history", '[data-testid="history-count"]'],
-            ["#/alarms", '[data-testid="alarm-count"]'],
-            [`#/cp/${charging}`, `[data-cp-page="${charging}"]`],
-          ]
-        ) {
-          await page.goto(`${base}/${hash}`);
-          await page.locator(marker).first().waitFor({ timeout: 15_000 });
-          await assertAccessible(page, axeSource, hash);
-        }
-
-        // Phone width, normal mode.
-        await page.getByRole("button", { name: "Leave" }).click();
-        await page.goto(`${base}/#/`);
-        await page.setViewportSize({ width: 390, height: 844 });
-        await page.locator("[data-cp]").first().waitFor();
-        await assertAccessible(page, axeSource, "overview at phone width");
-      } finally {
-        await browser.close();
-        await supervisor.shutdown();
-        await net.stop();
+      // Every other view there is.
+      const base = net.centralUrl;
+      for (
+        const [hash, marker] of [
+          ["#/history", '[data-testid="history-count"]'],
+          ["#/alarms", '[data-testid="alarm-count"]'],
+          [`#/cp/${charging}`, `[data-cp-page="${charging}"]`],
+        ]
+      ) {
+        await page.goto(`${base}/${hash}`);
+        await page.locator(marker).first().waitFor({ timeout: 15_000 });
+        await assertAccessible(page, axeSource, hash);
       }
-    });
+
+      // Phone width, normal mode.
+      await page.getByRole("button", { name: "Leave" }).click();
+      await page.goto(`${base}/#/`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator("[data-cp]").first().waitFor();
+      await assertAccessible(page, axeSource, "overview at phone width");
+    } finally {
+      await browser.close();
+      await supervisor.shutdown();
+      await net.stop();
+    }
   },
 );

@@ -20,8 +20,7 @@ import { createHash, createPublicKey } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 import { CHROMIUM_ARGS } from "../fleet/dashboard_probe.ts";
-import { launchChromium, requireChromium } from "./browser_test_support.ts";
-import { integrationTest, inTempDir } from "./network_test_support.ts";
+import { browserTest, launchChromium } from "./browser_test_support.ts";
 
 /** What Chromium's `--ignore-certificate-errors-spki-list` takes: base64 SHA-256 of the SPKI. */
 function spkiPin(certPem: string): string {
@@ -29,93 +28,91 @@ function spkiPin(certPem: string): string {
   return createHash("sha256").update(Buffer.from(spki)).digest("base64");
 }
 
-integrationTest(
+browserTest(
   "dashboard over HTTPS in Chromium: only with Central's key pinned; live tiles and " +
     "event-stream updates over TLS",
-  async () => {
-    await requireChromium("dashboard HTTPS browser test");
-    await inTempDir("dashboard_https_", async (dir) => {
-      const registry = await startTestRegistry(dir);
-      const central = await startTestCentral(dir, registry, testBrokers(), {
-        restTls: "always",
-        group: uniqueName("dashboard-https"),
-      });
-      const api = Deno.createHttpClient({ caCerts: [registry.caCert] });
-      const monitors: MonitorStub[] = [];
-      const login = async (cpId: string) => {
-        const bound = await registry.registerCp(cpId);
-        const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
-        monitors.push(monitor);
-        assert.equal((await monitor.login(cpId, bound)).answer?.type, "AUTH_OK");
-        monitor.keepAlive(300);
-      };
-      const [first, later] = [uniqueName("CP-TLS-A"), uniqueName("CP-TLS-B")];
-      const unpinned = await launchChromium(CHROMIUM_ARGS);
-      const pinned = await launchChromium([
-        ...CHROMIUM_ARGS,
-        `--ignore-certificate-errors-spki-list=${spkiPin(registry.tls.cert)}`,
-      ]);
-      try {
-        assert.match(central.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/, "HTTPS on loopback");
-        await assert.rejects(
-          fetch(`http://127.0.0.1:${central.httpAddr.port}/health`).then((r) => r.text()),
-          "plain HTTP gets no answer",
-        );
-        await login(first);
-
-        const stranger = await unpinned.newPage();
-        await assert.rejects(
-          stranger.goto(central.httpUrl),
-          /ERR_CERT_AUTHORITY_INVALID/,
-          "a browser that neither trusts the CA nor pins the key refuses the page",
-        );
-
-        const page = await pinned.newPage({ viewport: { width: 1280, height: 800 } });
-        const requested: string[] = [];
-        page.on("request", (request) => requested.push(request.url()));
-        const answer = await page.goto(central.httpUrl);
-        assert.equal(answer?.status(), 200);
-        assert.equal(await page.evaluate(() => location.protocol), "https:");
-        await page.locator(`[data-cp="${first}"][data-state="ACTIVATED"]`).waitFor({
-          timeout: 30_000,
-        });
-
-        // Both changes reach the page only through the event stream.
-        await login(later);
-        await page.locator(`[data-cp="${later}"][data-state="ACTIVATED"]`).waitFor({
-          timeout: 30_000,
-        });
-        const stop = await fetch(`${central.httpUrl}/cps/${first}/stop`, {
-          method: "POST",
-          headers: {
-            authorization: "Bearer test-central-admin-token-0123456789",
-            "content-type": "application/json",
-          },
-          body: JSON.stringify({ reason: "dashboard HTTPS test" }),
-          client: api,
-        });
-        assert.equal(stop.status, 200, await stop.text());
-        const stopped = page.locator(`[data-cp="${first}"][data-state="STOPPED"]`);
-        await stopped.waitFor({ timeout: 30_000 });
-        assert.equal(await stopped.locator('[data-field="label"]').innerText(), "Out of Order");
-
-        assert.ok(
-          requested.some((url) => url.startsWith(`${central.httpUrl}/events`)),
-          `the event stream over HTTPS: ${requested.join(" ")}`,
-        );
-        assert.deepEqual(
-          requested.filter((url) => !url.startsWith("https://")),
-          [],
-          "no plain HTTP",
-        );
-      } finally {
-        await pinned.close();
-        await unpinned.close();
-        for (const monitor of monitors) await monitor.close();
-        api.close();
-        await central.stop();
-        await registry.close();
-      }
+  "dashboard_https_",
+  async (dir) => {
+    const registry = await startTestRegistry(dir);
+    const central = await startTestCentral(dir, registry, testBrokers(), {
+      restTls: "always",
+      group: uniqueName("dashboard-https"),
     });
+    const api = Deno.createHttpClient({ caCerts: [registry.caCert] });
+    const monitors: MonitorStub[] = [];
+    const login = async (cpId: string) => {
+      const bound = await registry.registerCp(cpId);
+      const monitor = await MonitorStub.connect(central.tcpAddr, registry.caCert);
+      monitors.push(monitor);
+      assert.equal((await monitor.login(cpId, bound)).answer?.type, "AUTH_OK");
+      monitor.keepAlive(300);
+    };
+    const [first, later] = [uniqueName("CP-TLS-A"), uniqueName("CP-TLS-B")];
+    const unpinned = await launchChromium(CHROMIUM_ARGS);
+    const pinned = await launchChromium([
+      ...CHROMIUM_ARGS,
+      `--ignore-certificate-errors-spki-list=${spkiPin(registry.tls.cert)}`,
+    ]);
+    try {
+      assert.match(central.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/, "HTTPS on loopback");
+      await assert.rejects(
+        fetch(`http://127.0.0.1:${central.httpAddr.port}/health`).then((r) => r.text()),
+        "plain HTTP gets no answer",
+      );
+      await login(first);
+
+      const stranger = await unpinned.newPage();
+      await assert.rejects(
+        stranger.goto(central.httpUrl),
+        /ERR_CERT_AUTHORITY_INVALID/,
+        "a browser that neither trusts the CA nor pins the key refuses the page",
+      );
+
+      const page = await pinned.newPage({ viewport: { width: 1280, height: 800 } });
+      const requested: string[] = [];
+      page.on("request", (request) => requested.push(request.url()));
+      const answer = await page.goto(central.httpUrl);
+      assert.equal(answer?.status(), 200);
+      assert.equal(await page.evaluate(() => location.protocol), "https:");
+      await page.locator(`[data-cp="${first}"][data-state="ACTIVATED"]`).waitFor({
+        timeout: 30_000,
+      });
+
+      // Both changes reach the page only through the event stream.
+      await login(later);
+      await page.locator(`[data-cp="${later}"][data-state="ACTIVATED"]`).waitFor({
+        timeout: 30_000,
+      });
+      const stop = await fetch(`${central.httpUrl}/cps/${first}/stop`, {
+        method: "POST",
+        headers: {
+          authorization: "Bearer test-central-admin-token-0123456789",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ reason: "dashboard HTTPS test" }),
+        client: api,
+      });
+      assert.equal(stop.status, 200, await stop.text());
+      const stopped = page.locator(`[data-cp="${first}"][data-state="STOPPED"]`);
+      await stopped.waitFor({ timeout: 30_000 });
+      assert.equal(await stopped.locator('[data-field="label"]').innerText(), "Out of Order");
+
+      assert.ok(
+        requested.some((url) => url.startsWith(`${central.httpUrl}/events`)),
+        `the event stream over HTTPS: ${requested.join(" ")}`,
+      );
+      assert.deepEqual(
+        requested.filter((url) => !url.startsWith("https://")),
+        [],
+        "no plain HTTP",
+      );
+    } finally {
+      await pinned.close();
+      await unpinned.close();
+      for (const monitor of monitors) await monitor.close();
+      api.close();
+      await central.stop();
+      await registry.close();
+    }
   },
 );

@@ -19,8 +19,8 @@ import type { Page } from "playwright-core";
 import type { LocalNetwork } from "../infra/network.ts";
 import { LOCAL_CPS } from "../infra/start.ts";
 import { uniqueName } from "./kafka_env.ts";
-import { ARTIFACTS, launchChromium, requireChromium } from "./browser_test_support.ts";
-import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
+import { ARTIFACTS, browserTest, launchChromium } from "./browser_test_support.ts";
+import { startTestNetwork } from "./network_test_support.ts";
 
 /** es-ES money: decimal comma, two decimals, the euro sign after a (no-break) space. */
 const ES_MONEY = /^\d{1,3}(\.\d{3})*,\d{2}\s€$/;
@@ -104,123 +104,121 @@ async function adminInSpanish(
   ).waitFor();
 }
 
-integrationTest(
+browserTest(
   "dashboard in Chromium: the switch to Spanish shows the seeds' state words and es-ES " +
     "money, is remembered over a reload, ?lang=en overrides it, and the audit log has date, " +
     "time and origin",
-  async () => {
-    await requireChromium("dashboard language test");
-    await inTempDir("dashboard_lang_", async (dir) => {
-      // Ids of this run only: the shared broker's request topic may hold other runs' requests for
-      // CP-001…, which this fresh Central would grant.
-      const [idle, charging, stopped, faulty] = LOCAL_CPS.slice(0, 4)
-        .map((cp) => ({ ...cp, id: uniqueName("CP") }));
-      const net = await startTestNetwork(dir, {
-        centralArgs: ["--group", uniqueName("dashboard-lang")],
-        cps: [idle, charging, stopped, faulty].map((cp) => ({
-          ...cp,
-          args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
-        })),
-      });
-      const browser = await launchChromium(["--lang=en-US"]);
-      try {
-        const context = await browser.newContext({ locale: "en-US" });
-        const page = await context.newPage();
-        await page.goto(net.centralUrl);
-        await page.locator("[data-cp]").nth(3).waitFor({ timeout: 30_000 });
-        assert.equal(await field(page, idle.id, "state"), "ACTIVATED", "English by default");
-
-        // Every state on screen: one charging, one stopped by the operator, one with its engine
-        // KO, and the idle one.
-        const plan = join(dir, "charge.txt");
-        await Deno.writeTextFile(plan, `${charging.id}\n`);
-        await net.startDriver({ id: uniqueName("DRV"), file: plan });
-        await net.api.post(`/cps/${stopped.id}/stop`);
-        Deno.kill(await enginePid(net, faulty.id), "SIGUSR1");
-        await waitState(page, charging.id, "SUPPLYING");
-        await waitState(page, stopped.id, "STOPPED");
-        await waitState(page, faulty.id, "BROKEN");
-        await page.locator(`[data-cp="${charging.id}"] [data-field="eur"]`).waitFor();
-        await alarmSays(page, faulty.id, "cp_broken", "the engine reports KO");
-        await pillSays(page, "database", "answers; the last commit went through");
-
-        await page.getByTestId("lang-switch").locator('[data-lang="es"]').click();
-        await page.locator("html[lang=es]").waitFor();
-        assert.equal(await field(page, idle.id, "state"), "ACTIVADO");
-        assert.equal(await field(page, charging.id, "state"), "SUMINISTRANDO");
-        assert.equal(await field(page, stopped.id, "state"), "PARADO");
-        assert.equal(await field(page, stopped.id, "label"), "Fuera de servicio");
-        assert.equal(await field(page, stopped.id, "reason"), "administrador");
-        assert.equal(await field(page, faulty.id, "state"), "AVERIADO");
-        // What Central wrote, in the page's language too: the alarm and a pill's reason.
-        await alarmSays(page, faulty.id, "cp_broken", "el motor informa de avería (KO)");
-        await pillSays(page, "database", "responde; la última escritura se completó");
-        const eur = await field(page, charging.id, "eur");
-        assert.match(eur, ES_MONEY, `es-ES money on the charging tile: ${JSON.stringify(eur)}`);
-        assert.match(await field(page, charging.id, "kwh"), /^\d+,\d{2} kWh$/);
-        const price = await field(page, idle.id, "price");
-        assert.equal(price.replace(/\s/g, " "), "0,35 €/kWh");
-        // textContent, as for the tiles: the panels below the fold are not laid out (their
-        // innerText is empty), e.g. when the network's broker holds many drivers.
-        const body = ((await page.locator("body").textContent()) ?? "").toLowerCase();
-        for (const words of ["Puntos de recarga", "Sesiones", "Registro de auditoría"]) {
-          assert.ok(body.includes(words.toLowerCase()), words);
-        }
-
-        // The audit log: date and time in Spanish, and the origin column.
-        const audit = page.locator("table.audit");
-        const headers = ((await audit.locator("thead").textContent()) ?? "").toLowerCase();
-        for (const header of ["fecha", "hora", "origen"]) {
-          assert.ok(headers.includes(header), header);
-        }
-        const firstRow = audit.locator("tbody tr").first();
-        assert.match(
-          (await firstRow.locator('[data-field="date"]').textContent()) ?? "",
-          /^\d{2}\/\d{2}\/\d{4}$/,
-        );
-        assert.match(
-          (await firstRow.locator('[data-field="time"]').textContent()) ?? "",
-          /^\d{2}:\d{2}:\d{2}$/,
-        );
-        // The driver's charge: the address its host reported, marked as self-reported. The log
-        // shows the newest records; its filter finds the charge among the rest.
-        await page.getByLabel("filtro de auditoría").fill("charge.authorized");
-        const chargeRow = audit.locator("tbody tr", { hasText: "charge.authorized" }).first();
-        await chargeRow.waitFor({ timeout: 10_000 });
-        const origin = chargeRow.locator('[data-field="origin"]');
-        assert.equal(((await origin.textContent()) ?? "").trim(), "127.0.0.1*");
-        assert.equal(await origin.getAttribute("title"), "declarada por el conductor");
-        await page.screenshot({ path: join(ARTIFACTS, "dashboard_es.png"), fullPage: true });
-
-        // A disconnected CP: its process ends.
-        await net.cps.get(faulty.id)!.stop();
-        await waitState(page, faulty.id, "DISCONNECTED");
-        assert.equal(await field(page, faulty.id, "state"), "DESCONECTADO");
-        await alarmSays(page, faulty.id, "cp_disconnected", "el monitor no ha iniciado sesión");
-
-        // Remembered over a reload; ?lang=en wins over the remembered choice.
-        await page.reload();
-        await page.locator(`[data-cp="${idle.id}"]`).waitFor({ timeout: 30_000 });
-        assert.equal(await field(page, idle.id, "state"), "ACTIVADO", "remembered");
-        await page.goto(`${net.centralUrl}/?lang=en`);
-        await page.locator(`[data-cp="${idle.id}"]`).waitFor({ timeout: 30_000 });
-        assert.equal(await field(page, idle.id, "state"), "ACTIVATED");
-        assert.equal(await field(page, stopped.id, "label"), "Out of Order");
-        await alarmSays(page, faulty.id, "cp_disconnected", "monitor not logged in");
-        await pillSays(page, "database", "answers; the last commit went through");
-        const fresh = await (await browser.newContext({ locale: "en-US" })).newPage();
-        await fresh.goto(`${net.centralUrl}/?lang=es`);
-        await fresh.locator(`[data-cp="${stopped.id}"]`).waitFor({ timeout: 30_000 });
-        assert.equal(await field(fresh, stopped.id, "state"), "PARADO", "?lang=es selects Spanish");
-        await adminInSpanish(fresh, net, {
-          idle: idle.id,
-          stopped: stopped.id,
-          revoked: faulty.id,
-        });
-      } finally {
-        await browser.close();
-        await net.stop();
-      }
+  "dashboard_lang_",
+  async (dir) => {
+    // Ids of this run only: the shared broker's request topic may hold other runs' requests for
+    // CP-001…, which this fresh Central would grant.
+    const [idle, charging, stopped, faulty] = LOCAL_CPS.slice(0, 4)
+      .map((cp) => ({ ...cp, id: uniqueName("CP") }));
+    const net = await startTestNetwork(dir, {
+      centralArgs: ["--group", uniqueName("dashboard-lang")],
+      cps: [idle, charging, stopped, faulty].map((cp) => ({
+        ...cp,
+        args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "500"],
+      })),
     });
+    const browser = await launchChromium(["--lang=en-US"]);
+    try {
+      const context = await browser.newContext({ locale: "en-US" });
+      const page = await context.newPage();
+      await page.goto(net.centralUrl);
+      await page.locator("[data-cp]").nth(3).waitFor({ timeout: 30_000 });
+      assert.equal(await field(page, idle.id, "state"), "ACTIVATED", "English by default");
+
+      // Every state on screen: one charging, one stopped by the operator, one with its engine
+      // KO, and the idle one.
+      const plan = join(dir, "charge.txt");
+      await Deno.writeTextFile(plan, `${charging.id}\n`);
+      await net.startDriver({ id: uniqueName("DRV"), file: plan });
+      await net.api.post(`/cps/${stopped.id}/stop`);
+      Deno.kill(await enginePid(net, faulty.id), "SIGUSR1");
+      await waitState(page, charging.id, "SUPPLYING");
+      await waitState(page, stopped.id, "STOPPED");
+      await waitState(page, faulty.id, "BROKEN");
+      await page.locator(`[data-cp="${charging.id}"] [data-field="eur"]`).waitFor();
+      await alarmSays(page, faulty.id, "cp_broken", "the engine reports KO");
+      await pillSays(page, "database", "answers; the last commit went through");
+
+      await page.getByTestId("lang-switch").locator('[data-lang="es"]').click();
+      await page.locator("html[lang=es]").waitFor();
+      assert.equal(await field(page, idle.id, "state"), "ACTIVADO");
+      assert.equal(await field(page, charging.id, "state"), "SUMINISTRANDO");
+      assert.equal(await field(page, stopped.id, "state"), "PARADO");
+      assert.equal(await field(page, stopped.id, "label"), "Fuera de servicio");
+      assert.equal(await field(page, stopped.id, "reason"), "administrador");
+      assert.equal(await field(page, faulty.id, "state"), "AVERIADO");
+      // What Central wrote, in the page's language too: the alarm and a pill's reason.
+      await alarmSays(page, faulty.id, "cp_broken", "el motor informa de avería (KO)");
+      await pillSays(page, "database", "responde; la última escritura se completó");
+      const eur = await field(page, charging.id, "eur");
+      assert.match(eur, ES_MONEY, `es-ES money on the charging tile: ${JSON.stringify(eur)}`);
+      assert.match(await field(page, charging.id, "kwh"), /^\d+,\d{2} kWh$/);
+      const price = await field(page, idle.id, "price");
+      assert.equal(price.replace(/\s/g, " "), "0,35 €/kWh");
+      // textContent, as for the tiles: the panels below the fold are not laid out (their
+      // innerText is empty), e.g. when the network's broker holds many drivers.
+      const body = ((await page.locator("body").textContent()) ?? "").toLowerCase();
+      for (const words of ["Puntos de recarga", "Sesiones", "Registro de auditoría"]) {
+        assert.ok(body.includes(words.toLowerCase()), words);
+      }
+
+      // The audit log: date and time in Spanish, and the origin column.
+      const audit = page.locator("table.audit");
+      const headers = ((await audit.locator("thead").textContent()) ?? "").toLowerCase();
+      for (const header of ["fecha", "hora", "origen"]) {
+        assert.ok(headers.includes(header), header);
+      }
+      const firstRow = audit.locator("tbody tr").first();
+      assert.match(
+        (await firstRow.locator('[data-field="date"]').textContent()) ?? "",
+        /^\d{2}\/\d{2}\/\d{4}$/,
+      );
+      assert.match(
+        (await firstRow.locator('[data-field="time"]').textContent()) ?? "",
+        /^\d{2}:\d{2}:\d{2}$/,
+      );
+      // The driver's charge: the address its host reported, marked as self-reported. The log
+      // shows the newest records; its filter finds the charge among the rest.
+      await page.getByLabel("filtro de auditoría").fill("charge.authorized");
+      const chargeRow = audit.locator("tbody tr", { hasText: "charge.authorized" }).first();
+      await chargeRow.waitFor({ timeout: 10_000 });
+      const origin = chargeRow.locator('[data-field="origin"]');
+      assert.equal(((await origin.textContent()) ?? "").trim(), "127.0.0.1*");
+      assert.equal(await origin.getAttribute("title"), "declarada por el conductor");
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard_es.png"), fullPage: true });
+
+      // A disconnected CP: its process ends.
+      await net.cps.get(faulty.id)!.stop();
+      await waitState(page, faulty.id, "DISCONNECTED");
+      assert.equal(await field(page, faulty.id, "state"), "DESCONECTADO");
+      await alarmSays(page, faulty.id, "cp_disconnected", "el monitor no ha iniciado sesión");
+
+      // Remembered over a reload; ?lang=en wins over the remembered choice.
+      await page.reload();
+      await page.locator(`[data-cp="${idle.id}"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await field(page, idle.id, "state"), "ACTIVADO", "remembered");
+      await page.goto(`${net.centralUrl}/?lang=en`);
+      await page.locator(`[data-cp="${idle.id}"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await field(page, idle.id, "state"), "ACTIVATED");
+      assert.equal(await field(page, stopped.id, "label"), "Out of Order");
+      await alarmSays(page, faulty.id, "cp_disconnected", "monitor not logged in");
+      await pillSays(page, "database", "answers; the last commit went through");
+      const fresh = await (await browser.newContext({ locale: "en-US" })).newPage();
+      await fresh.goto(`${net.centralUrl}/?lang=es`);
+      await fresh.locator(`[data-cp="${stopped.id}"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await field(fresh, stopped.id, "state"), "PARADO", "?lang=es selects Spanish");
+      await adminInSpanish(fresh, net, {
+        idle: idle.id,
+        stopped: stopped.id,
+        revoked: faulty.id,
+      });
+    } finally {
+      await browser.close();
+      await net.stop();
+    }
   },
 );

@@ -17,13 +17,8 @@ import type { Page } from "playwright-core";
 import { type CpPlan, type LocalNetwork } from "../infra/network.ts";
 import { parseCsv } from "../shared/csv.ts";
 import { uniqueName } from "./kafka_env.ts";
-import {
-  ARTIFACTS,
-  launchChromium,
-  openDashboard,
-  requireChromium,
-} from "./browser_test_support.ts";
-import { integrationTest, inTempDir, startTestNetwork } from "./network_test_support.ts";
+import { ARTIFACTS, browserTest, launchChromium, openDashboard } from "./browser_test_support.ts";
+import { startTestNetwork } from "./network_test_support.ts";
 
 const CSV_HEADER = [
   "id",
@@ -224,82 +219,80 @@ async function checkAlarm(page: Page, net: LocalNetwork, c: string) {
   assert.equal(await page.getByTestId("open-alarms").count(), 0, "no open alarm listed");
 }
 
-integrationTest(
+browserTest(
   "operator console in Chromium: pills and figures, the history filtered and its CSV " +
     "downloaded and parsed, a CP's page with chart and actions, an alarm while a CP's engine " +
     "is dead that clears when it returns",
-  async () => {
-    await requireChromium("operator console browser test");
-    await inTempDir("console_browser_", async (dir) => {
-      const [a, b, c] = ["A", "B", "C"].map((x) => uniqueName(`CP-OPS${x}`));
-      const plan = (id: string, location: string): CpPlan => ({
-        id,
-        location,
-        priceEurKwh: 0.35,
-        powerKw: 22,
-        args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "0.5"],
-      });
-      const net = await startTestNetwork(dir, {
-        centralArgs: ["--group", uniqueName("console-browser")],
-        cps: [plan(a, "Madrid"), plan(b, "Bilbao"), plan(c, "Sevilla")],
-      });
-      const browser = await launchChromium();
-      try {
-        // Three completed sessions: two at A by one driver, one at B by another.
-        const driverA = uniqueName("DRV-A");
-        const driverB = uniqueName("DRV-B");
-        await Deno.writeTextFile(join(dir, "a.txt"), `${a}\n${a}\n`);
-        await Deno.writeTextFile(join(dir, "b.txt"), `${b}\n`);
-        const drivers = await Promise.all([
-          net.startDriver({ id: driverA, file: join(dir, "a.txt"), args: ["--pause", "1s"] }),
-          net.startDriver({ id: driverB, file: join(dir, "b.txt") }),
-        ]);
-        for (const d of drivers) assert.equal((await d.exited).code, 0, `log: ${d.logFile}`);
-
-        const page = await openDashboard(browser, net.centralUrl, 3, { acceptDownloads: true });
-        for (const part of ["kafka", "registry", "registry_feed", "database"]) {
-          await page.locator(`[data-pill="${part}"][data-status="ok"]`).waitFor({
-            timeout: 30_000,
-          });
-        }
-        assert.match(await page.locator('[data-pill="kafka"]').innerText(), /Kafka\s+ok/);
-        await page.locator('[data-figure="sessions_today"] .value', { hasText: /^3$/ }).waitFor({
-          timeout: 15_000,
-        });
-        assert.match(await page.locator('[data-figure="availability"] .value').innerText(), /%$/);
-        await page.locator('[data-chart="network"] canvas').first().waitFor();
-        await page.screenshot({ path: join(ARTIFACTS, "console_overview.png"), fullPage: true });
-
-        await checkHistory(page, a, b, driverB);
-        await checkCpPage(page, net, a);
-        await checkAlarm(page, net, c);
-        await page.setViewportSize({ width: 390, height: 844 });
-        for (const [name, hash] of [["history", "#/history"], ["cp_page", `#/cp/${a}`]]) {
-          await page.goto(`${net.centralUrl}/${hash}`);
-          await page.getByTestId("history-count").filter({ hasText: /^\d+ sessions?$/ }).waitFor();
-          await page.screenshot({
-            path: join(ARTIFACTS, `console_${name}_phone.png`),
-            fullPage: true,
-          });
-        }
-        // In Spanish: the console's pages, words and formats follow the switch.
-        await page.locator('[data-lang="es"]').click();
-        await page.locator('[data-nav="history"]', { hasText: "Historial" }).waitFor();
-        await page.getByTestId("history-count").filter({ hasText: /^2 sesiones$/ }).waitFor();
-        assert.equal(
-          await page.locator('[data-field="login"]').innerText().then((t) => t.split(",")[0]),
-          "conectado",
-        );
-        await page.locator('[data-nav="alarms"]').click();
-        await page.locator(`[data-alarm-cp="${c}"][data-kind="cp_broken"]`, {
-          hasText: "CP averiado",
-        })
-          .waitFor();
-        await page.screenshot({ path: join(ARTIFACTS, "console_alarms_es.png"), fullPage: true });
-      } finally {
-        await browser.close();
-        await net.stop();
-      }
+  "console_browser_",
+  async (dir) => {
+    const [a, b, c] = ["A", "B", "C"].map((x) => uniqueName(`CP-OPS${x}`));
+    const plan = (id: string, location: string): CpPlan => ({
+      id,
+      location,
+      priceEurKwh: 0.35,
+      powerKw: 22,
+      args: ["--speed", "60", "--plug-delay", "300ms", "--target-kwh", "0.5"],
     });
+    const net = await startTestNetwork(dir, {
+      centralArgs: ["--group", uniqueName("console-browser")],
+      cps: [plan(a, "Madrid"), plan(b, "Bilbao"), plan(c, "Sevilla")],
+    });
+    const browser = await launchChromium();
+    try {
+      // Three completed sessions: two at A by one driver, one at B by another.
+      const driverA = uniqueName("DRV-A");
+      const driverB = uniqueName("DRV-B");
+      await Deno.writeTextFile(join(dir, "a.txt"), `${a}\n${a}\n`);
+      await Deno.writeTextFile(join(dir, "b.txt"), `${b}\n`);
+      const drivers = await Promise.all([
+        net.startDriver({ id: driverA, file: join(dir, "a.txt"), args: ["--pause", "1s"] }),
+        net.startDriver({ id: driverB, file: join(dir, "b.txt") }),
+      ]);
+      for (const d of drivers) assert.equal((await d.exited).code, 0, `log: ${d.logFile}`);
+
+      const page = await openDashboard(browser, net.centralUrl, 3, { acceptDownloads: true });
+      for (const part of ["kafka", "registry", "registry_feed", "database"]) {
+        await page.locator(`[data-pill="${part}"][data-status="ok"]`).waitFor({
+          timeout: 30_000,
+        });
+      }
+      assert.match(await page.locator('[data-pill="kafka"]').innerText(), /Kafka\s+ok/);
+      await page.locator('[data-figure="sessions_today"] .value', { hasText: /^3$/ }).waitFor({
+        timeout: 15_000,
+      });
+      assert.match(await page.locator('[data-figure="availability"] .value').innerText(), /%$/);
+      await page.locator('[data-chart="network"] canvas').first().waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, "console_overview.png"), fullPage: true });
+
+      await checkHistory(page, a, b, driverB);
+      await checkCpPage(page, net, a);
+      await checkAlarm(page, net, c);
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const [name, hash] of [["history", "#/history"], ["cp_page", `#/cp/${a}`]]) {
+        await page.goto(`${net.centralUrl}/${hash}`);
+        await page.getByTestId("history-count").filter({ hasText: /^\d+ sessions?$/ }).waitFor();
+        await page.screenshot({
+          path: join(ARTIFACTS, `console_${name}_phone.png`),
+          fullPage: true,
+        });
+      }
+      // In Spanish: the console's pages, words and formats follow the switch.
+      await page.locator('[data-lang="es"]').click();
+      await page.locator('[data-nav="history"]', { hasText: "Historial" }).waitFor();
+      await page.getByTestId("history-count").filter({ hasText: /^2 sesiones$/ }).waitFor();
+      assert.equal(
+        await page.locator('[data-field="login"]').innerText().then((t) => t.split(",")[0]),
+        "conectado",
+      );
+      await page.locator('[data-nav="alarms"]').click();
+      await page.locator(`[data-alarm-cp="${c}"][data-kind="cp_broken"]`, {
+        hasText: "CP averiado",
+      })
+        .waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, "console_alarms_es.png"), fullPage: true });
+    } finally {
+      await browser.close();
+      await net.stop();
+    }
   },
 );
