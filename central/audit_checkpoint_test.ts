@@ -10,6 +10,7 @@ import {
   readCheckpointKey,
 } from "./audit_checkpoint.ts";
 import { verifyCli } from "./audit_test_support.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 const modeOf = (path: string) => Deno.statSync(path).mode! & 0o777;
 
@@ -35,8 +36,7 @@ async function writeLog(dir: string, count: number, everyRecords = 10) {
 }
 
 Deno.test("audit checkpoints: signed at start, every N records and at stop; key and file 0600", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { db, paths, checkpoints, head } = await writeLog(dir, 25);
     assert.deepEqual(checkpoints, [0, 10, 20, 25], "at start, every 10 records, at stop");
     const last = await readCheckpoint(paths.file, await readCheckpointKey(paths.keyFile));
@@ -50,14 +50,11 @@ Deno.test("audit checkpoints: signed at start, every N records and at stop; key 
       "the key is not in the log",
     );
     db.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("audit checkpoints: an edited checkpoint fails its signature; Central refuses a database cut below its checkpoint", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { db, jsonlPath, paths } = await writeLog(dir, 12);
     const key = await readCheckpointKey(paths.keyFile);
     const genuine = Deno.readTextFileSync(paths.file);
@@ -77,14 +74,11 @@ Deno.test("audit checkpoints: an edited checkpoint fails its signature; Central 
     assert.equal(Deno.readTextFileSync(paths.file), genuine, "the evidence is left as it was");
     audit.close();
     db.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("audit:verify (a process): a log whose tail was cut off fails at the first missing record; a removed or forged checkpoint fails", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { db, jsonlPath, paths } = await writeLog(dir, 30);
     db.close();
     const whole = await verifyCli([jsonlPath]);
@@ -118,7 +112,5 @@ Deno.test("audit:verify (a process): a log whose tail was cut off fails at the f
     const removed = await verifyCli([jsonlPath]);
     assert.equal(removed.code, 1);
     assert.match(removed.stdout, /^FAIL: no checkpoint .* it was removed/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -13,21 +13,19 @@ import {
 } from "./audit_chain.ts";
 import { AuditAggregator } from "./audit_flood.ts";
 import { REPLAY } from "./audit_test_support.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 /** A temporary folder with Central's database and audit file, removed after `work`. */
 async function withAuditFiles(
   work: (files: { dir: string; dbPath: string; jsonlPath: string }) => Promise<void> | void,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await work({
       dir,
       dbPath: join(dir, "central.db"),
       jsonlPath: join(dir, "logs", "audit.jsonl"),
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 /** A clock starting at 2025-01-31T12:00:00.000Z that moves one second per reading. */

@@ -10,11 +10,11 @@ import {
   verifyAuditLines,
 } from "./audit_chain.ts";
 import { verifyCli } from "./audit_test_support.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 /** A real log of six records, written by {@link AuditLog}: its file lines and its head. */
-async function sixRecordLog(): Promise<{ lines: string[]; head: AuditHead }> {
-  const dir = await Deno.makeTempDir();
-  try {
+function sixRecordLog(): Promise<{ lines: string[]; head: AuditHead }> {
+  return withTempDir((dir) => {
     const db = openDatabase(join(dir, "central.db"), []);
     const jsonlPath = join(dir, "audit.jsonl");
     const audit = AuditLog.open({ db, jsonlPath });
@@ -30,9 +30,7 @@ async function sixRecordLog(): Promise<{ lines: string[]; head: AuditHead }> {
     audit.close();
     db.close();
     return { lines: Deno.readTextFileSync(jsonlPath).split("\n").slice(0, -1), head };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 const { lines, head } = await sixRecordLog();
@@ -152,8 +150,7 @@ Deno.test("a malformed line fails at that line", () => {
 });
 
 Deno.test("verifyAuditFile reads the file, with or without a final newline", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "audit.jsonl");
     Deno.writeTextFileSync(path, lines.join("\n"));
     assert.deepEqual(await verifyAuditFile(path, { expectedHead: head }), {
@@ -164,9 +161,7 @@ Deno.test("verifyAuditFile reads the file, with or without a final newline", asy
     Deno.writeTextFileSync(path, lines.join("\n") + "\n\n");
     assertFailsAt(await verifyAuditFile(path), 7, 7, /unreadable line/);
     await assert.rejects(verifyAuditFile(join(dir, "missing.jsonl")), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -174,8 +169,7 @@ Deno.test("verifyAuditFile reads the file, with or without a final newline", asy
 // ---------------------------------------------------------------------------------------------
 
 Deno.test("the CLI prints OK and exits 0, or FAIL at the first bad record and exits 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     // The default file is data/audit.jsonl under the working folder.
     Deno.mkdirSync(join(dir, "data"));
     Deno.writeTextFileSync(join(dir, "data", "audit.jsonl"), lines.join("\n") + "\n");
@@ -199,14 +193,11 @@ Deno.test("the CLI prints OK and exits 0, or FAIL at the first bad record and ex
     const short = await verifyCli(["--file", truncated, "--expect-head", `6:${head.hash}`], dir);
     assert.equal(short.code, 1);
     assert.match(short.stdout, /^FAIL at record 6 \(line 6\): the log ends at seq 5/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the CLI exits 2 on a missing file or a bad --expect-head", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const missing = await verifyCli(["nothing.jsonl"], dir);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read nothing\.jsonl: no such file/);
@@ -215,7 +206,5 @@ Deno.test("the CLI exits 2 on a missing file or a bad --expect-head", async () =
     const badHead = await verifyCli(["nothing.jsonl", "--expect-head", "6:abc"], dir);
     assert.equal(badHead.code, 2);
     assert.match(badHead.stderr, /--expect-head: expected <seq>:<hash>/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

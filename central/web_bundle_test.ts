@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadWeb, WebBundleError } from "./web_bundle.ts";
 import { buildWeb } from "../infra/web_build.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 Deno.test("web bundle: the built app is served with its page and stylesheet", async () => {
   await buildWeb();
@@ -16,8 +17,7 @@ Deno.test("web bundle: the built app is served with its page and stylesheet", as
 });
 
 Deno.test("web bundle: without a built app it says which task builds it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "index.html"), "<p>");
     await Deno.writeTextFile(join(dir, "app.css"), "p{}");
     await assert.rejects(loadWeb(dir), (e: unknown) => {
@@ -25,7 +25,5 @@ Deno.test("web bundle: without a built app it says which task builds it", async 
       assert.match(e.message, /deno task web:build/);
       return true;
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

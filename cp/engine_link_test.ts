@@ -7,6 +7,7 @@ import {
   readLinkSecret,
   writeLinkSecret,
 } from "./engine_link.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 const [EN, MN] = ["ZW5naW5lLW5vbmNl", "bW9uaXRvci1ub25jZQ=="];
 
@@ -25,8 +26,7 @@ Deno.test("LinkKey: a proof checks out only for its secret, its role and its non
 });
 
 Deno.test("writeLinkSecret: 0600 in a 0700 folder, read back; a missing or bad file is a clear error", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const file = join(dir, "state", "engine-7100.secret");
     const secret = newLinkSecret();
     await writeLinkSecret(file, secret);
@@ -41,7 +41,5 @@ Deno.test("writeLinkSecret: 0600 in a 0700 folder, read back; a missing or bad f
     await assert.rejects(readLinkSecret({ file: join(dir, "none") }), /cannot read/);
     await Deno.writeTextFile(join(dir, "bad"), "short\n");
     await assert.rejects(readLinkSecret({ file: join(dir, "bad") }), /does not hold/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

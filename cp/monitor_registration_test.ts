@@ -5,6 +5,7 @@ import { RegistryError } from "../registry/client.ts";
 import { CredentialsFileError, writeCredentials } from "../shared/cp_credentials.ts";
 import { loadOrRegister, registryEnding } from "./monitor_registration.ts";
 import { sayWords } from "./words.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 /** A Registry that must not be asked (the credentials are at hand, or no key to ask with). */
 const untouched = new Proxy({}, {
@@ -12,8 +13,7 @@ const untouched = new Proxy({}, {
 }) as RegistryClient;
 
 Deno.test("monitor registration: stored credentials are used without asking the Registry", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const file = join(dir, "CP-1.credentials");
     await writeCredentials(file, {
       cp_id: "CP-1",
@@ -29,14 +29,11 @@ Deno.test("monitor registration: stored credentials are used without asking the 
       event: () => {},
     });
     assert.equal(got, "c".repeat(43));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("monitor registration: no credentials and no admin key is a fatal ending that says what to set", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const file = join(dir, "CP-1.credentials");
     const error = await loadOrRegister({
       cpId: "CP-1",
@@ -52,9 +49,7 @@ Deno.test("monitor registration: no credentials and no admin key is a fatal endi
       ending.kind === "fatal" ? sayWords("en", ending.message) : "",
       /REGISTRY_ADMIN_KEY/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("monitor registration: a Registry refusal keeps its status; anything else is unreachable", () => {

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ReplayGuard } from "../shared/envelope.ts";
 import { KEPT_KEY_VERSIONS, ReplayMarksError, ReplayMarksFile } from "./replay_marks.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 Deno.test("ReplayMarksFile: marks saved (0600) come back into a new guard and refuse a replay", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "cp", "CP-1.replay.json");
     const file = new ReplayMarksFile(path, "CP-1");
     const guard = new ReplayGuard();
@@ -18,14 +18,11 @@ Deno.test("ReplayMarksFile: marks saved (0600) come back into a new guard and re
     assert.equal(await new ReplayMarksFile(path, "CP-1").load(restarted), 1);
     assert.throws(() => restarted.check("CP-1", 3, "cp.commands", 5), /already accepted/);
     restarted.check("CP-1", 3, "cp.commands", 6);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("ReplayMarksFile: keeps only the newest key versions; a damaged file is a clear error", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "CP-1.replay.json");
     const file = new ReplayMarksFile(path, "CP-1");
     const guard = new ReplayGuard();
@@ -38,7 +35,5 @@ Deno.test("ReplayMarksFile: keeps only the newest key versions; a damaged file i
     await assert.rejects(file.load(new ReplayGuard()), ReplayMarksError);
     await Deno.writeTextFile(path, JSON.stringify({ v: 1, marks: [{ cp: "CP-1", kv: -1 }] }));
     await assert.rejects(file.load(new ReplayGuard()), ReplayMarksError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -7,6 +7,7 @@ import {
   findRegistryAdminKey,
   fleetConfig,
 } from "./config.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 Deno.test("fleet config: the issue's flags, with defaults for the rest", () => {
   const c = parseConfig(fleetConfig, ["--cps", "50", "--drivers", "20", "--speed", "600"], {});
@@ -89,8 +90,7 @@ Deno.test("bench config: the Registry of a given network is spoken to over HTTPS
 });
 
 Deno.test("registry admin key: the given one, else the first file there is", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const registry = `${dir}/registry_admin.key`;
     const start = `${dir}/network/registry_admin.key`;
     await Deno.mkdir(`${dir}/network`);
@@ -100,9 +100,7 @@ Deno.test("registry admin key: the given one, else the first file there is", asy
     await Deno.writeTextFile(registry, "from-registry\n");
     assert.equal(await findRegistryAdminKey(undefined, [registry, start]), "from-registry");
     assert.equal(await findRegistryAdminKey(undefined, [`${dir}/none`]), undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("fleet credentials: kept under data/fleet/<prefix>/cp unless told", () => {

@@ -12,6 +12,7 @@ import {
   sanEntries,
   writeDevCertificates,
 } from "./dev_ca.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 Deno.test("sanEntries: loopback defaults, IPs as IP SANs, names as DNS SANs, no duplicates", () => {
   assert.deepEqual(
@@ -66,8 +67,7 @@ Deno.test("the server certificate is signed by the CA, for serverAuth, with the 
 });
 
 Deno.test("writeDevCertificates writes keys 0600 and never overwrites without force", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const out = join(dir, "certs");
     const first = await createDevCertificates();
     const written = await writeDevCertificates(out, first);
@@ -90,29 +90,26 @@ Deno.test("writeDevCertificates writes keys 0600 and never overwrites without fo
     await writeDevCertificates(out, second, { force: true });
     assert.equal(await Deno.readTextFile(paths.caCert), second.ca.cert);
     assert.equal((await Deno.stat(paths.key)).mode! & 0o777, 0o600, "tightened on overwrite");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("deno task certs CLI: writes, refuses a second run clearly, --force replaces", async () => {
-  const dir = await Deno.makeTempDir();
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        new URL("./certs.ts", import.meta.url).pathname,
-        ...args,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    return { code: out.code, text };
-  };
-  try {
+  await withTempDir(async (dir) => {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          new URL("./certs.ts", import.meta.url).pathname,
+          ...args,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      return { code: out.code, text };
+    };
     const out = join(dir, "c");
     const first = await run("--dir", out, "--host", "registry.lan", "--host", "10.1.2.3");
     assert.equal(first.code, 0, first.text);
@@ -126,7 +123,5 @@ Deno.test("deno task certs CLI: writes, refuses a second run clearly, --force re
     const bad = await run("--dir", join(dir, "d"), "--host", "not a host");
     assert.equal(bad.code, 1);
     assert.match(bad.text, /neither an IP address nor a DNS name/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

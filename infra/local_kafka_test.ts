@@ -15,6 +15,7 @@ import {
 import { kafkaConfig } from "./kafka.ts";
 import { parseConfig } from "../shared/config.ts";
 import { formatSummary, parseSummaryLine } from "./test.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 /** A probe that answers from a table; a missing entry means "not installed". */
 function fakeProbe(tools: Record<string, ToolResult>): ToolProbe & { calls: string[] } {
@@ -117,8 +118,7 @@ Deno.test("checkMaven: missing mvn says what to do", async () => {
 });
 
 Deno.test("ensureKafkaJars: checks java before anything and mvn only when it must fetch", async () => {
-  const cache = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (cache) => {
     const env = (n: string) => n === "XDG_CACHE_HOME" ? cache : undefined;
     const log = () => {};
     const noJava = fakeProbe({ mvn: MVN });
@@ -129,14 +129,11 @@ Deno.test("ensureKafkaJars: checks java before anything and mvn only when it mus
     await assert.rejects(ensureKafkaJars({ probe: noMaven, env, log }), /Maven \(mvn\) is needed/);
     assert.deepEqual(noMaven.calls, ["java", "mvn"]);
     assert.deepEqual([...Deno.readDirSync(cache)], [], "nothing fetched");
-  } finally {
-    await Deno.remove(cache, { recursive: true });
-  }
+  });
 });
 
 Deno.test("ensureKafkaJars: a complete cache needs no mvn (and so no network)", async () => {
-  const cache = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (cache) => {
     const env = (n: string) => n === "XDG_CACHE_HOME" ? cache : undefined;
     const probe = fakeProbe({ java: JAVA_17 });
     const pom = await Deno.readTextFile(new URL("./pom.xml", import.meta.url));
@@ -151,9 +148,7 @@ Deno.test("ensureKafkaJars: a complete cache needs no mvn (and so no network)", 
     // An interrupted fetch leaves no marker (it is written last): fetch again.
     await Deno.remove(`${dir}/.complete`);
     await assert.rejects(ensureKafkaJars({ probe, env, log: () => {} }), /Maven \(mvn\) is needed/);
-  } finally {
-    await Deno.remove(cache, { recursive: true });
-  }
+  });
 });
 
 Deno.test("jarCacheDir: honours XDG_CACHE_HOME, else ~/.cache", () => {

@@ -12,6 +12,7 @@ import { configure, reset } from "@logtape/logtape";
 import { memorySink } from "../shared/log.ts";
 import { REGISTRY_VERSION } from "./app.ts";
 import { ADMIN, ECDH, expectError, T0, withHarness } from "./test_support.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 const CP_FIELDS = [
   "certificate_sha256",
@@ -464,9 +465,8 @@ async function databaseBytes(path: string): Promise<Uint8Array[]> {
 }
 
 Deno.test("the database file and its WAL never hold a credential in clear", async () => {
-  const dir = await Deno.makeTempDir();
-  const dbPath = join(dir, "registry.db");
-  try {
+  await withTempDir(async (dir) => {
+    const dbPath = join(dir, "registry.db");
     const issued: string[] = [];
     await withHarness(async (h) => {
       for (const id of ["CP-001", "CP-002", "CP-003"]) issued.push(await h.register(id));
@@ -500,9 +500,7 @@ Deno.test("the database file and its WAL never hold a credential in clear", asyn
         assert.ok(!includesBytes(bytes, new TextEncoder().encode(credential)));
       }
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("logs of register and authenticate hold no credential, token or admin key", async () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveAdminKey } from "./server.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 Deno.test("resolveAdminKey: the env value wins; else one key is generated and kept", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "registry_admin.key");
     assert.deepEqual(await resolveAdminKey("from-env-0123456789", path), {
       key: "from-env-0123456789",
@@ -17,7 +17,5 @@ Deno.test("resolveAdminKey: the env value wins; else one key is generated and ke
     assert.match(generated.key, /^[A-Za-z0-9_-]{43}$/);
     const again = await resolveAdminKey(undefined, path);
     assert.deepEqual([again.key, again.created], [generated.key, false]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

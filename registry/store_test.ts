@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SchemaTooNewError } from "../shared/sqlite.ts";
 import { MIGRATIONS, type NewCp, RegistryStore } from "./store.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 const T1 = new Date("2026-01-01T10:00:00.000Z");
 const T2 = new Date("2026-01-01T11:00:00.000Z");
@@ -12,16 +13,16 @@ function cp(cpId: string, extra: Partial<NewCp> = {}): NewCp {
   return { cpId, location: "Plaza 1", priceEurKwh: 0.3, powerKw: 22, metadata: {}, ...extra };
 }
 
-async function withStore(test: (store: RegistryStore, path: string) => void | Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  const path = join(dir, "data", "registry.db");
-  const store = RegistryStore.open(path);
-  try {
-    await test(store, path);
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+function withStore(test: (store: RegistryStore, path: string) => void | Promise<void>) {
+  return withTempDir(async (dir) => {
+    const path = join(dir, "data", "registry.db");
+    const store = RegistryStore.open(path);
+    try {
+      await test(store, path);
+    } finally {
+      store.close();
+    }
+  });
 }
 
 Deno.test("open creates the file in WAL mode with the latest schema", async () => {
@@ -55,9 +56,8 @@ Deno.test("reopening applies nothing twice; a newer schema is refused", async ()
 });
 
 Deno.test("a database of the first schema gains the certificate column, its CPs kept", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = join(dir, "registry.db");
-  try {
+  await withTempDir((dir) => {
+    const path = join(dir, "registry.db");
     const old = new DatabaseSync(path);
     old.exec(MIGRATIONS[0]);
     old.exec(`INSERT INTO charging_points (cp_id, location, price_eur_kwh, power_kw, status,
@@ -70,9 +70,7 @@ Deno.test("a database of the first schema gains the certificate column, its CPs 
     store.register(cp("CP-002", { certificateSha256: "AB:CD" }), "h2", T1);
     assert.equal(store.get("CP-002")?.certificateSha256, "AB:CD");
     store.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("register stores a CP; the same id again is refused while registered", async () => {

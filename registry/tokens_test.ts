@@ -19,6 +19,7 @@ import {
   TOKEN_AUDIENCE,
   verifyCpToken,
 } from "./tokens.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 const JKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; // RFC 7638's example thumbprint
 const SUBJECT = { cpId: "CP-001", location: "Calle Mayor 1", jkt: JKT };
@@ -150,8 +151,7 @@ Deno.test("verifyCpToken refuses tampered, unsigned, garbage and long-lived toke
 });
 
 Deno.test("the signing key is created once (0600) and survives a restart", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "data", "signing.json");
     const first = await loadOrCreateSigningKey(path);
     assert.equal(first.created, true);
@@ -167,20 +167,15 @@ Deno.test("the signing key is created once (0600) and survives a restart", async
       undefined,
       "the JWKS never carries the private part",
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a corrupt signing key file is an error, not silently replaced", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "signing.json");
     await Deno.writeTextFile(path, "not json", { mode: 0o600 });
     await assert.rejects(loadOrCreateSigningKey(path), /not a JSON Web Key/);
     await Deno.writeTextFile(path, JSON.stringify({ kty: "OKP" }));
     await assert.rejects(loadOrCreateSigningKey(path), /not an EC P-256 private JWK/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

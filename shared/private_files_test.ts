@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ensurePrivateFileSync, makePrivateDir, writePrivateFileAtomic } from "./private_files.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 const modeOf = (path: string) => Deno.statSync(path).mode! & 0o777;
 
 Deno.test("private files: folders 0700 at every level made, files 0600, replaced whole", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await makePrivateDir(join(dir, "a", "b"));
     assert.deepEqual([modeOf(join(dir, "a")), modeOf(join(dir, "a", "b"))], [0o700, 0o700]);
     const file = join(dir, "c", "state.json");
@@ -16,14 +16,11 @@ Deno.test("private files: folders 0700 at every level made, files 0600, replaced
     assert.equal(await Deno.readTextFile(file), "two");
     assert.deepEqual([modeOf(file), modeOf(join(dir, "c"))], [0o600, 0o700]);
     assert.deepEqual([...Deno.readDirSync(join(dir, "c"))].map((e) => e.name), ["state.json"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("private files: a database file made 0600 gets SQLite's WAL and SHM files 0600 too", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir((dir) => {
     const path = join(dir, "data", "x.db");
     ensurePrivateFileSync(path);
     const db = new DatabaseSync(path);
@@ -36,7 +33,5 @@ Deno.test("private files: a database file made 0600 gets SQLite's WAL and SHM fi
     db.close();
     ensurePrivateFileSync(path);
     assert.equal(modeOf(path), 0o600, "an existing file is left as it is");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateCredential, readOrCreateSecretFile } from "./secret_file.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 Deno.test("readOrCreateSecretFile creates once with mode 0600, then reads it back", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "nested", "secret");
     let made = 0;
     const make = () => `value-${++made}`;
@@ -18,9 +18,7 @@ Deno.test("readOrCreateSecretFile creates once with mode 0600, then reads it bac
     await Deno.chmod(path, 0o644);
     await readOrCreateSecretFile(path, make);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600, "a too-open file is tightened");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("generateCredential gives 256 random bits as unpadded base64url", () => {

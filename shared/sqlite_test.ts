@@ -7,12 +7,12 @@ import {
   schemaVersion,
   transaction,
 } from "./sqlite.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 const MIGRATIONS = ["CREATE TABLE a (x INTEGER) STRICT", "CREATE TABLE b (y TEXT) STRICT"];
 
 Deno.test("openDatabase creates the folder and the file in WAL mode at the latest schema", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir((dir) => {
     const db = openDatabase(join(dir, "nested", "x.db"), MIGRATIONS);
     try {
       assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
@@ -23,15 +23,12 @@ Deno.test("openDatabase creates the folder and the file in WAL mode at the lates
     } finally {
       db.close();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("openDatabase refuses a schema newer than its migrations and names the owner", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = join(dir, "x.db");
-  try {
+  await withTempDir((dir) => {
+    const path = join(dir, "x.db");
     openDatabase(path, MIGRATIONS).close();
     assert.throws(
       () => openDatabase(path, MIGRATIONS.slice(0, 1), { owner: "this Registry" }),
@@ -39,9 +36,7 @@ Deno.test("openDatabase refuses a schema newer than its migrations and names the
         e instanceof SchemaTooNewError &&
         /schema 2 is newer than this Registry's \(1\)/.test(e.message),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a failing migration leaves the database untouched (one transaction)", () => {

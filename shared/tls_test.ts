@@ -12,6 +12,7 @@ import {
   SERVER_KEY_FILE,
   TlsFileError,
 } from "./tls.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
@@ -41,8 +42,7 @@ Deno.test("caFilePath: argument, then EV_CA_FILE, then certs/ca.pem", () => {
 });
 
 Deno.test("loadTlsFiles reads PEM files and says to run `deno task certs` when missing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const certFile = join(dir, "server.pem");
     const keyFile = join(dir, "server.key");
     await assert.rejects(loadTlsFiles({ certFile, keyFile }), (error) => {
@@ -56,20 +56,15 @@ Deno.test("loadTlsFiles reads PEM files and says to run `deno task certs` when m
     await assert.rejects(loadTlsFiles({ certFile, keyFile }), /is not a PEM private key/);
     await Deno.writeTextFile(keyFile, KEY);
     assert.deepEqual(await loadTlsFiles({ certFile, keyFile }), { cert: CERT, key: KEY });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("httpsClient needs a readable CA certificate", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await assert.rejects(httpsClient(join(dir, "missing.pem")), TlsFileError);
     await Deno.writeTextFile(join(dir, "key.pem"), KEY);
     await assert.rejects(readPem(join(dir, "key.pem"), "CERTIFICATE"), /not a PEM certificate/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("isLoopbackHost: only localhost, 127/8 and ::1 are loopback; wildcards and LAN addresses are not", () => {

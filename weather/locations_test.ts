@@ -8,6 +8,7 @@ import {
   MAX_LOCATIONS,
   parseLocations,
 } from "./locations.ts";
+import { withTempDir } from "../shared/temp_dir.ts";
 
 /** Polls `check` until it holds or 3 s pass. */
 async function eventually(check: () => boolean, what: string): Promise<void> {
@@ -69,14 +70,11 @@ Deno.test("a missing file is created as {} (and its folder)", async () => {
 });
 
 Deno.test("a malformed file at start is a clear error", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "locations.json");
     await Deno.writeTextFile(path, '{"CP-001": }');
     await assert.rejects(LocationStore.open(path), LocationsFileError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("set and remove write the file atomically, sorted, with no temporary file left", async () => {
