@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type Kafka, Partitioners } from "kafkajs";
 import { createKafka, createProducer, TOPICS } from "../shared/kafka.ts";
 import { testBrokers, uniqueName } from "../tests/kafka_env.ts";
 import { ownEngineKafka } from "./engine_kafka.ts";
@@ -18,12 +19,14 @@ Deno.test({
         return Promise.resolve();
       });
       await ready;
-      const producer = await createProducer(
-        createKafka({ brokers: testBrokers(), clientId: "engine-kafka-test" }),
-      );
+      const kafka = createKafka({ brokers: testBrokers(), clientId: "engine-kafka-test" });
+      const other = await otherCpOnTheSamePartition(kafka, cpId);
+      const producer = await createProducer(kafka);
       try {
-        await producer.send(TOPICS.cpCommands, uniqueName("CP-OTHER"), { n: 1 });
-        await producer.send(TOPICS.cpCommands, cpId, { n: 2 });
+        const [sentOther] = await producer.send(TOPICS.cpCommands, other, { n: 1 });
+        const [sentOwn] = await producer.send(TOPICS.cpCommands, cpId, { n: 2 });
+        // One partition is read in order: seeing { n: 2 } proves the link read past { n: 1 }.
+        assert.equal(sentOther.partition, sentOwn.partition);
       } finally {
         await producer.disconnect();
       }
@@ -31,7 +34,6 @@ Deno.test({
       while (seen.length === 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(seen, [{ n: 2 }]);
       await link.sendTelemetry(cpId, { v: 1, probe: true });
     } finally {
@@ -39,3 +41,26 @@ Deno.test({
     }
   },
 });
+
+/** Another CP id whose commands the producer's partitioner puts on `cpId`'s partition. */
+async function otherCpOnTheSamePartition(kafka: Kafka, cpId: string): Promise<string> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [{ partitions }] = (await admin.fetchTopicMetadata({ topics: [TOPICS.cpCommands] }))
+      .topics;
+    const partitionOf = Partitioners.DefaultPartitioner();
+    const place = (key: string) =>
+      partitionOf({
+        topic: TOPICS.cpCommands,
+        partitionMetadata: partitions,
+        message: { key, value: null },
+      });
+    for (;;) {
+      const other = uniqueName("CP-OTHER");
+      if (place(other) === place(cpId)) return other;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
