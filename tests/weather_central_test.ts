@@ -175,6 +175,24 @@ function until(what: string, check: () => boolean | Promise<boolean>) {
   return waitFor(what, check, 15_000);
 }
 
+/**
+ * Resolves once the office has finished `n` more rounds. A round ends after Central answered
+ * every report it delivered, so what a round made Central do is done by then. The office also
+ * notifies on a change of the locations; the steps that wait for rounds change none.
+ */
+function roundsFinished(w: World, n: number): Promise<void> {
+  const office = w.office;
+  assert.ok(office, "the office runs");
+  return new Promise((resolve) => {
+    let left = n;
+    const unsubscribe = office.subscribe(() => {
+      if (--left > 0) return;
+      unsubscribe();
+      resolve();
+    });
+  });
+}
+
 async function centralMadeTheKeyFile(w: World) {
   assert.equal(w.central.weatherServiceKey.source, "file");
   assert.equal(w.central.weatherServiceKey.path, w.keyFile);
@@ -253,7 +271,9 @@ async function providerTroubleChangesNothing(w: World) {
       `Madrid answering ${kind}`,
       () => w.openWeather.served("Madrid", String(kind)) >= 1,
     );
-    await sleep(kind === "timeout" ? 700 : 150);
+    // The round that read the failure is in progress or over: two more round ends cover it
+    // and one whole round after it.
+    await roundsFinished(w, 2);
     assert.equal(await shown(w, w.cpA), "STOPPED/weather", `after ${kind}`);
     assert.deepEqual(await report(w, w.cpA), w.held, `the report is untouched after ${kind}`);
   }
@@ -279,7 +299,9 @@ async function adminStopSurvivesClear(w: World) {
     "the clear after the admin stop",
     async () => (await report(w, w.cpA)).status === "clear",
   );
-  await sleep(300);
+  // The round that delivered the clear may still be ending: a second round end is a whole
+  // round after Central handled it.
+  await roundsFinished(w, 2);
   assert.equal(await shown(w, w.cpA), "STOPPED/admin", "the admin stop still holds A");
 }
 
