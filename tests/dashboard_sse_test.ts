@@ -87,7 +87,9 @@ integrationTest(
 
         // While the client is away: a whole session, with its ticket.
         const s2 = await session("r2", 3);
-        await new Promise((r) => setTimeout(r, 500)); // past a flush of the coalesced figures
+        // The session's figures are held for the next flush of the feed: the ticket is the last
+        // input that holds any, so nothing held once the ticket is stored means they went out.
+        await waitFor("the coalesced figures flushed", () => central.feed.pendingCount === 0);
 
         const back = new SseClient(central.httpUrl, seen);
         await waitFor(
