@@ -22,6 +22,7 @@ import {
   createKafka,
   createProducer,
   ensureTopics,
+  fetchTopicEnds,
   type InvalidMessage,
   type JsonProducer,
   runConsumer,
@@ -303,7 +304,7 @@ async function uncommittedEnds(
       committed.partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition),
     );
     if (missing.size === 0) return [];
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await fetchTopicEnds(admin, topic);
     return ends
       .filter((p) => missing.has(p.partition))
       .map(({ partition, offset }) => ({ partition, offset }));

@@ -14,6 +14,7 @@ import { importCpKey } from "../shared/cp_key.ts";
 import {
   createProducer,
   ensureTopics,
+  fetchTopicEnds,
   type OutgoingMessage,
   runConsumer,
   TOPICS,
@@ -129,7 +130,7 @@ export async function measureBacklog(o: BacklogOptions): Promise<BacklogResult> 
       });
       return partitions.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
     };
-    const ends = await admin.fetchTopicOffsets(TOPICS.cpTelemetry);
+    const ends = await fetchTopicEnds(admin, TOPICS.cpTelemetry);
     const end = ends.reduce((n, p) => n + Number(p.offset), 0);
     const before = await committedAt();
     const centralMessages = end - before;

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type IHeaders,
@@ -20,6 +21,7 @@ import {
 // Internal module, patched below; kafkajs 2.2.4 is pinned so its layout is fixed.
 import RequestQueue from "kafkajs/src/network/requestQueue/index.js";
 import { getLogger, type Logger } from "@logtape/logtape";
+import { sleep } from "./sleep.ts";
 
 // kafkajs 2.2.4 re-arms a timer with `throttledUntil - Date.now()` after every
 // response, even when no request is queued. `throttledUntil` starts at -1, so
@@ -164,6 +166,51 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Retries of {@linkcode retryRetriable}: like {@linkcode createKafka}'s, about a minute in all. */
+export interface RetryOptions {
+  /** Calls after the first (default 8). */
+  retries?: number;
+  /** Wait before the first retry, doubled each time (default 300 ms). */
+  initialDelayMs?: number;
+  /** The longest wait (default 30 s). */
+  maxDelayMs?: number;
+}
+
+/**
+ * Calls `call` until it succeeds, again after a doubling wait while it fails with an error kafkajs
+ * marks `retriable` (a partition whose leader is not ready, say); any other error, or the last
+ * retriable one, rejects.
+ */
+export async function retryRetriable<T>(
+  call: () => Promise<T>,
+  { retries = 8, initialDelayMs = 300, maxDelayMs = 30_000 }: RetryOptions = {},
+): Promise<T> {
+  for (
+    let attempt = 0, delay = initialDelayMs;;
+    attempt++, delay = Math.min(delay * 2, maxDelayMs)
+  ) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= retries || (error as { retriable?: unknown }).retriable !== true) throw error;
+      await sleep(delay);
+    }
+  }
+}
+
+/**
+ * The high and low offsets of each of `topic`'s partitions (`admin.fetchTopicOffsets`), riding
+ * out a partition whose leader is not ready yet, as just after the topic was made or the broker
+ * restarted: kafkajs 2.2.4 retries an unknown topic there but fails at once on
+ * NOT_LEADER_OR_FOLLOWER.
+ */
+export function fetchTopicEnds(
+  admin: Admin,
+  topic: string,
+): ReturnType<Admin["fetchTopicOffsets"]> {
+  return retryRetriable(() => admin.fetchTopicOffsets(topic));
 }
 
 /** One message for {@linkcode JsonProducer.sendBatch}. */

@@ -8,6 +8,7 @@ import {
   ensureTopics,
   type InvalidMessage,
   type OutgoingMessage,
+  retryRetriable,
   runConsumer,
   type RunConsumerOptions,
 } from "./kafka.ts";
@@ -386,3 +387,36 @@ kafkaTest(
     assert.ok(patient * 4 <= eager, `${patient} fetches with minBytes, ${eager} without`);
   },
 );
+
+/** A call that fails with each of `errors` in turn, then answers "done"; counts its calls. */
+function failingThen(errors: unknown[]): { call: () => Promise<string>; calls: () => number } {
+  let calls = 0;
+  return {
+    call: () => {
+      const error = errors[calls++];
+      return error === undefined ? Promise.resolve("done") : Promise.reject(error);
+    },
+    calls: () => calls,
+  };
+}
+
+const notLeader = Object.assign(new Error("not the leader"), { retriable: true });
+
+Deno.test("retryRetriable: a retriable error is called again until the call succeeds", async () => {
+  const f = failingThen([notLeader, notLeader]);
+  assert.equal(await retryRetriable(f.call, { initialDelayMs: 1 }), "done");
+  assert.equal(f.calls(), 3);
+});
+
+Deno.test("retryRetriable: any other error rejects at once", async () => {
+  const fatal = Object.assign(new Error("topic authorization failed"), { retriable: false });
+  const f = failingThen([fatal]);
+  await assert.rejects(retryRetriable(f.call, { initialDelayMs: 1 }), fatal);
+  assert.equal(f.calls(), 1);
+});
+
+Deno.test("retryRetriable: the last retriable error rejects once the retries are spent", async () => {
+  const f = failingThen([notLeader, notLeader, notLeader, notLeader]);
+  await assert.rejects(retryRetriable(f.call, { retries: 2, initialDelayMs: 1 }), notLeader);
+  assert.equal(f.calls(), 3);
+});

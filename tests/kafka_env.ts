@@ -9,6 +9,7 @@ import {
   createKafka,
   createProducer,
   ensureTopics,
+  fetchTopicEnds,
   type JsonProducer,
   runConsumer,
   TOPICS,
@@ -70,7 +71,7 @@ export async function groupAtEnd(groupId: string, topics: readonly string[]): Pr
   await admin.connect();
   const ends = await Promise.all(topics.map(async (topic) => ({
     topic,
-    partitions: await admin.fetchTopicOffsets(topic),
+    partitions: await fetchTopicEnds(admin, topic),
   }))).finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: SEEK_FETCH_WAIT_MS });
   await consumer.connect();

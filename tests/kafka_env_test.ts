@@ -4,7 +4,7 @@
  * after.
  */
 import assert from "node:assert/strict";
-import { createKafka, createProducer, runConsumer, TOPICS } from "../shared/kafka.ts";
+import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
 import { groupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 
 Deno.test({
@@ -14,6 +14,8 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const kafka = createKafka({ brokers: testBrokers(), clientId: "kafka-env-test" });
+    // On a fresh broker run alone, no one else has made the topics (the producer would wait for them).
+    await ensureTopics(kafka);
     const producer = await createProducer(kafka);
     const key = uniqueName("before");
     const topics = [TOPICS.driverRequests, TOPICS.auditEvents];
