@@ -62,10 +62,19 @@ browserTest(
       });
       await page.locator(`[data-cp="${charging}"] [data-field="kwh"]`).waitFor();
       const first = await kwhOf(page, charging);
-      const deadline = Date.now() + 15_000;
-      while ((await kwhOf(page, charging)) <= first && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      // The page itself watches the tile: this resolves at the first render past `first`.
+      await page.waitForFunction(
+        ([id, before]) => {
+          // It runs in the page, whose DOM types this (Deno) file does not load.
+          const win = globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string | null } | null };
+          };
+          const kwh = win.document.querySelector(`[data-cp="${id}"] [data-field="kwh"]`);
+          return Number((kwh?.textContent ?? "").split(" ")[0]) > before;
+        },
+        [charging, first] as const,
+        { timeout: 30_000 },
+      );
       assert.ok((await kwhOf(page, charging)) > first, "kWh rose on screen");
       assert.equal(await borderOf(page, charging), GREEN);
       await page.screenshot({ path: join(ARTIFACTS, "dashboard_charging.png"), fullPage: true });
