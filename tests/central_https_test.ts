@@ -33,7 +33,12 @@ Deno.test("Central off loopback: REST over HTTPS only, and the weather office al
     let monitor: MonitorStub | undefined;
     try {
       assert.match(central.httpUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
-      assert.equal((await get("/health")).status, 200);
+      // Ready (200) once Kafka, the Registry, its change feed and the database have been seen well.
+      await waitFor(
+        "Central ready over HTTPS",
+        async () => (await get("/health")).status === 200,
+        30_000,
+      );
       const port = central.httpAddr.port;
       await assert.rejects(
         fetch(`http://127.0.0.1:${port}/health`).then((r) => r.text()),
