@@ -107,6 +107,13 @@ export interface KafkaOptions {
 }
 
 /**
+ * How the admin and consumer calls of {@linkcode createKafka}'s clients and
+ * {@linkcode retryRetriable} retry: 300 ms doubling, capped at 30 s, about a minute in all before
+ * an error surfaces.
+ */
+const RETRY: RetryOptions = { retries: 8, initialDelayMs: 300, maxDelayMs: 30_000 };
+
+/**
  * Creates a kafkajs client that logs through LogTape (category
  * `evcharging.kafka`, kafkajs fields as properties) and whose admin and
  * consumer calls retry for about a minute, long enough to ride out a broker
@@ -121,8 +128,11 @@ export function createKafka({ brokers, clientId }: KafkaOptions): Kafka {
     logCreator: logCreator(log),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
-    // 300 ms doubling, capped at 30 s: about a minute in all before an error surfaces.
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 30_000 },
+    retry: {
+      initialRetryTime: RETRY.initialDelayMs,
+      retries: RETRY.retries,
+      maxRetryTime: RETRY.maxDelayMs,
+    },
   });
 }
 
@@ -168,14 +178,14 @@ export async function ensureTopics(
   }
 }
 
-/** Retries of {@linkcode retryRetriable}: like {@linkcode createKafka}'s, about a minute in all. */
+/** Retries of {@linkcode retryRetriable} (each defaults to the clients' own, `RETRY`). */
 export interface RetryOptions {
-  /** Calls after the first (default 8). */
-  retries?: number;
-  /** Wait before the first retry, doubled each time (default 300 ms). */
-  initialDelayMs?: number;
-  /** The longest wait (default 30 s). */
-  maxDelayMs?: number;
+  /** Calls after the first. */
+  readonly retries: number;
+  /** Wait before the first retry, doubled each time. */
+  readonly initialDelayMs: number;
+  /** The longest wait. */
+  readonly maxDelayMs: number;
 }
 
 /**
@@ -185,7 +195,11 @@ export interface RetryOptions {
  */
 export async function retryRetriable<T>(
   call: () => Promise<T>,
-  { retries = 8, initialDelayMs = 300, maxDelayMs = 30_000 }: RetryOptions = {},
+  {
+    retries = RETRY.retries,
+    initialDelayMs = RETRY.initialDelayMs,
+    maxDelayMs = RETRY.maxDelayMs,
+  }: Partial<RetryOptions> = {},
 ): Promise<T> {
   for (
     let attempt = 0, delay = initialDelayMs;;
@@ -251,7 +265,11 @@ export async function createProducer(kafka: Kafka): Promise<JsonProducer> {
     maxInFlightRequests: 1,
     // Giving up and sending again would get new sequence numbers, i.e. a
     // possible duplicate; kafkajs warns about any limit for that reason.
-    retry: { initialRetryTime: 300, maxRetryTime: 30_000, retries: Number.MAX_SAFE_INTEGER },
+    retry: {
+      initialRetryTime: RETRY.initialDelayMs,
+      maxRetryTime: RETRY.maxDelayMs,
+      retries: Number.MAX_SAFE_INTEGER,
+    },
     // Choosing it explicitly also silences kafkajs' "switched default partitioner" warning.
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
