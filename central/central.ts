@@ -275,9 +275,9 @@ async function loadSecrets(options: CentralOptions, dataDir: string) {
 }
 
 /** The audit log, its signed checkpoints and the flood aggregator, closed in that reverse order. */
-async function openAudit(
+export async function openAudit(
   stack: AsyncDisposableStack,
-  options: CentralOptions,
+  options: Pick<CentralOptions, "auditFile" | "auditCheckpointKeyFile" | "auditIntervalMs">,
   store: CentralStore,
   dataDir: string,
 ) {
@@ -303,7 +303,7 @@ async function openAudit(
 }
 
 /** The model recovered from the store, and the runtime that steps it, started. */
-function startRuntime(
+export function startRuntime(
   stack: AsyncDisposableStack,
   store: CentralStore,
   config: ReturnType<typeof coreConfig>,
@@ -322,7 +322,11 @@ function startRuntime(
 }
 
 /** The dashboard's feed, following committed steps and appended records from here on. */
-function followForDashboard(stack: AsyncDisposableStack, runtime: CentralRuntime, audit: AuditLog) {
+export function followForDashboard(
+  stack: AsyncDisposableStack,
+  runtime: CentralRuntime,
+  audit: AuditLog,
+) {
   const feed = new LiveFeed();
   const tracker = new DashboardTracker(feed, runtime.model);
   runtime.subscribe((committed) => tracker.commit(committed));
@@ -332,7 +336,7 @@ function followForDashboard(stack: AsyncDisposableStack, runtime: CentralRuntime
 }
 
 /** The dashboard's files, read once at the first request for them; a missing build is looked for again. */
-function webLoader(): () => Promise<WebAssets> {
+export function webLoader(): () => Promise<WebAssets> {
   let web: Promise<WebAssets> | undefined;
   return () =>
     web ??= loadWeb().catch((error) => {
@@ -565,7 +569,7 @@ function serveRest(
 }
 
 /** Sends the dashboard's coalesced events, with the system status, every `everyMs`. */
-function flushFeedEvery(
+export function flushFeedEvery(
   stack: AsyncDisposableStack,
   everyMs: number,
   { tracker, feed }: ReturnType<typeof followForDashboard>,
@@ -579,7 +583,7 @@ function flushFeedEvery(
 }
 
 /** The core's clock: a tick a quarter of the heartbeat timeout (50–250 ms), with its lateness. */
-function startClock(
+export function startClock(
   stack: AsyncDisposableStack,
   heartbeatTimeoutMs: number,
   runtime: CentralRuntime,

@@ -26,6 +26,8 @@ const PROGRAMS = [
   "infra/lab.ts",
   "infra/demo.ts",
   "fleet/dashboard_probe.ts",
+  "fleet/bench_dashboard.ts",
+  "central/dashboard_load_main.ts",
 ];
 
 async function run(program: string, arg: string): Promise<{ code: number; out: string }> {

@@ -1,0 +1,170 @@
+/**
+ * `deno task bench:dashboard --cps 5000`: the dashboard in Chromium under the load of N CPs on a
+ * machine that cannot run N real ones. It starts Central's dashboard load harness
+ * (central/dashboard_load_main.ts: Central's real store, core, feed and HTTP app, fed by
+ * simulated CPs and drivers in its process), waits until every CP is logged in and the sessions
+ * settled, then at once reads `GET /events?batch=1` for `--stream-seconds` (fleet/stream_figures.ts)
+ * and measures the page with the dashboard probe for `--seconds` (fleet/dashboard_probe.ts: long
+ * tasks, script answers, renderer CPU, the states against `/cps`), and the harness's own CPU.
+ * With `--url` it measures a Central already running instead (a real `deno task bench`), so the
+ * two streams can be compared with the same reader. Prints the result as JSON.
+ *
+ * @module
+ */
+import { buildWeb } from "../infra/web_build.ts";
+import {
+  decimal,
+  defineConfig,
+  httpUrl,
+  integer,
+  loadConfig,
+  option,
+  text,
+} from "../shared/config.ts";
+import { probe, type ProbeResult } from "./dashboard_probe.ts";
+import { cpuMsFromStat } from "./proc_figures.ts";
+import { loadAverage } from "./bench_sample.ts";
+import { type SseFrame, SseFrames, type StreamFigures, streamFigures } from "./stream_figures.ts";
+
+export const benchDashboardConfig = defineConfig({
+  name: "deno task bench:dashboard",
+  summary: "Measures the dashboard in Chromium under N CPs: Central's real feed and HTTP app " +
+    "fed by simulated CPs in process (central/dashboard_load_main.ts), or a running Central " +
+    "(--url); prints its stream's figures and the dashboard probe's as JSON.",
+  options: {
+    cps: option(integer(1, 100_000), { flag: "cps", default: 1000, help: "CPs to simulate" }),
+    seconds: option(integer(1, 3600), {
+      flag: "seconds",
+      default: 60,
+      help: "how long the probe measures the page",
+    }),
+    streamSeconds: option(integer(1, 3600), {
+      flag: "stream-seconds",
+      default: 30,
+      help: "how long the event stream is read (at the start of the probe's window)",
+    }),
+    faults: option(decimal(0, 3600), {
+      flag: "faults",
+      default: 0,
+      help: "engine faults per CP per hour in the simulation",
+    }),
+    url: option(httpUrl, {
+      flag: "url",
+      optional: true,
+      help: "measure this running Central instead of starting the harness",
+    }),
+    profile: option(text, {
+      flag: "profile",
+      optional: true,
+      help: "also record the page's CPU profile into this .cpuprofile file",
+    }),
+    out: option(text, { flag: "out", optional: true, help: "also write the JSON result here" }),
+  },
+});
+
+/** What one run measured. */
+export interface DashboardBenchResult {
+  readonly load_before: string;
+  readonly load_after: string;
+  readonly cps: number;
+  readonly central: string;
+  readonly stream: StreamFigures;
+  /** The harness process's CPU over the probe's window, cores (none with `--url`). */
+  readonly harness_cpu_cores?: number;
+  readonly probe: ProbeResult;
+}
+
+/** Reads `url`'s `GET /events?batch=1` for `seconds`; the frames read. */
+export async function readStream(url: string, seconds: number): Promise<SseFrame[]> {
+  const frames: SseFrame[] = [];
+  const cutter = new SseFrames();
+  const signal = AbortSignal.timeout(seconds * 1000);
+  try {
+    const res = await fetch(`${url}/events?batch=1`, { signal });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) frames.push(...cutter.push(decoder.decode(chunk)));
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+  return frames;
+}
+
+/** The harness, started: its URL once steady, and how to stop it. */
+async function startHarness(
+  config: ReturnType<typeof loadConfig<typeof benchDashboardConfig.options>>,
+) {
+  await buildWeb();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../central/dashboard_load_main.ts", import.meta.url).pathname,
+      "--cps",
+      String(config.cps),
+      "--faults",
+      String(config.faults),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("the harness ended before it was steady");
+    text += value;
+    const steady = text.match(/^steady (\S+)$/m);
+    if (steady) {
+      await lines.cancel();
+      return {
+        url: steady[1],
+        pid: child.pid,
+        stop: async () => {
+          child.kill("SIGTERM");
+          await child.status;
+        },
+      };
+    }
+  }
+}
+
+async function cpuMs(pid: number): Promise<number> {
+  return cpuMsFromStat(await Deno.readTextFile(`/proc/${pid}/stat`));
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(benchDashboardConfig);
+  const loadBefore = await loadAverage();
+  const harness = config.url === undefined ? await startHarness(config) : undefined;
+  const url = (config.url ?? harness!.url).replace(/\/$/, "");
+  console.error(`bench:dashboard: measuring ${url} (load ${loadBefore})`);
+  try {
+    const cpu0 = harness && await cpuMs(harness.pid);
+    const t0 = performance.now();
+    const [frames, result] = await Promise.all([
+      readStream(url, config.streamSeconds),
+      probe(url, config.seconds, config.profile),
+    ]);
+    const cpu1 = harness && await cpuMs(harness.pid);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const { mismatches, ...states } = result.states;
+    const out: DashboardBenchResult = {
+      load_before: loadBefore,
+      load_after: await loadAverage(),
+      cps: result.cps,
+      central: config.url === undefined ? `harness (${config.cps} simulated CPs)` : url,
+      stream: streamFigures(frames, config.streamSeconds),
+      ...(cpu0 === undefined || cpu1 === undefined
+        ? {}
+        : { harness_cpu_cores: Math.round((cpu1 - cpu0) / elapsedS) / 1000 }),
+      probe: { ...result, states: { ...states, mismatches: mismatches.slice(0, 5) } },
+    };
+    const json = JSON.stringify(out, null, 2);
+    console.log(json);
+    if (config.out !== undefined) await Deno.writeTextFile(config.out, json + "\n");
+  } finally {
+    await harness?.stop();
+  }
+}
+
+if (import.meta.main) await main();
