@@ -27,7 +27,7 @@ import {
   type TelemetryPayload,
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
-import type { Input, RegistryCp } from "./core.ts";
+import type { Effect, Input, RegistryCp } from "./core.ts";
 
 /** How the simulated CPs and drivers behave. */
 export interface LoadSettings {
@@ -133,6 +133,7 @@ export class LoadFleet {
   #loggedIn = 0;
   #connections = 0;
   #telemetry: Input[] = [];
+  #heard: Effect[] = [];
 
   /** The fleet at `startMs`, nothing logged in yet; `random` draws specs, picks and faults. */
   constructor(settings: LoadSettings, random: () => number, startMs: number) {
@@ -184,6 +185,49 @@ export class LoadFleet {
   /** The next connection number (Central's monitor server numbers them). */
   nextConnection(): number {
     return ++this.#connections;
+  }
+
+  /**
+   * Keeps what Central published in a committed step (commands, answers to drivers) for the
+   * next {@link turn}: as through Kafka, it reaches the engines and drivers after the step.
+   */
+  hear(effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      if (effect.type === "command" || effect.type === "publish") this.#heard.push(effect);
+    }
+  }
+
+  /**
+   * One turn at `now`, as the harness runs it every {@link ADVANCE_MS}: what Central published
+   * reaches the engines and drivers, then what is due comes out in the groups the real edges
+   * dispatch: each login alone (its key version from `keyVersion`; the CP counts as logged in
+   * from here), each `HEALTH` change and driver request alone, the telemetry as one batch.
+   */
+  turn(now: number, keyVersion: (cpId: string) => number): Input[][] {
+    const heard = this.#heard;
+    this.#heard = [];
+    for (const effect of heard) {
+      if (effect.type === "command") this.command(effect.cpId, effect.payload, now);
+      else if (effect.type === "publish") this.driverUpdate(effect.message, now);
+    }
+    const step = this.advance(now);
+    const groups: Input[][] = step.logins.map(({ cpId, registry }) => {
+      const connection = this.nextConnection();
+      const login: Input = {
+        type: "login",
+        cpId,
+        connection,
+        registry,
+        keyVersion: keyVersion(cpId),
+        wrappedKey: btoa(`${this.#runId}-${connection}`),
+        originIp: "127.0.0.1",
+      };
+      this.loggedInAs(cpId, connection, now);
+      return [login];
+    });
+    groups.push(...step.inputs.map((input) => [input]));
+    if (step.telemetry.length > 0) groups.push([...step.telemetry]);
+    return groups;
   }
 
   /** Everything due at `now`: logins of the ramp, faults, engine timers, drivers' picks. */

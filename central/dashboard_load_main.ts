@@ -33,7 +33,6 @@ import { ADVANCE_MS, BENCH_LIKE, LoadFleet } from "./dashboard_load.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { CentralStore } from "./store.ts";
 import { HealthMonitor, systemStatus } from "./system_health.ts";
-import type { CommandPayload, DriverUpdate } from "../shared/messages.ts";
 
 /** How often the monitor server hands its gathered beats over (central/monitor_server.ts). */
 const BEATS_MS = 200;
@@ -177,50 +176,19 @@ if (config.seconds > 0) setTimeout(stop, config.seconds * 1000);
  * logins, beats, requests and telemetry are dispatched as the real edges dispatch them.
  */
 function wireFleet(stack: AsyncDisposableStack, fleet: LoadFleet): void {
-  let commands: { cpId: string; payload: CommandPayload }[] = [];
-  let updates: DriverUpdate[] = [];
-  stack.defer(runtime.subscribe(({ effects }) => {
-    for (const effect of effects) {
-      if (effect.type === "command") commands.push(effect);
-      else if (effect.type === "publish") updates.push(effect.message);
-    }
-  }));
-  const dispatch = (input: Input, now: number) => {
+  stack.defer(runtime.subscribe(({ effects }) => fleet.hear(effects)));
+  const dispatch = (inputs: readonly Input[], now: number) => {
     try {
-      runtime.dispatch(input, now);
+      runtime.dispatchAll(inputs.map((input) => ({ input })), now);
     } catch (error) {
-      console.error(`dashboard_load: ${input.type} failed: ${error}`);
+      console.error(`dashboard_load: ${inputs[0].type} failed: ${error}`);
     }
   };
   let steadyAt: number | undefined;
   const advance = setInterval(() => {
     const now = Date.now();
-    const [toEngines, toDrivers] = [commands, updates];
-    commands = [];
-    updates = [];
-    for (const c of toEngines) fleet.command(c.cpId, c.payload, now);
-    for (const u of toDrivers) fleet.driverUpdate(u, now);
-    const step = fleet.advance(now);
-    for (const { cpId, registry } of step.logins) {
-      const connection = fleet.nextConnection();
-      dispatch({
-        type: "login",
-        cpId,
-        connection,
-        registry,
-        keyVersion: store.nextKeyVersion(cpId),
-        wrappedKey: btoa(crypto.randomUUID()),
-        originIp: "127.0.0.1",
-      }, now);
-      fleet.loggedInAs(cpId, connection, now);
-    }
-    for (const input of step.inputs) dispatch(input, now);
-    if (step.telemetry.length > 0) {
-      try {
-        runtime.dispatchAll(step.telemetry.map((input) => ({ input })), now);
-      } catch (error) {
-        console.error(`dashboard_load: a telemetry batch failed: ${error}`);
-      }
+    for (const inputs of fleet.turn(now, (cpId) => store.nextKeyVersion(cpId))) {
+      dispatch(inputs, now);
     }
     if (steadyAt === undefined && fleet.loggedIn === config.cps) {
       steadyAt = now + config.settleMs;
@@ -234,7 +202,7 @@ function wireFleet(stack: AsyncDisposableStack, fleet: LoadFleet): void {
   let slot = 0;
   const beats = setInterval(() => {
     const input = fleet.heartbeats(Date.now(), slot++, BEATS_MS / 1000);
-    if (input !== undefined) dispatch(input, Date.now());
+    if (input !== undefined) dispatch([input], Date.now());
   }, BEATS_MS);
   const outbox = setInterval(() => {
     const now = new Date();

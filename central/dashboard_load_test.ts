@@ -130,41 +130,25 @@ Deno.test("dashboard load: Central's core takes every input, and sessions go rou
   const fleet = new LoadFleet(settings, seeded(), T0);
   let model: Model = EMPTY_MODEL;
   const effects: Effect[] = [];
-  let commands: { cpId: string; payload: CommandPayload }[] = [];
-  let updates: DriverUpdate[] = [];
   const apply = (inputs: Input[], now: number) => {
     const next = stepAll(model, inputs, { config: DEFAULT_CORE_CONFIG, now });
     model = next.model;
-    for (const e of next.effects.flat()) {
-      effects.push(e);
-      if (e.type === "command") commands.push(e);
-      if (e.type === "publish") updates.push(e.message);
+    for (const e of next.effects) {
+      effects.push(...e);
+      fleet.hear(e);
     }
   };
   let slot = 0;
   for (let now = T0; now < T0 + 60_000; now += ADVANCE_MS) {
-    const [toEngines, toDrivers] = [commands, updates];
-    commands = [];
-    updates = [];
-    for (const c of toEngines) fleet.command(c.cpId, c.payload, now);
-    for (const u of toDrivers) fleet.driverUpdate(u, now);
-    const step = fleet.advance(now);
-    for (const { cpId, registry } of step.logins) {
-      const connection = fleet.nextConnection();
-      apply([{ type: "login", cpId, connection, registry, keyVersion: 1, wrappedKey: "k" }], now);
-      fleet.loggedInAs(cpId, connection, now);
-    }
-    for (const input of step.inputs) apply([input], now);
-    if (step.telemetry.length > 0) apply([...step.telemetry], now);
+    for (const inputs of fleet.turn(now, () => 1)) apply(inputs, now);
     if ((now - T0) % 200 === 0) {
       const beats = fleet.heartbeats(now, slot++, 0.2);
       if (beats) apply([beats], now);
     }
     apply([{ type: "tick" }], now);
   }
-  const tickets = updates.concat(
-    effects.flatMap((e) => e.type === "publish" ? [e.message] : []),
-  ).filter((m) => m.type === "TICKET");
+  const tickets = effects.flatMap((e) => e.type === "publish" ? [e.message] : [])
+    .filter((m) => m.type === "TICKET");
   const denied = effects.filter((e) => e.type === "publish" && e.message.type === "DENIED");
   const warnings = effects.filter((e) =>
     e.type === "note" && e.level !== "debug" &&
