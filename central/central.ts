@@ -35,7 +35,7 @@ import { CpRestorer } from "./cp_restore.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
-import { LatenessWindow } from "./loop_lag.ts";
+import { PeriodicLateness } from "../shared/loop_lag.ts";
 import { ConsumerLag } from "./consumer_lag.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { trackOperator } from "./operator_trackers.ts";
@@ -590,13 +590,11 @@ export function startClock(
   floods: AuditAggregator,
 ): void {
   const tickMs = Math.max(50, Math.min(250, heartbeatTimeoutMs / 4));
-  const lateness = new LatenessWindow(heartbeatTimeoutMs);
-  let dueAt = Date.now() + tickMs;
+  const lateness = new PeriodicLateness(tickMs, heartbeatTimeoutMs);
+  lateness.started(Date.now());
   const clock = setInterval(() => {
     const at = Date.now();
-    const lagMs = lateness.note(dueAt, at);
-    dueAt = at + tickMs;
-    runtime.dispatch({ type: "tick", lagMs }, at);
+    runtime.dispatch({ type: "tick", lagMs: lateness.ran(at) }, at);
     floods.tick();
   }, tickMs);
   stack.defer(() => clearInterval(clock));

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { awakeTimeout } from "../shared/awake_timeout.ts";
 import { decodeBase64, encodeBase64 } from "../shared/encoding.ts";
 import type { FramedConn } from "../shared/framed_conn.ts";
 import {
@@ -146,9 +147,9 @@ function newNonce(): string {
 
 /** The peer's next frame within {@link LINK_OPENING_TIMEOUT_MS}; closes `conn` if none comes. */
 async function nextFrame(conn: FramedConn, what: string): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimeout = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    cancelTimeout = awakeTimeout(() => {
       conn.close();
       reject(new EngineLinkError(`no ${what} within ${LINK_OPENING_TIMEOUT_MS} ms`));
     }, LINK_OPENING_TIMEOUT_MS);
@@ -158,7 +159,7 @@ async function nextFrame(conn: FramedConn, what: string): Promise<unknown> {
     if (next.done) throw new EngineLinkError(`the peer closed before its ${what}`);
     return next.value;
   } finally {
-    clearTimeout(timer);
+    cancelTimeout();
   }
 }
 

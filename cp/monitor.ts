@@ -30,6 +30,7 @@ import {
   generateEcdhKeyPair,
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
+import { awakeTimeout } from "../shared/awake_timeout.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { caFilePath, connectTls, readPem } from "../shared/tls.ts";
@@ -364,7 +365,9 @@ class Monitor implements MonitorHandle {
   /** Steps the core with `input` at this moment; returns the effects to perform. */
   #step(input: MonitorInput): readonly MonitorEffect[] {
     const random = (this.#options.random ?? Math.random)();
-    const next = step(this.#model, input, { settings: this.#settings, now: Date.now(), random });
+    const now = Date.now();
+    const lagMs = this.#engine.lagMs(now);
+    const next = step(this.#model, input, { settings: this.#settings, now, lagMs, random });
     this.#model = next.model;
     return next.effects;
   }
@@ -548,11 +551,11 @@ class Monitor implements MonitorHandle {
     }));
 
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const cancelTimeout = awakeTimeout(() => {
       timedOut = true;
       conn.close();
     }, AUTH_ANSWER_TIMEOUT_MS);
-    const first = await frames.next().finally(() => clearTimeout(timer));
+    const first = await frames.next().finally(cancelTimeout);
     if (first.done) {
       const detail = timedOut
         ? words("centralSilent", { seconds: AUTH_ANSWER_TIMEOUT_MS / 1000 })

@@ -352,15 +352,13 @@ function probeAnswered(probe: EngineProbe, engine: EngineHealth): EngineProbe {
 
 /**
  * The engine's health at `now`: `KO` when not connected, when a check has gone unanswered for
- * longer than `timeoutMs`, before its first answer, or when it answered `KO`.
+ * longer than {@link HEALTH_TIMEOUT_MS} and the monitor's own lateness `lagMs`, before its first
+ * answer, or when it answered `KO`.
  */
-function engineHealth(
-  probe: EngineProbe,
-  now: number,
-  timeoutMs = HEALTH_TIMEOUT_MS,
-): EngineHealth {
+function engineHealth(probe: EngineProbe, now: number, lagMs: number): EngineHealth {
   if (!probe.connected) return "KO";
-  if (probe.pendingSince !== undefined && now - probe.pendingSince > timeoutMs) return "KO";
+  const silentMs = probe.pendingSince === undefined ? 0 : now - probe.pendingSince;
+  if (silentMs > HEALTH_TIMEOUT_MS + lagMs) return "KO";
   return probe.lastAnswer ?? "KO";
 }
 
@@ -397,6 +395,11 @@ export interface MonitorContext {
   readonly settings: MonitorSettings;
   /** Now, ms since the epoch. */
   readonly now: number;
+  /**
+   * How late the monitor's own timers have run lately (ms): an engine's answer may have waited
+   * that long unread, so its silence counts only beyond it.
+   */
+  readonly lagMs: number;
   /** A number in [0, 1) for the jitter of a wait this step may decide. */
   readonly random: number;
 }
@@ -460,18 +463,15 @@ export function step(
     case "login_ended":
       return afterLogin(model, input.ending, input.asked, context);
     case "engine_connected":
-      return judgeHealth({ ...model, probe: probeConnected() }, context.now);
+      return judgeHealth({ ...model, probe: probeConnected() }, context);
     case "health_check_sent":
-      return judgeHealth({ ...model, probe: probeSent(model.probe, context.now) }, context.now);
+      return judgeHealth({ ...model, probe: probeSent(model.probe, context.now) }, context);
     case "engine_answered":
-      return judgeHealth(
-        { ...model, probe: probeAnswered(model.probe, input.engine) },
-        context.now,
-      );
+      return judgeHealth({ ...model, probe: probeAnswered(model.probe, input.engine) }, context);
     case "engine_lost":
-      return judgeHealth({ ...model, probe: DISCONNECTED_PROBE }, context.now);
+      return judgeHealth({ ...model, probe: DISCONNECTED_PROBE }, context);
     case "tick":
-      return judgeHealth(model, context.now);
+      return judgeHealth(model, context);
   }
 }
 
@@ -515,9 +515,9 @@ function park(message: CpWords): MonitorEffect[] {
   return [{ type: "revoke_key" }, { type: "park", message }];
 }
 
-/** The engine's health judged at `now`; a change is reported. */
-function judgeHealth(model: MonitorModel, now: number): MonitorStep {
-  const health = engineHealth(model.probe, now);
+/** The engine's health judged now; a change is reported. */
+function judgeHealth(model: MonitorModel, { now, lagMs }: MonitorContext): MonitorStep {
+  const health = engineHealth(model.probe, now, lagMs);
   if (health === model.health) return { model, effects: [] };
   return { model: { ...model, health }, effects: [{ type: "health_changed", health }] };
 }

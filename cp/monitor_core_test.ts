@@ -27,15 +27,16 @@ const en = (said: CpWords) => sayWords("en", said);
 const SETTINGS: MonitorSettings = { revokedWaitMs: REVOKED_WAIT_MS, interactive: false };
 const FILE = "data/cp/CP1.credentials";
 
-/** Steps the core with `input` at `now`, with the jitter `random`. */
+/** Steps the core with `input` at `now`, with the jitter `random` and the monitor's `lagMs`. */
 function at(
   model: MonitorModel,
   input: MonitorInput,
   now = 0,
   random = 0.5,
   settings: Partial<MonitorSettings> = {},
+  lagMs = 0,
 ): MonitorStep {
-  return step(model, input, { settings: { ...SETTINGS, ...settings }, now, random });
+  return step(model, input, { settings: { ...SETTINGS, ...settings }, now, lagMs, random });
 }
 
 /** Steps the core with how a login attempt ended, after `attempt` attempts. */
@@ -382,4 +383,25 @@ Deno.test("engine health: KO when disconnected, silent or never answered; else i
   assert.equal(again.model.health, "OK", "answered again");
   const lost = at(ok.model, { type: "engine_lost" }, t);
   assert.deepEqual(lost.effects, [{ type: "health_changed", health: "KO" }], "link lost");
+});
+
+Deno.test("engine health: a held-up monitor judges the engine's silence beyond its own lateness", () => {
+  const t = 1_000_000;
+  const open = at(INITIAL_MODEL, { type: "engine_connected" }, t).model;
+  const ok = at(at(open, { type: "health_check_sent" }, t).model, {
+    type: "engine_answered",
+    engine: "OK",
+  }, t).model;
+  const waiting = at(ok, { type: "health_check_sent" }, t).model;
+  const late = (input: MonitorInput, now: number, lagMs: number) =>
+    at(waiting, input, now, 0.5, {}, lagMs).model.health;
+  // Held up 2 s: the answer may be waiting unread, whichever input comes first after the stall.
+  assert.equal(late({ type: "tick" }, t + 3000, 2000), "OK");
+  assert.equal(late({ type: "health_check_sent" }, t + 3000, 2000), "OK");
+  assert.equal(
+    late({ type: "tick" }, t + HEALTH_TIMEOUT_MS + 2001, 2000),
+    "KO",
+    "silent beyond it",
+  );
+  assert.equal(late({ type: "tick" }, t + 3000, 0), "KO", "on time, 3 s unanswered is KO");
 });

@@ -17,6 +17,7 @@ import {
 } from "../shared/messages.ts";
 import { sleep, whenAborted } from "../shared/sleep.ts";
 import { LinkKey, type LinkSecretSource, openEngineLink, readLinkSecret } from "./engine_link.ts";
+import { PeriodicLateness } from "../shared/loop_lag.ts";
 import { HEALTH_TIMEOUT_MS, type MonitorInput } from "./monitor_core.ts";
 
 const log = getLogger(["evcharging", "cp", "monitor"]);
@@ -79,6 +80,8 @@ export class EngineLink {
   #key: Key | undefined;
   #revoked: number[] = [];
   #evalTimer: ReturnType<typeof setInterval> | undefined;
+  /** The eval timer's lateness: how late this thread has run lately. */
+  readonly #lateness = new PeriodicLateness(HEALTH_EVAL_MS, 2 * HEALTH_TIMEOUT_MS);
   readonly #answered = Promise.withResolvers<void>();
 
   constructor(
@@ -93,6 +96,11 @@ export class EngineLink {
     this.#report = report;
   }
 
+  /** How late this thread's timers have run lately (ms), for judging the engine's silence. */
+  lagMs(at: number): number {
+    return this.#lateness.lagMs(at);
+  }
+
   get connected(): boolean {
     return this.#conn !== undefined;
   }
@@ -104,7 +112,11 @@ export class EngineLink {
 
   /** Runs until the signal aborts. */
   async run(): Promise<void> {
-    this.#evalTimer = setInterval(() => this.#evaluate({ type: "tick" }), HEALTH_EVAL_MS);
+    this.#lateness.started(Date.now());
+    this.#evalTimer = setInterval(() => {
+      this.#lateness.ran(Date.now());
+      this.#evaluate({ type: "tick" });
+    }, HEALTH_EVAL_MS);
     let reported = false; // log "unreachable" once per outage, not every second
     let reached = false;
     const startedAt = Date.now();

@@ -56,7 +56,7 @@ function healthWatch() {
     seen,
     health: () => model.health,
     report: (input: EngineLinkInput) => {
-      const next = step(model, input, { settings, now: Date.now(), random: 0 });
+      const next = step(model, input, { settings, now: Date.now(), lagMs: 0, random: 0 });
       model = next.model;
       for (const effect of next.effects) {
         if (effect.type === "health_changed") seen.push(effect.health);

@@ -15,6 +15,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { awakeTimeout } from "./awake_timeout.ts";
 import {
   ACK,
   type ControlByte,
@@ -271,7 +272,7 @@ export class FramedConn implements AsyncIterable<unknown> {
 
   /** Runs an opening step under the opening timeout; on failure closes and rethrows. */
   async #open(timeoutMs = DEFAULT_TIMEOUT_MS, step: () => Promise<void>): Promise<void> {
-    const timer = setTimeout(() => {
+    const cancelTimeout = awakeTimeout(() => {
       this.#shutdown(new FramedConnError("open-timeout", `no opening within ${timeoutMs} ms`));
     }, timeoutMs);
     try {
@@ -290,7 +291,7 @@ export class FramedConn implements AsyncIterable<unknown> {
       });
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
   }
 
@@ -319,7 +320,7 @@ export class FramedConn implements AsyncIterable<unknown> {
     this.#pendingAck = answer; // before writing, so a quick answer is not missed
     // No resend on timeout: TCP loses no bytes, so silence means the peer is
     // stuck or gone, and a late ACK would be taken for the resent copy's.
-    const timer = setTimeout(() => {
+    const cancelTimeout = awakeTimeout(() => {
       this.#shutdown(
         new FramedConnError("ack-timeout", `no ACK within ${this.#ackTimeoutMs} ms`),
       );
@@ -330,7 +331,7 @@ export class FramedConn implements AsyncIterable<unknown> {
       });
       return await answer.promise;
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
       if (this.#pendingAck === answer) this.#pendingAck = undefined;
     }
   }

@@ -354,6 +354,19 @@ Deno.test("a frame with no answer times out and drops the connection", async () 
   await peer.close();
 });
 
+Deno.test("an ACK that waited while this thread was held up is not taken for silence", async () => {
+  const { conn, peer } = await clientWithRawServer({ ackTimeoutMs: 100 });
+  const sending = conn.send({ type: "HEARTBEAT", seq: 1 });
+  assert.equal((await peer.next())?.kind, "frame");
+  await peer.write(ACK);
+  // The ACK is in the socket; the thread is busy past the deadline before it can read it.
+  const busyUntil = performance.now() + 500;
+  while (performance.now() < busyUntil) { /* held up, as a starved process is */ }
+  await sending;
+  await conn.close();
+  await peer.close();
+});
+
 Deno.test("a peer that vanishes ends the iterator with an error", async () => {
   const { conn, peer } = await serverWithRawClient();
   await peer.write(encodeFrame({ type: "HEARTBEAT", seq: 1 }));

@@ -344,7 +344,7 @@ export type Input =
   }
   /**
    * Time passes: heartbeat timeouts and stop waits. `lagMs`: how late Central's own loop has
-   * been lately (central/loop_lag.ts, default 0); a CP's silence counts only beyond it, since
+   * been lately (shared/loop_lag.ts, default 0); a CP's silence counts only beyond it, since
    * heartbeats Central could not read are not missing.
    */
   | { readonly type: "tick"; readonly lagMs?: number }
