@@ -154,12 +154,26 @@ export class LoadFleet {
     for (let i = 1; i <= settings.drivers; i++) {
       const driver: SimDriver = {
         id: `${settings.prefix}-DRV-${String(i).padStart(5, "0")}`,
-        nextPickAt: startMs + random() * settings.pauseMs,
+        nextPickAt: startMs + random() * this.#cycleMs(),
         requests: 0,
       };
       this.#drivers.push(driver);
       this.#driverById.set(driver.id, driver);
     }
+  }
+
+  /**
+   * When every driver has made its first pick. They are spread over a whole session's cycle
+   * (plug, supply, pause), as the real fleet's are by its slow ramp, so that sessions start and
+   * end evenly rather than all in the same second.
+   */
+  get phasedAt(): number {
+    return this.#startMs + this.#cycleMs();
+  }
+
+  #cycleMs(): number {
+    const s = this.#settings;
+    return s.plugDelayMs + s.durationMs / s.speed + s.pauseMs;
   }
 
   /** CPs logged in so far. */
@@ -201,7 +215,8 @@ export class LoadFleet {
    * One turn at `now`, as the harness runs it every {@link ADVANCE_MS}: what Central published
    * reaches the engines and drivers, then what is due comes out in the groups the real edges
    * dispatch: each login alone (its key version from `keyVersion`; the CP counts as logged in
-   * from here), each `HEALTH` change and driver request alone, the telemetry as one batch.
+   * from here), each `HEALTH` change and driver request alone, the telemetry as one batch per
+   * partition of `cp.telemetry`.
    */
   turn(now: number, keyVersion: (cpId: string) => number): Input[][] {
     const heard = this.#heard;
@@ -226,7 +241,12 @@ export class LoadFleet {
       return [login];
     });
     groups.push(...step.inputs.map((input) => [input]));
-    if (step.telemetry.length > 0) groups.push([...step.telemetry]);
+    // Kafka hands Central each of cp.telemetry's partitions' records as a batch of their own.
+    const partitions: Input[][] = Array.from({ length: TELEMETRY_PARTITIONS }, () => []);
+    for (const input of step.telemetry) {
+      if (input.type === "telemetry") partitions[partitionOf(input.cpId)].push(input);
+    }
+    groups.push(...partitions.filter((p) => p.length > 0));
     return groups;
   }
 
@@ -453,6 +473,16 @@ export class LoadFleet {
     } as never) as TelemetryPayload;
     this.#telemetry.push({ type: "telemetry", cpId: cp.id, payload });
   }
+}
+
+/** The partitions of `cp.telemetry` (shared/kafka.ts creates every topic with 3). */
+const TELEMETRY_PARTITIONS = 3;
+
+/** A CP's partition: any stable spread of ids will do, as the key's hash does for Kafka. */
+function partitionOf(cpId: string): number {
+  let hash = 0;
+  for (let i = 0; i < cpId.length; i++) hash = (hash * 31 + cpId.charCodeAt(i)) | 0;
+  return Math.abs(hash) % TELEMETRY_PARTITIONS;
 }
 
 /** How often the harness calls {@link LoadFleet.advance}, ms (a Kafka fetch's wait, at most). */

@@ -9,8 +9,9 @@
  * Kafka consumers would (telemetry as one batch every 100 ms, beats gathered every 200 ms), and
  * what Central publishes (commands, answers to drivers) goes back to them instead of to Kafka.
  *
- * Prints `ready <url>` once it serves, then `steady <url>` when every CP has logged in and the
- * sessions had `--settle` (10 s, as the bench) to start; runs until SIGINT or SIGTERM (or `--seconds`).
+ * Prints `ready <url>` once it serves, then `steady <url>` when every CP has logged in, the
+ * drivers' first picks (spread over a session's cycle) are over and the sessions had `--settle`
+ * (10 s, as the bench) more; runs until SIGINT or SIGTERM (or `--seconds`).
  * fleet/bench_dashboard.ts (`deno task bench:dashboard`) runs it and measures the page.
  *
  * @module
@@ -93,7 +94,12 @@ const dashboardLoadConfig = defineConfig({
 });
 
 const config = loadConfig(dashboardLoadConfig);
-await setupLogging({ level: "warning" });
+// Central's warnings (a CP BROKEN at each fault) go to stderr: stdout says only ready and steady.
+await setupLogging({
+  level: "warning",
+  stream: new WritableStream({ write: (chunk) => void Deno.stderr.writeSync(chunk) }),
+  isTerminal: false,
+});
 const dir = await Deno.makeTempDir({ prefix: "evcharging-dashboard-load-" });
 const stack = new AsyncDisposableStack();
 stack.defer(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
@@ -187,11 +193,13 @@ function wireFleet(stack: AsyncDisposableStack, fleet: LoadFleet): void {
   let steadyAt: number | undefined;
   const advance = setInterval(() => {
     const now = Date.now();
+    // Each group in a task of its own, as each comes from its own socket or fetch: what one
+    // publishes reaches the dashboard as one SSE batch (api_dashboard.ts), as in Central.
     for (const inputs of fleet.turn(now, (cpId) => store.nextKeyVersion(cpId))) {
-      dispatch(inputs, now);
+      setTimeout(() => dispatch(inputs, now), 0);
     }
     if (steadyAt === undefined && fleet.loggedIn === config.cps) {
-      steadyAt = now + config.settleMs;
+      steadyAt = Math.max(now, fleet.phasedAt) + config.settleMs;
       console.error(`dashboard_load: ${config.cps} CPs logged in`);
     }
     if (steadyAt !== undefined && now >= steadyAt) {

@@ -105,8 +105,10 @@ async function startHarness(
       String(config.faults),
     ],
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
+  // Its output is read to the end: a closed pipe would fail its next write.
+  forwardProgress(child.stderr);
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   for (;;) {
@@ -115,7 +117,9 @@ async function startHarness(
     text += value;
     const steady = text.match(/^steady (\S+)$/m);
     if (steady) {
-      await lines.cancel();
+      (async () => {
+        while (!(await lines.read()).done);
+      })().catch(() => {});
       return {
         url: steady[1],
         pid: child.pid,
@@ -126,6 +130,18 @@ async function startHarness(
       };
     }
   }
+}
+
+/** Passes on the harness's own lines (its progress, its failures), not Central's log records. */
+function forwardProgress(stderr: ReadableStream<Uint8Array>): void {
+  (async () => {
+    let rest = "";
+    for await (const text of stderr.pipeThrough(new TextDecoderStream())) {
+      const lines = (rest + text).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) if (!line.startsWith("{")) console.error(line);
+    }
+  })().catch(() => {});
 }
 
 async function cpuMs(pid: number): Promise<number> {
