@@ -122,7 +122,6 @@ const status = () => {
   }, now);
 };
 const streams = new EventStreams();
-stack.defer(() => streams.closeAll());
 const metrics = new CentralMetrics({ runtime, sseClients: () => streams.size });
 runtime.subscribe((committed) => metrics.observe(committed));
 const app = createCentralApp({
@@ -145,6 +144,8 @@ const http = Deno.serve(
   (request, info) => app.fetch(request, info),
 );
 stack.defer(() => http.shutdown());
+// Open event streams never end by themselves: closed first, or the shutdown waits for them.
+stack.defer(() => streams.closeAll());
 const url = `http://127.0.0.1:${http.addr.port}`;
 flushFeedEvery(stack, 300, dashboard, status);
 startClock(stack, DEFAULT_CORE_CONFIG.heartbeatTimeoutMs, runtime, floods);

@@ -3,8 +3,8 @@
  * machine that cannot run N real ones. It starts Central's dashboard load harness
  * (central/dashboard_load_main.ts: Central's real store, core, feed and HTTP app, fed by
  * simulated CPs and drivers in its process), waits until every CP is logged in and the sessions
- * settled, then at once reads `GET /events?batch=1` for `--stream-seconds` (fleet/stream_figures.ts)
- * and measures the page with the dashboard probe for `--seconds` (fleet/dashboard_probe.ts: long
+ * settled, then reads `GET /events?batch=1` for `--stream-seconds` (fleet/stream_figures.ts) and
+ * after it measures the page with the dashboard probe for `--seconds` (fleet/dashboard_probe.ts: long
  * tasks, script answers, renderer CPU, the states against `/cps`), and the harness's own CPU.
  * With `--url` it measures a Central already running instead (a real `deno task bench`), so the
  * two streams can be compared with the same reader. Prints the result as JSON.
@@ -41,7 +41,7 @@ export const benchDashboardConfig = defineConfig({
     streamSeconds: option(integer(1, 3600), {
       flag: "stream-seconds",
       default: 30,
-      help: "how long the event stream is read (at the start of the probe's window)",
+      help: "how long the event stream is read (just before the probe's window)",
     }),
     faults: option(decimal(0, 3600), {
       flag: "faults",
@@ -74,19 +74,31 @@ export interface DashboardBenchResult {
   readonly probe: ProbeResult;
 }
 
-/** Reads `url`'s `GET /events?batch=1` for `seconds`; the frames read. */
-export async function readStream(url: string, seconds: number): Promise<SseFrame[]> {
+/**
+ * Reads `url`'s `GET /events?batch=1` for `seconds` by the clock, however busy: the frames read
+ * and the seconds it read them for.
+ */
+export async function readStream(
+  url: string,
+  seconds: number,
+): Promise<{ frames: SseFrame[]; seconds: number }> {
   const frames: SseFrame[] = [];
   const cutter = new SseFrames();
-  const signal = AbortSignal.timeout(seconds * 1000);
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const res = await fetch(`${url}/events?batch=1`, { signal: AbortSignal.timeout(seconds * 2000) });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    const res = await fetch(`${url}/events?batch=1`, { signal });
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body!) frames.push(...cutter.push(decoder.decode(chunk)));
-  } catch (error) {
-    if (!signal.aborted) throw error;
+    // The clock is read at each chunk: a timer may wait behind a stream that never runs dry.
+    while (elapsed() < seconds) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      frames.push(...cutter.push(value));
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
   }
-  return frames;
+  return { frames, seconds: elapsed() };
 }
 
 /** The harness, started: its URL once steady, and how to stop it. */
@@ -124,7 +136,11 @@ async function startHarness(
         url: steady[1],
         pid: child.pid,
         stop: async () => {
-          child.kill("SIGTERM");
+          try {
+            child.kill("SIGTERM");
+          } catch {
+            // It has ended already.
+          }
           await child.status;
         },
       };
@@ -155,12 +171,12 @@ async function main(): Promise<void> {
   const url = (config.url ?? harness!.url).replace(/\/$/, "");
   console.error(`bench:dashboard: measuring ${url} (load ${loadBefore})`);
   try {
+    // The stream first, then the page: reading it beside the probe, in this process, would
+    // delay the probe's own timings.
+    const read = await readStream(url, config.streamSeconds);
     const cpu0 = harness && await cpuMs(harness.pid);
     const t0 = performance.now();
-    const [frames, result] = await Promise.all([
-      readStream(url, config.streamSeconds),
-      probe(url, config.seconds, config.profile),
-    ]);
+    const result = await probe(url, config.seconds, config.profile);
     const cpu1 = harness && await cpuMs(harness.pid);
     const elapsedS = (performance.now() - t0) / 1000;
     const { mismatches, ...states } = result.states;
@@ -169,7 +185,7 @@ async function main(): Promise<void> {
       load_after: await loadAverage(),
       cps: result.cps,
       central: config.url === undefined ? `harness (${config.cps} simulated CPs)` : url,
-      stream: streamFigures(frames, config.streamSeconds),
+      stream: streamFigures(read.frames, Math.round(read.seconds * 10) / 10),
       ...(cpu0 === undefined || cpu1 === undefined
         ? {}
         : { harness_cpu_cores: Math.round((cpu1 - cpu0) / elapsedS) / 1000 }),

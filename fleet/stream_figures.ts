@@ -20,28 +20,45 @@ export interface SseFrame {
   readonly chars: number;
 }
 
-/** Cuts a stream's text into events; a frame split across chunks waits for its end. */
+/**
+ * Cuts a stream's text into events; a frame split across chunks waits for its end. Each chunk is
+ * scanned once (a 2 MB batch comes in dozens of chunks: rescanning it at each would cost more
+ * than reading it).
+ */
 export class SseFrames {
   #buffer = "";
 
   /** The events completed by `text`. */
   push(text: string): SseFrame[] {
-    this.#buffer += text.replaceAll("\r\n", "\n");
+    const from = Math.max(0, this.#buffer.length - 3);
+    this.#buffer += text;
     const frames: SseFrame[] = [];
-    let end: number;
-    while ((end = this.#buffer.indexOf("\n\n")) >= 0) {
-      const raw = this.#buffer.slice(0, end);
-      this.#buffer = this.#buffer.slice(end + 2);
-      let event = "message";
-      const data: string[] = [];
-      for (const line of raw.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length > 0) frames.push({ event, data: data.join("\n"), chars: raw.length + 2 });
+    let start = 0;
+    let at = from;
+    for (;;) {
+      const lf = this.#buffer.indexOf("\n\n", Math.max(at, start));
+      const crlf = this.#buffer.indexOf("\r\n\r\n", Math.max(at, start));
+      const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+      if (end < 0) break;
+      const sep = end === crlf ? 4 : 2;
+      const frame = frameOf(this.#buffer.slice(start, end), end + sep - start);
+      if (frame !== undefined) frames.push(frame);
+      start = at = end + sep;
     }
+    if (start > 0) this.#buffer = this.#buffer.slice(start);
     return frames;
   }
+}
+
+/** One event's lines, or undefined when it has no data (a `retry:` or a comment). */
+function frameOf(raw: string, chars: number): SseFrame | undefined {
+  let event = "message";
+  const data: string[] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  return data.length === 0 ? undefined : { event, data: data.join("\n"), chars };
 }
 
 /** The p50, p95 and largest of some sizes. */
