@@ -70,6 +70,8 @@ export interface DrainSample {
   readonly done: number;
   /** The consumer's process CPU time so far, ms, when it is a process of its own. */
   readonly cpuMs?: number;
+  /** Of that, its main thread's (where Central's handlers run), ms. */
+  readonly mainCpuMs?: number;
   /** Its peak resident memory so far, KiB (`VmHWM`). */
   readonly peakKib?: number;
 }
@@ -91,6 +93,10 @@ export interface DrainFigures {
    * a busy machine the consumer got.
    */
   readonly cpuUsPerMessage?: number;
+  /** The main thread's CPU over the drain ÷ its wall time, % of one core (when measured). */
+  readonly mainCpuPercent?: number;
+  /** The main thread's CPU over the drain ÷ messages, µs (when measured). */
+  readonly mainCpuUsPerMessage?: number;
   /** Peak resident memory, MiB (when measured). */
   readonly peakMib?: number;
 }
@@ -111,6 +117,9 @@ export function drainFigures(samples: readonly DrainSample[], messages: number):
   const cpuMs = from.cpuMs !== undefined && end.cpuMs !== undefined
     ? end.cpuMs - from.cpuMs
     : undefined;
+  const mainCpuMs = from.mainCpuMs !== undefined && end.mainCpuMs !== undefined
+    ? end.mainCpuMs - from.mainCpuMs
+    : undefined;
   const peaks = samples.slice(0, endIndex + 1).flatMap((s) => s.peakKib ?? []);
   return {
     messages,
@@ -120,6 +129,10 @@ export function drainFigures(samples: readonly DrainSample[], messages: number):
     ...(cpuMs === undefined ? {} : {
       cpuPercent: (cpuMs / (seconds * 1000)) * 100,
       cpuUsPerMessage: (cpuMs * 1000) / messages,
+    }),
+    ...(mainCpuMs === undefined ? {} : {
+      mainCpuPercent: (mainCpuMs / (seconds * 1000)) * 100,
+      mainCpuUsPerMessage: (mainCpuMs * 1000) / messages,
     }),
     ...(peaks.length === 0 ? {} : { peakMib: Math.max(...peaks) / 1024 }),
   };

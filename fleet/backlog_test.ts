@@ -53,10 +53,10 @@ Deno.test("backlog: every envelope opens under its CP's key, in seq order, with 
 
 Deno.test("drain figures: the rate leaves start-up out, CPU over the drain, the peak memory", () => {
   const figures = drainFigures([
-    { at: 0, done: 0, cpuMs: 0, peakKib: 1024 },
-    { at: 1000, done: 0, cpuMs: 300, peakKib: 2048 },
-    { at: 2000, done: 400, cpuMs: 1200, peakKib: 4096 },
-    { at: 3000, done: 1000, cpuMs: 2100, peakKib: 3072 },
+    { at: 0, done: 0, cpuMs: 0, mainCpuMs: 0, peakKib: 1024 },
+    { at: 1000, done: 0, cpuMs: 300, mainCpuMs: 200, peakKib: 2048 },
+    { at: 2000, done: 400, cpuMs: 1200, mainCpuMs: 900, peakKib: 4096 },
+    { at: 3000, done: 1000, cpuMs: 2100, mainCpuMs: 1500, peakKib: 3072 },
     { at: 4000, done: 1000, cpuMs: 2200, peakKib: 9999 },
   ], 1000);
   assert.equal(figures.seconds, 2, "from the last sample before progress to the first at the end");
@@ -64,10 +64,13 @@ Deno.test("drain figures: the rate leaves start-up out, CPU over the drain, the 
   assert.equal(figures.totalSeconds, 3);
   assert.equal(figures.cpuPercent, 90);
   assert.equal(figures.cpuUsPerMessage, 1800, "1800 ms of CPU over 1000 messages");
+  assert.equal(figures.mainCpuPercent, 65, "1300 ms of it on the main thread");
+  assert.equal(figures.mainCpuUsPerMessage, 1300);
   assert.equal(figures.peakMib, 4, "up to the end of the drain");
   const unmeasured = drainFigures([{ at: 0, done: 0 }, { at: 500, done: 10 }], 10);
   assert.equal(unmeasured.cpuPercent, undefined);
   assert.equal(unmeasured.cpuUsPerMessage, undefined);
+  assert.equal(unmeasured.mainCpuUsPerMessage, undefined);
   assert.equal(unmeasured.peakMib, undefined);
   assert.throws(() => drainFigures([{ at: 0, done: 5 }], 10), RangeError);
 });

@@ -225,14 +225,19 @@ async function rawDrain(kafka: Kafka, topic: string, count: number): Promise<Dra
 /** A process's CPU time and peak memory now, from `/proc` (nothing once it is gone). */
 async function processUsage(
   pid: number | undefined,
-): Promise<Pick<DrainSample, "cpuMs" | "peakKib">> {
+): Promise<Pick<DrainSample, "cpuMs" | "mainCpuMs" | "peakKib">> {
   if (pid === undefined) return {};
   try {
-    const [stat, status] = await Promise.all([
+    const [stat, main, status] = await Promise.all([
       Deno.readTextFile(`/proc/${pid}/stat`),
+      Deno.readTextFile(`/proc/${pid}/task/${pid}/stat`), // the main thread's id is the pid
       Deno.readTextFile(`/proc/${pid}/status`),
     ]);
-    return { cpuMs: cpuMsFromStat(stat), peakKib: kibFromStatus(status, "VmHWM") };
+    return {
+      cpuMs: cpuMsFromStat(stat),
+      mainCpuMs: cpuMsFromStat(main),
+      peakKib: kibFromStatus(status, "VmHWM"),
+    };
   } catch {
     return {};
   }
@@ -255,7 +260,11 @@ export function renderBacklog(
     d.cpuPercent === undefined || d.cpuUsPerMessage === undefined || d.peakMib === undefined
       ? "not measured"
       : `${d.cpuPercent.toFixed(0)} % of a core (${d.cpuUsPerMessage.toFixed(0)} µs a message), ` +
-        `peak memory ${d.peakMib.toFixed(0)} MiB`;
+        mainThread(d) + `peak memory ${d.peakMib.toFixed(0)} MiB`;
+  const mainThread = (d: DrainFigures) =>
+    d.mainCpuPercent === undefined || d.mainCpuUsPerMessage === undefined ? "" : (
+      `main thread ${d.mainCpuPercent.toFixed(0)} % (${d.mainCpuUsPerMessage.toFixed(0)} µs), `
+    );
   const rows: [string, string][] = [
     ["machine", `${machine.nproc} × ${machine.cpu}`],
     ["load average", `before ${machine.loadAverageBefore}; after ${machine.loadAverageAfter}`],
