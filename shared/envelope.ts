@@ -135,6 +135,20 @@ function nodeKey(key: CryptoKey, usage: "encrypt" | "decrypt"): Uint8Array {
   return raw;
 }
 
+function rawAesKey(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== 32) throw new TypeError("a raw AES-256-GCM key is 32 bytes");
+  return bytes;
+}
+
+/**
+ * The 32 bytes of a CP key that may decrypt, for {@link openDecodedEnvelope} on another thread
+ * (a `CryptoKey` cannot cross to a worker without being extractable). A secret: never log it.
+ * @throws {TypeError} if `key` is not an AES-256-GCM key that may decrypt.
+ */
+export function openingKeyBytes(key: CryptoKey): Uint8Array {
+  return nodeKey(key, "decrypt");
+}
+
 /**
  * Encrypt `payload` (JSON-encoded) under `key` for (cp, kv, seq, channel). Rejects with
  * `TypeError` for an invalid header, a payload JSON cannot encode or a key that is not an
@@ -265,9 +279,20 @@ export function openEnvelope(
   }
 }
 
-/** {@link openEnvelope} of a {@link decodeEnvelope}d value, on this turn: throws what it would reject with. */
+/** Throws `EnvelopeError("cp_mismatch")` unless the envelope is from `expectCp` (when given). */
+export function checkEnvelopeCp({ cp }: Envelope, expectCp: string | undefined): void {
+  if (expectCp !== undefined && cp !== expectCp) {
+    throw new EnvelopeError("cp_mismatch", `envelope for CP ${cp} arrived as CP ${expectCp}`);
+  }
+}
+
+/**
+ * {@link openEnvelope} of a {@link decodeEnvelope}d value, on this turn: throws what it would
+ * reject with. `keys` may also be a key's raw bytes ({@link openingKeyBytes}), on a thread that
+ * has no `CryptoKey`.
+ */
 export function openDecodedEnvelope(
-  keys: CryptoKey | CpKeyring,
+  keys: CryptoKey | CpKeyring | Uint8Array,
   { envelope, iv, ct }: DecodedEnvelope,
   { channel, expectCp, guard }: OpenOptions,
 ): unknown {
@@ -275,10 +300,10 @@ export function openDecodedEnvelope(
     throw new TypeError("channel must be a Kafka topic name or 'tcp'");
   }
   const { cp, kv, seq } = envelope;
-  if (expectCp !== undefined && cp !== expectCp) {
-    throw new EnvelopeError("cp_mismatch", `envelope for CP ${cp} arrived as CP ${expectCp}`);
-  }
-  const key = nodeKey(keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys, "decrypt");
+  checkEnvelopeCp(envelope, expectCp);
+  const key = keys instanceof Uint8Array
+    ? rawAesKey(keys)
+    : nodeKey(keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys, "decrypt");
   guard?.check(cp, kv, channel, seq);
   let plain: Uint8Array;
   try {
