@@ -40,6 +40,7 @@ import { ConsumerLag } from "./consumer_lag.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { trackOperator } from "./operator_trackers.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
+import { TelemetryOpener } from "./telemetry_opener.ts";
 import { KeyVault } from "./keys.ts";
 import { MonitorServer } from "./monitor_server.ts";
 import { SqliteUsedTokens } from "./used_tokens.ts";
@@ -477,6 +478,9 @@ async function startConsumers(
   stack.defer(() => requests.stop());
   health.watchConsumer("requests", requests.consumer);
   lag.watch(requests.consumer);
+  // Closed after the consumer has stopped, so no batch is still out on its thread.
+  const opener = TelemetryOpener.start();
+  stack.defer(() => opener.close());
   const telemetry = await runConsumer({
     kafka,
     groupId: `${group}-telemetry`,
@@ -485,7 +489,7 @@ async function startConsumers(
     // A whole fetched batch in one transaction: one commit per batch, not per message. A fetch
     // holds up to 1 MiB a partition, about 3,000 envelopes: handled 500 at a time, a CP's
     // session and replay mark were written once per 500 instead of once per fetch (BENCHMARKS.md).
-    handleBatch: telemetryBatchHandler(runtime, vault),
+    handleBatch: telemetryBatchHandler(runtime, vault, opener),
     maxBatch: 5000,
     // Fewer, fuller fetches: a thousand CPs' telemetry fetched as it came cost the broker and
     // Central a fetch per few messages (BENCHMARKS.md); a report now waits at most 100 ms more.

@@ -6,12 +6,7 @@
  *
  * @module
  */
-import {
-  decodeEnvelope,
-  EnvelopeError,
-  openDecodedEnvelope,
-  type ReplayMark,
-} from "../shared/envelope.ts";
+import { EnvelopeError, openingKeyBytes, type ReplayMark } from "../shared/envelope.ts";
 import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
@@ -20,11 +15,12 @@ import {
   driverRequestSchema,
   parseMessage,
   requestIdSchema,
-  telemetryPayloadSchema,
 } from "../shared/messages.ts";
 import type { Input } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
+import { batchKeys, keyId, openBatch, type Opened, openOne } from "./telemetry_open.ts";
+import type { TelemetryOpener } from "./telemetry_opener.ts";
 
 const log = getLogger(["evcharging", "central", "kafka"]);
 
@@ -115,23 +111,29 @@ function countDuplicate(runtime: CentralRuntime, driverId: string, requestId: st
 export function telemetryHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
-): (message: ConsumedMessage) => void {
-  const batch = telemetryBatchHandler(runtime, vault);
+  opener?: TelemetryOpener,
+): (message: ConsumedMessage) => void | Promise<void> {
+  const batch = telemetryBatchHandler(runtime, vault, opener);
   return (message) => batch([message]);
 }
 
 /**
- * {@link telemetryHandler} for consecutive messages of one partition: each envelope is decoded
- * once and opened on the spot (`node:crypto`, cheaper than Web Crypto's asynchronous round trip
- * per message), then every valid payload is dispatched in one store transaction with its replay
- * mark, in partition order. Nothing awaits from the first open to the commit, so no other input
- * can interleave. If that transaction fails nothing is kept, and the replay guard has not moved,
- * so the redelivered batch is handled again in full.
+ * {@link telemetryHandler} for consecutive messages of one partition. Each envelope is decoded,
+ * opened (`node:crypto`) and its payload validated by {@link openBatch}: on a second thread
+ * through `opener` when there is one and the batch is large enough, else here. The keys go
+ * with the batch, those the keyring accepts when it is sent. The results are then applied here,
+ * all on one turn: each record meets the checks in the order a synchronous open makes them
+ * (shape, replay mark, CP, the keyring as it is now, tag, payload), a key the keyring no longer
+ * gives as it gave it is not trusted (revoked or expired meanwhile: refused; another: opened
+ * again here), and every valid payload is dispatched in one store transaction with its replay
+ * mark, in partition order. If that transaction fails nothing is kept, and the replay guard has
+ * not moved, so the redelivered batch is handled again in full.
  */
 export function telemetryBatchHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
-): (messages: readonly ConsumedMessage[]) => void {
+  opener?: TelemetryOpener,
+): (messages: readonly ConsumedMessage[]) => void | Promise<void> {
   const channel = TOPICS.cpTelemetry;
   const audit = (message: ConsumedMessage, reason: string) => {
     // The record key is the sender's claim, anyone may write any: only an id-shaped one is named.
@@ -163,8 +165,13 @@ export function telemetryBatchHandler(
     runtime.drops.duplicateTelemetry++;
     audit(message, "replay");
   };
+  const keyFor = (cp: string, kv: number) => vault.keyring.keyFor(cp, kv);
 
-  return (messages) => {
+  const apply = (
+    messages: readonly ConsumedMessage[],
+    opened: readonly Opened[],
+    used: ReadonlyMap<string, CryptoKey>,
+  ) => {
     // Marks accepted by this batch, not yet stored: the guard moves only after the commit.
     const pending = new Map<string, number>();
     const markKey = (m: ReplayMark) => `${m.cp}|${m.kv}|${m.channel}`;
@@ -176,41 +183,52 @@ export function telemetryBatchHandler(
 
     const steps: { input: Input; mark: ReplayMark }[] = [];
     const now = Date.now();
-    for (const message of messages) {
-      let decoded;
+    messages.forEach((message, i) => {
+      let result = opened[i];
+      if (result.type === "malformed") return reject(message, "malformed", result.detail);
+      const { cp, kv, seq } = result.header;
+      const mark = { cp, kv, channel, seq };
+      if (isReplay(mark)) return replay(message);
+      if (result.type === "cp_mismatch") return reject(message, "cp_mismatch", result.detail);
+      let key: CryptoKey;
       try {
-        decoded = decodeEnvelope(message.value);
-      } catch (error) {
-        reject(message, "malformed", (error as Error).message);
-        continue;
-      }
-      const { envelope } = decoded;
-      const mark = { cp: envelope.cp, kv: envelope.kv, channel, seq: envelope.seq };
-      if (isReplay(mark)) {
-        replay(message);
-        continue;
-      }
-      let payload: unknown;
-      try {
-        payload = openDecodedEnvelope(vault.keyring, decoded, {
-          channel,
-          expectCp: message.key ?? "",
-        });
+        key = keyFor(cp, kv);
       } catch (error) {
         if (!(error instanceof EnvelopeError)) throw error;
-        reject(message, error.reason, error.message);
-        continue;
+        return reject(message, error.reason, error.message);
       }
-      const parsed = parseMessage(telemetryPayloadSchema, payload);
-      if (!parsed.ok) {
-        reject(message, "invalid_payload", parsed.reason);
-        continue;
+      if (used.get(keyId(cp, kv)) !== key) {
+        result = openOne(message.value, message.key, channel, () => openingKeyBytes(key));
       }
+      if (result.type !== "payload") return reject(message, ...refusal(result));
       pending.set(markKey(mark), mark.seq);
-      steps.push({ input: { type: "telemetry", cpId: mark.cp, payload: parsed.value }, mark });
-    }
+      steps.push({ input: { type: "telemetry", cpId: cp, payload: result.payload }, mark });
+    });
     if (steps.length === 0) return;
     runtime.dispatchAll(steps, now);
     for (const { mark } of steps) vault.guard.accept(mark.cp, mark.kv, mark.channel, mark.seq);
   };
+
+  return (messages) => {
+    const values = messages.map((m) => m.value);
+    const { keys, used } = batchKeys(values, keyFor);
+    const batch = { channel, values, expectCps: messages.map((m) => m.key), keys };
+    const opened = opener === undefined ? openBatch(batch) : opener.open(batch);
+    return opened instanceof Promise
+      ? opened.then((results) => apply(messages, results, used))
+      : apply(messages, opened, used);
+  };
+}
+
+/** The reason and detail of a record that did not open to a valid payload. */
+function refusal(result: Exclude<Opened, { type: "payload" }>): [string, string] {
+  switch (result.type) {
+    case "malformed":
+    case "cp_mismatch":
+      return [result.type, result.detail];
+    case "refused":
+      return [result.reason, result.detail];
+    case "no_key": // opened again with the keyring's key, so never here
+      throw new Error(`no key for CP ${result.header.cp} kv ${result.header.kv}`);
+  }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { TOPICS } from "../shared/kafka.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { requestHandler, telemetryBatchHandler, telemetryHandler } from "./kafka_edge.ts";
@@ -12,6 +13,7 @@ import {
 import type { KeyVault } from "./keys.ts";
 import { CentralRuntime } from "./runtime.ts";
 import { CentralStore } from "./store.ts";
+import { TelemetryOpener } from "./telemetry_opener.ts";
 
 const ts = () => new Date().toISOString();
 const outbox = (store: CentralStore) =>
@@ -61,7 +63,33 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
   store.close();
 });
 
-Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forgeries rejected", async () => {
+// Each telemetry test runs twice: opened on this thread, and on the opener's worker.
+const openers = [
+  { name: "", start: () => undefined },
+  { name: " (worker)", start: () => TelemetryOpener.start({ minBatch: 1 }) },
+];
+
+for (const { name, start } of openers) {
+  Deno.test(`kafka edge: telemetry opens with the keyring; replays are quiet, forgeries rejected${name}`, async () => {
+    using opener = disposable(start());
+    await opensWithTheKeyring(opener.value);
+  });
+  Deno.test(`kafka edge: a telemetry batch is one transaction; its own repeats and forgeries drop${name}`, async () => {
+    using opener = disposable(start());
+    await batchIsOneTransaction(opener.value);
+  });
+}
+
+/** `opener`, closed when the test's scope ends. */
+const disposable = (opener: TelemetryOpener | undefined) => ({
+  value: opener,
+  [Symbol.dispose]: () => opener?.close(),
+});
+
+/** Fails if `handle` neither throws nor rejects. */
+const fails = (handle: () => void | Promise<void>) => assert.rejects(async () => await handle());
+
+async function opensWithTheKeyring(opener: TelemetryOpener | undefined) {
   const store = CentralStore.open(":memory:");
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
   const vault = await freshVault();
@@ -76,7 +104,7 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
   const seal = (seq: number, payload: unknown, key = login.key, cp = "CP-1") =>
     sealTelemetry(key, cp, login.keyVersion, seq, payload);
   const supply = (kwh: number) => supplyReading("S1", kwh, 0);
-  const handle = telemetryHandler(runtime, vault);
+  const handle = telemetryHandler(runtime, vault, opener);
   const before = outbox(store).length;
   const progress: unknown[] = [];
   runtime.subscribe(({ effects }) => {
@@ -119,12 +147,12 @@ Deno.test("kafka edge: telemetry opens with the keyring; replays are quiet, forg
   // A failure to store throws (Kafka delivers it again) and leaves the replay mark alone.
   runtime.close();
   const late = consumed(TOPICS.cpTelemetry, "CP-1", await seal(15, supply(2)));
-  assert.throws(() => handle(late));
+  await fails(() => handle(late));
   assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
   store.close();
-});
+}
 
-Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and forgeries drop", async () => {
+async function batchIsOneTransaction(opener: TelemetryOpener | undefined) {
   const store = CentralStore.open(":memory:");
   const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
   const vault = await freshVault();
@@ -148,7 +176,7 @@ Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and
       seq,
       supplyReading(`S-CP-${i + 1}`, kwh, kwh / 2),
     );
-  const handle = telemetryBatchHandler(runtime, vault);
+  const handle = telemetryBatchHandler(runtime, vault, opener);
   const transactions: number[] = [];
   const commitAll = store.commitAll.bind(store);
   store.commitAll = (steps) => {
@@ -176,11 +204,62 @@ Deno.test("kafka edge: a telemetry batch is one transaction; its own repeats and
     throw new Error("disk full");
   };
   const batch = [consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))];
-  assert.throws(() => handle(batch));
+  await fails(() => handle(batch));
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2);
   assert.equal(vault.guard.highWater("CP-1", logins[0].keyVersion, TOPICS.cpTelemetry), 2);
   store.commitAll = commitAll;
   await handle([consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 4);
+  store.close();
+}
+
+Deno.test("kafka edge: a key revoked, expired or installed while its batch is on the worker counts as it is when applied", async () => {
+  const store = CentralStore.open(":memory:");
+  const runtime = new CentralRuntime(store, EMPTY_MODEL, DEFAULT_CORE_CONFIG);
+  let now = Date.now();
+  const vault = await freshVault(() => now);
+  using opener = disposable(TelemetryOpener.start({ minBatch: 1 }));
+  const handle = telemetryBatchHandler(runtime, vault, opener.value);
+  const cps = ["CP-1", "CP-2", "CP-3"];
+  const logins = new Map<string, Awaited<ReturnType<KeyVault["agree"]>>>();
+  for (const [i, cpId] of cps.entries()) {
+    const login = await loginCharging(runtime, vault, {
+      cpId,
+      connection: i + 1,
+      requestId: `r-${cpId}`,
+      driverId: `D-${cpId}`,
+      sessionId: `S-${cpId}`,
+    });
+    logins.set(cpId, login);
+  }
+  const reading = (cpId: string, seq: number, login = logins.get(cpId)!) =>
+    sealTelemetry(login.key, cpId, login.keyVersion, seq, supplyReading(`S-${cpId}`, seq, 0))
+      .then((envelope) => consumed(TOPICS.cpTelemetry, cpId, envelope));
+
+  // CP-4 logs in while the batch is out: its key was unknown when the batch left.
+  const cp4 = await vault.agree(
+    "CP-4",
+    await exportEcdhPublicKey((await generateEcdhKeyPair()).publicKey),
+  );
+  const batch = [
+    await reading("CP-1", 1),
+    await reading("CP-2", 1),
+    await reading("CP-3", 1),
+    await reading("CP-4", 1, cp4),
+  ];
+  const out = handle(batch);
+  assert.ok(out instanceof Promise, "on the worker");
+  vault.keyring.retire("CP-2", logins.get("CP-2")!.keyVersion);
+  now += 1;
+  vault.forgetExpired(0); // CP-2's only version: now one it never had
+  vault.keyring.revoke("CP-1");
+  vault.install("CP-4", cp4);
+  await out;
+
+  assert.deepEqual(runtime.drops.rejectedTelemetryByReason, { revoked: 1, unknown_kv: 1 });
+  assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 0, "nothing under the revoked key");
+  assert.equal(runtime.model.sessions.get("S-CP-2")?.kwh, 0, "nothing under the forgotten key");
+  assert.equal(runtime.model.sessions.get("S-CP-3")?.kwh, 1, "an unchanged key opens");
+  assert.equal(vault.guard.highWater("CP-4", cp4.keyVersion, TOPICS.cpTelemetry), 1, "opened here");
   store.close();
 });

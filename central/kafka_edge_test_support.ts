@@ -13,8 +13,8 @@ import { chargeInput, dispatch, loginInput } from "./core_test_support.ts";
 import { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
-/** A key vault under a fresh random master key, holding no key yet. */
-export async function freshVault(): Promise<KeyVault> {
+/** A key vault under a fresh random master key, holding no key yet; `now` its clock. */
+export async function freshVault(now: () => number = Date.now): Promise<KeyVault> {
   const master = await crypto.subtle.importKey(
     "raw",
     crypto.getRandomValues(new Uint8Array(32)),
@@ -22,7 +22,7 @@ export async function freshVault(): Promise<KeyVault> {
     false,
     ["wrapKey", "unwrapKey"],
   );
-  return await KeyVault.open(master, { keys: [], marks: [] }, () => 1);
+  return await KeyVault.open(master, { keys: [], marks: [] }, () => 1, now);
 }
 
 /** Who charges where, and on which monitor connection the CP logged in. */

@@ -1,0 +1,98 @@
+/**
+ * Opens `cp.telemetry` batches ({@link openBatch}) on a thread of their own
+ * (telemetry_open_worker.ts), so that Central's main thread, which applies them, spends its time
+ * on the step and the store rather than on AES-GCM, base64 and zod (BENCHMARKS.md). A batch
+ * smaller than `minBatch` is opened on the calling thread: the hop would cost it more than it
+ * saves. The worker gets a batch's keys with the batch and keeps none; whether a key may still
+ * be used is decided by the caller when it applies the results (kafka_edge.ts).
+ *
+ * @module
+ */
+import { getLogger } from "../shared/log.ts";
+import { type OpenBatch, openBatch, type Opened } from "./telemetry_open.ts";
+
+const log = getLogger(["evcharging", "central", "kafka"]);
+
+/** Main thread → worker: a batch to open. */
+export interface ToOpener {
+  readonly id: number;
+  readonly batch: OpenBatch;
+}
+
+/** Worker → main thread: a batch's results, or why it could not be opened. */
+export type FromOpener =
+  | { readonly id: number; readonly opened: Opened[] }
+  | { readonly id: number; readonly error: string };
+
+/** Settings of {@link TelemetryOpener.start}. */
+export interface TelemetryOpenerOptions {
+  /** Batches of fewer records are opened on the calling thread (default {@link MIN_WORKER_BATCH}). */
+  readonly minBatch?: number;
+}
+
+/** Below this many records a batch is opened on the calling thread (BENCHMARKS.md). */
+export const MIN_WORKER_BATCH = 64;
+
+/** The worker, or the calling thread once it is gone. */
+export class TelemetryOpener {
+  #worker: Worker | undefined;
+  readonly #minBatch: number;
+  readonly #pending = new Map<number, PromiseWithResolvers<Opened[]>>();
+  #nextId = 1;
+
+  private constructor(worker: Worker, minBatch: number) {
+    this.#worker = worker;
+    this.#minBatch = minBatch;
+    worker.onmessage = (e: MessageEvent<FromOpener>) => this.#receive(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      log.error("Telemetry thread failed: {error}; opening on the main thread from now on", {
+        error: e.message,
+      });
+      this.#end(`telemetry thread failed: ${e.message}`);
+    };
+  }
+
+  /** Starts the worker. */
+  static start(options: TelemetryOpenerOptions = {}): TelemetryOpener {
+    const worker = new Worker(new URL("./telemetry_open_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    return new TelemetryOpener(worker, options.minBatch ?? MIN_WORKER_BATCH);
+  }
+
+  /**
+   * The batch's results, in order: at once (on this thread) for a small batch or once the
+   * worker is gone, else a promise of the worker's answer. The promise rejects if the worker
+   * fails or is closed first.
+   */
+  open(batch: OpenBatch): Opened[] | Promise<Opened[]> {
+    const worker = this.#worker;
+    if (worker === undefined || batch.values.length < this.#minBatch) return openBatch(batch);
+    const id = this.#nextId++;
+    const answer = Promise.withResolvers<Opened[]>();
+    this.#pending.set(id, answer);
+    worker.postMessage({ id, batch } satisfies ToOpener);
+    return answer.promise;
+  }
+
+  /** Ends the worker; batches still out fail (they are delivered again). Idempotent. */
+  close(): void {
+    this.#end("telemetry thread closed");
+  }
+
+  #receive(message: FromOpener): void {
+    const answer = this.#pending.get(message.id);
+    if (answer === undefined) return;
+    this.#pending.delete(message.id);
+    if ("error" in message) answer.reject(new Error(message.error));
+    else answer.resolve(message.opened);
+  }
+
+  #end(why: string): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    for (const answer of this.#pending.values()) answer.reject(new Error(why));
+    this.#pending.clear();
+  }
+}

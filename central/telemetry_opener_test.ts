@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { openingKeyBytes, sealEnvelope } from "../shared/envelope.ts";
+import { type OpenBatch, openBatch } from "./telemetry_open.ts";
+import { TelemetryOpener } from "./telemetry_opener.ts";
+
+const channel = "cp.telemetry";
+
+async function mixedBatch(): Promise<OpenBatch> {
+  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
+  const values: unknown[] = [];
+  for (let seq = 1; seq <= 6; seq++) {
+    const payload = seq === 4
+      ? { v: 1, type: "SUPPLY" }
+      : { v: 1, type: "STATUS", engine: "OK", ts: "2026-12-06T23:00:00.000Z" };
+    values.push(await sealEnvelope(key, { cp: "CP-1", kv: 1, seq, channel }, payload));
+  }
+  values.push({ v: 1 });
+  return {
+    channel,
+    values,
+    expectCps: values.map((_, i) => (i === 2 ? "CP-2" : "CP-1")),
+    keys: [{ cp: "CP-1", kv: 1, key: openingKeyBytes(key) }],
+  };
+}
+
+Deno.test("telemetry opener: the worker's results are those of opening here", async () => {
+  const batch = await mixedBatch();
+  const opener = TelemetryOpener.start({ minBatch: 1 });
+  try {
+    const opened = opener.open(batch);
+    assert.ok(opened instanceof Promise, "opened on the worker");
+    assert.deepEqual(await opened, openBatch(batch));
+    // The worker keeps no key: a batch sent without one opens nothing.
+    const keyless = await opener.open({ ...batch, keys: [] });
+    assert.deepEqual(
+      keyless.map((o) => o.type),
+      ["no_key", "no_key", "cp_mismatch", "no_key", "no_key", "no_key", "malformed"],
+    );
+  } finally {
+    opener.close();
+  }
+});
+
+Deno.test("telemetry opener: a small batch opens on this thread; closing fails what is out", async () => {
+  const batch = await mixedBatch();
+  const opener = TelemetryOpener.start({ minBatch: batch.values.length + 1 });
+  try {
+    const here = opener.open(batch);
+    assert.ok(Array.isArray(here), "opened at once");
+    assert.deepEqual(here, openBatch(batch));
+  } finally {
+    opener.close();
+  }
+  const worker = TelemetryOpener.start({ minBatch: 1 });
+  const out = worker.open(batch);
+  worker.close();
+  await assert.rejects(Promise.resolve(out), /telemetry thread closed/);
+  assert.ok(Array.isArray(worker.open(batch)), "after close, opened on this thread");
+});
