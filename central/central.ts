@@ -491,6 +491,11 @@ async function startConsumers(
     // session and replay mark were written once per 500 instead of once per fetch (BENCHMARKS.md).
     handleBatch: telemetryBatchHandler(runtime, vault, opener),
     maxBatch: 5000,
+    // A fetch's partitions at once, so that the main thread applies one partition's batch while
+    // the opener's thread opens the next; one at a time, each waited for its thread, and the
+    // drain was no faster (BENCHMARKS.md). Each batch is still applied in one turn, and a CP's
+    // records are all in one partition.
+    partitionsConsumedConcurrently: 3,
     // Fewer, fuller fetches: a thousand CPs' telemetry fetched as it came cost the broker and
     // Central a fetch per few messages (BENCHMARKS.md); a report now waits at most 100 ms more.
     minBytes: 64 * 1024,
