@@ -478,8 +478,9 @@ async function startConsumers(
   stack.defer(() => requests.stop());
   health.watchConsumer("requests", requests.consumer);
   lag.watch(requests.consumer);
-  // Closed after the consumer has stopped, so no batch is still out on its thread.
-  const opener = TelemetryOpener.start();
+  // Closed after the consumer has stopped, so no batch is still out on its threads. Two: a
+  // drain's batch takes longer to open than to apply (BENCHMARKS.md).
+  const opener = TelemetryOpener.start({ threads: 2 });
   stack.defer(() => opener.close());
   const telemetry = await runConsumer({
     kafka,

@@ -28,37 +28,42 @@ export type FromOpener =
 export interface TelemetryOpenerOptions {
   /** Batches of fewer records are opened on the calling thread (default {@link MIN_WORKER_BATCH}). */
   readonly minBatch?: number;
+  /** Worker threads, each batch to the next in turn (default 1). */
+  readonly threads?: number;
 }
 
 /** Below this many records a batch is opened on the calling thread (BENCHMARKS.md). */
-export const MIN_WORKER_BATCH = 64;
+export const MIN_WORKER_BATCH = 256;
 
-/** The worker, or the calling thread once it is gone. */
+/** The workers, or the calling thread once one is gone. */
 export class TelemetryOpener {
-  #worker: Worker | undefined;
+  #workers: Worker[];
   readonly #minBatch: number;
   readonly #pending = new Map<number, PromiseWithResolvers<Opened[]>>();
   #nextId = 1;
 
-  private constructor(worker: Worker, minBatch: number) {
-    this.#worker = worker;
+  private constructor(workers: Worker[], minBatch: number) {
+    this.#workers = workers;
     this.#minBatch = minBatch;
-    worker.onmessage = (e: MessageEvent<FromOpener>) => this.#receive(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      log.error("Telemetry thread failed: {error}; opening on the main thread from now on", {
-        error: e.message,
-      });
-      this.#end(`telemetry thread failed: ${e.message}`);
-    };
+    for (const worker of workers) {
+      worker.onmessage = (e: MessageEvent<FromOpener>) => this.#receive(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        log.error("Telemetry thread failed: {error}; opening on the main thread from now on", {
+          error: e.message,
+        });
+        this.#end(`telemetry thread failed: ${e.message}`);
+      };
+    }
   }
 
-  /** Starts the worker. */
+  /** Starts the workers. */
   static start(options: TelemetryOpenerOptions = {}): TelemetryOpener {
-    const worker = new Worker(new URL("./telemetry_open_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    return new TelemetryOpener(worker, options.minBatch ?? MIN_WORKER_BATCH);
+    const workers = Array.from(
+      { length: Math.max(1, options.threads ?? 1) },
+      () => new Worker(new URL("./telemetry_open_worker.ts", import.meta.url), { type: "module" }),
+    );
+    return new TelemetryOpener(workers, options.minBatch ?? MIN_WORKER_BATCH);
   }
 
   /**
@@ -67,9 +72,10 @@ export class TelemetryOpener {
    * fails or is closed first.
    */
   open(batch: OpenBatch): Opened[] | Promise<Opened[]> {
-    const worker = this.#worker;
-    if (worker === undefined || batch.values.length < this.#minBatch) return openBatch(batch);
+    const workers = this.#workers;
+    if (workers.length === 0 || batch.values.length < this.#minBatch) return openBatch(batch);
     const id = this.#nextId++;
+    const worker = workers[id % workers.length];
     const answer = Promise.withResolvers<Opened[]>();
     this.#pending.set(id, answer);
     worker.postMessage({ id, batch } satisfies ToOpener);
@@ -90,8 +96,8 @@ export class TelemetryOpener {
   }
 
   #end(why: string): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers = [];
     for (const answer of this.#pending.values()) answer.reject(new Error(why));
     this.#pending.clear();
   }

@@ -26,13 +26,17 @@ async function mixedBatch(): Promise<OpenBatch> {
   };
 }
 
-Deno.test("telemetry opener: the worker's results are those of opening here", async () => {
+Deno.test("telemetry opener: the workers' results are those of opening here", async () => {
   const batch = await mixedBatch();
-  const opener = TelemetryOpener.start({ minBatch: 1 });
+  const opener = TelemetryOpener.start({ minBatch: 1, threads: 2 });
   try {
-    const opened = opener.open(batch);
-    assert.ok(opened instanceof Promise, "opened on the worker");
-    assert.deepEqual(await opened, openBatch(batch));
+    const later = { ...batch, values: batch.values.slice(1), expectCps: batch.expectCps.slice(1) };
+    const opened = [opener.open(batch), opener.open(later)];
+    assert.ok(opened.every((o) => o instanceof Promise), "opened on the workers");
+    assert.deepEqual(await Promise.all(opened), [
+      openBatch(batch),
+      openBatch(later),
+    ]);
     // The worker keeps no key: a batch sent without one opens nothing.
     const keyless = await opener.open({ ...batch, keys: [] });
     assert.deepEqual(
