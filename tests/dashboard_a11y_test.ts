@@ -118,9 +118,8 @@ async function reasonFocused(page: Page): Promise<void> {
         document: { activeElement: { getAttribute(n: string): string | null } | null };
       }).document.activeElement?.getAttribute("data-testid") === "confirm-reason",
     undefined,
-    {
-      timeout: 5_000,
-    },
+    // As long as the test's other waits: a loaded machine may run the page's effect late.
+    { timeout: 30_000 },
   );
 }
 
