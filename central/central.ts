@@ -20,14 +20,14 @@ import { SendBatcher } from "../shared/send_batcher.ts";
 import { isLoopbackHost, type TlsFiles } from "../shared/tls.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
 import { generateCredential, readOrCreateSecretFile } from "../shared/secret_file.ts";
-import { createCentralApp } from "./api.ts";
+import { type CentralApiDeps, createCentralApp } from "./api.ts";
 import {
   type AdminToken,
   resolveAdminToken,
   resolveWeatherServiceKey,
   type WeatherServiceKey,
 } from "./secrets.ts";
-import { EventStreams, supervisorCaller } from "./api_dashboard.ts";
+import { type DashboardDeps, EventStreams, supervisorCaller } from "./api_dashboard.ts";
 import { AuditCheckpointer, checkpointPaths } from "./audit_checkpoint.ts";
 import { AuditLog } from "./audit.ts";
 import { AuditAggregator } from "./audit_flood.ts";
@@ -538,11 +538,7 @@ function serveRest(
     registry: registryAdmin ? parts.registry : undefined,
     supervisor,
   });
-  const streams = new EventStreams();
-  const metrics = new CentralMetrics({ runtime, lag: parts.lag, sseClients: () => streams.size });
-  runtime.subscribe((committed) => metrics.observe(committed));
-  const app = createCentralApp({
-    metrics,
+  const { app, streams } = createMeasuredApp(parts.lag, {
     operator: parts.operator,
     status,
     runtime,
@@ -550,7 +546,6 @@ function serveRest(
     weatherServiceKey: secrets.weatherServiceKey.key,
     dashboard: {
       feed: parts.feed,
-      streams,
       status,
       web: webLoader(),
       registry: parts.registry,
@@ -576,6 +571,24 @@ function serveRest(
     urlHost(http.addr.hostname)
   }:${http.addr.port}`;
   return { http, httpUrl, restTls, restorer };
+}
+
+/**
+ * Central's REST app with its metrics (`lag` absent where no Kafka consumer is measured), and
+ * the event streams its dashboard serves, which the caller closes before the server.
+ */
+export function createMeasuredApp(
+  lag: ConsumerLag | undefined,
+  deps: Omit<CentralApiDeps, "metrics" | "dashboard"> & {
+    readonly dashboard: Omit<DashboardDeps, "streams">;
+  },
+): { app: ReturnType<typeof createCentralApp>; streams: EventStreams } {
+  const streams = new EventStreams();
+  const { runtime } = deps;
+  const metrics = new CentralMetrics({ runtime, lag, sseClients: () => streams.size });
+  runtime.subscribe((committed) => metrics.observe(committed));
+  const app = createCentralApp({ ...deps, metrics, dashboard: { ...deps.dashboard, streams } });
+  return { app, streams };
 }
 
 /** Sends the dashboard's coalesced events, with the system status, every `everyMs`. */

@@ -19,9 +19,8 @@
 import { join } from "node:path";
 import { decimal, defineConfig, duration, integer, loadConfig, option } from "../shared/config.ts";
 import { setupLogging, stopLogging } from "../shared/log.ts";
-import { createCentralApp } from "./api.ts";
-import { EventStreams } from "./api_dashboard.ts";
 import {
+  createMeasuredApp,
   flushFeedEvery,
   followForDashboard,
   openAudit,
@@ -31,7 +30,6 @@ import {
 } from "./central.ts";
 import { DEFAULT_CORE_CONFIG, type Input } from "./core.ts";
 import { ADVANCE_MS, BENCH_LIKE, LoadFleet } from "./dashboard_load.ts";
-import { CentralMetrics } from "./metrics.ts";
 import { CentralStore } from "./store.ts";
 import { HealthMonitor, systemStatus } from "./system_health.ts";
 
@@ -121,11 +119,7 @@ const status = () => {
     registryOkMs: now,
   }, now);
 };
-const streams = new EventStreams();
-const metrics = new CentralMetrics({ runtime, sseClients: () => streams.size });
-runtime.subscribe((committed) => metrics.observe(committed));
-const app = createCentralApp({
-  metrics,
+const { app, streams } = createMeasuredApp(undefined, {
   operator: dashboard.operator,
   status,
   runtime,
@@ -133,7 +127,6 @@ const app = createCentralApp({
   weatherServiceKey: crypto.randomUUID() + crypto.randomUUID(),
   dashboard: {
     feed: dashboard.feed,
-    streams,
     status,
     web: webLoader(),
     registryAdmin: false,
