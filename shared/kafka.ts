@@ -604,16 +604,25 @@ export async function runConsumer<T = unknown>(
     stopping: () => stopping,
   });
 
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics, fromBeginning });
-    await consumer.run({
+  const run = () =>
+    consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
       eachBatch,
     });
+  const restarts = restartAfterCrashes(consumer, run, {
+    clog,
+    retryDelayMs,
+    maxRetryDelayMs,
+    stopping: () => stopping,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning });
+    await run();
   } catch (e) {
+    restarts.cancel();
     await consumer.disconnect().catch(() => {});
     throw e;
   }
@@ -624,9 +633,59 @@ export async function runConsumer<T = unknown>(
     stop: () =>
       stopped ??= (async () => {
         stopping = true; // synchronously, so the batch loop stops before its next message
+        restarts.cancel();
         for (const t of resumeTimers) clearTimeout(t);
         resumeTimers.clear();
         await consumer.disconnect();
       })(),
+  };
+}
+
+/** What {@link restartAfterCrashes} needs besides the consumer. */
+interface CrashRestarts {
+  readonly clog: Logger;
+  /** First wait before a restart, doubled per crash until the group is joined again. */
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly stopping: () => boolean;
+}
+
+/**
+ * Runs a crashed consumer again. kafkajs restarts it by itself only after a retriable error; after
+ * any other it disconnects and stays stopped for good, and its process would read nothing more
+ * while looking alive. Seen while a broker restarts: "Failed to find group coordinator" as the
+ * coordinator shuts down. Returns `cancel`, which drops a pending restart (for `stop()`).
+ */
+function restartAfterCrashes(
+  consumer: Consumer,
+  run: () => Promise<void>,
+  { clog, retryDelayMs, maxRetryDelayMs, stopping }: CrashRestarts,
+): { cancel(): void } {
+  let crashes = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  consumer.on(consumer.events.GROUP_JOIN, () => crashes = 0);
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    // kafkajs emits CRASH once it has disconnected; with `restart` it runs again by itself.
+    if (payload.restart || stopping()) return;
+    crashes++;
+    const delay = Math.min(retryDelayMs * 2 ** (crashes - 1), maxRetryDelayMs);
+    clog.warning("The consumer stopped on {error}; running it again in {delay} ms", {
+      error: payload.error.message,
+      delay,
+      crashes,
+    });
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (stopping()) return;
+      // A failed start crashes again, which lands back here.
+      run().catch((e) => clog.error("Running the consumer again failed: {error}", { error: e }));
+    }, delay);
+  });
+  return {
+    cancel: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
   };
 }

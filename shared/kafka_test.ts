@@ -1,6 +1,6 @@
 // These run against a real broker: `deno task test` starts one (see tests/kafka_env.ts).
 import assert from "node:assert/strict";
-import type { Kafka } from "kafkajs";
+import { type Kafka, type PartitionAssigner, PartitionAssigners } from "kafkajs";
 import {
   type ConsumerHandle,
   createKafka,
@@ -385,6 +385,48 @@ kafkaTest(
     const eager = await fetchesFor({});
     const patient = await fetchesFor({ minBytes: 1024 * 1024, maxWaitTimeInMs: 400 });
     assert.ok(patient * 4 <= eager, `${patient} fetches with minBytes, ${eager} without`);
+  },
+);
+
+/**
+ * kafkajs's round-robin assigner under another protocol name. A group member using it makes the
+ * broker refuse a runConsumer join with INCONSISTENT_GROUP_PROTOCOL, an error kafkajs does not
+ * retry: the same kind of crash as "Failed to find group coordinator" during a broker restart, but
+ * on demand.
+ */
+const otherProtocol: PartitionAssigner = (config) => {
+  const assigner = PartitionAssigners.roundRobin(config);
+  const name = "OtherProtocol";
+  return { ...assigner, name, protocol: (s) => ({ ...assigner.protocol(s), name }) };
+};
+
+kafkaTest(
+  "a consumer stopped by an error kafkajs does not retry runs again and reads on",
+  async () => {
+    const fresh = await freshTopic("crash", 1);
+    const { kafka, topic, groupId } = fresh;
+    const other = kafka.consumer({ groupId, partitionAssigners: [otherProtocol] });
+    const otherJoined = new Promise((r) => other.on(other.events.GROUP_JOIN, r));
+    await other.connect();
+    await other.subscribe({ topics: [topic] });
+    await other.run({ eachMessage: async () => {} });
+    await otherJoined;
+
+    const { consumer, handled } = await recordingConsumer(fresh);
+    try {
+      // While the other member holds the group, every start of ours is refused for good.
+      const crashes: { error: Error; restart: boolean }[] = [];
+      consumer.consumer.on(consumer.consumer.events.CRASH, ({ payload }) => crashes.push(payload));
+      await waitFor(() => crashes.length > 0, "another start refused");
+      assert.equal(crashes[0].restart, false, `kafkajs restarts after ${crashes[0].error.message}`);
+      await other.disconnect();
+      await produce(kafka, seqMessages(topic, [1]));
+      await waitFor(() => handled.length === 1, "the message after the group was free again");
+      assert.deepEqual(handled, [{ key: "k", seq: 1 }]);
+    } finally {
+      await consumer.stop();
+      await other.disconnect();
+    }
   },
 );
 
