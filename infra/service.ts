@@ -111,6 +111,28 @@ export class Service {
     return this.#exited;
   }
 
+  /**
+   * Waits for the current child to exit, at most `timeoutMs`; then rejects naming the process and
+   * its log, so that a test waiting on a child that never ends fails instead of hanging the run.
+   */
+  async waitForExit(timeoutMs = 180_000): Promise<Deno.CommandStatus> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${this.name} still running after ${timeoutMs} ms; see ${this.logFile}`),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Starts the child (again, after it exited). */
   async start(): Promise<void> {
     if (this.#child !== undefined) throw new Error(`${this.name} is already running`);

@@ -100,7 +100,7 @@ browserTest(
       const denyPlan = join(dir, "denied.txt");
       await Deno.writeTextFile(denyPlan, `${toStop}\n`);
       const driver = await net.startDriver({ id: uniqueName("DRV"), file: denyPlan });
-      assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
+      assert.equal((await driver.waitForExit()).code, 0, `driver log: ${driver.logFile}`);
       assert.deepEqual(driverEvents(driver.records, "denied").map((d) => d.reason), ["stopped"]);
 
       // The CP manager's local CPs: stop a CP's process, start it again, start a new one.
@@ -130,7 +130,7 @@ browserTest(
 
       // Central down: the banner; Central back: gone, and the grid is live again.
       net.central.kill("SIGKILL");
-      await net.central.exited;
+      await net.central.waitForExit();
       await page.getByTestId("offline").waitFor({ timeout: 10_000 });
       await page.screenshot({ path: join(ARTIFACTS, "dashboard_offline.png"), fullPage: true });
       await net.restartCentral();

@@ -331,7 +331,7 @@ async function chargeFromFile(w: Walk): Promise<void> {
   await Deno.writeTextFile(file, `# one CP id a line\nCP-NOPE-404\n${w.auto}\n`);
   const driverId = uniqueName("DRV-FILE");
   const driver = await w.net.startDriver({ id: driverId, file, args: ["--pause", "500ms"] });
-  assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
+  assert.equal((await driver.waitForExit()).code, 0, `driver log: ${driver.logFile}`);
   const mine = (r: AuditEntry) => r.params.driverId === driverId;
   const denied = await w.audit("charge.denied", driverId);
   assert.deepEqual(denied.map((r) => [r.params.cpId, r.params.reason]), [
@@ -450,7 +450,7 @@ async function centralCrashDuringCharge(w: Walk): Promise<void> {
   const before = await w.net.waitForCp(w.keyboard, (c) => c.state === "SUPPLYING");
   const cpFrom = cp.records.length;
   w.net.central.kill("SIGKILL");
-  await w.net.central.exited;
+  await w.net.central.waitForExit();
   // The CP notices and keeps supplying; the car leaves while Central is still down.
   await waitUntil(
     "the monitor to find Central gone",

@@ -121,7 +121,7 @@ integrationTest(
 
         // 3. Deregistered while Central is down: applied when it is back.
         net.central.kill("SIGKILL");
-        await net.central.exited;
+        await net.central.waitForExit();
         await registry.deregister(id);
         await net.restartCentral();
         const caughtUp = await deregisteredView(net, id);

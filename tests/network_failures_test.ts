@@ -44,7 +44,7 @@ integrationTest(
       try {
         await net.registry.stop();
         const driver = await chargeOnce(net, dir, id);
-        assert.equal((await driver.exited).code, 0);
+        assert.equal((await driver.waitForExit()).code, 0);
         assert.equal(driverEvents(driver.records, "ticket").length, 1, "charging goes on");
 
         const service = net.cps.get(id)!;
@@ -84,10 +84,14 @@ integrationTest(
         await net.waitForCp(id, (c) => c.state === "SUPPLYING" && (c.kwh ?? 0) > 0.5, 30_000);
 
         await kafka.stop();
-        await new Promise((r) => setTimeout(r, 3000));
+        // The outage lasts until Central has found the broker gone, not a set time.
+        await net.central.waitForRecord(
+          "a refused connection to the stopped broker",
+          (r) => r.logger === "evcharging.kafka" && /ECONNREFUSED/.test(String(r.message)),
+        );
         kafka = await startLocalKafka(broker);
 
-        assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
+        assert.equal((await driver.waitForExit()).code, 0, `driver log: ${driver.logFile}`);
         const tickets = driverEvents(driver.records, "ticket");
         assert.equal(tickets.length, 1, "one ticket");
         assert.equal(tickets[0].endReason, "target_reached");

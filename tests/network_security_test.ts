@@ -56,7 +56,7 @@ integrationTest(
           const driver = await charging();
           const before = await keyVersion();
           await net.api.post(`/cps/${id}/keys/${action}`);
-          assert.equal((await driver.exited).code, 0);
+          assert.equal((await driver.waitForExit()).code, 0);
           const tickets = driverEvents(driver.records, "ticket");
           assert.equal(tickets.length, 1, `${action}: one ticket`);
           assert.equal(tickets[0].endReason, "key_lost");
@@ -72,7 +72,7 @@ integrationTest(
         await net.api.post(`/cps/${id}/security`, { status: "OUT_OF_SERVICE", reason: "repairs" });
         await net.waitForCp(id, (c) => c.state === "STOPPED" && c.stop_reason === "out_of_service");
         const refused = await net.startDriver({ id: uniqueName("D"), file });
-        assert.equal((await refused.exited).code, 0);
+        assert.equal((await refused.waitForExit()).code, 0);
         assert.deepEqual(driverEvents(refused.records, "denied").map((d) => d.reason), [
           "out_of_service",
         ]);

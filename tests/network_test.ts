@@ -86,7 +86,7 @@ integrationTest(
           const file = join(dir, "plan.txt");
           await Deno.writeTextFile(file, `CP-NOPE-404\n${stopped}\n${free}\n`);
           const driver = await net.startDriver({ id: driverId, file, args: ["--pause", "4s"] });
-          const status = await driver.exited;
+          const status = await driver.waitForExit();
           assert.equal(status.code, 0, `driver exit code (log: ${driver.logFile})`);
 
           const denied = driverEvents(driver.records, "denied");
@@ -161,7 +161,7 @@ integrationTest(
       const brokenAfter = Date.now() - faultAt;
       assert.ok(brokenAfter <= 2000, `BROKEN after ${brokenAfter} ms`);
 
-      assert.equal((await driver.exited).code, 0);
+      assert.equal((await driver.waitForExit()).code, 0);
       const tickets = driverEvents(driver.records, "ticket");
       assert.equal(tickets.length, 1, "the driver got its ticket");
       assert.equal(tickets[0].endReason, "fault");
@@ -204,14 +204,14 @@ integrationTest(
       const driver = await net.startDriver({ id: first, file });
       await net.waitForCp(id, (c) => c.state === "SUPPLYING" && (c.kwh ?? 0) > 0);
       net.central.kill("SIGKILL");
-      await net.central.exited;
+      await net.central.waitForExit();
       await net.cps.get(id)!.waitForRecord(
         "the engine's SUPPLY_END",
         (r) => r.source === "engine" && String(r.message).includes("target energy reached"),
         20_000,
       );
       await net.restartCentral();
-      assert.equal((await driver.exited).code, 0, `driver log: ${driver.logFile}`);
+      assert.equal((await driver.waitForExit()).code, 0, `driver log: ${driver.logFile}`);
       const tickets = driverEvents(driver.records, "ticket");
       assert.equal(tickets.length, 1, "exactly one ticket");
       assert.equal(tickets[0].endReason, "target_reached");
@@ -228,7 +228,7 @@ integrationTest(
         return active.find((s) => s.driver_id === second);
       });
       gone.kill("SIGKILL");
-      await gone.exited;
+      await gone.waitForExit();
       await waitUntil("the second session to end", async () => {
         const done = await net.api.get<SessionView[]>("/sessions?status=completed");
         return done.find((s) => s.id === session.id);

@@ -248,7 +248,7 @@ browserTest(
         net.startDriver({ id: driverA, file: join(dir, "a.txt"), args: ["--pause", "1s"] }),
         net.startDriver({ id: driverB, file: join(dir, "b.txt") }),
       ]);
-      for (const d of drivers) assert.equal((await d.exited).code, 0, `log: ${d.logFile}`);
+      for (const d of drivers) assert.equal((await d.waitForExit()).code, 0, `log: ${d.logFile}`);
 
       const page = await openDashboard(browser, net.centralUrl, 3, { acceptDownloads: true });
       for (const part of ["kafka", "registry", "registry_feed", "database"]) {
