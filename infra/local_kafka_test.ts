@@ -14,7 +14,6 @@ import {
 } from "./local_kafka.ts";
 import { kafkaConfig } from "./kafka.ts";
 import { parseConfig } from "../shared/config.ts";
-import { formatSummary, parseSummaryLine } from "./test.ts";
 import { withTempDir } from "../shared/temp_dir.ts";
 
 /** A probe that answers from a table; a missing entry means "not installed". */
@@ -223,19 +222,6 @@ Deno.test("the kafka task's flags: defaults, and errors that name the flag", () 
   assert.throws(() => parse(["--port", "70000"]), /--port/);
   assert.throws(() => parse(["--prot", "1"]), /unknown flag --prot/);
   assert.throws(() => parse(["--port"]), /--port needs a value/);
-});
-
-Deno.test("parseSummaryLine / formatSummary: deno test's last line to the CI form", () => {
-  const ok = parseSummaryLine(
-    "\x1b[0m\x1b[32mok\x1b[0m | 2 passed (2 steps) | 0 failed | 1 ignored \x1b[0m\x1b[38;5;245m(11ms)\x1b[0m",
-  );
-  assert.deepEqual(ok, { ok: true, passed: 2, failed: 0, ignored: 1 });
-  assert.equal(formatSummary(ok), "tests: 2 passed, 0 failed, 1 ignored");
-  const failed = parseSummaryLine("FAILED | 5 passed | 3 failed (2s)");
-  assert.deepEqual(failed, { ok: false, passed: 5, failed: 3, ignored: 0 });
-  assert.equal(formatSummary(failed), "tests: 5 passed, 3 failed");
-  assert.equal(parseSummaryLine("ok | this is not it"), undefined);
-  assert.equal(parseSummaryLine("running 3 tests from ./a_test.ts"), undefined);
 });
 
 Deno.test("jvmTuningFlags: C1 only for a quick start, the full JIT for a broker that runs hot", () => {

@@ -3,7 +3,9 @@
  * `deno test -A --permit-no-files`
  * with one local Kafka broker for the whole run (unless `KAFKA_BROKERS` is
  * set), streams its output, stops the broker, and prints as the very last
- * line `tests: N passed, N failed[, N ignored]`, which CI looks for.
+ * line `tests: N passed, N failed[, N ignored]`, which CI looks for. A test that runs past
+ * `TEST_HANG_MINUTES` stops the run: a hung test then fails it, naming itself, instead of
+ * holding CI until its time is up.
  *
  * @module
  */
@@ -21,6 +23,7 @@ deno test -A with the arguments given (e.g. test files, --filter), stops the bro
 
 Environment:
   KAFKA_BROKERS <host:port,…>  Use this broker instead of starting one
+  TEST_HANG_MINUTES <n>        Stop the run when one test has run this long (default 8)
   NO_COLOR                     No colour (also off when the output is not a terminal)
 
 Options:
@@ -66,12 +69,53 @@ export function formatSummary(s: TestSummary): string {
     (s.ignored > 0 ? `, ${s.ignored} ignored` : "");
 }
 
-/** Copies `stream` to stdout as it comes and returns the last summary line seen. */
-async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | undefined> {
+/** A test deno test reports as still running, and for how long. */
+export interface OverdueTest {
+  /** The test's name. */
+  name: string;
+  /** How long it has run, in minutes, as deno test rounds it. */
+  minutes: number;
+}
+
+/**
+ * Reads deno test's warning `'NAME' has been running for over (8m0s)` (printed after 1, 2, 4, 8…
+ * minutes), wherever it is in the line; `undefined` for any other line.
+ */
+export function parseOverdueLine(line: string): OverdueTest | undefined {
+  const text = line.replace(ANSI, "");
+  const m = text.match(/'(.*)' has been running for over \((?:(\d+)h)?(?:(\d+)m)?(?:\d+s)?\)/);
+  if (!m) return undefined;
+  return { name: m[1], minutes: Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) };
+}
+
+/**
+ * The minutes of `TEST_HANG_MINUTES` (default 8, twice the longest test on a loaded machine).
+ * Throws a clear error for anything but a positive integer.
+ */
+export function hangMinutes(value: string | undefined): number {
+  if (value === undefined || value === "") return 8;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`TEST_HANG_MINUTES must be a whole number of minutes ≥ 1, not "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Copies `stream` to stdout as it comes and returns the last summary line seen; calls `onLine`
+ * with each complete line.
+ */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<TestSummary | undefined> {
   const decoder = new TextDecoder();
   let pending = "";
   let summary: TestSummary | undefined;
-  const scan = (line: string) => summary = parseSummaryLine(line) ?? summary;
+  const scan = (line: string) => {
+    summary = parseSummaryLine(line) ?? summary;
+    onLine(line);
+  };
   for await (const chunk of stream) {
     await Deno.stdout.write(chunk);
     const lines = (pending + decoder.decode(chunk, { stream: true })).split("\n");
@@ -82,8 +126,28 @@ async function pump(stream: ReadableStream<Uint8Array>): Promise<TestSummary | u
   return summary;
 }
 
+/** SIGTERM, then SIGKILL if deno test is still there 10 s later. */
+function stopChild(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already exited */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  }, 10_000);
+  child.status.finally(() => clearTimeout(timer));
+}
+
 async function main(args: string[]): Promise<number> {
   if (printHelpOrVersion("test", USAGE, args)) return 0;
+  let hangLimit: number;
+  try {
+    hangLimit = hangMinutes(Deno.env.get("TEST_HANG_MINUTES"));
+  } catch (e) {
+    console.error(`test: ${e instanceof Error ? e.message : e}`);
+    return 2;
+  }
   try {
     await buildWeb(); // the browser tests' Central serves the built dashboard
   } catch (e) {
@@ -126,7 +190,17 @@ async function main(args: string[]): Promise<number> {
     });
   }
 
-  const summary = await pump(child.stdout);
+  let hung: OverdueTest | undefined;
+  const summary = await pump(child.stdout, (line) => {
+    const overdue = parseOverdueLine(line);
+    if (hung || !overdue || overdue.minutes < hangLimit) return;
+    hung = overdue;
+    console.error(
+      `test: "${overdue.name}" has run for over ${overdue.minutes} min (TEST_HANG_MINUTES ` +
+        `${hangLimit}); stopping the run`,
+    );
+    stopChild(child);
+  });
   const { code } = await child.status;
   await kafka?.stop();
   if (dataDir) {
@@ -136,9 +210,8 @@ async function main(args: string[]): Promise<number> {
   }
 
   if (!summary) {
-    console.error(
-      `test: no summary line from deno test (exit ${code}${interrupted ? ", interrupted" : ""})`,
-    );
+    const why = hung ? `, stopped: "${hung.name}" hung` : interrupted ? ", interrupted" : "";
+    console.error(`test: no summary line from deno test (exit ${code}${why})`);
     return code === 0 ? 1 : code;
   }
   console.log(formatSummary(summary));
