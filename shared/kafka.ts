@@ -167,14 +167,41 @@ export async function ensureTopics(
         numPartitions: partitions,
         replicationFactor,
       })),
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    await waitForLeaders(admin, missing);
     log.info("Created topics {topics} with {partitions} partitions", {
       topics: missing,
       partitions,
     });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until every partition of `topics` has a leader, at most `timeoutMs`. kafkajs's own
+ * `waitForLeaders` retries only LEADER_NOT_AVAILABLE, but a KRaft broker may first answer a new
+ * topic's metadata with UNKNOWN_TOPIC_OR_PARTITION (retriable too), which then failed a start.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50;; delay = Math.min(delay * 2, 1000)) {
+    const led = await admin.fetchTopicMetadata({ topics }).then(
+      (m) =>
+        m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)),
+      (e) => {
+        if ((e as { retriable?: unknown }).retriable !== true) throw e;
+        return false;
+      },
+    );
+    if (led) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no leader for every partition of ${topics.join(", ")} after ${timeoutMs} ms`,
+      );
+    }
+    await sleep(delay);
   }
 }
 

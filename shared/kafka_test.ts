@@ -106,18 +106,22 @@ async function sendEndMarkers(
 const kafkaTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
-kafkaTest("ensureTopics creates topics with their partition count, idempotently", async () => {
-  const { kafka, topic } = await freshTopic("topics", 4);
-  await ensureTopics(kafka, [topic], { partitions: 4 }); // a second time: nothing changes
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    assert.equal(topics[0].partitions.length, 4);
-  } finally {
-    await admin.disconnect();
-  }
-});
+kafkaTest(
+  "ensureTopics creates topics with their partition count and leaders, idempotently",
+  async () => {
+    const { kafka, topic } = await freshTopic("topics", 4);
+    await ensureTopics(kafka, [topic], { partitions: 4 }); // a second time: nothing changes
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      assert.equal(topics[0].partitions.length, 4);
+      assert.ok(topics[0].partitions.every((p) => p.leader >= 0), "every partition has its leader");
+    } finally {
+      await admin.disconnect();
+    }
+  },
+);
 
 kafkaTest("10,000 keyed messages arrive once each, in order per key", async () => {
   const { kafka, topic, consume } = await freshTopic("order", 6);
