@@ -7,7 +7,8 @@
  * @module
  */
 import { EnvelopeError, openingKeyBytes, type ReplayMark } from "../shared/envelope.ts";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import { type ConsumedMessage } from "../shared/kafka_consumer.ts";
 import { ENTITY_ID_PATTERN } from "../shared/encoding.ts";
 import { getLogger } from "../shared/log.ts";
 import {

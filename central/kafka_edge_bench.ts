@@ -10,7 +10,8 @@
  */
 import process from "node:process";
 import { join } from "node:path";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import { type ConsumedMessage } from "../shared/kafka_consumer.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { telemetryBatchHandler } from "./kafka_edge.ts";
 import {

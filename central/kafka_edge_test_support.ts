@@ -7,7 +7,8 @@
  */
 import { exportEcdhPublicKey, generateEcdhKeyPair } from "../shared/cp_key.ts";
 import { type Envelope, sealEnvelope } from "../shared/envelope.ts";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import { type ConsumedMessage } from "../shared/kafka_consumer.ts";
 import type { RegistryCp } from "./core.ts";
 import { chargeInput, dispatch, loginInput } from "./core_test_support.ts";
 import { KeyVault } from "./keys.ts";

@@ -32,7 +32,7 @@ import {
   sealEnvelope,
   SeqCounter,
 } from "../shared/envelope.ts";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import { getLogger, literal } from "../shared/log.ts";
 import type { MemoryListener } from "../shared/memory_conn.ts";
 import {
@@ -47,7 +47,7 @@ import {
   type TelemetryPayload,
 } from "../shared/messages.ts";
 import { DEFAULT_ENGINE_PORT, DEFAULT_POWER_KW } from "./config.ts";
-import { type EngineKafka, ownEngineKafka } from "./engine_kafka.ts";
+import { type CommandRecord, type EngineKafka, ownEngineKafka } from "./engine_kafka.ts";
 import { newLinkSecret, readLinkSecret, writeLinkSecret } from "./engine_link.ts";
 import { MonitorPort } from "./engine_monitor_port.ts";
 import { ReplayMarksFile } from "./replay_marks.ts";
@@ -522,7 +522,7 @@ class Engine implements EngineHandle {
   }
 
   /** One `cp.commands` record: keep only this CP's, open it, check it, feed it to the core. */
-  async #onCommandRecord(cp: string, record: ConsumedMessage): Promise<void> {
+  async #onCommandRecord(cp: string, record: CommandRecord): Promise<void> {
     if (record.key !== cp) return; // another CP's command
     let payload: unknown;
     try {

@@ -9,18 +9,23 @@
 
 import type { Kafka } from "kafkajs";
 import {
-  type ConsumedMessage,
-  type ConsumerHandle,
   createKafka,
   createProducer,
   ensureTopics,
   type JsonProducer,
-  runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import {
+  type ConsumedMessage,
+  type ConsumerHandle,
+  runConsumer,
+} from "../shared/kafka_consumer.ts";
 import { getLogger } from "../shared/log.ts";
 
 const log = getLogger(["evcharging", "cp", "engine"]);
+
+/** One `cp.commands` record, as {@linkcode EngineKafka.subscribeCommands} delivers it. */
+export type CommandRecord = ConsumedMessage;
 
 /** An engine's link to Kafka. Every call may reject; the engine retries. */
 export interface EngineKafka {
@@ -35,7 +40,7 @@ export interface EngineKafka {
    */
   subscribeCommands(
     cpId: string,
-    handle: (record: ConsumedMessage) => Promise<void>,
+    handle: (record: CommandRecord) => Promise<void>,
   ): Promise<{ readonly ready: Promise<void> }>;
   /** Stops delivering and releases what this engine holds (a shared client stays up). */
   close(): Promise<void>;

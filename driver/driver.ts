@@ -17,17 +17,19 @@
 
 import type { Consumer, Kafka } from "kafkajs";
 import {
-  type ConsumedMessage,
-  type ConsumerHandle,
   createKafka,
   createProducer,
   ensureTopics,
   fetchTopicEnds,
-  type InvalidMessage,
   type JsonProducer,
-  runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import {
+  type ConsumedMessage,
+  type ConsumerHandle,
+  type InvalidMessage,
+  runConsumer,
+} from "../shared/kafka_consumer.ts";
 import type { Lang } from "../shared/i18n.ts";
 import { getLogger, literal } from "../shared/log.ts";
 import { driverUpdateSchema, parseMessage } from "../shared/messages.ts";

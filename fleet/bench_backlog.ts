@@ -16,9 +16,9 @@ import {
   ensureTopics,
   fetchTopicEnds,
   type OutgoingMessage,
-  runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import type { TelemetrySupply } from "../shared/messages.ts";
 import { sleep } from "../shared/sleep.ts";
 import {

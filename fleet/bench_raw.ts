@@ -10,8 +10,8 @@ import {
   createProducer,
   ensureTopics,
   type OutgoingMessage,
-  runConsumer,
 } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 
 /** The size of a real `cp.telemetry` value: a SUPPLY sealed in an envelope, as JSON. */
 export async function telemetryValueBytes(): Promise<number> {

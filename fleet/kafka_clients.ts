@@ -26,8 +26,8 @@ import {
   createProducer,
   ensureTopics,
   type OutgoingMessage,
-  runConsumer,
 } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import { cpuMsFromStat } from "./proc_figures.ts";
 
 /** The clients on trial. */

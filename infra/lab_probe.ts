@@ -14,7 +14,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createKafka, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
+import { createKafka, ensureTopics, TOPICS } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { runOrExit } from "../shared/version.ts";
 

@@ -24,7 +24,8 @@ import {
   sealEnvelope,
   SeqCounter,
 } from "../shared/envelope.ts";
-import { type ConsumedMessage, TOPICS } from "../shared/kafka.ts";
+import { TOPICS } from "../shared/kafka.ts";
+import { type ConsumedMessage } from "../shared/kafka_consumer.ts";
 import { getLogger } from "../shared/log.ts";
 import {
   build,

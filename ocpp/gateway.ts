@@ -25,9 +25,9 @@ import {
   createProducer,
   ensureTopics,
   type JsonProducer,
-  runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import { secretsEqual } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
 import { SlidingWindowLimiter } from "../shared/rate_limit.ts";

@@ -16,7 +16,7 @@ import {
   type InvalidMessage,
   runConsumer,
   type RunConsumerOptions,
-} from "./kafka.ts";
+} from "./kafka_consumer.ts";
 import { getLogger } from "./log.ts";
 
 const log = getLogger(["evcharging", "kafka", "keyed"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ConsumedMessage } from "./kafka.ts";
+import type { ConsumedMessage } from "./kafka_consumer.ts";
 import { KeyedRouter } from "./keyed_consumer.ts";
 
 function record(key: string | null, n: number): ConsumedMessage {

@@ -5,15 +5,14 @@
  */
 import {
   brokersFromEnv,
-  type ConsumedMessage,
   createKafka,
   createProducer,
   ensureTopics,
   fetchTopicEnds,
   type JsonProducer,
-  runConsumer,
   TOPICS,
 } from "../shared/kafka.ts";
+import { type ConsumedMessage, runConsumer } from "../shared/kafka_consumer.ts";
 
 /**
  * The brokers named by `KAFKA_BROKERS`. Throws, rather than skipping, so that

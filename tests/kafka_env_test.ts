@@ -4,7 +4,8 @@
  * after.
  */
 import assert from "node:assert/strict";
-import { createKafka, createProducer, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
+import { createKafka, createProducer, ensureTopics, TOPICS } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import { groupAtEnd, testBrokers, uniqueName } from "./kafka_env.ts";
 
 Deno.test({

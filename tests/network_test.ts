@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type CpPlan, type LocalNetwork, waitUntil } from "../infra/network.ts";
-import { createKafka, ensureTopics, runConsumer, TOPICS } from "../shared/kafka.ts";
+import { createKafka, ensureTopics, TOPICS } from "../shared/kafka.ts";
+import { runConsumer } from "../shared/kafka_consumer.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 import { driverEvents, fastCp, integrationTest, startTestNetwork } from "./network_test_support.ts";
 
