@@ -64,6 +64,8 @@ export function ConfirmDialog() {
   const dialog = useRef<HTMLDialogElement>(null);
   const reason = useRef<HTMLTextAreaElement>(null);
   const returnTo = useRef<Element | null>(null);
+  /** The question the dialog was last opened for. */
+  const shown = useRef(0);
   const ask = pending.value;
 
   useEffect(() => {
@@ -71,6 +73,7 @@ export function ConfirmDialog() {
     if (el === null) return;
     if (ask !== null && !el.open) {
       returnTo.current = document.activeElement;
+      shown.current = ask.seq;
       el.showModal();
       reason.current?.focus();
     } else if (ask === null && el.open) {
@@ -117,7 +120,13 @@ export function ConfirmDialog() {
         e.preventDefault();
         finish(null);
       }}
-      onClose={() => finish(null)}
+      onClose={() => {
+        // Closed by the browser (not by finish): answer no. The event comes a task after the
+        // close, so on a busy page it may come once the next question has opened the dialog
+        // again (seen in CI): it is no answer to that one.
+        if (dialog.current?.open || pending.value?.seq !== shown.current) return;
+        finish(null);
+      }}
     >
       {ask !== null && (
         <form
