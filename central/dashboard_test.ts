@@ -69,6 +69,11 @@ Deno.test("dashboard: figures of a supplying CP are coalesced into one telemetry
   const sent = t.events.slice(before);
   assert.deepEqual(sent.map((e) => e.type), ["telemetry"]);
   assert.equal((sent[0].data as { kwh: number }).kwh, 5);
+  assert.deepEqual(
+    Object.keys(sent[0].data as object).sort(),
+    ["eur", "id", "kw", "kwh", "last_seen"],
+    "the figures alone: the rest went out in the CP's last cp event",
+  );
 });
 
 Deno.test("dashboard: an admin stop is a cp event that supersedes held figures", () => {

@@ -15,6 +15,9 @@ export interface CpView extends CpJson {
   readonly security: "ACTIVE" | "OUT_OF_SERVICE" | "REVOKED";
 }
 
+/** The data of a `telemetry` event: a CP's figures (central/dashboard.ts `cpFigures`). */
+export type CpFigures = Pick<CpView, "id" | "kw" | "kwh" | "eur" | "last_seen">;
+
 /** A session (`GET /sessions`). */
 export type SessionView = SessionJson;
 
@@ -201,8 +204,9 @@ class Draft {
   apply(type: string, data: unknown): void {
     switch (type) {
       case "cp":
-      case "telemetry":
         return this.#cp(data as CpView);
+      case "telemetry":
+        return this.#figures(data as CpFigures);
       case "session": {
         const s = data as SessionView;
         const driver = this.peek("drivers", s.driver_id) ?? newDriver(s.driver_id, s.started_at);
@@ -237,6 +241,12 @@ class Draft {
   #cp(cp: CpView): void {
     if (this.peek("cps", cp.id) === undefined) this.#newCp = true;
     this.cps[cp.id] = cp;
+  }
+
+  // A `telemetry` event carries only the figures; the rest is the CP's last `cp` event.
+  #figures(figures: CpFigures): void {
+    const cp = this.peek("cps", figures.id);
+    if (cp !== undefined) this.cps[figures.id] = { ...cp, ...figures };
   }
 
   #ticket(s: SessionView): void {

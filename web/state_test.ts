@@ -135,7 +135,13 @@ Deno.test("web state: a batch gives what its events give one by one, and keeps w
   assert.deepEqual(batched.audit.map((a) => a.seq), [2, 1], "newest first");
   assert.equal(withLiveFigures(batched).active.S1.kwh, 2);
   assert.equal(applyEvents(base, [{ type: "unknown", data: {} }]), base);
-  const figures = applyEvents(base, [{ type: "telemetry", data: { ...CP, kw: 3 } }]);
+  assert.equal(
+    applyEvents(base, [{ type: "telemetry", data: { id: "CP-9", kw: 1 } }]).cps,
+    base.cps,
+    "figures of an unknown CP are dropped: its cp event comes first",
+  );
+  const figures = applyEvents(base, [{ type: "telemetry", data: { id: "CP-1", kw: 3 } }]);
+  assert.deepEqual(figures.cps["CP-1"], { ...CP, kw: 3 }, "figures merge into the CP");
   assert.equal(figures.cpOrder, base.cpOrder, "no new CP: the same sorted ids");
   assert.equal(figures.drivers, base.drivers);
 });
