@@ -6,13 +6,17 @@
  * `ping`) arrives for {@link SILENCE_MS}, a new `EventSource` is opened.
  *
  * Events are not applied one by one: they wait in a queue (web/event_queue.ts, which merges each
- * CP's figures) and are applied as one batch in an animation frame at most every
- * {@link MIN_BATCH_GAP_MS}, so a thousand CPs' telemetry costs one new state and one render per
- * batch, not one per event. A hidden tab gets no frames: a timer applies the batch then.
+ * CP's figures) and are applied as one batch at most every {@link MIN_BATCH_GAP_MS}, so a
+ * thousand CPs' telemetry costs one new state and one render per batch, not one per event. The
+ * batch is applied in slices of at most {@link SLICE_MS}, each a task of its own, and the new
+ * state is rendered in the next animation frame: on a busy 2-core machine a task of 20 ms that
+ * loses its core is a long one, a slice of 4 ms rarely is. A hidden tab gets no frames: a timer
+ * renders the batch then.
  *
- * The list panels (sessions, drivers, weather, audit) follow {@link listed}, which takes the
- * newest state at most every {@link LIST_GAP_MS}, in a task of its own after the batch's frame:
- * a busy network's lists then cost one render a second, and never in the same task as the grid.
+ * The list panels follow {@link listed}, which takes the newest state at most every
+ * {@link LIST_GAP_MS}, the sessions, the drivers and weather, and the audit log each in a task of
+ * its own after the batch's frame: a busy network's lists then cost one render a second, and
+ * never in the same task as the grid or as each other.
  *
  * @module
  */
@@ -20,21 +24,25 @@ import { signal } from "@preact/signals";
 import { EventQueue, type QueuedEvent } from "./event_queue.ts";
 import {
   applyEvents,
+  BatchDraft,
   type DashboardState,
   eventSeq,
   fromSnapshot,
   type LiveEvent,
   type Snapshot,
-  withLiveFigures,
 } from "./state.ts";
 
 /** The newest state, or null before the first snapshot. */
 export const dashboard = signal<DashboardState | null>(null);
 /**
- * The state the list panels show: {@link dashboard} as it was at most {@link LIST_GAP_MS} ago,
- * with the open sessions' figures from their CPs (null before the first snapshot).
+ * The states the list panels show: {@link dashboard} as it was at most {@link LIST_GAP_MS} ago
+ * (null before the first snapshot), one signal per panel, set in tasks of their own.
  */
-export const listed = signal<DashboardState | null>(null);
+export const listed = {
+  sessions: signal<DashboardState | null>(null),
+  drivers: signal<DashboardState | null>(null),
+  audit: signal<DashboardState | null>(null),
+};
 /** Whether the event stream is open. */
 export const online = signal(false);
 
@@ -62,8 +70,34 @@ export const BATCH_FALLBACK_MS = 250;
  * the session and driver lists change with nearly every batch, faster than anyone reads them.
  */
 export const LIST_GAP_MS = 1_000;
+/**
+ * The longest slice of a batch's application in one task: the page yields between slices, so
+ * no task of it is long even when the machine is busy and it waits for a core between them.
+ */
+export const SLICE_MS = 4;
 /** Wait before opening a new `EventSource` after the browser gave up. */
 const REOPEN_MS = 2_000;
+
+/** Resolves in a task of its own: what waits (input, the stream's data, timers) may run first. */
+const nextTask = () =>
+  new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+
+/** Resolves in the next animation frame, or after {@link BATCH_FALLBACK_MS} when none comes. */
+const nextFrame = () =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, BATCH_FALLBACK_MS);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
 const EVENT_TYPES = [
   "cp",
@@ -77,6 +111,51 @@ const EVENT_TYPES = [
   "alarm",
 ] as const;
 
+/**
+ * `events` applied to `base` in slices of at most {@link SLICE_MS}, each a task of its own, and
+ * resolved in the next animation frame, so that the new state is rendered in the frame's own
+ * task; null when `stale()` says a snapshot replaced `base` meanwhile.
+ */
+async function applyInSlices(
+  base: DashboardState,
+  events: readonly LiveEvent[],
+  stale: () => boolean,
+): Promise<DashboardState | null> {
+  const batch = new BatchDraft(base, events);
+  for (;;) {
+    const until = performance.now() + SLICE_MS;
+    if (batch.step(() => performance.now() < until)) break;
+    await nextTask();
+    if (stale()) return null;
+  }
+  const next = batch.done();
+  await nextFrame();
+  return stale() ? null : next;
+}
+
+/**
+ * What makes {@link listed} follow {@link dashboard}: call it after each change; the panels'
+ * signals take the newest state at most every {@link LIST_GAP_MS}, each in a task of its own
+ * (a timer's, not the frame's).
+ */
+function followLists(): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let listedAt = -LIST_GAP_MS;
+  return () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(async () => {
+      listedAt = performance.now();
+      const state = dashboard.value;
+      listed.sessions.value = state;
+      await nextTask();
+      listed.drivers.value = state;
+      await nextTask();
+      listed.audit.value = state;
+      timer = undefined;
+    }, Math.max(0, listedAt + LIST_GAP_MS - performance.now()));
+  };
+}
+
 /** Connects, and keeps connecting for the life of the page. */
 export function connect(): void {
   let source: EventSource | undefined;
@@ -86,42 +165,37 @@ export function connect(): void {
   let scheduled = false;
   let silence: ReturnType<typeof setTimeout> | undefined;
 
-  let listTimer: ReturnType<typeof setTimeout> | undefined;
-  let listedAt = -LIST_GAP_MS;
-  // A timer, not the frame: the lists render in a task of their own.
-  const listSoon = () => {
-    if (listTimer !== undefined) return;
-    listTimer = setTimeout(() => {
-      listTimer = undefined;
-      listedAt = performance.now();
-      listed.value = dashboard.value && withLiveFigures(dashboard.value);
-    }, Math.max(0, listedAt + LIST_GAP_MS - performance.now()));
-  };
+  const listSoon = followLists();
 
   let appliedAt = 0;
-  const applyQueued = () => {
-    scheduled = false;
+  // Counts snapshots taken: a batch drafted on the state before one is dropped.
+  let snapshots = 0;
+  const applyQueued = async () => {
     appliedAt = performance.now();
-    if (loading || dashboard.value === null) return;
+    const base = dashboard.value;
+    if (loading || base === null) return;
     const events = queue.take();
     if (events.length === 0) return;
-    dashboard.value = applyEvents(dashboard.value, events);
+    const taken = snapshots;
+    const next = await applyInSlices(base, events, () => snapshots !== taken);
+    if (next === null) return;
+    dashboard.value = next;
     listSoon();
+    // The console's alarms and figures render in the next task, not in the grid's frame.
+    await nextTask();
     tell(events);
   };
   const schedule = () => {
     if (scheduled || loading) return;
     scheduled = true;
-    let fired = false;
-    const once = () => {
-      if (fired) return;
-      fired = true;
-      clearTimeout(timer);
-      applyQueued();
-    };
-    const wait = Math.max(0, appliedAt + MIN_BATCH_GAP_MS - performance.now());
-    const timer = setTimeout(once, wait + BATCH_FALLBACK_MS);
-    setTimeout(() => requestAnimationFrame(once), wait);
+    setTimeout(async () => {
+      try {
+        await applyQueued();
+      } finally {
+        scheduled = false;
+        if (queue.size > 0) schedule();
+      }
+    }, Math.max(0, appliedAt + MIN_BATCH_GAP_MS - performance.now()));
   };
 
   const reopen = (delayMs: number) => {
@@ -136,6 +210,7 @@ export function connect(): void {
 
   const loadSnapshot = async () => {
     loading = true;
+    snapshots++;
     queue.take(); // what came before the reset is in the snapshot, or outdated by it
     try {
       const res = await fetch("/snapshot", { cache: "no-store" });

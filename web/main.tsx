@@ -35,22 +35,36 @@ function OtherPage(props: { state: DashboardState }) {
   return null;
 }
 
-/** The session, driver and weather lists, from the state as last {@link listed}. */
+/** The open sessions, from the state as last {@link listed}. */
+function ListedSessions() {
+  const state = listed.sessions.value;
+  return state && <Sessions active={state.active} recent={state.recent} cps={state.cps} />;
+}
+
+/** The drivers and the weather, from the state as last {@link listed}. */
+function ListedDrivers() {
+  const state = listed.drivers.value;
+  return state && (
+    <>
+      <Drivers drivers={state.drivers} cps={state.cps} />
+      <Weather weather={state.weather} />
+    </>
+  );
+}
+
+/** The session, driver and weather lists, each re-rendered in a task of its own. */
 function Lists() {
-  const state = listed.value;
-  if (state === null) return null;
   return (
     <div class="columns">
-      <Sessions active={state.active} recent={state.recent} />
-      <Drivers drivers={state.drivers} />
-      <Weather weather={state.weather} />
+      <ListedSessions />
+      <ListedDrivers />
     </div>
   );
 }
 
 /** The audit log, from the state as last {@link listed}. */
 function ListedAudit() {
-  const state = listed.value;
+  const state = listed.audit.value;
   return state === null ? null : <AuditLog audit={state.audit} />;
 }
 

@@ -236,8 +236,8 @@ class Draft {
     }
   }
 
-  // A CP's figures reach its open session and driver only in withLiveFigures: copying both
-  // maps at every batch of a thousand CPs' figures was most of applying it.
+  // A CP's figures reach its open session and driver only in the lists (liveSession): copying
+  // both maps at every batch of a thousand CPs' figures was most of applying it.
   #cp(cp: CpView): void {
     if (this.peek("cps", cp.id) === undefined) this.#newCp = true;
     this.cps[cp.id] = cp;
@@ -286,40 +286,84 @@ class Draft {
 }
 
 /**
+ * A batch applied a slice at a time: {@link step} applies events until its `more` says stop, so
+ * the page can yield between slices, and a batch of thousands of events over thousands of CPs
+ * (each map copied once, on its first change) never holds the main thread for all of it.
+ */
+export class BatchDraft {
+  readonly #draft: Draft;
+  readonly #events: readonly LiveEvent[];
+  #at = 0;
+
+  constructor(state: DashboardState, events: readonly LiveEvent[]) {
+    this.#draft = new Draft(state);
+    this.#events = events;
+  }
+
+  /**
+   * Applies the next events while `more()` (asked after each, so a slice applies at least
+   * one); returns whether every event is applied.
+   */
+  step(more: () => boolean): boolean {
+    const events = this.#events;
+    while (this.#at < events.length) {
+      const e = events[this.#at++];
+      this.#draft.apply(e.type, e.data);
+      if (!more()) break;
+    }
+    return this.#at >= events.length;
+  }
+
+  /** The state after every event (once {@link step} returned true). */
+  done(): DashboardState {
+    return this.#draft.done();
+  }
+}
+
+/**
  * The state after `events`, in order (unknown events change nothing). Untouched parts keep
  * their identity, and with no effective event the very same state comes back.
  */
 export function applyEvents(state: DashboardState, events: readonly LiveEvent[]): DashboardState {
   if (events.length === 0) return state;
-  const draft = new Draft(state);
-  for (const e of events) draft.apply(e.type, e.data);
-  return draft.done();
+  const batch = new BatchDraft(state, events);
+  batch.step(() => true);
+  return batch.done();
 }
 
 /**
- * `state` with each open session (and its driver's current session) carrying the figures its CP
- * reports now: the lists ask for it when they redraw (at most once a second), not every batch.
- * With nothing to bring up to date, the very same state comes back.
+ * `session` with the figures its CP reports now (while the CP still holds it): a batch leaves
+ * the open sessions' figures to the lists, which ask for them only for the rows they show.
  */
-export function withLiveFigures(state: DashboardState): DashboardState {
-  let active: Record<string, SessionView> | undefined;
-  let drivers: Record<string, DriverView> | undefined;
-  for (const id in state.active) {
-    const session = state.active[id];
-    const cp = state.cps[session.cp_id];
-    if (cp === undefined || cp.session_id !== id) continue;
-    const kwh = cp.kwh ?? session.kwh;
-    const eur = cp.eur ?? session.eur;
-    if (kwh === session.kwh && eur === session.eur) continue;
-    const live = { ...session, kwh, eur };
-    (active ??= { ...state.active })[id] = live;
-    const driver = (drivers ?? state.drivers)[live.driver_id];
-    if (driver?.current_session?.id === id) {
-      (drivers ??= { ...state.drivers })[driver.id] = { ...driver, current_session: live };
-    }
+export function liveSession(
+  session: SessionView,
+  cps: Readonly<Record<string, CpView>>,
+): SessionView {
+  const cp = cps[session.cp_id];
+  if (cp === undefined || cp.session_id !== session.id) return session;
+  const kwh = cp.kwh ?? session.kwh;
+  const eur = cp.eur ?? session.eur;
+  return kwh === session.kwh && eur === session.eur ? session : { ...session, kwh, eur };
+}
+
+/**
+ * The `n` open sessions that started last, newest first: one pass that keeps the newest `n`
+ * (a sort of thousands of sessions, every second, was most of the lists' task).
+ */
+export function newestSessions(
+  active: Readonly<Record<string, SessionView>>,
+  n: number,
+): SessionView[] {
+  const newest: SessionView[] = [];
+  for (const id in active) {
+    const s = active[id];
+    if (newest.length === n && s.started_at <= newest[n - 1].started_at) continue;
+    let at = newest.length;
+    while (at > 0 && newest[at - 1].started_at < s.started_at) at--;
+    newest.splice(at, 0, s);
+    if (newest.length > n) newest.pop();
   }
-  if (active === undefined) return state;
-  return { ...state, active, drivers: drivers ?? state.drivers };
+  return newest;
 }
 
 /** The state after one event (unknown events leave it as it is). */

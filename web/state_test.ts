@@ -3,13 +3,15 @@ import {
   applyEvent,
   applyEvents,
   type AuditView,
+  BatchDraft,
   type CpView,
   eventSeq,
   filterAudit,
   fromSnapshot,
+  liveSession,
+  newestSessions,
   type SessionView,
   type Snapshot,
-  withLiveFigures,
 } from "./state.ts";
 import { idleCp } from "./test_support.ts";
 
@@ -61,10 +63,9 @@ Deno.test("web state: a session's start, figures and ticket move CP, sessions an
   });
   assert.equal(state.cps["CP-1"].kwh, 2);
   assert.equal(state.active.S1.kwh, 0, "a batch leaves the session's figures to the lists");
-  const live = withLiveFigures(state);
-  assert.equal(live.active.S1.kwh, 2);
-  assert.equal(live.drivers["D-1"].current_session?.kwh, 2);
-  assert.equal(withLiveFigures(live), live, "nothing new: the same state");
+  const live = liveSession(state.active.S1, state.cps);
+  assert.equal(live.kwh, 2);
+  assert.equal(liveSession(live, state.cps), live, "nothing new: the same session");
 
   const ticket = { ...SESSION, ended_at: "2025-03-01T10:05:00.000Z", kwh: 3, eur: 1.5 };
   state = applyEvent(state, "ticket", ticket);
@@ -133,7 +134,7 @@ Deno.test("web state: a batch gives what its events give one by one, and keeps w
   assert.deepEqual(batched.cpOrder, ["CP-0", "CP-1", "CP-2"], "a new CP joins the sorted ids");
   assert.equal(batched.cps["CP-2"], other, "an untouched CP keeps its object");
   assert.deepEqual(batched.audit.map((a) => a.seq), [2, 1], "newest first");
-  assert.equal(withLiveFigures(batched).active.S1.kwh, 2);
+  assert.equal(liveSession(batched.active.S1, batched.cps).kwh, 2);
   assert.equal(applyEvents(base, [{ type: "unknown", data: {} }]), base);
   assert.equal(
     applyEvents(base, [{ type: "telemetry", data: { id: "CP-9", kw: 1 } }]).cps,
@@ -144,4 +145,38 @@ Deno.test("web state: a batch gives what its events give one by one, and keeps w
   assert.deepEqual(figures.cps["CP-1"], { ...CP, kw: 3 }, "figures merge into the CP");
   assert.equal(figures.cpOrder, base.cpOrder, "no new CP: the same sorted ids");
   assert.equal(figures.drivers, base.drivers);
+});
+
+Deno.test("web state: a batch applied in slices gives what it gives at once", () => {
+  const base = fromSnapshot({ ...SNAPSHOT, cps: [CP, { ...CP, id: "CP-2" }] });
+  const events = [
+    { type: "session", data: SESSION },
+    { type: "cp", data: { ...CP, state: "SUPPLYING", session_id: "S1" } },
+    { type: "telemetry", data: { id: "CP-1", kw: 22, kwh: 2, eur: 1 } },
+    { type: "audit", data: { seq: 1 } },
+  ];
+  const batch = new BatchDraft(base, events);
+  const slices = [];
+  for (let done = false; !done;) {
+    let left = 2;
+    done = batch.step(() => --left > 0);
+    slices.push(done);
+  }
+  assert.deepEqual(slices, [false, true], "two events a slice");
+  assert.deepEqual(batch.done(), applyEvents(base, events));
+  assert.equal(base.cps["CP-1"], CP, "the state it started from is left as it was");
+});
+
+Deno.test("web state: the newest open sessions, in one pass", () => {
+  const at = (id: string, minute: number) => ({
+    ...SESSION,
+    id,
+    started_at: `2025-03-01T10:${String(minute).padStart(2, "0")}:00.000Z`,
+  });
+  const active = Object.fromEntries(
+    [at("a", 5), at("b", 9), at("c", 1), at("d", 9), at("e", 7)].map((s) => [s.id, s]),
+  );
+  assert.deepEqual(newestSessions(active, 3).map((s) => s.id), ["b", "d", "e"]);
+  assert.deepEqual(newestSessions(active, 9).map((s) => s.id), ["b", "d", "e", "a", "c"]);
+  assert.deepEqual(newestSessions({}, 3), []);
 });

@@ -14,6 +14,8 @@ import {
   type DashboardState,
   type DriverView,
   filterAudit,
+  liveSession,
+  newestSessions,
   type SessionView,
 } from "./state.ts";
 import { fmt, lang, t } from "./lang.ts";
@@ -142,20 +144,24 @@ function SessionTable(
   );
 }
 
-/** Open sessions (the newest {@link LIST_LIMIT}) and the newest tickets. */
+/**
+ * Open sessions (the newest {@link LIST_LIMIT}, with their CPs' figures now) and the newest
+ * tickets.
+ */
 export const Sessions = memo(function Sessions(props: {
   active: DashboardState["active"];
   recent: DashboardState["recent"];
+  cps: DashboardState["cps"];
 }) {
-  const all = Object.values(props.active);
-  const active = all.sort((a, b) => byText(b.started_at, a.started_at)).slice(0, LIST_LIMIT);
+  const count = Object.keys(props.active).length;
+  const active = newestSessions(props.active, LIST_LIMIT).map((s) => liveSession(s, props.cps));
   const recent = props.recent.slice(0, 8);
   return (
-    <Panel title={t("sessions")} count={all.length}>
+    <Panel title={t("sessions")} count={count}>
       {active.length === 0
         ? <p class="empty">{t("nobody")}</p>
         : <SessionTable sessions={active} tickets={false} />}
-      <More total={all.length} shown={active.length} what={t("openSessions")} />
+      <More total={count} shown={active.length} what={t("openSessions")} />
       {recent.length > 0 && (
         <>
           <h3>{t("latestTickets")}</h3>
@@ -165,6 +171,12 @@ export const Sessions = memo(function Sessions(props: {
     </Panel>
   );
 });
+
+/** `d` with its current session's figures from its CP (the same object when none changed). */
+function liveDriver(d: DriverView, cps: DashboardState["cps"]): DriverView {
+  const current = d.current_session && liveSession(d.current_session, cps);
+  return current === d.current_session ? d : { ...d, current_session: current };
+}
 
 const DriverLine = memo(function DriverLine(props: { d: DriverView }) {
   const { d } = props;
@@ -191,8 +203,14 @@ const DriverLine = memo(function DriverLine(props: { d: DriverView }) {
   );
 });
 
-/** Every driver seen (the first {@link LIST_LIMIT} that match the search), with its session. */
-export const Drivers = memo(function Drivers(props: { drivers: DashboardState["drivers"] }) {
+/**
+ * Every driver seen (the first {@link LIST_LIMIT} that match the search), with its session and
+ * the figures of the one it is in now.
+ */
+export const Drivers = memo(function Drivers(props: {
+  drivers: DashboardState["drivers"];
+  cps: DashboardState["cps"];
+}) {
   const search = useSignal("");
   const ids = Object.keys(props.drivers);
   const text = search.value.trim().toLowerCase();
@@ -210,9 +228,11 @@ export const Drivers = memo(function Drivers(props: { drivers: DashboardState["d
           />
         </div>
       )}
-      {ids.length === 0
-        ? <p class="empty">{t("noDriver")}</p>
-        : <ul class="list">{shown.map((id) => <DriverLine key={id} d={props.drivers[id]} />)}</ul>}
+      {ids.length === 0 ? <p class="empty">{t("noDriver")}</p> : (
+        <ul class="list">
+          {shown.map((id) => <DriverLine key={id} d={liveDriver(props.drivers[id], props.cps)} />)}
+        </ul>
+      )}
       <More total={matching.length} shown={shown.length} what={t("drivers").toLowerCase()} />
     </Panel>
   );
