@@ -41,9 +41,18 @@ export function driverActor(driverId: string): string {
   return `driver:${driverId}`;
 }
 
+// The last instant formatted: a step gives every input of its batch the same `now`, and a
+// backlog's SUPPLY reports each formatted it again (BENCHMARKS.md, 2026-12-07).
+let lastMs = Number.NaN;
+let lastIso = "";
+
 /** `ms` since the epoch as an ISO timestamp. */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /** `ts`, or `floor` if `ts` is earlier (an engine clock behind Central's). */
