@@ -19,9 +19,9 @@ export interface ToOpener {
   readonly batch: OpenBatch;
 }
 
-/** Worker → main thread: a batch's results, or why it could not be opened. */
+/** Worker → main thread: a batch's results (an `Opened[]` as JSON), or why it could not be opened. */
 export type FromOpener =
-  | { readonly id: number; readonly opened: Opened[] }
+  | { readonly id: number; readonly opened: string }
   | { readonly id: number; readonly error: string };
 
 /** Settings of {@link TelemetryOpener.start}. */
@@ -92,7 +92,7 @@ export class TelemetryOpener {
     if (answer === undefined) return;
     this.#pending.delete(message.id);
     if ("error" in message) answer.reject(new Error(message.error));
-    else answer.resolve(message.opened);
+    else answer.resolve(JSON.parse(message.opened));
   }
 
   #end(why: string): void {
