@@ -492,6 +492,9 @@ async function startConsumers(
     // holds up to 1 MiB a partition, about 3,000 envelopes: handled 500 at a time, a CP's
     // session and replay mark were written once per 500 instead of once per fetch (BENCHMARKS.md).
     handleBatch: telemetryBatchHandler(runtime, vault, opener),
+    // Values as Kafka's bytes: the opener's threads parse them, and a batch crosses as one
+    // buffer instead of thousands of parsed objects cloned (BENCHMARKS.md).
+    raw: true,
     maxBatch: 5000,
     // A fetch's partitions at once, so that the main thread applies one partition's batch while
     // the opener's thread opens the next; one at a time, each waited for its thread, and the

@@ -20,7 +20,15 @@ import {
 import type { Input } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
 import type { CentralRuntime } from "./runtime.ts";
-import { batchKeys, keyId, openBatch, type Opened, openOne } from "./telemetry_open.ts";
+import {
+  batchKeys,
+  keyId,
+  openBatch,
+  type Opened,
+  openRecord,
+  packValues,
+  utf8Text,
+} from "./telemetry_open.ts";
 import type { TelemetryOpener } from "./telemetry_opener.ts";
 
 const log = getLogger(["evcharging", "central", "kafka"]);
@@ -113,16 +121,17 @@ export function telemetryHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
   opener?: TelemetryOpener,
-): (message: ConsumedMessage) => void | Promise<void> {
+): (message: ConsumedMessage<Uint8Array>) => void | Promise<void> {
   const batch = telemetryBatchHandler(runtime, vault, opener);
   return (message) => batch([message]);
 }
 
 /**
- * {@link telemetryHandler} for consecutive messages of one partition. Each envelope is decoded,
- * opened (`node:crypto`) and its payload validated by {@link openBatch}: on a second thread
- * through `opener` when there is one and the batch is large enough, else here. The keys go
- * with the batch, those the keyring accepts when it is sent. The results are then applied here,
+ * {@link telemetryHandler} for consecutive messages of one partition, their values as Kafka's
+ * bytes (`runConsumer`'s `raw`). Each value is parsed, decoded, opened (`node:crypto`) and its
+ * payload validated by {@link openBatch}: on a second thread through `opener` when there is one
+ * and the batch is large enough, else here. The keys go with the batch, those the keyring
+ * accepts when it is sent for the CPs the records were sent as. The results are then applied here,
  * all on one turn: each record meets the checks in the order a synchronous open makes them
  * (shape, replay mark, CP, the keyring as it is now, tag, payload), a key the keyring no longer
  * gives as it gave it is not trusted (revoked or expired meanwhile: refused; another: opened
@@ -134,9 +143,9 @@ export function telemetryBatchHandler(
   runtime: CentralRuntime,
   vault: KeyVault,
   opener?: TelemetryOpener,
-): (messages: readonly ConsumedMessage[]) => void | Promise<void> {
+): (messages: readonly ConsumedMessage<Uint8Array>[]) => void | Promise<void> {
   const channel = TOPICS.cpTelemetry;
-  const audit = (message: ConsumedMessage, reason: string) => {
+  const audit = (message: ConsumedMessage<Uint8Array>, reason: string) => {
     // The record key is the sender's claim, anyone may write any: only an id-shaped one is named.
     const cpId = message.key !== null && ENTITY_ID_PATTERN.test(message.key) ? message.key : null;
     runtime.audit({
@@ -146,7 +155,7 @@ export function telemetryBatchHandler(
       params: { cpId, reason, partition: message.partition, offset: message.offset },
     }, true);
   };
-  const reject = (message: ConsumedMessage, reason: string, detail: string) => {
+  const reject = (message: ConsumedMessage<Uint8Array>, reason: string, detail: string) => {
     runtime.drops.rejectedTelemetry++;
     const byReason = runtime.drops.rejectedTelemetryByReason;
     byReason[reason] = (byReason[reason] ?? 0) + 1;
@@ -162,14 +171,14 @@ export function telemetryBatchHandler(
   };
   // A replay is a record seen before: published again by someone, or re-read after a crash
   // (then a few, and aggregated). Either way it is dropped and audited, without a warning.
-  const replay = (message: ConsumedMessage) => {
+  const replay = (message: ConsumedMessage<Uint8Array>) => {
     runtime.drops.duplicateTelemetry++;
     audit(message, "replay");
   };
   const keyFor = (cp: string, kv: number) => vault.keyring.keyFor(cp, kv);
 
   const apply = (
-    messages: readonly ConsumedMessage[],
+    messages: readonly ConsumedMessage<Uint8Array>[],
     opened: readonly Opened[],
     used: ReadonlyMap<string, CryptoKey>,
   ) => {
@@ -199,7 +208,12 @@ export function telemetryBatchHandler(
         return reject(message, error.reason, error.message);
       }
       if (used.get(keyId(cp, kv)) !== key) {
-        result = openOne(message.value, message.key, channel, () => openingKeyBytes(key));
+        result = openRecord(
+          utf8Text(message.value),
+          message.key,
+          channel,
+          () => openingKeyBytes(key),
+        );
       }
       if (result.type !== "payload") return reject(message, ...refusal(result));
       pending.set(markKey(mark), mark.seq);
@@ -211,9 +225,9 @@ export function telemetryBatchHandler(
   };
 
   return (messages) => {
-    const values = messages.map((m) => m.value);
-    const { keys, used } = batchKeys(values, keyFor);
-    const batch = { channel, values, expectCps: messages.map((m) => m.key), keys };
+    const expectCps = messages.map((m) => m.key);
+    const { keys, used } = batchKeys(expectCps, (cp) => vault.keyring.openable(cp));
+    const batch = { channel, ...packValues(messages.map((m) => m.value)), expectCps, keys };
     const opened = opener === undefined ? openBatch(batch) : opener.open(batch);
     return opened instanceof Promise
       ? opened.then((results) => apply(messages, results, used))

@@ -15,7 +15,7 @@ import { type ConsumedMessage } from "../shared/kafka_consumer.ts";
 import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { telemetryBatchHandler } from "./kafka_edge.ts";
 import {
-  consumed,
+  consumedBytes,
   freshVault,
   loginCharging,
   sealTelemetry,
@@ -49,8 +49,8 @@ let n = 0;
 const firstSeq = Date.now() * 1000;
 
 /** The next batch as the consumer hands it over: `BATCH` SUPPLYs, the CPs in turn. */
-async function nextBatch(): Promise<ConsumedMessage[]> {
-  const batch: ConsumedMessage[] = [];
+async function nextBatch(): Promise<ConsumedMessage<Uint8Array>[]> {
+  const batch: ConsumedMessage<Uint8Array>[] = [];
   for (let j = 0; j < BATCH; j++, n++) {
     const { cpId, kv, key } = keys[n % CPS];
     const kwh = 0.01 * (1 + Math.floor(n / CPS));
@@ -61,7 +61,7 @@ async function nextBatch(): Promise<ConsumedMessage[]> {
       firstSeq + n,
       supplyReading(`S-${cpId}`, kwh, kwh * 0.35),
     );
-    batch.push(consumed(TOPICS.cpTelemetry, cpId, JSON.parse(JSON.stringify(envelope))));
+    batch.push(consumedBytes(TOPICS.cpTelemetry, cpId, envelope));
   }
   return batch;
 }

@@ -5,6 +5,7 @@ import { DEFAULT_CORE_CONFIG, EMPTY_MODEL } from "./core.ts";
 import { requestHandler, telemetryBatchHandler, telemetryHandler } from "./kafka_edge.ts";
 import {
   consumed,
+  consumedBytes,
   freshVault,
   loginCharging,
   sealTelemetry,
@@ -112,12 +113,12 @@ async function opensWithTheKeyring(opener: TelemetryOpener | undefined) {
   });
 
   const first = await seal(10, supply(1));
-  await handle(consumed(TOPICS.cpTelemetry, "CP-1", first));
+  await handle(consumedBytes(TOPICS.cpTelemetry, "CP-1", first));
   assert.equal(runtime.model.sessions.get("S1")?.kwh, 1);
   assert.equal(store.recover(new Date()).marks[0]?.seq, 10, "mark stored with the effect");
 
-  await handle(consumed(TOPICS.cpTelemetry, "CP-1", first));
-  await handle(consumed(TOPICS.cpTelemetry, "CP-1", await seal(9, supply(5))));
+  await handle(consumedBytes(TOPICS.cpTelemetry, "CP-1", first));
+  await handle(consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(9, supply(5))));
   assert.equal(runtime.drops.duplicateTelemetry, 2);
   assert.equal(runtime.drops.rejectedTelemetry, 0, "replays are not rejections");
 
@@ -126,27 +127,35 @@ async function opensWithTheKeyring(opener: TelemetryOpener | undefined) {
     "decrypt",
   ]);
   const forged = [
-    consumed(TOPICS.cpTelemetry, "CP-1", await seal(11, supply(7), stranger)),
-    consumed(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
-    consumed(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
-    consumed(TOPICS.cpTelemetry, "CP-1", await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" })),
+    consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(11, supply(7), stranger)),
+    consumedBytes(TOPICS.cpTelemetry, "CP-2", await seal(12, supply(7))),
+    consumedBytes(TOPICS.cpTelemetry, "CP-1", { v: 1, cp: "CP-1" }),
+    consumedBytes(
+      TOPICS.cpTelemetry,
+      "CP-1",
+      await seal(13, { v: 1, type: "SUPPLY", sessionId: "S1" }),
+    ),
     // Month 13: once a RangeError out of the payload's validation, now an invalid payload.
-    consumed(
+    consumedBytes(
       TOPICS.cpTelemetry,
       "CP-1",
       await seal(14, { ...supply(7), ts: "2025-13-01T12:00:00.000Z" }),
     ),
+    // Not JSON, and not UTF-8: refused as malformed (audited), not skipped unseen.
+    consumed(TOPICS.cpTelemetry, "CP-1", new TextEncoder().encode("{not json")),
+    consumed(TOPICS.cpTelemetry, "CP-1", new Uint8Array([0x7b, 0xff, 0x7d])),
   ];
   for (const message of forged) await handle(message);
-  assert.equal(runtime.drops.rejectedTelemetry, 5);
+  assert.equal(runtime.drops.rejectedTelemetry, 7);
   assert.equal(runtime.drops.rejectedTelemetryByReason.invalid_payload, 2);
+  assert.equal(runtime.drops.rejectedTelemetryByReason.malformed, 3);
   assert.equal(runtime.model.sessions.get("S1")?.kwh, 1, "nothing forged got through");
   assert.equal(progress.length, 1, "one SUPPLY to the driver");
   assert.equal(outbox(store).length, before, "running figures skip the outbox");
 
   // A failure to store throws (Kafka delivers it again) and leaves the replay mark alone.
   runtime.close();
-  const late = consumed(TOPICS.cpTelemetry, "CP-1", await seal(15, supply(2)));
+  const late = consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(15, supply(2)));
   await fails(() => handle(late));
   assert.equal(vault.guard.highWater("CP-1", login.keyVersion, TOPICS.cpTelemetry), 10);
   store.close();
@@ -186,11 +195,11 @@ async function batchIsOneTransaction(opener: TelemetryOpener | undefined) {
 
   const repeated = await seal(0, 2, 2);
   await handle([
-    consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 1, 1)),
-    consumed(TOPICS.cpTelemetry, "CP-2", await seal(1, 1, 3)),
-    consumed(TOPICS.cpTelemetry, "CP-1", repeated),
-    consumed(TOPICS.cpTelemetry, "CP-1", repeated),
-    consumed(TOPICS.cpTelemetry, "CP-2", await seal(0, 5, 9)),
+    consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(0, 1, 1)),
+    consumedBytes(TOPICS.cpTelemetry, "CP-2", await seal(1, 1, 3)),
+    consumedBytes(TOPICS.cpTelemetry, "CP-1", repeated),
+    consumedBytes(TOPICS.cpTelemetry, "CP-1", repeated),
+    consumedBytes(TOPICS.cpTelemetry, "CP-2", await seal(0, 5, 9)),
   ]);
   assert.deepEqual(transactions, [3], "three steps, one transaction");
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2, "the last of CP-1's figures");
@@ -203,12 +212,12 @@ async function batchIsOneTransaction(opener: TelemetryOpener | undefined) {
   store.commitAll = () => {
     throw new Error("disk full");
   };
-  const batch = [consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))];
+  const batch = [consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))];
   await fails(() => handle(batch));
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 2);
   assert.equal(vault.guard.highWater("CP-1", logins[0].keyVersion, TOPICS.cpTelemetry), 2);
   store.commitAll = commitAll;
-  await handle([consumed(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
+  await handle([consumedBytes(TOPICS.cpTelemetry, "CP-1", await seal(0, 3, 4))]);
   assert.equal(runtime.model.sessions.get("S-CP-1")?.kwh, 4);
   store.close();
 }
@@ -234,7 +243,7 @@ Deno.test("kafka edge: a key revoked, expired or installed while its batch is on
   }
   const reading = (cpId: string, seq: number, login = logins.get(cpId)!) =>
     sealTelemetry(login.key, cpId, login.keyVersion, seq, supplyReading(`S-${cpId}`, seq, 0))
-      .then((envelope) => consumed(TOPICS.cpTelemetry, cpId, envelope));
+      .then((envelope) => consumedBytes(TOPICS.cpTelemetry, cpId, envelope));
 
   // CP-4 logs in while the batch is out: its key was unknown when the batch left.
   const cp4 = await vault.agree(

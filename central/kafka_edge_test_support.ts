@@ -59,7 +59,7 @@ export async function loginCharging(
 let offset = 0;
 
 /** `value` as the consumer hands it over from `topic` under `key`, at the next offset. */
-export function consumed(topic: string, key: string | null, value: unknown): ConsumedMessage {
+export function consumed<T>(topic: string, key: string | null, value: T): ConsumedMessage<T> {
   return {
     topic,
     partition: 0,
@@ -69,6 +69,15 @@ export function consumed(topic: string, key: string | null, value: unknown): Con
     headers: undefined,
     timestamp: String(Date.now()),
   };
+}
+
+/** `value` as the consumer hands it over raw (its JSON's bytes) from `topic` under `key`. */
+export function consumedBytes(
+  topic: string,
+  key: string | null,
+  value: unknown,
+): ConsumedMessage<Uint8Array> {
+  return consumed(topic, key, new TextEncoder().encode(JSON.stringify(value)));
 }
 
 /** A SUPPLY reading of `sessionId` at 22 kW, stamped now. */

@@ -1,7 +1,7 @@
 /**
  * The stateless part of Central's `cp.telemetry` handling, which may run on another thread
- * (telemetry_opener.ts): decode each envelope, check its CP, open it with the key the batch was
- * given for its (cp, kv), and validate the payload. What decides (the keyring's say at the time
+ * (telemetry_opener.ts): parse each record's bytes, decode the envelope, check its CP, open it
+ * with the key the batch was given for its (cp, kv), and validate the payload. What decides (the keyring's say at the time
  * of handling, the replay marks, the dispatch) stays with the caller, which gets per message
  * the envelope's header and how far it got. Pure: no clock, no socket, no keyring.
  *
@@ -27,15 +27,20 @@ export interface BatchKey {
   readonly key: Uint8Array;
 }
 
-/** A batch to open: each record's value and key, and the keys it may need. */
+/** A batch to open: each record's value as Kafka delivered it, its key, and the keys it may need. */
 export interface OpenBatch {
   /** The topic the records came from (part of each envelope's AAD). */
   readonly channel: string;
-  /** Each record's parsed JSON value, in partition order. */
-  readonly values: readonly unknown[];
+  /**
+   * The records' values end to end, in partition order (see {@link packValues}): raw bytes,
+   * so that the thread that opens them parses them too, and the batch crosses as one buffer.
+   */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Where each record's value ends in `bytes`; the next one begins there. */
+  readonly ends: Uint32Array<ArrayBuffer>;
   /** Each record's Kafka key: the CP it must come from (`null`: none given). */
   readonly expectCps: readonly (string | null)[];
-  /** The keys of the (cp, kv) pairs the values name that the caller's keyring accepted. */
+  /** The keys of the (cp, kv) pairs the caller's keyring accepted for the records' CPs. */
   readonly keys: readonly BatchKey[];
 }
 
@@ -67,12 +72,72 @@ export type Opened =
 /** The map key of a (cp, kv) pair. */
 export const keyId = (cp: string, kv: number): string => `${cp}|${kv}`;
 
-/** {@link openOne} for every record of `batch`, in order. */
+/** `values` end to end in one new buffer, and where each ends: an {@link OpenBatch}'s records. */
+export function packValues(
+  values: readonly Uint8Array[],
+): { bytes: Uint8Array<ArrayBuffer>; ends: Uint32Array<ArrayBuffer> } {
+  const ends = new Uint32Array(values.length);
+  let end = 0;
+  values.forEach((value, i) => ends[i] = end += value.length);
+  const bytes = new Uint8Array(end);
+  values.forEach((value, i) => bytes.set(value, ends[i] - value.length));
+  return { bytes, ends };
+}
+
+/** {@link openRecord} for every record of `batch`, in order. */
 export function openBatch(batch: OpenBatch): Opened[] {
   const keys = new Map(batch.keys.map((k) => [keyId(k.cp, k.kv), k.key]));
-  return batch.values.map((value, i) =>
-    openOne(value, batch.expectCps[i], batch.channel, (cp, kv) => keys.get(keyId(cp, kv)))
+  return recordTexts(batch.bytes, batch.ends).map((text, i) =>
+    openRecord(text, batch.expectCps[i], batch.channel, (cp, kv) => keys.get(keyId(cp, kv)))
   );
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `bytes` as UTF-8 text, `null` if they are not UTF-8. */
+export function utf8Text(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Each record's value as text, `null` where it is not UTF-8. Envelopes are ASCII, so the whole
+ * buffer is decoded at once and cut at the byte offsets (one decode instead of thousands); text as
+ * long as its bytes has no character past ASCII, which is what makes the offsets valid.
+ */
+function recordTexts(bytes: Uint8Array, ends: Uint32Array): (string | null)[] {
+  const whole = utf8Text(bytes);
+  const ascii = whole !== null && whole.length === bytes.length;
+  const texts: (string | null)[] = [];
+  let start = 0;
+  for (const end of ends) {
+    texts.push(ascii ? whole.slice(start, end) : utf8Text(bytes.subarray(start, end)));
+    start = end;
+  }
+  return texts;
+}
+
+/**
+ * {@link openOne} of a record's value as text (`null`: it was not UTF-8); one that is not JSON
+ * is `malformed`, as one that is not an envelope.
+ */
+export function openRecord(
+  text: string | null,
+  expectCp: string | null,
+  channel: string,
+  keyOf: (cp: string, kv: number) => Uint8Array | undefined,
+): Opened {
+  if (text === null) return { type: "malformed", detail: "malformed envelope: not UTF-8" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { type: "malformed", detail: "malformed envelope: not JSON" };
+  }
+  return openOne(value, expectCp, channel, keyOf);
 }
 
 /**
@@ -119,36 +184,24 @@ function envelopeError(error: unknown): EnvelopeError {
 }
 
 /**
- * The keys `keyring` accepts now for the (cp, kv) pairs `values` name, once each: the raw
- * bytes to open them with, and which `CryptoKey` each came from (the caller checks, when it
- * applies the results, that the keyring still gives that very key). A pair the keyring
- * refuses, or a value that names none, is left out: its records come back `no_key`.
+ * The keys the keyring accepts now (`openable`) for the CPs the records were sent as, once
+ * each: the raw bytes to open them with, and which `CryptoKey` each came from (the caller
+ * checks, when it applies the results, that the keyring still gives that very key). An envelope
+ * of another CP than its record's is refused before any key, so these are all a batch needs;
+ * one under a version left out comes back `no_key`, and the keyring says why.
  */
 export function batchKeys(
-  values: readonly unknown[],
-  keyFor: (cp: string, kv: number) => CryptoKey,
+  expectCps: readonly (string | null)[],
+  openable: (cp: string) => readonly { kv: number; key: CryptoKey }[],
 ): { keys: BatchKey[]; used: Map<string, CryptoKey> } {
   const keys: BatchKey[] = [];
   const used = new Map<string, CryptoKey>();
-  const tried = new Set<string>();
-  for (const value of values) {
-    const { cp, kv } = (typeof value === "object" && value !== null ? value : {}) as {
-      cp?: unknown;
-      kv?: unknown;
-    };
-    if (typeof cp !== "string" || typeof kv !== "number") continue;
-    const id = keyId(cp, kv);
-    if (tried.has(id)) continue;
-    tried.add(id);
-    let key;
-    try {
-      key = keyFor(cp, kv);
-    } catch (error) {
-      if (error instanceof EnvelopeError) continue;
-      throw error;
+  for (const cp of new Set(expectCps)) {
+    if (cp === null) continue;
+    for (const { kv, key } of openable(cp)) {
+      used.set(keyId(cp, kv), key);
+      keys.push({ cp, kv, key: openingKeyBytes(key) });
     }
-    used.set(id, key);
-    keys.push({ cp, kv, key: openingKeyBytes(key) });
   }
   return { keys, used };
 }

@@ -68,17 +68,19 @@ export class TelemetryOpener {
 
   /**
    * The batch's results, in order: at once (on this thread) for a small batch or once the
-   * worker is gone, else a promise of the worker's answer. The promise rejects if the worker
-   * fails or is closed first.
+   * worker is gone, else a promise of the worker's answer; then `batch.bytes` and `batch.ends`
+   * have moved to the worker and are empty here. The promise rejects if the worker fails or is
+   * closed first.
    */
   open(batch: OpenBatch): Opened[] | Promise<Opened[]> {
     const workers = this.#workers;
-    if (workers.length === 0 || batch.values.length < this.#minBatch) return openBatch(batch);
+    if (workers.length === 0 || batch.ends.length < this.#minBatch) return openBatch(batch);
     const id = this.#nextId++;
     const worker = workers[id % workers.length];
     const answer = Promise.withResolvers<Opened[]>();
     this.#pending.set(id, answer);
-    worker.postMessage({ id, batch } satisfies ToOpener);
+    // The records' buffers move to the worker, not copied: the batch is not read here again.
+    worker.postMessage({ id, batch } satisfies ToOpener, [batch.bytes.buffer, batch.ends.buffer]);
     return answer.promise;
   }
 

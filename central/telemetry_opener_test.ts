@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { openingKeyBytes, sealEnvelope } from "../shared/envelope.ts";
-import { type OpenBatch, openBatch } from "./telemetry_open.ts";
+import { type OpenBatch, openBatch, packValues } from "./telemetry_open.ts";
 import { TelemetryOpener } from "./telemetry_opener.ts";
 
 const channel = "cp.telemetry";
 
-async function mixedBatch(): Promise<OpenBatch> {
+/** A batch of sealed, forged and malformed records, packed anew from record `from` on each call (a batch sent to a worker leaves its buffers there). */
+async function mixedBatch(): Promise<(from?: number) => OpenBatch> {
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
     "encrypt",
     "decrypt",
@@ -18,27 +19,25 @@ async function mixedBatch(): Promise<OpenBatch> {
     values.push(await sealEnvelope(key, { cp: "CP-1", kv: 1, seq, channel }, payload));
   }
   values.push({ v: 1 });
-  return {
+  const expectCps = values.map((_, i) => (i === 2 ? "CP-2" : "CP-1"));
+  const bytes = values.map((v) => new TextEncoder().encode(JSON.stringify(v)));
+  return (from = 0) => ({
     channel,
-    values,
-    expectCps: values.map((_, i) => (i === 2 ? "CP-2" : "CP-1")),
+    ...packValues(bytes.slice(from)),
+    expectCps: expectCps.slice(from),
     keys: [{ cp: "CP-1", kv: 1, key: openingKeyBytes(key) }],
-  };
+  });
 }
 
 Deno.test("telemetry opener: the workers' results are those of opening here", async () => {
   const batch = await mixedBatch();
   const opener = TelemetryOpener.start({ minBatch: 1, threads: 2 });
   try {
-    const later = { ...batch, values: batch.values.slice(1), expectCps: batch.expectCps.slice(1) };
-    const opened = [opener.open(batch), opener.open(later)];
+    const opened = [opener.open(batch()), opener.open(batch(1))];
     assert.ok(opened.every((o) => o instanceof Promise), "opened on the workers");
-    assert.deepEqual(await Promise.all(opened), [
-      openBatch(batch),
-      openBatch(later),
-    ]);
+    assert.deepEqual(await Promise.all(opened), [openBatch(batch()), openBatch(batch(1))]);
     // The worker keeps no key: a batch sent without one opens nothing.
-    const keyless = await opener.open({ ...batch, keys: [] });
+    const keyless = await opener.open({ ...batch(), keys: [] });
     assert.deepEqual(
       keyless.map((o) => o.type),
       ["no_key", "no_key", "cp_mismatch", "no_key", "no_key", "no_key", "malformed"],
@@ -50,17 +49,19 @@ Deno.test("telemetry opener: the workers' results are those of opening here", as
 
 Deno.test("telemetry opener: a small batch opens on this thread; closing fails what is out", async () => {
   const batch = await mixedBatch();
-  const opener = TelemetryOpener.start({ minBatch: batch.values.length + 1 });
+  const opener = TelemetryOpener.start({ minBatch: batch().ends.length + 1 });
   try {
-    const here = opener.open(batch);
+    const here = opener.open(batch());
     assert.ok(Array.isArray(here), "opened at once");
-    assert.deepEqual(here, openBatch(batch));
+    assert.deepEqual(here, openBatch(batch()));
   } finally {
     opener.close();
   }
   const worker = TelemetryOpener.start({ minBatch: 1 });
-  const out = worker.open(batch);
+  const sent = batch();
+  const out = worker.open(sent);
+  assert.equal(sent.bytes.byteLength, 0, "the records moved to the worker, not copied");
   worker.close();
   await assert.rejects(Promise.resolve(out), /telemetry thread closed/);
-  assert.ok(Array.isArray(worker.open(batch)), "after close, opened on this thread");
+  assert.ok(Array.isArray(worker.open(batch())), "after close, opened on this thread");
 });

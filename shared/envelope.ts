@@ -554,6 +554,15 @@ export class CpKeyring {
     return undefined;
   }
 
+  /** Every version of `cp` that {@link keyFor} gives a key for now, with that key. */
+  openable(cp: string): { kv: number; key: CryptoKey }[] {
+    const found: { kv: number; key: CryptoKey }[] = [];
+    for (const [kv, entry] of this.#cps.get(cp) ?? []) {
+      if (entry.state !== "revoked" && entry.key) found.push({ kv, key: entry.key });
+    }
+    return found;
+  }
+
   /** The key to open (cp, kv) with; throws `EnvelopeError` `unknown_kv`, `expired_kv` or `revoked`. */
   keyFor(cp: string, kv: number): CryptoKey {
     const entry = this.#cps.get(cp)?.get(kv);

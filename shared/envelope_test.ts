@@ -467,3 +467,22 @@ Deno.test("keyring: a retired key loaded with its retirement time keeps its grac
   assert.throws(() => keyring.forgetExpired(-1), RangeError);
   assert.throws(() => keyring.forgetExpired(Number.NaN), RangeError);
 });
+
+Deno.test("keyring: openable lists the versions keyFor gives a key for, with that key", async () => {
+  let now = 0;
+  const keyring = new CpKeyring({ now: () => now });
+  const [k1, k2, k3] = [await randomKey(), await randomKey(), await randomKey()];
+  keyring.add("CP-001", 1, k1);
+  keyring.add("CP-001", 2, k2); // 1 retired
+  keyring.add("CP-002", 1, k3);
+  keyring.revoke("CP-002");
+  assert.deepEqual(keyring.openable("CP-001"), [{ kv: 1, key: k1 }, { kv: 2, key: k2 }]);
+  assert.deepEqual(keyring.openable("CP-002"), [], "revoked");
+  assert.deepEqual(keyring.openable("CP-003"), [], "unknown");
+  keyring.revoke("CP-001", 2);
+  now = 200_000;
+  keyring.forgetExpired(120_000);
+  keyring.add("CP-001", 3, k3);
+  assert.deepEqual(keyring.openable("CP-001"), [{ kv: 3, key: k3 }]);
+  for (const kv of [1, 2, 4]) assert.throws(() => keyring.keyFor("CP-001", kv));
+});

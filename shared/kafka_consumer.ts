@@ -75,6 +75,12 @@ export interface RunConsumerOptions<T = unknown> {
    * processes' keys then pays nothing for theirs.
    */
   accept?(key: string | null): boolean;
+  /**
+   * Hands each value over as its bytes, not parsed (`T` is then `Uint8Array`), for a handler
+   * that parses them elsewhere (Central's telemetry, on other threads). Only a tombstone goes to
+   * `onInvalid` then. Default false: values are parsed as JSON here.
+   */
+  raw?: boolean;
   /** Most messages one `handleBatch` call gets (default 500). */
   maxBatch?: number;
   /**
@@ -123,6 +129,7 @@ export interface ConsumerHandle {
 /** What {@link batchHandler} needs from {@link runConsumer}. */
 interface BatchHandling<T> {
   readonly accept?: (key: string | null) => boolean;
+  readonly raw: boolean;
   readonly handleMany: (messages: readonly ConsumedMessage<T>[]) => void | Promise<void>;
   /** Messages handed over at once (1 unless the caller handles batches). */
   readonly chunkSize: number;
@@ -207,7 +214,7 @@ async function readChunk<T>(
     const m = messages[i];
     const key = m.key?.toString() ?? null;
     if (h.accept !== undefined && !h.accept(key)) continue;
-    const parsed = parseValue(m);
+    const parsed = h.raw ? rawValue(m) : parseValue(m);
     if ("error" in parsed) {
       try {
         await h.onInvalid({
@@ -241,6 +248,10 @@ async function readChunk<T>(
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function rawValue(m: KafkaMessage): { value: Uint8Array } | { error: string } {
+  return m.value === null ? { error: "no value (tombstone)" } : { value: m.value };
+}
 
 function parseValue(m: KafkaMessage): { value: unknown } | { error: string } {
   if (m.value === null) return { error: "no value (tombstone)" };
@@ -312,6 +323,7 @@ export async function runConsumer<T = unknown>(
 
   const eachBatch = batchHandler<T>({
     accept: opts.accept,
+    raw: opts.raw ?? false,
     handleMany,
     chunkSize,
     onInvalid,

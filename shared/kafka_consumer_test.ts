@@ -261,6 +261,40 @@ kafkaTest("a message that is not JSON goes to onInvalid and the consumer goes on
   assert.equal(await committedOffset(kafka, groupId, topic), "3");
 });
 
+kafkaTest("raw: values come as their bytes, JSON or not; only a tombstone is invalid", async () => {
+  const { kafka, topic, groupId, consume } = await freshTopic("raw", 1);
+  const handled: string[] = [];
+  const invalid: InvalidMessage[] = [];
+  const consumer = await consume<Uint8Array>({
+    raw: true,
+    handle: ({ value }) => {
+      handled.push(new TextDecoder().decode(value));
+    },
+    onInvalid: (m) => {
+      invalid.push(m);
+    },
+  });
+  const producer = await createProducer(kafka);
+  try {
+    await producer.producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: "k", value: '{"seq":1}' },
+        { key: "k", value: "not json {" },
+        { key: "k", value: null },
+        { key: "k", value: '{"seq":4}' },
+      ],
+    });
+    await waitFor(async () => await committedOffset(kafka, groupId, topic) === "4", "commit");
+  } finally {
+    await producer.disconnect();
+    await consumer.stop();
+  }
+  assert.deepEqual(handled, ['{"seq":1}', "not json {", '{"seq":4}']);
+  assert.deepEqual(invalid.map((m) => [m.offset, m.raw]), [["2", null]]);
+});
+
 kafkaTest(
   "messages whose key is not accepted are committed past unparsed and unhandled",
   async () => {
