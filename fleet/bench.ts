@@ -25,7 +25,7 @@ import { sleep, within } from "../shared/sleep.ts";
 import { httpsClient } from "../shared/tls.ts";
 import { type LocalKafka, startLocalKafka } from "../infra/local_kafka.ts";
 import { type ConfigOf, loadConfig } from "../shared/config.ts";
-import { createKafka } from "../shared/kafka.ts";
+import { commitGroupAtEnd, createKafka, TOPICS } from "../shared/kafka.ts";
 import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
 import { quietly } from "../shared/terminal.ts";
 import { type Address, address } from "../cp/config.ts";
@@ -99,6 +99,11 @@ async function freshTarget(
   signal: AbortSignal,
 ): Promise<Target> {
   const group = `bench-${Date.now().toString(36)}`;
+  // A new group reads from the beginning: on a broker used before, every earlier run's requests
+  // and telemetry would reach this Central first and be counted as this run's work.
+  const kafka = createKafka({ brokers: [...brokers], clientId: "bench-offsets" });
+  await commitGroupAtEnd(kafka, `${group}-requests`, [TOPICS.driverRequests]);
+  await commitGroupAtEnd(kafka, `${group}-telemetry`, [TOPICS.cpTelemetry]);
   const net = await startNetwork({
     dir,
     certsDir: join(dir, "certs"),

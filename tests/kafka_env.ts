@@ -5,10 +5,10 @@
  */
 import {
   brokersFromEnv,
+  commitGroupAtEnd,
   createKafka,
   createProducer,
   ensureTopics,
-  fetchTopicEnds,
   type JsonProducer,
   TOPICS,
 } from "../shared/kafka.ts";
@@ -52,43 +52,16 @@ export async function centralGroupAtEnd(prefix: string): Promise<string> {
   return group;
 }
 
-/** How long the committing consumer's fetch waits for records (none come: its topics are paused). */
-const SEEK_FETCH_WAIT_MS = 50;
-
 /**
- * Commits `groupId`'s offsets at the present end of each of `topics` (made if missing), so a
- * consumer of that new group reads what is sent from now on, and nothing earlier.
- *
- * As kafkajs's `admin.setOffsets` does, a member of the group seeks every partition and stops at
- * its first fetch; but one member for all the topics, and with a short fetch wait: the admin's
- * consumer waits the default 5 s for records its paused topic never gets, once per topic.
+ * Commits `groupId`'s offsets at the present end of each of `topics` on the test broker
+ * ({@linkcode commitGroupAtEnd}).
  */
-export async function groupAtEnd(groupId: string, topics: readonly string[]): Promise<void> {
-  const kafka = createKafka({ brokers: testBrokers(), clientId: "test-offsets" });
-  await ensureTopics(kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await Promise.all(topics.map(async (topic) => ({
-    topic,
-    partitions: await fetchTopicEnds(admin, topic),
-  }))).finally(() => admin.disconnect());
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: SEEK_FETCH_WAIT_MS });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.FETCH, () => consumer.stop().then(resolve, reject));
-      consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => {} }).catch(reject);
-      consumer.pause(topics.map((topic) => ({ topic })));
-      for (const { topic, partitions } of ends) {
-        for (const p of partitions) {
-          consumer.seek({ topic, partition: p.partition, offset: p.high });
-        }
-      }
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+export function groupAtEnd(groupId: string, topics: readonly string[]): Promise<void> {
+  return commitGroupAtEnd(
+    createKafka({ brokers: testBrokers(), clientId: "test-offsets" }),
+    groupId,
+    topics,
+  );
 }
 
 /** A test's own producer and reader on the test broker (see {@linkcode openTestClient}). */
