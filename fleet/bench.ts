@@ -102,8 +102,10 @@ async function freshTarget(
   // A new group reads from the beginning: on a broker used before, every earlier run's requests
   // and telemetry would reach this Central first and be counted as this run's work.
   const kafka = createKafka({ brokers: [...brokers], clientId: "bench-offsets" });
-  await commitGroupAtEnd(kafka, `${group}-requests`, [TOPICS.driverRequests]);
-  await commitGroupAtEnd(kafka, `${group}-telemetry`, [TOPICS.cpTelemetry]);
+  await Promise.all([
+    commitGroupAtEnd(kafka, `${group}-requests`, [TOPICS.driverRequests]),
+    commitGroupAtEnd(kafka, `${group}-telemetry`, [TOPICS.cpTelemetry]),
+  ]);
   const net = await startNetwork({
     dir,
     certsDir: join(dir, "certs"),

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { PRIVATE_FILE_MODE } from "../shared/private_files.ts";
+import { within } from "../shared/sleep.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const CONFIG = join(ROOT, "deno.json");
@@ -116,21 +117,11 @@ export class Service {
    * its log, so that a test waiting on a child that never ends fails instead of hanging the run.
    */
   async waitForExit(timeoutMs = 180_000): Promise<Deno.CommandStatus> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(`${this.name} still running after ${timeoutMs} ms; see ${this.logFile}`),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
+    const status = await within(this.exited, timeoutMs, undefined);
+    if (status === undefined) {
+      throw new Error(`${this.name} still running after ${timeoutMs} ms; see ${this.logFile}`);
     }
+    return status;
   }
 
   /** Starts the child (again, after it exited). */
