@@ -17,6 +17,7 @@
 import { type ChangesPageJson, RegistryError } from "../registry/client.ts";
 import { getLogger } from "../shared/log.ts";
 import { notice, type NoticeFields } from "../shared/notices.ts";
+import { doublingDelay, sleep } from "../shared/sleep.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
 const log = getLogger(["evcharging", "central", "registry_feed"]);
@@ -139,10 +140,10 @@ export class RegistryFeedFollower {
               "as --registry-feed-key-file); retrying in {delayMs} ms",
             { delayMs: this.#refusedRetryMs },
           );
-          await delay(this.#refusedRetryMs, signal);
+          await sleep(this.#refusedRetryMs, signal);
           continue;
         }
-        const delayMs = Math.min(this.#maxRetryMs, this.#retryMs * 2 ** (failures - 1));
+        const delayMs = doublingDelay(failures, this.#retryMs, this.#maxRetryMs);
         // The first failure and every tenth are worth a warning; the rest would flood the log.
         const level = failures === 1 || failures % 10 === 0 ? "warning" : "debug";
         log[level](
@@ -150,7 +151,7 @@ export class RegistryFeedFollower {
             "deregistrations wait until it answers. {error}",
           { failures, delayMs, error: String((error as Error)?.message ?? error) },
         );
-        await delay(delayMs, signal);
+        await sleep(delayMs, signal);
         continue;
       }
       if (failures > 0) {
@@ -178,7 +179,7 @@ export class RegistryFeedFollower {
           delayMs: this.#maxRetryMs,
           error: String((error as Error)?.message ?? error),
         });
-        await delay(this.#maxRetryMs, signal);
+        await sleep(this.#maxRetryMs, signal);
       }
     }
   }
@@ -196,18 +197,4 @@ export class RegistryFeedFollower {
       this.#applied = change.seq;
     }
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

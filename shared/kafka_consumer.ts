@@ -8,6 +8,7 @@
  */
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { getLogger, type Logger } from "@logtape/logtape";
+import { doublingDelay } from "./sleep.ts";
 
 const log = getLogger(["evcharging", "kafka"]);
 
@@ -167,7 +168,7 @@ function batchHandler<T>(h: BatchHandling<T>): (p: EachBatchPayload) => Promise<
         } catch (e) {
           const n = (failures.get(where) ?? 0) + 1;
           failures.set(where, n);
-          const delay = Math.min(h.retryDelayMs * 2 ** (n - 1), h.maxRetryDelayMs);
+          const delay = doublingDelay(n, h.retryDelayMs, h.maxRetryDelayMs);
           const offset = chunk[0].offset;
           h.clog.error(
             `Handler failed at ${where}@${offset} (attempt ${n}); redelivering in ${delay} ms`,
@@ -398,7 +399,7 @@ function restartAfterCrashes(
     // kafkajs emits CRASH once it has disconnected; with `restart` it runs again by itself.
     if (payload.restart || stopping()) return;
     crashes++;
-    const delay = Math.min(retryDelayMs * 2 ** (crashes - 1), maxRetryDelayMs);
+    const delay = doublingDelay(crashes, retryDelayMs, maxRetryDelayMs);
     clog.warning("The consumer stopped on {error}; running it again in {delay} ms", {
       error: payload.error.message,
       delay,

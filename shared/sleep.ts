@@ -42,3 +42,8 @@ export async function within<T>(promise: Promise<T>, ms: number, fallback: T): P
     clearTimeout(timer);
   }
 }
+
+/** The wait before retry number `attempt` (1, 2, …): `firstMs`, doubled each time, at most `maxMs`. */
+export function doublingDelay(attempt: number, firstMs: number, maxMs: number): number {
+  return Math.min(firstMs * 2 ** (attempt - 1), maxMs);
+}

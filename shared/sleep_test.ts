@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sleep, whenAborted, within } from "./sleep.ts";
+import { doublingDelay, sleep, whenAborted, within } from "./sleep.ts";
 
 Deno.test("sleep resolves as soon as its signal aborts, long before its time", async () => {
   const controller = new AbortController();
@@ -28,4 +28,14 @@ Deno.test("within: the promise's value when it settles in time, else the fallbac
   assert.equal(await within(Promise.resolve("done"), 10_000, "late"), "done");
   assert.equal(await within(new Promise<string>(() => {}), 10, "late"), "late");
   await assert.rejects(within(Promise.reject(new Error("boom")), 10_000, "late"), /boom/);
+});
+
+Deno.test("doublingDelay: the first wait, doubled per attempt, capped", () => {
+  assert.deepEqual([1, 2, 3, 4, 5].map((n) => doublingDelay(n, 500, 3000)), [
+    500,
+    1000,
+    2000,
+    3000,
+    3000,
+  ]);
 });
