@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { AuditRecord } from "../central/audit_chain.ts";
+import { decodeBase64 } from "../shared/encoding.ts";
 import { type Envelope, openEnvelope, sealEnvelope, SeqCounter } from "../shared/envelope.ts";
 import { type JsonProducer, TOPICS } from "../shared/kafka.ts";
 import {
@@ -19,6 +20,27 @@ import {
   telemetryPayloadSchema,
 } from "../shared/messages.ts";
 import { openTestClient, type TestClient } from "./kafka_env.ts";
+
+/**
+ * Fails when any of `plains` can be read in a sealed envelope: it must have exactly the envelope's
+ * fields, and neither its clear fields nor its `iv` and `ct` decoded from base64 may hold a plain
+ * as JSON writes it, in quotes. The quotes keep chance out: base64 text never holds one, and
+ * random bytes hold a given run of 5 about once in 2^40 places (a bare "kwh" once turned up in
+ * a CI run's base64).
+ */
+export function assertSealed(value: unknown, plains: readonly string[]): void {
+  assert.deepEqual(Object.keys(value as object).sort(), ["cp", "ct", "iv", "kv", "seq", "v"]);
+  const { iv, ct, ...clear } = value as Envelope;
+  const texts = [JSON.stringify(clear)];
+  for (const field of [iv, ct]) {
+    const bytes = decodeBase64(field);
+    assert.ok(bytes, `iv and ct are base64 in ${JSON.stringify(value)}`);
+    texts.push(new TextDecoder("latin1").decode(bytes));
+  }
+  for (const quoted of plains.map((plain) => JSON.stringify(plain))) {
+    assert.ok(texts.every((text) => !text.includes(quoted)), `${quoted} readable in the envelope`);
+  }
+}
 
 /** A test's view of the Kafka topics around Central. */
 export class KafkaWire {
