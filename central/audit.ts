@@ -447,12 +447,11 @@ export class AuditLog {
         | AuditRow
         | undefined;
       if (row === undefined || formatAuditLine(toRecord(row)) !== tail.line) {
+        const expected = seq < 0 ? "a record" : `the database's record ${seq}`;
         throw new AuditLogMismatchError(
-          `${this.#path}: its last line is not ${
-            seq < 0 ? "a record" : `the database's record ${seq}`
-          } ` +
-            `(database head ${this.#head.seq}); check it with deno task audit:verify, move it ` +
-            "aside and restart to rewrite it from the database",
+          `${this.#path}: its last line is not ${expected} (database head ${this.#head.seq}); ` +
+            "check it with deno task audit:verify, move it aside and restart to rewrite it from " +
+            "the database",
         );
       }
       this.#fileSeq = seq;
