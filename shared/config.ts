@@ -299,6 +299,13 @@ function describeParseArgsError(error: unknown): string {
   if (unknown) return `unknown flag ${unknown[1]}`;
   const missing = message.match(/Option '([^']+?)(?: <value>)?' argument missing/);
   if (missing) return `${missing[1].split(",").pop()?.trim()} needs a value`;
+  // parseArgs takes no value that starts with a dash after a space: a negative number, or the
+  // next flag when the value was forgotten.
+  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous/);
+  if (ambiguous) {
+    const name = ambiguous[1];
+    return `${name} needs a value (one that starts with "-" is written ${name}=-1)`;
+  }
   return message.split("\n")[0];
 }
 

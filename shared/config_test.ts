@@ -114,6 +114,10 @@ Deno.test("parseConfig rejects unknown flags, missing values and extra arguments
   assert.throws(() => parseConfig(spec, ["--prot", "1"], {}), /unknown flag --prot/);
   assert.throws(() => parseConfig(spec, ["--port"], {}), /--port needs a value/);
   assert.throws(
+    () => parseConfig(spec, ["--port", "-1"], {}),
+    /--port needs a value \(one that starts with "-" is written --port=-1\)/,
+  );
+  assert.throws(
     () => parseConfig(spec, ["1", "a:1", "db", "extra"], {}),
     /unexpected argument "extra"/,
   );
