@@ -314,7 +314,9 @@ async function startAndMeasure(
     say(`Kafka ${kafka.brokers.join(",")}${kafka.external ? " (KAFKA_BROKERS)" : ""}`);
     if (given === undefined) await buildWeb(); // the dashboard its Central serves
     target = given ?? await freshTarget(dir, kafka.brokers, run.config, interrupt.signal);
-    say(`Central ${target.centralUrl} (its dashboard: fleet/dashboard_probe.ts --url …)`);
+    say(
+      `Central ${target.centralUrl} (its dashboard in Chromium: deno task bench:dashboard --url …)`,
+    );
     const measuring = measure(run, kafka, target);
     measuring.catch(() => {}); // after an interrupt its failure is no news
     await Promise.race([measuring, interrupt.interrupted]);

@@ -22,6 +22,7 @@ import {
   text,
 } from "../shared/config.ts";
 import { probe, type ProbeResult } from "./dashboard_probe.ts";
+import { browserNiceOption, browserNiceProblem, schedulingFacts } from "./browser_share.ts";
 import { cpuMsFromStat } from "./proc_figures.ts";
 import { loadAverage } from "./bench_sample.ts";
 import { type SseFrame, SseFrames, type StreamFigures, streamFigures } from "./stream_figures.ts";
@@ -58,6 +59,7 @@ export const benchDashboardConfig = defineConfig({
       optional: true,
       help: "also record the page's CPU profile into this .cpuprofile file",
     }),
+    browserNice: browserNiceOption,
     out: option(text, { flag: "out", optional: true, help: "also write the JSON result here" }),
   },
 });
@@ -166,6 +168,13 @@ async function cpuMs(pid: number): Promise<number> {
 
 async function main(): Promise<void> {
   const config = loadConfig(benchDashboardConfig);
+  const problem = config.browserNice === undefined
+    ? undefined
+    : browserNiceProblem(config.browserNice, await schedulingFacts());
+  if (problem !== undefined) {
+    console.error(`${benchDashboardConfig.name}: ${problem}`);
+    Deno.exit(2);
+  }
   const loadBefore = await loadAverage();
   const harness = config.url === undefined ? await startHarness(config) : undefined;
   const url = (config.url ?? harness!.url).replace(/\/$/, "");
@@ -176,7 +185,10 @@ async function main(): Promise<void> {
     const read = await readStream(url, config.streamSeconds);
     const cpu0 = harness && await cpuMs(harness.pid);
     const t0 = performance.now();
-    const result = await probe(url, config.seconds, config.profile);
+    const result = await probe(url, config.seconds, {
+      profile: config.profile,
+      browserNice: config.browserNice,
+    });
     const cpu1 = harness && await cpuMs(harness.pid);
     const elapsedS = (performance.now() - t0) / 1000;
     const { mismatches, ...states } = result.states;

@@ -26,6 +26,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { printHelpOrVersion } from "../shared/version.ts";
 import { type HotFunction, hotFunctions } from "./cpu_profile.ts";
 import { type MainTasks, mainTasks, type TraceEvent } from "./main_tasks.ts";
+import { setAutogroupNice } from "./browser_share.ts";
 
 /** Chromium's path (`CHROMIUM_PATH`, default Debian's). */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -188,6 +189,8 @@ export interface ProbeResult {
   readonly main_tasks: MainTasks;
   /** With `--profile`: the functions the page's CPU profile found heaviest. */
   readonly hot?: readonly HotFunction[];
+  /** With `browserNice`: the autogroup nice Chromium ran at (fleet/browser_share.ts). */
+  readonly browser_nice?: number;
 }
 
 /** The main thread's busy time per wall second between two `Performance.getMetrics` reads. */
@@ -206,22 +209,44 @@ export function mainThreadShare(
   };
 }
 
-async function rendererCpuSeconds(browser: Browser): Promise<number> {
+/** Chromium's processes: their kind (`browser`, `renderer`, …), id and CPU seconds so far. */
+async function processInfo(
+  browser: Browser,
+): Promise<{ type: string; id: number; cpuTime: number }[]> {
   const cdp = await browser.newBrowserCDPSession();
   const info = await cdp.send("SystemInfo.getProcessInfo") as {
-    processInfo: { type: string; cpuTime: number }[];
+    processInfo: { type: string; id: number; cpuTime: number }[];
   };
   await cdp.detach();
-  return info.processInfo.filter((p) => p.type === "renderer").reduce((s, p) => s + p.cpuTime, 0);
+  return info.processInfo;
 }
 
-/**
- * Opens Central's dashboard at `url` and measures it for `seconds`; with `profile`, also records
- * the page's CPU profile over that window and writes it there (`.cpuprofile`, for DevTools).
- */
-export async function probe(url: string, seconds: number, profile?: string): Promise<ProbeResult> {
+async function rendererCpuSeconds(browser: Browser): Promise<number> {
+  return (await processInfo(browser)).filter((p) => p.type === "renderer")
+    .reduce((s, p) => s + p.cpuTime, 0);
+}
+
+/** How {@link probe} runs, beyond its URL and window. */
+export interface ProbeOptions {
+  /** Also record the page's CPU profile over the window and write it here (`.cpuprofile`). */
+  readonly profile?: string;
+  /** Run Chromium's session at this autogroup nice (fleet/browser_share.ts). */
+  readonly browserNice?: number;
+}
+
+/** Opens Central's dashboard at `url` and measures it for `seconds`. */
+export async function probe(
+  url: string,
+  seconds: number,
+  { profile, browserNice }: ProbeOptions = {},
+): Promise<ProbeResult> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
+    if (browserNice !== undefined) {
+      const main = (await processInfo(browser)).find((p) => p.type === "browser");
+      if (main === undefined) throw new Error("Chromium named no browser process");
+      await setAutogroupNice(main.id, browserNice);
+    }
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await page.addInitScript(() => {
       const g = globalThis as unknown as {
@@ -303,6 +328,7 @@ export async function probe(url: string, seconds: number, profile?: string): Pro
       main_thread_share: mainThreadShare(metrics0, metrics1, elapsed),
       main_tasks: mainTasks(trace.traceEvents),
       ...(hot === undefined ? {} : { hot }),
+      ...(browserNice === undefined ? {} : { browser_nice: browserNice }),
     };
   } finally {
     await browser.close();
@@ -340,7 +366,7 @@ async function main(args: string[]): Promise<number> {
     console.error("dashboard_probe: --seconds must be a number ≥ 1");
     return 2;
   }
-  const result = await probe(url.replace(/\/$/, ""), seconds, arg(args, "--profile"));
+  const result = await probe(url.replace(/\/$/, ""), seconds, { profile: arg(args, "--profile") });
   const { mismatches, ...states } = result.states;
   const text = JSON.stringify(
     {
