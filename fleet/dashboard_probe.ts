@@ -4,9 +4,10 @@
  * Central's dashboard and, for `--seconds`, measures what the operator feels:
  *
  * - the main thread's long tasks (`PerformanceObserver` `longtask`, every task over 50 ms):
- *   count, p95 and longest; and from a Chromium trace of the same window, the tasks over 50 ms
- *   of the thread's own CPU time (fleet/main_tasks.ts): on a busy machine a task that waited
- *   for a core is long on the wall but not in work;
+ *   count, p95 and longest, all of them and those within the window alone (without the tasks
+ *   of the probe's own tracing start and stop); and from a Chromium trace of the same window,
+ *   the tasks over 50 ms of the thread's own CPU time (fleet/main_tasks.ts): on a busy machine
+ *   a task that waited for a core is long on the wall but not in work;
  * - how long a one-line `page.evaluate` waits for its answer, once a second: p50, p95, longest;
  * - the renderer's CPU, as a share of one core (CDP `SystemInfo.getProcessInfo`, the renderer
  *   processes' CPU time over the window), and the page's JS heap;
@@ -166,12 +167,40 @@ export async function checkStates(
   return { ...first, mismatches: left, lagged: first.mismatches.length - left.length };
 }
 
+/** A long task: when it began on the page's clock, and how long it took, in ms. */
+export type LongTask = readonly [start: number, duration: number];
+
+/** Long tasks summed up: how many, their p95, the longest and their total, in ms. */
+export interface LongTaskFigures {
+  readonly count: number;
+  readonly p95_ms: number;
+  readonly max_ms: number;
+  readonly total_ms: number;
+}
+
+/** {@link LongTaskFigures} of `tasks`. */
+export function longTaskFigures(tasks: readonly LongTask[]): LongTaskFigures {
+  const durations = tasks.map(([, duration]) => duration);
+  return {
+    count: durations.length,
+    p95_ms: Math.round(quantile(durations, 0.95)),
+    max_ms: Math.round(Math.max(0, ...durations)),
+    total_ms: Math.round(durations.reduce((s, d) => s + d, 0)),
+  };
+}
+
 /** What {@link probe} measured. */
 export interface ProbeResult {
   readonly url: string;
   readonly cps: number;
   readonly seconds: number;
-  readonly long_tasks: { count: number; p95_ms: number; max_ms: number; total_ms: number };
+  /** Every long task after the first render, the probe's tracing start and stop included. */
+  readonly long_tasks: LongTaskFigures;
+  /**
+   * The long tasks that began between the window's first and last script: what the page did
+   * while the probe only timed scripts, without its tracing, metrics and CPU reads at either end.
+   */
+  readonly long_tasks_window: LongTaskFigures;
   readonly evaluate_ms: { n: number; p50: number; p95: number; max: number };
   readonly renderer_cpu_cores: number;
   readonly js_heap_mib: number;
@@ -250,21 +279,23 @@ export async function probe(
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await page.addInitScript(() => {
       const g = globalThis as unknown as {
-        __longTasks: number[];
-        PerformanceObserver: new (cb: (list: { getEntries(): { duration: number }[] }) => void) => {
+        __longTasks: LongTask[];
+        PerformanceObserver: new (
+          cb: (list: { getEntries(): { startTime: number; duration: number }[] }) => void,
+        ) => {
           observe(o: unknown): void;
         };
       };
       g.__longTasks = [];
       new g.PerformanceObserver((list) => {
-        for (const e of list.getEntries()) g.__longTasks.push(e.duration);
+        for (const e of list.getEntries()) g.__longTasks.push([e.startTime, e.duration]);
       }).observe({ type: "longtask", buffered: true });
     });
     await page.goto(url);
     await page.locator("[data-cp]").first().waitFor({ timeout: 120_000 });
     // The snapshot's first render is a one-off: measure the steady state after it.
     await page.evaluate(() =>
-      (globalThis as unknown as { __longTasks: number[] }).__longTasks = []
+      (globalThis as unknown as { __longTasks: LongTask[] }).__longTasks = []
     );
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");
@@ -279,12 +310,17 @@ export async function probe(
     const cpu0 = await rendererCpuSeconds(browser);
     const t0 = performance.now();
     const answers: number[] = [];
+    // The window on the page's clock, from its first script's run to the end of its last second.
+    const pageNow = () => page.evaluate(() => performance.now());
+    let from: number | undefined;
     while (performance.now() - t0 < seconds * 1000) {
       const asked = performance.now();
-      await page.evaluate(() => 1);
+      const ran = await pageNow();
       answers.push(performance.now() - asked);
+      from ??= ran;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    const to = await pageNow();
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = await rendererCpuSeconds(browser);
     const metrics1 = await readMetrics();
@@ -298,7 +334,7 @@ export async function probe(
       hot = hotFunctions(recorded);
     }
     const longTasks = await page.evaluate(() =>
-      (globalThis as unknown as { __longTasks: number[] }).__longTasks
+      (globalThis as unknown as { __longTasks: LongTask[] }).__longTasks
     );
     const heap = metrics1.get("JSHeapUsedSize") ?? 0;
     const states = await checkStates(page, url).catch((error) => ({
@@ -310,12 +346,10 @@ export async function probe(
       url,
       cps: states.central,
       seconds: Math.round(elapsed),
-      long_tasks: {
-        count: longTasks.length,
-        p95_ms: Math.round(quantile(longTasks, 0.95)),
-        max_ms: Math.round(Math.max(0, ...longTasks)),
-        total_ms: Math.round(longTasks.reduce((s, d) => s + d, 0)),
-      },
+      long_tasks: longTaskFigures(longTasks),
+      long_tasks_window: longTaskFigures(
+        longTasks.filter(([start]) => from !== undefined && start >= from && start <= to),
+      ),
       evaluate_ms: {
         n: answers.length,
         p50: Math.round(quantile(answers, 0.5) * 10) / 10,

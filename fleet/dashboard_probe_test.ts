@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareStates, mainThreadShare, quantile } from "./dashboard_probe.ts";
+import { compareStates, longTaskFigures, mainThreadShare, quantile } from "./dashboard_probe.ts";
 
 Deno.test("dashboard probe: only CPs stable across both /cps reads are compared", () => {
   const before = [
@@ -51,4 +51,15 @@ Deno.test("dashboard probe: main thread share is busy seconds per wall second", 
     style: 0.02,
     layout: 0.02,
   });
+});
+
+Deno.test("dashboard probe: long tasks summed up by their durations, whatever their start", () => {
+  const tasks = Array.from({ length: 20 }, (_, i) => [1000 + i, 51 + i] as const);
+  assert.deepEqual(longTaskFigures(tasks), {
+    count: 20,
+    p95_ms: 69,
+    max_ms: 70,
+    total_ms: 1210,
+  });
+  assert.deepEqual(longTaskFigures([]), { count: 0, p95_ms: 0, max_ms: 0, total_ms: 0 });
 });
