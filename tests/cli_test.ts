@@ -3,6 +3,7 @@
  * exit 0, the version line, the usage text, and no escape codes in either (they go to a pipe).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EVCHARGING_VERSION } from "../shared/version.ts";
 
@@ -28,6 +29,9 @@ const PROGRAMS = [
   "fleet/dashboard_probe.ts",
   "fleet/bench_dashboard.ts",
   "central/dashboard_load_main.ts",
+  "fleet/bench_tls.ts",
+  "fleet/bench_kafka_clients.ts",
+  "ocpp/main.ts",
 ];
 
 async function run(program: string, arg: string): Promise<{ code: number; out: string }> {
@@ -62,4 +66,16 @@ Deno.test("cli: every program answers --version, -h and --help", async () => {
     }
   };
   await Promise.all([worker(), worker()]);
+});
+
+Deno.test("cli: every deno.json task that runs a program has it in the list above", () => {
+  const root = join(import.meta.dirname!, "..");
+  const { tasks } = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as {
+    tasks: Record<string, string>;
+  };
+  const programs = Object.values(tasks).flatMap((command) =>
+    [...command.matchAll(/deno run [^&]*?(\S+\.ts)/g)].map((m) => m[1])
+  );
+  assert.ok(programs.length >= 15, `programs found in deno.json: ${programs.length}`);
+  for (const program of programs) assert.ok(PROGRAMS.includes(program), `${program} is tested`);
 });
