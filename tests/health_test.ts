@@ -4,12 +4,14 @@
  * Killing the Registry process makes `GET /health/ready` and `GET /health` answer 503 naming
  * the Registry and its change feed (deregistrations no longer reach Central) while
  * `GET /health/live` stays 200; starting it again on the same port makes Central ready again.
+ * Stopping Central's own Kafka broker makes readiness name Kafka, until the broker is back.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCentral } from "../central/central.ts";
 import { waitFor } from "../central/test_support.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
+import { startLocalKafka } from "../infra/local_kafka.ts";
 import { freePort } from "../shared/ports.ts";
 import { testBrokers, uniqueName } from "./kafka_env.ts";
 
@@ -108,6 +110,80 @@ Deno.test("health: Central's readiness names the Registry while its process is d
     assert.deepEqual((await get("/health")).body.failing, []);
   } finally {
     await central.stop();
+    try {
+      registry.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await registry.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("health: Central's readiness names Kafka while its broker is stopped, and recovers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "health_kafka_" });
+  const certs = await createDevCertificates();
+  await Deno.writeTextFile(join(dir, "server.pem"), certs.server.cert);
+  await Deno.writeTextFile(join(dir, "server.key"), certs.server.key, { mode: 0o600 });
+  const port = freePort();
+  const registry = spawnRegistry(dir, port);
+  // Its own broker, on the same ports after the restart as a real broker keeps its address.
+  const broker = {
+    port: freePort(),
+    controllerPort: freePort(),
+    dataDir: join(dir, "kafka"),
+    kafkaBrokers: "",
+    log: () => {},
+  };
+  let kafka = await startLocalKafka(broker);
+  const central = await startCentral({
+    dbPath: join(dir, "central", "central.db"),
+    brokers: kafka.brokers,
+    registryUrl: `https://127.0.0.1:${port}`,
+    caCert: certs.ca.cert,
+    tls: certs.server,
+    hostname: "127.0.0.1",
+    tcpPort: 0,
+    httpPort: 0,
+    masterKey: "",
+    adminToken: "test-central-admin-token-0123456789",
+    group: uniqueName("health-kafka"),
+    registryFeedKey: FEED_KEY,
+    registryProbeMs: 200,
+  });
+  const get = async (path: string) => {
+    const res = await fetch(`${central.httpUrl}${path}`);
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    await waitFor("Central ready", async () => (await get("/health/ready")).status === 200, 60_000);
+
+    await kafka.stop();
+    // Consumers count as stalled after 15 s without a fetch; the producer may notice sooner.
+    await waitFor(
+      "readiness to name Kafka",
+      async () => (await get("/health/ready")).body.failing.includes("kafka"),
+      60_000,
+    );
+    const down = await get("/health/ready");
+    assert.equal(down.status, 503);
+    assert.equal(down.body.status, "unavailable");
+    assert.deepEqual(down.body.failing, ["kafka"]);
+    assert.equal(down.body.checks.kafka.status, "down");
+    assert.equal(down.body.checks.database.status, "ok");
+    assert.equal((await get("/health")).status, 503);
+    assert.equal((await get("/health/live")).status, 200);
+
+    kafka = await startLocalKafka(broker);
+    await waitFor(
+      "Central ready again",
+      async () => (await get("/health/ready")).status === 200,
+      90_000,
+    );
+    assert.deepEqual((await get("/health")).body.failing, []);
+  } finally {
+    await central.stop();
+    await kafka.stop();
     try {
       registry.kill("SIGTERM");
     } catch {
