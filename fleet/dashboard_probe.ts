@@ -19,7 +19,7 @@
  *   rest).
  *
  * Prints a JSON result (also written to `--out`, if given). Used by tests/dashboard_scale_test.ts
- * (correctness only) and for the figures in BENCHMARKS.md.
+ * (correctness only, through `deno task bench:dashboard`) and for the figures in BENCHMARKS.md.
  *
  * @module
  */
