@@ -1,12 +1,12 @@
 /**
  * The operator console in a real browser (Debian's Chromium driven by playwright-core) against a
  * whole network of real processes (infra/network.ts: Kafka, the Registry over TLS, Central, CPs
- * of engine and monitor, drivers): the status pills and headline figures; the history filtered
- * by CP, driver and date with its CSV downloaded and parsed (RFC 4180); a CP's page reached from
- * its tile by keyboard, with its chart, sessions, security and audit, and its actions (stop,
- * resume, rotate) in admin mode; and an alarm that appears when a CP's engine is killed and
- * clears when the CP comes back. Every wait is for a page element or a process's line, never a
- * fixed time. Screenshots go to `test-artifacts/`.
+ * of engine and monitor, drivers): the status pills and headline figures; the grid's search and
+ * its city and state filters; the history filtered by CP, driver and date with its CSV downloaded
+ * and parsed (RFC 4180); a CP's page reached from its tile by keyboard, with its chart, sessions,
+ * security and audit, and its actions (stop, resume, rotate) in admin mode; and an alarm that
+ * appears when a CP's engine is killed and clears when the CP comes back. Every wait is for a
+ * page element or a process's line, never a fixed time. Screenshots go to `test-artifacts/`.
  *
  * Needs Chromium at `CHROMIUM_PATH` (default /usr/bin/chromium): without it the test fails and
  * says how to install it, never skips.
@@ -69,6 +69,37 @@ async function downloadCsv(page: Page): Promise<string[][]> {
   const rows = parseCsv(text);
   assert.deepEqual(rows[0], CSV_HEADER);
   return rows.slice(1);
+}
+
+/** The grid's search box, city and state filters narrow the tiles; no match says so. */
+async function checkFind(page: Page, a: string, b: string, c: string) {
+  const shown = async (ids: string[]) => {
+    await page.waitForFunction(
+      `document.querySelectorAll('[data-testid="cp-grid"] [data-cp]').length === ${ids.length}`,
+    );
+    const tiles = page.locator('[data-testid="cp-grid"] [data-cp]');
+    const onPage = await tiles.evaluateAll((els) => els.map((e) => e.getAttribute("data-cp")));
+    assert.deepEqual(onPage.sort(), [...ids].sort());
+  };
+  const search = page.getByTestId("cp-search");
+  await search.fill(b.toLowerCase());
+  await shown([b]);
+  await search.fill("sevil");
+  await shown([c]);
+  await search.fill("");
+  await page.getByTestId("cp-city").selectOption("Madrid");
+  await shown([a]);
+  await page.getByTestId("cp-city").selectOption("");
+  const state = await page.locator(`[data-cp="${b}"]`).getAttribute("data-state");
+  await page.getByTestId("cp-state").selectOption(state!);
+  const same = await page.locator(`[data-testid="cp-grid"] [data-state="${state}"]`)
+    .evaluateAll((els) => els.map((e) => e.getAttribute("data-cp")!));
+  assert.ok(same.includes(b), `${b} is shown under its own state ${state}`);
+  await page.getByTestId("cp-state").selectOption("");
+  await search.fill("no-such-cp");
+  await page.locator("p.empty", { hasText: "No CP matches" }).waitFor();
+  await search.fill("");
+  await shown([a, b, c]);
 }
 
 async function checkHistory(page: Page, a: string, b: string, driverB: string) {
@@ -264,6 +295,7 @@ browserTest(
       await page.locator('[data-chart="network"] canvas').first().waitFor();
       await page.screenshot({ path: join(ARTIFACTS, "console_overview.png"), fullPage: true });
 
+      await checkFind(page, a, b, c);
       await checkHistory(page, a, b, driverB);
       await checkCpPage(page, net, a);
       await checkAlarm(page, net, c);
