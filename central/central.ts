@@ -36,13 +36,14 @@ import { CpRestorer } from "./cp_restore.ts";
 import { DEFAULT_CORE_CONFIG } from "./core.ts";
 import { DashboardTracker } from "./dashboard.ts";
 import { LiveFeed } from "./live_feed.ts";
-import { PeriodicLateness } from "../shared/loop_lag.ts";
+import { PeriodicLateness, ReportedLateness } from "../shared/loop_lag.ts";
 import { ConsumerLag } from "./consumer_lag.ts";
 import { CentralMetrics } from "./metrics.ts";
 import { trackOperator } from "./operator_trackers.ts";
 import { requestHandler, telemetryBatchHandler } from "./kafka_edge.ts";
 import { TelemetryOpener } from "./telemetry_opener.ts";
 import { KeyVault } from "./keys.ts";
+import { LINKS_LAG_EVERY_MS } from "./monitor_links.ts";
 import { MonitorServer } from "./monitor_server.ts";
 import { SqliteUsedTokens } from "./used_tokens.ts";
 import { OutboxPublisher } from "./outbox.ts";
@@ -204,7 +205,9 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   const kafka = await startKafkaOutput(stack, options, { runtime, audit, store, vault, health });
   const lag = await startConsumers(stack, options, kafka, { runtime, vault, health });
   const hostname = options.hostname ?? "0.0.0.0";
+  const socketLag = new ReportedLateness(LINKS_LAG_EVERY_MS, config.heartbeatTimeoutMs, Date.now());
   const monitors = await MonitorServer.start(runtime, vault, registry, {
+    lateness: socketLag,
     hostname,
     port: options.tcpPort,
     tls: options.tls,
@@ -228,7 +231,7 @@ export async function startCentral(options: CentralOptions): Promise<RunningCent
   health.watchRegistryFeed(() => follower.health());
   follower.start();
   stack.defer(() => follower.stop());
-  startClock(stack, config.heartbeatTimeoutMs, runtime, floods);
+  startClock(stack, config.heartbeatTimeoutMs, runtime, floods, (at) => socketLag.lagMs(at));
   logStarted(monitors.addr, rest, hostname, secrets);
 
   const running = stack.move();
@@ -609,19 +612,24 @@ export function flushFeedEvery(
   stack.defer(() => clearInterval(feedTimer));
 }
 
-/** The core's clock: a tick a quarter of the heartbeat timeout (50–250 ms), with its lateness. */
+/**
+ * The core's clock: a tick a quarter of the heartbeat timeout (50–250 ms), with the lateness of
+ * this loop and of the thread that reads the monitors' sockets (`socketLagMs`), whichever is
+ * larger.
+ */
 export function startClock(
   stack: AsyncDisposableStack,
   heartbeatTimeoutMs: number,
   runtime: CentralRuntime,
   floods: AuditAggregator,
+  socketLagMs: (at: number) => number = () => 0,
 ): void {
   const tickMs = Math.max(50, Math.min(250, heartbeatTimeoutMs / 4));
   const lateness = new PeriodicLateness(tickMs, heartbeatTimeoutMs);
   lateness.started(Date.now());
   const clock = setInterval(() => {
     const at = Date.now();
-    runtime.dispatch({ type: "tick", lagMs: lateness.ran(at) }, at);
+    runtime.dispatch({ type: "tick", lagMs: Math.max(lateness.ran(at), socketLagMs(at)) }, at);
     floods.tick();
   }, tickMs);
   stack.defer(() => clearInterval(clock));

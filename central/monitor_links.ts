@@ -26,6 +26,7 @@ import {
   type LogLevel,
   lowestEnabledLevel,
 } from "../shared/log.ts";
+import type { ReportedLateness } from "../shared/loop_lag.ts";
 import type { TlsFiles } from "../shared/tls.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
@@ -35,7 +36,7 @@ export type ToLinks =
   // The options but the callback, which stays on this side, and the log level to forward.
   | (
     & { readonly type: "start"; readonly logLevel: LogLevel }
-    & Omit<MonitorLinksOptions, "onRefused">
+    & Omit<MonitorLinksOptions, "onRefused" | "lateness">
   )
   | { readonly type: "logged_in"; readonly link: number }
   | { readonly type: "send"; readonly link: number; readonly seq: number; readonly value: unknown }
@@ -68,7 +69,15 @@ export type FromLinks =
   | { readonly type: "listening"; readonly hostname: string; readonly port: number }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "stopped_accepting" }
-  | { readonly type: "events"; readonly events: readonly LinkEvent[] };
+  | { readonly type: "events"; readonly events: readonly LinkEvent[] }
+  /** The thread's timer of {@link LINKS_LAG_EVERY_MS} ran `lateMs` late. */
+  | { readonly type: "lag"; readonly lateMs: number };
+
+/**
+ * How often the socket thread reports its loop's lateness. Central's heartbeat verdicts count
+ * it (central/central.ts): a heartbeat this thread could not read is not missing.
+ */
+export const LINKS_LAG_EVERY_MS = 250;
 
 /**
  * One open conversation with a monitor, as `FramedConn` offers it: iterate it for the
@@ -113,6 +122,8 @@ export interface MonitorLinksOptions {
   readonly maxUnauthenticatedPerAddress: number;
   /** Called for each connection closed before its login (to audit it per address). */
   readonly onRefused?: (ip: string, reason: PreLoginRefusal) => void;
+  /** Where the thread's lateness reports go (every {@link LINKS_LAG_EVERY_MS}). */
+  readonly lateness?: ReportedLateness;
 }
 
 /** The worker and the links it serves. */
@@ -129,15 +140,17 @@ export class MonitorLinks {
   #terminated = false;
 
   readonly #onRefused: MonitorLinksOptions["onRefused"];
+  readonly #lateness: MonitorLinksOptions["lateness"];
 
   private constructor(
     worker: Worker,
     addr: Deno.NetAddr,
-    onRefused: MonitorLinksOptions["onRefused"],
+    { onRefused, lateness }: Pick<MonitorLinksOptions, "onRefused" | "lateness">,
   ) {
     this.#worker = worker;
     this.#addr = addr;
     this.#onRefused = onRefused;
+    this.#lateness = lateness;
     worker.onmessage = (e: MessageEvent<FromLinks>) => this.#receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
@@ -179,7 +192,7 @@ export class MonitorLinks {
       );
     }
     const addr: Deno.NetAddr = { transport: "tcp", hostname: answer.hostname, port: answer.port };
-    return new MonitorLinks(worker, addr, options.onRefused);
+    return new MonitorLinks(worker, addr, options);
   }
 
   /** Link `id` has logged in: it no longer counts against its address or the login deadline. */
@@ -224,6 +237,9 @@ export class MonitorLinks {
         return;
       case "events":
         for (const event of message.events) this.#apply(event);
+        return;
+      case "lag":
+        this.#lateness?.report(message.lateMs, Date.now());
         return;
       case "failed": // after start(): the accept loop died; open links carry on
         log.error("Monitor socket thread stopped accepting: {error}", { error: message.message });

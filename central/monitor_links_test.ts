@@ -3,9 +3,15 @@ import { FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { ACK, ENQ } from "../shared/framing.ts";
 import { build, monitorToCentralSchema } from "../shared/messages.ts";
 import { withLogRecords } from "../shared/log.ts";
+import { ReportedLateness } from "../shared/loop_lag.ts";
 import { connectTls } from "../shared/tls.ts";
 import { createDevCertificates } from "../infra/dev_ca.ts";
-import { type Link, MonitorLinks, type PreLoginRefusal } from "./monitor_links.ts";
+import {
+  type Link,
+  LINKS_LAG_EVERY_MS,
+  MonitorLinks,
+  type PreLoginRefusal,
+} from "./monitor_links.ts";
 
 const CERTS = await createDevCertificates();
 
@@ -28,6 +34,7 @@ async function withLinks(
     loginTimeoutMs?: number;
     maxUnauthenticatedPerAddress?: number;
     onRefused?: (ip: string, reason: PreLoginRefusal) => void;
+    lateness?: ReportedLateness;
   },
   test: (
     links: MonitorLinks,
@@ -44,6 +51,7 @@ async function withLinks(
     maxConnections: options.maxConnections ?? 10,
     maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress ?? 10,
     onRefused: options.onRefused,
+    lateness: options.lateness,
   });
   const arrived: Link[] = [];
   const waiting: ((link: Link) => void)[] = [];
@@ -272,4 +280,13 @@ Deno.test("monitor links: a port in use is a clear error", async () => {
   } finally {
     taken.close();
   }
+});
+
+Deno.test("monitor links: the socket thread reports its loop's lateness, so an overdue report ends", async () => {
+  // Expected since 10 s ago and none came: 10 s late until the thread's first report arrives.
+  const lateness = new ReportedLateness(LINKS_LAG_EVERY_MS, 3000, Date.now() - 10_000);
+  assert.ok(lateness.lagMs(Date.now()) > 9000);
+  await withLinks({ lateness }, async () => {
+    await waitUntil(() => lateness.lagMs(Date.now()) < 1000);
+  });
 });

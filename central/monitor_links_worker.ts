@@ -9,7 +9,13 @@ import { type ByteConn, FramedConn, FramedConnError } from "../shared/framed_con
 import { getLogger, setupForwardedLogging } from "../shared/log.ts";
 import { monitorToCentralSchema, parseMessage } from "../shared/messages.ts";
 import { listenTlsNoDelay, type TlsListener } from "../shared/tls_listener.ts";
-import type { FromLinks, LinkEvent, LinkFailure, ToLinks } from "./monitor_links.ts";
+import {
+  type FromLinks,
+  type LinkEvent,
+  type LinkFailure,
+  LINKS_LAG_EVERY_MS,
+  type ToLinks,
+} from "./monitor_links.ts";
 
 const log = getLogger(["evcharging", "central", "tcp"]);
 
@@ -99,6 +105,16 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
   }
 };
 
+/** Reports this loop's lateness every {@link LINKS_LAG_EVERY_MS}, for the heartbeat verdicts. */
+function reportLateness(): void {
+  let dueAt = Date.now() + LINKS_LAG_EVERY_MS;
+  setInterval(() => {
+    const at = Date.now();
+    scope.postMessage({ type: "lag", lateMs: Math.max(0, at - dueAt) });
+    dueAt = at + LINKS_LAG_EVERY_MS;
+  }, LINKS_LAG_EVERY_MS);
+}
+
 async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {
   await setupForwardedLogging(options.logLevel, (record) => emit({ type: "log", record }));
   maxConnections = options.maxConnections;
@@ -118,6 +134,7 @@ async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void
     hostname: listening.addr.hostname,
     port: listening.addr.port,
   });
+  reportLateness(); // after "listening", the answer the starting thread waits for first
   // The iteration ends when stop_accepting closes the listener.
   for await (const accepted of listening) {
     const ip = accepted.remoteAddr.hostname;

@@ -38,6 +38,7 @@ import {
 import { notice, type NoticeCode } from "../shared/notices.ts";
 import { type Cp, type LoginRefusal, loginRefusal, type Model, refuseLogin } from "./core.ts";
 import type { KeyVault } from "./keys.ts";
+import type { ReportedLateness } from "../shared/loop_lag.ts";
 import { type Link, MonitorLinks } from "./monitor_links.ts";
 import type { CentralRuntime } from "./runtime.ts";
 
@@ -86,6 +87,8 @@ export interface MonitorServerOptions {
    * included (default {@link DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS}); more are closed at once.
    */
   readonly maxUnauthenticatedPerAddress?: number;
+  /** Where the socket thread's lateness goes (central/monitor_links.ts), for the heartbeat verdicts. */
+  readonly lateness?: ReportedLateness;
 }
 
 /** Where the jtis of used tokens are kept (central/used_tokens.ts). */
@@ -195,6 +198,7 @@ export class MonitorServer {
           params: { reason },
           originIp: ip,
         }, true),
+      lateness: options.lateness,
     });
     return new MonitorServer(links, runtime, vault, registry, loginTimeoutMs, {
       signer,

@@ -69,3 +69,33 @@ export class PeriodicLateness {
     return Math.max(this.#window.largest(at), at - this.#dueAt);
   }
 }
+
+/**
+ * Another thread's lateness, from what it reports: it runs a timer every `everyMs` and reports
+ * each run's lateness. The largest report within `windowMs` counts, and so does a report that is
+ * overdue: a thread that cannot report cannot read its sockets either.
+ */
+export class ReportedLateness {
+  readonly #everyMs: number;
+  readonly #window: LatenessWindow;
+  #lastAt: number;
+
+  /** Reports every `everyMs` (positive), kept over `windowMs` (positive), expected from `startedAt`. */
+  constructor(everyMs: number, windowMs: number, startedAt: number) {
+    if (!(everyMs > 0)) throw new RangeError(`everyMs must be positive, got ${everyMs}`);
+    this.#everyMs = everyMs;
+    this.#window = new LatenessWindow(windowMs);
+    this.#lastAt = startedAt;
+  }
+
+  /** A report came at `at`: the thread's timer ran `lateMs` late. */
+  report(lateMs: number, at: number): void {
+    this.#window.note(at - Math.max(0, lateMs), at);
+    this.#lastAt = at;
+  }
+
+  /** How late the thread has been (ms, ≥ 0) within the window before `at`, an overdue report included. */
+  lagMs(at: number): number {
+    return Math.max(this.#window.largest(at), at - this.#lastAt - this.#everyMs);
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LatenessWindow, PeriodicLateness } from "./loop_lag.ts";
+import { LatenessWindow, PeriodicLateness, ReportedLateness } from "./loop_lag.ts";
 
 Deno.test("lateness window: the largest lateness within the window, never negative", () => {
   const w = new LatenessWindow(3000);
@@ -37,4 +37,28 @@ Deno.test("periodic lateness: a run still due counts before it comes", () => {
 Deno.test("periodic lateness: a period that is not positive is refused", () => {
   assert.throws(() => new PeriodicLateness(0, 1000), /everyMs must be positive, got 0/);
   assert.throws(() => new PeriodicLateness(250, -1), /windowMs must be positive, got -1/);
+});
+
+Deno.test("ReportedLateness: the largest report within the window counts, then drops out", () => {
+  const r = new ReportedLateness(250, 3000, 0);
+  r.report(0, 250);
+  r.report(1200, 1700);
+  r.report(10, 1950);
+  assert.equal(r.lagMs(2000), 1200);
+  r.report(0, 4800);
+  assert.equal(r.lagMs(4900), 10, "1,200 ms at 1,700 is out of the 3 s window");
+  assert.equal(r.lagMs(5000), 0, "and so is 10 ms at 1,950");
+});
+
+Deno.test("ReportedLateness: a report that is overdue counts as lateness", () => {
+  const r = new ReportedLateness(250, 3000, 0);
+  assert.equal(r.lagMs(200), 0, "the first report is not due yet");
+  r.report(0, 250);
+  assert.equal(r.lagMs(500), 0);
+  assert.equal(r.lagMs(2750), 2250, "silent for 2.5 s: 2.25 s past its due report");
+});
+
+Deno.test("ReportedLateness: a nonpositive period is refused", () => {
+  assert.throws(() => new ReportedLateness(0, 3000, 0), /everyMs must be positive, got 0/);
+  assert.throws(() => new ReportedLateness(250, 0, 0), /windowMs must be positive, got 0/);
 });
