@@ -374,7 +374,8 @@ async function rampFleet(
     say(
       `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
         `lost logins ${c.lostLogins} (${c.relogins} back), engine links lost ` +
-        `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms`,
+        `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms` +
+        (running.takeLoopLagMs ? `, fleet threads' ${running.takeLoopLagMs()} ms` : ""),
     );
     lagMax = 0;
   }, 5000);

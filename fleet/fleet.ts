@@ -154,6 +154,11 @@ export interface FleetHandle {
    * cut would. Nothing more is sent, no session is ended, no monitor logs out.
    */
   abandon?(): void;
+  /**
+   * Present when the fleet runs on worker threads: the largest lag of a thread's event loop
+   * since the last call (ms). A thread that lags seconds sends its CPs' heartbeats late.
+   */
+  takeLoopLagMs?(): number;
 }
 
 /** One CP of the fleet. */

@@ -29,6 +29,8 @@ let countsTimer: ReturnType<typeof setInterval> | undefined;
 let seenLatencies = 0;
 let seenPhases = 0;
 let seenLogins = 0;
+/** When the counts timer's next run is due: its lateness is this thread's loop lag. */
+let countsDueAt = Number.POSITIVE_INFINITY;
 
 /** Sends what the fleet gathered since the last report, then its counts. */
 const report = (running: FleetHandle) => {
@@ -41,7 +43,9 @@ const report = (running: FleetHandle) => {
   for (; seenPhases < running.authorizePhases.length; seenPhases++) {
     post({ type: "phases", phases: running.authorizePhases[seenPhases] });
   }
-  post({ type: "counts", counts: running.counts() });
+  const at = Date.now();
+  post({ type: "counts", counts: running.counts(), lateMs: Math.max(0, at - countsDueAt) });
+  countsDueAt = at + COUNTS_EVERY_MS;
 };
 
 scope.onmessage = async (e: MessageEvent<ToThread>) => {
@@ -80,6 +84,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       }
       const running = fleet;
       post({ type: "started", cps: running.cps });
+      countsDueAt = Date.now() + COUNTS_EVERY_MS;
       countsTimer = setInterval(() => report(running), COUNTS_EVERY_MS);
       running.ramped.then(() => {
         report(running);

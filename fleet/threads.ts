@@ -49,7 +49,8 @@ export type ToThread =
 export type FromThread =
   | { readonly type: "started"; readonly cps: readonly CpSpec[] }
   | { readonly type: "failed"; readonly message: string }
-  | { readonly type: "counts"; readonly counts: FleetCounts }
+  /** The thread's counts, every 500 ms; `lateMs`: how late that timer ran (its loop's lag). */
+  | { readonly type: "counts"; readonly counts: FleetCounts; readonly lateMs?: number }
   | { readonly type: "ramped"; readonly counts: FleetCounts }
   | { readonly type: "login"; readonly at: number }
   | { readonly type: "authorized"; readonly ms: number }
@@ -166,10 +167,15 @@ function gatherer(options: FleetThreadsOptions) {
     tickets: [] as (TicketLine & { driverId: string })[],
     /** Errors no thread counted: a crashed thread, the process's own error records. */
     extraErrors: 0,
+    /** The largest loop lag a thread reported since {@link FleetHandle.takeLoopLagMs}. */
+    loopLagMs: 0,
     onMessage: (message: FromThread) => {
       switch (message.type) {
         case "login":
           gathered.loginTimes.push(message.at);
+          break;
+        case "counts":
+          gathered.loopLagMs = Math.max(gathered.loopLagMs, message.lateMs ?? 0);
           break;
         case "authorized":
           gathered.latencies.push(message.ms);
@@ -284,6 +290,11 @@ function threadsHandle(
     ramped,
     noteError: () => void gathered.extraErrors++,
     counts: sum,
+    takeLoopLagMs: () => {
+      const lag = gathered.loopLagMs;
+      gathered.loopLagMs = 0;
+      return lag;
+    },
     abandon: () => {
       stopping ??= Promise.resolve();
       threads.forEach((t) => t.worker.terminate());
