@@ -612,11 +612,7 @@ export function flushFeedEvery(
   stack.defer(() => clearInterval(feedTimer));
 }
 
-/**
- * The core's clock: a tick a quarter of the heartbeat timeout (50–250 ms), with the lateness of
- * this loop and of the thread that reads the monitors' sockets (`socketLagMs`), whichever is
- * larger.
- */
+/** The core's clock: a tick every 50–250 ms, with this loop's or the socket thread's lateness. */
 export function startClock(
   stack: AsyncDisposableStack,
   heartbeatTimeoutMs: number,

@@ -142,10 +142,7 @@ export interface FleetHandle {
   readonly ramped: Promise<void>;
   /** Counts one more error (the process's log sink calls it for every error record). */
   noteError(): void;
-  /**
-   * Drivers stop asking and the fleet waits until every open request is answered and every
-   * session ticketed, at most `timeoutMs`; true if all were.
-   */
+  /** Drivers stop asking; waits ≤ `timeoutMs` for every answer and ticket; true if all came. */
   drain(timeoutMs: number): Promise<boolean>;
   /** Drains for at most `drainMs` (default 0), then stops drivers, monitors, engines, Kafka. */
   stop(drainMs?: number): Promise<void>;
@@ -154,10 +151,7 @@ export interface FleetHandle {
    * cut would. Nothing more is sent, no session is ended, no monitor logs out.
    */
   abandon?(): void;
-  /**
-   * Present when the fleet runs on worker threads: the largest lag of a thread's event loop
-   * since the last call (ms). A thread that lags seconds sends its CPs' heartbeats late.
-   */
+  /** On worker threads: the largest event-loop lag of a thread since the last call (ms). */
   takeLoopLagMs?(): number;
 }
 
