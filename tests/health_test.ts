@@ -43,16 +43,24 @@ function spawnRegistry(dir: string, port: number): Deno.ChildProcess {
   }).spawn();
 }
 
-Deno.test("health: Central's readiness names the Registry while its process is down, and recovers", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "health_" });
+type Certificates = Awaited<ReturnType<typeof createDevCertificates>>;
+
+/** A temporary folder with the Registry's certificate and key, and a free port for it. */
+async function prepare(
+  prefix: string,
+): Promise<{ dir: string; certs: Certificates; port: number }> {
+  const dir = await Deno.makeTempDir({ prefix });
   const certs = await createDevCertificates();
   await Deno.writeTextFile(join(dir, "server.pem"), certs.server.cert);
   await Deno.writeTextFile(join(dir, "server.key"), certs.server.key, { mode: 0o600 });
-  const port = freePort();
-  let registry = spawnRegistry(dir, port);
+  return { dir, certs, port: freePort() };
+}
+
+/** Central in this process on `brokers`, probing the Registry on `port` every 200 ms. */
+async function centralOn(dir: string, certs: Certificates, port: number, brokers: string[]) {
   const central = await startCentral({
     dbPath: join(dir, "central", "central.db"),
-    brokers: testBrokers(),
+    brokers,
     registryUrl: `https://127.0.0.1:${port}`,
     caCert: certs.ca.cert,
     tls: certs.server,
@@ -69,6 +77,13 @@ Deno.test("health: Central's readiness names the Registry while its process is d
     const res = await fetch(`${central.httpUrl}${path}`);
     return { status: res.status, body: await res.json() };
   };
+  return { central, get };
+}
+
+Deno.test("health: Central's readiness names the Registry while its process is down, and recovers", async () => {
+  const { dir, certs, port } = await prepare("health_");
+  let registry = spawnRegistry(dir, port);
+  const { central, get } = await centralOn(dir, certs, port, testBrokers());
   try {
     await waitFor("Central ready", async () => (await get("/health/ready")).status === 200, 30_000);
     const ready = await get("/health");
@@ -121,11 +136,7 @@ Deno.test("health: Central's readiness names the Registry while its process is d
 });
 
 Deno.test("health: Central's readiness names Kafka while its broker is stopped, and recovers", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "health_kafka_" });
-  const certs = await createDevCertificates();
-  await Deno.writeTextFile(join(dir, "server.pem"), certs.server.cert);
-  await Deno.writeTextFile(join(dir, "server.key"), certs.server.key, { mode: 0o600 });
-  const port = freePort();
+  const { dir, certs, port } = await prepare("health_kafka_");
   const registry = spawnRegistry(dir, port);
   // Its own broker, on the same ports after the restart as a real broker keeps its address.
   const broker = {
@@ -136,25 +147,7 @@ Deno.test("health: Central's readiness names Kafka while its broker is stopped, 
     log: () => {},
   };
   let kafka = await startLocalKafka(broker);
-  const central = await startCentral({
-    dbPath: join(dir, "central", "central.db"),
-    brokers: kafka.brokers,
-    registryUrl: `https://127.0.0.1:${port}`,
-    caCert: certs.ca.cert,
-    tls: certs.server,
-    hostname: "127.0.0.1",
-    tcpPort: 0,
-    httpPort: 0,
-    masterKey: "",
-    adminToken: "test-central-admin-token-0123456789",
-    group: uniqueName("health-kafka"),
-    registryFeedKey: FEED_KEY,
-    registryProbeMs: 200,
-  });
-  const get = async (path: string) => {
-    const res = await fetch(`${central.httpUrl}${path}`);
-    return { status: res.status, body: await res.json() };
-  };
+  const { central, get } = await centralOn(dir, certs, port, kafka.brokers);
   try {
     await waitFor("Central ready", async () => (await get("/health/ready")).status === 200, 60_000);
 
