@@ -7,6 +7,7 @@
  */
 import { type ByteConn, FramedConn, FramedConnError } from "../shared/framed_conn.ts";
 import { getLogger, setupForwardedLogging } from "../shared/log.ts";
+import { PeriodicLateness } from "../shared/loop_lag.ts";
 import { monitorToCentralSchema, parseMessage } from "../shared/messages.ts";
 import { listenTlsNoDelay, type TlsListener } from "../shared/tls_listener.ts";
 import {
@@ -107,12 +108,12 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
 
 /** Reports this loop's lateness every {@link LINKS_LAG_EVERY_MS}, for the heartbeat verdicts. */
 function reportLateness(): void {
-  let dueAt = Date.now() + LINKS_LAG_EVERY_MS;
-  setInterval(() => {
-    const at = Date.now();
-    scope.postMessage({ type: "lag", lateMs: Math.max(0, at - dueAt) });
-    dueAt = at + LINKS_LAG_EVERY_MS;
-  }, LINKS_LAG_EVERY_MS);
+  const lateness = new PeriodicLateness(LINKS_LAG_EVERY_MS, LINKS_LAG_EVERY_MS);
+  lateness.started(Date.now());
+  setInterval(
+    () => scope.postMessage({ type: "lag", lateMs: lateness.ran(Date.now()) }),
+    LINKS_LAG_EVERY_MS,
+  );
 }
 
 async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {

@@ -12,6 +12,7 @@ import { type FleetHandle, startFleet } from "./fleet.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { type FromThread, postsDriverEvent, type ToThread } from "./threads.ts";
 import { emptyCounts } from "./core.ts";
+import { PeriodicLateness } from "../shared/loop_lag.ts";
 
 /** How often the thread reports its counts. */
 const COUNTS_EVERY_MS = 500;
@@ -29,11 +30,11 @@ let countsTimer: ReturnType<typeof setInterval> | undefined;
 let seenLatencies = 0;
 let seenPhases = 0;
 let seenLogins = 0;
-/** When the counts timer's next run is due: its lateness is this thread's loop lag. */
-let countsDueAt = Number.POSITIVE_INFINITY;
+/** The counts timer's lateness: this thread's loop lag. */
+const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
 
-/** Sends what the fleet gathered since the last report, then its counts. */
-const report = (running: FleetHandle) => {
+/** Sends what the fleet gathered since the last report, then its counts and its timer's `lateMs`. */
+const report = (running: FleetHandle, lateMs = 0) => {
   for (; seenLogins < running.loginTimes.length; seenLogins++) {
     post({ type: "login", at: running.loginTimes[seenLogins] });
   }
@@ -43,9 +44,7 @@ const report = (running: FleetHandle) => {
   for (; seenPhases < running.authorizePhases.length; seenPhases++) {
     post({ type: "phases", phases: running.authorizePhases[seenPhases] });
   }
-  const at = Date.now();
-  post({ type: "counts", counts: running.counts(), lateMs: Math.max(0, at - countsDueAt) });
-  countsDueAt = at + COUNTS_EVERY_MS;
+  post({ type: "counts", counts: running.counts(), lateMs });
 };
 
 scope.onmessage = async (e: MessageEvent<ToThread>) => {
@@ -84,8 +83,12 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       }
       const running = fleet;
       post({ type: "started", cps: running.cps });
-      countsDueAt = Date.now() + COUNTS_EVERY_MS;
-      countsTimer = setInterval(() => report(running), COUNTS_EVERY_MS);
+      countsLateness.started(Date.now());
+      // Only the timer's own runs measure the lag: a report on drain or stop is not due.
+      countsTimer = setInterval(
+        () => report(running, countsLateness.ran(Date.now())),
+        COUNTS_EVERY_MS,
+      );
       running.ramped.then(() => {
         report(running);
         post({ type: "ramped", counts: running.counts() });
