@@ -5,8 +5,9 @@
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
  *   credentials in a 0600 file; authenticates for a token before each login that needs one.
  * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH key, derives the CP key from
- *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change)
- *   until the connection ends; then steps the core with how it ended and does what it says: log in
+ *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change),
+ *   never queued behind the last second's unanswered ones (shared/beat.ts), until the connection
+ *   ends; then steps the core with how it ended and does what it says: log in
  *   again now or after a wait, park at the menu, or give up with a clear message.
  * - Engine (framed TCP client on loopback): proves the engine's link secret at each opening and
  *   checks the engine's proof before anything else (`engine_link.ts`); then `HEALTH_CHECK`
@@ -31,6 +32,7 @@ import {
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
 import { awakeTimeout } from "../shared/awake_timeout.ts";
+import { Beat } from "../shared/beat.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { caFilePath, connectTls, readPem } from "../shared/tls.ts";
@@ -249,7 +251,7 @@ class Monitor implements MonitorHandle {
       this.#event(words("maintenanceNotSent", { action }), "warning");
       return false;
     }
-    this.#send(build(monitorToCentralSchema, "MAINTENANCE", { on }));
+    void this.#send(build(monitorToCentralSchema, "MAINTENANCE", { on }));
     this.#event(words("maintenanceAsked", { action }));
     return true;
   }
@@ -408,7 +410,7 @@ class Monitor implements MonitorHandle {
         case "health_changed": {
           const level = effect.health === "OK" ? "info" : "warning";
           this.#event(words("engineHealthEvent", { health: effect.health }), level);
-          this.#sendHealth();
+          void this.#sendHealth();
           break;
         }
       }
@@ -607,10 +609,17 @@ class Monitor implements MonitorHandle {
       key: await exportCpKey(key),
     }));
 
-    this.#sendHealth();
+    // `seq` counts ticks, so a gap shows Central the beats skipped while its answer was late.
+    const beat = new Beat(() =>
+      Promise.all([
+        this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq: this.#heartbeatSeq })),
+        this.#sendHealth(),
+      ])
+    );
+    void this.#sendHealth();
     const heartbeat = setInterval(() => {
-      this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq: this.#heartbeatSeq++ }));
-      this.#sendHealth();
+      this.#heartbeatSeq++;
+      beat.tick();
     }, TICK_MS);
     try {
       for (;;) {
@@ -643,18 +652,22 @@ class Monitor implements MonitorHandle {
       };
     } finally {
       clearInterval(heartbeat);
+      beat.stop();
       this.#view = { ...this.#view, shown: undefined };
     }
   }
 
   /** `HEALTH{engine}` to Central if logged in: every second, and at once on a change. */
-  #sendHealth(): void {
-    if (this.#view.central.state !== "logged_in") return;
-    this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#model.health }));
+  #sendHealth(): Promise<void> {
+    if (this.#view.central.state !== "logged_in") return Promise.resolve();
+    return this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#model.health }));
   }
 
-  /** Sends to Central without waiting; a failure shows up as the connection ending. */
-  #send(frame: object): void {
-    this.#central?.send(frame).catch(() => {});
+  /**
+   * Sends to Central, settling once it is answered; a failure shows up as the connection ending,
+   * so it never rejects.
+   */
+  #send(frame: object): Promise<void> {
+    return this.#central?.send(frame).catch(() => {}) ?? Promise.resolve();
   }
 }

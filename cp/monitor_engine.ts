@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Beat } from "../shared/beat.ts";
 import { type ByteConn, FramedConn } from "../shared/framed_conn.ts";
 import { getLogger } from "../shared/log.ts";
 import {
@@ -22,7 +23,10 @@ import { HEALTH_TIMEOUT_MS, type MonitorInput } from "./monitor_core.ts";
 
 const log = getLogger(["evcharging", "cp", "monitor"]);
 
-/** `HEARTBEAT` and `HEALTH` to Central, and `HEALTH_CHECK` to the engine, this often. */
+/**
+ * `HEARTBEAT` and `HEALTH` to Central, and `HEALTH_CHECK` to the engine, this often, each never
+ * queued behind its own unanswered last round (shared/beat.ts).
+ */
 export const TICK_MS = 1000;
 /** Pause between attempts to reach the engine (a local process: no backoff needed). */
 const ENGINE_RETRY_MS = 1000;
@@ -175,10 +179,11 @@ export class EngineLink {
     this.#evaluate({ type: "engine_connected" });
     log.info("connected to the engine", {});
     const cancel = whenAborted(this.#signal, () => conn.close());
-    const checker = setInterval(() => this.#check(), TICK_MS);
+    const checks = new Beat(() => this.#check(conn));
+    const checker = setInterval(() => checks.tick(), TICK_MS);
     try {
       await this.#flushKeys();
-      this.#check();
+      checks.tick();
       for await (const value of conn) {
         const parsed = parseMessage(engineToMonitorSchema, value);
         if (parsed.ok && parsed.value.type === "HEALTH") {
@@ -192,17 +197,17 @@ export class EngineLink {
       }
     } finally {
       clearInterval(checker);
+      checks.stop();
       cancel();
       this.#conn = undefined;
       this.#evaluate({ type: "engine_lost" });
     }
   }
 
-  #check(): void {
-    const conn = this.#conn;
-    if (conn === undefined) return;
+  /** Sends `HEALTH_CHECK`, settling once the engine has taken it (its `ACK`). */
+  #check(conn: FramedConn): Promise<void> {
     this.#evaluate({ type: "health_check_sent" });
-    conn.send(build(monitorToEngineSchema, "HEALTH_CHECK", {})).catch(() => {});
+    return conn.send(build(monitorToEngineSchema, "HEALTH_CHECK", {}));
   }
 
   /** Reports what happened on the link, to be judged. */
