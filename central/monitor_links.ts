@@ -70,8 +70,8 @@ export type FromLinks =
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "stopped_accepting" }
   | { readonly type: "events"; readonly events: readonly LinkEvent[] }
-  /** The thread's timer of {@link LINKS_LAG_EVERY_MS} ran `lateMs` late. */
-  | { readonly type: "lag"; readonly lateMs: number };
+  /** The thread's timer of {@link LINKS_LAG_EVERY_MS} ran `lateMs` late; posted at `sentAt`. */
+  | { readonly type: "lag"; readonly lateMs: number; readonly sentAt: number };
 
 /**
  * How often the socket thread reports its loop's lateness. Central's heartbeat verdicts count
@@ -239,7 +239,7 @@ export class MonitorLinks {
         for (const event of message.events) this.#apply(event);
         return;
       case "lag":
-        this.#lateness?.report(message.lateMs, Date.now());
+        this.#lateness?.report(message.lateMs, message.sentAt, Date.now());
         return;
       case "failed": // after start(): the accept loop died; open links carry on
         log.error("Monitor socket thread stopped accepting: {error}", { error: message.message });

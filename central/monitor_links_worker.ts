@@ -110,10 +110,10 @@ scope.onmessage = (e: MessageEvent<ToLinks>) => {
 function reportLateness(): void {
   const lateness = new PeriodicLateness(LINKS_LAG_EVERY_MS, LINKS_LAG_EVERY_MS);
   lateness.started(Date.now());
-  setInterval(
-    () => scope.postMessage({ type: "lag", lateMs: lateness.ran(Date.now()) }),
-    LINKS_LAG_EVERY_MS,
-  );
+  setInterval(() => {
+    const at = Date.now();
+    scope.postMessage({ type: "lag", lateMs: lateness.ran(at), sentAt: at });
+  }, LINKS_LAG_EVERY_MS);
 }
 
 async function start(options: Extract<ToLinks, { type: "start" }>): Promise<void> {

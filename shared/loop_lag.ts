@@ -72,8 +72,9 @@ export class PeriodicLateness {
 
 /**
  * Another thread's lateness, from what it reports: it runs a timer every `everyMs` and reports
- * each run's lateness. The largest report within `windowMs` counts, and so does a report that is
- * overdue: a thread that cannot report cannot read its sockets either.
+ * each run's lateness. The largest report within `windowMs` counts, with the time it took to
+ * arrive, and so does a report that is overdue: a thread that cannot report cannot read its
+ * sockets either.
  */
 export class ReportedLateness {
   readonly #everyMs: number;
@@ -88,9 +89,13 @@ export class ReportedLateness {
     this.#lastAt = startedAt;
   }
 
-  /** A report came at `at`: the thread's timer ran `lateMs` late. */
-  report(lateMs: number, at: number): void {
-    this.#window.note(at - Math.max(0, lateMs), at);
+  /**
+   * A report sent at `sentAt` came at `at`: the thread's timer ran `lateMs` late. Its way here
+   * counts too: news the thread passed on that wait unread (a receiving loop behind on its
+   * messages, though its own timers run on time) are late by as much.
+   */
+  report(lateMs: number, sentAt: number, at: number): void {
+    this.#window.note(Math.min(sentAt, at) - Math.max(0, lateMs), at);
     this.#lastAt = at;
   }
 

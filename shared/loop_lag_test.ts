@@ -41,11 +41,11 @@ Deno.test("periodic lateness: a period that is not positive is refused", () => {
 
 Deno.test("ReportedLateness: the largest report within the window counts, then drops out", () => {
   const r = new ReportedLateness(250, 3000, 0);
-  r.report(0, 250);
-  r.report(1200, 1700);
-  r.report(10, 1950);
+  r.report(0, 250, 250);
+  r.report(1200, 1700, 1700);
+  r.report(10, 1950, 1950);
   assert.equal(r.lagMs(2000), 1200);
-  r.report(0, 4800);
+  r.report(0, 4800, 4800);
   assert.equal(r.lagMs(4900), 10, "1,200 ms at 1,700 is out of the 3 s window");
   assert.equal(r.lagMs(5000), 0, "and so is 10 ms at 1,950");
 });
@@ -53,9 +53,19 @@ Deno.test("ReportedLateness: the largest report within the window counts, then d
 Deno.test("ReportedLateness: a report that is overdue counts as lateness", () => {
   const r = new ReportedLateness(250, 3000, 0);
   assert.equal(r.lagMs(200), 0, "the first report is not due yet");
-  r.report(0, 250);
+  r.report(0, 250, 250);
   assert.equal(r.lagMs(500), 0);
   assert.equal(r.lagMs(2750), 2250, "silent for 2.5 s: 2.25 s past its due report");
+});
+
+Deno.test("ReportedLateness: a report that arrives late counts its way here, on time or not", () => {
+  const r = new ReportedLateness(250, 3000, 0);
+  r.report(0, 250, 250);
+  r.report(0, 500, 500);
+  r.report(100, 750, 2750);
+  assert.equal(r.lagMs(2750), 2100, "sent 100 ms late, then waited 2 s to be read");
+  r.report(0, 1000, 2751);
+  assert.equal(r.lagMs(2800), 2100, "the backlog read at once counts as late as it was");
 });
 
 Deno.test("ReportedLateness: a nonpositive period is refused", () => {
