@@ -85,7 +85,8 @@ export class CentralMetrics {
     this.#charges.inc({ outcome: "denied" }, 0);
     this.#loopLag = new Gauge({
       name: `${P}_event_loop_lag_seconds`,
-      help: "Largest lateness of Central's clock timer over the heartbeat timeout window",
+      help: "Largest lateness over the heartbeat timeout window of Central's main loop or of its " +
+        "monitor socket thread, with the time that thread's news wait to be read",
       registers,
     });
 
