@@ -21,6 +21,7 @@ import {
   generateEcdhKeyPair,
   importEcdhPublicKey,
 } from "../shared/cp_key.ts";
+import { Beat } from "../shared/beat.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { connectTls, type TlsFiles } from "../shared/tls.ts";
@@ -316,10 +317,17 @@ export class MonitorStub {
   /** Sends `HEARTBEAT` every `intervalMs` until the conversation ends, like a live monitor. */
   keepAlive(intervalMs = 500): void {
     let seq = 0;
+    const beat = new Beat(() =>
+      this.conn.send(build(monitorToCentralSchema, "HEARTBEAT", { seq }))
+    );
     const timer = setInterval(() => {
-      this.conn.send(build(monitorToCentralSchema, "HEARTBEAT", { seq: ++seq })).catch(() => {});
+      seq++;
+      beat.tick();
     }, intervalMs);
-    this.conn.closed.then(() => clearInterval(timer));
+    this.conn.closed.then(() => {
+      clearInterval(timer);
+      beat.stop();
+    });
   }
 
   /** Ends the conversation with EOT. */
