@@ -316,18 +316,11 @@ export class MonitorStub {
 
   /** Sends `HEARTBEAT` every `intervalMs` until the conversation ends, like a live monitor. */
   keepAlive(intervalMs = 500): void {
-    let seq = 0;
-    const beat = new Beat(() =>
+    const beat = new Beat((seq) =>
       this.conn.send(build(monitorToCentralSchema, "HEARTBEAT", { seq }))
     );
-    const timer = setInterval(() => {
-      seq++;
-      beat.tick();
-    }, intervalMs);
-    this.conn.closed.then(() => {
-      clearInterval(timer);
-      beat.stop();
-    });
+    beat.start(intervalMs);
+    this.conn.closed.then(() => beat.stop());
   }
 
   /** Ends the conversation with EOT. */

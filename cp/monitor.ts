@@ -178,7 +178,6 @@ class Monitor implements MonitorHandle {
   /** The first login waited for the engine's first answer (see {@link ENGINE_FIRST_ANSWER_MS}). */
   #engineAwaited = false;
   #central: FramedConn | undefined;
-  #heartbeatSeq = 0;
   #view: Omit<MonitorView, "engine">;
   #loops: Promise<unknown> | undefined;
   /** Ends a wait (a backoff, or giving up at a menu) early; set while one runs. */
@@ -609,18 +608,16 @@ class Monitor implements MonitorHandle {
       key: await exportCpKey(key),
     }));
 
-    // `seq` counts ticks, so a gap shows Central the beats skipped while its answer was late.
-    const beat = new Beat(() =>
+    // `seq` counts the seconds since login, so a gap shows Central the beats skipped while its
+    // answer was late.
+    const beat = new Beat((seq) =>
       Promise.all([
-        this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq: this.#heartbeatSeq })),
+        this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq })),
         this.#sendHealth(),
       ])
     );
     void this.#sendHealth();
-    const heartbeat = setInterval(() => {
-      this.#heartbeatSeq++;
-      beat.tick();
-    }, TICK_MS);
+    beat.start(TICK_MS);
     try {
       for (;;) {
         const next = await frames.next();
@@ -651,7 +648,6 @@ class Monitor implements MonitorHandle {
         connectedMs: Date.now() - since,
       };
     } finally {
-      clearInterval(heartbeat);
       beat.stop();
       this.#view = { ...this.#view, shown: undefined };
     }

@@ -180,7 +180,7 @@ export class EngineLink {
     log.info("connected to the engine", {});
     const cancel = whenAborted(this.#signal, () => conn.close());
     const checks = new Beat(() => this.#check(conn));
-    const checker = setInterval(() => checks.tick(), TICK_MS);
+    checks.start(TICK_MS);
     try {
       await this.#flushKeys();
       checks.tick();
@@ -196,7 +196,6 @@ export class EngineLink {
         log.warning("lost the engine: {error}", { error: (error as Error).message });
       }
     } finally {
-      clearInterval(checker);
       checks.stop();
       cancel();
       this.#conn = undefined;

@@ -11,10 +11,9 @@
  * are owed and paid as one round as soon as the answer comes.
  *
  * ```ts
- * const beat = new Beat(() => conn.send({ type: "HEARTBEAT", seq: seq++ }));
- * const timer = setInterval(() => beat.tick(), 1000);
+ * const beat = new Beat((tick) => conn.send({ type: "HEARTBEAT", seq: tick }));
+ * beat.start(1000);
  * // … later
- * clearInterval(timer);
  * beat.stop();
  * ```
  *
@@ -23,34 +22,48 @@
 
 /** Runs a send on each tick, but never while the previous one is unsettled (see the module). */
 export class Beat {
-  readonly #send: () => Promise<unknown>;
+  readonly #send: (tick: number) => Promise<unknown>;
+  #ticks = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #owed = false;
   #stopped = false;
 
-  /** `send` does one round and settles once it is answered; its failures are the caller's. */
-  constructor(send: () => Promise<unknown>) {
+  /**
+   * `send` does one round and settles once it is answered; its failures are the caller's. It
+   * gets the number of ticks so far, so a gap in what it sends shows the ticks that were owed.
+   */
+  constructor(send: (tick: number) => Promise<unknown>) {
     this.#send = send;
+  }
+
+  /** Ticks every `intervalMs` until {@link stop}. */
+  start(intervalMs: number): void {
+    if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be above 0, got ${intervalMs}`);
+    if (this.#stopped || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.tick(), intervalMs);
   }
 
   /** Time for a round: sends now, or once the round under way settles. */
   tick(): void {
     if (this.#stopped) return;
+    this.#ticks++;
     if (this.#running) this.#owed = true;
     else this.#run();
   }
 
-  /** No more rounds: an owed one is dropped. */
+  /** No more rounds: the timer ends and an owed round is dropped. */
   stop(): void {
     this.#stopped = true;
     this.#owed = false;
+    clearInterval(this.#timer);
   }
 
   #run(): void {
     this.#running = true;
     let round: Promise<unknown>;
     try {
-      round = this.#send();
+      round = this.#send(this.#ticks);
     } catch (error) {
       round = Promise.reject(error);
     }
