@@ -5,9 +5,8 @@
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
  *   credentials in a 0600 file; authenticates for a token before each login that needs one.
  * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH key, derives the CP key from
- *   `AUTH_OK`, then `HEARTBEAT` and `HEALTH` every second (and `HEALTH` at once on a change),
- *   never queued behind the last second's unanswered ones (shared/beat.ts), until the connection
- *   ends; then steps the core with how it ended and does what it says: log in
+ *   `AUTH_OK`, then `HEARTBEAT` every second, never queued behind the last second's unanswered
+ *   one (shared/beat.ts), and `HEALTH` at once and on each change, until the connection ends; then steps the core with how it ended and does what it says: log in
  *   again now or after a wait, park at the menu, or give up with a clear message.
  * - Engine (framed TCP client on loopback): proves the engine's link secret at each opening and
  *   checks the engine's proof before anything else (`engine_link.ts`); then `HEALTH_CHECK`
@@ -609,13 +608,9 @@ class Monitor implements MonitorHandle {
     }));
 
     // `seq` counts the seconds since login, so a gap shows Central the beats skipped while its
-    // answer was late.
-    const beat = new Beat((seq) =>
-      Promise.all([
-        this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq })),
-        this.#sendHealth(),
-      ])
-    );
+    // answer was late. `HEALTH` goes now and on each change only: frames are acknowledged, so
+    // repeating an unchanged one would only double every CP's traffic and its round trip.
+    const beat = new Beat((seq) => this.#send(build(monitorToCentralSchema, "HEARTBEAT", { seq })));
     void this.#sendHealth();
     beat.start(TICK_MS);
     try {
@@ -653,7 +648,7 @@ class Monitor implements MonitorHandle {
     }
   }
 
-  /** `HEALTH{engine}` to Central if logged in: every second, and at once on a change. */
+  /** `HEALTH{engine}` to Central if logged in: at login, and at once on a change. */
   #sendHealth(): Promise<void> {
     if (this.#view.central.state !== "logged_in") return Promise.resolve();
     return this.#send(build(monitorToCentralSchema, "HEALTH", { engine: this.#model.health }));

@@ -46,6 +46,10 @@ Deno.test("monitor: registers once, logs in, hands Central's key to the engine, 
       const seqs = central.of("HEARTBEAT").map((h) => h.seq);
       assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `increasing: ${seqs}`);
       await waitFor(() => central.of("HEALTH").at(-1)?.engine === "OK", "HEALTH OK");
+      const healths = central.of("HEALTH").length;
+      const beats = central.of("HEARTBEAT").length;
+      await waitFor(() => central.of("HEARTBEAT").length >= beats + 2, "two more heartbeats");
+      assert.equal(central.of("HEALTH").length, healths, "an unchanged HEALTH is not repeated");
 
       engine.health = "KO"; // the engine's fault toggle
       await waitFor(() => central.of("HEALTH").at(-1)?.engine === "KO", "HEALTH KO", 2500);
