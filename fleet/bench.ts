@@ -497,25 +497,41 @@ async function rawFigures(run: Run, kafka: LocalKafka): Promise<BenchResult["raw
   return raw;
 }
 
+/** Unmatched sends or shown events kept at most, the oldest forgotten first. */
+const DASHBOARD_UNMATCHED_MAX = 100_000;
+
 /**
  * Times telemetry sent → the dashboard event that shows it, while `timing` is on: the fleet
  * notes each SUPPLY it sends (`onTelemetry`), the SSE reader matches the event by CP and kWh.
+ * Either may come first (the threads post their notes every 100 ms), so each waits for the
+ * other. A shown event never precedes its send: one that does belongs to an earlier session
+ * that reached the same kWh, and is dropped.
  */
 function dashboardTimer(target: Target, client: Deno.HttpClient | undefined, run: Run) {
   const sentAt = new Map<string, number>();
+  const shownAt = new Map<string, number>();
   const latencies: number[] = [];
+  const keep = (waiting: Map<string, number>, key: string, at: number) => {
+    waiting.set(key, at);
+    if (waiting.size > DASHBOARD_UNMATCHED_MAX) waiting.delete(waiting.keys().next().value!);
+  };
   const timer = {
     timing: false,
     latencies,
     onTelemetry: ((cpId, payload, at) => {
-      if (timer.timing && payload.type === "SUPPLY") sentAt.set(`${cpId}|${payload.kwh}`, at);
+      if (!timer.timing || payload.type !== "SUPPLY") return;
+      const key = `${cpId}|${payload.kwh}`;
+      const shown = shownAt.get(key);
+      shownAt.delete(key);
+      if (shown !== undefined && shown >= at) latencies.push(shown - at);
+      else keep(sentAt, key, at);
     }) satisfies FleetThreadsOptions["onTelemetry"],
     watched: watchEvents(target.centralUrl, client, run.events.signal, (type, data, at) => {
       if (!timer.timing || (type !== "telemetry" && type !== "cp")) return;
       const view = data as { id?: string; kwh?: number | null };
       const key = `${view.id}|${view.kwh}`;
       const sent = sentAt.get(key);
-      if (sent === undefined) return;
+      if (sent === undefined) return keep(shownAt, key, at);
       sentAt.delete(key);
       latencies.push(at - sent);
     }),

@@ -10,12 +10,19 @@
 // shared/messages.ts builds its schemas, as fleet/main.ts also makes sure.
 import { type FleetHandle, startFleet } from "./fleet.ts";
 import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
-import { type FromThread, postsDriverEvent, type ToThread } from "./threads.ts";
+import { type FromThread, postsDriverEvent, type TelemetryNote, type ToThread } from "./threads.ts";
 import { emptyCounts } from "./core.ts";
 import { PeriodicLateness } from "../shared/loop_lag.ts";
 
 /** How often the thread reports its counts. */
 const COUNTS_EVERY_MS = 500;
+
+/**
+ * How often the telemetry its CPs sent goes to the main thread. One post per payload cost a tenth
+ * of a busy thread's time (BENCHMARKS.md); the send time travels with each, so the wait
+ * changes no latency the benchmark reports.
+ */
+const TELEMETRY_NOTES_EVERY_MS = 100;
 
 // deno-lint-ignore no-explicit-any
 const scope = self as any as {
@@ -27,6 +34,15 @@ const post = (message: FromThread) => scope.postMessage(message);
 
 let fleet: FleetHandle | undefined;
 let countsTimer: ReturnType<typeof setInterval> | undefined;
+let notesTimer: ReturnType<typeof setInterval> | undefined;
+let notes: TelemetryNote[] = [];
+
+/** Posts the telemetry gathered since the last time, if any. */
+const postNotes = () => {
+  if (notes.length === 0) return;
+  post({ type: "telemetry", notes });
+  notes = [];
+};
 let seenLatencies = 0;
 let seenPhases = 0;
 let seenLogins = 0;
@@ -35,6 +51,7 @@ const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
 
 /** Sends what the fleet gathered since the last report, then its counts and its timer's `lateMs`. */
 const report = (running: FleetHandle, lateMs = 0) => {
+  postNotes();
   for (; seenLogins < running.loginTimes.length; seenLogins++) {
     post({ type: "login", at: running.loginTimes[seenLogins] });
   }
@@ -71,7 +88,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
             }
           },
           onTelemetry: message.telemetry
-            ? (cpId, payload, at) => post({ type: "telemetry", cpId, payload, at })
+            ? (cpId, payload, at) => void notes.push({ cpId, payload, at })
             : undefined,
           onKey: message.keys
             ? (cpId, keyVersion, key) => post({ type: "key", cpId, keyVersion, key })
@@ -89,6 +106,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
         () => report(running, countsLateness.ran(Date.now())),
         COUNTS_EVERY_MS,
       );
+      if (message.telemetry) notesTimer = setInterval(postNotes, TELEMETRY_NOTES_EVERY_MS);
       running.ramped.then(() => {
         report(running);
         post({ type: "ramped", counts: running.counts() });
@@ -103,6 +121,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
     }
     case "stop": {
       clearInterval(countsTimer);
+      clearInterval(notesTimer);
       if (fleet) {
         await fleet.stop(message.drainMs);
         report(fleet);

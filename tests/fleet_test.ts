@@ -4,7 +4,7 @@
  * threads as the benchmark runs them (fleet/threads.ts), each CP's monitor joined to its engine in
  * memory (`--engine-links memory`), charge for a minute at high simulated
  * speed; then the drivers stop asking, every open session ends
- * with its ticket, and the bills are checked three ways: each ticket against its CP's price,
+ * with its ticket (its telemetry reported back from the threads, in order), and the bills are checked three ways: each ticket against its CP's price,
  * Central's stored sessions against the tickets, Central's driver totals against their sums.
  */
 import assert from "node:assert/strict";
@@ -53,6 +53,7 @@ integrationTest(
       try {
         const [host, port] = net.centralTcp.split(":");
         const events: { driverId: string; event: DriverEvent }[] = [];
+        const sent = new Map<string, { type: string; at: number }[]>();
         const fleet = await startFleetThreads({
           threads: 2,
           logToStderr: false, // their errors are counted in counts().errors, checked below
@@ -71,6 +72,11 @@ integrationTest(
           pauseMs: 500,
           engineLinks: "memory", // loopback sockets are every CP process's; this is the fleet's own
           onDriverEvent: (driverId, event) => events.push({ driverId, event }),
+          onTelemetry: (cpId, payload, at) => {
+            const list = sent.get(cpId) ?? [];
+            list.push({ type: payload.type, at });
+            sent.set(cpId, list);
+          },
         });
         try {
           await fleet.ramped;
@@ -85,6 +91,15 @@ integrationTest(
         assert.equal(counts.errors, 0, "the fleet counted no error");
         assert.deepEqual(errors.map((r) => r.message.join("")), [], "no error was logged");
         assert.ok(counts.tickets >= 50, `a minute gives many tickets (got ${counts.tickets})`);
+
+        // The threads' telemetry reached this thread, each CP's in the order it was sent.
+        for (const t of fleet.tickets) {
+          const ends = (sent.get(t.cpId) ?? []).filter((n) => n.type === "SUPPLY_END");
+          assert.ok(ends.length > 0, `${t.cpId}'s SUPPLY_END came back`);
+        }
+        for (const [cpId, notes] of sent) {
+          assert.ok(notes.every((n, i) => i === 0 || n.at >= notes[i - 1].at), `${cpId} in order`);
+        }
 
         // Every request answered exactly once.
         const requested = events.filter((e) => e.event.kind === "requested");
