@@ -26,7 +26,7 @@ import {
   validationHook,
 } from "../shared/http_api.ts";
 import { getLogger } from "../shared/log.ts";
-import { ecdhRawFromJwk, ecdhThumbprint } from "../shared/login_proof.ts";
+import { type EcdhJwk, ecdhRawFromJwk, ecdhThumbprint } from "../shared/login_proof.ts";
 import { generateCredential } from "../shared/secret_file.ts";
 import {
   DEFAULT_SCRYPT,
@@ -38,7 +38,7 @@ import {
 import { certificateFingerprint } from "./certificate.ts";
 import { checkCredentials, type CredentialCheckDeps } from "./credential_check.ts";
 import { addCredentialsResetRoute, CREDENTIALS_RESET_PATH } from "./credentials_reset.ts";
-import type { ConcurrencyLimiter } from "../shared/limiter.ts";
+import { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { retryAfterSeconds } from "../shared/rate_limit.ts";
 import { addDocsRoutes } from "../shared/openapi_docs.ts";
 import { addMetricsRoute } from "../shared/http_metrics.ts";
@@ -76,6 +76,14 @@ import {
 export const REGISTRY_VERSION = "0.1.0";
 /** Seconds a client is asked to wait when the hashing queue is full (503). */
 export const BUSY_RETRY_S = 2;
+/** Authentications served at once by default (see `RegistryDeps.authenticating`). */
+export const AUTHENTICATING_AT_ONCE = 16;
+/**
+ * Authentications that may wait for a turn by default. A cached check and a token take a few ms
+ * of CPU, so 80 in all answer within a second on a quiet machine and within the clients' 5 s
+ * even with a tenth of a core.
+ */
+export const AUTHENTICATING_WAITING = 64;
 /** Largest request body accepted (larger is 413 before parsing). */
 export { MAX_BODY_BYTES };
 
@@ -100,6 +108,13 @@ export interface RegistryDeps {
   readonly guard?: AuthGuard;
   /** The hashing queue (default the process's, registry/credentials.ts). */
   readonly hashQueue?: ConcurrencyLimiter;
+  /**
+   * Authentications served at once and waiting for a turn (default
+   * {@link AUTHENTICATING_AT_ONCE} and {@link AUTHENTICATING_WAITING}); past that, 503 with
+   * `Retry-After`. A login storm (one host's CPs all dropped at once) is then told when to come
+   * back, instead of queueing past its clients' timeout on a machine with no CPU to spare.
+   */
+  readonly authenticating?: ConcurrencyLimiter;
   /** Clock. Default `new Date()`. */
   readonly now?: () => Date;
   /** Credentials checked recently, so a CP authenticating again skips the scrypt. */
@@ -245,6 +260,7 @@ interface RegistryKit {
   readonly ttlMs: number;
   readonly verified: VerifiedCredentials;
   readonly hashQueue: ConcurrencyLimiter;
+  readonly authenticating: ConcurrencyLimiter;
   readonly credentialCheck: CredentialCheckDeps;
   readonly problem: Problem;
   readonly tooMany: ReturnType<typeof tooManyResponder>;
@@ -312,6 +328,8 @@ function registryKit(deps: RegistryDeps): RegistryKit {
     ttlMs,
     verified,
     hashQueue,
+    authenticating: deps.authenticating ??
+      new ConcurrencyLimiter(AUTHENTICATING_AT_ONCE, AUTHENTICATING_WAITING),
     credentialCheck,
     problem,
     tooMany,
@@ -442,6 +460,7 @@ function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): v
     now,
     scryptParams,
     hashQueue,
+    authenticating,
     verified,
     credentialCheck,
     issuer,
@@ -493,6 +512,23 @@ function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): v
     const { cp_id: cpId, credentials, ecdh_public_key: ecdhKey } = c.req.valid("json");
     const ip = remoteAddress(c);
     try {
+      return await authenticating.run(() => authenticate(c, cpId, credentials, ecdhKey, ip));
+    } catch (error) {
+      if (!(error instanceof QueueFullError)) throw error;
+      log.warning("authentication of {cpId} from {ip} refused: too many at once", { cpId, ip });
+      return busy(c);
+    }
+  });
+
+  /** The authentication itself, once it has its turn. */
+  async function authenticate(
+    c: Ctx,
+    cpId: string,
+    credentials: string,
+    ecdhKey: EcdhJwk,
+    ip: string,
+  ) {
+    try {
       await ecdhRawFromJwk(ecdhKey); // a point on the curve, before any hashing is spent
     } catch (error) {
       return problem(c, 400, "validation_failed", `ecdh_public_key: ${(error as Error).message}`);
@@ -532,7 +568,7 @@ function addCredentialRoutes(app: OpenAPIHono<RegistryEnv>, kit: RegistryKit): v
     return c.json({ token: issued.token, expires_at: issued.expiresAt.toISOString() }, 200, {
       "Cache-Control": "no-store",
     });
-  });
+  }
 }
 
 /** Reading, listing, updating and deregistering CPs. */

@@ -1,7 +1,7 @@
 /**
  * `POST /cp/authenticate`: tokens bound to the monitor's ECDH key, one answer for an unknown id
- * and a wrong credential, the limits per CP, address and hashing queue, and the cache of checked
- * credentials.
+ * and a wrong credential, the limits per CP, address, hashing queue and authentications at once,
+ * and the cache of checked credentials.
  *
  * @module
  */
@@ -233,6 +233,33 @@ Deno.test("a full hashing queue answers 503 with Retry-After, and counts no fail
     assert.equal(right.status, 200);
     await right.body?.cancel();
   }, { perCpLimit: 2, hashQueue: queue });
+});
+
+Deno.test("authenticate: past the authentications served and waiting, 503 with Retry-After, and the CP gets in once there is room", async () => {
+  const authenticating = new ConcurrencyLimiter(1, 1);
+  await withHarness(async (h) => {
+    const credentials = await h.register("CP-001");
+    const login = () =>
+      h.call("POST", "/cp/authenticate", {
+        body: { cp_id: "CP-001", credentials, ecdh_public_key: ECDH },
+      });
+    const gate = Promise.withResolvers<void>();
+    const serving = authenticating.run(() => gate.promise); // one served, still busy
+    const waiting = login(); // waits for its turn
+    while (authenticating.waiting < 1) await new Promise((r) => setTimeout(r, 1));
+    const refused = await login();
+    const body = await expectError(refused, 503, "busy");
+    assert.equal(refused.headers.get("retry-after"), "2");
+    assert.match(body.detail, /retry in 2 s/);
+    gate.resolve();
+    await serving;
+    const served = await waiting;
+    assert.equal(served.status, 200, "the one that waited is served");
+    await served.body?.cancel();
+    const again = await login();
+    assert.equal(again.status, 200, "a refusal locks nobody out");
+    await again.body?.cancel();
+  }, { authenticating });
 });
 
 Deno.test("authenticate: a checked credential is remembered, a wrong one still fails", async () => {

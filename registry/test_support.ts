@@ -60,6 +60,7 @@ async function harness(
     wrongKeyLimit?: number;
     verified?: VerifiedCredentials;
     hashQueue?: ConcurrencyLimiter;
+    authenticating?: ConcurrencyLimiter;
   } = {},
 ): Promise<Harness> {
   let t = T0;
@@ -81,6 +82,7 @@ async function harness(
     now,
     verified: options.verified,
     hashQueue: options.hashQueue,
+    authenticating: options.authenticating,
   });
   const call = (method: string, path: string, init: CallInit = {}) => {
     const headers: Record<string, string> = { ...init.headers };
