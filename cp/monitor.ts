@@ -4,10 +4,11 @@
  *
  * - Registry (HTTPS, trusting the project CA): registers the CP on first start and keeps the
  *   credentials in a 0600 file; authenticates for a token before each login that needs one.
- * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH key, derives the CP key from
- *   `AUTH_OK`, then `HEARTBEAT` every second, never queued behind the last second's unanswered
- *   one (shared/beat.ts), and `HEALTH` at once and on each change, until the connection ends; then steps the core with how it ended and does what it says: log in
- *   again now or after a wait, park at the menu, or give up with a clear message.
+ * - Central (framed TCP client inside TLS, trusting the project CA): `AUTH` with a fresh ECDH
+ *   key, derives the CP key from `AUTH_OK`, then `HEARTBEAT` every second, never queued behind
+ *   the last second's unanswered one (shared/beat.ts), and `HEALTH` at once and on each change,
+ *   until the connection ends; then steps the core with how it ended and does what it says: log
+ *   in again now or after a wait, park at the menu, or give up with a clear message.
  * - Engine (framed TCP client on loopback): proves the engine's link secret at each opening and
  *   checks the engine's proof before anything else (`engine_link.ts`); then `HEALTH_CHECK`
  *   every second; what it sees goes through the core, which judges no answer within 1.5 s or a

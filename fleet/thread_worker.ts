@@ -35,7 +35,13 @@ const post = (message: FromThread) => scope.postMessage(message);
 let fleet: FleetHandle | undefined;
 let countsTimer: ReturnType<typeof setInterval> | undefined;
 let notesTimer: ReturnType<typeof setInterval> | undefined;
+/** Telemetry the thread's CPs sent since the last post. */
 let notes: TelemetryNote[] = [];
+let seenLatencies = 0;
+let seenPhases = 0;
+let seenLogins = 0;
+/** The counts timer's lateness: this thread's loop lag. */
+const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
 
 /** Posts the telemetry gathered since the last time, if any. */
 const postNotes = () => {
@@ -43,11 +49,6 @@ const postNotes = () => {
   post({ type: "telemetry", notes });
   notes = [];
 };
-let seenLatencies = 0;
-let seenPhases = 0;
-let seenLogins = 0;
-/** The counts timer's lateness: this thread's loop lag. */
-const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
 
 /** Sends what the fleet gathered since the last report, then its counts and its timer's `lateMs`. */
 const report = (running: FleetHandle, lateMs = 0) => {

@@ -63,7 +63,7 @@ export type FromThread =
   | { readonly type: "authorized"; readonly ms: number }
   | { readonly type: "phases"; readonly phases: AuthorizePhases }
   | { readonly type: "driver"; readonly driverId: string; readonly event: DriverEvent }
-  /** The telemetry the thread's CPs sent lately, in order (posted together: one per send cost a tenth of the thread). */
+  /** What its CPs sent lately, in order: one post per payload cost a tenth of the thread. */
   | { readonly type: "telemetry"; readonly notes: readonly TelemetryNote[] }
   | {
     readonly type: "key";
