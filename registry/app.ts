@@ -319,6 +319,8 @@ function registryKit(deps: RegistryDeps): RegistryKit {
 
   const tooMany = tooManyResponder(problem);
   const busy = busyResponder(problem);
+  const authenticating = deps.authenticating ??
+    new ConcurrencyLimiter(AUTHENTICATING_AT_ONCE, AUTHENTICATING_WAITING);
   return {
     deps,
     now,
@@ -328,13 +330,12 @@ function registryKit(deps: RegistryDeps): RegistryKit {
     ttlMs,
     verified,
     hashQueue,
-    authenticating: deps.authenticating ??
-      new ConcurrencyLimiter(AUTHENTICATING_AT_ONCE, AUTHENTICATING_WAITING),
+    authenticating,
     credentialCheck,
     problem,
     tooMany,
     busy,
-    metrics: deps.metrics ?? new RegistryMetrics(),
+    metrics: deps.metrics ?? new RegistryMetrics(() => hashQueue, () => authenticating),
   };
 }
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createLocalJWKSet, decodeJwt } from "jose";
 import { ecdhThumbprint } from "../shared/login_proof.ts";
 import { ConcurrencyLimiter } from "../shared/limiter.ts";
+import { parsePromText, sampleValue } from "../shared/prom_text.ts";
 import { createHashQueue } from "./credentials.ts";
 import { VerifiedCredentials } from "./verified_cache.ts";
 import { verifyCpToken } from "./tokens.ts";
@@ -235,7 +236,7 @@ Deno.test("a full hashing queue answers 503 with Retry-After, and counts no fail
   }, { perCpLimit: 2, hashQueue: queue });
 });
 
-Deno.test("authenticate: past the authentications served and waiting, 503 with Retry-After, and the CP gets in once there is room", async () => {
+Deno.test("authenticate: past the authentications served and waiting (both on /metrics), 503 with Retry-After, and the CP gets in once there is room", async () => {
   const authenticating = new ConcurrencyLimiter(1, 1);
   await withHarness(async (h) => {
     const credentials = await h.register("CP-001");
@@ -247,6 +248,10 @@ Deno.test("authenticate: past the authentications served and waiting, 503 with R
     const serving = authenticating.run(() => gate.promise); // one served, still busy
     const waiting = login(); // waits for its turn
     while (authenticating.waiting < 1) await new Promise((r) => setTimeout(r, 1));
+    const metrics = await h.call("GET", "/metrics");
+    const m = parsePromText(await metrics.text());
+    assert.equal(sampleValue(m, "registry_authentications_running"), 1);
+    assert.equal(sampleValue(m, "registry_authentications_waiting"), 1);
     const refused = await login();
     const body = await expectError(refused, 503, "busy");
     assert.equal(refused.headers.get("retry-after"), "2");

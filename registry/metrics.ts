@@ -2,7 +2,8 @@
  * The Registry's `GET /metrics` (Prometheus text format, prom-client without its Node default
  * collectors): requests by route pattern and status with their durations, authentications by
  * outcome (read off the answers of `POST /cp/authenticate`, so the route itself carries no
- * metrics code), and the scrypt hashing queue.
+ * metrics code), the authentications served and waiting for a turn, and the scrypt hashing
+ * queue.
  *
  * @module
  */
@@ -35,14 +36,27 @@ export function authOutcome(status: number): string {
   }
 }
 
+/** How many of a kind of work run now, and how many wait for a turn. */
+export interface Load {
+  readonly running: number;
+  readonly waiting: number;
+}
+
 /** The Registry's metrics registry. */
 export class RegistryMetrics {
   /** The registry `GET /metrics` serves. */
   readonly registry: Registry = new Registry();
   readonly #middleware: MiddlewareHandler;
 
-  /** Registers every series. `load`: the hashing queue (tests). */
-  constructor(load: () => { running: number; waiting: number } = hashingLoad) {
+  /**
+   * Registers every series. `load`: the hashing queue (default the process's own);
+   * `authenticating`: the authentications served at once and waiting (the app's limiter,
+   * registry/app.ts; none counted without it).
+   */
+  constructor(
+    load: () => Load = hashingLoad,
+    authenticating: () => Load = () => ({ running: 0, waiting: 0 }),
+  ) {
     const registers = [this.registry];
     const timed = httpMetrics(this.registry, REGISTRY_METRICS_PREFIX);
     const auths = new Counter({
@@ -64,6 +78,18 @@ export class RegistryMetrics {
       `${REGISTRY_METRICS_PREFIX}_hashing_running`,
       "scrypt hashes running now",
       () => load().running,
+    );
+    scrapedGauge(
+      registers,
+      `${REGISTRY_METRICS_PREFIX}_authentications_running`,
+      "POST /cp/authenticate requests being served now (16 at most by default)",
+      () => authenticating().running,
+    );
+    scrapedGauge(
+      registers,
+      `${REGISTRY_METRICS_PREFIX}_authentications_waiting`,
+      "POST /cp/authenticate requests waiting for a turn (64 at most by default; past that, 503 busy)",
+      () => authenticating().waiting,
     );
     this.#middleware = (c, next) =>
       timed(c, async () => {

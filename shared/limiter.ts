@@ -54,23 +54,59 @@ export class ConcurrencyLimiter {
   /**
    * Runs `task` once a turn is free; resolves or rejects as it does.
    * @throws {QueueFullError} at once, without running `task`, when `maxWaiting` tasks wait.
+   * @throws the reason of `signal`, without running `task`, if it aborts while `task` waits.
    */
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Waits for a turn and resolves with the function that gives it back (once; later calls do
+   * nothing), for work whose end is not one promise (a login that goes on as a session).
+   * @throws {QueueFullError} at once when `maxWaiting` tasks wait.
+   * @throws the reason of `signal` if it is aborted, or aborts while waiting: the place in the
+   * queue is given up, so an abandoned wait never takes a turn.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.#running >= this.#limit) {
       if (this.#waiting.length >= this.#maxWaiting) {
         throw new QueueFullError(`${this.#waiting.length} tasks wait already`);
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await this.#wait(signal);
     } else {
       this.#running++;
     }
-    try {
-      return await task();
-    } finally {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       // The turn passes straight to the next waiter, so `running` never overshoots.
       const next = this.#waiting.shift();
       if (next) next();
       else this.#running--;
-    }
+    };
+  }
+
+  /** Resolves when a finished turn is handed to this waiter; rejects if `signal` aborts first. */
+  #wait(signal: AbortSignal | undefined): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const handOver = () => {
+      signal?.removeEventListener("abort", giveUp);
+      resolve();
+    };
+    const giveUp = () => {
+      const at = this.#waiting.indexOf(handOver);
+      if (at !== -1) this.#waiting.splice(at, 1);
+      reject(signal!.reason);
+    };
+    this.#waiting.push(handOver);
+    signal?.addEventListener("abort", giveUp, { once: true });
+    return promise;
   }
 }

@@ -67,3 +67,43 @@ Deno.test("ConcurrencyLimiter: a queue bound that is not a whole number ≥ 0 is
   }
   assert.equal(new ConcurrencyLimiter(1, 0).maxWaiting, 0);
 });
+
+Deno.test("ConcurrencyLimiter: a turn acquired is held until given back, and given back once", async () => {
+  const limiter = new ConcurrencyLimiter(1);
+  const release = await limiter.acquire();
+  let second = false;
+  const next = limiter.acquire().then((r) => (second = true, r));
+  await Promise.resolve();
+  assert.equal(second, false);
+  assert.equal(limiter.waiting, 1);
+  release();
+  release(); // a second call must not free a turn it no longer holds
+  const releaseNext = await next;
+  assert.equal(limiter.running, 1);
+  assert.equal(limiter.waiting, 0);
+  releaseNext();
+  assert.equal(limiter.running, 0);
+});
+
+Deno.test("ConcurrencyLimiter: an aborted wait leaves the queue and never takes a turn", async () => {
+  const limiter = new ConcurrencyLimiter(1);
+  const release = await limiter.acquire();
+  const abort = new AbortController();
+  let ran = false;
+  const abandoned = limiter.run(() => (ran = true, Promise.resolve()), abort.signal);
+  const after = limiter.run(() => Promise.resolve("after"));
+  assert.equal(limiter.waiting, 2);
+  abort.abort(new Error("caller went away"));
+  await assert.rejects(abandoned, /caller went away/);
+  assert.equal(limiter.waiting, 1);
+  release();
+  assert.equal(await after, "after");
+  assert.equal(ran, false);
+  assert.equal(limiter.running, 0);
+});
+
+Deno.test("ConcurrencyLimiter: a signal aborted before the call is refused at once", async () => {
+  const limiter = new ConcurrencyLimiter(1);
+  await assert.rejects(limiter.acquire(AbortSignal.abort(new Error("gone"))), /gone/);
+  assert.equal(limiter.running, 0);
+});
