@@ -33,6 +33,7 @@ import {
 } from "../shared/cp_key.ts";
 import { awakeTimeout } from "../shared/awake_timeout.ts";
 import { Beat } from "../shared/beat.ts";
+import type { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { FramedConn } from "../shared/framed_conn.ts";
 import { ecdhJwk, verifyAuthOk } from "../shared/login_proof.ts";
 import { caFilePath, connectTls, readPem } from "../shared/tls.ts";
@@ -127,6 +128,13 @@ export interface MonitorOptions {
    * at stop. Default: the monitor's own, from `registryUrl`, `caFile` and `registryAdminKey`.
    */
   readonly registry?: RegistryClient;
+  /**
+   * Turns to log in, shared by the monitors of one process (the fleet): a try holds one from
+   * its Registry steps until it is logged in or ends. Hundreds of CPs on one thread, dropped at
+   * once, would otherwise all hash, handshake and derive at once, and time out together (a
+   * login storm of their own making). Default: none, a monitor on its own logs in at once.
+   */
+  readonly loginTurns?: ConcurrencyLimiter;
   /** The charger protocol behind this CP, told to Central at login (the OCPP gateway's). */
   readonly protocol?: CpProtocol;
   /** How long to wait after a revoked key before re-authenticating, ms (default 10 s). */
@@ -461,14 +469,29 @@ class Monitor implements MonitorHandle {
     });
   }
 
-  /**
-   * One try: credentials, a fresh ECDH pair and a token bound to it (Central lets each token log
-   * in once, and only with the key it names), the TLS connection, the login, then the logged-in
-   * life until it ends.
-   */
+  /** One try, within a turn of {@link MonitorOptions.loginTurns} when there are turns. */
   async #attempt(): Promise<LoginEnding> {
-    const { cpId } = this.#options;
     this.#setCentral({ state: "connecting" });
+    let release = () => {};
+    try {
+      release = await this.#options.loginTurns?.acquire(this.#abort.signal) ?? release;
+    } catch {
+      return { kind: "lost", detail: words("monitorStopping") }; // stopped while waiting
+    }
+    try {
+      return await this.#try(release);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Credentials, a fresh ECDH pair and a token bound to it (Central lets each token log in
+   * once, and only with the key it names), the TLS connection, the login, then the logged-in
+   * life until it ends. `loggedIn` is called once logged in.
+   */
+  async #try(loggedIn: () => void): Promise<LoginEnding> {
+    const { cpId } = this.#options;
 
     let credentials: string;
     try {
@@ -522,7 +545,7 @@ class Monitor implements MonitorHandle {
     this.#central = conn;
     const cancel = whenAborted(this.#abort.signal, () => conn.close());
     try {
-      return await this.#login(conn, { token, expiresAt, ecdh, ecdhPublicKey });
+      return await this.#login(conn, { token, expiresAt, ecdh, ecdhPublicKey, loggedIn });
     } catch (error) {
       return { kind: "lost", detail: words("centralLost", { error: (error as Error).message }) };
     } finally {
@@ -538,7 +561,13 @@ class Monitor implements MonitorHandle {
    */
   async #login(
     conn: FramedConn,
-    login: { token: string; expiresAt: string; ecdh: CryptoKeyPair; ecdhPublicKey: string },
+    login: {
+      token: string;
+      expiresAt: string;
+      ecdh: CryptoKeyPair;
+      ecdhPublicKey: string;
+      loggedIn: () => void;
+    },
   ): Promise<LoginEnding> {
     const { cpId } = this.#options;
     const { token, ecdh, ecdhPublicKey } = login;
@@ -601,6 +630,7 @@ class Monitor implements MonitorHandle {
       tokenExpiresAt: login.expiresAt,
     };
     this.#setCentral({ state: "logged_in" });
+    login.loggedIn();
     this.#event(words("loggedInVersion", { n: String(answer.keyVersion) }));
     await this.#engine.setKey(build(monitorToEngineSchema, "KEY", {
       cpId,

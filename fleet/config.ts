@@ -90,7 +90,7 @@ const registryAdminKeyOption = option(text, {
 const loginConcurrencyOption = option(integer(1, 10_000), {
   flag: "login-concurrency",
   default: 8,
-  help: "CPs logging in at once during the ramp",
+  help: "CPs logging in at once, in the ramp and again after a drop",
 });
 
 /** `--engine-links`, the same for the fleet and the bench. */

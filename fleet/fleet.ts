@@ -17,23 +17,16 @@ import { existsSync } from "node:fs";
 import { createRegistryClient, type RegistryClient } from "../registry/client.ts";
 import { credentialsPath } from "../shared/cp_credentials.ts";
 import { type EngineHandle, startEngine } from "../cp/engine.ts";
-import type { EngineKafka } from "../cp/engine_kafka.ts";
 import { type Endpoint, type MonitorHandle, startMonitor } from "../cp/monitor.ts";
 import type { DriverEvent, TicketLine } from "../driver/core.ts";
 import { type DriverHandle, type DriverTransport, startDriver } from "../driver/driver.ts";
-import { startKeyedConsumer } from "../shared/keyed_consumer.ts";
-import {
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type JsonProducer,
-  TOPICS,
-} from "../shared/kafka.ts";
+import { ConcurrencyLimiter } from "../shared/limiter.ts";
+import { TOPICS } from "../shared/kafka.ts";
 import { getLogger } from "../shared/log.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
 import { MemoryListener } from "../shared/memory_conn.ts";
-import { SendBatcher } from "../shared/send_batcher.ts";
 import { caFilePath, readPem } from "../shared/tls.ts";
+import { engineKafka, type FleetKafka, startFleetKafka } from "./fleet_kafka.ts";
 import {
   type CpSpec,
   cpSpecFor,
@@ -85,9 +78,10 @@ export interface FleetOptions {
   /** A driver's pause after a ticket or denial, ms (default 1000). */
   readonly pauseMs?: number;
   /**
-   * CPs logging in at once during the ramp (default 8): each new CP costs the Registry an
-   * scrypt hash (at registration), and a register answered after the client gave up
-   * leaves a CP registered without credentials.
+   * CPs logging in at once (default 8), in the ramp and again after a drop: each new CP costs
+   * the Registry an scrypt hash (at registration), a register answered after the client gave up
+   * leaves a CP registered without credentials, and a thread's CPs dropped together would
+   * otherwise all log in again at once on its one core (monitor.ts `loginTurns`).
    */
   readonly loginConcurrency?: number;
   /**
@@ -177,78 +171,6 @@ interface HostedDriver {
   failed: boolean;
 }
 
-/** The process's one Kafka client, producer and keyed consumers. */
-interface FleetKafka {
-  /** Drivers' requests, sent at once. */
-  readonly requests: SendBatcher;
-  /** CPs' telemetry, gathered for a few ms first. */
-  readonly telemetry: SendBatcher;
-  readonly commands: Awaited<ReturnType<typeof startKeyedConsumer>>;
-  readonly updates: Awaited<ReturnType<typeof startKeyedConsumer>>;
-  stop(): Promise<void>;
-}
-
-/**
- * Fetches that wait a little for more: `driver.updates` carries a SUPPLY a second for every
- * charging CP, and fetching each as it comes cost the broker and both ends a fetch per few
- * messages (BENCHMARKS.md). A command waits at most 25 ms more.
- */
-const COMMANDS_FETCH = { minBytes: 16 * 1024, maxWaitTimeInMs: 25 };
-
-/**
- * The same for drivers' updates, but at most 5 ms: an `AUTHORIZED` waited 25 ms behind the
- * SUPPLY traffic, half the request → `AUTHORIZED` latency the benchmark reports.
- */
-const UPDATES_FETCH = { minBytes: 16 * 1024, maxWaitTimeInMs: 5 };
-
-/**
- * A thread's thousand CPs report at moments spread over each second: sent as they came, nearly
- * every report was a produce request of its own. 20 ms gathers several; a report is a second's
- * figures, so 20 ms later costs nothing. Drivers' requests do not wait.
- */
-const TELEMETRY_LINGER_MS = 20;
-
-async function startFleetKafka(brokers: readonly string[], prefix: string): Promise<FleetKafka> {
-  const kafka = createKafka({ brokers: [...brokers], clientId: `fleet-${prefix}` });
-  await ensureTopics(kafka);
-  const producer: JsonProducer = await createProducer(kafka);
-  const requests = new SendBatcher(producer);
-  const telemetry = new SendBatcher(producer, { lingerMs: TELEMETRY_LINGER_MS });
-  try {
-    const [commands, updates] = await Promise.all([
-      startKeyedConsumer(kafka, `fleet-${prefix}-commands`, TOPICS.cpCommands, COMMANDS_FETCH),
-      startKeyedConsumer(kafka, `fleet-${prefix}-updates`, TOPICS.driverUpdates, UPDATES_FETCH),
-    ]);
-    return {
-      requests,
-      telemetry,
-      commands,
-      updates,
-      stop: async () => {
-        await Promise.all([commands.stop(), updates.stop()]);
-        await producer.disconnect();
-      },
-    };
-  } catch (error) {
-    await producer.disconnect().catch(() => {});
-    throw error;
-  }
-}
-
-/** An engine's view of the shared Kafka: its own commands only, telemetry through the batch. */
-function engineKafka(hub: FleetKafka): EngineKafka {
-  let unroute: (() => void) | undefined;
-  return {
-    connect: () => Promise.resolve(), // the hub is up before any engine starts
-    sendTelemetry: (cpId, envelope) => hub.telemetry.send(TOPICS.cpTelemetry, cpId, envelope),
-    subscribeCommands: (cpId, handle) => {
-      unroute = hub.commands.router.route(cpId, { message: handle });
-      return Promise.resolve({ ready: Promise.resolve() });
-    },
-    close: () => Promise.resolve(unroute?.()),
-  };
-}
-
 /** A driver's view of the shared Kafka; `delivered` hears how late each AUTHORIZED came. */
 function driverTransport(
   hub: FleetKafka,
@@ -327,6 +249,8 @@ interface Fleet {
   readonly caCert: string;
   readonly registry: RegistryClient;
   readonly tally: Tally;
+  /** Every login of this fleet's monitors, the first and the later ones, takes a turn here. */
+  readonly loginTurns: ConcurrencyLimiter;
   /** Drivers keep charging; false once the fleet drains or stops. */
   driving: boolean;
 }
@@ -353,7 +277,16 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     caCert,
     adminKey: options.registryAdminKey,
   });
-  const fleet: Fleet = { options, random, hub, caCert, registry, tally: newTally(), driving: true };
+  const fleet: Fleet = {
+    options,
+    random,
+    hub,
+    caCert,
+    registry,
+    tally: newTally(),
+    loginTurns: new ConcurrencyLimiter(loginConcurrency(options)),
+    driving: true,
+  };
   // A CP with a credentials file was registered in an earlier run; the others once logged in.
   const registeredBefore = new Set(
     specs.filter((s) => existsSync(credentialsPath(options.credentialsDir, s.id))).map((s) => s.id),
@@ -364,6 +297,10 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   const drivers = await startDrivers(fleet, cps, free);
   logins.launch();
   return fleetHandle(fleet, { specs, cps, drivers, registeredBefore, ramped: logins.ramped });
+}
+
+function loginConcurrency(options: FleetOptions): number {
+  return Math.max(1, options.loginConcurrency ?? 8);
 }
 
 function newTally(): Tally {
@@ -447,7 +384,7 @@ function loginRamp(fleet: Fleet, cps: readonly HostedCp[], refresh: (cp: HostedC
   let settled = 0; // CPs that logged in once or gave up
   const waiting = [...cps];
   let launching = 0;
-  const concurrency = Math.max(1, fleet.options.loginConcurrency ?? 8);
+  const concurrency = loginConcurrency(fleet.options);
   /** One CP is past its first login or gave up: the next may start. */
   const settle = () => {
     launching--;
@@ -492,6 +429,7 @@ async function startCpMonitor(
     powerKw: cp.spec.powerKw,
     credentialsDir: options.credentialsDir,
     random: fleet.random,
+    loginTurns: fleet.loginTurns,
   });
   cp.monitor = monitor;
   let loggedIn = false;

@@ -13,6 +13,7 @@ import {
   type RegistryClient,
   RegistryUnavailableError,
 } from "../registry/client.ts";
+import { ConcurrencyLimiter } from "../shared/limiter.ts";
 import { withLogRecords } from "../shared/log.ts";
 import { notice } from "../shared/notices.ts";
 import { freePort } from "../shared/ports.ts";
@@ -118,6 +119,32 @@ Deno.test("monitor: reconnects with backoff and a new key after Central drops; a
         restarted.kill();
       }
     });
+  });
+});
+
+Deno.test("monitor: with shared login turns it logs in only in its turn, gives the turn back once logged in, and a stop ends its wait", async () => {
+  await withSetup(async ({ options, central }) => {
+    const turns = new ConcurrencyLimiter(1);
+    const held = await turns.acquire(); // another CP of the same process is logging in
+    const monitor = await startMonitor({ ...options, loginTurns: turns });
+    try {
+      await waitFor(() => turns.waiting === 1, "the monitor waiting for its turn");
+      assert.equal(central.of("AUTH").length, 0, "no login before its turn");
+      held();
+      await waitFor(() => monitor.view().central.state === "logged_in", "login in its turn");
+      assert.equal(turns.running, 0, "the turn is given back at login, not at the session's end");
+
+      const again = await turns.acquire();
+      central.conns.at(-1)!.close(); // dropped: the next try waits for a turn again
+      await waitFor(() => turns.waiting === 1, "the next try waiting for its turn");
+      assert.equal(central.of("AUTH").length, 1);
+      await monitor.stop();
+      assert.equal(turns.waiting, 0, "a stopped monitor's wait leaves the queue");
+      again();
+      assert.equal(turns.running, 0);
+    } finally {
+      await monitor.stop();
+    }
   });
 });
 
