@@ -375,7 +375,7 @@ async function rampFleet(
       `logged in ${c.loggedIn}/${c.cps}, charging ${c.charging}, errors ${c.errors}, ` +
         `lost logins ${c.lostLogins} (${c.relogins} back), engine links lost ` +
         `${c.monitorLinkDrops}, main loop lag max ${lagMax} ms` +
-        (running.takeLoopLagMs ? `, fleet threads' ${running.takeLoopLagMs()} ms` : ""),
+        threadsLag(running),
     );
     lagMax = 0;
   }, 5000);
@@ -670,3 +670,9 @@ async function measure(run: Run, kafka: LocalKafka, target: Target): Promise<voi
 }
 
 if (import.meta.main) await main();
+
+/** The fleet threads' largest loop lag since the last progress line, and whose (1-based). */
+function threadsLag(running: FleetHandle): string {
+  const lag = running.takeLoopLag?.();
+  return lag === undefined ? "" : `, fleet threads' ${lag.ms} ms (thread ${lag.thread + 1})`;
+}

@@ -145,8 +145,11 @@ export interface FleetHandle {
    * cut would. Nothing more is sent, no session is ended, no monitor logs out.
    */
   abandon?(): void;
-  /** On worker threads: the largest event-loop lag of a thread since the last call (ms). */
-  takeLoopLagMs?(): number;
+  /**
+   * On worker threads: the largest event-loop lag of a thread since the last call (ms), and
+   * which thread (0-based; thread i hosts the i-th block of CPs).
+   */
+  takeLoopLag?(): { readonly ms: number; readonly thread: number };
 }
 
 /** One CP of the fleet. */

@@ -170,15 +170,17 @@ function gatherer(options: FleetThreadsOptions) {
     tickets: [] as (TicketLine & { driverId: string })[],
     /** Errors no thread counted: a crashed thread, the process's own error records. */
     extraErrors: 0,
-    /** The largest loop lag a thread reported since {@link FleetHandle.takeLoopLagMs}. */
-    loopLagMs: 0,
-    onMessage: (message: FromThread) => {
+    /** The largest loop lag a thread reported since {@link FleetHandle.takeLoopLag}, and whose. */
+    loopLag: { ms: 0, thread: 0 },
+    onMessage: (message: FromThread, thread: number) => {
       switch (message.type) {
         case "login":
           gathered.loginTimes.push(message.at);
           break;
         case "counts":
-          gathered.loopLagMs = Math.max(gathered.loopLagMs, message.lateMs ?? 0);
+          if ((message.lateMs ?? 0) > gathered.loopLag.ms) {
+            gathered.loopLag = { ms: message.lateMs ?? 0, thread };
+          }
           break;
         case "authorized":
           gathered.latencies.push(message.ms);
@@ -237,7 +239,7 @@ function startThread(
   const receive = (message: FromThread) => {
     if ("counts" in message) thread.counts = message.counts;
     if (ONCE.has(message.type)) onceSeen.set(message.type, message);
-    gathered.onMessage(message);
+    gathered.onMessage(message, index);
     const list = waiting.get(message.type);
     if (list !== undefined) {
       waiting.delete(message.type);
@@ -295,9 +297,9 @@ function threadsHandle(
     ramped,
     noteError: () => void gathered.extraErrors++,
     counts: sum,
-    takeLoopLagMs: () => {
-      const lag = gathered.loopLagMs;
-      gathered.loopLagMs = 0;
+    takeLoopLag: () => {
+      const lag = gathered.loopLag;
+      gathered.loopLag = { ms: 0, thread: 0 };
       return lag;
     },
     abandon: () => {
