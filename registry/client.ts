@@ -23,6 +23,7 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { createRemoteJWKSet, customFetch, type FetchImplementation } from "jose";
+import { awakeTimeout } from "../shared/awake_timeout.ts";
 import type { EcdhJwk } from "../shared/login_proof.ts";
 import { caFilePath, httpsClientFromPem, readPem } from "../shared/tls.ts";
 import {
@@ -291,20 +292,26 @@ export class RegistryClient implements Disposable {
     }
     let response: Response;
     let text: string;
+    // Counted only while this thread could read the answer (shared/awake_timeout.ts): a busy
+    // host (the fleet, hundreds of CPs a thread) must not call a prompt Registry silent.
+    const timeout = new AbortController();
+    const cancelTimeout = awakeTimeout(
+      () => timeout.abort(new DOMException("timed out", "TimeoutError")),
+      (this.#options.timeoutMs ?? 5000) + (options.extraTimeoutMs ?? 0),
+    );
     try {
       response = await fetch(`${this.#base}${path}`, {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         client: this.#http,
-        signal: anySignal(
-          AbortSignal.timeout((this.#options.timeoutMs ?? 5000) + (options.extraTimeoutMs ?? 0)),
-          options.signal,
-        ),
+        signal: anySignal(timeout.signal, options.signal),
       });
       text = await response.text();
     } catch (error) {
       throw unavailable(this.#base, error);
+    } finally {
+      cancelTimeout();
     }
     const json = parseJson(text);
     if (!response.ok) {

@@ -137,6 +137,45 @@ Deno.test("HTTPS: plain HTTP to the TLS port fails", async () => {
   });
 });
 
+Deno.test("HTTPS: the client's timeout counts only time its thread could read: a held-up thread gets the prompt answer, a silent server still times out", async () => {
+  await withRegistry(async ({ dir, registry }) => {
+    const caFile = join(dir, "certs", "ca.pem");
+    const url = `https://localhost:${registry.addr.port}`;
+    const client = await createRegistryClient({ url, caFile, timeoutMs: 100 });
+    try {
+      const asked = client.health();
+      const until = performance.now() + 400; // this thread held up four times the timeout
+      while (performance.now() < until) { /* busy */ }
+      assert.equal((await asked).status, "ok", "answered once the thread ran again");
+    } finally {
+      client.close();
+    }
+
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // accepts, never answers
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) held.push(conn);
+    })();
+    const stuck = await createRegistryClient({
+      url: `https://localhost:${silent.addr.port}`,
+      caFile,
+      timeoutMs: 100,
+    });
+    try {
+      await assert.rejects(stuck.health(), (error) => {
+        assert.ok(error instanceof RegistryUnavailableError);
+        assert.match(error.detail, /timed out/);
+        return true;
+      });
+    } finally {
+      stuck.close();
+      silent.close();
+      await accepting.catch(() => {});
+      for (const conn of held) conn.close();
+    }
+  });
+});
+
 Deno.test("HTTPS: a client that does not trust the project CA fails", async () => {
   await withRegistry(async ({ registry }) => {
     const url = `https://localhost:${registry.addr.port}`;
