@@ -5,7 +5,7 @@
  * - `GET /events`: the live feed (central/live_feed.ts) as Server-Sent Events, resumable with
  *   `Last-Event-ID` (or `?last_event_id=`); `reset` tells the client to reload `/snapshot`;
  *   a `ping` event every {@link SSE_HEARTBEAT_MS} keeps proxies open and lets the client see a
- *   dead link; a client that falls {@link SSE_MAX_QUEUED} events behind is dropped (it resumes);
+ *   dead link; a client that falls {@link SSE_MAX_QUEUED} events behind has its stream ended (it resumes);
  *   with `?batch=1` the events published together (a feed flush: every CP's figures) come as
  *   one `batch` event, so a browser parses and dispatches one message, not a thousand;
  * - `GET /registry/cps`, `POST /registry/cps` and `POST /registry/cps/{id}/deregister`: the CP
@@ -209,11 +209,12 @@ export class EventStreams {
         const send = (text: string) => {
           if (done) return;
           controller.enqueue(encoder.encode(text));
-          // A client that reads slower than the feed grows this queue: drop it (it resumes).
+          // A client that reads slower than the feed grows this queue: end its stream, so the
+          // queue grows no more; it reads what is queued, then resumes from its last id.
+          // Closed, not errored: Deno.serve prints an errored body's reason raw on stderr.
           if ((controller.desiredSize ?? 0) < -(replayed + SSE_MAX_QUEUED)) {
-            log.info("Dropped a dashboard stream {n} events behind", { n: SSE_MAX_QUEUED });
-            stop();
-            controller.error(new Error("client too slow"));
+            log.info("Ended a dashboard stream {n} events behind", { n: SSE_MAX_QUEUED });
+            close();
           }
         };
         close = () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type DashboardDeps,
   EventStreams,
+  SSE_MAX_QUEUED,
   sseFrame,
   type SupervisorCall,
   supervisorCaller,
@@ -137,6 +138,20 @@ Deno.test("dashboard api: Central's stop ends every open stream", async () => {
   const text = await res.text(); // ends: the stream was closed
   assert.match(text, /event: reset/);
   assert.equal(t.streams.size, 0);
+});
+
+Deno.test("dashboard api: a stream its client stops reading is ended past SSE_MAX_QUEUED events, and the client still gets what was queued", async () => {
+  using t = setup();
+  const res = await t.app.request("/events"); // never read until the end
+  const published = SSE_MAX_QUEUED + 100;
+  for (let i = 0; i < published; i++) t.feed.publish("audit", { i });
+  assert.equal(t.streams.size, 0, "ended once too far behind");
+  t.feed.publish("audit", { i: published }); // nothing more is queued for it
+  const text = await res.text(); // ends: the stream was closed, not errored
+  const audits = text.split("\n\n").filter((f) => f.includes("event: audit"));
+  // Queued before the end: the retry line, the reset and the events up to the bound.
+  assert.equal(audits.length, SSE_MAX_QUEUED, "the queued events, then the end");
+  assert.match(audits[0], /"i":0/);
 });
 
 Deno.test("dashboard api: the CP manager needs the admin token and a Registry admin key", async () => {
