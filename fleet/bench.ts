@@ -671,8 +671,14 @@ async function measure(run: Run, kafka: LocalKafka, target: Target): Promise<voi
 
 if (import.meta.main) await main();
 
-/** The fleet threads' largest loop lag since the last progress line, and whose (1-based). */
+/**
+ * The fleet threads' largest loop lag and I/O round trip since the last progress line, and
+ * whose (1-based): a thread whose sockets stall while its timers run shows here first.
+ */
 function threadsLag(running: FleetHandle): string {
-  const lag = running.takeLoopLag?.();
-  return lag === undefined ? "" : `, fleet threads' ${lag.ms} ms (thread ${lag.thread + 1})`;
+  const lag = running.takeThreadLag?.();
+  if (lag === undefined) return "";
+  const { loop, io } = lag;
+  return `, fleet threads' ${loop.ms} ms (thread ${loop.thread + 1}), ` +
+    `I/O ${io.ms} ms (thread ${io.thread + 1})`;
 }

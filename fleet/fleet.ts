@@ -145,11 +145,16 @@ export interface FleetHandle {
    * cut would. Nothing more is sent, no session is ended, no monitor logs out.
    */
   abandon?(): void;
-  /**
-   * On worker threads: the largest event-loop lag of a thread since the last call (ms), and
-   * which thread (0-based; thread i hosts the i-th block of CPs).
-   */
-  takeLoopLag?(): { readonly ms: number; readonly thread: number };
+  /** On worker threads: the worst loop lag and I/O probe of a thread since the last call. */
+  takeThreadLag?(): ThreadLag;
+}
+
+/** The worst of the fleet's threads by two measures, in ms, each with its thread. */
+export interface ThreadLag {
+  /** How late a thread's timer ran. */
+  readonly loop: { readonly ms: number; readonly thread: number };
+  /** A thread's longest loopback round trip (fleet/io_probe.ts). */
+  readonly io: { readonly ms: number; readonly thread: number };
 }
 
 /** One CP of the fleet. */

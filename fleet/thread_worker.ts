@@ -13,6 +13,7 @@ import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { type FromThread, postsDriverEvent, type TelemetryNote, type ToThread } from "./threads.ts";
 import { emptyCounts } from "./core.ts";
 import { PeriodicLateness } from "../shared/loop_lag.ts";
+import { IoProbe } from "./io_probe.ts";
 
 /** How often the thread reports its counts. */
 const COUNTS_EVERY_MS = 500;
@@ -42,6 +43,8 @@ let seenPhases = 0;
 let seenLogins = 0;
 /** The counts timer's lateness: this thread's loop lag. */
 const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
+/** How long this thread takes to hear a loopback socket. */
+const ioProbe = new IoProbe();
 
 /** Posts the telemetry gathered since the last time, if any. */
 const postNotes = () => {
@@ -50,8 +53,11 @@ const postNotes = () => {
   notes = [];
 };
 
-/** Sends what the fleet gathered since the last report, then its counts and its timer's `lateMs`. */
-const report = (running: FleetHandle, lateMs = 0) => {
+/**
+ * Sends what the fleet gathered since the last report, then its counts, its timer's `lateMs`
+ * and its I/O probe's `ioMs`.
+ */
+const report = (running: FleetHandle, lateMs = 0, ioMs = 0) => {
   postNotes();
   for (; seenLogins < running.loginTimes.length; seenLogins++) {
     post({ type: "login", at: running.loginTimes[seenLogins] });
@@ -62,7 +68,7 @@ const report = (running: FleetHandle, lateMs = 0) => {
   for (; seenPhases < running.authorizePhases.length; seenPhases++) {
     post({ type: "phases", phases: running.authorizePhases[seenPhases] });
   }
-  post({ type: "counts", counts: running.counts(), lateMs });
+  post({ type: "counts", counts: running.counts(), lateMs, ioMs });
 };
 
 scope.onmessage = async (e: MessageEvent<ToThread>) => {
@@ -103,8 +109,9 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       post({ type: "started", cps: running.cps });
       countsLateness.started(Date.now());
       // Only the timer's own runs measure the lag: a report on drain or stop is not due.
+      await ioProbe.start(message.ioProbePort);
       countsTimer = setInterval(
-        () => report(running, countsLateness.ran(Date.now())),
+        () => report(running, countsLateness.ran(Date.now()), ioProbe.take()),
         COUNTS_EVERY_MS,
       );
       if (message.telemetry) notesTimer = setInterval(postNotes, TELEMETRY_NOTES_EVERY_MS);
@@ -123,6 +130,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
     case "stop": {
       clearInterval(countsTimer);
       clearInterval(notesTimer);
+      ioProbe.stop();
       if (fleet) {
         await fleet.stop(message.drainMs);
         report(fleet);

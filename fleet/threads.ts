@@ -17,7 +17,14 @@ import type { TelemetryPayload } from "../shared/messages.ts";
 import type { LogLevel } from "../shared/log.ts";
 import { within } from "../shared/sleep.ts";
 import { addCounts, type CpSpec, emptyCounts, type FleetCounts, splitRange } from "./core.ts";
-import { type AuthorizePhases, type FleetHandle, type FleetOptions, startFleet } from "./fleet.ts";
+import {
+  type AuthorizePhases,
+  type FleetHandle,
+  type FleetOptions,
+  startFleet,
+  type ThreadLag,
+} from "./fleet.ts";
+import { type EchoServer, startEchoServer } from "./io_probe.ts";
 
 /** What a thread is started with: the fleet options that cross a thread boundary. */
 export type ThreadFleetOptions = Omit<
@@ -41,6 +48,8 @@ export type ToThread =
      * handle gathers): a SUPPLY a second per charging CP is a lot of posting for nobody.
      */
     readonly driverEvents: boolean;
+    /** The port of the main thread's echo for the thread's I/O probe (io_probe.ts). */
+    readonly ioProbePort: number;
   }
   | { readonly type: "drain"; readonly timeoutMs: number }
   | { readonly type: "stop"; readonly drainMs: number };
@@ -56,8 +65,16 @@ export interface TelemetryNote {
 export type FromThread =
   | { readonly type: "started"; readonly cps: readonly CpSpec[] }
   | { readonly type: "failed"; readonly message: string }
-  /** The thread's counts, every 500 ms; `lateMs`: how late that timer ran (its loop's lag). */
-  | { readonly type: "counts"; readonly counts: FleetCounts; readonly lateMs?: number }
+  /**
+   * The thread's counts, every 500 ms; `lateMs`: how late that timer ran (its loop's lag);
+   * `ioMs`: its I/O probe's longest round trip since the last counts (io_probe.ts).
+   */
+  | {
+    readonly type: "counts";
+    readonly counts: FleetCounts;
+    readonly lateMs?: number;
+    readonly ioMs?: number;
+  }
   | { readonly type: "ramped"; readonly counts: FleetCounts }
   | { readonly type: "login"; readonly at: number }
   | { readonly type: "authorized"; readonly ms: number }
@@ -134,9 +151,10 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     loginConcurrency: Math.max(1, Math.round((options.loginConcurrency ?? 8) / threadCount)),
   };
   const gathered = gatherer(options);
+  const echo = startEchoServer();
   const threads = Array.from(
     { length: threadCount },
-    (_, i) => startThread(i, options, split, gathered),
+    (_, i) => startThread(i, options, split, gathered, echo.port),
   );
   const outcomes = await Promise.all(
     threads.map((t) => Promise.race([t.next("started"), t.next("failed")])),
@@ -144,10 +162,11 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
   const failed = outcomes.find((o) => o.type === "failed");
   if (failed !== undefined) {
     threads.forEach((t) => t.worker.terminate());
+    echo.close();
     throw new Error(`a fleet thread could not start: ${failed.message}`);
   }
   const cps = outcomes.flatMap((o) => o.type === "started" ? o.cps : []);
-  return threadsHandle(threads, cps, gathered);
+  return threadsHandle(threads, cps, gathered, echo);
 }
 
 /** How the CPs, the drivers and the login concurrency are shared among the threads. */
@@ -170,17 +189,18 @@ function gatherer(options: FleetThreadsOptions) {
     tickets: [] as (TicketLine & { driverId: string })[],
     /** Errors no thread counted: a crashed thread, the process's own error records. */
     extraErrors: 0,
-    /** The largest loop lag a thread reported since {@link FleetHandle.takeLoopLag}, and whose. */
-    loopLag: { ms: 0, thread: 0 },
+    /** The threads' worst loop lag and I/O probe since {@link FleetHandle.takeThreadLag}. */
+    lag: noThreadLag(),
     onMessage: (message: FromThread, thread: number) => {
       switch (message.type) {
         case "login":
           gathered.loginTimes.push(message.at);
           break;
         case "counts":
-          if ((message.lateMs ?? 0) > gathered.loopLag.ms) {
-            gathered.loopLag = { ms: message.lateMs ?? 0, thread };
-          }
+          gathered.lag = {
+            loop: worse(gathered.lag.loop, { ms: message.lateMs ?? 0, thread }),
+            io: worse(gathered.lag.io, { ms: message.ioMs ?? 0, thread }),
+          };
           break;
         case "authorized":
           gathered.latencies.push(message.ms);
@@ -219,6 +239,7 @@ function startThread(
   options: FleetThreadsOptions,
   { cpRanges, driverRanges, loginConcurrency }: ThreadSplit,
   gathered: ReturnType<typeof gatherer>,
+  ioProbePort: number,
 ): Thread {
   const worker = new Worker(new URL("./thread_worker.ts", import.meta.url), { type: "module" });
   const waiting = new Map<string, ((m: FromThread) => void)[]>();
@@ -269,6 +290,7 @@ function startThread(
     telemetry: options.onTelemetry !== undefined,
     keys: options.onKey !== undefined,
     driverEvents: options.onDriverEvent !== undefined,
+    ioProbePort,
   };
   worker.postMessage(message);
   return thread;
@@ -279,6 +301,7 @@ function threadsHandle(
   threads: readonly Thread[],
   cps: readonly CpSpec[],
   gathered: ReturnType<typeof gatherer>,
+  echo: EchoServer,
 ): FleetHandle {
   const ramped = Promise.all(threads.map((t) => t.next("ramped"))).then(() => {});
   const sum = (): FleetCounts => {
@@ -297,14 +320,15 @@ function threadsHandle(
     ramped,
     noteError: () => void gathered.extraErrors++,
     counts: sum,
-    takeLoopLag: () => {
-      const lag = gathered.loopLag;
-      gathered.loopLag = { ms: 0, thread: 0 };
+    takeThreadLag: () => {
+      const lag = gathered.lag;
+      gathered.lag = noThreadLag();
       return lag;
     },
     abandon: () => {
       stopping ??= Promise.resolve();
       threads.forEach((t) => t.worker.terminate());
+      echo.close();
     },
     drain: async (timeoutMs) => {
       const answers = threads.map((t) => t.next("drained"));
@@ -321,8 +345,17 @@ function threadsHandle(
         // A thread that crashed never answers: it is terminated all the same.
         await within(Promise.all(stopped), drainMs + ANSWER_GRACE_MS, []);
         threads.forEach((t) => t.worker.terminate());
+        echo.close();
       })(),
   };
+}
+
+function noThreadLag(): ThreadLag {
+  return { loop: { ms: 0, thread: 0 }, io: { ms: 0, thread: 0 } };
+}
+
+function worse(a: ThreadLag["loop"], b: ThreadLag["loop"]): ThreadLag["loop"] {
+  return b.ms > a.ms ? b : a;
 }
 
 /** The options a thread can be sent: everything but functions. */

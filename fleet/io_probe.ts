@@ -1,0 +1,126 @@
+/**
+ * How long a fleet thread takes to hear a loopback socket, beside how late its timers run.
+ *
+ * In the 3,000-CP runs a whole thread's CPs fell silent for over 3 s while that thread's timers
+ * ran less than a second late (BENCHMARKS.md). Its heartbeats wait for Central's `ACK`, so from
+ * the fleet alone a stall of the thread's socket reads and a Central that does not answer look
+ * the same. The probe tells them apart: each thread sends one byte every
+ * {@link IO_PROBE_EVERY_MS} to an echo on the fleet's main thread (threads.ts), which does
+ * nothing else with sockets, and reports the longest round trip, counting one still unanswered.
+ *
+ * @module
+ */
+
+/** How often a thread sends its probe byte. */
+export const IO_PROBE_EVERY_MS = 250;
+
+/** A loopback echo server: every byte a client sends comes straight back. */
+export interface EchoServer {
+  readonly port: number;
+  /** Stops listening and closes every connection. */
+  close(): void;
+}
+
+/** Starts an {@link EchoServer} on `127.0.0.1` and a free port. */
+export function startEchoServer(): EchoServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const echo = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    const buffer = new Uint8Array(64);
+    try {
+      for (;;) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        await conn.write(buffer.subarray(0, n));
+      }
+    } catch {
+      // closed under it: the fleet is stopping
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  };
+  (async () => {
+    try {
+      for await (const conn of listener) void echo(conn);
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    close: () => {
+      listener.close();
+      for (const conn of conns) conn.close();
+    },
+  };
+}
+
+/** The probing side, on a fleet thread. */
+export class IoProbe {
+  readonly #now: () => number;
+  #conn: Deno.Conn | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the byte in flight was sent; undefined when none is. */
+  #sentAt: number | undefined;
+  #longestMs = 0;
+  #stopped = false;
+
+  /** `now`: the clock (ms), `performance.now` by default. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Connects to the echo on `port` and probes every {@link IO_PROBE_EVERY_MS} until stopped. */
+  async start(port: number): Promise<void> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
+    conn.setNoDelay(true); // one byte at a time must not wait for the last one's ACK
+    this.#conn = conn;
+    void this.#loop(conn);
+  }
+
+  /**
+   * The longest round trip since the last call (ms), or the age of the byte still unanswered
+   * if that is longer; then starts counting afresh.
+   */
+  take(): number {
+    const pending = this.#sentAt === undefined ? 0 : this.#now() - this.#sentAt;
+    const longest = Math.round(Math.max(this.#longestMs, pending));
+    this.#longestMs = 0;
+    return longest;
+  }
+
+  /** Stops probing and closes the connection. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    try {
+      this.#conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #loop(conn: Deno.Conn): Promise<void> {
+    const byte = new Uint8Array(1);
+    try {
+      while (!this.#stopped) {
+        this.#sentAt = this.#now();
+        await conn.write(byte);
+        if (await conn.read(byte) === null) return;
+        this.#longestMs = Math.max(this.#longestMs, this.#now() - this.#sentAt);
+        this.#sentAt = undefined;
+        await new Promise((resolve) => this.#timer = setTimeout(resolve, IO_PROBE_EVERY_MS));
+      }
+    } catch {
+      // closed by stop()
+    } finally {
+      this.#sentAt = undefined;
+    }
+  }
+}
