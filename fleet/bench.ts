@@ -678,7 +678,9 @@ if (import.meta.main) await main();
 function threadsLag(running: FleetHandle): string {
   const lag = running.takeThreadLag?.();
   if (lag === undefined) return "";
-  const { loop, io } = lag;
+  const { loop, io, ioNode } = lag;
   return `, fleet threads' ${loop.ms} ms (thread ${loop.thread + 1}), ` +
-    `I/O ${io.ms} ms (thread ${io.thread + 1})`;
+    `I/O ${io.ms} ms (thread ${io.thread + 1}), node:net ${ioNode.ms} ms (thread ${
+      ioNode.thread + 1
+    })`;
 }

@@ -153,8 +153,10 @@ export interface FleetHandle {
 export interface ThreadLag {
   /** How late a thread's timer ran. */
   readonly loop: { readonly ms: number; readonly thread: number };
-  /** A thread's longest loopback round trip (fleet/io_probe.ts). */
+  /** A thread's longest loopback round trip over Deno's sockets (fleet/io_probe.ts). */
   readonly io: { readonly ms: number; readonly thread: number };
+  /** The same over `node:net`. */
+  readonly ioNode: { readonly ms: number; readonly thread: number };
 }
 
 /** One CP of the fleet. */

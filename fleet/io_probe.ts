@@ -1,15 +1,17 @@
 /**
  * How long a fleet thread takes to hear a loopback socket, beside how late its timers run.
  *
- * In the 3,000-CP runs a whole thread's CPs fell silent for over 3 s while that thread's timers
- * ran less than a second late (BENCHMARKS.md). Its heartbeats wait for Central's `ACK`, so from
- * the fleet alone a stall of the thread's socket reads and a Central that does not answer look
- * the same. The probe tells them apart: each thread sends one byte every
+ * In the 3,000-CP runs a whole thread's CPs fell silent for over 3 s at once (BENCHMARKS.md).
+ * Their heartbeats wait for Central's `ACK`, so from the fleet alone a thread whose timers are
+ * late, one whose socket reads stall while its timers run, and a Central that does not answer
+ * all look the same. The probe tells them apart: each thread sends one byte every
  * {@link IO_PROBE_EVERY_MS} to an echo on the fleet's main thread (threads.ts), which does
- * nothing else with sockets, and reports the longest round trip, counting one still unanswered.
+ * nothing else with sockets, over each kind of socket Deno has, and reports the longest round
+ * trip, counting one still unanswered by its age.
  *
  * @module
  */
+import * as net from "node:net";
 
 /** How often a thread sends its probe byte. */
 export const IO_PROBE_EVERY_MS = 250;
@@ -61,27 +63,85 @@ export function startEchoServer(): EchoServer {
   };
 }
 
+/**
+ * The two ways a thread's sockets are read: `deno` for Deno's own (`Deno.connect`, as the
+ * monitors' TLS links to Central, `fetch`), `node` for `node:net` (kafkajs), which Deno runs
+ * on a socket layer of its own.
+ */
+export type ProbeTransport = "deno" | "node";
+
+/** One byte out and back; false once the echo is gone. */
+interface ProbeSocket {
+  roundTrip(): Promise<boolean>;
+  close(): void;
+}
+
+async function denoSocket(port: number): Promise<ProbeSocket> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
+  conn.setNoDelay(true); // one byte at a time must not wait for the last one's ACK
+  const byte = new Uint8Array(1);
+  return {
+    roundTrip: async () => {
+      await conn.write(byte);
+      return await conn.read(byte) !== null;
+    },
+    close: () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+async function nodeSocket(port: number): Promise<ProbeSocket> {
+  const socket = net.connect({ host: "127.0.0.1", port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  socket.on("error", () => {}); // a reset shows as the close below
+  return {
+    roundTrip: () =>
+      new Promise<boolean>((resolve) => {
+        const done = (answered: boolean) => {
+          socket.off("data", onData);
+          socket.off("close", onClose);
+          resolve(answered);
+        };
+        const onData = () => done(true);
+        const onClose = () => done(false);
+        socket.on("data", onData);
+        socket.on("close", onClose);
+        socket.write(new Uint8Array(1));
+      }),
+    close: () => void socket.destroy(),
+  };
+}
+
 /** The probing side, on a fleet thread. */
 export class IoProbe {
+  readonly #transport: ProbeTransport;
   readonly #now: () => number;
-  #conn: Deno.Conn | undefined;
+  #socket: ProbeSocket | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the byte in flight was sent; undefined when none is. */
   #sentAt: number | undefined;
   #longestMs = 0;
   #stopped = false;
 
-  /** `now`: the clock (ms), `performance.now` by default. */
-  constructor(now: () => number = () => performance.now()) {
+  /** `transport`: which sockets to probe; `now`: the clock (ms), `performance.now` by default. */
+  constructor(transport: ProbeTransport, now: () => number = () => performance.now()) {
+    this.#transport = transport;
     this.#now = now;
   }
 
   /** Connects to the echo on `port` and probes every {@link IO_PROBE_EVERY_MS} until stopped. */
   async start(port: number): Promise<void> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
-    conn.setNoDelay(true); // one byte at a time must not wait for the last one's ACK
-    this.#conn = conn;
-    void this.#loop(conn);
+    const socket = this.#transport === "deno" ? await denoSocket(port) : await nodeSocket(port);
+    this.#socket = socket;
+    void this.#loop(socket);
   }
 
   /**
@@ -99,20 +159,14 @@ export class IoProbe {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    try {
-      this.#conn?.close();
-    } catch {
-      // already closed
-    }
+    this.#socket?.close();
   }
 
-  async #loop(conn: Deno.Conn): Promise<void> {
-    const byte = new Uint8Array(1);
+  async #loop(socket: ProbeSocket): Promise<void> {
     try {
       while (!this.#stopped) {
         this.#sentAt = this.#now();
-        await conn.write(byte);
-        if (await conn.read(byte) === null) return;
+        if (!await socket.roundTrip()) return;
         this.#longestMs = Math.max(this.#longestMs, this.#now() - this.#sentAt);
         this.#sentAt = undefined;
         await new Promise((resolve) => this.#timer = setTimeout(resolve, IO_PROBE_EVERY_MS));

@@ -1,27 +1,29 @@
 import assert from "node:assert/strict";
 import { IoProbe, startEchoServer } from "./io_probe.ts";
 
-Deno.test("io probe: a round trip is measured once, then counting starts afresh", async () => {
-  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let now = 0;
-  const probe = new IoProbe(() => now);
-  try {
-    const accepted = server.accept();
-    await probe.start(server.addr.port);
-    const conn = await accepted;
-    const byte = new Uint8Array(1);
-    await conn.read(byte); // sent at 0
-    now = 7;
-    await conn.write(byte); // answered at 7
-    await conn.read(byte); // the next probe: the first one's answer was counted
-    assert.equal(probe.take(), 7);
-    assert.equal(probe.take(), 0, "taken once, then counted afresh");
-    conn.close();
-  } finally {
-    probe.stop();
-    server.close();
-  }
-});
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`io probe (${transport}): a round trip is measured once, then counting starts afresh`, async () => {
+    const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let now = 0;
+    const probe = new IoProbe(transport, () => now);
+    try {
+      const accepted = server.accept();
+      await probe.start(server.addr.port);
+      const conn = await accepted;
+      const byte = new Uint8Array(1);
+      await conn.read(byte); // sent at 0
+      now = 7;
+      await conn.write(byte); // answered at 7
+      await conn.read(byte); // the next probe: the first one's answer was counted
+      assert.equal(probe.take(), 7);
+      assert.equal(probe.take(), 0, "taken once, then counted afresh");
+      conn.close();
+    } finally {
+      probe.stop();
+      server.close();
+    }
+  });
+}
 
 Deno.test("io probe: the echo server sends every byte back", async () => {
   const echo = startEchoServer();
@@ -47,7 +49,7 @@ Deno.test("io probe: a byte still unanswered counts by its age", async () => {
   const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = silent.accept();
   let now = 100;
-  const probe = new IoProbe(() => now);
+  const probe = new IoProbe("deno", () => now);
   try {
     await probe.start(silent.addr.port);
     const conn = await accepted;

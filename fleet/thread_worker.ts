@@ -43,8 +43,8 @@ let seenPhases = 0;
 let seenLogins = 0;
 /** The counts timer's lateness: this thread's loop lag. */
 const countsLateness = new PeriodicLateness(COUNTS_EVERY_MS, COUNTS_EVERY_MS);
-/** How long this thread takes to hear a loopback socket. */
-const ioProbe = new IoProbe();
+/** How long this thread takes to hear a loopback socket, Deno's own and `node:net`. */
+const ioProbes = [new IoProbe("deno"), new IoProbe("node")] as const;
 
 /** Posts the telemetry gathered since the last time, if any. */
 const postNotes = () => {
@@ -55,9 +55,9 @@ const postNotes = () => {
 
 /**
  * Sends what the fleet gathered since the last report, then its counts, its timer's `lateMs`
- * and its I/O probe's `ioMs`.
+ * and its I/O probes' `ioMs` and `ioNodeMs`.
  */
-const report = (running: FleetHandle, lateMs = 0, ioMs = 0) => {
+const report = (running: FleetHandle, lateMs = 0, ioMs = 0, ioNodeMs = 0) => {
   postNotes();
   for (; seenLogins < running.loginTimes.length; seenLogins++) {
     post({ type: "login", at: running.loginTimes[seenLogins] });
@@ -68,7 +68,7 @@ const report = (running: FleetHandle, lateMs = 0, ioMs = 0) => {
   for (; seenPhases < running.authorizePhases.length; seenPhases++) {
     post({ type: "phases", phases: running.authorizePhases[seenPhases] });
   }
-  post({ type: "counts", counts: running.counts(), lateMs, ioMs });
+  post({ type: "counts", counts: running.counts(), lateMs, ioMs, ioNodeMs });
 };
 
 scope.onmessage = async (e: MessageEvent<ToThread>) => {
@@ -109,9 +109,10 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       post({ type: "started", cps: running.cps });
       countsLateness.started(Date.now());
       // Only the timer's own runs measure the lag: a report on drain or stop is not due.
-      await ioProbe.start(message.ioProbePort);
+      await Promise.all(ioProbes.map((probe) => probe.start(message.ioProbePort)));
+      const [deno, node] = ioProbes;
       countsTimer = setInterval(
-        () => report(running, countsLateness.ran(Date.now()), ioProbe.take()),
+        () => report(running, countsLateness.ran(Date.now()), deno.take(), node.take()),
         COUNTS_EVERY_MS,
       );
       if (message.telemetry) notesTimer = setInterval(postNotes, TELEMETRY_NOTES_EVERY_MS);
@@ -130,7 +131,7 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
     case "stop": {
       clearInterval(countsTimer);
       clearInterval(notesTimer);
-      ioProbe.stop();
+      for (const probe of ioProbes) probe.stop();
       if (fleet) {
         await fleet.stop(message.drainMs);
         report(fleet);

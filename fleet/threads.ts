@@ -67,13 +67,15 @@ export type FromThread =
   | { readonly type: "failed"; readonly message: string }
   /**
    * The thread's counts, every 500 ms; `lateMs`: how late that timer ran (its loop's lag);
-   * `ioMs`: its I/O probe's longest round trip since the last counts (io_probe.ts).
+   * `ioMs` and `ioNodeMs`: its I/O probes' longest round trips since the last counts, over
+   * Deno's sockets and `node:net` (io_probe.ts).
    */
   | {
     readonly type: "counts";
     readonly counts: FleetCounts;
     readonly lateMs?: number;
     readonly ioMs?: number;
+    readonly ioNodeMs?: number;
   }
   | { readonly type: "ramped"; readonly counts: FleetCounts }
   | { readonly type: "login"; readonly at: number }
@@ -200,6 +202,7 @@ function gatherer(options: FleetThreadsOptions) {
           gathered.lag = {
             loop: worse(gathered.lag.loop, { ms: message.lateMs ?? 0, thread }),
             io: worse(gathered.lag.io, { ms: message.ioMs ?? 0, thread }),
+            ioNode: worse(gathered.lag.ioNode, { ms: message.ioNodeMs ?? 0, thread }),
           };
           break;
         case "authorized":
@@ -351,7 +354,8 @@ function threadsHandle(
 }
 
 function noThreadLag(): ThreadLag {
-  return { loop: { ms: 0, thread: 0 }, io: { ms: 0, thread: 0 } };
+  const none = { ms: 0, thread: 0 };
+  return { loop: none, io: none, ioNode: none };
 }
 
 function worse(a: ThreadLag["loop"], b: ThreadLag["loop"]): ThreadLag["loop"] {
