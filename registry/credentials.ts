@@ -61,11 +61,6 @@ export function createHashQueue(maxWaiting = DEFAULT_HASH_QUEUE_BOUND): Concurre
  */
 export const HASH_QUEUE: ConcurrencyLimiter = createHashQueue();
 
-/** Hashes running and waiting for their turn now in {@link HASH_QUEUE} (`GET /metrics`). */
-export function hashingLoad(): { readonly running: number; readonly waiting: number } {
-  return { running: HASH_QUEUE.running, waiting: HASH_QUEUE.waiting };
-}
-
 function derive(
   secret: string,
   salt: Uint8Array,

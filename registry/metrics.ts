@@ -10,7 +10,6 @@
 import type { MiddlewareHandler } from "hono";
 import { Counter, Registry } from "prom-client";
 import { httpMetrics, routeLabel, scrapedGauge } from "../shared/http_metrics.ts";
-import { hashingLoad } from "./credentials.ts";
 
 /** The prefix of every series the Registry exposes. */
 export const REGISTRY_METRICS_PREFIX = "registry";
@@ -49,14 +48,10 @@ export class RegistryMetrics {
   readonly #middleware: MiddlewareHandler;
 
   /**
-   * Registers every series. `load`: the hashing queue (default the process's own);
-   * `authenticating`: the authentications served at once and waiting (the app's limiter,
-   * registry/app.ts; none counted without it).
+   * Registers every series. `hashing`: the scrypt queue's load; `authenticating`: the
+   * authentications served at once and waiting (both the app's, registry/app.ts).
    */
-  constructor(
-    load: () => Load = hashingLoad,
-    authenticating: () => Load = () => ({ running: 0, waiting: 0 }),
-  ) {
+  constructor(hashing: () => Load, authenticating: () => Load) {
     const registers = [this.registry];
     const timed = httpMetrics(this.registry, REGISTRY_METRICS_PREFIX);
     const auths = new Counter({
@@ -71,13 +66,13 @@ export class RegistryMetrics {
       registers,
       `${REGISTRY_METRICS_PREFIX}_hashing_queue_depth`,
       "scrypt hashes waiting for their turn (one runs at a time)",
-      () => load().waiting,
+      () => hashing().waiting,
     );
     scrapedGauge(
       registers,
       `${REGISTRY_METRICS_PREFIX}_hashing_running`,
       "scrypt hashes running now",
-      () => load().running,
+      () => hashing().running,
     );
     scrapedGauge(
       registers,

@@ -16,7 +16,10 @@ Deno.test("registry metrics: authentications by outcome, requests by route, hash
   const store = RegistryStore.open(":memory:");
   try {
     const { key } = await generateSigningKey();
-    const metrics = new RegistryMetrics(() => ({ running: 1, waiting: 4 }));
+    const metrics = new RegistryMetrics(
+      () => ({ running: 1, waiting: 4 }),
+      () => ({ running: 3, waiting: 7 }),
+    );
     const app = createRegistryApp({
       store,
       signingKey: key,
@@ -60,6 +63,8 @@ Deno.test("registry metrics: authentications by outcome, requests by route, hash
     assert.equal(v("registry_authentications_total", { outcome: "throttled" }), 1);
     assert.equal(v("registry_hashing_queue_depth"), 4);
     assert.equal(v("registry_hashing_running"), 1);
+    assert.equal(v("registry_authentications_running"), 3);
+    assert.equal(v("registry_authentications_waiting"), 7);
     const req = (route: string, status: string, method = "GET") =>
       v("registry_http_requests_total", { method, route, status });
     assert.equal(req("/cp/:id", "200"), 1);
