@@ -269,3 +269,9 @@ export type EngineLinks = "tcp" | "memory";
 
 /** The ways {@link EngineLinks} can be, for option parsers. */
 export const ENGINE_LINKS: readonly EngineLinks[] = ["tcp", "memory"];
+
+/**
+ * CPs logging in at once by default (`--login-concurrency`), for the whole fleet: threads share
+ * it, so its figure does not grow with `--threads`.
+ */
+export const DEFAULT_LOGIN_CONCURRENCY = 8;

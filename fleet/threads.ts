@@ -16,7 +16,14 @@ import type { DriverEvent, TicketLine } from "../driver/core.ts";
 import type { TelemetryPayload } from "../shared/messages.ts";
 import type { LogLevel } from "../shared/log.ts";
 import { within } from "../shared/sleep.ts";
-import { addCounts, type CpSpec, emptyCounts, type FleetCounts, splitRange } from "./core.ts";
+import {
+  addCounts,
+  type CpSpec,
+  DEFAULT_LOGIN_CONCURRENCY,
+  emptyCounts,
+  type FleetCounts,
+  splitRange,
+} from "./core.ts";
 import {
   type AuthorizePhases,
   type FleetHandle,
@@ -150,7 +157,10 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
   const split: ThreadSplit = {
     cpRanges: splitRange(options.cps, threadCount),
     driverRanges: splitRange(options.drivers, threadCount),
-    loginConcurrency: Math.max(1, Math.round((options.loginConcurrency ?? 8) / threadCount)),
+    loginConcurrency: Math.max(
+      1,
+      Math.round((options.loginConcurrency ?? DEFAULT_LOGIN_CONCURRENCY) / threadCount),
+    ),
   };
   const gathered = gatherer(options);
   const echo = startEchoServer();
