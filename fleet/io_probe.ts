@@ -137,11 +137,20 @@ export class IoProbe {
     this.#now = now;
   }
 
-  /** Connects to the echo on `port` and probes every {@link IO_PROBE_EVERY_MS} until stopped. */
-  async start(port: number): Promise<void> {
-    const socket = this.#transport === "deno" ? await denoSocket(port) : await nodeSocket(port);
-    this.#socket = socket;
-    void this.#loop(socket);
+  /**
+   * Connects to the echo on `port` and probes every {@link IO_PROBE_EVERY_MS} until stopped.
+   * Resolves with the error when the echo cannot be reached: the probe is a diagnostic, so it
+   * then stays off (its {@link take} is 0) rather than fail the thread it watches.
+   */
+  async start(port: number): Promise<Error | undefined> {
+    try {
+      const socket = this.#transport === "deno" ? await denoSocket(port) : await nodeSocket(port);
+      this.#socket = socket;
+      void this.#loop(socket);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /**

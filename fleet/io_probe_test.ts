@@ -62,3 +62,20 @@ Deno.test("io probe: a byte still unanswered counts by its age", async () => {
     silent.close();
   }
 });
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`io probe (${transport}): an echo it cannot reach leaves it off, with the error`, async () => {
+    // A port just freed: nothing listens there, so the connection is refused.
+    const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = gone.addr.port;
+    gone.close();
+    const probe = new IoProbe(transport);
+    try {
+      const error = await probe.start(port);
+      assert.ok(error instanceof Error, `expected the refusal, got ${error}`);
+      assert.equal(probe.take(), 0);
+    } finally {
+      probe.stop();
+    }
+  });
+}

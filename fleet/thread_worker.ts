@@ -9,11 +9,13 @@
 // First: the Registry's schemas (imported by fleet.ts) must extend zod with `.openapi` before
 // shared/messages.ts builds its schemas, as fleet/main.ts also makes sure.
 import { type FleetHandle, startFleet } from "./fleet.ts";
-import { type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
+import { getLogger, type LogRecord, setupLogging, stopLogging } from "../shared/log.ts";
 import { type FromThread, postsDriverEvent, type TelemetryNote, type ToThread } from "./threads.ts";
 import { emptyCounts } from "./core.ts";
 import { PeriodicLateness } from "../shared/loop_lag.ts";
 import { IoProbe } from "./io_probe.ts";
+
+const log = getLogger(["evcharging", "fleet", "thread"]);
 
 /** How often the thread reports its counts. */
 const COUNTS_EVERY_MS = 500;
@@ -109,7 +111,10 @@ scope.onmessage = async (e: MessageEvent<ToThread>) => {
       post({ type: "started", cps: running.cps });
       countsLateness.started(Date.now());
       // Only the timer's own runs measure the lag: a report on drain or stop is not due.
-      await Promise.all(ioProbes.map((probe) => probe.start(message.ioProbePort)));
+      const probeErrors = await Promise.all(ioProbes.map((p) => p.start(message.ioProbePort)));
+      for (const error of probeErrors.filter((e) => e !== undefined)) {
+        log.warn("This thread's I/O probe is off: {error}", { error });
+      }
       const [deno, node] = ioProbes;
       countsTimer = setInterval(
         () => report(running, countsLateness.ran(Date.now()), deno.take(), node.take()),
