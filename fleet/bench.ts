@@ -17,6 +17,7 @@ import type { FleetHandle } from "./fleet.ts";
 import type { BacklogCentral } from "./bench_backlog.ts";
 import { type FleetThreadsOptions, startFleetThreads } from "./threads.ts";
 import { watchEvents } from "./sse_reader.ts";
+import { DashboardLatency } from "./dashboard_latency.ts";
 import { rawThroughput, telemetryValueBytes } from "./bench_raw.ts";
 import { join } from "node:path";
 import { startNetwork } from "../infra/network.ts";
@@ -497,46 +498,23 @@ async function rawFigures(run: Run, kafka: LocalKafka): Promise<BenchResult["raw
   return raw;
 }
 
-/** Unmatched sends or shown events kept at most, the oldest forgotten first. */
-const DASHBOARD_UNMATCHED_MAX = 100_000;
-
 /**
- * Times telemetry sent → the dashboard event that shows it, while `timing` is on: the fleet
- * notes each SUPPLY it sends (`onTelemetry`), the SSE reader matches the event by CP and kWh.
- * Either may come first (the threads post their notes every 100 ms), so each waits for the
- * other. A shown event never precedes its send: one that does belongs to an earlier session
- * that reached the same kWh, and is dropped.
+ * Times telemetry sent → the dashboard event that shows it (dashboard_latency.ts), while its
+ * `latency.timing` is on: the fleet notes each SUPPLY it sends, the SSE reader each event.
  */
 function dashboardTimer(target: Target, client: Deno.HttpClient | undefined, run: Run) {
-  const sentAt = new Map<string, number>();
-  const shownAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const keep = (waiting: Map<string, number>, key: string, at: number) => {
-    waiting.set(key, at);
-    if (waiting.size > DASHBOARD_UNMATCHED_MAX) waiting.delete(waiting.keys().next().value!);
-  };
-  const timer = {
-    timing: false,
-    latencies,
+  const latency = new DashboardLatency();
+  return {
+    latency,
     onTelemetry: ((cpId, payload, at) => {
-      if (!timer.timing || payload.type !== "SUPPLY") return;
-      const key = `${cpId}|${payload.kwh}`;
-      const shown = shownAt.get(key);
-      shownAt.delete(key);
-      if (shown !== undefined && shown >= at) latencies.push(shown - at);
-      else keep(sentAt, key, at);
+      if (payload.type === "SUPPLY") latency.sent(cpId, payload.kwh, at);
     }) satisfies FleetThreadsOptions["onTelemetry"],
     watched: watchEvents(target.centralUrl, client, run.events.signal, (type, data, at) => {
-      if (!timer.timing || (type !== "telemetry" && type !== "cp")) return;
+      if (type !== "telemetry" && type !== "cp") return;
       const view = data as { id?: string; kwh?: number | null };
-      const key = `${view.id}|${view.kwh}`;
-      const sent = sentAt.get(key);
-      if (sent === undefined) return keep(shownAt, key, at);
-      sentAt.delete(key);
-      latencies.push(at - sent);
+      latency.shown(String(view.id), view.kwh, at);
     }),
   };
-  return timer;
 }
 
 /** The dashboard latencies, or why there are none; waits at most 2 s for the reader to end. */
@@ -550,8 +528,9 @@ async function dashboardFigures(
   );
   const problem = "problem" in watched ? watched.problem : undefined;
   // Timed events count even when the stream failed later (Central killed by --outage).
-  return timer.latencies.length > 0
-    ? { ...latency(timer.latencies), reconnects: watched.reconnects }
+  const { latencies } = timer.latency;
+  return latencies.length > 0
+    ? { ...latency(latencies), reconnects: watched.reconnects }
     : problem !== undefined
     ? { notAvailable: problem }
     : { notAvailable: "no dashboard event matched a telemetry message" };
@@ -574,14 +553,14 @@ async function holdSteady(
     tickets: running.tickets.length,
   };
   const countsBefore = running.counts();
-  dashboard.timing = true;
+  dashboard.latency.timing = true;
   const samples: SteadySample[] = [await sample()];
   const holdEnd = Date.now() + run.config.holdMs;
   while (Date.now() < holdEnd) {
     await sleep(1000);
     samples.push(await sample());
   }
-  dashboard.timing = false;
+  dashboard.latency.timing = false;
   const losses = lossesBetween(
     countsBefore,
     running.counts(),
