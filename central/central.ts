@@ -140,6 +140,12 @@ export interface CentralOptions {
   readonly auditIntervalMs?: number;
   /** Kafka consumer group prefix (default `central`): groups `<prefix>-requests`, `-telemetry`. */
   readonly group?: string;
+  /**
+   * OpenSSL's libcrypto (a path, or a name the linker finds) to open `cp.telemetry` with instead
+   * of `node:crypto`: about a fifth less CPU a message, but the process needs `--allow-ffi`,
+   * which lifts Deno's sandbox (shared/openssl_gcm.ts, BENCHMARKS.md). Unset: `node:crypto`.
+   */
+  readonly libcrypto?: string;
   /** The Registry's admin key, for the dashboard's CP manager (unset: it is off). */
   readonly registryAdminKey?: string;
   /** Key of the Registry's change feed; unset: read or generated into the key file. */
@@ -484,7 +490,10 @@ async function startConsumers(
   lag.watch(requests.consumer);
   // Closed after the consumer has stopped, so no batch is still out on its threads. Two: a
   // drain's batch takes longer to open than to apply (BENCHMARKS.md).
-  const opener = TelemetryOpener.start({ threads: 2 });
+  const opener = TelemetryOpener.start({ threads: 2, libcrypto: options.libcrypto });
+  if (options.libcrypto !== undefined) {
+    log.info("Telemetry is opened through OpenSSL ({library})", { library: options.libcrypto });
+  }
   stack.defer(() => opener.close());
   const telemetry = await runConsumer({
     kafka,

@@ -217,6 +217,14 @@ export const centralConfig = defineConfig({
       default: "central",
       help: "Kafka consumer group prefix",
     }),
+    libcrypto: option(text, {
+      flag: "libcrypto",
+      env: "CENTRAL_LIBCRYPTO",
+      optional: true,
+      help: "OpenSSL's libcrypto (such as libcrypto.so.3) to open telemetry with instead of " +
+        "node:crypto: less CPU a message, but Central then needs --allow-ffi, which lifts " +
+        "Deno's sandbox (unset: node:crypto)",
+    }),
     noTui: flag({
       flag: "no-tui",
       env: "CENTRAL_NO_TUI",

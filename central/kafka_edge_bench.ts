@@ -1,6 +1,7 @@
 /**
  * `deno run -A central/kafka_edge_bench.ts [batches]`: Central's cost per `cp.telemetry`
- * message without Kafka (`--worker`: opened on a second thread, as Central does): 300 logged-in CPs, each charging, and batches of 500 sealed SUPPLY
+ * message without Kafka (`--worker`: opened on a second thread, as Central does; `--openssl`:
+ * through libcrypto.so.3, as `--libcrypto`): 300 logged-in CPs, each charging, and batches of 500 sealed SUPPLY
  * envelopes (as a fetch delivers them) through the real batch handler, core step and SQLite
  * store (a file). Each batch is sealed outside the timing. Prints CPU time per message (every
  * thread of the process: Web Crypto works on others) and wall time per message; on a shared
@@ -67,7 +68,12 @@ async function nextBatch(): Promise<ConsumedMessage<Uint8Array>[]> {
 }
 
 // `--worker`: batches are opened on a second thread (telemetry_opener.ts), as Central does.
-const opener = Deno.args.includes("--worker") ? TelemetryOpener.start() : undefined;
+const worker = Deno.args.includes("--worker");
+const libcrypto = Deno.args.includes("--openssl") ? "libcrypto.so.3" : undefined;
+// Without `--worker`, an opener only for its OpenSSL: every batch opens on this thread.
+const opener = worker || libcrypto !== undefined
+  ? TelemetryOpener.start({ libcrypto, minBatch: worker ? undefined : Infinity })
+  : undefined;
 const handle = telemetryBatchHandler(runtime, vault, opener);
 const batches = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 40);
 await handle(await nextBatch()); // warm-up
@@ -90,7 +96,8 @@ opener?.close();
 store.close();
 await Deno.remove(dir, { recursive: true });
 console.log(
-  `${messages} messages in batches of ${BATCH}, ${CPS} CPs${opener ? ", worker" : ""}: ` +
+  `${messages} messages in batches of ${BATCH}, ${CPS} CPs` +
+    `${worker ? ", worker" : ""}${libcrypto ? ", OpenSSL" : ""}: ` +
     `CPU ${(cpuUs / messages).toFixed(1)} µs/msg (main thread ${
       (mainUs / messages).toFixed(1)
     }), wall ${(wallMs * 1000 / messages).toFixed(1)} µs/msg ` +

@@ -64,10 +64,15 @@ Deno.test("kafka edge: driver requests are answered once; invalid ones when they
   store.close();
 });
 
-// Each telemetry test runs twice: opened on this thread, and on the opener's worker.
+// Each telemetry test runs three times: opened on this thread, on the opener's worker, and on
+// the worker through OpenSSL (Central's `--libcrypto`).
 const openers = [
   { name: "", start: () => undefined },
   { name: " (worker)", start: () => TelemetryOpener.start({ minBatch: 1 }) },
+  {
+    name: " (worker, OpenSSL)",
+    start: () => TelemetryOpener.start({ minBatch: 1, libcrypto: "libcrypto.so.3" }),
+  },
 ];
 
 for (const { name, start } of openers) {

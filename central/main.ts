@@ -79,6 +79,7 @@ try {
     weatherServiceKey: config.weatherServiceKey,
     weatherServiceKeyFile: config.weatherServiceKeyFile,
     group: config.group,
+    libcrypto: config.libcrypto,
     registryAdminKey: config.registryAdminKey,
     registryFeedKey: config.registryFeedKey,
     registryFeedKeyFile: config.registryFeedKeyFile,

@@ -12,6 +12,7 @@ import {
   decodeEnvelope,
   EnvelopeError,
   type EnvelopeErrorReason,
+  type GcmOpener,
   openDecodedEnvelope,
   openingKeyBytes,
 } from "../shared/envelope.ts";
@@ -84,11 +85,14 @@ export function packValues(
   return { bytes, ends };
 }
 
-/** {@link openRecord} for every record of `batch`, in order. */
-export function openBatch(batch: OpenBatch): Opened[] {
+/**
+ * {@link openRecord} for every record of `batch`, in order, with `gcm` running AES-256-GCM
+ * (default `node:crypto`).
+ */
+export function openBatch(batch: OpenBatch, gcm?: GcmOpener): Opened[] {
   const keys = new Map(batch.keys.map((k) => [keyId(k.cp, k.kv), k.key]));
   return recordTexts(batch.bytes, batch.ends).map((text, i) =>
-    openRecord(text, batch.expectCps[i], batch.channel, (cp, kv) => keys.get(keyId(cp, kv)))
+    openRecord(text, batch.expectCps[i], batch.channel, (cp, kv) => keys.get(keyId(cp, kv)), gcm)
   );
 }
 
@@ -129,6 +133,7 @@ export function openRecord(
   expectCp: string | null,
   channel: string,
   keyOf: (cp: string, kv: number) => Uint8Array | undefined,
+  gcm?: GcmOpener,
 ): Opened {
   if (text === null) return { type: "malformed", detail: "malformed envelope: not UTF-8" };
   let value: unknown;
@@ -137,18 +142,20 @@ export function openRecord(
   } catch {
     return { type: "malformed", detail: "malformed envelope: not JSON" };
   }
-  return openOne(value, expectCp, channel, keyOf);
+  return openOne(value, expectCp, channel, keyOf, gcm);
 }
 
 /**
- * Decodes, checks the CP, opens with `keyOf(cp, kv)` (if it has one) and validates one record.
- * Throws only for a caller's bug (a bad channel or key); bad input is an {@link Opened}.
+ * Decodes, checks the CP, opens with `keyOf(cp, kv)` (if it has one; through `gcm`, default
+ * `node:crypto`) and validates one record. Throws only for a caller's bug (a bad channel or
+ * key); bad input is an {@link Opened}.
  */
 export function openOne(
   value: unknown,
   expectCp: string | null,
   channel: string,
   keyOf: (cp: string, kv: number) => Uint8Array | undefined,
+  gcm?: GcmOpener,
 ): Opened {
   let decoded;
   try {
@@ -167,7 +174,7 @@ export function openOne(
   if (key === undefined) return { type: "no_key", header };
   let payload: unknown;
   try {
-    payload = openDecodedEnvelope(key, decoded, { channel });
+    payload = openDecodedEnvelope(key, decoded, { channel, gcm });
   } catch (error) {
     const { reason, message } = envelopeError(error);
     return { type: "refused", header, reason, detail: message };

@@ -9,15 +9,15 @@
  * @module
  */
 import { getLogger } from "../shared/log.ts";
+import { OpenSslGcm } from "../shared/openssl_gcm.ts";
 import { type OpenBatch, openBatch, type Opened } from "./telemetry_open.ts";
 
 const log = getLogger(["evcharging", "central", "kafka"]);
 
-/** Main thread → worker: a batch to open. */
-export interface ToOpener {
-  readonly id: number;
-  readonly batch: OpenBatch;
-}
+/** Main thread → worker: first how to open (OpenSSL's path, if any), then batches to open. */
+export type ToOpener =
+  | { readonly type: "init"; readonly libcrypto?: string }
+  | { readonly type: "open"; readonly id: number; readonly batch: OpenBatch };
 
 /** Worker → main thread: a batch's results (an `Opened[]` as JSON), or why it could not be opened. */
 export type FromOpener =
@@ -30,6 +30,11 @@ export interface TelemetryOpenerOptions {
   readonly minBatch?: number;
   /** Worker threads, each batch to the next in turn (default 1). */
   readonly threads?: number;
+  /**
+   * Opens through OpenSSL's libcrypto at this path (shared/openssl_gcm.ts; needs `--allow-ffi`)
+   * instead of `node:crypto`, on every thread.
+   */
+  readonly libcrypto?: string;
 }
 
 /** Below this many records a batch is opened on the calling thread (BENCHMARKS.md). */
@@ -39,12 +44,15 @@ export const MIN_WORKER_BATCH = 256;
 export class TelemetryOpener {
   #workers: Worker[];
   readonly #minBatch: number;
+  /** This thread's OpenSSL, when asked for; `node:crypto` otherwise. */
+  #gcm: OpenSslGcm | undefined;
   readonly #pending = new Map<number, PromiseWithResolvers<Opened[]>>();
   #nextId = 1;
 
-  private constructor(workers: Worker[], minBatch: number) {
+  private constructor(workers: Worker[], minBatch: number, gcm: OpenSslGcm | undefined) {
     this.#workers = workers;
     this.#minBatch = minBatch;
+    this.#gcm = gcm;
     for (const worker of workers) {
       worker.onmessage = (e: MessageEvent<FromOpener>) => this.#receive(e.data);
       worker.onerror = (e) => {
@@ -57,13 +65,21 @@ export class TelemetryOpener {
     }
   }
 
-  /** Starts the workers. */
+  /**
+   * Starts the workers. With `libcrypto`, OpenSSL is loaded here first, so a path that cannot
+   * be used fails the start (`OpenSslLoadError`) rather than each worker.
+   */
   static start(options: TelemetryOpenerOptions = {}): TelemetryOpener {
-    const workers = Array.from(
-      { length: Math.max(1, options.threads ?? 1) },
-      () => new Worker(new URL("./telemetry_open_worker.ts", import.meta.url), { type: "module" }),
-    );
-    return new TelemetryOpener(workers, options.minBatch ?? MIN_WORKER_BATCH);
+    const { libcrypto } = options;
+    const gcm = libcrypto === undefined ? undefined : OpenSslGcm.load(libcrypto);
+    const workers = Array.from({ length: Math.max(1, options.threads ?? 1) }, () => {
+      const worker = new Worker(new URL("./telemetry_open_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      worker.postMessage({ type: "init", libcrypto } satisfies ToOpener);
+      return worker;
+    });
+    return new TelemetryOpener(workers, options.minBatch ?? MIN_WORKER_BATCH, gcm);
   }
 
   /**
@@ -74,19 +90,29 @@ export class TelemetryOpener {
    */
   open(batch: OpenBatch): Opened[] | Promise<Opened[]> {
     const workers = this.#workers;
-    if (workers.length === 0 || batch.ends.length < this.#minBatch) return openBatch(batch);
+    if (workers.length === 0 || batch.ends.length < this.#minBatch) {
+      return openBatch(batch, this.#gcm);
+    }
     const id = this.#nextId++;
     const worker = workers[id % workers.length];
     const answer = Promise.withResolvers<Opened[]>();
     this.#pending.set(id, answer);
     // The records' buffers move to the worker, not copied: the batch is not read here again.
-    worker.postMessage({ id, batch } satisfies ToOpener, [batch.bytes.buffer, batch.ends.buffer]);
+    worker.postMessage({ type: "open", id, batch } satisfies ToOpener, [
+      batch.bytes.buffer,
+      batch.ends.buffer,
+    ]);
     return answer.promise;
   }
 
-  /** Ends the worker; batches still out fail (they are delivered again). Idempotent. */
+  /**
+   * Ends the workers and unloads OpenSSL; batches still out fail (they are delivered again).
+   * Idempotent. A batch opened after it opens on this thread, through `node:crypto`.
+   */
   close(): void {
     this.#end("telemetry thread closed");
+    this.#gcm?.close();
+    this.#gcm = undefined;
   }
 
   #receive(message: FromOpener): void {

@@ -65,3 +65,28 @@ Deno.test("telemetry opener: a small batch opens on this thread; closing fails w
   await assert.rejects(Promise.resolve(out), /telemetry thread closed/);
   assert.ok(Array.isArray(worker.open(batch())), "after close, opened on this thread");
 });
+
+Deno.test("telemetry opener: through OpenSSL, on the workers and here, the results are node:crypto's", async () => {
+  const batch = await mixedBatch();
+  const workers = TelemetryOpener.start({ minBatch: 1, threads: 2, libcrypto: "libcrypto.so.3" });
+  const here = TelemetryOpener.start({ minBatch: 1_000, libcrypto: "libcrypto.so.3" });
+  try {
+    const expected = openBatch(batch());
+    assert.deepEqual(
+      expected.map((o) => o.type),
+      ["payload", "payload", "cp_mismatch", "refused", "payload", "payload", "malformed"],
+    );
+    assert.deepEqual(await workers.open(batch()), expected);
+    assert.deepEqual(here.open(batch()), expected);
+  } finally {
+    workers.close();
+    here.close();
+  }
+});
+
+Deno.test("telemetry opener: a libcrypto that cannot be used fails the start, naming it", () => {
+  assert.throws(
+    () => TelemetryOpener.start({ libcrypto: "/nonexistent/libcrypto.so.3" }),
+    /cannot use OpenSSL's libcrypto at \/nonexistent\/libcrypto\.so\.3/,
+  );
+});

@@ -96,7 +96,7 @@ interface Target {
 async function freshTarget(
   dir: string,
   brokers: readonly string[],
-  config: { logLevel: LogLevel; profileCentral?: string },
+  config: { logLevel: LogLevel; profileCentral?: string; centralLibcrypto?: string },
   signal: AbortSignal,
 ): Promise<Target> {
   const group = `bench-${Date.now().toString(36)}`;
@@ -111,10 +111,17 @@ async function freshTarget(
     dir,
     certsDir: join(dir, "certs"),
     brokers,
-    centralArgs: ["--group", group],
-    centralDenoFlags: config.profileCentral === undefined
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${config.profileCentral}`],
+    centralArgs: [
+      "--group",
+      group,
+      ...(config.centralLibcrypto === undefined ? [] : ["--libcrypto", config.centralLibcrypto]),
+    ],
+    centralDenoFlags: [
+      ...(config.profileCentral === undefined
+        ? []
+        : ["--cpu-prof", `--cpu-prof-dir=${config.profileCentral}`]),
+      ...(config.centralLibcrypto === undefined ? [] : ["--allow-ffi"]),
+    ],
     logLevel: config.logLevel,
     progress: say,
     detached: true,

@@ -248,6 +248,12 @@ export const benchConfig = defineConfig({
       optional: true,
       help: "write Central's V8 CPU profile into this folder (deno --cpu-prof)",
     }),
+    centralLibcrypto: option(text, {
+      flag: "central-libcrypto",
+      optional: true,
+      help: "Central opens telemetry through OpenSSL's libcrypto at this path (its --libcrypto, " +
+        "with --allow-ffi)",
+    }),
     out: option(text, {
       flag: "out",
       optional: true,

@@ -257,7 +257,37 @@ export interface OpenOptions {
   expectCp?: string;
   /** When given, reject a seq already seen, and record this one once it authenticates. */
   guard?: ReplayGuard;
+  /** What runs AES-256-GCM (default {@link nodeGcm}; shared/openssl_gcm.ts is the other). */
+  gcm?: GcmOpener;
 }
+
+/** An AES-256-GCM open, apart from the envelope around it. */
+export interface GcmOpener {
+  /**
+   * The plaintext of `sealed` (ciphertext ‖ 16-byte tag) under `key` (32 bytes), `iv` (12 bytes)
+   * and `aad`, or `null` when the tag does not verify.
+   */
+  open(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null;
+}
+
+/** AES-256-GCM through `node:crypto`: what every envelope is opened with unless told otherwise. */
+export const nodeGcm: GcmOpener = {
+  open(key, iv, aad, sealed) {
+    if (sealed.length < TAG_BYTES) return null;
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aad);
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      return concat(
+        decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      );
+    } catch {
+      // The tag and the key length are all that can fail here, and callers check the key.
+      return null;
+    }
+  },
+};
 
 /**
  * Verify and decrypt an envelope; resolves with the JSON payload. `keys` is one CP key (its kv is
@@ -294,7 +324,7 @@ export function checkEnvelopeCp({ cp }: Envelope, expectCp: string | undefined):
 export function openDecodedEnvelope(
   keys: CryptoKey | CpKeyring | Uint8Array,
   { envelope, iv, ct }: DecodedEnvelope,
-  { channel, expectCp, guard }: OpenOptions,
+  { channel, expectCp, guard, gcm = nodeGcm }: OpenOptions,
 ): unknown {
   if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
     throw new TypeError("channel must be a Kafka topic name or 'tcp'");
@@ -305,14 +335,8 @@ export function openDecodedEnvelope(
     ? rawAesKey(keys)
     : nodeKey(keys instanceof CpKeyring ? keys.keyFor(cp, kv) : keys, "decrypt");
   guard?.check(cp, kv, channel, seq);
-  let plain: Uint8Array;
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(envelopeAad({ cp, kv, seq, channel }));
-    decipher.setAuthTag(ct.subarray(ct.length - TAG_BYTES));
-    plain = concat(decipher.update(ct.subarray(0, ct.length - TAG_BYTES)), decipher.final());
-  } catch {
-    // The tag and the key length are all that can fail here, and the key was checked.
+  const plain = gcm.open(key, iv, envelopeAad({ cp, kv, seq, channel }), ct);
+  if (plain === null) {
     throw new EnvelopeError("tag", `authentication failed for CP ${cp} kv ${kv} seq ${seq}`);
   }
   let payload: unknown;

@@ -16,13 +16,14 @@ import { driverEvents, fastCp, integrationTest, startTestNetwork } from "./netwo
 /** A CP of these tests: fast simulated time, so a session lasts a few seconds. */
 /** Runs `test` against a fresh network in a temp folder; keeps the logs if it fails. */
 async function withNetwork(
-  setup: { cps: CpPlan[]; centralArgs?: string[] },
+  setup: { cps: CpPlan[]; centralArgs?: string[]; centralDenoFlags?: string[] },
   test: (net: LocalNetwork, dir: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "network_test_" });
   const net = await startTestNetwork(dir, {
     cps: setup.cps,
     centralArgs: setup.centralArgs,
+    centralDenoFlags: setup.centralDenoFlags,
   });
   let failed = true;
   try {
@@ -233,6 +234,37 @@ integrationTest(
       }, 30_000);
       assert.equal((late.properties as { late?: boolean }).late, true);
       await back.stop();
+    });
+  },
+);
+
+integrationTest(
+  "network: a Central started with --libcrypto opens telemetry through OpenSSL and bills from it",
+  async () => {
+    const id = uniqueName("CP-SSL");
+    const setup = {
+      cps: [fastCp(id, ["--target-kwh", "1"])],
+      centralArgs: ["--libcrypto", "libcrypto.so.3"],
+      centralDenoFlags: ["--allow-ffi"],
+    };
+    await withNetwork(setup, async (net, dir) => {
+      await net.central.waitForRecord(
+        "Central's word that OpenSSL opens telemetry",
+        (r) => String(r.message).includes("opened through OpenSSL"),
+      );
+      const file = join(dir, "plan.txt");
+      await Deno.writeTextFile(file, `${id}\n`);
+      const driverId = uniqueName("D");
+      const driver = await net.startDriver({ id: driverId, file });
+      assert.equal((await driver.waitForExit()).code, 0, `driver log: ${driver.logFile}`);
+      const [ticket] = driverEvents(driver.records, "ticket");
+      assert.equal(ticket?.endReason, "target_reached");
+      // The session's figures are the telemetry Central opened: none of it was refused.
+      const sessions = await net.api.get<SessionView[]>("/sessions?status=completed");
+      const session = sessions.find((s) => s.driver_id === driverId);
+      assert.ok(session && session.kwh >= 1, `billed from telemetry: ${session?.kwh} kWh`);
+      const health = await net.api.get<{ dropped: { rejected_telemetry: number } }>("/health");
+      assert.equal(health.dropped.rejected_telemetry, 0, "no telemetry refused");
     });
   },
 );
