@@ -2,8 +2,8 @@
  * AES-256-GCM opens through OpenSSL's libcrypto, called with Deno's FFI: an opt-in for Central's
  * telemetry threads (`--libcrypto`), where the open is the largest cost a message. Deno's
  * `node:crypto` builds a `Decipheriv` stream object and its `Buffer`s for every message; here
- * one OpenSSL context a thread is set to each message's key and IV, which cost about a fifth of
- * the CPU (BENCHMARKS.md).
+ * one OpenSSL context a thread is set to each message's key and IV: an open about 4× cheaper,
+ * and about a fifth off Central's CPU a message in a backlog drain (BENCHMARKS.md).
  *
  * The price is Deno's sandbox: a process allowed FFI may run native code, so what it may do is
  * no longer bounded by its other permissions. That is why it is an option and not the default.
