@@ -30,6 +30,7 @@ import { commitGroupAtEnd, createKafka, TOPICS } from "../shared/kafka.ts";
 import { type LogLevel, setupLogging, stopLogging } from "../shared/log.ts";
 import { quietly } from "../shared/terminal.ts";
 import { type Address, address } from "../cp/config.ts";
+import { defaultLoginConcurrency } from "./core.ts";
 import {
   benchConfig,
   type BenchNetwork,
@@ -617,7 +618,7 @@ async function measure(run: Run, kafka: LocalKafka, target: Target): Promise<voi
       speed: config.speed,
       threads: run.threads,
       holdSeconds: config.holdMs / 1000,
-      loginConcurrency: config.loginConcurrency,
+      loginConcurrency: config.loginConcurrency ?? defaultLoginConcurrency(run.threads),
       engineLinks: config.engineLinks,
       kafka: kafka.external ? "KAFKA_BROKERS" : "fresh local broker",
       network: run.given ? target.centralUrl : "fresh",

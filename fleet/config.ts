@@ -26,7 +26,7 @@ import {
   DEFAULT_REGISTRY_URL,
   httpsUrl,
 } from "../cp/config.ts";
-import { DEFAULT_LOGIN_CONCURRENCY, ENGINE_LINKS, PREFIX_PATTERN } from "./core.ts";
+import { ENGINE_LINKS, PREFIX_PATTERN } from "./core.ts";
 
 /** Where `deno task registry` keeps its generated admin key by default. */
 export const DEFAULT_REGISTRY_ADMIN_KEY_FILE = "data/registry_admin.key";
@@ -89,8 +89,9 @@ const registryAdminKeyOption = option(text, {
 /** `--login-concurrency`, the same for the fleet and the bench. */
 const loginConcurrencyOption = option(integer(1, 10_000), {
   flag: "login-concurrency",
-  default: DEFAULT_LOGIN_CONCURRENCY,
-  help: "CPs logging in at once, in the ramp and again after a drop",
+  optional: true,
+  help: "CPs logging in at once, in the ramp and again after a drop, shared by the threads " +
+    "(default 4 a thread, at least 8)",
 });
 
 /** `--engine-links`, the same for the fleet and the bench. */

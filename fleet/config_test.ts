@@ -15,7 +15,7 @@ Deno.test("fleet config: the issue's flags, with defaults for the rest", () => {
   assert.equal(c.drivers, 20);
   assert.equal(c.speed, 600);
   assert.equal(c.prefix, "FLEET");
-  assert.equal(c.loginConcurrency, 8);
+  assert.equal(c.loginConcurrency, undefined, "the fleet sizes it by its threads");
   assert.equal(c.credentialsDir, undefined, "main puts it under data/fleet/<prefix>/cp");
   assert.equal(String(c.central), "127.0.0.1:7000");
 });

@@ -270,8 +270,22 @@ export type EngineLinks = "tcp" | "memory";
 /** The ways {@link EngineLinks} can be, for option parsers. */
 export const ENGINE_LINKS: readonly EngineLinks[] = ["tcp", "memory"];
 
+/** Logins at once a fleet thread takes by default (see {@link defaultLoginConcurrency}). */
+export const LOGIN_TURNS_PER_THREAD = 4;
+
+/** The fewest logins at once a fleet takes by default, whatever its threads. */
+export const MIN_DEFAULT_LOGIN_CONCURRENCY = 8;
+
 /**
- * CPs logging in at once by default (`--login-concurrency`), for the whole fleet: threads share
- * it, so its figure does not grow with `--threads`.
+ * CPs logging in at once across a fleet of `threads` threads when `--login-concurrency` is not
+ * given: {@link LOGIN_TURNS_PER_THREAD} a thread, at least {@link MIN_DEFAULT_LOGIN_CONCURRENCY}.
+ * At 3,000 CPs on 6 threads, one turn a thread (8 in all) ramped at 1.9–2.2 logins a second and
+ * lost 364–706 logins on the way; four (24) ramped at 5.4–7.1 and lost 13–363 (BENCHMARKS.md).
+ * Up to two threads (1,000 CPs) it is 8, as before.
  */
-export const DEFAULT_LOGIN_CONCURRENCY = 8;
+export function defaultLoginConcurrency(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`threads must be a whole number of at least 1, got ${threads}`);
+  }
+  return Math.max(MIN_DEFAULT_LOGIN_CONCURRENCY, LOGIN_TURNS_PER_THREAD * threads);
+}

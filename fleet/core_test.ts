@@ -4,6 +4,7 @@ import {
   CITIES,
   cpIdFor,
   cpSpecFor,
+  defaultLoginConcurrency,
   driverIdFor,
   emptyCounts,
   type FleetCounts,
@@ -140,4 +141,13 @@ Deno.test("addCounts: every count of two fleet parts summed; emptyCounts: only t
     monitorLinkDrops: 0,
   });
   assert.equal(Object.values(emptyCounts(0, 0)).every((n) => n === 0), true);
+});
+
+Deno.test("fleet core: by default four logins at once a thread, at least eight", () => {
+  assert.equal(defaultLoginConcurrency(1), 8);
+  assert.equal(defaultLoginConcurrency(2), 8);
+  assert.equal(defaultLoginConcurrency(3), 12);
+  assert.equal(defaultLoginConcurrency(6), 24);
+  assert.throws(() => defaultLoginConcurrency(0), RangeError);
+  assert.throws(() => defaultLoginConcurrency(1.5), RangeError);
 });

@@ -30,7 +30,7 @@ import { engineKafka, type FleetKafka, startFleetKafka } from "./fleet_kafka.ts"
 import {
   type CpSpec,
   cpSpecFor,
-  DEFAULT_LOGIN_CONCURRENCY,
+  defaultLoginConcurrency,
   driverIdFor,
   type EngineLinks,
   type FleetCounts,
@@ -79,7 +79,7 @@ export interface FleetOptions {
   /** A driver's pause after a ticket or denial, ms (default 1000). */
   readonly pauseMs?: number;
   /**
-   * CPs logging in at once (default {@link DEFAULT_LOGIN_CONCURRENCY}), in the ramp and again after a drop: each new CP costs
+   * CPs logging in at once (default `defaultLoginConcurrency(1)`, fleet/core.ts), in the ramp and again after a drop: each new CP costs
    * the Registry an scrypt hash (at registration), a register answered after the client gave up
    * leaves a CP registered without credentials, and a thread's CPs dropped together would
    * otherwise all log in again at once on its one core (monitor.ts `loginTurns`).
@@ -311,7 +311,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
 }
 
 function loginConcurrency(options: FleetOptions): number {
-  return Math.max(1, options.loginConcurrency ?? DEFAULT_LOGIN_CONCURRENCY);
+  return Math.max(1, options.loginConcurrency ?? defaultLoginConcurrency(1));
 }
 
 function newTally(): Tally {

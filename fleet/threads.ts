@@ -19,7 +19,7 @@ import { within } from "../shared/sleep.ts";
 import {
   addCounts,
   type CpSpec,
-  DEFAULT_LOGIN_CONCURRENCY,
+  defaultLoginConcurrency,
   emptyCounts,
   type FleetCounts,
   splitRange,
@@ -159,7 +159,7 @@ export async function startFleetThreads(options: FleetThreadsOptions): Promise<F
     driverRanges: splitRange(options.drivers, threadCount),
     loginConcurrency: Math.max(
       1,
-      Math.round((options.loginConcurrency ?? DEFAULT_LOGIN_CONCURRENCY) / threadCount),
+      Math.round((options.loginConcurrency ?? defaultLoginConcurrency(threadCount)) / threadCount),
     ),
   };
   const gathered = gatherer(options);
